@@ -1,0 +1,36 @@
+// Canonical JSON text (pg_witness format version 1), used inside canonical entry bytes.
+//
+// Rules (docs/hashing.md is normative):
+// - no whitespace between tokens;
+// - object members sorted by key as UTF-8 byte strings (unsigned bytewise, a prefix sorts first);
+//   with duplicate keys the last one wins (as in PostgreSQL's jsonb);
+// - array elements keep their order;
+// - strings: '"' and '\' are escaped as \" and \\; U+0008 \b, U+0009 \t, U+000A \n, U+000C \f,
+//   U+000D \r; every other code point below U+0020 as \u00xx (lower-case hex); everything else,
+//   including U+007F and all non-ASCII, is written as raw UTF-8. \uXXXX escapes in the input
+//   (surrogate pairs included) are decoded first; \u0000 is rejected;
+// - numbers are copied verbatim as the token text of the input (PostgreSQL prints jsonb numbers
+//   with numeric_out, so canonical text is computed from jsonb output, not from user-typed JSON);
+// - true, false, null as such.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace witness {
+
+struct JsonError : std::runtime_error {
+	using std::runtime_error::runtime_error;
+};
+
+// Parses JSON text and appends its canonical form to out. Throws JsonError on invalid input.
+void canonical_json(std::string_view json_text, std::string &out);
+
+// Appends the canonical quoted form of a UTF-8 string (the escaping rule above) to out.
+void append_json_string(std::string_view utf8, std::string &out);
+
+// True when json_text is one valid JSON value (RFC 8259) with nothing but whitespace around it.
+bool json_is_valid(std::string_view json_text) noexcept;
+
+} // namespace witness

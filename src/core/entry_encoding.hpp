@@ -1,0 +1,116 @@
+// Canonical byte encoding of one trail entry (format version 1) and its leaf hash.
+//
+// This header has no PostgreSQL dependency: the capture trigger, SQL verification and the
+// standalone verifier all encode entries through it, so a hash computed at capture time can be
+// recomputed anywhere from stored data. The byte format is specified in docs/hashing.md.
+//
+// canonical_bytes(entry) =
+//     0x01                                   format version
+//     INT id, INT xid, INT stmt_time_us      (stmt_time_us: microseconds since 1970-01-01 00:00:00 UTC)
+//     TEXT op                                ("INSERT", "UPDATE", "DELETE" or "TRUNCATE")
+//     TEXT schema_name, TEXT table_name
+//     INT tags                               (bit mask, see Tag below)
+//     JSON|NULL row_key, TEXT|NULL subject, JSON|NULL old_values, JSON|NULL new_values
+//     TEXT session_user, TEXT current_user, TEXT|NULL application_name, TEXT|NULL client_addr,
+//     INT|NULL client_port, INT backend_pid, TEXT|NULL actor, TEXT|NULL reason, JSON|NULL context
+// where each field is one type byte then its payload:
+//     NULL 0x00 (no payload)
+//     INT  0x01, 8 bytes big-endian two's complement
+//     TEXT 0x02, 4-byte big-endian length, UTF-8 bytes
+//     JSON 0x03, 4-byte big-endian length, canonical JSON text (see canonical_json.hpp)
+// leaf_hash = SHA-256(0x00 || canonical_bytes)
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace witness {
+
+constexpr uint8_t kEntryFormatVersion = 1;
+
+using Hash = std::array<uint8_t, 32>;
+
+// Classification bits stored in an entry's tags.
+enum Tag : int64_t {
+	kTagPii = 1,
+	kTagFinancial = 2,
+	kTagConfidential = 4,
+	kTagRestricted = 8,
+	kTagInternal = 16,
+};
+
+// How a captured value appears inside a canonical JSON object.
+enum class JsonKind : uint8_t {
+	Null,   // text ignored
+	Bool,   // text is "true" or "false"
+	Number, // text is the decimal number exactly as PostgreSQL's numeric_out prints it
+	String, // text is the raw UTF-8 value; the encoder escapes it
+	Raw,    // text is already canonical JSON (a nested jsonb value)
+};
+
+struct JsonField {
+	const char *name = nullptr;
+	size_t name_len = 0;
+	JsonKind kind = JsonKind::Null;
+	const char *text = nullptr;
+	size_t text_len = 0;
+};
+
+// A JSON object field of an entry. Either SQL NULL (present == false), a flat object given as
+// fields sorted by name (byte order, unique), or already-canonical JSON text (canonical != nullptr).
+struct JsonDoc {
+	bool present = false;
+	const JsonField *fields = nullptr;
+	size_t nfields = 0;
+	const char *canonical = nullptr;
+	size_t canonical_len = 0;
+};
+
+struct TextField {
+	bool present = false;
+	const char *ptr = nullptr;
+	size_t len = 0;
+};
+
+struct IntField {
+	bool present = false;
+	int64_t value = 0;
+};
+
+// Borrowed view of one entry; nothing here is owned.
+struct EntryView {
+	int64_t id = 0;
+	int64_t xid = 0;
+	int64_t stmt_time_us = 0;
+	char op = 'I'; // 'I', 'U', 'D' or 'T'
+	TextField schema_name;
+	TextField table_name;
+	int64_t tags = 0;
+	JsonDoc row_key;
+	TextField subject;
+	JsonDoc old_values;
+	JsonDoc new_values;
+	TextField session_user;
+	TextField current_user;
+	TextField application_name;
+	TextField client_addr;
+	IntField client_port;
+	int64_t backend_pid = 0;
+	TextField actor;
+	TextField reason;
+	JsonDoc context;
+};
+
+// Appends canonical_bytes(entry) to out. Throws std::invalid_argument on malformed input
+// (unsorted or duplicate field names, unknown op, a field longer than 2^32-1 bytes).
+void encode_entry(const EntryView &entry, std::string &out);
+
+// SHA-256(0x00 || canonical_bytes(entry)); reuses a per-thread buffer, so it allocates rarely.
+Hash entry_leaf_hash(const EntryView &entry);
+
+// The operation word for an op code ("INSERT" for 'I', ...); nullptr for an unknown code.
+const char *op_name(char op) noexcept;
+
+} // namespace witness

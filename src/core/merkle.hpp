@@ -1,0 +1,31 @@
+// Merkle trees as in RFC 9162 (Certificate Transparency v2) section 2.1, over SHA-256:
+// leaf hash H(0x00 || d), node hash H(0x01 || left || right), the largest-power-of-two split for
+// other sizes, and the empty tree's root H("").
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+#include <vector>
+
+#include "entry_encoding.hpp"
+
+namespace witness {
+
+// H(0x00 || data).
+Hash merkle_leaf_hash(std::string_view data);
+
+// H(0x01 || left || right).
+Hash merkle_node_hash(const Hash &left, const Hash &right);
+
+// Root over leaf hashes (already H(0x00||d)) in order; SHA-256("") when empty.
+Hash merkle_root(const std::vector<Hash> &leaf_hashes);
+
+// Audit path for leaf `index` (RFC 9162 2.1.3.1), ordered from the leaf upwards.
+// Throws std::out_of_range when index >= leaf_hashes.size().
+std::vector<Hash> merkle_inclusion_proof(const std::vector<Hash> &leaf_hashes, size_t index);
+
+// Checks an audit path against a root (RFC 9162 2.1.3.2).
+bool merkle_verify_inclusion(const Hash &leaf_hash, size_t index, size_t tree_size, const std::vector<Hash> &path,
+                             const Hash &root) noexcept;
+
+} // namespace witness
