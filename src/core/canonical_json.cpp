@@ -1,0 +1,554 @@
+// Recursive-descent JSON parser (RFC 8259) that writes canonical JSON (format version 1).
+#include "canonical_json.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+namespace witness
+{
+
+namespace
+{
+
+constexpr int kMaxDepth = 1000; // nesting of arrays/objects; keeps the recursion's stack use bounded
+
+// Thrown instead of JsonError when only validating, so that json_is_valid builds no message.
+struct ValidationFailed {
+};
+
+// Bytewise unsigned comparison: the canonical member order.
+int compare_bytes(std::string_view a, std::string_view b)
+{
+	size_t n = std::min(a.size(), b.size());
+	int c = n ? std::memcmp(a.data(), b.data(), n) : 0;
+	if (c != 0)
+		return c;
+	return a.size() < b.size() ? -1 : (a.size() > b.size() ? 1 : 0);
+}
+
+void append_utf8(uint32_t cp, std::string &out)
+{
+	if (cp < 0x80) {
+		out += static_cast<char>(cp);
+	} else if (cp < 0x800) {
+		out += static_cast<char>(0xc0 | (cp >> 6));
+		out += static_cast<char>(0x80 | (cp & 0x3f));
+	} else if (cp < 0x10000) {
+		out += static_cast<char>(0xe0 | (cp >> 12));
+		out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+		out += static_cast<char>(0x80 | (cp & 0x3f));
+	} else {
+		out += static_cast<char>(0xf0 | (cp >> 18));
+		out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
+		out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+		out += static_cast<char>(0x80 | (cp & 0x3f));
+	}
+}
+
+// Length of the well-formed UTF-8 sequence at s[0..n) (RFC 3629: no overlongs, no surrogates,
+// nothing above U+10FFFF), or 0 when it is ill-formed.
+size_t utf8_sequence_length(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+	if (c < 0x80)
+		return 1;
+	size_t len;
+	unsigned char lo = 0x80, hi = 0xbf; // allowed range of the second byte
+	if (c >= 0xc2 && c <= 0xdf) {
+		len = 2;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+	} else {
+		return 0;
+	}
+	if (n < len || s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return len;
+}
+
+// One object member as emitted: key bytes in Scratch::keys, `"key":value` text in the output.
+struct Member {
+	size_t key_off, key_len;
+	size_t text_off, text_len;
+};
+
+// Working buffers, kept per thread so that canonicalizing a value per captured row rarely allocates.
+struct Scratch {
+	std::string decoded;         // the string being parsed, unescaped
+	std::string keys;            // stack of decoded keys of the objects being parsed
+	std::vector<Member> members; // stack of members of the objects being parsed
+	std::string reorder;         // copy of an object's members while they are reordered
+
+	// Empties the buffers; drops those a huge document grew, so a backend does not keep them for good.
+	void clear()
+	{
+		constexpr size_t keep = 1 << 20;
+		for (std::string *s : {&decoded, &keys, &reorder}) {
+			s->clear();
+			if (s->capacity() > keep)
+				std::string().swap(*s);
+		}
+		members.clear();
+		if (members.capacity() * sizeof(Member) > keep)
+			std::vector<Member>().swap(members);
+	}
+};
+
+// One parse; Emit == false only validates and never touches the output or the scratch buffers.
+template <bool Emit> class Parser
+{
+  public:
+	Parser(std::string_view in, std::string *out, Scratch &sc) : in_(in), out_(out), sc_(sc) {}
+
+	void parse_document()
+	{
+		skip_ws();
+		parse_value();
+		skip_ws();
+		if (pos_ != in_.size())
+			fail("unexpected data after the JSON value");
+	}
+
+  private:
+	std::string_view in_;
+	size_t pos_ = 0;
+	int depth_ = 0;
+	std::string *out_;
+	Scratch &sc_;
+
+	[[noreturn]] void fail(const char *what) const
+	{
+		if constexpr (Emit)
+			throw JsonError(std::string("invalid JSON at byte ") + std::to_string(pos_) + ": " + what);
+		else
+			throw ValidationFailed{};
+	}
+
+	void emit(char c)
+	{
+		if constexpr (Emit)
+			*out_ += c;
+	}
+
+	void emit(std::string_view s)
+	{
+		if constexpr (Emit)
+			out_->append(s.data(), s.size());
+	}
+
+	bool at_end() const { return pos_ >= in_.size(); }
+	char peek() const { return in_[pos_]; }
+
+	void skip_ws()
+	{
+		while (!at_end()) {
+			char c = peek();
+			if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
+				break;
+			pos_++;
+		}
+	}
+
+	void expect(char c, const char *what)
+	{
+		if (at_end() || peek() != c)
+			fail(what);
+		pos_++;
+	}
+
+	void parse_value()
+	{
+		if (at_end())
+			fail("expected a value");
+		switch (peek()) {
+		case '{':
+			parse_object();
+			break;
+		case '[':
+			parse_array();
+			break;
+		case '"':
+			parse_string();
+			if constexpr (Emit)
+				append_json_string(sc_.decoded, *out_);
+			break;
+		case 't':
+			parse_literal("true");
+			break;
+		case 'f':
+			parse_literal("false");
+			break;
+		case 'n':
+			parse_literal("null");
+			break;
+		default:
+			parse_number();
+		}
+	}
+
+	void parse_literal(std::string_view word)
+	{
+		if (in_.substr(pos_, word.size()) != word)
+			fail("invalid literal");
+		pos_ += word.size();
+		emit(word);
+	}
+
+	bool digit_at(size_t i) const { return i < in_.size() && in_[i] >= '0' && in_[i] <= '9'; }
+
+	// RFC 8259 number grammar; the token is copied verbatim.
+	void parse_number()
+	{
+		size_t start = pos_;
+		if (!at_end() && peek() == '-')
+			pos_++;
+		if (!digit_at(pos_))
+			fail("expected a value");
+		if (in_[pos_] == '0') {
+			pos_++;
+		} else {
+			while (digit_at(pos_))
+				pos_++;
+		}
+		if (!at_end() && peek() == '.') {
+			pos_++;
+			if (!digit_at(pos_))
+				fail("expected a digit after the decimal point");
+			while (digit_at(pos_))
+				pos_++;
+		}
+		if (!at_end() && (peek() == 'e' || peek() == 'E')) {
+			pos_++;
+			if (!at_end() && (peek() == '+' || peek() == '-'))
+				pos_++;
+			if (!digit_at(pos_))
+				fail("expected a digit in the exponent");
+			while (digit_at(pos_))
+				pos_++;
+		}
+		emit(in_.substr(start, pos_ - start));
+	}
+
+	uint32_t parse_hex4()
+	{
+		if (in_.size() - pos_ < 4)
+			fail("truncated \\u escape");
+		uint32_t v = 0;
+		for (int i = 0; i < 4; i++) {
+			char c = in_[pos_++];
+			v <<= 4;
+			if (c >= '0' && c <= '9')
+				v |= static_cast<uint32_t>(c - '0');
+			else if (c >= 'a' && c <= 'f')
+				v |= static_cast<uint32_t>(c - 'a' + 10);
+			else if (c >= 'A' && c <= 'F')
+				v |= static_cast<uint32_t>(c - 'A' + 10);
+			else
+				fail("invalid hex digit in \\u escape");
+		}
+		return v;
+	}
+
+	// After the "\u" of an escape: decodes it, with a following low surrogate when needed.
+	uint32_t parse_unicode_escape()
+	{
+		uint32_t cp = parse_hex4();
+		if (cp >= 0xdc00 && cp <= 0xdfff)
+			fail("unpaired low surrogate in \\u escape");
+		if (cp >= 0xd800 && cp <= 0xdbff) {
+			if (in_.substr(pos_, 2) != "\\u")
+				fail("high surrogate not followed by a low surrogate");
+			pos_ += 2;
+			uint32_t low = parse_hex4();
+			if (low < 0xdc00 || low > 0xdfff)
+				fail("high surrogate not followed by a low surrogate");
+			cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
+		}
+		if (cp == 0)
+			fail("\\u0000 is not allowed");
+		return cp;
+	}
+
+	// Parses a string token into sc_.decoded (only when emitting; validation just checks).
+	void parse_string()
+	{
+		pos_++; // opening quote
+		if constexpr (Emit)
+			sc_.decoded.clear();
+		for (;;) {
+			size_t run = pos_;
+			while (!at_end()) {
+				unsigned char c = static_cast<unsigned char>(peek());
+				if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80)
+					break;
+				pos_++;
+			}
+			if constexpr (Emit)
+				sc_.decoded.append(in_.data() + run, pos_ - run);
+			if (at_end())
+				fail("unterminated string");
+			unsigned char c = static_cast<unsigned char>(peek());
+			if (c == '"') {
+				pos_++;
+				return;
+			}
+			if (c < 0x20)
+				fail("unescaped control character in string");
+			if (c >= 0x80) {
+				size_t len =
+				    utf8_sequence_length(reinterpret_cast<const unsigned char *>(in_.data()) + pos_, in_.size() - pos_);
+				if (len == 0)
+					fail("invalid UTF-8 in string");
+				if constexpr (Emit)
+					sc_.decoded.append(in_.data() + pos_, len);
+				pos_ += len;
+				continue;
+			}
+			pos_++; // backslash
+			if (at_end())
+				fail("unterminated string");
+			char e = in_[pos_++];
+			uint32_t cp;
+			switch (e) {
+			case '"':
+				cp = '"';
+				break;
+			case '\\':
+				cp = '\\';
+				break;
+			case '/':
+				cp = '/';
+				break;
+			case 'b':
+				cp = '\b';
+				break;
+			case 'f':
+				cp = '\f';
+				break;
+			case 'n':
+				cp = '\n';
+				break;
+			case 'r':
+				cp = '\r';
+				break;
+			case 't':
+				cp = '\t';
+				break;
+			case 'u':
+				cp = parse_unicode_escape();
+				break;
+			default:
+				pos_--;
+				fail("invalid escape in string");
+			}
+			if constexpr (Emit)
+				append_utf8(cp, sc_.decoded);
+		}
+	}
+
+	void enter()
+	{
+		if (++depth_ > kMaxDepth)
+			fail("nesting deeper than 1000 levels");
+	}
+
+	void parse_array()
+	{
+		enter();
+		pos_++;
+		emit('[');
+		skip_ws();
+		if (!at_end() && peek() == ']') {
+			pos_++;
+		} else {
+			for (;;) {
+				skip_ws();
+				parse_value();
+				skip_ws();
+				if (at_end())
+					fail("unterminated array");
+				if (peek() == ']') {
+					pos_++;
+					break;
+				}
+				expect(',', "expected ',' or ']' in array");
+				emit(',');
+			}
+		}
+		emit(']');
+		depth_--;
+	}
+
+	void parse_object()
+	{
+		enter();
+		pos_++;
+		emit('{');
+		const size_t first_member = sc_.members.size();
+		const size_t keys_base = sc_.keys.size();
+		skip_ws();
+		if (!at_end() && peek() == '}') {
+			pos_++;
+		} else {
+			for (;;) {
+				skip_ws();
+				if (at_end() || peek() != '"')
+					fail("expected a string key in object");
+				if constexpr (Emit) {
+					if (sc_.members.size() > first_member)
+						*out_ += ',';
+				}
+				size_t text_off = 0;
+				if constexpr (Emit)
+					text_off = out_->size();
+				parse_string();
+				const size_t key_off = sc_.keys.size();
+				const size_t key_len = sc_.decoded.size();
+				if constexpr (Emit) {
+					sc_.keys += sc_.decoded;
+					append_json_string(sc_.decoded, *out_);
+					*out_ += ':';
+				}
+				skip_ws();
+				expect(':', "expected ':' after object key");
+				skip_ws();
+				parse_value();
+				if constexpr (Emit)
+					sc_.members.push_back(Member{key_off, key_len, text_off, out_->size() - text_off});
+				skip_ws();
+				if (at_end())
+					fail("unterminated object");
+				if (peek() == '}') {
+					pos_++;
+					break;
+				}
+				expect(',', "expected ',' or '}' in object");
+			}
+		}
+		if constexpr (Emit) {
+			sort_members(first_member);
+			sc_.members.resize(first_member);
+			sc_.keys.resize(keys_base);
+		}
+		emit('}');
+		depth_--;
+	}
+
+	std::string_view key_of(const Member &m) const { return std::string_view(sc_.keys).substr(m.key_off, m.key_len); }
+
+	// Rewrites the members emitted since first_member in key order, keeping the last of equal keys.
+	void sort_members(size_t first_member)
+	{
+		auto begin = sc_.members.begin() + static_cast<std::ptrdiff_t>(first_member);
+		auto end = sc_.members.end();
+		bool canonical = true;
+		for (auto it = begin; it != end && it + 1 != end; ++it) {
+			if (compare_bytes(key_of(*it), key_of(*(it + 1))) >= 0) {
+				canonical = false;
+				break;
+			}
+		}
+		if (canonical)
+			return;
+		const size_t region = begin->text_off;
+		sc_.reorder.assign(*out_, region, std::string::npos);
+		out_->resize(region);
+		std::stable_sort(begin, end,
+		                 [this](const Member &a, const Member &b) { return compare_bytes(key_of(a), key_of(b)) < 0; });
+		bool first = true;
+		for (auto it = begin; it != end; ++it) {
+			if (it + 1 != end && key_of(*it) == key_of(*(it + 1)))
+				continue; // a later duplicate follows and wins
+			if (!first)
+				*out_ += ',';
+			first = false;
+			out_->append(sc_.reorder, it->text_off - region, it->text_len);
+		}
+	}
+};
+
+} // namespace
+
+void append_json_string(std::string_view utf8, std::string &out)
+{
+	static const char digits[] = "0123456789abcdef";
+	out += '"';
+	size_t run = 0;
+	for (size_t i = 0; i < utf8.size(); i++) {
+		unsigned char c = static_cast<unsigned char>(utf8[i]);
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		out.append(utf8.data() + run, i - run);
+		run = i + 1;
+		switch (c) {
+		case '"':
+			out += "\\\"";
+			break;
+		case '\\':
+			out += "\\\\";
+			break;
+		case '\b':
+			out += "\\b";
+			break;
+		case '\t':
+			out += "\\t";
+			break;
+		case '\n':
+			out += "\\n";
+			break;
+		case '\f':
+			out += "\\f";
+			break;
+		case '\r':
+			out += "\\r";
+			break;
+		default:
+			out += "\\u00";
+			out += digits[c >> 4];
+			out += digits[c & 0x0f];
+		}
+	}
+	out.append(utf8.data() + run, utf8.size() - run);
+	out += '"';
+}
+
+void canonical_json(std::string_view json_text, std::string &out)
+{
+	thread_local Scratch scratch;
+	scratch.clear();
+	const size_t original = out.size();
+	try {
+		Parser<true>(json_text, &out, scratch).parse_document();
+	} catch (...) {
+		out.resize(original); // leave out as it was
+		throw;
+	}
+}
+
+bool json_is_valid(std::string_view json_text) noexcept
+{
+	try {
+		Scratch unused;
+		Parser<false>(json_text, nullptr, unused).parse_document();
+		return true;
+	} catch (...) {
+		return false;
+	}
+}
+
+} // namespace witness
