@@ -1,0 +1,282 @@
+// Canonical bytes of a trail entry (format version 1) and its leaf hash; the layout is in entry_encoding.hpp.
+#include "entry_encoding.hpp"
+
+#include <cstring>
+#include <stdexcept>
+#include <string_view>
+
+#include "canonical_json.hpp"
+#include "sha256.hpp"
+
+namespace witness
+{
+
+namespace
+{
+
+enum TypeByte : char {
+	kNull = 0x00,
+	kInt = 0x01,
+	kText = 0x02,
+	kJson = 0x03,
+};
+
+constexpr uint64_t kMaxFieldLen = 0xffffffffu;
+
+[[noreturn]] void malformed(const char *field, const char *what)
+{
+	throw std::invalid_argument(std::string("entry field ") + field + ": " + what);
+}
+
+void put_u32(std::string &out, uint32_t v)
+{
+	const char b[4] = {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
+	                   static_cast<char>(v)};
+	out.append(b, 4);
+}
+
+void put_int(std::string &out, int64_t value)
+{
+	const uint64_t v = static_cast<uint64_t>(value); // two's complement, big-endian
+	char b[9];
+	b[0] = kInt;
+	for (int i = 0; i < 8; i++)
+		b[1 + i] = static_cast<char>(v >> (56 - 8 * i));
+	out.append(b, 9);
+}
+
+void put_bytes(std::string &out, char type, const char *ptr, size_t len, const char *field)
+{
+	if (len > kMaxFieldLen)
+		malformed(field, "longer than 2^32-1 bytes");
+	if (ptr == nullptr && len != 0)
+		malformed(field, "null pointer with non-zero length");
+	out += type;
+	put_u32(out, static_cast<uint32_t>(len));
+	out.append(ptr ? ptr : "", len);
+}
+
+// Non-nullable TEXT: an absent value is a caller bug, not an SQL NULL.
+void put_text(std::string &out, const TextField &f, const char *field)
+{
+	if (!f.present)
+		malformed(field, "required value is missing");
+	put_bytes(out, kText, f.ptr, f.len, field);
+}
+
+void put_text_or_null(std::string &out, const TextField &f, const char *field)
+{
+	if (f.present)
+		put_bytes(out, kText, f.ptr, f.len, field);
+	else
+		out += kNull;
+}
+
+bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+// RFC 8259 number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+bool is_json_number(std::string_view s)
+{
+	size_t i = 0, n = s.size();
+	if (i < n && s[i] == '-')
+		i++;
+	if (i >= n || !is_digit(s[i]))
+		return false;
+	if (s[i] == '0')
+		i++;
+	else
+		while (i < n && is_digit(s[i]))
+			i++;
+	if (i < n && s[i] == '.') {
+		if (++i >= n || !is_digit(s[i]))
+			return false;
+		while (i < n && is_digit(s[i]))
+			i++;
+	}
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < n && (s[i] == '+' || s[i] == '-'))
+			i++;
+		if (i >= n || !is_digit(s[i]))
+			return false;
+		while (i < n && is_digit(s[i]))
+			i++;
+	}
+	return i == n;
+}
+
+// Unsigned bytewise order of field names, a prefix first.
+int compare_names(std::string_view a, std::string_view b)
+{
+	const size_t n = a.size() < b.size() ? a.size() : b.size();
+	const int c = n ? std::memcmp(a.data(), b.data(), n) : 0;
+	if (c != 0)
+		return c;
+	return a.size() < b.size() ? -1 : (a.size() > b.size() ? 1 : 0);
+}
+
+std::string_view view_of(const char *ptr, size_t len, const char *field)
+{
+	if (ptr == nullptr && len != 0)
+		malformed(field, "null pointer with non-zero length");
+	return ptr ? std::string_view(ptr, len) : std::string_view();
+}
+
+void put_field_value(std::string &out, const JsonField &f, const char *field)
+{
+	if (f.kind == JsonKind::Null) {
+		out += "null"; // text ignored
+		return;
+	}
+	const std::string_view text = view_of(f.text, f.text_len, field);
+	switch (f.kind) {
+	case JsonKind::Bool:
+		if (text != "true" && text != "false")
+			malformed(field, "boolean text is neither true nor false");
+		break;
+	case JsonKind::Number:
+		if (!is_json_number(text))
+			malformed(field, "number text is not a JSON number");
+		break;
+	case JsonKind::String:
+		append_json_string(text, out);
+		return;
+	case JsonKind::Raw:
+		if (text.empty())
+			malformed(field, "raw JSON text is empty");
+		break;
+	default:
+		malformed(field, "unknown JSON kind");
+	}
+	out.append(text.data(), text.size());
+}
+
+// A flat object from fields given in strictly increasing name order: {"name":value,...}.
+void put_fields_object(std::string &out, const JsonDoc &doc, const char *field)
+{
+	if (doc.fields == nullptr && doc.nfields != 0)
+		malformed(field, "null field array with non-zero count");
+	out += '{';
+	std::string_view prev;
+	for (size_t i = 0; i < doc.nfields; i++) {
+		const JsonField &f = doc.fields[i];
+		const std::string_view name = view_of(f.name, f.name_len, field);
+		if (i > 0 && compare_names(prev, name) >= 0)
+			malformed(field, "field names are not strictly increasing (unsorted or duplicate)");
+		prev = name;
+		if (i > 0)
+			out += ',';
+		append_json_string(name, out);
+		out += ':';
+		put_field_value(out, f, field);
+	}
+	out += '}';
+}
+
+void put_json_or_null(std::string &out, const JsonDoc &doc, const char *field)
+{
+	if (!doc.present) {
+		out += kNull;
+		return;
+	}
+	if (doc.canonical != nullptr) {
+		if (doc.nfields != 0)
+			malformed(field, "both canonical text and fields given");
+		if (doc.canonical_len == 0)
+			malformed(field, "canonical JSON text is empty");
+		put_bytes(out, kJson, doc.canonical, doc.canonical_len, field);
+		return;
+	}
+	// The length is known only once the object is written: reserve it, then patch it.
+	out += kJson;
+	const size_t len_at = out.size();
+	put_u32(out, 0);
+	put_fields_object(out, doc, field);
+	const size_t len = out.size() - len_at - 4;
+	if (len > kMaxFieldLen)
+		malformed(field, "longer than 2^32-1 bytes");
+	const uint32_t v = static_cast<uint32_t>(len);
+	out[len_at] = static_cast<char>(v >> 24);
+	out[len_at + 1] = static_cast<char>(v >> 16);
+	out[len_at + 2] = static_cast<char>(v >> 8);
+	out[len_at + 3] = static_cast<char>(v);
+}
+
+void put_entry(std::string &out, const EntryView &e)
+{
+	const char *op = op_name(e.op);
+	if (op == nullptr)
+		malformed("op", "unknown operation code");
+	out += static_cast<char>(kEntryFormatVersion);
+	put_int(out, e.id);
+	put_int(out, e.xid);
+	put_int(out, e.stmt_time_us);
+	put_bytes(out, kText, op, std::strlen(op), "op");
+	put_text(out, e.schema_name, "schema_name");
+	put_text(out, e.table_name, "table_name");
+	put_int(out, e.tags);
+	put_json_or_null(out, e.row_key, "row_key");
+	put_text_or_null(out, e.subject, "subject");
+	put_json_or_null(out, e.old_values, "old_values");
+	put_json_or_null(out, e.new_values, "new_values");
+	put_text(out, e.session_user, "session_user");
+	put_text(out, e.current_user, "current_user");
+	put_text_or_null(out, e.application_name, "application_name");
+	put_text_or_null(out, e.client_addr, "client_addr");
+	if (e.client_port.present)
+		put_int(out, e.client_port.value);
+	else
+		out += kNull;
+	put_int(out, e.backend_pid);
+	put_text_or_null(out, e.actor, "actor");
+	put_text_or_null(out, e.reason, "reason");
+	put_json_or_null(out, e.context, "context");
+}
+
+} // namespace
+
+const char *op_name(char op) noexcept
+{
+	switch (op) {
+	case 'I':
+		return "INSERT";
+	case 'U':
+		return "UPDATE";
+	case 'D':
+		return "DELETE";
+	case 'T':
+		return "TRUNCATE";
+	default:
+		return nullptr;
+	}
+}
+
+void encode_entry(const EntryView &entry, std::string &out)
+{
+	const size_t original = out.size();
+	try {
+		put_entry(out, entry);
+	} catch (...) {
+		out.resize(original); // leave out as it was
+		throw;
+	}
+}
+
+Hash entry_leaf_hash(const EntryView &entry)
+{
+	// Runs once per captured row: the buffer and the digest context live as long as the thread.
+	thread_local std::string buf;
+	thread_local Sha256 hasher;
+	buf.assign(1, '\0'); // leaf prefix 0x00
+	encode_entry(entry, buf);
+	hasher.update(buf);
+	const Hash h = hasher.finish();
+	if (buf.capacity() > (1u << 20))
+		std::string().swap(buf); // do not keep a huge row's buffer for the backend's lifetime
+	return h;
+}
+
+} // namespace witness
