@@ -199,6 +199,7 @@ _port_in_use() {
 # PGDATABASE and PGDATA for psql, pg_regress and the tests. The cluster is stopped and the directory
 # removed when the script exits. Extra postgresql.conf lines come from the arguments and from
 # WITNESS_PG_CONF. Sets WITNESS_TMP (the directory) and WITNESS_SERVER_LOG.
+# shellcheck disable=SC2120 # the arguments are optional
 start_cluster() {
 	[[ -x $PG_BINDIR/initdb ]] || die "$PG_BINDIR/initdb not found (run install_deps)"
 	id -u "$PG_OS_USER" >/dev/null 2>&1 || die "OS user $PG_OS_USER does not exist"
@@ -262,6 +263,9 @@ start_cluster() {
 	[[ -n $port ]] || die "no free port found in 55000-59999"
 
 	export PGHOST="$WITNESS_TMP" PGPORT="$port" PGUSER=postgres PGDATABASE=postgres
+	# For tests that restart the server:
+	#   as_pg "$PG_BINDIR/pg_ctl" -D "$PGDATA" -l "$WITNESS_SERVER_LOG" -w restart
+	export WITNESS_TMP WITNESS_SERVER_LOG PG_BINDIR PG_OS_USER
 	unset PGHOSTADDR PGSERVICE PGSERVICEFILE PGPASSWORD PGSSLMODE
 	local version
 	version="$("$PG_BINDIR/psql" -X -A -t -c 'SHOW server_version')" || die "cannot connect to the new cluster"
