@@ -1,0 +1,27 @@
+# PGXS build of the pg_witness extension: the pure C++ core (src/core) plus the PostgreSQL glue (src/pg).
+# `make`, `make install`, `make installcheck` (pg_regress against the server named by PGHOST/PGPORT).
+
+EXTENSION = pg_witness
+MODULE_big = pg_witness
+DATA = pg_witness--0.1.sql
+
+CORE_SRCS = $(sort $(wildcard src/core/*.cpp))
+PG_SRCS = $(sort $(wildcard src/pg/*.cpp))
+OBJS = $(CORE_SRCS:.cpp=.o) $(PG_SRCS:.cpp=.o)
+
+REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
+
+PG_CONFIG ?= pg_config
+PG_CXXFLAGS = -std=c++17 -Wno-register -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -fno-omit-frame-pointer
+PG_CPPFLAGS = -Isrc
+SHLIB_LINK = -lstdc++ -lcrypto
+
+# No LLVM bitcode for JIT inlining: it needs clang, and trigger code gains nothing from it.
+override with_llvm = no
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# Server headers are not our code: include them as system headers so -Werror applies to ours only.
+override CPPFLAGS := $(patsubst -I%,-isystem %,$(filter -I$(includedir_server)%,$(CPPFLAGS))) $(filter-out -I$(includedir_server)%,$(CPPFLAGS))
+

@@ -1,0 +1,418 @@
+-- pg_witness 0.1: capture of row changes into an append-only trail.
+\echo Use "CREATE EXTENSION pg_witness" to load this file. \quit
+
+-------------------------------------------------------------------------------
+-- Configuration: which tables are tracked, and how
+-------------------------------------------------------------------------------
+
+CREATE TABLE witness.tracked_table (
+	relid regclass PRIMARY KEY,
+	classification text NOT NULL,
+	column_tags jsonb NOT NULL DEFAULT '{}',
+	exclude_columns text[] NOT NULL DEFAULT '{}',
+	subject_column text,
+	key_columns text[],
+	tracked_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	tracked_by text NOT NULL DEFAULT pg_catalog."session_user"()
+);
+COMMENT ON TABLE witness.tracked_table IS 'pg_witness configuration: one row per tracked table (use witness.track() and witness.untrack() to change it)';
+
+-------------------------------------------------------------------------------
+-- The trail
+-------------------------------------------------------------------------------
+
+CREATE SEQUENCE witness.entry_id_seq;
+COMMENT ON SEQUENCE witness.entry_id_seq IS 'pg_witness entry ids (gaps are normal: order, not contiguity, matters)';
+
+-- Column order minimises alignment padding; the capture trigger checks it at load time.
+CREATE TABLE witness.entry (
+	id bigint NOT NULL,
+	xid xid8 NOT NULL,
+	stmt_time timestamptz NOT NULL,
+	backend_pid integer NOT NULL,
+	client_port integer,
+	tags smallint NOT NULL,
+	format smallint NOT NULL,
+	op "char" NOT NULL,
+	schema_name text NOT NULL,
+	table_name text NOT NULL,
+	row_key jsonb,
+	subject text,
+	old_values jsonb,
+	new_values jsonb,
+	session_user_name text NOT NULL,
+	current_user_name text NOT NULL,
+	application_name text,
+	client_addr inet,
+	actor text,
+	reason text,
+	context jsonb,
+	leaf_hash bytea NOT NULL,
+	CONSTRAINT entry_pkey PRIMARY KEY (id)
+);
+ALTER SEQUENCE witness.entry_id_seq OWNED BY witness.entry.id;
+COMMENT ON TABLE witness.entry IS 'pg_witness trail: one append-only row per captured change, written only by the capture triggers';
+COMMENT ON COLUMN witness.entry.xid IS 'top-level transaction id of the change';
+COMMENT ON COLUMN witness.entry.stmt_time IS 'start time of the statement that made the change';
+COMMENT ON COLUMN witness.entry.tags IS 'classification bit mask: 1 pii, 2 financial, 4 confidential, 8 restricted, 16 internal';
+COMMENT ON COLUMN witness.entry.format IS 'version of the canonical byte format the leaf hash was computed with (docs/hashing.md)';
+COMMENT ON COLUMN witness.entry.op IS 'I insert, U update, D delete, T truncate';
+COMMENT ON COLUMN witness.entry.row_key IS 'key columns of the row (primary key unless key_columns was given); NULL for keyless tables and TRUNCATE';
+COMMENT ON COLUMN witness.entry.old_values IS 'UPDATE: old values of the changed columns; DELETE: the old row';
+COMMENT ON COLUMN witness.entry.new_values IS 'UPDATE: new values of the changed columns; INSERT: the new row';
+COMMENT ON COLUMN witness.entry.leaf_hash IS 'SHA-256(0x00 || canonical bytes of this entry)';
+
+SELECT pg_catalog.pg_extension_config_dump('witness.entry', '');
+SELECT pg_catalog.pg_extension_config_dump('witness.entry_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('witness.tracked_table', $$WHERE relid OPERATOR(pg_catalog.<>) 'witness.tracked_table'::pg_catalog.regclass$$);
+
+REVOKE ALL ON witness.entry, witness.tracked_table, witness.entry_id_seq FROM PUBLIC;
+
+-------------------------------------------------------------------------------
+-- Classification tags
+-------------------------------------------------------------------------------
+
+CREATE FUNCTION witness.classifications() RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT '{pii,financial,confidential,restricted,internal}'::text[] $$;
+COMMENT ON FUNCTION witness.classifications() IS 'the classification tags pg_witness knows, in bit order';
+
+CREATE FUNCTION witness.tag_mask(tags text[]) RETURNS smallint
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$
+	SELECT COALESCE(pg_catalog.sum(DISTINCT (1 OPERATOR(pg_catalog.<<) (pg_catalog.array_position(witness.classifications(), t) OPERATOR(pg_catalog.-) 1))), 0)::smallint
+	FROM pg_catalog.unnest(tags) AS t
+$$;
+COMMENT ON FUNCTION witness.tag_mask(text[]) IS 'bit mask of classification tags, as stored in witness.entry.tags';
+
+CREATE FUNCTION witness.tag_names(mask smallint) RETURNS text[]
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$
+	SELECT COALESCE(pg_catalog.array_agg(c ORDER BY i), '{}')
+	FROM pg_catalog.unnest(witness.classifications()) WITH ORDINALITY AS u(c, i)
+	WHERE (mask OPERATOR(pg_catalog.&) (1 OPERATOR(pg_catalog.<<) (i::int OPERATOR(pg_catalog.-) 1))::smallint) OPERATOR(pg_catalog.<>) 0
+$$;
+COMMENT ON FUNCTION witness.tag_names(smallint) IS 'classification tags named by a witness.entry.tags bit mask';
+
+-------------------------------------------------------------------------------
+-- C functions
+-------------------------------------------------------------------------------
+
+CREATE FUNCTION witness.capture() RETURNS trigger
+AS 'MODULE_PATHNAME', 'witness_capture' LANGUAGE C;
+COMMENT ON FUNCTION witness.capture() IS 'row trigger that records INSERT, UPDATE and DELETE on a tracked table (installed by witness.track)';
+
+CREATE FUNCTION witness.capture_truncate() RETURNS trigger
+AS 'MODULE_PATHNAME', 'witness_capture_truncate' LANGUAGE C;
+COMMENT ON FUNCTION witness.capture_truncate() IS 'statement trigger that records TRUNCATE of a tracked table (installed by witness.track)';
+
+CREATE FUNCTION witness.entry_leaf_hash(e witness.entry) RETURNS bytea
+AS 'MODULE_PATHNAME', 'witness_entry_leaf_hash' LANGUAGE C STRICT STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION witness.entry_leaf_hash(witness.entry) IS 'recomputes an entry''s leaf hash from its stored content (docs/hashing.md)';
+
+CREATE FUNCTION witness.entry_canonical_bytes(e witness.entry) RETURNS bytea
+AS 'MODULE_PATHNAME', 'witness_entry_canonical_bytes' LANGUAGE C STRICT STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION witness.entry_canonical_bytes(witness.entry) IS 'the canonical bytes an entry''s leaf hash is computed over (docs/hashing.md)';
+
+CREATE FUNCTION witness._invalidate(target regclass) RETURNS void
+AS 'MODULE_PATHNAME', 'witness_invalidate' LANGUAGE C STRICT;
+COMMENT ON FUNCTION witness._invalidate(regclass) IS 'internal: makes every backend reload the capture configuration of a table and its partitions';
+REVOKE ALL ON FUNCTION witness._invalidate(regclass) FROM PUBLIC;
+
+-------------------------------------------------------------------------------
+-- Guards: the trail is append-only, and only the capture triggers append
+-------------------------------------------------------------------------------
+
+CREATE FUNCTION witness._reject_write() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	RAISE EXCEPTION 'cannot % %.%', lower(TG_OP), TG_TABLE_SCHEMA, TG_TABLE_NAME
+		USING ERRCODE = 'insufficient_privilege',
+		      DETAIL = 'The pg_witness trail is append-only and written only by its capture triggers.',
+		      HINT = CASE WHEN TG_TABLE_NAME = 'tracked_table'
+		                  THEN 'Use witness.track() and witness.untrack() to change what is tracked.' END;
+END
+$$;
+COMMENT ON FUNCTION witness._reject_write() IS 'internal: guard trigger that rejects writes to pg_witness tables';
+
+-- UPDATE, DELETE and TRUNCATE are refused always, even with session_replication_role = replica.
+CREATE TRIGGER witness_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON witness.entry
+	FOR EACH STATEMENT EXECUTE FUNCTION witness._reject_write();
+ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_append_only;
+-- INSERT is refused in normal operation; replication apply workers and pg_restore run as replica
+-- (session_replication_role = replica) and may load rows, which verification then checks.
+CREATE TRIGGER witness_insert_only_by_capture BEFORE INSERT ON witness.entry
+	FOR EACH STATEMENT EXECUTE FUNCTION witness._reject_write();
+
+-------------------------------------------------------------------------------
+-- What the capture trigger needs to know about a table (read once per backend, then cached)
+-------------------------------------------------------------------------------
+
+-- The default row key: the primary key's columns.
+CREATE FUNCTION witness.primary_key_columns(target regclass) RETURNS text[]
+LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT array_agg(a.attname::text ORDER BY k.ord)
+	FROM pg_index i
+	CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
+	JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+	WHERE i.indrelid = target AND i.indisprimary
+$$;
+COMMENT ON FUNCTION witness.primary_key_columns(regclass) IS 'primary key columns of a table, in key order (NULL without a primary key)';
+
+-- One row per live column of the relation a trigger fired on, resolved against the tracked table
+-- (the relation itself or, for a partition, its nearest tracked ancestor).
+CREATE FUNCTION witness._capture_plan(fired_on oid)
+RETURNS TABLE (tracked oid, schema_name text, table_name text, table_tags smallint, attnum smallint,
+               attname text, excluded boolean, column_tags smallint, is_subject boolean, is_key boolean)
+LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp
+AS $$
+	WITH root AS (
+		SELECT t.* FROM (SELECT fired_on::regclass, 0::bigint
+		                 UNION ALL SELECT * FROM pg_partition_ancestors(fired_on) WITH ORDINALITY) AS p(relid, ord)
+		JOIN witness.tracked_table t ON t.relid = p.relid
+		ORDER BY p.ord LIMIT 1
+	)
+	SELECT r.relid::oid, n.nspname::text, c.relname::text, witness.tag_mask(ARRAY[r.classification]),
+	       a.attnum, a.attname::text, a.attname = ANY (r.exclude_columns),
+	       COALESCE(witness.tag_mask(ARRAY(SELECT jsonb_array_elements_text(r.column_tags -> a.attname::text))), 0::smallint),
+	       COALESCE(a.attname = r.subject_column, false),
+	       COALESCE(a.attname = ANY (COALESCE(r.key_columns, witness.primary_key_columns(r.relid))), false)
+	FROM root r
+	JOIN pg_class c ON c.oid = r.relid
+	JOIN pg_namespace n ON n.oid = c.relnamespace
+	LEFT JOIN pg_attribute a ON a.attrelid = fired_on AND a.attnum > 0 AND NOT a.attisdropped
+	ORDER BY a.attnum
+$$;
+COMMENT ON FUNCTION witness._capture_plan(oid) IS 'internal: capture configuration of the relation a capture trigger fired on';
+
+-------------------------------------------------------------------------------
+-- track / untrack
+-------------------------------------------------------------------------------
+
+-- Raises unless every name is a live column of target.
+CREATE FUNCTION witness._check_columns(target regclass, cols text[], what text) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	missing text;
+BEGIN
+	SELECT c INTO missing FROM unnest(cols) AS c
+	WHERE c IS NULL OR NOT EXISTS (SELECT 1 FROM pg_attribute a
+	                               WHERE a.attrelid = target AND a.attname = c AND a.attnum > 0 AND NOT a.attisdropped)
+	LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION 'column "%" named in % does not exist in table %', missing, what, target
+			USING ERRCODE = 'undefined_column';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION witness._check_columns(regclass, text[], text) IS 'internal: validates column names given to witness.track()';
+
+-- Normalises {"col": "tag"} / {"col": ["tag", ...]} to {"col": ["tag", ...]} and validates it.
+CREATE FUNCTION witness._normalize_column_tags(target regclass, column_tags jsonb) RETURNS jsonb
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	k text;
+	v jsonb;
+	tags text[];
+	result jsonb := '{}';
+BEGIN
+	IF column_tags IS NULL THEN
+		RETURN result;
+	END IF;
+	IF jsonb_typeof(column_tags) <> 'object' THEN
+		RAISE EXCEPTION 'column_tags must be a JSON object'
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'Map column names to a tag or an array of tags, for example {"email": "pii", "iban": ["pii", "financial"]}.';
+	END IF;
+	PERFORM witness._check_columns(target, ARRAY(SELECT jsonb_object_keys(column_tags)), 'column_tags');
+	FOR k, v IN SELECT * FROM jsonb_each(column_tags) LOOP
+		IF jsonb_typeof(v) = 'string' THEN
+			tags := ARRAY[v #>> '{}'];
+		ELSIF jsonb_typeof(v) = 'array' AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(v) e WHERE jsonb_typeof(e) <> 'string') THEN
+			tags := ARRAY(SELECT DISTINCT e FROM jsonb_array_elements_text(v) e ORDER BY 1);
+		ELSE
+			RAISE EXCEPTION 'tags of column "%" must be a string or an array of strings', k
+				USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+		PERFORM witness._check_classification(t, format('column "%s"', k)) FROM unnest(tags) t;
+		result := result || jsonb_build_object(k, to_jsonb(tags));
+	END LOOP;
+	RETURN result;
+END
+$$;
+COMMENT ON FUNCTION witness._normalize_column_tags(regclass, jsonb) IS 'internal: validates and normalises the column_tags argument of witness.track()';
+
+CREATE FUNCTION witness._check_classification(tag text, what text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF tag IS NULL OR NOT tag = ANY (witness.classifications()) THEN
+		RAISE EXCEPTION 'unknown classification "%" for %', tag, what
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'Valid classifications are: ' || array_to_string(witness.classifications(), ', ') || '.';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION witness._check_classification(text, text) IS 'internal: validates a classification tag';
+
+-- Raises unless target is a table pg_witness can track.
+CREATE FUNCTION witness._check_trackable(target regclass) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	rel record;
+BEGIN
+	SELECT c.relkind, c.relpersistence, c.relispartition, n.nspname INTO rel
+	FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = target;
+	IF rel.nspname IN ('pg_catalog', 'information_schema', 'pg_toast') OR rel.nspname LIKE 'pg\_toast\_temp\_%' THEN
+		RAISE EXCEPTION 'cannot track system catalog %', target
+			USING ERRCODE = 'feature_not_supported';
+	END IF;
+	IF rel.nspname = 'witness' THEN
+		RAISE EXCEPTION 'cannot track %: it belongs to pg_witness', target
+			USING ERRCODE = 'feature_not_supported';
+	END IF;
+	IF rel.relkind NOT IN ('r', 'p') THEN
+		RAISE EXCEPTION 'cannot track %: it is not a table', target
+			USING ERRCODE = 'wrong_object_type',
+			      DETAIL = format('%s is %s.', target, CASE rel.relkind WHEN 'v' THEN 'a view' WHEN 'm' THEN 'a materialized view'
+			                      WHEN 'f' THEN 'a foreign table' WHEN 'S' THEN 'a sequence' WHEN 'i' THEN 'an index'
+			                      WHEN 'I' THEN 'a partitioned index' WHEN 'c' THEN 'a composite type' ELSE 'not a table' END),
+			      HINT = 'Only ordinary and partitioned tables can be tracked.';
+	END IF;
+	IF rel.relpersistence = 't' THEN
+		RAISE EXCEPTION 'cannot track temporary table %', target
+			USING ERRCODE = 'feature_not_supported',
+			      DETAIL = 'Temporary tables disappear with their session.';
+	END IF;
+	IF rel.relispartition THEN
+		RAISE EXCEPTION 'cannot track partition % on its own', target
+			USING ERRCODE = 'wrong_object_type',
+			      HINT = format('Track the partitioned table %s: that captures every partition.',
+			                    (SELECT a.relid::regclass FROM pg_partition_ancestors(target) WITH ORDINALITY a(relid, ord) ORDER BY ord DESC LIMIT 1));
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION witness._check_trackable(regclass) IS 'internal: refuses views, foreign and temporary tables, catalogs and partitions';
+
+CREATE FUNCTION witness.track(target regclass, classification text DEFAULT 'internal', column_tags jsonb DEFAULT '{}',
+                              exclude_columns text[] DEFAULT '{}', subject_column text DEFAULT NULL,
+                              key_columns text[] DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	tags jsonb;
+	effective_key text[];
+	bad text;
+BEGIN
+	IF target IS NULL THEN
+		RAISE EXCEPTION 'table to track must not be null' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	PERFORM witness._check_trackable(target);
+	PERFORM witness._check_classification(classification, 'the table');
+	tags := witness._normalize_column_tags(target, column_tags);
+	exclude_columns := COALESCE(exclude_columns, '{}');
+	PERFORM witness._check_columns(target, exclude_columns, 'exclude_columns');
+	IF subject_column IS NOT NULL THEN
+		PERFORM witness._check_columns(target, ARRAY[subject_column], 'subject_column');
+		IF subject_column = ANY (exclude_columns) THEN
+			RAISE EXCEPTION 'cannot exclude subject column "%"', subject_column
+				USING ERRCODE = 'invalid_parameter_value',
+				      DETAIL = 'Entries record the data subject, so its column cannot be excluded.';
+		END IF;
+	END IF;
+	IF key_columns IS NOT NULL THEN
+		IF cardinality(key_columns) = 0 THEN
+			RAISE EXCEPTION 'key_columns must name at least one column' USING ERRCODE = 'invalid_parameter_value',
+				HINT = 'Pass NULL to use the primary key.';
+		END IF;
+		PERFORM witness._check_columns(target, key_columns, 'key_columns');
+	END IF;
+	effective_key := COALESCE(key_columns, witness.primary_key_columns(target));
+	SELECT k INTO bad FROM unnest(effective_key) k WHERE k = ANY (exclude_columns) LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION 'cannot exclude key column "%"', bad
+			USING ERRCODE = 'invalid_parameter_value',
+			      DETAIL = 'Entries identify rows by their key, so key columns are always captured.';
+	END IF;
+	SELECT t INTO bad FROM jsonb_object_keys(tags) t WHERE t = ANY (exclude_columns) LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION 'column "%" is both excluded and tagged', bad USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF effective_key IS NULL THEN
+		RAISE NOTICE 'table % has no primary key and no key_columns were given: its entries will carry no row key', target;
+	END IF;
+
+	INSERT INTO witness.tracked_table AS t (relid, classification, column_tags, exclude_columns, subject_column, key_columns)
+	VALUES (target, classification, tags, exclude_columns, subject_column, key_columns)
+	ON CONFLICT (relid) DO UPDATE
+		SET classification = EXCLUDED.classification, column_tags = EXCLUDED.column_tags,
+		    exclude_columns = EXCLUDED.exclude_columns, subject_column = EXCLUDED.subject_column,
+		    key_columns = EXCLUDED.key_columns, tracked_at = now(), tracked_by = session_user;
+
+	IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = target AND tgname = 'witness_capture' AND NOT tgisinternal) THEN
+		EXECUTE format('CREATE TRIGGER witness_capture AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW EXECUTE FUNCTION witness.capture()', target);
+		EXECUTE format('CREATE TRIGGER witness_capture_truncate AFTER TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION witness.capture_truncate()', target);
+	END IF;
+	-- Fire even under session_replication_role = replica: capture must not be switched off silently.
+	EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER witness_capture, ENABLE ALWAYS TRIGGER witness_capture_truncate', target);
+	PERFORM witness._invalidate(target);
+END
+$$;
+COMMENT ON FUNCTION witness.track(regclass, text, jsonb, text[], text, text[]) IS 'starts (or reconfigures) capture of INSERT, UPDATE, DELETE and TRUNCATE on a table';
+REVOKE ALL ON FUNCTION witness.track(regclass, text, jsonb, text[], text, text[]) FROM PUBLIC;
+
+CREATE FUNCTION witness.untrack(target regclass) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	DELETE FROM witness.tracked_table WHERE relid = target;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'table % is not tracked', target USING ERRCODE = 'undefined_object';
+	END IF;
+	EXECUTE format('DROP TRIGGER IF EXISTS witness_capture ON %s', target);
+	EXECUTE format('DROP TRIGGER IF EXISTS witness_capture_truncate ON %s', target);
+	PERFORM witness._invalidate(target);
+END
+$$;
+COMMENT ON FUNCTION witness.untrack(regclass) IS 'stops capture on a table; its entries stay in the trail';
+REVOKE ALL ON FUNCTION witness.untrack(regclass) FROM PUBLIC;
+
+-------------------------------------------------------------------------------
+-- Views
+-------------------------------------------------------------------------------
+
+CREATE VIEW witness.tracked_tables AS
+SELECT t.relid AS table_name, t.classification, t.column_tags, t.exclude_columns, t.subject_column,
+       COALESCE(t.key_columns, witness.primary_key_columns(t.relid)) AS key_columns,
+       t.key_columns IS NULL AS key_is_primary_key, t.tracked_at, t.tracked_by
+FROM witness.tracked_table t;
+COMMENT ON VIEW witness.tracked_tables IS 'tables tracked by pg_witness and how (key_columns shows the effective row key)';
+
+CREATE VIEW witness.log AS
+SELECT e.id, e.xid, e.stmt_time,
+       CASE e.op WHEN 'I' THEN 'INSERT' WHEN 'U' THEN 'UPDATE' WHEN 'D' THEN 'DELETE' WHEN 'T' THEN 'TRUNCATE' END AS operation,
+       e.schema_name, e.table_name, e.row_key, e.subject, witness.tag_names(e.tags) AS tags,
+       e.old_values, e.new_values, e.session_user_name, e.current_user_name, e.application_name,
+       e.client_addr, e.client_port, e.backend_pid, e.actor, e.reason, e.context, e.leaf_hash
+FROM witness.entry e;
+COMMENT ON VIEW witness.log IS 'the trail with readable operation and tag names, one row per captured change';
+
+REVOKE ALL ON witness.tracked_tables, witness.log FROM PUBLIC;
+
+-------------------------------------------------------------------------------
+-- Changes to the configuration are themselves captured
+-------------------------------------------------------------------------------
+
+INSERT INTO witness.tracked_table (relid, classification) VALUES ('witness.tracked_table', 'internal');
+CREATE TRIGGER witness_capture AFTER INSERT OR UPDATE OR DELETE ON witness.tracked_table
+	FOR EACH ROW EXECUTE FUNCTION witness.capture();
+ALTER TABLE witness.tracked_table ENABLE ALWAYS TRIGGER witness_capture;
+CREATE TRIGGER witness_no_truncate BEFORE TRUNCATE ON witness.tracked_table
+	FOR EACH STATEMENT EXECUTE FUNCTION witness._reject_write();
+ALTER TABLE witness.tracked_table ENABLE ALWAYS TRIGGER witness_no_truncate;

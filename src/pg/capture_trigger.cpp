@@ -1,0 +1,210 @@
+// The capture triggers: AFTER ROW for INSERT/UPDATE/DELETE and AFTER STATEMENT for TRUNCATE.
+// This is the hot path: no SPI, no locks others wait on, one heap and one index insert per change.
+#include "pg/pg_includes.hpp"
+
+#include "pg/entry_writer.hpp"
+#include "pg/table_config.hpp"
+#include "pg/value_capture.hpp"
+
+using namespace witness;
+using namespace witness::pg;
+
+namespace {
+
+// The column values of one row, converted on first use (a key column also appears in new_values).
+struct RowValues {
+	TupleTableSlot *slot;
+	CapturedValue *values;
+	bool *done;
+};
+
+void init_row(RowValues *row, TupleTableSlot *slot, int ncols)
+{
+	row->slot = slot;
+	if (slot == nullptr)
+		return;
+	slot_getallattrs(slot);
+	row->values = (CapturedValue *)palloc(sizeof(CapturedValue) * Max(ncols, 1));
+	row->done = (bool *)palloc0(sizeof(bool) * Max(ncols, 1));
+}
+
+const CapturedValue &value_of(const CapturePlan *plan, RowValues *row, int col)
+{
+	if (!row->done[col]) {
+		const ColumnPlan &c = plan->cols[col];
+		capture_value(c, row->slot->tts_values[c.attnum - 1], row->slot->tts_isnull[c.attnum - 1], &row->values[col]);
+		row->done[col] = true;
+	}
+	return row->values[col];
+}
+
+// True when an UPDATE changed the column; unequal toast pointers are compared by content.
+bool column_changed(const ColumnPlan &c, TupleTableSlot *oldslot, TupleTableSlot *newslot)
+{
+	int i = c.attnum - 1;
+	bool oldnull = oldslot->tts_isnull[i], newnull = newslot->tts_isnull[i];
+	if (oldnull || newnull)
+		return oldnull != newnull;
+	Datum a = oldslot->tts_values[i], b = newslot->tts_values[i];
+	if (datumIsEqual(a, b, c.typbyval, c.typlen))
+		return false;
+	if (c.typlen != -1)
+		return true;
+	if (!VARATT_IS_EXTENDED(DatumGetPointer(a)) && !VARATT_IS_EXTENDED(DatumGetPointer(b)))
+		return true;
+	struct varlena *x = pg_detoast_datum_packed((struct varlena *)DatumGetPointer(a));
+	struct varlena *y = pg_detoast_datum_packed((struct varlena *)DatumGetPointer(b));
+	return VARSIZE_ANY_EXHDR(x) != VARSIZE_ANY_EXHDR(y) || memcmp(VARDATA_ANY(x), VARDATA_ANY(y), VARSIZE_ANY_EXHDR(x)) != 0;
+}
+
+// Builds one JSON object (canonical fields for the hash, jsonb for storage) from some columns of a row.
+Datum build_object(const CapturePlan *plan, RowValues *row, const int *cols, int n, JsonDoc *doc)
+{
+	auto *fields = (JsonField *)palloc(sizeof(JsonField) * Max(n, 1));
+	JsonbParseState *state = nullptr;
+	pushJsonbValue(&state, WJB_BEGIN_OBJECT, nullptr);
+	for (int i = 0; i < n; i++) {
+		const ColumnPlan &c = plan->cols[cols[i]];
+		const CapturedValue &v = value_of(plan, row, cols[i]);
+		fields[i].name = c.name;
+		fields[i].name_len = c.name_len;
+		fields[i].kind = v.kind;
+		fields[i].text = v.text;
+		fields[i].text_len = v.len;
+		push_jsonb_field(&state, c.name, c.name_len, v);
+	}
+	JsonbValue *result = pushJsonbValue(&state, WJB_END_OBJECT, nullptr);
+	doc->present = true;
+	doc->fields = fields;
+	doc->nfields = (size_t)n;
+	return JsonbPGetDatum(JsonbValueToJsonb(result));
+}
+
+struct RowChange {
+	const CapturePlan *plan;
+	char op;
+	RowValues oldrow;
+	RowValues newrow;
+	const int *changed; // columns whose values the entry carries
+	int nchanged;
+	ChangeRecord *record;
+};
+
+// Converts values and fills the record; runs with output settings pinned.
+void describe_change(RowChange *rc)
+{
+	const CapturePlan *plan = rc->plan;
+	EntryView &v = rc->record->view;
+	RowValues *keyrow = rc->op == 'D' ? &rc->oldrow : &rc->newrow;
+	if (plan->nkeys > 0)
+		rc->record->row_key = build_object(plan, keyrow, plan->keys, plan->nkeys, &v.row_key);
+	if (plan->subject >= 0) {
+		const CapturedValue &s = value_of(plan, keyrow, plan->subject);
+		if (s.kind != JsonKind::Null) {
+			v.subject.present = true;
+			v.subject.ptr = s.text;
+			v.subject.len = s.len;
+		}
+	}
+	if (rc->op != 'I')
+		rc->record->old_values = build_object(plan, &rc->oldrow, rc->changed, rc->nchanged, &v.old_values);
+	if (rc->op != 'D')
+		rc->record->new_values = build_object(plan, &rc->newrow, rc->changed, rc->nchanged, &v.new_values);
+}
+
+void start_record(ChangeRecord *record, const CapturePlan *plan, char op)
+{
+	*record = ChangeRecord();
+	record->view.op = op;
+	record->view.schema_name.present = true;
+	record->view.schema_name.ptr = plan->schema_name;
+	record->view.schema_name.len = strlen(plan->schema_name);
+	record->view.table_name.present = true;
+	record->view.table_name.ptr = plan->table_name;
+	record->view.table_name.len = strlen(plan->table_name);
+	record->view.tags = plan->table_tags;
+}
+
+void capture_row(const CapturePlan *plan, char op, TupleTableSlot *oldslot, TupleTableSlot *newslot)
+{
+	RowChange rc;
+	rc.plan = plan;
+	rc.op = op;
+	init_row(&rc.oldrow, oldslot, plan->ncols);
+	init_row(&rc.newrow, newslot, plan->ncols);
+
+	int *changed = (int *)palloc(sizeof(int) * Max(plan->ncols, 1));
+	int nchanged = 0;
+	int64 tags = plan->table_tags;
+	for (int i = 0; i < plan->ncols; i++) {
+		if (op == 'U' && !column_changed(plan->cols[i], oldslot, newslot))
+			continue;
+		changed[nchanged++] = i;
+		tags |= plan->cols[i].tags;
+	}
+	if (op == 'U' && nchanged == 0)
+		return; // nothing captured changed
+	rc.changed = changed;
+	rc.nchanged = nchanged;
+
+	ChangeRecord record;
+	start_record(&record, plan, op);
+	record.view.tags = tags;
+	rc.record = &record;
+
+	OutputSettings saved;
+	pin_output_settings(&saved);
+	PG_TRY();
+	{
+		describe_change(&rc);
+	}
+	PG_FINALLY();
+	{
+		restore_output_settings(&saved);
+	}
+	PG_END_TRY();
+	write_entry(&record);
+}
+
+} // namespace
+
+extern "C" {
+PG_FUNCTION_INFO_V1(witness_capture);
+PG_FUNCTION_INFO_V1(witness_capture_truncate);
+Datum witness_capture(PG_FUNCTION_ARGS);
+Datum witness_capture_truncate(PG_FUNCTION_ARGS);
+
+Datum witness_capture(PG_FUNCTION_ARGS)
+{
+	auto *td = (TriggerData *)fcinfo->context;
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) || !TRIGGER_FIRED_FOR_ROW(td->tg_event))
+		ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+		                errmsg("witness.capture() must be fired AFTER INSERT, UPDATE or DELETE FOR EACH ROW")));
+	const CapturePlan *plan = capture_plan_for(td->tg_relation);
+	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
+		capture_row(plan, 'I', nullptr, td->tg_trigslot);
+	else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+		capture_row(plan, 'U', td->tg_trigslot, td->tg_newslot);
+	else if (TRIGGER_FIRED_BY_DELETE(td->tg_event))
+		capture_row(plan, 'D', td->tg_trigslot, nullptr);
+	else
+		ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+		                errmsg("witness.capture() must be fired AFTER INSERT, UPDATE or DELETE FOR EACH ROW")));
+	return PointerGetDatum(nullptr);
+}
+
+// TRUNCATE is recorded as one entry without values: capturing the removed rows would turn an O(1)
+// command into a full scan (docs/capture.md).
+Datum witness_capture_truncate(PG_FUNCTION_ARGS)
+{
+	auto *td = (TriggerData *)fcinfo->context;
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BY_TRUNCATE(td->tg_event) || !TRIGGER_FIRED_FOR_STATEMENT(td->tg_event))
+		ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+		                errmsg("witness.capture_truncate() must be fired AFTER TRUNCATE FOR EACH STATEMENT")));
+	const CapturePlan *plan = capture_plan_for(td->tg_relation);
+	ChangeRecord record;
+	start_record(&record, plan, 'T');
+	write_entry(&record);
+	return PointerGetDatum(nullptr);
+}
+}

@@ -1,0 +1,125 @@
+// Recomputes an entry's canonical bytes and leaf hash from its stored row, as verification does.
+#include "pg/pg_includes.hpp"
+
+#include "pg/core_bridge.hpp"
+#include "pg/entry_writer.hpp"
+
+using namespace witness;
+using namespace witness::pg;
+
+namespace {
+
+struct StoredEntry {
+	Datum values[EntryNatts];
+	bool nulls[EntryNatts];
+};
+
+TextField stored_text(const StoredEntry &e, int col)
+{
+	TextField f;
+	if (!e.nulls[col - 1]) {
+		text *t = DatumGetTextPP(e.values[col - 1]);
+		f.present = true;
+		f.ptr = VARDATA_ANY(t);
+		f.len = VARSIZE_ANY_EXHDR(t);
+	}
+	return f;
+}
+
+JsonDoc stored_json(const StoredEntry &e, int col)
+{
+	JsonDoc d;
+	if (!e.nulls[col - 1]) {
+		Jsonb *jb = DatumGetJsonbP(e.values[col - 1]);
+		char *text = JsonbToCString(nullptr, &jb->root, VARSIZE(jb));
+		d.present = true;
+		d.canonical = canonical_json(text, strlen(text), &d.canonical_len);
+	}
+	return d;
+}
+
+// Reads the composite witness.entry argument into an EntryView over palloc'd data.
+void read_entry(HeapTupleHeader row, EntryView *v)
+{
+	TupleDesc desc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(row), HeapTupleHeaderGetTypMod(row));
+	HeapTupleData tuple;
+	tuple.t_len = HeapTupleHeaderGetDatumLength(row);
+	ItemPointerSetInvalid(&tuple.t_self);
+	tuple.t_tableOid = InvalidOid;
+	tuple.t_data = row;
+	check_entry_layout(desc);
+	StoredEntry e;
+	heap_deform_tuple(&tuple, desc, e.values, e.nulls);
+	ReleaseTupleDesc(desc);
+
+	int16 format = DatumGetInt16(e.values[EntryFormat - 1]);
+	if (format != kEntryFormatVersion)
+		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+		                errmsg("entry %lld uses canonical format %d, which this pg_witness does not know",
+		                       (long long)DatumGetInt64(e.values[EntryId - 1]), format)));
+	v->id = DatumGetInt64(e.values[EntryId - 1]);
+	v->xid = DatumGetInt64(e.values[EntryXid - 1]);
+	v->stmt_time_us = DatumGetTimestampTz(e.values[EntryStmtTime - 1]) + kUnixToPostgresEpochUs;
+	v->op = DatumGetChar(e.values[EntryOp - 1]);
+	v->schema_name = stored_text(e, EntrySchemaName);
+	v->table_name = stored_text(e, EntryTableName);
+	v->tags = DatumGetInt16(e.values[EntryTags - 1]);
+	v->row_key = stored_json(e, EntryRowKey);
+	v->subject = stored_text(e, EntrySubject);
+	v->old_values = stored_json(e, EntryOldValues);
+	v->new_values = stored_json(e, EntryNewValues);
+	v->session_user = stored_text(e, EntrySessionUser);
+	v->current_user = stored_text(e, EntryCurrentUser);
+	v->application_name = stored_text(e, EntryApplicationName);
+	if (!e.nulls[EntryClientAddr - 1]) {
+		char *addr = DatumGetCString(DirectFunctionCall1(inet_out, e.values[EntryClientAddr - 1]));
+		v->client_addr.present = true;
+		v->client_addr.ptr = addr;
+		v->client_addr.len = strlen(addr);
+	}
+	v->client_port.present = !e.nulls[EntryClientPort - 1];
+	v->client_port.value = v->client_port.present ? DatumGetInt32(e.values[EntryClientPort - 1]) : 0;
+	v->backend_pid = DatumGetInt32(e.values[EntryBackendPid - 1]);
+	v->actor = stored_text(e, EntryActor);
+	v->reason = stored_text(e, EntryReason);
+	v->context = stored_json(e, EntryContext);
+}
+
+} // namespace
+
+extern "C" {
+PG_FUNCTION_INFO_V1(witness_entry_leaf_hash);
+PG_FUNCTION_INFO_V1(witness_entry_canonical_bytes);
+PG_FUNCTION_INFO_V1(witness_invalidate);
+Datum witness_entry_leaf_hash(PG_FUNCTION_ARGS);
+Datum witness_entry_canonical_bytes(PG_FUNCTION_ARGS);
+Datum witness_invalidate(PG_FUNCTION_ARGS);
+
+Datum witness_entry_leaf_hash(PG_FUNCTION_ARGS)
+{
+	EntryView v;
+	read_entry(PG_GETARG_HEAPTUPLEHEADER(0), &v);
+	bytea *hash = (bytea *)palloc(VARHDRSZ + 32);
+	SET_VARSIZE(hash, VARHDRSZ + 32);
+	leaf_hash(v, (uint8_t *)VARDATA(hash));
+	PG_RETURN_BYTEA_P(hash);
+}
+
+Datum witness_entry_canonical_bytes(PG_FUNCTION_ARGS)
+{
+	EntryView v;
+	read_entry(PG_GETARG_HEAPTUPLEHEADER(0), &v);
+	PG_RETURN_BYTEA_P(canonical_bytes(v));
+}
+
+// Sends a relcache invalidation for a table and its partitions, so every backend reloads its capture plan.
+Datum witness_invalidate(PG_FUNCTION_ARGS)
+{
+	Oid relid = PG_GETARG_OID(0);
+	List *rels = find_all_inheritors(relid, NoLock, nullptr);
+	ListCell *lc;
+	foreach (lc, rels)
+		CacheInvalidateRelcacheByRelid(lfirst_oid(lc));
+	PG_RETURN_VOID();
+}
+}

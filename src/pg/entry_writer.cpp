@@ -1,0 +1,123 @@
+#include "pg/entry_writer.hpp"
+
+#include "pg/attribution.hpp"
+#include "pg/core_bridge.hpp"
+#include "pg/table_config.hpp"
+
+extern "C" {
+#include "utils/xid8.h"
+}
+
+namespace witness::pg {
+namespace {
+
+const char *const kEntryColumnNames[EntryNatts] = {
+    "id",          "xid",       "stmt_time",         "backend_pid",       "client_port",      "tags",
+    "format",      "op",        "schema_name",       "table_name",        "row_key",          "subject",
+    "old_values",  "new_values", "session_user_name", "current_user_name", "application_name", "client_addr",
+    "actor",       "reason",    "context",           "leaf_hash"};
+
+Oid checked_layout_of = InvalidOid;
+
+TextField text_field(const char *s)
+{
+	TextField f;
+	if (s != nullptr) {
+		f.present = true;
+		f.ptr = s;
+		f.len = strlen(s);
+	}
+	return f;
+}
+
+Datum text_datum(const TextField &f) { return PointerGetDatum(cstring_to_text_with_len(f.ptr, (int)f.len)); }
+
+} // namespace
+
+void check_entry_layout(TupleDesc desc)
+{
+	bool ok = desc->natts == EntryNatts;
+	for (int i = 0; ok && i < EntryNatts; i++)
+		ok = !TupleDescAttr(desc, i)->attisdropped && strcmp(NameStr(TupleDescAttr(desc, i)->attname), kEntryColumnNames[i]) == 0;
+	if (!ok)
+		ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+		                errmsg("table witness.entry does not have the layout pg_witness expects"),
+		                errhint("Was witness.entry altered? Reinstall or update the pg_witness extension.")));
+}
+
+void write_entry(ChangeRecord *change)
+{
+	EntryView &v = change->view;
+	Attribution a;
+	current_attribution(&a);
+	v.session_user = text_field(a.session_user);
+	v.current_user = text_field(a.current_user);
+	v.application_name = text_field(a.application_name);
+	v.client_addr = text_field(a.client_addr);
+	v.client_port.present = a.client_addr != nullptr;
+	v.client_port.value = a.client_port;
+	v.backend_pid = a.backend_pid;
+	v.actor = text_field(a.actor);
+	v.reason = text_field(a.reason);
+	v.context.present = a.context_canonical != nullptr;
+	v.context.canonical = a.context_canonical;
+	v.context.canonical_len = a.context_len;
+
+	FullTransactionId fxid = GetTopFullTransactionId();
+	TimestampTz stmt_time = GetCurrentStatementStartTimestamp();
+	v.xid = (int64)U64FromFullTransactionId(fxid);
+	v.stmt_time_us = stmt_time + kUnixToPostgresEpochUs;
+	v.id = nextval_internal(entry_seq_relid(), false);
+
+	bytea *hash = (bytea *)palloc(VARHDRSZ + 32);
+	SET_VARSIZE(hash, VARHDRSZ + 32);
+	leaf_hash(v, (uint8_t *)VARDATA(hash));
+
+	Datum values[EntryNatts];
+	bool nulls[EntryNatts];
+	memset(nulls, 0, sizeof(nulls));
+	values[EntryId - 1] = Int64GetDatum(v.id);
+	values[EntryXid - 1] = FullTransactionIdGetDatum(fxid);
+	values[EntryStmtTime - 1] = TimestampTzGetDatum(stmt_time);
+	values[EntryBackendPid - 1] = Int32GetDatum(v.backend_pid);
+	values[EntryClientPort - 1] = Int32GetDatum(a.client_port);
+	nulls[EntryClientPort - 1] = !v.client_port.present;
+	values[EntryTags - 1] = Int16GetDatum((int16)v.tags);
+	values[EntryFormat - 1] = Int16GetDatum(kEntryFormatVersion);
+	values[EntryOp - 1] = CharGetDatum(v.op);
+	values[EntrySchemaName - 1] = text_datum(v.schema_name);
+	values[EntryTableName - 1] = text_datum(v.table_name);
+	values[EntryRowKey - 1] = change->row_key;
+	nulls[EntryRowKey - 1] = !v.row_key.present;
+	values[EntrySubject - 1] = v.subject.present ? text_datum(v.subject) : (Datum)0;
+	nulls[EntrySubject - 1] = !v.subject.present;
+	values[EntryOldValues - 1] = change->old_values;
+	nulls[EntryOldValues - 1] = !v.old_values.present;
+	values[EntryNewValues - 1] = change->new_values;
+	nulls[EntryNewValues - 1] = !v.new_values.present;
+	values[EntrySessionUser - 1] = text_datum(v.session_user);
+	values[EntryCurrentUser - 1] = text_datum(v.current_user);
+	values[EntryApplicationName - 1] = v.application_name.present ? text_datum(v.application_name) : (Datum)0;
+	nulls[EntryApplicationName - 1] = !v.application_name.present;
+	values[EntryClientAddr - 1] = a.client_inet;
+	nulls[EntryClientAddr - 1] = !v.client_addr.present;
+	values[EntryActor - 1] = v.actor.present ? text_datum(v.actor) : (Datum)0;
+	nulls[EntryActor - 1] = !v.actor.present;
+	values[EntryReason - 1] = v.reason.present ? text_datum(v.reason) : (Datum)0;
+	nulls[EntryReason - 1] = !v.reason.present;
+	values[EntryContext - 1] = a.context_jsonb;
+	nulls[EntryContext - 1] = !v.context.present;
+	values[EntryLeafHash - 1] = PointerGetDatum(hash);
+
+	Relation rel = table_open(entry_relid(), RowExclusiveLock);
+	if (checked_layout_of != RelationGetRelid(rel)) {
+		check_entry_layout(RelationGetDescr(rel));
+		checked_layout_of = RelationGetRelid(rel);
+	}
+	HeapTuple tuple = heap_form_tuple(RelationGetDescr(rel), values, nulls);
+	// Catalog-style insert: heap insert plus plain index inserts, no executor and no SPI.
+	CatalogTupleInsert(rel, tuple);
+	table_close(rel, NoLock);
+}
+
+} // namespace witness::pg

@@ -1,0 +1,53 @@
+// Appends one entry to witness.entry: attribution, id, leaf hash, then a direct heap and index insert.
+#pragma once
+
+#include "pg/pg_includes.hpp"
+
+#include "core/entry_encoding.hpp"
+
+namespace witness::pg {
+
+// What the capture triggers know about a change; jsonb datums are (Datum)0 for SQL NULL.
+struct ChangeRecord {
+	EntryView view; // op, names, tags, row key, subject, old and new values filled in by the caller
+	Datum row_key;
+	Datum old_values;
+	Datum new_values;
+};
+
+void write_entry(ChangeRecord *change);
+
+// Layout of witness.entry, in attribute order.
+enum EntryColumn {
+	EntryId = 1,
+	EntryXid,
+	EntryStmtTime,
+	EntryBackendPid,
+	EntryClientPort,
+	EntryTags,
+	EntryFormat,
+	EntryOp,
+	EntrySchemaName,
+	EntryTableName,
+	EntryRowKey,
+	EntrySubject,
+	EntryOldValues,
+	EntryNewValues,
+	EntrySessionUser,
+	EntryCurrentUser,
+	EntryApplicationName,
+	EntryClientAddr,
+	EntryActor,
+	EntryReason,
+	EntryContext,
+	EntryLeafHash,
+	EntryNatts = EntryLeafHash
+};
+
+// Raises ERROR unless desc is witness.entry as this library version knows it.
+void check_entry_layout(TupleDesc desc);
+
+// Microseconds between 1970-01-01 and PostgreSQL's epoch 2000-01-01.
+constexpr int64 kUnixToPostgresEpochUs = (int64)(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY * USECS_PER_SEC;
+
+} // namespace witness::pg

@@ -1,0 +1,17 @@
+// Module entry point: what PostgreSQL calls when it loads pg_witness.so.
+#include "pg/pg_includes.hpp"
+
+#include "pg/settings.hpp"
+#include "pg/table_config.hpp"
+
+extern "C" {
+PG_MODULE_MAGIC;
+
+void _PG_init(void);
+
+void _PG_init(void)
+{
+	witness::pg::define_settings();
+	witness::pg::register_config_invalidation();
+}
+}

@@ -1,0 +1,42 @@
+#include "pg/pg_includes.hpp"
+
+#include "core/canonical_json.hpp"
+#include "pg/settings.hpp"
+
+namespace witness::pg {
+
+char *setting_actor = nullptr;
+char *setting_reason = nullptr;
+char *setting_context = nullptr;
+
+namespace {
+
+// Rejects witness.context values that are not JSON at SET time, so a bad value never reaches a trigger.
+bool check_context(char **newval, void **, GucSource)
+{
+	if (*newval == nullptr || **newval == '\0')
+		return true;
+	if (json_is_valid(*newval))
+		return true;
+	GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+	GUC_check_errmsg("witness.context must be a JSON value");
+	GUC_check_errhint("For example: SET LOCAL witness.context = '{\"session\": \"s-42\", \"ip\": \"203.0.113.7\"}'.");
+	return false;
+}
+
+} // namespace
+
+void define_settings()
+{
+	DefineCustomStringVariable("witness.actor", "Application-level user recorded with every captured change.",
+	                           "Set it per transaction with SET LOCAL; it works under transaction-mode poolers.",
+	                           &setting_actor, "", PGC_USERSET, 0, nullptr, nullptr, nullptr);
+	DefineCustomStringVariable("witness.reason", "Reason recorded with every captured change.", nullptr,
+	                           &setting_reason, "", PGC_USERSET, 0, nullptr, nullptr, nullptr);
+	DefineCustomStringVariable("witness.context", "JSON context recorded with every captured change.",
+	                           "For example session id, authentication method, client address behind a proxy.",
+	                           &setting_context, "", PGC_USERSET, 0, check_context, nullptr, nullptr);
+	MarkGUCPrefixReserved("witness");
+}
+
+} // namespace witness::pg

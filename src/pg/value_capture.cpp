@@ -1,0 +1,169 @@
+#include "pg/value_capture.hpp"
+
+#include <cmath>
+
+#include "pg/core_bridge.hpp"
+
+namespace witness::pg {
+namespace {
+
+pg_tz *utc = nullptr;
+
+void set_number(CapturedValue *out, Numeric n)
+{
+	out->kind = JsonKind::Number;
+	out->numeric = NumericGetDatum(n);
+	out->text = DatumGetCString(DirectFunctionCall1(numeric_out, out->numeric));
+	out->len = strlen(out->text);
+}
+
+void set_integer(CapturedValue *out, int64 v)
+{
+	char *buf = (char *)palloc(MAXINT8LEN + 1);
+	out->len = pg_lltoa(v, buf);
+	out->text = buf;
+	out->kind = JsonKind::Number;
+	out->numeric = NumericGetDatum(int64_to_numeric(v));
+}
+
+void set_string(CapturedValue *out, const char *text)
+{
+	out->kind = JsonKind::String;
+	out->text = text;
+	out->len = strlen(text);
+}
+
+// Floats print shortest-exact (settings pinned), then go through numeric as jsonb stores them.
+void set_float(CapturedValue *out, double v, const char *text)
+{
+	if (std::isnan(v) || std::isinf(v)) {
+		set_string(out, text);
+		return;
+	}
+	Datum n = DirectFunctionCall3(numeric_in, CStringGetDatum(text), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+	set_number(out, DatumGetNumeric(n));
+}
+
+} // namespace
+
+void pin_output_settings(OutputSettings *saved)
+{
+	if (utc == nullptr)
+		utc = pg_tzset("UTC");
+	saved->date_style = DateStyle;
+	saved->date_order = DateOrder;
+	saved->interval_style = IntervalStyle;
+	saved->float_digits = extra_float_digits;
+	saved->bytea = bytea_output;
+	saved->timezone = session_timezone;
+	DateStyle = USE_ISO_DATES;
+	DateOrder = DATEORDER_YMD;
+	IntervalStyle = INTSTYLE_ISO_8601;
+	extra_float_digits = 1;
+	bytea_output = BYTEA_OUTPUT_HEX;
+	session_timezone = utc;
+}
+
+void restore_output_settings(const OutputSettings *saved)
+{
+	DateStyle = saved->date_style;
+	DateOrder = saved->date_order;
+	IntervalStyle = saved->interval_style;
+	extra_float_digits = saved->float_digits;
+	bytea_output = saved->bytea;
+	session_timezone = saved->timezone;
+}
+
+void capture_value(const ColumnPlan &col, Datum value, bool isnull, CapturedValue *out)
+{
+	out->nested = nullptr;
+	out->numeric = (Datum)0;
+	if (isnull) {
+		out->kind = JsonKind::Null;
+		out->text = "null";
+		out->len = 4;
+		return;
+	}
+	switch (col.category) {
+	case ValueCategory::Bool:
+		out->kind = JsonKind::Bool;
+		out->text = DatumGetBool(value) ? "true" : "false";
+		out->len = strlen(out->text);
+		return;
+	case ValueCategory::Int16:
+		set_integer(out, DatumGetInt16(value));
+		return;
+	case ValueCategory::Int32:
+		set_integer(out, DatumGetInt32(value));
+		return;
+	case ValueCategory::Int64:
+	case ValueCategory::Money: // its stored integer (minor units): the text form depends on lc_monetary
+		set_integer(out, DatumGetInt64(value));
+		return;
+	case ValueCategory::Oid:
+		set_integer(out, (int64)DatumGetObjectId(value));
+		return;
+	case ValueCategory::Numeric: {
+		Numeric n = DatumGetNumeric(value);
+		if (numeric_is_nan(n) || numeric_is_inf(n))
+			set_string(out, DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(n))));
+		else
+			set_number(out, n);
+		return;
+	}
+	case ValueCategory::Float4:
+		set_float(out, DatumGetFloat4(value), DatumGetCString(DirectFunctionCall1(float4out, value)));
+		return;
+	case ValueCategory::Float8:
+		set_float(out, DatumGetFloat8(value), DatumGetCString(DirectFunctionCall1(float8out, value)));
+		return;
+	case ValueCategory::Jsonb: {
+		Jsonb *jb = DatumGetJsonbP(value);
+		char *text = JsonbToCString(nullptr, &jb->root, VARSIZE(jb));
+		out->kind = JsonKind::Raw;
+		out->text = canonical_json(text, strlen(text), &out->len);
+		out->nested = jb;
+		return;
+	}
+	case ValueCategory::Text:
+		set_string(out, OutputFunctionCall(const_cast<FmgrInfo *>(&col.output), value));
+		return;
+	}
+}
+
+void push_jsonb_field(JsonbParseState **state, const char *name, size_t name_len, const CapturedValue &v)
+{
+	JsonbValue key;
+	key.type = jbvString;
+	key.val.string.val = const_cast<char *>(name);
+	key.val.string.len = (int)name_len;
+	pushJsonbValue(state, WJB_KEY, &key);
+
+	JsonbValue val;
+	switch (v.kind) {
+	case JsonKind::Null:
+		val.type = jbvNull;
+		break;
+	case JsonKind::Bool:
+		val.type = jbvBool;
+		val.val.boolean = v.text[0] == 't';
+		break;
+	case JsonKind::Number:
+		val.type = jbvNumeric;
+		val.val.numeric = DatumGetNumeric(v.numeric);
+		break;
+	case JsonKind::String:
+		val.type = jbvString;
+		val.val.string.val = const_cast<char *>(v.text);
+		val.val.string.len = (int)v.len;
+		break;
+	case JsonKind::Raw:
+		val.type = jbvBinary;
+		val.val.binary.data = &v.nested->root;
+		val.val.binary.len = (int)VARSIZE(v.nested);
+		break;
+	}
+	pushJsonbValue(state, WJB_VALUE, &val);
+}
+
+} // namespace witness::pg
