@@ -51,18 +51,24 @@ ValueCategory category_of(Oid typoid)
 		return ValueCategory::Float8;
 	case JSONBOID:
 		return ValueCategory::Jsonb;
-	// Object identifiers: their text form depends on search_path, their number does not.
-	case OIDOID:
+	// Object references print according to search_path; these are captured fully qualified instead.
 	case REGCLASSOID:
+		return ValueCategory::RegClass;
 	case REGTYPEOID:
+		return ValueCategory::RegType;
 	case REGPROCOID:
 	case REGPROCEDUREOID:
+		return ValueCategory::RegProc;
 	case REGOPEROID:
 	case REGOPERATOROID:
+		return ValueCategory::RegOper;
+	case REGNAMESPACEOID:
+		return ValueCategory::RegNamespace;
+	case REGROLEOID:
+		return ValueCategory::RegRole;
+	case OIDOID:
 	case REGCONFIGOID:
 	case REGDICTIONARYOID:
-	case REGNAMESPACEOID:
-	case REGROLEOID:
 	case REGCOLLATIONOID:
 		return ValueCategory::Oid;
 	default:

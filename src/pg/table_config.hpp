@@ -9,7 +9,25 @@
 namespace witness::pg {
 
 // How a column's value becomes JSON; chosen once per column from its (base) type.
-enum class ValueCategory : uint8_t { Bool, Int16, Int32, Int64, Oid, Money, Numeric, Float4, Float8, Jsonb, Text };
+enum class ValueCategory : uint8_t {
+	Bool,
+	Int16,
+	Int32,
+	Int64,
+	Oid,
+	Money,
+	Numeric,
+	Float4,
+	Float8,
+	Jsonb,
+	Text,
+	RegClass, // object references: schema-qualified names, whatever the search_path
+	RegType,
+	RegProc,
+	RegOper,
+	RegNamespace,
+	RegRole,
+};
 
 struct ColumnPlan {
 	AttrNumber attnum;

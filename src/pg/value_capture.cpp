@@ -44,6 +44,34 @@ void set_float(CapturedValue *out, double v, const char *text)
 	set_number(out, DatumGetNumeric(n));
 }
 
+// The schema-qualified name of the object an OID-alias value refers to, or nullptr if it is gone.
+const char *qualified_name(ValueCategory category, Oid oid)
+{
+	switch (category) {
+	case ValueCategory::RegClass: {
+		char *rel = get_rel_name(oid);
+		char *nsp = rel != nullptr ? get_namespace_name(get_rel_namespace(oid)) : nullptr;
+		return nsp != nullptr ? quote_qualified_identifier(nsp, rel) : nullptr;
+	}
+	case ValueCategory::RegType:
+		return format_type_extended(oid, -1, FORMAT_TYPE_FORCE_QUALIFY | FORMAT_TYPE_INVALID_AS_NULL);
+	case ValueCategory::RegProc:
+		return format_procedure_extended(oid, FORMAT_PROC_FORCE_QUALIFY | FORMAT_PROC_INVALID_AS_NULL);
+	case ValueCategory::RegOper:
+		return format_operator_extended(oid, FORMAT_OPERATOR_FORCE_QUALIFY | FORMAT_OPERATOR_INVALID_AS_NULL);
+	case ValueCategory::RegNamespace: {
+		char *nsp = get_namespace_name(oid);
+		return nsp != nullptr ? quote_identifier(nsp) : nullptr;
+	}
+	case ValueCategory::RegRole: {
+		char *role = GetUserNameFromId(oid, true);
+		return role != nullptr ? quote_identifier(role) : nullptr;
+	}
+	default:
+		return nullptr;
+	}
+}
+
 } // namespace
 
 void pin_output_settings(OutputSettings *saved)
@@ -128,6 +156,19 @@ void capture_value(const ColumnPlan &col, Datum value, bool isnull, CapturedValu
 	case ValueCategory::Text:
 		set_string(out, OutputFunctionCall(const_cast<FmgrInfo *>(&col.output), value));
 		return;
+	case ValueCategory::RegClass:
+	case ValueCategory::RegType:
+	case ValueCategory::RegProc:
+	case ValueCategory::RegOper:
+	case ValueCategory::RegNamespace:
+	case ValueCategory::RegRole: {
+		const char *name = qualified_name(col.category, DatumGetObjectId(value));
+		if (name != nullptr)
+			set_string(out, name);
+		else // a dangling reference keeps its number
+			set_integer(out, (int64)DatumGetObjectId(value));
+		return;
+	}
 	}
 }
 
