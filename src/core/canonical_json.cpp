@@ -468,8 +468,12 @@ template <bool Emit> class Parser
 		const size_t region = begin->text_off;
 		sc_.reorder.assign(*out_, region, std::string::npos);
 		out_->resize(region);
-		std::stable_sort(begin, end,
-		                 [this](const Member &a, const Member &b) { return compare_bytes(key_of(a), key_of(b)) < 0; });
+		// Equal keys keep their input order (text_off grows with it), so the last one ends up last;
+		// std::sort with that tie-break is stable without stable_sort's temporary buffer.
+		std::sort(begin, end, [this](const Member &a, const Member &b) {
+			const int c = compare_bytes(key_of(a), key_of(b));
+			return c < 0 || (c == 0 && a.text_off < b.text_off);
+		});
 		bool first = true;
 		for (auto it = begin; it != end; ++it) {
 			if (it + 1 != end && key_of(*it) == key_of(*(it + 1)))

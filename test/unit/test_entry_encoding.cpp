@@ -20,18 +20,54 @@ namespace
 std::atomic<long> g_allocations{0};
 }
 
-void *operator new(std::size_t n)
+namespace
+{
+void *counted_alloc(std::size_t n) noexcept
 {
 	g_allocations.fetch_add(1, std::memory_order_relaxed);
-	if (void *p = std::malloc(n ? n : 1))
+	return std::malloc(n ? n : 1);
+}
+} // namespace
+
+void *operator new(std::size_t n)
+{
+	if (void *p = counted_alloc(n))
 		return p;
 	throw std::bad_alloc();
+}
+void *operator new[](std::size_t n)
+{
+	return operator new(n);
+}
+void *operator new(std::size_t n, const std::nothrow_t &) noexcept
+{
+	return counted_alloc(n);
+}
+void *operator new[](std::size_t n, const std::nothrow_t &) noexcept
+{
+	return counted_alloc(n);
 }
 void operator delete(void *p) noexcept
 {
 	std::free(p);
 }
+void operator delete[](void *p) noexcept
+{
+	std::free(p);
+}
 void operator delete(void *p, std::size_t) noexcept
+{
+	std::free(p);
+}
+void operator delete[](void *p, std::size_t) noexcept
+{
+	std::free(p);
+}
+void operator delete(void *p, const std::nothrow_t &) noexcept
+{
+	std::free(p);
+}
+void operator delete[](void *p, const std::nothrow_t &) noexcept
 {
 	std::free(p);
 }
@@ -445,4 +481,20 @@ TEST(EntryEncoding, LeafHashReusesBuffersWithoutAllocating)
 	bad.op = 'X';
 	EXPECT_THROW(entry_leaf_hash(bad), std::invalid_argument);
 	EXPECT_EQ(to_hex(entry_leaf_hash(entries[0])), kInsertLeafHash);
+}
+
+TEST(EntryEncoding, CanonicalizingAJsonbValueDoesNotAllocateOnceWarm)
+{
+	// What the capture path does with a jsonb column: canonicalize its output text into a reused buffer.
+	const char *jsonb_out = R"({"b": [1, {"y": "\u00e9", "x": null}], "aa": {"k": 1, "k": 2}, "a": "\n"})";
+	std::string out;
+	canonical_json(jsonb_out, out);
+	const std::string expected = out;
+	long before = g_allocations.load();
+	for (int i = 0; i < 1000; i++) {
+		out.clear();
+		canonical_json(jsonb_out, out);
+	}
+	EXPECT_EQ(g_allocations.load() - before, 0);
+	EXPECT_EQ(out, expected);
 }
