@@ -355,12 +355,12 @@ BEGIN
 		    exclude_columns = EXCLUDED.exclude_columns, subject_column = EXCLUDED.subject_column,
 		    key_columns = EXCLUDED.key_columns, tracked_at = now(), tracked_by = session_user;
 
-	IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = target AND tgname = 'witness_capture' AND NOT tgisinternal) THEN
-		EXECUTE format('CREATE TRIGGER witness_capture AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW EXECUTE FUNCTION witness.capture()', target);
-		EXECUTE format('CREATE TRIGGER witness_capture_truncate AFTER TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION witness.capture_truncate()', target);
-	END IF;
+	PERFORM set_config('pg_witness.syncing', 'on', true);
+	EXECUTE format('CREATE OR REPLACE TRIGGER witness_capture AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW EXECUTE FUNCTION witness.capture()', target);
 	-- Fire even under session_replication_role = replica: capture must not be switched off silently.
-	EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER witness_capture, ENABLE ALWAYS TRIGGER witness_capture_truncate', target);
+	EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER witness_capture', target);
+	PERFORM set_config('pg_witness.syncing', 'off', true);
+	PERFORM witness._sync_truncate_triggers();
 	PERFORM witness._invalidate(target);
 END
 $$;
@@ -376,12 +376,173 @@ BEGIN
 		RAISE EXCEPTION 'table % is not tracked', target USING ERRCODE = 'undefined_object';
 	END IF;
 	EXECUTE format('DROP TRIGGER IF EXISTS witness_capture ON %s', target);
-	EXECUTE format('DROP TRIGGER IF EXISTS witness_capture_truncate ON %s', target);
+	PERFORM witness._sync_truncate_triggers();
 	PERFORM witness._invalidate(target);
 END
 $$;
 COMMENT ON FUNCTION witness.untrack(regclass) IS 'stops capture on a table; its entries stay in the trail';
 REVOKE ALL ON FUNCTION witness.untrack(regclass) FROM PUBLIC;
+
+-------------------------------------------------------------------------------
+-- DDL on tracked tables: keep capture complete and the configuration in step
+-------------------------------------------------------------------------------
+
+-- The tracked table a relation belongs to: itself, or for a partition its nearest tracked ancestor.
+CREATE FUNCTION witness._tracked_root(rel oid) RETURNS regclass
+LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT t.relid FROM (SELECT rel::regclass, 0::bigint
+	                     UNION ALL SELECT * FROM pg_partition_ancestors(rel) WITH ORDINALITY) AS p(relid, ord)
+	JOIN witness.tracked_table t ON t.relid = p.relid
+	ORDER BY p.ord LIMIT 1
+$$;
+COMMENT ON FUNCTION witness._tracked_root(oid) IS 'internal: the tracked table whose configuration applies to a relation';
+
+-- PostgreSQL clones row triggers to partitions but not statement triggers, so every tracked plain
+-- table and every leaf partition of a tracked partitioned table carries its own TRUNCATE trigger.
+CREATE FUNCTION witness._sync_truncate_triggers() RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	r record;
+BEGIN
+	PERFORM set_config('pg_witness.syncing', 'on', true);
+	FOR r IN
+		WITH wanted AS (
+			SELECT p.relid::oid AS relid
+			FROM witness.tracked_table t
+			CROSS JOIN LATERAL (SELECT t.relid UNION SELECT relid FROM pg_partition_tree(t.relid)) AS p(relid)
+			JOIN pg_class c ON c.oid = p.relid
+			WHERE c.relkind = 'r' AND t.relid <> 'witness.tracked_table'::regclass
+		), present AS (
+			SELECT tgrelid AS relid FROM pg_trigger WHERE tgname = 'witness_capture_truncate' AND NOT tgisinternal
+		)
+		SELECT relid, true AS add FROM (SELECT relid FROM wanted EXCEPT SELECT relid FROM present) a
+		UNION ALL
+		SELECT relid, false FROM (SELECT relid FROM present EXCEPT SELECT relid FROM wanted) d
+	LOOP
+		IF r.add THEN
+			EXECUTE format('CREATE TRIGGER witness_capture_truncate AFTER TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION witness.capture_truncate()', r.relid::regclass);
+			EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER witness_capture_truncate', r.relid::regclass);
+		ELSE
+			EXECUTE format('DROP TRIGGER witness_capture_truncate ON %s', r.relid::regclass);
+		END IF;
+	END LOOP;
+	PERFORM set_config('pg_witness.syncing', 'off', true);
+END
+$$;
+COMMENT ON FUNCTION witness._sync_truncate_triggers() IS 'internal: puts TRUNCATE capture triggers on every tracked table and leaf partition, and only there';
+
+-- Columns named in a table's configuration follow a RENAME COLUMN and leave it when dropped.
+CREATE FUNCTION witness._follow_column_changes(target regclass, renamed_attnum integer) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	cfg witness.tracked_table;
+	named text[];
+	gone text[];
+	renamed_to text;
+BEGIN
+	SELECT * INTO cfg FROM witness.tracked_table WHERE relid = target;
+	named := array_remove(cfg.exclude_columns || ARRAY(SELECT jsonb_object_keys(cfg.column_tags))
+	                      || COALESCE(cfg.key_columns, '{}') || cfg.subject_column, NULL);
+	gone := ARRAY(SELECT DISTINCT n FROM unnest(named) n
+	              WHERE NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = target
+	                                                  AND a.attname = n AND a.attnum > 0 AND NOT a.attisdropped));
+	IF cardinality(gone) = 0 THEN
+		RETURN;
+	END IF;
+	IF renamed_attnum > 0 AND cardinality(gone) = 1 THEN
+		SELECT attname INTO renamed_to FROM pg_attribute WHERE attrelid = target AND attnum = renamed_attnum AND NOT attisdropped;
+	END IF;
+	IF renamed_to IS NOT NULL AND NOT renamed_to = ANY (named) THEN
+		UPDATE witness.tracked_table
+		SET exclude_columns = array_replace(exclude_columns, gone[1], renamed_to),
+		    column_tags = CASE WHEN column_tags ? gone[1]
+		                       THEN (column_tags - gone[1]) || jsonb_build_object(renamed_to, column_tags -> gone[1])
+		                       ELSE column_tags END,
+		    key_columns = array_replace(key_columns, gone[1], renamed_to),
+		    subject_column = CASE WHEN subject_column = gone[1] THEN renamed_to ELSE subject_column END
+		WHERE relid = target;
+	ELSE
+		UPDATE witness.tracked_table
+		SET exclude_columns = ARRAY(SELECT c FROM unnest(exclude_columns) c WHERE NOT c = ANY (gone)),
+		    column_tags = column_tags - gone,
+		    key_columns = NULLIF(ARRAY(SELECT c FROM unnest(key_columns) c WHERE NOT c = ANY (gone)), '{}'),
+		    subject_column = CASE WHEN subject_column = ANY (gone) THEN NULL ELSE subject_column END
+		WHERE relid = target;
+		RAISE NOTICE 'dropped columns % of % were removed from its pg_witness configuration', gone, target;
+	END IF;
+	PERFORM witness._invalidate(target);
+END
+$$;
+COMMENT ON FUNCTION witness._follow_column_changes(regclass, integer) IS 'internal: keeps column names in the configuration in step with RENAME COLUMN and DROP COLUMN';
+
+CREATE FUNCTION witness._on_ddl_command_end() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	cmd record;
+	root regclass;
+BEGIN
+	IF current_setting('pg_witness.syncing', true) = 'on' THEN
+		RETURN; -- DDL that pg_witness itself runs
+	END IF;
+	FOR cmd IN SELECT * FROM pg_event_trigger_ddl_commands()
+	           WHERE command_tag = 'ALTER TABLE' AND classid = 'pg_class'::regclass LOOP
+		root := witness._tracked_root(cmd.objid);
+		CONTINUE WHEN root IS NULL;
+		IF EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = cmd.objid AND tgenabled <> 'A'
+		           AND tgname IN ('witness_capture', 'witness_capture_truncate')) THEN
+			RAISE EXCEPTION 'cannot disable the pg_witness capture triggers of tracked table %', cmd.objid::regclass
+				USING ERRCODE = 'object_in_use',
+				      HINT = 'Call witness.untrack() to stop capture; that change is itself recorded.';
+		END IF;
+		IF root = cmd.objid THEN
+			PERFORM witness._follow_column_changes(root, cmd.objsubid);
+		END IF;
+	END LOOP;
+	PERFORM witness._sync_truncate_triggers();
+END
+$$;
+COMMENT ON FUNCTION witness._on_ddl_command_end() IS 'internal: after CREATE/ALTER TABLE, keeps capture triggers enabled and on every partition, and follows column renames';
+
+CREATE FUNCTION witness._on_sql_drop() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	obj record;
+	rel regclass;
+BEGIN
+	IF current_setting('pg_witness.syncing', true) = 'on'
+	   OR EXISTS (SELECT 1 FROM pg_event_trigger_dropped_objects() WHERE object_type = 'extension' AND object_name = 'pg_witness') THEN
+		RETURN;
+	END IF;
+	-- A dropped tracked table leaves the configuration (and that change is captured).
+	DELETE FROM witness.tracked_table t USING pg_event_trigger_dropped_objects() d
+	WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0 AND d.objid = t.relid::oid;
+	-- A capture trigger goes only with witness.untrack() or with its table.
+	FOR obj IN SELECT * FROM pg_event_trigger_dropped_objects()
+	           WHERE object_type = 'trigger' AND address_names[3] IN ('witness_capture', 'witness_capture_truncate') LOOP
+		rel := to_regclass(format('%I.%I', obj.address_names[1], obj.address_names[2]));
+		IF rel IS NOT NULL AND witness._tracked_root(rel) IS NOT NULL THEN
+			RAISE EXCEPTION 'cannot drop pg_witness capture trigger % of tracked table %', obj.address_names[3], rel
+				USING ERRCODE = 'object_in_use',
+				      HINT = 'Call witness.untrack() to stop capture; that change is itself recorded.';
+		END IF;
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION witness._on_sql_drop() IS 'internal: forgets dropped tables and refuses to drop capture triggers of tracked tables';
+
+CREATE EVENT TRIGGER witness_ddl_command_end ON ddl_command_end
+	WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
+	EXECUTE FUNCTION witness._on_ddl_command_end();
+ALTER EVENT TRIGGER witness_ddl_command_end ENABLE ALWAYS;
+CREATE EVENT TRIGGER witness_sql_drop ON sql_drop
+	WHEN TAG IN ('DROP TABLE', 'DROP TRIGGER', 'ALTER TABLE', 'DROP SCHEMA', 'DROP OWNED')
+	EXECUTE FUNCTION witness._on_sql_drop();
+ALTER EVENT TRIGGER witness_sql_drop ENABLE ALWAYS;
 
 -------------------------------------------------------------------------------
 -- Views

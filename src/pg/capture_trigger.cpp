@@ -204,6 +204,19 @@ Datum witness_capture_truncate(PG_FUNCTION_ARGS)
 	const CapturePlan *plan = capture_plan_for(td->tg_relation);
 	ChangeRecord record;
 	start_record(&record, plan, 'T');
+	JsonField partition;
+	if (plan->partition_name != nullptr) {
+		// A partitioned table's TRUNCATE fires on each leaf partition: the entry names the parent and the leaf.
+		CapturedValue v = {JsonKind::String, plan->partition_name, strlen(plan->partition_name), (Datum)0, nullptr};
+		partition = {"partition", 9, JsonKind::String, v.text, v.len};
+		JsonbParseState *state = nullptr;
+		pushJsonbValue(&state, WJB_BEGIN_OBJECT, nullptr);
+		push_jsonb_field(&state, partition.name, partition.name_len, v);
+		record.row_key = JsonbPGetDatum(JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, nullptr)));
+		record.view.row_key.present = true;
+		record.view.row_key.fields = &partition;
+		record.view.row_key.nfields = 1;
+	}
 	write_entry(&record);
 	return PointerGetDatum(nullptr);
 }

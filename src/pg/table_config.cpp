@@ -118,6 +118,10 @@ void build_plan(CapturePlan *plan, Relation rel)
 	plan->schema_name = TextDatumGetCString(SPI_getbinval(tt->vals[0], tt->tupdesc, 2, &isnull));
 	plan->table_name = TextDatumGetCString(SPI_getbinval(tt->vals[0], tt->tupdesc, 3, &isnull));
 	plan->table_tags = DatumGetInt16(SPI_getbinval(tt->vals[0], tt->tupdesc, 4, &isnull));
+	plan->partition_name = nullptr;
+	if (DatumGetObjectId(SPI_getbinval(tt->vals[0], tt->tupdesc, 1, &isnull)) != relid)
+		plan->partition_name =
+		    quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)), RelationGetRelationName(rel));
 	plan->cols = (ColumnPlan *)palloc0(sizeof(ColumnPlan) * Max(SPI_processed, 1));
 	plan->ncols = 0;
 	for (uint64 i = 0; i < SPI_processed; i++) {

@@ -46,6 +46,7 @@ struct CapturePlan {
 	MemoryContext cxt;
 	const char *schema_name; // of the tracked table (the partitioned parent for partitions)
 	const char *table_name;
+	const char *partition_name; // schema-qualified name of the partition fired on, or nullptr
 	int64 table_tags;
 	int ncols;
 	ColumnPlan *cols; // captured (not excluded) columns, sorted by name bytewise
