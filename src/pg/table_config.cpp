@@ -86,6 +86,51 @@ int compare_columns(const void *a, const void *b)
 	return (x->name_len > y->name_len) - (x->name_len < y->name_len);
 }
 
+Oid lookup_witness_relation(const char *name)
+{
+	Oid nsp = get_namespace_oid("witness", true);
+	Oid relid = OidIsValid(nsp) ? get_relname_relid(name, nsp) : InvalidOid;
+	if (!OidIsValid(relid))
+		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("relation witness.%s does not exist", name),
+		                errhint("Is the pg_witness extension installed in this database?")));
+	return relid;
+}
+
+// Runs the plan query as the owner of pg_witness's configuration: the role whose change fired the
+// trigger usually has no access to schema witness, and must not need any.
+void run_as_config_owner(Datum *args)
+{
+	Oid save_userid;
+	int save_sec;
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	HeapTuple reltup = SearchSysCache1(RELOID, ObjectIdGetDatum(lookup_witness_relation("tracked_table")));
+	if (!HeapTupleIsValid(reltup))
+		elog(ERROR, "pg_witness: cache lookup failed for witness.tracked_table");
+	Oid owner = ((Form_pg_class)GETSTRUCT(reltup))->relowner;
+	ReleaseSysCache(reltup);
+	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+	volatile int rc = 0;
+	PG_TRY();
+	{
+		if (plan_query == nullptr) {
+			Oid argtypes[1] = {OIDOID};
+			SPIPlanPtr p = SPI_prepare("SELECT * FROM witness._capture_plan($1)", 1, argtypes);
+			if (p == nullptr)
+				elog(ERROR, "pg_witness: could not prepare capture plan query: %s", SPI_result_code_string(SPI_result));
+			SPI_keepplan(p);
+			plan_query = p;
+		}
+		rc = SPI_execute_plan(plan_query, args, nullptr, true, 0);
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(save_userid, save_sec);
+	}
+	PG_END_TRY();
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "pg_witness: capture plan query failed");
+}
+
 // Reads witness._capture_plan() for rel into a new memory context and fills plan from it.
 void build_plan(CapturePlan *plan, Relation rel)
 {
@@ -95,17 +140,8 @@ void build_plan(CapturePlan *plan, Relation rel)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "pg_witness: SPI_connect failed");
-	if (plan_query == nullptr) {
-		Oid argtypes[1] = {OIDOID};
-		SPIPlanPtr p = SPI_prepare("SELECT * FROM witness._capture_plan($1)", 1, argtypes);
-		if (p == nullptr)
-			elog(ERROR, "pg_witness: could not prepare capture plan query: %s", SPI_result_code_string(SPI_result));
-		SPI_keepplan(p);
-		plan_query = p;
-	}
 	Datum args[1] = {ObjectIdGetDatum(relid)};
-	if (SPI_execute_plan(plan_query, args, nullptr, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "pg_witness: capture plan query failed");
+	run_as_config_owner(args);
 	if (SPI_processed == 0)
 		ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 		                errmsg("table \"%s\" has a pg_witness capture trigger but is not tracked",
@@ -177,16 +213,6 @@ void build_plan(CapturePlan *plan, Relation rel)
 
 	MemoryContextSetParent(cxt, CacheMemoryContext);
 	plan->cxt = cxt;
-}
-
-Oid lookup_witness_relation(const char *name)
-{
-	Oid nsp = get_namespace_oid("witness", true);
-	Oid relid = OidIsValid(nsp) ? get_relname_relid(name, nsp) : InvalidOid;
-	if (!OidIsValid(relid))
-		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("relation witness.%s does not exist", name),
-		                errhint("Is the pg_witness extension installed in this database?")));
-	return relid;
 }
 
 } // namespace
