@@ -37,9 +37,11 @@ WITNESS_JOBS="${WITNESS_JOBS:-2}"
 
 # Packages a fresh Debian 12 needs to build, test and demo pg_witness.
 # postgresql-contrib-15 is a virtual package provided by postgresql-15.
+# libkrb5-dev: the server header libpq/libpq-be.h (client address, MyProcPort) includes
+# <gssapi/gssapi.h>, and postgresql-server-dev-15 does not depend on it.
 WITNESS_DEPS=(
 	postgresql-15 postgresql-server-dev-15 postgresql-contrib-15 postgresql-15-pgaudit
-	libssl-dev libgtest-dev cmake g++ make pkg-config python3 ca-certificates
+	libssl-dev libkrb5-dev libgtest-dev cmake g++ make pkg-config python3 ca-certificates
 )
 
 # ---------------------------------------------------------------------------------------------
