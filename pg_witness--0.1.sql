@@ -127,11 +127,15 @@ CREATE FUNCTION witness._reject_write() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+	IF TG_TABLE_NAME = 'tracked_table' THEN
+		RAISE EXCEPTION 'cannot % %.%', lower(TG_OP), TG_TABLE_SCHEMA, TG_TABLE_NAME
+			USING ERRCODE = 'insufficient_privilege',
+			      DETAIL = 'The pg_witness configuration is changed only by its functions.',
+			      HINT = 'Use witness.track() and witness.untrack() to change what is tracked.';
+	END IF;
 	RAISE EXCEPTION 'cannot % %.%', lower(TG_OP), TG_TABLE_SCHEMA, TG_TABLE_NAME
 		USING ERRCODE = 'insufficient_privilege',
-		      DETAIL = 'The pg_witness trail is append-only and written only by its capture triggers.',
-		      HINT = CASE WHEN TG_TABLE_NAME = 'tracked_table'
-		                  THEN 'Use witness.track() and witness.untrack() to change what is tracked.' END;
+		      DETAIL = 'The pg_witness trail is append-only and written only by its capture triggers.';
 END
 $$;
 COMMENT ON FUNCTION witness._reject_write() IS 'internal: guard trigger that rejects writes to pg_witness tables';
@@ -539,10 +543,12 @@ CREATE EVENT TRIGGER witness_ddl_command_end ON ddl_command_end
 	WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
 	EXECUTE FUNCTION witness._on_ddl_command_end();
 ALTER EVENT TRIGGER witness_ddl_command_end ENABLE ALWAYS;
+COMMENT ON EVENT TRIGGER witness_ddl_command_end IS 'pg_witness: keeps capture complete and the configuration in step after CREATE/ALTER TABLE';
 CREATE EVENT TRIGGER witness_sql_drop ON sql_drop
 	WHEN TAG IN ('DROP TABLE', 'DROP TRIGGER', 'ALTER TABLE', 'DROP SCHEMA', 'DROP OWNED')
 	EXECUTE FUNCTION witness._on_sql_drop();
 ALTER EVENT TRIGGER witness_sql_drop ENABLE ALWAYS;
+COMMENT ON EVENT TRIGGER witness_sql_drop IS 'pg_witness: forgets dropped tracked tables and protects capture triggers';
 
 -------------------------------------------------------------------------------
 -- Views

@@ -1,0 +1,30 @@
+-- Installing the extension creates schema witness and nothing outside it.
+CREATE EXTENSION pg_witness;
+
+SELECT extversion FROM pg_extension WHERE extname = 'pg_witness';
+
+-- Every object pg_witness creates carries a comment.
+SELECT pg_describe_object(d.classid, d.objid, d.objsubid) AS object_without_comment
+FROM pg_depend d
+JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'pg_witness'
+WHERE d.deptype = 'e'
+  AND d.classid IN ('pg_class'::regclass, 'pg_proc'::regclass, 'pg_event_trigger'::regclass)
+  AND obj_description(d.objid, d.classid::regclass::name) IS NULL
+  AND NOT (d.classid = 'pg_class'::regclass AND (SELECT relkind FROM pg_class WHERE oid = d.objid) IN ('i', 't'))
+ORDER BY 1;
+
+-- The trail and configuration tables give PUBLIC nothing.
+SELECT c.relname, c.relacl IS NULL OR NOT EXISTS (
+           SELECT 1 FROM aclexplode(c.relacl) a WHERE a.grantee = 0) AS public_has_nothing
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = 'witness' AND c.relkind IN ('r', 'v', 'S')
+ORDER BY 1;
+
+-- Only superusers (and roles they grant it to) may change what is tracked.
+SELECT p.proname, has_function_privilege('public', p.oid, 'EXECUTE') AS public_can_execute
+FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+WHERE n.nspname = 'witness' AND p.proname IN ('track', 'untrack', '_invalidate')
+ORDER BY 1;
+
+SELECT witness.classifications();
+SELECT witness.tag_mask('{pii,internal}'), witness.tag_names(17::smallint), witness.tag_names(0::smallint);

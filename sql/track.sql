@@ -1,0 +1,94 @@
+-- witness.track() and witness.untrack(): configuration and its validation.
+SET client_min_messages = warning;
+DROP ROLE IF EXISTS witness_app;
+RESET client_min_messages;
+CREATE TABLE customers (id int PRIMARY KEY, email text, name text, iban text, ssn text, note text);
+CREATE SCHEMA "Mixed Case";
+CREATE TABLE "Mixed Case"."Odd Table" (" key" int PRIMARY KEY, "Val" text);
+CREATE TABLE app_log (at timestamptz, msg text);   -- no primary key
+CREATE VIEW customers_v AS SELECT * FROM customers;
+CREATE MATERIALIZED VIEW customers_mv AS SELECT * FROM customers;
+CREATE TEMP TABLE scratch (id int);
+CREATE FOREIGN DATA WRAPPER dummy_fdw;
+CREATE SERVER dummy_server FOREIGN DATA WRAPPER dummy_fdw;
+CREATE FOREIGN TABLE remote_t (id int) SERVER dummy_server;
+CREATE TABLE parted (id int, region text, PRIMARY KEY (id, region)) PARTITION BY LIST (region);
+CREATE TABLE parted_eu PARTITION OF parted FOR VALUES IN ('eu');
+
+SELECT witness.track('customers', 'pii',
+                     column_tags => '{"iban": ["financial", "pii"], "note": "confidential"}',
+                     exclude_columns => '{ssn}', subject_column => 'email');
+SELECT witness.track('"Mixed Case"."Odd Table"', 'restricted');
+SELECT witness.track('app_log');   -- NOTICE: no key
+SELECT witness.track('app_log', key_columns => '{at}');
+SELECT table_name, classification, column_tags, exclude_columns, subject_column, key_columns, key_is_primary_key, tracked_by
+FROM witness.tracked_tables WHERE table_name <> 'witness.tracked_table'::regclass ORDER BY table_name::text;
+
+-- Calling track() again reconfigures the table.
+SELECT witness.track('customers', 'pii', column_tags => '{"iban": "financial"}', exclude_columns => '{ssn,note}',
+                     subject_column => 'email');
+SELECT table_name, classification, column_tags, exclude_columns FROM witness.tracked_tables WHERE table_name = 'customers'::regclass;
+
+-- Triggers installed: row and TRUNCATE triggers, enabled ALWAYS.
+SELECT tgrelid::regclass, tgname, tgenabled FROM pg_trigger
+WHERE tgname LIKE 'witness_capture%' AND tgrelid <> 'witness.tracked_table'::regclass ORDER BY tgrelid::regclass::text, tgname;
+
+-- Bad input: clear errors, nothing changes.
+\set VERBOSITY default
+SELECT witness.track('customers_v');
+SELECT witness.track('customers_mv');
+SELECT witness.track('remote_t');
+SELECT witness.track('scratch');
+SELECT witness.track('pg_class');
+SELECT witness.track('information_schema.sql_features');
+SELECT witness.track('witness.entry');
+SELECT witness.track('parted_eu');
+SELECT witness.track('no_such_table');
+SELECT witness.track(NULL);
+SELECT witness.track('customers', 'secret');
+SELECT witness.track('customers', NULL);
+SELECT witness.track('customers', column_tags => '{"nope": "pii"}');
+SELECT witness.track('customers', column_tags => '{"email": "gossip"}');
+SELECT witness.track('customers', column_tags => '{"email": 5}');
+SELECT witness.track('customers', column_tags => '["email"]');
+SELECT witness.track('customers', exclude_columns => '{nope}');
+SELECT witness.track('customers', exclude_columns => '{NULL}');
+SELECT witness.track('customers', subject_column => 'nope');
+SELECT witness.track('customers', key_columns => '{nope}');
+SELECT witness.track('customers', key_columns => '{}');
+SELECT witness.track('customers', exclude_columns => '{id}');
+SELECT witness.track('customers', key_columns => '{email}', exclude_columns => '{email}');
+SELECT witness.track('customers', subject_column => 'ssn', exclude_columns => '{ssn}');
+SELECT witness.track('customers', column_tags => '{"ssn": "pii"}', exclude_columns => '{ssn}');
+SELECT witness.untrack('customers_v');
+SELECT witness.untrack('parted');
+\set VERBOSITY terse
+
+-- The configuration survived the failed calls.
+SELECT table_name, classification, column_tags, exclude_columns, subject_column FROM witness.tracked_tables
+WHERE table_name = 'customers'::regclass;
+
+-- A non-superuser may not change tracking.
+CREATE ROLE witness_app LOGIN;
+GRANT ALL ON customers TO witness_app;
+SET ROLE witness_app;
+SELECT witness.track('customers');
+SELECT witness.untrack('customers');
+SELECT count(*) FROM witness.entry;
+-- ... but its changes to a tracked table are captured, attributed to it.
+INSERT INTO customers VALUES (99, 'app@example.com', 'App', NULL, 'x', 'y');
+RESET ROLE;
+SELECT operation, current_user_name, new_values FROM witness.log WHERE table_name = 'customers' ORDER BY id;
+
+-- untrack() removes the triggers and the configuration, not the entries.
+SELECT witness.untrack('"Mixed Case"."Odd Table"');
+SELECT count(*) FROM pg_trigger WHERE tgrelid = '"Mixed Case"."Odd Table"'::regclass AND tgname LIKE 'witness%';
+SELECT table_name FROM witness.tracked_tables ORDER BY table_name::text;
+
+-- Changes to the configuration are themselves in the trail.
+SELECT operation, row_key, old_values ? 'exclude_columns' AS old_has_excludes, new_values -> 'exclude_columns' AS new_excludes
+FROM witness.log WHERE table_name = 'tracked_table' AND row_key ->> 'relid' = 'public.customers' ORDER BY id;
+SELECT operation, row_key FROM witness.log WHERE table_name = 'tracked_table' AND operation = 'DELETE' ORDER BY id;
+
+DROP OWNED BY witness_app;
+DROP ROLE witness_app;

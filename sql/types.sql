@@ -1,0 +1,100 @@
+-- Every built-in type is captured, and neither the values nor the hashes depend on session settings.
+CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+CREATE DOMAIN positive_int AS int CHECK (VALUE > 0);
+CREATE DOMAIN email AS text CHECK (VALUE LIKE '%@%');
+CREATE TYPE pair AS (x int, label text);
+CREATE TABLE typed (
+	id int PRIMARY KEY,
+	b bool, i2 int2, i4 int4, i8 int8, n numeric, n_nan numeric, n_inf numeric, f4 float4, f8 float8,
+	f8_nan float8, f8_inf float8, f8_tiny float8, f8_big float8, m money,
+	t text, vc varchar(20), c char(5), nm name, by bytea,
+	d date, ts timestamp, tstz timestamptz, tstz_inf timestamptz, tm time, tmtz timetz, iv interval,
+	u uuid, ip inet, cidr_v cidr, mac macaddr,
+	j json, jb jsonb, jb_scalar jsonb, arr int[], tarr text[], tsarr timestamptz[], two_d int[][],
+	rng int4range, tsrng tstzrange, mrng int4multirange, comp pair, en mood, dom positive_int, dom_t email,
+	bits bit varying(8), pt point, bx box, tsv tsvector, x xml, oid_v oid, rc regclass, rt regtype
+);
+SELECT witness.track('typed');
+
+-- Unusual session settings while capturing ...
+SET TimeZone = 'Pacific/Chatham';
+SET DateStyle = 'SQL, DMY';
+SET IntervalStyle = 'sql_standard';
+SET extra_float_digits = -3;
+SET bytea_output = 'escape';
+SET search_path = public, witness, pg_catalog;
+INSERT INTO typed VALUES (
+	1, true, -32768, 2147483647, -9223372036854775808, 12345678901234567890.000123, 'NaN', '-Infinity',
+	1.1, 0.1, 'NaN', 'Infinity', 5e-324, 1.7976931348623157e308, 12.34,
+	E'tab\there "quoted" back\\slash nl\n unicode é 漢字 😀 ctl\x01', 'varchar', 'ab', 'a name', '\x00ff10',
+	'2024-02-29', '2024-02-29 13:14:15.123456', '2024-02-29 13:14:15.123456+05:30', '-infinity', '23:59:59.999999',
+	'12:00+03', '1 year 2 months 3 days 04:05:06.7',
+	'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '2001:db8::1/64', '10.0.0.0/8', '08:00:2b:01:02:03',
+	'{"b": 1, "a":  [1, 2.50, "x"], "a": 3}', '{"z": {"y": [true, null, 1e3]}, "a": "é", "": 0}', '"just a string"',
+	'{1,NULL,3}', '{"a b","c,d",NULL,""}', '{"2024-01-01 00:00+00"}', '{{1,2},{3,4}}',
+	'[1,10)', '[2024-01-01 00:00+00,2024-06-01 00:00+00)', '{[1,3),[5,7)}', '(7,"seven")', 'happy', 42, 'x@y',
+	B'1011', '(1.5,-2)', '((0,0),(1,1))', 'fat cat sat', '<a>x</a>', 4242, 'typed', 'timestamptz');
+
+-- ... captured as with ISO dates, UTC, shortest exact floats, hex bytea, ISO 8601 intervals, qualified names.
+RESET TimeZone; RESET DateStyle; RESET IntervalStyle; RESET extra_float_digits; RESET bytea_output; RESET search_path;
+SELECT k, v FROM witness.entry e, jsonb_each(e.new_values) AS kv(k, v)
+WHERE e.table_name = 'typed' ORDER BY k COLLATE "C";
+
+-- The same change made under default settings is captured identically.
+INSERT INTO typed SELECT 2, b, i2, i4, i8, n, n_nan, n_inf, f4, f8, f8_nan, f8_inf, f8_tiny, f8_big, m, t, vc, c, nm, by,
+	d, ts, tstz, tstz_inf, tm, tmtz, iv, u, ip, cidr_v, mac, j, jb, jb_scalar, arr, tarr, tsarr, two_d, rng, tsrng, mrng,
+	comp, en, dom, dom_t, bits, pt, bx, tsv, x, oid_v, rc, rt FROM typed WHERE id = 1;
+SELECT (a.new_values - 'id') = (b.new_values - 'id') AS identical
+FROM witness.entry a, witness.entry b
+WHERE a.table_name = 'typed' AND b.table_name = 'typed' AND a.new_values ->> 'id' = '1' AND b.new_values ->> 'id' = '2';
+
+-- Captured text casts back to the original value for every column (money is kept in minor units).
+CREATE FUNCTION pg_temp.not_round_tripping() RETURNS SETOF text LANGUAGE plpgsql AS $$
+DECLARE
+	col record;
+	same boolean;
+BEGIN
+	FOR col IN SELECT a.attname, format_type(a.atttypid, a.atttypmod) AS typ,
+	                  CASE WHEN a.atttypid = 'jsonb'::regtype THEN (e.new_values -> a.attname)::text
+	                       ELSE e.new_values ->> a.attname END AS captured
+	           FROM pg_attribute a, witness.entry e
+	           WHERE a.attrelid = 'typed'::regclass AND a.attnum > 0 AND NOT a.attisdropped AND a.attname <> 'm'
+	             AND e.table_name = 'typed' AND e.op = 'I' AND e.new_values ->> 'id' = '1' LOOP
+		EXECUTE format('SELECT (%L::%s)::text IS NOT DISTINCT FROM %I::text FROM typed WHERE id = 1', col.captured, col.typ, col.attname)
+			INTO same;
+		IF NOT same THEN
+			RETURN NEXT col.attname;
+		END IF;
+	END LOOP;
+END
+$$;
+SELECT * FROM pg_temp.not_round_tripping();
+SELECT (new_values ->> 'f8')::float8 = 0.1 AS f8, (new_values ->> 'f4')::float4 = 1.1::float4 AS f4,
+       (new_values ->> 'f8_tiny')::float8 = 5e-324 AS tiny, (new_values ->> 'f8_big')::float8 = 1.7976931348623157e308 AS big,
+       (new_values ->> 'tstz')::timestamptz = '2024-02-29 13:14:15.123456+05:30' AS tstz,
+       (new_values ->> 'iv')::interval = '1 year 2 months 3 days 04:05:06.7' AS iv,
+       decode(substr(new_values ->> 'by', 3), 'hex') = '\x00ff10'::bytea AS by,
+       (new_values ->> 'm')::bigint = 1234 AS money_minor_units
+FROM witness.entry WHERE table_name = 'typed' AND new_values ->> 'id' = '1';
+
+-- Hashes recompute to the stored ones under any session settings.
+SET TimeZone = 'America/St_Johns'; SET DateStyle = 'German'; SET extra_float_digits = 3; SET bytea_output = 'escape';
+SET IntervalStyle = 'postgres_verbose'; SET search_path = pg_catalog;
+SELECT count(*) FILTER (WHERE leaf_hash = witness.entry_leaf_hash(e)) AS hashes_ok, count(*) AS entries
+FROM witness.entry e WHERE table_name = 'typed';
+RESET ALL;
+
+-- UPDATE of one column of each kind records just that column.
+UPDATE typed SET f8 = 'NaN', jb = '{"a": 1}', tarr = '{}' WHERE id = 1;
+SELECT old_values, new_values FROM witness.log WHERE table_name = 'typed' AND operation = 'UPDATE';
+
+-- TOASTed values of several MB: captured in full; an unchanged TOASTed column is not re-recorded.
+CREATE TABLE docs (id int PRIMARY KEY, body text, blob bytea, title text);
+SELECT witness.track('docs');
+INSERT INTO docs VALUES (1, repeat('lorem ipsum ', 400000), decode(repeat('ab', 3000000), 'hex'), 't');
+UPDATE docs SET title = 'u';
+UPDATE docs SET body = body || '!';
+SELECT operation, length(new_values ->> 'body') AS body_chars, length(new_values ->> 'blob') AS blob_hex_chars,
+       jsonb_object_keys(COALESCE(new_values, '{}')) AS cols
+FROM witness.log WHERE table_name = 'docs' ORDER BY id, cols;
+SELECT count(*) FILTER (WHERE leaf_hash = witness.entry_leaf_hash(e)) AS hashes_ok FROM witness.entry e WHERE table_name = 'docs';
