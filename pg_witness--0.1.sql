@@ -62,11 +62,35 @@ COMMENT ON COLUMN witness.entry.old_values IS 'UPDATE: old values of the changed
 COMMENT ON COLUMN witness.entry.new_values IS 'UPDATE: new values of the changed columns; INSERT: the new row';
 COMMENT ON COLUMN witness.entry.leaf_hash IS 'SHA-256(0x00 || canonical bytes of this entry)';
 
+-- The sealer finds unsealed entries through their transaction id.
+CREATE INDEX entry_xid ON witness.entry (xid);
+
+-- Sealed blocks: block k holds the entries whose transaction is visible in snapshot k and not in
+-- snapshot k-1, ordered by id; its hash chains it to block k-1 (docs/verification.md).
+CREATE TABLE witness.block (
+	block_no bigint NOT NULL,
+	snapshot pg_snapshot NOT NULL,
+	entry_count bigint NOT NULL,
+	first_entry_id bigint,
+	last_entry_id bigint,
+	merkle_root bytea NOT NULL,
+	prev_hash bytea NOT NULL,
+	sealed_at timestamptz NOT NULL,
+	block_hash bytea NOT NULL,
+	CONSTRAINT block_pkey PRIMARY KEY (block_no)
+);
+COMMENT ON TABLE witness.block IS 'pg_witness sealed blocks: a hash chain of Merkle roots over the entries, written only by the sealer';
+COMMENT ON COLUMN witness.block.snapshot IS 'the sealer''s snapshot: defines which entries belong to this block';
+COMMENT ON COLUMN witness.block.merkle_root IS 'RFC 9162 Merkle root of the members'' leaf hashes in id order';
+COMMENT ON COLUMN witness.block.prev_hash IS 'block_hash of the previous block (32 zero bytes for block 1)';
+COMMENT ON COLUMN witness.block.block_hash IS 'SHA-256(0x02 || header bytes) over all other columns (docs/hashing.md)';
+
 SELECT pg_catalog.pg_extension_config_dump('witness.entry', '');
+SELECT pg_catalog.pg_extension_config_dump('witness.block', '');
 SELECT pg_catalog.pg_extension_config_dump('witness.entry_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('witness.tracked_table', $$WHERE relid OPERATOR(pg_catalog.<>) 'witness.tracked_table'::pg_catalog.regclass$$);
 
-REVOKE ALL ON witness.entry, witness.tracked_table, witness.entry_id_seq FROM PUBLIC;
+REVOKE ALL ON witness.entry, witness.block, witness.tracked_table, witness.entry_id_seq FROM PUBLIC;
 
 -------------------------------------------------------------------------------
 -- Classification tags
@@ -119,6 +143,11 @@ AS 'MODULE_PATHNAME', 'witness_invalidate' LANGUAGE C STRICT;
 COMMENT ON FUNCTION witness._invalidate(regclass) IS 'internal: makes every backend reload the capture configuration of a table and its partitions';
 REVOKE ALL ON FUNCTION witness._invalidate(regclass) FROM PUBLIC;
 
+CREATE FUNCTION witness.seal() RETURNS SETOF witness.block
+AS 'MODULE_PATHNAME', 'witness_seal' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION witness.seal() IS 'seals every committed, unsealed entry into a new block and returns it (nothing when there is nothing to seal)';
+REVOKE ALL ON FUNCTION witness.seal() FROM PUBLIC;
+
 -------------------------------------------------------------------------------
 -- Guards: the trail is append-only, and only the capture triggers append
 -------------------------------------------------------------------------------
@@ -135,7 +164,7 @@ BEGIN
 	END IF;
 	RAISE EXCEPTION 'cannot % %.%', lower(TG_OP), TG_TABLE_SCHEMA, TG_TABLE_NAME
 		USING ERRCODE = 'insufficient_privilege',
-		      DETAIL = 'The pg_witness trail is append-only and written only by its capture triggers.';
+		      DETAIL = 'The pg_witness trail is append-only and written only by its capture triggers and its sealer.';
 END
 $$;
 COMMENT ON FUNCTION witness._reject_write() IS 'internal: guard trigger that rejects writes to pg_witness tables';
@@ -144,6 +173,11 @@ COMMENT ON FUNCTION witness._reject_write() IS 'internal: guard trigger that rej
 CREATE TRIGGER witness_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON witness.entry
 	FOR EACH STATEMENT EXECUTE FUNCTION witness._reject_write();
 ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_append_only;
+CREATE TRIGGER witness_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON witness.block
+	FOR EACH STATEMENT EXECUTE FUNCTION witness._reject_write();
+ALTER TABLE witness.block ENABLE ALWAYS TRIGGER witness_append_only;
+CREATE TRIGGER witness_insert_only_by_sealer BEFORE INSERT ON witness.block
+	FOR EACH STATEMENT EXECUTE FUNCTION witness._reject_write();
 -- INSERT is refused in normal operation; replication apply workers and pg_restore run as replica
 -- (session_replication_role = replica) and may load rows, which verification then checks.
 CREATE TRIGGER witness_insert_only_by_capture BEFORE INSERT ON witness.entry
@@ -549,6 +583,108 @@ CREATE EVENT TRIGGER witness_sql_drop ON sql_drop
 	EXECUTE FUNCTION witness._on_sql_drop();
 ALTER EVENT TRIGGER witness_sql_drop ENABLE ALWAYS;
 COMMENT ON EVENT TRIGGER witness_sql_drop IS 'pg_witness: forgets dropped tracked tables and protects capture triggers';
+
+-------------------------------------------------------------------------------
+-- Inclusion proofs
+-------------------------------------------------------------------------------
+
+CREATE FUNCTION witness._merkle_audit_path(leaves bytea[], leaf_index integer) RETURNS bytea[]
+AS 'MODULE_PATHNAME', 'witness_merkle_audit_path' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION witness._merkle_audit_path(bytea[], integer) IS 'internal: RFC 9162 audit path of one leaf among leaves';
+
+-- A block as it appears in exports and proofs: every header field, hashes in hex.
+CREATE FUNCTION witness._block_json(b witness.block) RETURNS jsonb
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT jsonb_build_object('block_no', b.block_no, 'snapshot', b.snapshot::text, 'entry_count', b.entry_count,
+	                          'first_entry_id', b.first_entry_id, 'last_entry_id', b.last_entry_id,
+	                          'merkle_root', encode(b.merkle_root, 'hex'), 'prev_hash', encode(b.prev_hash, 'hex'),
+	                          'sealed_at_us', (extract(epoch FROM b.sealed_at) * 1000000)::bigint,
+	                          'block_hash', encode(b.block_hash, 'hex'))
+$$;
+COMMENT ON FUNCTION witness._block_json(witness.block) IS 'internal: a block header as JSON, as in exports and proofs';
+
+-- The block an entry was sealed into: the first whose snapshot sees its transaction.
+CREATE FUNCTION witness.block_of(entry_id bigint) RETURNS witness.block
+LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT b.* FROM witness.entry e JOIN witness.block b ON pg_visible_in_snapshot(e.xid, b.snapshot)
+	WHERE e.id = entry_id ORDER BY b.block_no LIMIT 1
+$$;
+COMMENT ON FUNCTION witness.block_of(bigint) IS 'the block an entry belongs to (NULL while it is not sealed)';
+
+CREATE FUNCTION witness.prove(entry_id bigint) RETURNS jsonb
+LANGUAGE plpgsql STABLE STRICT SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	e witness.entry;
+	b witness.block;
+	prev_snapshot pg_snapshot;
+	leaves bytea[];
+	ids bigint[];
+	idx integer;
+BEGIN
+	SELECT * INTO e FROM witness.entry WHERE id = entry_id;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'entry % does not exist', entry_id USING ERRCODE = 'no_data_found';
+	END IF;
+	IF witness.entry_leaf_hash(e) <> e.leaf_hash THEN
+		RAISE EXCEPTION 'entry % does not match its leaf hash', entry_id
+			USING ERRCODE = 'data_corrupted', HINT = 'Run witness.verify() to see what was altered.';
+	END IF;
+	b := witness.block_of(entry_id);
+	IF b.block_no IS NULL THEN
+		RAISE EXCEPTION 'entry % is not sealed yet', entry_id
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      HINT = 'Call witness.seal(), or wait for the background sealer.';
+	END IF;
+	SELECT snapshot INTO prev_snapshot FROM witness.block WHERE block_no = b.block_no - 1;
+	SELECT array_agg(m.leaf_hash ORDER BY m.id), array_agg(m.id ORDER BY m.id) INTO leaves, ids
+	FROM witness.entry m
+	WHERE pg_visible_in_snapshot(m.xid, b.snapshot)
+	  AND (prev_snapshot IS NULL OR (m.xid >= pg_snapshot_xmin(prev_snapshot) AND NOT pg_visible_in_snapshot(m.xid, prev_snapshot)));
+	idx := array_position(ids, entry_id) - 1;
+	RETURN jsonb_build_object(
+		'entry_id', entry_id, 'leaf_hash', encode(e.leaf_hash, 'hex'), 'block_no', b.block_no,
+		'leaf_index', idx, 'tree_size', cardinality(leaves),
+		'audit_path', (SELECT COALESCE(jsonb_agg(encode(p, 'hex') ORDER BY o), '[]') FROM unnest(witness._merkle_audit_path(leaves, idx)) WITH ORDINALITY AS u(p, o)),
+		'merkle_root', encode(b.merkle_root, 'hex'), 'block_hash', encode(b.block_hash, 'hex'),
+		'block_header', witness._block_json(b));
+END
+$$;
+COMMENT ON FUNCTION witness.prove(bigint) IS 'inclusion proof of one entry: leaf hash, audit path, Merkle root and block header, checkable without the database (docs/verification.md)';
+
+-------------------------------------------------------------------------------
+-- Export for independent verification (witness-verify, docs/verification.md)
+-------------------------------------------------------------------------------
+
+CREATE FUNCTION witness.database_id() RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT (SELECT system_identifier FROM pg_control_system())::text || '/' || current_database() $$;
+COMMENT ON FUNCTION witness.database_id() IS 'identity of this database in digests: cluster system identifier and database name';
+
+CREATE FUNCTION witness.export_trail() RETURNS SETOF text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp SET max_parallel_workers_per_gather = 0
+AS $$
+	SELECT json_build_object('type', 'header', 'format', 1, 'database', witness.database_id(),
+	                         'highest_block_no', COALESCE((SELECT max(block_no) FROM witness.block), 0))::text
+	UNION ALL
+	(SELECT (jsonb_build_object('type', 'block') || witness._block_json(b))::text
+	 FROM witness.block b ORDER BY b.block_no)
+	UNION ALL
+	(SELECT json_build_object('type', 'entry', 'id', e.id, 'xid', e.xid::text::bigint,
+	                          'stmt_time_us', (extract(epoch FROM e.stmt_time) * 1000000)::bigint,
+	                          'op', e.op::text, 'schema_name', e.schema_name, 'table_name', e.table_name, 'tags', e.tags,
+	                          'row_key', e.row_key, 'subject', e.subject, 'old_values', e.old_values,
+	                          'new_values', e.new_values, 'session_user', e.session_user_name,
+	                          'current_user', e.current_user_name, 'application_name', e.application_name,
+	                          'client_addr', e.client_addr::text, 'client_port', e.client_port,
+	                          'backend_pid', e.backend_pid, 'actor', e.actor, 'reason', e.reason, 'context', e.context,
+	                          'leaf_hash', encode(e.leaf_hash, 'hex'), 'format', e.format)::text
+	 FROM witness.entry e ORDER BY e.id)
+$$;
+COMMENT ON FUNCTION witness.export_trail() IS 'the whole trail as JSON lines (header, blocks, entries) for witness-verify';
+REVOKE ALL ON FUNCTION witness.export_trail() FROM PUBLIC;
 
 -------------------------------------------------------------------------------
 -- Views

@@ -4,8 +4,11 @@
 #include <cstring>
 #include <exception>
 #include <string>
+#include <vector>
 
+#include "core/block.hpp"
 #include "core/canonical_json.hpp"
+#include "core/merkle.hpp"
 #include "pg/core_bridge.hpp"
 
 namespace witness::pg {
@@ -67,6 +70,57 @@ char *canonical_json(const char *json_text, size_t len, size_t *out_len)
 	result[scratch.size()] = '\0';
 	*out_len = scratch.size();
 	return result;
+}
+
+void merkle_root(const uint8_t *leaves, size_t n, uint8_t out[32])
+{
+	const char *err = run_core([&] {
+		std::vector<Hash> hashes(n);
+		for (size_t i = 0; i < n; i++)
+			std::memcpy(hashes[i].data(), leaves + 32 * i, 32);
+		Hash root = witness::merkle_root(hashes);
+		std::memcpy(out, root.data(), 32);
+	});
+	if (err)
+		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not compute Merkle root: %s", err)));
+}
+
+void block_hash(const BlockFields &b, uint8_t out[32])
+{
+	const char *err = run_core([&] {
+		BlockHeader h;
+		h.block_no = b.block_no;
+		h.snapshot = b.snapshot;
+		h.entry_count = b.entry_count;
+		h.has_entry_ids = b.has_entry_ids;
+		h.first_entry_id = b.first_entry_id;
+		h.last_entry_id = b.last_entry_id;
+		std::memcpy(h.merkle_root.data(), b.merkle_root, 32);
+		std::memcpy(h.prev_hash.data(), b.prev_hash, 32);
+		h.sealed_at_us = b.sealed_at_us;
+		Hash hash = witness::block_hash(h);
+		std::memcpy(out, hash.data(), 32);
+	});
+	if (err)
+		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not hash pg_witness block: %s", err)));
+}
+
+uint8_t *merkle_audit_path(const uint8_t *leaves, size_t n, size_t index, size_t *path_len)
+{
+	static std::vector<Hash> path;
+	const char *err = run_core([&] {
+		std::vector<Hash> hashes(n);
+		for (size_t i = 0; i < n; i++)
+			std::memcpy(hashes[i].data(), leaves + 32 * i, 32);
+		path = merkle_inclusion_proof(hashes, index);
+	});
+	if (err)
+		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not compute audit path: %s", err)));
+	auto *out = (uint8_t *)palloc(32 * Max(path.size(), 1));
+	for (size_t i = 0; i < path.size(); i++)
+		memcpy(out + 32 * i, path[i].data(), 32);
+	*path_len = path.size();
+	return out;
 }
 
 } // namespace witness::pg

@@ -18,4 +18,25 @@ struct varlena *canonical_bytes(const EntryView &entry);
 // Canonical JSON of json_text, palloc'd and NUL-terminated; raises ERROR on invalid JSON.
 char *canonical_json(const char *json_text, size_t len, size_t *out_len);
 
+// Merkle root (RFC 9162) over n leaf hashes stored back to back.
+void merkle_root(const uint8_t *leaves, size_t n, uint8_t out[32]);
+
+// The fields of a block header, borrowed; see core/block.hpp.
+struct BlockFields {
+	int64_t block_no;
+	const char *snapshot;
+	int64_t entry_count;
+	bool has_entry_ids;
+	int64_t first_entry_id;
+	int64_t last_entry_id;
+	const uint8_t *merkle_root; // 32 bytes
+	const uint8_t *prev_hash;   // 32 bytes
+	int64_t sealed_at_us;
+};
+
+void block_hash(const BlockFields &block, uint8_t out[32]);
+
+// Audit path (RFC 9162) for leaf `index` among n leaves: writes *path_len hashes to a palloc'd buffer.
+uint8_t *merkle_audit_path(const uint8_t *leaves, size_t n, size_t index, size_t *path_len);
+
 } // namespace witness::pg

@@ -3,6 +3,7 @@
 
 #include "pg/settings.hpp"
 #include "pg/table_config.hpp"
+#include "pg/worker.hpp"
 
 extern "C" {
 PG_MODULE_MAGIC;
@@ -13,5 +14,7 @@ void _PG_init(void)
 {
 	witness::pg::define_settings();
 	witness::pg::register_config_invalidation();
+	if (process_shared_preload_libraries_in_progress)
+		witness::pg::register_launcher();
 }
 }

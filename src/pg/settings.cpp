@@ -2,6 +2,7 @@
 
 #include "core/canonical_json.hpp"
 #include "pg/settings.hpp"
+#include "pg/worker.hpp"
 
 namespace witness::pg {
 
@@ -36,6 +37,9 @@ void define_settings()
 	DefineCustomStringVariable("witness.context", "JSON context recorded with every captured change.",
 	                           "For example session id, authentication method, client address behind a proxy.",
 	                           &setting_context, "", PGC_USERSET, 0, check_context, nullptr, nullptr);
+	DefineCustomIntVariable("witness.seal_interval", "How often the background sealer seals new entries.",
+	                        "Needs pg_witness in shared_preload_libraries.", &seal_interval_ms, 1000, 10, 3600 * 1000,
+	                        PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr, nullptr);
 	MarkGUCPrefixReserved("witness");
 }
 

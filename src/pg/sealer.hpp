@@ -1,0 +1,29 @@
+// The sealer: turns committed, unsealed entries into the next block of the chain.
+#pragma once
+
+#include "pg/pg_includes.hpp"
+
+namespace witness::pg {
+
+enum BlockColumn {
+	BlockNo = 1,
+	BlockSnapshot,
+	BlockEntryCount,
+	BlockFirstEntryId,
+	BlockLastEntryId,
+	BlockMerkleRoot,
+	BlockPrevHash,
+	BlockSealedAt,
+	BlockHash,
+	BlockNatts = BlockHash
+};
+
+enum class SealOutcome { Sealed, NothingToSeal, Busy };
+
+// One sealing pass in the current transaction. With wait, waits for a concurrent sealer; without,
+// returns Busy at once. On Sealed, the new block row is in values/nulls.
+SealOutcome seal_once(bool wait, Datum values[BlockNatts], bool nulls[BlockNatts]);
+
+Oid block_relid();
+
+} // namespace witness::pg

@@ -1,0 +1,205 @@
+#include "pg/worker.hpp"
+
+#include "pg/pg_includes.hpp"
+#include "pg/sealer.hpp"
+
+extern "C" {
+#include "access/heapam.h"
+#include "access/tableam.h"
+#include "catalog/pg_database.h"
+#include "commands/extension.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "tcop/tcopprot.h"
+#include "utils/ps_status.h"
+#include "utils/snapmgr.h"
+
+PGDLLEXPORT void witness_launcher_main(Datum arg);
+PGDLLEXPORT void witness_sealer_main(Datum arg);
+}
+
+namespace witness::pg {
+
+int seal_interval_ms = 1000;
+
+namespace {
+
+constexpr int kLauncherNaptimeMs = 5000;
+constexpr int kMaxDatabases = 256;
+
+struct SealerSlot {
+	Oid database;
+	BackgroundWorkerHandle *handle;
+};
+
+void fill_worker(BackgroundWorker *w, const char *function, const char *name)
+{
+	memset(w, 0, sizeof(*w));
+	w->bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	w->bgw_start_time = BgWorkerStart_RecoveryFinished;
+	snprintf(w->bgw_library_name, BGW_MAXLEN, "pg_witness");
+	snprintf(w->bgw_function_name, BGW_MAXLEN, "%s", function);
+	snprintf(w->bgw_name, BGW_MAXLEN, "%s", name);
+	snprintf(w->bgw_type, BGW_MAXLEN, "%s", name);
+}
+
+// Databases a sealer may connect to.
+int list_databases(Oid *out, int max)
+{
+	int n = 0;
+	StartTransactionCommand();
+	Relation rel = table_open(DatabaseRelationId, AccessShareLock);
+	TableScanDesc scan = table_beginscan_catalog(rel, 0, nullptr);
+	HeapTuple tup;
+	while (n < max && (tup = heap_getnext(scan, ForwardScanDirection)) != nullptr) {
+		auto *db = (Form_pg_database)GETSTRUCT(tup);
+		if (db->datallowconn && !db->datistemplate)
+			out[n++] = db->oid;
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	CommitTransactionCommand();
+	return n;
+}
+
+void start_sealer(SealerSlot *slot)
+{
+	BackgroundWorker w;
+	fill_worker(&w, "witness_sealer_main", "pg_witness sealer");
+	w.bgw_restart_time = BGW_NEVER_RESTART; // the launcher starts it again
+	w.bgw_main_arg = ObjectIdGetDatum(slot->database);
+	w.bgw_notify_pid = MyProcPid;
+	if (!RegisterDynamicBackgroundWorker(&w, &slot->handle))
+		slot->handle = nullptr; // no free worker slot now; retried on the next round
+}
+
+bool running(const SealerSlot *slot)
+{
+	pid_t pid;
+	return slot->handle != nullptr && GetBackgroundWorkerPid(slot->handle, &pid) != BGWH_STOPPED;
+}
+
+void wait_or_exit(int timeout_ms)
+{
+	int rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, timeout_ms, PG_WAIT_EXTENSION);
+	(void)rc;
+	ResetLatch(MyLatch);
+	CHECK_FOR_INTERRUPTS();
+	if (ShutdownRequestPending)
+		proc_exit(0);
+	if (ConfigReloadPending) {
+		ConfigReloadPending = false;
+		ProcessConfigFile(PGC_SIGHUP);
+	}
+}
+
+// pg_witness is installed here, in a version with a block table.
+bool extension_installed()
+{
+	if (!OidIsValid(get_extension_oid("pg_witness", true)))
+		return false;
+	Oid nsp = get_namespace_oid("witness", true);
+	return OidIsValid(nsp) && OidIsValid(get_relname_relid("block", nsp));
+}
+
+// One pass in its own transaction; false when the extension is gone from this database.
+bool seal_pass()
+{
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, "pg_witness: sealing");
+	bool installed = extension_installed();
+	if (installed) {
+		Datum values[BlockNatts];
+		bool nulls[BlockNatts];
+		seal_once(false, values, nulls);
+	}
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_stat(true);
+	pgstat_report_activity(STATE_IDLE, nullptr);
+	return installed;
+}
+
+} // namespace
+
+void register_launcher()
+{
+	BackgroundWorker w;
+	fill_worker(&w, "witness_launcher_main", "pg_witness launcher");
+	w.bgw_restart_time = 5;
+	RegisterBackgroundWorker(&w);
+}
+
+} // namespace witness::pg
+
+using namespace witness::pg;
+
+extern "C" {
+
+void witness_launcher_main(Datum)
+{
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(nullptr, nullptr, 0);
+
+	static SealerSlot slots[kMaxDatabases];
+	int nslots = 0;
+	for (;;) {
+		Oid databases[kMaxDatabases];
+		int n = list_databases(databases, kMaxDatabases);
+		for (int i = 0; i < n; i++) {
+			SealerSlot *slot = nullptr;
+			for (int j = 0; j < nslots && slot == nullptr; j++)
+				if (slots[j].database == databases[i])
+					slot = &slots[j];
+			if (slot == nullptr && nslots < kMaxDatabases) {
+				slot = &slots[nslots++];
+				slot->database = databases[i];
+				slot->handle = nullptr;
+			}
+			if (slot != nullptr && !running(slot))
+				start_sealer(slot);
+		}
+		wait_or_exit(kLauncherNaptimeMs);
+	}
+}
+
+void witness_sealer_main(Datum arg)
+{
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnectionByOid(DatumGetObjectId(arg), InvalidOid, 0);
+	pgstat_report_appname("pg_witness sealer");
+
+	MemoryContext pass_cxt = AllocSetContextCreate(TopMemoryContext, "pg_witness sealer pass", ALLOCSET_DEFAULT_SIZES);
+	for (;;) {
+		volatile bool installed = true;
+		MemoryContext old = MemoryContextSwitchTo(pass_cxt);
+		PG_TRY();
+		{
+			installed = seal_pass();
+		}
+		PG_CATCH();
+		{
+			// Report, roll back, and try again after the interval, like autovacuum does.
+			MemoryContextSwitchTo(pass_cxt);
+			EmitErrorReport();
+			FlushErrorState();
+			AbortCurrentTransaction();
+		}
+		PG_END_TRY();
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(pass_cxt);
+		if (!installed)
+			proc_exit(0); // no pg_witness here (any more); the launcher looks again later
+		wait_or_exit(seal_interval_ms);
+	}
+}
+}
