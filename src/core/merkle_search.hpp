@@ -1,0 +1,46 @@
+// Explaining a Merkle root mismatch: which single extra leaf, or which two leaves trading places,
+// turn a list of leaf hashes back into the tree a block sealed. Verification uses this to name the
+// inserted or reordered entries instead of only the block.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "entry_encoding.hpp"
+
+namespace witness
+{
+
+// Every node hash of the RFC 9162 tree over n >= 1 leaves, kept so that a root with a few leaves
+// changed costs O(log n) hashes instead of O(n). The leaves must outlive the object.
+class MerkleNodes
+{
+  public:
+	MerkleNodes(const Hash *leaves, size_t n);
+	const Hash &root() const { return nodes_[0]; }
+	// The root after the leaves at positions i and j (i != j, both < n) trade places.
+	Hash root_with_swap(size_t i, size_t j) const;
+	// Node hash of the subtree at pre-order index idx (covering leaves [first, first + size)).
+	const Hash &node(size_t idx) const { return nodes_[idx]; }
+
+  private:
+	Hash build(size_t idx, size_t first, size_t size);
+	Hash swapped(size_t idx, size_t first, size_t size, size_t i, size_t j) const;
+
+	const Hash *leaves_;
+	std::vector<Hash> nodes_; // pre-order: a node of k-leaf left subtree has its right child at idx + 2k
+};
+
+// A position i such that the root of leaves without leaves[i] is `root`; the first such one.
+// leaves.size() >= 1. Cost: two trees over n leaves, then O(log n) hashes per candidate.
+std::optional<size_t> find_extra_leaf(const std::vector<Hash> &leaves, const Hash &root);
+
+// Two positions among `candidates` whose leaves, swapped, give `root`; tries at most max_pairs pairs
+// and reports through *exhausted whether it gave up before trying them all.
+std::optional<std::pair<size_t, size_t>> find_swapped_pair(const MerkleNodes &tree,
+                                                           const std::vector<size_t> &candidates, const Hash &root,
+                                                           size_t max_pairs, bool *exhausted);
+
+} // namespace witness

@@ -1,0 +1,454 @@
+// Verification of a range of the sealed chain: headers and chain links, block membership from
+// snapshots, Merkle roots, and an explanation of every mismatch (docs/verification.md).
+#include "trail_verifier.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+#include <utility>
+
+#include "merkle.hpp"
+#include "merkle_search.hpp"
+#include "sha256.hpp"
+
+namespace witness
+{
+
+namespace
+{
+
+const Hash kZeroHash{};
+
+std::string plural(int64_t n, const char *one, const char *many)
+{
+	return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
+std::string range_text(int64_t first, int64_t last)
+{
+	return first == last ? std::to_string(first) : std::to_string(first) + " to " + std::to_string(last);
+}
+
+std::string missing_blocks_text(int64_t first, int64_t last)
+{
+	return first == last ? "block " + std::to_string(first) + " is missing"
+	                     : "blocks " + range_text(first, last) + " are missing";
+}
+
+// True when every transaction visible in `earlier` is visible in `later`: the sealer takes its snapshots
+// one after the other, so a block's snapshot sees at least what the previous block's saw.
+bool sees_at_least(const Snapshot &later, const Snapshot &earlier)
+{
+	if (later.xmax < earlier.xmax) {
+		// [later.xmax, earlier.xmax) is invisible in later, so all of it must be in progress in earlier.
+		if (later.xmax < earlier.xmin)
+			return false;
+		const auto from = std::lower_bound(earlier.xip.begin(), earlier.xip.end(), later.xmax);
+		if (static_cast<uint64_t>(earlier.xip.end() - from) != earlier.xmax - later.xmax)
+			return false;
+	}
+	for (uint64_t xid : later.xip) {
+		if (xid >= earlier.xmax)
+			break;
+		if (earlier.visible(xid))
+			return false;
+	}
+	return true;
+}
+
+bool member_less(int64_t id_a, const Hash &a, int64_t id_b, const Hash &b)
+{
+	return id_a < id_b || (id_a == id_b && a < b);
+}
+
+} // namespace
+
+const char *problem_name(ProblemKind kind) noexcept
+{
+	switch (kind) {
+	case ProblemKind::ValueChanged:
+		return "value changed";
+	case ProblemKind::HashChanged:
+		return "hash changed";
+	case ProblemKind::EntryMissing:
+		return "entry missing";
+	case ProblemKind::EntryInserted:
+		return "entry inserted";
+	case ProblemKind::EntriesReordered:
+		return "entries reordered";
+	case ProblemKind::BlockAltered:
+		return "block altered";
+	case ProblemKind::ChainBroken:
+		return "chain broken";
+	case ProblemKind::BlockMissing:
+		return "block missing";
+	}
+	return "unknown problem";
+}
+
+TrailVerifier::TrailVerifier(const StoredBlock *previous, std::vector<StoredBlock> blocks, bool is_last,
+                             int64_t highest_block_no_issued)
+    : is_last_(is_last), highest_issued_(highest_block_no_issued)
+{
+	if (previous != nullptr) {
+		previous_ = *previous;
+		try {
+			previous_snapshot_ = parse_snapshot(previous->header.snapshot);
+		} catch (const std::invalid_argument &) {
+			// Reported by finish(); its entries then fall into the range's first block.
+		}
+	}
+	blocks_.reserve(blocks.size());
+	int64_t prev_no = previous ? previous->header.block_no : 0;
+	for (StoredBlock &b : blocks) {
+		Block block{std::move(b), std::nullopt, false, {}};
+		block.gap_before = block.stored.header.block_no > prev_no + 1;
+		prev_no = std::max(prev_no, block.stored.header.block_no);
+		try {
+			block.snapshot = parse_snapshot(block.stored.header.snapshot);
+		} catch (const std::invalid_argument &) {
+			// Reported by check_headers(); the block then gets no members.
+		}
+		blocks_.push_back(std::move(block));
+	}
+	// The membership chain: the snapshots in block order, the previous block's first.
+	if (previous_snapshot_) {
+		chain_.push_back(-1);
+		chain_snapshots_.push_back(&*previous_snapshot_);
+	}
+	for (size_t i = 0; i < blocks_.size(); i++) {
+		if (blocks_[i].snapshot) {
+			chain_.push_back(static_cast<int>(i));
+			chain_snapshots_.push_back(&*blocks_[i].snapshot);
+		}
+	}
+}
+
+TrailVerifier::~TrailVerifier() = default;
+
+// Index in the chain of the first snapshot that sees xid, or -1. Visibility only grows along the
+// chain, so this is a binary search; consecutive entries usually hit the same block, tried first.
+int TrailVerifier::locate(uint64_t xid)
+{
+	const size_t n = chain_snapshots_.size();
+	if (n == 0)
+		return -1;
+	const size_t k = last_hit_;
+	if (chain_snapshots_[k]->visible(xid) && (k == 0 || !chain_snapshots_[k - 1]->visible(xid)))
+		return static_cast<int>(k);
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		const size_t mid = lo + (hi - lo) / 2;
+		if (chain_snapshots_[mid]->visible(xid))
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	if (lo == n)
+		return -1;
+	last_hit_ = lo;
+	return static_cast<int>(lo);
+}
+
+void TrailVerifier::add_entry(int64_t id, uint64_t xid, const Hash &stored, const Hash &recomputed)
+{
+	if (finished_)
+		throw std::logic_error("TrailVerifier::add_entry after finish");
+	const int at = locate(xid);
+	if (at < 0) {
+		if (is_last_)
+			pending_++;
+		return;
+	}
+	const int index = chain_[static_cast<size_t>(at)];
+	if (index < 0)
+		return; // sealed before the range
+	Block &block = blocks_[static_cast<size_t>(index)];
+	if (block.members.capacity() == 0) {
+		const int64_t expected = block.stored.header.entry_count;
+		block.members.reserve(static_cast<size_t>(std::clamp<int64_t>(expected, 1, int64_t(1) << 24)));
+	}
+	uint32_t alt = kSame;
+	if (stored != recomputed) {
+		if (alts_.size() >= kSame)
+			throw std::length_error("TrailVerifier: too many entries that do not match their leaf hash");
+		alt = static_cast<uint32_t>(alts_.size());
+		alts_.push_back(recomputed);
+	}
+	block.members.push_back(Member{id, stored, alt});
+}
+
+void TrailVerifier::check_headers(std::vector<Problem> &problems) const
+{
+	int64_t prev_no = 0;
+	Hash prev_hash = kZeroHash;
+	const Snapshot *prev_snapshot = nullptr;
+	if (previous_) {
+		prev_no = previous_->header.block_no;
+		prev_hash = previous_->stored_block_hash;
+		if (previous_snapshot_)
+			prev_snapshot = &*previous_snapshot_;
+		else
+			problems.push_back({ProblemKind::BlockAltered, prev_no, 0,
+			                    "snapshot \"" + previous_->header.snapshot + "\" is not a valid pg_snapshot"});
+	}
+	for (const Block &block : blocks_) {
+		const BlockHeader &h = block.stored.header;
+		const Hash computed = block_hash(h);
+		if (computed != block.stored.stored_block_hash)
+			problems.push_back({ProblemKind::BlockAltered, h.block_no, 0,
+			                    "stored block hash " + to_hex(block.stored.stored_block_hash) +
+			                        " is not the hash of the header, " + to_hex(computed)});
+		if (h.block_no <= prev_no) {
+			problems.push_back({ProblemKind::ChainBroken, h.block_no, 0,
+			                    "block " + std::to_string(h.block_no) + " follows block " + std::to_string(prev_no) +
+			                        ": block numbers must ascend by one"});
+		} else if (h.block_no > prev_no + 1) {
+			// The link cannot be checked across the gap: the gap itself is the finding.
+			problems.push_back(
+			    {ProblemKind::BlockMissing, prev_no + 1, 0, missing_blocks_text(prev_no + 1, h.block_no - 1)});
+		} else if (h.prev_hash != prev_hash) {
+			problems.push_back({ProblemKind::ChainBroken, h.block_no, 0,
+			                    "prev_hash " + to_hex(h.prev_hash) + " is not the hash of " +
+			                        (prev_no == 0 ? std::string("nothing (32 zero bytes for block 1)")
+			                                      : "block " + std::to_string(prev_no) + ", " + to_hex(prev_hash))});
+		}
+		if (!block.snapshot) {
+			problems.push_back({ProblemKind::BlockAltered, h.block_no, 0,
+			                    "snapshot \"" + h.snapshot + "\" is not a valid pg_snapshot"});
+		} else {
+			if (prev_snapshot != nullptr && !sees_at_least(*block.snapshot, *prev_snapshot))
+				problems.push_back({ProblemKind::BlockAltered, h.block_no, 0,
+				                    "snapshot \"" + h.snapshot +
+				                        "\" does not see every transaction the previous block's snapshot saw"});
+			prev_snapshot = &*block.snapshot;
+		}
+		prev_no = std::max(prev_no, h.block_no);
+		prev_hash = block.stored.stored_block_hash;
+	}
+	if (is_last_ && highest_issued_ > prev_no)
+		problems.push_back({ProblemKind::BlockMissing, prev_no + 1, 0,
+		                    missing_blocks_text(prev_no + 1, highest_issued_) + ": the newest block is " +
+		                        std::to_string(prev_no) + ", but block numbers up to " +
+		                        std::to_string(highest_issued_) + " were issued"});
+}
+
+void TrailVerifier::check_members(Block &block, std::vector<Problem> &problems)
+{
+	std::vector<Member> &m = block.members;
+	auto less = [](const Member &a, const Member &b) { return member_less(a.id, a.stored, b.id, b.stored); };
+	if (!std::is_sorted(m.begin(), m.end(), less))
+		std::sort(m.begin(), m.end(), less);
+	const BlockHeader &h = block.stored.header;
+	const size_t n = m.size();
+	std::vector<Hash> leaves(n);
+	std::vector<size_t> mismatched;
+	for (size_t i = 0; i < n; i++) {
+		leaves[i] = m[i].stored;
+		if (m[i].alt != kSame)
+			mismatched.push_back(i);
+	}
+	const Hash root_s = merkle_root(leaves);
+	const bool count_ok = static_cast<int64_t>(n) == h.entry_count;
+
+	if (mismatched.empty() && root_s == h.merkle_root) {
+		// The entries are the sealed ones; only the header's own fields can disagree.
+		if (!count_ok)
+			problems.push_back({ProblemKind::BlockAltered, h.block_no, 0,
+			                    "the header says " + plural(h.entry_count, "entry", "entries") + ", the block has " +
+			                        std::to_string(n) + " whose Merkle root matches"});
+		const bool ids_ok = n == 0
+		                        ? !h.has_entry_ids
+		                        : h.has_entry_ids && h.first_entry_id == m.front().id && h.last_entry_id == m.back().id;
+		if (!ids_ok)
+			problems.push_back(
+			    {ProblemKind::BlockAltered, h.block_no, 0,
+			     "the header's entry ids " +
+			         (h.has_entry_ids ? range_text(h.first_entry_id, h.last_entry_id) : std::string("NULL")) +
+			         " do not match the block's entries " +
+			         (n ? range_text(m.front().id, m.back().id) : std::string("(none)"))});
+		return;
+	}
+
+	if (!mismatched.empty() && count_ok) {
+		if (root_s == h.merkle_root) {
+			for (size_t p : mismatched)
+				problems.push_back({ProblemKind::ValueChanged, h.block_no, m[p].id,
+				                    "content altered after sealing: it no longer matches its leaf hash, which the "
+				                    "block's Merkle root still matches"});
+			return;
+		}
+		std::vector<Hash> recomputed = leaves;
+		for (size_t p : mismatched)
+			recomputed[p] = alts_[m[p].alt];
+		if (merkle_root(recomputed) == h.merkle_root) {
+			for (size_t p : mismatched)
+				problems.push_back({ProblemKind::HashChanged, h.block_no, m[p].id,
+				                    "stored leaf hash altered: the content is intact (its hash matches the sealed "
+				                    "Merkle root), the stored hash is not"});
+			return;
+		}
+		if (mismatched.size() >= 2) {
+			const MerkleNodes tree(leaves.data(), n);
+			bool exhausted = false;
+			const auto pair = find_swapped_pair(tree, mismatched, h.merkle_root, limits_.max_swap_pairs, &exhausted);
+			if (pair) {
+				const Member &a = m[pair->first], &b = m[pair->second];
+				problems.push_back({ProblemKind::EntriesReordered, h.block_no, a.id,
+				                    "entries " + std::to_string(a.id) + " and " + std::to_string(b.id) +
+				                        " swapped places: each carries the other's sealed leaf hash"});
+				for (size_t p : mismatched)
+					if (p != pair->first && p != pair->second)
+						problems.push_back({ProblemKind::ValueChanged, h.block_no, m[p].id,
+						                    "content altered after sealing: it no longer matches its leaf hash"});
+				return;
+			}
+		}
+	}
+	explain_structure(block, leaves, mismatched, problems);
+}
+
+// The Merkle root does not match and no per-entry explanation fits: compare the membership with what
+// the header sealed (count and id range) and look for the inserted, missing or rewritten entries.
+void TrailVerifier::explain_structure(const Block &block, const std::vector<Hash> &leaves,
+                                      const std::vector<size_t> &mismatched, std::vector<Problem> &problems) const
+{
+	const std::vector<Member> &m = block.members;
+	const BlockHeader &h = block.stored.header;
+	const int64_t sealed = h.entry_count;
+	std::vector<bool> named(m.size(), false);
+
+	// An id outside the sealed id range cannot belong to a sealed entry.
+	// Entries of missing blocks before this one are visible first in its snapshot: say so once, not per entry.
+	const char *gap_note = block.gap_before ? "; the missing block(s) before it probably held them" : "";
+	std::vector<size_t> inner;
+	inner.reserve(m.size());
+	int64_t outside_count = 0;
+	for (size_t i = 0; i < m.size(); i++) {
+		const bool outside = h.has_entry_ids ? (m[i].id < h.first_entry_id || m[i].id > h.last_entry_id) : sealed == 0;
+		if (!outside) {
+			inner.push_back(i);
+			continue;
+		}
+		named[i] = true;
+		outside_count++;
+		if (!block.gap_before)
+			problems.push_back({ProblemKind::EntryInserted, h.block_no, m[i].id,
+			                    h.has_entry_ids ? "not sealed: its id is outside the block's sealed ids " +
+			                                          range_text(h.first_entry_id, h.last_entry_id)
+			                                    : std::string("not sealed: the block was sealed without entries")});
+	}
+	if (block.gap_before && outside_count > 0)
+		problems.push_back(
+		    {ProblemKind::EntryInserted, h.block_no, 0,
+		     plural(outside_count, "entry", "entries") + " with ids outside the block's sealed ids" + gap_note});
+	std::vector<Hash> inner_leaves;
+	inner_leaves.reserve(inner.size());
+	for (size_t i : inner)
+		inner_leaves.push_back(leaves[i]);
+	const int64_t found = static_cast<int64_t>(inner.size());
+	bool inner_root_matches = false;
+	auto has_id = [&](int64_t id) {
+		return std::any_of(inner.begin(), inner.end(), [&](size_t i) { return m[i].id == id; });
+	};
+
+	if (found < sealed) {
+		int64_t named_missing = 0;
+		if (h.has_entry_ids) {
+			if (!has_id(h.first_entry_id)) {
+				problems.push_back(
+				    {ProblemKind::EntryMissing, h.block_no, h.first_entry_id,
+				     "entry " + std::to_string(h.first_entry_id) + ", the first the block sealed, is gone"});
+				named_missing++;
+			}
+			if (h.last_entry_id != h.first_entry_id && named_missing < sealed - found && !has_id(h.last_entry_id)) {
+				problems.push_back(
+				    {ProblemKind::EntryMissing, h.block_no, h.last_entry_id,
+				     "entry " + std::to_string(h.last_entry_id) + ", the last the block sealed, is gone"});
+				named_missing++;
+			}
+		}
+		const int64_t unnamed = sealed - found - named_missing;
+		if (unnamed > 0)
+			problems.push_back({ProblemKind::EntryMissing, h.block_no, 0,
+			                    plural(unnamed, "entry", "entries") + (named_missing ? " more" : "") +
+			                        " missing: the block sealed " + std::to_string(sealed) + ", " +
+			                        std::to_string(found) + " of them remain"});
+	} else if (found > sealed) {
+		std::optional<size_t> extra;
+		if (found == sealed + 1 && inner.size() <= limits_.max_removal_search_members)
+			extra = find_extra_leaf(inner_leaves, h.merkle_root);
+		if (extra) {
+			named[inner[*extra]] = true;
+			problems.push_back({ProblemKind::EntryInserted, h.block_no, m[inner[*extra]].id,
+			                    "not sealed: the block's Merkle root matches the other entries without it"});
+		} else {
+			problems.push_back(
+			    {ProblemKind::EntryInserted, h.block_no, 0,
+			     plural(found - sealed, "entry", "entries") + " more than the " + std::to_string(sealed) +
+			         " the block sealed" +
+			         (block.gap_before ? std::string(gap_note) : "; which ones cannot be told from the Merkle root")});
+		}
+	} else if (inner.size() < m.size() && merkle_root(inner_leaves) == h.merkle_root) {
+		inner_root_matches = true; // the entries outside the sealed ids were the whole story
+	} else {
+		// As many entries as sealed, yet a different root.
+		if (mismatched.empty()) {
+			std::optional<std::pair<size_t, size_t>> pair;
+			bool exhausted = false;
+			if (!inner.empty()) {
+				const MerkleNodes tree(inner_leaves.data(), inner_leaves.size());
+				std::vector<size_t> all(inner.size());
+				for (size_t i = 0; i < all.size(); i++)
+					all[i] = i;
+				pair = find_swapped_pair(tree, all, h.merkle_root, limits_.max_swap_pairs, &exhausted);
+			}
+			if (pair) {
+				const Member &a = m[inner[pair->first]], &b = m[inner[pair->second]];
+				problems.push_back({ProblemKind::EntriesReordered, h.block_no, a.id,
+				                    "entries " + std::to_string(a.id) + " and " + std::to_string(b.id) +
+				                        " are in each other's place in the sealed order"});
+			} else {
+				problems.push_back(
+				    {ProblemKind::ValueChanged, h.block_no, 0,
+				     "an entry was rewritten together with its leaf hash: every entry matches its leaf hash, but "
+				     "the Merkle root is not the sealed one" +
+				         std::string(exhausted ? " (block too large to search for swapped entries)" : "")});
+			}
+		}
+	}
+
+	for (size_t p : mismatched) {
+		if (named[p])
+			continue;
+		const char *why = inner_root_matches ? "content altered after sealing: it no longer matches its leaf hash"
+		                  : found == sealed  ? "content does not match its leaf hash, and the block's Merkle root "
+		                                       "matches neither the stored nor the recomputed leaf hashes"
+		                                     : "content does not match its leaf hash";
+		problems.push_back({ProblemKind::ValueChanged, h.block_no, m[p].id, why});
+	}
+}
+
+VerifyReport TrailVerifier::finish()
+{
+	if (finished_)
+		throw std::logic_error("TrailVerifier::finish called twice");
+	finished_ = true;
+	VerifyReport report;
+	check_headers(report.problems);
+	for (Block &block : blocks_) {
+		if (!block.snapshot)
+			continue; // no membership without a snapshot; check_headers reported it
+		check_members(block, report.problems);
+		report.entries_checked += static_cast<int64_t>(block.members.size());
+		std::vector<Member>().swap(block.members); // free as we go: the next block may be as large
+	}
+	report.blocks_checked = static_cast<int64_t>(blocks_.size());
+	report.entries_pending = pending_;
+	std::stable_sort(report.problems.begin(), report.problems.end(), [](const Problem &a, const Problem &b) {
+		return a.block_no < b.block_no || (a.block_no == b.block_no && a.entry_id < b.entry_id);
+	});
+	report.status = report.problems.empty() ? "valid" : "tampered";
+	return report;
+}
+
+} // namespace witness

@@ -1,0 +1,559 @@
+// TrailVerifier on synthetic trails: valid chains, pending entries, ranges, and every problem kind.
+#include "trail_verifier.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "merkle.hpp"
+#include "sha256.hpp"
+
+using namespace witness;
+
+namespace
+{
+
+// A synthetic entry: its leaf hash is over id, xid and content, as a real leaf hash covers them.
+struct Row {
+	int64_t id;
+	uint64_t xid;
+	std::string content;
+	Hash stored;
+};
+
+Hash leaf_of(int64_t id, uint64_t xid, const std::string &content)
+{
+	return merkle_leaf_hash(std::to_string(id) + "/" + std::to_string(xid) + "/" + content);
+}
+
+class Trail
+{
+  public:
+	std::vector<Row> rows;
+	std::vector<StoredBlock> blocks;
+
+	void add(int64_t id, uint64_t xid)
+	{
+		const std::string content = "content of " + std::to_string(id);
+		rows.push_back(Row{id, xid, content, leaf_of(id, xid, content)});
+	}
+
+	// Seals the rows visible in snapshot and not in the previous block's, as the sealer does.
+	void seal(const std::string &snapshot_text)
+	{
+		const Snapshot snap = parse_snapshot(snapshot_text);
+		std::vector<const Row *> members;
+		for (const Row &r : rows) {
+			const bool before = !blocks.empty() && parse_snapshot(blocks.back().header.snapshot).visible(r.xid);
+			if (snap.visible(r.xid) && !before)
+				members.push_back(&r);
+		}
+		std::sort(members.begin(), members.end(), [](const Row *a, const Row *b) { return a->id < b->id; });
+		std::vector<Hash> leaves;
+		for (const Row *r : members)
+			leaves.push_back(r->stored);
+		BlockHeader h;
+		h.block_no = static_cast<int64_t>(blocks.size()) + 1;
+		h.snapshot = snapshot_text;
+		h.entry_count = static_cast<int64_t>(members.size());
+		h.has_entry_ids = !members.empty();
+		if (h.has_entry_ids) {
+			h.first_entry_id = members.front()->id;
+			h.last_entry_id = members.back()->id;
+		}
+		h.merkle_root = merkle_root(leaves);
+		h.prev_hash = blocks.empty() ? Hash{} : blocks.back().stored_block_hash;
+		h.sealed_at_us = 1700000000000000 + h.block_no * 1000000;
+		blocks.push_back(StoredBlock{h, block_hash(h)});
+	}
+
+	Row &row(int64_t id)
+	{
+		for (Row &r : rows)
+			if (r.id == id)
+				return r;
+		throw std::out_of_range("no row " + std::to_string(id));
+	}
+
+	void erase(int64_t id)
+	{
+		rows.erase(std::remove_if(rows.begin(), rows.end(), [id](const Row &r) { return r.id == id; }), rows.end());
+	}
+
+	// Re-hashes block i after a header change, as an attacker covering their tracks would.
+	void rehash(size_t i) { blocks[i].stored_block_hash = block_hash(blocks[i].header); }
+
+	VerifyReport verify(size_t from = 0, size_t to = SIZE_MAX, bool is_last = true, int64_t highest = 0,
+	                    const TrailVerifier::Limits *limits = nullptr) const
+	{
+		to = std::min(to, blocks.size());
+		const StoredBlock *previous = from > 0 ? &blocks[from - 1] : nullptr;
+		TrailVerifier v(previous, std::vector<StoredBlock>(blocks.begin() + from, blocks.begin() + to), is_last,
+		                highest);
+		if (limits)
+			v.set_limits(*limits);
+		for (const Row &r : rows)
+			v.add_entry(r.id, r.xid, r.stored, leaf_of(r.id, r.xid, r.content));
+		return v.finish();
+	}
+};
+
+// Block 1: xids 100-102 (ids 10-40). Block 2: xid 103 still running, 104-105 (ids 60-80).
+// Block 3: 103 (id 50) and 106-107 (ids 90-110). Pending: xids 108-109 (ids 120, 130).
+Trail standard_trail()
+{
+	Trail t;
+	t.add(10, 100);
+	t.add(20, 101);
+	t.add(30, 101);
+	t.add(40, 102);
+	t.add(50, 103);
+	t.add(60, 104);
+	t.add(70, 105);
+	t.add(80, 104);
+	t.seal("100:103:");
+	t.seal("103:106:103");
+	t.add(90, 106);
+	t.add(100, 107);
+	t.add(110, 106);
+	t.seal("106:108:");
+	t.add(120, 108);
+	t.add(130, 109);
+	return t;
+}
+
+// "kind@block/entry" for each problem, in report order.
+std::vector<std::string> summary(const VerifyReport &r)
+{
+	std::vector<std::string> out;
+	for (const Problem &p : r.problems)
+		out.push_back(std::string(problem_name(p.kind)) + "@" + std::to_string(p.block_no) + "/" +
+		              std::to_string(p.entry_id));
+	return out;
+}
+
+using Strings = std::vector<std::string>;
+
+std::string details(const VerifyReport &r)
+{
+	std::string s;
+	for (const Problem &p : r.problems)
+		s += std::string(problem_name(p.kind)) + ": " + p.detail + "\n";
+	return s;
+}
+
+} // namespace
+
+TEST(TrailVerifier, ProblemNames)
+{
+	EXPECT_STREQ(problem_name(ProblemKind::ValueChanged), "value changed");
+	EXPECT_STREQ(problem_name(ProblemKind::HashChanged), "hash changed");
+	EXPECT_STREQ(problem_name(ProblemKind::EntryMissing), "entry missing");
+	EXPECT_STREQ(problem_name(ProblemKind::EntryInserted), "entry inserted");
+	EXPECT_STREQ(problem_name(ProblemKind::EntriesReordered), "entries reordered");
+	EXPECT_STREQ(problem_name(ProblemKind::BlockAltered), "block altered");
+	EXPECT_STREQ(problem_name(ProblemKind::ChainBroken), "chain broken");
+	EXPECT_STREQ(problem_name(ProblemKind::BlockMissing), "block missing");
+}
+
+TEST(TrailVerifier, StandardTrailIsAsDescribed)
+{
+	const Trail t = standard_trail();
+	ASSERT_EQ(t.blocks.size(), 3u);
+	EXPECT_EQ(t.blocks[0].header.entry_count, 4);
+	EXPECT_EQ(t.blocks[1].header.entry_count, 3);
+	EXPECT_EQ(t.blocks[1].header.first_entry_id, 60);
+	EXPECT_EQ(t.blocks[2].header.entry_count, 4);
+	EXPECT_EQ(t.blocks[2].header.first_entry_id, 50);
+}
+
+TEST(TrailVerifier, ValidTrailWithPendingEntries)
+{
+	const VerifyReport r = standard_trail().verify(0, SIZE_MAX, true, 3);
+	EXPECT_EQ(r.status, "valid") << details(r);
+	EXPECT_TRUE(r.problems.empty());
+	EXPECT_EQ(r.blocks_checked, 3);
+	EXPECT_EQ(r.entries_checked, 11);
+	EXPECT_EQ(r.entries_pending, 2);
+}
+
+TEST(TrailVerifier, EntriesInAnyOrder)
+{
+	Trail t = standard_trail();
+	std::reverse(t.rows.begin(), t.rows.end());
+	std::swap(t.rows[3], t.rows[9]);
+	const VerifyReport r = t.verify();
+	EXPECT_EQ(r.status, "valid") << details(r);
+	EXPECT_EQ(r.entries_checked, 11);
+}
+
+TEST(TrailVerifier, EmptyTrail)
+{
+	Trail t;
+	t.add(1, 500);
+	const VerifyReport r = t.verify();
+	EXPECT_EQ(r.status, "valid");
+	EXPECT_EQ(r.blocks_checked, 0);
+	EXPECT_EQ(r.entries_pending, 1);
+}
+
+TEST(TrailVerifier, RangeNotAtTheEndIgnoresLaterEntries)
+{
+	const VerifyReport r = standard_trail().verify(0, 2, false, 3);
+	EXPECT_EQ(r.status, "valid") << details(r);
+	EXPECT_EQ(r.blocks_checked, 2);
+	EXPECT_EQ(r.entries_checked, 7);
+	EXPECT_EQ(r.entries_pending, 0);
+}
+
+TEST(TrailVerifier, RangeAfterPreviousBlock)
+{
+	const Trail t = standard_trail();
+	VerifyReport r = t.verify(1, SIZE_MAX, true, 3);
+	EXPECT_EQ(r.status, "valid") << details(r);
+	EXPECT_EQ(r.blocks_checked, 2);
+	EXPECT_EQ(r.entries_checked, 7);
+	EXPECT_EQ(r.entries_pending, 2);
+	r = t.verify(1, 2, false, 0);
+	EXPECT_EQ(r.status, "valid") << details(r);
+	EXPECT_EQ(r.entries_checked, 3);
+}
+
+TEST(TrailVerifier, RangeDetectsBrokenLinkToPreviousBlock)
+{
+	Trail t = standard_trail();
+	t.blocks[1].header.prev_hash[5] ^= 1;
+	t.rehash(1);
+	EXPECT_EQ(summary(t.verify(1, 2, false)), Strings{"chain broken@2/0"});
+}
+
+TEST(TrailVerifier, ValueChanged)
+{
+	Trail t = standard_trail();
+	t.row(70).content = "salary: 1000000";
+	const VerifyReport r = t.verify();
+	EXPECT_EQ(r.status, "tampered");
+	EXPECT_EQ(summary(r), Strings{"value changed@2/70"});
+	EXPECT_NE(r.problems[0].detail.find("after sealing"), std::string::npos);
+}
+
+TEST(TrailVerifier, HashChanged)
+{
+	Trail t = standard_trail();
+	t.row(60).stored = sha256("forged");
+	EXPECT_EQ(summary(t.verify()), Strings{"hash changed@2/60"});
+}
+
+TEST(TrailVerifier, ValueAndHashRewrittenTogether)
+{
+	Trail t = standard_trail();
+	Row &r = t.row(30);
+	r.content = "rewritten";
+	r.stored = leaf_of(r.id, r.xid, r.content);
+	const VerifyReport rep = t.verify();
+	EXPECT_EQ(summary(rep), Strings{"value changed@1/0"});
+	EXPECT_NE(rep.problems[0].detail.find("rewritten together with its leaf hash"), std::string::npos);
+}
+
+TEST(TrailVerifier, EntryMissingInTheMiddle)
+{
+	Trail t = standard_trail();
+	t.erase(30);
+	const VerifyReport r = t.verify();
+	EXPECT_EQ(summary(r), Strings{"entry missing@1/0"});
+	EXPECT_NE(r.problems[0].detail.find("1 entry missing"), std::string::npos) << r.problems[0].detail;
+}
+
+TEST(TrailVerifier, EntryMissingFirstAndLast)
+{
+	Trail t = standard_trail();
+	t.erase(10);
+	EXPECT_EQ(summary(t.verify()), Strings{"entry missing@1/10"});
+	t = standard_trail();
+	t.erase(110);
+	EXPECT_EQ(summary(t.verify()), Strings{"entry missing@3/110"});
+	t = standard_trail();
+	t.erase(60);
+	t.erase(70);
+	t.erase(80);
+	EXPECT_EQ(summary(t.verify()), (Strings{"entry missing@2/0", "entry missing@2/60", "entry missing@2/80"}));
+}
+
+TEST(TrailVerifier, EntryInsertedWithinTheSealedIds)
+{
+	Trail t = standard_trail();
+	t.add(25, 101);
+	const VerifyReport r = t.verify();
+	EXPECT_EQ(summary(r), Strings{"entry inserted@1/25"});
+	EXPECT_NE(r.problems[0].detail.find("matches the other entries without it"), std::string::npos);
+}
+
+TEST(TrailVerifier, EntryInsertedWithForgedHash)
+{
+	Trail t = standard_trail();
+	t.add(75, 105);
+	t.row(75).stored = sha256("whatever");
+	EXPECT_EQ(summary(t.verify()), Strings{"entry inserted@2/75"});
+}
+
+TEST(TrailVerifier, EntryInsertedOutsideTheSealedIds)
+{
+	Trail t = standard_trail();
+	t.add(5, 100);
+	t.add(55, 104);
+	EXPECT_EQ(summary(t.verify()), (Strings{"entry inserted@1/5", "entry inserted@2/55"}));
+}
+
+TEST(TrailVerifier, EntryInsertedUnnamedInLargeBlocks)
+{
+	Trail t = standard_trail();
+	t.add(25, 101);
+	TrailVerifier::Limits limits;
+	limits.max_removal_search_members = 3;
+	const VerifyReport r = t.verify(0, SIZE_MAX, true, 0, &limits);
+	EXPECT_EQ(summary(r), Strings{"entry inserted@1/0"});
+}
+
+TEST(TrailVerifier, EntriesReorderedBySwappedIds)
+{
+	Trail t = standard_trail();
+	std::swap(t.row(20).id, t.row(40).id); // each row now carries the other's id; the leaf hashes stay
+	const VerifyReport r = t.verify();
+	EXPECT_EQ(summary(r), Strings{"entries reordered@1/20"});
+	EXPECT_NE(r.problems[0].detail.find("entries 20 and 40"), std::string::npos);
+}
+
+TEST(TrailVerifier, EntriesReorderedWithConsistentHashes)
+{
+	// Two members whose leaves are each other's sealed leaves, each consistent with its content.
+	std::vector<Hash> leaves;
+	for (int i = 0; i < 6; i++)
+		leaves.push_back(merkle_leaf_hash("e" + std::to_string(i)));
+	BlockHeader h;
+	h.block_no = 1;
+	h.snapshot = "10:10:";
+	h.entry_count = 6;
+	h.has_entry_ids = true;
+	h.first_entry_id = 1;
+	h.last_entry_id = 6;
+	h.merkle_root = merkle_root(leaves);
+	TrailVerifier v(nullptr, {StoredBlock{h, block_hash(h)}}, true, 1);
+	for (int i = 0; i < 6; i++) {
+		const Hash &leaf = leaves[static_cast<size_t>(i == 1 ? 4 : i == 4 ? 1 : i)];
+		v.add_entry(i + 1, 5, leaf, leaf);
+	}
+	const VerifyReport r = v.finish();
+	EXPECT_EQ(summary(r), Strings{"entries reordered@1/2"});
+	EXPECT_NE(r.problems[0].detail.find("entries 2 and 5"), std::string::npos);
+}
+
+TEST(TrailVerifier, SeveralValuesChangedInOneBlock)
+{
+	Trail t = standard_trail();
+	t.row(20).content = "x";
+	t.row(40).content = "y";
+	EXPECT_EQ(summary(t.verify()), (Strings{"value changed@1/20", "value changed@1/40"}));
+}
+
+TEST(TrailVerifier, ValueAndHashChangedInOneBlockMatchNeitherRoot)
+{
+	Trail t = standard_trail();
+	t.row(20).content = "x";
+	t.row(40).stored = sha256("y");
+	const VerifyReport r = t.verify();
+	EXPECT_EQ(summary(r), (Strings{"value changed@1/20", "value changed@1/40"}));
+	EXPECT_NE(r.problems[0].detail.find("matches neither"), std::string::npos);
+}
+
+TEST(TrailVerifier, EntryMovedToAnotherBlockByItsXid)
+{
+	Trail t = standard_trail();
+	t.row(30).xid = 104; // now in block 2; its hash covers the xid
+	const VerifyReport r = t.verify();
+	EXPECT_EQ(summary(r), (Strings{"entry missing@1/0", "entry inserted@2/30"})) << details(r);
+}
+
+TEST(TrailVerifier, EntryMovedOutOfTheChainIsPending)
+{
+	Trail t = standard_trail();
+	t.row(110).xid = 500; // in no block: pending, and missing from block 3
+	const VerifyReport r = t.verify();
+	EXPECT_EQ(summary(r), Strings{"entry missing@3/110"});
+	EXPECT_EQ(r.entries_pending, 3);
+}
+
+TEST(TrailVerifier, BlockAltered)
+{
+	Trail t = standard_trail();
+	t.blocks[1].header.sealed_at_us += 1;
+	const VerifyReport r = t.verify();
+	EXPECT_EQ(summary(r), Strings{"block altered@2/0"});
+	EXPECT_NE(r.problems[0].detail.find("is not the hash of the header"), std::string::npos);
+}
+
+TEST(TrailVerifier, BlockAlteredAndRehashedBreaksTheChain)
+{
+	Trail t = standard_trail();
+	t.blocks[1].header.sealed_at_us += 1;
+	t.rehash(1);
+	const VerifyReport r = t.verify();
+	EXPECT_EQ(summary(r), Strings{"chain broken@3/0"});
+	EXPECT_NE(r.problems[0].detail.find("is not the hash of block 2"), std::string::npos);
+}
+
+TEST(TrailVerifier, FirstBlockMustChainToZero)
+{
+	Trail t = standard_trail();
+	t.blocks[0].header.prev_hash[0] = 1;
+	t.rehash(0);
+	EXPECT_EQ(summary(t.verify()), (Strings{"chain broken@1/0", "chain broken@2/0"}));
+}
+
+TEST(TrailVerifier, MerkleRootInHeaderAltered)
+{
+	Trail t = standard_trail();
+	t.blocks[0].header.merkle_root[0] ^= 1;
+	const VerifyReport r = t.verify();
+	// The header no longer hashes to its stored hash, and the entries match no root the header names.
+	ASSERT_FALSE(r.problems.empty());
+	EXPECT_EQ(summary(r)[0], "block altered@1/0");
+}
+
+TEST(TrailVerifier, BlockMissingInTheMiddle)
+{
+	Trail t = standard_trail();
+	t.blocks.erase(t.blocks.begin() + 1);
+	const VerifyReport r = t.verify(0, SIZE_MAX, true, 3);
+	// Block 2's entries are visible first in block 3's snapshot: they show up there as not sealed.
+	EXPECT_EQ(summary(r), (Strings{"block missing@2/0", "entry inserted@3/0"})) << details(r);
+	EXPECT_NE(r.problems[0].detail.find("block 2 is missing"), std::string::npos);
+	EXPECT_NE(r.problems[1].detail.find("missing block"), std::string::npos) << r.problems[1].detail;
+}
+
+TEST(TrailVerifier, NewestBlocksDeleted)
+{
+	Trail t = standard_trail();
+	t.blocks.pop_back();
+	const VerifyReport r = t.verify(0, SIZE_MAX, true, 3);
+	EXPECT_EQ(summary(r), Strings{"block missing@3/0"});
+	EXPECT_EQ(r.entries_pending, 6);
+	t.blocks.pop_back();
+	const VerifyReport r2 = t.verify(0, SIZE_MAX, true, 3);
+	EXPECT_EQ(summary(r2), Strings{"block missing@2/0"});
+	EXPECT_NE(r2.problems[0].detail.find("blocks 2 to 3 are missing"), std::string::npos);
+	// Without the sequence value the deletion of the newest blocks cannot be seen.
+	EXPECT_EQ(t.verify(0, SIZE_MAX, true, 0).status, "valid");
+}
+
+TEST(TrailVerifier, FirstBlockMissing)
+{
+	Trail t = standard_trail();
+	t.blocks.erase(t.blocks.begin());
+	const VerifyReport r = t.verify();
+	ASSERT_FALSE(r.problems.empty());
+	EXPECT_EQ(summary(r)[0], "block missing@1/0");
+}
+
+TEST(TrailVerifier, DuplicateBlockNumber)
+{
+	Trail t = standard_trail();
+	t.blocks.insert(t.blocks.begin() + 2, t.blocks[1]);
+	const VerifyReport r = t.verify();
+	ASSERT_FALSE(r.problems.empty());
+	EXPECT_EQ(summary(r)[0], "chain broken@2/0");
+}
+
+TEST(TrailVerifier, MalformedSnapshot)
+{
+	Trail t = standard_trail();
+	t.blocks[2].header.snapshot = "106:108";
+	t.rehash(2);
+	const VerifyReport r = t.verify();
+	EXPECT_EQ(summary(r), Strings{"block altered@3/0"});
+	EXPECT_NE(r.problems[0].detail.find("not a valid pg_snapshot"), std::string::npos);
+	EXPECT_EQ(r.entries_pending, 6); // block 3 has no membership left
+}
+
+TEST(TrailVerifier, SnapshotGoingBackwards)
+{
+	Trail t = standard_trail();
+	t.blocks[2].header.snapshot = "104:108:104"; // 104 was visible in block 2's snapshot, not in block 3's
+	t.rehash(2);
+	const VerifyReport r = t.verify();
+	const Strings s = summary(r);
+	ASSERT_FALSE(s.empty());
+	EXPECT_EQ(s[0], "block altered@3/0") << details(r);
+	EXPECT_NE(r.problems[0].detail.find("does not see every transaction"), std::string::npos);
+}
+
+TEST(TrailVerifier, ProblemsSortedByBlockThenEntry)
+{
+	Trail t = standard_trail();
+	t.row(100).content = "x";
+	t.row(40).content = "y";
+	t.row(10).stored = sha256("z");
+	t.blocks[1].header.sealed_at_us += 1;
+	EXPECT_EQ(summary(t.verify()),
+	          (Strings{"value changed@1/10", "value changed@1/40", "block altered@2/0", "value changed@3/100"}));
+}
+
+TEST(TrailVerifier, FinishOnlyOnce)
+{
+	TrailVerifier v(nullptr, {}, true, 0);
+	v.finish();
+	EXPECT_THROW(v.finish(), std::logic_error);
+	EXPECT_THROW(v.add_entry(1, 1, Hash{}, Hash{}), std::logic_error);
+}
+
+TEST(TrailVerifier, ManyEntriesManyBlocks)
+{
+	// 400 blocks of 1000 entries; two transactions stay open across blocks; entries arrive by id.
+	const int kBlocks = 400, kPerBlock = 1000;
+	std::vector<StoredBlock> blocks;
+	std::vector<std::pair<int64_t, uint64_t>> entries; // id, xid
+	std::vector<Hash> leaves_of_id(1);
+	Hash prev{};
+	uint64_t xid = 1000;
+	int64_t id = 0;
+	const uint64_t long_running = 999;
+	for (int b = 1; b <= kBlocks; b++) {
+		std::vector<Hash> leaves;
+		int64_t first = 0, last = 0;
+		for (int i = 0; i < kPerBlock; i++, xid++) {
+			entries.push_back({++id, xid});
+			leaves_of_id.push_back(merkle_leaf_hash("e" + std::to_string(id)));
+			leaves.push_back(leaves_of_id.back());
+			first = first ? first : id;
+			last = id;
+		}
+		BlockHeader h;
+		h.block_no = b;
+		h.snapshot = std::to_string(long_running) + ":" + std::to_string(xid) + ":" + std::to_string(long_running);
+		h.entry_count = kPerBlock;
+		h.has_entry_ids = true;
+		h.first_entry_id = first;
+		h.last_entry_id = last;
+		h.merkle_root = merkle_root(leaves);
+		h.prev_hash = prev;
+		h.sealed_at_us = b;
+		prev = block_hash(h);
+		blocks.push_back(StoredBlock{h, prev});
+	}
+	entries.push_back({++id, long_running}); // still running: pending
+	leaves_of_id.push_back(merkle_leaf_hash("pending"));
+	const auto start = std::chrono::steady_clock::now();
+	TrailVerifier v(nullptr, blocks, true, kBlocks);
+	for (const auto &e : entries)
+		v.add_entry(e.first, e.second, leaves_of_id[static_cast<size_t>(e.first)],
+		            leaves_of_id[static_cast<size_t>(e.first)]);
+	const VerifyReport r = v.finish();
+	const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+	EXPECT_EQ(r.status, "valid") << details(r);
+	EXPECT_EQ(r.entries_checked, kBlocks * kPerBlock);
+	EXPECT_EQ(r.entries_pending, 1);
+	EXPECT_LT(seconds, 5.0);
+	RecordProperty("entries_per_second", static_cast<int>(static_cast<double>(entries.size()) / seconds));
+}
