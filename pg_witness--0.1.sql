@@ -585,6 +585,38 @@ ALTER EVENT TRIGGER witness_sql_drop ENABLE ALWAYS;
 COMMENT ON EVENT TRIGGER witness_sql_drop IS 'pg_witness: forgets dropped tracked tables and protects capture triggers';
 
 -------------------------------------------------------------------------------
+-- Verification
+-------------------------------------------------------------------------------
+
+CREATE FUNCTION witness.verify(first_block bigint DEFAULT NULL, last_block bigint DEFAULT NULL)
+RETURNS TABLE (status text, blocks_checked bigint, entries_checked bigint, entries_pending bigint,
+               problem text, block_no bigint, entry_id bigint, detail text)
+AS 'MODULE_PATHNAME', 'witness_verify' LANGUAGE C STABLE;
+COMMENT ON FUNCTION witness.verify(bigint, bigint) IS 'recomputes leaf hashes, block membership, Merkle roots and the chain (whole trail, or blocks first_block..last_block); one row per problem, or one row with status valid';
+REVOKE ALL ON FUNCTION witness.verify(bigint, bigint) FROM PUBLIC;
+
+CREATE FUNCTION witness.verify_period(since timestamptz, until timestamptz)
+RETURNS TABLE (status text, blocks_checked bigint, entries_checked bigint, entries_pending bigint,
+               problem text, block_no bigint, entry_id bigint, detail text)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	first_no bigint;
+	last_no bigint;
+BEGIN
+	SELECT min(b.block_no), max(b.block_no) INTO first_no, last_no FROM witness.block b
+	WHERE b.sealed_at >= since AND b.sealed_at < until;
+	IF first_no IS NULL THEN
+		RETURN QUERY SELECT 'valid'::text, 0::bigint, 0::bigint, 0::bigint, NULL::text, NULL::bigint, NULL::bigint, NULL::text;
+		RETURN;
+	END IF;
+	RETURN QUERY SELECT * FROM witness.verify(first_no, last_no);
+END
+$$;
+COMMENT ON FUNCTION witness.verify_period(timestamptz, timestamptz) IS 'witness.verify() for the blocks sealed in [since, until)';
+REVOKE ALL ON FUNCTION witness.verify_period(timestamptz, timestamptz) FROM PUBLIC;
+
+-------------------------------------------------------------------------------
 -- Inclusion proofs
 -------------------------------------------------------------------------------
 

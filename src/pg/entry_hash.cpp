@@ -48,10 +48,22 @@ void read_entry(HeapTupleHeader row, EntryView *v)
 	tuple.t_tableOid = InvalidOid;
 	tuple.t_data = row;
 	check_entry_layout(desc);
-	StoredEntry e;
-	heap_deform_tuple(&tuple, desc, e.values, e.nulls);
+	Datum values[EntryNatts];
+	bool nulls[EntryNatts];
+	heap_deform_tuple(&tuple, desc, values, nulls);
 	ReleaseTupleDesc(desc);
+	entry_view_from_row(values, nulls, v);
+}
 
+} // namespace
+
+namespace witness::pg {
+
+void entry_view_from_row(const Datum *values, const bool *nulls, EntryView *v)
+{
+	StoredEntry e;
+	memcpy(e.values, values, sizeof(e.values));
+	memcpy(e.nulls, nulls, sizeof(e.nulls));
 	int16 format = DatumGetInt16(e.values[EntryFormat - 1]);
 	if (format != kEntryFormatVersion)
 		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -85,6 +97,9 @@ void read_entry(HeapTupleHeader row, EntryView *v)
 	v->context = stored_json(e, EntryContext);
 }
 
+} // namespace witness::pg
+
+namespace {
 } // namespace
 
 extern "C" {

@@ -44,6 +44,9 @@ enum EntryColumn {
 	EntryNatts = EntryLeafHash
 };
 
+// Reads a deformed witness.entry row into an EntryView (palloc'd data), as verification does.
+void entry_view_from_row(const Datum *values, const bool *nulls, EntryView *view);
+
 // Raises ERROR unless desc is witness.entry as this library version knows it.
 void check_entry_layout(TupleDesc desc);
 

@@ -38,7 +38,8 @@ void define_settings()
 	                           "For example session id, authentication method, client address behind a proxy.",
 	                           &setting_context, "", PGC_USERSET, 0, check_context, nullptr, nullptr);
 	DefineCustomIntVariable("witness.seal_interval", "How often the background sealer seals new entries.",
-	                        "Needs pg_witness in shared_preload_libraries.", &seal_interval_ms, 1000, 10, 3600 * 1000,
+	                        "0 turns background sealing off. Needs pg_witness in shared_preload_libraries.",
+	                        &seal_interval_ms, 1000, 0, 3600 * 1000,
 	                        PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr, nullptr);
 	MarkGUCPrefixReserved("witness");
 }

@@ -28,11 +28,13 @@ int seal_interval_ms = 1000;
 namespace {
 
 constexpr int kLauncherNaptimeMs = 5000;
+constexpr int kReprobeMs = 60000; // a database without pg_witness is looked at again after this
 constexpr int kMaxDatabases = 256;
 
 struct SealerSlot {
 	Oid database;
 	BackgroundWorkerHandle *handle;
+	TimestampTz started;
 };
 
 void fill_worker(BackgroundWorker *w, const char *function, const char *name)
@@ -163,8 +165,14 @@ void witness_launcher_main(Datum)
 				slot->database = databases[i];
 				slot->handle = nullptr;
 			}
-			if (slot != nullptr && !running(slot))
+			// A sealer that stopped soon after starting found no pg_witness: probe that database rarely,
+			// since even a short connection makes DROP DATABASE fail.
+			if (slot != nullptr && seal_interval_ms > 0 && !running(slot) &&
+			    (slot->handle == nullptr ||
+			     TimestampDifferenceExceeds(slot->started, GetCurrentTimestamp(), kReprobeMs))) {
+				slot->started = GetCurrentTimestamp();
 				start_sealer(slot);
+			}
 		}
 		wait_or_exit(kLauncherNaptimeMs);
 	}
@@ -180,6 +188,8 @@ void witness_sealer_main(Datum arg)
 
 	MemoryContext pass_cxt = AllocSetContextCreate(TopMemoryContext, "pg_witness sealer pass", ALLOCSET_DEFAULT_SIZES);
 	for (;;) {
+		if (seal_interval_ms == 0)
+			proc_exit(0); // background sealing switched off: hold no connection
 		volatile bool installed = true;
 		MemoryContext old = MemoryContextSwitchTo(pass_cxt);
 		PG_TRY();
