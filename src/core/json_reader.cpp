@@ -1,0 +1,382 @@
+// Pull reader over JSON text: strict tokens, decoded strings, numbers as text.
+#include "json_reader.hpp"
+
+#include <cstring>
+
+namespace witness
+{
+
+namespace
+{
+
+bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+void append_utf8(uint32_t cp, std::string &out)
+{
+	if (cp < 0x80) {
+		out += static_cast<char>(cp);
+	} else if (cp < 0x800) {
+		out += static_cast<char>(0xc0 | (cp >> 6));
+		out += static_cast<char>(0x80 | (cp & 0x3f));
+	} else if (cp < 0x10000) {
+		out += static_cast<char>(0xe0 | (cp >> 12));
+		out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+		out += static_cast<char>(0x80 | (cp & 0x3f));
+	} else {
+		out += static_cast<char>(0xf0 | (cp >> 18));
+		out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
+		out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+		out += static_cast<char>(0x80 | (cp & 0x3f));
+	}
+}
+
+// Length of the well-formed UTF-8 sequence at s[0..n) (RFC 3629), or 0 when it is ill-formed.
+size_t utf8_sequence_length(const unsigned char *s, size_t n)
+{
+	const unsigned char c = s[0];
+	size_t len;
+	unsigned char lo = 0x80, hi = 0xbf;
+	if (c >= 0xc2 && c <= 0xdf) {
+		len = 2;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+	} else {
+		return 0;
+	}
+	if (n < len || s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return len;
+}
+
+} // namespace
+
+void JsonReader::fail(const char *what) const
+{
+	throw JsonError(std::string("invalid JSON at byte ") + std::to_string(pos_) + ": " + what);
+}
+
+void JsonReader::skip_ws()
+{
+	while (pos_ < in_.size()) {
+		const char c = in_[pos_];
+		if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
+			return;
+		pos_++;
+	}
+}
+
+void JsonReader::expect(char c, const char *what)
+{
+	skip_ws();
+	if (pos_ >= in_.size() || in_[pos_] != c)
+		fail(what);
+	pos_++;
+}
+
+JsonType JsonReader::peek()
+{
+	skip_ws();
+	if (pos_ >= in_.size())
+		fail("expected a value");
+	switch (in_[pos_]) {
+	case 'n':
+		return JsonType::Null;
+	case 't':
+	case 'f':
+		return JsonType::Bool;
+	case '"':
+		return JsonType::String;
+	case '[':
+		return JsonType::Array;
+	case '{':
+		return JsonType::Object;
+	default:
+		if (in_[pos_] == '-' || is_digit(in_[pos_]))
+			return JsonType::Number;
+		fail("expected a value");
+	}
+}
+
+void JsonReader::read_null()
+{
+	skip_ws();
+	if (in_.substr(pos_, 4) != "null")
+		fail("expected null");
+	pos_ += 4;
+}
+
+bool JsonReader::read_bool()
+{
+	skip_ws();
+	if (in_.substr(pos_, 4) == "true") {
+		pos_ += 4;
+		return true;
+	}
+	if (in_.substr(pos_, 5) == "false") {
+		pos_ += 5;
+		return false;
+	}
+	fail("expected true or false");
+}
+
+std::string_view JsonReader::read_number()
+{
+	skip_ws();
+	const size_t start = pos_;
+	auto digit_at = [this](size_t i) { return i < in_.size() && is_digit(in_[i]); };
+	if (pos_ < in_.size() && in_[pos_] == '-')
+		pos_++;
+	if (!digit_at(pos_))
+		fail("expected a number");
+	if (in_[pos_] == '0')
+		pos_++;
+	else
+		while (digit_at(pos_))
+			pos_++;
+	if (pos_ < in_.size() && in_[pos_] == '.') {
+		if (!digit_at(++pos_))
+			fail("expected a digit after the decimal point");
+		while (digit_at(pos_))
+			pos_++;
+	}
+	if (pos_ < in_.size() && (in_[pos_] == 'e' || in_[pos_] == 'E')) {
+		pos_++;
+		if (pos_ < in_.size() && (in_[pos_] == '+' || in_[pos_] == '-'))
+			pos_++;
+		if (!digit_at(pos_))
+			fail("expected a digit in the exponent");
+		while (digit_at(pos_))
+			pos_++;
+	}
+	return in_.substr(start, pos_ - start);
+}
+
+uint32_t JsonReader::read_hex4()
+{
+	if (in_.size() - pos_ < 4)
+		fail("truncated \\u escape");
+	uint32_t v = 0;
+	for (int i = 0; i < 4; i++) {
+		const char c = in_[pos_++];
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= static_cast<uint32_t>(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v |= static_cast<uint32_t>(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			v |= static_cast<uint32_t>(c - 'A' + 10);
+		else
+			fail("invalid hex digit in \\u escape");
+	}
+	return v;
+}
+
+void JsonReader::read_string(std::string &out)
+{
+	expect('"', "expected a string");
+	out.clear();
+	for (;;) {
+		const size_t run = pos_;
+		while (pos_ < in_.size()) {
+			const unsigned char c = static_cast<unsigned char>(in_[pos_]);
+			if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80)
+				break;
+			pos_++;
+		}
+		out.append(in_.data() + run, pos_ - run);
+		if (pos_ >= in_.size())
+			fail("unterminated string");
+		const unsigned char c = static_cast<unsigned char>(in_[pos_]);
+		if (c == '"') {
+			pos_++;
+			return;
+		}
+		if (c < 0x20)
+			fail("unescaped control character in string");
+		if (c >= 0x80) {
+			const size_t len =
+			    utf8_sequence_length(reinterpret_cast<const unsigned char *>(in_.data()) + pos_, in_.size() - pos_);
+			if (len == 0)
+				fail("invalid UTF-8 in string");
+			out.append(in_.data() + pos_, len);
+			pos_ += len;
+			continue;
+		}
+		if (++pos_ >= in_.size())
+			fail("unterminated string");
+		const char e = in_[pos_++];
+		uint32_t cp = 0;
+		switch (e) {
+		case '"':
+		case '\\':
+		case '/':
+			cp = static_cast<uint32_t>(e);
+			break;
+		case 'b':
+			cp = '\b';
+			break;
+		case 'f':
+			cp = '\f';
+			break;
+		case 'n':
+			cp = '\n';
+			break;
+		case 'r':
+			cp = '\r';
+			break;
+		case 't':
+			cp = '\t';
+			break;
+		case 'u':
+			cp = read_hex4();
+			if (cp >= 0xdc00 && cp <= 0xdfff)
+				fail("unpaired low surrogate in \\u escape");
+			if (cp >= 0xd800 && cp <= 0xdbff) {
+				if (in_.substr(pos_, 2) != "\\u")
+					fail("high surrogate not followed by a low surrogate");
+				pos_ += 2;
+				const uint32_t low = read_hex4();
+				if (low < 0xdc00 || low > 0xdfff)
+					fail("high surrogate not followed by a low surrogate");
+				cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
+			}
+			if (cp == 0)
+				fail("\\u0000 is not allowed");
+			break;
+		default:
+			pos_--;
+			fail("invalid escape in string");
+		}
+		append_utf8(cp, out);
+	}
+}
+
+std::string_view JsonReader::skip_value()
+{
+	skip_ws();
+	const size_t start = pos_;
+	const JsonType t = peek();
+	if (t == JsonType::Null) {
+		read_null();
+	} else if (t == JsonType::Bool) {
+		read_bool();
+	} else if (t == JsonType::Number) {
+		read_number();
+	} else {
+		// Strings: jump between quotes and backslashes; containers: count brackets outside strings.
+		int depth = 0;
+		do {
+			if (pos_ >= in_.size())
+				fail("unterminated value");
+			const char c = in_[pos_++];
+			if (c == '"') {
+				for (;;) {
+					const void *q = std::memchr(in_.data() + pos_, '"', in_.size() - pos_);
+					if (q == nullptr)
+						fail("unterminated string");
+					const size_t at = static_cast<size_t>(static_cast<const char *>(q) - in_.data());
+					size_t backslashes = 0;
+					while (at - backslashes > pos_ && in_[at - backslashes - 1] == '\\')
+						backslashes++;
+					pos_ = at + 1;
+					if (backslashes % 2 == 0)
+						break;
+				}
+			} else if (c == '[' || c == '{') {
+				depth++;
+			} else if (c == ']' || c == '}') {
+				depth--;
+			}
+		} while (depth > 0);
+		if (depth < 0)
+			fail("unbalanced brackets");
+	}
+	return in_.substr(start, pos_ - start);
+}
+
+void JsonReader::begin_object()
+{
+	expect('{', "expected an object");
+}
+
+bool JsonReader::next_member(bool &first, std::string &key)
+{
+	skip_ws();
+	if (pos_ < in_.size() && in_[pos_] == '}') {
+		pos_++;
+		return false;
+	}
+	if (!first)
+		expect(',', "expected ',' or '}' in object");
+	first = false;
+	skip_ws();
+	if (pos_ >= in_.size() || in_[pos_] != '"')
+		fail("expected a string key in object");
+	read_string(key);
+	expect(':', "expected ':' after object key");
+	return true;
+}
+
+void JsonReader::begin_array()
+{
+	expect('[', "expected an array");
+}
+
+bool JsonReader::next_item(bool &first)
+{
+	skip_ws();
+	if (pos_ < in_.size() && in_[pos_] == ']') {
+		pos_++;
+		return false;
+	}
+	if (!first)
+		expect(',', "expected ',' or ']' in array");
+	first = false;
+	return true;
+}
+
+void JsonReader::end()
+{
+	skip_ws();
+	if (pos_ != in_.size())
+		fail("unexpected data after the JSON value");
+}
+
+int64_t json_integer(std::string_view text)
+{
+	size_t i = 0;
+	const bool negative = !text.empty() && text[0] == '-';
+	if (negative)
+		i++;
+	if (i >= text.size())
+		throw JsonError("not an integer: \"" + std::string(text) + "\"");
+	uint64_t v = 0;
+	const uint64_t limit = negative ? uint64_t(INT64_MAX) + 1 : uint64_t(INT64_MAX);
+	for (; i < text.size(); i++) {
+		if (!is_digit(text[i]))
+			throw JsonError("not an integer: \"" + std::string(text) + "\"");
+		const uint64_t d = static_cast<uint64_t>(text[i] - '0');
+		if (v > (limit - d) / 10)
+			throw JsonError("integer out of range: " + std::string(text));
+		v = v * 10 + d;
+	}
+	return negative ? static_cast<int64_t>(0 - v) : static_cast<int64_t>(v);
+}
+
+} // namespace witness

@@ -1,0 +1,59 @@
+// A pull reader over JSON text (RFC 8259) for the documents pg_witness reads back: export lines and
+// signed digests. Numbers are handed out as their token text, strings decoded to UTF-8; nothing is
+// converted through floating point. Throws JsonError (canonical_json.hpp) on malformed input.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "canonical_json.hpp"
+
+namespace witness
+{
+
+enum class JsonType { Null, Bool, Number, String, Array, Object };
+
+class JsonReader
+{
+  public:
+	explicit JsonReader(std::string_view text) : in_(text) {}
+
+	// Type of the next value (skips whitespace first).
+	JsonType peek();
+
+	void read_null();
+	bool read_bool();
+	std::string_view read_number();     // the token text, checked against the RFC 8259 grammar
+	void read_string(std::string &out); // decoded; \u0000 and ill-formed UTF-8 are rejected
+	// Skips one value and returns its text. Strings inside are lexed exactly, but nested arrays and
+	// objects are only matched bracket for bracket: validate the text (canonical_json) before use.
+	std::string_view skip_value();
+
+	// Members of an object: begin_object(), then while (next_member(first, key)) read the value.
+	void begin_object();
+	bool next_member(bool &first, std::string &key);
+	// Items of an array: begin_array(), then while (next_item(first)) read the value.
+	void begin_array();
+	bool next_item(bool &first);
+
+	// Checks that only whitespace is left.
+	void end();
+
+	size_t position() const { return pos_; }
+	[[noreturn]] void fail(const char *what) const;
+
+  private:
+	void skip_ws();
+	void expect(char c, const char *what);
+	uint32_t read_hex4();
+
+	std::string_view in_;
+	size_t pos_ = 0;
+};
+
+// The value of a JSON number token that must be an integer in int64 range; throws JsonError otherwise.
+int64_t json_integer(std::string_view number_text);
+
+} // namespace witness

@@ -1,0 +1,38 @@
+// A small JSON document tree for the structured documents pg_witness reads (signed digests, the
+// header and block lines of an export): numbers keep their text, strings are decoded UTF-8, and each
+// value remembers where it sits in the source so that its canonical text can be recomputed.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "json_reader.hpp"
+
+namespace witness
+{
+
+struct JsonValue {
+	JsonType type = JsonType::Null;
+	bool boolean = false;
+	std::string text;                                       // Number: token text; String: decoded value
+	std::vector<JsonValue> items;                           // Array
+	std::vector<std::pair<std::string, JsonValue>> members; // Object, in input order, keys unique
+	size_t source_begin = 0, source_end = 0;                // byte range of the value in the parsed text
+
+	// The member named key, or nullptr (also when this is not an object).
+	const JsonValue *find(std::string_view key) const;
+	std::string_view source(std::string_view parsed_text) const
+	{
+		return parsed_text.substr(source_begin, source_end - source_begin);
+	}
+};
+
+// Parses one JSON document. Unlike canonical_json, a key repeated within an object is an error here:
+// a document that says two things must not be read as one of them. Throws JsonError.
+JsonValue parse_json(std::string_view text);
+
+} // namespace witness
