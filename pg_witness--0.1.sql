@@ -523,8 +523,10 @@ DECLARE
 	cmd record;
 	root regclass;
 BEGIN
-	IF current_setting('pg_witness.syncing', true) = 'on' THEN
-		RETURN; -- DDL that pg_witness itself runs
+	-- DDL that pg_witness itself runs, or a restore (pg_restore with session_replication_role = replica,
+	-- a superuser-only setting) that recreates the triggers itself.
+	IF current_setting('pg_witness.syncing', true) = 'on' OR current_setting('session_replication_role') = 'replica' THEN
+		RETURN;
 	END IF;
 	FOR cmd IN SELECT * FROM pg_event_trigger_ddl_commands()
 	           WHERE command_tag = 'ALTER TABLE' AND classid = 'pg_class'::regclass LOOP
@@ -552,7 +554,7 @@ DECLARE
 	obj record;
 	rel regclass;
 BEGIN
-	IF current_setting('pg_witness.syncing', true) = 'on'
+	IF current_setting('pg_witness.syncing', true) = 'on' OR current_setting('session_replication_role') = 'replica'
 	   OR EXISTS (SELECT 1 FROM pg_event_trigger_dropped_objects() WHERE object_type = 'extension' AND object_name = 'pg_witness') THEN
 		RETURN;
 	END IF;

@@ -488,47 +488,61 @@ template <bool Emit> class Parser
 
 } // namespace
 
-void append_json_string(std::string_view utf8, std::string &out)
+size_t write_json_string(const char *utf8, size_t len, char *out) noexcept
 {
 	static const char digits[] = "0123456789abcdef";
-	out += '"';
+	char *p = out;
+	*p++ = '"';
 	size_t run = 0;
-	for (size_t i = 0; i < utf8.size(); i++) {
+	for (size_t i = 0; i < len; i++) {
 		unsigned char c = static_cast<unsigned char>(utf8[i]);
 		if (c >= 0x20 && c != '"' && c != '\\')
 			continue;
-		out.append(utf8.data() + run, i - run);
+		std::memcpy(p, utf8 + run, i - run);
+		p += i - run;
 		run = i + 1;
+		*p++ = '\\';
 		switch (c) {
 		case '"':
-			out += "\\\"";
+			*p++ = '"';
 			break;
 		case '\\':
-			out += "\\\\";
+			*p++ = '\\';
 			break;
 		case '\b':
-			out += "\\b";
+			*p++ = 'b';
 			break;
 		case '\t':
-			out += "\\t";
+			*p++ = 't';
 			break;
 		case '\n':
-			out += "\\n";
+			*p++ = 'n';
 			break;
 		case '\f':
-			out += "\\f";
+			*p++ = 'f';
 			break;
 		case '\r':
-			out += "\\r";
+			*p++ = 'r';
 			break;
 		default:
-			out += "\\u00";
-			out += digits[c >> 4];
-			out += digits[c & 0x0f];
+			*p++ = 'u';
+			*p++ = '0';
+			*p++ = '0';
+			*p++ = digits[c >> 4];
+			*p++ = digits[c & 0x0f];
 		}
 	}
-	out.append(utf8.data() + run, utf8.size() - run);
-	out += '"';
+	std::memcpy(p, utf8 + run, len - run);
+	p += len - run;
+	*p++ = '"';
+	return static_cast<size_t>(p - out);
+}
+
+void append_json_string(std::string_view utf8, std::string &out)
+{
+	size_t at = out.size();
+	out.resize(at + json_string_max_len(utf8.size()));
+	out.resize(at + write_json_string(utf8.data(), utf8.size(), &out[at]));
 }
 
 void canonical_json(std::string_view json_text, std::string &out)

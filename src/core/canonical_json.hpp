@@ -30,6 +30,13 @@ void canonical_json(std::string_view json_text, std::string &out);
 // Appends the canonical quoted form of a UTF-8 string (the escaping rule above) to out.
 void append_json_string(std::string_view utf8, std::string &out);
 
+// Room write_json_string needs for len input bytes.
+constexpr size_t json_string_max_len(size_t len) { return 6 * len + 2; }
+
+// The same quoted form written to out, which has json_string_max_len(len) bytes; returns the length.
+// For callers that manage their own buffers (PostgreSQL glue). Never throws.
+size_t write_json_string(const char *utf8, size_t len, char *out) noexcept;
+
 // True when json_text is one valid JSON value (RFC 8259) with nothing but whitespace around it.
 bool json_is_valid(std::string_view json_text) noexcept;
 

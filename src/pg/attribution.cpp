@@ -1,6 +1,6 @@
 #include "pg/attribution.hpp"
 
-#include "pg/core_bridge.hpp"
+#include "pg/jsonb_canonical.hpp"
 #include "pg/settings.hpp"
 
 namespace witness::pg {
@@ -75,10 +75,8 @@ void load_context(const char *raw)
 	if (context_raw != nullptr && strcmp(context_raw, raw) == 0)
 		return;
 	Datum jb = DirectFunctionCall1(jsonb_in, CStringGetDatum(raw));
-	Jsonb *j = DatumGetJsonbP(jb);
-	char *text = JsonbToCString(nullptr, &j->root, VARSIZE(j));
 	size_t len;
-	char *canon = canonical_json(text, strlen(text), &len);
+	char *canon = jsonb_canonical(DatumGetJsonbP(jb), &len);
 
 	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
 	char *raw_copy = pstrdup(raw);

@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "core/block.hpp"
-#include "core/canonical_json.hpp"
 #include "core/merkle.hpp"
 #include "pg/core_bridge.hpp"
 
@@ -54,21 +53,6 @@ struct varlena *canonical_bytes(const EntryView &entry)
 	bytea *result = (bytea *)palloc(VARHDRSZ + scratch.size());
 	SET_VARSIZE(result, VARHDRSZ + scratch.size());
 	memcpy(VARDATA(result), scratch.data(), scratch.size());
-	return result;
-}
-
-char *canonical_json(const char *json_text, size_t len, size_t *out_len)
-{
-	const char *err = run_core([&] {
-		scratch.clear();
-		witness::canonical_json(std::string_view(json_text, len), scratch);
-	});
-	if (err)
-		ereport(ERROR, (errcode(ERRCODE_INVALID_TEXT_REPRESENTATION), errmsg("invalid JSON in pg_witness entry: %s", err)));
-	char *result = (char *)palloc(scratch.size() + 1);
-	memcpy(result, scratch.data(), scratch.size());
-	result[scratch.size()] = '\0';
-	*out_len = scratch.size();
 	return result;
 }
 

@@ -15,9 +15,6 @@ void leaf_hash(const EntryView &entry, uint8_t out[32]);
 // Canonical bytes of an entry as a palloc'd bytea.
 struct varlena *canonical_bytes(const EntryView &entry);
 
-// Canonical JSON of json_text, palloc'd and NUL-terminated; raises ERROR on invalid JSON.
-char *canonical_json(const char *json_text, size_t len, size_t *out_len);
-
 // Merkle root (RFC 9162) over n leaf hashes stored back to back.
 void merkle_root(const uint8_t *leaves, size_t n, uint8_t out[32]);
 

@@ -3,6 +3,7 @@
 
 #include "pg/core_bridge.hpp"
 #include "pg/entry_writer.hpp"
+#include "pg/jsonb_canonical.hpp"
 
 using namespace witness;
 using namespace witness::pg;
@@ -30,10 +31,8 @@ JsonDoc stored_json(const StoredEntry &e, int col)
 {
 	JsonDoc d;
 	if (!e.nulls[col - 1]) {
-		Jsonb *jb = DatumGetJsonbP(e.values[col - 1]);
-		char *text = JsonbToCString(nullptr, &jb->root, VARSIZE(jb));
 		d.present = true;
-		d.canonical = canonical_json(text, strlen(text), &d.canonical_len);
+		d.canonical = jsonb_canonical(DatumGetJsonbP(e.values[col - 1]), &d.canonical_len);
 	}
 	return d;
 }

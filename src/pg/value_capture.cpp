@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "pg/core_bridge.hpp"
+#include "pg/jsonb_canonical.hpp"
 
 namespace witness::pg {
 namespace {
@@ -147,9 +148,8 @@ void capture_value(const ColumnPlan &col, Datum value, bool isnull, CapturedValu
 		return;
 	case ValueCategory::Jsonb: {
 		Jsonb *jb = DatumGetJsonbP(value);
-		char *text = JsonbToCString(nullptr, &jb->root, VARSIZE(jb));
 		out->kind = JsonKind::Raw;
-		out->text = canonical_json(text, strlen(text), &out->len);
+		out->text = jsonb_canonical(jb, &out->len);
 		out->nested = jb;
 		return;
 	}
