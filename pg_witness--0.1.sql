@@ -619,6 +619,70 @@ COMMENT ON FUNCTION witness.verify_period(timestamptz, timestamptz) IS 'witness.
 REVOKE ALL ON FUNCTION witness.verify_period(timestamptz, timestamptz) FROM PUBLIC;
 
 -------------------------------------------------------------------------------
+-- Signed digests
+-------------------------------------------------------------------------------
+
+CREATE FUNCTION witness.digest() RETURNS jsonb
+AS 'MODULE_PATHNAME', 'witness_digest' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION witness.digest() IS 'signed digest of the newest block (database, block number and hash, entries sealed, time), signed with the keys named by witness.hmac_key_file and witness.ed25519_key_file';
+REVOKE ALL ON FUNCTION witness.digest() FROM PUBLIC;
+
+CREATE FUNCTION witness._check_digest(signed jsonb, ed25519_public_key text,
+                                      OUT block_no bigint, OUT block_hash bytea, OUT database text, OUT entries bigint,
+                                      OUT digest_time timestamptz, OUT hmac text, OUT ed25519 text)
+AS 'MODULE_PATHNAME', 'witness_check_digest' LANGUAGE C STABLE;
+COMMENT ON FUNCTION witness._check_digest(jsonb, text) IS 'internal: parses a signed digest and checks its signatures';
+REVOKE ALL ON FUNCTION witness._check_digest(jsonb, text) FROM PUBLIC;
+
+CREATE FUNCTION witness.verify_digest(digest jsonb, ed25519_public_key text DEFAULT NULL)
+RETURNS TABLE (status text, block_no bigint, signatures text, same_database boolean, detail text)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	d record;
+	b witness.block;
+	sealed bigint;
+	problems text;
+	sigs text;
+BEGIN
+	d := witness._check_digest(digest, ed25519_public_key);
+	sigs := format('hmac_sha256 %s, ed25519 %s', d.hmac, d.ed25519);
+	block_no := d.block_no;
+	signatures := sigs;
+	same_database := d.database = witness.database_id();
+	status := 'invalid';
+	IF 'invalid' IN (d.hmac, d.ed25519) THEN
+		detail := 'a signature does not match: the digest was altered or signed with another key';
+	ELSIF NOT 'valid' IN (d.hmac, d.ed25519) THEN
+		detail := 'no signature could be checked: set witness.hmac_key_file or witness.ed25519_key_file, or pass the Ed25519 public key';
+	ELSE
+		SELECT * INTO b FROM witness.block x WHERE x.block_no = d.block_no;
+		SELECT sum(x.entry_count) INTO sealed FROM witness.block x WHERE x.block_no <= d.block_no;
+		IF NOT FOUND OR b.block_no IS NULL THEN
+			detail := format('block %s of the digest is missing from the trail: blocks were deleted or the trail was rewritten', d.block_no);
+		ELSIF b.block_hash <> d.block_hash THEN
+			detail := format('block %s has another hash than the digest says: the trail was rewritten', d.block_no);
+		ELSIF sealed IS DISTINCT FROM d.entries THEN
+			detail := format('blocks up to %s hold %s entries, the digest says %s', d.block_no, sealed, d.entries);
+		ELSE
+			SELECT string_agg(format('%s (block %s, entry %s): %s', v.problem, v.block_no, v.entry_id, v.detail), '; ')
+			INTO problems FROM witness.verify(d.block_no, NULL) v WHERE v.problem IS NOT NULL;
+			IF problems IS NOT NULL THEN
+				detail := 'the trail since the digest does not verify: ' || problems;
+			ELSE
+				status := 'valid';
+				detail := format('the trail extends the digested state of block %s (%s entries, digested %s)',
+				                 d.block_no, d.entries, d.digest_time);
+			END IF;
+		END IF;
+	END IF;
+	RETURN NEXT;
+END
+$$;
+COMMENT ON FUNCTION witness.verify_digest(jsonb, text) IS 'checks that the current trail still extends exactly the state a signed digest describes';
+REVOKE ALL ON FUNCTION witness.verify_digest(jsonb, text) FROM PUBLIC;
+
+-------------------------------------------------------------------------------
 -- Inclusion proofs
 -------------------------------------------------------------------------------
 

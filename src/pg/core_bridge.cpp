@@ -9,32 +9,18 @@
 #include "core/block.hpp"
 #include "core/merkle.hpp"
 #include "pg/core_bridge.hpp"
+#include "pg/cpp_guard.hpp"
 
 namespace witness::pg {
 namespace {
 
-char errbuf[512];
 std::string scratch; // reused output buffer; static, so no destructor is skipped by a longjmp
-
-// Runs fn, returning nullptr or the message of what it threw, copied into errbuf.
-template <typename Fn> const char *run_core(Fn &&fn) noexcept
-{
-	try {
-		fn();
-		return nullptr;
-	} catch (const std::exception &e) {
-		std::snprintf(errbuf, sizeof(errbuf), "%s", e.what());
-	} catch (...) {
-		std::snprintf(errbuf, sizeof(errbuf), "unknown C++ exception");
-	}
-	return errbuf;
-}
 
 } // namespace
 
 void leaf_hash(const EntryView &entry, uint8_t out[32])
 {
-	const char *err = run_core([&] {
+	const char *err = run_guarded([&] {
 		Hash h = entry_leaf_hash(entry);
 		std::memcpy(out, h.data(), h.size());
 	});
@@ -44,7 +30,7 @@ void leaf_hash(const EntryView &entry, uint8_t out[32])
 
 struct varlena *canonical_bytes(const EntryView &entry)
 {
-	const char *err = run_core([&] {
+	const char *err = run_guarded([&] {
 		scratch.clear();
 		encode_entry(entry, scratch);
 	});
@@ -58,7 +44,7 @@ struct varlena *canonical_bytes(const EntryView &entry)
 
 void merkle_root(const uint8_t *leaves, size_t n, uint8_t out[32])
 {
-	const char *err = run_core([&] {
+	const char *err = run_guarded([&] {
 		std::vector<Hash> hashes(n);
 		for (size_t i = 0; i < n; i++)
 			std::memcpy(hashes[i].data(), leaves + 32 * i, 32);
@@ -71,7 +57,7 @@ void merkle_root(const uint8_t *leaves, size_t n, uint8_t out[32])
 
 void block_hash(const BlockFields &b, uint8_t out[32])
 {
-	const char *err = run_core([&] {
+	const char *err = run_guarded([&] {
 		BlockHeader h;
 		h.block_no = b.block_no;
 		h.snapshot = b.snapshot;
@@ -92,7 +78,7 @@ void block_hash(const BlockFields &b, uint8_t out[32])
 uint8_t *merkle_audit_path(const uint8_t *leaves, size_t n, size_t index, size_t *path_len)
 {
 	static std::vector<Hash> path;
-	const char *err = run_core([&] {
+	const char *err = run_guarded([&] {
 		std::vector<Hash> hashes(n);
 		for (size_t i = 0; i < n; i++)
 			std::memcpy(hashes[i].data(), leaves + 32 * i, 32);

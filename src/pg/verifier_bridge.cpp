@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/trail_verifier.hpp"
+#include "pg/cpp_guard.hpp"
 
 namespace witness::pg {
 
@@ -15,21 +16,6 @@ struct VerifierHandle {
 };
 
 namespace {
-
-char errbuf[512];
-
-template <typename Fn> const char *guarded(Fn &&fn) noexcept
-{
-	try {
-		fn();
-		return nullptr;
-	} catch (const std::exception &e) {
-		std::snprintf(errbuf, sizeof(errbuf), "%s", e.what());
-	} catch (...) {
-		std::snprintf(errbuf, sizeof(errbuf), "unknown C++ exception");
-	}
-	return errbuf;
-}
 
 void release(void *arg)
 {
@@ -65,7 +51,7 @@ VerifierHandle *verifier_create(const StoredBlockFields *previous, const StoredB
                                 bool is_last, int64 highest_block_no_issued)
 {
 	auto *h = (VerifierHandle *)palloc0(sizeof(VerifierHandle));
-	const char *err = guarded([&] {
+	const char *err = run_guarded([&] {
 		std::vector<StoredBlock> chain;
 		chain.reserve((size_t)nblocks);
 		for (int i = 0; i < nblocks; i++)
@@ -87,7 +73,7 @@ VerifierHandle *verifier_create(const StoredBlockFields *previous, const StoredB
 
 void verifier_add_entry(VerifierHandle *v, int64 id, uint64 xid, const uint8_t *stored, const uint8_t *recomputed)
 {
-	const char *err = guarded([&] {
+	const char *err = run_guarded([&] {
 		Hash s, r;
 		std::memcpy(s.data(), stored, 32);
 		std::memcpy(r.data(), recomputed, 32);
@@ -100,7 +86,7 @@ void verifier_add_entry(VerifierHandle *v, int64 id, uint64 xid, const uint8_t *
 void verifier_finish(VerifierHandle *v, VerifyResult *result)
 {
 	static VerifyReport report; // static: no destructor is skipped if an ERROR follows
-	const char *err = guarded([&] { report = v->verifier->finish(); });
+	const char *err = run_guarded([&] { report = v->verifier->finish(); });
 	if (err)
 		raise("finish", err);
 	result->status = pstrdup(report.status.c_str());

@@ -1,6 +1,7 @@
 #include "pg/worker.hpp"
 
 #include "pg/pg_includes.hpp"
+#include "pg/digest_log.hpp"
 #include "pg/sealer.hpp"
 
 extern "C" {
@@ -118,7 +119,8 @@ bool seal_pass()
 	if (installed) {
 		Datum values[BlockNatts];
 		bool nulls[BlockNatts];
-		seal_once(false, values, nulls);
+		if (seal_once(false, values, nulls) == SealOutcome::Sealed)
+			log_digest_after_seal();
 	}
 	PopActiveSnapshot();
 	CommitTransactionCommand();
