@@ -138,7 +138,7 @@ Datum witness_verify(PG_FUNCTION_ARGS)
 	int64 newest = newest_block_no();
 	int64 first = PG_ARGISNULL(0) ? 1 : PG_GETARG_INT64(0);
 	int64 last = PG_ARGISNULL(1) ? newest : PG_GETARG_INT64(1);
-	if (first < 1 || last < first)
+	if (first < 1 || (last < first && !(newest == 0 && PG_ARGISNULL(1))))
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 		                errmsg("invalid block range %lld to %lld", (long long)first, (long long)last),
 		                errhint("Blocks are numbered from 1; pass NULL for the whole trail.")));

@@ -1,0 +1,61 @@
+-- Signed digests catch what the chain alone cannot: a deleted newest block, a trail rewritten from scratch.
+CREATE TABLE vault (id int PRIMARY KEY, v text);
+SELECT witness.track('vault', 'confidential');
+INSERT INTO vault SELECT g, 'v' || g FROM generate_series(1, 5) g;
+SELECT count(*) AS blocks FROM witness.seal();
+
+-- Without keys, digest() says how to make them.
+\set VERBOSITY default
+SELECT witness.digest();
+\set VERBOSITY terse
+-- Keys live in files named by superuser-only settings (the HMAC key here; Ed25519 is covered by the
+-- unit and integration tests, since SQL cannot make a PEM key).
+COPY (SELECT 'b3f1c0ffee0ddba11cafe5eed00dfacade0fb0a7ca7f00d5eaf00d1deadbeef1') TO '/tmp/pg_witness_regress_hmac.key';
+SET witness.hmac_key_file = '/tmp/pg_witness_regress_hmac.key';
+SELECT witness.digest() AS digest1 \gset
+SELECT (:'digest1'::jsonb) -> 'digest' ? 'block_hash' AS has_hash, (:'digest1'::jsonb) ? 'hmac_sha256' AS signed,
+       (:'digest1'::jsonb) -> 'digest' ->> 'database' = witness.database_id() AS names_database;
+SELECT status, signatures, same_database FROM witness.verify_digest(:'digest1');
+
+-- The trail grows; the old digest still holds.
+UPDATE vault SET v = 'w' WHERE id = 1;
+SELECT count(*) AS blocks FROM witness.seal();
+SELECT status FROM witness.verify_digest(:'digest1');
+
+-- A digest altered after signing, or signed with another key, is rejected.
+SELECT status, signatures FROM witness.verify_digest(jsonb_set(:'digest1'::jsonb, '{digest,entries}', '1'));
+COPY (SELECT '0000000000000000000000000000000000000000000000000000000000000000') TO '/tmp/pg_witness_regress_other.key';
+SET witness.hmac_key_file = '/tmp/pg_witness_regress_other.key';
+SELECT status, signatures FROM witness.verify_digest(:'digest1');
+RESET witness.hmac_key_file;
+SELECT status, detail FROM witness.verify_digest(:'digest1');
+SET witness.hmac_key_file = '/tmp/pg_witness_regress_hmac.key';
+SELECT witness.verify_digest('{"digest": {}}');
+
+-- The newest block is deleted: the chain alone looks fine, the digest and the digest file do not.
+SELECT witness.digest() AS digest2 \gset
+COPY (SELECT :'digest1' UNION ALL SELECT :'digest2') TO '/tmp/pg_witness_regress.digests';
+BEGIN;
+ALTER TABLE witness.block DISABLE TRIGGER witness_append_only;
+DELETE FROM witness.block WHERE block_no = (SELECT max(block_no) FROM witness.block);
+SELECT status, problem FROM witness.verify();
+SELECT status, detail ~ 'missing' AS says_missing FROM witness.verify_digest(:'digest2');
+SET LOCAL witness.digest_file = '/tmp/pg_witness_regress.digests';
+SELECT status, problem, detail FROM witness.verify();
+ROLLBACK;
+
+-- The whole trail is rewritten from scratch: an attacker saves the entries, wipes both tables, puts
+-- history back without what they want gone, and reseals. It verifies on its own, not against a digest.
+BEGIN;
+CREATE TEMP TABLE saved ON COMMIT DROP AS SELECT * FROM witness.entry;
+ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only, DISABLE TRIGGER witness_insert_only_by_capture;
+ALTER TABLE witness.block DISABLE TRIGGER witness_append_only;
+TRUNCATE witness.entry, witness.block;
+SELECT status, blocks_checked, entries_checked, entries_pending FROM witness.verify();
+INSERT INTO witness.entry SELECT * FROM saved WHERE NOT (table_name = 'vault' AND op = 'U');
+SELECT count(*) AS blocks FROM witness.seal();
+SELECT status, problem FROM witness.verify();
+SELECT status, detail ~ 'rewritten' AS says_rewritten FROM witness.verify_digest(:'digest1');
+ROLLBACK;
+SELECT status FROM witness.verify_digest(:'digest2');
+RESET witness.hmac_key_file;
