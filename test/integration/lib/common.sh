@@ -1,0 +1,196 @@
+# shellcheck shell=bash
+# Helpers sourced by the integration scripts of test/integration/*.sh (not a test itself).
+#
+#   source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+#
+# Connection: psql takes PGHOST/PGPORT/PGUSER from the environment (scripts/test.sh exports them);
+# q, check and friends run in database $DB, on $Q_HOST/$Q_PORT when those are set (for scripts
+# that start clusters of their own), else on PGHOST/PGPORT.
+#
+# Functions:
+#   say TITLE                       a heading
+#   q SQL                           run SQL in $DB, unaligned tuples-only output, stops on error
+#   q_on HOST PORT DB SQL           the same against another server or database
+#   check NAME EXPECTED SQL [DETAIL_SQL]
+#                                   SQL must print exactly EXPECTED; otherwise print the query and
+#                                   the first rows of DETAIL_SQL, and count a failure
+#   check_ok NAME CONDITION_TEXT    count a passed (CONDITION_TEXT = "ok") or failed check
+#   finish NAME                     print the summary line and exit non-zero if a check failed
+#   wait_for NAME TIMEOUT_S SQL     poll SQL (every 0.2 s) until it prints t; false on timeout
+#   free_port                       print a free TCP port of 127.0.0.1 (55000-59999)
+#   as_pg CMD...                    run CMD as the OS user that owns the clusters
+#   own_cluster_init DIR PORT [CONF_LINE...]   initdb DIR/data as that user, listen on 127.0.0.1:PORT
+#                                   and a socket in DIR, preload pg_witness, extra conf lines last
+#   own_cluster_start DIR / own_cluster_stop DIR [MODE]
+#   check_trail NAME HOST PORT DB   independent check of witness.export_trail() (lib/trail_check.py)
+#                                   and of every leaf hash (witness.entry_leaf_hash)
+
+set -euo pipefail
+
+PG_BINDIR="${PG_BINDIR:-/usr/lib/postgresql/15/bin}"
+export PATH="$PG_BINDIR:$PATH"
+PSQL="$PG_BINDIR/psql"
+PGBENCH="$PG_BINDIR/pgbench"
+IT_LIB="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+if [[ -z ${PG_OS_USER:-} ]]; then
+	if [[ $EUID -eq 0 ]]; then PG_OS_USER=postgres; else PG_OS_USER="$(id -un)"; fi
+fi
+
+unset PGAPPNAME PGOPTIONS PGDATESTYLE PGTZ PGHOSTADDR PGSERVICE PGSERVICEFILE
+
+say() { printf '\n== %s\n' "$*"; }
+note() { printf '      %s\n' "$*"; }
+
+q_on() {
+	"$PSQL" -X -q -A -t -v ON_ERROR_STOP=1 -h "$1" -p "$2" -d "$3" -c "$4"
+}
+q() {
+	q_on "${Q_HOST:-${PGHOST:-127.0.0.1}}" "${Q_PORT:-${PGPORT:-5432}}" "$DB" "$1"
+}
+# qt SQL: q with aligned output (for printing rows to the reader).
+qt() {
+	"$PSQL" -X -q -v ON_ERROR_STOP=1 -h "${Q_HOST:-${PGHOST:-127.0.0.1}}" -p "${Q_PORT:-${PGPORT:-5432}}" -d "$DB" -c "$1"
+}
+
+PASSED=0
+FAILED=0
+check() {
+	local name=$1 expected=$2 sql=$3 detail=${4:-} got rc=0
+	got="$(q "$sql" 2>&1)" || rc=$?
+	if ((rc == 0)) && [[ $got == "$expected" ]]; then
+		PASSED=$((PASSED + 1))
+		printf 'ok    %-80s %s\n' "$name" "$got"
+	else
+		FAILED=$((FAILED + 1))
+		printf 'FAIL  %s: got [%s], expected [%s]\n' "$name" "$got" "$expected"
+		printf '      query: %s\n' "$sql"
+		if [[ -n $detail ]]; then
+			echo "      offending rows (first 10):"
+			qt "SELECT * FROM ($detail) d LIMIT 10" 2>&1 | sed 's/^/      /' || true
+		fi
+	fi
+}
+check_ok() {
+	local name=$1 result=$2
+	if [[ $result == ok ]]; then
+		PASSED=$((PASSED + 1))
+		printf 'ok    %s\n' "$name"
+	else
+		FAILED=$((FAILED + 1))
+		printf 'FAIL  %s: %s\n' "$name" "$result"
+	fi
+}
+finish() {
+	echo
+	local total=$((PASSED + FAILED))
+	if ((FAILED > 0)); then
+		echo "$1: $FAILED of $total checks FAILED"
+		exit 1
+	fi
+	echo "$1: $PASSED checks passed"
+}
+
+wait_for() {
+	local name=$1 timeout=$2 sql=$3 start=$SECONDS got
+	while :; do
+		got="$(q "$sql" 2>/dev/null || true)"
+		[[ $got == t ]] && return 0
+		if ((SECONDS - start >= timeout)); then
+			echo "      timed out after ${timeout}s waiting for: $name (last answer [$got])"
+			return 1
+		fi
+		sleep 0.2
+	done
+}
+
+_port_in_use() {
+	if command -v ss >/dev/null 2>&1; then
+		[[ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]]
+	else
+		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+	fi
+}
+free_port() {
+	local i p
+	for ((i = 0; i < 50; i++)); do
+		p=$((55000 + RANDOM % 5000))
+		if ! _port_in_use "$p"; then
+			echo "$p"
+			return 0
+		fi
+	done
+	echo "no free port found" >&2
+	return 1
+}
+
+as_pg() {
+	if [[ $EUID -eq 0 ]]; then
+		runuser -u "$PG_OS_USER" -- "$@"
+	else
+		"$@"
+	fi
+}
+
+# own_cluster_init DIR PORT [CONF_LINE...]: DIR must exist; the cluster goes to DIR/data, its log
+# to DIR/server.log.
+own_cluster_init() {
+	local dir=$1 port=$2
+	shift 2
+	chmod 755 "$dir"
+	[[ $EUID -ne 0 ]] || chown "$PG_OS_USER:" "$dir"
+	if ! (cd "$dir" && as_pg "$PG_BINDIR/initdb" -D "$dir/data" --auth=trust -U postgres \
+		--encoding=UTF8 --locale=C.UTF-8 --no-instructions --no-sync) >"$dir/initdb.log" 2>&1; then
+		cat "$dir/initdb.log" >&2
+		return 1
+	fi
+	{
+		echo
+		echo "# ---- pg_witness integration test cluster (test/integration/lib/common.sh) ----"
+		echo "listen_addresses = '127.0.0.1'"
+		echo "port = $port"
+		echo "unix_socket_directories = '$dir'"
+		echo "shared_preload_libraries = 'pg_witness'"
+		echo "logging_collector = off"
+		echo "log_line_prefix = '%m [%p] %q%u@%d/%a '"
+		echo "fsync = on"
+		if (($# > 0)); then printf '%s\n' "$@"; fi
+	} >>"$dir/data/postgresql.conf"
+}
+own_cluster_start() {
+	local dir=$1 datadir=${2:-$1/data} log=${3:-$1/server.log}
+	if ! (cd "$dir" && as_pg "$PG_BINDIR/pg_ctl" -D "$datadir" -l "$log" -w -t 120 start) >/dev/null; then
+		echo "---- server log $log ----" >&2
+		tail -n 40 "$log" >&2 || true
+		return 1
+	fi
+}
+own_cluster_stop() {
+	local dir=$1 datadir=${2:-$1/data} mode=${3:-fast}
+	[[ -f $datadir/postmaster.pid ]] || return 0
+	if ! (cd "$dir" && as_pg "$PG_BINDIR/pg_ctl" -D "$datadir" -m "$mode" -w -t 60 stop) >/dev/null 2>&1; then
+		(cd "$dir" && as_pg "$PG_BINDIR/pg_ctl" -D "$datadir" -m immediate -w -t 60 stop) >/dev/null 2>&1 || true
+	fi
+}
+
+# check_trail NAME HOST PORT DB: recompute the chain from witness.export_trail() outside the database
+# (block membership from the stored snapshots, Merkle roots, block hashes, prev_hash links, block
+# numbers, entry counts and id ranges, every entry in exactly one block or pending), and every leaf
+# hash with witness.entry_leaf_hash() inside it. Prints the checker's summary.
+check_trail() {
+	local name=$1 host=$2 port=$3 db=$4 out rc=0 bad
+	out="$("$PSQL" -X -q -A -t -v ON_ERROR_STOP=1 -h "$host" -p "$port" -d "$db" -c 'SELECT * FROM witness.export_trail()' |
+		python3 "$IT_LIB/trail_check.py" 2>&1)" || rc=$?
+	if ((rc == 0)); then
+		check_ok "$name: export_trail() recomputed outside the database ($out)" ok
+	else
+		check_ok "$name: export_trail() recomputed outside the database" "$out"
+	fi
+	bad="$(q_on "$host" "$port" "$db" "SELECT count(*) FROM witness.entry e
+	           WHERE leaf_hash IS DISTINCT FROM witness.entry_leaf_hash(e) OR octet_length(leaf_hash) <> 32")"
+	if [[ $bad == 0 ]]; then
+		check_ok "$name: every leaf_hash = witness.entry_leaf_hash(e)" ok
+	else
+		check_ok "$name: every leaf_hash = witness.entry_leaf_hash(e)" "$bad entries differ"
+	fi
+}

@@ -1,0 +1,197 @@
+#!/usr/bin/env python3
+"""Independent check of a pg_witness trail export (witness.export_trail(), JSON lines on stdin).
+
+Written from the specification (docs/hashing.md, /work/shared/DESIGN.md "Sealing"), standard
+library only, sharing no code with the extension. It recomputes:
+
+  - block numbers 1..n, consecutive; header.highest_block_no = n;
+  - block membership from the stored snapshots: block k holds the entries whose xid is visible in
+    snapshot k and not in snapshot k-1 (visible(x, xmin:xmax:xip) = x < xmin or (x < xmax and x not
+    in xip)); every entry is in exactly one block, or pending (not visible in the newest snapshot);
+  - entry_count, first_entry_id, last_entry_id of every block from its members;
+  - the RFC 9162 Merkle root over the members' leaf hashes in id order;
+  - block_hash = SHA-256(0x02 || header bytes), and prev_hash = block_hash of the previous block
+    (32 zero bytes for block 1).
+
+Leaf hashes themselves are not recomputed here (that needs the canonical entry encoding); the
+integration scripts compare them with witness.entry_leaf_hash() in SQL.
+
+Usage: psql -At -c 'SELECT * FROM witness.export_trail()' | trail_check.py [--allow-pending]
+Prints one summary line; exits 1 and lists the first problems if anything does not match.
+"""
+
+import hashlib
+import json
+import struct
+import sys
+
+T_NULL, T_INT, T_TEXT, T_BYTES = 0x00, 0x01, 0x02, 0x04
+
+
+def h(b):
+    return hashlib.sha256(b).digest()
+
+
+def merkle_root(leaves, lo=0, hi=None):
+    """RFC 9162 2.1.1 Merkle Tree Hash over already hashed leaves[lo:hi]."""
+    if hi is None:
+        hi = len(leaves)
+    n = hi - lo
+    if n == 0:
+        return h(b"")
+    if n == 1:
+        return leaves[lo]
+    k = 1
+    while 2 * k < n:
+        k *= 2
+    return h(b"\x01" + merkle_root(leaves, lo, lo + k) + merkle_root(leaves, lo + k, hi))
+
+
+def f_int(v):
+    return bytes([T_INT]) + struct.pack(">q", v)
+
+
+def f_int_or_null(v):
+    return bytes([T_NULL]) if v is None else f_int(v)
+
+
+def f_text(s):
+    b = s.encode("utf-8")
+    return bytes([T_TEXT]) + struct.pack(">I", len(b)) + b
+
+
+def f_bytes(b):
+    return bytes([T_BYTES]) + struct.pack(">I", len(b)) + b
+
+
+def block_hash(b):
+    header = b"".join([
+        bytes([1]),
+        f_int(b["block_no"]), f_text(b["snapshot"]), f_int(b["entry_count"]),
+        f_int_or_null(b["first_entry_id"]), f_int_or_null(b["last_entry_id"]),
+        f_bytes(bytes.fromhex(b["merkle_root"])), f_bytes(bytes.fromhex(b["prev_hash"])),
+        f_int(b["sealed_at_us"]),
+    ])
+    return h(b"\x02" + header)
+
+
+class Snapshot:
+    def __init__(self, text):
+        xmin, xmax, xip = text.split(":")
+        self.xmin, self.xmax = int(xmin), int(xmax)
+        self.xip = frozenset(int(x) for x in xip.split(",") if x)
+
+    def visible(self, x):
+        return x < self.xmin or (x < self.xmax and x not in self.xip)
+
+    def contains(self, other):
+        """Everything visible in other is visible in self."""
+        if self.xmin < other.xmin or self.xmax < other.xmax:
+            return False
+        return all(x >= other.xmax or x in other.xip for x in self.xip)
+
+
+def main():
+    allow_pending = "--allow-pending" in sys.argv[1:]
+    problems = []
+
+    def problem(msg):
+        problems.append(msg)
+
+    header, blocks, entries = None, [], []
+    for lineno, line in enumerate(sys.stdin, start=1):
+        line = line.strip()
+        if not line:
+            continue
+        rec = json.loads(line)
+        t = rec.get("type")
+        if t == "header":
+            header = rec
+        elif t == "block":
+            blocks.append(rec)
+        elif t == "entry":
+            entries.append(rec)
+        else:
+            problem("line %d: unknown record type %r" % (lineno, t))
+    if header is None:
+        problem("no header line")
+
+    # Chain: numbers, prev_hash links, block hashes.
+    prev = bytes(32)
+    for i, b in enumerate(blocks):
+        if b["block_no"] != i + 1:
+            problem("block %d at position %d (numbers not consecutive from 1)" % (b["block_no"], i + 1))
+        if bytes.fromhex(b["prev_hash"]) != prev:
+            problem("block %d: prev_hash %s is not the previous block's hash %s" % (b["block_no"], b["prev_hash"], prev.hex()))
+        computed = block_hash(b)
+        if computed.hex() != b["block_hash"]:
+            problem("block %d: block_hash %s, recomputed %s" % (b["block_no"], b["block_hash"], computed.hex()))
+        prev = bytes.fromhex(b["block_hash"])
+    if header is not None and header.get("highest_block_no") != len(blocks):
+        problem("header highest_block_no %s, %d blocks exported" % (header.get("highest_block_no"), len(blocks)))
+
+    # Membership.
+    snaps = [Snapshot(b["snapshot"]) for b in blocks]
+    monotonic = all(snaps[k].contains(snaps[k - 1]) for k in range(1, len(snaps)))
+    members = [[] for _ in blocks]
+    pending = 0
+    by_xid = {}
+    for e in entries:
+        by_xid.setdefault(e["xid"], []).append(e)
+    for xid, es in by_xid.items():
+        if monotonic:
+            # visible is false..false true..true along the chain: the first true is the block.
+            lo, hi = 0, len(snaps)
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if snaps[mid].visible(xid):
+                    hi = mid
+                else:
+                    lo = mid + 1
+            homes = [lo] if lo < len(snaps) else []
+        else:
+            homes = [k for k in range(len(snaps))
+                     if snaps[k].visible(xid) and (k == 0 or not snaps[k - 1].visible(xid))]
+        if not homes:
+            pending += len(es)
+            continue
+        if len(homes) > 1:
+            problem("xid %d (entries %s) is in %d blocks: %s" % (xid, [e["id"] for e in es], len(homes),
+                                                                  [k + 1 for k in homes]))
+        for k in homes:
+            members[k].extend(es)
+    if pending and not allow_pending:
+        problem("%d entries are pending (not visible in the newest block's snapshot)" % pending)
+
+    ids = [e["id"] for e in entries]
+    if ids != sorted(ids) or len(set(ids)) != len(ids):
+        problem("entry ids are not unique and ascending in the export")
+
+    sealed = 0
+    for k, b in enumerate(blocks):
+        m = sorted(members[k], key=lambda e: e["id"])
+        sealed += len(m)
+        if b["entry_count"] != len(m):
+            problem("block %d: entry_count %d, %d entries by snapshot" % (b["block_no"], b["entry_count"], len(m)))
+        first = m[0]["id"] if m else None
+        last = m[-1]["id"] if m else None
+        if (b["first_entry_id"], b["last_entry_id"]) != (first, last):
+            problem("block %d: first/last_entry_id %s/%s, by snapshot %s/%s"
+                    % (b["block_no"], b["first_entry_id"], b["last_entry_id"], first, last))
+        root = merkle_root([bytes.fromhex(e["leaf_hash"]) for e in m])
+        if root.hex() != b["merkle_root"]:
+            problem("block %d: merkle_root %s, recomputed over %d leaves %s"
+                    % (b["block_no"], b["merkle_root"], len(m), root.hex()))
+
+    summary = "%d blocks, %d entries, %d sealed, %d pending, snapshots %s" % (
+        len(blocks), len(entries), sealed, pending, "monotonic" if monotonic else "NOT monotonic")
+    if problems:
+        print("trail_check: %d problems (%s)" % (len(problems), summary))
+        for p in problems[:20]:
+            print("  " + p)
+        sys.exit(1)
+    print(summary)
+
+
+if __name__ == "__main__":
+    main()
