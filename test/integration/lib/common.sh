@@ -22,6 +22,10 @@
 #   own_cluster_init DIR PORT [CONF_LINE...]   initdb DIR/data as that user, listen on 127.0.0.1:PORT
 #                                   and a socket in DIR, preload pg_witness, extra conf lines last
 #   own_cluster_start DIR / own_cluster_stop DIR [MODE]
+#   check_blocks NAME               SQL checks of the blocks in $DB: every entry in exactly one block
+#                                   (membership recomputed from the stored snapshots), block
+#                                   entry_count / first / last id = members, numbers consecutive,
+#                                   prev_hash links, sealed_at ascending; nothing may be pending
 #   check_trail NAME HOST PORT DB   independent check of witness.export_trail() (lib/trail_check.py)
 #                                   and of every leaf hash (witness.entry_leaf_hash)
 
@@ -30,6 +34,7 @@ set -euo pipefail
 PG_BINDIR="${PG_BINDIR:-/usr/lib/postgresql/15/bin}"
 export PATH="$PG_BINDIR:$PATH"
 PSQL="$PG_BINDIR/psql"
+# shellcheck disable=SC2034 # used by the scripts that source this file
 PGBENCH="$PG_BINDIR/pgbench"
 IT_LIB="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
@@ -193,4 +198,44 @@ check_trail() {
 	else
 		check_ok "$name: every leaf_hash = witness.entry_leaf_hash(e)" "$bad entries differ"
 	fi
+}
+
+# Block membership from the stored snapshots: block k = the entries whose xid is visible in
+# snapshot k and not in snapshot k-1. The xid bounds only help the index (xid < xmin(k-1) implies
+# visible in k-1; xid >= xmax(k) implies not visible in k).
+MEMBERS_CTE="WITH bp AS (SELECT block_no, snapshot AS s, lag(snapshot) OVER (ORDER BY block_no) AS p, sealed_at FROM witness.block),
+  m AS (SELECT e.id, e.xid, e.stmt_time, bp.block_no, bp.sealed_at
+          FROM bp JOIN witness.entry e
+            ON e.xid >= coalesce(pg_snapshot_xmin(bp.p), '0'::xid8) AND e.xid < pg_snapshot_xmax(bp.s)
+           AND pg_visible_in_snapshot(e.xid, bp.s) AND (bp.p IS NULL OR NOT pg_visible_in_snapshot(e.xid, bp.p)))"
+# Offending blocks of the chain: numbers not 1..n, prev_hash not the previous block_hash (zeros for
+# block 1), sealed_at going back, hashes not 32 bytes.
+CHAIN_BAD_SQL="SELECT block_no, rn, entry_count, sealed_at, prev_sealed_at, prev_hash = ph AS linked FROM (
+  SELECT b.*, row_number() OVER w AS rn,
+         lag(block_hash, 1, '\\x0000000000000000000000000000000000000000000000000000000000000000'::bytea) OVER w AS ph,
+         lag(sealed_at) OVER w AS prev_sealed_at
+    FROM witness.block b WINDOW w AS (ORDER BY block_no)) x
+ WHERE block_no <> rn OR prev_hash <> ph OR sealed_at < prev_sealed_at
+    OR octet_length(block_hash) <> 32 OR octet_length(merkle_root) <> 32"
+
+check_blocks() {
+	local name=$1 n
+	n="$(q "SELECT count(*) FROM witness.entry")"
+	local not_once="$MEMBERS_CTE
+	  SELECT e.id, e.xid, e.stmt_time, c.n, c.blocks FROM witness.entry e
+	    LEFT JOIN (SELECT id, count(*) AS n, array_agg(block_no) AS blocks FROM m GROUP BY id) c USING (id)
+	   WHERE coalesce(c.n, 0) <> 1"
+	check "$name: entries not in exactly one block (from the snapshots)" 0 \
+		"SELECT count(*) FROM ($not_once) x" "$not_once"
+	check "$name: sum(block.entry_count) = count(*) of witness.entry" "$n" \
+		"SELECT coalesce(sum(entry_count), 0) FROM witness.block"
+	local block_bad="$MEMBERS_CTE
+	  SELECT b.block_no, b.entry_count, c.n, b.first_entry_id, c.first_id, b.last_entry_id, c.last_id
+	    FROM witness.block b LEFT JOIN (SELECT block_no, count(*) AS n, min(id) AS first_id, max(id) AS last_id
+	                                      FROM m GROUP BY block_no) c USING (block_no)
+	   WHERE (b.entry_count, b.first_entry_id, b.last_entry_id) IS DISTINCT FROM (coalesce(c.n, 0), c.first_id, c.last_id)"
+	check "$name: blocks whose entry_count / first / last entry id differ from their members" 0 \
+		"SELECT count(*) FROM ($block_bad) x" "$block_bad"
+	check "$name: block numbers 1..n, prev_hash = previous block_hash, sealed_at ascending" 0 \
+		"SELECT count(*) FROM ($CHAIN_BAD_SQL) x" "$CHAIN_BAD_SQL"
 }

@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# Integration test: crash recovery with the background sealer running.
+#
+# Starts a cluster of its own (it kills the postmaster with SIGKILL, which the shared test cluster
+# must not suffer): pg_witness preloaded, witness.seal_interval = 100ms. Tracks the pgbench
+# tables and runs, twice in a row:
+#   pgbench (8 clients, builtin tpcb-like) for ~10 s while the worker seals; then SIGKILL of the
+#   postmaster and of every remaining process of that cluster (no shutdown checkpoint, transactions
+#   and maybe a seal in flight); restart with pg_ctl (crash recovery); wait until the worker is back
+#   and nothing is pending.
+# After each restart it checks: the server really recovered from a crash; the blocks committed
+# before the crash survived unchanged; witness.verify() is valid; every entry is in exactly one
+# block (recomputed from the snapshots), blocks are consecutive and chained; the trail recomputed
+# outside the database (lib/trail_check.py) and every leaf hash recomputed in it; the trail agrees
+# with the data (history rows = history INSERT entries, sum of deltas), so no committed change lost
+# its entry and no entry of a lost transaction survived.
+#
+# Environment: optional WITNESS_CRASH_PGBENCH_SECONDS (seconds of load before each crash, default
+# 10). Runs as root (the cluster belongs to PG_OS_USER, postgres) or as the cluster's owner.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=test/integration/lib/common.sh
+source "$HERE/lib/common.sh"
+
+LOAD_SECONDS="${WITNESS_CRASH_PGBENCH_SECONDS:-10}"
+ROUNDS=2
+DB=witness_crash
+SCALE=1
+CLIENTS=8
+
+WORK="$(mktemp -d /tmp/crash_recovery.XXXXXX)"
+DATADIR="$WORK/data"
+LOG="$WORK/server.log"
+PORT="$(free_port)"
+Q_HOST="$WORK"
+Q_PORT="$PORT"
+BENCH_PID=
+
+cleanup() {
+	local rc=$?
+	set +e
+	if [[ -n $BENCH_PID ]]; then
+		kill "$BENCH_PID" 2>/dev/null
+		wait "$BENCH_PID" 2>/dev/null
+	fi
+	if ((rc != 0)) && [[ -f $LOG ]]; then
+		echo "---- last 40 lines of the server log ----"
+		tail -n 40 "$LOG"
+	fi
+	own_cluster_stop "$WORK" "$DATADIR" immediate
+	rm -rf "$WORK"
+	exit "$rc"
+}
+trap cleanup EXIT
+
+# crash: SIGKILL the postmaster and every process of this cluster. The postmaster is frozen first
+# (SIGSTOP) so that it forks nothing while its children are listed; the children do not carry the
+# data directory on their command line (they are "postgres: ..."), so they are found as the
+# postmaster's children, and the pkill pattern "postgres -D <data dir>" matches only this
+# cluster's postmaster.
+crash() {
+	local pm children p i
+	pm="$(head -n 1 "$DATADIR/postmaster.pid")"
+	[[ $pm =~ ^[0-9]+$ ]] || {
+		echo "no postmaster pid in $DATADIR/postmaster.pid" >&2
+		return 1
+	}
+	kill -STOP "$pm"
+	children="$(pgrep -P "$pm" || true)"
+	kill -9 "$pm"
+	pkill -9 -u "$PG_OS_USER" -f -- "postgres -D $DATADIR\$" || true
+	for p in $children; do
+		kill -9 "$p" 2>/dev/null || true
+	done
+	echo "killed postmaster $pm and its $(wc -w <<<"$children") children with SIGKILL"
+	for ((i = 0; i < 100; i++)); do
+		local alive=0
+		for p in $pm $children; do
+			if kill -0 "$p" 2>/dev/null; then alive=1; fi
+		done
+		((alive)) || return 0
+		sleep 0.1
+	done
+	echo "processes of the killed cluster still alive after 10 s" >&2
+	return 1
+}
+
+# ---------------------------------------------------------------------------------------------
+say "setup: own cluster on 127.0.0.1:$PORT (socket in $WORK), database $DB"
+
+own_cluster_init "$WORK" "$PORT" "witness.seal_interval = 0"
+own_cluster_start "$WORK"
+q_on "$WORK" "$PORT" postgres "CREATE DATABASE $DB" >/dev/null
+q "CREATE EXTENSION pg_witness" >/dev/null
+"$PGBENCH" -h "$WORK" -p "$PORT" -i -q -s "$SCALE" "$DB" >"$WORK/init.out" 2>&1 || {
+	cat "$WORK/init.out" >&2
+	exit 1
+}
+q "SELECT witness.track('pgbench_accounts', 'financial'), witness.track('pgbench_tellers', 'financial'),
+          witness.track('pgbench_branches', 'financial'), witness.track('pgbench_history', 'financial')" >/dev/null 2>"$WORK/track.err" || {
+	cat "$WORK/track.err" >&2
+	exit 1
+}
+# The worker is switched on only now (a sealer that finds no pg_witness in a database comes back a
+# minute later), by ALTER SYSTEM so that it stays on across the crashes.
+q "ALTER SYSTEM SET witness.seal_interval = '100ms'" >/dev/null
+q "SELECT pg_reload_conf()" >/dev/null
+SEALER_UP="SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'pg_witness sealer' AND datname = '$DB')"
+wait_for "the background sealer in $DB" 30 "$SEALER_UP" || true
+check "background sealer running in $DB, witness.seal_interval" "true|100ms" "$SEALER_UP || '|' || current_setting('witness.seal_interval')"
+
+for ((round = 1; round <= ROUNDS; round++)); do
+	# -----------------------------------------------------------------------------------------
+	say "round $round: pgbench ($CLIENTS clients, tpcb-like) for ${LOAD_SECONDS}s, then SIGKILL"
+
+	"$PGBENCH" -n -h 127.0.0.1 -p "$PORT" -c "$CLIENTS" -j 2 -T 600 -b tpcb-like "$DB" >"$WORK/pgbench.$round.out" 2>&1 &
+	BENCH_PID=$!
+	sleep "$LOAD_SECONDS"
+	# A block committed before the crash: it must survive unchanged.
+	BEFORE="$(q "SELECT block_no || '|' || encode(block_hash, 'hex') FROM witness.block ORDER BY block_no DESC LIMIT 1")"
+	ENTRIES_BEFORE="$(q "SELECT count(*) FROM witness.entry")"
+	HISTORY_BEFORE="$(q "SELECT count(*) FROM pgbench_history")"
+	echo "just before the crash: block ${BEFORE%%|*} committed, $ENTRIES_BEFORE entries, $HISTORY_BEFORE history rows"
+	crash
+	# pgbench loses its connections and stops.
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$BENCH_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill "$BENCH_PID" 2>/dev/null || true
+	wait "$BENCH_PID" 2>/dev/null || true
+	BENCH_PID=
+	echo "pgbench: $(grep -cE 'server closed the connection|terminat|connection' "$WORK/pgbench.$round.out" || true) lines about lost connections"
+
+	log_from=$(wc -l <"$LOG")
+	t_restart=$SECONDS
+	own_cluster_start "$WORK"
+	echo "restarted in $((SECONDS - t_restart)) s"
+	if tail -n +"$((log_from + 1))" "$LOG" | grep -q 'database system was not properly shut down; automatic recovery in progress'; then
+		check_ok "round $round: the server ran crash recovery (server log)" ok
+	else
+		check_ok "round $round: the server ran crash recovery (server log)" "no 'automatic recovery in progress' in the log"
+	fi
+	tail -n +"$((log_from + 1))" "$LOG" | grep -E 'redo (starts|done)|recovery|pg_witness' | head -8 | sed 's/^/      log: /' || true
+
+	# -----------------------------------------------------------------------------------------
+	say "round $round: after recovery"
+
+	wait_for "the background sealer is back" 30 "$SEALER_UP" || true
+	check "round $round: background sealer running again in $DB" t "$SEALER_UP"
+	t_drain=$SECONDS
+	if wait_for "nothing pending" 60 "SELECT entries_pending = 0 FROM witness.verify()"; then
+		check_ok "round $round: nothing pending $((SECONDS - t_drain)) s after the restart (the worker sealed what the crash left)" ok
+	else
+		check_ok "round $round: nothing pending within 60 s after the restart" \
+			"still pending: $(q "SELECT entries_pending FROM witness.verify()")"
+	fi
+	check "round $round: witness.verify(): one row, status valid, nothing pending" "1|valid|0" \
+		"SELECT count(*), string_agg(DISTINCT status, ','), sum(entries_pending) FROM witness.verify()" \
+		"SELECT * FROM witness.verify()"
+	qt "SELECT status, blocks_checked, entries_checked, entries_pending FROM witness.verify()"
+	check "round $round: block ${BEFORE%%|*}, committed before the crash, survived unchanged" "$BEFORE" \
+		"SELECT block_no || '|' || encode(block_hash, 'hex') FROM witness.block WHERE block_no = ${BEFORE%%|*}"
+	check "round $round: entries committed before the crash survived (>= $ENTRIES_BEFORE)" t \
+		"SELECT count(*) >= $ENTRIES_BEFORE FROM witness.entry"
+	check_blocks "round $round"
+	check "round $round: history rows = history INSERT entries (the trail agrees with the data)" t \
+		"SELECT (SELECT count(*) FROM pgbench_history) = (SELECT count(*) FROM witness.entry WHERE table_name = 'pgbench_history')"
+	check "round $round: sum(history.delta) = sum of captured deltas = sum(abalance)" t \
+		"SELECT (SELECT coalesce(sum(delta), 0) FROM pgbench_history)
+		      = (SELECT coalesce(sum((new_values->>'delta')::bigint), 0) FROM witness.entry WHERE table_name = 'pgbench_history')
+		    AND (SELECT coalesce(sum(delta), 0) FROM pgbench_history) = (SELECT sum(abalance) FROM pgbench_accounts)"
+	check "round $round: accounts: final abalance = sum of captured UPDATE deltas, per row" 0 \
+		"SELECT count(*) FROM pgbench_accounts a FULL JOIN (
+		   SELECT (row_key->>'aid')::int AS aid, sum((new_values->>'abalance')::bigint - (old_values->>'abalance')::bigint) AS d
+		     FROM witness.entry WHERE table_name = 'pgbench_accounts' AND op = 'U' GROUP BY 1) s USING (aid)
+		  WHERE a.aid IS NULL OR coalesce(s.d, 0) <> a.abalance"
+	check_trail "round $round" "$WORK" "$PORT" "$DB"
+	echo "round $round: $(q "SELECT count(*) FROM witness.block") blocks, $(q "SELECT count(*) FROM witness.entry") entries," \
+		"$(q "SELECT count(*) FROM pgbench_history") history rows"
+done
+
+finish crash_recovery
