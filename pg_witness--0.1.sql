@@ -36,17 +36,17 @@ CREATE TABLE witness.entry (
 	op "char" NOT NULL,
 	schema_name text NOT NULL,
 	table_name text NOT NULL,
-	row_key jsonb,
+	row_key json,
 	subject text,
-	old_values jsonb,
-	new_values jsonb,
+	old_values json,
+	new_values json,
 	session_user_name text NOT NULL,
 	current_user_name text NOT NULL,
 	application_name text,
 	client_addr inet,
 	actor text,
 	reason text,
-	context jsonb,
+	context json,
 	leaf_hash bytea NOT NULL,
 	CONSTRAINT entry_pkey PRIMARY KEY (id)
 );
@@ -60,7 +60,10 @@ COMMENT ON COLUMN witness.entry.op IS 'I insert, U update, D delete, T truncate'
 COMMENT ON COLUMN witness.entry.row_key IS 'key columns of the row (primary key unless key_columns was given); NULL for keyless tables and TRUNCATE';
 COMMENT ON COLUMN witness.entry.old_values IS 'UPDATE: old values of the changed columns; DELETE: the old row';
 COMMENT ON COLUMN witness.entry.new_values IS 'UPDATE: new values of the changed columns; INSERT: the new row';
+COMMENT ON COLUMN witness.entry.context IS 'witness.context as set by the application';
 COMMENT ON COLUMN witness.entry.leaf_hash IS 'SHA-256(0x00 || canonical bytes of this entry)';
+-- The JSON columns hold canonical JSON text (docs/hashing.md), exactly what the leaf hash covers:
+-- smaller than jsonb and hashed as stored. The views present them as jsonb.
 
 -- The sealer finds unsealed entries through their transaction id.
 CREATE INDEX entry_xid ON witness.entry (xid);
@@ -798,9 +801,10 @@ COMMENT ON VIEW witness.tracked_tables IS 'tables tracked by pg_witness and how 
 CREATE VIEW witness.log AS
 SELECT e.id, e.xid, e.stmt_time,
        CASE e.op WHEN 'I' THEN 'INSERT' WHEN 'U' THEN 'UPDATE' WHEN 'D' THEN 'DELETE' WHEN 'T' THEN 'TRUNCATE' END AS operation,
-       e.schema_name, e.table_name, e.row_key, e.subject, witness.tag_names(e.tags) AS tags,
-       e.old_values, e.new_values, e.session_user_name, e.current_user_name, e.application_name,
-       e.client_addr, e.client_port, e.backend_pid, e.actor, e.reason, e.context, e.leaf_hash
+       e.schema_name, e.table_name, e.row_key::jsonb AS row_key, e.subject, witness.tag_names(e.tags) AS tags,
+       e.old_values::jsonb AS old_values, e.new_values::jsonb AS new_values, e.session_user_name,
+       e.current_user_name, e.application_name, e.client_addr, e.client_port, e.backend_pid, e.actor, e.reason,
+       e.context::jsonb AS context, e.leaf_hash
 FROM witness.entry e;
 COMMENT ON VIEW witness.log IS 'the trail with readable operation and tag names, one row per captured change';
 

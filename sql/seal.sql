@@ -49,7 +49,7 @@ SELECT :e_ins + 1 AS e_ins2 \gset
 -- 1. A captured value is changed.
 BEGIN;
 ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
-UPDATE witness.entry SET new_values = jsonb_set(new_values, '{amount}', '999999') WHERE id = :e_upd;
+UPDATE witness.entry SET new_values = jsonb_set(new_values::jsonb, '{amount}', '999999')::json WHERE id = :e_upd;
 SELECT status, problem, entry_id - :e_upd AS entry FROM witness.verify();
 ROLLBACK;
 -- 2. A leaf hash is changed.
@@ -61,7 +61,7 @@ ROLLBACK;
 -- 3. A value and its leaf hash are both rewritten consistently: the block's Merkle root catches it.
 BEGIN;
 ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
-UPDATE witness.entry SET new_values = jsonb_set(new_values, '{amount}', '999999') WHERE id = :e_upd;
+UPDATE witness.entry SET new_values = jsonb_set(new_values::jsonb, '{amount}', '999999')::json WHERE id = :e_upd;
 UPDATE witness.entry e SET leaf_hash = witness.entry_leaf_hash(e) WHERE id = :e_upd;
 SELECT status, problem, block_no - :base AS block FROM witness.verify();
 ROLLBACK;

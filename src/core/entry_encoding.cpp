@@ -238,6 +238,15 @@ void put_entry(std::string &out, const EntryView &e)
 
 } // namespace
 
+void write_fields_object(const JsonField *fields, size_t nfields, std::string &out)
+{
+	JsonDoc doc;
+	doc.present = true;
+	doc.fields = fields;
+	doc.nfields = nfields;
+	put_fields_object(out, doc, "object");
+}
+
 const char *op_name(char op) noexcept
 {
 	switch (op) {

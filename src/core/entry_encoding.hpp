@@ -103,6 +103,11 @@ struct EntryView {
 	JsonDoc context;
 };
 
+// Appends the canonical JSON object {"name":value,...} of fields (sorted by name bytewise, unique)
+// to out: the text stored in an entry's JSON columns and covered by its hash.
+// Throws std::invalid_argument on malformed fields.
+void write_fields_object(const JsonField *fields, size_t nfields, std::string &out);
+
 // Appends canonical_bytes(entry) to out. Throws std::invalid_argument on malformed input
 // (unsorted or duplicate field names, unknown op, a field longer than 2^32-1 bytes).
 void encode_entry(const EntryView &entry, std::string &out);

@@ -22,7 +22,7 @@ int32 client_port = 0;
 char *context_raw = nullptr; // the witness.context text the cache below was made from
 char *context_canonical = nullptr;
 size_t context_canonical_len = 0;
-Datum context_jsonb = (Datum)0;
+Datum context_json = (Datum)0; // json datum holding context_canonical
 
 void on_role_change(Datum, int, uint32)
 {
@@ -69,7 +69,7 @@ void load_client()
 	MemoryContextSwitchTo(old);
 }
 
-// witness.context as jsonb and canonical JSON, recomputed only when the setting's text changes.
+// witness.context as canonical JSON (the json stored), recomputed only when the setting's text changes.
 void load_context(const char *raw)
 {
 	if (context_raw != nullptr && strcmp(context_raw, raw) == 0)
@@ -80,18 +80,18 @@ void load_context(const char *raw)
 
 	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
 	char *raw_copy = pstrdup(raw);
-	char *canon_copy = pnstrdup(canon, len);
-	Datum jb_copy = datumCopy(jb, false, -1);
+	text *json = cstring_to_text_with_len(canon, (int)len);
+	char *canon_copy = VARDATA(json);
+	Datum jb_copy = PointerGetDatum(json);
 	MemoryContextSwitchTo(old);
 	if (context_raw != nullptr) {
 		pfree(context_raw);
-		pfree(context_canonical);
-		pfree(DatumGetPointer(context_jsonb));
+		pfree(DatumGetPointer(context_json));
 	}
 	context_raw = raw_copy;
 	context_canonical = canon_copy;
 	context_canonical_len = len;
-	context_jsonb = jb_copy;
+	context_json = jb_copy;
 }
 
 const char *nonempty(const char *s) { return (s != nullptr && *s != '\0') ? s : nullptr; }
@@ -115,12 +115,12 @@ void current_attribution(Attribution *a)
 	if (context == nullptr) {
 		a->context_canonical = nullptr;
 		a->context_len = 0;
-		a->context_jsonb = (Datum)0;
+		a->context_json = (Datum)0;
 	} else {
 		load_context(context);
 		a->context_canonical = context_canonical;
 		a->context_len = context_canonical_len;
-		a->context_jsonb = context_jsonb;
+		a->context_json = context_json;
 	}
 }
 

@@ -17,7 +17,7 @@ struct Attribution {
 	const char *reason; // witness.reason, nullptr when unset
 	const char *context_canonical; // witness.context as canonical JSON, nullptr when unset
 	size_t context_len;
-	Datum context_jsonb;
+	Datum context_json; // json: the canonical text
 };
 
 void current_attribution(Attribution *a);

@@ -2,6 +2,7 @@
 // This is the hot path: no SPI, no locks others wait on, one heap and one index insert per change.
 #include "pg/pg_includes.hpp"
 
+#include "pg/core_bridge.hpp"
 #include "pg/entry_writer.hpp"
 #include "pg/table_config.hpp"
 #include "pg/value_capture.hpp"
@@ -57,12 +58,10 @@ bool column_changed(const ColumnPlan &c, TupleTableSlot *oldslot, TupleTableSlot
 	return VARSIZE_ANY_EXHDR(x) != VARSIZE_ANY_EXHDR(y) || memcmp(VARDATA_ANY(x), VARDATA_ANY(y), VARSIZE_ANY_EXHDR(x)) != 0;
 }
 
-// Builds one JSON object (canonical fields for the hash, jsonb for storage) from some columns of a row.
+// Builds one JSON object from some columns of a row: its canonical text is both stored and hashed.
 Datum build_object(const CapturePlan *plan, RowValues *row, const int *cols, int n, JsonDoc *doc)
 {
 	auto *fields = (JsonField *)palloc(sizeof(JsonField) * Max(n, 1));
-	JsonbParseState *state = nullptr;
-	pushJsonbValue(&state, WJB_BEGIN_OBJECT, nullptr);
 	for (int i = 0; i < n; i++) {
 		const ColumnPlan &c = plan->cols[cols[i]];
 		const CapturedValue &v = value_of(plan, row, cols[i]);
@@ -71,13 +70,9 @@ Datum build_object(const CapturePlan *plan, RowValues *row, const int *cols, int
 		fields[i].kind = v.kind;
 		fields[i].text = v.text;
 		fields[i].text_len = v.len;
-		push_jsonb_field(&state, c.name, c.name_len, v);
 	}
-	JsonbValue *result = pushJsonbValue(&state, WJB_END_OBJECT, nullptr);
 	doc->present = true;
-	doc->fields = fields;
-	doc->nfields = (size_t)n;
-	return JsonbPGetDatum(JsonbValueToJsonb(result));
+	return json_object(fields, (size_t)n, &doc->canonical, &doc->canonical_len);
 }
 
 struct RowChange {
@@ -204,18 +199,11 @@ Datum witness_capture_truncate(PG_FUNCTION_ARGS)
 	const CapturePlan *plan = capture_plan_for(td->tg_relation);
 	ChangeRecord record;
 	start_record(&record, plan, 'T');
-	JsonField partition;
 	if (plan->partition_name != nullptr) {
 		// A partitioned table's TRUNCATE fires on each leaf partition: the entry names the parent and the leaf.
-		CapturedValue v = {JsonKind::String, plan->partition_name, strlen(plan->partition_name), (Datum)0, nullptr};
-		partition = {"partition", 9, JsonKind::String, v.text, v.len};
-		JsonbParseState *state = nullptr;
-		pushJsonbValue(&state, WJB_BEGIN_OBJECT, nullptr);
-		push_jsonb_field(&state, partition.name, partition.name_len, v);
-		record.row_key = JsonbPGetDatum(JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, nullptr)));
+		JsonField partition = {"partition", 9, JsonKind::String, plan->partition_name, strlen(plan->partition_name)};
+		record.row_key = json_object(&partition, 1, &record.view.row_key.canonical, &record.view.row_key.canonical_len);
 		record.view.row_key.present = true;
-		record.view.row_key.fields = &partition;
-		record.view.row_key.nfields = 1;
 	}
 	write_entry(&record);
 	return PointerGetDatum(nullptr);

@@ -28,6 +28,20 @@ void leaf_hash(const EntryView &entry, uint8_t out[32])
 		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not hash pg_witness entry: %s", err)));
 }
 
+Datum json_object(const JsonField *fields, size_t n, const char **chars, size_t *len)
+{
+	const char *err = run_guarded([&] {
+		scratch.clear();
+		write_fields_object(fields, n, scratch);
+	});
+	if (err)
+		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not encode pg_witness values: %s", err)));
+	text *t = cstring_to_text_with_len(scratch.data(), (int)scratch.size());
+	*chars = VARDATA(t);
+	*len = scratch.size();
+	return PointerGetDatum(t);
+}
+
 struct varlena *canonical_bytes(const EntryView &entry)
 {
 	const char *err = run_guarded([&] {

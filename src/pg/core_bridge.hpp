@@ -12,6 +12,10 @@ namespace witness::pg {
 // Leaf hash of an entry; raises ERROR if the core rejects it.
 void leaf_hash(const EntryView &entry, uint8_t out[32]);
 
+// Canonical JSON text of an object given as sorted fields, as a palloc'd json datum; *chars/*len
+// point at its characters (what the leaf hash covers).
+Datum json_object(const JsonField *fields, size_t n, const char **chars, size_t *len);
+
 // Canonical bytes of an entry as a palloc'd bytea.
 struct varlena *canonical_bytes(const EntryView &entry);
 

@@ -3,7 +3,6 @@
 
 #include "pg/core_bridge.hpp"
 #include "pg/entry_writer.hpp"
-#include "pg/jsonb_canonical.hpp"
 
 using namespace witness;
 using namespace witness::pg;
@@ -31,8 +30,11 @@ JsonDoc stored_json(const StoredEntry &e, int col)
 {
 	JsonDoc d;
 	if (!e.nulls[col - 1]) {
+		// The stored text is what the leaf hash covers; altered text fails to reproduce the hash.
+		text *t = DatumGetTextPP(e.values[col - 1]);
 		d.present = true;
-		d.canonical = jsonb_canonical(DatumGetJsonbP(e.values[col - 1]), &d.canonical_len);
+		d.canonical = VARDATA_ANY(t);
+		d.canonical_len = VARSIZE_ANY_EXHDR(t);
 	}
 	return d;
 }

@@ -105,7 +105,7 @@ void write_entry(ChangeRecord *change)
 	nulls[EntryActor - 1] = !v.actor.present;
 	values[EntryReason - 1] = v.reason.present ? text_datum(v.reason) : (Datum)0;
 	nulls[EntryReason - 1] = !v.reason.present;
-	values[EntryContext - 1] = a.context_jsonb;
+	values[EntryContext - 1] = a.context_json;
 	nulls[EntryContext - 1] = !v.context.present;
 	values[EntryLeafHash - 1] = PointerGetDatum(hash);
 

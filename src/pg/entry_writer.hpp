@@ -7,7 +7,7 @@
 
 namespace witness::pg {
 
-// What the capture triggers know about a change; jsonb datums are (Datum)0 for SQL NULL.
+// What the capture triggers know about a change; the json datums hold the canonical text of view's JSON fields.
 struct ChangeRecord {
 	EntryView view; // op, names, tags, row key, subject, old and new values filled in by the caller
 	Datum row_key;

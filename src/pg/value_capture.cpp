@@ -13,8 +13,7 @@ pg_tz *utc = nullptr;
 void set_number(CapturedValue *out, Numeric n)
 {
 	out->kind = JsonKind::Number;
-	out->numeric = NumericGetDatum(n);
-	out->text = DatumGetCString(DirectFunctionCall1(numeric_out, out->numeric));
+	out->text = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(n)));
 	out->len = strlen(out->text);
 }
 
@@ -24,7 +23,6 @@ void set_integer(CapturedValue *out, int64 v)
 	out->len = pg_lltoa(v, buf);
 	out->text = buf;
 	out->kind = JsonKind::Number;
-	out->numeric = NumericGetDatum(int64_to_numeric(v));
 }
 
 void set_string(CapturedValue *out, const char *text)
@@ -34,7 +32,7 @@ void set_string(CapturedValue *out, const char *text)
 	out->len = strlen(text);
 }
 
-// Floats print shortest-exact (settings pinned), then go through numeric as jsonb stores them.
+// Floats print shortest-exact (settings pinned), then as numeric prints them, like jsonb numbers.
 void set_float(CapturedValue *out, double v, const char *text)
 {
 	if (std::isnan(v) || std::isinf(v)) {
@@ -105,8 +103,6 @@ void restore_output_settings(const OutputSettings *saved)
 
 void capture_value(const ColumnPlan &col, Datum value, bool isnull, CapturedValue *out)
 {
-	out->nested = nullptr;
-	out->numeric = (Datum)0;
 	if (isnull) {
 		out->kind = JsonKind::Null;
 		out->text = "null";
@@ -147,10 +143,8 @@ void capture_value(const ColumnPlan &col, Datum value, bool isnull, CapturedValu
 		set_float(out, DatumGetFloat8(value), DatumGetCString(DirectFunctionCall1(float8out, value)));
 		return;
 	case ValueCategory::Jsonb: {
-		Jsonb *jb = DatumGetJsonbP(value);
 		out->kind = JsonKind::Raw;
-		out->text = jsonb_canonical(jb, &out->len);
-		out->nested = jb;
+		out->text = jsonb_canonical(DatumGetJsonbP(value), &out->len);
 		return;
 	}
 	case ValueCategory::Text:
@@ -170,41 +164,6 @@ void capture_value(const ColumnPlan &col, Datum value, bool isnull, CapturedValu
 		return;
 	}
 	}
-}
-
-void push_jsonb_field(JsonbParseState **state, const char *name, size_t name_len, const CapturedValue &v)
-{
-	JsonbValue key;
-	key.type = jbvString;
-	key.val.string.val = const_cast<char *>(name);
-	key.val.string.len = (int)name_len;
-	pushJsonbValue(state, WJB_KEY, &key);
-
-	JsonbValue val;
-	switch (v.kind) {
-	case JsonKind::Null:
-		val.type = jbvNull;
-		break;
-	case JsonKind::Bool:
-		val.type = jbvBool;
-		val.val.boolean = v.text[0] == 't';
-		break;
-	case JsonKind::Number:
-		val.type = jbvNumeric;
-		val.val.numeric = DatumGetNumeric(v.numeric);
-		break;
-	case JsonKind::String:
-		val.type = jbvString;
-		val.val.string.val = const_cast<char *>(v.text);
-		val.val.string.len = (int)v.len;
-		break;
-	case JsonKind::Raw:
-		val.type = jbvBinary;
-		val.val.binary.data = &v.nested->root;
-		val.val.binary.len = (int)VARSIZE(v.nested);
-		break;
-	}
-	pushJsonbValue(state, WJB_VALUE, &val);
 }
 
 } // namespace witness::pg
