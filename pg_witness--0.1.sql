@@ -532,7 +532,7 @@ BEGIN
 		RETURN;
 	END IF;
 	FOR cmd IN SELECT * FROM pg_event_trigger_ddl_commands()
-	           WHERE command_tag = 'ALTER TABLE' AND classid = 'pg_class'::regclass LOOP
+	           WHERE command_tag = 'ALTER TABLE' AND classid = 'pg_class'::regclass AND schema_name <> 'witness' LOOP
 		root := witness._tracked_root(cmd.objid);
 		CONTINUE WHEN root IS NULL;
 		IF EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = cmd.objid AND tgenabled <> 'A'
@@ -815,9 +815,10 @@ REVOKE ALL ON witness.tracked_tables, witness.log FROM PUBLIC;
 -------------------------------------------------------------------------------
 
 INSERT INTO witness.tracked_table (relid, classification) VALUES ('witness.tracked_table', 'internal');
+-- Fires on origin only: a restore (session_replication_role = replica) loads configuration rows
+-- together with the entries that recorded them, and must not record them a second time.
 CREATE TRIGGER witness_capture AFTER INSERT OR UPDATE OR DELETE ON witness.tracked_table
 	FOR EACH ROW EXECUTE FUNCTION witness.capture();
-ALTER TABLE witness.tracked_table ENABLE ALWAYS TRIGGER witness_capture;
 CREATE TRIGGER witness_no_truncate BEFORE TRUNCATE ON witness.tracked_table
 	FOR EACH STATEMENT EXECUTE FUNCTION witness._reject_write();
 ALTER TABLE witness.tracked_table ENABLE ALWAYS TRIGGER witness_no_truncate;
