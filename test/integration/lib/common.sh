@@ -46,6 +46,8 @@ unset PGAPPNAME PGOPTIONS PGDATESTYLE PGTZ PGHOSTADDR PGSERVICE PGSERVICEFILE
 
 say() { printf '\n== %s\n' "$*"; }
 note() { printf '      %s\n' "$*"; }
+# indent: copy stdin to stdout, indented like the details of a check.
+indent() { sed 's/^/      /'; }
 
 q_on() {
 	"$PSQL" -X -q -A -t -v ON_ERROR_STOP=1 -h "$1" -p "$2" -d "$3" -c "$4"
