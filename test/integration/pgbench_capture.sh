@@ -127,7 +127,12 @@ q "CREATE SEQUENCE it_tx_tpcb; CREATE SEQUENCE it_tx_rollback; CREATE SEQUENCE i
 MAX0="$(q "SELECT coalesce(max(id), 0) FROM witness.entry")"
 echo "max entry id before the run: $MAX0"
 # The entries of the run, raw and as the log view.
-q "CREATE VIEW it_run AS SELECT e.* FROM witness.entry e WHERE e.id > $MAX0;
+# witness.entry stores values as canonical JSON text (json); the checks use jsonb functions.
+q "CREATE VIEW it_run AS SELECT e.id, e.xid, e.stmt_time, e.backend_pid, e.client_port, e.tags, e.format, e.op,
+     e.schema_name, e.table_name, e.row_key::jsonb AS row_key, e.subject, e.old_values::jsonb AS old_values,
+     e.new_values::jsonb AS new_values, e.session_user_name, e.current_user_name, e.application_name, e.client_addr,
+     e.actor, e.reason, e.context::jsonb AS context, e.leaf_hash
+   FROM witness.entry e WHERE e.id > $MAX0;
    CREATE VIEW it_run_log AS SELECT l.* FROM witness.log l WHERE l.id > $MAX0;" >/dev/null
 
 # ---------------------------------------------------------------------------------------------
