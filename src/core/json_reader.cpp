@@ -64,29 +64,22 @@ size_t utf8_sequence_length(const unsigned char *s, size_t n)
 	return len;
 }
 
+// Bytes that matter when skipping a container: quotes and brackets.
+struct StructuralTable {
+	uint8_t kind[256];
+	constexpr StructuralTable() : kind()
+	{
+		for (unsigned char c : {'"', '[', ']', '{', '}'})
+			kind[c] = 1;
+	}
+};
+constexpr StructuralTable kStructural;
+
 } // namespace
 
 void JsonReader::fail(const char *what) const
 {
 	throw JsonError(std::string("invalid JSON at byte ") + std::to_string(pos_) + ": " + what);
-}
-
-void JsonReader::skip_ws()
-{
-	while (pos_ < in_.size()) {
-		const char c = in_[pos_];
-		if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
-			return;
-		pos_++;
-	}
-}
-
-void JsonReader::expect(char c, const char *what)
-{
-	skip_ws();
-	if (pos_ >= in_.size() || in_[pos_] != c)
-		fail(what);
-	pos_++;
 }
 
 JsonType JsonReader::peek()
@@ -191,6 +184,41 @@ void JsonReader::read_string(std::string &out)
 {
 	expect('"', "expected a string");
 	out.clear();
+	decode_string_rest(pos_, out);
+}
+
+std::string_view JsonReader::read_string_view(std::string &scratch)
+{
+	expect('"', "expected a string");
+	const size_t start = pos_;
+	// No escape up to the closing quote: nothing to decode, hand out the input itself.
+	while (pos_ < in_.size()) {
+		const unsigned char c = static_cast<unsigned char>(in_[pos_]);
+		if (c == '"') {
+			pos_++;
+			return in_.substr(start, pos_ - 1 - start);
+		}
+		if (c == '\\' || c < 0x20)
+			break;
+		if (c < 0x80) {
+			pos_++;
+			continue;
+		}
+		const size_t len =
+		    utf8_sequence_length(reinterpret_cast<const unsigned char *>(in_.data()) + pos_, in_.size() - pos_);
+		if (len == 0)
+			fail("invalid UTF-8 in string");
+		pos_ += len;
+	}
+	scratch.assign(in_.data() + start, pos_ - start);
+	decode_string_rest(pos_, scratch);
+	return scratch;
+}
+
+// Decodes from pos_ (inside a string, after what out already holds) through the closing quote.
+void JsonReader::decode_string_rest(size_t run_start, std::string &out)
+{
+	pos_ = run_start;
 	for (;;) {
 		const size_t run = pos_;
 		while (pos_ < in_.size()) {
@@ -279,31 +307,34 @@ std::string_view JsonReader::skip_value()
 	} else if (t == JsonType::Number) {
 		read_number();
 	} else {
-		// Strings: jump between quotes and backslashes; containers: count brackets outside strings.
+		// Containers: count brackets outside strings; strings: run to the quote that no backslash escapes.
+		const char *p = in_.data() + pos_;
+		const char *const end = in_.data() + in_.size();
 		int depth = 0;
 		do {
-			if (pos_ >= in_.size())
+			while (p < end && kStructural.kind[static_cast<unsigned char>(*p)] == 0)
+				p++;
+			if (p >= end) {
+				pos_ = in_.size();
 				fail("unterminated value");
-			const char c = in_[pos_++];
+			}
+			const char c = *p++;
 			if (c == '"') {
-				for (;;) {
-					const void *q = std::memchr(in_.data() + pos_, '"', in_.size() - pos_);
-					if (q == nullptr)
-						fail("unterminated string");
-					const size_t at = static_cast<size_t>(static_cast<const char *>(q) - in_.data());
-					size_t backslashes = 0;
-					while (at - backslashes > pos_ && in_[at - backslashes - 1] == '\\')
-						backslashes++;
-					pos_ = at + 1;
-					if (backslashes % 2 == 0)
-						break;
+				while (p < end && *p != '"') {
+					p += *p == '\\' && p + 1 < end ? 2 : 1;
 				}
+				if (p >= end) {
+					pos_ = in_.size();
+					fail("unterminated string");
+				}
+				p++;
 			} else if (c == '[' || c == '{') {
 				depth++;
-			} else if (c == ']' || c == '}') {
+			} else {
 				depth--;
 			}
 		} while (depth > 0);
+		pos_ = static_cast<size_t>(p - in_.data());
 		if (depth < 0)
 			fail("unbalanced brackets");
 	}
@@ -317,6 +348,16 @@ void JsonReader::begin_object()
 
 bool JsonReader::next_member(bool &first, std::string &key)
 {
+	std::string_view view;
+	if (!next_member(first, view, key))
+		return false;
+	if (view.data() != key.data())
+		key.assign(view.data(), view.size());
+	return true;
+}
+
+bool JsonReader::next_member(bool &first, std::string_view &key, std::string &scratch)
+{
 	skip_ws();
 	if (pos_ < in_.size() && in_[pos_] == '}') {
 		pos_++;
@@ -328,7 +369,7 @@ bool JsonReader::next_member(bool &first, std::string &key)
 	skip_ws();
 	if (pos_ >= in_.size() || in_[pos_] != '"')
 		fail("expected a string key in object");
-	read_string(key);
+	key = read_string_view(scratch);
 	expect(':', "expected ':' after object key");
 	return true;
 }

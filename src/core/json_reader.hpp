@@ -27,6 +27,8 @@ class JsonReader
 	bool read_bool();
 	std::string_view read_number();     // the token text, checked against the RFC 8259 grammar
 	void read_string(std::string &out); // decoded; \u0000 and ill-formed UTF-8 are rejected
+	// The same, without a copy when the string has no escapes: a view of the input, else of scratch.
+	std::string_view read_string_view(std::string &scratch);
 	// Skips one value and returns its text. Strings inside are lexed exactly, but nested arrays and
 	// objects are only matched bracket for bracket: validate the text (canonical_json) before use.
 	std::string_view skip_value();
@@ -34,6 +36,8 @@ class JsonReader
 	// Members of an object: begin_object(), then while (next_member(first, key)) read the value.
 	void begin_object();
 	bool next_member(bool &first, std::string &key);
+	// The same with the key as a view (of the input, or of scratch when it has escapes).
+	bool next_member(bool &first, std::string_view &key, std::string &scratch);
 	// Items of an array: begin_array(), then while (next_item(first)) read the value.
 	void begin_array();
 	bool next_item(bool &first);
@@ -45,8 +49,20 @@ class JsonReader
 	[[noreturn]] void fail(const char *what) const;
 
   private:
-	void skip_ws();
-	void expect(char c, const char *what);
+	// Inline: they run for every token.
+	void skip_ws()
+	{
+		while (pos_ < in_.size() && (in_[pos_] == ' ' || in_[pos_] == '\t' || in_[pos_] == '\n' || in_[pos_] == '\r'))
+			pos_++;
+	}
+	void expect(char c, const char *what)
+	{
+		skip_ws();
+		if (pos_ >= in_.size() || in_[pos_] != c)
+			fail(what);
+		pos_++;
+	}
+	void decode_string_rest(size_t run_start, std::string &out);
 	uint32_t read_hex4();
 
 	std::string_view in_;

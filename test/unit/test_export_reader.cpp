@@ -1,0 +1,286 @@
+// Export lines as PostgreSQL prints them (json_build_object, jsonb): fields, recomputed leaf hashes
+// against the independent entry vectors, block lines against the block vectors, and malformed lines.
+#include "export_reader.hpp"
+
+#include <cstdio>
+#include <fstream>
+#include <stdexcept>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "block.hpp"
+#include "export_verifier.hpp"
+#include "line_reader.hpp"
+#include "sha256.hpp"
+
+using namespace witness;
+using namespace witness::tool;
+
+namespace
+{
+
+// The entries of test/unit/vectors/make_entry_vectors.py and block 1 of make_block_vectors.py, as
+// test/unit/export/make_export.py writes them (U+007F written as \u007f here to keep it visible).
+const char *const kInsertLine =
+    R"json({"type" : "entry", "id" : 1, "xid" : 750, "stmt_time_us" : 1700000000123456, "op" : "I",)json"
+    R"json( "schema_name" : "public", "table_name" : "customers", "tags" : 5, "row_key" : {"id": 42)json"
+    R"json(}, "subject" : "customer:42", "old_values" : null, "new_values" : {"id": 42, "city": "Zo)json"
+    R"json(ë 日本 😀", "name": "O\"Brien \\ \n\t\u0001\u001f\u007f/", "email": "zoe@example.com", "pre)json"
+    R"json(fs": {"lang":"fr","tags":["a","b"],"x":{"y":null}}, "active": true, "balance": 1234.50, )json"
+    R"json("prénom": "Zoë", "nickname": null, "email_verified": false}, "session_user" : "app_login)json"
+    R"json(", "current_user" : "app_owner", "application_name" : "billing-api", "client_addr" : "19)json"
+    R"json(2.0.2.10", "client_port" : 54321, "backend_pid" : 4242, "actor" : "alice@example.com", ")json"
+    R"json(reason" : "signup", "context" : null, "leaf_hash" : "130baa2f0af596f06c82b2a1e6c1dbeea7e)json"
+    R"json(4283fcae44a9f6823134953c7521b", "format" : 1})json";
+const char *const kUpdateLine =
+    R"json({"type" : "entry", "id" : 2, "xid" : 751, "stmt_time_us" : 1700000001000000, "op" : "U",)json"
+    R"json( "schema_name" : "public", "table_name" : "customers", "tags" : 5, "row_key" : {"id": 42)json"
+    R"json(}, "subject" : "customer:42", "old_values" : {"email": "zoe@old.example", "status": "act)json"
+    R"json(ive"}, "new_values" : {"email": "zoe@new.example", "status": "closed"}, "session_user" :)json"
+    R"json( "app_login", "current_user" : "app_owner", "application_name" : "billing-api", "client_)json"
+    R"json(addr" : "2001:db8::1", "client_port" : 443, "backend_pid" : 4243, "actor" : "bob", "reas)json"
+    R"json(on" : "customer request #1234", "context" : null, "leaf_hash" : "732f8e4d2ed9be1fb16d6f1)json"
+    R"json(d54c4d3043602461349e64f08259354107a685bce", "format" : 1})json";
+const char *const kTruncateLine =
+    R"json({"type" : "entry", "id" : 3, "xid" : 9007199254740993, "stmt_time_us" : -86400000000, "o)json"
+    R"json(p" : "T", "schema_name" : "audit", "table_name" : "staging_imports", "tags" : 0, "row_ke)json"
+    R"json(y" : null, "subject" : null, "old_values" : null, "new_values" : null, "session_user" : )json"
+    R"json("postgres", "current_user" : "postgres", "application_name" : null, "client_addr" : null)json"
+    R"json(, "client_port" : null, "backend_pid" : 7, "actor" : null, "reason" : null, "context" : )json"
+    R"json(null, "leaf_hash" : "7cafb8de8f930d18d7a4f2f6abaf5a60f599153696f74be8cbd978c963af9180", )json"
+    R"json("format" : 1})json";
+const char *const kDeleteWithContextLine =
+    R"json({"type" : "entry", "id" : 4, "xid" : 752, "stmt_time_us" : 1700000002500000, "op" : "D",)json"
+    R"json( "schema_name" : "hr", "table_name" : "employees", "tags" : 11, "row_key" : {"emp_no": -)json"
+    R"json(7}, "subject" : "employee:7", "old_values" : {"name": "Jürgen", "score": 1e+30, "emp_no")json"
+    R"json(: -7, "salary": 5500.00}, "new_values" : null, "session_user" : "hr_admin", "current_use)json"
+    R"json(r" : "hr_admin", "application_name" : "psql", "client_addr" : "10.1.2.3", "client_port" )json"
+    R"json(: 50000, "backend_pid" : 999, "actor" : "carol", "reason" : "retention", "context" : {"n)json"
+    R"json(": 3, "ip": "203.0.113.7", "mfa": true, "auth": "oidc", "roles": ["hr", "admin"], "sessi)json"
+    R"json(on": "s-1"}, "leaf_hash" : "381f89815dc0d951af1aad0ef54d079b594bed229b53f9d3b7ff10ad3d3f)json"
+    R"json(9335", "format" : 1})json";
+const char *const kFirstBlockLine =
+    R"json({"type": "block", "block_no": 1, "snapshot": "750:753:751", "prev_hash": "00000000000000)json"
+    R"json(00000000000000000000000000000000000000000000000000", "block_hash": "f601c611219677f4998e)json"
+    R"json(a96c757b4c6fc0149081a798c7143c5e2d19ba255800", "entry_count": 3, "merkle_root": "e71349a)json"
+    R"json(e33fe063f37e8c854c57ba6bbc9795138e2a2f7a56d9e32e33b254315", "sealed_at_us": 170000000500)json"
+    R"json(0000, "last_entry_id": 4, "first_entry_id": 1})json";
+
+// Leaf hashes printed by make_entry_vectors.py (also in test_entry_encoding.cpp).
+const char *const kInsertLeafHash = "130baa2f0af596f06c82b2a1e6c1dbeea7e4283fcae44a9f6823134953c7521b";
+const char *const kUpdateLeafHash = "732f8e4d2ed9be1fb16d6f1d54c4d3043602461349e64f08259354107a685bce";
+const char *const kTruncateLeafHash = "7cafb8de8f930d18d7a4f2f6abaf5a60f599153696f74be8cbd978c963af9180";
+const char *const kDeleteWithContextLeafHash = "381f89815dc0d951af1aad0ef54d079b594bed229b53f9d3b7ff10ad3d3f9335";
+const char *const kFirstBlockHash = "f601c611219677f4998ea96c757b4c6fc0149081a798c7143c5e2d19ba255800";
+
+const char *const kHeaderLine =
+    R"({"type" : "header", "format" : 1, "database" : "7301234567890123456/shop", "highest_block_no" : 3})";
+
+std::string replace(std::string s, const std::string &from, const std::string &to)
+{
+	const size_t at = s.find(from);
+	if (at == std::string::npos)
+		throw std::runtime_error("test setup: \"" + from + "\" not found");
+	return s.replace(at, from.size(), to);
+}
+
+// The error message of parsing line, or "" when it parses.
+std::string parse_error(const std::string &line)
+{
+	try {
+		ExportParser p;
+		p.parse(line);
+		return "";
+	} catch (const std::runtime_error &e) {
+		return e.what();
+	}
+}
+
+std::string temp_file(const std::string &name, const std::string &content)
+{
+	const std::string path = ::testing::TempDir() + "/" + name;
+	std::ofstream(path, std::ios::binary) << content;
+	return path;
+}
+
+} // namespace
+
+TEST(ExportReader, EntriesRecomputeTheIndependentLeafHashes)
+{
+	const std::pair<const char *, const char *> cases[] = {{kInsertLine, kInsertLeafHash},
+	                                                       {kUpdateLine, kUpdateLeafHash},
+	                                                       {kTruncateLine, kTruncateLeafHash},
+	                                                       {kDeleteWithContextLine, kDeleteWithContextLeafHash}};
+	ExportParser p; // one parser for all lines, as witness-verify uses it
+	for (const auto &c : cases) {
+		ASSERT_EQ(p.parse(c.first), LineType::Entry);
+		EXPECT_EQ(to_hex(p.entry().recomputed), c.second);
+		EXPECT_EQ(p.entry().stored, p.entry().recomputed);
+	}
+	EXPECT_EQ(p.entry().id, 4);
+	EXPECT_EQ(p.entry().xid, 752u);
+	p.parse(kTruncateLine);
+	EXPECT_EQ(p.entry().xid, 9007199254740993u);
+}
+
+TEST(ExportReader, NumbersStayVerbatim)
+{
+	ExportParser p;
+	p.parse(replace(kDeleteWithContextLine, "5500.00", "5500.0"));
+	EXPECT_NE(to_hex(p.entry().recomputed), kDeleteWithContextLeafHash);
+	EXPECT_EQ(to_hex(p.entry().stored), kDeleteWithContextLeafHash);
+	p.parse(replace(kDeleteWithContextLine, "1e+30", "1E+30"));
+	EXPECT_NE(to_hex(p.entry().recomputed), kDeleteWithContextLeafHash);
+}
+
+TEST(ExportReader, MemberOrderAndSpacingDoNotMatter)
+{
+	ExportParser p;
+	std::string line = kUpdateLine;
+	line = replace(line, R"("type" : "entry", )", "");
+	line = replace(line, R"("format" : 1})", R"("format":1,"type":"entry" , "future_field" : {"x": [1, "]"]}})");
+	line = replace(line, R"({"email": "zoe@old.example", "status": "active"})",
+	               "{ \"status\" :\"active\",\n\t\"email\":\"zoe@old.example\" }");
+	ASSERT_EQ(p.parse(line), LineType::Entry);
+	EXPECT_EQ(to_hex(p.entry().recomputed), kUpdateLeafHash);
+}
+
+TEST(ExportReader, HeaderLine)
+{
+	ExportParser p;
+	ASSERT_EQ(p.parse(kHeaderLine), LineType::Header);
+	EXPECT_EQ(p.header().format, 1);
+	EXPECT_EQ(p.header().database, "7301234567890123456/shop");
+	EXPECT_EQ(p.header().highest_block_no, 3);
+	ASSERT_EQ(p.parse(replace(kHeaderLine, "3}", "null}")), LineType::Header);
+	EXPECT_EQ(p.header().highest_block_no, 0);
+	EXPECT_NE(parse_error(replace(kHeaderLine, "\"format\" : 1", "\"format\" : 2")).find("export format 1"),
+	          std::string::npos);
+}
+
+TEST(ExportReader, BlockLineHashesLikeTheIndependentVector)
+{
+	ExportParser p;
+	ASSERT_EQ(p.parse(kFirstBlockLine), LineType::Block);
+	const StoredBlock &b = p.block();
+	EXPECT_EQ(b.header.block_no, 1);
+	EXPECT_EQ(b.header.snapshot, "750:753:751");
+	EXPECT_EQ(b.header.entry_count, 3);
+	EXPECT_TRUE(b.header.has_entry_ids);
+	EXPECT_EQ(b.header.first_entry_id, 1);
+	EXPECT_EQ(b.header.last_entry_id, 4);
+	EXPECT_EQ(b.header.sealed_at_us, 1700000005000000);
+	EXPECT_EQ(to_hex(b.stored_block_hash), kFirstBlockHash);
+	EXPECT_EQ(block_hash(b.header), b.stored_block_hash);
+	std::string empty = replace(replace(kFirstBlockLine, "\"last_entry_id\": 4", "\"last_entry_id\": null"),
+	                            "\"first_entry_id\": 1", "\"first_entry_id\": null");
+	ASSERT_EQ(p.parse(empty), LineType::Block);
+	EXPECT_FALSE(p.block().header.has_entry_ids);
+}
+
+TEST(ExportReader, MalformedLinesSayWhatIsWrong)
+{
+	const std::string entry = kUpdateLine;
+	const std::pair<std::string, const char *> cases[] = {
+	    {"", "invalid JSON"},
+	    {"[1]", "expected an object"},
+	    {"{\"type\": \"entry\"", "invalid JSON"},
+	    {entry + " x", "unexpected data"},
+	    {R"({"type": "other"})", "must be header, block or entry"},
+	    {R"({"format": 1})", "\"type\" is missing"},
+	    {replace(entry, R"("id" : 2, )", ""), "\"id\" is missing"},
+	    {replace(entry, R"("id" : 2)", R"("id" : "2")"), "\"id\" must be an integer"},
+	    {replace(entry, R"("id" : 2)", R"("id" : 2.0)"), "\"id\" must be a 64-bit integer"},
+	    {replace(entry, R"("id" : 2)", R"("id" : 99999999999999999999)"), "\"id\" must be a 64-bit integer"},
+	    {replace(entry, R"("xid" : 751)", R"("xid" : -751)"), "\"xid\" must not be negative"},
+	    {replace(entry, R"("op" : "U")", R"("op" : "X")"), "\"op\" must be one of"},
+	    {replace(entry, R"("op" : "U")", R"("op" : "UPDATE")"), "\"op\" must be one of"},
+	    {replace(entry, R"("session_user" : "app_login")", R"("session_user" : null)"), "must be a string"},
+	    {replace(entry, R"("leaf_hash" : "732f)", R"("leaf_hash" : "zz2f)"), "\"leaf_hash\" must be 64 hex digits"},
+	    {replace(entry, R"("leaf_hash" : "732f)", R"("leaf_hash" : "2f)"), "\"leaf_hash\" must be 64 hex digits"},
+	    {replace(entry, R"("format" : 1)", R"("format" : 2)"), "entry format 1"},
+	    {replace(entry, R"("format" : 1)", R"("format" : 1, "id" : 3)"), "\"id\" appears twice"},
+	    {replace(entry, R"("status": "active"})", R"("status": "active",})"), "\"old_values\" is not valid JSON"},
+	    {replace(entry, R"("tags" : 5)", R"("tags" : 5x)"), "invalid JSON"},
+	    {replace(kFirstBlockLine, "\"last_entry_id\": 4", "\"last_entry_id\": null"), "must both be null or both"},
+	};
+	for (const auto &c : cases) {
+		const std::string err = parse_error(c.first);
+		EXPECT_NE(err.find(c.second), std::string::npos) << "line: " << c.first << "\nerror: " << err;
+	}
+}
+
+TEST(LineReader, LinesAndChunks)
+{
+	std::string content;
+	for (int i = 0; i < 2000; i++)
+		content += "line " + std::to_string(i) + (i % 7 == 0 ? "\r\n" : "\n");
+	content += std::string(10000, 'x') + "\n" + "last line without newline";
+	const std::string path = temp_file("lines.txt", content);
+
+	LineReader lines(path);
+	std::string_view line;
+	int n = 0;
+	while (lines.next(line)) {
+		if (n < 2000) {
+			ASSERT_EQ(line, "line " + std::to_string(n));
+		}
+		n++;
+	}
+	EXPECT_EQ(n, 2002);
+	EXPECT_EQ(line, "last line without newline");
+	EXPECT_EQ(lines.line_number(), 2002);
+
+	// Chunks of whole lines that add up to the file, after a few lines read one by one.
+	LineReader chunks(path);
+	std::string joined;
+	for (int i = 0; i < 3; i++) {
+		ASSERT_TRUE(chunks.next(line));
+		joined += std::string(line) + (i == 0 ? "\r\n" : "\n");
+	}
+	std::string chunk;
+	while (chunks.next_chunk(chunk, 1000)) {
+		EXPECT_TRUE(chunk.back() == '\n' || chunk.size() >= 25) << chunk.size();
+		joined += chunk;
+	}
+	EXPECT_EQ(joined, content);
+	EXPECT_THROW(LineReader(::testing::TempDir() + "/no/such/file"), std::runtime_error);
+}
+
+TEST(ExportVerifier, SmallExportWithEveryJobCount)
+{
+	std::string text = std::string(kHeaderLine) + "\n";
+	text = replace(text, "\"highest_block_no\" : 3", "\"highest_block_no\" : 0");
+	for (const char *l : {kInsertLine, kUpdateLine, kTruncateLine, kDeleteWithContextLine})
+		text += std::string(l) + "\n";
+	const std::string path = temp_file("pending_only.jsonl", text + "\n");
+	for (unsigned jobs : {1u, 2u, 4u}) {
+		const ExportResult r = verify_export(path, jobs);
+		EXPECT_EQ(r.report.status, "valid");
+		EXPECT_EQ(r.entries, 4);
+		EXPECT_EQ(r.report.entries_pending, 4);
+		EXPECT_EQ(r.header.database, "7301234567890123456/shop");
+	}
+}
+
+TEST(ExportVerifier, ErrorsNameTheLine)
+{
+	auto error_of = [](const std::string &name, const std::string &text) {
+		try {
+			verify_export(temp_file(name, text), 2);
+			return std::string();
+		} catch (const std::runtime_error &e) {
+			return std::string(e.what());
+		}
+	};
+	const std::string header = std::string(kHeaderLine) + "\n";
+	EXPECT_EQ(error_of("empty.jsonl", "\n\n"), "the export is empty: no header line");
+	EXPECT_EQ(error_of("noheader.jsonl", std::string(kFirstBlockLine) + "\n"),
+	          "line 1: the first line must be the header");
+	EXPECT_EQ(error_of("twoheaders.jsonl", header + header), "line 2: a second header line");
+	EXPECT_EQ(error_of("late_block.jsonl", header + kUpdateLine + "\n\n" + kFirstBlockLine + "\n"),
+	          "line 4: header and block lines must come before the entry lines");
+	EXPECT_NE(error_of("bad_entry.jsonl", header + kUpdateLine + "\n" + kTruncateLine + "\n{\n").find("line 4: "),
+	          std::string::npos);
+}

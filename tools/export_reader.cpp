@@ -1,0 +1,342 @@
+// Export line parser: one pass over each line's members, then the typed fields of its kind.
+#include "export_reader.hpp"
+
+#include <cstring>
+#include <stdexcept>
+
+#include "canonical_json.hpp"
+#include "json_reader.hpp"
+#include "sha256.hpp"
+
+namespace witness::tool
+{
+
+namespace
+{
+
+// Every member name an export line may have; lines of one kind use some of them.
+enum Field {
+	kType,
+	kFormat,
+	kDatabase,
+	kHighestBlockNo,
+	kBlockNo,
+	kSnapshot,
+	kEntryCount,
+	kFirstEntryId,
+	kLastEntryId,
+	kMerkleRoot,
+	kPrevHash,
+	kSealedAtUs,
+	kBlockHash,
+	kId,
+	kXid,
+	kStmtTimeUs,
+	kOp,
+	kSchemaName,
+	kTableName,
+	kTags,
+	kRowKey,
+	kSubject,
+	kOldValues,
+	kNewValues,
+	kSessionUser,
+	kCurrentUser,
+	kApplicationName,
+	kClientAddr,
+	kClientPort,
+	kBackendPid,
+	kActor,
+	kReason,
+	kContext,
+	kLeafHash,
+	kFieldCount
+};
+
+const std::string_view kFieldNames[kFieldCount] = {
+    "type",
+    "format",
+    "database",
+    "highest_block_no",
+    "block_no",
+    "snapshot",
+    "entry_count",
+    "first_entry_id",
+    "last_entry_id",
+    "merkle_root",
+    "prev_hash",
+    "sealed_at_us",
+    "block_hash",
+    "id",
+    "xid",
+    "stmt_time_us",
+    "op",
+    "schema_name",
+    "table_name",
+    "tags",
+    "row_key",
+    "subject",
+    "old_values",
+    "new_values",
+    "session_user",
+    "current_user",
+    "application_name",
+    "client_addr",
+    "client_port",
+    "backend_pid",
+    "actor",
+    "reason",
+    "context",
+    "leaf_hash",
+};
+
+int field_of(std::string_view key)
+{
+	for (int i = 0; i < kFieldCount; i++)
+		if (key == kFieldNames[i])
+			return i;
+	return -1;
+}
+
+// Value of each hex digit, -1 for any other byte.
+struct HexTable {
+	int8_t value[256];
+	constexpr HexTable() : value()
+	{
+		for (int i = 0; i < 256; i++)
+			value[i] = -1;
+		for (int i = 0; i < 10; i++)
+			value['0' + i] = static_cast<int8_t>(i);
+		for (int i = 0; i < 6; i++) {
+			value['a' + i] = static_cast<int8_t>(10 + i);
+			value['A' + i] = static_cast<int8_t>(10 + i);
+		}
+	}
+};
+constexpr HexTable kHex;
+
+[[noreturn]] void bad(int field, const std::string &what)
+{
+	throw std::runtime_error("\"" + std::string(kFieldNames[field]) + "\" " + what);
+}
+
+} // namespace
+
+ExportParser::ExportParser() : slots_(kFieldCount) {}
+
+void ExportParser::read_members(std::string_view line)
+{
+	for (Slot &s : slots_)
+		s.seen = false;
+	JsonReader r(line);
+	r.begin_object();
+	bool first = true;
+	size_t position = 0;
+	std::string_view key;
+	while (r.next_member(first, key, key_scratch_)) {
+		// Lines of a kind list their members in the same order: try the previous line's member here first.
+		const size_t at = position++;
+		const int guess = at < order_.size() ? order_[at] : -1;
+		const int f = guess >= 0 && key == kFieldNames[guess] ? guess : field_of(key);
+		if (at < order_.size())
+			order_[at] = f;
+		else
+			order_.push_back(f);
+		if (f < 0) {
+			r.skip_value(); // a member this reader does not know: a later format may add some
+			continue;
+		}
+		Slot &s = slot(f);
+		if (s.seen)
+			bad(f, "appears twice");
+		s.seen = true;
+		s.type = r.peek();
+		if (s.type == JsonType::String)
+			s.text = r.read_string_view(s.scratch);
+		else
+			s.raw = r.skip_value(); // scalars are checked here; containers by canonical_json when used
+	}
+	r.end();
+}
+
+const ExportParser::Slot &ExportParser::require(int field)
+{
+	const Slot &s = slot(field);
+	if (!s.seen)
+		bad(field, "is missing");
+	return s;
+}
+
+int64_t ExportParser::integer(int field)
+{
+	const Slot &s = require(field);
+	if (s.type != JsonType::Number)
+		bad(field, "must be an integer");
+	try {
+		return json_integer(s.raw);
+	} catch (const JsonError &) {
+		bad(field, "must be a 64-bit integer, not " + std::string(s.raw.substr(0, 40)));
+	}
+}
+
+int64_t ExportParser::integer_or_null(int field, bool &present)
+{
+	present = require(field).type != JsonType::Null;
+	return present ? integer(field) : 0;
+}
+
+std::string_view ExportParser::string(int field)
+{
+	const Slot &s = require(field);
+	if (s.type != JsonType::String)
+		bad(field, "must be a string");
+	return s.text;
+}
+
+Hash ExportParser::hash(int field)
+{
+	const std::string_view hex = string(field);
+	Hash h{};
+	if (hex.size() != 2 * h.size())
+		bad(field, "must be 64 hex digits");
+	for (size_t i = 0; i < h.size(); i++) {
+		const int hi = kHex.value[static_cast<unsigned char>(hex[2 * i])];
+		const int lo = kHex.value[static_cast<unsigned char>(hex[2 * i + 1])];
+		if (hi < 0 || lo < 0)
+			bad(field, "must be 64 hex digits");
+		h[i] = static_cast<uint8_t>(hi << 4 | lo);
+	}
+	return h;
+}
+
+TextField ExportParser::text(int field)
+{
+	const std::string_view s = string(field);
+	return TextField{true, s.data(), s.size()};
+}
+
+TextField ExportParser::text_or_null(int field)
+{
+	if (require(field).type == JsonType::Null)
+		return TextField{};
+	return text(field);
+}
+
+// A JSON column: null is SQL NULL; any other value is stored as its canonical text.
+JsonDoc ExportParser::json_or_null(int field)
+{
+	Slot &s = slot(field);
+	require(field);
+	JsonDoc doc;
+	if (s.type == JsonType::Null)
+		return doc;
+	s.canonical.clear();
+	try {
+		if (s.type == JsonType::String)
+			append_json_string(s.text, s.canonical);
+		else if (s.type == JsonType::Bool || s.type == JsonType::Number)
+			s.canonical.assign(s.raw.data(), s.raw.size()); // numbers stay verbatim
+		else
+			canonical_json(s.raw, s.canonical);
+	} catch (const JsonError &e) {
+		bad(field, std::string("is not valid JSON: ") + e.what());
+	}
+	doc.present = true;
+	doc.canonical = s.canonical.data();
+	doc.canonical_len = s.canonical.size();
+	return doc;
+}
+
+void ExportParser::parse_header()
+{
+	header_.format = integer(kFormat);
+	if (header_.format != 1)
+		bad(kFormat, "is " + std::to_string(header_.format) + "; this witness-verify reads export format 1");
+	header_.database = std::string(string(kDatabase));
+	bool present = false;
+	header_.highest_block_no = integer_or_null(kHighestBlockNo, present);
+}
+
+void ExportParser::parse_block()
+{
+	BlockHeader &h = block_.header;
+	h.block_no = integer(kBlockNo);
+	h.snapshot = std::string(string(kSnapshot));
+	h.entry_count = integer(kEntryCount);
+	bool has_first = false, has_last = false;
+	h.first_entry_id = integer_or_null(kFirstEntryId, has_first);
+	h.last_entry_id = integer_or_null(kLastEntryId, has_last);
+	if (has_first != has_last)
+		bad(kFirstEntryId, "and \"last_entry_id\" must both be null or both be set");
+	h.has_entry_ids = has_first;
+	h.merkle_root = hash(kMerkleRoot);
+	h.prev_hash = hash(kPrevHash);
+	h.sealed_at_us = integer(kSealedAtUs);
+	block_.stored_block_hash = hash(kBlockHash);
+}
+
+void ExportParser::parse_entry()
+{
+	const int64_t format = integer(kFormat);
+	if (format != kEntryFormatVersion)
+		bad(kFormat, "is " + std::to_string(format) + "; this witness-verify recomputes entry format 1");
+	EntryView e;
+	e.id = integer(kId);
+	e.xid = integer(kXid);
+	if (e.xid < 0)
+		bad(kXid, "must not be negative");
+	e.stmt_time_us = integer(kStmtTimeUs);
+	const std::string_view op = string(kOp);
+	if (op.size() != 1 || op_name(op[0]) == nullptr)
+		bad(kOp, "must be one of I, U, D, T");
+	e.op = op[0];
+	e.schema_name = text(kSchemaName);
+	e.table_name = text(kTableName);
+	e.tags = integer(kTags);
+	e.row_key = json_or_null(kRowKey);
+	e.subject = text_or_null(kSubject);
+	e.old_values = json_or_null(kOldValues);
+	e.new_values = json_or_null(kNewValues);
+	e.session_user = text(kSessionUser);
+	e.current_user = text(kCurrentUser);
+	e.application_name = text_or_null(kApplicationName);
+	e.client_addr = text_or_null(kClientAddr);
+	e.client_port.value = integer_or_null(kClientPort, e.client_port.present);
+	e.backend_pid = integer(kBackendPid);
+	e.actor = text_or_null(kActor);
+	e.reason = text_or_null(kReason);
+	e.context = json_or_null(kContext);
+	entry_.id = e.id;
+	entry_.xid = static_cast<uint64_t>(e.xid);
+	entry_.stored = hash(kLeafHash);
+	try {
+		entry_.recomputed = entry_leaf_hash(e);
+	} catch (const std::invalid_argument &err) {
+		throw std::runtime_error(std::string("entry cannot be encoded: ") + err.what());
+	}
+}
+
+LineType ExportParser::parse(std::string_view line)
+{
+	try {
+		read_members(line);
+	} catch (const JsonError &e) {
+		throw std::runtime_error(e.what());
+	}
+	const std::string_view type = string(kType);
+	if (type == "entry") {
+		parse_entry();
+		return LineType::Entry;
+	}
+	if (type == "block") {
+		parse_block();
+		return LineType::Block;
+	}
+	if (type == "header") {
+		parse_header();
+		return LineType::Header;
+	}
+	bad(kType, "must be header, block or entry, not \"" + std::string(type.substr(0, 40)) + "\"");
+}
+
+} // namespace witness::tool

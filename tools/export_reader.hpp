@@ -1,0 +1,79 @@
+// Reading a trail export (JSON Lines, docs/verification.md): one parser per file, one call per line.
+// Entries come back with their leaf hash recomputed from the exported content; the exported hash is
+// only carried along for comparison.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "entry_encoding.hpp"
+#include "json_reader.hpp"
+#include "trail_verifier.hpp"
+
+namespace witness::tool
+{
+
+struct ExportHeader {
+	int64_t format = 0;
+	std::string database;
+	int64_t highest_block_no = 0; // 0 when unknown
+};
+
+struct ExportEntry {
+	int64_t id = 0;
+	uint64_t xid = 0;
+	Hash stored{};     // the exported leaf_hash
+	Hash recomputed{}; // SHA-256(0x00 || canonical bytes of the exported content)
+};
+
+enum class LineType { Header, Block, Entry };
+
+class ExportParser
+{
+  public:
+	ExportParser();
+
+	// Parses one line; afterwards header(), block() or entry() holds it, by the returned type.
+	// Throws std::runtime_error naming the problem (the caller adds the line number).
+	LineType parse(std::string_view line);
+
+	const ExportHeader &header() const { return header_; }
+	const StoredBlock &block() const { return block_; }
+	const ExportEntry &entry() const { return entry_; }
+
+  private:
+	struct Slot {
+		bool seen = false;
+		JsonType type = JsonType::Null;
+		std::string_view raw;  // number token or container text
+		std::string_view text; // decoded string value: a view of the line or of scratch
+		std::string scratch;   // decoded text of a string with escapes
+		std::string canonical;
+	};
+
+	void read_members(std::string_view line);
+	void parse_header();
+	void parse_block();
+	void parse_entry();
+
+	Slot &slot(int field) { return slots_[static_cast<size_t>(field)]; }
+	const Slot &require(int field);
+	int64_t integer(int field);
+	int64_t integer_or_null(int field, bool &present);
+	std::string_view string(int field);
+	Hash hash(int field);
+	TextField text_or_null(int field);
+	TextField text(int field);
+	JsonDoc json_or_null(int field);
+
+	std::vector<Slot> slots_;
+	ExportHeader header_;
+	StoredBlock block_;
+	ExportEntry entry_;
+	std::string key_scratch_;
+	std::vector<int> order_; // field of each member position in the previous line
+};
+
+} // namespace witness::tool

@@ -1,0 +1,256 @@
+// witness-verify: checks a pg_witness trail export without the database, and optionally a signed
+// digest against it. Exit status 0 valid, 1 tampered, 2 usage or input error (docs/verification.md).
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "digest.hpp"
+#include "export_verifier.hpp"
+#include "sha256.hpp"
+#include "signatures.hpp"
+#include "trail_verifier.hpp"
+#include "utc_time.hpp"
+
+using namespace witness;
+using namespace witness::tool;
+
+namespace
+{
+
+constexpr int kExitValid = 0, kExitTampered = 1, kExitError = 2;
+
+const char *const kUsage =
+    "usage: witness-verify [options] EXPORT\n"
+    "\n"
+    "Verifies a pg_witness trail export (the lines of SELECT * FROM witness.export_trail(), or - for\n"
+    "standard input): every entry's leaf hash is recomputed from its content, block membership from\n"
+    "the snapshots, every Merkle root and the chain of block hashes.\n"
+    "\n"
+    "options:\n"
+    "  --digest FILE        also check a signed digest (witness.digest()) against the export\n"
+    "  --hmac-key FILE      HMAC key file to check the digest's hmac_sha256 signature\n"
+    "  --ed25519-key FILE   Ed25519 public (or private) key PEM to check the digest's ed25519 signature\n"
+    "  --max-problems N     print at most N problems (default 100; 0 for all)\n"
+    "  -j, --jobs N         threads that parse and hash entries (default: one per processor, at most 8)\n"
+    "  --stats              print timing and throughput to standard error\n"
+    "  -h, --help           this text\n"
+    "\n"
+    "exit status: 0 valid, 1 tampered (or the digest does not match), 2 usage or input error\n";
+
+struct Options {
+	std::string export_path, digest_path, hmac_key_path, ed25519_key_path;
+	size_t max_problems = 100;
+	bool stats = false;
+	unsigned jobs = 0; // 0: one per processor, at most 8
+};
+
+struct UsageError : std::runtime_error {
+	using std::runtime_error::runtime_error;
+};
+
+Options parse_args(int argc, char **argv)
+{
+	Options o;
+	for (int i = 1; i < argc; i++) {
+		const std::string a = argv[i];
+		auto value = [&](const char *name) -> std::string {
+			if (i + 1 >= argc)
+				throw UsageError(std::string(name) + " needs a value");
+			return argv[++i];
+		};
+		if (a == "-h" || a == "--help") {
+			std::fputs(kUsage, stdout);
+			std::exit(kExitValid);
+		} else if (a == "--digest") {
+			o.digest_path = value("--digest");
+		} else if (a == "--hmac-key") {
+			o.hmac_key_path = value("--hmac-key");
+		} else if (a == "--ed25519-key") {
+			o.ed25519_key_path = value("--ed25519-key");
+		} else if (a == "--max-problems") {
+			const std::string v = value("--max-problems");
+			char *end = nullptr;
+			const unsigned long long n = std::strtoull(v.c_str(), &end, 10);
+			if (v.empty() || *end != '\0')
+				throw UsageError("--max-problems needs a number");
+			o.max_problems = n == 0 ? SIZE_MAX : static_cast<size_t>(n);
+		} else if (a == "--jobs" || a == "-j") {
+			const std::string v = value("--jobs");
+			char *end = nullptr;
+			const unsigned long n = std::strtoul(v.c_str(), &end, 10);
+			if (v.empty() || *end != '\0' || n == 0 || n > 256)
+				throw UsageError("--jobs needs a number from 1 to 256");
+			o.jobs = static_cast<unsigned>(n);
+		} else if (a == "--stats") {
+			o.stats = true;
+		} else if (a.size() > 1 && a[0] == '-') {
+			throw UsageError("unknown option " + a);
+		} else if (o.export_path.empty()) {
+			o.export_path = a;
+		} else {
+			throw UsageError("more than one export file given");
+		}
+	}
+	if (o.export_path.empty())
+		throw UsageError("no export file given");
+	if (o.jobs == 0)
+		o.jobs = std::min(8u, std::max(1u, std::thread::hardware_concurrency()));
+	if (o.digest_path.empty() && (!o.hmac_key_path.empty() || !o.ed25519_key_path.empty()))
+		throw UsageError("--hmac-key and --ed25519-key check a digest: give --digest too");
+	return o;
+}
+
+std::string read_small_file(const std::string &path, const char *what)
+{
+	std::ifstream in(path, std::ios::binary);
+	if (!in)
+		throw std::runtime_error(std::string("cannot open ") + what + " " + path);
+	std::ostringstream ss;
+	ss << in.rdbuf();
+	std::string text = ss.str();
+	if (text.size() > (1 << 20))
+		throw std::runtime_error(std::string(what) + " " + path + " is larger than 1 MiB");
+	return text;
+}
+
+// Compares a signed digest with the exported chain; returns the findings that make it fail.
+std::vector<std::string> check_digest(const Options &o, const ExportResult &t, std::string &out)
+{
+	const std::string doc = read_small_file(o.digest_path, "digest");
+	const std::string hmac_key =
+	    o.hmac_key_path.empty() ? "" : hmac_key_from_file_text(read_small_file(o.hmac_key_path, "HMAC key"));
+	const std::string ed_key = o.ed25519_key_path.empty() ? "" : read_small_file(o.ed25519_key_path, "Ed25519 key");
+	DigestCheck c;
+	try {
+		c = check_digest_signatures(doc, hmac_key, ed_key);
+	} catch (const std::invalid_argument &e) {
+		throw std::runtime_error(o.digest_path + ": " + e.what());
+	}
+	const DigestFields &d = c.fields;
+	std::vector<std::string> failures;
+	out += "digest:            block " + std::to_string(d.block_no) + ", " + std::to_string(d.entry_count) +
+	       " entries sealed, signed for " + format_utc_us(d.time_us) + "\n";
+
+	if (d.database_id != t.header.database)
+		failures.push_back("the digest is for database \"" + d.database_id + "\", the export is of \"" +
+		                   t.header.database + "\"");
+	const StoredBlock *block = nullptr;
+	int64_t sealed_through = 0, newest = 0;
+	for (const StoredBlock &b : t.blocks) {
+		newest = std::max(newest, b.header.block_no);
+		if (b.header.block_no <= d.block_no)
+			sealed_through += b.header.entry_count;
+		if (b.header.block_no == d.block_no && block == nullptr)
+			block = &b;
+	}
+	if (block == nullptr) {
+		failures.push_back(d.block_no > newest
+		                       ? "block " + std::to_string(d.block_no) +
+		                             " of the digest is newer than the newest exported block (" +
+		                             std::to_string(newest) + "): blocks were removed"
+		                       : "block " + std::to_string(d.block_no) + " of the digest is not in the export");
+	} else {
+		if (block->stored_block_hash != d.block_hash)
+			failures.push_back("block " + std::to_string(d.block_no) + " has hash " + to_hex(block->stored_block_hash) +
+			                   ", the digest says " + to_hex(d.block_hash) +
+			                   ": the chain was rewritten after the digest was issued");
+		else
+			out += "  block hash:      matches block " + std::to_string(d.block_no) + " of the export\n";
+		if (sealed_through != d.entry_count)
+			failures.push_back("blocks 1 to " + std::to_string(d.block_no) + " seal " + std::to_string(sealed_through) +
+			                   " entries, the digest says " + std::to_string(d.entry_count));
+	}
+	auto signature = [&](const char *name, SignatureState state, bool key_given) {
+		std::string line =
+		    std::string("  ") + name + ":" + std::string(16 - std::strlen(name), ' ') + signature_state_name(state);
+		if (state == SignatureState::NotChecked)
+			line += " (no key given)";
+		out += line + "\n";
+		if (key_given && state != SignatureState::Valid)
+			failures.push_back(std::string("the digest's ") + name + " signature is " + signature_state_name(state));
+	};
+	signature("hmac_sha256", c.hmac, !hmac_key.empty());
+	signature("ed25519", c.ed25519, !ed_key.empty());
+	if (hmac_key.empty() && ed_key.empty())
+		out += "  note:            no key given: the digest is only as trustworthy as where it was kept\n";
+	return failures;
+}
+
+std::string block_range(const std::vector<StoredBlock> &blocks)
+{
+	if (blocks.empty())
+		return "";
+	return " (" + std::to_string(blocks.front().header.block_no) + " to " +
+	       std::to_string(blocks.back().header.block_no) + ")";
+}
+
+int run(const Options &o)
+{
+	const auto start = std::chrono::steady_clock::now();
+	const std::clock_t cpu_start = std::clock();
+	const ExportResult t = verify_export(o.export_path, o.jobs);
+	const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+	const double cpu_seconds = static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
+	const VerifyReport &r = t.report;
+
+	std::string out = "pg_witness trail of database \"" + t.header.database + "\"\n";
+	out += "blocks checked:    " + std::to_string(r.blocks_checked) + block_range(t.blocks) + "\n";
+	out += "entries checked:   " + std::to_string(r.entries_checked) + "\n";
+	out += "entries pending:   " + std::to_string(r.entries_pending) + " (not sealed yet)\n";
+	out += "status:            " + r.status + "\n";
+	if (!r.problems.empty()) {
+		out += "problems (" + std::to_string(r.problems.size()) + "):\n";
+		size_t shown = 0;
+		for (const Problem &p : r.problems) {
+			if (shown++ == o.max_problems) {
+				out += "  ... and " + std::to_string(r.problems.size() - o.max_problems) + " more\n";
+				break;
+			}
+			std::string where = p.block_no ? "block " + std::to_string(p.block_no) : std::string();
+			if (p.entry_id)
+				where += (where.empty() ? "" : ", ") + std::string("entry ") + std::to_string(p.entry_id);
+			out += "  " + where + ": " + problem_name(p.kind) + ": " + p.detail + "\n";
+		}
+	}
+	std::vector<std::string> digest_failures;
+	if (!o.digest_path.empty()) {
+		digest_failures = check_digest(o, t, out);
+		for (const std::string &f : digest_failures)
+			out += "  DIGEST MISMATCH: " + f + "\n";
+	}
+	const bool ok = r.problems.empty() && digest_failures.empty();
+	out += ok ? "result:            VALID\n" : "result:            TAMPERED\n";
+	std::fputs(out.c_str(), stdout);
+	if (o.stats)
+		std::fprintf(stderr,
+		             "witness-verify: %lld entries in %.3f s, %.3f s CPU (%.0f entries/s, %.0f per CPU second)\n",
+		             static_cast<long long>(t.entries), seconds, cpu_seconds,
+		             seconds > 0 ? static_cast<double>(t.entries) / seconds : 0.0,
+		             cpu_seconds > 0 ? static_cast<double>(t.entries) / cpu_seconds : 0.0);
+	return ok ? kExitValid : kExitTampered;
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+	try {
+		return run(parse_args(argc, argv));
+	} catch (const UsageError &e) {
+		std::fprintf(stderr, "witness-verify: %s\n\n%s", e.what(), kUsage);
+	} catch (const std::exception &e) {
+		std::fprintf(stderr, "witness-verify: %s\n", e.what());
+	}
+	return kExitError;
+}
