@@ -2,7 +2,7 @@
 # Benchmark of pg_witness capture against an untracked baseline, a PL/pgSQL audit trigger and
 # pgaudit, all in one throw-away cluster and one invocation. See bench/README.md.
 #
-#   bash bench/run.sh                                  # defaults: ~10 minutes
+#   bash bench/run.sh                                  # defaults: ~7 minutes
 #   BENCH_DURATION=5 BENCH_ROUNDS=1 bash bench/run.sh  # smoke run
 #
 # Environment (all optional):
