@@ -142,8 +142,12 @@ say "pgbench: $CLIENTS clients, $THREADS threads, ${SECS}s (tpcb 8 : rollback 2)
 
 T0="$(q "SELECT clock_timestamp()")"
 rc=0
+# In the background, so that a signal reaches the cleanup at once (it stops pgbench).
 "$PGBENCH" -n -h 127.0.0.1 -c "$CLIENTS" -j "$THREADS" -T "$SECS" -s "$SCALE" \
-	-f "$SCRIPTS/tpcb.sql@8" -f "$SCRIPTS/rollback.sql@2" "$DB" >"$WORK/pgbench.out" 2>&1 || rc=$?
+	-f "$SCRIPTS/tpcb.sql@8" -f "$SCRIPTS/rollback.sql@2" "$DB" >"$WORK/pgbench.out" 2>&1 &
+BG_PIDS+=("$!")
+wait "$!" || rc=$?
+BG_PIDS=()
 T1="$(q "SELECT clock_timestamp()")"
 grep -E '^(number of|tps|latency average)' "$WORK/pgbench.out" || true
 if ((rc != 0)) || grep -qiE 'aborted|error' "$WORK/pgbench.out"; then

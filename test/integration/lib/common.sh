@@ -44,6 +44,11 @@ fi
 
 unset PGAPPNAME PGOPTIONS PGDATESTYLE PGTZ PGHOSTADDR PGSERVICE PGSERVICEFILE
 
+# A script stopped by a signal (scripts/test.sh's timeout sends SIGTERM) still runs its EXIT trap,
+# which stops its clusters and restores shared settings.
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
 say() { printf '\n== %s\n' "$*"; }
 note() { printf '      %s\n' "$*"; }
 # indent: copy stdin to stdout, indented like the details of a check.
