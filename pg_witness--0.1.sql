@@ -21,8 +21,8 @@ COMMENT ON TABLE witness.tracked_table IS 'pg_witness configuration: one row per
 -- The trail
 -------------------------------------------------------------------------------
 
-CREATE SEQUENCE witness.entry_id_seq;
-COMMENT ON SEQUENCE witness.entry_id_seq IS 'pg_witness entry ids (gaps are normal: order, not contiguity, matters)';
+CREATE SEQUENCE witness.entry_id_seq CACHE 32;
+COMMENT ON SEQUENCE witness.entry_id_seq IS 'pg_witness entry ids; each backend takes 32 at a time so concurrent writers do not queue on one sequence page (gaps are normal)';
 
 -- Column order minimises alignment padding; the capture trigger checks it at load time.
 CREATE TABLE witness.entry (
