@@ -55,6 +55,18 @@ bool sees_at_least(const Snapshot &later, const Snapshot &earlier)
 	return true;
 }
 
+// Searches keep every node hash of a block's tree (64 bytes per leaf): not for larger blocks.
+constexpr size_t kMaxTreeLeaves = size_t(1) << 20;
+
+// Levels of a tree over n leaves: the hashes one changed leaf costs.
+size_t tree_depth(size_t n)
+{
+	size_t d = 1;
+	while ((size_t(1) << d) < n)
+		d++;
+	return d;
+}
+
 bool member_less(int64_t id_a, const Hash &a, int64_t id_b, const Hash &b)
 {
 	return id_a < id_b || (id_a == id_b && a < b);
@@ -165,7 +177,7 @@ void TrailVerifier::add_entry(int64_t id, uint64_t xid, const Hash &stored, cons
 	Block &block = blocks_[static_cast<size_t>(index)];
 	if (block.members.capacity() == 0) {
 		const int64_t expected = block.stored.header.entry_count;
-		block.members.reserve(static_cast<size_t>(std::clamp<int64_t>(expected, 1, int64_t(1) << 24)));
+		block.members.reserve(static_cast<size_t>(std::clamp<int64_t>(expected, 1, int64_t(1) << 20)));
 	}
 	uint32_t alt = kSame;
 	if (stored != recomputed) {
@@ -288,9 +300,8 @@ void TrailVerifier::check_members(Block &block, std::vector<Problem> &problems)
 			return;
 		}
 		if (mismatched.size() >= 2) {
-			const MerkleNodes tree(leaves.data(), n);
-			bool exhausted = false;
-			const auto pair = find_swapped_pair(tree, mismatched, h.merkle_root, limits_.max_swap_pairs, &exhausted);
+			bool not_searched = false;
+			const auto pair = search_swap(leaves, mismatched, h.merkle_root, &not_searched);
 			if (pair) {
 				const Member &a = m[pair->first], &b = m[pair->second];
 				problems.push_back({ProblemKind::EntriesReordered, h.block_no, a.id,
@@ -310,7 +321,7 @@ void TrailVerifier::check_members(Block &block, std::vector<Problem> &problems)
 // The Merkle root does not match and no per-entry explanation fits: compare the membership with what
 // the header sealed (count and id range) and look for the inserted, missing or rewritten entries.
 void TrailVerifier::explain_structure(const Block &block, const std::vector<Hash> &leaves,
-                                      const std::vector<size_t> &mismatched, std::vector<Problem> &problems) const
+                                      const std::vector<size_t> &mismatched, std::vector<Problem> &problems)
 {
 	const std::vector<Member> &m = block.members;
 	const BlockHeader &h = block.stored.header;
@@ -375,7 +386,8 @@ void TrailVerifier::explain_structure(const Block &block, const std::vector<Hash
 			                        std::to_string(found) + " of them remain"});
 	} else if (found > sealed) {
 		std::optional<size_t> extra;
-		if (found == sealed + 1 && inner.size() <= limits_.max_removal_search_members)
+		const size_t n = inner.size();
+		if (found == sealed + 1 && n <= limits_.max_removal_search_members && spend(2 * n + n * tree_depth(n)))
 			extra = find_extra_leaf(inner_leaves, h.merkle_root);
 		if (extra) {
 			named[inner[*extra]] = true;
@@ -393,15 +405,11 @@ void TrailVerifier::explain_structure(const Block &block, const std::vector<Hash
 	} else {
 		// As many entries as sealed, yet a different root.
 		if (mismatched.empty()) {
-			std::optional<std::pair<size_t, size_t>> pair;
+			std::vector<size_t> all(inner.size());
+			for (size_t i = 0; i < all.size(); i++)
+				all[i] = i;
 			bool exhausted = false;
-			if (!inner.empty()) {
-				const MerkleNodes tree(inner_leaves.data(), inner_leaves.size());
-				std::vector<size_t> all(inner.size());
-				for (size_t i = 0; i < all.size(); i++)
-					all[i] = i;
-				pair = find_swapped_pair(tree, all, h.merkle_root, limits_.max_swap_pairs, &exhausted);
-			}
+			const auto pair = search_swap(inner_leaves, all, h.merkle_root, &exhausted);
 			if (pair) {
 				const Member &a = m[inner[pair->first]], &b = m[inner[pair->second]];
 				problems.push_back({ProblemKind::EntriesReordered, h.block_no, a.id,
@@ -426,6 +434,46 @@ void TrailVerifier::explain_structure(const Block &block, const std::vector<Hash
 		                                     : "content does not match its leaf hash";
 		problems.push_back({ProblemKind::ValueChanged, h.block_no, m[p].id, why});
 	}
+}
+
+// Takes hashes from the budget shared by all searches, so that heavy tampering cannot make
+// verification run for hours; false (and nothing taken) when too little is left.
+bool TrailVerifier::spend(size_t hashes)
+{
+	if (hashes > budget_left_)
+		return false;
+	budget_left_ -= hashes;
+	return true;
+}
+
+// Two of the candidate positions whose leaves, swapped, give root. A single pair is tried by plain
+// recomputation; more pairs use a tree of all node hashes, for blocks of up to kMaxTreeLeaves.
+std::optional<std::pair<size_t, size_t>> TrailVerifier::search_swap(const std::vector<Hash> &leaves,
+                                                                    const std::vector<size_t> &candidates,
+                                                                    const Hash &root, bool *not_searched)
+{
+	*not_searched = false;
+	const size_t n = leaves.size(), c = candidates.size();
+	if (c < 2)
+		return std::nullopt;
+	const size_t pairs = c * (c - 1) / 2;
+	if (pairs == 1) {
+		if (!spend(n)) {
+			*not_searched = true;
+			return std::nullopt;
+		}
+		std::vector<Hash> swapped = leaves;
+		std::swap(swapped[candidates[0]], swapped[candidates[1]]);
+		if (merkle_root(swapped) == root)
+			return std::make_pair(candidates[0], candidates[1]);
+		return std::nullopt;
+	}
+	if (pairs > limits_.max_swap_pairs || n > kMaxTreeLeaves || !spend(n + pairs * 2 * tree_depth(n))) {
+		*not_searched = true;
+		return std::nullopt;
+	}
+	const MerkleNodes tree(leaves.data(), n);
+	return find_swapped_pair(tree, candidates, root, pairs, nullptr);
 }
 
 VerifyReport TrailVerifier::finish()

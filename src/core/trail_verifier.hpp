@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "block.hpp"
@@ -73,9 +74,14 @@ class TrailVerifier
 	// Tuning for the searches that name inserted and reordered entries (tests lower them).
 	struct Limits {
 		size_t max_removal_search_members = 100000; // blocks larger than this name no inserted entry
-		size_t max_swap_pairs = 200000;             // pairs tried per block for a reordering
+		size_t max_swap_pairs = 200000;             // blocks with more candidate pairs are not searched
+		size_t search_hash_budget = 40000000;       // SHA-256 runs all searches together may spend
 	};
-	void set_limits(const Limits &limits) { limits_ = limits; }
+	void set_limits(const Limits &limits)
+	{
+		limits_ = limits;
+		budget_left_ = limits.search_hash_budget;
+	}
 
   private:
 	struct Member {
@@ -95,7 +101,11 @@ class TrailVerifier
 	void check_headers(std::vector<Problem> &problems) const;
 	void check_members(Block &block, std::vector<Problem> &problems);
 	void explain_structure(const Block &block, const std::vector<Hash> &leaves, const std::vector<size_t> &mismatched,
-	                       std::vector<Problem> &problems) const;
+	                       std::vector<Problem> &problems);
+	std::optional<std::pair<size_t, size_t>> search_swap(const std::vector<Hash> &leaves,
+	                                                     const std::vector<size_t> &candidates, const Hash &root,
+	                                                     bool *not_searched);
+	bool spend(size_t hashes);
 
 	std::optional<StoredBlock> previous_;
 	std::optional<Snapshot> previous_snapshot_;
@@ -108,6 +118,7 @@ class TrailVerifier
 	size_t last_hit_ = 0; // chain index of the last located entry: neighbours tend to share a block
 	std::vector<Hash> alts_;
 	Limits limits_;
+	size_t budget_left_ = Limits().search_hash_budget;
 	bool finished_ = false;
 };
 

@@ -557,3 +557,26 @@ TEST(TrailVerifier, ManyEntriesManyBlocks)
 	EXPECT_LT(seconds, 5.0);
 	RecordProperty("entries_per_second", static_cast<int>(static_cast<double>(entries.size()) / seconds));
 }
+
+TEST(TrailVerifier, SearchBudgetBoundsTheExplanations)
+{
+	TrailVerifier::Limits tight;
+	tight.search_hash_budget = 3;
+	Trail t = standard_trail();
+	t.add(25, 101);
+	EXPECT_EQ(summary(t.verify(0, SIZE_MAX, true, 0, &tight)), Strings{"entry inserted@1/0"});
+
+	t = standard_trail();
+	std::swap(t.row(20).id, t.row(40).id);
+	EXPECT_EQ(summary(t.verify(0, SIZE_MAX, true, 0, &tight)), (Strings{"value changed@1/20", "value changed@1/40"}));
+
+	TrailVerifier::Limits few_pairs;
+	few_pairs.max_swap_pairs = 2;
+	t = standard_trail();
+	Row &r = t.row(30);
+	r.content = "rewritten";
+	r.stored = leaf_of(r.id, r.xid, r.content);
+	const VerifyReport rep = t.verify(0, SIZE_MAX, true, 0, &few_pairs);
+	EXPECT_EQ(summary(rep), Strings{"value changed@1/0"});
+	EXPECT_NE(rep.problems[0].detail.find("too large to search"), std::string::npos);
+}
