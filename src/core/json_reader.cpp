@@ -64,6 +64,21 @@ size_t utf8_sequence_length(const unsigned char *s, size_t n)
 	return len;
 }
 
+// What a byte means inside a string: most are plain; quote ends it, backslash and control bytes need
+// decoding or rejecting, bytes from 0x80 start a UTF-8 sequence to validate.
+enum StringByte : uint8_t { kPlain, kQuote, kStop, kHigh };
+struct StringByteTable {
+	uint8_t kind[256];
+	constexpr StringByteTable() : kind()
+	{
+		for (int c = 0; c < 256; c++)
+			kind[c] = c < 0x20 ? kStop : c >= 0x80 ? kHigh : kPlain;
+		kind[static_cast<unsigned char>('"')] = kQuote;
+		kind[static_cast<unsigned char>('\\')] = kStop;
+	}
+};
+constexpr StringByteTable kStringByte;
+
 // Bytes that matter when skipping a container: quotes and brackets.
 struct StructuralTable {
 	uint8_t kind[256];
@@ -192,20 +207,23 @@ std::string_view JsonReader::read_string_view(std::string &scratch)
 	expect('"', "expected a string");
 	const size_t start = pos_;
 	// No escape up to the closing quote: nothing to decode, hand out the input itself.
-	while (pos_ < in_.size()) {
-		const unsigned char c = static_cast<unsigned char>(in_[pos_]);
-		if (c == '"') {
-			pos_++;
-			return in_.substr(start, pos_ - 1 - start);
-		}
-		if (c == '\\' || c < 0x20)
+	const unsigned char *const base = reinterpret_cast<const unsigned char *>(in_.data());
+	const size_t size = in_.size();
+	while (pos_ < size) {
+		size_t i = pos_;
+		while (i < size && kStringByte.kind[base[i]] == kPlain)
+			i++;
+		pos_ = i;
+		if (i >= size)
 			break;
-		if (c < 0x80) {
+		const uint8_t kind = kStringByte.kind[base[i]];
+		if (kind == kQuote) {
 			pos_++;
-			continue;
+			return in_.substr(start, i - start);
 		}
-		const size_t len =
-		    utf8_sequence_length(reinterpret_cast<const unsigned char *>(in_.data()) + pos_, in_.size() - pos_);
+		if (kind == kStop)
+			break;
+		const size_t len = utf8_sequence_length(base + i, size - i);
 		if (len == 0)
 			fail("invalid UTF-8 in string");
 		pos_ += len;
