@@ -16,6 +16,9 @@ PG_CXXFLAGS = -std=c++17 -Wno-register -Wall -Wextra -Werror -Wno-unused-paramet
 PG_CPPFLAGS = -Isrc
 SHLIB_LINK = -lstdc++ -lcrypto
 
+# Recompile when a header changes: a stale object built against an older class layout corrupts memory.
+override autodepend = yes
+
 # No LLVM bitcode for JIT inlining: it needs clang, and trigger code gains nothing from it.
 override with_llvm = no
 

@@ -21,8 +21,8 @@ COMMENT ON TABLE witness.tracked_table IS 'pg_witness configuration: one row per
 -- The trail
 -------------------------------------------------------------------------------
 
-CREATE SEQUENCE witness.entry_id_seq CACHE 32;
-COMMENT ON SEQUENCE witness.entry_id_seq IS 'pg_witness entry ids; each backend takes 32 at a time so concurrent writers do not queue on one sequence page (gaps are normal)';
+CREATE SEQUENCE witness.entry_id_seq;
+COMMENT ON SEQUENCE witness.entry_id_seq IS 'pg_witness entry ids: uncached, so the ids of one row''s changes follow the order of those changes (gaps are normal)';
 
 -- Column order minimises alignment padding; the capture trigger checks it at load time.
 CREATE TABLE witness.entry (
@@ -779,7 +779,7 @@ AS $$
 	                          'row_key', e.row_key, 'subject', e.subject, 'old_values', e.old_values,
 	                          'new_values', e.new_values, 'session_user', e.session_user_name,
 	                          'current_user', e.current_user_name, 'application_name', e.application_name,
-	                          'client_addr', e.client_addr::text, 'client_port', e.client_port,
+	                          'client_addr', format('%s', e.client_addr), 'client_port', e.client_port,
 	                          'backend_pid', e.backend_pid, 'actor', e.actor, 'reason', e.reason, 'context', e.context,
 	                          'leaf_hash', encode(e.leaf_hash, 'hex'), 'format', e.format)::text
 	 FROM witness.entry e ORDER BY e.id)

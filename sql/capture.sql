@@ -80,8 +80,10 @@ SELECT pg_current_xact_id() AS xid \gset
 COMMIT;
 SELECT row_key, xid = :'xid'::xid8 AS same_xid FROM witness.log WHERE table_name = 'accounts' ORDER BY id DESC LIMIT 2;
 
--- witness.context must be JSON.
+-- witness.context must be a JSON object.
 SET witness.context = 'not json';
+SET witness.context = 'null';
+SET witness.context = '[1, 2]';
 SET witness.context = '';
 -- A keyless table is tracked; its entries carry no key.
 CREATE TABLE events (at date, what text);

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "core/entry_encoding.hpp"
+#include "pg/pg_includes.hpp"
 
 namespace witness::pg {
 

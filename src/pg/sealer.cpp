@@ -5,6 +5,8 @@
 #include "pg/table_config.hpp"
 
 extern "C" {
+#include "access/transam.h"
+#include "access/xlog.h"
 #include "storage/lmgr.h"
 #include "utils/xid8.h"
 #include "utils/snapmgr.h"
@@ -21,14 +23,31 @@ struct PreviousBlock {
 	uint8_t hash[32];
 	Datum snapshot; // pg_snapshot
 	Datum xmin;     // xid8
+	uint64 xmax;
 };
+
+// Membership is defined by transaction ids, so they must keep growing along the chain. A trail
+// restored into another cluster (pg_dump) meets transaction ids behind its snapshots: refuse to
+// seal there rather than put new entries into old blocks.
+void check_xids_ahead(const PreviousBlock &prev)
+{
+	uint64 next = U64FromFullTransactionId(ReadNextFullTransactionId());
+	if (prev.exists && next < prev.xmax)
+		ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+		                errmsg("transaction ids of this cluster are behind the pg_witness trail"),
+		                errdetail("Block %lld was sealed when transaction ids had reached %llu; this cluster is at %llu.",
+		                          (long long)prev.block_no, (unsigned long long)prev.xmax, (unsigned long long)next),
+		                errhint("The trail was probably restored from another cluster with pg_dump. Move trails between "
+		                        "clusters with pg_upgrade or a physical replica, which keep transaction ids "
+		                        "(docs/verification.md).")));
+}
 
 // The snapshot this pass seals (as text) and the newest block, both read under that snapshot.
 char *read_state(Snapshot snap, PreviousBlock *prev)
 {
 	SPIPlanPtr plan = SPI_prepare(
 	    "SELECT pg_catalog.pg_current_snapshot()::text, b.block_no, b.block_hash, b.snapshot,"
-	    " pg_catalog.pg_snapshot_xmin(b.snapshot)"
+	    " pg_catalog.pg_snapshot_xmin(b.snapshot), pg_catalog.pg_snapshot_xmax(b.snapshot)"
 	    " FROM (SELECT 1) AS one LEFT JOIN LATERAL"
 	    " (SELECT * FROM witness.block ORDER BY block_no DESC LIMIT 1) AS b ON true",
 	    0, nullptr);
@@ -51,6 +70,7 @@ char *read_state(Snapshot snap, PreviousBlock *prev)
 		memcpy(prev->hash, VARDATA_ANY(hash), 32);
 		prev->snapshot = SPI_datumTransfer(SPI_getbinval(row, desc, 4, &isnull), false, -1);
 		prev->xmin = SPI_getbinval(row, desc, 5, &isnull);
+		prev->xmax = (uint64)DatumGetInt64(SPI_getbinval(row, desc, 6, &isnull));
 	} else {
 		prev->block_no = 0;
 		memset(prev->hash, 0, 32);
@@ -132,6 +152,10 @@ SealOutcome seal_once(bool wait, Datum values[BlockNatts], bool nulls[BlockNatts
 	if (IsolationUsesXactSnapshot())
 		ereport(ERROR, (errcode(ERRCODE_ACTIVE_SQL_TRANSACTION), errmsg("witness.seal() must run at READ COMMITTED"),
 		                errdetail("A block is defined by a snapshot taken after the sealer lock is held.")));
+	if (RecoveryInProgress())
+		ereport(ERROR, (errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION), errmsg("cannot seal during recovery"),
+		                errhint("Blocks are sealed on the primary and reach a standby by replication; witness.verify() "
+		                        "works here.")));
 	Oid blocks = block_relid();
 	// Self-conflicting lock: one sealer at a time; capture (RowExclusive on witness.entry) is unaffected.
 	if (wait)
@@ -146,6 +170,7 @@ SealOutcome seal_once(bool wait, Datum values[BlockNatts], bool nulls[BlockNatts
 		elog(ERROR, "pg_witness: SPI_connect failed");
 	PreviousBlock prev;
 	char *snapshot_text = MemoryContextStrdup(caller, read_state(snap, &prev));
+	check_xids_ahead(prev);
 	Datum snapshot = DirectFunctionCall1(pg_snapshot_in, CStringGetDatum(snapshot_text));
 	int64 count = 0, first_id = 0, last_id = 0;
 	uint8_t *leaves = read_members(snap, &prev, snapshot, &count, &first_id, &last_id);

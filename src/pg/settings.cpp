@@ -16,15 +16,19 @@ int setting_digest_interval_ms = 60000;
 
 namespace {
 
-// Rejects witness.context values that are not JSON at SET time, so a bad value never reaches a trigger.
+// Rejects witness.context values that are not a JSON object at SET time, so a bad value never reaches
+// a trigger (a bare JSON null would also be indistinguishable from no context in exports).
 bool check_context(char **newval, void **, GucSource)
 {
 	if (*newval == nullptr || **newval == '\0')
 		return true;
-	if (json_is_valid(*newval))
+	const char *p = *newval;
+	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+		p++;
+	if (*p == '{' && json_is_valid(*newval))
 		return true;
 	GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
-	GUC_check_errmsg("witness.context must be a JSON value");
+	GUC_check_errmsg("witness.context must be a JSON object");
 	GUC_check_errhint("For example: SET LOCAL witness.context = '{\"session\": \"s-42\", \"ip\": \"203.0.113.7\"}'.");
 	return false;
 }

@@ -5,8 +5,8 @@
 # Block membership is defined by the stored snapshots (DESIGN.md: "membership is recomputable from
 # stored data alone, on a replica or after pg_dump/restore too"). The restored blocks carry the
 # source cluster's snapshots; the new cluster's transaction ids start lower. This test checks
-# that the restored trail verifies there, and that capture, sealing and verification go on for
-# the changes made after the restore:
+# that the restored trail verifies there, and that the sealer then refuses, with a clear error,
+# to seal changes whose transaction ids are behind the trail (a known limitation):
 #   - the source database (in the shared test cluster) gets pg_witness, a tracked table, changes
 #     and two blocks; its transaction counter is first pushed ahead of the new cluster's by
 #     3000 xids, so the new cluster is behind whatever ran before;
@@ -14,9 +14,8 @@
 #     PGOPTIONS='-c session_replication_role=replica' pg_restore --exit-on-error (as in
 #     dump_restore.sh);
 #   - there: verify() valid with the source's counts, export_trail() equal except the header's
-#     database field; then a new change is captured and reported pending, witness.seal() puts it
-#     into block 3 chained to the restored block 2, block_of() and prove() name block 3, verify()
-#     is valid with nothing pending and the trail recomputes outside the database.
+#     database field; then a new change is captured and witness.seal() refuses with
+#     "transaction ids of this cluster are behind the pg_witness trail", adding no block.
 #
 # Environment: PGHOST, PGPORT, PGUSER (as scripts/test.sh passes them); a superuser. Runs as root
 # (the new cluster belongs to PG_OS_USER, postgres) or as the owner of the clusters.
@@ -121,26 +120,21 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------------
-say "the new cluster: capture, sealing and verification go on"
+say "the new cluster: sealing refuses to go on (known limitation, docs/verification.md)"
 
+# Block membership is defined by transaction ids; this cluster's are behind the restored snapshots,
+# so a new entry would look as if it belonged to block 1. Until pg_witness can rebase transaction
+# ids, the sealer refuses with a clear error instead of sealing wrongly; trails move between
+# clusters with pg_upgrade or a physical replica (transaction ids kept).
 "$PSQL" -X -q -v ON_ERROR_STOP=1 -h "$WORK" -p "$DST_PORT" -d "$DST_DB" \
 	-c "SET witness.actor = 'after-restore'" -c "UPDATE accounts SET balance = balance - 1 WHERE id = 7" >/dev/null
-NEW="$(qdst "SELECT id || '|' || xid FROM witness.entry WHERE actor = 'after-restore'")"
-NEW_ID=${NEW%%|*}
-echo "new entry: id ${NEW_ID}, xid ${NEW#*|} (the restored block 2's snapshot: $(qdst "SELECT snapshot FROM witness.block WHERE block_no = 2"))"
 check "the new change is captured: one entry" 1 "SELECT count(*) FROM witness.entry WHERE actor = 'after-restore'"
-check "verify() before sealing: valid, the new entry pending" "1|valid|1" \
-	"SELECT count(*) || '|' || string_agg(status, ',') || '|' || sum(entries_pending) FROM witness.verify()" \
-	"SELECT * FROM witness.verify()"
-check "block_of() of the new entry before sealing: none" "" "SELECT (witness.block_of($NEW_ID)).block_no"
-check "witness.seal(): block 3, chained to the restored block 2, with the new entry" \
-	"3|$(qdst "SELECT encode(block_hash, 'hex') FROM witness.block WHERE block_no = 2")|1|$NEW_ID" \
-	"SELECT block_no || '|' || encode(prev_hash, 'hex') || '|' || entry_count || '|' || first_entry_id FROM witness.seal()"
-check "block_of() and prove() of the new entry: block 3" "3|3" \
-	"SELECT (witness.block_of($NEW_ID)).block_no || '|' || ((witness.prove($NEW_ID))->>'block_no')"
-check "verify() after sealing: valid, nothing pending" "1|valid|0" \
-	"SELECT count(*) || '|' || string_agg(status, ',') || '|' || sum(entries_pending) FROM witness.verify()" \
-	"SELECT * FROM witness.verify()"
-check_trail "the new cluster" "$WORK" "$DST_PORT" "$DST_DB"
+seal_out="$("$PSQL" -X -q -v ON_ERROR_STOP=1 -h "$WORK" -p "$DST_PORT" -d "$DST_DB" -c "SELECT * FROM witness.seal()" 2>&1 || true)"
+if grep -q "transaction ids of this cluster are behind the pg_witness trail" <<<"$seal_out"; then
+	check_ok "witness.seal() refuses: transaction ids behind the trail" ok
+else
+	check_ok "witness.seal() refuses: transaction ids behind the trail" "$seal_out"
+fi
+check "no block was added" 2 "SELECT count(*) FROM witness.block"
 
 finish dump_restore_new_cluster
