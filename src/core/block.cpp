@@ -3,6 +3,7 @@
 
 #include <stdexcept>
 
+#include "field_encoding.hpp"
 #include "sha256.hpp"
 
 namespace witness
@@ -14,37 +15,11 @@ namespace
 constexpr uint8_t kBlockFormatVersion = 1;
 constexpr char kBlockHashPrefix = 0x02;
 
-enum TypeByte : char {
-	kNull = 0x00,
-	kInt = 0x01,
-	kText = 0x02,
-	kBytes = 0x04,
-};
-
-void put_u32(std::string &out, uint32_t v)
-{
-	const char b[4] = {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
-	                   static_cast<char>(v)};
-	out.append(b, 4);
-}
-
-void put_int(std::string &out, int64_t value)
-{
-	const uint64_t v = static_cast<uint64_t>(value); // two's complement, big-endian
-	char b[9];
-	b[0] = kInt;
-	for (int i = 0; i < 8; i++)
-		b[1 + i] = static_cast<char>(v >> (56 - 8 * i));
-	out.append(b, 9);
-}
+using namespace encoding;
 
 void put_length_prefixed(std::string &out, char type, const void *data, size_t len)
 {
-	if (len > 0xffffffffu)
-		throw std::invalid_argument("block header field longer than 2^32-1 bytes");
-	out += type;
-	put_u32(out, static_cast<uint32_t>(len));
-	out.append(static_cast<const char *>(data), len);
+	encoding::put_length_prefixed(out, type, static_cast<const char *>(data), len, "block header", " field");
 }
 
 } // namespace

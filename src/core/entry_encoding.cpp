@@ -1,6 +1,8 @@
 // Canonical bytes of a trail entry (format version 1) and its leaf hash; the layout is in entry_encoding.hpp.
 #include "entry_encoding.hpp"
 
+#include "field_encoding.hpp"
+
 #include <cstring>
 #include <stdexcept>
 #include <string_view>
@@ -14,46 +16,16 @@ namespace witness
 namespace
 {
 
-enum TypeByte : char {
-	kNull = 0x00,
-	kInt = 0x01,
-	kText = 0x02,
-	kJson = 0x03,
-};
-
-constexpr uint64_t kMaxFieldLen = 0xffffffffu;
+using namespace encoding;
 
 [[noreturn]] void malformed(const char *field, const char *what)
 {
 	throw std::invalid_argument(std::string("entry field ") + field + ": " + what);
 }
 
-void put_u32(std::string &out, uint32_t v)
-{
-	const char b[4] = {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
-	                   static_cast<char>(v)};
-	out.append(b, 4);
-}
-
-void put_int(std::string &out, int64_t value)
-{
-	const uint64_t v = static_cast<uint64_t>(value); // two's complement, big-endian
-	char b[9];
-	b[0] = kInt;
-	for (int i = 0; i < 8; i++)
-		b[1 + i] = static_cast<char>(v >> (56 - 8 * i));
-	out.append(b, 9);
-}
-
 void put_bytes(std::string &out, char type, const char *ptr, size_t len, const char *field)
 {
-	if (len > kMaxFieldLen)
-		malformed(field, "longer than 2^32-1 bytes");
-	if (ptr == nullptr && len != 0)
-		malformed(field, "null pointer with non-zero length");
-	out += type;
-	put_u32(out, static_cast<uint32_t>(len));
-	out.append(ptr ? ptr : "", len);
+	put_length_prefixed(out, type, ptr, len, "entry field ", field);
 }
 
 // Non-nullable TEXT: an absent value is a caller bug, not an SQL NULL.
