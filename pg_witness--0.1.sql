@@ -779,7 +779,7 @@ AS $$
 	                          'row_key', e.row_key, 'subject', e.subject, 'old_values', e.old_values,
 	                          'new_values', e.new_values, 'session_user', e.session_user_name,
 	                          'current_user', e.current_user_name, 'application_name', e.application_name,
-	                          'client_addr', format('%s', e.client_addr), 'client_port', e.client_port,
+	                          'client_addr', nullif(format('%s', e.client_addr), ''), 'client_port', e.client_port,
 	                          'backend_pid', e.backend_pid, 'actor', e.actor, 'reason', e.reason, 'context', e.context,
 	                          'leaf_hash', encode(e.leaf_hash, 'hex'), 'format', e.format)::text
 	 FROM witness.entry e ORDER BY e.id)
