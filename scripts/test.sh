@@ -126,8 +126,9 @@ fi
 
 section "cluster"
 # Background sealing off: pg_regress expects blocks only from its own witness.seal() calls.
-# Integration tests that exercise the sealer worker turn it on with ALTER SYSTEM.
-start_cluster "witness.seal_interval = 0"
+# Integration tests that exercise the sealer worker turn it on with ALTER SYSTEM; each database with
+# pg_witness then has a sealer, hence room for more background workers than the default 8.
+start_cluster "witness.seal_interval = 0" "max_worker_processes = 32"
 
 section "regression tests (make installcheck)"
 rm -f "$REPO/regression.diffs" "$REPO/regression.out"

@@ -34,9 +34,10 @@ bool read_newest_block(NewestBlock *b)
 {
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "pg_witness: SPI_connect failed");
+	// Not read-only: a fresh snapshot, so a block sealed earlier in this transaction is seen.
 	if (SPI_execute("SELECT block_no, block_hash, (SELECT sum(entry_count) FROM witness.block)::bigint"
 	                " FROM witness.block ORDER BY block_no DESC LIMIT 1",
-	                true, 1) != SPI_OK_SELECT)
+	                false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "pg_witness: could not read the newest block");
 	bool found = SPI_processed == 1;
 	if (found) {

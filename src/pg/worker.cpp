@@ -36,6 +36,7 @@ struct SealerSlot {
 	Oid database;
 	BackgroundWorkerHandle *handle;
 	TimestampTz started;
+	bool warned; // about a missing worker slot
 };
 
 void fill_worker(BackgroundWorker *w, const char *function, const char *name)
@@ -75,8 +76,15 @@ void start_sealer(SealerSlot *slot)
 	w.bgw_restart_time = BGW_NEVER_RESTART; // the launcher starts it again
 	w.bgw_main_arg = ObjectIdGetDatum(slot->database);
 	w.bgw_notify_pid = MyProcPid;
-	if (!RegisterDynamicBackgroundWorker(&w, &slot->handle))
-		slot->handle = nullptr; // no free worker slot now; retried on the next round
+	if (RegisterDynamicBackgroundWorker(&w, &slot->handle)) {
+		slot->warned = false;
+		return;
+	}
+	slot->handle = nullptr; // no free worker slot now; retried on the next round
+	if (!slot->warned)
+		ereport(WARNING, (errmsg("pg_witness: no background worker slot for the sealer of database %u", slot->database),
+		                  errhint("Each database with pg_witness needs one; raise max_worker_processes.")));
+	slot->warned = true;
 }
 
 bool running(const SealerSlot *slot)
@@ -157,6 +165,16 @@ void witness_launcher_main(Datum)
 	for (;;) {
 		Oid databases[kMaxDatabases];
 		int n = list_databases(databases, kMaxDatabases);
+		// Forget dropped databases, so that the table never fills up with them.
+		int kept = 0;
+		for (int j = 0; j < nslots; j++) {
+			bool exists = false;
+			for (int i = 0; i < n && !exists; i++)
+				exists = slots[j].database == databases[i];
+			if (exists)
+				slots[kept++] = slots[j];
+		}
+		nslots = kept;
 		for (int i = 0; i < n; i++) {
 			SealerSlot *slot = nullptr;
 			for (int j = 0; j < nslots && slot == nullptr; j++)
@@ -166,6 +184,7 @@ void witness_launcher_main(Datum)
 				slot = &slots[nslots++];
 				slot->database = databases[i];
 				slot->handle = nullptr;
+				slot->warned = false;
 			}
 			// A sealer that stopped soon after starting found no pg_witness: probe that database rarely,
 			// since even a short connection makes DROP DATABASE fail.

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Integration test: the background sealer appends signed digests (HMAC-SHA256 and Ed25519) to
+# witness.digest_file, outside the data directory; each line verifies with witness.verify_digest()
+# (also with just the Ed25519 public key); and deleting the newest block, which the chain alone
+# cannot show, is reported by witness.verify() from the file.
+#
+# Environment: PGHOST, PGPORT, PGUSER, PGDATABASE (as scripts/test.sh passes them); a superuser.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=test/integration/lib/common.sh
+source "$HERE/lib/common.sh"
+
+DB="${PGDATABASE:-postgres}"
+KEYS="$(mktemp -d /tmp/witness_digest_file.XXXXXX)"
+chmod 755 "$KEYS"
+DIGESTS="$KEYS/digests.jsonl"
+reset_settings() {
+	"$PSQL" -X -q -d "$DB" -c "ALTER SYSTEM RESET witness.seal_interval" -c "ALTER SYSTEM RESET witness.digest_interval" \
+		-c "ALTER SYSTEM RESET witness.digest_file" -c "ALTER SYSTEM RESET witness.hmac_key_file" \
+		-c "ALTER SYSTEM RESET witness.ed25519_key_file" -c "SELECT pg_reload_conf()" >/dev/null 2>&1 || true
+}
+cleanup() {
+	local rc=$?
+	set +e
+	reset_settings
+	rm -rf "$KEYS"
+	exit "$rc"
+}
+trap cleanup EXIT
+
+say "keys outside the data directory, readable by the server"
+openssl genpkey -algorithm ed25519 -out "$KEYS/ed25519.pem" 2>/dev/null
+openssl pkey -in "$KEYS/ed25519.pem" -pubout -out "$KEYS/ed25519.pub" 2>/dev/null
+openssl rand -hex 32 >"$KEYS/hmac.key"
+touch "$DIGESTS"
+if [[ $(id -u) -eq 0 ]]; then chown -R "${PG_OS_USER:-postgres}" "$KEYS"; fi
+chmod 600 "$KEYS/ed25519.pem" "$KEYS/hmac.key"
+
+q "CREATE EXTENSION IF NOT EXISTS pg_witness" >/dev/null
+q "CREATE TABLE payments (id int PRIMARY KEY, amount numeric)" >/dev/null
+q "SELECT witness.track('payments', 'financial')" >/dev/null
+"$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$DB" \
+	-c "ALTER SYSTEM SET witness.hmac_key_file = '$KEYS/hmac.key'" \
+	-c "ALTER SYSTEM SET witness.ed25519_key_file = '$KEYS/ed25519.pem'" \
+	-c "ALTER SYSTEM SET witness.digest_file = '$DIGESTS'" \
+	-c "ALTER SYSTEM SET witness.digest_interval = 0" \
+	-c "ALTER SYSTEM SET witness.seal_interval = '200ms'" \
+	-c "SELECT pg_reload_conf()" >/dev/null
+
+say "changes sealed by the background sealer, one digest line per block"
+for i in 1 2 3; do
+	q "INSERT INTO payments VALUES ($i, $i * 10)" >/dev/null
+	wait_for "block $i sealed" 90 "SELECT count(*) >= $i FROM witness.block" || true
+done
+wait_for "digest of the newest block written" 30 \
+	"SELECT pg_read_file('$DIGESTS') ~ ('\"block_no\": ?' || (SELECT max(block_no) FROM witness.block) || '[,}]')" || true
+check "blocks sealed by the worker" t "SELECT count(*) >= 3 FROM witness.block"
+LINES=$(grep -c . "$DIGESTS" || true)
+check_ok "digest file has a line per block ($LINES)" "$( ((LINES >= 3)) && echo ok || echo "$LINES lines")"
+LAST="$(grep . "$DIGESTS" | tail -n 1)"
+check "the last digest line is signed both ways and verifies" "valid|hmac_sha256 valid, ed25519 valid" \
+	"SELECT status || '|' || signatures FROM witness.verify_digest(\$d\$$LAST\$d\$)"
+check "... and with only the Ed25519 public key" "valid" \
+	"SELECT status FROM witness.verify_digest(\$d\$$LAST\$d\$::jsonb - 'hmac_sha256', \$k\$$(cat "$KEYS/ed25519.pub")\$k\$)"
+check "witness.verify() with the digest file: valid" valid "SELECT string_agg(DISTINCT status, ',') FROM witness.verify()"
+
+say "the newest block deleted: the chain alone looks fine, the digest file does not"
+"$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$DB" -c "ALTER SYSTEM SET witness.seal_interval = 0" -c "SELECT pg_reload_conf()" >/dev/null
+sleep 1
+check "witness.verify() names the missing block" "tampered|block missing" \
+	"BEGIN; ALTER TABLE witness.block DISABLE TRIGGER witness_append_only;
+	 DELETE FROM witness.block WHERE block_no = (SELECT max(block_no) FROM witness.block);
+	 SELECT status || '|' || problem FROM witness.verify() WHERE problem = 'block missing'; ROLLBACK;"
+
+finish digest_file
