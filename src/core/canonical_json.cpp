@@ -1,5 +1,6 @@
 // Recursive-descent JSON parser (RFC 8259) that writes canonical JSON (format version 1).
 #include "canonical_json.hpp"
+#include "utf8.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -28,58 +29,6 @@ int compare_bytes(std::string_view a, std::string_view b)
 	return a.size() < b.size() ? -1 : (a.size() > b.size() ? 1 : 0);
 }
 
-void append_utf8(uint32_t cp, std::string &out)
-{
-	if (cp < 0x80) {
-		out += static_cast<char>(cp);
-	} else if (cp < 0x800) {
-		out += static_cast<char>(0xc0 | (cp >> 6));
-		out += static_cast<char>(0x80 | (cp & 0x3f));
-	} else if (cp < 0x10000) {
-		out += static_cast<char>(0xe0 | (cp >> 12));
-		out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-		out += static_cast<char>(0x80 | (cp & 0x3f));
-	} else {
-		out += static_cast<char>(0xf0 | (cp >> 18));
-		out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
-		out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-		out += static_cast<char>(0x80 | (cp & 0x3f));
-	}
-}
-
-// Length of the well-formed UTF-8 sequence at s[0..n) (RFC 3629: no overlongs, no surrogates,
-// nothing above U+10FFFF), or 0 when it is ill-formed.
-size_t utf8_sequence_length(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	if (c < 0x80)
-		return 1;
-	size_t len;
-	unsigned char lo = 0x80, hi = 0xbf; // allowed range of the second byte
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		if (c == 0xe0)
-			lo = 0xa0;
-		else if (c == 0xed)
-			hi = 0x9f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f;
-	} else {
-		return 0;
-	}
-	if (n < len || s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	return len;
-}
 
 // One object member as emitted: key bytes in Scratch::keys, `"key":value` text in the output.
 struct Member {
@@ -311,7 +260,7 @@ template <bool Emit> class Parser
 				fail("unescaped control character in string");
 			if (c >= 0x80) {
 				size_t len =
-				    utf8_sequence_length(reinterpret_cast<const unsigned char *>(in_.data()) + pos_, in_.size() - pos_);
+				    utf8::sequence_length(reinterpret_cast<const unsigned char *>(in_.data()) + pos_, in_.size() - pos_);
 				if (len == 0)
 					fail("invalid UTF-8 in string");
 				if constexpr (Emit)
@@ -357,7 +306,7 @@ template <bool Emit> class Parser
 				fail("invalid escape in string");
 			}
 			if constexpr (Emit)
-				append_utf8(cp, sc_.decoded);
+				utf8::append(cp, sc_.decoded);
 		}
 	}
 

@@ -1,5 +1,6 @@
 // Pull reader over JSON text: strict tokens, decoded strings, numbers as text.
 #include "json_reader.hpp"
+#include "utf8.hpp"
 
 #include <cstring>
 
@@ -14,55 +15,6 @@ bool is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
-void append_utf8(uint32_t cp, std::string &out)
-{
-	if (cp < 0x80) {
-		out += static_cast<char>(cp);
-	} else if (cp < 0x800) {
-		out += static_cast<char>(0xc0 | (cp >> 6));
-		out += static_cast<char>(0x80 | (cp & 0x3f));
-	} else if (cp < 0x10000) {
-		out += static_cast<char>(0xe0 | (cp >> 12));
-		out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-		out += static_cast<char>(0x80 | (cp & 0x3f));
-	} else {
-		out += static_cast<char>(0xf0 | (cp >> 18));
-		out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
-		out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-		out += static_cast<char>(0x80 | (cp & 0x3f));
-	}
-}
-
-// Length of the well-formed UTF-8 sequence at s[0..n) (RFC 3629), or 0 when it is ill-formed.
-size_t utf8_sequence_length(const unsigned char *s, size_t n)
-{
-	const unsigned char c = s[0];
-	size_t len;
-	unsigned char lo = 0x80, hi = 0xbf;
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		if (c == 0xe0)
-			lo = 0xa0;
-		else if (c == 0xed)
-			hi = 0x9f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f;
-	} else {
-		return 0;
-	}
-	if (n < len || s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	return len;
-}
 
 // What a byte means inside a string: most are plain; quote ends it, backslash and control bytes need
 // decoding or rejecting, bytes from 0x80 start a UTF-8 sequence to validate.
@@ -223,7 +175,7 @@ std::string_view JsonReader::read_string_view(std::string &scratch)
 		}
 		if (kind == kStop)
 			break;
-		const size_t len = utf8_sequence_length(base + i, size - i);
+		const size_t len = utf8::sequence_length(base + i, size - i);
 		if (len == 0)
 			fail("invalid UTF-8 in string");
 		pos_ += len;
@@ -257,7 +209,7 @@ void JsonReader::decode_string_rest(size_t run_start, std::string &out)
 			fail("unescaped control character in string");
 		if (c >= 0x80) {
 			const size_t len =
-			    utf8_sequence_length(reinterpret_cast<const unsigned char *>(in_.data()) + pos_, in_.size() - pos_);
+			    utf8::sequence_length(reinterpret_cast<const unsigned char *>(in_.data()) + pos_, in_.size() - pos_);
 			if (len == 0)
 				fail("invalid UTF-8 in string");
 			out.append(in_.data() + pos_, len);
@@ -309,7 +261,7 @@ void JsonReader::decode_string_rest(size_t run_start, std::string &out)
 			pos_--;
 			fail("invalid escape in string");
 		}
-		append_utf8(cp, out);
+		utf8::append(cp, out);
 	}
 }
 
