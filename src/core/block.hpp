@@ -14,7 +14,8 @@
 
 #include "entry_encoding.hpp"
 
-namespace witness {
+namespace witness
+{
 
 struct BlockHeader {
 	int64_t block_no = 0;

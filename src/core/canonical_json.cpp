@@ -29,7 +29,6 @@ int compare_bytes(std::string_view a, std::string_view b)
 	return a.size() < b.size() ? -1 : (a.size() > b.size() ? 1 : 0);
 }
 
-
 // One object member as emitted: key bytes in Scratch::keys, `"key":value` text in the output.
 struct Member {
 	size_t key_off, key_len;
@@ -259,8 +258,8 @@ template <bool Emit> class Parser
 			if (c < 0x20)
 				fail("unescaped control character in string");
 			if (c >= 0x80) {
-				size_t len =
-				    utf8::sequence_length(reinterpret_cast<const unsigned char *>(in_.data()) + pos_, in_.size() - pos_);
+				size_t len = utf8::sequence_length(reinterpret_cast<const unsigned char *>(in_.data()) + pos_,
+				                                   in_.size() - pos_);
 				if (len == 0)
 					fail("invalid UTF-8 in string");
 				if constexpr (Emit)

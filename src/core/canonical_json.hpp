@@ -18,7 +18,8 @@
 #include <string>
 #include <string_view>
 
-namespace witness {
+namespace witness
+{
 
 struct JsonError : std::runtime_error {
 	using std::runtime_error::runtime_error;
@@ -31,7 +32,10 @@ void canonical_json(std::string_view json_text, std::string &out);
 void append_json_string(std::string_view utf8, std::string &out);
 
 // Room write_json_string needs for len input bytes.
-constexpr size_t json_string_max_len(size_t len) { return 6 * len + 2; }
+constexpr size_t json_string_max_len(size_t len)
+{
+	return 6 * len + 2;
+}
 
 // The same quoted form written to out, which has json_string_max_len(len) bytes; returns the length.
 // For callers that manage their own buffers (PostgreSQL glue). Never throws.

@@ -26,7 +26,8 @@
 #include <cstdint>
 #include <string>
 
-namespace witness {
+namespace witness
+{
 
 constexpr uint8_t kEntryFormatVersion = 1;
 

@@ -6,7 +6,8 @@
 #include <stdexcept>
 #include <string>
 
-namespace witness::encoding {
+namespace witness::encoding
+{
 
 enum TypeByte : char {
 	kNull = 0x00,
@@ -43,8 +44,9 @@ inline void put_length_prefixed(std::string &out, char type, const char *ptr, si
                                 const char *field)
 {
 	if (len > kMaxFieldLen || (ptr == nullptr && len != 0))
-		throw std::invalid_argument(std::string(context) + field +
-		                            (len > kMaxFieldLen ? ": longer than 2^32-1 bytes" : ": null pointer with non-zero length"));
+		throw std::invalid_argument(
+		    std::string(context) + field +
+		    (len > kMaxFieldLen ? ": longer than 2^32-1 bytes" : ": null pointer with non-zero length"));
 	out += type;
 	put_u32(out, static_cast<uint32_t>(len));
 	out.append(ptr ? ptr : "", len);

@@ -15,7 +15,6 @@ bool is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
-
 // What a byte means inside a string: most are plain; quote ends it, backslash and control bytes need
 // decoding or rejecting, bytes from 0x80 start a UTF-8 sequence to validate.
 enum StringByte : uint8_t { kPlain, kQuote, kStop, kHigh };

@@ -9,7 +9,8 @@
 
 #include "entry_encoding.hpp"
 
-namespace witness {
+namespace witness
+{
 
 // H(0x00 || data).
 Hash merkle_leaf_hash(std::string_view data);

@@ -7,10 +7,12 @@
 
 #include "entry_encoding.hpp"
 
-namespace witness {
+namespace witness
+{
 
 // Incremental SHA-256. Throws std::runtime_error if libcrypto fails.
-class Sha256 {
+class Sha256
+{
   public:
 	Sha256();
 	~Sha256();
@@ -27,7 +29,10 @@ class Sha256 {
 Hash sha256(std::string_view data);
 
 std::string to_hex(const uint8_t *data, size_t len);
-inline std::string to_hex(const Hash &h) { return to_hex(h.data(), h.size()); }
+inline std::string to_hex(const Hash &h)
+{
+	return to_hex(h.data(), h.size());
+}
 
 // Parses lower- or upper-case hex; throws std::invalid_argument on bad input.
 std::string from_hex(std::string_view hex);

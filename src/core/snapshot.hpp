@@ -8,7 +8,8 @@
 #include <string_view>
 #include <vector>
 
-namespace witness {
+namespace witness
+{
 
 struct Snapshot {
 	uint64_t xmin = 0;

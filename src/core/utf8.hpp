@@ -5,7 +5,8 @@
 #include <cstdint>
 #include <string>
 
-namespace witness::utf8 {
+namespace witness::utf8
+{
 
 // Appends code point cp (at most U+10FFFF, not a surrogate) as UTF-8.
 inline void append(uint32_t cp, std::string &out)

@@ -3,8 +3,10 @@
 #include "pg/jsonb_canonical.hpp"
 #include "pg/settings.hpp"
 
-namespace witness::pg {
-namespace {
+namespace witness::pg
+{
+namespace
+{
 
 struct RoleName {
 	Oid role;
@@ -94,7 +96,10 @@ void load_context(const char *raw)
 	context_json = jb_copy;
 }
 
-const char *nonempty(const char *s) { return (s != nullptr && *s != '\0') ? s : nullptr; }
+const char *nonempty(const char *s)
+{
+	return (s != nullptr && *s != '\0') ? s : nullptr;
+}
 
 } // namespace
 

@@ -3,7 +3,8 @@
 
 #include "pg/pg_includes.hpp"
 
-namespace witness::pg {
+namespace witness::pg
+{
 
 struct Attribution {
 	const char *session_user;
@@ -13,8 +14,8 @@ struct Attribution {
 	Datum client_inet;
 	int32 client_port;
 	int32 backend_pid;
-	const char *actor;  // witness.actor, nullptr when unset
-	const char *reason; // witness.reason, nullptr when unset
+	const char *actor;             // witness.actor, nullptr when unset
+	const char *reason;            // witness.reason, nullptr when unset
 	const char *context_canonical; // witness.context as canonical JSON, nullptr when unset
 	size_t context_len;
 	Datum context_json; // json: the canonical text

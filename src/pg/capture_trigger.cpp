@@ -11,7 +11,8 @@
 using namespace witness;
 using namespace witness::pg;
 
-namespace {
+namespace
+{
 
 // The column values of one row, converted on first use (a key column also appears in new_values).
 struct RowValues {
@@ -56,7 +57,8 @@ bool column_changed(const ColumnPlan &c, TupleTableSlot *oldslot, TupleTableSlot
 		return true;
 	struct varlena *x = pg_detoast_datum_packed((struct varlena *)DatumGetPointer(a));
 	struct varlena *y = pg_detoast_datum_packed((struct varlena *)DatumGetPointer(b));
-	return VARSIZE_ANY_EXHDR(x) != VARSIZE_ANY_EXHDR(y) || memcmp(VARDATA_ANY(x), VARDATA_ANY(y), VARSIZE_ANY_EXHDR(x)) != 0;
+	return VARSIZE_ANY_EXHDR(x) != VARSIZE_ANY_EXHDR(y) ||
+	       memcmp(VARDATA_ANY(x), VARDATA_ANY(y), VARSIZE_ANY_EXHDR(x)) != 0;
 }
 
 // Builds one JSON object from some columns of a row: its canonical text is both stored and hashed.
@@ -194,7 +196,8 @@ Datum witness_capture(PG_FUNCTION_ARGS)
 Datum witness_capture_truncate(PG_FUNCTION_ARGS)
 {
 	auto *td = (TriggerData *)fcinfo->context;
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BY_TRUNCATE(td->tg_event) || !TRIGGER_FIRED_FOR_STATEMENT(td->tg_event))
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BY_TRUNCATE(td->tg_event) ||
+	    !TRIGGER_FIRED_FOR_STATEMENT(td->tg_event))
 		ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 		                errmsg("witness.capture_truncate() must be fired AFTER TRUNCATE FOR EACH STATEMENT")));
 	const CapturePlan *plan = capture_plan_for(td->tg_relation);

@@ -11,8 +11,10 @@
 #include "pg/core_bridge.hpp"
 #include "pg/cpp_guard.hpp"
 
-namespace witness::pg {
-namespace {
+namespace witness::pg
+{
+namespace
+{
 
 std::string scratch; // reused output buffer; static, so no destructor is skipped by a longjmp
 

@@ -8,7 +8,8 @@
 #include "core/entry_encoding.hpp"
 #include "pg/pg_includes.hpp"
 
-namespace witness::pg {
+namespace witness::pg
+{
 
 // Leaf hash of an entry; raises ERROR if the core rejects it.
 void leaf_hash(const EntryView &entry, uint8_t out[32]);

@@ -5,7 +5,8 @@
 #include <cstdio>
 #include <exception>
 
-namespace witness::pg {
+namespace witness::pg
+{
 
 // Message of the last exception caught by run_guarded; static, so nothing needs destroying.
 inline char guard_errbuf[512];

@@ -13,11 +13,15 @@
 using namespace witness;
 using namespace witness::pg;
 
-namespace {
+namespace
+{
 
 DigestCheck checked; // static: survives no longjmp'd frame
 
-bool is_set(const char *s) { return s != nullptr && *s != '\0'; }
+bool is_set(const char *s)
+{
+	return s != nullptr && *s != '\0';
+}
 
 } // namespace
 
@@ -42,7 +46,8 @@ Datum witness_check_digest(PG_FUNCTION_ARGS)
 {
 	Jsonb *doc = PG_GETARG_JSONB_P(0);
 	char *doc_text = JsonbToCString(nullptr, &doc->root, VARSIZE(doc));
-	const char *hmac = is_set(setting_hmac_key_file) ? read_setting_file("witness.hmac_key_file", setting_hmac_key_file) : "";
+	const char *hmac =
+	    is_set(setting_hmac_key_file) ? read_setting_file("witness.hmac_key_file", setting_hmac_key_file) : "";
 	const char *ed_key = "";
 	if (!PG_ARGISNULL(1))
 		ed_key = text_to_cstring(PG_GETARG_TEXT_PP(1));

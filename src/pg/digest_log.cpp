@@ -14,15 +14,20 @@ extern "C" {
 #include "storage/fd.h"
 }
 
-namespace witness::pg {
-namespace {
+namespace witness::pg
+{
+namespace
+{
 
 constexpr long kTailBytes = 64 * 1024; // the last digest line is well within this
 
 std::string signed_text; // static: survives no longjmp'd frame
 TimestampTz last_logged = 0;
 
-bool is_set(const char *s) { return s != nullptr && *s != '\0'; }
+bool is_set(const char *s)
+{
+	return s != nullptr && *s != '\0';
+}
 
 struct NewestBlock {
 	int64 block_no;
@@ -46,8 +51,9 @@ bool read_newest_block(NewestBlock *b)
 		b->block_no = DatumGetInt64(SPI_getbinval(row, SPI_tuptable->tupdesc, 1, &isnull));
 		bytea *h = DatumGetByteaPP(SPI_getbinval(row, SPI_tuptable->tupdesc, 2, &isnull));
 		if (VARSIZE_ANY_EXHDR(h) != 32)
-			ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED), errmsg("block %lld has a malformed hash", (long long)b->block_no),
-			                errhint("Run witness.verify().")));
+			ereport(ERROR,
+			        (errcode(ERRCODE_DATA_CORRUPTED), errmsg("block %lld has a malformed hash", (long long)b->block_no),
+			         errhint("Run witness.verify().")));
 		memcpy(b->hash, VARDATA_ANY(h), 32);
 		b->entries = DatumGetInt64(SPI_getbinval(row, SPI_tuptable->tupdesc, 3, &isnull));
 	}
@@ -120,7 +126,8 @@ char *signed_digest_of_newest_block()
 	NewestBlock b;
 	if (!read_newest_block(&b))
 		return nullptr;
-	const char *hmac = is_set(setting_hmac_key_file) ? read_setting_file("witness.hmac_key_file", setting_hmac_key_file) : "";
+	const char *hmac =
+	    is_set(setting_hmac_key_file) ? read_setting_file("witness.hmac_key_file", setting_hmac_key_file) : "";
 	const char *pem =
 	    is_set(setting_ed25519_key_file) ? read_setting_file("witness.ed25519_key_file", setting_ed25519_key_file) : "";
 	const char *db = database_id();
@@ -169,14 +176,16 @@ void log_digest_after_seal()
 		return;
 	FILE *f = AllocateFile(setting_digest_file, "a");
 	if (f == nullptr) {
-		ereport(WARNING, (errcode_for_file_access(), errmsg("could not open witness.digest_file \"%s\": %m", setting_digest_file)));
+		ereport(WARNING, (errcode_for_file_access(),
+		                  errmsg("could not open witness.digest_file \"%s\": %m", setting_digest_file)));
 		return;
 	}
 	bool ok = fputs(digest, f) >= 0 && fputc('\n', f) != EOF && fflush(f) == 0 && pg_fsync(fileno(f)) == 0;
 	if (FreeFile(f) != 0)
 		ok = false;
 	if (!ok)
-		ereport(WARNING, (errcode_for_file_access(), errmsg("could not append to witness.digest_file \"%s\": %m", setting_digest_file)));
+		ereport(WARNING, (errcode_for_file_access(),
+		                  errmsg("could not append to witness.digest_file \"%s\": %m", setting_digest_file)));
 	else
 		last_logged = now;
 }

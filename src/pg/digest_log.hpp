@@ -5,7 +5,8 @@
 
 #include "pg/pg_includes.hpp"
 
-namespace witness::pg {
+namespace witness::pg
+{
 
 // The signed digest (JSON text, palloc'd) of the newest block; nullptr when nothing is sealed.
 // Raises ERROR when no key is configured or a key file cannot be read.

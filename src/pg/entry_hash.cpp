@@ -7,7 +7,8 @@
 using namespace witness;
 using namespace witness::pg;
 
-namespace {
+namespace
+{
 
 struct StoredEntry {
 	Datum values[EntryNatts];
@@ -58,7 +59,8 @@ void read_entry(HeapTupleHeader row, EntryView *v)
 
 } // namespace
 
-namespace witness::pg {
+namespace witness::pg
+{
 
 void entry_view_from_row(const Datum *values, const bool *nulls, EntryView *v)
 {
@@ -100,7 +102,8 @@ void entry_view_from_row(const Datum *values, const bool *nulls, EntryView *v)
 
 } // namespace witness::pg
 
-namespace {
+namespace
+{
 } // namespace
 
 extern "C" {

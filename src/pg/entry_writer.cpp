@@ -9,14 +9,16 @@ extern "C" {
 #include "utils/xid8.h"
 }
 
-namespace witness::pg {
-namespace {
+namespace witness::pg
+{
+namespace
+{
 
 const char *const kEntryColumnNames[EntryNatts] = {
-    "id",          "xid",       "stmt_time",         "backend_pid",       "client_port",      "tags",
-    "format",      "op",        "schema_name",       "table_name",        "row_key",          "subject",
-    "old_values",  "new_values", "session_user_name", "current_user_name", "application_name", "client_addr",
-    "actor",       "reason",    "context",           "leaf_hash"};
+    "id",         "xid",        "stmt_time",         "backend_pid",       "client_port",      "tags",
+    "format",     "op",         "schema_name",       "table_name",        "row_key",          "subject",
+    "old_values", "new_values", "session_user_name", "current_user_name", "application_name", "client_addr",
+    "actor",      "reason",     "context",           "leaf_hash"};
 
 Oid checked_layout_of = InvalidOid;
 
@@ -82,7 +84,10 @@ TextField text_field(const char *s)
 	return f;
 }
 
-Datum text_datum(const TextField &f) { return PointerGetDatum(cstring_to_text_with_len(f.ptr, (int)f.len)); }
+Datum text_datum(const TextField &f)
+{
+	return PointerGetDatum(cstring_to_text_with_len(f.ptr, (int)f.len));
+}
 
 } // namespace
 
@@ -90,7 +95,8 @@ void check_entry_layout(TupleDesc desc)
 {
 	bool ok = desc->natts == EntryNatts;
 	for (int i = 0; ok && i < EntryNatts; i++)
-		ok = !TupleDescAttr(desc, i)->attisdropped && strcmp(NameStr(TupleDescAttr(desc, i)->attname), kEntryColumnNames[i]) == 0;
+		ok = !TupleDescAttr(desc, i)->attisdropped &&
+		     strcmp(NameStr(TupleDescAttr(desc, i)->attname), kEntryColumnNames[i]) == 0;
 	if (!ok)
 		ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 		                errmsg("table witness.entry does not have the layout pg_witness expects"),

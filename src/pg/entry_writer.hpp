@@ -5,7 +5,8 @@
 
 #include "core/entry_encoding.hpp"
 
-namespace witness::pg {
+namespace witness::pg
+{
 
 // What the capture triggers know about a change; the json datums hold the canonical text of view's JSON fields.
 struct ChangeRecord {
@@ -51,6 +52,7 @@ void entry_view_from_row(const Datum *values, const bool *nulls, EntryView *view
 void check_entry_layout(TupleDesc desc);
 
 // Microseconds between 1970-01-01 and PostgreSQL's epoch 2000-01-01.
-constexpr int64 kUnixToPostgresEpochUs = (int64)(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY * USECS_PER_SEC;
+constexpr int64 kUnixToPostgresEpochUs =
+    (int64)(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY * USECS_PER_SEC;
 
 } // namespace witness::pg

@@ -2,8 +2,10 @@
 
 #include "core/canonical_json.hpp"
 
-namespace witness::pg {
-namespace {
+namespace witness::pg
+{
+namespace
+{
 
 void write_container(StringInfo out, JsonbContainer *c);
 

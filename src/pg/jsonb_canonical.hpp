@@ -4,7 +4,8 @@
 
 #include "pg/pg_includes.hpp"
 
-namespace witness::pg {
+namespace witness::pg
+{
 
 // Canonical JSON of jb, palloc'd and NUL-terminated.
 char *jsonb_canonical(Jsonb *jb, size_t *len);

@@ -19,7 +19,8 @@ Datum witness_merkle_audit_path(PG_FUNCTION_ARGS)
 	int n;
 	deconstruct_array(arr, BYTEAOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
 	if (index < 0 || index >= n)
-		ereport(ERROR, (errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR), errmsg("leaf index %d is outside a tree of %d leaves", index, n)));
+		ereport(ERROR, (errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+		                errmsg("leaf index %d is outside a tree of %d leaves", index, n)));
 	auto *leaves = (uint8_t *)palloc_extended((Size)32 * Max(n, 1), MCXT_ALLOC_HUGE);
 	for (int i = 0; i < n; i++) {
 		bytea *b = nulls[i] ? nullptr : DatumGetByteaPP(elems[i]);

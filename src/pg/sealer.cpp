@@ -12,8 +12,10 @@ extern "C" {
 #include "utils/snapmgr.h"
 }
 
-namespace witness::pg {
-namespace {
+namespace witness::pg
+{
+namespace
+{
 
 constexpr int kFetchBatch = 10000;
 
@@ -33,25 +35,26 @@ void check_xids_ahead(const PreviousBlock &prev)
 {
 	uint64 next = U64FromFullTransactionId(ReadNextFullTransactionId());
 	if (prev.exists && next < prev.xmax)
-		ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-		                errmsg("transaction ids of this cluster are behind the pg_witness trail"),
-		                errdetail("Block %lld was sealed when transaction ids had reached %llu; this cluster is at %llu.",
-		                          (long long)prev.block_no, (unsigned long long)prev.xmax, (unsigned long long)next),
-		                errhint("The trail was probably restored from another cluster with pg_dump. Move trails between "
-		                        "clusters with pg_upgrade or a physical replica, which keep transaction ids "
-		                        "(docs/verification.md).")));
+		ereport(ERROR,
+		        (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+		         errmsg("transaction ids of this cluster are behind the pg_witness trail"),
+		         errdetail("Block %lld was sealed when transaction ids had reached %llu; this cluster is at %llu.",
+		                   (long long)prev.block_no, (unsigned long long)prev.xmax, (unsigned long long)next),
+		         errhint("The trail was probably restored from another cluster with pg_dump. Move trails between "
+		                 "clusters with pg_upgrade or a physical replica, which keep transaction ids "
+		                 "(docs/verification.md).")));
 }
 
 // The snapshot this pass seals (as text) and the newest block, both read under that snapshot.
 char *read_state(Snapshot snap, PreviousBlock *prev)
 {
-	SPIPlanPtr plan = SPI_prepare(
-	    "SELECT pg_catalog.pg_current_snapshot()::text, b.block_no, b.block_hash, b.snapshot,"
-	    " pg_catalog.pg_snapshot_xmin(b.snapshot), pg_catalog.pg_snapshot_xmax(b.snapshot)"
-	    " FROM (SELECT 1) AS one LEFT JOIN LATERAL"
-	    " (SELECT * FROM witness.block ORDER BY block_no DESC LIMIT 1) AS b ON true",
-	    0, nullptr);
-	if (plan == nullptr || SPI_execute_snapshot(plan, nullptr, nullptr, snap, InvalidSnapshot, true, false, 1) != SPI_OK_SELECT)
+	SPIPlanPtr plan = SPI_prepare("SELECT pg_catalog.pg_current_snapshot()::text, b.block_no, b.block_hash, b.snapshot,"
+	                              " pg_catalog.pg_snapshot_xmin(b.snapshot), pg_catalog.pg_snapshot_xmax(b.snapshot)"
+	                              " FROM (SELECT 1) AS one LEFT JOIN LATERAL"
+	                              " (SELECT * FROM witness.block ORDER BY block_no DESC LIMIT 1) AS b ON true",
+	                              0, nullptr);
+	if (plan == nullptr ||
+	    SPI_execute_snapshot(plan, nullptr, nullptr, snap, InvalidSnapshot, true, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "pg_witness: could not read the newest block");
 	HeapTuple row = SPI_tuptable->vals[0];
 	TupleDesc desc = SPI_tuptable->tupdesc;
@@ -109,9 +112,10 @@ uint8_t *read_members(Snapshot snap, const PreviousBlock *prev, Datum snapshot, 
 			int64 id = DatumGetInt64(SPI_getbinval(row, SPI_tuptable->tupdesc, 1, &isnull));
 			bytea *hash = DatumGetByteaPP(SPI_getbinval(row, SPI_tuptable->tupdesc, 2, &isnull));
 			if (VARSIZE_ANY_EXHDR(hash) != 32)
-				ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
-				                errmsg("entry %lld has a leaf hash of %d bytes", (long long)id, (int)VARSIZE_ANY_EXHDR(hash)),
-				                errhint("Run witness.verify() to find out what was altered.")));
+				ereport(ERROR,
+				        (errcode(ERRCODE_DATA_CORRUPTED),
+				         errmsg("entry %lld has a leaf hash of %d bytes", (long long)id, (int)VARSIZE_ANY_EXHDR(hash)),
+				         errhint("Run witness.verify() to find out what was altered.")));
 			if ((Size)*count == capacity) {
 				capacity *= 2;
 				leaves = (uint8_t *)repalloc_huge(leaves, capacity * 32);
@@ -183,8 +187,14 @@ SealOutcome seal_once(bool wait, Datum values[BlockNatts], bool nulls[BlockNatts
 	uint8_t root[32];
 	merkle_root(leaves, (size_t)count, root);
 	TimestampTz sealed_at = GetCurrentTimestamp();
-	BlockFields fields = {prev.block_no + 1, snapshot_text, count,     true,
-	                      first_id,          last_id,       root,      prev.hash,
+	BlockFields fields = {prev.block_no + 1,
+	                      snapshot_text,
+	                      count,
+	                      true,
+	                      first_id,
+	                      last_id,
+	                      root,
+	                      prev.hash,
 	                      sealed_at + kUnixToPostgresEpochUs};
 	uint8_t hash[32];
 	block_hash(fields, hash);

@@ -3,7 +3,8 @@
 
 #include "pg/pg_includes.hpp"
 
-namespace witness::pg {
+namespace witness::pg
+{
 
 enum BlockColumn {
 	BlockNo = 1,

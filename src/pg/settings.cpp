@@ -4,7 +4,8 @@
 #include "pg/settings.hpp"
 #include "pg/worker.hpp"
 
-namespace witness::pg {
+namespace witness::pg
+{
 
 char *setting_actor = nullptr;
 char *setting_reason = nullptr;
@@ -14,7 +15,8 @@ char *setting_ed25519_key_file = nullptr;
 char *setting_digest_file = nullptr;
 int setting_digest_interval_ms = 60000;
 
-namespace {
+namespace
+{
 
 // Rejects witness.context values that are not a JSON object at SET time, so a bad value never reaches
 // a trigger (a bare JSON null would also be indistinguishable from no context in exports).
@@ -47,19 +49,20 @@ void define_settings()
 	                           &setting_context, "", PGC_USERSET, 0, check_context, nullptr, nullptr);
 	DefineCustomIntVariable("witness.seal_interval", "How often the background sealer seals new entries.",
 	                        "0 turns background sealing off. Needs pg_witness in shared_preload_libraries.",
-	                        &seal_interval_ms, 1000, 0, 3600 * 1000,
-	                        PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr, nullptr);
+	                        &seal_interval_ms, 1000, 0, 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr,
+	                        nullptr);
 	// Keys live in files outside the database, never in tables: only superusers may name or see them.
 	DefineCustomStringVariable("witness.hmac_key_file", "File holding the HMAC-SHA256 key that signs digests.",
 	                           "Make one with: openssl rand -hex 32 > FILE", &setting_hmac_key_file, "", PGC_SUSET,
 	                           GUC_SUPERUSER_ONLY, nullptr, nullptr, nullptr);
-	DefineCustomStringVariable("witness.ed25519_key_file", "File holding the Ed25519 private key (PEM) that signs digests.",
+	DefineCustomStringVariable("witness.ed25519_key_file",
+	                           "File holding the Ed25519 private key (PEM) that signs digests.",
 	                           "Make one with: openssl genpkey -algorithm ed25519 -out FILE", &setting_ed25519_key_file,
 	                           "", PGC_SUSET, GUC_SUPERUSER_ONLY, nullptr, nullptr, nullptr);
 	DefineCustomStringVariable("witness.digest_file",
 	                           "File outside the data directory to which the sealer appends signed digests.",
-	                           "One JSON document per line; witness.verify() reads its last line.", &setting_digest_file,
-	                           "", PGC_SUSET, GUC_SUPERUSER_ONLY, nullptr, nullptr, nullptr);
+	                           "One JSON document per line; witness.verify() reads its last line.",
+	                           &setting_digest_file, "", PGC_SUSET, GUC_SUPERUSER_ONLY, nullptr, nullptr, nullptr);
 	DefineCustomIntVariable("witness.digest_interval", "How often the sealer appends a digest to witness.digest_file.",
 	                        "A digest is written after a seal when this much time has passed since the last one.",
 	                        &setting_digest_interval_ms, 60000, 0, 24 * 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS, nullptr,

@@ -2,8 +2,10 @@
 
 #include <cstring>
 
-namespace witness::pg {
-namespace {
+namespace witness::pg
+{
+namespace
+{
 
 HTAB *plans = nullptr;
 Oid cached_entry_relid = InvalidOid;
@@ -21,7 +23,8 @@ void on_relcache_invalidation(Datum, Oid relid)
 	if (relid == InvalidOid) {
 		HASH_SEQ_STATUS status;
 		hash_seq_init(&status, plans);
-		for (auto *p = (CapturePlan *)hash_seq_search(&status); p != nullptr; p = (CapturePlan *)hash_seq_search(&status))
+		for (auto *p = (CapturePlan *)hash_seq_search(&status); p != nullptr;
+		     p = (CapturePlan *)hash_seq_search(&status))
 			p->valid = false;
 		return;
 	}
@@ -202,9 +205,8 @@ void build_plan(CapturePlan *plan, Relation rel)
 			if (plan->cols[j].attnum == DatumGetInt16(attnum))
 				plan->keys[plan->nkeys++] = j;
 	}
-	qsort(plan->keys, plan->nkeys, sizeof(int), [](const void *a, const void *b) {
-		return *(const int *)a - *(const int *)b;
-	});
+	qsort(plan->keys, plan->nkeys, sizeof(int),
+	      [](const void *a, const void *b) { return *(const int *)a - *(const int *)b; });
 	for (int j = 0; j < plan->ncols; j++)
 		if (plan->cols[j].attnum == subject_attnum)
 			plan->subject = j;

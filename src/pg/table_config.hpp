@@ -6,7 +6,8 @@
 
 #include "core/entry_encoding.hpp"
 
-namespace witness::pg {
+namespace witness::pg
+{
 
 // How a column's value becomes JSON; chosen once per column from its (base) type.
 enum class ValueCategory : uint8_t {

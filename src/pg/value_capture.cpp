@@ -5,8 +5,10 @@
 #include "pg/core_bridge.hpp"
 #include "pg/jsonb_canonical.hpp"
 
-namespace witness::pg {
-namespace {
+namespace witness::pg
+{
+namespace
+{
 
 pg_tz *utc = nullptr;
 

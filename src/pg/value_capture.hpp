@@ -3,7 +3,8 @@
 
 #include "pg/table_config.hpp"
 
-namespace witness::pg {
+namespace witness::pg
+{
 
 // One captured value: its canonical JSON kind and text.
 struct CapturedValue {

@@ -8,14 +8,16 @@
 #include "core/trail_verifier.hpp"
 #include "pg/cpp_guard.hpp"
 
-namespace witness::pg {
+namespace witness::pg
+{
 
 struct VerifierHandle {
 	TrailVerifier *verifier;
 	MemoryContextCallback callback;
 };
 
-namespace {
+namespace
+{
 
 void release(void *arg)
 {

@@ -5,7 +5,8 @@
 #include "pg/core_bridge.hpp"
 #include "pg/pg_includes.hpp"
 
-namespace witness::pg {
+namespace witness::pg
+{
 
 struct StoredBlockFields {
 	BlockFields fields;

@@ -18,7 +18,8 @@ extern "C" {
 using namespace witness;
 using namespace witness::pg;
 
-namespace {
+namespace
+{
 
 enum VerifyColumn { VStatus, VBlocks, VEntries, VPending, VProblem, VBlockNo, VEntryId, VDetail, VNatts };
 
@@ -39,10 +40,11 @@ int load_blocks(int64 first_block, int64 last_block, StoredBlockFields **out, ui
 	MemoryContext caller = CurrentMemoryContext;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "pg_witness: SPI_connect failed");
-	if (SPI_execute_with_args("SELECT block_no, snapshot::text, entry_count, first_entry_id, last_entry_id, merkle_root,"
-	                          " prev_hash, sealed_at, block_hash, pg_catalog.pg_snapshot_xmin(snapshot)"
-	                          " FROM witness.block WHERE block_no BETWEEN $1 AND $2 ORDER BY block_no",
-	                          2, argtypes, args, nullptr, true, 0) != SPI_OK_SELECT)
+	if (SPI_execute_with_args(
+	        "SELECT block_no, snapshot::text, entry_count, first_entry_id, last_entry_id, merkle_root,"
+	        " prev_hash, sealed_at, block_hash, pg_catalog.pg_snapshot_xmin(snapshot)"
+	        " FROM witness.block WHERE block_no BETWEEN $1 AND $2 ORDER BY block_no",
+	        2, argtypes, args, nullptr, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "pg_witness: could not read blocks");
 	int n = (int)SPI_processed;
 	auto *blocks = (StoredBlockFields *)MemoryContextAllocZero(caller, sizeof(StoredBlockFields) * Max(n, 1));
@@ -96,7 +98,8 @@ void scan_entries(VerifierHandle *v, bool skip_old, uint64 min_xid)
 	Relation rel = table_open(entry_relid(), AccessShareLock);
 	check_entry_layout(RelationGetDescr(rel));
 	TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, nullptr);
-	MemoryContext per_entry = AllocSetContextCreate(CurrentMemoryContext, "pg_witness verify entry", ALLOCSET_DEFAULT_SIZES);
+	MemoryContext per_entry =
+	    AllocSetContextCreate(CurrentMemoryContext, "pg_witness verify entry", ALLOCSET_DEFAULT_SIZES);
 	Datum values[EntryNatts];
 	bool nulls[EntryNatts];
 	HeapTuple tuple;

@@ -22,11 +22,13 @@ PGDLLEXPORT void witness_launcher_main(Datum arg);
 PGDLLEXPORT void witness_sealer_main(Datum arg);
 }
 
-namespace witness::pg {
+namespace witness::pg
+{
 
 int seal_interval_ms = 1000;
 
-namespace {
+namespace
+{
 
 constexpr int kLauncherNaptimeMs = 5000;
 constexpr int kReprobeMs = 60000; // a database without pg_witness is looked at again after this

@@ -2,7 +2,8 @@
 // witness.seal_interval while its database has pg_witness.
 #pragma once
 
-namespace witness::pg {
+namespace witness::pg
+{
 
 extern int seal_interval_ms;
 
