@@ -164,7 +164,13 @@ void witness_launcher_main(Datum)
 
 	static SealerSlot slots[kMaxDatabases];
 	int nslots = 0;
+	int last_interval = seal_interval_ms;
 	for (;;) {
+		// Sealing switched back on: every sealer stopped because of the switch, start them all now.
+		if (last_interval == 0 && seal_interval_ms > 0)
+			for (int j = 0; j < nslots; j++)
+				slots[j].handle = nullptr;
+		last_interval = seal_interval_ms;
 		Oid databases[kMaxDatabases];
 		int n = list_databases(databases, kMaxDatabases);
 		// Forget dropped databases, so that the table never fills up with them.
