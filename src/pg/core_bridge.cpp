@@ -58,6 +58,14 @@ struct varlena *canonical_bytes(const EntryView &entry)
 	return result;
 }
 
+bytea *hash_bytea(const uint8_t *hash)
+{
+	auto *b = (bytea *)palloc(VARHDRSZ + 32);
+	SET_VARSIZE(b, VARHDRSZ + 32);
+	memcpy(VARDATA(b), hash, 32);
+	return b;
+}
+
 void merkle_root(const uint8_t *leaves, size_t n, uint8_t out[32])
 {
 	const char *err = run_guarded([&] {

@@ -21,6 +21,9 @@ Datum json_object(const JsonField *fields, size_t n, const char **chars, size_t 
 // Canonical bytes of an entry as a palloc'd bytea.
 struct varlena *canonical_bytes(const EntryView &entry);
 
+// A 32-byte hash as a palloc'd bytea.
+bytea *hash_bytea(const uint8_t *hash);
+
 // Merkle root (RFC 9162) over n leaf hashes stored back to back.
 void merkle_root(const uint8_t *leaves, size_t n, uint8_t out[32]);
 

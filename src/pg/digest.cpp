@@ -5,6 +5,7 @@
 
 #include "core/digest.hpp"
 #include "core/signatures.hpp"
+#include "pg/core_bridge.hpp"
 #include "pg/cpp_guard.hpp"
 #include "pg/digest_log.hpp"
 #include "pg/entry_writer.hpp"
@@ -67,10 +68,7 @@ Datum witness_check_digest(PG_FUNCTION_ARGS)
 	Datum values[7];
 	bool nulls[7] = {false, false, false, false, false, false, false};
 	values[0] = Int64GetDatum(checked.fields.block_no);
-	bytea *hash = (bytea *)palloc(VARHDRSZ + 32);
-	SET_VARSIZE(hash, VARHDRSZ + 32);
-	memcpy(VARDATA(hash), checked.fields.block_hash.data(), 32);
-	values[1] = PointerGetDatum(hash);
+	values[1] = PointerGetDatum(hash_bytea(checked.fields.block_hash.data()));
 	values[2] = CStringGetTextDatum(checked.fields.database_id.c_str());
 	values[3] = Int64GetDatum(checked.fields.entry_count);
 	values[4] = TimestampTzGetDatum(checked.fields.time_us - kUnixToPostgresEpochUs);

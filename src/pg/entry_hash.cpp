@@ -118,10 +118,9 @@ Datum witness_entry_leaf_hash(PG_FUNCTION_ARGS)
 {
 	EntryView v;
 	read_entry(PG_GETARG_HEAPTUPLEHEADER(0), &v);
-	bytea *hash = (bytea *)palloc(VARHDRSZ + 32);
-	SET_VARSIZE(hash, VARHDRSZ + 32);
-	leaf_hash(v, (uint8_t *)VARDATA(hash));
-	PG_RETURN_BYTEA_P(hash);
+	uint8_t hash[32];
+	leaf_hash(v, hash);
+	PG_RETURN_BYTEA_P(hash_bytea(hash));
 }
 
 Datum witness_entry_canonical_bytes(PG_FUNCTION_ARGS)

@@ -127,9 +127,8 @@ void write_entry(ChangeRecord *change)
 	v.stmt_time_us = stmt_time + kUnixToPostgresEpochUs;
 	v.id = nextval_internal(entry_seq_relid(), false);
 
-	bytea *hash = (bytea *)palloc(VARHDRSZ + 32);
-	SET_VARSIZE(hash, VARHDRSZ + 32);
-	leaf_hash(v, (uint8_t *)VARDATA(hash));
+	uint8_t hash[32];
+	leaf_hash(v, hash);
 
 	Datum values[EntryNatts];
 	bool nulls[EntryNatts];
@@ -165,7 +164,7 @@ void write_entry(ChangeRecord *change)
 	nulls[EntryReason - 1] = !v.reason.present;
 	values[EntryContext - 1] = a.context_json;
 	nulls[EntryContext - 1] = !v.context.present;
-	values[EntryLeafHash - 1] = PointerGetDatum(hash);
+	values[EntryLeafHash - 1] = PointerGetDatum(hash_bytea(hash));
 
 	open_entry_relation();
 	HeapTuple tuple = heap_form_tuple(RelationGetDescr(open_rel), values, nulls);

@@ -32,10 +32,7 @@ Datum witness_merkle_audit_path(PG_FUNCTION_ARGS)
 	uint8_t *path = witness::pg::merkle_audit_path(leaves, (size_t)n, (size_t)index, &len);
 	auto *out = (Datum *)palloc(sizeof(Datum) * Max(len, 1));
 	for (size_t i = 0; i < len; i++) {
-		bytea *b = (bytea *)palloc(VARHDRSZ + 32);
-		SET_VARSIZE(b, VARHDRSZ + 32);
-		memcpy(VARDATA(b), path + 32 * i, 32);
-		out[i] = PointerGetDatum(b);
+		out[i] = PointerGetDatum(witness::pg::hash_bytea(path + 32 * i));
 	}
 	PG_RETURN_ARRAYTYPE_P(construct_array(out, (int)len, BYTEAOID, -1, false, TYPALIGN_INT));
 }

@@ -132,14 +132,6 @@ uint8_t *read_members(Snapshot snap, const PreviousBlock *prev, Datum snapshot, 
 	return leaves;
 }
 
-bytea *hash_bytea(const uint8_t *hash)
-{
-	bytea *b = (bytea *)palloc(VARHDRSZ + 32);
-	SET_VARSIZE(b, VARHDRSZ + 32);
-	memcpy(VARDATA(b), hash, 32);
-	return b;
-}
-
 } // namespace
 
 Oid block_relid()
