@@ -202,6 +202,17 @@ AS $$
 $$;
 COMMENT ON FUNCTION witness.primary_key_columns(regclass) IS 'primary key columns of a table, in key order (NULL without a primary key)';
 
+-- The tracked table a relation belongs to: itself, or for a partition its nearest tracked ancestor.
+CREATE FUNCTION witness._tracked_root(rel oid) RETURNS regclass
+LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT t.relid FROM (SELECT rel::regclass, 0::bigint
+	                     UNION ALL SELECT * FROM pg_partition_ancestors(rel) WITH ORDINALITY) AS p(relid, ord)
+	JOIN witness.tracked_table t ON t.relid = p.relid
+	ORDER BY p.ord LIMIT 1
+$$;
+COMMENT ON FUNCTION witness._tracked_root(oid) IS 'internal: the tracked table whose configuration applies to a relation';
+
 -- One row per live column of the relation a trigger fired on, resolved against the tracked table
 -- (the relation itself or, for a partition, its nearest tracked ancestor).
 CREATE FUNCTION witness._capture_plan(fired_on oid)
@@ -210,10 +221,7 @@ RETURNS TABLE (tracked oid, schema_name text, table_name text, table_tags smalli
 LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp
 AS $$
 	WITH root AS (
-		SELECT t.* FROM (SELECT fired_on::regclass, 0::bigint
-		                 UNION ALL SELECT * FROM pg_partition_ancestors(fired_on) WITH ORDINALITY) AS p(relid, ord)
-		JOIN witness.tracked_table t ON t.relid = p.relid
-		ORDER BY p.ord LIMIT 1
+		SELECT t.* FROM witness.tracked_table t WHERE t.relid = witness._tracked_root(fired_on)
 	)
 	SELECT r.relid::oid, n.nspname::text, c.relname::text, witness.tag_mask(ARRAY[r.classification]),
 	       a.attnum, a.attname::text, a.attname = ANY (r.exclude_columns),
@@ -428,16 +436,6 @@ REVOKE ALL ON FUNCTION witness.untrack(regclass) FROM PUBLIC;
 -- DDL on tracked tables: keep capture complete and the configuration in step
 -------------------------------------------------------------------------------
 
--- The tracked table a relation belongs to: itself, or for a partition its nearest tracked ancestor.
-CREATE FUNCTION witness._tracked_root(rel oid) RETURNS regclass
-LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp
-AS $$
-	SELECT t.relid FROM (SELECT rel::regclass, 0::bigint
-	                     UNION ALL SELECT * FROM pg_partition_ancestors(rel) WITH ORDINALITY) AS p(relid, ord)
-	JOIN witness.tracked_table t ON t.relid = p.relid
-	ORDER BY p.ord LIMIT 1
-$$;
-COMMENT ON FUNCTION witness._tracked_root(oid) IS 'internal: the tracked table whose configuration applies to a relation';
 
 -- PostgreSQL clones row triggers to partitions but not statement triggers, so every tracked plain
 -- table and every leaf partition of a tracked partitioned table carries its own TRUNCATE trigger.
