@@ -5,7 +5,6 @@
 #include "pg/core_bridge.hpp"
 #include "pg/digest_log.hpp"
 #include "pg/entry_writer.hpp"
-#include "pg/sealer.hpp"
 #include "pg/table_config.hpp"
 #include "pg/verifier_bridge.hpp"
 
