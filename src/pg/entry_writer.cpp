@@ -2,10 +2,10 @@
 
 #include "pg/attribution.hpp"
 #include "pg/core_bridge.hpp"
+#include "pg/entry_store.hpp"
 #include "pg/table_config.hpp"
 
 extern "C" {
-#include "utils/resowner.h"
 #include "utils/xid8.h"
 }
 
@@ -19,59 +19,6 @@ const char *const kEntryColumnNames[EntryNatts] = {
     "format",     "op",         "schema_name",       "table_name",        "row_key",          "subject",
     "old_values", "new_values", "session_user_name", "current_user_name", "application_name", "client_addr",
     "actor",      "reason",     "context",           "leaf_hash"};
-
-Oid checked_layout_of = InvalidOid;
-
-// witness.entry and its indexes, opened once per transaction: opening them and building their
-// IndexInfo for every row was a tenth of the capture cost. Held by the top transaction's resource
-// owner, closed before commit, forgotten on abort (the resource owner closes them then).
-Relation open_rel = nullptr;
-CatalogIndexState open_indexes = nullptr;
-bool xact_callback_registered = false;
-
-void close_entry_relation(XactEvent event, void *)
-{
-	if (open_rel == nullptr)
-		return;
-	if (event == XACT_EVENT_PRE_COMMIT || event == XACT_EVENT_PARALLEL_PRE_COMMIT || event == XACT_EVENT_PRE_PREPARE) {
-		CatalogCloseIndexes(open_indexes);
-		table_close(open_rel, NoLock);
-		open_rel = nullptr;
-		open_indexes = nullptr;
-	} else if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT) {
-		open_rel = nullptr;
-		open_indexes = nullptr;
-	}
-}
-
-void open_entry_relation()
-{
-	if (open_rel != nullptr)
-		return;
-	if (!xact_callback_registered) {
-		RegisterXactCallback(close_entry_relation, nullptr);
-		xact_callback_registered = true;
-	}
-	ResourceOwner saved_owner = CurrentResourceOwner;
-	MemoryContext saved_cxt = MemoryContextSwitchTo(TopTransactionContext);
-	CurrentResourceOwner = TopTransactionResourceOwner;
-	PG_TRY();
-	{
-		Relation rel = table_open(entry_relid(), RowExclusiveLock);
-		if (checked_layout_of != RelationGetRelid(rel)) {
-			check_entry_layout(RelationGetDescr(rel));
-			checked_layout_of = RelationGetRelid(rel);
-		}
-		open_indexes = CatalogOpenIndexes(rel);
-		open_rel = rel;
-	}
-	PG_FINALLY();
-	{
-		CurrentResourceOwner = saved_owner;
-		MemoryContextSwitchTo(saved_cxt);
-	}
-	PG_END_TRY();
-}
 
 TextField text_field(const char *s)
 {
@@ -166,10 +113,7 @@ void write_entry(ChangeRecord *change)
 	nulls[EntryContext - 1] = !v.context.present;
 	values[EntryLeafHash - 1] = PointerGetDatum(hash_bytea(hash));
 
-	open_entry_relation();
-	HeapTuple tuple = heap_form_tuple(RelationGetDescr(open_rel), values, nulls);
-	// Catalog-style insert: heap insert plus plain index inserts, no executor and no SPI.
-	CatalogTupleInsertWithInfo(open_rel, tuple, open_indexes);
+	store_entry(values, nulls);
 }
 
 } // namespace witness::pg

@@ -1,4 +1,4 @@
-// Appends one entry to witness.entry: attribution, id, leaf hash, then a direct heap and index insert.
+// Builds one witness.entry row: attribution, id, leaf hash; entry_store.hpp queues and writes it.
 #pragma once
 
 #include "pg/pg_includes.hpp"

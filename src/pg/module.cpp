@@ -1,6 +1,7 @@
 // Module entry point: what PostgreSQL calls when it loads pg_witness.so.
 #include "pg/pg_includes.hpp"
 
+#include "pg/entry_store.hpp"
 #include "pg/settings.hpp"
 #include "pg/table_config.hpp"
 #include "pg/worker.hpp"
@@ -14,6 +15,7 @@ void _PG_init(void)
 {
 	witness::pg::define_settings();
 	witness::pg::register_config_invalidation();
+	witness::pg::register_entry_store();
 	if (process_shared_preload_libraries_in_progress)
 		witness::pg::register_launcher();
 }

@@ -1,0 +1,306 @@
+#include "pg/entry_store.hpp"
+
+#include "pg/entry_writer.hpp"
+#include "pg/table_config.hpp"
+
+extern "C" {
+#include "access/tableam.h"
+#include "executor/executor.h"
+#include "tcop/utility.h"
+#include "utils/resowner.h"
+}
+
+namespace witness::pg
+{
+namespace
+{
+
+// A statement's entries are written together once this many are queued (or this many bytes).
+constexpr int kBatchEntries = 1000;
+constexpr Size kBatchBytes = 8 * 1024 * 1024;
+
+// witness.entry, its indexes and an executor state for index insertion, opened once per transaction:
+// opening them for every row was a tenth of the capture cost. The relation is held by the top
+// transaction's resource owner, closed before commit and forgotten on abort (the resource owner
+// closes it then); the rest lives in TopTransactionContext.
+struct OpenStore {
+	Relation rel = nullptr;
+	CatalogIndexState indexes = nullptr;
+	EState *estate = nullptr;
+	TupleDesc desc = nullptr; // a private copy, so that slots pin nothing
+};
+
+// Queued entries: slots[0, count) in capture order. Each subtransaction that queued entries owns one
+// run of them, [levels[i].start, next level's start); runs nest the way subtransactions do.
+struct Level {
+	SubTransactionId subxid;
+	int start;
+	Size bytes;
+};
+
+struct Batch {
+	MemoryContext cxt = nullptr; // child of TopTransactionContext: gone at transaction end
+	MemoryContext flush_cxt = nullptr;
+	TupleTableSlot **slots = nullptr;
+	int nslots = 0; // slots created
+	int count = 0;  // slots holding a queued entry
+	Level *levels = nullptr;
+	int nlevels = 0;
+	int maxlevels = 0;
+};
+
+Oid checked_layout_of = InvalidOid;
+OpenStore store;
+Batch batch;
+
+ExecutorStart_hook_type prev_executor_start = nullptr;
+ExecutorFinish_hook_type prev_executor_finish = nullptr;
+ProcessUtility_hook_type prev_process_utility = nullptr;
+
+void open_store()
+{
+	if (store.rel != nullptr)
+		return;
+	ResourceOwner saved_owner = CurrentResourceOwner;
+	MemoryContext saved_cxt = MemoryContextSwitchTo(TopTransactionContext);
+	CurrentResourceOwner = TopTransactionResourceOwner;
+	PG_TRY();
+	{
+		Relation rel = table_open(entry_relid(), RowExclusiveLock);
+		if (checked_layout_of != RelationGetRelid(rel)) {
+			check_entry_layout(RelationGetDescr(rel));
+			checked_layout_of = RelationGetRelid(rel);
+		}
+		store.indexes = CatalogOpenIndexes(rel);
+		store.estate = CreateExecutorState();
+		store.desc = CreateTupleDescCopy(RelationGetDescr(rel));
+		store.rel = rel;
+	}
+	PG_FINALLY();
+	{
+		CurrentResourceOwner = saved_owner;
+		MemoryContextSwitchTo(saved_cxt);
+	}
+	PG_END_TRY();
+}
+
+void close_store()
+{
+	if (store.rel == nullptr)
+		return;
+	CatalogCloseIndexes(store.indexes);
+	table_close(store.rel, NoLock);
+	store = OpenStore();
+}
+
+Level *top_level()
+{
+	return batch.nlevels > 0 ? &batch.levels[batch.nlevels - 1] : nullptr;
+}
+
+// The run of queued entries that belongs to the current subtransaction, started if needed.
+Level *current_level()
+{
+	SubTransactionId subxid = GetCurrentSubTransactionId();
+	Level *top = top_level();
+	if (top != nullptr && top->subxid == subxid)
+		return top;
+	if (batch.cxt == nullptr) {
+		batch.cxt = AllocSetContextCreate(TopTransactionContext, "pg_witness entry batch", ALLOCSET_DEFAULT_SIZES);
+		batch.flush_cxt = AllocSetContextCreate(batch.cxt, "pg_witness entry flush", ALLOCSET_DEFAULT_SIZES);
+	}
+	if (batch.nlevels == batch.maxlevels) {
+		int n = Max(4, batch.maxlevels * 2);
+		batch.levels = batch.levels == nullptr ? (Level *)MemoryContextAlloc(batch.cxt, sizeof(Level) * n)
+		                                       : (Level *)repalloc(batch.levels, sizeof(Level) * n);
+		batch.maxlevels = n;
+	}
+	Level *level = &batch.levels[batch.nlevels++];
+	level->subxid = subxid;
+	level->start = batch.count;
+	level->bytes = 0;
+	return level;
+}
+
+TupleTableSlot *next_free_slot()
+{
+	if (batch.count == batch.nslots) {
+		int n = Max(64, batch.nslots * 2);
+		batch.slots = batch.slots == nullptr
+		                  ? (TupleTableSlot **)MemoryContextAlloc(batch.cxt, sizeof(TupleTableSlot *) * n)
+		                  : (TupleTableSlot **)repalloc(batch.slots, sizeof(TupleTableSlot *) * n);
+		MemoryContext saved = MemoryContextSwitchTo(batch.cxt);
+		for (int i = batch.nslots; i < n; i++)
+			batch.slots[i] = MakeSingleTupleTableSlot(store.desc, &TTSOpsHeapTuple);
+		MemoryContextSwitchTo(saved);
+		batch.nslots = n;
+	}
+	return batch.slots[batch.count];
+}
+
+void release_slots(int from)
+{
+	for (int i = from; i < batch.count; i++)
+		ExecClearTuple(batch.slots[i]);
+	batch.count = from;
+}
+
+// Heap multi-insert, then the index entries through the executor (which also serves any index a DBA
+// added, expression and partial ones included), pointing at the TIDs the heap assigned.
+void write_level(const Level &level)
+{
+	int n = batch.count - level.start;
+	TupleTableSlot **slots = batch.slots + level.start;
+	MemoryContext saved = MemoryContextSwitchTo(batch.flush_cxt);
+	table_multi_insert(store.rel, slots, n, GetCurrentCommandId(true), 0, nullptr);
+	for (int i = 0; i < n; i++) {
+		ExecInsertIndexTuples(store.indexes, slots[i], store.estate, false, false, nullptr, NIL);
+		ResetPerTupleExprContext(store.estate);
+	}
+	MemoryContextSwitchTo(saved);
+	MemoryContextReset(batch.flush_cxt);
+}
+
+// Writes the current subtransaction's entries; an outer subtransaction's wait until it is current again.
+void flush_current()
+{
+	Level *top = top_level();
+	if (top == nullptr || top->subxid != GetCurrentSubTransactionId())
+		return;
+	if (batch.count > top->start) {
+		open_store();
+		write_level(*top);
+	}
+	release_slots(top->start);
+	batch.nlevels--;
+}
+
+void discard_level(SubTransactionId subxid)
+{
+	while (top_level() != nullptr && top_level()->subxid == subxid) {
+		release_slots(top_level()->start);
+		batch.nlevels--;
+	}
+}
+
+void forget_batch()
+{
+	batch = Batch(); // its memory went with TopTransactionContext
+}
+
+void on_xact_event(XactEvent event, void *)
+{
+	switch (event) {
+	case XACT_EVENT_PRE_COMMIT:
+	case XACT_EVENT_PRE_PREPARE:
+		flush_current();
+		if (batch.nlevels != 0)
+			ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
+			                errmsg("pg_witness entries of a finished subtransaction were not written")));
+		close_store();
+		break;
+	case XACT_EVENT_PARALLEL_PRE_COMMIT:
+		close_store();
+		break;
+	case XACT_EVENT_COMMIT:
+	case XACT_EVENT_PARALLEL_COMMIT:
+	case XACT_EVENT_PREPARE:
+	case XACT_EVENT_ABORT:
+	case XACT_EVENT_PARALLEL_ABORT:
+		store = OpenStore();
+		forget_batch();
+		break;
+	}
+}
+
+// A subtransaction's entries are written as it commits (it is still current then) and dropped as it
+// rolls back, together with the changes they describe.
+void on_subxact_event(SubXactEvent event, SubTransactionId subxid, SubTransactionId, void *)
+{
+	if (event == SUBXACT_EVENT_PRE_COMMIT_SUB)
+		flush_current();
+	else if (event == SUBXACT_EVENT_ABORT_SUB)
+		discard_level(subxid);
+}
+
+bool have_queued_entries()
+{
+	return batch.count > 0 && !IsInParallelMode();
+}
+
+// Before a statement runs, so that it sees every entry its transaction captured so far.
+void witness_executor_start(QueryDesc *query, int eflags)
+{
+	if (have_queued_entries())
+		flush_current();
+	if (prev_executor_start != nullptr)
+		prev_executor_start(query, eflags);
+	else
+		standard_ExecutorStart(query, eflags);
+}
+
+// After a statement's AFTER triggers have fired: its entries are complete.
+void witness_executor_finish(QueryDesc *query)
+{
+	if (prev_executor_finish != nullptr)
+		prev_executor_finish(query);
+	else
+		standard_ExecutorFinish(query);
+	if (have_queued_entries())
+		flush_current();
+}
+
+// COPY FROM fires its triggers without ExecutorFinish.
+void witness_process_utility(PlannedStmt *pstmt, const char *query_string, bool read_only_tree,
+                             ProcessUtilityContext context, ParamListInfo params, QueryEnvironment *query_env,
+                             DestReceiver *dest, QueryCompletion *qc)
+{
+	if (prev_process_utility != nullptr)
+		prev_process_utility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
+	if (have_queued_entries() && IsTransactionState())
+		flush_current();
+}
+
+} // namespace
+
+TupleDesc entry_store_descriptor()
+{
+	open_store();
+	return store.desc;
+}
+
+void store_entry(const Datum *values, const bool *nulls)
+{
+	open_store();
+	Level *level = current_level();
+	TupleTableSlot *slot = next_free_slot();
+	MemoryContext saved = MemoryContextSwitchTo(batch.cxt);
+	HeapTuple tuple = heap_form_tuple(store.desc, const_cast<Datum *>(values), const_cast<bool *>(nulls));
+	MemoryContextSwitchTo(saved);
+	ExecStoreHeapTuple(tuple, slot, true);
+	batch.count++;
+	level->bytes += tuple->t_len;
+	if (batch.count - level->start >= kBatchEntries || level->bytes >= kBatchBytes)
+		flush_current();
+}
+
+void flush_stored_entries()
+{
+	flush_current();
+}
+
+void register_entry_store()
+{
+	RegisterXactCallback(on_xact_event, nullptr);
+	RegisterSubXactCallback(on_subxact_event, nullptr);
+	prev_executor_start = ExecutorStart_hook;
+	ExecutorStart_hook = witness_executor_start;
+	prev_executor_finish = ExecutorFinish_hook;
+	ExecutorFinish_hook = witness_executor_finish;
+	prev_process_utility = ProcessUtility_hook;
+	ProcessUtility_hook = witness_process_utility;
+}
+
+} // namespace witness::pg
