@@ -27,7 +27,6 @@ struct OpenStore {
 	Relation rel = nullptr;
 	CatalogIndexState indexes = nullptr;
 	EState *estate = nullptr;
-	TupleDesc desc = nullptr; // a private copy, so that slots pin nothing
 };
 
 // Queued entries: slots[0, count) in capture order. Each subtransaction that queued entries owns one
@@ -38,9 +37,15 @@ struct Level {
 	Size bytes;
 };
 
+// The slots, their descriptor (a private copy, so that they pin nothing) and the level stack live for
+// the session: building them in every transaction cost short transactions more than batching saved.
+// The tuples live in tuple_cxt (freed as their slots are cleared; reset whenever nothing is queued).
 struct Batch {
-	MemoryContext cxt = nullptr; // child of TopTransactionContext: gone at transaction end
+	MemoryContext cxt = nullptr;
+	MemoryContext tuple_cxt = nullptr;
 	MemoryContext flush_cxt = nullptr;
+	Oid relid = InvalidOid; // the witness.entry the slots were made for
+	TupleDesc desc = nullptr;
 	TupleTableSlot **slots = nullptr;
 	int nslots = 0; // slots created
 	int count = 0;  // slots holding a queued entry
@@ -56,6 +61,24 @@ Batch batch;
 ExecutorStart_hook_type prev_executor_start = nullptr;
 ExecutorFinish_hook_type prev_executor_finish = nullptr;
 ProcessUtility_hook_type prev_process_utility = nullptr;
+
+// (Re)builds the session's batch for the witness.entry now open: the extension may have been
+// recreated since.
+void prepare_batch(Relation rel)
+{
+	if (batch.relid == RelationGetRelid(rel))
+		return;
+	if (batch.cxt != nullptr)
+		MemoryContextDelete(batch.cxt);
+	batch = Batch();
+	batch.cxt = AllocSetContextCreate(TopMemoryContext, "pg_witness entry batch", ALLOCSET_SMALL_SIZES);
+	batch.tuple_cxt = AllocSetContextCreate(batch.cxt, "pg_witness queued entries", ALLOCSET_DEFAULT_SIZES);
+	batch.flush_cxt = AllocSetContextCreate(batch.cxt, "pg_witness entry flush", ALLOCSET_DEFAULT_SIZES);
+	MemoryContext saved = MemoryContextSwitchTo(batch.cxt);
+	batch.desc = CreateTupleDescCopy(RelationGetDescr(rel));
+	MemoryContextSwitchTo(saved);
+	batch.relid = RelationGetRelid(rel);
+}
 
 void open_store()
 {
@@ -73,7 +96,6 @@ void open_store()
 		}
 		store.indexes = CatalogOpenIndexes(rel);
 		store.estate = CreateExecutorState();
-		store.desc = CreateTupleDescCopy(RelationGetDescr(rel));
 		store.rel = rel;
 	}
 	PG_FINALLY();
@@ -82,6 +104,7 @@ void open_store()
 		MemoryContextSwitchTo(saved_cxt);
 	}
 	PG_END_TRY();
+	prepare_batch(store.rel);
 }
 
 void close_store()
@@ -89,6 +112,7 @@ void close_store()
 	if (store.rel == nullptr)
 		return;
 	CatalogCloseIndexes(store.indexes);
+	FreeExecutorState(store.estate);
 	table_close(store.rel, NoLock);
 	store = OpenStore();
 }
@@ -105,10 +129,6 @@ Level *current_level()
 	Level *top = top_level();
 	if (top != nullptr && top->subxid == subxid)
 		return top;
-	if (batch.cxt == nullptr) {
-		batch.cxt = AllocSetContextCreate(TopTransactionContext, "pg_witness entry batch", ALLOCSET_DEFAULT_SIZES);
-		batch.flush_cxt = AllocSetContextCreate(batch.cxt, "pg_witness entry flush", ALLOCSET_DEFAULT_SIZES);
-	}
 	if (batch.nlevels == batch.maxlevels) {
 		int n = Max(4, batch.maxlevels * 2);
 		batch.levels = batch.levels == nullptr ? (Level *)MemoryContextAlloc(batch.cxt, sizeof(Level) * n)
@@ -125,13 +145,13 @@ Level *current_level()
 TupleTableSlot *next_free_slot()
 {
 	if (batch.count == batch.nslots) {
-		int n = Max(64, batch.nslots * 2);
+		int n = Max(8, batch.nslots * 2);
 		batch.slots = batch.slots == nullptr
 		                  ? (TupleTableSlot **)MemoryContextAlloc(batch.cxt, sizeof(TupleTableSlot *) * n)
 		                  : (TupleTableSlot **)repalloc(batch.slots, sizeof(TupleTableSlot *) * n);
 		MemoryContext saved = MemoryContextSwitchTo(batch.cxt);
 		for (int i = batch.nslots; i < n; i++)
-			batch.slots[i] = MakeSingleTupleTableSlot(store.desc, &TTSOpsHeapTuple);
+			batch.slots[i] = MakeSingleTupleTableSlot(batch.desc, &TTSOpsHeapTuple);
 		MemoryContextSwitchTo(saved);
 		batch.nslots = n;
 	}
@@ -143,6 +163,8 @@ void release_slots(int from)
 	for (int i = from; i < batch.count; i++)
 		ExecClearTuple(batch.slots[i]);
 	batch.count = from;
+	if (from == 0)
+		MemoryContextReset(batch.tuple_cxt);
 }
 
 // Heap multi-insert, then the index entries through the executor (which also serves any index a DBA
@@ -152,7 +174,11 @@ void write_level(const Level &level)
 	int n = batch.count - level.start;
 	TupleTableSlot **slots = batch.slots + level.start;
 	MemoryContext saved = MemoryContextSwitchTo(batch.flush_cxt);
-	table_multi_insert(store.rel, slots, n, GetCurrentCommandId(true), 0, nullptr);
+	CommandId cid = GetCurrentCommandId(true);
+	if (n == 1)
+		table_tuple_insert(store.rel, slots[0], cid, 0, nullptr); // one-row statements: a plain insert is cheaper
+	else
+		table_multi_insert(store.rel, slots, n, cid, 0, nullptr);
 	for (int i = 0; i < n; i++) {
 		ExecInsertIndexTuples(store.indexes, slots[i], store.estate, false, false, nullptr, NIL);
 		ResetPerTupleExprContext(store.estate);
@@ -183,9 +209,13 @@ void discard_level(SubTransactionId subxid)
 	}
 }
 
+// At transaction end, after commit or abort: nothing queued survives it.
 void forget_batch()
 {
-	batch = Batch(); // its memory went with TopTransactionContext
+	if (batch.cxt == nullptr)
+		return;
+	release_slots(0);
+	batch.nlevels = 0;
 }
 
 void on_xact_event(XactEvent event, void *)
@@ -265,21 +295,15 @@ void witness_process_utility(PlannedStmt *pstmt, const char *query_string, bool 
 
 } // namespace
 
-TupleDesc entry_store_descriptor()
-{
-	open_store();
-	return store.desc;
-}
-
 void store_entry(const Datum *values, const bool *nulls)
 {
 	open_store();
 	Level *level = current_level();
 	TupleTableSlot *slot = next_free_slot();
-	MemoryContext saved = MemoryContextSwitchTo(batch.cxt);
-	HeapTuple tuple = heap_form_tuple(store.desc, const_cast<Datum *>(values), const_cast<bool *>(nulls));
+	MemoryContext saved = MemoryContextSwitchTo(batch.tuple_cxt);
+	HeapTuple tuple = heap_form_tuple(batch.desc, const_cast<Datum *>(values), const_cast<bool *>(nulls));
 	MemoryContextSwitchTo(saved);
-	ExecStoreHeapTuple(tuple, slot, true);
+	ExecStoreHeapTuple(tuple, slot, true); // owned by the slot: the heap insert then uses it without a copy
 	batch.count++;
 	level->bytes += tuple->t_len;
 	if (batch.count - level->start >= kBatchEntries || level->bytes >= kBatchBytes)

@@ -12,9 +12,6 @@
 namespace witness::pg
 {
 
-// witness.entry's tuple descriptor, opening the relation for this transaction if needed.
-TupleDesc entry_store_descriptor();
-
 // Forms a witness.entry tuple and queues it for the current subtransaction.
 void store_entry(const Datum *values, const bool *nulls);
 
