@@ -280,11 +280,14 @@ void witness_executor_finish(QueryDesc *query)
 		flush_current();
 }
 
-// COPY FROM fires its triggers without ExecutorFinish.
+// Before a utility command (DDL sees every entry captured before it, DROP EXTENSION included) and after
+// one: COPY FROM fires its triggers without ExecutorFinish.
 void witness_process_utility(PlannedStmt *pstmt, const char *query_string, bool read_only_tree,
                              ProcessUtilityContext context, ParamListInfo params, QueryEnvironment *query_env,
                              DestReceiver *dest, QueryCompletion *qc)
 {
+	if (have_queued_entries() && IsTransactionState())
+		flush_current();
 	if (prev_process_utility != nullptr)
 		prev_process_utility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
 	else
@@ -308,11 +311,6 @@ void store_entry(const Datum *values, const bool *nulls)
 	level->bytes += tuple->t_len;
 	if (batch.count - level->start >= kBatchEntries || level->bytes >= kBatchBytes)
 		flush_current();
-}
-
-void flush_stored_entries()
-{
-	flush_current();
 }
 
 void register_entry_store()

@@ -15,9 +15,6 @@ namespace witness::pg
 // Forms a witness.entry tuple and queues it for the current subtransaction.
 void store_entry(const Datum *values, const bool *nulls);
 
-// Writes every queued entry of the current subtransaction now.
-void flush_stored_entries();
-
 // Installs the executor and utility hooks and the transaction callbacks that write and discard batches.
 void register_entry_store();
 
