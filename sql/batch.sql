@@ -45,6 +45,20 @@ ROLLBACK TO SAVEPOINT outer_sp;
 COMMIT;
 SELECT entries('bt') AS after_nested_rollback;
 
+-- Large batches before, inside and after a savepoint whose statement fails in its triggers.
+CREATE TRIGGER zz_fail AFTER INSERT ON bt FOR EACH ROW WHEN (NEW.id = 11400) EXECUTE FUNCTION fail();
+BEGIN;
+INSERT INTO bt SELECT g, 9 FROM generate_series(11001, 11300) g;
+SAVEPOINT s;
+INSERT INTO bt SELECT g, 9 FROM generate_series(11301, 12500) g;
+ROLLBACK TO SAVEPOINT s;
+INSERT INTO bt SELECT g, 9 FROM generate_series(12501, 14000) g;
+COMMIT;
+DROP TRIGGER zz_fail ON bt;
+SELECT count(*) AS entries, min((row_key->>'id')::int), max((row_key->>'id')::int),
+       count(*) FILTER (WHERE (row_key->>'id')::int BETWEEN 11301 AND 12500) AS from_failed
+FROM witness.entry WHERE table_name = 'bt' AND (new_values->>'v') = '9';
+
 -- Entries come in capture order: ids follow the rows of one statement.
 INSERT INTO bt SELECT g, 5 FROM generate_series(5001, 7500) g;
 SELECT bool_and(k = r) AS ids_follow_rows, count(*)
@@ -67,8 +81,8 @@ BEGIN
 END $$;
 CREATE TRIGGER zz_side_effect AFTER INSERT ON bt FOR EACH ROW EXECUTE FUNCTION bt_side_effect();
 INSERT INTO bt SELECT g, g % 2 FROM generate_series(8001, 8010) g;
-SELECT (SELECT count(*) FROM bt WHERE id > 8000) AS bt_rows, (SELECT count(*) FROM bu) AS bu_rows,
-       (SELECT count(*) FROM witness.entry WHERE table_name = 'bt' AND (row_key->>'id')::int > 8000) AS bt_entries,
+SELECT (SELECT count(*) FROM bt WHERE id BETWEEN 8001 AND 8010) AS bt_rows, (SELECT count(*) FROM bu) AS bu_rows,
+       (SELECT count(*) FROM witness.entry WHERE table_name = 'bt' AND (row_key->>'id')::int BETWEEN 8001 AND 8010) AS bt_entries,
        entries('bu') AS bu_entries,
        (SELECT array_agg((row_key->>'id')::int ORDER BY id) FROM witness.entry WHERE table_name = 'bu') AS bu_keys;
 DROP TRIGGER zz_side_effect ON bt;

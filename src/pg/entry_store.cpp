@@ -4,6 +4,7 @@
 #include "pg/table_config.hpp"
 
 extern "C" {
+#include "access/heapam.h"
 #include "access/tableam.h"
 #include "executor/executor.h"
 #include "tcop/utility.h"
@@ -27,6 +28,10 @@ struct OpenStore {
 	Relation rel = nullptr;
 	CatalogIndexState indexes = nullptr;
 	EState *estate = nullptr;
+	// For batches of more than one entry: PostgreSQL's bulk-write strategy, as COPY uses it. A large
+	// statement's entries cycle through a 16 MB ring of buffers instead of pushing the application's
+	// pages out of shared_buffers, and the ring's buffers are already mapped in this backend.
+	BulkInsertState bulk = nullptr;
 };
 
 // Queued entries: slots[0, count) in capture order. Each subtransaction that queued entries owns one
@@ -113,6 +118,8 @@ void close_store()
 		return;
 	CatalogCloseIndexes(store.indexes);
 	FreeExecutorState(store.estate);
+	if (store.bulk != nullptr)
+		FreeBulkInsertState(store.bulk);
 	table_close(store.rel, NoLock);
 	store = OpenStore();
 }
@@ -167,6 +174,18 @@ void release_slots(int from)
 		MemoryContextReset(batch.tuple_cxt);
 }
 
+// The pin on the last page is dropped at once: it must not outlive the (sub)transaction's resource owner.
+void multi_insert(TupleTableSlot **slots, int n, CommandId cid)
+{
+	if (store.bulk == nullptr) {
+		MemoryContext saved = MemoryContextSwitchTo(TopTransactionContext);
+		store.bulk = GetBulkInsertState();
+		MemoryContextSwitchTo(saved);
+	}
+	table_multi_insert(store.rel, slots, n, cid, 0, store.bulk);
+	ReleaseBulkInsertStatePin(store.bulk);
+}
+
 // Heap multi-insert, then the index entries through the executor (which also serves any index a DBA
 // added, expression and partial ones included), pointing at the TIDs the heap assigned.
 void write_level(const Level &level)
@@ -178,7 +197,7 @@ void write_level(const Level &level)
 	if (n == 1)
 		table_tuple_insert(store.rel, slots[0], cid, 0, nullptr); // one-row statements: a plain insert is cheaper
 	else
-		table_multi_insert(store.rel, slots, n, cid, 0, nullptr);
+		multi_insert(slots, n, cid);
 	for (int i = 0; i < n; i++) {
 		ExecInsertIndexTuples(store.indexes, slots[i], store.estate, false, false, nullptr, NIL);
 		ResetPerTupleExprContext(store.estate);
@@ -249,8 +268,12 @@ void on_subxact_event(SubXactEvent event, SubTransactionId subxid, SubTransactio
 {
 	if (event == SUBXACT_EVENT_PRE_COMMIT_SUB)
 		flush_current();
-	else if (event == SUBXACT_EVENT_ABORT_SUB)
+	else if (event == SUBXACT_EVENT_ABORT_SUB) {
 		discard_level(subxid);
+		// A multi-insert interrupted by an error left its pin to the resource owner, which has released
+		// it: abandon that bulk state (its memory goes with the transaction) rather than unpin twice.
+		store.bulk = nullptr;
+	}
 }
 
 bool have_queued_entries()
