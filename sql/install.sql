@@ -8,7 +8,8 @@ SELECT pg_describe_object(d.classid, d.objid, d.objsubid) AS object_without_comm
 FROM pg_depend d
 JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'pg_witness'
 WHERE d.deptype = 'e'
-  AND d.classid IN ('pg_class'::regclass, 'pg_proc'::regclass, 'pg_event_trigger'::regclass)
+  AND d.classid IN ('pg_class'::regclass, 'pg_proc'::regclass, 'pg_event_trigger'::regclass,
+                    'pg_opclass'::regclass, 'pg_opfamily'::regclass)
   AND obj_description(d.objid, d.classid::regclass::name) IS NULL
   AND NOT (d.classid = 'pg_class'::regclass AND (SELECT relkind FROM pg_class WHERE oid = d.objid) IN ('i', 't'))
 ORDER BY 1;

@@ -1,0 +1,66 @@
+#include "pg/xid_index.hpp"
+
+#include "pg/table_config.hpp"
+
+extern "C" {
+#include "access/brin.h"
+#include "access/genam.h"
+#include "catalog/pg_am.h"
+#include "storage/bufmgr.h"
+#include "storage/lmgr.h"
+#include "utils/acl.h"
+}
+
+namespace witness::pg
+{
+namespace
+{
+
+// Ranges below this block are known to be summarized (per backend: the background sealer keeps it).
+Oid summarized_index = InvalidOid;
+BlockNumber summarized_upto = 0;
+
+// The BRIN index witness.entry_xid and its pages per range, or InvalidOid when it is not there as such.
+Oid xid_brin_index(BlockNumber *pages_per_range)
+{
+	Oid index = get_relname_relid("entry_xid", get_namespace_oid("witness", false));
+	if (!OidIsValid(index))
+		return InvalidOid;
+	Relation irel = index_open(index, AccessShareLock);
+	bool is_brin = irel->rd_rel->relam == BRIN_AM_OID;
+	if (is_brin)
+		*pages_per_range = BrinGetPagesPerRange(irel);
+	index_close(irel, AccessShareLock);
+	return is_brin ? index : InvalidOid;
+}
+
+} // namespace
+
+// A range is summarized only once it is full: a summary of the range still being filled would have to be
+// widened, under an exclusive lock on the summary page, by every later transaction inserting into it.
+// Skipped when VACUUM or ANALYZE holds witness.entry (VACUUM summarizes too) and when the caller may not
+// summarize (brin_summarize_range() needs the index's owner).
+void summarize_filled_xid_ranges()
+{
+	BlockNumber pages_per_range = 0;
+	Oid index = xid_brin_index(&pages_per_range);
+	if (!OidIsValid(index) || pages_per_range == 0 || !pg_class_ownercheck(index, GetUserId()))
+		return;
+	Oid heap = entry_relid();
+	if (!ConditionalLockRelationOid(heap, ShareUpdateExclusiveLock))
+		return;
+	if (summarized_index != index) {
+		summarized_index = index;
+		summarized_upto = 0;
+	}
+	Relation rel = table_open(heap, NoLock);
+	BlockNumber nblocks = RelationGetNumberOfBlocks(rel);
+	table_close(rel, NoLock);
+	BlockNumber filled = nblocks - nblocks % pages_per_range;
+	for (BlockNumber blk = summarized_upto; blk < filled; blk += pages_per_range)
+		DirectFunctionCall2(brin_summarize_range, ObjectIdGetDatum(index), Int64GetDatum((int64)blk));
+	summarized_upto = Max(summarized_upto, filled);
+	UnlockRelationOid(heap, ShareUpdateExclusiveLock);
+}
+
+} // namespace witness::pg
