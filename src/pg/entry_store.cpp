@@ -20,6 +20,12 @@ namespace
 constexpr int kBatchEntries = 1000;
 constexpr Size kBatchBytes = 8 * 1024 * 1024;
 
+// Entries only ever go to a backend's current page or a new one, never back into the free-space map's
+// leftovers in older pages: those would land in page ranges the sealer has already summarized in the
+// BRIN xid index (xid_index.cpp), widening a summary under an exclusive lock and making the sealer
+// re-read the range. The space given up is the tail of each page that an entry did not fit into.
+constexpr int kInsertOptions = TABLE_INSERT_SKIP_FSM;
+
 // witness.entry, its indexes and an executor state for index insertion, opened once per transaction:
 // opening them for every row was a tenth of the capture cost. The relation is held by the top
 // transaction's resource owner, closed before commit and forgotten on abort (the resource owner
@@ -182,7 +188,7 @@ void multi_insert(TupleTableSlot **slots, int n, CommandId cid)
 		store.bulk = GetBulkInsertState();
 		MemoryContextSwitchTo(saved);
 	}
-	table_multi_insert(store.rel, slots, n, cid, 0, store.bulk);
+	table_multi_insert(store.rel, slots, n, cid, kInsertOptions, store.bulk);
 	ReleaseBulkInsertStatePin(store.bulk);
 }
 
@@ -195,7 +201,8 @@ void write_level(const Level &level)
 	MemoryContext saved = MemoryContextSwitchTo(batch.flush_cxt);
 	CommandId cid = GetCurrentCommandId(true);
 	if (n == 1)
-		table_tuple_insert(store.rel, slots[0], cid, 0, nullptr); // one-row statements: a plain insert is cheaper
+		table_tuple_insert(store.rel, slots[0], cid, kInsertOptions,
+		                   nullptr); // one-row statements: a plain insert is cheaper
 	else
 		multi_insert(slots, n, cid);
 	for (int i = 0; i < n; i++) {

@@ -16,6 +16,10 @@ namespace witness::pg
 namespace
 {
 
+// Pages at the end of witness.entry that may still be filling: concurrent backends each fill their own
+// page, and PostgreSQL extends a contended relation by up to 512 pages at once.
+constexpr BlockNumber kFillingTail = 512;
+
 // Ranges below this block are known to be summarized (per backend: the background sealer keeps it).
 Oid summarized_index = InvalidOid;
 BlockNumber summarized_upto = 0;
@@ -36,8 +40,9 @@ Oid xid_brin_index(BlockNumber *pages_per_range)
 
 } // namespace
 
-// A range is summarized only once it is full: a summary of the range still being filled would have to be
-// widened, under an exclusive lock on the summary page, by every later transaction inserting into it.
+// A range is summarized only once it is full and 512 pages behind the end: a summary of a range still
+// being filled would have to be widened, under an exclusive lock on the summary page, by every later
+// transaction inserting into it, and the sealer would re-read the whole range.
 // Skipped when VACUUM or ANALYZE holds witness.entry (VACUUM summarizes too) and when the caller may not
 // summarize (brin_summarize_range() needs the index's owner).
 void summarize_filled_xid_ranges()
@@ -56,7 +61,8 @@ void summarize_filled_xid_ranges()
 	Relation rel = table_open(heap, NoLock);
 	BlockNumber nblocks = RelationGetNumberOfBlocks(rel);
 	table_close(rel, NoLock);
-	BlockNumber filled = nblocks - nblocks % pages_per_range;
+	BlockNumber settled = nblocks > kFillingTail ? nblocks - kFillingTail : 0;
+	BlockNumber filled = settled - settled % pages_per_range;
 	for (BlockNumber blk = summarized_upto; blk < filled; blk += pages_per_range)
 		DirectFunctionCall2(brin_summarize_range, ObjectIdGetDatum(index), Int64GetDatum((int64)blk));
 	summarized_upto = Max(summarized_upto, filled);
