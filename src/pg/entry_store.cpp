@@ -2,6 +2,7 @@
 
 #include "pg/entry_writer.hpp"
 #include "pg/table_config.hpp"
+#include "pg/xid_index.hpp"
 
 extern "C" {
 #include "access/heapam.h"
@@ -34,6 +35,10 @@ struct OpenStore {
 	Relation rel = nullptr;
 	CatalogIndexState indexes = nullptr;
 	EState *estate = nullptr;
+	int nindexes = 0;
+	// Pages per range of the BRIN xid index, which then comes last in indexes; 0 if there is none. One
+	// BRIN insert per page range and batch is enough: all entries of a batch have the same xid.
+	BlockNumber xid_brin_range = 0;
 	// For batches of more than one entry: PostgreSQL's bulk-write strategy, as COPY uses it. A large
 	// statement's entries cycle through a 16 MB ring of buffers instead of pushing the application's
 	// pages out of shared_buffers, and the ring's buffers are already mapped in this backend.
@@ -106,6 +111,8 @@ void open_store()
 			checked_layout_of = RelationGetRelid(rel);
 		}
 		store.indexes = CatalogOpenIndexes(rel);
+		store.nindexes = store.indexes->ri_NumIndices;
+		store.xid_brin_range = move_xid_brin_last(store.indexes);
 		store.estate = CreateExecutorState();
 		store.rel = rel;
 	}
@@ -122,6 +129,7 @@ void close_store()
 {
 	if (store.rel == nullptr)
 		return;
+	store.indexes->ri_NumIndices = store.nindexes;
 	CatalogCloseIndexes(store.indexes);
 	FreeExecutorState(store.estate);
 	if (store.bulk != nullptr)
@@ -200,12 +208,22 @@ void write_level(const Level &level)
 	TupleTableSlot **slots = batch.slots + level.start;
 	MemoryContext saved = MemoryContextSwitchTo(batch.flush_cxt);
 	CommandId cid = GetCurrentCommandId(true);
-	if (n == 1)
-		table_tuple_insert(store.rel, slots[0], cid, kInsertOptions,
-		                   nullptr); // one-row statements: a plain insert is cheaper
+	if (n == 1) // one-row statements: a plain insert is cheaper
+		table_tuple_insert(store.rel, slots[0], cid, kInsertOptions, nullptr);
 	else
 		multi_insert(slots, n, cid);
+	// The BRIN xid index (last in the list) gets the first entry of each page range only: the others
+	// carry the same xid, which its summary of that range then already covers or will, once summarized.
+	BlockNumber last_range = InvalidBlockNumber;
 	for (int i = 0; i < n; i++) {
+		// Set for every entry, so that an error between two entries cannot leave it lowered.
+		store.indexes->ri_NumIndices = store.nindexes;
+		if (store.xid_brin_range != 0) {
+			BlockNumber range = ItemPointerGetBlockNumber(&slots[i]->tts_tid) / store.xid_brin_range;
+			if (range == last_range)
+				store.indexes->ri_NumIndices = store.nindexes - 1;
+			last_range = range;
+		}
 		ExecInsertIndexTuples(store.indexes, slots[i], store.estate, false, false, nullptr, NIL);
 		ResetPerTupleExprContext(store.estate);
 	}

@@ -1,6 +1,9 @@
 #include "pg/xid_index.hpp"
 
+#include "pg/entry_writer.hpp"
 #include "pg/table_config.hpp"
+
+#include <utility>
 
 extern "C" {
 #include "access/brin.h"
@@ -39,6 +42,23 @@ Oid xid_brin_index(BlockNumber *pages_per_range)
 }
 
 } // namespace
+
+BlockNumber move_xid_brin_last(ResultRelInfo *indexes)
+{
+	int n = indexes->ri_NumIndices;
+	for (int i = 0; i < n; i++) {
+		Relation index = indexes->ri_IndexRelationDescs[i];
+		IndexInfo *info = indexes->ri_IndexRelationInfo[i];
+		if (index->rd_rel->relam != BRIN_AM_OID || strcmp(RelationGetRelationName(index), "entry_xid") != 0 ||
+		    info->ii_NumIndexAttrs != 1 || info->ii_IndexAttrNumbers[0] != EntryXid || info->ii_Expressions != NIL ||
+		    info->ii_Predicate != NIL)
+			continue;
+		std::swap(indexes->ri_IndexRelationDescs[i], indexes->ri_IndexRelationDescs[n - 1]);
+		std::swap(indexes->ri_IndexRelationInfo[i], indexes->ri_IndexRelationInfo[n - 1]);
+		return BrinGetPagesPerRange(index);
+	}
+	return 0;
+}
 
 // A range is summarized only once it is full and 512 pages behind the end: a summary of a range still
 // being filled would have to be widened, under an exclusive lock on the summary page, by every later

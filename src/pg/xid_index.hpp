@@ -10,4 +10,8 @@ namespace witness::pg
 // sealer's scan reads only the ranges that can hold unsealed entries.
 void summarize_filled_xid_ranges();
 
+// Moves witness.entry_xid, when it is the plain BRIN index on xid, to the end of witness.entry's open
+// index list and returns its pages per range; 0 when it is not there as such.
+BlockNumber move_xid_brin_last(ResultRelInfo *indexes);
+
 } // namespace witness::pg
