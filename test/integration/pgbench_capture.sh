@@ -29,10 +29,9 @@
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=test/integration/lib/common.sh
+source "$HERE/lib/common.sh"
 SCRIPTS="$HERE/pgbench_capture"
-PG_BINDIR="${PG_BINDIR:-/usr/lib/postgresql/15/bin}"
-PSQL="$PG_BINDIR/psql"
-PGBENCH="$PG_BINDIR/pgbench"
 
 DB="${WITNESS_PGBENCH_DB:-witness_it_pgbench}"
 MAINT_DB="${PGDATABASE:-postgres}"
@@ -44,8 +43,6 @@ TX_PER_CLIENT="${WITNESS_PGBENCH_TX:-1500}"
 BENCH_HOST="${WITNESS_PGBENCH_HOST:-127.0.0.1}"
 MARKER_ROLLBACK=1000000007
 MARKER_SAVEPOINT=1000000009
-
-unset PGAPPNAME PGOPTIONS PGDATESTYLE PGTZ
 
 WORK="$(mktemp -d /tmp/pgbench_capture.XXXXXX)"
 DB_CREATED=0
@@ -60,32 +57,6 @@ cleanup() {
 	exit "$rc"
 }
 trap cleanup EXIT
-
-say() { printf '\n== %s\n' "$*"; }
-
-# q SQL: run SQL in the test database, print unaligned tuples-only output.
-q() { "$PSQL" -X -q -A -t -v ON_ERROR_STOP=1 -d "$DB" -c "$1"; }
-
-PASSED=0
-FAILED=0
-# check NAME EXPECTED SQL [DETAIL_SQL]: SQL must print exactly EXPECTED; on a mismatch the query
-# and the first rows of DETAIL_SQL (the offending rows) are printed.
-check() {
-	local name=$1 expected=$2 sql=$3 detail=${4:-} got
-	got="$(q "$sql")"
-	if [[ $got == "$expected" ]]; then
-		PASSED=$((PASSED + 1))
-		printf 'ok    %-72s %s\n' "$name" "$got"
-	else
-		FAILED=$((FAILED + 1))
-		printf 'FAIL  %s: got [%s], expected [%s]\n' "$name" "$got" "$expected"
-		printf '      query: %s\n' "$sql"
-		if [[ -n $detail ]]; then
-			echo "      offending rows (first 10):"
-			"$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$DB" -c "SELECT * FROM ($detail) d LIMIT 10" | sed 's/^/      /'
-		fi
-	fi
-}
 
 # ---------------------------------------------------------------------------------------------
 say "setup: database $DB, pg_witness, pgbench -i -s $SCALE, tracking"
@@ -357,10 +328,4 @@ check "committed transactions per script (context.script) = script counts (tpcb|
 	        count(DISTINCT xid) FILTER (WHERE context->>'script' = 'savepoint') FROM it_run"
 
 # ---------------------------------------------------------------------------------------------
-echo
-TOTAL=$((PASSED + FAILED))
-if ((FAILED > 0)); then
-	echo "pgbench_capture: $FAILED of $TOTAL checks FAILED"
-	exit 1
-fi
-echo "pgbench_capture: $PASSED checks passed"
+finish pgbench_capture
