@@ -70,7 +70,6 @@ struct Batch {
 	int maxlevels = 0;
 };
 
-Oid checked_layout_of = InvalidOid;
 OpenStore store;
 Batch batch;
 
@@ -78,12 +77,13 @@ ExecutorStart_hook_type prev_executor_start = nullptr;
 ExecutorFinish_hook_type prev_executor_finish = nullptr;
 ProcessUtility_hook_type prev_process_utility = nullptr;
 
-// (Re)builds the session's batch for the witness.entry now open: the extension may have been
-// recreated since.
+// (Re)builds the session's batch for the witness.entry now open, once its layout is checked: the
+// extension may have been recreated since.
 void prepare_batch(Relation rel)
 {
 	if (batch.relid == RelationGetRelid(rel))
 		return;
+	check_entry_layout(RelationGetDescr(rel));
 	if (batch.cxt != nullptr)
 		MemoryContextDelete(batch.cxt);
 	batch = Batch();
@@ -106,10 +106,6 @@ void open_store()
 	PG_TRY();
 	{
 		Relation rel = table_open(entry_relid(), RowExclusiveLock);
-		if (checked_layout_of != RelationGetRelid(rel)) {
-			check_entry_layout(RelationGetDescr(rel));
-			checked_layout_of = RelationGetRelid(rel);
-		}
 		store.indexes = CatalogOpenIndexes(rel);
 		store.nindexes = store.indexes->ri_NumIndices;
 		store.xid_brin_range = move_xid_brin_last(store.indexes);
