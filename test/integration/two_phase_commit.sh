@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Integration test: entries of prepared transactions (two-phase commit).
 #
-# Capture queues entries and writes them at the latest when the transaction prepares
-# (docs/capture.md, "Batched writes"). This test runs a cluster of its own with
-# max_prepared_transactions = 4 and checks that:
+# Capture queues entries and writes them at the end of each statement, and at the latest when the
+# transaction prepares (docs/capture.md, "Batched writes"; in plain SQL the statements' own writes
+# always come first, so the write at PREPARE is a safety net this test does not reach on its own).
+# It runs a cluster of its own with max_prepared_transactions = 4 and checks that:
 #   - a prepared transaction's entries, batches of several statements and a released savepoint
 #     included, are invisible until COMMIT PREPARED and complete after it;
 #   - ROLLBACK PREPARED leaves none, and a prepared transaction whose savepoint rolled back keeps
