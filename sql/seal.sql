@@ -85,6 +85,26 @@ UPDATE witness.entry e SET leaf_hash = witness.entry_leaf_hash(e) WHERE id = (SE
 SELECT status, problem, block_no - :base AS block, entry_id = (SELECT max(id) FROM witness.entry) AS names_forged_entry
 FROM witness.verify();
 ROLLBACK;
+-- 5b. A copy of a sealed entry is inserted with the same id: ids are not backed by a unique index
+--     (witness.entry_id is BRIN), so verify() must name it, and prove() refuses the id.
+BEGIN;
+ALTER TABLE witness.entry DISABLE TRIGGER witness_insert_only_by_capture;
+INSERT INTO witness.entry SELECT * FROM witness.entry WHERE id = :e_ins;
+SELECT status, problem, block_no - :base AS block, entry_id - :e_ins AS entry FROM witness.verify();
+\set VERBOSITY sqlstate
+SELECT witness.prove(:e_ins);
+\set VERBOSITY terse
+ROLLBACK;
+-- 5c. The same, but the copy carries other values and a matching leaf hash.
+BEGIN;
+ALTER TABLE witness.entry DISABLE TRIGGER witness_insert_only_by_capture, DISABLE TRIGGER witness_append_only;
+INSERT INTO witness.entry SELECT * FROM witness.entry WHERE id = :e_ins;
+UPDATE witness.entry SET new_values = '{"id": 1, "amount": 1, "memo": "forged"}'
+WHERE id = :e_ins AND ctid = (SELECT max(ctid) FROM witness.entry WHERE id = :e_ins);
+UPDATE witness.entry e SET leaf_hash = witness.entry_leaf_hash(e)
+WHERE id = :e_ins AND ctid = (SELECT max(ctid) FROM witness.entry WHERE id = :e_ins);
+SELECT status, problem, block_no - :base AS block, entry_id - :e_ins AS entry FROM witness.verify();
+ROLLBACK;
 -- 6. Two entries swap contents (their ids trade places).
 BEGIN;
 ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;

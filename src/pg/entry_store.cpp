@@ -2,7 +2,7 @@
 
 #include "pg/entry_writer.hpp"
 #include "pg/table_config.hpp"
-#include "pg/xid_index.hpp"
+#include "pg/trail_brin.hpp"
 
 extern "C" {
 #include "access/heapam.h"
@@ -23,7 +23,7 @@ constexpr Size kBatchBytes = 8 * 1024 * 1024;
 
 // Entries only ever go to a backend's current page or a new one, never back into the free-space map's
 // leftovers in older pages: those would land in page ranges the sealer has already summarized in the
-// BRIN xid index (xid_index.cpp), widening a summary under an exclusive lock and making the sealer
+// BRIN indexes (trail_brin.cpp), widening a summary under an exclusive lock and making the sealer
 // re-read the range. The space given up is the tail of each page that an entry did not fit into.
 constexpr int kInsertOptions = TABLE_INSERT_SKIP_FSM;
 
@@ -36,9 +36,10 @@ struct OpenStore {
 	CatalogIndexState indexes = nullptr;
 	EState *estate = nullptr;
 	int nindexes = 0;
-	// Pages per range of the BRIN xid index, which then comes last in indexes; 0 if there is none. One
-	// BRIN insert per page range and batch is enough: all entries of a batch have the same xid.
-	BlockNumber xid_brin_range = 0;
+	// The BRIN indexes on xid and id, which then come last in indexes. Only the first and the last entry
+	// of a batch in each page range go into them: a batch's entries share their xid and have rising ids,
+	// so the smallest and largest values cover the rest (trail_brin.cpp).
+	TrailBrins brins;
 	// For batches of more than one entry: PostgreSQL's bulk-write strategy, as COPY uses it. A large
 	// statement's entries cycle through a 16 MB ring of buffers instead of pushing the application's
 	// pages out of shared_buffers, and the ring's buffers are already mapped in this backend.
@@ -108,7 +109,7 @@ void open_store()
 		Relation rel = table_open(entry_relid(), RowExclusiveLock);
 		store.indexes = CatalogOpenIndexes(rel);
 		store.nindexes = store.indexes->ri_NumIndices;
-		store.xid_brin_range = move_xid_brin_last(store.indexes);
+		store.brins = move_trail_brins_last(store.indexes);
 		store.estate = CreateExecutorState();
 		store.rel = rel;
 	}
@@ -196,6 +197,22 @@ void multi_insert(TupleTableSlot **slots, int n, CommandId cid)
 	ReleaseBulkInsertStatePin(store.bulk);
 }
 
+// True when slots[i] is neither the first nor the last of the batch in its page range of any trail BRIN.
+bool inside_brin_run(TupleTableSlot **slots, int n, int i)
+{
+	if (i == 0 || i == n - 1)
+		return false;
+	BlockNumber prev = ItemPointerGetBlockNumber(&slots[i - 1]->tts_tid);
+	BlockNumber cur = ItemPointerGetBlockNumber(&slots[i]->tts_tid);
+	BlockNumber next = ItemPointerGetBlockNumber(&slots[i + 1]->tts_tid);
+	for (int k = 0; k < store.brins.count; k++) {
+		BlockNumber ppr = store.brins.pages_per_range[k];
+		if (prev / ppr != cur / ppr || next / ppr != cur / ppr)
+			return false;
+	}
+	return true;
+}
+
 // Heap multi-insert, then the index entries through the executor (which also serves any index a DBA
 // added, expression and partial ones included), pointing at the TIDs the heap assigned.
 void write_level(const Level &level)
@@ -208,18 +225,11 @@ void write_level(const Level &level)
 		table_tuple_insert(store.rel, slots[0], cid, kInsertOptions, nullptr);
 	else
 		multi_insert(slots, n, cid);
-	// The BRIN xid index (last in the list) gets the first entry of each page range only: the others
-	// carry the same xid, which its summary of that range then already covers or will, once summarized.
-	BlockNumber last_range = InvalidBlockNumber;
 	for (int i = 0; i < n; i++) {
 		// Set for every entry, so that an error between two entries cannot leave it lowered.
 		store.indexes->ri_NumIndices = store.nindexes;
-		if (store.xid_brin_range != 0) {
-			BlockNumber range = ItemPointerGetBlockNumber(&slots[i]->tts_tid) / store.xid_brin_range;
-			if (range == last_range)
-				store.indexes->ri_NumIndices = store.nindexes - 1;
-			last_range = range;
-		}
+		if (store.brins.count > 0 && inside_brin_run(slots, n, i))
+			store.indexes->ri_NumIndices = store.nindexes - store.brins.count;
 		ExecInsertIndexTuples(store.indexes, slots[i], store.estate, false, false, nullptr, NIL);
 		ResetPerTupleExprContext(store.estate);
 	}

@@ -3,7 +3,7 @@
 #include "pg/core_bridge.hpp"
 #include "pg/entry_writer.hpp"
 #include "pg/table_config.hpp"
-#include "pg/xid_index.hpp"
+#include "pg/trail_brin.hpp"
 
 extern "C" {
 #include "access/transam.h"
@@ -160,7 +160,7 @@ SealOutcome seal_once(bool wait, Datum values[BlockNatts], bool nulls[BlockNatts
 	else if (!ConditionalLockRelationOid(blocks, ShareRowExclusiveLock))
 		return SealOutcome::Busy;
 
-	summarize_filled_xid_ranges();
+	summarize_filled_ranges();
 	// Taken after the lock, so the previous sealer's block is visible in it.
 	Snapshot snap = RegisterSnapshot(GetLatestSnapshot());
 	MemoryContext caller = CurrentMemoryContext;

@@ -1,0 +1,38 @@
+-- witness.entry has two BRIN indexes and no btree: entry_xid, through which the sealer finds unsealed
+-- entries, and entry_id, for lookups by id. The sealer summarizes every page range that has filled
+-- up, leaving alone the last 512 pages (which may still be filling), and summarized ranges hide no
+-- entry: capture puts only the first and the last entry of a batch in each range into them.
+SELECT c.relname, a.amname, i.indisunique
+FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam
+WHERE i.indrelid = 'witness.entry'::regclass ORDER BY 1;
+CREATE TABLE xi (id int PRIMARY KEY, pad text);
+SELECT witness.track('xi');
+SELECT count(*) AS before_sealing FROM witness.seal();
+
+-- Enough entries to fill many 128-page ranges.
+INSERT INTO xi SELECT g, repeat('x', 300) FROM generate_series(1, 30000) g;
+SELECT pg_relation_size('witness.entry') / current_setting('block_size')::int / 128 >= 12 AS many_ranges;
+SELECT entry_count FROM witness.seal();
+-- Only the ranges of the last 512 pages are left unsummarized: at most 5 of 128 pages.
+SELECT brin_summarize_new_values('witness.entry_xid') <= 5 AS filled_xid_ranges_summarized;
+SELECT brin_summarize_new_values('witness.entry_id') <= 5 AS filled_id_ranges_summarized;
+
+-- Entries written after summarization, into summarized and new ranges, are all found and sealed,
+-- with the sealer's query made to go through the BRIN index even on this small table.
+SELECT max(id) + 1 AS first_new FROM witness.entry \gset
+SET enable_seqscan = off;
+UPDATE xi SET pad = 'y' WHERE id % 3 = 0;
+INSERT INTO xi SELECT g, repeat('z', 300) FROM generate_series(30001, 31000) g;
+SELECT entry_count FROM witness.seal();
+
+-- Lookups by id go through entry_id and find every one of those entries: ranges whose summary missed
+-- a batch's smallest or largest id would be skipped.
+EXPLAIN (COSTS OFF) SELECT * FROM witness.entry WHERE id = 42;
+SELECT max(id) AS last_new FROM witness.entry \gset
+SELECT count(*) AS from_first FROM witness.entry WHERE id >= :first_new;
+SELECT count(*) AS up_to_last FROM witness.entry WHERE id <= :last_new AND id >= :first_new - 5;
+SELECT count(*) AS beyond_middle FROM witness.entry WHERE id > :first_new + 4321;
+SELECT count(*) AS lookups, count(*) FILTER (WHERE EXISTS (SELECT 1 FROM witness.entry e WHERE e.id = g)) AS found
+FROM generate_series(:first_new, :last_new, 37) g;
+RESET enable_seqscan;
+SELECT status, entries_pending, problem FROM witness.verify();
