@@ -808,7 +808,7 @@ AS $$
 	                          'client_addr', nullif(format('%s', e.client_addr), ''), 'client_port', e.client_port,
 	                          'backend_pid', e.backend_pid, 'actor', e.actor, 'reason', e.reason, 'context', e.context,
 	                          'leaf_hash', encode(e.leaf_hash, 'hex'), 'format', e.format)::text
-	 FROM witness.entry e)
+	 FROM witness.entry e ORDER BY e.id)
 $$;
 COMMENT ON FUNCTION witness.export_trail() IS 'the whole trail as JSON lines (header, blocks, entries) for witness-verify';
 REVOKE ALL ON FUNCTION witness.export_trail() FROM PUBLIC;
