@@ -1,6 +1,6 @@
 // The capture triggers: AFTER ROW for INSERT/UPDATE/DELETE and AFTER STATEMENT for TRUNCATE.
-// This is the hot path: no SPI, no lock other writers wait on; one heap insert and two index inserts (id,
-// xid) per change, batched per statement by entry_store.cpp.
+// This is the hot path: no SPI, no lock other writers wait on; one heap insert per change, batched per
+// statement by entry_store.cpp, whose BRIN indexes (xid, id) get a batch's first and last entry per range.
 #include "pg/pg_includes.hpp"
 
 #include "pg/core_bridge.hpp"
