@@ -44,7 +44,8 @@ bool is_minmax_brin(Relation index, IndexInfo *info, AttrNumber column)
 	       index_getprocid(index, 1, BRIN_PROCNUM_OPCINFO) == F_BRIN_MINMAX_OPCINFO;
 }
 
-// Summarizes brin's filled ranges below filled, when the caller owns it; it is not there as such otherwise.
+// Summarizes the ranges of brin that have filled up in a table of nblocks pages, when the index exists,
+// is BRIN and the caller owns it.
 void summarize_index(TrailBrin *brin, BlockNumber nblocks)
 {
 	Oid index = get_relname_relid(brin->name, get_namespace_oid("witness", false));
