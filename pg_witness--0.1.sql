@@ -85,8 +85,9 @@ COMMENT ON INDEX witness.entry_xid IS 'BRIN min/max of xid per page range: how t
 -- Lookups by id (prove(), block_of()) go through a BRIN index too. A btree on id (a primary key) cost
 -- every captured change one more index insert and WAL record, and every concurrent writer met at its
 -- rightmost page: about a tenth of tracked pgbench throughput at 16 clients, measured without it.
--- Ids come from witness.entry_id_seq and only the capture writes entries, so they are unique by construction; verify() names an entry
--- whose id is duplicated (docs/verification.md). A DBA may add a btree on id; capture maintains it.
+-- Ids come from witness.entry_id_seq and only the capture writes entries, so they are unique by
+-- construction; verify() names an entry whose id is duplicated (docs/verification.md). A DBA may add
+-- a btree on id; capture maintains it.
 CREATE INDEX entry_id ON witness.entry USING brin (id);
 COMMENT ON INDEX witness.entry_id IS 'BRIN min/max of id per page range: lookups of entries by id';
 
