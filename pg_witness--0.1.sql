@@ -1,6 +1,47 @@
 -- pg_witness 0.1: capture of row changes into an append-only trail.
 \echo Use "CREATE EXTENSION pg_witness" to load this file. \quit
 
+-- CREATE EXTENSION uses schema witness if it exists already. A role with CREATE on the database could
+-- have made it, owning it and able to drop it with the whole trail, or planted objects in it for our
+-- functions to find. Install only into a schema a superuser owns, that holds nothing and that no
+-- other role may create objects in.
+DO $$
+DECLARE
+	owner_is_superuser boolean;
+	creators text;
+BEGIN
+	SELECT r.rolsuper INTO owner_is_superuser
+	FROM pg_catalog.pg_namespace n JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) n.nspowner
+	WHERE n.nspname OPERATOR(pg_catalog.=) 'witness';
+	IF NOT owner_is_superuser THEN
+		RAISE EXCEPTION 'schema witness is owned by role %, which is not a superuser',
+			(SELECT nspowner::pg_catalog.regrole FROM pg_catalog.pg_namespace WHERE nspname OPERATOR(pg_catalog.=) 'witness')
+			USING ERRCODE = 'insufficient_privilege',
+			      DETAIL = 'pg_witness keeps its trail in schema witness; its owner could drop the trail.',
+			      HINT = 'Drop or rename that schema (after checking what it holds), then run CREATE EXTENSION pg_witness again.';
+	END IF;
+	IF EXISTS (SELECT FROM pg_catalog.pg_class WHERE relnamespace OPERATOR(pg_catalog.=) 'witness'::pg_catalog.regnamespace)
+	   OR EXISTS (SELECT FROM pg_catalog.pg_proc WHERE pronamespace OPERATOR(pg_catalog.=) 'witness'::pg_catalog.regnamespace)
+	   OR EXISTS (SELECT FROM pg_catalog.pg_type WHERE typnamespace OPERATOR(pg_catalog.=) 'witness'::pg_catalog.regnamespace)
+	   OR EXISTS (SELECT FROM pg_catalog.pg_operator WHERE oprnamespace OPERATOR(pg_catalog.=) 'witness'::pg_catalog.regnamespace) THEN
+		RAISE EXCEPTION 'schema witness already holds objects'
+			USING ERRCODE = 'duplicate_schema',
+			      DETAIL = 'pg_witness installs only into an empty schema witness, so that no object in it was put there by another role.',
+			      HINT = 'Drop or rename that schema (after checking what it holds), then run CREATE EXTENSION pg_witness again.';
+	END IF;
+	SELECT pg_catalog.string_agg(a.grantee::pg_catalog.regrole::text, ', ') INTO creators
+	FROM pg_catalog.pg_namespace n, pg_catalog.aclexplode(n.nspacl) a
+	WHERE n.nspname OPERATOR(pg_catalog.=) 'witness' AND a.privilege_type OPERATOR(pg_catalog.=) 'CREATE'
+	  AND NOT COALESCE((SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.oid OPERATOR(pg_catalog.=) a.grantee), false);
+	IF creators IS NOT NULL THEN
+		RAISE EXCEPTION 'roles other than superusers may create objects in schema witness'
+			USING ERRCODE = 'insufficient_privilege',
+			      DETAIL = pg_catalog.format('CREATE on schema witness is granted to %s.', creators),
+			      HINT = 'REVOKE CREATE ON SCHEMA witness FROM those roles, then run CREATE EXTENSION pg_witness again.';
+	END IF;
+END
+$$;
+
 -------------------------------------------------------------------------------
 -- Configuration: which tables are tracked, and how
 -------------------------------------------------------------------------------
@@ -13,9 +54,41 @@ CREATE TABLE witness.tracked_table (
 	subject_column text,
 	key_columns text[],
 	tracked_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
-	tracked_by text NOT NULL DEFAULT pg_catalog."session_user"()
+	tracked_by text NOT NULL DEFAULT pg_catalog."session_user"(),
+	schema_name text NOT NULL,
+	table_name text NOT NULL,
+	key_is_primary_key boolean NOT NULL DEFAULT false
 );
 COMMENT ON TABLE witness.tracked_table IS 'pg_witness configuration: one row per tracked table (use witness.track() and witness.untrack() to change it)';
+COMMENT ON COLUMN witness.tracked_table.key_columns IS 'the row key, fixed when the table was tracked (the primary key''s columns unless key_columns was given): dropping the primary key does not change it';
+COMMENT ON COLUMN witness.tracked_table.schema_name IS 'schema of the table, kept in step with renames: entries about a dropped or renamed table name it';
+COMMENT ON COLUMN witness.tracked_table.table_name IS 'name of the table, kept in step with renames';
+COMMENT ON COLUMN witness.tracked_table.key_is_primary_key IS 'true when key_columns were taken from the primary key';
+
+-- DDL that touched a tracked table: every row is captured into the trail like any tracked change,
+-- so the chain shows who changed the shape or membership of an audited table, when and with what
+-- statement, including changes that alter data without firing a row trigger.
+CREATE TABLE witness.ddl_event (
+	event_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	command_tag text NOT NULL,
+	action text NOT NULL,
+	schema_name text,
+	table_name text,
+	tracked_table text,
+	role_name text NOT NULL,
+	statement text,
+	detail jsonb NOT NULL DEFAULT '{}',
+	happened_at timestamptz NOT NULL DEFAULT pg_catalog.statement_timestamp()
+);
+COMMENT ON TABLE witness.ddl_event IS 'pg_witness: DDL that touched a tracked table, one row per table and command; each row is captured into the trail';
+COMMENT ON COLUMN witness.ddl_event.command_tag IS 'the command, as PostgreSQL tags it (ALTER TABLE, DROP TABLE, ALTER TYPE, ...)';
+COMMENT ON COLUMN witness.ddl_event.action IS 'what it did to capture: altered, renamed, dropped, joined (rows now captured), left (rows no longer captured), type changed';
+COMMENT ON COLUMN witness.ddl_event.schema_name IS 'schema of the table the command touched';
+COMMENT ON COLUMN witness.ddl_event.table_name IS 'the table the command touched (a tracked table, one of its partitions or inheritance children)';
+COMMENT ON COLUMN witness.ddl_event.tracked_table IS 'the tracked table whose configuration applies, schema-qualified';
+COMMENT ON COLUMN witness.ddl_event.role_name IS 'the role that ran the command (after SET ROLE)';
+COMMENT ON COLUMN witness.ddl_event.statement IS 'the statement text the client sent (its first 8,000 characters)';
+COMMENT ON COLUMN witness.ddl_event.detail IS 'what changed: old and new name, dropped columns, rows of an attached table, ...';
 
 -------------------------------------------------------------------------------
 -- The trail
@@ -114,9 +187,11 @@ COMMENT ON COLUMN witness.block.block_hash IS 'SHA-256(0x02 || header bytes) ove
 SELECT pg_catalog.pg_extension_config_dump('witness.entry', '');
 SELECT pg_catalog.pg_extension_config_dump('witness.block', '');
 SELECT pg_catalog.pg_extension_config_dump('witness.entry_id_seq', '');
-SELECT pg_catalog.pg_extension_config_dump('witness.tracked_table', $$WHERE relid OPERATOR(pg_catalog.<>) 'witness.tracked_table'::pg_catalog.regclass$$);
+SELECT pg_catalog.pg_extension_config_dump('witness.tracked_table', $$WHERE relid OPERATOR(pg_catalog.<>) ALL (ARRAY['witness.tracked_table'::pg_catalog.regclass, 'witness.ddl_event'::pg_catalog.regclass])$$);
+SELECT pg_catalog.pg_extension_config_dump('witness.ddl_event', '');
+SELECT pg_catalog.pg_extension_config_dump('witness.ddl_event_event_id_seq', '');
 
-REVOKE ALL ON witness.entry, witness.block, witness.tracked_table, witness.entry_id_seq FROM PUBLIC;
+REVOKE ALL ON witness.entry, witness.block, witness.tracked_table, witness.entry_id_seq, witness.ddl_event FROM PUBLIC;
 
 -------------------------------------------------------------------------------
 -- Classification tags
@@ -169,6 +244,30 @@ AS 'MODULE_PATHNAME', 'witness_invalidate' LANGUAGE C STRICT;
 COMMENT ON FUNCTION witness._invalidate(regclass) IS 'internal: makes every backend reload the capture configuration of a table and its partitions';
 REVOKE ALL ON FUNCTION witness._invalidate(regclass) FROM PUBLIC;
 
+-- The mark that lets pg_witness's own DDL past its event triggers (src/pg/internal_ddl.cpp): set only
+-- by functions PUBLIC cannot execute, and gone with the (sub)transaction that set it.
+CREATE FUNCTION witness._begin_internal_ddl() RETURNS void
+AS 'MODULE_PATHNAME', 'witness_begin_internal_ddl' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION witness._begin_internal_ddl() IS 'internal: marks the DDL that follows as pg_witness''s own, until _end_internal_ddl() or the end of the (sub)transaction';
+REVOKE ALL ON FUNCTION witness._begin_internal_ddl() FROM PUBLIC;
+CREATE FUNCTION witness._end_internal_ddl() RETURNS void
+AS 'MODULE_PATHNAME', 'witness_end_internal_ddl' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION witness._end_internal_ddl() IS 'internal: ends what _begin_internal_ddl() began';
+REVOKE ALL ON FUNCTION witness._end_internal_ddl() FROM PUBLIC;
+CREATE FUNCTION witness._in_internal_ddl() RETURNS boolean
+AS 'MODULE_PATHNAME', 'witness_in_internal_ddl' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION witness._in_internal_ddl() IS 'internal: true while pg_witness runs its own DDL';
+REVOKE ALL ON FUNCTION witness._in_internal_ddl() FROM PUBLIC;
+CREATE FUNCTION witness._outer_user() RETURNS text
+AS 'MODULE_PATHNAME', 'witness_outer_user' LANGUAGE C STABLE;
+COMMENT ON FUNCTION witness._outer_user() IS 'internal: the role that ran the current command, as SET ROLE set it (SECURITY DEFINER functions do not change it)';
+REVOKE ALL ON FUNCTION witness._outer_user() FROM PUBLIC;
+
+CREATE FUNCTION witness._capture_rows(target regclass) RETURNS bigint
+AS 'MODULE_PATHNAME', 'witness_capture_rows' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION witness._capture_rows(regclass) IS 'internal: records every row of a table that joined a tracked table (ATTACH PARTITION, INHERIT) as an INSERT entry';
+REVOKE ALL ON FUNCTION witness._capture_rows(regclass) FROM PUBLIC;
+
 CREATE FUNCTION witness.seal() RETURNS SETOF witness.block
 AS 'MODULE_PATHNAME', 'witness_seal' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION witness.seal() IS 'seals every committed, unsealed entry into a new block and returns it (nothing when there is nothing to seal)';
@@ -182,6 +281,14 @@ CREATE FUNCTION witness._reject_write() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+	IF TG_TABLE_NAME = 'ddl_event' THEN
+		IF TG_OP = 'INSERT' AND witness._in_internal_ddl() THEN
+			RETURN NULL;
+		END IF;
+		RAISE EXCEPTION 'cannot % %.%', lower(TG_OP), TG_TABLE_SCHEMA, TG_TABLE_NAME
+			USING ERRCODE = 'insufficient_privilege',
+			      DETAIL = 'pg_witness records DDL events itself, and they are append-only.';
+	END IF;
 	IF TG_TABLE_NAME = 'tracked_table' THEN
 		RAISE EXCEPTION 'cannot % %.%', lower(TG_OP), TG_TABLE_SCHEMA, TG_TABLE_NAME
 			USING ERRCODE = 'insufficient_privilege',
@@ -208,6 +315,11 @@ CREATE TRIGGER witness_insert_only_by_sealer BEFORE INSERT ON witness.block
 -- (session_replication_role = replica) and may load rows, which verification then checks.
 CREATE TRIGGER witness_insert_only_by_capture BEFORE INSERT ON witness.entry
 	FOR EACH STATEMENT EXECUTE FUNCTION witness._reject_write();
+CREATE TRIGGER witness_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON witness.ddl_event
+	FOR EACH STATEMENT EXECUTE FUNCTION witness._reject_write();
+ALTER TABLE witness.ddl_event ENABLE ALWAYS TRIGGER witness_append_only;
+CREATE TRIGGER witness_insert_only_by_pg_witness BEFORE INSERT ON witness.ddl_event
+	FOR EACH STATEMENT EXECUTE FUNCTION witness._reject_write();
 
 -------------------------------------------------------------------------------
 -- What the capture trigger needs to know about a table (read once per backend, then cached)
@@ -225,19 +337,41 @@ AS $$
 $$;
 COMMENT ON FUNCTION witness.primary_key_columns(regclass) IS 'primary key columns of a table, in key order (NULL without a primary key)';
 
--- The tracked table a relation belongs to: itself, or for a partition its nearest tracked ancestor.
+-- The tracked table a relation belongs to: itself, or its nearest tracked ancestor through partitioning
+-- or table inheritance (rows of an inheritance child are rows of its parent too).
 CREATE FUNCTION witness._tracked_root(rel oid) RETURNS regclass
 LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT t.relid FROM (SELECT rel::regclass, 0::bigint
-	                     UNION ALL SELECT * FROM pg_partition_ancestors(rel) WITH ORDINALITY) AS p(relid, ord)
-	JOIN witness.tracked_table t ON t.relid = p.relid
-	ORDER BY p.ord LIMIT 1
+	WITH RECURSIVE up(relid, depth) AS (
+		SELECT rel, 0
+		UNION ALL
+		SELECT i.inhparent, u.depth + 1 FROM up u JOIN pg_inherits i ON i.inhrelid = u.relid WHERE u.depth < 64
+	)
+	SELECT t.relid FROM up JOIN witness.tracked_table t ON t.relid = up.relid
+	ORDER BY up.depth LIMIT 1
 $$;
 COMMENT ON FUNCTION witness._tracked_root(oid) IS 'internal: the tracked table whose configuration applies to a relation';
 
+-- Every relation whose changes are captured: each tracked table (other than pg_witness's own) and all
+-- its partitions and inheritance descendants, with the nearest tracked ancestor.
+CREATE FUNCTION witness._tracked_tree()
+RETURNS TABLE (relid oid, root oid, relkind "char", is_partition boolean)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+	WITH RECURSIVE down(relid, root, depth) AS (
+		SELECT t.relid::oid, t.relid::oid, 0 FROM witness.tracked_table t
+		WHERE t.schema_name <> 'witness'
+		UNION ALL
+		SELECT i.inhrelid, d.root, d.depth + 1 FROM down d JOIN pg_inherits i ON i.inhparent = d.relid WHERE d.depth < 64
+	)
+	SELECT DISTINCT ON (d.relid) d.relid, d.root, c.relkind, c.relispartition
+	FROM down d JOIN pg_class c ON c.oid = d.relid
+	ORDER BY d.relid, d.depth
+$$;
+COMMENT ON FUNCTION witness._tracked_tree() IS 'internal: every relation whose changes are captured, with the tracked table it belongs to';
+
 -- One row per live column of the relation a trigger fired on, resolved against the tracked table
--- (the relation itself or, for a partition, its nearest tracked ancestor).
+-- (the relation itself or its nearest tracked ancestor).
 CREATE FUNCTION witness._capture_plan(fired_on oid)
 RETURNS TABLE (tracked oid, schema_name text, table_name text, table_tags smallint, attnum smallint,
                attname text, excluded boolean, column_tags smallint, is_subject boolean, is_key boolean)
@@ -250,7 +384,7 @@ AS $$
 	       a.attnum, a.attname::text, a.attname = ANY (r.exclude_columns),
 	       COALESCE(witness.tag_mask(ARRAY(SELECT jsonb_array_elements_text(r.column_tags -> a.attname::text))), 0::smallint),
 	       COALESCE(a.attname = r.subject_column, false),
-	       COALESCE(a.attname = ANY (COALESCE(r.key_columns, witness.primary_key_columns(r.relid))), false)
+	       COALESCE(a.attname = ANY (r.key_columns), false)
 	FROM root r
 	JOIN pg_class c ON c.oid = r.relid
 	JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -382,9 +516,7 @@ DECLARE
 	effective_key text[];
 	bad text;
 BEGIN
-	IF target IS NULL THEN
-		RAISE EXCEPTION 'table to track must not be null' USING ERRCODE = 'null_value_not_allowed';
-	END IF;
+	PERFORM witness._check_exists(target, 'track');
 	PERFORM witness._check_trackable(target);
 	PERFORM witness._check_classification(classification, 'the table');
 	tags := witness._normalize_column_tags(target, column_tags);
@@ -419,20 +551,22 @@ BEGIN
 	IF effective_key IS NULL THEN
 		RAISE NOTICE 'table % has no primary key and no key_columns were given: its entries will carry no row key', target;
 	END IF;
+	PERFORM witness._check_foreign_triggers(target);
 
-	INSERT INTO witness.tracked_table AS t (relid, classification, column_tags, exclude_columns, subject_column, key_columns)
-	VALUES (target, classification, tags, exclude_columns, subject_column, key_columns)
+	-- The row key is fixed here: dropping or replacing the primary key later does not change it.
+	INSERT INTO witness.tracked_table AS t (relid, classification, column_tags, exclude_columns, subject_column,
+	                                        key_columns, key_is_primary_key, schema_name, table_name)
+	SELECT target, classification, tags, exclude_columns, subject_column, effective_key,
+	       key_columns IS NULL AND effective_key IS NOT NULL, n.nspname, c.relname
+	FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = target
 	ON CONFLICT (relid) DO UPDATE
 		SET classification = EXCLUDED.classification, column_tags = EXCLUDED.column_tags,
 		    exclude_columns = EXCLUDED.exclude_columns, subject_column = EXCLUDED.subject_column,
-		    key_columns = EXCLUDED.key_columns, tracked_at = now(), tracked_by = session_user;
+		    key_columns = EXCLUDED.key_columns, key_is_primary_key = EXCLUDED.key_is_primary_key,
+		    schema_name = EXCLUDED.schema_name, table_name = EXCLUDED.table_name,
+		    tracked_at = now(), tracked_by = session_user;
 
-	PERFORM set_config('pg_witness.syncing', 'on', true);
-	EXECUTE format('CREATE OR REPLACE TRIGGER witness_capture AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW EXECUTE FUNCTION witness.capture()', target);
-	-- Fire even under session_replication_role = replica: capture must not be switched off silently.
-	EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER witness_capture', target);
-	PERFORM set_config('pg_witness.syncing', 'off', true);
-	PERFORM witness._sync_truncate_triggers();
+	PERFORM witness._sync_capture_triggers();
 	PERFORM witness._invalidate(target);
 END
 $$;
@@ -443,12 +577,17 @@ CREATE FUNCTION witness.untrack(target regclass) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+	PERFORM witness._check_exists(target, 'untrack');
+	IF (SELECT relnamespace FROM pg_class WHERE oid = target) = 'witness'::regnamespace THEN
+		RAISE EXCEPTION 'cannot untrack %: it belongs to pg_witness', target
+			USING ERRCODE = 'feature_not_supported',
+			      DETAIL = 'Changes to the pg_witness configuration are always recorded.';
+	END IF;
 	DELETE FROM witness.tracked_table WHERE relid = target;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'table % is not tracked', target USING ERRCODE = 'undefined_object';
 	END IF;
-	EXECUTE format('DROP TRIGGER IF EXISTS witness_capture ON %s', target);
-	PERFORM witness._sync_truncate_triggers();
+	PERFORM witness._sync_capture_triggers();
 	PERFORM witness._invalidate(target);
 END
 $$;
@@ -456,44 +595,137 @@ COMMENT ON FUNCTION witness.untrack(regclass) IS 'stops capture on a table; its 
 REVOKE ALL ON FUNCTION witness.untrack(regclass) FROM PUBLIC;
 
 -------------------------------------------------------------------------------
--- DDL on tracked tables: keep capture complete and the configuration in step
+-- The capture triggers: only pg_witness creates, changes and removes them
 -------------------------------------------------------------------------------
 
+-- A capture trigger is recognised by its function and its exact shape, never by its name alone: any
+-- table owner can create a trigger with any name. pg_witness's own are named witness_capture (AFTER
+-- INSERT OR UPDATE OR DELETE FOR EACH ROW, tgtype 29) and witness_capture_truncate (AFTER TRUNCATE FOR
+-- EACH STATEMENT, tgtype 32), fire ALWAYS, and have no WHEN clause, column list or arguments.
+CREATE FUNCTION witness._is_capture_trigger(t pg_trigger) RETURNS boolean
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT t.tgenabled = 'A' AND t.tgqual IS NULL AND cardinality(t.tgattr::int2[]) = 0 AND t.tgnargs = 0
+	       AND t.tgconstraint = 0 AND t.tgoldtable IS NULL AND t.tgnewtable IS NULL
+	       AND ((t.tgname = 'witness_capture' AND t.tgfoid = 'witness.capture()'::regprocedure AND t.tgtype = 29)
+	            OR (t.tgname = 'witness_capture_truncate' AND t.tgfoid = 'witness.capture_truncate()'::regprocedure
+	                AND t.tgtype = 32))
+$$;
+COMMENT ON FUNCTION witness._is_capture_trigger(pg_trigger) IS 'internal: true for a capture trigger exactly as pg_witness installs it';
 
--- PostgreSQL clones row triggers to partitions but not statement triggers, so every tracked plain
--- table and every leaf partition of a tracked partitioned table carries its own TRUNCATE trigger.
-CREATE FUNCTION witness._sync_truncate_triggers() RETURNS void
+-- Names and functions only pg_witness may use for triggers.
+CREATE FUNCTION witness._is_reserved_trigger(t pg_trigger) RETURNS boolean
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT t.tgname IN ('witness_capture', 'witness_capture_truncate')
+	       OR t.tgfoid IN ('witness.capture()'::regprocedure, 'witness.capture_truncate()'::regprocedure)
+$$;
+COMMENT ON FUNCTION witness._is_reserved_trigger(pg_trigger) IS 'internal: true for a trigger that uses a pg_witness trigger name or capture function';
+
+CREATE FUNCTION witness._check_exists(target regclass, what text) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF target IS NULL THEN
+		RAISE EXCEPTION 'table to % must not be null', what USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF NOT EXISTS (SELECT FROM pg_class WHERE oid = target) THEN
+		RAISE EXCEPTION 'relation with OID % does not exist', target::oid USING ERRCODE = 'undefined_table';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION witness._check_exists(regclass, text) IS 'internal: refuses a NULL or dangling table argument';
+
+-- track() installs its own triggers or refuses: a trigger of the same name made by someone else (a
+-- witness_capture_truncate that does nothing, say) would otherwise stand in for capture.
+CREATE FUNCTION witness._check_foreign_triggers(target regclass) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	bad record;
+BEGIN
+	SELECT t.tgname, t.tgrelid::regclass AS rel INTO bad
+	FROM pg_trigger t
+	WHERE t.tgrelid IN (SELECT target UNION SELECT relid FROM pg_partition_tree(target)
+	                    UNION SELECT inhrelid FROM pg_inherits WHERE inhparent = target)
+	  AND witness._is_reserved_trigger(t) AND NOT witness._is_capture_trigger(t) AND t.tgparentid = 0
+	LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION 'table % has a trigger "%" that pg_witness did not install', bad.rel, bad.tgname
+			USING ERRCODE = 'duplicate_object',
+			      DETAIL = 'Trigger names witness_capture and witness_capture_truncate and the functions witness.capture() and witness.capture_truncate() are reserved for pg_witness.',
+			      HINT = 'Drop or rename that trigger, then call witness.track() again.';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION witness._check_foreign_triggers(regclass) IS 'internal: refuses to track a table that carries a trigger with a reserved name or function';
+
+-- Puts the capture triggers where they belong and removes them from where they do not, and reports
+-- each relation that started or stopped being captured. Row triggers: on every tracked table and every
+-- inheritance child (PostgreSQL clones them to partitions itself). TRUNCATE triggers: on every plain
+-- table in a tracked tree (statement triggers are not cloned). A reserved trigger that is not exactly
+-- pg_witness's on a captured relation means tampering, and is refused.
+CREATE FUNCTION witness._sync_capture_triggers() RETURNS TABLE (relid oid, change text)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	r record;
 BEGIN
-	PERFORM set_config('pg_witness.syncing', 'on', true);
+	SELECT t.tgname, t.tgrelid::regclass AS rel INTO r
+	FROM witness._tracked_tree() m JOIN pg_trigger t ON t.tgrelid = m.relid
+	WHERE witness._is_reserved_trigger(t) AND NOT witness._is_capture_trigger(t)
+	LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION 'cannot change pg_witness capture trigger "%" of table %', r.tgname, r.rel
+			USING ERRCODE = 'object_in_use',
+			      DETAIL = 'Capture triggers of tracked tables cannot be disabled, renamed, replaced or restricted.',
+			      HINT = 'Call witness.untrack() to stop capture; that change is itself recorded.';
+	END IF;
+	PERFORM witness._begin_internal_ddl();
 	FOR r IN
 		WITH wanted AS (
-			SELECT p.relid::oid AS relid
-			FROM witness.tracked_table t
-			CROSS JOIN LATERAL (SELECT t.relid UNION SELECT relid FROM pg_partition_tree(t.relid)) AS p(relid)
-			JOIN pg_class c ON c.oid = p.relid
-			WHERE c.relkind = 'r' AND t.relid <> 'witness.tracked_table'::regclass
+			SELECT m.relid, 'witness_capture'::name AS tgname FROM witness._tracked_tree() m
+			WHERE NOT m.is_partition AND m.relkind IN ('r', 'p')
+			UNION ALL
+			SELECT m.relid, 'witness_capture_truncate' FROM witness._tracked_tree() m WHERE m.relkind = 'r'
 		), present AS (
-			SELECT tgrelid AS relid FROM pg_trigger WHERE tgname = 'witness_capture_truncate' AND NOT tgisinternal
+			SELECT t.tgrelid AS relid, t.tgname FROM pg_trigger t
+			JOIN pg_class c ON c.oid = t.tgrelid
+			WHERE t.tgparentid = 0 AND witness._is_capture_trigger(t) AND c.relnamespace <> 'witness'::regnamespace
 		)
-		SELECT relid, true AS add FROM (SELECT relid FROM wanted EXCEPT SELECT relid FROM present) a
+		SELECT w.relid, w.tgname, true AS add FROM wanted w
+		WHERE NOT EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = w.relid AND t.tgname = w.tgname)
 		UNION ALL
-		SELECT relid, false FROM (SELECT relid FROM present EXCEPT SELECT relid FROM wanted) d
+		SELECT p.relid, p.tgname, false FROM present p
+		WHERE NOT EXISTS (SELECT FROM wanted w WHERE w.relid = p.relid AND w.tgname = p.tgname)
+		ORDER BY 3, 1, 2
 	LOOP
-		IF r.add THEN
+		CONTINUE WHEN NOT EXISTS (SELECT FROM pg_class WHERE oid = r.relid);
+		IF r.add AND r.tgname = 'witness_capture' THEN
+			EXECUTE format('CREATE TRIGGER witness_capture AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW EXECUTE FUNCTION witness.capture()', r.relid::regclass);
+			EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER witness_capture', r.relid::regclass);
+		ELSIF r.add THEN
 			EXECUTE format('CREATE TRIGGER witness_capture_truncate AFTER TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION witness.capture_truncate()', r.relid::regclass);
 			EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER witness_capture_truncate', r.relid::regclass);
 		ELSE
-			EXECUTE format('DROP TRIGGER witness_capture_truncate ON %s', r.relid::regclass);
+			EXECUTE format('DROP TRIGGER %I ON %s', r.tgname, r.relid::regclass);
+		END IF;
+		-- A plain table's TRUNCATE trigger comes and goes with its membership of a tracked tree.
+		IF r.tgname = 'witness_capture_truncate' THEN
+			relid := r.relid;
+			change := CASE WHEN r.add THEN 'joined' ELSE 'left' END;
+			RETURN NEXT;
 		END IF;
 	END LOOP;
-	PERFORM set_config('pg_witness.syncing', 'off', true);
+	PERFORM witness._end_internal_ddl();
 END
 $$;
-COMMENT ON FUNCTION witness._sync_truncate_triggers() IS 'internal: puts TRUNCATE capture triggers on every tracked table and leaf partition, and only there';
+COMMENT ON FUNCTION witness._sync_capture_triggers() IS 'internal: installs capture triggers on every captured relation, removes them elsewhere, refuses tampered ones';
+REVOKE ALL ON FUNCTION witness._sync_capture_triggers() FROM PUBLIC;
+
+-------------------------------------------------------------------------------
+-- DDL on tracked tables: refused when it would switch capture off, recorded otherwise
+-------------------------------------------------------------------------------
 
 -- Columns named in a table's configuration follow a RENAME COLUMN and leave it when dropped.
 CREATE FUNCTION witness._follow_column_changes(target regclass, renamed_attnum integer) RETURNS void
@@ -540,36 +772,113 @@ END
 $$;
 COMMENT ON FUNCTION witness._follow_column_changes(regclass, integer) IS 'internal: keeps column names in the configuration in step with RENAME COLUMN and DROP COLUMN';
 
+-- One row of witness.ddl_event, which the trail captures like any tracked change.
+CREATE FUNCTION witness._record_ddl(command_tag text, action text, rel oid, schema_name text, table_name text,
+                                    root oid, detail jsonb DEFAULT '{}') RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF rel IS NOT NULL AND schema_name IS NULL THEN
+		SELECT n.nspname, c.relname INTO schema_name, table_name
+		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = rel;
+	END IF;
+	PERFORM witness._begin_internal_ddl();
+	INSERT INTO witness.ddl_event (command_tag, action, schema_name, table_name, tracked_table, role_name, statement, detail)
+	VALUES (command_tag, action, schema_name, table_name,
+	        (SELECT format('%I.%I', t.schema_name, t.table_name) FROM witness.tracked_table t WHERE t.relid = root),
+	        witness._outer_user(), left(current_query(), 8000), COALESCE(detail, '{}'));
+	PERFORM witness._end_internal_ddl();
+END
+$$;
+COMMENT ON FUNCTION witness._record_ddl(text, text, oid, text, text, oid, jsonb) IS 'internal: records one DDL event in witness.ddl_event (and so in the trail)';
+REVOKE ALL ON FUNCTION witness._record_ddl(text, text, oid, text, text, oid, jsonb) FROM PUBLIC;
+
+-- The captured relations a DDL command touched: a table itself, the table of a trigger or rule, or
+-- every captured table with a column of an altered type (directly, as an array, or through a domain).
+CREATE FUNCTION witness._touched_relations(classid oid, objid oid) RETURNS TABLE (relid oid, root oid)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT m.relid, m.root FROM witness._tracked_tree() m
+	WHERE (classid = 'pg_class'::regclass AND m.relid = objid)
+	   OR (classid = 'pg_trigger'::regclass AND m.relid = (SELECT tgrelid FROM pg_trigger WHERE oid = objid))
+	   OR (classid = 'pg_rewrite'::regclass AND m.relid = (SELECT ev_class FROM pg_rewrite WHERE oid = objid))
+	   OR (classid = 'pg_type'::regclass AND EXISTS (
+	           SELECT FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+	           WHERE a.attrelid = m.relid AND a.attnum > 0 AND NOT a.attisdropped
+	             AND objid IN (t.oid, t.typelem, t.typbasetype)))
+$$;
+COMMENT ON FUNCTION witness._touched_relations(oid, oid) IS 'internal: the captured relations a DDL command on an object touched';
+
 CREATE FUNCTION witness._on_ddl_command_end() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	cmd record;
-	root regclass;
+	ch record;
+	t record;
+	n bigint;
+	changed oid[] := '{}';
 BEGIN
-	-- DDL that pg_witness itself runs, or a restore (pg_restore with session_replication_role = replica,
-	-- a superuser-only setting) that recreates the triggers itself.
-	IF current_setting('pg_witness.syncing', true) = 'on' OR current_setting('session_replication_role') = 'replica' THEN
+	-- pg_witness's own DDL, or a restore (pg_restore with session_replication_role = replica, a
+	-- superuser-only setting) that recreates the triggers itself.
+	IF witness._in_internal_ddl() OR current_setting('session_replication_role') = 'replica' THEN
 		RETURN;
 	END IF;
-	FOR cmd IN SELECT * FROM pg_event_trigger_ddl_commands()
-	           WHERE command_tag = 'ALTER TABLE' AND classid = 'pg_class'::regclass AND schema_name <> 'witness' LOOP
-		root := witness._tracked_root(cmd.objid);
-		CONTINUE WHEN root IS NULL;
-		IF EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = cmd.objid AND tgenabled <> 'A'
-		           AND tgname IN ('witness_capture', 'witness_capture_truncate')) THEN
-			RAISE EXCEPTION 'cannot disable the pg_witness capture triggers of tracked table %', cmd.objid::regclass
-				USING ERRCODE = 'object_in_use',
-				      HINT = 'Call witness.untrack() to stop capture; that change is itself recorded.';
-		END IF;
-		IF root = cmd.objid THEN
-			PERFORM witness._follow_column_changes(root, cmd.objsubid);
+	-- Nobody but pg_witness creates, renames or alters a trigger with a reserved name or function.
+	FOR cmd IN SELECT d.command_tag, tg.tgname, tg.tgrelid::regclass AS rel
+	           FROM pg_event_trigger_ddl_commands() d JOIN pg_trigger tg ON tg.oid = d.objid
+	           JOIN pg_class c ON c.oid = tg.tgrelid
+	           WHERE d.classid = 'pg_trigger'::regclass AND witness._is_reserved_trigger(tg)
+	             AND c.relnamespace <> 'witness'::regnamespace LOOP
+		RAISE EXCEPTION 'trigger "%" on % uses a name or function reserved for pg_witness', cmd.tgname, cmd.rel
+			USING ERRCODE = 'reserved_name',
+			      DETAIL = 'Trigger names witness_capture and witness_capture_truncate and the functions witness.capture() and witness.capture_truncate() are reserved for pg_witness.',
+			      HINT = 'Call witness.track() to capture a table, witness.untrack() to stop; both are recorded.';
+	END LOOP;
+	-- Refuse disabled or altered capture triggers; install them on new partitions and inheritance
+	-- children, remove them from relations that left a tracked table.
+	FOR ch IN SELECT * FROM witness._sync_capture_triggers() LOOP
+		changed := changed || ch.relid;
+		IF ch.change = 'joined' THEN
+			-- Rows that entered the tracked table without a row trigger firing (ATTACH PARTITION, INHERIT).
+			n := witness._capture_rows(ch.relid::regclass);
+			PERFORM witness._record_ddl(tg_tag, 'joined', ch.relid, NULL, NULL, witness._tracked_root(ch.relid),
+			                            jsonb_build_object('rows_captured', n));
+		ELSE
+			PERFORM witness._record_ddl(tg_tag, 'left', ch.relid, NULL, NULL, NULL,
+			                            jsonb_build_object('rows_no_longer_captured', (SELECT c.reltuples::bigint FROM pg_class c WHERE c.oid = ch.relid)));
 		END IF;
 	END LOOP;
-	PERFORM witness._sync_truncate_triggers();
+	-- Configuration follows renamed and dropped columns, and renamed tables and schemas.
+	FOR cmd IN SELECT DISTINCT d.objid, d.objsubid FROM pg_event_trigger_ddl_commands() d
+	           JOIN witness.tracked_table tt ON tt.relid::oid = d.objid
+	           WHERE d.classid = 'pg_class'::regclass AND d.command_tag = 'ALTER TABLE' LOOP
+		PERFORM witness._follow_column_changes(cmd.objid::regclass, cmd.objsubid);
+	END LOOP;
+	PERFORM witness._follow_column_changes(tt.relid, 0) FROM witness.tracked_table tt
+	WHERE tt.schema_name <> 'witness';
+	FOR t IN SELECT tt.relid, tt.schema_name AS old_schema, tt.table_name AS old_name, n.nspname, c.relname
+	         FROM witness.tracked_table tt JOIN pg_class c ON c.oid = tt.relid JOIN pg_namespace n ON n.oid = c.relnamespace
+	         WHERE (n.nspname, c.relname) IS DISTINCT FROM (tt.schema_name, tt.table_name) LOOP
+		changed := changed || t.relid::oid;
+		UPDATE witness.tracked_table SET schema_name = t.nspname, table_name = t.relname WHERE relid = t.relid;
+		PERFORM witness._record_ddl(tg_tag, 'renamed', t.relid, NULL, NULL, t.relid,
+		                            jsonb_build_object('old_name', format('%I.%I', t.old_schema, t.old_name),
+		                                               'new_name', format('%I.%I', t.nspname, t.relname)));
+		PERFORM witness._invalidate(t.relid);
+	END LOOP;
+	-- Everything else this command did to a captured relation: who, which table, what statement.
+	FOR cmd IN SELECT DISTINCT r.relid, r.root, d.command_tag, d.object_type, d.object_identity
+	           FROM pg_event_trigger_ddl_commands() d CROSS JOIN LATERAL witness._touched_relations(d.classid, d.objid) r
+	           WHERE NOT r.relid = ANY (changed) LOOP
+		PERFORM witness._record_ddl(cmd.command_tag, CASE WHEN cmd.object_type = 'type' THEN 'type changed' ELSE 'altered' END,
+		                            cmd.relid, NULL, NULL, cmd.root,
+		                            jsonb_build_object('object_type', cmd.object_type, 'object', cmd.object_identity));
+	END LOOP;
 END
 $$;
-COMMENT ON FUNCTION witness._on_ddl_command_end() IS 'internal: after CREATE/ALTER TABLE, keeps capture triggers enabled and on every partition, and follows column renames';
+COMMENT ON FUNCTION witness._on_ddl_command_end() IS 'internal: after any DDL, refuses tampered capture triggers, keeps capture on every partition and child, follows renames, and records what the DDL did to tracked tables';
+REVOKE ALL ON FUNCTION witness._on_ddl_command_end() FROM PUBLIC;
 
 CREATE FUNCTION witness._on_sql_drop() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
@@ -578,13 +887,10 @@ DECLARE
 	obj record;
 	rel regclass;
 BEGIN
-	IF current_setting('pg_witness.syncing', true) = 'on' OR current_setting('session_replication_role') = 'replica'
+	IF witness._in_internal_ddl() OR current_setting('session_replication_role') = 'replica'
 	   OR EXISTS (SELECT 1 FROM pg_event_trigger_dropped_objects() WHERE object_type = 'extension' AND object_name = 'pg_witness') THEN
 		RETURN;
 	END IF;
-	-- A dropped tracked table leaves the configuration (and that change is captured).
-	DELETE FROM witness.tracked_table t USING pg_event_trigger_dropped_objects() d
-	WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0 AND d.objid = t.relid::oid;
 	-- A capture trigger goes only with witness.untrack() or with its table.
 	FOR obj IN SELECT * FROM pg_event_trigger_dropped_objects()
 	           WHERE object_type = 'trigger' AND address_names[3] IN ('witness_capture', 'witness_capture_truncate') LOOP
@@ -595,20 +901,45 @@ BEGIN
 				      HINT = 'Call witness.untrack() to stop capture; that change is itself recorded.';
 		END IF;
 	END LOOP;
+	-- A dropped tracked table, partition or child, whatever the command (DROP TABLE, DROP SCHEMA, DROP
+	-- TYPE ... CASCADE, DROP OWNED, ...): recorded with its name, and a tracked one leaves the
+	-- configuration (that change is captured too).
+	FOR obj IN SELECT d.objid, d.schema_name, d.object_name, tt.relid AS root
+	           FROM pg_event_trigger_dropped_objects() d
+	           LEFT JOIN witness.tracked_table tt ON tt.relid::oid = d.objid
+	           WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0 AND d.object_type IN ('table', 'foreign table')
+	             AND (tt.relid IS NOT NULL OR EXISTS (
+	                  SELECT FROM pg_event_trigger_dropped_objects() x
+	                  WHERE x.object_type = 'trigger' AND x.address_names[3] IN ('witness_capture', 'witness_capture_truncate')
+	                    AND x.address_names[1] = d.schema_name AND x.address_names[2] = d.object_name)) LOOP
+		PERFORM witness._record_ddl(tg_tag, 'dropped', NULL, obj.schema_name, obj.object_name, obj.root::oid,
+		                            CASE WHEN obj.root IS NULL THEN '{}'::jsonb ELSE '{"tracked": true}'::jsonb END);
+		DELETE FROM witness.tracked_table WHERE relid::oid = obj.objid;
+	END LOOP;
+	-- Columns dropped from captured relations (ALTER TABLE ... DROP COLUMN, DROP TYPE ... CASCADE): their
+	-- values are gone without a row trigger firing.
+	FOR obj IN SELECT m.relid, m.root, array_agg(d.address_names[3] ORDER BY d.objsubid) AS cols
+	           FROM pg_event_trigger_dropped_objects() d JOIN witness._tracked_tree() m ON m.relid = d.objid
+	           WHERE d.classid = 'pg_class'::regclass AND d.objsubid > 0
+	           GROUP BY m.relid, m.root LOOP
+		PERFORM witness._record_ddl(tg_tag, 'columns dropped', obj.relid, NULL, NULL, obj.root,
+		                            jsonb_build_object('columns', to_jsonb(obj.cols)));
+	END LOOP;
 END
 $$;
-COMMENT ON FUNCTION witness._on_sql_drop() IS 'internal: forgets dropped tables and refuses to drop capture triggers of tracked tables';
+COMMENT ON FUNCTION witness._on_sql_drop() IS 'internal: refuses to drop capture triggers of tracked tables, records dropped tables and columns, forgets dropped tracked tables';
+REVOKE ALL ON FUNCTION witness._on_sql_drop() FROM PUBLIC;
 
+-- No tag filter: a tracked table can be dropped or changed by DROP TYPE ... CASCADE, DROP SCHEMA,
+-- DROP OWNED, ALTER TYPE, CREATE TRIGGER and more, and each must be seen.
 CREATE EVENT TRIGGER witness_ddl_command_end ON ddl_command_end
-	WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
 	EXECUTE FUNCTION witness._on_ddl_command_end();
 ALTER EVENT TRIGGER witness_ddl_command_end ENABLE ALWAYS;
-COMMENT ON EVENT TRIGGER witness_ddl_command_end IS 'pg_witness: keeps capture complete and the configuration in step after CREATE/ALTER TABLE';
+COMMENT ON EVENT TRIGGER witness_ddl_command_end IS 'pg_witness: keeps capture triggers intact and on every partition and child, and records DDL on tracked tables';
 CREATE EVENT TRIGGER witness_sql_drop ON sql_drop
-	WHEN TAG IN ('DROP TABLE', 'DROP TRIGGER', 'ALTER TABLE', 'DROP SCHEMA', 'DROP OWNED')
 	EXECUTE FUNCTION witness._on_sql_drop();
 ALTER EVENT TRIGGER witness_sql_drop ENABLE ALWAYS;
-COMMENT ON EVENT TRIGGER witness_sql_drop IS 'pg_witness: forgets dropped tracked tables and protects capture triggers';
+COMMENT ON EVENT TRIGGER witness_sql_drop IS 'pg_witness: protects capture triggers and records dropped tracked tables, partitions and columns';
 
 -------------------------------------------------------------------------------
 -- Verification
@@ -820,8 +1151,7 @@ REVOKE ALL ON FUNCTION witness.export_trail() FROM PUBLIC;
 
 CREATE VIEW witness.tracked_tables AS
 SELECT t.relid AS table_name, t.classification, t.column_tags, t.exclude_columns, t.subject_column,
-       COALESCE(t.key_columns, witness.primary_key_columns(t.relid)) AS key_columns,
-       t.key_columns IS NULL AS key_is_primary_key, t.tracked_at, t.tracked_by
+       t.key_columns, t.key_is_primary_key, t.tracked_at, t.tracked_by
 FROM witness.tracked_table t;
 COMMENT ON VIEW witness.tracked_tables IS 'tables tracked by pg_witness and how (key_columns shows the effective row key)';
 
@@ -841,7 +1171,9 @@ REVOKE ALL ON witness.tracked_tables, witness.log FROM PUBLIC;
 -- Changes to the configuration are themselves captured
 -------------------------------------------------------------------------------
 
-INSERT INTO witness.tracked_table (relid, classification) VALUES ('witness.tracked_table', 'internal');
+INSERT INTO witness.tracked_table (relid, classification, key_columns, schema_name, table_name)
+VALUES ('witness.tracked_table', 'internal', '{relid}', 'witness', 'tracked_table'),
+       ('witness.ddl_event', 'internal', '{event_id}', 'witness', 'ddl_event');
 -- Fires on origin only: a restore (session_replication_role = replica) loads configuration rows
 -- together with the entries that recorded them, and must not record them a second time.
 CREATE TRIGGER witness_capture AFTER INSERT OR UPDATE OR DELETE ON witness.tracked_table
@@ -849,3 +1181,5 @@ CREATE TRIGGER witness_capture AFTER INSERT OR UPDATE OR DELETE ON witness.track
 CREATE TRIGGER witness_no_truncate BEFORE TRUNCATE ON witness.tracked_table
 	FOR EACH STATEMENT EXECUTE FUNCTION witness._reject_write();
 ALTER TABLE witness.tracked_table ENABLE ALWAYS TRIGGER witness_no_truncate;
+CREATE TRIGGER witness_capture AFTER INSERT OR UPDATE OR DELETE ON witness.ddl_event
+	FOR EACH ROW EXECUTE FUNCTION witness.capture();

@@ -8,6 +8,11 @@
 #include "pg/table_config.hpp"
 #include "pg/value_capture.hpp"
 
+extern "C" {
+#include "access/tableam.h"
+#include "utils/snapmgr.h"
+}
+
 using namespace witness;
 using namespace witness::pg;
 
@@ -223,5 +228,41 @@ Datum witness_capture_truncate(PG_FUNCTION_ARGS)
 	}
 	write_entry(&record);
 	return PointerGetDatum(nullptr);
+}
+
+// witness._capture_rows(target regclass): records every row of a relation that has just joined a
+// tracked table (ATTACH PARTITION, INHERIT) as an INSERT entry: its rows entered the tracked table
+// without any row trigger firing. Returns how many rows it recorded.
+PG_FUNCTION_INFO_V1(witness_capture_rows);
+Datum witness_capture_rows(PG_FUNCTION_ARGS);
+
+Datum witness_capture_rows(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("table must not be null")));
+	Relation rel = table_open(PG_GETARG_OID(0), AccessShareLock);
+	if (rel->rd_rel->relkind != RELKIND_RELATION)
+		ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
+		                errmsg("\"%s\" is not a table", RelationGetRelationName(rel))));
+	const CapturePlan *plan = capture_plan_for(rel);
+	TupleTableSlot *slot = table_slot_create(rel, nullptr);
+	TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, nullptr);
+	MemoryContext per_row = AllocSetContextCreate(CurrentMemoryContext, "pg_witness capture rows", ALLOCSET_DEFAULT_SIZES);
+	int64 n = 0;
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot)) {
+		CHECK_FOR_INTERRUPTS();
+		MemoryContext old = MemoryContextSwitchTo(per_row);
+		if (!plan->valid)
+			plan = capture_plan_for(rel);
+		capture_row(plan, 'I', nullptr, slot);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(per_row);
+		n++;
+	}
+	table_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	MemoryContextDelete(per_row);
+	table_close(rel, NoLock);
+	PG_RETURN_INT64(n);
 }
 }
