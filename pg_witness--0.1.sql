@@ -81,6 +81,7 @@ CREATE TABLE witness.ddl_event (
 	happened_at timestamptz NOT NULL DEFAULT pg_catalog.statement_timestamp()
 );
 COMMENT ON TABLE witness.ddl_event IS 'pg_witness: DDL that touched a tracked table, one row per table and command; each row is captured into the trail';
+COMMENT ON SEQUENCE witness.ddl_event_event_id_seq IS 'pg_witness DDL event ids';
 COMMENT ON COLUMN witness.ddl_event.command_tag IS 'the command, as PostgreSQL tags it (ALTER TABLE, DROP TABLE, ALTER TYPE, ...)';
 COMMENT ON COLUMN witness.ddl_event.action IS 'what it did to capture: altered, renamed, dropped, joined (rows now captured), left (rows no longer captured), type changed';
 COMMENT ON COLUMN witness.ddl_event.schema_name IS 'schema of the table the command touched';
@@ -845,8 +846,12 @@ BEGIN
 			PERFORM witness._record_ddl(tg_tag, 'joined', ch.relid, NULL, NULL, witness._tracked_root(ch.relid),
 			                            jsonb_build_object('rows_captured', n));
 		ELSE
-			PERFORM witness._record_ddl(tg_tag, 'left', ch.relid, NULL, NULL, NULL,
-			                            jsonb_build_object('rows_no_longer_captured', (SELECT c.reltuples::bigint FROM pg_class c WHERE c.oid = ch.relid)));
+			-- Rows that left the tracked table without a row trigger firing (DETACH PARTITION, NO INHERIT).
+			EXECUTE format('SELECT count(*) FROM %s', ch.relid::regclass) INTO n;
+			PERFORM witness._record_ddl(tg_tag, 'left', ch.relid, NULL, NULL,
+			                            (SELECT r.root FROM pg_event_trigger_ddl_commands() d
+			                             CROSS JOIN LATERAL witness._touched_relations(d.classid, d.objid) r LIMIT 1),
+			                            jsonb_build_object('rows_no_longer_captured', n));
 		END IF;
 	END LOOP;
 	-- Configuration follows renamed and dropped columns, and renamed tables and schemas.

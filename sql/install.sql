@@ -24,7 +24,8 @@ ORDER BY 1;
 -- Only superusers (and roles they grant it to) may change what is tracked.
 SELECT p.proname, has_function_privilege('public', p.oid, 'EXECUTE') AS public_can_execute
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-WHERE n.nspname = 'witness' AND p.proname IN ('track', 'untrack', '_invalidate')
+WHERE n.nspname = 'witness' AND p.proname IN ('track', 'untrack', '_invalidate', '_begin_internal_ddl', '_end_internal_ddl',
+                                              '_capture_rows', '_record_ddl', '_sync_capture_triggers', '_outer_user')
 ORDER BY 1;
 
 SELECT witness.classifications();

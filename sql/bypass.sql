@@ -1,0 +1,249 @@
+-- Attempts to switch capture off, go around it or break pg_witness, made by the three roles of
+-- docs/security.md: the owner of a tracked table, a role with only DML grants, and a role with CREATE
+-- on the database. Each attempt is refused, or leaves an entry that says what happened.
+SET client_min_messages = warning;
+DROP ROLE IF EXISTS w_owner;
+DROP ROLE IF EXISTS w_dml;
+DROP ROLE IF EXISTS w_creator;
+RESET client_min_messages;
+CREATE ROLE w_owner;
+CREATE ROLE w_dml;
+CREATE ROLE w_creator;
+GRANT CREATE ON DATABASE contrib_regression TO w_owner, w_creator;
+CREATE SCHEMA owned AUTHORIZATION w_owner;
+GRANT USAGE ON SCHEMA owned TO w_dml;
+-- The owner may even use schema witness (to read its views, say): it changes nothing below.
+GRANT USAGE ON SCHEMA witness TO w_owner;
+
+SET ROLE w_owner;
+CREATE TABLE owned.acct (id int PRIMARY KEY, balance int, note text);
+CREATE TYPE owned.mood AS ENUM ('ok', 'bad');
+CREATE TABLE owned.feel (id int PRIMARY KEY, m owned.mood);
+GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON owned.acct TO w_dml;
+RESET ROLE;
+SELECT witness.track('owned.acct');
+SELECT witness.track('owned.feel');
+INSERT INTO owned.acct VALUES (1, 100, 'a'), (2, 200, 'b');
+INSERT INTO owned.feel VALUES (1, 'ok'), (2, 'bad');
+
+-- How many entries each table has so far; every attempt below is judged against these.
+CREATE FUNCTION bypass_entries(t text) RETURNS bigint LANGUAGE sql AS $$
+	SELECT count(*) FROM witness.entry WHERE schema_name = 'owned' AND table_name = t $$;
+CREATE FUNCTION ddl_events() RETURNS TABLE (command_tag text, action text, table_name text, tracked_table text,
+                                            role_name text, detail jsonb)
+LANGUAGE sql AS $$
+	SELECT e.command_tag, e.action, e.table_name, e.tracked_table, e.role_name, e.detail
+	FROM witness.ddl_event e WHERE e.event_id > COALESCE(current_setting('test.seen_event', true), '0')::bigint
+	ORDER BY e.event_id $$;
+CREATE FUNCTION mark_events_seen() RETURNS void LANGUAGE sql AS $$
+	SELECT set_config('test.seen_event', COALESCE((SELECT max(event_id) FROM witness.ddl_event), 0)::text, false) $$;
+GRANT EXECUTE ON FUNCTION bypass_entries(text) TO PUBLIC;
+SELECT mark_events_seen();
+
+\set VERBOSITY terse
+------------------------------------------------------------------------------------------------
+-- The table owner
+------------------------------------------------------------------------------------------------
+SET ROLE w_owner;
+-- The former internal flag is not a way in: setting it changes nothing.
+BEGIN;
+SET LOCAL pg_witness.syncing = on;
+ALTER TABLE owned.acct DISABLE TRIGGER witness_capture;
+ROLLBACK;
+-- Renaming the capture trigger, then disabling or dropping it.
+ALTER TRIGGER witness_capture ON owned.acct RENAME TO harmless;
+ALTER TRIGGER witness_capture_truncate ON owned.acct RENAME TO harmless;
+-- Replacing it with a no-op, restricting it with WHEN or a column list, or adding a second one.
+CREATE FUNCTION owned.noop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
+CREATE OR REPLACE TRIGGER witness_capture AFTER INSERT OR UPDATE OR DELETE ON owned.acct
+	FOR EACH ROW EXECUTE FUNCTION owned.noop();
+CREATE OR REPLACE TRIGGER witness_capture AFTER INSERT OR UPDATE OR DELETE ON owned.acct
+	FOR EACH ROW WHEN (false) EXECUTE FUNCTION witness.capture();
+CREATE OR REPLACE TRIGGER witness_capture AFTER INSERT OR UPDATE OF note OR DELETE ON owned.acct
+	FOR EACH ROW EXECUTE FUNCTION witness.capture();
+CREATE OR REPLACE TRIGGER witness_capture_truncate AFTER TRUNCATE ON owned.acct
+	FOR EACH STATEMENT EXECUTE FUNCTION owned.noop();
+CREATE TRIGGER second_copy AFTER INSERT ON owned.acct FOR EACH ROW EXECUTE FUNCTION witness.capture();
+-- Tying the trigger to an extension the owner could drop.
+ALTER TRIGGER witness_capture ON owned.acct DEPENDS ON EXTENSION plpgsql;
+-- Disabling, or making it fire on origin only (session_replication_role = replica would skip it).
+ALTER TABLE owned.acct DISABLE TRIGGER witness_capture;
+ALTER TABLE owned.acct DISABLE TRIGGER ALL;
+ALTER TABLE owned.acct ENABLE TRIGGER witness_capture;
+ALTER TABLE owned.acct ENABLE REPLICA TRIGGER witness_capture_truncate;
+-- All of that was refused: capture is intact and the next change is recorded.
+SELECT tgname, tgenabled, tgfoid::regprocedure FROM pg_trigger WHERE tgrelid = 'owned.acct'::regclass ORDER BY 1;
+UPDATE owned.acct SET balance = 101 WHERE id = 1;
+RESET ROLE;
+SELECT bypass_entries('acct') AS acct_entries;   -- 2 inserts and the update
+
+-- A data change made by DDL, with no row trigger firing: recorded with the statement that made it.
+SET ROLE w_owner;
+ALTER TABLE owned.acct ALTER COLUMN balance TYPE bigint USING balance * 1000;
+ALTER TABLE owned.acct DROP COLUMN note;
+ALTER TYPE owned.mood RENAME VALUE 'ok' TO 'tmp';
+ALTER TYPE owned.mood RENAME VALUE 'bad' TO 'ok';
+ALTER TYPE owned.mood RENAME VALUE 'tmp' TO 'bad';
+RESET ROLE;
+SELECT * FROM ddl_events();
+SELECT statement FROM witness.ddl_event WHERE schema_name = 'owned' AND command_tag = 'ALTER TABLE' ORDER BY event_id LIMIT 1;
+SELECT mark_events_seen();
+
+-- Dropping the primary key, changing rows, adding it back: entries keep their row key.
+SET ROLE w_owner;
+ALTER TABLE owned.acct DROP CONSTRAINT acct_pkey;
+UPDATE owned.acct SET balance = 7 WHERE id = 2;
+ALTER TABLE owned.acct ADD PRIMARY KEY (id);
+RESET ROLE;
+SELECT operation, row_key, new_values FROM witness.log WHERE table_name = 'acct' ORDER BY id DESC LIMIT 1;
+SELECT key_columns, key_is_primary_key FROM witness.tracked_tables WHERE table_name = 'owned.acct'::regclass;
+SELECT mark_events_seen();
+
+-- A child table that inherits from a tracked table: its rows are the parent's rows too.
+SET ROLE w_owner;
+CREATE TABLE owned.acct_archive (archived date) INHERITS (owned.acct);
+INSERT INTO owned.acct_archive VALUES (10, 5, '2024-01-01');
+UPDATE owned.acct SET balance = balance + 1 WHERE id = 10;
+DELETE FROM owned.acct WHERE id = 10;
+-- A table that joins through ALTER ... INHERIT brings its rows into the trail.
+CREATE TABLE owned.acct_old (id int NOT NULL, balance bigint);
+INSERT INTO owned.acct_old VALUES (20, 1), (21, 2);
+ALTER TABLE owned.acct_old INHERIT owned.acct;
+ALTER TABLE owned.acct_old NO INHERIT owned.acct;
+RESET ROLE;
+SELECT operation, table_name, row_key, old_values, new_values FROM witness.log
+WHERE table_name = 'acct' AND (row_key ->> 'id')::int >= 10 ORDER BY id;
+SELECT * FROM ddl_events();
+SELECT tgrelid::regclass AS rel, tgname FROM pg_trigger
+WHERE tgrelid IN ('owned.acct_archive'::regclass, 'owned.acct_old'::regclass) ORDER BY 1, 2;
+SELECT mark_events_seen();
+
+-- Partitions: detach, change rows, attach again; attach a pre-filled table; drop a partition.
+SET ROLE w_owner;
+CREATE TABLE owned.sales (id int, region text, amount int) PARTITION BY LIST (region);
+CREATE TABLE owned.sales_eu PARTITION OF owned.sales FOR VALUES IN ('eu');
+RESET ROLE;
+SELECT witness.track('owned.sales', key_columns => '{id}');
+SELECT mark_events_seen();
+SET ROLE w_owner;
+INSERT INTO owned.sales VALUES (1, 'eu', 10);
+ALTER TABLE owned.sales DETACH PARTITION owned.sales_eu;
+UPDATE owned.sales_eu SET amount = 999;
+ALTER TABLE owned.sales ATTACH PARTITION owned.sales_eu FOR VALUES IN ('eu');
+CREATE TABLE owned.sales_us (id int, region text, amount int);
+INSERT INTO owned.sales_us VALUES (2, 'us', 20), (3, 'us', 30);
+ALTER TABLE owned.sales ATTACH PARTITION owned.sales_us FOR VALUES IN ('us');
+DROP TABLE owned.sales_us;
+RESET ROLE;
+SELECT * FROM ddl_events();
+SELECT operation, row_key, new_values FROM witness.log WHERE table_name = 'sales' ORDER BY id;
+SELECT mark_events_seen();
+
+-- Renaming a tracked table and putting a copy under its old name: the rename is recorded.
+SET ROLE w_owner;
+ALTER TABLE owned.feel RENAME TO feel_real;
+CREATE TABLE owned.feel (id int PRIMARY KEY, m owned.mood);
+ALTER SCHEMA owned RENAME TO owned2;
+ALTER SCHEMA owned2 RENAME TO owned;
+RESET ROLE;
+SELECT * FROM ddl_events();
+SELECT operation, old_values, new_values FROM witness.log
+WHERE table_name = 'tracked_table' AND operation = 'UPDATE' ORDER BY id DESC LIMIT 3;
+SELECT mark_events_seen();
+
+-- DROP TYPE ... CASCADE drops a typed tracked table: recorded, and the configuration forgets it.
+SET ROLE w_owner;
+CREATE TYPE owned.row_t AS (id int, v text);
+CREATE TABLE owned.typed OF owned.row_t (PRIMARY KEY (id));
+RESET ROLE;
+SELECT witness.track('owned.typed');
+SELECT mark_events_seen();
+SET ROLE w_owner;
+DROP TYPE owned.row_t CASCADE;
+RESET ROLE;
+SELECT * FROM ddl_events();
+SELECT count(*) AS dangling_configuration FROM witness.tracked_table WHERE relid::oid NOT IN (SELECT oid FROM pg_class);
+SELECT operation, old_values ->> 'schema_name' AS schema_name, old_values ->> 'table_name' AS table_name
+FROM witness.log WHERE table_name = 'tracked_table' ORDER BY id DESC LIMIT 1;
+SELECT mark_events_seen();
+
+------------------------------------------------------------------------------------------------
+-- A role with only DML grants
+------------------------------------------------------------------------------------------------
+SET ROLE w_dml;
+ALTER TABLE owned.acct DISABLE TRIGGER witness_capture;
+DROP TRIGGER witness_capture ON owned.acct;
+SELECT witness._begin_internal_ddl();
+SELECT witness._capture_rows('owned.acct');
+INSERT INTO witness.ddl_event (command_tag, action, role_name) VALUES ('x', 'y', 'z');
+SELECT witness.untrack('owned.acct');
+SET session_replication_role = replica;
+UPDATE owned.acct SET balance = 5 WHERE id = 1;
+TRUNCATE owned.acct;
+RESET ROLE;
+SELECT operation, row_key, current_user_name FROM witness.log WHERE table_name = 'acct' ORDER BY id DESC LIMIT 2;
+
+------------------------------------------------------------------------------------------------
+-- A role with CREATE on the database
+------------------------------------------------------------------------------------------------
+SET ROLE w_creator;
+CREATE SCHEMA creator AUTHORIZATION w_creator;
+-- A trigger with a reserved name on its own partitioned table is refused; DDL by others keeps working.
+CREATE TABLE creator.p (id int) PARTITION BY RANGE (id);
+CREATE FUNCTION creator.noop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
+CREATE TRIGGER witness_capture_truncate AFTER INSERT ON creator.p FOR EACH ROW EXECUTE FUNCTION creator.noop();
+CREATE TRIGGER anything AFTER INSERT ON creator.p FOR EACH ROW EXECUTE FUNCTION witness.capture_truncate();
+CREATE TABLE creator.p1 PARTITION OF creator.p FOR VALUES FROM (0) TO (10);
+RESET ROLE;
+SET ROLE w_owner;
+CREATE TABLE owned.other (id int);
+ALTER TABLE owned.other ADD COLUMN v int;
+DROP TABLE owned.other;
+RESET ROLE;
+
+-- A trigger named like pg_witness's, made before track(): track() refuses rather than keep it.
+CREATE TABLE pre (id int PRIMARY KEY);
+ALTER EVENT TRIGGER witness_ddl_command_end DISABLE;   -- as if made before pg_witness was installed
+CREATE FUNCTION noop_trg() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
+CREATE TRIGGER witness_capture_truncate AFTER TRUNCATE ON pre FOR EACH STATEMENT EXECUTE FUNCTION noop_trg();
+ALTER EVENT TRIGGER witness_ddl_command_end ENABLE ALWAYS;
+SELECT witness.track('pre');
+SELECT count(*) AS pre_tracked FROM witness.tracked_table WHERE relid = 'pre'::regclass;
+DROP TABLE pre;
+
+-- pg_witness's own configuration cannot be untracked; a dangling OID is a clear error.
+SELECT witness.untrack('witness.tracked_table');
+SELECT witness.untrack('witness.ddl_event');
+SELECT witness.track(0::oid::regclass);
+SELECT witness.untrack(0::oid::regclass);
+
+-- Schema squatting: a role with CREATE on a database makes schema witness before a superuser runs
+-- CREATE EXTENSION there. The extension refuses to install into it.
+CREATE DATABASE witness_squat;
+GRANT CREATE ON DATABASE witness_squat TO w_creator;
+\c witness_squat
+SET ROLE w_creator;
+CREATE SCHEMA witness;
+RESET ROLE;
+CREATE EXTENSION pg_witness;
+ALTER SCHEMA witness OWNER TO postgres;
+CREATE FUNCTION witness.planted() RETURNS int LANGUAGE sql AS 'SELECT 1';
+CREATE EXTENSION pg_witness;
+DROP FUNCTION witness.planted();
+GRANT CREATE ON SCHEMA witness TO w_creator;
+CREATE EXTENSION pg_witness;
+REVOKE CREATE ON SCHEMA witness FROM w_creator;
+CREATE EXTENSION pg_witness;
+SELECT count(*) AS installed FROM pg_extension WHERE extname = 'pg_witness';
+\c contrib_regression
+DROP DATABASE witness_squat WITH (FORCE);
+
+-- The trail still verifies after all of this.
+SELECT count(*) FILTER (WHERE leaf_hash <> witness.entry_leaf_hash(e)) AS hash_mismatches FROM witness.entry e;
+
+DROP SCHEMA creator CASCADE;
+DROP SCHEMA owned CASCADE;
+DROP FUNCTION bypass_entries(text), ddl_events(), mark_events_seen(), noop_trg();
+REVOKE CREATE ON DATABASE contrib_regression FROM w_owner, w_creator;
+REVOKE USAGE ON SCHEMA witness FROM w_owner;
+DROP ROLE w_owner, w_dml, w_creator;
