@@ -15,6 +15,8 @@
 #   WITNESS_KEEP_CLUSTER=1 leave the cluster running and its directory in place at exit
 #   WITNESS_LOG_ON_FAILURE=0  do not print the server log's tail when the script fails
 #   PG_CONFIG              pg_config to build against (default: PostgreSQL 15's)
+#   PG_BINDIR              PostgreSQL 15 binaries to run (default: Debian's); with PG_CONFIG, lets a
+#                          developer test against a private copy of the installation
 
 if [[ -n ${_WITNESS_LIB_LOADED:-} ]]; then
 	return 0
@@ -27,7 +29,7 @@ REPO="${REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
 export REPO
 
 PG_MAJOR=15
-PG_BINDIR="/usr/lib/postgresql/$PG_MAJOR/bin"
+PG_BINDIR="${PG_BINDIR:-/usr/lib/postgresql/$PG_MAJOR/bin}"
 export PG_CONFIG="${PG_CONFIG:-$PG_BINDIR/pg_config}"
 # psql, pg_ctl, pgbench, ... of PostgreSQL 15 first, whatever else is installed.
 export PATH="$PG_BINDIR:$PATH"

@@ -211,6 +211,21 @@ SELECT witness.track('pre');
 SELECT count(*) AS pre_tracked FROM witness.tracked_table WHERE relid = 'pre'::regclass;
 DROP TABLE pre;
 
+------------------------------------------------------------------------------------------------
+-- Superusers (docs/security.md): they can switch capture off without a trace. What they change
+-- in the trail afterwards is caught by verify() and digests (seal.sql, digest.sql).
+------------------------------------------------------------------------------------------------
+SELECT mark_events_seen();
+BEGIN;
+SET LOCAL session_replication_role = replica;
+DROP TRIGGER witness_capture ON owned.acct;
+ROLLBACK;
+BEGIN;
+ALTER EVENT TRIGGER witness_ddl_command_end DISABLE;
+ALTER TABLE owned.acct DISABLE TRIGGER witness_capture;
+ROLLBACK;
+SELECT count(*) AS events_left_by_superuser FROM ddl_events();
+
 -- pg_witness's own configuration cannot be untracked; a dangling OID is a clear error.
 SELECT witness.untrack('witness.tracked_table');
 SELECT witness.untrack('witness.ddl_event');

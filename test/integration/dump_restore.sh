@@ -162,16 +162,17 @@ else
 		"$(diff <(tail -n +2 "$WORK/a.trail") <(tail -n +2 "$WORK/b.trail") | head -10)"
 fi
 
-# The configuration row of witness.tracked_table itself is made by CREATE EXTENSION (and left out
-# of the dump), so its tracked_at is when B got the extension; everything else must be equal.
+# The configuration rows of pg_witness's own tables (witness.tracked_table, witness.ddl_event) are made
+# by CREATE EXTENSION (and left out of the dump), so their tracked_at is when B got the extension;
+# everything else must be equal.
 CONFIG_SQL="SELECT table_name::text, classification, column_tags, exclude_columns, subject_column, key_columns, key_is_primary_key,
-                   CASE WHEN table_name <> 'witness.tracked_table'::regclass THEN tracked_at END, tracked_by
+                   CASE WHEN table_name::text NOT LIKE 'witness.%' THEN tracked_at END, tracked_by
               FROM witness.tracked_tables ORDER BY 1"
 q_on "${PGHOST:-127.0.0.1}" "${PGPORT:-5432}" "$DB_A" "$CONFIG_SQL" >"$WORK/a.config"
 q "$CONFIG_SQL" >"$WORK/b.config"
 sed 's/^/      /' "$WORK/b.config"
 if cmp -s "$WORK/a.config" "$WORK/b.config"; then
-	check_ok "witness.tracked_tables of A and B identical ($(wc -l <"$WORK/b.config") tables; tracked_at of witness.tracked_table's own row aside)" ok
+	check_ok "witness.tracked_tables of A and B identical ($(wc -l <"$WORK/b.config") tables; tracked_at of pg_witness's own rows aside)" ok
 else
 	check_ok "witness.tracked_tables of A and B identical" "$(diff "$WORK/a.config" "$WORK/b.config" | head -10)"
 fi
@@ -182,7 +183,7 @@ TRIGGERS_SQL="SELECT count(*) || ' triggers: ' || string_agg(c.oid::regclass::te
 check "B: the same triggers as A, with the same firing mode (A = always)" \
 	"$(q_on "${PGHOST:-127.0.0.1}" "${PGPORT:-5432}" "$DB_A" "$TRIGGERS_SQL")" "$TRIGGERS_SQL"
 check "B: capture triggers fire ALWAYS on app.customers, app.orders, app.events and the leaf partitions' TRUNCATE triggers" 0 \
-	"SELECT count(*) FROM pg_trigger t WHERE t.tgname LIKE 'witness_capture%' AND t.tgenabled <> 'A' AND t.tgrelid <> 'witness.tracked_table'::regclass"
+	"SELECT count(*) FROM pg_trigger t WHERE t.tgname LIKE 'witness_capture%' AND t.tgenabled <> 'A' AND t.tgrelid NOT IN ('witness.tracked_table'::regclass, 'witness.ddl_event'::regclass)"
 check "B: the trail's guards are in place (UPDATE of an entry refused)" "42501" \
 	"DO \$\$ BEGIN UPDATE witness.entry SET actor = 'mallory' WHERE id = 1; RAISE EXCEPTION 'not refused' USING ERRCODE = 'XX000';
 	  EXCEPTION WHEN insufficient_privilege THEN NULL; END \$\$; SELECT '42501'"
@@ -214,10 +215,13 @@ check "B: the new customer's entry: subject, tags, no excluded ssn" "1001|{pii,f
 	"SELECT subject || '|' || witness.tag_names(tags)::text || '|' || (new_values::jsonb ? 'ssn') FROM witness.entry WHERE id > $MAX_ID AND op = 'I' AND table_name = 'customers'"
 check "B: the TRUNCATE of a partition created after the restore names it" 'app.orders_2027' \
 	"SELECT row_key->>'partition' FROM witness.entry WHERE id > $MAX_ID AND op = 'T'"
-check "B: witness.verify() reports the new entries as pending, still valid" "valid|5" \
+# Six entries: the five changes and the DDL event of the new partition joining app.orders.
+check "B: the new partition's joining is recorded as a DDL event" "joined|orders_2027|app.orders|0" \
+	"SELECT action || '|' || table_name || '|' || tracked_table || '|' || (detail->>'rows_captured') FROM witness.ddl_event ORDER BY event_id DESC LIMIT 1"
+check "B: witness.verify() reports the new entries as pending, still valid" "valid|6" \
 	"SELECT status || '|' || entries_pending FROM witness.verify()"
 check "B: witness.seal() makes block ${LAST%%|*}+1, chained to the restored block ${LAST%%|*}" \
-	"$((${LAST%%|*} + 1))|${LAST#*|}|5" \
+	"$((${LAST%%|*} + 1))|${LAST#*|}|6" \
 	"SELECT block_no || '|' || encode(prev_hash, 'hex') || '|' || entry_count FROM witness.seal()"
 check "B: witness.verify() valid, nothing pending" "1|valid|0" \
 	"SELECT count(*), string_agg(DISTINCT status, ','), sum(entries_pending) FROM witness.verify()" "SELECT * FROM witness.verify()"
