@@ -200,7 +200,7 @@ REVOKE ALL ON witness.entry, witness.block, witness.tracked_table, witness.entry
 
 CREATE FUNCTION witness.classifications() RETURNS text[]
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$ SELECT '{pii,financial,confidential,restricted,internal}'::text[] $$;
+AS $$ SELECT '{pii,financial,confidential,restricted,internal}'::pg_catalog.text[] $$;
 COMMENT ON FUNCTION witness.classifications() IS 'the classification tags pg_witness knows, in bit order';
 
 CREATE FUNCTION witness.tag_mask(tags text[]) RETURNS smallint
@@ -969,13 +969,15 @@ BEGIN
 	SELECT min(b.block_no), max(b.block_no) INTO first_no, last_no FROM witness.block b
 	WHERE b.sealed_at >= since AND b.sealed_at < until;
 	IF first_no IS NULL THEN
-		RETURN QUERY SELECT 'valid'::text, 0::bigint, 0::bigint, 0::bigint, NULL::text, NULL::bigint, NULL::bigint, NULL::text;
+		-- Nothing was checked, so nothing can be called valid.
+		RETURN QUERY SELECT 'empty'::text, 0::bigint, 0::bigint, 0::bigint, NULL::text, NULL::bigint, NULL::bigint,
+		                    format('no block was sealed between %s and %s', since, until);
 		RETURN;
 	END IF;
 	RETURN QUERY SELECT * FROM witness.verify(first_no, last_no);
 END
 $$;
-COMMENT ON FUNCTION witness.verify_period(timestamptz, timestamptz) IS 'witness.verify() for the blocks sealed in [since, until)';
+COMMENT ON FUNCTION witness.verify_period(timestamptz, timestamptz) IS 'witness.verify() for the blocks sealed in [since, until); status empty when no block was sealed then';
 REVOKE ALL ON FUNCTION witness.verify_period(timestamptz, timestamptz) FROM PUBLIC;
 
 -------------------------------------------------------------------------------

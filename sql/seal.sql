@@ -25,6 +25,8 @@ SELECT status, entries_pending, problem FROM witness.verify();
 SELECT status, blocks_checked, entries_checked, problem FROM witness.verify(:base + 1, :base + 2);
 SELECT status, blocks_checked, entries_checked, entries_pending FROM witness.verify(:base + 1, :base + 1);
 SELECT status, blocks_checked FROM witness.verify_period(now() - interval '1 hour', now() + interval '1 hour');
+-- A period in which nothing was sealed is not called valid.
+SELECT status, blocks_checked, detail IS NOT NULL AS explained FROM witness.verify_period('2000-01-01', '2000-01-02');
 \set VERBOSITY sqlstate
 SELECT witness.prove(max(id)) FROM witness.entry;   -- not sealed yet: 55000
 \set VERBOSITY terse
