@@ -57,13 +57,15 @@ CREATE TABLE witness.tracked_table (
 	tracked_by text NOT NULL DEFAULT pg_catalog."session_user"(),
 	schema_name text NOT NULL,
 	table_name text NOT NULL,
-	key_is_primary_key boolean NOT NULL DEFAULT false
+	key_is_primary_key boolean NOT NULL DEFAULT false,
+	column_attnums jsonb NOT NULL DEFAULT '{}'
 );
 COMMENT ON TABLE witness.tracked_table IS 'pg_witness configuration: one row per tracked table (use witness.track() and witness.untrack() to change it)';
 COMMENT ON COLUMN witness.tracked_table.key_columns IS 'the row key, fixed when the table was tracked (the primary key''s columns unless key_columns was given): dropping the primary key does not change it';
 COMMENT ON COLUMN witness.tracked_table.schema_name IS 'schema of the table, kept in step with renames: entries about a dropped or renamed table name it';
 COMMENT ON COLUMN witness.tracked_table.table_name IS 'name of the table, kept in step with renames';
 COMMENT ON COLUMN witness.tracked_table.key_is_primary_key IS 'true when key_columns were taken from the primary key';
+COMMENT ON COLUMN witness.tracked_table.column_attnums IS 'attribute number of every column named in the configuration: tells a renamed column (however renamed) from a dropped one';
 
 -- DDL that touched a tracked table: every row is captured into the trail like any tracked change,
 -- so the chain shows who changed the shape or membership of an audited table, when and with what
@@ -88,7 +90,7 @@ COMMENT ON COLUMN witness.ddl_event.schema_name IS 'schema of the table the comm
 COMMENT ON COLUMN witness.ddl_event.table_name IS 'the table the command touched (a tracked table, one of its partitions or inheritance children)';
 COMMENT ON COLUMN witness.ddl_event.tracked_table IS 'the tracked table whose configuration applies, schema-qualified';
 COMMENT ON COLUMN witness.ddl_event.role_name IS 'the role that ran the command (after SET ROLE)';
-COMMENT ON COLUMN witness.ddl_event.statement IS 'the statement text the client sent (its first 8,000 characters)';
+COMMENT ON COLUMN witness.ddl_event.statement IS 'the statement text the client sent, whole';
 COMMENT ON COLUMN witness.ddl_event.detail IS 'what changed: old and new name, dropped columns, rows of an attached table, ...';
 
 -------------------------------------------------------------------------------
@@ -264,6 +266,17 @@ AS 'MODULE_PATHNAME', 'witness_outer_user' LANGUAGE C STABLE;
 COMMENT ON FUNCTION witness._outer_user() IS 'internal: the role that ran the current command, as SET ROLE set it (SECURITY DEFINER functions do not change it)';
 REVOKE ALL ON FUNCTION witness._outer_user() FROM PUBLIC;
 
+-- pg_inherits walked through the catalog snapshot (src/pg/inheritance.cpp): a REPEATABLE READ
+-- transaction's SQL view of the catalogs is as old as the transaction.
+CREATE FUNCTION witness._inheritance_descendants(rel oid)
+RETURNS TABLE (relid oid, depth integer, relkind "char", is_partition boolean, is_temp boolean, is_other_temp boolean)
+AS 'MODULE_PATHNAME', 'witness_inheritance_descendants' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION witness._inheritance_descendants(oid) IS 'internal: a relation and all its partitions and inheritance descendants, as committed now';
+CREATE FUNCTION witness._inheritance_ancestors(rel oid)
+RETURNS TABLE (relid oid, depth integer, relkind "char", is_partition boolean, is_temp boolean, is_other_temp boolean)
+AS 'MODULE_PATHNAME', 'witness_inheritance_ancestors' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION witness._inheritance_ancestors(oid) IS 'internal: a relation and all the tables it is a partition or inheritance child of, as committed now';
+
 CREATE FUNCTION witness._capture_rows(target regclass) RETURNS bigint
 AS 'MODULE_PATHNAME', 'witness_capture_rows' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION witness._capture_rows(regclass) IS 'internal: records every row of a table that joined a tracked table (ATTACH PARTITION, INHERIT) as an INSERT entry';
@@ -339,35 +352,27 @@ $$;
 COMMENT ON FUNCTION witness.primary_key_columns(regclass) IS 'primary key columns of a table, in key order (NULL without a primary key)';
 
 -- The tracked table a relation belongs to: itself, or its nearest tracked ancestor through partitioning
--- or table inheritance (rows of an inheritance child are rows of its parent too).
+-- or table inheritance (rows of an inheritance child are rows of its parent too); of two at the same
+-- distance (multiple inheritance), the older.
 CREATE FUNCTION witness._tracked_root(rel oid) RETURNS regclass
-LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp
+LANGUAGE sql VOLATILE STRICT SET search_path = pg_catalog, pg_temp
 AS $$
-	WITH RECURSIVE up(relid, depth) AS (
-		SELECT rel, 0
-		UNION ALL
-		SELECT i.inhparent, u.depth + 1 FROM up u JOIN pg_inherits i ON i.inhrelid = u.relid WHERE u.depth < 64
-	)
-	SELECT t.relid FROM up JOIN witness.tracked_table t ON t.relid = up.relid
-	ORDER BY up.depth LIMIT 1
+	SELECT t.relid FROM witness._inheritance_ancestors(rel) a JOIN witness.tracked_table t ON t.relid = a.relid
+	ORDER BY a.depth, t.relid::oid LIMIT 1
 $$;
 COMMENT ON FUNCTION witness._tracked_root(oid) IS 'internal: the tracked table whose configuration applies to a relation';
 
 -- Every relation whose changes are captured: each tracked table (other than pg_witness's own) and all
 -- its partitions and inheritance descendants, with the nearest tracked ancestor.
 CREATE FUNCTION witness._tracked_tree()
-RETURNS TABLE (relid oid, root oid, relkind "char", is_partition boolean)
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+RETURNS TABLE (relid oid, root oid, relkind "char", is_partition boolean, is_tracked boolean, is_temp boolean,
+               is_other_temp boolean)
+LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
-	WITH RECURSIVE down(relid, root, depth) AS (
-		SELECT t.relid::oid, t.relid::oid, 0 FROM witness.tracked_table t
-		WHERE t.schema_name <> 'witness'
-		UNION ALL
-		SELECT i.inhrelid, d.root, d.depth + 1 FROM down d JOIN pg_inherits i ON i.inhparent = d.relid WHERE d.depth < 64
-	)
-	SELECT DISTINCT ON (d.relid) d.relid, d.root, c.relkind, c.relispartition
-	FROM down d JOIN pg_class c ON c.oid = d.relid
-	ORDER BY d.relid, d.depth
+	SELECT DISTINCT ON (d.relid) d.relid, t.relid::oid, d.relkind, d.is_partition, d.depth = 0, d.is_temp, d.is_other_temp
+	FROM witness.tracked_table t CROSS JOIN LATERAL witness._inheritance_descendants(t.relid) d
+	WHERE t.schema_name <> 'witness'
+	ORDER BY d.relid, d.depth, t.relid::oid
 $$;
 COMMENT ON FUNCTION witness._tracked_tree() IS 'internal: every relation whose changes are captured, with the tracked table it belongs to';
 
@@ -556,16 +561,18 @@ BEGIN
 
 	-- The row key is fixed here: dropping or replacing the primary key later does not change it.
 	INSERT INTO witness.tracked_table AS t (relid, classification, column_tags, exclude_columns, subject_column,
-	                                        key_columns, key_is_primary_key, schema_name, table_name)
+	                                        key_columns, key_is_primary_key, schema_name, table_name, column_attnums)
 	SELECT target, classification, tags, exclude_columns, subject_column, effective_key,
-	       key_columns IS NULL AND effective_key IS NOT NULL, n.nspname, c.relname
+	       key_columns IS NULL AND effective_key IS NOT NULL, n.nspname, c.relname,
+	       witness._column_attnums(target, exclude_columns || ARRAY(SELECT jsonb_object_keys(tags))
+	                                       || COALESCE(effective_key, '{}') || subject_column)
 	FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = target
 	ON CONFLICT (relid) DO UPDATE
 		SET classification = EXCLUDED.classification, column_tags = EXCLUDED.column_tags,
 		    exclude_columns = EXCLUDED.exclude_columns, subject_column = EXCLUDED.subject_column,
 		    key_columns = EXCLUDED.key_columns, key_is_primary_key = EXCLUDED.key_is_primary_key,
 		    schema_name = EXCLUDED.schema_name, table_name = EXCLUDED.table_name,
-		    tracked_at = now(), tracked_by = session_user;
+		    column_attnums = EXCLUDED.column_attnums, tracked_at = now(), tracked_by = session_user;
 
 	PERFORM witness._sync_capture_triggers();
 	PERFORM witness._invalidate(target);
@@ -682,17 +689,33 @@ BEGIN
 			      DETAIL = 'Capture triggers of tracked tables cannot be disabled, renamed, replaced or restricted.',
 			      HINT = 'Call witness.untrack() to stop capture; that change is itself recorded.';
 	END IF;
+	-- Rows of a foreign table live on another server, rows of a temporary table in one session: neither
+	-- can be captured here, so neither may become part of a tracked table.
+	SELECT m.relid::regclass AS rel, m.relkind, m.is_temp, m.root::regclass AS root INTO r
+	FROM witness._tracked_tree() m WHERE (m.relkind NOT IN ('r', 'p') OR m.is_temp) AND NOT m.is_other_temp
+	LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION '% % cannot be part of tracked table %', CASE WHEN r.is_temp THEN 'temporary table' ELSE 'foreign table' END,
+			r.rel, r.root
+			USING ERRCODE = 'feature_not_supported',
+			      DETAIL = 'pg_witness captures the rows of a tracked table, its partitions and inheritance children in this database.';
+	END IF;
 	PERFORM witness._begin_internal_ddl();
 	FOR r IN
-		WITH wanted AS (
-			SELECT m.relid, 'witness_capture'::name AS tgname FROM witness._tracked_tree() m
-			WHERE NOT m.is_partition AND m.relkind IN ('r', 'p')
+		WITH tree AS (
+			SELECT * FROM witness._tracked_tree() m WHERE NOT m.is_other_temp
+		), wanted AS (
+			-- PostgreSQL clones the row trigger of a partitioned table to its partitions; every other
+			-- relation, a tracked table made a partition of an untracked one included, has its own.
+			SELECT m.relid, 'witness_capture'::name AS tgname FROM tree m
+			WHERE (m.is_tracked OR NOT m.is_partition) AND m.relkind IN ('r', 'p')
 			UNION ALL
-			SELECT m.relid, 'witness_capture_truncate' FROM witness._tracked_tree() m WHERE m.relkind = 'r'
+			SELECT m.relid, 'witness_capture_truncate' FROM tree m WHERE m.relkind = 'r'
 		), present AS (
 			SELECT t.tgrelid AS relid, t.tgname FROM pg_trigger t
 			JOIN pg_class c ON c.oid = t.tgrelid
 			WHERE t.tgparentid = 0 AND witness._is_capture_trigger(t) AND c.relnamespace <> 'witness'::regnamespace
+			  AND NOT pg_is_other_temp_schema(c.relnamespace)
 		)
 		SELECT w.relid, w.tgname, true AS add FROM wanted w
 		WHERE NOT EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = w.relid AND t.tgname = w.tgname)
@@ -701,15 +724,17 @@ BEGIN
 		WHERE NOT EXISTS (SELECT FROM wanted w WHERE w.relid = p.relid AND w.tgname = p.tgname)
 		ORDER BY 3, 1, 2
 	LOOP
-		CONTINUE WHEN NOT EXISTS (SELECT FROM pg_class WHERE oid = r.relid);
+		CONTINUE WHEN to_regclass(r.relid::regclass::text) IS NULL;
+		-- OR REPLACE and IF EXISTS: a REPEATABLE READ transaction's view of pg_trigger may be older than
+		-- the catalog itself.
 		IF r.add AND r.tgname = 'witness_capture' THEN
-			EXECUTE format('CREATE TRIGGER witness_capture AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW EXECUTE FUNCTION witness.capture()', r.relid::regclass);
+			EXECUTE format('CREATE OR REPLACE TRIGGER witness_capture AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW EXECUTE FUNCTION witness.capture()', r.relid::regclass);
 			EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER witness_capture', r.relid::regclass);
 		ELSIF r.add THEN
-			EXECUTE format('CREATE TRIGGER witness_capture_truncate AFTER TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION witness.capture_truncate()', r.relid::regclass);
+			EXECUTE format('CREATE OR REPLACE TRIGGER witness_capture_truncate AFTER TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION witness.capture_truncate()', r.relid::regclass);
 			EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER witness_capture_truncate', r.relid::regclass);
 		ELSE
-			EXECUTE format('DROP TRIGGER %I ON %s', r.tgname, r.relid::regclass);
+			EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', r.tgname, r.relid::regclass);
 		END IF;
 		-- A plain table's TRUNCATE trigger comes and goes with its membership of a tracked tree.
 		IF r.tgname = 'witness_capture_truncate' THEN
@@ -728,50 +753,81 @@ REVOKE ALL ON FUNCTION witness._sync_capture_triggers() FROM PUBLIC;
 -- DDL on tracked tables: refused when it would switch capture off, recorded otherwise
 -------------------------------------------------------------------------------
 
--- Columns named in a table's configuration follow a RENAME COLUMN and leave it when dropped.
-CREATE FUNCTION witness._follow_column_changes(target regclass, renamed_attnum integer) RETURNS void
+-- The columns a configuration names (excluded, tagged, key, subject).
+CREATE FUNCTION witness._configured_columns(cfg witness.tracked_table) RETURNS text[]
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT array_remove(ARRAY(SELECT DISTINCT n FROM unnest(cfg.exclude_columns || ARRAY(SELECT jsonb_object_keys(cfg.column_tags))
+	                                                        || COALESCE(cfg.key_columns, '{}') || cfg.subject_column) n), NULL)
+$$;
+COMMENT ON FUNCTION witness._configured_columns(witness.tracked_table) IS 'internal: the column names a table''s configuration names';
+
+-- Their attribute numbers, which a rename keeps and a drop retires.
+CREATE FUNCTION witness._column_attnums(target regclass, names text[]) RETURNS jsonb
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT COALESCE(jsonb_object_agg(a.attname, a.attnum), '{}') FROM pg_attribute a
+	WHERE a.attrelid = target AND a.attname = ANY (names) AND a.attnum > 0 AND NOT a.attisdropped
+$$;
+COMMENT ON FUNCTION witness._column_attnums(regclass, text[]) IS 'internal: attribute numbers of named columns';
+
+-- Columns named in a table's configuration follow a rename, however it happened (RENAME COLUMN, a
+-- rename in an inheritance parent, ALTER TYPE ... RENAME ATTRIBUTE of a typed table), and leave it
+-- when dropped. Renames are told from drops by attribute number, so an excluded column never becomes
+-- captured because it was renamed.
+CREATE FUNCTION witness._follow_column_changes(target regclass) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	cfg witness.tracked_table;
-	named text[];
-	gone text[];
+	g text;
 	renamed_to text;
+	renamed boolean := false;
+	dropped text[] := '{}';
 BEGIN
 	SELECT * INTO cfg FROM witness.tracked_table WHERE relid = target;
-	named := array_remove(cfg.exclude_columns || ARRAY(SELECT jsonb_object_keys(cfg.column_tags))
-	                      || COALESCE(cfg.key_columns, '{}') || cfg.subject_column, NULL);
-	gone := ARRAY(SELECT DISTINCT n FROM unnest(named) n
-	              WHERE NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = target
-	                                                  AND a.attname = n AND a.attnum > 0 AND NOT a.attisdropped));
-	IF cardinality(gone) = 0 THEN
-		RETURN;
-	END IF;
-	IF renamed_attnum > 0 AND cardinality(gone) = 1 THEN
-		SELECT attname INTO renamed_to FROM pg_attribute WHERE attrelid = target AND attnum = renamed_attnum AND NOT attisdropped;
-	END IF;
-	IF renamed_to IS NOT NULL AND NOT renamed_to = ANY (named) THEN
+	FOR g IN SELECT n FROM unnest(witness._configured_columns(cfg)) n
+	         WHERE NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = target AND a.attname = n
+	                                                       AND a.attnum > 0 AND NOT a.attisdropped) LOOP
+		SELECT a.attname INTO renamed_to FROM pg_attribute a
+		WHERE a.attrelid = target AND a.attnum = (cfg.column_attnums ->> g)::int2 AND NOT a.attisdropped;
+		IF renamed_to IS NOT NULL THEN
+			renamed := true;
+			UPDATE witness.tracked_table
+			SET exclude_columns = array_replace(exclude_columns, g, renamed_to),
+			    column_tags = CASE WHEN column_tags ? g
+			                       THEN (column_tags - g) || jsonb_build_object(renamed_to, column_tags -> g)
+			                       ELSE column_tags END,
+			    key_columns = array_replace(key_columns, g, renamed_to),
+			    subject_column = CASE WHEN subject_column = g THEN renamed_to ELSE subject_column END,
+			    column_attnums = (column_attnums - g) || jsonb_build_object(renamed_to, column_attnums -> g)
+			WHERE relid = target;
+		ELSE
+			dropped := dropped || g;
+		END IF;
+	END LOOP;
+	IF cardinality(dropped) > 0 THEN
 		UPDATE witness.tracked_table
-		SET exclude_columns = array_replace(exclude_columns, gone[1], renamed_to),
-		    column_tags = CASE WHEN column_tags ? gone[1]
-		                       THEN (column_tags - gone[1]) || jsonb_build_object(renamed_to, column_tags -> gone[1])
-		                       ELSE column_tags END,
-		    key_columns = array_replace(key_columns, gone[1], renamed_to),
-		    subject_column = CASE WHEN subject_column = gone[1] THEN renamed_to ELSE subject_column END
+		SET exclude_columns = ARRAY(SELECT c FROM unnest(exclude_columns) c WHERE NOT c = ANY (dropped)),
+		    column_tags = column_tags - dropped,
+		    key_columns = NULLIF(ARRAY(SELECT c FROM unnest(key_columns) c WHERE NOT c = ANY (dropped)), '{}'),
+		    subject_column = CASE WHEN subject_column = ANY (dropped) THEN NULL ELSE subject_column END,
+		    column_attnums = column_attnums - dropped
 		WHERE relid = target;
-	ELSE
-		UPDATE witness.tracked_table
-		SET exclude_columns = ARRAY(SELECT c FROM unnest(exclude_columns) c WHERE NOT c = ANY (gone)),
-		    column_tags = column_tags - gone,
-		    key_columns = NULLIF(ARRAY(SELECT c FROM unnest(key_columns) c WHERE NOT c = ANY (gone)), '{}'),
-		    subject_column = CASE WHEN subject_column = ANY (gone) THEN NULL ELSE subject_column END
-		WHERE relid = target;
-		RAISE NOTICE 'dropped columns % of % were removed from its pg_witness configuration', gone, target;
+		RAISE NOTICE 'dropped columns % of % were removed from its pg_witness configuration', dropped, target;
 	END IF;
-	PERFORM witness._invalidate(target);
+	SELECT * INTO cfg FROM witness.tracked_table WHERE relid = target;
+	IF renamed OR cardinality(dropped) > 0 THEN
+		PERFORM witness._invalidate(target);
+	END IF;
+	IF cfg.column_attnums IS DISTINCT FROM witness._column_attnums(target, witness._configured_columns(cfg)) THEN
+		UPDATE witness.tracked_table SET column_attnums = witness._column_attnums(target, witness._configured_columns(cfg))
+		WHERE relid = target;
+		PERFORM witness._invalidate(target);
+	END IF;
 END
 $$;
-COMMENT ON FUNCTION witness._follow_column_changes(regclass, integer) IS 'internal: keeps column names in the configuration in step with RENAME COLUMN and DROP COLUMN';
+COMMENT ON FUNCTION witness._follow_column_changes(regclass) IS 'internal: keeps column names in the configuration in step with renamed and dropped columns';
 
 -- One row of witness.ddl_event, which the trail captures like any tracked change.
 CREATE FUNCTION witness._record_ddl(command_tag text, action text, rel oid, schema_name text, table_name text,
@@ -787,26 +843,45 @@ BEGIN
 	INSERT INTO witness.ddl_event (command_tag, action, schema_name, table_name, tracked_table, role_name, statement, detail)
 	VALUES (command_tag, action, schema_name, table_name,
 	        (SELECT format('%I.%I', t.schema_name, t.table_name) FROM witness.tracked_table t WHERE t.relid = root),
-	        witness._outer_user(), left(current_query(), 8000), COALESCE(detail, '{}'));
+	        witness._outer_user(), current_query(), COALESCE(detail, '{}'));
 	PERFORM witness._end_internal_ddl();
 END
 $$;
 COMMENT ON FUNCTION witness._record_ddl(text, text, oid, text, text, oid, jsonb) IS 'internal: records one DDL event in witness.ddl_event (and so in the trail)';
 REVOKE ALL ON FUNCTION witness._record_ddl(text, text, oid, text, text, oid, jsonb) FROM PUBLIC;
 
--- The captured relations a DDL command touched: a table itself, the table of a trigger or rule, or
--- every captured table with a column of an altered type (directly, as an array, or through a domain).
+-- The captured relations a DDL command touched: a table and its partitions and inheritance children
+-- (ALTER TABLE recurses to them), the table of a trigger or rule, the tables typed by an altered
+-- composite type, and every captured table with a column whose type contains the altered type or a
+-- table's row type at any depth (arrays, domains, ranges, composites).
 CREATE FUNCTION witness._touched_relations(classid oid, objid oid) RETURNS TABLE (relid oid, root oid)
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
+	WITH RECURSIVE rels AS (
+		-- An ALTER TABLE of a captured table is recorded once, for it; one of an uncaptured parent, for
+		-- each captured table it recursed into.
+		SELECT d.relid FROM witness._inheritance_descendants(objid) d
+		WHERE classid = 'pg_class'::regclass
+		  AND (d.depth = 0 OR NOT EXISTS (SELECT FROM witness._tracked_tree() m WHERE m.relid = objid))
+		UNION SELECT tgrelid FROM pg_trigger WHERE classid = 'pg_trigger'::regclass AND oid = objid
+		UNION SELECT ev_class FROM pg_rewrite WHERE classid = 'pg_rewrite'::regclass AND oid = objid
+	), contains(outer_type, inner_type) AS (
+		SELECT x.oid, x.typelem FROM pg_type x WHERE x.typelem <> 0
+		UNION ALL SELECT x.oid, x.typbasetype FROM pg_type x WHERE x.typbasetype <> 0
+		UNION ALL SELECT r.rngtypid, r.rngsubtype FROM pg_range r
+		UNION ALL SELECT r.rngmultitypid, r.rngtypid FROM pg_range r
+		UNION ALL SELECT c.reltype, a.atttypid FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+		          WHERE a.attnum > 0 AND NOT a.attisdropped
+	), types(t) AS (
+		SELECT objid WHERE classid = 'pg_type'::regclass
+		UNION SELECT c.reltype FROM pg_class c WHERE classid = 'pg_class'::regclass AND c.oid = objid AND c.reltype <> 0
+		UNION SELECT k.outer_type FROM types JOIN contains k ON k.inner_type = types.t
+	)
 	SELECT m.relid, m.root FROM witness._tracked_tree() m
-	WHERE (classid = 'pg_class'::regclass AND m.relid = objid)
-	   OR (classid = 'pg_trigger'::regclass AND m.relid = (SELECT tgrelid FROM pg_trigger WHERE oid = objid))
-	   OR (classid = 'pg_rewrite'::regclass AND m.relid = (SELECT ev_class FROM pg_rewrite WHERE oid = objid))
-	   OR (classid = 'pg_type'::regclass AND EXISTS (
-	           SELECT FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
-	           WHERE a.attrelid = m.relid AND a.attnum > 0 AND NOT a.attisdropped
-	             AND objid IN (t.oid, t.typelem, t.typbasetype)))
+	WHERE m.relid IN (SELECT r.relid FROM rels r)
+	   OR EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = m.relid AND a.attnum > 0 AND NOT a.attisdropped
+	                                           AND a.atttypid IN (SELECT t FROM types))
+	   OR (SELECT c.reloftype FROM pg_class c WHERE c.oid = m.relid) IN (SELECT t FROM types)
 $$;
 COMMENT ON FUNCTION witness._touched_relations(oid, oid) IS 'internal: the captured relations a DDL command on an object touched';
 
@@ -855,12 +930,7 @@ BEGIN
 		END IF;
 	END LOOP;
 	-- Configuration follows renamed and dropped columns, and renamed tables and schemas.
-	FOR cmd IN SELECT DISTINCT d.objid, d.objsubid FROM pg_event_trigger_ddl_commands() d
-	           JOIN witness.tracked_table tt ON tt.relid::oid = d.objid
-	           WHERE d.classid = 'pg_class'::regclass AND d.command_tag = 'ALTER TABLE' LOOP
-		PERFORM witness._follow_column_changes(cmd.objid::regclass, cmd.objsubid);
-	END LOOP;
-	PERFORM witness._follow_column_changes(tt.relid, 0) FROM witness.tracked_table tt
+	PERFORM witness._follow_column_changes(tt.relid) FROM witness.tracked_table tt
 	WHERE tt.schema_name <> 'witness';
 	FOR t IN SELECT tt.relid, tt.schema_name AS old_schema, tt.table_name AS old_name, n.nspname, c.relname
 	         FROM witness.tracked_table tt JOIN pg_class c ON c.oid = tt.relid JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -876,7 +946,7 @@ BEGIN
 	FOR cmd IN SELECT DISTINCT r.relid, r.root, d.command_tag, d.object_type, d.object_identity
 	           FROM pg_event_trigger_ddl_commands() d CROSS JOIN LATERAL witness._touched_relations(d.classid, d.objid) r
 	           WHERE NOT r.relid = ANY (changed) LOOP
-		PERFORM witness._record_ddl(cmd.command_tag, CASE WHEN cmd.object_type = 'type' THEN 'type changed' ELSE 'altered' END,
+		PERFORM witness._record_ddl(cmd.command_tag, CASE WHEN cmd.command_tag IN ('ALTER TYPE', 'ALTER DOMAIN') THEN 'type changed' ELSE 'altered' END,
 		                            cmd.relid, NULL, NULL, cmd.root,
 		                            jsonb_build_object('object_type', cmd.object_type, 'object', cmd.object_identity));
 	END LOOP;

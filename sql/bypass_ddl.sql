@@ -1,0 +1,158 @@
+-- Subtler ways for the owner of a tracked table to change its data, or which rows belong to it,
+-- without an entry: through partitioning and inheritance, nested types, a concurrent session, and
+-- long statements (docs/security.md). Each is captured, recorded or refused.
+SET client_min_messages = warning;
+DROP ROLE IF EXISTS d_owner;
+RESET client_min_messages;
+CREATE ROLE d_owner;
+GRANT CREATE ON DATABASE contrib_regression TO d_owner;
+CREATE SCHEMA o AUTHORIZATION d_owner;
+SET ROLE d_owner;
+CREATE TABLE o.acct (id int PRIMARY KEY, balance int, ssn text);
+INSERT INTO o.acct VALUES (1, 100, 's1'), (2, 200, 's2');
+RESET ROLE;
+SELECT witness.track('o.acct', exclude_columns => '{ssn}');
+CREATE FUNCTION events_since(first bigint) RETURNS TABLE (command_tag text, action text, table_name text, tracked_table text, detail jsonb)
+LANGUAGE sql AS $$
+	SELECT e.command_tag, e.action, e.table_name, e.tracked_table, e.detail FROM witness.ddl_event e
+	WHERE e.event_id > first ORDER BY e.event_id $$;
+CREATE FUNCTION last_event() RETURNS bigint LANGUAGE sql AS $$ SELECT COALESCE(max(event_id), 0) FROM witness.ddl_event $$;
+\set VERBOSITY terse
+
+-- A tracked table made a partition of an untracked table keeps its capture trigger.
+SELECT last_event() AS ev \gset
+SET ROLE d_owner;
+CREATE TABLE o.wrap (id int, balance int, ssn text) PARTITION BY RANGE (id);
+ALTER TABLE o.wrap ATTACH PARTITION o.acct FOR VALUES FROM (MINVALUE) TO (MAXVALUE);
+UPDATE o.acct SET balance = 0 WHERE id = 1;
+INSERT INTO o.wrap VALUES (3, 300, 's3');
+ALTER TABLE o.wrap DETACH PARTITION o.acct;
+DROP TABLE o.wrap;
+RESET ROLE;
+SELECT operation, row_key, new_values FROM witness.log WHERE table_name = 'acct' ORDER BY id DESC LIMIT 2;
+SELECT tgname, tgenabled FROM pg_trigger WHERE tgrelid = 'o.acct'::regclass ORDER BY 1;
+
+-- Inheritance deeper than any fixed limit is followed to its end.
+SET ROLE d_owner;
+DO $$ BEGIN
+	CREATE TABLE o.h1 () INHERITS (o.acct);
+	FOR i IN 2..70 LOOP EXECUTE format('CREATE TABLE o.h%s () INHERITS (o.h%s)', i, i - 1); END LOOP;
+END $$;
+INSERT INTO o.h70 VALUES (70, 7000, 'deep');
+UPDATE o.acct SET balance = 1 WHERE id = 70;
+RESET ROLE;
+SELECT operation, row_key, new_values FROM witness.log WHERE table_name = 'acct' AND row_key ->> 'id' = '70' ORDER BY id;
+SET ROLE d_owner;
+DROP TABLE o.h1 CASCADE;
+RESET ROLE;
+
+-- Foreign and temporary tables cannot join a tracked table: their rows live elsewhere.
+SET ROLE d_owner;
+CREATE TEMP TABLE tmp_child () INHERITS (o.acct);
+CREATE TEMP TABLE tmp_child (id int NOT NULL, balance int, ssn text);
+ALTER TABLE tmp_child INHERIT o.acct;
+DROP TABLE tmp_child;
+RESET ROLE;
+CREATE EXTENSION postgres_fdw;
+CREATE SERVER loop FOREIGN DATA WRAPPER postgres_fdw;
+CREATE FOREIGN TABLE o.remote () INHERITS (o.acct) SERVER loop;
+DROP SERVER loop CASCADE;
+DROP EXTENSION postgres_fdw;
+
+-- A rewrite through an untracked parent reaches the tracked child: recorded for the child.
+SELECT last_event() AS ev \gset
+SET ROLE d_owner;
+CREATE TABLE o.base (balance int);
+ALTER TABLE o.acct INHERIT o.base;
+ALTER TABLE o.base ALTER COLUMN balance TYPE int USING balance * 1000;
+ALTER TABLE o.acct NO INHERIT o.base;
+RESET ROLE;
+SELECT * FROM events_since(:ev);
+
+-- A column renamed through an inheritance parent keeps its configuration: the excluded column stays
+-- excluded under its new name.
+SET ROLE d_owner;
+ALTER TABLE o.acct INHERIT o.base;
+ALTER TABLE o.base ADD COLUMN ssn text;
+ALTER TABLE o.acct NO INHERIT o.base;
+ALTER TABLE o.acct INHERIT o.base;
+ALTER TABLE o.base RENAME COLUMN ssn TO tax_id;
+ALTER TABLE o.acct NO INHERIT o.base;
+UPDATE o.acct SET tax_id = 'leaked?' WHERE id = 2;
+RESET ROLE;
+SELECT exclude_columns FROM witness.tracked_tables WHERE table_name = 'o.acct'::regclass;
+SELECT count(*) AS entries_with_the_excluded_value FROM witness.entry WHERE new_values::text LIKE '%leaked?%';
+
+-- Typed tables: ALTER TYPE ... ALTER ATTRIBUTE ... CASCADE rewrites them; RENAME ATTRIBUTE renames
+-- their columns, configuration included.
+SET ROLE d_owner;
+CREATE TYPE o.money_t AS (id int, amount numeric(12,2), secret text);
+CREATE TABLE o.ledger OF o.money_t (PRIMARY KEY (id));
+INSERT INTO o.ledger VALUES (1, 1234.56, 'x');
+RESET ROLE;
+SELECT witness.track('o.ledger', exclude_columns => '{secret}');
+SELECT last_event() AS ev \gset
+SET ROLE d_owner;
+ALTER TYPE o.money_t ALTER ATTRIBUTE amount TYPE numeric(12,0) CASCADE;
+ALTER TYPE o.money_t RENAME ATTRIBUTE secret TO hidden CASCADE;
+UPDATE o.ledger SET hidden = 'still hidden?';
+RESET ROLE;
+SELECT * FROM events_since(:ev);
+SELECT exclude_columns FROM witness.tracked_tables WHERE table_name = 'o.ledger'::regclass;
+SELECT count(*) AS entries_with_the_excluded_value FROM witness.entry WHERE new_values::text LIKE '%still hidden?%';
+
+-- Enum labels swapped inside nested types: a composite, a domain over a domain, an array of a
+-- domain, a range; and attributes dropped from a composite type or a table used as a column type.
+SET ROLE d_owner;
+CREATE TYPE o.mood AS ENUM ('ok', 'bad');
+CREATE TYPE o.comp AS (m o.mood, note text);
+CREATE DOMAIN o.dm1 AS o.mood;
+CREATE DOMAIN o.dm2 AS o.dm1;
+CREATE TABLE o.rowsrc (a int, b text);
+CREATE TABLE o.nested (id int PRIMARY KEY, c o.comp, dd o.dm2, ad o.dm1[], x o.rowsrc);
+RESET ROLE;
+SELECT witness.track('o.nested');
+SELECT last_event() AS ev \gset
+SET ROLE d_owner;
+ALTER TYPE o.mood RENAME VALUE 'ok' TO 'tmp';
+ALTER TYPE o.comp DROP ATTRIBUTE note;
+ALTER TABLE o.rowsrc DROP COLUMN b;
+RESET ROLE;
+SELECT command_tag, action, table_name FROM events_since(:ev);
+
+-- A long statement is recorded whole: padding cannot push the data change out of the record.
+SET ROLE d_owner;
+SELECT format('/*%s*/ ALTER TABLE o.acct ALTER COLUMN balance TYPE bigint USING balance * 1000', repeat(' ', 9000)) AS padded \gset
+:padded;
+RESET ROLE;
+SELECT length(statement) > 9000 AS whole, statement LIKE '%USING balance * 1000%' AS with_the_change
+FROM witness.ddl_event ORDER BY event_id DESC LIMIT 1;
+
+-- A session whose snapshot predates another session's change sees the newest catalog: here session B
+-- makes o.mid a child of o.acct after this REPEATABLE READ transaction took its snapshot, and this
+-- transaction then creates a child of o.mid. The child is captured.
+CREATE EXTENSION dblink;
+SELECT dblink_connect('other', format('dbname=%s port=%s host=%s', current_database(), current_setting('port'),
+                                      split_part(current_setting('unix_socket_directories'), ',', 1)));
+SET ROLE d_owner;
+CREATE TABLE o.mid (id int NOT NULL, balance bigint, tax_id text);
+RESET ROLE;
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT count(*) >= 0 AS snapshot_taken FROM pg_inherits;
+SELECT dblink_exec('other', 'ALTER TABLE o.mid INHERIT o.acct');
+SET LOCAL ROLE d_owner;
+CREATE TABLE o.leaf () INHERITS (o.mid);
+COMMIT;
+SELECT tgname FROM pg_trigger WHERE tgrelid = 'o.leaf'::regclass ORDER BY 1;
+SET ROLE d_owner;
+INSERT INTO o.leaf VALUES (4711, 1, 't');
+RESET ROLE;
+SELECT operation, row_key FROM witness.log WHERE table_name = 'acct' AND row_key ->> 'id' = '4711';
+SELECT dblink_disconnect('other');
+DROP EXTENSION dblink;
+
+SELECT count(*) FILTER (WHERE leaf_hash <> witness.entry_leaf_hash(e)) AS hash_mismatches FROM witness.entry e;
+DROP SCHEMA o CASCADE;
+DROP FUNCTION events_since(bigint), last_event();
+REVOKE CREATE ON DATABASE contrib_regression FROM d_owner;
+DROP ROLE d_owner;
