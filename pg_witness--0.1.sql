@@ -367,7 +367,7 @@ COMMENT ON FUNCTION witness._tracked_root(oid) IS 'internal: the tracked table w
 CREATE FUNCTION witness._tracked_tree()
 RETURNS TABLE (relid oid, root oid, relkind "char", is_partition boolean, is_tracked boolean, is_temp boolean,
                is_other_temp boolean)
-LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+LANGUAGE sql VOLATILE ROWS 20 SET search_path = pg_catalog, pg_temp
 AS $$
 	SELECT DISTINCT ON (d.relid) d.relid, t.relid::oid, d.relkind, d.is_partition, d.depth = 0, d.is_temp, d.is_other_temp
 	FROM witness.tracked_table t CROSS JOIN LATERAL witness._inheritance_descendants(t.relid) d
@@ -851,37 +851,61 @@ COMMENT ON FUNCTION witness._record_ddl(text, text, oid, text, text, oid, jsonb)
 REVOKE ALL ON FUNCTION witness._record_ddl(text, text, oid, text, text, oid, jsonb) FROM PUBLIC;
 
 -- The captured relations a DDL command touched: a table and its partitions and inheritance children
--- (ALTER TABLE recurses to them), the table of a trigger or rule, the tables typed by an altered
--- composite type, and every captured table with a column whose type contains the altered type or a
--- table's row type at any depth (arrays, domains, ranges, composites).
+-- (ALTER TABLE recurses to them), the table of a trigger or rule, and every captured table whose
+-- columns or row type contain the altered type, or the altered table's row type, at any depth (arrays,
+-- domains, ranges, composites). Types are followed downwards from the captured tables' columns, so
+-- the cost grows with the tracked schema, not with the database.
 CREATE FUNCTION witness._touched_relations(classid oid, objid oid) RETURNS TABLE (relid oid, root oid)
-LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
-	WITH RECURSIVE rels AS (
-		-- An ALTER TABLE of a captured table is recorded once, for it; one of an uncaptured parent, for
-		-- each captured table it recursed into.
-		SELECT d.relid FROM witness._inheritance_descendants(objid) d
-		WHERE classid = 'pg_class'::regclass
-		  AND (d.depth = 0 OR NOT EXISTS (SELECT FROM witness._tracked_tree() m WHERE m.relid = objid))
-		UNION SELECT tgrelid FROM pg_trigger WHERE classid = 'pg_trigger'::regclass AND oid = objid
-		UNION SELECT ev_class FROM pg_rewrite WHERE classid = 'pg_rewrite'::regclass AND oid = objid
-	), contains(outer_type, inner_type) AS (
-		SELECT x.oid, x.typelem FROM pg_type x WHERE x.typelem <> 0
-		UNION ALL SELECT x.oid, x.typbasetype FROM pg_type x WHERE x.typbasetype <> 0
-		UNION ALL SELECT r.rngtypid, r.rngsubtype FROM pg_range r
-		UNION ALL SELECT r.rngmultitypid, r.rngtypid FROM pg_range r
-		UNION ALL SELECT c.reltype, a.atttypid FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
-		          WHERE a.attnum > 0 AND NOT a.attisdropped
-	), types(t) AS (
-		SELECT objid WHERE classid = 'pg_type'::regclass
-		UNION SELECT c.reltype FROM pg_class c WHERE classid = 'pg_class'::regclass AND c.oid = objid AND c.reltype <> 0
-		UNION SELECT k.outer_type FROM types JOIN contains k ON k.inner_type = types.t
-	)
-	SELECT m.relid, m.root FROM witness._tracked_tree() m
-	WHERE m.relid IN (SELECT r.relid FROM rels r)
-	   OR EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = m.relid AND a.attnum > 0 AND NOT a.attisdropped
-	                                           AND a.atttypid IN (SELECT t FROM types))
-	   OR (SELECT c.reloftype FROM pg_class c WHERE c.oid = m.relid) IN (SELECT t FROM types)
+DECLARE
+	altered_types oid[];
+BEGIN
+	IF classid = 'pg_class'::regclass THEN
+		-- An ALTER TABLE of a captured table is recorded once, for it; one of an uncaptured parent,
+		-- for each captured table it recursed into.
+		RETURN QUERY
+		SELECT m.relid, m.root FROM witness._tracked_tree() m
+		WHERE m.relid = objid
+		   OR (m.relid IN (SELECT d.relid FROM witness._inheritance_descendants(objid) d)
+		       AND NOT EXISTS (SELECT FROM witness._tracked_tree() x WHERE x.relid = objid));
+		altered_types := ARRAY(SELECT c.reltype FROM pg_class c WHERE c.oid = objid AND c.reltype <> 0);
+	ELSIF classid = 'pg_trigger'::regclass THEN
+		RETURN QUERY SELECT m.relid, m.root FROM witness._tracked_tree() m
+		WHERE m.relid = (SELECT tgrelid FROM pg_trigger WHERE oid = objid);
+	ELSIF classid = 'pg_rewrite'::regclass THEN
+		RETURN QUERY SELECT m.relid, m.root FROM witness._tracked_tree() m
+		WHERE m.relid = (SELECT ev_class FROM pg_rewrite WHERE oid = objid);
+	ELSIF classid = 'pg_type'::regclass THEN
+		altered_types := ARRAY[objid];
+	END IF;
+	-- Most altered types (a new table's row type) are used by nothing: pg_depend, indexed on the
+	-- referenced object, says so without walking the tracked tables' types.
+	IF cardinality(altered_types) > 0 AND EXISTS (
+	       SELECT FROM pg_depend d
+	       WHERE d.refclassid = 'pg_type'::regclass AND d.deptype = 'n'
+	         AND d.refobjid IN (SELECT t.oid FROM pg_type t WHERE t.oid = ANY (altered_types)
+	                            UNION SELECT t.typarray FROM pg_type t WHERE t.oid = ANY (altered_types))) THEN
+		RETURN QUERY
+		WITH RECURSIVE uses(relid, root, t) AS (
+			-- LATERAL, so that each captured table's columns come from the index on attrelid.
+			SELECT m.relid, m.root, a.atttypid FROM witness._tracked_tree() m CROSS JOIN LATERAL (
+				SELECT a.atttypid FROM pg_attribute a WHERE a.attrelid = m.relid AND a.attnum > 0 AND NOT a.attisdropped
+				UNION ALL SELECT c.reloftype FROM pg_class c WHERE c.oid = m.relid AND c.reloftype <> 0
+			) a
+			UNION
+			SELECT u.relid, u.root, x.inner_type FROM uses u CROSS JOIN LATERAL (
+				SELECT y.typelem FROM pg_type y WHERE y.oid = u.t AND y.typelem <> 0
+				UNION ALL SELECT y.typbasetype FROM pg_type y WHERE y.oid = u.t AND y.typbasetype <> 0
+				UNION ALL SELECT r.rngsubtype FROM pg_range r WHERE r.rngtypid = u.t
+				UNION ALL SELECT r.rngtypid FROM pg_range r WHERE r.rngmultitypid = u.t
+				UNION ALL SELECT a.atttypid FROM pg_type y JOIN pg_attribute a ON a.attrelid = y.typrelid
+				          WHERE y.oid = u.t AND y.typrelid <> 0 AND a.attnum > 0 AND NOT a.attisdropped
+			) x(inner_type)
+		)
+		SELECT DISTINCT u.relid, u.root FROM uses u WHERE u.t = ANY (altered_types);
+	END IF;
+END
 $$;
 COMMENT ON FUNCTION witness._touched_relations(oid, oid) IS 'internal: the captured relations a DDL command on an object touched';
 
