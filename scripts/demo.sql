@@ -92,21 +92,38 @@ SELECT count(*) FILTER (WHERE leaf_hash = witness.entry_leaf_hash(e)) AS hashes_
   FROM witness.entry e;
 
 \echo
-\echo '==== 8. Seal: committed entries become a block of the hash chain (the background sealer does this every second) ===='
+\echo '==== 8. The owner of a tracked table cannot switch capture off; a schema change that rewrites data is recorded ===='
+CREATE ROLE demo_owner;
+ALTER TABLE orders OWNER TO demo_owner;
+SET ROLE demo_owner;
+DO $$
+BEGIN
+    ALTER TABLE orders DISABLE TRIGGER witness_capture;
+EXCEPTION WHEN object_in_use THEN
+    RAISE NOTICE 'refused: %', SQLERRM;
+END
+$$;
+-- Retyping with USING changes every amount without a row trigger firing: pg_witness records the DDL.
+ALTER TABLE orders ALTER COLUMN amount TYPE numeric(12,0) USING round(amount);
+RESET ROLE;
+SELECT command_tag, action, table_name, role_name, statement FROM witness.ddl_event ORDER BY event_id;
+
+\echo
+\echo '==== 9. Seal: committed entries become a block of the hash chain (the background sealer does this every second) ===='
 SELECT block_no, entry_count, first_entry_id, last_entry_id, encode(merkle_root, 'hex') AS merkle_root,
        encode(block_hash, 'hex') AS block_hash
   FROM witness.seal();
 
 \echo
-\echo '==== 9. Verify: every hash, block membership, Merkle root and chain link is recomputed ===='
+\echo '==== 10. Verify: every hash, block membership, Merkle root and chain link is recomputed ===='
 SELECT status, blocks_checked, entries_checked, entries_pending, problem FROM witness.verify();
 
 \echo
-\echo '==== 10. An inclusion proof for one entry, checkable with SHA-256 alone (docs/verification.md) ===='
+\echo '==== 11. An inclusion proof for one entry, checkable with SHA-256 alone (docs/verification.md) ===='
 SELECT jsonb_pretty(witness.prove(2));
 
 \echo
-\echo '==== 11. A superuser rewrites history: alice''s order of 120.50 becomes 12.50, guards disabled ===='
+\echo '==== 12. A superuser rewrites history: alice''s order of 120.50 becomes 12.50, guards disabled ===='
 BEGIN;
 ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
 UPDATE witness.entry
@@ -116,5 +133,5 @@ ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_append_only;
 COMMIT;
 
 \echo
-\echo '==== 12. Verification names the altered entry ===='
+\echo '==== 13. Verification names the altered entry ===='
 SELECT status, problem, block_no, entry_id, detail FROM witness.verify();
