@@ -5,6 +5,7 @@
 
 #include "core/digest.hpp"
 #include "core/signatures.hpp"
+#include "pg/arguments.hpp"
 #include "pg/core_bridge.hpp"
 #include "pg/cpp_guard.hpp"
 #include "pg/digest_log.hpp"
@@ -45,6 +46,8 @@ Datum witness_digest(PG_FUNCTION_ARGS)
 // each signature, checked with the configured keys (or the given public key).
 Datum witness_check_digest(PG_FUNCTION_ARGS)
 {
+	require_nargs(fcinfo, 2);
+	require_not_null(fcinfo, 0, "digest");
 	Jsonb *doc = PG_GETARG_JSONB_P(0);
 	char *doc_text = JsonbToCString(nullptr, &doc->root, VARSIZE(doc));
 	const char *hmac =

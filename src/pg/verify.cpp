@@ -2,6 +2,7 @@
 // Merkle roots and the chain, and reports what does not match. Read-only: works on a hot standby.
 #include "pg/pg_includes.hpp"
 
+#include "pg/arguments.hpp"
 #include "pg/core_bridge.hpp"
 #include "pg/digest_log.hpp"
 #include "pg/entry_writer.hpp"
@@ -110,12 +111,14 @@ void scan_entries(VerifierHandle *v, bool skip_old, uint64 min_xid)
 		if (!skip_old || xid >= min_xid) {
 			uint8_t stored[32], recomputed[32];
 			copy_hash(values[EntryLeafHash - 1], nulls[EntryLeafHash - 1], stored);
-			if (DatumGetInt16(values[EntryFormat - 1]) == kEntryFormatVersion) {
+			// An unknown format, or a NULL where the entry needs a value, cannot reproduce its hash.
+			if (!nulls[EntryFormat - 1] && DatumGetInt16(values[EntryFormat - 1]) == kEntryFormatVersion &&
+			    entry_null_required_column(nulls) == nullptr) {
 				EntryView view;
 				entry_view_from_row(values, nulls, &view);
 				leaf_hash(view, recomputed);
 			} else {
-				memset(recomputed, 0xff, 32); // an unknown format cannot reproduce its hash
+				memset(recomputed, 0xff, 32);
 			}
 			verifier_add_entry(v, DatumGetInt64(values[EntryId - 1]), xid, stored, recomputed);
 		}
@@ -135,6 +138,7 @@ Datum witness_verify(PG_FUNCTION_ARGS);
 
 Datum witness_verify(PG_FUNCTION_ARGS)
 {
+	require_nargs(fcinfo, 2);
 	InitMaterializedSRF(fcinfo, 0);
 	auto *rsinfo = (ReturnSetInfo *)fcinfo->resultinfo;
 	int64 newest = newest_block_no();

@@ -1,0 +1,103 @@
+-- Bad input must not switch capture off, bypass it or crash the server (issue 8): every C entry
+-- point refuses NULL and malformed arguments with an error, also when called through a declaration
+-- that is not STRICT.
+\set VERBOSITY terse
+CREATE SCHEMA bad_input;
+-- Runs a statement and says how it ended: 'ok' or SQLSTATE and message (a crash shows as a lost
+-- connection instead).
+CREATE FUNCTION bad_input.try(statement text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+	EXECUTE statement;
+	RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+	RETURN SQLSTATE || ': ' || SQLERRM;
+END
+$$;
+
+-- NULL digest: witness._check_digest is not STRICT.
+SELECT bad_input.try($$SELECT * FROM witness.verify_digest(NULL)$$);
+SELECT bad_input.try($$SELECT * FROM witness._check_digest(NULL, NULL)$$);
+
+-- Every C function, declared without STRICT, called with NULL arguments.
+CREATE FUNCTION bad_input.audit_path(bytea[], integer) RETURNS bytea[]
+AS '$libdir/pg_witness', 'witness_merkle_audit_path' LANGUAGE C;
+CREATE FUNCTION bad_input.leaf_hash(witness.entry) RETURNS bytea
+AS '$libdir/pg_witness', 'witness_entry_leaf_hash' LANGUAGE C;
+CREATE FUNCTION bad_input.canonical_bytes(witness.entry) RETURNS bytea
+AS '$libdir/pg_witness', 'witness_entry_canonical_bytes' LANGUAGE C;
+CREATE FUNCTION bad_input.invalidate(regclass) RETURNS void
+AS '$libdir/pg_witness', 'witness_invalidate' LANGUAGE C;
+CREATE FUNCTION bad_input.check_digest(jsonb, text, OUT block_no bigint, OUT block_hash bytea, OUT database text,
+                                       OUT entries bigint, OUT digest_time timestamptz, OUT hmac text, OUT ed25519 text)
+AS '$libdir/pg_witness', 'witness_check_digest' LANGUAGE C;
+CREATE FUNCTION bad_input.audit_path_int(integer[], integer) RETURNS bytea[]
+AS '$libdir/pg_witness', 'witness_merkle_audit_path' LANGUAGE C;
+-- The same symbols declared with fewer arguments than they read.
+CREATE FUNCTION bad_input.audit_path_one(bytea[]) RETURNS bytea[]
+AS '$libdir/pg_witness', 'witness_merkle_audit_path' LANGUAGE C;
+CREATE FUNCTION bad_input.check_digest_one(jsonb, OUT block_no bigint, OUT block_hash bytea, OUT database text,
+                                           OUT entries bigint, OUT digest_time timestamptz, OUT hmac text,
+                                           OUT ed25519 text)
+AS '$libdir/pg_witness', 'witness_check_digest' LANGUAGE C;
+CREATE FUNCTION bad_input.leaf_hash_none() RETURNS bytea
+AS '$libdir/pg_witness', 'witness_entry_leaf_hash' LANGUAGE C;
+CREATE FUNCTION bad_input.verify_none()
+RETURNS TABLE (status text, blocks_checked bigint, entries_checked bigint, entries_pending bigint,
+               problem text, block_no bigint, entry_id bigint, detail text)
+AS '$libdir/pg_witness', 'witness_verify' LANGUAGE C;
+CREATE FUNCTION bad_input.capture(integer) RETURNS void
+AS '$libdir/pg_witness', 'witness_capture' LANGUAGE C;
+CREATE FUNCTION bad_input.capture_truncate(integer) RETURNS void
+AS '$libdir/pg_witness', 'witness_capture_truncate' LANGUAGE C;
+
+SELECT bad_input.try($$SELECT bad_input.audit_path(NULL, 0)$$);
+SELECT bad_input.try($$SELECT bad_input.audit_path(ARRAY[sha256('a')], NULL)$$);
+SELECT bad_input.try($$SELECT bad_input.audit_path_one(ARRAY[sha256('a')])$$);
+SELECT bad_input.try($$SELECT bad_input.leaf_hash(NULL)$$);
+SELECT bad_input.try($$SELECT bad_input.leaf_hash_none()$$);
+SELECT bad_input.try($$SELECT bad_input.canonical_bytes(NULL)$$);
+SELECT bad_input.try($$SELECT bad_input.invalidate(NULL)$$);
+SELECT bad_input.try($$SELECT bad_input.invalidate(0)$$);
+SELECT bad_input.try($$SELECT * FROM bad_input.check_digest(NULL, NULL)$$);
+SELECT bad_input.try($$SELECT * FROM bad_input.check_digest_one('{}')$$);
+SELECT bad_input.try($$SELECT status, blocks_checked FROM bad_input.verify_none()$$);
+SELECT bad_input.try($$SELECT bad_input.capture(NULL)$$);
+SELECT bad_input.try($$SELECT bad_input.capture_truncate(NULL)$$);
+-- The SQL-level functions: NULL in, NULL out (STRICT) or a defined result.
+SELECT witness._merkle_audit_path(NULL, 0) IS NULL AS strict_audit_path,
+       witness.entry_leaf_hash(NULL) IS NULL AS strict_leaf_hash,
+       witness.entry_canonical_bytes(NULL) IS NULL AS strict_canonical_bytes;
+SELECT status, blocks_checked > 0 AS checked_blocks FROM witness.verify(NULL, NULL);
+
+-- Audit paths of malformed leaf arrays.
+SELECT bad_input.try($$SELECT witness._merkle_audit_path('{}', 0)$$);
+SELECT bad_input.try($$SELECT witness._merkle_audit_path(ARRAY[sha256('a'), NULL], 0)$$);
+SELECT bad_input.try($$SELECT witness._merkle_audit_path(ARRAY[sha256('a'), '\x00'::bytea], 0)$$);
+SELECT bad_input.try($$SELECT witness._merkle_audit_path(ARRAY[sha256('a'), sha256('b')], 2)$$);
+SELECT bad_input.try($$SELECT witness._merkle_audit_path(ARRAY[sha256('a'), sha256('b')], -1)$$);
+SELECT bad_input.try($$SELECT witness._merkle_audit_path(ARRAY[[sha256('a'), sha256('b')], [sha256('c'), sha256('d')]], 0)$$);
+SELECT bad_input.try($$SELECT bad_input.audit_path_int(ARRAY[1, 2], 0)$$);
+-- A lower bound other than 1 changes nothing: leaves are counted from 0.
+SELECT witness._merkle_audit_path(('[5:6]=' || ARRAY[sha256('a'), sha256('b')]::text)::bytea[], 1)
+       = ARRAY[sha256('a')] AS lower_bound_ignored;
+
+-- Entries whose NOT NULL columns are NULL: a clear error, never a hash of garbage.
+SELECT bad_input.try($$SELECT witness.entry_leaf_hash(ROW(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+                       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::witness.entry)$$);
+SELECT bad_input.try($$SELECT witness.entry_canonical_bytes(ROW(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+                       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)::witness.entry)$$);
+-- One NOT NULL column at a time, in an otherwise intact stored entry.
+SELECT col, bad_input.try(format($$SELECT witness.entry_leaf_hash(jsonb_populate_record(x, jsonb_build_object(%L, NULL)))
+                                   FROM witness.entry x ORDER BY id LIMIT 1$$, col))
+FROM unnest(ARRAY['id', 'xid', 'stmt_time', 'backend_pid', 'tags', 'format', 'op', 'schema_name', 'table_name',
+                  'session_user_name', 'current_user_name']) AS col;
+-- The stored leaf hash is not needed to recompute it.
+SELECT witness.entry_leaf_hash(jsonb_populate_record(x, '{"leaf_hash": null}')) = x.leaf_hash AS without_stored_hash
+FROM witness.entry x ORDER BY id LIMIT 1;
+-- verify() meets such an entry in the trail (the constraint dropped) and names it instead of failing.
+BEGIN;
+ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only, ALTER COLUMN op DROP NOT NULL;
+UPDATE witness.entry SET op = NULL WHERE id = (SELECT max(id) FROM witness.entry WHERE xid < pg_snapshot_xmin(
+    (SELECT snapshot FROM witness.block ORDER BY block_no DESC LIMIT 1)));
+SELECT status, problem, entry_id = (SELECT max(id) FROM witness.entry WHERE op IS NULL) AS that_entry FROM witness.verify();
+ROLLBACK;
