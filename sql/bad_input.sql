@@ -101,3 +101,15 @@ UPDATE witness.entry SET op = NULL WHERE id = (SELECT max(id) FROM witness.entry
     (SELECT snapshot FROM witness.block ORDER BY block_no DESC LIMIT 1)));
 SELECT status, problem, entry_id = (SELECT max(id) FROM witness.entry WHERE op IS NULL) AS that_entry FROM witness.verify();
 ROLLBACK;
+
+-- Huge digests: a signed digest has less than 1 kB. One of 80,000 members took seconds, growing
+-- quadratically, and could not be cancelled; now anything over 64 KiB of JSON text is refused at once.
+SELECT bad_input.try($$SELECT * FROM witness.verify_digest((SELECT jsonb_object_agg('k' || g, g) FROM generate_series(1, 80000) g))$$);
+SELECT bad_input.try($$SELECT * FROM witness.verify_digest(jsonb_build_object('digest',
+                       (SELECT jsonb_object_agg('k' || g, g) FROM generate_series(1, 80000) g)))$$);
+\set VERBOSITY default
+SELECT * FROM witness.verify_digest(jsonb_build_object('digest', repeat('x', 70000)));
+\set VERBOSITY terse
+-- Just under the limit, the document is read (and found malformed).
+SELECT bad_input.try(format($$SELECT * FROM witness.verify_digest(%L)$$,
+                            jsonb_build_object('digest', repeat('x', 65536 - 16))));
