@@ -113,3 +113,25 @@ SELECT * FROM witness.verify_digest(jsonb_build_object('digest', repeat('x', 700
 -- Just under the limit, the document is read (and found malformed).
 SELECT bad_input.try(format($$SELECT * FROM witness.verify_digest(%L)$$,
                             jsonb_build_object('digest', repeat('x', 65536 - 16))));
+
+-- A cancel (here statement_timeout) stops a long computation of the C++ core where it is, instead of
+-- after it has run to its end: the audit path of a million leaves, cut off at a quarter of its time.
+CREATE FUNCTION bad_input.run_ms(statement text) RETURNS double precision LANGUAGE plpgsql AS $$
+DECLARE
+	t0 timestamptz := clock_timestamp();
+BEGIN
+	EXECUTE statement;
+	RETURN extract(epoch FROM clock_timestamp() - t0) * 1000;
+EXCEPTION WHEN query_canceled THEN
+	RAISE NOTICE 'stopped: %', SQLERRM;
+	RETURN extract(epoch FROM clock_timestamp() - t0) * 1000;
+END
+$$;
+CREATE TABLE bad_input.big_tree AS SELECT array_agg(sha256(int8send(g))) AS leaves FROM generate_series(1, 1000000) g;
+SELECT least(bad_input.run_ms($$SELECT witness._merkle_audit_path(leaves, 0) FROM bad_input.big_tree$$),
+             bad_input.run_ms($$SELECT witness._merkle_audit_path(leaves, 0) FROM bad_input.big_tree$$)) AS full_ms \gset
+SELECT set_config('statement_timeout', greatest(round(:full_ms / 4), 1)::text, false) IS NOT NULL AS timeout_set;
+SELECT bad_input.run_ms($$SELECT witness._merkle_audit_path(leaves, 0) FROM bad_input.big_tree$$) < :full_ms * 0.75
+       AS stopped_early;
+RESET statement_timeout;
+DROP TABLE bad_input.big_tree;

@@ -1,5 +1,6 @@
 // Recursive-descent JSON parser (RFC 8259) that writes canonical JSON (format version 1).
 #include "canonical_json.hpp"
+#include "interrupt.hpp"
 #include "utf8.hpp"
 
 #include <algorithm>
@@ -121,6 +122,8 @@ template <bool Emit> class Parser
 
 	void parse_value()
 	{
+		if constexpr (Emit)
+			poll_interrupt(); // json_is_valid (noexcept) never stops
 		if (at_end())
 			fail("expected a value");
 		switch (peek()) {

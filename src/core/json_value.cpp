@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <numeric>
 
+#include "interrupt.hpp"
 
 namespace witness
 {
@@ -40,6 +41,7 @@ JsonValue parse_value(JsonReader &r, int depth)
 {
 	if (depth > kMaxDepth)
 		r.fail("nesting deeper than 1000 levels");
+	poll_interrupt();
 	JsonValue v;
 	v.type = r.peek();
 	v.source_begin = r.position();

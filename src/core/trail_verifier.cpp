@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "interrupt.hpp"
 #include "merkle.hpp"
 #include "merkle_search.hpp"
 #include "sha256.hpp"
@@ -484,6 +485,7 @@ VerifyReport TrailVerifier::finish()
 	VerifyReport report;
 	check_headers(report.problems);
 	for (Block &block : blocks_) {
+		poll_interrupt();
 		if (!block.snapshot)
 			continue; // no membership without a snapshot; check_headers reported it
 		check_members(block, report.problems);

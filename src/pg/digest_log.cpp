@@ -80,8 +80,10 @@ char *last_line(const char *path)
 	initStringInfo(&buf);
 	char chunk[8192];
 	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		CHECK_FOR_INTERRUPTS(); // a FIFO or a device named by the setting may never end
 		appendBinaryStringInfo(&buf, chunk, (int)n);
+	}
 	FreeFile(f);
 	int end = buf.len;
 	while (end > 0 && (buf.data[end - 1] == '\n' || buf.data[end - 1] == '\r' || buf.data[end - 1] == ' '))
@@ -103,8 +105,10 @@ char *read_setting_file(const char *setting, const char *path)
 	initStringInfo(&buf);
 	char chunk[4096];
 	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		CHECK_FOR_INTERRUPTS(); // a FIFO or a device named by the setting may never end
 		appendBinaryStringInfo(&buf, chunk, (int)n);
+	}
 	bool failed = ferror(f);
 	FreeFile(f);
 	if (failed)

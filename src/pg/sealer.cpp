@@ -108,6 +108,7 @@ uint8_t *read_members(Snapshot snap, const PreviousBlock *prev, Datum snapshot, 
 		if (SPI_processed == 0)
 			break;
 		for (uint64 i = 0; i < SPI_processed; i++) {
+			CHECK_FOR_INTERRUPTS();
 			HeapTuple row = SPI_tuptable->vals[i];
 			bool isnull;
 			int64 id = DatumGetInt64(SPI_getbinval(row, SPI_tuptable->tupdesc, 1, &isnull));

@@ -50,6 +50,7 @@ int load_blocks(int64 first_block, int64 last_block, StoredBlockFields **out, ui
 	auto *blocks = (StoredBlockFields *)MemoryContextAllocZero(caller, sizeof(StoredBlockFields) * Max(n, 1));
 	auto *hashes = (uint8_t *)MemoryContextAllocZero(caller, (Size)64 * Max(n, 1));
 	for (int i = 0; i < n; i++) {
+		CHECK_FOR_INTERRUPTS();
 		HeapTuple row = SPI_tuptable->vals[i];
 		TupleDesc desc = SPI_tuptable->tupdesc;
 		bool isnull;
@@ -167,6 +168,7 @@ Datum witness_verify(PG_FUNCTION_ARGS)
 	Datum values[VNatts];
 	bool nulls[VNatts];
 	for (int i = 0; i < Max(r.nproblems, 1); i++) {
+		CHECK_FOR_INTERRUPTS();
 		memset(nulls, 0, sizeof(nulls));
 		values[VStatus] = CStringGetTextDatum(r.status);
 		values[VBlocks] = Int64GetDatum(r.blocks_checked);
