@@ -61,7 +61,8 @@ void read_entry(FunctionCallInfo fcinfo, EntryView *v)
 	ReleaseTupleDesc(desc);
 	const char *missing = entry_null_required_column(nulls);
 	if (missing != nullptr)
-		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("entry column \"%s\" must not be null", missing)));
+		ereport(ERROR,
+		        (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("entry column \"%s\" must not be null", missing)));
 	entry_view_from_row(values, nulls, v);
 }
 

@@ -41,9 +41,9 @@ Datum text_datum(const TextField &f)
 const char *entry_null_required_column(const bool *nulls)
 {
 	// The NOT NULL columns of witness.entry that the canonical bytes need (leaf_hash is not one of them).
-	static const EntryColumn required[] = {EntryId,           EntryXid,        EntryStmtTime,  EntryBackendPid,
-	                                       EntryTags,         EntryFormat,     EntryOp,        EntrySchemaName,
-	                                       EntryTableName,    EntrySessionUser, EntryCurrentUser};
+	static const EntryColumn required[] = {EntryId,        EntryXid,         EntryStmtTime,   EntryBackendPid,
+	                                       EntryTags,      EntryFormat,      EntryOp,         EntrySchemaName,
+	                                       EntryTableName, EntrySessionUser, EntryCurrentUser};
 	for (EntryColumn c : required)
 		if (nulls[c - 1])
 			return kEntryColumnNames[c - 1];
