@@ -135,3 +135,58 @@ SELECT bad_input.run_ms($$SELECT witness._merkle_audit_path(leaves, 0) FROM bad_
        AS stopped_early;
 RESET statement_timeout;
 DROP TABLE bad_input.big_tree;
+
+-- witness.context: SET refuses whatever the capture would refuse. '{"a":1e1000000}' was accepted, and
+-- then every tracked change failed with 22003 (the capture stores the context through jsonb).
+CREATE TABLE bad_input.t (id int PRIMARY KEY, v text);
+SELECT witness.track('bad_input.t');
+BEGIN;
+SET LOCAL witness.context = '{"ok": true}';
+SELECT bad_input.try($$SET LOCAL witness.context = '{"a":1e1000000}'$$);
+SELECT current_setting('witness.context') AS context_kept;
+SELECT bad_input.try($$INSERT INTO bad_input.t VALUES (1, 'one')$$);
+COMMIT;
+SELECT operation, new_values, context FROM witness.log WHERE table_name = 't' ORDER BY id;
+-- Numbers at the edges of numeric's range: SET agrees with jsonb, and also counts how long the
+-- number prints (1e4000 is 4001 digits as stored).
+SELECT n, bad_input.try(format('SET witness.context = %L', format('{"n":%s}', n))) AS set,
+       bad_input.try(format('SELECT %L::jsonb', format('{"n":%s}', n))) AS jsonb
+FROM unnest(ARRAY['1e4000', '1e4100', '1e131072', '1e-4000', '1e-16384', '0e-16384', '0e1073741822', '0e1073741823',
+                  '1e1000000', '-0.5E+2']) AS n;
+RESET witness.context;
+SELECT bad_input.try($$SET witness.context = '[1, 2]'$$);
+SELECT bad_input.try($$SET witness.context = '{"a": }'$$);
+SELECT bad_input.try($$SET witness.context = '{"a": "\u0000"}'$$);
+SELECT bad_input.try($$SELECT set_config('witness.context', '{"a": 1e1000000}', true)$$);
+\set VERBOSITY default
+SET witness.context = '{"a":1e1000000}';
+SET witness.context = '{"n":1e5000}';
+\set VERBOSITY terse
+
+-- Size limits: witness.actor 256 bytes, witness.reason 1024, witness.context 4096. A 5 MB reason made
+-- a 3-row UPDATE add 16 MB to the trail.
+SELECT setting, octet_length(value) AS bytes, bad_input.try(format('SET %s = %L', setting, value)) AS result
+FROM (VALUES ('witness.actor', repeat('a', 256)), ('witness.actor', repeat('a', 257)),
+             ('witness.actor', repeat('é', 128)), ('witness.actor', repeat('é', 129)),
+             ('witness.reason', repeat('r', 1024)), ('witness.reason', repeat('r', 1025)),
+             ('witness.reason', repeat('r', 5 * 1024 * 1024)),
+             ('witness.context', '{"c":"' || repeat('x', 4088) || '"}'),
+             ('witness.context', '{"c":"' || repeat('x', 4089) || '"}')) AS v(setting, value);
+RESET witness.actor;
+RESET witness.reason;
+RESET witness.context;
+\set VERBOSITY default
+SELECT repeat('r', 1025) AS long_reason \gset
+SET witness.reason = :'long_reason';
+\set VERBOSITY terse
+-- Values at the limits are captured in full.
+INSERT INTO bad_input.t VALUES (2, 'two'), (3, 'three');
+BEGIN;
+SELECT set_config('witness.actor', repeat('a', 256), true) IS NOT NULL AS actor_set,
+       set_config('witness.reason', repeat('r', 1024), true) IS NOT NULL AS reason_set,
+       set_config('witness.context', '{"c":"' || repeat('x', 4088) || '"}', true) IS NOT NULL AS context_set;
+UPDATE bad_input.t SET v = v || '!';
+COMMIT;
+SELECT count(*) AS entries, min(octet_length(actor)) AS actor_bytes, min(octet_length(reason)) AS reason_bytes,
+       min(octet_length(context::text)) AS context_bytes, bool_and(leaf_hash = witness.entry_leaf_hash(e)) AS hashes_ok
+FROM witness.entry e WHERE table_name = 't' AND op = 'U';
