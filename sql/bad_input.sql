@@ -190,3 +190,47 @@ COMMIT;
 SELECT count(*) AS entries, min(octet_length(actor)) AS actor_bytes, min(octet_length(reason)) AS reason_bytes,
        min(octet_length(context::text)) AS context_bytes, bool_and(leaf_hash = witness.entry_leaf_hash(e)) AS hashes_ok
 FROM witness.entry e WHERE table_name = 't' AND op = 'U';
+
+-- The queries pg_witness runs through SPI name every function, operator and type with its schema:
+-- objects planted in public must not change what seal(), verify() and digest() compute when a session
+-- puts public before pg_catalog in search_path. An unqualified max() made verify() check one block.
+SELECT count(*) AS sealed FROM witness.seal();
+SELECT max(block_no) AS newest, sum(entry_count) AS sealed_entries FROM witness.block \gset
+INSERT INTO bad_input.t VALUES (10, 'ten'), (11, 'eleven');
+CREATE FUNCTION public.always_one(bigint, bigint) RETURNS bigint LANGUAGE sql IMMUTABLE AS 'SELECT 1::bigint';
+CREATE AGGREGATE public.max(bigint) (SFUNC = public.always_one, STYPE = bigint, INITCOND = '1');
+CREATE AGGREGATE public.sum(bigint) (SFUNC = public.always_one, STYPE = bigint, INITCOND = '1');
+CREATE FUNCTION public.never(bigint, bigint) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT false';
+CREATE OPERATOR public.>= (LEFTARG = bigint, RIGHTARG = bigint, FUNCTION = public.never);
+CREATE OPERATOR public.<= (LEFTARG = bigint, RIGHTARG = bigint, FUNCTION = public.never);
+CREATE FUNCTION public.never(xid8, xid8) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT false';
+CREATE OPERATOR public.>= (LEFTARG = xid8, RIGHTARG = xid8, FUNCTION = public.never);
+SET witness.hmac_key_file = '/tmp/pg_witness_regress_hmac.key';
+SET search_path = public, pg_catalog;
+SELECT block_no AS sealed_block, entry_count AS sealed_count FROM witness.seal() \gset
+SELECT status, blocks_checked AS checked, entries_pending AS pending FROM witness.verify() \gset
+SELECT status AS range_status, blocks_checked AS range_checked FROM witness.verify(2, 3) \gset
+SELECT witness.digest() AS planted_digest \gset
+SELECT status AS digest_status FROM witness.verify_digest(:'planted_digest') \gset
+RESET search_path;
+SELECT :sealed_block = :newest + 1 AS next_block, :sealed_count AS entries_sealed,
+       :'status' AS status, :checked = :newest + 1 AS every_block_checked, :pending AS pending,
+       :'range_status' AS range_status, :range_checked AS range_checked;
+SELECT (d -> 'digest' ->> 'block_no')::bigint = :newest + 1 AS digest_of_newest_block,
+       (d -> 'digest' ->> 'entries')::bigint = :sealed_entries + 2 AS digest_counts_every_entry,
+       :'digest_status' AS digest_status
+FROM (SELECT :'planted_digest'::jsonb AS d) AS x;
+-- A type named text shadows pg_catalog.text the same way.
+CREATE TYPE public.text AS (planted integer);
+INSERT INTO bad_input.t VALUES (12, 'twelve');
+SET search_path = public, pg_catalog;
+SELECT entry_count AS text_sealed_count FROM witness.seal() \gset
+SELECT status AS text_status, blocks_checked AS text_checked FROM witness.verify() \gset
+RESET search_path;
+SELECT :text_sealed_count AS entries_sealed, :'text_status' AS status, :text_checked = :newest + 2 AS every_block_checked;
+DROP TYPE public.text;
+DROP OPERATOR public.>= (xid8, xid8), public.>= (bigint, bigint), public.<= (bigint, bigint);
+DROP FUNCTION public.never(xid8, xid8), public.never(bigint, bigint);
+DROP AGGREGATE public.max(bigint), public.sum(bigint);
+DROP FUNCTION public.always_one(bigint, bigint);
+RESET witness.hmac_key_file;

@@ -32,6 +32,10 @@ void copy_hash(Datum value, bool isnull, uint8_t *out)
 		memset(out, 0, 32); // a hash of the wrong size can only fail to match
 }
 
+// SPI queries run under the caller's search_path, which may put another schema before pg_catalog:
+// every function, type and operator in them is written with its schema (operators as
+// OPERATOR(pg_catalog.>=)), so that nothing created elsewhere can stand in for the built-in one.
+
 // Blocks first_block-1 .. last_block (as far as they exist); returns how many, previous block first.
 int load_blocks(int64 first_block, int64 last_block, StoredBlockFields **out, uint64 *prev_xmin)
 {
@@ -40,11 +44,12 @@ int load_blocks(int64 first_block, int64 last_block, StoredBlockFields **out, ui
 	MemoryContext caller = CurrentMemoryContext;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "pg_witness: SPI_connect failed");
-	if (SPI_execute_with_args(
-	        "SELECT block_no, snapshot::text, entry_count, first_entry_id, last_entry_id, merkle_root,"
-	        " prev_hash, sealed_at, block_hash, pg_catalog.pg_snapshot_xmin(snapshot)"
-	        " FROM witness.block WHERE block_no BETWEEN $1 AND $2 ORDER BY block_no",
-	        2, argtypes, args, nullptr, true, 0) != SPI_OK_SELECT)
+	// Not BETWEEN: it would look up >= and <= along the caller's search_path.
+	if (SPI_execute_with_args("SELECT block_no, snapshot::pg_catalog.text, entry_count, first_entry_id, last_entry_id,"
+	                          " merkle_root, prev_hash, sealed_at, block_hash, pg_catalog.pg_snapshot_xmin(snapshot)"
+	                          " FROM witness.block WHERE block_no OPERATOR(pg_catalog.>=) $1"
+	                          " AND block_no OPERATOR(pg_catalog.<=) $2 ORDER BY block_no",
+	                          2, argtypes, args, nullptr, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "pg_witness: could not read blocks");
 	int n = (int)SPI_processed;
 	auto *blocks = (StoredBlockFields *)MemoryContextAllocZero(caller, sizeof(StoredBlockFields) * Max(n, 1));
@@ -85,7 +90,7 @@ int64 newest_block_no()
 {
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "pg_witness: SPI_connect failed");
-	if (SPI_execute("SELECT COALESCE(max(block_no), 0) FROM witness.block", true, 1) != SPI_OK_SELECT)
+	if (SPI_execute("SELECT COALESCE(pg_catalog.max(block_no), 0) FROM witness.block", true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "pg_witness: could not read blocks");
 	bool isnull;
 	int64 n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
