@@ -234,3 +234,36 @@ DROP FUNCTION public.never(xid8, xid8), public.never(bigint, bigint);
 DROP AGGREGATE public.max(bigint), public.sum(bigint);
 DROP FUNCTION public.always_one(bigint, bigint);
 RESET witness.hmac_key_file;
+
+-- Block ranges that hold nothing to check are errors, not "valid": witness.verify(1000000, 1000001)
+-- said valid with 0 blocks checked. Messages name the newest block, written N here (it depends on the
+-- tests before this one).
+CREATE FUNCTION bad_input.try_relative(statement text) RETURNS text LANGUAGE sql AS $$
+	SELECT regexp_replace(bad_input.try(statement), '\m' || (SELECT max(block_no) FROM witness.block) || '\M', 'N', 'g')
+$$;
+SELECT bad_input.try_relative($$SELECT * FROM witness.verify(1000000, 1000001)$$);
+SELECT bad_input.try_relative($$SELECT * FROM witness.verify(1000000, NULL)$$);
+SELECT bad_input.try($$SELECT * FROM witness.verify(0, 1)$$);
+SELECT bad_input.try($$SELECT * FROM witness.verify(3, 2)$$);
+-- A range that reaches past the newest block checks up to it.
+SELECT status, blocks_checked = (SELECT max(block_no) - 1 FROM witness.block) AS up_to_newest
+FROM witness.verify(2, 1000000);
+-- Blocks deleted from a range that does not reach the newest block are missing, not a smaller range.
+BEGIN;
+ALTER TABLE witness.block DISABLE TRIGGER witness_append_only;
+DELETE FROM witness.block WHERE block_no IN (2, 3);
+SELECT status, blocks_checked, problem, block_no, detail FROM witness.verify(2, 3);
+SELECT status, blocks_checked, problem, block_no FROM witness.verify(1, 3);
+ROLLBACK;
+-- An empty trail: the whole of it is valid, a block of it does not exist.
+BEGIN;
+ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
+ALTER TABLE witness.block DISABLE TRIGGER witness_append_only;
+TRUNCATE witness.entry, witness.block;
+SELECT status, blocks_checked, entries_checked, entries_pending FROM witness.verify();
+SELECT status, blocks_checked FROM witness.verify(1, NULL);
+SELECT bad_input.try($$SELECT * FROM witness.verify(2, NULL)$$);
+\set VERBOSITY default
+SELECT * FROM witness.verify(1, 1);
+\set VERBOSITY terse
+ROLLBACK;

@@ -98,6 +98,31 @@ int64 newest_block_no()
 	return n;
 }
 
+// Raises ERROR for a range that is empty, starts below block 1 or lies beyond the newest block: such a
+// range checks nothing, and must not come back as valid. The whole trail (first_block 1, no
+// last_block) is fine even while nothing is sealed.
+void check_range(int64 first, int64 last, bool to_newest, int64 newest)
+{
+	if (first < 1 || last < first)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+		                errmsg("invalid block range %lld to %lld", (long long)first, (long long)last),
+		                errhint("Blocks are numbered from 1, and last_block must not be below first_block; pass "
+		                        "NULL for the whole trail.")));
+	if (first <= newest || (first == 1 && to_newest))
+		return;
+	char *range = to_newest ? psprintf("first_block %lld", (long long)first)
+	                        : psprintf("block range %lld to %lld", (long long)first, (long long)last);
+	if (newest == 0)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("%s is beyond the newest block 0", range),
+		                errdetail("Nothing is sealed yet."),
+		                errhint("Call witness.seal() first, or wait for the background sealer.")));
+	ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+	                errmsg("%s is beyond the newest block %lld", range, (long long)newest),
+	                errhint("The trail has blocks 1 to %lld; pass NULL as last_block to check up to the newest "
+	                        "block.",
+	                        (long long)newest)));
+}
+
 // Feeds every entry that may belong to the range to the verifier, with its recomputed leaf hash.
 void scan_entries(VerifierHandle *v, bool skip_old, uint64 min_xid)
 {
@@ -149,11 +174,8 @@ Datum witness_verify(PG_FUNCTION_ARGS)
 	auto *rsinfo = (ReturnSetInfo *)fcinfo->resultinfo;
 	int64 newest = newest_block_no();
 	int64 first = PG_ARGISNULL(0) ? 1 : PG_GETARG_INT64(0);
-	int64 last = PG_ARGISNULL(1) ? newest : PG_GETARG_INT64(1);
-	if (first < 1 || (last < first && !(newest == 0 && PG_ARGISNULL(1))))
-		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-		                errmsg("invalid block range %lld to %lld", (long long)first, (long long)last),
-		                errhint("Blocks are numbered from 1; pass NULL for the whole trail.")));
+	int64 last = PG_ARGISNULL(1) ? Max(newest, first) : PG_GETARG_INT64(1);
+	check_range(first, last, PG_ARGISNULL(1), newest);
 
 	StoredBlockFields *blocks;
 	uint64 prev_xmin = 0;
@@ -165,7 +187,8 @@ Datum witness_verify(PG_FUNCTION_ARGS)
 		n--;
 	}
 	bool is_last = last >= newest;
-	VerifierHandle *v = verifier_create(previous, blocks, n, is_last, is_last ? highest_block_no_logged() : 0);
+	VerifierHandle *v =
+	    verifier_create(previous, blocks, n, is_last, is_last ? highest_block_no_logged() : 0, is_last ? 0 : last);
 	scan_entries(v, previous != nullptr, prev_xmin);
 	VerifyResult r;
 	verifier_finish(v, &r);
