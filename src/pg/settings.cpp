@@ -52,6 +52,17 @@ bool check_reason(char **newval, void **, GucSource)
 	return *newval == nullptr || within_limit("witness.reason", strlen(*newval), kMaxReasonBytes);
 }
 
+// Reports a refused witness.context; detail is a core message (lower case, no period) or nullptr.
+bool refuse_context(const char *message, const char *detail, const char *hint)
+{
+	GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+	GUC_check_errmsg("%s", message);
+	if (detail != nullptr)
+		GUC_check_errdetail("%c%s.", pg_toupper((unsigned char)detail[0]), detail + 1);
+	GUC_check_errhint("%s", hint);
+	return false;
+}
+
 // Refuses at SET time every witness.context the capture would refuse, so a bad value never reaches a
 // trigger: not a JSON object (a bare JSON null would also be indistinguishable from no context in
 // exports), not what jsonb takes (a number beyond numeric's range made every tracked change fail with
@@ -73,21 +84,10 @@ bool check_context(char **newval, void **, GucSource)
 	size_t stored = 0;
 	const char *err = run_guarded([&] { stored = check_jsonb_input(*newval, rules); });
 	const bool is_json = err == nullptr || json_is_valid(*newval);
-	if (*p != '{' || !is_json) {
-		GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
-		GUC_check_errmsg("witness.context must be a JSON object");
-		if (!is_json)
-			GUC_check_errdetail("%c%s.", pg_toupper((unsigned char)err[0]), err + 1);
-		GUC_check_errhint("%s", kContextExample);
-		return false;
-	}
-	if (err != nullptr) {
-		GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
-		GUC_check_errmsg("witness.context cannot be stored through jsonb");
-		GUC_check_errdetail("%c%s.", pg_toupper((unsigned char)err[0]), err + 1);
-		GUC_check_errhint("Write such values as strings.");
-		return false;
-	}
+	if (*p != '{' || !is_json)
+		return refuse_context("witness.context must be a JSON object", is_json ? nullptr : err, kContextExample);
+	if (err != nullptr)
+		return refuse_context("witness.context cannot be stored through jsonb", err, "Write such values as strings.");
 	if (stored > (size_t)kMaxContextBytes) {
 		GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
 		GUC_check_errmsg("witness.context is too long as stored");
