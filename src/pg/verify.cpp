@@ -35,7 +35,6 @@ void copy_hash(Datum value, bool isnull, uint8_t *out)
 // SPI queries run under the caller's search_path, which may put another schema before pg_catalog:
 // every function, type and operator in them is written with its schema (operators as
 // OPERATOR(pg_catalog.>=)), so that nothing created elsewhere can stand in for the built-in one.
-
 // Blocks first_block-1 .. last_block (as far as they exist); returns how many, previous block first.
 int load_blocks(int64 first_block, int64 last_block, StoredBlockFields **out, uint64 *prev_xmin)
 {
