@@ -1,5 +1,6 @@
 // Recursive-descent JSON parser (RFC 8259) that writes canonical JSON (format version 1).
 #include "canonical_json.hpp"
+#include "interrupt.hpp"
 #include "utf8.hpp"
 
 #include <algorithm>
@@ -18,6 +19,13 @@ constexpr int kMaxDepth = 1000; // nesting of arrays/objects; keeps the recursio
 // Thrown instead of JsonError when only validating, so that json_is_valid builds no message.
 struct ValidationFailed {
 };
+
+// PostgreSQL 15's numeric: its exponent must stay within +-(INT_MAX / 2), its display scale within
+// NUMERIC_DSCALE_MAX, its base-10000 weight within int16 (numeric.c: set_var_from_str, make_result).
+constexpr int64_t kNumericExponentLimit = 1073741823;
+constexpr int64_t kNumericMaxDscale = 16383;
+constexpr int64_t kNumericMaxDecimalWeight = 4 * 32767 + 3; // 10^131071: base-10000 weight 32767
+constexpr int64_t kNumericMinDecimalWeight = -4 * 32768;    // 10^-131072: base-10000 weight -32768
 
 // Bytewise unsigned comparison: the canonical member order.
 int compare_bytes(std::string_view a, std::string_view b)
@@ -61,7 +69,13 @@ struct Scratch {
 template <bool Emit> class Parser
 {
   public:
-	Parser(std::string_view in, std::string *out, Scratch &sc) : in_(in), out_(out), sc_(sc) {}
+	Parser(std::string_view in, std::string *out, Scratch &sc, const JsonbInputRules *rules = nullptr)
+	    : in_(in), out_(out), sc_(sc), rules_(rules)
+	{
+	}
+
+	// With rules: how much longer the numbers print as numeric than as written (may be negative).
+	int64_t number_growth() const { return number_growth_; }
 
 	void parse_document()
 	{
@@ -78,13 +92,21 @@ template <bool Emit> class Parser
 	int depth_ = 0;
 	std::string *out_;
 	Scratch &sc_;
+	const JsonbInputRules *rules_; // nullptr: JSON alone
+	int64_t number_growth_ = 0;
 
 	[[noreturn]] void fail(const char *what) const
 	{
-		if constexpr (Emit)
+		if (Emit || rules_ != nullptr)
 			throw JsonError(std::string("invalid JSON at byte ") + std::to_string(pos_) + ": " + what);
 		else
 			throw ValidationFailed{};
+	}
+
+	// Valid JSON that PostgreSQL's jsonb refuses: the token at byte `at` breaks a rule.
+	[[noreturn]] void refuse(size_t at, const char *token_kind, const char *why) const
+	{
+		throw JsonError(std::string("the ") + token_kind + " at byte " + std::to_string(at) + " " + why);
 	}
 
 	void emit(char c)
@@ -121,6 +143,8 @@ template <bool Emit> class Parser
 
 	void parse_value()
 	{
+		if constexpr (Emit)
+			poll_interrupt(); // json_is_valid (noexcept) never stops
 		if (at_end())
 			fail("expected a value");
 		switch (peek()) {
@@ -189,7 +213,14 @@ template <bool Emit> class Parser
 			while (digit_at(pos_))
 				pos_++;
 		}
-		emit(in_.substr(start, pos_ - start));
+		const std::string_view token = in_.substr(start, pos_ - start);
+		if (rules_ != nullptr) {
+			size_t printed = 0;
+			if (!json_number_as_numeric(token, &printed))
+				refuse(start, "number", "is outside the range of PostgreSQL's numeric type");
+			number_growth_ += static_cast<int64_t>(printed) - static_cast<int64_t>(token.size());
+		}
+		emit(token);
 	}
 
 	uint32_t parse_hex4()
@@ -215,6 +246,7 @@ template <bool Emit> class Parser
 	// After the "\u" of an escape: decodes it, with a following low surrogate when needed.
 	uint32_t parse_unicode_escape()
 	{
+		const size_t escape_at = pos_ - 2;
 		uint32_t cp = parse_hex4();
 		if (cp >= 0xdc00 && cp <= 0xdfff)
 			fail("unpaired low surrogate in \\u escape");
@@ -229,6 +261,8 @@ template <bool Emit> class Parser
 		}
 		if (cp == 0)
 			fail("\\u0000 is not allowed");
+		if (cp > 0x7f && rules_ != nullptr && !rules_->unicode_escapes_beyond_ascii)
+			refuse(escape_at, "\\u escape", "needs a UTF8 database: it is beyond U+007F");
 		return cp;
 	}
 
@@ -504,6 +538,102 @@ void canonical_json(std::string_view json_text, std::string &out)
 		out.resize(original); // leave out as it was
 		throw;
 	}
+}
+
+size_t check_jsonb_input(std::string_view json_text, const JsonbInputRules &rules)
+{
+	Scratch unused;
+	Parser<false> parser(json_text, nullptr, unused, &rules);
+	try {
+		parser.parse_document();
+	} catch (const ValidationFailed &) {
+		throw JsonError("invalid JSON"); // not reached: with rules, failures carry their message
+	}
+	// Canonical text is never longer than the input (no whitespace, escapes only shorten), except
+	// where numbers print longer as numeric.
+	const int64_t bound = static_cast<int64_t>(json_text.size()) + parser.number_growth();
+	return bound > 0 ? static_cast<size_t>(bound) : 0;
+}
+
+namespace
+{
+
+// A JSON number token's parts; the exponent saturated at +-kNumericExponentLimit.
+struct NumberParts {
+	bool negative = false;
+	std::string_view int_digits, frac_digits;
+	int64_t exponent = 0;
+};
+
+std::string_view digits_at(std::string_view token, size_t *i)
+{
+	const size_t begin = *i;
+	while (*i < token.size() && token[*i] >= '0' && token[*i] <= '9')
+		(*i)++;
+	return token.substr(begin, *i - begin);
+}
+
+// Splits a token already checked against the RFC 8259 grammar.
+NumberParts split_number(std::string_view token)
+{
+	NumberParts n;
+	size_t i = 0;
+	n.negative = i < token.size() && token[i] == '-';
+	if (n.negative)
+		i++;
+	n.int_digits = digits_at(token, &i);
+	if (i < token.size() && token[i] == '.') {
+		i++;
+		n.frac_digits = digits_at(token, &i);
+	}
+	if (i < token.size() && (token[i] == 'e' || token[i] == 'E')) {
+		i++;
+		const bool exp_negative = i < token.size() && token[i] == '-';
+		if (i < token.size() && (token[i] == '-' || token[i] == '+'))
+			i++;
+		for (char c : digits_at(token, &i)) {
+			n.exponent = std::min(n.exponent * 10 + (c - '0'), kNumericExponentLimit);
+		}
+		if (exp_negative)
+			n.exponent = -n.exponent;
+	}
+	return n;
+}
+
+// Decimal weight of the most significant non-zero digit (the number is about 10^weight); false for zero.
+bool leading_weight(const NumberParts &n, int64_t *weight)
+{
+	const size_t first_int = n.int_digits.find_first_not_of('0');
+	if (first_int != std::string_view::npos) {
+		*weight = static_cast<int64_t>(n.int_digits.size() - first_int) - 1 + n.exponent;
+		return true;
+	}
+	const size_t first_frac = n.frac_digits.find_first_not_of('0');
+	if (first_frac != std::string_view::npos) {
+		*weight = -static_cast<int64_t>(first_frac) - 1 + n.exponent;
+		return true;
+	}
+	return false;
+}
+
+} // namespace
+
+bool json_number_as_numeric(std::string_view token, size_t *printed_length) noexcept
+{
+	const NumberParts n = split_number(token);
+	if (n.exponent >= kNumericExponentLimit || n.exponent <= -kNumericExponentLimit)
+		return false;
+	const int64_t dscale = std::max<int64_t>(0, static_cast<int64_t>(n.frac_digits.size()) - n.exponent);
+	if (dscale > kNumericMaxDscale)
+		return false;
+	int64_t weight = 0;
+	const bool nonzero = leading_weight(n, &weight);
+	if (nonzero && (weight > kNumericMaxDecimalWeight || weight < kNumericMinDecimalWeight))
+		return false;
+	// numeric_out: a minus sign unless zero, the integer digits (at least "0"), then dscale decimals.
+	const int64_t int_len = nonzero && weight >= 0 ? weight + 1 : 1;
+	*printed_length = static_cast<size_t>((n.negative && nonzero ? 1 : 0) + int_len + (dscale > 0 ? dscale + 1 : 0));
+	return true;
 }
 
 bool json_is_valid(std::string_view json_text) noexcept

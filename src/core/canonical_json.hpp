@@ -14,6 +14,7 @@
 // - true, false, null as such.
 #pragma once
 
+#include <cstddef>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -43,5 +44,24 @@ size_t write_json_string(const char *utf8, size_t len, char *out) noexcept;
 
 // True when json_text is one valid JSON value (RFC 8259) with nothing but whitespace around it.
 bool json_is_valid(std::string_view json_text) noexcept;
+
+// What PostgreSQL's jsonb input refuses beyond JSON itself (PostgreSQL 15), for checking a value
+// before the capture stores it through jsonb (witness.context).
+struct JsonbInputRules {
+	// A \u escape beyond U+007F needs a UTF8 database: false refuses it.
+	bool unicode_escapes_beyond_ascii = true;
+};
+
+// Checks that json_text is valid JSON that PostgreSQL's jsonb input takes: every number fits its
+// numeric type (json_number_as_numeric) and escapes follow rules. Returns an upper bound of the
+// length of the canonical text the capture stores for it, where numbers print as numeric prints
+// them (1e6 as 1000000). Throws JsonError naming the first problem. Never stops for interrupts.
+size_t check_jsonb_input(std::string_view json_text, const JsonbInputRules &rules);
+
+// Whether PostgreSQL's numeric holds a JSON number token (valid per RFC 8259): an exponent between
+// -1073741823 and 1073741823 exclusive, at most 16383 digits after the decimal point once the
+// exponent is applied, and its most significant digit at most at 10^131071. On true,
+// *printed_length is the length of numeric's text output for it.
+bool json_number_as_numeric(std::string_view token, size_t *printed_length) noexcept;
 
 } // namespace witness

@@ -93,6 +93,9 @@ DigestFields fields_of(const JsonValue &d)
 
 JsonValue parse_document(std::string_view text)
 {
+	if (text.size() > kMaxDigestBytes)
+		throw std::invalid_argument("signed digest too large: " + std::to_string(text.size()) + " bytes, at most " +
+		                            std::to_string(kMaxDigestBytes) + " are accepted");
 	try {
 		return parse_json(text);
 	} catch (const JsonError &e) {

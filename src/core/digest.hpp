@@ -21,6 +21,10 @@ namespace witness
 
 constexpr int64_t kDigestVersion = 1;
 
+// Longest signed digest document accepted, in bytes of JSON text. A signed digest has less than 1 kB;
+// the limit only keeps a huge document from being parsed at all (docs/verification.md).
+constexpr size_t kMaxDigestBytes = 64 * 1024;
+
 struct DigestFields {
 	std::string database_id;
 	int64_t block_no = 0;
@@ -56,11 +60,13 @@ struct DigestCheck {
 
 // Parses a signed digest document and checks its signatures with the keys given (empty: not
 // checked). ed25519_key: public key PEM, private key PEM or 64 hex digits. The key embedded in the
-// document is never used for checking. Throws std::invalid_argument on a malformed document or key.
+// document is never used for checking. Throws std::invalid_argument on a malformed document or key,
+// and on a document longer than kMaxDigestBytes.
 DigestCheck check_digest_signatures(std::string_view signed_json, std::string_view hmac_key,
                                     std::string_view ed25519_key);
 
-// Parses just a digest object (as make_digest_json writes it, in any key order or spacing).
+// Parses just a digest object (as make_digest_json writes it, in any key order or spacing); the same
+// length limit applies.
 DigestFields parse_digest_json(std::string_view digest_json);
 
 } // namespace witness

@@ -43,9 +43,9 @@ constexpr StructuralTable kStructural;
 
 } // namespace
 
-void JsonReader::fail(const char *what) const
+void JsonReader::fail_at(size_t position, const char *what) const
 {
-	throw JsonError(std::string("invalid JSON at byte ") + std::to_string(pos_) + ": " + what);
+	throw JsonError(std::string("invalid JSON at byte ") + std::to_string(position) + ": " + what);
 }
 
 JsonType JsonReader::peek()

@@ -46,7 +46,8 @@ class JsonReader
 	void end();
 
 	size_t position() const { return pos_; }
-	[[noreturn]] void fail(const char *what) const;
+	[[noreturn]] void fail(const char *what) const { fail_at(pos_, what); }
+	[[noreturn]] void fail_at(size_t position, const char *what) const;
 
   private:
 	// Inline: they run for every token.

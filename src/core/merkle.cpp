@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "interrupt.hpp"
 #include "sha256.hpp"
 
 namespace witness
@@ -17,6 +18,18 @@ Sha256 &hasher()
 {
 	thread_local Sha256 h;
 	return h;
+}
+
+// H(0x01 || left || right), without asking whether to stop: for merkle_verify_inclusion, which may not
+// throw and hashes at most 64 nodes.
+Hash node_hash(const Hash &left, const Hash &right)
+{
+	static const unsigned char prefix = 0x01;
+	Sha256 &h = hasher();
+	h.update(&prefix, 1);
+	h.update(left.data(), left.size());
+	h.update(right.data(), right.size());
+	return h.finish();
 }
 
 // Largest power of two strictly smaller than n (n >= 2): the size of the left subtree.
@@ -52,12 +65,8 @@ Hash merkle_leaf_hash(std::string_view data)
 
 Hash merkle_node_hash(const Hash &left, const Hash &right)
 {
-	static const unsigned char prefix = 0x01;
-	Sha256 &h = hasher();
-	h.update(&prefix, 1);
-	h.update(left.data(), left.size());
-	h.update(right.data(), right.size());
-	return h.finish();
+	poll_interrupt(); // trees of millions of leaves take seconds: every node may stop the computation
+	return node_hash(left, right);
 }
 
 Hash merkle_root(const std::vector<Hash> &leaf_hashes)
@@ -106,7 +115,7 @@ bool merkle_verify_inclusion(const Hash &leaf_hash, size_t index, size_t tree_si
 			if (sn == 0)
 				return false;
 			if ((fn & 1) != 0 || fn == sn) {
-				r = merkle_node_hash(p, r);
+				r = node_hash(p, r);
 				if ((fn & 1) == 0) {
 					while ((fn & 1) == 0 && fn != 0) {
 						fn >>= 1;
@@ -114,7 +123,7 @@ bool merkle_verify_inclusion(const Hash &leaf_hash, size_t index, size_t tree_si
 					}
 				}
 			} else {
-				r = merkle_node_hash(r, p);
+				r = node_hash(r, p);
 			}
 			fn >>= 1;
 			sn >>= 1;

@@ -15,7 +15,7 @@ namespace witness
 // H(0x00 || data).
 Hash merkle_leaf_hash(std::string_view data);
 
-// H(0x01 || left || right).
+// H(0x01 || left || right). Throws Interrupted when the host asks to stop (interrupt.hpp).
 Hash merkle_node_hash(const Hash &left, const Hash &right);
 
 // Root over leaf hashes (already H(0x00||d)) in order; SHA-256("") when empty.

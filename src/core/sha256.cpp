@@ -1,9 +1,12 @@
 // SHA-256 over OpenSSL 3's EVP interface, plus hex helpers.
 #include "sha256.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include <openssl/evp.h>
+
+#include "interrupt.hpp"
 
 namespace witness
 {
@@ -27,6 +30,9 @@ EVP_MD_CTX *as_ctx(void *p)
 {
 	return static_cast<EVP_MD_CTX *>(p);
 }
+
+// Large inputs are fed in pieces of this size, asking between two whether to stop (interrupt.hpp).
+constexpr size_t kUpdateChunk = size_t(1) << 20;
 
 // Puts ctx back into the "fresh SHA-256" state; a reused context skips the allocation of a new one.
 bool reinit(EVP_MD_CTX *ctx)
@@ -56,11 +62,23 @@ Sha256::~Sha256()
 
 void Sha256::update(const void *data, size_t len)
 {
-	if (len == 0)
-		return;
-	if (EVP_DigestUpdate(as_ctx(ctx_), data, len) != 1) {
-		reinit(as_ctx(ctx_)); // never leave half-fed state behind for the next user
-		throw std::runtime_error("libcrypto: SHA256 update failed");
+	const auto *p = static_cast<const unsigned char *>(data);
+	while (len > 0) {
+		const size_t n = std::min(len, kUpdateChunk);
+		if (EVP_DigestUpdate(as_ctx(ctx_), p, n) != 1) {
+			reinit(as_ctx(ctx_)); // never leave half-fed state behind for the next user
+			throw std::runtime_error("libcrypto: SHA256 update failed");
+		}
+		p += n;
+		len -= n;
+		if (len > 0) {
+			try {
+				poll_interrupt();
+			} catch (...) {
+				reinit(as_ctx(ctx_));
+				throw;
+			}
+		}
 	}
 }
 

@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "interrupt.hpp"
 #include "merkle.hpp"
 #include "merkle_search.hpp"
 #include "sha256.hpp"
@@ -242,6 +243,10 @@ void TrailVerifier::check_headers(std::vector<Problem> &problems) const
 		                    missing_blocks_text(prev_no + 1, highest_issued_) + ": the newest block is " +
 		                        std::to_string(prev_no) + ", but block numbers up to " +
 		                        std::to_string(highest_issued_) + " were issued"});
+	if (!is_last_ && range_end_ > prev_no)
+		problems.push_back({ProblemKind::BlockMissing, prev_no + 1, 0,
+		                    missing_blocks_text(prev_no + 1, range_end_) + ": the range ends at block " +
+		                        std::to_string(range_end_) + ", and later blocks exist"});
 }
 
 void TrailVerifier::check_members(Block &block, std::vector<Problem> &problems)
@@ -484,6 +489,7 @@ VerifyReport TrailVerifier::finish()
 	VerifyReport report;
 	check_headers(report.problems);
 	for (Block &block : blocks_) {
+		poll_interrupt();
 		if (!block.snapshot)
 			continue; // no membership without a snapshot; check_headers reported it
 		check_members(block, report.problems);

@@ -83,6 +83,10 @@ class TrailVerifier
 		budget_left_ = limits.search_hash_budget;
 	}
 
+	// For a range that does not end at the newest block: the last block number it asks for, which
+	// must exist with every number before it; absent ones are reported missing (0: not checked).
+	void set_range_end(int64_t last_block_no) { range_end_ = last_block_no; }
+
   private:
 	struct Member {
 		int64_t id;
@@ -114,6 +118,7 @@ class TrailVerifier
 	std::vector<const Snapshot *> chain_snapshots_;
 	bool is_last_;
 	int64_t highest_issued_;
+	int64_t range_end_ = 0;
 	int64_t pending_ = 0;
 	size_t last_hit_ = 0; // chain index of the last located entry: neighbours tend to share a block
 	std::vector<Hash> alts_;

@@ -5,6 +5,7 @@
 
 #include "core/digest.hpp"
 #include "core/signatures.hpp"
+#include "pg/arguments.hpp"
 #include "pg/core_bridge.hpp"
 #include "pg/cpp_guard.hpp"
 #include "pg/digest_log.hpp"
@@ -45,8 +46,16 @@ Datum witness_digest(PG_FUNCTION_ARGS)
 // each signature, checked with the configured keys (or the given public key).
 Datum witness_check_digest(PG_FUNCTION_ARGS)
 {
+	require_nargs(fcinfo, 2);
+	require_not_null(fcinfo, 0, "digest");
 	Jsonb *doc = PG_GETARG_JSONB_P(0);
 	char *doc_text = JsonbToCString(nullptr, &doc->root, VARSIZE(doc));
+	size_t doc_len = strlen(doc_text);
+	if (doc_len > kMaxDigestBytes)
+		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED), errmsg("digest is too large"),
+		                errdetail("The document has %zu bytes of JSON text; at most %zu are accepted.", doc_len,
+		                          kMaxDigestBytes),
+		                errhint("A signed digest made by witness.digest() has less than 1 kB.")));
 	const char *hmac =
 	    is_set(setting_hmac_key_file) ? read_setting_file("witness.hmac_key_file", setting_hmac_key_file) : "";
 	const char *ed_key = "";

@@ -35,14 +35,18 @@ struct NewestBlock {
 	int64 entries;
 };
 
+// SPI queries run under the caller's search_path, which may put another schema before pg_catalog:
+// every function, type and operator in them is written with its schema (operators as
+// OPERATOR(pg_catalog.>=)), so that nothing created elsewhere can stand in for the built-in one.
 bool read_newest_block(NewestBlock *b)
 {
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "pg_witness: SPI_connect failed");
 	// Not read-only: a fresh snapshot, so a block sealed earlier in this transaction is seen.
-	if (SPI_execute("SELECT block_no, block_hash, (SELECT sum(entry_count) FROM witness.block)::bigint"
-	                " FROM witness.block ORDER BY block_no DESC LIMIT 1",
-	                false, 1) != SPI_OK_SELECT)
+	if (SPI_execute(
+	        "SELECT block_no, block_hash, (SELECT pg_catalog.sum(entry_count) FROM witness.block)::pg_catalog.int8"
+	        " FROM witness.block ORDER BY block_no DESC LIMIT 1",
+	        false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "pg_witness: could not read the newest block");
 	bool found = SPI_processed == 1;
 	if (found) {
@@ -80,8 +84,10 @@ char *last_line(const char *path)
 	initStringInfo(&buf);
 	char chunk[8192];
 	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		CHECK_FOR_INTERRUPTS(); // a FIFO or a device named by the setting may never end
 		appendBinaryStringInfo(&buf, chunk, (int)n);
+	}
 	FreeFile(f);
 	int end = buf.len;
 	while (end > 0 && (buf.data[end - 1] == '\n' || buf.data[end - 1] == '\r' || buf.data[end - 1] == ' '))
@@ -103,8 +109,10 @@ char *read_setting_file(const char *setting, const char *path)
 	initStringInfo(&buf);
 	char chunk[4096];
 	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		CHECK_FOR_INTERRUPTS(); // a FIFO or a device named by the setting may never end
 		appendBinaryStringInfo(&buf, chunk, (int)n);
+	}
 	bool failed = ferror(f);
 	FreeFile(f);
 	if (failed)

@@ -1,6 +1,7 @@
 // Recomputes an entry's canonical bytes and leaf hash from its stored row, as verification does.
 #include "pg/pg_includes.hpp"
 
+#include "pg/arguments.hpp"
 #include "pg/core_bridge.hpp"
 #include "pg/entry_writer.hpp"
 
@@ -40,9 +41,13 @@ JsonDoc stored_json(const StoredEntry &e, int col)
 	return d;
 }
 
-// Reads the composite witness.entry argument into an EntryView over palloc'd data.
-void read_entry(HeapTupleHeader row, EntryView *v)
+// Reads the composite witness.entry argument into an EntryView over palloc'd data. Raises ERROR when
+// the argument is NULL or is not a complete entry.
+void read_entry(FunctionCallInfo fcinfo, EntryView *v)
 {
+	require_nargs(fcinfo, 1);
+	require_not_null(fcinfo, 0, "entry");
+	HeapTupleHeader row = PG_GETARG_HEAPTUPLEHEADER(0);
 	TupleDesc desc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(row), HeapTupleHeaderGetTypMod(row));
 	HeapTupleData tuple;
 	tuple.t_len = HeapTupleHeaderGetDatumLength(row);
@@ -54,6 +59,10 @@ void read_entry(HeapTupleHeader row, EntryView *v)
 	bool nulls[EntryNatts];
 	heap_deform_tuple(&tuple, desc, values, nulls);
 	ReleaseTupleDesc(desc);
+	const char *missing = entry_null_required_column(nulls);
+	if (missing != nullptr)
+		ereport(ERROR,
+		        (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("entry column \"%s\" must not be null", missing)));
 	entry_view_from_row(values, nulls, v);
 }
 
@@ -102,10 +111,6 @@ void entry_view_from_row(const Datum *values, const bool *nulls, EntryView *v)
 
 } // namespace witness::pg
 
-namespace
-{
-} // namespace
-
 extern "C" {
 PG_FUNCTION_INFO_V1(witness_entry_leaf_hash);
 PG_FUNCTION_INFO_V1(witness_entry_canonical_bytes);
@@ -117,7 +122,7 @@ Datum witness_invalidate(PG_FUNCTION_ARGS);
 Datum witness_entry_leaf_hash(PG_FUNCTION_ARGS)
 {
 	EntryView v;
-	read_entry(PG_GETARG_HEAPTUPLEHEADER(0), &v);
+	read_entry(fcinfo, &v);
 	uint8_t hash[32];
 	leaf_hash(v, hash);
 	PG_RETURN_BYTEA_P(hash_bytea(hash));
@@ -126,14 +131,18 @@ Datum witness_entry_leaf_hash(PG_FUNCTION_ARGS)
 Datum witness_entry_canonical_bytes(PG_FUNCTION_ARGS)
 {
 	EntryView v;
-	read_entry(PG_GETARG_HEAPTUPLEHEADER(0), &v);
+	read_entry(fcinfo, &v);
 	PG_RETURN_BYTEA_P(canonical_bytes(v));
 }
 
 // Sends a relcache invalidation for a table and its partitions, so every backend reloads its capture plan.
 Datum witness_invalidate(PG_FUNCTION_ARGS)
 {
+	require_nargs(fcinfo, 1);
+	require_not_null(fcinfo, 0, "target");
 	Oid relid = PG_GETARG_OID(0);
+	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
+		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("relation with OID %u does not exist", relid)));
 	List *rels = find_all_inheritors(relid, NoLock, nullptr);
 	ListCell *lc;
 	foreach (lc, rels)

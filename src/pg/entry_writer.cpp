@@ -38,6 +38,18 @@ Datum text_datum(const TextField &f)
 
 } // namespace
 
+const char *entry_null_required_column(const bool *nulls)
+{
+	// The NOT NULL columns of witness.entry that the canonical bytes need (leaf_hash is not one of them).
+	static const EntryColumn required[] = {EntryId,        EntryXid,         EntryStmtTime,   EntryBackendPid,
+	                                       EntryTags,      EntryFormat,      EntryOp,         EntrySchemaName,
+	                                       EntryTableName, EntrySessionUser, EntryCurrentUser};
+	for (EntryColumn c : required)
+		if (nulls[c - 1])
+			return kEntryColumnNames[c - 1];
+	return nullptr;
+}
+
 void check_entry_layout(TupleDesc desc)
 {
 	bool ok = desc->natts == EntryNatts;

@@ -48,6 +48,10 @@ enum EntryColumn {
 // Reads a deformed witness.entry row into an EntryView (palloc'd data), as verification does.
 void entry_view_from_row(const Datum *values, const bool *nulls, EntryView *view);
 
+// The name of the first column that witness.entry declares NOT NULL and the canonical bytes need, but
+// which is NULL in a deformed row; nullptr when there is none.
+const char *entry_null_required_column(const bool *nulls);
+
 // Raises ERROR unless desc is witness.entry as this library version knows it.
 void check_entry_layout(TupleDesc desc);
 

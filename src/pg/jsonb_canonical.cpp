@@ -69,6 +69,7 @@ void write_container(StringInfo out, JsonbContainer *c)
 			appendStringInfoChar(out, '[');
 		bool first = true;
 		while ((tok = JsonbIteratorNext(&it, &v, true)) == WJB_ELEM) {
+			CHECK_FOR_INTERRUPTS();
 			if (!first)
 				appendStringInfoChar(out, ',');
 			first = false;
@@ -84,6 +85,7 @@ void write_container(StringInfo out, JsonbContainer *c)
 	auto *members = (Member *)palloc(sizeof(Member) * Max(n, 1));
 	int count = 0;
 	while ((tok = JsonbIteratorNext(&it, &v, true)) == WJB_KEY) {
+		CHECK_FOR_INTERRUPTS();
 		members[count].key = v;
 		if (JsonbIteratorNext(&it, &members[count].value, true) != WJB_VALUE)
 			elog(ERROR, "pg_witness: malformed jsonb object");

@@ -46,10 +46,15 @@ void check_xids_ahead(const PreviousBlock &prev)
 		                 "(docs/verification.md).")));
 }
 
+// SPI queries run under the caller's search_path, which may put another schema before pg_catalog:
+// every function, type and operator in them is written with its schema (operators as
+// OPERATOR(pg_catalog.>=)), so that nothing created elsewhere can stand in for the built-in one.
+
 // The snapshot this pass seals (as text) and the newest block, both read under that snapshot.
 char *read_state(Snapshot snap, PreviousBlock *prev)
 {
-	SPIPlanPtr plan = SPI_prepare("SELECT pg_catalog.pg_current_snapshot()::text, b.block_no, b.block_hash, b.snapshot,"
+	SPIPlanPtr plan = SPI_prepare("SELECT pg_catalog.pg_current_snapshot()::pg_catalog.text, b.block_no, b.block_hash,"
+	                              " b.snapshot,"
 	                              " pg_catalog.pg_snapshot_xmin(b.snapshot), pg_catalog.pg_snapshot_xmax(b.snapshot)"
 	                              " FROM (SELECT 1) AS one LEFT JOIN LATERAL"
 	                              " (SELECT * FROM witness.block ORDER BY block_no DESC LIMIT 1) AS b ON true",
@@ -90,8 +95,8 @@ uint8_t *read_members(Snapshot snap, const PreviousBlock *prev, Datum snapshot, 
 	Datum args[3] = {prev->exists ? prev->xmin : FullTransactionIdGetDatum(FullTransactionIdFromEpochAndXid(0, 0)),
 	                 prev->exists ? prev->snapshot : (Datum)0, snapshot};
 	char nulls[3] = {' ', prev->exists ? ' ' : 'n', ' '};
-	SPIPlanPtr plan = SPI_prepare("SELECT id, leaf_hash FROM witness.entry"
-	                              " WHERE xid >= $1 AND ($2 IS NULL OR NOT pg_catalog.pg_visible_in_snapshot(xid, $2))"
+	SPIPlanPtr plan = SPI_prepare("SELECT id, leaf_hash FROM witness.entry WHERE xid OPERATOR(pg_catalog.>=) $1"
+	                              " AND ($2 IS NULL OR NOT pg_catalog.pg_visible_in_snapshot(xid, $2))"
 	                              " AND pg_catalog.pg_visible_in_snapshot(xid, $3) ORDER BY id",
 	                              3, argtypes);
 	if (plan == nullptr)
@@ -108,6 +113,7 @@ uint8_t *read_members(Snapshot snap, const PreviousBlock *prev, Datum snapshot, 
 		if (SPI_processed == 0)
 			break;
 		for (uint64 i = 0; i < SPI_processed; i++) {
+			CHECK_FOR_INTERRUPTS();
 			HeapTuple row = SPI_tuptable->vals[i];
 			bool isnull;
 			int64 id = DatumGetInt64(SPI_getbinval(row, SPI_tuptable->tupdesc, 1, &isnull));

@@ -4,6 +4,14 @@
 namespace witness::pg
 {
 
+// Longest values of the attribution settings, in bytes. Every entry a transaction writes repeats
+// them, so that an unbounded value made the trail grow by megabytes per row (README.md "Saying who
+// and why", docs/capture.md). The context's limit also holds for the text the capture stores, in
+// which numbers print in full (1e6 as 1000000).
+constexpr int kMaxActorBytes = 256;
+constexpr int kMaxReasonBytes = 1024;
+constexpr int kMaxContextBytes = 4096;
+
 extern char *setting_actor;            // witness.actor
 extern char *setting_reason;           // witness.reason
 extern char *setting_context;          // witness.context (JSON)

@@ -63,8 +63,10 @@ void summarize_index(TrailBrin *brin, BlockNumber nblocks)
 	}
 	BlockNumber settled = nblocks > kFillingTail ? nblocks - kFillingTail : 0;
 	BlockNumber filled = settled - settled % pages_per_range;
-	for (BlockNumber blk = brin->summarized_upto; blk < filled; blk += pages_per_range)
+	for (BlockNumber blk = brin->summarized_upto; blk < filled; blk += pages_per_range) {
+		CHECK_FOR_INTERRUPTS();
 		DirectFunctionCall2(brin_summarize_range, ObjectIdGetDatum(index), Int64GetDatum((int64)blk));
+	}
 	brin->summarized_upto = Max(brin->summarized_upto, filled);
 }
 

@@ -50,7 +50,7 @@ void raise(const char *what, const char *err)
 } // namespace
 
 VerifierHandle *verifier_create(const StoredBlockFields *previous, const StoredBlockFields *blocks, int nblocks,
-                                bool is_last, int64 highest_block_no_issued)
+                                bool is_last, int64 highest_block_no_issued, int64 range_end)
 {
 	auto *h = (VerifierHandle *)palloc0(sizeof(VerifierHandle));
 	const char *err = run_guarded([&] {
@@ -64,6 +64,7 @@ VerifierHandle *verifier_create(const StoredBlockFields *previous, const StoredB
 		} else {
 			h->verifier = new TrailVerifier(nullptr, std::move(chain), is_last, highest_block_no_issued);
 		}
+		h->verifier->set_range_end(range_end);
 	});
 	if (err)
 		raise("start", err);

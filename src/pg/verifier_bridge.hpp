@@ -31,9 +31,10 @@ struct VerifyResult {
 
 struct VerifierHandle;
 
-// Creates a verifier owned by CurrentMemoryContext.
+// Creates a verifier owned by CurrentMemoryContext. range_end: for a range that does not end at the
+// newest block, its last block number, up to which every block must exist (0: none).
 VerifierHandle *verifier_create(const StoredBlockFields *previous, const StoredBlockFields *blocks, int nblocks,
-                                bool is_last, int64 highest_block_no_issued);
+                                bool is_last, int64 highest_block_no_issued, int64 range_end);
 void verifier_add_entry(VerifierHandle *v, int64 id, uint64 xid, const uint8_t *stored, const uint8_t *recomputed);
 // Runs the checks; results are palloc'd in CurrentMemoryContext.
 void verifier_finish(VerifierHandle *v, VerifyResult *result);

@@ -9,7 +9,10 @@
 
 using witness::append_json_string;
 using witness::canonical_json;
+using witness::check_jsonb_input;
 using witness::json_is_valid;
+using witness::json_number_as_numeric;
+using witness::JsonbInputRules;
 using witness::JsonError;
 
 namespace
@@ -278,4 +281,76 @@ TEST(AppendJsonString, EscapingRule)
 	std::string out = "x";
 	append_json_string("y", out);
 	EXPECT_EQ(out, "x\"y\"");
+}
+
+// The range of PostgreSQL 15's numeric, as jsonb input enforces it: each case below was checked with
+// SELECT '<number>'::jsonb, and numeric's text length with length(('<number>'::jsonb)::text).
+TEST(JsonbInput, NumbersWithinNumericRange)
+{
+	const struct {
+		const char *number;
+		size_t printed; // 0: PostgreSQL refuses it (22003, value overflows numeric format)
+	} cases[] = {
+	    {"0", 1},
+	    {"-0", 1},
+	    {"-0.0", 3},
+	    {"1.50", 4},
+	    {"1e2", 3},
+	    {"100e-2", 4},
+	    {"0.001e3", 1},
+	    {"-12.5E+1", 4},
+	    {"1e131071", 131072},
+	    {"9.9999e131071", 131072},
+	    {"-1e131071", 131073},
+	    {"0.001e131074", 131072},
+	    {"1e-16383", 16385},
+	    {"1.5e-16382", 16385},
+	    {"0e-16383", 16385},
+	    {"0e1073741822", 1},
+	    {"1e131072", 0},
+	    {"10e131071", 0},
+	    {"1e1000000", 0},
+	    {"1e-16384", 0},
+	    {"12e-16384", 0},
+	    {"0e-16384", 0},
+	    {"0.0000000000e-16374", 0},
+	    {"1e-20000", 0},
+	    {"1e-131072", 0},
+	    {"0e1073741823", 0},
+	    {"1e99999999999999999999999", 0},
+	    {"1e000000000000000000000005", 6},
+	};
+	for (const auto &c : cases) {
+		size_t printed = 0;
+		EXPECT_EQ(json_number_as_numeric(c.number, &printed), c.printed != 0) << c.number;
+		if (c.printed != 0) {
+			EXPECT_EQ(printed, c.printed) << c.number;
+		}
+	}
+}
+
+TEST(JsonbInput, RefusesWhatJsonbRefuses)
+{
+	const JsonbInputRules utf8;
+	EXPECT_EQ(check_jsonb_input(R"({"a": 1})", utf8), 8u);
+	EXPECT_EQ(check_jsonb_input(R"({"a": 1e6})", utf8), 14u); // 1e6 prints as 1000000
+	EXPECT_EQ(check_jsonb_input(R"({"a": "\u00e9"})", utf8), 15u);
+	try {
+		check_jsonb_input(R"({"session": "s", "n": [1, 1e1000000]})", utf8);
+		FAIL();
+	} catch (const JsonError &e) {
+		EXPECT_STREQ(e.what(), "the number at byte 26 is outside the range of PostgreSQL's numeric type");
+	}
+	EXPECT_THROW(check_jsonb_input(R"({"a": "\u0000"})", utf8), JsonError);
+	EXPECT_THROW(check_jsonb_input(R"({"a": )", utf8), JsonError);
+	EXPECT_THROW(check_jsonb_input("{\"a\": \"\xff\"}", utf8), JsonError);
+	JsonbInputRules other_encoding;
+	other_encoding.unicode_escapes_beyond_ascii = false;
+	EXPECT_EQ(check_jsonb_input(R"({"a": "\u0041"})", other_encoding), 15u);
+	try {
+		check_jsonb_input(R"({"a": "\u00e9"})", other_encoding);
+		FAIL();
+	} catch (const JsonError &e) {
+		EXPECT_STREQ(e.what(), "the \\u escape at byte 7 needs a UTF8 database: it is beyond U+007F");
+	}
 }

@@ -195,3 +195,19 @@ TEST(Digest, MalformedDocumentsAreRejected)
 		EXPECT_NE(std::string(e.what()).find("malformed signed digest"), std::string::npos);
 	}
 }
+
+// A signed digest has less than 1 kB: a document beyond kMaxDigestBytes is refused before parsing.
+TEST(Digest, OversizedDocumentsAreRejected)
+{
+	const std::string signed_doc = sign_digest(make_digest_json(sample()), kHmacKey, "");
+	// Padding with whitespace keeps the document valid: only its length is at fault.
+	const std::string at_limit = signed_doc + std::string(kMaxDigestBytes - signed_doc.size(), ' ');
+	EXPECT_EQ(check_digest_signatures(at_limit, kHmacKey, "").hmac, SignatureState::Valid);
+	try {
+		check_digest_signatures(at_limit + " ", kHmacKey, "");
+		FAIL();
+	} catch (const std::invalid_argument &e) {
+		EXPECT_STREQ(e.what(), "signed digest too large: 65537 bytes, at most 65536 are accepted");
+	}
+	EXPECT_THROW(parse_digest_json(std::string(kMaxDigestBytes + 1, ' ')), std::invalid_argument);
+}

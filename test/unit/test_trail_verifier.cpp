@@ -222,6 +222,30 @@ TEST(TrailVerifier, RangeAfterPreviousBlock)
 	EXPECT_EQ(r.entries_checked, 3);
 }
 
+// A range that does not reach the newest block must still have every block it asks for: blocks
+// deleted at its end (or all of them) are missing, not a valid range of fewer blocks.
+TEST(TrailVerifier, RangeNotAtTheEndReportsBlocksMissingAtItsEnd)
+{
+	const Trail t = standard_trail();
+	auto verify_range = [&t](size_t from, size_t to, int64_t range_end) {
+		TrailVerifier v(from > 0 ? &t.blocks[from - 1] : nullptr,
+		                std::vector<StoredBlock>(t.blocks.begin() + from, t.blocks.begin() + to), false, 0);
+		v.set_range_end(range_end);
+		for (const Row &r : t.rows)
+			v.add_entry(r.id, r.xid, r.stored, leaf_of(r.id, r.xid, r.content));
+		return v.finish();
+	};
+	// Blocks 1 and 2 asked for and present.
+	EXPECT_EQ(verify_range(0, 2, 2).status, "valid");
+	// Block 2 asked for, gone: only block 1 (the previous block) was found.
+	VerifyReport r = verify_range(1, 1, 2);
+	EXPECT_EQ(summary(r), Strings{"block missing@2/0"});
+	EXPECT_EQ(r.problems[0].detail, "block 2 is missing: the range ends at block 2, and later blocks exist");
+	EXPECT_EQ(r.blocks_checked, 0);
+	// Blocks 1 to 2 asked for, block 2 gone.
+	EXPECT_EQ(summary(verify_range(0, 1, 2)), Strings{"block missing@2/0"});
+}
+
 TEST(TrailVerifier, RangeDetectsBrokenLinkToPreviousBlock)
 {
 	Trail t = standard_trail();
