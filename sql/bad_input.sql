@@ -63,6 +63,24 @@ SELECT bad_input.try($$SELECT * FROM bad_input.check_digest_one('{}')$$);
 SELECT bad_input.try($$SELECT status, blocks_checked FROM bad_input.verify_none()$$);
 SELECT bad_input.try($$SELECT bad_input.capture(NULL)$$);
 SELECT bad_input.try($$SELECT bad_input.capture_truncate(NULL)$$);
+-- The functions behind pg_witness's DDL guards.
+CREATE FUNCTION bad_input.capture_rows(regclass) RETURNS bigint
+AS '$libdir/pg_witness', 'witness_capture_rows' LANGUAGE C;
+CREATE FUNCTION bad_input.capture_rows_none() RETURNS bigint
+AS '$libdir/pg_witness', 'witness_capture_rows' LANGUAGE C;
+CREATE FUNCTION bad_input.descendants(oid) RETURNS TABLE (relid oid, depth integer, relkind "char",
+                                                          is_partition boolean, is_temp boolean, is_other_temp boolean)
+AS '$libdir/pg_witness', 'witness_inheritance_descendants' LANGUAGE C;
+CREATE FUNCTION bad_input.ancestors_none() RETURNS TABLE (relid oid, depth integer, relkind "char",
+                                                          is_partition boolean, is_temp boolean, is_other_temp boolean)
+AS '$libdir/pg_witness', 'witness_inheritance_ancestors' LANGUAGE C;
+SELECT bad_input.try($$SELECT bad_input.capture_rows(NULL)$$);
+SELECT bad_input.try($$SELECT bad_input.capture_rows(0)$$);
+SELECT bad_input.try($$SELECT bad_input.capture_rows('pg_class')$$);
+SELECT bad_input.try($$SELECT bad_input.capture_rows_none()$$);
+SELECT bad_input.try($$SELECT count(*) FROM bad_input.descendants(NULL)$$);
+SELECT bad_input.try($$SELECT count(*) FROM bad_input.descendants(0)$$);
+SELECT bad_input.try($$SELECT count(*) FROM bad_input.ancestors_none()$$);
 -- The SQL-level functions: NULL in, NULL out (STRICT) or a defined result.
 SELECT witness._merkle_audit_path(NULL, 0) IS NULL AS strict_audit_path,
        witness.entry_leaf_hash(NULL) IS NULL AS strict_leaf_hash,

@@ -3,6 +3,7 @@
 // statement by entry_store.cpp, whose BRIN indexes (xid, id) get a batch's first and last entry per range.
 #include "pg/pg_includes.hpp"
 
+#include "pg/arguments.hpp"
 #include "pg/core_bridge.hpp"
 #include "pg/entry_writer.hpp"
 #include "pg/table_config.hpp"
@@ -238,9 +239,12 @@ Datum witness_capture_rows(PG_FUNCTION_ARGS);
 
 Datum witness_capture_rows(PG_FUNCTION_ARGS)
 {
-	if (PG_ARGISNULL(0))
-		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("table must not be null")));
-	Relation rel = table_open(PG_GETARG_OID(0), AccessShareLock);
+	require_nargs(fcinfo, 1);
+	require_not_null(fcinfo, 0, "table");
+	Relation rel = try_table_open(PG_GETARG_OID(0), AccessShareLock);
+	if (rel == nullptr)
+		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
+		                errmsg("relation with OID %u does not exist", PG_GETARG_OID(0))));
 	if (rel->rd_rel->relkind != RELKIND_RELATION)
 		ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
 		                errmsg("\"%s\" is not a table", RelationGetRelationName(rel))));

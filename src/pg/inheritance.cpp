@@ -4,6 +4,8 @@
 // has just made part of a tracked table, and leave a new child of it uncaptured.
 #include "pg/pg_includes.hpp"
 
+#include "pg/arguments.hpp"
+
 extern "C" {
 #include "access/genam.h"
 #include "miscadmin.h"
@@ -79,10 +81,12 @@ void walk(ReturnSetInfo *rsinfo, Oid start, bool down)
 
 Datum walk_call(FunctionCallInfo fcinfo, bool down)
 {
-	if (PG_ARGISNULL(0))
-		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("relation must not be null")));
+	witness::pg::require_nargs(fcinfo, 1);
+	witness::pg::require_not_null(fcinfo, 0, "relation");
 	InitMaterializedSRF(fcinfo, 0);
-	walk((ReturnSetInfo *)fcinfo->resultinfo, PG_GETARG_OID(0), down);
+	// A relation dropped meanwhile (or never there) has no tree: an empty result, not an error.
+	if (SearchSysCacheExists1(RELOID, ObjectIdGetDatum(PG_GETARG_OID(0))))
+		walk((ReturnSetInfo *)fcinfo->resultinfo, PG_GETARG_OID(0), down);
 	return (Datum)0;
 }
 
