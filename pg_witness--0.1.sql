@@ -1060,6 +1060,9 @@ DECLARE
 	first_no bigint;
 	last_no bigint;
 BEGIN
+	IF since IS NULL OR until IS NULL THEN
+		RAISE EXCEPTION 'since and until must not be null' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
 	SELECT min(b.block_no), max(b.block_no) INTO first_no, last_no FROM witness.block b
 	WHERE b.sealed_at >= since AND b.sealed_at < until;
 	IF first_no IS NULL THEN

@@ -27,6 +27,9 @@ SELECT status, blocks_checked, entries_checked, entries_pending FROM witness.ver
 SELECT status, blocks_checked FROM witness.verify_period(now() - interval '1 hour', now() + interval '1 hour');
 -- A period in which nothing was sealed is not called valid.
 SELECT status, blocks_checked, detail IS NOT NULL AS explained FROM witness.verify_period('2000-01-01', '2000-01-02');
+\set VERBOSITY terse
+SELECT * FROM witness.verify_period(NULL, now());
+\set VERBOSITY default
 \set VERBOSITY sqlstate
 SELECT witness.prove(max(id)) FROM witness.entry;   -- not sealed yet: 55000
 \set VERBOSITY terse
