@@ -85,7 +85,7 @@ CREATE TABLE witness.ddl_event (
 COMMENT ON TABLE witness.ddl_event IS 'pg_witness: DDL that touched a tracked table, one row per table and command; each row is captured into the trail';
 COMMENT ON SEQUENCE witness.ddl_event_event_id_seq IS 'pg_witness DDL event ids';
 COMMENT ON COLUMN witness.ddl_event.command_tag IS 'the command, as PostgreSQL tags it (ALTER TABLE, DROP TABLE, ALTER TYPE, ...)';
-COMMENT ON COLUMN witness.ddl_event.action IS 'what it did to capture: altered, renamed, dropped, joined (rows now captured), left (rows no longer captured), type changed';
+COMMENT ON COLUMN witness.ddl_event.action IS 'what it did to capture: altered, type changed, columns dropped, renamed, dropped, joined (rows now captured), left (rows no longer captured), uncaptured (another session''s temporary table joined)';
 COMMENT ON COLUMN witness.ddl_event.schema_name IS 'schema of the table the command touched';
 COMMENT ON COLUMN witness.ddl_event.table_name IS 'the table the command touched (a tracked table, one of its partitions or inheritance children)';
 COMMENT ON COLUMN witness.ddl_event.tracked_table IS 'the tracked table whose configuration applies, schema-qualified';
@@ -281,6 +281,10 @@ CREATE FUNCTION witness._capture_rows(target regclass) RETURNS bigint
 AS 'MODULE_PATHNAME', 'witness_capture_rows' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION witness._capture_rows(regclass) IS 'internal: records every row of a table that joined a tracked table (ATTACH PARTITION, INHERIT) as an INSERT entry';
 REVOKE ALL ON FUNCTION witness._capture_rows(regclass) FROM PUBLIC;
+CREATE FUNCTION witness._count_rows(target regclass) RETURNS bigint
+AS 'MODULE_PATHNAME', 'witness_count_rows' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION witness._count_rows(regclass) IS 'internal: rows of a table that left a tracked table (DETACH PARTITION, NO INHERIT), counted with the newest snapshot';
+REVOKE ALL ON FUNCTION witness._count_rows(regclass) FROM PUBLIC;
 
 CREATE FUNCTION witness.seal() RETURNS SETOF witness.block
 AS 'MODULE_PATHNAME', 'witness_seal' LANGUAGE C VOLATILE;
@@ -744,6 +748,14 @@ BEGIN
 		END IF;
 	END LOOP;
 	PERFORM witness._end_internal_ddl();
+	-- Another session's temporary table can slip in through a race (its session made it a child of a
+	-- table that this or a third session then made part of a tracked table). No other session can
+	-- put triggers on it, so its rows go uncaptured: that is reported, once per table.
+	FOR r IN SELECT m.relid FROM witness._tracked_tree() m WHERE m.is_other_temp LOOP
+		relid := r.relid;
+		change := 'uncaptured';
+		RETURN NEXT;
+	END LOOP;
 END
 $$;
 COMMENT ON FUNCTION witness._sync_capture_triggers() IS 'internal: installs capture triggers on every captured relation, removes them elsewhere, refuses tampered ones';
@@ -786,9 +798,15 @@ DECLARE
 	dropped text[] := '{}';
 BEGIN
 	SELECT * INTO cfg FROM witness.tracked_table WHERE relid = target;
+	-- A name leaves the configuration only when no captured relation of the table has it any more:
+	-- after ALTER TABLE ONLY ... DROP COLUMN, children keep the column, and an excluded one must stay
+	-- excluded there.
 	FOR g IN SELECT n FROM unnest(witness._configured_columns(cfg)) n
 	         WHERE NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = target AND a.attname = n
-	                                                       AND a.attnum > 0 AND NOT a.attisdropped) LOOP
+	                                                       AND a.attnum > 0 AND NOT a.attisdropped)
+	           AND NOT EXISTS (SELECT FROM witness._inheritance_descendants(target) d
+	                           JOIN pg_attribute a ON a.attrelid = d.relid
+	                           WHERE a.attname = n AND a.attnum > 0 AND NOT a.attisdropped) LOOP
 		SELECT a.attname INTO renamed_to FROM pg_attribute a
 		WHERE a.attrelid = target AND a.attnum = (cfg.column_attnums ->> g)::int2 AND NOT a.attisdropped;
 		IF renamed_to IS NOT NULL THEN
@@ -938,15 +956,23 @@ BEGIN
 	-- Refuse disabled or altered capture triggers; install them on new partitions and inheritance
 	-- children, remove them from relations that left a tracked table.
 	FOR ch IN SELECT * FROM witness._sync_capture_triggers() LOOP
-		changed := changed || ch.relid;
-		IF ch.change = 'joined' THEN
+		changed := changed || ch.relid::oid;
+		IF ch.change = 'uncaptured' THEN
+			CONTINUE WHEN EXISTS (SELECT FROM witness.ddl_event e WHERE e.action = 'uncaptured'
+			                      AND e.detail ->> 'relid' = ch.relid::text AND e.schema_name = (
+			                          SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+			                          WHERE c.oid = ch.relid));
+			PERFORM witness._record_ddl(tg_tag, 'uncaptured', ch.relid, NULL, NULL, witness._tracked_root(ch.relid),
+			                            jsonb_build_object('relid', ch.relid, 'reason',
+			                                               'a temporary table of another session; its rows are not captured'));
+		ELSIF ch.change = 'joined' THEN
 			-- Rows that entered the tracked table without a row trigger firing (ATTACH PARTITION, INHERIT).
 			n := witness._capture_rows(ch.relid::regclass);
 			PERFORM witness._record_ddl(tg_tag, 'joined', ch.relid, NULL, NULL, witness._tracked_root(ch.relid),
 			                            jsonb_build_object('rows_captured', n));
 		ELSE
 			-- Rows that left the tracked table without a row trigger firing (DETACH PARTITION, NO INHERIT).
-			EXECUTE format('SELECT count(*) FROM %s', ch.relid::regclass) INTO n;
+			n := witness._count_rows(ch.relid::regclass);
 			PERFORM witness._record_ddl(tg_tag, 'left', ch.relid, NULL, NULL,
 			                            (SELECT r.root FROM pg_event_trigger_ddl_commands() d
 			                             CROSS JOIN LATERAL witness._touched_relations(d.classid, d.objid) r LIMIT 1),

@@ -32,6 +32,36 @@ RESET ROLE;
 SELECT operation, row_key, new_values FROM witness.log WHERE table_name = 'acct' ORDER BY id DESC LIMIT 2;
 SELECT tgname, tgenabled FROM pg_trigger WHERE tgrelid = 'o.acct'::regclass ORDER BY 1;
 
+-- Many members: every child and partition of a tracked table is captured, however many there are.
+SET ROLE d_owner;
+DO $$ BEGIN
+	FOR i IN 1..8 LOOP EXECUTE format('CREATE TABLE o.kid%s () INHERITS (o.acct)', i); END LOOP;
+END $$;
+INSERT INTO o.kid8 VALUES (801, 1, 'k');
+UPDATE o.acct SET balance = 2 WHERE id = 801;
+CREATE TABLE o.pt (id int, region int) PARTITION BY LIST (region);
+DO $$ BEGIN
+	FOR i IN 1..6 LOOP EXECUTE format('CREATE TABLE o.pt%s PARTITION OF o.pt FOR VALUES IN (%s)', i, i); END LOOP;
+END $$;
+RESET ROLE;
+SELECT witness.track('o.pt', key_columns => '{id}');
+SET ROLE d_owner;
+CREATE TABLE o.filled (id int, region int);
+INSERT INTO o.filled VALUES (71, 7), (72, 7);
+ALTER TABLE o.pt ATTACH PARTITION o.filled FOR VALUES IN (7);
+TRUNCATE o.filled;
+RESET ROLE;
+SELECT operation, row_key FROM witness.log WHERE table_name = 'acct' AND row_key ->> 'id' = '801' ORDER BY id;
+SELECT operation, row_key FROM witness.log WHERE table_name = 'pt' ORDER BY id;
+SELECT count(*) AS members_without_both_triggers FROM witness._tracked_tree() m
+WHERE m.relkind = 'r' AND (SELECT count(*) FROM pg_trigger t WHERE t.tgrelid = m.relid AND t.tgname LIKE 'witness_capture%') <> 2;
+SET ROLE d_owner;
+DROP TABLE o.pt;
+DO $$ BEGIN
+	FOR i IN 1..8 LOOP EXECUTE format('DROP TABLE o.kid%s', i); END LOOP;
+END $$;
+RESET ROLE;
+
 -- Inheritance deeper than any fixed limit is followed to its end.
 SET ROLE d_owner;
 DO $$ BEGIN
@@ -82,6 +112,21 @@ UPDATE o.acct SET tax_id = 'leaked?' WHERE id = 2;
 RESET ROLE;
 SELECT exclude_columns FROM witness.tracked_tables WHERE table_name = 'o.acct'::regclass;
 SELECT count(*) AS entries_with_the_excluded_value FROM witness.entry WHERE new_values::text LIKE '%leaked?%';
+
+-- ALTER TABLE ONLY ... DROP COLUMN drops an excluded column from the tracked table but not from its
+-- children: it stays excluded there.
+SET ROLE d_owner;
+CREATE TABLE o.acct_kid () INHERITS (o.acct);
+INSERT INTO o.acct_kid VALUES (900, 9, 'kid secret');
+ALTER TABLE ONLY o.acct DROP COLUMN tax_id;
+DELETE FROM o.acct_kid;
+RESET ROLE;
+SELECT exclude_columns FROM witness.tracked_tables WHERE table_name = 'o.acct'::regclass;
+SELECT count(*) AS entries_with_the_excluded_value FROM witness.entry WHERE old_values::text LIKE '%kid secret%';
+SET ROLE d_owner;
+DROP TABLE o.acct_kid;
+ALTER TABLE o.acct ADD COLUMN tax_id text;
+RESET ROLE;
 
 -- Typed tables: ALTER TYPE ... ALTER ATTRIBUTE ... CASCADE rewrites them; RENAME ATTRIBUTE renames
 -- their columns, configuration included.
@@ -148,6 +193,36 @@ SET ROLE d_owner;
 INSERT INTO o.leaf VALUES (4711, 1, 't');
 RESET ROLE;
 SELECT operation, row_key FROM witness.log WHERE table_name = 'acct' AND row_key ->> 'id' = '4711';
+-- Rows that join under REPEATABLE READ: another session adds rows after this transaction's snapshot,
+-- then this transaction attaches the table. All its rows are captured.
+SET ROLE d_owner;
+CREATE TABLE o.late (id int NOT NULL, balance bigint, tax_id text);
+INSERT INTO o.late VALUES (500, 1, 'a');
+RESET ROLE;
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT count(*) AS rows_in_snapshot FROM o.late;
+SELECT dblink_exec('other', 'INSERT INTO o.late VALUES (501, 2, ''b''), (502, 3, ''c'')');
+SET LOCAL ROLE d_owner;
+ALTER TABLE o.late INHERIT o.acct;
+COMMIT;
+SELECT action, detail FROM witness.ddl_event ORDER BY event_id DESC LIMIT 1;
+SELECT count(*) AS late_rows_captured FROM witness.log WHERE table_name = 'acct' AND (row_key ->> 'id')::int BETWEEN 500 AND 502;
+
+-- Another session's temporary table joins a tracked table indirectly: it is a child of an untracked
+-- table that this session then makes part of the tracked one. Nobody can put triggers on it; DDL
+-- keeps working everywhere, and its membership is recorded as uncaptured, once.
+SET ROLE d_owner;
+CREATE TABLE o.w (id int NOT NULL, balance bigint, tax_id text);
+CREATE TABLE o.u () INHERITS (o.w);
+RESET ROLE;
+SELECT dblink_exec('other', 'CREATE TEMP TABLE tmp_kid () INHERITS (o.u)');
+SET ROLE d_owner;
+ALTER TABLE o.w INHERIT o.acct;
+CREATE TABLE o.after_the_race (a int);
+RESET ROLE;
+SELECT action, table_name, tracked_table, detail ->> 'reason' AS reason FROM witness.ddl_event
+WHERE action = 'uncaptured' ORDER BY event_id;
+
 SELECT dblink_disconnect('other');
 DROP EXTENSION dblink;
 

@@ -230,14 +230,16 @@ Datum witness_capture_truncate(PG_FUNCTION_ARGS)
 	write_entry(&record);
 	return PointerGetDatum(nullptr);
 }
+}
 
-// witness._capture_rows(target regclass): records every row of a relation that has just joined a
-// tracked table (ATTACH PARTITION, INHERIT) as an INSERT entry: its rows entered the tracked table
-// without any row trigger firing. Returns how many rows it recorded.
-PG_FUNCTION_INFO_V1(witness_capture_rows);
-Datum witness_capture_rows(PG_FUNCTION_ARGS);
+namespace
+{
 
-Datum witness_capture_rows(PG_FUNCTION_ARGS)
+// Reads every row of a relation that has just joined (ATTACH PARTITION, INHERIT) or left (DETACH,
+// NO INHERIT) a tracked table, with the newest snapshot rather than the transaction's: under REPEATABLE
+// READ the latter can predate rows the command (which locks the table against writers) moved. When
+// capture is set, each row is recorded as an INSERT entry. Returns how many rows there are.
+int64 scan_moved_rows(FunctionCallInfo fcinfo, bool capture)
 {
 	require_nargs(fcinfo, 1);
 	require_not_null(fcinfo, 0, "table");
@@ -248,25 +250,50 @@ Datum witness_capture_rows(PG_FUNCTION_ARGS)
 	if (rel->rd_rel->relkind != RELKIND_RELATION)
 		ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
 		                errmsg("\"%s\" is not a table", RelationGetRelationName(rel))));
-	const CapturePlan *plan = capture_plan_for(rel);
+	const CapturePlan *plan = capture ? capture_plan_for(rel) : nullptr;
 	TupleTableSlot *slot = table_slot_create(rel, nullptr);
-	TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, nullptr);
-	MemoryContext per_row = AllocSetContextCreate(CurrentMemoryContext, "pg_witness capture rows", ALLOCSET_DEFAULT_SIZES);
+	Snapshot snapshot = RegisterSnapshot(GetLatestSnapshot());
+	TableScanDesc scan = table_beginscan(rel, snapshot, 0, nullptr);
+	MemoryContext per_row = AllocSetContextCreate(CurrentMemoryContext, "pg_witness moved rows", ALLOCSET_DEFAULT_SIZES);
 	int64 n = 0;
 	while (table_scan_getnextslot(scan, ForwardScanDirection, slot)) {
 		CHECK_FOR_INTERRUPTS();
+		n++;
+		if (!capture)
+			continue;
 		MemoryContext old = MemoryContextSwitchTo(per_row);
 		if (!plan->valid)
 			plan = capture_plan_for(rel);
 		capture_row(plan, 'I', nullptr, slot);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(per_row);
-		n++;
 	}
 	table_endscan(scan);
+	UnregisterSnapshot(snapshot);
 	ExecDropSingleTupleTableSlot(slot);
 	MemoryContextDelete(per_row);
 	table_close(rel, NoLock);
-	PG_RETURN_INT64(n);
+	return n;
+}
+
+} // namespace
+
+extern "C" {
+// witness._capture_rows(target regclass): records every row of a relation that has just joined a
+// tracked table as an INSERT entry: its rows entered the tracked table without any row trigger firing.
+PG_FUNCTION_INFO_V1(witness_capture_rows);
+Datum witness_capture_rows(PG_FUNCTION_ARGS);
+// witness._count_rows(target regclass): how many rows a relation that has just left a tracked table has.
+PG_FUNCTION_INFO_V1(witness_count_rows);
+Datum witness_count_rows(PG_FUNCTION_ARGS);
+
+Datum witness_capture_rows(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT64(scan_moved_rows(fcinfo, true));
+}
+
+Datum witness_count_rows(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT64(scan_moved_rows(fcinfo, false));
 }
 }

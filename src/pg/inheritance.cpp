@@ -15,7 +15,8 @@ extern "C" {
 namespace
 {
 
-enum TreeColumn { TRelid, TDepth, TRelkind, TIsPartition, TIsTemp, TNatts };
+// The columns of witness._inheritance_descendants() and _inheritance_ancestors(), in order.
+enum TreeColumn { TRelid, TDepth, TRelkind, TIsPartition, TIsTemp, TIsOtherTemp, TNatts };
 
 // One row: a relation, how far it is from the start, and what PostgreSQL says of it now.
 void put_relation(ReturnSetInfo *rsinfo, Oid relid, int depth)
@@ -25,12 +26,15 @@ void put_relation(ReturnSetInfo *rsinfo, Oid relid, int depth)
 		return; // dropped meanwhile
 	auto *form = (Form_pg_class)GETSTRUCT(tup);
 	Datum values[TNatts];
-	bool nulls[TNatts] = {false, false, false, false, false};
+	bool nulls[TNatts];
+	memset(nulls, 0, sizeof(nulls));
+	bool temp = form->relpersistence == RELPERSISTENCE_TEMP;
 	values[TRelid] = ObjectIdGetDatum(relid);
 	values[TDepth] = Int32GetDatum(depth);
 	values[TRelkind] = CharGetDatum(form->relkind);
 	values[TIsPartition] = BoolGetDatum(form->relispartition);
-	values[TIsTemp] = BoolGetDatum(form->relpersistence == RELPERSISTENCE_TEMP);
+	values[TIsTemp] = BoolGetDatum(temp);
+	values[TIsOtherTemp] = BoolGetDatum(temp && isOtherTempNamespace(form->relnamespace));
 	ReleaseSysCache(tup);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 }
@@ -84,6 +88,10 @@ Datum walk_call(FunctionCallInfo fcinfo, bool down)
 	witness::pg::require_nargs(fcinfo, 1);
 	witness::pg::require_not_null(fcinfo, 0, "relation");
 	InitMaterializedSRF(fcinfo, 0);
+	auto *rsinfo = (ReturnSetInfo *)fcinfo->resultinfo;
+	if (rsinfo->setDesc->natts != TNatts)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_FUNCTION_DEFINITION),
+		                errmsg("function %s must return %d columns", format_procedure(fcinfo->flinfo->fn_oid), TNatts)));
 	// A relation dropped meanwhile (or never there) has no tree: an empty result, not an error.
 	if (SearchSysCacheExists1(RELOID, ObjectIdGetDatum(PG_GETARG_OID(0))))
 		walk((ReturnSetInfo *)fcinfo->resultinfo, PG_GETARG_OID(0), down);
