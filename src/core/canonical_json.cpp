@@ -1,4 +1,5 @@
-// Recursive-descent JSON parser (RFC 8259) that writes canonical JSON (format version 1).
+// JSON parser (RFC 8259) that writes canonical JSON (format version 1). It keeps the containers it is
+// inside on the heap, not on the native stack, so any nesting depth parses in bounded stack space.
 #include "canonical_json.hpp"
 #include "interrupt.hpp"
 #include "utf8.hpp"
@@ -13,8 +14,6 @@ namespace witness
 
 namespace
 {
-
-constexpr int kMaxDepth = 1000; // nesting of arrays/objects; keeps the recursion's stack use bounded
 
 // Thrown instead of JsonError when only validating, so that json_is_valid builds no message.
 struct ValidationFailed {
@@ -43,18 +42,27 @@ struct Member {
 	size_t text_off, text_len;
 };
 
+// An object being parsed: where its members and their keys start in Scratch::members and keys.
+struct OpenObject {
+	size_t first_member, keys_base;
+};
+
 // Working buffers, kept per thread so that canonicalizing a value per captured row rarely allocates.
+// Their size grows with the input, never with a fixed depth limit: one byte per open array, and about
+// 50 bytes per open object, whose text in the input is at least 6 bytes long.
 struct Scratch {
-	std::string decoded;         // the string being parsed, unescaped
-	std::string keys;            // stack of decoded keys of the objects being parsed
-	std::vector<Member> members; // stack of members of the objects being parsed
-	std::string reorder;         // copy of an object's members while they are reordered
+	std::string decoded;             // the string being parsed, unescaped
+	std::string keys;                // stack of decoded keys of the objects being parsed
+	std::vector<Member> members;     // stack of members of the objects being parsed
+	std::string reorder;             // copy of an object's members while they are reordered
+	std::string open;                // the containers being parsed, outermost first: '[' or '{' each
+	std::vector<OpenObject> objects; // the objects among them
 
 	// Empties the buffers; drops those a huge document grew, so a backend does not keep them for good.
 	void clear()
 	{
 		constexpr size_t keep = 1 << 20;
-		for (std::string *s : {&decoded, &keys, &reorder}) {
+		for (std::string *s : {&decoded, &keys, &reorder, &open}) {
 			s->clear();
 			if (s->capacity() > keep)
 				std::string().swap(*s);
@@ -62,10 +70,13 @@ struct Scratch {
 		members.clear();
 		if (members.capacity() * sizeof(Member) > keep)
 			std::vector<Member>().swap(members);
+		objects.clear();
+		if (objects.capacity() * sizeof(OpenObject) > keep)
+			std::vector<OpenObject>().swap(objects);
 	}
 };
 
-// One parse; Emit == false only validates and never touches the output or the scratch buffers.
+// One parse; Emit == false only validates: it writes no output and uses only the scratch's `open`.
 template <bool Emit> class Parser
 {
   public:
@@ -89,7 +100,6 @@ template <bool Emit> class Parser
   private:
 	std::string_view in_;
 	size_t pos_ = 0;
-	int depth_ = 0;
 	std::string *out_;
 	Scratch &sc_;
 	const JsonbInputRules *rules_; // nullptr: JSON alone
@@ -141,7 +151,20 @@ template <bool Emit> class Parser
 		pos_++;
 	}
 
+	// Parses one value however deeply nested: one pass of the loop per value, with the containers it
+	// is inside on the heap (sc_.open), so no native stack is used per nesting level.
 	void parse_value()
+	{
+		sc_.open.clear();
+		sc_.objects.clear();
+		do {
+			while (start_value()) {
+			}
+		} while (next_value());
+	}
+
+	// Reads a scalar, or opens a container; true when it opened one whose first value comes next.
+	bool start_value()
 	{
 		if constexpr (Emit)
 			poll_interrupt(); // json_is_valid (noexcept) never stops
@@ -149,28 +172,65 @@ template <bool Emit> class Parser
 			fail("expected a value");
 		switch (peek()) {
 		case '{':
-			parse_object();
-			break;
+			return open_object();
 		case '[':
-			parse_array();
-			break;
+			return open_array();
 		case '"':
 			parse_string();
 			if constexpr (Emit)
 				append_json_string(sc_.decoded, *out_);
-			break;
+			return false;
 		case 't':
 			parse_literal("true");
-			break;
+			return false;
 		case 'f':
 			parse_literal("false");
-			break;
+			return false;
 		case 'n':
 			parse_literal("null");
-			break;
+			return false;
 		default:
 			parse_number();
+			return false;
 		}
+	}
+
+	// After a complete value: closes the containers it completes; true at the start of the next value
+	// of the innermost container still open, false when the outermost value is complete.
+	bool next_value()
+	{
+		while (!sc_.open.empty()) {
+			if (sc_.open.back() == '[') {
+				skip_ws();
+				if (at_end())
+					fail("unterminated array");
+				if (peek() != ']') {
+					expect(',', "expected ',' or ']' in array");
+					emit(',');
+					skip_ws();
+					return true;
+				}
+				pos_++;
+				emit(']');
+			} else {
+				if constexpr (Emit) {
+					Member &m = sc_.members.back(); // the member whose value just ended
+					m.text_len = out_->size() - m.text_off;
+				}
+				skip_ws();
+				if (at_end())
+					fail("unterminated object");
+				if (peek() != '}') {
+					expect(',', "expected ',' or '}' in object");
+					begin_member();
+					return true;
+				}
+				pos_++;
+				close_object();
+			}
+			sc_.open.pop_back();
+		}
+		return false;
 	}
 
 	void parse_literal(std::string_view word)
@@ -343,92 +403,75 @@ template <bool Emit> class Parser
 		}
 	}
 
-	void enter()
+	// At '[': true when a first element follows, false for an empty array (then already read).
+	bool open_array()
 	{
-		if (++depth_ > kMaxDepth)
-			fail("nesting deeper than 1000 levels");
-	}
-
-	void parse_array()
-	{
-		enter();
 		pos_++;
 		emit('[');
 		skip_ws();
 		if (!at_end() && peek() == ']') {
 			pos_++;
-		} else {
-			for (;;) {
-				skip_ws();
-				parse_value();
-				skip_ws();
-				if (at_end())
-					fail("unterminated array");
-				if (peek() == ']') {
-					pos_++;
-					break;
-				}
-				expect(',', "expected ',' or ']' in array");
-				emit(',');
-			}
+			emit(']');
+			return false;
 		}
-		emit(']');
-		depth_--;
+		sc_.open += '[';
+		skip_ws();
+		return true;
 	}
 
-	void parse_object()
+	// At '{': true when a first member follows (its key is then read), false for an empty object.
+	bool open_object()
 	{
-		enter();
 		pos_++;
 		emit('{');
-		const size_t first_member = sc_.members.size();
-		const size_t keys_base = sc_.keys.size();
 		skip_ws();
 		if (!at_end() && peek() == '}') {
 			pos_++;
-		} else {
-			for (;;) {
-				skip_ws();
-				if (at_end() || peek() != '"')
-					fail("expected a string key in object");
-				if constexpr (Emit) {
-					if (sc_.members.size() > first_member)
-						*out_ += ',';
-				}
-				size_t text_off = 0;
-				if constexpr (Emit)
-					text_off = out_->size();
-				parse_string();
-				const size_t key_off = sc_.keys.size();
-				const size_t key_len = sc_.decoded.size();
-				if constexpr (Emit) {
-					sc_.keys += sc_.decoded;
-					append_json_string(sc_.decoded, *out_);
-					*out_ += ':';
-				}
-				skip_ws();
-				expect(':', "expected ':' after object key");
-				skip_ws();
-				parse_value();
-				if constexpr (Emit)
-					sc_.members.push_back(Member{key_off, key_len, text_off, out_->size() - text_off});
-				skip_ws();
-				if (at_end())
-					fail("unterminated object");
-				if (peek() == '}') {
-					pos_++;
-					break;
-				}
-				expect(',', "expected ',' or '}' in object");
-			}
+			emit('}');
+			return false;
 		}
+		sc_.open += '{';
+		if constexpr (Emit)
+			sc_.objects.push_back(OpenObject{sc_.members.size(), sc_.keys.size()});
+		begin_member();
+		return true;
+	}
+
+	// Reads a member's key and colon, up to its value; the member's text ends when its value does.
+	void begin_member()
+	{
+		skip_ws();
+		if (at_end() || peek() != '"')
+			fail("expected a string key in object");
+		size_t text_off = 0;
 		if constexpr (Emit) {
-			sort_members(first_member);
-			sc_.members.resize(first_member);
-			sc_.keys.resize(keys_base);
+			if (sc_.members.size() > sc_.objects.back().first_member)
+				*out_ += ',';
+			text_off = out_->size();
+		}
+		parse_string();
+		if constexpr (Emit) {
+			sc_.members.push_back(Member{sc_.keys.size(), sc_.decoded.size(), text_off, 0});
+			sc_.keys += sc_.decoded;
+			append_json_string(sc_.decoded, *out_);
+			*out_ += ':';
+		}
+		skip_ws();
+		expect(':', "expected ':' after object key");
+		skip_ws();
+	}
+
+	// After the '}' of the innermost open object: writes its members in canonical order.
+	void close_object()
+	{
+		if constexpr (Emit) {
+			const OpenObject o = sc_.objects.back();
+			sc_.objects.pop_back();
+			sort_members(o.first_member);
+			sc_.members.resize(o.first_member);
+			sc_.keys.resize(o.keys_base);
 		}
 		emit('}');
-		depth_--;
 	}
 
 	std::string_view key_of(const Member &m) const { return std::string_view(sc_.keys).substr(m.key_off, m.key_len); }
@@ -542,8 +585,8 @@ void canonical_json(std::string_view json_text, std::string &out)
 
 size_t check_jsonb_input(std::string_view json_text, const JsonbInputRules &rules)
 {
-	Scratch unused;
-	Parser<false> parser(json_text, nullptr, unused, &rules);
+	Scratch scratch;
+	Parser<false> parser(json_text, nullptr, scratch, &rules);
 	try {
 		parser.parse_document();
 	} catch (const ValidationFailed &) {
@@ -639,8 +682,8 @@ bool json_number_as_numeric(std::string_view token, size_t *printed_length) noex
 bool json_is_valid(std::string_view json_text) noexcept
 {
 	try {
-		Scratch unused;
-		Parser<false>(json_text, nullptr, unused).parse_document();
+		Scratch scratch;
+		Parser<false>(json_text, nullptr, scratch).parse_document();
 		return true;
 	} catch (...) {
 		return false;

@@ -11,7 +11,9 @@
 //   (surrogate pairs included) are decoded first; \u0000 is rejected;
 // - numbers are copied verbatim as the token text of the input (PostgreSQL prints jsonb numbers
 //   with numeric_out, so canonical text is computed from jsonb output, not from user-typed JSON);
-// - true, false, null as such.
+// - true, false, null as such;
+// - nesting depth is not limited: the parser keeps open arrays and objects on the heap, so a value
+//   nested as deep as PostgreSQL's jsonb stores it takes no native stack per level.
 #pragma once
 
 #include <cstddef>

@@ -279,7 +279,7 @@ std::string_view JsonReader::skip_value()
 		// Containers: count brackets outside strings; strings: run to the quote that no backslash escapes.
 		const char *p = in_.data() + pos_;
 		const char *const end = in_.data() + in_.size();
-		int depth = 0;
+		int64_t depth = 0; // no limit: only counted, never recursed into
 		do {
 			while (p < end && kStructural.kind[static_cast<unsigned char>(*p)] == 0)
 				p++;

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <numeric>
+#include <utility>
+#include <vector>
 
 #include "interrupt.hpp"
 
@@ -11,8 +13,6 @@ namespace witness
 
 namespace
 {
-
-constexpr int kMaxDepth = 1000;
 
 // Fails on a key that appears twice in an object, naming the first repetition in input order. Sorting
 // the keys costs O(n log n); looking each new key up among the previous ones was O(n^2), and a digest
@@ -37,12 +37,11 @@ void reject_duplicate_keys(const JsonReader &r, const JsonValue &object)
 		          ("duplicate key \"" + m[repeated].first.substr(0, 100) + "\"").c_str());
 }
 
-JsonValue parse_value(JsonReader &r, int depth)
+// Reads a scalar into v, or opens the container v; true when it opened one (its first value, if
+// any, is read next).
+bool start_value(JsonReader &r, JsonValue &v)
 {
-	if (depth > kMaxDepth)
-		r.fail("nesting deeper than 1000 levels");
 	poll_interrupt();
-	JsonValue v;
 	v.type = r.peek();
 	v.source_begin = r.position();
 	switch (v.type) {
@@ -58,27 +57,54 @@ JsonValue parse_value(JsonReader &r, int depth)
 	case JsonType::String:
 		r.read_string(v.text);
 		break;
-	case JsonType::Array: {
+	case JsonType::Array:
 		r.begin_array();
-		bool first = true;
-		while (r.next_item(first))
-			v.items.push_back(parse_value(r, depth + 1));
-		break;
-	}
-	case JsonType::Object: {
+		return true;
+	case JsonType::Object:
 		r.begin_object();
-		bool first = true;
-		std::string key;
-		while (r.next_member(first, key)) {
-			JsonValue member = parse_value(r, depth + 1);
-			v.members.emplace_back(key, std::move(member));
-		}
-		reject_duplicate_keys(r, v);
-		break;
-	}
+		return true;
 	}
 	v.source_end = r.position();
-	return v;
+	return false;
+}
+
+// The containers being read, innermost last. A child is added to its parent before it is read and
+// the parent gets no other child until it is complete, so the pointers stay valid.
+struct OpenContainer {
+	JsonValue *value;
+	bool first;
+};
+
+// After a value or an opened container: closes the containers that end here; returns the value to
+// read next, or nullptr when the document's value is complete.
+JsonValue *next_value(JsonReader &r, std::vector<OpenContainer> &open, std::string &key)
+{
+	while (!open.empty()) {
+		OpenContainer &top = open.back();
+		JsonValue &c = *top.value;
+		if (c.type == JsonType::Array) {
+			if (r.next_item(top.first))
+				return &c.items.emplace_back();
+		} else {
+			if (r.next_member(top.first, key))
+				return &c.members.emplace_back(key, JsonValue()).second;
+			reject_duplicate_keys(r, c);
+		}
+		c.source_end = r.position();
+		open.pop_back();
+	}
+	return nullptr;
+}
+
+// Moves the values nested in v to the end of out; v keeps none.
+void move_children(JsonValue &v, std::vector<JsonValue> &out)
+{
+	for (JsonValue &item : v.items)
+		out.push_back(std::move(item));
+	for (auto &member : v.members)
+		out.push_back(std::move(member.second));
+	v.items.clear();
+	v.members.clear();
 }
 
 } // namespace
@@ -91,12 +117,54 @@ const JsonValue *JsonValue::find(std::string_view key) const
 	return nullptr;
 }
 
+JsonValue::~JsonValue()
+{
+	if (items.empty() && members.empty())
+		return;
+	try {
+		// Flattens the tree: every value taken from `pending` leaves its children there and is freed
+		// without any.
+		std::vector<JsonValue> pending;
+		move_children(*this, pending);
+		while (!pending.empty()) {
+			JsonValue v = std::move(pending.back());
+			pending.pop_back();
+			move_children(v, pending);
+		}
+	} catch (...) {
+		// No memory for `pending` (bad_alloc): what is left is freed recursively, as members normally are.
+	}
+}
+
+JsonValue &JsonValue::operator=(JsonValue &&other) noexcept
+{
+	if (this != &other) {
+		JsonValue old(std::move(*this)); // the previous children, freed by ~JsonValue
+		type = other.type;
+		boolean = other.boolean;
+		text = std::move(other.text);
+		items = std::move(other.items);
+		members = std::move(other.members);
+		source_begin = other.source_begin;
+		source_end = other.source_end;
+	}
+	return *this;
+}
+
 JsonValue parse_json(std::string_view text)
 {
 	JsonReader r(text);
-	JsonValue v = parse_value(r, 1);
+	JsonValue root;
+	std::vector<OpenContainer> open;
+	std::string key;
+	JsonValue *next = &root;
+	while (next != nullptr) {
+		if (start_value(r, *next))
+			open.push_back(OpenContainer{next, true});
+		next = next_value(r, open, key);
+	}
 	r.end();
-	return v;
+	return root;
 }
 
 } // namespace witness

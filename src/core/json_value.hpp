@@ -23,6 +23,15 @@ struct JsonValue {
 	std::vector<std::pair<std::string, JsonValue>> members; // Object, in input order, keys unique
 	size_t source_begin = 0, source_end = 0;                // byte range of the value in the parsed text
 
+	JsonValue() = default;
+	JsonValue(JsonValue &&) noexcept = default;
+	JsonValue &operator=(JsonValue &&other) noexcept;
+	// No copies: a deep tree would be copied recursively.
+	JsonValue(const JsonValue &) = delete;
+	JsonValue &operator=(const JsonValue &) = delete;
+	// Frees nested values one by one, not recursively: a tree of any depth is freed in bounded stack.
+	~JsonValue();
+
 	// The member named key, or nullptr (also when this is not an object).
 	const JsonValue *find(std::string_view key) const;
 	std::string_view source(std::string_view parsed_text) const
@@ -31,8 +40,9 @@ struct JsonValue {
 	}
 };
 
-// Parses one JSON document. Unlike canonical_json, a key repeated within an object is an error here:
-// a document that says two things must not be read as one of them. Throws JsonError.
+// Parses one JSON document, of any nesting depth (iteratively; the tree takes about 150 bytes per
+// value, so callers bound the text's size). Unlike canonical_json, a key repeated within an object is
+// an error here: a document that says two things must not be read as one of them. Throws JsonError.
 JsonValue parse_json(std::string_view text);
 
 } // namespace witness

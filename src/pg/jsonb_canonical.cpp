@@ -7,8 +7,6 @@ namespace witness::pg
 namespace
 {
 
-void write_container(StringInfo out, JsonbContainer *c);
-
 void write_string(StringInfo out, const char *s, int len)
 {
 	enlargeStringInfo(out, (int)json_string_max_len((size_t)len));
@@ -34,9 +32,6 @@ void write_scalar(StringInfo out, const JsonbValue *v)
 	case jbvString:
 		write_string(out, v->val.string.val, v->val.string.len);
 		break;
-	case jbvBinary:
-		write_container(out, v->val.binary.data);
-		break;
 	default:
 		elog(ERROR, "pg_witness: unexpected jsonb value type %d", (int)v->type);
 	}
@@ -58,59 +53,105 @@ int compare_members(const void *a, const void *b)
 	return (x.val.string.len > y.val.string.len) - (x.val.string.len < y.val.string.len);
 }
 
-void write_container(StringInfo out, JsonbContainer *c)
+// A container being written. Arrays are read element by element through their iterator; an object's
+// members are read and sorted when it is opened, then written one by one.
+struct Frame {
+	JsonbIterator *it; // arrays
+	Member *members;   // objects, palloc'd
+	int count, next;   // objects: members, and the index of the next one to write
+	bool object;
+	bool raw_scalar; // the top-level array that holds a scalar jsonb: no brackets
+	bool first;
+};
+
+// Starts writing container c into *f: its opening bracket, and for an object its sorted members.
+void open_container(StringInfo out, JsonbContainer *c, Frame *f)
 {
 	JsonbIterator *it = JsonbIteratorInit(c);
 	JsonbValue v;
 	JsonbIteratorToken tok = JsonbIteratorNext(&it, &v, true);
+	*f = Frame();
+	f->first = true;
 	if (tok == WJB_BEGIN_ARRAY) {
-		bool raw_scalar = v.val.array.rawScalar;
-		if (!raw_scalar)
+		f->raw_scalar = v.val.array.rawScalar;
+		if (!f->raw_scalar)
 			appendStringInfoChar(out, '[');
-		bool first = true;
-		while ((tok = JsonbIteratorNext(&it, &v, true)) == WJB_ELEM) {
-			CHECK_FOR_INTERRUPTS();
-			if (!first)
-				appendStringInfoChar(out, ',');
-			first = false;
-			write_scalar(out, &v);
-		}
-		if (!raw_scalar)
-			appendStringInfoChar(out, ']');
+		f->it = it;
 		return;
 	}
 	if (tok != WJB_BEGIN_OBJECT)
 		elog(ERROR, "pg_witness: unexpected jsonb token %d", (int)tok);
 	int n = v.val.object.nPairs;
-	auto *members = (Member *)palloc(sizeof(Member) * Max(n, 1));
-	int count = 0;
+	f->object = true;
+	f->members = (Member *)palloc(sizeof(Member) * Max(n, 1));
 	while ((tok = JsonbIteratorNext(&it, &v, true)) == WJB_KEY) {
 		CHECK_FOR_INTERRUPTS();
-		members[count].key = v;
-		if (JsonbIteratorNext(&it, &members[count].value, true) != WJB_VALUE)
+		f->members[f->count].key = v;
+		if (JsonbIteratorNext(&it, &f->members[f->count].value, true) != WJB_VALUE)
 			elog(ERROR, "pg_witness: malformed jsonb object");
-		count++;
+		f->count++;
 	}
-	qsort(members, count, sizeof(Member), compare_members);
+	qsort(f->members, f->count, sizeof(Member), compare_members);
 	appendStringInfoChar(out, '{');
-	for (int i = 0; i < count; i++) {
-		if (i > 0)
+}
+
+// Writes what comes before the next value of *f (separator, key) and returns the value; at the end
+// of the container, writes its closing bracket and returns nullptr.
+const JsonbValue *next_value(StringInfo out, Frame *f, JsonbValue *elem)
+{
+	if (f->object) {
+		if (f->next == f->count) {
+			appendStringInfoChar(out, '}');
+			pfree(f->members);
+			return nullptr;
+		}
+		const Member &m = f->members[f->next++];
+		if (!f->first)
 			appendStringInfoChar(out, ',');
-		write_string(out, members[i].key.val.string.val, members[i].key.val.string.len);
+		f->first = false;
+		write_string(out, m.key.val.string.val, m.key.val.string.len);
 		appendStringInfoChar(out, ':');
-		write_scalar(out, &members[i].value);
+		return &m.value;
 	}
-	appendStringInfoChar(out, '}');
-	pfree(members);
+	if (JsonbIteratorNext(&f->it, elem, true) != WJB_ELEM) {
+		if (!f->raw_scalar)
+			appendStringInfoChar(out, ']');
+		return nullptr;
+	}
+	if (!f->first)
+		appendStringInfoChar(out, ',');
+	f->first = false;
+	return elem;
 }
 
 } // namespace
 
+// Iterative, with the open containers in a palloc'd stack: a value nested as deep as jsonb allows
+// (far beyond what max_stack_depth lets a recursive walk reach) uses no native stack per level.
 char *jsonb_canonical(Jsonb *jb, size_t *len)
 {
 	StringInfoData out;
 	initStringInfo(&out);
-	write_container(&out, &jb->root);
+	size_t capacity = 16, depth = 1;
+	auto *stack = (Frame *)palloc(sizeof(Frame) * capacity);
+	open_container(&out, &jb->root, &stack[0]);
+	while (depth > 0) {
+		CHECK_FOR_INTERRUPTS();
+		JsonbValue elem;
+		const JsonbValue *v = next_value(&out, &stack[depth - 1], &elem);
+		if (v == nullptr) {
+			depth--;
+		} else if (v->type != jbvBinary) {
+			write_scalar(&out, v);
+		} else {
+			if (depth == capacity) {
+				capacity *= 2;
+				stack = (Frame *)repalloc_huge(stack, sizeof(Frame) * capacity);
+			}
+			open_container(&out, v->val.binary.data, &stack[depth++]);
+		}
+	}
+	pfree(stack);
 	*len = (size_t)out.len;
 	return out.data;
 }

@@ -3,6 +3,9 @@
 # build/witness-verify, for changes made over the Unix socket (no client address) and over TCP
 # (with one), JSON values of every shape, and a signed digest; and a tampered copy of the export
 # fails. This is the path a SIEM or an auditor takes, independent of the server's own functions.
+# A role with nothing but INSERT on a tracked table cannot make the trail unverifiable outside the
+# database with a jsonb value nested 10,000 levels deep (nor a superuser with 40,000 levels, after
+# raising max_stack_depth): capture, witness.verify() and witness-verify all handle it.
 #
 # Environment: PGHOST, PGPORT, PGUSER, PGDATABASE, REPO (as scripts/test.sh passes them).
 set -euo pipefail
@@ -14,7 +17,12 @@ source "$HERE/lib/common.sh"
 DB="${PGDATABASE:-postgres}"
 VERIFY="${REPO:-$(cd "$HERE/../.." && pwd)}/build/witness-verify"
 WORK="$(mktemp -d /tmp/witness_verify_export.XXXXXX)"
-trap 'rm -rf "$WORK"' EXIT
+DEEP_WRITER=it_verify_deep_writer # a cluster-wide role: dropped again at exit
+cleanup() {
+	q "DROP OWNED BY $DEEP_WRITER; DROP ROLE $DEEP_WRITER" >/dev/null 2>&1 || true
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
 [[ -x $VERIFY ]] || { echo "missing $VERIFY (build it with cmake first)"; exit 1; }
 
 say "a trail written over the Unix socket and over TCP"
@@ -60,5 +68,65 @@ rc=0
 cat "$WORK/tampered.out" | indent
 check "witness-verify on the tampered export: exit status 1 (tampered)" 1 "SELECT $rc"
 check_ok "witness-verify names a changed value" "$(grep -q 'value changed' "$WORK/tampered.out" && echo ok || echo 'no value changed reported')"
+
+say "jsonb nested 10,000 levels deep, inserted by a role with only INSERT on the table"
+# nested_sql N OPEN INNER CLOSE: SQL text of N times OPEN, INNER, N times CLOSE (built by the server).
+nested_sql() { printf "repeat('%s', %d) || '%s' || repeat('%s', %d)" "$1" "$2" "$3" "$4" "$2"; }
+# jsonb keeps keys shortest first ("b" before "aa"); canonical JSON sorts them bytewise ("aa" first).
+q "CREATE TABLE deep_docs (id int PRIMARY KEY, doc jsonb)" >/dev/null
+q "SELECT witness.track('deep_docs')" >/dev/null
+q "DROP OWNED BY $DEEP_WRITER" >/dev/null 2>&1 || true
+q "SET client_min_messages = warning; DROP ROLE IF EXISTS $DEEP_WRITER" >/dev/null
+q "CREATE ROLE $DEEP_WRITER LOGIN; GRANT INSERT ON deep_docs TO $DEEP_WRITER" >/dev/null
+check "$DEEP_WRITER: not a superuser, only INSERT on deep_docs" "false|true|false|false|false" \
+	"SELECT r.rolsuper || '|' || has_table_privilege('$DEEP_WRITER', 'deep_docs', 'INSERT') || '|' ||
+	        has_table_privilege('$DEEP_WRITER', 'deep_docs', 'SELECT') || '|' ||
+	        has_table_privilege('$DEEP_WRITER', 'deep_docs', 'UPDATE') || '|' ||
+	        has_table_privilege('$DEEP_WRITER', 'witness.entry', 'SELECT')
+	   FROM pg_roles r WHERE r.rolname = '$DEEP_WRITER'"
+rc=0
+"$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$DB" -U "$DEEP_WRITER" \
+	-c "INSERT INTO deep_docs VALUES (1, ($(nested_sql '[' 10000 '"deep"' ']'))::jsonb)" \
+	-c "INSERT INTO deep_docs VALUES (2, ($(nested_sql '{"b": 1, "aa": ' 10000 '"deep"' '}'))::jsonb)" \
+	>"$WORK/deep_insert.out" 2>&1 || rc=$?
+indent <"$WORK/deep_insert.out"
+check "the INSERTs of 10,000-level arrays and objects by $DEEP_WRITER succeed" 0 "SELECT $rc"
+# Deeper, where the server allows it: only a superuser may raise max_stack_depth, which the OS stack limit caps.
+deeper=no
+if "$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$DB" -c "SET max_stack_depth = '7MB'" \
+	-c "INSERT INTO deep_docs VALUES (3, ($(nested_sql '[' 40000 '1' ']'))::jsonb)" >"$WORK/deeper.out" 2>&1; then
+	deeper=yes
+else
+	note "not checked 40,000 levels: the server refused max_stack_depth = 7MB or the value ($(head -n 1 "$WORK/deeper.out"))"
+fi
+expected_rows=$([[ $deeper == yes ]] && echo 3 || echo 2)
+check "one entry per deep row" "$expected_rows" "SELECT count(*) FROM witness.entry WHERE table_name = 'deep_docs'"
+check "the captured new_values are the canonical text of the deep values" "$expected_rows" \
+	"SELECT count(*) FROM witness.entry e WHERE table_name = 'deep_docs' AND new_values::text = CASE
+	   WHEN new_values::text LIKE '{\"doc\":[[%' AND new_values::text LIKE '%,\"id\":1}'
+	     THEN '{\"doc\":' || $(nested_sql '[' 10000 '"deep"' ']') || ',\"id\":1}'
+	   WHEN new_values::text LIKE '%,\"id\":2}'
+	     THEN '{\"doc\":' || $(nested_sql '{"aa":' 10000 '"deep"' ',"b":1}') || ',\"id\":2}'
+	   ELSE '{\"doc\":' || $(nested_sql '[' 40000 '1' ']') || ',\"id\":3}' END"
+q "SELECT count(*) FROM witness.seal()" >/dev/null
+check "witness.verify() with the deep values sealed" valid "SELECT string_agg(status, ',') FROM witness.verify()"
+check "every leaf_hash = witness.entry_leaf_hash(e)" 0 \
+	"SELECT count(*) FROM witness.entry e WHERE leaf_hash IS DISTINCT FROM witness.entry_leaf_hash(e)"
+"$PSQL" -X -A -t -q -d "$DB" -c "SELECT * FROM witness.export_trail()" >"$WORK/deep.jsonl"
+rc=0
+start_ns=$(date +%s%N)
+"$VERIFY" "$WORK/deep.jsonl" >"$WORK/deep_verify.out" 2>&1 || rc=$?
+elapsed_ms=$((($(date +%s%N) - start_ns) / 1000000))
+indent <"$WORK/deep_verify.out"
+note "witness-verify took ${elapsed_ms} ms for $(wc -c <"$WORK/deep.jsonl") bytes of export"
+check "witness-verify on the export with the deep values: exit status 0 (valid)" 0 "SELECT $rc"
+# The innermost value of row 1 altered in the export: witness-verify must see it, so it hashed it.
+sed '0,/"deep"/s//"DEEP"/' "$WORK/deep.jsonl" >"$WORK/deep_tampered.jsonl"
+check_ok "the tampered deep export differs in one line" \
+	"$([[ $(diff "$WORK/deep.jsonl" "$WORK/deep_tampered.jsonl" | grep -c '^>') == 1 ]] && echo ok || echo 'sed did not alter exactly one line')"
+rc=0
+"$VERIFY" "$WORK/deep_tampered.jsonl" >"$WORK/deep_tampered.out" 2>&1 || rc=$?
+indent <"$WORK/deep_tampered.out"
+check "witness-verify on the export with a deep value altered: exit status 1 (tampered)" 1 "SELECT $rc"
 
 finish witness_verify_export

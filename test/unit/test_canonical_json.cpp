@@ -199,6 +199,8 @@ TEST(CanonicalJson, ErrorMessageNamesPosition)
 	}
 }
 
+// Nesting is not limited (it was to 1000 levels, which PostgreSQL's jsonb exceeds); test_deep_json.cpp
+// goes to 50,000 levels on a small stack.
 TEST(CanonicalJson, DepthLimit)
 {
 	auto nested = [](int depth, bool objects) {
@@ -215,8 +217,8 @@ TEST(CanonicalJson, DepthLimit)
 		EXPECT_EQ(canon(ok), ok);
 		EXPECT_TRUE(json_is_valid(ok));
 		std::string deep = nested(1001, objects);
-		EXPECT_THROW(canon(deep), JsonError);
-		EXPECT_FALSE(json_is_valid(deep));
+		EXPECT_EQ(canon(deep), deep);
+		EXPECT_TRUE(json_is_valid(deep));
 	}
 	// Far too deep input fails cleanly, without exhausting the stack.
 	std::string huge(1000000, '[');
