@@ -1,5 +1,5 @@
 // The only door from PostgreSQL glue into the C++ core: every call catches every exception and turns
-// it into ereport(ERROR) after the C++ frames are gone (DESIGN.md, C++ rules 2 and 3).
+// it into ereport(ERROR) after the C++ frames are gone (docs/cpp-boundary.md, rules 2 and 3).
 #pragma once
 
 #include <cstddef>

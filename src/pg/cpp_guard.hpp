@@ -1,4 +1,4 @@
-// Runs C++ core code so that no exception reaches PostgreSQL frames (DESIGN.md, C++ rules 2 and 3):
+// Runs C++ core code so that no exception reaches PostgreSQL frames (docs/cpp-boundary.md, rules 2 and 3):
 // the caller gets the message back and raises ERROR itself, after the C++ frames are gone.
 #pragma once
 

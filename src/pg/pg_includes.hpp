@@ -1,4 +1,4 @@
-// PostgreSQL server headers with C linkage; postgres.h first (DESIGN.md, C++ rule 1).
+// PostgreSQL server headers with C linkage; postgres.h first (docs/cpp-boundary.md, rule 1).
 #pragma once
 
 extern "C" {

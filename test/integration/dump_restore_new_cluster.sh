@@ -2,8 +2,8 @@
 # Integration test: pg_dump of a database with pg_witness restored into ANOTHER cluster (a
 # migration or an upgrade by dump and restore), whose transaction ids are behind the source's.
 #
-# Block membership is defined by the stored snapshots (DESIGN.md: "membership is recomputable from
-# stored data alone, on a replica or after pg_dump/restore too"). The restored blocks carry the
+# Block membership is defined by the stored snapshots and recomputed from stored data alone, on a
+# replica or after pg_dump/restore too (docs/verification.md). The restored blocks carry the
 # source cluster's snapshots; the new cluster's transaction ids start lower. This test checks
 # that the restored trail verifies there, and that the sealer then refuses, with a clear error,
 # to seal changes whose transaction ids are behind the trail (a known limitation):

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Integration test: the background sealer under concurrent pgbench load (docs: DESIGN.md "Sealing").
+# Integration test: the background sealer under concurrent pgbench load (docs/verification.md).
 #
 # Switches the background sealer on for the shared test cluster (witness.seal_interval = 200ms by
 # ALTER SYSTEM; the previous setting is restored at exit, whatever happens), creates its own

@@ -118,7 +118,7 @@ Vectors load_vectors()
 	std::string json;
 	if (!read_file(path, json))
 		throw std::runtime_error("Merkle test vectors not found at " + path +
-		                         " (shared/ must sit beside the repository, or set -DWITNESS_TESTVECTORS_DIR)");
+		                         " (they ship in test/unit/vectors; -DWITNESS_TESTVECTORS_DIR points elsewhere)");
 	if (!json_is_valid(json))
 		throw std::runtime_error(path + " is not valid JSON");
 	return Vectors{string_array(json, "leaves_hex"), string_array(json, "leaf_hashes_hex"),

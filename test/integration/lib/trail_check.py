@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Independent check of a pg_witness trail export (witness.export_trail(), JSON lines on stdin).
 
-Written from the specification (docs/hashing.md, /work/shared/DESIGN.md "Sealing"), standard
+Written from the specification (docs/hashing.md, docs/verification.md), standard
 library only, sharing no code with the extension. It recomputes:
 
   - block numbers 1..n, consecutive; header.highest_block_no = n;
