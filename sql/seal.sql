@@ -25,6 +25,11 @@ SELECT status, entries_pending, problem FROM witness.verify();
 SELECT status, blocks_checked, entries_checked, problem FROM witness.verify(:base + 1, :base + 2);
 SELECT status, blocks_checked, entries_checked, entries_pending FROM witness.verify(:base + 1, :base + 1);
 SELECT status, blocks_checked FROM witness.verify_period(now() - interval '1 hour', now() + interval '1 hour');
+-- It checks only the blocks sealed in its window.
+SELECT sealed_at AS newest_sealed FROM witness.block ORDER BY block_no DESC LIMIT 1 \gset
+SELECT status, blocks_checked = 1 AS only_the_newest,
+       blocks_checked < (SELECT count(*) FROM witness.block) AS not_all
+FROM witness.verify_period(:'newest_sealed', now() + interval '1 hour');
 -- A period in which nothing was sealed is not called valid.
 SELECT status, blocks_checked, detail IS NOT NULL AS explained FROM witness.verify_period('2000-01-01', '2000-01-02');
 \set VERBOSITY terse
