@@ -65,6 +65,30 @@ check "... and with only the Ed25519 public key" "valid" \
 	"SELECT status FROM witness.verify_digest(\$d\$$LAST\$d\$::jsonb - 'hmac_sha256', \$k\$$(cat "$KEYS/ed25519.pub")\$k\$)"
 check "witness.verify() with the digest file: valid" valid "SELECT string_agg(DISTINCT status, ',') FROM witness.verify()"
 
+say "witness.digest_interval limits how often a digest is written"
+"$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$DB" -c "ALTER SYSTEM SET witness.digest_interval = '1h'" \
+	-c "SELECT pg_reload_conf()" >/dev/null
+sleep 1
+BEFORE_LINES=$(grep -c . "$DIGESTS" || true)
+BEFORE_BLOCKS="$(q "SELECT max(block_no) FROM witness.block")"
+for i in 4 5 6; do
+	q "INSERT INTO payments VALUES ($i, $i * 10)" >/dev/null
+	wait_for "block after $i sealed" 90 "SELECT count(*) >= $BEFORE_BLOCKS + $((i - 3)) FROM witness.block" || true
+done
+check "three more blocks sealed" t "SELECT max(block_no) >= $BEFORE_BLOCKS + 3 FROM witness.block"
+AFTER_LINES=$(grep -c . "$DIGESTS" || true)
+# The last digest was written moments ago (interval 0 above), so an hour's interval allows none now.
+check_ok "no digest line for blocks sealed within the interval ($BEFORE_LINES lines before, $AFTER_LINES after)" \
+	"$( ((AFTER_LINES == BEFORE_LINES)) && echo ok || echo "$((AFTER_LINES - BEFORE_LINES)) new lines")"
+"$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$DB" -c "ALTER SYSTEM SET witness.digest_interval = 0" \
+	-c "SELECT pg_reload_conf()" >/dev/null
+sleep 1
+q "INSERT INTO payments VALUES (7, 70)" >/dev/null
+wait_for "digest of the newest block written once the interval is 0 again" 90 \
+	"SELECT pg_read_file('$DIGESTS') ~ ('\"block_no\": ?' || (SELECT max(block_no) FROM witness.block) || '[,}]')" || true
+check_ok "a digest is written again with interval 0" \
+	"$( (($(grep -c . "$DIGESTS" || true) > AFTER_LINES)) && echo ok || echo "no new line")"
+
 say "the newest block deleted: the chain alone looks fine, the digest file does not"
 "$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$DB" -c "ALTER SYSTEM SET witness.seal_interval = 0" -c "SELECT pg_reload_conf()" >/dev/null
 sleep 1
