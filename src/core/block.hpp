@@ -12,7 +12,7 @@
 #include <cstdint>
 #include <string>
 
-#include "entry_encoding.hpp"
+#include "hash.hpp"
 
 namespace witness
 {

@@ -1,7 +1,9 @@
-// JSON parser (RFC 8259) that writes canonical JSON (format version 1). It keeps the containers it is
-// inside on the heap, not on the native stack, so any nesting depth parses in bounded stack space.
+// Canonical JSON writer (format version 1) over the one tokenizer, JsonReader. It keeps the containers
+// it is inside on the heap, not on the native stack, so any nesting depth parses in bounded stack space.
 #include "canonical_json.hpp"
 #include "interrupt.hpp"
+#include "json_reader.hpp"
+#include "key_order.hpp"
 #include "utf8.hpp"
 
 #include <algorithm>
@@ -15,26 +17,12 @@ namespace witness
 namespace
 {
 
-// Thrown instead of JsonError when only validating, so that json_is_valid builds no message.
-struct ValidationFailed {
-};
-
 // PostgreSQL 15's numeric: its exponent must stay within +-(INT_MAX / 2), its display scale within
 // NUMERIC_DSCALE_MAX, its base-10000 weight within int16 (numeric.c: set_var_from_str, make_result).
 constexpr int64_t kNumericExponentLimit = 1073741823;
 constexpr int64_t kNumericMaxDscale = 16383;
 constexpr int64_t kNumericMaxDecimalWeight = 4 * 32767 + 3; // 10^131071: base-10000 weight 32767
 constexpr int64_t kNumericMinDecimalWeight = -4 * 32768;    // 10^-131072: base-10000 weight -32768
-
-// Bytewise unsigned comparison: the canonical member order.
-int compare_bytes(std::string_view a, std::string_view b)
-{
-	size_t n = std::min(a.size(), b.size());
-	int c = n ? std::memcmp(a.data(), b.data(), n) : 0;
-	if (c != 0)
-		return c;
-	return a.size() < b.size() ? -1 : (a.size() > b.size() ? 1 : 0);
-}
 
 // One object member as emitted: key bytes in Scratch::keys, `"key":value` text in the output.
 struct Member {
@@ -77,12 +65,17 @@ struct Scratch {
 };
 
 // One parse; Emit == false only validates: it writes no output and uses only the scratch's `open`.
+// One parse; Emit == false only validates: it writes no output and uses only the scratch's `open`.
+// The tokens (strings, numbers, literals, punctuation) are read by JsonReader, the one tokenizer;
+// this class adds the structure: nesting kept on the heap, members reordered as objects close.
 template <bool Emit> class Parser
 {
   public:
 	Parser(std::string_view in, std::string *out, Scratch &sc, const JsonbInputRules *rules = nullptr)
-	    : in_(in), out_(out), sc_(sc), rules_(rules)
+	    : r_(in), out_(out), sc_(sc), rules_(rules)
 	{
+		if (rules != nullptr && !rules->unicode_escapes_beyond_ascii)
+			r_.refuse_unicode_escapes_beyond_ascii();
 	}
 
 	// With rules: how much longer the numbers print as numeric than as written (may be negative).
@@ -90,34 +83,16 @@ template <bool Emit> class Parser
 
 	void parse_document()
 	{
-		skip_ws();
 		parse_value();
-		skip_ws();
-		if (pos_ != in_.size())
-			fail("unexpected data after the JSON value");
+		r_.end();
 	}
 
   private:
-	std::string_view in_;
-	size_t pos_ = 0;
+	JsonReader r_;
 	std::string *out_;
 	Scratch &sc_;
 	const JsonbInputRules *rules_; // nullptr: JSON alone
 	int64_t number_growth_ = 0;
-
-	[[noreturn]] void fail(const char *what) const
-	{
-		if (Emit || rules_ != nullptr)
-			throw JsonError(std::string("invalid JSON at byte ") + std::to_string(pos_) + ": " + what);
-		else
-			throw ValidationFailed{};
-	}
-
-	// Valid JSON that PostgreSQL's jsonb refuses: the token at byte `at` breaks a rule.
-	[[noreturn]] void refuse(size_t at, const char *token_kind, const char *why) const
-	{
-		throw JsonError(std::string("the ") + token_kind + " at byte " + std::to_string(at) + " " + why);
-	}
 
 	void emit(char c)
 	{
@@ -129,26 +104,6 @@ template <bool Emit> class Parser
 	{
 		if constexpr (Emit)
 			out_->append(s.data(), s.size());
-	}
-
-	bool at_end() const { return pos_ >= in_.size(); }
-	char peek() const { return in_[pos_]; }
-
-	void skip_ws()
-	{
-		while (!at_end()) {
-			char c = peek();
-			if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
-				break;
-			pos_++;
-		}
-	}
-
-	void expect(char c, const char *what)
-	{
-		if (at_end() || peek() != c)
-			fail(what);
-		pos_++;
 	}
 
 	// Parses one value however deeply nested: one pass of the loop per value, with the containers it
@@ -168,31 +123,29 @@ template <bool Emit> class Parser
 	{
 		if constexpr (Emit)
 			poll_interrupt(); // json_is_valid (noexcept) never stops
-		if (at_end())
-			fail("expected a value");
-		switch (peek()) {
-		case '{':
+		switch (r_.peek()) {
+		case JsonType::Object:
 			return open_object();
-		case '[':
+		case JsonType::Array:
 			return open_array();
-		case '"':
-			parse_string();
+		case JsonType::String: {
+			const std::string_view s = r_.read_string_view(sc_.decoded);
 			if constexpr (Emit)
-				append_json_string(sc_.decoded, *out_);
+				append_json_string(s, *out_);
 			return false;
-		case 't':
-			parse_literal("true");
+		}
+		case JsonType::Bool:
+			emit(r_.read_bool() ? "true" : "false");
 			return false;
-		case 'f':
-			parse_literal("false");
+		case JsonType::Null:
+			r_.read_null();
+			emit("null");
 			return false;
-		case 'n':
-			parse_literal("null");
-			return false;
-		default:
+		case JsonType::Number:
 			parse_number();
 			return false;
 		}
+		return false;
 	}
 
 	// After a complete value: closes the containers it completes; true at the start of the next value
@@ -201,31 +154,24 @@ template <bool Emit> class Parser
 	{
 		while (!sc_.open.empty()) {
 			if (sc_.open.back() == '[') {
-				skip_ws();
-				if (at_end())
-					fail("unterminated array");
-				if (peek() != ']') {
-					expect(',', "expected ',' or ']' in array");
+				if (!r_.at(']')) {
+					r_.expect(',', "expected ',' or ']' in array");
 					emit(',');
-					skip_ws();
 					return true;
 				}
-				pos_++;
+				r_.expect(']', "unterminated array");
 				emit(']');
 			} else {
 				if constexpr (Emit) {
 					Member &m = sc_.members.back(); // the member whose value just ended
 					m.text_len = out_->size() - m.text_off;
 				}
-				skip_ws();
-				if (at_end())
-					fail("unterminated object");
-				if (peek() != '}') {
-					expect(',', "expected ',' or '}' in object");
+				if (!r_.at('}')) {
+					r_.expect(',', "expected ',' or '}' in object");
 					begin_member();
 					return true;
 				}
-				pos_++;
+				r_.expect('}', "unterminated object");
 				close_object();
 			}
 			sc_.open.pop_back();
@@ -233,200 +179,42 @@ template <bool Emit> class Parser
 		return false;
 	}
 
-	void parse_literal(std::string_view word)
-	{
-		if (in_.substr(pos_, word.size()) != word)
-			fail("invalid literal");
-		pos_ += word.size();
-		emit(word);
-	}
-
-	bool digit_at(size_t i) const { return i < in_.size() && in_[i] >= '0' && in_[i] <= '9'; }
-
-	// RFC 8259 number grammar; the token is copied verbatim.
+	// The token is copied verbatim; with rules, it must fit PostgreSQL's numeric.
 	void parse_number()
 	{
-		size_t start = pos_;
-		if (!at_end() && peek() == '-')
-			pos_++;
-		if (!digit_at(pos_))
-			fail("expected a value");
-		if (in_[pos_] == '0') {
-			pos_++;
-		} else {
-			while (digit_at(pos_))
-				pos_++;
-		}
-		if (!at_end() && peek() == '.') {
-			pos_++;
-			if (!digit_at(pos_))
-				fail("expected a digit after the decimal point");
-			while (digit_at(pos_))
-				pos_++;
-		}
-		if (!at_end() && (peek() == 'e' || peek() == 'E')) {
-			pos_++;
-			if (!at_end() && (peek() == '+' || peek() == '-'))
-				pos_++;
-			if (!digit_at(pos_))
-				fail("expected a digit in the exponent");
-			while (digit_at(pos_))
-				pos_++;
-		}
-		const std::string_view token = in_.substr(start, pos_ - start);
+		const size_t start = r_.position();
+		const std::string_view token = r_.read_number();
 		if (rules_ != nullptr) {
 			size_t printed = 0;
 			if (!json_number_as_numeric(token, &printed))
-				refuse(start, "number", "is outside the range of PostgreSQL's numeric type");
+				throw JsonError("the number at byte " + std::to_string(start) +
+				                " is outside the range of PostgreSQL's numeric type");
 			number_growth_ += static_cast<int64_t>(printed) - static_cast<int64_t>(token.size());
 		}
 		emit(token);
 	}
 
-	uint32_t parse_hex4()
-	{
-		if (in_.size() - pos_ < 4)
-			fail("truncated \\u escape");
-		uint32_t v = 0;
-		for (int i = 0; i < 4; i++) {
-			char c = in_[pos_++];
-			v <<= 4;
-			if (c >= '0' && c <= '9')
-				v |= static_cast<uint32_t>(c - '0');
-			else if (c >= 'a' && c <= 'f')
-				v |= static_cast<uint32_t>(c - 'a' + 10);
-			else if (c >= 'A' && c <= 'F')
-				v |= static_cast<uint32_t>(c - 'A' + 10);
-			else
-				fail("invalid hex digit in \\u escape");
-		}
-		return v;
-	}
-
-	// After the "\u" of an escape: decodes it, with a following low surrogate when needed.
-	uint32_t parse_unicode_escape()
-	{
-		const size_t escape_at = pos_ - 2;
-		uint32_t cp = parse_hex4();
-		if (cp >= 0xdc00 && cp <= 0xdfff)
-			fail("unpaired low surrogate in \\u escape");
-		if (cp >= 0xd800 && cp <= 0xdbff) {
-			if (in_.substr(pos_, 2) != "\\u")
-				fail("high surrogate not followed by a low surrogate");
-			pos_ += 2;
-			uint32_t low = parse_hex4();
-			if (low < 0xdc00 || low > 0xdfff)
-				fail("high surrogate not followed by a low surrogate");
-			cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
-		}
-		if (cp == 0)
-			fail("\\u0000 is not allowed");
-		if (cp > 0x7f && rules_ != nullptr && !rules_->unicode_escapes_beyond_ascii)
-			refuse(escape_at, "\\u escape", "needs a UTF8 database: it is beyond U+007F");
-		return cp;
-	}
-
-	// Parses a string token into sc_.decoded (only when emitting; validation just checks).
-	void parse_string()
-	{
-		pos_++; // opening quote
-		if constexpr (Emit)
-			sc_.decoded.clear();
-		for (;;) {
-			size_t run = pos_;
-			while (!at_end()) {
-				unsigned char c = static_cast<unsigned char>(peek());
-				if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80)
-					break;
-				pos_++;
-			}
-			if constexpr (Emit)
-				sc_.decoded.append(in_.data() + run, pos_ - run);
-			if (at_end())
-				fail("unterminated string");
-			unsigned char c = static_cast<unsigned char>(peek());
-			if (c == '"') {
-				pos_++;
-				return;
-			}
-			if (c < 0x20)
-				fail("unescaped control character in string");
-			if (c >= 0x80) {
-				size_t len = utf8::sequence_length(reinterpret_cast<const unsigned char *>(in_.data()) + pos_,
-				                                   in_.size() - pos_);
-				if (len == 0)
-					fail("invalid UTF-8 in string");
-				if constexpr (Emit)
-					sc_.decoded.append(in_.data() + pos_, len);
-				pos_ += len;
-				continue;
-			}
-			pos_++; // backslash
-			if (at_end())
-				fail("unterminated string");
-			char e = in_[pos_++];
-			uint32_t cp;
-			switch (e) {
-			case '"':
-				cp = '"';
-				break;
-			case '\\':
-				cp = '\\';
-				break;
-			case '/':
-				cp = '/';
-				break;
-			case 'b':
-				cp = '\b';
-				break;
-			case 'f':
-				cp = '\f';
-				break;
-			case 'n':
-				cp = '\n';
-				break;
-			case 'r':
-				cp = '\r';
-				break;
-			case 't':
-				cp = '\t';
-				break;
-			case 'u':
-				cp = parse_unicode_escape();
-				break;
-			default:
-				pos_--;
-				fail("invalid escape in string");
-			}
-			if constexpr (Emit)
-				utf8::append(cp, sc_.decoded);
-		}
-	}
-
 	// At '[': true when a first element follows, false for an empty array (then already read).
 	bool open_array()
 	{
-		pos_++;
+		r_.expect('[', "expected an array");
 		emit('[');
-		skip_ws();
-		if (!at_end() && peek() == ']') {
-			pos_++;
+		if (r_.at(']')) {
+			r_.expect(']', "unterminated array");
 			emit(']');
 			return false;
 		}
 		sc_.open += '[';
-		skip_ws();
 		return true;
 	}
 
 	// At '{': true when a first member follows (its key is then read), false for an empty object.
 	bool open_object()
 	{
-		pos_++;
+		r_.expect('{', "expected an object");
 		emit('{');
-		skip_ws();
-		if (!at_end() && peek() == '}') {
-			pos_++;
+		if (r_.at('}')) {
+			r_.expect('}', "unterminated object");
 			emit('}');
 			return false;
 		}
@@ -440,25 +228,22 @@ template <bool Emit> class Parser
 	// Reads a member's key and colon, up to its value; the member's text ends when its value does.
 	void begin_member()
 	{
-		skip_ws();
-		if (at_end() || peek() != '"')
-			fail("expected a string key in object");
+		if (!r_.at('"'))
+			r_.fail("expected a string key in object");
 		size_t text_off = 0;
 		if constexpr (Emit) {
 			if (sc_.members.size() > sc_.objects.back().first_member)
 				*out_ += ',';
 			text_off = out_->size();
 		}
-		parse_string();
+		const std::string_view key = r_.read_string_view(sc_.decoded);
 		if constexpr (Emit) {
-			sc_.members.push_back(Member{sc_.keys.size(), sc_.decoded.size(), text_off, 0});
-			sc_.keys += sc_.decoded;
-			append_json_string(sc_.decoded, *out_);
+			sc_.members.push_back(Member{sc_.keys.size(), key.size(), text_off, 0});
+			sc_.keys += key;
+			append_json_string(key, *out_);
 			*out_ += ':';
 		}
-		skip_ws();
-		expect(':', "expected ':' after object key");
-		skip_ws();
+		r_.expect(':', "expected ':' after object key");
 	}
 
 	// After the '}' of the innermost open object: writes its members in canonical order.
@@ -483,7 +268,7 @@ template <bool Emit> class Parser
 		auto end = sc_.members.end();
 		bool canonical = true;
 		for (auto it = begin; it != end && it + 1 != end; ++it) {
-			if (compare_bytes(key_of(*it), key_of(*(it + 1))) >= 0) {
+			if (compare_keys(key_of(*it), key_of(*(it + 1))) >= 0) {
 				canonical = false;
 				break;
 			}
@@ -496,7 +281,7 @@ template <bool Emit> class Parser
 		// Equal keys keep their input order (text_off grows with it), so the last one ends up last;
 		// std::sort with that tie-break is stable without stable_sort's temporary buffer.
 		std::sort(begin, end, [this](const Member &a, const Member &b) {
-			const int c = compare_bytes(key_of(a), key_of(b));
+			const int c = compare_keys(key_of(a), key_of(b));
 			return c < 0 || (c == 0 && a.text_off < b.text_off);
 		});
 		bool first = true;
@@ -587,11 +372,7 @@ size_t check_jsonb_input(std::string_view json_text, const JsonbInputRules &rule
 {
 	Scratch scratch;
 	Parser<false> parser(json_text, nullptr, scratch, &rules);
-	try {
-		parser.parse_document();
-	} catch (const ValidationFailed &) {
-		throw JsonError("invalid JSON"); // not reached: with rules, failures carry their message
-	}
+	parser.parse_document();
 	// Canonical text is never longer than the input (no whitespace, escapes only shorten), except
 	// where numbers print longer as numeric.
 	const int64_t bound = static_cast<int64_t>(json_text.size()) + parser.number_growth();

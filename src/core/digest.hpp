@@ -14,7 +14,7 @@
 #include <string>
 #include <string_view>
 
-#include "entry_encoding.hpp"
+#include "hash.hpp"
 
 namespace witness
 {

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "canonical_json.hpp"
+#include "key_order.hpp"
 #include "sha256.hpp"
 
 namespace witness
@@ -80,16 +81,6 @@ bool is_json_number(std::string_view s)
 	return i == n;
 }
 
-// Unsigned bytewise order of field names, a prefix first.
-int compare_names(std::string_view a, std::string_view b)
-{
-	const size_t n = a.size() < b.size() ? a.size() : b.size();
-	const int c = n ? std::memcmp(a.data(), b.data(), n) : 0;
-	if (c != 0)
-		return c;
-	return a.size() < b.size() ? -1 : (a.size() > b.size() ? 1 : 0);
-}
-
 std::string_view view_of(const char *ptr, size_t len, const char *field)
 {
 	if (ptr == nullptr && len != 0)
@@ -136,7 +127,7 @@ void put_fields_object(std::string &out, const JsonDoc &doc, const char *field)
 	for (size_t i = 0; i < doc.nfields; i++) {
 		const JsonField &f = doc.fields[i];
 		const std::string_view name = view_of(f.name, f.name_len, field);
-		if (i > 0 && compare_names(prev, name) >= 0)
+		if (i > 0 && compare_keys(prev, name) >= 0)
 			malformed(field, "field names are not strictly increasing (unsorted or duplicate)");
 		prev = name;
 		if (i > 0)

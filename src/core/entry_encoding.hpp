@@ -26,12 +26,12 @@
 #include <cstdint>
 #include <string>
 
+#include "hash.hpp"
+
 namespace witness
 {
 
 constexpr uint8_t kEntryFormatVersion = 1;
-
-using Hash = std::array<uint8_t, 32>;
 
 // Classification bits stored in an entry's tags.
 enum Tag : int64_t {

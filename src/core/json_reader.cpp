@@ -76,7 +76,7 @@ void JsonReader::read_null()
 {
 	skip_ws();
 	if (in_.substr(pos_, 4) != "null")
-		fail("expected null");
+		fail(pos_ < in_.size() && in_[pos_] == 'n' ? "invalid literal" : "expected null");
 	pos_ += 4;
 }
 
@@ -91,7 +91,7 @@ bool JsonReader::read_bool()
 		pos_ += 5;
 		return false;
 	}
-	fail("expected true or false");
+	fail(pos_ < in_.size() && (in_[pos_] == 't' || in_[pos_] == 'f') ? "invalid literal" : "expected true or false");
 }
 
 std::string_view JsonReader::read_number()
@@ -240,7 +240,8 @@ void JsonReader::decode_string_rest(size_t run_start, std::string &out)
 		case 't':
 			cp = '\t';
 			break;
-		case 'u':
+		case 'u': {
+			const size_t escape_at = pos_ - 2;
 			cp = read_hex4();
 			if (cp >= 0xdc00 && cp <= 0xdfff)
 				fail("unpaired low surrogate in \\u escape");
@@ -255,7 +256,11 @@ void JsonReader::decode_string_rest(size_t run_start, std::string &out)
 			}
 			if (cp == 0)
 				fail("\\u0000 is not allowed");
+			if (cp > 0x7f && !escapes_beyond_ascii_)
+				throw JsonError("the \\u escape at byte " + std::to_string(escape_at) +
+				                " needs a UTF8 database: it is beyond U+007F");
 			break;
+		}
 		default:
 			pos_--;
 			fail("invalid escape in string");

@@ -1,5 +1,5 @@
-// A pull reader over JSON text (RFC 8259) for the documents pg_witness reads back: export lines and
-// signed digests. Numbers are handed out as their token text, strings decoded to UTF-8; nothing is
+// The one JSON tokenizer of pg_witness (RFC 8259): a pull reader used to read back export lines and
+// signed digests, and the lexer under the canonical JSON writer (canonical_json.cpp). Numbers are handed out as their token text, strings decoded to UTF-8; nothing is
 // converted through floating point. Throws JsonError (canonical_json.hpp) on malformed input.
 #pragma once
 
@@ -45,6 +45,23 @@ class JsonReader
 	// Checks that only whitespace is left.
 	void end();
 
+	// Token-level access for parsers built on this reader (canonical_json): whether the next
+	// non-whitespace byte is c, and consuming it or failing with what.
+	bool at(char c)
+	{
+		skip_ws();
+		return pos_ < in_.size() && in_[pos_] == c;
+	}
+	void expect(char c, const char *what)
+	{
+		skip_ws();
+		if (pos_ >= in_.size() || in_[pos_] != c)
+			fail(what);
+		pos_++;
+	}
+	// Refuses \u escapes beyond U+007F from now on, as PostgreSQL's jsonb input does outside UTF8.
+	void refuse_unicode_escapes_beyond_ascii() { escapes_beyond_ascii_ = false; }
+
 	size_t position() const { return pos_; }
 	[[noreturn]] void fail(const char *what) const { fail_at(pos_, what); }
 	[[noreturn]] void fail_at(size_t position, const char *what) const;
@@ -56,18 +73,12 @@ class JsonReader
 		while (pos_ < in_.size() && (in_[pos_] == ' ' || in_[pos_] == '\t' || in_[pos_] == '\n' || in_[pos_] == '\r'))
 			pos_++;
 	}
-	void expect(char c, const char *what)
-	{
-		skip_ws();
-		if (pos_ >= in_.size() || in_[pos_] != c)
-			fail(what);
-		pos_++;
-	}
 	void decode_string_rest(size_t run_start, std::string &out);
 	uint32_t read_hex4();
 
 	std::string_view in_;
 	size_t pos_ = 0;
+	bool escapes_beyond_ascii_ = true;
 };
 
 // The value of a JSON number token that must be an integer in int64 range; throws JsonError otherwise.

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "entry_encoding.hpp"
+#include "hash.hpp"
 
 namespace witness
 {

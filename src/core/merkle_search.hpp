@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "entry_encoding.hpp"
+#include "hash.hpp"
 
 namespace witness
 {

@@ -22,22 +22,18 @@ std::string scratch; // reused output buffer; static, so no destructor is skippe
 
 void leaf_hash(const EntryView &entry, uint8_t out[32])
 {
-	const char *err = run_guarded([&] {
+	run_core(ERRCODE_INTERNAL_ERROR, "could not hash pg_witness entry", [&] {
 		Hash h = entry_leaf_hash(entry);
 		std::memcpy(out, h.data(), h.size());
 	});
-	if (err)
-		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not hash pg_witness entry: %s", err)));
 }
 
 Datum json_object(const JsonField *fields, size_t n, const char **chars, size_t *len)
 {
-	const char *err = run_guarded([&] {
+	run_core(ERRCODE_INTERNAL_ERROR, "could not encode pg_witness values", [&] {
 		scratch.clear();
 		write_fields_object(fields, n, scratch);
 	});
-	if (err)
-		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not encode pg_witness values: %s", err)));
 	text *t = cstring_to_text_with_len(scratch.data(), (int)scratch.size());
 	*chars = VARDATA(t);
 	*len = scratch.size();
@@ -46,12 +42,10 @@ Datum json_object(const JsonField *fields, size_t n, const char **chars, size_t 
 
 struct varlena *canonical_bytes(const EntryView &entry)
 {
-	const char *err = run_guarded([&] {
+	run_core(ERRCODE_INTERNAL_ERROR, "could not encode pg_witness entry", [&] {
 		scratch.clear();
 		encode_entry(entry, scratch);
 	});
-	if (err)
-		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not encode pg_witness entry: %s", err)));
 	bytea *result = (bytea *)palloc(VARHDRSZ + scratch.size());
 	SET_VARSIZE(result, VARHDRSZ + scratch.size());
 	memcpy(VARDATA(result), scratch.data(), scratch.size());
@@ -68,20 +62,18 @@ bytea *hash_bytea(const uint8_t *hash)
 
 void merkle_root(const uint8_t *leaves, size_t n, uint8_t out[32])
 {
-	const char *err = run_guarded([&] {
+	run_core(ERRCODE_INTERNAL_ERROR, "could not compute Merkle root", [&] {
 		std::vector<Hash> hashes(n);
 		for (size_t i = 0; i < n; i++)
 			std::memcpy(hashes[i].data(), leaves + 32 * i, 32);
 		Hash root = witness::merkle_root(hashes);
 		std::memcpy(out, root.data(), 32);
 	});
-	if (err)
-		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not compute Merkle root: %s", err)));
 }
 
 void block_hash(const BlockFields &b, uint8_t out[32])
 {
-	const char *err = run_guarded([&] {
+	run_core(ERRCODE_INTERNAL_ERROR, "could not hash pg_witness block", [&] {
 		BlockHeader h;
 		h.block_no = b.block_no;
 		h.snapshot = b.snapshot;
@@ -95,21 +87,17 @@ void block_hash(const BlockFields &b, uint8_t out[32])
 		Hash hash = witness::block_hash(h);
 		std::memcpy(out, hash.data(), 32);
 	});
-	if (err)
-		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not hash pg_witness block: %s", err)));
 }
 
 uint8_t *merkle_audit_path(const uint8_t *leaves, size_t n, size_t index, size_t *path_len)
 {
 	static std::vector<Hash> path;
-	const char *err = run_guarded([&] {
+	run_core(ERRCODE_INTERNAL_ERROR, "could not compute audit path", [&] {
 		std::vector<Hash> hashes(n);
 		for (size_t i = 0; i < n; i++)
 			std::memcpy(hashes[i].data(), leaves + 32 * i, 32);
 		path = merkle_inclusion_proof(hashes, index);
 	});
-	if (err)
-		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not compute audit path: %s", err)));
 	auto *out = (uint8_t *)palloc(32 * Max(path.size(), 1));
 	for (size_t i = 0; i < path.size(); i++)
 		memcpy(out + 32 * i, path[i].data(), 32);

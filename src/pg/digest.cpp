@@ -63,12 +63,10 @@ Datum witness_check_digest(PG_FUNCTION_ARGS)
 		ed_key = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	else if (is_set(setting_ed25519_key_file))
 		ed_key = read_setting_file("witness.ed25519_key_file", setting_ed25519_key_file);
-	const char *err = run_guarded([&] {
+	run_core(ERRCODE_INVALID_PARAMETER_VALUE, "invalid digest", [&] {
 		std::string key = *hmac != '\0' ? hmac_key_from_file_text(hmac) : std::string();
 		checked = check_digest_signatures(doc_text, key, ed_key);
 	});
-	if (err)
-		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("invalid digest: %s", err)));
 
 	TupleDesc desc;
 	if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)

@@ -140,7 +140,8 @@ char *signed_digest_of_newest_block()
 	    is_set(setting_ed25519_key_file) ? read_setting_file("witness.ed25519_key_file", setting_ed25519_key_file) : "";
 	const char *db = database_id();
 	int64 now_us = GetCurrentTimestamp() + kUnixToPostgresEpochUs;
-	const char *err = run_guarded([&] {
+	run_core(ERRCODE_INVALID_PARAMETER_VALUE, "could not sign digest",
+	         "Check witness.hmac_key_file and witness.ed25519_key_file.", [&] {
 		DigestFields fields;
 		fields.database_id = db;
 		fields.block_no = b.block_no;
@@ -150,9 +151,6 @@ char *signed_digest_of_newest_block()
 		std::string key = *hmac != '\0' ? hmac_key_from_file_text(hmac) : std::string();
 		signed_text = sign_digest(make_digest_json(fields), key, pem);
 	});
-	if (err)
-		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("could not sign digest: %s", err),
-		                errhint("Check witness.hmac_key_file and witness.ed25519_key_file.")));
 	return pstrdup(signed_text.c_str());
 }
 

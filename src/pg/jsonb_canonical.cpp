@@ -1,6 +1,7 @@
 #include "pg/jsonb_canonical.hpp"
 
 #include "core/canonical_json.hpp"
+#include "core/key_order.hpp"
 
 namespace witness::pg
 {
@@ -47,10 +48,7 @@ int compare_members(const void *a, const void *b)
 {
 	const JsonbValue &x = ((const Member *)a)->key;
 	const JsonbValue &y = ((const Member *)b)->key;
-	int c = memcmp(x.val.string.val, y.val.string.val, Min(x.val.string.len, y.val.string.len));
-	if (c != 0)
-		return c;
-	return (x.val.string.len > y.val.string.len) - (x.val.string.len < y.val.string.len);
+	return compare_keys(x.val.string.val, (size_t)x.val.string.len, y.val.string.val, (size_t)y.val.string.len);
 }
 
 // A container being written. Arrays are read element by element through their iterator; an object's

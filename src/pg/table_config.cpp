@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "core/key_order.hpp"
+
 namespace witness::pg
 {
 namespace
@@ -83,10 +85,7 @@ int compare_columns(const void *a, const void *b)
 {
 	auto *x = (const ColumnPlan *)a;
 	auto *y = (const ColumnPlan *)b;
-	int c = memcmp(x->name, y->name, Min(x->name_len, y->name_len));
-	if (c != 0)
-		return c;
-	return (x->name_len > y->name_len) - (x->name_len < y->name_len);
+	return compare_keys(x->name, x->name_len, y->name, y->name_len);
 }
 
 Oid lookup_witness_relation(const char *name)

@@ -42,18 +42,13 @@ StoredBlock to_core(const StoredBlockFields &b)
 	return s;
 }
 
-void raise(const char *what, const char *err)
-{
-	ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("pg_witness verification failed to %s: %s", what, err)));
-}
-
 } // namespace
 
 VerifierHandle *verifier_create(const StoredBlockFields *previous, const StoredBlockFields *blocks, int nblocks,
                                 bool is_last, int64 highest_block_no_issued, int64 range_end)
 {
 	auto *h = (VerifierHandle *)palloc0(sizeof(VerifierHandle));
-	const char *err = run_guarded([&] {
+	run_core(ERRCODE_INTERNAL_ERROR, "pg_witness verification failed to start", [&] {
 		std::vector<StoredBlock> chain;
 		chain.reserve((size_t)nblocks);
 		for (int i = 0; i < nblocks; i++)
@@ -66,8 +61,6 @@ VerifierHandle *verifier_create(const StoredBlockFields *previous, const StoredB
 		}
 		h->verifier->set_range_end(range_end);
 	});
-	if (err)
-		raise("start", err);
 	h->callback.func = release;
 	h->callback.arg = h;
 	MemoryContextRegisterResetCallback(CurrentMemoryContext, &h->callback);
@@ -76,22 +69,19 @@ VerifierHandle *verifier_create(const StoredBlockFields *previous, const StoredB
 
 void verifier_add_entry(VerifierHandle *v, int64 id, uint64 xid, const uint8_t *stored, const uint8_t *recomputed)
 {
-	const char *err = run_guarded([&] {
+	run_core(ERRCODE_INTERNAL_ERROR, "pg_witness verification failed to read an entry", [&] {
 		Hash s, r;
 		std::memcpy(s.data(), stored, 32);
 		std::memcpy(r.data(), recomputed, 32);
 		v->verifier->add_entry(id, xid, s, r);
 	});
-	if (err)
-		raise("read an entry", err);
 }
 
 void verifier_finish(VerifierHandle *v, VerifyResult *result)
 {
 	static VerifyReport report; // static: no destructor is skipped if an ERROR follows
-	const char *err = run_guarded([&] { report = v->verifier->finish(); });
-	if (err)
-		raise("finish", err);
+	run_core(ERRCODE_INTERNAL_ERROR, "pg_witness verification failed to finish",
+	         [&] { report = v->verifier->finish(); });
 	result->status = pstrdup(report.status.c_str());
 	result->blocks_checked = report.blocks_checked;
 	result->entries_checked = report.entries_checked;
