@@ -9,7 +9,7 @@
 #include "pg/core_bridge.hpp"
 #include "pg/cpp_guard.hpp"
 #include "pg/digest_log.hpp"
-#include "pg/entry_writer.hpp"
+#include "pg/trail_catalog.hpp"
 #include "pg/settings.hpp"
 
 using namespace witness;

@@ -5,7 +5,7 @@
 #include "core/digest.hpp"
 #include "core/signatures.hpp"
 #include "pg/cpp_guard.hpp"
-#include "pg/entry_writer.hpp"
+#include "pg/trail_catalog.hpp"
 #include "pg/settings.hpp"
 
 extern "C" {

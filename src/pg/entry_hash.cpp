@@ -3,7 +3,8 @@
 
 #include "pg/arguments.hpp"
 #include "pg/core_bridge.hpp"
-#include "pg/entry_writer.hpp"
+#include "pg/entry_hash.hpp"
+#include "pg/trail_catalog.hpp"
 
 using namespace witness;
 using namespace witness::pg;

@@ -1,7 +1,6 @@
 #include "pg/entry_store.hpp"
 
-#include "pg/entry_writer.hpp"
-#include "pg/table_config.hpp"
+#include "pg/trail_catalog.hpp"
 #include "pg/trail_brin.hpp"
 
 extern "C" {

@@ -4,6 +4,7 @@
 #include "pg/core_bridge.hpp"
 #include "pg/entry_store.hpp"
 #include "pg/table_config.hpp"
+#include "pg/trail_catalog.hpp"
 
 extern "C" {
 #include "utils/xid8.h"
@@ -13,12 +14,6 @@ namespace witness::pg
 {
 namespace
 {
-
-const char *const kEntryColumnNames[EntryNatts] = {
-    "id",         "xid",        "stmt_time",         "backend_pid",       "client_port",      "tags",
-    "format",     "op",         "schema_name",       "table_name",        "row_key",          "subject",
-    "old_values", "new_values", "session_user_name", "current_user_name", "application_name", "client_addr",
-    "actor",      "reason",     "context",           "leaf_hash"};
 
 TextField text_field(const char *s)
 {
@@ -37,30 +32,6 @@ Datum text_datum(const TextField &f)
 }
 
 } // namespace
-
-const char *entry_null_required_column(const bool *nulls)
-{
-	// The NOT NULL columns of witness.entry that the canonical bytes need (leaf_hash is not one of them).
-	static const EntryColumn required[] = {EntryId,        EntryXid,         EntryStmtTime,   EntryBackendPid,
-	                                       EntryTags,      EntryFormat,      EntryOp,         EntrySchemaName,
-	                                       EntryTableName, EntrySessionUser, EntryCurrentUser};
-	for (EntryColumn c : required)
-		if (nulls[c - 1])
-			return kEntryColumnNames[c - 1];
-	return nullptr;
-}
-
-void check_entry_layout(TupleDesc desc)
-{
-	bool ok = desc->natts == EntryNatts;
-	for (int i = 0; ok && i < EntryNatts; i++)
-		ok = !TupleDescAttr(desc, i)->attisdropped &&
-		     strcmp(NameStr(TupleDescAttr(desc, i)->attname), kEntryColumnNames[i]) == 0;
-	if (!ok)
-		ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-		                errmsg("table witness.entry does not have the layout pg_witness expects"),
-		                errhint("Was witness.entry altered? Reinstall or update the pg_witness extension.")));
-}
 
 void write_entry(ChangeRecord *change)
 {

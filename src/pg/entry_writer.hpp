@@ -1,4 +1,5 @@
 // Builds one witness.entry row: attribution, id, leaf hash; entry_store.hpp queues and writes it.
+// The layout of the row is the trail catalog's (trail_catalog.hpp).
 #pragma once
 
 #include "pg/pg_includes.hpp"
@@ -17,46 +18,4 @@ struct ChangeRecord {
 };
 
 void write_entry(ChangeRecord *change);
-
-// Layout of witness.entry, in attribute order.
-enum EntryColumn {
-	EntryId = 1,
-	EntryXid,
-	EntryStmtTime,
-	EntryBackendPid,
-	EntryClientPort,
-	EntryTags,
-	EntryFormat,
-	EntryOp,
-	EntrySchemaName,
-	EntryTableName,
-	EntryRowKey,
-	EntrySubject,
-	EntryOldValues,
-	EntryNewValues,
-	EntrySessionUser,
-	EntryCurrentUser,
-	EntryApplicationName,
-	EntryClientAddr,
-	EntryActor,
-	EntryReason,
-	EntryContext,
-	EntryLeafHash,
-	EntryNatts = EntryLeafHash
-};
-
-// Reads a deformed witness.entry row into an EntryView (palloc'd data), as verification does.
-void entry_view_from_row(const Datum *values, const bool *nulls, EntryView *view);
-
-// The name of the first column that witness.entry declares NOT NULL and the canonical bytes need, but
-// which is NULL in a deformed row; nullptr when there is none.
-const char *entry_null_required_column(const bool *nulls);
-
-// Raises ERROR unless desc is witness.entry as this library version knows it.
-void check_entry_layout(TupleDesc desc);
-
-// Microseconds between 1970-01-01 and PostgreSQL's epoch 2000-01-01.
-constexpr int64 kUnixToPostgresEpochUs =
-    (int64)(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY * USECS_PER_SEC;
-
 } // namespace witness::pg

@@ -5,6 +5,7 @@
 #include "pg/entry_store.hpp"
 #include "pg/settings.hpp"
 #include "pg/table_config.hpp"
+#include "pg/trail_catalog.hpp"
 #include "pg/worker.hpp"
 
 extern "C" {
@@ -16,6 +17,7 @@ void _PG_init(void)
 {
 	witness::set_interrupt_check(witness::pg::interrupt_would_raise);
 	witness::pg::define_settings();
+	witness::pg::register_catalog_invalidation();
 	witness::pg::register_config_invalidation();
 	witness::pg::register_entry_store();
 	if (process_shared_preload_libraries_in_progress)

@@ -2,7 +2,6 @@
 
 #include "pg/core_bridge.hpp"
 #include "pg/entry_writer.hpp"
-#include "pg/table_config.hpp"
 #include "pg/trail_brin.hpp"
 
 extern "C" {
@@ -141,15 +140,6 @@ uint8_t *read_members(Snapshot snap, const PreviousBlock *prev, Datum snapshot, 
 
 } // namespace
 
-Oid block_relid()
-{
-	Oid nsp = get_namespace_oid("witness", false);
-	Oid relid = get_relname_relid("block", nsp);
-	if (!OidIsValid(relid))
-		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("relation witness.block does not exist")));
-	return relid;
-}
-
 SealOutcome seal_once(bool wait, Datum values[BlockNatts], bool nulls[BlockNatts])
 {
 	if (IsolationUsesXactSnapshot())
@@ -212,9 +202,7 @@ SealOutcome seal_once(bool wait, Datum values[BlockNatts], bool nulls[BlockNatts
 	values[BlockHash - 1] = PointerGetDatum(hash_bytea(hash));
 
 	Relation rel = table_open(blocks, RowExclusiveLock);
-	if (RelationGetDescr(rel)->natts != BlockNatts)
-		ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-		                errmsg("table witness.block does not have the layout pg_witness expects")));
+	check_block_layout(RelationGetDescr(rel));
 	HeapTuple tuple = heap_form_tuple(RelationGetDescr(rel), values, nulls);
 	CatalogTupleInsert(rel, tuple);
 	table_close(rel, NoLock);

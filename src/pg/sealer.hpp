@@ -2,29 +2,15 @@
 #pragma once
 
 #include "pg/pg_includes.hpp"
+#include "pg/trail_catalog.hpp"
 
 namespace witness::pg
 {
-
-enum BlockColumn {
-	BlockNo = 1,
-	BlockSnapshot,
-	BlockEntryCount,
-	BlockFirstEntryId,
-	BlockLastEntryId,
-	BlockMerkleRoot,
-	BlockPrevHash,
-	BlockSealedAt,
-	BlockHash,
-	BlockNatts = BlockHash
-};
 
 enum class SealOutcome { Sealed, NothingToSeal, Busy };
 
 // One sealing pass in the current transaction. With wait, waits for a concurrent sealer; without,
 // returns Busy at once. On Sealed, the new block row is in values/nulls.
 SealOutcome seal_once(bool wait, Datum values[BlockNatts], bool nulls[BlockNatts]);
-
-Oid block_relid();
 
 } // namespace witness::pg

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "core/key_order.hpp"
+#include "pg/trail_catalog.hpp"
 
 namespace witness::pg
 {
@@ -10,16 +11,10 @@ namespace
 {
 
 HTAB *plans = nullptr;
-Oid cached_entry_relid = InvalidOid;
-Oid cached_entry_seq_relid = InvalidOid;
 SPIPlanPtr plan_query = nullptr;
 
 void on_relcache_invalidation(Datum, Oid relid)
 {
-	if (relid == InvalidOid || relid == cached_entry_relid || relid == cached_entry_seq_relid) {
-		cached_entry_relid = InvalidOid;
-		cached_entry_seq_relid = InvalidOid;
-	}
 	if (plans == nullptr)
 		return;
 	if (relid == InvalidOid) {
@@ -88,16 +83,6 @@ int compare_columns(const void *a, const void *b)
 	return compare_keys(x->name, x->name_len, y->name, y->name_len);
 }
 
-Oid lookup_witness_relation(const char *name)
-{
-	Oid nsp = get_namespace_oid("witness", true);
-	Oid relid = OidIsValid(nsp) ? get_relname_relid(name, nsp) : InvalidOid;
-	if (!OidIsValid(relid))
-		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("relation witness.%s does not exist", name),
-		                errhint("Is the pg_witness extension installed in this database?")));
-	return relid;
-}
-
 // Runs the plan query as the owner of pg_witness's configuration: the role whose change fired the
 // trigger usually has no access to schema witness, and must not need any.
 void run_as_config_owner(Datum *args)
@@ -105,7 +90,7 @@ void run_as_config_owner(Datum *args)
 	Oid save_userid;
 	int save_sec;
 	GetUserIdAndSecContext(&save_userid, &save_sec);
-	HeapTuple reltup = SearchSysCache1(RELOID, ObjectIdGetDatum(lookup_witness_relation("tracked_table")));
+	HeapTuple reltup = SearchSysCache1(RELOID, ObjectIdGetDatum(tracked_table_relid()));
 	if (!HeapTupleIsValid(reltup))
 		elog(ERROR, "pg_witness: cache lookup failed for witness.tracked_table");
 	Oid owner = ((Form_pg_class)GETSTRUCT(reltup))->relowner;
@@ -260,20 +245,6 @@ const CapturePlan *capture_plan_for(Relation rel)
 		PG_END_TRY();
 	}
 	return plan;
-}
-
-Oid entry_relid()
-{
-	if (!OidIsValid(cached_entry_relid))
-		cached_entry_relid = lookup_witness_relation("entry");
-	return cached_entry_relid;
-}
-
-Oid entry_seq_relid()
-{
-	if (!OidIsValid(cached_entry_seq_relid))
-		cached_entry_seq_relid = lookup_witness_relation("entry_id_seq");
-	return cached_entry_seq_relid;
 }
 
 } // namespace witness::pg

@@ -61,8 +61,4 @@ const CapturePlan *capture_plan_for(Relation rel);
 
 void register_config_invalidation();
 
-// Oids of witness.entry and witness.entry_id_seq, cached until the extension is dropped.
-Oid entry_relid();
-Oid entry_seq_relid();
-
 } // namespace witness::pg

@@ -1,7 +1,6 @@
 #include "pg/trail_brin.hpp"
 
-#include "pg/entry_writer.hpp"
-#include "pg/table_config.hpp"
+#include "pg/trail_catalog.hpp"
 
 #include <utility>
 
@@ -48,7 +47,7 @@ bool is_minmax_brin(Relation index, IndexInfo *info, AttrNumber column)
 // is BRIN and the caller owns it.
 void summarize_index(TrailBrin *brin, BlockNumber nblocks)
 {
-	Oid index = get_relname_relid(brin->name, get_namespace_oid("witness", false));
+	Oid index = witness_relation_if_exists(brin->name);
 	if (!OidIsValid(index) || !pg_class_ownercheck(index, GetUserId()))
 		return;
 	Relation irel = index_open(index, AccessShareLock);

@@ -5,8 +5,8 @@
 #include "pg/arguments.hpp"
 #include "pg/core_bridge.hpp"
 #include "pg/digest_log.hpp"
-#include "pg/entry_writer.hpp"
-#include "pg/table_config.hpp"
+#include "pg/entry_hash.hpp"
+#include "pg/trail_catalog.hpp"
 #include "pg/verifier_bridge.hpp"
 
 extern "C" {

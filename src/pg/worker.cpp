@@ -113,8 +113,7 @@ bool extension_installed()
 {
 	if (!OidIsValid(get_extension_oid("pg_witness", true)))
 		return false;
-	Oid nsp = get_namespace_oid("witness", true);
-	return OidIsValid(nsp) && OidIsValid(get_relname_relid("block", nsp));
+	return OidIsValid(witness_relation_if_exists("block"));
 }
 
 // One pass in its own transaction; false when the extension is gone from this database.
