@@ -52,3 +52,19 @@ SELECT operation, old_values ->> 'classification' AS classification FROM witness
 WHERE table_name = 'tracked_table' ORDER BY id DESC LIMIT 1;
 
 DROP ROLE guarded_owner;
+
+-- A superuser who reshapes the trail's tables gets an error from pg_witness, not blocks or entries
+-- written into the wrong columns: the layout is checked by name and position.
+CREATE TABLE reshaped (id int PRIMARY KEY);
+SELECT witness.track('reshaped');
+INSERT INTO reshaped VALUES (1);
+BEGIN;
+ALTER TABLE witness.block RENAME COLUMN sealed_at TO sealed_time;
+SELECT block_no FROM witness.seal();
+ROLLBACK;
+BEGIN;
+ALTER TABLE witness.block ADD COLUMN note text;
+SELECT block_no FROM witness.seal();
+ROLLBACK;
+SELECT count(*) AS sealed FROM witness.seal();
+DROP TABLE reshaped;
