@@ -1,14 +1,16 @@
 # PGXS build of the pg_witness extension: the pure C++ core (src/core) plus the PostgreSQL glue (src/pg).
-# `make`, `make install`, `make installcheck` (pg_regress against the server named by PGHOST/PGPORT).
+# `make`, `make install`, `make installcheck` (pg_regress, test/sql against test/expected, on the server named by PGHOST/PGPORT).
 
 EXTENSION = pg_witness
 MODULE_big = pg_witness
 DATA = pg_witness--0.1.sql
 
 CORE_SRCS = $(sort $(wildcard src/core/*.cpp))
-PG_SRCS = $(sort $(wildcard src/pg/*.cpp))
+PG_SRCS = $(sort $(wildcard src/pg/*.cpp src/pg/*/*.cpp))
 OBJS = $(CORE_SRCS:.cpp=.o) $(PG_SRCS:.cpp=.o)
 
+# pg_regress files: test/sql/NAME.sql against test/expected/NAME.out; results land in ./results.
+REGRESS_OPTS = --inputdir=test
 REGRESS = install track capture types guards ddl seal digest batch trail_brin bypass bypass_ddl bad_input attribution seal_concurrent
 
 PG_CONFIG ?= pg_config

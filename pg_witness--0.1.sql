@@ -247,7 +247,7 @@ AS 'MODULE_PATHNAME', 'witness_invalidate' LANGUAGE C STRICT;
 COMMENT ON FUNCTION witness._invalidate(regclass) IS 'internal: makes every backend reload the capture configuration of a table and its partitions';
 REVOKE ALL ON FUNCTION witness._invalidate(regclass) FROM PUBLIC;
 
--- The mark that lets pg_witness's own DDL past its event triggers (src/pg/internal_ddl.cpp): set only
+-- The mark that lets pg_witness's own DDL past its event triggers (src/pg/capture/internal_ddl.cpp): set only
 -- by functions PUBLIC cannot execute, and gone with the (sub)transaction that set it.
 CREATE FUNCTION witness._begin_internal_ddl() RETURNS void
 AS 'MODULE_PATHNAME', 'witness_begin_internal_ddl' LANGUAGE C VOLATILE;
@@ -266,7 +266,7 @@ AS 'MODULE_PATHNAME', 'witness_outer_user' LANGUAGE C STABLE;
 COMMENT ON FUNCTION witness._outer_user() IS 'internal: the role that ran the current command, as SET ROLE set it (SECURITY DEFINER functions do not change it)';
 REVOKE ALL ON FUNCTION witness._outer_user() FROM PUBLIC;
 
--- pg_inherits walked through the catalog snapshot (src/pg/inheritance.cpp): a REPEATABLE READ
+-- pg_inherits walked through the catalog snapshot (src/pg/capture/inheritance.cpp): a REPEATABLE READ
 -- transaction's SQL view of the catalogs is as old as the transaction.
 CREATE FUNCTION witness._inheritance_descendants(rel oid)
 RETURNS TABLE (relid oid, depth integer, relkind "char", is_partition boolean, is_temp boolean, is_other_temp boolean)

@@ -5,7 +5,7 @@
 #  2. unit tests: builds the CMake project in build/ and runs ctest;
 #  3. builds and installs the extension (PGXS), starts a throw-away PostgreSQL 15 cluster with
 #     shared_preload_libraries = 'pg_witness';
-#  4. regression tests: make installcheck (pg_regress, sql/ against expected/);
+#  4. regression tests: make installcheck (pg_regress, test/sql/ against test/expected/);
 #  5. integration tests: every executable test/integration/*.sh in sorted order, each with its own
 #     fresh database and the cluster in PGHOST, PGPORT, PGUSER, PGDATABASE, PGDATA and REPO.
 #

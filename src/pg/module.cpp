@@ -1,12 +1,12 @@
 // Module entry point: what PostgreSQL calls when it loads pg_witness.so.
-#include "pg/pg_includes.hpp"
+#include "pg/common/pg_includes.hpp"
 
-#include "pg/cpp_guard.hpp"
-#include "pg/entry_store.hpp"
-#include "pg/settings.hpp"
-#include "pg/table_config.hpp"
-#include "pg/trail_catalog.hpp"
-#include "pg/worker.hpp"
+#include "pg/common/cpp_guard.hpp"
+#include "pg/capture/entry_store.hpp"
+#include "pg/common/settings.hpp"
+#include "pg/capture/capture_plan.hpp"
+#include "pg/common/trail_catalog.hpp"
+#include "pg/seal/sealer_worker.hpp"
 
 extern "C" {
 PG_MODULE_MAGIC;

@@ -1,0 +1,26 @@
+// Who made a change and from where: cached per backend where it cannot change, read per entry where it can.
+#pragma once
+
+#include "pg/common/pg_includes.hpp"
+
+namespace witness::pg
+{
+
+struct Attribution {
+	const char *session_user;
+	const char *current_user;
+	const char *application_name; // nullptr when empty
+	const char *client_addr;      // nullptr for Unix-socket and background connections
+	Datum client_inet;
+	int32 client_port;
+	int32 backend_pid;
+	const char *actor;             // witness.actor, nullptr when unset
+	const char *reason;            // witness.reason, nullptr when unset
+	const char *context_canonical; // witness.context as canonical JSON, nullptr when unset
+	size_t context_len;
+	Datum context_json; // json: the canonical text
+};
+
+void current_attribution(Attribution *a);
+
+} // namespace witness::pg

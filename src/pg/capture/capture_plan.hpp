@@ -1,0 +1,64 @@
+// Per-backend cache of how each tracked relation is captured ("capture plan"), rebuilt on relcache
+// invalidation (ALTER TABLE, witness.track(), ...), so the hot path never queries the configuration.
+#pragma once
+
+#include "pg/common/pg_includes.hpp"
+
+#include "core/entry_encoding.hpp"
+
+namespace witness::pg
+{
+
+// How a column's value becomes JSON; chosen once per column from its (base) type.
+enum class ValueCategory : uint8_t {
+	Bool,
+	Int16,
+	Int32,
+	Int64,
+	Oid,
+	Money,
+	Numeric,
+	Float4,
+	Float8,
+	Jsonb,
+	Text,
+	RegClass, // object references: schema-qualified names, whatever the search_path
+	RegType,
+	RegProc,
+	RegOper,
+	RegNamespace,
+	RegRole,
+};
+
+struct ColumnPlan {
+	AttrNumber attnum;
+	const char *name;
+	size_t name_len;
+	ValueCategory category;
+	int16 typlen;
+	bool typbyval;
+	int64 tags;
+	FmgrInfo output; // type output function (Text category)
+};
+
+struct CapturePlan {
+	Oid relid; // the relation the trigger fired on (a partition for partitioned tables)
+	bool valid;
+	MemoryContext cxt;
+	const char *schema_name; // of the tracked table (the partitioned parent for partitions)
+	const char *table_name;
+	const char *partition_name; // schema-qualified name of the partition fired on, or nullptr
+	int64 table_tags;
+	int ncols;
+	ColumnPlan *cols; // captured (not excluded) columns, sorted by name bytewise
+	int nkeys;
+	int *keys;   // indexes into cols, ascending (so sorted by name)
+	int subject; // index into cols, or -1
+};
+
+// The capture plan for a relation with a capture trigger; raises ERROR if it is not tracked.
+const CapturePlan *capture_plan_for(Relation rel);
+
+void register_config_invalidation();
+
+} // namespace witness::pg

@@ -1,0 +1,299 @@
+// The capture triggers: AFTER ROW for INSERT/UPDATE/DELETE and AFTER STATEMENT for TRUNCATE.
+// This is the hot path: no SPI, no lock other writers wait on; one heap insert per change, batched per
+// statement by entry_store.cpp, whose BRIN indexes (xid, id) get a batch's first and last entry per range.
+#include "pg/common/pg_includes.hpp"
+
+#include "pg/common/arguments.hpp"
+#include "pg/common/core_bridge.hpp"
+#include "pg/capture/entry_writer.hpp"
+#include "pg/capture/capture_plan.hpp"
+#include "pg/capture/value_capture.hpp"
+
+extern "C" {
+#include "access/tableam.h"
+#include "utils/snapmgr.h"
+}
+
+using namespace witness;
+using namespace witness::pg;
+
+namespace
+{
+
+// The column values of one row, converted on first use (a key column also appears in new_values).
+struct RowValues {
+	TupleTableSlot *slot;
+	CapturedValue *values;
+	bool *done;
+};
+
+void init_row(RowValues *row, TupleTableSlot *slot, int ncols)
+{
+	row->slot = slot;
+	if (slot == nullptr)
+		return;
+	slot_getallattrs(slot);
+	row->values = (CapturedValue *)palloc(sizeof(CapturedValue) * Max(ncols, 1));
+	row->done = (bool *)palloc0(sizeof(bool) * Max(ncols, 1));
+}
+
+const CapturedValue &value_of(const CapturePlan *plan, RowValues *row, int col)
+{
+	if (!row->done[col]) {
+		const ColumnPlan &c = plan->cols[col];
+		capture_value(c, row->slot->tts_values[c.attnum - 1], row->slot->tts_isnull[c.attnum - 1], &row->values[col]);
+		row->done[col] = true;
+	}
+	return row->values[col];
+}
+
+// True when an UPDATE changed the column; unequal toast pointers are compared by content.
+bool column_changed(const ColumnPlan &c, TupleTableSlot *oldslot, TupleTableSlot *newslot)
+{
+	int i = c.attnum - 1;
+	bool oldnull = oldslot->tts_isnull[i], newnull = newslot->tts_isnull[i];
+	if (oldnull || newnull)
+		return oldnull != newnull;
+	Datum a = oldslot->tts_values[i], b = newslot->tts_values[i];
+	if (datumIsEqual(a, b, c.typbyval, c.typlen))
+		return false;
+	if (c.typlen != -1)
+		return true;
+	if (!VARATT_IS_EXTENDED(DatumGetPointer(a)) && !VARATT_IS_EXTENDED(DatumGetPointer(b)))
+		return true;
+	struct varlena *x = pg_detoast_datum_packed((struct varlena *)DatumGetPointer(a));
+	struct varlena *y = pg_detoast_datum_packed((struct varlena *)DatumGetPointer(b));
+	return VARSIZE_ANY_EXHDR(x) != VARSIZE_ANY_EXHDR(y) ||
+	       memcmp(VARDATA_ANY(x), VARDATA_ANY(y), VARSIZE_ANY_EXHDR(x)) != 0;
+}
+
+// Builds one JSON object from some columns of a row: its canonical text is both stored and hashed.
+Datum build_object(const CapturePlan *plan, RowValues *row, const int *cols, int n, JsonDoc *doc)
+{
+	auto *fields = (JsonField *)palloc(sizeof(JsonField) * Max(n, 1));
+	for (int i = 0; i < n; i++) {
+		const ColumnPlan &c = plan->cols[cols[i]];
+		const CapturedValue &v = value_of(plan, row, cols[i]);
+		fields[i].name = c.name;
+		fields[i].name_len = c.name_len;
+		fields[i].kind = v.kind;
+		fields[i].text = v.text;
+		fields[i].text_len = v.len;
+	}
+	doc->present = true;
+	return json_object(fields, (size_t)n, &doc->canonical, &doc->canonical_len);
+}
+
+struct RowChange {
+	const CapturePlan *plan;
+	char op;
+	RowValues oldrow;
+	RowValues newrow;
+	const int *changed; // columns whose values the entry carries
+	int nchanged;
+	ChangeRecord *record;
+};
+
+// Converts values and fills the record; runs with output settings pinned.
+void describe_change(RowChange *rc)
+{
+	const CapturePlan *plan = rc->plan;
+	EntryView &v = rc->record->view;
+	RowValues *keyrow = rc->op == 'D' ? &rc->oldrow : &rc->newrow;
+	if (plan->nkeys > 0)
+		rc->record->row_key = build_object(plan, keyrow, plan->keys, plan->nkeys, &v.row_key);
+	if (plan->subject >= 0) {
+		const CapturedValue &s = value_of(plan, keyrow, plan->subject);
+		if (s.kind != JsonKind::Null) {
+			v.subject.present = true;
+			v.subject.ptr = s.text;
+			v.subject.len = s.len;
+		}
+	}
+	if (rc->op != 'I')
+		rc->record->old_values = build_object(plan, &rc->oldrow, rc->changed, rc->nchanged, &v.old_values);
+	if (rc->op != 'D')
+		rc->record->new_values = build_object(plan, &rc->newrow, rc->changed, rc->nchanged, &v.new_values);
+}
+
+void start_record(ChangeRecord *record, const CapturePlan *plan, char op)
+{
+	*record = ChangeRecord();
+	record->view.op = op;
+	record->view.schema_name.present = true;
+	record->view.schema_name.ptr = plan->schema_name;
+	record->view.schema_name.len = strlen(plan->schema_name);
+	record->view.table_name.present = true;
+	record->view.table_name.ptr = plan->table_name;
+	record->view.table_name.len = strlen(plan->table_name);
+	record->view.tags = plan->table_tags;
+}
+
+void capture_row(const CapturePlan *plan, char op, TupleTableSlot *oldslot, TupleTableSlot *newslot)
+{
+	RowChange rc;
+	rc.plan = plan;
+	rc.op = op;
+	init_row(&rc.oldrow, oldslot, plan->ncols);
+	init_row(&rc.newrow, newslot, plan->ncols);
+
+	int *changed = (int *)palloc(sizeof(int) * Max(plan->ncols, 1));
+	int nchanged = 0;
+	int64 tags = plan->table_tags;
+	for (int i = 0; i < plan->ncols; i++) {
+		if (op == 'U' && !column_changed(plan->cols[i], oldslot, newslot))
+			continue;
+		changed[nchanged++] = i;
+		tags |= plan->cols[i].tags;
+	}
+	if (op == 'U' && nchanged == 0)
+		return; // nothing captured changed
+	rc.changed = changed;
+	rc.nchanged = nchanged;
+
+	ChangeRecord record;
+	start_record(&record, plan, op);
+	record.view.tags = tags;
+	rc.record = &record;
+
+	OutputSettings saved;
+	pin_output_settings(&saved);
+	PG_TRY();
+	{
+		describe_change(&rc);
+	}
+	PG_FINALLY();
+	{
+		restore_output_settings(&saved);
+	}
+	PG_END_TRY();
+	write_entry(&record);
+}
+
+// The capture plan, kept in the trigger's fn_extra for the rest of the statement: one hash lookup per
+// statement instead of per row. Plans are never freed, only marked invalid and rebuilt in place.
+const CapturePlan *plan_for_call(FunctionCallInfo fcinfo, Relation rel)
+{
+	auto *plan = (const CapturePlan *)fcinfo->flinfo->fn_extra;
+	if (plan == nullptr || !plan->valid || plan->relid != RelationGetRelid(rel)) {
+		plan = capture_plan_for(rel);
+		fcinfo->flinfo->fn_extra = const_cast<CapturePlan *>(plan);
+	}
+	return plan;
+}
+
+} // namespace
+
+extern "C" {
+PG_FUNCTION_INFO_V1(witness_capture);
+PG_FUNCTION_INFO_V1(witness_capture_truncate);
+Datum witness_capture(PG_FUNCTION_ARGS);
+Datum witness_capture_truncate(PG_FUNCTION_ARGS);
+
+Datum witness_capture(PG_FUNCTION_ARGS)
+{
+	auto *td = (TriggerData *)fcinfo->context;
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) || !TRIGGER_FIRED_FOR_ROW(td->tg_event))
+		ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+		                errmsg("witness.capture() must be fired AFTER INSERT, UPDATE or DELETE FOR EACH ROW")));
+	const CapturePlan *plan = plan_for_call(fcinfo, td->tg_relation);
+	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
+		capture_row(plan, 'I', nullptr, td->tg_trigslot);
+	else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+		capture_row(plan, 'U', td->tg_trigslot, td->tg_newslot);
+	else if (TRIGGER_FIRED_BY_DELETE(td->tg_event))
+		capture_row(plan, 'D', td->tg_trigslot, nullptr);
+	else
+		ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+		                errmsg("witness.capture() must be fired AFTER INSERT, UPDATE or DELETE FOR EACH ROW")));
+	return PointerGetDatum(nullptr);
+}
+
+// TRUNCATE is recorded as one entry without values: capturing the removed rows would turn an O(1)
+// command into a full scan (docs/capture.md).
+Datum witness_capture_truncate(PG_FUNCTION_ARGS)
+{
+	auto *td = (TriggerData *)fcinfo->context;
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BY_TRUNCATE(td->tg_event) ||
+	    !TRIGGER_FIRED_FOR_STATEMENT(td->tg_event))
+		ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+		                errmsg("witness.capture_truncate() must be fired AFTER TRUNCATE FOR EACH STATEMENT")));
+	const CapturePlan *plan = capture_plan_for(td->tg_relation);
+	ChangeRecord record;
+	start_record(&record, plan, 'T');
+	if (plan->partition_name != nullptr) {
+		// A partitioned table's TRUNCATE fires on each leaf partition: the entry names the parent and the leaf.
+		JsonField partition = {"partition", 9, JsonKind::String, plan->partition_name, strlen(plan->partition_name)};
+		record.row_key = json_object(&partition, 1, &record.view.row_key.canonical, &record.view.row_key.canonical_len);
+		record.view.row_key.present = true;
+	}
+	write_entry(&record);
+	return PointerGetDatum(nullptr);
+}
+}
+
+namespace
+{
+
+// Reads every row of a relation that has just joined (ATTACH PARTITION, INHERIT) or left (DETACH,
+// NO INHERIT) a tracked table, with the newest snapshot rather than the transaction's: under REPEATABLE
+// READ the latter can predate rows the command (which locks the table against writers) moved. When
+// capture is set, each row is recorded as an INSERT entry. Returns how many rows there are.
+int64 scan_moved_rows(FunctionCallInfo fcinfo, bool capture)
+{
+	require_nargs(fcinfo, 1);
+	require_not_null(fcinfo, 0, "table");
+	Relation rel = try_table_open(PG_GETARG_OID(0), AccessShareLock);
+	if (rel == nullptr)
+		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
+		                errmsg("relation with OID %u does not exist", PG_GETARG_OID(0))));
+	if (rel->rd_rel->relkind != RELKIND_RELATION)
+		ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
+		                errmsg("\"%s\" is not a table", RelationGetRelationName(rel))));
+	const CapturePlan *plan = capture ? capture_plan_for(rel) : nullptr;
+	TupleTableSlot *slot = table_slot_create(rel, nullptr);
+	Snapshot snapshot = RegisterSnapshot(GetLatestSnapshot());
+	TableScanDesc scan = table_beginscan(rel, snapshot, 0, nullptr);
+	MemoryContext per_row = AllocSetContextCreate(CurrentMemoryContext, "pg_witness moved rows", ALLOCSET_DEFAULT_SIZES);
+	int64 n = 0;
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot)) {
+		CHECK_FOR_INTERRUPTS();
+		n++;
+		if (!capture)
+			continue;
+		MemoryContext old = MemoryContextSwitchTo(per_row);
+		if (!plan->valid)
+			plan = capture_plan_for(rel);
+		capture_row(plan, 'I', nullptr, slot);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(per_row);
+	}
+	table_endscan(scan);
+	UnregisterSnapshot(snapshot);
+	ExecDropSingleTupleTableSlot(slot);
+	MemoryContextDelete(per_row);
+	table_close(rel, NoLock);
+	return n;
+}
+
+} // namespace
+
+extern "C" {
+// witness._capture_rows(target regclass): records every row of a relation that has just joined a
+// tracked table as an INSERT entry: its rows entered the tracked table without any row trigger firing.
+PG_FUNCTION_INFO_V1(witness_capture_rows);
+Datum witness_capture_rows(PG_FUNCTION_ARGS);
+// witness._count_rows(target regclass): how many rows a relation that has just left a tracked table has.
+PG_FUNCTION_INFO_V1(witness_count_rows);
+Datum witness_count_rows(PG_FUNCTION_ARGS);
+
+Datum witness_capture_rows(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT64(scan_moved_rows(fcinfo, true));
+}
+
+Datum witness_count_rows(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT64(scan_moved_rows(fcinfo, false));
+}
+}

@@ -1,0 +1,381 @@
+#include "pg/capture/entry_store.hpp"
+
+#include "pg/common/trail_catalog.hpp"
+#include "pg/common/trail_brin.hpp"
+
+extern "C" {
+#include "access/heapam.h"
+#include "access/tableam.h"
+#include "executor/executor.h"
+#include "tcop/utility.h"
+#include "utils/resowner.h"
+}
+
+namespace witness::pg
+{
+namespace
+{
+
+// A statement's entries are written together once this many are queued (or this many bytes).
+constexpr int kBatchEntries = 1000;
+constexpr Size kBatchBytes = 8 * 1024 * 1024;
+
+// Entries only ever go to a backend's current page or a new one, never back into the free-space map's
+// leftovers in older pages: those would land in page ranges the sealer has already summarized in the
+// BRIN indexes (trail_brin.cpp), widening a summary under an exclusive lock and making the sealer
+// re-read the range. The space given up is the tail of each page that an entry did not fit into.
+constexpr int kInsertOptions = TABLE_INSERT_SKIP_FSM;
+
+// witness.entry, its indexes and an executor state for index insertion, opened once per transaction:
+// opening them for every row was a tenth of the capture cost. The relation is held by the top
+// transaction's resource owner, closed before commit and forgotten on abort (the resource owner
+// closes it then); the rest lives in TopTransactionContext.
+struct OpenStore {
+	Relation rel = nullptr;
+	CatalogIndexState indexes = nullptr;
+	EState *estate = nullptr;
+	int nindexes = 0;
+	// The BRIN indexes on xid and id, which then come last in indexes. Only the first and the last entry
+	// of a batch in each page range go into them: a batch's entries share their xid and have rising ids,
+	// so the smallest and largest values cover the rest (trail_brin.cpp).
+	TrailBrins brins;
+	// For batches of more than one entry: PostgreSQL's bulk-write strategy, as COPY uses it. A large
+	// statement's entries cycle through a 16 MB ring of buffers instead of pushing the application's
+	// pages out of shared_buffers, and the ring's buffers are already mapped in this backend.
+	BulkInsertState bulk = nullptr;
+};
+
+// Queued entries: slots[0, count) in capture order. Each subtransaction that queued entries owns one
+// run of them, [levels[i].start, next level's start); runs nest the way subtransactions do.
+struct Level {
+	SubTransactionId subxid;
+	int start;
+	Size bytes;
+};
+
+// The slots, their descriptor (a private copy, so that they pin nothing) and the level stack live for
+// the session: building them in every transaction cost short transactions more than batching saved.
+// The tuples live in tuple_cxt (freed as their slots are cleared; reset whenever nothing is queued).
+struct Batch {
+	MemoryContext cxt = nullptr;
+	MemoryContext tuple_cxt = nullptr;
+	MemoryContext flush_cxt = nullptr;
+	Oid relid = InvalidOid; // the witness.entry the slots were made for
+	TupleDesc desc = nullptr;
+	TupleTableSlot **slots = nullptr;
+	int nslots = 0; // slots created
+	int count = 0;  // slots holding a queued entry
+	Level *levels = nullptr;
+	int nlevels = 0;
+	int maxlevels = 0;
+};
+
+OpenStore store;
+Batch batch;
+
+ExecutorStart_hook_type prev_executor_start = nullptr;
+ExecutorFinish_hook_type prev_executor_finish = nullptr;
+ProcessUtility_hook_type prev_process_utility = nullptr;
+
+// (Re)builds the session's batch for the witness.entry now open, once its layout is checked: the
+// extension may have been recreated since.
+void prepare_batch(Relation rel)
+{
+	if (batch.relid == RelationGetRelid(rel))
+		return;
+	check_entry_layout(RelationGetDescr(rel));
+	if (batch.cxt != nullptr)
+		MemoryContextDelete(batch.cxt);
+	batch = Batch();
+	batch.cxt = AllocSetContextCreate(TopMemoryContext, "pg_witness entry batch", ALLOCSET_SMALL_SIZES);
+	batch.tuple_cxt = AllocSetContextCreate(batch.cxt, "pg_witness queued entries", ALLOCSET_DEFAULT_SIZES);
+	batch.flush_cxt = AllocSetContextCreate(batch.cxt, "pg_witness entry flush", ALLOCSET_DEFAULT_SIZES);
+	MemoryContext saved = MemoryContextSwitchTo(batch.cxt);
+	batch.desc = CreateTupleDescCopy(RelationGetDescr(rel));
+	MemoryContextSwitchTo(saved);
+	batch.relid = RelationGetRelid(rel);
+}
+
+void open_store()
+{
+	if (store.rel != nullptr)
+		return;
+	ResourceOwner saved_owner = CurrentResourceOwner;
+	MemoryContext saved_cxt = MemoryContextSwitchTo(TopTransactionContext);
+	CurrentResourceOwner = TopTransactionResourceOwner;
+	PG_TRY();
+	{
+		Relation rel = table_open(entry_relid(), RowExclusiveLock);
+		store.indexes = CatalogOpenIndexes(rel);
+		store.nindexes = store.indexes->ri_NumIndices;
+		store.brins = move_trail_brins_last(store.indexes);
+		store.estate = CreateExecutorState();
+		store.rel = rel;
+	}
+	PG_FINALLY();
+	{
+		CurrentResourceOwner = saved_owner;
+		MemoryContextSwitchTo(saved_cxt);
+	}
+	PG_END_TRY();
+	prepare_batch(store.rel);
+}
+
+void close_store()
+{
+	if (store.rel == nullptr)
+		return;
+	store.indexes->ri_NumIndices = store.nindexes;
+	CatalogCloseIndexes(store.indexes);
+	FreeExecutorState(store.estate);
+	if (store.bulk != nullptr)
+		FreeBulkInsertState(store.bulk);
+	table_close(store.rel, NoLock);
+	store = OpenStore();
+}
+
+Level *top_level()
+{
+	return batch.nlevels > 0 ? &batch.levels[batch.nlevels - 1] : nullptr;
+}
+
+// The run of queued entries that belongs to the current subtransaction, started if needed.
+Level *current_level()
+{
+	SubTransactionId subxid = GetCurrentSubTransactionId();
+	Level *top = top_level();
+	if (top != nullptr && top->subxid == subxid)
+		return top;
+	if (batch.nlevels == batch.maxlevels) {
+		int n = Max(4, batch.maxlevels * 2);
+		batch.levels = batch.levels == nullptr ? (Level *)MemoryContextAlloc(batch.cxt, sizeof(Level) * n)
+		                                       : (Level *)repalloc(batch.levels, sizeof(Level) * n);
+		batch.maxlevels = n;
+	}
+	Level *level = &batch.levels[batch.nlevels++];
+	level->subxid = subxid;
+	level->start = batch.count;
+	level->bytes = 0;
+	return level;
+}
+
+TupleTableSlot *next_free_slot()
+{
+	if (batch.count == batch.nslots) {
+		int n = Max(8, batch.nslots * 2);
+		batch.slots = batch.slots == nullptr
+		                  ? (TupleTableSlot **)MemoryContextAlloc(batch.cxt, sizeof(TupleTableSlot *) * n)
+		                  : (TupleTableSlot **)repalloc(batch.slots, sizeof(TupleTableSlot *) * n);
+		MemoryContext saved = MemoryContextSwitchTo(batch.cxt);
+		for (int i = batch.nslots; i < n; i++)
+			batch.slots[i] = MakeSingleTupleTableSlot(batch.desc, &TTSOpsHeapTuple);
+		MemoryContextSwitchTo(saved);
+		batch.nslots = n;
+	}
+	return batch.slots[batch.count];
+}
+
+void release_slots(int from)
+{
+	for (int i = from; i < batch.count; i++)
+		ExecClearTuple(batch.slots[i]);
+	batch.count = from;
+	if (from == 0)
+		MemoryContextReset(batch.tuple_cxt);
+}
+
+// The pin on the last page is dropped at once: it must not outlive the (sub)transaction's resource owner.
+void multi_insert(TupleTableSlot **slots, int n, CommandId cid)
+{
+	if (store.bulk == nullptr) {
+		MemoryContext saved = MemoryContextSwitchTo(TopTransactionContext);
+		store.bulk = GetBulkInsertState();
+		MemoryContextSwitchTo(saved);
+	}
+	table_multi_insert(store.rel, slots, n, cid, kInsertOptions, store.bulk);
+	ReleaseBulkInsertStatePin(store.bulk);
+}
+
+// True when slots[i] is neither the first nor the last of the batch in its page range of any trail BRIN.
+bool inside_brin_run(TupleTableSlot **slots, int n, int i)
+{
+	if (i == 0 || i == n - 1)
+		return false;
+	BlockNumber prev = ItemPointerGetBlockNumber(&slots[i - 1]->tts_tid);
+	BlockNumber cur = ItemPointerGetBlockNumber(&slots[i]->tts_tid);
+	BlockNumber next = ItemPointerGetBlockNumber(&slots[i + 1]->tts_tid);
+	for (int k = 0; k < store.brins.count; k++) {
+		BlockNumber ppr = store.brins.pages_per_range[k];
+		if (prev / ppr != cur / ppr || next / ppr != cur / ppr)
+			return false;
+	}
+	return true;
+}
+
+// Heap multi-insert, then the index entries through the executor (which also serves any index a DBA
+// added, expression and partial ones included), pointing at the TIDs the heap assigned.
+void write_level(const Level &level)
+{
+	int n = batch.count - level.start;
+	TupleTableSlot **slots = batch.slots + level.start;
+	MemoryContext saved = MemoryContextSwitchTo(batch.flush_cxt);
+	CommandId cid = GetCurrentCommandId(true);
+	if (n == 1) // one-row statements: a plain insert is cheaper
+		table_tuple_insert(store.rel, slots[0], cid, kInsertOptions, nullptr);
+	else
+		multi_insert(slots, n, cid);
+	for (int i = 0; i < n; i++) {
+		// Set for every entry, so that an error between two entries cannot leave it lowered.
+		store.indexes->ri_NumIndices = store.nindexes;
+		if (store.brins.count > 0 && inside_brin_run(slots, n, i))
+			store.indexes->ri_NumIndices = store.nindexes - store.brins.count;
+		ExecInsertIndexTuples(store.indexes, slots[i], store.estate, false, false, nullptr, NIL);
+		ResetPerTupleExprContext(store.estate);
+	}
+	MemoryContextSwitchTo(saved);
+	MemoryContextReset(batch.flush_cxt);
+}
+
+// Writes the current subtransaction's entries; an outer subtransaction's wait until it is current again.
+void flush_current()
+{
+	Level *top = top_level();
+	if (top == nullptr || top->subxid != GetCurrentSubTransactionId())
+		return;
+	if (batch.count > top->start) {
+		open_store();
+		write_level(*top);
+	}
+	release_slots(top->start);
+	batch.nlevels--;
+}
+
+void discard_level(SubTransactionId subxid)
+{
+	while (top_level() != nullptr && top_level()->subxid == subxid) {
+		release_slots(top_level()->start);
+		batch.nlevels--;
+	}
+}
+
+// At transaction end, after commit or abort: nothing queued survives it.
+void forget_batch()
+{
+	if (batch.cxt == nullptr)
+		return;
+	release_slots(0);
+	batch.nlevels = 0;
+}
+
+void on_xact_event(XactEvent event, void *)
+{
+	switch (event) {
+	case XACT_EVENT_PRE_COMMIT:
+	case XACT_EVENT_PRE_PREPARE:
+		flush_current();
+		if (batch.nlevels != 0)
+			ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
+			                errmsg("pg_witness entries of a finished subtransaction were not written")));
+		close_store();
+		break;
+	case XACT_EVENT_PARALLEL_PRE_COMMIT:
+		close_store();
+		break;
+	case XACT_EVENT_COMMIT:
+	case XACT_EVENT_PARALLEL_COMMIT:
+	case XACT_EVENT_PREPARE:
+	case XACT_EVENT_ABORT:
+	case XACT_EVENT_PARALLEL_ABORT:
+		store = OpenStore();
+		forget_batch();
+		break;
+	}
+}
+
+// A subtransaction's entries are written as it commits (it is still current then) and dropped as it
+// rolls back, together with the changes they describe.
+void on_subxact_event(SubXactEvent event, SubTransactionId subxid, SubTransactionId, void *)
+{
+	if (event == SUBXACT_EVENT_PRE_COMMIT_SUB)
+		flush_current();
+	else if (event == SUBXACT_EVENT_ABORT_SUB) {
+		discard_level(subxid);
+		// A multi-insert interrupted by an error left its pin to the resource owner, which has released
+		// it: abandon that bulk state (its memory goes with the transaction) rather than unpin twice.
+		store.bulk = nullptr;
+	}
+}
+
+bool have_queued_entries()
+{
+	return batch.count > 0 && !IsInParallelMode();
+}
+
+// Before a statement runs, so that it sees every entry its transaction captured so far.
+void witness_executor_start(QueryDesc *query, int eflags)
+{
+	if (have_queued_entries())
+		flush_current();
+	if (prev_executor_start != nullptr)
+		prev_executor_start(query, eflags);
+	else
+		standard_ExecutorStart(query, eflags);
+}
+
+// After a statement's AFTER triggers have fired: its entries are complete.
+void witness_executor_finish(QueryDesc *query)
+{
+	if (prev_executor_finish != nullptr)
+		prev_executor_finish(query);
+	else
+		standard_ExecutorFinish(query);
+	if (have_queued_entries())
+		flush_current();
+}
+
+// Before a utility command (DDL sees every entry captured before it, DROP EXTENSION included) and after
+// one: COPY FROM fires its triggers without ExecutorFinish.
+void witness_process_utility(PlannedStmt *pstmt, const char *query_string, bool read_only_tree,
+                             ProcessUtilityContext context, ParamListInfo params, QueryEnvironment *query_env,
+                             DestReceiver *dest, QueryCompletion *qc)
+{
+	if (have_queued_entries() && IsTransactionState())
+		flush_current();
+	if (prev_process_utility != nullptr)
+		prev_process_utility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
+	if (have_queued_entries() && IsTransactionState())
+		flush_current();
+}
+
+} // namespace
+
+void store_entry(const Datum *values, const bool *nulls)
+{
+	open_store();
+	Level *level = current_level();
+	TupleTableSlot *slot = next_free_slot();
+	MemoryContext saved = MemoryContextSwitchTo(batch.tuple_cxt);
+	HeapTuple tuple = heap_form_tuple(batch.desc, const_cast<Datum *>(values), const_cast<bool *>(nulls));
+	MemoryContextSwitchTo(saved);
+	ExecStoreHeapTuple(tuple, slot, true); // owned by the slot: the heap insert then uses it without a copy
+	batch.count++;
+	level->bytes += tuple->t_len;
+	if (batch.count - level->start >= kBatchEntries || level->bytes >= kBatchBytes)
+		flush_current();
+}
+
+void register_entry_store()
+{
+	RegisterXactCallback(on_xact_event, nullptr);
+	RegisterSubXactCallback(on_subxact_event, nullptr);
+	prev_executor_start = ExecutorStart_hook;
+	ExecutorStart_hook = witness_executor_start;
+	prev_executor_finish = ExecutorFinish_hook;
+	ExecutorFinish_hook = witness_executor_finish;
+	prev_process_utility = ProcessUtility_hook;
+	ProcessUtility_hook = witness_process_utility;
+}
+
+} // namespace witness::pg

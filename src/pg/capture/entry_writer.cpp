@@ -1,0 +1,102 @@
+#include "pg/capture/entry_writer.hpp"
+
+#include "pg/capture/attribution.hpp"
+#include "pg/common/core_bridge.hpp"
+#include "pg/capture/entry_store.hpp"
+#include "pg/capture/capture_plan.hpp"
+#include "pg/common/trail_catalog.hpp"
+
+extern "C" {
+#include "utils/xid8.h"
+}
+
+namespace witness::pg
+{
+namespace
+{
+
+TextField text_field(const char *s)
+{
+	TextField f;
+	if (s != nullptr) {
+		f.present = true;
+		f.ptr = s;
+		f.len = strlen(s);
+	}
+	return f;
+}
+
+Datum text_datum(const TextField &f)
+{
+	return PointerGetDatum(cstring_to_text_with_len(f.ptr, (int)f.len));
+}
+
+} // namespace
+
+void write_entry(ChangeRecord *change)
+{
+	EntryView &v = change->view;
+	Attribution a;
+	current_attribution(&a);
+	v.session_user = text_field(a.session_user);
+	v.current_user = text_field(a.current_user);
+	v.application_name = text_field(a.application_name);
+	v.client_addr = text_field(a.client_addr);
+	v.client_port.present = a.client_addr != nullptr;
+	v.client_port.value = a.client_port;
+	v.backend_pid = a.backend_pid;
+	v.actor = text_field(a.actor);
+	v.reason = text_field(a.reason);
+	v.context.present = a.context_canonical != nullptr;
+	v.context.canonical = a.context_canonical;
+	v.context.canonical_len = a.context_len;
+
+	FullTransactionId fxid = GetTopFullTransactionId();
+	TimestampTz stmt_time = GetCurrentStatementStartTimestamp();
+	v.xid = (int64)U64FromFullTransactionId(fxid);
+	v.stmt_time_us = stmt_time + kUnixToPostgresEpochUs;
+	v.id = nextval_internal(entry_seq_relid(), false);
+
+	uint8_t hash[32];
+	leaf_hash(v, hash);
+
+	Datum values[EntryNatts];
+	bool nulls[EntryNatts];
+	memset(nulls, 0, sizeof(nulls));
+	values[EntryId - 1] = Int64GetDatum(v.id);
+	values[EntryXid - 1] = FullTransactionIdGetDatum(fxid);
+	values[EntryStmtTime - 1] = TimestampTzGetDatum(stmt_time);
+	values[EntryBackendPid - 1] = Int32GetDatum(v.backend_pid);
+	values[EntryClientPort - 1] = Int32GetDatum(a.client_port);
+	nulls[EntryClientPort - 1] = !v.client_port.present;
+	values[EntryTags - 1] = Int16GetDatum((int16)v.tags);
+	values[EntryFormat - 1] = Int16GetDatum(kEntryFormatVersion);
+	values[EntryOp - 1] = CharGetDatum(v.op);
+	values[EntrySchemaName - 1] = text_datum(v.schema_name);
+	values[EntryTableName - 1] = text_datum(v.table_name);
+	values[EntryRowKey - 1] = change->row_key;
+	nulls[EntryRowKey - 1] = !v.row_key.present;
+	values[EntrySubject - 1] = v.subject.present ? text_datum(v.subject) : (Datum)0;
+	nulls[EntrySubject - 1] = !v.subject.present;
+	values[EntryOldValues - 1] = change->old_values;
+	nulls[EntryOldValues - 1] = !v.old_values.present;
+	values[EntryNewValues - 1] = change->new_values;
+	nulls[EntryNewValues - 1] = !v.new_values.present;
+	values[EntrySessionUser - 1] = text_datum(v.session_user);
+	values[EntryCurrentUser - 1] = text_datum(v.current_user);
+	values[EntryApplicationName - 1] = v.application_name.present ? text_datum(v.application_name) : (Datum)0;
+	nulls[EntryApplicationName - 1] = !v.application_name.present;
+	values[EntryClientAddr - 1] = a.client_inet;
+	nulls[EntryClientAddr - 1] = !v.client_addr.present;
+	values[EntryActor - 1] = v.actor.present ? text_datum(v.actor) : (Datum)0;
+	nulls[EntryActor - 1] = !v.actor.present;
+	values[EntryReason - 1] = v.reason.present ? text_datum(v.reason) : (Datum)0;
+	nulls[EntryReason - 1] = !v.reason.present;
+	values[EntryContext - 1] = a.context_json;
+	nulls[EntryContext - 1] = !v.context.present;
+	values[EntryLeafHash - 1] = PointerGetDatum(hash_bytea(hash));
+
+	store_entry(values, nulls);
+}
+
+} // namespace witness::pg

@@ -1,0 +1,21 @@
+// Builds one witness.entry row: attribution, id, leaf hash; entry_store.hpp queues and writes it.
+// The layout of the row is the trail catalog's (trail_catalog.hpp).
+#pragma once
+
+#include "pg/common/pg_includes.hpp"
+
+#include "core/entry_encoding.hpp"
+
+namespace witness::pg
+{
+
+// What the capture triggers know about a change; the json datums hold the canonical text of view's JSON fields.
+struct ChangeRecord {
+	EntryView view; // op, names, tags, row key, subject, old and new values filled in by the caller
+	Datum row_key;
+	Datum old_values;
+	Datum new_values;
+};
+
+void write_entry(ChangeRecord *change);
+} // namespace witness::pg

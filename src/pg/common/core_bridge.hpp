@@ -1,0 +1,48 @@
+// The only door from PostgreSQL glue into the C++ core: every call catches every exception and turns
+// it into ereport(ERROR) after the C++ frames are gone (docs/cpp-boundary.md, rules 2 and 3).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "core/entry_encoding.hpp"
+#include "pg/common/pg_includes.hpp"
+
+namespace witness::pg
+{
+
+// Leaf hash of an entry; raises ERROR if the core rejects it.
+void leaf_hash(const EntryView &entry, uint8_t out[32]);
+
+// Canonical JSON text of an object given as sorted fields, as a palloc'd json datum; *chars/*len
+// point at its characters (what the leaf hash covers).
+Datum json_object(const JsonField *fields, size_t n, const char **chars, size_t *len);
+
+// Canonical bytes of an entry as a palloc'd bytea.
+struct varlena *canonical_bytes(const EntryView &entry);
+
+// A 32-byte hash as a palloc'd bytea.
+bytea *hash_bytea(const uint8_t *hash);
+
+// Merkle root (RFC 9162) over n leaf hashes stored back to back.
+void merkle_root(const uint8_t *leaves, size_t n, uint8_t out[32]);
+
+// The fields of a block header, borrowed; see core/block.hpp.
+struct BlockFields {
+	int64_t block_no;
+	const char *snapshot;
+	int64_t entry_count;
+	bool has_entry_ids;
+	int64_t first_entry_id;
+	int64_t last_entry_id;
+	const uint8_t *merkle_root; // 32 bytes
+	const uint8_t *prev_hash;   // 32 bytes
+	int64_t sealed_at_us;
+};
+
+void block_hash(const BlockFields &block, uint8_t out[32]);
+
+// Audit path (RFC 9162) for leaf `index` among n leaves: writes *path_len hashes to a palloc'd buffer.
+uint8_t *merkle_audit_path(const uint8_t *leaves, size_t n, size_t index, size_t *path_len);
+
+} // namespace witness::pg

@@ -1,0 +1,137 @@
+// The settings (GUCs) pg_witness defines, and the checks that keep a value the capture would refuse
+// from ever being set: a bad witness.context would otherwise make every tracked change fail.
+#include "pg/common/pg_includes.hpp"
+
+#include "core/canonical_json.hpp"
+#include "pg/common/cpp_guard.hpp"
+#include "pg/common/settings.hpp"
+#include "pg/seal/sealer_worker.hpp"
+
+extern "C" {
+#include "mb/pg_wchar.h"
+}
+
+namespace witness::pg
+{
+
+char *setting_actor = nullptr;
+char *setting_reason = nullptr;
+char *setting_context = nullptr;
+char *setting_hmac_key_file = nullptr;
+char *setting_ed25519_key_file = nullptr;
+char *setting_digest_file = nullptr;
+int setting_digest_interval_ms = 60000;
+
+namespace
+{
+
+const char *const kContextExample =
+    "For example: SET LOCAL witness.context = '{\"session\": \"s-42\", \"ip\": \"203.0.113.7\"}'.";
+
+// Refuses a value longer than max bytes (checks must not raise ERROR: they report through GUC_check_*).
+bool within_limit(const char *name, size_t len, int max)
+{
+	if (len <= (size_t)max)
+		return true;
+	GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+	GUC_check_errmsg("%s is too long", name);
+	GUC_check_errdetail("The value has %zu bytes; at most %d are allowed.", len, max);
+	GUC_check_errhint("Every entry the transaction writes repeats it: keep long texts elsewhere and put a reference "
+	                  "(a ticket number, a URL) in %s.",
+	                  name);
+	return false;
+}
+
+bool check_actor(char **newval, void **, GucSource)
+{
+	return *newval == nullptr || within_limit("witness.actor", strlen(*newval), kMaxActorBytes);
+}
+
+bool check_reason(char **newval, void **, GucSource)
+{
+	return *newval == nullptr || within_limit("witness.reason", strlen(*newval), kMaxReasonBytes);
+}
+
+// Reports a refused witness.context; detail is a core message (lower case, no period) or nullptr.
+bool refuse_context(const char *message, const char *detail, const char *hint)
+{
+	GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+	GUC_check_errmsg("%s", message);
+	if (detail != nullptr)
+		GUC_check_errdetail("%c%s.", pg_toupper((unsigned char)detail[0]), detail + 1);
+	GUC_check_errhint("%s", hint);
+	return false;
+}
+
+// Refuses at SET time every witness.context the capture would refuse, so a bad value never reaches a
+// trigger: not a JSON object (a bare JSON null would also be indistinguishable from no context in
+// exports), not what jsonb takes (a number beyond numeric's range made every tracked change fail with
+// 22003), or too long as set or as stored.
+bool check_context(char **newval, void **, GucSource)
+{
+	if (*newval == nullptr || **newval == '\0')
+		return true;
+	const size_t len = strlen(*newval);
+	if (!within_limit("witness.context", len, kMaxContextBytes))
+		return false;
+	const char *p = *newval;
+	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+		p++;
+	// Escapes beyond ASCII need a UTF8 database; before a database is chosen, the value is not refused
+	// for them (a backend checks it again in its database).
+	JsonbInputRules rules;
+	rules.unicode_escapes_beyond_ascii = !OidIsValid(MyDatabaseId) || GetDatabaseEncoding() == PG_UTF8;
+	size_t stored = 0;
+	const char *err = run_guarded([&] { stored = check_jsonb_input(*newval, rules); });
+	const bool is_json = err == nullptr || json_is_valid(*newval);
+	if (*p != '{' || !is_json)
+		return refuse_context("witness.context must be a JSON object", is_json ? nullptr : err, kContextExample);
+	if (err != nullptr)
+		return refuse_context("witness.context cannot be stored through jsonb", err, "Write such values as strings.");
+	if (stored > (size_t)kMaxContextBytes) {
+		GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+		GUC_check_errmsg("witness.context is too long as stored");
+		GUC_check_errdetail("Its numbers print in full, which takes up to %zu bytes; at most %d are allowed.", stored,
+		                    kMaxContextBytes);
+		GUC_check_errhint("Write large numbers as strings.");
+		return false;
+	}
+	return true;
+}
+
+} // namespace
+
+void define_settings()
+{
+	DefineCustomStringVariable("witness.actor", "Application-level user recorded with every captured change.",
+	                           "Set it per transaction with SET LOCAL; it works under transaction-mode poolers.",
+	                           &setting_actor, "", PGC_USERSET, 0, check_actor, nullptr, nullptr);
+	DefineCustomStringVariable("witness.reason", "Reason recorded with every captured change.", nullptr,
+	                           &setting_reason, "", PGC_USERSET, 0, check_reason, nullptr, nullptr);
+	DefineCustomStringVariable("witness.context", "JSON context recorded with every captured change.",
+	                           "For example session id, authentication method, client address behind a proxy.",
+	                           &setting_context, "", PGC_USERSET, 0, check_context, nullptr, nullptr);
+	DefineCustomIntVariable("witness.seal_interval", "How often the background sealer seals new entries.",
+	                        "0 turns background sealing off. Needs pg_witness in shared_preload_libraries.",
+	                        &seal_interval_ms, 1000, 0, 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr,
+	                        nullptr);
+	// Keys live in files outside the database, never in tables: only superusers may name or see them.
+	DefineCustomStringVariable("witness.hmac_key_file", "File holding the HMAC-SHA256 key that signs digests.",
+	                           "Make one with: openssl rand -hex 32 > FILE", &setting_hmac_key_file, "", PGC_SUSET,
+	                           GUC_SUPERUSER_ONLY, nullptr, nullptr, nullptr);
+	DefineCustomStringVariable("witness.ed25519_key_file",
+	                           "File holding the Ed25519 private key (PEM) that signs digests.",
+	                           "Make one with: openssl genpkey -algorithm ed25519 -out FILE", &setting_ed25519_key_file,
+	                           "", PGC_SUSET, GUC_SUPERUSER_ONLY, nullptr, nullptr, nullptr);
+	DefineCustomStringVariable("witness.digest_file",
+	                           "File outside the data directory to which the sealer appends signed digests.",
+	                           "One JSON document per line; witness.verify() reads its last line.",
+	                           &setting_digest_file, "", PGC_SUSET, GUC_SUPERUSER_ONLY, nullptr, nullptr, nullptr);
+	DefineCustomIntVariable("witness.digest_interval", "How often the sealer appends a digest to witness.digest_file.",
+	                        "A digest is written after a seal when this much time has passed since the last one.",
+	                        &setting_digest_interval_ms, 60000, 0, 24 * 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS, nullptr,
+	                        nullptr, nullptr);
+	MarkGUCPrefixReserved("witness");
+}
+
+} // namespace witness::pg

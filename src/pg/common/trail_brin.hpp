@@ -1,0 +1,25 @@
+// The BRIN indexes of witness.entry: entry_xid (how the sealer finds unsealed entries) and entry_id
+// (lookups by id).
+#pragma once
+
+#include "pg/common/pg_includes.hpp"
+
+namespace witness::pg
+{
+
+// The trail's BRIN indexes at the end of an open index list: capture may skip them for an entry that is
+// neither the first nor the last of its batch in a page range (entry_store.cpp).
+struct TrailBrins {
+	int count = 0;
+	BlockNumber pages_per_range[2] = {0, 0};
+};
+
+// Summarizes every page range of witness.entry that has filled up since the last call, in both
+// indexes, so that scans through them read only the ranges that can match.
+void summarize_filled_ranges();
+
+// Moves entry_xid and entry_id, where each is the plain min/max BRIN index pg_witness creates, to the end
+// of witness.entry's open index list.
+TrailBrins move_trail_brins_last(ResultRelInfo *indexes);
+
+} // namespace witness::pg

@@ -1,0 +1,78 @@
+// The trail's catalog, in one place: the layouts of witness.entry and witness.block with their checks,
+// the Oids of the trail's relations (cached per backend, dropped on relcache invalidation), and the
+// constants every flow shares. Capture, sealing, digests and verification all ask here.
+#pragma once
+
+#include "pg/common/pg_includes.hpp"
+
+namespace witness::pg
+{
+
+// Layout of witness.entry, in attribute order.
+enum EntryColumn {
+	EntryId = 1,
+	EntryXid,
+	EntryStmtTime,
+	EntryBackendPid,
+	EntryClientPort,
+	EntryTags,
+	EntryFormat,
+	EntryOp,
+	EntrySchemaName,
+	EntryTableName,
+	EntryRowKey,
+	EntrySubject,
+	EntryOldValues,
+	EntryNewValues,
+	EntrySessionUser,
+	EntryCurrentUser,
+	EntryApplicationName,
+	EntryClientAddr,
+	EntryActor,
+	EntryReason,
+	EntryContext,
+	EntryLeafHash,
+	EntryNatts = EntryLeafHash
+};
+
+// Layout of witness.block, in attribute order.
+enum BlockColumn {
+	BlockNo = 1,
+	BlockSnapshot,
+	BlockEntryCount,
+	BlockFirstEntryId,
+	BlockLastEntryId,
+	BlockMerkleRoot,
+	BlockPrevHash,
+	BlockSealedAt,
+	BlockHash,
+	BlockNatts = BlockHash
+};
+
+// Raise ERROR unless desc is witness.entry / witness.block as this library version knows it.
+void check_entry_layout(TupleDesc desc);
+void check_block_layout(TupleDesc desc);
+
+// The name of the first column that witness.entry declares NOT NULL and the canonical bytes need, but
+// which is NULL in a deformed row; nullptr when there is none.
+const char *entry_null_required_column(const bool *nulls);
+
+// The relation `name` in schema witness: raises ERROR (42P01) when it does not exist.
+Oid witness_relation(const char *name);
+// The same, InvalidOid when it (or the schema) does not exist.
+Oid witness_relation_if_exists(const char *name);
+
+// Cached Oids of the trail's relations, looked up again after the extension is dropped or recreated.
+Oid entry_relid();
+Oid entry_seq_relid();
+Oid block_relid();
+Oid tracked_table_relid();
+
+// Registers the relcache callback that forgets the cached Oids.
+void register_catalog_invalidation();
+
+// Microseconds between 1970-01-01 and PostgreSQL's epoch 2000-01-01.
+constexpr int64 kUnixToPostgresEpochUs =
+    (int64)(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY * USECS_PER_SEC;
+
+} // namespace witness::pg

@@ -1,0 +1,215 @@
+#include "pg/digest/digest_log.hpp"
+
+#include <string>
+
+#include "core/digest.hpp"
+#include "core/signatures.hpp"
+#include "pg/common/cpp_guard.hpp"
+#include "pg/common/trail_catalog.hpp"
+#include "pg/common/settings.hpp"
+
+extern "C" {
+#include "access/xlog.h"
+#include "commands/dbcommands.h"
+#include "storage/fd.h"
+}
+
+namespace witness::pg
+{
+namespace
+{
+
+constexpr long kTailBytes = 64 * 1024; // the last digest line is well within this
+
+std::string signed_text; // static: survives no longjmp'd frame
+TimestampTz last_logged = 0;
+
+bool is_set(const char *s)
+{
+	return s != nullptr && *s != '\0';
+}
+
+struct NewestBlock {
+	int64 block_no;
+	uint8_t hash[32];
+	int64 entries;
+};
+
+// SPI queries run under the caller's search_path, which may put another schema before pg_catalog:
+// every function, type and operator in them is written with its schema (operators as
+// OPERATOR(pg_catalog.>=)), so that nothing created elsewhere can stand in for the built-in one.
+bool read_newest_block(NewestBlock *b)
+{
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "pg_witness: SPI_connect failed");
+	// Not read-only: a fresh snapshot, so a block sealed earlier in this transaction is seen.
+	if (SPI_execute(
+	        "SELECT block_no, block_hash, (SELECT pg_catalog.sum(entry_count) FROM witness.block)::pg_catalog.int8"
+	        " FROM witness.block ORDER BY block_no DESC LIMIT 1",
+	        false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "pg_witness: could not read the newest block");
+	bool found = SPI_processed == 1;
+	if (found) {
+		bool isnull;
+		HeapTuple row = SPI_tuptable->vals[0];
+		b->block_no = DatumGetInt64(SPI_getbinval(row, SPI_tuptable->tupdesc, 1, &isnull));
+		bytea *h = DatumGetByteaPP(SPI_getbinval(row, SPI_tuptable->tupdesc, 2, &isnull));
+		if (VARSIZE_ANY_EXHDR(h) != 32)
+			ereport(ERROR,
+			        (errcode(ERRCODE_DATA_CORRUPTED), errmsg("block %lld has a malformed hash", (long long)b->block_no),
+			         errhint("Run witness.verify().")));
+		memcpy(b->hash, VARDATA_ANY(h), 32);
+		b->entries = DatumGetInt64(SPI_getbinval(row, SPI_tuptable->tupdesc, 3, &isnull));
+	}
+	SPI_finish();
+	return found;
+}
+
+char *database_id()
+{
+	return psprintf("%llu/%s", (unsigned long long)GetSystemIdentifier(), get_database_name(MyDatabaseId));
+}
+
+// The last non-empty line of a file, or nullptr; only the file's tail is read.
+char *last_line(const char *path)
+{
+	FILE *f = AllocateFile(path, "r");
+	if (f == nullptr)
+		return nullptr;
+	if (fseek(f, 0, SEEK_END) == 0) {
+		long size = ftell(f);
+		fseek(f, size > kTailBytes ? size - kTailBytes : 0, SEEK_SET);
+	}
+	StringInfoData buf;
+	initStringInfo(&buf);
+	char chunk[8192];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		CHECK_FOR_INTERRUPTS(); // a FIFO or a device named by the setting may never end
+		appendBinaryStringInfo(&buf, chunk, (int)n);
+	}
+	FreeFile(f);
+	int end = buf.len;
+	while (end > 0 && (buf.data[end - 1] == '\n' || buf.data[end - 1] == '\r' || buf.data[end - 1] == ' '))
+		end--;
+	int start = end;
+	while (start > 0 && buf.data[start - 1] != '\n')
+		start--;
+	return end > start ? pnstrdup(buf.data + start, end - start) : nullptr;
+}
+
+} // namespace
+
+char *read_setting_file(const char *setting, const char *path)
+{
+	FILE *f = AllocateFile(path, "r");
+	if (f == nullptr)
+		ereport(ERROR, (errcode_for_file_access(), errmsg("could not open %s \"%s\": %m", setting, path)));
+	StringInfoData buf;
+	initStringInfo(&buf);
+	char chunk[4096];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		CHECK_FOR_INTERRUPTS(); // a FIFO or a device named by the setting may never end
+		appendBinaryStringInfo(&buf, chunk, (int)n);
+	}
+	bool failed = ferror(f);
+	FreeFile(f);
+	if (failed)
+		ereport(ERROR, (errcode_for_file_access(), errmsg("could not read %s \"%s\": %m", setting, path)));
+	return buf.data;
+}
+
+char *signed_digest_of_newest_block()
+{
+	if (!is_set(setting_hmac_key_file) && !is_set(setting_ed25519_key_file))
+		ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE), errmsg("no key to sign digests with"),
+		                errdetail("Neither witness.hmac_key_file nor witness.ed25519_key_file is set."),
+		                errhint("Make keys outside the data directory, readable only by the server, and name them in "
+		                        "postgresql.conf:\n"
+		                        "  openssl genpkey -algorithm ed25519 -out /etc/postgresql/witness_ed25519.pem\n"
+		                        "  openssl rand -hex 32 > /etc/postgresql/witness_hmac.key\n"
+		                        "  witness.ed25519_key_file = '/etc/postgresql/witness_ed25519.pem'\n"
+		                        "  witness.hmac_key_file = '/etc/postgresql/witness_hmac.key'")));
+	NewestBlock b;
+	if (!read_newest_block(&b))
+		return nullptr;
+	const char *hmac =
+	    is_set(setting_hmac_key_file) ? read_setting_file("witness.hmac_key_file", setting_hmac_key_file) : "";
+	const char *pem =
+	    is_set(setting_ed25519_key_file) ? read_setting_file("witness.ed25519_key_file", setting_ed25519_key_file) : "";
+	const char *db = database_id();
+	int64 now_us = GetCurrentTimestamp() + kUnixToPostgresEpochUs;
+	run_core(ERRCODE_INVALID_PARAMETER_VALUE, "could not sign digest",
+	         "Check witness.hmac_key_file and witness.ed25519_key_file.", [&] {
+		DigestFields fields;
+		fields.database_id = db;
+		fields.block_no = b.block_no;
+		memcpy(fields.block_hash.data(), b.hash, 32);
+		fields.entry_count = b.entries;
+		fields.time_us = now_us;
+		std::string key = *hmac != '\0' ? hmac_key_from_file_text(hmac) : std::string();
+		signed_text = sign_digest(make_digest_json(fields), key, pem);
+	});
+	return pstrdup(signed_text.c_str());
+}
+
+void log_digest_after_seal()
+{
+	if (!is_set(setting_digest_file) || (!is_set(setting_hmac_key_file) && !is_set(setting_ed25519_key_file)))
+		return;
+	TimestampTz now = GetCurrentTimestamp();
+	if (last_logged != 0 && !TimestampDifferenceExceeds(last_logged, now, setting_digest_interval_ms))
+		return;
+	MemoryContext cxt = CurrentMemoryContext;
+	char *digest = nullptr;
+	PG_TRY();
+	{
+		digest = signed_digest_of_newest_block();
+	}
+	PG_CATCH();
+	{
+		// Report the problem and go on sealing: a digest is a copy, the block is the record.
+		MemoryContextSwitchTo(cxt);
+		ErrorData *e = CopyErrorData();
+		FlushErrorState();
+		ereport(WARNING, (errmsg("pg_witness: no digest written: %s", e->message)));
+		FreeErrorData(e);
+		return;
+	}
+	PG_END_TRY();
+	if (digest == nullptr)
+		return;
+	FILE *f = AllocateFile(setting_digest_file, "a");
+	if (f == nullptr) {
+		ereport(WARNING, (errcode_for_file_access(),
+		                  errmsg("could not open witness.digest_file \"%s\": %m", setting_digest_file)));
+		return;
+	}
+	bool ok = fputs(digest, f) >= 0 && fputc('\n', f) != EOF && fflush(f) == 0 && pg_fsync(fileno(f)) == 0;
+	if (FreeFile(f) != 0)
+		ok = false;
+	if (!ok)
+		ereport(WARNING, (errcode_for_file_access(),
+		                  errmsg("could not append to witness.digest_file \"%s\": %m", setting_digest_file)));
+	else
+		last_logged = now;
+}
+
+int64 highest_block_no_logged()
+{
+	if (!is_set(setting_digest_file))
+		return 0;
+	char *line = last_line(setting_digest_file);
+	if (line == nullptr)
+		return 0;
+	int64 block_no = 0;
+	const char *err = run_guarded([&] { block_no = check_digest_signatures(line, "", "").fields.block_no; });
+	if (err) {
+		ereport(WARNING, (errmsg("pg_witness: ignoring the last line of witness.digest_file: %s", err)));
+		return 0;
+	}
+	return block_no;
+}
+
+} // namespace witness::pg

@@ -1,0 +1,16 @@
+// The sealer: turns committed, unsealed entries into the next block of the chain.
+#pragma once
+
+#include "pg/common/pg_includes.hpp"
+#include "pg/common/trail_catalog.hpp"
+
+namespace witness::pg
+{
+
+enum class SealOutcome { Sealed, NothingToSeal, Busy };
+
+// One sealing pass in the current transaction. With wait, waits for a concurrent sealer; without,
+// returns Busy at once. On Sealed, the new block row is in values/nulls.
+SealOutcome seal_once(bool wait, Datum values[BlockNatts], bool nulls[BlockNatts]);
+
+} // namespace witness::pg

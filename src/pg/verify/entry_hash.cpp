@@ -1,0 +1,153 @@
+// Recomputes an entry's canonical bytes and leaf hash from its stored row, as verification does.
+#include "pg/common/pg_includes.hpp"
+
+#include "pg/common/arguments.hpp"
+#include "pg/common/core_bridge.hpp"
+#include "pg/verify/entry_hash.hpp"
+#include "pg/common/trail_catalog.hpp"
+
+using namespace witness;
+using namespace witness::pg;
+
+namespace
+{
+
+struct StoredEntry {
+	Datum values[EntryNatts];
+	bool nulls[EntryNatts];
+};
+
+TextField stored_text(const StoredEntry &e, int col)
+{
+	TextField f;
+	if (!e.nulls[col - 1]) {
+		text *t = DatumGetTextPP(e.values[col - 1]);
+		f.present = true;
+		f.ptr = VARDATA_ANY(t);
+		f.len = VARSIZE_ANY_EXHDR(t);
+	}
+	return f;
+}
+
+JsonDoc stored_json(const StoredEntry &e, int col)
+{
+	JsonDoc d;
+	if (!e.nulls[col - 1]) {
+		// The stored text is what the leaf hash covers; altered text fails to reproduce the hash.
+		text *t = DatumGetTextPP(e.values[col - 1]);
+		d.present = true;
+		d.canonical = VARDATA_ANY(t);
+		d.canonical_len = VARSIZE_ANY_EXHDR(t);
+	}
+	return d;
+}
+
+// Reads the composite witness.entry argument into an EntryView over palloc'd data. Raises ERROR when
+// the argument is NULL or is not a complete entry.
+void read_entry(FunctionCallInfo fcinfo, EntryView *v)
+{
+	require_nargs(fcinfo, 1);
+	require_not_null(fcinfo, 0, "entry");
+	HeapTupleHeader row = PG_GETARG_HEAPTUPLEHEADER(0);
+	TupleDesc desc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(row), HeapTupleHeaderGetTypMod(row));
+	HeapTupleData tuple;
+	tuple.t_len = HeapTupleHeaderGetDatumLength(row);
+	ItemPointerSetInvalid(&tuple.t_self);
+	tuple.t_tableOid = InvalidOid;
+	tuple.t_data = row;
+	check_entry_layout(desc);
+	Datum values[EntryNatts];
+	bool nulls[EntryNatts];
+	heap_deform_tuple(&tuple, desc, values, nulls);
+	ReleaseTupleDesc(desc);
+	const char *missing = entry_null_required_column(nulls);
+	if (missing != nullptr)
+		ereport(ERROR,
+		        (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("entry column \"%s\" must not be null", missing)));
+	entry_view_from_row(values, nulls, v);
+}
+
+} // namespace
+
+namespace witness::pg
+{
+
+void entry_view_from_row(const Datum *values, const bool *nulls, EntryView *v)
+{
+	StoredEntry e;
+	memcpy(e.values, values, sizeof(e.values));
+	memcpy(e.nulls, nulls, sizeof(e.nulls));
+	int16 format = DatumGetInt16(e.values[EntryFormat - 1]);
+	if (format != kEntryFormatVersion)
+		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+		                errmsg("entry %lld uses canonical format %d, which this pg_witness does not know",
+		                       (long long)DatumGetInt64(e.values[EntryId - 1]), format)));
+	v->id = DatumGetInt64(e.values[EntryId - 1]);
+	v->xid = DatumGetInt64(e.values[EntryXid - 1]);
+	v->stmt_time_us = DatumGetTimestampTz(e.values[EntryStmtTime - 1]) + kUnixToPostgresEpochUs;
+	v->op = DatumGetChar(e.values[EntryOp - 1]);
+	v->schema_name = stored_text(e, EntrySchemaName);
+	v->table_name = stored_text(e, EntryTableName);
+	v->tags = DatumGetInt16(e.values[EntryTags - 1]);
+	v->row_key = stored_json(e, EntryRowKey);
+	v->subject = stored_text(e, EntrySubject);
+	v->old_values = stored_json(e, EntryOldValues);
+	v->new_values = stored_json(e, EntryNewValues);
+	v->session_user = stored_text(e, EntrySessionUser);
+	v->current_user = stored_text(e, EntryCurrentUser);
+	v->application_name = stored_text(e, EntryApplicationName);
+	if (!e.nulls[EntryClientAddr - 1]) {
+		char *addr = DatumGetCString(DirectFunctionCall1(inet_out, e.values[EntryClientAddr - 1]));
+		v->client_addr.present = true;
+		v->client_addr.ptr = addr;
+		v->client_addr.len = strlen(addr);
+	}
+	v->client_port.present = !e.nulls[EntryClientPort - 1];
+	v->client_port.value = v->client_port.present ? DatumGetInt32(e.values[EntryClientPort - 1]) : 0;
+	v->backend_pid = DatumGetInt32(e.values[EntryBackendPid - 1]);
+	v->actor = stored_text(e, EntryActor);
+	v->reason = stored_text(e, EntryReason);
+	v->context = stored_json(e, EntryContext);
+}
+
+} // namespace witness::pg
+
+extern "C" {
+PG_FUNCTION_INFO_V1(witness_entry_leaf_hash);
+PG_FUNCTION_INFO_V1(witness_entry_canonical_bytes);
+PG_FUNCTION_INFO_V1(witness_invalidate);
+Datum witness_entry_leaf_hash(PG_FUNCTION_ARGS);
+Datum witness_entry_canonical_bytes(PG_FUNCTION_ARGS);
+Datum witness_invalidate(PG_FUNCTION_ARGS);
+
+Datum witness_entry_leaf_hash(PG_FUNCTION_ARGS)
+{
+	EntryView v;
+	read_entry(fcinfo, &v);
+	uint8_t hash[32];
+	leaf_hash(v, hash);
+	PG_RETURN_BYTEA_P(hash_bytea(hash));
+}
+
+Datum witness_entry_canonical_bytes(PG_FUNCTION_ARGS)
+{
+	EntryView v;
+	read_entry(fcinfo, &v);
+	PG_RETURN_BYTEA_P(canonical_bytes(v));
+}
+
+// Sends a relcache invalidation for a table and its partitions, so every backend reloads its capture plan.
+Datum witness_invalidate(PG_FUNCTION_ARGS)
+{
+	require_nargs(fcinfo, 1);
+	require_not_null(fcinfo, 0, "target");
+	Oid relid = PG_GETARG_OID(0);
+	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
+		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("relation with OID %u does not exist", relid)));
+	List *rels = find_all_inheritors(relid, NoLock, nullptr);
+	ListCell *lc;
+	foreach (lc, rels)
+		CacheInvalidateRelcacheByRelid(lfirst_oid(lc));
+	PG_RETURN_VOID();
+}
+}

@@ -1,0 +1,101 @@
+#include "pg/verify/verifier_bridge.hpp"
+
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <vector>
+
+#include "core/trail_verifier.hpp"
+#include "pg/common/cpp_guard.hpp"
+
+namespace witness::pg
+{
+
+struct VerifierHandle {
+	TrailVerifier *verifier;
+	MemoryContextCallback callback;
+};
+
+namespace
+{
+
+void release(void *arg)
+{
+	auto *h = static_cast<VerifierHandle *>(arg);
+	delete h->verifier;
+	h->verifier = nullptr;
+}
+
+StoredBlock to_core(const StoredBlockFields &b)
+{
+	StoredBlock s;
+	s.header.block_no = b.fields.block_no;
+	s.header.snapshot = b.fields.snapshot;
+	s.header.entry_count = b.fields.entry_count;
+	s.header.has_entry_ids = b.fields.has_entry_ids;
+	s.header.first_entry_id = b.fields.first_entry_id;
+	s.header.last_entry_id = b.fields.last_entry_id;
+	std::memcpy(s.header.merkle_root.data(), b.fields.merkle_root, 32);
+	std::memcpy(s.header.prev_hash.data(), b.fields.prev_hash, 32);
+	s.header.sealed_at_us = b.fields.sealed_at_us;
+	std::memcpy(s.stored_block_hash.data(), b.stored_hash, 32);
+	return s;
+}
+
+} // namespace
+
+VerifierHandle *verifier_create(const StoredBlockFields *previous, const StoredBlockFields *blocks, int nblocks,
+                                bool is_last, int64 highest_block_no_issued, int64 range_end)
+{
+	auto *h = (VerifierHandle *)palloc0(sizeof(VerifierHandle));
+	run_core(ERRCODE_INTERNAL_ERROR, "pg_witness verification failed to start", [&] {
+		std::vector<StoredBlock> chain;
+		chain.reserve((size_t)nblocks);
+		for (int i = 0; i < nblocks; i++)
+			chain.push_back(to_core(blocks[i]));
+		if (previous != nullptr) {
+			StoredBlock prev = to_core(*previous);
+			h->verifier = new TrailVerifier(&prev, std::move(chain), is_last, highest_block_no_issued);
+		} else {
+			h->verifier = new TrailVerifier(nullptr, std::move(chain), is_last, highest_block_no_issued);
+		}
+		h->verifier->set_range_end(range_end);
+	});
+	h->callback.func = release;
+	h->callback.arg = h;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, &h->callback);
+	return h;
+}
+
+void verifier_add_entry(VerifierHandle *v, int64 id, uint64 xid, const uint8_t *stored, const uint8_t *recomputed)
+{
+	run_core(ERRCODE_INTERNAL_ERROR, "pg_witness verification failed to read an entry", [&] {
+		Hash s, r;
+		std::memcpy(s.data(), stored, 32);
+		std::memcpy(r.data(), recomputed, 32);
+		v->verifier->add_entry(id, xid, s, r);
+	});
+}
+
+void verifier_finish(VerifierHandle *v, VerifyResult *result)
+{
+	static VerifyReport report; // static: no destructor is skipped if an ERROR follows
+	run_core(ERRCODE_INTERNAL_ERROR, "pg_witness verification failed to finish",
+	         [&] { report = v->verifier->finish(); });
+	result->status = pstrdup(report.status.c_str());
+	result->blocks_checked = report.blocks_checked;
+	result->entries_checked = report.entries_checked;
+	result->entries_pending = report.entries_pending;
+	result->nproblems = (int)report.problems.size();
+	result->problems = (VerifyProblem *)palloc0(sizeof(VerifyProblem) * Max(result->nproblems, 1));
+	for (int i = 0; i < result->nproblems; i++) {
+		const Problem &p = report.problems[(size_t)i];
+		result->problems[i].kind = problem_name(p.kind);
+		result->problems[i].block_no = p.block_no;
+		result->problems[i].entry_id = p.entry_id;
+		result->problems[i].detail = pstrdup(p.detail.c_str());
+	}
+	report = VerifyReport();
+}
+
+} // namespace witness::pg

@@ -1,0 +1,42 @@
+// PostgreSQL-side handle on the core's TrailVerifier: the C++ object lives across heap scans, so it
+// is owned by a memory context callback and freed even when an ERROR unwinds the scan.
+#pragma once
+
+#include "pg/common/core_bridge.hpp"
+#include "pg/common/pg_includes.hpp"
+
+namespace witness::pg
+{
+
+struct StoredBlockFields {
+	BlockFields fields;
+	uint8_t stored_hash[32];
+};
+
+struct VerifyProblem {
+	const char *kind;
+	int64 block_no; // 0 = none
+	int64 entry_id; // 0 = none
+	const char *detail;
+};
+
+struct VerifyResult {
+	const char *status;
+	int64 blocks_checked;
+	int64 entries_checked;
+	int64 entries_pending;
+	int nproblems;
+	VerifyProblem *problems;
+};
+
+struct VerifierHandle;
+
+// Creates a verifier owned by CurrentMemoryContext. range_end: for a range that does not end at the
+// newest block, its last block number, up to which every block must exist (0: none).
+VerifierHandle *verifier_create(const StoredBlockFields *previous, const StoredBlockFields *blocks, int nblocks,
+                                bool is_last, int64 highest_block_no_issued, int64 range_end);
+void verifier_add_entry(VerifierHandle *v, int64 id, uint64 xid, const uint8_t *stored, const uint8_t *recomputed);
+// Runs the checks; results are palloc'd in CurrentMemoryContext.
+void verifier_finish(VerifierHandle *v, VerifyResult *result);
+
+} // namespace witness::pg

@@ -1,0 +1,219 @@
+// witness.verify(): recomputes every leaf hash from stored content, block membership from snapshots,
+// Merkle roots and the chain, and reports what does not match. Read-only: works on a hot standby.
+#include "pg/common/pg_includes.hpp"
+
+#include "pg/common/arguments.hpp"
+#include "pg/common/core_bridge.hpp"
+#include "pg/digest/digest_log.hpp"
+#include "pg/verify/entry_hash.hpp"
+#include "pg/common/trail_catalog.hpp"
+#include "pg/verify/verifier_bridge.hpp"
+
+extern "C" {
+#include "access/heapam.h"
+#include "access/tableam.h"
+#include "utils/snapmgr.h"
+}
+
+using namespace witness;
+using namespace witness::pg;
+
+namespace
+{
+
+enum VerifyColumn { VStatus, VBlocks, VEntries, VPending, VProblem, VBlockNo, VEntryId, VDetail, VNatts };
+
+void copy_hash(Datum value, bool isnull, uint8_t *out)
+{
+	bytea *b = isnull ? nullptr : DatumGetByteaPP(value);
+	if (b != nullptr && VARSIZE_ANY_EXHDR(b) == 32)
+		memcpy(out, VARDATA_ANY(b), 32);
+	else
+		memset(out, 0, 32); // a hash of the wrong size can only fail to match
+}
+
+// SPI queries run under the caller's search_path, which may put another schema before pg_catalog:
+// every function, type and operator in them is written with its schema (operators as
+// OPERATOR(pg_catalog.>=)), so that nothing created elsewhere can stand in for the built-in one.
+// Blocks first_block-1 .. last_block (as far as they exist); returns how many, previous block first.
+int load_blocks(int64 first_block, int64 last_block, StoredBlockFields **out, uint64 *prev_xmin)
+{
+	Oid argtypes[2] = {INT8OID, INT8OID};
+	Datum args[2] = {Int64GetDatum(first_block - 1), Int64GetDatum(last_block)};
+	MemoryContext caller = CurrentMemoryContext;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "pg_witness: SPI_connect failed");
+	// Not BETWEEN: it would look up >= and <= along the caller's search_path.
+	if (SPI_execute_with_args("SELECT block_no, snapshot::pg_catalog.text, entry_count, first_entry_id, last_entry_id,"
+	                          " merkle_root, prev_hash, sealed_at, block_hash, pg_catalog.pg_snapshot_xmin(snapshot)"
+	                          " FROM witness.block WHERE block_no OPERATOR(pg_catalog.>=) $1"
+	                          " AND block_no OPERATOR(pg_catalog.<=) $2 ORDER BY block_no",
+	                          2, argtypes, args, nullptr, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "pg_witness: could not read blocks");
+	int n = (int)SPI_processed;
+	auto *blocks = (StoredBlockFields *)MemoryContextAllocZero(caller, sizeof(StoredBlockFields) * Max(n, 1));
+	auto *hashes = (uint8_t *)MemoryContextAllocZero(caller, (Size)64 * Max(n, 1));
+	for (int i = 0; i < n; i++) {
+		CHECK_FOR_INTERRUPTS();
+		HeapTuple row = SPI_tuptable->vals[i];
+		TupleDesc desc = SPI_tuptable->tupdesc;
+		bool isnull;
+		BlockFields &f = blocks[i].fields;
+		f.block_no = DatumGetInt64(SPI_getbinval(row, desc, 1, &isnull));
+		f.snapshot = MemoryContextStrdup(caller, SPI_getvalue(row, desc, 2));
+		f.entry_count = DatumGetInt64(SPI_getbinval(row, desc, 3, &isnull));
+		Datum first = SPI_getbinval(row, desc, 4, &isnull);
+		bool first_null = isnull;
+		Datum last = SPI_getbinval(row, desc, 5, &isnull);
+		f.has_entry_ids = !first_null && !isnull;
+		f.first_entry_id = f.has_entry_ids ? DatumGetInt64(first) : 0;
+		f.last_entry_id = f.has_entry_ids ? DatumGetInt64(last) : 0;
+		Datum root = SPI_getbinval(row, desc, 6, &isnull);
+		copy_hash(root, isnull, hashes + 64 * i);
+		f.merkle_root = hashes + 64 * i;
+		Datum prev = SPI_getbinval(row, desc, 7, &isnull);
+		copy_hash(prev, isnull, hashes + 64 * i + 32);
+		f.prev_hash = hashes + 64 * i + 32;
+		f.sealed_at_us = DatumGetTimestampTz(SPI_getbinval(row, desc, 8, &isnull)) + kUnixToPostgresEpochUs;
+		Datum stored = SPI_getbinval(row, desc, 9, &isnull);
+		copy_hash(stored, isnull, blocks[i].stored_hash);
+		if (i == 0)
+			*prev_xmin = (uint64)DatumGetInt64(SPI_getbinval(row, desc, 10, &isnull));
+	}
+	SPI_finish();
+	*out = blocks;
+	return n;
+}
+
+int64 newest_block_no()
+{
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "pg_witness: SPI_connect failed");
+	if (SPI_execute("SELECT COALESCE(pg_catalog.max(block_no), 0) FROM witness.block", true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "pg_witness: could not read blocks");
+	bool isnull;
+	int64 n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	return n;
+}
+
+// Raises ERROR for a range that is empty, starts below block 1 or lies beyond the newest block: such a
+// range checks nothing, and must not come back as valid. The whole trail (first_block 1, no
+// last_block) is fine even while nothing is sealed.
+void check_range(int64 first, int64 last, bool to_newest, int64 newest)
+{
+	if (first < 1 || last < first)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+		                errmsg("invalid block range %lld to %lld", (long long)first, (long long)last),
+		                errhint("Blocks are numbered from 1, and last_block must not be below first_block; pass "
+		                        "NULL for the whole trail.")));
+	if (first <= newest || (first == 1 && to_newest))
+		return;
+	char *range = to_newest ? psprintf("first_block %lld", (long long)first)
+	                        : psprintf("block range %lld to %lld", (long long)first, (long long)last);
+	if (newest == 0)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("%s is beyond the newest block 0", range),
+		                errdetail("Nothing is sealed yet."),
+		                errhint("Call witness.seal() first, or wait for the background sealer.")));
+	ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+	                errmsg("%s is beyond the newest block %lld", range, (long long)newest),
+	                errhint("The trail has blocks 1 to %lld; pass NULL as last_block to check up to the newest "
+	                        "block.",
+	                        (long long)newest)));
+}
+
+// Feeds every entry that may belong to the range to the verifier, with its recomputed leaf hash.
+void scan_entries(VerifierHandle *v, bool skip_old, uint64 min_xid)
+{
+	Relation rel = table_open(entry_relid(), AccessShareLock);
+	check_entry_layout(RelationGetDescr(rel));
+	TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, nullptr);
+	MemoryContext per_entry =
+	    AllocSetContextCreate(CurrentMemoryContext, "pg_witness verify entry", ALLOCSET_DEFAULT_SIZES);
+	Datum values[EntryNatts];
+	bool nulls[EntryNatts];
+	HeapTuple tuple;
+	while ((tuple = heap_getnext(scan, ForwardScanDirection)) != nullptr) {
+		CHECK_FOR_INTERRUPTS();
+		MemoryContext old = MemoryContextSwitchTo(per_entry);
+		heap_deform_tuple(tuple, RelationGetDescr(rel), values, nulls);
+		uint64 xid = (uint64)DatumGetInt64(values[EntryXid - 1]);
+		if (!skip_old || xid >= min_xid) {
+			uint8_t stored[32], recomputed[32];
+			copy_hash(values[EntryLeafHash - 1], nulls[EntryLeafHash - 1], stored);
+			// An unknown format, or a NULL where the entry needs a value, cannot reproduce its hash.
+			if (!nulls[EntryFormat - 1] && DatumGetInt16(values[EntryFormat - 1]) == kEntryFormatVersion &&
+			    entry_null_required_column(nulls) == nullptr) {
+				EntryView view;
+				entry_view_from_row(values, nulls, &view);
+				leaf_hash(view, recomputed);
+			} else {
+				memset(recomputed, 0xff, 32);
+			}
+			verifier_add_entry(v, DatumGetInt64(values[EntryId - 1]), xid, stored, recomputed);
+		}
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(per_entry);
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	MemoryContextDelete(per_entry);
+}
+
+} // namespace
+
+extern "C" {
+PG_FUNCTION_INFO_V1(witness_verify);
+Datum witness_verify(PG_FUNCTION_ARGS);
+
+Datum witness_verify(PG_FUNCTION_ARGS)
+{
+	require_nargs(fcinfo, 2);
+	InitMaterializedSRF(fcinfo, 0);
+	auto *rsinfo = (ReturnSetInfo *)fcinfo->resultinfo;
+	int64 newest = newest_block_no();
+	int64 first = PG_ARGISNULL(0) ? 1 : PG_GETARG_INT64(0);
+	int64 last = PG_ARGISNULL(1) ? Max(newest, first) : PG_GETARG_INT64(1);
+	check_range(first, last, PG_ARGISNULL(1), newest);
+
+	StoredBlockFields *blocks;
+	uint64 prev_xmin = 0;
+	int n = load_blocks(first, last, &blocks, &prev_xmin);
+	const StoredBlockFields *previous = nullptr;
+	if (n > 0 && blocks[0].fields.block_no == first - 1) {
+		previous = &blocks[0];
+		blocks++;
+		n--;
+	}
+	bool is_last = last >= newest;
+	VerifierHandle *v =
+	    verifier_create(previous, blocks, n, is_last, is_last ? highest_block_no_logged() : 0, is_last ? 0 : last);
+	scan_entries(v, previous != nullptr, prev_xmin);
+	VerifyResult r;
+	verifier_finish(v, &r);
+
+	Datum values[VNatts];
+	bool nulls[VNatts];
+	for (int i = 0; i < Max(r.nproblems, 1); i++) {
+		CHECK_FOR_INTERRUPTS();
+		memset(nulls, 0, sizeof(nulls));
+		values[VStatus] = CStringGetTextDatum(r.status);
+		values[VBlocks] = Int64GetDatum(r.blocks_checked);
+		values[VEntries] = Int64GetDatum(r.entries_checked);
+		values[VPending] = Int64GetDatum(r.entries_pending);
+		if (r.nproblems == 0) {
+			nulls[VProblem] = nulls[VBlockNo] = nulls[VEntryId] = nulls[VDetail] = true;
+		} else {
+			const VerifyProblem &p = r.problems[i];
+			values[VProblem] = CStringGetTextDatum(p.kind);
+			values[VBlockNo] = Int64GetDatum(p.block_no);
+			nulls[VBlockNo] = p.block_no == 0;
+			values[VEntryId] = Int64GetDatum(p.entry_id);
+			nulls[VEntryId] = p.entry_id == 0;
+			values[VDetail] = CStringGetTextDatum(p.detail);
+		}
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum)0;
+}
+}
