@@ -38,10 +38,13 @@ EVP_KDF *hkdf_kdf()
 	return kdf;
 }
 
-// OSSL_PARAM takes non-const pointers but only reads octet strings passed in.
+// OSSL_PARAM takes non-const pointers but only reads octet strings passed in. A null pointer, even
+// with length 0, counts as a missing parameter: an empty view gets a real (empty) buffer.
 OSSL_PARAM octets(const char *name, std::string_view bytes)
 {
-	return OSSL_PARAM_construct_octet_string(name, const_cast<char *>(bytes.data()), bytes.size());
+	static char empty[1] = {0};
+	char *data = bytes.empty() ? empty : const_cast<char *>(bytes.data());
+	return OSSL_PARAM_construct_octet_string(name, data, bytes.size());
 }
 
 } // namespace

@@ -1,0 +1,39 @@
+// Raw HMAC-SHA256 against RFC 4231 (test cases 1, 2 and 6) and the hex form in signatures.hpp.
+#include "hmac.hpp"
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include <gtest/gtest.h>
+
+#include "sha256.hpp"
+#include "signatures.hpp"
+
+using witness::from_hex;
+using witness::hmac_sha256;
+
+TEST(Hmac, Rfc4231)
+{
+	EXPECT_EQ(hmac_sha256(std::string(20, '\x0b'), "Hi There"),
+	          from_hex("b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"));
+	EXPECT_EQ(hmac_sha256("Jefe", "what do ya want for nothing?"),
+	          from_hex("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"));
+	// Test case 6: a key longer than the block size is hashed first.
+	EXPECT_EQ(hmac_sha256(std::string(131, '\xaa'), "Test Using Larger Than Block-Size Key - Hash Key First"),
+	          from_hex("60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"));
+}
+
+TEST(Hmac, MatchesHexForm)
+{
+	const std::string mac = hmac_sha256("some key", std::string("msg\0with nul", 12));
+	EXPECT_EQ(witness::to_hex(reinterpret_cast<const uint8_t *>(mac.data()), mac.size()),
+	          witness::hmac_sha256_hex("some key", std::string("msg\0with nul", 12)));
+	EXPECT_EQ(hmac_sha256("k", "").size(), 32u);
+	EXPECT_EQ(hmac_sha256("k", std::string_view()), hmac_sha256("k", ""));
+}
+
+TEST(Hmac, RejectsEmptyKey)
+{
+	EXPECT_THROW(hmac_sha256("", "x"), std::invalid_argument);
+}
