@@ -96,7 +96,8 @@ std::string aes256gcm_seal(std::string_view key32, std::string_view iv12, std::s
 	if (!update(ctx.get(), nullptr, aad) || !update(ctx.get(), p, plaintext) ||
 	    EVP_EncryptFinal_ex(ctx.get(), p + plaintext.size(), &final_len) != 1 || final_len != 0)
 		fail_crypto("AES-256-GCM encryption failed");
-	if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_AEAD_GET_TAG, static_cast<int>(kAes256GcmTagSize), p + plaintext.size()) != 1)
+	if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_AEAD_GET_TAG, static_cast<int>(kAes256GcmTagSize),
+	                        p + plaintext.size()) != 1)
 		fail_crypto("AES-256-GCM tag retrieval failed");
 	return out;
 }

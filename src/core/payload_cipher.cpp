@@ -14,8 +14,6 @@ namespace witness
 namespace
 {
 
-static_assert(kSealedPayloadOverhead == kSealedPayloadHeaderSize + kAes256GcmIvSize + kAes256GcmTagSize);
-
 // A derived key that is wiped from memory when it goes out of scope.
 struct SubjectKey {
 	std::string bytes;
@@ -73,9 +71,8 @@ std::string decrypt_payload(std::string_view master, std::string_view subject, s
 	const std::string_view head = parse_header(sealed);
 	const std::string expected = header(master);
 	if (head != expected)
-		throw std::invalid_argument("sealed payload was encrypted under another master key (id " +
-		                            hex(head.substr(1)) + "); the master key in use has id " +
-		                            hex(std::string_view(expected).substr(1)));
+		throw std::invalid_argument("sealed payload was encrypted under another master key (id " + hex(head.substr(1)) +
+		                            "); the master key in use has id " + hex(std::string_view(expected).substr(1)));
 	const SubjectKey key(master, subject);
 	const std::string_view iv = sealed.substr(kSealedPayloadHeaderSize, kAes256GcmIvSize);
 	const std::string_view body = sealed.substr(kSealedPayloadHeaderSize + kAes256GcmIvSize);

@@ -14,15 +14,18 @@
 #include <string>
 #include <string_view>
 
+#include "aes_gcm.hpp"
+#include "subject_keys.hpp"
+
 namespace witness
 {
 
 constexpr char kSealedPayloadVersion = 0x01;
-constexpr size_t kSealedPayloadHeaderSize = 1 + 8;                   // version, key id
-constexpr size_t kSealedPayloadOverhead = kSealedPayloadHeaderSize + 12 + 16; // + IV, tag
+constexpr size_t kSealedPayloadHeaderSize = 1 + kMasterKeyIdSize; // version, key id
+constexpr size_t kSealedPayloadOverhead = kSealedPayloadHeaderSize + kAes256GcmIvSize + kAes256GcmTagSize; // 37
 
-// A sealed payload that does not decrypt with the master key that encrypted it: wrong subject or aad,
-// or altered bytes.
+// A sealed payload that fails authentication under the master key that encrypted it: the subject or
+// aad differ from those it was sealed with, or its bytes were altered.
 struct PayloadAuthError : std::runtime_error {
 	using std::runtime_error::runtime_error;
 };

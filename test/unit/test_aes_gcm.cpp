@@ -69,7 +69,8 @@ bool opens(const std::string &key, const std::string &iv, const std::string &aad
 TEST(AesGcm, GcmSpecVectorsSeal)
 {
 	for (const GcmVector &v : kVectors) {
-		const std::string sealed = aes256gcm_seal(from_hex(v.key), from_hex(v.iv), from_hex(v.aad), from_hex(v.plaintext));
+		const std::string sealed =
+		    aes256gcm_seal(from_hex(v.key), from_hex(v.iv), from_hex(v.aad), from_hex(v.plaintext));
 		EXPECT_EQ(sealed, from_hex(std::string(v.ciphertext) + v.tag)) << v.tag;
 	}
 }
@@ -126,8 +127,8 @@ TEST(AesGcm, WrongKeyIvOrLengthFails)
 	std::string iv = s.iv;
 	iv[11] ^= 0x01;
 	EXPECT_FALSE(opens(s.key, iv, s.aad, s.sealed));
-	EXPECT_FALSE(opens(s.key, s.iv, s.aad, s.sealed.substr(1)));         // a byte dropped
-	EXPECT_FALSE(opens(s.key, s.iv, s.aad, s.sealed.substr(0, 16)));     // the tag alone
+	EXPECT_FALSE(opens(s.key, s.iv, s.aad, s.sealed.substr(1)));     // a byte dropped
+	EXPECT_FALSE(opens(s.key, s.iv, s.aad, s.sealed.substr(0, 16))); // the tag alone
 }
 
 TEST(AesGcm, RoundTripLargeAndEmpty)

@@ -62,6 +62,8 @@ TEST(PayloadCipher, RoundTrip)
 TEST(PayloadCipher, Layout)
 {
 	const std::string sealed = encrypt_payload(kMaster, "alice@example.com", kPayload, "entry 42");
+	EXPECT_EQ(kSealedPayloadOverhead, 37u);
+	EXPECT_EQ(sealed.size(), std::string(kPayload).size() + 37);
 	EXPECT_EQ(sealed[0], '\x01');
 	EXPECT_EQ(to_hex(reinterpret_cast<const uint8_t *>(sealed.data() + 1), 8), master_key_id(kMaster));
 	EXPECT_EQ(sealed_payload_key_id(sealed), "dcfae3f1efe6f09e");
@@ -111,7 +113,8 @@ TEST(PayloadCipher, AlteredBytesFail)
 TEST(PayloadCipher, WrongMasterNamesTheKeyId)
 {
 	const std::string sealed = encrypt_payload(kMaster, "alice", kPayload, "");
-	const std::string msg = message_of<std::invalid_argument>([&] { decrypt_payload(kOtherMaster, "alice", sealed, ""); });
+	const std::string msg =
+	    message_of<std::invalid_argument>([&] { decrypt_payload(kOtherMaster, "alice", sealed, ""); });
 	EXPECT_TRUE(contains(msg, "encrypted under another master key (id dcfae3f1efe6f09e)")) << msg;
 	EXPECT_TRUE(contains(msg, master_key_id(kOtherMaster))) << msg;
 	// An altered key id is the same error, not an authentication failure.

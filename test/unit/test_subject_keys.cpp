@@ -85,8 +85,7 @@ TEST(SubjectKeys, Deterministic)
 {
 	EXPECT_EQ(subject_encryption_key(master(), "alice"), subject_encryption_key(master(), "alice"));
 	EXPECT_EQ(pseudonym_key(master()), pseudonym_key(master()));
-	EXPECT_EQ(subject_pseudonym(pseudonym_key(master()), "alice"),
-	          subject_pseudonym(pseudonym_key(master()), "alice"));
+	EXPECT_EQ(subject_pseudonym(pseudonym_key(master()), "alice"), subject_pseudonym(pseudonym_key(master()), "alice"));
 	EXPECT_EQ(master_key_id(master()), master_key_id(master()));
 }
 
@@ -145,15 +144,16 @@ TEST(SubjectKeys, MasterKeyFromFileText)
 TEST(SubjectKeys, MasterKeyFileRejectsOtherText)
 {
 	const std::string key = kMasterHex;
-	for (const std::string &bad : {std::string(), std::string("\n"), key.substr(0, 62), key + "00", " " + key,
-	                               "\n" + key, key.substr(0, 63) + "g", key.substr(0, 32) + " " + key.substr(33),
-	                               std::string(32, 'k')}) {
+	for (const std::string &bad :
+	     {std::string(), std::string("\n"), key.substr(0, 62), key + "00", " " + key, "\n" + key,
+	      key.substr(0, 63) + "g", key.substr(0, 32) + " " + key.substr(33), std::string(32, 'k')}) {
 		const std::string msg = invalid_argument_message([&] { master_key_from_file_text(bad); });
 		EXPECT_NE(msg.find("64 hex digits"), std::string::npos) << "'" << bad << "': " << msg;
 		EXPECT_EQ(msg.find("0a0b0c"), std::string::npos) << "the message must not quote the key: " << msg;
 	}
-	EXPECT_NE(invalid_argument_message([&] { master_key_from_file_text(key.substr(0, 63) + "g"); })
-	              .find("character 64 is not a hex digit"),
+	EXPECT_NE(invalid_argument_message([&] {
+		          master_key_from_file_text(key.substr(0, 63) + "g");
+	          }).find("character 64 is not a hex digit"),
 	          std::string::npos);
 	EXPECT_NE(invalid_argument_message([&] { master_key_from_file_text(key + "00"); }).find("found 66 characters"),
 	          std::string::npos);
