@@ -352,8 +352,11 @@ template <bool Emit> class Parser
 			if (c < 0x20)
 				fail("unescaped control character in string");
 			if (c >= 0x80) {
-				size_t len = utf8::sequence_length(reinterpret_cast<const unsigned char *>(in_.data()) + pos_,
-				                                   in_.size() - pos_);
+				// Text of another server encoding (all are supersets of ASCII) is the server's to validate.
+				size_t len = rules_ != nullptr && !rules_->strings_are_utf8
+				                 ? 1
+				                 : utf8::sequence_length(reinterpret_cast<const unsigned char *>(in_.data()) + pos_,
+				                                         in_.size() - pos_);
 				if (len == 0)
 					fail("invalid UTF-8 in string");
 				if constexpr (Emit)
