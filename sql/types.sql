@@ -192,3 +192,13 @@ SELECT rc = (e.new_values ->> 'rc')::regclass AS rc, rt = (e.new_values ->> 'rt'
 FROM refs_used u, witness.entry e WHERE u.id = 1 AND e.table_name = 'refs_used' AND e.new_values ->> 'id' = '1';
 SELECT count(*) FILTER (WHERE leaf_hash = witness.entry_leaf_hash(e)) AS hashes_ok, count(*) AS entries
 FROM witness.entry e WHERE table_name IN ('zeros', 'refs_used');
+
+-- The row of docs/hashing.md's second worked example: its new_values is exactly the text that the test
+-- vector CapturedValues (test/unit/vectors/make_entry_vectors.py) hashes.
+CREATE TABLE spec_example (id int PRIMARY KEY, f4 float4, f8 float8, j json, m money, name text, rc regclass, rt regtype);
+SELECT witness.track('spec_example');
+INSERT INTO spec_example VALUES (1, 'NaN', '-0', '{"b": 1, "a": 2}', 12.34, 'café', 'spec_example', 'timestamptz');
+SELECT new_values::text,
+       new_values::text = '{"f4":"NaN","f8":-0,"id":1,"j":"{\"b\": 1, \"a\": 2}","m":1234,"name":"café","rc":"public.spec_example","rt":"pg_catalog.timestamptz"}' AS as_in_the_spec,
+       octet_length(convert_to(new_values::text, 'UTF8')) AS utf8_bytes
+FROM witness.entry WHERE table_name = 'spec_example';
