@@ -984,7 +984,8 @@ BEGIN
 	WHERE tt.schema_name <> 'witness';
 	FOR t IN SELECT tt.relid, tt.schema_name AS old_schema, tt.table_name AS old_name, n.nspname, c.relname
 	         FROM witness.tracked_table tt JOIN pg_class c ON c.oid = tt.relid JOIN pg_namespace n ON n.oid = c.relnamespace
-	         WHERE (n.nspname, c.relname) IS DISTINCT FROM (tt.schema_name, tt.table_name) LOOP
+	         WHERE (n.nspname, c.relname) IS DISTINCT FROM (tt.schema_name, tt.table_name)
+	         ORDER BY tt.schema_name, tt.table_name LOOP
 		changed := changed || t.relid::oid;
 		UPDATE witness.tracked_table SET schema_name = t.nspname, table_name = t.relname WHERE relid = t.relid;
 		PERFORM witness._record_ddl(tg_tag, 'renamed', t.relid, NULL, NULL, t.relid,

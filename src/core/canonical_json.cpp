@@ -76,6 +76,8 @@ template <bool Emit> class Parser
 	{
 		if (rules != nullptr && !rules->unicode_escapes_beyond_ascii)
 			r_.refuse_unicode_escapes_beyond_ascii();
+		if (rules != nullptr && !rules->strings_are_utf8)
+			r_.accept_non_utf8_strings();
 	}
 
 	// With rules: how much longer the numbers print as numeric than as written (may be negative).

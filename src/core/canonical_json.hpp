@@ -52,6 +52,9 @@ bool json_is_valid(std::string_view json_text) noexcept;
 struct JsonbInputRules {
 	// A \u escape beyond U+007F needs a UTF8 database: false refuses it.
 	bool unicode_escapes_beyond_ascii = true;
+	// The text is UTF-8: false takes bytes beyond ASCII as they are (the text of a database in another
+	// encoding, which PostgreSQL has validated; every server encoding is a superset of ASCII).
+	bool strings_are_utf8 = true;
 };
 
 // Checks that json_text is valid JSON that PostgreSQL's jsonb input takes: every number fits its

@@ -174,7 +174,7 @@ std::string_view JsonReader::read_string_view(std::string &scratch)
 		}
 		if (kind == kStop)
 			break;
-		const size_t len = utf8::sequence_length(base + i, size - i);
+		const size_t len = strings_are_utf8_ ? utf8::sequence_length(base + i, size - i) : 1;
 		if (len == 0)
 			fail("invalid UTF-8 in string");
 		pos_ += len;
@@ -207,8 +207,10 @@ void JsonReader::decode_string_rest(size_t run_start, std::string &out)
 		if (c < 0x20)
 			fail("unescaped control character in string");
 		if (c >= 0x80) {
-			const size_t len =
-			    utf8::sequence_length(reinterpret_cast<const unsigned char *>(in_.data()) + pos_, in_.size() - pos_);
+			const size_t len = strings_are_utf8_ ? utf8::sequence_length(
+			                                           reinterpret_cast<const unsigned char *>(in_.data()) + pos_,
+			                                           in_.size() - pos_)
+			                                     : 1;
 			if (len == 0)
 				fail("invalid UTF-8 in string");
 			out.append(in_.data() + pos_, len);

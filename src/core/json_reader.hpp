@@ -61,6 +61,9 @@ class JsonReader
 	}
 	// Refuses \u escapes beyond U+007F from now on, as PostgreSQL's jsonb input does outside UTF8.
 	void refuse_unicode_escapes_beyond_ascii() { escapes_beyond_ascii_ = false; }
+	// Takes bytes from 0x80 in strings as they are, unchecked: text in a server encoding other than
+	// UTF-8 (all are supersets of ASCII) is the server's to validate.
+	void accept_non_utf8_strings() { strings_are_utf8_ = false; }
 
 	size_t position() const { return pos_; }
 	[[noreturn]] void fail(const char *what) const { fail_at(pos_, what); }
@@ -79,6 +82,7 @@ class JsonReader
 	std::string_view in_;
 	size_t pos_ = 0;
 	bool escapes_beyond_ascii_ = true;
+	bool strings_are_utf8_ = true;
 };
 
 // The value of a JSON number token that must be an integer in int64 range; throws JsonError otherwise.

@@ -80,6 +80,18 @@ RELEASE SAVEPOINT a;
 SELECT pg_current_xact_id() AS xid \gset
 COMMIT;
 SELECT row_key, xid = :'xid'::xid8 AS same_xid FROM witness.log WHERE table_name = 'accounts' ORDER BY id DESC LIMIT 2;
+-- Also when the transaction's first change is made two savepoints deep: the row's xmin is the
+-- subtransaction's own id, the entry records the top-level one (pg_current_xact_id()).
+BEGIN;
+SAVEPOINT a;
+SAVEPOINT b;
+INSERT INTO accounts VALUES (22, 'x@y', 1, 'p', NULL);
+SELECT pg_current_xact_id() AS top_xid, xmin AS row_xmin FROM accounts WHERE id = 22 \gset
+RELEASE SAVEPOINT a;
+COMMIT;
+SELECT row_key, xid = :'top_xid'::xid8 AS top_level_xid,
+       (xid::text::bigint % 4294967296)::text <> :'row_xmin' AS not_the_subtransaction_xid
+FROM witness.log WHERE table_name = 'accounts' AND row_key ->> 'id' = '22';
 
 -- witness.context must be a JSON object.
 SET witness.context = 'not json';

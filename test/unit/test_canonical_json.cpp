@@ -355,4 +355,10 @@ TEST(JsonbInput, RefusesWhatJsonbRefuses)
 	} catch (const JsonError &e) {
 		EXPECT_STREQ(e.what(), "the \\u escape at byte 7 needs a UTF8 database: it is beyond U+007F");
 	}
+	// In a LATIN1 database "é" is the single byte 0xe9: not UTF-8, but valid text of the database.
+	EXPECT_THROW(check_jsonb_input("{\"caf\xe9\": \"\xe9t\xe9\"}", other_encoding), JsonError);
+	other_encoding.strings_are_utf8 = false;
+	EXPECT_EQ(check_jsonb_input("{\"caf\xe9\": \"\xe9t\xe9\"}", other_encoding), 15u);
+	EXPECT_THROW(check_jsonb_input("{\"caf\xe9\": \"\\u00e9\"}", other_encoding), JsonError);
+	EXPECT_THROW(check_jsonb_input("{\"a\": \"\x01\"}", other_encoding), JsonError);
 }

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <iterator>
 #include <new>
 #include <stdexcept>
 #include <string>
@@ -116,8 +117,18 @@ const char *const kDeleteWithContextBytesHex =
     "2e302e3131332e37222c226d6661223a747275652c226e223a332c22726f6c6573223a5b226872222c2261646d696e22"
     "5d2c2273657373696f6e223a22732d31227d";
 const char *const kDeleteWithContextLeafHash = "381f89815dc0d951af1aad0ef54d079b594bed229b53f9d3b7ff10ad3d3f9335";
+const char *const kCapturedValuesBytesHex =
+    "010100000000000000050100000000000002f10100060a24184c06c00200000006494e5345525402000000067075626c"
+    "6963020000000c737065635f6578616d706c6501000000000000000003000000087b226964223a317d00000300000087"
+    "7b226634223a224e614e222c226638223a2d302c226964223a312c226a223a227b5c22625c223a20312c205c22615c22"
+    "3a20327d222c226d223a313233342c226e616d65223a22636166c3a9222c227263223a227075626c69632e737065635f"
+    "6578616d706c65222c227274223a2270675f636174616c6f672e74696d657374616d70747a227d0200000008706f7374"
+    "677265730200000008706f737467726573000000010000000000001094000000";
+const char *const kCapturedValuesLeafHash = "1847c4b5ed06856fdb7356dd8563c878b7be88e6e8ea993c9a5341dd1927e6d5";
 const char *const kContextCanonical =
     R"json({"auth":"oidc","ip":"203.0.113.7","mfa":true,"n":3,"roles":["hr","admin"],"session":"s-1"})json";
+const char *const kCapturedValuesNew =
+    R"json({"f4":"NaN","f8":-0,"id":1,"j":"{\"b\": 1, \"a\": 2}","m":1234,"name":"café","rc":"public.spec_example","rt":"pg_catalog.timestamptz"})json";
 
 TextField text(std::string_view s)
 {
@@ -272,6 +283,39 @@ std::string delete_context()
 	return ctx;
 }
 
+// The row of docs/hashing.md's second worked example (INSERT INTO spec_example VALUES (1, 'NaN', '-0',
+// '{"b": 1, "a": 2}', 12.34, 'café', 'spec_example', 'timestamptz')), its values as the capture
+// writes them: float NaN a string, negative zero -0, json a string of its text, money its integer
+// minor units, regclass and regtype schema-qualified catalog names. sql/types.sql captures the row.
+const JsonField kCapturedKey[] = {field("id", JsonKind::Number, "1")};
+const JsonField kCapturedNew[] = {
+    field("f4", JsonKind::String, "NaN"),
+    field("f8", JsonKind::Number, "-0"),
+    field("id", JsonKind::Number, "1"),
+    field("j", JsonKind::String, R"({"b": 1, "a": 2})"),
+    field("m", JsonKind::Number, "1234"),
+    field("name", JsonKind::String, "caf\xC3\xA9"),
+    field("rc", JsonKind::String, "public.spec_example"),
+    field("rt", JsonKind::String, "pg_catalog.timestamptz"),
+};
+
+EntryView captured_values_entry()
+{
+	EntryView e;
+	e.id = 5;
+	e.xid = 753;
+	e.stmt_time_us = 1700000003000000;
+	e.op = 'I';
+	e.schema_name = text("public");
+	e.table_name = text("spec_example");
+	e.row_key = doc(kCapturedKey);
+	e.new_values = doc(kCapturedNew);
+	e.session_user = text("postgres");
+	e.current_user = text("postgres");
+	e.backend_pid = 4244;
+	return e;
+}
+
 void expect_vector(const EntryView &e, const char *bytes_hex, const char *leaf_hash)
 {
 	EXPECT_EQ(encode_hex(e), bytes_hex);
@@ -301,6 +345,15 @@ TEST(EntryEncoding, DeleteWithContextVector)
 	const std::string ctx = delete_context();
 	EXPECT_EQ(ctx, kContextCanonical);
 	expect_vector(delete_entry(ctx), kDeleteWithContextBytesHex, kDeleteWithContextLeafHash);
+}
+
+TEST(EntryEncoding, CapturedValuesVector)
+{
+	expect_vector(captured_values_entry(), kCapturedValuesBytesHex, kCapturedValuesLeafHash);
+	std::string text;
+	write_fields_object(kCapturedNew, std::size(kCapturedNew), text);
+	EXPECT_EQ(text, kCapturedValuesNew);
+	EXPECT_EQ(text.size(), 135u);
 }
 
 TEST(EntryEncoding, FieldsAndCanonicalTextEncodeAlike)

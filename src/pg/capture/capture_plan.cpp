@@ -51,28 +51,82 @@ ValueCategory category_of(Oid typoid)
 		return ValueCategory::Float8;
 	case JSONBOID:
 		return ValueCategory::Jsonb;
-	// Object references print according to search_path; these are captured fully qualified instead.
+	// Object references print according to search_path; these are captured by name from the catalog.
 	case REGCLASSOID:
 		return ValueCategory::RegClass;
 	case REGTYPEOID:
 		return ValueCategory::RegType;
 	case REGPROCOID:
-	case REGPROCEDUREOID:
 		return ValueCategory::RegProc;
+	case REGPROCEDUREOID:
+		return ValueCategory::RegProcedure;
 	case REGOPEROID:
-	case REGOPERATOROID:
 		return ValueCategory::RegOper;
+	case REGOPERATOROID:
+		return ValueCategory::RegOperator;
 	case REGNAMESPACEOID:
 		return ValueCategory::RegNamespace;
 	case REGROLEOID:
 		return ValueCategory::RegRole;
-	case OIDOID:
 	case REGCONFIGOID:
+		return ValueCategory::RegConfig;
 	case REGDICTIONARYOID:
+		return ValueCategory::RegDictionary;
 	case REGCOLLATIONOID:
+		return ValueCategory::RegCollation;
+	case OIDOID:
 		return ValueCategory::Oid;
 	default:
 		return ValueCategory::Text;
+	}
+}
+
+bool is_object_reference(Oid typoid)
+{
+	switch (typoid) {
+	case REGCLASSOID:
+	case REGTYPEOID:
+	case REGPROCOID:
+	case REGPROCEDUREOID:
+	case REGOPEROID:
+	case REGOPERATOROID:
+	case REGNAMESPACEOID:
+	case REGROLEOID:
+	case REGCONFIGOID:
+	case REGDICTIONARYOID:
+	case REGCOLLATIONOID:
+		return true;
+	default:
+		return false;
+	}
+}
+
+// True when a value of the type can hold an object reference inside it: an array, range or
+// multirange of one, a composite with one among its attributes, a domain over any of these.
+bool holds_object_reference(Oid typoid)
+{
+	check_stack_depth();
+	Oid base = getBaseType(typoid);
+	if (is_object_reference(base))
+		return true;
+	Oid elem = get_element_type(base);
+	if (OidIsValid(elem))
+		return holds_object_reference(elem);
+	switch (get_typtype(base)) {
+	case TYPTYPE_RANGE:
+		return holds_object_reference(get_range_subtype(base));
+	case TYPTYPE_MULTIRANGE:
+		return holds_object_reference(get_range_subtype(get_multirange_range(base)));
+	case TYPTYPE_COMPOSITE: {
+		TupleDesc desc = lookup_rowtype_tupdesc(base, -1);
+		bool found = false;
+		for (int i = 0; i < desc->natts && !found; i++)
+			found = !TupleDescAttr(desc, i)->attisdropped && holds_object_reference(TupleDescAttr(desc, i)->atttypid);
+		ReleaseTupleDesc(desc);
+		return found;
+	}
+	default:
+		return false;
 	}
 }
 
@@ -163,6 +217,8 @@ void build_plan(CapturePlan *plan, Relation rel)
 		c->typlen = att->attlen;
 		c->typbyval = att->attbyval;
 		c->category = category_of(att->atttypid);
+		if (c->category == ValueCategory::Text && holds_object_reference(att->atttypid))
+			plan->fixed_search_path = true;
 		Oid outfn;
 		bool varlena;
 		getTypeOutputInfo(att->atttypid, &outfn, &varlena);
@@ -232,6 +288,7 @@ const CapturePlan *capture_plan_for(Relation rel)
 		plan->cxt = nullptr;
 		plan->ncols = plan->nkeys = 0;
 		plan->subject = -1;
+		plan->fixed_search_path = false;
 		plan->valid = true;
 		PG_TRY();
 		{

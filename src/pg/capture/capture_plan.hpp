@@ -22,12 +22,19 @@ enum class ValueCategory : uint8_t {
 	Float8,
 	Jsonb,
 	Text,
-	RegClass, // object references: schema-qualified names, whatever the search_path
+	// Object references (reg* types): names built from the catalog, schema-qualified where the object
+	// lives in a schema, whatever the search_path (docs/hashing.md, "Where the value text comes from").
+	RegClass,
 	RegType,
 	RegProc,
+	RegProcedure,
 	RegOper,
+	RegOperator,
 	RegNamespace,
 	RegRole,
+	RegConfig,
+	RegDictionary,
+	RegCollation,
 };
 
 struct ColumnPlan {
@@ -54,6 +61,10 @@ struct CapturePlan {
 	int nkeys;
 	int *keys;   // indexes into cols, ascending (so sorted by name)
 	int subject; // index into cols, or -1
+	// A Text column's type can hold object references (an array of regclass, a composite with a
+	// regtype, ...): its output function names them relative to search_path, so the capture prints
+	// it with the search path set to pg_catalog alone.
+	bool fixed_search_path;
 };
 
 // The capture plan for a relation with a capture trigger; raises ERROR if it is not tracked.

@@ -157,7 +157,7 @@ void capture_row(const CapturePlan *plan, char op, TupleTableSlot *oldslot, Tupl
 	rc.record = &record;
 
 	OutputSettings saved;
-	pin_output_settings(&saved);
+	pin_output_settings(&saved, plan->fixed_search_path);
 	PG_TRY();
 	{
 		describe_change(&rc);

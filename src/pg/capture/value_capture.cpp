@@ -5,6 +5,14 @@
 #include "pg/common/core_bridge.hpp"
 #include "pg/capture/jsonb_canonical.hpp"
 
+extern "C" {
+#include "catalog/pg_collation.h"
+#include "catalog/pg_operator.h"
+#include "catalog/pg_proc.h"
+#include "catalog/pg_ts_config.h"
+#include "catalog/pg_ts_dict.h"
+}
+
 namespace witness::pg
 {
 namespace
@@ -35,31 +43,162 @@ void set_string(CapturedValue *out, const char *text)
 }
 
 // Floats print shortest-exact (settings pinned), then as numeric prints them, like jsonb numbers.
+// Negative zero, which numeric cannot hold, is the number -0.
 void set_float(CapturedValue *out, double v, const char *text)
 {
 	if (std::isnan(v) || std::isinf(v)) {
 		set_string(out, text);
 		return;
 	}
+	if (v == 0 && std::signbit(v)) {
+		out->kind = JsonKind::Number;
+		out->text = "-0";
+		out->len = 2;
+		return;
+	}
 	Datum n = DirectFunctionCall3(numeric_in, CStringGetDatum(text), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
 	set_number(out, DatumGetNumeric(n));
 }
 
-// The schema-qualified name of the object an OID-alias value refers to, or nullptr if it is gone.
-const char *qualified_name(ValueCategory category, Oid oid)
+// Names of referenced objects, built from the catalog rather than by the reg* output functions, which
+// leave out the schema of whatever the search_path finds and spell built-in types the SQL way
+// ("timestamp with time zone"). Each part is quoted as quote_ident() quotes it (quote_all_identifiers
+// is pinned off). They return nullptr when the object, or its schema, does not exist.
+
+const char *qualified(Oid nsp, const char *name)
+{
+	char *nspname = get_namespace_name(nsp);
+	return nspname != nullptr ? quote_qualified_identifier(nspname, name) : nullptr;
+}
+
+const char *relation_name(Oid oid)
+{
+	char *rel = get_rel_name(oid);
+	return rel != nullptr ? qualified(get_rel_namespace(oid), rel) : nullptr;
+}
+
+const char *type_name(Oid oid)
+{
+	HeapTuple tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(oid));
+	if (!HeapTupleIsValid(tup))
+		return nullptr;
+	auto *t = (Form_pg_type)GETSTRUCT(tup);
+	const char *name = qualified(t->typnamespace, NameStr(t->typname));
+	ReleaseSysCache(tup);
+	return name;
+}
+
+// An argument type inside a function's or operator's signature; a type that is gone keeps its number.
+void append_arg_type(StringInfo buf, Oid oid)
+{
+	const char *name = type_name(oid);
+	if (name != nullptr)
+		appendStringInfoString(buf, name);
+	else
+		appendStringInfo(buf, "%u", oid);
+}
+
+const char *function_name(Oid oid, bool with_args)
+{
+	HeapTuple tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(oid));
+	if (!HeapTupleIsValid(tup))
+		return nullptr;
+	auto *p = (Form_pg_proc)GETSTRUCT(tup);
+	const char *name = qualified(p->pronamespace, NameStr(p->proname));
+	if (name != nullptr && with_args) {
+		StringInfoData buf;
+		initStringInfo(&buf);
+		appendStringInfo(&buf, "%s(", name);
+		for (int i = 0; i < p->pronargs; i++) {
+			if (i > 0)
+				appendStringInfoChar(&buf, ',');
+			append_arg_type(&buf, p->proargtypes.values[i]);
+		}
+		appendStringInfoChar(&buf, ')');
+		name = buf.data;
+	}
+	ReleaseSysCache(tup);
+	return name;
+}
+
+// schema.op, the operator's symbol never quoted (as regoperator writes it).
+const char *operator_name(Oid oid, bool with_args)
+{
+	HeapTuple tup = SearchSysCache1(OPEROID, ObjectIdGetDatum(oid));
+	if (!HeapTupleIsValid(tup))
+		return nullptr;
+	auto *o = (Form_pg_operator)GETSTRUCT(tup);
+	char *nspname = get_namespace_name(o->oprnamespace);
+	const char *name = nullptr;
+	if (nspname != nullptr) {
+		StringInfoData buf;
+		initStringInfo(&buf);
+		appendStringInfo(&buf, "%s.%s", quote_identifier(nspname), NameStr(o->oprname));
+		if (with_args) {
+			appendStringInfoChar(&buf, '(');
+			if (OidIsValid(o->oprleft))
+				append_arg_type(&buf, o->oprleft);
+			else
+				appendStringInfoString(&buf, "NONE");
+			appendStringInfoChar(&buf, ',');
+			if (OidIsValid(o->oprright))
+				append_arg_type(&buf, o->oprright);
+			else
+				appendStringInfoString(&buf, "NONE");
+			appendStringInfoChar(&buf, ')');
+		}
+		name = buf.data;
+	}
+	ReleaseSysCache(tup);
+	return name;
+}
+
+// A text search configuration or dictionary, or a collation: name and schema from the catalog row.
+const char *named_in_schema(int cache, Oid oid)
+{
+	HeapTuple tup = SearchSysCache1(cache, ObjectIdGetDatum(oid));
+	if (!HeapTupleIsValid(tup))
+		return nullptr;
+	const char *name = nullptr;
+	switch (cache) {
+	case TSCONFIGOID: {
+		auto *c = (Form_pg_ts_config)GETSTRUCT(tup);
+		name = qualified(c->cfgnamespace, NameStr(c->cfgname));
+		break;
+	}
+	case TSDICTOID: {
+		auto *d = (Form_pg_ts_dict)GETSTRUCT(tup);
+		name = qualified(d->dictnamespace, NameStr(d->dictname));
+		break;
+	}
+	case COLLOID: {
+		auto *c = (Form_pg_collation)GETSTRUCT(tup);
+		name = qualified(c->collnamespace, NameStr(c->collname));
+		break;
+	}
+	default:
+		break;
+	}
+	ReleaseSysCache(tup);
+	return name;
+}
+
+// The name an object reference value stands for, or nullptr if there is no such object.
+const char *object_name(ValueCategory category, Oid oid)
 {
 	switch (category) {
-	case ValueCategory::RegClass: {
-		char *rel = get_rel_name(oid);
-		char *nsp = rel != nullptr ? get_namespace_name(get_rel_namespace(oid)) : nullptr;
-		return nsp != nullptr ? quote_qualified_identifier(nsp, rel) : nullptr;
-	}
+	case ValueCategory::RegClass:
+		return relation_name(oid);
 	case ValueCategory::RegType:
-		return format_type_extended(oid, -1, FORMAT_TYPE_FORCE_QUALIFY | FORMAT_TYPE_INVALID_AS_NULL);
+		return type_name(oid);
 	case ValueCategory::RegProc:
-		return format_procedure_extended(oid, FORMAT_PROC_FORCE_QUALIFY | FORMAT_PROC_INVALID_AS_NULL);
+		return function_name(oid, false);
+	case ValueCategory::RegProcedure:
+		return function_name(oid, true);
 	case ValueCategory::RegOper:
-		return format_operator_extended(oid, FORMAT_OPERATOR_FORCE_QUALIFY | FORMAT_OPERATOR_INVALID_AS_NULL);
+		return operator_name(oid, false);
+	case ValueCategory::RegOperator:
+		return operator_name(oid, true);
 	case ValueCategory::RegNamespace: {
 		char *nsp = get_namespace_name(oid);
 		return nsp != nullptr ? quote_identifier(nsp) : nullptr;
@@ -68,6 +207,12 @@ const char *qualified_name(ValueCategory category, Oid oid)
 		char *role = GetUserNameFromId(oid, true);
 		return role != nullptr ? quote_identifier(role) : nullptr;
 	}
+	case ValueCategory::RegConfig:
+		return named_in_schema(TSCONFIGOID, oid);
+	case ValueCategory::RegDictionary:
+		return named_in_schema(TSDICTOID, oid);
+	case ValueCategory::RegCollation:
+		return named_in_schema(COLLOID, oid);
 	default:
 		return nullptr;
 	}
@@ -75,22 +220,36 @@ const char *qualified_name(ValueCategory category, Oid oid)
 
 } // namespace
 
-void pin_output_settings(OutputSettings *saved)
+void pin_output_settings(OutputSettings *saved, bool fixed_search_path)
 {
 	if (utc == nullptr)
 		utc = pg_tzset("UTC");
+	// First what can fail (it allocates), then the settings, which cannot.
+	saved->path_pushed = false;
+	if (fixed_search_path) {
+		// pg_catalog alone, not even the temporary schema: a name is qualified unless it is pg_catalog's.
+		OverrideSearchPath path;
+		path.schemas = NIL;
+		path.addCatalog = true;
+		path.addTemp = false;
+		path.generation = 0;
+		PushOverrideSearchPath(&path);
+		saved->path_pushed = true;
+	}
 	saved->date_style = DateStyle;
 	saved->date_order = DateOrder;
 	saved->interval_style = IntervalStyle;
 	saved->float_digits = extra_float_digits;
 	saved->bytea = bytea_output;
 	saved->timezone = session_timezone;
+	saved->quote_all = quote_all_identifiers;
 	DateStyle = USE_ISO_DATES;
 	DateOrder = DATEORDER_YMD;
 	IntervalStyle = INTSTYLE_ISO_8601;
 	extra_float_digits = 1;
 	bytea_output = BYTEA_OUTPUT_HEX;
 	session_timezone = utc;
+	quote_all_identifiers = false;
 }
 
 void restore_output_settings(const OutputSettings *saved)
@@ -101,6 +260,9 @@ void restore_output_settings(const OutputSettings *saved)
 	extra_float_digits = saved->float_digits;
 	bytea_output = saved->bytea;
 	session_timezone = saved->timezone;
+	quote_all_identifiers = saved->quote_all;
+	if (saved->path_pushed)
+		PopOverrideSearchPath();
 }
 
 void capture_value(const ColumnPlan &col, Datum value, bool isnull, CapturedValue *out)
@@ -155,10 +317,15 @@ void capture_value(const ColumnPlan &col, Datum value, bool isnull, CapturedValu
 	case ValueCategory::RegClass:
 	case ValueCategory::RegType:
 	case ValueCategory::RegProc:
+	case ValueCategory::RegProcedure:
 	case ValueCategory::RegOper:
+	case ValueCategory::RegOperator:
 	case ValueCategory::RegNamespace:
-	case ValueCategory::RegRole: {
-		const char *name = qualified_name(col.category, DatumGetObjectId(value));
+	case ValueCategory::RegRole:
+	case ValueCategory::RegConfig:
+	case ValueCategory::RegDictionary:
+	case ValueCategory::RegCollation: {
+		const char *name = object_name(col.category, DatumGetObjectId(value));
 		if (name != nullptr)
 			set_string(out, name);
 		else // a dangling reference keeps its number

@@ -21,9 +21,12 @@ struct OutputSettings {
 	int float_digits;
 	int bytea;
 	pg_tz *timezone;
+	bool quote_all;   // quote_all_identifiers
+	bool path_pushed; // an override search path was pushed
 };
 
-void pin_output_settings(OutputSettings *saved);
+// fixed_search_path: also sets the search path to pg_catalog alone (CapturePlan::fixed_search_path).
+void pin_output_settings(OutputSettings *saved, bool fixed_search_path);
 void restore_output_settings(const OutputSettings *saved);
 
 // Converts one column value (settings must be pinned).

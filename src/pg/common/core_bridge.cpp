@@ -7,9 +7,16 @@
 #include <vector>
 
 #include "core/block.hpp"
+#include "core/canonical_json.hpp"
 #include "core/merkle.hpp"
 #include "pg/common/core_bridge.hpp"
 #include "pg/common/cpp_guard.hpp"
+
+extern "C" {
+#include "catalog/pg_conversion.h"
+#include "catalog/pg_namespace.h"
+#include "mb/pg_wchar.h"
+}
 
 namespace witness::pg
 {
@@ -18,10 +25,120 @@ namespace
 
 std::string scratch; // reused output buffer; static, so no destructor is skipped by a longjmp
 
+// ---- Text is hashed as UTF-8, whatever the database encoding (docs/hashing.md, "Text is UTF-8") ----
+
+// The conversion from the database encoding to UTF-8: pg_catalog's default one, looked up once and
+// never through the search_path (where CREATE DEFAULT CONVERSION could put another one first).
+FmgrInfo to_utf8_fn;
+bool to_utf8_ready = false;
+
+bool is_ascii(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] & 0x80)
+			return false;
+	return true;
+}
+
+// The len bytes at s, text of the database encoding, in UTF-8: s itself when they are ASCII (every
+// server encoding is a superset of ASCII), else a palloc'd conversion. SQL_ASCII has no conversion:
+// its bytes are hashed as stored.
+const char *to_utf8(const char *s, size_t len, size_t *out_len)
+{
+	*out_len = len;
+	int encoding = GetDatabaseEncoding();
+	if (encoding == PG_UTF8 || encoding == PG_SQL_ASCII || is_ascii(s, len))
+		return s;
+	if (!to_utf8_ready) {
+		Oid proc = FindDefaultConversion(PG_CATALOG_NAMESPACE, encoding, PG_UTF8);
+		if (!OidIsValid(proc))
+			ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			                errmsg("pg_witness cannot convert text of encoding %s to UTF8 for hashing",
+			                       GetDatabaseEncodingName()),
+			                errdetail("pg_catalog has no default conversion from %s to UTF8.",
+			                          GetDatabaseEncodingName())));
+		fmgr_info_cxt(proc, &to_utf8_fn, TopMemoryContext);
+		to_utf8_ready = true;
+	}
+	if (len > MaxAllocSize)
+		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+		                errmsg("text of %zu bytes is too long to convert to UTF8 for hashing", len)));
+	auto *dst = (char *)MemoryContextAllocHuge(CurrentMemoryContext, len * MAX_CONVERSION_GROWTH + 1);
+	FunctionCall6(&to_utf8_fn, Int32GetDatum(encoding), Int32GetDatum(PG_UTF8), CStringGetDatum(s),
+	              CStringGetDatum(dst), Int32GetDatum((int)len), BoolGetDatum(false));
+	*out_len = strlen(dst);
+	return dst;
+}
+
+void text_to_utf8(TextField *f)
+{
+	if (f->present)
+		f->ptr = to_utf8(f->ptr, f->len, &f->len);
+}
+
+// A JSON field's canonical text in UTF-8. Converted text is canonicalized again: the members were
+// sorted by the bytes of the database encoding, and UTF-8 may order them differently (WIN1252's
+// 0x80, U+20AC, sorts before 0xE9, U+00E9; their UTF-8 bytes the other way round). Stored text that
+// does not parse (only a tampered row) is hashed as converted, and then fails to reproduce its hash.
+void json_to_utf8(JsonDoc *d)
+{
+	if (!d->present || d->canonical == nullptr)
+		return;
+	size_t len;
+	const char *utf8 = to_utf8(d->canonical, d->canonical_len, &len);
+	if (utf8 == d->canonical)
+		return;
+	bool parsed = false;
+	run_core(ERRCODE_INTERNAL_ERROR, "could not canonicalize pg_witness JSON", [&] {
+		scratch.clear();
+		try {
+			canonical_json(std::string_view(utf8, len), scratch);
+			parsed = true;
+		} catch (const JsonError &) {
+		}
+	});
+	if (!parsed) {
+		d->canonical = utf8;
+		d->canonical_len = len;
+		return;
+	}
+	auto *copy = (char *)MemoryContextAllocHuge(CurrentMemoryContext, scratch.size() + 1);
+	memcpy(copy, scratch.data(), scratch.size());
+	copy[scratch.size()] = '\0';
+	d->canonical = copy;
+	d->canonical_len = scratch.size();
+}
+
+// The entry as the hash sees it: entry itself in a UTF8 (or SQL_ASCII) database, else *copy with
+// every text and JSON field in UTF-8.
+const EntryView &hashed_view(const EntryView &entry, EntryView *copy)
+{
+	int encoding = GetDatabaseEncoding();
+	if (encoding == PG_UTF8 || encoding == PG_SQL_ASCII)
+		return entry;
+	*copy = entry;
+	text_to_utf8(&copy->schema_name);
+	text_to_utf8(&copy->table_name);
+	json_to_utf8(&copy->row_key);
+	text_to_utf8(&copy->subject);
+	json_to_utf8(&copy->old_values);
+	json_to_utf8(&copy->new_values);
+	text_to_utf8(&copy->session_user);
+	text_to_utf8(&copy->current_user);
+	text_to_utf8(&copy->application_name);
+	text_to_utf8(&copy->client_addr);
+	text_to_utf8(&copy->actor);
+	text_to_utf8(&copy->reason);
+	json_to_utf8(&copy->context);
+	return *copy;
+}
+
 } // namespace
 
-void leaf_hash(const EntryView &entry, uint8_t out[32])
+void leaf_hash(const EntryView &stored, uint8_t out[32])
 {
+	EntryView copy;
+	const EntryView &entry = hashed_view(stored, &copy);
 	run_core(ERRCODE_INTERNAL_ERROR, "could not hash pg_witness entry", [&] {
 		Hash h = entry_leaf_hash(entry);
 		std::memcpy(out, h.data(), h.size());
@@ -40,8 +157,10 @@ Datum json_object(const JsonField *fields, size_t n, const char **chars, size_t 
 	return PointerGetDatum(t);
 }
 
-struct varlena *canonical_bytes(const EntryView &entry)
+struct varlena *canonical_bytes(const EntryView &stored)
 {
+	EntryView copy;
+	const EntryView &entry = hashed_view(stored, &copy);
 	run_core(ERRCODE_INTERNAL_ERROR, "could not encode pg_witness entry", [&] {
 		scratch.clear();
 		encode_entry(entry, scratch);

@@ -78,9 +78,11 @@ bool check_context(char **newval, void **, GucSource)
 	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
 		p++;
 	// Escapes beyond ASCII need a UTF8 database; before a database is chosen, the value is not refused
-	// for them (a backend checks it again in its database).
+	// for them (a backend checks it again in its database). In a database of another encoding the value
+	// is text of that encoding, not UTF-8.
 	JsonbInputRules rules;
 	rules.unicode_escapes_beyond_ascii = !OidIsValid(MyDatabaseId) || GetDatabaseEncoding() == PG_UTF8;
+	rules.strings_are_utf8 = !OidIsValid(MyDatabaseId) || GetDatabaseEncoding() == PG_UTF8;
 	size_t stored = 0;
 	const char *err = run_guarded([&] { stored = check_jsonb_input(*newval, rules); });
 	const bool is_json = err == nullptr || json_is_valid(*newval);

@@ -33,7 +33,8 @@ JsonDoc stored_json(const StoredEntry &e, int col)
 {
 	JsonDoc d;
 	if (!e.nulls[col - 1]) {
-		// The stored text is what the leaf hash covers; altered text fails to reproduce the hash.
+		// The stored text (in UTF-8, see core_bridge.cpp) is what the leaf hash covers; altered text
+		// fails to reproduce the hash.
 		text *t = DatumGetTextPP(e.values[col - 1]);
 		d.present = true;
 		d.canonical = VARDATA_ANY(t);

@@ -173,6 +173,20 @@ ENTRIES = [
         "context": {"session": "s-1", "auth": "oidc", "ip": "203.0.113.7", "roles": ["hr", "admin"],
                     "mfa": True, "n": Num("3")},
     }),
+    # The row of docs/hashing.md's second worked example, captured as the value rules there say:
+    # INSERT INTO spec_example VALUES (1, 'NaN', '-0', '{"b": 1, "a": 2}', 12.34, 'café', 'spec_example',
+    # 'timestamptz') with columns id int, f4 float4, f8 float8, j json, m money, name text, rc regclass,
+    # rt regtype (sql/types.sql captures it and compares the text).
+    ("CapturedValues", {
+        "id": 5, "xid": 753, "stmt_time_us": 1700000003000000, "op": "I",
+        "schema_name": "public", "table_name": "spec_example", "tags": 0,
+        "row_key": {"id": Num("1")}, "subject": None, "old_values": None,
+        "new_values": {"f4": "NaN", "f8": Num("-0"), "id": Num("1"), "j": '{"b": 1, "a": 2}', "m": Num("1234"),
+                       "name": "caf\u00e9", "rc": "public.spec_example", "rt": "pg_catalog.timestamptz"},
+        "session_user": "postgres", "current_user": "postgres", "application_name": None,
+        "client_addr": None, "client_port": None, "backend_pid": 4244,
+        "actor": None, "reason": None, "context": None,
+    }),
 ]
 
 
@@ -189,6 +203,9 @@ def main():
     ctx = canonical(ENTRIES[3][1]["context"])
     assert ctx.isascii()
     print('const char *const kContextCanonical = R"json(%s)json";' % ctx)
+    captured = canonical(ENTRIES[4][1]["new_values"])
+    print('const char *const kCapturedValuesNew = R"json(%s)json";' % captured)
+    print("// %s: %d bytes of UTF-8" % ("new_values of CapturedValues", len(captured.encode("utf-8"))))
 
 
 if __name__ == "__main__":
