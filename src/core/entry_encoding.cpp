@@ -168,12 +168,24 @@ void put_json_or_null(std::string &out, const JsonDoc &doc, const char *field)
 	out[len_at + 3] = static_cast<char>(v);
 }
 
+// The payload fields, in the order both formats hash them.
+void put_payload(std::string &out, const EntryView &e)
+{
+	put_json_or_null(out, e.row_key, "row_key");
+	put_text_or_null(out, e.subject, "subject");
+	put_json_or_null(out, e.old_values, "old_values");
+	put_json_or_null(out, e.new_values, "new_values");
+}
+
+// Format 1 hashes the payload in place; format 2 hashes a commitment to it after the attribution.
 void put_entry(std::string &out, const EntryView &e)
 {
 	const char *op = op_name(e.op);
 	if (op == nullptr)
 		malformed("op", "unknown operation code");
-	out += static_cast<char>(kEntryFormatVersion);
+	if (e.format != kEntryFormatVersion && e.format != kEntryFormatCommitted)
+		malformed("format", "unknown format version");
+	out += static_cast<char>(e.format);
 	put_int(out, e.id);
 	put_int(out, e.xid);
 	put_int(out, e.stmt_time_us);
@@ -181,10 +193,8 @@ void put_entry(std::string &out, const EntryView &e)
 	put_text(out, e.schema_name, "schema_name");
 	put_text(out, e.table_name, "table_name");
 	put_int(out, e.tags);
-	put_json_or_null(out, e.row_key, "row_key");
-	put_text_or_null(out, e.subject, "subject");
-	put_json_or_null(out, e.old_values, "old_values");
-	put_json_or_null(out, e.new_values, "new_values");
+	if (e.format == kEntryFormatVersion)
+		put_payload(out, e);
 	put_text(out, e.session_user, "session_user");
 	put_text(out, e.current_user, "current_user");
 	put_text_or_null(out, e.application_name, "application_name");
@@ -197,6 +207,15 @@ void put_entry(std::string &out, const EntryView &e)
 	put_text_or_null(out, e.actor, "actor");
 	put_text_or_null(out, e.reason, "reason");
 	put_json_or_null(out, e.context, "context");
+	if (e.format == kEntryFormatCommitted) {
+		if (e.has_pseudonym)
+			put_bytes(out, kBytes, reinterpret_cast<const char *>(e.pseudonym.data()), e.pseudonym.size(),
+			          "subject_pseudonym");
+		else
+			out += kNull;
+		put_bytes(out, kBytes, reinterpret_cast<const char *>(e.commitment.data()), e.commitment.size(),
+		          "commitment");
+	}
 }
 
 } // namespace
@@ -235,6 +254,31 @@ void encode_entry(const EntryView &entry, std::string &out)
 		out.resize(original); // leave out as it was
 		throw;
 	}
+}
+
+void encode_payload(const EntryView &entry, std::string &out)
+{
+	const size_t original = out.size();
+	try {
+		put_payload(out, entry);
+	} catch (...) {
+		out.resize(original);
+		throw;
+	}
+}
+
+Hash entry_payload_commitment(const EntryView &entry)
+{
+	if (entry.salt == nullptr)
+		malformed("salt", "the payload was erased: no salt to commit with");
+	thread_local std::string buf;
+	buf.clear();
+	encode_payload(entry, buf);
+	const Hash h = payload_commitment(
+	    std::string_view(reinterpret_cast<const char *>(entry.salt), kCommitmentSaltSize), buf);
+	if (buf.capacity() > (1u << 20))
+		std::string().swap(buf);
+	return h;
 }
 
 Hash entry_leaf_hash(const EntryView &entry)

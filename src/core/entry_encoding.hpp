@@ -26,12 +26,15 @@
 #include <cstdint>
 #include <string>
 
+#include "commitment.hpp"
 #include "hash.hpp"
 
 namespace witness
 {
 
 constexpr uint8_t kEntryFormatVersion = 1;
+// Format 2: the leaf covers the header and a commitment to the payload (docs/hashing.md, "format 2").
+constexpr uint8_t kEntryFormatCommitted = 2;
 
 // Classification bits stored in an entry's tags.
 enum Tag : int64_t {
@@ -102,6 +105,15 @@ struct EntryView {
 	TextField actor;
 	TextField reason;
 	JsonDoc context;
+
+	// Format 2 only. The payload (row_key, subject, old_values, new_values) is hashed into
+	// `commitment` with `salt`; once erased, salt is nullptr and the payload fields are absent, and
+	// the stored commitment stands in for them.
+	uint8_t format = kEntryFormatVersion;
+	const uint8_t *salt = nullptr; // kCommitmentSaltSize bytes
+	Hash commitment{};
+	bool has_pseudonym = false; // the keyed pseudonym of the subject, when the entry has a subject
+	Hash pseudonym{};
 };
 
 // Appends the canonical JSON object {"name":value,...} of fields (sorted by name bytewise, unique)
@@ -114,7 +126,15 @@ void write_fields_object(const JsonField *fields, size_t nfields, std::string &o
 void encode_entry(const EntryView &entry, std::string &out);
 
 // SHA-256(0x00 || canonical_bytes(entry)); reuses a per-thread buffer, so it allocates rarely.
+// For format 2 the stored entry.commitment is hashed, whether or not the payload is still there.
 Hash entry_leaf_hash(const EntryView &entry);
+
+// Format 2: appends the canonical payload bytes (row_key, subject, old_values, new_values).
+void encode_payload(const EntryView &entry, std::string &out);
+
+// Format 2: SHA-256(0x03 || salt || canonical payload bytes) of the entry's payload; throws
+// std::invalid_argument when the entry has no salt (its payload was erased).
+Hash entry_payload_commitment(const EntryView &entry);
 
 // The operation word for an op code ("INSERT" for 'I', ...); nullptr for an unknown code.
 const char *op_name(char op) noexcept;
