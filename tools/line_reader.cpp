@@ -1,15 +1,16 @@
-// Buffered reading with fread: lines are views into the buffer, which grows for a longer line.
+// Buffered reading: lines are views into the buffer, which grows for a longer line.
 #include "line_reader.hpp"
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
+#include <utility>
 
 namespace witness::tool
 {
 
-LineReader::LineReader(const std::string &path) : buf_(size_t(4) << 20)
+FileSource::FileSource(const std::string &path)
 {
 	if (path == "-") {
 		file_ = stdin;
@@ -21,11 +22,23 @@ LineReader::LineReader(const std::string &path) : buf_(size_t(4) << 20)
 		throw std::runtime_error("cannot open " + path + ": " + std::strerror(errno));
 }
 
-LineReader::~LineReader()
+FileSource::~FileSource()
 {
 	if (owned_)
 		std::fclose(file_);
 }
+
+size_t FileSource::read(char *buf, size_t n)
+{
+	const size_t got = std::fread(buf, 1, n, file_);
+	if (got == 0 && std::ferror(file_))
+		throw std::runtime_error(std::string("read error: ") + std::strerror(errno));
+	return got;
+}
+
+LineReader::LineReader(std::unique_ptr<ByteSource> source) : source_(std::move(source)), buf_(size_t(4) << 20) {}
+
+LineReader::LineReader(const std::string &path) : LineReader(std::make_unique<FileSource>(path)) {}
 
 // Moves the unread rest to the front, grows the buffer when it is full, and reads more.
 bool LineReader::fill()
@@ -39,10 +52,8 @@ bool LineReader::fill()
 	}
 	if (end_ == buf_.size())
 		buf_.resize(buf_.size() * 2);
-	const size_t n = std::fread(buf_.data() + end_, 1, buf_.size() - end_, file_);
+	const size_t n = source_->read(buf_.data() + end_, buf_.size() - end_);
 	if (n == 0) {
-		if (std::ferror(file_))
-			throw std::runtime_error(std::string("read error: ") + std::strerror(errno));
 		eof_ = true;
 		return false;
 	}
