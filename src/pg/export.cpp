@@ -18,7 +18,9 @@
 #include "pg/table_config.hpp"
 
 extern "C" {
+#include "access/heapam.h"
 #include "access/relscan.h"
+#include "storage/bufmgr.h"
 #include "storage/itemptr.h"
 #include "utils/fmgrprotos.h"
 #include "access/tableam.h"
@@ -62,7 +64,8 @@ struct ExportState {
 	long nbatch, next; // rows in the batch, next one to return
 	bool cursor_done;  // the current cursor returned fewer rows than asked: nothing more
 	Relation rel;
-	IndexFetchTableData *fetch; // fetches by ctid, keeping the page pinned while it stays the same
+	BufferAccessStrategy strategy; // a ring of buffers: an export does not flush shared_buffers
+	Buffer buf;                    // the page of the last entry, pinned while entries stay on it
 	TupleTableSlot *slot;
 	Snapshot snapshot;
 	StringInfoData out;
@@ -157,14 +160,14 @@ void cleanup(ExportState *st)
 	close_cursor(st->entries_cursor);
 	if (st->slot != nullptr)
 		ExecDropSingleTupleTableSlot(st->slot);
-	if (st->fetch != nullptr)
-		table_index_fetch_end(st->fetch);
+	if (BufferIsValid(st->buf))
+		ReleaseBuffer(st->buf);
+	st->buf = InvalidBuffer;
 	if (st->rel != nullptr)
 		table_close(st->rel, AccessShareLock);
 	if (st->snapshot != nullptr)
 		UnregisterSnapshot(st->snapshot);
 	st->slot = nullptr;
-	st->fetch = nullptr;
 	st->rel = nullptr;
 	st->snapshot = nullptr;
 }
@@ -399,6 +402,48 @@ void print_entry(StringInfo out, const Datum *values, const bool *nulls)
 	out->data[out->len] = '\0';
 }
 
+[[noreturn]] void entry_vanished(const ItemPointerData *tid)
+{
+	ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+	                errmsg("entry at ctid (%u,%u) vanished during the export", ItemPointerGetBlockNumber(tid),
+	                       ItemPointerGetOffsetNumber(tid))));
+}
+
+// Stores in st->slot the tuple version at tid, which the cursor's scan saw under the same snapshot.
+// Not through the index-fetch interface: that one starts from the root of a HOT chain, and a row
+// updated in place (by someone tampering with the trail) is a heap-only tuple the scan returns itself.
+// As heap_fetch(), but the page stays pinned while the entries stay on it.
+void fetch_entry(ExportState *st, const ItemPointerData *tid)
+{
+	BlockNumber block = ItemPointerGetBlockNumber(tid);
+	if (!BufferIsValid(st->buf) || BufferGetBlockNumber(st->buf) != block) {
+		if (BufferIsValid(st->buf))
+			ReleaseBuffer(st->buf);
+		st->buf = InvalidBuffer;
+		st->buf = ReadBufferExtended(st->rel, MAIN_FORKNUM, block, RBM_NORMAL, st->strategy);
+	}
+	LockBuffer(st->buf, BUFFER_LOCK_SHARE);
+	Page page = BufferGetPage(st->buf);
+	OffsetNumber offset = ItemPointerGetOffsetNumber(tid);
+	ItemId lp = offset >= FirstOffsetNumber && offset <= PageGetMaxOffsetNumber(page) ? PageGetItemId(page, offset)
+	                                                                                  : nullptr;
+	if (lp == nullptr || !ItemIdIsNormal(lp)) {
+		LockBuffer(st->buf, BUFFER_LOCK_UNLOCK);
+		entry_vanished(tid);
+	}
+	HeapTupleData tuple;
+	tuple.t_data = (HeapTupleHeader)PageGetItem(page, lp);
+	tuple.t_len = ItemIdGetLength(lp);
+	tuple.t_tableOid = RelationGetRelid(st->rel);
+	tuple.t_self = *tid;
+	if (!HeapTupleSatisfiesVisibility(&tuple, st->snapshot, st->buf)) {
+		LockBuffer(st->buf, BUFFER_LOCK_UNLOCK);
+		entry_vanished(tid);
+	}
+	ExecStoreBufferHeapTuple(&tuple, st->slot, st->buf); // the slot pins the page too
+	LockBuffer(st->buf, BUFFER_LOCK_UNLOCK);
+}
+
 // The next entry line, or nullptr after the last entry.
 text *next_entry(ExportState *st)
 {
@@ -410,11 +455,7 @@ text *next_entry(ExportState *st)
 			return nullptr;
 	}
 	ItemPointerData tid = st->tids[st->next++];
-	bool call_again = false, all_dead = false;
-	if (!table_index_fetch_tuple(st->fetch, &tid, st->snapshot, st->slot, &call_again, &all_dead))
-		ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
-		                errmsg("entry at ctid (%u,%u) vanished during the export", ItemPointerGetBlockNumber(&tid),
-		                       ItemPointerGetOffsetNumber(&tid))));
+	fetch_entry(st, &tid);
 	slot_getallattrs(st->slot);
 	MemoryContext caller = MemoryContextSwitchTo(st->row_cxt);
 	MemoryContextReset(st->row_cxt);
@@ -430,7 +471,8 @@ void start_entries(ExportState *st, MemoryContext state_cxt)
 	MemoryContext old = MemoryContextSwitchTo(state_cxt);
 	st->rel = table_open(entry_relid(), AccessShareLock);
 	check_entry_layout(RelationGetDescr(st->rel));
-	st->fetch = table_index_fetch_begin(st->rel);
+	st->strategy = GetAccessStrategy(BAS_BULKREAD);
+	st->buf = InvalidBuffer;
 	st->slot = table_slot_create(st->rel, nullptr);
 	MemoryContextSwitchTo(old);
 	open_cursor(kEntryOrderQuery, st->snapshot, st->entries_cursor);
