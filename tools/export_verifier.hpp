@@ -32,7 +32,13 @@ class FileInput : public ExportInput
 {
   public:
 	explicit FileInput(std::string path) : path_(std::move(path)) {}
-	std::unique_ptr<ByteSource> open() override { return std::make_unique<FileSource>(path_); }
+	// Standard input is read ahead in a thread (a pipe holds 64 kB: its writer would wait on every parse).
+	std::unique_ptr<ByteSource> open() override
+	{
+		if (path_ == "-")
+			return std::make_unique<PrefetchSource>(std::make_unique<FileSource>(path_), size_t(32) << 20);
+		return std::make_unique<FileSource>(path_);
+	}
 	bool reopens() const override { return path_ != "-"; }
 
   private:

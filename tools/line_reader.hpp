@@ -37,6 +37,23 @@ class FileSource : public ByteSource
 	bool owned_ = false;
 };
 
+// Reads another source ahead in a thread of its own, up to `capacity` bytes, so that its producer
+// never waits for the consumer's parsing: over a socket, the server keeps sending while the lines
+// already received are parsed. Errors of the inner source come out of read().
+class PrefetchSource : public ByteSource
+{
+  public:
+	PrefetchSource(std::unique_ptr<ByteSource> inner, size_t capacity);
+	~PrefetchSource() override;
+	PrefetchSource(const PrefetchSource &) = delete;
+	PrefetchSource &operator=(const PrefetchSource &) = delete;
+	size_t read(char *buf, size_t n) override;
+
+  private:
+	struct State;
+	std::unique_ptr<State> state_;
+};
+
 class LineReader
 {
   public:

@@ -13,6 +13,7 @@ namespace
 {
 
 const char *const kCopyQuery = "COPY (SELECT witness.export_trail()) TO STDOUT";
+constexpr size_t kPrefetchBytes = size_t(32) << 20;
 
 std::string message_of(PGconn *conn)
 {
@@ -140,7 +141,9 @@ std::unique_ptr<ByteSource> ConnectionInput::open()
 	PQclear(r);
 	if (status != PGRES_COPY_OUT)
 		throw std::runtime_error(std::string(kCopyQuery) + ": " + message_of(conn_));
-	return std::make_unique<CopyOutSource>(conn_);
+	// Read ahead in a thread of its own: the server sends on while witness-verify parses (a socket
+	// buffer holds a fraction of a millisecond of the export).
+	return std::make_unique<PrefetchSource>(std::make_unique<CopyOutSource>(conn_), kPrefetchBytes);
 }
 
 } // namespace witness::tool

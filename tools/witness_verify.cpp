@@ -47,7 +47,8 @@ const char *const kUsage =
     "  --hmac-key FILE      HMAC key file to check the digest's hmac_sha256 signature\n"
     "  --ed25519-key FILE   Ed25519 public (or private) key PEM to check the digest's ed25519 signature\n"
     "  --max-problems N     print at most N problems (default 100; 0 for all)\n"
-    "  -j, --jobs N         threads that parse and hash entries (default: one per processor, at most 8)\n"
+    "  -j, --jobs N         threads that parse and hash entries (default: one per processor, at most 8;\n"
+    "                       with --connect one fewer)\n"
     "  --stats              print timing and throughput to standard error\n"
     "  -h, --help           this text\n"
     "\n"
@@ -115,8 +116,12 @@ Options parse_args(int argc, char **argv)
 		throw UsageError("no export file given (or --connect)");
 	if (!o.export_path.empty() && o.connect)
 		throw UsageError("give an export file or --connect, not both");
-	if (o.jobs == 0)
-		o.jobs = std::min(8u, std::max(1u, std::thread::hardware_concurrency()));
+	// --connect: one processor fewer, for the thread that reads from the connection and, when the
+	// database runs on this machine, for the backend that produces the export.
+	if (o.jobs == 0) {
+		const unsigned cpus = std::max(1u, std::thread::hardware_concurrency());
+		o.jobs = std::min(8u, o.connect && cpus > 1 ? cpus - 1 : cpus);
+	}
 	if (o.digest_path.empty() && (!o.hmac_key_path.empty() || !o.ed25519_key_path.empty()))
 		throw UsageError("--hmac-key and --ed25519-key check a digest: give --digest too");
 	return o;

@@ -2,7 +2,10 @@
 // against the independent entry vectors, block lines against the block vectors, and malformed lines.
 #include "export_reader.hpp"
 
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
+#include <memory>
 #include <fstream>
 #include <stdexcept>
 #include <string>
@@ -247,6 +250,56 @@ TEST(LineReader, LinesAndChunks)
 	}
 	EXPECT_EQ(joined, content);
 	EXPECT_THROW(LineReader(::testing::TempDir() + "/no/such/file"), std::runtime_error);
+}
+
+// A source whose reads come in odd sizes, and which fails after `fail_after` bytes when asked to.
+class TrickleSource : public ByteSource
+{
+  public:
+	TrickleSource(std::string text, size_t fail_after) : text_(std::move(text)), fail_after_(fail_after) {}
+	size_t read(char *buf, size_t n) override
+	{
+		if (pos_ >= fail_after_)
+			throw std::runtime_error("the connection broke");
+		const size_t take = std::min({n, size_t(7777), text_.size() - pos_, fail_after_ - pos_});
+		std::memcpy(buf, text_.data() + pos_, take);
+		pos_ += take;
+		return take;
+	}
+
+  private:
+	std::string text_;
+	size_t pos_ = 0, fail_after_;
+};
+
+TEST(LineReader, PrefetchSourceReadsAheadAndPassesErrorsOn)
+{
+	std::string content;
+	for (int i = 0; i < 300000; i++)
+		content += "line " + std::to_string(i) + "\n";
+	ASSERT_GT(content.size(), size_t(3) << 20); // more than the prefetch capacity below
+	LineReader lines(std::make_unique<PrefetchSource>(std::make_unique<TrickleSource>(content, SIZE_MAX), 1 << 20));
+	std::string joined, chunk;
+	std::string_view line;
+	ASSERT_TRUE(lines.next(line));
+	joined += std::string(line) + "\n";
+	while (lines.next_chunk(chunk, 100000))
+		joined += chunk;
+	EXPECT_EQ(joined, content);
+
+	LineReader broken(std::make_unique<PrefetchSource>(std::make_unique<TrickleSource>(content, 2500000), 1 << 20));
+	try {
+		while (broken.next_chunk(chunk, 100000)) {
+		}
+		ADD_FAILURE() << "the error of the source was lost";
+	} catch (const std::runtime_error &e) {
+		EXPECT_EQ(std::string(e.what()), "the connection broke");
+	}
+	// Stopped early: the reading thread is stopped and joined, not left behind.
+	{
+		LineReader early(std::make_unique<PrefetchSource>(std::make_unique<TrickleSource>(content, SIZE_MAX), 1 << 20));
+		ASSERT_TRUE(early.next(line));
+	}
 }
 
 TEST(ExportVerifier, SmallExportWithEveryJobCount)
