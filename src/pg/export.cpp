@@ -13,7 +13,6 @@
 // json_build_object().
 #include "pg/pg_includes.hpp"
 
-#include "pg/arguments.hpp"
 #include "pg/entry_writer.hpp"
 #include "pg/table_config.hpp"
 
@@ -66,6 +65,7 @@ struct ExportState {
 	Relation rel;
 	BufferAccessStrategy strategy; // a ring of buffers: an export does not flush shared_buffers
 	Buffer buf;                    // the page of the last entry, pinned while entries stay on it
+	HeapTupleData tuple;           // the entry in slot: the slot keeps a pointer to it
 	TupleTableSlot *slot;
 	Snapshot snapshot;
 	StringInfoData out;
@@ -431,16 +431,16 @@ void fetch_entry(ExportState *st, const ItemPointerData *tid)
 		LockBuffer(st->buf, BUFFER_LOCK_UNLOCK);
 		entry_vanished(tid);
 	}
-	HeapTupleData tuple;
-	tuple.t_data = (HeapTupleHeader)PageGetItem(page, lp);
-	tuple.t_len = ItemIdGetLength(lp);
-	tuple.t_tableOid = RelationGetRelid(st->rel);
-	tuple.t_self = *tid;
-	if (!HeapTupleSatisfiesVisibility(&tuple, st->snapshot, st->buf)) {
+	HeapTuple tuple = &st->tuple; // not on the stack: the slot keeps a pointer to it
+	tuple->t_data = (HeapTupleHeader)PageGetItem(page, lp);
+	tuple->t_len = ItemIdGetLength(lp);
+	tuple->t_tableOid = RelationGetRelid(st->rel);
+	tuple->t_self = *tid;
+	if (!HeapTupleSatisfiesVisibility(tuple, st->snapshot, st->buf)) {
 		LockBuffer(st->buf, BUFFER_LOCK_UNLOCK);
 		entry_vanished(tid);
 	}
-	ExecStoreBufferHeapTuple(&tuple, st->slot, st->buf); // the slot pins the page too
+	ExecStoreBufferHeapTuple(tuple, st->slot, st->buf); // the slot pins the page too
 	LockBuffer(st->buf, BUFFER_LOCK_UNLOCK);
 }
 
