@@ -1253,27 +1253,12 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 AS $$ SELECT (SELECT system_identifier FROM pg_control_system())::text || '/' || current_database() $$;
 COMMENT ON FUNCTION witness.database_id() IS 'identity of this database in digests: cluster system identifier and database name';
 
+-- A C function that streams (src/pg/export.cpp): COPY (SELECT witness.export_trail()) TO STDOUT
+-- keeps no row in the backend. Header, blocks in block_no order, entries in id order.
 CREATE FUNCTION witness.export_trail() RETURNS SETOF text
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp SET max_parallel_workers_per_gather = 0
-AS $$
-	SELECT json_build_object('type', 'header', 'format', 1, 'database', witness.database_id(),
-	                         'highest_block_no', COALESCE((SELECT max(block_no) FROM witness.block), 0))::text
-	UNION ALL
-	(SELECT (jsonb_build_object('type', 'block') || witness._block_json(b))::text
-	 FROM witness.block b ORDER BY b.block_no)
-	UNION ALL
-	(SELECT json_build_object('type', 'entry', 'id', e.id, 'xid', e.xid::text::bigint,
-	                          'stmt_time_us', (extract(epoch FROM e.stmt_time) * 1000000)::bigint,
-	                          'op', e.op::text, 'schema_name', e.schema_name, 'table_name', e.table_name, 'tags', e.tags,
-	                          'row_key', e.row_key, 'subject', e.subject, 'old_values', e.old_values,
-	                          'new_values', e.new_values, 'session_user', e.session_user_name,
-	                          'current_user', e.current_user_name, 'application_name', e.application_name,
-	                          'client_addr', nullif(format('%s', e.client_addr), ''), 'client_port', e.client_port,
-	                          'backend_pid', e.backend_pid, 'actor', e.actor, 'reason', e.reason, 'context', e.context,
-	                          'leaf_hash', encode(e.leaf_hash, 'hex'), 'format', e.format)::text
-	 FROM witness.entry e ORDER BY e.id)
-$$;
-COMMENT ON FUNCTION witness.export_trail() IS 'the whole trail as JSON lines (header, blocks, entries) for witness-verify';
+LANGUAGE C STABLE STRICT
+AS 'MODULE_PATHNAME', 'witness_export_trail';
+COMMENT ON FUNCTION witness.export_trail() IS 'the whole trail as JSON lines (header, blocks, entries) for witness-verify; export it byte-exact with COPY (SELECT witness.export_trail()) TO STDOUT';
 REVOKE ALL ON FUNCTION witness.export_trail() FROM PUBLIC;
 
 -------------------------------------------------------------------------------

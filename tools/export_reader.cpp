@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "canonical_json.hpp"
+#include "copy_text.hpp"
 #include "json_reader.hpp"
 #include "sha256.hpp"
 
@@ -50,6 +51,7 @@ enum Field {
 	kReason,
 	kContext,
 	kLeafHash,
+	kBackslash,
 	kFieldCount
 };
 
@@ -88,6 +90,7 @@ const std::string_view kFieldNames[kFieldCount] = {
     "reason",
     "context",
     "leaf_hash",
+    "backslash",
 };
 
 int field_of(std::string_view key)
@@ -255,6 +258,9 @@ void ExportParser::parse_header()
 	header_.database = std::string(string(kDatabase));
 	bool present = false;
 	header_.highest_block_no = integer_or_null(kHighestBlockNo, present);
+	header_.backslash.clear();
+	if (slot(kBackslash).seen)
+		header_.backslash = std::string(string(kBackslash));
 }
 
 void ExportParser::parse_block()
@@ -318,6 +324,8 @@ void ExportParser::parse_entry()
 
 LineType ExportParser::parse(std::string_view line)
 {
+	if (copy_text_ && decode_copy_text(line, copy_scratch_, line) == CopyRow::EndOfData)
+		return LineType::End;
 	try {
 		read_members(line);
 	} catch (const JsonError &e) {

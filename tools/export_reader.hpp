@@ -1,6 +1,7 @@
-// Reading a trail export (JSON Lines, docs/verification.md): one parser per file, one call per line.
-// Entries come back with their leaf hash recomputed from the exported content; the exported hash is
-// only carried along for comparison.
+// Reading a trail export (docs/verification.md): one parser per file, one call per line. The lines are
+// JSON, as witness.export_trail() returns them, either as they are (JSON Lines) or as COPY's text
+// format writes them (copy_text.hpp). Entries come back with their leaf hash recomputed from the
+// exported content; the exported hash is only carried along for comparison.
 #pragma once
 
 #include <cstdint>
@@ -19,6 +20,9 @@ struct ExportHeader {
 	int64_t format = 0;
 	std::string database;
 	int64_t highest_block_no = 0; // 0 when unknown
+	// The "backslash" member: one backslash as export_trail() writes it; two when the line was read
+	// as JSON but is COPY text, which doubles backslashes. Empty when absent.
+	std::string backslash;
 };
 
 struct ExportEntry {
@@ -28,7 +32,8 @@ struct ExportEntry {
 	Hash recomputed{}; // SHA-256(0x00 || canonical bytes of the exported content)
 };
 
-enum class LineType { Header, Block, Entry };
+// End: COPY's end-of-data marker "\." (COPY text only).
+enum class LineType { Header, Block, Entry, End };
 
 class ExportParser
 {
@@ -38,6 +43,10 @@ class ExportParser
 	// Parses one line; afterwards header(), block() or entry() holds it, by the returned type.
 	// Throws std::runtime_error naming the problem (the caller adds the line number).
 	LineType parse(std::string_view line);
+
+	// Lines are COPY text (decoded first) rather than JSON Lines.
+	void set_copy_text(bool on) { copy_text_ = on; }
+	bool copy_text() const { return copy_text_; }
 
 	const ExportHeader &header() const { return header_; }
 	const StoredBlock &block() const { return block_; }
@@ -73,6 +82,8 @@ class ExportParser
 	StoredBlock block_;
 	ExportEntry entry_;
 	std::string key_scratch_;
+	std::string copy_scratch_; // the decoded line, when it had COPY escapes
+	bool copy_text_ = false;
 	std::vector<int> order_; // field of each member position in the previous line
 };
 

@@ -1,13 +1,17 @@
-// Export verification: serial header and blocks, then entry chunks parsed in parallel.
+// Export verification in passes: serial header and blocks, then entry chunks parsed in parallel.
 #include "export_verifier.hpp"
 
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <functional>
 #include <future>
 #include <memory>
 #include <stdexcept>
 
-#include "line_reader.hpp"
+#include <unistd.h>
 
 namespace witness::tool
 {
@@ -15,13 +19,15 @@ namespace witness::tool
 namespace
 {
 
-constexpr size_t kChunkBytes = size_t(8) << 20;
+constexpr size_t kChunkBytes = size_t(4) << 20;
 
 struct ChunkResult {
 	std::vector<ExportEntry> entries;
 	long lines = 0;
 	long error_line = 0; // within the chunk, 1-based; 0 = no error
 	std::string error;
+	long end_line = 0;       // the end-of-data marker's line within the chunk; 0 = none
+	long first_nonblank = 0; // the first line that is not blank; 0 = none
 };
 
 bool blank(std::string_view line)
@@ -30,11 +36,12 @@ bool blank(std::string_view line)
 }
 
 // Parses the entry lines of one chunk; stops at the first bad line and says which.
-ChunkResult parse_chunk(const std::string &chunk)
+ChunkResult parse_chunk(const std::string &chunk, bool copy_text)
 {
 	ChunkResult r;
-	r.entries.reserve(chunk.size() / 512);
+	r.entries.reserve(chunk.size() / 400);
 	ExportParser parser;
+	parser.set_copy_text(copy_text);
 	size_t pos = 0;
 	while (pos < chunk.size()) {
 		const void *nl = std::memchr(chunk.data() + pos, '\n', chunk.size() - pos);
@@ -46,8 +53,17 @@ ChunkResult parse_chunk(const std::string &chunk)
 		r.lines++;
 		if (blank(line))
 			continue;
+		if (r.first_nonblank == 0)
+			r.first_nonblank = r.lines;
 		try {
-			if (parser.parse(line) != LineType::Entry)
+			if (r.end_line != 0)
+				throw std::runtime_error("a line after the end-of-data marker \\.");
+			const LineType type = parser.parse(line);
+			if (type == LineType::End) {
+				r.end_line = r.lines;
+				continue;
+			}
+			if (type != LineType::Entry)
 				throw std::runtime_error("header and block lines must come before the entry lines");
 		} catch (const std::exception &e) {
 			r.error_line = r.lines;
@@ -64,18 +80,81 @@ ChunkResult parse_chunk(const std::string &chunk)
 	throw std::runtime_error("line " + std::to_string(line) + ": " + what);
 }
 
-} // namespace
-
-ExportResult verify_export(const std::string &path, unsigned jobs)
+// Whether the export is COPY text, from its header line read as JSON: export_trail() writes
+// "backslash" as a string of one backslash, which COPY doubles. Exports without it are JSON Lines.
+bool header_says_copy_text(const ExportHeader &h, long line)
 {
-	LineReader lines(path);
+	if (h.backslash.empty() || h.backslash == "\\")
+		return false;
+	if (h.backslash == "\\\\")
+		return true;
+	line_error(line, "\"backslash\" must be one backslash (two in COPY text)");
+}
+
+// Entries of the first pass for inputs that cannot be read twice: 80 bytes each in an unlinked
+// temporary file in $TMPDIR (or /tmp), read back by the later passes.
+class EntrySpill
+{
+  public:
+	EntrySpill()
+	{
+		const char *dir = std::getenv("TMPDIR");
+		std::string path = std::string(dir && *dir ? dir : "/tmp") + "/witness-verify.XXXXXX";
+		const int fd = mkstemp(path.data());
+		if (fd < 0)
+			throw std::runtime_error("cannot create a temporary file in " + path + ": " + std::strerror(errno));
+		unlink(path.c_str());
+		file_ = fdopen(fd, "w+b");
+		if (file_ == nullptr) {
+			close(fd);
+			throw std::runtime_error(std::string("fdopen: ") + std::strerror(errno));
+		}
+	}
+	~EntrySpill() { std::fclose(file_); }
+	EntrySpill(const EntrySpill &) = delete;
+	EntrySpill &operator=(const EntrySpill &) = delete;
+
+	void write(const ExportEntry &e)
+	{
+		if (std::fwrite(&e, sizeof e, 1, file_) != 1)
+			throw std::runtime_error(std::string("cannot write the temporary file: ") + std::strerror(errno));
+	}
+	void rewind()
+	{
+		if (std::fflush(file_) != 0 || std::fseek(file_, 0, SEEK_SET) != 0)
+			throw std::runtime_error(std::string("cannot reread the temporary file: ") + std::strerror(errno));
+	}
+	bool read(ExportEntry &e)
+	{
+		if (std::fread(&e, sizeof e, 1, file_) == 1)
+			return true;
+		if (std::ferror(file_))
+			throw std::runtime_error(std::string("cannot read the temporary file: ") + std::strerror(errno));
+		return false;
+	}
+
+  private:
+	std::FILE *file_ = nullptr;
+};
+
+using EntrySink = std::function<void(const ExportEntry &)>;
+
+// One pass over the export: the header and block lines into t (first pass; later passes check that
+// they are the same), then every entry to sink. Returns the number of entry lines.
+int64_t read_pass(LineReader &lines, bool first, unsigned jobs, ExportResult &t, const EntrySink &sink)
+{
 	ExportParser parser;
-	ExportResult t;
-	std::unique_ptr<TrailVerifier> verifier;
-	bool have_header = false;
+	bool have_header = false, ended = false;
+	size_t blocks = 0;
+	int64_t entries = 0;
 	std::string_view line;
+	auto check_blocks = [&] {
+		if (!first && blocks != t.blocks.size())
+			throw std::runtime_error("the export changed between two passes: " + std::to_string(blocks) +
+			                         " blocks, first " + std::to_string(t.blocks.size()));
+	};
 	// The header and the blocks, up to the first entry line.
-	while (!verifier && lines.next(line)) {
+	while (!ended && lines.next(line)) {
 		if (blank(line))
 			continue;
 		LineType type;
@@ -84,70 +163,154 @@ ExportResult verify_export(const std::string &path, unsigned jobs)
 		} catch (const std::exception &e) {
 			line_error(lines.line_number(), e.what());
 		}
+		if (type == LineType::Header && !have_header) {
+			const bool copy = header_says_copy_text(parser.header(), lines.line_number());
+			if (copy) {
+				parser.set_copy_text(true);
+				try {
+					type = parser.parse(line); // again, decoded
+				} catch (const std::exception &e) {
+					line_error(lines.line_number(), e.what());
+				}
+			}
+			if (first) {
+				t.copy_text = copy;
+				t.header = parser.header();
+			}
+		}
 		if (type == LineType::Header && have_header)
 			line_error(lines.line_number(), "a second header line");
 		if (type != LineType::Header && !have_header)
 			line_error(lines.line_number(), "the first line must be the header");
 		if (type == LineType::Header) {
 			have_header = true;
-			t.header = parser.header();
 		} else if (type == LineType::Block) {
-			t.blocks.push_back(parser.block());
+			if (first)
+				t.blocks.push_back(parser.block());
+			blocks++;
+		} else if (type == LineType::End) {
+			ended = true;
 		} else {
-			verifier = std::make_unique<TrailVerifier>(nullptr, t.blocks, true, t.header.highest_block_no);
-			verifier->add_entry(parser.entry().id, parser.entry().xid, parser.entry().stored,
-			                    parser.entry().recomputed);
-			t.entries++;
+			check_blocks();
+			sink(parser.entry());
+			entries++;
+			break;
 		}
 	}
 	if (!have_header)
 		throw std::runtime_error("the export is empty: no header line");
+	check_blocks();
+	if (ended) {
+		while (lines.next(line))
+			if (!blank(line))
+				line_error(lines.line_number(), "a line after the end-of-data marker \\.");
+		return entries;
+	}
+	if (entries == 0)
+		return 0;
+
+	// The entries, in chunks; results are consumed in file order so that errors name the right line.
+	long line_base = lines.line_number();
+	const bool copy_text = parser.copy_text();
+	auto consume = [&](const ChunkResult &r) {
+		if (ended && r.first_nonblank != 0)
+			line_error(line_base + r.first_nonblank, "a line after the end-of-data marker \\.");
+		if (r.error_line != 0)
+			line_error(line_base + r.error_line, r.error);
+		for (const ExportEntry &e : r.entries)
+			sink(e);
+		entries += static_cast<int64_t>(r.entries.size());
+		ended = ended || r.end_line != 0;
+		line_base += r.lines;
+	};
+	// Chunk buffers are reused: a fresh allocation per chunk costs page faults every time.
+	std::vector<std::shared_ptr<std::string>> spare;
+	std::deque<std::pair<std::shared_ptr<std::string>, std::future<ChunkResult>>> inflight;
+	auto finish_oldest = [&] {
+		consume(inflight.front().second.get());
+		spare.push_back(std::move(inflight.front().first));
+		inflight.pop_front();
+	};
+	for (;;) {
+		std::shared_ptr<std::string> chunk;
+		if (spare.empty()) {
+			chunk = std::make_shared<std::string>();
+		} else {
+			chunk = std::move(spare.back());
+			spare.pop_back();
+		}
+		if (!lines.next_chunk(*chunk, kChunkBytes))
+			break;
+		if (jobs <= 1) {
+			consume(parse_chunk(*chunk, copy_text));
+			spare.push_back(std::move(chunk));
+			continue;
+		}
+		auto result = std::async(std::launch::async, [chunk, copy_text] { return parse_chunk(*chunk, copy_text); });
+		inflight.emplace_back(std::move(chunk), std::move(result));
+		if (inflight.size() >= jobs)
+			finish_oldest();
+	}
+	while (!inflight.empty())
+		finish_oldest();
+	return entries;
+}
+
+} // namespace
+
+ExportResult verify_export(ExportInput &input, const VerifyOptions &options)
+{
+	ExportResult t;
+	std::unique_ptr<TrailVerifier> verifier;
+	std::unique_ptr<EntrySpill> spill;
+	if (!input.reopens())
+		spill = std::make_unique<EntrySpill>();
+	auto add = [&](const ExportEntry &e) { verifier->add_entry(e.id, e.xid, e.stored, e.recomputed); };
+	{
+		LineReader lines(input.open());
+		t.entries = read_pass(lines, true, options.jobs, t, [&](const ExportEntry &e) {
+			if (!verifier) {
+				verifier = std::make_unique<TrailVerifier>(nullptr, t.blocks, true, t.header.highest_block_no);
+				verifier->stream(options.max_collect_members);
+			}
+			add(e);
+			if (spill)
+				spill->write(e);
+		});
+	}
+	t.passes = 1;
 	if (!verifier) {
 		verifier = std::make_unique<TrailVerifier>(nullptr, t.blocks, true, t.header.highest_block_no);
-	} else {
-		// The entries, in chunks; results are consumed in file order so that errors name the right line.
-		long line_base = lines.line_number();
-		auto consume = [&](const ChunkResult &r) {
-			if (r.error_line != 0)
-				line_error(line_base + r.error_line, r.error);
-			for (const ExportEntry &e : r.entries)
-				verifier->add_entry(e.id, e.xid, e.stored, e.recomputed);
-			t.entries += static_cast<int64_t>(r.entries.size());
-			line_base += r.lines;
-		};
-		// Chunk buffers are reused: a fresh 8 MiB allocation per chunk costs page faults every time.
-		std::vector<std::shared_ptr<std::string>> spare;
-		std::deque<std::pair<std::shared_ptr<std::string>, std::future<ChunkResult>>> inflight;
-		auto finish_oldest = [&] {
-			consume(inflight.front().second.get());
-			spare.push_back(std::move(inflight.front().first));
-			inflight.pop_front();
-		};
-		for (;;) {
-			std::shared_ptr<std::string> chunk;
-			if (spare.empty()) {
-				chunk = std::make_shared<std::string>();
-			} else {
-				chunk = std::move(spare.back());
-				spare.pop_back();
+		verifier->stream(options.max_collect_members);
+	}
+	while (verifier->next_pass()) {
+		t.passes++;
+		int64_t n = 0;
+		if (spill) {
+			spill->rewind();
+			ExportEntry e;
+			while (spill->read(e)) {
+				add(e);
+				n++;
 			}
-			if (!lines.next_chunk(*chunk, kChunkBytes))
-				break;
-			if (jobs <= 1) {
-				consume(parse_chunk(*chunk));
-				spare.push_back(std::move(chunk));
-				continue;
-			}
-			auto result = std::async(std::launch::async, [chunk] { return parse_chunk(*chunk); });
-			inflight.emplace_back(std::move(chunk), std::move(result));
-			if (inflight.size() >= jobs)
-				finish_oldest();
+		} else {
+			LineReader lines(input.open());
+			n = read_pass(lines, false, options.jobs, t, add);
 		}
-		while (!inflight.empty())
-			finish_oldest();
+		if (n != t.entries)
+			throw std::runtime_error("the export changed between two passes: " + std::to_string(n) +
+			                         " entries, first " + std::to_string(t.entries));
 	}
 	t.report = verifier->finish();
 	return t;
+}
+
+ExportResult verify_export(const std::string &path, unsigned jobs)
+{
+	FileInput input(path);
+	VerifyOptions options;
+	options.jobs = jobs;
+	return verify_export(input, options);
 }
 
 } // namespace witness::tool

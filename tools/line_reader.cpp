@@ -1,15 +1,21 @@
-// Buffered reading with fread: lines are views into the buffer, which grows for a longer line.
+// Buffered reading: lines are views into the buffer, which grows for a longer line.
 #include "line_reader.hpp"
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <utility>
 
 namespace witness::tool
 {
 
-LineReader::LineReader(const std::string &path) : buf_(size_t(4) << 20)
+FileSource::FileSource(const std::string &path)
 {
 	if (path == "-") {
 		file_ = stdin;
@@ -21,11 +27,130 @@ LineReader::LineReader(const std::string &path) : buf_(size_t(4) << 20)
 		throw std::runtime_error("cannot open " + path + ": " + std::strerror(errno));
 }
 
-LineReader::~LineReader()
+FileSource::~FileSource()
 {
 	if (owned_)
 		std::fclose(file_);
 }
+
+size_t FileSource::read(char *buf, size_t n)
+{
+	const size_t got = std::fread(buf, 1, n, file_);
+	if (got == 0 && std::ferror(file_))
+		throw std::runtime_error(std::string("read error: ") + std::strerror(errno));
+	return got;
+}
+
+struct PrefetchSource::State {
+	std::unique_ptr<ByteSource> inner;
+	size_t capacity;
+	size_t block = size_t(1) << 20;
+	std::mutex mu;
+	std::condition_variable changed;
+	std::deque<std::vector<char>> full; // blocks read, oldest first
+	std::vector<std::vector<char>> spare; // blocks consumed, for reuse
+	size_t buffered = 0;                // bytes in full
+	size_t offset = 0;                  // bytes of full.front() already consumed
+	bool done = false, stop = false;
+	std::exception_ptr error;
+	std::thread reader;
+
+	void run()
+	{
+		try {
+			for (;;) {
+				std::vector<char> b;
+				{
+					std::lock_guard<std::mutex> lock(mu);
+					if (!spare.empty()) {
+						b = std::move(spare.back());
+						spare.pop_back();
+					}
+				}
+				b.resize(block);
+				size_t len = 0;
+				// Fill the block (a short read is not the end); the last one may stay short.
+				while (len < b.size()) {
+					const size_t n = inner->read(b.data() + len, b.size() - len);
+					if (n == 0)
+						break;
+					len += n;
+				}
+				b.resize(len);
+				std::unique_lock<std::mutex> lock(mu);
+				changed.wait(lock, [&] { return stop || buffered < capacity; });
+				if (stop)
+					return;
+				const bool last = len < block;
+				if (len > 0) {
+					buffered += len;
+					full.push_back(std::move(b));
+				}
+				if (last) {
+					done = true;
+					changed.notify_all();
+					return;
+				}
+				changed.notify_all();
+			}
+		} catch (...) {
+			std::lock_guard<std::mutex> lock(mu);
+			error = std::current_exception();
+			done = true;
+			changed.notify_all();
+		}
+	}
+};
+
+PrefetchSource::PrefetchSource(std::unique_ptr<ByteSource> inner, size_t capacity) : state_(std::make_unique<State>())
+{
+	state_->inner = std::move(inner);
+	state_->capacity = std::max(capacity, state_->block);
+	state_->reader = std::thread([s = state_.get()] { s->run(); });
+}
+
+PrefetchSource::~PrefetchSource()
+{
+	{
+		std::lock_guard<std::mutex> lock(state_->mu);
+		state_->stop = true;
+	}
+	state_->changed.notify_all();
+	state_->reader.join();
+}
+
+size_t PrefetchSource::read(char *buf, size_t n)
+{
+	State &s = *state_;
+	std::unique_lock<std::mutex> lock(s.mu);
+	s.changed.wait(lock, [&] { return !s.full.empty() || s.done; });
+	if (s.full.empty()) {
+		if (s.error)
+			std::rethrow_exception(s.error);
+		return 0;
+	}
+	size_t got = 0;
+	while (got < n && !s.full.empty()) {
+		std::vector<char> &b = s.full.front();
+		const size_t take = std::min(n - got, b.size() - s.offset);
+		std::memcpy(buf + got, b.data() + s.offset, take);
+		got += take;
+		s.offset += take;
+		if (s.offset == b.size()) {
+			s.buffered -= b.size();
+			if (s.spare.size() < 4)
+				s.spare.push_back(std::move(b));
+			s.full.pop_front();
+			s.offset = 0;
+		}
+	}
+	s.changed.notify_all();
+	return got;
+}
+
+LineReader::LineReader(std::unique_ptr<ByteSource> source) : source_(std::move(source)), buf_(size_t(4) << 20) {}
+
+LineReader::LineReader(const std::string &path) : LineReader(std::make_unique<FileSource>(path)) {}
 
 // Moves the unread rest to the front, grows the buffer when it is full, and reads more.
 bool LineReader::fill()
@@ -39,10 +164,8 @@ bool LineReader::fill()
 	}
 	if (end_ == buf_.size())
 		buf_.resize(buf_.size() * 2);
-	const size_t n = std::fread(buf_.data() + end_, 1, buf_.size() - end_, file_);
+	const size_t n = source_->read(buf_.data() + end_, buf_.size() - end_);
 	if (n == 0) {
-		if (std::ferror(file_))
-			throw std::runtime_error(std::string("read error: ") + std::strerror(errno));
 		eof_ = true;
 		return false;
 	}

@@ -1,8 +1,10 @@
-// Reads a file (or standard input) through a large buffer: line by line without a copy per line,
-// or in chunks of whole lines that worker threads can parse on their own.
+// Reads an export through a large buffer: line by line without a copy per line, or in chunks of whole
+// lines that worker threads can parse on their own. The bytes come from a file, standard input or a
+// database connection (a ByteSource).
 #pragma once
 
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -10,12 +12,54 @@
 namespace witness::tool
 {
 
+// Where the bytes of an export come from.
+class ByteSource
+{
+  public:
+	virtual ~ByteSource() = default;
+	// Up to n bytes into buf; 0 only at the end. Throws std::runtime_error on a read error.
+	virtual size_t read(char *buf, size_t n) = 0;
+};
+
+// A file, or standard input for "-".
+class FileSource : public ByteSource
+{
+  public:
+	// Throws std::runtime_error when the file cannot be opened.
+	explicit FileSource(const std::string &path);
+	~FileSource() override;
+	FileSource(const FileSource &) = delete;
+	FileSource &operator=(const FileSource &) = delete;
+	size_t read(char *buf, size_t n) override;
+
+  private:
+	std::FILE *file_ = nullptr;
+	bool owned_ = false;
+};
+
+// Reads another source ahead in a thread of its own, up to `capacity` bytes, so that its producer
+// never waits for the consumer's parsing: over a socket, the server keeps sending while the lines
+// already received are parsed. Errors of the inner source come out of read().
+class PrefetchSource : public ByteSource
+{
+  public:
+	PrefetchSource(std::unique_ptr<ByteSource> inner, size_t capacity);
+	~PrefetchSource() override;
+	PrefetchSource(const PrefetchSource &) = delete;
+	PrefetchSource &operator=(const PrefetchSource &) = delete;
+	size_t read(char *buf, size_t n) override;
+
+  private:
+	struct State;
+	std::unique_ptr<State> state_;
+};
+
 class LineReader
 {
   public:
+	explicit LineReader(std::unique_ptr<ByteSource> source);
 	// path "-" reads standard input. Throws std::runtime_error when the file cannot be opened.
 	explicit LineReader(const std::string &path);
-	~LineReader();
 	LineReader(const LineReader &) = delete;
 	LineReader &operator=(const LineReader &) = delete;
 
@@ -30,8 +74,7 @@ class LineReader
   private:
 	bool fill();
 
-	std::FILE *file_ = nullptr;
-	bool owned_ = false;
+	std::unique_ptr<ByteSource> source_;
 	std::vector<char> buf_;
 	size_t begin_ = 0, end_ = 0;
 	bool eof_ = false;

@@ -17,6 +17,7 @@
 
 #include "digest.hpp"
 #include "export_verifier.hpp"
+#include "pg_source.hpp"
 #include "sha256.hpp"
 #include "signatures.hpp"
 #include "trail_verifier.hpp"
@@ -32,24 +33,30 @@ constexpr int kExitValid = 0, kExitTampered = 1, kExitError = 2;
 
 const char *const kUsage =
     "usage: witness-verify [options] EXPORT\n"
+    "       witness-verify [options] --connect CONNINFO\n"
     "\n"
-    "Verifies a pg_witness trail export (the lines of SELECT * FROM witness.export_trail(), or - for\n"
-    "standard input): every entry's leaf hash is recomputed from its content, block membership from\n"
-    "the snapshots, every Merkle root and the chain of block hashes.\n"
+    "Verifies a pg_witness trail: every entry's leaf hash is recomputed from its content, block\n"
+    "membership from the snapshots, every Merkle root and the chain of block hashes. EXPORT is a file\n"
+    "written by COPY (SELECT witness.export_trail()) TO STDOUT (or - for standard input); with\n"
+    "--connect, witness-verify runs that COPY itself and verifies the trail as it arrives.\n"
     "\n"
     "options:\n"
+    "  --connect CONNINFO   read the trail from the database (a libpq connection string or URI;\n"
+    "                       '' uses the PG* environment variables)\n"
     "  --digest FILE        also check a signed digest (witness.digest()) against the export\n"
     "  --hmac-key FILE      HMAC key file to check the digest's hmac_sha256 signature\n"
     "  --ed25519-key FILE   Ed25519 public (or private) key PEM to check the digest's ed25519 signature\n"
     "  --max-problems N     print at most N problems (default 100; 0 for all)\n"
-    "  -j, --jobs N         threads that parse and hash entries (default: one per processor, at most 8)\n"
+    "  -j, --jobs N         threads that parse and hash entries (default: one per processor, at most 8;\n"
+    "                       with --connect one fewer)\n"
     "  --stats              print timing and throughput to standard error\n"
     "  -h, --help           this text\n"
     "\n"
     "exit status: 0 valid, 1 tampered (or the digest does not match), 2 usage or input error\n";
 
 struct Options {
-	std::string export_path, digest_path, hmac_key_path, ed25519_key_path;
+	std::string export_path, digest_path, hmac_key_path, ed25519_key_path, conninfo;
+	bool connect = false;
 	size_t max_problems = 100;
 	bool stats = false;
 	unsigned jobs = 0; // 0: one per processor, at most 8
@@ -72,6 +79,9 @@ Options parse_args(int argc, char **argv)
 		if (a == "-h" || a == "--help") {
 			std::fputs(kUsage, stdout);
 			std::exit(kExitValid);
+		} else if (a == "--connect") {
+			o.conninfo = value("--connect");
+			o.connect = true;
 		} else if (a == "--digest") {
 			o.digest_path = value("--digest");
 		} else if (a == "--hmac-key") {
@@ -102,10 +112,16 @@ Options parse_args(int argc, char **argv)
 			throw UsageError("more than one export file given");
 		}
 	}
-	if (o.export_path.empty())
-		throw UsageError("no export file given");
-	if (o.jobs == 0)
-		o.jobs = std::min(8u, std::max(1u, std::thread::hardware_concurrency()));
+	if (o.export_path.empty() && !o.connect)
+		throw UsageError("no export file given (or --connect)");
+	if (!o.export_path.empty() && o.connect)
+		throw UsageError("give an export file or --connect, not both");
+	// --connect: one processor fewer, for the thread that reads from the connection and, when the
+	// database runs on this machine, for the backend that produces the export.
+	if (o.jobs == 0) {
+		const unsigned cpus = std::max(1u, std::thread::hardware_concurrency());
+		o.jobs = std::min(8u, o.connect && cpus > 1 ? cpus - 1 : cpus);
+	}
 	if (o.digest_path.empty() && (!o.hmac_key_path.empty() || !o.ed25519_key_path.empty()))
 		throw UsageError("--hmac-key and --ed25519-key check a digest: give --digest too");
 	return o;
@@ -199,7 +215,18 @@ int run(const Options &o)
 {
 	const auto start = std::chrono::steady_clock::now();
 	const std::clock_t cpu_start = std::clock();
-	const ExportResult t = verify_export(o.export_path, o.jobs);
+	VerifyOptions options;
+	options.jobs = o.jobs;
+	std::unique_ptr<ExportInput> input;
+	if (o.connect) {
+		auto connection = std::make_unique<ConnectionInput>(o.conninfo);
+		if (!connection->warning().empty())
+			std::fprintf(stderr, "witness-verify: warning: %s\n", connection->warning().c_str());
+		input = std::move(connection);
+	} else {
+		input = std::make_unique<FileInput>(o.export_path);
+	}
+	const ExportResult t = verify_export(*input, options);
 	const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 	const double cpu_seconds = static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
 	const VerifyReport &r = t.report;
@@ -234,10 +261,12 @@ int run(const Options &o)
 	std::fputs(out.c_str(), stdout);
 	if (o.stats)
 		std::fprintf(stderr,
-		             "witness-verify: %lld entries in %.3f s, %.3f s CPU (%.0f entries/s, %.0f per CPU second)\n",
+		             "witness-verify: %lld entries in %.3f s, %.3f s CPU (%.0f entries/s, %.0f per CPU second); "
+		             "%s, %d pass%s\n",
 		             static_cast<long long>(t.entries), seconds, cpu_seconds,
 		             seconds > 0 ? static_cast<double>(t.entries) / seconds : 0.0,
-		             cpu_seconds > 0 ? static_cast<double>(t.entries) / cpu_seconds : 0.0);
+		             cpu_seconds > 0 ? static_cast<double>(t.entries) / cpu_seconds : 0.0,
+		             t.copy_text ? "COPY text" : "JSON lines", t.passes, t.passes == 1 ? "" : "es");
 	return ok ? kExitValid : kExitTampered;
 }
 

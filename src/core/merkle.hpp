@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string_view>
 #include <vector>
 
@@ -20,6 +21,21 @@ Hash merkle_node_hash(const Hash &left, const Hash &right);
 
 // Root over leaf hashes (already H(0x00||d)) in order; SHA-256("") when empty.
 Hash merkle_root(const std::vector<Hash> &leaf_hashes);
+
+// The root of a tree whose leaves come one at a time, in order, without keeping them: the roots of
+// the complete subtrees so far (one per bit set in the count, largest first), merged as they fill.
+// root() equals merkle_root() over the same leaves; memory is 32 bytes per level, 64 levels at most.
+class MerkleFrontier
+{
+  public:
+	void append(const Hash &leaf_hash);
+	Hash root() const;
+	uint64_t size() const { return count_; }
+
+  private:
+	std::vector<Hash> subtrees_;
+	uint64_t count_ = 0;
+};
 
 // Audit path for leaf `index` (RFC 9162 2.1.3.1), ordered from the leaf upwards.
 // Throws std::out_of_range when index >= leaf_hashes.size().

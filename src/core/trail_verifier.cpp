@@ -113,7 +113,7 @@ TrailVerifier::TrailVerifier(const StoredBlock *previous, std::vector<StoredBloc
 	blocks_.reserve(blocks.size());
 	int64_t prev_no = previous ? previous->header.block_no : 0;
 	for (StoredBlock &b : blocks) {
-		Block block{std::move(b), std::nullopt, false, {}};
+		Block block{std::move(b), std::nullopt, false, {}, State::Collect, nullptr, 0};
 		block.gap_before = block.stored.header.block_no > prev_no + 1;
 		prev_no = std::max(prev_no, block.stored.header.block_no);
 		try {
@@ -168,7 +168,7 @@ void TrailVerifier::add_entry(int64_t id, uint64_t xid, const Hash &stored, cons
 		throw std::logic_error("TrailVerifier::add_entry after finish");
 	const int at = locate(xid);
 	if (at < 0) {
-		if (is_last_)
+		if (is_last_ && pass_ == 0)
 			pending_++;
 		return;
 	}
@@ -176,8 +176,26 @@ void TrailVerifier::add_entry(int64_t id, uint64_t xid, const Hash &stored, cons
 	if (index < 0)
 		return; // sealed before the range
 	Block &block = blocks_[static_cast<size_t>(index)];
+	if (block.state == State::Stream) {
+		Stream &s = *block.stream;
+		if (block.streamed == 0)
+			s.first_id = id;
+		else if (!member_less(s.last_id, s.last_hash, id, stored))
+			s.ordered = false;
+		s.last_id = id;
+		s.last_hash = stored;
+		if (stored != recomputed)
+			s.mismatch = true;
+		// Once a block cannot settle, its root is not needed: stop hashing for it.
+		if (s.ordered && !s.mismatch)
+			s.stored.append(stored);
+		block.streamed++;
+		return;
+	}
+	if (block.state != State::Collect)
+		return; // settled already, or collected in a later pass
 	if (block.members.capacity() == 0) {
-		const int64_t expected = block.stored.header.entry_count;
+		const int64_t expected = streaming_ ? block.streamed : block.stored.header.entry_count;
 		block.members.reserve(static_cast<size_t>(std::clamp<int64_t>(expected, 1, int64_t(1) << 20)));
 	}
 	uint32_t alt = kSame;
@@ -188,6 +206,64 @@ void TrailVerifier::add_entry(int64_t id, uint64_t xid, const Hash &stored, cons
 		alts_.push_back(recomputed);
 	}
 	block.members.push_back(Member{id, stored, alt});
+}
+
+void TrailVerifier::stream(size_t max_collect_members)
+{
+	if (finished_ || pass_ != 0 || streaming_)
+		throw std::logic_error("TrailVerifier::stream must be called once, before the first entry");
+	streaming_ = true;
+	max_collect_ = std::max<size_t>(max_collect_members, 1);
+	for (Block &block : blocks_) {
+		if (!block.snapshot) {
+			block.state = State::Settled; // no members without a snapshot: check_headers reports it
+			continue;
+		}
+		block.state = State::Stream;
+		block.stream = std::make_unique<Stream>();
+	}
+}
+
+bool TrailVerifier::next_pass()
+{
+	if (!streaming_ || finished_)
+		return false;
+	for (Block &block : blocks_) {
+		poll_interrupt();
+		if (block.state == State::Stream) {
+			const Stream &s = *block.stream;
+			const BlockHeader &h = block.stored.header;
+			if (s.ordered && !s.mismatch && s.stored.root() == h.merkle_root) {
+				check_sealed_counts(h, block.streamed, s.first_id, s.last_id, settled_problems_);
+				settled_entries_ += block.streamed;
+				block.state = State::Settled;
+			} else {
+				block.state = State::Deferred;
+			}
+			block.stream.reset();
+		} else if (block.state == State::Collect && pass_ > 0) {
+			check_members(block, settled_problems_);
+			settled_entries_ += static_cast<int64_t>(block.members.size());
+			std::vector<Member>().swap(block.members);
+			block.state = State::Settled;
+		}
+	}
+	// The next blocks to collect, in block order, as many as fit (the first one always does).
+	size_t taken = 0;
+	bool any = false;
+	for (Block &block : blocks_) {
+		if (block.state != State::Deferred)
+			continue;
+		const size_t want = static_cast<size_t>(block.streamed);
+		if (any && taken + want > max_collect_)
+			continue;
+		block.state = State::Collect;
+		taken += want;
+		any = true;
+	}
+	if (any)
+		pass_++;
+	return any;
 }
 
 void TrailVerifier::check_headers(std::vector<Problem> &problems) const
@@ -249,6 +325,25 @@ void TrailVerifier::check_headers(std::vector<Problem> &problems) const
 		                        std::to_string(range_end_) + ", and later blocks exist"});
 }
 
+// The members are the sealed ones (their root matches, each matches its hash): only the header's own
+// fields can disagree. n members, ids first_id to last_id in order.
+void TrailVerifier::check_sealed_counts(const BlockHeader &h, int64_t n, int64_t first_id, int64_t last_id,
+                                        std::vector<Problem> &problems)
+{
+	if (n != h.entry_count)
+		problems.push_back({ProblemKind::BlockAltered, h.block_no, 0,
+		                    "the header says " + plural(h.entry_count, "entry", "entries") + ", the block has " +
+		                        std::to_string(n) + " whose Merkle root matches"});
+	const bool ids_ok =
+	    n == 0 ? !h.has_entry_ids : h.has_entry_ids && h.first_entry_id == first_id && h.last_entry_id == last_id;
+	if (!ids_ok)
+		problems.push_back({ProblemKind::BlockAltered, h.block_no, 0,
+		                    "the header's entry ids " +
+		                        (h.has_entry_ids ? range_text(h.first_entry_id, h.last_entry_id) : std::string("NULL")) +
+		                        " do not match the block's entries " +
+		                        (n ? range_text(first_id, last_id) : std::string("(none)"))});
+}
+
 void TrailVerifier::check_members(Block &block, std::vector<Problem> &problems)
 {
 	std::vector<Member> &m = block.members;
@@ -268,21 +363,7 @@ void TrailVerifier::check_members(Block &block, std::vector<Problem> &problems)
 	const bool count_ok = static_cast<int64_t>(n) == h.entry_count;
 
 	if (mismatched.empty() && root_s == h.merkle_root) {
-		// The entries are the sealed ones; only the header's own fields can disagree.
-		if (!count_ok)
-			problems.push_back({ProblemKind::BlockAltered, h.block_no, 0,
-			                    "the header says " + plural(h.entry_count, "entry", "entries") + ", the block has " +
-			                        std::to_string(n) + " whose Merkle root matches"});
-		const bool ids_ok = n == 0
-		                        ? !h.has_entry_ids
-		                        : h.has_entry_ids && h.first_entry_id == m.front().id && h.last_entry_id == m.back().id;
-		if (!ids_ok)
-			problems.push_back(
-			    {ProblemKind::BlockAltered, h.block_no, 0,
-			     "the header's entry ids " +
-			         (h.has_entry_ids ? range_text(h.first_entry_id, h.last_entry_id) : std::string("NULL")) +
-			         " do not match the block's entries " +
-			         (n ? range_text(m.front().id, m.back().id) : std::string("(none)"))});
+		check_sealed_counts(h, static_cast<int64_t>(n), n ? m.front().id : 0, n ? m.back().id : 0, problems);
 		return;
 	}
 
@@ -485,13 +566,17 @@ VerifyReport TrailVerifier::finish()
 {
 	if (finished_)
 		throw std::logic_error("TrailVerifier::finish called twice");
+	if (streaming_ && next_pass())
+		throw std::logic_error("TrailVerifier::finish while blocks still wait for another pass");
 	finished_ = true;
 	VerifyReport report;
 	check_headers(report.problems);
+	report.problems.insert(report.problems.end(), settled_problems_.begin(), settled_problems_.end());
+	report.entries_checked = settled_entries_;
 	for (Block &block : blocks_) {
 		poll_interrupt();
-		if (!block.snapshot)
-			continue; // no membership without a snapshot; check_headers reported it
+		if (!block.snapshot || block.state != State::Collect)
+			continue; // no membership without a snapshot (check_headers reported it), or settled
 		check_members(block, report.problems);
 		report.entries_checked += static_cast<int64_t>(block.members.size());
 		std::vector<Member>().swap(block.members); // free as we go: the next block may be as large

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -12,6 +13,7 @@
 
 #include "block.hpp"
 #include "entry_encoding.hpp"
+#include "merkle.hpp"
 #include "snapshot.hpp"
 
 namespace witness
@@ -68,8 +70,21 @@ class TrailVerifier
 	// recomputed from its stored content. Entries outside the range are ignored.
 	void add_entry(int64_t id, uint64_t xid, const Hash &stored, const Hash &recomputed);
 
-	// Runs the checks; call once, after the last add_entry.
+	// Runs the checks; call once, after the last add_entry (and, streaming, after next_pass() said
+	// false).
 	VerifyReport finish();
+
+	// Bounded memory, for witness-verify: the entries are read in passes. In the first, each block
+	// keeps a Merkle frontier over its members' stored hashes and a few counters, not the members. A
+	// block whose members came in (id, stored hash) order, each matching its recomputed hash, with
+	// the sealed root, is settled then. The others need their members to be explained: next_pass()
+	// settles what the last pass collected, picks the next blocks to collect (at most
+	// max_collect_members members in all, or a single larger block) and returns true when the caller
+	// must feed the same entries, in the same order, once more. An export lists its entries by id,
+	// so a valid trail needs one pass. Call before the first add_entry.
+	void stream(size_t max_collect_members);
+	bool next_pass();
+	int passes() const { return pass_ + 1; }
 
 	// Tuning for the searches that name inserted and reordered entries (tests lower them).
 	struct Limits {
@@ -93,17 +108,33 @@ class TrailVerifier
 		Hash stored;
 		uint32_t alt; // index into alts_ of the recomputed hash when it differs, else kSame
 	};
+	// Streaming: what the first pass keeps of a block's members.
+	struct Stream {
+		MerkleFrontier stored; // over the stored leaf hashes, in arrival order
+		int64_t first_id = 0, last_id = 0;
+		Hash last_hash{};
+		bool ordered = true;   // every member came after the previous one in (id, stored hash) order
+		bool mismatch = false; // a member's stored hash differs from its recomputed one
+	};
+	// Collect: members are kept (always, unless streaming). Stream: the first pass of streaming.
+	// Deferred: streamed, but needs its members in a later pass. Settled: checked, problems recorded.
+	enum class State { Collect, Stream, Deferred, Settled };
 	struct Block {
 		StoredBlock stored;
 		std::optional<Snapshot> snapshot; // empty when the text does not parse
 		bool gap_before = false;          // block numbers are missing just before this block
 		std::vector<Member> members;
+		State state = State::Collect;
+		std::unique_ptr<Stream> stream;
+		int64_t streamed = 0; // members seen in the first pass
 	};
 	static constexpr uint32_t kSame = UINT32_MAX;
 
 	int locate(uint64_t xid);
 	void check_headers(std::vector<Problem> &problems) const;
 	void check_members(Block &block, std::vector<Problem> &problems);
+	static void check_sealed_counts(const BlockHeader &h, int64_t n, int64_t first_id, int64_t last_id,
+	                                std::vector<Problem> &problems);
 	void explain_structure(const Block &block, const std::vector<Hash> &leaves, const std::vector<size_t> &mismatched,
 	                       std::vector<Problem> &problems);
 	std::optional<std::pair<size_t, size_t>> search_swap(const std::vector<Hash> &leaves,
@@ -125,6 +156,11 @@ class TrailVerifier
 	Limits limits_;
 	size_t budget_left_ = Limits().search_hash_budget;
 	bool finished_ = false;
+	bool streaming_ = false;
+	size_t max_collect_ = 0;
+	int pass_ = 0;
+	std::vector<Problem> settled_problems_; // of blocks settled by next_pass()
+	int64_t settled_entries_ = 0;
 };
 
 } // namespace witness

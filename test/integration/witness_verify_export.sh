@@ -42,29 +42,47 @@ q "TRUNCATE people" >/dev/null   # one entry left pending
 check "entries with and without a client address" "true|true" \
 	"SELECT bool_or(client_addr IS NULL) || '|' || bool_or(client_addr IS NOT NULL) FROM witness.entry WHERE table_name = 'people'"
 
-say "export and witness-verify"
-"$PSQL" -X -A -t -q -d "$DB" -c "SELECT * FROM witness.export_trail()" >"$WORK/trail.jsonl"
+say "export and witness-verify (the commands of docs/verification.md)"
+"$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$DB" -c "\\copy (SELECT witness.export_trail()) TO '$WORK/trail.copy'"
 rc=0
-"$VERIFY" "$WORK/trail.jsonl" >"$WORK/verify.out" 2>&1 || rc=$?
+"$VERIFY" "$WORK/trail.copy" >"$WORK/verify.out" 2>&1 || rc=$?
 cat "$WORK/verify.out" | indent
 check "witness-verify on the export: exit status 0 (valid)" 0 "SELECT $rc"
+rc=0
+"$VERIFY" --connect "host=${PGHOST:-127.0.0.1} port=${PGPORT:-5432} dbname=$DB" >"$WORK/connect.out" 2>&1 || rc=$?
+check "witness-verify --connect: exit status 0 (valid), the same report" "0|same" \
+	"SELECT '$rc|' || CASE WHEN '$(tail -n +2 "$WORK/connect.out" | md5sum)' = '$(tail -n +2 "$WORK/verify.out" | md5sum)' THEN 'same' ELSE 'differs' END"
 
 say "a tampered export fails"
-python3 - "$WORK/trail.jsonl" "$WORK/tampered.jsonl" <<'PY'
+# COPY text: decoded, changed as JSON, encoded again (COPY escapes \\, \\t, \\n and the like).
+python3 - "$WORK/trail.copy" "$WORK/tampered.copy" <<'PY'
 import json, sys
 src, dst = sys.argv[1], sys.argv[2]
+ESC = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
+UNESC = {v: "\\" + k for k, v in ESC.items()}
+UNESC["\\"] = "\\\\"
+def decode(line):
+	out, i = [], 0
+	while i < len(line):
+		if line[i] == "\\":
+			out.append(ESC.get(line[i + 1], line[i + 1]))
+			i += 2
+		else:
+			out.append(line[i])
+			i += 1
+	return "".join(out)
 done = False
-with open(src) as f, open(dst, "w") as out:
+with open(src, encoding="utf-8") as f, open(dst, "w", encoding="utf-8") as out:
 	for line in f:
-		obj = json.loads(line)
+		obj = json.loads(decode(line.rstrip("\n")))
 		if not done and obj.get("type") == "entry" and obj.get("actor") == "tcp-user":
 			obj["actor"] = "someone-else"
 			done = True
-			line = json.dumps(obj) + "\n"
+			line = "".join(UNESC.get(c, c) for c in json.dumps(obj, ensure_ascii=False)) + "\n"
 		out.write(line)
 PY
 rc=0
-"$VERIFY" "$WORK/tampered.jsonl" >"$WORK/tampered.out" 2>&1 || rc=$?
+"$VERIFY" "$WORK/tampered.copy" >"$WORK/tampered.out" 2>&1 || rc=$?
 cat "$WORK/tampered.out" | indent
 check "witness-verify on the tampered export: exit status 1 (tampered)" 1 "SELECT $rc"
 check_ok "witness-verify names a changed value" "$(grep -q 'value changed' "$WORK/tampered.out" && echo ok || echo 'no value changed reported')"
@@ -112,20 +130,20 @@ q "SELECT count(*) FROM witness.seal()" >/dev/null
 check "witness.verify() with the deep values sealed" valid "SELECT string_agg(status, ',') FROM witness.verify()"
 check "every leaf_hash = witness.entry_leaf_hash(e)" 0 \
 	"SELECT count(*) FROM witness.entry e WHERE leaf_hash IS DISTINCT FROM witness.entry_leaf_hash(e)"
-"$PSQL" -X -A -t -q -d "$DB" -c "SELECT * FROM witness.export_trail()" >"$WORK/deep.jsonl"
+"$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$DB" -c "COPY (SELECT witness.export_trail()) TO STDOUT" >"$WORK/deep.copy"
 rc=0
 start_ns=$(date +%s%N)
-"$VERIFY" "$WORK/deep.jsonl" >"$WORK/deep_verify.out" 2>&1 || rc=$?
+"$VERIFY" "$WORK/deep.copy" >"$WORK/deep_verify.out" 2>&1 || rc=$?
 elapsed_ms=$((($(date +%s%N) - start_ns) / 1000000))
 indent <"$WORK/deep_verify.out"
-note "witness-verify took ${elapsed_ms} ms for $(wc -c <"$WORK/deep.jsonl") bytes of export"
+note "witness-verify took ${elapsed_ms} ms for $(wc -c <"$WORK/deep.copy") bytes of export"
 check "witness-verify on the export with the deep values: exit status 0 (valid)" 0 "SELECT $rc"
 # The innermost value of row 1 altered in the export: witness-verify must see it, so it hashed it.
-sed '0,/"deep"/s//"DEEP"/' "$WORK/deep.jsonl" >"$WORK/deep_tampered.jsonl"
+sed '0,/"deep"/s//"DEEP"/' "$WORK/deep.copy" >"$WORK/deep_tampered.copy"
 check_ok "the tampered deep export differs in one line" \
-	"$([[ $(diff "$WORK/deep.jsonl" "$WORK/deep_tampered.jsonl" | grep -c '^>') == 1 ]] && echo ok || echo 'sed did not alter exactly one line')"
+	"$([[ $(diff "$WORK/deep.copy" "$WORK/deep_tampered.copy" | grep -c '^>') == 1 ]] && echo ok || echo 'sed did not alter exactly one line')"
 rc=0
-"$VERIFY" "$WORK/deep_tampered.jsonl" >"$WORK/deep_tampered.out" 2>&1 || rc=$?
+"$VERIFY" "$WORK/deep_tampered.copy" >"$WORK/deep_tampered.out" 2>&1 || rc=$?
 indent <"$WORK/deep_tampered.out"
 check "witness-verify on the export with a deep value altered: exit status 1 (tampered)" 1 "SELECT $rc"
 

@@ -2,7 +2,10 @@
 // against the independent entry vectors, block lines against the block vectors, and malformed lines.
 #include "export_reader.hpp"
 
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
+#include <memory>
 #include <fstream>
 #include <stdexcept>
 #include <string>
@@ -10,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "block.hpp"
+#include "copy_text.hpp"
 #include "export_verifier.hpp"
 #include "line_reader.hpp"
 #include "sha256.hpp"
@@ -248,6 +252,56 @@ TEST(LineReader, LinesAndChunks)
 	EXPECT_THROW(LineReader(::testing::TempDir() + "/no/such/file"), std::runtime_error);
 }
 
+// A source whose reads come in odd sizes, and which fails after `fail_after` bytes when asked to.
+class TrickleSource : public ByteSource
+{
+  public:
+	TrickleSource(std::string text, size_t fail_after) : text_(std::move(text)), fail_after_(fail_after) {}
+	size_t read(char *buf, size_t n) override
+	{
+		if (pos_ >= fail_after_)
+			throw std::runtime_error("the connection broke");
+		const size_t take = std::min({n, size_t(7777), text_.size() - pos_, fail_after_ - pos_});
+		std::memcpy(buf, text_.data() + pos_, take);
+		pos_ += take;
+		return take;
+	}
+
+  private:
+	std::string text_;
+	size_t pos_ = 0, fail_after_;
+};
+
+TEST(LineReader, PrefetchSourceReadsAheadAndPassesErrorsOn)
+{
+	std::string content;
+	for (int i = 0; i < 300000; i++)
+		content += "line " + std::to_string(i) + "\n";
+	ASSERT_GT(content.size(), size_t(3) << 20); // more than the prefetch capacity below
+	LineReader lines(std::make_unique<PrefetchSource>(std::make_unique<TrickleSource>(content, SIZE_MAX), 1 << 20));
+	std::string joined, chunk;
+	std::string_view line;
+	ASSERT_TRUE(lines.next(line));
+	joined += std::string(line) + "\n";
+	while (lines.next_chunk(chunk, 100000))
+		joined += chunk;
+	EXPECT_EQ(joined, content);
+
+	LineReader broken(std::make_unique<PrefetchSource>(std::make_unique<TrickleSource>(content, 2500000), 1 << 20));
+	try {
+		while (broken.next_chunk(chunk, 100000)) {
+		}
+		ADD_FAILURE() << "the error of the source was lost";
+	} catch (const std::runtime_error &e) {
+		EXPECT_EQ(std::string(e.what()), "the connection broke");
+	}
+	// Stopped early: the reading thread is stopped and joined, not left behind.
+	{
+		LineReader early(std::make_unique<PrefetchSource>(std::make_unique<TrickleSource>(content, SIZE_MAX), 1 << 20));
+		ASSERT_TRUE(early.next(line));
+	}
+}
+
 TEST(ExportVerifier, SmallExportWithEveryJobCount)
 {
 	std::string text = std::string(kHeaderLine) + "\n";
@@ -283,4 +337,120 @@ TEST(ExportVerifier, ErrorsNameTheLine)
 	          "line 4: header and block lines must come before the entry lines");
 	EXPECT_NE(error_of("bad_entry.jsonl", header + kUpdateLine + "\n" + kTruncateLine + "\n{\n").find("line 4: "),
 	          std::string::npos);
+}
+
+// What COPY ... TO writes for a text value (PostgreSQL's CopyAttributeOutText): the escapes of the
+// text format. JSON lines contain no raw control character, so of these only \\ shows up in exports.
+std::string copy_escape(const std::string &value)
+{
+	std::string out;
+	for (char c : value) {
+		switch (c) {
+		case '\\':
+			out += "\\\\";
+			break;
+		case '\b':
+			out += "\\b";
+			break;
+		case '\f':
+			out += "\\f";
+			break;
+		case '\n':
+			out += "\\n";
+			break;
+		case '\r':
+			out += "\\r";
+			break;
+		case '\t':
+			out += "\\t";
+			break;
+		case '\v':
+			out += "\\v";
+			break;
+		default:
+			out += c;
+		}
+	}
+	return out;
+}
+
+std::string decoded(const std::string &line)
+{
+	std::string scratch;
+	std::string_view value;
+	if (decode_copy_text(line, scratch, value) == CopyRow::EndOfData)
+		return "<end>";
+	return std::string(value);
+}
+
+std::string decode_error(const std::string &line)
+{
+	try {
+		decoded(line);
+		return "";
+	} catch (const std::runtime_error &e) {
+		return e.what();
+	}
+}
+
+TEST(CopyText, DecodesEveryEscapeOfTheTextFormat)
+{
+	EXPECT_EQ(decoded("plain, no escape"), "plain, no escape");
+	EXPECT_EQ(decoded(R"(a\\b\tc\nd\re\bf\fg\vh)"), "a\\b\tc\nd\re\bf\fg\vh");
+	// Octal (one to three digits, modulo 256) and hex (one or two digits) escapes, as COPY FROM reads them.
+	EXPECT_EQ(decoded(R"(\101\60\7x\0101)"), std::string("A0\7x\b1"));
+	EXPECT_EQ(decoded(R"(\x41\x4g\xz)"), "A\4gxz");
+	EXPECT_EQ(decoded(R"(\777)"), std::string(1, static_cast<char>(0777 & 0377)));
+	// Any other escaped character is itself, \N too when it is not the whole line.
+	EXPECT_EQ(decoded(R"(\"\N\a)"), "\"Na");
+	EXPECT_EQ(decoded(""), "");
+	EXPECT_EQ(decoded(R"(\.)"), "<end>");
+	// Round trip of what COPY writes, bytes 1 to 255 and noncharacters included.
+	std::string all;
+	for (int c = 1; c < 256; c++)
+		all += static_cast<char>(c);
+	all += "\xef\xbf\xbf\xf0\x9f\xbf\xbe\xf4\x8f\xbf\xbf"; // U+FFFF, U+1FFFE, U+10FFFF
+	EXPECT_EQ(decoded(copy_escape(all)), all);
+}
+
+TEST(CopyText, RefusesWhatIsNotOneTextValue)
+{
+	EXPECT_NE(decode_error("\\N").find("NULL row"), std::string::npos);
+	EXPECT_NE(decode_error("a\tb").find("unescaped tab"), std::string::npos);
+	EXPECT_NE(decode_error("abc\\").find("backslash at the end"), std::string::npos);
+	EXPECT_NE(decode_error("a\\.b").find("end-of-data marker"), std::string::npos);
+}
+
+// An export as COPY (SELECT witness.export_trail()) TO STDOUT writes it: the header's "backslash"
+// member says so. The values with quotes, backslashes and control characters verify as in JSON lines.
+TEST(ExportVerifier, CopyTextExport)
+{
+	std::string header = replace(kHeaderLine, "\"highest_block_no\" : 3", "\"highest_block_no\" : 0");
+	header = replace(header, "}", R"(, "backslash" : "\\"})");
+	std::string jsonl = header + "\n", copy = copy_escape(header) + "\n";
+	for (const char *l : {kInsertLine, kUpdateLine, kTruncateLine, kDeleteWithContextLine}) {
+		jsonl += std::string(l) + "\n";
+		copy += copy_escape(l) + "\n";
+	}
+	ASSERT_NE(copy, jsonl) << "the insert line has backslashes";
+	for (unsigned jobs : {1u, 2u}) {
+		const ExportResult j = verify_export(temp_file("copy_test.jsonl", jsonl), jobs);
+		EXPECT_FALSE(j.copy_text);
+		const ExportResult c = verify_export(temp_file("copy_test.copy", copy + "\\.\n"), jobs);
+		EXPECT_TRUE(c.copy_text);
+		EXPECT_EQ(c.report.status, "valid");
+		EXPECT_EQ(c.entries, 4);
+		EXPECT_EQ(c.report.entries_pending, 4);
+		EXPECT_EQ(c.header.database, j.header.database);
+	}
+	// COPY text read as JSON lines: the doubled backslashes break the JSON of the insert's values.
+	const std::string as_jsonl = replace(copy, R"("backslash" : "\\\\")", R"("backslash" : "\\")");
+	EXPECT_THROW(verify_export(temp_file("copy_as_jsonl.jsonl", as_jsonl), 1), std::runtime_error);
+	const std::string wrong = replace(copy, R"("backslash" : "\\\\")", R"("backslash" : "/")");
+	try {
+		verify_export(temp_file("wrong_marker.copy", wrong), 1);
+		ADD_FAILURE() << "a header with another \"backslash\" was accepted";
+	} catch (const std::runtime_error &e) {
+		EXPECT_EQ(std::string(e.what()), "line 1: \"backslash\" must be one backslash (two in COPY text)");
+	}
 }

@@ -69,7 +69,9 @@ def make_entry(rnd, id_, xid):
         "context": rnd.choice([None, {"session": "s-%d" % (id_ % 50), "mfa": True, "ip": "203.0.113.7",
                                       "roles": ["clerk", "audit"], "n": Num(str(n))}]),
     }
-    row = {"id": Num(str(n)), "owner": "customer %d \u00e9\u65e5 \"q\" \\ \t" % n, "balance": Num("%d.%02d" % (n, n % 100)),
+    # Quotes, a backslash, control characters and noncharacters (U+FFFF, U+1FFFE, U+10FFFF): what
+    # JSON escapes, what COPY's text format escapes on top, and what psql's printer used to drop.
+    row = {"id": Num(str(n)), "owner": "customer %d \u00e9\u65e5 \"q\" \\ \t\n\r\b\f\v \uffff\U0001fffe\U0010ffff" % n, "balance": Num("%d.%02d" % (n, n % 100)),
            "active": n % 2 == 0, "closed_at": None, "prefs": {"lang": "fr", "tags": ["a", "b"], "x": Num("1e+30")}}
     if op != "T":
         e["row_key"] = {"id": Num(str(n))}
@@ -151,7 +153,16 @@ def reseal(blocks, entries, start):
 def header_line(blocks, highest=None):
     if highest is None:
         highest = blocks[-1]["block_no"] if blocks else 0
-    return build_object([("type", "header"), ("format", 1), ("database", DATABASE), ("highest_block_no", highest)])
+    return build_object([("type", "header"), ("format", 1), ("database", DATABASE), ("highest_block_no", highest),
+                         ("backslash", "\\")])
+
+
+# What COPY ... TO writes for a text value in its text format (PostgreSQL's CopyAttributeOutText).
+COPY_ESCAPES = {"\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}
+
+
+def copy_text(line):
+    return "".join(COPY_ESCAPES.get(c, c) for c in line)
 
 
 def block_line(b):
@@ -171,13 +182,15 @@ def entry_line(e):
     return build_object([("type", "entry")] + [(k, e[k]) for k in ENTRY_KEYS] + [("format", 1)])
 
 
-def write_export(path, blocks, entries, highest=None):
+def write_export(path, blocks, entries, highest=None, copy=False):
+    """JSON lines, or with copy=True as COPY (SELECT witness.export_trail()) TO STDOUT writes them."""
+    out = copy_text if copy else (lambda line: line)
     with open(path, "w", encoding="utf-8", newline="\n") as f:
-        f.write(header_line(blocks, highest) + "\n")
+        f.write(out(header_line(blocks, highest)) + "\n")
         for b in blocks:
-            f.write(block_line(b) + "\n")
+            f.write(out(block_line(b)) + "\n")
         for e in sorted(entries, key=lambda e: e["id"]):
-            f.write(entry_line(e) + "\n")
+            f.write(out(entry_line(e)) + "\n")
 
 
 def digest_json(blocks, block_no, time_us=1700000123456789):
@@ -197,10 +210,11 @@ def main():
     ap.add_argument("--block-size", type=int, default=0, help="entries per sealing round (default: entries/50)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--copy", action="store_true", help="write COPY text, as COPY ... TO STDOUT would")
     args = ap.parse_args()
     block_size = args.block_size or max(1, args.entries // 50)
     blocks, entries = generate(args.entries, block_size, args.seed)
-    write_export(args.out, blocks, entries)
+    write_export(args.out, blocks, entries, copy=args.copy)
     sealed = sum(b["entry_count"] for b in blocks)
     print("%s: %d blocks, %d entries (%d sealed, %d pending)" % (args.out, len(blocks), len(entries), sealed,
                                                                   len(entries) - sealed))

@@ -37,9 +37,9 @@ def run(name, args, expect_rc, expect_text=(), stdin=None):
     return out
 
 
-def export(name, blocks=BLOCKS, entries=ENTRIES, highest=None):
-    path = os.path.join(TMP, name + ".jsonl")
-    mx.write_export(path, blocks, entries, highest)
+def export(name, blocks=BLOCKS, entries=ENTRIES, highest=None, as_copy=False):
+    path = os.path.join(TMP, name + (".copy" if as_copy else ".jsonl"))
+    mx.write_export(path, blocks, entries, highest, copy=as_copy)
     return path
 
 
@@ -75,9 +75,32 @@ def test_valid():
     run("valid export, one job", ["--jobs", "1", path], 0, ["VALID"])
     with open(path) as f:
         run("valid export on standard input", ["-"], 0, ["VALID"], stdin=f.read())
+    # As COPY (SELECT witness.export_trail()) TO STDOUT writes it: every backslash doubled, tabs and
+    # newlines escaped. witness-verify tells the formats apart by the header's "backslash" member.
+    path = export("valid", as_copy=True)
+    run("valid COPY export", ["--stats", path], 0, ["entries checked:   %d" % sealed, "VALID", "COPY text, 1 pass"])
+    with open(path) as f:
+        run("valid COPY export on standard input", ["--stats", "-"], 0, ["VALID", "COPY text, 1 pass"],
+            stdin=f.read())
+    with open(path) as f:
+        text = f.read()
+    run("COPY export with its end-of-data marker", ["--stats", write("ended.copy", text + "\\.\n")], 0,
+        ["VALID", "COPY text"])
+    run("COPY export read as JSON lines is not valid",
+        [write("as_jsonl.jsonl", text.replace('"backslash" : "\\\\\\\\"', '"backslash" : "\\\\"'))], 2,
+        ["is not valid JSON"])
 
 
-def test_tampering():
+def test_tampering(as_copy):
+    """Each tampering, in JSON lines and in COPY text; entries are read again to explain them."""
+    suffix = " (COPY text)" if as_copy else ""
+
+    def export(name, blocks=BLOCKS, entries=ENTRIES, highest=None):
+        return globals()["export"](name, blocks, entries, highest, as_copy=as_copy)
+
+    def run(name, args, expect_rc, expect_text=(), stdin=None):
+        return globals()["run"](name + suffix, args, expect_rc, expect_text, stdin)
+
     e = sealed_entry(3, op="I")
 
     def value(blocks, entries):
@@ -86,6 +109,10 @@ def test_tampering():
 
     run("value changed", [export("value", *tampered(value))], 1,
         ["block 4, entry %d: value changed: content altered after sealing" % e["id"], "TAMPERED"])
+    run("value changed, two passes", ["--stats", export("value", *tampered(value))], 1, ["2 passes"])
+    with open(export("value", *tampered(value))) as f:
+        run("value changed, on standard input", ["--stats", "-"], 1,
+            ["block 4, entry %d: value changed: content altered after sealing" % e["id"], "2 passes"], stdin=f.read())
 
     def leaf(blocks, entries):
         by_id(entries, e["id"])["leaf_hash"] = hashlib.sha256(b"forged").hexdigest()
@@ -203,6 +230,7 @@ def test_digests():
 
 def test_errors():
     run("no arguments", [], 2, ["no export file given", "usage:"])
+    run("unreachable database", ["--connect", "host=/nonexistent port=1"], 2, ["cannot connect"])
     run("unknown option", ["--frobnicate", "x"], 2, ["unknown option --frobnicate"])
     run("key without digest", ["x", "--hmac-key", "k"], 2, ["give --digest too"])
     run("missing file", [os.path.join(TMP, "nope.jsonl")], 2, ["cannot open"])
@@ -212,13 +240,28 @@ def test_errors():
     lines[30] = lines[30].replace('"op" : ', '"op" : 7, "x" : ')
     run("malformed entry line", [write("malformed.jsonl", "\n".join(lines))], 2, ["line 31: "])
     run("malformed digest", [path, "--digest", write("d.json", "{}")], 2, ["malformed signed digest"])
+    # COPY text that COPY FROM would refuse, or read as something else than one text value per line.
+    with open(export("valid", as_copy=True)) as f:
+        lines = f.read().split("\n")
+    i = next(i for i, line in enumerate(lines) if "\\t" in line)  # an entry whose value has a tab
+    for name, bad_lines, error in [
+            ("unescaped tab", [lines[i].replace("\\t", "\t", 1)], "unescaped tab"),
+            ("NULL row", ["\\N"], "NULL row"),
+            ("backslash at the end", [lines[i] + "\\"], "backslash at the end of the line"),
+            ("end marker inside a line", [lines[i].replace("\\\\", "\\.", 1)], "end-of-data marker"),
+            ("line after the end marker", ["\\.", lines[i]], "after the end-of-data marker")]:
+        bad = lines[:i] + bad_lines + lines[i + 1:]
+        where = i + len(bad_lines)  # the last of bad_lines, numbered from 1
+        run("COPY text: " + name, [write("bad.copy", "\n".join(bad))], 2, ["line %d: " % where, error])
+    run("both a file and --connect", [path, "--connect", "dbname=x"], 2, ["not both"])
     run("help", ["--help"], 0, ["usage: witness-verify"])
 
 
 def main():
     try:
         test_valid()
-        test_tampering()
+        test_tampering(False)
+        test_tampering(True)
         test_digests()
         test_errors()
     finally:

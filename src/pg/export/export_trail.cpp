@@ -1,0 +1,539 @@
+// witness.export_trail(): the whole trail as lines of JSON for witness-verify, one row per call.
+//
+// The function streams (ValuePerCall): in the select list, as in
+//   COPY (SELECT witness.export_trail()) TO STDOUT
+// no row is kept after it was returned, and the backend's memory stays flat however long the trail
+// (docs/verification.md, "Exporting"). In FROM (SELECT * FROM witness.export_trail()) the executor
+// collects the rows in a tuplestore first, which spills to disk beyond work_mem.
+//
+// Rows: the header, the blocks in block_no order (through SQL, a cursor read 1,000 at a time), then
+// the entries in id order. witness.entry has no btree on id, so a cursor sorts the entries' (id,
+// ctid) pairs (an external sort under work_mem), and each entry is fetched by its ctid and printed
+// here: compact JSON, one member after the other, without the per-call type lookups of
+// json_build_object().
+#include "pg/common/pg_includes.hpp"
+
+#include "pg/common/trail_catalog.hpp"
+
+#include <initializer_list>
+
+extern "C" {
+#include "access/heapam.h"
+#include "access/relscan.h"
+#include "storage/bufmgr.h"
+#include "storage/itemptr.h"
+#include "utils/fmgrprotos.h"
+#include "access/tableam.h"
+#include "common/int.h"
+#include "executor/executor.h"
+#include "utils/snapmgr.h"
+}
+
+using namespace witness::pg;
+
+namespace
+{
+
+// SPI queries name their functions, operators and types with their schema (docs/cpp-boundary.md).
+// The header's "backslash" member is a string of one backslash: COPY's text format doubles it, so a
+// reader can tell a COPY file from plain JSON lines (docs/verification.md, "Export format").
+const char *const kHeaderAndBlocksQuery =
+    "SELECT pg_catalog.json_build_object('type', 'header', 'format', 1, 'database', witness.database_id(),"
+    " 'highest_block_no', COALESCE((SELECT pg_catalog.max(block_no) FROM witness.block), 0),"
+    " 'backslash', '\\'::pg_catalog.text)::pg_catalog.text"
+    " UNION ALL"
+    " (SELECT (pg_catalog.jsonb_build_object('type', 'block') OPERATOR(pg_catalog.||) witness._block_json(b))"
+    "::pg_catalog.text FROM witness.block b ORDER BY b.block_no)";
+
+// ORDER BY uses int8's default btree ordering, found through the type, not the search_path.
+const char *const kEntryOrderQuery = "SELECT e.ctid FROM witness.entry e ORDER BY e.id";
+
+constexpr long kLineBatch = 1000;  // header and block lines per cursor fetch
+constexpr long kTidBatch = 10000; // entry ctids per cursor fetch
+
+enum Phase { PhaseLines, PhaseEntries, PhaseDone };
+
+struct ExportState {
+	Phase phase;
+	char lines_cursor[NAMEDATALEN];
+	char entries_cursor[NAMEDATALEN];
+	MemoryContext batch_cxt; // the current batch of lines or ctids; reset per batch
+	MemoryContext row_cxt;   // detoasted values of the current entry; reset per entry
+	text **lines;
+	ItemPointerData *tids;
+	long nbatch, next; // rows in the batch, next one to return
+	bool cursor_done;  // the current cursor returned fewer rows than asked: nothing more
+	Relation rel;
+	BufferAccessStrategy strategy; // a ring of buffers: an export does not flush shared_buffers
+	Buffer buf;                    // the page of the last entry, pinned while entries stay on it
+	HeapTupleData tuple;           // the entry in slot: the slot keeps a pointer to it
+	TupleTableSlot *slot;
+	Snapshot snapshot;
+	StringInfoData out;
+	ExprContext *econtext;
+	bool cleaned;
+};
+
+// Opens a cursor on query (read-only, under snapshot) and keeps its name.
+void open_cursor(const char *query, Snapshot snapshot, char *name)
+{
+	PushActiveSnapshot(snapshot);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "pg_witness: SPI_connect failed");
+	SPIPlanPtr plan = SPI_prepare_cursor(query, 0, nullptr, CURSOR_OPT_NO_SCROLL);
+	if (plan == nullptr)
+		elog(ERROR, "pg_witness: could not prepare the export query: %s", SPI_result_code_string(SPI_result));
+	Portal portal = SPI_cursor_open(nullptr, plan, nullptr, nullptr, true);
+	strlcpy(name, portal->name, NAMEDATALEN);
+	SPI_finish();
+	PopActiveSnapshot();
+}
+
+void close_cursor(char *name)
+{
+	if (name[0] == '\0')
+		return;
+	Portal portal = SPI_cursor_find(name);
+	if (portal != nullptr)
+		SPI_cursor_close(portal);
+	name[0] = '\0';
+}
+
+// Fetches the next batch of the lines cursor into st->lines (copied into batch_cxt).
+void fetch_lines(ExportState *st)
+{
+	MemoryContextReset(st->batch_cxt);
+	st->nbatch = st->next = 0;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "pg_witness: SPI_connect failed");
+	Portal portal = SPI_cursor_find(st->lines_cursor);
+	if (portal == nullptr)
+		elog(ERROR, "pg_witness: export cursor \"%s\" is gone", st->lines_cursor);
+	SPI_cursor_fetch(portal, true, kLineBatch);
+	long n = (long)SPI_processed;
+	st->lines = (text **)MemoryContextAlloc(st->batch_cxt, sizeof(text *) * Max(n, 1));
+	for (long i = 0; i < n; i++) {
+		bool isnull;
+		Datum d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+		if (isnull)
+			elog(ERROR, "pg_witness: the export query returned a NULL line");
+		MemoryContext old = MemoryContextSwitchTo(st->batch_cxt);
+		st->lines[i] = DatumGetTextPCopy(d);
+		MemoryContextSwitchTo(old);
+	}
+	st->nbatch = n;
+	st->cursor_done = n < kLineBatch;
+	SPI_finish();
+}
+
+// Fetches the next batch of entry ctids, in id order, into st->tids.
+void fetch_tids(ExportState *st)
+{
+	MemoryContextReset(st->batch_cxt);
+	st->nbatch = st->next = 0;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "pg_witness: SPI_connect failed");
+	Portal portal = SPI_cursor_find(st->entries_cursor);
+	if (portal == nullptr)
+		elog(ERROR, "pg_witness: export cursor \"%s\" is gone", st->entries_cursor);
+	SPI_cursor_fetch(portal, true, kTidBatch);
+	long n = (long)SPI_processed;
+	st->tids = (ItemPointerData *)MemoryContextAlloc(st->batch_cxt, sizeof(ItemPointerData) * Max(n, 1));
+	for (long i = 0; i < n; i++) {
+		bool isnull;
+		Datum d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+		if (isnull)
+			elog(ERROR, "pg_witness: the export query returned a NULL ctid");
+		st->tids[i] = *(ItemPointer)DatumGetPointer(d);
+	}
+	st->nbatch = n;
+	st->cursor_done = n < kTidBatch;
+	SPI_finish();
+}
+
+// Releases what the export holds across calls; runs once, at the end or when the query stops early.
+void cleanup(ExportState *st)
+{
+	if (st->cleaned)
+		return;
+	st->cleaned = true;
+	close_cursor(st->lines_cursor);
+	close_cursor(st->entries_cursor);
+	if (st->slot != nullptr)
+		ExecDropSingleTupleTableSlot(st->slot);
+	if (BufferIsValid(st->buf))
+		ReleaseBuffer(st->buf);
+	st->buf = InvalidBuffer;
+	if (st->rel != nullptr)
+		table_close(st->rel, AccessShareLock);
+	if (st->snapshot != nullptr)
+		UnregisterSnapshot(st->snapshot);
+	st->slot = nullptr;
+	st->rel = nullptr;
+	st->snapshot = nullptr;
+}
+
+void shutdown_export(Datum arg)
+{
+	cleanup((ExportState *)DatumGetPointer(arg));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Printing an entry
+
+// Bytes a JSON string must escape: '"', '\\' and the control characters.
+struct EscapeTable {
+	bool escape[256];
+	constexpr EscapeTable() : escape()
+	{
+		for (int i = 0; i < 0x20; i++)
+			escape[i] = true;
+		escape[static_cast<unsigned char>('"')] = true;
+		escape[static_cast<unsigned char>('\\')] = true;
+	}
+};
+constexpr EscapeTable kEscape;
+const char kHexDigits[] = "0123456789abcdef";
+
+// A view of a column's bytes; ptr == nullptr for NULL.
+struct Bytes {
+	const char *ptr;
+	int len;
+};
+
+Bytes varlena_bytes(const Datum *values, const bool *nulls, int col)
+{
+	if (nulls[col - 1])
+		return Bytes{nullptr, 0};
+	struct varlena *v = PG_DETOAST_DATUM_PACKED(values[col - 1]);
+	return Bytes{VARDATA_ANY(v), (int)VARSIZE_ANY_EXHDR(v)};
+}
+
+// Writes into memory reserved beforehand for the worst case: no bounds check per byte.
+struct Writer {
+	char *w;
+
+	void raw(const char *s, size_t len)
+	{
+		memcpy(w, s, len);
+		w += len;
+	}
+	template <size_t N> void lit(const char (&s)[N]) { raw(s, N - 1); }
+	void null() { lit("null"); }
+	void int64(int64 v) { w += pg_lltoa(v, w); }
+	void uint64(uint64 v) { w += pg_ulltoa_n(v, w); }
+
+	// A JSON string: at most 6 bytes per input byte, plus the quotes.
+	void string(const char *s, int len)
+	{
+		*w++ = '"';
+		int run = 0; // start of the bytes not copied yet
+		for (int i = 0; i < len; i++) {
+			unsigned char c = (unsigned char)s[i];
+			if (likely(!kEscape.escape[c]))
+				continue;
+			raw(s + run, i - run);
+			run = i + 1;
+			*w++ = '\\';
+			switch (c) {
+			case '"':
+			case '\\':
+				*w++ = (char)c;
+				break;
+			case '\n':
+				*w++ = 'n';
+				break;
+			case '\t':
+				*w++ = 't';
+				break;
+			case '\r':
+				*w++ = 'r';
+				break;
+			case '\b':
+				*w++ = 'b';
+				break;
+			case '\f':
+				*w++ = 'f';
+				break;
+			default:
+				lit("u00");
+				*w++ = kHexDigits[c >> 4];
+				*w++ = kHexDigits[c & 15];
+			}
+		}
+		raw(s + run, len - run);
+		*w++ = '"';
+	}
+	void text(Bytes b)
+	{
+		if (b.ptr == nullptr)
+			null();
+		else
+			string(b.ptr, b.len);
+	}
+	// A json column: its stored text, which json's input function checked, as a JSON value.
+	void json(Bytes b)
+	{
+		if (b.ptr == nullptr)
+			null();
+		else
+			raw(b.ptr, b.len);
+	}
+	// At most 2 bytes per input byte, plus the quotes.
+	void hex(Bytes b)
+	{
+		if (b.ptr == nullptr) {
+			null();
+			return;
+		}
+		*w++ = '"';
+		for (int i = 0; i < b.len; i++) {
+			unsigned char c = (unsigned char)b.ptr[i];
+			*w++ = kHexDigits[c >> 4];
+			*w++ = kHexDigits[c & 15];
+		}
+		*w++ = '"';
+	}
+};
+
+// Member names, punctuation and numbers of an entry line, generously: the rest is reserved per value.
+constexpr int kEntryFixedBytes = 1024;
+
+// One entry line, with the members and values of docs/verification.md ("Export format").
+void print_entry(StringInfo out, const Datum *values, const bool *nulls)
+{
+	const char *missing = entry_null_required_column(nulls);
+	if (missing != nullptr || nulls[EntryFormat - 1])
+		ereport(ERROR,
+		        (errcode(ERRCODE_DATA_CORRUPTED),
+		         errmsg("entry %lld has no %s", nulls[EntryId - 1] ? 0LL : (long long)DatumGetInt64(values[EntryId - 1]),
+		                missing != nullptr ? missing : "format"),
+		         errhint("Run witness.verify() to see what was altered.")));
+	int64 id = DatumGetInt64(values[EntryId - 1]);
+	int64 stmt_time_us;
+	if (pg_add_s64_overflow(DatumGetTimestampTz(values[EntryStmtTime - 1]), kUnixToPostgresEpochUs, &stmt_time_us))
+		ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED), errmsg("entry %lld has no finite stmt_time", (long long)id),
+		                errhint("Run witness.verify() to see what was altered.")));
+	// "char" prints a byte outside ASCII as an octal escape, and a zero byte as nothing.
+	char op = DatumGetChar(values[EntryOp - 1]);
+	Bytes op_text{&op, 1};
+	if (op <= 0 || op >= 0x7f) {
+		char *printed = DatumGetCString(DirectFunctionCall1(charout, values[EntryOp - 1]));
+		op_text = Bytes{printed, (int)strlen(printed)};
+	}
+	Bytes schema = varlena_bytes(values, nulls, EntrySchemaName);
+	Bytes table = varlena_bytes(values, nulls, EntryTableName);
+	Bytes row_key = varlena_bytes(values, nulls, EntryRowKey);
+	Bytes subject = varlena_bytes(values, nulls, EntrySubject);
+	Bytes old_values = varlena_bytes(values, nulls, EntryOldValues);
+	Bytes new_values = varlena_bytes(values, nulls, EntryNewValues);
+	Bytes session_user = varlena_bytes(values, nulls, EntrySessionUser);
+	Bytes current_user = varlena_bytes(values, nulls, EntryCurrentUser);
+	Bytes application_name = varlena_bytes(values, nulls, EntryApplicationName);
+	Bytes client_addr{nullptr, 0};
+	if (!nulls[EntryClientAddr - 1]) {
+		// As inet's output function prints it (192.0.2.10, not inet::text's 192.0.2.10/32).
+		char *addr = DatumGetCString(DirectFunctionCall1(inet_out, values[EntryClientAddr - 1]));
+		client_addr = Bytes{addr, (int)strlen(addr)};
+	}
+	Bytes actor = varlena_bytes(values, nulls, EntryActor);
+	Bytes reason = varlena_bytes(values, nulls, EntryReason);
+	Bytes context = varlena_bytes(values, nulls, EntryContext);
+	Bytes leaf_hash = varlena_bytes(values, nulls, EntryLeafHash);
+
+	Size need = kEntryFixedBytes + (Size)row_key.len + old_values.len + new_values.len + context.len +
+	            2 * (Size)leaf_hash.len;
+	for (const Bytes *b : {&op_text, &schema, &table, &subject, &session_user, &current_user, &application_name,
+	                       &client_addr, &actor, &reason})
+		need += 6 * (Size)b->len;
+	if (need >= MaxAllocSize - (Size)out->len)
+		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+		                errmsg("entry %lld is too large to export as one line", (long long)id)));
+	enlargeStringInfo(out, (int)need);
+	Writer w{out->data + out->len};
+	w.lit("{\"type\":\"entry\",\"id\":");
+	w.int64(id);
+	w.lit(",\"xid\":");
+	w.uint64(DatumGetUInt64(values[EntryXid - 1]));
+	w.lit(",\"stmt_time_us\":");
+	w.int64(stmt_time_us);
+	w.lit(",\"op\":");
+	w.text(op_text);
+	w.lit(",\"schema_name\":");
+	w.text(schema);
+	w.lit(",\"table_name\":");
+	w.text(table);
+	w.lit(",\"tags\":");
+	w.int64(DatumGetInt16(values[EntryTags - 1]));
+	w.lit(",\"row_key\":");
+	w.json(row_key);
+	w.lit(",\"subject\":");
+	w.text(subject);
+	w.lit(",\"old_values\":");
+	w.json(old_values);
+	w.lit(",\"new_values\":");
+	w.json(new_values);
+	w.lit(",\"session_user\":");
+	w.text(session_user);
+	w.lit(",\"current_user\":");
+	w.text(current_user);
+	w.lit(",\"application_name\":");
+	w.text(application_name);
+	w.lit(",\"client_addr\":");
+	w.text(client_addr);
+	w.lit(",\"client_port\":");
+	if (nulls[EntryClientPort - 1])
+		w.null();
+	else
+		w.int64(DatumGetInt32(values[EntryClientPort - 1]));
+	w.lit(",\"backend_pid\":");
+	w.int64(DatumGetInt32(values[EntryBackendPid - 1]));
+	w.lit(",\"actor\":");
+	w.text(actor);
+	w.lit(",\"reason\":");
+	w.text(reason);
+	w.lit(",\"context\":");
+	w.json(context);
+	w.lit(",\"leaf_hash\":");
+	w.hex(leaf_hash);
+	w.lit(",\"format\":");
+	w.int64(DatumGetInt16(values[EntryFormat - 1]));
+	w.lit("}");
+	out->len = (int)(w.w - out->data);
+	out->data[out->len] = '\0';
+}
+
+[[noreturn]] void entry_vanished(const ItemPointerData *tid)
+{
+	ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+	                errmsg("entry at ctid (%u,%u) vanished during the export", ItemPointerGetBlockNumber(tid),
+	                       ItemPointerGetOffsetNumber(tid))));
+}
+
+// Stores in st->slot the tuple version at tid, which the cursor's scan saw under the same snapshot.
+// Not through the index-fetch interface: that one starts from the root of a HOT chain, and a row
+// updated in place (by someone tampering with the trail) is a heap-only tuple the scan returns itself.
+// As heap_fetch(), but the page stays pinned while the entries stay on it.
+void fetch_entry(ExportState *st, const ItemPointerData *tid)
+{
+	BlockNumber block = ItemPointerGetBlockNumber(tid);
+	if (!BufferIsValid(st->buf) || BufferGetBlockNumber(st->buf) != block) {
+		if (BufferIsValid(st->buf))
+			ReleaseBuffer(st->buf);
+		st->buf = InvalidBuffer;
+		st->buf = ReadBufferExtended(st->rel, MAIN_FORKNUM, block, RBM_NORMAL, st->strategy);
+	}
+	LockBuffer(st->buf, BUFFER_LOCK_SHARE);
+	Page page = BufferGetPage(st->buf);
+	OffsetNumber offset = ItemPointerGetOffsetNumber(tid);
+	ItemId lp = offset >= FirstOffsetNumber && offset <= PageGetMaxOffsetNumber(page) ? PageGetItemId(page, offset)
+	                                                                                  : nullptr;
+	if (lp == nullptr || !ItemIdIsNormal(lp)) {
+		LockBuffer(st->buf, BUFFER_LOCK_UNLOCK);
+		entry_vanished(tid);
+	}
+	HeapTuple tuple = &st->tuple; // not on the stack: the slot keeps a pointer to it
+	tuple->t_data = (HeapTupleHeader)PageGetItem(page, lp);
+	tuple->t_len = ItemIdGetLength(lp);
+	tuple->t_tableOid = RelationGetRelid(st->rel);
+	tuple->t_self = *tid;
+	if (!HeapTupleSatisfiesVisibility(tuple, st->snapshot, st->buf)) {
+		LockBuffer(st->buf, BUFFER_LOCK_UNLOCK);
+		entry_vanished(tid);
+	}
+	ExecStoreBufferHeapTuple(tuple, st->slot, st->buf); // the slot pins the page too
+	LockBuffer(st->buf, BUFFER_LOCK_UNLOCK);
+}
+
+// The next entry line, or nullptr after the last entry.
+text *next_entry(ExportState *st)
+{
+	if (st->next == st->nbatch) {
+		if (st->cursor_done)
+			return nullptr;
+		fetch_tids(st);
+		if (st->nbatch == 0)
+			return nullptr;
+	}
+	ItemPointerData tid = st->tids[st->next++];
+	fetch_entry(st, &tid);
+	slot_getallattrs(st->slot);
+	MemoryContext caller = MemoryContextSwitchTo(st->row_cxt);
+	MemoryContextReset(st->row_cxt);
+	resetStringInfo(&st->out);
+	print_entry(&st->out, st->slot->tts_values, st->slot->tts_isnull);
+	MemoryContextSwitchTo(caller);
+	return cstring_to_text_with_len(st->out.data, st->out.len);
+}
+
+// Opens the entries: the relation, the fetcher and the cursor that orders the ctids.
+void start_entries(ExportState *st, MemoryContext state_cxt)
+{
+	MemoryContext old = MemoryContextSwitchTo(state_cxt);
+	st->rel = table_open(entry_relid(), AccessShareLock);
+	check_entry_layout(RelationGetDescr(st->rel));
+	st->strategy = GetAccessStrategy(BAS_BULKREAD);
+	st->buf = InvalidBuffer;
+	st->slot = table_slot_create(st->rel, nullptr);
+	MemoryContextSwitchTo(old);
+	open_cursor(kEntryOrderQuery, st->snapshot, st->entries_cursor);
+	st->nbatch = st->next = 0;
+	st->cursor_done = false;
+	st->phase = PhaseEntries;
+}
+
+} // namespace
+
+extern "C" {
+PG_FUNCTION_INFO_V1(witness_export_trail);
+Datum witness_export_trail(PG_FUNCTION_ARGS);
+
+Datum witness_export_trail(PG_FUNCTION_ARGS)
+{
+	FuncCallContext *funcctx;
+	if (SRF_IS_FIRSTCALL()) {
+		auto *rsinfo = (ReturnSetInfo *)fcinfo->resultinfo;
+		if (rsinfo == nullptr || !IsA(rsinfo, ReturnSetInfo) || rsinfo->econtext == nullptr)
+			ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			                errmsg("set-valued function called in context that cannot accept a set")));
+		funcctx = SRF_FIRSTCALL_INIT();
+		MemoryContext old = MemoryContextSwitchTo(funcctx->multi_call_memory_ctx);
+		auto *st = (ExportState *)palloc0(sizeof(ExportState));
+		st->batch_cxt = AllocSetContextCreate(funcctx->multi_call_memory_ctx, "pg_witness export batch",
+		                                      ALLOCSET_DEFAULT_SIZES);
+		st->row_cxt =
+		    AllocSetContextCreate(funcctx->multi_call_memory_ctx, "pg_witness export row", ALLOCSET_DEFAULT_SIZES);
+		initStringInfo(&st->out);
+		st->snapshot = RegisterSnapshot(GetActiveSnapshot());
+		MemoryContextSwitchTo(old);
+		st->econtext = rsinfo->econtext;
+		RegisterExprContextCallback(st->econtext, shutdown_export, PointerGetDatum(st));
+		funcctx->user_fctx = st;
+		open_cursor(kHeaderAndBlocksQuery, st->snapshot, st->lines_cursor);
+		st->phase = PhaseLines;
+	}
+	funcctx = SRF_PERCALL_SETUP();
+	auto *st = (ExportState *)funcctx->user_fctx;
+	CHECK_FOR_INTERRUPTS();
+
+	if (st->phase == PhaseLines) {
+		if (st->next == st->nbatch && !st->cursor_done)
+			fetch_lines(st);
+		if (st->next < st->nbatch) {
+			text *line = st->lines[st->next++];
+			SRF_RETURN_NEXT(funcctx, PointerGetDatum(pg_detoast_datum_copy((struct varlena *)line)));
+		}
+		close_cursor(st->lines_cursor);
+		start_entries(st, funcctx->multi_call_memory_ctx);
+	}
+	if (st->phase == PhaseEntries) {
+		text *line = next_entry(st);
+		if (line != nullptr)
+			SRF_RETURN_NEXT(funcctx, PointerGetDatum(line));
+		st->phase = PhaseDone;
+	}
+	UnregisterExprContextCallback(st->econtext, shutdown_export, PointerGetDatum(st));
+	cleanup(st);
+	SRF_RETURN_DONE(funcctx);
+}
+}
