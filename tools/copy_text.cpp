@@ -4,6 +4,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "hex_digit.hpp"
+
 namespace witness::tool
 {
 
@@ -13,17 +15,6 @@ namespace
 int octal(char c)
 {
 	return c >= '0' && c <= '7' ? c - '0' : -1;
-}
-
-int hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 } // namespace
@@ -78,10 +69,10 @@ CopyRow decode_copy_text(std::string_view line, std::string &scratch, std::strin
 			throw std::runtime_error("\\. inside a line: it is COPY's end-of-data marker, which stands alone on its line");
 		case 'x':
 			// \x and one or two hex digits; \x without one is an x.
-			if (i < n && hex(line[i]) >= 0) {
-				int v = hex(line[i++]);
-				if (i < n && hex(line[i]) >= 0)
-					v = v * 16 + hex(line[i++]);
+			if (i < n && hex_digit_value(line[i]) >= 0) {
+				int v = hex_digit_value(line[i++]);
+				if (i < n && hex_digit_value(line[i]) >= 0)
+					v = v * 16 + hex_digit_value(line[i++]);
 				scratch += static_cast<char>(v);
 			} else {
 				scratch += 'x';

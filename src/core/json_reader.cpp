@@ -1,5 +1,6 @@
 // Pull reader over JSON text: strict tokens, decoded strings, numbers as text.
 #include "json_reader.hpp"
+#include "hex_digit.hpp"
 #include "utf8.hpp"
 
 #include <cstring>
@@ -132,16 +133,10 @@ uint32_t JsonReader::read_hex4()
 		fail("truncated \\u escape");
 	uint32_t v = 0;
 	for (int i = 0; i < 4; i++) {
-		const char c = in_[pos_++];
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= static_cast<uint32_t>(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			v |= static_cast<uint32_t>(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			v |= static_cast<uint32_t>(c - 'A' + 10);
-		else
+		const int d = hex_digit_value(in_[pos_++]);
+		if (d < 0)
 			fail("invalid hex digit in \\u escape");
+		v = (v << 4) | static_cast<uint32_t>(d);
 	}
 	return v;
 }

@@ -6,6 +6,7 @@
 
 #include <openssl/evp.h>
 
+#include "hex_digit.hpp"
 #include "interrupt.hpp"
 
 namespace witness
@@ -111,30 +112,14 @@ std::string to_hex(const uint8_t *data, size_t len)
 	return s;
 }
 
-namespace
-{
-
-int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-} // namespace
-
 std::string from_hex(std::string_view hex)
 {
 	if (hex.size() % 2 != 0)
 		throw std::invalid_argument("hex string has odd length");
 	std::string out(hex.size() / 2, '\0');
 	for (size_t i = 0; i < out.size(); i++) {
-		int hi = hex_value(hex[2 * i]);
-		int lo = hex_value(hex[2 * i + 1]);
+		int hi = hex_digit_value(hex[2 * i]);
+		int lo = hex_digit_value(hex[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			throw std::invalid_argument("invalid hex digit");
 		out[i] = static_cast<char>((hi << 4) | lo);
