@@ -9,7 +9,7 @@ CORE_SRCS = $(sort $(wildcard src/core/*.cpp))
 PG_SRCS = $(sort $(wildcard src/pg/*.cpp))
 OBJS = $(CORE_SRCS:.cpp=.o) $(PG_SRCS:.cpp=.o)
 
-REGRESS = install track capture types guards ddl seal digest batch trail_brin bypass bypass_ddl bad_input attribution seal_concurrent
+REGRESS = install track capture types guards ddl seal digest batch trail_brin bypass bypass_ddl bad_input attribution seal_concurrent seal_status
 
 PG_CONFIG ?= pg_config
 PG_CXXFLAGS = -std=c++17 -Wno-register -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -fno-omit-frame-pointer

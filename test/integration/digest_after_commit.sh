@@ -39,6 +39,7 @@ cleanup() {
 		tail -n 30 "$LOG"
 	fi
 	own_cluster_stop "$WORK"
+	[[ -z ${KEEP_LOG:-} ]] || cp "$LOG" "$KEEP_LOG"
 	rm -rf "$WORK"
 	exit "$rc"
 }

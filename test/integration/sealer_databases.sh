@@ -174,11 +174,11 @@ check_ok "no 'no background worker slot' warning in the server log" \
 	"$( ((NOSLOT == 0)) && echo ok || echo "$NOSLOT warnings")"
 DB=sdb1
 check "witness.seal_status in sdb1: on, nothing pending, the last pass sealed or found nothing" \
-	"on|0|||t" \
+	"on|0|||true" \
 	"SELECT background || '|' || entries_pending || '|' || coalesce(oldest_pending_since::text, '') || '|'
 	        || coalesce(oldest_pending_age::text, '') || '|' || (last_pass_result IN ('sealed', 'nothing to seal'))
 	   FROM witness.seal_status"
-check "witness.seal_status in sdb1: a block, a pass within the last 3 intervals, no error" "t|t|t" \
+check "witness.seal_status in sdb1: a block, a pass within the last 3 intervals, no error" "true|true|true" \
 	"SELECT (last_block_no >= 2) || '|' || (clock_timestamp() - last_pass_at < interval '3 s') || '|' || (last_error IS NULL)
 	   FROM witness.seal_status"
 DB=postgres
@@ -196,11 +196,11 @@ wait_for "the lock on witness.block is held" 10 \
 	"SELECT EXISTS (SELECT 1 FROM pg_locks WHERE relation = 'witness.block'::regclass AND mode = 'ShareRowExclusiveLock' AND granted)" || true
 q "INSERT INTO items VALUES (3, 'held up')" >/dev/null
 sleep 2.5
-check "witness.seal_status: one entry pending for more than 2 s, the last pass found the trail busy" "1|t|t|busy" \
+check "witness.seal_status: one entry pending for more than 2 s, the last pass found the trail busy" "1|true|true|busy" \
 	"SELECT entries_pending || '|' || (oldest_pending_age > interval '2 s') || '|'
 	        || (oldest_pending_since = (SELECT stmt_time FROM witness.entry WHERE new_values::text LIKE '%held up%')) || '|' || last_pass_result
 	   FROM witness.seal_status" "SELECT * FROM witness.seal_status"
-check "witness.verify(): valid, one pending, oldest_pending_age more than 2 s" "valid|1|t" \
+check "witness.verify(): valid, one pending, oldest_pending_age more than 2 s" "valid|1|true" \
 	"SELECT status || '|' || entries_pending || '|' || (oldest_pending_age > interval '2 s') FROM witness.verify()" \
 	"SELECT * FROM witness.verify()"
 wait "${BG_PIDS[-1]}" || true
