@@ -187,15 +187,41 @@ Oid registry_next_due(TimestampTz now, int interval_ms, int reprobe_ms, long cap
 	return best;
 }
 
-void registry_worker_started(Oid db, TimestampTz now)
+PassStart registry_worker_starting(Oid db, TimestampTz now)
 {
+	PassStart previous = {0, false};
 	LWLockAcquire(registry->lock, LW_EXCLUSIVE);
 	DbRecord *r = find(db);
 	if (r != nullptr) {
+		previous = {r->last_start, r->wake};
 		r->running = true;
 		r->reported = false;
 		r->wake = false;
 		r->last_start = now;
+	}
+	LWLockRelease(registry->lock);
+	return previous;
+}
+
+void registry_postpone(Oid db, TimestampTz now)
+{
+	LWLockAcquire(registry->lock, LW_EXCLUSIVE);
+	DbRecord *r = find(db);
+	if (r != nullptr) {
+		r->last_start = now;
+		r->wake = false;
+	}
+	LWLockRelease(registry->lock);
+}
+
+void registry_worker_not_started(Oid db, PassStart previous)
+{
+	LWLockAcquire(registry->lock, LW_EXCLUSIVE);
+	DbRecord *r = find(db);
+	if (r != nullptr) {
+		r->running = false;
+		r->last_start = previous.last_start;
+		r->wake = r->wake || previous.wake;
 	}
 	LWLockRelease(registry->lock);
 }

@@ -60,7 +60,17 @@ int registry_sync(const Oid *databases, int n);
 // The database whose pass is due first, oldest unsealed first, or InvalidOid; *wait_ms is then how
 // long until one is due (capped at cap_ms).
 Oid registry_next_due(TimestampTz now, int interval_ms, int reprobe_ms, long cap_ms, long *wait_ms);
-void registry_worker_started(Oid db, TimestampTz now);
+// Called before the worker is registered, which may report before the launcher runs again; when
+// the registration fails, registry_worker_not_started puts the record back as it was.
+struct PassStart {
+	TimestampTz last_start;
+	bool wake;
+};
+PassStart registry_worker_starting(Oid db, TimestampTz now);
+// No pass now (the database is locked by DROP DATABASE or another exclusive command): the next
+// comes one interval later.
+void registry_postpone(Oid db, TimestampTz now);
+void registry_worker_not_started(Oid db, PassStart previous);
 // The worker stopped; a pass it did not report is recorded as Lost.
 void registry_worker_stopped(Oid db);
 

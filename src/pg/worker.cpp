@@ -16,6 +16,7 @@ extern "C" {
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/lock.h"
 #include "tcop/tcopprot.h"
 #include "utils/ps_status.h"
 #include "utils/snapmgr.h"
@@ -95,6 +96,20 @@ BackgroundWorkerHandle *start_sealer(Oid database)
 	w.bgw_notify_pid = MyProcPid; // the launcher's latch is set when it stops
 	BackgroundWorkerHandle *handle;
 	return RegisterDynamicBackgroundWorker(&w, &handle) ? handle : nullptr;
+}
+
+// Whether another session holds a lock on the database that a new connection would wait for:
+// DROP DATABASE, ALTER DATABASE ... RENAME or SET TABLESPACE, CREATE DATABASE copying it. A worker
+// started now would wait, and after a drop fail to connect. Reads the lock table; needs no
+// transaction.
+bool database_locked(Oid database)
+{
+	LOCKTAG tag;
+	SET_LOCKTAG_OBJECT(tag, InvalidOid, DatabaseRelationId, database, 0);
+	int count = 0;
+	VirtualTransactionId *holders = GetLockConflicts(&tag, RowExclusiveLock, &count);
+	pfree(holders);
+	return count > 0;
 }
 
 void wait_or_exit(long timeout_ms)
@@ -218,10 +233,18 @@ void witness_launcher_main(Datum)
 				timeout_ms = Min(timeout_ms, wait_ms);
 				break;
 			}
+			if (database_locked(db)) {
+				registry_postpone(db, now);
+				continue;
+			}
+			// Recorded first: a quick worker reports its pass before RegisterDynamicBackgroundWorker
+			// has even returned here.
+			PassStart previous = registry_worker_starting(db, now);
 			MemoryContext old = MemoryContextSwitchTo(launcher_cxt);
 			BackgroundWorkerHandle *handle = start_sealer(db);
 			MemoryContextSwitchTo(old);
 			if (handle == nullptr) {
+				registry_worker_not_started(db, previous);
 				// Parallel query and other extensions draw from the same max_worker_processes.
 				if (!warned_slots)
 					ereport(WARNING,
@@ -234,7 +257,6 @@ void witness_launcher_main(Datum)
 			}
 			warned_slots = false;
 			elog(DEBUG2, "pg_witness: sealer started for database %u", db);
-			registry_worker_started(db, now);
 			running[nrunning++] = {db, handle};
 		}
 		wait_or_exit(timeout_ms);

@@ -16,7 +16,8 @@
 #   - a database whose sealing is held up (a transaction holds witness.block's sealer lock) shows
 #     its oldest unsealed entry's age in witness.seal_status and witness.verify(), and the pass
 #     that could not seal it ("busy"); once released it is sealed and both are clear again;
-#   - a plain DROP DATABASE (no FORCE) of each database succeeds while sealing goes on.
+#   - a plain DROP DATABASE (no FORCE) of each database succeeds while sealing goes on, and no
+#     sealer is started for a database while it is being dropped (no FATAL in the server log).
 #
 # Environment: PG_BINDIR (as scripts/test.sh passes it). Runs as root (the cluster belongs to
 # PG_OS_USER, postgres) or as the owner of the cluster. Takes about 30 s.
@@ -45,6 +46,7 @@ cleanup() {
 		tail -n 30 "$WORK/server.log"
 	fi
 	own_cluster_stop "$WORK"
+	[[ -z ${KEEP_LOG:-} ]] || cp "$WORK/server.log" "$KEEP_LOG"
 	rm -rf "$WORK"
 	exit "$rc"
 }
@@ -224,5 +226,10 @@ for i in $(seq 1 "$NDB"); do
 	fi
 done
 check "no database left" 0 "SELECT count(*) FROM pg_database WHERE datname LIKE 'sdb%'"
+# The launcher starts no sealer for a database that DROP DATABASE holds locked: such a worker would
+# wait for the drop and then fail to connect.
+FATALS="$(grep -c 'FATAL' "$WORK/server.log" || true)"
+check_ok "no FATAL in the server log (no sealer started for a database being dropped)" \
+	"$( ((FATALS == 0)) && echo ok || grep 'FATAL' "$WORK/server.log" | head -n 3)"
 
 finish sealer_databases
