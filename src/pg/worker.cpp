@@ -98,18 +98,23 @@ BackgroundWorkerHandle *start_sealer(Oid database)
 	return RegisterDynamicBackgroundWorker(&w, &handle) ? handle : nullptr;
 }
 
-// Whether another session holds a lock on the database that a new connection would wait for:
-// DROP DATABASE, ALTER DATABASE ... RENAME or SET TABLESPACE, CREATE DATABASE copying it. A worker
-// started now would wait, and after a drop fail to connect. Reads the lock table; needs no
-// transaction.
-bool database_locked(Oid database)
+// Whether a worker started now could connect to the database at once. Not while another session
+// holds a lock on it that a new connection waits for (DROP DATABASE, ALTER DATABASE ... RENAME or SET
+// TABLESPACE, CREATE DATABASE copying it; read from the lock table), and not once it is gone (a drop
+// committed since the launcher last read pg_database): the worker would wait, or fail to connect.
+bool database_connectable(Oid database)
 {
 	LOCKTAG tag;
 	SET_LOCKTAG_OBJECT(tag, InvalidOid, DatabaseRelationId, database, 0);
 	int count = 0;
 	VirtualTransactionId *holders = GetLockConflicts(&tag, RowExclusiveLock, &count);
 	pfree(holders);
-	return count > 0;
+	if (count > 0)
+		return false;
+	StartTransactionCommand(); // takes in the catalog invalidations of a committed drop
+	bool exists = SearchSysCacheExists1(DATABASEOID, ObjectIdGetDatum(database));
+	CommitTransactionCommand();
+	return exists;
 }
 
 void wait_or_exit(long timeout_ms)
@@ -233,7 +238,7 @@ void witness_launcher_main(Datum)
 				timeout_ms = Min(timeout_ms, wait_ms);
 				break;
 			}
-			if (database_locked(db)) {
+			if (!database_connectable(db)) {
 				registry_postpone(db, now);
 				continue;
 			}
