@@ -214,7 +214,8 @@ void witness_launcher_main(Datum)
 		if (last_scan == 0 || TimestampDifferenceExceeds(last_scan, now, kRescanMs)) {
 			int unrecorded = scan_databases(scan_cxt);
 			if (unrecorded > 0 && !warned_records)
-				ereport(WARNING, (errmsg("pg_witness: %d databases are not sealed in the background", unrecorded),
+				ereport(WARNING, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				                  errmsg("pg_witness: %d databases are not sealed in the background", unrecorded),
 				                  errdetail("The background sealer keeps track of at most %d databases.",
 				                            kMaxSealedDatabases)));
 			warned_records = unrecorded > 0;
@@ -253,7 +254,8 @@ void witness_launcher_main(Datum)
 				// Parallel query and other extensions draw from the same max_worker_processes.
 				if (!warned_slots)
 					ereport(WARNING,
-					        (errmsg("pg_witness: no background worker slot for a sealer"),
+					        (errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+					         errmsg("pg_witness: no background worker slot for a sealer"),
 					         errdetail("%d of witness.max_sealers = %d sealers are running.", nrunning, max_sealers),
 					         errhint("Raise max_worker_processes; witness.seal_status shows how long entries wait.")));
 				warned_slots = true;
