@@ -29,7 +29,8 @@ constexpr BlockNumber kFillingTail = 512;
 struct TrailBrin {
 	const char *name;
 	AttrNumber column;
-	// Ranges below this block are known to be summarized (per backend: the background sealer keeps it).
+	// Ranges below this block are known to be summarized (per process; the background sealer carries it
+	// from one pass to the next, trail_brin_progress).
 	Oid summarized_index;
 	BlockNumber summarized_upto;
 };

@@ -69,8 +69,7 @@ cleanup() {
 			maint "ALTER SYSTEM RESET witness.seal_interval" >/dev/null
 		fi
 		maint "SELECT pg_reload_conf()" >/dev/null
-		# The sealers exit when they see the new setting; wait for them so that the next script's
-		# database is not held by one.
+		# Every sealer exits after its pass and the launcher starts no more; wait for the last ones.
 		local i
 		for ((i = 0; i < 50; i++)); do
 			[[ "$(maint "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_witness sealer'")" == 0 ]] && break
