@@ -1,5 +1,7 @@
 #include "pg/sealer_registry.hpp"
 
+#include "core/seal_schedule.hpp"
+
 extern "C" {
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
@@ -13,16 +15,11 @@ namespace
 
 constexpr const char *kTrancheName = "pg_witness sealer";
 
-enum class DbState : uint8 { Unknown, Installed, Absent };
-
+// A database's record: its schedule (core/seal_schedule.hpp) in Registry::schedule at the same index,
+// and what the status view shows.
 struct DbRecord {
-	Oid db; // InvalidOid: a free record
-	DbState state;
-	bool wake;     // a pass is wanted now (CREATE EXTENSION committed)
-	bool running;  // a worker was started and has not stopped yet
-	bool reported; // that worker reported its pass
-	TimestampTz last_start;     // when the launcher last started a worker here
-	TimestampTz unsealed_since; // start of the last pass that left nothing committed unsealed
+	Oid db; // valid while schedule[i].in_use
+	bool reported; // the running worker reported its pass
 	TimestampTz last_pass_at;
 	PassResult last_result;
 	TimestampTz last_error_at;
@@ -34,34 +31,36 @@ struct Registry {
 	LWLock *lock;
 	Latch *launcher_latch; // nullptr while no launcher runs
 	int used;              // records [0, used) may be in use
+	SealSchedule schedule[kMaxSealedDatabases];
 	DbRecord records[kMaxSealedDatabases];
 };
 
 Registry *registry = nullptr;
 
-// Callers hold the lock.
-DbRecord *find(Oid db)
+// Callers hold the lock. Index of the database's record, or -1.
+int find(Oid db)
 {
 	for (int i = 0; i < registry->used; i++)
-		if (registry->records[i].db == db)
-			return &registry->records[i];
-	return nullptr;
+		if (registry->schedule[i].in_use && registry->records[i].db == db)
+			return i;
+	return -1;
 }
 
-DbRecord *add(Oid db)
+int add(Oid db)
 {
-	DbRecord *r = nullptr;
-	for (int i = 0; i < registry->used && r == nullptr; i++)
-		if (!OidIsValid(registry->records[i].db))
-			r = &registry->records[i];
-	if (r == nullptr && registry->used < kMaxSealedDatabases)
-		r = &registry->records[registry->used++];
-	if (r == nullptr)
-		return nullptr;
-	memset(r, 0, sizeof(*r));
-	r->db = db;
-	r->state = DbState::Unknown;
-	return r;
+	int i = 0;
+	while (i < registry->used && registry->schedule[i].in_use)
+		i++;
+	if (i == registry->used) {
+		if (registry->used == kMaxSealedDatabases)
+			return -1;
+		registry->used++;
+	}
+	memset(&registry->schedule[i], 0, sizeof(SealSchedule));
+	memset(&registry->records[i], 0, sizeof(DbRecord));
+	registry->schedule[i].in_use = true;
+	registry->records[i].db = db;
+	return i;
 }
 
 void launcher_exit(int, Datum)
@@ -123,7 +122,7 @@ void registry_launcher_started(Latch *latch)
 	registry->launcher_latch = latch;
 	// Workers of a previous launcher are not ours to wait for any more.
 	for (int i = 0; i < registry->used; i++)
-		registry->records[i].running = false;
+		registry->schedule[i].running = false;
 	LWLockRelease(registry->lock);
 	on_shmem_exit(launcher_exit, 0);
 }
@@ -133,19 +132,19 @@ int registry_sync(const Oid *databases, int n)
 	int unrecorded = 0;
 	LWLockAcquire(registry->lock, LW_EXCLUSIVE);
 	for (int i = 0; i < registry->used; i++) {
-		DbRecord *r = &registry->records[i];
-		if (!OidIsValid(r->db) || r->running)
+		SealSchedule *s = &registry->schedule[i];
+		if (!s->in_use || s->running)
 			continue;
 		bool exists = false;
 		for (int j = 0; j < n && !exists; j++)
-			exists = databases[j] == r->db;
+			exists = databases[j] == registry->records[i].db;
 		if (!exists)
-			r->db = InvalidOid;
+			s->in_use = false;
 	}
-	while (registry->used > 0 && !OidIsValid(registry->records[registry->used - 1].db))
+	while (registry->used > 0 && !registry->schedule[registry->used - 1].in_use)
 		registry->used--;
 	for (int j = 0; j < n; j++)
-		if (find(databases[j]) == nullptr && add(databases[j]) == nullptr)
+		if (find(databases[j]) < 0 && add(databases[j]) < 0)
 			unrecorded++;
 	LWLockRelease(registry->lock);
 	return unrecorded;
@@ -153,51 +152,27 @@ int registry_sync(const Oid *databases, int n)
 
 Oid registry_next_due(TimestampTz now, int interval_ms, int reprobe_ms, long cap_ms, long *wait_ms)
 {
-	Oid best = InvalidOid;
-	TimestampTz best_key = 0;
-	TimestampTz next_due = now + cap_ms * INT64CONST(1000);
 	LWLockAcquire(registry->lock, LW_SHARED);
-	for (int i = 0; i < registry->used; i++) {
-		const DbRecord *r = &registry->records[i];
-		if (!OidIsValid(r->db) || r->running)
-			continue;
-		TimestampTz due, key;
-		if (r->wake || r->last_start == 0) {
-			due = 0;
-			key = 0;
-		} else if (r->state == DbState::Absent) {
-			due = r->last_start + reprobe_ms * INT64CONST(1000);
-			key = r->last_start;
-		} else {
-			due = r->last_start + interval_ms * INT64CONST(1000);
-			key = r->unsealed_since;
-		}
-		if (due > now) {
-			next_due = Min(next_due, due);
-			continue;
-		}
-		// Oldest unsealed first: the database whose last complete pass started longest ago.
-		if (!OidIsValid(best) || key < best_key) {
-			best = r->db;
-			best_key = key;
-		}
-	}
+	SealPick pick = pick_due(registry->schedule, (size_t)registry->used, now, interval_ms * INT64CONST(1000),
+	                         reprobe_ms * INT64CONST(1000), cap_ms * INT64CONST(1000));
+	Oid db = pick.index >= 0 ? registry->records[pick.index].db : InvalidOid;
 	LWLockRelease(registry->lock);
-	*wait_ms = Max((long)((next_due - now + 999) / 1000), 1L);
-	return best;
+	*wait_ms = (long)((pick.wait_us + 999) / 1000);
+	return db;
 }
 
 PassStart registry_worker_starting(Oid db, TimestampTz now)
 {
 	PassStart previous = {0, false};
 	LWLockAcquire(registry->lock, LW_EXCLUSIVE);
-	DbRecord *r = find(db);
-	if (r != nullptr) {
-		previous = {r->last_start, r->wake};
-		r->running = true;
-		r->reported = false;
-		r->wake = false;
-		r->last_start = now;
+	int i = find(db);
+	if (i >= 0) {
+		SealSchedule *s = &registry->schedule[i];
+		previous = {s->last_start, s->wake};
+		s->running = true;
+		s->wake = false;
+		s->last_start = now;
+		registry->records[i].reported = false;
 	}
 	LWLockRelease(registry->lock);
 	return previous;
@@ -206,10 +181,10 @@ PassStart registry_worker_starting(Oid db, TimestampTz now)
 void registry_postpone(Oid db, TimestampTz now)
 {
 	LWLockAcquire(registry->lock, LW_EXCLUSIVE);
-	DbRecord *r = find(db);
-	if (r != nullptr) {
-		r->last_start = now;
-		r->wake = false;
+	int i = find(db);
+	if (i >= 0) {
+		registry->schedule[i].last_start = now;
+		registry->schedule[i].wake = false;
 	}
 	LWLockRelease(registry->lock);
 }
@@ -217,11 +192,12 @@ void registry_postpone(Oid db, TimestampTz now)
 void registry_worker_not_started(Oid db, PassStart previous)
 {
 	LWLockAcquire(registry->lock, LW_EXCLUSIVE);
-	DbRecord *r = find(db);
-	if (r != nullptr) {
-		r->running = false;
-		r->last_start = previous.last_start;
-		r->wake = r->wake || previous.wake;
+	int i = find(db);
+	if (i >= 0) {
+		SealSchedule *s = &registry->schedule[i];
+		s->running = false;
+		s->last_start = previous.last_start;
+		s->wake = s->wake || previous.wake;
 	}
 	LWLockRelease(registry->lock);
 }
@@ -229,9 +205,10 @@ void registry_worker_not_started(Oid db, PassStart previous)
 void registry_worker_stopped(Oid db)
 {
 	LWLockAcquire(registry->lock, LW_EXCLUSIVE);
-	DbRecord *r = find(db);
-	if (r != nullptr && r->running) {
-		r->running = false;
+	int i = find(db);
+	if (i >= 0 && registry->schedule[i].running) {
+		DbRecord *r = &registry->records[i];
+		registry->schedule[i].running = false;
 		if (!r->reported) {
 			r->last_result = PassResult::Lost;
 			r->last_pass_at = GetCurrentTimestamp();
@@ -247,9 +224,9 @@ void registry_begin_pass(Oid db, PassMemory *memory)
 {
 	memset(memory, 0, sizeof(*memory));
 	LWLockAcquire(registry->lock, LW_SHARED);
-	const DbRecord *r = find(db);
-	if (r != nullptr)
-		*memory = r->memory;
+	int i = find(db);
+	if (i >= 0)
+		*memory = registry->records[i].memory;
 	LWLockRelease(registry->lock);
 }
 
@@ -257,18 +234,20 @@ void registry_end_pass(Oid db, PassResult result, bool installed, const char *er
 {
 	TimestampTz now = GetCurrentTimestamp();
 	LWLockAcquire(registry->lock, LW_EXCLUSIVE);
-	DbRecord *r = find(db);
-	if (r != nullptr) {
+	int i = find(db);
+	if (i >= 0) {
+		SealSchedule *s = &registry->schedule[i];
+		DbRecord *r = &registry->records[i];
 		r->reported = true;
 		r->last_pass_at = now;
 		r->last_result = result;
 		r->memory = *memory;
 		if (result == PassResult::NotInstalled)
-			r->state = DbState::Absent;
+			s->absent = true;
 		else if (installed)
-			r->state = DbState::Installed;
+			s->absent = false;
 		if (result == PassResult::Sealed || result == PassResult::NothingToSeal || result == PassResult::NotInstalled)
-			r->unsealed_since = r->last_start;
+			s->unsealed_since = s->last_start;
 		if (error != nullptr) {
 			r->last_error_at = now;
 			strlcpy(r->last_error, error, sizeof(r->last_error));
@@ -282,11 +261,11 @@ void registry_wake(Oid db)
 	if (registry == nullptr)
 		return;
 	LWLockAcquire(registry->lock, LW_EXCLUSIVE);
-	DbRecord *r = find(db);
-	if (r == nullptr)
-		r = add(db);
-	if (r != nullptr)
-		r->wake = true;
+	int i = find(db);
+	if (i < 0)
+		i = add(db);
+	if (i >= 0)
+		registry->schedule[i].wake = true;
 	Latch *latch = registry->launcher_latch;
 	LWLockRelease(registry->lock);
 	if (latch != nullptr)
@@ -299,8 +278,9 @@ bool registry_status(Oid db, SealerDbStatus *out)
 	if (registry == nullptr)
 		return false;
 	LWLockAcquire(registry->lock, LW_SHARED);
-	const DbRecord *r = find(db);
-	if (r != nullptr) {
+	int i = find(db);
+	if (i >= 0) {
+		const DbRecord *r = &registry->records[i];
 		out->known = true;
 		out->last_pass_at = r->last_pass_at;
 		out->last_result = r->last_result;
