@@ -67,17 +67,17 @@ struct PassStart {
 	bool wake;
 };
 PassStart registry_worker_starting(Oid db, TimestampTz now);
-// No pass now (the database is locked by DROP DATABASE or another exclusive command): the next
-// comes one interval later.
-void registry_postpone(Oid db, TimestampTz now);
 void registry_worker_not_started(Oid db, PassStart previous);
+// No pass now (the database is locked by DROP DATABASE or another exclusive command, or gone): the
+// next comes one interval later.
+void registry_postpone(Oid db, TimestampTz now);
 // The worker stopped; a pass it did not report is recorded as Lost.
 void registry_worker_stopped(Oid db);
 
 // --- A sealer worker
 
 void registry_begin_pass(Oid db, PassMemory *memory);
-// installed: whether the pass found pg_witness (unknown when it failed before looking).
+// installed: whether the pass found pg_witness (false also when it failed before it looked).
 void registry_end_pass(Oid db, PassResult result, bool installed, const char *error, const PassMemory *memory);
 
 // --- Any backend
