@@ -20,7 +20,8 @@
 #     sealer is started for a database while it is being dropped (at most one FATAL in the server
 #     log, for a worker started in the instant before a drop).
 #
-# Environment: PG_BINDIR (as scripts/test.sh passes it). Runs as root (the cluster belongs to
+# Environment: PG_BINDIR (as scripts/test.sh passes it); KEEP_LOG=FILE copies the cluster's server
+# log there at exit. Runs as root (the cluster belongs to
 # PG_OS_USER, postgres) or as the owner of the cluster. Takes about 30 s.
 set -euo pipefail
 
