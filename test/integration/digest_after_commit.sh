@@ -17,7 +17,8 @@
 #     internal subtransaction that is rolled back).
 #
 # Environment: PG_BINDIR and PG_CONFIG (as scripts/test.sh passes them); a C compiler and the
-# server's headers; KEEP_LOG=FILE copies the cluster's server log there at exit. Runs as root (the cluster belongs to PG_OS_USER, postgres) or as its owner.
+# server's headers; KEEP_LOG=FILE copies the cluster's server log there at exit. Runs as root (the
+# cluster belongs to PG_OS_USER, postgres) or as its owner.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
