@@ -21,8 +21,8 @@
 #     log, for a worker started in the instant before a drop).
 #
 # Environment: PG_BINDIR (as scripts/test.sh passes it); KEEP_LOG=FILE copies the cluster's server
-# log there at exit. Runs as root (the cluster belongs to
-# PG_OS_USER, postgres) or as the owner of the cluster. Takes about 30 s.
+# log there at exit. Runs as root (the cluster belongs to PG_OS_USER, postgres) or as the owner of
+# the cluster. Takes about 20 to 30 s.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
