@@ -1073,14 +1073,14 @@ COMMENT ON EVENT TRIGGER witness_sql_drop IS 'pg_witness: protects capture trigg
 
 CREATE FUNCTION witness.verify(first_block bigint DEFAULT NULL, last_block bigint DEFAULT NULL)
 RETURNS TABLE (status text, blocks_checked bigint, entries_checked bigint, entries_pending bigint,
-               problem text, block_no bigint, entry_id bigint, detail text)
+               problem text, block_no bigint, entry_id bigint, detail text, oldest_pending_age interval)
 AS 'MODULE_PATHNAME', 'witness_verify' LANGUAGE C STABLE;
-COMMENT ON FUNCTION witness.verify(bigint, bigint) IS 'recomputes leaf hashes, block membership, Merkle roots and the chain (whole trail, or blocks first_block..last_block); one row per problem, or one row with status valid';
+COMMENT ON FUNCTION witness.verify(bigint, bigint) IS 'recomputes leaf hashes, block membership, Merkle roots and the chain (whole trail, or blocks first_block..last_block); one row per problem, or one row with status valid; oldest_pending_age: how long the oldest unsealed entry has waited';
 REVOKE ALL ON FUNCTION witness.verify(bigint, bigint) FROM PUBLIC;
 
 CREATE FUNCTION witness.verify_period(since timestamptz, until timestamptz)
 RETURNS TABLE (status text, blocks_checked bigint, entries_checked bigint, entries_pending bigint,
-               problem text, block_no bigint, entry_id bigint, detail text)
+               problem text, block_no bigint, entry_id bigint, detail text, oldest_pending_age interval)
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -1095,7 +1095,7 @@ BEGIN
 	IF first_no IS NULL THEN
 		-- Nothing was checked, so nothing can be called valid.
 		RETURN QUERY SELECT 'empty'::text, 0::bigint, 0::bigint, 0::bigint, NULL::text, NULL::bigint, NULL::bigint,
-		                    format('no block was sealed between %s and %s', since, until);
+		                    format('no block was sealed between %s and %s', since, until), NULL::interval;
 		RETURN;
 	END IF;
 	RETURN QUERY SELECT * FROM witness.verify(first_no, last_no);
@@ -1103,6 +1103,39 @@ END
 $$;
 COMMENT ON FUNCTION witness.verify_period(timestamptz, timestamptz) IS 'witness.verify() for the blocks sealed in [since, until); status empty when no block was sealed then';
 REVOKE ALL ON FUNCTION witness.verify_period(timestamptz, timestamptz) FROM PUBLIC;
+
+-------------------------------------------------------------------------------
+-- Background sealing status
+-------------------------------------------------------------------------------
+
+-- SECURITY DEFINER: a role granted the view needs no access to the trail's tables to see its counts.
+CREATE FUNCTION witness._seal_status(OUT background text, OUT entries_pending bigint,
+                                     OUT oldest_pending_since timestamptz, OUT oldest_pending_age interval,
+                                     OUT last_block_no bigint, OUT last_sealed_at timestamptz,
+                                     OUT last_pass_at timestamptz, OUT last_pass_result text,
+                                     OUT last_error text, OUT last_error_at timestamptz)
+AS 'MODULE_PATHNAME', 'witness_seal_status' LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION witness._seal_status() IS 'internal: the row of witness.seal_status';
+REVOKE ALL ON FUNCTION witness._seal_status() FROM PUBLIC;
+
+CREATE VIEW witness.seal_status AS SELECT * FROM witness._seal_status();
+COMMENT ON VIEW witness.seal_status IS 'how far sealing is behind in this database: entries committed and not sealed, how long the oldest has waited, the newest block, and the background sealer''s last pass here';
+COMMENT ON COLUMN witness.seal_status.background IS 'background sealing: on, off (witness.seal_interval = 0), not loaded (pg_witness not in shared_preload_libraries), not running (no launcher), or standby';
+COMMENT ON COLUMN witness.seal_status.entries_pending IS 'committed entries in no block yet';
+COMMENT ON COLUMN witness.seal_status.oldest_pending_since IS 'stmt_time of the oldest of them (NULL when none)';
+COMMENT ON COLUMN witness.seal_status.oldest_pending_age IS 'how long the oldest of them has waited: now minus oldest_pending_since';
+COMMENT ON COLUMN witness.seal_status.last_block_no IS 'the newest block';
+COMMENT ON COLUMN witness.seal_status.last_sealed_at IS 'when the newest block was sealed';
+COMMENT ON COLUMN witness.seal_status.last_pass_at IS 'when the background sealer last finished a pass in this database (since the server started)';
+COMMENT ON COLUMN witness.seal_status.last_pass_result IS 'how that pass ended: sealed, nothing to seal, busy (another sealer held the trail), not installed, failed or lost';
+COMMENT ON COLUMN witness.seal_status.last_error IS 'the error of the last failed or lost background pass in this database';
+COMMENT ON COLUMN witness.seal_status.last_error_at IS 'when that error happened';
+REVOKE ALL ON witness.seal_status FROM PUBLIC;
+
+CREATE FUNCTION witness._wake_sealer() RETURNS void
+AS 'MODULE_PATHNAME', 'witness_wake_sealer' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION witness._wake_sealer() IS 'internal: has the background sealer look at this database as soon as the transaction commits';
+REVOKE ALL ON FUNCTION witness._wake_sealer() FROM PUBLIC;
 
 -------------------------------------------------------------------------------
 -- Signed digests
@@ -1253,7 +1286,7 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 AS $$ SELECT (SELECT system_identifier FROM pg_control_system())::text || '/' || current_database() $$;
 COMMENT ON FUNCTION witness.database_id() IS 'identity of this database in digests: cluster system identifier and database name';
 
--- A C function that streams (src/pg/export.cpp): COPY (SELECT witness.export_trail()) TO STDOUT
+-- A C function that streams (src/pg/export/export_trail.cpp): COPY (SELECT witness.export_trail()) TO STDOUT
 -- keeps no row in the backend. Header, blocks in block_no order, entries in id order.
 CREATE FUNCTION witness.export_trail() RETURNS SETOF text
 LANGUAGE C STABLE STRICT
@@ -1299,3 +1332,6 @@ CREATE TRIGGER witness_no_truncate BEFORE TRUNCATE ON witness.tracked_table
 ALTER TABLE witness.tracked_table ENABLE ALWAYS TRIGGER witness_no_truncate;
 CREATE TRIGGER witness_capture AFTER INSERT OR UPDATE OR DELETE ON witness.ddl_event
 	FOR EACH ROW EXECUTE FUNCTION witness.capture();
+
+-- Background sealing starts in this database as soon as CREATE EXTENSION commits.
+SELECT witness._wake_sealer();

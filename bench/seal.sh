@@ -101,8 +101,11 @@ csv() { echo "$1,$2,$3,$4,$5,$6,$7,$8,${9:-,,}" >>"$CSV"; }
 # Background sealer
 
 # set_seal_interval MS: ALTER SYSTEM + reload, then wait until new sessions see the value.
+# SWITCHED_AT: the server's time just before the switch.
+SWITCHED_AT=
 set_seal_interval() {
 	local want=$1 i got
+	SWITCHED_AT="$(qpg -c "SELECT clock_timestamp()")"
 	qpg -c "ALTER SYSTEM SET witness.seal_interval = $want" -c "SELECT pg_reload_conf()" >/dev/null
 	for ((i = 0; i < 100; i++)); do
 		got="$(qv -c "SELECT setting FROM pg_settings WHERE name = 'witness.seal_interval'")"
@@ -112,15 +115,21 @@ set_seal_interval() {
 	die "witness.seal_interval did not become $want after reload (still $got)"
 }
 
+# Each background pass is a short-lived worker (one database, one pass): sealers() counts those at
+# work in the benchmark database now, passed_since_switch() whether one finished a pass there since
+# the last set_seal_interval.
 sealers() { qpg -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_witness sealer' AND datname = '$BENCH_DB'"; }
+passed_since_switch() {
+	qv -c "SELECT CASE WHEN coalesce(last_pass_at > '$SWITCHED_AT'::timestamptz, false) THEN 1 ELSE 0 END FROM witness.seal_status"
+}
 
-# wait_sealer 1|0 TIMEOUT_S: wait until the background sealer of the benchmark database runs (1)
-# or is gone (0); prints the seconds waited.
+# wait_sealer 1|0 TIMEOUT_S: wait until the background sealer has finished a pass in the benchmark
+# database since the switch (1), or until none is at work there (0); prints the seconds waited.
 wait_sealer() {
 	local want=$1 timeout=$2 t0 n
 	t0="$(now)"
 	while :; do
-		n="$(sealers)"
+		if [[ $want == 1 ]]; then n="$(passed_since_switch)"; else n="$(sealers)"; fi
 		if { [[ $want == 1 ]] && ((n > 0)); } || { [[ $want == 0 ]] && ((n == 0)); }; then
 			since "$t0"
 			return 0
@@ -153,8 +162,8 @@ run_tpcb() {
 		waited="$(wait_sealer 0 30)"
 	else
 		set_seal_interval "$SEAL_MS"
-		# After seal_interval went from 0 to on, the launcher may take up to a minute to start
-		# the sealer again (it re-probes a database whose sealer exited only after 60 s).
+		# The launcher starts a pass in every database with pg_witness as soon as it sees the new
+		# setting (it reads pg_database and its records again every second).
 		waited="$(wait_sealer 1 120)"
 	fi
 	q -c CHECKPOINT

@@ -126,8 +126,10 @@ fi
 
 section "cluster"
 # Background sealing off: pg_regress expects blocks only from its own witness.seal() calls.
-# Integration tests that exercise the sealer worker turn it on with ALTER SYSTEM; each database with
-# pg_witness then has a sealer, hence room for more background workers than the default 8.
+# Integration tests that exercise the sealer worker turn it on with ALTER SYSTEM (or start clusters
+# of their own); at most witness.max_sealers (2) short-lived sealers then run at once, whatever the
+# number of databases. The room for more background workers than the default 8 is for the parallel
+# queries of those tests.
 start_cluster "witness.seal_interval = 0" "max_worker_processes = 32"
 
 section "regression tests (make installcheck)"

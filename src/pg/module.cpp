@@ -7,11 +7,33 @@
 #include "pg/capture/capture_plan.hpp"
 #include "pg/common/trail_catalog.hpp"
 #include "pg/seal/sealer_worker.hpp"
+#include "pg/seal/sealer_registry.hpp"
+
+extern "C" {
+#include "storage/ipc.h"
+}
 
 extern "C" {
 PG_MODULE_MAGIC;
 
 void _PG_init(void);
+
+static shmem_request_hook_type previous_shmem_request = nullptr;
+static shmem_startup_hook_type previous_shmem_startup = nullptr;
+
+static void witness_shmem_request(void)
+{
+	if (previous_shmem_request != nullptr)
+		previous_shmem_request();
+	witness::pg::sealer_registry_request();
+}
+
+static void witness_shmem_startup(void)
+{
+	if (previous_shmem_startup != nullptr)
+		previous_shmem_startup();
+	witness::pg::sealer_registry_startup();
+}
 
 void _PG_init(void)
 {
@@ -20,7 +42,12 @@ void _PG_init(void)
 	witness::pg::register_catalog_invalidation();
 	witness::pg::register_config_invalidation();
 	witness::pg::register_entry_store();
-	if (process_shared_preload_libraries_in_progress)
+	if (process_shared_preload_libraries_in_progress) {
+		previous_shmem_request = shmem_request_hook;
+		shmem_request_hook = witness_shmem_request;
+		previous_shmem_startup = shmem_startup_hook;
+		shmem_startup_hook = witness_shmem_startup;
 		witness::pg::register_launcher();
+	}
 }
 }

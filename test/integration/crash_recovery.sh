@@ -102,13 +102,13 @@ q "SELECT witness.track('pgbench_accounts', 'financial'), witness.track('pgbench
 	cat "$WORK/track.err" >&2
 	exit 1
 }
-# The worker is switched on only now (a sealer that finds no pg_witness in a database comes back a
-# minute later), by ALTER SYSTEM so that it stays on across the crashes.
+# The worker is switched on only now, by ALTER SYSTEM so that it stays on across the crashes.
 q "ALTER SYSTEM SET witness.seal_interval = '100ms'" >/dev/null
 q "SELECT pg_reload_conf()" >/dev/null
-SEALER_UP="SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'pg_witness sealer' AND datname = '$DB')"
+# Each background pass is a short-lived worker: witness.seal_status shows that one finished here.
+SEALER_UP="SELECT background = 'on' AND last_pass_result IN ('sealed', 'nothing to seal') FROM witness.seal_status"
 wait_for "the background sealer in $DB" 30 "$SEALER_UP" || true
-check "background sealer running in $DB, witness.seal_interval" "true|100ms" "$SEALER_UP || '|' || current_setting('witness.seal_interval')"
+check "background sealer sealing in $DB, witness.seal_interval" "true|100ms" "SELECT ($SEALER_UP) || '|' || current_setting('witness.seal_interval')"
 
 for ((round = 1; round <= ROUNDS; round++)); do
 	# -----------------------------------------------------------------------------------------

@@ -28,7 +28,8 @@ constexpr BlockNumber kFillingTail = 512;
 struct TrailBrin {
 	const char *name;
 	AttrNumber column;
-	// Ranges below this block are known to be summarized (per backend: the background sealer keeps it).
+	// Ranges below this block are known to be summarized (per process; the background sealer carries it
+	// from one pass to the next, trail_brin_progress).
 	Oid summarized_index;
 	BlockNumber summarized_upto;
 };
@@ -70,6 +71,23 @@ void summarize_index(TrailBrin *brin, BlockNumber nblocks)
 }
 
 } // namespace
+
+void trail_brin_progress(Oid index[2], BlockNumber upto[2])
+{
+	for (int i = 0; i < 2; i++) {
+		index[i] = trail_brins[i].summarized_index;
+		upto[i] = trail_brins[i].summarized_upto;
+	}
+}
+
+// An index that was dropped and made again has another oid: summarize_index() then starts over.
+void trail_brin_resume(const Oid index[2], const BlockNumber upto[2])
+{
+	for (int i = 0; i < 2; i++) {
+		trail_brins[i].summarized_index = index[i];
+		trail_brins[i].summarized_upto = upto[i];
+	}
+}
 
 TrailBrins move_trail_brins_last(ResultRelInfo *indexes)
 {

@@ -18,6 +18,12 @@ struct TrailBrins {
 // indexes, so that scans through them read only the ranges that can match.
 void summarize_filled_ranges();
 
+// How far the trail's BRIN indexes are known to be summarized in this process. The background sealer
+// runs each pass in a new process and carries this from one to the next (sealer_registry.hpp), so that
+// a pass does not walk every range of a long trail again.
+void trail_brin_progress(Oid index[2], BlockNumber upto[2]);
+void trail_brin_resume(const Oid index[2], const BlockNumber upto[2]);
+
 // Moves entry_xid and entry_id, where each is the plain min/max BRIN index pg_witness creates, to the end
 // of witness.entry's open index list.
 TrailBrins move_trail_brins_last(ResultRelInfo *indexes);

@@ -22,7 +22,6 @@ namespace
 constexpr long kTailBytes = 64 * 1024; // the last digest line is well within this
 
 std::string signed_text; // static: survives no longjmp'd frame
-TimestampTz last_logged = 0;
 
 bool is_set(const char *s)
 {
@@ -154,18 +153,26 @@ char *signed_digest_of_newest_block()
 	return pstrdup(signed_text.c_str());
 }
 
-void log_digest_after_seal()
+char *digest_for_log(MemoryContext keep, TimestampTz last_logged)
 {
 	if (!is_set(setting_digest_file) || (!is_set(setting_hmac_key_file) && !is_set(setting_ed25519_key_file)))
-		return;
-	TimestampTz now = GetCurrentTimestamp();
-	if (last_logged != 0 && !TimestampDifferenceExceeds(last_logged, now, setting_digest_interval_ms))
-		return;
+		return nullptr;
+	if (last_logged != 0 && !TimestampDifferenceExceeds(last_logged, GetCurrentTimestamp(), setting_digest_interval_ms))
+		return nullptr;
+	// As PL/pgSQL runs a block with an exception handler (docs/cpp-boundary.md, rule 5).
 	MemoryContext cxt = CurrentMemoryContext;
-	char *digest = nullptr;
+	ResourceOwner owner = CurrentResourceOwner;
+	char *volatile digest = nullptr;
+	BeginInternalSubTransaction(nullptr);
+	MemoryContextSwitchTo(cxt);
 	PG_TRY();
 	{
-		digest = signed_digest_of_newest_block();
+		char *made = signed_digest_of_newest_block();
+		if (made != nullptr)
+			digest = MemoryContextStrdup(keep, made);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
 	}
 	PG_CATCH();
 	{
@@ -173,18 +180,26 @@ void log_digest_after_seal()
 		MemoryContextSwitchTo(cxt);
 		ErrorData *e = CopyErrorData();
 		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
 		ereport(WARNING, (errmsg("pg_witness: no digest written: %s", e->message)));
 		FreeErrorData(e);
-		return;
+		digest = nullptr;
 	}
 	PG_END_TRY();
-	if (digest == nullptr)
-		return;
+	return digest;
+}
+
+bool append_digest_line(const char *digest)
+{
+	if (!is_set(setting_digest_file))
+		return false;
 	FILE *f = AllocateFile(setting_digest_file, "a");
 	if (f == nullptr) {
 		ereport(WARNING, (errcode_for_file_access(),
 		                  errmsg("could not open witness.digest_file \"%s\": %m", setting_digest_file)));
-		return;
+		return false;
 	}
 	bool ok = fputs(digest, f) >= 0 && fputc('\n', f) != EOF && fflush(f) == 0 && pg_fsync(fileno(f)) == 0;
 	if (FreeFile(f) != 0)
@@ -192,8 +207,7 @@ void log_digest_after_seal()
 	if (!ok)
 		ereport(WARNING, (errcode_for_file_access(),
 		                  errmsg("could not append to witness.digest_file \"%s\": %m", setting_digest_file)));
-	else
-		last_logged = now;
+	return ok;
 }
 
 int64 highest_block_no_logged()

@@ -12,9 +12,18 @@ namespace witness::pg
 // Raises ERROR when no key is configured or a key file cannot be read.
 char *signed_digest_of_newest_block();
 
-// Appends a signed digest to witness.digest_file when it and a key are set and
-// witness.digest_interval has passed. Problems are WARNINGs: they must not stop sealing.
-void log_digest_after_seal();
+// The background sealer writes a block's digest only once the block's transaction has committed: a
+// digest of a block that was rolled back would make witness.verify() report a missing block.
+//
+// digest_for_log, called in the sealing transaction after the block was inserted: when
+// witness.digest_file and a key are set and witness.digest_interval has passed since last_logged,
+// the signed digest of the newest block, copied into keep; otherwise nullptr. It is made in an
+// internal subtransaction: an error is reported as a WARNING and rolled back with everything it left
+// (SPI connections, snapshots, buffer pins), and the sealing transaction goes on to commit.
+char *digest_for_log(MemoryContext keep, TimestampTz last_logged);
+// append_digest_line, called after the commit: appends the digest to witness.digest_file and flushes
+// it to disk. Problems are WARNINGs; returns whether the line was written.
+bool append_digest_line(const char *digest);
 
 // The highest block number recorded in witness.digest_file (0 when unset, missing or empty).
 int64 highest_block_no_logged();

@@ -3,6 +3,8 @@
 #include "pg/common/pg_includes.hpp"
 #include "pg/digest/digest_log.hpp"
 #include "pg/seal/sealer.hpp"
+#include "pg/seal/sealer_registry.hpp"
+#include "pg/common/trail_brin.hpp"
 
 extern "C" {
 #include "access/heapam.h"
@@ -14,6 +16,7 @@ extern "C" {
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/lock.h"
 #include "tcop/tcopprot.h"
 #include "utils/ps_status.h"
 #include "utils/snapmgr.h"
@@ -26,19 +29,21 @@ namespace witness::pg
 {
 
 int seal_interval_ms = 1000;
+int max_sealers = 2;
 
 namespace
 {
 
-constexpr int kLauncherNaptimeMs = 5000;
-constexpr int kReprobeMs = 60000; // a database without pg_witness is looked at again after this
-constexpr int kMaxDatabases = 256;
+constexpr int kIdleNaptimeMs = 5000;  // while background sealing is off
+constexpr int kRescanMs = 1000;       // pg_database is read again after this
+constexpr int kNoSlotRetryMs = 250;   // no free background worker slot: try again after this
+constexpr int kReprobeMs = 300 * 1000; // a database without pg_witness is looked at again after this
 
-struct SealerSlot {
+const char *const kSealerType = "pg_witness sealer";
+
+struct RunningSealer {
 	Oid database;
 	BackgroundWorkerHandle *handle;
-	TimestampTz started;
-	bool warned; // about a missing worker slot
 };
 
 void fill_worker(BackgroundWorker *w, const char *function, const char *name)
@@ -52,52 +57,69 @@ void fill_worker(BackgroundWorker *w, const char *function, const char *name)
 	snprintf(w->bgw_type, BGW_MAXLEN, "%s", name);
 }
 
-// Databases a sealer may connect to.
-int list_databases(Oid *out, int max)
+// The databases a sealer may connect to, into the registry. Returns how many found no record.
+int scan_databases(MemoryContext scratch)
 {
-	int n = 0;
+	MemoryContext old = MemoryContextSwitchTo(scratch);
+	int n = 0, capacity = 64;
+	Oid *databases = (Oid *)palloc(sizeof(Oid) * capacity);
 	StartTransactionCommand();
+	(void)MemoryContextSwitchTo(scratch);
 	Relation rel = table_open(DatabaseRelationId, AccessShareLock);
 	TableScanDesc scan = table_beginscan_catalog(rel, 0, nullptr);
 	HeapTuple tup;
-	while (n < max && (tup = heap_getnext(scan, ForwardScanDirection)) != nullptr) {
+	while ((tup = heap_getnext(scan, ForwardScanDirection)) != nullptr) {
 		auto *db = (Form_pg_database)GETSTRUCT(tup);
-		if (db->datallowconn && !db->datistemplate)
-			out[n++] = db->oid;
+		if (!db->datallowconn || db->datistemplate)
+			continue;
+		if (n == capacity) {
+			capacity *= 2;
+			databases = (Oid *)repalloc(databases, sizeof(Oid) * capacity);
+		}
+		databases[n++] = db->oid;
 	}
 	table_endscan(scan);
 	table_close(rel, AccessShareLock);
 	CommitTransactionCommand();
-	return n;
+	int unrecorded = registry_sync(databases, n);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(scratch);
+	return unrecorded;
 }
 
-void start_sealer(SealerSlot *slot)
+BackgroundWorkerHandle *start_sealer(Oid database)
 {
 	BackgroundWorker w;
-	fill_worker(&w, "witness_sealer_main", "pg_witness sealer");
-	w.bgw_restart_time = BGW_NEVER_RESTART; // the launcher starts it again
-	w.bgw_main_arg = ObjectIdGetDatum(slot->database);
-	w.bgw_notify_pid = MyProcPid;
-	if (RegisterDynamicBackgroundWorker(&w, &slot->handle)) {
-		slot->warned = false;
-		return;
-	}
-	slot->handle = nullptr; // no free worker slot now; retried on the next round
-	if (!slot->warned)
-		ereport(WARNING, (errmsg("pg_witness: no background worker slot for the sealer of database %u", slot->database),
-		                  errhint("Each database with pg_witness needs one; raise max_worker_processes.")));
-	slot->warned = true;
+	fill_worker(&w, "witness_sealer_main", kSealerType);
+	w.bgw_restart_time = BGW_NEVER_RESTART; // one pass; the launcher starts the next
+	w.bgw_main_arg = ObjectIdGetDatum(database);
+	w.bgw_notify_pid = MyProcPid; // the launcher's latch is set when it stops
+	BackgroundWorkerHandle *handle;
+	return RegisterDynamicBackgroundWorker(&w, &handle) ? handle : nullptr;
 }
 
-bool running(const SealerSlot *slot)
+// Whether a worker started now could connect to the database at once. Not while another session
+// holds a lock on it that a new connection waits for (DROP DATABASE, ALTER DATABASE ... RENAME or SET
+// TABLESPACE, CREATE DATABASE copying it; read from the lock table), and not once it is gone (a drop
+// committed since the launcher last read pg_database): the worker would wait, or fail to connect.
+bool database_connectable(Oid database)
 {
-	pid_t pid;
-	return slot->handle != nullptr && GetBackgroundWorkerPid(slot->handle, &pid) != BGWH_STOPPED;
+	LOCKTAG tag;
+	SET_LOCKTAG_OBJECT(tag, InvalidOid, DatabaseRelationId, database, 0);
+	int count = 0;
+	VirtualTransactionId *holders = GetLockConflicts(&tag, RowExclusiveLock, &count);
+	pfree(holders);
+	if (count > 0)
+		return false;
+	StartTransactionCommand(); // takes in the catalog invalidations of a committed drop
+	bool exists = SearchSysCacheExists1(DATABASEOID, ObjectIdGetDatum(database));
+	CommitTransactionCommand();
+	return exists;
 }
 
-void wait_or_exit(int timeout_ms)
+void wait_or_exit(long timeout_ms)
 {
-	WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, timeout_ms, PG_WAIT_EXTENSION);
+	(void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, timeout_ms, PG_WAIT_EXTENSION);
 	ResetLatch(MyLatch);
 	CHECK_FOR_INTERRUPTS();
 	if (ShutdownRequestPending)
@@ -116,25 +138,40 @@ bool extension_installed()
 	return OidIsValid(witness_relation_if_exists("block"));
 }
 
-// One pass in its own transaction; false when the extension is gone from this database.
-bool seal_pass()
+// Whether the current pass found pg_witness; static, so that it survives the longjmp of an error.
+bool pass_found_extension = false;
+
+// One pass in its own transaction. The digest of a sealed block is made before the commit and
+// returned in *digest (allocated in keep), to be written only once the commit has succeeded.
+PassResult seal_pass(MemoryContext keep, TimestampTz digest_logged_at, char **digest)
 {
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	pgstat_report_activity(STATE_RUNNING, "pg_witness: sealing");
-	bool installed = extension_installed();
-	if (installed) {
+	PassResult result = PassResult::NotInstalled;
+	pass_found_extension = extension_installed();
+	if (pass_found_extension) {
 		Datum values[BlockNatts];
 		bool nulls[BlockNatts];
-		if (seal_once(false, values, nulls) == SealOutcome::Sealed)
-			log_digest_after_seal();
+		switch (seal_once(false, values, nulls)) {
+		case SealOutcome::Sealed:
+			result = PassResult::Sealed;
+			*digest = digest_for_log(keep, digest_logged_at);
+			break;
+		case SealOutcome::NothingToSeal:
+			result = PassResult::NothingToSeal;
+			break;
+		case SealOutcome::Busy:
+			result = PassResult::Busy;
+			break;
+		}
 	}
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 	pgstat_report_stat(true);
 	pgstat_report_activity(STATE_IDLE, nullptr);
-	return installed;
+	return result;
 }
 
 } // namespace
@@ -153,90 +190,127 @@ using namespace witness::pg;
 
 extern "C" {
 
+// The launcher connects to no database. Every seal interval it starts, for each database with
+// pg_witness, a sealer worker that connects to that database, seals once and exits; at most
+// witness.max_sealers run at once, and the database whose entries have waited longest goes first
+// (docs/verification.md, "The background sealer").
 void witness_launcher_main(Datum)
 {
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(nullptr, nullptr, 0);
+	registry_launcher_started(MyLatch);
 
-	static SealerSlot slots[kMaxDatabases];
-	int nslots = 0;
-	int last_interval = seal_interval_ms;
+	MemoryContext launcher_cxt = AllocSetContextCreate(TopMemoryContext, "pg_witness launcher", ALLOCSET_DEFAULT_SIZES);
+	MemoryContext scan_cxt = AllocSetContextCreate(launcher_cxt, "pg_witness launcher scan", ALLOCSET_DEFAULT_SIZES);
+	static RunningSealer running[kMaxSealersLimit];
+	int nrunning = 0;
+	TimestampTz last_scan = 0;
+	bool warned_slots = false, warned_records = false;
 	for (;;) {
-		// Sealing switched back on: every sealer stopped because of the switch, start them all now.
-		if (last_interval == 0 && seal_interval_ms > 0)
-			for (int j = 0; j < nslots; j++)
-				slots[j].handle = nullptr;
-		last_interval = seal_interval_ms;
-		Oid databases[kMaxDatabases];
-		int n = list_databases(databases, kMaxDatabases);
-		// Forget dropped databases, so that the table never fills up with them.
-		int kept = 0;
-		for (int j = 0; j < nslots; j++) {
-			bool exists = false;
-			for (int i = 0; i < n && !exists; i++)
-				exists = slots[j].database == databases[i];
-			if (exists)
-				slots[kept++] = slots[j];
+		TimestampTz now = GetCurrentTimestamp();
+		if (last_scan == 0 || TimestampDifferenceExceeds(last_scan, now, kRescanMs)) {
+			int unrecorded = scan_databases(scan_cxt);
+			if (unrecorded > 0 && !warned_records)
+				ereport(WARNING, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				                  errmsg("pg_witness: %d databases are not sealed in the background", unrecorded),
+				                  errdetail("The background sealer keeps track of at most %d databases.",
+				                            kMaxSealedDatabases)));
+			warned_records = unrecorded > 0;
+			last_scan = now;
 		}
-		nslots = kept;
-		for (int i = 0; i < n; i++) {
-			SealerSlot *slot = nullptr;
-			for (int j = 0; j < nslots && slot == nullptr; j++)
-				if (slots[j].database == databases[i])
-					slot = &slots[j];
-			if (slot == nullptr && nslots < kMaxDatabases) {
-				slot = &slots[nslots++];
-				slot->database = databases[i];
-				slot->handle = nullptr;
-				slot->warned = false;
-			}
-			// A sealer that stopped soon after starting found no pg_witness: probe that database rarely,
-			// since even a short connection makes DROP DATABASE fail.
-			if (slot != nullptr && seal_interval_ms > 0 && !running(slot) &&
-			    (slot->handle == nullptr ||
-			     TimestampDifferenceExceeds(slot->started, GetCurrentTimestamp(), kReprobeMs))) {
-				slot->started = GetCurrentTimestamp();
-				start_sealer(slot);
+		for (int i = 0; i < nrunning;) {
+			pid_t pid;
+			if (GetBackgroundWorkerPid(running[i].handle, &pid) == BGWH_STOPPED) {
+				registry_worker_stopped(running[i].database);
+				pfree(running[i].handle);
+				running[i] = running[--nrunning];
+			} else {
+				i++;
 			}
 		}
-		wait_or_exit(kLauncherNaptimeMs);
+		long timeout_ms = seal_interval_ms > 0 ? kRescanMs : kIdleNaptimeMs;
+		while (seal_interval_ms > 0 && nrunning < Min(max_sealers, kMaxSealersLimit)) {
+			long wait_ms;
+			Oid db = registry_next_due(now, seal_interval_ms, kReprobeMs, kRescanMs, &wait_ms);
+			if (!OidIsValid(db)) {
+				timeout_ms = Min(timeout_ms, wait_ms);
+				break;
+			}
+			if (!database_connectable(db)) {
+				registry_postpone(db, now);
+				continue;
+			}
+			// Recorded first: a quick worker reports its pass before RegisterDynamicBackgroundWorker
+			// has even returned here.
+			PassStart previous = registry_worker_starting(db, now);
+			MemoryContext old = MemoryContextSwitchTo(launcher_cxt);
+			BackgroundWorkerHandle *handle = start_sealer(db);
+			MemoryContextSwitchTo(old);
+			if (handle == nullptr) {
+				registry_worker_not_started(db, previous);
+				// Parallel query and other extensions draw from the same max_worker_processes.
+				if (!warned_slots)
+					ereport(WARNING,
+					        (errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+					         errmsg("pg_witness: no background worker slot for a sealer"),
+					         errdetail("%d of witness.max_sealers = %d sealers are running.", nrunning, max_sealers),
+					         errhint("Raise max_worker_processes; witness.seal_status shows how long entries wait.")));
+				warned_slots = true;
+				timeout_ms = Min(timeout_ms, (long)kNoSlotRetryMs);
+				break;
+			}
+			warned_slots = false;
+			elog(DEBUG2, "pg_witness: sealer started for database %u", db);
+			running[nrunning++] = {db, handle};
+		}
+		wait_or_exit(timeout_ms);
 	}
 }
 
+// One pass in one database, then exit: the worker holds no connection between passes, so a plain
+// DROP DATABASE finds none (it waits up to 5 s for a pass under way).
 void witness_sealer_main(Datum arg)
 {
-	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
+	Oid database = DatumGetObjectId(arg);
+	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
-	BackgroundWorkerInitializeConnectionByOid(DatumGetObjectId(arg), InvalidOid, 0);
-	pgstat_report_appname("pg_witness sealer");
+	BackgroundWorkerInitializeConnectionByOid(database, InvalidOid, 0);
+	pgstat_report_appname(kSealerType);
 
-	MemoryContext pass_cxt = AllocSetContextCreate(TopMemoryContext, "pg_witness sealer pass", ALLOCSET_DEFAULT_SIZES);
-	for (;;) {
-		if (seal_interval_ms == 0)
-			proc_exit(0); // background sealing switched off: hold no connection
-		volatile bool installed = true;
-		MemoryContext old = MemoryContextSwitchTo(pass_cxt);
-		PG_TRY();
-		{
-			installed = seal_pass();
-		}
-		PG_CATCH();
-		{
-			// Report, roll back, and try again after the interval, like autovacuum does.
-			MemoryContextSwitchTo(pass_cxt);
-			EmitErrorReport();
-			FlushErrorState();
-			AbortCurrentTransaction();
-		}
-		PG_END_TRY();
-		MemoryContextSwitchTo(old);
-		MemoryContextReset(pass_cxt);
-		if (!installed)
-			proc_exit(0); // no pg_witness here (any more); the launcher looks again later
-		wait_or_exit(seal_interval_ms);
+	PassMemory memory;
+	registry_begin_pass(database, &memory);
+	trail_brin_resume(memory.brin_index, memory.brin_upto);
+	MemoryContext keep = AllocSetContextCreate(TopMemoryContext, "pg_witness sealer pass", ALLOCSET_DEFAULT_SIZES);
+	volatile PassResult result = PassResult::Failed;
+	char *volatile digest = nullptr;
+	char *volatile error = nullptr;
+	PG_TRY();
+	{
+		char *made = nullptr;
+		result = seal_pass(keep, memory.digest_logged_at, &made);
+		digest = made;
 	}
+	PG_CATCH();
+	{
+		// Report, roll back (the digest made for the block goes with it), and leave the retry to the
+		// launcher, one interval later.
+		MemoryContextSwitchTo(keep);
+		ErrorData *e = CopyErrorData();
+		error = e->message;
+		EmitErrorReport();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		result = PassResult::Failed;
+	}
+	PG_END_TRY();
+	// The block is committed: its digest may now name it.
+	if (digest != nullptr && append_digest_line(digest))
+		memory.digest_logged_at = GetCurrentTimestamp();
+	trail_brin_progress(memory.brin_index, memory.brin_upto);
+	registry_end_pass(database, result, pass_found_extension, error, &memory);
+	elog(DEBUG1, "pg_witness: sealer pass in database %u: %s", database, pass_result_name(result));
+	proc_exit(0);
 }
 }

@@ -1,11 +1,16 @@
-// Background sealing: a launcher starts one sealer per database; each sealer seals every
-// witness.seal_interval while its database has pg_witness.
+// Background sealing: a launcher starts short-lived sealer workers, each sealing one database once,
+// at most witness.max_sealers at a time, so that every database with pg_witness is sealed every
+// witness.seal_interval whatever their number.
 #pragma once
 
 namespace witness::pg
 {
 
-extern int seal_interval_ms;
+extern int seal_interval_ms; // witness.seal_interval
+extern int max_sealers;      // witness.max_sealers
+
+// Highest witness.max_sealers.
+constexpr int kMaxSealersLimit = 64;
 
 // Registers the launcher; only possible from shared_preload_libraries.
 void register_launcher();

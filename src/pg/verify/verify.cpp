@@ -8,6 +8,7 @@
 #include "pg/verify/entry_hash.hpp"
 #include "pg/common/trail_catalog.hpp"
 #include "pg/verify/verifier_bridge.hpp"
+#include "pg/seal/seal_status.hpp"
 
 extern "C" {
 #include "access/heapam.h"
@@ -21,7 +22,7 @@ using namespace witness::pg;
 namespace
 {
 
-enum VerifyColumn { VStatus, VBlocks, VEntries, VPending, VProblem, VBlockNo, VEntryId, VDetail, VNatts };
+enum VerifyColumn { VStatus, VBlocks, VEntries, VPending, VProblem, VBlockNo, VEntryId, VDetail, VOldestAge, VNatts };
 
 void copy_hash(Datum value, bool isnull, uint8_t *out)
 {
@@ -191,6 +192,15 @@ Datum witness_verify(PG_FUNCTION_ARGS)
 	scan_entries(v, previous != nullptr, prev_xmin);
 	VerifyResult r;
 	verifier_finish(v, &r);
+	// How long the oldest pending entry has waited: a sealer that cannot seal shows here.
+	bool has_age = false;
+	Datum oldest_age = (Datum)0;
+	if (is_last && r.entries_pending > 0) {
+		PendingSummary p = pending_summary();
+		has_age = p.has_pending;
+		if (has_age)
+			oldest_age = pending_age(p.oldest_pending_since);
+	}
 
 	Datum values[VNatts];
 	bool nulls[VNatts];
@@ -201,6 +211,8 @@ Datum witness_verify(PG_FUNCTION_ARGS)
 		values[VBlocks] = Int64GetDatum(r.blocks_checked);
 		values[VEntries] = Int64GetDatum(r.entries_checked);
 		values[VPending] = Int64GetDatum(r.entries_pending);
+		values[VOldestAge] = oldest_age;
+		nulls[VOldestAge] = !has_age;
 		if (r.nproblems == 0) {
 			nulls[VProblem] = nulls[VBlockNo] = nulls[VEntryId] = nulls[VDetail] = true;
 		} else {

@@ -1,0 +1,304 @@
+#include "pg/seal/sealer_registry.hpp"
+
+#include "core/seal_schedule.hpp"
+
+extern "C" {
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+}
+
+namespace witness::pg
+{
+namespace
+{
+
+constexpr const char *kTrancheName = "pg_witness sealer";
+
+// A database's record: its schedule (core/seal_schedule.hpp) in Registry::schedule at the same index,
+// and what the status view shows.
+struct DbRecord {
+	Oid db; // valid while schedule[i].in_use
+	bool reported; // the running worker reported its pass
+	TimestampTz last_pass_at;
+	PassResult last_result;
+	TimestampTz last_error_at;
+	char last_error[kSealerErrorBytes];
+	PassMemory memory;
+};
+
+struct Registry {
+	LWLock *lock;
+	Latch *launcher_latch; // nullptr while no launcher runs
+	int used;              // records [0, used) may be in use
+	SealSchedule schedule[kMaxSealedDatabases];
+	DbRecord records[kMaxSealedDatabases];
+};
+
+Registry *registry = nullptr;
+
+// Callers hold the lock. Index of the database's record, or -1.
+int find(Oid db)
+{
+	for (int i = 0; i < registry->used; i++)
+		if (registry->schedule[i].in_use && registry->records[i].db == db)
+			return i;
+	return -1;
+}
+
+int add(Oid db)
+{
+	int i = 0;
+	while (i < registry->used && registry->schedule[i].in_use)
+		i++;
+	if (i == registry->used) {
+		if (registry->used == kMaxSealedDatabases)
+			return -1;
+		registry->used++;
+	}
+	memset(&registry->schedule[i], 0, sizeof(SealSchedule));
+	memset(&registry->records[i], 0, sizeof(DbRecord));
+	registry->schedule[i].in_use = true;
+	registry->records[i].db = db;
+	return i;
+}
+
+void launcher_exit(int, Datum)
+{
+	LWLockAcquire(registry->lock, LW_EXCLUSIVE);
+	registry->launcher_latch = nullptr;
+	LWLockRelease(registry->lock);
+}
+
+} // namespace
+
+const char *pass_result_name(PassResult r)
+{
+	switch (r) {
+	case PassResult::None:
+		return nullptr;
+	case PassResult::Sealed:
+		return "sealed";
+	case PassResult::NothingToSeal:
+		return "nothing to seal";
+	case PassResult::Busy:
+		return "busy";
+	case PassResult::NotInstalled:
+		return "not installed";
+	case PassResult::Failed:
+		return "failed";
+	case PassResult::Lost:
+		return "lost";
+	}
+	return nullptr;
+}
+
+void sealer_registry_request()
+{
+	RequestAddinShmemSpace(MAXALIGN(sizeof(Registry)));
+	RequestNamedLWLockTranche(kTrancheName, 1);
+}
+
+void sealer_registry_startup()
+{
+	bool found;
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	registry = (Registry *)ShmemInitStruct(kTrancheName, sizeof(Registry), &found);
+	if (!found) {
+		memset(registry, 0, sizeof(Registry));
+		registry->lock = &(GetNamedLWLockTranche(kTrancheName))->lock;
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+bool sealer_registry_attached()
+{
+	return registry != nullptr;
+}
+
+void registry_launcher_started(Latch *latch)
+{
+	LWLockAcquire(registry->lock, LW_EXCLUSIVE);
+	registry->launcher_latch = latch;
+	// Workers of a previous launcher are not ours to wait for any more.
+	for (int i = 0; i < registry->used; i++)
+		registry->schedule[i].running = false;
+	LWLockRelease(registry->lock);
+	on_shmem_exit(launcher_exit, 0);
+}
+
+int registry_sync(const Oid *databases, int n)
+{
+	int unrecorded = 0;
+	LWLockAcquire(registry->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < registry->used; i++) {
+		SealSchedule *s = &registry->schedule[i];
+		if (!s->in_use || s->running)
+			continue;
+		bool exists = false;
+		for (int j = 0; j < n && !exists; j++)
+			exists = databases[j] == registry->records[i].db;
+		if (!exists)
+			s->in_use = false;
+	}
+	while (registry->used > 0 && !registry->schedule[registry->used - 1].in_use)
+		registry->used--;
+	for (int j = 0; j < n; j++)
+		if (find(databases[j]) < 0 && add(databases[j]) < 0)
+			unrecorded++;
+	LWLockRelease(registry->lock);
+	return unrecorded;
+}
+
+Oid registry_next_due(TimestampTz now, int interval_ms, int reprobe_ms, long cap_ms, long *wait_ms)
+{
+	LWLockAcquire(registry->lock, LW_SHARED);
+	SealPick pick = pick_due(registry->schedule, (size_t)registry->used, now, interval_ms * INT64CONST(1000),
+	                         reprobe_ms * INT64CONST(1000), cap_ms * INT64CONST(1000));
+	Oid db = pick.index >= 0 ? registry->records[pick.index].db : InvalidOid;
+	LWLockRelease(registry->lock);
+	*wait_ms = (long)((pick.wait_us + 999) / 1000);
+	return db;
+}
+
+PassStart registry_worker_starting(Oid db, TimestampTz now)
+{
+	PassStart previous = {0, false};
+	LWLockAcquire(registry->lock, LW_EXCLUSIVE);
+	int i = find(db);
+	if (i >= 0) {
+		SealSchedule *s = &registry->schedule[i];
+		previous = {s->last_start, s->wake};
+		s->running = true;
+		s->wake = false;
+		s->last_start = now;
+		registry->records[i].reported = false;
+	}
+	LWLockRelease(registry->lock);
+	return previous;
+}
+
+void registry_postpone(Oid db, TimestampTz now)
+{
+	LWLockAcquire(registry->lock, LW_EXCLUSIVE);
+	int i = find(db);
+	if (i >= 0) {
+		registry->schedule[i].last_start = now;
+		registry->schedule[i].wake = false;
+	}
+	LWLockRelease(registry->lock);
+}
+
+void registry_worker_not_started(Oid db, PassStart previous)
+{
+	LWLockAcquire(registry->lock, LW_EXCLUSIVE);
+	int i = find(db);
+	if (i >= 0) {
+		SealSchedule *s = &registry->schedule[i];
+		s->running = false;
+		s->last_start = previous.last_start;
+		s->wake = s->wake || previous.wake;
+	}
+	LWLockRelease(registry->lock);
+}
+
+void registry_worker_stopped(Oid db)
+{
+	LWLockAcquire(registry->lock, LW_EXCLUSIVE);
+	int i = find(db);
+	if (i >= 0 && registry->schedule[i].running) {
+		DbRecord *r = &registry->records[i];
+		registry->schedule[i].running = false;
+		if (!r->reported) {
+			r->last_result = PassResult::Lost;
+			r->last_pass_at = GetCurrentTimestamp();
+			r->last_error_at = r->last_pass_at;
+			strlcpy(r->last_error, "the sealer ended before it finished its pass; the server log says why",
+			        sizeof(r->last_error));
+		}
+	}
+	LWLockRelease(registry->lock);
+}
+
+void registry_begin_pass(Oid db, PassMemory *memory)
+{
+	memset(memory, 0, sizeof(*memory));
+	LWLockAcquire(registry->lock, LW_SHARED);
+	int i = find(db);
+	if (i >= 0)
+		*memory = registry->records[i].memory;
+	LWLockRelease(registry->lock);
+}
+
+void registry_end_pass(Oid db, PassResult result, bool installed, const char *error, const PassMemory *memory)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	LWLockAcquire(registry->lock, LW_EXCLUSIVE);
+	int i = find(db);
+	if (i >= 0) {
+		SealSchedule *s = &registry->schedule[i];
+		DbRecord *r = &registry->records[i];
+		r->reported = true;
+		r->last_pass_at = now;
+		r->last_result = result;
+		r->memory = *memory;
+		if (result == PassResult::NotInstalled)
+			s->absent = true;
+		else if (installed)
+			s->absent = false;
+		if (result == PassResult::Sealed || result == PassResult::NothingToSeal || result == PassResult::NotInstalled)
+			s->unsealed_since = s->last_start;
+		if (error != nullptr) {
+			r->last_error_at = now;
+			strlcpy(r->last_error, error, sizeof(r->last_error));
+		}
+	}
+	LWLockRelease(registry->lock);
+}
+
+void registry_wake(Oid db)
+{
+	if (registry == nullptr)
+		return;
+	LWLockAcquire(registry->lock, LW_EXCLUSIVE);
+	int i = find(db);
+	if (i < 0)
+		i = add(db);
+	if (i >= 0)
+		registry->schedule[i].wake = true;
+	Latch *latch = registry->launcher_latch;
+	LWLockRelease(registry->lock);
+	if (latch != nullptr)
+		SetLatch(latch);
+}
+
+bool registry_status(Oid db, SealerDbStatus *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (registry == nullptr)
+		return false;
+	LWLockAcquire(registry->lock, LW_SHARED);
+	int i = find(db);
+	if (i >= 0) {
+		const DbRecord *r = &registry->records[i];
+		out->known = true;
+		out->last_pass_at = r->last_pass_at;
+		out->last_result = r->last_result;
+		out->last_error_at = r->last_error_at;
+		memcpy(out->last_error, r->last_error, sizeof(out->last_error));
+	}
+	LWLockRelease(registry->lock);
+	return out->known;
+}
+
+bool registry_launcher_running()
+{
+	if (registry == nullptr)
+		return false;
+	LWLockAcquire(registry->lock, LW_SHARED);
+	bool running = registry->launcher_latch != nullptr;
+	LWLockRelease(registry->lock);
+	return running;
+}
+
+} // namespace witness::pg

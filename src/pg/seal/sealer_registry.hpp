@@ -1,0 +1,92 @@
+// The background sealer's shared memory: one record per database the launcher knows, read and
+// written by the launcher, by the short-lived sealer workers, by witness.seal_status and by the
+// commit of CREATE EXTENSION pg_witness. Exists only when pg_witness is in shared_preload_libraries.
+#pragma once
+
+#include "pg/common/pg_includes.hpp"
+
+extern "C" {
+#include "storage/latch.h"
+}
+
+namespace witness::pg
+{
+
+// Databases the launcher can keep track of at once; more are not sealed, and the launcher says so.
+constexpr int kMaxSealedDatabases = 1024;
+constexpr int kSealerErrorBytes = 256;
+
+// How a background pass in a database ended.
+enum class PassResult : int32 {
+	None = 0,      // no pass yet
+	Sealed,        // a block was sealed
+	NothingToSeal, // nothing committed was unsealed
+	Busy,          // another sealer (witness.seal()) held the trail
+	NotInstalled,  // the database has no pg_witness
+	Failed,        // the pass raised an error (last_error)
+	Lost           // the worker ended without reporting (it could not connect, or was terminated)
+};
+const char *pass_result_name(PassResult r);
+
+// What one sealer worker hands to the next one in the same database.
+struct PassMemory {
+	Oid brin_index[2];            // the trail's BRIN indexes, and how far they are known summarized
+	BlockNumber brin_upto[2];
+	TimestampTz digest_logged_at; // when a digest was last appended to witness.digest_file
+};
+
+// A database's background sealing as witness.seal_status shows it.
+struct SealerDbStatus {
+	bool known;                // the launcher keeps a record of the database
+	TimestampTz last_pass_at;  // when the last background pass ended (0: none yet)
+	PassResult last_result;
+	TimestampTz last_error_at; // 0: no error yet
+	char last_error[kSealerErrorBytes];
+};
+
+// From shmem_request_hook and shmem_startup_hook (shared_preload_libraries only).
+void sealer_registry_request();
+void sealer_registry_startup();
+// The shared memory exists (pg_witness was preloaded).
+bool sealer_registry_attached();
+
+// --- The launcher
+
+// Records the launcher's latch, which wake requests set; cleared when the launcher exits.
+void registry_launcher_started(Latch *latch);
+// Makes the records match the databases that exist (new ones are added, dropped ones without a
+// running worker removed). Returns how many databases found no free record.
+int registry_sync(const Oid *databases, int n);
+// The database whose pass is due first, oldest unsealed first, or InvalidOid; *wait_ms is then how
+// long until one is due (capped at cap_ms).
+Oid registry_next_due(TimestampTz now, int interval_ms, int reprobe_ms, long cap_ms, long *wait_ms);
+// Called before the worker is registered, which may report before the launcher runs again; when
+// the registration fails, registry_worker_not_started puts the record back as it was.
+struct PassStart {
+	TimestampTz last_start;
+	bool wake;
+};
+PassStart registry_worker_starting(Oid db, TimestampTz now);
+void registry_worker_not_started(Oid db, PassStart previous);
+// No pass now (the database is locked by DROP DATABASE or another exclusive command, or gone): the
+// next comes one interval later.
+void registry_postpone(Oid db, TimestampTz now);
+// The worker stopped; a pass it did not report is recorded as Lost.
+void registry_worker_stopped(Oid db);
+
+// --- A sealer worker
+
+void registry_begin_pass(Oid db, PassMemory *memory);
+// installed: whether the pass found pg_witness (false also when it failed before it looked).
+void registry_end_pass(Oid db, PassResult result, bool installed, const char *error, const PassMemory *memory);
+
+// --- Any backend
+
+// Marks the database for a pass now and wakes the launcher. Raises no error: it runs in a commit
+// callback.
+void registry_wake(Oid db);
+bool registry_status(Oid db, SealerDbStatus *out);
+// The launcher is running.
+bool registry_launcher_running();
+
+} // namespace witness::pg
