@@ -21,6 +21,8 @@ char *setting_hmac_key_file = nullptr;
 char *setting_ed25519_key_file = nullptr;
 char *setting_digest_file = nullptr;
 int setting_digest_interval_ms = 60000;
+int setting_seal_interval_ms = 1000;
+int setting_max_sealers = 2;
 
 namespace
 {
@@ -115,12 +117,12 @@ void define_settings()
 	                           &setting_context, "", PGC_USERSET, 0, check_context, nullptr, nullptr);
 	DefineCustomIntVariable("witness.seal_interval", "How often the background sealer seals new entries.",
 	                        "0 turns background sealing off. Needs pg_witness in shared_preload_libraries.",
-	                        &seal_interval_ms, 1000, 0, 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr,
+	                        &setting_seal_interval_ms, 1000, 0, 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr,
 	                        nullptr);
 	DefineCustomIntVariable("witness.max_sealers", "How many background sealer workers may run at once.",
 	                        "Each seals one database and exits; the databases take turns, the one whose entries "
 	                        "have waited longest first. Takes background worker slots (max_worker_processes).",
-	                        &max_sealers, 2, 1, kMaxSealersLimit, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+	                        &setting_max_sealers, 2, 1, kMaxSealersLimit, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
 	// Keys live in files outside the database, never in tables: only superusers may name or see them.
 	DefineCustomStringVariable("witness.hmac_key_file", "File holding the HMAC-SHA256 key that signs digests.",
 	                           "Make one with: openssl rand -hex 32 > FILE", &setting_hmac_key_file, "", PGC_SUSET,

@@ -1,4 +1,4 @@
-// Settings (GUCs) pg_witness defines: what an application says about who acts and why.
+// Every setting (GUC) pg_witness defines, registered and stored in one place (settings.cpp).
 #pragma once
 
 namespace witness::pg
@@ -19,6 +19,8 @@ extern char *setting_hmac_key_file;    // witness.hmac_key_file
 extern char *setting_ed25519_key_file; // witness.ed25519_key_file
 extern char *setting_digest_file;      // witness.digest_file
 extern int setting_digest_interval_ms; // witness.digest_interval
+extern int setting_seal_interval_ms;   // witness.seal_interval
+extern int setting_max_sealers;        // witness.max_sealers
 
 void define_settings();
 

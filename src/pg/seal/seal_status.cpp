@@ -3,6 +3,8 @@
 // witness.verify() reports, and the wake-up that CREATE EXTENSION pg_witness sends the launcher.
 #include "pg/seal/seal_status.hpp"
 
+#include "pg/common/settings.hpp"
+
 #include "pg/seal/sealer_registry.hpp"
 #include "pg/seal/sealer_worker.hpp"
 
@@ -147,7 +149,7 @@ Datum witness_seal_status(PG_FUNCTION_ARGS)
 	memset(nulls, 0, sizeof(nulls));
 	const char *background = !sealer_registry_attached()   ? "not loaded"
 	                         : RecoveryInProgress()         ? "standby"
-	                         : seal_interval_ms == 0        ? "off"
+	                         : setting_seal_interval_ms == 0        ? "off"
 	                         : registry_launcher_running() ? "on"
 	                                                        : "not running";
 	values[SBackground] = CStringGetTextDatum(background);

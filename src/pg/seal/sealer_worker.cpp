@@ -1,5 +1,7 @@
 #include "pg/seal/sealer_worker.hpp"
 
+#include "pg/common/settings.hpp"
+
 #include "pg/common/pg_includes.hpp"
 #include "pg/digest/digest_log.hpp"
 #include "pg/seal/sealer.hpp"
@@ -28,8 +30,6 @@ PGDLLEXPORT void witness_sealer_main(Datum arg);
 namespace witness::pg
 {
 
-int seal_interval_ms = 1000;
-int max_sealers = 2;
 
 namespace
 {
@@ -230,10 +230,10 @@ void witness_launcher_main(Datum)
 				i++;
 			}
 		}
-		long timeout_ms = seal_interval_ms > 0 ? kRescanMs : kIdleNaptimeMs;
-		while (seal_interval_ms > 0 && nrunning < Min(max_sealers, kMaxSealersLimit)) {
+		long timeout_ms = setting_seal_interval_ms > 0 ? kRescanMs : kIdleNaptimeMs;
+		while (setting_seal_interval_ms > 0 && nrunning < Min(setting_max_sealers, kMaxSealersLimit)) {
 			long wait_ms;
-			Oid db = registry_next_due(now, seal_interval_ms, kReprobeMs, kRescanMs, &wait_ms);
+			Oid db = registry_next_due(now, setting_seal_interval_ms, kReprobeMs, kRescanMs, &wait_ms);
 			if (!OidIsValid(db)) {
 				timeout_ms = Min(timeout_ms, wait_ms);
 				break;
@@ -255,7 +255,7 @@ void witness_launcher_main(Datum)
 					ereport(WARNING,
 					        (errcode(ERRCODE_INSUFFICIENT_RESOURCES),
 					         errmsg("pg_witness: no background worker slot for a sealer"),
-					         errdetail("%d of witness.max_sealers = %d sealers are running.", nrunning, max_sealers),
+					         errdetail("%d of witness.max_sealers = %d sealers are running.", nrunning, setting_max_sealers),
 					         errhint("Raise max_worker_processes; witness.seal_status shows how long entries wait.")));
 				warned_slots = true;
 				timeout_ms = Min(timeout_ms, (long)kNoSlotRetryMs);

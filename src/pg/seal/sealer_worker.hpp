@@ -6,8 +6,6 @@
 namespace witness::pg
 {
 
-extern int seal_interval_ms; // witness.seal_interval
-extern int max_sealers;      // witness.max_sealers
 
 // Highest witness.max_sealers.
 constexpr int kMaxSealersLimit = 64;
