@@ -69,6 +69,17 @@ char *database_id()
 	return psprintf("%llu/%s", (unsigned long long)GetSystemIdentifier(), get_database_name(MyDatabaseId));
 }
 
+// Appends what is left of f to buf.
+void read_rest(FILE *f, StringInfo buf)
+{
+	char chunk[8192];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		CHECK_FOR_INTERRUPTS(); // a FIFO or a device named by the setting may never end
+		appendBinaryStringInfo(buf, chunk, (int)n);
+	}
+}
+
 // The last non-empty line of a file, or nullptr; only the file's tail is read.
 char *last_line(const char *path)
 {
@@ -81,12 +92,7 @@ char *last_line(const char *path)
 	}
 	StringInfoData buf;
 	initStringInfo(&buf);
-	char chunk[8192];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		CHECK_FOR_INTERRUPTS(); // a FIFO or a device named by the setting may never end
-		appendBinaryStringInfo(&buf, chunk, (int)n);
-	}
+	read_rest(f, &buf);
 	FreeFile(f);
 	int end = buf.len;
 	while (end > 0 && (buf.data[end - 1] == '\n' || buf.data[end - 1] == '\r' || buf.data[end - 1] == ' '))
@@ -106,12 +112,7 @@ char *read_setting_file(const char *setting, const char *path)
 		ereport(ERROR, (errcode_for_file_access(), errmsg("could not open %s \"%s\": %m", setting, path)));
 	StringInfoData buf;
 	initStringInfo(&buf);
-	char chunk[4096];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		CHECK_FOR_INTERRUPTS(); // a FIFO or a device named by the setting may never end
-		appendBinaryStringInfo(&buf, chunk, (int)n);
-	}
+	read_rest(f, &buf);
 	bool failed = ferror(f);
 	FreeFile(f);
 	if (failed)
