@@ -3,7 +3,7 @@
 
 EXTENSION = pg_witness
 MODULE_big = pg_witness
-DATA = pg_witness--0.1.sql
+DATA = pg_witness--0.1.sql pg_witness--0.1--0.2.sql
 
 CORE_SRCS = $(sort $(wildcard src/core/*.cpp))
 PG_SRCS = $(sort $(wildcard src/pg/*.cpp src/pg/*/*.cpp))

@@ -57,6 +57,9 @@ void write_entry(ChangeRecord *change)
 	v.stmt_time_us = stmt_time + kUnixToPostgresEpochUs;
 	v.id = nextval_internal(entry_seq_relid(), false);
 
+	v.format = kEntryFormatCommitted;
+	uint8_t salt[kCommitmentSaltSize];
+	commit_payload(&v, salt);
 	uint8_t hash[32];
 	leaf_hash(v, hash);
 
@@ -70,7 +73,7 @@ void write_entry(ChangeRecord *change)
 	values[EntryClientPort - 1] = Int32GetDatum(a.client_port);
 	nulls[EntryClientPort - 1] = !v.client_port.present;
 	values[EntryTags - 1] = Int16GetDatum((int16)v.tags);
-	values[EntryFormat - 1] = Int16GetDatum(kEntryFormatVersion);
+	values[EntryFormat - 1] = Int16GetDatum(v.format);
 	values[EntryOp - 1] = CharGetDatum(v.op);
 	values[EntrySchemaName - 1] = text_datum(v.schema_name);
 	values[EntryTableName - 1] = text_datum(v.table_name);
@@ -95,6 +98,10 @@ void write_entry(ChangeRecord *change)
 	values[EntryContext - 1] = a.context_json;
 	nulls[EntryContext - 1] = !v.context.present;
 	values[EntryLeafHash - 1] = PointerGetDatum(hash_bytea(hash));
+	values[EntrySalt - 1] = PointerGetDatum(hash_bytea(salt));
+	values[EntryCommitment - 1] = PointerGetDatum(hash_bytea(v.commitment.data()));
+	nulls[EntrySubjectPseudonym - 1] = true; // with a master key (encryption), not yet
+	nulls[EntryErasureId - 1] = true;
 
 	store_entry(values, nulls);
 }

@@ -9,6 +9,7 @@
 #include "core/block.hpp"
 #include "core/canonical_json.hpp"
 #include "core/merkle.hpp"
+#include "core/random_bytes.hpp"
 #include "pg/common/core_bridge.hpp"
 #include "pg/common/cpp_guard.hpp"
 
@@ -134,6 +135,31 @@ const EntryView &hashed_view(const EntryView &entry, EntryView *copy)
 }
 
 } // namespace
+
+void commit_payload(EntryView *stored, uint8_t salt[32])
+{
+	run_core(ERRCODE_INTERNAL_ERROR, "could not draw a salt for a pg_witness entry", [&] {
+		const std::string drawn = random_bytes(kCommitmentSaltSize);
+		std::memcpy(salt, drawn.data(), kCommitmentSaltSize);
+	});
+	stored->salt = salt;
+	EntryView copy;
+	const EntryView &entry = hashed_view(*stored, &copy);
+	witness::Hash commitment;
+	run_core(ERRCODE_INTERNAL_ERROR, "could not commit to a pg_witness payload",
+	         [&] { commitment = entry_payload_commitment(entry); });
+	stored->commitment = commitment;
+}
+
+bool payload_matches_commitment(const EntryView &stored)
+{
+	EntryView copy;
+	const EntryView &entry = hashed_view(stored, &copy);
+	bool matches = false;
+	run_core(ERRCODE_INTERNAL_ERROR, "could not check a pg_witness payload",
+	         [&] { matches = entry_payload_commitment(entry) == entry.commitment; });
+	return matches;
+}
 
 void leaf_hash(const EntryView &stored, uint8_t out[32])
 {

@@ -14,6 +14,13 @@ namespace witness::pg
 // Leaf hash of an entry; raises ERROR if the core rejects it.
 void leaf_hash(const EntryView &entry, uint8_t out[32]);
 
+// Format 2 at capture: draws a fresh salt into salt (kept by the caller), points entry->salt at it
+// and sets entry->commitment to the commitment to the entry's payload.
+void commit_payload(EntryView *entry, uint8_t salt[32]);
+
+// Format 2 at verification: whether the stored salt and payload reproduce the stored commitment.
+bool payload_matches_commitment(const EntryView &entry);
+
 // Canonical JSON text of an object given as sorted fields, as a palloc'd json datum; *chars/*len
 // point at its characters (what the leaf hash covers).
 Datum json_object(const JsonField *fields, size_t n, const char **chars, size_t *len);

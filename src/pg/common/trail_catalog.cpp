@@ -11,7 +11,8 @@ const char *const kEntryColumnNames[EntryNatts] = {
     "id",         "xid",        "stmt_time",         "backend_pid",       "client_port",      "tags",
     "format",     "op",         "schema_name",       "table_name",        "row_key",          "subject",
     "old_values", "new_values", "session_user_name", "current_user_name", "application_name", "client_addr",
-    "actor",      "reason",     "context",           "leaf_hash"};
+    "actor",      "reason",     "context",           "leaf_hash",         "salt",             "commitment",
+    "subject_pseudonym", "erasure_id"};
 
 const char *const kBlockColumnNames[BlockNatts] = {"block_no",       "snapshot",    "entry_count",
                                                    "first_entry_id", "last_entry_id", "merkle_root",

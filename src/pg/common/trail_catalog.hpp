@@ -32,7 +32,12 @@ enum EntryColumn {
 	EntryReason,
 	EntryContext,
 	EntryLeafHash,
-	EntryNatts = EntryLeafHash
+	// Added by version 0.2 (format 2: docs/hashing.md, docs/personal-data.md).
+	EntrySalt,
+	EntryCommitment,
+	EntrySubjectPseudonym,
+	EntryErasureId,
+	EntryNatts = EntryErasureId
 };
 
 // Layout of witness.block, in attribute order.

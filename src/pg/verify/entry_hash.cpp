@@ -29,6 +29,19 @@ TextField stored_text(const StoredEntry &e, int col)
 	return f;
 }
 
+// A 32-byte bytea column into *out; false (and *out zeroed) when it is NULL or not 32 bytes long.
+bool stored_hash(const StoredEntry &e, int col, witness::Hash *out)
+{
+	out->fill(0);
+	if (e.nulls[col - 1])
+		return false;
+	bytea *b = DatumGetByteaPP(e.values[col - 1]);
+	if (VARSIZE_ANY_EXHDR(b) != out->size())
+		return false;
+	memcpy(out->data(), VARDATA_ANY(b), out->size());
+	return true;
+}
+
 JsonDoc stored_json(const StoredEntry &e, int col)
 {
 	JsonDoc d;
@@ -79,7 +92,7 @@ void entry_view_from_row(const Datum *values, const bool *nulls, EntryView *v)
 	memcpy(e.values, values, sizeof(e.values));
 	memcpy(e.nulls, nulls, sizeof(e.nulls));
 	int16 format = DatumGetInt16(e.values[EntryFormat - 1]);
-	if (format != kEntryFormatVersion)
+	if (format != kEntryFormatVersion && format != kEntryFormatCommitted)
 		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 		                errmsg("entry %lld uses canonical format %d, which this pg_witness does not know",
 		                       (long long)DatumGetInt64(e.values[EntryId - 1]), format)));
@@ -109,6 +122,18 @@ void entry_view_from_row(const Datum *values, const bool *nulls, EntryView *v)
 	v->actor = stored_text(e, EntryActor);
 	v->reason = stored_text(e, EntryReason);
 	v->context = stored_json(e, EntryContext);
+	v->format = (uint8_t)format;
+	if (format == kEntryFormatCommitted) {
+		// A missing or malformed commitment is hashed as zeros: the leaf then fails to reproduce.
+		stored_hash(e, EntryCommitment, &v->commitment);
+		v->has_pseudonym = stored_hash(e, EntrySubjectPseudonym, &v->pseudonym);
+		witness::Hash salt;
+		if (stored_hash(e, EntrySalt, &salt)) {
+			auto *copy = (uint8_t *)palloc(kCommitmentSaltSize);
+			memcpy(copy, salt.data(), kCommitmentSaltSize);
+			v->salt = copy;
+		}
+	}
 }
 
 } // namespace witness::pg

@@ -143,7 +143,8 @@ void scan_entries(VerifierHandle *v, bool skip_old, uint64 min_xid)
 			uint8_t stored[32], recomputed[32];
 			copy_hash(values[EntryLeafHash - 1], nulls[EntryLeafHash - 1], stored);
 			// An unknown format, or a NULL where the entry needs a value, cannot reproduce its hash.
-			if (!nulls[EntryFormat - 1] && DatumGetInt16(values[EntryFormat - 1]) == kEntryFormatVersion &&
+			const int16 format = nulls[EntryFormat - 1] ? 0 : DatumGetInt16(values[EntryFormat - 1]);
+			if ((format == kEntryFormatVersion || format == kEntryFormatCommitted) &&
 			    entry_null_required_column(nulls) == nullptr) {
 				EntryView view;
 				entry_view_from_row(values, nulls, &view);
