@@ -13,3 +13,125 @@ COMMENT ON COLUMN witness.entry.salt IS 'format 2: the 32 random bytes the paylo
 COMMENT ON COLUMN witness.entry.commitment IS 'format 2: SHA-256(0x03 || salt || canonical payload bytes), covered by the leaf hash in place of the payload';
 COMMENT ON COLUMN witness.entry.subject_pseudonym IS 'format 2: keyed pseudonym of the subject (HMAC-SHA256 under a key derived from the master key), when one is configured';
 COMMENT ON COLUMN witness.entry.erasure_id IS 'the erasure that removed this entry''s payload, or NULL';
+
+-------------------------------------------------------------------------------
+-- Erasure (GDPR Art. 17): payload and salt go, the commitment and the leaf stay
+-------------------------------------------------------------------------------
+
+-- One row per call of witness.erase_subject(). The table is tracked like ddl_event, so every erasure
+-- is itself an INSERT entry of the chain, naming the erased entries; verification takes the list
+-- from that entry (which the chain protects), never from this table.
+CREATE TABLE witness.erasure (
+	erasure_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	entry_ids bigint[] NOT NULL,
+	reason text NOT NULL,
+	role_name text NOT NULL,
+	erased_at timestamptz NOT NULL DEFAULT pg_catalog.statement_timestamp()
+);
+COMMENT ON TABLE witness.erasure IS 'pg_witness: one row per erasure of a data subject''s payloads; each row is captured into the trail';
+COMMENT ON COLUMN witness.erasure.entry_ids IS 'the entries whose payload and salt this erasure removed';
+COMMENT ON COLUMN witness.erasure.reason IS 'why, as the caller of witness.erase_subject() gave it';
+COMMENT ON COLUMN witness.erasure.role_name IS 'the role that called witness.erase_subject() (after SET ROLE)';
+COMMENT ON COLUMN witness.erasure.erased_at IS 'when the erasure ran';
+COMMENT ON SEQUENCE witness.erasure_erasure_id_seq IS 'pg_witness erasure ids';
+SELECT pg_catalog.pg_extension_config_dump('witness.erasure', '');
+SELECT pg_catalog.pg_extension_config_dump('witness.erasure_erasure_id_seq', '');
+REVOKE ALL ON witness.erasure FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION witness._reject_write() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF TG_TABLE_NAME IN ('ddl_event', 'erasure') THEN
+		IF TG_OP = 'INSERT' AND witness._in_internal_ddl() THEN
+			RETURN NULL;
+		END IF;
+		RAISE EXCEPTION 'cannot % %.%', lower(TG_OP), TG_TABLE_SCHEMA, TG_TABLE_NAME
+			USING ERRCODE = 'insufficient_privilege',
+			      DETAIL = 'pg_witness records DDL events and erasures itself, and they are append-only.';
+	END IF;
+	IF TG_TABLE_NAME = 'tracked_table' THEN
+		RAISE EXCEPTION 'cannot % %.%', lower(TG_OP), TG_TABLE_SCHEMA, TG_TABLE_NAME
+			USING ERRCODE = 'insufficient_privilege',
+			      DETAIL = 'The pg_witness configuration is changed only by its functions.',
+			      HINT = 'Use witness.track() and witness.untrack() to change what is tracked.';
+	END IF;
+	RAISE EXCEPTION 'cannot % %.%', lower(TG_OP), TG_TABLE_SCHEMA, TG_TABLE_NAME
+		USING ERRCODE = 'insufficient_privilege',
+		      DETAIL = 'The pg_witness trail is append-only and written only by its capture triggers and its sealer.';
+END
+$$;
+COMMENT ON FUNCTION witness._reject_write() IS 'internal: guard trigger that rejects writes to pg_witness tables';
+
+CREATE TRIGGER witness_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON witness.erasure
+	FOR EACH STATEMENT EXECUTE FUNCTION witness._reject_write();
+ALTER TABLE witness.erasure ENABLE ALWAYS TRIGGER witness_append_only;
+CREATE TRIGGER witness_insert_only_by_pg_witness BEFORE INSERT ON witness.erasure
+	FOR EACH STATEMENT EXECUTE FUNCTION witness._reject_write();
+INSERT INTO witness.tracked_table (relid, classification, key_columns, schema_name, table_name)
+VALUES ('witness.erasure', 'internal', '{erasure_id}', 'witness', 'erasure');
+CREATE TRIGGER witness_capture AFTER INSERT OR UPDATE OR DELETE ON witness.erasure
+	FOR EACH ROW EXECUTE FUNCTION witness.capture();
+SELECT pg_catalog.pg_extension_config_dump('witness.tracked_table', $$WHERE relid OPERATOR(pg_catalog.<>) ALL (ARRAY['witness.tracked_table'::pg_catalog.regclass, 'witness.ddl_event'::pg_catalog.regclass, 'witness.erasure'::pg_catalog.regclass])$$);
+
+CREATE FUNCTION witness._erase_payloads(entries tid[], ids bigint[], erasure_id bigint) RETURNS bigint
+AS 'MODULE_PATHNAME', 'witness_erase_payloads' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION witness._erase_payloads(tid[], bigint[], bigint) IS 'internal: removes payload and salt of format-2 entries, keeping their commitment, and marks them with the erasure';
+REVOKE ALL ON FUNCTION witness._erase_payloads(tid[], bigint[], bigint) FROM PUBLIC;
+
+-- Where a legal hold (a later version) will refuse an erasure: it raises to refuse.
+CREATE FUNCTION witness._check_erasure_allowed(subject text) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	-- No legal holds yet: every erasure is allowed.
+	RETURN;
+END
+$$;
+COMMENT ON FUNCTION witness._check_erasure_allowed(text) IS 'internal: raises when an erasure of the subject must be refused (legal holds)';
+REVOKE ALL ON FUNCTION witness._check_erasure_allowed(text) FROM PUBLIC;
+
+CREATE FUNCTION witness.erase_subject(subject text, reason text) RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	tids tid[];
+	ids bigint[];
+	format1 bigint;
+	new_erasure bigint;
+BEGIN
+	IF subject IS NULL OR subject = '' THEN
+		RAISE EXCEPTION 'subject must not be null or empty' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF reason IS NULL OR btrim(reason) = '' THEN
+		RAISE EXCEPTION 'an erasure needs a reason' USING ERRCODE = 'invalid_parameter_value',
+			HINT = 'For example: witness.erase_subject(''customer:42'', ''GDPR Art. 17 request #1234'').';
+	END IF;
+	IF octet_length(reason) > 1024 THEN
+		RAISE EXCEPTION 'reason is too long' USING ERRCODE = 'string_data_right_truncation',
+			DETAIL = format('It has %s bytes; at most 1024 are allowed.', octet_length(reason));
+	END IF;
+	PERFORM witness._check_erasure_allowed(subject);
+	-- One erasure at a time: two would race to update the same entries.
+	PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('pg_witness erase_subject'));
+	SELECT array_agg(e.ctid ORDER BY e.id), array_agg(e.id ORDER BY e.id) INTO tids, ids
+	FROM witness.entry e
+	WHERE e.subject = erase_subject.subject AND e.format = 2 AND e.erasure_id IS NULL;
+	SELECT count(*) INTO format1 FROM witness.entry e WHERE e.subject = erase_subject.subject AND e.format = 1;
+	IF format1 > 0 THEN
+		RAISE WARNING '% entries of this subject were captured in format 1 and cannot be erased', format1
+			USING DETAIL = 'Their values are covered by their leaf hashes directly (docs/personal-data.md).';
+	END IF;
+	PERFORM witness._begin_internal_ddl();
+	INSERT INTO witness.erasure (entry_ids, reason, role_name)
+	VALUES (COALESCE(ids, '{}'), reason, witness._outer_user())
+	RETURNING erasure_id INTO new_erasure;
+	PERFORM witness._end_internal_ddl();
+	IF ids IS NULL THEN
+		RETURN 0;
+	END IF;
+	RETURN witness._erase_payloads(tids, ids, new_erasure);
+END
+$$;
+COMMENT ON FUNCTION witness.erase_subject(text, text) IS 'erases the payload (row key, subject, values) of every format-2 entry of a data subject, keeping the chain verifiable; records the erasure in the trail and returns how many entries it erased';
+REVOKE ALL ON FUNCTION witness.erase_subject(text, text) FROM PUBLIC;
