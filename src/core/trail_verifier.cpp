@@ -94,6 +94,10 @@ const char *problem_name(ProblemKind kind) noexcept
 		return "chain broken";
 	case ProblemKind::BlockMissing:
 		return "block missing";
+	case ProblemKind::PayloadChanged:
+		return "payload changed";
+	case ProblemKind::PayloadRemoved:
+		return "payload removed";
 	}
 	return "unknown problem";
 }
@@ -160,6 +164,32 @@ int TrailVerifier::locate(uint64_t xid)
 		return -1;
 	last_hit_ = lo;
 	return static_cast<int>(lo);
+}
+
+void TrailVerifier::add_payload(int64_t id, uint64_t xid, PayloadState state, int64_t erasure_id)
+{
+	if (finished_)
+		throw std::logic_error("TrailVerifier::add_payload after finish");
+	if (pass_ != 0)
+		return; // a later pass of streaming sees the same entries again
+	const int at = locate(xid);
+	int64_t block_no = 0; // pending
+	if (at < 0) {
+		if (!is_last_)
+			return; // after the range
+	} else {
+		const int index = chain_[static_cast<size_t>(at)];
+		if (index < 0)
+			return; // sealed before the range
+		block_no = blocks_[static_cast<size_t>(index)].stored.header.block_no;
+	}
+	payloads_.add(id, block_no, state, erasure_id);
+}
+
+void TrailVerifier::add_erasure_record(int64_t erasure_id, std::vector<int64_t> entry_ids)
+{
+	if (pass_ == 0)
+		payloads_.add_erasure_record(erasure_id, std::move(entry_ids));
 }
 
 void TrailVerifier::add_entry(int64_t id, uint64_t xid, const Hash &stored, const Hash &recomputed)
@@ -583,6 +613,7 @@ VerifyReport TrailVerifier::finish()
 	}
 	report.blocks_checked = static_cast<int64_t>(blocks_.size());
 	report.entries_pending = pending_;
+	report.entries_erased = payloads_.finish(report.problems);
 	std::stable_sort(report.problems.begin(), report.problems.end(), [](const Problem &a, const Problem &b) {
 		return a.block_no < b.block_no || (a.block_no == b.block_no && a.entry_id < b.entry_id);
 	});

@@ -14,32 +14,12 @@
 #include "block.hpp"
 #include "entry_encoding.hpp"
 #include "merkle.hpp"
+#include "payload_audit.hpp"
+#include "problem.hpp"
 #include "snapshot.hpp"
 
 namespace witness
 {
-
-enum class ProblemKind {
-	ValueChanged,     // an entry's content differs from what was sealed
-	HashChanged,      // an entry's stored leaf hash was altered, its content is intact
-	EntryMissing,     // a sealed entry is gone
-	EntryInserted,    // an entry that was not sealed appears in a block
-	EntriesReordered, // two entries trade places (their ids were swapped)
-	BlockAltered,     // a block header does not match its stored block hash, or is inconsistent
-	ChainBroken,      // a block's prev_hash is not the previous block's hash
-	BlockMissing,     // a block number of the chain is absent
-};
-
-// "value changed", "hash changed", "entry missing", "entry inserted", "entries reordered",
-// "block altered", "chain broken", "block missing".
-const char *problem_name(ProblemKind kind) noexcept;
-
-struct Problem {
-	ProblemKind kind;
-	int64_t block_no; // 0 = none
-	int64_t entry_id; // 0 = none
-	std::string detail;
-};
 
 struct StoredBlock {
 	BlockHeader header;
@@ -51,6 +31,7 @@ struct VerifyReport {
 	int64_t blocks_checked = 0;
 	int64_t entries_checked = 0;   // members of the checked blocks
 	int64_t entries_pending = 0;   // entries in no block yet (only when the range ends at the newest block)
+	int64_t entries_erased = 0;    // format-2 entries of the range whose payload an erasure removed
 	std::vector<Problem> problems; // ordered by block_no, then entry_id (0 first)
 };
 
@@ -69,6 +50,12 @@ class TrailVerifier
 	// Every entry whose xid could belong to the range, in any order: its stored leaf hash and the hash
 	// recomputed from its stored content. Entries outside the range are ignored.
 	void add_entry(int64_t id, uint64_t xid, const Hash &stored, const Hash &recomputed);
+
+	// Format 2: what became of an entry's payload (docs/hashing.md); entries outside the range are
+	// ignored. erasure_id: the erasure its row names (0 = none), for an erased payload.
+	void add_payload(int64_t id, uint64_t xid, PayloadState state, int64_t erasure_id);
+	// An erasure as the chain recorded it (the INSERT entry of witness.erasure), wherever it lies.
+	void add_erasure_record(int64_t erasure_id, std::vector<int64_t> entry_ids);
 
 	// Runs the checks; call once, after the last add_entry (and, streaming, after next_pass() said
 	// false).
@@ -160,6 +147,7 @@ class TrailVerifier
 	size_t max_collect_ = 0;
 	int pass_ = 0;
 	std::vector<Problem> settled_problems_; // of blocks settled by next_pass()
+	PayloadAudit payloads_;
 	int64_t settled_entries_ = 0;
 };
 

@@ -1,0 +1,53 @@
+#include "payload_audit.hpp"
+
+#include <algorithm>
+#include <string>
+
+#include "interrupt.hpp"
+
+namespace witness
+{
+
+void PayloadAudit::add(int64_t id, int64_t block_no, PayloadState state, int64_t erasure_id)
+{
+	if (state == PayloadState::Changed)
+		changed_.push_back(Entry{id, block_no, erasure_id});
+	else if (state == PayloadState::Erased)
+		erased_.push_back(Entry{id, block_no, erasure_id});
+}
+
+void PayloadAudit::add_erasure_record(int64_t erasure_id, std::vector<int64_t> entry_ids)
+{
+	std::sort(entry_ids.begin(), entry_ids.end());
+	// Two records with one id (only a forged one makes that): an entry either lists counts.
+	std::vector<int64_t> &ids = records_[erasure_id];
+	ids.insert(ids.end(), entry_ids.begin(), entry_ids.end());
+	std::sort(ids.begin(), ids.end());
+}
+
+int64_t PayloadAudit::finish(std::vector<Problem> &problems)
+{
+	for (const Entry &e : changed_)
+		problems.push_back(Problem{ProblemKind::PayloadChanged, e.block_no, e.id,
+		                           "payload altered: its salt and content no longer match the commitment the leaf "
+		                           "hash covers"});
+	int64_t erased = 0;
+	for (const Entry &e : erased_) {
+		poll_interrupt();
+		const auto record = records_.find(e.erasure_id);
+		const bool listed = e.erasure_id != 0 && record != records_.end() &&
+		                    std::binary_search(record->second.begin(), record->second.end(), e.id);
+		if (listed) {
+			erased++;
+			continue;
+		}
+		problems.push_back(Problem{
+		    ProblemKind::PayloadRemoved, e.block_no, e.id,
+		    e.erasure_id == 0 ? std::string("payload and salt removed, and the entry names no erasure")
+		                      : "payload and salt removed, but no erasure recorded in the chain as erasure " +
+		                            std::to_string(e.erasure_id) + " lists this entry"});
+	}
+	return erased;
+}
+
+} // namespace witness

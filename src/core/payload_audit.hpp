@@ -1,0 +1,41 @@
+// The payload half of verifying format-2 entries (docs/hashing.md, "format 2"): a payload must match
+// its commitment while it is there, and once it is gone, an erasure recorded in the chain must name
+// the entry. Anything else is tampering: a payload changed under its commitment, or removed without
+// an erasure record (or with a record that does not list it).
+#pragma once
+
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+#include "problem.hpp"
+
+namespace witness
+{
+
+enum class PayloadState {
+	Intact,  // salt and payload reproduce the stored commitment
+	Changed, // they do not
+	Erased,  // payload and salt are gone
+};
+
+class PayloadAudit
+{
+  public:
+	// One format-2 entry (block_no 0: pending). Only changed and erased ones are kept.
+	void add(int64_t id, int64_t block_no, PayloadState state, int64_t erasure_id);
+	// An erasure as the chain recorded it, listing the entries it erased.
+	void add_erasure_record(int64_t erasure_id, std::vector<int64_t> entry_ids);
+	// Appends the problems found; returns how many entries were erased with a matching record.
+	int64_t finish(std::vector<Problem> &problems);
+
+  private:
+	struct Entry {
+		int64_t id, block_no, erasure_id;
+	};
+	std::vector<Entry> changed_;
+	std::vector<Entry> erased_;
+	std::unordered_map<int64_t, std::vector<int64_t>> records_; // erasure id -> sorted entry ids
+};
+
+} // namespace witness

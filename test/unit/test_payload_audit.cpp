@@ -1,0 +1,56 @@
+// The payload checks of format 2: changed payloads and erasures without a record are problems.
+#include "payload_audit.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace witness;
+
+TEST(PayloadAudit, IntactPayloadsAreNoProblem)
+{
+	PayloadAudit audit;
+	audit.add(1, 1, PayloadState::Intact, 0);
+	std::vector<Problem> problems;
+	EXPECT_EQ(audit.finish(problems), 0);
+	EXPECT_TRUE(problems.empty());
+}
+
+TEST(PayloadAudit, ErasedWithARecordCounts)
+{
+	PayloadAudit audit;
+	audit.add(3, 1, PayloadState::Erased, 7);
+	audit.add(5, 0, PayloadState::Erased, 7);
+	audit.add_erasure_record(7, {5, 3, 6});
+	std::vector<Problem> problems;
+	EXPECT_EQ(audit.finish(problems), 2);
+	EXPECT_TRUE(problems.empty());
+}
+
+TEST(PayloadAudit, ChangedPayloadIsReported)
+{
+	PayloadAudit audit;
+	audit.add(4, 2, PayloadState::Changed, 0);
+	std::vector<Problem> problems;
+	EXPECT_EQ(audit.finish(problems), 0);
+	ASSERT_EQ(problems.size(), 1u);
+	EXPECT_EQ(problems[0].kind, ProblemKind::PayloadChanged);
+	EXPECT_EQ(problems[0].block_no, 2);
+	EXPECT_EQ(problems[0].entry_id, 4);
+	EXPECT_STREQ(problem_name(problems[0].kind), "payload changed");
+}
+
+// Removed without naming an erasure, naming one that does not exist, or one that does not list it.
+TEST(PayloadAudit, RemovedWithoutAMatchingRecordIsReported)
+{
+	PayloadAudit audit;
+	audit.add(10, 1, PayloadState::Erased, 0);
+	audit.add(11, 1, PayloadState::Erased, 99);
+	audit.add(12, 1, PayloadState::Erased, 7);
+	audit.add_erasure_record(7, {13});
+	std::vector<Problem> problems;
+	EXPECT_EQ(audit.finish(problems), 0);
+	ASSERT_EQ(problems.size(), 3u);
+	for (const Problem &p : problems)
+		EXPECT_EQ(p.kind, ProblemKind::PayloadRemoved);
+	EXPECT_STREQ(problem_name(ProblemKind::PayloadRemoved), "payload removed");
+	EXPECT_NE(problems[1].detail.find("erasure 99"), std::string::npos);
+}
