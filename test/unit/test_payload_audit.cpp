@@ -54,3 +54,17 @@ TEST(PayloadAudit, RemovedWithoutAMatchingRecordIsReported)
 	EXPECT_STREQ(problem_name(ProblemKind::PayloadRemoved), "payload removed");
 	EXPECT_NE(problems[1].detail.find("erasure 99"), std::string::npos);
 }
+
+#include "erasure_record.hpp"
+
+TEST(ErasureRecord, ReadsTheCapturedRow)
+{
+	const ErasureRecord r = parse_erasure_record(
+	    R"({"entry_ids":"{3,5,6}","erased_at":"2026-12-01 03:03:16.922274+00","erasure_id":1,"reason":"r","role_name":"postgres"})");
+	EXPECT_EQ(r.erasure_id, 1);
+	EXPECT_EQ(r.entry_ids, (std::vector<int64_t>{3, 5, 6}));
+	EXPECT_TRUE(parse_erasure_record(R"({"entry_ids":"{}","erasure_id":2})").entry_ids.empty());
+	EXPECT_THROW(parse_erasure_record(R"({"entry_ids":"3,5","erasure_id":2})"), std::invalid_argument);
+	EXPECT_THROW(parse_erasure_record(R"({"entry_ids":"{3,x}","erasure_id":2})"), std::exception);
+	EXPECT_THROW(parse_erasure_record(R"({"erasure_id":2})"), std::invalid_argument);
+}

@@ -3,8 +3,11 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <string_view>
+#include <utility>
 #include <vector>
 
+#include "core/erasure_record.hpp"
 #include "core/trail_verifier.hpp"
 #include "pg/common/cpp_guard.hpp"
 
@@ -77,6 +80,28 @@ void verifier_add_entry(VerifierHandle *v, int64 id, uint64 xid, const uint8_t *
 	});
 }
 
+void verifier_add_payload(VerifierHandle *v, int64 id, uint64 xid, PayloadCheck state, int64 erasure_id)
+{
+	const PayloadState core_state = state == PayloadIntact    ? PayloadState::Intact
+	                                : state == PayloadChanged ? PayloadState::Changed
+	                                                          : PayloadState::Erased;
+	run_core(ERRCODE_INTERNAL_ERROR, "pg_witness verification failed to read a payload",
+	         [&] { v->verifier->add_payload(id, xid, core_state, erasure_id); });
+}
+
+void verifier_add_erasure_record(VerifierHandle *v, const char *new_values, size_t len)
+{
+	run_core(ERRCODE_INTERNAL_ERROR, "pg_witness verification failed to read an erasure", [&] {
+		ErasureRecord record;
+		try {
+			record = parse_erasure_record(std::string_view(new_values, len));
+		} catch (const std::exception &) {
+			return; // not an erasure record: it erases nothing
+		}
+		v->verifier->add_erasure_record(record.erasure_id, std::move(record.entry_ids));
+	});
+}
+
 void verifier_finish(VerifierHandle *v, VerifyResult *result)
 {
 	static VerifyReport report; // static: no destructor is skipped if an ERROR follows
@@ -86,6 +111,7 @@ void verifier_finish(VerifierHandle *v, VerifyResult *result)
 	result->blocks_checked = report.blocks_checked;
 	result->entries_checked = report.entries_checked;
 	result->entries_pending = report.entries_pending;
+	result->entries_erased = report.entries_erased;
 	result->nproblems = (int)report.problems.size();
 	result->problems = (VerifyProblem *)palloc0(sizeof(VerifyProblem) * Max(result->nproblems, 1));
 	for (int i = 0; i < result->nproblems; i++) {

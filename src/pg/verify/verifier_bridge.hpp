@@ -25,6 +25,7 @@ struct VerifyResult {
 	int64 blocks_checked;
 	int64 entries_checked;
 	int64 entries_pending;
+	int64 entries_erased;
 	int nproblems;
 	VerifyProblem *problems;
 };
@@ -36,6 +37,13 @@ struct VerifierHandle;
 VerifierHandle *verifier_create(const StoredBlockFields *previous, const StoredBlockFields *blocks, int nblocks,
                                 bool is_last, int64 highest_block_no_issued, int64 range_end);
 void verifier_add_entry(VerifierHandle *v, int64 id, uint64 xid, const uint8_t *stored, const uint8_t *recomputed);
+// Format 2: the state of an entry's payload (0 intact, 1 changed, 2 erased) and the erasure its row
+// names (0 = none).
+enum PayloadCheck { PayloadIntact = 0, PayloadChanged = 1, PayloadErased = 2 };
+void verifier_add_payload(VerifierHandle *v, int64 id, uint64 xid, PayloadCheck state, int64 erasure_id);
+// An erasure entry's new_values (canonical JSON text); a text that is not one is ignored, and the
+// entries it would have named are then reported as removed without a record.
+void verifier_add_erasure_record(VerifierHandle *v, const char *new_values, size_t len);
 // Runs the checks; results are palloc'd in CurrentMemoryContext.
 void verifier_finish(VerifierHandle *v, VerifyResult *result);
 

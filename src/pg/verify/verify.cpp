@@ -123,6 +123,28 @@ void check_range(int64 first, int64 last, bool to_newest, int64 newest)
 	                        (long long)newest)));
 }
 
+// Format 2: a payload must reproduce its commitment while it is there; a removed one is checked
+// against the erasures recorded in the chain (core/payload_audit.hpp).
+void check_payload(VerifierHandle *v, const EntryView &view, uint64 xid, int64 erasure_id)
+{
+	const bool payload_gone =
+	    !view.row_key.present && !view.subject.present && !view.old_values.present && !view.new_values.present;
+	PayloadCheck state;
+	if (view.salt != nullptr)
+		state = payload_matches_commitment(view) ? PayloadIntact : PayloadChanged;
+	else
+		state = payload_gone ? PayloadErased : PayloadChanged;
+	verifier_add_payload(v, view.id, xid, state, erasure_id);
+}
+
+// The INSERT entry that recorded an erasure (witness.erase_subject()).
+bool is_erasure_record(const EntryView &view)
+{
+	auto is = [](const TextField &f, const char *s) { return f.present && f.len == strlen(s) && memcmp(f.ptr, s, f.len) == 0; };
+	return view.op == 'I' && view.new_values.present && view.new_values.canonical != nullptr &&
+	       is(view.schema_name, "witness") && is(view.table_name, "erasure");
+}
+
 // Feeds every entry that may belong to the range to the verifier, with its recomputed leaf hash.
 void scan_entries(VerifierHandle *v, bool skip_old, uint64 min_xid)
 {
@@ -149,6 +171,10 @@ void scan_entries(VerifierHandle *v, bool skip_old, uint64 min_xid)
 				EntryView view;
 				entry_view_from_row(values, nulls, &view);
 				leaf_hash(view, recomputed);
+				if (format == kEntryFormatCommitted)
+					check_payload(v, view, xid, nulls[EntryErasureId - 1] ? 0 : DatumGetInt64(values[EntryErasureId - 1]));
+				if (is_erasure_record(view))
+					verifier_add_erasure_record(v, view.new_values.canonical, view.new_values.canonical_len);
 			} else {
 				memset(recomputed, 0xff, 32);
 			}
