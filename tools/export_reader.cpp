@@ -51,6 +51,10 @@ enum Field {
 	kReason,
 	kContext,
 	kLeafHash,
+	kSalt,
+	kCommitment,
+	kSubjectPseudonym,
+	kErasureId,
 	kBackslash,
 	kFieldCount
 };
@@ -90,6 +94,10 @@ const std::string_view kFieldNames[kFieldCount] = {
     "reason",
     "context",
     "leaf_hash",
+    "salt",
+    "commitment",
+    "subject_pseudonym",
+    "erasure_id",
     "backslash",
 };
 
@@ -121,6 +129,20 @@ constexpr HexTable kHex;
 [[noreturn]] void bad(int field, const std::string &what)
 {
 	throw std::runtime_error("\"" + std::string(kFieldNames[field]) + "\" " + what);
+}
+
+// Format 2: intact while salt and payload reproduce the commitment; erased once both are gone.
+PayloadState payload_state(const EntryView &e)
+{
+	const bool gone = !e.row_key.present && !e.subject.present && !e.old_values.present && !e.new_values.present;
+	if (e.salt == nullptr)
+		return gone ? PayloadState::Erased : PayloadState::Changed;
+	return entry_payload_commitment(e) == e.commitment ? PayloadState::Intact : PayloadState::Changed;
+}
+
+bool text_is(const TextField &f, std::string_view s)
+{
+	return f.present && std::string_view(f.ptr, f.len) == s;
 }
 
 } // namespace
@@ -212,6 +234,15 @@ Hash ExportParser::hash(int field)
 	return h;
 }
 
+bool ExportParser::hash_or_null(int field, Hash *out)
+{
+	out->fill(0);
+	if (require(field).type == JsonType::Null)
+		return false;
+	*out = hash(field);
+	return true;
+}
+
 TextField ExportParser::text(int field)
 {
 	const std::string_view s = string(field);
@@ -284,9 +315,10 @@ void ExportParser::parse_block()
 void ExportParser::parse_entry()
 {
 	const int64_t format = integer(kFormat);
-	if (format != kEntryFormatVersion)
-		bad(kFormat, "is " + std::to_string(format) + "; this witness-verify recomputes entry format 1");
+	if (format != kEntryFormatVersion && format != kEntryFormatCommitted)
+		bad(kFormat, "is " + std::to_string(format) + "; this witness-verify recomputes entry formats 1 and 2");
 	EntryView e;
+	e.format = static_cast<uint8_t>(format);
 	e.id = integer(kId);
 	e.xid = integer(kXid);
 	if (e.xid < 0)
@@ -315,10 +347,33 @@ void ExportParser::parse_entry()
 	entry_.id = e.id;
 	entry_.xid = static_cast<uint64_t>(e.xid);
 	entry_.stored = hash(kLeafHash);
+	entry_.format = e.format;
+	entry_.payload = PayloadState::Intact;
+	entry_.erasure_id = 0;
+	Hash salt;
+	if (e.format == kEntryFormatCommitted) {
+		e.commitment = hash(kCommitment);
+		e.has_pseudonym = hash_or_null(kSubjectPseudonym, &e.pseudonym);
+		if (hash_or_null(kSalt, &salt))
+			e.salt = salt.data();
+		bool named = false;
+		entry_.erasure_id = integer_or_null(kErasureId, named);
+	}
 	try {
 		entry_.recomputed = entry_leaf_hash(e);
+		if (e.format == kEntryFormatCommitted)
+			entry_.payload = payload_state(e);
 	} catch (const std::invalid_argument &err) {
 		throw std::runtime_error(std::string("entry cannot be encoded: ") + err.what());
+	}
+	has_erasure_record_ = false;
+	if (e.op == 'I' && e.new_values.present && text_is(e.schema_name, "witness") && text_is(e.table_name, "erasure")) {
+		try {
+			erasure_record_ = parse_erasure_record(slot(kNewValues).canonical);
+			has_erasure_record_ = true;
+		} catch (const std::exception &) {
+			// not an erasure record: it erases nothing, and what it would have named is reported
+		}
 	}
 }
 

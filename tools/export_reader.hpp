@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "entry_encoding.hpp"
+#include "erasure_record.hpp"
 #include "json_reader.hpp"
 #include "trail_verifier.hpp"
 
@@ -25,11 +26,16 @@ struct ExportHeader {
 	std::string backslash;
 };
 
+// Plain data, so that a spill file can hold it byte for byte.
 struct ExportEntry {
 	int64_t id = 0;
 	uint64_t xid = 0;
 	Hash stored{};     // the exported leaf_hash
 	Hash recomputed{}; // SHA-256(0x00 || canonical bytes of the exported content)
+	// Format 2: what became of the payload, and the erasure the entry names (0 = none).
+	uint8_t format = kEntryFormatVersion;
+	PayloadState payload = PayloadState::Intact;
+	int64_t erasure_id = 0;
 };
 
 // End: COPY's end-of-data marker "\." (COPY text only).
@@ -51,6 +57,9 @@ class ExportParser
 	const ExportHeader &header() const { return header_; }
 	const StoredBlock &block() const { return block_; }
 	const ExportEntry &entry() const { return entry_; }
+	// Whether the last entry line recorded an erasure (an INSERT into witness.erasure), and which.
+	bool has_erasure_record() const { return has_erasure_record_; }
+	const ErasureRecord &erasure_record() const { return erasure_record_; }
 
   private:
 	struct Slot {
@@ -74,6 +83,7 @@ class ExportParser
 	std::string_view string(int field);
 	Hash hash(int field);
 	TextField text_or_null(int field);
+	bool hash_or_null(int field, Hash *out);
 	TextField text(int field);
 	JsonDoc json_or_null(int field);
 
@@ -81,6 +91,8 @@ class ExportParser
 	ExportHeader header_;
 	StoredBlock block_;
 	ExportEntry entry_;
+	bool has_erasure_record_ = false;
+	ErasureRecord erasure_record_;
 	std::string key_scratch_;
 	std::string copy_scratch_; // the decoded line, when it had COPY escapes
 	bool copy_text_ = false;

@@ -23,6 +23,7 @@ constexpr size_t kChunkBytes = size_t(4) << 20;
 
 struct ChunkResult {
 	std::vector<ExportEntry> entries;
+	std::vector<ErasureRecord> erasures; // erasure records among the entries
 	long lines = 0;
 	long error_line = 0; // within the chunk, 1-based; 0 = no error
 	std::string error;
@@ -71,6 +72,8 @@ ChunkResult parse_chunk(const std::string &chunk, bool copy_text)
 			return r;
 		}
 		r.entries.push_back(parser.entry());
+		if (parser.has_erasure_record())
+			r.erasures.push_back(parser.erasure_record());
 	}
 	return r;
 }
@@ -138,10 +141,12 @@ class EntrySpill
 };
 
 using EntrySink = std::function<void(const ExportEntry &)>;
+using ErasureSink = std::function<void(const ErasureRecord &)>;
 
 // One pass over the export: the header and block lines into t (first pass; later passes check that
 // they are the same), then every entry to sink. Returns the number of entry lines.
-int64_t read_pass(LineReader &lines, bool first, unsigned jobs, ExportResult &t, const EntrySink &sink)
+int64_t read_pass(LineReader &lines, bool first, unsigned jobs, ExportResult &t, const EntrySink &sink,
+                  const ErasureSink &erasures = nullptr)
 {
 	ExportParser parser;
 	bool have_header = false, ended = false;
@@ -193,6 +198,8 @@ int64_t read_pass(LineReader &lines, bool first, unsigned jobs, ExportResult &t,
 		} else {
 			check_blocks();
 			sink(parser.entry());
+			if (erasures && parser.has_erasure_record())
+				erasures(parser.erasure_record());
 			entries++;
 			break;
 		}
@@ -219,6 +226,9 @@ int64_t read_pass(LineReader &lines, bool first, unsigned jobs, ExportResult &t,
 			line_error(line_base + r.error_line, r.error);
 		for (const ExportEntry &e : r.entries)
 			sink(e);
+		if (erasures)
+			for (const ErasureRecord &record : r.erasures)
+				erasures(record);
 		entries += static_cast<int64_t>(r.entries.size());
 		ended = ended || r.end_line != 0;
 		line_base += r.lines;
@@ -265,7 +275,11 @@ ExportResult verify_export(ExportInput &input, const VerifyOptions &options)
 	std::unique_ptr<EntrySpill> spill;
 	if (!input.reopens())
 		spill = std::make_unique<EntrySpill>();
-	auto add = [&](const ExportEntry &e) { verifier->add_entry(e.id, e.xid, e.stored, e.recomputed); };
+	auto add = [&](const ExportEntry &e) {
+		verifier->add_entry(e.id, e.xid, e.stored, e.recomputed);
+		if (e.format == kEntryFormatCommitted)
+			verifier->add_payload(e.id, e.xid, e.payload, e.erasure_id); // ignored after the first pass
+	};
 	{
 		LineReader lines(input.open());
 		t.entries = read_pass(lines, true, options.jobs, t, [&](const ExportEntry &e) {
@@ -276,7 +290,15 @@ ExportResult verify_export(ExportInput &input, const VerifyOptions &options)
 			add(e);
 			if (spill)
 				spill->write(e);
-		});
+		},
+		                      [&](const ErasureRecord &record) {
+			                      if (!verifier) {
+				                      verifier = std::make_unique<TrailVerifier>(nullptr, t.blocks, true,
+				                                                                 t.header.highest_block_no);
+				                      verifier->stream(options.max_collect_members);
+			                      }
+			                      verifier->add_erasure_record(record.erasure_id, record.entry_ids);
+		                      });
 	}
 	t.passes = 1;
 	if (!verifier) {

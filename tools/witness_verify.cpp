@@ -235,6 +235,8 @@ int run(const Options &o)
 	out += "blocks checked:    " + std::to_string(r.blocks_checked) + block_range(t.blocks) + "\n";
 	out += "entries checked:   " + std::to_string(r.entries_checked) + "\n";
 	out += "entries pending:   " + std::to_string(r.entries_pending) + " (not sealed yet)\n";
+	if (r.entries_erased > 0)
+		out += "entries erased:    " + std::to_string(r.entries_erased) + " (payload removed by a recorded erasure)\n";
 	out += "status:            " + r.status + "\n";
 	if (!r.problems.empty()) {
 		out += "problems (" + std::to_string(r.problems.size()) + "):\n";

@@ -14,6 +14,7 @@
 #include "pg/common/pg_includes.hpp"
 
 #include "pg/common/trail_catalog.hpp"
+#include "core/entry_encoding.hpp"
 
 #include <initializer_list>
 
@@ -296,6 +297,15 @@ struct Writer {
 	}
 };
 
+// A bytea as hex, or null.
+void hex_or_null(Writer &w, const Bytes &b)
+{
+	if (b.ptr == nullptr)
+		w.null();
+	else
+		w.hex(b);
+}
+
 // Member names, punctuation and numbers of an entry line, generously: the rest is reserved per value.
 constexpr int kEntryFixedBytes = 1024;
 
@@ -340,9 +350,12 @@ void print_entry(StringInfo out, const Datum *values, const bool *nulls)
 	Bytes reason = varlena_bytes(values, nulls, EntryReason);
 	Bytes context = varlena_bytes(values, nulls, EntryContext);
 	Bytes leaf_hash = varlena_bytes(values, nulls, EntryLeafHash);
+	Bytes salt = varlena_bytes(values, nulls, EntrySalt);
+	Bytes commitment = varlena_bytes(values, nulls, EntryCommitment);
+	Bytes pseudonym = varlena_bytes(values, nulls, EntrySubjectPseudonym);
 
 	Size need = kEntryFixedBytes + (Size)row_key.len + old_values.len + new_values.len + context.len +
-	            2 * (Size)leaf_hash.len;
+	            2 * ((Size)leaf_hash.len + salt.len + commitment.len + pseudonym.len);
 	for (const Bytes *b : {&op_text, &schema, &table, &subject, &session_user, &current_user, &application_name,
 	                       &client_addr, &actor, &reason})
 		need += 6 * (Size)b->len;
@@ -398,6 +411,20 @@ void print_entry(StringInfo out, const Datum *values, const bool *nulls)
 	w.hex(leaf_hash);
 	w.lit(",\"format\":");
 	w.int64(DatumGetInt16(values[EntryFormat - 1]));
+	if (DatumGetInt16(values[EntryFormat - 1]) == witness::kEntryFormatCommitted) {
+		// Format 2 (docs/hashing.md): the commitment the leaf covers, and what the payload check needs.
+		w.lit(",\"salt\":");
+		hex_or_null(w, salt);
+		w.lit(",\"commitment\":");
+		hex_or_null(w, commitment);
+		w.lit(",\"subject_pseudonym\":");
+		hex_or_null(w, pseudonym);
+		w.lit(",\"erasure_id\":");
+		if (nulls[EntryErasureId - 1])
+			w.null();
+		else
+			w.int64(DatumGetInt64(values[EntryErasureId - 1]));
+	}
 	w.lit("}");
 	out->len = (int)(w.w - out->data);
 	out->data[out->len] = '\0';
