@@ -1,0 +1,96 @@
+-- Erasure (GDPR Art. 17): a data subject's payloads go, their commitments stay, and every block still
+-- verifies; a payload changed or removed any other way is tampering, each with its own problem kind.
+CREATE TABLE customer (id int PRIMARY KEY, email text NOT NULL, plan text);
+SELECT witness.track('customer', 'pii', subject_column => 'email');
+SELECT count(*) >= 0 AS sealed_earlier_entries FROM witness.seal();
+SELECT COALESCE(max(block_no), 0) AS base FROM witness.block \gset
+INSERT INTO customer VALUES (1, 'ann@erasure.example', 'basic'), (2, 'bob@erasure.example', 'pro');
+UPDATE customer SET plan = 'pro' WHERE id = 1;
+SELECT entry_count FROM witness.seal();
+INSERT INTO customer VALUES (3, 'ann@erasure.example', 'family');
+SELECT min(id) - 1 AS e0 FROM witness.entry WHERE table_name = 'customer' \gset
+
+-- Entries of version 0.2 are format 2: a 32-byte salt and a 32-byte commitment each.
+SELECT id - :e0 AS entry, format, length(salt) AS salt_len, length(commitment) AS commitment_len
+FROM witness.entry WHERE table_name = 'customer' ORDER BY id;
+
+-- Bad requests are refused before anything is erased.
+SELECT witness.erase_subject('ann@erasure.example', NULL);
+SELECT witness.erase_subject('ann@erasure.example', '   ');
+SELECT witness.erase_subject('', 'request #1');
+SELECT witness.erase_subject(NULL, 'request #1');
+SELECT witness.erase_subject('ann@erasure.example', repeat('x', 1025));
+-- A role without EXECUTE cannot erase, nor write the erasure table or the trail itself.
+CREATE ROLE erasure_nobody;
+SET ROLE erasure_nobody;
+SELECT witness.erase_subject('ann@erasure.example', 'request #1');
+SELECT witness._erase_payloads('{}'::tid[], '{}'::bigint[], 1);
+INSERT INTO witness.erasure (entry_ids, reason, role_name) VALUES ('{1}', 'forged', 'me');
+RESET ROLE;
+-- Not even the owner writes the erasure table directly: only erase_subject() does.
+INSERT INTO witness.erasure (entry_ids, reason, role_name) VALUES ('{1}', 'forged', 'me');
+SELECT count(*) AS erased_so_far FROM witness.entry WHERE erasure_id IS NOT NULL;
+
+-- The erasure: three entries of ann (two sealed, one pending); running it again erases nothing.
+SELECT witness.erase_subject('ann@erasure.example', 'GDPR Art. 17 request #1') AS erased;
+SELECT witness.erase_subject('ann@erasure.example', 'GDPR Art. 17 request #1, again') AS erased;
+-- Payload and salt are gone, header and commitment kept; bob's entries are untouched.
+SELECT id - :e0 AS entry, op, subject, row_key, new_values IS NULL AS values_gone, salt IS NULL AS salt_gone,
+       erasure_id, length(commitment) AS commitment_len, session_user_name IS NOT NULL AS header_kept
+FROM witness.entry WHERE table_name = 'customer' ORDER BY id;
+-- Each erasure is recorded, and is itself an entry of the trail naming who, why and which entries.
+SELECT erasure_id, array_length(entry_ids, 1) AS entries, reason, role_name FROM witness.erasure ORDER BY erasure_id;
+SELECT operation, new_values ->> 'reason' AS reason, new_values ->> 'role_name' AS role_name
+FROM witness.log WHERE table_name = 'erasure' ORDER BY id;
+
+-- Every block still verifies, before and after sealing the erasure.
+SELECT status, problem FROM witness.verify(:base + 1);
+SELECT entry_count FROM witness.seal();
+SELECT status, problem FROM witness.verify(:base + 1);
+
+-- Tampering 1: bob's payload changed under its commitment.
+SELECT id AS bob, new_values AS bob_values, encode(salt, 'hex') AS bob_salt FROM witness.entry
+WHERE subject = 'bob@erasure.example' \gset
+SET session_replication_role = replica;
+ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
+UPDATE witness.entry SET new_values = '{"email":"bob@erasure.example","id":2,"plan":"free"}' WHERE id = :bob;
+ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_append_only;
+RESET session_replication_role;
+SELECT status, problem, block_no - :base AS block, entry_id - :e0 AS entry FROM witness.verify(:base + 1);
+
+-- Tampering 2: bob's payload and salt removed without an erasure (the leaf hash alone still matches).
+SET session_replication_role = replica;
+ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
+UPDATE witness.entry SET new_values = NULL, row_key = NULL, subject = NULL, salt = NULL WHERE id = :bob;
+ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_append_only;
+RESET session_replication_role;
+SELECT status, problem, entry_id - :e0 AS entry, detail FROM witness.verify(:base + 1);
+-- ... nor does naming an erasure that did not list it help.
+SET session_replication_role = replica;
+ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
+UPDATE witness.entry SET erasure_id = 1 WHERE id = :bob;
+ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_append_only;
+RESET session_replication_role;
+SELECT status, problem, entry_id - :e0 AS entry, detail FROM witness.verify(:base + 1);
+
+-- Tampering 3: the erasure record altered to list bob too: its own entry no longer matches its leaf.
+SELECT id AS rec, new_values AS rec_values FROM witness.entry
+WHERE table_name = 'erasure' AND new_values ->> 'reason' = 'GDPR Art. 17 request #1' \gset
+SET session_replication_role = replica;
+ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
+UPDATE witness.entry SET new_values = replace(new_values::text, '"entry_ids":"{', '"entry_ids":"{' || :bob || ',')::json
+WHERE id = :rec;
+ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_append_only;
+RESET session_replication_role;
+SELECT status, problem, entry_id = :rec AS is_the_record FROM witness.verify(:base + 1);
+
+-- Restored, the trail verifies again.
+SET session_replication_role = replica;
+ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
+UPDATE witness.entry SET new_values = :'rec_values' WHERE id = :rec;
+UPDATE witness.entry SET new_values = :'bob_values', subject = 'bob@erasure.example', erasure_id = NULL,
+       row_key = '{"id":2}', salt = decode(:'bob_salt', 'hex') WHERE id = :bob;
+ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_append_only;
+RESET session_replication_role;
+SELECT status, problem, entry_id - :e0 AS entry FROM witness.verify(:base + 1);
+DROP ROLE erasure_nobody;
