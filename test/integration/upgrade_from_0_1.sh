@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Integration test: a trail made by pg_witness 0.1 upgrades in place with ALTER EXTENSION UPDATE.
+#
+# Builds 0.1 from the tagged commit (git tag v0.1, or WITNESS_BASE_REF) into a private copy of the
+# PostgreSQL installation, so that the shared installation the other tests use is never touched:
+#   - 0.1 fills a trail, seals part of it and leaves entries pending;
+#   - the current build is installed over it, the server restarted, and ALTER EXTENSION pg_witness
+#     UPDATE brings the schema to 0.2;
+#   - the 0.1 entries keep format 1 and verify, pending ones seal, new entries are format 2;
+#   - witness.verify() and witness-verify (over libpq) agree that the whole trail is valid;
+#   - an erasure of a subject with entries of both formats erases the format-2 ones, warns about the
+#     format-1 ones, and the trail stays valid.
+#
+# Environment: PG_BINDIR (the PostgreSQL 15 to copy), REPO (as scripts/test.sh sets it).
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="${REPO:-$(cd "$HERE/../.." && pwd)}"
+BASE_REF="${WITNESS_BASE_REF:-v0.1}"
+SOURCE_BINDIR="${PG_BINDIR:-/usr/lib/postgresql/15/bin}"
+
+WORK="$(mktemp -d /tmp/upgrade_from_0_1.XXXXXX)"
+chmod 755 "$WORK"
+
+# A private copy of the installation: lib/postgresql/15 and share/postgresql/15 side by side, as
+# pg_config finds them relative to its own path.
+SOURCE_LIB="$(cd "$SOURCE_BINDIR/.." && pwd)"
+SOURCE_ROOT="$(cd "$SOURCE_LIB/../../.." && pwd)"
+PRIVATE="$WORK/pg/usr"
+mkdir -p "$PRIVATE/lib/postgresql" "$PRIVATE/share/postgresql"
+cp -a "$SOURCE_LIB" "$PRIVATE/lib/postgresql/"
+cp -a "$SOURCE_ROOT/share/postgresql/15" "$PRIVATE/share/postgresql/"
+ln -s "$SOURCE_ROOT/include" "$PRIVATE/include"
+export PG_BINDIR="$PRIVATE/lib/postgresql/15/bin"
+PG_CONFIG="$PG_BINDIR/pg_config"
+
+# shellcheck source=test/integration/lib/common.sh
+source "$HERE/lib/common.sh"
+
+PORT="$(free_port)"
+DB=witness_upgrade
+Q_HOST=$WORK
+Q_PORT=$PORT
+export PGUSER=postgres
+
+cleanup() {
+	local rc=$?
+	set +e
+	if ((rc != 0)) && [[ -f $WORK/server.log ]]; then
+		echo "---- last 20 lines of the server log ----"
+		tail -n 20 "$WORK/server.log"
+	fi
+	own_cluster_stop "$WORK" "$WORK/data" fast
+	rm -rf "$WORK"
+	exit "$rc"
+}
+trap cleanup EXIT
+
+say "build pg_witness $BASE_REF from the repository's history"
+if ! git -C "$REPO" rev-parse -q --verify "$BASE_REF^{commit}" >/dev/null; then
+	echo "error: $BASE_REF is not in this clone (git fetch --tags)" >&2
+	exit 1
+fi
+mkdir "$WORK/old"
+git -C "$REPO" archive "$BASE_REF" | tar -x -C "$WORK/old"
+make -C "$WORK/old" -s -j2 PG_CONFIG="$PG_CONFIG" install >"$WORK/old-build.log" 2>&1 ||
+	{ tail -n 30 "$WORK/old-build.log" >&2; exit 1; }
+
+say "0.1: a trail with sealed blocks and pending entries"
+own_cluster_init "$WORK" "$PORT" "witness.seal_interval = 0"
+own_cluster_start "$WORK"
+q_on "$WORK" "$PORT" postgres "CREATE DATABASE $DB" >/dev/null
+q "CREATE EXTENSION pg_witness" >/dev/null
+check "installed version" "0.1" "SELECT extversion FROM pg_extension WHERE extname = 'pg_witness'"
+q "CREATE TABLE customer (id int PRIMARY KEY, email text NOT NULL, plan text)" >/dev/null
+q "SET client_min_messages = warning; SELECT witness.track('customer', 'pii', subject_column => 'email')" >/dev/null
+q "INSERT INTO customer SELECT g, 'c' || g || '@example.com', 'basic' FROM generate_series(1, 200) g" >/dev/null
+q "SELECT count(*) FROM witness.seal()" >/dev/null
+q "UPDATE customer SET plan = 'pro' WHERE id <= 20" >/dev/null
+q "SELECT count(*) FROM witness.seal()" >/dev/null
+q "UPDATE customer SET plan = 'family' WHERE id = 1" >/dev/null
+check "0.1 trail verifies" "valid|2|1" "SELECT status || '|' || blocks_checked || '|' || entries_pending FROM witness.verify()"
+OLD_ENTRIES="$(q "SELECT count(*) FROM witness.entry")"
+OLD_LEAVES="$(q "SELECT md5(string_agg(encode(leaf_hash, 'hex'), ',' ORDER BY id)) FROM witness.entry")"
+
+say "the current build installed over it; ALTER EXTENSION pg_witness UPDATE"
+own_cluster_stop "$WORK" "$WORK/data" fast
+make -C "$REPO" -s -j2 PG_CONFIG="$PG_CONFIG" install >"$WORK/new-build.log" 2>&1 ||
+	{ tail -n 30 "$WORK/new-build.log" >&2; exit 1; }
+own_cluster_start "$WORK"
+q "ALTER EXTENSION pg_witness UPDATE" >/dev/null
+check "updated version" "0.2" "SELECT extversion FROM pg_extension WHERE extname = 'pg_witness'"
+check "0.1 entries kept, format 1, hashes unchanged" "$OLD_ENTRIES|$OLD_LEAVES" \
+	"SELECT count(*) || '|' || md5(string_agg(encode(leaf_hash, 'hex'), ',' ORDER BY id)) FROM witness.entry WHERE format = 1"
+# The update itself adds one entry: witness.erasure joins the tracked tables.
+check "verifies after the update" "valid|2|2" "SELECT status || '|' || blocks_checked || '|' || entries_pending FROM witness.verify()"
+
+say "0.2: new entries are format 2; the mixed trail seals and verifies"
+q "UPDATE customer SET plan = 'pro' WHERE id IN (1, 21, 22)" >/dev/null
+check "new entries are format 2 with salt and commitment" "3" \
+	"SELECT count(*) FROM witness.entry WHERE id > $OLD_ENTRIES AND table_name = 'customer' AND format = 2 AND length(salt) = 32 AND length(commitment) = 32"
+q "SELECT count(*) FROM witness.seal()" >/dev/null
+check "mixed trail verifies" "valid|3|0" "SELECT status || '|' || blocks_checked || '|' || entries_pending FROM witness.verify()"
+"$REPO/build/witness-verify" --connect "host=$WORK port=$PORT dbname=$DB user=postgres" >"$WORK/wv.out" 2>&1 ||
+	{ cat "$WORK/wv.out" >&2; exit 1; }
+check_ok "witness-verify agrees" "$(grep -q 'result: *VALID' "$WORK/wv.out" && echo ok || cat "$WORK/wv.out")"
+
+say "erasure across formats: format 2 erased, format 1 reported"
+ERASE_OUT="$("$PSQL" -X -q -At -h "$WORK" -p "$PORT" -d "$DB" -c "SELECT witness.erase_subject('c1@example.com', 'upgrade test')" 2>&1)"
+check_ok "format-2 entries of the subject erased" "$([[ $(echo "$ERASE_OUT" | tail -n 1) == 1 ]] && echo ok || echo "$ERASE_OUT")"
+check_ok "format-1 entries named in a warning" \
+	"$(echo "$ERASE_OUT" | grep -q 'WARNING:  3 entries of this subject were captured in format 1' && echo ok || echo "$ERASE_OUT")"
+q "SELECT count(*) FROM witness.seal()" >/dev/null
+check "valid after erasure" "valid|0" "SELECT status || '|' || entries_pending FROM witness.verify()"
+"$REPO/build/witness-verify" --connect "host=$WORK port=$PORT dbname=$DB user=postgres" >"$WORK/wv.out" 2>&1 ||
+	{ cat "$WORK/wv.out" >&2; exit 1; }
+check_ok "witness-verify counts the erased entry" "$(grep -q 'entries erased: *1 ' "$WORK/wv.out" && echo ok || cat "$WORK/wv.out")"
+
+finish upgrade_from_0_1
