@@ -135,3 +135,41 @@ END
 $$;
 COMMENT ON FUNCTION witness.erase_subject(text, text) IS 'erases the payload (row key, subject, values) of every format-2 entry of a data subject, keeping the chain verifiable; records the erasure in the trail and returns how many entries it erased';
 REVOKE ALL ON FUNCTION witness.erase_subject(text, text) FROM PUBLIC;
+
+-- witness.verify() and verify_period() count the entries a recorded erasure emptied.
+DROP FUNCTION witness.verify_period(timestamptz, timestamptz);
+DROP FUNCTION witness.verify(bigint, bigint);
+CREATE FUNCTION witness.verify(first_block bigint DEFAULT NULL, last_block bigint DEFAULT NULL)
+RETURNS TABLE (status text, blocks_checked bigint, entries_checked bigint, entries_pending bigint,
+               problem text, block_no bigint, entry_id bigint, detail text, oldest_pending_age interval,
+               entries_erased bigint)
+AS 'MODULE_PATHNAME', 'witness_verify' LANGUAGE C STABLE;
+COMMENT ON FUNCTION witness.verify(bigint, bigint) IS 'recomputes leaf hashes, block membership, Merkle roots and the chain (whole trail, or blocks first_block..last_block); one row per problem, or one row with status valid; oldest_pending_age: how long the oldest unsealed entry has waited; entries_erased: entries whose payload a recorded erasure removed';
+REVOKE ALL ON FUNCTION witness.verify(bigint, bigint) FROM PUBLIC;
+
+CREATE FUNCTION witness.verify_period(since timestamptz, until timestamptz)
+RETURNS TABLE (status text, blocks_checked bigint, entries_checked bigint, entries_pending bigint,
+               problem text, block_no bigint, entry_id bigint, detail text, oldest_pending_age interval,
+               entries_erased bigint)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	first_no bigint;
+	last_no bigint;
+BEGIN
+	IF since IS NULL OR until IS NULL THEN
+		RAISE EXCEPTION 'since and until must not be null' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	SELECT min(b.block_no), max(b.block_no) INTO first_no, last_no FROM witness.block b
+	WHERE b.sealed_at >= since AND b.sealed_at < until;
+	IF first_no IS NULL THEN
+		-- Nothing was checked, so nothing can be called valid.
+		RETURN QUERY SELECT 'empty'::text, 0::bigint, 0::bigint, 0::bigint, NULL::text, NULL::bigint, NULL::bigint,
+		                    format('no block was sealed between %s and %s', since, until), NULL::interval, 0::bigint;
+		RETURN;
+	END IF;
+	RETURN QUERY SELECT * FROM witness.verify(first_no, last_no);
+END
+$$;
+COMMENT ON FUNCTION witness.verify_period(timestamptz, timestamptz) IS 'witness.verify() for the blocks sealed in [since, until); status empty when no block was sealed then';
+REVOKE ALL ON FUNCTION witness.verify_period(timestamptz, timestamptz) FROM PUBLIC;

@@ -43,10 +43,10 @@ SELECT erasure_id, array_length(entry_ids, 1) AS entries, reason, role_name FROM
 SELECT operation, new_values ->> 'reason' AS reason, new_values ->> 'role_name' AS role_name
 FROM witness.log WHERE table_name = 'erasure' ORDER BY id;
 
--- Every block still verifies, before and after sealing the erasure.
-SELECT status, problem FROM witness.verify(:base + 1);
+-- Every block still verifies, before and after sealing the erasure, and counts the erased entries.
+SELECT status, problem, entries_erased FROM witness.verify(:base + 1);
 SELECT entry_count FROM witness.seal();
-SELECT status, problem FROM witness.verify(:base + 1);
+SELECT status, problem, entries_erased FROM witness.verify(:base + 1);
 
 -- Tampering 1: bob's payload changed under its commitment.
 SELECT id AS bob, new_values AS bob_values, encode(salt, 'hex') AS bob_salt FROM witness.entry

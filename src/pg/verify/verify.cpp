@@ -22,7 +22,8 @@ using namespace witness::pg;
 namespace
 {
 
-enum VerifyColumn { VStatus, VBlocks, VEntries, VPending, VProblem, VBlockNo, VEntryId, VDetail, VOldestAge, VNatts };
+// The columns of witness.verify(); entries_erased came with version 0.2.
+enum VerifyColumn { VStatus, VBlocks, VEntries, VPending, VProblem, VBlockNo, VEntryId, VDetail, VOldestAge, VErased, VNatts };
 
 void copy_hash(Datum value, bool isnull, uint8_t *out)
 {
@@ -240,6 +241,7 @@ Datum witness_verify(PG_FUNCTION_ARGS)
 		values[VPending] = Int64GetDatum(r.entries_pending);
 		values[VOldestAge] = oldest_age;
 		nulls[VOldestAge] = !has_age;
+		values[VErased] = Int64GetDatum(r.entries_erased);
 		if (r.nproblems == 0) {
 			nulls[VProblem] = nulls[VBlockNo] = nulls[VEntryId] = nulls[VDetail] = true;
 		} else {
