@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Integration test: a trail made by pg_witness 0.1 upgrades in place with ALTER EXTENSION UPDATE.
 #
-# Builds 0.1 from the tagged commit (git tag v0.1, or WITNESS_BASE_REF) into a private copy of the
+# Builds 0.1 from the tagged commit (tag v0.1, commit 2520522d5c87; WITNESS_BASE_REF overrides) into a private copy of the
 # PostgreSQL installation, so that the shared installation the other tests use is never touched:
 #   - 0.1 fills a trail, seals part of it and leaves entries pending;
 #   - the current build is installed over it, the server restarted, and ALTER EXTENSION pg_witness
@@ -16,7 +16,8 @@ set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="${REPO:-$(cd "$HERE/../.." && pwd)}"
-BASE_REF="${WITNESS_BASE_REF:-v0.1}"
+# The commit tagged v0.1, by hash: a clone without tags still has it.
+BASE_REF="${WITNESS_BASE_REF:-2520522d5c87d7bf7aa5066395107e33c14743ab}"
 SOURCE_BINDIR="${PG_BINDIR:-/usr/lib/postgresql/15/bin}"
 
 WORK="$(mktemp -d /tmp/upgrade_from_0_1.XXXXXX)"
@@ -58,8 +59,12 @@ trap cleanup EXIT
 
 say "build pg_witness $BASE_REF from the repository's history"
 if ! git -C "$REPO" rev-parse -q --verify "$BASE_REF^{commit}" >/dev/null; then
-	echo "error: $BASE_REF is not in this clone (git fetch --tags)" >&2
-	exit 1
+	# A shallow clone lacks the history: fetch it, or say what is missing.
+	git -C "$REPO" fetch -q --unshallow --tags 2>/dev/null || true
+	if ! git -C "$REPO" rev-parse -q --verify "$BASE_REF^{commit}" >/dev/null; then
+		echo "error: commit $BASE_REF (tag v0.1) is not in this clone; clone with its history" >&2
+		exit 1
+	fi
 fi
 mkdir "$WORK/old"
 git -C "$REPO" archive "$BASE_REF" | tar -x -C "$WORK/old"
