@@ -4,8 +4,8 @@
 # Builds 0.1 from the tagged commit (tag v0.1, commit 2520522d5c87; WITNESS_BASE_REF overrides) into a private copy of the
 # PostgreSQL installation, so that the shared installation the other tests use is never touched:
 #   - 0.1 fills a trail, seals part of it and leaves entries pending;
-#   - the current build is installed over it, the server restarted, and ALTER EXTENSION pg_witness
-#     UPDATE brings the schema to 0.2;
+#   - the current build is installed over it and the server restarted: capture goes on in format 1
+#     until ALTER EXTENSION pg_witness UPDATE brings the schema to 0.2;
 #   - the 0.1 entries keep format 1 and verify, pending ones seal, new entries are format 2;
 #   - witness.verify() and witness-verify (over libpq) agree that the whole trail is valid;
 #   - an erasure of a subject with entries of both formats erases the format-2 ones, warns about the
@@ -93,12 +93,19 @@ own_cluster_stop "$WORK" "$WORK/data" fast
 make -C "$REPO" -s -j2 PG_CONFIG="$PG_CONFIG" install >"$WORK/new-build.log" 2>&1 ||
 	{ tail -n 30 "$WORK/new-build.log" >&2; exit 1; }
 own_cluster_start "$WORK"
+# Between the new binaries and the update, capture goes on in format 1 and verification works.
+q "UPDATE customer SET plan = 'business' WHERE id = 30" >/dev/null
+check "capture before the update: format 1" "1|business" \
+	"SELECT format || '|' || (new_values ->> 'plan') FROM witness.entry WHERE id = (SELECT max(id) FROM witness.entry)"
+check "verifies before the update" "valid|2|2" "SELECT status || '|' || blocks_checked || '|' || entries_pending FROM witness.verify()"
+OLD_ENTRIES="$(q "SELECT count(*) FROM witness.entry")"
+OLD_LEAVES="$(q "SELECT md5(string_agg(encode(leaf_hash, 'hex'), ',' ORDER BY id)) FROM witness.entry")"
 q "ALTER EXTENSION pg_witness UPDATE" >/dev/null
 check "updated version" "0.2" "SELECT extversion FROM pg_extension WHERE extname = 'pg_witness'"
 check "0.1 entries kept, format 1, hashes unchanged" "$OLD_ENTRIES|$OLD_LEAVES" \
 	"SELECT count(*) || '|' || md5(string_agg(encode(leaf_hash, 'hex'), ',' ORDER BY id)) FROM witness.entry WHERE format = 1"
 # The update itself adds one entry: witness.erasure joins the tracked tables.
-check "verifies after the update" "valid|2|2" "SELECT status || '|' || blocks_checked || '|' || entries_pending FROM witness.verify()"
+check "verifies after the update" "valid|2|3" "SELECT status || '|' || blocks_checked || '|' || entries_pending FROM witness.verify()"
 
 say "0.2: new entries are format 2; the mixed trail seals and verifies"
 q "UPDATE customer SET plan = 'pro' WHERE id IN (1, 21, 22)" >/dev/null

@@ -68,6 +68,7 @@ struct Batch {
 	Level *levels = nullptr;
 	int nlevels = 0;
 	int maxlevels = 0;
+	int layout = 0; // of witness.entry: 1 before ALTER EXTENSION pg_witness UPDATE to 0.2, else 2
 };
 
 OpenStore store;
@@ -81,9 +82,10 @@ ProcessUtility_hook_type prev_process_utility = nullptr;
 // extension may have been recreated since.
 void prepare_batch(Relation rel)
 {
-	if (batch.relid == RelationGetRelid(rel))
+	// The same table, unless the extension was recreated or updated (columns added) since.
+	if (batch.relid == RelationGetRelid(rel) && batch.desc->natts == RelationGetDescr(rel)->natts)
 		return;
-	check_entry_layout(RelationGetDescr(rel));
+	const int layout = check_entry_layout(RelationGetDescr(rel));
 	if (batch.cxt != nullptr)
 		MemoryContextDelete(batch.cxt);
 	batch = Batch();
@@ -94,6 +96,7 @@ void prepare_batch(Relation rel)
 	batch.desc = CreateTupleDescCopy(RelationGetDescr(rel));
 	MemoryContextSwitchTo(saved);
 	batch.relid = RelationGetRelid(rel);
+	batch.layout = layout;
 }
 
 void open_store()
@@ -350,6 +353,12 @@ void witness_process_utility(PlannedStmt *pstmt, const char *query_string, bool 
 }
 
 } // namespace
+
+int store_layout()
+{
+	open_store();
+	return batch.layout;
+}
 
 void store_entry(const Datum *values, const bool *nulls)
 {

@@ -12,6 +12,10 @@
 namespace witness::pg
 {
 
+// The layout of witness.entry this transaction writes (trail_catalog.hpp's check_entry_layout): 1
+// until ALTER EXTENSION pg_witness UPDATE has brought a 0.1 trail to 0.2, then 2.
+int store_layout();
+
 // Forms a witness.entry tuple and queues it for the current subtransaction.
 void store_entry(const Datum *values, const bool *nulls);
 

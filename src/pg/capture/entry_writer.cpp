@@ -57,9 +57,12 @@ void write_entry(ChangeRecord *change)
 	v.stmt_time_us = stmt_time + kUnixToPostgresEpochUs;
 	v.id = nextval_internal(entry_seq_relid(), false);
 
-	v.format = kEntryFormatCommitted;
-	uint8_t salt[kCommitmentSaltSize];
-	commit_payload(&v, salt);
+	// Format 2 once the trail has its columns; a 0.1 trail keeps format 1 until it is updated.
+	const bool committed = store_layout() >= 2;
+	uint8_t salt[kCommitmentSaltSize] = {0};
+	v.format = committed ? kEntryFormatCommitted : kEntryFormatVersion;
+	if (committed)
+		commit_payload(&v, salt);
 	uint8_t hash[32];
 	leaf_hash(v, hash);
 

@@ -57,10 +57,14 @@ void refuse_layout(const char *table)
 
 } // namespace
 
-void check_entry_layout(TupleDesc desc)
+int check_entry_layout(TupleDesc desc)
 {
-	if (!has_columns(desc, kEntryColumnNames, EntryNatts))
-		refuse_layout("entry");
+	if (has_columns(desc, kEntryColumnNames, EntryNatts))
+		return 2;
+	if (has_columns(desc, kEntryColumnNames, kEntryNattsV1))
+		return 1;
+	refuse_layout("entry");
+	return 0;
 }
 
 void check_block_layout(TupleDesc desc)

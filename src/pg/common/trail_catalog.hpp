@@ -54,9 +54,12 @@ enum BlockColumn {
 	BlockNatts = BlockHash
 };
 
-// Raise ERROR unless desc is witness.entry / witness.block as this library version knows it.
-void check_entry_layout(TupleDesc desc);
+// Raise ERROR unless desc is witness.entry / witness.block as this library version knows it. An
+// entry table of version 0.1 (before ALTER EXTENSION pg_witness UPDATE) has only the columns up to
+// leaf_hash: check_entry_layout returns 1 for it, 2 for the layout of version 0.2.
+int check_entry_layout(TupleDesc desc);
 void check_block_layout(TupleDesc desc);
+constexpr int kEntryNattsV1 = EntryLeafHash;
 
 // The name of the first column that witness.entry declares NOT NULL and the canonical bytes need, but
 // which is NULL in a deformed row; nullptr when there is none.

@@ -83,7 +83,10 @@ Datum witness_erase_payloads(PG_FUNCTION_ARGS)
 
 	Relation rel = table_open(entry_relid(), RowExclusiveLock);
 	TupleDesc desc = RelationGetDescr(rel);
-	check_entry_layout(desc);
+	if (check_entry_layout(desc) < 2)
+		ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+		                errmsg("the trail has no format-2 columns to erase"),
+		                errhint("Run ALTER EXTENSION pg_witness UPDATE.")));
 	int64 erased = 0;
 	for (int i = 0; i < ntids; i++) {
 		CHECK_FOR_INTERRUPTS();

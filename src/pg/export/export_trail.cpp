@@ -488,7 +488,14 @@ text *next_entry(ExportState *st)
 	MemoryContext caller = MemoryContextSwitchTo(st->row_cxt);
 	MemoryContextReset(st->row_cxt);
 	resetStringInfo(&st->out);
-	print_entry(&st->out, st->slot->tts_values, st->slot->tts_isnull);
+	// A 0.1 table (before ALTER EXTENSION pg_witness UPDATE) lacks the format-2 columns: NULL.
+	Datum values[EntryNatts];
+	bool nulls[EntryNatts];
+	const int natts = Min(st->slot->tts_tupleDescriptor->natts, (int)EntryNatts);
+	memset(nulls, true, sizeof(nulls));
+	memcpy(values, st->slot->tts_values, sizeof(Datum) * natts);
+	memcpy(nulls, st->slot->tts_isnull, sizeof(bool) * natts);
+	print_entry(&st->out, values, nulls);
 	MemoryContextSwitchTo(caller);
 	return cstring_to_text_with_len(st->out.data, st->out.len);
 }

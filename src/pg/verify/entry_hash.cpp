@@ -72,6 +72,7 @@ void read_entry(FunctionCallInfo fcinfo, EntryView *v)
 	check_entry_layout(desc);
 	Datum values[EntryNatts];
 	bool nulls[EntryNatts];
+	memset(nulls, true, sizeof(nulls)); // a 0.1 entry has no format-2 columns
 	heap_deform_tuple(&tuple, desc, values, nulls);
 	ReleaseTupleDesc(desc);
 	const char *missing = entry_null_required_column(nulls);

@@ -160,6 +160,7 @@ void scan_entries(VerifierHandle *v, bool skip_old, uint64 min_xid)
 	while ((tuple = heap_getnext(scan, ForwardScanDirection)) != nullptr) {
 		CHECK_FOR_INTERRUPTS();
 		MemoryContext old = MemoryContextSwitchTo(per_entry);
+		memset(nulls, true, sizeof(nulls)); // a 0.1 table has no format-2 columns
 		heap_deform_tuple(tuple, RelationGetDescr(rel), values, nulls);
 		uint64 xid = (uint64)DatumGetInt64(values[EntryXid - 1]);
 		if (!skip_old || xid >= min_xid) {
