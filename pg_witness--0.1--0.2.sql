@@ -68,8 +68,11 @@ CREATE TRIGGER witness_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON witnes
 ALTER TABLE witness.erasure ENABLE ALWAYS TRIGGER witness_append_only;
 CREATE TRIGGER witness_insert_only_by_pg_witness BEFORE INSERT ON witness.erasure
 	FOR EACH STATEMENT EXECUTE FUNCTION witness._reject_write();
+-- Not captured: installing or updating the extension writes no entry (as 0.1's own rows were not).
+SET LOCAL session_replication_role = replica;
 INSERT INTO witness.tracked_table (relid, classification, key_columns, schema_name, table_name)
 VALUES ('witness.erasure', 'internal', '{erasure_id}', 'witness', 'erasure');
+RESET session_replication_role;
 CREATE TRIGGER witness_capture AFTER INSERT OR UPDATE OR DELETE ON witness.erasure
 	FOR EACH ROW EXECUTE FUNCTION witness.capture();
 SELECT pg_catalog.pg_extension_config_dump('witness.tracked_table', $$WHERE relid OPERATOR(pg_catalog.<>) ALL (ARRAY['witness.tracked_table'::pg_catalog.regclass, 'witness.ddl_event'::pg_catalog.regclass, 'witness.erasure'::pg_catalog.regclass])$$);
@@ -173,3 +176,18 @@ END
 $$;
 COMMENT ON FUNCTION witness.verify_period(timestamptz, timestamptz) IS 'witness.verify() for the blocks sealed in [since, until); status empty when no block was sealed then';
 REVOKE ALL ON FUNCTION witness.verify_period(timestamptz, timestamptz) FROM PUBLIC;
+
+-- The readable trail shows each entry's format and, once erased, the erasure that emptied it.
+CREATE OR REPLACE VIEW witness.log AS
+SELECT e.id, e.xid, e.stmt_time,
+       CASE e.op WHEN 'I' THEN 'INSERT' WHEN 'U' THEN 'UPDATE' WHEN 'D' THEN 'DELETE' WHEN 'T' THEN 'TRUNCATE' END AS operation,
+       e.schema_name, e.table_name, e.row_key::jsonb AS row_key, e.subject, witness.tag_names(e.tags) AS tags,
+       e.old_values::jsonb AS old_values, e.new_values::jsonb AS new_values, e.session_user_name,
+       e.current_user_name, e.application_name, e.client_addr, e.client_port, e.backend_pid, e.actor, e.reason,
+       e.context::jsonb AS context, e.leaf_hash, e.format, e.erasure_id
+FROM witness.entry e;
+COMMENT ON VIEW witness.log IS 'the trail with readable operation and tag names, one row per captured change; erasure_id names the erasure that emptied an entry''s payload';
+
+CREATE FUNCTION witness.entry_payload_bytes(e witness.entry) RETURNS bytea
+AS 'MODULE_PATHNAME', 'witness_entry_payload_bytes' LANGUAGE C STRICT STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION witness.entry_payload_bytes(witness.entry) IS 'format 2: the canonical payload bytes an entry''s commitment covers (docs/hashing.md); NULL for format 1 and for an erased payload';

@@ -123,7 +123,15 @@ SELECT status, blocks_checked, entries_checked, entries_pending, problem FROM wi
 SELECT jsonb_pretty(witness.prove(2));
 
 \echo
-\echo '==== 12. A superuser rewrites history: alice''s order of 120.50 becomes 12.50, guards disabled ===='
+\echo '==== 12. Grace asks to be forgotten (GDPR Art. 17): her payloads go, the chain stays valid ===='
+SELECT witness.erase_subject('grace@example.org', 'GDPR Art. 17 request, ticket DPO-7') AS entries_erased;
+SELECT id, operation, table_name, subject, new_values, erasure_id FROM witness.log
+ WHERE table_name IN ('customers', 'erasure') ORDER BY id;
+SELECT count(*) AS blocks_sealed FROM witness.seal();
+SELECT status, blocks_checked, entries_checked, entries_erased, problem FROM witness.verify();
+
+\echo
+\echo '==== 13. A superuser rewrites history: alice''s order of 120.50 becomes 12.50, guards disabled ===='
 BEGIN;
 ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
 UPDATE witness.entry
@@ -133,5 +141,5 @@ ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_append_only;
 COMMIT;
 
 \echo
-\echo '==== 13. Verification names the altered entry ===='
+\echo '==== 14. Verification names the altered entry ===='
 SELECT status, problem, block_no, entry_id, detail FROM witness.verify();

@@ -68,9 +68,9 @@ run_in() {
 	check "$enc: entries captured, with the non-ASCII names" "4|école|café|$ROLE|José" \
 		"SELECT count(*) || '|' || min(schema_name) || '|' || min(table_name) || '|' || min(current_user_name) || '|' || min(actor)
 		   FROM witness.entry WHERE table_name = 'café'"
-	check "$enc: the hash covers UTF-8: canonical bytes hold c3 a9 for é, not e9" "4|0" \
-		"SELECT count(*) FILTER (WHERE position('\\x636166c3a9'::bytea IN witness.entry_canonical_bytes(e)) > 0) || '|' ||
-		        count(*) FILTER (WHERE position('\\x636166e9'::bytea IN witness.entry_canonical_bytes(e)) > 0)
+	check "$enc: the hash covers UTF-8: canonical and payload bytes hold c3 a9 for é, not e9" "4|0" \
+		"SELECT count(*) FILTER (WHERE position('\\x636166c3a9'::bytea IN witness.entry_canonical_bytes(e) || witness.entry_payload_bytes(e)) > 0) || '|' ||
+		        count(*) FILTER (WHERE position('\\x636166e9'::bytea IN witness.entry_canonical_bytes(e) || witness.entry_payload_bytes(e)) > 0)
 		   FROM witness.entry e WHERE table_name = 'café'"
 	if [[ $enc == WIN1252 ]]; then
 		check "$enc: stored JSON keeps the server's byte order (€ 0x80 before é 0xe9)" t \
@@ -78,7 +78,7 @@ run_in() {
 			   FROM witness.entry WHERE table_name = 'café' AND op = 'I' AND new_values::text LIKE '%\"id\":1%'"
 		check "$enc: hashed JSON is in UTF-8 order (é c3a9 before € e282ac)" t \
 			"SELECT position('\\x22c3a922'::bytea IN b) < position('\\x22e282ac22'::bytea IN b)
-			   FROM (SELECT witness.entry_canonical_bytes(e) AS b FROM witness.entry e
+			   FROM (SELECT witness.entry_payload_bytes(e) AS b FROM witness.entry e
 			         WHERE table_name = 'café' AND op = 'I' AND new_values::text LIKE '%\"id\":1%') s"
 	fi
 	q "SELECT count(*) FROM witness.seal()" >/dev/null

@@ -26,6 +26,15 @@ namespace
 
 std::string scratch; // reused output buffer; static, so no destructor is skipped by a longjmp
 
+// The scratch buffer's bytes as a palloc'd bytea.
+bytea *scratch_bytea()
+{
+	bytea *result = (bytea *)palloc(VARHDRSZ + scratch.size());
+	SET_VARSIZE(result, VARHDRSZ + scratch.size());
+	memcpy(VARDATA(result), scratch.data(), scratch.size());
+	return result;
+}
+
 // ---- Text is hashed as UTF-8, whatever the database encoding (docs/hashing.md, "Text is UTF-8") ----
 
 // The conversion from the database encoding to UTF-8: pg_catalog's default one, looked up once and
@@ -191,10 +200,18 @@ struct varlena *canonical_bytes(const EntryView &stored)
 		scratch.clear();
 		encode_entry(entry, scratch);
 	});
-	bytea *result = (bytea *)palloc(VARHDRSZ + scratch.size());
-	SET_VARSIZE(result, VARHDRSZ + scratch.size());
-	memcpy(VARDATA(result), scratch.data(), scratch.size());
-	return result;
+	return scratch_bytea();
+}
+
+struct varlena *payload_bytes(const EntryView &stored)
+{
+	EntryView copy;
+	const EntryView &entry = hashed_view(stored, &copy);
+	run_core(ERRCODE_INTERNAL_ERROR, "could not encode pg_witness payload", [&] {
+		scratch.clear();
+		encode_payload(entry, scratch);
+	});
+	return scratch_bytea();
 }
 
 bytea *hash_bytea(const uint8_t *hash)

@@ -28,6 +28,9 @@ Datum json_object(const JsonField *fields, size_t n, const char **chars, size_t 
 // Canonical bytes of an entry as a palloc'd bytea.
 struct varlena *canonical_bytes(const EntryView &entry);
 
+// Format 2: the canonical payload bytes of an entry (what its commitment covers) as a palloc'd bytea.
+struct varlena *payload_bytes(const EntryView &entry);
+
 // A 32-byte hash as a palloc'd bytea.
 bytea *hash_bytea(const uint8_t *hash);
 

@@ -146,6 +146,19 @@ PG_FUNCTION_INFO_V1(witness_invalidate);
 Datum witness_entry_leaf_hash(PG_FUNCTION_ARGS);
 Datum witness_entry_canonical_bytes(PG_FUNCTION_ARGS);
 Datum witness_invalidate(PG_FUNCTION_ARGS);
+PG_FUNCTION_INFO_V1(witness_entry_payload_bytes);
+Datum witness_entry_payload_bytes(PG_FUNCTION_ARGS);
+
+// Format 2: the payload bytes the commitment covers (docs/hashing.md); NULL for format 1, whose
+// payload is in the canonical bytes, and for an erased payload.
+Datum witness_entry_payload_bytes(PG_FUNCTION_ARGS)
+{
+	EntryView v;
+	read_entry(fcinfo, &v);
+	if (v.format != witness::kEntryFormatCommitted || v.salt == nullptr)
+		PG_RETURN_NULL();
+	PG_RETURN_BYTEA_P(payload_bytes(v));
+}
 
 Datum witness_entry_leaf_hash(PG_FUNCTION_ARGS)
 {

@@ -246,3 +246,34 @@ check_blocks() {
 	check "$name: block numbers 1..n, prev_hash = previous block_hash, sealed_at ascending" 0 \
 		"SELECT count(*) FROM ($CHAIN_BAD_SQL) x" "$CHAIN_BAD_SQL"
 }
+
+# own_cluster_kill9 DATADIR: SIGKILL the postmaster of DATADIR and every process of its cluster, as a
+# power loss would leave it. The postmaster is frozen first (SIGSTOP) so that it forks nothing while
+# its children are listed; the children do not carry the data directory on their command line, so
+# they are found as the postmaster's children.
+own_cluster_kill9() {
+	local datadir=$1 pm children p i alive
+	pm="$(head -n 1 "$datadir/postmaster.pid")"
+	[[ $pm =~ ^[0-9]+$ ]] || {
+		echo "no postmaster pid in $datadir/postmaster.pid" >&2
+		return 1
+	}
+	kill -STOP "$pm"
+	children="$(pgrep -P "$pm" || true)"
+	kill -9 "$pm"
+	pkill -9 -u "$PG_OS_USER" -f -- "postgres -D $datadir\$" || true
+	for p in $children; do
+		kill -9 "$p" 2>/dev/null || true
+	done
+	echo "killed postmaster $pm and its $(wc -w <<<"$children") children with SIGKILL"
+	for ((i = 0; i < 100; i++)); do
+		alive=0
+		for p in $pm $children; do
+			if kill -0 "$p" 2>/dev/null; then alive=1; fi
+		done
+		((alive)) || return 0
+		sleep 0.1
+	done
+	echo "processes of the killed cluster still alive after 10 s" >&2
+	return 1
+}
