@@ -31,3 +31,17 @@ TEST(RandomBytes, LooksRandom)
 	std::set<unsigned char> values(r.begin(), r.end());
 	EXPECT_EQ(values.size(), 256u);
 }
+
+// Pooled draws: the right length, never the same bytes twice, across a refill of the pool.
+TEST(RandomBytes, PooledDrawsDifferAcrossRefills)
+{
+	std::set<std::string> seen;
+	for (int i = 0; i < 300; i++) { // 300 x 32 bytes: more than two 4 kB pools
+		unsigned char salt[32];
+		witness::random_fill_pooled(salt, sizeof(salt));
+		seen.insert(std::string(reinterpret_cast<char *>(salt), sizeof(salt)));
+	}
+	EXPECT_EQ(seen.size(), 300u);
+	unsigned char big[257];
+	EXPECT_THROW(witness::random_fill_pooled(big, sizeof(big)), std::invalid_argument);
+}

@@ -147,10 +147,8 @@ const EntryView &hashed_view(const EntryView &entry, EntryView *copy)
 
 void commit_payload(EntryView *stored, uint8_t salt[32])
 {
-	run_core(ERRCODE_INTERNAL_ERROR, "could not draw a salt for a pg_witness entry", [&] {
-		const std::string drawn = random_bytes(kCommitmentSaltSize);
-		std::memcpy(salt, drawn.data(), kCommitmentSaltSize);
-	});
+	run_core(ERRCODE_INTERNAL_ERROR, "could not draw a salt for a pg_witness entry",
+	         [&] { random_fill_pooled(salt, kCommitmentSaltSize); });
 	stored->salt = salt;
 	EntryView copy;
 	const EntryView &entry = hashed_view(*stored, &copy);
