@@ -9,7 +9,7 @@ ALTER TABLE witness.entry
 	ADD COLUMN commitment bytea,
 	ADD COLUMN subject_pseudonym bytea,
 	ADD COLUMN erasure_id bigint;
-COMMENT ON COLUMN witness.entry.salt IS 'format 2: the 32 random bytes the payload commitment is salted with; NULL once the payload is erased';
+COMMENT ON COLUMN witness.entry.salt IS 'format 2: the 16 random bytes the payload commitment is salted with; NULL once the payload is erased';
 COMMENT ON COLUMN witness.entry.commitment IS 'format 2: SHA-256(0x03 || salt || canonical payload bytes), covered by the leaf hash in place of the payload';
 COMMENT ON COLUMN witness.entry.subject_pseudonym IS 'format 2: keyed pseudonym of the subject (HMAC-SHA256 under a key derived from the master key), when one is configured';
 COMMENT ON COLUMN witness.entry.erasure_id IS 'the erasure that removed this entry''s payload, or NULL';

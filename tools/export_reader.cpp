@@ -218,19 +218,24 @@ std::string_view ExportParser::string(int field)
 	return s.text;
 }
 
-Hash ExportParser::hash(int field)
+void ExportParser::hex_bytes(int field, uint8_t *out, size_t n)
 {
 	const std::string_view hex = string(field);
-	Hash h{};
-	if (hex.size() != 2 * h.size())
-		bad(field, "must be 64 hex digits");
-	for (size_t i = 0; i < h.size(); i++) {
+	if (hex.size() != 2 * n)
+		bad(field, "must be " + std::to_string(2 * n) + " hex digits");
+	for (size_t i = 0; i < n; i++) {
 		const int hi = kHex.value[static_cast<unsigned char>(hex[2 * i])];
 		const int lo = kHex.value[static_cast<unsigned char>(hex[2 * i + 1])];
 		if (hi < 0 || lo < 0)
-			bad(field, "must be 64 hex digits");
-		h[i] = static_cast<uint8_t>(hi << 4 | lo);
+			bad(field, "must be " + std::to_string(2 * n) + " hex digits");
+		out[i] = static_cast<uint8_t>(hi << 4 | lo);
 	}
+}
+
+Hash ExportParser::hash(int field)
+{
+	Hash h{};
+	hex_bytes(field, h.data(), h.size());
 	return h;
 }
 
@@ -350,12 +355,14 @@ void ExportParser::parse_entry()
 	entry_.format = e.format;
 	entry_.payload = PayloadState::Intact;
 	entry_.erasure_id = 0;
-	Hash salt;
+	uint8_t salt[kCommitmentSaltSize];
 	if (e.format == kEntryFormatCommitted) {
 		e.commitment = hash(kCommitment);
 		e.has_pseudonym = hash_or_null(kSubjectPseudonym, &e.pseudonym);
-		if (hash_or_null(kSalt, &salt))
-			e.salt = salt.data();
+		if (require(kSalt).type != JsonType::Null) {
+			hex_bytes(kSalt, salt, sizeof(salt));
+			e.salt = salt;
+		}
 		bool named = false;
 		entry_.erasure_id = integer_or_null(kErasureId, named);
 	}

@@ -82,6 +82,7 @@ class ExportParser
 	int64_t integer_or_null(int field, bool &present);
 	std::string_view string(int field);
 	Hash hash(int field);
+	void hex_bytes(int field, uint8_t *out, size_t n);
 	TextField text_or_null(int field);
 	bool hash_or_null(int field, Hash *out);
 	TextField text(int field);

@@ -1,5 +1,5 @@
 // The commitment to an entry's payload that the leaf hash covers in place of the payload itself:
-// SHA-256(0x03 || salt || canonical payload bytes), with a fresh 32-byte random salt per entry. The
+// SHA-256(0x03 || salt || canonical payload bytes), with a fresh 16-byte random salt per entry. The
 // salt keeps a short, guessable payload from being recovered from its commitment; once the payload
 // and its salt are erased, the trail still verifies.
 #pragma once
@@ -12,13 +12,15 @@
 namespace witness
 {
 
-constexpr size_t kCommitmentSaltSize = 32;
+// 128 bits: a guess of the payload must be hashed with each of 2^128 salts to be confirmed, and every
+// byte counts in an entry that is written for each changed row.
+constexpr size_t kCommitmentSaltSize = 16;
 
 // The prefix byte, distinct from the leaf (0x00), node (0x01) and block (0x02) hash prefixes.
 constexpr char kCommitmentPrefix = 0x03;
 
-// SHA-256(0x03 || salt32 || canonical_payload). Throws std::invalid_argument when salt32 is not 32
+// SHA-256(0x03 || salt || canonical_payload). Throws std::invalid_argument when salt is not 16
 // bytes, std::runtime_error if libcrypto fails.
-Hash payload_commitment(std::string_view salt32, std::string_view canonical_payload);
+Hash payload_commitment(std::string_view salt, std::string_view canonical_payload);
 
 } // namespace witness

@@ -11,7 +11,7 @@ namespace witness
 std::string random_bytes(size_t n);
 
 // Fills out with n random bytes (n at most 256) taken from a per-thread pool that RAND_bytes refills
-// 4 kB at a time: the capture draws a 32-byte salt per entry, and one RAND_bytes call per entry
+// 4 kB at a time: the capture draws a salt per entry, and one RAND_bytes call per entry
 // cost more than the rest of the commitment. The bytes are the generator's output either way, each
 // handed out once. Throws std::runtime_error when the generator fails.
 void random_fill_pooled(unsigned char *out, size_t n);

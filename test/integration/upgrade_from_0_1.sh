@@ -110,7 +110,7 @@ check "verifies after the update" "valid|2|2" "SELECT status || '|' || blocks_ch
 say "0.2: new entries are format 2; the mixed trail seals and verifies"
 q "UPDATE customer SET plan = 'pro' WHERE id IN (1, 21, 22)" >/dev/null
 check "new entries are format 2 with salt and commitment" "3" \
-	"SELECT count(*) FROM witness.entry WHERE id > $OLD_ENTRIES AND table_name = 'customer' AND format = 2 AND length(salt) = 32 AND length(commitment) = 32"
+	"SELECT count(*) FROM witness.entry WHERE id > $OLD_ENTRIES AND table_name = 'customer' AND format = 2 AND length(salt) = 16 AND length(commitment) = 32"
 q "SELECT count(*) FROM witness.seal()" >/dev/null
 check "mixed trail verifies" "valid|3|0" "SELECT status || '|' || blocks_checked || '|' || entries_pending FROM witness.verify()"
 "$REPO/build/witness-verify" --connect "host=$WORK port=$PORT dbname=$DB user=postgres" >"$WORK/wv.out" 2>&1 ||

@@ -10,7 +10,7 @@ SELECT entry_count FROM witness.seal();
 INSERT INTO customer VALUES (3, 'ann@erasure.example', 'family');
 SELECT min(id) - 1 AS e0 FROM witness.entry WHERE table_name = 'customer' \gset
 
--- Entries of version 0.2 are format 2: a 32-byte salt and a 32-byte commitment each.
+-- Entries of version 0.2 are format 2: a 16-byte salt and a 32-byte commitment each.
 SELECT id - :e0 AS entry, format, length(salt) AS salt_len, length(commitment) AS commitment_len
 FROM witness.entry WHERE table_name = 'customer' ORDER BY id;
 

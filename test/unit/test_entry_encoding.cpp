@@ -567,31 +567,31 @@ const char *const kV2InsertPayloadHex =
 	"226964223a34322c226e616d65223a224f5c22427269656e205c5c205c6e5c745c75303030315c75303031667f2f222c"
 	"226e69636b6e616d65223a6e756c6c2c227072656673223a7b226c616e67223a226672222c2274616773223a5b226122"
 	"2c2262225d2c2278223a7b2279223a6e756c6c7d7d2c227072c3a96e6f6d223a225a6fc3ab227d";
-const char *const kV2InsertCommitment = "d5aa120e828d9b7cb097e25b25485e7b62d70e2377675e96576b7626558187ba";
+const char *const kV2InsertCommitment = "f1b76f409174347f23734acbe2704d498f86eabf836a4aebc32d11576363f82e";
 const char *const kV2InsertBytesHex =
 	"020100000000000000010100000000000002ee0100060a24182022400200000006494e5345525402000000067075626c"
 	"69630200000009637573746f6d65727301000000000000000502000000096170705f6c6f67696e02000000096170705f"
 	"6f776e6572020000000b62696c6c696e672d617069020000000a3139322e302e322e313001000000000000d431010000"
 	"0000000010920200000011616c696365406578616d706c652e636f6d02000000067369676e7570000400000020a5a5a5"
-	"a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a50400000020d5aa120e828d9b7cb097e25b2548"
-	"5e7b62d70e2377675e96576b7626558187ba";
-const char *const kV2InsertLeafHash = "ec8c0626ca677ae8c600435edc860c19964043ed6d1cf2f050d920843bc3b010";
+	"a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a50400000020f1b76f409174347f23734acbe270"
+	"4d498f86eabf836a4aebc32d11576363f82e";
+const char *const kV2InsertLeafHash = "b592d1806dc9b2da378d22a15b1047e2c73759fb723bce6e68ae21bebaa65afe";
 const char *const kV2TruncatePayloadHex =
 	"00000000";
-const char *const kV2TruncateCommitment = "1509b8d8d26f455fabd4f377e88beb4218f623cd50f2afdc483c7fc2b933ddad";
+const char *const kV2TruncateCommitment = "904a7551ab281bf03fa71bdef263e096025f76ff379a9f0efe963e179d9e618f";
 const char *const kV2TruncateBytesHex =
 	"0201000000000000000301002000000000000101ffffffebe228a00002000000085452554e4341544502000000056175"
 	"646974020000000f73746167696e675f696d706f7274730100000000000000000200000008706f737467726573020000"
-	"0008706f7374677265730000000100000000000000070000000004000000201509b8d8d26f455fabd4f377e88beb4218"
-	"f623cd50f2afdc483c7fc2b933ddad";
-const char *const kV2TruncateLeafHash = "2440bd0bf6efd2e9c24b02683f46d67542298c4dc97f4bd58379a026882085ad";
+	"0008706f737467726573000000010000000000000007000000000400000020904a7551ab281bf03fa71bdef263e09602"
+	"5f76ff379a9f0efe963e179d9e618f";
+const char *const kV2TruncateLeafHash = "dd14fda81d77add1bd636d7074e47dd769173f221e9625a61e683ac1c88f7ef9";
 
 std::string hex_of(const std::string &bytes)
 {
 	return to_hex(reinterpret_cast<const uint8_t *>(bytes.data()), bytes.size());
 }
 
-// The generator's v2 form of a format-1 vector entry: salt and pseudonym are repeated bytes.
+// The generator's v2 form of a format-1 vector entry: salt (16 bytes) and pseudonym are repeated bytes.
 EntryView as_v2(EntryView e, const uint8_t *salt, int pseudonym_byte)
 {
 	e.format = kEntryFormatCommitted;
@@ -618,7 +618,7 @@ void expect_v2_vector(const EntryView &e, const char *payload_hex, const char *c
 
 TEST(EntryEncodingV2, InsertVector)
 {
-	uint8_t salt[32];
+	uint8_t salt[16];
 	std::memset(salt, 0x11, sizeof(salt));
 	expect_v2_vector(as_v2(insert_entry(), salt, 0xA5), kV2InsertPayloadHex, kV2InsertCommitment, kV2InsertBytesHex,
 	                 kV2InsertLeafHash);
@@ -626,7 +626,7 @@ TEST(EntryEncodingV2, InsertVector)
 
 TEST(EntryEncodingV2, TruncateVector)
 {
-	uint8_t salt[32];
+	uint8_t salt[16];
 	std::memset(salt, 0x22, sizeof(salt));
 	expect_v2_vector(as_v2(truncate_entry(), salt, -1), kV2TruncatePayloadHex, kV2TruncateCommitment,
 	                 kV2TruncateBytesHex, kV2TruncateLeafHash);
@@ -635,7 +635,7 @@ TEST(EntryEncodingV2, TruncateVector)
 // Erasure removes payload and salt; the stored commitment keeps the leaf hash as it was.
 TEST(EntryEncodingV2, ErasedPayloadKeepsTheLeafHash)
 {
-	uint8_t salt[32];
+	uint8_t salt[16];
 	std::memset(salt, 0x11, sizeof(salt));
 	EntryView e = as_v2(insert_entry(), salt, 0xA5);
 	EntryView erased = e;
@@ -651,14 +651,14 @@ TEST(EntryEncodingV2, ErasedPayloadKeepsTheLeafHash)
 // The payload is bound by the commitment: any change to it, or another salt, changes the commitment.
 TEST(EntryEncodingV2, CommitmentBindsPayloadAndSalt)
 {
-	uint8_t salt[32];
+	uint8_t salt[16];
 	std::memset(salt, 0x11, sizeof(salt));
 	EntryView e = as_v2(insert_entry(), salt, 0xA5);
 	const Hash original = e.commitment;
 	EntryView other_subject = e;
 	other_subject.subject = text("customer:43");
 	EXPECT_NE(entry_payload_commitment(other_subject), original);
-	uint8_t salt2[32];
+	uint8_t salt2[16];
 	std::memset(salt2, 0x12, sizeof(salt2));
 	EntryView other_salt = e;
 	other_salt.salt = salt2;

@@ -101,7 +101,7 @@ void write_entry(ChangeRecord *change)
 	values[EntryContext - 1] = a.context_json;
 	nulls[EntryContext - 1] = !v.context.present;
 	values[EntryLeafHash - 1] = PointerGetDatum(hash_bytea(hash));
-	values[EntrySalt - 1] = PointerGetDatum(hash_bytea(salt));
+	values[EntrySalt - 1] = PointerGetDatum(bytes_bytea(salt, kCommitmentSaltSize));
 	values[EntryCommitment - 1] = PointerGetDatum(hash_bytea(v.commitment.data()));
 	nulls[EntrySubjectPseudonym - 1] = true; // with a master key (encryption), not yet
 	nulls[EntryErasureId - 1] = true;

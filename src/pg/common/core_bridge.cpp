@@ -212,12 +212,17 @@ struct varlena *payload_bytes(const EntryView &stored)
 	return scratch_bytea();
 }
 
+bytea *bytes_bytea(const uint8_t *bytes, size_t len)
+{
+	auto *b = (bytea *)palloc(VARHDRSZ + len);
+	SET_VARSIZE(b, VARHDRSZ + len);
+	memcpy(VARDATA(b), bytes, len);
+	return b;
+}
+
 bytea *hash_bytea(const uint8_t *hash)
 {
-	auto *b = (bytea *)palloc(VARHDRSZ + 32);
-	SET_VARSIZE(b, VARHDRSZ + 32);
-	memcpy(VARDATA(b), hash, 32);
-	return b;
+	return bytes_bytea(hash, 32);
 }
 
 void merkle_root(const uint8_t *leaves, size_t n, uint8_t out[32])

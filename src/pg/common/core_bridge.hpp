@@ -31,8 +31,9 @@ struct varlena *canonical_bytes(const EntryView &entry);
 // Format 2: the canonical payload bytes of an entry (what its commitment covers) as a palloc'd bytea.
 struct varlena *payload_bytes(const EntryView &entry);
 
-// A 32-byte hash as a palloc'd bytea.
+// A 32-byte hash, or len bytes, as a palloc'd bytea.
 bytea *hash_bytea(const uint8_t *hash);
+bytea *bytes_bytea(const uint8_t *bytes, size_t len);
 
 // Merkle root (RFC 9162) over n leaf hashes stored back to back.
 void merkle_root(const uint8_t *leaves, size_t n, uint8_t out[32]);

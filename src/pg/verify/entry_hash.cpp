@@ -128,11 +128,14 @@ void entry_view_from_row(const Datum *values, const bool *nulls, EntryView *v)
 		// A missing or malformed commitment is hashed as zeros: the leaf then fails to reproduce.
 		stored_hash(e, EntryCommitment, &v->commitment);
 		v->has_pseudonym = stored_hash(e, EntrySubjectPseudonym, &v->pseudonym);
-		witness::Hash salt;
-		if (stored_hash(e, EntrySalt, &salt)) {
-			auto *copy = (uint8_t *)palloc(kCommitmentSaltSize);
-			memcpy(copy, salt.data(), kCommitmentSaltSize);
+		// A salt of another length cannot reproduce the commitment: the payload then fails its check.
+		if (!e.nulls[EntrySalt - 1]) {
+			bytea *salt = DatumGetByteaPP(e.values[EntrySalt - 1]);
+			auto *copy = (uint8_t *)palloc0(kCommitmentSaltSize);
+			memcpy(copy, VARDATA_ANY(salt), Min(VARSIZE_ANY_EXHDR(salt), kCommitmentSaltSize));
 			v->salt = copy;
+			if (VARSIZE_ANY_EXHDR(salt) != kCommitmentSaltSize)
+				copy[0] ^= 0xff;
 		}
 	}
 }

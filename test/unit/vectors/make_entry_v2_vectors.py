@@ -52,7 +52,7 @@ def canonical_bytes(e, commit):
 
 def with_v2(name, pseudonym_byte, salt_byte):
     e = dict(dict(v1.ENTRIES)[name])
-    e["salt"] = bytes([salt_byte]) * 32
+    e["salt"] = bytes([salt_byte]) * 16
     e["pseudonym"] = None if pseudonym_byte is None else bytes([pseudonym_byte]) * 32
     return e
 
