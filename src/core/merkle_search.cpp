@@ -52,6 +52,30 @@ Hash MerkleNodes::build(size_t idx, size_t first, size_t size)
 	return nodes_[idx] = merkle_node_hash(left, right);
 }
 
+std::vector<Hash> merkle_nodes_audit_path(const Hash *nodes, size_t n, size_t index)
+{
+	if (index >= n)
+		throw std::out_of_range("audit path: leaf index outside the tree");
+	// Walk down from the root; the sibling of each subtree on the way is part of the path, which RFC
+	// 9162 orders from the leaf up: the deepest sibling first.
+	std::vector<Hash> path;
+	size_t idx = 0, first = 0, size = n;
+	while (size > 1) {
+		const size_t k = split_point(size);
+		if (index < first + k) {
+			path.push_back(nodes[idx + 2 * k]);
+			idx += 1;
+			size = k;
+		} else {
+			path.push_back(nodes[idx + 1]);
+			idx += 2 * k;
+			first += k;
+			size -= k;
+		}
+	}
+	return std::vector<Hash>(path.rbegin(), path.rend());
+}
+
 Hash MerkleNodes::root_with_swap(size_t i, size_t j) const
 {
 	return swapped(0, 0, (nodes_.size() + 1) / 2, i, j);
