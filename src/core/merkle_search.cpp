@@ -33,23 +33,30 @@ Hash root_without(const MerkleNodes &a, const MerkleNodes &b, size_t idx, size_t
 	                        root_without(a, b, idx + 2 * k, first + k, size - k, i));
 }
 
+Hash build_nodes(const Hash *leaves, Hash *nodes, size_t idx, size_t first, size_t size)
+{
+	if (size == 1)
+		return nodes[idx] = leaves[first];
+	const size_t k = split_point(size);
+	const Hash left = build_nodes(leaves, nodes, idx + 1, first, k);
+	const Hash right = build_nodes(leaves, nodes, idx + 2 * k, first + k, size - k);
+	return nodes[idx] = merkle_node_hash(left, right);
+}
+
 } // namespace
+
+void merkle_nodes_build(const Hash *leaves, size_t n, Hash *nodes)
+{
+	if (n == 0)
+		throw std::invalid_argument("merkle_nodes_build: a tree needs at least one leaf");
+	build_nodes(leaves, nodes, 0, 0, n);
+}
 
 MerkleNodes::MerkleNodes(const Hash *leaves, size_t n) : leaves_(leaves), nodes_(n == 0 ? 0 : 2 * n - 1)
 {
 	if (n == 0)
 		throw std::invalid_argument("MerkleNodes: a tree needs at least one leaf");
-	build(0, 0, n);
-}
-
-Hash MerkleNodes::build(size_t idx, size_t first, size_t size)
-{
-	if (size == 1)
-		return nodes_[idx] = leaves_[first];
-	const size_t k = split_point(size);
-	const Hash left = build(idx + 1, first, k);
-	const Hash right = build(idx + 2 * k, first + k, size - k);
-	return nodes_[idx] = merkle_node_hash(left, right);
+	merkle_nodes_build(leaves, n, nodes_.data());
 }
 
 std::vector<Hash> merkle_nodes_audit_path(const Hash *nodes, size_t n, size_t index)

@@ -28,12 +28,16 @@ class MerkleNodes
 	const std::vector<Hash> &nodes() const { return nodes_; }
 
   private:
-	Hash build(size_t idx, size_t first, size_t size);
 	Hash swapped(size_t idx, size_t first, size_t size, size_t i, size_t j) const;
 
 	const Hash *leaves_;
 	std::vector<Hash> nodes_; // pre-order: a node of k-leaf left subtree has its right child at idx + 2k
 };
+
+// Writes the 2n - 1 node hashes of the tree over n >= 1 leaves to nodes, in MerkleNodes' pre-order
+// (the node of a k-leaf left subtree at idx has its right sibling at idx + 2k). Throws Interrupted
+// when the host asks to stop (interrupt.hpp).
+void merkle_nodes_build(const Hash *leaves, size_t n, Hash *nodes);
 
 // Audit path (RFC 9162 2.1.3.1, from the leaf upwards) of leaf `index` in the tree over n leaves whose
 // 2n - 1 node hashes are given in MerkleNodes' pre-order: O(log n) instead of the O(n) hashes of
