@@ -59,21 +59,13 @@ CREATE OR REPLACE FUNCTION witness._reject_write() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	IF TG_TABLE_NAME IN ('ddl_event', 'erasure') THEN
+	IF TG_TABLE_NAME IN ('ddl_event', 'erasure', 'subject_access') THEN
 		IF TG_OP = 'INSERT' AND witness._in_internal_ddl() THEN
 			RETURN NULL;
 		END IF;
 		RAISE EXCEPTION 'cannot % %.%', lower(TG_OP), TG_TABLE_SCHEMA, TG_TABLE_NAME
 			USING ERRCODE = 'insufficient_privilege',
-			      DETAIL = 'pg_witness records DDL events and erasures itself, and they are append-only.';
-	END IF;
-	IF TG_TABLE_NAME = 'subject_access' THEN
-		IF TG_OP = 'INSERT' AND witness._in_internal_ddl() THEN
-			RETURN NULL;
-		END IF;
-		RAISE EXCEPTION 'cannot % %.%', lower(TG_OP), TG_TABLE_SCHEMA, TG_TABLE_NAME
-			USING ERRCODE = 'insufficient_privilege',
-			      DETAIL = 'pg_witness records subject access exports itself, and they are append-only.';
+			      DETAIL = 'pg_witness records DDL events, erasures and subject access exports itself, and they are append-only.';
 	END IF;
 	IF TG_TABLE_NAME = 'tracked_table' THEN
 		RAISE EXCEPTION 'cannot % %.%', lower(TG_OP), TG_TABLE_SCHEMA, TG_TABLE_NAME
