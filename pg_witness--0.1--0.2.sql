@@ -309,8 +309,9 @@ AS $$
 $$;
 
 -- The members of block b in id order: what its Merkle root was computed over (docs/verification.md).
--- The xid bounds (the previous snapshot's xmin, this one's xmax) let witness.entry_xid skip the rest
--- of the trail.
+-- The xid bounds (the previous snapshot's xmin, this one's xmax) and the id bounds of the header let
+-- witness.entry_xid and witness.entry_id skip the rest of the trail. A header whose bounds were
+-- altered fails its block hash, and the proofs read from it do not check.
 CREATE FUNCTION witness._block_members(b witness.block, OUT ids bigint[], OUT leaves bytea[])
 LANGUAGE plpgsql STABLE STRICT SET search_path = pg_catalog, pg_temp
 AS $$
@@ -321,6 +322,7 @@ BEGIN
 	SELECT array_agg(m.id ORDER BY m.id), array_agg(m.leaf_hash ORDER BY m.id) INTO ids, leaves
 	FROM witness.entry m
 	WHERE m.xid >= COALESCE(pg_snapshot_xmin(prev_snapshot), '0'::xid8) AND m.xid < pg_snapshot_xmax(b.snapshot)
+	  AND m.id BETWEEN b.first_entry_id AND b.last_entry_id
 	  AND pg_visible_in_snapshot(m.xid, b.snapshot)
 	  AND (prev_snapshot IS NULL OR NOT pg_visible_in_snapshot(m.xid, prev_snapshot));
 END
