@@ -16,13 +16,19 @@ COMMENT ON COLUMN witness.entry.erasure_id IS 'the erasure that removed this ent
 
 -- A subject's entries without reading the whole trail. The key is a 64-bit hash of the subject, not
 -- the subject: a btree entry holds at most about 2700 bytes, and a longer subject would make the
--- capture of its row fail. Lookups compare the hash, then the subject itself. Partial: entries
--- without a subject (most of a typical trail) add nothing to it. The capture (entry_store.cpp) and
--- the erasure (erase_payloads.cpp) maintain it through the executor, which honours the predicate.
+-- capture of its row fail. Lookups compare the hash, then the subject itself. The hash is led by the
+-- entry's id bucket (id >> 20, 1,048,576 ids each): a hash alone sends every new entry to a random
+-- leaf of an index as large as the trail, which after each checkpoint costs a full-page image per
+-- entry, and this cost grew with the trail; new entries now fall into the newest bucket's part of
+-- the index only. A lookup probes every bucket (witness._subject_buckets(): ten for 10 million
+-- entries). Partial: entries without a subject (most of a typical trail) add nothing to it. The
+-- capture (entry_store.cpp) and the erasure (erase_payloads.cpp) maintain it through the executor,
+-- which honours the predicate.
 -- Created here, before this script captures anything: the capture keeps witness.entry open until
 -- commit, and CREATE INDEX refuses a table its own session has open.
-CREATE INDEX entry_subject ON witness.entry (pg_catalog.hashtextextended(subject, 0)) WHERE subject IS NOT NULL;
-COMMENT ON INDEX witness.entry_subject IS 'a hash of the subject of every entry that has one: how witness.subject_export() and witness.erase_subject() find a subject''s entries';
+CREATE INDEX entry_subject ON witness.entry ((id OPERATOR(pg_catalog.>>) 20), pg_catalog.hashtextextended(subject, 0))
+	WHERE subject IS NOT NULL;
+COMMENT ON INDEX witness.entry_subject IS 'id bucket and hash of the subject of every entry that has one: how witness.subject_export() and witness.erase_subject() find a subject''s entries';
 -- Only erasures set erasure_id: the capture never adds to this index.
 CREATE INDEX entry_erasure ON witness.entry (erasure_id) WHERE erasure_id IS NOT NULL;
 COMMENT ON INDEX witness.entry_erasure IS 'the entries each erasure emptied: how witness.subject_export() lists a subject''s erased entries';
@@ -106,6 +112,17 @@ AS $$ SELECT sha256('\x04'::bytea || salt || convert_to(subject, 'UTF8')) $$;
 COMMENT ON FUNCTION witness._subject_digest(bytea, text) IS 'internal: SHA-256(0x04 || salt || subject as UTF-8), the salted digest witness.erasure and witness.subject_access keep instead of the subject';
 REVOKE ALL ON FUNCTION witness._subject_digest(bytea, text) FROM PUBLIC;
 
+-- The id buckets witness.entry_subject holds entries of, from its first to its last (two index
+-- probes). Callers compute it once and look a subject up in every bucket.
+CREATE FUNCTION witness._subject_buckets() RETURNS bigint[]
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT ARRAY(SELECT generate_series((SELECT min(e.id >> 20) FROM witness.entry e WHERE e.subject IS NOT NULL),
+	                                    (SELECT max(e.id >> 20) FROM witness.entry e WHERE e.subject IS NOT NULL)))
+$$;
+COMMENT ON FUNCTION witness._subject_buckets() IS 'internal: every id bucket (id >> 20) from the first to the last entry with a subject, for lookups in witness.entry_subject';
+REVOKE ALL ON FUNCTION witness._subject_buckets() FROM PUBLIC;
+
 CREATE FUNCTION witness._erase_payloads(entries tid[], ids bigint[], erasure_id bigint) RETURNS bigint
 AS 'MODULE_PATHNAME', 'witness_erase_payloads' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION witness._erase_payloads(tid[], bigint[], bigint) IS 'internal: removes payload and salt of format-2 entries, keeping their commitment, and marks them with the erasure';
@@ -132,6 +149,7 @@ DECLARE
 	format1 bigint;
 	new_erasure bigint;
 	salt bytea;
+	buckets bigint[];
 BEGIN
 	IF subject IS NULL OR subject = '' THEN
 		RAISE EXCEPTION 'subject must not be null or empty' USING ERRCODE = 'null_value_not_allowed';
@@ -147,13 +165,15 @@ BEGIN
 	PERFORM witness._check_erasure_allowed(subject);
 	-- One erasure at a time: two would race to update the same entries.
 	PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('pg_witness erase_subject'));
-	-- The subject's entries through witness.entry_subject (hash of the subject, then the subject itself).
+	-- The subject's entries through witness.entry_subject (id bucket and hash of the subject, then the
+	-- subject itself).
+	buckets := witness._subject_buckets();
 	SELECT array_agg(e.ctid ORDER BY e.id), array_agg(e.id ORDER BY e.id) INTO tids, ids
 	FROM witness.entry e
-	WHERE pg_catalog.hashtextextended(e.subject, 0) = pg_catalog.hashtextextended(erase_subject.subject, 0)
+	WHERE (e.id >> 20) = ANY (buckets) AND hashtextextended(e.subject, 0) = hashtextextended(erase_subject.subject, 0)
 	  AND e.subject = erase_subject.subject AND e.format = 2 AND e.erasure_id IS NULL;
 	SELECT count(*) INTO format1 FROM witness.entry e
-	WHERE pg_catalog.hashtextextended(e.subject, 0) = pg_catalog.hashtextextended(erase_subject.subject, 0)
+	WHERE (e.id >> 20) = ANY (buckets) AND hashtextextended(e.subject, 0) = hashtextextended(erase_subject.subject, 0)
 	  AND e.subject = erase_subject.subject AND e.format = 1;
 	IF format1 > 0 THEN
 		RAISE WARNING '% entries of this subject were captured in format 1 and cannot be erased', format1
@@ -441,6 +461,7 @@ LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	subject_key bigint := hashtextextended(for_subject, 0);
+	buckets bigint[] := witness._subject_buckets();
 	erasures bigint[];
 	r record;
 	e witness.entry;
@@ -473,7 +494,7 @@ BEGIN
 		WITH found AS (
 			SELECT m, NULL::bigint AS erasure_id, NULL::timestamptz AS erased_at
 			FROM witness.entry m
-			WHERE hashtextextended(m.subject, 0) = subject_key AND m.subject = for_subject
+			WHERE (m.id >> 20) = ANY (buckets) AND hashtextextended(m.subject, 0) = subject_key AND m.subject = for_subject
 			UNION ALL
 			SELECT m, x.erasure_id, x.erased_at
 			FROM witness.erasure x JOIN witness.entry m ON m.erasure_id = x.erasure_id
