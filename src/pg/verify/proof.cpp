@@ -135,7 +135,7 @@ Datum witness_merkle_tree(PG_FUNCTION_ARGS)
 
 // witness._merkle_tree_proof(tree bytea, entry_id bigint, OUT leaf_index integer, OUT tree_size
 // integer, OUT audit_path bytea[]): where the entry is among the tree's leaves (the first of equal
-// ids) and its audit path; NULL when the tree has no such entry.
+// ids) and its audit path; leaf_index and audit_path NULL when the tree has no such entry.
 Datum witness_merkle_tree_proof(PG_FUNCTION_ARGS)
 {
 	require_nargs(fcinfo, 2);
@@ -170,8 +170,12 @@ Datum witness_merkle_tree_proof(PG_FUNCTION_ARGS)
 	int64 found = -1;
 	if (lo < header.n)
 		memcpy(&found, id_bytes + sizeof(int64) * lo, sizeof(found));
-	if (lo >= header.n || found != entry_id)
-		PG_RETURN_NULL();
+	desc = BlessTupleDesc(desc);
+	if (lo >= header.n || found != entry_id) {
+		Datum values[3] = {(Datum)0, Int32GetDatum((int32)header.n), (Datum)0};
+		bool nulls[3] = {true, false, true};
+		PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+	}
 	const auto *nodes = (const uint8_t *)(id_bytes + sizeof(int64) * header.n);
 	size_t path_len;
 	uint8_t *path = merkle_tree_audit_path(nodes, (size_t)header.n, (size_t)lo, &path_len);
@@ -181,7 +185,6 @@ Datum witness_merkle_tree_proof(PG_FUNCTION_ARGS)
 	Datum values[3] = {Int32GetDatum((int32)lo), Int32GetDatum((int32)header.n),
 	                   PointerGetDatum(construct_array(elems, (int)path_len, BYTEAOID, -1, false, TYPALIGN_INT))};
 	bool nulls[3] = {false, false, false};
-	desc = BlessTupleDesc(desc);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }
 }
