@@ -14,6 +14,25 @@ COMMENT ON COLUMN witness.entry.commitment IS 'format 2: SHA-256(0x03 || salt ||
 COMMENT ON COLUMN witness.entry.subject_pseudonym IS 'format 2: keyed pseudonym of the subject (HMAC-SHA256 under a key derived from the master key), when one is configured';
 COMMENT ON COLUMN witness.entry.erasure_id IS 'the erasure that removed this entry''s payload, or NULL';
 
+-- A subject's entries without reading the whole trail. The key is a 64-bit hash of the subject, not
+-- the subject: a btree entry holds at most about 2700 bytes, and a longer subject would make the
+-- capture of its row fail. Lookups compare the hash, then the subject itself. The hash is led by the
+-- entry's id bucket (id >> 20, 1,048,576 ids each): a hash alone sends every new entry to a random
+-- leaf of an index as large as the trail, which after each checkpoint costs a full-page image per
+-- entry, and this cost grew with the trail; new entries now fall into the newest bucket's part of
+-- the index only. A lookup probes every bucket (witness._subject_buckets(): ten for 10 million
+-- entries). Partial: entries without a subject (most of a typical trail) add nothing to it. The
+-- capture (entry_store.cpp) and the erasure (erase_payloads.cpp) maintain it through the executor,
+-- which honours the predicate.
+-- Created here, before this script captures anything: the capture keeps witness.entry open until
+-- commit, and CREATE INDEX refuses a table its own session has open.
+CREATE INDEX entry_subject ON witness.entry ((id OPERATOR(pg_catalog.>>) 20), pg_catalog.hashtextextended(subject, 0))
+	WHERE subject IS NOT NULL;
+COMMENT ON INDEX witness.entry_subject IS 'id bucket and hash of the subject of every entry that has one: how witness.subject_export() and witness.erase_subject() find a subject''s entries';
+-- Only erasures set erasure_id: the capture never adds to this index.
+CREATE INDEX entry_erasure ON witness.entry (erasure_id) WHERE erasure_id IS NOT NULL;
+COMMENT ON INDEX witness.entry_erasure IS 'the entries each erasure emptied: how witness.subject_export() lists a subject''s erased entries';
+
 -------------------------------------------------------------------------------
 -- Erasure (GDPR Art. 17): payload and salt go, the commitment and the leaf stay
 -------------------------------------------------------------------------------
@@ -26,13 +45,17 @@ CREATE TABLE witness.erasure (
 	entry_ids bigint[] NOT NULL,
 	reason text NOT NULL,
 	role_name text NOT NULL,
-	erased_at timestamptz NOT NULL DEFAULT pg_catalog.statement_timestamp()
+	erased_at timestamptz NOT NULL DEFAULT pg_catalog.statement_timestamp(),
+	subject_salt bytea NOT NULL,
+	subject_digest bytea NOT NULL
 );
 COMMENT ON TABLE witness.erasure IS 'pg_witness: one row per erasure of a data subject''s payloads; each row is captured into the trail';
 COMMENT ON COLUMN witness.erasure.entry_ids IS 'the entries whose payload and salt this erasure removed';
 COMMENT ON COLUMN witness.erasure.reason IS 'why, as the caller of witness.erase_subject() gave it';
 COMMENT ON COLUMN witness.erasure.role_name IS 'the role that called witness.erase_subject() (after SET ROLE)';
 COMMENT ON COLUMN witness.erasure.erased_at IS 'when the erasure ran';
+COMMENT ON COLUMN witness.erasure.subject_salt IS '32 random bytes drawn for this erasure';
+COMMENT ON COLUMN witness.erasure.subject_digest IS 'SHA-256(0x04 || subject_salt || subject as UTF-8): lets witness.subject_export() list the erased entries of the subject it is given, without the subject in clear (docs/personal-data.md)';
 COMMENT ON SEQUENCE witness.erasure_erasure_id_seq IS 'pg_witness erasure ids';
 SELECT pg_catalog.pg_extension_config_dump('witness.erasure', '');
 SELECT pg_catalog.pg_extension_config_dump('witness.erasure_erasure_id_seq', '');
@@ -42,13 +65,13 @@ CREATE OR REPLACE FUNCTION witness._reject_write() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	IF TG_TABLE_NAME IN ('ddl_event', 'erasure') THEN
+	IF TG_TABLE_NAME IN ('ddl_event', 'erasure', 'subject_access') THEN
 		IF TG_OP = 'INSERT' AND witness._in_internal_ddl() THEN
 			RETURN NULL;
 		END IF;
 		RAISE EXCEPTION 'cannot % %.%', lower(TG_OP), TG_TABLE_SCHEMA, TG_TABLE_NAME
 			USING ERRCODE = 'insufficient_privilege',
-			      DETAIL = 'pg_witness records DDL events and erasures itself, and they are append-only.';
+			      DETAIL = 'pg_witness records DDL events, erasures and subject access exports itself, and they are append-only.';
 	END IF;
 	IF TG_TABLE_NAME = 'tracked_table' THEN
 		RAISE EXCEPTION 'cannot % %.%', lower(TG_OP), TG_TABLE_SCHEMA, TG_TABLE_NAME
@@ -77,6 +100,32 @@ CREATE TRIGGER witness_capture AFTER INSERT OR UPDATE OR DELETE ON witness.erasu
 	FOR EACH ROW EXECUTE FUNCTION witness.capture();
 SELECT pg_catalog.pg_extension_config_dump('witness.tracked_table', $$WHERE relid OPERATOR(pg_catalog.<>) ALL (ARRAY['witness.tracked_table'::pg_catalog.regclass, 'witness.ddl_event'::pg_catalog.regclass, 'witness.erasure'::pg_catalog.regclass])$$);
 
+-- Salted digests of a subject: witness.erasure and witness.subject_access record which subject a
+-- request was about without holding it in clear. A digest confirms a subject only to someone who
+-- already has it (and the row's salt); the per-row salt keeps two rows about one subject from
+-- sharing a digest and rules out a table of digests computed in advance (docs/personal-data.md).
+CREATE FUNCTION witness._random_salt() RETURNS bytea
+AS 'MODULE_PATHNAME', 'witness_random_salt' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION witness._random_salt() IS 'internal: 32 fresh random bytes (OpenSSL) for a salted subject digest';
+REVOKE ALL ON FUNCTION witness._random_salt() FROM PUBLIC;
+
+CREATE FUNCTION witness._subject_digest(salt bytea, subject text) RETURNS bytea
+LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp
+AS $$ SELECT sha256('\x04'::bytea || salt || convert_to(subject, 'UTF8')) $$;
+COMMENT ON FUNCTION witness._subject_digest(bytea, text) IS 'internal: SHA-256(0x04 || salt || subject as UTF-8), the salted digest witness.erasure and witness.subject_access keep instead of the subject';
+REVOKE ALL ON FUNCTION witness._subject_digest(bytea, text) FROM PUBLIC;
+
+-- The id buckets witness.entry_subject holds entries of, from its first to its last (two index
+-- probes). Callers compute it once and look a subject up in every bucket.
+CREATE FUNCTION witness._subject_buckets() RETURNS bigint[]
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT ARRAY(SELECT generate_series((SELECT min(e.id >> 20) FROM witness.entry e WHERE e.subject IS NOT NULL),
+	                                    (SELECT max(e.id >> 20) FROM witness.entry e WHERE e.subject IS NOT NULL)))
+$$;
+COMMENT ON FUNCTION witness._subject_buckets() IS 'internal: every id bucket (id >> 20) from the first to the last entry with a subject, for lookups in witness.entry_subject';
+REVOKE ALL ON FUNCTION witness._subject_buckets() FROM PUBLIC;
+
 CREATE FUNCTION witness._erase_payloads(entries tid[], ids bigint[], erasure_id bigint) RETURNS bigint
 AS 'MODULE_PATHNAME', 'witness_erase_payloads' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION witness._erase_payloads(tid[], bigint[], bigint) IS 'internal: removes payload and salt of format-2 entries, keeping their commitment, and marks them with the erasure';
@@ -102,6 +151,8 @@ DECLARE
 	ids bigint[];
 	format1 bigint;
 	new_erasure bigint;
+	salt bytea;
+	buckets bigint[];
 BEGIN
 	IF subject IS NULL OR subject = '' THEN
 		RAISE EXCEPTION 'subject must not be null or empty' USING ERRCODE = 'null_value_not_allowed';
@@ -117,17 +168,26 @@ BEGIN
 	PERFORM witness._check_erasure_allowed(subject);
 	-- One erasure at a time: two would race to update the same entries.
 	PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('pg_witness erase_subject'));
+	-- The subject's entries through witness.entry_subject (id bucket and hash of the subject, then the
+	-- subject itself).
+	buckets := witness._subject_buckets();
 	SELECT array_agg(e.ctid ORDER BY e.id), array_agg(e.id ORDER BY e.id) INTO tids, ids
 	FROM witness.entry e
-	WHERE e.subject = erase_subject.subject AND e.format = 2 AND e.erasure_id IS NULL;
-	SELECT count(*) INTO format1 FROM witness.entry e WHERE e.subject = erase_subject.subject AND e.format = 1;
+	WHERE (e.id >> 20) = ANY (buckets) AND hashtextextended(e.subject, 0) = hashtextextended(erase_subject.subject, 0)
+	  AND e.subject = erase_subject.subject AND e.format = 2 AND e.erasure_id IS NULL;
+	SELECT count(*) INTO format1 FROM witness.entry e
+	WHERE (e.id >> 20) = ANY (buckets) AND hashtextextended(e.subject, 0) = hashtextextended(erase_subject.subject, 0)
+	  AND e.subject = erase_subject.subject AND e.format = 1;
 	IF format1 > 0 THEN
 		RAISE WARNING '% entries of this subject were captured in format 1 and cannot be erased', format1
 			USING DETAIL = 'Their values are covered by their leaf hashes directly (docs/personal-data.md).';
 	END IF;
+	-- The subject only as a salted digest: enough for subject_export() to find this erasure again when
+	-- it is given the same subject, not enough to read the subject back.
+	salt := witness._random_salt();
 	PERFORM witness._begin_internal_ddl();
-	INSERT INTO witness.erasure (entry_ids, reason, role_name)
-	VALUES (COALESCE(ids, '{}'), reason, witness._outer_user())
+	INSERT INTO witness.erasure (entry_ids, reason, role_name, subject_salt, subject_digest)
+	VALUES (COALESCE(ids, '{}'), reason, witness._outer_user(), salt, witness._subject_digest(salt, subject))
 	RETURNING erasure_id INTO new_erasure;
 	PERFORM witness._end_internal_ddl();
 	IF ids IS NULL THEN
@@ -191,3 +251,410 @@ COMMENT ON VIEW witness.log IS 'the trail with readable operation and tag names,
 CREATE FUNCTION witness.entry_payload_bytes(e witness.entry) RETURNS bytea
 AS 'MODULE_PATHNAME', 'witness_entry_payload_bytes' LANGUAGE C STRICT STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION witness.entry_payload_bytes(witness.entry) IS 'format 2: the canonical payload bytes an entry''s commitment covers (docs/hashing.md); NULL for format 1 and for an erased payload';
+
+-------------------------------------------------------------------------------
+-- Subject access (GDPR Art. 15): every entry about a data subject, with its status and proof
+-------------------------------------------------------------------------------
+
+-- One row per call of witness.subject_export(), captured into the trail like witness.erasure: who
+-- exported, when, in which format and why. The subject is kept only as a salted digest.
+CREATE TABLE witness.subject_access (
+	access_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	subject_salt bytea NOT NULL,
+	subject_digest bytea NOT NULL,
+	format text NOT NULL,
+	reason text NOT NULL,
+	role_name text NOT NULL,
+	accessed_at timestamptz NOT NULL DEFAULT pg_catalog.statement_timestamp()
+);
+COMMENT ON TABLE witness.subject_access IS 'pg_witness: one row per subject access export (witness.subject_export()); each row is captured into the trail';
+COMMENT ON COLUMN witness.subject_access.subject_salt IS '32 random bytes drawn for this export';
+COMMENT ON COLUMN witness.subject_access.subject_digest IS 'SHA-256(0x04 || subject_salt || subject as UTF-8): the subject, confirmable by whoever already knows it, not readable';
+COMMENT ON COLUMN witness.subject_access.format IS 'json or csv';
+COMMENT ON COLUMN witness.subject_access.reason IS 'why, as the caller gave it (argument reason, else the witness.reason setting)';
+COMMENT ON COLUMN witness.subject_access.role_name IS 'the role that called witness.subject_export() (after SET ROLE)';
+COMMENT ON COLUMN witness.subject_access.accessed_at IS 'when the export ran (its generated_at)';
+COMMENT ON SEQUENCE witness.subject_access_access_id_seq IS 'pg_witness subject access ids';
+SELECT pg_catalog.pg_extension_config_dump('witness.subject_access', '');
+SELECT pg_catalog.pg_extension_config_dump('witness.subject_access_access_id_seq', '');
+REVOKE ALL ON witness.subject_access FROM PUBLIC;
+CREATE TRIGGER witness_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON witness.subject_access
+	FOR EACH STATEMENT EXECUTE FUNCTION witness._reject_write();
+ALTER TABLE witness.subject_access ENABLE ALWAYS TRIGGER witness_append_only;
+CREATE TRIGGER witness_insert_only_by_pg_witness BEFORE INSERT ON witness.subject_access
+	FOR EACH STATEMENT EXECUTE FUNCTION witness._reject_write();
+SET LOCAL session_replication_role = replica;
+INSERT INTO witness.tracked_table (relid, classification, key_columns, schema_name, table_name)
+VALUES ('witness.subject_access', 'internal', '{access_id}', 'witness', 'subject_access');
+RESET session_replication_role;
+CREATE TRIGGER witness_capture AFTER INSERT OR UPDATE OR DELETE ON witness.subject_access
+	FOR EACH ROW EXECUTE FUNCTION witness.capture();
+SELECT pg_catalog.pg_extension_config_dump('witness.tracked_table', $$WHERE relid OPERATOR(pg_catalog.<>) ALL (ARRAY['witness.tracked_table'::pg_catalog.regclass, 'witness.ddl_event'::pg_catalog.regclass, 'witness.erasure'::pg_catalog.regclass, 'witness.subject_access'::pg_catalog.regclass])$$);
+
+-- Inclusion proofs, shared by witness.prove() and the subject export: a block's members, its Merkle
+-- tree (built once, however many of its entries are proved) and one entry's proof read from it.
+CREATE FUNCTION witness._merkle_tree(ids bigint[], leaves bytea[]) RETURNS bytea
+AS 'MODULE_PATHNAME', 'witness_merkle_tree' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION witness._merkle_tree(bigint[], bytea[]) IS 'internal: the Merkle tree (every node hash) over leaves whose entry ids ascend, for witness._merkle_tree_proof';
+CREATE FUNCTION witness._merkle_tree_proof(tree bytea, entry_id bigint, OUT leaf_index integer, OUT tree_size integer,
+                                           OUT audit_path bytea[])
+AS 'MODULE_PATHNAME', 'witness_merkle_tree_proof' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION witness._merkle_tree_proof(bytea, bigint) IS 'internal: position and RFC 9162 audit path of an entry in a tree of witness._merkle_tree (leaf_index NULL when it is not a member)';
+
+-- The block whose snapshot first sees transaction x. Each block's snapshot sees every transaction the
+-- previous one saw (verify() checks it), so a binary search over the block numbers finds it in
+-- O(log blocks) lookups; a missing block (which verify() reports) falls back to trying them in order.
+CREATE FUNCTION witness._block_of_xid(x xid8) RETURNS witness.block
+LANGUAGE plpgsql STABLE STRICT SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	lo bigint;
+	hi bigint;
+	mid bigint;
+	s pg_snapshot;
+	found_no bigint;
+	b witness.block;
+BEGIN
+	SELECT min(block_no), max(block_no) INTO lo, hi FROM witness.block;
+	IF hi IS NULL OR NOT pg_visible_in_snapshot(x, (SELECT snapshot FROM witness.block WHERE block_no = hi)) THEN
+		RETURN NULL; -- not sealed yet
+	END IF;
+	found_no := hi;
+	hi := hi - 1;
+	WHILE lo <= hi LOOP
+		mid := lo + (hi - lo) / 2;
+		SELECT snapshot INTO s FROM witness.block WHERE block_no = mid;
+		IF NOT FOUND THEN
+			SELECT * INTO b FROM witness.block WHERE pg_visible_in_snapshot(x, snapshot) ORDER BY block_no LIMIT 1;
+			RETURN b;
+		END IF;
+		IF pg_visible_in_snapshot(x, s) THEN
+			found_no := mid;
+			hi := mid - 1;
+		ELSE
+			lo := mid + 1;
+		END IF;
+	END LOOP;
+	SELECT * INTO b FROM witness.block WHERE block_no = found_no;
+	RETURN b;
+END
+$$;
+COMMENT ON FUNCTION witness._block_of_xid(xid8) IS 'internal: the first block whose snapshot sees a transaction (NULL while none does), by binary search';
+
+CREATE OR REPLACE FUNCTION witness.block_of(entry_id bigint) RETURNS witness.block
+LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT b.* FROM witness.entry e CROSS JOIN LATERAL witness._block_of_xid(e.xid) b
+	WHERE e.id = entry_id AND b.block_no IS NOT NULL ORDER BY b.block_no LIMIT 1
+$$;
+
+-- The members of block b in id order: what its Merkle root was computed over (docs/verification.md).
+-- The xid bounds (the previous snapshot's xmin, this one's xmax) and the id bounds of the header let
+-- witness.entry_xid and witness.entry_id skip the rest of the trail. A header whose bounds were
+-- altered fails its block hash, and the proofs read from it do not check.
+CREATE FUNCTION witness._block_members(b witness.block, OUT ids bigint[], OUT leaves bytea[])
+LANGUAGE plpgsql STABLE STRICT SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	prev_snapshot pg_snapshot;
+BEGIN
+	SELECT p.snapshot INTO prev_snapshot FROM witness.block p WHERE p.block_no = b.block_no - 1;
+	SELECT array_agg(m.id ORDER BY m.id), array_agg(m.leaf_hash ORDER BY m.id) INTO ids, leaves
+	FROM witness.entry m
+	WHERE m.xid >= COALESCE(pg_snapshot_xmin(prev_snapshot), '0'::xid8) AND m.xid < pg_snapshot_xmax(b.snapshot)
+	  AND m.id BETWEEN b.first_entry_id AND b.last_entry_id
+	  AND pg_visible_in_snapshot(m.xid, b.snapshot)
+	  AND (prev_snapshot IS NULL OR NOT pg_visible_in_snapshot(m.xid, prev_snapshot));
+END
+$$;
+COMMENT ON FUNCTION witness._block_members(witness.block) IS 'internal: ids and leaf hashes of a block''s entries in id order';
+
+CREATE FUNCTION witness._block_tree(b witness.block) RETURNS bytea
+LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT CASE WHEN m.ids IS NOT NULL THEN witness._merkle_tree(m.ids, m.leaves) END FROM witness._block_members(b) m
+$$;
+COMMENT ON FUNCTION witness._block_tree(witness.block) IS 'internal: the Merkle tree of a block''s entries (NULL for a block without any), to prove any number of them';
+
+-- The proof document of docs/verification.md ("Inclusion proofs").
+CREATE FUNCTION witness._entry_proof(entry_id bigint, leaf_hash bytea, b witness.block, tree bytea) RETURNS jsonb
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT jsonb_build_object(
+		'entry_id', entry_id, 'leaf_hash', encode(leaf_hash, 'hex'), 'block_no', b.block_no,
+		'leaf_index', t.leaf_index, 'tree_size', t.tree_size,
+		'audit_path', (SELECT COALESCE(jsonb_agg(encode(p, 'hex') ORDER BY o), '[]') FROM unnest(t.audit_path) WITH ORDINALITY AS u(p, o)),
+		'merkle_root', encode(b.merkle_root, 'hex'), 'block_hash', encode(b.block_hash, 'hex'),
+		'block_header', witness._block_json(b))
+	FROM witness._merkle_tree_proof(tree, entry_id) t
+$$;
+COMMENT ON FUNCTION witness._entry_proof(bigint, bytea, witness.block, bytea) IS 'internal: the inclusion proof of an entry in block b, read from the block''s tree (witness._block_tree)';
+
+CREATE OR REPLACE FUNCTION witness.prove(entry_id bigint) RETURNS jsonb
+LANGUAGE plpgsql STABLE STRICT SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	e witness.entry;
+	same_id witness.entry[];
+	b witness.block;
+BEGIN
+	SELECT array_agg(x) INTO same_id FROM witness.entry x WHERE x.id = entry_id;
+	IF same_id IS NULL THEN
+		RAISE EXCEPTION 'entry % does not exist', entry_id USING ERRCODE = 'no_data_found';
+	END IF;
+	IF cardinality(same_id) > 1 THEN
+		RAISE EXCEPTION 'entry id % appears % times', entry_id, cardinality(same_id)
+			USING ERRCODE = 'data_corrupted', HINT = 'Run witness.verify() to see which one was inserted.';
+	END IF;
+	e := same_id[1];
+	IF witness.entry_leaf_hash(e) <> e.leaf_hash THEN
+		RAISE EXCEPTION 'entry % does not match its leaf hash', entry_id
+			USING ERRCODE = 'data_corrupted', HINT = 'Run witness.verify() to see what was altered.';
+	END IF;
+	b := witness._block_of_xid(e.xid);
+	IF b.block_no IS NULL THEN
+		RAISE EXCEPTION 'entry % is not sealed yet', entry_id
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      HINT = 'Call witness.seal(), or wait for the background sealer.';
+	END IF;
+	RETURN witness._entry_proof(e.id, e.leaf_hash, b, witness._block_tree(b));
+END
+$$;
+
+-- The one place the subject export reads an entry's payload (src/pg/access/entry_payload.cpp): row
+-- key and values as jsonb, and whether the payload matches its commitment (NULL when erased or of
+-- format 1, whose leaf hash covers it). Payloads encrypted at rest will be decrypted here.
+CREATE FUNCTION witness._entry_payload(e witness.entry, OUT row_key jsonb, OUT old_values jsonb, OUT new_values jsonb,
+                                       OUT payload_verified boolean)
+AS 'MODULE_PATHNAME', 'witness_entry_payload' LANGUAGE C STRICT STABLE;
+COMMENT ON FUNCTION witness._entry_payload(witness.entry) IS 'internal: an entry''s row key and values for the subject export, and whether its payload matches its commitment';
+REVOKE ALL ON FUNCTION witness._entry_payload(witness.entry) FROM PUBLIC;
+
+CREATE FUNCTION witness._utc(t timestamptz) RETURNS text
+LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp
+AS $$ SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') $$;
+COMMENT ON FUNCTION witness._utc(timestamptz) IS 'internal: a time as ISO 8601 in UTC with microseconds, whatever the session''s TimeZone';
+
+-- The fields an entry carries, with old and new value as the operation has them (old: UPDATE and
+-- DELETE; new: INSERT and UPDATE). An UPDATE that moved a row to this subject from another holds the
+-- other subject's identifier as the old value of the subject column: that old value is withheld.
+CREATE FUNCTION witness._entry_changes(op "char", subject text, old_values jsonb, new_values jsonb)
+RETURNS TABLE (field text, has_old boolean, old_value jsonb, has_new boolean, new_value jsonb, old_withheld boolean)
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT k.field, op IN ('U', 'D') AND NOT k.withheld, CASE WHEN op IN ('U', 'D') AND NOT k.withheld THEN old_values -> k.field END,
+	       op IN ('I', 'U'), CASE WHEN op IN ('I', 'U') THEN new_values -> k.field END, k.withheld
+	FROM (SELECT f.field, COALESCE(op = 'U' AND new_values ->> f.field = subject
+	                               AND old_values ->> f.field IS DISTINCT FROM subject, false) AS withheld
+	      FROM (SELECT jsonb_object_keys(COALESCE(old_values, '{}') || COALESCE(new_values, '{}')) AS field) f) k
+	ORDER BY k.field COLLATE "C"
+$$;
+COMMENT ON FUNCTION witness._entry_changes("char", text, jsonb, jsonb) IS 'internal: an entry''s fields with old and new values for the subject export; the old value of a subject column that named another subject is withheld';
+
+-- RFC 4180: a field with a comma, a double quote, CR or LF is quoted, its double quotes doubled. NULL
+-- is an empty field; an empty string is quoted ("") to tell it from NULL.
+CREATE FUNCTION witness._csv_line(fields text[]) RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT string_agg(CASE WHEN f IS NULL THEN ''
+	                       WHEN f = '' OR strpos(f, ',') > 0 OR strpos(f, '"') > 0 OR strpos(f, chr(13)) > 0 OR strpos(f, chr(10)) > 0
+	                       THEN '"' || replace(f, '"', '""') || '"'
+	                       ELSE f END, ',' ORDER BY i)
+	FROM unnest(fields) WITH ORDINALITY AS u(f, i)
+$$;
+COMMENT ON FUNCTION witness._csv_line(text[]) IS 'internal: one CSV record (RFC 4180) of the given fields, without its line break';
+
+-- A JSON value as a CSV field: a string as its text, null as NULL, anything else as JSON.
+CREATE FUNCTION witness._csv_value(v jsonb) RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT CASE jsonb_typeof(v) WHEN 'string' THEN v #>> '{}' WHEN 'null' THEN NULL ELSE v::text END $$;
+COMMENT ON FUNCTION witness._csv_value(jsonb) IS 'internal: a JSON value as a CSV field of the subject export';
+
+-- The lines of one export, all read with one snapshot (the function is STABLE). Every entry whose
+-- subject is the given one, found through witness.entry_subject, and every entry emptied by an
+-- erasure whose salted digest matches the subject, found through witness.entry_erasure; in id
+-- (capture) order. Memory: the rows pass through tuplestores, which spill to disk beyond work_mem,
+-- plus the Merkle tree of one block at a time for the proofs (JSON only).
+CREATE FUNCTION witness._subject_export_lines(for_subject text, format text, access_id bigint, generated_at timestamptz)
+RETURNS SETOF text
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	subject_key bigint := hashtextextended(for_subject, 0);
+	buckets bigint[] := witness._subject_buckets();
+	erasures bigint[];
+	r record;
+	e witness.entry;
+	p record;
+	c record;
+	leaf_ok boolean;
+	verified boolean;
+	problem text;
+	status text;
+	op_name text;
+	table_name text;
+	stmt_time text;
+	b witness.block;
+	prev_snapshot pg_snapshot;
+	tree bytea;
+	tree_block bigint;
+	proof jsonb;
+	changes json;
+	note text;
+	lines integer;
+	started boolean := false;
+BEGIN
+	SELECT array_agg(x.erasure_id) INTO erasures FROM witness.erasure x
+	WHERE x.subject_digest = witness._subject_digest(x.subject_salt, for_subject);
+	IF format = 'csv' THEN
+		RETURN NEXT witness._csv_line(ARRAY['entry_id', 'time', 'table', 'operation', 'row_key', 'field', 'old_value',
+		                                    'new_value', 'actor', 'reason', 'status', 'block_no', 'verified', 'note']);
+	END IF;
+	FOR r IN
+		WITH found AS (
+			SELECT m, NULL::bigint AS erasure_id, NULL::timestamptz AS erased_at
+			FROM witness.entry m
+			WHERE (m.id >> 20) = ANY (buckets) AND hashtextextended(m.subject, 0) = subject_key AND m.subject = for_subject
+			UNION ALL
+			SELECT m, x.erasure_id, x.erased_at
+			FROM witness.erasure x JOIN witness.entry m ON m.erasure_id = x.erasure_id
+			WHERE x.erasure_id = ANY (erasures) AND m.id = ANY (x.entry_ids) AND m.subject IS NULL
+		)
+		SELECT f.m, f.erasure_id, f.erased_at, count(*) OVER () AS total FROM found f ORDER BY (f.m).id
+	LOOP
+		e := r.m;
+		IF NOT started AND format = 'json' THEN
+			RETURN NEXT json_build_object('export', 'pg_witness subject access', 'version', 1, 'subject', for_subject,
+			                              'generated_at', witness._utc(generated_at), 'entries', r.total,
+			                              'access_id', access_id, 'database', witness.database_id())::text;
+		END IF;
+		started := true;
+		p := witness._entry_payload(e);
+		leaf_ok := witness.entry_leaf_hash(e) = e.leaf_hash;
+		-- The block: the previous entry's, when it is this one's too, else a binary search.
+		IF b.block_no IS NULL OR NOT pg_visible_in_snapshot(e.xid, b.snapshot)
+		   OR (prev_snapshot IS NOT NULL AND pg_visible_in_snapshot(e.xid, prev_snapshot)) THEN
+			b := witness._block_of_xid(e.xid);
+			prev_snapshot := NULL;
+			IF b.block_no IS NOT NULL THEN
+				SELECT x.snapshot INTO prev_snapshot FROM witness.block x WHERE x.block_no = b.block_no - 1;
+			END IF;
+		END IF;
+		problem := NULL;
+		IF r.erasure_id IS NOT NULL THEN
+			status := 'erased';
+			verified := leaf_ok AND p.payload_verified IS NULL;
+			IF NOT leaf_ok THEN
+				problem := 'the entry does not match its leaf hash';
+			ELSIF NOT verified THEN
+				problem := 'the entry holds a payload although it was erased';
+			END IF;
+		ELSE
+			status := CASE WHEN b.block_no IS NULL THEN 'pending' ELSE 'sealed' END;
+			verified := leaf_ok AND COALESCE(p.payload_verified, e.format = 1);
+			IF NOT leaf_ok THEN
+				problem := 'the entry does not match its leaf hash';
+			ELSIF NOT verified THEN
+				problem := 'the payload does not match its commitment';
+			END IF;
+		END IF;
+		op_name := CASE e.op WHEN 'I' THEN 'INSERT' WHEN 'U' THEN 'UPDATE' WHEN 'D' THEN 'DELETE' WHEN 'T' THEN 'TRUNCATE' END;
+		table_name := format('%I.%I', e.schema_name, e.table_name);
+		stmt_time := witness._utc(e.stmt_time);
+		IF format = 'json' THEN
+			proof := NULL;
+			IF b.block_no IS NOT NULL AND leaf_ok THEN
+				IF tree_block IS DISTINCT FROM b.block_no THEN
+					tree := witness._block_tree(b);
+					tree_block := b.block_no;
+				END IF;
+				proof := witness._entry_proof(e.id, e.leaf_hash, b, tree);
+			END IF;
+			changes := NULL;
+			IF r.erasure_id IS NULL THEN
+				SELECT COALESCE(json_agg(CASE WHEN x.old_withheld THEN json_build_object('field', x.field, 'old_withheld', true, 'new', x.new_value)
+				                              WHEN x.has_old AND x.has_new THEN json_build_object('field', x.field, 'old', x.old_value, 'new', x.new_value)
+				                              WHEN x.has_old THEN json_build_object('field', x.field, 'old', x.old_value)
+				                              ELSE json_build_object('field', x.field, 'new', x.new_value) END
+				                         ORDER BY x.ord), '[]')
+				INTO changes
+				FROM witness._entry_changes(e.op, for_subject, p.old_values, p.new_values)
+				     WITH ORDINALITY AS x(field, has_old, old_value, has_new, new_value, old_withheld, ord);
+			END IF;
+			-- Every entry line has the same members, in this order (docs/personal-data.md).
+			RETURN NEXT json_build_object('entry_id', e.id, 'time', stmt_time, 'table', table_name, 'operation', op_name,
+			                              'row_key', p.row_key, 'changes', changes, 'actor', e.actor, 'reason', e.reason,
+			                              'status', status, 'block_no', b.block_no, 'verified', verified, 'problem', problem,
+			                              'erasure', CASE WHEN r.erasure_id IS NOT NULL
+			                                              THEN json_build_object('erasure_id', r.erasure_id,
+			                                                                     'erased_at', witness._utc(r.erased_at)) END,
+			                              'proof', proof)::text;
+		ELSE
+			lines := 0;
+			IF r.erasure_id IS NULL THEN
+				FOR c IN SELECT * FROM witness._entry_changes(e.op, for_subject, p.old_values, p.new_values) LOOP
+					note := concat_ws('; ', problem, CASE WHEN c.old_withheld THEN 'old value withheld: it names another subject' END);
+					RETURN NEXT witness._csv_line(ARRAY[e.id::text, stmt_time, table_name, op_name, p.row_key::text, c.field,
+					                                    witness._csv_value(c.old_value), witness._csv_value(c.new_value),
+					                                    e.actor, e.reason, status, b.block_no::text, verified::text,
+					                                    NULLIF(note, '')]);
+					lines := lines + 1;
+				END LOOP;
+			END IF;
+			IF lines = 0 THEN
+				note := concat_ws('; ', problem, CASE WHEN r.erasure_id IS NOT NULL
+				                                      THEN format('payload erased by erasure %s at %s', r.erasure_id, witness._utc(r.erased_at)) END);
+				RETURN NEXT witness._csv_line(ARRAY[e.id::text, stmt_time, table_name, op_name, p.row_key::text, NULL, NULL, NULL,
+				                                    e.actor, e.reason, status, b.block_no::text, verified::text, NULLIF(note, '')]);
+			END IF;
+		END IF;
+	END LOOP;
+	IF NOT started AND format = 'json' THEN
+		RETURN NEXT json_build_object('export', 'pg_witness subject access', 'version', 1, 'subject', for_subject,
+		                              'generated_at', witness._utc(generated_at), 'entries', 0,
+		                              'access_id', access_id, 'database', witness.database_id())::text;
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION witness._subject_export_lines(text, text, bigint, timestamptz) IS 'internal: the lines of a subject access export (witness.subject_export)';
+REVOKE ALL ON FUNCTION witness._subject_export_lines(text, text, bigint, timestamptz) FROM PUBLIC;
+
+CREATE FUNCTION witness.subject_export(subject text, format text DEFAULT 'json', reason text DEFAULT NULL)
+RETURNS SETOF text
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	fmt text := lower(btrim(format));
+	why text := CASE WHEN btrim(reason) <> '' THEN reason
+	                 WHEN btrim(current_setting('witness.reason', true)) <> '' THEN current_setting('witness.reason', true) END;
+	salt bytea;
+	rec witness.subject_access;
+BEGIN
+	IF subject IS NULL OR subject = '' THEN
+		RAISE EXCEPTION 'subject must not be null or empty' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF fmt IS NULL OR fmt NOT IN ('json', 'csv') THEN
+		RAISE EXCEPTION 'unknown export format "%"', COALESCE(format, 'NULL') USING ERRCODE = 'invalid_parameter_value',
+			HINT = 'The format is json (JSON lines) or csv.';
+	END IF;
+	IF why IS NULL THEN
+		RAISE EXCEPTION 'a subject access export needs a reason' USING ERRCODE = 'invalid_parameter_value',
+			HINT = 'Pass it as the third argument, for example witness.subject_export(''customer:42'', ''json'', ''GDPR Art. 15 request #1234''), or SET witness.reason.';
+	END IF;
+	IF octet_length(why) > 1024 THEN
+		RAISE EXCEPTION 'reason is too long' USING ERRCODE = 'string_data_right_truncation',
+			DETAIL = format('It has %s bytes; at most 1024 are allowed.', octet_length(why));
+	END IF;
+	-- Recorded first, in the same transaction: an export that fails leaves no record, and no export
+	-- is returned without one.
+	salt := witness._random_salt();
+	PERFORM witness._begin_internal_ddl();
+	INSERT INTO witness.subject_access (subject_salt, subject_digest, format, reason, role_name)
+	VALUES (salt, witness._subject_digest(salt, subject), fmt, why, witness._outer_user())
+	RETURNING * INTO rec;
+	PERFORM witness._end_internal_ddl();
+	RETURN QUERY SELECT * FROM witness._subject_export_lines(subject, fmt, rec.access_id, rec.accessed_at);
+END
+$$;
+COMMENT ON FUNCTION witness.subject_export(text, text, text) IS 'subject access (GDPR Art. 15): every entry about a data subject, oldest first, with its changes, status (sealed in block N, pending or erased), verification and (json) inclusion proof; json gives JSON lines after a describing first line, csv RFC 4180 records after a header; the export is recorded in witness.subject_access and so in the trail';
+REVOKE ALL ON FUNCTION witness.subject_export(text, text, text) FROM PUBLIC;

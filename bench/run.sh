@@ -12,6 +12,8 @@
 #   BENCH_SCALE      pgbench scale factor (default 10)
 #   BENCH_BULK_ROWS  rows of the bulk INSERT/UPDATE (default 200000)
 #   BENCH_BUILD=0    do not build and install the extension first (default: build)
+#   BENCH_SETUP_SQL  SQL run in the benchmark database after the setup, before any measurement
+#                    (e.g. "DROP INDEX witness.entry_subject" to measure capture without that index)
 #   BENCH_OUT        directory for the CSV and the summary (default bench/out)
 # plus those of scripts/lib.sh (WITNESS_JOBS, WITNESS_KEEP_CLUSTER, ...).
 set -euo pipefail
@@ -219,6 +221,10 @@ psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "CREATE DATABASE $BENCH_DB"
 log "pgbench -i -s $SCALE"
 pgbench -i -s "$SCALE" -q "$BENCH_DB" 2>&1 | tail -n 1
 q -f "$BENCH_DIR/setup.sql"
+if [[ -n ${BENCH_SETUP_SQL:-} ]]; then
+	log "BENCH_SETUP_SQL: $BENCH_SETUP_SQL"
+	q -c "$BENCH_SETUP_SQL"
+fi
 q -c CHECKPOINT
 
 MACHINE="nproc $(nproc), RAM $(free -g | awk '/^Mem:/ { print $2 }') GiB, $(qv -c 'SELECT version()' | cut -d, -f1), pgaudit $(qv -c "SELECT extversion FROM pg_extension WHERE extname = 'pgaudit'"), pg_witness $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$REPO" diff --quiet HEAD 2>/dev/null || echo '+local changes')"
@@ -252,6 +258,7 @@ psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "COPY bench_result FROM STDIN (FORM
 	echo "pg_witness benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), ${SECONDS}s"
 	echo "machine: $MACHINE"
 	echo "settings: rounds $ROUNDS, pgbench -T $DURATION -M prepared, clients ${CLIENTS[*]}, scale $SCALE, bulk $BULK_ROWS rows"
+	[[ -z ${BENCH_SETUP_SQL:-} ]] || echo "setup SQL: $BENCH_SETUP_SQL"
 	psql -X -v ON_ERROR_STOP=1 -d postgres -f "$BENCH_DIR/report.sql"
 } | tee "$SUMMARY"
 log "raw results: $CSV"

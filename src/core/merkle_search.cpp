@@ -33,23 +33,54 @@ Hash root_without(const MerkleNodes &a, const MerkleNodes &b, size_t idx, size_t
 	                        root_without(a, b, idx + 2 * k, first + k, size - k, i));
 }
 
+Hash build_nodes(const Hash *leaves, Hash *nodes, size_t idx, size_t first, size_t size)
+{
+	if (size == 1)
+		return nodes[idx] = leaves[first];
+	const size_t k = split_point(size);
+	const Hash left = build_nodes(leaves, nodes, idx + 1, first, k);
+	const Hash right = build_nodes(leaves, nodes, idx + 2 * k, first + k, size - k);
+	return nodes[idx] = merkle_node_hash(left, right);
+}
+
 } // namespace
+
+void merkle_nodes_build(const Hash *leaves, size_t n, Hash *nodes)
+{
+	if (n == 0)
+		throw std::invalid_argument("merkle_nodes_build: a tree needs at least one leaf");
+	build_nodes(leaves, nodes, 0, 0, n);
+}
 
 MerkleNodes::MerkleNodes(const Hash *leaves, size_t n) : leaves_(leaves), nodes_(n == 0 ? 0 : 2 * n - 1)
 {
 	if (n == 0)
 		throw std::invalid_argument("MerkleNodes: a tree needs at least one leaf");
-	build(0, 0, n);
+	merkle_nodes_build(leaves, n, nodes_.data());
 }
 
-Hash MerkleNodes::build(size_t idx, size_t first, size_t size)
+std::vector<Hash> merkle_nodes_audit_path(const Hash *nodes, size_t n, size_t index)
 {
-	if (size == 1)
-		return nodes_[idx] = leaves_[first];
-	const size_t k = split_point(size);
-	const Hash left = build(idx + 1, first, k);
-	const Hash right = build(idx + 2 * k, first + k, size - k);
-	return nodes_[idx] = merkle_node_hash(left, right);
+	if (index >= n)
+		throw std::out_of_range("audit path: leaf index outside the tree");
+	// Walk down from the root; the sibling of each subtree on the way is part of the path, which RFC
+	// 9162 orders from the leaf up: the deepest sibling first.
+	std::vector<Hash> path;
+	size_t idx = 0, first = 0, size = n;
+	while (size > 1) {
+		const size_t k = split_point(size);
+		if (index < first + k) {
+			path.push_back(nodes[idx + 2 * k]);
+			idx += 1;
+			size = k;
+		} else {
+			path.push_back(nodes[idx + 1]);
+			idx += 2 * k;
+			first += k;
+			size -= k;
+		}
+	}
+	return std::vector<Hash>(path.rbegin(), path.rend());
 }
 
 Hash MerkleNodes::root_with_swap(size_t i, size_t j) const

@@ -9,7 +9,9 @@
 #   - the 0.1 entries keep format 1 and verify, pending ones seal, new entries are format 2;
 #   - witness.verify() and witness-verify (over libpq) agree that the whole trail is valid;
 #   - an erasure of a subject with entries of both formats erases the format-2 ones, warns about the
-#     format-1 ones, and the trail stays valid.
+#     format-1 ones, and the trail stays valid;
+#   - the subject index built by the update finds 0.1 entries, and the subject access export lists
+#     both formats (format 1 verified by its leaf hash, the erased format-2 entry header only).
 #
 # Environment: PG_BINDIR (the PostgreSQL 15 to copy), REPO (as scripts/test.sh sets it).
 set -euo pipefail
@@ -106,6 +108,9 @@ check "0.1 entries kept, format 1, hashes unchanged" "$OLD_ENTRIES|$OLD_LEAVES" 
 	"SELECT count(*) || '|' || md5(string_agg(encode(leaf_hash, 'hex'), ',' ORDER BY id)) FROM witness.entry WHERE format = 1"
 # The update itself writes no entry (witness.erasure joins the tracked tables uncaptured).
 check "verifies after the update" "valid|2|2" "SELECT status || '|' || blocks_checked || '|' || entries_pending FROM witness.verify()"
+check "the subject index covers the 0.1 entries" "$(q "SELECT count(*) FROM witness.entry WHERE subject = 'c7@example.com'")" \
+	"SET enable_seqscan = off; SELECT count(*) FROM witness.entry WHERE (id >> 20) = ANY (witness._subject_buckets())
+	 AND hashtextextended(subject, 0) = hashtextextended('c7@example.com', 0) AND subject = 'c7@example.com'"
 
 say "0.2: new entries are format 2; the mixed trail seals and verifies"
 q "UPDATE customer SET plan = 'pro' WHERE id IN (1, 21, 22)" >/dev/null
@@ -127,5 +132,12 @@ check "valid after erasure" "valid|0" "SELECT status || '|' || entries_pending F
 "$REPO/build/witness-verify" --connect "host=$WORK port=$PORT dbname=$DB user=postgres" >"$WORK/wv.out" 2>&1 ||
 	{ cat "$WORK/wv.out" >&2; exit 1; }
 check_ok "witness-verify counts the erased entry" "$(grep -q 'entries erased: *1 ' "$WORK/wv.out" && echo ok || cat "$WORK/wv.out")"
+
+say "subject access across formats: format-1 entries verified by their leaf hash, the erased one header only"
+check "c1's export: three format-1 entries sealed and verified, the format-2 one erased, each with a proof" \
+	"INSERT:sealed:true:t,UPDATE:sealed:true:t,UPDATE:sealed:true:t,UPDATE:erased:true:t" \
+	"SELECT string_agg(concat_ws(':', l ->> 'operation', l ->> 'status', l ->> 'verified', l ->> 'proof' <> 'null'), ',' ORDER BY n)
+	 FROM witness.subject_export('c1@example.com', 'json', 'upgrade test') WITH ORDINALITY AS x(line, n),
+	      LATERAL (SELECT line::json AS l) j WHERE n > 1"
 
 finish upgrade_from_0_1

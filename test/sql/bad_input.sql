@@ -99,6 +99,43 @@ SELECT bad_input.try($$SELECT bad_input.audit_path_int(ARRAY[1, 2], 0)$$);
 SELECT witness._merkle_audit_path(('[5:6]=' || ARRAY[sha256('a'), sha256('b')]::text)::bytea[], 1)
        = ARRAY[sha256('a')] AS lower_bound_ignored;
 
+-- A block's tree and the proofs read from it (issue 10): declared without STRICT, with fewer
+-- arguments or another result, and given malformed input.
+CREATE FUNCTION bad_input.merkle_tree(bigint[], bytea[]) RETURNS bytea
+AS '$libdir/pg_witness', 'witness_merkle_tree' LANGUAGE C;
+CREATE FUNCTION bad_input.merkle_tree_one(bigint[]) RETURNS bytea
+AS '$libdir/pg_witness', 'witness_merkle_tree' LANGUAGE C;
+CREATE FUNCTION bad_input.tree_proof(bytea, bigint, OUT leaf_index integer, OUT tree_size integer, OUT audit_path bytea[])
+AS '$libdir/pg_witness', 'witness_merkle_tree_proof' LANGUAGE C;
+CREATE FUNCTION bad_input.tree_proof_bytea(bytea, bigint) RETURNS bytea
+AS '$libdir/pg_witness', 'witness_merkle_tree_proof' LANGUAGE C;
+CREATE FUNCTION bad_input.entry_payload(witness.entry, OUT row_key jsonb, OUT old_values jsonb, OUT new_values jsonb,
+                                        OUT payload_verified boolean)
+AS '$libdir/pg_witness', 'witness_entry_payload' LANGUAGE C;
+CREATE FUNCTION bad_input.entry_payload_text(witness.entry) RETURNS text
+AS '$libdir/pg_witness', 'witness_entry_payload' LANGUAGE C;
+SELECT bad_input.try($$SELECT bad_input.merkle_tree(NULL, ARRAY[sha256('a')])$$);
+SELECT bad_input.try($$SELECT bad_input.merkle_tree('{1}', NULL)$$);
+SELECT bad_input.try($$SELECT bad_input.merkle_tree_one('{1}')$$);
+SELECT bad_input.try($$SELECT witness._merkle_tree('{}', '{}')$$);
+SELECT bad_input.try($$SELECT witness._merkle_tree('{1,2}', ARRAY[sha256('a')])$$);
+SELECT bad_input.try($$SELECT witness._merkle_tree('{2,1}', ARRAY[sha256('a'), sha256('b')])$$);
+SELECT bad_input.try($$SELECT witness._merkle_tree(ARRAY[1, NULL], ARRAY[sha256('a'), sha256('b')])$$);
+SELECT bad_input.try($$SELECT witness._merkle_tree('{1}', ARRAY['\x00'::bytea])$$);
+SELECT bad_input.try($$SELECT * FROM bad_input.tree_proof(NULL, 1)$$);
+SELECT bad_input.try($$SELECT * FROM bad_input.tree_proof('\x00', 1)$$);
+SELECT bad_input.try($$SELECT * FROM witness._merkle_tree_proof(witness._merkle_tree('{1}', ARRAY[sha256('a')]) || '\x00'::bytea, 1)$$);
+SELECT bad_input.try($$SELECT bad_input.tree_proof_bytea(witness._merkle_tree('{1}', ARRAY[sha256('a')]), 1)$$);
+SELECT bad_input.try($$SELECT * FROM bad_input.entry_payload(NULL)$$);
+SELECT bad_input.try($$SELECT bad_input.entry_payload_text(x) FROM witness.entry x LIMIT 1$$);
+-- Every path read from a tree is the one recomputed from the leaves; a non-member has none.
+SELECT bool_and(p.audit_path = witness._merkle_audit_path(l.leaves, i) AND p.leaf_index = i AND p.tree_size = 13)
+       AS tree_paths_equal_recomputed_paths
+FROM (SELECT array_agg(sha256(int8send(g)) ORDER BY g) AS leaves, array_agg(g * 10 ORDER BY g) AS ids
+      FROM generate_series(1, 13) g) l,
+     generate_series(0, 12) i, witness._merkle_tree_proof(witness._merkle_tree(l.ids, l.leaves), (i + 1) * 10) p;
+SELECT * FROM witness._merkle_tree_proof(witness._merkle_tree('{10,20}', ARRAY[sha256('a'), sha256('b')]), 15);
+
 -- Entries whose NOT NULL columns are NULL: a clear error, never a hash of garbage.
 SELECT bad_input.try($$SELECT witness.entry_leaf_hash(ROW(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
                        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,

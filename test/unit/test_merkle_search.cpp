@@ -33,6 +33,21 @@ TEST(MerkleSearch, NodesRootMatchesMerkleRoot)
 	EXPECT_THROW(MerkleNodes(nullptr, 0), std::invalid_argument);
 }
 
+TEST(MerkleSearch, AuditPathFromNodesMatchesInclusionProof)
+{
+	for (size_t n = 1; n <= 70; n++) {
+		const std::vector<Hash> leaves = make_leaves(n);
+		const MerkleNodes tree(leaves.data(), n);
+		ASSERT_EQ(tree.nodes().size(), 2 * n - 1);
+		for (size_t i = 0; i < n; i++) {
+			const std::vector<Hash> path = merkle_nodes_audit_path(tree.nodes().data(), n, i);
+			EXPECT_EQ(path, merkle_inclusion_proof(leaves, i)) << n << " " << i;
+			EXPECT_TRUE(merkle_verify_inclusion(leaves[i], i, n, path, merkle_root(leaves))) << n << " " << i;
+		}
+		EXPECT_THROW(merkle_nodes_audit_path(tree.nodes().data(), n, n), std::out_of_range);
+	}
+}
+
 TEST(MerkleSearch, RootWithSwapMatchesRecomputation)
 {
 	for (size_t n : {2u, 3u, 5u, 8u, 13u}) {

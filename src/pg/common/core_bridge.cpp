@@ -9,6 +9,7 @@
 #include "core/block.hpp"
 #include "core/canonical_json.hpp"
 #include "core/merkle.hpp"
+#include "core/merkle_search.hpp"
 #include "core/random_bytes.hpp"
 #include "pg/common/core_bridge.hpp"
 #include "pg/common/cpp_guard.hpp"
@@ -262,6 +263,37 @@ uint8_t *merkle_audit_path(const uint8_t *leaves, size_t n, size_t index, size_t
 		for (size_t i = 0; i < n; i++)
 			std::memcpy(hashes[i].data(), leaves + 32 * i, 32);
 		path = merkle_inclusion_proof(hashes, index);
+	});
+	auto *out = (uint8_t *)palloc(32 * Max(path.size(), 1));
+	for (size_t i = 0; i < path.size(); i++)
+		memcpy(out + 32 * i, path[i].data(), 32);
+	*path_len = path.size();
+	return out;
+}
+
+// A palloc'd buffer of hashes seen as the core's Hash values: a Hash is 32 bytes with no padding.
+static_assert(sizeof(Hash) == 32 && alignof(Hash) == 1, "a Hash is 32 plain bytes");
+
+void draw_salt(uint8_t out[32])
+{
+	run_core(ERRCODE_INTERNAL_ERROR, "could not draw a salt", [&] {
+		const std::string drawn = random_bytes(32);
+		std::memcpy(out, drawn.data(), 32);
+	});
+}
+
+void merkle_tree_nodes(const uint8_t *leaves, size_t n, uint8_t *nodes)
+{
+	run_core(ERRCODE_INTERNAL_ERROR, "could not compute Merkle tree", [&] {
+		merkle_nodes_build(reinterpret_cast<const Hash *>(leaves), n, reinterpret_cast<Hash *>(nodes));
+	});
+}
+
+uint8_t *merkle_tree_audit_path(const uint8_t *nodes, size_t n, size_t index, size_t *path_len)
+{
+	static std::vector<Hash> path;
+	run_core(ERRCODE_INTERNAL_ERROR, "could not compute audit path", [&] {
+		path = merkle_nodes_audit_path(reinterpret_cast<const Hash *>(nodes), n, index);
 	});
 	auto *out = (uint8_t *)palloc(32 * Max(path.size(), 1));
 	for (size_t i = 0; i < path.size(); i++)

@@ -56,4 +56,15 @@ void block_hash(const BlockFields &block, uint8_t out[32]);
 // Audit path (RFC 9162) for leaf `index` among n leaves: writes *path_len hashes to a palloc'd buffer.
 uint8_t *merkle_audit_path(const uint8_t *leaves, size_t n, size_t index, size_t *path_len);
 
+// 32 fresh random bytes from OpenSSL's generator (for salts).
+void draw_salt(uint8_t out[32]);
+
+// The 2n - 1 node hashes of the Merkle tree over n >= 1 leaf hashes stored back to back, written to
+// nodes (32 bytes each) in the pre-order of core/merkle_search.hpp.
+void merkle_tree_nodes(const uint8_t *leaves, size_t n, uint8_t *nodes);
+
+// Audit path of leaf `index` (< n) read from such nodes in O(log n): writes *path_len hashes to a
+// palloc'd buffer.
+uint8_t *merkle_tree_audit_path(const uint8_t *nodes, size_t n, size_t index, size_t *path_len);
+
 } // namespace witness::pg

@@ -15,6 +15,7 @@ extern "C" {
 #include "access/heapam.h"
 #include "storage/bufmgr.h"
 #include "catalog/indexing.h"
+#include "executor/executor.h"
 #include "utils/array.h"
 #include "utils/lsyscache.h"
 #include "utils/snapmgr.h"
@@ -56,6 +57,44 @@ HeapTuple erased_version(HeapTuple entry, TupleDesc desc, int64 erasure_id)
 	return heap_form_tuple(desc, values, nulls);
 }
 
+// witness.entry's indexes, maintained for the updated rows the way the capture maintains them for new
+// ones (entry_store.cpp): through the executor, which honours partial-index predicates and evaluates
+// index expressions (witness.entry_subject is both). CatalogTupleUpdate() would do neither: it
+// inserted every new row version into every index, and crashed on an expression index.
+struct EntryIndexes {
+	CatalogIndexState indexes;
+	EState *estate;
+	TupleTableSlot *slot;
+};
+
+EntryIndexes open_entry_indexes(Relation rel)
+{
+	EntryIndexes ix;
+	ix.indexes = CatalogOpenIndexes(rel);
+	ix.estate = CreateExecutorState();
+	ix.slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsHeapTuple);
+	return ix;
+}
+
+void close_entry_indexes(EntryIndexes *ix)
+{
+	ExecDropSingleTupleTableSlot(ix->slot);
+	FreeExecutorState(ix->estate);
+	CatalogCloseIndexes(ix->indexes);
+}
+
+// Replaces the row version at otid with updated, and indexes the new version unless it is heap-only.
+void update_entry(Relation rel, EntryIndexes *ix, ItemPointer otid, HeapTuple updated)
+{
+	simple_heap_update(rel, otid, updated);
+	if (HeapTupleIsHeapOnly(updated))
+		return;
+	ExecStoreHeapTuple(updated, ix->slot, false);
+	ExecInsertIndexTuples(ix->indexes, ix->slot, ix->estate, false, false, nullptr, NIL);
+	ExecClearTuple(ix->slot);
+	ResetPerTupleExprContext(ix->estate);
+}
+
 } // namespace
 
 extern "C" {
@@ -87,6 +126,7 @@ Datum witness_erase_payloads(PG_FUNCTION_ARGS)
 		ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 		                errmsg("the trail has no format-2 columns to erase"),
 		                errhint("Run ALTER EXTENSION pg_witness UPDATE.")));
+	EntryIndexes ix = open_entry_indexes(rel);
 	int64 erased = 0;
 	for (int i = 0; i < ntids; i++) {
 		CHECK_FOR_INTERRUPTS();
@@ -98,11 +138,12 @@ Datum witness_erase_payloads(PG_FUNCTION_ARGS)
 			                errmsg("entry %lld changed while it was being erased", (long long)DatumGetInt64(ids[i])),
 			                errhint("Run witness.erase_subject() again.")));
 		HeapTuple updated = erased_version(entry, desc, erasure_id);
-		CatalogTupleUpdate(rel, &entry->t_self, updated);
+		update_entry(rel, &ix, &entry->t_self, updated);
 		heap_freetuple(updated);
 		heap_freetuple(entry);
 		erased++;
 	}
+	close_entry_indexes(&ix);
 	table_close(rel, NoLock); // keep the lock until commit
 	CommandCounterIncrement();
 	PG_RETURN_INT64(erased);

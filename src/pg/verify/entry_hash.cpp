@@ -61,24 +61,9 @@ JsonDoc stored_json(const StoredEntry &e, int col)
 void read_entry(FunctionCallInfo fcinfo, EntryView *v)
 {
 	require_nargs(fcinfo, 1);
-	require_not_null(fcinfo, 0, "entry");
-	HeapTupleHeader row = PG_GETARG_HEAPTUPLEHEADER(0);
-	TupleDesc desc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(row), HeapTupleHeaderGetTypMod(row));
-	HeapTupleData tuple;
-	tuple.t_len = HeapTupleHeaderGetDatumLength(row);
-	ItemPointerSetInvalid(&tuple.t_self);
-	tuple.t_tableOid = InvalidOid;
-	tuple.t_data = row;
-	check_entry_layout(desc);
 	Datum values[EntryNatts];
 	bool nulls[EntryNatts];
-	memset(nulls, true, sizeof(nulls)); // a 0.1 entry has no format-2 columns
-	heap_deform_tuple(&tuple, desc, values, nulls);
-	ReleaseTupleDesc(desc);
-	const char *missing = entry_null_required_column(nulls);
-	if (missing != nullptr)
-		ereport(ERROR,
-		        (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("entry column \"%s\" must not be null", missing)));
+	entry_row_from_arg(fcinfo, 0, values, nulls);
 	entry_view_from_row(values, nulls, v);
 }
 
@@ -86,6 +71,26 @@ void read_entry(FunctionCallInfo fcinfo, EntryView *v)
 
 namespace witness::pg
 {
+
+void entry_row_from_arg(FunctionCallInfo fcinfo, int arg, Datum *values, bool *nulls)
+{
+	require_not_null(fcinfo, arg, "entry");
+	HeapTupleHeader row = PG_GETARG_HEAPTUPLEHEADER(arg);
+	TupleDesc desc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(row), HeapTupleHeaderGetTypMod(row));
+	HeapTupleData tuple;
+	tuple.t_len = HeapTupleHeaderGetDatumLength(row);
+	ItemPointerSetInvalid(&tuple.t_self);
+	tuple.t_tableOid = InvalidOid;
+	tuple.t_data = row;
+	check_entry_layout(desc);
+	memset(nulls, true, sizeof(bool) * EntryNatts); // a 0.1 entry has no format-2 columns
+	heap_deform_tuple(&tuple, desc, values, nulls);
+	ReleaseTupleDesc(desc);
+	const char *missing = entry_null_required_column(nulls);
+	if (missing != nullptr)
+		ereport(ERROR,
+		        (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("entry column \"%s\" must not be null", missing)));
+}
 
 void entry_view_from_row(const Datum *values, const bool *nulls, EntryView *v)
 {

@@ -1,4 +1,7 @@
-// Inclusion proofs: the audit path of one leaf in its block's Merkle tree.
+// Inclusion proofs: the audit path of one leaf in its block's Merkle tree. witness.prove() and the
+// subject export build a block's tree once (witness._merkle_tree) and read each proof from it
+// (witness._merkle_tree_proof) in O(log n); witness._merkle_audit_path recomputes one path from the
+// leaves.
 #include "pg/common/pg_includes.hpp"
 
 #include "pg/common/arguments.hpp"
@@ -37,11 +40,30 @@ uint8_t *read_leaves(ArrayType *arr, int *n)
 	return leaves;
 }
 
+// A block's tree as witness._merkle_tree returns it (a bytea that lives only in memory, never stored):
+// the number of leaves n, their entry ids in ascending order, then the 2n - 1 node hashes in the
+// pre-order of core/merkle_search.hpp (leaves included). Native byte order.
+struct TreeHeader {
+	int64 n;
+};
+
+Size tree_size_for(int64 n)
+{
+	return sizeof(TreeHeader) + sizeof(int64) * (Size)n + 32 * (Size)(2 * n - 1);
+}
+
+// The largest tree a bytea can hold.
+constexpr int64 kMaxTreeLeaves = (int64)((MaxAllocSize - VARHDRSZ - sizeof(TreeHeader)) / (sizeof(int64) + 64));
+
 } // namespace
 
 extern "C" {
 PG_FUNCTION_INFO_V1(witness_merkle_audit_path);
+PG_FUNCTION_INFO_V1(witness_merkle_tree);
+PG_FUNCTION_INFO_V1(witness_merkle_tree_proof);
 Datum witness_merkle_audit_path(PG_FUNCTION_ARGS);
+Datum witness_merkle_tree(PG_FUNCTION_ARGS);
+Datum witness_merkle_tree_proof(PG_FUNCTION_ARGS);
 
 // witness._merkle_audit_path(leaves bytea[], leaf_index int): audit path from the leaf up, as bytea[].
 // Leaves are counted from 0, whatever the array's lower bound.
@@ -63,5 +85,106 @@ Datum witness_merkle_audit_path(PG_FUNCTION_ARGS)
 		out[i] = PointerGetDatum(hash_bytea(path + 32 * i));
 	}
 	PG_RETURN_ARRAYTYPE_P(construct_array(out, (int)len, BYTEAOID, -1, false, TYPALIGN_INT));
+}
+
+// witness._merkle_tree(ids bigint[], leaves bytea[]): the Merkle tree of a block whose members, in
+// ascending id order, have these ids and leaf hashes; see TreeHeader.
+Datum witness_merkle_tree(PG_FUNCTION_ARGS)
+{
+	require_nargs(fcinfo, 2);
+	require_not_null(fcinfo, 0, "ids");
+	require_not_null(fcinfo, 1, "leaves");
+	ArrayType *id_array = PG_GETARG_ARRAYTYPE_P(0);
+	if (ARR_ELEMTYPE(id_array) != INT8OID)
+		ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH), errmsg("ids must be an array of bigint")));
+	if (ARR_NDIM(id_array) > 1)
+		ereport(ERROR, (errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR), errmsg("ids must be a one-dimensional array")));
+	Datum *ids;
+	bool *id_nulls;
+	int nids;
+	deconstruct_array(id_array, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &ids, &id_nulls, &nids);
+	int n;
+	uint8_t *leaves = read_leaves(PG_GETARG_ARRAYTYPE_P(1), &n);
+	if (n != nids)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("ids and leaves must have the same length")));
+	if (n == 0)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("a Merkle tree needs at least one leaf")));
+	if (n > kMaxTreeLeaves)
+		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+		                errmsg("a block of %d entries is too large to build its Merkle tree in memory", n),
+		                errdetail("At most %lld entries fit.", (long long)kMaxTreeLeaves)));
+	Size size = tree_size_for(n);
+	auto *tree = (bytea *)palloc_extended(VARHDRSZ + size, MCXT_ALLOC_HUGE);
+	SET_VARSIZE(tree, VARHDRSZ + size);
+	char *p = VARDATA(tree);
+	TreeHeader header = {n};
+	memcpy(p, &header, sizeof(header));
+	auto *tree_ids = (int64 *)(p + sizeof(TreeHeader));
+	for (int i = 0; i < n; i++) {
+		if (id_nulls[i])
+			ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("id %d must not be null", i)));
+		int64 id = DatumGetInt64(ids[i]);
+		if (i > 0 && id < tree_ids[i - 1])
+			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("ids must be in ascending order")));
+		memcpy(&tree_ids[i], &id, sizeof(id));
+	}
+	merkle_tree_nodes(leaves, (size_t)n, (uint8_t *)(tree_ids + n));
+	pfree(leaves);
+	PG_RETURN_BYTEA_P(tree);
+}
+
+// witness._merkle_tree_proof(tree bytea, entry_id bigint, OUT leaf_index integer, OUT tree_size
+// integer, OUT audit_path bytea[]): where the entry is among the tree's leaves (the first of equal
+// ids) and its audit path; leaf_index and audit_path NULL when the tree has no such entry.
+Datum witness_merkle_tree_proof(PG_FUNCTION_ARGS)
+{
+	require_nargs(fcinfo, 2);
+	require_not_null(fcinfo, 0, "tree");
+	require_not_null(fcinfo, 1, "entry_id");
+	bytea *tree = PG_GETARG_BYTEA_PP(0);
+	int64 entry_id = PG_GETARG_INT64(1);
+	TupleDesc desc;
+	if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE || desc->natts != 3)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_FUNCTION_DEFINITION),
+		                errmsg("witness._merkle_tree_proof must return (leaf_index, tree_size, audit_path)")));
+	const char *p = VARDATA_ANY(tree);
+	Size len = VARSIZE_ANY_EXHDR(tree);
+	TreeHeader header;
+	if (len < sizeof(header))
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("not a tree of witness._merkle_tree")));
+	memcpy(&header, p, sizeof(header));
+	if (header.n < 1 || header.n > kMaxTreeLeaves || len != tree_size_for(header.n))
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("not a tree of witness._merkle_tree")));
+	const char *id_bytes = p + sizeof(TreeHeader);
+	// Binary search for the first id >= entry_id (the ids ascend).
+	int64 lo = 0, hi = header.n;
+	while (lo < hi) {
+		int64 mid = lo + (hi - lo) / 2;
+		int64 id;
+		memcpy(&id, id_bytes + sizeof(int64) * mid, sizeof(id));
+		if (id < entry_id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	int64 found = -1;
+	if (lo < header.n)
+		memcpy(&found, id_bytes + sizeof(int64) * lo, sizeof(found));
+	desc = BlessTupleDesc(desc);
+	if (lo >= header.n || found != entry_id) {
+		Datum values[3] = {(Datum)0, Int32GetDatum((int32)header.n), (Datum)0};
+		bool nulls[3] = {true, false, true};
+		PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+	}
+	const auto *nodes = (const uint8_t *)(id_bytes + sizeof(int64) * header.n);
+	size_t path_len;
+	uint8_t *path = merkle_tree_audit_path(nodes, (size_t)header.n, (size_t)lo, &path_len);
+	auto *elems = (Datum *)palloc(sizeof(Datum) * Max(path_len, 1));
+	for (size_t i = 0; i < path_len; i++)
+		elems[i] = PointerGetDatum(hash_bytea(path + 32 * i));
+	Datum values[3] = {Int32GetDatum((int32)lo), Int32GetDatum((int32)header.n),
+	                   PointerGetDatum(construct_array(elems, (int)path_len, BYTEAOID, -1, false, TYPALIGN_INT))};
+	bool nulls[3] = {false, false, false};
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }
 }

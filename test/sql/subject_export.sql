@@ -1,0 +1,312 @@
+-- Subject access (GDPR Art. 15): witness.subject_export() lists every entry about one data subject,
+-- oldest first, with its changes, its status (sealed in block N, pending, erased) and whether it
+-- verifies; JSON lines carry inclusion proofs, CSV follows RFC 4180. No value of another subject
+-- appears, every export is recorded in the trail, and only privileged roles may export.
+CREATE SCHEMA sx;
+-- Runs a statement and says how it ended: 'ok' or SQLSTATE and message.
+CREATE FUNCTION sx.try(statement text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+	EXECUTE statement;
+	RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+	RETURN SQLSTATE || ': ' || SQLERRM;
+END
+$$;
+-- RFC 9162 section 2.1.3.2: the root an audit path implies (as docs/verification.md's Python does).
+CREATE FUNCTION sx.root_from_path(leaf bytea, idx bigint, size bigint, path jsonb) RETURNS bytea
+LANGUAGE plpgsql AS $$
+DECLARE
+	fn bigint := idx;
+	sn bigint := size - 1;
+	r bytea := leaf;
+	p bytea;
+BEGIN
+	FOR p IN SELECT decode(x, 'hex') FROM jsonb_array_elements_text(path) x LOOP
+		IF sn = 0 THEN
+			RETURN NULL;
+		END IF;
+		IF fn % 2 = 1 OR fn = sn THEN
+			r := sha256('\x01'::bytea || p || r);
+			WHILE fn <> 0 AND fn % 2 = 0 LOOP
+				fn := fn / 2;
+				sn := sn / 2;
+			END LOOP;
+		ELSE
+			r := sha256('\x01'::bytea || r || p);
+		END IF;
+		fn := fn / 2;
+		sn := sn / 2;
+	END LOOP;
+	RETURN CASE WHEN sn = 0 THEN r END;
+END
+$$;
+-- The fields of one CSV record (RFC 4180), for checking the quoting: a small state machine.
+CREATE FUNCTION sx.csv_fields(rec text) RETURNS text[] LANGUAGE plpgsql AS $$
+DECLARE
+	fields text[] := '{}';
+	cur text := '';
+	quoted boolean := false;
+	i integer := 1;
+	ch text;
+BEGIN
+	WHILE i <= length(rec) LOOP
+		ch := substr(rec, i, 1);
+		IF quoted THEN
+			IF ch = '"' AND substr(rec, i + 1, 1) = '"' THEN
+				cur := cur || '"';
+				i := i + 1;
+			ELSIF ch = '"' THEN
+				quoted := false;
+			ELSE
+				cur := cur || ch;
+			END IF;
+		ELSIF ch = '"' THEN
+			quoted := true;
+		ELSIF ch = ',' THEN
+			fields := fields || cur;
+			cur := '';
+		ELSIF ch IN (chr(10), chr(13)) THEN
+			RAISE EXCEPTION 'unquoted line break in CSV record %', rec;
+		ELSE
+			cur := cur || ch;
+		END IF;
+		i := i + 1;
+	END LOOP;
+	IF quoted THEN
+		RAISE EXCEPTION 'unterminated quote in CSV record %', rec;
+	END IF;
+	RETURN fields || cur;
+END
+$$;
+
+CREATE TABLE sx.customer (id int PRIMARY KEY, email text, plan text, note text);
+SELECT witness.track('sx.customer', 'pii', subject_column => 'email');
+CREATE TABLE sx.orders (order_no int PRIMARY KEY, customer text NOT NULL, item text);
+SELECT witness.track('sx.orders', 'pii', subject_column => 'customer');
+SELECT count(*) >= 0 AS sealed_earlier_entries FROM witness.seal();
+SELECT COALESCE(max(block_no), 0) AS base FROM witness.block \gset
+SELECT last_value AS e0 FROM witness.entry_id_seq \gset
+
+-- ann and bob, sealed in one block; a statement that changes both their rows; ann's later changes pending.
+INSERT INTO sx.customer VALUES (1, 'ann@sx.example', 'basic', 'first'), (2, 'bob@sx.example', 'bob-secret-plan', 'bob-secret-note');
+INSERT INTO sx.orders VALUES (10, 'ann@sx.example', 'teapot'), (11, 'bob@sx.example', 'bob-secret-item');
+UPDATE sx.customer SET plan = CASE id WHEN 1 THEN 'pro' ELSE 'bob-secret-plan-2' END;
+SELECT entry_count FROM witness.seal();
+UPDATE sx.customer SET note = E'a "quoted", two-line\nnote' WHERE id = 1;
+DELETE FROM sx.orders WHERE order_no = 10;
+-- cy's row is given to ann: its old subject (cy's address) must not reach ann's export.
+INSERT INTO sx.customer VALUES (3, 'cy@sx.example', 'basic', NULL);
+UPDATE sx.customer SET email = 'ann@sx.example' WHERE id = 3;
+
+-- JSON: a first line describing the export, then one line per entry, oldest first.
+SET witness.reason = 'GDPR Art. 15 request #77';
+CREATE TABLE sx.out AS SELECT n, line FROM witness.subject_export('ann@sx.example') WITH ORDINALITY AS x(line, n);
+RESET witness.reason;
+SELECT line::json ->> 'export' AS export, line::json ->> 'subject' AS subject, line::json ->> 'entries' AS entries,
+       (line::json ->> 'generated_at')::timestamptz = (SELECT max(accessed_at) FROM witness.subject_access) AS generated_at_is_the_access,
+       line::json ->> 'database' = witness.database_id() AS database
+FROM sx.out WHERE n = 1;
+SELECT n, (l ->> 'entry_id')::bigint - :e0 AS entry, l ->> 'operation' AS op, l ->> 'table' AS "table",
+       l -> 'row_key' AS row_key, l -> 'changes' AS changes, l ->> 'status' AS status,
+       (l ->> 'block_no')::bigint - :base AS block, l ->> 'verified' AS verified, l ->> 'problem' AS problem,
+       l ->> 'actor' AS actor, l ->> 'reason' AS reason, l -> 'proof' IS NOT NULL AND l ->> 'proof' <> 'null' AS has_proof,
+       (l ->> 'time')::timestamptz = (SELECT stmt_time FROM witness.entry e WHERE e.id = (l ->> 'entry_id')::bigint) AS time_is_stmt_time
+FROM sx.out, LATERAL (SELECT line::json AS l) j WHERE n > 1 ORDER BY n;
+-- Oldest first: ids ascend.
+SELECT bool_and(a.id < b.id) AS oldest_first
+FROM (SELECT n, (line::json ->> 'entry_id')::bigint AS id FROM sx.out WHERE n > 1) a
+JOIN (SELECT n, (line::json ->> 'entry_id')::bigint AS id FROM sx.out WHERE n > 1) b ON b.n = a.n + 1;
+-- No value of another subject appears anywhere: not bob's, not cy's.
+SELECT count(*) FILTER (WHERE line LIKE '%bob%') AS lines_naming_bob, count(*) FILTER (WHERE line LIKE '%cy@%') AS lines_naming_cy
+FROM sx.out;
+-- A sealed entry's proof is witness.prove()'s, and its audit path leads from the leaf to the block's root.
+SELECT (l ->> 'entry_id')::bigint - :e0 AS entry, (l -> 'proof')::jsonb = witness.prove((l ->> 'entry_id')::bigint) AS same_as_prove,
+       sx.root_from_path(decode(l -> 'proof' ->> 'leaf_hash', 'hex'), (l -> 'proof' ->> 'leaf_index')::bigint,
+                         (l -> 'proof' ->> 'tree_size')::bigint, (l -> 'proof' -> 'audit_path')::jsonb)
+       = (SELECT b.merkle_root FROM witness.block b WHERE b.block_no = (l ->> 'block_no')::bigint) AS path_reaches_root,
+       decode(l -> 'proof' ->> 'leaf_hash', 'hex') = (SELECT witness.entry_leaf_hash(e) FROM witness.entry e WHERE e.id = (l ->> 'entry_id')::bigint) AS leaf_is_the_entrys
+FROM sx.out, LATERAL (SELECT line::json AS l) j WHERE n > 1 AND l ->> 'status' = 'sealed' ORDER BY n;
+
+-- CSV: a header row, then a record per changed field (one for an entry without fields); quoted as
+-- RFC 4180 says; entry ids, times and block numbers shown relative here.
+CREATE FUNCTION sx.masked(rec text, e0 bigint, base bigint) RETURNS text LANGUAGE sql AS $$
+	SELECT regexp_replace(regexp_replace(regexp_replace(rec, '^\d+', ((substring(rec FROM '^\d+'))::bigint - e0)::text),
+	                                     '\d{4}-\d\d-\d\dT[0-9:.]+Z', '<time>', 'g'),
+	                      ',(sealed|erased),(\d+),',
+	                      COALESCE(',\1,' || (substring(rec FROM ',(?:sealed|erased),(\d+),')::bigint - base)::text || ',', ',\1,\2,'))
+$$;
+CREATE TABLE sx.csv AS SELECT n, line FROM witness.subject_export('ann@sx.example', 'csv', 'GDPR Art. 15 request #78') WITH ORDINALITY AS x(line, n);
+SELECT CASE WHEN n = 1 THEN line ELSE sx.masked(line, :e0, :base) END AS csv FROM sx.csv ORDER BY n;
+-- Every record has the header's 14 fields, and a quoted field reads back as the stored value.
+SELECT bool_and(cardinality(sx.csv_fields(line)) = 14) AS all_records_have_14_fields FROM sx.csv;
+SELECT (sx.csv_fields(line))[7] AS old_note, (sx.csv_fields(line))[8] = (SELECT note FROM sx.customer WHERE id = 1) AS new_note_reads_back
+FROM sx.csv WHERE (sx.csv_fields(line))[6] = 'note' AND (sx.csv_fields(line))[4] = 'UPDATE';
+-- NULL is an empty field, the empty string a quoted one.
+SELECT witness._csv_line(ARRAY[NULL, '', 'plain', 'a,b', 'say "hi"', E'cr\rlf\n']) AS rfc4180;
+SELECT count(*) FILTER (WHERE line LIKE '%bob%' OR line LIKE '%cy@%') AS csv_lines_naming_others FROM sx.csv;
+
+-- A subject with no entries: only the describing line.
+SELECT line::json ->> 'entries' AS entries FROM witness.subject_export('nobody@sx.example', 'json', 'request #79') AS line;
+
+-- Erased entries are listed as erased: header only, no row key or values, still verified and proved.
+INSERT INTO sx.customer VALUES (4, 'dan@sx.example', 'basic', 'dan-note');
+UPDATE sx.customer SET plan = 'pro' WHERE id = 4;
+SELECT entry_count FROM witness.seal();
+SELECT witness.erase_subject('dan@sx.example', 'GDPR Art. 17 request #80') AS erased;
+SELECT (l ->> 'entry_id')::bigint - :e0 AS entry, l ->> 'operation' AS op, l ->> 'status' AS status, l -> 'row_key' AS row_key,
+       l -> 'changes' AS changes, l ->> 'verified' AS verified, (l -> 'erasure' ->> 'erasure_id')::bigint = (SELECT max(erasure_id) FROM witness.erasure) AS names_the_erasure,
+       (l -> 'proof')::jsonb = witness.prove((l ->> 'entry_id')::bigint) AS proof_still_holds
+FROM witness.subject_export('dan@sx.example', 'json', 'request #81') WITH ORDINALITY AS x(line, n), LATERAL (SELECT line::json AS l) j
+WHERE n > 1 ORDER BY n;
+SELECT sx.masked(line, :e0, :base) AS csv FROM witness.subject_export('dan@sx.example', 'csv', 'request #82') WITH ORDINALITY AS x(line, n)
+WHERE n > 1 ORDER BY n;
+-- The erasure keeps no subject in clear, only a salted digest, which matches dan and no one else: ann's
+-- export lists none of dan's erased entries.
+SELECT e.entry_ids IS NOT NULL AS has_entries, length(e.subject_salt) AS salt_len,
+       e.subject_digest = sha256('\x04'::bytea || e.subject_salt || convert_to('dan@sx.example', 'UTF8')) AS digest_matches_dan,
+       e.subject_digest = sha256('\x04'::bytea || e.subject_salt || convert_to('ann@sx.example', 'UTF8')) AS digest_matches_ann,
+       (SELECT new_values::text FROM witness.entry x WHERE x.table_name = 'erasure' AND (x.new_values ->> 'erasure_id')::bigint = e.erasure_id) LIKE '%dan@%' AS recorded_in_clear
+FROM witness.erasure e WHERE e.erasure_id = (SELECT max(erasure_id) FROM witness.erasure);
+SELECT count(*) FILTER (WHERE line::json ->> 'status' = 'erased') AS erased_lines_for_ann
+FROM witness.subject_export('ann@sx.example', 'json', 'request #83') AS line;
+
+-- Tampering: ann's sealed INSERT with a changed value no longer verifies (payload against its
+-- commitment); a changed header fails its leaf hash and loses its proof.
+SELECT id AS ann_ins, new_values AS ann_values, actor AS ann_actor FROM witness.entry
+WHERE subject = 'ann@sx.example' AND op = 'I' AND table_name = 'customer' \gset
+SET session_replication_role = replica;
+ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
+UPDATE witness.entry SET new_values = replace(new_values::text, '"basic"', '"platinum"')::json WHERE id = :ann_ins;
+ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_append_only;
+RESET session_replication_role;
+SELECT (l ->> 'entry_id')::bigint - :e0 AS entry, l ->> 'status' AS status, l ->> 'verified' AS verified, l ->> 'problem' AS problem,
+       l -> 'changes' -> 3 AS shown_as_stored, l ->> 'proof' <> 'null' AS has_proof
+FROM witness.subject_export('ann@sx.example', 'json', 'request #84') AS line, LATERAL (SELECT line::json AS l) j
+WHERE l ->> 'entry_id' = :'ann_ins';
+SET session_replication_role = replica;
+ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
+UPDATE witness.entry SET new_values = :'ann_values', actor = 'someone else' WHERE id = :ann_ins;
+ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_append_only;
+RESET session_replication_role;
+SELECT (l ->> 'entry_id')::bigint - :e0 AS entry, l ->> 'status' AS status, l ->> 'verified' AS verified, l ->> 'problem' AS problem,
+       l ->> 'proof' <> 'null' AS has_proof
+FROM witness.subject_export('ann@sx.example', 'json', 'request #85') AS line, LATERAL (SELECT line::json AS l) j
+WHERE l ->> 'entry_id' = :'ann_ins';
+SELECT sx.masked(line, :e0, :base) AS csv FROM witness.subject_export('ann@sx.example', 'csv', 'request #86') AS line
+WHERE line LIKE :'ann_ins' || ',%';
+SET session_replication_role = replica;
+ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
+UPDATE witness.entry SET actor = NULL WHERE id = :ann_ins;
+ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_append_only;
+RESET session_replication_role;
+SELECT count(*) FILTER (WHERE line::json ->> 'verified' = 'false') AS unverified_after_restore
+FROM witness.subject_export('ann@sx.example', 'json', 'request #87') AS line;
+
+-- Bad requests: unknown or NULL format (22023), NULL or empty subject (22004), no reason (22023).
+SELECT count(*) AS accesses_before FROM witness.subject_access \gset
+SELECT sx.try($$SELECT witness.subject_export('ann@sx.example', 'xml', 'r')$$);
+SELECT sx.try($$SELECT witness.subject_export('ann@sx.example', NULL, 'r')$$);
+SELECT sx.try($$SELECT witness.subject_export(NULL, 'json', 'r')$$);
+SELECT sx.try($$SELECT witness.subject_export('', 'csv', 'r')$$);
+SELECT sx.try($$SELECT witness.subject_export('ann@sx.example')$$);
+SELECT sx.try($$SELECT witness.subject_export('ann@sx.example', 'json', '  ')$$);
+SELECT sx.try($$SELECT witness.subject_export('ann@sx.example', 'json', repeat('x', 1025))$$);
+\set VERBOSITY default
+SELECT witness.subject_export('ann@sx.example', 'xml', 'r');
+\set VERBOSITY terse
+-- None of them was recorded.
+SELECT count(*) - :accesses_before AS recorded FROM witness.subject_access;
+
+-- Privileges: a role without EXECUTE is refused, even with USAGE on the schema; its helpers too.
+CREATE ROLE sx_nobody;
+GRANT USAGE ON SCHEMA witness, sx TO sx_nobody;
+SET ROLE sx_nobody;
+SELECT sx.try($$SELECT witness.subject_export('ann@sx.example', 'json', 'curious')$$);
+SELECT sx.try($$SELECT witness._subject_export_lines('ann@sx.example', 'json', 1, now())$$);
+SELECT sx.try($$SELECT witness._entry_payload(NULL::witness.entry)$$);
+SELECT sx.try($$SELECT * FROM witness.subject_access$$);
+SELECT sx.try($$INSERT INTO witness.subject_access (subject_salt, subject_digest, format, reason, role_name) VALUES ('', '', 'json', 'forged', 'me')$$);
+RESET ROLE;
+-- Granted EXECUTE, it exports without any right on the trail's tables, and is named in the record.
+CREATE ROLE sx_dpo;
+GRANT USAGE ON SCHEMA witness, sx TO sx_dpo;
+GRANT EXECUTE ON FUNCTION witness.subject_export(text, text, text) TO sx_dpo;
+SET ROLE sx_dpo;
+SELECT count(*) AS lines FROM witness.subject_export('ann@sx.example', 'csv', 'DPO: request #88');
+SELECT sx.try($$SELECT count(*) FROM witness.entry$$);
+RESET ROLE;
+-- Not even the owner writes the access record directly.
+SELECT sx.try($$INSERT INTO witness.subject_access (subject_salt, subject_digest, format, reason, role_name) VALUES ('', '', 'json', 'forged', 'me')$$);
+SELECT sx.try($$DELETE FROM witness.subject_access$$);
+
+-- Every export is recorded: who, when, in which format, why; the subject only as a salted digest.
+SELECT a.access_id - min(a.access_id) OVER () + 1 AS access, a.format, a.reason, a.role_name,
+       a.subject_digest = sha256('\x04'::bytea || a.subject_salt || convert_to('ann@sx.example', 'UTF8')) AS is_ann,
+       a.subject_digest = sha256('\x04'::bytea || a.subject_salt || convert_to('dan@sx.example', 'UTF8')) AS is_dan
+FROM witness.subject_access a ORDER BY a.access_id;
+-- ... and each record is an entry of the trail, without the subject in clear.
+SELECT count(*) AS access_entries, count(*) FILTER (WHERE e.new_values::text LIKE '%@sx.example%') AS naming_a_subject,
+       count(*) FILTER (WHERE e.new_values ->> 'role_name' = 'sx_dpo') AS by_the_dpo
+FROM witness.entry e WHERE e.schema_name = 'witness' AND e.table_name = 'subject_access' AND e.op = 'I';
+SELECT entry_count > 0 AS sealed FROM witness.seal();
+SELECT status, problem FROM witness.verify(:base + 1);
+
+-- The subject index is maintained by the batched capture: entries without a subject never enter it
+-- (its predicate holds), entries with one are found through it exactly as a sequential scan finds them.
+SELECT pg_relation_size('witness.entry_subject') AS subject_index_size \gset
+CREATE TABLE sx.nosubject (id int PRIMARY KEY, v text);
+SELECT witness.track('sx.nosubject');
+INSERT INTO sx.nosubject SELECT g, 'v' || g FROM generate_series(1, 3000) g;
+INSERT INTO sx.customer VALUES (5, NULL, 'no subject', NULL);
+SELECT pg_relation_size('witness.entry_subject') = :subject_index_size AS index_unchanged_by_rows_without_subject;
+INSERT INTO sx.orders SELECT 100 + g, 'bulk' || (g % 7) || '@sx.example', 'item' FROM generate_series(1, 2500) g;
+BEGIN;
+INSERT INTO sx.orders VALUES (5000, 'sub@sx.example', 'kept');
+SAVEPOINT s;
+INSERT INTO sx.orders VALUES (5001, 'sub@sx.example', 'rolled back');
+ROLLBACK TO SAVEPOINT s;
+INSERT INTO sx.orders VALUES (5002, 'sub@sx.example', 'kept too');
+COMMIT;
+-- The plan (an index scan or a bitmap scan, as the statistics say) reads witness.entry_subject, never the whole trail.
+CREATE FUNCTION sx.plan(statement text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	line text;
+	plan text := '';
+BEGIN
+	FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || statement LOOP
+		plan := plan || line || chr(10);
+	END LOOP;
+	RETURN plan;
+END
+$$;
+SELECT p LIKE '%Index Scan%entry_subject%' AS uses_subject_index, p LIKE '%Seq Scan%' AS scans_the_trail
+FROM sx.plan($$SELECT id FROM witness.entry e
+               WHERE (e.id >> 20) = ANY (witness._subject_buckets())
+                 AND hashtextextended(e.subject, 0) = hashtextextended('bulk3@sx.example', 0) AND e.subject = 'bulk3@sx.example'$$) AS p;
+CREATE TABLE sx.by_index AS SELECT s.subject, (SELECT array_agg(e.id ORDER BY e.id) FROM witness.entry e
+       WHERE (e.id >> 20) = ANY (witness._subject_buckets())
+         AND hashtextextended(e.subject, 0) = hashtextextended(s.subject, 0) AND e.subject = s.subject) AS ids
+FROM (SELECT DISTINCT subject FROM witness.entry WHERE subject IS NOT NULL) s;
+SET enable_indexscan = off;
+SET enable_bitmapscan = off;
+SELECT count(*) AS subjects, bool_and(b.ids = (SELECT array_agg(e.id ORDER BY e.id) FROM witness.entry e WHERE e.subject = b.subject)) AS index_scan_equals_seq_scan,
+       sum(cardinality(b.ids)) = (SELECT count(*) FROM witness.entry WHERE subject IS NOT NULL) AS every_entry_with_subject_found
+FROM sx.by_index b;
+RESET enable_indexscan;
+RESET enable_bitmapscan;
+SELECT cardinality(ids) AS sub_entries FROM sx.by_index WHERE subject = 'sub@sx.example';
+-- The erasure index (kept by erase_subject(), never by the capture) finds the erased entries, and an
+-- erased entry left the subject index.
+SET enable_seqscan = off;
+SELECT count(*) AS dan_erased_by_index FROM witness.entry e WHERE e.erasure_id = (SELECT max(erasure_id) FROM witness.erasure);
+SELECT count(*) AS dan_by_subject_index FROM witness.entry e
+WHERE (e.id >> 20) = ANY (witness._subject_buckets())
+  AND hashtextextended(e.subject, 0) = hashtextextended('dan@sx.example', 0) AND e.subject = 'dan@sx.example';
+RESET enable_seqscan;
+
+DROP TABLE sx.out, sx.csv, sx.by_index;
+SELECT witness.untrack('sx.nosubject');
+REVOKE ALL ON SCHEMA witness, sx FROM sx_nobody, sx_dpo;
+REVOKE ALL ON FUNCTION witness.subject_export(text, text, text) FROM sx_dpo;
+DROP ROLE sx_nobody;
+DROP ROLE sx_dpo;
