@@ -76,10 +76,22 @@ run_in() {
 		check "$enc: stored JSON keeps the server's byte order (€ 0x80 before é 0xe9)" t \
 			"SELECT position('\"€\"' IN new_values::text) < position('\"é\"' IN new_values::text)
 			   FROM witness.entry WHERE table_name = 'café' AND op = 'I' AND new_values::text LIKE '%\"id\":1%'"
-		check "$enc: hashed JSON is in UTF-8 order (é c3a9 before € e282ac)" t \
-			"SELECT position('\\x22c3a922'::bytea IN b) < position('\\x22e282ac22'::bytea IN b)
-			   FROM (SELECT witness.entry_canonical_bytes(e) AS b FROM witness.entry e
-			         WHERE table_name = 'café' AND op = 'I' AND new_values::text LIKE '%\"id\":1%') s"
+		# Format 2 hashes the payload through its commitment, SHA-256(0x03 || salt || payload bytes)
+		# (docs/hashing.md): rebuild the payload bytes of the INSERT of row 1 (row key, subject, no old
+		# values, new values; type byte, 4-byte length, UTF-8) with the members of "doc" in UTF-8 order
+		# and in the server's order; only the first reproduces the commitment.
+		check "$enc: hashed JSON is in UTF-8 order (é c3a9 before € e282ac): commitment over UTF-8 order, not server order" "true|false" \
+			"WITH e AS (SELECT * FROM witness.entry WHERE table_name = 'café' AND op = 'I' AND new_values::text LIKE '%\"id\":1%'),
+			 f(utf8_order, server_order) AS (
+			   SELECT convert_to(replace(new_values::text, '\"€\":\"½\",\"é\":1', '\"é\":1,\"€\":\"½\"'), 'UTF8'),
+			          convert_to(new_values::text, 'UTF8') FROM e),
+			 head AS (SELECT '\\x03'::bytea || int4send(octet_length(convert_to(row_key::text, 'UTF8'))) || convert_to(row_key::text, 'UTF8')
+			                 || '\\x02'::bytea || int4send(octet_length(convert_to(subject, 'UTF8'))) || convert_to(subject, 'UTF8')
+			                 || '\\x00'::bytea AS b FROM e)
+			 SELECT (sha256('\\x03'::bytea || e.salt || head.b || '\\x03'::bytea || int4send(length(f.utf8_order)) || f.utf8_order) = e.commitment)
+			        || '|' ||
+			        (sha256('\\x03'::bytea || e.salt || head.b || '\\x03'::bytea || int4send(length(f.server_order)) || f.server_order) = e.commitment)
+			 FROM e, f, head"
 	fi
 	q "SELECT count(*) FROM witness.seal()" >/dev/null
 	check "$enc: every leaf_hash = witness.entry_leaf_hash(e)" 0 \
