@@ -72,10 +72,10 @@ own_cluster_init "$WORK" "$PORT" \
 own_cluster_start "$WORK"
 q "CREATE DATABASE digests" >/dev/null
 DB=digests
-q "CREATE EXTENSION pg_witness" >/dev/null
-q "CREATE TABLE payments (id int PRIMARY KEY, amount numeric)" >/dev/null
-q "SELECT witness.track('payments', 'financial')" >/dev/null
-q "INSERT INTO payments VALUES (1, 10)" >/dev/null
+# One transaction: CREATE EXTENSION itself captures entries (pg_witness's own tables joining the
+# tracked ones) and wakes the sealer at commit; block 1 must hold everything up to the first payment.
+q "BEGIN; CREATE EXTENSION pg_witness; CREATE TABLE payments (id int PRIMARY KEY, amount numeric);
+   SELECT witness.track('payments', 'financial'); INSERT INTO payments VALUES (1, 10); COMMIT" >/dev/null
 wait_for "block 1 sealed" 15 "SELECT count(*) = 1 FROM witness.block" || true
 wait_for "digest of block 1 written" 15 "SELECT pg_read_file('$DIGESTS') ~ '\"block_no\": ?1[,}]'" || true
 check "block 1 sealed, a digest line for it" "1|1" \

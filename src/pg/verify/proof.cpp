@@ -121,6 +121,7 @@ Datum witness_merkle_tree(PG_FUNCTION_ARGS)
 	memcpy(p, &header, sizeof(header));
 	auto *tree_ids = (int64 *)(p + sizeof(TreeHeader));
 	for (int i = 0; i < n; i++) {
+		CHECK_FOR_INTERRUPTS();
 		if (id_nulls[i])
 			ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("id %d must not be null", i)));
 		int64 id = DatumGetInt64(ids[i]);
