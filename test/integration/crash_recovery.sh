@@ -54,36 +54,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# crash: SIGKILL the postmaster and every process of this cluster. The postmaster is frozen first
-# (SIGSTOP) so that it forks nothing while its children are listed; the children do not carry the
-# data directory on their command line (they are "postgres: ..."), so they are found as the
-# postmaster's children, and the pkill pattern "postgres -D <data dir>" matches only this
-# cluster's postmaster.
+# crash: SIGKILL the postmaster and every process of this cluster (lib/common.sh).
 crash() {
-	local pm children p i
-	pm="$(head -n 1 "$DATADIR/postmaster.pid")"
-	[[ $pm =~ ^[0-9]+$ ]] || {
-		echo "no postmaster pid in $DATADIR/postmaster.pid" >&2
-		return 1
-	}
-	kill -STOP "$pm"
-	children="$(pgrep -P "$pm" || true)"
-	kill -9 "$pm"
-	pkill -9 -u "$PG_OS_USER" -f -- "postgres -D $DATADIR\$" || true
-	for p in $children; do
-		kill -9 "$p" 2>/dev/null || true
-	done
-	echo "killed postmaster $pm and its $(wc -w <<<"$children") children with SIGKILL"
-	for ((i = 0; i < 100; i++)); do
-		local alive=0
-		for p in $pm $children; do
-			if kill -0 "$p" 2>/dev/null; then alive=1; fi
-		done
-		((alive)) || return 0
-		sleep 0.1
-	done
-	echo "processes of the killed cluster still alive after 10 s" >&2
-	return 1
+	own_cluster_kill9 "$DATADIR"
 }
 
 # ---------------------------------------------------------------------------------------------
