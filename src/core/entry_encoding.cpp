@@ -267,6 +267,59 @@ void encode_payload(const EntryView &entry, std::string &out)
 	}
 }
 
+namespace
+{
+
+// One field of payload bytes at *pos: NULL, or `type` with its length-prefixed bytes.
+bool take_field(std::string_view bytes, size_t *pos, char type, const char *field, std::string_view *value)
+{
+	if (*pos >= bytes.size())
+		malformed(field, "payload bytes end before it");
+	const char t = bytes[(*pos)++];
+	if (t == kNull)
+		return false;
+	if (t != type || bytes.size() - *pos < 4)
+		malformed(field, "unexpected type byte or truncated length in payload bytes");
+	const auto *p = reinterpret_cast<const unsigned char *>(bytes.data() + *pos);
+	const size_t len = (size_t(p[0]) << 24) | (size_t(p[1]) << 16) | (size_t(p[2]) << 8) | size_t(p[3]);
+	*pos += 4;
+	if (bytes.size() - *pos < len)
+		malformed(field, "payload bytes end inside it");
+	*value = bytes.substr(*pos, len);
+	*pos += len;
+	return true;
+}
+
+void take_json(std::string_view bytes, size_t *pos, const char *field, JsonDoc *doc)
+{
+	std::string_view v;
+	*doc = JsonDoc();
+	if (take_field(bytes, pos, kJson, field, &v)) {
+		doc->present = true;
+		doc->canonical = v.data();
+		doc->canonical_len = v.size();
+	}
+}
+
+} // namespace
+
+void decode_payload(std::string_view bytes, EntryView *entry)
+{
+	size_t pos = 0;
+	std::string_view subject;
+	take_json(bytes, &pos, "row_key", &entry->row_key);
+	entry->subject = TextField();
+	if (take_field(bytes, &pos, kText, "subject", &subject)) {
+		entry->subject.present = true;
+		entry->subject.ptr = subject.data();
+		entry->subject.len = subject.size();
+	}
+	take_json(bytes, &pos, "old_values", &entry->old_values);
+	take_json(bytes, &pos, "new_values", &entry->new_values);
+	if (pos != bytes.size())
+		malformed("new_values", "payload bytes go on after it");
+}
+
 Hash entry_payload_commitment(const EntryView &entry)
 {
 	if (entry.salt == nullptr)

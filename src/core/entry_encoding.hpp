@@ -25,6 +25,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "commitment.hpp"
 #include "hash.hpp"
@@ -131,6 +132,11 @@ Hash entry_leaf_hash(const EntryView &entry);
 
 // Format 2: appends the canonical payload bytes (row_key, subject, old_values, new_values).
 void encode_payload(const EntryView &entry, std::string &out);
+
+// Format 2: the inverse of encode_payload. Points entry's row_key, subject, old_values and new_values
+// into bytes (which must outlive them). Throws std::invalid_argument on bytes encode_payload cannot
+// have written.
+void decode_payload(std::string_view bytes, EntryView *entry);
 
 // Format 2: SHA-256(0x03 || salt || canonical payload bytes) of the entry's payload; throws
 // std::invalid_argument when the entry has no salt (its payload was erased).

@@ -42,6 +42,10 @@ std::string encrypt_payload(std::string_view master, std::string_view subject, s
 std::string decrypt_payload(std::string_view master, std::string_view subject, std::string_view sealed,
                             std::string_view aad);
 
+// The 9-byte header (version, key id) of a sealed payload. Throws std::invalid_argument when sealed is
+// too short or of an unknown version.
+std::string_view sealed_payload_header(std::string_view sealed);
+
 // The id (16 hex digits) of the master key that encrypted a sealed payload, without decrypting it.
 // Throws std::invalid_argument when sealed is not in this format.
 std::string sealed_payload_key_id(std::string_view sealed);

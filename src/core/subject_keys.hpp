@@ -34,8 +34,10 @@ constexpr std::string_view kMasterKeyIdInfo = "pg_witness master key id v1";
 // quotes the file's content.
 std::string master_key_from_file_text(std::string_view file_text);
 
-// The AES-256 key for one data subject's payloads (32 bytes). Throws std::invalid_argument when
-// master is not 32 bytes or subject is empty.
+// The AES-256 key for one data subject's payloads (32 bytes). pg_witness passes the subject's
+// pseudonym as `subject` (the reader of an entry has its pseudonym, not its subject), and an empty
+// string for the entries of an encrypted table that have no subject. Throws std::invalid_argument
+// when master is not 32 bytes.
 std::string subject_encryption_key(std::string_view master, std::string_view subject);
 
 // The HMAC key for subject pseudonyms (32 bytes). Throws std::invalid_argument when master is not

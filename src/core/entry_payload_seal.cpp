@@ -1,0 +1,43 @@
+#include "entry_payload_seal.hpp"
+
+#include <stdexcept>
+
+#include <openssl/crypto.h>
+
+#include "commitment.hpp"
+
+namespace witness
+{
+
+std::string entry_payload_aad(int64_t id)
+{
+	std::string aad(8, '\0');
+	const uint64_t v = static_cast<uint64_t>(id);
+	for (int i = 0; i < 8; i++)
+		aad[i] = static_cast<char>(v >> (56 - 8 * i));
+	return aad;
+}
+
+std::string seal_entry_payload(const MasterKey &key, const EntryView &entry)
+{
+	if (entry.salt == nullptr)
+		throw std::invalid_argument("an entry payload is sealed with its salt");
+	std::string plain(reinterpret_cast<const char *>(entry.salt), kCommitmentSaltSize);
+	encode_payload(entry, plain);
+	const std::string_view context =
+	    entry.has_pseudonym ? std::string_view(reinterpret_cast<const char *>(entry.pseudonym.data()), entry.pseudonym.size())
+	                        : std::string_view();
+	std::string sealed = key.seal(context, plain, entry_payload_aad(entry.id));
+	OPENSSL_cleanse(plain.data(), plain.size());
+	return sealed;
+}
+
+std::string open_entry_payload(const MasterKey &key, int64_t id, std::string_view pseudonym, std::string_view sealed)
+{
+	std::string plain = key.open(pseudonym, sealed, entry_payload_aad(id));
+	if (plain.size() < kCommitmentSaltSize)
+		throw std::invalid_argument("a sealed entry payload is shorter than its salt");
+	return plain;
+}
+
+} // namespace witness

@@ -1,0 +1,99 @@
+#include "master_key.hpp"
+
+#include <stdexcept>
+
+#include <openssl/crypto.h>
+
+#include "aes_gcm.hpp"
+#include "hkdf.hpp"
+#include "hmac.hpp"
+#include "payload_cipher.hpp"
+#include "random_bytes.hpp"
+#include "sha256.hpp"
+#include "subject_keys.hpp"
+
+namespace witness
+{
+
+namespace
+{
+
+void wipe(std::string &s)
+{
+	OPENSSL_cleanse(s.data(), s.size());
+}
+
+// A derived key that is wiped when it goes out of scope.
+struct KeyBytes {
+	std::string bytes;
+	explicit KeyBytes(std::string b) : bytes(std::move(b)) {}
+	~KeyBytes() { wipe(bytes); }
+	KeyBytes(const KeyBytes &) = delete;
+	KeyBytes &operator=(const KeyBytes &) = delete;
+};
+
+std::string hex(std::string_view bytes)
+{
+	return to_hex(reinterpret_cast<const uint8_t *>(bytes.data()), bytes.size());
+}
+
+} // namespace
+
+MasterKey::MasterKey(std::string_view master)
+{
+	if (master.size() != kMasterKeySize)
+		throw std::invalid_argument("the master key must be 32 bytes");
+	// RFC 5869 2.2: an absent salt is HashLen zero bytes.
+	prk_ = hmac_sha256(std::string(32, '\0'), master);
+	id_hex_ = master_key_id(master);
+	id_raw_ = from_hex(id_hex_);
+	header_ = std::string(1, kSealedPayloadVersion) + id_raw_;
+	pseudonym_key_ = witness::pseudonym_key(master);
+}
+
+MasterKey::~MasterKey()
+{
+	wipe(prk_);
+	wipe(pseudonym_key_);
+}
+
+std::string MasterKey::pseudonym(std::string_view subject) const
+{
+	return subject_pseudonym(pseudonym_key_, subject);
+}
+
+// HKDF-Expand for one 32-byte block: T(1) = HMAC(PRK, info || 0x01).
+std::string MasterKey::encryption_key(std::string_view context) const
+{
+	std::string info(kSubjectEncryptionKeyInfo);
+	info += '\0';
+	info += context;
+	info += '\x01';
+	return hmac_sha256(prk_, info);
+}
+
+std::string MasterKey::seal(std::string_view context, std::string_view plaintext, std::string_view aad) const
+{
+	const KeyBytes key(encryption_key(context));
+	std::string iv(kAes256GcmIvSize, '\0');
+	random_fill_pooled(reinterpret_cast<unsigned char *>(iv.data()), iv.size());
+	return header_ + iv + aes256gcm_seal(key.bytes, iv, header_ + std::string(aad), plaintext);
+}
+
+std::string MasterKey::open(std::string_view context, std::string_view sealed, std::string_view aad) const
+{
+	const std::string_view head = sealed_payload_header(sealed);
+	if (head != header_)
+		throw std::invalid_argument("sealed payload was encrypted under another master key (id " + hex(head.substr(1)) +
+		                            "); the master key in use has id " + id_hex_);
+	const KeyBytes key(encryption_key(context));
+	const std::string_view iv = sealed.substr(kSealedPayloadHeaderSize, kAes256GcmIvSize);
+	const std::string_view body = sealed.substr(kSealedPayloadHeaderSize + kAes256GcmIvSize);
+	std::string plaintext;
+	if (!aes256gcm_open(key.bytes, iv, header_ + std::string(aad), body, plaintext))
+		throw PayloadAuthError("sealed payload failed authentication: wrong data subject or associated data, "
+		                       "or altered bytes");
+	return plaintext;
+}
+
+} // namespace witness
