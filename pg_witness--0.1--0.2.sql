@@ -8,11 +8,13 @@ ALTER TABLE witness.entry
 	ADD COLUMN salt bytea,
 	ADD COLUMN commitment bytea,
 	ADD COLUMN subject_pseudonym bytea,
-	ADD COLUMN erasure_id bigint;
+	ADD COLUMN erasure_id bigint,
+	ADD COLUMN sealed_payload bytea;
 COMMENT ON COLUMN witness.entry.salt IS 'format 2: the 16 random bytes the payload commitment is salted with; NULL once the payload is erased';
 COMMENT ON COLUMN witness.entry.commitment IS 'format 2: SHA-256(0x03 || salt || canonical payload bytes), covered by the leaf hash in place of the payload';
 COMMENT ON COLUMN witness.entry.subject_pseudonym IS 'format 2: keyed pseudonym of the subject (HMAC-SHA256 under a key derived from the master key), when one is configured';
 COMMENT ON COLUMN witness.entry.erasure_id IS 'the erasure that removed this entry''s payload, or NULL';
+COMMENT ON COLUMN witness.entry.sealed_payload IS 'format 2, encrypted tables: salt and payload, AES-256-GCM under the subject''s key (docs/personal-data.md); row_key, subject, old_values, new_values and salt are then NULL';
 
 -- A subject's entries without reading the whole trail. The key is a 64-bit hash of the subject, not
 -- the subject: a btree entry holds at most about 2700 bytes, and a longer subject would make the
@@ -31,6 +33,12 @@ CREATE INDEX entry_subject ON witness.entry ((id OPERATOR(pg_catalog.>>) 20), pg
 COMMENT ON INDEX witness.entry_subject IS 'id bucket and hash of the subject of every entry that has one: how witness.subject_export() and witness.erase_subject() find a subject''s entries';
 -- Only erasures set erasure_id: the capture never adds to this index.
 CREATE INDEX entry_erasure ON witness.entry (erasure_id) WHERE erasure_id IS NOT NULL;
+-- The entries of encrypted tables carry no subject in clear, only its keyed pseudonym: this index
+-- finds them the way entry_subject finds the others. The key is the pseudonym's first 8 bytes (it is
+-- an HMAC output, as uniform as a hash), led by the id bucket for the same reason as entry_subject's.
+CREATE INDEX entry_pseudonym ON witness.entry ((id OPERATOR(pg_catalog.>>) 20), pg_catalog.substring(subject_pseudonym, 1, 8))
+	WHERE subject_pseudonym IS NOT NULL;
+COMMENT ON INDEX witness.entry_pseudonym IS 'id bucket and first 8 bytes of the subject pseudonym of every encrypted entry that has a subject: how witness.subject_export() and witness.erase_subject() find them without the subject in clear';
 COMMENT ON INDEX witness.entry_erasure IS 'the entries each erasure emptied: how witness.subject_export() lists a subject''s erased entries';
 
 -------------------------------------------------------------------------------
@@ -120,10 +128,29 @@ REVOKE ALL ON FUNCTION witness._subject_digest(bytea, text) FROM PUBLIC;
 CREATE FUNCTION witness._subject_buckets() RETURNS bigint[]
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT ARRAY(SELECT generate_series((SELECT min(e.id >> 20) FROM witness.entry e WHERE e.subject IS NOT NULL),
-	                                    (SELECT max(e.id >> 20) FROM witness.entry e WHERE e.subject IS NOT NULL)))
+	SELECT ARRAY(SELECT generate_series(
+		LEAST((SELECT min(e.id >> 20) FROM witness.entry e WHERE e.subject IS NOT NULL),
+		      (SELECT min(e.id >> 20) FROM witness.entry e WHERE e.subject_pseudonym IS NOT NULL)),
+		GREATEST((SELECT max(e.id >> 20) FROM witness.entry e WHERE e.subject IS NOT NULL),
+		         (SELECT max(e.id >> 20) FROM witness.entry e WHERE e.subject_pseudonym IS NOT NULL))))
 $$;
-COMMENT ON FUNCTION witness._subject_buckets() IS 'internal: every id bucket (id >> 20) from the first to the last entry with a subject, for lookups in witness.entry_subject';
+COMMENT ON FUNCTION witness._subject_buckets() IS 'internal: every id bucket (id >> 20) from the first to the last entry with a subject or a subject pseudonym, for lookups in witness.entry_subject and witness.entry_pseudonym';
+
+-- Raises unless the entries of a subject can all be found and read: encrypted ones need the master key.
+CREATE FUNCTION witness._check_subject_readable(what text) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF witness.master_key_id() IS NULL AND EXISTS (SELECT 1 FROM witness.entry e WHERE e.subject_pseudonym IS NOT NULL) THEN
+		RAISE EXCEPTION '%: the trail holds encrypted entries and no master key is configured', what
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      DETAIL = 'Encrypted entries record their subject as a keyed pseudonym, which only the master key can compute.',
+			      HINT = 'Set witness.master_key_file to the file of the master key the entries were encrypted with.';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION witness._check_subject_readable(text) IS 'internal: refuses a subject export or erasure that could not find the subject''s encrypted entries (no master key)';
+REVOKE ALL ON FUNCTION witness._check_subject_readable(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION witness._subject_buckets() FROM PUBLIC;
 
 CREATE FUNCTION witness._erase_payloads(entries tid[], ids bigint[], erasure_id bigint) RETURNS bigint
@@ -153,6 +180,7 @@ DECLARE
 	new_erasure bigint;
 	salt bytea;
 	buckets bigint[];
+	pseudonym bytea;
 BEGIN
 	IF subject IS NULL OR subject = '' THEN
 		RAISE EXCEPTION 'subject must not be null or empty' USING ERRCODE = 'null_value_not_allowed';
@@ -166,15 +194,22 @@ BEGIN
 			DETAIL = format('It has %s bytes; at most 1024 are allowed.', octet_length(reason));
 	END IF;
 	PERFORM witness._check_erasure_allowed(subject);
+	PERFORM witness._check_subject_readable('cannot erase the subject''s entries');
 	-- One erasure at a time: two would race to update the same entries.
 	PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('pg_witness erase_subject'));
 	-- The subject's entries through witness.entry_subject (id bucket and hash of the subject, then the
 	-- subject itself).
 	buckets := witness._subject_buckets();
-	SELECT array_agg(e.ctid ORDER BY e.id), array_agg(e.id ORDER BY e.id) INTO tids, ids
-	FROM witness.entry e
-	WHERE (e.id >> 20) = ANY (buckets) AND hashtextextended(e.subject, 0) = hashtextextended(erase_subject.subject, 0)
-	  AND e.subject = erase_subject.subject AND e.format = 2 AND e.erasure_id IS NULL;
+	-- Encrypted entries carry the subject's keyed pseudonym instead, found through witness.entry_pseudonym.
+	pseudonym := CASE WHEN witness.master_key_id() IS NOT NULL THEN witness._subject_pseudonym(subject) END;
+	SELECT array_agg(f.ctid ORDER BY f.id), array_agg(f.id ORDER BY f.id) INTO tids, ids
+	FROM (SELECT e.ctid, e.id FROM witness.entry e
+	      WHERE (e.id >> 20) = ANY (buckets) AND hashtextextended(e.subject, 0) = hashtextextended(erase_subject.subject, 0)
+	        AND e.subject = erase_subject.subject AND e.format = 2 AND e.erasure_id IS NULL
+	      UNION ALL
+	      SELECT e.ctid, e.id FROM witness.entry e
+	      WHERE (e.id >> 20) = ANY (buckets) AND substring(e.subject_pseudonym, 1, 8) = substring(pseudonym, 1, 8)
+	        AND e.subject_pseudonym = pseudonym AND e.format = 2 AND e.erasure_id IS NULL) f;
 	SELECT count(*) INTO format1 FROM witness.entry e
 	WHERE (e.id >> 20) = ANY (buckets) AND hashtextextended(e.subject, 0) = hashtextextended(erase_subject.subject, 0)
 	  AND e.subject = erase_subject.subject AND e.format = 1;
@@ -196,7 +231,7 @@ BEGIN
 	RETURN witness._erase_payloads(tids, ids, new_erasure);
 END
 $$;
-COMMENT ON FUNCTION witness.erase_subject(text, text) IS 'erases the payload (row key, subject, values) of every format-2 entry of a data subject, keeping the chain verifiable; records the erasure in the trail and returns how many entries it erased';
+COMMENT ON FUNCTION witness.erase_subject(text, text) IS 'erases the payload (row key, subject, values; sealed or in clear) of every format-2 entry of a data subject, keeping the chain verifiable; records the erasure in the trail and returns how many entries it erased';
 REVOKE ALL ON FUNCTION witness.erase_subject(text, text) FROM PUBLIC;
 
 -- witness.verify() and verify_period() count the entries a recorded erasure emptied.
@@ -205,15 +240,15 @@ DROP FUNCTION witness.verify(bigint, bigint);
 CREATE FUNCTION witness.verify(first_block bigint DEFAULT NULL, last_block bigint DEFAULT NULL)
 RETURNS TABLE (status text, blocks_checked bigint, entries_checked bigint, entries_pending bigint,
                problem text, block_no bigint, entry_id bigint, detail text, oldest_pending_age interval,
-               entries_erased bigint)
+               entries_erased bigint, entries_unchecked bigint)
 AS 'MODULE_PATHNAME', 'witness_verify' LANGUAGE C STABLE;
-COMMENT ON FUNCTION witness.verify(bigint, bigint) IS 'recomputes leaf hashes, block membership, Merkle roots and the chain (whole trail, or blocks first_block..last_block); one row per problem, or one row with status valid; oldest_pending_age: how long the oldest unsealed entry has waited; entries_erased: entries whose payload a recorded erasure removed';
+COMMENT ON FUNCTION witness.verify(bigint, bigint) IS 'recomputes leaf hashes, block membership, Merkle roots and the chain (whole trail, or blocks first_block..last_block); one row per problem, or one row with status valid; oldest_pending_age: how long the oldest unsealed entry has waited; entries_erased: entries whose payload a recorded erasure removed; entries_unchecked: encrypted payloads whose master key is not configured, so only their header and commitment were checked';
 REVOKE ALL ON FUNCTION witness.verify(bigint, bigint) FROM PUBLIC;
 
 CREATE FUNCTION witness.verify_period(since timestamptz, until timestamptz)
 RETURNS TABLE (status text, blocks_checked bigint, entries_checked bigint, entries_pending bigint,
                problem text, block_no bigint, entry_id bigint, detail text, oldest_pending_age interval,
-               entries_erased bigint)
+               entries_erased bigint, entries_unchecked bigint)
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -228,7 +263,7 @@ BEGIN
 	IF first_no IS NULL THEN
 		-- Nothing was checked, so nothing can be called valid.
 		RETURN QUERY SELECT 'empty'::text, 0::bigint, 0::bigint, 0::bigint, NULL::text, NULL::bigint, NULL::bigint,
-		                    format('no block was sealed between %s and %s', since, until), NULL::interval, 0::bigint;
+		                    format('no block was sealed between %s and %s', since, until), NULL::interval, 0::bigint, 0::bigint;
 		RETURN;
 	END IF;
 	RETURN QUERY SELECT * FROM witness.verify(first_no, last_no);
@@ -424,10 +459,10 @@ $$;
 -- The one place the subject export reads an entry's payload (src/pg/access/entry_payload.cpp): row
 -- key and values as jsonb, and whether the payload matches its commitment (NULL when erased or of
 -- format 1, whose leaf hash covers it). Payloads encrypted at rest will be decrypted here.
-CREATE FUNCTION witness._entry_payload(e witness.entry, OUT row_key jsonb, OUT old_values jsonb, OUT new_values jsonb,
-                                       OUT payload_verified boolean)
+CREATE FUNCTION witness._entry_payload(e witness.entry, OUT row_key jsonb, OUT subject text, OUT old_values jsonb,
+                                       OUT new_values jsonb, OUT payload_verified boolean)
 AS 'MODULE_PATHNAME', 'witness_entry_payload' LANGUAGE C STRICT STABLE;
-COMMENT ON FUNCTION witness._entry_payload(witness.entry) IS 'internal: an entry''s row key and values for the subject export, and whether its payload matches its commitment';
+COMMENT ON FUNCTION witness._entry_payload(witness.entry) IS 'internal: an entry''s row key, subject and values for the subject export, decrypted when they are stored encrypted, and whether its payload matches its commitment';
 REVOKE ALL ON FUNCTION witness._entry_payload(witness.entry) FROM PUBLIC;
 
 CREATE FUNCTION witness._utc(t timestamptz) RETURNS text
@@ -482,6 +517,8 @@ AS $$
 DECLARE
 	subject_key bigint := hashtextextended(for_subject, 0);
 	buckets bigint[] := witness._subject_buckets();
+	-- Encrypted entries carry the subject's keyed pseudonym instead of the subject.
+	pseudonym bytea := CASE WHEN witness.master_key_id() IS NOT NULL THEN witness._subject_pseudonym(for_subject) END;
 	erasures bigint[];
 	r record;
 	e witness.entry;
@@ -515,6 +552,11 @@ BEGIN
 			SELECT m, NULL::bigint AS erasure_id, NULL::timestamptz AS erased_at
 			FROM witness.entry m
 			WHERE (m.id >> 20) = ANY (buckets) AND hashtextextended(m.subject, 0) = subject_key AND m.subject = for_subject
+			UNION ALL
+			SELECT m, NULL::bigint, NULL::timestamptz
+			FROM witness.entry m
+			WHERE (m.id >> 20) = ANY (buckets) AND substring(m.subject_pseudonym, 1, 8) = substring(pseudonym, 1, 8)
+			  AND m.subject_pseudonym = pseudonym AND (m.erasure_id IS NULL OR m.erasure_id <> ALL (COALESCE(erasures, '{}')))
 			UNION ALL
 			SELECT m, x.erasure_id, x.erased_at
 			FROM witness.erasure x JOIN witness.entry m ON m.erasure_id = x.erasure_id
@@ -645,6 +687,7 @@ BEGIN
 		RAISE EXCEPTION 'reason is too long' USING ERRCODE = 'string_data_right_truncation',
 			DETAIL = format('It has %s bytes; at most 1024 are allowed.', octet_length(why));
 	END IF;
+	PERFORM witness._check_subject_readable('cannot export the subject''s entries');
 	-- Recorded first, in the same transaction: an export that fails leaves no record, and no export
 	-- is returned without one.
 	salt := witness._random_salt();
@@ -658,3 +701,131 @@ END
 $$;
 COMMENT ON FUNCTION witness.subject_export(text, text, text) IS 'subject access (GDPR Art. 15): every entry about a data subject, oldest first, with its changes, status (sealed in block N, pending or erased), verification and (json) inclusion proof; json gives JSON lines after a describing first line, csv RFC 4180 records after a header; the export is recorded in witness.subject_access and so in the trail';
 REVOKE ALL ON FUNCTION witness.subject_export(text, text, text) FROM PUBLIC;
+
+-------------------------------------------------------------------------------
+-- Encryption at rest (docs/personal-data.md): payloads of subject-bearing tables sealed under
+-- per-subject keys derived from a master key held in a file, never in a table
+-------------------------------------------------------------------------------
+
+ALTER TABLE witness.tracked_table ADD COLUMN encrypt boolean NOT NULL DEFAULT false;
+COMMENT ON COLUMN witness.tracked_table.encrypt IS 'whether the payloads of this table''s entries are stored encrypted (witness.track(..., encrypt))';
+
+CREATE OR REPLACE VIEW witness.tracked_tables AS
+SELECT t.relid AS table_name, t.classification, t.column_tags, t.exclude_columns, t.subject_column,
+       t.key_columns, t.key_is_primary_key, t.tracked_at, t.tracked_by, t.encrypt
+FROM witness.tracked_table t;
+
+CREATE FUNCTION witness.master_key_id() RETURNS text
+AS 'MODULE_PATHNAME', 'witness_master_key_id' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION witness.master_key_id() IS 'the id (16 hex digits) of the master key named by witness.master_key_file, NULL when none is set; raises when the file cannot be read or is not a key';
+
+CREATE FUNCTION witness._subject_pseudonym(subject text) RETURNS bytea
+AS 'MODULE_PATHNAME', 'witness_subject_pseudonym' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION witness._subject_pseudonym(text) IS 'internal: the keyed pseudonym (HMAC-SHA256 under a key derived from the master key) under which an encrypted entry records its subject';
+REVOKE ALL ON FUNCTION witness._subject_pseudonym(text) FROM PUBLIC;
+
+DROP FUNCTION witness._capture_plan(oid);
+CREATE FUNCTION witness._capture_plan(fired_on oid)
+RETURNS TABLE (tracked oid, schema_name text, table_name text, table_tags smallint, attnum smallint,
+               attname text, excluded boolean, column_tags smallint, is_subject boolean, is_key boolean,
+               encrypt boolean)
+LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp
+AS $$
+	WITH root AS (
+		SELECT t.* FROM witness.tracked_table t WHERE t.relid = witness._tracked_root(fired_on)
+	)
+	SELECT r.relid::oid, n.nspname::text, c.relname::text, witness.tag_mask(ARRAY[r.classification]),
+	       a.attnum, a.attname::text, a.attname = ANY (r.exclude_columns),
+	       COALESCE(witness.tag_mask(ARRAY(SELECT jsonb_array_elements_text(r.column_tags -> a.attname::text))), 0::smallint),
+	       COALESCE(a.attname = r.subject_column, false),
+	       COALESCE(a.attname = ANY (r.key_columns), false),
+       r.encrypt
+	FROM root r
+	JOIN pg_class c ON c.oid = r.relid
+	JOIN pg_namespace n ON n.oid = c.relnamespace
+	LEFT JOIN pg_attribute a ON a.attrelid = fired_on AND a.attnum > 0 AND NOT a.attisdropped
+	ORDER BY a.attnum
+$$;
+COMMENT ON FUNCTION witness._capture_plan(oid) IS 'internal: capture configuration of the relation a capture trigger fired on';
+
+DROP FUNCTION witness.track(regclass, text, jsonb, text[], text, text[]);
+CREATE FUNCTION witness.track(target regclass, classification text DEFAULT 'internal', column_tags jsonb DEFAULT '{}',
+                              exclude_columns text[] DEFAULT '{}', subject_column text DEFAULT NULL,
+                              key_columns text[] DEFAULT NULL, encrypt boolean DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	tags jsonb;
+	effective_key text[];
+	bad text;
+	encrypt_by_default boolean := encrypt IS NULL;
+BEGIN
+	PERFORM witness._check_exists(target, 'track');
+	PERFORM witness._check_trackable(target);
+	PERFORM witness._check_classification(classification, 'the table');
+	tags := witness._normalize_column_tags(target, column_tags);
+	exclude_columns := COALESCE(exclude_columns, '{}');
+	PERFORM witness._check_columns(target, exclude_columns, 'exclude_columns');
+	IF subject_column IS NOT NULL THEN
+		PERFORM witness._check_columns(target, ARRAY[subject_column], 'subject_column');
+		IF subject_column = ANY (exclude_columns) THEN
+			RAISE EXCEPTION 'cannot exclude subject column "%"', subject_column
+				USING ERRCODE = 'invalid_parameter_value',
+				      DETAIL = 'Entries record the data subject, so its column cannot be excluded.';
+		END IF;
+	END IF;
+	IF key_columns IS NOT NULL THEN
+		IF cardinality(key_columns) = 0 THEN
+			RAISE EXCEPTION 'key_columns must name at least one column' USING ERRCODE = 'invalid_parameter_value',
+				HINT = 'Pass NULL to use the primary key.';
+		END IF;
+		PERFORM witness._check_columns(target, key_columns, 'key_columns');
+	END IF;
+	effective_key := COALESCE(key_columns, witness.primary_key_columns(target));
+	SELECT k INTO bad FROM unnest(effective_key) k WHERE k = ANY (exclude_columns) LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION 'cannot exclude key column "%"', bad
+			USING ERRCODE = 'invalid_parameter_value',
+			      DETAIL = 'Entries identify rows by their key, so key columns are always captured.';
+	END IF;
+	SELECT t INTO bad FROM jsonb_object_keys(tags) t WHERE t = ANY (exclude_columns) LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION 'column "%" is both excluded and tagged', bad USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF effective_key IS NULL THEN
+		RAISE NOTICE 'table % has no primary key and no key_columns were given: its entries will carry no row key', target;
+	END IF;
+	PERFORM witness._check_foreign_triggers(target);
+	-- Encrypted unless asked otherwise when the table names a subject column (docs/personal-data.md).
+	encrypt := COALESCE(encrypt, subject_column IS NOT NULL);
+	IF encrypt AND witness.master_key_id() IS NULL THEN
+		RAISE EXCEPTION 'cannot encrypt the entries of table %: no master key is configured', target
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      DETAIL = CASE WHEN encrypt_by_default THEN 'The entries of a table with a subject column are encrypted unless encrypt => false is given.' END,
+			      HINT = 'As the operating-system user that runs the server: openssl rand -hex 32 > /etc/postgresql/witness_master.key && chmod 600 /etc/postgresql/witness_master.key; then set witness.master_key_file to that file in postgresql.conf and reload. To keep this table''s entries in clear instead, pass encrypt => false.';
+	END IF;
+
+	-- The row key is fixed here: dropping or replacing the primary key later does not change it.
+	INSERT INTO witness.tracked_table AS t (relid, classification, column_tags, exclude_columns, subject_column,
+	                                        key_columns, key_is_primary_key, schema_name, table_name, column_attnums,
+	                                        encrypt)
+	SELECT target, classification, tags, exclude_columns, subject_column, effective_key,
+	       key_columns IS NULL AND effective_key IS NOT NULL, n.nspname, c.relname,
+	       witness._column_attnums(target, exclude_columns || ARRAY(SELECT jsonb_object_keys(tags))
+	                                       || COALESCE(effective_key, '{}') || subject_column),
+	       encrypt
+	FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = target
+	ON CONFLICT (relid) DO UPDATE
+		SET classification = EXCLUDED.classification, column_tags = EXCLUDED.column_tags,
+		    exclude_columns = EXCLUDED.exclude_columns, subject_column = EXCLUDED.subject_column,
+		    key_columns = EXCLUDED.key_columns, key_is_primary_key = EXCLUDED.key_is_primary_key,
+		    schema_name = EXCLUDED.schema_name, table_name = EXCLUDED.table_name,
+		    column_attnums = EXCLUDED.column_attnums, encrypt = EXCLUDED.encrypt, tracked_at = now(), tracked_by = session_user;
+
+	PERFORM witness._sync_capture_triggers();
+	PERFORM witness._invalidate(target);
+END
+$$;
+COMMENT ON FUNCTION witness.track(regclass, text, jsonb, text[], text, text[], boolean) IS 'starts (or reconfigures) capture of INSERT, UPDATE, DELETE and TRUNCATE on a table; encrypt (NULL: when it has a subject column) stores its entries'' payloads encrypted under the master key';
+REVOKE ALL ON FUNCTION witness.track(regclass, text, jsonb, text[], text, text[], boolean) FROM PUBLIC;

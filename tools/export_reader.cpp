@@ -55,6 +55,7 @@ enum Field {
 	kCommitment,
 	kSubjectPseudonym,
 	kErasureId,
+	kSealedPayload,
 	kBackslash,
 	kFieldCount
 };
@@ -98,6 +99,7 @@ const std::string_view kFieldNames[kFieldCount] = {
     "commitment",
     "subject_pseudonym",
     "erasure_id",
+    "sealed_payload",
     "backslash",
 };
 
@@ -356,6 +358,7 @@ void ExportParser::parse_entry()
 	entry_.payload = PayloadState::Intact;
 	entry_.erasure_id = 0;
 	uint8_t salt[kCommitmentSaltSize];
+	bool sealed = false;
 	if (e.format == kEntryFormatCommitted) {
 		e.commitment = hash(kCommitment);
 		e.has_pseudonym = hash_or_null(kSubjectPseudonym, &e.pseudonym);
@@ -365,11 +368,13 @@ void ExportParser::parse_entry()
 		}
 		bool named = false;
 		entry_.erasure_id = integer_or_null(kErasureId, named);
+		// Encrypted tables: the payload is sealed under a master key this verifier does not hold.
+		sealed = slot(kSealedPayload).seen && slot(kSealedPayload).type != JsonType::Null;
 	}
 	try {
 		entry_.recomputed = entry_leaf_hash(e);
 		if (e.format == kEntryFormatCommitted)
-			entry_.payload = payload_state(e);
+			entry_.payload = sealed ? PayloadState::Unchecked : payload_state(e);
 	} catch (const std::invalid_argument &err) {
 		throw std::runtime_error(std::string("entry cannot be encoded: ") + err.what());
 	}

@@ -14,6 +14,8 @@ void PayloadAudit::add(int64_t id, int64_t block_no, PayloadState state, int64_t
 		changed_.push_back(Entry{id, block_no, erasure_id});
 	else if (state == PayloadState::Erased)
 		erased_.push_back(Entry{id, block_no, erasure_id});
+	else if (state == PayloadState::Unchecked)
+		unchecked_++;
 }
 
 void PayloadAudit::add_erasure_record(int64_t erasure_id, std::vector<int64_t> entry_ids)

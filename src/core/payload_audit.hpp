@@ -17,6 +17,9 @@ enum class PayloadState {
 	Intact,  // salt and payload reproduce the stored commitment
 	Changed, // they do not
 	Erased,  // payload and salt are gone
+	// Sealed (an encrypted table's entry) under a master key the verifier does not hold: only its
+	// header and commitment were checked, through the leaf hash.
+	Unchecked,
 };
 
 class PayloadAudit
@@ -28,6 +31,8 @@ class PayloadAudit
 	void add_erasure_record(int64_t erasure_id, std::vector<int64_t> entry_ids);
 	// Appends the problems found; returns how many entries were erased with a matching record.
 	int64_t finish(std::vector<Problem> &problems);
+	// How many entries were added as Unchecked.
+	int64_t unchecked() const { return unchecked_; }
 
   private:
 	struct Entry {
@@ -35,6 +40,7 @@ class PayloadAudit
 	};
 	std::vector<Entry> changed_;
 	std::vector<Entry> erased_;
+	int64_t unchecked_ = 0;
 	std::unordered_map<int64_t, std::vector<int64_t>> records_; // erasure id -> sorted entry ids
 };
 

@@ -614,6 +614,7 @@ VerifyReport TrailVerifier::finish()
 	report.blocks_checked = static_cast<int64_t>(blocks_.size());
 	report.entries_pending = pending_;
 	report.entries_erased = payloads_.finish(report.problems);
+	report.entries_unchecked = payloads_.unchecked();
 	std::stable_sort(report.problems.begin(), report.problems.end(), [](const Problem &a, const Problem &b) {
 		return a.block_no < b.block_no || (a.block_no == b.block_no && a.entry_id < b.entry_id);
 	});

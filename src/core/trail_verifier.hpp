@@ -32,6 +32,7 @@ struct VerifyReport {
 	int64_t entries_checked = 0;   // members of the checked blocks
 	int64_t entries_pending = 0;   // entries in no block yet (only when the range ends at the newest block)
 	int64_t entries_erased = 0;    // format-2 entries of the range whose payload an erasure removed
+	int64_t entries_unchecked = 0; // sealed payloads of the range whose master key was not at hand
 	std::vector<Problem> problems; // ordered by block_no, then entry_id (0 first)
 };
 

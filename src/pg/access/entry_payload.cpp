@@ -6,6 +6,7 @@
 
 #include "pg/common/arguments.hpp"
 #include "pg/common/core_bridge.hpp"
+#include "pg/common/master_keys.hpp"
 #include "pg/common/trail_catalog.hpp"
 #include "pg/verify/entry_hash.hpp"
 
@@ -20,14 +21,14 @@ using namespace witness::pg;
 namespace
 {
 
-// A stored JSON column as jsonb, or NULL (*is_null) when the column is NULL or its text is not JSON
-// (only a tampered row): the export then shows no value, and the payload does not verify.
-Datum stored_jsonb(const Datum *values, const bool *nulls, int col, bool *is_null)
+// A payload JSON field as jsonb, or NULL (*is_null) when it is absent or its text is not JSON (only a
+// tampered row): the export then shows no value, and the payload does not verify.
+Datum payload_jsonb(const JsonDoc &doc, bool *is_null)
 {
 	*is_null = true;
-	if (nulls[col - 1])
+	if (!doc.present || doc.canonical == nullptr)
 		return (Datum)0;
-	char *json = text_to_cstring(DatumGetTextPP(values[col - 1]));
+	char *json = pnstrdup(doc.canonical, doc.canonical_len);
 	JsonLexContext *lex = makeJsonLexContextCstringLen(json, (int)strlen(json), GetDatabaseEncoding(), false);
 	if (pg_parse_json(lex, &nullSemAction) != JSON_SUCCESS)
 		return (Datum)0;
@@ -43,10 +44,12 @@ PG_FUNCTION_INFO_V1(witness_random_salt);
 Datum witness_entry_payload(PG_FUNCTION_ARGS);
 Datum witness_random_salt(PG_FUNCTION_ARGS);
 
-// witness._entry_payload(e witness.entry, OUT row_key jsonb, OUT old_values jsonb, OUT new_values
-// jsonb, OUT payload_verified boolean). payload_verified: for format 2, whether salt and payload
-// reproduce the commitment (false also for a payload present without its salt); NULL for an erased
-// payload (nothing left to check) and for format 1, whose payload the leaf hash covers directly.
+// witness._entry_payload(e witness.entry, OUT row_key jsonb, OUT subject text, OUT old_values jsonb,
+// OUT new_values jsonb, OUT payload_verified boolean). An encrypted entry's payload is opened with the
+// configured master key (refused when there is none). payload_verified: for format 2, whether salt and
+// payload reproduce the commitment (false also for a payload present without its salt, and for a
+// sealed payload that does not open); NULL for an erased payload (nothing left to check) and for
+// format 1, whose payload the leaf hash covers directly.
 Datum witness_entry_payload(PG_FUNCTION_ARGS)
 {
 	require_nargs(fcinfo, 1);
@@ -54,27 +57,34 @@ Datum witness_entry_payload(PG_FUNCTION_ARGS)
 	bool nulls[EntryNatts];
 	entry_row_from_arg(fcinfo, 0, values, nulls);
 	TupleDesc desc;
-	if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE || desc->natts != 4)
+	if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE || desc->natts != 5)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_FUNCTION_DEFINITION),
-		                errmsg("witness._entry_payload must return (row_key, old_values, new_values, payload_verified)")));
-	Datum out[4];
-	bool out_nulls[4];
-	out[0] = stored_jsonb(values, nulls, EntryRowKey, &out_nulls[0]);
-	out[1] = stored_jsonb(values, nulls, EntryOldValues, &out_nulls[1]);
-	out[2] = stored_jsonb(values, nulls, EntryNewValues, &out_nulls[2]);
-	out_nulls[3] = true;
-	if (DatumGetInt16(values[EntryFormat - 1]) == kEntryFormatCommitted) {
-		const bool payload_present = !nulls[EntryRowKey - 1] || !nulls[EntrySubject - 1] ||
-		                             !nulls[EntryOldValues - 1] || !nulls[EntryNewValues - 1];
-		if (!nulls[EntrySalt - 1]) {
-			EntryView v;
-			entry_view_from_row(values, nulls, &v);
-			// A salt of the wrong length is not read (v.salt stays null): that payload does not verify.
-			out[3] = BoolGetDatum(v.salt != nullptr && payload_matches_commitment(v));
-			out_nulls[3] = false;
-		} else if (payload_present) {
-			out[3] = BoolGetDatum(false);
-			out_nulls[3] = false;
+		                errmsg("witness._entry_payload must return (row_key, subject, old_values, new_values, "
+		                       "payload_verified)")));
+	EntryView v;
+	entry_view_from_row(values, nulls, &v);
+	const char *why;
+	const StoredPayload state = open_stored_payload(values, nulls, &v, &why);
+	if (state == StoredPayload::NoKey)
+		require_master_key(psprintf("cannot read the encrypted payload of entry %lld", (long long)v.id));
+	Datum out[5];
+	bool out_nulls[5];
+	out[0] = payload_jsonb(v.row_key, &out_nulls[0]);
+	out_nulls[1] = !v.subject.present;
+	out[1] = v.subject.present ? PointerGetDatum(cstring_to_text_with_len(v.subject.ptr, (int)v.subject.len)) : (Datum)0;
+	out[2] = payload_jsonb(v.old_values, &out_nulls[2]);
+	out[3] = payload_jsonb(v.new_values, &out_nulls[3]);
+	out_nulls[4] = true;
+	if (v.format == kEntryFormatCommitted) {
+		const bool payload_present =
+		    v.row_key.present || v.subject.present || v.old_values.present || v.new_values.present;
+		if (state == StoredPayload::Unreadable || (v.salt == nullptr && payload_present)) {
+			out[4] = BoolGetDatum(false);
+			out_nulls[4] = false;
+		} else if (v.salt != nullptr) {
+			// A salt of the wrong length was read as altered: that payload does not verify.
+			out[4] = BoolGetDatum(payload_matches_commitment(v));
+			out_nulls[4] = false;
 		}
 	}
 	desc = BlessTupleDesc(desc);

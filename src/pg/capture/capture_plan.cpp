@@ -195,6 +195,8 @@ void build_plan(CapturePlan *plan, Relation rel)
 	plan->schema_name = TextDatumGetCString(SPI_getbinval(tt->vals[0], tt->tupdesc, 2, &isnull));
 	plan->table_name = TextDatumGetCString(SPI_getbinval(tt->vals[0], tt->tupdesc, 3, &isnull));
 	plan->table_tags = DatumGetInt16(SPI_getbinval(tt->vals[0], tt->tupdesc, 4, &isnull));
+	// Version 0.1's plan has no encrypt column: nothing was encrypted then.
+	plan->encrypt = tt->tupdesc->natts >= 11 && DatumGetBool(SPI_getbinval(tt->vals[0], tt->tupdesc, 11, &isnull)) && !isnull;
 	plan->partition_name = nullptr;
 	if (DatumGetObjectId(SPI_getbinval(tt->vals[0], tt->tupdesc, 1, &isnull)) != relid)
 		plan->partition_name =

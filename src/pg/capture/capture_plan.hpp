@@ -65,6 +65,8 @@ struct CapturePlan {
 	// regtype, ...): its output function names them relative to search_path, so the capture prints
 	// it with the search path set to pg_catalog alone.
 	bool fixed_search_path;
+	// Payloads are stored sealed under the subject's key (witness.track(..., encrypt)).
+	bool encrypt;
 };
 
 // The capture plan for a relation with a capture trigger; raises ERROR if it is not tracked.

@@ -127,6 +127,7 @@ void start_record(ChangeRecord *record, const CapturePlan *plan, char op)
 	record->view.table_name.ptr = plan->table_name;
 	record->view.table_name.len = strlen(plan->table_name);
 	record->view.tags = plan->table_tags;
+	record->encrypt = plan->encrypt;
 }
 
 void capture_row(const CapturePlan *plan, char op, TupleTableSlot *oldslot, TupleTableSlot *newslot)

@@ -2,6 +2,7 @@
 
 #include "pg/capture/attribution.hpp"
 #include "pg/common/core_bridge.hpp"
+#include "pg/common/master_keys.hpp"
 #include "pg/capture/entry_store.hpp"
 #include "pg/capture/capture_plan.hpp"
 #include "pg/common/trail_catalog.hpp"
@@ -59,6 +60,12 @@ void write_entry(ChangeRecord *change)
 
 	// Format 2 once the trail has its columns; a 0.1 trail keeps format 1 until it is updated.
 	const bool committed = store_layout() >= 2;
+	// An encrypted table's change is refused rather than stored in clear when there is no key.
+	const MasterKey *key = nullptr;
+	if (committed && change->encrypt) {
+		key = require_master_key(psprintf("cannot capture a change to encrypted table \"%s.%s\"", v.schema_name.ptr, v.table_name.ptr));
+		set_pseudonym(*key, &v);
+	}
 	uint8_t salt[kCommitmentSaltSize] = {0};
 	v.format = committed ? kEntryFormatCommitted : kEntryFormatVersion;
 	if (committed)
@@ -103,8 +110,17 @@ void write_entry(ChangeRecord *change)
 	values[EntryLeafHash - 1] = PointerGetDatum(hash_bytea(hash));
 	values[EntrySalt - 1] = PointerGetDatum(bytes_bytea(salt, kCommitmentSaltSize));
 	values[EntryCommitment - 1] = PointerGetDatum(hash_bytea(v.commitment.data()));
-	nulls[EntrySubjectPseudonym - 1] = true; // with a master key (encryption), not yet
+	values[EntrySubjectPseudonym - 1] = v.has_pseudonym ? PointerGetDatum(hash_bytea(v.pseudonym.data())) : (Datum)0;
+	nulls[EntrySubjectPseudonym - 1] = !v.has_pseudonym;
 	nulls[EntryErasureId - 1] = true;
+	nulls[EntrySealedPayload - 1] = true;
+	if (key != nullptr) {
+		// Sealed: the salt and payload travel inside the ciphertext, nothing of them in clear.
+		values[EntrySealedPayload - 1] = PointerGetDatum(seal_payload(*key, v));
+		nulls[EntrySealedPayload - 1] = false;
+		for (EntryColumn c : {EntryRowKey, EntrySubject, EntryOldValues, EntryNewValues, EntrySalt})
+			nulls[c - 1] = true;
+	}
 
 	store_entry(values, nulls);
 }

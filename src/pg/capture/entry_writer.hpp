@@ -15,6 +15,7 @@ struct ChangeRecord {
 	Datum row_key;
 	Datum old_values;
 	Datum new_values;
+	bool encrypt; // the table's payloads are stored sealed (capture_plan.hpp)
 };
 
 void write_entry(ChangeRecord *change);

@@ -10,6 +10,7 @@
 #include "core/canonical_json.hpp"
 #include "core/merkle.hpp"
 #include "core/merkle_search.hpp"
+#include "core/entry_payload_seal.hpp"
 #include "core/random_bytes.hpp"
 #include "pg/common/core_bridge.hpp"
 #include "pg/common/cpp_guard.hpp"
@@ -120,6 +121,29 @@ void json_to_utf8(JsonDoc *d)
 	d->canonical_len = scratch.size();
 }
 
+// A text of an opened payload (UTF-8) in the database's encoding.
+void text_from_utf8(const char **ptr, size_t *len)
+{
+	char *converted = pg_any_to_server(*ptr, (int)*len, PG_UTF8);
+	if (converted != *ptr) {
+		*ptr = converted;
+		*len = strlen(converted);
+	}
+}
+
+// The payload fields of an opened payload in the database's encoding, as the other readers see them.
+void payload_from_utf8(EntryView *v)
+{
+	int encoding = GetDatabaseEncoding();
+	if (encoding == PG_UTF8 || encoding == PG_SQL_ASCII)
+		return;
+	if (v->subject.present)
+		text_from_utf8(&v->subject.ptr, &v->subject.len);
+	for (JsonDoc *d : {&v->row_key, &v->old_values, &v->new_values})
+		if (d->present)
+			text_from_utf8(&d->canonical, &d->canonical_len);
+}
+
 // The entry as the hash sees it: entry itself in a UTF8 (or SQL_ASCII) database, else *copy with
 // every text and JSON field in UTF-8.
 const EntryView &hashed_view(const EntryView &entry, EntryView *copy)
@@ -157,6 +181,59 @@ void commit_payload(EntryView *stored, uint8_t salt[32])
 	run_core(ERRCODE_INTERNAL_ERROR, "could not commit to a pg_witness payload",
 	         [&] { commitment = entry_payload_commitment(entry); });
 	stored->commitment = commitment;
+}
+
+void set_pseudonym(const MasterKey &key, EntryView *stored)
+{
+	stored->has_pseudonym = stored->subject.present;
+	if (!stored->has_pseudonym)
+		return;
+	EntryView copy;
+	const EntryView &entry = hashed_view(*stored, &copy);
+	run_core(ERRCODE_INTERNAL_ERROR, "could not compute a subject pseudonym", [&] {
+		const std::string p = key.pseudonym(std::string_view(entry.subject.ptr, entry.subject.len));
+		memcpy(stored->pseudonym.data(), p.data(), p.size());
+	});
+}
+
+bytea *seal_payload(const MasterKey &key, const EntryView &stored)
+{
+	EntryView copy;
+	const EntryView &entry = hashed_view(stored, &copy);
+	run_core(ERRCODE_INTERNAL_ERROR, "could not encrypt a pg_witness payload",
+	         [&] { scratch = seal_entry_payload(key, entry); });
+	bytea *result = scratch_bytea();
+	explicit_bzero(scratch.data(), scratch.size());
+	return result;
+}
+
+const char *open_payload(const MasterKey &key, const EntryView &entry, const char *sealed, size_t len,
+                         EntryView *opened)
+{
+	const std::string_view pseudonym =
+	    entry.has_pseudonym ? std::string_view(reinterpret_cast<const char *>(entry.pseudonym.data()), 32)
+	                        : std::string_view();
+	char *plain = nullptr;
+	size_t plain_len = 0;
+	const char *err = run_guarded([&] {
+		std::string p = open_entry_payload(key, entry.id, pseudonym, std::string_view(sealed, len));
+		scratch.assign(p);
+		explicit_bzero(p.data(), p.size());
+	});
+	if (err != nullptr)
+		return pstrdup(err);
+	plain_len = scratch.size();
+	plain = (char *)MemoryContextAllocHuge(CurrentMemoryContext, plain_len + 1);
+	memcpy(plain, scratch.data(), plain_len);
+	plain[plain_len] = '\0';
+	explicit_bzero(scratch.data(), scratch.size());
+	err = run_guarded([&] { decode_payload(std::string_view(plain + kCommitmentSaltSize, plain_len - kCommitmentSaltSize), opened); });
+	if (err != nullptr)
+		return pstrdup(err);
+	opened->salt = reinterpret_cast<const uint8_t *>(plain);
+	// The payload is UTF-8, as hashed; the rest of the glue reads text in the database's encoding.
+	payload_from_utf8(opened);
+	return nullptr;
 }
 
 bool payload_matches_commitment(const EntryView &stored)

@@ -19,6 +19,8 @@ char *setting_reason = nullptr;
 char *setting_context = nullptr;
 char *setting_hmac_key_file = nullptr;
 char *setting_ed25519_key_file = nullptr;
+char *setting_master_key_file = nullptr;
+char *setting_previous_master_key_file = nullptr;
 char *setting_digest_file = nullptr;
 int setting_digest_interval_ms = 60000;
 int setting_seal_interval_ms = 1000;
@@ -131,6 +133,16 @@ void define_settings()
 	                           "File holding the Ed25519 private key (PEM) that signs digests.",
 	                           "Make one with: openssl genpkey -algorithm ed25519 -out FILE", &setting_ed25519_key_file,
 	                           "", PGC_SUSET, GUC_SUPERUSER_ONLY, nullptr, nullptr, nullptr);
+	DefineCustomStringVariable("witness.master_key_file",
+	                           "File holding the master key from which the keys of encrypted payloads derive.",
+	                           "Make one with: openssl rand -hex 32 > FILE && chmod 600 FILE",
+	                           &setting_master_key_file, "", PGC_SUSET, GUC_SUPERUSER_ONLY, nullptr, nullptr, nullptr);
+	DefineCustomStringVariable("witness.previous_master_key_file",
+	                           "File holding the master key being rotated away from.",
+	                           "Set it to the old key's file, and witness.master_key_file to the new one, while "
+	                           "witness.rotate_master_key() re-encrypts payloads; both keys can then be read.",
+	                           &setting_previous_master_key_file, "", PGC_SUSET, GUC_SUPERUSER_ONLY, nullptr, nullptr,
+	                           nullptr);
 	DefineCustomStringVariable("witness.digest_file",
 	                           "File outside the data directory to which the sealer appends signed digests.",
 	                           "One JSON document per line; witness.verify() reads its last line.",

@@ -17,6 +17,8 @@ extern char *setting_reason;           // witness.reason
 extern char *setting_context;          // witness.context (JSON)
 extern char *setting_hmac_key_file;    // witness.hmac_key_file
 extern char *setting_ed25519_key_file; // witness.ed25519_key_file
+extern char *setting_master_key_file;          // witness.master_key_file
+extern char *setting_previous_master_key_file; // witness.previous_master_key_file
 extern char *setting_digest_file;      // witness.digest_file
 extern int setting_digest_interval_ms; // witness.digest_interval
 extern int setting_seal_interval_ms;   // witness.seal_interval

@@ -37,7 +37,8 @@ enum EntryColumn {
 	EntryCommitment,
 	EntrySubjectPseudonym,
 	EntryErasureId,
-	EntryNatts = EntryErasureId
+	EntrySealedPayload,
+	EntryNatts = EntrySealedPayload
 };
 
 // Layout of witness.block, in attribute order.

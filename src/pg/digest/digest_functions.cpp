@@ -20,11 +20,6 @@ namespace
 
 DigestCheck checked; // static: survives no longjmp'd frame
 
-bool is_set(const char *s)
-{
-	return s != nullptr && *s != '\0';
-}
-
 } // namespace
 
 extern "C" {

@@ -23,11 +23,6 @@ constexpr long kTailBytes = 64 * 1024; // the last digest line is well within th
 
 std::string signed_text; // static: survives no longjmp'd frame
 
-bool is_set(const char *s)
-{
-	return s != nullptr && *s != '\0';
-}
-
 struct NewestBlock {
 	int64 block_no;
 	uint8_t hash[32];
@@ -69,17 +64,6 @@ char *database_id()
 	return psprintf("%llu/%s", (unsigned long long)GetSystemIdentifier(), get_database_name(MyDatabaseId));
 }
 
-// Appends what is left of f to buf.
-void read_rest(FILE *f, StringInfo buf)
-{
-	char chunk[8192];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		CHECK_FOR_INTERRUPTS(); // a FIFO or a device named by the setting may never end
-		appendBinaryStringInfo(buf, chunk, (int)n);
-	}
-}
-
 // The last non-empty line of a file, or nullptr; only the file's tail is read.
 char *last_line(const char *path)
 {
@@ -104,21 +88,6 @@ char *last_line(const char *path)
 }
 
 } // namespace
-
-char *read_setting_file(const char *setting, const char *path)
-{
-	FILE *f = AllocateFile(path, "r");
-	if (f == nullptr)
-		ereport(ERROR, (errcode_for_file_access(), errmsg("could not open %s \"%s\": %m", setting, path)));
-	StringInfoData buf;
-	initStringInfo(&buf);
-	read_rest(f, &buf);
-	bool failed = ferror(f);
-	FreeFile(f);
-	if (failed)
-		ereport(ERROR, (errcode_for_file_access(), errmsg("could not read %s \"%s\": %m", setting, path)));
-	return buf.data;
-}
 
 char *signed_digest_of_newest_block()
 {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "pg/common/pg_includes.hpp"
+#include "pg/common/setting_file.hpp"
 
 namespace witness::pg
 {
@@ -28,7 +29,5 @@ bool append_digest_line(const char *digest);
 // The highest block number recorded in witness.digest_file (0 when unset, missing or empty).
 int64 highest_block_no_logged();
 
-// Contents of a file named by a setting, palloc'd; raises ERROR when it cannot be read.
-char *read_setting_file(const char *setting, const char *path);
 
 } // namespace witness::pg

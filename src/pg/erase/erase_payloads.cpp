@@ -50,7 +50,7 @@ HeapTuple erased_version(HeapTuple entry, TupleDesc desc, int64 erasure_id)
 	Datum values[EntryNatts];
 	bool nulls[EntryNatts];
 	heap_deform_tuple(entry, desc, values, nulls);
-	for (EntryColumn c : {EntryRowKey, EntrySubject, EntryOldValues, EntryNewValues, EntrySalt})
+	for (EntryColumn c : {EntryRowKey, EntrySubject, EntryOldValues, EntryNewValues, EntrySalt, EntrySealedPayload})
 		nulls[c - 1] = true;
 	values[EntryErasureId - 1] = Int64GetDatum(erasure_id);
 	nulls[EntryErasureId - 1] = false;

@@ -353,9 +353,10 @@ void print_entry(StringInfo out, const Datum *values, const bool *nulls)
 	Bytes salt = varlena_bytes(values, nulls, EntrySalt);
 	Bytes commitment = varlena_bytes(values, nulls, EntryCommitment);
 	Bytes pseudonym = varlena_bytes(values, nulls, EntrySubjectPseudonym);
+	Bytes sealed = varlena_bytes(values, nulls, EntrySealedPayload);
 
 	Size need = kEntryFixedBytes + (Size)row_key.len + old_values.len + new_values.len + context.len +
-	            2 * ((Size)leaf_hash.len + salt.len + commitment.len + pseudonym.len);
+	            2 * ((Size)leaf_hash.len + salt.len + commitment.len + pseudonym.len + sealed.len);
 	for (const Bytes *b : {&op_text, &schema, &table, &subject, &session_user, &current_user, &application_name,
 	                       &client_addr, &actor, &reason})
 		need += 6 * (Size)b->len;
@@ -424,6 +425,10 @@ void print_entry(StringInfo out, const Datum *values, const bool *nulls)
 			w.null();
 		else
 			w.int64(DatumGetInt64(values[EntryErasureId - 1]));
+		// Encrypted tables: the sealed salt and payload, exported as stored (a verifier without the
+		// master key checks the header and commitment only).
+		w.lit(",\"sealed_payload\":");
+		hex_or_null(w, sealed);
 	}
 	w.lit("}");
 	out->len = (int)(w.w - out->data);

@@ -3,6 +3,7 @@
 
 #include "pg/common/arguments.hpp"
 #include "pg/common/core_bridge.hpp"
+#include "pg/common/master_keys.hpp"
 #include "pg/verify/entry_hash.hpp"
 #include "pg/common/trail_catalog.hpp"
 
@@ -145,6 +146,26 @@ void entry_view_from_row(const Datum *values, const bool *nulls, EntryView *v)
 	}
 }
 
+StoredPayload open_stored_payload(const Datum *values, const bool *nulls, EntryView *v, const char **why)
+{
+	*why = nullptr;
+	if (v->format != kEntryFormatCommitted || nulls[EntrySealedPayload - 1])
+		return StoredPayload::Clear;
+	bytea *sealed = DatumGetByteaPP(values[EntrySealedPayload - 1]);
+	const char *bytes = VARDATA_ANY(sealed);
+	const size_t len = VARSIZE_ANY_EXHDR(sealed);
+	const MasterKey *key = master_key_for_sealed(bytes, len);
+	if (key == nullptr) {
+		if (current_master_key() == nullptr)
+			return StoredPayload::NoKey;
+		*why = "it was sealed under a master key that neither witness.master_key_file nor "
+		       "witness.previous_master_key_file holds, or its header was altered";
+		return StoredPayload::Unreadable;
+	}
+	*why = open_payload(*key, *v, bytes, len, v);
+	return *why == nullptr ? StoredPayload::Opened : StoredPayload::Unreadable;
+}
+
 } // namespace witness::pg
 
 extern "C" {
@@ -161,8 +182,23 @@ Datum witness_entry_payload_bytes(PG_FUNCTION_ARGS);
 // payload is in the canonical bytes, and for an erased payload.
 Datum witness_entry_payload_bytes(PG_FUNCTION_ARGS)
 {
+	require_nargs(fcinfo, 1);
+	Datum values[EntryNatts];
+	bool nulls[EntryNatts];
+	entry_row_from_arg(fcinfo, 0, values, nulls);
 	EntryView v;
-	read_entry(fcinfo, &v);
+	entry_view_from_row(values, nulls, &v);
+	const char *why;
+	switch (open_stored_payload(values, nulls, &v, &why)) {
+	case StoredPayload::NoKey:
+		require_master_key(psprintf("cannot read the encrypted payload of entry %lld", (long long)v.id));
+		break;
+	case StoredPayload::Unreadable:
+		ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+		                errmsg("cannot open the encrypted payload of entry %lld", (long long)v.id), errdetail("%s", why)));
+	default:
+		break;
+	}
 	if (v.format != witness::kEntryFormatCommitted || v.salt == nullptr)
 		PG_RETURN_NULL();
 	PG_RETURN_BYTEA_P(payload_bytes(v));

@@ -16,4 +16,17 @@ void entry_row_from_arg(FunctionCallInfo fcinfo, int arg, Datum *values, bool *n
 // Reads a deformed witness.entry row (trail_catalog.hpp's layout) into an EntryView over palloc'd data.
 void entry_view_from_row(const Datum *values, const bool *nulls, EntryView *view);
 
+// What open_stored_payload found.
+enum class StoredPayload {
+	Clear,      // no sealed payload: the payload columns are the payload (or it was erased)
+	Opened,     // sealed, and opened into the view's payload fields and salt
+	NoKey,      // sealed, and no master key is configured: the payload cannot be read or checked
+	Unreadable, // sealed, and it does not open under the configured keys: altered, or sealed under another key
+};
+
+// For a row read by entry_view_from_row: when it holds a sealed payload (an encrypted table's
+// entry), opens it with the configured master key that sealed it into v's payload fields and salt.
+// For Unreadable, *why says why (static or palloc'd text).
+StoredPayload open_stored_payload(const Datum *values, const bool *nulls, EntryView *v, const char **why);
+
 } // namespace witness::pg

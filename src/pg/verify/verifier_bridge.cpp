@@ -84,7 +84,8 @@ void verifier_add_payload(VerifierHandle *v, int64 id, uint64 xid, PayloadCheck 
 {
 	const PayloadState core_state = state == PayloadIntact    ? PayloadState::Intact
 	                                : state == PayloadChanged ? PayloadState::Changed
-	                                                          : PayloadState::Erased;
+	                                : state == PayloadErased  ? PayloadState::Erased
+	                                                          : PayloadState::Unchecked;
 	run_core(ERRCODE_INTERNAL_ERROR, "pg_witness verification failed to read a payload",
 	         [&] { v->verifier->add_payload(id, xid, core_state, erasure_id); });
 }
@@ -112,6 +113,7 @@ void verifier_finish(VerifierHandle *v, VerifyResult *result)
 	result->entries_checked = report.entries_checked;
 	result->entries_pending = report.entries_pending;
 	result->entries_erased = report.entries_erased;
+	result->entries_unchecked = report.entries_unchecked;
 	result->nproblems = (int)report.problems.size();
 	result->problems = (VerifyProblem *)palloc0(sizeof(VerifyProblem) * Max(result->nproblems, 1));
 	for (int i = 0; i < result->nproblems; i++) {

@@ -26,6 +26,7 @@ struct VerifyResult {
 	int64 entries_checked;
 	int64 entries_pending;
 	int64 entries_erased;
+	int64 entries_unchecked;
 	int nproblems;
 	VerifyProblem *problems;
 };
@@ -39,7 +40,7 @@ VerifierHandle *verifier_create(const StoredBlockFields *previous, const StoredB
 void verifier_add_entry(VerifierHandle *v, int64 id, uint64 xid, const uint8_t *stored, const uint8_t *recomputed);
 // Format 2: the state of an entry's payload (0 intact, 1 changed, 2 erased) and the erasure its row
 // names (0 = none).
-enum PayloadCheck { PayloadIntact = 0, PayloadChanged = 1, PayloadErased = 2 };
+enum PayloadCheck { PayloadIntact = 0, PayloadChanged = 1, PayloadErased = 2, PayloadUnchecked = 3 };
 void verifier_add_payload(VerifierHandle *v, int64 id, uint64 xid, PayloadCheck state, int64 erasure_id);
 // An erasure entry's new_values (canonical JSON text); a text that is not one is ignored, and the
 // entries it would have named are then reported as removed without a record.

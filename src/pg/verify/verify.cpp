@@ -22,8 +22,21 @@ using namespace witness::pg;
 namespace
 {
 
-// The columns of witness.verify(); entries_erased came with version 0.2.
-enum VerifyColumn { VStatus, VBlocks, VEntries, VPending, VProblem, VBlockNo, VEntryId, VDetail, VOldestAge, VErased, VNatts };
+// The columns of witness.verify(); entries_erased and entries_unchecked came with version 0.2.
+enum VerifyColumn {
+	VStatus,
+	VBlocks,
+	VEntries,
+	VPending,
+	VProblem,
+	VBlockNo,
+	VEntryId,
+	VDetail,
+	VOldestAge,
+	VErased,
+	VUnchecked,
+	VNatts
+};
 
 void copy_hash(Datum value, bool isnull, uint8_t *out)
 {
@@ -125,17 +138,31 @@ void check_range(int64 first, int64 last, bool to_newest, int64 newest)
 }
 
 // Format 2: a payload must reproduce its commitment while it is there; a removed one is checked
-// against the erasures recorded in the chain (core/payload_audit.hpp).
-void check_payload(VerifierHandle *v, const EntryView &view, uint64 xid, int64 erasure_id)
+// against the erasures recorded in the chain (core/payload_audit.hpp). A sealed payload (an encrypted
+// table's entry) is opened first; without any master key it is left unchecked, and one that does not
+// open under the configured keys counts as changed.
+void check_payload(VerifierHandle *v, const Datum *values, const bool *nulls, EntryView *view, uint64 xid)
 {
-	const bool payload_gone =
-	    !view.row_key.present && !view.subject.present && !view.old_values.present && !view.new_values.present;
+	const int64 erasure_id = nulls[EntryErasureId - 1] ? 0 : DatumGetInt64(values[EntryErasureId - 1]);
+	const char *why;
 	PayloadCheck state;
-	if (view.salt != nullptr)
-		state = payload_matches_commitment(view) ? PayloadIntact : PayloadChanged;
-	else
-		state = payload_gone ? PayloadErased : PayloadChanged;
-	verifier_add_payload(v, view.id, xid, state, erasure_id);
+	switch (open_stored_payload(values, nulls, view, &why)) {
+	case StoredPayload::NoKey:
+		state = PayloadUnchecked;
+		break;
+	case StoredPayload::Unreadable:
+		state = PayloadChanged;
+		break;
+	default: {
+		const bool payload_gone = !view->row_key.present && !view->subject.present && !view->old_values.present &&
+		                          !view->new_values.present;
+		if (view->salt != nullptr)
+			state = payload_matches_commitment(*view) ? PayloadIntact : PayloadChanged;
+		else
+			state = payload_gone ? PayloadErased : PayloadChanged;
+	}
+	}
+	verifier_add_payload(v, view->id, xid, state, erasure_id);
 }
 
 // The INSERT entry that recorded an erasure (witness.erase_subject()).
@@ -174,7 +201,7 @@ void scan_entries(VerifierHandle *v, bool skip_old, uint64 min_xid)
 				entry_view_from_row(values, nulls, &view);
 				leaf_hash(view, recomputed);
 				if (format == kEntryFormatCommitted)
-					check_payload(v, view, xid, nulls[EntryErasureId - 1] ? 0 : DatumGetInt64(values[EntryErasureId - 1]));
+					check_payload(v, values, nulls, &view, xid);
 				if (is_erasure_record(view))
 					verifier_add_erasure_record(v, view.new_values.canonical, view.new_values.canonical_len);
 			} else {
@@ -243,6 +270,7 @@ Datum witness_verify(PG_FUNCTION_ARGS)
 		values[VOldestAge] = oldest_age;
 		nulls[VOldestAge] = !has_age;
 		values[VErased] = Int64GetDatum(r.entries_erased);
+		values[VUnchecked] = Int64GetDatum(r.entries_unchecked);
 		if (r.nproblems == 0) {
 			nulls[VProblem] = nulls[VBlockNo] = nulls[VEntryId] = nulls[VDetail] = true;
 		} else {

@@ -1,0 +1,26 @@
+// Files named by settings (key files, the digest file): read whole, and checked for access by others.
+#pragma once
+
+#include "pg/common/pg_includes.hpp"
+
+namespace witness::pg
+{
+
+// Whether a string setting has a value (an unset one is the empty string).
+inline bool is_set(const char *s)
+{
+	return s != nullptr && *s != '\0';
+}
+
+// Appends what is left of f to buf; a FIFO or a device that never ends can be cancelled.
+void read_rest(FILE *f, StringInfo buf);
+
+// Contents of a file named by a setting, palloc'd; raises ERROR when it cannot be read.
+char *read_setting_file(const char *setting, const char *path);
+
+// Raises ERROR unless the secret file named by setting is private, by the rule PostgreSQL applies to
+// ssl_key_file: owned by the server's user with no access for group or others, or owned by root with
+// at most read access for the group.
+void check_secret_file_access(const char *setting, const char *path);
+
+} // namespace witness::pg
