@@ -46,7 +46,7 @@ own_cluster_start "$WORK"
 q_on "$WORK" "$PORT" postgres "CREATE DATABASE $DB" >/dev/null
 q "CREATE EXTENSION pg_witness" >/dev/null
 q "CREATE TABLE customer (id int PRIMARY KEY, email text NOT NULL, n int NOT NULL DEFAULT 0)" >/dev/null
-q "SET client_min_messages = warning; SELECT witness.track('customer', 'pii', subject_column => 'email')" >/dev/null
+q "SET client_min_messages = warning; SELECT witness.track('customer', 'pii', subject_column => 'email', encrypt => false)" >/dev/null
 q "INSERT INTO customer SELECT g, CASE WHEN g % 10 = 0 THEN 'target@example.com' ELSE 'c' || g || '@example.com' END
    FROM generate_series(1, 200) g" >/dev/null
 

@@ -30,9 +30,9 @@ export_to() { # export_to FILE FORMAT [psql options...]: the export as psql -At 
 say "a trail in which s1 has entries in three blocks, from batched statements, and pending ones"
 q "CREATE EXTENSION IF NOT EXISTS pg_witness" >/dev/null
 q "CREATE TABLE account (id int PRIMARY KEY, email text, balance int, note text)" >/dev/null
-q "SELECT witness.track('account', 'pii', subject_column => 'email')" >/dev/null
+q "SELECT witness.track('account', 'pii', subject_column => 'email', encrypt => false)" >/dev/null
 q "CREATE TABLE payment (id int PRIMARY KEY, payer text NOT NULL, amount int)" >/dev/null
-q "SELECT witness.track('payment', 'financial', subject_column => 'payer')" >/dev/null
+q "SELECT witness.track('payment', 'financial', subject_column => 'payer', encrypt => false)" >/dev/null
 q "INSERT INTO account SELECT g, 's' || (g % 50) || '@example.com', g, 'note-' || g FROM generate_series(1, 3000) g" >/dev/null
 q "SELECT count(*) FROM witness.seal()" >/dev/null
 q "INSERT INTO payment SELECT g, 's' || (g % 50) || '@example.com', g FROM generate_series(1, 2000) g" >/dev/null

@@ -1,7 +1,7 @@
 -- What an entry records for INSERT, UPDATE, DELETE and TRUNCATE, and who it names.
 CREATE TABLE accounts (id int PRIMARY KEY, owner_email text, balance numeric(12,2), pin text, memo text);
 SELECT witness.track('accounts', 'financial', column_tags => '{"owner_email": "pii"}', exclude_columns => '{pin}',
-                     subject_column => 'owner_email');
+                     subject_column => 'owner_email', encrypt => false);
 CREATE VIEW trail AS
 	SELECT operation, row_key, subject, tags, old_values, new_values
 	FROM witness.log WHERE table_name = 'accounts' ORDER BY id;

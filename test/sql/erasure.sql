@@ -1,7 +1,7 @@
 -- Erasure (GDPR Art. 17): a data subject's payloads go, their commitments stay, and every block still
 -- verifies; a payload changed or removed any other way is tampering, each with its own problem kind.
 CREATE TABLE customer (id int PRIMARY KEY, email text NOT NULL, plan text);
-SELECT witness.track('customer', 'pii', subject_column => 'email');
+SELECT witness.track('customer', 'pii', subject_column => 'email', encrypt => false);
 SELECT count(*) >= 0 AS sealed_earlier_entries FROM witness.seal();
 SELECT COALESCE(max(block_no), 0) AS base FROM witness.block \gset
 INSERT INTO customer VALUES (1, 'ann@erasure.example', 'basic'), (2, 'bob@erasure.example', 'pro');

@@ -2,7 +2,7 @@
 -- id order; JSON escapes that give back every value; early stop; an updated row version; privileges.
 CREATE TABLE export_outer (id int PRIMARY KEY, note text);
 CREATE TABLE export_inner (id int PRIMARY KEY, note text);
-SELECT witness.track('export_outer', subject_column => 'note');
+SELECT witness.track('export_outer', subject_column => 'note', encrypt => false);
 SELECT witness.track('export_inner');
 -- A row trigger that writes inside an exception block (a subtransaction): the inner entries, captured
 -- later, are written at once, while the outer statement's entries wait for its end. Stored order is
