@@ -802,7 +802,8 @@ BEGIN
 	IF encrypt AND witness.master_key_id() IS NULL THEN
 		RAISE EXCEPTION 'cannot encrypt the entries of table %: no master key is configured', target
 			USING ERRCODE = 'object_not_in_prerequisite_state',
-			      DETAIL = CASE WHEN encrypt_by_default THEN 'The entries of a table with a subject column are encrypted unless encrypt => false is given.' END,
+			      DETAIL = CASE WHEN encrypt_by_default THEN 'The entries of a table with a subject column are encrypted unless encrypt => false is given.'
+			                    ELSE 'encrypt => true was given.' END,
 			      HINT = 'As the operating-system user that runs the server: openssl rand -hex 32 > /etc/postgresql/witness_master.key && chmod 600 /etc/postgresql/witness_master.key; then set witness.master_key_file to that file in postgresql.conf and reload. To keep this table''s entries in clear instead, pass encrypt => false.';
 	END IF;
 

@@ -205,6 +205,19 @@ _port_in_use() {
 # removed when the script exits. Extra postgresql.conf lines come from the arguments and from
 # WITNESS_PG_CONF. Sets WITNESS_TMP (the directory) and WITNESS_SERVER_LOG.
 # shellcheck disable=SC2120 # the arguments are optional
+# write_test_keys DIR: the master key files test/sql/encryption.sql names, owned by the server's
+# user: two keys (0600), a file that is no key (0600) and a key others may read (0644).
+write_test_keys() {
+	local dir=$1
+	as_pg sh -c "umask 077
+		rm -f '$dir'/regress_witness_*.key
+		printf '%s\n' $(printf '0f%.0s' {1..32}) >'$dir/regress_witness_a.key'
+		printf '%s\n' $(printf 'a5%.0s' {1..32}) >'$dir/regress_witness_b.key'
+		printf 'not a key\n' >'$dir/regress_witness_notkey.key'
+		printf '%s\n' $(printf '3c%.0s' {1..32}) >'$dir/regress_witness_open.key'
+		chmod 644 '$dir/regress_witness_open.key'"
+}
+
 start_cluster() {
 	[[ -x $PG_BINDIR/initdb ]] || die "$PG_BINDIR/initdb not found (run install_deps)"
 	id -u "$PG_OS_USER" >/dev/null 2>&1 || die "OS user $PG_OS_USER does not exist"
@@ -224,6 +237,8 @@ start_cluster() {
 		cat "$WITNESS_TMP/initdb.log" >&2
 		die "initdb failed"
 	fi
+
+	write_test_keys "$PGDATA"
 
 	# Appending keeps the file's owner; later lines override earlier ones.
 	{
