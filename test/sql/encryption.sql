@@ -20,6 +20,13 @@ EXCEPTION WHEN OTHERS THEN
 	               current_setting('data_directory'), 'DATADIR');
 END
 $$;
+-- An export line with what depends on the tests run before (ids, numbers, times) masked.
+CREATE FUNCTION enc.mask(line text) RETURNS text LANGUAGE sql AS $$
+	SELECT regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace(line,
+		'"(generated_at|time)" : "[^"]*"', '"\1" : "T"', 'g'), '"database" : "[^"]*"', '"database" : "D"'),
+		'"proof" : \{.*\}\}$', '"proof" : P}'), '"(entry_id|block_no|access_id)" : \d+', '"\1" : N', 'g'),
+		'\d{4}-\d\d-\d\dT[0-9:.]+Z', 'T', 'g'), '^\d+,', 'N,'), ',(sealed|erased),\d+,', ',\1,N,'), 'erasure \d+', 'erasure N')
+$$;
 -- The key files are in the data directory, written by the test harness (scripts/lib.sh,
 -- write_test_keys): regress_witness_a.key and _b.key (0600), _notkey.key (0600, not a key) and
 -- _open.key (a key that others may read).
@@ -91,7 +98,8 @@ SELECT status, problem, entries_unchecked FROM witness.verify(:base + 1);
 -- Reading a subject's entries needs the key.
 SELECT witness.subject_export('alice@enc.example', 'json', 'request #1');
 SELECT witness.erase_subject('alice@enc.example', 'request #1');
-SELECT witness.entry_payload_bytes(e) FROM witness.entry e WHERE schema_name = 'enc' AND sealed_payload IS NOT NULL LIMIT 1;
+SELECT regexp_replace(enc.try($$SELECT witness.entry_payload_bytes(e) FROM witness.entry e
+                                WHERE schema_name = 'enc' AND sealed_payload IS NOT NULL LIMIT 1$$), 'entry \d+', 'entry N');
 
 -- Another master key opens nothing: the payloads read as changed, never as another plaintext.
 SELECT set_config('witness.master_key_file', current_setting('data_directory') || '/regress_witness_b.key', false) IS NOT NULL AS set;
@@ -99,11 +107,8 @@ SELECT status, problem, entry_id - :e0 AS entry FROM witness.verify(:base + 1) O
 
 -- Subject access, decrypted: alice's two entries, bob's and the subject-less row not among them.
 SELECT set_config('witness.master_key_file', current_setting('data_directory') || '/regress_witness_a.key', false) IS NOT NULL AS set;
-SELECT regexp_replace(regexp_replace(regexp_replace(line, '"(generated_at|time)" : "[^"]*"', '"\1" : "T"', 'g'),
-                      '"database" : "[^"]*"', '"database" : "D"'), '"proof" : \{.*\}\}$', '"proof" : P}') AS line
-FROM witness.subject_export('alice@enc.example', 'json', 'request #2') AS line;
-SELECT regexp_replace(line, '\d{4}-\d\d-\d\dT[0-9:.]+Z', 'T', 'g') AS line
-FROM witness.subject_export('alice@enc.example', 'csv', 'request #3') AS line;
+SELECT enc.mask(line) AS line FROM witness.subject_export('alice@enc.example', 'json', 'request #2') AS line;
+SELECT enc.mask(line) AS line FROM witness.subject_export('alice@enc.example', 'csv', 'request #3') AS line;
 
 -- Tampering 1: one byte of bob's sealed payload flipped.
 SELECT id AS bob, encode(sealed_payload, 'hex') AS bob_sealed FROM witness.entry
@@ -146,8 +151,7 @@ SELECT id - :e0 AS entry, sealed_payload IS NULL AS sealed_gone, erasure_id IS N
 FROM witness.entry WHERE schema_name = 'enc' AND table_name = 'customer' ORDER BY id;
 SELECT entry_count > 0 AS sealed FROM witness.seal();
 SELECT status, problem, entries_erased, entries_unchecked FROM witness.verify(:base + 1);
-SELECT regexp_replace(line, '\d{4}-\d\d-\d\dT[0-9:.]+Z', 'T', 'g') AS line
-FROM witness.subject_export('alice@enc.example', 'csv', 'request #5') AS line;
+SELECT enc.mask(line) AS line FROM witness.subject_export('alice@enc.example', 'csv', 'request #5') AS line;
 
 RESET witness.master_key_file;
 DROP ROLE enc_nobody;
