@@ -34,11 +34,15 @@ COMMENT ON INDEX witness.entry_subject IS 'id bucket and hash of the subject of 
 -- Only erasures set erasure_id: the capture never adds to this index.
 CREATE INDEX entry_erasure ON witness.entry (erasure_id) WHERE erasure_id IS NOT NULL;
 -- The entries of encrypted tables carry no subject in clear, only its keyed pseudonym: this index
--- finds them the way entry_subject finds the others. The key is the pseudonym's first 8 bytes (it is
--- an HMAC output, as uniform as a hash), led by the id bucket for the same reason as entry_subject's.
-CREATE INDEX entry_pseudonym ON witness.entry ((id OPERATOR(pg_catalog.>>) 20), pg_catalog.substring(subject_pseudonym, 1, 8))
+-- finds them the way entry_subject finds the others. The key is the pseudonym's first 8 bytes as a
+-- bigint (it is an HMAC output, as uniform as a hash), led by the id bucket for the same reason as
+-- entry_subject's.
+CREATE FUNCTION witness._pseudonym_key(pseudonym bytea) RETURNS bigint
+AS 'MODULE_PATHNAME', 'witness_pseudonym_key' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION witness._pseudonym_key(bytea) IS 'internal: the first 8 bytes of a subject pseudonym as a bigint, the key of witness.entry_pseudonym';
+CREATE INDEX entry_pseudonym ON witness.entry ((id OPERATOR(pg_catalog.>>) 20), witness._pseudonym_key(subject_pseudonym))
 	WHERE subject_pseudonym IS NOT NULL;
-COMMENT ON INDEX witness.entry_pseudonym IS 'id bucket and first 8 bytes of the subject pseudonym of every encrypted entry that has a subject: how witness.subject_export() and witness.erase_subject() find them without the subject in clear';
+COMMENT ON INDEX witness.entry_pseudonym IS 'id bucket and first 8 bytes (witness._pseudonym_key) of the subject pseudonym of every encrypted entry that has a subject: how witness.subject_export() and witness.erase_subject() find them without the subject in clear';
 COMMENT ON INDEX witness.entry_erasure IS 'the entries each erasure emptied: how witness.subject_export() lists a subject''s erased entries';
 
 -------------------------------------------------------------------------------
@@ -208,7 +212,7 @@ BEGIN
 	        AND e.subject = erase_subject.subject AND e.format = 2 AND e.erasure_id IS NULL
 	      UNION ALL
 	      SELECT e.ctid, e.id FROM witness.entry e
-	      WHERE (e.id >> 20) = ANY (buckets) AND substring(e.subject_pseudonym, 1, 8) = substring(pseudonym, 1, 8)
+	      WHERE (e.id >> 20) = ANY (buckets) AND witness._pseudonym_key(e.subject_pseudonym) = witness._pseudonym_key(pseudonym)
 	        AND e.subject_pseudonym = pseudonym AND e.format = 2 AND e.erasure_id IS NULL) f;
 	SELECT count(*) INTO format1 FROM witness.entry e
 	WHERE (e.id >> 20) = ANY (buckets) AND hashtextextended(e.subject, 0) = hashtextextended(erase_subject.subject, 0)
@@ -555,7 +559,7 @@ BEGIN
 			UNION ALL
 			SELECT m, NULL::bigint, NULL::timestamptz
 			FROM witness.entry m
-			WHERE (m.id >> 20) = ANY (buckets) AND substring(m.subject_pseudonym, 1, 8) = substring(pseudonym, 1, 8)
+			WHERE (m.id >> 20) = ANY (buckets) AND witness._pseudonym_key(m.subject_pseudonym) = witness._pseudonym_key(pseudonym)
 			  AND m.subject_pseudonym = pseudonym AND (m.erasure_id IS NULL OR m.erasure_id <> ALL (COALESCE(erasures, '{}')))
 			UNION ALL
 			SELECT m, x.erasure_id, x.erased_at

@@ -10,7 +10,7 @@ SELECT workload, clients, mode, unit,
        percentile_cont(0.5) WITHIN GROUP (ORDER BY value) AS median,
        min(value) AS lo, max(value) AS hi, count(*) AS n,
        -- what the mode captured per transaction (tpcb) or per row (bulk): a sanity check
-       sum(CASE mode WHEN 'b' THEN witness_entries WHEN 'c' THEN plpgsql_rows WHEN 'd' THEN pgaudit_lines
+       sum(CASE mode WHEN 'b' THEN witness_entries WHEN 'e' THEN witness_entries WHEN 'c' THEN plpgsql_rows WHEN 'd' THEN pgaudit_lines
                      ELSE witness_entries + plpgsql_rows + pgaudit_lines END)::numeric
            / NULLIF(sum(units), 0) AS captured_per_unit
 FROM bench_result
@@ -30,18 +30,22 @@ SELECT w.ord, w.label, w.unit, w.workload,
        max(m.median) FILTER (WHERE m.mode = 'a') AS a,
        max(m.median) FILTER (WHERE m.mode = 'b') AS b,
        max(m.median) FILTER (WHERE m.mode = 'c') AS c,
-       max(m.median) FILTER (WHERE m.mode = 'd') AS d
+       max(m.median) FILTER (WHERE m.mode = 'd') AS d,
+       max(m.median) FILTER (WHERE m.mode = 'e') AS e
 FROM wl w JOIN med m ON m.workload = w.workload AND m.clients = w.clients
 GROUP BY w.ord, w.label, w.unit, w.workload;
 
 \echo
-\echo 'Medians per mode: (a) untracked, (b) pg_witness, (c) PL/pgSQL audit trigger, (d) pgaudit log=write'
+\echo 'Medians per mode: (a) untracked, (b) pg_witness, (c) PL/pgSQL audit trigger, (d) pgaudit log=write,'
+\echo '(e) pg_witness with every table encrypted per subject (pgbench: account, teller, branch id; bulk: one subject per row)'
 SELECT label AS workload, unit,
        round(a::numeric, 0) AS "(a) untracked",
        round(b::numeric, 0) AS "(b) pg_witness",
        round(c::numeric, 0) AS "(c) plpgsql",
        round(d::numeric, 0) AS "(d) pgaudit",
+       round(e::numeric, 0) AS "(e) encrypted",
        CASE WHEN workload <> 'bytes_per_entry' THEN round((b / NULLIF(a, 0))::numeric, 3) END AS "b/a",
+       CASE WHEN workload <> 'bytes_per_entry' THEN round((e / NULLIF(a, 0))::numeric, 3) END AS "e/a",
        CASE WHEN workload <> 'bytes_per_entry' THEN round((c / NULLIF(a, 0))::numeric, 3) END AS "c/a",
        CASE WHEN workload <> 'bytes_per_entry' THEN round((d / NULLIF(a, 0))::numeric, 3) END AS "d/a",
        round((b / NULLIF(c, 0))::numeric, 3) AS "b/c"
@@ -57,7 +61,7 @@ FROM bench_result WHERE others_cpu_pct IS NOT NULL \gset
 \echo
 \endif
 \echo 'Targets'
-WITH r AS (SELECT ord, workload, b / NULLIF(a, 0) AS b_a, b / NULLIF(c, 0) AS b_c FROM piv),
+WITH r AS (SELECT ord, workload, b / NULLIF(a, 0) AS b_a, b / NULLIF(c, 0) AS b_c, e / NULLIF(a, 0) AS e_a, e FROM piv),
 t AS (
 	SELECT 1 AS ord, 'tpcb-like 16 clients: pg_witness / untracked' AS target, (SELECT b_a FROM r WHERE ord = 2) AS measured, '>= 0.85' AS required, 0.85 AS lim, true AS at_least
 	UNION ALL SELECT 2, 'tpcb-like 1 client: pg_witness / untracked', (SELECT b_a FROM r WHERE ord = 1), '>= 0.80', 0.80, true
@@ -66,6 +70,9 @@ t AS (
 	UNION ALL SELECT 5, 'bulk UPDATE: pg_witness / untracked', (SELECT b_a FROM r WHERE workload = 'bulk_update'), '>= 0.40', 0.40, true
 	UNION ALL SELECT 6, 'bulk UPDATE: pg_witness / plpgsql', (SELECT b_c FROM r WHERE workload = 'bulk_update'), '>= 2.00', 2.0, true
 	UNION ALL SELECT 7, 'bytes per entry: pg_witness / plpgsql', (SELECT b_c FROM r WHERE workload = 'bytes_per_entry'), '<= 1.00', 1.0, false
+	UNION ALL SELECT 8, 'encrypted, tpcb-like 16 clients: / untracked', (SELECT e_a FROM r WHERE ord = 2), '>= 0.85', 0.85, true
+	UNION ALL SELECT 9, 'encrypted, bulk INSERT, a subject per row: / untracked', (SELECT e_a FROM r WHERE workload = 'bulk_insert'), '>= 0.35', 0.35, true
+	UNION ALL SELECT 10, 'encrypted, bytes per entry (bulk I+U)', (SELECT e FROM r WHERE workload = 'bytes_per_entry'), '<= 300', 300, false
 )
 SELECT target, round(measured::numeric, 3) AS measured, required,
        CASE WHEN measured IS NULL THEN 'n/a'

@@ -15,6 +15,7 @@
 #   BENCH_SETUP_SQL  SQL run in the benchmark database after the setup, before any measurement
 #                    (e.g. "DROP INDEX witness.entry_subject" to measure capture without that index)
 #   BENCH_OUT        directory for the CSV and the summary (default bench/out)
+#   BENCH_TPCB_MODES tpcb-like modes (default "a b c d e"), BENCH_BULK_MODES bulk modes (default "a b c e")
 # plus those of scripts/lib.sh (WITNESS_JOBS, WITNESS_KEEP_CLUSTER, ...).
 set -euo pipefail
 
@@ -28,8 +29,8 @@ read -r -a CLIENTS <<<"${BENCH_CLIENTS:-1 16}"
 SCALE="${BENCH_SCALE:-10}"
 BULK_ROWS="${BENCH_BULK_ROWS:-200000}"
 OUT_DIR="${BENCH_OUT:-$REPO/bench/out}"
-TPCB_MODES=(a b c d)
-BULK_MODES=(a b c)
+read -r -a TPCB_MODES <<<"${BENCH_TPCB_MODES:-a b c d e}"
+read -r -a BULK_MODES <<<"${BENCH_BULK_MODES:-a b c e}"
 PGBENCH_TABLES="ARRAY['pgbench_accounts', 'pgbench_branches', 'pgbench_tellers', 'pgbench_history']::regclass[]"
 BENCH_DB=bench
 CLK_TCK="$(getconf CLK_TCK)"
@@ -45,7 +46,12 @@ CSV="$OUT_DIR/results-$STAMP.csv"
 SUMMARY="$OUT_DIR/summary-$STAMP.txt"
 echo "round,workload,clients,mode,value,unit,elapsed_s,units,witness_entries,plpgsql_rows,pgaudit_lines,relation_bytes,others_cpu_s,others_cpu_pct,steal_s" >"$CSV"
 
-declare -A MODE_NAME=([a]="untracked" [b]="pg_witness" [c]="plpgsql trigger" [d]="pgaudit write")
+declare -A MODE_NAME=([a]="untracked" [b]="pg_witness" [c]="plpgsql trigger" [d]="pgaudit write" [e]="pg_witness encr.")
+# Mode e: every pgbench table encrypted, its subject the account, teller or branch id.
+ENCRYPTED_TRACK="SELECT witness.track('pgbench_accounts', subject_column => 'aid', encrypt => true),
+                        witness.track('pgbench_branches', subject_column => 'bid', encrypt => true),
+                        witness.track('pgbench_tellers', subject_column => 'tid', encrypt => true),
+                        witness.track('pgbench_history', subject_column => 'aid', encrypt => true)"
 
 q() { psql -X -q -v ON_ERROR_STOP=1 -d "$BENCH_DB" "$@"; }
 qv() { psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$BENCH_DB" "$@"; }
@@ -57,6 +63,7 @@ mode_on() {
 	case $1 in
 	a) ;;
 	b) qv -c "SET client_min_messages = warning" -c "SELECT witness.track(t) FROM unnest($PGBENCH_TABLES) AS t" >/dev/null ;;
+	e) qv -c "SET client_min_messages = warning" -c "$ENCRYPTED_TRACK" >/dev/null ;;
 	c) qv -c "SELECT bench_audit.enable(t) FROM unnest($PGBENCH_TABLES) AS t" >/dev/null ;;
 	d) q -c "ALTER DATABASE $BENCH_DB SET pgaudit.log = 'write'" ;;
 	esac
@@ -65,7 +72,7 @@ mode_on() {
 mode_off() {
 	case $1 in
 	a) ;;
-	b) qv -c "SELECT witness.untrack(t) FROM unnest($PGBENCH_TABLES) AS t" >/dev/null ;;
+	b | e) qv -c "SELECT witness.untrack(t) FROM unnest($PGBENCH_TABLES) AS t" >/dev/null ;;
 	c) qv -c "SELECT bench_audit.disable(t) FROM unnest($PGBENCH_TABLES) AS t" >/dev/null ;;
 	d) q -c "ALTER DATABASE $BENCH_DB RESET pgaudit.log" ;;
 	esac
@@ -96,7 +103,7 @@ check_captured() {
 	IFS=, read -r dw dp da <<<"$2"
 	case $mode in
 	a) ((dw == 0 && dp == 0 && da == 0)) || die "$4: untracked run captured something ($2)" ;;
-	b) ((dw > 0 && dp == 0 && da == 0)) || die "$4: pg_witness run: unexpected capture counts ($2)" ;;
+	b | e) ((dw > 0 && dp == 0 && da == 0)) || die "$4: pg_witness run: unexpected capture counts ($2)" ;;
 	c) ((dw == 0 && dp > 0 && da == 0)) || die "$4: plpgsql run: unexpected capture counts ($2)" ;;
 	d) ((dw == 0 && dp == 0 && da > 0)) || die "$4: pgaudit run: unexpected capture counts ($2)" ;;
 	esac
@@ -149,6 +156,9 @@ run_bulk() {
 	qv -c "SELECT public.bench_new_bulk_table()" >/dev/null
 	case $mode in
 	b) qv -c "SET client_min_messages = warning" -c "SELECT witness.track('public.bench_bulk')" >/dev/null ;;
+	# Encrypted: every row its own subject (200,000 distinct subjects, so 200,000 derived keys).
+	e) qv -c "SET client_min_messages = warning" \
+		-c "SELECT witness.track('public.bench_bulk', subject_column => 'id', encrypt => true)" >/dev/null ;;
 	c) qv -c "SELECT bench_audit.enable('public.bench_bulk')" >/dev/null ;;
 	esac
 	# The trails are append-only and keep what earlier runs wrote: bytes per entry is the growth
@@ -186,14 +196,14 @@ run_bulk() {
 		size1="$(trail_bytes "$mode")"
 		IFS=, read -r dw1 dp1 _ <<<"$d_ins"
 		IFS=, read -r dw2 dp2 _ <<<"$d_upd"
-		if [[ $mode == b ]]; then entries=$((dw1 + dw2)); else entries=$((dp1 + dp2)); fi
+		if [[ $mode == c ]]; then entries=$((dp1 + dp2)); else entries=$((dw1 + dw2)); fi
 		bpe="$(awk -v b="$((size1 - size0))" -v n="$entries" 'BEGIN { printf "%.1f", b / n }')"
 		echo "$round,bytes_per_entry,1,$mode,$bpe,bytes,,$entries,,,,$((size1 - size0)),,," >>"$CSV"
 		msg="   $bpe bytes/entry ($entries entries, $((size1 - size0)) bytes)"
 	fi
 	# Leave nothing behind that would fire during the next runs.
 	case $mode in
-	b) qv -c "SELECT witness.untrack('public.bench_bulk')" >/dev/null ;;
+	b | e) qv -c "SELECT witness.untrack('public.bench_bulk')" >/dev/null ;;
 	c) qv -c "SELECT bench_audit.disable('public.bench_bulk')" >/dev/null ;;
 	esac
 	log "round $round  bulk  ($mode) $(printf '%-16s' "${MODE_NAME[$mode]}") INSERT $(printf '%9.0f' "$ins_rate") rows/s  UPDATE $(printf '%9.0f' "$upd_rate") rows/s$msg   CPU used by others s,%,steal s = $other"
@@ -217,6 +227,10 @@ start_cluster \
 	"max_wal_size = 8GB"
 
 section "setup"
+# The master key of mode e, in the data directory, readable by the server's user only.
+as_pg sh -c "umask 077 && openssl rand -hex 32 >'$PGDATA/bench_master.key'"
+psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "ALTER SYSTEM SET witness.master_key_file = '$PGDATA/bench_master.key'" \
+	-c "SELECT pg_reload_conf()" >/dev/null
 psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "CREATE DATABASE $BENCH_DB"
 log "pgbench -i -s $SCALE"
 pgbench -i -s "$SCALE" -q "$BENCH_DB" 2>&1 | tail -n 1

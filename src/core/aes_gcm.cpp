@@ -53,15 +53,19 @@ const unsigned char *bytes(std::string_view s)
 	return reinterpret_cast<const unsigned char *>(s.data());
 }
 
-// A context keyed for one message; the 12-byte IV is GCM's default length, so no IV length call.
-CipherCtx new_ctx(std::string_view key, std::string_view iv, bool encrypt)
+// The thread's context, keyed for one message; the 12-byte IV is GCM's default length, so no IV length
+// call. Reused: a new context per message was an allocation and a provider lookup per captured entry.
+EVP_CIPHER_CTX *keyed_ctx(std::string_view key, std::string_view iv, bool encrypt)
 {
-	CipherCtx ctx(EVP_CIPHER_CTX_new());
-	if (!ctx)
-		fail_crypto("EVP_CIPHER_CTX_new failed");
+	thread_local CipherCtx ctx;
+	if (!ctx) {
+		ctx.reset(EVP_CIPHER_CTX_new());
+		if (!ctx)
+			fail_crypto("EVP_CIPHER_CTX_new failed");
+	}
 	if (EVP_CipherInit_ex2(ctx.get(), aes256gcm_cipher(), bytes(key), bytes(iv), encrypt ? 1 : 0, nullptr) != 1)
 		fail_crypto("AES-256-GCM init failed");
-	return ctx;
+	return ctx.get();
 }
 
 // EVP_CipherUpdate counts in int: feed in pieces that fit. out == nullptr feeds associated data.
@@ -89,14 +93,14 @@ std::string aes256gcm_seal(std::string_view key32, std::string_view iv12, std::s
                            std::string_view plaintext)
 {
 	check_sizes(key32, iv12);
-	const CipherCtx ctx = new_ctx(key32, iv12, true);
+	EVP_CIPHER_CTX *ctx = keyed_ctx(key32, iv12, true);
 	std::string out(plaintext.size() + kAes256GcmTagSize, '\0');
 	auto *p = reinterpret_cast<unsigned char *>(out.data());
 	int final_len = 0;
-	if (!update(ctx.get(), nullptr, aad) || !update(ctx.get(), p, plaintext) ||
-	    EVP_EncryptFinal_ex(ctx.get(), p + plaintext.size(), &final_len) != 1 || final_len != 0)
+	if (!update(ctx, nullptr, aad) || !update(ctx, p, plaintext) ||
+	    EVP_EncryptFinal_ex(ctx, p + plaintext.size(), &final_len) != 1 || final_len != 0)
 		fail_crypto("AES-256-GCM encryption failed");
-	if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_AEAD_GET_TAG, static_cast<int>(kAes256GcmTagSize),
+	if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, static_cast<int>(kAes256GcmTagSize),
 	                        p + plaintext.size()) != 1)
 		fail_crypto("AES-256-GCM tag retrieval failed");
 	return out;
@@ -111,14 +115,14 @@ bool aes256gcm_open(std::string_view key32, std::string_view iv12, std::string_v
 	plaintext_out.clear();
 	const std::string_view ciphertext = sealed.substr(0, sealed.size() - kAes256GcmTagSize);
 	std::string tag(sealed.substr(ciphertext.size()));
-	const CipherCtx ctx = new_ctx(key32, iv12, false);
+	EVP_CIPHER_CTX *ctx = keyed_ctx(key32, iv12, false);
 	std::string plain(ciphertext.size(), '\0');
 	auto *p = reinterpret_cast<unsigned char *>(plain.data());
-	if (!update(ctx.get(), nullptr, aad) || !update(ctx.get(), p, ciphertext) ||
-	    EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_AEAD_SET_TAG, static_cast<int>(kAes256GcmTagSize), tag.data()) != 1)
+	if (!update(ctx, nullptr, aad) || !update(ctx, p, ciphertext) ||
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, static_cast<int>(kAes256GcmTagSize), tag.data()) != 1)
 		fail_crypto("AES-256-GCM decryption failed");
 	int final_len = 0;
-	const bool authentic = EVP_DecryptFinal_ex(ctx.get(), p + plain.size(), &final_len) == 1;
+	const bool authentic = EVP_DecryptFinal_ex(ctx, p + plain.size(), &final_len) == 1;
 	ERR_clear_error();
 	if (!authentic) {
 		OPENSSL_cleanse(plain.data(), plain.size()); // unauthenticated plaintext never leaves

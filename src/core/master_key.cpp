@@ -44,22 +44,24 @@ MasterKey::MasterKey(std::string_view master)
 	if (master.size() != kMasterKeySize)
 		throw std::invalid_argument("the master key must be 32 bytes");
 	// RFC 5869 2.2: an absent salt is HashLen zero bytes.
-	prk_ = hmac_sha256(std::string(32, '\0'), master);
+	std::string prk = hmac_sha256(std::string(32, '\0'), master);
+	std::string pk = witness::pseudonym_key(master);
+	prk_mac_ = std::make_unique<HmacSha256>(prk);
+	pseudonym_mac_ = std::make_unique<HmacSha256>(pk);
+	wipe(prk);
+	wipe(pk);
 	id_hex_ = master_key_id(master);
 	id_raw_ = from_hex(id_hex_);
 	header_ = std::string(1, kSealedPayloadVersion) + id_raw_;
-	pseudonym_key_ = witness::pseudonym_key(master);
 }
 
-MasterKey::~MasterKey()
-{
-	wipe(prk_);
-	wipe(pseudonym_key_);
-}
+MasterKey::~MasterKey() = default;
 
 std::string MasterKey::pseudonym(std::string_view subject) const
 {
-	return subject_pseudonym(pseudonym_key_, subject);
+	if (subject.empty())
+		throw std::invalid_argument("the data subject is empty");
+	return pseudonym_mac_->mac(subject);
 }
 
 // HKDF-Expand for one 32-byte block: T(1) = HMAC(PRK, info || 0x01).
@@ -69,7 +71,7 @@ std::string MasterKey::encryption_key(std::string_view context) const
 	info += '\0';
 	info += context;
 	info += '\x01';
-	return hmac_sha256(prk_, info);
+	return prk_mac_->mac(info);
 }
 
 std::string MasterKey::seal(std::string_view context, std::string_view plaintext, std::string_view aad) const

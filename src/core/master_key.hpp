@@ -5,8 +5,11 @@
 // tests check against independent vectors.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
+
+#include "hmac.hpp"
 
 namespace witness
 {
@@ -32,11 +35,11 @@ class MasterKey
 	std::string open(std::string_view context, std::string_view sealed, std::string_view aad) const;
 
   private:
-	std::string prk_;        // HKDF-Extract(salt = empty, master)
-	std::string id_raw_;     // 8 bytes
+	std::unique_ptr<HmacSha256> prk_mac_;       // HMAC keyed with HKDF-Extract(salt = empty, master)
+	std::unique_ptr<HmacSha256> pseudonym_mac_; // HMAC keyed with pseudonym_key(master)
+	std::string id_raw_;                        // 8 bytes
 	std::string id_hex_;
-	std::string header_;     // 0x01 || id_raw_
-	std::string pseudonym_key_;
+	std::string header_; // 0x01 || id_raw_
 };
 
 } // namespace witness

@@ -37,3 +37,19 @@ TEST(Hmac, RejectsEmptyKey)
 {
 	EXPECT_THROW(hmac_sha256("", "x"), std::invalid_argument);
 }
+
+// The keyed class gives exactly the one-shot HMAC, for short, block-sized and long keys and messages,
+// and for many messages under one key.
+TEST(HmacSha256Keyed, EqualsOneShot)
+{
+	const std::string keys[] = {"k", std::string(32, '\x0b'), std::string(64, 'a'), std::string(65, 'b'),
+	                            std::string(131, '\xaa')};
+	const std::string messages[] = {"", "Hi There", std::string(1000, 'x'), std::string("\0\x01\x02", 3)};
+	for (const std::string &key : keys) {
+		const witness::HmacSha256 keyed(key);
+		for (int round = 0; round < 2; round++)
+			for (const std::string &msg : messages)
+				EXPECT_EQ(keyed.mac(msg), witness::hmac_sha256(key, msg)) << key.size() << "/" << msg.size();
+	}
+	EXPECT_THROW(witness::HmacSha256(""), std::invalid_argument);
+}

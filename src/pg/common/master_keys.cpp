@@ -118,6 +118,22 @@ PG_FUNCTION_INFO_V1(witness_master_key_id);
 Datum witness_master_key_id(PG_FUNCTION_ARGS);
 PG_FUNCTION_INFO_V1(witness_subject_pseudonym);
 Datum witness_subject_pseudonym(PG_FUNCTION_ARGS);
+PG_FUNCTION_INFO_V1(witness_pseudonym_key);
+Datum witness_pseudonym_key(PG_FUNCTION_ARGS);
+
+// witness._pseudonym_key(pseudonym): its first 8 bytes as a bigint, the key of witness.entry_pseudonym.
+// A pseudonym is an HMAC output, as uniform as a hash; an int8 key is smaller and compares faster
+// than a bytea one.
+Datum witness_pseudonym_key(PG_FUNCTION_ARGS)
+{
+	bytea *p = PG_GETARG_BYTEA_PP(0);
+	const auto *b = (const unsigned char *)VARDATA_ANY(p);
+	const int len = (int)VARSIZE_ANY_EXHDR(p);
+	uint64 key = 0;
+	for (int i = 0; i < 8; i++)
+		key = (key << 8) | (i < len ? b[i] : 0);
+	PG_RETURN_INT64((int64)key);
+}
 
 // witness.master_key_id(): the current key's id, NULL when none is configured.
 Datum witness_master_key_id(PG_FUNCTION_ARGS)
