@@ -14,6 +14,11 @@ section "build"
 build_all
 section "cluster"
 start_cluster
+# The master key of encryption at rest: 32 random bytes as hex, in a file only the server's user can
+# read, named by a superuser-only setting (docs/personal-data.md).
+as_pg sh -c "umask 077 && openssl rand -hex 32 >'$WITNESS_TMP/witness_master.key'"
+psql -X -q -v ON_ERROR_STOP=1 -c "ALTER SYSTEM SET witness.master_key_file = '$WITNESS_TMP/witness_master.key'" \
+	-c "SELECT pg_reload_conf()" >/dev/null
 section "demo (scripts/demo.sql)"
 psql -X -v ON_ERROR_STOP=1 -P pager=off -f "$REPO/scripts/demo.sql"
 section "done"

@@ -29,14 +29,17 @@ CREATE TABLE orders (
 \echo
 \echo '==== 2. Track them: classification, column tags, an excluded column, the data-subject column ===='
 -- customers: personal data; card_number is also financial; ssn is never written to the trail;
--- each entry names its data subject by email.
+-- each entry names its data subject by email. A table with a subject column is encrypted at rest:
+-- its entries' values are sealed under a key derived for each subject from the master key
+-- (witness.master_key_file, set by scripts/demo.sh).
+SELECT witness.master_key_id();
 SELECT witness.track('customers',
                      classification  => 'pii',
                      column_tags     => '{"card_number": "financial"}',
                      exclude_columns => '{ssn}',
                      subject_column  => 'email');
--- orders: financial data; the data subject is the customer id.
-SELECT witness.track('orders', 'financial', subject_column => 'customer_id');
+-- orders: financial data; the data subject is the customer id; kept in clear (encrypt => false).
+SELECT witness.track('orders', 'financial', subject_column => 'customer_id', encrypt => false);
 
 SELECT * FROM witness.tracked_tables ORDER BY table_name::text;
 
@@ -70,6 +73,7 @@ COMMIT;
 
 \echo
 \echo '==== 5. The trail: one entry per changed row, with who, why, what and the leaf hash ===='
+\echo 'customers is encrypted: its entries show no row key, subject or values here, only who, when and why'
 \x on
 SELECT id, operation, table_name, row_key, subject, tags, old_values, new_values,
        actor, reason, context, current_user_name, leaf_hash
@@ -84,6 +88,12 @@ SELECT count(*) FILTER (WHERE l.old_values ? 'ssn' OR l.new_values ? 'ssn' OR l.
        count(*) FILTER (WHERE l::text LIKE '%078-05-112%' OR l::text LIKE '%219-09-9999%')
            AS entries_with_ssn_value
   FROM witness.log l;
+
+\echo
+\echo '==== 6b. What an encrypted entry stores: a keyed pseudonym of its subject and sealed bytes, no plaintext ===='
+SELECT id, op, subject, new_values, encode(subject_pseudonym, 'hex') AS subject_pseudonym,
+       length(sealed_payload) AS sealed_bytes, position('Ada'::bytea IN sealed_payload) AS ada_found_at
+  FROM witness.entry WHERE table_name = 'customers' ORDER BY id;
 
 \echo
 \echo '==== 7. Every stored leaf hash matches its recomputation from the stored content ===='
@@ -121,6 +131,11 @@ SELECT status, blocks_checked, entries_checked, entries_pending, problem FROM wi
 \echo
 \echo '==== 11. An inclusion proof for one entry, checkable with SHA-256 alone (docs/verification.md) ===='
 SELECT jsonb_pretty(witness.prove(2));
+
+\echo
+\echo '==== 11b. Ada asks what the trail holds about her (GDPR Art. 15): decrypted, with proofs, and recorded ===='
+SELECT line FROM witness.subject_export('ada@example.org', 'csv', 'GDPR Art. 15 request, ticket DPO-6') AS line;
+SELECT access_id, format, reason, role_name FROM witness.subject_access;
 
 \echo
 \echo '==== 12. Grace asks to be forgotten (GDPR Art. 17): her payloads go, the chain stays valid ===='
