@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Integration test: erasure while the application keeps writing, and erasure cut by a crash.
 #
-#   - 16 pgbench clients update random rows of a tracked customer table for a few seconds, a tenth of
+#   - Once with payloads in clear, once encrypted at rest (entries found by the subject's pseudonym):
+#     16 pgbench clients update random rows of a tracked customer table for a few seconds, a tenth of
 #     them one data subject's, while witness.erase_subject() erases that subject twice and the
 #     background sealer seals every 200 ms. Afterwards: every committed update has its entry (none
 #     lost), the subject's entries written after an erasure are captured with their payload, a last
@@ -41,48 +42,69 @@ cleanup() {
 trap cleanup EXIT
 
 say "own cluster on 127.0.0.1:$PORT, background sealing every 200 ms"
-own_cluster_init "$WORK" "$PORT" "witness.seal_interval = 200" "max_connections = 40"
+own_cluster_init "$WORK" "$PORT" "witness.seal_interval = 200" "max_connections = 40" \
+	"witness.master_key_file = '$WORK/master.key'"
+as_pg sh -c "umask 077 && openssl rand -hex 32 >'$WORK/master.key'"
 own_cluster_start "$WORK"
 q_on "$WORK" "$PORT" postgres "CREATE DATABASE $DB" >/dev/null
 q "CREATE EXTENSION pg_witness" >/dev/null
-q "CREATE TABLE customer (id int PRIMARY KEY, email text NOT NULL, n int NOT NULL DEFAULT 0)" >/dev/null
-q "SET client_min_messages = warning; SELECT witness.track('customer', 'pii', subject_column => 'email', encrypt => false)" >/dev/null
-q "INSERT INTO customer SELECT g, CASE WHEN g % 10 = 0 THEN 'target@example.com' ELSE 'c' || g || '@example.com' END
-   FROM generate_series(1, 200) g" >/dev/null
+# load_and_erase TABLE ENCRYPT: the load, erasures and checks on a fresh customer table, tracked with
+# its payloads in clear (encrypt false) or encrypted under the master key (encrypt true), whose
+# entries are then found by the subject's pseudonym.
+load_and_erase() {
+	local t=$1 encrypt=$2 of_target payload_kept
+	if [[ $encrypt == true ]]; then
+		of_target="subject_pseudonym = witness._subject_pseudonym('target@example.com')"
+		payload_kept="sealed_payload IS NOT NULL AND salt IS NULL AND new_values IS NULL"
+	else
+		of_target="subject = 'target@example.com'"
+		payload_kept="new_values IS NOT NULL AND salt IS NOT NULL"
+	fi
+	q "CREATE TABLE $t (id int PRIMARY KEY, email text NOT NULL, n int NOT NULL DEFAULT 0)" >/dev/null
+	q "SET client_min_messages = warning; SELECT witness.track('$t', 'pii', subject_column => 'email', encrypt => $encrypt)" >/dev/null
+	q "INSERT INTO $t SELECT g, CASE WHEN g % 10 = 0 THEN 'target@example.com' ELSE 'c' || g || '@example.com' END
+	   FROM generate_series(1, 200) g" >/dev/null
 
-say "16 clients write for 6 s; the target subject is erased at 2 s and at 4 s"
-cat >"$WORK/update.sql" <<'SQL'
-\set id random(1, 200)
-UPDATE customer SET n = n + 1 WHERE id = :id;
+	say "$t (encrypt => $encrypt): 16 clients write for 6 s; the target subject is erased at 2 s and at 4 s"
+	cat >"$WORK/update.sql" <<SQL
+\\set id random(1, 200)
+UPDATE $t SET n = n + 1 WHERE id = :id;
 SQL
-chmod 644 "$WORK/update.sql"
-"$PGBENCH" -n -h "$WORK" -p "$PORT" -c 16 -j 2 -T 6 -f "$WORK/update.sql" "$DB" >"$WORK/pgbench.log" 2>&1 &
-BENCH=$!
-sleep 2
-ERASED1="$(q "SELECT witness.erase_subject('target@example.com', 'load test, first request')")"
-sleep 2
-ERASED2="$(q "SELECT witness.erase_subject('target@example.com', 'load test, second request')")"
-wait "$BENCH" || { cat "$WORK/pgbench.log" >&2; exit 1; }
-note "erased during the load: $ERASED1, then $ERASED2 entries"
-check_ok "both erasures erased something" "$( ((ERASED1 > 0 && ERASED2 > 0)) && echo ok || echo "$ERASED1 / $ERASED2")"
-check "every committed update has its entry" "t" \
-	"SELECT (SELECT sum(n) FROM customer) = (SELECT count(*) FROM witness.entry WHERE table_name = 'customer' AND op = 'U')"
-check "the subject's entries after the second erasure are captured in full" "t" \
-	"SELECT count(*) > 0 AND bool_and(new_values IS NOT NULL AND salt IS NOT NULL) FROM witness.entry
-	 WHERE subject = 'target@example.com' AND id > (SELECT max(i) FROM witness.erasure, unnest(entry_ids) i)"
-check "no other subject's entry was erased" "0" \
-	"SELECT count(*) FROM witness.entry e WHERE e.erasure_id IS NOT NULL AND e.id NOT IN
-	 (SELECT unnest(entry_ids) FROM witness.erasure)"
-LEFT="$(q "SELECT count(*) FROM witness.entry WHERE subject = 'target@example.com'")"
-check "a last erasure takes the rest" "$LEFT" "SELECT witness.erase_subject('target@example.com', 'load test, last request')"
-check "none of the subject's payloads remain" "0" "SELECT count(*) FROM witness.entry WHERE subject = 'target@example.com'"
-wait_for "everything sealed" 30 "SELECT entries_pending = 0 FROM witness.seal_status"
-check "the chain is valid and counts every erased entry" "valid|$((ERASED1 + ERASED2 + LEFT))" \
-	"SELECT status || '|' || entries_erased FROM witness.verify()"
-if [[ -x $REPO/build/witness-verify ]]; then
-	"$REPO/build/witness-verify" --connect "host=$WORK port=$PORT dbname=$DB user=postgres" >"$WORK/wv.out" 2>&1 || true
-	check_ok "witness-verify agrees" "$(grep -q 'result: *VALID' "$WORK/wv.out" && echo ok || cat "$WORK/wv.out")"
-fi
+	chmod 644 "$WORK/update.sql"
+	"$PGBENCH" -n -h "$WORK" -p "$PORT" -c 16 -j 2 -T 6 -f "$WORK/update.sql" "$DB" >"$WORK/pgbench.log" 2>&1 &
+	BENCH=$!
+	sleep 2
+	ERASED1="$(q "SELECT witness.erase_subject('target@example.com', 'load test, first request')")"
+	sleep 2
+	ERASED2="$(q "SELECT witness.erase_subject('target@example.com', 'load test, second request')")"
+	wait "$BENCH" || { cat "$WORK/pgbench.log" >&2; exit 1; }
+	note "erased during the load: $ERASED1, then $ERASED2 entries"
+	check_ok "both erasures erased something" "$( ((ERASED1 > 0 && ERASED2 > 0)) && echo ok || echo "$ERASED1 / $ERASED2")"
+	check "every committed update has its entry" "t" \
+		"SELECT (SELECT sum(n) FROM $t) = (SELECT count(*) FROM witness.entry WHERE table_name = '$t' AND op = 'U')"
+	check "the subject's entries after the second erasure are captured in full" "t" \
+		"SELECT count(*) > 0 AND bool_and($payload_kept) FROM witness.entry
+		 WHERE $of_target AND erasure_id IS NULL AND id > (SELECT max(i) FROM witness.erasure, unnest(entry_ids) i)"
+	check "no other subject's entry was erased" "0" \
+		"SELECT count(*) FROM witness.entry e WHERE e.erasure_id IS NOT NULL AND e.id NOT IN
+		 (SELECT unnest(entry_ids) FROM witness.erasure)"
+	LEFT="$(q "SELECT count(*) FROM witness.entry WHERE $of_target AND erasure_id IS NULL")"
+	check "a last erasure takes the rest" "$LEFT" "SELECT witness.erase_subject('target@example.com', 'load test, last request')"
+	check "none of the subject's payloads remain" "0" \
+		"SELECT count(*) FROM witness.entry WHERE $of_target AND (salt IS NOT NULL OR sealed_payload IS NOT NULL OR new_values IS NOT NULL)"
+	wait_for "everything sealed" 30 "SELECT entries_pending = 0 FROM witness.seal_status"
+	check "the chain is valid and counts every erased entry" "valid|$((ERASED_BEFORE + ERASED1 + ERASED2 + LEFT))" \
+		"SELECT status || '|' || entries_erased FROM witness.verify()"
+	ERASED_BEFORE=$((ERASED_BEFORE + ERASED1 + ERASED2 + LEFT))
+	if [[ -x $REPO/build/witness-verify ]]; then
+		"$REPO/build/witness-verify" --connect "host=$WORK port=$PORT dbname=$DB user=postgres" >"$WORK/wv.out" 2>&1 || true
+		check_ok "witness-verify agrees" "$(grep -q 'result: *VALID' "$WORK/wv.out" && echo ok || cat "$WORK/wv.out")"
+	fi
+}
+
+ERASED_BEFORE=0
+load_and_erase customer false
+load_and_erase secret_customer true
 
 say "SIGKILL of the whole cluster in the middle of an erasure of 20,000 entries"
 q "INSERT INTO customer SELECT g, 'bulk@example.com' FROM generate_series(1001, 21000) g" >/dev/null
@@ -106,7 +128,7 @@ note "after restart: erasures recorded | entries erased = $STATE"
 check_ok "the erasure happened entirely or not at all" \
 	"$([[ $STATE == "0|0" || $STATE == "1|20000" ]] && echo ok || echo "$STATE")"
 check "no entry is half erased" "0" \
-	"SELECT count(*) FROM witness.entry WHERE format = 2 AND ((salt IS NULL) <> (erasure_id IS NOT NULL))"
+	"SELECT count(*) FROM witness.entry WHERE format = 2 AND ((salt IS NULL AND sealed_payload IS NULL) <> (erasure_id IS NOT NULL))"
 wait_for "everything sealed after the restart" 30 "SELECT entries_pending = 0 FROM witness.seal_status"
 check "the chain is valid after the crash" "valid" "SELECT status FROM witness.verify()"
 
