@@ -28,6 +28,7 @@
 #   BENCH_BULK_ROWS       rows of the bulk INSERT with and without the index (default 200000)
 #   BENCH_ROUNDS          rounds (default 2)
 #   BENCH_SHARED_BUFFERS  shared_buffers of the cluster (default 1GB)
+#   BENCH_ENCRYPT=1       the trail's table encrypted at rest (entries found by pseudonym), not in clear
 #   BENCH_BUILD=1         install packages and build and install the extension first
 #   BENCH_OUT             directory for the summary (default bench/out)
 # plus those of scripts/lib.sh (WITNESS_KEEP_CLUSTER, ...).
@@ -45,6 +46,12 @@ ROUNDS="${BENCH_ROUNDS:-2}"
 SHARED_BUFFERS="${BENCH_SHARED_BUFFERS:-1GB}"
 OUT_DIR="${BENCH_OUT:-$REPO/bench/out}"
 DB=bench_subject
+ENCRYPT=false
+SUBJECT_INDEX=entry_subject # the index through which the subject's entries are found
+if [[ ${BENCH_ENCRYPT:-0} != 0 ]]; then
+	ENCRYPT=true
+	SUBJECT_INDEX=entry_pseudonym
+fi
 
 for v in ENTRIES BLOCK_ROWS BIG BULK_ROWS ROUNDS; do
 	[[ ${!v} =~ ^[0-9]+$ && ${!v} -gt 0 ]] || die "$v (BENCH_*) must be a positive integer, not '${!v}'"
@@ -121,16 +128,21 @@ start_cluster \
 	"checkpoint_timeout = 30min" \
 	"max_wal_size = 8GB" \
 	"witness.seal_interval = 0"
+if [[ $ENCRYPT == true ]]; then
+	as_pg sh -c "umask 077 && openssl rand -hex 32 >'$PGDATA/bench_master.key'"
+	psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "ALTER SYSTEM SET witness.master_key_file = '$PGDATA/bench_master.key'" \
+		-c "SELECT pg_reload_conf()" >/dev/null
+fi
 
 psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "CREATE DATABASE $DB"
 qv -c "SET client_min_messages = warning" -c "CREATE EXTENSION pg_witness" \
 	-c "CREATE TABLE public.person (id bigint PRIMARY KEY, subject text, name text, balance int)" \
-	-c "SELECT witness.track('public.person', 'pii', subject_column => 'subject', encrypt => false)" >/dev/null
+	-c "SELECT witness.track('public.person', 'pii', subject_column => 'subject', encrypt => $ENCRYPT)" >/dev/null
 MACHINE="nproc $(nproc), RAM $(free -g | awk '/^Mem:/ { print $2 }') GiB, $(qv -c 'SELECT version()' | cut -d, -f1), pg_witness $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$REPO" diff --quiet HEAD 2>/dev/null || echo '+local changes')"
 {
 	echo "pg_witness subject access benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "machine: $MACHINE"
-	echo "settings: $ENTRIES trail rows in $BLOCKS blocks of $BLOCK_ROWS, big@bench $BIG entries, bulk $BULK_ROWS rows, $ROUNDS round(s), shared_buffers $SHARED_BUFFERS"
+	echo "settings: $ENTRIES trail rows in $BLOCKS blocks of $BLOCK_ROWS, big@bench $BIG entries, bulk $BULK_ROWS rows, $ROUNDS round(s), shared_buffers $SHARED_BUFFERS, encrypted $ENCRYPT"
 } >"$SUMMARY"
 log "machine: $MACHINE"
 
@@ -158,8 +170,8 @@ GEN_S="$(since "$t0")"
 t0="$(now)"
 qv -c "VACUUM (ANALYZE) witness.entry" -c "CHECKPOINT"
 read -r TRAIL_ENTRIES TRAIL_BLOCKS < <(qv -F ' ' -c "SELECT (SELECT count(*) FROM witness.entry), (SELECT count(*) FROM witness.block)")
-read -r ENTRY_BYTES SUBJECT_INDEX_BYTES < <(qv -F ' ' -c "SELECT pg_total_relation_size('witness.entry'), pg_relation_size('witness.entry_subject')")
-report "trail: $TRAIL_ENTRIES entries in $TRAIL_BLOCKS blocks, built in ${GEN_S}s (VACUUM ANALYZE $(since "$t0")s); witness.entry with indexes $(mib $((ENTRY_BYTES / 1024))), of which witness.entry_subject $(mib $((SUBJECT_INDEX_BYTES / 1024)))"
+read -r ENTRY_BYTES SUBJECT_INDEX_BYTES < <(qv -F ' ' -c "SELECT pg_total_relation_size('witness.entry'), pg_relation_size('witness.$SUBJECT_INDEX')")
+report "trail: $TRAIL_ENTRIES entries in $TRAIL_BLOCKS blocks, built in ${GEN_S}s (VACUUM ANALYZE $(since "$t0")s); witness.entry with indexes $(mib $((ENTRY_BYTES / 1024))), of which witness.$SUBJECT_INDEX $(mib $((SUBJECT_INDEX_BYTES / 1024)))"
 for ((r = 1; r <= ROUNDS; r++)); do
 	for s in "spread-$r@bench" "cluster-$r@bench"; do
 		report "  $s: $(qv -c "SELECT count(*) || ' entries in ' || count(DISTINCT (witness.block_of(e.id)).block_no) || ' blocks' FROM witness.entry e
@@ -199,10 +211,10 @@ for ((round = 1; round <= ROUNDS; round++)); do
 	for variant in with without; do
 		qv -c "SET client_min_messages = warning" -c "DROP TABLE IF EXISTS public.bulk" \
 			-c "CREATE TABLE public.bulk (id bigint PRIMARY KEY, subject text, a int, b text)" \
-			-c "SELECT witness.track('public.bulk', 'pii', subject_column => 'subject', encrypt => false)" -c CHECKPOINT >/dev/null
+			-c "SELECT witness.track('public.bulk', 'pii', subject_column => 'subject', encrypt => $ENCRYPT)" -c CHECKPOINT >/dev/null
 		if [[ $variant == without ]]; then
-			SUBJECT_INDEX_DDL="$(qv -c "SELECT pg_get_indexdef('witness.entry_subject'::regclass)")"
-			qv -c "DROP INDEX witness.entry_subject" -c CHECKPOINT
+			SUBJECT_INDEX_DDL="$(qv -c "SELECT pg_get_indexdef('witness.$SUBJECT_INDEX'::regclass)")"
+			qv -c "DROP INDEX witness.$SUBJECT_INDEX" -c CHECKPOINT
 		fi
 		ms="$(timed "INSERT INTO public.bulk SELECT g, 'b' || (g % 50000) || '@bench', g % 1000, 'row ' || g FROM generate_series(1, $BULK_ROWS) g")"
 		report "  bulk INSERT of $BULK_ROWS rows with a subject, $variant the subject index: $ms ms ($(awk -v n="$BULK_ROWS" -v ms="$ms" 'BEGIN { printf "%.0f", n / ms * 1000 }') rows/s)"
