@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Integration test: the plaintext of an encrypted table never reaches the trail's files, the WAL or
+# the server log.
+#
+# The application table is UNLOGGED, so that none of its own writes go to the WAL: any copy of its
+# values found in the WAL would have been written by the capture. Rows carry a marker string in
+# their subject, in a short value and in a value long enough for the sealed payload to be stored in
+# TOAST. After a checkpoint and a WAL switch, the marker must appear
+#   - nowhere in witness.entry's heap, its TOAST table and their indexes,
+#   - nowhere in the WAL,
+#   - nowhere in the server log, although capture was refused once for want of the key.
+# witness.verify() opens every sealed payload, and witness-verify, without the key, finds the export
+# valid and counts the payloads it could not open. That the search finds what is there is shown last:
+# a second marker, written to an ordinary (logged, untracked) table, is found in its file and the WAL.
+#
+# Environment: PG_BINDIR, REPO (as scripts/test.sh passes them); the test runs its own cluster.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="${REPO:-$(cd "$HERE/../.." && pwd)}"
+# shellcheck source=test/integration/lib/common.sh
+source "$HERE/lib/common.sh"
+
+WORK="$(mktemp -d /tmp/encryption_at_rest.XXXXXX)"
+PORT="$(free_port)"
+DB=witness_encryption
+Q_HOST=$WORK
+Q_PORT=$PORT
+export PGUSER=postgres
+MARKER=PlainTextMarker7f3a
+
+cleanup() {
+	local rc=$?
+	set +e
+	if ((rc != 0)) && [[ -f $WORK/server.log ]]; then
+		echo "---- last 20 lines of the server log ----"
+		tail -n 20 "$WORK/server.log"
+	fi
+	own_cluster_stop "$WORK" "$WORK/data" immediate
+	rm -rf "$WORK"
+	exit "$rc"
+}
+trap cleanup EXIT
+
+# count_marker FILE...: how many of the files contain the marker (missing files count as not).
+count_marker() {
+	local n=0 f
+	for f in "$@"; do
+		[[ -f $f ]] || continue
+		if grep -a -q -F "$MARKER" "$f"; then n=$((n + 1)); fi
+	done
+	echo "$n"
+}
+
+say "own cluster on 127.0.0.1:$PORT with a master key file"
+own_cluster_init "$WORK" "$PORT" "witness.seal_interval = 0" "witness.master_key_file = '$WORK/master.key'" \
+	"log_min_messages = info" "log_statement = 'none'" "log_min_error_statement = panic"
+as_pg sh -c "umask 077 && openssl rand -hex 32 >'$WORK/master.key'"
+own_cluster_start "$WORK"
+q_on "$WORK" "$PORT" postgres "CREATE DATABASE $DB" >/dev/null
+q "CREATE EXTENSION pg_witness" >/dev/null
+q "CREATE UNLOGGED TABLE secret (id int PRIMARY KEY, email text, note text, memo text)" >/dev/null
+q "SET client_min_messages = warning; SELECT witness.track('secret', 'pii', subject_column => 'email')" >/dev/null
+check "the table is encrypted" "t" "SELECT encrypt FROM witness.tracked_tables WHERE table_name = 'secret'::regclass"
+
+say "changes carrying the marker in the subject, a short value and a long (TOASTed) value"
+q "SELECT pg_switch_wal()" >/dev/null
+FIRST_WAL="$(q "SELECT pg_walfile_name(pg_current_wal_lsn())")"
+q "INSERT INTO secret SELECT g, '$MARKER-' || g || '@example.com', 'note $MARKER ' || g,
+                              (SELECT string_agg(md5(g::text || i::text) || '$MARKER', '') FROM generate_series(1, 200) i)
+   FROM generate_series(1, 50) g" >/dev/null
+q "UPDATE secret SET note = note || ' $MARKER again' WHERE id <= 10" >/dev/null
+q "DELETE FROM secret WHERE id > 45" >/dev/null
+check "a sealed payload went to TOAST" "t" \
+	"SELECT max(pg_column_size(sealed_payload)) > 2000 FROM witness.entry WHERE table_name = 'secret'"
+check "no payload in clear" "0" \
+	"SELECT count(*) FROM witness.entry WHERE table_name = 'secret' AND (row_key IS NOT NULL OR subject IS NOT NULL
+	 OR old_values IS NOT NULL OR new_values IS NOT NULL OR salt IS NOT NULL OR sealed_payload IS NULL)"
+
+say "a session without the key: the change is refused, and nothing of it is logged"
+RC=0
+"$PSQL" -X -q -h "$WORK" -p "$PORT" -d "$DB" -v ON_ERROR_STOP=1 \
+	-c "SET witness.master_key_file = ''" \
+	-c "INSERT INTO secret VALUES (99, '$MARKER-99@example.com', '$MARKER', '$MARKER')" >"$WORK/refused.log" 2>&1 || RC=$?
+check_ok "refused" "$( ((RC != 0)) && grep -q 'no master key is configured' "$WORK/refused.log" && echo ok || cat "$WORK/refused.log")"
+check "the refused row is not there" "0" "SELECT count(*) FROM secret WHERE id = 99"
+
+say "the files"
+q "CHECKPOINT" >/dev/null
+q "SELECT pg_switch_wal()" >/dev/null
+q "CHECKPOINT" >/dev/null
+DATA="$WORK/data"
+mapfile -t TRAIL_RELS < <(q "SELECT pg_relation_filepath(c.oid) FROM pg_class c
+	WHERE c.oid IN ('witness.entry'::regclass, (SELECT reltoastrelid FROM pg_class WHERE oid = 'witness.entry'::regclass))
+	   OR c.oid IN (SELECT indexrelid FROM pg_index WHERE indrelid IN ('witness.entry'::regclass,
+	                (SELECT reltoastrelid FROM pg_class WHERE oid = 'witness.entry'::regclass)))")
+TRAIL_FILES=()
+for rel in "${TRAIL_RELS[@]}"; do
+	for f in "$DATA/$rel" "$DATA/$rel".[0-9]*; do
+		[[ -f $f ]] && TRAIL_FILES+=("$f")
+	done
+done
+note "${#TRAIL_FILES[@]} files of witness.entry, its TOAST table and their indexes"
+check_ok "the trail's files were found" "$( ((${#TRAIL_FILES[@]} >= 4)) && echo ok || echo "${TRAIL_FILES[*]}")"
+check_ok "no trail file holds the marker" "$([[ $(count_marker "${TRAIL_FILES[@]}") == 0 ]] && echo ok || echo "found")"
+WAL_FILES=()
+for f in "$DATA"/pg_wal/0*; do
+	[[ $(basename "$f") < $FIRST_WAL ]] || WAL_FILES+=("$f")
+done
+note "${#WAL_FILES[@]} WAL segments written since the changes began"
+check_ok "no WAL segment holds the marker" "$([[ $(count_marker "${WAL_FILES[@]}") == 0 ]] && echo ok || echo "found")"
+check_ok "the server log does not hold the marker" "$([[ $(count_marker "$WORK/server.log") == 0 ]] && echo ok || grep -F "$MARKER" "$WORK/server.log" | head -3)"
+
+say "the search finds a marker where it is: an ordinary table's file and the WAL"
+q "SELECT pg_switch_wal()" >/dev/null
+CONTROL_WAL="$(q "SELECT pg_walfile_name(pg_current_wal_lsn())")"
+MARKER=ControlMarker91c4
+q "CREATE TABLE control (id int PRIMARY KEY, note text); INSERT INTO control VALUES (1, 'note $MARKER')" >/dev/null
+q "CHECKPOINT" >/dev/null
+q "SELECT pg_switch_wal()" >/dev/null
+CONTROL_FILE="$DATA/$(q "SELECT pg_relation_filepath('control')")"
+check_ok "found in the table's file" "$([[ $(count_marker "$CONTROL_FILE") == 1 ]] && echo ok || echo "not found in $CONTROL_FILE")"
+WAL_FILES=()
+for f in "$DATA"/pg_wal/0*; do
+	[[ $(basename "$f") < $CONTROL_WAL ]] || WAL_FILES+=("$f")
+done
+check_ok "found in the WAL" "$([[ $(count_marker "${WAL_FILES[@]}") -ge 1 ]] && echo ok || echo "not found")"
+
+say "verification with and without the key"
+q "SELECT count(*) FROM witness.seal()" >/dev/null
+check "witness.verify() opens every sealed payload" "valid|0" "SELECT status || '|' || entries_unchecked FROM witness.verify()"
+if [[ -x $REPO/build/witness-verify ]]; then
+	"$REPO/build/witness-verify" --connect "host=$WORK port=$PORT dbname=$DB user=postgres" >"$WORK/wv.out" 2>&1 || true
+	check_ok "witness-verify, without the key, finds the chain valid" "$(grep -q 'result: *VALID' "$WORK/wv.out" && echo ok || cat "$WORK/wv.out")"
+	check_ok "... and says how many payloads it could not open" \
+		"$(grep -qE 'entries encrypted: +[0-9]+' "$WORK/wv.out" && echo ok || cat "$WORK/wv.out")"
+fi
+
+finish encryption_at_rest
