@@ -289,7 +289,9 @@ COMMENT ON VIEW witness.log IS 'the trail with readable operation and tag names,
 
 CREATE FUNCTION witness.entry_payload_bytes(e witness.entry) RETURNS bytea
 AS 'MODULE_PATHNAME', 'witness_entry_payload_bytes' LANGUAGE C STRICT STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION witness.entry_payload_bytes(witness.entry) IS 'format 2: the canonical payload bytes an entry''s commitment covers (docs/hashing.md); NULL for format 1 and for an erased payload';
+COMMENT ON FUNCTION witness.entry_payload_bytes(witness.entry) IS 'format 2: the canonical payload bytes an entry''s commitment covers (docs/hashing.md), decrypted for an encrypted entry; NULL for format 1 and for an erased payload';
+-- It decrypts with the server's master key: whoever may call it reads every encrypted payload.
+REVOKE ALL ON FUNCTION witness.entry_payload_bytes(witness.entry) FROM PUBLIC;
 
 -------------------------------------------------------------------------------
 -- Subject access (GDPR Art. 15): every entry about a data subject, with its status and proof

@@ -55,6 +55,15 @@ SET witness.master_key_file = '/tmp/x.key';
 SHOW witness.master_key_file;
 SELECT witness._subject_pseudonym('alice');
 RESET ROLE;
+-- Even with access to the trail, a role without EXECUTE cannot have payloads decrypted for it.
+GRANT USAGE ON SCHEMA witness TO enc_nobody;
+GRANT SELECT ON witness.entry TO enc_nobody;
+SET ROLE enc_nobody;
+SELECT witness.entry_payload_bytes(e) FROM witness.entry e LIMIT 1;
+SELECT witness._entry_payload(e) FROM witness.entry e LIMIT 1;
+RESET ROLE;
+REVOKE SELECT ON witness.entry FROM enc_nobody;
+REVOKE USAGE ON SCHEMA witness FROM enc_nobody;
 
 SELECT set_config('witness.master_key_file', current_setting('data_directory') || '/regress_witness_a.key', false) IS NOT NULL AS set;
 SELECT witness.master_key_id();
