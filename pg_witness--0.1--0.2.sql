@@ -656,7 +656,7 @@ BEGIN
 	-- Hot standbys run every transaction read-only.
 	IF pg_catalog.current_setting('transaction_read_only')::boolean THEN
 		RAISE EXCEPTION 'cannot export a subject''s data in a read-only transaction' USING ERRCODE = 'read_only_sql_transaction',
-			DETAIL = 'Every export is recorded in the trail, which a read-only transaction does not write to.',
+			DETAIL = 'Every export is recorded in the trail, and pg_witness writes nothing on behalf of a transaction declared read-only.',
 			HINT = 'Run it in a read-write transaction, on the primary.';
 	END IF;
 	-- Recorded first, and committed at once by a transaction of its own: no export is returned
