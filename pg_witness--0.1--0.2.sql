@@ -653,7 +653,11 @@ BEGIN
 		RAISE EXCEPTION 'reason is too long' USING ERRCODE = 'string_data_right_truncation',
 			DETAIL = format('It has %s bytes; at most 1024 are allowed.', octet_length(why));
 	END IF;
-	-- Hot standbys run every transaction read-only.
+	IF pg_catalog.pg_is_in_recovery() THEN
+		RAISE EXCEPTION 'cannot export a subject''s data on a hot standby' USING ERRCODE = 'read_only_sql_transaction',
+			DETAIL = 'Every export is recorded in the trail before its first line, and only the primary can write it.',
+			HINT = 'Run it on the primary.';
+	END IF;
 	IF pg_catalog.current_setting('transaction_read_only')::boolean THEN
 		RAISE EXCEPTION 'cannot export a subject''s data in a read-only transaction' USING ERRCODE = 'read_only_sql_transaction',
 			DETAIL = 'Every export is recorded in the trail, and pg_witness writes nothing on behalf of a transaction declared read-only.',
