@@ -667,6 +667,15 @@ $$;
 COMMENT ON FUNCTION witness._subject_export_lines(text, text, bigint, timestamptz) IS 'internal: the lines of a subject access export (witness.subject_export)';
 REVOKE ALL ON FUNCTION witness._subject_export_lines(text, text, bigint, timestamptz) FROM PUBLIC;
 
+-- The record of an export, committed by a background worker before the export's first line
+-- (src/pg/common/autonomous_record.cpp): a rollback, a cancel or an error of the caller's transaction
+-- cannot take it back. The subject reaches the worker only as a salted digest.
+CREATE FUNCTION witness._record_subject_access(subject text, format text, reason text,
+                                               OUT access_id bigint, OUT accessed_at timestamptz)
+AS 'MODULE_PATHNAME', 'witness_record_subject_access' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION witness._record_subject_access(text, text, text) IS 'internal: records a subject access export in witness.subject_access, committed by a background worker whatever the calling transaction does next (docs/personal-data.md)';
+REVOKE ALL ON FUNCTION witness._record_subject_access(text, text, text) FROM PUBLIC;
+
 CREATE FUNCTION witness.subject_export(subject text, format text DEFAULT 'json', reason text DEFAULT NULL)
 RETURNS SETOF text
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
@@ -675,8 +684,7 @@ DECLARE
 	fmt text := lower(btrim(format));
 	why text := CASE WHEN btrim(reason) <> '' THEN reason
 	                 WHEN btrim(current_setting('witness.reason', true)) <> '' THEN current_setting('witness.reason', true) END;
-	salt bytea;
-	rec witness.subject_access;
+	rec record;
 BEGIN
 	IF subject IS NULL OR subject = '' THEN
 		RAISE EXCEPTION 'subject must not be null or empty' USING ERRCODE = 'null_value_not_allowed';
@@ -694,18 +702,23 @@ BEGIN
 			DETAIL = format('It has %s bytes; at most 1024 are allowed.', octet_length(why));
 	END IF;
 	PERFORM witness._check_subject_readable('cannot export the subject''s entries');
-	-- Recorded first, in the same transaction: an export that fails leaves no record, and no export
-	-- is returned without one.
-	salt := witness._random_salt();
-	PERFORM witness._begin_internal_ddl();
-	INSERT INTO witness.subject_access (subject_salt, subject_digest, format, reason, role_name)
-	VALUES (salt, witness._subject_digest(salt, subject), fmt, why, witness._outer_user())
-	RETURNING * INTO rec;
-	PERFORM witness._end_internal_ddl();
+	IF pg_catalog.pg_is_in_recovery() THEN
+		RAISE EXCEPTION 'cannot export a subject''s data on a hot standby' USING ERRCODE = 'read_only_sql_transaction',
+			DETAIL = 'Every export is recorded in the trail before its first line, and only the primary can write it.',
+			HINT = 'Run it on the primary.';
+	END IF;
+	IF pg_catalog.current_setting('transaction_read_only')::boolean THEN
+		RAISE EXCEPTION 'cannot export a subject''s data in a read-only transaction' USING ERRCODE = 'read_only_sql_transaction',
+			DETAIL = 'Every export is recorded in the trail, and pg_witness writes nothing on behalf of a transaction declared read-only.',
+			HINT = 'Run it in a read-write transaction, on the primary.';
+	END IF;
+	-- Recorded first, and committed at once by a transaction of its own: no export is returned
+	-- without a record, and nothing the caller does afterwards (rollback, cancel, error) removes it.
+	SELECT r.access_id, r.accessed_at INTO STRICT rec FROM witness._record_subject_access(subject, fmt, why) AS r;
 	RETURN QUERY SELECT * FROM witness._subject_export_lines(subject, fmt, rec.access_id, rec.accessed_at);
 END
 $$;
-COMMENT ON FUNCTION witness.subject_export(text, text, text) IS 'subject access (GDPR Art. 15): every entry about a data subject, oldest first, with its changes, status (sealed in block N, pending or erased), verification and (json) inclusion proof; json gives JSON lines after a describing first line, csv RFC 4180 records after a header; the export is recorded in witness.subject_access and so in the trail';
+COMMENT ON FUNCTION witness.subject_export(text, text, text) IS 'subject access (GDPR Art. 15): every entry about a data subject, oldest first, with its changes, status (sealed in block N, pending or erased), verification and (json) inclusion proof; json gives JSON lines after a describing first line, csv RFC 4180 records after a header; the export is recorded in witness.subject_access and so in the trail, committed before its first line whatever the calling transaction does next';
 REVOKE ALL ON FUNCTION witness.subject_export(text, text, text) FROM PUBLIC;
 
 -------------------------------------------------------------------------------

@@ -232,6 +232,18 @@ else
 	check_ok "standby: the error says why (recovery / standby / read-only)" "$out"
 fi
 on_standby check "standby: no block made" "$BLOCKS_BEFORE" "SELECT count(*) FROM witness.block"
+
+say "standby: witness.subject_export() is refused, with no line (its record could not be written)"
+rc=0
+"$PSQL" -X -q -A -t -h "$STANDBY" -p "$S_PORT" -d "$DB" -v ON_ERROR_STOP=1 -v VERBOSITY=verbose \
+	-c "SELECT witness.subject_export('pending-1', 'json', 'on the standby')" >"$WORK/standby_export.out" 2>"$WORK/standby_export.err" || rc=$?
+indent <"$WORK/standby_export.err"
+if ((rc != 0)) && grep -q '^ERROR:  25006: ' "$WORK/standby_export.err"; then
+	check_ok "standby: subject_export() refused (SQLSTATE 25006)" ok
+else
+	check_ok "standby: subject_export() refused (SQLSTATE 25006)" "exit status $rc: $(head -n 1 "$WORK/standby_export.err")"
+fi
+on_standby check "standby: the refused export printed no line" 0 "SELECT $(grep -c . "$WORK/standby_export.out" || true)"
 on_standby check "standby: no pg_witness background worker runs during recovery" 0 \
 	"SELECT count(*) FROM pg_stat_activity WHERE backend_type LIKE 'pg_witness%'"
 ERRS="$(head -n "$LOG_LINES" "$STANDBY/server.log" | grep -E 'ERROR|FATAL|PANIC' || true)"

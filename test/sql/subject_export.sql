@@ -251,6 +251,79 @@ FROM witness.entry e WHERE e.schema_name = 'witness' AND e.table_name = 'subject
 SELECT entry_count > 0 AS sealed FROM witness.seal();
 SELECT status, problem FROM witness.verify(:base + 1);
 
+-- The record stays whatever the caller's transaction does next: a background worker writes and
+-- commits it before the first line (docs/personal-data.md, "Every export is recorded").
+SELECT max(access_id) AS last_access FROM witness.subject_access \gset
+SET witness.actor = 'sx-auditor';
+SET witness.reason = 'audit of exports';
+SET application_name = 'sx-app';
+-- The transaction rolled back after the export.
+BEGIN;
+SELECT count(*) AS lines FROM witness.subject_export('ann@sx.example', 'json', 'rolled back');
+ROLLBACK;
+-- An error in the same statement, after the export produced its lines.
+SELECT 1 / (count(*) - count(*))::int FROM witness.subject_export('ann@sx.example', 'csv', 'error in the statement');
+-- An error later in the transaction.
+BEGIN;
+SELECT count(*) AS lines FROM witness.subject_export('ann@sx.example', 'csv', 'error later');
+SELECT 1 / 0;
+ROLLBACK;
+-- Rolled back to a savepoint, then committed.
+BEGIN;
+SAVEPOINT s;
+SELECT count(*) AS lines FROM witness.subject_export('ann@sx.example', 'csv', 'savepoint');
+ROLLBACK TO SAVEPOINT s;
+COMMIT;
+-- A cursor read in part, then rolled back (as psql's FETCH_COUNT reads).
+BEGIN;
+DECLARE sx_cursor NO SCROLL CURSOR FOR SELECT line FROM witness.subject_export('ann@sx.example', 'json', 'cursor') AS line;
+MOVE FORWARD 1 IN sx_cursor;
+ROLLBACK;
+-- A statement cancelled (statement_timeout) after it received the lines.
+SET statement_timeout = '1s';
+SELECT line, pg_sleep(3) FROM witness.subject_export('ann@sx.example', 'csv', 'cancelled') AS line;
+RESET statement_timeout;
+-- Autocommit, as before.
+SELECT count(*) AS lines FROM witness.subject_export('ann@sx.example', 'csv', 'autocommit');
+-- Each one recorded, with its entry in the chain attributed to this session (session user, pid,
+-- application_name, witness.actor and witness.reason), as if this session had written it; the
+-- current user is the function's owner, as for every write of a SECURITY DEFINER function.
+SELECT a.access_id - :last_access AS access, a.format, a.reason, a.role_name,
+       e.session_user_name = session_user AS session_user, e.current_user_name = e.session_user_name AS current_user,
+       e.backend_pid = pg_backend_pid() AS backend_pid, e.application_name, e.actor, e.reason AS header_reason
+FROM witness.subject_access a
+LEFT JOIN witness.entry e ON e.schema_name = 'witness' AND e.table_name = 'subject_access' AND e.op = 'I'
+                         AND (e.new_values ->> 'access_id')::bigint = a.access_id
+WHERE a.access_id > :last_access ORDER BY a.access_id;
+RESET witness.actor;
+RESET witness.reason;
+RESET application_name;
+
+-- Refused, with no line and no record: in a read-only transaction (on a hot standby every
+-- transaction is), and when the record cannot be written, here because this transaction holds a
+-- lock the worker needs: the worker waits for it at most lock_timeout (5 s when unset or longer),
+-- then the export fails instead of waiting for ever.
+SELECT count(*) AS accesses_before FROM witness.subject_access \gset
+\set VERBOSITY default
+BEGIN READ ONLY;
+SELECT line FROM witness.subject_export('ann@sx.example', 'csv', 'read-only') AS line;
+ROLLBACK;
+BEGIN;
+LOCK TABLE witness.subject_access IN SHARE MODE;
+SET LOCAL lock_timeout = '100ms';
+SELECT line FROM witness.subject_export('ann@sx.example', 'csv', 'locked') AS line;
+ROLLBACK;
+\set VERBOSITY terse
+SELECT count(*) - :accesses_before AS recorded FROM witness.subject_access;
+-- The record function itself: not for PUBLIC, and it checks its arguments even when called directly.
+SELECT sx.try($$SELECT witness._record_subject_access('ann@sx.example', 'xml', 'r')$$);
+SELECT sx.try($$SELECT witness._record_subject_access('ann@sx.example', 'csv', '')$$);
+SELECT sx.try($$SELECT witness._record_subject_access('', 'csv', 'r')$$);
+SET ROLE sx_dpo;
+SELECT sx.try($$SELECT witness._record_subject_access('ann@sx.example', 'csv', 'forged')$$);
+RESET ROLE;
+SELECT count(*) - :accesses_before AS recorded FROM witness.subject_access;
+
 -- The subject index is maintained by the batched capture: entries without a subject never enter it
 -- (its predicate holds), entries with one are found through it exactly as a sequential scan finds them.
 SELECT pg_relation_size('witness.entry_subject') AS subject_index_size \gset

@@ -20,6 +20,7 @@ bool client_known = false;
 char *client_addr_text = nullptr;
 Datum client_inet = (Datum)0;
 int32 client_port = 0;
+int32 backend_pid_for_entries = 0; // 0: MyProcPid; else the session an autonomous record is written for
 
 char *context_raw = nullptr; // the witness.context text the cache below was made from
 char *context_canonical = nullptr;
@@ -103,6 +104,22 @@ const char *nonempty(const char *s)
 
 } // namespace
 
+void attribute_to_session(const char *client_addr, int32 client_port_of_session, int32 backend_pid)
+{
+	client_known = true;
+	client_addr_text = nullptr;
+	client_inet = (Datum)0;
+	client_port = 0;
+	if (client_addr != nullptr && *client_addr != '\0') {
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+		client_inet = DirectFunctionCall1(inet_in, CStringGetDatum(client_addr));
+		client_addr_text = DatumGetCString(DirectFunctionCall1(inet_out, client_inet));
+		client_port = client_port_of_session;
+		MemoryContextSwitchTo(old);
+	}
+	backend_pid_for_entries = backend_pid;
+}
+
 void current_attribution(Attribution *a)
 {
 	a->session_user = role_name(&session_role, GetSessionUserId());
@@ -113,7 +130,7 @@ void current_attribution(Attribution *a)
 	a->client_addr = client_addr_text;
 	a->client_inet = client_inet;
 	a->client_port = client_port;
-	a->backend_pid = MyProcPid;
+	a->backend_pid = backend_pid_for_entries != 0 ? backend_pid_for_entries : MyProcPid;
 	a->actor = nonempty(setting_actor);
 	a->reason = nonempty(setting_reason);
 	const char *context = nonempty(setting_context);

@@ -23,4 +23,9 @@ struct Attribution {
 
 void current_attribution(Attribution *a);
 
+// In a worker that writes an autonomous record (common/autonomous_record.cpp): the entries it
+// captures name the client address and port and the backend pid of the session it records for, not
+// its own. client_addr: as current_attribution() gave it in that session, nullptr for none.
+void attribute_to_session(const char *client_addr, int32 client_port, int32 backend_pid);
+
 } // namespace witness::pg

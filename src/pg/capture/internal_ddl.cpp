@@ -2,7 +2,7 @@
 // event triggers let it through. The mark is a backend variable set only by functions PUBLIC cannot
 // execute, never a setting: any role can SET a setting, which would switch the guards off.
 // It ends with the (sub)transaction that set it, so an error half-way cannot leave it on.
-#include "pg/common/pg_includes.hpp"
+#include "pg/capture/internal_ddl.hpp"
 
 namespace
 {
@@ -27,6 +27,28 @@ void on_subxact(SubXactEvent event, SubTransactionId, SubTransactionId, void *)
 
 } // namespace
 
+namespace witness::pg
+{
+
+void internal_ddl_begin()
+{
+	if (!callbacks_registered) {
+		RegisterXactCallback(on_xact, nullptr);
+		RegisterSubXactCallback(on_subxact, nullptr);
+		callbacks_registered = true;
+	}
+	if (depth++ == 0)
+		opened_at = GetCurrentTransactionNestLevel();
+}
+
+void internal_ddl_end()
+{
+	if (depth > 0)
+		depth--;
+}
+
+} // namespace witness::pg
+
 extern "C" {
 PG_FUNCTION_INFO_V1(witness_begin_internal_ddl);
 PG_FUNCTION_INFO_V1(witness_end_internal_ddl);
@@ -39,20 +61,13 @@ Datum witness_outer_user(PG_FUNCTION_ARGS);
 
 Datum witness_begin_internal_ddl(PG_FUNCTION_ARGS)
 {
-	if (!callbacks_registered) {
-		RegisterXactCallback(on_xact, nullptr);
-		RegisterSubXactCallback(on_subxact, nullptr);
-		callbacks_registered = true;
-	}
-	if (depth++ == 0)
-		opened_at = GetCurrentTransactionNestLevel();
+	witness::pg::internal_ddl_begin();
 	PG_RETURN_VOID();
 }
 
 Datum witness_end_internal_ddl(PG_FUNCTION_ARGS)
 {
-	if (depth > 0)
-		depth--;
+	witness::pg::internal_ddl_end();
 	PG_RETURN_VOID();
 }
 

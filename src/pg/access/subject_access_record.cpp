@@ -1,0 +1,94 @@
+// The record of a subject access export (docs/personal-data.md, "Every export is recorded"): one row
+// of witness.subject_access, written and committed by a background worker before the export produces
+// its first line (common/autonomous_record.cpp), so that no rollback, cancel or error of the caller's
+// transaction can take it back. The subject never leaves this backend: the worker gets its salted
+// digest, computed here, and the role is the caller's, never an argument.
+#include "pg/common/pg_includes.hpp"
+
+#include "pg/common/arguments.hpp"
+#include "pg/common/autonomous_record.hpp"
+#include "pg/common/core_bridge.hpp"
+
+extern "C" {
+#include "mb/pg_wchar.h"
+}
+
+using namespace witness::pg;
+
+namespace
+{
+
+// SHA-256(0x04 || salt || subject as UTF-8), as witness._subject_digest() computes it.
+void subject_digest(const uint8 salt[32], text *subject, uint8 out[32])
+{
+	const char *s = VARDATA_ANY(subject);
+	int len = VARSIZE_ANY_EXHDR(subject);
+	const char *utf8 = pg_server_to_any(s, len, PG_UTF8);
+	if (utf8 != s)
+		len = (int)strlen(utf8);
+	bytea *input = (bytea *)palloc(VARHDRSZ + 1 + 32 + len);
+	SET_VARSIZE(input, VARHDRSZ + 1 + 32 + len);
+	char *p = VARDATA(input);
+	p[0] = 0x04;
+	memcpy(p + 1, salt, 32);
+	memcpy(p + 33, utf8, len);
+	bytea *digest = DatumGetByteaPP(DirectFunctionCall1(sha256_bytea, PointerGetDatum(input)));
+	if (VARSIZE_ANY_EXHDR(digest) != 32)
+		elog(ERROR, "pg_witness: sha256 returned %d bytes", (int)VARSIZE_ANY_EXHDR(digest));
+	memcpy(out, VARDATA_ANY(digest), 32);
+}
+
+} // namespace
+
+extern "C" {
+PG_FUNCTION_INFO_V1(witness_record_subject_access);
+Datum witness_record_subject_access(PG_FUNCTION_ARGS);
+
+// witness._record_subject_access(subject text, format text, reason text, OUT access_id bigint,
+// OUT accessed_at timestamptz): records an export of the subject's data, committed whatever the
+// caller's transaction does next. witness.subject_export() has checked the arguments already, with
+// friendlier messages; they are checked again because a superuser can call this directly.
+Datum witness_record_subject_access(PG_FUNCTION_ARGS)
+{
+	require_nargs(fcinfo, 3);
+	require_not_null(fcinfo, 0, "subject");
+	require_not_null(fcinfo, 1, "format");
+	require_not_null(fcinfo, 2, "reason");
+	text *subject = PG_GETARG_TEXT_PP(0);
+	char *format = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	text *reason = PG_GETARG_TEXT_PP(2);
+	if (VARSIZE_ANY_EXHDR(subject) == 0)
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("subject must not be null or empty")));
+	if (strcmp(format, "json") != 0 && strcmp(format, "csv") != 0)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("unknown export format \"%s\"", format)));
+	int reason_len = VARSIZE_ANY_EXHDR(reason);
+	if (reason_len == 0 || reason_len > kMaxReasonBytes)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+		                errmsg("reason must have 1 to %d bytes", kMaxReasonBytes)));
+
+	RecordRequest request;
+	memset(&request, 0, sizeof(request));
+	request.kind = RecordKind::SubjectAccess;
+	SubjectAccessValues &v = request.subject_access;
+	draw_salt(v.subject_salt);
+	subject_digest(v.subject_salt, subject, v.subject_digest);
+	strlcpy(v.format, format, sizeof(v.format));
+	memcpy(v.reason, VARDATA_ANY(reason), reason_len);
+	strlcpy(v.role_name, GetUserNameFromId(GetOuterUserId(), false), sizeof(v.role_name));
+
+	RecordResult result;
+	record_autonomously(&request, &result);
+
+	TupleDesc desc;
+	if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_FUNCTION_DEFINITION),
+		                errmsg("witness._record_subject_access must return a record of two columns")));
+	desc = BlessTupleDesc(desc);
+	if (desc->natts != 2)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_FUNCTION_DEFINITION),
+		                errmsg("witness._record_subject_access must return a record of two columns")));
+	Datum values[2] = {Int64GetDatum(result.id), TimestampTzGetDatum(result.at)};
+	bool nulls[2] = {false, false};
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+}
+}

@@ -1,0 +1,14 @@
+// The mark of pg_witness's own writes to its guarded tables (internal_ddl.cpp), for C callers; SQL
+// sets it with witness._begin_internal_ddl() and witness._end_internal_ddl().
+#pragma once
+
+#include "pg/common/pg_includes.hpp"
+
+namespace witness::pg
+{
+
+// Marks what follows as pg_witness's own, until internal_ddl_end() or the end of the (sub)transaction.
+void internal_ddl_begin();
+void internal_ddl_end();
+
+} // namespace witness::pg
