@@ -184,7 +184,7 @@ DECLARE
 	new_erasure bigint;
 	salt bytea;
 	buckets bigint[];
-	pseudonym bytea;
+	pseudonyms bytea[];
 BEGIN
 	IF subject IS NULL OR subject = '' THEN
 		RAISE EXCEPTION 'subject must not be null or empty' USING ERRCODE = 'null_value_not_allowed';
@@ -205,15 +205,17 @@ BEGIN
 	-- subject itself).
 	buckets := witness._subject_buckets();
 	-- Encrypted entries carry the subject's keyed pseudonym instead, found through witness.entry_pseudonym.
-	pseudonym := CASE WHEN witness.master_key_id() IS NOT NULL THEN witness._subject_pseudonym(subject) END;
+	-- Under the current and the previous master key: a pseudonym stays what it was at capture.
+	pseudonyms := CASE WHEN witness.master_key_id() IS NOT NULL THEN witness._subject_pseudonyms(subject) END;
 	SELECT array_agg(f.ctid ORDER BY f.id), array_agg(f.id ORDER BY f.id) INTO tids, ids
 	FROM (SELECT e.ctid, e.id FROM witness.entry e
 	      WHERE (e.id >> 20) = ANY (buckets) AND hashtextextended(e.subject, 0) = hashtextextended(erase_subject.subject, 0)
 	        AND e.subject = erase_subject.subject AND e.format = 2 AND e.erasure_id IS NULL
 	      UNION ALL
 	      SELECT e.ctid, e.id FROM witness.entry e
-	      WHERE (e.id >> 20) = ANY (buckets) AND witness._pseudonym_key(e.subject_pseudonym) = witness._pseudonym_key(pseudonym)
-	        AND e.subject_pseudonym = pseudonym AND e.format = 2 AND e.erasure_id IS NULL) f;
+	      WHERE (e.id >> 20) = ANY (buckets)
+	        AND witness._pseudonym_key(e.subject_pseudonym) = ANY (ARRAY(SELECT witness._pseudonym_key(u.pn) FROM unnest(pseudonyms) AS u(pn)))
+	        AND e.subject_pseudonym = ANY (pseudonyms) AND e.format = 2 AND e.erasure_id IS NULL) f;
 	SELECT count(*) INTO format1 FROM witness.entry e
 	WHERE (e.id >> 20) = ANY (buckets) AND hashtextextended(e.subject, 0) = hashtextextended(erase_subject.subject, 0)
 	  AND e.subject = erase_subject.subject AND e.format = 1;
@@ -524,7 +526,7 @@ DECLARE
 	subject_key bigint := hashtextextended(for_subject, 0);
 	buckets bigint[] := witness._subject_buckets();
 	-- Encrypted entries carry the subject's keyed pseudonym instead of the subject.
-	pseudonym bytea := CASE WHEN witness.master_key_id() IS NOT NULL THEN witness._subject_pseudonym(for_subject) END;
+	pseudonyms bytea[] := CASE WHEN witness.master_key_id() IS NOT NULL THEN witness._subject_pseudonyms(for_subject) END;
 	erasures bigint[];
 	r record;
 	e witness.entry;
@@ -561,8 +563,9 @@ BEGIN
 			UNION ALL
 			SELECT m, NULL::bigint, NULL::timestamptz
 			FROM witness.entry m
-			WHERE (m.id >> 20) = ANY (buckets) AND witness._pseudonym_key(m.subject_pseudonym) = witness._pseudonym_key(pseudonym)
-			  AND m.subject_pseudonym = pseudonym AND (m.erasure_id IS NULL OR m.erasure_id <> ALL (COALESCE(erasures, '{}')))
+			WHERE (m.id >> 20) = ANY (buckets)
+			  AND witness._pseudonym_key(m.subject_pseudonym) = ANY (ARRAY(SELECT witness._pseudonym_key(u.pn) FROM unnest(pseudonyms) AS u(pn)))
+			  AND m.subject_pseudonym = ANY (pseudonyms) AND (m.erasure_id IS NULL OR m.erasure_id <> ALL (COALESCE(erasures, '{}')))
 			UNION ALL
 			SELECT m, x.erasure_id, x.erased_at
 			FROM witness.erasure x JOIN witness.entry m ON m.erasure_id = x.erasure_id
@@ -738,10 +741,10 @@ CREATE FUNCTION witness.master_key_id() RETURNS text
 AS 'MODULE_PATHNAME', 'witness_master_key_id' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION witness.master_key_id() IS 'the id (16 hex digits) of the master key named by witness.master_key_file, NULL when none is set; raises when the file cannot be read or is not a key';
 
-CREATE FUNCTION witness._subject_pseudonym(subject text) RETURNS bytea
-AS 'MODULE_PATHNAME', 'witness_subject_pseudonym' LANGUAGE C VOLATILE STRICT;
-COMMENT ON FUNCTION witness._subject_pseudonym(text) IS 'internal: the keyed pseudonym (HMAC-SHA256 under a key derived from the master key) under which an encrypted entry records its subject';
-REVOKE ALL ON FUNCTION witness._subject_pseudonym(text) FROM PUBLIC;
+CREATE FUNCTION witness._subject_pseudonyms(subject text) RETURNS bytea[]
+AS 'MODULE_PATHNAME', 'witness_subject_pseudonyms' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION witness._subject_pseudonyms(text) IS 'internal: the keyed pseudonyms (HMAC-SHA256 under keys derived from the master keys, current first, then previous) under which encrypted entries may record a subject';
+REVOKE ALL ON FUNCTION witness._subject_pseudonyms(text) FROM PUBLIC;
 
 DROP FUNCTION witness._capture_plan(oid);
 CREATE FUNCTION witness._capture_plan(fired_on oid)

@@ -176,7 +176,7 @@ report "trail: $TRAIL_ENTRIES entries in $TRAIL_BLOCKS blocks, built in ${GEN_S}
 of_subject() {
 	if [[ $ENCRYPT == true ]]; then
 		echo "(e.id >> 20) = ANY (witness._subject_buckets()) AND witness._pseudonym_key(e.subject_pseudonym) =
-		      witness._pseudonym_key(witness._subject_pseudonym('$1')) AND e.subject_pseudonym = witness._subject_pseudonym('$1')"
+		      witness._pseudonym_key((witness._subject_pseudonyms('$1'))[1]) AND e.subject_pseudonym = (witness._subject_pseudonyms('$1'))[1]"
 	else
 		echo "(e.id >> 20) = ANY (witness._subject_buckets()) AND hashtextextended(e.subject, 0) = hashtextextended('$1', 0) AND e.subject = '$1'"
 	fi

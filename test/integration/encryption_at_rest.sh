@@ -5,7 +5,8 @@
 # The application table is UNLOGGED, so that none of its own writes go to the WAL: any copy of its
 # values found in the WAL would have been written by the capture. Rows carry a marker string in
 # their subject, in a short value and in a value long enough for the sealed payload to be stored in
-# TOAST. After a checkpoint and a WAL switch, the marker must appear
+# TOAST; one row is inserted by a REPEATABLE READ transaction that began before its table was
+# tracked with encryption. After a checkpoint and a WAL switch, the marker must appear
 #   - nowhere in witness.entry's heap, its TOAST table and their indexes,
 #   - nowhere in the WAL,
 #   - nowhere in the server log, although capture was refused once for want of the key.
@@ -84,6 +85,19 @@ RC=0
 	-c "INSERT INTO secret VALUES (99, '$MARKER-99@example.com', '$MARKER', '$MARKER')" >"$WORK/refused.log" 2>&1 || RC=$?
 check_ok "refused" "$( ((RC != 0)) && grep -q 'no master key is configured' "$WORK/refused.log" && echo ok || cat "$WORK/refused.log")"
 check "the refused row is not there" "0" "SELECT count(*) FROM secret WHERE id = 99"
+
+say "a REPEATABLE READ transaction begun before its table was encrypted captures sealed, not in clear"
+q "CREATE UNLOGGED TABLE late (id int PRIMARY KEY, s text, v text)" >/dev/null
+q "SET client_min_messages = warning; SELECT witness.track('late', subject_column => 's', encrypt => false)" >/dev/null
+"$PSQL" -X -q -h "$WORK" -p "$PORT" -d "$DB" -v ON_ERROR_STOP=1 -c "BEGIN ISOLATION LEVEL REPEATABLE READ" \
+	-c "SELECT count(*) FROM late" -c "SELECT pg_sleep(2)" \
+	-c "INSERT INTO late VALUES (1, 'rr-$MARKER@example.com', 'value $MARKER')" -c "COMMIT" >"$WORK/rr.log" 2>&1 &
+RR=$!
+sleep 0.7
+q "SET client_min_messages = warning; SELECT witness.track('late', subject_column => 's', encrypt => true)" >/dev/null
+wait "$RR" || { cat "$WORK/rr.log" >&2; exit 1; }
+check "its entry is sealed" "t" \
+	"SELECT sealed_payload IS NOT NULL AND new_values IS NULL AND subject IS NULL FROM witness.entry WHERE table_name = 'late' AND op = 'I'"
 
 say "the files"
 q "CHECKPOINT" >/dev/null

@@ -54,7 +54,7 @@ q "CREATE EXTENSION pg_witness" >/dev/null
 load_and_erase() {
 	local t=$1 encrypt=$2 of_target payload_kept
 	if [[ $encrypt == true ]]; then
-		of_target="subject_pseudonym = witness._subject_pseudonym('target@example.com')"
+		of_target="subject_pseudonym = (witness._subject_pseudonyms('target@example.com'))[1]"
 		payload_kept="sealed_payload IS NOT NULL AND salt IS NULL AND new_values IS NULL"
 	else
 		of_target="subject = 'target@example.com'"

@@ -9,7 +9,7 @@
 # encoding is not UTF-8, and witness-verify refuses to read it. Changing é into è in a stored entry is
 # still reported as a changed value.
 #
-# Environment: PGHOST, PGPORT, PGUSER, PGDATABASE, REPO (as scripts/test.sh passes them).
+# Environment: PGHOST, PGPORT, PGUSER, PGDATABASE, PGDATA, REPO (as scripts/test.sh passes them).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -107,6 +107,22 @@ run_in() {
 	"$VERIFY" "$WORK/$db.server.jsonl" >"$WORK/$db.server.out" 2>&1 || rc=$?
 	indent <"$WORK/$db.server.out"
 	check "$enc: witness-verify on the $enc export: exit status 2 (cannot be read)" 2 "SELECT $rc"
+
+	say "$enc: encrypted at rest, a non-ASCII subject is found by its pseudonym, exported and erased"
+	q "ALTER DATABASE $db SET witness.master_key_file = '$PGDATA/regress_witness_a.key'" >/dev/null
+	q "CREATE TABLE \"école\".secret (id int PRIMARY KEY, \"prénom\" text, note text)" >/dev/null
+	q "SELECT witness.track('\"école\".secret', subject_column => 'prénom')" >/dev/null
+	q "INSERT INTO \"école\".secret VALUES (1, 'Jürgen', 'crème brûlée'), (2, 'Jürgen', 'naïve'), (3, 'Zoë', 'à')" >/dev/null
+	check "$enc: the entries are sealed, the subject only a pseudonym" "3|0" \
+		"SELECT count(*) FILTER (WHERE sealed_payload IS NOT NULL) || '|' || count(*) FILTER (WHERE subject IS NOT NULL)
+		   FROM witness.entry WHERE table_name = 'secret'"
+	check "$enc: the export finds Jürgen's two entries, decrypted" "3|true" \
+		"SELECT count(*) || '|' || bool_or(l LIKE '%crème brûlée%') FROM witness.subject_export('Jürgen', 'json', 'test') l"
+	check "$enc: the erasure erases them" 2 "SELECT witness.erase_subject('Jürgen', 'test')"
+	q "SELECT count(*) FROM witness.seal()" >/dev/null
+	check "$enc: no problem with the encrypted entries, one erased" "0|2" \
+		"SELECT (SELECT count(*) FROM witness.verify() v JOIN witness.entry e ON e.id = v.entry_id WHERE e.table_name = 'secret')
+		        || '|' || (SELECT count(*) FROM witness.entry WHERE table_name = 'secret' AND erasure_id IS NOT NULL)"
 	drop_database "$db"
 }
 

@@ -53,7 +53,7 @@ CREATE ROLE enc_nobody;
 SET ROLE enc_nobody;
 SET witness.master_key_file = '/tmp/x.key';
 SHOW witness.master_key_file;
-SELECT witness._subject_pseudonym('alice');
+SELECT witness._subject_pseudonyms('alice');
 RESET ROLE;
 -- Even with access to the trail, a role without EXECUTE cannot have payloads decrypted for it.
 GRANT USAGE ON SCHEMA witness TO enc_nobody;
@@ -82,12 +82,12 @@ SELECT table_name, op, row_key IS NULL AS no_key, subject IS NULL AS no_subject,
        salt IS NULL AS no_salt, length(sealed_payload) > 37 + 16 AS sealed,
        position('alice'::bytea IN sealed_payload) = 0 AND position('secret'::bytea IN sealed_payload) = 0
          AND position('basic'::bytea IN sealed_payload) = 0 AS no_plaintext,
-       subject_pseudonym = witness._subject_pseudonym('alice@enc.example') AS alice,
+       subject_pseudonym = (witness._subject_pseudonyms('alice@enc.example'))[1] AS alice,
        subject_pseudonym IS NULL AS no_pseudonym, length(commitment) AS commitment_len
 FROM witness.entry WHERE schema_name = 'enc' ORDER BY id;
 -- The same subject always gets the same pseudonym, a different one another.
-SELECT witness._subject_pseudonym('alice@enc.example') = witness._subject_pseudonym('alice@enc.example') AS same,
-       witness._subject_pseudonym('alice@enc.example') <> witness._subject_pseudonym('bob@enc.example') AS different;
+SELECT (witness._subject_pseudonyms('alice@enc.example'))[1] = (witness._subject_pseudonyms('alice@enc.example'))[1] AS same,
+       (witness._subject_pseudonyms('alice@enc.example'))[1] <> (witness._subject_pseudonyms('bob@enc.example'))[1] AS different;
 
 -- The chain verifies, and every sealed payload opens and matches its commitment.
 SELECT entry_count > 0 AS sealed FROM witness.seal();
@@ -121,7 +121,7 @@ SELECT enc.mask(line) AS line FROM witness.subject_export('alice@enc.example', '
 
 -- Tampering 1: one byte of bob's sealed payload flipped.
 SELECT id AS bob, encode(sealed_payload, 'hex') AS bob_sealed FROM witness.entry
-WHERE subject_pseudonym = witness._subject_pseudonym('bob@enc.example') \gset
+WHERE subject_pseudonym = (witness._subject_pseudonyms('bob@enc.example'))[1] \gset
 SET session_replication_role = replica;
 ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
 UPDATE witness.entry SET sealed_payload = set_byte(sealed_payload, 30, get_byte(sealed_payload, 30) # 1) WHERE id = :bob;
@@ -132,7 +132,7 @@ SELECT status, problem, entry_id - :e0 AS entry FROM witness.verify(:base + 1);
 SET session_replication_role = replica;
 ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
 UPDATE witness.entry SET sealed_payload = (SELECT sealed_payload FROM witness.entry
-                                          WHERE subject_pseudonym = witness._subject_pseudonym('alice@enc.example') ORDER BY id LIMIT 1) WHERE id = :bob;
+                                          WHERE subject_pseudonym = (witness._subject_pseudonyms('alice@enc.example'))[1] ORDER BY id LIMIT 1) WHERE id = :bob;
 ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_append_only;
 RESET session_replication_role;
 SELECT status, problem, entry_id - :e0 AS entry FROM witness.verify(:base + 1);
@@ -143,6 +143,31 @@ UPDATE witness.entry SET sealed_payload = NULL WHERE id = :bob;
 ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_append_only;
 RESET session_replication_role;
 SELECT status, problem, entry_id - :e0 AS entry FROM witness.verify(:base + 1);
+-- Tampering 4: values written into the clear columns of bob's sealed entry (which witness.log would
+-- show, and lookups by subject would match).
+SET session_replication_role = replica;
+ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
+UPDATE witness.entry SET sealed_payload = decode(:'bob_sealed', 'hex'), subject = 'carol@enc.example',
+                         new_values = '{"plan":"forged"}' WHERE id = :bob;
+ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_append_only;
+RESET session_replication_role;
+SELECT status, problem, entry_id - :e0 AS entry FROM witness.verify(:base + 1);
+-- Tampering 5: bob's sealed payload cut short, and of another format version: reported, not an error.
+SET session_replication_role = replica;
+ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
+UPDATE witness.entry SET subject = NULL, new_values = NULL, sealed_payload = substring(decode(:'bob_sealed', 'hex') FOR 20) WHERE id = :bob;
+ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_append_only;
+RESET session_replication_role;
+SELECT status, problem, entry_id - :e0 AS entry FROM witness.verify(:base + 1);
+SET session_replication_role = replica;
+ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
+UPDATE witness.entry SET sealed_payload = set_byte(decode(:'bob_sealed', 'hex'), 0, 2) WHERE id = :bob;
+ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_append_only;
+RESET session_replication_role;
+SELECT status, problem, entry_id - :e0 AS entry FROM witness.verify(:base + 1);
+RESET witness.master_key_file;
+SELECT status, problem, entry_id - :e0 AS entry FROM witness.verify(:base + 1);
+SELECT set_config('witness.master_key_file', current_setting('data_directory') || '/regress_witness_a.key', false) IS NOT NULL AS set;
 -- Put back: valid again.
 SET session_replication_role = replica;
 ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
@@ -150,6 +175,22 @@ UPDATE witness.entry SET sealed_payload = decode(:'bob_sealed', 'hex') WHERE id 
 ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_append_only;
 RESET session_replication_role;
 SELECT status, problem FROM witness.verify(:base + 1);
+
+-- A pseudonym stays the one of the key it was captured under. With another key current and that one
+-- previous, the payloads still open and the subject's entries are still found.
+SELECT set_config('witness.master_key_file', current_setting('data_directory') || '/regress_witness_b.key', false) IS NOT NULL AS set;
+SELECT set_config('witness.previous_master_key_file', current_setting('data_directory') || '/regress_witness_a.key', false) IS NOT NULL AS set;
+SELECT status, problem, entries_unchecked FROM witness.verify(:base + 1);
+SELECT count(*) AS alice_lines FROM witness.subject_export('alice@enc.example', 'csv', 'request #3b');
+SELECT cardinality(witness._subject_pseudonyms('alice@enc.example')) AS pseudonyms;
+RESET witness.previous_master_key_file;
+SELECT set_config('witness.master_key_file', current_setting('data_directory') || '/regress_witness_a.key', false) IS NOT NULL AS set;
+
+-- An empty subject names nobody: captured sealed, without a pseudonym.
+INSERT INTO enc.customer VALUES (7, '', 'trial');
+SELECT subject_pseudonym IS NULL AS no_pseudonym, sealed_payload IS NOT NULL AS sealed
+FROM witness.entry WHERE schema_name = 'enc' ORDER BY id DESC LIMIT 1;
+DELETE FROM enc.customer WHERE id = 7;
 
 -- Erasure of an encrypted subject, found by pseudonym: the sealed payloads go, the chain stays valid,
 -- the export lists them as erased; a second erasure erases nothing more.

@@ -5,6 +5,10 @@
 #include "core/key_order.hpp"
 #include "pg/common/trail_catalog.hpp"
 
+extern "C" {
+#include "utils/snapmgr.h"
+}
+
 namespace witness::pg
 {
 namespace
@@ -161,7 +165,9 @@ void run_as_config_owner(Datum *args)
 			SPI_keepplan(p);
 			plan_query = p;
 		}
-		rc = SPI_execute_plan(plan_query, args, nullptr, true, 0);
+		// The latest snapshot, not the transaction's: a REPEATABLE READ transaction that began before
+		// witness.track() changed the table (to encrypt it, say) must capture by the new configuration.
+		rc = SPI_execute_snapshot(plan_query, args, nullptr, GetLatestSnapshot(), InvalidSnapshot, true, false, 0);
 	}
 	PG_FINALLY();
 	{

@@ -252,7 +252,13 @@ void record_autonomously(const RecordRequest *request, RecordResult *result)
 	w.bgw_main_arg = UInt32GetDatum(dsm_segment_handle(seg));
 	w.bgw_notify_pid = MyProcPid;
 	BackgroundWorkerHandle *handle;
-	if (!RegisterDynamicBackgroundWorker(&w, &handle))
+	// Slots taken by parallel queries come free within moments: try for about a second.
+	bool registered = false;
+	for (int attempt = 0; attempt < 20 && !(registered = RegisterDynamicBackgroundWorker(&w, &handle)); attempt++) {
+		CHECK_FOR_INTERRUPTS();
+		pg_usleep(50 * 1000L);
+	}
+	if (!registered)
 		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_RESOURCES),
 		                errmsg("%s refused: no background worker slot free to record it", spec->what),
 		                errdetail("pg_witness writes the record in a background worker, so that it stays in the trail "

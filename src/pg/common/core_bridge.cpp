@@ -185,7 +185,8 @@ void commit_payload(EntryView *stored, uint8_t salt[32])
 
 void set_pseudonym(const MasterKey &key, EntryView *stored)
 {
-	stored->has_pseudonym = stored->subject.present;
+	// An empty subject names nobody: like a NULL one, it gets no pseudonym and the empty key context.
+	stored->has_pseudonym = stored->subject.present && stored->subject.len > 0;
 	if (!stored->has_pseudonym)
 		return;
 	EntryView copy;

@@ -8,6 +8,9 @@
 #include "core/subject_keys.hpp"
 
 extern "C" {
+#include "catalog/pg_type.h"
+#include "mb/pg_wchar.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 }
 
@@ -96,7 +99,7 @@ const MasterKey *require_master_key(const char *what)
 
 const MasterKey *master_key_for_sealed(const char *sealed, size_t len)
 {
-	if (len < kSealedPayloadHeaderSize || sealed[0] != kSealedPayloadVersion)
+	if (len < kSealedPayloadOverhead || sealed[0] != kSealedPayloadVersion)
 		return nullptr;
 	for (const MasterKey *key : {current_master_key(), previous_master_key()}) {
 		if (key == nullptr)
@@ -116,8 +119,8 @@ const MasterKey *master_key_for_sealed(const char *sealed, size_t len)
 extern "C" {
 PG_FUNCTION_INFO_V1(witness_master_key_id);
 Datum witness_master_key_id(PG_FUNCTION_ARGS);
-PG_FUNCTION_INFO_V1(witness_subject_pseudonym);
-Datum witness_subject_pseudonym(PG_FUNCTION_ARGS);
+PG_FUNCTION_INFO_V1(witness_subject_pseudonyms);
+Datum witness_subject_pseudonyms(PG_FUNCTION_ARGS);
 PG_FUNCTION_INFO_V1(witness_pseudonym_key);
 Datum witness_pseudonym_key(PG_FUNCTION_ARGS);
 
@@ -144,19 +147,32 @@ Datum witness_master_key_id(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(cstring_to_text(key->id_hex().c_str()));
 }
 
-// witness._subject_pseudonym(subject): the keyed pseudonym under which encrypted entries record it.
-Datum witness_subject_pseudonym(PG_FUNCTION_ARGS)
+// witness._subject_pseudonyms(subject): the keyed pseudonyms under which encrypted entries may record
+// the subject: under the current master key and, when one is configured, the previous one (a
+// pseudonym is covered by its entry's leaf hash, so a rotation cannot change it). The subject is
+// hashed as UTF-8, whatever the database encoding, as the capture hashes it.
+Datum witness_subject_pseudonyms(PG_FUNCTION_ARGS)
 {
 	text *subject = PG_GETARG_TEXT_PP(0);
-	const witness::MasterKey *key = witness::pg::require_master_key("cannot look up an encrypted subject");
-	bytea *out = (bytea *)palloc(VARHDRSZ + 32);
-	SET_VARSIZE(out, VARHDRSZ + 32);
-	const char *s = VARDATA_ANY(subject);
-	const size_t len = VARSIZE_ANY_EXHDR(subject);
-	witness::pg::run_core(ERRCODE_INVALID_PARAMETER_VALUE, "cannot compute the subject's pseudonym", [&] {
-		const std::string p = key->pseudonym(std::string_view(s, len));
-		memcpy(VARDATA(out), p.data(), 32);
-	});
-	PG_RETURN_BYTEA_P(out);
+	const witness::MasterKey *keys[2] = {
+	    witness::pg::require_master_key("cannot look up an encrypted subject"),
+	    witness::pg::previous_master_key(),
+	};
+	const char *s = pg_server_to_any(VARDATA_ANY(subject), (int)VARSIZE_ANY_EXHDR(subject), PG_UTF8);
+	const size_t len = s == VARDATA_ANY(subject) ? VARSIZE_ANY_EXHDR(subject) : strlen(s);
+	Datum out[2];
+	int n = 0;
+	for (const witness::MasterKey *key : keys) {
+		if (key == nullptr || (n == 1 && key == keys[0]))
+			continue;
+		bytea *p = (bytea *)palloc(VARHDRSZ + 32);
+		SET_VARSIZE(p, VARHDRSZ + 32);
+		witness::pg::run_core(ERRCODE_INVALID_PARAMETER_VALUE, "cannot compute the subject's pseudonym", [&] {
+			const std::string h = key->pseudonym(std::string_view(s, len));
+			memcpy(VARDATA(p), h.data(), 32);
+		});
+		out[n++] = PointerGetDatum(p);
+	}
+	PG_RETURN_ARRAYTYPE_P(construct_array(out, n, BYTEAOID, -1, false, TYPALIGN_INT));
 }
 }

@@ -23,7 +23,8 @@ const MasterKey *previous_master_key();
 const MasterKey *require_master_key(const char *what);
 
 // The configured key (current or previous) that sealed this payload, by the key id in its header;
-// nullptr when neither did or the bytes are not a sealed payload.
+// nullptr when neither did or the bytes are not a sealed payload (shorter than its overhead, or of
+// an unknown version).
 const MasterKey *master_key_for_sealed(const char *sealed, size_t len);
 
 } // namespace witness::pg

@@ -4,6 +4,8 @@
 #include "pg/common/arguments.hpp"
 #include "pg/common/core_bridge.hpp"
 #include "pg/common/master_keys.hpp"
+
+#include "core/payload_cipher.hpp"
 #include "pg/verify/entry_hash.hpp"
 #include "pg/common/trail_catalog.hpp"
 
@@ -151,19 +153,32 @@ StoredPayload open_stored_payload(const Datum *values, const bool *nulls, EntryV
 	*why = nullptr;
 	if (v->format != kEntryFormatCommitted || nulls[EntrySealedPayload - 1])
 		return StoredPayload::Clear;
+	// A sealed entry holds its payload in the sealed bytes only: anything in the clear columns was put
+	// there afterwards, and would be shown by witness.log and matched by lookups.
+	for (EntryColumn c : {EntryRowKey, EntrySubject, EntryOldValues, EntryNewValues, EntrySalt})
+		if (!nulls[c - 1]) {
+			*why = "The entry holds payload columns in clear beside its sealed payload.";
+			return StoredPayload::Unreadable;
+		}
 	bytea *sealed = DatumGetByteaPP(values[EntrySealedPayload - 1]);
 	const char *bytes = VARDATA_ANY(sealed);
 	const size_t len = VARSIZE_ANY_EXHDR(sealed);
+	if (len < kSealedPayloadOverhead || bytes[0] != kSealedPayloadVersion) {
+		*why = "The sealed payload is not in the sealed format (too short, or of an unknown version).";
+		return StoredPayload::Unreadable;
+	}
 	const MasterKey *key = master_key_for_sealed(bytes, len);
 	if (key == nullptr) {
 		if (current_master_key() == nullptr)
 			return StoredPayload::NoKey;
-		*why = "it was sealed under a master key that neither witness.master_key_file nor "
-		       "witness.previous_master_key_file holds, or its header was altered";
+		*why = "It was sealed under a master key that neither witness.master_key_file nor "
+		       "witness.previous_master_key_file holds, or its header was altered.";
 		return StoredPayload::Unreadable;
 	}
-	*why = open_payload(*key, *v, bytes, len, v);
-	return *why == nullptr ? StoredPayload::Opened : StoredPayload::Unreadable;
+	const char *err = open_payload(*key, *v, bytes, len, v);
+	if (err != nullptr)
+		*why = psprintf("The sealed payload does not open: %s.", err);
+	return err == nullptr ? StoredPayload::Opened : StoredPayload::Unreadable;
 }
 
 } // namespace witness::pg
