@@ -19,16 +19,16 @@ COMMENT ON COLUMN witness.entry.sealed_payload IS 'format 2, encrypted tables: s
 -- A subject's entries without reading the whole trail. The key is a 64-bit hash of the subject, not
 -- the subject: a btree entry holds at most about 2700 bytes, and a longer subject would make the
 -- capture of its row fail. Lookups compare the hash, then the subject itself. The hash is led by the
--- entry's id bucket (id >> 20, 1,048,576 ids each): a hash alone sends every new entry to a random
+-- entry's id bucket (id >> 16, 65,536 ids each): a hash alone sends every new entry to a random
 -- leaf of an index as large as the trail, which after each checkpoint costs a full-page image per
 -- entry, and this cost grew with the trail; new entries now fall into the newest bucket's part of
--- the index only. A lookup probes every bucket (witness._subject_buckets(): ten for 10 million
--- entries). Partial: entries without a subject (most of a typical trail) add nothing to it. The
+-- the index only, a few hundred pages. A lookup probes every bucket (witness._subject_buckets(): 153
+-- for 10 million entries). Partial: entries without a subject (most of a typical trail) add nothing to it. The
 -- capture (entry_store.cpp) and the erasure (erase_payloads.cpp) maintain it through the executor,
 -- which honours the predicate.
 -- Created here, before this script captures anything: the capture keeps witness.entry open until
 -- commit, and CREATE INDEX refuses a table its own session has open.
-CREATE INDEX entry_subject ON witness.entry ((id OPERATOR(pg_catalog.>>) 20), pg_catalog.hashtextextended(subject, 0))
+CREATE INDEX entry_subject ON witness.entry ((id OPERATOR(pg_catalog.>>) 16), pg_catalog.hashtextextended(subject, 0))
 	WHERE subject IS NOT NULL;
 COMMENT ON INDEX witness.entry_subject IS 'id bucket and hash of the subject of every entry that has one: how witness.subject_export() and witness.erase_subject() find a subject''s entries';
 -- Only erasures set erasure_id: the capture never adds to this index.
@@ -40,7 +40,7 @@ CREATE INDEX entry_erasure ON witness.entry (erasure_id) WHERE erasure_id IS NOT
 CREATE FUNCTION witness._pseudonym_key(pseudonym bytea) RETURNS bigint
 AS 'MODULE_PATHNAME', 'witness_pseudonym_key' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION witness._pseudonym_key(bytea) IS 'internal: the first 8 bytes of a subject pseudonym as a bigint, the key of witness.entry_pseudonym';
-CREATE INDEX entry_pseudonym ON witness.entry ((id OPERATOR(pg_catalog.>>) 20), witness._pseudonym_key(subject_pseudonym))
+CREATE INDEX entry_pseudonym ON witness.entry ((id OPERATOR(pg_catalog.>>) 16), witness._pseudonym_key(subject_pseudonym))
 	WHERE subject_pseudonym IS NOT NULL;
 COMMENT ON INDEX witness.entry_pseudonym IS 'id bucket and first 8 bytes (witness._pseudonym_key) of the subject pseudonym of every encrypted entry that has a subject: how witness.subject_export() and witness.erase_subject() find them without the subject in clear';
 COMMENT ON INDEX witness.entry_erasure IS 'the entries each erasure emptied: how witness.subject_export() lists a subject''s erased entries';
@@ -133,12 +133,12 @@ CREATE FUNCTION witness._subject_buckets() RETURNS bigint[]
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 	SELECT ARRAY(SELECT generate_series(
-		LEAST((SELECT min(e.id >> 20) FROM witness.entry e WHERE e.subject IS NOT NULL),
-		      (SELECT min(e.id >> 20) FROM witness.entry e WHERE e.subject_pseudonym IS NOT NULL)),
-		GREATEST((SELECT max(e.id >> 20) FROM witness.entry e WHERE e.subject IS NOT NULL),
-		         (SELECT max(e.id >> 20) FROM witness.entry e WHERE e.subject_pseudonym IS NOT NULL))))
+		LEAST((SELECT min(e.id >> 16) FROM witness.entry e WHERE e.subject IS NOT NULL),
+		      (SELECT min(e.id >> 16) FROM witness.entry e WHERE e.subject_pseudonym IS NOT NULL)),
+		GREATEST((SELECT max(e.id >> 16) FROM witness.entry e WHERE e.subject IS NOT NULL),
+		         (SELECT max(e.id >> 16) FROM witness.entry e WHERE e.subject_pseudonym IS NOT NULL))))
 $$;
-COMMENT ON FUNCTION witness._subject_buckets() IS 'internal: every id bucket (id >> 20) from the first to the last entry with a subject or a subject pseudonym, for lookups in witness.entry_subject and witness.entry_pseudonym';
+COMMENT ON FUNCTION witness._subject_buckets() IS 'internal: every id bucket (id >> 16) from the first to the last entry with a subject or a subject pseudonym, for lookups in witness.entry_subject and witness.entry_pseudonym';
 
 -- Raises unless the entries of a subject can all be found and read: encrypted ones need the master key.
 CREATE FUNCTION witness._check_subject_readable(what text) RETURNS void
@@ -209,15 +209,15 @@ BEGIN
 	pseudonyms := CASE WHEN witness.master_key_id() IS NOT NULL THEN witness._subject_pseudonyms(subject) END;
 	SELECT array_agg(f.ctid ORDER BY f.id), array_agg(f.id ORDER BY f.id) INTO tids, ids
 	FROM (SELECT e.ctid, e.id FROM witness.entry e
-	      WHERE (e.id >> 20) = ANY (buckets) AND hashtextextended(e.subject, 0) = hashtextextended(erase_subject.subject, 0)
+	      WHERE (e.id >> 16) = ANY (buckets) AND hashtextextended(e.subject, 0) = hashtextextended(erase_subject.subject, 0)
 	        AND e.subject = erase_subject.subject AND e.format = 2 AND e.erasure_id IS NULL
 	      UNION ALL
 	      SELECT e.ctid, e.id FROM witness.entry e
-	      WHERE (e.id >> 20) = ANY (buckets)
+	      WHERE (e.id >> 16) = ANY (buckets)
 	        AND witness._pseudonym_key(e.subject_pseudonym) = ANY (ARRAY(SELECT witness._pseudonym_key(u.pn) FROM unnest(pseudonyms) AS u(pn)))
 	        AND e.subject_pseudonym = ANY (pseudonyms) AND e.format = 2 AND e.erasure_id IS NULL) f;
 	SELECT count(*) INTO format1 FROM witness.entry e
-	WHERE (e.id >> 20) = ANY (buckets) AND hashtextextended(e.subject, 0) = hashtextextended(erase_subject.subject, 0)
+	WHERE (e.id >> 16) = ANY (buckets) AND hashtextextended(e.subject, 0) = hashtextextended(erase_subject.subject, 0)
 	  AND e.subject = erase_subject.subject AND e.format = 1;
 	IF format1 > 0 THEN
 		RAISE WARNING '% entries of this subject were captured in format 1 and cannot be erased', format1
@@ -559,11 +559,11 @@ BEGIN
 		WITH found AS (
 			SELECT m, NULL::bigint AS erasure_id, NULL::timestamptz AS erased_at
 			FROM witness.entry m
-			WHERE (m.id >> 20) = ANY (buckets) AND hashtextextended(m.subject, 0) = subject_key AND m.subject = for_subject
+			WHERE (m.id >> 16) = ANY (buckets) AND hashtextextended(m.subject, 0) = subject_key AND m.subject = for_subject
 			UNION ALL
 			SELECT m, NULL::bigint, NULL::timestamptz
 			FROM witness.entry m
-			WHERE (m.id >> 20) = ANY (buckets)
+			WHERE (m.id >> 16) = ANY (buckets)
 			  AND witness._pseudonym_key(m.subject_pseudonym) = ANY (ARRAY(SELECT witness._pseudonym_key(u.pn) FROM unnest(pseudonyms) AS u(pn)))
 			  AND m.subject_pseudonym = ANY (pseudonyms) AND (m.erasure_id IS NULL OR m.erasure_id <> ALL (COALESCE(erasures, '{}')))
 			UNION ALL

@@ -175,10 +175,10 @@ report "trail: $TRAIL_ENTRIES entries in $TRAIL_BLOCKS blocks, built in ${GEN_S}
 # of_subject S: the condition on witness.entry e that finds S's entries through the subject's index.
 of_subject() {
 	if [[ $ENCRYPT == true ]]; then
-		echo "(e.id >> 20) = ANY (witness._subject_buckets()) AND witness._pseudonym_key(e.subject_pseudonym) =
+		echo "(e.id >> 16) = ANY (witness._subject_buckets()) AND witness._pseudonym_key(e.subject_pseudonym) =
 		      witness._pseudonym_key((witness._subject_pseudonyms('$1'))[1]) AND e.subject_pseudonym = (witness._subject_pseudonyms('$1'))[1]"
 	else
-		echo "(e.id >> 20) = ANY (witness._subject_buckets()) AND hashtextextended(e.subject, 0) = hashtextextended('$1', 0) AND e.subject = '$1'"
+		echo "(e.id >> 16) = ANY (witness._subject_buckets()) AND hashtextextended(e.subject, 0) = hashtextextended('$1', 0) AND e.subject = '$1'"
 	fi
 }
 for ((r = 1; r <= ROUNDS; r++)); do
