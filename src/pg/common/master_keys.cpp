@@ -118,11 +118,23 @@ PG_FUNCTION_INFO_V1(witness_master_key_id);
 Datum witness_master_key_id(PG_FUNCTION_ARGS);
 PG_FUNCTION_INFO_V1(witness_subject_pseudonym);
 Datum witness_subject_pseudonym(PG_FUNCTION_ARGS);
+PG_FUNCTION_INFO_V1(witness_previous_master_key_id);
+Datum witness_previous_master_key_id(PG_FUNCTION_ARGS);
 
 // witness.master_key_id(): the current key's id, NULL when none is configured.
 Datum witness_master_key_id(PG_FUNCTION_ARGS)
 {
 	const witness::MasterKey *key = witness::pg::current_master_key();
+	if (key == nullptr)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(key->id_hex().c_str()));
+}
+
+// witness._previous_master_key_id(): the id of the key named by witness.previous_master_key_file, NULL
+// when none is configured.
+Datum witness_previous_master_key_id(PG_FUNCTION_ARGS)
+{
+	const witness::MasterKey *key = witness::pg::previous_master_key();
 	if (key == nullptr)
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(cstring_to_text(key->id_hex().c_str()));
