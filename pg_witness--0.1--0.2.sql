@@ -140,12 +140,27 @@ COMMENT ON FUNCTION witness._subject_buckets() IS 'internal: every id bucket (id
 CREATE FUNCTION witness._check_subject_readable(what text) RETURNS void
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+	missing text;
 BEGIN
 	IF witness.master_key_id() IS NULL AND EXISTS (SELECT 1 FROM witness.entry e WHERE e.subject_pseudonym IS NOT NULL) THEN
 		RAISE EXCEPTION '%: the trail holds encrypted entries and no master key is configured', what
 			USING ERRCODE = 'object_not_in_prerequisite_state',
 			      DETAIL = 'Encrypted entries record their subject as a keyed pseudonym, which only the master key can compute.',
 			      HINT = 'Set witness.master_key_file to the file of the master key the entries were encrypted with.';
+	END IF;
+	-- Entries captured before a rotation record their subject under the pseudonym of the old key: a
+	-- lookup without that key would miss them silently.
+	IF to_regclass('witness.key_rotation') IS NOT NULL THEN
+		SELECT r.old_key_id INTO missing FROM witness.key_rotation r
+		WHERE r.old_key_id IS DISTINCT FROM witness.master_key_id() AND r.old_key_id IS DISTINCT FROM witness._previous_master_key_id()
+		ORDER BY r.rotation_id DESC LIMIT 1;
+		IF FOUND THEN
+			RAISE EXCEPTION '%: entries captured before a rotation record their subject under a pseudonym of master key %, which is not configured', what, missing
+				USING ERRCODE = 'object_not_in_prerequisite_state',
+				      DETAIL = 'A rotation re-encrypts payloads under the new key, but the pseudonyms are covered by the leaf hashes and stay those of the old key.',
+				      HINT = format('Set witness.previous_master_key_file to the file of master key %s.', missing);
+		END IF;
 	END IF;
 END
 $$;
@@ -180,7 +195,8 @@ DECLARE
 	new_erasure bigint;
 	salt bytea;
 	buckets bigint[];
-	pseudonym bytea;
+	pseudonyms bytea[];
+	prefixes bytea[];
 BEGIN
 	IF subject IS NULL OR subject = '' THEN
 		RAISE EXCEPTION 'subject must not be null or empty' USING ERRCODE = 'null_value_not_allowed';
@@ -201,15 +217,18 @@ BEGIN
 	-- subject itself).
 	buckets := witness._subject_buckets();
 	-- Encrypted entries carry the subject's keyed pseudonym instead, found through witness.entry_pseudonym.
-	pseudonym := CASE WHEN witness.master_key_id() IS NOT NULL THEN witness._subject_pseudonym(subject) END;
+	-- One pseudonym per configured master key: entries captured before a rotation keep the pseudonym of
+	-- the key they were captured under (it is hashed), which witness.previous_master_key_file holds.
+	pseudonyms := CASE WHEN witness.master_key_id() IS NOT NULL THEN witness._subject_pseudonyms(subject) END;
+	prefixes := ARRAY(SELECT substring(p, 1, 8) FROM unnest(pseudonyms) p);
 	SELECT array_agg(f.ctid ORDER BY f.id), array_agg(f.id ORDER BY f.id) INTO tids, ids
 	FROM (SELECT e.ctid, e.id FROM witness.entry e
 	      WHERE (e.id >> 20) = ANY (buckets) AND hashtextextended(e.subject, 0) = hashtextextended(erase_subject.subject, 0)
 	        AND e.subject = erase_subject.subject AND e.format = 2 AND e.erasure_id IS NULL
 	      UNION ALL
 	      SELECT e.ctid, e.id FROM witness.entry e
-	      WHERE (e.id >> 20) = ANY (buckets) AND substring(e.subject_pseudonym, 1, 8) = substring(pseudonym, 1, 8)
-	        AND e.subject_pseudonym = pseudonym AND e.format = 2 AND e.erasure_id IS NULL) f;
+	      WHERE (e.id >> 20) = ANY (buckets) AND substring(e.subject_pseudonym, 1, 8) = ANY (prefixes)
+	        AND e.subject_pseudonym = ANY (pseudonyms) AND e.format = 2 AND e.erasure_id IS NULL) f;
 	SELECT count(*) INTO format1 FROM witness.entry e
 	WHERE (e.id >> 20) = ANY (buckets) AND hashtextextended(e.subject, 0) = hashtextextended(erase_subject.subject, 0)
 	  AND e.subject = erase_subject.subject AND e.format = 1;
@@ -518,7 +537,9 @@ DECLARE
 	subject_key bigint := hashtextextended(for_subject, 0);
 	buckets bigint[] := witness._subject_buckets();
 	-- Encrypted entries carry the subject's keyed pseudonym instead of the subject.
-	pseudonym bytea := CASE WHEN witness.master_key_id() IS NOT NULL THEN witness._subject_pseudonym(for_subject) END;
+	-- One per configured master key (see witness.erase_subject()).
+	pseudonyms bytea[] := CASE WHEN witness.master_key_id() IS NOT NULL THEN witness._subject_pseudonyms(for_subject) END;
+	prefixes bytea[] := ARRAY(SELECT substring(p, 1, 8) FROM unnest(pseudonyms) p);
 	erasures bigint[];
 	r record;
 	e witness.entry;
@@ -555,8 +576,8 @@ BEGIN
 			UNION ALL
 			SELECT m, NULL::bigint, NULL::timestamptz
 			FROM witness.entry m
-			WHERE (m.id >> 20) = ANY (buckets) AND substring(m.subject_pseudonym, 1, 8) = substring(pseudonym, 1, 8)
-			  AND m.subject_pseudonym = pseudonym AND (m.erasure_id IS NULL OR m.erasure_id <> ALL (COALESCE(erasures, '{}')))
+			WHERE (m.id >> 20) = ANY (buckets) AND substring(m.subject_pseudonym, 1, 8) = ANY (prefixes)
+			  AND m.subject_pseudonym = ANY (pseudonyms) AND (m.erasure_id IS NULL OR m.erasure_id <> ALL (COALESCE(erasures, '{}')))
 			UNION ALL
 			SELECT m, x.erasure_id, x.erased_at
 			FROM witness.erasure x JOIN witness.entry m ON m.erasure_id = x.erasure_id
@@ -723,6 +744,11 @@ CREATE FUNCTION witness._subject_pseudonym(subject text) RETURNS bytea
 AS 'MODULE_PATHNAME', 'witness_subject_pseudonym' LANGUAGE C VOLATILE STRICT;
 COMMENT ON FUNCTION witness._subject_pseudonym(text) IS 'internal: the keyed pseudonym (HMAC-SHA256 under a key derived from the master key) under which an encrypted entry records its subject';
 REVOKE ALL ON FUNCTION witness._subject_pseudonym(text) FROM PUBLIC;
+
+CREATE FUNCTION witness._subject_pseudonyms(subject text) RETURNS bytea[]
+AS 'MODULE_PATHNAME', 'witness_subject_pseudonyms' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION witness._subject_pseudonyms(text) IS 'internal: the subject''s pseudonym under the current master key and, when witness.previous_master_key_file is set, under the previous one: entries keep the pseudonym of the key they were captured under';
+REVOKE ALL ON FUNCTION witness._subject_pseudonyms(text) FROM PUBLIC;
 
 DROP FUNCTION witness._capture_plan(oid);
 CREATE FUNCTION witness._capture_plan(fired_on oid)

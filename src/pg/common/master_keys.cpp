@@ -8,6 +8,8 @@
 #include "core/subject_keys.hpp"
 
 extern "C" {
+#include "catalog/pg_type.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 }
 
@@ -120,6 +122,8 @@ PG_FUNCTION_INFO_V1(witness_subject_pseudonym);
 Datum witness_subject_pseudonym(PG_FUNCTION_ARGS);
 PG_FUNCTION_INFO_V1(witness_previous_master_key_id);
 Datum witness_previous_master_key_id(PG_FUNCTION_ARGS);
+PG_FUNCTION_INFO_V1(witness_subject_pseudonyms);
+Datum witness_subject_pseudonyms(PG_FUNCTION_ARGS);
 
 // witness.master_key_id(): the current key's id, NULL when none is configured.
 Datum witness_master_key_id(PG_FUNCTION_ARGS)
@@ -154,5 +158,30 @@ Datum witness_subject_pseudonym(PG_FUNCTION_ARGS)
 		memcpy(VARDATA(out), p.data(), 32);
 	});
 	PG_RETURN_BYTEA_P(out);
+}
+
+// witness._subject_pseudonyms(subject): its pseudonym under the current key and, when one is set and
+// differs, under the previous key (entries keep the pseudonym of the key they were captured under).
+Datum witness_subject_pseudonyms(PG_FUNCTION_ARGS)
+{
+	text *subject = PG_GETARG_TEXT_PP(0);
+	const witness::MasterKey *current = witness::pg::require_master_key("cannot look up an encrypted subject");
+	const witness::MasterKey *previous = witness::pg::previous_master_key();
+	const witness::MasterKey *keys[2] = {current, previous};
+	int n = previous != nullptr && previous->id_hex() != current->id_hex() ? 2 : 1;
+	Datum elems[2];
+	const char *s = VARDATA_ANY(subject);
+	const size_t len = VARSIZE_ANY_EXHDR(subject);
+	for (int i = 0; i < n; i++) {
+		bytea *out = (bytea *)palloc(VARHDRSZ + 32);
+		SET_VARSIZE(out, VARHDRSZ + 32);
+		const witness::MasterKey *key = keys[i];
+		witness::pg::run_core(ERRCODE_INVALID_PARAMETER_VALUE, "cannot compute the subject's pseudonym", [&] {
+			const std::string p = key->pseudonym(std::string_view(s, len));
+			memcpy(VARDATA(out), p.data(), 32);
+		});
+		elems[i] = PointerGetDatum(out);
+	}
+	PG_RETURN_ARRAYTYPE_P(construct_array(elems, n, BYTEAOID, -1, false, TYPALIGN_INT));
 }
 }
