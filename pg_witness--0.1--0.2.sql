@@ -981,12 +981,14 @@ BEGIN
 			      DETAIL = format('%s sealed payloads are under keys other than %s (current) and %s (previous).', todo.unknown, new_key, old_key),
 			      HINT = format('A rotation re-encrypts from one previous key: set witness.previous_master_key_file to the file of master key %s first.', unknown_key);
 	END IF;
+	-- Advisory locks are per database, as the trail is.
 	IF NOT EXISTS (SELECT 1 FROM pg_locks l
 	               WHERE l.locktype = 'advisory' AND l.pid = pg_backend_pid() AND l.granted AND l.objsubid = 1
 	                 AND l.classid::bigint = (k >> 32) & 4294967295 AND l.objid::bigint = k & 4294967295)
 	   AND NOT pg_try_advisory_lock(k) THEN
 		SELECT l.pid INTO holder FROM pg_locks l
 		WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+		  AND l.database = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())
 		  AND l.classid::bigint = (k >> 32) & 4294967295 AND l.objid::bigint = k & 4294967295;
 		RAISE EXCEPTION 'another rotation of the master key is running (process %)', holder
 			USING ERRCODE = 'lock_not_available',

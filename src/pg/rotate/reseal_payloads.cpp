@@ -57,14 +57,21 @@ void header_key_id(const char *sealed, char out[17])
 // only (a toasted value is not decompressed whole).
 bool sealed_under(Datum stored, const char *key_id)
 {
-	struct varlena *head = pg_detoast_datum_slice((struct varlena *)DatumGetPointer(stored), 0,
-	                                              witness::kSealedPayloadHeaderSize);
-	if (VARSIZE_ANY_EXHDR(head) < witness::kSealedPayloadHeaderSize)
-		return false;
-	const char *bytes = VARDATA_ANY(head);
-	char id[17];
-	header_key_id(bytes, id);
-	return bytes[0] == witness::kSealedPayloadVersion && strcmp(id, key_id) == 0;
+	struct varlena *value = (struct varlena *)DatumGetPointer(stored);
+	// Read in place unless toasted: a batch may read many rows it skips, and allocates nothing for them.
+	struct varlena *head = VARATT_IS_EXTERNAL(value) || VARATT_IS_COMPRESSED(value)
+	                           ? pg_detoast_datum_slice(value, 0, witness::kSealedPayloadHeaderSize)
+	                           : value;
+	bool same = false;
+	if (VARSIZE_ANY_EXHDR(head) >= witness::kSealedPayloadHeaderSize) {
+		const char *bytes = VARDATA_ANY(head);
+		char id[17];
+		header_key_id(bytes, id);
+		same = bytes[0] == witness::kSealedPayloadVersion && strcmp(id, key_id) == 0;
+	}
+	if (head != value)
+		pfree(head);
+	return same;
 }
 
 // The rows a batch re-encrypts.
