@@ -144,12 +144,27 @@ COMMENT ON FUNCTION witness._subject_buckets() IS 'internal: every id bucket (id
 CREATE FUNCTION witness._check_subject_readable(what text) RETURNS void
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+	missing text;
 BEGIN
 	IF witness.master_key_id() IS NULL AND EXISTS (SELECT 1 FROM witness.entry e WHERE e.subject_pseudonym IS NOT NULL) THEN
 		RAISE EXCEPTION '%: the trail holds encrypted entries and no master key is configured', what
 			USING ERRCODE = 'object_not_in_prerequisite_state',
 			      DETAIL = 'Encrypted entries record their subject as a keyed pseudonym, which only the master key can compute.',
 			      HINT = 'Set witness.master_key_file to the file of the master key the entries were encrypted with.';
+	END IF;
+	-- Entries captured before a rotation record their subject under the pseudonym of the old key: a
+	-- lookup without that key would miss them silently.
+	IF to_regclass('witness.key_rotation') IS NOT NULL THEN
+		SELECT r.old_key_id INTO missing FROM witness.key_rotation r
+		WHERE r.old_key_id IS DISTINCT FROM witness.master_key_id() AND r.old_key_id IS DISTINCT FROM witness._previous_master_key_id()
+		ORDER BY r.rotation_id DESC LIMIT 1;
+		IF FOUND THEN
+			RAISE EXCEPTION '%: entries captured before a rotation record their subject under a pseudonym of master key %, which is not configured', what, missing
+				USING ERRCODE = 'object_not_in_prerequisite_state',
+				      DETAIL = 'A rotation re-encrypts payloads under the new key, but the pseudonyms are covered by the leaf hashes and stay those of the old key.',
+				      HINT = format('Set witness.previous_master_key_file to the file of master key %s.', missing);
+		END IF;
 	END IF;
 END
 $$;
@@ -852,3 +867,212 @@ END
 $$;
 COMMENT ON FUNCTION witness.track(regclass, text, jsonb, text[], text, text[], boolean) IS 'starts (or reconfigures) capture of INSERT, UPDATE, DELETE and TRUNCATE on a table; encrypt (NULL: when it has a subject column) stores its entries'' payloads encrypted under the master key';
 REVOKE ALL ON FUNCTION witness.track(regclass, text, jsonb, text[], text, text[], boolean) FROM PUBLIC;
+
+-------------------------------------------------------------------------------
+-- Master key rotation (docs/personal-data.md, "Rotating the master key"): every sealed payload
+-- re-encrypted under the current master key, in batches that commit, without changing a hash
+-------------------------------------------------------------------------------
+
+-- One row when a rotation starts, is resumed after an interruption and finishes. Tracked like
+-- witness.erasure, so every rotation is in the chain itself.
+CREATE TABLE witness.key_rotation (
+	rotation_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	event text NOT NULL CHECK (event IN ('started', 'resumed', 'finished')),
+	old_key_id text NOT NULL,
+	new_key_id text NOT NULL,
+	payloads bigint NOT NULL,
+	role_name text NOT NULL,
+	recorded_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp()
+);
+COMMENT ON TABLE witness.key_rotation IS 'pg_witness: one row when a rotation of the master key (witness.rotate_master_key()) starts, is resumed and finishes; each row is captured into the trail';
+COMMENT ON COLUMN witness.key_rotation.event IS 'started, resumed (a call that goes on with a rotation an earlier call did not finish) or finished';
+COMMENT ON COLUMN witness.key_rotation.old_key_id IS 'id (16 hex digits) of the master key the payloads are re-encrypted from (witness.previous_master_key_file)';
+COMMENT ON COLUMN witness.key_rotation.new_key_id IS 'id (16 hex digits) of the master key the payloads are re-encrypted under (witness.master_key_file)';
+COMMENT ON COLUMN witness.key_rotation.payloads IS 'started and resumed: sealed payloads found under another key; finished: payloads this call re-encrypted';
+COMMENT ON COLUMN witness.key_rotation.role_name IS 'the role that called witness.rotate_master_key() (after SET ROLE)';
+COMMENT ON COLUMN witness.key_rotation.recorded_at IS 'when the event happened';
+COMMENT ON SEQUENCE witness.key_rotation_rotation_id_seq IS 'pg_witness key rotation event ids';
+SELECT pg_catalog.pg_extension_config_dump('witness.key_rotation', '');
+SELECT pg_catalog.pg_extension_config_dump('witness.key_rotation_rotation_id_seq', '');
+REVOKE ALL ON witness.key_rotation FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION witness._reject_write() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF TG_TABLE_NAME IN ('ddl_event', 'erasure', 'subject_access', 'key_rotation') THEN
+		IF TG_OP = 'INSERT' AND witness._in_internal_ddl() THEN
+			RETURN NULL;
+		END IF;
+		RAISE EXCEPTION 'cannot % %.%', lower(TG_OP), TG_TABLE_SCHEMA, TG_TABLE_NAME
+			USING ERRCODE = 'insufficient_privilege',
+			      DETAIL = 'pg_witness records DDL events, erasures, subject access exports and key rotations itself, and they are append-only.';
+	END IF;
+	IF TG_TABLE_NAME = 'tracked_table' THEN
+		RAISE EXCEPTION 'cannot % %.%', lower(TG_OP), TG_TABLE_SCHEMA, TG_TABLE_NAME
+			USING ERRCODE = 'insufficient_privilege',
+			      DETAIL = 'The pg_witness configuration is changed only by its functions.',
+			      HINT = 'Use witness.track() and witness.untrack() to change what is tracked.';
+	END IF;
+	RAISE EXCEPTION 'cannot % %.%', lower(TG_OP), TG_TABLE_SCHEMA, TG_TABLE_NAME
+		USING ERRCODE = 'insufficient_privilege',
+		      DETAIL = 'The pg_witness trail is append-only and written only by its capture triggers and its sealer.';
+END
+$$;
+
+CREATE TRIGGER witness_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON witness.key_rotation
+	FOR EACH STATEMENT EXECUTE FUNCTION witness._reject_write();
+ALTER TABLE witness.key_rotation ENABLE ALWAYS TRIGGER witness_append_only;
+CREATE TRIGGER witness_insert_only_by_pg_witness BEFORE INSERT ON witness.key_rotation
+	FOR EACH STATEMENT EXECUTE FUNCTION witness._reject_write();
+SET LOCAL session_replication_role = replica;
+INSERT INTO witness.tracked_table (relid, classification, key_columns, schema_name, table_name)
+VALUES ('witness.key_rotation', 'internal', '{rotation_id}', 'witness', 'key_rotation');
+RESET session_replication_role;
+CREATE TRIGGER witness_capture AFTER INSERT OR UPDATE OR DELETE ON witness.key_rotation
+	FOR EACH ROW EXECUTE FUNCTION witness.capture();
+SELECT pg_catalog.pg_extension_config_dump('witness.tracked_table', $$WHERE relid OPERATOR(pg_catalog.<>) ALL (ARRAY['witness.tracked_table'::pg_catalog.regclass, 'witness.ddl_event'::pg_catalog.regclass, 'witness.erasure'::pg_catalog.regclass, 'witness.subject_access'::pg_catalog.regclass, 'witness.key_rotation'::pg_catalog.regclass])$$);
+
+CREATE FUNCTION witness._previous_master_key_id() RETURNS text
+AS 'MODULE_PATHNAME', 'witness_previous_master_key_id' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION witness._previous_master_key_id() IS 'internal: the id (16 hex digits) of the master key named by witness.previous_master_key_file, NULL when none is set';
+REVOKE ALL ON FUNCTION witness._previous_master_key_id() FROM PUBLIC;
+
+CREATE FUNCTION witness._check_rotation_allowed() RETURNS void
+AS 'MODULE_PATHNAME', 'witness_check_rotation_allowed' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION witness._check_rotation_allowed() IS 'internal: raises unless witness.rotate_master_key() may run: superuser, a CALL outside a transaction block, READ COMMITTED, a current master key';
+REVOKE ALL ON FUNCTION witness._check_rotation_allowed() FROM PUBLIC;
+
+CREATE FUNCTION witness._reseal_payloads(start_block bigint, batch_size integer, OUT next_block bigint, OUT resealed bigint)
+AS 'MODULE_PATHNAME', 'witness_reseal_payloads' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION witness._reseal_payloads(bigint, integer) IS 'internal: one batch of a rotation: re-encrypts under the current master key the sealed payloads another key sealed, reading witness.entry from block start_block on until about batch_size are done; next_block is where the next batch starts, NULL at the end of the table';
+REVOKE ALL ON FUNCTION witness._reseal_payloads(bigint, integer) FROM PUBLIC;
+
+-- The advisory lock that keeps rotations one at a time: a session lock, since a rotation commits
+-- after each batch. Held by this session already when an earlier call of it failed.
+CREATE FUNCTION witness._rotation_lock_key() RETURNS bigint
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT hashtext('pg_witness rotate_master_key')::bigint $$;
+COMMENT ON FUNCTION witness._rotation_lock_key() IS 'internal: the key of the session advisory lock a rotation of the master key holds';
+REVOKE ALL ON FUNCTION witness._rotation_lock_key() FROM PUBLIC;
+
+-- Everything a rotation does before its first batch: finds the payloads under another key in one
+-- pass over the trail, refuses what it cannot re-encrypt, takes the rotation lock and records the
+-- start (or the resumption). Returns the block the first batch starts at, NULL when there is nothing
+-- to do.
+CREATE FUNCTION witness._begin_rotation() RETURNS bigint
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	new_key text := witness.master_key_id();
+	old_key text := witness._previous_master_key_id();
+	todo record;
+	last_event witness.key_rotation;
+	resuming boolean;
+	holder integer;
+	unknown_key text;
+	k bigint := witness._rotation_lock_key();
+BEGIN
+	SELECT count(*) AS n, min(e.ctid) AS first_tid,
+	       count(*) FILTER (WHERE old_key IS NULL OR encode(substring(e.sealed_payload, 2, 8), 'hex') <> old_key) AS unknown,
+	       min(e.id) FILTER (WHERE old_key IS NULL OR encode(substring(e.sealed_payload, 2, 8), 'hex') <> old_key) AS unknown_entry
+	INTO todo
+	FROM witness.entry e
+	WHERE e.sealed_payload IS NOT NULL AND substring(e.sealed_payload, 2, 8) <> decode(new_key, 'hex');
+	IF todo.unknown > 0 THEN
+		SELECT encode(substring(e.sealed_payload, 2, 8), 'hex') INTO unknown_key FROM witness.entry e WHERE e.id = todo.unknown_entry;
+		IF old_key IS NULL THEN
+			RAISE EXCEPTION 'cannot rotate the master key: % sealed payloads are under another master key, and witness.previous_master_key_file is not set', todo.unknown
+				USING ERRCODE = 'object_not_in_prerequisite_state',
+				      DETAIL = format('Entry %s is sealed under master key %s; the current key is %s.', todo.unknown_entry, unknown_key, new_key),
+				      HINT = 'Set witness.previous_master_key_file to the file of the old master key, reload, and call witness.rotate_master_key() again.';
+		END IF;
+		RAISE EXCEPTION 'cannot rotate the master key: entry % is sealed under master key %, which neither witness.master_key_file nor witness.previous_master_key_file holds', todo.unknown_entry, unknown_key
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      DETAIL = format('%s sealed payloads are under keys other than %s (current) and %s (previous).', todo.unknown, new_key, old_key),
+			      HINT = format('A rotation re-encrypts from one previous key: set witness.previous_master_key_file to the file of master key %s first.', unknown_key);
+	END IF;
+	-- Advisory locks are per database, as the trail is.
+	IF NOT EXISTS (SELECT 1 FROM pg_locks l
+	               WHERE l.locktype = 'advisory' AND l.pid = pg_backend_pid() AND l.granted AND l.objsubid = 1
+	                 AND l.classid::bigint = (k >> 32) & 4294967295 AND l.objid::bigint = k & 4294967295)
+	   AND NOT pg_try_advisory_lock(k) THEN
+		SELECT l.pid INTO holder FROM pg_locks l
+		WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+		  AND l.database = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())
+		  AND l.classid::bigint = (k >> 32) & 4294967295 AND l.objid::bigint = k & 4294967295;
+		RAISE EXCEPTION 'another rotation of the master key is running (process %)', holder
+			USING ERRCODE = 'lock_not_available',
+			      HINT = 'Wait for it to finish. A session whose call of witness.rotate_master_key() failed keeps the lock until it disconnects or calls it again.';
+	END IF;
+	SELECT * INTO last_event FROM witness.key_rotation r ORDER BY r.rotation_id DESC LIMIT 1;
+	resuming := last_event.event IN ('started', 'resumed') AND last_event.new_key_id = new_key;
+	IF todo.n = 0 AND NOT COALESCE(resuming, false) THEN
+		PERFORM pg_advisory_unlock(k);
+		RAISE NOTICE 'every sealed payload is under the current master key (%) already', new_key;
+		RETURN NULL;
+	END IF;
+	PERFORM witness._begin_internal_ddl();
+	INSERT INTO witness.key_rotation (event, old_key_id, new_key_id, payloads, role_name)
+	VALUES (CASE WHEN resuming THEN 'resumed' ELSE 'started' END, COALESCE(old_key, last_event.old_key_id), new_key, todo.n,
+	        witness._outer_user());
+	PERFORM witness._end_internal_ddl();
+	RETURN COALESCE((todo.first_tid::text::point)[0]::bigint, 0);
+END
+$$;
+COMMENT ON FUNCTION witness._begin_rotation() IS 'internal: the start of witness.rotate_master_key(): refusals, the rotation lock, the started or resumed event; returns the first block to re-encrypt from, NULL when nothing is to do';
+REVOKE ALL ON FUNCTION witness._begin_rotation() FROM PUBLIC;
+
+CREATE FUNCTION witness._finish_rotation(resealed bigint) RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	started witness.key_rotation;
+BEGIN
+	SELECT * INTO started FROM witness.key_rotation r ORDER BY r.rotation_id DESC LIMIT 1;
+	PERFORM witness._begin_internal_ddl();
+	INSERT INTO witness.key_rotation (event, old_key_id, new_key_id, payloads, role_name)
+	VALUES ('finished', started.old_key_id, started.new_key_id, resealed, witness._outer_user());
+	PERFORM witness._end_internal_ddl();
+	PERFORM pg_advisory_unlock(witness._rotation_lock_key());
+	RAISE NOTICE 're-encrypted % sealed payloads under master key %', resealed, started.new_key_id;
+END
+$$;
+COMMENT ON FUNCTION witness._finish_rotation(bigint) IS 'internal: the end of witness.rotate_master_key(): records the finished event and releases the rotation lock';
+REVOKE ALL ON FUNCTION witness._finish_rotation(bigint) FROM PUBLIC;
+
+-- A procedure, not a function: it commits after each batch, so that a crash or a cancel loses one
+-- batch at most and calling it again goes on. (A procedure that commits can have neither SET nor
+-- SECURITY DEFINER: it runs as its caller, a superuser, and every name in it is schema-qualified.)
+CREATE PROCEDURE witness.rotate_master_key(batch_size integer DEFAULT 10000)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+	block bigint;
+	batch record;
+	resealed bigint := 0;
+BEGIN
+	PERFORM witness._check_rotation_allowed();
+	IF batch_size IS NULL OR batch_size OPERATOR(pg_catalog.<) 1 THEN
+		RAISE EXCEPTION 'batch_size must be at least 1' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	block := witness._begin_rotation();
+	IF block IS NULL THEN
+		RETURN;
+	END IF;
+	COMMIT;
+	LOOP
+		-- witness.erase_subject() updates entries too: one of the two at a time. Taken in a statement of
+		-- its own, so that the batch's snapshot sees an erasure that committed while it waited.
+		PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('pg_witness erase_subject'));
+		SELECT * INTO batch FROM witness._reseal_payloads(block, batch_size);
+		resealed := resealed OPERATOR(pg_catalog.+) batch.resealed;
+		COMMIT;
+		EXIT WHEN batch.next_block IS NULL;
+		block := batch.next_block;
+	END LOOP;
+	PERFORM witness._finish_rotation(resealed);
+END
+$$;
+COMMENT ON PROCEDURE witness.rotate_master_key(integer) IS 're-encrypts every sealed payload under the current master key (witness.master_key_file), opening those of the previous one (witness.previous_master_key_file), about batch_size per transaction; no hash changes; resumable: calling it again goes on; records start and end in witness.key_rotation, and so in the trail';
+REVOKE ALL ON PROCEDURE witness.rotate_master_key(integer) FROM PUBLIC;

@@ -40,4 +40,13 @@ std::string open_entry_payload(const MasterKey &key, int64_t id, std::string_vie
 	return plain;
 }
 
+std::string reseal_entry_payload(const MasterKey &from, const MasterKey &to, int64_t id, std::string_view pseudonym,
+                                 std::string_view sealed)
+{
+	std::string plain = open_entry_payload(from, id, pseudonym, sealed);
+	std::string resealed = to.seal(pseudonym, plain, entry_payload_aad(id));
+	OPENSSL_cleanse(plain.data(), plain.size());
+	return resealed;
+}
+
 } // namespace witness

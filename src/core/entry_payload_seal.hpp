@@ -32,4 +32,10 @@ std::string seal_entry_payload(const MasterKey &key, const EntryView &entry);
 std::string open_entry_payload(const MasterKey &key, int64_t id, std::string_view pseudonym,
                                std::string_view sealed);
 
+// Key rotation: opens a sealed payload of entry `id` under `from` and seals the same salt || payload
+// bytes under `to` (fresh IV, same aad and key context), so that nothing a leaf hash covers changes.
+// Throws what open_entry_payload throws.
+std::string reseal_entry_payload(const MasterKey &from, const MasterKey &to, int64_t id, std::string_view pseudonym,
+                                 std::string_view sealed);
+
 } // namespace witness

@@ -177,3 +177,32 @@ TEST(EntryPayloadSeal, WithoutSubjectUsesTheEmptyContext)
 	s.view.salt = nullptr;
 	EXPECT_THROW(seal_entry_payload(key, s.view), std::invalid_argument);
 }
+
+TEST(EntryPayloadSeal, ResealMovesAPayloadToAnotherKeyAndKeepsItsPlaintext)
+{
+	const MasterKey old_key(master());
+	std::string other_master = master();
+	other_master[0] = 'x';
+	const MasterKey new_key(other_master);
+	Sample s(old_key);
+	const std::string sealed = seal_entry_payload(old_key, s.view);
+	const std::string resealed = reseal_entry_payload(old_key, new_key, 42, s.pseudonym(), sealed);
+	EXPECT_EQ(sealed_payload_key_id(resealed), new_key.id_hex());
+	EXPECT_EQ(resealed.size(), sealed.size());
+	EXPECT_NE(resealed.substr(9, 12), sealed.substr(9, 12)); // a fresh IV
+	EXPECT_EQ(open_entry_payload(new_key, 42, s.pseudonym(), resealed), open_entry_payload(old_key, 42, s.pseudonym(), sealed));
+	// Still bound to its entry and subject, and no longer readable with the old key.
+	EXPECT_THROW(open_entry_payload(new_key, 43, s.pseudonym(), resealed), PayloadAuthError);
+	EXPECT_THROW(open_entry_payload(new_key, 42, "", resealed), PayloadAuthError);
+	EXPECT_THROW(open_entry_payload(old_key, 42, s.pseudonym(), resealed), std::invalid_argument);
+	// Only the key that sealed it can open it for resealing; an altered payload is refused.
+	EXPECT_THROW(reseal_entry_payload(new_key, old_key, 42, s.pseudonym(), sealed), std::invalid_argument);
+	std::string altered = sealed;
+	altered[40] ^= 1;
+	EXPECT_THROW(reseal_entry_payload(old_key, new_key, 42, s.pseudonym(), altered), PayloadAuthError);
+	// Without a subject: the empty context is kept.
+	s.view.has_pseudonym = false;
+	const std::string plain_sealed = seal_entry_payload(old_key, s.view);
+	const std::string plain_resealed = reseal_entry_payload(old_key, new_key, 42, "", plain_sealed);
+	EXPECT_EQ(open_entry_payload(new_key, 42, "", plain_resealed).substr(0, 16), std::string(16, '\x11'));
+}

@@ -128,12 +128,17 @@ void close_store()
 {
 	if (store.rel == nullptr)
 		return;
+	// Closed under the resource owner that opened them (open_store): a procedure that commits
+	// (SPI_commit) gets here while its portal's resource owner is current.
+	ResourceOwner saved_owner = CurrentResourceOwner;
+	CurrentResourceOwner = TopTransactionResourceOwner;
 	store.indexes->ri_NumIndices = store.nindexes;
 	CatalogCloseIndexes(store.indexes);
 	FreeExecutorState(store.estate);
 	if (store.bulk != nullptr)
 		FreeBulkInsertState(store.bulk);
 	table_close(store.rel, NoLock);
+	CurrentResourceOwner = saved_owner;
 	store = OpenStore();
 }
 

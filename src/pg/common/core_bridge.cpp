@@ -237,6 +237,20 @@ const char *open_payload(const MasterKey &key, const EntryView &entry, const cha
 	return nullptr;
 }
 
+bytea *reseal_payload(const MasterKey &from, const MasterKey &to, int64_t id, const uint8_t *pseudonym,
+                      const char *sealed, size_t len, const char **why)
+{
+	const std::string_view context =
+	    pseudonym != nullptr ? std::string_view(reinterpret_cast<const char *>(pseudonym), 32) : std::string_view();
+	const char *err = run_guarded([&] { scratch = reseal_entry_payload(from, to, id, context, std::string_view(sealed, len)); });
+	if (err != nullptr) {
+		*why = pstrdup(err);
+		return nullptr;
+	}
+	*why = nullptr;
+	return scratch_bytea();
+}
+
 bool payload_matches_commitment(const EntryView &stored)
 {
 	EntryView copy;

@@ -32,6 +32,12 @@ bytea *seal_payload(const MasterKey &key, const EntryView &entry);
 const char *open_payload(const MasterKey &key, const EntryView &entry, const char *sealed, size_t len,
                          EntryView *opened);
 
+// Key rotation: the sealed payload of entry `id` (pseudonym: its 32-byte subject pseudonym, or
+// nullptr) opened under `from` and sealed again under `to` (core/entry_payload_seal.hpp), palloc'd.
+// Returns nullptr and sets *why (palloc'd) when it does not open under `from`.
+bytea *reseal_payload(const MasterKey &from, const MasterKey &to, int64_t id, const uint8_t *pseudonym,
+                      const char *sealed, size_t len, const char **why);
+
 // Format 2 at verification: whether the stored salt and payload reproduce the stored commitment.
 bool payload_matches_commitment(const EntryView &entry);
 

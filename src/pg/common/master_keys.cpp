@@ -123,6 +123,8 @@ PG_FUNCTION_INFO_V1(witness_subject_pseudonyms);
 Datum witness_subject_pseudonyms(PG_FUNCTION_ARGS);
 PG_FUNCTION_INFO_V1(witness_pseudonym_key);
 Datum witness_pseudonym_key(PG_FUNCTION_ARGS);
+PG_FUNCTION_INFO_V1(witness_previous_master_key_id);
+Datum witness_previous_master_key_id(PG_FUNCTION_ARGS);
 
 // witness._pseudonym_key(pseudonym): its first 8 bytes as a bigint, the key of witness.entry_pseudonym.
 // A pseudonym is an HMAC output, as uniform as a hash; an int8 key is smaller and compares faster
@@ -147,6 +149,16 @@ Datum witness_master_key_id(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(cstring_to_text(key->id_hex().c_str()));
 }
 
+// witness._previous_master_key_id(): the id of the key named by witness.previous_master_key_file, NULL
+// when none is configured.
+Datum witness_previous_master_key_id(PG_FUNCTION_ARGS)
+{
+	const witness::MasterKey *key = witness::pg::previous_master_key();
+	if (key == nullptr)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(key->id_hex().c_str()));
+}
+
 // witness._subject_pseudonyms(subject): the keyed pseudonyms under which encrypted entries may record
 // the subject: under the current master key and, when one is configured, the previous one (a
 // pseudonym is covered by its entry's leaf hash, so a rotation cannot change it). The subject is
@@ -163,7 +175,7 @@ Datum witness_subject_pseudonyms(PG_FUNCTION_ARGS)
 	Datum out[2];
 	int n = 0;
 	for (const witness::MasterKey *key : keys) {
-		if (key == nullptr || (n == 1 && key == keys[0]))
+		if (key == nullptr || (n == 1 && key->id_hex() == keys[0]->id_hex()))
 			continue;
 		bytea *p = (bytea *)palloc(VARHDRSZ + 32);
 		SET_VARSIZE(p, VARHDRSZ + 32);

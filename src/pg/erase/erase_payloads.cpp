@@ -1,10 +1,12 @@
 // The only write the trail ever takes after capture: witness.erase_subject() removes the payload
 // (row key, subject, old and new values) and the salt of format-2 entries and keeps their commitment,
 // so every leaf hash, Merkle root and block hash stays as it was (docs/personal-data.md). The rows are
-// updated here, in C, past the append-only guard triggers, which no SQL caller can pass.
+// updated here, in C, past the append-only guard triggers, which no SQL caller can pass
+// (common/entry_rewrite.hpp).
 #include "pg/common/pg_includes.hpp"
 
 #include "pg/common/arguments.hpp"
+#include "pg/common/entry_rewrite.hpp"
 #include "pg/common/trail_catalog.hpp"
 
 #include <initializer_list>
@@ -12,13 +14,8 @@
 #include "core/entry_encoding.hpp"
 
 extern "C" {
-#include "access/heapam.h"
-#include "storage/bufmgr.h"
-#include "catalog/indexing.h"
-#include "executor/executor.h"
 #include "utils/array.h"
 #include "utils/lsyscache.h"
-#include "utils/snapmgr.h"
 }
 
 namespace
@@ -29,17 +26,12 @@ using namespace witness::pg;
 // The entry at tid, copied, when it is the format-2 entry `id` and not erased yet; nullptr otherwise.
 HeapTuple fetch_erasable(Relation rel, ItemPointer tid, int64 id)
 {
-	HeapTupleData tuple;
-	tuple.t_self = *tid;
-	Buffer buffer;
-	if (!heap_fetch(rel, GetActiveSnapshot(), &tuple, &buffer, false))
+	HeapTuple copy = fetch_entry(rel, tid, id);
+	if (copy == nullptr)
 		return nullptr;
-	HeapTuple copy = heap_copytuple(&tuple);
-	ReleaseBuffer(buffer);
 	bool is_null;
 	TupleDesc desc = RelationGetDescr(rel);
-	bool ok = DatumGetInt64(heap_getattr(copy, EntryId, desc, &is_null)) == id && !is_null &&
-	          DatumGetInt16(heap_getattr(copy, EntryFormat, desc, &is_null)) == witness::kEntryFormatCommitted && !is_null;
+	bool ok = DatumGetInt16(heap_getattr(copy, EntryFormat, desc, &is_null)) == witness::kEntryFormatCommitted && !is_null;
 	heap_getattr(copy, EntryErasureId, desc, &is_null);
 	return ok && is_null ? copy : nullptr;
 }
@@ -55,44 +47,6 @@ HeapTuple erased_version(HeapTuple entry, TupleDesc desc, int64 erasure_id)
 	values[EntryErasureId - 1] = Int64GetDatum(erasure_id);
 	nulls[EntryErasureId - 1] = false;
 	return heap_form_tuple(desc, values, nulls);
-}
-
-// witness.entry's indexes, maintained for the updated rows the way the capture maintains them for new
-// ones (entry_store.cpp): through the executor, which honours partial-index predicates and evaluates
-// index expressions (witness.entry_subject is both). CatalogTupleUpdate() would do neither: it
-// inserted every new row version into every index, and crashed on an expression index.
-struct EntryIndexes {
-	CatalogIndexState indexes;
-	EState *estate;
-	TupleTableSlot *slot;
-};
-
-EntryIndexes open_entry_indexes(Relation rel)
-{
-	EntryIndexes ix;
-	ix.indexes = CatalogOpenIndexes(rel);
-	ix.estate = CreateExecutorState();
-	ix.slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsHeapTuple);
-	return ix;
-}
-
-void close_entry_indexes(EntryIndexes *ix)
-{
-	ExecDropSingleTupleTableSlot(ix->slot);
-	FreeExecutorState(ix->estate);
-	CatalogCloseIndexes(ix->indexes);
-}
-
-// Replaces the row version at otid with updated, and indexes the new version unless it is heap-only.
-void update_entry(Relation rel, EntryIndexes *ix, ItemPointer otid, HeapTuple updated)
-{
-	simple_heap_update(rel, otid, updated);
-	if (HeapTupleIsHeapOnly(updated))
-		return;
-	ExecStoreHeapTuple(updated, ix->slot, false);
-	ExecInsertIndexTuples(ix->indexes, ix->slot, ix->estate, false, false, nullptr, NIL);
-	ExecClearTuple(ix->slot);
-	ResetPerTupleExprContext(ix->estate);
 }
 
 } // namespace
