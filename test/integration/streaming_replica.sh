@@ -180,7 +180,10 @@ on_standby check "standby: every leaf_hash = witness.entry_leaf_hash(e)" 0 \
 	"SELECT count(*) FROM witness.entry e WHERE leaf_hash IS DISTINCT FROM witness.entry_leaf_hash(e)"
 
 # Proofs of the first, a middle and the last sealed entry, and of a few in the newest block.
-IDS="$(qp "WITH s AS (SELECT id FROM witness.entry WHERE (witness.block_of(id)).block_no IS NOT NULL)
+# Sealed = visible in the newest block's snapshot (block snapshots only grow): one check per entry,
+# where witness.block_of() per entry took minutes on this trail.
+IDS="$(qp "WITH last AS (SELECT snapshot FROM witness.block ORDER BY block_no DESC LIMIT 1),
+                 s AS (SELECT e.id FROM witness.entry e, last WHERE pg_visible_in_snapshot(e.xid, last.snapshot))
             SELECT string_agg(id::text, ' ') FROM (
               SELECT min(id) AS id FROM s UNION SELECT max(id) FROM s
               UNION SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY id) FROM s
