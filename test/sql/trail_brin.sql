@@ -36,3 +36,31 @@ SELECT count(*) AS lookups, count(*) FILTER (WHERE EXISTS (SELECT 1 FROM witness
 FROM generate_series(:first_new, :last_new, 37) g;
 RESET enable_seqscan;
 SELECT status, entries_pending, problem FROM witness.verify();
+
+-- Indexes a DBA adds to witness.entry serve every entry: a partial index "column IS NOT NULL" (which
+-- capture leaves out for an entry whose column is NULL, as its predicate would) and another partial
+-- one (whose predicate the executor evaluates) find the same entries as a scan of the table.
+CREATE INDEX entry_actor_dba ON witness.entry (actor) WHERE actor IS NOT NULL;
+CREATE INDEX entry_tags_dba ON witness.entry (id) WHERE tags = 16;
+CREATE TABLE dx (id int PRIMARY KEY, v text);
+SELECT witness.track('dx');
+INSERT INTO dx SELECT g, 'a' FROM generate_series(1, 500) g;
+BEGIN;
+SET LOCAL witness.actor = 'dba-index';
+INSERT INTO dx SELECT g, 'b' FROM generate_series(501, 800) g;
+UPDATE dx SET v = 'c' WHERE id <= 10;
+COMMIT;
+SET enable_seqscan = off;
+SELECT count(*) AS by_actor_index FROM witness.entry WHERE actor = 'dba-index';
+SELECT count(*) AS by_tags_index FROM witness.entry WHERE tags = 16 AND id > 0 AND table_name = 'dx';
+RESET enable_seqscan;
+SET enable_indexscan = off;
+SET enable_bitmapscan = off;
+SELECT count(*) FILTER (WHERE actor = 'dba-index') AS by_scan_actor, count(*) FILTER (WHERE tags = 16) AS by_scan_tags
+FROM witness.entry WHERE table_name = 'dx';
+RESET enable_indexscan;
+RESET enable_bitmapscan;
+DROP INDEX witness.entry_actor_dba;
+DROP INDEX witness.entry_tags_dba;
+SELECT witness.untrack('dx');
+DROP TABLE dx;

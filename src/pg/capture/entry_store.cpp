@@ -7,6 +7,7 @@ extern "C" {
 #include "access/heapam.h"
 #include "access/tableam.h"
 #include "executor/executor.h"
+#include "nodes/primnodes.h"
 #include "tcop/utility.h"
 #include "utils/resowner.h"
 }
@@ -39,6 +40,15 @@ struct OpenStore {
 	// of a batch in each page range go into them: a batch's entries share their xid and have rising ids,
 	// so the smallest and largest values cover the rest (trail_brin.cpp).
 	TrailBrins brins;
+	// Partial indexes whose predicate is "column IS NOT NULL" (entry_subject, entry_pseudonym,
+	// entry_erasure, and any a DBA adds of that form): the column each needs, 0 for other indexes. Most
+	// entries have no subject and no erasure, and evaluating three predicates per entry was a
+	// measurable share of the capture's cost; such an index is left out for an entry whose column is
+	// NULL, which is what its predicate would decide.
+	AttrNumber *needs_not_null = nullptr;
+	int npartial = 0;
+	// The index list handed to the executor for one entry, when some are left out.
+	ResultRelInfo subset;
 	// For batches of more than one entry: PostgreSQL's bulk-write strategy, as COPY uses it. A large
 	// statement's entries cycle through a 16 MB ring of buffers instead of pushing the application's
 	// pages out of shared_buffers, and the ring's buffers are already mapped in this backend.
@@ -69,6 +79,8 @@ struct Batch {
 	int nlevels = 0;
 	int maxlevels = 0;
 	int layout = 0; // of witness.entry: 1 before ALTER EXTENSION pg_witness UPDATE to 0.2, else 2
+	// Per queued entry: bit k set when the column of the k-th "IS NOT NULL" partial index is not NULL.
+	uint32 *not_null = nullptr;
 };
 
 OpenStore store;
@@ -99,6 +111,40 @@ void prepare_batch(Relation rel)
 	batch.layout = layout;
 }
 
+// The attribute an index's predicate requires to be NOT NULL, when its whole predicate is that one
+// test on a plain column; 0 otherwise (no predicate, or any other).
+AttrNumber not_null_predicate_column(IndexInfo *info)
+{
+	if (info->ii_Predicate == NIL || list_length(info->ii_Predicate) != 1)
+		return 0;
+	Node *node = (Node *)linitial(info->ii_Predicate);
+	if (!IsA(node, NullTest))
+		return 0;
+	NullTest *test = (NullTest *)node;
+	if (test->nulltesttype != IS_NOT_NULL || test->argisrow || test->arg == nullptr || !IsA(test->arg, Var))
+		return 0;
+	AttrNumber att = ((Var *)test->arg)->varattno;
+	return att > 0 && att <= EntryNatts ? att : 0;
+}
+
+// Finds the "IS NOT NULL" partial indexes (at most 32 are told apart; any further one is always
+// inserted through the executor, which evaluates its predicate).
+void find_partial_indexes()
+{
+	store.needs_not_null = (AttrNumber *)MemoryContextAllocZero(TopTransactionContext, sizeof(AttrNumber) * Max(store.nindexes, 1));
+	store.npartial = 0;
+	for (int i = 0; i < store.nindexes && store.npartial < 32; i++) {
+		AttrNumber att = not_null_predicate_column(store.indexes->ri_IndexRelationInfo[i]);
+		if (att != 0) {
+			store.needs_not_null[i] = att;
+			store.npartial++;
+		}
+	}
+	store.subset = *store.indexes;
+	store.subset.ri_IndexRelationDescs = (RelationPtr)MemoryContextAlloc(TopTransactionContext, sizeof(Relation) * Max(store.nindexes, 1));
+	store.subset.ri_IndexRelationInfo = (IndexInfo **)MemoryContextAlloc(TopTransactionContext, sizeof(IndexInfo *) * Max(store.nindexes, 1));
+}
+
 void open_store()
 {
 	if (store.rel != nullptr)
@@ -112,6 +158,7 @@ void open_store()
 		store.indexes = CatalogOpenIndexes(rel);
 		store.nindexes = store.indexes->ri_NumIndices;
 		store.brins = move_trail_brins_last(store.indexes);
+		find_partial_indexes();
 		store.estate = CreateExecutorState();
 		store.rel = rel;
 	}
@@ -174,6 +221,8 @@ TupleTableSlot *next_free_slot()
 		batch.slots = batch.slots == nullptr
 		                  ? (TupleTableSlot **)MemoryContextAlloc(batch.cxt, sizeof(TupleTableSlot *) * n)
 		                  : (TupleTableSlot **)repalloc(batch.slots, sizeof(TupleTableSlot *) * n);
+		batch.not_null = batch.not_null == nullptr ? (uint32 *)MemoryContextAlloc(batch.cxt, sizeof(uint32) * n)
+		                                           : (uint32 *)repalloc(batch.not_null, sizeof(uint32) * n);
 		MemoryContext saved = MemoryContextSwitchTo(batch.cxt);
 		for (int i = batch.nslots; i < n; i++)
 			batch.slots[i] = MakeSingleTupleTableSlot(batch.desc, &TTSOpsHeapTuple);
@@ -220,6 +269,30 @@ bool inside_brin_run(TupleTableSlot **slots, int n, int i)
 	return true;
 }
 
+// The indexes an entry goes into: all of them, less the trail's BRIN indexes (last in the list)
+// inside a BRIN run, and less each "IS NOT NULL" partial index whose column the entry has NULL.
+ResultRelInfo *indexes_for(uint32 not_null, bool skip_brins)
+{
+	const int n = store.nindexes - (skip_brins ? store.brins.count : 0);
+	bool all = true;
+	for (int k = 0, bit = 0; k < n && all; k++)
+		if (store.needs_not_null[k] != 0 && !(not_null & (1u << bit++)))
+			all = false;
+	store.indexes->ri_NumIndices = n; // BRINs are last: leaving them out shortens the list
+	if (all)
+		return store.indexes;
+	int m = 0;
+	for (int k = 0, bit = 0; k < n; k++) {
+		if (store.needs_not_null[k] != 0 && !(not_null & (1u << bit++)))
+			continue;
+		store.subset.ri_IndexRelationDescs[m] = store.indexes->ri_IndexRelationDescs[k];
+		store.subset.ri_IndexRelationInfo[m] = store.indexes->ri_IndexRelationInfo[k];
+		m++;
+	}
+	store.subset.ri_NumIndices = m;
+	return &store.subset;
+}
+
 // Heap multi-insert, then the index entries through the executor (which also serves any index a DBA
 // added, expression and partial ones included), pointing at the TIDs the heap assigned.
 void write_level(const Level &level)
@@ -233,11 +306,9 @@ void write_level(const Level &level)
 	else
 		multi_insert(slots, n, cid);
 	for (int i = 0; i < n; i++) {
-		// Set for every entry, so that an error between two entries cannot leave it lowered.
-		store.indexes->ri_NumIndices = store.nindexes;
-		if (store.brins.count > 0 && inside_brin_run(slots, n, i))
-			store.indexes->ri_NumIndices = store.nindexes - store.brins.count;
-		ExecInsertIndexTuples(store.indexes, slots[i], store.estate, false, false, nullptr, NIL);
+		const bool skip_brins = store.brins.count > 0 && inside_brin_run(slots, n, i);
+		ExecInsertIndexTuples(indexes_for(batch.not_null[level.start + i], skip_brins), slots[i], store.estate, false,
+		                      false, nullptr, NIL);
 		ResetPerTupleExprContext(store.estate);
 	}
 	MemoryContextSwitchTo(saved);
@@ -374,6 +445,13 @@ void store_entry(const Datum *values, const bool *nulls)
 	HeapTuple tuple = heap_form_tuple(batch.desc, const_cast<Datum *>(values), const_cast<bool *>(nulls));
 	MemoryContextSwitchTo(saved);
 	ExecStoreHeapTuple(tuple, slot, true); // owned by the slot: the heap insert then uses it without a copy
+	uint32 not_null = 0;
+	for (int k = 0, bit = 0; k < store.nindexes && bit < 32; k++)
+		if (store.needs_not_null[k] != 0 && !nulls[store.needs_not_null[k] - 1])
+			not_null |= 1u << bit++;
+		else if (store.needs_not_null[k] != 0)
+			bit++;
+	batch.not_null[batch.count] = not_null;
 	batch.count++;
 	level->bytes += tuple->t_len;
 	if (batch.count - level->start >= kBatchEntries || level->bytes >= kBatchBytes)
