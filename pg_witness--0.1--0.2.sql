@@ -59,13 +59,15 @@ CREATE TABLE witness.erasure (
 	role_name text NOT NULL,
 	erased_at timestamptz NOT NULL DEFAULT pg_catalog.statement_timestamp(),
 	subject_salt bytea NOT NULL,
-	subject_digest bytea NOT NULL
+	subject_digest bytea NOT NULL,
+	tampered_entry_ids bigint[] NOT NULL DEFAULT '{}'
 );
 COMMENT ON TABLE witness.erasure IS 'pg_witness: one row per erasure of a data subject''s payloads; each row is captured into the trail';
 COMMENT ON COLUMN witness.erasure.entry_ids IS 'the entries whose payload and salt this erasure removed';
 COMMENT ON COLUMN witness.erasure.reason IS 'why, as the caller of witness.erase_subject() gave it';
 COMMENT ON COLUMN witness.erasure.role_name IS 'the role that called witness.erase_subject() (after SET ROLE)';
 COMMENT ON COLUMN witness.erasure.erased_at IS 'when the erasure ran';
+COMMENT ON COLUMN witness.erasure.tampered_entry_ids IS 'of entry_ids, those whose payload did not match its commitment when this erasure removed it: verification keeps reporting them as changed';
 COMMENT ON COLUMN witness.erasure.subject_salt IS '32 random bytes drawn for this erasure';
 COMMENT ON COLUMN witness.erasure.subject_digest IS 'SHA-256(0x04 || subject_salt || subject as UTF-8): lets witness.subject_export() list the erased entries of the subject it is given, without the subject in clear (docs/personal-data.md)';
 COMMENT ON SEQUENCE witness.erasure_erasure_id_seq IS 'pg_witness erasure ids';
@@ -200,6 +202,7 @@ DECLARE
 	salt bytea;
 	buckets bigint[];
 	pseudonyms bytea[];
+	tampered bigint[];
 BEGIN
 	IF subject IS NULL OR subject = '' THEN
 		RAISE EXCEPTION 'subject must not be null or empty' USING ERRCODE = 'null_value_not_allowed';
@@ -242,8 +245,12 @@ BEGIN
 	-- it is given the same subject, not enough to read the subject back.
 	salt := witness._random_salt();
 	PERFORM witness._begin_internal_ddl();
-	INSERT INTO witness.erasure (entry_ids, reason, role_name, subject_salt, subject_digest)
-	VALUES (COALESCE(ids, '{}'), reason, witness._outer_user(), salt, witness._subject_digest(salt, subject))
+	-- A payload that no longer matches its commitment is evidence of tampering: the erasure names it, so
+	-- that verification goes on reporting it once the payload is gone.
+	SELECT COALESCE(array_agg(e.id ORDER BY e.id), '{}') INTO tampered FROM witness.entry e
+	WHERE e.ctid = ANY (tids) AND e.id = ANY (ids) AND (witness._entry_payload(e)).payload_verified IS NOT TRUE;
+	INSERT INTO witness.erasure (entry_ids, reason, role_name, subject_salt, subject_digest, tampered_entry_ids)
+	VALUES (COALESCE(ids, '{}'), reason, witness._outer_user(), salt, witness._subject_digest(salt, subject), tampered)
 	RETURNING erasure_id INTO new_erasure;
 	PERFORM witness._end_internal_ddl();
 	IF ids IS NULL THEN

@@ -297,7 +297,7 @@ ExportResult verify_export(ExportInput &input, const VerifyOptions &options)
 				                                                                 t.header.highest_block_no);
 				                      verifier->stream(options.max_collect_members);
 			                      }
-			                      verifier->add_erasure_record(record.erasure_id, record.entry_ids);
+			                      verifier->add_erasure_record(record.erasure_id, record.entry_ids, record.tampered_entry_ids);
 		                      });
 	}
 	t.passes = 1;

@@ -41,6 +41,11 @@ ErasureRecord parse_erasure_record(std::string_view new_values_json)
 	ErasureRecord r;
 	r.erasure_id = json_integer(id->text);
 	r.entry_ids = bigint_array(ids->text);
+	const JsonValue *tampered = doc.find("tampered_entry_ids");
+	if (tampered != nullptr && tampered->type == JsonType::String)
+		r.tampered_entry_ids = bigint_array(tampered->text);
+	else if (tampered != nullptr && tampered->type != JsonType::Null)
+		throw std::invalid_argument("erasure record: tampered_entry_ids is not an array literal");
 	return r;
 }
 

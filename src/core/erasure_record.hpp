@@ -13,6 +13,10 @@ namespace witness
 struct ErasureRecord {
 	int64_t erasure_id = 0;
 	std::vector<int64_t> entry_ids;
+	// Entries whose payload did not match its commitment when the erasure removed it: the evidence of
+	// tampering that the erasure would otherwise have taken away (absent in records of before 0.2's
+	// final version: none).
+	std::vector<int64_t> tampered_entry_ids;
 };
 
 // Reads the canonical new_values JSON of an erasure entry. Throws std::invalid_argument (or

@@ -18,8 +18,11 @@ void PayloadAudit::add(int64_t id, int64_t block_no, PayloadState state, int64_t
 		unchecked_++;
 }
 
-void PayloadAudit::add_erasure_record(int64_t erasure_id, std::vector<int64_t> entry_ids)
+void PayloadAudit::add_erasure_record(int64_t erasure_id, std::vector<int64_t> entry_ids, std::vector<int64_t> tampered_ids)
 {
+	std::vector<int64_t> &bad = tampered_[erasure_id];
+	bad.insert(bad.end(), tampered_ids.begin(), tampered_ids.end());
+	std::sort(bad.begin(), bad.end());
 	std::sort(entry_ids.begin(), entry_ids.end());
 	// Two records with one id (only a forged one makes that): an entry either lists counts.
 	std::vector<int64_t> &ids = records_[erasure_id];
@@ -40,6 +43,13 @@ int64_t PayloadAudit::finish(std::vector<Problem> &problems)
 		const bool listed = e.erasure_id != 0 && record != records_.end() &&
 		                    std::binary_search(record->second.begin(), record->second.end(), e.id);
 		if (listed) {
+			const auto bad = tampered_.find(e.erasure_id);
+			if (bad != tampered_.end() && std::binary_search(bad->second.begin(), bad->second.end(), e.id)) {
+				problems.push_back(Problem{ProblemKind::PayloadChanged, e.block_no, e.id,
+				                           "payload altered before erasure " + std::to_string(e.erasure_id) +
+				                               " removed it: it did not match the commitment the leaf hash covers"});
+				continue;
+			}
 			erased++;
 			continue;
 		}

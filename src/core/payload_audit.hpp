@@ -27,8 +27,9 @@ class PayloadAudit
   public:
 	// One format-2 entry (block_no 0: pending). Only changed and erased ones are kept.
 	void add(int64_t id, int64_t block_no, PayloadState state, int64_t erasure_id);
-	// An erasure as the chain recorded it, listing the entries it erased.
-	void add_erasure_record(int64_t erasure_id, std::vector<int64_t> entry_ids);
+	// An erasure as the chain recorded it, listing the entries it erased and, of those, the ones whose
+	// payload no longer matched its commitment when it did (reported as changed, not as erased).
+	void add_erasure_record(int64_t erasure_id, std::vector<int64_t> entry_ids, std::vector<int64_t> tampered_ids = {});
 	// Appends the problems found; returns how many entries were erased with a matching record.
 	int64_t finish(std::vector<Problem> &problems);
 	// How many entries were added as Unchecked.
@@ -41,7 +42,8 @@ class PayloadAudit
 	std::vector<Entry> changed_;
 	std::vector<Entry> erased_;
 	int64_t unchecked_ = 0;
-	std::unordered_map<int64_t, std::vector<int64_t>> records_; // erasure id -> sorted entry ids
+	std::unordered_map<int64_t, std::vector<int64_t>> records_;  // erasure id -> sorted entry ids
+	std::unordered_map<int64_t, std::vector<int64_t>> tampered_; // erasure id -> sorted tampered ids
 };
 
 } // namespace witness

@@ -186,10 +186,10 @@ void TrailVerifier::add_payload(int64_t id, uint64_t xid, PayloadState state, in
 	payloads_.add(id, block_no, state, erasure_id);
 }
 
-void TrailVerifier::add_erasure_record(int64_t erasure_id, std::vector<int64_t> entry_ids)
+void TrailVerifier::add_erasure_record(int64_t erasure_id, std::vector<int64_t> entry_ids, std::vector<int64_t> tampered_ids)
 {
 	if (pass_ == 0)
-		payloads_.add_erasure_record(erasure_id, std::move(entry_ids));
+		payloads_.add_erasure_record(erasure_id, std::move(entry_ids), std::move(tampered_ids));
 }
 
 void TrailVerifier::add_entry(int64_t id, uint64_t xid, const Hash &stored, const Hash &recomputed)

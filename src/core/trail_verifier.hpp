@@ -56,7 +56,7 @@ class TrailVerifier
 	// ignored. erasure_id: the erasure its row names (0 = none), for an erased payload.
 	void add_payload(int64_t id, uint64_t xid, PayloadState state, int64_t erasure_id);
 	// An erasure as the chain recorded it (the INSERT entry of witness.erasure), wherever it lies.
-	void add_erasure_record(int64_t erasure_id, std::vector<int64_t> entry_ids);
+	void add_erasure_record(int64_t erasure_id, std::vector<int64_t> entry_ids, std::vector<int64_t> tampered_ids = {});
 
 	// Runs the checks; call once, after the last add_entry (and, streaming, after next_pass() said
 	// false).

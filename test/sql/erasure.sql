@@ -93,4 +93,17 @@ UPDATE witness.entry SET new_values = :'bob_values', subject = 'bob@erasure.exam
 ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_append_only;
 RESET session_replication_role;
 SELECT status, problem, entry_id - :e0 AS entry FROM witness.verify(:base + 1);
+
+-- An erasure does not hide tampering: bob's payload altered, then bob erased. The erasure names the
+-- altered entry, and verification goes on reporting it.
+SET session_replication_role = replica;
+ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
+UPDATE witness.entry SET new_values = '{"email":"bob@erasure.example","id":2,"plan":"free"}' WHERE id = :bob;
+ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_append_only;
+RESET session_replication_role;
+SELECT witness.erase_subject('bob@erasure.example', 'GDPR Art. 17 request #2') AS erased;
+SELECT array_length(entry_ids, 1) AS entries, tampered_entry_ids = ARRAY[:bob]::bigint[] AS names_bob
+FROM witness.erasure WHERE reason = 'GDPR Art. 17 request #2';
+SELECT count(*) AS sealed FROM witness.seal();
+SELECT status, problem, entry_id - :e0 AS entry, detail FROM witness.verify(:base + 1);
 DROP ROLE erasure_nobody;

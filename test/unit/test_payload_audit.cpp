@@ -67,4 +67,25 @@ TEST(ErasureRecord, ReadsTheCapturedRow)
 	EXPECT_THROW(parse_erasure_record(R"({"entry_ids":"3,5","erasure_id":2})"), std::invalid_argument);
 	EXPECT_THROW(parse_erasure_record(R"({"entry_ids":"{3,x}","erasure_id":2})"), std::exception);
 	EXPECT_THROW(parse_erasure_record(R"({"erasure_id":2})"), std::invalid_argument);
+	EXPECT_TRUE(r.tampered_entry_ids.empty());
+	EXPECT_EQ(parse_erasure_record(R"({"entry_ids":"{3,5}","erasure_id":2,"tampered_entry_ids":"{5}"})").tampered_entry_ids,
+	          (std::vector<int64_t>{5}));
+	EXPECT_THROW(parse_erasure_record(R"({"entry_ids":"{3,5}","erasure_id":2,"tampered_entry_ids":5})"),
+	             std::invalid_argument);
+}
+
+// An erasure that removed a payload which no longer matched its commitment names it: the entry stays
+// a problem (payload changed) instead of counting as erased, so the erasure does not hide tampering.
+TEST(PayloadAudit, TamperedBeforeErasureStaysAProblem)
+{
+	PayloadAudit audit;
+	audit.add(3, 1, PayloadState::Erased, 7);
+	audit.add(5, 1, PayloadState::Erased, 7);
+	audit.add_erasure_record(7, {3, 5}, {5});
+	std::vector<Problem> problems;
+	EXPECT_EQ(audit.finish(problems), 1);
+	ASSERT_EQ(problems.size(), 1u);
+	EXPECT_EQ(problems[0].kind, ProblemKind::PayloadChanged);
+	EXPECT_EQ(problems[0].entry_id, 5);
+	EXPECT_NE(problems[0].detail.find("before erasure 7"), std::string::npos);
 }

@@ -99,7 +99,7 @@ void verifier_add_erasure_record(VerifierHandle *v, const char *new_values, size
 		} catch (const std::exception &) {
 			return; // not an erasure record: it erases nothing
 		}
-		v->verifier->add_erasure_record(record.erasure_id, std::move(record.entry_ids));
+		v->verifier->add_erasure_record(record.erasure_id, std::move(record.entry_ids), std::move(record.tampered_entry_ids));
 	});
 }
 
