@@ -160,6 +160,7 @@ BEGIN
 	IF to_regclass('witness.key_rotation') IS NOT NULL THEN
 		SELECT r.old_key_id INTO missing FROM witness.key_rotation r
 		WHERE r.old_key_id IS DISTINCT FROM witness.master_key_id() AND r.old_key_id IS DISTINCT FROM witness._previous_master_key_id()
+		  AND NOT EXISTS (SELECT 1 FROM witness.retired_pseudonym_key k WHERE k.key_id = r.old_key_id)
 		ORDER BY r.rotation_id DESC LIMIT 1;
 		IF FOUND THEN
 			RAISE EXCEPTION '%: entries captured before a rotation record their subject under a pseudonym of master key %, which is not configured', what, missing
@@ -224,7 +225,7 @@ BEGIN
 	buckets := witness._subject_buckets();
 	-- Encrypted entries carry the subject's keyed pseudonym instead, found through witness.entry_pseudonym.
 	-- Under the current and the previous master key: a pseudonym stays what it was at capture.
-	pseudonyms := CASE WHEN witness.master_key_id() IS NOT NULL THEN witness._subject_pseudonyms(subject) END;
+	pseudonyms := CASE WHEN witness.master_key_id() IS NOT NULL THEN witness._lookup_pseudonyms(subject) END;
 	SELECT array_agg(f.ctid ORDER BY f.id), array_agg(f.id ORDER BY f.id) INTO tids, ids
 	FROM (SELECT e.ctid, e.id FROM witness.entry e
 	      WHERE (e.id >> 16) = ANY (buckets) AND hashtextextended(e.subject, 0) = hashtextextended(erase_subject.subject, 0)
@@ -548,7 +549,7 @@ DECLARE
 	subject_key bigint := hashtextextended(for_subject, 0);
 	buckets bigint[] := witness._subject_buckets();
 	-- Encrypted entries carry the subject's keyed pseudonym instead of the subject.
-	pseudonyms bytea[] := CASE WHEN witness.master_key_id() IS NOT NULL THEN witness._subject_pseudonyms(for_subject) END;
+	pseudonyms bytea[] := CASE WHEN witness.master_key_id() IS NOT NULL THEN witness._lookup_pseudonyms(for_subject) END;
 	erasures bigint[];
 	r record;
 	e witness.entry;
@@ -1019,6 +1020,13 @@ BEGIN
 		RAISE NOTICE 'every sealed payload is under the current master key (%) already', new_key;
 		RETURN NULL;
 	END IF;
+	-- The old key's pseudonym key is kept, sealed under the new key, and those of keys retired earlier
+	-- are sealed again under it: subject lookups then need neither old key file.
+	IF old_key IS NOT NULL AND old_key <> new_key THEN
+		UPDATE witness.retired_pseudonym_key r SET wrapped = witness._rewrap_pseudonym_key(r.key_id, r.wrapped);
+		INSERT INTO witness.retired_pseudonym_key (key_id, wrapped) VALUES (old_key, witness._wrap_previous_pseudonym_key())
+		ON CONFLICT (key_id) DO UPDATE SET wrapped = EXCLUDED.wrapped;
+	END IF;
 	PERFORM witness._begin_internal_ddl();
 	INSERT INTO witness.key_rotation (event, old_key_id, new_key_id, payloads, role_name)
 	VALUES (CASE WHEN resuming THEN 'resumed' ELSE 'started' END, COALESCE(old_key, last_event.old_key_id), new_key, todo.n,
@@ -1083,3 +1091,51 @@ END
 $$;
 COMMENT ON PROCEDURE witness.rotate_master_key(integer) IS 're-encrypts every sealed payload under the current master key (witness.master_key_file), opening those of the previous one (witness.previous_master_key_file), about batch_size per transaction; no hash changes; resumable: calling it again goes on; records start and end in witness.key_rotation, and so in the trail';
 REVOKE ALL ON PROCEDURE witness.rotate_master_key(integer) FROM PUBLIC;
+
+-------------------------------------------------------------------------------
+-- Retired pseudonym keys: a subject's entries captured under a master key since rotated away keep
+-- that key's pseudonyms (the leaf hash covers them). Each rotation keeps the old key's pseudonym key,
+-- sealed under the new master key, so that subject lookups find those entries once the old key file
+-- is gone (docs/personal-data.md, "Rotating the master key").
+-------------------------------------------------------------------------------
+
+CREATE TABLE witness.retired_pseudonym_key (
+	key_id text PRIMARY KEY,
+	wrapped bytea NOT NULL,
+	retired_at timestamptz NOT NULL DEFAULT pg_catalog.statement_timestamp()
+);
+COMMENT ON TABLE witness.retired_pseudonym_key IS 'pg_witness: the pseudonym key of each master key a rotation retired, sealed under the current master key; lets subject lookups find entries captured under retired keys';
+COMMENT ON COLUMN witness.retired_pseudonym_key.key_id IS 'id (16 hex digits) of the retired master key';
+COMMENT ON COLUMN witness.retired_pseudonym_key.wrapped IS 'its pseudonym key, sealed (docs/personal-data.md, sealed payload format) under a configured master key with the retired key''s id as associated data';
+COMMENT ON COLUMN witness.retired_pseudonym_key.retired_at IS 'when the rotation away from it started';
+REVOKE ALL ON witness.retired_pseudonym_key FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('witness.retired_pseudonym_key', '');
+
+CREATE FUNCTION witness._wrap_previous_pseudonym_key() RETURNS bytea
+AS 'MODULE_PATHNAME', 'witness_wrap_previous_pseudonym_key' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION witness._wrap_previous_pseudonym_key() IS 'internal: the pseudonym key of the previous master key, sealed under the current one';
+REVOKE ALL ON FUNCTION witness._wrap_previous_pseudonym_key() FROM PUBLIC;
+
+CREATE FUNCTION witness._rewrap_pseudonym_key(key_id text, wrapped bytea) RETURNS bytea
+AS 'MODULE_PATHNAME', 'witness_rewrap_pseudonym_key' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION witness._rewrap_pseudonym_key(text, bytea) IS 'internal: a kept pseudonym key sealed under the current master key';
+REVOKE ALL ON FUNCTION witness._rewrap_pseudonym_key(text, bytea) FROM PUBLIC;
+
+CREATE FUNCTION witness._retired_pseudonym(subject text, key_id text, wrapped bytea) RETURNS bytea
+AS 'MODULE_PATHNAME', 'witness_retired_pseudonym' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION witness._retired_pseudonym(text, text, bytea) IS 'internal: a subject''s pseudonym under a retired master key, from its kept pseudonym key';
+REVOKE ALL ON FUNCTION witness._retired_pseudonym(text, text, bytea) FROM PUBLIC;
+
+-- Every pseudonym under which an encrypted entry may record a subject: under the configured keys, and
+-- under each retired key whose pseudonym key a rotation kept.
+CREATE FUNCTION witness._lookup_pseudonyms(subject text) RETURNS bytea[]
+LANGUAGE sql VOLATILE STRICT SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT witness._subject_pseudonyms(subject)
+	       || ARRAY(SELECT witness._retired_pseudonym(subject, r.key_id, r.wrapped) FROM witness.retired_pseudonym_key r
+	                WHERE r.key_id IS DISTINCT FROM witness.master_key_id()
+	                  AND r.key_id IS DISTINCT FROM witness._previous_master_key_id()
+	                ORDER BY r.key_id)
+$$;
+COMMENT ON FUNCTION witness._lookup_pseudonyms(text) IS 'internal: the pseudonyms of a subject under the configured master keys and every retired one whose pseudonym key is kept';
+REVOKE ALL ON FUNCTION witness._lookup_pseudonyms(text) FROM PUBLIC;

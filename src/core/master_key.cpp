@@ -48,6 +48,7 @@ MasterKey::MasterKey(std::string_view master)
 	std::string pk = witness::pseudonym_key(master);
 	prk_mac_ = std::make_unique<HmacSha256>(prk);
 	pseudonym_mac_ = std::make_unique<HmacSha256>(pk);
+	pseudonym_key_ = pk;
 	wipe(prk);
 	wipe(pk);
 	id_hex_ = master_key_id(master);
@@ -55,7 +56,10 @@ MasterKey::MasterKey(std::string_view master)
 	header_ = std::string(1, kSealedPayloadVersion) + id_raw_;
 }
 
-MasterKey::~MasterKey() = default;
+MasterKey::~MasterKey()
+{
+	wipe(pseudonym_key_);
+}
 
 std::string MasterKey::pseudonym(std::string_view subject) const
 {

@@ -27,6 +27,8 @@ class MasterKey
 	const std::string &id_hex() const { return id_hex_; }
 	// subject_pseudonym(pseudonym_key(master), subject): 32 raw bytes.
 	std::string pseudonym(std::string_view subject) const;
+	// pseudonym_key(master): 32 raw bytes, for keeping it (wrapped) after the master key is retired.
+	const std::string &pseudonym_key() const { return pseudonym_key_; }
 	// subject_encryption_key(master, context): 32 raw bytes. Wiped by the caller.
 	std::string encryption_key(std::string_view context) const;
 	// encrypt_payload(master, context, plaintext, aad).
@@ -40,6 +42,7 @@ class MasterKey
 	std::string id_raw_;                        // 8 bytes
 	std::string id_hex_;
 	std::string header_; // 0x01 || id_raw_
+	std::string pseudonym_key_;
 };
 
 } // namespace witness

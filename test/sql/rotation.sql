@@ -132,10 +132,23 @@ SELECT entry_count > 0 AS sealed FROM witness.seal();
 SELECT status, problem, entries_unchecked FROM witness.verify(:base + 1);
 SELECT rot.use_keys('b', '');
 SELECT status, problem, entries_unchecked FROM witness.verify(:base + 1);
--- A subject's entries captured before the rotation keep the pseudonym of the old key (it is hashed):
--- subject lookups refuse to run without it rather than miss them.
+-- A subject's entries captured before the rotation keep the pseudonym of the old key (it is hashed).
+-- The rotation kept the old key's pseudonym key, sealed under the new one: with the new key alone,
+-- the export finds them.
+SELECT key_id = current_setting('rot.a') AS old_key_kept, length(wrapped) = 37 + 32 AS sealed FROM witness.retired_pseudonym_key;
+SELECT count(*) AS user1_lines_new_key_alone FROM witness.subject_export('user1@rot.example', 'csv', 'rotation test #2');
+SELECT cardinality(witness._lookup_pseudonyms('user1@rot.example')) AS pseudonyms;
+-- Without the kept key (removed by hand), subject lookups refuse to run rather than miss them.
+CREATE TABLE rot.kept AS SELECT * FROM witness.retired_pseudonym_key;
+DELETE FROM witness.retired_pseudonym_key;
 SELECT rot.try($$SELECT witness.subject_export('user1@rot.example', 'csv', 'rotation test #2')$$);
 SELECT rot.try($$SELECT witness.erase_subject('user1@rot.example', 'rotation test #2')$$);
+INSERT INTO witness.retired_pseudonym_key SELECT * FROM rot.kept;
+DROP TABLE rot.kept;
+-- Not readable by PUBLIC.
+SET ROLE rot_nobody;
+SELECT count(*) FROM witness.retired_pseudonym_key;
+RESET ROLE;
 -- With it as the previous key, the export finds them and decrypts them under the new key.
 SELECT rot.use_keys('b', 'a');
 SELECT count(*) AS user1_lines FROM witness.subject_export('user1@rot.example', 'csv', 'rotation test #3');

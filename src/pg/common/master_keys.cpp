@@ -116,6 +116,26 @@ const MasterKey *master_key_for_sealed(const char *sealed, size_t len)
 
 } // namespace witness::pg
 
+namespace
+{
+
+// A retired master key's pseudonym key is kept sealed under the current master key, with this key
+// context (not 32 bytes long, so never a pseudonym) and the retired key's id as associated data.
+constexpr std::string_view kRetiredPseudonymKeyContext = "pg_witness retired pseudonym key v1";
+
+std::string sealed_scratch; // static: no destructor is skipped by a longjmp
+
+// sealed_scratch as a palloc'd bytea (it holds ciphertext only).
+bytea *scratch_bytea()
+{
+	bytea *out = (bytea *)palloc(VARHDRSZ + sealed_scratch.size());
+	SET_VARSIZE(out, VARHDRSZ + sealed_scratch.size());
+	memcpy(VARDATA(out), sealed_scratch.data(), sealed_scratch.size());
+	return out;
+}
+
+} // namespace
+
 extern "C" {
 PG_FUNCTION_INFO_V1(witness_master_key_id);
 Datum witness_master_key_id(PG_FUNCTION_ARGS);
@@ -125,6 +145,12 @@ PG_FUNCTION_INFO_V1(witness_pseudonym_key);
 Datum witness_pseudonym_key(PG_FUNCTION_ARGS);
 PG_FUNCTION_INFO_V1(witness_previous_master_key_id);
 Datum witness_previous_master_key_id(PG_FUNCTION_ARGS);
+PG_FUNCTION_INFO_V1(witness_wrap_previous_pseudonym_key);
+Datum witness_wrap_previous_pseudonym_key(PG_FUNCTION_ARGS);
+PG_FUNCTION_INFO_V1(witness_rewrap_pseudonym_key);
+Datum witness_rewrap_pseudonym_key(PG_FUNCTION_ARGS);
+PG_FUNCTION_INFO_V1(witness_retired_pseudonym);
+Datum witness_retired_pseudonym(PG_FUNCTION_ARGS);
 
 // witness._pseudonym_key(pseudonym): its first 8 bytes as a bigint, the key of witness.entry_pseudonym.
 // A pseudonym is an HMAC output, as uniform as a hash; an int8 key is smaller and compares faster
@@ -186,5 +212,83 @@ Datum witness_subject_pseudonyms(PG_FUNCTION_ARGS)
 		out[n++] = PointerGetDatum(p);
 	}
 	PG_RETURN_ARRAYTYPE_P(construct_array(out, n, BYTEAOID, -1, false, TYPALIGN_INT));
+}
+
+// witness._wrap_previous_pseudonym_key(): the pseudonym key of the key named by
+// witness.previous_master_key_file, sealed under the current key, so that a subject's entries captured
+// under it stay findable once that key is retired.
+Datum witness_wrap_previous_pseudonym_key(PG_FUNCTION_ARGS)
+{
+	const witness::MasterKey *current = witness::pg::require_master_key("cannot keep a retired pseudonym key");
+	const witness::MasterKey *previous = witness::pg::previous_master_key();
+	if (previous == nullptr)
+		ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+		                errmsg("cannot keep a retired pseudonym key: witness.previous_master_key_file is not set")));
+	witness::pg::run_core(ERRCODE_INTERNAL_ERROR, "could not seal a retired pseudonym key", [&] {
+		sealed_scratch = current->seal(kRetiredPseudonymKeyContext, previous->pseudonym_key(), previous->id_hex());
+	});
+	PG_RETURN_BYTEA_P(scratch_bytea());
+}
+
+// The pseudonym key a retired key's row holds (32 bytes, palloc'd), opened with the configured key
+// that sealed it; raises when none did.
+char *open_retired_pseudonym_key(text *key_id, bytea *wrapped)
+{
+	const char *bytes = VARDATA_ANY(wrapped);
+	const size_t len = VARSIZE_ANY_EXHDR(wrapped);
+	char *id = text_to_cstring(key_id);
+	const witness::MasterKey *key = witness::pg::master_key_for_sealed(bytes, len);
+	if (key == nullptr)
+		ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+		                errmsg("cannot open the kept pseudonym key of retired master key %s", id),
+		                errdetail("It is sealed under a master key that neither witness.master_key_file nor "
+		                          "witness.previous_master_key_file holds.")));
+	char *out = (char *)palloc(32);
+	const char *err = witness::pg::run_guarded([&] {
+		const std::string pk = key->open(kRetiredPseudonymKeyContext, std::string_view(bytes, len), id);
+		if (pk.size() != 32)
+			throw std::invalid_argument("a kept pseudonym key is not 32 bytes");
+		memcpy(out, pk.data(), 32);
+	});
+	if (err != nullptr)
+		ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
+		                errmsg("cannot open the kept pseudonym key of retired master key %s", id), errdetail("%s.", err)));
+	return out;
+}
+
+// witness._rewrap_pseudonym_key(key_id, wrapped): a kept pseudonym key sealed under the current key
+// (as it is, when it already is).
+Datum witness_rewrap_pseudonym_key(PG_FUNCTION_ARGS)
+{
+	text *key_id = PG_GETARG_TEXT_PP(0);
+	bytea *wrapped = PG_GETARG_BYTEA_PP(1);
+	const witness::MasterKey *current = witness::pg::require_master_key("cannot keep a retired pseudonym key");
+	if (witness::pg::master_key_for_sealed(VARDATA_ANY(wrapped), VARSIZE_ANY_EXHDR(wrapped)) == current)
+		PG_RETURN_BYTEA_P(wrapped);
+	char *pk = open_retired_pseudonym_key(key_id, wrapped);
+	char *id = text_to_cstring(key_id);
+	witness::pg::run_core(ERRCODE_INTERNAL_ERROR, "could not seal a retired pseudonym key", [&] {
+		sealed_scratch = current->seal(kRetiredPseudonymKeyContext, std::string_view(pk, 32), id);
+	});
+	explicit_bzero(pk, 32);
+	PG_RETURN_BYTEA_P(scratch_bytea());
+}
+
+// witness._retired_pseudonym(subject, key_id, wrapped): the subject's pseudonym under a retired
+// master key, from its kept pseudonym key (the subject hashed as UTF-8, as capture hashes it).
+Datum witness_retired_pseudonym(PG_FUNCTION_ARGS)
+{
+	text *subject = PG_GETARG_TEXT_PP(0);
+	char *pk = open_retired_pseudonym_key(PG_GETARG_TEXT_PP(1), PG_GETARG_BYTEA_PP(2));
+	const char *s = pg_server_to_any(VARDATA_ANY(subject), (int)VARSIZE_ANY_EXHDR(subject), PG_UTF8);
+	const size_t len = s == VARDATA_ANY(subject) ? VARSIZE_ANY_EXHDR(subject) : strlen(s);
+	bytea *out = (bytea *)palloc(VARHDRSZ + 32);
+	SET_VARSIZE(out, VARHDRSZ + 32);
+	witness::pg::run_core(ERRCODE_INVALID_PARAMETER_VALUE, "cannot compute the subject's pseudonym", [&] {
+		const std::string h = witness::subject_pseudonym(std::string_view(pk, 32), std::string_view(s, len));
+		memcpy(VARDATA(out), h.data(), 32);
+	});
+	explicit_bzero(pk, 32);
+	PG_RETURN_BYTEA_P(out);
 }
 }
