@@ -249,7 +249,7 @@ BEGIN
 	-- A payload that no longer matches its commitment is evidence of tampering: the erasure names it, so
 	-- that verification goes on reporting it once the payload is gone.
 	SELECT COALESCE(array_agg(e.id ORDER BY e.id), '{}') INTO tampered FROM witness.entry e
-	WHERE e.ctid = ANY (tids) AND e.id = ANY (ids) AND (witness._entry_payload(e)).payload_verified IS NOT TRUE;
+	WHERE e.ctid = ANY (tids) AND (witness._entry_payload(e)).payload_verified IS NOT TRUE;
 	INSERT INTO witness.erasure (entry_ids, reason, role_name, subject_salt, subject_digest, tampered_entry_ids)
 	VALUES (COALESCE(ids, '{}'), reason, witness._outer_user(), salt, witness._subject_digest(salt, subject), tampered)
 	RETURNING erasure_id INTO new_erasure;

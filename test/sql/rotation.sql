@@ -105,6 +105,23 @@ RESET session_replication_role;
 SELECT status, problem, entries_unchecked FROM witness.verify(:base + 1);
 -- ... and so is a subject's export, decrypting payloads under either key.
 SELECT count(*) AS user1_lines FROM witness.subject_export('user1@rot.example', 'csv', 'rotation test #1');
+-- With the old key no longer configured while payloads are still under it, export and erasure
+-- refuse: such a payload is not altered, only unreadable, and an erasure must not record it as
+-- tampered for good.
+BEGIN;
+-- One of user1's entries as the rotation left it if it had not reached it: sealed under a.
+SET LOCAL session_replication_role = replica;
+ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
+UPDATE witness.entry e SET sealed_payload = b.sealed_payload FROM rot.before b
+WHERE e.id = b.id AND e.id = (SELECT min(x.id) FROM witness.entry x WHERE x.subject_pseudonym = ANY (witness._lookup_pseudonyms('user1@rot.example')));
+ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_append_only;
+SELECT rot.use_keys('b', '');
+-- (What subject_export() reads an entry with; the export itself cannot record its access while this
+-- transaction holds witness.entry locked.)
+SELECT rot.try($$SELECT witness._entry_payload(e) FROM witness.entry e WHERE e.subject_pseudonym = ANY (witness._lookup_pseudonyms('user1@rot.example'))$$);
+SELECT rot.try($$SELECT witness.erase_subject('user1@rot.example', 'rotation test #1b')$$);
+SELECT count(*) AS erasures_recorded FROM witness.erasure WHERE reason = 'rotation test #1b';
+ROLLBACK;
 
 -- Called again, it goes on where it stopped and finishes.
 SET client_min_messages = warning;

@@ -67,6 +67,13 @@ Datum witness_entry_payload(PG_FUNCTION_ARGS)
 	const StoredPayload state = open_stored_payload(values, nulls, &v, &why);
 	if (state == StoredPayload::NoKey)
 		require_master_key(psprintf("cannot read the encrypted payload of entry %lld", (long long)v.id));
+	// Not "altered": the key that sealed it may only be missing from the configuration. An erasure
+	// would otherwise record the entry as tampered, for good.
+	if (state == StoredPayload::ForeignKey)
+		ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+		                errmsg("cannot read the encrypted payload of entry %lld", (long long)v.id), errdetail("%s", why),
+		                errhint("Set witness.previous_master_key_file to that key's file. If a rotation was cut short, "
+		                        "call witness.rotate_master_key() again to finish it.")));
 	Datum out[5];
 	bool out_nulls[5];
 	out[0] = payload_jsonb(v.row_key, &out_nulls[0]);

@@ -1,5 +1,6 @@
 #include "pg/common/master_keys.hpp"
 
+#include "pg/common/arguments.hpp"
 #include "pg/common/cpp_guard.hpp"
 #include "pg/common/setting_file.hpp"
 #include "pg/common/settings.hpp"
@@ -157,6 +158,9 @@ Datum witness_retired_pseudonym(PG_FUNCTION_ARGS);
 // than a bytea one.
 Datum witness_pseudonym_key(PG_FUNCTION_ARGS)
 {
+	witness::pg::require_nargs(fcinfo, 1);
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
 	bytea *p = PG_GETARG_BYTEA_PP(0);
 	const auto *b = (const unsigned char *)VARDATA_ANY(p);
 	const int len = (int)VARSIZE_ANY_EXHDR(p);
@@ -191,6 +195,8 @@ Datum witness_previous_master_key_id(PG_FUNCTION_ARGS)
 // hashed as UTF-8, whatever the database encoding, as the capture hashes it.
 Datum witness_subject_pseudonyms(PG_FUNCTION_ARGS)
 {
+	witness::pg::require_nargs(fcinfo, 1);
+	witness::pg::require_not_null(fcinfo, 0, "subject");
 	text *subject = PG_GETARG_TEXT_PP(0);
 	const witness::MasterKey *keys[2] = {
 	    witness::pg::require_master_key("cannot look up an encrypted subject"),
@@ -232,7 +238,7 @@ Datum witness_wrap_previous_pseudonym_key(PG_FUNCTION_ARGS)
 
 // The pseudonym key a retired key's row holds (32 bytes, palloc'd), opened with the configured key
 // that sealed it; raises when none did.
-char *open_retired_pseudonym_key(text *key_id, bytea *wrapped)
+static char *open_retired_pseudonym_key(text *key_id, bytea *wrapped)
 {
 	const char *bytes = VARDATA_ANY(wrapped);
 	const size_t len = VARSIZE_ANY_EXHDR(wrapped);
@@ -244,15 +250,16 @@ char *open_retired_pseudonym_key(text *key_id, bytea *wrapped)
 		                errdetail("It is sealed under a master key that neither witness.master_key_file nor "
 		                          "witness.previous_master_key_file holds.")));
 	char *out = (char *)palloc(32);
-	const char *err = witness::pg::run_guarded([&] {
-		const std::string pk = key->open(kRetiredPseudonymKeyContext, std::string_view(bytes, len), id);
-		if (pk.size() != 32)
-			throw std::invalid_argument("a kept pseudonym key is not 32 bytes");
-		memcpy(out, pk.data(), 32);
-	});
-	if (err != nullptr)
-		ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
-		                errmsg("cannot open the kept pseudonym key of retired master key %s", id), errdetail("%s.", err)));
+	witness::pg::run_core(ERRCODE_DATA_CORRUPTED, psprintf("cannot open the kept pseudonym key of retired master key %s", id),
+	                      [&] {
+		                      std::string pk = key->open(kRetiredPseudonymKeyContext, std::string_view(bytes, len), id);
+		                      const bool ok = pk.size() == 32;
+		                      if (ok)
+			                      memcpy(out, pk.data(), 32);
+		                      explicit_bzero(pk.data(), pk.size());
+		                      if (!ok)
+			                      throw std::invalid_argument("a kept pseudonym key is not 32 bytes");
+	                      });
 	return out;
 }
 
@@ -260,6 +267,9 @@ char *open_retired_pseudonym_key(text *key_id, bytea *wrapped)
 // (as it is, when it already is).
 Datum witness_rewrap_pseudonym_key(PG_FUNCTION_ARGS)
 {
+	witness::pg::require_nargs(fcinfo, 2);
+	witness::pg::require_not_null(fcinfo, 0, "key_id");
+	witness::pg::require_not_null(fcinfo, 1, "wrapped");
 	text *key_id = PG_GETARG_TEXT_PP(0);
 	bytea *wrapped = PG_GETARG_BYTEA_PP(1);
 	const witness::MasterKey *current = witness::pg::require_master_key("cannot keep a retired pseudonym key");
@@ -278,6 +288,10 @@ Datum witness_rewrap_pseudonym_key(PG_FUNCTION_ARGS)
 // master key, from its kept pseudonym key (the subject hashed as UTF-8, as capture hashes it).
 Datum witness_retired_pseudonym(PG_FUNCTION_ARGS)
 {
+	witness::pg::require_nargs(fcinfo, 3);
+	witness::pg::require_not_null(fcinfo, 0, "subject");
+	witness::pg::require_not_null(fcinfo, 1, "key_id");
+	witness::pg::require_not_null(fcinfo, 2, "wrapped");
 	text *subject = PG_GETARG_TEXT_PP(0);
 	char *pk = open_retired_pseudonym_key(PG_GETARG_TEXT_PP(1), PG_GETARG_BYTEA_PP(2));
 	const char *s = pg_server_to_any(VARDATA_ANY(subject), (int)VARSIZE_ANY_EXHDR(subject), PG_UTF8);

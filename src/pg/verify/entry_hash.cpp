@@ -171,9 +171,18 @@ StoredPayload open_stored_payload(const Datum *values, const bool *nulls, EntryV
 	if (key == nullptr) {
 		if (current_master_key() == nullptr)
 			return StoredPayload::NoKey;
-		*why = "It was sealed under a master key that neither witness.master_key_file nor "
-		       "witness.previous_master_key_file holds, or its header was altered.";
-		return StoredPayload::Unreadable;
+		// The key id, as 16 hex digits, for the message: the key to configure (or an altered header).
+		static const char digits[] = "0123456789abcdef";
+		char id[2 * kMasterKeyIdSize + 1];
+		for (size_t i = 0; i < kMasterKeyIdSize; i++) {
+			id[2 * i] = digits[(unsigned char)bytes[1 + i] >> 4];
+			id[2 * i + 1] = digits[(unsigned char)bytes[1 + i] & 0x0f];
+		}
+		id[2 * kMasterKeyIdSize] = '\0';
+		*why = psprintf("It is sealed under master key %s, which neither witness.master_key_file nor "
+		                "witness.previous_master_key_file holds, or its header was altered.",
+		                id);
+		return StoredPayload::ForeignKey;
 	}
 	const char *err = open_payload(*key, *v, bytes, len, v);
 	if (err != nullptr)
@@ -208,6 +217,10 @@ Datum witness_entry_payload_bytes(PG_FUNCTION_ARGS)
 	case StoredPayload::NoKey:
 		require_master_key(psprintf("cannot read the encrypted payload of entry %lld", (long long)v.id));
 		break;
+	case StoredPayload::ForeignKey:
+		ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+		                errmsg("cannot read the encrypted payload of entry %lld", (long long)v.id), errdetail("%s", why),
+		                errhint("Set witness.previous_master_key_file to that key's file.")));
 	case StoredPayload::Unreadable:
 		ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED),
 		                errmsg("cannot open the encrypted payload of entry %lld", (long long)v.id), errdetail("%s", why)));

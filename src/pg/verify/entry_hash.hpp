@@ -21,12 +21,15 @@ enum class StoredPayload {
 	Clear,      // no sealed payload: the payload columns are the payload (or it was erased)
 	Opened,     // sealed, and opened into the view's payload fields and salt
 	NoKey,      // sealed, and no master key is configured: the payload cannot be read or checked
-	Unreadable, // sealed, and it does not open under the configured keys: altered, or sealed under another key
+	ForeignKey, // sealed under a key id that no setting holds: another key, or an altered header
+	Unreadable, // sealed, and it does not open under the configured key that sealed it: altered
 };
 
 // For a row read by entry_view_from_row: when it holds a sealed payload (an encrypted table's
 // entry), opens it with the configured master key that sealed it into v's payload fields and salt.
-// For Unreadable, *why says why (static or palloc'd text).
+// For ForeignKey and Unreadable, *why says why (static or palloc'd text). Verification reports both as
+// a changed payload; readers that would show or act on the payload (subject access, erasure) refuse a
+// ForeignKey one rather than call it altered, since configuring the key may open it.
 StoredPayload open_stored_payload(const Datum *values, const bool *nulls, EntryView *v, const char **why);
 
 } // namespace witness::pg

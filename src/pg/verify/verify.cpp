@@ -150,6 +150,7 @@ void check_payload(VerifierHandle *v, const Datum *values, const bool *nulls, En
 	case StoredPayload::NoKey:
 		state = PayloadUnchecked;
 		break;
+	case StoredPayload::ForeignKey:
 	case StoredPayload::Unreadable:
 		state = PayloadChanged;
 		break;
