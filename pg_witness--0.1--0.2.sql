@@ -79,13 +79,13 @@ CREATE OR REPLACE FUNCTION witness._reject_write() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	IF TG_TABLE_NAME IN ('ddl_event', 'erasure', 'subject_access') THEN
+	IF TG_TABLE_NAME IN ('ddl_event', 'erasure', 'subject_access', 'key_rotation') THEN
 		IF TG_OP = 'INSERT' AND witness._in_internal_ddl() THEN
 			RETURN NULL;
 		END IF;
 		RAISE EXCEPTION 'cannot % %.%', lower(TG_OP), TG_TABLE_SCHEMA, TG_TABLE_NAME
 			USING ERRCODE = 'insufficient_privilege',
-			      DETAIL = 'pg_witness records DDL events, erasures and subject access exports itself, and they are append-only.';
+			      DETAIL = 'pg_witness records DDL events, erasures, subject access exports and key rotations itself, and they are append-only.';
 	END IF;
 	IF TG_TABLE_NAME = 'tracked_table' THEN
 		RAISE EXCEPTION 'cannot % %.%', lower(TG_OP), TG_TABLE_SCHEMA, TG_TABLE_NAME
@@ -100,19 +100,39 @@ END
 $$;
 COMMENT ON FUNCTION witness._reject_write() IS 'internal: guard trigger that rejects writes to pg_witness tables';
 
-CREATE TRIGGER witness_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON witness.erasure
-	FOR EACH STATEMENT EXECUTE FUNCTION witness._reject_write();
-ALTER TABLE witness.erasure ENABLE ALWAYS TRIGGER witness_append_only;
-CREATE TRIGGER witness_insert_only_by_pg_witness BEFORE INSERT ON witness.erasure
-	FOR EACH STATEMENT EXECUTE FUNCTION witness._reject_write();
--- Not captured: installing or updating the extension writes no entry (as 0.1's own rows were not).
-SET LOCAL session_replication_role = replica;
-INSERT INTO witness.tracked_table (relid, classification, key_columns, schema_name, table_name)
-VALUES ('witness.erasure', 'internal', '{erasure_id}', 'witness', 'erasure');
-RESET session_replication_role;
-CREATE TRIGGER witness_capture AFTER INSERT OR UPDATE OR DELETE ON witness.erasure
-	FOR EACH ROW EXECUTE FUNCTION witness.capture();
-SELECT pg_catalog.pg_extension_config_dump('witness.tracked_table', $$WHERE relid OPERATOR(pg_catalog.<>) ALL (ARRAY['witness.tracked_table'::pg_catalog.regclass, 'witness.ddl_event'::pg_catalog.regclass, 'witness.erasure'::pg_catalog.regclass])$$);
+-- One of pg_witness's own tables whose rows it writes itself and records in the chain (erasures,
+-- subject access exports, key rotations): append-only, inserted into by pg_witness alone, tracked
+-- like witness.ddl_event, and its configuration row left out of what pg_dump saves of
+-- witness.tracked_table (every table of schema witness is). Called by this script once per table.
+CREATE FUNCTION witness._make_record_table(t regclass, key_column text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	saved_role text := current_setting('session_replication_role');
+BEGIN
+	EXECUTE format('CREATE TRIGGER witness_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON %s '
+	               'FOR EACH STATEMENT EXECUTE FUNCTION witness._reject_write()', t);
+	EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER witness_append_only', t);
+	EXECUTE format('CREATE TRIGGER witness_insert_only_by_pg_witness BEFORE INSERT ON %s '
+	               'FOR EACH STATEMENT EXECUTE FUNCTION witness._reject_write()', t);
+	-- Not captured: installing or updating the extension writes no entry (as 0.1's own rows were not).
+	PERFORM set_config('session_replication_role', 'replica', true);
+	INSERT INTO witness.tracked_table (relid, classification, key_columns, schema_name, table_name)
+	SELECT t, 'internal', ARRAY[key_column], n.nspname, c.relname
+	FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = t;
+	PERFORM set_config('session_replication_role', saved_role, true);
+	EXECUTE format('CREATE TRIGGER witness_capture AFTER INSERT OR UPDATE OR DELETE ON %s '
+	               'FOR EACH ROW EXECUTE FUNCTION witness.capture()', t);
+	PERFORM pg_catalog.pg_extension_config_dump('witness.tracked_table', format(
+		'WHERE relid OPERATOR(pg_catalog.<>) ALL (ARRAY[%s])',
+		(SELECT string_agg(quote_literal(r.relid::text) || '::pg_catalog.regclass', ', ' ORDER BY r.relid::oid)
+		 FROM witness.tracked_table r WHERE r.schema_name = 'witness')));
+END
+$$;
+COMMENT ON FUNCTION witness._make_record_table(regclass, text) IS 'internal: makes one of pg_witness''s own record tables append-only, written by pg_witness alone, and tracked';
+REVOKE ALL ON FUNCTION witness._make_record_table(regclass, text) FROM PUBLIC;
+
+SELECT witness._make_record_table('witness.erasure', 'erasure_id');
 
 -- Salted digests of a subject: witness.erasure and witness.subject_access record which subject a
 -- request was about without holding it in clear. A digest confirms a subject only to someone who
@@ -344,18 +364,7 @@ COMMENT ON SEQUENCE witness.subject_access_access_id_seq IS 'pg_witness subject 
 SELECT pg_catalog.pg_extension_config_dump('witness.subject_access', '');
 SELECT pg_catalog.pg_extension_config_dump('witness.subject_access_access_id_seq', '');
 REVOKE ALL ON witness.subject_access FROM PUBLIC;
-CREATE TRIGGER witness_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON witness.subject_access
-	FOR EACH STATEMENT EXECUTE FUNCTION witness._reject_write();
-ALTER TABLE witness.subject_access ENABLE ALWAYS TRIGGER witness_append_only;
-CREATE TRIGGER witness_insert_only_by_pg_witness BEFORE INSERT ON witness.subject_access
-	FOR EACH STATEMENT EXECUTE FUNCTION witness._reject_write();
-SET LOCAL session_replication_role = replica;
-INSERT INTO witness.tracked_table (relid, classification, key_columns, schema_name, table_name)
-VALUES ('witness.subject_access', 'internal', '{access_id}', 'witness', 'subject_access');
-RESET session_replication_role;
-CREATE TRIGGER witness_capture AFTER INSERT OR UPDATE OR DELETE ON witness.subject_access
-	FOR EACH ROW EXECUTE FUNCTION witness.capture();
-SELECT pg_catalog.pg_extension_config_dump('witness.tracked_table', $$WHERE relid OPERATOR(pg_catalog.<>) ALL (ARRAY['witness.tracked_table'::pg_catalog.regclass, 'witness.ddl_event'::pg_catalog.regclass, 'witness.erasure'::pg_catalog.regclass, 'witness.subject_access'::pg_catalog.regclass])$$);
+SELECT witness._make_record_table('witness.subject_access', 'access_id');
 
 -- Inclusion proofs, shared by witness.prove() and the subject export: a block's members, its Merkle
 -- tree (built once, however many of its entries are proved) and one entry's proof read from it.
@@ -904,42 +913,8 @@ SELECT pg_catalog.pg_extension_config_dump('witness.key_rotation', '');
 SELECT pg_catalog.pg_extension_config_dump('witness.key_rotation_rotation_id_seq', '');
 REVOKE ALL ON witness.key_rotation FROM PUBLIC;
 
-CREATE OR REPLACE FUNCTION witness._reject_write() RETURNS trigger
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-	IF TG_TABLE_NAME IN ('ddl_event', 'erasure', 'subject_access', 'key_rotation') THEN
-		IF TG_OP = 'INSERT' AND witness._in_internal_ddl() THEN
-			RETURN NULL;
-		END IF;
-		RAISE EXCEPTION 'cannot % %.%', lower(TG_OP), TG_TABLE_SCHEMA, TG_TABLE_NAME
-			USING ERRCODE = 'insufficient_privilege',
-			      DETAIL = 'pg_witness records DDL events, erasures, subject access exports and key rotations itself, and they are append-only.';
-	END IF;
-	IF TG_TABLE_NAME = 'tracked_table' THEN
-		RAISE EXCEPTION 'cannot % %.%', lower(TG_OP), TG_TABLE_SCHEMA, TG_TABLE_NAME
-			USING ERRCODE = 'insufficient_privilege',
-			      DETAIL = 'The pg_witness configuration is changed only by its functions.',
-			      HINT = 'Use witness.track() and witness.untrack() to change what is tracked.';
-	END IF;
-	RAISE EXCEPTION 'cannot % %.%', lower(TG_OP), TG_TABLE_SCHEMA, TG_TABLE_NAME
-		USING ERRCODE = 'insufficient_privilege',
-		      DETAIL = 'The pg_witness trail is append-only and written only by its capture triggers and its sealer.';
-END
-$$;
 
-CREATE TRIGGER witness_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON witness.key_rotation
-	FOR EACH STATEMENT EXECUTE FUNCTION witness._reject_write();
-ALTER TABLE witness.key_rotation ENABLE ALWAYS TRIGGER witness_append_only;
-CREATE TRIGGER witness_insert_only_by_pg_witness BEFORE INSERT ON witness.key_rotation
-	FOR EACH STATEMENT EXECUTE FUNCTION witness._reject_write();
-SET LOCAL session_replication_role = replica;
-INSERT INTO witness.tracked_table (relid, classification, key_columns, schema_name, table_name)
-VALUES ('witness.key_rotation', 'internal', '{rotation_id}', 'witness', 'key_rotation');
-RESET session_replication_role;
-CREATE TRIGGER witness_capture AFTER INSERT OR UPDATE OR DELETE ON witness.key_rotation
-	FOR EACH ROW EXECUTE FUNCTION witness.capture();
-SELECT pg_catalog.pg_extension_config_dump('witness.tracked_table', $$WHERE relid OPERATOR(pg_catalog.<>) ALL (ARRAY['witness.tracked_table'::pg_catalog.regclass, 'witness.ddl_event'::pg_catalog.regclass, 'witness.erasure'::pg_catalog.regclass, 'witness.subject_access'::pg_catalog.regclass, 'witness.key_rotation'::pg_catalog.regclass])$$);
+SELECT witness._make_record_table('witness.key_rotation', 'rotation_id');
 
 CREATE FUNCTION witness._previous_master_key_id() RETURNS text
 AS 'MODULE_PATHNAME', 'witness_previous_master_key_id' LANGUAGE C VOLATILE;
