@@ -18,12 +18,16 @@ std::string entry_payload_aad(int64_t id)
 	return aad;
 }
 
-std::string seal_entry_payload(const MasterKey &key, const EntryView &entry)
+std::string seal_entry_payload(const MasterKey &key, const EntryView &entry, Hash *commitment)
 {
 	if (entry.salt == nullptr)
 		throw std::invalid_argument("an entry payload is sealed with its salt");
 	std::string plain(reinterpret_cast<const char *>(entry.salt), kCommitmentSaltSize);
 	encode_payload(entry, plain);
+	if (commitment != nullptr) {
+		const std::string_view p(plain);
+		*commitment = payload_commitment(p.substr(0, kCommitmentSaltSize), p.substr(kCommitmentSaltSize));
+	}
 	const std::string_view context =
 	    entry.has_pseudonym ? std::string_view(reinterpret_cast<const char *>(entry.pseudonym.data()), entry.pseudonym.size())
 	                        : std::string_view();

@@ -24,8 +24,9 @@ namespace witness
 std::string entry_payload_aad(int64_t id);
 
 // Seals entry's salt and payload (entry.salt set, payload fields as captured) under key, using
-// entry.id and, when entry.has_pseudonym, entry.pseudonym.
-std::string seal_entry_payload(const MasterKey &key, const EntryView &entry);
+// entry.id and, when entry.has_pseudonym, entry.pseudonym. With commitment, also sets it to the
+// payload's commitment (entry_payload_commitment), from the same encoding of the payload.
+std::string seal_entry_payload(const MasterKey &key, const EntryView &entry, Hash *commitment = nullptr);
 
 // Opens a sealed payload of entry `id` into salt || payload bytes (at least 16 bytes). Throws what
 // MasterKey::open throws, and std::invalid_argument when the plaintext is shorter than a salt.

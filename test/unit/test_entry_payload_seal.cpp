@@ -124,7 +124,9 @@ TEST(EntryPayloadSeal, RoundTripKeepsTheCommitment)
 	const MasterKey key(master());
 	Sample s(key);
 	const Hash commitment = entry_payload_commitment(s.view);
-	const std::string sealed = seal_entry_payload(key, s.view);
+	Hash from_seal{};
+	const std::string sealed = seal_entry_payload(key, s.view, &from_seal);
+	EXPECT_EQ(from_seal, commitment); // one encoding serves both
 	EXPECT_EQ(sealed.size(), kSealedPayloadOverhead + kCommitmentSaltSize + 5 + s.row_key.size() + 5 +
 	                             s.subject.size() + 1 + 5 + s.new_values.size());
 	const std::string plain = open_entry_payload(key, 42, s.pseudonym(), sealed);

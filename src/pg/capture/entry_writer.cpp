@@ -63,13 +63,15 @@ void write_entry(ChangeRecord *change)
 	// An encrypted table's change is refused rather than stored in clear when there is no key.
 	const MasterKey *key = nullptr;
 	if (committed && change->encrypt) {
-		key = require_master_key(psprintf("cannot capture a change to encrypted table \"%s.%s\"", v.schema_name.ptr, v.table_name.ptr));
+		key = current_master_key();
+		if (key == nullptr) // the message is formatted only when it is needed, not for every entry
+			require_master_key(psprintf("cannot capture a change to encrypted table \"%s.%s\"", v.schema_name.ptr,
+			                            v.table_name.ptr));
 		set_pseudonym(*key, &v);
 	}
 	uint8_t salt[kCommitmentSaltSize] = {0};
 	v.format = committed ? kEntryFormatCommitted : kEntryFormatVersion;
-	if (committed)
-		commit_payload(&v, salt);
+	bytea *sealed = committed ? commit_payload(&v, salt, key) : nullptr;
 	uint8_t hash[32];
 	leaf_hash(v, hash);
 
@@ -114,9 +116,9 @@ void write_entry(ChangeRecord *change)
 	nulls[EntrySubjectPseudonym - 1] = !v.has_pseudonym;
 	nulls[EntryErasureId - 1] = true;
 	nulls[EntrySealedPayload - 1] = true;
-	if (key != nullptr) {
+	if (sealed != nullptr) {
 		// Sealed: the salt and payload travel inside the ciphertext, nothing of them in clear.
-		values[EntrySealedPayload - 1] = PointerGetDatum(seal_payload(*key, v));
+		values[EntrySealedPayload - 1] = PointerGetDatum(sealed);
 		nulls[EntrySealedPayload - 1] = false;
 		for (EntryColumn c : {EntryRowKey, EntrySubject, EntryOldValues, EntryNewValues, EntrySalt})
 			nulls[c - 1] = true;

@@ -170,7 +170,7 @@ const EntryView &hashed_view(const EntryView &entry, EntryView *copy)
 
 } // namespace
 
-void commit_payload(EntryView *stored, uint8_t salt[32])
+bytea *commit_payload(EntryView *stored, uint8_t salt[32], const MasterKey *key)
 {
 	run_core(ERRCODE_INTERNAL_ERROR, "could not draw a salt for a pg_witness entry",
 	         [&] { random_fill_pooled(salt, kCommitmentSaltSize); });
@@ -178,9 +178,19 @@ void commit_payload(EntryView *stored, uint8_t salt[32])
 	EntryView copy;
 	const EntryView &entry = hashed_view(*stored, &copy);
 	witness::Hash commitment;
-	run_core(ERRCODE_INTERNAL_ERROR, "could not commit to a pg_witness payload",
-	         [&] { commitment = entry_payload_commitment(entry); });
+	if (key == nullptr) {
+		run_core(ERRCODE_INTERNAL_ERROR, "could not commit to a pg_witness payload",
+		         [&] { commitment = entry_payload_commitment(entry); });
+		stored->commitment = commitment;
+		return nullptr;
+	}
+	// Sealed and committed to from one encoding of the payload.
+	run_core(ERRCODE_INTERNAL_ERROR, "could not encrypt a pg_witness payload",
+	         [&] { scratch = seal_entry_payload(*key, entry, &commitment); });
 	stored->commitment = commitment;
+	bytea *result = scratch_bytea();
+	explicit_bzero(scratch.data(), scratch.size());
+	return result;
 }
 
 void set_pseudonym(const MasterKey &key, EntryView *stored)
@@ -195,17 +205,6 @@ void set_pseudonym(const MasterKey &key, EntryView *stored)
 		const std::string p = key.pseudonym(std::string_view(entry.subject.ptr, entry.subject.len));
 		memcpy(stored->pseudonym.data(), p.data(), p.size());
 	});
-}
-
-bytea *seal_payload(const MasterKey &key, const EntryView &stored)
-{
-	EntryView copy;
-	const EntryView &entry = hashed_view(stored, &copy);
-	run_core(ERRCODE_INTERNAL_ERROR, "could not encrypt a pg_witness payload",
-	         [&] { scratch = seal_entry_payload(key, entry); });
-	bytea *result = scratch_bytea();
-	explicit_bzero(scratch.data(), scratch.size());
-	return result;
 }
 
 const char *open_payload(const MasterKey &key, const EntryView &entry, const char *sealed, size_t len,

@@ -16,15 +16,15 @@ namespace witness::pg
 void leaf_hash(const EntryView &entry, uint8_t out[32]);
 
 // Format 2 at capture: draws a fresh salt into salt (kept by the caller), points entry->salt at it
-// and sets entry->commitment to the commitment to the entry's payload.
-void commit_payload(EntryView *entry, uint8_t salt[32]);
+// and sets entry->commitment to the commitment to the entry's payload. With key (an encrypted
+// table), also returns the sealed salt and payload (core/entry_payload_seal.hpp), palloc'd, from the
+// same encoding of the payload; nullptr otherwise.
+bytea *commit_payload(EntryView *entry, uint8_t salt[32], const MasterKey *key = nullptr);
 
 // Format 2, encrypted tables: sets entry->has_pseudonym and entry->pseudonym from its subject (as
 // UTF-8, whatever the database encoding).
 void set_pseudonym(const MasterKey &key, EntryView *entry);
 
-// Format 2, encrypted tables: the sealed salt and payload (core/entry_payload_seal.hpp), palloc'd.
-bytea *seal_payload(const MasterKey &key, const EntryView &entry);
 
 // Opens the sealed payload of entry (its id and pseudonym as stored) into *opened's payload fields and
 // salt (palloc'd, text in the database's encoding). Returns nullptr, or why it could not (a palloc'd

@@ -98,6 +98,17 @@ const MasterKey *require_master_key(const char *what)
 	return key;
 }
 
+void sealed_key_id_hex(const char *sealed, char out[17])
+{
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < kMasterKeyIdSize; i++) {
+		const unsigned char b = static_cast<unsigned char>(sealed[1 + i]);
+		out[2 * i] = digits[b >> 4];
+		out[2 * i + 1] = digits[b & 0xf];
+	}
+	out[2 * kMasterKeyIdSize] = '\0';
+}
+
 const MasterKey *master_key_for_sealed(const char *sealed, size_t len)
 {
 	if (len < kSealedPayloadOverhead || sealed[0] != kSealedPayloadVersion)

@@ -27,4 +27,8 @@ const MasterKey *require_master_key(const char *what);
 // an unknown version).
 const MasterKey *master_key_for_sealed(const char *sealed, size_t len);
 
+// The key id in a sealed payload's header (bytes 1 to 8), as 16 hex digits and a terminator; the
+// caller has checked that the payload is at least as long as the header.
+void sealed_key_id_hex(const char *sealed, char out[17]);
+
 } // namespace witness::pg

@@ -41,18 +41,6 @@ void require_superuser()
 		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE), errmsg("only superusers can rotate the master key")));
 }
 
-// The key id in a sealed payload's header as 16 lower-case hex digits; len >= 9.
-void header_key_id(const char *sealed, char out[17])
-{
-	static const char digits[] = "0123456789abcdef";
-	for (size_t i = 0; i < witness::kMasterKeyIdSize; i++) {
-		const unsigned char b = static_cast<unsigned char>(sealed[1 + i]);
-		out[2 * i] = digits[b >> 4];
-		out[2 * i + 1] = digits[b & 0xf];
-	}
-	out[16] = '\0';
-}
-
 // Whether a stored sealed_payload is sealed under the key with id `key_id`, reading its 9-byte header
 // only (a toasted value is not decompressed whole).
 bool sealed_under(Datum stored, const char *key_id)
@@ -66,7 +54,7 @@ bool sealed_under(Datum stored, const char *key_id)
 	if (VARSIZE_ANY_EXHDR(head) >= witness::kSealedPayloadHeaderSize) {
 		const char *bytes = VARDATA_ANY(head);
 		char id[17];
-		header_key_id(bytes, id);
+		sealed_key_id_hex(bytes, id);
 		same = bytes[0] == witness::kSealedPayloadVersion && strcmp(id, key_id) == 0;
 	}
 	if (head != value)
@@ -151,7 +139,7 @@ bool reseal_one(Relation rel, EntryIndexes *ix, ItemPointer tid, int64 id, const
 	if (from == nullptr) {
 		char key_id[17] = "(none)";
 		if (len >= witness::kSealedPayloadHeaderSize && bytes[0] == witness::kSealedPayloadVersion)
-			header_key_id(bytes, key_id);
+			sealed_key_id_hex(bytes, key_id);
 		ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 		                errmsg("cannot re-encrypt the payload of entry %lld: it is sealed under master key %s, which "
 		                       "neither witness.master_key_file nor witness.previous_master_key_file holds",

@@ -171,14 +171,9 @@ StoredPayload open_stored_payload(const Datum *values, const bool *nulls, EntryV
 	if (key == nullptr) {
 		if (current_master_key() == nullptr)
 			return StoredPayload::NoKey;
-		// The key id, as 16 hex digits, for the message: the key to configure (or an altered header).
-		static const char digits[] = "0123456789abcdef";
+		// The key to configure, named in the message (or an altered header).
 		char id[2 * kMasterKeyIdSize + 1];
-		for (size_t i = 0; i < kMasterKeyIdSize; i++) {
-			id[2 * i] = digits[(unsigned char)bytes[1 + i] >> 4];
-			id[2 * i + 1] = digits[(unsigned char)bytes[1 + i] & 0x0f];
-		}
-		id[2 * kMasterKeyIdSize] = '\0';
+		sealed_key_id_hex(bytes, id);
 		*why = psprintf("It is sealed under master key %s, which neither witness.master_key_file nor "
 		                "witness.previous_master_key_file holds, or its header was altered.",
 		                id);
