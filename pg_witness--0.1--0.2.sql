@@ -144,8 +144,7 @@ COMMENT ON FUNCTION witness._random_salt() IS 'internal: 32 fresh random bytes (
 REVOKE ALL ON FUNCTION witness._random_salt() FROM PUBLIC;
 
 CREATE FUNCTION witness._subject_digest(salt bytea, subject text) RETURNS bytea
-LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp
-AS $$ SELECT sha256('\x04'::bytea || salt || convert_to(subject, 'UTF8')) $$;
+AS 'MODULE_PATHNAME', 'witness_subject_digest' LANGUAGE C STABLE STRICT;
 COMMENT ON FUNCTION witness._subject_digest(bytea, text) IS 'internal: SHA-256(0x04 || salt || subject as UTF-8), the salted digest witness.erasure and witness.subject_access keep instead of the subject';
 REVOKE ALL ON FUNCTION witness._subject_digest(bytea, text) FROM PUBLIC;
 

@@ -18,24 +18,22 @@ using namespace witness::pg;
 namespace
 {
 
-// SHA-256(0x04 || salt || subject as UTF-8), as witness._subject_digest() computes it.
-void subject_digest(const uint8 salt[32], text *subject, uint8 out[32])
+// SHA-256(0x04 || salt || subject as UTF-8): the salted subject digest of witness.erasure and
+// witness.subject_access, computed here alone (witness._subject_digest() calls this too).
+bytea *subject_digest(const char *salt, int salt_len, text *subject)
 {
 	const char *s = VARDATA_ANY(subject);
 	int len = VARSIZE_ANY_EXHDR(subject);
 	const char *utf8 = pg_server_to_any(s, len, PG_UTF8);
 	if (utf8 != s)
 		len = (int)strlen(utf8);
-	bytea *input = (bytea *)palloc(VARHDRSZ + 1 + 32 + len);
-	SET_VARSIZE(input, VARHDRSZ + 1 + 32 + len);
+	bytea *input = (bytea *)palloc(VARHDRSZ + 1 + salt_len + len);
+	SET_VARSIZE(input, VARHDRSZ + 1 + salt_len + len);
 	char *p = VARDATA(input);
 	p[0] = 0x04;
-	memcpy(p + 1, salt, 32);
-	memcpy(p + 33, utf8, len);
-	bytea *digest = DatumGetByteaPP(DirectFunctionCall1(sha256_bytea, PointerGetDatum(input)));
-	if (VARSIZE_ANY_EXHDR(digest) != 32)
-		elog(ERROR, "pg_witness: sha256 returned %d bytes", (int)VARSIZE_ANY_EXHDR(digest));
-	memcpy(out, VARDATA_ANY(digest), 32);
+	memcpy(p + 1, salt, salt_len);
+	memcpy(p + 1 + salt_len, utf8, len);
+	return DatumGetByteaPP(DirectFunctionCall1(sha256_bytea, PointerGetDatum(input)));
 }
 
 } // namespace
@@ -43,6 +41,18 @@ void subject_digest(const uint8 salt[32], text *subject, uint8 out[32])
 extern "C" {
 PG_FUNCTION_INFO_V1(witness_record_subject_access);
 Datum witness_record_subject_access(PG_FUNCTION_ARGS);
+PG_FUNCTION_INFO_V1(witness_subject_digest);
+Datum witness_subject_digest(PG_FUNCTION_ARGS);
+
+// witness._subject_digest(salt bytea, subject text).
+Datum witness_subject_digest(PG_FUNCTION_ARGS)
+{
+	require_nargs(fcinfo, 2);
+	require_not_null(fcinfo, 0, "salt");
+	require_not_null(fcinfo, 1, "subject");
+	bytea *salt = PG_GETARG_BYTEA_PP(0);
+	PG_RETURN_BYTEA_P(subject_digest(VARDATA_ANY(salt), (int)VARSIZE_ANY_EXHDR(salt), PG_GETARG_TEXT_PP(1)));
+}
 
 // witness._record_subject_access(subject text, format text, reason text, OUT access_id bigint,
 // OUT accessed_at timestamptz): records an export of the subject's data, committed whatever the
@@ -71,7 +81,8 @@ Datum witness_record_subject_access(PG_FUNCTION_ARGS)
 	request.kind = RecordKind::SubjectAccess;
 	SubjectAccessValues &v = request.subject_access;
 	draw_salt(v.subject_salt);
-	subject_digest(v.subject_salt, subject, v.subject_digest);
+	bytea *digest = subject_digest((const char *)v.subject_salt, sizeof(v.subject_salt), subject);
+	memcpy(v.subject_digest, VARDATA_ANY(digest), sizeof(v.subject_digest));
 	strlcpy(v.format, format, sizeof(v.format));
 	memcpy(v.reason, VARDATA_ANY(reason), reason_len);
 	strlcpy(v.role_name, GetUserNameFromId(GetOuterUserId(), false), sizeof(v.role_name));
