@@ -761,11 +761,15 @@ REVOKE ALL ON FUNCTION witness.subject_export(text, text, text) FROM PUBLIC;
 -------------------------------------------------------------------------------
 
 ALTER TABLE witness.tracked_table ADD COLUMN encrypt boolean NOT NULL DEFAULT false;
+-- Reads of the table recorded in witness.activity (docs/access.md, "Sensitive reads").
+ALTER TABLE witness.tracked_table ADD COLUMN capture_reads boolean NOT NULL DEFAULT false;
 COMMENT ON COLUMN witness.tracked_table.encrypt IS 'whether the payloads of this table''s entries are stored encrypted (witness.track(..., encrypt))';
+COMMENT ON COLUMN witness.tracked_table.capture_reads IS 'whether every statement that reads this table is recorded in witness.activity (witness.track(..., capture_reads))';
 
 CREATE OR REPLACE VIEW witness.tracked_tables AS
 SELECT t.relid AS table_name, t.classification, t.column_tags, t.exclude_columns, t.subject_column,
-       t.key_columns, t.key_is_primary_key, t.tracked_at, t.tracked_by, t.encrypt
+       t.key_columns, t.key_is_primary_key, t.tracked_at, t.tracked_by, t.encrypt,
+       t.capture_reads
 FROM witness.tracked_table t;
 
 CREATE FUNCTION witness.master_key_id() RETURNS text
@@ -804,7 +808,8 @@ COMMENT ON FUNCTION witness._capture_plan(oid) IS 'internal: capture configurati
 DROP FUNCTION witness.track(regclass, text, jsonb, text[], text, text[]);
 CREATE FUNCTION witness.track(target regclass, classification text DEFAULT 'internal', column_tags jsonb DEFAULT '{}',
                               exclude_columns text[] DEFAULT '{}', subject_column text DEFAULT NULL,
-                              key_columns text[] DEFAULT NULL, encrypt boolean DEFAULT NULL)
+                              key_columns text[] DEFAULT NULL, encrypt boolean DEFAULT NULL,
+                              capture_reads boolean DEFAULT false)
 RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
@@ -863,26 +868,27 @@ BEGIN
 	-- The row key is fixed here: dropping or replacing the primary key later does not change it.
 	INSERT INTO witness.tracked_table AS t (relid, classification, column_tags, exclude_columns, subject_column,
 	                                        key_columns, key_is_primary_key, schema_name, table_name, column_attnums,
-	                                        encrypt)
+	                                        encrypt, capture_reads)
 	SELECT target, classification, tags, exclude_columns, subject_column, effective_key,
 	       key_columns IS NULL AND effective_key IS NOT NULL, n.nspname, c.relname,
 	       witness._column_attnums(target, exclude_columns || ARRAY(SELECT jsonb_object_keys(tags))
 	                                       || COALESCE(effective_key, '{}') || subject_column),
-	       encrypt
+	       encrypt, COALESCE(capture_reads, false)
 	FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = target
 	ON CONFLICT (relid) DO UPDATE
 		SET classification = EXCLUDED.classification, column_tags = EXCLUDED.column_tags,
 		    exclude_columns = EXCLUDED.exclude_columns, subject_column = EXCLUDED.subject_column,
 		    key_columns = EXCLUDED.key_columns, key_is_primary_key = EXCLUDED.key_is_primary_key,
 		    schema_name = EXCLUDED.schema_name, table_name = EXCLUDED.table_name,
-		    column_attnums = EXCLUDED.column_attnums, encrypt = EXCLUDED.encrypt, tracked_at = now(), tracked_by = session_user;
+		    column_attnums = EXCLUDED.column_attnums, encrypt = EXCLUDED.encrypt,
+		    capture_reads = EXCLUDED.capture_reads, tracked_at = now(), tracked_by = session_user;
 
 	PERFORM witness._sync_capture_triggers();
 	PERFORM witness._invalidate(target);
 END
 $$;
-COMMENT ON FUNCTION witness.track(regclass, text, jsonb, text[], text, text[], boolean) IS 'starts (or reconfigures) capture of INSERT, UPDATE, DELETE and TRUNCATE on a table; encrypt (NULL: when it has a subject column) stores its entries'' payloads encrypted under the master key';
-REVOKE ALL ON FUNCTION witness.track(regclass, text, jsonb, text[], text, text[], boolean) FROM PUBLIC;
+COMMENT ON FUNCTION witness.track(regclass, text, jsonb, text[], text, text[], boolean, boolean) IS 'starts (or reconfigures) capture of INSERT, UPDATE, DELETE and TRUNCATE on a table; encrypt (NULL: when it has a subject column) stores its entries'' payloads encrypted under the master key; capture_reads records every statement that reads it';
+REVOKE ALL ON FUNCTION witness.track(regclass, text, jsonb, text[], text, text[], boolean, boolean) FROM PUBLIC;
 
 -------------------------------------------------------------------------------
 -- Master key rotation (docs/personal-data.md, "Rotating the master key"): every sealed payload
