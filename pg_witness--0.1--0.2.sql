@@ -79,7 +79,7 @@ CREATE OR REPLACE FUNCTION witness._reject_write() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	IF TG_TABLE_NAME IN ('ddl_event', 'erasure', 'subject_access', 'key_rotation') THEN
+	IF TG_TABLE_NAME IN ('ddl_event', 'erasure', 'subject_access', 'key_rotation', 'activity') THEN
 		IF TG_OP = 'INSERT' AND witness._in_internal_ddl() THEN
 			RETURN NULL;
 		END IF;
@@ -1119,3 +1119,75 @@ AS $$
 $$;
 COMMENT ON FUNCTION witness._lookup_pseudonyms(text) IS 'internal: the pseudonyms of a subject under the configured master keys and every retired one whose pseudonym key is kept';
 REVOKE ALL ON FUNCTION witness._lookup_pseudonyms(text) FROM PUBLIC;
+
+-------------------------------------------------------------------------------
+-- Activity (docs/access.md, "Activity"): reads of tables tracked with capture_reads, reads of the
+-- trail itself, logins, refused attempts and calls of pg_witness's functions. Backends put each
+-- event into a queue in shared memory whatever their transaction does next; the sealer writes them
+-- here, and capture makes every row an entry of the chain.
+-------------------------------------------------------------------------------
+
+CREATE TABLE witness.activity (
+	activity_id bigint GENERATED ALWAYS AS IDENTITY,
+	kind text NOT NULL,
+	outcome text NOT NULL,
+	happened_at timestamptz NOT NULL,
+	database_name text,
+	session_user_name text,
+	current_user_name text,
+	application_name text,
+	client_addr text,
+	backend_pid integer NOT NULL,
+	actor text,
+	object_name text,
+	row_count bigint,
+	query_id bigint,
+	sqlstate text,
+	message text,
+	statement text,
+	recorded_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp()
+);
+COMMENT ON TABLE witness.activity IS 'pg_witness: what happened that is not a change of a row, and must be in the chain whatever its transaction did: reads, logins, refused attempts, calls of pg_witness functions; written by the sealer, each row captured into the trail';
+COMMENT ON COLUMN witness.activity.activity_id IS 'order in which the sealer wrote the rows';
+COMMENT ON COLUMN witness.activity.kind IS 'read (a table tracked with capture_reads), trail read (a table of schema witness), login, denied (refused for lack of privilege, or a pg_witness guard), call (of a pg_witness function), lost (events the queue could not keep)';
+COMMENT ON COLUMN witness.activity.outcome IS 'success, denied, or failed (the statement or call ended with an error, or the events were lost)';
+COMMENT ON COLUMN witness.activity.happened_at IS 'when the statement started, the login was decided or the error raised';
+COMMENT ON COLUMN witness.activity.database_name IS 'the database, as the client named it';
+COMMENT ON COLUMN witness.activity.session_user_name IS 'the role that logged in (for a login: the role the client asked for)';
+COMMENT ON COLUMN witness.activity.current_user_name IS 'the role whose privileges applied (after SET ROLE)';
+COMMENT ON COLUMN witness.activity.application_name IS 'application_name of the session';
+COMMENT ON COLUMN witness.activity.client_addr IS 'client address; NULL for Unix-socket connections';
+COMMENT ON COLUMN witness.activity.backend_pid IS 'process id of the session';
+COMMENT ON COLUMN witness.activity.actor IS 'witness.actor of the session, if set (cut to 63 bytes)';
+COMMENT ON COLUMN witness.activity.object_name IS 'the table read (schema-qualified), the function called, or the authentication method of a login';
+COMMENT ON COLUMN witness.activity.row_count IS 'rows the statement returned or changed (for lost: how many events were lost); NULL when not known';
+COMMENT ON COLUMN witness.activity.query_id IS 'the statement''s query id (with compute_query_id), NULL otherwise';
+COMMENT ON COLUMN witness.activity.sqlstate IS 'SQLSTATE of a refused attempt';
+COMMENT ON COLUMN witness.activity.message IS 'the error message of a refused attempt or failed login';
+COMMENT ON COLUMN witness.activity.statement IS 'the statement text, cut after 1199 bytes (its whole length is then given); never values read';
+COMMENT ON COLUMN witness.activity.recorded_at IS 'when the sealer wrote the row';
+COMMENT ON SEQUENCE witness.activity_activity_id_seq IS 'pg_witness activity ids';
+REVOKE ALL ON witness.activity FROM PUBLIC;
+SELECT witness._make_record_table('witness.activity', 'activity_id');
+
+CREATE FUNCTION witness.flush_activity() RETURNS bigint
+AS 'MODULE_PATHNAME', 'witness_flush_activity' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION witness.flush_activity() IS 'writes the activity events of this database waiting in shared memory into witness.activity now, in the calling transaction (the sealer does it on every pass); returns the rows written';
+REVOKE ALL ON FUNCTION witness.flush_activity() FROM PUBLIC;
+
+-- Calls of pg_witness's functions are recorded through fmgr_hook, which PostgreSQL calls only around
+-- functions with a SET clause or SECURITY DEFINER. Pin search_path on every function that has
+-- neither, except the capture triggers (on every row change) and immutable helpers.
+DO $$
+DECLARE
+	f record;
+BEGIN
+	FOR f IN SELECT p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid) AS args
+	         FROM pg_catalog.pg_proc p
+	         WHERE p.pronamespace = 'witness'::regnamespace AND p.proconfig IS NULL AND NOT p.prosecdef
+	           AND p.provolatile <> 'i' AND p.prorettype <> 'trigger'::regtype AND p.prokind IN ('f', 'p')
+	LOOP
+		EXECUTE format('ALTER ROUTINE witness.%I(%s) SET search_path = pg_catalog, pg_temp', f.proname, f.args);
+	END LOOP;
+END
+$$;
