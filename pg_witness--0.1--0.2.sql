@@ -1177,7 +1177,8 @@ REVOKE ALL ON FUNCTION witness.flush_activity() FROM PUBLIC;
 
 -- Calls of pg_witness's functions are recorded through fmgr_hook, which PostgreSQL calls only around
 -- functions with a SET clause or SECURITY DEFINER. Pin search_path on every function that has
--- neither, except the capture triggers (on every row change) and immutable helpers.
+-- neither, except the capture triggers (on every row change), immutable helpers and procedures
+-- (a procedure with a SET clause cannot commit; rotate_master_key() records itself in witness.key_rotation).
 DO $$
 DECLARE
 	f record;
@@ -1185,7 +1186,7 @@ BEGIN
 	FOR f IN SELECT p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid) AS args
 	         FROM pg_catalog.pg_proc p
 	         WHERE p.pronamespace = 'witness'::regnamespace AND p.proconfig IS NULL AND NOT p.prosecdef
-	           AND p.provolatile <> 'i' AND p.prorettype <> 'trigger'::regtype AND p.prokind IN ('f', 'p')
+	           AND p.provolatile <> 'i' AND p.prorettype <> 'trigger'::regtype AND p.prokind = 'f'
 	LOOP
 		EXECUTE format('ALTER ROUTINE witness.%I(%s) SET search_path = pg_catalog, pg_temp', f.proname, f.args);
 	END LOOP;

@@ -5,6 +5,7 @@
 #include "pg/common/trail_catalog.hpp"
 
 extern "C" {
+#include "catalog/pg_authid.h"
 #include "catalog/pg_proc.h"
 #include "commands/extension.h"
 #include "executor/executor.h"
@@ -64,6 +65,11 @@ Oid lookup_read_root(Oid relid)
 	if (!OidIsValid(config) || get_attnum(config, "capture_reads") == InvalidAttrNumber)
 		return InvalidOid;
 	volatile Oid root = InvalidOid;
+	// Read as the bootstrap superuser: the reading role need not see pg_witness's configuration.
+	Oid saved_user;
+	int saved_context;
+	GetUserIdAndSecContext(&saved_user, &saved_context);
+	SetUserIdAndSecContext(BOOTSTRAP_SUPERUSERID, saved_context | SECURITY_LOCAL_USERID_CHANGE);
 	looking_up = true;
 	PG_TRY();
 	{
@@ -84,6 +90,7 @@ Oid lookup_read_root(Oid relid)
 	PG_FINALLY();
 	{
 		looking_up = false;
+		SetUserIdAndSecContext(saved_user, saved_context);
 	}
 	PG_END_TRY();
 	return root;
