@@ -761,7 +761,7 @@ REVOKE ALL ON FUNCTION witness.subject_export(text, text, text) FROM PUBLIC;
 -------------------------------------------------------------------------------
 
 ALTER TABLE witness.tracked_table ADD COLUMN encrypt boolean NOT NULL DEFAULT false;
--- Reads of the table recorded in witness.activity (docs/access.md, "Sensitive reads").
+-- Reads of the table recorded in witness.activity (docs/activity.md, "Sensitive reads").
 ALTER TABLE witness.tracked_table ADD COLUMN capture_reads boolean NOT NULL DEFAULT false;
 COMMENT ON COLUMN witness.tracked_table.encrypt IS 'whether the payloads of this table''s entries are stored encrypted (witness.track(..., encrypt))';
 COMMENT ON COLUMN witness.tracked_table.capture_reads IS 'whether every statement that reads this table is recorded in witness.activity (witness.track(..., capture_reads))';
@@ -1121,7 +1121,7 @@ COMMENT ON FUNCTION witness._lookup_pseudonyms(text) IS 'internal: the pseudonym
 REVOKE ALL ON FUNCTION witness._lookup_pseudonyms(text) FROM PUBLIC;
 
 -------------------------------------------------------------------------------
--- Activity (docs/access.md, "Activity"): reads of tables tracked with capture_reads, reads of the
+-- Activity (docs/activity.md): reads of tables tracked with capture_reads, reads of the
 -- trail itself, logins, refused attempts and calls of pg_witness's functions. Backends put each
 -- event into a queue in shared memory whatever their transaction does next; the sealer writes them
 -- here, and capture makes every row an entry of the chain.
@@ -1145,6 +1145,10 @@ CREATE TABLE witness.activity (
 	sqlstate text,
 	message text,
 	statement text,
+	statement_count integer NOT NULL DEFAULT 1,
+	last_happened_at timestamptz,
+	statement_times timestamptz[],
+	statement_rows bigint[],
 	recorded_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp()
 );
 COMMENT ON TABLE witness.activity IS 'pg_witness: what happened that is not a change of a row, and must be in the chain whatever its transaction did: reads, logins, refused attempts, calls of pg_witness functions; written by the sealer, each row captured into the trail';
@@ -1165,6 +1169,10 @@ COMMENT ON COLUMN witness.activity.query_id IS 'the statement''s query id (with 
 COMMENT ON COLUMN witness.activity.sqlstate IS 'SQLSTATE of a refused attempt';
 COMMENT ON COLUMN witness.activity.message IS 'the error message of a refused attempt or failed login';
 COMMENT ON COLUMN witness.activity.statement IS 'the statement text, cut after 1199 bytes (its whole length is then given); never values read';
+COMMENT ON COLUMN witness.activity.statement_count IS 'how many statements the row records: reads of one session by one statement (one query id) that the sealer wrote together share a row; row_count is then their sum';
+COMMENT ON COLUMN witness.activity.last_happened_at IS 'when the last of the row''s statements started (NULL for one statement)';
+COMMENT ON COLUMN witness.activity.statement_times IS 'when each of the row''s statements started, in order (NULL for one statement)';
+COMMENT ON COLUMN witness.activity.statement_rows IS 'rows each of the row''s statements returned or changed, in the order of statement_times';
 COMMENT ON COLUMN witness.activity.recorded_at IS 'when the sealer wrote the row';
 COMMENT ON SEQUENCE witness.activity_activity_id_seq IS 'pg_witness activity ids';
 REVOKE ALL ON witness.activity FROM PUBLIC;

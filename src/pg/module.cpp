@@ -13,6 +13,7 @@
 
 extern "C" {
 #include "storage/ipc.h"
+#include "utils/queryjumble.h"
 }
 
 extern "C" {
@@ -53,6 +54,8 @@ void _PG_init(void)
 		previous_shmem_startup = shmem_startup_hook;
 		shmem_startup_hook = witness_shmem_startup;
 		witness::pg::register_launcher();
+		// Reads are recorded by query id (compute_query_id = auto computes them from now on).
+		EnableQueryId();
 	}
 }
 }

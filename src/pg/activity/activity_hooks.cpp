@@ -33,6 +33,8 @@ struct RelationReads {
 	Oid relid;     // hash key
 	bool trail;    // a relation of schema witness
 	Oid read_root; // the tracked table with capture_reads this relation belongs to, or InvalidOid
+	char label[kActivityObjectBytes];      // the relation, schema-qualified
+	char root_label[kActivityObjectBytes]; // read_root, schema-qualified
 };
 HTAB *relation_reads = nullptr;
 bool looking_up = false; // our own lookup query runs: nothing it reads is recorded
@@ -96,6 +98,13 @@ Oid lookup_read_root(Oid relid)
 	return root;
 }
 
+void relation_label(Oid relid, char *out)
+{
+	char *nsp = get_namespace_name(get_rel_namespace(relid));
+	char *rel = get_rel_name(relid);
+	snprintf(out, kActivityObjectBytes, "%s.%s", nsp ? nsp : "?", rel ? rel : "?");
+}
+
 RelationReads *relation(Oid relid)
 {
 	if (relation_reads == nullptr) {
@@ -117,6 +126,9 @@ RelationReads *relation(Oid relid)
 	r = (RelationReads *)hash_search(relation_reads, &relid, HASH_ENTER, &found);
 	r->trail = trail;
 	r->read_root = root;
+	relation_label(relid, r->label);
+	if (OidIsValid(root))
+		relation_label(root, r->root_label);
 	return r;
 }
 
@@ -191,13 +203,6 @@ ActivityEvent *begin_read(QueryDesc *query, ActivityKind kind, const char *objec
 	return e;
 }
 
-char *relation_label(Oid relid)
-{
-	char *nsp = get_namespace_name(get_rel_namespace(relid));
-	char *rel = get_rel_name(relid);
-	return psprintf("%s.%s", nsp ? nsp : "?", rel ? rel : "?");
-}
-
 // The relations the statement reads that are recorded: one event per tracked table with
 // capture_reads (its partitions and children count as the table), one for the trail's tables.
 void record_reads(QueryDesc *query)
@@ -218,7 +223,7 @@ void record_reads(QueryDesc *query)
 			else if (trail.len < kActivityObjectBytes)
 				appendStringInfoString(&trail, ", ");
 			if (trail.len < kActivityObjectBytes)
-				appendStringInfoString(&trail, relation_label(rte->relid));
+				appendStringInfoString(&trail, r->label);
 		}
 		if (OidIsValid(r->read_root)) {
 			bool seen = false;
@@ -226,7 +231,7 @@ void record_reads(QueryDesc *query)
 				seen |= roots[i] == r->read_root;
 			if (!seen && nroots < 16) {
 				roots[nroots++] = r->read_root;
-				begin_read(query, ActivityKind::Read, relation_label(r->read_root));
+				begin_read(query, ActivityKind::Read, r->root_label);
 			}
 		}
 	}

@@ -9,7 +9,7 @@ extern "C" {
 #include "storage/condition_variable.h"
 #include "storage/ipc.h"
 #include "storage/shmem.h"
-#include "storage/spin.h"
+#include "port/atomics.h"
 #include "utils/wait_event.h"
 }
 
@@ -20,25 +20,26 @@ namespace
 
 enum SlotState : uint32 { Free = 0, Writing, Published, Taken };
 
+// Slots change state by compare-and-swap, without a lock: sixteen sessions recording their reads
+// on two cores spent their time waiting for a spinlock whose holder had been descheduled.
 struct Slot {
-	SlotState state;
+	pg_atomic_uint32 state;
 	uint64 seq; // order of reservation
 	ActivityEvent event;
 };
 
 struct Queue {
-	slock_t mutex;
 	int size;
-	int nfree;
-	int published;
-	uint64 next_seq;
-	uint64 lost;
-	ConditionVariable freed; // broadcast when slots are freed
-	// Followed by int free_stack[size] and Slot slots[size].
+	pg_atomic_uint64 next;      // where the search for a free slot starts; also the order of events
+	pg_atomic_uint32 nfree;
+	pg_atomic_uint32 published;
+	pg_atomic_uint64 lost;
+	pg_atomic_uint32 wake_asked; // a pass was asked for and the queue was not drained since
+	ConditionVariable freed;     // broadcast when slots are freed
+	// Followed by Slot slots[size].
 };
 
 Queue *queue = nullptr;
-int *free_stack = nullptr;
 Slot *slots = nullptr;
 
 // An event of another database not taken this long is dropped by the next drain of any database
@@ -49,8 +50,18 @@ constexpr long kReserveWaitMs = 10000;
 
 Size queue_bytes(int size)
 {
-	return add_size(add_size(MAXALIGN(sizeof(Queue)), MAXALIGN(mul_size(sizeof(int), size))),
-	                mul_size(sizeof(Slot), size));
+	return add_size(MAXALIGN(sizeof(Queue)), mul_size(sizeof(Slot), size));
+}
+
+bool swap_state(Slot *s, uint32 from, uint32 to)
+{
+	return pg_atomic_compare_exchange_u32(&s->state, &from, to);
+}
+
+void free_slot(Slot *s)
+{
+	pg_atomic_write_u32(&s->state, Free);
+	pg_atomic_fetch_add_u32(&queue->nfree, 1);
 }
 
 // The slots this backend took for a drain: freed at commit, published again at abort.
@@ -63,21 +74,20 @@ void release_taken(bool committed)
 {
 	if (ntaken == 0)
 		return;
-	SpinLockAcquire(&queue->mutex);
 	for (int i = 0; i < ntaken; i++) {
 		Slot *s = &slots[taken[i]];
 		if (committed) {
-			s->state = Free;
-			free_stack[queue->nfree++] = taken[i];
+			free_slot(s);
 		} else {
-			s->state = Published;
-			queue->published++;
+			pg_atomic_write_u32(&s->state, Published);
+			pg_atomic_fetch_add_u32(&queue->published, 1);
 		}
 	}
-	SpinLockRelease(&queue->mutex);
 	ntaken = 0;
-	if (committed)
+	if (committed) {
+		pg_atomic_write_u32(&queue->wake_asked, 0);
 		ConditionVariableBroadcast(&queue->freed);
+	}
 }
 
 void on_xact(XactEvent event, void *)
@@ -88,15 +98,22 @@ void on_xact(XactEvent event, void *)
 		release_taken(false);
 }
 
-// Called with the mutex held. A slot off the free stack, or -1.
-int pop_free()
+// A free slot, now Writing, or -1 when none is free. Starts where the last search ended, so that
+// slots are reused round the queue and a search usually succeeds at once.
+int claim_free()
 {
-	if (queue->nfree == 0)
+	if (pg_atomic_read_u32(&queue->nfree) == 0)
 		return -1;
-	int i = free_stack[--queue->nfree];
-	slots[i].state = Writing;
-	slots[i].seq = queue->next_seq++;
-	return i;
+	for (int tries = 0; tries < queue->size; tries++) {
+		const uint64 ticket = pg_atomic_fetch_add_u64(&queue->next, 1);
+		Slot *s = &slots[ticket % queue->size];
+		if (pg_atomic_read_u32(&s->state) == Free && swap_state(s, Free, Writing)) {
+			pg_atomic_fetch_sub_u32(&queue->nfree, 1);
+			s->seq = ticket;
+			return (int)(ticket % queue->size);
+		}
+	}
+	return -1;
 }
 
 ActivityEvent *fresh(int i)
@@ -106,6 +123,17 @@ ActivityEvent *fresh(int i)
 	e->at = GetCurrentTimestamp();
 	e->rows = -1;
 	return e;
+}
+
+// Past half full, the sealer of this database is asked for a pass now (once until a drain).
+void ask_for_drain()
+{
+	if (pg_atomic_read_u32(&queue->nfree) >= (uint32)queue->size / 2 || !OidIsValid(MyDatabaseId) ||
+	    !sealer_registry_attached())
+		return;
+	uint32 no = 0;
+	if (pg_atomic_compare_exchange_u32(&queue->wake_asked, &no, 1))
+		registry_wake(MyDatabaseId);
 }
 
 } // namespace
@@ -151,20 +179,17 @@ void activity_queue_startup()
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	const int size = setting_activity_queue_size;
 	queue = (Queue *)ShmemInitStruct("pg_witness activity queue", queue_bytes(size), &found);
-	free_stack = (int *)((char *)queue + MAXALIGN(sizeof(Queue)));
-	slots = (Slot *)((char *)free_stack + MAXALIGN(mul_size(sizeof(int), size)));
+	slots = (Slot *)((char *)queue + MAXALIGN(sizeof(Queue)));
 	if (!found) {
-		SpinLockInit(&queue->mutex);
 		queue->size = size;
-		queue->nfree = size;
-		queue->published = 0;
-		queue->next_seq = 1;
-		queue->lost = 0;
+		pg_atomic_init_u64(&queue->next, 1);
+		pg_atomic_init_u32(&queue->nfree, size);
+		pg_atomic_init_u32(&queue->published, 0);
+		pg_atomic_init_u64(&queue->lost, 0);
+		pg_atomic_init_u32(&queue->wake_asked, 0);
 		ConditionVariableInit(&queue->freed);
-		for (int i = 0; i < size; i++) {
-			free_stack[i] = size - 1 - i;
-			slots[i].state = Free;
-		}
+		for (int i = 0; i < size; i++)
+			pg_atomic_init_u32(&slots[i].state, Free);
 	}
 	LWLockRelease(AddinShmemInitLock);
 }
@@ -178,25 +203,18 @@ ActivityEvent *activity_reserve(bool wait)
 {
 	if (queue == nullptr)
 		return nullptr;
-	SpinLockAcquire(&queue->mutex);
-	int i = pop_free();
-	const bool half_full = queue->nfree < queue->size / 2;
-	if (i < 0 && !wait)
-		queue->lost++;
-	SpinLockRelease(&queue->mutex);
-	// The sealer drains the queue; asking for a pass early keeps readers from waiting.
-	if (half_full && OidIsValid(MyDatabaseId) && sealer_registry_attached())
-		registry_wake(MyDatabaseId);
+	int i = claim_free();
+	ask_for_drain();
 	if (i >= 0)
 		return fresh(i);
-	if (!wait)
+	if (!wait) {
+		pg_atomic_fetch_add_u64(&queue->lost, 1);
 		return nullptr;
+	}
 	const TimestampTz give_up = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), kReserveWaitMs);
 	ConditionVariablePrepareToSleep(&queue->freed);
 	for (;;) {
-		SpinLockAcquire(&queue->mutex);
-		i = pop_free();
-		SpinLockRelease(&queue->mutex);
+		i = claim_free();
 		if (i >= 0)
 			break;
 		long left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), give_up);
@@ -210,8 +228,7 @@ ActivityEvent *activity_reserve(bool wait)
 			                errhint("Check that the background sealer runs (witness.seal_status) or call "
 			                        "witness.flush_activity(); raise witness.activity_queue_size.")));
 		}
-		if (OidIsValid(MyDatabaseId) && sealer_registry_attached())
-			registry_wake(MyDatabaseId);
+		ask_for_drain();
 		(void)ConditionVariableTimedSleep(&queue->freed, Min(left, 100L), PG_WAIT_EXTENSION);
 	}
 	ConditionVariableCancelSleep();
@@ -221,10 +238,9 @@ ActivityEvent *activity_reserve(bool wait)
 void activity_publish(ActivityEvent *event)
 {
 	Slot *s = (Slot *)((char *)event - offsetof(Slot, event));
-	SpinLockAcquire(&queue->mutex);
-	s->state = Published;
-	queue->published++;
-	SpinLockRelease(&queue->mutex);
+	pg_write_barrier(); // the event's fields before its state
+	pg_atomic_write_u32(&s->state, Published);
+	pg_atomic_fetch_add_u32(&queue->published, 1);
 }
 
 int activity_take(Oid database, const char *database_name, int *out)
@@ -242,27 +258,26 @@ int activity_take(Oid database, const char *database_name, int *out)
 	const TimestampTz unclaimed_before = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), -kUnclaimedMs);
 	int n = 0;
 	int dropped = 0;
-	SpinLockAcquire(&queue->mutex);
 	for (int i = 0; i < queue->size && ntaken < maxtaken; i++) {
 		Slot *s = &slots[i];
-		if (s->state != Published)
+		if (pg_atomic_read_u32(&s->state) != Published)
 			continue;
+		pg_read_barrier(); // the state before the event's fields
 		const ActivityEvent &e = s->event;
 		const bool mine = OidIsValid(e.database) ? e.database == database
 		                                         : strncmp(e.database_name, database_name, NAMEDATALEN) == 0;
 		if (mine) {
-			s->state = Taken;
+			if (!swap_state(s, Published, Taken))
+				continue;
 			out[n++] = i;
 			taken[ntaken++] = i;
-		} else if (e.at < unclaimed_before) {
-			s->state = Free;
-			free_stack[queue->nfree++] = i;
-			queue->lost++;
+		} else if (e.at < unclaimed_before && swap_state(s, Published, Taken)) {
+			free_slot(s);
+			pg_atomic_fetch_add_u64(&queue->lost, 1);
 			dropped++;
 		}
 	}
-	queue->published -= n + dropped;
-	SpinLockRelease(&queue->mutex);
+	pg_atomic_fetch_sub_u32(&queue->published, n + dropped);
 	if (dropped > 0)
 		ConditionVariableBroadcast(&queue->freed);
 	// Oldest first.
@@ -277,25 +292,13 @@ const ActivityEvent *activity_slot(int slot)
 
 uint64 activity_take_lost()
 {
-	if (queue == nullptr)
-		return 0;
-	SpinLockAcquire(&queue->mutex);
-	uint64 lost = queue->lost;
-	queue->lost = 0;
-	SpinLockRelease(&queue->mutex);
-	return lost;
+	return queue == nullptr ? 0 : pg_atomic_exchange_u64(&queue->lost, 0);
 }
 
 void activity_counts(int *waiting, int *size)
 {
-	*waiting = 0;
-	*size = 0;
-	if (queue == nullptr)
-		return;
-	SpinLockAcquire(&queue->mutex);
-	*waiting = queue->published;
-	*size = queue->size;
-	SpinLockRelease(&queue->mutex);
+	*waiting = queue == nullptr ? 0 : (int)pg_atomic_read_u32(&queue->published);
+	*size = queue == nullptr ? 0 : queue->size;
 }
 
 } // namespace witness::pg

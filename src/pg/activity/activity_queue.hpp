@@ -2,7 +2,7 @@
 // of tables tracked with capture_reads, reads of the trail itself, logins, refused attempts, calls of
 // pg_witness's functions). A backend writes each event into a slot of shared memory; the sealer of
 // its database moves the slots into witness.activity, where capture makes them entries of the chain
-// (docs/access.md, "Activity"). Exists only when pg_witness is in shared_preload_libraries.
+// (docs/activity.md). Exists only when pg_witness is in shared_preload_libraries.
 #pragma once
 
 #include "pg/common/pg_includes.hpp"
