@@ -137,7 +137,7 @@ RelationReads *relation(Oid relid)
 // reads anything), counted while it runs, published when it ends or its (sub)transaction aborts.
 
 struct OpenRead {
-	QueryDesc *query;
+	const void *query; // the QueryDesc, or the PlannedStmt of a COPY
 	ActivityEvent *event;
 	int nest_level;
 };
@@ -162,7 +162,7 @@ bool recording_backend()
 void on_exit(int, Datum);
 bool exit_callback_registered = false;
 
-void remember(QueryDesc *query, ActivityEvent *e)
+void remember(const void *query, ActivityEvent *e)
 {
 	if (nopen == maxopen) {
 		maxopen = Max(8, maxopen * 2);
@@ -178,7 +178,7 @@ void remember(QueryDesc *query, ActivityEvent *e)
 }
 
 // Publishes the open reads of query (nullptr: all of nest level >= level) with outcome.
-void close_reads(QueryDesc *query, int level, ActivityOutcome outcome)
+void close_reads(const void *query, int level, ActivityOutcome outcome)
 {
 	for (int i = nopen - 1; i >= 0; i--) {
 		OpenRead &r = open_reads[i];
@@ -190,16 +190,16 @@ void close_reads(QueryDesc *query, int level, ActivityOutcome outcome)
 	}
 }
 
-ActivityEvent *begin_read(QueryDesc *query, ActivityKind kind, const char *object)
+ActivityEvent *begin_read(const void *key, PlannedStmt *stmt, const char *text, ActivityKind kind, const char *object)
 {
 	ActivityEvent *e = activity_reserve(true);
 	e->kind = kind;
 	fill_session(e, true);
 	strlcpy(e->object, object, sizeof(e->object));
 	e->rows = 0;
-	e->query_id = (int64)query->plannedstmt->queryId;
-	fill_statement(e, query->sourceText);
-	remember(query, e);
+	e->query_id = (int64)stmt->queryId;
+	fill_statement(e, text);
+	remember(key, e);
 	return e;
 }
 
@@ -231,12 +231,12 @@ void record_reads(QueryDesc *query)
 				seen |= roots[i] == r->read_root;
 			if (!seen && nroots < 16) {
 				roots[nroots++] = r->read_root;
-				begin_read(query, ActivityKind::Read, r->root_label);
+				begin_read(query, query->plannedstmt, query->sourceText, ActivityKind::Read, r->root_label);
 			}
 		}
 	}
 	if (trail.data != nullptr)
-		begin_read(query, ActivityKind::TrailRead, trail.data);
+		begin_read(query, query->plannedstmt, query->sourceText, ActivityKind::TrailRead, trail.data);
 }
 
 void activity_executor_start(QueryDesc *query, int eflags)
@@ -481,6 +481,33 @@ void activity_client_auth(Port *port, int status)
 }
 
 } // namespace
+
+void activity_utility_begin(PlannedStmt *pstmt, const char *query_string)
+{
+	if (!IsA(pstmt->utilityStmt, CopyStmt) || looking_up || witness_depth > 0 || creating_extension ||
+	    !recording_backend() || !IsTransactionState() || !witness_here())
+		return;
+	auto *copy = (CopyStmt *)pstmt->utilityStmt;
+	if (copy->is_from || copy->relation == nullptr)
+		return; // COPY FROM is captured as rows; COPY (query) TO runs through the executor
+	const Oid relid = RangeVarGetRelid(copy->relation, NoLock, true);
+	if (!OidIsValid(relid))
+		return;
+	RelationReads *r = relation(relid);
+	if (r->trail)
+		begin_read(pstmt, pstmt, query_string, ActivityKind::TrailRead, r->label);
+	else if (OidIsValid(r->read_root))
+		begin_read(pstmt, pstmt, query_string, ActivityKind::Read, r->root_label);
+}
+
+void activity_utility_end(PlannedStmt *pstmt, QueryCompletion *qc)
+{
+	for (int i = 0; i < nopen; i++)
+		if (open_reads[i].query == pstmt && qc != nullptr)
+			open_reads[i].event->rows = (int64)qc->nprocessed;
+	if (nopen > 0)
+		close_reads(pstmt, 0, ActivityOutcome::Success);
+}
 
 bool inside_witness_function()
 {

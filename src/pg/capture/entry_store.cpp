@@ -2,6 +2,7 @@
 
 #include "pg/common/trail_catalog.hpp"
 #include "pg/common/trail_brin.hpp"
+#include "pg/activity/activity_hooks.hpp"
 
 extern "C" {
 #include "access/heapam.h"
@@ -420,10 +421,12 @@ void witness_process_utility(PlannedStmt *pstmt, const char *query_string, bool 
 {
 	if (have_queued_entries() && IsTransactionState())
 		flush_current();
+	activity_utility_begin(pstmt, query_string);
 	if (prev_process_utility != nullptr)
 		prev_process_utility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
 	else
 		standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
+	activity_utility_end(pstmt, qc);
 	if (have_queued_entries() && IsTransactionState())
 		flush_current();
 }
