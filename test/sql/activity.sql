@@ -24,7 +24,8 @@ CREATE FUNCTION act_show(since bigint) RETURNS TABLE (kind text, outcome text, w
                                                      row_count bigint, n integer, sqlstate text, message text,
                                                      statement text)
 LANGUAGE sql AS $$
-	SELECT a.kind, a.outcome, a.session_user_name || '/' || a.current_user_name, a.object_name, a.row_count,
+	SELECT a.kind, a.outcome, a.session_user_name || '/' || a.current_user_name, a.object_name,
+	       CASE WHEN a.object_name = 'witness.block' THEN NULL ELSE a.row_count END,
 	       a.statement_count, a.sqlstate, a.message, left(a.statement, 70)
 	FROM witness.activity a
 	WHERE a.activity_id > since AND a.kind <> 'login' AND a.object_name IS DISTINCT FROM 'witness.flush_activity'
@@ -115,7 +116,7 @@ SELECT * FROM act_show(:start);
 SELECT COALESCE(max(activity_id), 0) AS start FROM witness.activity \gset
 
 -- Calls of pg_witness functions: one row per function and statement, failed when it raised.
-SELECT count(*) > 0 AS blocks FROM witness.seal();
+SELECT block_no AS first_block FROM witness.seal() \gset
 SELECT witness.track('act_plain', classification => 'no_such_class');
 SELECT witness.flush_activity() > 0 AS flushed;
 SELECT * FROM act_show(:start);
@@ -124,7 +125,8 @@ SELECT * FROM act_show(:start);
 SELECT count(*) = (SELECT count(*) FROM witness.activity) AS every_row_an_entry
 FROM witness.entry e WHERE e.schema_name = 'witness' AND e.table_name = 'activity';
 SELECT count(*) > 0 AS sealed FROM witness.seal();
-SELECT status, count(*) FROM witness.verify() GROUP BY status;
+-- (Earlier tests tampered with older blocks on purpose: the blocks of this test are verified.)
+SELECT status, count(*) FROM witness.verify(:first_block) GROUP BY status;
 
 SELECT witness.untrack('act_acct');
 SELECT witness.untrack('act_plain');
