@@ -301,6 +301,7 @@ struct FunctionInfo {
 	Oid oid; // hash key
 	bool witness;
 	bool recorded; // a public function: its calls are recorded
+	bool drains;   // witness.flush_activity(), which frees the queue: never waits for a slot
 	char name[NAMEDATALEN];
 };
 HTAB *functions = nullptr;
@@ -324,12 +325,14 @@ FunctionInfo *function_info(Oid oid)
 	if (!found) {
 		f->witness = false;
 		f->recorded = false;
+		f->drains = false;
 		HeapTuple tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(oid));
 		if (HeapTupleIsValid(tup)) {
 			auto *proc = (Form_pg_proc)GETSTRUCT(tup);
 			f->witness = witness_here() && proc->pronamespace == witness_namespace;
 			f->recorded = f->witness && NameStr(proc->proname)[0] != '_';
 			strlcpy(f->name, NameStr(proc->proname), NAMEDATALEN);
+			f->drains = f->witness && strcmp(f->name, "flush_activity") == 0;
 			ReleaseSysCache(tup);
 		}
 	}
@@ -367,8 +370,9 @@ void activity_fmgr(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private_dat
 			return;
 		// Reserved before the depth counts the call: a full queue raises here, and no FHET_ABORT follows.
 		ActivityEvent *e = nullptr;
-		if (witness_depth == 0 && f->recorded && first_call_in_statement(flinfo->fn_oid)) {
-			e = activity_reserve(true);
+		if (witness_depth == 0 && f->recorded && first_call_in_statement(flinfo->fn_oid))
+			e = activity_reserve(!f->drains);
+		if (e != nullptr) {
 			e->kind = ActivityKind::Call;
 			fill_session(e, true);
 			snprintf(e->object, sizeof(e->object), "witness.%s", f->name);
@@ -477,7 +481,8 @@ void activity_client_auth(Port *port, int status)
 	if (prev_client_auth != nullptr)
 		prev_client_auth(port, status);
 	record_login(port, status == STATUS_OK ? ActivityOutcome::Success : ActivityOutcome::Denied,
-	             port->hba != nullptr ? hba_authname(port->hba->auth_method) : "none", nullptr);
+	             port->hba != nullptr ? hba_authname(port->hba->auth_method) : "none",
+	             status == STATUS_OK ? nullptr : "authentication failed");
 }
 
 } // namespace
