@@ -10,6 +10,8 @@
 #   - with the sealer stopped and a queue of 64 slots: reads wait for a free slot and are refused
 #     (53000) when none frees, so that nothing is read unrecorded; events that cannot wait (logins)
 #     are counted and the count recorded as a "lost" row;
+#   - a clean restart (pg_ctl restart -m fast) with events not written yet: they are saved and written
+#     after the restart;
 #   - every activity row an entry of the chain; the chain verifies.
 #
 # Environment: REPO, PG_BINDIR (as scripts/test.sh passes them).
@@ -133,6 +135,16 @@ check "the reads that found a slot are recorded (one row, 60 or more statements)
 	"SELECT sum(statement_count) >= 60 FROM witness.activity WHERE kind = 'read' AND statement LIKE '%count(*) FROM act_secret%'"
 check "the login that found no slot is counted in a lost row" t \
 	"SELECT count(*) >= 1 FROM witness.activity WHERE kind = 'lost' AND row_count >= 1"
+
+say "a clean restart keeps what the sealer had not written yet"
+q "SELECT witness.flush_activity()" >/dev/null
+q "SELECT v FROM act_secret WHERE id = 77" >/dev/null
+(cd "$WORK" && as_pg "$PG_BINDIR/pg_ctl" -D "$WORK/data" -l "$WORK/server.log" -m fast -w -t 60 restart) >/dev/null
+check_ok "the postmaster saved and queued it again" \
+	"$(grep -q 'pg_witness: [0-9]* activity events saved at shutdown are queued again' "$WORK/server.log" && echo ok || echo 'no such line in the server log')"
+q "SELECT witness.flush_activity()" >/dev/null
+check "the read before the restart is recorded" 1 \
+	"SELECT count(*) FROM witness.activity WHERE kind = 'read' AND statement LIKE '%id = 77%'"
 
 say "the chain"
 q "SELECT witness.flush_activity()" >/dev/null

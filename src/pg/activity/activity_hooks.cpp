@@ -8,6 +8,7 @@ extern "C" {
 #include "catalog/pg_authid.h"
 #include "catalog/pg_proc.h"
 #include "commands/extension.h"
+#include "access/xlog.h"
 #include "executor/executor.h"
 #include "libpq/auth.h"
 #include "libpq/hba.h"
@@ -154,9 +155,11 @@ ClientAuthentication_hook_type prev_client_auth = nullptr;
 
 int witness_depth = 0; // functions of schema witness running (fmgr_hook)
 
+// A standby cannot write the trail, and no sealer runs there: it records nothing (its trail is
+// the primary's), and refuses reads of tables tracked with capture_reads (record_reads).
 bool recording_backend()
 {
-	return MyBackendType == B_BACKEND && activity_queue_attached();
+	return MyBackendType == B_BACKEND && activity_queue_attached() && !RecoveryInProgress();
 }
 
 void on_exit(int, Datum);
@@ -239,6 +242,23 @@ void record_reads(QueryDesc *query)
 		begin_read(query, query->plannedstmt, query->sourceText, ActivityKind::TrailRead, trail.data);
 }
 
+// On a standby: a read of a table tracked with capture_reads cannot be recorded, so it is refused.
+void refuse_unrecordable_reads(QueryDesc *query)
+{
+	ListCell *lc;
+	foreach (lc, query->plannedstmt->rtable) {
+		auto *rte = (RangeTblEntry *)lfirst(lc);
+		if (rte->rtekind != RTE_RELATION || (rte->requiredPerms & ACL_SELECT) == 0)
+			continue;
+		RelationReads *r = relation(rte->relid);
+		if (OidIsValid(r->read_root))
+			ereport(ERROR, (errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+			                errmsg("cannot read %s on a standby: its reads are recorded", r->root_label),
+			                errdetail("The table is tracked with capture_reads; a standby cannot write the trail."),
+			                errhint("Read it on the primary.")));
+	}
+}
+
 void activity_executor_start(QueryDesc *query, int eflags)
 {
 	if (prev_start != nullptr)
@@ -247,9 +267,12 @@ void activity_executor_start(QueryDesc *query, int eflags)
 		standard_ExecutorStart(query, eflags);
 	// EXPLAIN without ANALYZE reads nothing; pg_witness's own queries are recorded as its calls.
 	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) != 0 || looking_up || witness_depth > 0 || creating_extension ||
-	    !recording_backend() || !witness_here())
+	    MyBackendType != B_BACKEND || !activity_queue_attached() || !witness_here())
 		return;
-	record_reads(query);
+	if (RecoveryInProgress())
+		refuse_unrecordable_reads(query);
+	else
+		record_reads(query);
 }
 
 void activity_executor_run(QueryDesc *query, ScanDirection direction, uint64 count, bool execute_once)

@@ -7,6 +7,7 @@
 
 extern "C" {
 #include "storage/condition_variable.h"
+#include "storage/fd.h"
 #include "storage/ipc.h"
 #include "storage/shmem.h"
 #include "port/atomics.h"
@@ -125,6 +126,72 @@ ActivityEvent *fresh(int i)
 	return e;
 }
 
+// At a clean shutdown the postmaster saves the events no sealer wrote yet, and loads them at the
+// next start (as pg_stat_statements keeps its statistics). A crash loses them.
+constexpr const char *kSaveFile = "pg_witness_activity.saved";
+constexpr uint32 kSaveMagic = 0x57414331; // "WAC1"
+
+struct SaveHeader {
+	uint32 magic;
+	uint32 event_bytes; // sizeof(ActivityEvent) of the library that wrote the file
+	uint64 lost;
+	int32 count;
+};
+
+void save_queue(int code, Datum)
+{
+	if (code != 0 || queue == nullptr)
+		return;
+	FILE *f = AllocateFile(kSaveFile, PG_BINARY_W);
+	if (f == nullptr)
+		return;
+	SaveHeader h = {kSaveMagic, (uint32)sizeof(ActivityEvent), pg_atomic_read_u64(&queue->lost), 0};
+	for (int i = 0; i < queue->size; i++) {
+		const uint32 st = pg_atomic_read_u32(&slots[i].state);
+		h.count += st != Free ? 1 : 0;
+	}
+	bool ok = fwrite(&h, sizeof(h), 1, f) == 1;
+	for (int i = 0; ok && i < queue->size; i++)
+		if (pg_atomic_read_u32(&slots[i].state) != Free)
+			ok = fwrite(&slots[i].event, sizeof(ActivityEvent), 1, f) == 1;
+	if (FreeFile(f) != 0 || !ok) {
+		ereport(LOG, (errcode_for_file_access(), errmsg("pg_witness: could not save the activity queue to \"%s\"", kSaveFile)));
+		unlink(kSaveFile);
+	}
+}
+
+// Publishes the saved events again (as many as fit), then removes the file.
+void load_queue()
+{
+	FILE *f = AllocateFile(kSaveFile, PG_BINARY_R);
+	if (f == nullptr)
+		return;
+	SaveHeader h;
+	if (fread(&h, sizeof(h), 1, f) == 1 && h.magic == kSaveMagic && h.event_bytes == sizeof(ActivityEvent)) {
+		int loaded = 0;
+		for (int k = 0; k < h.count; k++) {
+			if (loaded == queue->size) {
+				pg_atomic_fetch_add_u64(&queue->lost, 1);
+				continue;
+			}
+			Slot *s = &slots[loaded];
+			if (fread(&s->event, sizeof(ActivityEvent), 1, f) != 1)
+				break;
+			s->seq = pg_atomic_fetch_add_u64(&queue->next, 1);
+			pg_atomic_write_u32(&s->state, Published);
+			loaded++;
+		}
+		pg_atomic_write_u32(&queue->nfree, queue->size - loaded);
+		pg_atomic_write_u32(&queue->published, loaded);
+		pg_atomic_fetch_add_u64(&queue->lost, h.lost);
+		ereport(LOG, (errmsg("pg_witness: %d activity events saved at shutdown are queued again", loaded)));
+	} else {
+		ereport(LOG, (errmsg("pg_witness: ignored \"%s\", written by another version", kSaveFile)));
+	}
+	FreeFile(f);
+	unlink(kSaveFile);
+}
+
 // Past half full, the sealer of this database is asked for a pass now (once until a drain).
 void ask_for_drain()
 {
@@ -190,8 +257,11 @@ void activity_queue_startup()
 		ConditionVariableInit(&queue->freed);
 		for (int i = 0; i < size; i++)
 			pg_atomic_init_u32(&slots[i].state, Free);
+		load_queue();
 	}
 	LWLockRelease(AddinShmemInitLock);
+	if (!IsUnderPostmaster)
+		on_shmem_exit(save_queue, (Datum)0);
 }
 
 bool activity_queue_attached()
