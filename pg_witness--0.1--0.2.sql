@@ -1433,8 +1433,8 @@ BEGIN
 		FOR r IN SELECT before -> 'members' -> k.k AS old, after -> 'members' -> k.k AS new
 		         FROM (SELECT jsonb_object_keys(before -> 'members') UNION SELECT jsonb_object_keys(after -> 'members')) k(k)
 		         -- Names are compared by OID (the key): a renamed role's memberships did not change.
-		         WHERE (before -> 'members' -> k.k - 'role' - 'member' - 'grantor')
-		               IS DISTINCT FROM (after -> 'members' -> k.k - 'role' - 'member' - 'grantor')
+		         WHERE ((before -> 'members' -> k.k) - 'role' - 'member' - 'grantor')
+		               IS DISTINCT FROM ((after -> 'members' -> k.k) - 'role' - 'member' - 'grantor')
 		         ORDER BY COALESCE(before -> 'members' -> k.k, after -> 'members' -> k.k) ->> 'role',
 		                  COALESCE(before -> 'members' -> k.k, after -> 'members' -> k.k) ->> 'member' LOOP
 			detail := jsonb_build_object('role', COALESCE(r.new, r.old) -> 'role', 'member', COALESCE(r.new, r.old) -> 'member',

@@ -16,7 +16,6 @@ extern "C" {
 #include "catalog/pg_proc.h"
 #include "commands/extension.h"
 #include "nodes/parsenodes.h"
-#include "parser/parse_func.h"
 #include "tcop/cmdtag.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
@@ -70,11 +69,17 @@ bool needs_record(Node *stmt)
 }
 
 // The function of pg_witness named name, when it exists and belongs to the installed extension: a
-// function of that name in a schema witness that some other role made is never called.
+// function of that name in a schema witness that some other role made is never called. Looked up in
+// the catalog, not through name resolution, which would need USAGE on schema witness from the role
+// that runs the command.
 Oid extension_function(Oid extension, const char *name, int nargs, const Oid *argtypes)
 {
-	List *qualified = list_make2(makeString(pstrdup("witness")), makeString(pstrdup(name)));
-	Oid fn = LookupFuncName(qualified, nargs, argtypes, true);
+	const Oid schema = get_namespace_oid("witness", true);
+	if (!OidIsValid(schema))
+		return InvalidOid;
+	oidvector *args = buildoidvector(argtypes, nargs);
+	const Oid fn = GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid, CStringGetDatum(name), PointerGetDatum(args),
+	                               ObjectIdGetDatum(schema));
 	if (!OidIsValid(fn) || getExtensionOfObject(ProcedureRelationId, fn) != extension)
 		return InvalidOid;
 	return fn;
@@ -251,7 +256,8 @@ char *summarize(Node *stmt, bool *redact_statement)
 	case T_AlterRoleStmt: {
 		AlterRoleStmt *alter = castNode(AlterRoleStmt, stmt);
 		append_text(&buf, "kind", "role");
-		append_role_list(&buf, "targets", list_make1(alter->role));
+		// ALTER GROUP ... ADD USER / DROP USER changes memberships only, like GRANT role.
+		append_role_list(&buf, alter->action != 0 ? "granted_roles" : "targets", list_make1(alter->role));
 		*redact_statement = sets_password(alter->options);
 		break;
 	}
