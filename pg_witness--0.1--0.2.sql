@@ -1324,10 +1324,10 @@ AS $$
 	WHERE (c.oid IN (SELECT m.relid FROM witness._tracked_tree() m)
 	       OR (c.relnamespace = 'witness'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'S')))
 	  AND (summary ->> 'kind' = 'owned'
-	       OR c.oid IN (SELECT r::oid FROM jsonb_array_elements_text(summary -> 'relations') r)
-	       OR (c.relkind IN ('r', 'p', 'v', 'm', 'f')
+	       OR c.oid IN (SELECT r::oid FROM jsonb_array_elements_text(COALESCE(summary -> 'relations', '[]')) r)
+	       OR (summary ->> 'object_type' = 'table' AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
 	           AND c.relnamespace IN (SELECT n.oid FROM pg_namespace n
-	                                  WHERE n.nspname IN (SELECT jsonb_array_elements_text(summary -> 'schemas')))))
+	                                  WHERE n.nspname IN (SELECT jsonb_array_elements_text(summary -> 'in_schemas')))))
 $$;
 COMMENT ON FUNCTION witness._permission_relations(jsonb) IS 'internal: the captured and pg_witness relations whose privileges a command may change';
 REVOKE ALL ON FUNCTION witness._permission_relations(jsonb) FROM PUBLIC;
@@ -1343,6 +1343,27 @@ $$;
 COMMENT ON FUNCTION witness._named_roles(jsonb) IS 'internal: the roles a role command names';
 REVOKE ALL ON FUNCTION witness._named_roles(jsonb) FROM PUBLIC;
 
+-- Privileges on pg_witness itself that a GRANT or REVOKE names: its functions (directly or through ALL
+-- FUNCTIONS IN SCHEMA witness), schema witness, and witness.* settings (GRANT SET, ALTER SYSTEM ON
+-- PARAMETER). Each is {"acl": ...}, keyed by function identity, "witness" or setting name.
+CREATE FUNCTION witness._witness_object_state(summary jsonb) RETURNS jsonb
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT jsonb_build_object(
+		'functions', (SELECT COALESCE(jsonb_object_agg(p.oid::regprocedure::text, jsonb_build_object('acl', p.proacl::text[])), '{}')
+		              FROM pg_proc p WHERE p.pronamespace = 'witness'::regnamespace
+		                AND (p.oid IN (SELECT f::oid FROM jsonb_array_elements_text(COALESCE(summary -> 'functions', '[]')) f)
+		                     OR (summary ->> 'object_type' = 'function' AND summary -> 'in_schemas' ? 'witness'))),
+		'schemas', (SELECT COALESCE(jsonb_object_agg(n.nspname, jsonb_build_object('acl', n.nspacl::text[])), '{}')
+		            FROM pg_namespace n WHERE n.nspname = 'witness' AND COALESCE(summary -> 'schemas', '[]') ? 'witness'),
+		'parameters', (SELECT COALESCE(jsonb_object_agg(x.name, jsonb_build_object(
+		                   'acl', (SELECT a.paracl::text[] FROM pg_parameter_acl a WHERE a.parname = x.name))), '{}')
+		               FROM jsonb_array_elements_text(COALESCE(summary -> 'parameters', '[]')) x(name)
+		               WHERE lower(x.name) LIKE 'witness.%'))
+$$;
+COMMENT ON FUNCTION witness._witness_object_state(jsonb) IS 'internal: privileges on pg_witness functions, schema witness and witness.* settings that a GRANT or REVOKE names';
+REVOKE ALL ON FUNCTION witness._witness_object_state(jsonb) FROM PUBLIC;
+
 -- Called by the utility hook before a role, privilege or setting command runs: what it may change.
 -- SECURITY DEFINER (pg_authid is readable by superusers only); the hook calls it through the function
 -- manager, so no role needs EXECUTE on it, and none has it.
@@ -1354,7 +1375,8 @@ BEGIN
 	WHEN 'role' THEN
 		RETURN witness._role_state(witness._named_roles(summary));
 	WHEN 'grant', 'owned' THEN
-		RETURN jsonb_build_object('relations', witness._relation_state(witness._permission_relations(summary)));
+		RETURN jsonb_build_object('relations', witness._relation_state(witness._permission_relations(summary)))
+		       || witness._witness_object_state(summary);
 	ELSE
 		RETURN '{}'::jsonb;
 	END CASE;
@@ -1463,6 +1485,25 @@ BEGIN
 			PERFORM witness._record_permission_row(command_tag,
 			        CASE WHEN (summary ->> 'is_grant')::boolean THEN 'privileges granted' ELSE 'privileges revoked' END,
 			        r.relid, detail, false);
+			written := written + 1;
+		END LOOP;
+		-- On pg_witness's functions, schema and settings: one row per command and kind of object, naming
+		-- each object with its privileges before and after.
+		FOR r IN SELECT kinds.k, before -> kinds.k AS old FROM unnest(ARRAY['functions', 'schemas', 'parameters']) kinds(k)
+		         WHERE before -> kinds.k <> '{}' LOOP
+			after := witness._witness_object_state(summary) -> r.k;
+			detail := jsonb_build_object('object_type', summary -> 'object_type',
+			                             'objects', (SELECT jsonb_agg(o ORDER BY o) FROM jsonb_object_keys(r.old) o),
+			                             'grantees', summary -> 'grantees', 'privileges', summary -> 'privileges',
+			                             'grant_option', summary -> 'grant_option', 'cascade', summary -> 'cascade',
+			                             'grantor', COALESCE(NULLIF(summary -> 'granted_by', 'null'), summary -> 'current_user'),
+			                             'acl', (SELECT jsonb_object_agg(o, jsonb_build_object('old', r.old -> o -> 'acl', 'new', after -> o -> 'acl'))
+			                                     FROM jsonb_object_keys(r.old) o
+			                                     WHERE (r.old -> o -> 'acl') IS DISTINCT FROM (after -> o -> 'acl')))
+			          || who || witness._witness_roles(ARRAY(SELECT jsonb_array_elements_text(summary -> 'grantees')));
+			PERFORM witness._record_permission_row(command_tag,
+			        CASE WHEN (summary ->> 'is_grant')::boolean THEN 'privileges granted' ELSE 'privileges revoked' END,
+			        NULL, detail, false);
 			written := written + 1;
 		END LOOP;
 	ELSIF summary ->> 'kind' = 'owned' THEN

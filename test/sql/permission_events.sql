@@ -121,6 +121,28 @@ REVOKE SELECT ON witness.entry FROM witness_auditor;
 CREATE TABLE pe.untracked (id int);
 GRANT SELECT ON pe.untracked TO pe_dml;
 SELECT * FROM pg_temp.events();
+-- Grants on pg_witness's functions, its schema and its settings: one row per command, naming each object.
+GRANT EXECUTE ON FUNCTION witness.verify(bigint, bigint), witness.prove(bigint) TO witness_auditor;
+GRANT USAGE ON SCHEMA witness TO witness_reader, pe_dml;
+REVOKE USAGE ON SCHEMA witness FROM pe_dml;
+GRANT ALTER SYSTEM ON PARAMETER witness.digest_interval TO pe_admin;
+GRANT EXECUTE ON FUNCTION pe.noop() TO pe_dml;   -- not pg_witness's: not recorded
+SELECT * FROM pg_temp.events();
+SELECT detail -> 'acl' AS acl FROM witness.ddl_event WHERE detail ->> 'object_type' = 'schema' ORDER BY event_id;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA witness TO witness_auditor;
+REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA witness FROM witness_auditor;
+SELECT command_tag, action, jsonb_array_length(detail -> 'objects') = (SELECT count(*) FROM pg_proc WHERE pronamespace = 'witness'::regnamespace) AS every_function, detail -> 'objects' ? 'witness.seal()' AS names_seal
+FROM pg_temp.events();
+-- A role granted ALTER SYSTEM on a pg_witness setting uses it: recorded as that role.
+SET ROLE pe_admin;
+ALTER SYSTEM SET witness.digest_interval = '2min';
+ALTER SYSTEM RESET witness.digest_interval;
+RESET ROLE;
+REVOKE ALTER SYSTEM ON PARAMETER witness.digest_interval FROM pe_admin;
+SELECT * FROM pg_temp.events();
+REVOKE USAGE ON SCHEMA witness FROM witness_reader;
+REVOKE EXECUTE ON FUNCTION witness.verify(bigint, bigint), witness.prove(bigint) FROM witness_auditor;
+SELECT count(*) FROM pg_temp.events();
 
 ---------------------------------------------------------------------------------------------------
 -- 3. Role commands, by a superuser and by a non-superuser with CREATEROLE.

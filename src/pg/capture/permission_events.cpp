@@ -16,6 +16,7 @@ extern "C" {
 #include "catalog/pg_proc.h"
 #include "commands/extension.h"
 #include "nodes/parsenodes.h"
+#include "parser/parse_func.h"
 #include "tcop/cmdtag.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
@@ -56,7 +57,17 @@ bool needs_record(Node *stmt)
 	case T_RenameStmt:
 		return castNode(RenameStmt, stmt)->renameType == OBJECT_ROLE;
 	case T_GrantStmt:
-		return castNode(GrantStmt, stmt)->objtype == OBJECT_TABLE;
+		switch (castNode(GrantStmt, stmt)->objtype) {
+		case OBJECT_TABLE:
+		case OBJECT_FUNCTION:
+		case OBJECT_PROCEDURE:
+		case OBJECT_ROUTINE:
+		case OBJECT_SCHEMA:
+		case OBJECT_PARAMETER_ACL:
+			return true;
+		default:
+			return false;
+		}
 	case T_AlterRoleSetStmt:
 		return is_witness_setting(castNode(AlterRoleSetStmt, stmt)->setstmt);
 	case T_AlterDatabaseSetStmt:
@@ -193,29 +204,39 @@ void append_setting(StringInfo buf, const VariableSetStmt *set)
 	append_text(buf, "value", value);
 }
 
-// What a GRANT or REVOKE on tables names: the tables (resolved now, before the command), or the schemas
-// of ALL TABLES IN SCHEMA, the privileges with their columns, the grantees and the grantor it names.
+// What a GRANT or REVOKE names: the tables or functions (resolved now, before the command, as the
+// command resolves them), the schemas of ALL ... IN SCHEMA, the schemas or settings granted on, the
+// privileges with their columns, the grantees and the grantor it names.
 void append_grant(StringInfo buf, const GrantStmt *grant)
 {
+	const bool is_table = grant->objtype == OBJECT_TABLE;
+	const bool is_function = grant->objtype == OBJECT_FUNCTION || grant->objtype == OBJECT_PROCEDURE ||
+	                         grant->objtype == OBJECT_ROUTINE;
 	append_text(buf, "kind", "grant");
+	append_text(buf, "object_type",
+	            is_table ? "table" : is_function ? "function" : grant->objtype == OBJECT_SCHEMA ? "schema" : "parameter");
 	append_bool(buf, "is_grant", grant->is_grant);
 	append_bool(buf, "grant_option", grant->grant_option);
 	append_bool(buf, "cascade", grant->behavior == DROP_CASCADE);
-	append_key(buf, "relations");
+	append_key(buf, is_table ? "relations" : "functions");
 	appendStringInfoChar(buf, '[');
-	if (grant->targtype == ACL_TARGET_OBJECT) {
+	if (grant->targtype == ACL_TARGET_OBJECT && (is_table || is_function)) {
 		bool first = true;
 		ListCell *lc;
 		foreach (lc, grant->objects) {
-			Oid rel = RangeVarGetRelid(castNode(RangeVar, lfirst(lc)), NoLock, true);
-			if (!OidIsValid(rel))
+			const Oid oid = is_table ? RangeVarGetRelid(castNode(RangeVar, lfirst(lc)), NoLock, true)
+			                         : LookupFuncWithArgs(grant->objtype, castNode(ObjectWithArgs, lfirst(lc)), true);
+			if (!OidIsValid(oid))
 				continue;
-			appendStringInfo(buf, first ? "%u" : ",%u", rel);
+			appendStringInfo(buf, first ? "%u" : ",%u", oid);
 			first = false;
 		}
 	}
 	appendStringInfoChar(buf, ']');
-	append_role_list(buf, "schemas", grant->targtype == ACL_TARGET_ALL_IN_SCHEMA ? grant->objects : NIL);
+	const bool in_schema = grant->targtype == ACL_TARGET_ALL_IN_SCHEMA;
+	append_role_list(buf, "in_schemas", in_schema ? grant->objects : NIL);
+	append_role_list(buf, "schemas", !in_schema && grant->objtype == OBJECT_SCHEMA ? grant->objects : NIL);
+	append_role_list(buf, "parameters", grant->objtype == OBJECT_PARAMETER_ACL ? grant->objects : NIL);
 	append_key(buf, "privileges");
 	appendStringInfoChar(buf, '[');
 	if (grant->privileges == NIL)
