@@ -1524,8 +1524,9 @@ BEGIN
 			written := written + 1;
 		END LOOP;
 	ELSIF summary ->> 'kind' = 'setting' THEN
+		-- Setting names are case-insensitive: recorded in lower case, as SHOW and pg_settings name them.
 		PERFORM witness._record_permission_row(command_tag, 'setting changed', NULL,
-		        summary - 'kind' - 'statement_withheld', false);
+		        summary - 'kind' - 'statement_withheld' || jsonb_build_object('setting', lower(summary ->> 'setting')), false);
 		written := 1;
 	END IF;
 	RETURN written;

@@ -127,8 +127,9 @@ GRANT USAGE ON SCHEMA witness TO witness_reader, pe_dml;
 REVOKE USAGE ON SCHEMA witness FROM pe_dml;
 GRANT ALTER SYSTEM ON PARAMETER witness.digest_interval TO pe_admin;
 GRANT EXECUTE ON FUNCTION pe.noop() TO pe_dml;   -- not pg_witness's: not recorded
+SELECT detail -> 'acl' -> 'witness' -> 'new' AS schema_acl_after FROM witness.ddl_event
+WHERE detail ->> 'object_type' = 'schema' AND event_id NOT IN (SELECT event_id FROM shown_events) ORDER BY event_id;
 SELECT * FROM pg_temp.events();
-SELECT detail -> 'acl' AS acl FROM witness.ddl_event WHERE detail ->> 'object_type' = 'schema' ORDER BY event_id;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA witness TO witness_auditor;
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA witness FROM witness_auditor;
 SELECT command_tag, action, jsonb_array_length(detail -> 'objects') = (SELECT count(*) FROM pg_proc WHERE pronamespace = 'witness'::regnamespace) AS every_function, detail -> 'objects' ? 'witness.seal()' AS names_seal
@@ -198,6 +199,8 @@ ALTER DATABASE contrib_regression SET witness.context = '{"job": "x"}';
 ALTER DATABASE contrib_regression RESET witness.context;
 ALTER SYSTEM SET witness.digest_interval = '5min';
 ALTER SYSTEM RESET witness.digest_interval;
+ALTER SYSTEM SET "WITNESS.digest_interval" = '3min';   -- setting names are case-insensitive: recorded too
+ALTER SYSTEM RESET "Witness.Digest_Interval";
 ALTER SYSTEM SET work_mem = '4MB';   -- not recorded
 ALTER SYSTEM RESET work_mem;
 SELECT * FROM pg_temp.events();

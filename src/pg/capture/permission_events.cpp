@@ -36,10 +36,11 @@ struct PermissionEvent {
 namespace
 {
 
+// Setting names are case-insensitive: SET "WITNESS.x" sets witness.x.
 bool is_witness_setting(const VariableSetStmt *set)
 {
 	return set != nullptr &&
-	       (set->kind == VAR_RESET_ALL || (set->name != nullptr && strncmp(set->name, "witness.", 8) == 0));
+	       (set->kind == VAR_RESET_ALL || (set->name != nullptr && pg_strncasecmp(set->name, "witness.", 8) == 0));
 }
 
 // The one test every utility command of every session goes through: a switch on the node tag, and for
