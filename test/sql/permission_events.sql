@@ -195,6 +195,8 @@ ALTER ROLE pe_renamed IN DATABASE contrib_regression SET witness.reason = 'night
 ALTER ROLE pe_renamed RESET witness.actor;
 ALTER ROLE pe_renamed RESET ALL;
 ALTER ROLE pe_renamed SET work_mem = '8MB';   -- not a pg_witness setting: not recorded
+ALTER ROLE ALL IN DATABASE contrib_regression SET witness.reason = 'everyone';
+ALTER ROLE ALL IN DATABASE contrib_regression RESET witness.reason;
 ALTER DATABASE contrib_regression SET witness.context = '{"job": "x"}';
 ALTER DATABASE contrib_regression RESET witness.context;
 ALTER SYSTEM SET witness.digest_interval = '5min';
