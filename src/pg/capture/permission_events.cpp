@@ -170,6 +170,8 @@ void append_role_list(StringInfo buf, const char *key, List *roles)
 	appendStringInfoChar(buf, ']');
 }
 
+// Whether a CREATE or ALTER ROLE sets a password (PASSWORD, ENCRYPTED PASSWORD, PASSWORD NULL): its
+// statement text then holds the password and is not recorded.
 bool sets_password(List *options)
 {
 	ListCell *lc;
@@ -179,6 +181,7 @@ bool sets_password(List *options)
 	return false;
 }
 
+// "setting", "operation" and "value" of a SET or RESET subcommand; the value as the command gives it.
 void append_setting(StringInfo buf, const VariableSetStmt *set)
 {
 	append_text(buf, "setting", set->kind == VAR_RESET_ALL ? nullptr : set->name);
