@@ -106,6 +106,20 @@ void relation_label(Oid relid, char *out)
 	snprintf(out, kActivityObjectBytes, "%s.%s", nsp ? nsp : "?", rel ? rel : "?");
 }
 
+// Every tracked table and each of its partitions and children has pg_witness's capture trigger (a
+// name no other trigger may take): a relation without it is read with no query of the configuration.
+bool has_capture_trigger(Oid relid)
+{
+	Relation rel = RelationIdGetRelation(relid);
+	if (rel == nullptr)
+		return false;
+	bool found = false;
+	for (int i = 0; rel->trigdesc != nullptr && i < rel->trigdesc->numtriggers && !found; i++)
+		found = strcmp(rel->trigdesc->triggers[i].tgname, "witness_capture") == 0;
+	RelationClose(rel);
+	return found;
+}
+
 RelationReads *relation(Oid relid)
 {
 	if (relation_reads == nullptr) {
@@ -120,7 +134,7 @@ RelationReads *relation(Oid relid)
 	if (found)
 		return r;
 	const bool trail = get_rel_namespace(relid) == witness_namespace;
-	const Oid root = trail ? InvalidOid : lookup_read_root(relid);
+	const Oid root = trail || !has_capture_trigger(relid) ? InvalidOid : lookup_read_root(relid);
 	// The lookup may have run invalidations that dropped the table.
 	if (relation_reads == nullptr)
 		return relation(relid);
