@@ -105,6 +105,10 @@ BEGIN;
 SELECT 1;
 DELETE FROM act_plain;
 ROLLBACK;
+ALTER TABLE act_plain ADD COLUMN z int;
+-- Refusals the caller's own exception handler catches are recorded too (once each).
+DO $$ BEGIN PERFORM * FROM act_acct; EXCEPTION WHEN insufficient_privilege THEN RAISE NOTICE 'caught: %', SQLERRM; END $$;
+DO $$ BEGIN EXECUTE 'ALTER TABLE act_plain ADD COLUMN z int'; EXCEPTION WHEN insufficient_privilege THEN RAISE NOTICE 'caught: %', SQLERRM; END $$;
 RESET ROLE;
 -- pg_witness's own refusals to let capture be switched off.
 ALTER TABLE act_plain DISABLE TRIGGER witness_capture;

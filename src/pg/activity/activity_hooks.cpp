@@ -169,6 +169,12 @@ ClientAuthentication_hook_type prev_client_auth = nullptr;
 
 int witness_depth = 0; // functions of schema witness running (fmgr_hook)
 
+// A refusal recorded as it passed through the executor or ProcessUtility (note_refusal), which the
+// error report must not record a second time; forgotten at the next (sub)transaction abort.
+char noted_message[kActivityMessageBytes];
+int noted_code = 0;
+
+
 // A standby cannot write the trail, and no sealer runs there: it records nothing (its trail is
 // the primary's), and refuses reads of tables tracked with capture_reads (record_reads).
 bool recording_backend()
@@ -275,10 +281,21 @@ void refuse_unrecordable_reads(QueryDesc *query)
 
 void activity_executor_start(QueryDesc *query, int eflags)
 {
-	if (prev_start != nullptr)
-		prev_start(query, eflags);
-	else
-		standard_ExecutorStart(query, eflags);
+	// Privileges are checked here: a refusal is recorded even when the caller's own exception
+	// handler catches it and it is never reported.
+	PG_TRY();
+	{
+		if (prev_start != nullptr)
+			prev_start(query, eflags);
+		else
+			standard_ExecutorStart(query, eflags);
+	}
+	PG_CATCH();
+	{
+		activity_note_refusal();
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
 	// EXPLAIN without ANALYZE reads nothing; pg_witness's own queries are recorded as its calls.
 	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) != 0 || looking_up || witness_depth > 0 || creating_extension ||
 	    MyBackendType != B_BACKEND || !activity_queue_attached() || !witness_here())
@@ -314,12 +331,16 @@ void on_xact(XactEvent event, void *)
 {
 	if ((event == XACT_EVENT_ABORT || event == XACT_EVENT_COMMIT) && nopen > 0)
 		close_reads(nullptr, 0, event == XACT_EVENT_ABORT ? ActivityOutcome::Failed : ActivityOutcome::Success);
-	if (event == XACT_EVENT_ABORT)
+	if (event == XACT_EVENT_ABORT) {
 		witness_depth = 0;
+		noted_code = 0;
+	}
 }
 
 void on_subxact(SubXactEvent event, SubTransactionId, SubTransactionId, void *)
 {
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		noted_code = 0;
 	if (event == SUBXACT_EVENT_ABORT_SUB && nopen > 0)
 		close_reads(nullptr, GetCurrentTransactionNestLevel(), ActivityOutcome::Failed);
 }
@@ -484,22 +505,8 @@ void record_login(Port *port, ActivityOutcome outcome, const char *method, const
 	activity_publish(e);
 }
 
-void activity_emit_log(ErrorData *edata)
+void record_refusal(const ErrorData *edata)
 {
-	if (prev_emit_log != nullptr)
-		prev_emit_log(edata);
-	if (!activity_queue_attached())
-		return;
-	if (is_unhooked_login_failure(edata)) {
-		record_login(MyProcPort, ActivityOutcome::Denied,
-		             MyProcPort->hba != nullptr ? hba_authname(MyProcPort->hba->auth_method) : "none", edata->message);
-		return;
-	}
-	if (MyBackendType != B_BACKEND || !OidIsValid(MyDatabaseId) || !is_refusal(edata))
-		return;
-	// Known not installed here: nothing would ever take the event.
-	if (namespace_known && !OidIsValid(witness_namespace))
-		return;
 	ActivityEvent *e = activity_reserve(false);
 	if (e == nullptr)
 		return;
@@ -511,6 +518,33 @@ void activity_emit_log(ErrorData *edata)
 		strlcpy(e->message, edata->message, sizeof(e->message));
 	fill_statement(e, debug_query_string);
 	activity_publish(e);
+}
+
+bool refusals_recorded_here()
+{
+	// Known not installed here: nothing would ever take the event.
+	return MyBackendType == B_BACKEND && OidIsValid(MyDatabaseId) && activity_queue_attached() &&
+	       !RecoveryInProgress() && !(namespace_known && !OidIsValid(witness_namespace));
+}
+
+void activity_emit_log(ErrorData *edata)
+{
+	if (prev_emit_log != nullptr)
+		prev_emit_log(edata);
+	if (!activity_queue_attached())
+		return;
+	if (is_unhooked_login_failure(edata)) {
+		record_login(MyProcPort, ActivityOutcome::Denied,
+		             MyProcPort->hba != nullptr ? hba_authname(MyProcPort->hba->auth_method) : "none", edata->message);
+		return;
+	}
+	if (!is_refusal(edata) || !refusals_recorded_here())
+		return;
+	const bool noted = noted_code == edata->sqlerrcode && edata->message != nullptr &&
+	                   strncmp(noted_message, edata->message, sizeof(noted_message) - 1) == 0;
+	noted_code = 0;
+	if (!noted)
+		record_refusal(edata);
 }
 
 void activity_client_auth(Port *port, int status)
@@ -549,6 +583,21 @@ void activity_utility_end(PlannedStmt *pstmt, QueryCompletion *qc)
 			open_reads[i].event->rows = (int64)qc->nprocessed;
 	if (nopen > 0)
 		close_reads(pstmt, 0, ActivityOutcome::Success);
+}
+
+void activity_note_refusal()
+{
+	if (witness_depth > 0 || !refusals_recorded_here())
+		return;
+	MemoryContext saved = MemoryContextSwitchTo(TopMemoryContext);
+	ErrorData *edata = CopyErrorData();
+	MemoryContextSwitchTo(saved);
+	if (is_refusal(edata)) {
+		record_refusal(edata);
+		noted_code = edata->sqlerrcode;
+		strlcpy(noted_message, edata->message != nullptr ? edata->message : "", sizeof(noted_message));
+	}
+	FreeErrorData(edata);
 }
 
 bool inside_witness_function()

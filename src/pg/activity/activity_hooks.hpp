@@ -20,6 +20,10 @@ void register_activity_hooks(bool preloaded);
 void activity_utility_begin(PlannedStmt *pstmt, const char *query_string);
 void activity_utility_end(PlannedStmt *pstmt, QueryCompletion *qc);
 
+// In the PG_CATCH of a utility command or of ExecutorStart: records the error being raised when it is
+// a refusal, before any exception handler of the caller can swallow it.
+void activity_note_refusal();
+
 // Whether a function of schema witness is running in this backend: what it reads is pg_witness's own
 // work, recorded as the call itself, not as a read of the trail.
 bool inside_witness_function();

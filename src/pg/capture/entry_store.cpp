@@ -426,10 +426,19 @@ void witness_process_utility(PlannedStmt *pstmt, const char *query_string, bool 
 		flush_current();
 	PermissionEvent *permission_event = permission_event_begin(pstmt);
 	activity_utility_begin(pstmt, query_string);
-	if (prev_process_utility != nullptr)
-		prev_process_utility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
-	else
-		standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
+	PG_TRY();
+	{
+		if (prev_process_utility != nullptr)
+			prev_process_utility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
+		else
+			standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
+	}
+	PG_CATCH();
+	{
+		activity_note_refusal();
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
 	activity_utility_end(pstmt, qc);
 	permission_event_end(permission_event);
 	if (have_queued_entries() && IsTransactionState())
