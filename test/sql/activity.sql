@@ -110,8 +110,14 @@ ALTER TABLE act_plain ADD COLUMN z int;
 DO $$ BEGIN PERFORM * FROM act_acct; EXCEPTION WHEN insufficient_privilege THEN RAISE NOTICE 'caught: %', SQLERRM; END $$;
 DO $$ BEGIN EXECUTE 'ALTER TABLE act_plain ADD COLUMN z int'; EXCEPTION WHEN insufficient_privilege THEN RAISE NOTICE 'caught: %', SQLERRM; END $$;
 RESET ROLE;
--- pg_witness's own refusals to let capture be switched off.
+-- pg_witness's own refusals to let capture be switched off, named after the role that tried (not
+-- the owner of the pg_witness function that refused).
 ALTER TABLE act_plain DISABLE TRIGGER witness_capture;
+ALTER TABLE act_plain OWNER TO act_app;
+SET ROLE act_app;
+ALTER TABLE act_plain DISABLE TRIGGER witness_capture;
+RESET ROLE;
+ALTER TABLE act_plain OWNER TO CURRENT_USER;
 -- Even a superuser cannot write or delete activity.
 DELETE FROM witness.activity;
 INSERT INTO witness.activity (kind, outcome, happened_at, backend_pid) VALUES ('login', 'success', now(), 1);

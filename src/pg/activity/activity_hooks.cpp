@@ -173,6 +173,10 @@ int witness_depth = 0; // functions of schema witness running (fmgr_hook)
 // error report must not record a second time; forgotten at the next (sub)transaction abort.
 char noted_message[kActivityMessageBytes];
 int noted_code = 0;
+// The role that started the current statement, outside pg_witness's functions. An error leaves a
+// SECURITY DEFINER function's owner as the current user until the abort: a refusal raised inside
+// one (a pg_witness guard, say) names this role instead.
+Oid statement_user = InvalidOid;
 
 
 // A standby cannot write the trail, and no sealer runs there: it records nothing (its trail is
@@ -281,6 +285,8 @@ void refuse_unrecordable_reads(QueryDesc *query)
 
 void activity_executor_start(QueryDesc *query, int eflags)
 {
+	if (witness_depth == 0 && !InLocalUserIdChange())
+		statement_user = GetUserId();
 	// Privileges are checked here: a refusal is recorded even when the caller's own exception
 	// handler catches it and it is never reported.
 	PG_TRY();
@@ -512,7 +518,7 @@ void record_refusal(const ErrorData *edata)
 		return;
 	e->kind = ActivityKind::Denied;
 	e->outcome = ActivityOutcome::Denied;
-	fill_session(e, IsTransactionState());
+	fill_session(e, IsTransactionState(), InLocalUserIdChange() ? statement_user : InvalidOid);
 	strlcpy(e->sqlstate, unpack_sql_state(edata->sqlerrcode), sizeof(e->sqlstate));
 	if (edata->message != nullptr)
 		strlcpy(e->message, edata->message, sizeof(e->message));
@@ -560,6 +566,8 @@ void activity_client_auth(Port *port, int status)
 
 void activity_utility_begin(PlannedStmt *pstmt, const char *query_string)
 {
+	if (witness_depth == 0 && !InLocalUserIdChange())
+		statement_user = GetUserId();
 	if (!IsA(pstmt->utilityStmt, CopyStmt) || looking_up || witness_depth > 0 || creating_extension ||
 	    !recording_backend() || !IsTransactionState() || !witness_here())
 		return;

@@ -35,8 +35,10 @@ void role_name(RoleName *cache, Oid id, bool in_transaction, char *out)
 
 } // namespace
 
-void fill_session(ActivityEvent *e, bool in_transaction)
+void fill_session(ActivityEvent *e, bool in_transaction, Oid current_user)
 {
+	if (!OidIsValid(current_user))
+		current_user = GetUserId();
 	e->database = MyDatabaseId;
 	if (MyProcPort != nullptr && MyProcPort->database_name != nullptr)
 		strlcpy(e->database_name, MyProcPort->database_name, NAMEDATALEN);
@@ -45,8 +47,8 @@ void fill_session(ActivityEvent *e, bool in_transaction)
 		role_name(&session_role, GetSessionUserId(), in_transaction, e->session_user);
 	else if (MyProcPort != nullptr && MyProcPort->user_name != nullptr)
 		strlcpy(e->session_user, MyProcPort->user_name, NAMEDATALEN);
-	if (OidIsValid(GetUserId()))
-		role_name(&current_role, GetUserId(), in_transaction, e->current_user);
+	if (OidIsValid(current_user))
+		role_name(&current_role, current_user, in_transaction, e->current_user);
 	if (application_name != nullptr)
 		strlcpy(e->application_name, application_name, NAMEDATALEN);
 	if (MyProcPort != nullptr && MyProcPort->remote_host != nullptr && MyProcPort->raddr.addr.ss_family != AF_UNIX)

@@ -7,8 +7,9 @@ namespace witness::pg
 {
 
 // The session's attribution: database, users, application, client address, actor, pid. Reads no
-// catalog unless in_transaction (names of roles are cached per backend).
-void fill_session(ActivityEvent *e, bool in_transaction);
+// catalog unless in_transaction (names of roles are cached per backend). current_user: the role to
+// name as current user, InvalidOid for GetUserId().
+void fill_session(ActivityEvent *e, bool in_transaction, Oid current_user = InvalidOid);
 // The statement text, cut to fit; its whole length is kept.
 void fill_statement(ActivityEvent *e, const char *text);
 
