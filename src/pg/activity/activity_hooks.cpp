@@ -12,6 +12,7 @@ extern "C" {
 #include "executor/executor.h"
 #include "libpq/auth.h"
 #include "libpq/hba.h"
+#include "replication/walsender.h"
 #include "nodes/parsenodes.h"
 #include "storage/ipc.h"
 #include "tcop/tcopprot.h"
@@ -557,6 +558,9 @@ void activity_client_auth(Port *port, int status)
 {
 	if (prev_client_auth != nullptr)
 		prev_client_auth(port, status);
+	// A physical replication connection names no database whose trail could hold it.
+	if (am_walsender && !am_db_walsender)
+		return;
 	record_login(port, status == STATUS_OK ? ActivityOutcome::Success : ActivityOutcome::Denied,
 	             port->hba != nullptr ? hba_authname(port->hba->auth_method) : "none",
 	             status == STATUS_OK ? nullptr : "authentication failed");
