@@ -3,6 +3,7 @@
 #include "pg/activity/activity_queue.hpp"
 #include "pg/activity/activity_sources.hpp"
 #include "pg/common/trail_catalog.hpp"
+#include "pg/common/settings.hpp"
 
 extern "C" {
 #include "catalog/pg_authid.h"
@@ -245,7 +246,7 @@ void record_reads(QueryDesc *query)
 		if (rte->rtekind != RTE_RELATION || (rte->requiredPerms & ACL_SELECT) == 0)
 			continue;
 		RelationReads *r = relation(rte->relid);
-		if (r->trail && rte->relkind != RELKIND_VIEW) {
+		if (r->trail && rte->relkind != RELKIND_VIEW && setting_record_activity == RecordActivityAll) {
 			if (trail.data == nullptr)
 				initStringInfo(&trail);
 			else if (trail.len < kActivityObjectBytes)
@@ -435,7 +436,8 @@ void activity_fmgr(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private_dat
 			return;
 		// Reserved before the depth counts the call: a full queue raises here, and no FHET_ABORT follows.
 		ActivityEvent *e = nullptr;
-		if (witness_depth == 0 && f->recorded && first_call_in_statement(flinfo->fn_oid))
+		if (witness_depth == 0 && f->recorded && setting_record_activity == RecordActivityAll &&
+		    first_call_in_statement(flinfo->fn_oid))
 			e = activity_reserve(!f->drains);
 		if (e != nullptr) {
 			e->kind = ActivityKind::Call;
@@ -492,6 +494,8 @@ bool is_unhooked_login_failure(const ErrorData *edata)
 void record_login(Port *port, ActivityOutcome outcome, const char *method, const char *message)
 {
 	login_recorded = true;
+	if (setting_record_activity != RecordActivityAll)
+		return;
 	ActivityEvent *e = activity_reserve(false);
 	if (e == nullptr)
 		return;
@@ -531,7 +535,8 @@ bool refusals_recorded_here()
 {
 	// Known not installed here: nothing would ever take the event.
 	return MyBackendType == B_BACKEND && OidIsValid(MyDatabaseId) && activity_queue_attached() &&
-	       !RecoveryInProgress() && !(namespace_known && !OidIsValid(witness_namespace));
+	       setting_record_activity == RecordActivityAll && !RecoveryInProgress() &&
+	       !(namespace_known && !OidIsValid(witness_namespace));
 }
 
 void activity_emit_log(ErrorData *edata)
@@ -582,7 +587,7 @@ void activity_utility_begin(PlannedStmt *pstmt, const char *query_string)
 	if (!OidIsValid(relid))
 		return;
 	RelationReads *r = relation(relid);
-	if (r->trail)
+	if (r->trail && setting_record_activity == RecordActivityAll)
 		begin_read(pstmt, pstmt, query_string, ActivityKind::TrailRead, r->label);
 	else if (OidIsValid(r->read_root))
 		begin_read(pstmt, pstmt, query_string, ActivityKind::Read, r->root_label);
