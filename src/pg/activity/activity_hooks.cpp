@@ -8,6 +8,7 @@
 extern "C" {
 #include "catalog/pg_authid.h"
 #include "catalog/pg_proc.h"
+#include "utils/acl.h"
 #include "commands/extension.h"
 #include "access/xlog.h"
 #include "executor/executor.h"
@@ -396,7 +397,10 @@ FunctionInfo *function_info(Oid oid)
 		if (HeapTupleIsValid(tup)) {
 			auto *proc = (Form_pg_proc)GETSTRUCT(tup);
 			f->witness = witness_here() && proc->pronamespace == witness_namespace;
-			f->recorded = f->witness && NameStr(proc->proname)[0] != '_';
+			// Public functions that PUBLIC may not call reveal or change the trail; those everyone may
+			// call (the helpers of views and row-level security policies) reveal nothing by themselves.
+			f->recorded = f->witness && NameStr(proc->proname)[0] != '_' &&
+			              pg_proc_aclcheck(oid, ACL_ID_PUBLIC, ACL_EXECUTE) != ACLCHECK_OK;
 			strlcpy(f->name, NameStr(proc->proname), NAMEDATALEN);
 			f->drains = f->witness && strcmp(f->name, "flush_activity") == 0;
 			ReleaseSysCache(tup);
