@@ -220,9 +220,14 @@ void close_reads(const void *query, int level, ActivityOutcome outcome)
 	}
 }
 
+// A read of a table tracked with capture_reads waits for a slot and is refused without one; a read of
+// the trail does not wait (it is counted as lost): pg_witness must stay usable, for verify() among
+// others, when no sealer empties the queue.
 ActivityEvent *begin_read(const void *key, PlannedStmt *stmt, const char *text, ActivityKind kind, const char *object)
 {
-	ActivityEvent *e = activity_reserve(true);
+	ActivityEvent *e = activity_reserve(kind == ActivityKind::Read);
+	if (e == nullptr)
+		return nullptr;
 	e->kind = kind;
 	fill_session(e, true);
 	strlcpy(e->object, object, sizeof(e->object));
@@ -368,7 +373,6 @@ struct FunctionInfo {
 	Oid oid; // hash key
 	bool witness;
 	bool recorded; // a public function: its calls are recorded
-	bool drains;   // witness.flush_activity(), which frees the queue: never waits for a slot
 	char name[NAMEDATALEN];
 };
 HTAB *functions = nullptr;
@@ -392,7 +396,6 @@ FunctionInfo *function_info(Oid oid)
 	if (!found) {
 		f->witness = false;
 		f->recorded = false;
-		f->drains = false;
 		HeapTuple tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(oid));
 		if (HeapTupleIsValid(tup)) {
 			auto *proc = (Form_pg_proc)GETSTRUCT(tup);
@@ -402,7 +405,6 @@ FunctionInfo *function_info(Oid oid)
 			f->recorded = f->witness && NameStr(proc->proname)[0] != '_' &&
 			              pg_proc_aclcheck(oid, ACL_ID_PUBLIC, ACL_EXECUTE) != ACLCHECK_OK;
 			strlcpy(f->name, NameStr(proc->proname), NAMEDATALEN);
-			f->drains = f->witness && strcmp(f->name, "flush_activity") == 0;
 			ReleaseSysCache(tup);
 		}
 	}
@@ -438,11 +440,11 @@ void activity_fmgr(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private_dat
 		FunctionInfo *f = function_info(flinfo->fn_oid);
 		if (!f->witness)
 			return;
-		// Reserved before the depth counts the call: a full queue raises here, and no FHET_ABORT follows.
 		ActivityEvent *e = nullptr;
+		// Like a read of the trail, a call does not wait for a slot (activity_reserve counts it as lost).
 		if (witness_depth == 0 && f->recorded && setting_record_activity == RecordActivityAll &&
 		    first_call_in_statement(flinfo->fn_oid))
-			e = activity_reserve(!f->drains);
+			e = activity_reserve(false);
 		if (e != nullptr) {
 			e->kind = ActivityKind::Call;
 			fill_session(e, true);
