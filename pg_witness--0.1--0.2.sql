@@ -223,8 +223,7 @@ DECLARE
 	buckets bigint[];
 	pseudonyms bytea[];
 	tampered bigint[];
-BEGIN
-	PERFORM witness.access_check();
+BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in error contexts stay
 	IF subject IS NULL OR subject = '' THEN
 		RAISE EXCEPTION 'subject must not be null or empty' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
@@ -473,8 +472,7 @@ DECLARE
 	same_id witness.entry[];
 	b witness.block;
 BEGIN
-	-- An entry outside the period of a time-limited auditor does not exist for it (docs/access.md).
-	SELECT array_agg(x) INTO same_id FROM witness.entry x WHERE x.id = entry_id AND witness.entry_visible(x.stmt_time);
+	SELECT array_agg(x) INTO same_id FROM witness.entry x WHERE x.id = entry_id AND witness.entry_visible(x.stmt_time); -- docs/access.md
 	IF same_id IS NULL THEN
 		RAISE EXCEPTION 'entry % does not exist', entry_id USING ERRCODE = 'no_data_found';
 	END IF;
@@ -723,8 +721,7 @@ DECLARE
 	why text := CASE WHEN btrim(reason) <> '' THEN reason
 	                 WHEN btrim(current_setting('witness.reason', true)) <> '' THEN current_setting('witness.reason', true) END;
 	rec record;
-BEGIN
-	PERFORM witness.access_check();
+BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in error contexts stay
 	IF subject IS NULL OR subject = '' THEN
 		RAISE EXCEPTION 'subject must not be null or empty' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
@@ -823,8 +820,7 @@ DECLARE
 	effective_key text[];
 	bad text;
 	encrypt_by_default boolean := encrypt IS NULL;
-BEGIN
-	PERFORM witness.access_check();
+BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in error contexts stay
 	PERFORM witness._check_exists(target, 'track');
 	PERFORM witness._check_trackable(target);
 	PERFORM witness._check_classification(classification, 'the table');
@@ -1332,8 +1328,7 @@ $$;
 CREATE OR REPLACE FUNCTION witness.untrack(target regclass) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
-BEGIN
-	PERFORM witness.access_check();
+BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in error contexts stay
 	PERFORM witness._check_exists(target, 'untrack');
 	IF (SELECT relnamespace FROM pg_class WHERE oid = target) = 'witness'::regnamespace THEN
 		RAISE EXCEPTION 'cannot untrack %: it belongs to pg_witness', target
@@ -1396,12 +1391,15 @@ BEGIN
 END
 $$;
 
--- The matrix of docs/access.md. Nothing of schema witness is executable by PUBLIC, with one
--- exception: witness._pseudonym_key() is evaluated by the index witness.entry_pseudonym as the role
--- whose change is being captured (a pure function of its argument).
+-- The matrix of docs/access.md. Nothing of schema witness is executable by PUBLIC, with three
+-- exceptions, each called as the role whose change is captured: witness._pseudonym_key() by the index
+-- witness.entry_pseudonym (a pure function of its argument), and the trigger functions
+-- witness.capture() and witness.capture_truncate(), which PostgreSQL clones onto every new partition
+-- of a tracked table as the role that creates or attaches it (they cannot be called but as triggers,
+-- and pg_witness refuses any trigger on them it did not make).
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA witness FROM PUBLIC;
 REVOKE ALL ON ALL PROCEDURES IN SCHEMA witness FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION witness._pseudonym_key(bytea) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION witness._pseudonym_key(bytea), witness.capture(), witness.capture_truncate() TO PUBLIC;
 
 GRANT USAGE ON SCHEMA witness TO witness_admin, witness_auditor, witness_reader;
 GRANT SELECT ON witness.log, witness.tracked_tables, witness.seal_status TO witness_admin, witness_auditor, witness_reader;
