@@ -1198,6 +1198,7 @@ DECLARE
 	cfg witness.tracked_table;
 	cols text[];
 BEGIN
+	PERFORM witness.access_check();
 	IF v IS NULL OR jsonb_typeof(v) <> 'object' THEN
 		RETURN v;
 	END IF;
@@ -1325,6 +1326,10 @@ AS $$
 	WHERE e.id = entry_id AND b.block_no IS NOT NULL AND witness.entry_visible(e.stmt_time) ORDER BY b.block_no LIMIT 1
 $$;
 
+CREATE OR REPLACE FUNCTION witness.database_id() RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT CASE WHEN witness.access_check() THEN (SELECT system_identifier FROM pg_control_system())::text || '/' || current_database() END $$;
+
 CREATE OR REPLACE FUNCTION witness.untrack(target regclass) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
@@ -1415,9 +1420,11 @@ GRANT EXECUTE ON FUNCTION witness.track(regclass, text, jsonb, text[], text, tex
                           witness.revoke_auditor(regrole), witness.primary_key_columns(regclass)
 	TO witness_admin;
 GRANT EXECUTE ON FUNCTION witness.master_key_id() TO witness_admin, witness_auditor;
+-- The record tables, for the admin who writes them; an auditor reads their rows as entries of the
+-- trail (witness.log).
 GRANT SELECT ON witness.tracked_table, witness.ddl_event, witness.erasure, witness.subject_access,
                 witness.key_rotation, witness.auditor_grant
-	TO witness_admin, witness_auditor;
+	TO witness_admin;
 
 GRANT EXECUTE ON FUNCTION witness.verify(bigint, bigint), witness.verify_period(timestamptz, timestamptz),
                           witness.verify_digest(jsonb, text), witness.digest(), witness.prove(bigint),
@@ -1426,3 +1433,7 @@ GRANT EXECUTE ON FUNCTION witness.verify(bigint, bigint), witness.verify_period(
                           witness.entry_canonical_bytes(witness.entry), witness.entry_payload_bytes(witness.entry)
 	TO witness_auditor;
 GRANT SELECT ON witness.entry, witness.block TO witness_auditor;
+-- Two internal functions run as the caller on behalf of what is granted: the body of the view
+-- witness.seal_status, and the block headers witness.export_trail() writes.
+GRANT EXECUTE ON FUNCTION witness._seal_status() TO witness_admin, witness_auditor, witness_reader;
+GRANT EXECUTE ON FUNCTION witness._block_json(witness.block) TO witness_auditor;
