@@ -196,6 +196,22 @@ RESET ROLE;
 SELECT pg_sleep(2.2);
 SELECT pg_has_role('ro_expired', 'witness_auditor', 'MEMBER') AS still_a_member;
 SELECT a.what, ro.try_as('ro_expired', a.statement) AS expired_auditor FROM ro.attempt a ORDER BY a.n;
+-- Of what a valid auditor may do, the refusals name the expiry (all but the constants).
+CREATE FUNCTION ro.err_as(r text, statement text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	result text;
+BEGIN
+	EXECUTE format('SET LOCAL ROLE %I', r);
+	result := ro.err(statement);
+	RESET ROLE;
+	RETURN result;
+END
+$$;
+SELECT a.what, ro.err_as('ro_expired', a.statement) AS refused_with
+FROM ro.attempt a
+WHERE ro.try_as('ro_auditor', a.statement) = 'yes'
+  AND ro.err_as('ro_expired', a.statement) IS DISTINCT FROM '42501: auditor access of role ro_expired expired at TIME'
+ORDER BY a.n;
 SET ROLE ro_expired;
 SELECT ro.err('SELECT count(*) FROM witness.block');
 SELECT ro.err('SELECT * FROM witness.verify()');
