@@ -71,7 +71,8 @@ void load_grants()
 			elog(ERROR, "pg_witness: witness.auditor_grant does not have the layout this library expects");
 		int capacity = 16;
 		grants = (Grant *)MemoryContextAlloc(cache_context, capacity * sizeof(Grant));
-		Snapshot snap = RegisterSnapshot(GetLatestSnapshot());
+		// A parallel query may take no new snapshot: it uses the statement's.
+		Snapshot snap = RegisterSnapshot(IsInParallelMode() ? GetActiveSnapshot() : GetLatestSnapshot());
 		TableScanDesc scan = table_beginscan(rel, snap, 0, nullptr);
 		HeapTuple tuple;
 		while ((tuple = heap_getnext(scan, ForwardScanDirection)) != nullptr) {
