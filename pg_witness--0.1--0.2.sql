@@ -1350,8 +1350,10 @@ END
 $$;
 
 -- The views: the check as a one-time filter, the period of a time-limited auditor, and the values of
--- classified columns masked for roles that are neither auditors nor admins.
-CREATE OR REPLACE VIEW witness.log AS
+-- classified columns masked for roles that are neither auditors nor admins. security_barrier: a
+-- caller's own condition (a function that raises a notice with its argument, say) must not see the
+-- rows outside an auditor's period before the view's filter has dropped them.
+CREATE OR REPLACE VIEW witness.log WITH (security_barrier) AS
 SELECT e.id, e.xid, e.stmt_time,
        CASE e.op WHEN 'I' THEN 'INSERT' WHEN 'U' THEN 'UPDATE' WHEN 'D' THEN 'DELETE' WHEN 'T' THEN 'TRUNCATE' END AS operation,
        e.schema_name, e.table_name,

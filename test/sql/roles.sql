@@ -28,6 +28,13 @@ EXCEPTION WHEN OTHERS THEN
 	RETURN SQLSTATE || ': ' || regexp_replace(SQLERRM, '\d{4}-\d\d-\d\d [0-9:.+-]+', 'TIME', 'g');
 END
 $$;
+-- Tells what it is given, and is cheap enough for the planner to run it first.
+CREATE FUNCTION ro.leak(v text) RETURNS boolean LANGUAGE plpgsql COST 0.0000001 AS $$
+BEGIN
+	RAISE NOTICE 'leaked: %', v;
+	RETURN true;
+END
+$$;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA ro TO PUBLIC;
 
 -- The roles exist, cannot log in, and are nobody's members but what a DBA grants.
@@ -270,6 +277,11 @@ SELECT regexp_replace(ro.err('SELECT witness.prove(' || :first_id || ')'), 'entr
 SELECT witness.block_of(:first_id) IS NULL AS no_block_outside;
 SELECT (witness.block_of(:in_id)).block_no IS NOT NULL AS block_inside;
 SELECT count(*) FILTER (WHERE line::jsonb ->> 'type' = 'entry') AS exported_entries FROM witness.export_trail() AS line;
+-- A condition of its own that leaks what it is given sees the period's rows only.
+SET client_min_messages = notice;
+SELECT count(*) FROM witness.log WHERE ro.leak(new_values::text);
+SELECT count(*) FROM witness.entry WHERE ro.leak(new_values::text);
+SET client_min_messages = warning;
 SELECT line::jsonb ->> 'entries' AS subject_entries FROM witness.subject_export('s1', 'json', 'period test') AS line LIMIT 1;
 SELECT count(DISTINCT split_part(line, ',', 1)) - 1 AS subject_csv_entries FROM witness.subject_export('s1', 'csv', 'period test') AS line;
 RESET ROLE;
