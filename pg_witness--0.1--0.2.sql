@@ -1268,6 +1268,17 @@ BEGIN
 		RAISE EXCEPTION 'cannot make role % an auditor', r.rolname USING ERRCODE = 'invalid_parameter_value',
 			DETAIL = 'It is one of pg_witness''s or PostgreSQL''s own roles.';
 	END IF;
+	-- Separation of duties: whoever manages pg_witness does not also read decrypted values, and does
+	-- not hand itself what it grants others.
+	IF NOT (SELECT x.rolsuper FROM pg_roles x WHERE x.rolname = witness._outer_user())
+	   AND pg_has_role(witness._outer_user(), grant_auditor.role, 'MEMBER') THEN
+		RAISE EXCEPTION 'cannot make yourself an auditor' USING ERRCODE = 'insufficient_privilege',
+			DETAIL = format('You are role %s or a member of it.', r.rolname);
+	END IF;
+	IF pg_has_role(grant_auditor.role, 'witness_admin', 'MEMBER') THEN
+		RAISE EXCEPTION 'role % is a member of witness_admin', r.rolname USING ERRCODE = 'insufficient_privilege',
+			DETAIL = 'An admin changes what is captured and who audits; it is not also an auditor (docs/access.md).';
+	END IF;
 	IF grant_auditor.until <= statement_timestamp() THEN
 		RAISE EXCEPTION 'until must lie in the future' USING ERRCODE = 'invalid_parameter_value',
 			DETAIL = format('It is %s.', grant_auditor.until);

@@ -184,6 +184,19 @@ SELECT ro.err($$SELECT witness.grant_auditor('ro_target', now() + interval '1 ho
 SELECT ro.err($$SELECT witness.grant_auditor('postgres', now() + interval '1 hour')$$);
 SELECT ro.err($$SELECT witness.grant_auditor('witness_admin', now() + interval '1 hour')$$);
 SELECT ro.err($$SELECT witness.revoke_auditor('ro_target')$$);
+-- An admin cannot make itself, a role it belongs to, or another admin an auditor.
+SELECT ro.err($$SELECT witness.grant_auditor('ro_admin', now() + interval '1 hour')$$);
+RESET ROLE;
+CREATE ROLE ro_admin2;
+GRANT witness_admin TO ro_admin2;
+GRANT ro_target TO ro_admin;
+SET ROLE ro_admin;
+SELECT ro.err($$SELECT witness.grant_auditor('ro_target', now() + interval '1 hour')$$);
+SELECT ro.err($$SELECT witness.grant_auditor('ro_admin2', now() + interval '1 hour')$$);
+RESET ROLE;
+REVOKE ro_target FROM ro_admin;
+DROP ROLE ro_admin2;
+SET ROLE ro_admin;
 RESET ROLE;
 -- A role that merely holds EXECUTE (granted by a careless DBA) is still refused.
 GRANT USAGE ON SCHEMA witness TO ro_public;
