@@ -275,6 +275,10 @@ INSERT INTO ro.subj VALUES (3, 's1', 'after');
 SELECT count(*) > 0 AS sealed FROM witness.seal();
 SELECT id AS in_id FROM witness.entry WHERE table_name = 'plain' AND new_values::jsonb ->> 'id' = '2' \gset
 CREATE ROLE ro_period;
+-- Subject exports need the master keys of the encrypted entries earlier tests left (rotation.sql
+-- ends with every payload under key b, a being the previous one).
+SELECT set_config('witness.master_key_file', current_setting('data_directory') || '/regress_witness_b.key', false) IS NOT NULL AS set,
+       set_config('witness.previous_master_key_file', current_setting('data_directory') || '/regress_witness_a.key', false) IS NOT NULL AS set;
 SELECT witness.grant_auditor('ro_period', now() + interval '1 hour', :'since', :'till') > 0 AS granted;
 SET ROLE ro_period;
 SELECT table_name, new_values FROM witness.log ORDER BY id;
@@ -301,6 +305,8 @@ RESET ROLE;
 SET ROLE ro_auditor;
 SELECT line::jsonb ->> 'entries' AS subject_entries_unrestricted FROM witness.subject_export('s1', 'json', 'period test') AS line LIMIT 1;
 RESET ROLE;
+RESET witness.master_key_file;
+RESET witness.previous_master_key_file;
 -- Tampering outside the period is reported to it, without naming the entry.
 SET session_replication_role = replica;
 ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
