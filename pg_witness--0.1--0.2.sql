@@ -1126,6 +1126,10 @@ REVOKE ALL ON FUNCTION witness._lookup_pseudonyms(text) FROM PUBLIC;
 -- Who may see what (docs/access.md): the roles witness_admin, witness_auditor and witness_reader,
 -- time-limited auditors (witness.grant_auditor()), masking of classified values, and the grants of
 -- every function, view and table of schema witness
+--
+-- Keep this section last: it revokes from PUBLIC every function created before it and grants the
+-- roles theirs, and makes prove() and verify_digest() SECURITY DEFINER; a function created or
+-- replaced after it would miss both. New objects belong in the matrix of docs/access.md.
 -------------------------------------------------------------------------------
 
 -- Roles are cluster-wide: a second database reuses them, DROP EXTENSION leaves them. Any role with
