@@ -1217,9 +1217,9 @@ END
 $$;
 COMMENT ON FUNCTION witness.masked_values(jsonb, text, text) IS 'a row key or values of an entry with the values of classified columns replaced by "***", as witness_reader sees them in witness.log';
 
--- One row per grant and revocation of a time-limited auditor, captured into the chain. The newest row
--- of a role is what holds; the role is named, not referred to by Oid, so that a restored dump keeps
--- its meaning in another cluster.
+-- One row per grant and revocation of a time-limited auditor, captured into the chain: the record of
+-- who granted what. The limits in force are the roles' security labels (SECURITY LABEL FOR
+-- pg_witness), which hold in every database of the cluster as role memberships do.
 CREATE TABLE witness.auditor_grant (
 	grant_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	role_name text NOT NULL,
@@ -1295,6 +1295,11 @@ BEGIN
 	INSERT INTO witness.auditor_grant (role_name, event, until, since, till, granted_by)
 	VALUES (r.rolname, 'granted', grant_auditor.until, grant_auditor.since, grant_auditor.till, witness._outer_user())
 	RETURNING grant_id INTO id;
+	-- The limits the check enforces: a label on the role, which like its membership of witness_auditor
+	-- holds in every database of the cluster (src/pg/common/access_check.cpp).
+	EXECUTE format('SECURITY LABEL FOR pg_witness ON ROLE %I IS %L', r.rolname,
+	               format('until=%s since=%s till=%s', witness._utc(grant_auditor.until),
+	                      COALESCE(witness._utc(grant_auditor.since), '-'), COALESCE(witness._utc(grant_auditor.till), '-')));
 	PERFORM witness._end_internal_ddl();
 	EXECUTE format('GRANT witness_auditor TO %I', r.rolname);
 	RETURN id;
@@ -1318,11 +1323,13 @@ BEGIN
 	END IF;
 	SELECT rolname INTO name FROM pg_roles WHERE oid = revoke_auditor.role;
 	IF NOT EXISTS (SELECT FROM pg_auth_members m WHERE m.member = revoke_auditor.role AND m.roleid = 'witness_auditor'::regrole)
-	   AND (SELECT g.event FROM witness.auditor_grant g WHERE g.role_name = name ORDER BY g.grant_id DESC LIMIT 1) IS DISTINCT FROM 'granted' THEN
+	   AND NOT EXISTS (SELECT FROM pg_shseclabel l WHERE l.objoid = revoke_auditor.role AND l.classoid = 'pg_authid'::regclass
+	                   AND l.provider = 'pg_witness') THEN
 		RAISE EXCEPTION 'role % is not an auditor', name USING ERRCODE = 'undefined_object';
 	END IF;
 	PERFORM witness._begin_internal_ddl();
 	INSERT INTO witness.auditor_grant (role_name, event, granted_by) VALUES (name, 'revoked', witness._outer_user());
+	EXECUTE format('SECURITY LABEL FOR pg_witness ON ROLE %I IS NULL', name);
 	PERFORM witness._end_internal_ddl();
 	EXECUTE format('REVOKE witness_auditor FROM %I', name);
 END

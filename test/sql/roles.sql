@@ -210,9 +210,25 @@ REVOKE USAGE ON SCHEMA witness FROM ro_public;
 -- An auditor whose time is up: every function, view and table it could reach refuses it, with no
 -- scheduled job having run (only classifications(), tag_mask() and tag_names(), constants, answer).
 CREATE ROLE ro_expired;
+CREATE ROLE ro_elsewhere;
 SET ROLE ro_admin;
 SELECT witness.grant_auditor('ro_expired', clock_timestamp() + interval '2 seconds') > 0 AS granted;
+SELECT witness.grant_auditor('ro_elsewhere', clock_timestamp() + interval '2 seconds') > 0 AS granted;
 RESET ROLE;
+-- The limits are labels on the roles (cluster-wide, like the membership they limit); nobody but
+-- grant_auditor() and revoke_auditor() (and a superuser restoring a dump) sets them.
+SELECT objoid::regrole AS role, regexp_replace(label, '\d{4}-\d\d-\d\dT[0-9:.]+Z', 'TIME', 'g') AS label
+FROM pg_shseclabel WHERE provider = 'pg_witness' AND objoid IN ('ro_expired'::regrole, 'ro_granted'::regrole) ORDER BY objoid::regrole::text COLLATE "C";
+CREATE ROLE ro_createrole CREATEROLE;
+SET ROLE ro_createrole;
+SELECT ro.err($$SECURITY LABEL FOR pg_witness ON ROLE ro_expired IS NULL$$);
+RESET ROLE;
+SET ROLE ro_admin;
+SELECT ro.err($$SECURITY LABEL FOR pg_witness ON ROLE ro_expired IS 'until=2999-01-01T00:00:00Z since=- till=-'$$);
+RESET ROLE;
+SELECT ro.err($$SECURITY LABEL FOR pg_witness ON TABLE ro.cust IS 'x'$$);
+SELECT ro.err($$SECURITY LABEL FOR pg_witness ON ROLE ro_target IS 'until=soon'$$);
+DROP ROLE ro_createrole;
 SET ROLE ro_expired;
 SELECT count(*) > 0 AS reads_before FROM witness.log;
 RESET ROLE;
@@ -376,6 +392,17 @@ CREATE EXTENSION pg_witness;
 REVOKE pg_read_all_data FROM witness_admin;
 CREATE EXTENSION pg_witness;
 SELECT has_table_privilege('witness_reader', 'witness.log', 'SELECT') AS reader_reads_log;
+-- The auditor limited (and expired) in the other database is refused here too.
+SET ROLE ro_elsewhere;
+DO $$
+BEGIN
+	PERFORM count(*) FROM witness.log;
+	RAISE NOTICE 'read the log';
+EXCEPTION WHEN insufficient_privilege THEN
+	RAISE WARNING 'refused: %', regexp_replace(SQLERRM, '\d{4}-\d\d-\d\d [0-9:.+-]+', 'TIME');
+END
+$$;
+RESET ROLE;
 DROP EXTENSION pg_witness;
 SELECT count(*) AS roles_left FROM pg_roles WHERE rolname IN ('witness_admin', 'witness_auditor', 'witness_reader');
 \c :regress_db
@@ -386,6 +413,6 @@ DROP DATABASE regress_witness_roles;
 SELECT witness.untrack(t) FROM unnest(ARRAY['ro.cust', 'ro.secret', 'ro.plain', 'ro.moved', 'ro.subj']::regclass[]) t;
 DROP SCHEMA ro CASCADE;
 DROP OWNED BY ro_admin, ro_auditor, ro_reader, ro_public, ro_target, ro_granted, ro_expired, ro_expired_member,
-              ro_period, ro_owner, ro_creator;
+              ro_period, ro_owner, ro_creator, ro_elsewhere;
 DROP ROLE ro_admin, ro_auditor, ro_reader, ro_public, ro_target, ro_granted, ro_expired, ro_expired_member, ro_period,
-          ro_owner, ro_creator;
+          ro_owner, ro_creator, ro_elsewhere;

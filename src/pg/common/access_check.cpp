@@ -1,17 +1,18 @@
-// Time-limited auditors and masking (docs/access.md): the grants of witness.grant_auditor() are read
-// from witness.auditor_grant once per statement, and the verdict for the calling roles is kept until
-// the next statement, so that a row-level security policy calling this per row costs a comparison.
-// Nothing here runs on the capture path.
+// Time-limited auditors and masking (docs/access.md): the limits witness.grant_auditor() sets are read
+// from the roles' security labels once per statement, and the verdict for the calling roles is kept
+// until the next statement, so that a row-level security policy calling this per row costs a
+// comparison. Nothing here runs on the capture path.
 #include "pg/common/access_check.hpp"
 
-#include "pg/common/trail_catalog.hpp"
+#include "pg/capture/internal_ddl.hpp"
 
 extern "C" {
-#include "access/heapam.h"
-#include "access/tableam.h"
+#include "access/genam.h"
+#include "catalog/pg_authid.h"
+#include "catalog/pg_shseclabel.h"
+#include "commands/seclabel.h"
 #include "storage/proc.h"
 #include "utils/acl.h"
-#include "utils/snapmgr.h"
 }
 
 namespace
@@ -20,8 +21,6 @@ namespace
 // One role's newest auditor_grant row: still granted, until when, and for which period.
 struct Grant {
 	Oid role;
-	int64 grant_id;
-	bool granted;
 	TimestampTz until;
 	TimestampTz since; // DT_NOBEGIN when open
 	TimestampTz till;  // DT_NOEND when open
@@ -38,6 +37,8 @@ struct Verdict {
 	bool unmasked;
 };
 
+constexpr const char *kLabelProvider = "pg_witness";
+
 MemoryContext cache_context = nullptr;
 Grant *grants = nullptr;
 int ngrants = 0;
@@ -50,8 +51,35 @@ Oid verdict_user = InvalidOid;
 Oid verdict_outer = InvalidOid;
 Verdict verdict;
 
-// The newest row of each role in witness.auditor_grant, read with the newest snapshot: a revocation or
-// a new grant counts from the statement after it, even in a REPEATABLE READ transaction.
+// One field of a label "until=T since=T till=T" (T an ISO 8601 time, or - when open); open_value
+// when it is "-".
+TimestampTz label_field(const char *label, const char *key, TimestampTz open_value)
+{
+	const char *at = strstr(label, key);
+	if (at == nullptr)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+		                errmsg("invalid pg_witness label \"%s\"", label),
+		                errdetail("It has no %s field.", key)));
+	at += strlen(key);
+	size_t len = strcspn(at, " ");
+	char *value = pnstrdup(at, len);
+	if (strcmp(value, "-") == 0)
+		return open_value;
+	return DatumGetTimestampTz(
+	    DirectFunctionCall3(timestamptz_in, CStringGetDatum(value), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+}
+
+void parse_label(const char *label, Grant *g)
+{
+	g->until = label_field(label, "until=", DT_NOEND);
+	g->since = label_field(label, "since=", DT_NOBEGIN);
+	g->till = label_field(label, "till=", DT_NOEND);
+}
+
+// The limits of every time-limited auditor, from the security labels witness.grant_auditor() puts on
+// roles: labels of roles live in a shared catalog, so a limit set in one database binds the role in
+// every database of the cluster, as its membership of witness_auditor does. Read through the catalog
+// snapshot, which is always current: a revocation counts from the next statement.
 void load_grants()
 {
 	if (cache_context == nullptr)
@@ -59,61 +87,55 @@ void load_grants()
 	MemoryContextReset(cache_context);
 	grants = nullptr;
 	ngrants = 0;
-	Oid relid = witness::pg::witness_relation_if_exists("auditor_grant");
-	if (OidIsValid(relid)) {
-		Relation rel = table_open(relid, AccessShareLock);
-		TupleDesc desc = RelationGetDescr(rel);
-		const AttrNumber a_id = get_attnum(relid, "grant_id"), a_role = get_attnum(relid, "role_name"),
-		                 a_event = get_attnum(relid, "event"), a_until = get_attnum(relid, "until"),
-		                 a_since = get_attnum(relid, "since"), a_till = get_attnum(relid, "till");
-		if (a_id == InvalidAttrNumber || a_role == InvalidAttrNumber || a_event == InvalidAttrNumber ||
-		    a_until == InvalidAttrNumber || a_since == InvalidAttrNumber || a_till == InvalidAttrNumber)
-			elog(ERROR, "pg_witness: witness.auditor_grant does not have the layout this library expects");
-		int capacity = 16;
-		grants = (Grant *)MemoryContextAlloc(cache_context, capacity * sizeof(Grant));
-		// A parallel query may take no new snapshot: it uses the statement's.
-		Snapshot snap = RegisterSnapshot(IsInParallelMode() ? GetActiveSnapshot() : GetLatestSnapshot());
-		TableScanDesc scan = table_beginscan(rel, snap, 0, nullptr);
-		HeapTuple tuple;
-		while ((tuple = heap_getnext(scan, ForwardScanDirection)) != nullptr) {
-			bool isnull;
-			Grant g;
-			g.grant_id = DatumGetInt64(heap_getattr(tuple, a_id, desc, &isnull));
-			// By name: a dump restored into another cluster keeps names, not role Oids. A dropped role
-			// matches nothing; one created again under its name is bound by its grants again.
-			g.role = get_role_oid(TextDatumGetCString(heap_getattr(tuple, a_role, desc, &isnull)), true);
-			if (!OidIsValid(g.role))
-				continue;
-			text *event = DatumGetTextPP(heap_getattr(tuple, a_event, desc, &isnull));
-			g.granted = VARSIZE_ANY_EXHDR(event) == 7 && memcmp(VARDATA_ANY(event), "granted", 7) == 0;
-			Datum d = heap_getattr(tuple, a_until, desc, &isnull);
-			g.until = isnull ? DT_NOEND : DatumGetTimestampTz(d);
-			d = heap_getattr(tuple, a_since, desc, &isnull);
-			g.since = isnull ? DT_NOBEGIN : DatumGetTimestampTz(d);
-			d = heap_getattr(tuple, a_till, desc, &isnull);
-			g.till = isnull ? DT_NOEND : DatumGetTimestampTz(d);
-			int i = 0;
-			while (i < ngrants && grants[i].role != g.role)
-				i++;
-			if (i < ngrants) {
-				if (g.grant_id > grants[i].grant_id)
-					grants[i] = g;
-				continue;
-			}
-			if (ngrants == capacity) {
-				capacity *= 2;
-				grants = (Grant *)repalloc(grants, capacity * sizeof(Grant));
-			}
-			grants[ngrants++] = g;
+	int capacity = 0;
+	Relation rel = table_open(SharedSecLabelRelationId, AccessShareLock);
+	SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, nullptr, 0, nullptr);
+	HeapTuple tuple;
+	while ((tuple = systable_getnext(scan)) != nullptr) {
+		bool isnull;
+		auto *row = (Form_pg_shseclabel)GETSTRUCT(tuple);
+		if (row->classoid != AuthIdRelationId)
+			continue;
+		Datum provider = heap_getattr(tuple, Anum_pg_shseclabel_provider, RelationGetDescr(rel), &isnull);
+		if (isnull || strcmp(TextDatumGetCString(provider), kLabelProvider) != 0)
+			continue;
+		Datum label = heap_getattr(tuple, Anum_pg_shseclabel_label, RelationGetDescr(rel), &isnull);
+		if (isnull)
+			continue;
+		Grant g;
+		g.role = row->objoid;
+		parse_label(TextDatumGetCString(label), &g);
+		if (ngrants == capacity) {
+			capacity = capacity == 0 ? 16 : capacity * 2;
+			grants = grants == nullptr ? (Grant *)MemoryContextAlloc(cache_context, capacity * sizeof(Grant))
+			                           : (Grant *)repalloc(grants, capacity * sizeof(Grant));
 		}
-		table_endscan(scan);
-		UnregisterSnapshot(snap);
-		table_close(rel, AccessShareLock);
+		grants[ngrants++] = g;
 	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
 	loaded = true;
 	loaded_lxid = MyProc->lxid;
 	loaded_stmt = GetCurrentStatementStartTimestamp();
 	verdict_valid = false;
+}
+
+// SECURITY LABEL FOR pg_witness: on roles only, and set only by witness.grant_auditor() and
+// witness.revoke_auditor() (or a superuser, so that pg_dumpall output restores). Anyone else could
+// otherwise lift its own limits.
+void check_label(const ObjectAddress *object, const char *seclabel)
+{
+	if (object->classId != AuthIdRelationId)
+		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("pg_witness labels roles only"),
+		                errhint("witness.grant_auditor() sets them.")));
+	if (!witness::pg::internal_ddl_active() && !superuser())
+		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE), errmsg("permission denied to set a pg_witness label"),
+		                errdetail("The label of a role holds the limits of its auditor access."),
+		                errhint("Use witness.grant_auditor() and witness.revoke_auditor().")));
+	if (seclabel != nullptr) {
+		Grant g;
+		parse_label(seclabel, &g);
+	}
 }
 
 bool sees_values(Oid user)
@@ -133,7 +155,7 @@ void apply_grants(Oid user, TimestampTz now, Verdict *v)
 		return;
 	for (int i = 0; i < ngrants; i++) {
 		const Grant &g = grants[i];
-		if (!g.granted || !has_privs_of_role(user, g.role))
+		if (!has_privs_of_role(user, g.role))
 			continue;
 		if (g.until <= now && !v->expired) {
 			v->expired = true;
@@ -214,6 +236,11 @@ bool entry_visible(TimestampTz stmt_time)
 	if (!access_period(&since, &till))
 		return true;
 	return stmt_time >= since && stmt_time < till;
+}
+
+void register_auditor_labels()
+{
+	register_label_provider(kLabelProvider, check_label);
 }
 
 } // namespace witness::pg

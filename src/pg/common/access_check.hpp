@@ -22,4 +22,7 @@ bool entry_visible(TimestampTz stmt_time);
 // (DT_NOBEGIN / DT_NOEND). Raises like check_access().
 bool access_period(TimestampTz *since, TimestampTz *till);
 
+// Registers the security label provider "pg_witness", whose labels on roles hold their limits.
+void register_auditor_labels();
+
 } // namespace witness::pg
