@@ -1194,8 +1194,9 @@ COMMENT ON FUNCTION witness.masked_tags() IS 'the classification tags whose valu
 -- Masks the values of classified columns in a row key or a set of values of a table: every value when
 -- the table is classified (or no longer tracked under that name, or none of its columns is
 -- classified any more although the entry is), else those of the columns tagged with a masked tag.
--- SECURITY DEFINER: the caller needs no access to witness.tracked_table.
-CREATE FUNCTION witness.masked_values(v jsonb, schema_name text, table_name text) RETURNS jsonb
+-- SECURITY DEFINER: the caller needs no access to witness.tracked_table. Internal: called by
+-- witness.log, once per masked value, as the reading role.
+CREATE FUNCTION witness._masked_values(v jsonb, schema_name text, table_name text) RETURNS jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -1206,7 +1207,7 @@ BEGIN
 	IF v IS NULL OR jsonb_typeof(v) <> 'object' THEN
 		RETURN v;
 	END IF;
-	SELECT * INTO cfg FROM witness.tracked_table t WHERE t.schema_name = masked_values.schema_name AND t.table_name = masked_values.table_name;
+	SELECT * INTO cfg FROM witness.tracked_table t WHERE t.schema_name = _masked_values.schema_name AND t.table_name = _masked_values.table_name;
 	IF FOUND AND NOT cfg.classification = ANY (witness.masked_tags()) THEN
 		cols := ARRAY(SELECT c.key FROM jsonb_each(cfg.column_tags) c WHERE c.value ?| witness.masked_tags());
 	END IF;
@@ -1215,7 +1216,7 @@ BEGIN
 	                 FROM jsonb_each(v) x), '{}');
 END
 $$;
-COMMENT ON FUNCTION witness.masked_values(jsonb, text, text) IS 'a row key or values of an entry with the values of classified columns replaced by "***", as witness_reader sees them in witness.log';
+COMMENT ON FUNCTION witness._masked_values(jsonb, text, text) IS 'internal: a row key or values of an entry with the values of classified columns replaced by "***", as witness_reader sees them in witness.log';
 
 -- One row per grant and revocation of a time-limited auditor, captured into the chain: the record of
 -- who granted what. The limits in force are the roles' security labels (SECURITY LABEL FOR
@@ -1380,13 +1381,13 @@ SELECT e.id, e.xid, e.stmt_time,
        CASE e.op WHEN 'I' THEN 'INSERT' WHEN 'U' THEN 'UPDATE' WHEN 'D' THEN 'DELETE' WHEN 'T' THEN 'TRUNCATE' END AS operation,
        e.schema_name, e.table_name,
        CASE WHEN (e.tags::integer & 15) = 0 OR witness.values_unmasked() THEN e.row_key::jsonb
-            ELSE witness.masked_values(e.row_key::jsonb, e.schema_name, e.table_name) END AS row_key,
+            ELSE witness._masked_values(e.row_key::jsonb, e.schema_name, e.table_name) END AS row_key,
        CASE WHEN (e.tags::integer & 15) = 0 OR witness.values_unmasked() OR e.subject IS NULL THEN e.subject ELSE '***' END AS subject,
        witness.tag_names(e.tags) AS tags,
        CASE WHEN (e.tags::integer & 15) = 0 OR witness.values_unmasked() THEN e.old_values::jsonb
-            ELSE witness.masked_values(e.old_values::jsonb, e.schema_name, e.table_name) END AS old_values,
+            ELSE witness._masked_values(e.old_values::jsonb, e.schema_name, e.table_name) END AS old_values,
        CASE WHEN (e.tags::integer & 15) = 0 OR witness.values_unmasked() THEN e.new_values::jsonb
-            ELSE witness.masked_values(e.new_values::jsonb, e.schema_name, e.table_name) END AS new_values,
+            ELSE witness._masked_values(e.new_values::jsonb, e.schema_name, e.table_name) END AS new_values,
        e.session_user_name, e.current_user_name, e.application_name, e.client_addr, e.client_port, e.backend_pid,
        e.actor, e.reason, e.context::jsonb AS context, e.leaf_hash, e.format, e.erasure_id
 FROM witness.entry e
@@ -1420,21 +1421,32 @@ BEGIN
 END
 $$;
 
--- The matrix of docs/access.md. Nothing of schema witness is executable by PUBLIC, with three
--- exceptions, each called as the role whose change is captured: witness._pseudonym_key() by the index
--- witness.entry_pseudonym (a pure function of its argument), and the trigger functions
--- witness.capture() and witness.capture_truncate(), which PostgreSQL clones onto every new partition
--- of a tracked table as the role that creates or attaches it (they cannot be called but as triggers,
--- and pg_witness refuses any trigger on them it did not make).
+-- The matrix of docs/access.md. Nothing of schema witness is executable by PUBLIC but what PostgreSQL
+-- calls as another role than the caller of a pg_witness function (PUBLIC has no USAGE on schema
+-- witness, so it cannot name them):
+-- - as the role whose change is captured: witness._pseudonym_key() by the index
+--   witness.entry_pseudonym (a pure function of its argument), and the trigger functions
+--   witness.capture() and witness.capture_truncate(), which PostgreSQL clones onto every new partition
+--   of a tracked table as the role that creates or attaches it (they cannot be called but as
+--   triggers, and pg_witness refuses any trigger on them it did not make);
+-- - as the role reading a view or a table that a DBA granted it, whatever its roles: the functions the
+--   row-level security policies call (access_check(), entry_visible()), those witness.log calls
+--   (values_unmasked(), tag_names(), _masked_values()), and the block headers export_trail() formats
+--   (_block_json()). Each refuses an expired auditor or reveals nothing of the trail by itself.
+--   (witness._seal_status(), the body of witness.seal_status, is granted to the roles only: whoever
+--   grants that view to another role grants it too, test/sql/seal_status.sql.)
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA witness FROM PUBLIC;
 REVOKE ALL ON ALL PROCEDURES IN SCHEMA witness FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION witness._pseudonym_key(bytea), witness.capture(), witness.capture_truncate() TO PUBLIC;
+GRANT EXECUTE ON FUNCTION witness._pseudonym_key(bytea), witness.capture(), witness.capture_truncate(),
+                          witness.access_check(), witness.entry_visible(timestamptz), witness.values_unmasked(),
+                          witness.tag_names(smallint), witness._masked_values(jsonb, text, text),
+                          witness._block_json(witness.block)
+	TO PUBLIC;
 
 GRANT USAGE ON SCHEMA witness TO witness_admin, witness_auditor, witness_reader;
 GRANT SELECT ON witness.log, witness.tracked_tables, witness.seal_status TO witness_admin, witness_auditor, witness_reader;
-GRANT EXECUTE ON FUNCTION witness.access_check(), witness.entry_visible(timestamptz), witness.values_unmasked(),
-                          witness.masked_tags(), witness.masked_values(jsonb, text, text),
-                          witness.classifications(), witness.tag_mask(text[]), witness.tag_names(smallint),
+GRANT EXECUTE ON FUNCTION witness._seal_status() TO witness_admin, witness_auditor, witness_reader;
+GRANT EXECUTE ON FUNCTION witness.masked_tags(), witness.classifications(), witness.tag_mask(text[]),
                           witness.database_id()
 	TO witness_admin, witness_auditor, witness_reader;
 
@@ -1457,7 +1469,3 @@ GRANT EXECUTE ON FUNCTION witness.verify(bigint, bigint), witness.verify_period(
                           witness.entry_canonical_bytes(witness.entry), witness.entry_payload_bytes(witness.entry)
 	TO witness_auditor;
 GRANT SELECT ON witness.entry, witness.block TO witness_auditor;
--- Two internal functions run as the caller on behalf of what is granted: the body of the view
--- witness.seal_status, and the block headers witness.export_trail() writes.
-GRANT EXECUTE ON FUNCTION witness._seal_status() TO witness_admin, witness_auditor, witness_reader;
-GRANT EXECUTE ON FUNCTION witness._block_json(witness.block) TO witness_auditor;

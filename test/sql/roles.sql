@@ -111,7 +111,7 @@ INSERT INTO ro.attempt (what, statement) VALUES
  ('classifications(), tag_mask(), tag_names()', 'SELECT witness.tag_names(witness.tag_mask(witness.classifications()))'),
  ('database_id()', 'SELECT witness.database_id()'),
  ('access_check(), entry_visible(), values_unmasked()', 'SELECT witness.access_check() AND witness.entry_visible(now()) AND witness.values_unmasked() IS NOT NULL'),
- ('masked_tags(), masked_values()', 'SELECT witness.masked_values(''{"card": 1}'', ''ro'', ''cust''), witness.masked_tags()'),
+ ('masked_tags(), _masked_values()', 'SELECT witness._masked_values(''{"card": 1}'', ''ro'', ''cust''), witness.masked_tags()'),
  ('_entry_payload()', 'SELECT witness._entry_payload(jsonb_populate_record(NULL::witness.entry, ''{"id": 1}''))'),
  ('_subject_pseudonyms()', 'SELECT witness._subject_pseudonyms(''x'')'),
  ('_begin_internal_ddl()', 'SELECT witness._begin_internal_ddl()'),
@@ -159,6 +159,18 @@ RESET ROLE;
 UPDATE ro.cust SET card = '4999', name = 'ada l.' WHERE id = 1;
 SET ROLE ro_reader;
 SELECT old_values, new_values FROM witness.log WHERE schema_name = 'ro' AND operation = 'UPDATE';
+-- A role a DBA granted the view or the table directly (no pg_witness role) reads them: the functions
+-- the view and the row-level security policies call are executable by everyone; the view masks.
+RESET ROLE;
+GRANT USAGE ON SCHEMA witness TO ro_public;
+GRANT SELECT ON witness.log, witness.entry TO ro_public;
+SET ROLE ro_public;
+SELECT new_values FROM witness.log WHERE schema_name = 'ro' AND table_name = 'cust' AND operation = 'UPDATE';
+SELECT count(*) > 0 AS reads_entry FROM witness.entry WHERE schema_name = 'ro';
+RESET ROLE;
+REVOKE SELECT ON witness.log, witness.entry FROM ro_public;
+REVOKE USAGE ON SCHEMA witness FROM ro_public;
+SET ROLE ro_reader;
 -- ... and cannot get around it.
 SELECT ro.err('SELECT new_values FROM witness.entry');
 SELECT ro.err('SELECT witness.entry_payload_bytes(e) FROM witness.entry e');
