@@ -79,13 +79,13 @@ CREATE OR REPLACE FUNCTION witness._reject_write() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	IF TG_TABLE_NAME IN ('ddl_event', 'erasure', 'subject_access', 'key_rotation', 'activity') THEN
+	IF TG_TABLE_NAME IN ('ddl_event', 'erasure', 'subject_access', 'key_rotation', 'activity', 'auditor_grant') THEN
 		IF TG_OP = 'INSERT' AND witness._in_internal_ddl() THEN
 			RETURN NULL;
 		END IF;
 		RAISE EXCEPTION 'cannot % %.%', lower(TG_OP), TG_TABLE_SCHEMA, TG_TABLE_NAME
 			USING ERRCODE = 'insufficient_privilege',
-			      DETAIL = 'pg_witness records DDL events, erasures, subject access exports and key rotations itself, and they are append-only.';
+			      DETAIL = 'pg_witness records DDL events, erasures, subject access exports, key rotations, auditor grants and activity itself, and they are append-only.';
 	END IF;
 	IF TG_TABLE_NAME = 'tracked_table' THEN
 		RAISE EXCEPTION 'cannot % %.%', lower(TG_OP), TG_TABLE_SCHEMA, TG_TABLE_NAME
@@ -223,7 +223,7 @@ DECLARE
 	buckets bigint[];
 	pseudonyms bytea[];
 	tampered bigint[];
-BEGIN
+BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in error contexts stay
 	IF subject IS NULL OR subject = '' THEN
 		RAISE EXCEPTION 'subject must not be null or empty' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
@@ -472,7 +472,7 @@ DECLARE
 	same_id witness.entry[];
 	b witness.block;
 BEGIN
-	SELECT array_agg(x) INTO same_id FROM witness.entry x WHERE x.id = entry_id;
+	SELECT array_agg(x) INTO same_id FROM witness.entry x WHERE x.id = entry_id AND witness.entry_visible(x.stmt_time); -- docs/access.md
 	IF same_id IS NULL THEN
 		RAISE EXCEPTION 'entry % does not exist', entry_id USING ERRCODE = 'no_data_found';
 	END IF;
@@ -602,7 +602,9 @@ BEGIN
 			FROM witness.erasure x JOIN witness.entry m ON m.erasure_id = x.erasure_id
 			WHERE x.erasure_id = ANY (erasures) AND m.id = ANY (x.entry_ids) AND m.subject IS NULL
 		)
-		SELECT f.m, f.erasure_id, f.erased_at, count(*) OVER () AS total FROM found f ORDER BY (f.m).id
+		-- A time-limited auditor sees only the entries of its period (docs/access.md).
+		SELECT f.m, f.erasure_id, f.erased_at, count(*) OVER () AS total FROM found f
+		WHERE witness.entry_visible((f.m).stmt_time) ORDER BY (f.m).id
 	LOOP
 		e := r.m;
 		IF NOT started AND format = 'json' THEN
@@ -719,7 +721,7 @@ DECLARE
 	why text := CASE WHEN btrim(reason) <> '' THEN reason
 	                 WHEN btrim(current_setting('witness.reason', true)) <> '' THEN current_setting('witness.reason', true) END;
 	rec record;
-BEGIN
+BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in error contexts stay
 	IF subject IS NULL OR subject = '' THEN
 		RAISE EXCEPTION 'subject must not be null or empty' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
@@ -818,7 +820,7 @@ DECLARE
 	effective_key text[];
 	bad text;
 	encrypt_by_default boolean := encrypt IS NULL;
-BEGIN
+BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in error contexts stay
 	PERFORM witness._check_exists(target, 'track');
 	PERFORM witness._check_trackable(target);
 	PERFORM witness._check_classification(classification, 'the table');
@@ -1596,6 +1598,353 @@ END
 $$;
 COMMENT ON FUNCTION witness._record_permission_event(text, jsonb, jsonb) IS 'internal: records what a role, privilege or setting command did, after it succeeded, in its transaction';
 REVOKE ALL ON FUNCTION witness._record_permission_event(text, jsonb, jsonb) FROM PUBLIC;
+
+-- Who may see what (docs/access.md): the roles witness_admin, witness_auditor and witness_reader,
+-- time-limited auditors (witness.grant_auditor()), masking of classified values, and the grants of
+-- every function, view and table of schema witness
+--
+-- Keep this section last: it revokes from PUBLIC every function created before it and grants the
+-- roles theirs, and makes prove() and verify_digest() SECURITY DEFINER; a function created or
+-- replaced after it would miss both. New objects belong in the matrix of docs/access.md.
+-------------------------------------------------------------------------------
+
+-- Roles are cluster-wide: a second database reuses them, DROP EXTENSION leaves them. Any role with
+-- CREATEROLE could have made one before a superuser installed pg_witness, with LOGIN and a password it
+-- knows, or as a member of a role whose privileges it would then pass on: such a role is refused, and
+-- so is one with an attribute (SUPERUSER, BYPASSRLS, CREATEROLE, CREATEDB, REPLICATION) that SET ROLE
+-- would hand to every member.
+DO $$
+DECLARE
+	r record;
+	n text;
+	why text;
+BEGIN
+	FOREACH n IN ARRAY ARRAY['witness_admin', 'witness_auditor', 'witness_reader'] LOOP
+		SELECT * INTO r FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) n;
+		IF NOT FOUND THEN
+			EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN', n);
+			EXECUTE pg_catalog.format('COMMENT ON ROLE %I IS %L', n, CASE n
+				WHEN 'witness_admin' THEN 'pg_witness: tracks and untracks tables, erases subjects, grants time-limited auditors (docs/access.md)'
+				WHEN 'witness_auditor' THEN 'pg_witness: verifies the trail, takes digests and proofs, exports, reads decrypted values (docs/access.md)'
+				ELSE 'pg_witness: reads the views, with the values of classified columns masked (docs/access.md)' END);
+			CONTINUE;
+		END IF;
+		why := pg_catalog.concat_ws(', ', CASE WHEN r.rolcanlogin THEN 'can log in' END,
+		                            CASE WHEN r.rolsuper THEN 'is a superuser' END,
+		                            CASE WHEN r.rolbypassrls THEN 'bypasses row-level security' END,
+		                            CASE WHEN r.rolcreaterole THEN 'has CREATEROLE' END,
+		                            CASE WHEN r.rolcreatedb THEN 'has CREATEDB' END,
+		                            CASE WHEN r.rolreplication THEN 'has REPLICATION' END,
+		                            CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_auth_members m WHERE m.member OPERATOR(pg_catalog.=) r.oid)
+		                                 THEN 'is a member of ' || (SELECT pg_catalog.string_agg(m.roleid::pg_catalog.regrole::text, ', ')
+		                                                             FROM pg_catalog.pg_auth_members m WHERE m.member OPERATOR(pg_catalog.=) r.oid) END);
+		IF why OPERATOR(pg_catalog.<>) '' THEN
+			RAISE EXCEPTION 'role % exists already and %', n, why
+				USING ERRCODE = 'insufficient_privilege',
+				      DETAIL = 'pg_witness grants its privileges to the NOLOGIN roles witness_admin, witness_auditor and witness_reader; a role of that name made by someone else would pass them on.',
+				      HINT = pg_catalog.format('Check who made role %s and why; drop it (or ALTER ROLE %s NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEROLE NOCREATEDB NOREPLICATION and revoke its memberships), then try again.', n, n);
+		END IF;
+	END LOOP;
+END
+$$;
+
+-- The single check every entry point makes (src/pg/common/access_check.cpp): C functions call it
+-- directly, SQL functions and views through these.
+CREATE FUNCTION witness.access_check() RETURNS boolean
+AS 'MODULE_PATHNAME', 'witness_access_check' LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION witness.access_check() IS 'true, or error 42501 when the calling role is an auditor whose witness.grant_auditor() grant has expired; every pg_witness function and view calls it';
+CREATE FUNCTION witness.entry_visible(stmt_time timestamptz) RETURNS boolean
+AS 'MODULE_PATHNAME', 'witness_entry_visible' LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION witness.entry_visible(timestamptz) IS 'whether the calling role may see an entry captured at stmt_time: false outside the period of a period-restricted auditor; error 42501 once its grant expired';
+CREATE FUNCTION witness.values_unmasked() RETURNS boolean
+AS 'MODULE_PATHNAME', 'witness_values_unmasked' LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION witness.values_unmasked() IS 'whether the calling role sees the values of classified columns in the views unmasked: superusers, witness_admin and witness_auditor do, everyone else sees them masked';
+
+-- The classification tags whose values witness_reader does not see: pii, financial, confidential and
+-- restricted (bits 1, 2, 4, 8 of witness.entry.tags).
+CREATE FUNCTION witness.masked_tags() RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT '{pii,financial,confidential,restricted}'::pg_catalog.text[] $$;
+COMMENT ON FUNCTION witness.masked_tags() IS 'the classification tags whose values the views mask for roles that are not auditors or admins';
+
+-- Masks the values of classified columns in a row key or a set of values of a table: every value when
+-- the table is classified (or no longer tracked under that name, or none of its columns is
+-- classified any more although the entry is), else those of the columns tagged with a masked tag.
+-- SECURITY DEFINER: the caller needs no access to witness.tracked_table. Internal: called by
+-- witness.log, once per masked value, as the reading role.
+CREATE FUNCTION witness._masked_values(v jsonb, schema_name text, table_name text) RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	cfg witness.tracked_table;
+	cols text[];
+BEGIN
+	PERFORM witness.access_check();
+	IF v IS NULL OR jsonb_typeof(v) <> 'object' THEN
+		RETURN v;
+	END IF;
+	SELECT * INTO cfg FROM witness.tracked_table t WHERE t.schema_name = _masked_values.schema_name AND t.table_name = _masked_values.table_name;
+	IF FOUND AND NOT cfg.classification = ANY (witness.masked_tags()) THEN
+		cols := ARRAY(SELECT c.key FROM jsonb_each(cfg.column_tags) c WHERE c.value ?| witness.masked_tags());
+	END IF;
+	RETURN COALESCE((SELECT jsonb_object_agg(x.key, CASE WHEN cardinality(cols) = 0 OR cols IS NULL OR x.key = ANY (cols)
+	                                                      THEN '"***"'::jsonb ELSE x.value END)
+	                 FROM jsonb_each(v) x), '{}');
+END
+$$;
+COMMENT ON FUNCTION witness._masked_values(jsonb, text, text) IS 'internal: a row key or values of an entry with the values of classified columns replaced by "***", as witness_reader sees them in witness.log';
+
+-- One row per grant and revocation of a time-limited auditor, captured into the chain: the record of
+-- who granted what. The limits in force are the roles' security labels (SECURITY LABEL FOR
+-- pg_witness), which hold in every database of the cluster as role memberships do.
+CREATE TABLE witness.auditor_grant (
+	grant_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	role_name text NOT NULL,
+	event text NOT NULL CHECK (event IN ('granted', 'revoked')),
+	until timestamptz,
+	since timestamptz,
+	till timestamptz,
+	granted_by text NOT NULL,
+	recorded_at timestamptz NOT NULL DEFAULT pg_catalog.statement_timestamp()
+);
+COMMENT ON TABLE witness.auditor_grant IS 'pg_witness: one row per witness.grant_auditor() and witness.revoke_auditor(); each row is captured into the trail';
+COMMENT ON COLUMN witness.auditor_grant.role_name IS 'the role made an auditor, or no longer one';
+COMMENT ON COLUMN witness.auditor_grant.event IS 'granted or revoked';
+COMMENT ON COLUMN witness.auditor_grant.until IS 'granted: the end of the role''s auditor access; from then on every pg_witness function and view refuses it';
+COMMENT ON COLUMN witness.auditor_grant.since IS 'granted: the role sees only entries captured at or after this time (NULL: no lower bound)';
+COMMENT ON COLUMN witness.auditor_grant.till IS 'granted: the role sees only entries captured before this time (NULL: no upper bound)';
+COMMENT ON COLUMN witness.auditor_grant.granted_by IS 'the role that called witness.grant_auditor() or witness.revoke_auditor() (after SET ROLE)';
+COMMENT ON COLUMN witness.auditor_grant.recorded_at IS 'when';
+COMMENT ON SEQUENCE witness.auditor_grant_grant_id_seq IS 'pg_witness auditor grant ids';
+SELECT pg_catalog.pg_extension_config_dump('witness.auditor_grant', '');
+SELECT pg_catalog.pg_extension_config_dump('witness.auditor_grant_grant_id_seq', '');
+REVOKE ALL ON witness.auditor_grant FROM PUBLIC;
+SELECT witness._make_record_table('witness.auditor_grant', 'grant_id');
+
+CREATE FUNCTION witness.grant_auditor(role regrole, until timestamptz, since timestamptz DEFAULT NULL,
+                                      till timestamptz DEFAULT NULL) RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	r pg_roles;
+	id bigint;
+BEGIN
+	PERFORM witness.access_check();
+	IF NOT pg_has_role(witness._outer_user(), 'witness_admin', 'USAGE') THEN
+		RAISE EXCEPTION 'permission denied to grant auditor access' USING ERRCODE = 'insufficient_privilege',
+			HINT = 'Only superusers and members of witness_admin grant auditor access.';
+	END IF;
+	IF grant_auditor.role IS NULL OR grant_auditor.until IS NULL THEN
+		RAISE EXCEPTION 'role and until must not be null' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	SELECT * INTO r FROM pg_roles x WHERE x.oid = grant_auditor.role;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'role with OID % does not exist', grant_auditor.role::oid USING ERRCODE = 'undefined_object';
+	END IF;
+	IF r.rolsuper THEN
+		RAISE EXCEPTION 'role % is a superuser', r.rolname USING ERRCODE = 'invalid_parameter_value',
+			DETAIL = 'A superuser can read the whole trail whatever it is granted: a time limit would not bind it.';
+	END IF;
+	IF r.rolname IN ('witness_admin', 'witness_auditor', 'witness_reader') OR r.rolname LIKE 'pg\_%' THEN
+		RAISE EXCEPTION 'cannot make role % an auditor', r.rolname USING ERRCODE = 'invalid_parameter_value',
+			DETAIL = 'It is one of pg_witness''s or PostgreSQL''s own roles.';
+	END IF;
+	-- Separation of duties: whoever manages pg_witness does not also read decrypted values, and does
+	-- not hand itself what it grants others.
+	IF NOT (SELECT x.rolsuper FROM pg_roles x WHERE x.rolname = witness._outer_user())
+	   AND pg_has_role(witness._outer_user(), grant_auditor.role, 'MEMBER') THEN
+		RAISE EXCEPTION 'cannot make yourself an auditor' USING ERRCODE = 'insufficient_privilege',
+			DETAIL = format('You are role %s or a member of it.', r.rolname);
+	END IF;
+	IF pg_has_role(grant_auditor.role, 'witness_admin', 'MEMBER') THEN
+		RAISE EXCEPTION 'role % is a member of witness_admin', r.rolname USING ERRCODE = 'insufficient_privilege',
+			DETAIL = 'An admin changes what is captured and who audits; it is not also an auditor (docs/access.md).';
+	END IF;
+	IF grant_auditor.until <= statement_timestamp() THEN
+		RAISE EXCEPTION 'until must lie in the future' USING ERRCODE = 'invalid_parameter_value',
+			DETAIL = format('It is %s.', grant_auditor.until);
+	END IF;
+	IF grant_auditor.since >= grant_auditor.till THEN
+		RAISE EXCEPTION 'since must lie before till' USING ERRCODE = 'invalid_parameter_value',
+			DETAIL = 'The auditor sees the entries captured in [since, till).';
+	END IF;
+	PERFORM witness._begin_internal_ddl();
+	INSERT INTO witness.auditor_grant (role_name, event, until, since, till, granted_by)
+	VALUES (r.rolname, 'granted', grant_auditor.until, grant_auditor.since, grant_auditor.till, witness._outer_user())
+	RETURNING grant_id INTO id;
+	-- The limits the check enforces: a label on the role, which like its membership of witness_auditor
+	-- holds in every database of the cluster (src/pg/common/access_check.cpp).
+	EXECUTE format('SECURITY LABEL FOR pg_witness ON ROLE %I IS %L', r.rolname,
+	               format('until=%s since=%s till=%s', witness._utc(grant_auditor.until),
+	                      COALESCE(witness._utc(grant_auditor.since), '-'), COALESCE(witness._utc(grant_auditor.till), '-')));
+	PERFORM witness._end_internal_ddl();
+	EXECUTE format('GRANT witness_auditor TO %I', r.rolname);
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION witness.grant_auditor(regrole, timestamptz, timestamptz, timestamptz) IS 'makes a role an auditor (grants it witness_auditor) until a time, optionally seeing only the entries captured in [since, till); recorded in witness.auditor_grant and so in the trail; after until every pg_witness function and view refuses the role';
+
+CREATE FUNCTION witness.revoke_auditor(role regrole) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	name text;
+BEGIN
+	PERFORM witness.access_check();
+	IF NOT pg_has_role(witness._outer_user(), 'witness_admin', 'USAGE') THEN
+		RAISE EXCEPTION 'permission denied to revoke auditor access' USING ERRCODE = 'insufficient_privilege',
+			HINT = 'Only superusers and members of witness_admin revoke auditor access.';
+	END IF;
+	IF revoke_auditor.role IS NULL THEN
+		RAISE EXCEPTION 'role must not be null' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	SELECT rolname INTO name FROM pg_roles WHERE oid = revoke_auditor.role;
+	IF NOT EXISTS (SELECT FROM pg_auth_members m WHERE m.member = revoke_auditor.role AND m.roleid = 'witness_auditor'::regrole)
+	   AND NOT EXISTS (SELECT FROM pg_shseclabel l WHERE l.objoid = revoke_auditor.role AND l.classoid = 'pg_authid'::regclass
+	                   AND l.provider = 'pg_witness') THEN
+		RAISE EXCEPTION 'role % is not an auditor', name USING ERRCODE = 'undefined_object';
+	END IF;
+	PERFORM witness._begin_internal_ddl();
+	INSERT INTO witness.auditor_grant (role_name, event, granted_by) VALUES (name, 'revoked', witness._outer_user());
+	EXECUTE format('SECURITY LABEL FOR pg_witness ON ROLE %I IS NULL', name);
+	PERFORM witness._end_internal_ddl();
+	EXECUTE format('REVOKE witness_auditor FROM %I', name);
+END
+$$;
+COMMENT ON FUNCTION witness.revoke_auditor(regrole) IS 'ends a role''s auditor access (revokes witness_auditor); recorded in witness.auditor_grant and so in the trail';
+
+-- Entry points that read the trail for a time-limited auditor run as pg_witness's owner, call the
+-- check and filter by its period themselves: as the caller, the row-level security of witness.entry
+-- would hide from them the other members of a block, and the proofs would not check.
+ALTER FUNCTION witness.prove(bigint) SECURITY DEFINER;
+ALTER FUNCTION witness.verify_digest(jsonb, text) SECURITY DEFINER;
+CREATE OR REPLACE FUNCTION witness.block_of(entry_id bigint) RETURNS witness.block
+LANGUAGE sql STABLE STRICT SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT b.* FROM witness.entry e CROSS JOIN LATERAL witness._block_of_xid(e.xid) b
+	WHERE e.id = entry_id AND b.block_no IS NOT NULL AND witness.entry_visible(e.stmt_time) ORDER BY b.block_no LIMIT 1
+$$;
+
+CREATE OR REPLACE FUNCTION witness.database_id() RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT CASE WHEN witness.access_check() THEN (SELECT system_identifier FROM pg_control_system())::text || '/' || current_database() END $$;
+
+CREATE OR REPLACE FUNCTION witness.untrack(target regclass) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in error contexts stay
+	PERFORM witness._check_exists(target, 'untrack');
+	IF (SELECT relnamespace FROM pg_class WHERE oid = target) = 'witness'::regnamespace THEN
+		RAISE EXCEPTION 'cannot untrack %: it belongs to pg_witness', target
+			USING ERRCODE = 'feature_not_supported',
+			      DETAIL = 'Changes to the pg_witness configuration are always recorded.';
+	END IF;
+	DELETE FROM witness.tracked_table WHERE relid = target;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'table % is not tracked', target USING ERRCODE = 'undefined_object';
+	END IF;
+	PERFORM witness._sync_capture_triggers();
+	PERFORM witness._invalidate(target);
+END
+$$;
+
+-- The views: the check as a one-time filter, the period of a time-limited auditor, and the values of
+-- classified columns masked for roles that are neither auditors nor admins. security_barrier: a
+-- caller's own condition (a function that raises a notice with its argument, say) must not see the
+-- rows outside an auditor's period before the view's filter has dropped them.
+CREATE OR REPLACE VIEW witness.log WITH (security_barrier) AS
+SELECT e.id, e.xid, e.stmt_time,
+       CASE e.op WHEN 'I' THEN 'INSERT' WHEN 'U' THEN 'UPDATE' WHEN 'D' THEN 'DELETE' WHEN 'T' THEN 'TRUNCATE' END AS operation,
+       e.schema_name, e.table_name,
+       CASE WHEN (e.tags::integer & 15) = 0 OR witness.values_unmasked() THEN e.row_key::jsonb
+            ELSE witness._masked_values(e.row_key::jsonb, e.schema_name, e.table_name) END AS row_key,
+       CASE WHEN (e.tags::integer & 15) = 0 OR witness.values_unmasked() OR e.subject IS NULL THEN e.subject ELSE '***' END AS subject,
+       witness.tag_names(e.tags) AS tags,
+       CASE WHEN (e.tags::integer & 15) = 0 OR witness.values_unmasked() THEN e.old_values::jsonb
+            ELSE witness._masked_values(e.old_values::jsonb, e.schema_name, e.table_name) END AS old_values,
+       CASE WHEN (e.tags::integer & 15) = 0 OR witness.values_unmasked() THEN e.new_values::jsonb
+            ELSE witness._masked_values(e.new_values::jsonb, e.schema_name, e.table_name) END AS new_values,
+       e.session_user_name, e.current_user_name, e.application_name, e.client_addr, e.client_port, e.backend_pid,
+       e.actor, e.reason, e.context::jsonb AS context, e.leaf_hash, e.format, e.erasure_id
+FROM witness.entry e
+WHERE witness.access_check() AND witness.entry_visible(e.stmt_time);
+COMMENT ON VIEW witness.log IS 'the trail with readable operation and tag names, one row per captured change; erasure_id names the erasure that emptied an entry''s payload; values of classified columns masked unless the caller is an auditor, an admin or a superuser (docs/access.md)';
+
+CREATE OR REPLACE VIEW witness.tracked_tables AS
+SELECT t.relid AS table_name, t.classification, t.column_tags, t.exclude_columns, t.subject_column,
+       t.key_columns, t.key_is_primary_key, t.tracked_at, t.tracked_by, t.encrypt,
+       t.capture_reads
+FROM witness.tracked_table t
+WHERE witness.access_check();
+
+-- Row-level security: an auditor reading witness.entry directly sees the entries of its period only,
+-- and an expired one reads nothing from any table of the trail. Superusers and the tables' owner
+-- (pg_witness's functions that run as it, the sealer) are not subject to it; the capture writes
+-- through the heap directly and never evaluates a policy.
+ALTER TABLE witness.entry ENABLE ROW LEVEL SECURITY;
+CREATE POLICY entry_period ON witness.entry FOR SELECT USING (witness.access_check() AND witness.entry_visible(stmt_time));
+COMMENT ON POLICY entry_period ON witness.entry IS 'pg_witness: a time-limited auditor sees the entries of its period only, and none once its grant expired';
+DO $$
+DECLARE
+	t text;
+BEGIN
+	FOREACH t IN ARRAY ARRAY['block', 'ddl_event', 'erasure', 'subject_access', 'key_rotation', 'tracked_table', 'auditor_grant', 'activity'] LOOP
+		EXECUTE pg_catalog.format('ALTER TABLE witness.%I ENABLE ROW LEVEL SECURITY', t);
+		EXECUTE pg_catalog.format('CREATE POLICY access_check ON witness.%I FOR SELECT USING (witness.access_check())', t);
+		EXECUTE pg_catalog.format('COMMENT ON POLICY access_check ON witness.%I IS %L', t,
+		                          'pg_witness: an auditor whose grant expired reads nothing');
+	END LOOP;
+END
+$$;
+
+-- The matrix of docs/access.md. Nothing of schema witness is executable by PUBLIC but what PostgreSQL
+-- calls as another role than the caller of a pg_witness function (PUBLIC has no USAGE on schema
+-- witness, so it cannot name them):
+-- - as the role whose change is captured: witness._pseudonym_key() by the index
+--   witness.entry_pseudonym (a pure function of its argument), and the trigger functions
+--   witness.capture() and witness.capture_truncate(), which PostgreSQL clones onto every new partition
+--   of a tracked table as the role that creates or attaches it (they cannot be called but as
+--   triggers, and pg_witness refuses any trigger on them it did not make);
+-- - as the role reading a view or a table that a DBA granted it, whatever its roles: the functions the
+--   row-level security policies call (access_check(), entry_visible()), those witness.log calls
+--   (values_unmasked(), tag_names(), _masked_values()), and the block headers export_trail() formats
+--   (_block_json()). Each refuses an expired auditor or reveals nothing of the trail by itself.
+--   (witness._seal_status(), the body of witness.seal_status, is granted to the roles only: whoever
+--   grants that view to another role grants it too, test/sql/seal_status.sql.)
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA witness FROM PUBLIC;
+REVOKE ALL ON ALL PROCEDURES IN SCHEMA witness FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION witness._pseudonym_key(bytea), witness.capture(), witness.capture_truncate(),
+                          witness.access_check(), witness.entry_visible(timestamptz), witness.values_unmasked(),
+                          witness.tag_names(smallint), witness._masked_values(jsonb, text, text),
+                          witness._block_json(witness.block)
+	TO PUBLIC;
+
+GRANT USAGE ON SCHEMA witness TO witness_admin, witness_auditor, witness_reader;
+GRANT SELECT ON witness.log, witness.tracked_tables, witness.seal_status TO witness_admin, witness_auditor, witness_reader;
+GRANT EXECUTE ON FUNCTION witness._seal_status() TO witness_admin, witness_auditor, witness_reader;
+GRANT EXECUTE ON FUNCTION witness.masked_tags(), witness.classifications(), witness.tag_mask(text[]),
+                          witness.database_id()
+	TO witness_admin, witness_auditor, witness_reader;
+
+GRANT EXECUTE ON FUNCTION witness.track(regclass, text, jsonb, text[], text, text[], boolean, boolean),
+                          witness.untrack(regclass), witness.erase_subject(text, text),
+                          witness.grant_auditor(regrole, timestamptz, timestamptz, timestamptz),
+                          witness.revoke_auditor(regrole), witness.primary_key_columns(regclass)
+	TO witness_admin;
+GRANT EXECUTE ON FUNCTION witness.master_key_id() TO witness_admin, witness_auditor;
+-- The record tables, for the admin who writes them; an auditor reads their rows as entries of the
+-- trail (witness.log).
+GRANT SELECT ON witness.tracked_table, witness.ddl_event, witness.erasure, witness.subject_access,
+                witness.key_rotation, witness.auditor_grant, witness.activity
+	TO witness_admin;
+
+GRANT EXECUTE ON FUNCTION witness.verify(bigint, bigint), witness.verify_period(timestamptz, timestamptz),
+                          witness.verify_digest(jsonb, text), witness.digest(), witness.prove(bigint),
+                          witness.block_of(bigint), witness.export_trail(),
+                          witness.subject_export(text, text, text), witness.entry_leaf_hash(witness.entry),
+                          witness.entry_canonical_bytes(witness.entry), witness.entry_payload_bytes(witness.entry)
+	TO witness_auditor;
+GRANT SELECT ON witness.entry, witness.block, witness.activity TO witness_auditor;
 
 -- Calls of pg_witness's functions are recorded through fmgr_hook, which PostgreSQL calls only around
 -- functions with a SET clause or SECURITY DEFINER. Pin search_path on every function that has

@@ -2,6 +2,7 @@
 #include "pg/common/pg_includes.hpp"
 
 #include "pg/common/cpp_guard.hpp"
+#include "pg/common/access_check.hpp"
 #include "pg/capture/entry_store.hpp"
 #include "pg/common/settings.hpp"
 #include "pg/capture/capture_plan.hpp"
@@ -48,6 +49,7 @@ void _PG_init(void)
 	witness::pg::register_config_invalidation();
 	witness::pg::register_entry_store();
 	witness::pg::register_activity_hooks(process_shared_preload_libraries_in_progress);
+	witness::pg::register_auditor_labels();
 	if (process_shared_preload_libraries_in_progress) {
 		previous_shmem_request = shmem_request_hook;
 		shmem_request_hook = witness_shmem_request;

@@ -108,6 +108,10 @@ check "0.1 entries kept, format 1, hashes unchanged" "$OLD_ENTRIES|$OLD_LEAVES" 
 	"SELECT count(*) || '|' || md5(string_agg(encode(leaf_hash, 'hex'), ',' ORDER BY id)) FROM witness.entry WHERE format = 1"
 # The update itself writes no entry (witness.erasure joins the tracked tables uncaptured).
 check "verifies after the update" "valid|2|2" "SELECT status || '|' || blocks_checked || '|' || entries_pending FROM witness.verify()"
+check "the update made the roles (docs/access.md)" "witness_admin,witness_auditor,witness_reader" \
+	"SELECT string_agg(rolname, ',' ORDER BY rolname) FROM pg_roles WHERE rolname IN ('witness_admin', 'witness_auditor', 'witness_reader') AND NOT rolcanlogin"
+check "a reader reads the log, not the table; PUBLIC executes no track()" "true|false|false" \
+	"SELECT has_table_privilege('witness_reader', 'witness.log', 'SELECT') || '|' || has_table_privilege('witness_reader', 'witness.entry', 'SELECT') || '|' || has_function_privilege('public', 'witness.track(regclass,text,jsonb,text[],text,text[],boolean,boolean)', 'EXECUTE')"
 check "the subject index covers the 0.1 entries" "$(q "SELECT count(*) FROM witness.entry WHERE subject = 'c7@example.com'")" \
 	"SET enable_seqscan = off; SELECT count(*) FROM witness.entry WHERE (id >> 16) = ANY (witness._subject_buckets())
 	 AND hashtextextended(subject, 0) = hashtextextended('c7@example.com', 0) AND subject = 'c7@example.com'"

@@ -116,22 +116,22 @@ GRANT SELECT ON pe.accounts TO pe_creator;
 RESET ROLE;
 SELECT * FROM pg_temp.events();
 -- Grants on pg_witness's own tables and on untracked tables.
-GRANT SELECT ON witness.entry TO witness_auditor;
-REVOKE SELECT ON witness.entry FROM witness_auditor;
+GRANT SELECT ON witness.entry TO witness_reader;
+REVOKE SELECT ON witness.entry FROM witness_reader;
 CREATE TABLE pe.untracked (id int);
 GRANT SELECT ON pe.untracked TO pe_dml;
 SELECT * FROM pg_temp.events();
 -- Grants on pg_witness's functions, its schema and its settings: one row per command, naming each object.
-GRANT EXECUTE ON FUNCTION witness.verify(bigint, bigint), witness.prove(bigint) TO witness_auditor;
-GRANT USAGE ON SCHEMA witness TO witness_reader, pe_dml;
+GRANT EXECUTE ON FUNCTION witness.verify(bigint, bigint), witness.prove(bigint) TO witness_reader;
+GRANT USAGE ON SCHEMA witness TO pe_creator, pe_dml;
 REVOKE USAGE ON SCHEMA witness FROM pe_dml;
 GRANT ALTER SYSTEM ON PARAMETER witness.digest_interval TO pe_admin;
 GRANT EXECUTE ON FUNCTION pe.noop() TO pe_dml;   -- not pg_witness's: not recorded
 SELECT detail -> 'acl' -> 'witness' -> 'new' AS schema_acl_after FROM witness.ddl_event
 WHERE detail ->> 'object_type' = 'schema' AND event_id NOT IN (SELECT event_id FROM shown_events) ORDER BY event_id;
 SELECT * FROM pg_temp.events();
-GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA witness TO witness_auditor;
-REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA witness FROM witness_auditor;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA witness TO pe_dml;
+REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA witness FROM pe_dml;
 SELECT command_tag, action, jsonb_array_length(detail -> 'objects') = (SELECT count(*) FROM pg_proc WHERE pronamespace = 'witness'::regnamespace) AS every_function, detail -> 'objects' ? 'witness.seal()' AS names_seal
 FROM pg_temp.events();
 -- A role granted ALTER SYSTEM on a pg_witness setting uses it: recorded as that role.
@@ -141,8 +141,8 @@ ALTER SYSTEM RESET witness.digest_interval;
 RESET ROLE;
 REVOKE ALTER SYSTEM ON PARAMETER witness.digest_interval FROM pe_admin;
 SELECT * FROM pg_temp.events();
-REVOKE USAGE ON SCHEMA witness FROM witness_reader;
-REVOKE EXECUTE ON FUNCTION witness.verify(bigint, bigint), witness.prove(bigint) FROM witness_auditor;
+REVOKE USAGE ON SCHEMA witness FROM pe_creator;
+REVOKE EXECUTE ON FUNCTION witness.verify(bigint, bigint), witness.prove(bigint) FROM witness_reader;
 SELECT count(*) FROM pg_temp.events();
 
 ---------------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@
 #include "pg/common/master_keys.hpp"
 #include "pg/common/trail_catalog.hpp"
 #include "pg/verify/entry_hash.hpp"
+#include "pg/common/access_check.hpp"
 
 extern "C" {
 #include "common/jsonapi.h"
@@ -52,6 +53,7 @@ Datum witness_random_salt(PG_FUNCTION_ARGS);
 // format 1, whose payload the leaf hash covers directly.
 Datum witness_entry_payload(PG_FUNCTION_ARGS)
 {
+	witness::pg::check_access();
 	require_nargs(fcinfo, 1);
 	Datum values[EntryNatts];
 	bool nulls[EntryNatts];

@@ -47,6 +47,11 @@ void internal_ddl_end()
 		depth--;
 }
 
+bool internal_ddl_active()
+{
+	return depth > 0;
+}
+
 } // namespace witness::pg
 
 extern "C" {

@@ -10,5 +10,7 @@ namespace witness::pg
 // Marks what follows as pg_witness's own, until internal_ddl_end() or the end of the (sub)transaction.
 void internal_ddl_begin();
 void internal_ddl_end();
+// Whether that mark is set now.
+bool internal_ddl_active();
 
 } // namespace witness::pg

@@ -4,6 +4,7 @@
 #include "pg/common/cpp_guard.hpp"
 #include "pg/common/setting_file.hpp"
 #include "pg/common/settings.hpp"
+#include "pg/common/access_check.hpp"
 
 #include "core/payload_cipher.hpp"
 #include "core/subject_keys.hpp"
@@ -184,6 +185,7 @@ Datum witness_pseudonym_key(PG_FUNCTION_ARGS)
 // witness.master_key_id(): the current key's id, NULL when none is configured.
 Datum witness_master_key_id(PG_FUNCTION_ARGS)
 {
+	witness::pg::check_access();
 	const witness::MasterKey *key = witness::pg::current_master_key();
 	if (key == nullptr)
 		PG_RETURN_NULL();

@@ -11,6 +11,7 @@
 #include "pg/digest/digest_log.hpp"
 #include "pg/common/trail_catalog.hpp"
 #include "pg/common/settings.hpp"
+#include "pg/common/access_check.hpp"
 
 using namespace witness;
 using namespace witness::pg;
@@ -30,6 +31,7 @@ Datum witness_check_digest(PG_FUNCTION_ARGS);
 
 Datum witness_digest(PG_FUNCTION_ARGS)
 {
+	check_access();
 	char *digest = signed_digest_of_newest_block();
 	if (digest == nullptr)
 		ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE), errmsg("nothing is sealed yet"),
@@ -41,6 +43,7 @@ Datum witness_digest(PG_FUNCTION_ARGS)
 // each signature, checked with the configured keys (or the given public key).
 Datum witness_check_digest(PG_FUNCTION_ARGS)
 {
+	check_access();
 	require_nargs(fcinfo, 2);
 	require_not_null(fcinfo, 0, "digest");
 	Jsonb *doc = PG_GETARG_JSONB_P(0);

@@ -14,6 +14,7 @@
 #include "pg/common/pg_includes.hpp"
 
 #include "pg/common/trail_catalog.hpp"
+#include "pg/common/access_check.hpp"
 #include "core/entry_encoding.hpp"
 
 #include <initializer_list>
@@ -531,6 +532,7 @@ Datum witness_export_trail(PG_FUNCTION_ARGS)
 {
 	FuncCallContext *funcctx;
 	if (SRF_IS_FIRSTCALL()) {
+		check_access();
 		auto *rsinfo = (ReturnSetInfo *)fcinfo->resultinfo;
 		if (rsinfo == nullptr || !IsA(rsinfo, ReturnSetInfo) || rsinfo->econtext == nullptr)
 			ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),

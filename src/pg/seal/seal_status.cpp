@@ -7,6 +7,7 @@
 
 #include "pg/seal/sealer_registry.hpp"
 #include "pg/seal/sealer_worker.hpp"
+#include "pg/common/access_check.hpp"
 
 extern "C" {
 #include "access/xlog.h"
@@ -136,6 +137,7 @@ enum StatusColumn {
 // witness._seal_status(): the one row of witness.seal_status.
 Datum witness_seal_status(PG_FUNCTION_ARGS)
 {
+	witness::pg::check_access();
 	TupleDesc desc;
 	if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE || desc->natts != SNatts)
 		elog(ERROR, "pg_witness: _seal_status must return a record of %d columns", SNatts);

@@ -2,6 +2,7 @@
 
 #include "pg/common/core_bridge.hpp"
 #include "pg/common/trail_brin.hpp"
+#include "pg/common/access_check.hpp"
 
 extern "C" {
 #include "access/transam.h"
@@ -217,6 +218,7 @@ Datum witness_seal(PG_FUNCTION_ARGS);
 
 Datum witness_seal(PG_FUNCTION_ARGS)
 {
+	witness::pg::check_access();
 	InitMaterializedSRF(fcinfo, 0);
 	auto *rsinfo = (ReturnSetInfo *)fcinfo->resultinfo;
 	Datum values[witness::pg::BlockNatts];

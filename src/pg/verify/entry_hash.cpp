@@ -8,6 +8,7 @@
 #include "core/payload_cipher.hpp"
 #include "pg/verify/entry_hash.hpp"
 #include "pg/common/trail_catalog.hpp"
+#include "pg/common/access_check.hpp"
 
 using namespace witness;
 using namespace witness::pg;
@@ -201,6 +202,7 @@ Datum witness_entry_payload_bytes(PG_FUNCTION_ARGS);
 // payload is in the canonical bytes, and for an erased payload.
 Datum witness_entry_payload_bytes(PG_FUNCTION_ARGS)
 {
+	check_access();
 	require_nargs(fcinfo, 1);
 	Datum values[EntryNatts];
 	bool nulls[EntryNatts];
@@ -229,6 +231,7 @@ Datum witness_entry_payload_bytes(PG_FUNCTION_ARGS)
 
 Datum witness_entry_leaf_hash(PG_FUNCTION_ARGS)
 {
+	check_access();
 	EntryView v;
 	read_entry(fcinfo, &v);
 	uint8_t hash[32];
@@ -238,6 +241,7 @@ Datum witness_entry_leaf_hash(PG_FUNCTION_ARGS)
 
 Datum witness_entry_canonical_bytes(PG_FUNCTION_ARGS)
 {
+	check_access();
 	EntryView v;
 	read_entry(fcinfo, &v);
 	PG_RETURN_BYTEA_P(canonical_bytes(v));

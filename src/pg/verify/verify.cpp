@@ -9,6 +9,7 @@
 #include "pg/common/trail_catalog.hpp"
 #include "pg/verify/verifier_bridge.hpp"
 #include "pg/seal/seal_status.hpp"
+#include "pg/common/access_check.hpp"
 
 extern "C" {
 #include "access/heapam.h"
@@ -174,8 +175,40 @@ bool is_erasure_record(const EntryView &view)
 	       is(view.schema_name, "witness") && is(view.table_name, "erasure");
 }
 
+// The entries a period-restricted auditor may see (docs/access.md): the whole chain is verified, but
+// a problem is named by entry only when the entry lies in the period.
+struct Period {
+	bool restricted;
+	TimestampTz since, till;
+	int64 *ids;
+	int n, capacity;
+};
+
+void period_add(Period *p, int64 id, TimestampTz stmt_time)
+{
+	if (!p->restricted || stmt_time < p->since || stmt_time >= p->till)
+		return;
+	if (p->n == p->capacity) {
+		p->capacity = p->capacity == 0 ? 1024 : p->capacity * 2;
+		p->ids = p->ids == nullptr ? (int64 *)palloc(p->capacity * sizeof(int64))
+		                           : (int64 *)repalloc(p->ids, p->capacity * sizeof(int64));
+	}
+	p->ids[p->n++] = id;
+}
+
+int compare_ids(const void *a, const void *b)
+{
+	int64 x = *(const int64 *)a, y = *(const int64 *)b;
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+bool period_has(const Period &p, int64 id)
+{
+	return !p.restricted || (p.n > 0 && bsearch(&id, p.ids, p.n, sizeof(int64), compare_ids) != nullptr);
+}
+
 // Feeds every entry that may belong to the range to the verifier, with its recomputed leaf hash.
-void scan_entries(VerifierHandle *v, bool skip_old, uint64 min_xid)
+void scan_entries(VerifierHandle *v, bool skip_old, uint64 min_xid, Period *period)
 {
 	Relation rel = table_open(entry_relid(), AccessShareLock);
 	check_entry_layout(RelationGetDescr(rel));
@@ -209,6 +242,11 @@ void scan_entries(VerifierHandle *v, bool skip_old, uint64 min_xid)
 				memset(recomputed, 0xff, 32);
 			}
 			verifier_add_entry(v, DatumGetInt64(values[EntryId - 1]), xid, stored, recomputed);
+			if (period->restricted && !nulls[EntryStmtTime - 1]) {
+				MemoryContextSwitchTo(old);
+				period_add(period, DatumGetInt64(values[EntryId - 1]), DatumGetTimestampTz(values[EntryStmtTime - 1]));
+				MemoryContextSwitchTo(per_entry);
+			}
 		}
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(per_entry);
@@ -226,6 +264,7 @@ Datum witness_verify(PG_FUNCTION_ARGS);
 
 Datum witness_verify(PG_FUNCTION_ARGS)
 {
+	check_access();
 	require_nargs(fcinfo, 2);
 	InitMaterializedSRF(fcinfo, 0);
 	auto *rsinfo = (ReturnSetInfo *)fcinfo->resultinfo;
@@ -246,7 +285,11 @@ Datum witness_verify(PG_FUNCTION_ARGS)
 	bool is_last = last >= newest;
 	VerifierHandle *v =
 	    verifier_create(previous, blocks, n, is_last, is_last ? highest_block_no_logged() : 0, is_last ? 0 : last);
-	scan_entries(v, previous != nullptr, prev_xmin);
+	Period period = {};
+	period.restricted = access_period(&period.since, &period.till);
+	scan_entries(v, previous != nullptr, prev_xmin, &period);
+	if (period.n > 1)
+		qsort(period.ids, period.n, sizeof(int64), compare_ids);
 	VerifyResult r;
 	verifier_finish(v, &r);
 	// How long the oldest pending entry has waited: a sealer that cannot seal shows here.
@@ -282,6 +325,10 @@ Datum witness_verify(PG_FUNCTION_ARGS)
 			values[VEntryId] = Int64GetDatum(p.entry_id);
 			nulls[VEntryId] = p.entry_id == 0;
 			values[VDetail] = CStringGetTextDatum(p.detail);
+			if (p.entry_id != 0 && !period_has(period, p.entry_id)) {
+				nulls[VEntryId] = true;
+				values[VDetail] = CStringGetTextDatum("an entry outside the period this role may see");
+			}
 		}
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
