@@ -16,6 +16,7 @@ extern "C" {
 #include "libpq/hba.h"
 #include "replication/walsender.h"
 #include "nodes/parsenodes.h"
+#include "nodes/pathnodes.h"
 #include "storage/ipc.h"
 #include "tcop/tcopprot.h"
 #include "utils/syscache.h"
@@ -57,6 +58,11 @@ bool witness_here()
 {
 	if (!namespace_known) {
 		witness_namespace = get_namespace_oid("witness", true);
+		// Version 0.1 of the schema (ALTER EXTENSION pg_witness UPDATE not run yet) has no
+		// witness.activity: no drain would ever take this database's events, which would hold
+		// their slots (shared by every database) for kUnclaimedMs.
+		if (OidIsValid(witness_namespace) && !OidIsValid(get_relname_relid("activity", witness_namespace)))
+			witness_namespace = InvalidOid;
 		namespace_known = true;
 	}
 	return OidIsValid(witness_namespace);
@@ -83,8 +89,11 @@ Oid lookup_read_root(Oid relid)
 			elog(ERROR, "pg_witness: SPI_connect failed");
 		Oid argtypes[1] = {OIDOID};
 		Datum args[1] = {ObjectIdGetDatum(relid)};
-		if (SPI_execute_with_args("SELECT t.relid::pg_catalog.oid FROM witness.tracked_table t"
-		                          " WHERE t.capture_reads AND t.relid OPERATOR(pg_catalog.=) witness._tracked_root($1)",
+		// Any ancestor tracked with capture_reads, not only the nearest tracked one: a child tracked
+		// on its own without capture_reads still holds rows of a table whose reads are recorded.
+		if (SPI_execute_with_args("SELECT t.relid::pg_catalog.oid FROM witness._inheritance_ancestors($1) a"
+		                          " JOIN witness.tracked_table t ON t.relid::pg_catalog.oid OPERATOR(pg_catalog.=) a.relid"
+		                          " WHERE t.capture_reads ORDER BY a.depth, t.relid::pg_catalog.oid LIMIT 1",
 		                          1, argtypes, args, nullptr, true, 1) != SPI_OK_SELECT)
 			elog(ERROR, "pg_witness: could not read witness.tracked_table");
 		if (SPI_processed == 1) {
@@ -225,12 +234,24 @@ void close_reads(const void *query, int level, ActivityOutcome outcome)
 // others, when no sealer empties the queue.
 ActivityEvent *begin_read(const void *key, PlannedStmt *stmt, const char *text, ActivityKind kind, const char *object)
 {
+	// A session may not keep more than its share of the queue reserved (open cursors, nested
+	// statements): past that, its own reads are refused, not everybody's (its reads of the trail are
+	// counted as lost).
+	if (nopen >= activity_open_limit()) {
+		if (kind != ActivityKind::Read)
+			return nullptr;
+		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+		                errmsg("pg_witness cannot record this statement: this session has %d recorded reads open", nopen),
+		                errhint("Close cursors reading tables tracked with capture_reads, or raise witness.activity_queue_size.")));
+	}
 	ActivityEvent *e = activity_reserve(kind == ActivityKind::Read);
 	if (e == nullptr)
 		return nullptr;
 	e->kind = kind;
-	fill_session(e, true);
+	// object may point into relation_reads: copy it before fill_session(), whose catalog lookups can
+	// process invalidations (forget_relations() frees the hash).
 	strlcpy(e->object, object, sizeof(e->object));
+	fill_session(e, true);
 	e->rows = 0;
 	e->query_id = (int64)stmt->queryId;
 	fill_statement(e, text);
@@ -242,14 +263,38 @@ ActivityEvent *begin_read(const void *key, PlannedStmt *stmt, const char *text, 
 // capture_reads (its partitions and children count as the table), one for the trail's tables.
 void record_reads(QueryDesc *query)
 {
-	Oid roots[16];
-	int nroots = 0;
+	PlannedStmt *stmt = query->plannedstmt;
+	const int nrte = list_length(stmt->rtable);
+	// Which range table entries the statement reads: those it needs SELECT on, and the partitions and
+	// inheritance children the planner expanded them into (PostgreSQL checks privileges on the parent
+	// only, so their requiredPerms is 0).
+	bool *reads = (bool *)palloc0(sizeof(bool) * (nrte + 1));
+	ListCell *lc;
+	int index = 0;
+	foreach (lc, stmt->rtable) {
+		auto *rte = (RangeTblEntry *)lfirst(lc);
+		index++;
+		reads[index] = rte->rtekind == RTE_RELATION && (rte->requiredPerms & ACL_SELECT) != 0;
+	}
+	for (bool changed = true; changed;) {
+		changed = false;
+		foreach (lc, stmt->appendRelations) {
+			auto *ai = (AppendRelInfo *)lfirst(lc);
+			if (ai->parent_relid <= (Index)nrte && ai->child_relid <= (Index)nrte && reads[ai->parent_relid] &&
+			    !reads[ai->child_relid]) {
+				reads[ai->child_relid] = true;
+				changed = true;
+			}
+		}
+	}
+	List *roots = NIL;
 	StringInfoData trail;
 	trail.data = nullptr;
-	ListCell *lc;
-	foreach (lc, query->plannedstmt->rtable) {
+	index = 0;
+	foreach (lc, stmt->rtable) {
 		auto *rte = (RangeTblEntry *)lfirst(lc);
-		if (rte->rtekind != RTE_RELATION || (rte->requiredPerms & ACL_SELECT) == 0)
+		index++;
+		if (rte->rtekind != RTE_RELATION || !reads[index])
 			continue;
 		RelationReads *r = relation(rte->relid);
 		if (r->trail && rte->relkind != RELKIND_VIEW && setting_record_activity == RecordActivityAll) {
@@ -260,18 +305,17 @@ void record_reads(QueryDesc *query)
 			if (trail.len < kActivityObjectBytes)
 				appendStringInfoString(&trail, r->label);
 		}
-		if (OidIsValid(r->read_root)) {
-			bool seen = false;
-			for (int i = 0; i < nroots; i++)
-				seen |= roots[i] == r->read_root;
-			if (!seen && nroots < 16) {
-				roots[nroots++] = r->read_root;
-				begin_read(query, query->plannedstmt, query->sourceText, ActivityKind::Read, r->root_label);
-			}
+		if (OidIsValid(r->read_root) && !list_member_oid(roots, r->read_root)) {
+			roots = lappend_oid(roots, r->read_root);
+			char label[kActivityObjectBytes];
+			strlcpy(label, r->root_label, sizeof(label));
+			begin_read(query, stmt, query->sourceText, ActivityKind::Read, label);
 		}
 	}
 	if (trail.data != nullptr)
-		begin_read(query, query->plannedstmt, query->sourceText, ActivityKind::TrailRead, trail.data);
+		begin_read(query, stmt, query->sourceText, ActivityKind::TrailRead, trail.data);
+	list_free(roots);
+	pfree(reads);
 }
 
 // On a standby: a read of a table tracked with capture_reads cannot be recorded, so it is refused.
@@ -341,8 +385,18 @@ void activity_executor_end(QueryDesc *query)
 		standard_ExecutorEnd(query);
 }
 
+// A login that passed authentication is not a successful login yet: InitPostgres may still refuse
+// it (role not permitted to log in, no CONNECT privilege, connection limits, no such role or
+// database under trust). Published as a success when InitPostgres commits its transaction, as
+// denied by the FATAL that refuses it.
+ActivityEvent *pending_login = nullptr;
+void publish_pending_login(ActivityOutcome outcome, const ErrorData *edata);
+
 void on_xact(XactEvent event, void *)
 {
+	// The transaction of InitPostgres: every check of the connection passed.
+	if (event == XACT_EVENT_COMMIT && pending_login != nullptr)
+		publish_pending_login(ActivityOutcome::Success, nullptr);
 	if ((event == XACT_EVENT_ABORT || event == XACT_EVENT_COMMIT) && nopen > 0)
 		close_reads(nullptr, 0, event == XACT_EVENT_ABORT ? ActivityOutcome::Failed : ActivityOutcome::Success);
 	if (event == XACT_EVENT_ABORT) {
@@ -357,6 +411,14 @@ void on_subxact(SubXactEvent event, SubTransactionId, SubTransactionId, void *)
 		noted_code = 0;
 	if (event == SUBXACT_EVENT_ABORT_SUB && nopen > 0)
 		close_reads(nullptr, GetCurrentTransactionNestLevel(), ActivityOutcome::Failed);
+	// RELEASE: a cursor declared in the subtransaction lives on in its parent (AtSubCommit_Portals);
+	// so does its read, which a later ROLLBACK TO of a sibling savepoint must not close.
+	if (event == SUBXACT_EVENT_COMMIT_SUB) {
+		const int level = GetCurrentTransactionNestLevel();
+		for (int i = 0; i < nopen; i++)
+			if (open_reads[i].nest_level >= level)
+				open_reads[i].nest_level = level - 1;
+	}
 }
 
 void on_exit(int, Datum)
@@ -497,28 +559,50 @@ bool is_unhooked_login_failure(const ErrorData *edata)
 	        edata->sqlerrcode == ERRCODE_INVALID_PASSWORD);
 }
 
-void record_login(Port *port, ActivityOutcome outcome, const char *method, const char *message)
+ActivityEvent *fill_login(Port *port, ActivityOutcome outcome, const char *method, const char *message)
 {
 	login_recorded = true;
 	if (setting_record_activity != RecordActivityAll)
-		return;
+		return nullptr;
 	ActivityEvent *e = activity_reserve(false);
 	if (e == nullptr)
-		return;
+		return nullptr;
 	e->kind = ActivityKind::Login;
 	e->outcome = outcome;
 	e->pid = MyProcPid;
+	// Raw bytes from the startup packet: any encoding, or none, and cut anywhere by PostgreSQL. The
+	// database name is kept as sent: the drain takes the event only in the database of that name.
 	if (port->database_name != nullptr)
 		strlcpy(e->database_name, port->database_name, NAMEDATALEN);
 	if (port->user_name != nullptr)
-		strlcpy(e->session_user, port->user_name, NAMEDATALEN);
+		copy_ascii(e->session_user, NAMEDATALEN, port->user_name);
 	if (port->application_name != nullptr)
 		strlcpy(e->application_name, port->application_name, NAMEDATALEN);
 	if (port->remote_host != nullptr && port->raddr.addr.ss_family != AF_UNIX)
 		strlcpy(e->client_addr, port->remote_host, sizeof(e->client_addr));
 	strlcpy(e->object, method, sizeof(e->object));
 	if (message != nullptr)
-		strlcpy(e->message, message, sizeof(e->message));
+		copy_ascii(e->message, sizeof(e->message), message);
+	return e;
+}
+
+void record_login(Port *port, ActivityOutcome outcome, const char *method, const char *message)
+{
+	ActivityEvent *e = fill_login(port, outcome, method, message);
+	if (e != nullptr)
+		activity_publish(e);
+}
+
+void publish_pending_login(ActivityOutcome outcome, const ErrorData *edata)
+{
+	ActivityEvent *e = pending_login;
+	pending_login = nullptr;
+	e->outcome = outcome;
+	if (edata != nullptr) {
+		strlcpy(e->sqlstate, unpack_sql_state(edata->sqlerrcode), sizeof(e->sqlstate));
+		if (edata->message != nullptr)
+			copy_clipped(e->message, sizeof(e->message), edata->message);
+	}
 	activity_publish(e);
 }
 
@@ -532,7 +616,7 @@ void record_refusal(const ErrorData *edata)
 	fill_session(e, IsTransactionState(), InLocalUserIdChange() ? statement_user : InvalidOid);
 	strlcpy(e->sqlstate, unpack_sql_state(edata->sqlerrcode), sizeof(e->sqlstate));
 	if (edata->message != nullptr)
-		strlcpy(e->message, edata->message, sizeof(e->message));
+		copy_clipped(e->message, sizeof(e->message), edata->message);
 	fill_statement(e, debug_query_string);
 	activity_publish(e);
 }
@@ -545,18 +629,33 @@ bool refusals_recorded_here()
 	       !(namespace_known && !OidIsValid(witness_namespace));
 }
 
+void pending_login_on_exit(int, Datum)
+{
+	if (pending_login != nullptr)
+		publish_pending_login(ActivityOutcome::Failed, nullptr);
+}
+
 void activity_emit_log(ErrorData *edata)
 {
 	if (prev_emit_log != nullptr)
 		prev_emit_log(edata);
 	if (!activity_queue_attached())
 		return;
+	if (pending_login != nullptr && edata->elevel >= FATAL) {
+		publish_pending_login(ActivityOutcome::Denied, edata);
+		return;
+	}
 	if (is_unhooked_login_failure(edata)) {
 		record_login(MyProcPort, ActivityOutcome::Denied,
 		             MyProcPort->hba != nullptr ? hba_authname(MyProcPort->hba->auth_method) : "none", edata->message);
 		return;
 	}
-	if (!is_refusal(edata) || !refusals_recorded_here())
+	if (!is_refusal(edata))
+		return;
+	// Not installed here: nothing would ever take the event. Unknown outside a transaction: kept.
+	if (!namespace_known && IsTransactionState())
+		(void)witness_here();
+	if (!refusals_recorded_here())
 		return;
 	const bool noted = noted_code == edata->sqlerrcode && edata->message != nullptr &&
 	                   strncmp(noted_message, edata->message, sizeof(noted_message) - 1) == 0;
@@ -572,9 +671,14 @@ void activity_client_auth(Port *port, int status)
 	// A physical replication connection names no database whose trail could hold it.
 	if (am_walsender && !am_db_walsender)
 		return;
-	record_login(port, status == STATUS_OK ? ActivityOutcome::Success : ActivityOutcome::Denied,
-	             port->hba != nullptr ? hba_authname(port->hba->auth_method) : "none",
-	             status == STATUS_OK ? nullptr : "authentication failed");
+	const char *method = port->hba != nullptr ? hba_authname(port->hba->auth_method) : "none";
+	if (status != STATUS_OK) {
+		record_login(port, ActivityOutcome::Denied, method, "authentication failed");
+		return;
+	}
+	pending_login = fill_login(port, ActivityOutcome::Success, method, nullptr);
+	if (pending_login != nullptr)
+		before_shmem_exit(pending_login_on_exit, (Datum)0);
 }
 
 } // namespace

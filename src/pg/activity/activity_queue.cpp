@@ -67,12 +67,30 @@ void free_slot(Slot *s)
 
 // The slots this backend took for a drain: freed at commit, published again at abort.
 int *taken = nullptr;
+int *taken_level = nullptr; // the (sub)transaction nest level that took each slot
 int ntaken = 0;
 int maxtaken = 0;
 bool xact_callback_registered = false;
 
+// Lost events counted by a drain of this transaction, and at which nest level: given back to the
+// queue's counter if that drain rolls back, so that the 'lost' row is written by a later one.
+uint64 taken_lost = 0;
+int taken_lost_level = 0;
+
+void give_back_lost(int level)
+{
+	if (taken_lost > 0 && taken_lost_level >= level) {
+		pg_atomic_fetch_add_u64(&queue->lost, taken_lost);
+		taken_lost = 0;
+	}
+}
+
 void release_taken(bool committed)
 {
+	if (committed)
+		taken_lost = 0;
+	else
+		give_back_lost(0);
 	if (ntaken == 0)
 		return;
 	for (int i = 0; i < ntaken; i++) {
@@ -88,6 +106,37 @@ void release_taken(bool committed)
 	if (committed) {
 		pg_atomic_write_u32(&queue->wake_asked, 0);
 		ConditionVariableBroadcast(&queue->freed);
+	}
+}
+
+// A drain in a subtransaction that rolls back (ROLLBACK TO SAVEPOINT, a PL/pgSQL EXCEPTION block) wrote
+// no rows: its slots are published again now, not freed when the top transaction commits.
+void on_subxact(SubXactEvent event, SubTransactionId, SubTransactionId, void *)
+{
+	const int level = GetCurrentTransactionNestLevel();
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		give_back_lost(level);
+	else if (event == SUBXACT_EVENT_COMMIT_SUB && taken_lost_level >= level)
+		taken_lost_level = level - 1;
+	if (ntaken == 0)
+		return;
+	if (event == SUBXACT_EVENT_COMMIT_SUB) {
+		for (int i = 0; i < ntaken; i++)
+			if (taken_level[i] >= level)
+				taken_level[i] = level - 1;
+	} else if (event == SUBXACT_EVENT_ABORT_SUB) {
+		int kept = 0;
+		for (int i = 0; i < ntaken; i++) {
+			if (taken_level[i] >= level) {
+				pg_atomic_write_u32(&slots[taken[i]].state, Published);
+				pg_atomic_fetch_add_u32(&queue->published, 1);
+			} else {
+				taken[kept] = taken[i];
+				taken_level[kept] = taken_level[i];
+				kept++;
+			}
+		}
+		ntaken = kept;
 	}
 }
 
@@ -264,6 +313,11 @@ void activity_queue_startup()
 		on_shmem_exit(save_queue, (Datum)0);
 }
 
+int activity_open_limit()
+{
+	return queue == nullptr ? 0 : Max(4, queue->size / 8);
+}
+
 bool activity_queue_attached()
 {
 	return queue != nullptr;
@@ -273,6 +327,14 @@ ActivityEvent *activity_reserve(bool wait)
 {
 	if (queue == nullptr)
 		return nullptr;
+	// Events that are only counted when they do not fit (logins, refusals: anyone can cause them, even
+	// without logging in, and those of a database without a sealer keep their slot 10 minutes) may
+	// not take the last quarter of the queue: it is kept for what must be recorded or refused.
+	if (!wait && pg_atomic_read_u32(&queue->nfree) <= (uint32)queue->size / 4) {
+		ask_for_drain();
+		pg_atomic_fetch_add_u64(&queue->lost, 1);
+		return nullptr;
+	}
 	int i = claim_free();
 	ask_for_drain();
 	if (i >= 0)
@@ -319,12 +381,15 @@ int activity_take(Oid database, const char *database_name, int *out)
 		return 0;
 	if (!xact_callback_registered) {
 		RegisterXactCallback(on_xact, nullptr);
+		RegisterSubXactCallback(on_subxact, nullptr);
 		xact_callback_registered = true;
 	}
 	if (taken == nullptr) {
 		maxtaken = queue->size;
 		taken = (int *)MemoryContextAlloc(TopMemoryContext, sizeof(int) * maxtaken);
+		taken_level = (int *)MemoryContextAlloc(TopMemoryContext, sizeof(int) * maxtaken);
 	}
+	const int level = GetCurrentTransactionNestLevel();
 	const TimestampTz unclaimed_before = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), -kUnclaimedMs);
 	int n = 0;
 	int dropped = 0;
@@ -340,6 +405,7 @@ int activity_take(Oid database, const char *database_name, int *out)
 			if (!swap_state(s, Published, Taken))
 				continue;
 			out[n++] = i;
+			taken_level[ntaken] = level;
 			taken[ntaken++] = i;
 		} else if (e.at < unclaimed_before && swap_state(s, Published, Taken)) {
 			free_slot(s);
@@ -362,7 +428,17 @@ const ActivityEvent *activity_slot(int slot)
 
 uint64 activity_take_lost()
 {
-	return queue == nullptr ? 0 : pg_atomic_exchange_u64(&queue->lost, 0);
+	if (queue == nullptr)
+		return 0;
+	const uint64 lost = pg_atomic_exchange_u64(&queue->lost, 0);
+	if (lost > 0) {
+		// The nest level of the last drain that took some (a drain at a lower level after one at a
+		// higher level keeps the lower, which is rolled back with either).
+		taken_lost_level = taken_lost > 0 ? Min(taken_lost_level, GetCurrentTransactionNestLevel())
+		                                  : GetCurrentTransactionNestLevel();
+		taken_lost += lost;
+	}
+	return lost;
 }
 
 void activity_counts(int *waiting, int *size)

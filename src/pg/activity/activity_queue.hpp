@@ -52,6 +52,8 @@ struct ActivityEvent {
 void activity_queue_request();
 void activity_queue_startup();
 bool activity_queue_attached();
+// How many reserved, unpublished reads one session may hold (open cursors): an eighth of the queue.
+int activity_open_limit();
 
 // A slot for a new event, filled with zeros and its time, or nullptr when the queue is full. With
 // wait, waits (interruptibly, waking the sealer) for a free slot and raises ERROR (53000) when none

@@ -54,7 +54,23 @@ void fill_session(ActivityEvent *e, bool in_transaction, Oid current_user)
 	if (MyProcPort != nullptr && MyProcPort->remote_host != nullptr && MyProcPort->raddr.addr.ss_family != AF_UNIX)
 		strlcpy(e->client_addr, MyProcPort->remote_host, sizeof(e->client_addr));
 	if (setting_actor != nullptr)
-		strlcpy(e->actor, setting_actor, NAMEDATALEN);
+		copy_clipped(e->actor, NAMEDATALEN, setting_actor);
+}
+
+void copy_clipped(char *out, int size, const char *text)
+{
+	const int len = (int)strlen(text);
+	const int keep = pg_mbcliplen(text, len, Min(len, size - 1));
+	memcpy(out, text, keep);
+	out[keep] = '\0';
+}
+
+void copy_ascii(char *out, int size, const char *bytes)
+{
+	int i = 0;
+	for (; i < size - 1 && bytes[i] != '\0'; i++)
+		out[i] = (bytes[i] < 32 || bytes[i] > 126) ? '?' : bytes[i];
+	out[i] = '\0';
 }
 
 void fill_statement(ActivityEvent *e, const char *text)

@@ -12,5 +12,9 @@ namespace witness::pg
 void fill_session(ActivityEvent *e, bool in_transaction, Oid current_user = InvalidOid);
 // The statement text, cut to fit; its whole length is kept.
 void fill_statement(ActivityEvent *e, const char *text);
+// text (in the database encoding) cut to size - 1 bytes on a character boundary.
+void copy_clipped(char *out, int size, const char *text);
+// Bytes of unknown encoding (a startup packet's names): non-printable and non-ASCII bytes become '?'.
+void copy_ascii(char *out, int size, const char *bytes);
 
 } // namespace witness::pg
