@@ -3,7 +3,7 @@
 # still reaches the chain (docs/activity.md). In a cluster of its own, with the background sealer
 # writing the activity queue every 200 ms:
 #   - logins over TCP: a good password, a wrong one, a role that does not exist, a pg_hba.conf line
-#     that rejects; each recorded with role, database, client address and method;
+#     that rejects, a NOLOGIN role that trust lets through authentication; each recorded with role, database, client address and method;
 #   - a session terminated while it holds a cursor open on a table tracked with capture_reads: its
 #     read is recorded (outcome failed, with the rows it had fetched);
 #   - a read in a transaction that then rolls back, and a refused UPDATE: recorded;
@@ -53,6 +53,7 @@ DB=act_it
 q "CREATE EXTENSION pg_witness" >/dev/null
 q "CREATE ROLE act_pw LOGIN PASSWORD 'right'" >/dev/null
 q "CREATE ROLE act_rejected LOGIN" >/dev/null
+q "CREATE ROLE act_nologin NOLOGIN" >/dev/null
 q "CREATE TABLE act_secret (id int PRIMARY KEY, v text)" >/dev/null
 q "INSERT INTO act_secret SELECT g, 'v' || g FROM generate_series(1, 100) g" >/dev/null
 q "SELECT witness.track('act_secret', capture_reads => true)" >/dev/null
@@ -70,8 +71,9 @@ login act_pw right
 login act_pw wrong
 login act_ghost whatever
 login act_rejected ''
-wait_for "four logins written by the sealer" 20 \
-	"SELECT count(*) >= 4 FROM witness.activity WHERE kind = 'login' AND session_user_name IN ('act_pw', 'act_ghost', 'act_rejected')"
+login act_nologin ''
+wait_for "five logins written by the sealer" 20 \
+	"SELECT count(*) >= 5 FROM witness.activity WHERE kind = 'login' AND session_user_name IN ('act_pw', 'act_ghost', 'act_rejected', 'act_nologin')"
 check "a good password: success, scram-sha-256, 127.0.0.1" 1 \
 	"$(logins "session_user_name = 'act_pw' AND outcome = 'success' AND object_name = 'scram-sha-256' AND client_addr = '127.0.0.1'")"
 check "a wrong password: denied, with the reason" 1 \
@@ -80,6 +82,8 @@ check "a role that does not exist: denied, under the name asked for" 1 \
 	"$(logins "session_user_name = 'act_ghost' AND outcome = 'denied'")"
 check "rejected by pg_hba.conf: denied, with PostgreSQL's message" 1 \
 	"$(logins "session_user_name = 'act_rejected' AND outcome = 'denied' AND message LIKE 'pg_hba.conf rejects connection%'")"
+check "a NOLOGIN role (authenticated by trust, refused after): denied, not success" "denied|28000" \
+	"SELECT string_agg(outcome || '|' || sqlstate, ',') FROM witness.activity WHERE kind = 'login' AND session_user_name = 'act_nologin'"
 
 say "a session terminated with a cursor open on a capture_reads table"
 mkfifo "$WORK/holder.in"

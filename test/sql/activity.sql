@@ -60,6 +60,15 @@ BEGIN
 END $$;
 SELECT act_peek(7);
 COPY act_acct TO stdout WITH (FORMAT csv);
+-- Through an untracked parent the table was made a child of; an index build, which hands every value
+-- to an expression of the owner's.
+CREATE TABLE act_parent (id int, owner text, balance int);
+ALTER TABLE act_acct INHERIT act_parent;
+SELECT count(*) FROM act_parent;
+ALTER TABLE act_acct NO INHERIT act_parent;
+CREATE INDEX act_acct_owner ON act_acct ((owner || '!'));
+DROP INDEX act_acct_owner;
+DROP TABLE act_parent;
 -- By another role.
 SET ROLE act_app;
 SELECT balance FROM act_acct WHERE id = 2;
@@ -106,6 +115,9 @@ SELECT 1;
 DELETE FROM act_plain;
 ROLLBACK;
 ALTER TABLE act_plain ADD COLUMN z int;
+-- A password, or a data subject, in a refused statement is not kept: the trail is append-only.
+ALTER ROLE act_app PASSWORD 'sekrit';
+SELECT witness.subject_export('ann@example.org', 'json', 'curious');
 -- Refusals the caller's own exception handler catches are recorded too (once each).
 DO $$ BEGIN PERFORM * FROM act_acct; EXCEPTION WHEN insufficient_privilege THEN RAISE NOTICE 'caught: %', SQLERRM; END $$;
 DO $$ BEGIN EXECUTE 'ALTER TABLE act_plain ADD COLUMN z int'; EXCEPTION WHEN insufficient_privilege THEN RAISE NOTICE 'caught: %', SQLERRM; END $$;

@@ -9,12 +9,15 @@ extern "C" {
 #include "catalog/pg_authid.h"
 #include "catalog/pg_proc.h"
 #include "utils/acl.h"
+#include "utils/array.h"
 #include "commands/extension.h"
 #include "access/xlog.h"
 #include "executor/executor.h"
 #include "libpq/auth.h"
 #include "libpq/hba.h"
 #include "replication/walsender.h"
+#include "access/parallel.h"
+#include "postmaster/bgworker.h"
 #include "nodes/parsenodes.h"
 #include "nodes/pathnodes.h"
 #include "storage/ipc.h"
@@ -193,9 +196,23 @@ Oid statement_user = InvalidOid;
 
 // A standby cannot write the trail, and no sealer runs there: it records nothing (its trail is
 // the primary's), and refuses reads of tables tracked with capture_reads (record_reads).
+// Client sessions, database walsenders (replication=database runs SQL too) and background workers
+// of other extensions (pg_cron's, say); not parallel workers (their leader records the statement)
+// nor pg_witness's own workers.
+bool recording_process()
+{
+	if (MyBackendType == B_BACKEND)
+		return true;
+	if (MyBackendType == B_WAL_SENDER)
+		return am_db_walsender;
+	if (MyBackendType != B_BG_WORKER || IsParallelWorker())
+		return false;
+	return MyBgworkerEntry == nullptr || strcmp(MyBgworkerEntry->bgw_library_name, "pg_witness") != 0;
+}
+
 bool recording_backend()
 {
-	return MyBackendType == B_BACKEND && activity_queue_attached() && !RecoveryInProgress();
+	return recording_process() && activity_queue_attached() && !RecoveryInProgress();
 }
 
 void on_exit(int, Datum);
@@ -356,7 +373,7 @@ void activity_executor_start(QueryDesc *query, int eflags)
 	PG_END_TRY();
 	// EXPLAIN without ANALYZE reads nothing; pg_witness's own queries are recorded as its calls.
 	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) != 0 || looking_up || witness_depth > 0 || creating_extension ||
-	    MyBackendType != B_BACKEND || !activity_queue_attached() || !witness_here())
+	    !recording_process() || !activity_queue_attached() || !witness_here())
 		return;
 	if (RecoveryInProgress())
 		refuse_unrecordable_reads(query);
@@ -435,6 +452,7 @@ struct FunctionInfo {
 	Oid oid; // hash key
 	bool witness;
 	bool recorded; // a public function: its calls are recorded
+	bool names_subject; // it takes a data subject (erase_subject, subject_export, ...): no statement kept
 	char name[NAMEDATALEN];
 };
 HTAB *functions = nullptr;
@@ -458,6 +476,7 @@ FunctionInfo *function_info(Oid oid)
 	if (!found) {
 		f->witness = false;
 		f->recorded = false;
+		f->names_subject = false;
 		HeapTuple tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(oid));
 		if (HeapTupleIsValid(tup)) {
 			auto *proc = (Form_pg_proc)GETSTRUCT(tup);
@@ -467,6 +486,15 @@ FunctionInfo *function_info(Oid oid)
 			f->recorded = f->witness && NameStr(proc->proname)[0] != '_' &&
 			              pg_proc_aclcheck(oid, ACL_ID_PUBLIC, ACL_EXECUTE) != ACLCHECK_OK;
 			strlcpy(f->name, NameStr(proc->proname), NAMEDATALEN);
+			bool isnull;
+			Datum names = SysCacheGetAttr(PROCOID, tup, Anum_pg_proc_proargnames, &isnull);
+			if (!isnull) {
+				Datum *elems;
+				int n;
+				deconstruct_array(DatumGetArrayTypeP(names), TEXTOID, -1, false, TYPALIGN_INT, &elems, nullptr, &n);
+				for (int i = 0; i < n; i++)
+					f->names_subject |= strcmp(TextDatumGetCString(elems[i]), "subject") == 0;
+			}
 			ReleaseSysCache(tup);
 		}
 	}
@@ -511,7 +539,10 @@ void activity_fmgr(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private_dat
 			e->kind = ActivityKind::Call;
 			fill_session(e, true);
 			snprintf(e->object, sizeof(e->object), "witness.%s", f->name);
-			fill_statement(e, debug_query_string);
+			if (f->names_subject)
+				e->statement_length = (int32)strlcpy(e->statement, kWithheldSubject, sizeof(e->statement));
+			else
+				fill_statement(e, debug_query_string);
 		}
 		witness_depth++;
 		*private_data = e != nullptr ? PointerGetDatum(e) : (Datum)1;
@@ -624,7 +655,7 @@ void record_refusal(const ErrorData *edata)
 bool refusals_recorded_here()
 {
 	// Known not installed here: nothing would ever take the event.
-	return MyBackendType == B_BACKEND && OidIsValid(MyDatabaseId) && activity_queue_attached() &&
+	return recording_process() && OidIsValid(MyDatabaseId) && activity_queue_attached() &&
 	       setting_record_activity == RecordActivityAll && !RecoveryInProgress() &&
 	       !(namespace_known && !OidIsValid(witness_namespace));
 }
@@ -683,17 +714,40 @@ void activity_client_auth(Port *port, int status)
 
 } // namespace
 
+// The table a utility command reads the values of: COPY ... TO; and the commands that hand every row
+// to expressions the table's owner writes (an index on leak(column), a CHECK constraint validated,
+// a column retyped USING, a rewrite): each may show the values to that owner. COPY FROM is captured
+// as rows, COPY (query) TO runs through the executor.
+const RangeVar *utility_read_target(Node *stmt)
+{
+	switch (nodeTag(stmt)) {
+	case T_CopyStmt: {
+		auto *copy = (CopyStmt *)stmt;
+		return copy->is_from ? nullptr : copy->relation;
+	}
+	case T_IndexStmt:
+		return ((IndexStmt *)stmt)->relation;
+	case T_AlterTableStmt:
+		return ((AlterTableStmt *)stmt)->relation;
+	case T_ReindexStmt:
+		return ((ReindexStmt *)stmt)->relation;
+	case T_ClusterStmt:
+		return ((ClusterStmt *)stmt)->relation;
+	default:
+		return nullptr;
+	}
+}
+
 void activity_utility_begin(PlannedStmt *pstmt, const char *query_string)
 {
 	if (witness_depth == 0 && !InLocalUserIdChange())
 		statement_user = GetUserId();
-	if (!IsA(pstmt->utilityStmt, CopyStmt) || looking_up || witness_depth > 0 || creating_extension ||
-	    !recording_backend() || !IsTransactionState() || !witness_here())
+	if (looking_up || witness_depth > 0 || creating_extension || !recording_backend() || !IsTransactionState())
 		return;
-	auto *copy = (CopyStmt *)pstmt->utilityStmt;
-	if (copy->is_from || copy->relation == nullptr)
-		return; // COPY FROM is captured as rows; COPY (query) TO runs through the executor
-	const Oid relid = RangeVarGetRelid(copy->relation, NoLock, true);
+	const RangeVar *target = utility_read_target(pstmt->utilityStmt);
+	if (target == nullptr || !witness_here())
+		return;
+	const Oid relid = RangeVarGetRelid(target, NoLock, true);
 	if (!OidIsValid(relid))
 		return;
 	RelationReads *r = relation(relid);

@@ -209,6 +209,22 @@ void save_queue(int code, Datum)
 	}
 }
 
+// A saved event as a server writes it: known kind and outcome, every string terminated. (The file
+// lives in the data directory, where only the server's user and superusers write.)
+bool plausible(ActivityEvent *e)
+{
+	auto terminated = [](const char *str, size_t size) { return memchr(str, '\0', size) != nullptr; };
+	return (int)e->kind >= (int)ActivityKind::Read && (int)e->kind <= (int)ActivityKind::Call &&
+	       (int)e->outcome >= (int)ActivityOutcome::Success && (int)e->outcome <= (int)ActivityOutcome::Failed &&
+	       terminated(e->database_name, sizeof(e->database_name)) &&
+	       terminated(e->session_user, sizeof(e->session_user)) &&
+	       terminated(e->current_user, sizeof(e->current_user)) &&
+	       terminated(e->application_name, sizeof(e->application_name)) &&
+	       terminated(e->client_addr, sizeof(e->client_addr)) && terminated(e->actor, sizeof(e->actor)) &&
+	       terminated(e->object, sizeof(e->object)) && terminated(e->sqlstate, sizeof(e->sqlstate)) &&
+	       terminated(e->message, sizeof(e->message)) && terminated(e->statement, sizeof(e->statement));
+}
+
 // Publishes the saved events again (as many as fit), then removes the file.
 void load_queue()
 {
@@ -226,6 +242,8 @@ void load_queue()
 			Slot *s = &slots[loaded];
 			if (fread(&s->event, sizeof(ActivityEvent), 1, f) != 1)
 				break;
+			if (!plausible(&s->event))
+				continue;
 			s->seq = pg_atomic_fetch_add_u64(&queue->next, 1);
 			pg_atomic_write_u32(&s->state, Published);
 			loaded++;
@@ -306,7 +324,14 @@ void activity_queue_startup()
 		ConditionVariableInit(&queue->freed);
 		for (int i = 0; i < size; i++)
 			pg_atomic_init_u32(&slots[i].state, Free);
-		load_queue();
+		// Only what a clean shutdown saved, at the postmaster's first start: after a crash the shared
+		// memory is made anew, and a file found then was not written by a shutdown.
+		static bool started_before = false;
+		if (!started_before)
+			load_queue();
+		else
+			unlink(kSaveFile);
+		started_before = true;
 	}
 	LWLockRelease(AddinShmemInitLock);
 	if (!IsUnderPostmaster)

@@ -2,6 +2,8 @@
 
 #include "pg/common/settings.hpp"
 
+#include <initializer_list>
+
 extern "C" {
 #include "utils/acl.h"
 }
@@ -79,6 +81,18 @@ void fill_statement(ActivityEvent *e, const char *text)
 		return;
 	const size_t len = strlen(text);
 	e->statement_length = (int32)Min(len, (size_t)PG_INT32_MAX);
+	// The trail is append-only: a password in it (ALTER ROLE ... PASSWORD refused, a login table read
+	// WHERE password = ...) could never be taken out again.
+	if (strcasestr(text, "password") != nullptr) {
+		e->statement_length = (int32)strlcpy(e->statement, kWithheldPassword, sizeof(e->statement));
+		return;
+	}
+	// Nor the data subject of a (refused) subject access, erasure or binding: erasure could not reach it.
+	for (const char *f : {"subject_export", "erase_subject", "bind_subject", "my_trail"})
+		if (strcasestr(text, f) != nullptr) {
+			e->statement_length = (int32)strlcpy(e->statement, kWithheldSubject, sizeof(e->statement));
+			return;
+		}
 	// Cut on a character boundary: the drain stores it as text.
 	int keep = (int)Min(len, (size_t)kActivityStatementBytes - 1);
 	keep = pg_mbcliplen(text, (int)len, keep);
