@@ -79,7 +79,7 @@ CREATE OR REPLACE FUNCTION witness._reject_write() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	IF TG_TABLE_NAME IN ('ddl_event', 'erasure', 'subject_access', 'key_rotation') THEN
+	IF TG_TABLE_NAME IN ('ddl_event', 'erasure', 'subject_access', 'key_rotation', 'subject_binding') THEN
 		IF TG_OP = 'INSERT' AND witness._in_internal_ddl() THEN
 			RETURN NULL;
 		END IF;
@@ -1119,3 +1119,319 @@ AS $$
 $$;
 COMMENT ON FUNCTION witness._lookup_pseudonyms(text) IS 'internal: the pseudonyms of a subject under the configured master keys and every retired one whose pseudonym key is kept';
 REVOKE ALL ON FUNCTION witness._lookup_pseudonyms(text) FROM PUBLIC;
+
+-------------------------------------------------------------------------------
+-- Per-subject access (docs/personal-data.md, "Per-subject access"): a role bound to a data subject
+-- reads, through the view witness.my_trail, the entries about that subject and nothing else,
+-- decrypted; every binding, unbinding and read is recorded in the chain
+-------------------------------------------------------------------------------
+
+-- One row per binding and per unbinding, captured into the trail like witness.erasure. The subject
+-- is kept only as a salted digest here (the chain entry of a row cannot be erased); the subject
+-- itself, which witness.my_trail needs to find the entries, is in witness.bound_subject, sealed
+-- under the master key, for as long as the binding lasts.
+CREATE TABLE witness.subject_binding (
+	binding_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	event text NOT NULL CHECK (event IN ('bound', 'unbound')),
+	ends_binding bigint,
+	role_oid oid NOT NULL,
+	role_name text NOT NULL,
+	subject_salt bytea NOT NULL,
+	subject_digest bytea NOT NULL,
+	erasure_id bigint,
+	recorded_by text NOT NULL,
+	recorded_at timestamptz NOT NULL DEFAULT pg_catalog.statement_timestamp(),
+	CHECK ((event = 'bound') = (ends_binding IS NULL))
+);
+COMMENT ON TABLE witness.subject_binding IS 'pg_witness: one row when a role is bound to a data subject (witness.bind_subject()) and one when the binding ends (witness.unbind_subject(), or an erasure of the subject); each row is captured into the trail';
+COMMENT ON COLUMN witness.subject_binding.event IS 'bound or unbound';
+COMMENT ON COLUMN witness.subject_binding.ends_binding IS 'unbound: the binding_id of the bound row this ends; NULL for bound';
+COMMENT ON COLUMN witness.subject_binding.role_oid IS 'the bound role, by OID: a role renamed keeps its bindings, a role dropped and created again under its name does not';
+COMMENT ON COLUMN witness.subject_binding.role_name IS 'the bound role''s name when the row was written';
+COMMENT ON COLUMN witness.subject_binding.subject_salt IS '32 random bytes drawn for the binding (an unbound row repeats those of the binding it ends)';
+COMMENT ON COLUMN witness.subject_binding.subject_digest IS 'SHA-256(0x04 || subject_salt || subject as UTF-8): the subject, confirmable by whoever already knows it, not readable';
+COMMENT ON COLUMN witness.subject_binding.erasure_id IS 'unbound: the erasure of the subject (witness.erase_subject()) that ended the binding; NULL when witness.unbind_subject() did';
+COMMENT ON COLUMN witness.subject_binding.recorded_by IS 'the role that bound or unbound (after SET ROLE)';
+COMMENT ON COLUMN witness.subject_binding.recorded_at IS 'when';
+COMMENT ON SEQUENCE witness.subject_binding_binding_id_seq IS 'pg_witness subject binding ids';
+SELECT pg_catalog.pg_extension_config_dump('witness.subject_binding', '');
+SELECT pg_catalog.pg_extension_config_dump('witness.subject_binding_binding_id_seq', '');
+REVOKE ALL ON witness.subject_binding FROM PUBLIC;
+SELECT witness._make_record_table('witness.subject_binding', 'binding_id');
+
+-- The bindings in force, with their subject sealed (src/pg/access/my_trail.cpp). Not a record table:
+-- a row goes when its binding ends, and with it the last copy of the subject pg_witness kept for it.
+-- witness.my_trail trusts a row only when it matches its bound entry of witness.subject_binding.
+CREATE TABLE witness.bound_subject (
+	binding_id bigint PRIMARY KEY,
+	role_oid oid NOT NULL,
+	sealed_subject bytea NOT NULL
+);
+CREATE INDEX bound_subject_role ON witness.bound_subject (role_oid);
+COMMENT ON TABLE witness.bound_subject IS 'pg_witness: the bindings of roles to data subjects in force, each with its subject sealed under the master key; a row is deleted when its binding ends';
+COMMENT ON COLUMN witness.bound_subject.binding_id IS 'the bound row of witness.subject_binding';
+COMMENT ON COLUMN witness.bound_subject.role_oid IS 'the bound role';
+COMMENT ON COLUMN witness.bound_subject.sealed_subject IS 'the subject as UTF-8, AES-256-GCM under a key derived from the master key, the binding id as associated data (docs/personal-data.md)';
+COMMENT ON INDEX witness.bound_subject_role IS 'the bindings of one role: how witness.my_trail finds the caller''s';
+SELECT pg_catalog.pg_extension_config_dump('witness.bound_subject', '');
+REVOKE ALL ON witness.bound_subject FROM PUBLIC;
+
+COMMENT ON COLUMN witness.subject_access.format IS 'json or csv (witness.subject_export()), or my_trail: a bound role read its own entries through witness.my_trail';
+
+CREATE FUNCTION witness._seal_bound_subject(subject text, binding_id bigint) RETURNS bytea
+AS 'MODULE_PATHNAME', 'witness_seal_bound_subject' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION witness._seal_bound_subject(text, bigint) IS 'internal: a bound subject sealed under the current master key, the binding id as associated data';
+REVOKE ALL ON FUNCTION witness._seal_bound_subject(text, bigint) FROM PUBLIC;
+
+CREATE FUNCTION witness._open_bound_subject(sealed bytea, binding_id bigint) RETURNS text
+AS 'MODULE_PATHNAME', 'witness_open_bound_subject' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION witness._open_bound_subject(bytea, bigint) IS 'internal: the subject of a binding, opened with the configured master key that sealed it';
+REVOKE ALL ON FUNCTION witness._open_bound_subject(bytea, bigint) FROM PUBLIC;
+
+-- The bindings in force of a role, subject opened. A row of witness.bound_subject that does not match
+-- the chain's record of its binding (another role, another subject, an ended binding) is refused:
+-- only the guarded, recorded table says who is bound to whom.
+CREATE FUNCTION witness._bound_subjects(bound_role oid, OUT binding_id bigint, OUT subject text)
+RETURNS SETOF record
+LANGUAGE plpgsql VOLATILE STRICT SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	k record;
+	s text;
+	rec witness.subject_binding;
+BEGIN
+	FOR k IN SELECT b.binding_id, b.role_oid, b.sealed_subject FROM witness.bound_subject b
+	         WHERE b.role_oid = bound_role ORDER BY b.binding_id LOOP
+		s := witness._open_bound_subject(k.sealed_subject, k.binding_id);
+		SELECT * INTO rec FROM witness.subject_binding x WHERE x.binding_id = k.binding_id AND x.event = 'bound';
+		IF NOT FOUND OR rec.role_oid <> k.role_oid OR rec.subject_digest <> witness._subject_digest(rec.subject_salt, s)
+		   OR EXISTS (SELECT 1 FROM witness.subject_binding u WHERE u.ends_binding = k.binding_id) THEN
+			RAISE EXCEPTION 'binding % does not match its record in witness.subject_binding', k.binding_id
+				USING ERRCODE = 'data_corrupted',
+				      HINT = 'witness.bound_subject was altered outside pg_witness''s functions; witness.subject_binding has the recorded bindings.';
+		END IF;
+		binding_id := k.binding_id;
+		subject := s;
+		RETURN NEXT;
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION witness._bound_subjects(oid) IS 'internal: the bindings in force of a role with their subjects, each checked against its record';
+REVOKE ALL ON FUNCTION witness._bound_subjects(oid) FROM PUBLIC;
+
+-- Ends bindings: an unbound row for each (repeating its role and salted digest), and the sealed
+-- subject deleted. erasure_id names the erasure that ended them, NULL for witness.unbind_subject().
+CREATE FUNCTION witness._end_bindings(ids bigint[], erasure_id bigint) RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF COALESCE(cardinality(ids), 0) = 0 THEN
+		RETURN;
+	END IF;
+	PERFORM witness._begin_internal_ddl();
+	INSERT INTO witness.subject_binding (event, ends_binding, role_oid, role_name, subject_salt, subject_digest, erasure_id, recorded_by)
+	SELECT 'unbound', b.binding_id, b.role_oid, COALESCE((SELECT r.rolname::text FROM pg_roles r WHERE r.oid = b.role_oid), b.role_name),
+	       b.subject_salt, b.subject_digest, _end_bindings.erasure_id, witness._outer_user()
+	FROM witness.subject_binding b WHERE b.binding_id = ANY (ids) AND b.event = 'bound' ORDER BY b.binding_id;
+	PERFORM witness._end_internal_ddl();
+	DELETE FROM witness.bound_subject b WHERE b.binding_id = ANY (ids);
+END
+$$;
+COMMENT ON FUNCTION witness._end_bindings(bigint[], bigint) IS 'internal: records the end of bindings and deletes their sealed subjects';
+REVOKE ALL ON FUNCTION witness._end_bindings(bigint[], bigint) FROM PUBLIC;
+
+-- Bindings change one at a time: two bind_subject() calls for the same role and subject would
+-- otherwise both find no binding and both bind.
+CREATE FUNCTION witness._binding_lock_key() RETURNS bigint
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT hashtext('pg_witness subject_binding')::bigint $$;
+COMMENT ON FUNCTION witness._binding_lock_key() IS 'internal: the key of the transaction advisory lock taken while bindings change';
+REVOKE ALL ON FUNCTION witness._binding_lock_key() FROM PUBLIC;
+
+-- The checks bind_subject() and unbind_subject() share; returns the role's name.
+CREATE FUNCTION witness._check_binding_request(bound_role regrole, subject text, what text) RETURNS text
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	name text;
+BEGIN
+	IF bound_role IS NULL THEN
+		RAISE EXCEPTION 'role must not be null' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF subject IS NULL OR subject = '' THEN
+		RAISE EXCEPTION 'subject must not be null or empty' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	SELECT r.rolname INTO name FROM pg_roles r WHERE r.oid = bound_role;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'role with OID % does not exist', bound_role::oid USING ERRCODE = 'undefined_object';
+	END IF;
+	IF witness.master_key_id() IS NULL THEN
+		RAISE EXCEPTION '%: no master key is configured', what
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      DETAIL = 'pg_witness keeps the subject of a binding encrypted under the master key, never in clear.',
+			      HINT = 'As the operating-system user that runs the server: openssl rand -hex 32 > /etc/postgresql/witness_master.key && chmod 600 /etc/postgresql/witness_master.key; then set witness.master_key_file to that file in postgresql.conf and reload.';
+	END IF;
+	PERFORM pg_advisory_xact_lock(witness._binding_lock_key());
+	RETURN name;
+END
+$$;
+COMMENT ON FUNCTION witness._check_binding_request(regrole, text, text) IS 'internal: argument checks and the lock of witness.bind_subject() and witness.unbind_subject()';
+REVOKE ALL ON FUNCTION witness._check_binding_request(regrole, text, text) FROM PUBLIC;
+
+CREATE FUNCTION witness.bind_subject(role regrole, subject text) RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	name text := witness._check_binding_request(role, subject, 'cannot bind a role to a data subject');
+	existing bigint;
+	salt bytea;
+	id bigint;
+BEGIN
+	SELECT b.binding_id INTO existing FROM witness._bound_subjects(role) b WHERE b.subject = bind_subject.subject;
+	IF FOUND THEN
+		RAISE NOTICE 'role % is bound to this subject already (binding %)', name, existing;
+		RETURN existing;
+	END IF;
+	salt := witness._random_salt();
+	PERFORM witness._begin_internal_ddl();
+	INSERT INTO witness.subject_binding (event, role_oid, role_name, subject_salt, subject_digest, recorded_by)
+	VALUES ('bound', role, name, salt, witness._subject_digest(salt, subject), witness._outer_user())
+	RETURNING binding_id INTO id;
+	PERFORM witness._end_internal_ddl();
+	INSERT INTO witness.bound_subject (binding_id, role_oid, sealed_subject)
+	VALUES (id, role, witness._seal_bound_subject(subject, id));
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION witness.bind_subject(regrole, text) IS 'binds a role to a data subject: witness.my_trail then shows the role the entries about that subject, decrypted; recorded in witness.subject_binding, and so in the trail; the subject is kept sealed under the master key; returns the binding id';
+REVOKE ALL ON FUNCTION witness.bind_subject(regrole, text) FROM PUBLIC;
+
+CREATE FUNCTION witness.unbind_subject(role regrole, subject text) RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	name text := witness._check_binding_request(role, subject, 'cannot unbind a role from a data subject');
+	existing bigint;
+BEGIN
+	SELECT b.binding_id INTO existing FROM witness._bound_subjects(role) b WHERE b.subject = unbind_subject.subject;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'role % is not bound to this subject', name USING ERRCODE = 'undefined_object';
+	END IF;
+	PERFORM witness._end_bindings(ARRAY[existing], NULL);
+	RETURN existing;
+END
+$$;
+COMMENT ON FUNCTION witness.unbind_subject(regrole, text) IS 'ends the binding of a role to a data subject (recorded in witness.subject_binding, and so in the trail) and deletes its sealed subject; returns the binding id it ended';
+REVOKE ALL ON FUNCTION witness.unbind_subject(regrole, text) FROM PUBLIC;
+
+-- An erasure of a subject ends its bindings: the erased subject is personal data, and the sealed copy
+-- witness.bound_subject holds of it goes with the rest (docs/personal-data.md). Matched by the
+-- erasure's salted digest, one decryption per binding in force.
+CREATE FUNCTION witness._unbind_erased_subject() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	ended bigint[];
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM witness.bound_subject) THEN
+		RETURN NULL;
+	END IF;
+	SELECT array_agg(b.binding_id ORDER BY b.binding_id) INTO ended FROM witness.bound_subject b
+	WHERE witness._subject_digest(NEW.subject_salt, witness._open_bound_subject(b.sealed_subject, b.binding_id)) = NEW.subject_digest;
+	PERFORM witness._end_bindings(ended, NEW.erasure_id);
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION witness._unbind_erased_subject() IS 'internal: trigger ending the bindings of a subject when an erasure of it is recorded';
+REVOKE ALL ON FUNCTION witness._unbind_erased_subject() FROM PUBLIC;
+CREATE TRIGGER witness_unbind_erased_subject AFTER INSERT ON witness.erasure
+FOR EACH ROW EXECUTE FUNCTION witness._unbind_erased_subject();
+
+-- A rotation of the master key seals the bound subjects again under the new key, as it does the
+-- payloads, so that they stay readable once the old key file is gone.
+CREATE FUNCTION witness._reseal_bound_subjects() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	UPDATE witness.bound_subject b
+	SET sealed_subject = witness._seal_bound_subject(witness._open_bound_subject(b.sealed_subject, b.binding_id), b.binding_id)
+	WHERE encode(substring(b.sealed_subject, 2, 8), 'hex') IS DISTINCT FROM witness.master_key_id();
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION witness._reseal_bound_subjects() IS 'internal: trigger sealing the bound subjects under the current master key when a rotation is recorded';
+REVOKE ALL ON FUNCTION witness._reseal_bound_subjects() FROM PUBLIC;
+CREATE TRIGGER witness_reseal_bound_subjects AFTER INSERT ON witness.key_rotation
+FOR EACH ROW WHEN (NEW.event = 'finished') EXECUTE FUNCTION witness._reseal_bound_subjects();
+
+-- The rows of witness.my_trail for one role: for each subject it is bound to, the access is recorded
+-- first (witness.subject_access, format my_trail, committed by a background worker whatever the
+-- reader's transaction does next), then the subject's entries are read with the subject export's own
+-- code, witness._subject_export_lines(). Called by witness._my_trail() alone, as the extension's owner.
+CREATE FUNCTION witness._my_trail_rows(reader oid)
+RETURNS TABLE (entry_id bigint, "time" timestamptz, table_name text, operation text, row_key jsonb, changes jsonb,
+               actor text, reason text, status text, block_no bigint, verified boolean, problem text,
+               erasure jsonb, proof jsonb, subject text)
+LANGUAGE plpgsql VOLATILE STRICT SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	name text := (SELECT r.rolname::text FROM pg_roles r WHERE r.oid = reader);
+	bound record;
+	subjects text[];
+	rec record;
+	s text;
+BEGIN
+	PERFORM witness._check_subject_readable('cannot read witness.my_trail');
+	SELECT array_agg(b.subject ORDER BY b.binding_id) INTO subjects FROM witness._bound_subjects(reader) b;
+	IF subjects IS NULL THEN
+		RAISE EXCEPTION 'role % is not bound to a data subject', COALESCE(name, reader::text)
+			USING ERRCODE = 'insufficient_privilege',
+			      DETAIL = 'witness.my_trail shows a role the entries about the data subjects it is bound to, and nothing else.',
+			      HINT = 'A superuser binds a role with witness.bind_subject(role, subject).';
+	END IF;
+	IF pg_catalog.pg_is_in_recovery() THEN
+		RAISE EXCEPTION 'cannot read witness.my_trail on a hot standby' USING ERRCODE = 'read_only_sql_transaction',
+			DETAIL = 'Every read is recorded in the trail first, and only the primary can write it.',
+			HINT = 'Run it on the primary.';
+	END IF;
+	IF pg_catalog.current_setting('transaction_read_only')::boolean THEN
+		RAISE EXCEPTION 'cannot read witness.my_trail in a read-only transaction' USING ERRCODE = 'read_only_sql_transaction',
+			DETAIL = 'Every read is recorded in the trail, and pg_witness writes nothing on behalf of a transaction declared read-only.',
+			HINT = 'Run it in a read-write transaction, on the primary.';
+	END IF;
+	FOREACH s IN ARRAY subjects LOOP
+		SELECT r.access_id, r.accessed_at INTO STRICT rec
+		FROM witness._record_subject_access(s, 'my_trail', format('read through witness.my_trail by role %s', name)) AS r;
+		RETURN QUERY
+			SELECT (l ->> 'entry_id')::bigint, (l ->> 'time')::timestamptz, l ->> 'table', l ->> 'operation', l -> 'row_key',
+			       l -> 'changes', l ->> 'actor', l ->> 'reason', l ->> 'status', (l ->> 'block_no')::bigint,
+			       (l ->> 'verified')::boolean, l ->> 'problem', NULLIF(l -> 'erasure', 'null'), NULLIF(l -> 'proof', 'null'), s
+			FROM witness._subject_export_lines(s, 'json', rec.access_id, rec.accessed_at) WITH ORDINALITY AS x(line, n),
+			     LATERAL (SELECT x.line::jsonb AS l) j
+			WHERE x.n > 1;
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION witness._my_trail_rows(oid) IS 'internal: the entries about the subjects a role is bound to, each read recorded first in witness.subject_access';
+REVOKE ALL ON FUNCTION witness._my_trail_rows(oid) FROM PUBLIC;
+
+-- Takes no argument: it reads for the current user of its caller and no one else, so every role may
+-- execute it (a view's functions are executed with the privileges of the view's user, not its owner).
+CREATE FUNCTION witness._my_trail()
+RETURNS TABLE (entry_id bigint, "time" timestamptz, table_name text, operation text, row_key jsonb, changes jsonb,
+               actor text, reason text, status text, block_no bigint, verified boolean, problem text,
+               erasure jsonb, proof jsonb, subject text)
+AS 'MODULE_PATHNAME', 'witness_my_trail' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION witness._my_trail() IS 'internal: the rows of witness.my_trail for the current user, read as the extension''s owner';
+REVOKE ALL ON FUNCTION witness._my_trail() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION witness._my_trail() TO PUBLIC;
+
+-- security_barrier: no condition of the reader's query (a leaky function in a WHERE clause) is
+-- evaluated before the function has kept the reader's own rows only.
+CREATE VIEW witness.my_trail WITH (security_barrier) AS
+SELECT t.entry_id, t."time", t.table_name, t.operation, t.row_key, t.changes, t.actor, t.reason, t.status,
+       t.block_no, t.verified, t.problem, t.erasure, t.proof, t.subject
+FROM witness._my_trail() t
+ORDER BY t.entry_id;
+COMMENT ON VIEW witness.my_trail IS 'the entries about the data subjects the current user is bound to (witness.bind_subject()), decrypted, oldest first, with status and inclusion proof; each read is recorded in the trail; a role bound to no subject is refused';
+REVOKE ALL ON witness.my_trail FROM PUBLIC;
