@@ -1248,8 +1248,10 @@ AS $$ SELECT hashtext('pg_witness subject_binding')::bigint $$;
 COMMENT ON FUNCTION witness._binding_lock_key() IS 'internal: the key of the transaction advisory lock taken while bindings change';
 REVOKE ALL ON FUNCTION witness._binding_lock_key() FROM PUBLIC;
 
--- The checks bind_subject() and unbind_subject() share; returns the role's name.
-CREATE FUNCTION witness._check_binding_request(bound_role regrole, subject text, what text) RETURNS text
+-- The checks bind_subject() and unbind_subject() share; returns the role's name. A dropped role can
+-- still be unbound, by its OID: its bindings would otherwise stay in force for a later role that
+-- gets the same OID.
+CREATE FUNCTION witness._check_binding_request(bound_role regrole, subject text, what text, binding boolean) RETURNS text
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -1262,7 +1264,9 @@ BEGIN
 		RAISE EXCEPTION 'subject must not be null or empty' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
 	SELECT r.rolname INTO name FROM pg_roles r WHERE r.oid = bound_role;
-	IF NOT FOUND THEN
+	IF NOT FOUND AND NOT binding THEN
+		name := bound_role::oid::text;
+	ELSIF NOT FOUND THEN
 		RAISE EXCEPTION 'role with OID % does not exist', bound_role::oid USING ERRCODE = 'undefined_object';
 	END IF;
 	IF witness.master_key_id() IS NULL THEN
@@ -1275,14 +1279,14 @@ BEGIN
 	RETURN name;
 END
 $$;
-COMMENT ON FUNCTION witness._check_binding_request(regrole, text, text) IS 'internal: argument checks and the lock of witness.bind_subject() and witness.unbind_subject()';
-REVOKE ALL ON FUNCTION witness._check_binding_request(regrole, text, text) FROM PUBLIC;
+COMMENT ON FUNCTION witness._check_binding_request(regrole, text, text, boolean) IS 'internal: argument checks and the lock of witness.bind_subject() (binding true) and witness.unbind_subject()';
+REVOKE ALL ON FUNCTION witness._check_binding_request(regrole, text, text, boolean) FROM PUBLIC;
 
 CREATE FUNCTION witness.bind_subject(role regrole, subject text) RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	name text := witness._check_binding_request(role, subject, 'cannot bind a role to a data subject');
+	name text := witness._check_binding_request(role, subject, 'cannot bind a role to a data subject', true);
 	existing bigint;
 	salt bytea;
 	id bigint;
@@ -1310,7 +1314,7 @@ CREATE FUNCTION witness.unbind_subject(role regrole, subject text) RETURNS bigin
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	name text := witness._check_binding_request(role, subject, 'cannot unbind a role from a data subject');
+	name text := witness._check_binding_request(role, subject, 'cannot unbind a role from a data subject', false);
 	existing bigint;
 BEGIN
 	SELECT b.binding_id INTO existing FROM witness._bound_subjects(role) b WHERE b.subject = unbind_subject.subject;
@@ -1380,6 +1384,8 @@ DECLARE
 	subjects text[];
 	rec record;
 	s text;
+	access_ids bigint[] := '{}';
+	accessed timestamptz[] := '{}';
 BEGIN
 	PERFORM witness._check_subject_readable('cannot read witness.my_trail');
 	SELECT array_agg(b.subject ORDER BY b.binding_id) INTO subjects FROM witness._bound_subjects(reader) b;
@@ -1399,17 +1405,22 @@ BEGIN
 			DETAIL = 'Every read is recorded in the trail, and pg_witness writes nothing on behalf of a transaction declared read-only.',
 			HINT = 'Run it in a read-write transaction, on the primary.';
 	END IF;
+	-- Every read recorded before any entry is read; then the entries of all the subjects, oldest first.
 	FOREACH s IN ARRAY subjects LOOP
 		SELECT r.access_id, r.accessed_at INTO STRICT rec
 		FROM witness._record_subject_access(s, 'my_trail', format('read through witness.my_trail by role %s', name)) AS r;
-		RETURN QUERY
-			SELECT (l ->> 'entry_id')::bigint, (l ->> 'time')::timestamptz, l ->> 'table', l ->> 'operation', l -> 'row_key',
-			       l -> 'changes', l ->> 'actor', l ->> 'reason', l ->> 'status', (l ->> 'block_no')::bigint,
-			       (l ->> 'verified')::boolean, l ->> 'problem', NULLIF(l -> 'erasure', 'null'), NULLIF(l -> 'proof', 'null'), s
-			FROM witness._subject_export_lines(s, 'json', rec.access_id, rec.accessed_at) WITH ORDINALITY AS x(line, n),
-			     LATERAL (SELECT x.line::jsonb AS l) j
-			WHERE x.n > 1;
+		access_ids := access_ids || rec.access_id;
+		accessed := accessed || rec.accessed_at;
 	END LOOP;
+	RETURN QUERY
+		SELECT (j.l ->> 'entry_id')::bigint, (j.l ->> 'time')::timestamptz, j.l ->> 'table', j.l ->> 'operation', j.l -> 'row_key',
+		       j.l -> 'changes', j.l ->> 'actor', j.l ->> 'reason', j.l ->> 'status', (j.l ->> 'block_no')::bigint,
+		       (j.l ->> 'verified')::boolean, j.l ->> 'problem', NULLIF(j.l -> 'erasure', 'null'), NULLIF(j.l -> 'proof', 'null'), u.s
+		FROM unnest(subjects, access_ids, accessed) AS u(s, access_id, accessed_at),
+		     LATERAL witness._subject_export_lines(u.s, 'json', u.access_id, u.accessed_at) WITH ORDINALITY AS x(line, n),
+		     LATERAL (SELECT x.line::jsonb AS l) j
+		WHERE x.n > 1
+		ORDER BY 1;
 END
 $$;
 COMMENT ON FUNCTION witness._my_trail_rows(oid) IS 'internal: the entries about the subjects a role is bound to, each read recorded first in witness.subject_access';
@@ -1426,12 +1437,12 @@ COMMENT ON FUNCTION witness._my_trail() IS 'internal: the rows of witness.my_tra
 REVOKE ALL ON FUNCTION witness._my_trail() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION witness._my_trail() TO PUBLIC;
 
--- security_barrier: no condition of the reader's query (a leaky function in a WHERE clause) is
--- evaluated before the function has kept the reader's own rows only.
+-- security_barrier: no condition of the reader's query that could leak (a function not marked
+-- LEAKPROOF in a WHERE clause) is evaluated before the function has kept the reader's own rows only.
+-- Oldest first: witness._my_trail_rows() returns the rows in entry id order.
 CREATE VIEW witness.my_trail WITH (security_barrier) AS
 SELECT t.entry_id, t."time", t.table_name, t.operation, t.row_key, t.changes, t.actor, t.reason, t.status,
        t.block_no, t.verified, t.problem, t.erasure, t.proof, t.subject
-FROM witness._my_trail() t
-ORDER BY t.entry_id;
+FROM witness._my_trail() t;
 COMMENT ON VIEW witness.my_trail IS 'the entries about the data subjects the current user is bound to (witness.bind_subject()), decrypted, oldest first, with status and inclusion proof; each read is recorded in the trail; a role bound to no subject is refused';
 REVOKE ALL ON witness.my_trail FROM PUBLIC;
