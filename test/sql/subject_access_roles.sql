@@ -80,7 +80,7 @@ SELECT count(*) AS rows FROM witness.my_trail;
 ROLLBACK;
 BEGIN;
 SET LOCAL ROLE c1;
-DECLARE cur CURSOR FOR SELECT * FROM witness.my_trail;
+DECLARE cur CURSOR FOR SELECT entry_id - :e0 AS entry, table_name, status FROM witness.my_trail;
 FETCH 1 FROM cur;
 ROLLBACK;
 SELECT count(*) - :a1 AS recorded_reads FROM witness.subject_access;
