@@ -995,7 +995,10 @@ BEGIN
 	END IF;
 	SELECT * INTO last_event FROM witness.key_rotation r ORDER BY r.rotation_id DESC LIMIT 1;
 	resuming := last_event.event IN ('started', 'resumed') AND last_event.new_key_id = new_key;
-	IF todo.n = 0 AND NOT COALESCE(resuming, false) THEN
+	-- Bound subjects (witness.bound_subject) under another key are sealed again when the rotation
+	-- finishes, even when no payload is.
+	IF todo.n = 0 AND NOT COALESCE(resuming, false)
+	   AND NOT EXISTS (SELECT 1 FROM witness.bound_subject b WHERE substring(b.sealed_subject, 2, 8) <> decode(new_key, 'hex')) THEN
 		PERFORM pg_advisory_unlock(k);
 		RAISE NOTICE 'every sealed payload is under the current master key (%) already', new_key;
 		RETURN NULL;
@@ -1146,7 +1149,7 @@ CREATE TABLE witness.subject_binding (
 COMMENT ON TABLE witness.subject_binding IS 'pg_witness: one row when a role is bound to a data subject (witness.bind_subject()) and one when the binding ends (witness.unbind_subject(), or an erasure of the subject); each row is captured into the trail';
 COMMENT ON COLUMN witness.subject_binding.event IS 'bound or unbound';
 COMMENT ON COLUMN witness.subject_binding.ends_binding IS 'unbound: the binding_id of the bound row this ends; NULL for bound';
-COMMENT ON COLUMN witness.subject_binding.role_oid IS 'the bound role, by OID: a role renamed keeps its bindings, a role dropped and created again under its name does not';
+COMMENT ON COLUMN witness.subject_binding.role_oid IS 'the bound role, by OID; witness.my_trail also requires it to have kept role_name, so that no later role with that OID or that name inherits the binding';
 COMMENT ON COLUMN witness.subject_binding.role_name IS 'the bound role''s name when the row was written';
 COMMENT ON COLUMN witness.subject_binding.subject_salt IS '32 random bytes drawn for the binding (an unbound row repeats those of the binding it ends)';
 COMMENT ON COLUMN witness.subject_binding.subject_digest IS 'SHA-256(0x04 || subject_salt || subject as UTF-8): the subject, confirmable by whoever already knows it, not readable';
@@ -1190,8 +1193,10 @@ REVOKE ALL ON FUNCTION witness._open_bound_subject(bytea, bigint) FROM PUBLIC;
 
 -- The bindings in force of a role, subject opened. A row of witness.bound_subject that does not match
 -- the chain's record of its binding (another role, another subject, an ended binding) is refused:
--- only the guarded, recorded table says who is bound to whom.
-CREATE FUNCTION witness._bound_subjects(bound_role oid, OUT binding_id bigint, OUT subject text)
+-- only the guarded, recorded table says who is bound to whom. name_matches: the role still has the
+-- name it was bound under; witness.my_trail uses only those bindings, so that a role restored into
+-- another cluster, or created later, under an OID that a bound role had, inherits nothing.
+CREATE FUNCTION witness._bound_subjects(bound_role oid, OUT binding_id bigint, OUT subject text, OUT name_matches boolean)
 RETURNS SETOF record
 LANGUAGE plpgsql VOLATILE STRICT SET search_path = pg_catalog, pg_temp
 AS $$
@@ -1212,6 +1217,7 @@ BEGIN
 		END IF;
 		binding_id := k.binding_id;
 		subject := s;
+		name_matches := rec.role_name = (SELECT r.rolname::text FROM pg_roles r WHERE r.oid = bound_role);
 		RETURN NEXT;
 	END LOOP;
 END
@@ -1287,14 +1293,18 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	name text := witness._check_binding_request(role, subject, 'cannot bind a role to a data subject', true);
-	existing bigint;
+	existing record;
 	salt bytea;
 	id bigint;
 BEGIN
-	SELECT b.binding_id INTO existing FROM witness._bound_subjects(role) b WHERE b.subject = bind_subject.subject;
+	SELECT b.binding_id, b.name_matches INTO existing FROM witness._bound_subjects(role) b WHERE b.subject = bind_subject.subject;
+	IF FOUND AND existing.name_matches THEN
+		RAISE NOTICE 'role % is bound to this subject already (binding %)', name, existing.binding_id;
+		RETURN existing.binding_id;
+	END IF;
+	-- Bound under the role's former name: that binding ends, a new one is recorded under the new name.
 	IF FOUND THEN
-		RAISE NOTICE 'role % is bound to this subject already (binding %)', name, existing;
-		RETURN existing;
+		PERFORM witness._end_bindings(ARRAY[existing.binding_id], NULL);
 	END IF;
 	salt := witness._random_salt();
 	PERFORM witness._begin_internal_ddl();
@@ -1384,16 +1394,19 @@ DECLARE
 	subjects text[];
 	rec record;
 	s text;
+	renamed bigint;
 	access_ids bigint[] := '{}';
 	accessed timestamptz[] := '{}';
 BEGIN
 	PERFORM witness._check_subject_readable('cannot read witness.my_trail');
-	SELECT array_agg(b.subject ORDER BY b.binding_id) INTO subjects FROM witness._bound_subjects(reader) b;
+	SELECT array_agg(b.subject ORDER BY b.binding_id) FILTER (WHERE b.name_matches), count(*) INTO subjects, renamed
+	FROM witness._bound_subjects(reader) b;
 	IF subjects IS NULL THEN
 		RAISE EXCEPTION 'role % is not bound to a data subject', COALESCE(name, reader::text)
 			USING ERRCODE = 'insufficient_privilege',
 			      DETAIL = 'witness.my_trail shows a role the entries about the data subjects it is bound to, and nothing else.',
-			      HINT = 'A superuser binds a role with witness.bind_subject(role, subject).';
+			      HINT = CASE WHEN renamed > 0 THEN 'The role was bound under another name; a superuser binds it again under its new one with witness.bind_subject(role, subject).'
+			                  ELSE 'A superuser binds a role with witness.bind_subject(role, subject).' END;
 	END IF;
 	IF pg_catalog.pg_is_in_recovery() THEN
 		RAISE EXCEPTION 'cannot read witness.my_trail on a hot standby' USING ERRCODE = 'read_only_sql_transaction',

@@ -287,6 +287,31 @@ SELECT count(*) FROM witness.my_trail;
 RESET ROLE;
 SELECT set_config('witness.master_key_file', current_setting('data_directory') || '/regress_witness_b.key', false) IS NOT NULL AS set;
 
+-- A rotation with no payload left to re-encrypt still seals again a bound subject under another key.
+SELECT set_config('witness.master_key_file', current_setting('data_directory') || '/regress_witness_a.key', false) IS NOT NULL AS set;
+UPDATE witness.bound_subject SET sealed_subject = witness._seal_bound_subject('c1@sb.example', :c1_binding) WHERE binding_id = :c1_binding;
+SELECT set_config('witness.master_key_file', current_setting('data_directory') || '/regress_witness_b.key', false) IS NOT NULL AS set;
+SELECT set_config('witness.previous_master_key_file', current_setting('data_directory') || '/regress_witness_a.key', false) IS NOT NULL AS set;
+CALL witness.rotate_master_key();
+SELECT event, payloads FROM witness.key_rotation ORDER BY rotation_id DESC LIMIT 2;
+SELECT bool_and(encode(substring(sealed_subject, 2, 8), 'hex') = witness.master_key_id()) AS all_under_new_key FROM witness.bound_subject;
+RESET witness.previous_master_key_file;
+
+-- A role renamed after it was bound reads nothing until bound again under its new name: a binding
+-- holds for the OID and the name it was made for, so that no other role inherits it (a role created
+-- under a reused OID, or a cluster restored from a dump, where OIDs differ).
+ALTER ROLE c1 RENAME TO c1_renamed;
+SET ROLE c1_renamed;
+SELECT count(*) FROM witness.my_trail;
+RESET ROLE;
+SELECT witness.bind_subject('c1_renamed', 'c1@sb.example') > :c1_binding AS bound_anew;
+SELECT event, role_name FROM witness.subject_binding ORDER BY binding_id DESC LIMIT 2;
+SET ROLE c1_renamed;
+SELECT count(*) AS rows FROM witness.my_trail;
+RESET ROLE;
+ALTER ROLE c1_renamed RENAME TO c1;
+SELECT witness.bind_subject('c1', 'c1@sb.example') > :c1_binding AS bound_anew;
+
 -- A dropped role's bindings can still be ended, by its OID.
 CREATE ROLE c3;
 SELECT witness.bind_subject('c3', 'c3@sb.example') > 0 AS bound;
