@@ -273,6 +273,8 @@ BEGIN
 	VALUES (COALESCE(ids, '{}'), reason, witness._outer_user(), salt, witness._subject_digest(salt, subject), tampered)
 	RETURNING erasure_id INTO new_erasure;
 	PERFORM witness._end_internal_ddl();
+	-- The subject's bindings end with it (docs/personal-data.md, "Bindings at erasure").
+	PERFORM witness._unbind_erased_subject(subject, new_erasure);
 	IF ids IS NULL THEN
 		RETURN 0;
 	END IF;
@@ -1339,27 +1341,24 @@ COMMENT ON FUNCTION witness.unbind_subject(regrole, text) IS 'ends the binding o
 REVOKE ALL ON FUNCTION witness.unbind_subject(regrole, text) FROM PUBLIC;
 
 -- An erasure of a subject ends its bindings: the erased subject is personal data, and the sealed copy
--- witness.bound_subject holds of it goes with the rest (docs/personal-data.md). Matched by the
--- erasure's salted digest, one decryption per binding in force.
-CREATE FUNCTION witness._unbind_erased_subject() RETURNS trigger
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+-- witness.bound_subject holds of it goes with the rest (docs/personal-data.md). Called by
+-- witness.erase_subject(), which has the subject: the bindings are matched by their recorded salted
+-- digest, one hash per binding in force, without the master key and without opening any sealed
+-- subject (one that could not be opened must not hold up an erasure).
+CREATE FUNCTION witness._unbind_erased_subject(subject text, erasure_id bigint) RETURNS void
+LANGUAGE plpgsql VOLATILE STRICT SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	ended bigint[];
 BEGIN
-	IF NOT EXISTS (SELECT 1 FROM witness.bound_subject) THEN
-		RETURN NULL;
-	END IF;
-	SELECT array_agg(b.binding_id ORDER BY b.binding_id) INTO ended FROM witness.bound_subject b
-	WHERE witness._subject_digest(NEW.subject_salt, witness._open_bound_subject(b.sealed_subject, b.binding_id)) = NEW.subject_digest;
-	PERFORM witness._end_bindings(ended, NEW.erasure_id);
-	RETURN NULL;
+	SELECT array_agg(b.binding_id ORDER BY b.binding_id) INTO ended
+	FROM witness.bound_subject k JOIN witness.subject_binding b ON b.binding_id = k.binding_id AND b.event = 'bound'
+	WHERE b.subject_digest = witness._subject_digest(b.subject_salt, _unbind_erased_subject.subject);
+	PERFORM witness._end_bindings(ended, _unbind_erased_subject.erasure_id);
 END
 $$;
-COMMENT ON FUNCTION witness._unbind_erased_subject() IS 'internal: trigger ending the bindings of a subject when an erasure of it is recorded';
-REVOKE ALL ON FUNCTION witness._unbind_erased_subject() FROM PUBLIC;
-CREATE TRIGGER witness_unbind_erased_subject AFTER INSERT ON witness.erasure
-FOR EACH ROW EXECUTE FUNCTION witness._unbind_erased_subject();
+COMMENT ON FUNCTION witness._unbind_erased_subject(text, bigint) IS 'internal: ends the bindings of a subject that witness.erase_subject() erased';
+REVOKE ALL ON FUNCTION witness._unbind_erased_subject(text, bigint) FROM PUBLIC;
 
 -- A rotation of the master key seals the bound subjects again under the new key, as it does the
 -- payloads, so that they stay readable once the old key file is gone.

@@ -252,7 +252,11 @@ DELETE FROM witness.subject_binding;
 
 -- Erasure of a bound subject ends its bindings (recorded, naming the erasure) and deletes the sealed
 -- subject: the erased person's identifier is not kept for a binding either.
+-- Bindings are matched by their recorded salted digest, not by opening the sealed subjects: another
+-- binding whose sealed subject cannot be opened does not hold the erasure up.
+UPDATE witness.bound_subject SET sealed_subject = '\x00' WHERE binding_id = :c1_binding;
 SELECT witness.erase_subject('c2@sb.example', 'GDPR Art. 17 request #9') AS erased;
+UPDATE witness.bound_subject SET sealed_subject = witness._seal_bound_subject('c1@sb.example', :c1_binding) WHERE binding_id = :c1_binding;
 SELECT event, ends_binding = :c2_binding AS ends_c2, role_name, erasure_id = (SELECT max(erasure_id) FROM witness.erasure) AS by_the_erasure
 FROM witness.subject_binding ORDER BY binding_id DESC LIMIT 1;
 SELECT count(*) AS c2_bindings_in_force FROM witness.bound_subject WHERE role_oid = 'c2'::regrole;
