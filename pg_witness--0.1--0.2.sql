@@ -1376,6 +1376,7 @@ COMMENT ON FUNCTION witness._reseal_bound_subjects() IS 'internal: trigger seali
 REVOKE ALL ON FUNCTION witness._reseal_bound_subjects() FROM PUBLIC;
 CREATE TRIGGER witness_reseal_bound_subjects AFTER INSERT ON witness.key_rotation
 FOR EACH ROW WHEN (NEW.event = 'finished') EXECUTE FUNCTION witness._reseal_bound_subjects();
+COMMENT ON TRIGGER witness_reseal_bound_subjects ON witness.key_rotation IS 'pg_witness: seals the bound subjects again under the new master key when a rotation finishes';
 
 -- The rows of witness.my_trail for one role: for each subject it is bound to, the access is recorded
 -- first (witness.subject_access, format my_trail, committed by a background worker whatever the
