@@ -137,7 +137,11 @@ Datum witness_my_trail(PG_FUNCTION_ARGS)
 	int rc = SPI_execute_with_args("SELECT * FROM witness._my_trail_rows($1)", 1, argtypes, values, nullptr, false, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "pg_witness: reading witness._my_trail_rows failed (SPI result %d)", rc);
-	if (SPI_tuptable->tupdesc->natts != rsinfo->setDesc->natts)
+	// A superuser can redeclare either function: copying values of another type would read memory wrongly.
+	bool same_columns = SPI_tuptable->tupdesc->natts == rsinfo->setDesc->natts;
+	for (int i = 0; same_columns && i < rsinfo->setDesc->natts; i++)
+		same_columns = TupleDescAttr(SPI_tuptable->tupdesc, i)->atttypid == TupleDescAttr(rsinfo->setDesc, i)->atttypid;
+	if (!same_columns)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_FUNCTION_DEFINITION),
 		                errmsg("witness._my_trail must return the columns of witness._my_trail_rows")));
 	MemoryContext per_query = rsinfo->econtext->ecxt_per_query_memory;
