@@ -1163,6 +1163,9 @@ SELECT pg_catalog.pg_extension_config_dump('witness.subject_binding', '');
 SELECT pg_catalog.pg_extension_config_dump('witness.subject_binding_binding_id_seq', '');
 REVOKE ALL ON witness.subject_binding FROM PUBLIC;
 SELECT witness._make_record_table('witness.subject_binding', 'binding_id');
+-- Whether a binding has ended, without reading the table's whole history at every read of my_trail.
+CREATE INDEX subject_binding_ends ON witness.subject_binding (ends_binding) WHERE ends_binding IS NOT NULL;
+COMMENT ON INDEX witness.subject_binding_ends IS 'the unbound row of each ended binding: how witness.my_trail checks that a binding is in force';
 
 -- The bindings in force, with their subject sealed (src/pg/access/my_trail.cpp). Not a record table:
 -- a row goes when its binding ends, and with it the last copy of the subject pg_witness kept for it.
