@@ -1354,6 +1354,8 @@ AS $$
 DECLARE
 	ended bigint[];
 BEGIN
+	-- After a bind_subject() under way has committed, so that its binding is seen and ended too.
+	PERFORM pg_advisory_xact_lock(witness._binding_lock_key());
 	SELECT array_agg(b.binding_id ORDER BY b.binding_id) INTO ended
 	FROM witness.bound_subject k JOIN witness.subject_binding b ON b.binding_id = k.binding_id AND b.event = 'bound'
 	WHERE b.subject_digest = witness._subject_digest(b.subject_salt, _unbind_erased_subject.subject);
