@@ -79,7 +79,7 @@ CREATE OR REPLACE FUNCTION witness._reject_write() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	IF TG_TABLE_NAME IN ('ddl_event', 'erasure', 'subject_access', 'key_rotation', 'subject_binding') THEN
+	IF TG_TABLE_NAME IN ('ddl_event', 'erasure', 'subject_access', 'key_rotation', 'activity', 'subject_binding') THEN
 		IF TG_OP = 'INSERT' AND witness._in_internal_ddl() THEN
 			RETURN NULL;
 		END IF;
@@ -763,7 +763,7 @@ REVOKE ALL ON FUNCTION witness.subject_export(text, text, text) FROM PUBLIC;
 -------------------------------------------------------------------------------
 
 ALTER TABLE witness.tracked_table ADD COLUMN encrypt boolean NOT NULL DEFAULT false;
--- Reads of the table recorded in witness.activity (docs/access.md, "Sensitive reads").
+-- Reads of the table recorded in witness.activity (docs/activity.md, "Sensitive reads").
 ALTER TABLE witness.tracked_table ADD COLUMN capture_reads boolean NOT NULL DEFAULT false;
 COMMENT ON COLUMN witness.tracked_table.encrypt IS 'whether the payloads of this table''s entries are stored encrypted (witness.track(..., encrypt))';
 COMMENT ON COLUMN witness.tracked_table.capture_reads IS 'whether every statement that reads this table is recorded in witness.activity (witness.track(..., capture_reads))';
@@ -1126,6 +1126,483 @@ COMMENT ON FUNCTION witness._lookup_pseudonyms(text) IS 'internal: the pseudonym
 REVOKE ALL ON FUNCTION witness._lookup_pseudonyms(text) FROM PUBLIC;
 
 -------------------------------------------------------------------------------
+-- Activity (docs/activity.md): reads of tables tracked with capture_reads, reads of the
+-- trail itself, logins, refused attempts and calls of pg_witness's functions. Backends put each
+-- event into a queue in shared memory whatever their transaction does next; the sealer writes them
+-- here, and capture makes every row an entry of the chain.
+-------------------------------------------------------------------------------
+
+CREATE TABLE witness.activity (
+	activity_id bigint GENERATED ALWAYS AS IDENTITY,
+	kind text NOT NULL,
+	outcome text NOT NULL,
+	happened_at timestamptz NOT NULL,
+	database_name text,
+	session_user_name text,
+	current_user_name text,
+	application_name text,
+	client_addr text,
+	backend_pid integer NOT NULL,
+	actor text,
+	object_name text,
+	row_count bigint,
+	query_id bigint,
+	sqlstate text,
+	message text,
+	statement text,
+	statement_count integer NOT NULL DEFAULT 1,
+	last_happened_at timestamptz,
+	statement_times timestamptz[],
+	statement_rows bigint[],
+	recorded_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp()
+);
+COMMENT ON TABLE witness.activity IS 'pg_witness: what happened that is not a change of a row, and must be in the chain whatever its transaction did: reads, logins, refused attempts, calls of pg_witness functions; written by the sealer, each row captured into the trail';
+COMMENT ON COLUMN witness.activity.activity_id IS 'order in which the sealer wrote the rows';
+COMMENT ON COLUMN witness.activity.kind IS 'read (a table tracked with capture_reads), trail read (a table of schema witness), login, denied (refused for lack of privilege, or a pg_witness guard), call (of a pg_witness function), lost (events the queue could not keep)';
+COMMENT ON COLUMN witness.activity.outcome IS 'success, denied, or failed (the statement or call ended with an error, or the events were lost)';
+COMMENT ON COLUMN witness.activity.happened_at IS 'when the statement started, the login was decided or the error raised';
+COMMENT ON COLUMN witness.activity.database_name IS 'the database, as the client named it';
+COMMENT ON COLUMN witness.activity.session_user_name IS 'the role that logged in (for a login: the role the client asked for)';
+COMMENT ON COLUMN witness.activity.current_user_name IS 'the role whose privileges applied (after SET ROLE)';
+COMMENT ON COLUMN witness.activity.application_name IS 'application_name of the session';
+COMMENT ON COLUMN witness.activity.client_addr IS 'client address; NULL for Unix-socket connections';
+COMMENT ON COLUMN witness.activity.backend_pid IS 'process id of the session';
+COMMENT ON COLUMN witness.activity.actor IS 'witness.actor of the session, if set (cut to 63 bytes)';
+COMMENT ON COLUMN witness.activity.object_name IS 'the table read (schema-qualified), the function called, or the authentication method of a login';
+COMMENT ON COLUMN witness.activity.row_count IS 'rows the statement returned or changed (for lost: how many events were lost); NULL when not known';
+COMMENT ON COLUMN witness.activity.query_id IS 'the statement''s query id (with compute_query_id), NULL otherwise';
+COMMENT ON COLUMN witness.activity.sqlstate IS 'SQLSTATE of a refused attempt';
+COMMENT ON COLUMN witness.activity.message IS 'the error message of a refused attempt or failed login';
+COMMENT ON COLUMN witness.activity.statement IS 'the statement text, cut after 1199 bytes (its whole length is then given); never values read';
+COMMENT ON COLUMN witness.activity.statement_count IS 'how many statements the row records: reads of one session by one statement (one query id) that the sealer wrote together share a row; row_count is then their sum';
+COMMENT ON COLUMN witness.activity.last_happened_at IS 'when the last of the row''s statements started (NULL for one statement)';
+COMMENT ON COLUMN witness.activity.statement_times IS 'when each of the row''s statements started, in order (NULL for one statement)';
+COMMENT ON COLUMN witness.activity.statement_rows IS 'rows each of the row''s statements returned or changed, in the order of statement_times';
+COMMENT ON COLUMN witness.activity.recorded_at IS 'when the sealer wrote the row';
+COMMENT ON SEQUENCE witness.activity_activity_id_seq IS 'pg_witness activity ids';
+REVOKE ALL ON witness.activity FROM PUBLIC;
+SELECT witness._make_record_table('witness.activity', 'activity_id');
+
+CREATE FUNCTION witness.flush_activity() RETURNS bigint
+AS 'MODULE_PATHNAME', 'witness_flush_activity' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION witness.flush_activity() IS 'writes the activity events of this database waiting in shared memory into witness.activity now, in the calling transaction (the sealer does it on every pass); returns the rows written';
+REVOKE ALL ON FUNCTION witness.flush_activity() FROM PUBLIC;
+
+-- Schema and permission changes (issue 11): every DDL on a tracked table, GRANT and REVOKE on
+-- tracked tables, role commands and changes of pg_witness settings, each a row of witness.ddl_event
+-- and so an entry of the trail (docs/capture.md, "Schema and permission changes")
+-------------------------------------------------------------------------------
+
+COMMENT ON TABLE witness.ddl_event IS 'pg_witness: DDL that touched a tracked table (one row per table and command), GRANT and REVOKE on tracked tables, role commands and changes of witness.* settings; each row is captured into the trail';
+COMMENT ON COLUMN witness.ddl_event.action IS 'what happened: altered, type changed, columns dropped, renamed, dropped, joined (rows now captured), left (rows no longer captured), uncaptured (another session''s temporary table joined); privileges granted, privileges revoked, owner changed; role created, role altered, role renamed, role dropped, membership granted, membership revoked, membership changed; setting changed';
+COMMENT ON COLUMN witness.ddl_event.schema_name IS 'schema of the table the command touched; NULL for role and setting events';
+COMMENT ON COLUMN witness.ddl_event.table_name IS 'the table the command touched (a tracked table, one of its partitions or inheritance children, or one of pg_witness''s own); NULL for role and setting events';
+COMMENT ON COLUMN witness.ddl_event.role_name IS 'the role that ran the command (after SET ROLE; inside a SECURITY DEFINER function its caller, the function''s owner is detail->>''current_user'' for permission events)';
+COMMENT ON COLUMN witness.ddl_event.statement IS 'the statement text the client sent, whole; NULL for a role command that sets a password (detail->>''statement_withheld'')';
+COMMENT ON COLUMN witness.ddl_event.detail IS 'what changed: old and new name, dropped columns, rows of an attached table, privileges and grantees, role attributes with old and new values, the setting and its new value, ...';
+
+CREATE OR REPLACE FUNCTION witness._touched_relations(classid oid, objid oid) RETURNS TABLE (relid oid, root oid)
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	altered_types oid[];
+BEGIN
+	IF classid = 'pg_class'::regclass THEN
+		-- An ALTER TABLE of a captured table is recorded once, for it; one of an uncaptured parent,
+		-- for each captured table it recursed into.
+		RETURN QUERY
+		SELECT m.relid, m.root FROM witness._tracked_tree() m
+		WHERE m.relid = objid
+		   OR (m.relid IN (SELECT d.relid FROM witness._inheritance_descendants(objid) d)
+		       AND NOT EXISTS (SELECT FROM witness._tracked_tree() x WHERE x.relid = objid));
+		altered_types := ARRAY(SELECT c.reltype FROM pg_class c WHERE c.oid = objid AND c.reltype <> 0);
+	ELSIF classid = 'pg_trigger'::regclass THEN
+		RETURN QUERY SELECT m.relid, m.root FROM witness._tracked_tree() m
+		WHERE m.relid = (SELECT tgrelid FROM pg_trigger WHERE oid = objid);
+	ELSIF classid = 'pg_policy'::regclass THEN
+		RETURN QUERY SELECT m.relid, m.root FROM witness._tracked_tree() m
+		WHERE m.relid = (SELECT polrelid FROM pg_policy WHERE oid = objid);
+	ELSIF classid = 'pg_rewrite'::regclass THEN
+		RETURN QUERY SELECT m.relid, m.root FROM witness._tracked_tree() m
+		WHERE m.relid = (SELECT ev_class FROM pg_rewrite WHERE oid = objid);
+	ELSIF classid = 'pg_type'::regclass THEN
+		altered_types := ARRAY[objid];
+	END IF;
+	-- Most altered types (a new table's row type) are used by nothing: pg_depend, indexed on the
+	-- referenced object, says so without walking the tracked tables' types.
+	IF cardinality(altered_types) > 0 AND EXISTS (
+	       SELECT FROM pg_depend d
+	       WHERE d.refclassid = 'pg_type'::regclass AND d.deptype = 'n'
+	         AND d.refobjid IN (SELECT t.oid FROM pg_type t WHERE t.oid = ANY (altered_types)
+	                            UNION SELECT t.typarray FROM pg_type t WHERE t.oid = ANY (altered_types))) THEN
+		RETURN QUERY
+		WITH RECURSIVE uses(relid, root, t) AS (
+			-- LATERAL, so that each captured table's columns come from the index on attrelid.
+			SELECT m.relid, m.root, a.atttypid FROM witness._tracked_tree() m CROSS JOIN LATERAL (
+				SELECT a.atttypid FROM pg_attribute a WHERE a.attrelid = m.relid AND a.attnum > 0 AND NOT a.attisdropped
+				UNION ALL SELECT c.reloftype FROM pg_class c WHERE c.oid = m.relid AND c.reloftype <> 0
+			) a
+			UNION
+			SELECT u.relid, u.root, x.inner_type FROM uses u CROSS JOIN LATERAL (
+				SELECT y.typelem FROM pg_type y WHERE y.oid = u.t AND y.typelem <> 0
+				UNION ALL SELECT y.typbasetype FROM pg_type y WHERE y.oid = u.t AND y.typbasetype <> 0
+				UNION ALL SELECT r.rngsubtype FROM pg_range r WHERE r.rngtypid = u.t
+				UNION ALL SELECT r.rngtypid FROM pg_range r WHERE r.rngmultitypid = u.t
+				UNION ALL SELECT a.atttypid FROM pg_type y JOIN pg_attribute a ON a.attrelid = y.typrelid
+				          WHERE y.oid = u.t AND y.typrelid <> 0 AND a.attnum > 0 AND NOT a.attisdropped
+			) x(inner_type)
+		)
+		SELECT DISTINCT u.relid, u.root FROM uses u WHERE u.t = ANY (altered_types);
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION witness._touched_relations(oid, oid) IS 'internal: the captured relations a DDL command on an object (table, trigger, rule, policy, type) touched';
+
+CREATE OR REPLACE FUNCTION witness._on_sql_drop() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	obj record;
+	rel regclass;
+BEGIN
+	IF witness._in_internal_ddl() OR current_setting('session_replication_role') = 'replica'
+	   OR EXISTS (SELECT 1 FROM pg_event_trigger_dropped_objects() WHERE object_type = 'extension' AND object_name = 'pg_witness') THEN
+		RETURN;
+	END IF;
+	-- A capture trigger goes only with witness.untrack() or with its table.
+	FOR obj IN SELECT * FROM pg_event_trigger_dropped_objects()
+	           WHERE object_type = 'trigger' AND address_names[3] IN ('witness_capture', 'witness_capture_truncate') LOOP
+		rel := to_regclass(format('%I.%I', obj.address_names[1], obj.address_names[2]));
+		IF rel IS NOT NULL AND witness._tracked_root(rel) IS NOT NULL THEN
+			RAISE EXCEPTION 'cannot drop pg_witness capture trigger % of tracked table %', obj.address_names[3], rel
+				USING ERRCODE = 'object_in_use',
+				      HINT = 'Call witness.untrack() to stop capture; that change is itself recorded.';
+		END IF;
+	END LOOP;
+	-- A dropped tracked table, partition or child, whatever the command (DROP TABLE, DROP SCHEMA, DROP
+	-- TYPE ... CASCADE, DROP OWNED, ...): recorded with its name, and a tracked one leaves the
+	-- configuration (that change is captured too).
+	FOR obj IN SELECT d.objid, d.schema_name, d.object_name, tt.relid AS root
+	           FROM pg_event_trigger_dropped_objects() d
+	           LEFT JOIN witness.tracked_table tt ON tt.relid::oid = d.objid
+	           WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0 AND d.object_type IN ('table', 'foreign table')
+	             AND (tt.relid IS NOT NULL OR EXISTS (
+	                  SELECT FROM pg_event_trigger_dropped_objects() x
+	                  WHERE x.object_type = 'trigger' AND x.address_names[3] IN ('witness_capture', 'witness_capture_truncate')
+	                    AND x.address_names[1] = d.schema_name AND x.address_names[2] = d.object_name)) LOOP
+		PERFORM witness._record_ddl(tg_tag, 'dropped', NULL, obj.schema_name, obj.object_name, obj.root::oid,
+		                            CASE WHEN obj.root IS NULL THEN '{}'::jsonb ELSE '{"tracked": true}'::jsonb END);
+		DELETE FROM witness.tracked_table WHERE relid::oid = obj.objid;
+	END LOOP;
+	-- Columns dropped from captured relations (ALTER TABLE ... DROP COLUMN, DROP TYPE ... CASCADE): their
+	-- values are gone without a row trigger firing.
+	FOR obj IN SELECT m.relid, m.root, array_agg(d.address_names[3] ORDER BY d.objsubid) AS cols
+	           FROM pg_event_trigger_dropped_objects() d JOIN witness._tracked_tree() m ON m.relid = d.objid
+	           WHERE d.classid = 'pg_class'::regclass AND d.objsubid > 0
+	           GROUP BY m.relid, m.root LOOP
+		PERFORM witness._record_ddl(tg_tag, 'columns dropped', obj.relid, NULL, NULL, obj.root,
+		                            jsonb_build_object('columns', to_jsonb(obj.cols)));
+	END LOOP;
+	-- Triggers, rules and policies dropped from a captured table that stays (DROP TRIGGER, DROP RULE,
+	-- DROP POLICY, DROP FUNCTION ... CASCADE): one event per command and table. Those of a dropped
+	-- table went with it (recorded above).
+	FOR obj IN SELECT m.relid, m.root, jsonb_agg(jsonb_build_object('object_type', d.object_type, 'object', d.object_identity)
+	                                             ORDER BY d.object_identity) AS dropped
+	           FROM pg_event_trigger_dropped_objects() d
+	           JOIN pg_namespace n ON n.nspname = d.address_names[1]
+	           JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = d.address_names[2]
+	           JOIN witness._tracked_tree() m ON m.relid = c.oid
+	           WHERE d.object_type IN ('trigger', 'rule', 'policy')
+	           GROUP BY m.relid, m.root LOOP
+		PERFORM witness._record_ddl(tg_tag, 'altered', obj.relid, NULL, NULL, obj.root,
+		                            jsonb_build_object('dropped', obj.dropped));
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION witness._on_sql_drop() IS 'internal: refuses to drop capture triggers of tracked tables, records dropped tables, columns, triggers, rules and policies, forgets dropped tracked tables';
+REVOKE ALL ON FUNCTION witness._on_sql_drop() FROM PUBLIC;
+
+-- One permission or setting event in witness.ddl_event (and so in the trail). rel names the table for a
+-- privilege event, NULL for role and setting events. A role command that sets a password keeps its
+-- statement out: the text holds the password.
+CREATE FUNCTION witness._record_permission_row(command_tag text, action text, rel oid, detail jsonb,
+                                               withhold_statement boolean) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM witness._begin_internal_ddl();
+	INSERT INTO witness.ddl_event (command_tag, action, schema_name, table_name, tracked_table, role_name, statement, detail)
+	SELECT command_tag, action, n.nspname, c.relname,
+	       (SELECT format('%I.%I', t.schema_name, t.table_name) FROM witness.tracked_table t
+	        WHERE t.relid::oid = witness._tracked_root(rel)::oid),
+	       witness._outer_user(), CASE WHEN withhold_statement THEN NULL ELSE current_query() END, detail
+	FROM (SELECT) AS one
+	LEFT JOIN pg_class c ON c.oid = rel LEFT JOIN pg_namespace n ON n.oid = c.relnamespace;
+	PERFORM witness._end_internal_ddl();
+END
+$$;
+COMMENT ON FUNCTION witness._record_permission_row(text, text, oid, jsonb, boolean) IS 'internal: records one permission or setting event in witness.ddl_event (and so in the trail)';
+REVOKE ALL ON FUNCTION witness._record_permission_row(text, text, oid, jsonb, boolean) FROM PUBLIC;
+
+-- Roles as they stand: the attributes that matter for access (a password only as a digest, to notice a
+-- change; it never leaves these functions) and every membership they take part in, keyed by OID so
+-- that a rename is told from a drop and a create.
+CREATE FUNCTION witness._role_state(role_ids oid[]) RETURNS jsonb
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT jsonb_build_object(
+		'roles', COALESCE((SELECT jsonb_object_agg(a.oid::text, jsonb_build_object(
+			'name', a.rolname, 'superuser', a.rolsuper, 'createrole', a.rolcreaterole,
+			'bypassrls', a.rolbypassrls, 'replication', a.rolreplication, 'login', a.rolcanlogin,
+			'createdb', a.rolcreatedb, 'inherit', a.rolinherit, 'connection_limit', a.rolconnlimit,
+			'valid_until', a.rolvaliduntil, 'password', md5(a.rolpassword)))
+			FROM pg_authid a WHERE a.oid = ANY (role_ids)), '{}'),
+		'members', COALESCE((SELECT jsonb_object_agg(m.roleid::text || ':' || m.member::text, jsonb_build_object(
+			'role', r.rolname, 'member', u.rolname, 'admin_option', m.admin_option, 'grantor', g.rolname,
+			'grantor_id', m.grantor))
+			FROM pg_auth_members m JOIN pg_authid r ON r.oid = m.roleid JOIN pg_authid u ON u.oid = m.member
+			LEFT JOIN pg_authid g ON g.oid = m.grantor
+			WHERE m.roleid = ANY (role_ids) OR m.member = ANY (role_ids)), '{}'))
+$$;
+COMMENT ON FUNCTION witness._role_state(oid[]) IS 'internal: attributes and memberships of roles, to tell what a role command changed';
+REVOKE ALL ON FUNCTION witness._role_state(oid[]) FROM PUBLIC;
+
+-- Owner, table privileges and column privileges of relations.
+CREATE FUNCTION witness._relation_state(rels oid[]) RETURNS jsonb
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT COALESCE(jsonb_object_agg(c.oid::text, jsonb_build_object(
+		'owner', pg_get_userbyid(c.relowner),
+		'acl', to_jsonb(c.relacl::text[]),
+		'column_acl', (SELECT COALESCE(jsonb_object_agg(a.attname, a.attacl::text[]), '{}') FROM pg_attribute a
+		               WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attacl IS NOT NULL))), '{}')
+	FROM pg_class c WHERE c.oid = ANY (rels)
+$$;
+COMMENT ON FUNCTION witness._relation_state(oid[]) IS 'internal: owner and privileges of relations, to tell what a privilege command changed';
+REVOKE ALL ON FUNCTION witness._relation_state(oid[]) FROM PUBLIC;
+
+-- The relations whose privileges are recorded: captured ones (tracked tables, their partitions and
+-- children) and pg_witness's own. For GRANT, those the command names, directly or through ALL TABLES
+-- IN SCHEMA; for REASSIGN OWNED and DROP OWNED, all of them.
+CREATE FUNCTION witness._permission_relations(summary jsonb) RETURNS oid[]
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT COALESCE(array_agg(c.oid ORDER BY c.oid), '{}') FROM pg_class c
+	WHERE (c.oid IN (SELECT m.relid FROM witness._tracked_tree() m)
+	       OR (c.relnamespace = 'witness'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'S')))
+	  AND (summary ->> 'kind' = 'owned'
+	       OR c.oid IN (SELECT r::oid FROM jsonb_array_elements_text(COALESCE(summary -> 'relations', '[]')) r)
+	       OR (summary ->> 'object_type' = 'table' AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+	           AND c.relnamespace IN (SELECT n.oid FROM pg_namespace n
+	                                  WHERE n.nspname IN (SELECT jsonb_array_elements_text(summary -> 'in_schemas')))))
+$$;
+COMMENT ON FUNCTION witness._permission_relations(jsonb) IS 'internal: the captured and pg_witness relations whose privileges a command may change';
+REVOKE ALL ON FUNCTION witness._permission_relations(jsonb) FROM PUBLIC;
+
+-- The roles a role command names (as summarized by the utility hook), by OID.
+CREATE FUNCTION witness._named_roles(summary jsonb) RETURNS oid[]
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT COALESCE(array_agg(a.oid), '{}') FROM pg_authid a
+	WHERE a.rolname IN (SELECT jsonb_array_elements_text(COALESCE(summary -> 'targets', '[]') || COALESCE(summary -> 'granted_roles', '[]')
+	                                                    || COALESCE(summary -> 'grantees', '[]')))
+$$;
+COMMENT ON FUNCTION witness._named_roles(jsonb) IS 'internal: the roles a role command names';
+REVOKE ALL ON FUNCTION witness._named_roles(jsonb) FROM PUBLIC;
+
+-- Privileges on pg_witness itself that a GRANT or REVOKE names: its functions (directly or through ALL
+-- FUNCTIONS IN SCHEMA witness), schema witness, and witness.* settings (GRANT SET, ALTER SYSTEM ON
+-- PARAMETER). Each is {"acl": ...}, keyed by function identity, "witness" or setting name.
+CREATE FUNCTION witness._witness_object_state(summary jsonb) RETURNS jsonb
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT jsonb_build_object(
+		'functions', (SELECT COALESCE(jsonb_object_agg(p.oid::regprocedure::text, jsonb_build_object('acl', p.proacl::text[])), '{}')
+		              FROM pg_proc p WHERE p.pronamespace = 'witness'::regnamespace
+		                AND (p.oid IN (SELECT f::oid FROM jsonb_array_elements_text(COALESCE(summary -> 'functions', '[]')) f)
+		                     OR (summary ->> 'object_type' = 'function' AND summary -> 'in_schemas' ? 'witness'))),
+		'schemas', (SELECT COALESCE(jsonb_object_agg(n.nspname, jsonb_build_object('acl', n.nspacl::text[])), '{}')
+		            FROM pg_namespace n WHERE n.nspname = 'witness' AND COALESCE(summary -> 'schemas', '[]') ? 'witness'),
+		'parameters', (SELECT COALESCE(jsonb_object_agg(x.name, jsonb_build_object(
+		                   'acl', (SELECT a.paracl::text[] FROM pg_parameter_acl a WHERE a.parname = x.name))), '{}')
+		               FROM jsonb_array_elements_text(COALESCE(summary -> 'parameters', '[]')) x(name)
+		               WHERE lower(x.name) LIKE 'witness.%'))
+$$;
+COMMENT ON FUNCTION witness._witness_object_state(jsonb) IS 'internal: privileges on pg_witness functions, schema witness and witness.* settings that a GRANT or REVOKE names';
+REVOKE ALL ON FUNCTION witness._witness_object_state(jsonb) FROM PUBLIC;
+
+-- Called by the utility hook before a role, privilege or setting command runs: what it may change.
+-- SECURITY DEFINER (pg_authid is readable by superusers only); the hook calls it through the function
+-- manager, so no role needs EXECUTE on it, and none has it.
+CREATE FUNCTION witness._permission_state(summary jsonb) RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	CASE summary ->> 'kind'
+	WHEN 'role' THEN
+		RETURN witness._role_state(witness._named_roles(summary));
+	WHEN 'grant', 'owned' THEN
+		RETURN jsonb_build_object('relations', witness._relation_state(witness._permission_relations(summary)))
+		       || witness._witness_object_state(summary);
+	ELSE
+		RETURN '{}'::jsonb;
+	END CASE;
+END
+$$;
+COMMENT ON FUNCTION witness._permission_state(jsonb) IS 'internal: the roles or privileges a role or privilege command may change, read before it runs';
+REVOKE ALL ON FUNCTION witness._permission_state(jsonb) FROM PUBLIC;
+
+-- What changed between two states of one role: {"attribute": {"old": ..., "new": ...}} for each
+-- attribute that differs (old is null for a created role, new for a dropped one). A password is only
+-- said to be set or not, and changed.
+CREATE FUNCTION witness._role_changes(old jsonb, new jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT COALESCE(jsonb_object_agg(k, CASE WHEN k = 'password'
+	                                         THEN jsonb_build_object('old', CASE WHEN old IS NULL THEN NULL ELSE old ->> k IS NOT NULL END,
+	                                                                 'new', CASE WHEN new IS NULL THEN NULL ELSE new ->> k IS NOT NULL END,
+	                                                                 'changed', true)
+	                                         ELSE jsonb_build_object('old', old -> k, 'new', new -> k) END), '{}')
+	FROM unnest(ARRAY['name', 'superuser', 'createrole', 'bypassrls', 'replication', 'login', 'createdb', 'inherit',
+	                  'connection_limit', 'valid_until', 'password']) k
+	WHERE COALESCE(old -> k, 'null') IS DISTINCT FROM COALESCE(new -> k, 'null')
+$$;
+COMMENT ON FUNCTION witness._role_changes(jsonb, jsonb) IS 'internal: the attributes of a role that differ between two states';
+REVOKE ALL ON FUNCTION witness._role_changes(jsonb, jsonb) FROM PUBLIC;
+
+-- pg_witness's own roles among names, for the detail of role events.
+CREATE FUNCTION witness._witness_roles(names text[]) RETURNS jsonb
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT CASE WHEN count(*) = 0 THEN '{}'::jsonb
+	            ELSE jsonb_build_object('witness_roles', jsonb_agg(DISTINCT n)) END
+	FROM unnest(names) n WHERE n IN ('witness_admin', 'witness_auditor', 'witness_reader')
+$$;
+COMMENT ON FUNCTION witness._witness_roles(text[]) IS 'internal: {"witness_roles": [...]} naming the pg_witness roles among names, or {}';
+REVOKE ALL ON FUNCTION witness._witness_roles(text[]) FROM PUBLIC;
+
+-- Called by the utility hook after a role, privilege or setting command succeeded, in its transaction:
+-- records what it did, one row per role, membership, table or setting. Returns the rows written.
+CREATE FUNCTION witness._record_permission_event(command_tag text, summary jsonb, before jsonb) RETURNS integer
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	after jsonb;
+	r record;
+	changes jsonb;
+	detail jsonb;
+	written integer := 0;
+	withhold boolean := COALESCE((summary ->> 'statement_withheld')::boolean, false);
+	who jsonb := jsonb_build_object('current_user', summary -> 'current_user');
+BEGIN
+	IF summary ->> 'kind' = 'role' THEN
+		after := witness._role_state(ARRAY(SELECT k::oid FROM jsonb_object_keys(before -> 'roles') k)
+		                             || witness._named_roles(summary));
+		-- Roles: each one the command created, altered, renamed or dropped (named by CREATE, ALTER,
+		-- DROP ROLE even when nothing changed), with every changed attribute.
+		FOR r IN SELECT k.k, before -> 'roles' -> k.k AS old, after -> 'roles' -> k.k AS new
+		         FROM (SELECT jsonb_object_keys(before -> 'roles') UNION SELECT jsonb_object_keys(after -> 'roles')) k(k)
+		         ORDER BY COALESCE(before -> 'roles' -> k.k ->> 'name', after -> 'roles' -> k.k ->> 'name') LOOP
+			changes := witness._role_changes(r.old, r.new);
+			CONTINUE WHEN changes = '{}' AND NOT COALESCE(r.old ->> 'name', r.new ->> 'name')
+			                                     IN (SELECT jsonb_array_elements_text(COALESCE(summary -> 'targets', '[]')));
+			detail := jsonb_build_object('role', COALESCE(r.new ->> 'name', r.old ->> 'name'), 'changes', changes,
+			                             -- The privileged attributes this gave or took away.
+			                             'privileged', COALESCE((SELECT jsonb_agg(p ORDER BY p) FROM jsonb_object_keys(changes) p
+			                                                     WHERE p IN ('superuser', 'bypassrls', 'createrole', 'replication', 'login')
+			                                                       AND 'true' IN (changes -> p -> 'old', changes -> p -> 'new')), '[]'))
+			          || who || witness._witness_roles(ARRAY[r.old ->> 'name', r.new ->> 'name']);
+			PERFORM witness._record_permission_row(command_tag,
+			        CASE WHEN r.old IS NULL THEN 'role created' WHEN r.new IS NULL THEN 'role dropped'
+			             WHEN changes ? 'name' THEN 'role renamed' ELSE 'role altered' END,
+			        NULL, detail, withhold);
+			written := written + 1;
+		END LOOP;
+		-- Memberships granted, revoked (also by DROP ROLE) or changed (the admin option).
+		FOR r IN SELECT before -> 'members' -> k.k AS old, after -> 'members' -> k.k AS new
+		         FROM (SELECT jsonb_object_keys(before -> 'members') UNION SELECT jsonb_object_keys(after -> 'members')) k(k)
+		         -- Names are compared by OID (the key): a renamed role's memberships did not change.
+		         WHERE ((before -> 'members' -> k.k) - 'role' - 'member' - 'grantor')
+		               IS DISTINCT FROM ((after -> 'members' -> k.k) - 'role' - 'member' - 'grantor')
+		         ORDER BY COALESCE(before -> 'members' -> k.k, after -> 'members' -> k.k) ->> 'role',
+		                  COALESCE(before -> 'members' -> k.k, after -> 'members' -> k.k) ->> 'member' LOOP
+			detail := jsonb_build_object('role', COALESCE(r.new, r.old) -> 'role', 'member', COALESCE(r.new, r.old) -> 'member',
+			                             'admin_option', jsonb_build_object('old', r.old -> 'admin_option', 'new', r.new -> 'admin_option'),
+			                             'grantor', COALESCE(r.new, r.old) -> 'grantor')
+			          || who || witness._witness_roles(ARRAY[COALESCE(r.new, r.old) ->> 'role', COALESCE(r.new, r.old) ->> 'member']);
+			PERFORM witness._record_permission_row(command_tag,
+			        CASE WHEN r.old IS NULL THEN 'membership granted' WHEN r.new IS NULL THEN 'membership revoked'
+			             ELSE 'membership changed' END,
+			        NULL, detail, withhold);
+			written := written + 1;
+		END LOOP;
+	ELSIF summary ->> 'kind' = 'grant' THEN
+		-- GRANT and REVOKE: one row per captured (or pg_witness) table the command named, with what it
+		-- said and the table's privileges before and after.
+		FOR r IN SELECT k::oid AS relid, before -> 'relations' -> k AS old FROM jsonb_object_keys(before -> 'relations') k
+		         ORDER BY k::oid::regclass::text LOOP
+			after := witness._relation_state(ARRAY[r.relid]) -> r.relid::text;
+			CONTINUE WHEN after IS NULL;
+			detail := jsonb_build_object('grantees', summary -> 'grantees', 'privileges', summary -> 'privileges',
+			                             'grant_option', summary -> 'grant_option', 'cascade', summary -> 'cascade',
+			                             'grantor', COALESCE(NULLIF(summary -> 'granted_by', 'null'), summary -> 'current_user'),
+			                             'acl', jsonb_build_object('old', r.old -> 'acl', 'new', after -> 'acl'),
+			                             'column_acl', jsonb_build_object('old', r.old -> 'column_acl', 'new', after -> 'column_acl'))
+			          || who || witness._witness_roles(ARRAY(SELECT jsonb_array_elements_text(summary -> 'grantees')));
+			PERFORM witness._record_permission_row(command_tag,
+			        CASE WHEN (summary ->> 'is_grant')::boolean THEN 'privileges granted' ELSE 'privileges revoked' END,
+			        r.relid, detail, false);
+			written := written + 1;
+		END LOOP;
+		-- On pg_witness's functions, schema and settings: one row per command and kind of object, naming
+		-- each object with its privileges before and after.
+		FOR r IN SELECT kinds.k, before -> kinds.k AS old FROM unnest(ARRAY['functions', 'schemas', 'parameters']) kinds(k)
+		         WHERE before -> kinds.k <> '{}' LOOP
+			after := witness._witness_object_state(summary) -> r.k;
+			detail := jsonb_build_object('object_type', summary -> 'object_type',
+			                             'objects', (SELECT jsonb_agg(o ORDER BY o) FROM jsonb_object_keys(r.old) o),
+			                             'grantees', summary -> 'grantees', 'privileges', summary -> 'privileges',
+			                             'grant_option', summary -> 'grant_option', 'cascade', summary -> 'cascade',
+			                             'grantor', COALESCE(NULLIF(summary -> 'granted_by', 'null'), summary -> 'current_user'),
+			                             'acl', (SELECT jsonb_object_agg(o, jsonb_build_object('old', r.old -> o -> 'acl', 'new', after -> o -> 'acl'))
+			                                     FROM jsonb_object_keys(r.old) o
+			                                     WHERE (r.old -> o -> 'acl') IS DISTINCT FROM (after -> o -> 'acl')))
+			          || who || witness._witness_roles(ARRAY(SELECT jsonb_array_elements_text(summary -> 'grantees')));
+			PERFORM witness._record_permission_row(command_tag,
+			        CASE WHEN (summary ->> 'is_grant')::boolean THEN 'privileges granted' ELSE 'privileges revoked' END,
+			        NULL, detail, false);
+			written := written + 1;
+		END LOOP;
+	ELSIF summary ->> 'kind' = 'owned' THEN
+		-- REASSIGN OWNED, DROP OWNED: each captured or pg_witness table whose owner or privileges changed
+		-- (a dropped one is recorded by the event trigger).
+		FOR r IN SELECT k::oid AS relid, before -> 'relations' -> k AS old FROM jsonb_object_keys(before -> 'relations') k
+		         ORDER BY k::oid LOOP
+			after := witness._relation_state(ARRAY[r.relid]) -> r.relid::text;
+			CONTINUE WHEN after IS NULL OR after = r.old;
+			detail := jsonb_build_object('roles', summary -> 'roles',
+			                             'owner', jsonb_build_object('old', r.old -> 'owner', 'new', after -> 'owner'),
+			                             'acl', jsonb_build_object('old', r.old -> 'acl', 'new', after -> 'acl'),
+			                             'column_acl', jsonb_build_object('old', r.old -> 'column_acl', 'new', after -> 'column_acl'))
+			          || who;
+			PERFORM witness._record_permission_row(command_tag,
+			        CASE WHEN r.old -> 'owner' IS DISTINCT FROM after -> 'owner' THEN 'owner changed' ELSE 'privileges revoked' END,
+			        r.relid, detail, false);
+			written := written + 1;
+		END LOOP;
+	ELSIF summary ->> 'kind' = 'setting' THEN
+		-- Setting names are case-insensitive: recorded in lower case, as SHOW and pg_settings name them.
+		PERFORM witness._record_permission_row(command_tag, 'setting changed', NULL,
+		        summary - 'kind' - 'statement_withheld' || jsonb_build_object('setting', lower(summary ->> 'setting')), false);
+		written := 1;
+	END IF;
+	RETURN written;
+END
+$$;
+COMMENT ON FUNCTION witness._record_permission_event(text, jsonb, jsonb) IS 'internal: records what a role, privilege or setting command did, after it succeeded, in its transaction';
+REVOKE ALL ON FUNCTION witness._record_permission_event(text, jsonb, jsonb) FROM PUBLIC;
+
+-------------------------------------------------------------------------------
 -- Per-subject access (docs/personal-data.md, "Per-subject access"): a role bound to a data subject
 -- reads, through the view witness.my_trail, the entries about that subject and nothing else,
 -- decrypted; every binding, unbinding and read is recorded in the chain
@@ -1464,3 +1941,21 @@ SELECT t.entry_id, t."time", t.table_name, t.operation, t.row_key, t.changes, t.
 FROM witness._my_trail() t;
 COMMENT ON VIEW witness.my_trail IS 'the entries about the data subjects the current user is bound to (witness.bind_subject()), decrypted, oldest first, with status and inclusion proof; each read is recorded in the trail; a role bound to no subject is refused';
 REVOKE ALL ON witness.my_trail FROM PUBLIC;
+
+-- Calls of pg_witness's functions are recorded through fmgr_hook, which PostgreSQL calls only around
+-- functions with a SET clause or SECURITY DEFINER. Pin search_path on every function that has
+-- neither, except the capture triggers (on every row change), immutable helpers and procedures
+-- (a procedure with a SET clause cannot commit; rotate_master_key() records itself in witness.key_rotation).
+DO $$
+DECLARE
+	f record;
+BEGIN
+	FOR f IN SELECT p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid) AS args
+	         FROM pg_catalog.pg_proc p
+	         WHERE p.pronamespace = 'witness'::regnamespace AND p.proconfig IS NULL AND NOT p.prosecdef
+	           AND p.provolatile <> 'i' AND p.prorettype <> 'trigger'::regtype AND p.prokind = 'f'
+	LOOP
+		EXECUTE format('ALTER ROUTINE witness.%I(%s) SET search_path = pg_catalog, pg_temp', f.proname, f.args);
+	END LOOP;
+END
+$$;

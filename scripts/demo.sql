@@ -146,6 +146,27 @@ SELECT count(*) AS blocks_sealed FROM witness.seal();
 SELECT status, blocks_checked, entries_checked, entries_erased, problem FROM witness.verify();
 
 \echo
+\echo '==== 12b. Who looked: every read of orders is recorded, and so is a refused attempt, whatever their transactions did ===='
+SELECT witness.track('orders', 'financial', subject_column => 'customer_id', encrypt => false, capture_reads => true);
+BEGIN READ ONLY;
+SELECT id, amount FROM orders WHERE customer_id = 1 ORDER BY id;
+ROLLBACK;
+CREATE ROLE demo_clerk;
+SET ROLE demo_clerk;
+DO $$
+BEGIN
+    PERFORM * FROM orders;
+EXCEPTION WHEN insufficient_privilege THEN
+    RAISE NOTICE 'refused: %', SQLERRM;
+END
+$$;
+RESET ROLE;
+-- The background sealer writes the activity queue every second; flush_activity() does it now.
+SELECT witness.flush_activity() >= 0 AS written;
+SELECT kind, outcome, current_user_name, object_name, row_count, left(statement, 50) AS statement
+  FROM witness.activity WHERE kind IN ('read', 'denied') ORDER BY activity_id;
+
+\echo
 \echo '==== 13. A superuser rewrites history: alice''s order of 120.50 becomes 12.50, guards disabled ===='
 BEGIN;
 ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;

@@ -8,9 +8,12 @@
 #include "pg/common/trail_catalog.hpp"
 #include "pg/seal/sealer_worker.hpp"
 #include "pg/seal/sealer_registry.hpp"
+#include "pg/activity/activity_hooks.hpp"
+#include "pg/activity/activity_queue.hpp"
 
 extern "C" {
 #include "storage/ipc.h"
+#include "utils/queryjumble.h"
 }
 
 extern "C" {
@@ -26,6 +29,7 @@ static void witness_shmem_request(void)
 	if (previous_shmem_request != nullptr)
 		previous_shmem_request();
 	witness::pg::sealer_registry_request();
+	witness::pg::activity_queue_request();
 }
 
 static void witness_shmem_startup(void)
@@ -33,6 +37,7 @@ static void witness_shmem_startup(void)
 	if (previous_shmem_startup != nullptr)
 		previous_shmem_startup();
 	witness::pg::sealer_registry_startup();
+	witness::pg::activity_queue_startup();
 }
 
 void _PG_init(void)
@@ -42,12 +47,15 @@ void _PG_init(void)
 	witness::pg::register_catalog_invalidation();
 	witness::pg::register_config_invalidation();
 	witness::pg::register_entry_store();
+	witness::pg::register_activity_hooks(process_shared_preload_libraries_in_progress);
 	if (process_shared_preload_libraries_in_progress) {
 		previous_shmem_request = shmem_request_hook;
 		shmem_request_hook = witness_shmem_request;
 		previous_shmem_startup = shmem_startup_hook;
 		shmem_startup_hook = witness_shmem_startup;
 		witness::pg::register_launcher();
+		// Reads are recorded by query id (compute_query_id = auto computes them from now on).
+		EnableQueryId();
 	}
 }
 }

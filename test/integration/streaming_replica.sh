@@ -84,6 +84,10 @@ qp "SELECT witness.track('pgbench_accounts', 'financial'), witness.track('pgbenc
 	cat "$WORK/track.err" >&2
 	exit 1
 }
+# Its reads are recorded (docs/activity.md): a standby, which cannot record them, refuses them.
+qp "CREATE TABLE sr_secret (id int PRIMARY KEY, v text)" >/dev/null
+qp "INSERT INTO sr_secret VALUES (1, 'classified')" >/dev/null
+qp "SELECT witness.track('sr_secret', 'restricted', capture_reads => true)" >/dev/null
 qp "SELECT count(*) FROM witness.seal()" >/dev/null
 
 # ---------------------------------------------------------------------------------------------
@@ -255,6 +259,19 @@ if [[ -z $ERRS ]]; then
 else
 	check_ok "standby: its log has no ERROR, FATAL or PANIC from startup to the first deliberate error" "$(head -n 5 <<<"$ERRS")"
 fi
+
+say "standby: a read of a table tracked with capture_reads is refused (it could not be recorded)"
+rc=0
+"$PSQL" -X -q -A -t -h "$STANDBY" -p "$S_PORT" -d "$DB" -v ON_ERROR_STOP=1 -v VERBOSITY=verbose \
+	-c "SELECT v FROM sr_secret" >"$WORK/standby_read.out" 2>"$WORK/standby_read.err" || rc=$?
+indent <"$WORK/standby_read.err"
+if ((rc != 0)) && grep -q '^ERROR:  25006: cannot read public.sr_secret on a standby' "$WORK/standby_read.err"; then
+	check_ok "standby: the read refused (SQLSTATE 25006)" ok
+else
+	check_ok "standby: the read refused (SQLSTATE 25006)" "exit status $rc: $(head -n 1 "$WORK/standby_read.err")"
+fi
+on_standby check "standby: the refused read printed no row" 0 "SELECT $(grep -c . "$WORK/standby_read.out" || true)"
+on_standby check "standby: a table tracked without capture_reads reads as usual" 1 "SELECT count(*) FROM pgbench_branches"
 
 # ---------------------------------------------------------------------------------------------
 say "primary seals the pending entries; the standby follows"

@@ -1,7 +1,10 @@
 #include "pg/capture/entry_store.hpp"
 
+#include "pg/capture/permission_events.hpp"
+
 #include "pg/common/trail_catalog.hpp"
 #include "pg/common/trail_brin.hpp"
+#include "pg/activity/activity_hooks.hpp"
 
 extern "C" {
 #include "access/heapam.h"
@@ -413,17 +416,31 @@ void witness_executor_finish(QueryDesc *query)
 }
 
 // Before a utility command (DDL sees every entry captured before it, DROP EXTENSION included) and after
-// one: COPY FROM fires its triggers without ExecutorFinish.
+// one: COPY FROM fires its triggers without ExecutorFinish. Role, privilege and setting commands, which
+// no event trigger reports, are recorded once they succeeded (permission_events.hpp).
 void witness_process_utility(PlannedStmt *pstmt, const char *query_string, bool read_only_tree,
                              ProcessUtilityContext context, ParamListInfo params, QueryEnvironment *query_env,
                              DestReceiver *dest, QueryCompletion *qc)
 {
 	if (have_queued_entries() && IsTransactionState())
 		flush_current();
-	if (prev_process_utility != nullptr)
-		prev_process_utility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
-	else
-		standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
+	PermissionEvent *permission_event = permission_event_begin(pstmt);
+	activity_utility_begin(pstmt, query_string);
+	PG_TRY();
+	{
+		if (prev_process_utility != nullptr)
+			prev_process_utility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
+		else
+			standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
+	}
+	PG_CATCH();
+	{
+		activity_note_refusal();
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	activity_utility_end(pstmt, qc);
+	permission_event_end(permission_event);
 	if (have_queued_entries() && IsTransactionState())
 		flush_current();
 }

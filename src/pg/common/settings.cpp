@@ -25,6 +25,7 @@ char *setting_digest_file = nullptr;
 int setting_digest_interval_ms = 60000;
 int setting_seal_interval_ms = 1000;
 int setting_max_sealers = 2;
+int setting_activity_queue_size = 4096;
 
 namespace
 {
@@ -151,6 +152,13 @@ void define_settings()
 	                        "A digest is written after a seal when this much time has passed since the last one.",
 	                        &setting_digest_interval_ms, 60000, 0, 24 * 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS, nullptr,
 	                        nullptr, nullptr);
+	DefineCustomIntVariable("witness.activity_queue_size",
+	                        "How many activity events (reads, logins, refusals, calls) shared memory holds until "
+	                        "the sealer writes them into witness.activity.",
+	                        "Each takes about 2 kB. A statement that must be recorded waits for a free slot, and is "
+	                        "refused when none frees within 10 s.",
+	                        &setting_activity_queue_size, 4096, 64, 1024 * 1024, PGC_POSTMASTER, 0, nullptr, nullptr,
+	                        nullptr);
 	MarkGUCPrefixReserved("witness");
 }
 

@@ -5,6 +5,7 @@
 #include "pg/common/pg_includes.hpp"
 #include "pg/digest/digest_log.hpp"
 #include "pg/seal/sealer.hpp"
+#include "pg/activity/activity_drain.hpp"
 #include "pg/seal/sealer_registry.hpp"
 #include "pg/common/trail_brin.hpp"
 
@@ -140,6 +141,27 @@ bool extension_installed()
 
 // Whether the current pass found pg_witness; static, so that it survives the longjmp of an error.
 bool pass_found_extension = false;
+
+// The activity queue's events of this database into witness.activity, each batch in a transaction
+// of its own before the seal, so that the block sealed next takes them. Under a steady stream of
+// events it stops after kDrainBudgetMs and seals.
+constexpr long kDrainBudgetMs = 2000;
+
+void drain_pass()
+{
+	const TimestampTz until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), kDrainBudgetMs);
+	for (;;) {
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pgstat_report_activity(STATE_RUNNING, "pg_witness: writing activity");
+		const int64 written = extension_installed() ? drain_activity() : 0;
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+		if (written == 0 || GetCurrentTimestamp() >= until)
+			break;
+	}
+}
 
 // One pass in its own transaction. The digest of a sealed block is made before the commit and
 // returned in *digest (allocated in keep), to be written only once the commit has succeeded.
@@ -289,6 +311,7 @@ void witness_sealer_main(Datum arg)
 	PG_TRY();
 	{
 		char *made = nullptr;
+		drain_pass();
 		result = seal_pass(keep, memory.digest_logged_at, &made);
 		digest = made;
 	}

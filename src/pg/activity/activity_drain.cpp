@@ -1,0 +1,264 @@
+#include "pg/activity/activity_drain.hpp"
+
+#include "pg/activity/activity_queue.hpp"
+#include "pg/capture/internal_ddl.hpp"
+#include "pg/common/trail_catalog.hpp"
+
+#include <initializer_list>
+
+extern "C" {
+#include "commands/dbcommands.h"
+#include "utils/inet.h"
+}
+
+namespace witness::pg
+{
+namespace
+{
+
+constexpr int kColumns = 20;
+const Oid kTypes[kColumns] = {TEXTOID, TEXTOID, TIMESTAMPTZOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+                              TEXTOID, INT4OID, TEXTOID, TEXTOID, INT8OID, INT8OID, TEXTOID,
+                              TEXTOID, TEXTOID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZARRAYOID, INT8ARRAYOID};
+
+// Reads of one session by one statement (one query id) drained together are one row: a busy
+// application repeats its statements thousands of times a second, and a row (and an entry) for
+// each was most of the cost of recording reads. Every read keeps its time and row count, in the
+// row's arrays, in order.
+struct GroupKey {
+	ActivityKind kind;
+	ActivityOutcome outcome;
+	int32 pid;
+	int64 query_id;
+	char session_user[NAMEDATALEN];
+	char current_user[NAMEDATALEN];
+	char application_name[NAMEDATALEN];
+	char client_addr[48];
+	char actor[NAMEDATALEN];
+	char object[kActivityObjectBytes];
+};
+
+struct Group {
+	GroupKey key; // hash key
+	int first;    // the slot of its first event
+	int count;
+	int capacity;
+	TimestampTz *times;
+	int64 *rows;
+};
+
+// One row to write: a single event (group == nullptr) or a group.
+struct Row {
+	int slot;
+	Group *group;
+};
+
+bool groupable(const ActivityEvent &e)
+{
+	return (e.kind == ActivityKind::Read || e.kind == ActivityKind::TrailRead) && e.query_id != 0;
+}
+
+void make_key(const ActivityEvent &e, GroupKey *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->kind = e.kind;
+	k->outcome = e.outcome;
+	k->pid = e.pid;
+	k->query_id = e.query_id;
+	strlcpy(k->session_user, e.session_user, NAMEDATALEN);
+	strlcpy(k->current_user, e.current_user, NAMEDATALEN);
+	strlcpy(k->application_name, e.application_name, NAMEDATALEN);
+	strlcpy(k->client_addr, e.client_addr, sizeof(k->client_addr));
+	strlcpy(k->actor, e.actor, NAMEDATALEN);
+	strlcpy(k->object, e.object, sizeof(k->object));
+}
+
+void add_to_group(Group *g, const ActivityEvent &e)
+{
+	if (g->count == g->capacity) {
+		g->capacity *= 2;
+		g->times = (TimestampTz *)repalloc(g->times, sizeof(TimestampTz) * g->capacity);
+		g->rows = (int64 *)repalloc(g->rows, sizeof(int64) * g->capacity);
+	}
+	g->times[g->count] = e.at;
+	g->rows[g->count] = e.rows;
+	g->count++;
+}
+
+// The rows to write, in the order of their first event; groups filled.
+int plan_rows(const int *taken, int n, Row *out)
+{
+	HASHCTL ctl;
+	ctl.keysize = sizeof(GroupKey);
+	ctl.entrysize = sizeof(Group);
+	ctl.hcxt = CurrentMemoryContext;
+	HTAB *groups = hash_create("pg_witness activity groups", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	int nrows = 0;
+	for (int i = 0; i < n; i++) {
+		const ActivityEvent &e = *activity_slot(taken[i]);
+		if (!groupable(e)) {
+			out[nrows++] = {taken[i], nullptr};
+			continue;
+		}
+		GroupKey key;
+		make_key(e, &key);
+		bool found;
+		auto *g = (Group *)hash_search(groups, &key, HASH_ENTER, &found);
+		if (!found) {
+			g->first = taken[i];
+			g->count = 0;
+			g->capacity = 16;
+			g->times = (TimestampTz *)palloc(sizeof(TimestampTz) * g->capacity);
+			g->rows = (int64 *)palloc(sizeof(int64) * g->capacity);
+			out[nrows++] = {taken[i], g};
+		}
+		add_to_group(g, e);
+	}
+	return nrows;
+}
+
+SPIPlanPtr prepare_insert()
+{
+	SPIPlanPtr plan = SPI_prepare(
+	    "INSERT INTO witness.activity (kind, outcome, happened_at, database_name, session_user_name,"
+	    " current_user_name, application_name, client_addr, backend_pid, actor, object_name, row_count, query_id,"
+	    " sqlstate, message, statement, statement_count, last_happened_at, statement_times, statement_rows)"
+	    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+	    kColumns, const_cast<Oid *>(kTypes));
+	if (plan == nullptr)
+		elog(ERROR, "pg_witness: could not prepare the insert into witness.activity: %s",
+		     SPI_result_code_string(SPI_result));
+	return plan;
+}
+
+// NULL for an empty string.
+void text_or_null(const char *s, Datum *value, char *null)
+{
+	if (s[0] == '\0') {
+		*null = 'n';
+		return;
+	}
+	*value = CStringGetTextDatum(s);
+	*null = ' ';
+}
+
+void insert_event(SPIPlanPtr plan, const ActivityEvent &e, const Group *g)
+{
+	Datum v[kColumns];
+	char n[kColumns + 1];
+	memset(n, ' ', kColumns);
+	n[kColumns] = '\0';
+	v[0] = CStringGetTextDatum(activity_kind_name(e.kind));
+	v[1] = CStringGetTextDatum(activity_outcome_name(e.outcome));
+	v[2] = TimestampTzGetDatum(e.at);
+	text_or_null(e.database_name, &v[3], &n[3]);
+	text_or_null(e.session_user, &v[4], &n[4]);
+	text_or_null(e.current_user, &v[5], &n[5]);
+	text_or_null(e.application_name, &v[6], &n[6]);
+	text_or_null(e.client_addr, &v[7], &n[7]);
+	v[8] = Int32GetDatum(e.pid);
+	text_or_null(e.actor, &v[9], &n[9]);
+	text_or_null(e.object, &v[10], &n[10]);
+	v[11] = Int64GetDatum(e.rows);
+	n[11] = e.rows < 0 ? 'n' : ' ';
+	v[12] = Int64GetDatum(e.query_id);
+	n[12] = e.query_id == 0 ? 'n' : ' ';
+	text_or_null(e.sqlstate, &v[13], &n[13]);
+	text_or_null(e.message, &v[14], &n[14]);
+	if (e.statement_length > (int32)strlen(e.statement)) {
+		v[15] = CStringGetTextDatum(psprintf("%s... (%d bytes in all)", e.statement, e.statement_length));
+		n[15] = ' ';
+	} else {
+		text_or_null(e.statement, &v[15], &n[15]);
+	}
+	v[16] = Int32GetDatum(g != nullptr ? g->count : 1);
+	if (g != nullptr && g->count > 1) {
+		int64 total = 0;
+		bool known = true;
+		Datum *times = (Datum *)palloc(sizeof(Datum) * g->count);
+		Datum *rows = (Datum *)palloc(sizeof(Datum) * g->count);
+		for (int i = 0; i < g->count; i++) {
+			times[i] = TimestampTzGetDatum(g->times[i]);
+			rows[i] = Int64GetDatum(g->rows[i]);
+			known &= g->rows[i] >= 0;
+			total += g->rows[i];
+		}
+		v[11] = Int64GetDatum(total);
+		n[11] = known ? ' ' : 'n';
+		v[17] = TimestampTzGetDatum(g->times[g->count - 1]);
+		v[18] = PointerGetDatum(construct_array(times, g->count, TIMESTAMPTZOID, sizeof(TimestampTz), true, TYPALIGN_DOUBLE));
+		v[19] = PointerGetDatum(construct_array(rows, g->count, INT8OID, sizeof(int64), true, TYPALIGN_DOUBLE));
+	} else {
+		n[17] = n[18] = n[19] = 'n';
+	}
+	if (SPI_execute_plan(plan, v, n, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "pg_witness: could not insert into witness.activity");
+}
+
+// The row that says how many events no trail will show.
+void insert_lost(SPIPlanPtr plan, uint64 lost)
+{
+	Datum v[kColumns];
+	char n[kColumns + 1];
+	memset(n, 'n', kColumns);
+	n[kColumns] = '\0';
+	v[0] = CStringGetTextDatum("lost");
+	v[1] = CStringGetTextDatum("failed");
+	v[2] = TimestampTzGetDatum(GetCurrentTimestamp());
+	v[8] = Int32GetDatum(MyProcPid);
+	v[11] = Int64GetDatum((int64)lost);
+	v[14] = CStringGetTextDatum("events lost: the activity queue was full, or their database had no pg_witness sealer");
+	v[16] = Int32GetDatum(1);
+	for (int k : std::initializer_list<int>{0, 1, 2, 8, 11, 14, 16})
+		n[k] = ' ';
+	if (SPI_execute_plan(plan, v, n, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "pg_witness: could not insert into witness.activity");
+}
+
+} // namespace
+
+int64 drain_activity()
+{
+	if (!activity_queue_attached() || !OidIsValid(witness_relation_if_exists("activity")))
+		return 0;
+	int waiting, size;
+	activity_counts(&waiting, &size);
+	int *taken = (int *)palloc(sizeof(int) * size);
+	const char *dbname = get_database_name(MyDatabaseId);
+	const int n = activity_take(MyDatabaseId, dbname != nullptr ? dbname : "", taken);
+	const uint64 lost = activity_take_lost();
+	if (n == 0 && lost == 0)
+		return 0;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "pg_witness: SPI_connect failed");
+	SPIPlanPtr plan = prepare_insert();
+	MemoryContext rows = AllocSetContextCreate(CurrentMemoryContext, "pg_witness activity rows", ALLOCSET_DEFAULT_SIZES);
+	Row *planned = (Row *)palloc(sizeof(Row) * Max(n, 1));
+	const int nrows = plan_rows(taken, n, planned);
+	internal_ddl_begin();
+	for (int i = 0; i < nrows; i++) {
+		CHECK_FOR_INTERRUPTS();
+		MemoryContext saved = MemoryContextSwitchTo(rows);
+		insert_event(plan, *activity_slot(planned[i].slot), planned[i].group);
+		MemoryContextSwitchTo(saved);
+		MemoryContextReset(rows);
+	}
+	if (lost > 0)
+		insert_lost(plan, lost);
+	internal_ddl_end();
+	SPI_finish();
+	return nrows + (lost > 0 ? 1 : 0);
+}
+
+} // namespace witness::pg
+
+extern "C" {
+PG_FUNCTION_INFO_V1(witness_flush_activity);
+Datum witness_flush_activity(PG_FUNCTION_ARGS);
+
+// witness.flush_activity(): the drain the sealer runs, now, in the caller's transaction.
+Datum witness_flush_activity(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT64(witness::pg::drain_activity());
+}
+}

@@ -1,0 +1,374 @@
+#include "pg/activity/activity_queue.hpp"
+
+#include "pg/common/settings.hpp"
+#include "pg/seal/sealer_registry.hpp"
+
+#include <algorithm>
+
+extern "C" {
+#include "storage/condition_variable.h"
+#include "storage/fd.h"
+#include "storage/ipc.h"
+#include "storage/shmem.h"
+#include "port/atomics.h"
+#include "utils/wait_event.h"
+}
+
+namespace witness::pg
+{
+namespace
+{
+
+enum SlotState : uint32 { Free = 0, Writing, Published, Taken };
+
+// Slots change state by compare-and-swap, without a lock: sixteen sessions recording their reads
+// on two cores spent their time waiting for a spinlock whose holder had been descheduled.
+struct Slot {
+	pg_atomic_uint32 state;
+	uint64 seq; // order of reservation
+	ActivityEvent event;
+};
+
+struct Queue {
+	int size;
+	pg_atomic_uint64 next;      // where the search for a free slot starts; also the order of events
+	pg_atomic_uint32 nfree;
+	pg_atomic_uint32 published;
+	pg_atomic_uint64 lost;
+	pg_atomic_uint32 wake_asked; // a pass was asked for and the queue was not drained since
+	ConditionVariable freed;     // broadcast when slots are freed
+	// Followed by Slot slots[size].
+};
+
+Queue *queue = nullptr;
+Slot *slots = nullptr;
+
+// An event of another database not taken this long is dropped by the next drain of any database
+// and counted as lost: its database has no pg_witness, or no sealer runs there.
+constexpr long kUnclaimedMs = 10 * 60 * 1000;
+// How long a reservation that must not fail waits for a free slot.
+constexpr long kReserveWaitMs = 10000;
+
+Size queue_bytes(int size)
+{
+	return add_size(MAXALIGN(sizeof(Queue)), mul_size(sizeof(Slot), size));
+}
+
+bool swap_state(Slot *s, uint32 from, uint32 to)
+{
+	return pg_atomic_compare_exchange_u32(&s->state, &from, to);
+}
+
+void free_slot(Slot *s)
+{
+	pg_atomic_write_u32(&s->state, Free);
+	pg_atomic_fetch_add_u32(&queue->nfree, 1);
+}
+
+// The slots this backend took for a drain: freed at commit, published again at abort.
+int *taken = nullptr;
+int ntaken = 0;
+int maxtaken = 0;
+bool xact_callback_registered = false;
+
+void release_taken(bool committed)
+{
+	if (ntaken == 0)
+		return;
+	for (int i = 0; i < ntaken; i++) {
+		Slot *s = &slots[taken[i]];
+		if (committed) {
+			free_slot(s);
+		} else {
+			pg_atomic_write_u32(&s->state, Published);
+			pg_atomic_fetch_add_u32(&queue->published, 1);
+		}
+	}
+	ntaken = 0;
+	if (committed) {
+		pg_atomic_write_u32(&queue->wake_asked, 0);
+		ConditionVariableBroadcast(&queue->freed);
+	}
+}
+
+void on_xact(XactEvent event, void *)
+{
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT)
+		release_taken(true);
+	else if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+		release_taken(false);
+}
+
+// A free slot, now Writing, or -1 when none is free. Starts where the last search ended, so that
+// slots are reused round the queue and a search usually succeeds at once.
+int claim_free()
+{
+	if (pg_atomic_read_u32(&queue->nfree) == 0)
+		return -1;
+	for (int tries = 0; tries < queue->size; tries++) {
+		const uint64 ticket = pg_atomic_fetch_add_u64(&queue->next, 1);
+		Slot *s = &slots[ticket % queue->size];
+		if (pg_atomic_read_u32(&s->state) == Free && swap_state(s, Free, Writing)) {
+			pg_atomic_fetch_sub_u32(&queue->nfree, 1);
+			s->seq = ticket;
+			return (int)(ticket % queue->size);
+		}
+	}
+	return -1;
+}
+
+ActivityEvent *fresh(int i)
+{
+	ActivityEvent *e = &slots[i].event;
+	memset(e, 0, offsetof(ActivityEvent, statement) + 1);
+	e->at = GetCurrentTimestamp();
+	e->rows = -1;
+	return e;
+}
+
+// At a clean shutdown the postmaster saves the events no sealer wrote yet, and loads them at the
+// next start (as pg_stat_statements keeps its statistics). A crash loses them.
+constexpr const char *kSaveFile = "pg_witness_activity.saved";
+constexpr uint32 kSaveMagic = 0x57414331; // "WAC1"
+
+struct SaveHeader {
+	uint32 magic;
+	uint32 event_bytes; // sizeof(ActivityEvent) of the library that wrote the file
+	uint64 lost;
+	int32 count;
+};
+
+void save_queue(int code, Datum)
+{
+	if (code != 0 || queue == nullptr)
+		return;
+	FILE *f = AllocateFile(kSaveFile, PG_BINARY_W);
+	if (f == nullptr)
+		return;
+	SaveHeader h = {kSaveMagic, (uint32)sizeof(ActivityEvent), pg_atomic_read_u64(&queue->lost), 0};
+	for (int i = 0; i < queue->size; i++) {
+		const uint32 st = pg_atomic_read_u32(&slots[i].state);
+		h.count += st != Free ? 1 : 0;
+	}
+	bool ok = fwrite(&h, sizeof(h), 1, f) == 1;
+	for (int i = 0; ok && i < queue->size; i++)
+		if (pg_atomic_read_u32(&slots[i].state) != Free)
+			ok = fwrite(&slots[i].event, sizeof(ActivityEvent), 1, f) == 1;
+	if (FreeFile(f) != 0 || !ok) {
+		ereport(LOG, (errcode_for_file_access(), errmsg("pg_witness: could not save the activity queue to \"%s\"", kSaveFile)));
+		unlink(kSaveFile);
+	}
+}
+
+// Publishes the saved events again (as many as fit), then removes the file.
+void load_queue()
+{
+	FILE *f = AllocateFile(kSaveFile, PG_BINARY_R);
+	if (f == nullptr)
+		return;
+	SaveHeader h;
+	if (fread(&h, sizeof(h), 1, f) == 1 && h.magic == kSaveMagic && h.event_bytes == sizeof(ActivityEvent)) {
+		int loaded = 0;
+		for (int k = 0; k < h.count; k++) {
+			if (loaded == queue->size) {
+				pg_atomic_fetch_add_u64(&queue->lost, 1);
+				continue;
+			}
+			Slot *s = &slots[loaded];
+			if (fread(&s->event, sizeof(ActivityEvent), 1, f) != 1)
+				break;
+			s->seq = pg_atomic_fetch_add_u64(&queue->next, 1);
+			pg_atomic_write_u32(&s->state, Published);
+			loaded++;
+		}
+		pg_atomic_write_u32(&queue->nfree, queue->size - loaded);
+		pg_atomic_write_u32(&queue->published, loaded);
+		pg_atomic_fetch_add_u64(&queue->lost, h.lost);
+		ereport(LOG, (errmsg("pg_witness: %d activity events saved at shutdown are queued again", loaded)));
+	} else {
+		ereport(LOG, (errmsg("pg_witness: ignored \"%s\", written by another version", kSaveFile)));
+	}
+	FreeFile(f);
+	unlink(kSaveFile);
+}
+
+// Past half full, the sealer of this database is asked for a pass now (once until a drain).
+void ask_for_drain()
+{
+	if (pg_atomic_read_u32(&queue->nfree) >= (uint32)queue->size / 2 || !OidIsValid(MyDatabaseId) ||
+	    !sealer_registry_attached())
+		return;
+	uint32 no = 0;
+	if (pg_atomic_compare_exchange_u32(&queue->wake_asked, &no, 1))
+		registry_wake(MyDatabaseId);
+}
+
+} // namespace
+
+const char *activity_kind_name(ActivityKind kind)
+{
+	switch (kind) {
+	case ActivityKind::Read:
+		return "read";
+	case ActivityKind::TrailRead:
+		return "trail read";
+	case ActivityKind::Login:
+		return "login";
+	case ActivityKind::Denied:
+		return "denied";
+	case ActivityKind::Call:
+		return "call";
+	}
+	return "unknown";
+}
+
+const char *activity_outcome_name(ActivityOutcome outcome)
+{
+	switch (outcome) {
+	case ActivityOutcome::Success:
+		return "success";
+	case ActivityOutcome::Denied:
+		return "denied";
+	case ActivityOutcome::Failed:
+		return "failed";
+	}
+	return "unknown";
+}
+
+void activity_queue_request()
+{
+	RequestAddinShmemSpace(queue_bytes(setting_activity_queue_size));
+}
+
+void activity_queue_startup()
+{
+	bool found;
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	const int size = setting_activity_queue_size;
+	queue = (Queue *)ShmemInitStruct("pg_witness activity queue", queue_bytes(size), &found);
+	slots = (Slot *)((char *)queue + MAXALIGN(sizeof(Queue)));
+	if (!found) {
+		queue->size = size;
+		pg_atomic_init_u64(&queue->next, 1);
+		pg_atomic_init_u32(&queue->nfree, size);
+		pg_atomic_init_u32(&queue->published, 0);
+		pg_atomic_init_u64(&queue->lost, 0);
+		pg_atomic_init_u32(&queue->wake_asked, 0);
+		ConditionVariableInit(&queue->freed);
+		for (int i = 0; i < size; i++)
+			pg_atomic_init_u32(&slots[i].state, Free);
+		load_queue();
+	}
+	LWLockRelease(AddinShmemInitLock);
+	if (!IsUnderPostmaster)
+		on_shmem_exit(save_queue, (Datum)0);
+}
+
+bool activity_queue_attached()
+{
+	return queue != nullptr;
+}
+
+ActivityEvent *activity_reserve(bool wait)
+{
+	if (queue == nullptr)
+		return nullptr;
+	int i = claim_free();
+	ask_for_drain();
+	if (i >= 0)
+		return fresh(i);
+	if (!wait) {
+		pg_atomic_fetch_add_u64(&queue->lost, 1);
+		return nullptr;
+	}
+	const TimestampTz give_up = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), kReserveWaitMs);
+	ConditionVariablePrepareToSleep(&queue->freed);
+	for (;;) {
+		i = claim_free();
+		if (i >= 0)
+			break;
+		long left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), give_up);
+		if (left <= 0) {
+			ConditionVariableCancelSleep();
+			ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+			                errmsg("pg_witness cannot record this statement: its activity queue is full"),
+			                errdetail("All %d slots of witness.activity_queue_size hold events no sealer has "
+			                          "written yet; what must be recorded is refused instead.",
+			                          queue->size),
+			                errhint("Check that the background sealer runs (witness.seal_status) or call "
+			                        "witness.flush_activity(); raise witness.activity_queue_size.")));
+		}
+		ask_for_drain();
+		(void)ConditionVariableTimedSleep(&queue->freed, Min(left, 100L), PG_WAIT_EXTENSION);
+	}
+	ConditionVariableCancelSleep();
+	return fresh(i);
+}
+
+void activity_publish(ActivityEvent *event)
+{
+	Slot *s = (Slot *)((char *)event - offsetof(Slot, event));
+	pg_write_barrier(); // the event's fields before its state
+	pg_atomic_write_u32(&s->state, Published);
+	pg_atomic_fetch_add_u32(&queue->published, 1);
+}
+
+int activity_take(Oid database, const char *database_name, int *out)
+{
+	if (queue == nullptr)
+		return 0;
+	if (!xact_callback_registered) {
+		RegisterXactCallback(on_xact, nullptr);
+		xact_callback_registered = true;
+	}
+	if (taken == nullptr) {
+		maxtaken = queue->size;
+		taken = (int *)MemoryContextAlloc(TopMemoryContext, sizeof(int) * maxtaken);
+	}
+	const TimestampTz unclaimed_before = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), -kUnclaimedMs);
+	int n = 0;
+	int dropped = 0;
+	for (int i = 0; i < queue->size && ntaken < maxtaken; i++) {
+		Slot *s = &slots[i];
+		if (pg_atomic_read_u32(&s->state) != Published)
+			continue;
+		pg_read_barrier(); // the state before the event's fields
+		const ActivityEvent &e = s->event;
+		const bool mine = OidIsValid(e.database) ? e.database == database
+		                                         : strncmp(e.database_name, database_name, NAMEDATALEN) == 0;
+		if (mine) {
+			if (!swap_state(s, Published, Taken))
+				continue;
+			out[n++] = i;
+			taken[ntaken++] = i;
+		} else if (e.at < unclaimed_before && swap_state(s, Published, Taken)) {
+			free_slot(s);
+			pg_atomic_fetch_add_u64(&queue->lost, 1);
+			dropped++;
+		}
+	}
+	pg_atomic_fetch_sub_u32(&queue->published, n + dropped);
+	if (dropped > 0)
+		ConditionVariableBroadcast(&queue->freed);
+	// Oldest first.
+	std::sort(out, out + n, [](int a, int b) { return slots[a].seq < slots[b].seq; });
+	return n;
+}
+
+const ActivityEvent *activity_slot(int slot)
+{
+	return &slots[slot].event;
+}
+
+uint64 activity_take_lost()
+{
+	return queue == nullptr ? 0 : pg_atomic_exchange_u64(&queue->lost, 0);
+}
+
+void activity_counts(int *waiting, int *size)
+{
+	*waiting = queue == nullptr ? 0 : (int)pg_atomic_read_u32(&queue->published);
+	*size = queue == nullptr ? 0 : queue->size;
+}
+
+} // namespace witness::pg

@@ -1,0 +1,76 @@
+// The activity queue: events that must reach the trail whatever their transaction does next (reads
+// of tables tracked with capture_reads, reads of the trail itself, logins, refused attempts, calls of
+// pg_witness's functions). A backend writes each event into a slot of shared memory; the sealer of
+// its database moves the slots into witness.activity, where capture makes them entries of the chain
+// (docs/activity.md). Exists only when pg_witness is in shared_preload_libraries.
+#pragma once
+
+#include "pg/common/pg_includes.hpp"
+
+namespace witness::pg
+{
+
+enum class ActivityKind : int16 {
+	Read = 1,  // a statement read a table tracked with capture_reads
+	TrailRead, // a statement read one of pg_witness's own tables (or a view over them)
+	Login,     // an authentication attempt
+	Denied,    // a statement refused (insufficient privilege, or a pg_witness guard)
+	Call       // a call of one of pg_witness's functions
+};
+const char *activity_kind_name(ActivityKind kind);
+
+enum class ActivityOutcome : int16 { Success = 1, Denied, Failed };
+const char *activity_outcome_name(ActivityOutcome outcome);
+
+constexpr int kActivityStatementBytes = 1200;
+constexpr int kActivityMessageBytes = 256;
+constexpr int kActivityObjectBytes = 2 * NAMEDATALEN + 2;
+
+// One event, written in place into its slot by the backend that reserved it.
+struct ActivityEvent {
+	ActivityKind kind;
+	ActivityOutcome outcome;
+	Oid database;                        // InvalidOid for a login: only database_name is known then
+	char database_name[NAMEDATALEN];
+	TimestampTz at;
+	int32 pid;
+	char session_user[NAMEDATALEN];
+	char current_user[NAMEDATALEN];
+	char application_name[NAMEDATALEN];
+	char client_addr[48];                // empty for Unix sockets and background processes
+	char actor[NAMEDATALEN];             // witness.actor, cut to fit
+	char object[kActivityObjectBytes];   // the relation read, the function called, the login method
+	int64 rows;                          // rows the statement returned or changed; -1 when not known
+	int64 query_id;                      // 0 when compute_query_id is off
+	char sqlstate[6];
+	char message[kActivityMessageBytes]; // the error of a refused attempt
+	int32 statement_length;              // of the whole statement, which may be longer than statement
+	char statement[kActivityStatementBytes];
+};
+
+// From shmem_request_hook and shmem_startup_hook.
+void activity_queue_request();
+void activity_queue_startup();
+bool activity_queue_attached();
+
+// A slot for a new event, filled with zeros and its time, or nullptr when the queue is full. With
+// wait, waits (interruptibly, waking the sealer) for a free slot and raises ERROR (53000) when none
+// frees in time: what must not happen unrecorded is then refused. Without wait it never raises: a
+// full queue counts the event as lost, and the next drain records how many were.
+ActivityEvent *activity_reserve(bool wait);
+// The event is complete: a drain may take it.
+void activity_publish(ActivityEvent *event);
+
+// --- The drain (activity_drain.cpp), in the transaction that writes witness.activity.
+
+// Takes every published event of this database, oldest first, into out (slot numbers; room for
+// activity_counts' size). They are freed when the transaction commits and published again when it
+// aborts. Events of other databases unclaimed for ten minutes are dropped and counted as lost.
+int activity_take(Oid database, const char *database_name, int *out);
+const ActivityEvent *activity_slot(int slot);
+// Events lost to a full queue since the last call (for any database).
+uint64 activity_take_lost();
+// Published events waiting, and the queue's size.
+void activity_counts(int *waiting, int *size);
+
+} // namespace witness::pg

@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# Integration test: activity that has no transaction of its own, or whose transaction never commits,
+# still reaches the chain (docs/activity.md). In a cluster of its own, with the background sealer
+# writing the activity queue every 200 ms:
+#   - logins over TCP: a good password, a wrong one, a role that does not exist, a pg_hba.conf line
+#     that rejects; each recorded with role, database, client address and method;
+#   - a session terminated while it holds a cursor open on a table tracked with capture_reads: its
+#     read is recorded (outcome failed, with the rows it had fetched);
+#   - a read in a transaction that then rolls back, and a refused UPDATE: recorded;
+#   - with the sealer stopped and a queue of 64 slots: reads wait for a free slot and are refused
+#     (53000) when none frees, so that nothing is read unrecorded; events that cannot wait (logins)
+#     are counted and the count recorded as a "lost" row;
+#   - a clean restart (pg_ctl restart -m fast) with events not written yet: they are saved and written
+#     after the restart;
+#   - every activity row an entry of the chain; the chain verifies.
+#
+# Environment: REPO, PG_BINDIR (as scripts/test.sh passes them).
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=test/integration/lib/common.sh
+source "$HERE/lib/common.sh"
+
+WORK="$(mktemp -d /tmp/activity_recorded.XXXXXX)"
+HOLDER_PID=
+
+cleanup() {
+	local rc=$?
+	set +e
+	[[ -z $HOLDER_PID ]] || kill "$HOLDER_PID" 2>/dev/null
+	if ((rc != 0)) && [[ -f $WORK/server.log ]]; then
+		echo "---- last 30 lines of the own cluster's server log ----"
+		tail -n 30 "$WORK/server.log"
+	fi
+	own_cluster_stop "$WORK" "$WORK/data" fast
+	rm -rf "$WORK"
+	exit "$rc"
+}
+trap cleanup EXIT
+
+PORT="$(free_port)"
+own_cluster_init "$WORK" "$PORT" "witness.seal_interval = 200ms" "witness.activity_queue_size = 64" \
+	"password_encryption = 'scram-sha-256'"
+# Password logins for act_pw and act_ghost over TCP; pg_hba.conf rejects act_rejected; the rest is trust.
+as_pg sh -c "{ printf 'host all act_pw 127.0.0.1/32 scram-sha-256\nhost all act_ghost 127.0.0.1/32 scram-sha-256\nhost all act_rejected 127.0.0.1/32 reject\n'; cat '$WORK/data/pg_hba.conf'; } >'$WORK/data/pg_hba.new' && mv '$WORK/data/pg_hba.new' '$WORK/data/pg_hba.conf'"
+own_cluster_start "$WORK"
+Q_HOST=$WORK
+Q_PORT=$PORT
+export PGUSER=postgres
+DB=postgres
+q "CREATE DATABASE act_it" >/dev/null
+DB=act_it
+q "CREATE EXTENSION pg_witness" >/dev/null
+q "CREATE ROLE act_pw LOGIN PASSWORD 'right'" >/dev/null
+q "CREATE ROLE act_rejected LOGIN" >/dev/null
+q "CREATE TABLE act_secret (id int PRIMARY KEY, v text)" >/dev/null
+q "INSERT INTO act_secret SELECT g, 'v' || g FROM generate_series(1, 100) g" >/dev/null
+q "SELECT witness.track('act_secret', capture_reads => true)" >/dev/null
+q "GRANT SELECT ON act_secret TO act_pw" >/dev/null
+
+# login ROLE PASSWORD: one TCP connection attempt; never fails the script.
+login() {
+	PGPASSWORD=$2 "$PSQL" -X -q -A -t -h 127.0.0.1 -p "$PORT" -U "$1" -d act_it -c "SELECT 1" >/dev/null 2>&1 || true
+}
+# logins WHERE: activity rows of kind login matching WHERE
+logins() { echo "SELECT count(*) FROM witness.activity WHERE kind = 'login' AND database_name = 'act_it' AND $1"; }
+
+say "logins over TCP"
+login act_pw right
+login act_pw wrong
+login act_ghost whatever
+login act_rejected ''
+wait_for "four logins written by the sealer" 20 \
+	"SELECT count(*) >= 4 FROM witness.activity WHERE kind = 'login' AND session_user_name IN ('act_pw', 'act_ghost', 'act_rejected')"
+check "a good password: success, scram-sha-256, 127.0.0.1" 1 \
+	"$(logins "session_user_name = 'act_pw' AND outcome = 'success' AND object_name = 'scram-sha-256' AND client_addr = '127.0.0.1'")"
+check "a wrong password: denied, with the reason" 1 \
+	"$(logins "session_user_name = 'act_pw' AND outcome = 'denied' AND message = 'authentication failed'")"
+check "a role that does not exist: denied, under the name asked for" 1 \
+	"$(logins "session_user_name = 'act_ghost' AND outcome = 'denied'")"
+check "rejected by pg_hba.conf: denied, with PostgreSQL's message" 1 \
+	"$(logins "session_user_name = 'act_rejected' AND outcome = 'denied' AND message LIKE 'pg_hba.conf rejects connection%'")"
+
+say "a session terminated with a cursor open on a capture_reads table"
+mkfifo "$WORK/holder.in"
+PGPASSWORD=right PGAPPNAME=act_holder "$PSQL" -X -q -A -t -h 127.0.0.1 -p "$PORT" -U act_pw -d act_it \
+	<"$WORK/holder.in" >"$WORK/holder.out" 2>&1 &
+HOLDER_PID=$!
+exec 3>"$WORK/holder.in"
+printf '%s\n' "BEGIN;" "DECLARE c CURSOR FOR SELECT * FROM act_secret ORDER BY id;" "FETCH 7 FROM c;" "SELECT 'fetched';" >&3
+for ((i = 0; i < 100; i++)); do grep -q '^fetched$' "$WORK/holder.out" 2>/dev/null && break; sleep 0.1; done
+q "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'act_holder'" >/dev/null
+exec 3>&-
+wait "$HOLDER_PID" 2>/dev/null || true
+HOLDER_PID=
+wait_for "the cursor's read written" 20 \
+	"SELECT EXISTS (SELECT FROM witness.activity WHERE kind = 'read' AND current_user_name = 'act_pw' AND statement LIKE 'DECLARE c CURSOR%')"
+check "recorded as failed, with the 7 rows it had fetched" "failed|7" \
+	"SELECT outcome || '|' || row_count FROM witness.activity WHERE kind = 'read' AND current_user_name = 'act_pw' AND statement LIKE 'DECLARE c CURSOR%'"
+
+say "a read rolled back, an UPDATE refused"
+PGPASSWORD=right "$PSQL" -X -q -h 127.0.0.1 -p "$PORT" -U act_pw -d act_it \
+	-c "BEGIN" -c "SELECT v FROM act_secret WHERE id = 42" -c "ROLLBACK" >/dev/null
+PGPASSWORD=right "$PSQL" -X -q -h 127.0.0.1 -p "$PORT" -U act_pw -d act_it -c "UPDATE act_secret SET v = 'x'" >/dev/null 2>&1 || true
+wait_for "both written" 20 \
+	"SELECT count(*) = 2 FROM witness.activity WHERE current_user_name = 'act_pw' AND (statement LIKE '%id = 42%' OR kind = 'denied')"
+check "the refused UPDATE: denied, 42501, from 127.0.0.1" "denied|42501|127.0.0.1" \
+	"SELECT outcome || '|' || sqlstate || '|' || client_addr FROM witness.activity WHERE kind = 'denied' AND current_user_name = 'act_pw'"
+
+say "the sealer stopped, a queue of 64 slots"
+q "ALTER SYSTEM SET witness.seal_interval = 0" >/dev/null
+q "SELECT pg_reload_conf()" >/dev/null
+sleep 1
+q "SELECT witness.flush_activity()" >/dev/null
+rc=0
+start=$SECONDS
+"$PSQL" -X -q -A -t -v ON_ERROR_STOP=1 -v VERBOSITY=verbose -h "$WORK" -p "$PORT" -d act_it >"$WORK/full.out" 2>"$WORK/full.err" <<'SQL' || rc=$?
+CREATE TEMP TABLE got (n int);
+DO $$
+BEGIN
+	FOR i IN 1..100 LOOP
+		INSERT INTO got SELECT count(*) FROM act_secret WHERE id = i;
+	END LOOP;
+END $$;
+SQL
+waited=$((SECONDS - start))
+indent <"$WORK/full.err"
+check_ok "the loop of 100 reads is refused" "$( ((rc != 0)) && echo ok || echo "psql exited $rc")"
+check_ok "with SQLSTATE 53000, after waiting about 10 s for a slot (${waited} s)" \
+	"$(grep -q '^ERROR:  53000: pg_witness cannot record this statement: its activity queue is full' "$WORK/full.err" &&
+	   ((waited >= 9)) && echo ok || echo "unexpected: $(head -1 "$WORK/full.err"), ${waited} s")"
+login act_pw right
+q "SELECT witness.flush_activity()" >/dev/null
+check "the reads that found a slot are recorded (one row, 60 or more statements)" t \
+	"SELECT sum(statement_count) >= 60 FROM witness.activity WHERE kind = 'read' AND statement LIKE '%count(*) FROM act_secret%'"
+check "the login that found no slot is counted in a lost row" t \
+	"SELECT count(*) >= 1 FROM witness.activity WHERE kind = 'lost' AND row_count >= 1"
+
+say "a clean restart keeps what the sealer had not written yet"
+q "SELECT witness.flush_activity()" >/dev/null
+q "SELECT v FROM act_secret WHERE id = 77" >/dev/null
+(cd "$WORK" && as_pg "$PG_BINDIR/pg_ctl" -D "$WORK/data" -l "$WORK/server.log" -m fast -w -t 60 restart) >/dev/null
+check_ok "the postmaster saved and queued it again" \
+	"$(grep -q 'pg_witness: [0-9]* activity events saved at shutdown are queued again' "$WORK/server.log" && echo ok || echo 'no such line in the server log')"
+q "SELECT witness.flush_activity()" >/dev/null
+check "the read before the restart is recorded" 1 \
+	"SELECT count(*) FROM witness.activity WHERE kind = 'read' AND statement LIKE '%id = 77%'"
+
+say "the chain"
+q "SELECT witness.flush_activity()" >/dev/null
+check "every activity row is an entry" t \
+	"SELECT (SELECT count(*) FROM witness.activity) = (SELECT count(*) FROM witness.entry WHERE schema_name = 'witness' AND table_name = 'activity')"
+q "SELECT count(*) FROM witness.seal()" >/dev/null
+check "witness.verify() is valid" valid "SELECT string_agg(DISTINCT status, ',') FROM witness.verify()"
+
+finish activity_recorded

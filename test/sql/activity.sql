@@ -1,0 +1,148 @@
+-- Activity (docs/activity.md): reads of tables tracked with capture_reads, reads of the trail,
+-- refused attempts and calls of pg_witness functions, recorded whatever their transaction does.
+-- The cluster runs no background sealer here: witness.flush_activity() writes the queue.
+SET client_min_messages = warning;
+CREATE ROLE act_app LOGIN;
+CREATE ROLE act_reader LOGIN;
+CREATE ROLE act_intruder LOGIN;
+RESET client_min_messages;
+CREATE TABLE act_acct (id int PRIMARY KEY, owner text, balance int);
+INSERT INTO act_acct SELECT g, 'o' || g, g * 10 FROM generate_series(1, 20) g;
+CREATE TABLE act_plain (id int PRIMARY KEY, v text);
+INSERT INTO act_plain VALUES (1, 'x');
+SELECT witness.track('act_acct', capture_reads => true);
+SELECT witness.track('act_plain');
+SELECT table_name, capture_reads FROM witness.tracked_tables WHERE table_name IN ('act_acct'::regclass, 'act_plain'::regclass) ORDER BY 1;
+GRANT SELECT ON act_acct, act_plain TO act_app;
+GRANT USAGE ON SCHEMA witness TO act_reader;
+GRANT SELECT ON witness.entry TO act_reader;
+
+-- Everything queued so far is written; the rows below are the test's own.
+SELECT witness.flush_activity() >= 0 AS flushed;
+SELECT COALESCE(max(activity_id), 0) AS start FROM witness.activity \gset
+CREATE FUNCTION act_show(since bigint) RETURNS TABLE (kind text, outcome text, who text, object_name text,
+                                                     row_count bigint, n integer, sqlstate text, message text,
+                                                     statement text)
+LANGUAGE sql AS $$
+	SELECT a.kind, a.outcome, a.session_user_name || '/' || a.current_user_name, a.object_name,
+	       CASE WHEN a.object_name = 'witness.block' THEN NULL ELSE a.row_count END,
+	       a.statement_count, a.sqlstate, a.message, left(a.statement, 70)
+	FROM witness.activity a
+	WHERE a.activity_id > since AND a.kind <> 'login' AND a.object_name IS DISTINCT FROM 'witness.flush_activity'
+	ORDER BY a.activity_id
+$$;
+
+-- Reads of a table tracked with capture_reads: once per statement, with its rows; not for a table
+-- tracked without it.
+SELECT count(*) FROM act_acct WHERE id <= 5;
+SELECT owner FROM act_acct WHERE id = 3;
+SELECT * FROM act_plain;
+-- In a transaction that rolls back, in a read-only transaction, through a cursor, in a statement
+-- that fails halfway: recorded all the same.
+BEGIN; SELECT owner FROM act_acct WHERE id = 4; ROLLBACK;
+BEGIN READ ONLY; SELECT count(*) FROM act_acct; COMMIT;
+BEGIN;
+DECLARE c CURSOR FOR SELECT id FROM act_acct ORDER BY id;
+FETCH 3 FROM c;
+FETCH 2 FROM c;
+CLOSE c;
+COMMIT;
+SELECT id / (id - 10) FROM act_acct ORDER BY id;
+-- A savepoint rolled back over a read.
+BEGIN; SAVEPOINT s; SELECT owner FROM act_acct WHERE id = 6; ROLLBACK TO s; COMMIT;
+-- EXPLAIN reads nothing; EXPLAIN ANALYZE does.
+EXPLAIN (COSTS OFF) SELECT * FROM act_acct;
+EXPLAIN (COSTS OFF, ANALYZE, TIMING OFF, SUMMARY OFF) SELECT * FROM act_acct WHERE id = 1;
+-- A read inside a function, and COPY TO.
+CREATE FUNCTION act_peek(i int) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+	RETURN (SELECT owner FROM act_acct WHERE id = i);
+END $$;
+SELECT act_peek(7);
+COPY act_acct TO stdout WITH (FORMAT csv);
+-- By another role.
+SET ROLE act_app;
+SELECT balance FROM act_acct WHERE id = 2;
+RESET ROLE;
+SELECT witness.flush_activity() > 0 AS flushed;
+SELECT * FROM act_show(:start);
+SELECT COALESCE(max(activity_id), 0) AS start FROM witness.activity \gset
+
+-- The same statement repeated by one session is one row, each read kept.
+PREPARE get_owner(int) AS SELECT owner FROM act_acct WHERE id = $1;
+EXECUTE get_owner(1);
+EXECUTE get_owner(2);
+EXECUTE get_owner(99);
+SELECT witness.flush_activity() > 0 AS flushed;
+SELECT kind, statement_count, row_count, statement_rows, cardinality(statement_times) AS times,
+       last_happened_at >= happened_at AS ordered
+FROM witness.activity WHERE activity_id > :start AND kind = 'read';
+SELECT COALESCE(max(activity_id), 0) AS start FROM witness.activity \gset
+
+-- Reads of the trail itself, by any role and by any route; pg_witness's own reads inside its
+-- functions are its calls, not reads of the trail.
+SET ROLE act_reader;
+SELECT count(*) >= 0 AS read FROM witness.entry;
+DO $$ BEGIN PERFORM count(*) FROM witness.entry; END $$;
+RESET ROLE;
+SELECT count(*) > 0 AS read FROM witness.log;
+COPY (SELECT id FROM witness.entry LIMIT 1) TO stdout;
+COPY witness.block TO '/dev/null';
+SELECT count(*) >= 0 AS verified FROM witness.verify();
+SELECT witness.flush_activity() > 0 AS flushed;
+SELECT * FROM act_show(:start);
+SELECT COALESCE(max(activity_id), 0) AS start FROM witness.activity \gset
+
+-- Refused attempts, recorded although their transaction aborts.
+SET ROLE act_intruder;
+SELECT * FROM act_acct;
+UPDATE act_plain SET v = 'y';
+SELECT * FROM witness.entry;
+SELECT witness.verify();
+SELECT witness.flush_activity();
+INSERT INTO witness.activity (kind, outcome, happened_at, backend_pid) VALUES ('login', 'success', now(), 1);
+BEGIN;
+SELECT 1;
+DELETE FROM act_plain;
+ROLLBACK;
+ALTER TABLE act_plain ADD COLUMN z int;
+-- Refusals the caller's own exception handler catches are recorded too (once each).
+DO $$ BEGIN PERFORM * FROM act_acct; EXCEPTION WHEN insufficient_privilege THEN RAISE NOTICE 'caught: %', SQLERRM; END $$;
+DO $$ BEGIN EXECUTE 'ALTER TABLE act_plain ADD COLUMN z int'; EXCEPTION WHEN insufficient_privilege THEN RAISE NOTICE 'caught: %', SQLERRM; END $$;
+RESET ROLE;
+-- pg_witness's own refusals to let capture be switched off, named after the role that tried (not
+-- the owner of the pg_witness function that refused).
+ALTER TABLE act_plain DISABLE TRIGGER witness_capture;
+ALTER TABLE act_plain OWNER TO act_app;
+SET ROLE act_app;
+ALTER TABLE act_plain DISABLE TRIGGER witness_capture;
+RESET ROLE;
+ALTER TABLE act_plain OWNER TO CURRENT_USER;
+-- Even a superuser cannot write or delete activity.
+DELETE FROM witness.activity;
+INSERT INTO witness.activity (kind, outcome, happened_at, backend_pid) VALUES ('login', 'success', now(), 1);
+SELECT witness.flush_activity() > 0 AS flushed;
+SELECT * FROM act_show(:start);
+SELECT COALESCE(max(activity_id), 0) AS start FROM witness.activity \gset
+
+-- Calls of pg_witness functions: one row per function and statement, failed when it raised.
+SELECT block_no AS first_block FROM witness.seal() \gset
+SELECT witness.track('act_plain', classification => 'no_such_class');
+SELECT witness.flush_activity() > 0 AS flushed;
+SELECT * FROM act_show(:start);
+
+-- Every activity row is an entry of the chain, and the chain verifies.
+SELECT count(*) = (SELECT count(*) FROM witness.activity) AS every_row_an_entry
+FROM witness.entry e WHERE e.schema_name = 'witness' AND e.table_name = 'activity';
+SELECT count(*) > 0 AS sealed FROM witness.seal();
+-- (Earlier tests tampered with older blocks on purpose: the blocks of this test are verified.)
+SELECT status, count(*) FROM witness.verify(:first_block) GROUP BY status;
+
+SELECT witness.untrack('act_acct');
+SELECT witness.untrack('act_plain');
+DROP TABLE act_acct, act_plain;
+DROP FUNCTION act_peek(int);
+DROP FUNCTION act_show(bigint);
+REVOKE ALL ON witness.entry FROM act_reader;
+REVOKE ALL ON SCHEMA witness FROM act_reader;
+DROP ROLE act_app, act_reader, act_intruder;
