@@ -1944,7 +1944,9 @@ REVOKE ALL ON witness.my_trail FROM PUBLIC;
 
 -- Calls of pg_witness's functions are recorded through fmgr_hook, which PostgreSQL calls only around
 -- functions with a SET clause or SECURITY DEFINER. Pin search_path on every function that has
--- neither, except the capture triggers (on every row change), immutable helpers and procedures
+-- neither, except the capture triggers (on every row change), immutable helpers, the helpers every
+-- role may call (views and row-level security policies call them per row; their calls are not recorded)
+-- and procedures
 -- (a procedure with a SET clause cannot commit; rotate_master_key() records itself in witness.key_rotation).
 DO $$
 DECLARE
@@ -1954,6 +1956,7 @@ BEGIN
 	         FROM pg_catalog.pg_proc p
 	         WHERE p.pronamespace = 'witness'::regnamespace AND p.proconfig IS NULL AND NOT p.prosecdef
 	           AND p.provolatile <> 'i' AND p.prorettype <> 'trigger'::regtype AND p.prokind = 'f'
+	           AND NOT pg_catalog.has_function_privilege('public', p.oid, 'EXECUTE')
 	LOOP
 		EXECUTE format('ALTER ROUTINE witness.%I(%s) SET search_path = pg_catalog, pg_temp', f.proname, f.args);
 	END LOOP;

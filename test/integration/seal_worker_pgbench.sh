@@ -68,6 +68,7 @@ cleanup() {
 		else
 			maint "ALTER SYSTEM RESET witness.seal_interval" >/dev/null
 		fi
+		maint "ALTER SYSTEM RESET witness.record_activity" >/dev/null
 		maint "SELECT pg_reload_conf()" >/dev/null
 		# Every sealer exits after its pass and the launcher starts no more; wait for the last ones.
 		local i
@@ -120,6 +121,9 @@ PREV_AUTO_INTERVAL="$(maint "SELECT setting FROM pg_file_settings WHERE name = '
                               AND sourcefile LIKE '%postgresql.auto.conf' AND applied ORDER BY seqno DESC LIMIT 1")"
 echo "witness.seal_interval before: $(maint "SHOW witness.seal_interval")"
 INTERVAL_CHANGED=1
+# The checks count entries and blocks exactly: the logins and calls of the checks themselves, which
+# pg_witness would record as activity (docs/activity.md), are not recorded here.
+maint "ALTER SYSTEM SET witness.record_activity = reads" >/dev/null
 maint "ALTER SYSTEM SET witness.seal_interval = '$INTERVAL'" >/dev/null
 maint "SELECT pg_reload_conf()" >/dev/null
 # Each background pass is a short-lived worker: witness.seal_status shows that one finished here.

@@ -217,8 +217,10 @@ void insert_lost(SPIPlanPtr plan, uint64 lost)
 
 } // namespace
 
-int64 drain_activity()
+int64 drain_activity(int *events)
 {
+	if (events != nullptr)
+		*events = 0;
 	if (!activity_queue_attached() || !OidIsValid(witness_relation_if_exists("activity")))
 		return 0;
 	int waiting, size;
@@ -227,6 +229,8 @@ int64 drain_activity()
 	const char *dbname = get_database_name(MyDatabaseId);
 	const int n = activity_take(MyDatabaseId, dbname != nullptr ? dbname : "", taken);
 	const uint64 lost = activity_take_lost();
+	if (events != nullptr)
+		*events = n;
 	if (n == 0 && lost == 0)
 		return 0;
 	if (SPI_connect() != SPI_OK_CONNECT)

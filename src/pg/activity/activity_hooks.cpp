@@ -3,15 +3,18 @@
 #include "pg/activity/activity_queue.hpp"
 #include "pg/activity/activity_sources.hpp"
 #include "pg/common/trail_catalog.hpp"
+#include "pg/common/settings.hpp"
 
 extern "C" {
 #include "catalog/pg_authid.h"
 #include "catalog/pg_proc.h"
+#include "utils/acl.h"
 #include "commands/extension.h"
 #include "access/xlog.h"
 #include "executor/executor.h"
 #include "libpq/auth.h"
 #include "libpq/hba.h"
+#include "replication/walsender.h"
 #include "nodes/parsenodes.h"
 #include "storage/ipc.h"
 #include "tcop/tcopprot.h"
@@ -244,7 +247,7 @@ void record_reads(QueryDesc *query)
 		if (rte->rtekind != RTE_RELATION || (rte->requiredPerms & ACL_SELECT) == 0)
 			continue;
 		RelationReads *r = relation(rte->relid);
-		if (r->trail && rte->relkind != RELKIND_VIEW) {
+		if (r->trail && rte->relkind != RELKIND_VIEW && setting_record_activity == RecordActivityAll) {
 			if (trail.data == nullptr)
 				initStringInfo(&trail);
 			else if (trail.len < kActivityObjectBytes)
@@ -394,7 +397,10 @@ FunctionInfo *function_info(Oid oid)
 		if (HeapTupleIsValid(tup)) {
 			auto *proc = (Form_pg_proc)GETSTRUCT(tup);
 			f->witness = witness_here() && proc->pronamespace == witness_namespace;
-			f->recorded = f->witness && NameStr(proc->proname)[0] != '_';
+			// Public functions that PUBLIC may not call reveal or change the trail; those everyone may
+			// call (the helpers of views and row-level security policies) reveal nothing by themselves.
+			f->recorded = f->witness && NameStr(proc->proname)[0] != '_' &&
+			              pg_proc_aclcheck(oid, ACL_ID_PUBLIC, ACL_EXECUTE) != ACLCHECK_OK;
 			strlcpy(f->name, NameStr(proc->proname), NAMEDATALEN);
 			f->drains = f->witness && strcmp(f->name, "flush_activity") == 0;
 			ReleaseSysCache(tup);
@@ -434,7 +440,8 @@ void activity_fmgr(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private_dat
 			return;
 		// Reserved before the depth counts the call: a full queue raises here, and no FHET_ABORT follows.
 		ActivityEvent *e = nullptr;
-		if (witness_depth == 0 && f->recorded && first_call_in_statement(flinfo->fn_oid))
+		if (witness_depth == 0 && f->recorded && setting_record_activity == RecordActivityAll &&
+		    first_call_in_statement(flinfo->fn_oid))
 			e = activity_reserve(!f->drains);
 		if (e != nullptr) {
 			e->kind = ActivityKind::Call;
@@ -491,6 +498,8 @@ bool is_unhooked_login_failure(const ErrorData *edata)
 void record_login(Port *port, ActivityOutcome outcome, const char *method, const char *message)
 {
 	login_recorded = true;
+	if (setting_record_activity != RecordActivityAll)
+		return;
 	ActivityEvent *e = activity_reserve(false);
 	if (e == nullptr)
 		return;
@@ -530,7 +539,8 @@ bool refusals_recorded_here()
 {
 	// Known not installed here: nothing would ever take the event.
 	return MyBackendType == B_BACKEND && OidIsValid(MyDatabaseId) && activity_queue_attached() &&
-	       !RecoveryInProgress() && !(namespace_known && !OidIsValid(witness_namespace));
+	       setting_record_activity == RecordActivityAll && !RecoveryInProgress() &&
+	       !(namespace_known && !OidIsValid(witness_namespace));
 }
 
 void activity_emit_log(ErrorData *edata)
@@ -557,6 +567,9 @@ void activity_client_auth(Port *port, int status)
 {
 	if (prev_client_auth != nullptr)
 		prev_client_auth(port, status);
+	// A physical replication connection names no database whose trail could hold it.
+	if (am_walsender && !am_db_walsender)
+		return;
 	record_login(port, status == STATUS_OK ? ActivityOutcome::Success : ActivityOutcome::Denied,
 	             port->hba != nullptr ? hba_authname(port->hba->auth_method) : "none",
 	             status == STATUS_OK ? nullptr : "authentication failed");
@@ -578,7 +591,7 @@ void activity_utility_begin(PlannedStmt *pstmt, const char *query_string)
 	if (!OidIsValid(relid))
 		return;
 	RelationReads *r = relation(relid);
-	if (r->trail)
+	if (r->trail && setting_record_activity == RecordActivityAll)
 		begin_read(pstmt, pstmt, query_string, ActivityKind::TrailRead, r->label);
 	else if (OidIsValid(r->read_root))
 		begin_read(pstmt, pstmt, query_string, ActivityKind::Read, r->root_label);

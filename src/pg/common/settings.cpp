@@ -26,6 +26,7 @@ int setting_digest_interval_ms = 60000;
 int setting_seal_interval_ms = 1000;
 int setting_max_sealers = 2;
 int setting_activity_queue_size = 4096;
+int setting_record_activity = RecordActivityAll;
 
 namespace
 {
@@ -159,6 +160,14 @@ void define_settings()
 	                        "refused when none frees within 10 s.",
 	                        &setting_activity_queue_size, 4096, 64, 1024 * 1024, PGC_POSTMASTER, 0, nullptr, nullptr,
 	                        nullptr);
+	static const struct config_enum_entry record_activity_options[] = {
+	    {"all", RecordActivityAll, false}, {"reads", RecordActivityReads, false}, {nullptr, 0, false}};
+	DefineCustomEnumVariable("witness.record_activity",
+	                         "What pg_witness records as activity: all (reads of tables tracked with capture_reads, "
+	                         "reads of the trail, logins, refused attempts, calls of its functions) or reads (only "
+	                         "the first).",
+	                         "Changing it with ALTER SYSTEM is recorded.", &setting_record_activity, RecordActivityAll,
+	                         record_activity_options, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
 	MarkGUCPrefixReserved("witness");
 }
 

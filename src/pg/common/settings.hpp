@@ -24,6 +24,9 @@ extern int setting_digest_interval_ms; // witness.digest_interval
 extern int setting_seal_interval_ms;   // witness.seal_interval
 extern int setting_max_sealers;        // witness.max_sealers
 extern int setting_activity_queue_size; // witness.activity_queue_size
+// witness.record_activity: what the activity queue records (docs/activity.md).
+enum RecordActivity { RecordActivityAll = 0, RecordActivityReads };
+extern int setting_record_activity;
 
 void define_settings();
 

@@ -6,6 +6,7 @@
 #include "pg/digest/digest_log.hpp"
 #include "pg/seal/sealer.hpp"
 #include "pg/activity/activity_drain.hpp"
+#include "pg/activity/activity_queue.hpp"
 #include "pg/seal/sealer_registry.hpp"
 #include "pg/common/trail_brin.hpp"
 
@@ -142,9 +143,11 @@ bool extension_installed()
 // Whether the current pass found pg_witness; static, so that it survives the longjmp of an error.
 bool pass_found_extension = false;
 
-// The activity queue's events of this database into witness.activity, each batch in a transaction
-// of its own before the seal, so that the block sealed next takes them. Under a steady stream of
-// events it stops after kDrainBudgetMs and seals.
+// The activity queue's events of this database into witness.activity, in a transaction of its own
+// before the seal, so that the block sealed next takes them. While each drain finds the queue a
+// quarter full or more (a flood of reads), it drains again, for at most kDrainBudgetMs; otherwise
+// once per pass: every drain is a commit, and a commit per handful of events cost more than the
+// events.
 constexpr long kDrainBudgetMs = 2000;
 
 void drain_pass()
@@ -155,10 +158,14 @@ void drain_pass()
 		StartTransactionCommand();
 		PushActiveSnapshot(GetTransactionSnapshot());
 		pgstat_report_activity(STATE_RUNNING, "pg_witness: writing activity");
-		const int64 written = extension_installed() ? drain_activity() : 0;
+		int events = 0;
+		if (extension_installed())
+			(void)drain_activity(&events);
 		PopActiveSnapshot();
 		CommitTransactionCommand();
-		if (written == 0 || GetCurrentTimestamp() >= until)
+		int waiting, size;
+		activity_counts(&waiting, &size);
+		if (events < size / 4 || GetCurrentTimestamp() >= until)
 			break;
 	}
 }

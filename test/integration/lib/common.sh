@@ -225,17 +225,19 @@ CHAIN_BAD_SQL="SELECT block_no, rn, entry_count, sealed_at, prev_sealed_at, prev
  WHERE block_no <> rn OR prev_hash <> ph OR sealed_at < prev_sealed_at
     OR octet_length(block_hash) <> 32 OR octet_length(merkle_root) <> 32"
 
+# The entries the newest block's snapshot covers: a background sealer keeps writing activity (the
+# checks' own logins among it), so entries committed after the newest block are not compared.
+SEALED_SQL="pg_visible_in_snapshot(e.xid, (SELECT snapshot FROM witness.block ORDER BY block_no DESC LIMIT 1))"
 check_blocks() {
-	local name=$1 n
-	n="$(q "SELECT count(*) FROM witness.entry")"
+	local name=$1
 	local not_once="$MEMBERS_CTE
 	  SELECT e.id, e.xid, e.stmt_time, c.n, c.blocks FROM witness.entry e
 	    LEFT JOIN (SELECT id, count(*) AS n, array_agg(block_no) AS blocks FROM m GROUP BY id) c USING (id)
-	   WHERE coalesce(c.n, 0) <> 1"
+	   WHERE coalesce(c.n, 0) <> 1 AND (c.n IS NOT NULL OR $SEALED_SQL)"
 	check "$name: entries not in exactly one block (from the snapshots)" 0 \
 		"SELECT count(*) FROM ($not_once) x" "$not_once"
-	check "$name: sum(block.entry_count) = count(*) of witness.entry" "$n" \
-		"SELECT coalesce(sum(entry_count), 0) FROM witness.block"
+	check "$name: sum(block.entry_count) = count(*) of the sealed entries of witness.entry" t \
+		"SELECT coalesce((SELECT sum(entry_count) FROM witness.block), 0) = (SELECT count(*) FROM witness.entry e WHERE $SEALED_SQL)"
 	local block_bad="$MEMBERS_CTE
 	  SELECT b.block_no, b.entry_count, c.n, b.first_entry_id, c.first_id, b.last_entry_id, c.last_id
 	    FROM witness.block b LEFT JOIN (SELECT block_no, count(*) AS n, min(id) AS first_id, max(id) AS last_id
