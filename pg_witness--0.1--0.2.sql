@@ -79,13 +79,13 @@ CREATE OR REPLACE FUNCTION witness._reject_write() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	IF TG_TABLE_NAME IN ('ddl_event', 'erasure', 'subject_access', 'key_rotation', 'activity', 'auditor_grant') THEN
+	IF TG_TABLE_NAME IN ('ddl_event', 'erasure', 'subject_access', 'key_rotation', 'activity', 'auditor_grant', 'subject_binding') THEN
 		IF TG_OP = 'INSERT' AND witness._in_internal_ddl() THEN
 			RETURN NULL;
 		END IF;
 		RAISE EXCEPTION 'cannot % %.%', lower(TG_OP), TG_TABLE_SCHEMA, TG_TABLE_NAME
 			USING ERRCODE = 'insufficient_privilege',
-			      DETAIL = 'pg_witness records DDL events, erasures, subject access exports, key rotations, auditor grants and activity itself, and they are append-only.';
+			      DETAIL = 'pg_witness records DDL events, erasures, subject access exports, key rotations, auditor grants, subject bindings and activity itself, and they are append-only.';
 	END IF;
 	IF TG_TABLE_NAME = 'tracked_table' THEN
 		RAISE EXCEPTION 'cannot % %.%', lower(TG_OP), TG_TABLE_SCHEMA, TG_TABLE_NAME
@@ -273,6 +273,8 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 	VALUES (COALESCE(ids, '{}'), reason, witness._outer_user(), salt, witness._subject_digest(salt, subject), tampered)
 	RETURNING erasure_id INTO new_erasure;
 	PERFORM witness._end_internal_ddl();
+	-- The subject's bindings end with it (docs/personal-data.md, "Bindings at erasure").
+	PERFORM witness._unbind_erased_subject(subject, new_erasure);
 	IF ids IS NULL THEN
 		RETURN 0;
 	END IF;
@@ -997,7 +999,10 @@ BEGIN
 	END IF;
 	SELECT * INTO last_event FROM witness.key_rotation r ORDER BY r.rotation_id DESC LIMIT 1;
 	resuming := last_event.event IN ('started', 'resumed') AND last_event.new_key_id = new_key;
-	IF todo.n = 0 AND NOT COALESCE(resuming, false) THEN
+	-- Bound subjects (witness.bound_subject) under another key are sealed again when the rotation
+	-- finishes, even when no payload is.
+	IF todo.n = 0 AND NOT COALESCE(resuming, false)
+	   AND NOT EXISTS (SELECT 1 FROM witness.bound_subject b WHERE substring(b.sealed_subject, 2, 8) <> decode(new_key, 'hex')) THEN
 		PERFORM pg_advisory_unlock(k);
 		RAISE NOTICE 'every sealed payload is under the current master key (%) already', new_key;
 		RETURN NULL;
@@ -1599,6 +1604,347 @@ $$;
 COMMENT ON FUNCTION witness._record_permission_event(text, jsonb, jsonb) IS 'internal: records what a role, privilege or setting command did, after it succeeded, in its transaction';
 REVOKE ALL ON FUNCTION witness._record_permission_event(text, jsonb, jsonb) FROM PUBLIC;
 
+-------------------------------------------------------------------------------
+-- Per-subject access (docs/personal-data.md, "Per-subject access"): a role bound to a data subject
+-- reads, through the view witness.my_trail, the entries about that subject and nothing else,
+-- decrypted; every binding, unbinding and read is recorded in the chain
+-------------------------------------------------------------------------------
+
+-- One row per binding and per unbinding, captured into the trail like witness.erasure. The subject
+-- is kept only as a salted digest here (the chain entry of a row cannot be erased); the subject
+-- itself, which witness.my_trail needs to find the entries, is in witness.bound_subject, sealed
+-- under the master key, for as long as the binding lasts.
+CREATE TABLE witness.subject_binding (
+	binding_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	event text NOT NULL CHECK (event IN ('bound', 'unbound')),
+	ends_binding bigint,
+	role_oid oid NOT NULL,
+	role_name text NOT NULL,
+	subject_salt bytea NOT NULL,
+	subject_digest bytea NOT NULL,
+	erasure_id bigint,
+	recorded_by text NOT NULL,
+	recorded_at timestamptz NOT NULL DEFAULT pg_catalog.statement_timestamp(),
+	CHECK ((event = 'bound') = (ends_binding IS NULL))
+);
+COMMENT ON TABLE witness.subject_binding IS 'pg_witness: one row when a role is bound to a data subject (witness.bind_subject()) and one when the binding ends (witness.unbind_subject(), or an erasure of the subject); each row is captured into the trail';
+COMMENT ON COLUMN witness.subject_binding.event IS 'bound or unbound';
+COMMENT ON COLUMN witness.subject_binding.ends_binding IS 'unbound: the binding_id of the bound row this ends; NULL for bound';
+COMMENT ON COLUMN witness.subject_binding.role_oid IS 'the bound role, by OID; witness.my_trail also requires it to have kept role_name, so that no later role with that OID or that name inherits the binding';
+COMMENT ON COLUMN witness.subject_binding.role_name IS 'the bound role''s name when the row was written';
+COMMENT ON COLUMN witness.subject_binding.subject_salt IS '32 random bytes drawn for the binding (an unbound row repeats those of the binding it ends)';
+COMMENT ON COLUMN witness.subject_binding.subject_digest IS 'SHA-256(0x04 || subject_salt || subject as UTF-8): the subject, confirmable by whoever already knows it, not readable';
+COMMENT ON COLUMN witness.subject_binding.erasure_id IS 'unbound: the erasure of the subject (witness.erase_subject()) that ended the binding; NULL when witness.unbind_subject() did';
+COMMENT ON COLUMN witness.subject_binding.recorded_by IS 'the role that bound or unbound (after SET ROLE)';
+COMMENT ON COLUMN witness.subject_binding.recorded_at IS 'when';
+COMMENT ON SEQUENCE witness.subject_binding_binding_id_seq IS 'pg_witness subject binding ids';
+SELECT pg_catalog.pg_extension_config_dump('witness.subject_binding', '');
+SELECT pg_catalog.pg_extension_config_dump('witness.subject_binding_binding_id_seq', '');
+REVOKE ALL ON witness.subject_binding FROM PUBLIC;
+SELECT witness._make_record_table('witness.subject_binding', 'binding_id');
+-- Whether a binding has ended, without reading the table's whole history at every read of my_trail.
+CREATE INDEX subject_binding_ends ON witness.subject_binding (ends_binding) WHERE ends_binding IS NOT NULL;
+COMMENT ON INDEX witness.subject_binding_ends IS 'the unbound row of each ended binding: how witness.my_trail checks that a binding is in force';
+
+-- The bindings in force, with their subject sealed (src/pg/access/my_trail.cpp). Not a record table:
+-- a row goes when its binding ends, and with it the last copy of the subject pg_witness kept for it.
+-- witness.my_trail trusts a row only when it matches its bound entry of witness.subject_binding.
+CREATE TABLE witness.bound_subject (
+	binding_id bigint PRIMARY KEY,
+	role_oid oid NOT NULL,
+	sealed_subject bytea NOT NULL
+);
+CREATE INDEX bound_subject_role ON witness.bound_subject (role_oid);
+COMMENT ON TABLE witness.bound_subject IS 'pg_witness: the bindings of roles to data subjects in force, each with its subject sealed under the master key; a row is deleted when its binding ends';
+COMMENT ON COLUMN witness.bound_subject.binding_id IS 'the bound row of witness.subject_binding';
+COMMENT ON COLUMN witness.bound_subject.role_oid IS 'the bound role';
+COMMENT ON COLUMN witness.bound_subject.sealed_subject IS 'the subject as UTF-8, AES-256-GCM under a key derived from the master key, the binding id as associated data (docs/personal-data.md)';
+COMMENT ON INDEX witness.bound_subject_role IS 'the bindings of one role: how witness.my_trail finds the caller''s';
+SELECT pg_catalog.pg_extension_config_dump('witness.bound_subject', '');
+REVOKE ALL ON witness.bound_subject FROM PUBLIC;
+
+COMMENT ON COLUMN witness.subject_access.format IS 'json or csv (witness.subject_export()), or my_trail: a bound role read its own entries through witness.my_trail';
+
+CREATE FUNCTION witness._seal_bound_subject(subject text, binding_id bigint) RETURNS bytea
+AS 'MODULE_PATHNAME', 'witness_seal_bound_subject' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION witness._seal_bound_subject(text, bigint) IS 'internal: a bound subject sealed under the current master key, the binding id as associated data';
+REVOKE ALL ON FUNCTION witness._seal_bound_subject(text, bigint) FROM PUBLIC;
+
+CREATE FUNCTION witness._open_bound_subject(sealed bytea, binding_id bigint) RETURNS text
+AS 'MODULE_PATHNAME', 'witness_open_bound_subject' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION witness._open_bound_subject(bytea, bigint) IS 'internal: the subject of a binding, opened with the configured master key that sealed it';
+REVOKE ALL ON FUNCTION witness._open_bound_subject(bytea, bigint) FROM PUBLIC;
+
+-- The bindings in force of a role, subject opened. A row of witness.bound_subject that does not match
+-- the chain's record of its binding (another role, another subject, an ended binding) is refused:
+-- only the guarded, recorded table says who is bound to whom. name_matches: the role still has the
+-- name it was bound under; witness.my_trail uses only those bindings, so that a role restored into
+-- another cluster, or created later, under an OID that a bound role had, inherits nothing.
+CREATE FUNCTION witness._bound_subjects(bound_role oid, OUT binding_id bigint, OUT subject text, OUT name_matches boolean)
+RETURNS SETOF record
+LANGUAGE plpgsql VOLATILE STRICT SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	k record;
+	s text;
+	rec witness.subject_binding;
+BEGIN
+	FOR k IN SELECT b.binding_id, b.role_oid, b.sealed_subject FROM witness.bound_subject b
+	         WHERE b.role_oid = bound_role ORDER BY b.binding_id LOOP
+		s := witness._open_bound_subject(k.sealed_subject, k.binding_id);
+		SELECT * INTO rec FROM witness.subject_binding x WHERE x.binding_id = k.binding_id AND x.event = 'bound';
+		IF NOT FOUND OR rec.role_oid <> k.role_oid OR rec.subject_digest <> witness._subject_digest(rec.subject_salt, s)
+		   OR EXISTS (SELECT 1 FROM witness.subject_binding u WHERE u.ends_binding = k.binding_id) THEN
+			RAISE EXCEPTION 'binding % does not match its record in witness.subject_binding', k.binding_id
+				USING ERRCODE = 'data_corrupted',
+				      HINT = 'witness.bound_subject was altered outside pg_witness''s functions; witness.subject_binding has the recorded bindings.';
+		END IF;
+		binding_id := k.binding_id;
+		subject := s;
+		name_matches := rec.role_name = (SELECT r.rolname::text FROM pg_roles r WHERE r.oid = bound_role);
+		RETURN NEXT;
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION witness._bound_subjects(oid) IS 'internal: the bindings in force of a role with their subjects, each checked against its record';
+REVOKE ALL ON FUNCTION witness._bound_subjects(oid) FROM PUBLIC;
+
+-- Ends bindings: an unbound row for each (repeating its role and salted digest), and the sealed
+-- subject deleted. erasure_id names the erasure that ended them, NULL for witness.unbind_subject().
+CREATE FUNCTION witness._end_bindings(ids bigint[], erasure_id bigint) RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF COALESCE(cardinality(ids), 0) = 0 THEN
+		RETURN;
+	END IF;
+	PERFORM witness._begin_internal_ddl();
+	INSERT INTO witness.subject_binding (event, ends_binding, role_oid, role_name, subject_salt, subject_digest, erasure_id, recorded_by)
+	SELECT 'unbound', b.binding_id, b.role_oid, COALESCE((SELECT r.rolname::text FROM pg_roles r WHERE r.oid = b.role_oid), b.role_name),
+	       b.subject_salt, b.subject_digest, _end_bindings.erasure_id, witness._outer_user()
+	FROM witness.subject_binding b WHERE b.binding_id = ANY (ids) AND b.event = 'bound' ORDER BY b.binding_id;
+	PERFORM witness._end_internal_ddl();
+	DELETE FROM witness.bound_subject b WHERE b.binding_id = ANY (ids);
+END
+$$;
+COMMENT ON FUNCTION witness._end_bindings(bigint[], bigint) IS 'internal: records the end of bindings and deletes their sealed subjects';
+REVOKE ALL ON FUNCTION witness._end_bindings(bigint[], bigint) FROM PUBLIC;
+
+-- Bindings change one at a time: two bind_subject() calls for the same role and subject would
+-- otherwise both find no binding and both bind.
+CREATE FUNCTION witness._binding_lock_key() RETURNS bigint
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT hashtext('pg_witness subject_binding')::bigint $$;
+COMMENT ON FUNCTION witness._binding_lock_key() IS 'internal: the key of the transaction advisory lock taken while bindings change';
+REVOKE ALL ON FUNCTION witness._binding_lock_key() FROM PUBLIC;
+
+-- The checks bind_subject() and unbind_subject() share; returns the role's name. A dropped role can
+-- still be unbound, by its OID: its bindings would otherwise stay in force for a later role that
+-- gets the same OID.
+CREATE FUNCTION witness._check_binding_request(bound_role regrole, subject text, what text, binding boolean) RETURNS text
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	name text;
+BEGIN
+	IF bound_role IS NULL THEN
+		RAISE EXCEPTION 'role must not be null' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF subject IS NULL OR subject = '' THEN
+		RAISE EXCEPTION 'subject must not be null or empty' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	SELECT r.rolname INTO name FROM pg_roles r WHERE r.oid = bound_role;
+	IF NOT FOUND AND NOT binding THEN
+		name := bound_role::oid::text;
+	ELSIF NOT FOUND THEN
+		RAISE EXCEPTION 'role with OID % does not exist', bound_role::oid USING ERRCODE = 'undefined_object';
+	END IF;
+	IF witness.master_key_id() IS NULL THEN
+		RAISE EXCEPTION '%: no master key is configured', what
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      DETAIL = 'pg_witness keeps the subject of a binding encrypted under the master key, never in clear.',
+			      HINT = 'As the operating-system user that runs the server: openssl rand -hex 32 > /etc/postgresql/witness_master.key && chmod 600 /etc/postgresql/witness_master.key; then set witness.master_key_file to that file in postgresql.conf and reload.';
+	END IF;
+	PERFORM pg_advisory_xact_lock(witness._binding_lock_key());
+	RETURN name;
+END
+$$;
+COMMENT ON FUNCTION witness._check_binding_request(regrole, text, text, boolean) IS 'internal: argument checks and the lock of witness.bind_subject() (binding true) and witness.unbind_subject()';
+REVOKE ALL ON FUNCTION witness._check_binding_request(regrole, text, text, boolean) FROM PUBLIC;
+
+CREATE FUNCTION witness.bind_subject(role regrole, subject text) RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	name text := witness._check_binding_request(role, subject, 'cannot bind a role to a data subject', true);
+	existing record;
+	salt bytea;
+	id bigint;
+BEGIN
+	SELECT b.binding_id, b.name_matches INTO existing FROM witness._bound_subjects(role) b WHERE b.subject = bind_subject.subject;
+	IF FOUND AND existing.name_matches THEN
+		RAISE NOTICE 'role % is bound to this subject already (binding %)', name, existing.binding_id;
+		RETURN existing.binding_id;
+	END IF;
+	-- Bound under the role's former name: that binding ends, a new one is recorded under the new name.
+	IF FOUND THEN
+		PERFORM witness._end_bindings(ARRAY[existing.binding_id], NULL);
+	END IF;
+	salt := witness._random_salt();
+	PERFORM witness._begin_internal_ddl();
+	INSERT INTO witness.subject_binding (event, role_oid, role_name, subject_salt, subject_digest, recorded_by)
+	VALUES ('bound', role, name, salt, witness._subject_digest(salt, subject), witness._outer_user())
+	RETURNING binding_id INTO id;
+	PERFORM witness._end_internal_ddl();
+	INSERT INTO witness.bound_subject (binding_id, role_oid, sealed_subject)
+	VALUES (id, role, witness._seal_bound_subject(subject, id));
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION witness.bind_subject(regrole, text) IS 'binds a role to a data subject: witness.my_trail then shows the role the entries about that subject, decrypted; recorded in witness.subject_binding, and so in the trail; the subject is kept sealed under the master key; returns the binding id';
+REVOKE ALL ON FUNCTION witness.bind_subject(regrole, text) FROM PUBLIC;
+
+CREATE FUNCTION witness.unbind_subject(role regrole, subject text) RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	name text := witness._check_binding_request(role, subject, 'cannot unbind a role from a data subject', false);
+	existing bigint;
+BEGIN
+	SELECT b.binding_id INTO existing FROM witness._bound_subjects(role) b WHERE b.subject = unbind_subject.subject;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'role % is not bound to this subject', name USING ERRCODE = 'undefined_object';
+	END IF;
+	PERFORM witness._end_bindings(ARRAY[existing], NULL);
+	RETURN existing;
+END
+$$;
+COMMENT ON FUNCTION witness.unbind_subject(regrole, text) IS 'ends the binding of a role to a data subject (recorded in witness.subject_binding, and so in the trail) and deletes its sealed subject; returns the binding id it ended';
+REVOKE ALL ON FUNCTION witness.unbind_subject(regrole, text) FROM PUBLIC;
+
+-- An erasure of a subject ends its bindings: the erased subject is personal data, and the sealed copy
+-- witness.bound_subject holds of it goes with the rest (docs/personal-data.md). Called by
+-- witness.erase_subject(), which has the subject: the bindings are matched by their recorded salted
+-- digest, one hash per binding in force, without the master key and without opening any sealed
+-- subject (one that could not be opened must not hold up an erasure).
+CREATE FUNCTION witness._unbind_erased_subject(subject text, erasure_id bigint) RETURNS void
+LANGUAGE plpgsql VOLATILE STRICT SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	ended bigint[];
+BEGIN
+	-- After a bind_subject() under way has committed, so that its binding is seen and ended too.
+	PERFORM pg_advisory_xact_lock(witness._binding_lock_key());
+	SELECT array_agg(b.binding_id ORDER BY b.binding_id) INTO ended
+	FROM witness.bound_subject k JOIN witness.subject_binding b ON b.binding_id = k.binding_id AND b.event = 'bound'
+	WHERE b.subject_digest = witness._subject_digest(b.subject_salt, _unbind_erased_subject.subject);
+	PERFORM witness._end_bindings(ended, _unbind_erased_subject.erasure_id);
+END
+$$;
+COMMENT ON FUNCTION witness._unbind_erased_subject(text, bigint) IS 'internal: ends the bindings of a subject that witness.erase_subject() erased';
+REVOKE ALL ON FUNCTION witness._unbind_erased_subject(text, bigint) FROM PUBLIC;
+
+-- A rotation of the master key seals the bound subjects again under the new key, as it does the
+-- payloads, so that they stay readable once the old key file is gone.
+CREATE FUNCTION witness._reseal_bound_subjects() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	UPDATE witness.bound_subject b
+	SET sealed_subject = witness._seal_bound_subject(witness._open_bound_subject(b.sealed_subject, b.binding_id), b.binding_id)
+	WHERE encode(substring(b.sealed_subject, 2, 8), 'hex') IS DISTINCT FROM witness.master_key_id();
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION witness._reseal_bound_subjects() IS 'internal: trigger sealing the bound subjects under the current master key when a rotation is recorded';
+REVOKE ALL ON FUNCTION witness._reseal_bound_subjects() FROM PUBLIC;
+CREATE TRIGGER witness_reseal_bound_subjects AFTER INSERT ON witness.key_rotation
+FOR EACH ROW WHEN (NEW.event = 'finished') EXECUTE FUNCTION witness._reseal_bound_subjects();
+COMMENT ON TRIGGER witness_reseal_bound_subjects ON witness.key_rotation IS 'pg_witness: seals the bound subjects again under the new master key when a rotation finishes';
+
+-- The rows of witness.my_trail for one role: for each subject it is bound to, the access is recorded
+-- first (witness.subject_access, format my_trail, committed by a background worker whatever the
+-- reader's transaction does next), then the subject's entries are read with the subject export's own
+-- code, witness._subject_export_lines(). Called by witness._my_trail() alone, as the extension's owner.
+CREATE FUNCTION witness._my_trail_rows(reader oid)
+RETURNS TABLE (entry_id bigint, "time" timestamptz, table_name text, operation text, row_key jsonb, changes jsonb,
+               actor text, reason text, status text, block_no bigint, verified boolean, problem text,
+               erasure jsonb, proof jsonb, subject text)
+LANGUAGE plpgsql VOLATILE STRICT SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	name text := (SELECT r.rolname::text FROM pg_roles r WHERE r.oid = reader);
+	bound record;
+	subjects text[];
+	rec record;
+	s text;
+	renamed bigint;
+	access_ids bigint[] := '{}';
+	accessed timestamptz[] := '{}';
+BEGIN
+	PERFORM witness._check_subject_readable('cannot read witness.my_trail');
+	SELECT array_agg(b.subject ORDER BY b.binding_id) FILTER (WHERE b.name_matches), count(*) INTO subjects, renamed
+	FROM witness._bound_subjects(reader) b;
+	IF subjects IS NULL THEN
+		RAISE EXCEPTION 'role % is not bound to a data subject', COALESCE(name, reader::text)
+			USING ERRCODE = 'insufficient_privilege',
+			      DETAIL = 'witness.my_trail shows a role the entries about the data subjects it is bound to, and nothing else.',
+			      HINT = CASE WHEN renamed > 0 THEN 'The role was bound under another name; a superuser binds it again under its new one with witness.bind_subject(role, subject).'
+			                  ELSE 'A superuser binds a role with witness.bind_subject(role, subject).' END;
+	END IF;
+	IF pg_catalog.pg_is_in_recovery() THEN
+		RAISE EXCEPTION 'cannot read witness.my_trail on a hot standby' USING ERRCODE = 'read_only_sql_transaction',
+			DETAIL = 'Every read is recorded in the trail first, and only the primary can write it.',
+			HINT = 'Run it on the primary.';
+	END IF;
+	IF pg_catalog.current_setting('transaction_read_only')::boolean THEN
+		RAISE EXCEPTION 'cannot read witness.my_trail in a read-only transaction' USING ERRCODE = 'read_only_sql_transaction',
+			DETAIL = 'Every read is recorded in the trail, and pg_witness writes nothing on behalf of a transaction declared read-only.',
+			HINT = 'Run it in a read-write transaction, on the primary.';
+	END IF;
+	-- Every read recorded before any entry is read; then the entries of all the subjects, oldest first.
+	FOREACH s IN ARRAY subjects LOOP
+		SELECT r.access_id, r.accessed_at INTO STRICT rec
+		FROM witness._record_subject_access(s, 'my_trail', format('read through witness.my_trail by role %s', name)) AS r;
+		access_ids := access_ids || rec.access_id;
+		accessed := accessed || rec.accessed_at;
+	END LOOP;
+	RETURN QUERY
+		SELECT (j.l ->> 'entry_id')::bigint, (j.l ->> 'time')::timestamptz, j.l ->> 'table', j.l ->> 'operation', j.l -> 'row_key',
+		       j.l -> 'changes', j.l ->> 'actor', j.l ->> 'reason', j.l ->> 'status', (j.l ->> 'block_no')::bigint,
+		       (j.l ->> 'verified')::boolean, j.l ->> 'problem', NULLIF(j.l -> 'erasure', 'null'), NULLIF(j.l -> 'proof', 'null'), u.s
+		FROM unnest(subjects, access_ids, accessed) AS u(s, access_id, accessed_at),
+		     LATERAL witness._subject_export_lines(u.s, 'json', u.access_id, u.accessed_at) WITH ORDINALITY AS x(line, n),
+		     LATERAL (SELECT x.line::jsonb AS l) j
+		WHERE x.n > 1
+		ORDER BY 1;
+END
+$$;
+COMMENT ON FUNCTION witness._my_trail_rows(oid) IS 'internal: the entries about the subjects a role is bound to, each read recorded first in witness.subject_access';
+REVOKE ALL ON FUNCTION witness._my_trail_rows(oid) FROM PUBLIC;
+
+-- Takes no argument: it reads for the current user of its caller and no one else, so every role may
+-- execute it (a view's functions are executed with the privileges of the view's user, not its owner).
+CREATE FUNCTION witness._my_trail()
+RETURNS TABLE (entry_id bigint, "time" timestamptz, table_name text, operation text, row_key jsonb, changes jsonb,
+               actor text, reason text, status text, block_no bigint, verified boolean, problem text,
+               erasure jsonb, proof jsonb, subject text)
+AS 'MODULE_PATHNAME', 'witness_my_trail' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION witness._my_trail() IS 'internal: the rows of witness.my_trail for the current user, read as the extension''s owner';
+REVOKE ALL ON FUNCTION witness._my_trail() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION witness._my_trail() TO PUBLIC;
+
+-- security_barrier: no condition of the reader's query that could leak (a function not marked
+-- LEAKPROOF in a WHERE clause) is evaluated before the function has kept the reader's own rows only.
+-- Oldest first: witness._my_trail_rows() returns the rows in entry id order.
+CREATE VIEW witness.my_trail WITH (security_barrier) AS
+SELECT t.entry_id, t."time", t.table_name, t.operation, t.row_key, t.changes, t.actor, t.reason, t.status,
+       t.block_no, t.verified, t.problem, t.erasure, t.proof, t.subject
+FROM witness._my_trail() t;
+COMMENT ON VIEW witness.my_trail IS 'the entries about the data subjects the current user is bound to (witness.bind_subject()), decrypted, oldest first, with status and inclusion proof; each read is recorded in the trail; a role bound to no subject is refused';
+REVOKE ALL ON witness.my_trail FROM PUBLIC;
+
+-------------------------------------------------------------------------------
 -- Who may see what (docs/access.md): the roles witness_admin, witness_auditor and witness_reader,
 -- time-limited auditors (witness.grant_auditor()), masking of classified values, and the grants of
 -- every function, view and table of schema witness
@@ -1888,7 +2234,7 @@ DO $$
 DECLARE
 	t text;
 BEGIN
-	FOREACH t IN ARRAY ARRAY['block', 'ddl_event', 'erasure', 'subject_access', 'key_rotation', 'tracked_table', 'auditor_grant', 'activity'] LOOP
+	FOREACH t IN ARRAY ARRAY['block', 'ddl_event', 'erasure', 'subject_access', 'key_rotation', 'tracked_table', 'auditor_grant', 'activity', 'subject_binding'] LOOP
 		EXECUTE pg_catalog.format('ALTER TABLE witness.%I ENABLE ROW LEVEL SECURITY', t);
 		EXECUTE pg_catalog.format('CREATE POLICY access_check ON witness.%I FOR SELECT USING (witness.access_check())', t);
 		EXECUTE pg_catalog.format('COMMENT ON POLICY access_check ON witness.%I IS %L', t,
@@ -1916,7 +2262,7 @@ REVOKE ALL ON ALL PROCEDURES IN SCHEMA witness FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION witness._pseudonym_key(bytea), witness.capture(), witness.capture_truncate(),
                           witness.access_check(), witness.entry_visible(timestamptz), witness.values_unmasked(),
                           witness.tag_names(smallint), witness._masked_values(jsonb, text, text),
-                          witness._block_json(witness.block)
+                          witness._block_json(witness.block), witness._my_trail()
 	TO PUBLIC;
 
 GRANT USAGE ON SCHEMA witness TO witness_admin, witness_auditor, witness_reader;
@@ -1929,13 +2275,14 @@ GRANT EXECUTE ON FUNCTION witness.masked_tags(), witness.classifications(), witn
 GRANT EXECUTE ON FUNCTION witness.track(regclass, text, jsonb, text[], text, text[], boolean, boolean),
                           witness.untrack(regclass), witness.erase_subject(text, text),
                           witness.grant_auditor(regrole, timestamptz, timestamptz, timestamptz),
-                          witness.revoke_auditor(regrole), witness.primary_key_columns(regclass)
+                          witness.revoke_auditor(regrole), witness.primary_key_columns(regclass),
+                          witness.bind_subject(regrole, text), witness.unbind_subject(regrole, text)
 	TO witness_admin;
 GRANT EXECUTE ON FUNCTION witness.master_key_id() TO witness_admin, witness_auditor;
 -- The record tables, for the admin who writes them; an auditor reads their rows as entries of the
 -- trail (witness.log).
 GRANT SELECT ON witness.tracked_table, witness.ddl_event, witness.erasure, witness.subject_access,
-                witness.key_rotation, witness.auditor_grant, witness.activity
+                witness.key_rotation, witness.auditor_grant, witness.activity, witness.subject_binding
 	TO witness_admin;
 
 GRANT EXECUTE ON FUNCTION witness.verify(bigint, bigint), witness.verify_period(timestamptz, timestamptz),

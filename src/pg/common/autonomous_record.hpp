@@ -24,7 +24,7 @@ enum class RecordKind : int32 {
 struct SubjectAccessValues {
 	uint8 subject_salt[32];
 	uint8 subject_digest[32];
-	char format[8];
+	char format[16]; // json, csv or my_trail
 	char reason[kMaxReasonBytes + 1];
 	char role_name[NAMEDATALEN];
 };
