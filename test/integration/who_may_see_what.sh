@@ -116,7 +116,7 @@ check_ok "cust_bob's my_trail has nothing of ann ($got rows)" "$([[ $got == 0 ]]
 attempt cust_ann "SELECT * FROM witness.entry"
 attempt cust_ann "SELECT * FROM witness.log"
 attempt cust_ann "SELECT witness.subject_export('bob@shop.example', 'json', 'neighbour')"
-attempt cust_ann "SELECT * FROM witness._my_trail()"
+attempt cust_ann "SELECT * FROM witness._my_trail_rows('cust_bob'::regrole)"
 attempt cust_bob "SELECT * FROM customer"
 attempt cust_bob "SET ROLE cust_ann"
 attempt cust_bob "SELECT witness.bind_subject('cust_bob', 'ann@shop.example')"
@@ -126,9 +126,14 @@ q "SELECT witness.flush_activity()" >/dev/null
 for a in "${ATTEMPTS[@]}"; do
 	role=${a%%$'\t'*}
 	sql=${a#*$'\t'}
+	# A statement that may name a data subject is recorded without its text (docs/activity.md).
+	kept=$sql
+	if grep -qiE 'subject_export|erase_subject|bind_subject|my_trail' <<<"$sql"; then
+		kept='(withheld: the statement may name a data subject)'
+	fi
 	check "recorded as denied: $role: $sql" t \
 		"SELECT EXISTS (SELECT FROM witness.activity WHERE kind = 'denied' AND outcome = 'denied'
-		                  AND session_user_name = '$role' AND statement = \$s\$$sql\$s\$)"
+		                  AND session_user_name = '$role' AND statement = \$s\$$kept\$s\$)"
 done
 check "app_writer's two reads of customer recorded" t \
 	"SELECT sum(statement_count) >= 2 FROM witness.activity WHERE kind = 'read' AND current_user_name = 'app_writer'"
