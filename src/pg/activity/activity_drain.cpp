@@ -36,6 +36,8 @@ struct GroupKey {
 	char client_addr[48];
 	char actor[NAMEDATALEN];
 	char object[kActivityObjectBytes];
+	char sqlstate[6];
+	char message[64]; // enough to tell the reasons of refused logins apart
 };
 
 struct Group {
@@ -53,9 +55,13 @@ struct Row {
 	Group *group;
 };
 
+// Logins are grouped too, by role, database, address, method, outcome and reason (not by process:
+// every login is a process of its own; the row names the first one's): an application that connects
+// for every transaction logs in hundreds of times a second.
 bool groupable(const ActivityEvent &e)
 {
-	return (e.kind == ActivityKind::Read || e.kind == ActivityKind::TrailRead) && e.query_id != 0;
+	return ((e.kind == ActivityKind::Read || e.kind == ActivityKind::TrailRead) && e.query_id != 0) ||
+	       e.kind == ActivityKind::Login;
 }
 
 void make_key(const ActivityEvent &e, GroupKey *k)
@@ -63,7 +69,7 @@ void make_key(const ActivityEvent &e, GroupKey *k)
 	memset(k, 0, sizeof(*k));
 	k->kind = e.kind;
 	k->outcome = e.outcome;
-	k->pid = e.pid;
+	k->pid = e.kind == ActivityKind::Login ? 0 : e.pid;
 	k->query_id = e.query_id;
 	strlcpy(k->session_user, e.session_user, NAMEDATALEN);
 	strlcpy(k->current_user, e.current_user, NAMEDATALEN);
@@ -71,6 +77,8 @@ void make_key(const ActivityEvent &e, GroupKey *k)
 	strlcpy(k->client_addr, e.client_addr, sizeof(k->client_addr));
 	strlcpy(k->actor, e.actor, NAMEDATALEN);
 	strlcpy(k->object, e.object, sizeof(k->object));
+	strlcpy(k->sqlstate, e.sqlstate, sizeof(k->sqlstate));
+	strlcpy(k->message, e.message, sizeof(k->message));
 }
 
 void add_to_group(Group *g, const ActivityEvent &e)

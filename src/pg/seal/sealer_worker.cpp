@@ -6,7 +6,6 @@
 #include "pg/digest/digest_log.hpp"
 #include "pg/seal/sealer.hpp"
 #include "pg/activity/activity_drain.hpp"
-#include "pg/activity/activity_queue.hpp"
 #include "pg/seal/sealer_registry.hpp"
 #include "pg/common/trail_brin.hpp"
 
@@ -144,11 +143,13 @@ bool extension_installed()
 bool pass_found_extension = false;
 
 // The activity queue's events of this database into witness.activity, in a transaction of its own
-// before the seal, so that the block sealed next takes them. While each drain finds the queue a
-// quarter full or more (a flood of reads), it drains again, for at most kDrainBudgetMs; otherwise
-// once per pass: every drain is a commit, and a commit per handful of events cost more than the
-// events.
-constexpr long kDrainBudgetMs = 2000;
+// before the seal, so that the block sealed next takes them. While drains find the queue busy (a
+// stream of reads), the worker stays and drains again every kDrainPauseMs, for up to
+// kDrainBudgetMs, before it seals: starting a worker for every few thousand events cost more than
+// the events themselves, and a drain per handful of events is a commit per handful.
+constexpr long kDrainBudgetMs = 1000;
+constexpr long kDrainPauseMs = 20;
+constexpr int kBusyDrainEvents = 256;
 
 void drain_pass()
 {
@@ -163,10 +164,12 @@ void drain_pass()
 			(void)drain_activity(&events);
 		PopActiveSnapshot();
 		CommitTransactionCommand();
-		int waiting, size;
-		activity_counts(&waiting, &size);
-		if (events < size / 4 || GetCurrentTimestamp() >= until)
+		pgstat_report_activity(STATE_IDLE, nullptr);
+		if (events < kBusyDrainEvents || GetCurrentTimestamp() >= until)
 			break;
+		(void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, kDrainPauseMs, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
 	}
 }
 
