@@ -156,7 +156,11 @@ RelationReads *relation(Oid relid)
 	r = (RelationReads *)hash_search(relation_reads, &relid, HASH_ENTER, &found);
 	r->trail = trail;
 	r->read_root = root;
-	relation_label(relid, r->label);
+	// Labels only for what is recorded: a new session's first statement should not pay two catalog
+	// lookups per table for nothing.
+	r->label[0] = r->root_label[0] = '\0';
+	if (trail)
+		relation_label(relid, r->label);
 	if (OidIsValid(root))
 		relation_label(root, r->root_label);
 	return r;
