@@ -34,6 +34,16 @@ namespace
 // What pg_witness knows of this database, per backend: its schema, and per relation whether reads
 // of it are recorded. Forgotten on any relcache invalidation (track() sends one for its table).
 
+// A per-session hash table keyed by Oid, for the caches below.
+HTAB *oid_hash(const char *name, Size entrysize)
+{
+	HASHCTL ctl;
+	ctl.keysize = sizeof(Oid);
+	ctl.entrysize = entrysize;
+	ctl.hcxt = TopMemoryContext;
+	return hash_create(name, 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+}
+
 Oid witness_namespace = InvalidOid;
 bool namespace_known = false;
 
@@ -137,13 +147,8 @@ bool has_capture_trigger(Oid relid)
 
 RelationReads *relation(Oid relid)
 {
-	if (relation_reads == nullptr) {
-		HASHCTL ctl;
-		ctl.keysize = sizeof(Oid);
-		ctl.entrysize = sizeof(RelationReads);
-		ctl.hcxt = TopMemoryContext;
-		relation_reads = hash_create("pg_witness relation reads", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	}
+	if (relation_reads == nullptr)
+		relation_reads = oid_hash("pg_witness relation reads", sizeof(RelationReads));
 	bool found;
 	auto *r = (RelationReads *)hash_search(relation_reads, &relid, HASH_FIND, &found);
 	if (found)
@@ -468,13 +473,8 @@ int nrecorded = 0;
 
 FunctionInfo *function_info(Oid oid)
 {
-	if (functions == nullptr) {
-		HASHCTL ctl;
-		ctl.keysize = sizeof(Oid);
-		ctl.entrysize = sizeof(FunctionInfo);
-		ctl.hcxt = TopMemoryContext;
-		functions = hash_create("pg_witness functions", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	}
+	if (functions == nullptr)
+		functions = oid_hash("pg_witness functions", sizeof(FunctionInfo));
 	bool found;
 	auto *f = (FunctionInfo *)hash_search(functions, &oid, HASH_ENTER, &found);
 	if (!found) {
