@@ -167,6 +167,24 @@ SELECT kind, outcome, current_user_name, object_name, row_count, left(statement,
   FROM witness.activity WHERE kind IN ('read', 'denied') ORDER BY activity_id;
 
 \echo
+\echo '==== 12c. Who may see what: a reader sees classified values masked, Ada sees her own entries only, an auditor for an hour ===='
+CREATE ROLE demo_support;
+GRANT witness_reader TO demo_support;
+SET ROLE demo_support;
+SELECT id, table_name, operation, new_values FROM witness.log WHERE table_name = 'orders' ORDER BY id LIMIT 3;
+RESET ROLE;
+CREATE ROLE demo_ada;
+GRANT USAGE ON SCHEMA witness TO demo_ada;
+GRANT SELECT ON witness.my_trail TO demo_ada;
+SELECT witness.bind_subject('demo_ada', 'ada@example.org') AS binding;
+SET ROLE demo_ada;
+SELECT entry_id, table_name, operation, changes, status FROM witness.my_trail;
+RESET ROLE;
+CREATE ROLE demo_external_auditor;
+SELECT witness.grant_auditor('demo_external_auditor', now() + interval '1 hour');
+SELECT role_name, event, until > now() AS in_force FROM witness.auditor_grant;
+
+\echo
 \echo '==== 13. A superuser rewrites history: alice''s order of 120.50 becomes 12.50, guards disabled ===='
 BEGIN;
 ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
