@@ -2041,14 +2041,17 @@ REVOKE ALL ON FUNCTION witness._entry_held(bigint) FROM PUBLIC;
 
 -- Called by witness.erase_subject() once it knows the entries it would erase: refuses when a hold
 -- in force covers any of them. A hold naming the subject covers the subject's entries by the
--- erasure's own subject, so that encrypted entries need no decryption for it.
+-- erasure's own subject, so that encrypted entries need no decryption for it. Under the holds' lock
+-- and VOLATILE (a fresh snapshot after the lock): a hold placed concurrently is either seen here or
+-- placed after this erasure commits.
 CREATE OR REPLACE FUNCTION witness._check_erasure_allowed(subject text, ids bigint[]) RETURNS void
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	h witness.legal_hold;
 	held bigint;
 BEGIN
+	PERFORM witness._hold_lock();
 	FOR h IN SELECT x.* FROM witness.legal_hold x
 	         WHERE x.event = 'held' AND NOT EXISTS (SELECT FROM witness.legal_hold r WHERE r.releases = x.hold_event_id)
 	         ORDER BY x.hold_event_id LOOP
