@@ -79,13 +79,13 @@ CREATE OR REPLACE FUNCTION witness._reject_write() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	IF TG_TABLE_NAME IN ('ddl_event', 'erasure', 'subject_access', 'key_rotation', 'activity', 'auditor_grant', 'subject_binding') THEN
+	IF TG_TABLE_NAME IN ('ddl_event', 'erasure', 'subject_access', 'key_rotation', 'activity', 'auditor_grant', 'subject_binding', 'legal_hold') THEN
 		IF TG_OP = 'INSERT' AND witness._in_internal_ddl() THEN
 			RETURN NULL;
 		END IF;
 		RAISE EXCEPTION 'cannot % %.%', lower(TG_OP), TG_TABLE_SCHEMA, TG_TABLE_NAME
 			USING ERRCODE = 'insufficient_privilege',
-			      DETAIL = 'pg_witness records DDL events, erasures, subject access exports, key rotations, auditor grants, subject bindings and activity itself, and they are append-only.';
+			      DETAIL = 'pg_witness records DDL events, erasures, subject access exports, key rotations, auditor grants, subject bindings, legal holds and activity itself, and they are append-only.';
 	END IF;
 	IF TG_TABLE_NAME = 'tracked_table' THEN
 		RAISE EXCEPTION 'cannot % %.%', lower(TG_OP), TG_TABLE_SCHEMA, TG_TABLE_NAME
@@ -199,18 +199,6 @@ AS 'MODULE_PATHNAME', 'witness_erase_payloads' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION witness._erase_payloads(tid[], bigint[], bigint) IS 'internal: removes payload and salt of format-2 entries, keeping their commitment, and marks them with the erasure';
 REVOKE ALL ON FUNCTION witness._erase_payloads(tid[], bigint[], bigint) FROM PUBLIC;
 
--- Where a legal hold (a later version) will refuse an erasure: it raises to refuse.
-CREATE FUNCTION witness._check_erasure_allowed(subject text) RETURNS void
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-	-- No legal holds yet: every erasure is allowed.
-	RETURN;
-END
-$$;
-COMMENT ON FUNCTION witness._check_erasure_allowed(text) IS 'internal: raises when an erasure of the subject must be refused (legal holds)';
-REVOKE ALL ON FUNCTION witness._check_erasure_allowed(text) FROM PUBLIC;
-
 CREATE FUNCTION witness.erase_subject(subject text, reason text) RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
@@ -235,7 +223,7 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 		RAISE EXCEPTION 'reason is too long' USING ERRCODE = 'string_data_right_truncation',
 			DETAIL = format('It has %s bytes; at most 1024 are allowed.', octet_length(reason));
 	END IF;
-	PERFORM witness._check_erasure_allowed(subject);
+	-- Legal holds are checked once the entries to erase are known (witness._check_erasure_allowed).
 	PERFORM witness._check_subject_readable('cannot erase the subject''s entries');
 	-- One erasure at a time: two would race to update the same entries.
 	PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('pg_witness erase_subject'));
@@ -261,8 +249,8 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 		RAISE WARNING '% entries of this subject were captured in format 1 and cannot be erased', format1
 			USING DETAIL = 'Their values are covered by their leaf hashes directly (docs/personal-data.md).';
 	END IF;
-	-- The subject only as a salted digest: enough for subject_export() to find this erasure again when
-	-- it is given the same subject, not enough to read the subject back.
+	PERFORM witness._check_erasure_allowed(subject, ids); -- raises when a legal hold covers one of them
+	-- The subject only as a salted digest: enough for subject_export() to find this erasure again, not to read it back.
 	salt := witness._random_salt();
 	PERFORM witness._begin_internal_ddl();
 	-- A payload that no longer matches its commitment is evidence of tampering: the erasure names it, so
@@ -1945,6 +1933,247 @@ COMMENT ON VIEW witness.my_trail IS 'the entries about the data subjects the cur
 REVOKE ALL ON witness.my_trail FROM PUBLIC;
 
 -------------------------------------------------------------------------------
+-- Legal holds (docs/retention.md, "Legal holds"): entries that litigation or an investigation
+-- requires to be kept are never erased (and never pruned by retention); every hold and every
+-- release is a row of witness.legal_hold and so an entry of the chain
+-------------------------------------------------------------------------------
+
+-- One row when a hold is placed and one when it is released, captured into the trail like
+-- witness.erasure. A hold's subject is kept only as a salted digest: the chain entry of a row can
+-- never be erased, and a hold must not become the copy of a subject in clear that an erasure leaves.
+CREATE TABLE witness.legal_hold (
+	hold_event_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	event text NOT NULL CHECK (event IN ('held', 'released')),
+	name text NOT NULL,
+	releases bigint,
+	reason text NOT NULL,
+	subject_salt bytea,
+	subject_digest bytea,
+	schema_name text,
+	table_name text,
+	row_key jsonb,
+	since timestamptz,
+	until timestamptz,
+	recorded_by text NOT NULL,
+	recorded_at timestamptz NOT NULL DEFAULT pg_catalog.statement_timestamp(),
+	CHECK ((event = 'held') = (releases IS NULL)),
+	CHECK ((subject_salt IS NULL) = (subject_digest IS NULL)),
+	CHECK ((schema_name IS NULL) = (table_name IS NULL))
+);
+COMMENT ON TABLE witness.legal_hold IS 'pg_witness: one row when a legal hold is placed (witness.hold()) and one when it is released (witness.release_hold()); each row is captured into the trail';
+COMMENT ON COLUMN witness.legal_hold.event IS 'held or released';
+COMMENT ON COLUMN witness.legal_hold.name IS 'the hold''s name; unique among the holds in force';
+COMMENT ON COLUMN witness.legal_hold.releases IS 'released: the hold_event_id of the held row this release ends; NULL for held';
+COMMENT ON COLUMN witness.legal_hold.reason IS 'why the hold was placed or released, as the caller gave it';
+COMMENT ON COLUMN witness.legal_hold.subject_salt IS 'held, scoped to a subject: 32 random bytes drawn for the hold';
+COMMENT ON COLUMN witness.legal_hold.subject_digest IS 'held, scoped to a subject: SHA-256(0x04 || subject_salt || subject as UTF-8), the subject confirmable by whoever already knows it, not readable';
+COMMENT ON COLUMN witness.legal_hold.schema_name IS 'held, scoped to a table: the schema of the table (entries name their table by schema and name)';
+COMMENT ON COLUMN witness.legal_hold.table_name IS 'held, scoped to a table: the table''s name';
+COMMENT ON COLUMN witness.legal_hold.row_key IS 'held, scoped to rows: the entries whose row key contains this JSON object (@>)';
+COMMENT ON COLUMN witness.legal_hold.since IS 'held: the entries captured at or after this time (NULL: no lower bound)';
+COMMENT ON COLUMN witness.legal_hold.until IS 'held: the entries captured before this time (NULL: no upper bound)';
+COMMENT ON COLUMN witness.legal_hold.recorded_by IS 'the role that placed or released the hold (after SET ROLE)';
+COMMENT ON COLUMN witness.legal_hold.recorded_at IS 'when';
+COMMENT ON SEQUENCE witness.legal_hold_hold_event_id_seq IS 'pg_witness legal hold event ids';
+SELECT pg_catalog.pg_extension_config_dump('witness.legal_hold', '');
+SELECT pg_catalog.pg_extension_config_dump('witness.legal_hold_hold_event_id_seq', '');
+REVOKE ALL ON witness.legal_hold FROM PUBLIC;
+SELECT witness._make_record_table('witness.legal_hold', 'hold_event_id');
+-- Whether a hold was released, without reading the table's whole history.
+CREATE UNIQUE INDEX legal_hold_releases ON witness.legal_hold (releases) WHERE releases IS NOT NULL;
+COMMENT ON INDEX witness.legal_hold_releases IS 'the release of each released hold: how the holds in force are told from the others';
+
+CREATE VIEW witness.holds AS
+SELECT h.hold_event_id AS hold_id, h.name, r.hold_event_id IS NULL AS in_force, h.reason,
+       h.subject_digest IS NOT NULL AS subject_scoped,
+       CASE WHEN h.table_name IS NOT NULL THEN pg_catalog.format('%I.%I', h.schema_name, h.table_name) END AS table_name,
+       h.row_key, h.since, h.until, h.recorded_by AS held_by, h.recorded_at AS held_at,
+       r.reason AS release_reason, r.recorded_by AS released_by, r.recorded_at AS released_at
+FROM witness.legal_hold h LEFT JOIN witness.legal_hold r ON r.releases = h.hold_event_id
+WHERE h.event = 'held';
+COMMENT ON VIEW witness.holds IS 'every legal hold, in force or released, with its scope (subject_scoped: the hold names a data subject, kept only as a salted digest; table_name, row_key, since, until) and who placed and released it when and why';
+
+-- Whether hold h covers entry e. A scope the hold leaves NULL covers everything. Encrypted entries
+-- hold subject and row key in their sealed payload: read through witness._entry_payload (needs the
+-- master key); an erased entry has neither and so matches no subject or row key scope.
+CREATE FUNCTION witness._hold_covers(h witness.legal_hold, e witness.entry) RETURNS boolean
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	p record;
+BEGIN
+	IF h.table_name IS NOT NULL AND (e.schema_name, e.table_name) IS DISTINCT FROM (h.schema_name, h.table_name) THEN
+		RETURN false;
+	END IF;
+	IF (h.since IS NOT NULL AND e.stmt_time < h.since) OR (h.until IS NOT NULL AND e.stmt_time >= h.until) THEN
+		RETURN false;
+	END IF;
+	IF h.subject_digest IS NULL AND h.row_key IS NULL THEN
+		RETURN true;
+	END IF;
+	IF e.format = 2 AND (e.row_key IS NULL OR (h.subject_digest IS NOT NULL AND e.subject IS NULL)) THEN
+		p := witness._entry_payload(e);
+	ELSE
+		SELECT e.row_key::jsonb AS row_key, e.subject INTO p;
+	END IF;
+	IF h.row_key IS NOT NULL AND NOT COALESCE(p.row_key @> h.row_key, false) THEN
+		RETURN false;
+	END IF;
+	RETURN h.subject_digest IS NULL OR (p.subject IS NOT NULL AND witness._subject_digest(h.subject_salt, p.subject) = h.subject_digest);
+END
+$$;
+COMMENT ON FUNCTION witness._hold_covers(witness.legal_hold, witness.entry) IS 'internal: whether a legal hold''s scope (subject, table, row key, time window) covers an entry';
+REVOKE ALL ON FUNCTION witness._hold_covers(witness.legal_hold, witness.entry) FROM PUBLIC;
+
+-- The question retention and erasure ask before removing anything: the name of the first hold in
+-- force that covers the entry, NULL when none does (docs/retention.md).
+CREATE FUNCTION witness._entry_held(entry_id bigint) RETURNS text
+LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT h.name FROM witness.entry e, witness.legal_hold h
+	WHERE e.id = _entry_held.entry_id AND h.event = 'held'
+	  AND NOT EXISTS (SELECT FROM witness.legal_hold r WHERE r.releases = h.hold_event_id)
+	  AND witness._hold_covers(h, e)
+	ORDER BY h.hold_event_id LIMIT 1
+$$;
+COMMENT ON FUNCTION witness._entry_held(bigint) IS 'internal: the name of the first legal hold in force that covers an entry, NULL when none does; retention must not remove an entry it names a hold for';
+REVOKE ALL ON FUNCTION witness._entry_held(bigint) FROM PUBLIC;
+
+-- Called by witness.erase_subject() once it knows the entries it would erase: refuses when a hold
+-- in force covers any of them. A hold naming the subject covers the subject's entries by the
+-- erasure's own subject, so that encrypted entries need no decryption for it. Under the holds' lock
+-- and VOLATILE (a fresh snapshot after the lock): a hold placed concurrently is either seen here or
+-- placed after this erasure commits.
+CREATE OR REPLACE FUNCTION witness._check_erasure_allowed(subject text, ids bigint[]) RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	h witness.legal_hold;
+	held bigint;
+BEGIN
+	PERFORM witness._hold_lock();
+	FOR h IN SELECT x.* FROM witness.legal_hold x
+	         WHERE x.event = 'held' AND NOT EXISTS (SELECT FROM witness.legal_hold r WHERE r.releases = x.hold_event_id)
+	         ORDER BY x.hold_event_id LOOP
+		IF h.subject_digest IS NOT NULL AND witness._subject_digest(h.subject_salt, subject) <> h.subject_digest THEN
+			CONTINUE;
+		END IF;
+		-- The subject matched (or the hold names none): the remaining scope is checked per entry.
+		h.subject_salt := NULL;
+		h.subject_digest := NULL;
+		SELECT count(*) INTO held FROM witness.entry e WHERE e.id = ANY (ids) AND witness._hold_covers(h, e);
+		IF held > 0 THEN
+			RAISE EXCEPTION 'cannot erase the subject''s entries: legal hold "%" is in force', h.name
+				USING ERRCODE = 'object_in_use',
+				      DETAIL = format('Hold "%s", placed by %s for "%s", covers %s of the %s entries the erasure would empty.',
+				                      h.name, h.recorded_by, h.reason, held, cardinality(ids)),
+				      HINT = 'Held entries are never erased. Erase once witness.release_hold() has released the hold.';
+		END IF;
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION witness._check_erasure_allowed(text, bigint[]) IS 'internal: refuses an erasure (SQLSTATE 55006) when a legal hold in force covers any of the entries it would erase';
+REVOKE ALL ON FUNCTION witness._check_erasure_allowed(text, bigint[]) FROM PUBLIC;
+
+-- Holds change one at a time: two hold() calls with one name would otherwise both find it free.
+CREATE FUNCTION witness._hold_lock() RETURNS void
+LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT pg_advisory_xact_lock(hashtext('pg_witness legal_hold')::bigint) $$;
+COMMENT ON FUNCTION witness._hold_lock() IS 'internal: takes the transaction advisory lock under which legal holds are placed and released';
+REVOKE ALL ON FUNCTION witness._hold_lock() FROM PUBLIC;
+
+CREATE FUNCTION witness.hold(name text, reason text, subject text DEFAULT NULL, "table" regclass DEFAULT NULL,
+                             row_key jsonb DEFAULT NULL, since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	salt bytea;
+	nsp text;
+	rel text;
+	id bigint;
+BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in error contexts stay
+	IF name IS NULL OR btrim(name) = '' THEN
+		RAISE EXCEPTION 'a hold needs a name' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF reason IS NULL OR btrim(reason) = '' THEN
+		RAISE EXCEPTION 'a hold needs a reason' USING ERRCODE = 'invalid_parameter_value',
+			HINT = 'For example: witness.hold(''case-2026-17'', ''litigation hold, case 2026-17'', subject => ''customer:42'').';
+	END IF;
+	IF octet_length(name) > 200 OR octet_length(reason) > 1024 THEN
+		RAISE EXCEPTION 'name or reason is too long' USING ERRCODE = 'string_data_right_truncation',
+			DETAIL = 'A name has at most 200 bytes, a reason at most 1024.';
+	END IF;
+	IF subject = '' THEN
+		RAISE EXCEPTION 'subject must not be empty' USING ERRCODE = 'invalid_parameter_value',
+			HINT = 'Pass NULL to hold entries of every subject.';
+	END IF;
+	IF row_key IS NOT NULL AND (jsonb_typeof(row_key) <> 'object' OR row_key = '{}') THEN
+		RAISE EXCEPTION 'row_key must be a non-empty JSON object' USING ERRCODE = 'invalid_parameter_value',
+			HINT = 'Name the key columns and their values, for example {"id": 42}.';
+	END IF;
+	IF since >= until THEN
+		RAISE EXCEPTION 'since must lie before until' USING ERRCODE = 'invalid_parameter_value',
+			DETAIL = 'The hold covers the entries captured in [since, until).';
+	END IF;
+	IF "table" IS NOT NULL THEN
+		SELECT n.nspname, c.relname INTO nsp, rel FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = "table";
+		IF NOT FOUND THEN
+			RAISE EXCEPTION 'relation with OID % does not exist', "table"::oid USING ERRCODE = 'undefined_table';
+		END IF;
+	END IF;
+	PERFORM witness._hold_lock();
+	IF EXISTS (SELECT FROM witness.legal_hold h WHERE h.name = hold.name AND h.event = 'held'
+	           AND NOT EXISTS (SELECT FROM witness.legal_hold r WHERE r.releases = h.hold_event_id)) THEN
+		RAISE EXCEPTION 'legal hold "%" is in force already', name USING ERRCODE = 'duplicate_object',
+			HINT = 'Give the new hold another name, or release the one in force first.';
+	END IF;
+	IF subject IS NOT NULL THEN
+		salt := witness._random_salt();
+	END IF;
+	PERFORM witness._begin_internal_ddl();
+	INSERT INTO witness.legal_hold (event, name, reason, subject_salt, subject_digest, schema_name, table_name, row_key, since, until, recorded_by)
+	VALUES ('held', name, reason, salt, witness._subject_digest(salt, subject), nsp, rel, row_key, since, until, witness._outer_user())
+	RETURNING hold_event_id INTO id;
+	PERFORM witness._end_internal_ddl();
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION witness.hold(text, text, text, regclass, jsonb, timestamptz, timestamptz) IS 'places a legal hold named name: the entries of subject, of table, whose row key contains row_key and captured in [since, until) (each NULL scope: any) are never erased or pruned while it is in force; recorded in witness.legal_hold and so in the trail; returns the hold''s id';
+REVOKE ALL ON FUNCTION witness.hold(text, text, text, regclass, jsonb, timestamptz, timestamptz) FROM PUBLIC;
+
+CREATE FUNCTION witness.release_hold(name text, reason text) RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	held bigint;
+BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in error contexts stay
+	IF name IS NULL OR reason IS NULL OR btrim(reason) = '' THEN
+		RAISE EXCEPTION 'a release needs the hold''s name and a reason' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF octet_length(reason) > 1024 THEN
+		RAISE EXCEPTION 'reason is too long' USING ERRCODE = 'string_data_right_truncation',
+			DETAIL = format('It has %s bytes; at most 1024 are allowed.', octet_length(reason));
+	END IF;
+	PERFORM witness._hold_lock();
+	SELECT h.hold_event_id INTO held FROM witness.legal_hold h
+	WHERE h.name = release_hold.name AND h.event = 'held'
+	  AND NOT EXISTS (SELECT FROM witness.legal_hold r WHERE r.releases = h.hold_event_id);
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'no legal hold "%" is in force', name USING ERRCODE = 'undefined_object',
+			HINT = 'witness.holds lists the holds and whether each is in force.';
+	END IF;
+	PERFORM witness._begin_internal_ddl();
+	INSERT INTO witness.legal_hold (event, name, releases, reason, recorded_by)
+	VALUES ('released', name, held, reason, witness._outer_user());
+	PERFORM witness._end_internal_ddl();
+	RETURN held;
+END
+$$;
+COMMENT ON FUNCTION witness.release_hold(text, text) IS 'releases the legal hold in force named name, saying why; recorded in witness.legal_hold and so in the trail; returns the released hold''s id';
+REVOKE ALL ON FUNCTION witness.release_hold(text, text) FROM PUBLIC;
+
+-------------------------------------------------------------------------------
 -- Who may see what (docs/access.md): the roles witness_admin, witness_auditor and witness_reader,
 -- time-limited auditors (witness.grant_auditor()), masking of classified values, and the grants of
 -- every function, view and table of schema witness
@@ -2223,6 +2452,15 @@ SELECT t.relid AS table_name, t.classification, t.column_tags, t.exclude_columns
 FROM witness.tracked_table t
 WHERE witness.access_check();
 
+CREATE OR REPLACE VIEW witness.holds AS
+SELECT h.hold_event_id AS hold_id, h.name, r.hold_event_id IS NULL AS in_force, h.reason,
+       h.subject_digest IS NOT NULL AS subject_scoped,
+       CASE WHEN h.table_name IS NOT NULL THEN pg_catalog.format('%I.%I', h.schema_name, h.table_name) END AS table_name,
+       h.row_key, h.since, h.until, h.recorded_by AS held_by, h.recorded_at AS held_at,
+       r.reason AS release_reason, r.recorded_by AS released_by, r.recorded_at AS released_at
+FROM witness.legal_hold h LEFT JOIN witness.legal_hold r ON r.releases = h.hold_event_id
+WHERE h.event = 'held' AND witness.access_check();
+
 -- Row-level security: an auditor reading witness.entry directly sees the entries of its period only,
 -- and an expired one reads nothing from any table of the trail. Superusers and the tables' owner
 -- (pg_witness's functions that run as it, the sealer) are not subject to it; the capture writes
@@ -2234,7 +2472,7 @@ DO $$
 DECLARE
 	t text;
 BEGIN
-	FOREACH t IN ARRAY ARRAY['block', 'ddl_event', 'erasure', 'subject_access', 'key_rotation', 'tracked_table', 'auditor_grant', 'activity', 'subject_binding'] LOOP
+	FOREACH t IN ARRAY ARRAY['block', 'ddl_event', 'erasure', 'subject_access', 'key_rotation', 'tracked_table', 'auditor_grant', 'activity', 'subject_binding', 'legal_hold'] LOOP
 		EXECUTE pg_catalog.format('ALTER TABLE witness.%I ENABLE ROW LEVEL SECURITY', t);
 		EXECUTE pg_catalog.format('CREATE POLICY access_check ON witness.%I FOR SELECT USING (witness.access_check())', t);
 		EXECUTE pg_catalog.format('COMMENT ON POLICY access_check ON witness.%I IS %L', t,
@@ -2276,13 +2514,17 @@ GRANT EXECUTE ON FUNCTION witness.track(regclass, text, jsonb, text[], text, tex
                           witness.untrack(regclass), witness.erase_subject(text, text),
                           witness.grant_auditor(regrole, timestamptz, timestamptz, timestamptz),
                           witness.revoke_auditor(regrole), witness.primary_key_columns(regclass),
-                          witness.bind_subject(regrole, text), witness.unbind_subject(regrole, text)
+                          witness.bind_subject(regrole, text), witness.unbind_subject(regrole, text),
+                          witness.hold(text, text, text, regclass, jsonb, timestamptz, timestamptz),
+                          witness.release_hold(text, text)
 	TO witness_admin;
 GRANT EXECUTE ON FUNCTION witness.master_key_id() TO witness_admin, witness_auditor;
+GRANT SELECT ON witness.holds TO witness_admin, witness_auditor;
 -- The record tables, for the admin who writes them; an auditor reads their rows as entries of the
 -- trail (witness.log).
 GRANT SELECT ON witness.tracked_table, witness.ddl_event, witness.erasure, witness.subject_access,
-                witness.key_rotation, witness.auditor_grant, witness.activity, witness.subject_binding
+                witness.key_rotation, witness.auditor_grant, witness.activity, witness.subject_binding,
+                witness.legal_hold
 	TO witness_admin;
 
 GRANT EXECUTE ON FUNCTION witness.verify(bigint, bigint), witness.verify_period(timestamptz, timestamptz),

@@ -1,0 +1,221 @@
+-- Legal holds (docs/retention.md, "Legal holds"): a hold scoped by any combination of subject,
+-- table, row key and time window keeps the entries it covers from being erased; witness.erase_subject()
+-- refuses naming the hold. Holds and releases are rows of witness.legal_hold and so entries of the
+-- chain; the subject of a hold is kept only as a salted digest. Then a role without witness_admin, a
+-- table owner, a DML-only role, a role with CREATE on the database and a superuser try theirs.
+\set SHOW_CONTEXT never
+SET client_min_messages = warning;
+CREATE ROLE lh_admin;
+CREATE ROLE lh_owner;
+CREATE ROLE lh_dml;
+CREATE ROLE lh_creator;
+RESET client_min_messages;
+GRANT witness_admin TO lh_admin;
+SELECT set_config('witness.master_key_file', current_setting('data_directory') || '/regress_witness_a.key', false) IS NOT NULL AS set;
+CREATE SCHEMA lh;
+CREATE TABLE lh.customer (id int PRIMARY KEY, email text, plan text);
+SELECT witness.track('lh.customer', 'pii', subject_column => 'email', encrypt => false);
+-- Encrypted: subject and row key are in the sealed payload only.
+CREATE TABLE lh.secret (id int PRIMARY KEY, email text, note text);
+SELECT witness.track('lh.secret', 'pii', subject_column => 'email');
+SELECT COALESCE(max(block_no), 0) AS base FROM witness.block \gset
+INSERT INTO lh.customer VALUES (1, 'ann@lh.example', 'basic'), (2, 'bob@lh.example', 'pro');
+INSERT INTO lh.secret VALUES (1, 'dee@lh.example', 'n1'), (2, 'eve@lh.example', 'n2');
+SELECT pg_sleep(0.01);
+INSERT INTO lh.customer VALUES (3, 'cy@lh.example', 'late');
+SELECT min(id) - 1 AS e0, max(stmt_time) AS t_cy FROM witness.entry WHERE schema_name = 'lh' \gset
+SELECT id - :e0 AS entry, table_name, subject IS NOT NULL AS subject_in_clear, row_key IS NOT NULL AS key_in_clear
+FROM witness.entry WHERE schema_name = 'lh' ORDER BY id;
+-- Tries an erasure and takes it back: 'allowed' or the refusal's SQLSTATE and message.
+CREATE FUNCTION lh.try_erase(s text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+	BEGIN
+		PERFORM witness.erase_subject(s, 'holds test');
+		RAISE EXCEPTION 'undo' USING ERRCODE = 'P0001';
+	EXCEPTION WHEN raise_exception THEN
+		RETURN 'allowed';
+	WHEN OTHERS THEN
+		RETURN SQLSTATE || ' ' || SQLERRM;
+	END;
+END
+$$;
+CREATE FUNCTION lh.erasures() RETURNS TABLE (subject text, outcome text) LANGUAGE sql AS $$
+	SELECT s, lh.try_erase(s) FROM unnest(ARRAY['ann@lh.example', 'bob@lh.example', 'cy@lh.example',
+	                                            'dee@lh.example', 'eve@lh.example']) s
+$$;
+SELECT * FROM lh.erasures();
+
+-- Bad requests.
+SELECT witness.hold(NULL, 'r');
+\echo :LAST_ERROR_SQLSTATE
+SELECT witness.hold('  ', 'r');
+SELECT witness.hold('h', NULL);
+SELECT witness.hold('h', ' ');
+SELECT witness.hold(repeat('n', 201), 'r');
+SELECT witness.hold('h', 'r', subject => '');
+SELECT witness.hold('h', 'r', row_key => '[1]');
+SELECT witness.hold('h', 'r', row_key => '{}');
+SELECT witness.hold('h', 'r', since => :'t_cy', until => :'t_cy');
+\echo :LAST_ERROR_SQLSTATE
+SELECT witness.hold('h', 'r', since => now(), until => now() - interval '1 day');
+SELECT witness.hold('h', 'r', "table" => 4000000000::oid::regclass);
+SELECT witness.release_hold('nothing', 'r');
+\echo :LAST_ERROR_SQLSTATE
+SELECT witness.release_hold('nothing', NULL);
+SELECT count(*) AS rows_written FROM witness.legal_hold;
+
+-- Scope: subject. Only the subject's erasure is refused, by name, SQLSTATE 55006.
+SELECT witness.hold('case-subject', 'litigation hold, case 1', subject => 'ann@lh.example') AS hold_id \gset
+SELECT * FROM lh.erasures();
+-- The refusal in full.
+SELECT witness.erase_subject('ann@lh.example', 'request #1');
+\echo :LAST_ERROR_SQLSTATE
+-- A second hold of that name while it is in force: 42710.
+SELECT witness.hold('case-subject', 'again');
+\echo :LAST_ERROR_SQLSTATE
+SELECT witness.release_hold('case-subject', 'case 1 settled') = :hold_id AS released;
+SELECT witness.release_hold('case-subject', 'twice');
+SELECT * FROM lh.erasures();
+
+-- Scope: table (encrypted), and subject with table.
+SELECT witness.hold('case-table', 'regulator inquiry', "table" => 'lh.secret') > 0 AS held;
+SELECT witness.hold('case-ann-secret', 'ann in secret', subject => 'ann@lh.example', "table" => 'lh.secret') > 0 AS held;
+SELECT * FROM lh.erasures();
+SELECT witness.release_hold('case-table', 'done') > 0 AS released;
+SELECT witness.hold('case-dee-secret', 'dee in secret', subject => 'dee@lh.example', "table" => 'lh.secret') > 0 AS held;
+SELECT * FROM lh.erasures();
+SELECT witness.release_hold('case-ann-secret', 'done') > 0 AS released;
+SELECT witness.release_hold('case-dee-secret', 'done') > 0 AS released;
+
+-- Scope: row key, alone (every table: customer 1 and the encrypted secret 1) and with a table.
+SELECT witness.hold('case-row', 'rows with id 1', row_key => '{"id": 1}') > 0 AS held;
+SELECT * FROM lh.erasures();
+SELECT witness.release_hold('case-row', 'done') > 0 AS released;
+SELECT witness.hold('case-row-table', 'customer 2', "table" => 'lh.customer', row_key => '{"id": 2}') > 0 AS held;
+SELECT * FROM lh.erasures();
+SELECT witness.release_hold('case-row-table', 'done') > 0 AS released;
+
+-- Scope: time window. [t_cy, ...) holds cy's entry only; [..., t_cy) every earlier one.
+SELECT witness.hold('case-since', 'late entries', since => :'t_cy') > 0 AS held;
+SELECT * FROM lh.erasures();
+SELECT witness.release_hold('case-since', 'done') > 0 AS released;
+SELECT witness.hold('case-until', 'early entries', until => :'t_cy') > 0 AS held;
+SELECT * FROM lh.erasures();
+SELECT witness.release_hold('case-until', 'done') > 0 AS released;
+-- Every scope at once: subject, table, row key and window all must match.
+SELECT witness.hold('case-all', 'all scopes', subject => 'bob@lh.example', "table" => 'lh.customer',
+                    row_key => '{"id": 2}', since => now() - interval '1 hour', until => now() + interval '1 hour') > 0 AS held;
+SELECT witness.hold('case-all-miss', 'all scopes, wrong key', subject => 'cy@lh.example', "table" => 'lh.customer',
+                    row_key => '{"id": 2}', since => now() - interval '1 hour', until => now() + interval '1 hour') > 0 AS held;
+SELECT * FROM lh.erasures();
+-- witness._entry_held(), for retention: the hold that covers each entry.
+SELECT id - :e0 AS entry, witness._entry_held(id) AS held_by FROM witness.entry WHERE schema_name = 'lh' ORDER BY id;
+SELECT witness.release_hold('case-all', 'done') > 0 AS released;
+SELECT witness.release_hold('case-all-miss', 'done') > 0 AS released;
+-- No scope: the whole trail.
+SELECT witness.hold('case-everything', 'everything') > 0 AS held;
+SELECT * FROM lh.erasures();
+SELECT count(*) FILTER (WHERE witness._entry_held(id) IS NULL) AS unheld FROM witness.entry WHERE schema_name = 'lh';
+SELECT witness.release_hold('case-everything', 'done') > 0 AS released;
+SELECT count(*) FILTER (WHERE witness._entry_held(id) IS NOT NULL) AS held FROM witness.entry WHERE schema_name = 'lh';
+-- A released name can be used again.
+SELECT witness.hold('case-subject', 'reopened', subject => 'eve@lh.example') > 0 AS held;
+SELECT * FROM lh.erasures();
+
+-- The view: every hold, in force or released, with its scope and no subject.
+SELECT name, in_force, reason, subject_scoped, table_name, row_key, since = :'t_cy' AS since_cy, until = :'t_cy' AS until_cy,
+       held_by, release_reason, released_by
+FROM witness.holds ORDER BY hold_id;
+
+-- A member of witness_admin holds and releases; who did is recorded.
+GRANT USAGE ON SCHEMA lh TO lh_admin;
+SET ROLE lh_admin;
+SELECT witness.hold('case-admin', 'by the admin', "table" => 'lh.customer', row_key => '{"id": 3}') > 0 AS held;
+SELECT name, in_force, table_name, row_key, held_by FROM witness.holds WHERE name = 'case-admin';
+-- Even an admin writes the table only through the functions.
+INSERT INTO witness.legal_hold (event, name, reason, recorded_by) VALUES ('held', 'forged', 'x', 'x');
+RESET ROLE;
+
+-- A table owner, a DML-only role and a role with CREATE on the database: no hold, no release, no
+-- reading, no writing, no internal function.
+ALTER TABLE lh.customer OWNER TO lh_owner;
+GRANT USAGE ON SCHEMA lh TO lh_owner, lh_dml;
+GRANT SELECT, INSERT, UPDATE, DELETE ON lh.customer TO lh_dml;
+SELECT format('GRANT CREATE ON DATABASE %I TO lh_creator', current_database()) \gexec
+CREATE FUNCTION lh.try(statement text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+	EXECUTE statement;
+	RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+	RETURN SQLSTATE;
+END
+$$;
+CREATE TABLE lh.attempt (n serial, statement text);
+INSERT INTO lh.attempt (statement) VALUES
+ ('SELECT witness.hold(''mine'', ''r'')'),
+ ('SELECT witness.release_hold(''case-subject'', ''r'')'),
+ ('SELECT count(*) FROM witness.holds'),
+ ('SELECT count(*) FROM witness.legal_hold'),
+ ('INSERT INTO witness.legal_hold (event, name, reason, recorded_by) VALUES (''held'', ''f'', ''x'', ''x'')'),
+ ('DELETE FROM witness.legal_hold'),
+ ('SELECT witness._entry_held(1)'),
+ ('SELECT witness._check_erasure_allowed(''eve@lh.example'', ''{}'')'),
+ ('SELECT witness._hold_lock()'),
+ ('CREATE SCHEMA lh_evil');
+GRANT SELECT ON lh.attempt TO lh_owner, lh_dml, lh_creator;
+GRANT USAGE ON SCHEMA lh TO lh_creator;
+CREATE FUNCTION lh.try_as(r text, statement text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	result text;
+BEGIN
+	EXECUTE format('SET LOCAL ROLE %I', r);
+	result := lh.try(statement);
+	RESET ROLE;
+	RETURN result;
+END
+$$;
+SELECT a.statement, lh.try_as('lh_owner', a.statement) AS owner, lh.try_as('lh_dml', a.statement) AS dml,
+       lh.try_as('lh_creator', a.statement) AS creator
+FROM lh.attempt a ORDER BY a.n;
+-- A hold covers what is captured while it is in force too: the table owner's DELETE of the held
+-- row is captured, and its entry held.
+SET ROLE lh_owner;
+DELETE FROM lh.customer WHERE id = 3;
+RESET ROLE;
+SELECT witness._entry_held(max(id)) AS latest_entry_held FROM witness.entry WHERE table_name = 'customer';
+SELECT lh.try_erase('cy@lh.example');
+SET ROLE lh_admin;
+SELECT witness.release_hold('case-admin', 'released by the admin') > 0 AS released;
+RESET ROLE;
+SELECT held_by, release_reason, released_by FROM witness.holds WHERE name = 'case-admin';
+
+-- A superuser neither: the table is append-only, even with triggers off for replication.
+INSERT INTO witness.legal_hold (event, name, reason, recorded_by) VALUES ('released', 'case-subject', 'forged', 'me');
+UPDATE witness.legal_hold SET until = now() WHERE name = 'case-subject';
+DELETE FROM witness.legal_hold WHERE name = 'case-subject';
+TRUNCATE witness.legal_hold;
+SET session_replication_role = replica;
+DELETE FROM witness.legal_hold WHERE name = 'case-subject';
+RESET session_replication_role;
+SELECT * FROM lh.erasures();
+
+-- In the chain: every hold and release is an INSERT entry, without the subject in clear.
+SELECT operation, new_values ->> 'event' AS event, new_values ->> 'name' AS name, new_values ->> 'recorded_by' AS recorded_by
+FROM witness.log WHERE table_name = 'legal_hold' ORDER BY id;
+SELECT count(*) AS entries_naming_a_subject FROM witness.log
+WHERE table_name = 'legal_hold' AND new_values::text LIKE '%lh.example%';
+SELECT entry_count > 0 AS sealed FROM witness.seal();
+SELECT status, problem FROM witness.verify(:base + 1);
+
+-- Clean up: nothing stays held.
+SELECT witness.release_hold('case-subject', 'test over') > 0 AS released;
+SELECT count(*) AS in_force FROM witness.holds WHERE in_force;
+-- Released, the erasure goes through (and no encrypted payload stays for later tests' rotations).
+SELECT s AS subject, witness.erase_subject(s, 'holds test over') AS erased FROM unnest(ARRAY['dee@lh.example', 'eve@lh.example']) s;
+SELECT format('REVOKE CREATE ON DATABASE %I FROM lh_creator', current_database()) \gexec
+SELECT witness.untrack('lh.customer');
+SELECT witness.untrack('lh.secret');
+DROP SCHEMA lh CASCADE;
+DROP SCHEMA lh_evil;
+DROP ROLE lh_admin, lh_owner, lh_dml, lh_creator;
+RESET witness.master_key_file;
