@@ -25,6 +25,7 @@ struct DbRecord {
 	TimestampTz last_error_at;
 	char last_error[kSealerErrorBytes];
 	PassMemory memory;
+	VerificationSummary verification;
 };
 
 struct Registry {
@@ -289,6 +290,38 @@ bool registry_status(Oid db, SealerDbStatus *out)
 	}
 	LWLockRelease(registry->lock);
 	return out->known;
+}
+
+bool registry_verification_due(Oid db, TimestampTz now, int interval_ms)
+{
+	LWLockAcquire(registry->lock, LW_SHARED);
+	int i = find(db);
+	bool due = i >= 0 && (registry->records[i].verification.started_at == 0 ||
+	                      TimestampDifferenceExceeds(registry->records[i].verification.started_at, now, interval_ms));
+	LWLockRelease(registry->lock);
+	return due;
+}
+
+void registry_record_verification(Oid db, const VerificationSummary *summary)
+{
+	LWLockAcquire(registry->lock, LW_EXCLUSIVE);
+	int i = find(db);
+	if (i >= 0)
+		registry->records[i].verification = *summary;
+	LWLockRelease(registry->lock);
+}
+
+bool registry_verification(Oid db, VerificationSummary *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (registry == nullptr)
+		return false;
+	LWLockAcquire(registry->lock, LW_SHARED);
+	int i = find(db);
+	if (i >= 0)
+		*out = registry->records[i].verification;
+	LWLockRelease(registry->lock);
+	return out->started_at != 0;
 }
 
 bool registry_launcher_running()
