@@ -139,7 +139,9 @@ void verify_if_due()
 		ereport(WARNING, (errcode(ERRCODE_DATA_CORRUPTED),
 		                  errmsg("pg_witness: scheduled verification of database \"%s\" found the trail %s",
 		                         database_name, summary.status),
-		                  errdetail("%lld problems; the first: %s", (long long)summary.problems, summary.first_problem),
+		                  errdetail_plural("%lld problem; the first: %s", "%lld problems; the first: %s",
+		                                   (unsigned long)summary.problems, (long long)summary.problems,
+		                                   summary.first_problem),
 		                  errhint("Run SELECT * FROM witness.verify() in that database for every problem.")));
 }
 
