@@ -40,9 +40,9 @@ void record_run()
 {
 	Oid argtypes[8] = {TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, INT8OID, INT8OID, INT8OID, INT8OID, TEXTOID};
 	Datum args[8] = {TimestampTzGetDatum(summary.started_at), TimestampTzGetDatum(summary.finished_at),
-	                 CStringGetTextDatum(summary.status), Int64GetDatum(summary.problems),
-	                 Int64GetDatum(summary.blocks_checked), Int64GetDatum(summary.entries_checked),
-	                 Int64GetDatum(summary.entries_pending), CStringGetTextDatum(summary.first_problem)};
+	                 CStringGetTextDatum(summary.status),     Int64GetDatum(summary.problems),
+	                 Int64GetDatum(summary.blocks_checked),   Int64GetDatum(summary.entries_checked),
+	                 Int64GetDatum(summary.entries_pending),  CStringGetTextDatum(summary.first_problem)};
 	char nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', summary.first_problem[0] == '\0' ? 'n' : ' '};
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "pg_witness: SPI_connect failed");
@@ -74,7 +74,8 @@ bool verify_and_record()
 	summary.entries_pending = r.entries_pending;
 	if (r.nproblems > 0) {
 		const VerifyProblem &p = r.problems[0];
-		char *where = p.block_no != 0 && p.entry_id != 0 ? psprintf(" (block %lld, entry %lld)", (long long)p.block_no, (long long)p.entry_id)
+		char *where = p.block_no != 0 && p.entry_id != 0
+		                  ? psprintf(" (block %lld, entry %lld)", (long long)p.block_no, (long long)p.entry_id)
 		              : p.block_no != 0 ? psprintf(" (block %lld)", (long long)p.block_no)
 		              : p.entry_id != 0 ? psprintf(" (entry %lld)", (long long)p.entry_id)
 		                                : pstrdup("");
@@ -131,18 +132,19 @@ void verify_if_due()
 		return;
 	registry_record_verification(MyDatabaseId, &summary);
 	if (strcmp(summary.status, "error") == 0)
-		ereport(WARNING, (errcode(error_code),
-		                  errmsg("pg_witness: scheduled verification of database \"%s\" could not finish", database_name),
-		                  errdetail("%s", summary.first_problem),
-		                  errhint("Run SELECT * FROM witness.verify() in that database.")));
+		ereport(WARNING,
+		        (errcode(error_code),
+		         errmsg("pg_witness: scheduled verification of database \"%s\" could not finish", database_name),
+		         errdetail("%s", summary.first_problem),
+		         errhint("Run SELECT * FROM witness.verify() in that database.")));
 	else if (strcmp(summary.status, "valid") != 0)
-		ereport(WARNING, (errcode(ERRCODE_DATA_CORRUPTED),
-		                  errmsg("pg_witness: scheduled verification of database \"%s\" found the trail %s",
-		                         database_name, summary.status),
-		                  errdetail_plural("%lld problem; the first: %s", "%lld problems; the first: %s",
-		                                   (unsigned long)summary.problems, (long long)summary.problems,
-		                                   summary.first_problem),
-		                  errhint("Run SELECT * FROM witness.verify() in that database for every problem.")));
+		ereport(WARNING,
+		        (errcode(ERRCODE_DATA_CORRUPTED),
+		         errmsg("pg_witness: scheduled verification of database \"%s\" found the trail %s", database_name,
+		                summary.status),
+		         errdetail_plural("%lld problem; the first: %s", "%lld problems; the first: %s",
+		                          (unsigned long)summary.problems, (long long)summary.problems, summary.first_problem),
+		         errhint("Run SELECT * FROM witness.verify() in that database for every problem.")));
 }
 
 } // namespace witness::pg

@@ -51,12 +51,12 @@ Datum witness_verification_status(PG_FUNCTION_ARGS)
 	bool nulls[VSNatts];
 	memset(values, 0, sizeof(values));
 	memset(nulls, true, sizeof(nulls));
-	const char *scheduled = !sealer_registry_attached()           ? "not loaded"
-	                        : RecoveryInProgress()                 ? "standby"
-	                        : setting_verify_interval_ms == 0      ? "off"
-	                        : setting_seal_interval_ms == 0        ? "off (witness.seal_interval = 0)"
-	                        : registry_launcher_running()          ? "on"
-	                                                               : "not running";
+	const char *scheduled = !sealer_registry_attached()       ? "not loaded"
+	                        : RecoveryInProgress()            ? "standby"
+	                        : setting_verify_interval_ms == 0 ? "off"
+	                        : setting_seal_interval_ms == 0   ? "off (witness.seal_interval = 0)"
+	                        : registry_launcher_running()     ? "on"
+	                                                          : "not running";
 	values[VSScheduled] = CStringGetTextDatum(scheduled);
 	nulls[VSScheduled] = false;
 	if (has) {
@@ -67,8 +67,8 @@ Datum witness_verification_status(PG_FUNCTION_ARGS)
 		values[VSBlocks] = Int64GetDatum(v.blocks_checked);
 		values[VSEntries] = Int64GetDatum(v.entries_checked);
 		values[VSPending] = Int64GetDatum(v.entries_pending);
-		values[VSDuration] = DirectFunctionCall2(timestamp_mi, TimestampTzGetDatum(v.finished_at),
-		                                         TimestampTzGetDatum(v.started_at));
+		values[VSDuration] =
+		    DirectFunctionCall2(timestamp_mi, TimestampTzGetDatum(v.finished_at), TimestampTzGetDatum(v.started_at));
 		nulls[VSLastStartedAt] = nulls[VSLastVerifiedAt] = nulls[VSStatus] = nulls[VSProblems] = false;
 		nulls[VSBlocks] = nulls[VSEntries] = nulls[VSPending] = nulls[VSDuration] = false;
 		// An error leaves the counts unknown.
