@@ -1996,7 +1996,7 @@ COMMENT ON COLUMN witness.verification_status.blocks_checked IS 'blocks checked 
 COMMENT ON COLUMN witness.verification_status.entries_checked IS 'sealed entries checked (NULL after an error)';
 COMMENT ON COLUMN witness.verification_status.entries_pending IS 'committed entries not sealed yet, not checked (NULL after an error)';
 COMMENT ON COLUMN witness.verification_status.duration IS 'how long it took; sealing of this database waited as long';
-COMMENT ON COLUMN witness.verification_status.next_due_at IS 'when the next one is due (it runs with the first seal pass after that); NULL unless scheduled is on';
+COMMENT ON COLUMN witness.verification_status.next_due_at IS 'when the next one is due (before the first: one interval after the sealer first found pg_witness here since the server started); it runs with the first seal pass after that; NULL unless scheduled is on';
 REVOKE ALL ON witness.verification_status FROM PUBLIC;
 
 -------------------------------------------------------------------------------

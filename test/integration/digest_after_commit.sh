@@ -65,9 +65,8 @@ if [[ $EUID -eq 0 ]]; then chown -R "$PG_OS_USER:" "$KEYS"; fi
 chmod 600 "$KEYS/ed25519.pem" "$KEYS/hmac.key"
 
 # The checks count entries and blocks exactly: the logins and calls of the checks themselves, which
-# pg_witness would record as activity (docs/activity.md), are not recorded in this cluster, and no
-# scheduled verification adds its row of witness.verification_run (docs/verification.md).
-own_cluster_init "$WORK" "$PORT" "witness.record_activity = reads" "witness.verify_interval = 0" \
+# pg_witness would record as activity (docs/activity.md), are not recorded in this cluster.
+own_cluster_init "$WORK" "$PORT" "witness.record_activity = reads" \
 	"shared_preload_libraries = 'pg_witness,$WORK/sealer_commit_fault'" \
 	"witness.seal_interval = '300ms'" "witness.digest_interval = 0" \
 	"witness.digest_file = '$DIGESTS'" "witness.hmac_key_file = '$KEYS/hmac.key'" \

@@ -94,8 +94,9 @@ void registry_begin_pass(Oid db, PassMemory *memory);
 // installed: whether the pass found pg_witness (false also when it failed before it looked).
 void registry_end_pass(Oid db, PassResult result, bool installed, const char *error, const PassMemory *memory);
 
-// Whether a scheduled verification is due in the database (none yet, or the last one started
-// interval_ms ago or more).
+// Whether a scheduled verification is due in the database: the last one started interval_ms ago or
+// more, or, before the first, the first call (which starts the count) was that long ago. Not at once
+// after a restart: every database verifying then would hold every sealer slot.
 bool registry_verification_due(Oid db, TimestampTz now, int interval_ms);
 void registry_record_verification(Oid db, const VerificationSummary *summary);
 
@@ -105,8 +106,9 @@ void registry_record_verification(Oid db, const VerificationSummary *summary);
 // callback.
 void registry_wake(Oid db);
 bool registry_status(Oid db, SealerDbStatus *out);
-// The last scheduled verification; false when there was none.
-bool registry_verification(Oid db, VerificationSummary *out);
+// The last scheduled verification; false when there was none. *counting_from: when the interval
+// to the next one started (the last start, or the first look; 0 when not yet looked).
+bool registry_verification(Oid db, VerificationSummary *out, TimestampTz *counting_from);
 // The launcher is running.
 bool registry_launcher_running();
 

@@ -45,7 +45,8 @@ Datum witness_verification_status(PG_FUNCTION_ARGS)
 		elog(ERROR, "pg_witness: _verification_status must return a record of %d columns", VSNatts);
 	desc = BlessTupleDesc(desc);
 	VerificationSummary v;
-	const bool has = registry_verification(MyDatabaseId, &v);
+	TimestampTz counting_from;
+	const bool has = registry_verification(MyDatabaseId, &v, &counting_from);
 
 	Datum values[VSNatts];
 	bool nulls[VSNatts];
@@ -78,11 +79,12 @@ Datum witness_verification_status(PG_FUNCTION_ARGS)
 			values[VSFirstProblem] = CStringGetTextDatum(v.first_problem);
 			nulls[VSFirstProblem] = false;
 		}
-		if (strcmp(scheduled, "on") == 0) {
-			values[VSNextDueAt] =
-			    TimestampTzGetDatum(TimestampTzPlusMilliseconds(v.started_at, setting_verify_interval_ms));
-			nulls[VSNextDueAt] = false;
-		}
+	}
+	// Counted from the last start, or before the first from the sealer's first look after the start.
+	if (strcmp(scheduled, "on") == 0 && counting_from != 0) {
+		values[VSNextDueAt] =
+		    TimestampTzGetDatum(TimestampTzPlusMilliseconds(counting_from, setting_verify_interval_ms));
+		nulls[VSNextDueAt] = false;
 	}
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }
