@@ -79,7 +79,7 @@ CREATE OR REPLACE FUNCTION witness._reject_write() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	IF TG_TABLE_NAME IN ('ddl_event', 'erasure', 'subject_access', 'key_rotation', 'activity', 'auditor_grant', 'subject_binding', 'legal_hold') THEN
+	IF TG_TABLE_NAME IN ('ddl_event', 'erasure', 'subject_access', 'key_rotation', 'activity', 'auditor_grant', 'subject_binding', 'legal_hold', 'verification_run') THEN
 		IF TG_OP = 'INSERT' AND witness._in_internal_ddl() THEN
 			RETURN NULL;
 		END IF;
@@ -2174,6 +2174,61 @@ COMMENT ON FUNCTION witness.release_hold(text, text) IS 'releases the legal hold
 REVOKE ALL ON FUNCTION witness.release_hold(text, text) FROM PUBLIC;
 
 -------------------------------------------------------------------------------
+-- Scheduled verification (docs/verification.md, "Scheduled verification"): every
+-- witness.verify_interval the sealer worker of a database verifies the whole trail after its seal
+-- pass; the last result is in shared memory (witness.verification_status) and each run is a row of
+-- witness.verification_run, captured into the chain.
+-------------------------------------------------------------------------------
+
+CREATE TABLE witness.verification_run (
+	run_id bigint GENERATED ALWAYS AS IDENTITY,
+	started_at timestamptz NOT NULL,
+	finished_at timestamptz NOT NULL,
+	status text NOT NULL,
+	problems bigint NOT NULL,
+	blocks_checked bigint NOT NULL,
+	entries_checked bigint NOT NULL,
+	entries_pending bigint NOT NULL,
+	first_problem text
+);
+COMMENT ON TABLE witness.verification_run IS 'pg_witness: one row per scheduled verification of the whole trail by the background sealer (witness.verify_interval), each row captured into the trail';
+COMMENT ON COLUMN witness.verification_run.run_id IS 'order in which the runs were recorded';
+COMMENT ON COLUMN witness.verification_run.started_at IS 'when the verification started';
+COMMENT ON COLUMN witness.verification_run.finished_at IS 'when it ended';
+COMMENT ON COLUMN witness.verification_run.status IS 'what witness.verify() would have said: valid or tampered';
+COMMENT ON COLUMN witness.verification_run.problems IS 'how many problems it found (witness.verify() lists them)';
+COMMENT ON COLUMN witness.verification_run.blocks_checked IS 'blocks checked';
+COMMENT ON COLUMN witness.verification_run.entries_checked IS 'sealed entries checked';
+COMMENT ON COLUMN witness.verification_run.entries_pending IS 'committed entries not sealed yet, not checked';
+COMMENT ON COLUMN witness.verification_run.first_problem IS 'the first problem (kind, block, entry, detail), cut after 255 bytes; NULL when valid';
+COMMENT ON SEQUENCE witness.verification_run_run_id_seq IS 'pg_witness scheduled verification ids';
+REVOKE ALL ON witness.verification_run FROM PUBLIC;
+SELECT witness._make_record_table('witness.verification_run', 'run_id');
+
+CREATE FUNCTION witness._verification_status(OUT scheduled text, OUT last_started_at timestamptz,
+	OUT last_verified_at timestamptz, OUT last_status text, OUT problems bigint, OUT first_problem text,
+	OUT blocks_checked bigint, OUT entries_checked bigint, OUT entries_pending bigint, OUT duration interval,
+	OUT next_due_at timestamptz)
+AS 'MODULE_PATHNAME', 'witness_verification_status' LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION witness._verification_status() IS 'internal: the row of witness.verification_status';
+REVOKE ALL ON FUNCTION witness._verification_status() FROM PUBLIC;
+
+CREATE VIEW witness.verification_status AS SELECT * FROM witness._verification_status();
+COMMENT ON VIEW witness.verification_status IS 'the last scheduled verification of this database by the background sealer since the server started (witness.verification_run keeps every one)';
+COMMENT ON COLUMN witness.verification_status.scheduled IS 'scheduled verification: on, off (witness.verify_interval = 0), off (witness.seal_interval = 0), not loaded (pg_witness not in shared_preload_libraries), not running (no launcher), or standby';
+COMMENT ON COLUMN witness.verification_status.last_started_at IS 'when the last scheduled verification started; NULL when none ran since the server started';
+COMMENT ON COLUMN witness.verification_status.last_verified_at IS 'when it ended';
+COMMENT ON COLUMN witness.verification_status.last_status IS 'valid, tampered, or error (the verification raised an error and could not finish: first_problem has it)';
+COMMENT ON COLUMN witness.verification_status.problems IS 'how many problems it found (NULL after an error)';
+COMMENT ON COLUMN witness.verification_status.first_problem IS 'the first problem (kind, block, entry, detail) or the error, cut after 255 bytes';
+COMMENT ON COLUMN witness.verification_status.blocks_checked IS 'blocks checked (NULL after an error)';
+COMMENT ON COLUMN witness.verification_status.entries_checked IS 'sealed entries checked (NULL after an error)';
+COMMENT ON COLUMN witness.verification_status.entries_pending IS 'committed entries not sealed yet, not checked (NULL after an error)';
+COMMENT ON COLUMN witness.verification_status.duration IS 'how long it took; sealing of this database waited as long';
+COMMENT ON COLUMN witness.verification_status.next_due_at IS 'when the next one is due (before the first: one interval after the sealer first found pg_witness here since the server started); it runs with the first seal pass after that; NULL unless scheduled is on';
+REVOKE ALL ON witness.verification_status FROM PUBLIC;
+
+-------------------------------------------------------------------------------
 -- Who may see what (docs/access.md): the roles witness_admin, witness_auditor and witness_reader,
 -- time-limited auditors (witness.grant_auditor()), masking of classified values, and the grants of
 -- every function, view and table of schema witness
@@ -2472,7 +2527,7 @@ DO $$
 DECLARE
 	t text;
 BEGIN
-	FOREACH t IN ARRAY ARRAY['block', 'ddl_event', 'erasure', 'subject_access', 'key_rotation', 'tracked_table', 'auditor_grant', 'activity', 'subject_binding', 'legal_hold'] LOOP
+	FOREACH t IN ARRAY ARRAY['block', 'ddl_event', 'erasure', 'subject_access', 'key_rotation', 'tracked_table', 'auditor_grant', 'activity', 'subject_binding', 'legal_hold', 'verification_run'] LOOP
 		EXECUTE pg_catalog.format('ALTER TABLE witness.%I ENABLE ROW LEVEL SECURITY', t);
 		EXECUTE pg_catalog.format('CREATE POLICY access_check ON witness.%I FOR SELECT USING (witness.access_check())', t);
 		EXECUTE pg_catalog.format('COMMENT ON POLICY access_check ON witness.%I IS %L', t,
@@ -2506,6 +2561,8 @@ GRANT EXECUTE ON FUNCTION witness._pseudonym_key(bytea), witness.capture(), witn
 GRANT USAGE ON SCHEMA witness TO witness_admin, witness_auditor, witness_reader;
 GRANT SELECT ON witness.log, witness.tracked_tables, witness.seal_status TO witness_admin, witness_auditor, witness_reader;
 GRANT EXECUTE ON FUNCTION witness._seal_status() TO witness_admin, witness_auditor, witness_reader;
+GRANT SELECT ON witness.verification_status TO witness_admin, witness_auditor;
+GRANT EXECUTE ON FUNCTION witness._verification_status() TO witness_admin, witness_auditor;
 GRANT EXECUTE ON FUNCTION witness.masked_tags(), witness.classifications(), witness.tag_mask(text[]),
                           witness.database_id()
 	TO witness_admin, witness_auditor, witness_reader;
@@ -2524,7 +2581,7 @@ GRANT SELECT ON witness.holds TO witness_admin, witness_auditor;
 -- trail (witness.log).
 GRANT SELECT ON witness.tracked_table, witness.ddl_event, witness.erasure, witness.subject_access,
                 witness.key_rotation, witness.auditor_grant, witness.activity, witness.subject_binding,
-                witness.legal_hold
+                witness.legal_hold, witness.verification_run
 	TO witness_admin;
 
 GRANT EXECUTE ON FUNCTION witness.verify(bigint, bigint), witness.verify_period(timestamptz, timestamptz),

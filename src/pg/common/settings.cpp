@@ -25,6 +25,7 @@ char *setting_digest_file = nullptr;
 int setting_digest_interval_ms = 60000;
 int setting_seal_interval_ms = 1000;
 int setting_max_sealers = 2;
+int setting_verify_interval_ms = 3600 * 1000;
 int setting_activity_queue_size = 4096;
 int setting_record_activity = RecordActivityAll;
 
@@ -127,6 +128,11 @@ void define_settings()
 	                        "Each seals one database and exits; the databases take turns, the one whose entries "
 	                        "have waited longest first. Takes background worker slots (max_worker_processes).",
 	                        &setting_max_sealers, 2, 1, kMaxSealersLimit, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+	DefineCustomIntVariable("witness.verify_interval", "How often the background sealer verifies the whole trail.",
+	                        "0 turns scheduled verification off. Runs in the sealer worker after its seal pass, so "
+	                        "it needs witness.seal_interval > 0 and pg_witness in shared_preload_libraries.",
+	                        &setting_verify_interval_ms, 3600 * 1000, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_MS, nullptr,
+	                        nullptr, nullptr);
 	// Keys live in files outside the database, never in tables: only superusers may name or see them.
 	DefineCustomStringVariable("witness.hmac_key_file", "File holding the HMAC-SHA256 key that signs digests.",
 	                           "Make one with: openssl rand -hex 32 > FILE", &setting_hmac_key_file, "", PGC_SUSET,

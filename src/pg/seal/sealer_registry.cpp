@@ -25,6 +25,8 @@ struct DbRecord {
 	TimestampTz last_error_at;
 	char last_error[kSealerErrorBytes];
 	PassMemory memory;
+	VerificationSummary verification;
+	TimestampTz verify_counting_from; // the first verification is due an interval after this
 };
 
 struct Registry {
@@ -289,6 +291,50 @@ bool registry_status(Oid db, SealerDbStatus *out)
 	}
 	LWLockRelease(registry->lock);
 	return out->known;
+}
+
+bool registry_verification_due(Oid db, TimestampTz now, int interval_ms)
+{
+	LWLockAcquire(registry->lock, LW_EXCLUSIVE);
+	int i = find(db);
+	bool due = false;
+	if (i >= 0) {
+		DbRecord *r = &registry->records[i];
+		if (r->verification.started_at != 0)
+			r->verify_counting_from = r->verification.started_at;
+		else if (r->verify_counting_from == 0)
+			r->verify_counting_from = now;
+		due = TimestampDifferenceExceeds(r->verify_counting_from, now, interval_ms);
+	}
+	LWLockRelease(registry->lock);
+	return due;
+}
+
+void registry_record_verification(Oid db, const VerificationSummary *summary)
+{
+	LWLockAcquire(registry->lock, LW_EXCLUSIVE);
+	int i = find(db);
+	if (i >= 0) {
+		registry->records[i].verification = *summary;
+		registry->records[i].verify_counting_from = summary->started_at;
+	}
+	LWLockRelease(registry->lock);
+}
+
+bool registry_verification(Oid db, VerificationSummary *out, TimestampTz *counting_from)
+{
+	memset(out, 0, sizeof(*out));
+	*counting_from = 0;
+	if (registry == nullptr)
+		return false;
+	LWLockAcquire(registry->lock, LW_SHARED);
+	int i = find(db);
+	if (i >= 0) {
+		*out = registry->records[i].verification;
+		*counting_from = registry->records[i].verify_counting_from;
+	}
+	LWLockRelease(registry->lock);
+	return out->started_at != 0;
 }
 
 bool registry_launcher_running()

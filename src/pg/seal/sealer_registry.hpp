@@ -44,6 +44,20 @@ struct SealerDbStatus {
 	char last_error[kSealerErrorBytes];
 };
 
+// The last scheduled verification in a database (docs/verification.md, "Scheduled verification").
+constexpr int kVerifyStatusBytes = 16;
+constexpr int kVerifyProblemBytes = 256;
+struct VerificationSummary {
+	TimestampTz started_at;  // 0: none since the server started
+	TimestampTz finished_at;
+	char status[kVerifyStatusBytes];          // valid, tampered, or error (it raised)
+	int64 problems;
+	int64 blocks_checked;
+	int64 entries_checked;
+	int64 entries_pending;
+	char first_problem[kVerifyProblemBytes]; // the first problem or the error, '' for none
+};
+
 // From shmem_request_hook and shmem_startup_hook (shared_preload_libraries only).
 void sealer_registry_request();
 void sealer_registry_startup();
@@ -80,12 +94,21 @@ void registry_begin_pass(Oid db, PassMemory *memory);
 // installed: whether the pass found pg_witness (false also when it failed before it looked).
 void registry_end_pass(Oid db, PassResult result, bool installed, const char *error, const PassMemory *memory);
 
+// Whether a scheduled verification is due in the database: the last one started interval_ms ago or
+// more, or, before the first, the first call (which starts the count) was that long ago. Not at once
+// after a restart: every database verifying then would hold every sealer slot.
+bool registry_verification_due(Oid db, TimestampTz now, int interval_ms);
+void registry_record_verification(Oid db, const VerificationSummary *summary);
+
 // --- Any backend
 
 // Marks the database for a pass now and wakes the launcher. Raises no error: it runs in a commit
 // callback.
 void registry_wake(Oid db);
 bool registry_status(Oid db, SealerDbStatus *out);
+// The last scheduled verification; false when there was none. *counting_from: when the interval
+// to the next one started (the last start, or the first look; 0 when not yet looked).
+bool registry_verification(Oid db, VerificationSummary *out, TimestampTz *counting_from);
 // The launcher is running.
 bool registry_launcher_running();
 

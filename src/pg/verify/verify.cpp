@@ -8,6 +8,7 @@
 #include "pg/verify/entry_hash.hpp"
 #include "pg/common/trail_catalog.hpp"
 #include "pg/verify/verifier_bridge.hpp"
+#include "pg/verify/verify_trail.hpp"
 #include "pg/seal/seal_status.hpp"
 #include "pg/common/access_check.hpp"
 
@@ -257,6 +258,29 @@ void scan_entries(VerifierHandle *v, bool skip_old, uint64 min_xid, Period *peri
 }
 
 } // namespace
+
+namespace witness::pg
+{
+
+void verify_whole_trail(VerifyResult *result)
+{
+	int64 newest = newest_block_no();
+	StoredBlockFields *blocks;
+	uint64 prev_xmin = 0;
+	int n = load_blocks(1, Max(newest, (int64)1), &blocks, &prev_xmin);
+	const StoredBlockFields *previous = nullptr;
+	if (n > 0 && blocks[0].fields.block_no == 0) {
+		previous = &blocks[0];
+		blocks++;
+		n--;
+	}
+	VerifierHandle *v = verifier_create(previous, blocks, n, true, highest_block_no_logged(), 0);
+	Period period = {};
+	scan_entries(v, previous != nullptr, prev_xmin, &period);
+	verifier_finish(v, result);
+}
+
+} // namespace witness::pg
 
 extern "C" {
 PG_FUNCTION_INFO_V1(witness_verify);
