@@ -1172,6 +1172,18 @@ COMMENT ON COLUMN witness.activity.recorded_at IS 'when the sealer wrote the row
 COMMENT ON SEQUENCE witness.activity_activity_id_seq IS 'pg_witness activity ids';
 REVOKE ALL ON witness.activity FROM PUBLIC;
 SELECT witness._make_record_table('witness.activity', 'activity_id');
+-- Classified confidential, unlike the other record tables: a statement's text holds its literals (an
+-- e-mail address in a WHERE clause), so witness_reader sees activity entries in witness.log with their
+-- values masked (docs/access.md, "Masking").
+DO $$
+DECLARE
+	saved_role text := current_setting('session_replication_role');
+BEGIN
+	PERFORM set_config('session_replication_role', 'replica', true);
+	UPDATE witness.tracked_table SET classification = 'confidential' WHERE relid = 'witness.activity'::regclass;
+	PERFORM set_config('session_replication_role', saved_role, true);
+END
+$$;
 
 CREATE FUNCTION witness.flush_activity() RETURNS bigint
 AS 'MODULE_PATHNAME', 'witness_flush_activity' LANGUAGE C VOLATILE;

@@ -95,6 +95,12 @@ check "shop_reader sees witness.log, the card number masked" t \
 	"SELECT bool_and(new_values->>'card' IS DISTINCT FROM '4111') FROM witness.log WHERE table_name = 'customer'"
 got="$(as shop_reader "SELECT count(*) FROM witness.log WHERE table_name = 'customer' AND new_values::text LIKE '%4111%'")"
 check_ok "shop_reader: no card number in witness.log ($got rows with it)" "$([[ $got == 0 ]] && echo ok || echo "$got rows")"
+q "SELECT witness.flush_activity()" >/dev/null
+check "the activity entries name app_writer's statements (as a superuser sees them)" t \
+	"SELECT count(*) > 0 FROM witness.log WHERE table_name = 'activity' AND new_values::text LIKE '%app_writer%'"
+got="$(as shop_reader "SELECT count(*) FROM witness.log WHERE table_name = 'activity' AND new_values::text LIKE '%app_writer%'")"
+check_ok "shop_reader: activity entries masked in witness.log (statement texts hold literals; $got rows show them)" \
+	"$([[ $got == 0 ]] && echo ok || echo "$got rows")"
 attempt shop_reader "SELECT * FROM witness.entry"
 attempt shop_reader "SELECT witness.subject_export('ann@shop.example', 'json', 'curious')"
 attempt shop_reader "SELECT witness.entry_payload_bytes(e) FROM witness.entry e"
