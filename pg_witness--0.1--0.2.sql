@@ -71,9 +71,6 @@ COMMENT ON COLUMN witness.erasure.tampered_entry_ids IS 'of entry_ids, those who
 COMMENT ON COLUMN witness.erasure.subject_salt IS '32 random bytes drawn for this erasure';
 COMMENT ON COLUMN witness.erasure.subject_digest IS 'SHA-256(0x04 || subject_salt || subject as UTF-8): lets witness.subject_export() list the erased entries of the subject it is given, without the subject in clear (docs/personal-data.md)';
 COMMENT ON SEQUENCE witness.erasure_erasure_id_seq IS 'pg_witness erasure ids';
-SELECT pg_catalog.pg_extension_config_dump('witness.erasure', '');
-SELECT pg_catalog.pg_extension_config_dump('witness.erasure_erasure_id_seq', '');
-REVOKE ALL ON witness.erasure FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION witness._reject_write() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
@@ -104,12 +101,21 @@ COMMENT ON FUNCTION witness._reject_write() IS 'internal: guard trigger that rej
 -- subject access exports, key rotations): append-only, inserted into by pg_witness alone, tracked
 -- like witness.ddl_event, and its configuration row left out of what pg_dump saves of
 -- witness.tracked_table (every table of schema witness is). Called by this script once per table.
-CREATE FUNCTION witness._make_record_table(t regclass, key_column text) RETURNS void
+CREATE FUNCTION witness._make_record_table(t regclass, key_column text, classification text DEFAULT 'internal')
+RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	saved_role text := current_setting('session_replication_role');
+	seq text := pg_get_serial_sequence(t::text, key_column);
 BEGIN
+	-- Read by pg_witness's roles only (docs/access.md), and saved by pg_dump with its sequence: a
+	-- restored trail keeps the rows its entries were captured from.
+	EXECUTE format('REVOKE ALL ON %s FROM PUBLIC', t);
+	PERFORM pg_catalog.pg_extension_config_dump(t, '');
+	IF seq IS NOT NULL THEN
+		PERFORM pg_catalog.pg_extension_config_dump(seq::regclass, '');
+	END IF;
 	EXECUTE format('CREATE TRIGGER witness_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON %s '
 	               'FOR EACH STATEMENT EXECUTE FUNCTION witness._reject_write()', t);
 	EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER witness_append_only', t);
@@ -118,7 +124,7 @@ BEGIN
 	-- Not captured: installing or updating the extension writes no entry (as 0.1's own rows were not).
 	PERFORM set_config('session_replication_role', 'replica', true);
 	INSERT INTO witness.tracked_table (relid, classification, key_columns, schema_name, table_name)
-	SELECT t, 'internal', ARRAY[key_column], n.nspname, c.relname
+	SELECT t, classification, ARRAY[key_column], n.nspname, c.relname
 	FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = t;
 	PERFORM set_config('session_replication_role', saved_role, true);
 	EXECUTE format('CREATE TRIGGER witness_capture AFTER INSERT OR UPDATE OR DELETE ON %s '
@@ -129,8 +135,8 @@ BEGIN
 		 FROM witness.tracked_table r WHERE r.schema_name = 'witness')));
 END
 $$;
-COMMENT ON FUNCTION witness._make_record_table(regclass, text) IS 'internal: makes one of pg_witness''s own record tables append-only, written by pg_witness alone, and tracked';
-REVOKE ALL ON FUNCTION witness._make_record_table(regclass, text) FROM PUBLIC;
+COMMENT ON FUNCTION witness._make_record_table(regclass, text, text) IS 'internal: makes one of pg_witness''s own record tables append-only, written by pg_witness alone, private, saved by pg_dump, and tracked under a classification';
+REVOKE ALL ON FUNCTION witness._make_record_table(regclass, text, text) FROM PUBLIC;
 
 SELECT witness._make_record_table('witness.erasure', 'erasure_id');
 
@@ -350,9 +356,6 @@ COMMENT ON COLUMN witness.subject_access.reason IS 'why, as the caller gave it (
 COMMENT ON COLUMN witness.subject_access.role_name IS 'the role that called witness.subject_export() (after SET ROLE)';
 COMMENT ON COLUMN witness.subject_access.accessed_at IS 'when the export ran (its generated_at)';
 COMMENT ON SEQUENCE witness.subject_access_access_id_seq IS 'pg_witness subject access ids';
-SELECT pg_catalog.pg_extension_config_dump('witness.subject_access', '');
-SELECT pg_catalog.pg_extension_config_dump('witness.subject_access_access_id_seq', '');
-REVOKE ALL ON witness.subject_access FROM PUBLIC;
 SELECT witness._make_record_table('witness.subject_access', 'access_id');
 
 -- Inclusion proofs, shared by witness.prove() and the subject export: a block's members, its Merkle
@@ -906,9 +909,6 @@ COMMENT ON COLUMN witness.key_rotation.payloads IS 'started and resumed: sealed 
 COMMENT ON COLUMN witness.key_rotation.role_name IS 'the role that called witness.rotate_master_key() (after SET ROLE)';
 COMMENT ON COLUMN witness.key_rotation.recorded_at IS 'when the event happened';
 COMMENT ON SEQUENCE witness.key_rotation_rotation_id_seq IS 'pg_witness key rotation event ids';
-SELECT pg_catalog.pg_extension_config_dump('witness.key_rotation', '');
-SELECT pg_catalog.pg_extension_config_dump('witness.key_rotation_rotation_id_seq', '');
-REVOKE ALL ON witness.key_rotation FROM PUBLIC;
 
 
 SELECT witness._make_record_table('witness.key_rotation', 'rotation_id');
@@ -1170,20 +1170,10 @@ COMMENT ON COLUMN witness.activity.statement_times IS 'when each of the row''s s
 COMMENT ON COLUMN witness.activity.statement_rows IS 'rows each of the row''s statements returned or changed, in the order of statement_times';
 COMMENT ON COLUMN witness.activity.recorded_at IS 'when the sealer wrote the row';
 COMMENT ON SEQUENCE witness.activity_activity_id_seq IS 'pg_witness activity ids';
-REVOKE ALL ON witness.activity FROM PUBLIC;
-SELECT witness._make_record_table('witness.activity', 'activity_id');
 -- Classified confidential, unlike the other record tables: a statement's text holds its literals (an
 -- e-mail address in a WHERE clause), so witness_reader sees activity entries in witness.log with their
 -- values masked (docs/access.md, "Masking").
-DO $$
-DECLARE
-	saved_role text := current_setting('session_replication_role');
-BEGIN
-	PERFORM set_config('session_replication_role', 'replica', true);
-	UPDATE witness.tracked_table SET classification = 'confidential' WHERE relid = 'witness.activity'::regclass;
-	PERFORM set_config('session_replication_role', saved_role, true);
-END
-$$;
+SELECT witness._make_record_table('witness.activity', 'activity_id', 'confidential');
 
 CREATE FUNCTION witness.flush_activity() RETURNS bigint
 AS 'MODULE_PATHNAME', 'witness_flush_activity' LANGUAGE C VOLATILE;
@@ -1638,9 +1628,6 @@ COMMENT ON COLUMN witness.subject_binding.erasure_id IS 'unbound: the erasure of
 COMMENT ON COLUMN witness.subject_binding.recorded_by IS 'the role that bound or unbound (after SET ROLE)';
 COMMENT ON COLUMN witness.subject_binding.recorded_at IS 'when';
 COMMENT ON SEQUENCE witness.subject_binding_binding_id_seq IS 'pg_witness subject binding ids';
-SELECT pg_catalog.pg_extension_config_dump('witness.subject_binding', '');
-SELECT pg_catalog.pg_extension_config_dump('witness.subject_binding_binding_id_seq', '');
-REVOKE ALL ON witness.subject_binding FROM PUBLIC;
 SELECT witness._make_record_table('witness.subject_binding', 'binding_id');
 -- Whether a binding has ended, without reading the table's whole history at every read of my_trail.
 CREATE INDEX subject_binding_ends ON witness.subject_binding (ends_binding) WHERE ends_binding IS NOT NULL;
@@ -1987,9 +1974,6 @@ COMMENT ON COLUMN witness.legal_hold.until IS 'held: the entries captured before
 COMMENT ON COLUMN witness.legal_hold.recorded_by IS 'the role that placed or released the hold (after SET ROLE)';
 COMMENT ON COLUMN witness.legal_hold.recorded_at IS 'when';
 COMMENT ON SEQUENCE witness.legal_hold_hold_event_id_seq IS 'pg_witness legal hold event ids';
-SELECT pg_catalog.pg_extension_config_dump('witness.legal_hold', '');
-SELECT pg_catalog.pg_extension_config_dump('witness.legal_hold_hold_event_id_seq', '');
-REVOKE ALL ON witness.legal_hold FROM PUBLIC;
 SELECT witness._make_record_table('witness.legal_hold', 'hold_event_id');
 -- Whether a hold was released, without reading the table's whole history.
 CREATE UNIQUE INDEX legal_hold_releases ON witness.legal_hold (releases) WHERE releases IS NOT NULL;
@@ -2214,7 +2198,6 @@ COMMENT ON COLUMN witness.verification_run.entries_checked IS 'sealed entries ch
 COMMENT ON COLUMN witness.verification_run.entries_pending IS 'committed entries not sealed yet, not checked';
 COMMENT ON COLUMN witness.verification_run.first_problem IS 'the first problem (kind, block, entry, detail), cut after 255 bytes; NULL when valid';
 COMMENT ON SEQUENCE witness.verification_run_run_id_seq IS 'pg_witness scheduled verification ids';
-REVOKE ALL ON witness.verification_run FROM PUBLIC;
 SELECT witness._make_record_table('witness.verification_run', 'run_id');
 
 CREATE FUNCTION witness._verification_status(OUT scheduled text, OUT last_started_at timestamptz,
@@ -2358,9 +2341,6 @@ COMMENT ON COLUMN witness.auditor_grant.till IS 'granted: the role sees only ent
 COMMENT ON COLUMN witness.auditor_grant.granted_by IS 'the role that called witness.grant_auditor() or witness.revoke_auditor() (after SET ROLE)';
 COMMENT ON COLUMN witness.auditor_grant.recorded_at IS 'when';
 COMMENT ON SEQUENCE witness.auditor_grant_grant_id_seq IS 'pg_witness auditor grant ids';
-SELECT pg_catalog.pg_extension_config_dump('witness.auditor_grant', '');
-SELECT pg_catalog.pg_extension_config_dump('witness.auditor_grant_grant_id_seq', '');
-REVOKE ALL ON witness.auditor_grant FROM PUBLIC;
 SELECT witness._make_record_table('witness.auditor_grant', 'grant_id');
 
 CREATE FUNCTION witness.grant_auditor(role regrole, until timestamptz, since timestamptz DEFAULT NULL,

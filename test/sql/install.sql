@@ -30,3 +30,12 @@ ORDER BY 1;
 
 SELECT witness.classifications();
 SELECT witness.tag_mask('{pii,internal}'), witness.tag_names(17::smallint), witness.tag_names(0::smallint);
+
+-- Every record table of pg_witness's own, and its id sequence, is saved by pg_dump with the
+-- extension: a restored trail keeps the rows its entries were captured from.
+SELECT t.relid::regclass AS record_table,
+       t.relid = ANY (e.extconfig) AS dumped,
+       pg_get_serial_sequence(t.relid::regclass::text, t.key_columns[1])::regclass::oid = ANY (e.extconfig) AS sequence_dumped
+FROM witness.tracked_table t, pg_extension e
+WHERE e.extname = 'pg_witness' AND t.schema_name = 'witness'
+ORDER BY t.relid::regclass::text;

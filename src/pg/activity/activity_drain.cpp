@@ -231,9 +231,7 @@ int64 drain_activity(int *events)
 		*events = 0;
 	if (!activity_queue_attached() || !OidIsValid(witness_relation_if_exists("activity")))
 		return 0;
-	int waiting, size;
-	activity_counts(&waiting, &size);
-	int *taken = (int *)palloc(sizeof(int) * size);
+	int *taken = (int *)palloc(sizeof(int) * activity_queue_capacity());
 	const char *dbname = get_database_name(MyDatabaseId);
 	const int n = activity_take(MyDatabaseId, dbname != nullptr ? dbname : "", taken);
 	const uint64 lost = activity_take_lost();

@@ -785,11 +785,6 @@ void activity_note_refusal()
 	FreeErrorData(edata);
 }
 
-bool inside_witness_function()
-{
-	return witness_depth > 0;
-}
-
 void register_activity_hooks(bool preloaded)
 {
 	CacheRegisterRelcacheCallback(forget_relations, (Datum)0);

@@ -24,8 +24,5 @@ void activity_utility_end(PlannedStmt *pstmt, QueryCompletion *qc);
 // a refusal, before any exception handler of the caller can swallow it.
 void activity_note_refusal();
 
-// Whether a function of schema witness is running in this backend: what it reads is pg_witness's own
-// work, recorded as the call itself, not as a read of the trail.
-bool inside_witness_function();
 
 } // namespace witness::pg

@@ -33,7 +33,6 @@ struct Queue {
 	int size;
 	pg_atomic_uint64 next;      // where the search for a free slot starts; also the order of events
 	pg_atomic_uint32 nfree;
-	pg_atomic_uint32 published;
 	pg_atomic_uint64 lost;
 	pg_atomic_uint32 wake_asked; // a pass was asked for and the queue was not drained since
 	ConditionVariable freed;     // broadcast when slots are freed
@@ -99,7 +98,6 @@ void release_taken(bool committed)
 			free_slot(s);
 		} else {
 			pg_atomic_write_u32(&s->state, Published);
-			pg_atomic_fetch_add_u32(&queue->published, 1);
 		}
 	}
 	ntaken = 0;
@@ -129,7 +127,6 @@ void on_subxact(SubXactEvent event, SubTransactionId, SubTransactionId, void *)
 		for (int i = 0; i < ntaken; i++) {
 			if (taken_level[i] >= level) {
 				pg_atomic_write_u32(&slots[taken[i]].state, Published);
-				pg_atomic_fetch_add_u32(&queue->published, 1);
 			} else {
 				taken[kept] = taken[i];
 				taken_level[kept] = taken_level[i];
@@ -249,7 +246,6 @@ void load_queue()
 			loaded++;
 		}
 		pg_atomic_write_u32(&queue->nfree, queue->size - loaded);
-		pg_atomic_write_u32(&queue->published, loaded);
 		pg_atomic_fetch_add_u64(&queue->lost, h.lost);
 		ereport(LOG, (errmsg("pg_witness: %d activity events saved at shutdown are queued again", loaded)));
 	} else {
@@ -318,7 +314,6 @@ void activity_queue_startup()
 		queue->size = size;
 		pg_atomic_init_u64(&queue->next, 1);
 		pg_atomic_init_u32(&queue->nfree, size);
-		pg_atomic_init_u32(&queue->published, 0);
 		pg_atomic_init_u64(&queue->lost, 0);
 		pg_atomic_init_u32(&queue->wake_asked, 0);
 		ConditionVariableInit(&queue->freed);
@@ -397,7 +392,6 @@ void activity_publish(ActivityEvent *event)
 	Slot *s = (Slot *)((char *)event - offsetof(Slot, event));
 	pg_write_barrier(); // the event's fields before its state
 	pg_atomic_write_u32(&s->state, Published);
-	pg_atomic_fetch_add_u32(&queue->published, 1);
 }
 
 int activity_take(Oid database, const char *database_name, int *out)
@@ -438,7 +432,6 @@ int activity_take(Oid database, const char *database_name, int *out)
 			dropped++;
 		}
 	}
-	pg_atomic_fetch_sub_u32(&queue->published, n + dropped);
 	if (dropped > 0)
 		ConditionVariableBroadcast(&queue->freed);
 	// Oldest first.
@@ -466,10 +459,9 @@ uint64 activity_take_lost()
 	return lost;
 }
 
-void activity_counts(int *waiting, int *size)
+int activity_queue_capacity()
 {
-	*waiting = queue == nullptr ? 0 : (int)pg_atomic_read_u32(&queue->published);
-	*size = queue == nullptr ? 0 : queue->size;
+	return queue == nullptr ? 0 : queue->size;
 }
 
 } // namespace witness::pg

@@ -66,13 +66,13 @@ void activity_publish(ActivityEvent *event);
 // --- The drain (activity_drain.cpp), in the transaction that writes witness.activity.
 
 // Takes every published event of this database, oldest first, into out (slot numbers; room for
-// activity_counts' size). They are freed when the transaction commits and published again when it
+// activity_queue_capacity()). They are freed when the transaction commits and published again when it
 // aborts. Events of other databases unclaimed for ten minutes are dropped and counted as lost.
 int activity_take(Oid database, const char *database_name, int *out);
 const ActivityEvent *activity_slot(int slot);
 // Events lost to a full queue since the last call (for any database).
 uint64 activity_take_lost();
-// Published events waiting, and the queue's size.
-void activity_counts(int *waiting, int *size);
+// The queue's number of slots (0 when pg_witness is not preloaded).
+int activity_queue_capacity();
 
 } // namespace witness::pg
