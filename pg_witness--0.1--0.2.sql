@@ -46,6 +46,150 @@ COMMENT ON INDEX witness.entry_pseudonym IS 'id bucket and first 8 bytes (witnes
 COMMENT ON INDEX witness.entry_erasure IS 'the entries each erasure emptied: how witness.subject_export() lists a subject''s erased entries';
 
 -------------------------------------------------------------------------------
+-- A partitioned trail (docs/scaling.md): witness.entry partitioned by UTC month of stmt_time
+-------------------------------------------------------------------------------
+
+-- The 0.1 table cannot become partitioned in place: it is renamed, a partitioned witness.entry with
+-- the same columns takes its name, and the old table becomes its first partition (entries of an
+-- updated 0.1 trail) or, on a fresh install where it is empty, goes. Done here, before this script
+-- captures anything: the capture keeps witness.entry open until commit. Whatever 0.1 made that
+-- follows the table by oid (its row type in two functions, witness.log, the sequence's owner) is
+-- made again for the partitioned table below.
+ALTER TABLE witness.entry RENAME TO entry_0_1;
+ALTER INDEX witness.entry_xid RENAME TO entry_0_1_xid;
+ALTER INDEX witness.entry_id RENAME TO entry_0_1_id;
+ALTER INDEX witness.entry_subject RENAME TO entry_0_1_subject;
+ALTER INDEX witness.entry_erasure RENAME TO entry_0_1_erasure;
+ALTER INDEX witness.entry_pseudonym RENAME TO entry_0_1_pseudonym;
+ALTER SEQUENCE witness.entry_id_seq OWNED BY NONE;
+
+CREATE TABLE witness.entry (LIKE witness.entry_0_1) PARTITION BY RANGE (stmt_time);
+ALTER SEQUENCE witness.entry_id_seq OWNED BY witness.entry.id;
+REVOKE ALL ON witness.entry FROM PUBLIC;
+-- Its comments are the 0.1 table's (table and columns).
+DO $$
+BEGIN
+	EXECUTE format('COMMENT ON TABLE witness.entry IS %L',
+	               'pg_witness trail: one append-only row per captured change, written only by the capture triggers; partitioned by UTC month of stmt_time (docs/scaling.md)');
+	PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+	EXECUTE (SELECT string_agg(format('COMMENT ON COLUMN witness.entry.%I IS %L', a.attname, d.description), '; ')
+	         FROM pg_catalog.pg_attribute a
+	         JOIN pg_catalog.pg_description d ON d.objoid = a.attrelid AND d.classoid = 'pg_catalog.pg_class'::regclass AND d.objsubid = a.attnum
+	         WHERE a.attrelid = 'witness.entry_0_1'::regclass AND a.attnum > 0 AND NOT a.attisdropped);
+END
+$$;
+
+-- The indexes, as partitioned indexes: each partition gets its own (an attached 0.1 table keeps
+-- its existing ones, which ATTACH PARTITION adopts).
+CREATE INDEX entry_xid ON witness.entry USING brin (xid witness.xid8_minmax_ops);
+COMMENT ON INDEX witness.entry_xid IS 'BRIN min/max of xid per page range: how the sealer finds unsealed entries';
+CREATE INDEX entry_id ON witness.entry USING brin (id);
+COMMENT ON INDEX witness.entry_id IS 'BRIN min/max of id per page range: lookups of entries by id';
+CREATE INDEX entry_subject ON witness.entry ((id OPERATOR(pg_catalog.>>) 16), pg_catalog.hashtextextended(subject, 0))
+	WHERE subject IS NOT NULL;
+COMMENT ON INDEX witness.entry_subject IS 'id bucket and hash of the subject of every entry that has one: how witness.subject_export() and witness.erase_subject() find a subject''s entries';
+CREATE INDEX entry_erasure ON witness.entry (erasure_id) WHERE erasure_id IS NOT NULL;
+COMMENT ON INDEX witness.entry_erasure IS 'the entries each erasure emptied: how witness.subject_export() lists a subject''s erased entries';
+CREATE INDEX entry_pseudonym ON witness.entry ((id OPERATOR(pg_catalog.>>) 16), witness._pseudonym_key(subject_pseudonym))
+	WHERE subject_pseudonym IS NOT NULL;
+COMMENT ON INDEX witness.entry_pseudonym IS 'id bucket and first 8 bytes (witness._pseudonym_key) of the subject pseudonym of every encrypted entry that has a subject: how witness.subject_export() and witness.erase_subject() find them without the subject in clear';
+
+-- Statement triggers are not inherited: the parent and every partition carry the guards.
+CREATE TRIGGER witness_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON witness.entry
+	FOR EACH STATEMENT EXECUTE FUNCTION witness._reject_write();
+ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_append_only;
+CREATE TRIGGER witness_insert_only_by_capture BEFORE INSERT ON witness.entry
+	FOR EACH STATEMENT EXECUTE FUNCTION witness._reject_write();
+
+-- A partition's guards: append-only always, inserts by the capture (and a replica-mode restore) only.
+CREATE FUNCTION witness._guard_entry_partition(p regclass) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	ix record;
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t WHERE t.tgrelid = p AND t.tgname = 'witness_append_only') THEN
+		EXECUTE format('CREATE TRIGGER witness_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON %s '
+		               'FOR EACH STATEMENT EXECUTE FUNCTION witness._reject_write()', p);
+		EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER witness_append_only', p);
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t WHERE t.tgrelid = p AND t.tgname = 'witness_insert_only_by_capture') THEN
+		EXECUTE format('CREATE TRIGGER witness_insert_only_by_capture BEFORE INSERT ON %s '
+		               'FOR EACH STATEMENT EXECUTE FUNCTION witness._reject_write()', p);
+	END IF;
+	EXECUTE format('REVOKE ALL ON %s FROM PUBLIC', p);
+	-- Its indexes named after the partition and witness.entry's index each is a partition of
+	-- (entry_y2026m12_xid for witness.entry_xid), not PostgreSQL's generated names.
+	FOR ix IN
+		SELECT c.relname AS name, substr(parent.relname, 7) AS suffix
+		FROM pg_catalog.pg_index i
+		JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid
+		JOIN pg_catalog.pg_inherits h ON h.inhrelid = i.indexrelid
+		JOIN pg_catalog.pg_class parent ON parent.oid = h.inhparent
+		WHERE i.indrelid = p AND parent.relnamespace = 'witness'::regnamespace AND parent.relname LIKE 'entry\_%'
+	LOOP
+		IF ix.name <> format('%s_%s', (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = p), ix.suffix) THEN
+			EXECUTE format('ALTER INDEX witness.%I RENAME TO %I', ix.name,
+			               format('%s_%s', (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = p), ix.suffix));
+		END IF;
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION witness._guard_entry_partition(regclass) IS 'internal: puts the append-only and insert guards of witness.entry on one of its partitions, and names its indexes';
+REVOKE ALL ON FUNCTION witness._guard_entry_partition(regclass) FROM PUBLIC;
+
+-- The safety net: entries of a month that has no partition yet land here, so that capture never
+-- fails for want of one. Saved by pg_dump as data; the monthly partitions the sealer makes are
+-- saved as tables of schema witness (with their data), so that a restore makes them again.
+CREATE TABLE witness.entry_default PARTITION OF witness.entry DEFAULT;
+COMMENT ON TABLE witness.entry_default IS 'pg_witness trail: the entries of a time no monthly partition covers (docs/scaling.md)';
+SELECT witness._guard_entry_partition('witness.entry_default');
+SELECT pg_catalog.pg_extension_config_dump('witness.entry_default', '');
+
+-- The row type of the 0.1 table went with its name: functions taking an entry take the new one.
+DROP FUNCTION witness.entry_leaf_hash(witness.entry_0_1);
+CREATE FUNCTION witness.entry_leaf_hash(e witness.entry) RETURNS bytea
+AS 'MODULE_PATHNAME', 'witness_entry_leaf_hash' LANGUAGE C STRICT STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION witness.entry_leaf_hash(witness.entry) IS 'recomputes an entry''s leaf hash from its stored content (docs/hashing.md)';
+DROP FUNCTION witness.entry_canonical_bytes(witness.entry_0_1);
+CREATE FUNCTION witness.entry_canonical_bytes(e witness.entry) RETURNS bytea
+AS 'MODULE_PATHNAME', 'witness_entry_canonical_bytes' LANGUAGE C STRICT STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION witness.entry_canonical_bytes(witness.entry) IS 'the canonical bytes an entry''s leaf hash is computed over (docs/hashing.md)';
+CREATE OR REPLACE VIEW witness.log AS
+SELECT e.id, e.xid, e.stmt_time,
+       CASE e.op WHEN 'I' THEN 'INSERT' WHEN 'U' THEN 'UPDATE' WHEN 'D' THEN 'DELETE' WHEN 'T' THEN 'TRUNCATE' END AS operation,
+       e.schema_name, e.table_name, e.row_key::jsonb AS row_key, e.subject, witness.tag_names(e.tags) AS tags,
+       e.old_values::jsonb AS old_values, e.new_values::jsonb AS new_values, e.session_user_name,
+       e.current_user_name, e.application_name, e.client_addr, e.client_port, e.backend_pid, e.actor, e.reason,
+       e.context::jsonb AS context, e.leaf_hash
+FROM witness.entry e;
+
+-- An updated 0.1 trail: the old table becomes the partition of everything before the next month
+-- boundary (a CHECK first, so that ATTACH does not scan it a second time), and stops being a member
+-- of the extension, so that pg_dump saves it as one more partition. A fresh install's is empty: dropped.
+DO $$
+DECLARE
+	upto timestamptz := (pg_catalog.date_trunc('month', pg_catalog.now() AT TIME ZONE 'UTC') + interval '1 month') AT TIME ZONE 'UTC';
+	latest timestamptz;
+BEGIN
+	PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+	IF NOT EXISTS (SELECT 1 FROM witness.entry_0_1) THEN
+		DROP TABLE witness.entry_0_1;
+		RETURN;
+	END IF;
+	SELECT max(e.stmt_time) INTO latest FROM witness.entry_0_1 e;
+	IF latest >= upto THEN
+		upto := (date_trunc('month', latest AT TIME ZONE 'UTC') + interval '1 month') AT TIME ZONE 'UTC';
+	END IF;
+	EXECUTE format('ALTER TABLE witness.entry_0_1 ADD CONSTRAINT entry_0_1_range CHECK (stmt_time IS NOT NULL AND stmt_time < %L)', upto);
+	EXECUTE format('ALTER TABLE witness.entry ATTACH PARTITION witness.entry_0_1 FOR VALUES FROM (MINVALUE) TO (%L)', upto);
+	ALTER TABLE witness.entry_0_1 DROP CONSTRAINT entry_0_1_range;
+	ALTER EXTENSION pg_witness DROP TABLE witness.entry_0_1;
+	COMMENT ON TABLE witness.entry_0_1 IS 'pg_witness trail: the entries of the 0.1 trail and of its last month (docs/scaling.md)';
+	PERFORM witness._guard_entry_partition('witness.entry_0_1');
+END
+$$;
+
+-------------------------------------------------------------------------------
 -- Erasure (GDPR Art. 17): payload and salt go, the commitment and the leaf stay
 -------------------------------------------------------------------------------
 
@@ -200,16 +344,17 @@ COMMENT ON FUNCTION witness._check_subject_readable(text) IS 'internal: refuses 
 REVOKE ALL ON FUNCTION witness._check_subject_readable(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION witness._subject_buckets() FROM PUBLIC;
 
-CREATE FUNCTION witness._erase_payloads(entries tid[], ids bigint[], erasure_id bigint) RETURNS bigint
+CREATE FUNCTION witness._erase_payloads(entries tid[], partitions oid[], ids bigint[], erasure_id bigint) RETURNS bigint
 AS 'MODULE_PATHNAME', 'witness_erase_payloads' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION witness._erase_payloads(tid[], bigint[], bigint) IS 'internal: removes payload and salt of format-2 entries, keeping their commitment, and marks them with the erasure';
-REVOKE ALL ON FUNCTION witness._erase_payloads(tid[], bigint[], bigint) FROM PUBLIC;
+COMMENT ON FUNCTION witness._erase_payloads(tid[], oid[], bigint[], bigint) IS 'internal: removes payload and salt of format-2 entries (each at a ctid of a partition of witness.entry), keeping their commitment, and marks them with the erasure';
+REVOKE ALL ON FUNCTION witness._erase_payloads(tid[], oid[], bigint[], bigint) FROM PUBLIC;
 
 CREATE FUNCTION witness.erase_subject(subject text, reason text) RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	tids tid[];
+	parts oid[];
 	ids bigint[];
 	format1 bigint;
 	new_erasure bigint;
@@ -239,12 +384,13 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 	-- Encrypted entries carry the subject's keyed pseudonym instead, found through witness.entry_pseudonym.
 	-- Under the current and the previous master key: a pseudonym stays what it was at capture.
 	pseudonyms := CASE WHEN witness.master_key_id() IS NOT NULL THEN witness._lookup_pseudonyms(subject) END;
-	SELECT array_agg(f.ctid ORDER BY f.id), array_agg(f.id ORDER BY f.id) INTO tids, ids
-	FROM (SELECT e.ctid, e.id FROM witness.entry e
+	-- A ctid names a row within one partition of witness.entry: tableoid says which (docs/scaling.md).
+	SELECT array_agg(f.ctid ORDER BY f.id), array_agg(f.tableoid ORDER BY f.id), array_agg(f.id ORDER BY f.id) INTO tids, parts, ids
+	FROM (SELECT e.ctid, e.tableoid, e.id FROM witness.entry e
 	      WHERE (e.id >> 16) = ANY (buckets) AND hashtextextended(e.subject, 0) = hashtextextended(erase_subject.subject, 0)
 	        AND e.subject = erase_subject.subject AND e.format = 2 AND e.erasure_id IS NULL
 	      UNION ALL
-	      SELECT e.ctid, e.id FROM witness.entry e
+	      SELECT e.ctid, e.tableoid, e.id FROM witness.entry e
 	      WHERE (e.id >> 16) = ANY (buckets)
 	        AND witness._pseudonym_key(e.subject_pseudonym) = ANY (ARRAY(SELECT witness._pseudonym_key(u.pn) FROM unnest(pseudonyms) AS u(pn)))
 	        AND e.subject_pseudonym = ANY (pseudonyms) AND e.format = 2 AND e.erasure_id IS NULL) f;
@@ -262,7 +408,8 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 	-- A payload that no longer matches its commitment is evidence of tampering: the erasure names it, so
 	-- that verification goes on reporting it once the payload is gone.
 	SELECT COALESCE(array_agg(e.id ORDER BY e.id), '{}') INTO tampered FROM witness.entry e
-	WHERE e.ctid = ANY (tids) AND (witness._entry_payload(e)).payload_verified IS NOT TRUE;
+	WHERE e.ctid = ANY (tids) AND (e.tableoid, e.ctid) IN (SELECT * FROM unnest(parts, tids))
+	  AND (witness._entry_payload(e)).payload_verified IS NOT TRUE;
 	INSERT INTO witness.erasure (entry_ids, reason, role_name, subject_salt, subject_digest, tampered_entry_ids)
 	VALUES (COALESCE(ids, '{}'), reason, witness._outer_user(), salt, witness._subject_digest(salt, subject), tampered)
 	RETURNING erasure_id INTO new_erasure;
@@ -272,7 +419,7 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 	IF ids IS NULL THEN
 		RETURN 0;
 	END IF;
-	RETURN witness._erase_payloads(tids, ids, new_erasure);
+	RETURN witness._erase_payloads(tids, parts, ids, new_erasure);
 END
 $$;
 COMMENT ON FUNCTION witness.erase_subject(text, text) IS 'erases the payload (row key, subject, values; sealed or in clear) of every format-2 entry of a data subject, keeping the chain verifiable; records the erasure in the trail and returns how many entries it erased';
@@ -925,7 +1072,7 @@ REVOKE ALL ON FUNCTION witness._check_rotation_allowed() FROM PUBLIC;
 
 CREATE FUNCTION witness._reseal_payloads(start_block bigint, batch_size integer, OUT next_block bigint, OUT resealed bigint)
 AS 'MODULE_PATHNAME', 'witness_reseal_payloads' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION witness._reseal_payloads(bigint, integer) IS 'internal: one batch of a rotation: re-encrypts under the current master key the sealed payloads another key sealed, reading witness.entry from block start_block on until about batch_size are done; next_block is where the next batch starts, NULL at the end of the table';
+COMMENT ON FUNCTION witness._reseal_payloads(bigint, integer) IS 'internal: one batch of a rotation: re-encrypts under the current master key the sealed payloads another key sealed, reading witness.entry from position start_block on ((partition ordinal << 32) | block, docs/scaling.md) until about batch_size are done or the partition ends; next_block is where the next batch starts, NULL at the end of the trail';
 REVOKE ALL ON FUNCTION witness._reseal_payloads(bigint, integer) FROM PUBLIC;
 
 -- The advisory lock that keeps rotations one at a time: a session lock, since a rotation commits
@@ -953,7 +1100,7 @@ DECLARE
 	unknown_key text;
 	k bigint := witness._rotation_lock_key();
 BEGIN
-	SELECT count(*) AS n, min(e.ctid) AS first_tid,
+	SELECT count(*) AS n,
 	       count(*) FILTER (WHERE old_key IS NULL OR encode(substring(e.sealed_payload, 2, 8), 'hex') <> old_key) AS unknown,
 	       min(e.id) FILTER (WHERE old_key IS NULL OR encode(substring(e.sealed_payload, 2, 8), 'hex') <> old_key) AS unknown_entry
 	INTO todo
@@ -1007,7 +1154,9 @@ BEGIN
 	VALUES (CASE WHEN resuming THEN 'resumed' ELSE 'started' END, COALESCE(old_key, last_event.old_key_id), new_key, todo.n,
 	        witness._outer_user());
 	PERFORM witness._end_internal_ddl();
-	RETURN COALESCE((todo.first_tid::text::point)[0]::bigint, 0);
+	-- A position of witness._reseal_payloads(): the first partition's first block (a ctid names a
+	-- block of one partition only, docs/scaling.md).
+	RETURN 0;
 END
 $$;
 COMMENT ON FUNCTION witness._begin_rotation() IS 'internal: the start of witness.rotate_master_key(): refusals, the rotation lock, the started or resumed event; returns the first block to re-encrypt from, NULL when nothing is to do';

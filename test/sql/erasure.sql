@@ -24,7 +24,7 @@ SELECT witness.erase_subject('ann@erasure.example', repeat('x', 1025));
 CREATE ROLE erasure_nobody;
 SET ROLE erasure_nobody;
 SELECT witness.erase_subject('ann@erasure.example', 'request #1');
-SELECT witness._erase_payloads('{}'::tid[], '{}'::bigint[], 1);
+SELECT witness._erase_payloads('{}'::tid[], '{}'::oid[], '{}'::bigint[], 1);
 INSERT INTO witness.erasure (entry_ids, reason, role_name) VALUES ('{1}', 'forged', 'me');
 RESET ROLE;
 -- Not even the owner writes the erasure table directly: only erase_subject() does.

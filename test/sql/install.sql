@@ -18,7 +18,7 @@ ORDER BY 1;
 SELECT c.relname, c.relacl IS NULL OR NOT EXISTS (
            SELECT 1 FROM aclexplode(c.relacl) a WHERE a.grantee = 0) AS public_has_nothing
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE n.nspname = 'witness' AND c.relkind IN ('r', 'v', 'S')
+WHERE n.nspname = 'witness' AND c.relkind IN ('r', 'p', 'v', 'S')
 ORDER BY 1;
 
 -- Only superusers (and roles they grant it to) may change what is tracked.

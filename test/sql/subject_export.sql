@@ -352,7 +352,7 @@ BEGIN
 	RETURN plan;
 END
 $$;
-SELECT p LIKE '%Index Scan%entry_subject%' AS uses_subject_index, p LIKE '%Seq Scan%' AS scans_the_trail
+SELECT p LIKE '%Index Scan%entry_%subject%' AS uses_subject_index, p LIKE '%Seq Scan%' AS scans_the_trail
 FROM sx.plan($$SELECT id FROM witness.entry e
                WHERE (e.id >> 16) = ANY (witness._subject_buckets())
                  AND hashtextextended(e.subject, 0) = hashtextextended('bulk3@sx.example', 0) AND e.subject = 'bulk3@sx.example'$$) AS p;

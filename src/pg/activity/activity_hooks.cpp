@@ -323,7 +323,9 @@ void record_reads(QueryDesc *query)
 		if (rte->rtekind != RTE_RELATION || !reads[index])
 			continue;
 		RelationReads *r = relation(rte->relid);
-		if (r->trail && rte->relkind != RELKIND_VIEW && setting_record_activity == RecordActivityAll) {
+		// The trail's tables as the statement names them: witness.entry, not each partition it reads.
+		if (r->trail && rte->relkind != RELKIND_VIEW && (rte->requiredPerms & ACL_SELECT) != 0 &&
+		    setting_record_activity == RecordActivityAll) {
 			if (trail.data == nullptr)
 				initStringInfo(&trail);
 			else if (trail.len < kActivityObjectBytes)

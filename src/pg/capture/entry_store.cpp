@@ -4,6 +4,7 @@
 
 #include "pg/common/trail_catalog.hpp"
 #include "pg/common/trail_brin.hpp"
+#include "pg/common/trail_partitions.hpp"
 #include "pg/activity/activity_hooks.hpp"
 
 extern "C" {
@@ -30,14 +31,14 @@ constexpr Size kBatchBytes = 8 * 1024 * 1024;
 // re-read the range. The space given up is the tail of each page that an entry did not fit into.
 constexpr int kInsertOptions = TABLE_INSERT_SKIP_FSM;
 
-// witness.entry, its indexes and an executor state for index insertion, opened once per transaction:
-// opening them for every row was a tenth of the capture cost. The relation is held by the top
-// transaction's resource owner, closed before commit and forgotten on abort (the resource owner
-// closes it then); the rest lives in TopTransactionContext.
-struct OpenStore {
+// A relation entries are written to: witness.entry's partition for a range of stmt_time (witness.entry
+// itself when it is not partitioned) with its indexes, opened once per transaction: opening them for
+// every row was a tenth of the capture cost. Held by the top transaction's resource owner, closed
+// before commit and forgotten on abort (the resource owner closes it then); the rest lives in
+// TopTransactionContext.
+struct Target {
 	Relation rel = nullptr;
 	CatalogIndexState indexes = nullptr;
-	EState *estate = nullptr;
 	int nindexes = 0;
 	// The BRIN indexes on xid and id, which then come last in indexes. Only the first and the last entry
 	// of a batch in each page range go into them: a batch's entries share their xid and have rising ids,
@@ -56,6 +57,20 @@ struct OpenStore {
 	// statement's entries cycle through a 16 MB ring of buffers instead of pushing the application's
 	// pages out of shared_buffers, and the ring's buffers are already mapped in this backend.
 	BulkInsertState bulk = nullptr;
+};
+
+// witness.entry, the partitions written to in this transaction (normally one: a statement's entries
+// share their stmt_time) and an executor state for index insertion. The partition of the last entry
+// and the range of stmt_time it serves are remembered: routing costs an entry two comparisons. The
+// partitions are looked up again in every transaction, so that one made or attached since is used.
+struct OpenStore {
+	Relation rel = nullptr;
+	EState *estate = nullptr;
+	Target *targets = nullptr;
+	int ntargets = 0;
+	int maxtargets = 0;
+	EntryRoute route;
+	int route_target = -1;
 };
 
 // Queued entries: slots[0, count) in capture order. Each subtransaction that queued entries owns one
@@ -82,8 +97,10 @@ struct Batch {
 	int nlevels = 0;
 	int maxlevels = 0;
 	int layout = 0; // of witness.entry: 1 before ALTER EXTENSION pg_witness UPDATE to 0.2, else 2
-	// Per queued entry: bit k set when the column of the k-th "IS NOT NULL" partial index is not NULL.
+	// Per queued entry: bit k set when the column of the k-th "IS NOT NULL" partial index of its
+	// partition is not NULL, and that partition (an index into store.targets).
 	uint32 *not_null = nullptr;
+	int16 *target = nullptr;
 };
 
 OpenStore store;
@@ -132,20 +149,20 @@ AttrNumber not_null_predicate_column(IndexInfo *info)
 
 // Finds the "IS NOT NULL" partial indexes (at most 32 are told apart; any further one is always
 // inserted through the executor, which evaluates its predicate).
-void find_partial_indexes()
+void find_partial_indexes(Target *t)
 {
-	store.needs_not_null = (AttrNumber *)MemoryContextAllocZero(TopTransactionContext, sizeof(AttrNumber) * Max(store.nindexes, 1));
-	store.npartial = 0;
-	for (int i = 0; i < store.nindexes && store.npartial < 32; i++) {
-		AttrNumber att = not_null_predicate_column(store.indexes->ri_IndexRelationInfo[i]);
+	t->needs_not_null = (AttrNumber *)MemoryContextAllocZero(TopTransactionContext, sizeof(AttrNumber) * Max(t->nindexes, 1));
+	t->npartial = 0;
+	for (int i = 0; i < t->nindexes && t->npartial < 32; i++) {
+		AttrNumber att = not_null_predicate_column(t->indexes->ri_IndexRelationInfo[i]);
 		if (att != 0) {
-			store.needs_not_null[i] = att;
-			store.npartial++;
+			t->needs_not_null[i] = att;
+			t->npartial++;
 		}
 	}
-	store.subset = *store.indexes;
-	store.subset.ri_IndexRelationDescs = (RelationPtr)MemoryContextAlloc(TopTransactionContext, sizeof(Relation) * Max(store.nindexes, 1));
-	store.subset.ri_IndexRelationInfo = (IndexInfo **)MemoryContextAlloc(TopTransactionContext, sizeof(IndexInfo *) * Max(store.nindexes, 1));
+	t->subset = *t->indexes;
+	t->subset.ri_IndexRelationDescs = (RelationPtr)MemoryContextAlloc(TopTransactionContext, sizeof(Relation) * Max(t->nindexes, 1));
+	t->subset.ri_IndexRelationInfo = (IndexInfo **)MemoryContextAlloc(TopTransactionContext, sizeof(IndexInfo *) * Max(t->nindexes, 1));
 }
 
 void open_store()
@@ -158,10 +175,6 @@ void open_store()
 	PG_TRY();
 	{
 		Relation rel = table_open(entry_relid(), RowExclusiveLock);
-		store.indexes = CatalogOpenIndexes(rel);
-		store.nindexes = store.indexes->ri_NumIndices;
-		store.brins = move_trail_brins_last(store.indexes);
-		find_partial_indexes();
 		store.estate = CreateExecutorState();
 		store.rel = rel;
 	}
@@ -174,6 +187,61 @@ void open_store()
 	prepare_batch(store.rel);
 }
 
+// Opens a partition (or witness.entry itself) and its indexes for the rest of the transaction.
+int open_target(Oid relid)
+{
+	for (int i = 0; i < store.ntargets; i++)
+		if (RelationGetRelid(store.targets[i].rel) == relid)
+			return i;
+	if (store.ntargets == store.maxtargets) {
+		int n = Max(2, store.maxtargets * 2);
+		Target *grown = (Target *)MemoryContextAllocZero(TopTransactionContext, sizeof(Target) * n);
+		for (int i = 0; i < store.ntargets; i++)
+			grown[i] = store.targets[i];
+		store.targets = grown;
+		store.maxtargets = n;
+	}
+	ResourceOwner saved_owner = CurrentResourceOwner;
+	MemoryContext saved_cxt = MemoryContextSwitchTo(TopTransactionContext);
+	CurrentResourceOwner = TopTransactionResourceOwner;
+	PG_TRY();
+	{
+		Relation rel = relid == RelationGetRelid(store.rel) ? store.rel : table_open(relid, RowExclusiveLock);
+		Target *t = &store.targets[store.ntargets];
+		*t = Target();
+		t->rel = rel;
+		check_partition_layout(store.rel, rel);
+		t->indexes = CatalogOpenIndexes(rel);
+		t->nindexes = t->indexes->ri_NumIndices;
+		t->brins = move_trail_brins_last(t->indexes);
+		find_partial_indexes(t);
+		store.ntargets++;
+	}
+	PG_FINALLY();
+	{
+		CurrentResourceOwner = saved_owner;
+		MemoryContextSwitchTo(saved_cxt);
+	}
+	PG_END_TRY();
+	return store.ntargets - 1;
+}
+
+// The partition an entry of stmt_time t goes to: the last one's when t is in its range.
+int target_for(TimestampTz t)
+{
+	if (store.route_target >= 0 && t >= store.route.lo && t < store.route.hi)
+		return store.route_target;
+	EntryRoute route = route_entry(store.rel, t);
+	if (!OidIsValid(route.relid))
+		ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+		                errmsg("witness.entry has no partition for entries of %s", timestamptz_to_str(t)),
+		                errdetail("witness.entry_default, the partition for entries no monthly partition takes, is missing."),
+		                errhint("Recreate it: CREATE TABLE witness.entry_default PARTITION OF witness.entry DEFAULT (docs/scaling.md).")));
+	store.route_target = open_target(route.relid);
+	store.route = route;
+	return store.route_target;
+}
+
 void close_store()
 {
 	if (store.rel == nullptr)
@@ -182,11 +250,16 @@ void close_store()
 	// (SPI_commit) gets here while its portal's resource owner is current.
 	ResourceOwner saved_owner = CurrentResourceOwner;
 	CurrentResourceOwner = TopTransactionResourceOwner;
-	store.indexes->ri_NumIndices = store.nindexes;
-	CatalogCloseIndexes(store.indexes);
+	for (int i = 0; i < store.ntargets; i++) {
+		Target *t = &store.targets[i];
+		t->indexes->ri_NumIndices = t->nindexes;
+		CatalogCloseIndexes(t->indexes);
+		if (t->bulk != nullptr)
+			FreeBulkInsertState(t->bulk);
+		if (t->rel != store.rel)
+			table_close(t->rel, NoLock);
+	}
 	FreeExecutorState(store.estate);
-	if (store.bulk != nullptr)
-		FreeBulkInsertState(store.bulk);
 	table_close(store.rel, NoLock);
 	CurrentResourceOwner = saved_owner;
 	store = OpenStore();
@@ -226,6 +299,8 @@ TupleTableSlot *next_free_slot()
 		                  : (TupleTableSlot **)repalloc(batch.slots, sizeof(TupleTableSlot *) * n);
 		batch.not_null = batch.not_null == nullptr ? (uint32 *)MemoryContextAlloc(batch.cxt, sizeof(uint32) * n)
 		                                           : (uint32 *)repalloc(batch.not_null, sizeof(uint32) * n);
+		batch.target = batch.target == nullptr ? (int16 *)MemoryContextAlloc(batch.cxt, sizeof(int16) * n)
+		                                       : (int16 *)repalloc(batch.target, sizeof(int16) * n);
 		MemoryContext saved = MemoryContextSwitchTo(batch.cxt);
 		for (int i = batch.nslots; i < n; i++)
 			batch.slots[i] = MakeSingleTupleTableSlot(batch.desc, &TTSOpsHeapTuple);
@@ -245,27 +320,27 @@ void release_slots(int from)
 }
 
 // The pin on the last page is dropped at once: it must not outlive the (sub)transaction's resource owner.
-void multi_insert(TupleTableSlot **slots, int n, CommandId cid)
+void multi_insert(Target *t, TupleTableSlot **slots, int n, CommandId cid)
 {
-	if (store.bulk == nullptr) {
+	if (t->bulk == nullptr) {
 		MemoryContext saved = MemoryContextSwitchTo(TopTransactionContext);
-		store.bulk = GetBulkInsertState();
+		t->bulk = GetBulkInsertState();
 		MemoryContextSwitchTo(saved);
 	}
-	table_multi_insert(store.rel, slots, n, cid, kInsertOptions, store.bulk);
-	ReleaseBulkInsertStatePin(store.bulk);
+	table_multi_insert(t->rel, slots, n, cid, kInsertOptions, t->bulk);
+	ReleaseBulkInsertStatePin(t->bulk);
 }
 
 // True when slots[i] is neither the first nor the last of the batch in its page range of any trail BRIN.
-bool inside_brin_run(TupleTableSlot **slots, int n, int i)
+bool inside_brin_run(const Target *t, TupleTableSlot **slots, int n, int i)
 {
 	if (i == 0 || i == n - 1)
 		return false;
 	BlockNumber prev = ItemPointerGetBlockNumber(&slots[i - 1]->tts_tid);
 	BlockNumber cur = ItemPointerGetBlockNumber(&slots[i]->tts_tid);
 	BlockNumber next = ItemPointerGetBlockNumber(&slots[i + 1]->tts_tid);
-	for (int k = 0; k < store.brins.count; k++) {
-		BlockNumber ppr = store.brins.pages_per_range[k];
+	for (int k = 0; k < t->brins.count; k++) {
+		BlockNumber ppr = t->brins.pages_per_range[k];
 		if (prev / ppr != cur / ppr || next / ppr != cur / ppr)
 			return false;
 	}
@@ -274,45 +349,57 @@ bool inside_brin_run(TupleTableSlot **slots, int n, int i)
 
 // The indexes an entry goes into: all of them, less the trail's BRIN indexes (last in the list)
 // inside a BRIN run, and less each "IS NOT NULL" partial index whose column the entry has NULL.
-ResultRelInfo *indexes_for(uint32 not_null, bool skip_brins)
+ResultRelInfo *indexes_for(Target *t, uint32 not_null, bool skip_brins)
 {
-	const int n = store.nindexes - (skip_brins ? store.brins.count : 0);
+	const int n = t->nindexes - (skip_brins ? t->brins.count : 0);
 	bool all = true;
 	for (int k = 0, bit = 0; k < n && all; k++)
-		if (store.needs_not_null[k] != 0 && !(not_null & (1u << bit++)))
+		if (t->needs_not_null[k] != 0 && !(not_null & (1u << bit++)))
 			all = false;
-	store.indexes->ri_NumIndices = n; // BRINs are last: leaving them out shortens the list
+	t->indexes->ri_NumIndices = n; // BRINs are last: leaving them out shortens the list
 	if (all)
-		return store.indexes;
+		return t->indexes;
 	int m = 0;
 	for (int k = 0, bit = 0; k < n; k++) {
-		if (store.needs_not_null[k] != 0 && !(not_null & (1u << bit++)))
+		if (t->needs_not_null[k] != 0 && !(not_null & (1u << bit++)))
 			continue;
-		store.subset.ri_IndexRelationDescs[m] = store.indexes->ri_IndexRelationDescs[k];
-		store.subset.ri_IndexRelationInfo[m] = store.indexes->ri_IndexRelationInfo[k];
+		t->subset.ri_IndexRelationDescs[m] = t->indexes->ri_IndexRelationDescs[k];
+		t->subset.ri_IndexRelationInfo[m] = t->indexes->ri_IndexRelationInfo[k];
 		m++;
 	}
-	store.subset.ri_NumIndices = m;
-	return &store.subset;
+	t->subset.ri_NumIndices = m;
+	return &t->subset;
 }
 
 // Heap multi-insert, then the index entries through the executor (which also serves any index a DBA
 // added, expression and partial ones included), pointing at the TIDs the heap assigned.
-void write_level(const Level &level)
+void write_run(int start, int n)
 {
-	int n = batch.count - level.start;
-	TupleTableSlot **slots = batch.slots + level.start;
-	MemoryContext saved = MemoryContextSwitchTo(batch.flush_cxt);
+	Target *t = &store.targets[batch.target[start]];
+	TupleTableSlot **slots = batch.slots + start;
 	CommandId cid = GetCurrentCommandId(true);
 	if (n == 1) // one-row statements: a plain insert is cheaper
-		table_tuple_insert(store.rel, slots[0], cid, kInsertOptions, nullptr);
+		table_tuple_insert(t->rel, slots[0], cid, kInsertOptions, nullptr);
 	else
-		multi_insert(slots, n, cid);
+		multi_insert(t, slots, n, cid);
 	for (int i = 0; i < n; i++) {
-		const bool skip_brins = store.brins.count > 0 && inside_brin_run(slots, n, i);
-		ExecInsertIndexTuples(indexes_for(batch.not_null[level.start + i], skip_brins), slots[i], store.estate, false,
+		const bool skip_brins = t->brins.count > 0 && inside_brin_run(t, slots, n, i);
+		ExecInsertIndexTuples(indexes_for(t, batch.not_null[start + i], skip_brins), slots[i], store.estate, false,
 		                      false, nullptr, NIL);
 		ResetPerTupleExprContext(store.estate);
+	}
+}
+
+// Each run of entries bound for one partition is written together: normally the whole level.
+void write_level(const Level &level)
+{
+	MemoryContext saved = MemoryContextSwitchTo(batch.flush_cxt);
+	for (int start = level.start; start < batch.count;) {
+		int end = start + 1;
+		while (end < batch.count && batch.target[end] == batch.target[start])
+			end++;
+		write_run(start, end - start);
+		start = end;
 	}
 	MemoryContextSwitchTo(saved);
 	MemoryContextReset(batch.flush_cxt);
@@ -384,7 +471,8 @@ void on_subxact_event(SubXactEvent event, SubTransactionId subxid, SubTransactio
 		discard_level(subxid);
 		// A multi-insert interrupted by an error left its pin to the resource owner, which has released
 		// it: abandon that bulk state (its memory goes with the transaction) rather than unpin twice.
-		store.bulk = nullptr;
+		for (int i = 0; i < store.ntargets; i++)
+			store.targets[i].bulk = nullptr;
 	}
 }
 
@@ -456,6 +544,8 @@ int store_layout()
 void store_entry(const Datum *values, const bool *nulls)
 {
 	open_store();
+	const int target = target_for(DatumGetTimestampTz(values[EntryStmtTime - 1]));
+	const Target *t = &store.targets[target];
 	Level *level = current_level();
 	TupleTableSlot *slot = next_free_slot();
 	MemoryContext saved = MemoryContextSwitchTo(batch.tuple_cxt);
@@ -463,12 +553,13 @@ void store_entry(const Datum *values, const bool *nulls)
 	MemoryContextSwitchTo(saved);
 	ExecStoreHeapTuple(tuple, slot, true); // owned by the slot: the heap insert then uses it without a copy
 	uint32 not_null = 0;
-	for (int k = 0, bit = 0; k < store.nindexes && bit < 32; k++)
-		if (store.needs_not_null[k] != 0 && !nulls[store.needs_not_null[k] - 1])
+	for (int k = 0, bit = 0; k < t->nindexes && bit < 32; k++)
+		if (t->needs_not_null[k] != 0 && !nulls[t->needs_not_null[k] - 1])
 			not_null |= 1u << bit++;
-		else if (store.needs_not_null[k] != 0)
+		else if (t->needs_not_null[k] != 0)
 			bit++;
 	batch.not_null[batch.count] = not_null;
+	batch.target[batch.count] = (int16)target;
 	batch.count++;
 	level->bytes += tuple->t_len;
 	if (batch.count - level->start >= kBatchEntries || level->bytes >= kBatchBytes)

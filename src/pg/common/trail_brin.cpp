@@ -1,6 +1,7 @@
 #include "pg/common/trail_brin.hpp"
 
 #include "pg/common/trail_catalog.hpp"
+#include "pg/common/trail_partitions.hpp"
 
 #include <utility>
 
@@ -13,6 +14,7 @@ extern "C" {
 #include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/fmgroids.h"
+#include "utils/relcache.h"
 }
 
 namespace witness::pg
@@ -24,16 +26,26 @@ namespace
 // page, and PostgreSQL extends a contended relation by up to 512 pages at once.
 constexpr BlockNumber kFillingTail = 512;
 
-// The trail's BRIN indexes: name and the witness.entry column each covers.
+// The trail's BRIN indexes: name and the witness.entry column each covers. On a partitioned trail each
+// partition has its own, a partition of the one named here.
 struct TrailBrin {
 	const char *name;
 	AttrNumber column;
-	// Ranges below this block are known to be summarized (per process; the background sealer carries it
-	// from one pass to the next, trail_brin_progress).
-	Oid summarized_index;
-	BlockNumber summarized_upto;
 };
-TrailBrin trail_brins[] = {{"entry_xid", EntryXid, InvalidOid, 0}, {"entry_id", EntryId, InvalidOid, 0}};
+const TrailBrin trail_brins[] = {{"entry_xid", EntryXid}, {"entry_id", EntryId}};
+
+// Ranges below upto are known to be summarized in index (per process; the background sealer carries
+// them from one pass to the next, trail_brin_progress). The oldest is forgotten first.
+BrinProgress progress[kBrinProgressSlots] = {};
+int next_slot = 0;
+
+BrinProgress *progress_of(Oid index)
+{
+	for (BrinProgress &p : progress)
+		if (p.index == index)
+			return &p;
+	return nullptr;
+}
 
 // A plain min/max BRIN index on the column: the summary of a page range is then the smallest and the
 // largest value in it, which inserting a batch's smallest and largest values keeps covering the rest.
@@ -44,12 +56,24 @@ bool is_minmax_brin(Relation index, IndexInfo *info, AttrNumber column)
 	       index_getprocid(index, 1, BRIN_PROCNUM_OPCINFO) == F_BRIN_MINMAX_OPCINFO;
 }
 
-// Summarizes the ranges of brin that have filled up in a table of nblocks pages, when the index exists,
-// is BRIN and the caller owns it.
-void summarize_index(TrailBrin *brin, BlockNumber nblocks)
+// witness.<name> itself, or its partition on a partition of witness.entry.
+bool is_trail_index(Relation index, const char *name)
 {
-	Oid index = witness_relation_if_exists(brin->name);
-	if (!OidIsValid(index) || !pg_class_ownercheck(index, GetUserId()))
+	Oid named = witness_relation_if_exists(name);
+	if (!OidIsValid(named))
+		return false;
+	if (RelationGetRelid(index) == named)
+		return true;
+	return index->rd_rel->relispartition && get_partition_parent(RelationGetRelid(index), true) == named;
+}
+
+// Summarizes the ranges of an index that have filled up in a table of nblocks pages, when it is BRIN
+// and the caller owns it. An index this process knows nothing about is first probed at its last filled
+// range: already summarized there means summarized before it too (ranges are summarized in order),
+// which spares a pass over every range of each older partition.
+void summarize_index(Oid index, BlockNumber nblocks)
+{
+	if (!pg_class_ownercheck(index, GetUserId()))
 		return;
 	Relation irel = index_open(index, AccessShareLock);
 	bool is_brin = irel->rd_rel->relam == BRIN_AM_OID;
@@ -57,36 +81,62 @@ void summarize_index(TrailBrin *brin, BlockNumber nblocks)
 	index_close(irel, AccessShareLock);
 	if (pages_per_range == 0)
 		return;
-	if (brin->summarized_index != index) {
-		brin->summarized_index = index;
-		brin->summarized_upto = 0;
-	}
 	BlockNumber settled = nblocks > kFillingTail ? nblocks - kFillingTail : 0;
 	BlockNumber filled = settled - settled % pages_per_range;
-	for (BlockNumber blk = brin->summarized_upto; blk < filled; blk += pages_per_range) {
+	BrinProgress *p = progress_of(index);
+	if (p == nullptr) {
+		p = &progress[next_slot];
+		next_slot = (next_slot + 1) % kBrinProgressSlots;
+		p->index = index;
+		p->upto = 0;
+		if (filled > 0 &&
+		    DatumGetInt32(DirectFunctionCall2(brin_summarize_range, ObjectIdGetDatum(index),
+		                                      Int64GetDatum((int64)(filled - pages_per_range)))) == 0)
+			p->upto = filled;
+	}
+	for (BlockNumber blk = p->upto; blk < filled; blk += pages_per_range) {
 		CHECK_FOR_INTERRUPTS();
 		DirectFunctionCall2(brin_summarize_range, ObjectIdGetDatum(index), Int64GetDatum((int64)blk));
 	}
-	brin->summarized_upto = Max(brin->summarized_upto, filled);
+	p->upto = Max(p->upto, filled);
+}
+
+// Summarizes the trail BRIN indexes of one partition (or of witness.entry when it is not partitioned).
+void summarize_leaf(Oid leaf)
+{
+	if (!ConditionalLockRelationOid(leaf, ShareUpdateExclusiveLock))
+		return;
+	Relation rel = table_open(leaf, NoLock);
+	BlockNumber nblocks = RelationGetNumberOfBlocks(rel);
+	List *indexes = RelationGetIndexList(rel);
+	table_close(rel, NoLock);
+	ListCell *lc;
+	foreach (lc, indexes) {
+		Oid index = lfirst_oid(lc);
+		Relation irel = index_open(index, AccessShareLock);
+		bool trail = false;
+		for (const TrailBrin &brin : trail_brins)
+			trail = trail || is_trail_index(irel, brin.name);
+		index_close(irel, AccessShareLock);
+		if (trail)
+			summarize_index(index, nblocks);
+	}
+	UnlockRelationOid(leaf, ShareUpdateExclusiveLock);
 }
 
 } // namespace
 
-void trail_brin_progress(Oid index[2], BlockNumber upto[2])
+void trail_brin_progress(BrinProgress out[kBrinProgressSlots])
 {
-	for (int i = 0; i < 2; i++) {
-		index[i] = trail_brins[i].summarized_index;
-		upto[i] = trail_brins[i].summarized_upto;
-	}
+	for (int i = 0; i < kBrinProgressSlots; i++)
+		out[i] = progress[i];
 }
 
 // An index that was dropped and made again has another oid: summarize_index() then starts over.
-void trail_brin_resume(const Oid index[2], const BlockNumber upto[2])
+void trail_brin_resume(const BrinProgress in[kBrinProgressSlots])
 {
-	for (int i = 0; i < 2; i++) {
-		trail_brins[i].summarized_index = index[i];
-		trail_brins[i].summarized_upto = upto[i];
-	}
+	for (int i = 0; i < kBrinProgressSlots; i++)
+		progress[i] = in[i];
 }
 
 TrailBrins move_trail_brins_last(ResultRelInfo *indexes)
@@ -96,8 +146,7 @@ TrailBrins move_trail_brins_last(ResultRelInfo *indexes)
 	for (const TrailBrin &brin : trail_brins) {
 		for (int i = 0; i < n - found.count; i++) {
 			Relation index = indexes->ri_IndexRelationDescs[i];
-			if (strcmp(RelationGetRelationName(index), brin.name) != 0 ||
-			    !is_minmax_brin(index, indexes->ri_IndexRelationInfo[i], brin.column))
+			if (!is_minmax_brin(index, indexes->ri_IndexRelationInfo[i], brin.column) || !is_trail_index(index, brin.name))
 				continue;
 			int last = n - 1 - found.count;
 			std::swap(indexes->ri_IndexRelationDescs[i], indexes->ri_IndexRelationDescs[last]);
@@ -117,14 +166,15 @@ TrailBrins move_trail_brins_last(ResultRelInfo *indexes)
 void summarize_filled_ranges()
 {
 	Oid heap = entry_relid();
-	if (!ConditionalLockRelationOid(heap, ShareUpdateExclusiveLock))
+	if (!ConditionalLockRelationOid(heap, AccessShareLock))
 		return;
 	Relation rel = table_open(heap, NoLock);
-	BlockNumber nblocks = RelationGetNumberOfBlocks(rel);
+	List *leaves = entry_leaves(rel);
 	table_close(rel, NoLock);
-	for (TrailBrin &brin : trail_brins)
-		summarize_index(&brin, nblocks);
-	UnlockRelationOid(heap, ShareUpdateExclusiveLock);
+	ListCell *lc;
+	foreach (lc, leaves)
+		summarize_leaf(lfirst_oid(lc));
+	UnlockRelationOid(heap, AccessShareLock);
 }
 
 } // namespace witness::pg

@@ -14,15 +14,20 @@ struct TrailBrins {
 	BlockNumber pages_per_range[2] = {0, 0};
 };
 
-// Summarizes every page range of witness.entry that has filled up since the last call, in both
-// indexes, so that scans through them read only the ranges that can match.
+// Summarizes every page range of witness.entry (of each of its partitions) that has filled up since the
+// last call, in both indexes, so that scans through them read only the ranges that can match.
 void summarize_filled_ranges();
 
-// How far the trail's BRIN indexes are known to be summarized in this process. The background sealer
-// runs each pass in a new process and carries this from one to the next (sealer_registry.hpp), so that
-// a pass does not walk every range of a long trail again.
-void trail_brin_progress(Oid index[2], BlockNumber upto[2]);
-void trail_brin_resume(const Oid index[2], const BlockNumber upto[2]);
+// How far the trail's BRIN indexes (two per partition) are known to be summarized in this process. The
+// background sealer runs each pass in a new process and carries this from one to the next
+// (sealer_registry.hpp), so that a pass does not walk every range of a long trail again.
+struct BrinProgress {
+	Oid index; // InvalidOid for an unused slot
+	BlockNumber upto;
+};
+constexpr int kBrinProgressSlots = 8;
+void trail_brin_progress(BrinProgress out[kBrinProgressSlots]);
+void trail_brin_resume(const BrinProgress in[kBrinProgressSlots]);
 
 // Moves entry_xid and entry_id, where each is the plain min/max BRIN index pg_witness creates, to the end
 // of witness.entry's open index list.

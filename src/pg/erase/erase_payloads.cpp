@@ -8,6 +8,7 @@
 #include "pg/common/arguments.hpp"
 #include "pg/common/entry_rewrite.hpp"
 #include "pg/common/trail_catalog.hpp"
+#include "pg/common/trail_partitions.hpp"
 
 #include <initializer_list>
 
@@ -57,48 +58,72 @@ Datum witness_erase_payloads(PG_FUNCTION_ARGS);
 
 Datum witness_erase_payloads(PG_FUNCTION_ARGS)
 {
-	require_nargs(fcinfo, 3);
+	require_nargs(fcinfo, 4);
 	require_not_null(fcinfo, 0, "entries");
-	require_not_null(fcinfo, 1, "ids");
-	require_not_null(fcinfo, 2, "erasure_id");
+	require_not_null(fcinfo, 1, "partitions");
+	require_not_null(fcinfo, 2, "ids");
+	require_not_null(fcinfo, 3, "erasure_id");
 	ArrayType *tid_array = PG_GETARG_ARRAYTYPE_P(0);
-	ArrayType *id_array = PG_GETARG_ARRAYTYPE_P(1);
-	int64 erasure_id = PG_GETARG_INT64(2);
-	if (ARR_ELEMTYPE(tid_array) != TIDOID || ARR_ELEMTYPE(id_array) != INT8OID)
-		ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH), errmsg("entries must be tid[] and ids bigint[]")));
-	Datum *tids, *ids;
-	bool *tid_nulls, *id_nulls;
-	int ntids, nids;
+	ArrayType *part_array = PG_GETARG_ARRAYTYPE_P(1);
+	ArrayType *id_array = PG_GETARG_ARRAYTYPE_P(2);
+	int64 erasure_id = PG_GETARG_INT64(3);
+	if (ARR_ELEMTYPE(tid_array) != TIDOID || ARR_ELEMTYPE(part_array) != OIDOID || ARR_ELEMTYPE(id_array) != INT8OID)
+		ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH), errmsg("entries must be tid[], partitions oid[] and ids bigint[]")));
+	Datum *tids, *parts, *ids;
+	bool *tid_nulls, *part_nulls, *id_nulls;
+	int ntids, nparts, nids;
 	deconstruct_array(tid_array, TIDOID, sizeof(ItemPointerData), false, TYPALIGN_SHORT, &tids, &tid_nulls, &ntids);
+	deconstruct_array(part_array, OIDOID, sizeof(Oid), true, TYPALIGN_INT, &parts, &part_nulls, &nparts);
 	deconstruct_array(id_array, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &ids, &id_nulls, &nids);
-	if (ntids != nids)
-		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("entries and ids must have the same length")));
+	if (ntids != nids || nparts != nids)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("entries, partitions and ids must have the same length")));
 
-	Relation rel = table_open(entry_relid(), RowExclusiveLock);
-	TupleDesc desc = RelationGetDescr(rel);
-	if (check_entry_layout(desc) < 2)
+	Relation entry = table_open(entry_relid(), RowExclusiveLock);
+	if (check_entry_layout(RelationGetDescr(entry)) < 2)
 		ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 		                errmsg("the trail has no format-2 columns to erase"),
 		                errhint("Run ALTER EXTENSION pg_witness UPDATE.")));
-	EntryIndexes ix = open_entry_indexes(rel);
+	// Only witness.entry and its partitions: the oids come from the caller.
+	List *leaves = entry_leaves(entry);
+	Relation rel = nullptr;
+	EntryIndexes ix = {};
 	int64 erased = 0;
 	for (int i = 0; i < ntids; i++) {
 		CHECK_FOR_INTERRUPTS();
-		if (tid_nulls[i] || id_nulls[i])
+		if (tid_nulls[i] || id_nulls[i] || part_nulls[i])
 			continue;
-		HeapTuple entry = fetch_erasable(rel, (ItemPointer)DatumGetPointer(tids[i]), DatumGetInt64(ids[i]));
-		if (entry == nullptr)
+		const Oid part = DatumGetObjectId(parts[i]);
+		if (rel == nullptr || RelationGetRelid(rel) != part) { // entries come in id order: partition by partition
+			if (!list_member_oid(leaves, part))
+				ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				                errmsg("relation %u is not a partition of witness.entry", part)));
+			if (rel != nullptr) {
+				close_entry_indexes(&ix);
+				if (rel != entry)
+					table_close(rel, NoLock);
+			}
+			rel = part == RelationGetRelid(entry) ? entry : table_open(part, RowExclusiveLock);
+			check_partition_layout(entry, rel);
+			ix = open_entry_indexes(rel);
+		}
+		TupleDesc desc = RelationGetDescr(rel);
+		HeapTuple found = fetch_erasable(rel, (ItemPointer)DatumGetPointer(tids[i]), DatumGetInt64(ids[i]));
+		if (found == nullptr)
 			ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 			                errmsg("entry %lld changed while it was being erased", (long long)DatumGetInt64(ids[i])),
 			                errhint("Run witness.erase_subject() again.")));
-		HeapTuple updated = erased_version(entry, desc, erasure_id);
-		update_entry(rel, &ix, &entry->t_self, updated);
+		HeapTuple updated = erased_version(found, desc, erasure_id);
+		update_entry(rel, &ix, &found->t_self, updated);
 		heap_freetuple(updated);
-		heap_freetuple(entry);
+		heap_freetuple(found);
 		erased++;
 	}
-	close_entry_indexes(&ix);
-	table_close(rel, NoLock); // keep the lock until commit
+	if (rel != nullptr) {
+		close_entry_indexes(&ix);
+		if (rel != entry)
+			table_close(rel, NoLock); // keep the lock until commit
+	}
+	table_close(entry, NoLock); // keep the lock until commit
 	CommandCounterIncrement();
 	PG_RETURN_INT64(erased);
 }

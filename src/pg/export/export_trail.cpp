@@ -14,6 +14,7 @@
 #include "pg/common/pg_includes.hpp"
 
 #include "pg/common/trail_catalog.hpp"
+#include "pg/common/trail_partitions.hpp"
 #include "pg/common/access_check.hpp"
 #include "core/entry_encoding.hpp"
 
@@ -48,7 +49,8 @@ const char *const kHeaderAndBlocksQuery =
     "::pg_catalog.text FROM witness.block b ORDER BY b.block_no)";
 
 // ORDER BY uses int8's default btree ordering, found through the type, not the search_path.
-const char *const kEntryOrderQuery = "SELECT e.ctid FROM witness.entry e ORDER BY e.id";
+// tableoid: the partition of witness.entry the entry is in (docs/scaling.md).
+const char *const kEntryOrderQuery = "SELECT e.ctid, e.tableoid FROM witness.entry e ORDER BY e.id";
 
 constexpr long kLineBatch = 1000;  // header and block lines per cursor fetch
 constexpr long kTidBatch = 10000; // entry ctids per cursor fetch
@@ -63,9 +65,11 @@ struct ExportState {
 	MemoryContext row_cxt;   // detoasted values of the current entry; reset per entry
 	text **lines;
 	ItemPointerData *tids;
+	Oid *tableoids; // the relation each of tids is in
 	long nbatch, next; // rows in the batch, next one to return
 	bool cursor_done;  // the current cursor returned fewer rows than asked: nothing more
-	Relation rel;
+	Relation rel;  // witness.entry
+	Relation leaf; // the partition of the current entry (rel when witness.entry is not partitioned)
 	BufferAccessStrategy strategy; // a ring of buffers: an export does not flush shared_buffers
 	Buffer buf;                    // the page of the last entry, pinned while entries stay on it
 	HeapTupleData tuple;           // the entry in slot: the slot keeps a pointer to it
@@ -141,12 +145,15 @@ void fetch_tids(ExportState *st)
 	SPI_cursor_fetch(portal, true, kTidBatch);
 	long n = (long)SPI_processed;
 	st->tids = (ItemPointerData *)MemoryContextAlloc(st->batch_cxt, sizeof(ItemPointerData) * Max(n, 1));
+	st->tableoids = (Oid *)MemoryContextAlloc(st->batch_cxt, sizeof(Oid) * Max(n, 1));
 	for (long i = 0; i < n; i++) {
-		bool isnull;
+		bool isnull, oid_isnull;
 		Datum d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
-		if (isnull)
+		Datum oid = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &oid_isnull);
+		if (isnull || oid_isnull)
 			elog(ERROR, "pg_witness: the export query returned a NULL ctid");
 		st->tids[i] = *(ItemPointer)DatumGetPointer(d);
+		st->tableoids[i] = DatumGetObjectId(oid);
 	}
 	st->nbatch = n;
 	st->cursor_done = n < kTidBatch;
@@ -166,6 +173,9 @@ void cleanup(ExportState *st)
 	if (BufferIsValid(st->buf))
 		ReleaseBuffer(st->buf);
 	st->buf = InvalidBuffer;
+	if (st->leaf != nullptr && st->leaf != st->rel)
+		table_close(st->leaf, NoLock); // its lock is kept until the end of the transaction
+	st->leaf = nullptr;
 	if (st->rel != nullptr)
 		table_close(st->rel, AccessShareLock);
 	if (st->snapshot != nullptr)
@@ -447,14 +457,28 @@ void print_entry(StringInfo out, const Datum *values, const bool *nulls)
 // Not through the index-fetch interface: that one starts from the root of a HOT chain, and a row
 // updated in place (by someone tampering with the trail) is a heap-only tuple the scan returns itself.
 // As heap_fetch(), but the page stays pinned while the entries stay on it.
-void fetch_entry(ExportState *st, const ItemPointerData *tid)
+void fetch_entry(ExportState *st, const ItemPointerData *tid, Oid tableoid)
 {
+	if (RelationGetRelid(st->leaf) != tableoid) { // the next partition: entries are in id order
+		if (BufferIsValid(st->buf))
+			ReleaseBuffer(st->buf);
+		st->buf = InvalidBuffer;
+		ExecClearTuple(st->slot);
+		if (st->leaf != st->rel)
+			table_close(st->leaf, NoLock);
+		st->leaf = st->rel;
+		if (tableoid != RelationGetRelid(st->rel)) {
+			Relation leaf = table_open(tableoid, AccessShareLock);
+			check_partition_layout(st->rel, leaf);
+			st->leaf = leaf;
+		}
+	}
 	BlockNumber block = ItemPointerGetBlockNumber(tid);
 	if (!BufferIsValid(st->buf) || BufferGetBlockNumber(st->buf) != block) {
 		if (BufferIsValid(st->buf))
 			ReleaseBuffer(st->buf);
 		st->buf = InvalidBuffer;
-		st->buf = ReadBufferExtended(st->rel, MAIN_FORKNUM, block, RBM_NORMAL, st->strategy);
+		st->buf = ReadBufferExtended(st->leaf, MAIN_FORKNUM, block, RBM_NORMAL, st->strategy);
 	}
 	LockBuffer(st->buf, BUFFER_LOCK_SHARE);
 	Page page = BufferGetPage(st->buf);
@@ -468,7 +492,7 @@ void fetch_entry(ExportState *st, const ItemPointerData *tid)
 	HeapTuple tuple = &st->tuple; // not on the stack: the slot keeps a pointer to it
 	tuple->t_data = (HeapTupleHeader)PageGetItem(page, lp);
 	tuple->t_len = ItemIdGetLength(lp);
-	tuple->t_tableOid = RelationGetRelid(st->rel);
+	tuple->t_tableOid = RelationGetRelid(st->leaf);
 	tuple->t_self = *tid;
 	if (!HeapTupleSatisfiesVisibility(tuple, st->snapshot, st->buf)) {
 		LockBuffer(st->buf, BUFFER_LOCK_UNLOCK);
@@ -488,8 +512,9 @@ text *next_entry(ExportState *st)
 		if (st->nbatch == 0)
 			return nullptr;
 	}
-	ItemPointerData tid = st->tids[st->next++];
-	fetch_entry(st, &tid);
+	ItemPointerData tid = st->tids[st->next];
+	const Oid tableoid = st->tableoids[st->next++];
+	fetch_entry(st, &tid, tableoid);
 	slot_getallattrs(st->slot);
 	MemoryContext caller = MemoryContextSwitchTo(st->row_cxt);
 	MemoryContextReset(st->row_cxt);
@@ -511,10 +536,12 @@ void start_entries(ExportState *st, MemoryContext state_cxt)
 {
 	MemoryContext old = MemoryContextSwitchTo(state_cxt);
 	st->rel = table_open(entry_relid(), AccessShareLock);
+	st->leaf = st->rel;
 	check_entry_layout(RelationGetDescr(st->rel));
 	st->strategy = GetAccessStrategy(BAS_BULKREAD);
 	st->buf = InvalidBuffer;
-	st->slot = table_slot_create(st->rel, nullptr);
+	// Heap tuples of a partition: a partitioned witness.entry has no table access method of its own.
+	st->slot = MakeSingleTupleTableSlot(RelationGetDescr(st->rel), &TTSOpsBufferHeapTuple);
 	MemoryContextSwitchTo(old);
 	open_cursor(kEntryOrderQuery, st->snapshot, st->entries_cursor);
 	st->nbatch = st->next = 0;

@@ -5,8 +5,10 @@
 // sealed_payload column of a row changes (common/entry_rewrite.hpp). witness.rotate_master_key()
 // (pg_witness--0.1--0.2.sql) calls witness._reseal_payloads() once per batch and commits after each.
 //
-// A batch walks witness.entry in physical order from a block number on, so that the rotation reads
-// the trail once however often it commits: the caller passes back the block a batch stopped at. Row
+// A batch walks witness.entry in physical order from a position on, so that the rotation reads the
+// trail once however often it commits: the caller passes back the position a batch stopped at. A
+// position is a partition (its ordinal in bound order, docs/scaling.md) and a block number in it,
+// (ordinal << 32) | block; a batch stays within one partition. Row
 // versions the rotation itself writes are under the current key, wherever they land, and are skipped.
 #include "pg/common/pg_includes.hpp"
 
@@ -15,6 +17,7 @@
 #include "pg/common/entry_rewrite.hpp"
 #include "pg/common/master_keys.hpp"
 #include "pg/common/trail_catalog.hpp"
+#include "pg/common/trail_partitions.hpp"
 
 #include "core/payload_cipher.hpp"
 
@@ -204,10 +207,12 @@ Datum witness_reseal_payloads(PG_FUNCTION_ARGS)
 	require_not_null(fcinfo, 0, "start_block");
 	require_not_null(fcinfo, 1, "batch_size");
 	require_superuser();
-	const int64 start = PG_GETARG_INT64(0);
+	const int64 position = PG_GETARG_INT64(0);
 	const int32 batch_size = PG_GETARG_INT32(1);
-	if (start < 0 || start > (int64)MaxBlockNumber)
-		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("start_block %lld is out of range", (long long)start)));
+	const int64 ordinal = position >> 32;
+	const int64 start = position & 0xFFFFFFFF;
+	if (position < 0 || start > (int64)MaxBlockNumber)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("start_block %lld is out of range", (long long)position)));
 	if (batch_size < 1)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("batch_size must be at least 1")));
 	TupleDesc result_desc;
@@ -216,11 +221,22 @@ Datum witness_reseal_payloads(PG_FUNCTION_ARGS)
 		                errmsg("witness._reseal_payloads must return (next_block bigint, resealed bigint)")));
 	const witness::MasterKey *current = require_master_key("cannot rotate the master key");
 
-	Relation rel = table_open(entry_relid(), RowExclusiveLock);
-	if (check_entry_layout(RelationGetDescr(rel)) < 2)
+	Relation entry = table_open(entry_relid(), RowExclusiveLock);
+	if (check_entry_layout(RelationGetDescr(entry)) < 2)
 		ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 		                errmsg("the trail has no sealed payloads to re-encrypt"),
 		                errhint("Run ALTER EXTENSION pg_witness UPDATE.")));
+	List *leaves = entry_leaves(entry);
+	TupleDesc result_row = result_desc;
+	if (ordinal >= list_length(leaves)) { // past the last partition: done
+		table_close(entry, NoLock);
+		Datum values[2] = {Int64GetDatum(0), Int64GetDatum(0)};
+		bool nulls[2] = {true, false};
+		PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(result_row, values, nulls)));
+	}
+	const Oid leaf = list_nth_oid(leaves, (int)ordinal);
+	Relation rel = leaf == RelationGetRelid(entry) ? entry : table_open(leaf, RowExclusiveLock);
+	check_partition_layout(entry, rel);
 	Candidates c;
 	c.capacity = 64;
 	c.count = 0;
@@ -241,12 +257,17 @@ Datum witness_reseal_payloads(PG_FUNCTION_ARGS)
 	}
 	MemoryContextDelete(row_cxt);
 	close_entry_indexes(&ix);
-	table_close(rel, NoLock); // keep the lock until commit
+	if (rel != entry)
+		table_close(rel, NoLock); // keep the lock until commit
+	table_close(entry, NoLock);
 	CommandCounterIncrement();
 
+	// At the end of a partition, the next one's first block.
+	const bool done = next == InvalidBlockNumber && ordinal + 1 >= list_length(leaves);
+	const int64 next_position = next == InvalidBlockNumber ? (ordinal + 1) << 32 : (ordinal << 32) | (int64)next;
 	Datum values[2];
-	bool nulls[2] = {next == InvalidBlockNumber, false};
-	values[0] = Int64GetDatum(next == InvalidBlockNumber ? 0 : (int64)next);
+	bool nulls[2] = {done, false};
+	values[0] = Int64GetDatum(done ? 0 : next_position);
 	values[1] = Int64GetDatum(resealed);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(result_desc, values, nulls)));
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "pg/common/pg_includes.hpp"
+#include "pg/common/trail_brin.hpp"
 
 extern "C" {
 #include "storage/latch.h"
@@ -30,8 +31,7 @@ const char *pass_result_name(PassResult r);
 
 // What one sealer worker hands to the next one in the same database.
 struct PassMemory {
-	Oid brin_index[2];            // the trail's BRIN indexes, and how far they are known summarized
-	BlockNumber brin_upto[2];
+	BrinProgress brin[kBrinProgressSlots]; // the trail's BRIN indexes, and how far they are known summarized
 	TimestampTz digest_logged_at; // when a digest was last appended to witness.digest_file
 };
 

@@ -314,7 +314,7 @@ void witness_sealer_main(Datum arg)
 
 	PassMemory memory;
 	registry_begin_pass(database, &memory);
-	trail_brin_resume(memory.brin_index, memory.brin_upto);
+	trail_brin_resume(memory.brin);
 	MemoryContext keep = AllocSetContextCreate(TopMemoryContext, "pg_witness sealer pass", ALLOCSET_DEFAULT_SIZES);
 	volatile PassResult result = PassResult::Failed;
 	char *volatile digest = nullptr;
@@ -342,7 +342,7 @@ void witness_sealer_main(Datum arg)
 	// The block is committed: its digest may now name it.
 	if (digest != nullptr && append_digest_line(digest))
 		memory.digest_logged_at = GetCurrentTimestamp();
-	trail_brin_progress(memory.brin_index, memory.brin_upto);
+	trail_brin_progress(memory.brin);
 	registry_end_pass(database, result, pass_found_extension, error, &memory);
 	// After the seal, so that sealing never waits for it here; the launcher starts this database's
 	// next pass once this worker has exited.

@@ -7,6 +7,7 @@
 #include "pg/digest/digest_log.hpp"
 #include "pg/verify/entry_hash.hpp"
 #include "pg/common/trail_catalog.hpp"
+#include "pg/common/trail_partitions.hpp"
 #include "pg/verify/verifier_bridge.hpp"
 #include "pg/verify/verify_trail.hpp"
 #include "pg/seal/seal_status.hpp"
@@ -209,13 +210,9 @@ bool period_has(const Period &p, int64 id)
 }
 
 // Feeds every entry that may belong to the range to the verifier, with its recomputed leaf hash.
-void scan_entries(VerifierHandle *v, bool skip_old, uint64 min_xid, Period *period)
+void scan_leaf(VerifierHandle *v, bool skip_old, uint64 min_xid, Period *period, Relation rel, MemoryContext per_entry)
 {
-	Relation rel = table_open(entry_relid(), AccessShareLock);
-	check_entry_layout(RelationGetDescr(rel));
 	TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, nullptr);
-	MemoryContext per_entry =
-	    AllocSetContextCreate(CurrentMemoryContext, "pg_witness verify entry", ALLOCSET_DEFAULT_SIZES);
 	Datum values[EntryNatts];
 	bool nulls[EntryNatts];
 	HeapTuple tuple;
@@ -253,7 +250,25 @@ void scan_entries(VerifierHandle *v, bool skip_old, uint64 min_xid, Period *peri
 		MemoryContextReset(per_entry);
 	}
 	table_endscan(scan);
-	table_close(rel, AccessShareLock);
+}
+
+// Every partition of witness.entry (or witness.entry itself), one after the other.
+void scan_entries(VerifierHandle *v, bool skip_old, uint64 min_xid, Period *period)
+{
+	Relation entry = table_open(entry_relid(), AccessShareLock);
+	check_entry_layout(RelationGetDescr(entry));
+	MemoryContext per_entry =
+	    AllocSetContextCreate(CurrentMemoryContext, "pg_witness verify entry", ALLOCSET_DEFAULT_SIZES);
+	List *leaves = entry_leaves(entry);
+	ListCell *lc;
+	foreach (lc, leaves) {
+		Relation rel = lfirst_oid(lc) == RelationGetRelid(entry) ? entry : table_open(lfirst_oid(lc), AccessShareLock);
+		check_partition_layout(entry, rel);
+		scan_leaf(v, skip_old, min_xid, period, rel, per_entry);
+		if (rel != entry)
+			table_close(rel, AccessShareLock);
+	}
+	table_close(entry, AccessShareLock);
 	MemoryContextDelete(per_entry);
 }
 
