@@ -116,7 +116,12 @@ BEGIN
 		EXECUTE format('CREATE TRIGGER witness_insert_only_by_capture BEFORE INSERT ON %s '
 		               'FOR EACH STATEMENT EXECUTE FUNCTION witness._reject_write()', p);
 	END IF;
-	EXECUTE format('REVOKE ALL ON %s FROM PUBLIC', p);
+	-- A new table grants nothing, unless default privileges say otherwise. Only then revoked: a REVOKE is
+	-- a permission event, recorded in the trail, and capture then keeps witness.entry open, which the
+	-- next ATTACH PARTITION of the same transaction would refuse.
+	IF (SELECT c.relacl FROM pg_catalog.pg_class c WHERE c.oid = p) IS NOT NULL THEN
+		EXECUTE format('REVOKE ALL ON %s FROM PUBLIC', p);
+	END IF;
 	-- Its indexes named after the partition and witness.entry's index each is a partition of
 	-- (entry_y2026m12_xid for witness.entry_xid), not PostgreSQL's generated names.
 	FOR ix IN
@@ -188,6 +193,104 @@ BEGIN
 	PERFORM witness._guard_entry_partition('witness.entry_0_1');
 END
 $$;
+
+-- The range of a partition of witness.entry, read from its bound as PostgreSQL prints it (ISO dates,
+-- whatever the caller's DateStyle).
+CREATE FUNCTION witness._partition_range(p regclass, OUT is_default boolean, OUT range_start timestamptz, OUT range_end timestamptz)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET datestyle = 'ISO, YMD' AS $$
+DECLARE
+	bound text := (SELECT pg_get_expr(c.relpartbound, c.oid) FROM pg_class c WHERE c.oid = p);
+BEGIN
+	is_default := bound = 'DEFAULT';
+	IF is_default OR bound IS NULL THEN
+		RETURN;
+	END IF;
+	range_start := CASE WHEN bound ~ 'FROM \(MINVALUE\)' THEN '-infinity'::timestamptz
+	                    ELSE substring(bound FROM 'FROM \(''([^'']*)''\)')::timestamptz END;
+	range_end := CASE WHEN bound ~ 'TO \(MAXVALUE\)' THEN 'infinity'::timestamptz
+	                  ELSE substring(bound FROM 'TO \(''([^'']*)''\)')::timestamptz END;
+END
+$$;
+COMMENT ON FUNCTION witness._partition_range(regclass) IS 'internal: the range of stmt_time a partition of witness.entry takes, or is_default';
+REVOKE ALL ON FUNCTION witness._partition_range(regclass) FROM PUBLIC;
+
+-- The partitions of the trail: what retention can drop a month at a time (docs/scaling.md).
+CREATE VIEW witness.partitions AS
+SELECT c.oid::regclass AS partition, r.is_default, r.range_start, r.range_end,
+       NULLIF(c.reltuples, -1)::bigint AS entries_estimate,
+       pg_catalog.pg_total_relation_size(c.oid) AS total_bytes
+FROM pg_catalog.pg_inherits h
+JOIN pg_catalog.pg_class c ON c.oid = h.inhrelid
+CROSS JOIN LATERAL witness._partition_range(c.oid::regclass) r
+WHERE h.inhparent = 'witness.entry'::pg_catalog.regclass;
+COMMENT ON VIEW witness.partitions IS 'the partitions of witness.entry: the range of stmt_time each takes, [range_start, range_end) (NULL for the default partition), an estimate of its entries (as of its last VACUUM or ANALYZE; NULL before) and its size with indexes';
+REVOKE ALL ON witness.partitions FROM PUBLIC;
+
+-- The partition of the UTC month that starts at month_start, made unless a partition covers part of
+-- it already. Made as a table of its own and then attached: ATTACH PARTITION takes SHARE UPDATE
+-- EXCLUSIVE on witness.entry, which capture's ROW EXCLUSIVE does not conflict with (CREATE TABLE ...
+-- PARTITION OF would wait for every capturing transaction and stop capture meanwhile). Attaching
+-- scans witness.entry_default under an exclusive lock for entries of that month; when it has some,
+-- the month is refused loudly (WARNING) and its entries stay in the default partition.
+CREATE FUNCTION witness._create_entry_partition(month_start timestamptz) RETURNS regclass
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	lo timestamptz := date_trunc('month', month_start AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
+	hi timestamptz := (date_trunc('month', month_start AT TIME ZONE 'UTC') + interval '1 month') AT TIME ZONE 'UTC';
+	name text := 'entry_' || to_char(date_trunc('month', month_start AT TIME ZONE 'UTC'), '"y"YYYY"m"MM');
+	made regclass;
+BEGIN
+	IF month_start IS NULL THEN
+		RAISE EXCEPTION 'month_start must not be null' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF EXISTS (SELECT 1 FROM witness.partitions p WHERE NOT p.is_default AND p.range_start < hi AND p.range_end > lo) THEN
+		RETURN NULL;
+	END IF;
+	IF EXISTS (SELECT 1 FROM witness.entry_default e WHERE e.stmt_time >= lo AND e.stmt_time < hi) THEN
+		RAISE WARNING 'pg_witness: no partition made for the UTC month %: witness.entry_default holds entries of it', to_char(lo AT TIME ZONE 'UTC', 'YYYY-MM')
+			USING DETAIL = 'A partition cannot be attached over entries of the default partition.',
+			      HINT = 'Its entries stay in witness.entry_default, which retention cannot drop by month (docs/scaling.md).';
+		RETURN NULL;
+	END IF;
+	PERFORM witness._begin_internal_ddl();
+	EXECUTE format('CREATE TABLE witness.%I (LIKE witness.entry)', name);
+	EXECUTE format('ALTER TABLE witness.%I ADD CONSTRAINT %I CHECK (stmt_time >= %L AND stmt_time < %L)',
+	               name, name || '_range', lo, hi);
+	EXECUTE format('ALTER TABLE witness.entry ATTACH PARTITION witness.%I FOR VALUES FROM (%L) TO (%L)', name, lo, hi);
+	EXECUTE format('ALTER TABLE witness.%I DROP CONSTRAINT %I', name, name || '_range');
+	made := format('witness.%I', name)::regclass;
+	EXECUTE format('COMMENT ON TABLE %s IS %L', made, format('pg_witness trail: the entries of the UTC month from %s (docs/scaling.md)', lo));
+	PERFORM witness._guard_entry_partition(made);
+	PERFORM witness._end_internal_ddl();
+	RETURN made;
+END
+$$;
+COMMENT ON FUNCTION witness._create_entry_partition(timestamptz) IS 'internal: makes and attaches the partition of witness.entry for the UTC month of month_start, unless one covers it or the default partition holds entries of it';
+REVOKE ALL ON FUNCTION witness._create_entry_partition(timestamptz) FROM PUBLIC;
+
+-- What the sealer worker calls: the current UTC month and the next months_ahead, each made unless
+-- it exists. A lock it waits for longer than 2 seconds is given up (a waiting exclusive lock would
+-- queue capture behind it); the next pass tries again.
+CREATE FUNCTION witness.create_entry_partitions(months_ahead integer DEFAULT 2)
+RETURNS SETOF regclass
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET lock_timeout = '2s' AS $$
+DECLARE
+	m integer;
+	made regclass;
+BEGIN
+	IF months_ahead IS NULL OR months_ahead < 0 OR months_ahead > 120 THEN
+		RAISE EXCEPTION 'months_ahead must be between 0 and 120' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	FOR m IN 0 .. months_ahead LOOP
+		made := witness._create_entry_partition(now() + make_interval(months => m));
+		IF made IS NOT NULL THEN
+			RETURN NEXT made;
+		END IF;
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION witness.create_entry_partitions(integer) IS 'makes the partitions of witness.entry for the current UTC month and the next months_ahead that do not exist yet, and returns them (the sealer worker calls it; docs/scaling.md)';
+REVOKE ALL ON FUNCTION witness.create_entry_partitions(integer) FROM PUBLIC;
 
 -------------------------------------------------------------------------------
 -- Erasure (GDPR Art. 17): payload and salt go, the commitment and the leaf stay
@@ -2718,6 +2821,10 @@ GRANT EXECUTE ON FUNCTION witness.track(regclass, text, jsonb, text[], text, tex
 	TO witness_admin;
 GRANT EXECUTE ON FUNCTION witness.master_key_id() TO witness_admin, witness_auditor;
 GRANT SELECT ON witness.holds TO witness_admin, witness_auditor;
+-- The partitions of the trail (docs/scaling.md): ranges and sizes, no entry. Making them is the
+-- superuser's (or the sealer's): it is DDL on witness.entry.
+GRANT SELECT ON witness.partitions TO witness_admin, witness_auditor;
+GRANT EXECUTE ON FUNCTION witness._partition_range(regclass) TO witness_admin, witness_auditor;
 -- The record tables, for the admin who writes them; an auditor reads their rows as entries of the
 -- trail (witness.log).
 GRANT SELECT ON witness.tracked_table, witness.ddl_event, witness.erasure, witness.subject_access,

@@ -33,6 +33,7 @@ const char *pass_result_name(PassResult r);
 struct PassMemory {
 	BrinProgress brin[kBrinProgressSlots]; // the trail's BRIN indexes, and how far they are known summarized
 	TimestampTz digest_logged_at; // when a digest was last appended to witness.digest_file
+	TimestampTz partitions_checked_at; // when witness.entry's coming partitions were last made (or found)
 };
 
 // A database's background sealing as witness.seal_status shows it.

@@ -8,6 +8,7 @@
 #include "pg/activity/activity_drain.hpp"
 #include "pg/seal/sealer_registry.hpp"
 #include "pg/seal/scheduled_verification.hpp"
+#include "pg/seal/partition_maintenance.hpp"
 #include "pg/common/trail_brin.hpp"
 
 extern "C" {
@@ -342,6 +343,9 @@ void witness_sealer_main(Datum arg)
 	// The block is committed: its digest may now name it.
 	if (digest != nullptr && append_digest_line(digest))
 		memory.digest_logged_at = GetCurrentTimestamp();
+	// The coming months' partitions of witness.entry, in a transaction of their own (docs/scaling.md).
+	if (pass_found_extension && prepare_partitions_if_due(memory.partitions_checked_at))
+		memory.partitions_checked_at = GetCurrentTimestamp();
 	trail_brin_progress(memory.brin);
 	registry_end_pass(database, result, pass_found_extension, error, &memory);
 	// After the seal, so that sealing never waits for it here; the launcher starts this database's

@@ -1,0 +1,71 @@
+#include "pg/seal/partition_maintenance.hpp"
+
+extern "C" {
+#include "access/xact.h"
+#include "pgstat.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+}
+
+namespace witness::pg
+{
+namespace
+{
+
+// Often enough that a missed month is made long before it starts; rarely enough to cost nothing.
+constexpr long kCheckEveryMs = 60L * 60 * 1000;
+
+// A 0.1 trail (before ALTER EXTENSION pg_witness UPDATE) has no partitions and no such function.
+bool have_partitions()
+{
+	return OidIsValid(DatumGetObjectId(
+	    DirectFunctionCall1(to_regprocedure, CStringGetTextDatum("witness.create_entry_partitions(integer)"))));
+}
+
+void create_partitions()
+{
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "pg_witness: SPI_connect failed");
+	int rc = SPI_execute("SELECT pg_catalog.count(*) FROM witness.create_entry_partitions(2)", false, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "pg_witness: making the partitions of witness.entry failed: %s", SPI_result_code_string(rc));
+	SPI_finish();
+}
+
+} // namespace
+
+bool prepare_partitions_if_due(TimestampTz last_done)
+{
+	if (last_done != 0 && !TimestampDifferenceExceeds(last_done, GetCurrentTimestamp(), kCheckEveryMs))
+		return false;
+	volatile bool done = false;
+	MemoryContext cxt = CurrentMemoryContext;
+	PG_TRY();
+	{
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pgstat_report_activity(STATE_RUNNING, "pg_witness: making partitions");
+		if (have_partitions())
+			create_partitions();
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+		pgstat_report_activity(STATE_IDLE, nullptr);
+		done = true;
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(cxt);
+		ErrorData *e = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		ereport(WARNING, (errcode(e->sqlerrcode),
+		                  errmsg("pg_witness: could not make the partitions of witness.entry ahead of time: %s", e->message),
+		                  errhint("The next pass of the sealer tries again; until then entries of a month without a partition go to witness.entry_default.")));
+		FreeErrorData(e);
+	}
+	PG_END_TRY();
+	return done;
+}
+
+} // namespace witness::pg
