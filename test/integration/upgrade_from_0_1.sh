@@ -106,6 +106,19 @@ q "ALTER EXTENSION pg_witness UPDATE" >/dev/null
 check "updated version" "0.2" "SELECT extversion FROM pg_extension WHERE extname = 'pg_witness'"
 check "0.1 entries kept, format 1, hashes unchanged" "$OLD_ENTRIES|$OLD_LEAVES" \
 	"SELECT count(*) || '|' || md5(string_agg(encode(leaf_hash, 'hex'), ',' ORDER BY id)) FROM witness.entry WHERE format = 1"
+# witness.entry is partitioned now (docs/scaling.md): the 0.1 table is its partition up to the next UTC
+# month boundary, no longer a member of the extension (pg_dump saves it as a partition), with its
+# guards; the default partition takes what no partition does.
+check "the 0.1 table became a partition of witness.entry" "p|$OLD_ENTRIES|false|2" \
+	"SELECT (SELECT relkind::text FROM pg_class WHERE oid = 'witness.entry'::regclass) || '|' ||
+	        (SELECT count(*) FROM witness.entry_0_1 WHERE format = 1) || '|' ||
+	        EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = 'witness.entry_0_1'::regclass AND d.deptype = 'e')::text || '|' ||
+	        (SELECT count(*) FROM pg_trigger t WHERE t.tgrelid = 'witness.entry_0_1'::regclass AND NOT t.tgisinternal)"
+check "its range ends at a UTC month boundary after now; a default partition" "true|true" \
+	"SELECT bool_or(NOT p.is_default AND p.range_start = '-infinity' AND p.range_end > now()
+	                AND p.range_end = date_trunc('month', p.range_end AT TIME ZONE 'UTC') AT TIME ZONE 'UTC') || '|' ||
+	        bool_or(p.is_default AND p.partition = 'witness.entry_default'::regclass)
+	 FROM witness.partitions p"
 # The update itself writes no entry (witness.erasure joins the tracked tables uncaptured).
 check "verifies after the update" "valid|2|2" "SELECT status || '|' || blocks_checked || '|' || entries_pending FROM witness.verify()"
 check "the update made the roles (docs/access.md)" "witness_admin,witness_auditor,witness_reader" \
