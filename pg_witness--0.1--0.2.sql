@@ -79,21 +79,6 @@ BEGIN
 END
 $$;
 
--- The indexes, as partitioned indexes: each partition gets its own (an attached 0.1 table keeps
--- its existing ones, which ATTACH PARTITION adopts).
-CREATE INDEX entry_xid ON witness.entry USING brin (xid witness.xid8_minmax_ops);
-COMMENT ON INDEX witness.entry_xid IS 'BRIN min/max of xid per page range: how the sealer finds unsealed entries';
-CREATE INDEX entry_id ON witness.entry USING brin (id);
-COMMENT ON INDEX witness.entry_id IS 'BRIN min/max of id per page range: lookups of entries by id';
-CREATE INDEX entry_subject ON witness.entry ((id OPERATOR(pg_catalog.>>) 16), pg_catalog.hashtextextended(subject, 0))
-	WHERE subject IS NOT NULL;
-COMMENT ON INDEX witness.entry_subject IS 'id bucket and hash of the subject of every entry that has one: how witness.subject_export() and witness.erase_subject() find a subject''s entries';
-CREATE INDEX entry_erasure ON witness.entry (erasure_id) WHERE erasure_id IS NOT NULL;
-COMMENT ON INDEX witness.entry_erasure IS 'the entries each erasure emptied: how witness.subject_export() lists a subject''s erased entries';
-CREATE INDEX entry_pseudonym ON witness.entry ((id OPERATOR(pg_catalog.>>) 16), witness._pseudonym_key(subject_pseudonym))
-	WHERE subject_pseudonym IS NOT NULL;
-COMMENT ON INDEX witness.entry_pseudonym IS 'id bucket and first 8 bytes (witness._pseudonym_key) of the subject pseudonym of every encrypted entry that has a subject: how witness.subject_export() and witness.erase_subject() find them without the subject in clear';
-
 -- Statement triggers are not inherited: the parent and every partition carry the guards.
 CREATE TRIGGER witness_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON witness.entry
 	FOR EACH STATEMENT EXECUTE FUNCTION witness._reject_write();
@@ -101,11 +86,12 @@ ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_append_only;
 CREATE TRIGGER witness_insert_only_by_capture BEFORE INSERT ON witness.entry
 	FOR EACH STATEMENT EXECUTE FUNCTION witness._reject_write();
 
--- A partition's guards: append-only always, inserts by the capture (and a replica-mode restore) only.
+-- A partition's guards (append-only always, inserts by the capture and a replica-mode restore only)
+-- and its indexes. Made before it is attached, where it can be.
 CREATE FUNCTION witness._guard_entry_partition(p regclass) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	ix record;
+	name name;
 BEGIN
 	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t WHERE t.tgrelid = p AND t.tgname = 'witness_append_only') THEN
 		EXECUTE format('CREATE TRIGGER witness_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON %s '
@@ -122,24 +108,21 @@ BEGIN
 	IF (SELECT c.relacl FROM pg_catalog.pg_class c WHERE c.oid = p) IS NOT NULL THEN
 		EXECUTE format('REVOKE ALL ON %s FROM PUBLIC', p);
 	END IF;
-	-- Its indexes named after the partition and witness.entry's index each is a partition of
-	-- (entry_y2026m12_xid for witness.entry_xid), not PostgreSQL's generated names.
-	FOR ix IN
-		SELECT c.relname AS name, substr(parent.relname, 7) AS suffix
-		FROM pg_catalog.pg_index i
-		JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid
-		JOIN pg_catalog.pg_inherits h ON h.inhrelid = i.indexrelid
-		JOIN pg_catalog.pg_class parent ON parent.oid = h.inhparent
-		WHERE i.indrelid = p AND parent.relnamespace = 'witness'::regnamespace AND parent.relname LIKE 'entry\_%'
-	LOOP
-		IF ix.name <> format('%s_%s', (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = p), ix.suffix) THEN
-			EXECUTE format('ALTER INDEX witness.%I RENAME TO %I', ix.name,
-			               format('%s_%s', (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = p), ix.suffix));
-		END IF;
-	END LOOP;
+	-- The indexes of the trail, named after the partition (entry_y2026m12_xid and so on). Each
+	-- partition's own, not partitions of indexes on witness.entry: pg_dump saves a partition of a
+	-- partitioned index with an ATTACH that a restore cannot replay, the extension having made the
+	-- parent's index already (ATTACH PARTITION would have indexed the restored partition first).
+	SELECT c.relname INTO name FROM pg_catalog.pg_class c WHERE c.oid = p;
+	EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s USING brin (xid witness.xid8_minmax_ops)', name || '_xid', p);
+	EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s USING brin (id)', name || '_id', p);
+	EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s ((id OPERATOR(pg_catalog.>>) 16), pg_catalog.hashtextextended(subject, 0)) '
+	               'WHERE subject IS NOT NULL', name || '_subject', p);
+	EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s (erasure_id) WHERE erasure_id IS NOT NULL', name || '_erasure', p);
+	EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s ((id OPERATOR(pg_catalog.>>) 16), witness._pseudonym_key(subject_pseudonym)) '
+	               'WHERE subject_pseudonym IS NOT NULL', name || '_pseudonym', p);
 END
 $$;
-COMMENT ON FUNCTION witness._guard_entry_partition(regclass) IS 'internal: puts the append-only and insert guards of witness.entry on one of its partitions, and names its indexes';
+COMMENT ON FUNCTION witness._guard_entry_partition(regclass) IS 'internal: puts the append-only and insert guards and the indexes of witness.entry (entry_xid, entry_id, entry_subject, entry_erasure, entry_pseudonym, named after the partition) on one of its partitions';
 REVOKE ALL ON FUNCTION witness._guard_entry_partition(regclass) FROM PUBLIC;
 
 -- The safety net: entries of a month that has no partition yet land here, so that capture never
@@ -254,13 +237,14 @@ BEGIN
 	END IF;
 	PERFORM witness._begin_internal_ddl();
 	EXECUTE format('CREATE TABLE witness.%I (LIKE witness.entry)', name);
+	made := format('witness.%I', name)::regclass;
+	EXECUTE format('COMMENT ON TABLE %s IS %L', made, format('pg_witness trail: the entries of the UTC month from %s (docs/scaling.md)', lo));
+	PERFORM witness._guard_entry_partition(made);
+	-- The CHECK spares ATTACH a scan of the (empty) table; the default partition it scans still.
 	EXECUTE format('ALTER TABLE witness.%I ADD CONSTRAINT %I CHECK (stmt_time >= %L AND stmt_time < %L)',
 	               name, name || '_range', lo, hi);
 	EXECUTE format('ALTER TABLE witness.entry ATTACH PARTITION witness.%I FOR VALUES FROM (%L) TO (%L)', name, lo, hi);
 	EXECUTE format('ALTER TABLE witness.%I DROP CONSTRAINT %I', name, name || '_range');
-	made := format('witness.%I', name)::regclass;
-	EXECUTE format('COMMENT ON TABLE %s IS %L', made, format('pg_witness trail: the entries of the UTC month from %s (docs/scaling.md)', lo));
-	PERFORM witness._guard_entry_partition(made);
 	PERFORM witness._end_internal_ddl();
 	RETURN made;
 END

@@ -59,6 +59,9 @@ maint "CREATE DATABASE $DB_A" >/dev/null
 DB=$DB_A
 "$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$DB_A" >"$WORK/setup.out" 2>&1 <<'SQL' || { cat "$WORK/setup.out"; exit 1; }
 CREATE EXTENSION pg_witness;
+-- The partitions of witness.entry the sealer makes (docs/scaling.md): pg_dump saves them as tables of
+-- schema witness, with their entries; the restore makes them again.
+SELECT count(*) FROM witness.create_entry_partitions(2);
 CREATE SCHEMA app;
 CREATE TABLE app.customers (id int PRIMARY KEY, name text NOT NULL, email text, ssn text, balance numeric(12,2) DEFAULT 0,
                             updated timestamptz DEFAULT now());
@@ -138,6 +141,9 @@ say "database B: the restored trail"
 DB=$DB_B
 check "B: witness.verify() valid, nothing pending" "1|valid|0" \
 	"SELECT count(*), string_agg(DISTINCT status, ','), sum(entries_pending) FROM witness.verify()" "SELECT * FROM witness.verify()"
+check "B: the partitions of witness.entry, their ranges and entries = A's" \
+	"$(q_on "${PGHOST:-127.0.0.1}" "${PGPORT:-5432}" "$DB_A" "SELECT string_agg(p.partition || ':' || coalesce(p.range_start::text, 'default') || ':' || (SELECT count(*) FROM witness.entry e WHERE e.tableoid = p.partition), ',' ORDER BY p.partition::text) FROM witness.partitions p")" \
+	"SELECT string_agg(p.partition || ':' || coalesce(p.range_start::text, 'default') || ':' || (SELECT count(*) FROM witness.entry e WHERE e.tableoid = p.partition), ',' ORDER BY p.partition::text) FROM witness.partitions p"
 check "B: blocks|entries checked = A's" "$A_COUNTS" "SELECT blocks_checked || '|' || entries_checked FROM witness.verify()"
 check "B: count(*) of witness.entry|witness.block = A's" \
 	"$(q_on "${PGHOST:-127.0.0.1}" "${PGPORT:-5432}" "$DB_A" "SELECT (SELECT count(*) FROM witness.entry) || '|' || (SELECT count(*) FROM witness.block)")" \

@@ -9,6 +9,7 @@ extern "C" {
 #include "access/brin.h"
 #include "access/brin_internal.h"
 #include "access/genam.h"
+#include "catalog/index.h"
 #include "catalog/pg_am.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
@@ -26,8 +27,8 @@ namespace
 // page, and PostgreSQL extends a contended relation by up to 512 pages at once.
 constexpr BlockNumber kFillingTail = 512;
 
-// The trail's BRIN indexes: name and the witness.entry column each covers. On a partitioned trail each
-// partition has its own, a partition of the one named here.
+// The trail's BRIN indexes: name (on witness.entry before it was partitioned) and the column each
+// covers. On a partitioned trail each partition has its own (<partition>_xid, <partition>_id).
 struct TrailBrin {
 	const char *name;
 	AttrNumber column;
@@ -56,15 +57,12 @@ bool is_minmax_brin(Relation index, IndexInfo *info, AttrNumber column)
 	       index_getprocid(index, 1, BRIN_PROCNUM_OPCINFO) == F_BRIN_MINMAX_OPCINFO;
 }
 
-// witness.<name> itself, or its partition on a partition of witness.entry.
-bool is_trail_index(Relation index, const char *name)
+// One of the trail's BRIN indexes: witness.<name> on witness.entry itself (not partitioned: a 0.1
+// trail), or the partition's own (<partition>_xid, <partition>_id). Any plain min/max BRIN index on
+// the column keeps covering what capture skips (move_trail_brins_last), whatever its name.
+bool is_trail_index(Relation index, IndexInfo *info, const TrailBrin &brin)
 {
-	Oid named = witness_relation_if_exists(name);
-	if (!OidIsValid(named))
-		return false;
-	if (RelationGetRelid(index) == named)
-		return true;
-	return index->rd_rel->relispartition && get_partition_parent(RelationGetRelid(index), true) == named;
+	return is_minmax_brin(index, info, brin.column);
 }
 
 // Summarizes the ranges of an index that have filled up in a table of nblocks pages, when it is BRIN
@@ -114,9 +112,10 @@ void summarize_leaf(Oid leaf)
 	foreach (lc, indexes) {
 		Oid index = lfirst_oid(lc);
 		Relation irel = index_open(index, AccessShareLock);
+		IndexInfo *info = BuildIndexInfo(irel);
 		bool trail = false;
 		for (const TrailBrin &brin : trail_brins)
-			trail = trail || is_trail_index(irel, brin.name);
+			trail = trail || is_trail_index(irel, info, brin);
 		index_close(irel, AccessShareLock);
 		if (trail)
 			summarize_index(index, nblocks);
@@ -146,7 +145,7 @@ TrailBrins move_trail_brins_last(ResultRelInfo *indexes)
 	for (const TrailBrin &brin : trail_brins) {
 		for (int i = 0; i < n - found.count; i++) {
 			Relation index = indexes->ri_IndexRelationDescs[i];
-			if (!is_minmax_brin(index, indexes->ri_IndexRelationInfo[i], brin.column) || !is_trail_index(index, brin.name))
+			if (!is_trail_index(index, indexes->ri_IndexRelationInfo[i], brin))
 				continue;
 			int last = n - 1 - found.count;
 			std::swap(indexes->ri_IndexRelationDescs[i], indexes->ri_IndexRelationDescs[last]);
