@@ -80,6 +80,12 @@ wait_for "a run sealed into the trail" 30 \
 check "each run is an entry of the trail" "t" \
 	"SELECT count(*) >= 1 FROM witness.log WHERE table_name = 'verification_run' AND new_values->>'status' = 'valid'"
 check "witness.verify() agrees" "valid" "SELECT DISTINCT status FROM witness.verify()"
+# The same worker makes the partitions of witness.entry ahead of time (docs/scaling.md): up to two UTC
+# months ahead (the current month's too, unless entries of it went to the default partition first).
+check "the sealer made the partitions of the coming months" "true|true" \
+	"SELECT bool_or(now() + interval '1 month' >= range_start AND now() + interval '1 month' < range_end) || '|' ||
+	        bool_or(now() + interval '2 months' >= range_start AND now() + interval '2 months' < range_end)
+	 FROM witness.partitions WHERE NOT is_default"
 
 # ---------------------------------------------------------------------------------------------
 say "nobody writes witness.verification_run but pg_witness"

@@ -38,7 +38,6 @@ bool prepare_partitions_if_due(TimestampTz last_done)
 {
 	if (last_done != 0 && !TimestampDifferenceExceeds(last_done, GetCurrentTimestamp(), kCheckEveryMs))
 		return false;
-	volatile bool done = false;
 	MemoryContext cxt = CurrentMemoryContext;
 	PG_TRY();
 	{
@@ -51,7 +50,6 @@ bool prepare_partitions_if_due(TimestampTz last_done)
 		PopActiveSnapshot();
 		CommitTransactionCommand();
 		pgstat_report_activity(STATE_IDLE, nullptr);
-		done = true;
 	}
 	PG_CATCH();
 	{
@@ -65,7 +63,7 @@ bool prepare_partitions_if_due(TimestampTz last_done)
 		FreeErrorData(e);
 	}
 	PG_END_TRY();
-	return done;
+	return true;
 }
 
 } // namespace witness::pg
