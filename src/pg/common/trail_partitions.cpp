@@ -71,10 +71,7 @@ EntryRoute route_entry(Relation entry, TimestampTz t)
 		int offset = partition_range_datum_bsearch(key->partsupfunc, key->partcollation, bounds, 1, &value, &equal);
 		part = bounds->indexes[offset + 1];
 		route.lo = bound_value(bounds, offset, DT_NOBEGIN);
-		route.hi = bound_value(bounds, offset + 1, DT_NOEND);
-		// MINVALUE as a lower bound
-		if (offset >= 0 && bounds->kind[offset][0] == PARTITION_RANGE_DATUM_MINVALUE)
-			route.lo = DT_NOBEGIN;
+		route.hi = bound_value(bounds, offset + 1, DT_NOEND); // MINVALUE and MAXVALUE: unbounded
 	} else {
 		route.lo = DT_NOBEGIN;
 		route.hi = DT_NOEND;
@@ -90,6 +87,10 @@ void check_partition_layout(Relation entry, Relation partition)
 {
 	if (partition == entry)
 		return;
+	if (partition->rd_rel->relkind != RELKIND_RELATION)
+		ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE),
+		                errmsg("partition %s of witness.entry is not a plain table", RelationGetRelationName(partition)),
+		                errhint("The partitions of witness.entry are plain tables (docs/scaling.md).")));
 	TupleDesc parent = RelationGetDescr(entry);
 	TupleDesc desc = RelationGetDescr(partition);
 	bool same = desc->natts == parent->natts;

@@ -21,8 +21,8 @@ struct EntryRoute {
 };
 EntryRoute route_entry(Relation entry, TimestampTz t);
 
-// Raises ERROR unless partition (of witness.entry) has witness.entry's columns at the same attribute
-// numbers: capture forms one tuple for whichever partition it goes to.
+// Raises ERROR unless partition (of witness.entry) is a plain table with witness.entry's columns at the
+// same attribute numbers: capture forms one tuple for whichever partition it goes to.
 void check_partition_layout(Relation entry, Relation partition);
 
 } // namespace witness::pg
