@@ -104,17 +104,20 @@ q "CHECKPOINT" >/dev/null
 q "SELECT pg_switch_wal()" >/dev/null
 q "CHECKPOINT" >/dev/null
 DATA="$WORK/data"
+# witness.entry is partitioned (docs/scaling.md): its partitions hold the entries.
+TRAIL="SELECT 'witness.entry'::regclass UNION ALL SELECT inhrelid FROM pg_inherits WHERE inhparent = 'witness.entry'::regclass"
 mapfile -t TRAIL_RELS < <(q "SELECT pg_relation_filepath(c.oid) FROM pg_class c
-	WHERE c.oid IN ('witness.entry'::regclass, (SELECT reltoastrelid FROM pg_class WHERE oid = 'witness.entry'::regclass))
-	   OR c.oid IN (SELECT indexrelid FROM pg_index WHERE indrelid IN ('witness.entry'::regclass,
-	                (SELECT reltoastrelid FROM pg_class WHERE oid = 'witness.entry'::regclass)))")
+	WHERE (c.oid IN ($TRAIL) OR c.oid IN (SELECT reltoastrelid FROM pg_class WHERE oid IN ($TRAIL))
+	   OR c.oid IN (SELECT indexrelid FROM pg_index WHERE indrelid IN ($TRAIL)
+	                OR indrelid IN (SELECT reltoastrelid FROM pg_class WHERE oid IN ($TRAIL))))
+	  AND pg_relation_filepath(c.oid) IS NOT NULL")
 TRAIL_FILES=()
 for rel in "${TRAIL_RELS[@]}"; do
 	for f in "$DATA/$rel" "$DATA/$rel".[0-9]*; do
 		[[ -f $f ]] && TRAIL_FILES+=("$f")
 	done
 done
-note "${#TRAIL_FILES[@]} files of witness.entry, its TOAST table and their indexes"
+note "${#TRAIL_FILES[@]} files of witness.entry's partitions, their TOAST tables and their indexes"
 check_ok "the trail's files were found" "$( ((${#TRAIL_FILES[@]} >= 4)) && echo ok || echo "${TRAIL_FILES[*]}")"
 check_ok "no trail file holds the marker" "$([[ $(count_marker "${TRAIL_FILES[@]}") == 0 ]] && echo ok || echo "found")"
 WAL_FILES=()
