@@ -161,6 +161,8 @@ DECLARE
 BEGIN
 	PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
 	IF NOT EXISTS (SELECT 1 FROM witness.entry_0_1) THEN
+		-- Out of the extension first: that takes it off the tables pg_dump saves the data of.
+		ALTER EXTENSION pg_witness DROP TABLE witness.entry_0_1;
 		DROP TABLE witness.entry_0_1;
 		RETURN;
 	END IF;

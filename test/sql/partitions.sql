@@ -133,6 +133,18 @@ SELECT witness._create_entry_partition(now()) AS not_made;
 RESET client_min_messages;
 ROLLBACK;
 
+-- A partition whose columns are not witness.entry's in its order (a DBA's) is refused by capture
+-- (55000): capture forms one tuple for any partition.
+SELECT range_end AS test_end FROM witness.partitions WHERE partition = 'witness.entry_test'::regclass \gset
+BEGIN;
+ALTER TABLE witness.entry DETACH PARTITION witness.entry_test;
+CREATE TABLE witness.entry_odd (LIKE witness.entry);
+ALTER TABLE witness.entry_odd DROP COLUMN actor;
+ALTER TABLE witness.entry_odd ADD COLUMN actor text;
+ALTER TABLE witness.entry ATTACH PARTITION witness.entry_odd FOR VALUES FROM (:'cut') TO (:'test_end');
+INSERT INTO pt VALUES (2000, 'odd@pt.example', 'e');
+ROLLBACK;
+
 \c :original_db
 DROP DATABASE witness_partitions;
 DROP ROLE pt_dml, pt_creator, pt_owner, pt_auditor;

@@ -187,6 +187,24 @@ void open_store()
 	prepare_batch(store.rel);
 }
 
+// A partition capture may write to. One it refuses is closed again at once, so that an exception
+// block catching the error leaks no relation.
+Relation open_partition(Oid relid)
+{
+	Relation rel = table_open(relid, RowExclusiveLock);
+	PG_TRY();
+	{
+		check_partition_layout(store.rel, rel);
+	}
+	PG_CATCH();
+	{
+		table_close(rel, NoLock);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	return rel;
+}
+
 // Opens a partition (or witness.entry itself) and its indexes for the rest of the transaction.
 int open_target(Oid relid)
 {
@@ -206,11 +224,10 @@ int open_target(Oid relid)
 	CurrentResourceOwner = TopTransactionResourceOwner;
 	PG_TRY();
 	{
-		Relation rel = relid == RelationGetRelid(store.rel) ? store.rel : table_open(relid, RowExclusiveLock);
+		Relation rel = relid == RelationGetRelid(store.rel) ? store.rel : open_partition(relid);
 		Target *t = &store.targets[store.ntargets];
 		*t = Target();
 		t->rel = rel;
-		check_partition_layout(store.rel, rel);
 		t->indexes = CatalogOpenIndexes(rel);
 		t->nindexes = t->indexes->ri_NumIndices;
 		t->brins = move_trail_brins_last(t->indexes);
