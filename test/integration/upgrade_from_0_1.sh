@@ -12,6 +12,8 @@
 #     format-1 ones, and the trail stays valid;
 #   - the subject index built by the update finds 0.1 entries, and the subject access export lists
 #     both formats (format 1 verified by its leaf hash, the erased format-2 entry header only).
+#   - witness.entry is partitioned: the 0.1 table is its first partition (docs/scaling.md), and a
+#     pg_dump of the updated trail restores with it and verifies.
 #
 # Environment: PG_BINDIR (the PostgreSQL 15 to copy), REPO (as scripts/test.sh sets it).
 set -euo pipefail
@@ -156,5 +158,20 @@ check "c1's export: three format-1 entries sealed and verified, the format-2 one
 	"SELECT string_agg(concat_ws(':', l ->> 'operation', l ->> 'status', l ->> 'verified', l ->> 'proof' <> 'null'), ',' ORDER BY n)
 	 FROM witness.subject_export('c1@example.com', 'json', 'upgrade test') WITH ORDINALITY AS x(line, n),
 	      LATERAL (SELECT line::json AS l) j WHERE n > 1"
+
+
+say "pg_dump of the updated trail restores, its 0.1 partition included (docs/scaling.md)"
+q "SELECT count(*) FROM witness.seal()" >/dev/null
+BEFORE="$(q "SELECT (SELECT count(*) FROM witness.entry_0_1) || '|' || (SELECT count(*) FROM witness.entry) || '|' || (SELECT count(*) FROM witness.block)")"
+"$PG_BINDIR/pg_dump" -h "$WORK" -p "$PORT" -Fc -f "$WORK/updated.dump" "$DB"
+q_on "$WORK" "$PORT" postgres "CREATE DATABASE restored" >/dev/null
+rc=0
+PGOPTIONS='-c session_replication_role=replica' "$PG_BINDIR/pg_restore" -h "$WORK" -p "$PORT" -d restored --exit-on-error \
+	"$WORK/updated.dump" >"$WORK/restore.out" 2>&1 || rc=$?
+check_ok "pg_restore of the updated trail" "$( ((rc == 0)) && echo ok || cat "$WORK/restore.out")"
+DB=restored
+check "restored: the 0.1 partition, every entry and block" "$BEFORE" \
+	"SELECT (SELECT count(*) FROM witness.entry_0_1) || '|' || (SELECT count(*) FROM witness.entry) || '|' || (SELECT count(*) FROM witness.block)"
+check "restored: verifies" "valid|0" "SELECT status || '|' || entries_pending FROM witness.verify()"
 
 finish upgrade_from_0_1
