@@ -13,7 +13,8 @@
 #   BENCH_BULK_ROWS  rows of the bulk INSERT/UPDATE (default 200000)
 #   BENCH_BUILD=0    do not build and install the extension first (default: build)
 #   BENCH_SETUP_SQL  SQL run in the benchmark database after the setup, before any measurement
-#                    (e.g. "DROP INDEX witness.entry_subject" to measure capture without that index)
+#                    (e.g. "DROP INDEX witness.entry_default_subject" to measure capture without that
+#                    index; each partition of witness.entry has its own, docs/scaling.md)
 #   BENCH_OUT        directory for the CSV and the summary (default bench/out)
 #   BENCH_TPCB_MODES tpcb-like modes (default "a b c d e"), BENCH_BULK_MODES bulk modes (default "a b c e")
 # plus those of scripts/lib.sh (WITNESS_JOBS, WITNESS_KEEP_CLUSTER, ...).

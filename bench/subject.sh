@@ -47,7 +47,8 @@ SHARED_BUFFERS="${BENCH_SHARED_BUFFERS:-1GB}"
 OUT_DIR="${BENCH_OUT:-$REPO/bench/out}"
 DB=bench_subject
 ENCRYPT=false
-SUBJECT_INDEX=entry_subject # the index through which the subject's entries are found
+SUBJECT_INDEX=entry_subject # the index through which the subject's entries are found (each partition of
+# witness.entry has its own, <partition>_subject: docs/scaling.md)
 if [[ ${BENCH_ENCRYPT:-0} != 0 ]]; then
 	ENCRYPT=true
 	SUBJECT_INDEX=entry_pseudonym
@@ -170,7 +171,8 @@ GEN_S="$(since "$t0")"
 t0="$(now)"
 qv -c "VACUUM (ANALYZE) witness.entry" -c "CHECKPOINT"
 read -r TRAIL_ENTRIES TRAIL_BLOCKS < <(qv -F ' ' -c "SELECT (SELECT count(*) FROM witness.entry), (SELECT count(*) FROM witness.block)")
-read -r ENTRY_BYTES SUBJECT_INDEX_BYTES < <(qv -F ' ' -c "SELECT pg_total_relation_size('witness.entry'), pg_relation_size('witness.$SUBJECT_INDEX')")
+read -r ENTRY_BYTES SUBJECT_INDEX_BYTES < <(qv -F ' ' -c "SELECT (SELECT sum(pg_total_relation_size(t.relid)) FROM pg_partition_tree('witness.entry') t), (SELECT sum(pg_relation_size(i.indexrelid)) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+	WHERE i.indrelid IN (SELECT relid FROM pg_partition_tree('witness.entry')) AND c.relname LIKE '%\\_${SUBJECT_INDEX#entry_}')")
 report "trail: $TRAIL_ENTRIES entries in $TRAIL_BLOCKS blocks, built in ${GEN_S}s (VACUUM ANALYZE $(since "$t0")s); witness.entry with indexes $(mib $((ENTRY_BYTES / 1024))), of which witness.$SUBJECT_INDEX $(mib $((SUBJECT_INDEX_BYTES / 1024)))"
 # of_subject S: the condition on witness.entry e that finds S's entries through the subject's index.
 of_subject() {
@@ -222,8 +224,12 @@ for ((round = 1; round <= ROUNDS; round++)); do
 			-c "CREATE TABLE public.bulk (id bigint PRIMARY KEY, subject text, a int, b text)" \
 			-c "SELECT witness.track('public.bulk', 'pii', subject_column => 'subject', encrypt => $ENCRYPT)" -c CHECKPOINT >/dev/null
 		if [[ $variant == without ]]; then
-			SUBJECT_INDEX_DDL="$(qv -c "SELECT pg_get_indexdef('witness.$SUBJECT_INDEX'::regclass)")"
-			qv -c "DROP INDEX witness.$SUBJECT_INDEX" -c CHECKPOINT
+			# Every partition's (docs/scaling.md): their definitions kept, to be run again as one string.
+			SUBJECT_INDEX_DDL="$(qv -c "SELECT string_agg(pg_get_indexdef(i.indexrelid), '; ') FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+				WHERE i.indrelid IN (SELECT relid FROM pg_partition_tree('witness.entry')) AND c.relname LIKE '%\\_${SUBJECT_INDEX#entry_}'")"
+			SUBJECT_INDEXES="$(qv -c "SELECT string_agg(format('witness.%I', c.relname), ', ') FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+				WHERE i.indrelid IN (SELECT relid FROM pg_partition_tree('witness.entry')) AND c.relname LIKE '%\\_${SUBJECT_INDEX#entry_}'")"
+			qv -c "DROP INDEX $SUBJECT_INDEXES" -c CHECKPOINT
 		fi
 		ms="$(timed "INSERT INTO public.bulk SELECT g, 'b' || (g % 50000) || '@bench', g % 1000, 'row ' || g FROM generate_series(1, $BULK_ROWS) g")"
 		report "  bulk INSERT of $BULK_ROWS rows with a subject, $variant the subject index: $ms ms ($(awk -v n="$BULK_ROWS" -v ms="$ms" 'BEGIN { printf "%.0f", n / ms * 1000 }') rows/s)"
