@@ -3,6 +3,7 @@
 #include "pg/common/core_bridge.hpp"
 #include "pg/common/trail_brin.hpp"
 #include "pg/common/access_check.hpp"
+#include "pg/common/collector_mode.hpp"
 
 extern "C" {
 #include "access/transam.h"
@@ -149,6 +150,15 @@ SealOutcome seal_once(bool wait, Datum values[BlockNatts], bool nulls[BlockNatts
 		ereport(ERROR, (errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION), errmsg("cannot seal during recovery"),
 		                errhint("Blocks are sealed on the primary and reach a standby by replication; witness.verify() "
 		                        "works here.")));
+	// A collector's blocks are its source's, shipped with the entries they seal (docs/central.md).
+	if (in_collector_database()) {
+		if (wait)
+			ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			                errmsg("cannot seal in a pg_witness collector"),
+			                errdetail("Its entries and blocks are the source database's, shipped by logical replication."),
+			                errhint("The source seals them; witness.verify() works here.")));
+		return SealOutcome::NothingToSeal;
+	}
 	Oid blocks = block_relid();
 	// Self-conflicting lock: one sealer at a time; capture (RowExclusive on witness.entry) is unaffected.
 	if (wait)
