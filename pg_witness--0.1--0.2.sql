@@ -2283,7 +2283,8 @@ CREATE FUNCTION witness._refuse_tracking_in_collector() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	IF EXISTS (SELECT 1 FROM witness.collector) THEN
+	-- As the sealer decides (src/pg/common/collector_mode.hpp): a row beside tracked tables is forged.
+	IF EXISTS (SELECT 1 FROM witness.collector) AND NOT EXISTS (SELECT 1 FROM witness.tracked_table) THEN
 		RAISE EXCEPTION 'cannot track tables in a pg_witness collector'
 			USING ERRCODE = 'object_not_in_prerequisite_state',
 			      DETAIL = format('This database holds the trail of %s, shipped by logical replication; it captures nothing of its own.',
@@ -2772,7 +2773,7 @@ DO $$
 DECLARE
 	t text;
 BEGIN
-	FOREACH t IN ARRAY ARRAY['block', 'ddl_event', 'erasure', 'subject_access', 'key_rotation', 'tracked_table', 'auditor_grant', 'activity', 'subject_binding', 'legal_hold', 'verification_run'] LOOP
+	FOREACH t IN ARRAY ARRAY['block', 'ddl_event', 'erasure', 'subject_access', 'key_rotation', 'tracked_table', 'auditor_grant', 'activity', 'subject_binding', 'legal_hold', 'verification_run', 'collector'] LOOP
 		EXECUTE pg_catalog.format('ALTER TABLE witness.%I ENABLE ROW LEVEL SECURITY', t);
 		EXECUTE pg_catalog.format('CREATE POLICY access_check ON witness.%I FOR SELECT USING (witness.access_check())', t);
 		EXECUTE pg_catalog.format('COMMENT ON POLICY access_check ON witness.%I IS %L', t,
@@ -2808,6 +2809,8 @@ GRANT SELECT ON witness.log, witness.tracked_tables, witness.seal_status TO witn
 GRANT EXECUTE ON FUNCTION witness._seal_status() TO witness_admin, witness_auditor, witness_reader;
 GRANT SELECT ON witness.verification_status TO witness_admin, witness_auditor;
 GRANT EXECUTE ON FUNCTION witness._verification_status() TO witness_admin, witness_auditor;
+GRANT SELECT ON witness.collector_status, witness.collector TO witness_admin, witness_auditor;
+GRANT EXECUTE ON FUNCTION witness._collector_status() TO witness_admin, witness_auditor;
 GRANT EXECUTE ON FUNCTION witness.masked_tags(), witness.classifications(), witness.tag_mask(text[]),
                           witness.database_id()
 	TO witness_admin, witness_auditor, witness_reader;

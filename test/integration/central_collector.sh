@@ -216,14 +216,14 @@ q_on "$WORK/s1" "$P1" shop "BEGIN;
 	UPDATE witness.entry SET new_values = replace(new_values::text, '\"tbalance\"', '\"tbalance_\"')::json WHERE id = $victim;
 	ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_append_only;
 	COMMIT" >/dev/null
-on_s1 check "s1: verify() on the source names the altered entry" "tampered|value changed|$victim" \
+on_s1 check "s1: verify() on the source names the altered entry (its payload no longer matches its commitment)" "tampered|payload changed|$victim" \
 	"SELECT status, problem, entry_id FROM witness.verify() WHERE problem IS NOT NULL"
 q_on "$WORK/s1" "$P1" shop "INSERT INTO customers VALUES (3, 'cid@example.com', 'basic')" >/dev/null
 catch_up s1 "$P1"
 on_c1 check "c/from_s1: the central copy still verifies: the update was never shipped" valid \
 	"SELECT status FROM witness.verify()"
 on_c1 check "c/from_s1: ... it holds the entry as sealed, and kept receiving (cid's entry arrived)" "t|1" \
-	"SELECT (SELECT new_values LIKE '%\"tbalance\"%' FROM witness.entry WHERE id = $victim),
+	"SELECT (SELECT new_values::text LIKE '%\"tbalance\"%' FROM witness.entry WHERE id = $victim),
 	        (SELECT count(*) FROM witness.entry WHERE subject = 'cid@example.com')"
 
 # ---------------------------------------------------------------------------------------------
