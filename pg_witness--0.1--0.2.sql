@@ -2277,27 +2277,47 @@ ALTER TABLE witness.collector ENABLE ALWAYS TRIGGER witness_append_only;
 CREATE TRIGGER witness_insert_only_by_pg_witness BEFORE INSERT ON witness.collector
 	FOR EACH STATEMENT EXECUTE FUNCTION witness._collector_guard();
 
--- track() and everything else that would make a collector capture its own changes insert into
--- witness.tracked_table first: refused there, always.
-CREATE FUNCTION witness._refuse_tracking_in_collector() RETURNS trigger
+-- What a collector must not do to the source's trail, refused where each starts: track() inserts into
+-- witness.tracked_table (capture of the collector's own changes), erase_subject() into witness.erasure
+-- (an erasure no chain entry records: the source's erasures ship and are applied here), and
+-- rotate_master_key() into witness.key_rotation (the payloads are the source's, sealed under its key).
+-- A collector as the sealer decides (src/pg/common/collector_mode.hpp): a row beside tracked tables is
+-- forged and stops nothing.
+CREATE FUNCTION witness._refuse_in_collector() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+	source text := (SELECT c.source FROM witness.collector c);
 BEGIN
-	-- As the sealer decides (src/pg/common/collector_mode.hpp): a row beside tracked tables is forged.
-	IF EXISTS (SELECT 1 FROM witness.collector) AND NOT EXISTS (SELECT 1 FROM witness.tracked_table) THEN
+	IF source IS NULL OR EXISTS (SELECT 1 FROM witness.tracked_table) THEN
+		RETURN NULL;
+	END IF;
+	IF TG_TABLE_NAME = 'tracked_table' THEN
 		RAISE EXCEPTION 'cannot track tables in a pg_witness collector'
 			USING ERRCODE = 'object_not_in_prerequisite_state',
-			      DETAIL = format('This database holds the trail of %s, shipped by logical replication; it captures nothing of its own.',
-			                      (SELECT c.source FROM witness.collector c)),
+			      DETAIL = format('This database holds the trail of %s, shipped by logical replication; it captures nothing of its own.', source),
 			      HINT = 'Track the tables in the source database.';
+	ELSIF TG_TABLE_NAME = 'erasure' THEN
+		RAISE EXCEPTION 'cannot erase in a pg_witness collector'
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      DETAIL = format('This database holds the trail of %s; an erasure here would be in no chain.', source),
+			      HINT = 'Erase in the source database: the erasure ships and is applied here too.';
 	END IF;
-	RETURN NULL;
+	RAISE EXCEPTION 'cannot rotate the master key in a pg_witness collector'
+		USING ERRCODE = 'object_not_in_prerequisite_state',
+		      DETAIL = format('The payloads here are those of %s, sealed under its master key.', source);
 END
 $$;
-COMMENT ON FUNCTION witness._refuse_tracking_in_collector() IS 'internal: guard trigger that refuses tracking in a collector';
+COMMENT ON FUNCTION witness._refuse_in_collector() IS 'internal: guard trigger that refuses tracking, erasures and key rotations in a collector';
 CREATE TRIGGER witness_not_in_collector BEFORE INSERT ON witness.tracked_table
-	FOR EACH STATEMENT EXECUTE FUNCTION witness._refuse_tracking_in_collector();
+	FOR EACH STATEMENT EXECUTE FUNCTION witness._refuse_in_collector();
 ALTER TABLE witness.tracked_table ENABLE ALWAYS TRIGGER witness_not_in_collector;
+CREATE TRIGGER witness_not_in_collector BEFORE INSERT ON witness.erasure
+	FOR EACH STATEMENT EXECUTE FUNCTION witness._refuse_in_collector();
+ALTER TABLE witness.erasure ENABLE ALWAYS TRIGGER witness_not_in_collector;
+CREATE TRIGGER witness_not_in_collector BEFORE INSERT ON witness.key_rotation
+	FOR EACH STATEMENT EXECUTE FUNCTION witness._refuse_in_collector();
+ALTER TABLE witness.key_rotation ENABLE ALWAYS TRIGGER witness_not_in_collector;
 
 -- An erasure on the source updates entries, which logical replication does not ship (witness.entry has
 -- no replica identity, and the publication sends inserts only). What ships is the erasure's own entry,

@@ -58,6 +58,7 @@ SELECT witness.become_collector('7000000000000000002/other');
 CREATE TABLE co_local (id int PRIMARY KEY);
 SELECT witness.track('co_local');
 SELECT * FROM witness.seal();
+SELECT witness.erase_subject('ann@example.com', 'GDPR Art. 17 request #1');
 SELECT witness.publish_trail();
 UPDATE witness.collector SET source = 'x';
 DELETE FROM witness.collector;

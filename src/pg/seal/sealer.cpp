@@ -150,15 +150,6 @@ SealOutcome seal_once(bool wait, Datum values[BlockNatts], bool nulls[BlockNatts
 		ereport(ERROR, (errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION), errmsg("cannot seal during recovery"),
 		                errhint("Blocks are sealed on the primary and reach a standby by replication; witness.verify() "
 		                        "works here.")));
-	// A collector's blocks are its source's, shipped with the entries they seal (docs/central.md).
-	if (in_collector_database()) {
-		if (wait)
-			ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-			                errmsg("cannot seal in a pg_witness collector"),
-			                errdetail("Its entries and blocks are the source database's, shipped by logical replication."),
-			                errhint("The source seals them; witness.verify() works here.")));
-		return SealOutcome::NothingToSeal;
-	}
 	Oid blocks = block_relid();
 	// Self-conflicting lock: one sealer at a time; capture (RowExclusive on witness.entry) is unaffected.
 	if (wait)
@@ -167,6 +158,16 @@ SealOutcome seal_once(bool wait, Datum values[BlockNatts], bool nulls[BlockNatts
 		return SealOutcome::Busy;
 
 	summarize_filled_ranges();
+	// A collector's blocks are its source's, shipped with the entries they seal (docs/central.md); its
+	// BRIN ranges are summarized all the same, for prove() and block_of().
+	if (in_collector_database()) {
+		if (wait)
+			ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			                errmsg("cannot seal in a pg_witness collector"),
+			                errdetail("Its entries and blocks are the source database's, shipped by logical replication."),
+			                errhint("The source seals them; witness.verify() works here.")));
+		return SealOutcome::NothingToSeal;
+	}
 	// Taken after the lock, so the previous sealer's block is visible in it.
 	Snapshot snap = RegisterSnapshot(GetLatestSnapshot());
 	MemoryContext caller = CurrentMemoryContext;
