@@ -2381,12 +2381,14 @@ BEGIN
 		RAISE WARNING 'wal_level is %: a subscription receives nothing until it is logical', current_setting('wal_level')
 			USING HINT = 'ALTER SYSTEM SET wal_level = logical, then restart the server.';
 	END IF;
-	CREATE PUBLICATION witness_trail FOR TABLE witness.entry, witness.block WITH (publish = 'insert');
+	-- Through the root: a trail partitioned on the source arrives whatever the collector's partitions.
+	CREATE PUBLICATION witness_trail FOR TABLE witness.entry, witness.block
+		WITH (publish = 'insert', publish_via_partition_root = true);
 	COMMENT ON PUBLICATION witness_trail IS 'pg_witness: the trail, inserts only, for a collector (docs/central.md)';
 	RETURN 'witness_trail';
 END
 $$;
-COMMENT ON FUNCTION witness.publish_trail() IS 'creates publication witness_trail (witness.entry and witness.block, inserts only) for a central collector to subscribe to; returns its name';
+COMMENT ON FUNCTION witness.publish_trail() IS 'creates publication witness_trail (witness.entry and witness.block, inserts only, through the partition root) for a central collector to subscribe to; returns its name';
 
 -- The central side: turns a new database into the collector of one source. Refused where anything is
 -- tracked or any entry or block exists: collector mode must never switch capture or sealing off in a

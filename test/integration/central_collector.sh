@@ -93,9 +93,9 @@ for s in s1 s2; do
 done
 DB=shop Q_HOST=$WORK/s1 Q_PORT=$P1 q "SELECT witness.publish_trail()" >/dev/null
 DB=shop Q_HOST=$WORK/s2 Q_PORT=$P2 q "SELECT witness.publish_trail()" >/dev/null
-on_s1 check "s1: the publication holds witness.entry and witness.block, inserts only" "block,entry|t|f|f|f" \
+on_s1 check "s1: the publication holds witness.entry and witness.block, inserts only, through the root" "block,entry|t|f|f|f|t" \
 	"SELECT (SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_publication_tables WHERE pubname = 'witness_trail'),
-	        pubinsert, pubupdate, pubdelete, pubtruncate FROM pg_publication WHERE pubname = 'witness_trail'"
+	        pubinsert, pubupdate, pubdelete, pubtruncate, pubviaroot FROM pg_publication WHERE pubname = 'witness_trail'"
 on_s1 check "s1: a second publish_trail() is refused (42710)" 42710 \
 	"SELECT '$(sqlstate_on "$WORK/s1" "$P1" shop "SELECT witness.publish_trail()")'"
 on_s1 check "s1: become_collector() on a source with a trail is refused (55000)" 55000 \
