@@ -2276,6 +2276,8 @@ ALTER TABLE witness.collector ENABLE ALWAYS TRIGGER witness_append_only;
 -- Origin only, like the other insert guards: a restore (session_replication_role = replica) loads it.
 CREATE TRIGGER witness_insert_only_by_pg_witness BEFORE INSERT ON witness.collector
 	FOR EACH STATEMENT EXECUTE FUNCTION witness._collector_guard();
+COMMENT ON TRIGGER witness_append_only ON witness.collector IS 'pg_witness: a collector stays one';
+COMMENT ON TRIGGER witness_insert_only_by_pg_witness ON witness.collector IS 'pg_witness: only witness.become_collector() makes a collector';
 
 -- What a collector must not do to the source's trail, refused where each starts: track() inserts into
 -- witness.tracked_table (capture of the collector's own changes), erase_subject() into witness.erasure
@@ -2318,6 +2320,9 @@ ALTER TABLE witness.erasure ENABLE ALWAYS TRIGGER witness_not_in_collector;
 CREATE TRIGGER witness_not_in_collector BEFORE INSERT ON witness.key_rotation
 	FOR EACH STATEMENT EXECUTE FUNCTION witness._refuse_in_collector();
 ALTER TABLE witness.key_rotation ENABLE ALWAYS TRIGGER witness_not_in_collector;
+COMMENT ON TRIGGER witness_not_in_collector ON witness.tracked_table IS 'pg_witness: no tracking in a collector (docs/central.md)';
+COMMENT ON TRIGGER witness_not_in_collector ON witness.erasure IS 'pg_witness: no erasure in a collector but those shipped from the source (docs/central.md)';
+COMMENT ON TRIGGER witness_not_in_collector ON witness.key_rotation IS 'pg_witness: no master key rotation in a collector (docs/central.md)';
 
 -- An erasure on the source updates entries, which logical replication does not ship (witness.entry has
 -- no replica identity, and the publication sends inserts only). What ships is the erasure's own entry,
@@ -2453,6 +2458,9 @@ BEGIN
 		FOR EACH ROW WHEN (NEW.schema_name = 'witness' AND NEW.table_name = 'erasure' AND NEW.op = 'INSERT')
 		EXECUTE FUNCTION witness._collector_apply_erasure();
 	ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_collector_erasure;
+	COMMENT ON TRIGGER witness_collector_append_only ON witness.entry IS 'pg_witness: the collector refuses updates and deletions, the apply worker''s too';
+	COMMENT ON TRIGGER witness_collector_append_only ON witness.block IS 'pg_witness: the collector refuses updates and deletions, the apply worker''s too';
+	COMMENT ON TRIGGER witness_collector_erasure ON witness.entry IS 'pg_witness: applies an erasure shipped from the source to the entries it lists';
 	PERFORM witness._end_internal_ddl();
 	RAISE LOG 'pg_witness: database "%" became the collector of %', current_database(), source;
 END
