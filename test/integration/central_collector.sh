@@ -5,7 +5,8 @@
 # 500ms) and a central one (witness.seal_interval = 1s, witness.verify_interval = 1s). Each source
 # publishes its trail (witness.publish_trail()); the central cluster has one collector database per
 # source (witness.become_collector(), then CREATE SUBSCRIPTION).
-#   - pgbench writes on both sources while their sealers run, and a data subject is erased on one;
+#   - a data subject erased on s2 before the subscription arrives erased with the initial copy;
+#   - pgbench writes on both sources while their sealers run, and a data subject is erased on s1;
 #   - once the central side has caught up (the sources' slots confirmed past their WAL position), both
 #     trails verify on the central side with the sources' counts, blocks and erasures, the scheduled
 #     verification there says valid, and a signed digest of a source checks against the central copy;
@@ -91,6 +92,8 @@ for s in s1 s2; do
 		INSERT INTO customers VALUES (1, 'ann@example.com', 'basic'), (2, 'bob@example.com', 'basic');
 		UPDATE customers SET plan = 'pro' WHERE id = 1;" >/dev/null
 done
+# An erasure before the subscription: it arrives applied, through the initial copy.
+q_on "$WORK/s2" "$P2" shop "SELECT witness.erase_subject('bob@example.com', 'GDPR Art. 17 request #3')" >/dev/null
 DB=shop Q_HOST=$WORK/s1 Q_PORT=$P1 q "SELECT witness.publish_trail()" >/dev/null
 DB=shop Q_HOST=$WORK/s2 Q_PORT=$P2 q "SELECT witness.publish_trail()" >/dev/null
 on_s1 check "s1: the publication holds witness.entry and witness.block, inserts only, through the root" "block,entry|t|f|f|f|t" \
@@ -174,6 +177,9 @@ on_c1 check "c/from_s1: the erasure shipped as its entry and was applied: ann's 
 	"SELECT count(*), count(*) FILTER (WHERE subject IS NOT NULL OR new_values IS NOT NULL) FROM witness.entry WHERE erasure_id IS NOT NULL"
 on_c1 check "c/from_s1: bob's entry keeps its payload" 1 \
 	"SELECT count(*) FROM witness.entry WHERE subject = 'bob@example.com'"
+on_c2 check "c/from_s2: an erasure made before the subscription arrived applied (bob's entry, no payload)" "1|0|0" \
+	"SELECT count(*) FILTER (WHERE erasure_id IS NOT NULL), count(*) FILTER (WHERE erasure_id IS NOT NULL AND new_values IS NOT NULL),
+	        count(*) FILTER (WHERE subject = 'bob@example.com') FROM witness.entry"
 on_c1 check "c/from_s1: collector_status shows the subscription receiving, the newest block and its age" "witness_trail_s1|t|t|t" \
 	"SELECT subscription, receiving, last_block_no = (SELECT max(block_no) FROM witness.block), newest_block_age < interval '5 minutes' FROM witness.collector_status"
 on_c1 check "c/from_s1: activity here is recorded, unchained (no entry of the collector's own)" t \
