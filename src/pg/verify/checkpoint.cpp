@@ -290,7 +290,7 @@ bool full_verification_due(int interval_s)
 		elog(ERROR, "pg_witness: SPI_connect failed");
 	if (SPI_execute_with_args("SELECT NOT EXISTS (SELECT FROM witness.verification_run"
 	                          " WHERE resumed_from_block IS NULL AND started_at OPERATOR(pg_catalog.>)"
-	                          " pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $1))",
+	                          " (pg_catalog.now() OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $1)))",
 	                          1, argtypes, args, nullptr, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "pg_witness: could not read witness.verification_run");
 	bool isnull;
