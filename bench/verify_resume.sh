@@ -19,6 +19,8 @@
 #   BENCH_CHUNK_ROWS    rows per INSERT statement, each followed by witness.seal() (default 500000)
 #   BENCH_ROUNDS        timed rounds, alone and resumed interleaved (default 3)
 #   BENCH_KEEP=1        keep the two databases
+#   BENCH_TIME_ONLY=1   time the databases a BENCH_KEEP=1 run kept, without building them again
+#   BENCH_FULL=1        also time witness.verify() of the whole OLD + NEW trail (once per round)
 #
 # Prints one line per timed run (with the load average: on a shared machine the neighbours show there)
 # and the medians.
@@ -31,6 +33,7 @@ ROUNDS="${BENCH_ROUNDS:-3}"
 ALONE=bench_resume_alone
 TRAIL=bench_resume_trail
 PSQL=(psql -X -q -A -t -v ON_ERROR_STOP=1)
+export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
 
 for v in OLD NEW CHUNK ROUNDS; do
 	[[ ${!v} =~ ^[0-9]+$ && ${!v} -gt 0 ]] || { echo "$v (BENCH_*) must be a positive integer" >&2; exit 2; }
@@ -84,6 +87,7 @@ timed() {
 # The load of the machine: the neighbours' share of a shared machine shows here.
 load() { cut -d' ' -f1 /proc/loadavg; }
 
+if [[ ${BENCH_TIME_ONLY:-0} != 1 ]]; then
 echo "building: $NEW entries alone in $ALONE"
 setup "$ALONE"
 fill "$ALONE" 1 "$NEW"
@@ -100,6 +104,7 @@ settle "$TRAIL"
 q "$TRAIL" "SELECT pg_size_pretty(pg_total_relation_size('witness.entry')) || ' for ' || count(*) || ' entries, '
            || round(pg_total_relation_size('witness.entry')::numeric / count(*), 1) || ' bytes per entry'
            FROM witness.entry" | sed 's/^/  witness.entry: /'
+fi
 
 declare -a ALONE_S=() RESUMED_S=()
 for ((r = 1; r <= ROUNDS; r++)); do
@@ -109,6 +114,10 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	read -r w res < <(timed "$TRAIL" "witness.verify_since_checkpoint()")
 	echo "round $r  resumed  witness.verify_since_checkpoint()  ${w} s  $res  (load $(load))"
 	RESUMED_S+=("$w")
+	if [[ ${BENCH_FULL:-0} == 1 ]]; then
+		read -r w res < <(timed "$TRAIL" "witness.verify()")
+		echo "round $r  full     witness.verify() of the trail      ${w} s  $res  (load $(load))"
+	fi
 done
 
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }

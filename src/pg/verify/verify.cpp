@@ -63,7 +63,9 @@ void copy_hash(Datum value, bool isnull, uint8_t *out)
 // every function, type and operator in them is written with its schema (operators as
 // OPERATOR(pg_catalog.>=)), so that nothing created elsewhere can stand in for the built-in one.
 // Blocks first_block-1 .. last_block (as far as they exist); returns how many, previous block first.
-int load_blocks(int64 first_block, int64 last_block, StoredBlockFields **out, uint64 *prev_xmin)
+// *last_xmax: the xmax of the last block's snapshot; no entry of the blocks has a higher xid.
+int load_blocks(int64 first_block, int64 last_block, StoredBlockFields **out, uint64 *prev_xmin,
+                uint64 *last_xmax = nullptr)
 {
 	Oid argtypes[2] = {INT8OID, INT8OID};
 	Datum args[2] = {Int64GetDatum(first_block - 1), Int64GetDatum(last_block)};
@@ -72,7 +74,8 @@ int load_blocks(int64 first_block, int64 last_block, StoredBlockFields **out, ui
 		elog(ERROR, "pg_witness: SPI_connect failed");
 	// Not BETWEEN: it would look up >= and <= along the caller's search_path.
 	if (SPI_execute_with_args("SELECT block_no, snapshot::pg_catalog.text, entry_count, first_entry_id, last_entry_id,"
-	                          " merkle_root, prev_hash, sealed_at, block_hash, pg_catalog.pg_snapshot_xmin(snapshot)"
+	                          " merkle_root, prev_hash, sealed_at, block_hash, pg_catalog.pg_snapshot_xmin(snapshot),"
+	                          " pg_catalog.pg_snapshot_xmax(snapshot)"
 	                          " FROM witness.block WHERE block_no OPERATOR(pg_catalog.>=) $1"
 	                          " AND block_no OPERATOR(pg_catalog.<=) $2 ORDER BY block_no",
 	                          2, argtypes, args, nullptr, true, 0) != SPI_OK_SELECT)
@@ -106,6 +109,8 @@ int load_blocks(int64 first_block, int64 last_block, StoredBlockFields **out, ui
 		copy_hash(stored, isnull, blocks[i].stored_hash);
 		if (i == 0)
 			*prev_xmin = (uint64)DatumGetInt64(SPI_getbinval(row, desc, 10, &isnull));
+		if (i == n - 1 && last_xmax != nullptr)
+			*last_xmax = (uint64)DatumGetInt64(SPI_getbinval(row, desc, 11, &isnull));
 	}
 	SPI_finish();
 	*out = blocks;
@@ -293,7 +298,10 @@ Oid usable_xid_brin()
 // only the page ranges of witness.entry_xid whose xids reach min_xid (a bitmap of lossy pages, every
 // tuple of which is checked against the snapshot and min_xid): a resumed verification reads the new
 // entries, not the whole trail. Unsummarized page ranges are always read.
-void scan_entries(VerifierHandle *v, bool skip_old, uint64 min_xid, Period *period, RunRecordEntries *records)
+// max_xid (0: none): a range that ends before the newest block reads no page range whose entries all
+// came after it, so that checking a trail range by range costs each range its own entries.
+void scan_entries(VerifierHandle *v, bool skip_old, uint64 min_xid, uint64 max_xid, Period *period,
+                  RunRecordEntries *records)
 {
 	MemoryContext caller = CurrentMemoryContext;
 	Relation rel = table_open(entry_relid(), AccessShareLock);
@@ -302,14 +310,19 @@ void scan_entries(VerifierHandle *v, bool skip_old, uint64 min_xid, Period *peri
 	    AllocSetContextCreate(CurrentMemoryContext, "pg_witness verify entry", ALLOCSET_DEFAULT_SIZES);
 	Datum values[EntryNatts];
 	bool nulls[EntryNatts];
-	const Oid brin = skip_old ? usable_xid_brin() : InvalidOid;
+	const Oid brin = skip_old || max_xid != 0 ? usable_xid_brin() : InvalidOid;
 	if (OidIsValid(brin)) {
 		Relation irel = index_open(brin, AccessShareLock);
-		ScanKeyData key;
-		ScanKeyEntryInitialize(&key, 0, 1, BTGreaterEqualStrategyNumber, XID8OID, InvalidOid, F_XID8GE,
-		                       FullTransactionIdGetDatum(FullTransactionIdFromU64(min_xid)));
-		IndexScanDesc iscan = index_beginscan_bitmap(irel, GetActiveSnapshot(), 1);
-		index_rescan(iscan, &key, 1, nullptr, 0);
+		ScanKeyData keys[2];
+		int nkeys = 0;
+		if (skip_old)
+			ScanKeyEntryInitialize(&keys[nkeys++], 0, 1, BTGreaterEqualStrategyNumber, XID8OID, InvalidOid, F_XID8GE,
+			                       FullTransactionIdGetDatum(FullTransactionIdFromU64(min_xid)));
+		if (max_xid != 0)
+			ScanKeyEntryInitialize(&keys[nkeys++], 0, 1, BTLessStrategyNumber, XID8OID, InvalidOid, F_XID8LT,
+			                       FullTransactionIdGetDatum(FullTransactionIdFromU64(max_xid)));
+		IndexScanDesc iscan = index_beginscan_bitmap(irel, GetActiveSnapshot(), nkeys);
+		index_rescan(iscan, keys, nkeys, nullptr, 0);
 		TIDBitmap *pages = tbm_create(work_mem * 1024L, nullptr);
 		index_getbitmap(iscan, pages);
 		index_endscan(iscan);
@@ -330,7 +343,7 @@ void scan_entries(VerifierHandle *v, bool skip_old, uint64 min_xid, Period *peri
 				const int natts = Min(slot->tts_tupleDescriptor->natts, (int)EntryNatts);
 				memcpy(values, slot->tts_values, sizeof(Datum) * natts);
 				memcpy(nulls, slot->tts_isnull, sizeof(bool) * natts);
-				feed_entry(v, values, nulls, true, min_xid, period, records, caller);
+				feed_entry(v, values, nulls, skip_old, min_xid, period, records, caller);
 				MemoryContextSwitchTo(old);
 				MemoryContextReset(per_entry);
 			}
@@ -370,8 +383,8 @@ void verify_blocks(int64 first, int64 last, bool to_newest, bool for_caller, Run
 		last = Max(newest, first);
 	check_range(first, last, to_newest, newest);
 	StoredBlockFields *blocks;
-	uint64 prev_xmin = 0;
-	int n = load_blocks(first, last, &blocks, &prev_xmin);
+	uint64 prev_xmin = 0, last_xmax = 0;
+	int n = load_blocks(first, last, &blocks, &prev_xmin, &last_xmax);
 	const StoredBlockFields *previous = nullptr;
 	if (n > 0 && blocks[0].fields.block_no == first - 1) {
 		previous = &blocks[0];
@@ -385,7 +398,7 @@ void verify_blocks(int64 first, int64 last, bool to_newest, bool for_caller, Run
 	Period period = {};
 	if (for_caller)
 		period.restricted = access_period(&period.since, &period.till);
-	scan_entries(v, previous != nullptr, prev_xmin, &period, records);
+	scan_entries(v, previous != nullptr, prev_xmin, out->is_last || n == 0 ? 0 : last_xmax, &period, records);
 	if (period.n > 1)
 		qsort(period.ids, period.n, sizeof(int64), compare_ids);
 	VerifyResult &r = out->result;
