@@ -137,8 +137,8 @@ void define_settings()
 	DefineCustomIntVariable("witness.full_verify_interval",
 	                        "How often the background sealer's scheduled verification checks the whole trail.",
 	                        "In between, it checks only the blocks after the newest checkpoint. 0 makes every "
-	                        "scheduled verification a full one.",
-	                        &setting_full_verify_interval_s, 24 * 3600, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_S, nullptr,
+	                        "scheduled verification a full one, -1 none (but the first, without a checkpoint).",
+	                        &setting_full_verify_interval_s, 24 * 3600, -1, INT_MAX, PGC_SIGHUP, GUC_UNIT_S, nullptr,
 	                        nullptr, nullptr);
 	// Keys live in files outside the database, never in tables: only superusers may name or see them.
 	DefineCustomStringVariable("witness.hmac_key_file", "File holding the HMAC-SHA256 key that signs digests.",

@@ -282,7 +282,9 @@ char *first_problem_text(const VerifyResult &r)
 
 bool full_verification_due(int interval_s)
 {
-	if (interval_s <= 0)
+	if (interval_s < 0)
+		return false; // never: a trail too large to verify whole in the server (docs/scaling.md)
+	if (interval_s == 0)
 		return true;
 	Oid argtypes[1] = {INT8OID};
 	Datum args[1] = {Int64GetDatum((int64)interval_s)};

@@ -39,7 +39,8 @@ int64 record_verification_run(const ResumedVerification &rv, TimestampTz started
 char *first_problem_text(const VerifyResult &r);
 
 // Whether the background sealer's next scheduled verification must be a full one: no full run was
-// recorded in the last interval_s seconds (always, for 0).
+// recorded in the last interval_s seconds (always, for 0; never, for -1: then only a run without a
+// checkpoint to resume from is a full one).
 bool full_verification_due(int interval_s);
 
 } // namespace witness::pg
