@@ -194,6 +194,20 @@ SELECT pg_stat_force_next_flush();
 SELECT pages_read() AS after_range \gset
 SELECT :after_range - :after_resume <= 128 AS range_read_one_range;
 
+-- An erasure after the checkpoint of entries sealed before it: its record lies in a new block, its
+-- entries in old ones. The resume is valid (the old blocks are not checked, nor counted erased); the
+-- full verification counts the erased entry.
+CREATE TABLE cust (id int PRIMARY KEY, email text);
+SELECT witness.track('cust', subject_column => 'email', encrypt => false);
+INSERT INTO cust VALUES (1, 'a@ck.example'), (2, 'b@ck.example');
+SELECT count(*) AS sealed FROM witness.seal();
+SELECT status FROM witness.verify_and_checkpoint();
+SELECT count(*) AS sealed FROM witness.seal();
+SELECT witness.erase_subject('a@ck.example', 'asked to be forgotten') AS erased;
+SELECT count(*) AS sealed FROM witness.seal();
+SELECT status, entries_erased, resumed_from_block IS NOT NULL AS resumed FROM witness.verify_since_checkpoint();
+SELECT status, entries_erased FROM witness.verify();
+
 -- Who may call what. The auditor resumes; only the admin records (it writes the chain).
 SET ROLE ck_auditor;
 SELECT status, resumed_from_block IS NOT NULL AS resumed FROM witness.verify_since_checkpoint();
