@@ -27,6 +27,23 @@ namespace
 
 constexpr const char *kCheckpointInvalid = "checkpoint invalid";
 
+// Whether this database holds a trail shipped from another (a collector of a central audit database,
+// docs/central.md): its blocks seal the source's entries, never its own witness.verification_run, so
+// no checkpoint recorded here can be found in its chain. It neither resumes nor records checkpoints.
+bool holds_shipped_trail()
+{
+	if (!OidIsValid(witness_relation_if_exists("collector")))
+		return false;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "pg_witness: SPI_connect failed");
+	if (SPI_execute("SELECT EXISTS (SELECT FROM witness.collector)", true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "pg_witness: could not read witness.collector");
+	bool isnull;
+	bool shipped = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	return shipped;
+}
+
 // The newest checkpoint whose own record is sealed: a valid run's row with a checkpoint, recorded
 // by a transaction the newest block's snapshot sees. The row is only a candidate until
 // check_checkpoint_block() and check_chain_copy() agree.
@@ -206,7 +223,8 @@ void verify_resuming(bool resume, bool for_caller, ResumedVerification *rv)
 {
 	memset(rv, 0, sizeof(*rv));
 	const char *invalid = nullptr;
-	if (resume && latest_checkpoint(&rv->checkpoint)) {
+	rv->no_checkpoint = holds_shipped_trail();
+	if (resume && !rv->no_checkpoint && latest_checkpoint(&rv->checkpoint)) {
 		const Checkpoint &c = rv->checkpoint;
 		invalid = check_checkpoint_block(c, newest_block());
 		if (invalid == nullptr) {
@@ -231,8 +249,8 @@ int64 record_verification_run(const ResumedVerification &rv, TimestampTz started
 	const VerifyResult &r = rv.outcome.result;
 	// A valid verification that reached the newest block makes it the next checkpoint.
 	uint8_t hash[32];
-	const bool checkpoint = strcmp(r.status, "valid") == 0 && rv.outcome.is_last && rv.outcome.newest > 0 &&
-	                        block_hash_of(rv.outcome.newest, hash);
+	const bool checkpoint = !rv.no_checkpoint && strcmp(r.status, "valid") == 0 && rv.outcome.is_last &&
+	                        rv.outcome.newest > 0 && block_hash_of(rv.outcome.newest, hash);
 	Oid argtypes[11] = {TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, INT8OID, INT8OID, INT8OID,
 	                    INT8OID,        TEXTOID,        INT8OID, INT8OID, BYTEAOID};
 	Datum args[11] = {TimestampTzGetDatum(started_at),

@@ -22,6 +22,7 @@ struct ResumedVerification {
 	bool resumed; // false: the whole trail was verified (no checkpoint, or one that did not hold)
 	int64 resumed_from_block;
 	Checkpoint checkpoint;
+	bool no_checkpoint; // the trail is shipped from another database: no checkpoint here
 };
 
 // Verifies the blocks after the newest checkpoint whose record is sealed (resume), or the whole trail:
