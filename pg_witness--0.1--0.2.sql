@@ -2508,6 +2508,45 @@ COMMENT ON COLUMN witness.collector_status.entries_sealed IS 'entries sealed in 
 REVOKE ALL ON witness.collector_status FROM PUBLIC;
 
 -------------------------------------------------------------------------------
+-- Verification from a checkpoint (docs/verification.md, "Resuming from a checkpoint"; docs/scaling.md):
+-- a recorded verification that found the trail valid names the newest block and its hash, in its row
+-- of witness.verification_run, itself an entry of the chain. A later verification checks only the
+-- blocks after it, once it has checked that the block still has that hash and that the chain holds the
+-- same record.
+-------------------------------------------------------------------------------
+
+ALTER TABLE witness.verification_run
+	ADD COLUMN resumed_from_block bigint,
+	ADD COLUMN checkpoint_block bigint,
+	ADD COLUMN checkpoint_hash bytea,
+	ADD COLUMN recorded_xid xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id();
+COMMENT ON COLUMN witness.verification_run.resumed_from_block IS 'the checkpoint block it resumed from, having checked only the blocks after it; NULL for a verification of the whole trail';
+COMMENT ON COLUMN witness.verification_run.checkpoint_block IS 'when valid: the newest block it checked, from which a later verification may resume; NULL otherwise';
+COMMENT ON COLUMN witness.verification_run.checkpoint_hash IS 'the stored hash of checkpoint_block when it was checked';
+COMMENT ON COLUMN witness.verification_run.recorded_xid IS 'the transaction that recorded the run, and its entry in the chain: a checkpoint counts once a block seals it';
+COMMENT ON TABLE witness.verification_run IS 'pg_witness: one row per recorded verification (the background sealer''s scheduled ones, witness.verify_and_checkpoint()), each row captured into the trail; a valid one names the checkpoint a later verification resumes from';
+
+CREATE FUNCTION witness.verify_since_checkpoint()
+RETURNS TABLE (status text, blocks_checked bigint, entries_checked bigint, entries_pending bigint,
+               problem text, block_no bigint, entry_id bigint, detail text, oldest_pending_age interval,
+               entries_erased bigint, entries_unchecked bigint, resumed_from_block bigint,
+               checkpoint_run bigint, recorded_run bigint)
+AS 'MODULE_PATHNAME', 'witness_verify_since_checkpoint'
+LANGUAGE C STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION witness.verify_since_checkpoint() IS 'witness.verify() of the blocks after the newest checkpoint (resumed_from_block; the whole trail when there is none); a checkpoint that does not hold is reported as "checkpoint invalid" and the whole trail verified; records nothing';
+REVOKE ALL ON FUNCTION witness.verify_since_checkpoint() FROM PUBLIC;
+
+CREATE FUNCTION witness.verify_and_checkpoint(resume boolean DEFAULT true)
+RETURNS TABLE (status text, blocks_checked bigint, entries_checked bigint, entries_pending bigint,
+               problem text, block_no bigint, entry_id bigint, detail text, oldest_pending_age interval,
+               entries_erased bigint, entries_unchecked bigint, resumed_from_block bigint,
+               checkpoint_run bigint, recorded_run bigint)
+AS 'MODULE_PATHNAME', 'witness_verify_and_checkpoint'
+LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION witness.verify_and_checkpoint(boolean) IS 'verifies from the newest checkpoint (resume) or the whole trail, and records the run in witness.verification_run (recorded_run); when valid, the newest block becomes the next checkpoint';
+REVOKE ALL ON FUNCTION witness.verify_and_checkpoint(boolean) FROM PUBLIC;
+
+-------------------------------------------------------------------------------
 -- Who may see what (docs/access.md): the roles witness_admin, witness_auditor and witness_reader,
 -- time-limited auditors (witness.grant_auditor()), masking of classified values, and the grants of
 -- every function, view and table of schema witness
@@ -2862,7 +2901,9 @@ GRANT SELECT ON witness.tracked_table, witness.ddl_event, witness.erasure, witne
                 witness.legal_hold, witness.verification_run
 	TO witness_admin;
 
+GRANT EXECUTE ON FUNCTION witness.verify_and_checkpoint(boolean) TO witness_admin;
 GRANT EXECUTE ON FUNCTION witness.verify(bigint, bigint), witness.verify_period(timestamptz, timestamptz),
+                          witness.verify_since_checkpoint(),
                           witness.verify_digest(jsonb, text), witness.digest(), witness.prove(bigint),
                           witness.block_of(bigint), witness.export_trail(),
                           witness.subject_export(text, text, text), witness.entry_leaf_hash(witness.entry),
