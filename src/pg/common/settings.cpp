@@ -26,6 +26,7 @@ int setting_digest_interval_ms = 60000;
 int setting_seal_interval_ms = 1000;
 int setting_max_sealers = 2;
 int setting_verify_interval_ms = 3600 * 1000;
+int setting_full_verify_interval_s = 24 * 3600;
 int setting_activity_queue_size = 4096;
 int setting_record_activity = RecordActivityAll;
 
@@ -132,6 +133,12 @@ void define_settings()
 	                        "0 turns scheduled verification off. Runs in the sealer worker after its seal pass, so "
 	                        "it needs witness.seal_interval > 0 and pg_witness in shared_preload_libraries.",
 	                        &setting_verify_interval_ms, 3600 * 1000, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_MS, nullptr,
+	                        nullptr, nullptr);
+	DefineCustomIntVariable("witness.full_verify_interval",
+	                        "How often the background sealer's scheduled verification checks the whole trail.",
+	                        "In between, it checks only the blocks after the newest checkpoint. 0 makes every "
+	                        "scheduled verification a full one, -1 none (but the first, without a checkpoint).",
+	                        &setting_full_verify_interval_s, 24 * 3600, -1, INT_MAX, PGC_SIGHUP, GUC_UNIT_S, nullptr,
 	                        nullptr, nullptr);
 	// Keys live in files outside the database, never in tables: only superusers may name or see them.
 	DefineCustomStringVariable("witness.hmac_key_file", "File holding the HMAC-SHA256 key that signs digests.",
