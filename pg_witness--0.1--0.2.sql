@@ -2501,7 +2501,11 @@ BEGIN
 			USING ERRCODE = 'insufficient_privilege',
 			      DETAIL = 'Only witness.become_collector() writes it, once; a collector stays one.';
 	END IF;
-	RAISE EXCEPTION 'cannot % %.% in a pg_witness collector', lower(TG_OP), TG_TABLE_SCHEMA, TG_TABLE_NAME
+	-- A partition of witness.entry (docs/scaling.md) is named as the trail it is part of.
+	RAISE EXCEPTION 'cannot % %.% in a pg_witness collector', lower(TG_OP), TG_TABLE_SCHEMA,
+		CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_inherits h
+		                  WHERE h.inhrelid = TG_RELID AND h.inhparent = 'witness.entry'::pg_catalog.regclass)
+		     THEN 'entry' ELSE TG_TABLE_NAME END
 		USING ERRCODE = 'insufficient_privilege',
 		      DETAIL = 'A collector keeps the source''s trail as it was shipped: only inserts are applied.',
 		      HINT = 'Publish the trail with witness.publish_trail(), which publishes inserts only (docs/central.md).';
