@@ -117,7 +117,7 @@ TrailVerifier::TrailVerifier(const StoredBlock *previous, std::vector<StoredBloc
 	blocks_.reserve(blocks.size());
 	int64_t prev_no = previous ? previous->header.block_no : 0;
 	for (StoredBlock &b : blocks) {
-		Block block{std::move(b), std::nullopt, false, {}, State::Collect, nullptr, 0};
+		Block block{std::move(b), std::nullopt, false, {}, State::Collect, nullptr, 0, false, {}};
 		block.gap_before = block.stored.header.block_no > prev_no + 1;
 		prev_no = std::max(prev_no, block.stored.header.block_no);
 		try {
@@ -236,6 +236,34 @@ void TrailVerifier::add_entry(int64_t id, uint64_t xid, const Hash &stored, cons
 		alts_.push_back(recomputed);
 	}
 	block.members.push_back(Member{id, stored, alt});
+}
+
+void TrailVerifier::add_pruned(int64_t block_no, bool whole, std::vector<int64_t> ids, std::vector<Hash> hashes,
+                               bool recorded)
+{
+	if (finished_ || streaming_)
+		throw std::logic_error("TrailVerifier::add_pruned after finish or while streaming");
+	if (ids.size() != hashes.size())
+		throw std::invalid_argument("TrailVerifier::add_pruned: as many ids as hashes are needed");
+	auto it = std::find_if(blocks_.begin(), blocks_.end(),
+	                       [&](const Block &b) { return b.stored.header.block_no == block_no; });
+	if (it == blocks_.end())
+		return; // outside the range
+	if (!recorded) {
+		pruning_problems_.push_back(
+		    {ProblemKind::EntryMissing, block_no, 0,
+		     whole ? std::string("the block is marked wholly pruned, but no retention run in the chain recorded it")
+		           : "leaf hashes of " + plural(static_cast<int64_t>(ids.size()), "pruned entry", "pruned entries") +
+		                 " are kept, but no retention run in the chain recorded them"});
+		return;
+	}
+	if (whole) {
+		it->wholly_pruned = true;
+		return;
+	}
+	it->pruned.reserve(it->pruned.size() + ids.size());
+	for (size_t i = 0; i < ids.size(); i++)
+		it->pruned.push_back(Member{ids[i], hashes[i], kSame});
 }
 
 void TrailVerifier::stream(size_t max_collect_members)
@@ -607,12 +635,32 @@ VerifyReport TrailVerifier::finish()
 		poll_interrupt();
 		if (!block.snapshot || block.state != State::Collect)
 			continue; // no membership without a snapshot (check_headers reported it), or settled
+		if (block.wholly_pruned) {
+			// Nothing per entry is kept: the header, its hash and the chain link are what remains to check.
+			// An entry still there was not pruned, whatever the record says.
+			for (const Member &m : block.members)
+				report.problems.push_back({ProblemKind::EntryInserted, block.stored.header.block_no, m.id,
+				                           "present, but a retention run recorded the block as wholly pruned"});
+			report.entries_checked += static_cast<int64_t>(block.members.size());
+			if (block.members.empty())
+				pruned_entries_ += block.stored.header.entry_count;
+			std::vector<Member>().swap(block.members);
+			continue;
+		}
+		// The kept hashes of pruned entries take their places: the root is over all of them.
+		const int64_t present = static_cast<int64_t>(block.members.size());
+		const int64_t pruned = static_cast<int64_t>(block.pruned.size());
+		block.members.insert(block.members.end(), block.pruned.begin(), block.pruned.end());
+		std::vector<Member>().swap(block.pruned);
 		check_members(block, report.problems);
-		report.entries_checked += static_cast<int64_t>(block.members.size());
+		report.entries_checked += present;
+		pruned_entries_ += pruned;
 		std::vector<Member>().swap(block.members); // free as we go: the next block may be as large
 	}
 	report.blocks_checked = static_cast<int64_t>(blocks_.size());
 	report.entries_pending = pending_;
+	report.entries_pruned = pruned_entries_;
+	report.problems.insert(report.problems.end(), pruning_problems_.begin(), pruning_problems_.end());
 	report.entries_erased = payloads_.finish(report.problems);
 	report.entries_unchecked = payloads_.unchecked();
 	std::stable_sort(report.problems.begin(), report.problems.end(), [](const Problem &a, const Problem &b) {

@@ -33,6 +33,7 @@ struct VerifyReport {
 	int64_t entries_pending = 0;   // entries in no block yet (only when the range ends at the newest block)
 	int64_t entries_erased = 0;    // format-2 entries of the range whose payload an erasure removed
 	int64_t entries_unchecked = 0; // sealed payloads of the range whose master key was not at hand
+	int64_t entries_pruned = 0;    // sealed entries of the range that a recorded retention run removed
 	std::vector<Problem> problems; // ordered by block_no, then entry_id (0 first)
 };
 
@@ -57,6 +58,14 @@ class TrailVerifier
 	void add_payload(int64_t id, uint64_t xid, PayloadState state, int64_t erasure_id);
 	// An erasure as the chain recorded it (the INSERT entry of witness.erasure), wherever it lies.
 	void add_erasure_record(int64_t erasure_id, std::vector<int64_t> entry_ids, std::vector<int64_t> tampered_ids = {});
+
+	// Retention (docs/retention.md): what a retention run recorded in the chain kept of block_no's pruned
+	// entries. whole: the run pruned the block's last entries, and nothing per entry is kept; else the
+	// ids and leaf hashes of the pruned entries, which take their place among the members. recorded:
+	// the chain holds a retention run naming exactly these (verify.cpp checks it); when false they are
+	// not used, and the entries they stand for are reported missing. Blocks outside the range are
+	// ignored. Not for streaming: a block with pruned entries is checked from collected members.
+	void add_pruned(int64_t block_no, bool whole, std::vector<int64_t> ids, std::vector<Hash> hashes, bool recorded);
 
 	// Runs the checks; call once, after the last add_entry (and, streaming, after next_pass() said
 	// false).
@@ -115,6 +124,8 @@ class TrailVerifier
 		State state = State::Collect;
 		std::unique_ptr<Stream> stream;
 		int64_t streamed = 0; // members seen in the first pass
+		bool wholly_pruned = false;  // a recorded retention run pruned every entry of the block
+		std::vector<Member> pruned;  // the kept ids and leaf hashes of pruned entries
 	};
 	static constexpr uint32_t kSame = UINT32_MAX;
 
@@ -150,6 +161,8 @@ class TrailVerifier
 	std::vector<Problem> settled_problems_; // of blocks settled by next_pass()
 	PayloadAudit payloads_;
 	int64_t settled_entries_ = 0;
+	int64_t pruned_entries_ = 0;
+	std::vector<Problem> pruning_problems_;
 };
 
 } // namespace witness

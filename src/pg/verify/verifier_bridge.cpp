@@ -103,6 +103,18 @@ void verifier_add_erasure_record(VerifierHandle *v, const char *new_values, size
 	});
 }
 
+void verifier_add_pruned(VerifierHandle *v, int64 block_no, bool whole, const int64 *ids, const uint8_t *hashes, int n,
+                         bool recorded)
+{
+	run_core(ERRCODE_INTERNAL_ERROR, "pg_witness verification failed to read pruned entries", [&] {
+		std::vector<int64_t> id_list(ids, ids + n);
+		std::vector<Hash> hash_list((size_t)n);
+		for (int i = 0; i < n; i++)
+			std::memcpy(hash_list[(size_t)i].data(), hashes + 32 * i, 32);
+		v->verifier->add_pruned(block_no, whole, std::move(id_list), std::move(hash_list), recorded);
+	});
+}
+
 void verifier_finish(VerifierHandle *v, VerifyResult *result)
 {
 	static VerifyReport report; // static: no destructor is skipped if an ERROR follows
@@ -114,6 +126,7 @@ void verifier_finish(VerifierHandle *v, VerifyResult *result)
 	result->entries_pending = report.entries_pending;
 	result->entries_erased = report.entries_erased;
 	result->entries_unchecked = report.entries_unchecked;
+	result->entries_pruned = report.entries_pruned;
 	result->nproblems = (int)report.problems.size();
 	result->problems = (VerifyProblem *)palloc0(sizeof(VerifyProblem) * Max(result->nproblems, 1));
 	for (int i = 0; i < result->nproblems; i++) {

@@ -27,6 +27,7 @@ struct VerifyResult {
 	int64 entries_pending;
 	int64 entries_erased;
 	int64 entries_unchecked;
+	int64 entries_pruned;
 	int nproblems;
 	VerifyProblem *problems;
 };
@@ -45,6 +46,10 @@ void verifier_add_payload(VerifierHandle *v, int64 id, uint64 xid, PayloadCheck 
 // An erasure entry's new_values (canonical JSON text); a text that is not one is ignored, and the
 // entries it would have named are then reported as removed without a record.
 void verifier_add_erasure_record(VerifierHandle *v, const char *new_values, size_t len);
+// Retention: what witness.pruned_leaf keeps of block_no's pruned entries (n ids, n 32-byte hashes back
+// to back; none when whole), and whether a retention run in the chain recorded it.
+void verifier_add_pruned(VerifierHandle *v, int64 block_no, bool whole, const int64 *ids, const uint8_t *hashes, int n,
+                         bool recorded);
 // Runs the checks; results are palloc'd in CurrentMemoryContext.
 void verifier_finish(VerifierHandle *v, VerifyResult *result);
 

@@ -14,6 +14,7 @@
 
 extern "C" {
 #include "access/heapam.h"
+#include "utils/array.h"
 #include "access/tableam.h"
 #include "utils/snapmgr.h"
 }
@@ -24,7 +25,8 @@ using namespace witness::pg;
 namespace
 {
 
-// The columns of witness.verify(); entries_erased and entries_unchecked came with version 0.2.
+// The columns of witness.verify(); entries_erased, entries_unchecked and entries_pruned came with
+// version 0.2.
 enum VerifyColumn {
 	VStatus,
 	VBlocks,
@@ -37,6 +39,7 @@ enum VerifyColumn {
 	VOldestAge,
 	VErased,
 	VUnchecked,
+	VPruned,
 	VNatts
 };
 
@@ -176,6 +179,69 @@ bool is_erasure_record(const EntryView &view)
 	       is(view.schema_name, "witness") && is(view.table_name, "erasure");
 }
 
+// The INSERT entry that recorded a retention run (witness.apply_retention()).
+bool is_retention_record(const EntryView &view)
+{
+	auto is = [](const TextField &f, const char *s) { return f.present && f.len == strlen(s) && memcmp(f.ptr, s, f.len) == 0; };
+	return view.op == 'I' && view.new_values.present && view.new_values.canonical != nullptr &&
+	       is(view.schema_name, "witness") && is(view.table_name, "retention_run");
+}
+
+// The retention runs found in the chain, as text[] elements (in the scan's caller context).
+struct RetentionRecords {
+	Datum *texts;
+	int n, capacity;
+};
+
+void records_add(RetentionRecords *r, const char *json, size_t len)
+{
+	if (r->n == r->capacity) {
+		r->capacity = r->capacity == 0 ? 16 : r->capacity * 2;
+		r->texts = r->texts == nullptr ? (Datum *)palloc(r->capacity * sizeof(Datum))
+		                               : (Datum *)repalloc(r->texts, r->capacity * sizeof(Datum));
+	}
+	r->texts[r->n++] = PointerGetDatum(cstring_to_text_with_len(json, (int)len));
+}
+
+// Retention (docs/retention.md): feeds the kept leaf hashes of pruned entries, each with whether a
+// retention run whose entry the scan met names it with its digest (witness._pruned_leaves()).
+void feed_pruned(VerifierHandle *v, const RetentionRecords &records)
+{
+	if (!OidIsValid(witness_relation_if_exists("pruned_leaf")))
+		return; // not updated to 0.2
+	ArrayType *arr = construct_array(records.texts, records.n, TEXTOID, -1, false, TYPALIGN_INT);
+	Oid argtypes[1] = {TEXTARRAYOID};
+	Datum args[1] = {PointerGetDatum(arr)};
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "pg_witness: SPI_connect failed");
+	if (SPI_execute_with_args("SELECT block_no, whole, entry_ids, leaf_hashes, recorded FROM witness._pruned_leaves($1)",
+	                          1, argtypes, args, nullptr, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "pg_witness: could not read the kept leaf hashes of pruned entries");
+	for (uint64 i = 0; i < SPI_processed; i++) {
+		CHECK_FOR_INTERRUPTS();
+		HeapTuple row = SPI_tuptable->vals[i];
+		TupleDesc desc = SPI_tuptable->tupdesc;
+		bool isnull;
+		int64 block_no = DatumGetInt64(SPI_getbinval(row, desc, 1, &isnull));
+		bool whole = DatumGetBool(SPI_getbinval(row, desc, 2, &isnull));
+		ArrayType *id_array = DatumGetArrayTypeP(SPI_getbinval(row, desc, 3, &isnull));
+		bytea *hashes = DatumGetByteaPP(SPI_getbinval(row, desc, 4, &isnull));
+		bool recorded = DatumGetBool(SPI_getbinval(row, desc, 5, &isnull));
+		Datum *ids;
+		bool *id_nulls;
+		int n;
+		deconstruct_array(id_array, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &ids, &id_nulls, &n);
+		// Ids and hashes that do not pair up cannot stand for the entries: they are then unrecorded.
+		if ((Size)VARSIZE_ANY_EXHDR(hashes) != (Size)32 * n)
+			recorded = false, n = Min(n, (int)(VARSIZE_ANY_EXHDR(hashes) / 32));
+		auto *id_values = (int64 *)palloc(sizeof(int64) * Max(n, 1));
+		for (int k = 0; k < n; k++)
+			id_values[k] = id_nulls[k] ? 0 : DatumGetInt64(ids[k]);
+		verifier_add_pruned(v, block_no, whole, id_values, (const uint8_t *)VARDATA_ANY(hashes), n, recorded);
+	}
+	SPI_finish();
+}
+
 // The entries a period-restricted auditor may see (docs/access.md): the whole chain is verified, but
 // a problem is named by entry only when the entry lies in the period.
 struct Period {
@@ -216,6 +282,7 @@ void scan_entries(VerifierHandle *v, bool skip_old, uint64 min_xid, Period *peri
 	TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, nullptr);
 	MemoryContext per_entry =
 	    AllocSetContextCreate(CurrentMemoryContext, "pg_witness verify entry", ALLOCSET_DEFAULT_SIZES);
+	RetentionRecords records = {};
 	Datum values[EntryNatts];
 	bool nulls[EntryNatts];
 	HeapTuple tuple;
@@ -239,6 +306,11 @@ void scan_entries(VerifierHandle *v, bool skip_old, uint64 min_xid, Period *peri
 					check_payload(v, values, nulls, &view, xid);
 				if (is_erasure_record(view))
 					verifier_add_erasure_record(v, view.new_values.canonical, view.new_values.canonical_len);
+				if (is_retention_record(view)) {
+					MemoryContextSwitchTo(old);
+					records_add(&records, view.new_values.canonical, view.new_values.canonical_len);
+					MemoryContextSwitchTo(per_entry);
+				}
 			} else {
 				memset(recomputed, 0xff, 32);
 			}
@@ -255,6 +327,7 @@ void scan_entries(VerifierHandle *v, bool skip_old, uint64 min_xid, Period *peri
 	table_endscan(scan);
 	table_close(rel, AccessShareLock);
 	MemoryContextDelete(per_entry);
+	feed_pruned(v, records);
 }
 
 } // namespace
@@ -339,6 +412,7 @@ Datum witness_verify(PG_FUNCTION_ARGS)
 		nulls[VOldestAge] = !has_age;
 		values[VErased] = Int64GetDatum(r.entries_erased);
 		values[VUnchecked] = Int64GetDatum(r.entries_unchecked);
+		values[VPruned] = Int64GetDatum(r.entries_pruned);
 		if (r.nproblems == 0) {
 			nulls[VProblem] = nulls[VBlockNo] = nulls[VEntryId] = nulls[VDetail] = true;
 		} else {
