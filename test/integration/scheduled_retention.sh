@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Integration test: the background sealer applies retention once a day at witness.retention_time
+# (docs/retention.md, "Retention", "Scheduled retention").
+#
+# A cluster of its own (witness.seal_interval = 1s):
+#   - a value that is no HH:MM time is refused (22023);
+#   - witness.retention_time set to a minute ago (UTC): the sealer runs witness.apply_retention() with
+#     its next pass, the expired sealed entries go, the run is a row of witness.retention_run, itself
+#     captured into the trail, the server log says so, and witness.verify() is valid with the pruned
+#     entries counted;
+#   - it runs once: entries that expire after the run stay until the time comes round again;
+#   - an empty witness.retention_time turns it off.
+#
+# Environment: PG_BINDIR (as scripts/test.sh passes it). Runs as root (the cluster belongs to
+# PG_OS_USER, postgres) or as the owner of the cluster. Takes about 15 s.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=test/integration/lib/common.sh
+source "$HERE/lib/common.sh"
+
+WORK="$(mktemp -d /tmp/scheduled_retention.XXXXXX)"
+PORT="$(free_port)"
+
+cleanup() {
+	local rc=$?
+	set +e
+	if ((rc != 0)) && [[ -f $WORK/server.log ]]; then
+		echo "---- last 30 lines of the server log ----"
+		tail -n 30 "$WORK/server.log"
+	fi
+	own_cluster_stop "$WORK"
+	rm -rf "$WORK"
+	exit "$rc"
+}
+trap cleanup EXIT
+
+export PGUSER=postgres
+Q_HOST=$WORK
+Q_PORT=$PORT
+DB=rt
+
+# ---------------------------------------------------------------------------------------------
+say "a cluster of its own: witness.seal_interval = 1s, no retention time"
+
+own_cluster_init "$WORK" "$PORT" "witness.seal_interval = '1s'" "witness.verify_interval = 0"
+own_cluster_start "$WORK"
+q_on "$WORK" "$PORT" postgres "CREATE DATABASE rt" >/dev/null
+q "CREATE EXTENSION pg_witness" >/dev/null
+q "CREATE TABLE person (id int PRIMARY KEY, email text)" >/dev/null
+q "SELECT witness.track('person', 'pii', encrypt => false)" >/dev/null
+q "INSERT INTO person VALUES (1, 'ann@rt.example'), (2, 'bob@rt.example')" >/dev/null
+q "SELECT witness.set_retention('pii', '1 microsecond')" >/dev/null
+wait_for "the person entries sealed" 30 \
+	"SELECT count(*) = 2 FROM witness.entry e WHERE table_name = 'person'
+	 AND pg_visible_in_snapshot(e.xid, (SELECT snapshot FROM witness.block ORDER BY block_no DESC LIMIT 1))" || true
+sleep 2
+check "no retention time: nothing pruned" "2|0" \
+	"SELECT (SELECT count(*) FROM witness.entry WHERE table_name = 'person'), (SELECT count(*) FROM witness.retention_run)"
+
+# ---------------------------------------------------------------------------------------------
+say "a value that is not HH:MM is refused"
+
+for bad in "25:00" "3:00" "03:60" "noon"; do
+	got="$("$PSQL" -X -q -A -t -h "$WORK" -p "$PORT" -d "$DB" -v VERBOSITY=verbose \
+		-c "ALTER SYSTEM SET witness.retention_time = '$bad'" 2>&1 | sed -n 's/^ERROR:  \([0-9A-Z]\{5\}\):.*/\1/p' | head -n 1 || true)"
+	check_ok "witness.retention_time = '$bad' refused with 22023" "$([[ $got == 22023 ]] && echo ok || echo "got [$got]")"
+done
+
+# ---------------------------------------------------------------------------------------------
+say "witness.retention_time a minute ago: the next pass applies retention"
+
+AT="$(q "SELECT to_char((now() AT TIME ZONE 'UTC') - interval '1 minute', 'HH24:MI')")"
+note "witness.retention_time = '$AT' (UTC)"
+q "ALTER SYSTEM SET witness.retention_time = '$AT'" >/dev/null
+q "SELECT pg_reload_conf()" >/dev/null
+wait_for "a retention run" 30 "SELECT count(*) >= 1 FROM witness.retention_run" || true
+check "the run pruned both expired entries" "1|2|0" \
+	"SELECT count(*), sum(entries_pruned), (SELECT count(*) FROM witness.entry WHERE table_name = 'person')
+	 FROM witness.retention_run"
+wait_for "the run sealed into the trail" 30 \
+	"SELECT count(*) = 1 FROM witness.entry e WHERE table_name = 'retention_run'
+	 AND pg_visible_in_snapshot(e.xid, (SELECT snapshot FROM witness.block ORDER BY block_no DESC LIMIT 1))" || true
+check "witness.verify(): valid, the pruned entries counted" "valid|2" \
+	"SELECT status, entries_pruned FROM witness.verify()"
+check_ok "the server log names the run" \
+	"$(grep -q 'pg_witness: retention run 1 pruned 2 entries' "$WORK/server.log" && echo ok || echo "no log line")"
+
+# ---------------------------------------------------------------------------------------------
+say "once a day: entries that expire after the run stay"
+
+q "INSERT INTO person VALUES (3, 'cy@rt.example')" >/dev/null
+sleep 4
+check "no second run, the new entry kept" "1|1" \
+	"SELECT (SELECT count(*) FROM witness.retention_run), (SELECT count(*) FROM witness.entry WHERE table_name = 'person')"
+
+# ---------------------------------------------------------------------------------------------
+say "an empty witness.retention_time turns it off"
+
+q "ALTER SYSTEM SET witness.retention_time = ''" >/dev/null
+q "SELECT pg_reload_conf()" >/dev/null
+check "off" "" "SELECT current_setting('witness.retention_time')"
+
+finish "scheduled_retention"
