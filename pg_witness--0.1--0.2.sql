@@ -82,7 +82,7 @@ BEGIN
 		END IF;
 		RAISE EXCEPTION 'cannot % %.%', lower(TG_OP), TG_TABLE_SCHEMA, TG_TABLE_NAME
 			USING ERRCODE = 'insufficient_privilege',
-			      DETAIL = 'pg_witness records DDL events, erasures, subject access exports, key rotations, auditor grants, subject bindings, legal holds, retention rules and runs and activity itself, and they are append-only.';
+			      DETAIL = 'pg_witness records DDL events, erasures, subject access exports, key rotations, auditor grants, subject bindings, legal holds and activity itself, and they are append-only.';
 	END IF;
 	IF TG_TABLE_NAME = 'tracked_table' THEN
 		RAISE EXCEPTION 'cannot % %.%', lower(TG_OP), TG_TABLE_SCHEMA, TG_TABLE_NAME
@@ -2492,24 +2492,6 @@ END
 $$;
 COMMENT ON FUNCTION witness.apply_retention() IS 'deletes every sealed entry whose retention period has passed and that no legal hold in force covers, keeping the leaf hashes the blocks'' Merkle roots need; recorded in witness.retention_run, and so in the trail';
 
--- The witness.pruned_leaf rows verification may use, each with whether a retention run's entry in
--- the chain names it with its digest. records: the new_values of every witness.retention_run entry
--- of the trail (verify.cpp collects them while it scans the entries, whose leaf hashes protect them).
-CREATE FUNCTION witness._pruned_leaves(records text[])
-RETURNS TABLE (block_no bigint, whole boolean, entry_ids bigint[], leaf_hashes bytea, recorded boolean)
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
-AS $$
-	SELECT p.block_no, p.whole, p.entry_ids, p.leaf_hashes,
-	       EXISTS (SELECT FROM unnest(records) AS r(t)
-	               WHERE (r.t::jsonb ->> 'run_id') = p.run_id::text
-	                 AND (r.t::jsonb -> 'pruned') @> jsonb_build_array(jsonb_build_object(
-	                         'block_no', p.block_no, 'whole', p.whole,
-	                         'digest', encode(witness._pruned_digest(p.block_no, p.whole, p.entry_ids, p.leaf_hashes), 'hex'))))
-	FROM witness.pruned_leaf p
-	ORDER BY p.block_no, p.run_id
-$$;
-COMMENT ON FUNCTION witness._pruned_leaves(text[]) IS 'internal: the kept leaf hashes of pruned entries per block, and whether a retention run recorded in the chain names them (for witness.verify())';
-
 -- Proofs of entries of a partly pruned block: its members are the remaining entries and the kept
 -- leaf hashes of the pruned ones, in id order.
 CREATE OR REPLACE FUNCTION witness._block_members(b witness.block, OUT ids bigint[], OUT leaves bytea[])
@@ -2953,7 +2935,6 @@ GRANT EXECUTE ON FUNCTION witness.verify(bigint, bigint), witness.verify_period(
 GRANT SELECT ON witness.entry, witness.block, witness.activity TO witness_auditor;
 -- verify() reads the kept leaf hashes of pruned entries as its caller.
 GRANT SELECT ON witness.pruned_leaf TO witness_auditor;
-GRANT EXECUTE ON FUNCTION witness._pruned_leaves(text[]), witness._pruned_digest(bigint, boolean, bigint[], bytea) TO witness_auditor;
 
 -- Calls of pg_witness's functions are recorded through fmgr_hook, which PostgreSQL calls only around
 -- functions with a SET clause or SECURITY DEFINER. Pin search_path on every function that has

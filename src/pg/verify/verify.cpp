@@ -187,35 +187,16 @@ bool is_retention_record(const EntryView &view)
 	       is(view.schema_name, "witness") && is(view.table_name, "retention_run");
 }
 
-// The retention runs found in the chain, as text[] elements (in the scan's caller context).
-struct RetentionRecords {
-	Datum *texts;
-	int n, capacity;
-};
-
-void records_add(RetentionRecords *r, const char *json, size_t len)
-{
-	if (r->n == r->capacity) {
-		r->capacity = r->capacity == 0 ? 16 : r->capacity * 2;
-		r->texts = r->texts == nullptr ? (Datum *)palloc(r->capacity * sizeof(Datum))
-		                               : (Datum *)repalloc(r->texts, r->capacity * sizeof(Datum));
-	}
-	r->texts[r->n++] = PointerGetDatum(cstring_to_text_with_len(json, (int)len));
-}
-
-// Retention (docs/retention.md): feeds the kept leaf hashes of pruned entries, each with whether a
-// retention run whose entry the scan met names it with its digest (witness._pruned_leaves()).
-void feed_pruned(VerifierHandle *v, const RetentionRecords &records)
+// Retention (docs/retention.md): feeds the rows of witness.pruned_leaf, the kept leaf hashes of
+// pruned entries; the verifier uses those that a retention run's entry in the chain names.
+void feed_pruned(VerifierHandle *v)
 {
 	if (!OidIsValid(witness_relation_if_exists("pruned_leaf")))
 		return; // not updated to 0.2
-	ArrayType *arr = construct_array(records.texts, records.n, TEXTOID, -1, false, TYPALIGN_INT);
-	Oid argtypes[1] = {TEXTARRAYOID};
-	Datum args[1] = {PointerGetDatum(arr)};
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "pg_witness: SPI_connect failed");
-	if (SPI_execute_with_args("SELECT block_no, whole, entry_ids, leaf_hashes, recorded FROM witness._pruned_leaves($1)",
-	                          1, argtypes, args, nullptr, true, 0) != SPI_OK_SELECT)
+	if (SPI_execute("SELECT block_no, run_id, whole, entry_ids, leaf_hashes FROM witness.pruned_leaf", true, 0) !=
+	    SPI_OK_SELECT)
 		elog(ERROR, "pg_witness: could not read the kept leaf hashes of pruned entries");
 	for (uint64 i = 0; i < SPI_processed; i++) {
 		CHECK_FOR_INTERRUPTS();
@@ -223,21 +204,23 @@ void feed_pruned(VerifierHandle *v, const RetentionRecords &records)
 		TupleDesc desc = SPI_tuptable->tupdesc;
 		bool isnull;
 		int64 block_no = DatumGetInt64(SPI_getbinval(row, desc, 1, &isnull));
-		bool whole = DatumGetBool(SPI_getbinval(row, desc, 2, &isnull));
-		ArrayType *id_array = DatumGetArrayTypeP(SPI_getbinval(row, desc, 3, &isnull));
-		bytea *hashes = DatumGetByteaPP(SPI_getbinval(row, desc, 4, &isnull));
-		bool recorded = DatumGetBool(SPI_getbinval(row, desc, 5, &isnull));
+		int64 run_id = DatumGetInt64(SPI_getbinval(row, desc, 2, &isnull));
+		bool whole = DatumGetBool(SPI_getbinval(row, desc, 3, &isnull));
+		ArrayType *id_array = DatumGetArrayTypeP(SPI_getbinval(row, desc, 4, &isnull));
+		bytea *hashes = DatumGetByteaPP(SPI_getbinval(row, desc, 5, &isnull));
+		if (ARR_ELEMTYPE(id_array) != INT8OID || ARR_NDIM(id_array) > 1)
+			ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED), errmsg("witness.pruned_leaf holds a malformed row")));
 		Datum *ids;
 		bool *id_nulls;
 		int n;
 		deconstruct_array(id_array, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &ids, &id_nulls, &n);
-		// Ids and hashes that do not pair up cannot stand for the entries: they are then unrecorded.
-		if ((Size)VARSIZE_ANY_EXHDR(hashes) != (Size)32 * n)
-			recorded = false, n = Min(n, (int)(VARSIZE_ANY_EXHDR(hashes) / 32));
 		auto *id_values = (int64 *)palloc(sizeof(int64) * Max(n, 1));
 		for (int k = 0; k < n; k++)
 			id_values[k] = id_nulls[k] ? 0 : DatumGetInt64(ids[k]);
-		verifier_add_pruned(v, block_no, whole, id_values, (const uint8_t *)VARDATA_ANY(hashes), n, recorded);
+		// Trailing bytes of a partial hash are left out: the digest over the rest is then not the one
+		// any run recorded.
+		verifier_add_pruned(v, block_no, run_id, whole, id_values, n, (const uint8_t *)VARDATA_ANY(hashes),
+		                    (int)(VARSIZE_ANY_EXHDR(hashes) / 32));
 	}
 	SPI_finish();
 }
@@ -282,7 +265,6 @@ void scan_entries(VerifierHandle *v, bool skip_old, uint64 min_xid, Period *peri
 	TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, nullptr);
 	MemoryContext per_entry =
 	    AllocSetContextCreate(CurrentMemoryContext, "pg_witness verify entry", ALLOCSET_DEFAULT_SIZES);
-	RetentionRecords records = {};
 	Datum values[EntryNatts];
 	bool nulls[EntryNatts];
 	HeapTuple tuple;
@@ -306,11 +288,8 @@ void scan_entries(VerifierHandle *v, bool skip_old, uint64 min_xid, Period *peri
 					check_payload(v, values, nulls, &view, xid);
 				if (is_erasure_record(view))
 					verifier_add_erasure_record(v, view.new_values.canonical, view.new_values.canonical_len);
-				if (is_retention_record(view)) {
-					MemoryContextSwitchTo(old);
-					records_add(&records, view.new_values.canonical, view.new_values.canonical_len);
-					MemoryContextSwitchTo(per_entry);
-				}
+				if (is_retention_record(view))
+					verifier_add_retention_record(v, view.new_values.canonical, view.new_values.canonical_len);
 			} else {
 				memset(recomputed, 0xff, 32);
 			}
@@ -327,7 +306,7 @@ void scan_entries(VerifierHandle *v, bool skip_old, uint64 min_xid, Period *peri
 	table_endscan(scan);
 	table_close(rel, AccessShareLock);
 	MemoryContextDelete(per_entry);
-	feed_pruned(v, records);
+	feed_pruned(v);
 }
 
 } // namespace
