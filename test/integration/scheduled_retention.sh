@@ -8,6 +8,8 @@
 #     its next pass, the expired sealed entries go, the run is a row of witness.retention_run, itself
 #     captured into the trail, the server log says so, and witness.verify() is valid with the pruned
 #     entries counted;
+#   - witness-verify accepts the export of the pruned trail (the kept leaf hashes are in it), and
+#     reports a kept hash altered in the export, or a kept row left out of it;
 #   - it runs once: entries that expire after the run stay until the time comes round again;
 #   - an empty witness.retention_time turns it off.
 #
@@ -39,6 +41,7 @@ export PGUSER=postgres
 Q_HOST=$WORK
 Q_PORT=$PORT
 DB=rt
+VERIFY="${REPO:-$(cd "$HERE/../.." && pwd)}/build/witness-verify"
 
 # ---------------------------------------------------------------------------------------------
 say "a cluster of its own: witness.seal_interval = 1s, no retention time"
@@ -85,6 +88,44 @@ check "witness.verify(): valid, the pruned entries counted" "valid|2" \
 	"SELECT status, entries_pruned FROM witness.verify()"
 check_ok "the server log names the run" \
 	"$(grep -q 'pg_witness: retention run 1 pruned 2 entries' "$WORK/server.log" && echo ok || echo "no log line")"
+
+# ---------------------------------------------------------------------------------------------
+say "witness-verify on the export of the pruned trail"
+
+"$PSQL" -X -q -v ON_ERROR_STOP=1 -h "$WORK" -p "$PORT" -d "$DB" -c "\\copy (SELECT witness.export_trail()) TO '$WORK/trail.copy'"
+check_ok "the export has the kept leaf hashes" \
+	"$(grep -q '"type" : "pruned"\|"type":"pruned"' "$WORK/trail.copy" && echo ok || echo 'no pruned line')"
+rc=0
+"$VERIFY" "$WORK/trail.copy" >"$WORK/verify.out" 2>&1 || rc=$?
+indent <"$WORK/verify.out"
+check_ok "witness-verify: valid (exit status 0), the pruned entries counted" \
+	"$([[ $rc == 0 ]] && grep -q 'entries pruned: *2 ' "$WORK/verify.out" && echo ok || echo "exit status $rc")"
+# A kept hash altered: its first hex digit changed.
+python3 - "$WORK/trail.copy" "$WORK/altered.copy" "$WORK/dropped.copy" <<'PY'
+import re, sys
+src, altered, dropped = sys.argv[1:4]
+lines = open(src, encoding="utf-8").read().split("\n")
+def alter(line):
+	m = re.search(r'"leaf_hashes" ?: ?"([0-9a-f])', line)
+	if not m:
+		return line
+	c = "1" if m.group(1) != "1" else "2"
+	return line[:m.start(1)] + c + line[m.end(1):]
+pruned = [i for i, l in enumerate(lines) if re.search(r'"type" ?: ?"pruned"', l) and re.search(r'"leaf_hashes" ?: ?"[0-9a-f]', l)]
+assert pruned, "no partly pruned block in the export"
+open(altered, "w", encoding="utf-8").write("\n".join(alter(l) if i == pruned[0] else l for i, l in enumerate(lines)))
+open(dropped, "w", encoding="utf-8").write("\n".join(l for i, l in enumerate(lines) if i != pruned[0]))
+PY
+rc=0
+"$VERIFY" "$WORK/altered.copy" >"$WORK/altered.out" 2>&1 || rc=$?
+indent <"$WORK/altered.out"
+check_ok "a kept hash altered in the export: tampered (exit status 1), not recorded by any run" \
+	"$([[ $rc == 1 ]] && grep -q 'no retention run in the chain recorded' "$WORK/altered.out" && echo ok || echo "exit status $rc")"
+rc=0
+"$VERIFY" "$WORK/dropped.copy" >"$WORK/dropped.out" 2>&1 || rc=$?
+indent <"$WORK/dropped.out"
+check_ok "a kept row left out of the export: tampered (exit status 1), entries missing" \
+	"$([[ $rc == 1 ]] && grep -q 'entry missing' "$WORK/dropped.out" && echo ok || echo "exit status $rc")"
 
 # ---------------------------------------------------------------------------------------------
 say "once a day: entries that expire after the run stay"
