@@ -10,6 +10,8 @@
 #     entries counted;
 #   - witness-verify accepts the export of the pruned trail (the kept leaf hashes are in it), and
 #     reports a kept hash altered in the export, or a kept row left out of it;
+#   - pg_dump / pg_restore (in replica mode, as dump_restore.sh) into another database keeps the kept
+#     leaf hashes: the restored trail verifies with the pruned entries counted;
 #   - it runs once: entries that expire after the run stay until the time comes round again;
 #   - an empty witness.retention_time turns it off.
 #
@@ -126,6 +128,28 @@ rc=0
 indent <"$WORK/dropped.out"
 check_ok "a kept row left out of the export: tampered (exit status 1), entries missing" \
 	"$([[ $rc == 1 ]] && grep -q 'entry missing' "$WORK/dropped.out" && echo ok || echo "exit status $rc")"
+
+# ---------------------------------------------------------------------------------------------
+say "pg_dump and pg_restore into another database: still valid, the pruned entries counted"
+
+# The sealer paused meanwhile: it would seal a first block in the new database before the dump's.
+q "ALTER SYSTEM SET witness.seal_interval = 0" >/dev/null
+q "SELECT pg_reload_conf()" >/dev/null
+sleep 2
+"$PG_BINDIR/pg_dump" -h "$WORK" -p "$PORT" -Fc -f "$WORK/rt.dump" "$DB"
+q_on "$WORK" "$PORT" postgres "CREATE DATABASE rt_restored" >/dev/null
+rc=0
+PGOPTIONS='-c session_replication_role=replica' "$PG_BINDIR/pg_restore" -h "$WORK" -p "$PORT" -d rt_restored \
+	--exit-on-error "$WORK/rt.dump" >"$WORK/restore.out" 2>&1 || rc=$?
+indent <"$WORK/restore.out"
+check_ok "pg_restore: exit status 0" "$([[ $rc == 0 ]] && echo ok || echo "exit status $rc")"
+KEPT="$(q "SELECT count(*) FROM witness.pruned_leaf")"
+DB=rt_restored
+check "the restored trail: valid, the pruned entries counted, the $KEPT kept rows there" "valid|2|$KEPT" \
+	"SELECT v.status, v.entries_pruned, (SELECT count(*) FROM witness.pruned_leaf) FROM witness.verify() v"
+DB=rt
+q "ALTER SYSTEM SET witness.seal_interval = '1s'" >/dev/null
+q "SELECT pg_reload_conf()" >/dev/null
 
 # ---------------------------------------------------------------------------------------------
 say "once a day: entries that expire after the run stay"
