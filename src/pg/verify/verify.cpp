@@ -19,6 +19,7 @@ extern "C" {
 #include "access/genam.h"
 #include "access/heapam.h"
 #include "access/stratnum.h"
+#include "utils/array.h"
 #include "access/tableam.h"
 #include "catalog/pg_am.h"
 #include "executor/tuptable.h"
@@ -34,7 +35,8 @@ using namespace witness::pg;
 namespace
 {
 
-// The columns of witness.verify(); entries_erased and entries_unchecked came with version 0.2.
+// The columns of witness.verify(); entries_erased, entries_unchecked and entries_pruned came with
+// version 0.2.
 enum VerifyColumn {
 	VStatus,
 	VBlocks,
@@ -47,6 +49,7 @@ enum VerifyColumn {
 	VOldestAge,
 	VErased,
 	VUnchecked,
+	VPruned,
 	VNatts
 };
 static_assert(VNatts == kVerifyColumns, "verify_trail.hpp names the number of witness.verify()'s columns");
@@ -212,6 +215,50 @@ void run_record_add(RunRecordEntries *r, int64 id, uint64 xid, const char *new_v
 	e.new_values = MemoryContextStrdup(cxt, pnstrdup(new_values, len));
 }
 
+// The INSERT entry that recorded a retention run (witness.apply_retention()).
+bool is_retention_record(const EntryView &view)
+{
+	return is_record_insert(view, "retention_run");
+}
+
+// Retention (docs/retention.md): feeds the rows of witness.pruned_leaf, the kept leaf hashes of
+// pruned entries; the verifier uses those that a retention run's entry in the chain names.
+void feed_pruned(VerifierHandle *v)
+{
+	if (!OidIsValid(witness_relation_if_exists("pruned_leaf")))
+		return; // not updated to 0.2
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "pg_witness: SPI_connect failed");
+	if (SPI_execute("SELECT block_no, run_id, whole, entry_ids, leaf_hashes FROM witness.pruned_leaf", true, 0) !=
+	    SPI_OK_SELECT)
+		elog(ERROR, "pg_witness: could not read the kept leaf hashes of pruned entries");
+	for (uint64 i = 0; i < SPI_processed; i++) {
+		CHECK_FOR_INTERRUPTS();
+		HeapTuple row = SPI_tuptable->vals[i];
+		TupleDesc desc = SPI_tuptable->tupdesc;
+		bool isnull;
+		int64 block_no = DatumGetInt64(SPI_getbinval(row, desc, 1, &isnull));
+		int64 run_id = DatumGetInt64(SPI_getbinval(row, desc, 2, &isnull));
+		bool whole = DatumGetBool(SPI_getbinval(row, desc, 3, &isnull));
+		ArrayType *id_array = DatumGetArrayTypeP(SPI_getbinval(row, desc, 4, &isnull));
+		bytea *hashes = DatumGetByteaPP(SPI_getbinval(row, desc, 5, &isnull));
+		if (ARR_ELEMTYPE(id_array) != INT8OID || ARR_NDIM(id_array) > 1)
+			ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED), errmsg("witness.pruned_leaf holds a malformed row")));
+		Datum *ids;
+		bool *id_nulls;
+		int n;
+		deconstruct_array(id_array, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &ids, &id_nulls, &n);
+		auto *id_values = (int64 *)palloc(sizeof(int64) * Max(n, 1));
+		for (int k = 0; k < n; k++)
+			id_values[k] = id_nulls[k] ? 0 : DatumGetInt64(ids[k]);
+		// Trailing bytes of a partial hash are left out: the digest over the rest is then not the one
+		// any run recorded.
+		verifier_add_pruned(v, block_no, run_id, whole, id_values, n, (const uint8_t *)VARDATA_ANY(hashes),
+		                    (int)(VARSIZE_ANY_EXHDR(hashes) / 32));
+	}
+	SPI_finish();
+}
+
 // The entries a period-restricted auditor may see (docs/access.md): the whole chain is verified, but
 // a problem is named by entry only when the entry lies in the period.
 struct Period {
@@ -267,6 +314,8 @@ void feed_entry(VerifierHandle *v, Datum *values, bool *nulls, bool skip_old, ui
 		if (records != nullptr && is_record_insert(view, "verification_run"))
 			run_record_add(records, DatumGetInt64(values[EntryId - 1]), xid, view.new_values.canonical,
 			               view.new_values.canonical_len, caller);
+		if (is_retention_record(view))
+			verifier_add_retention_record(v, view.new_values.canonical, view.new_values.canonical_len);
 	} else {
 		memset(recomputed, 0xff, 32);
 	}
@@ -394,6 +443,7 @@ void scan_entries(VerifierHandle *v, bool skip_old, uint64 min_xid, uint64 max_x
 	}
 	table_close(entry, AccessShareLock);
 	MemoryContextDelete(per_entry);
+	feed_pruned(v);
 }
 
 } // namespace
@@ -482,7 +532,8 @@ int put_verify_columns(const VerifyOutcome &out, int i, Datum *values, bool *nul
 	nulls[VOldestAge] = !out.has_oldest_age;
 	values[VErased] = Int64GetDatum(r.entries_erased);
 	values[VUnchecked] = Int64GetDatum(r.entries_unchecked);
-	nulls[VErased] = nulls[VUnchecked] = false;
+	values[VPruned] = Int64GetDatum(r.entries_pruned);
+	nulls[VErased] = nulls[VUnchecked] = nulls[VPruned] = false;
 	if (r.nproblems == 0) {
 		nulls[VProblem] = nulls[VBlockNo] = nulls[VEntryId] = nulls[VDetail] = true;
 	} else {

@@ -28,7 +28,7 @@ struct VerifyOutcome {
 };
 
 // The columns witness.verify() returns, first in every function that reports like it.
-constexpr int kVerifyColumns = 11;
+constexpr int kVerifyColumns = 12;
 
 // Verifies blocks first..last (to_newest: first..the newest block) with the active snapshot, as
 // witness.verify(first, last) does; raises 22023 for a range that holds nothing to check.
