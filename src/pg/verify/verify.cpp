@@ -102,6 +102,30 @@ int load_blocks(int64 first_block, int64 last_block, StoredBlockFields **out, ui
 	return n;
 }
 
+// The transaction-id eras (witness.era, absent with the SQL of version 0.1) for the verifier; returns
+// how many there are. Membership depends on them: a deleted or moved era shows as entries in the
+// wrong blocks (docs/verification.md, "Transaction-id eras").
+int load_eras(VerifierHandle *v)
+{
+	if (!OidIsValid(witness_relation_if_exists("era")))
+		return 0;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "pg_witness: SPI_connect failed");
+	if (SPI_execute("SELECT first_entry_id, first_block_no FROM witness.era", true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "pg_witness: could not read witness.era");
+	int n = (int)SPI_processed;
+	auto *ids = (int64 *)palloc(sizeof(int64) * Max(n, 1));
+	auto *blocks = (int64 *)palloc(sizeof(int64) * Max(n, 1));
+	for (int i = 0; i < n; i++) {
+		bool isnull;
+		ids[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		blocks[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+	}
+	SPI_finish();
+	verifier_set_eras(v, ids, blocks, n);
+	return n;
+}
+
 int64 newest_block_no()
 {
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -275,8 +299,10 @@ void verify_whole_trail(VerifyResult *result)
 		n--;
 	}
 	VerifierHandle *v = verifier_create(previous, blocks, n, true, highest_block_no_logged(), 0);
+	// An era's entries may lie below an earlier era's xmin: read them all when there are eras.
+	int eras = load_eras(v);
 	Period period = {};
-	scan_entries(v, previous != nullptr, prev_xmin, &period);
+	scan_entries(v, previous != nullptr && eras == 0, prev_xmin, &period);
 	verifier_finish(v, result);
 }
 
@@ -309,9 +335,10 @@ Datum witness_verify(PG_FUNCTION_ARGS)
 	bool is_last = last >= newest;
 	VerifierHandle *v =
 	    verifier_create(previous, blocks, n, is_last, is_last ? highest_block_no_logged() : 0, is_last ? 0 : last);
+	int eras = load_eras(v);
 	Period period = {};
 	period.restricted = access_period(&period.since, &period.till);
-	scan_entries(v, previous != nullptr, prev_xmin, &period);
+	scan_entries(v, previous != nullptr && eras == 0, prev_xmin, &period);
 	if (period.n > 1)
 		qsort(period.ids, period.n, sizeof(int64), compare_ids);
 	VerifyResult r;
