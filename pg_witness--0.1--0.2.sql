@@ -82,7 +82,7 @@ BEGIN
 		END IF;
 		RAISE EXCEPTION 'cannot % %.%', lower(TG_OP), TG_TABLE_SCHEMA, TG_TABLE_NAME
 			USING ERRCODE = 'insufficient_privilege',
-			      DETAIL = 'pg_witness records DDL events, erasures, subject access exports, key rotations, auditor grants, subject bindings, legal holds, transaction-id eras and activity itself, and they are append-only.';
+			      DETAIL = 'pg_witness records DDL events, erasures, subject access exports, key rotations, auditor grants, subject bindings, legal holds and activity itself, and they are append-only.';
 	END IF;
 	IF TG_TABLE_NAME = 'tracked_table' THEN
 		RAISE EXCEPTION 'cannot % %.%', lower(TG_OP), TG_TABLE_SCHEMA, TG_TABLE_NAME
