@@ -57,6 +57,7 @@ enum Field {
 	kErasureId,
 	kSealedPayload,
 	kBackslash,
+	kFirstBlockNo,
 	kFieldCount
 };
 
@@ -101,6 +102,7 @@ const std::string_view kFieldNames[kFieldCount] = {
     "erasure_id",
     "sealed_payload",
     "backslash",
+    "first_block_no",
 };
 
 int field_of(std::string_view key)
@@ -319,6 +321,12 @@ void ExportParser::parse_block()
 	block_.stored_block_hash = hash(kBlockHash);
 }
 
+void ExportParser::parse_era()
+{
+	era_.first_entry_id = integer(kFirstEntryId);
+	era_.first_block_no = integer(kFirstBlockNo);
+}
+
 void ExportParser::parse_entry()
 {
 	const int64_t format = integer(kFormat);
@@ -411,7 +419,11 @@ LineType ExportParser::parse(std::string_view line)
 		parse_header();
 		return LineType::Header;
 	}
-	bad(kType, "must be header, block or entry, not \"" + std::string(type.substr(0, 40)) + "\"");
+	if (type == "era") {
+		parse_era();
+		return LineType::Era;
+	}
+	bad(kType, "must be header, era, block or entry, not \"" + std::string(type.substr(0, 40)) + "\"");
 }
 
 } // namespace witness::tool

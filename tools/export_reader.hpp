@@ -39,7 +39,8 @@ struct ExportEntry {
 };
 
 // End: COPY's end-of-data marker "\." (COPY text only).
-enum class LineType { Header, Block, Entry, End };
+// Era: a transaction-id era after the first (docs/verification.md, "Transaction-id eras").
+enum class LineType { Header, Era, Block, Entry, End };
 
 class ExportParser
 {
@@ -56,6 +57,7 @@ class ExportParser
 
 	const ExportHeader &header() const { return header_; }
 	const StoredBlock &block() const { return block_; }
+	const EraStart &era() const { return era_; }
 	const ExportEntry &entry() const { return entry_; }
 	// Whether the last entry line recorded an erasure (an INSERT into witness.erasure), and which.
 	bool has_erasure_record() const { return has_erasure_record_; }
@@ -74,6 +76,7 @@ class ExportParser
 	void read_members(std::string_view line);
 	void parse_header();
 	void parse_block();
+	void parse_era();
 	void parse_entry();
 
 	Slot &slot(int field) { return slots_[static_cast<size_t>(field)]; }
@@ -91,6 +94,7 @@ class ExportParser
 	std::vector<Slot> slots_;
 	ExportHeader header_;
 	StoredBlock block_;
+	EraStart era_;
 	ExportEntry entry_;
 	bool has_erasure_record_ = false;
 	ErasureRecord erasure_record_;

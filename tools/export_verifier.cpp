@@ -193,6 +193,9 @@ int64_t read_pass(LineReader &lines, bool first, unsigned jobs, ExportResult &t,
 			if (first)
 				t.blocks.push_back(parser.block());
 			blocks++;
+		} else if (type == LineType::Era) {
+			if (first)
+				t.eras.push_back(parser.era());
 		} else if (type == LineType::End) {
 			ended = true;
 		} else {
@@ -285,7 +288,8 @@ ExportResult verify_export(ExportInput &input, const VerifyOptions &options)
 		t.entries = read_pass(lines, true, options.jobs, t, [&](const ExportEntry &e) {
 			if (!verifier) {
 				verifier = std::make_unique<TrailVerifier>(nullptr, t.blocks, true, t.header.highest_block_no);
-				verifier->stream(options.max_collect_members);
+				verifier->set_eras(t.eras);
+		verifier->stream(options.max_collect_members);
 			}
 			add(e);
 			if (spill)
@@ -295,6 +299,7 @@ ExportResult verify_export(ExportInput &input, const VerifyOptions &options)
 			                      if (!verifier) {
 				                      verifier = std::make_unique<TrailVerifier>(nullptr, t.blocks, true,
 				                                                                 t.header.highest_block_no);
+				                      verifier->set_eras(t.eras);
 				                      verifier->stream(options.max_collect_members);
 			                      }
 			                      verifier->add_erasure_record(record.erasure_id, record.entry_ids, record.tampered_entry_ids);
@@ -303,6 +308,7 @@ ExportResult verify_export(ExportInput &input, const VerifyOptions &options)
 	t.passes = 1;
 	if (!verifier) {
 		verifier = std::make_unique<TrailVerifier>(nullptr, t.blocks, true, t.header.highest_block_no);
+		verifier->set_eras(t.eras);
 		verifier->stream(options.max_collect_members);
 	}
 	while (verifier->next_pass()) {

@@ -52,6 +52,7 @@ struct VerifyOptions {
 
 struct ExportResult {
 	ExportHeader header;
+	std::vector<EraStart> eras; // transaction-id eras after the first
 	std::vector<StoredBlock> blocks;
 	VerifyReport report;
 	int64_t entries = 0;    // entry lines read (in the first pass)

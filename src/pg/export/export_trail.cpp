@@ -6,9 +6,9 @@
 // (docs/verification.md, "Exporting"). In FROM (SELECT * FROM witness.export_trail()) the executor
 // collects the rows in a tuplestore first, which spills to disk beyond work_mem.
 //
-// Rows: the header, the blocks in block_no order (through SQL, a cursor read 1,000 at a time), then
-// the entries in id order. witness.entry has no btree on id, so a cursor sorts the entries' (id,
-// ctid) pairs (an external sort under work_mem), and each entry is fetched by its ctid and printed
+// Rows: the header, the blocks in block_no order and the transaction-id eras after the first (through
+// SQL, a cursor read 1,000 at a time), then the entries in id order. witness.entry has no btree on
+// id, so a cursor sorts the entries' (id, ctid) pairs (an external sort under work_mem), and each entry is fetched by its ctid and printed
 // here: compact JSON, one member after the other, without the per-call type lookups of
 // json_build_object().
 #include "pg/common/pg_includes.hpp"
@@ -45,7 +45,10 @@ const char *const kHeaderAndBlocksQuery =
     " 'backslash', '\\'::pg_catalog.text)::pg_catalog.text"
     " UNION ALL"
     " (SELECT (pg_catalog.jsonb_build_object('type', 'block') OPERATOR(pg_catalog.||) witness._block_json(b))"
-    "::pg_catalog.text FROM witness.block b ORDER BY b.block_no)";
+    "::pg_catalog.text FROM witness.block b ORDER BY b.block_no)"
+    " UNION ALL"
+    " (SELECT pg_catalog.json_build_object('type', 'era', 'era_no', e.era_no, 'first_entry_id', e.first_entry_id,"
+    " 'first_block_no', e.first_block_no)::pg_catalog.text FROM witness.era e ORDER BY e.first_entry_id)";
 
 // ORDER BY uses int8's default btree ordering, found through the type, not the search_path.
 const char *const kEntryOrderQuery = "SELECT e.ctid FROM witness.entry e ORDER BY e.id";
