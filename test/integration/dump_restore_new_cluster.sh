@@ -196,6 +196,12 @@ say "witness-verify: the export of the new cluster"
 
 qdst "SELECT * FROM witness.export_trail()" >"$WORK/era.trail"
 check_ok "the export has one era line" "$( [[ $(grep -c '"type" : "era"\|"type":"era"' "$WORK/era.trail") == 1 ]] && echo ok || grep '"era"' "$WORK/era.trail" | head -3)"
+out="$(python3 "$IT_LIB/trail_check.py" --allow-pending <"$WORK/era.trail" 2>&1)" &&
+	check_ok "lib/trail_check.py, an independent implementation of the era rule: ($out)" ok ||
+	check_ok "lib/trail_check.py, an independent implementation of the era rule" "$out"
+grep -v '"era"' "$WORK/era.trail" | python3 "$IT_LIB/trail_check.py" --allow-pending >"$WORK/tc.out" 2>&1 &&
+	check_ok "lib/trail_check.py: the export without its era line fails" "$(cat "$WORK/tc.out")" ||
+	check_ok "lib/trail_check.py: the export without its era line fails ($(head -1 "$WORK/tc.out"))" ok
 if [[ -x $REPO/build/witness-verify ]]; then
 	"$REPO/build/witness-verify" "$WORK/era.trail" >"$WORK/wv.out" 2>&1 || true
 	check_ok "witness-verify: the export is valid" "$(grep -q 'result: *VALID' "$WORK/wv.out" && echo ok || cat "$WORK/wv.out")"
