@@ -24,7 +24,9 @@
 #   - witness-verify passes the export (and finds tampering when the era line is taken out of it);
 #   - attacks: deleting the era record, or moving its boundary (first entry id up or down, first
 #     block), is reported by verify(); a table owner, a DML-only role and a role with CREATE on the
-#     database cannot write witness.era (42501).
+#     database cannot write witness.era (42501);
+#   - a second restore of the dump, where the background sealer starts the era while pgbench
+#     (4 clients) writes: every change sealed, verify() valid.
 #
 # Environment: PGHOST, PGPORT, PGUSER (as scripts/test.sh passes them); a superuser. Runs as root
 # (the new cluster belongs to PG_OS_USER, postgres) or as the owner of the clusters.
@@ -256,5 +258,39 @@ check_ok "superuser: INSERT INTO witness.era refused by the guard (42501)" "$(gr
 out="$("$PSQL" -X -q -A -t -v VERBOSITY=verbose -h "$WORK" -p "$DST_PORT" -d "$DST_DB" -c "DELETE FROM witness.era" 2>&1 || true)"
 check_ok "superuser: DELETE FROM witness.era refused by the append-only guard (42501)" "$(grep -q '42501' <<<"$out" && echo ok || echo "$out")"
 check "witness.era unchanged" 1 "SELECT count(*) FROM witness.era"
+
+# ---------------------------------------------------------------------------------------------
+say "a second restore: the background sealer starts the era while 4 clients write"
+
+DB=${DST_DB}_2
+q_on "$WORK" "$DST_PORT" postgres "CREATE DATABASE $DB" >/dev/null
+rc=0
+PGOPTIONS='-c session_replication_role=replica' "$PG_BINDIR/pg_restore" -h "$WORK" -p "$DST_PORT" -d "$DB" \
+	--exit-on-error "$WORK/src.dump" >"$WORK/restore2.out" 2>&1 || rc=$?
+check "pg_restore exit status" 0 "SELECT $rc"
+echo "UPDATE accounts SET balance = balance + 1 WHERE id = (random() * 49)::int + 1;" >"$WORK/update.sql"
+q "ALTER SYSTEM SET witness.seal_interval = '200ms'" >/dev/null
+q "SELECT pg_reload_conf()" >/dev/null
+"$PGBENCH" -n -h "$WORK" -p "$DST_PORT" -c 4 -j 2 -T 6 -f "$WORK/update.sql" "$DB" >"$WORK/pgbench.out" 2>&1 || {
+	cat "$WORK/pgbench.out"
+	check_ok "pgbench" "failed"
+}
+LAST_ID="$(q "SELECT max(id) FROM witness.entry WHERE table_name = 'accounts'")"
+if wait_for "the worker seals the last change" 60 "SELECT (witness.block_of($LAST_ID)).block_no IS NOT NULL"; then
+	check_ok "the background sealer started an era and sealed every change of the clients" ok
+else
+	check_ok "the background sealer sealed the clients' changes" "not sealed; seal_status: $(q "SELECT * FROM witness.seal_status" | head -3)"
+fi
+q "ALTER SYSTEM SET witness.seal_interval = 0" >/dev/null
+q "SELECT pg_reload_conf()" >/dev/null
+sleep 0.5
+check "one era, started after the restored blocks" "1|4" "SELECT count(*) || '|' || min(first_block_no) FROM witness.era" "SELECT * FROM witness.era"
+check "every change of the clients is in a block of the new era" 0 \
+	"SELECT count(*) FROM witness.entry e WHERE e.table_name = 'accounts' AND e.id >= (SELECT first_entry_id FROM witness.era)
+	   AND NOT EXISTS (SELECT FROM witness.block_of(e.id) b WHERE b.block_no >= 4)"
+check "verify(): valid, every entry sealed or pending" "valid|true" \
+	"SELECT status || '|' || (entries_checked + entries_pending = (SELECT count(*) FROM witness.entry)) FROM witness.verify()" \
+	"SELECT * FROM witness.verify()"
+note "$(q "SELECT 'blocks: ' || count(*) || ', entries: ' || (SELECT count(*) FROM witness.entry) FROM witness.block")"
 
 finish dump_restore_new_cluster

@@ -259,15 +259,9 @@ SealOutcome seal_once(bool wait, Datum values[BlockNatts], bool nulls[BlockNatts
 	int64 new_era_id = 0;
 	if (xids_behind(prev, era)) {
 		// Every writer of witness.entry finishes first, so that no entry of this cluster is left
-		// behind the new era's first id (a rare, one-time wait).
-		Oid entries = entry_relid();
-		if (wait)
-			LockRelationOid(entries, ShareLock);
-		else if (!ConditionalLockRelationOid(entries, ShareLock)) {
-			UnregisterSnapshot(snap);
-			SPI_finish();
-			return SealOutcome::Busy;
-		}
+		// behind the new era's first id: a one-time wait, for the background sealer too (under
+		// steady writes a conditional lock would never be granted, and nothing would be sealed).
+		LockRelationOid(entry_relid(), ShareLock);
 		UnregisterSnapshot(snap);
 		snap = RegisterSnapshot(GetLatestSnapshot());
 		new_era_id = new_era_first_id(snap, prev, era);
