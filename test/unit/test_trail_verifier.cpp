@@ -777,3 +777,21 @@ TEST(TrailVerifier, MovedEraBoundaryIsTampering)
 	t.eras[0].first_block_no = 4; // block 3 counted in era 1
 	EXPECT_EQ(t.verify().status, "tampered");
 }
+
+// Nothing was pending when the trail was dumped: the block that closes era 1 holds no entry.
+TEST(TrailVerifier, EmptyClosingBlock)
+{
+	Trail t;
+	t.add(1, 3000);
+	t.add(2, 3001);
+	t.seal("3002:3002:");
+	t.close_era("3002:3002:", 3);
+	EXPECT_EQ(t.blocks.back().header.entry_count, 0);
+	EXPECT_FALSE(t.blocks.back().header.has_entry_ids);
+	t.add(3, 740);
+	t.seal("741:741:");
+	const VerifyReport r = t.verify();
+	EXPECT_EQ(r.status, "valid") << details(r);
+	EXPECT_EQ(r.entries_checked, 3);
+	EXPECT_EQ(r.entries_pending, 0);
+}
