@@ -2288,6 +2288,289 @@ AS $$
 $$;
 COMMENT ON FUNCTION witness._previous_snapshot(bigint) IS 'internal: the snapshot of the block before block_no, NULL when block_no starts a transaction-id era';
 
+-- A central audit database (docs/central.md): a collector database holds the trail of one source
+-- database, shipped by PostgreSQL's logical replication (publication witness_trail on the source,
+-- FOR TABLE witness.entry, witness.block, inserts only; a subscription here). A collector captures
+-- nothing and seals nothing: its entries and blocks are the source's, and the background sealer only
+-- verifies them (witness.verify_interval). A database becomes a collector only while it tracks
+-- nothing and has no trail of its own, so that collector mode cannot switch capture off anywhere.
+-------------------------------------------------------------------------------
+
+CREATE TABLE witness.collector (
+	source text NOT NULL CHECK (pg_catalog.length(source) BETWEEN 1 AND 1024),
+	became_at timestamptz NOT NULL DEFAULT pg_catalog.statement_timestamp(),
+	became_by text NOT NULL,
+	one_row boolean NOT NULL DEFAULT true UNIQUE CHECK (one_row)
+);
+COMMENT ON TABLE witness.collector IS 'pg_witness: one row when this database is a collector, holding the trail of a source database shipped by logical replication (witness.become_collector())';
+COMMENT ON COLUMN witness.collector.source IS 'the source database, as witness.become_collector() was told it: its witness.database_id() (system identifier/name)';
+COMMENT ON COLUMN witness.collector.became_at IS 'when this database became a collector';
+COMMENT ON COLUMN witness.collector.became_by IS 'the role that made it one';
+COMMENT ON COLUMN witness.collector.one_row IS 'always true: a database collects one source';
+REVOKE ALL ON witness.collector FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('witness.collector', '');
+
+-- The guard of witness.collector, and of the replicated trail in a collector: row triggers, because
+-- a logical replication apply worker fires row triggers only. An UPDATE or DELETE that reaches a
+-- collector (a publication that publishes them, a superuser with the statement guards disabled) is
+-- refused, and the subscription stops with the error in the server log.
+CREATE FUNCTION witness._collector_guard() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF TG_TABLE_NAME = 'collector' THEN
+		IF TG_OP = 'INSERT' AND witness._in_internal_ddl() THEN
+			RETURN NEW;
+		END IF;
+		RAISE EXCEPTION 'cannot % %.%', lower(TG_OP), TG_TABLE_SCHEMA, TG_TABLE_NAME
+			USING ERRCODE = 'insufficient_privilege',
+			      DETAIL = 'Only witness.become_collector() writes it, once; a collector stays one.';
+	END IF;
+	RAISE EXCEPTION 'cannot % %.% in a pg_witness collector', lower(TG_OP), TG_TABLE_SCHEMA, TG_TABLE_NAME
+		USING ERRCODE = 'insufficient_privilege',
+		      DETAIL = 'A collector keeps the source''s trail as it was shipped: only inserts are applied.',
+		      HINT = 'Publish the trail with witness.publish_trail(), which publishes inserts only (docs/central.md).';
+END
+$$;
+COMMENT ON FUNCTION witness._collector_guard() IS 'internal: guard trigger of witness.collector, and of witness.entry and witness.block in a collector';
+
+CREATE TRIGGER witness_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON witness.collector
+	FOR EACH STATEMENT EXECUTE FUNCTION witness._collector_guard();
+ALTER TABLE witness.collector ENABLE ALWAYS TRIGGER witness_append_only;
+-- Origin only, like the other insert guards: a restore (session_replication_role = replica) loads it.
+CREATE TRIGGER witness_insert_only_by_pg_witness BEFORE INSERT ON witness.collector
+	FOR EACH STATEMENT EXECUTE FUNCTION witness._collector_guard();
+COMMENT ON TRIGGER witness_append_only ON witness.collector IS 'pg_witness: a collector stays one';
+COMMENT ON TRIGGER witness_insert_only_by_pg_witness ON witness.collector IS 'pg_witness: only witness.become_collector() makes a collector';
+
+-- What a collector must not do to the source's trail, refused where each starts: track() inserts into
+-- witness.tracked_table (capture of the collector's own changes), erase_subject() into witness.erasure
+-- (an erasure no chain entry records: the source's erasures ship and are applied here), and
+-- rotate_master_key() into witness.key_rotation (the payloads are the source's, sealed under its key).
+-- A collector as the sealer decides (src/pg/common/collector_mode.hpp): a row beside tracked tables is
+-- forged and stops nothing.
+CREATE FUNCTION witness._refuse_in_collector() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	source text := (SELECT c.source FROM witness.collector c);
+BEGIN
+	IF source IS NULL OR EXISTS (SELECT 1 FROM witness.tracked_table) THEN
+		RETURN NULL;
+	END IF;
+	IF TG_TABLE_NAME = 'tracked_table' THEN
+		RAISE EXCEPTION 'cannot track tables in a pg_witness collector'
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      DETAIL = format('This database holds the trail of %s, shipped by logical replication; it captures nothing of its own.', source),
+			      HINT = 'Track the tables in the source database.';
+	ELSIF TG_TABLE_NAME = 'erasure' THEN
+		RAISE EXCEPTION 'cannot erase in a pg_witness collector'
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      DETAIL = format('This database holds the trail of %s; an erasure here would be in no chain.', source),
+			      HINT = 'Erase in the source database: the erasure ships and is applied here too.';
+	END IF;
+	RAISE EXCEPTION 'cannot rotate the master key in a pg_witness collector'
+		USING ERRCODE = 'object_not_in_prerequisite_state',
+		      DETAIL = format('The payloads here are those of %s, sealed under its master key.', source);
+END
+$$;
+COMMENT ON FUNCTION witness._refuse_in_collector() IS 'internal: guard trigger that refuses tracking, erasures and key rotations in a collector';
+CREATE TRIGGER witness_not_in_collector BEFORE INSERT ON witness.tracked_table
+	FOR EACH STATEMENT EXECUTE FUNCTION witness._refuse_in_collector();
+ALTER TABLE witness.tracked_table ENABLE ALWAYS TRIGGER witness_not_in_collector;
+CREATE TRIGGER witness_not_in_collector BEFORE INSERT ON witness.erasure
+	FOR EACH STATEMENT EXECUTE FUNCTION witness._refuse_in_collector();
+ALTER TABLE witness.erasure ENABLE ALWAYS TRIGGER witness_not_in_collector;
+CREATE TRIGGER witness_not_in_collector BEFORE INSERT ON witness.key_rotation
+	FOR EACH STATEMENT EXECUTE FUNCTION witness._refuse_in_collector();
+ALTER TABLE witness.key_rotation ENABLE ALWAYS TRIGGER witness_not_in_collector;
+COMMENT ON TRIGGER witness_not_in_collector ON witness.tracked_table IS 'pg_witness: no tracking in a collector (docs/central.md)';
+COMMENT ON TRIGGER witness_not_in_collector ON witness.erasure IS 'pg_witness: no erasure in a collector but those shipped from the source (docs/central.md)';
+COMMENT ON TRIGGER witness_not_in_collector ON witness.key_rotation IS 'pg_witness: no master key rotation in a collector (docs/central.md)';
+
+-- An erasure on the source updates entries, which logical replication does not ship (witness.entry has
+-- no replica identity, and the publication sends inserts only). What ships is the erasure's own entry,
+-- which the chain protects: applied here, it erases the entries it lists in the collector's copy too,
+-- as erase_subject() did on the source, so that the central copy keeps no erased personal data and
+-- both sides verify alike. Fired by the apply worker (ENABLE ALWAYS) for the erasure entries only.
+CREATE FUNCTION witness._collector_apply_erasure() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	listed bigint[];
+	erasure bigint;
+	tids tid[];
+	ids bigint[];
+BEGIN
+	IF NEW.new_values IS NULL OR NOT EXISTS (SELECT 1 FROM witness.collector) THEN
+		RETURN NULL;
+	END IF;
+	-- entry_ids is captured as the text of a bigint[] (src/core/erasure_record.hpp).
+	BEGIN
+		listed := (NEW.new_values::jsonb ->> 'entry_ids')::bigint[];
+		erasure := (NEW.new_values::jsonb ->> 'erasure_id')::bigint;
+	EXCEPTION WHEN data_exception THEN
+		-- Not an erasure record: verify() reports the entry; stopping replication would hide the rest.
+		RAISE WARNING 'pg_witness: entry % of witness.erasure is no erasure record: nothing erased', NEW.id;
+		RETURN NULL;
+	END;
+	SELECT array_agg(e.ctid ORDER BY e.id), array_agg(e.id ORDER BY e.id) INTO tids, ids
+	FROM witness.entry e
+	WHERE e.id = ANY (listed) AND e.format = 2 AND e.erasure_id IS NULL;
+	IF ids IS NOT NULL THEN
+		PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('pg_witness erase_subject'));
+		PERFORM witness._erase_payloads(tids, ids, erasure);
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION witness._collector_apply_erasure() IS 'internal: in a collector, erases the entries a replicated erasure entry lists';
+
+-- The source side: what a collector subscribes to. Inserts only: the trail is append-only, erasures
+-- ship as their entry (above), and a TRUNCATE or DELETE never reaches the central copy.
+CREATE FUNCTION witness.publish_trail() RETURNS text
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user) THEN
+		RAISE EXCEPTION 'permission denied to publish the pg_witness trail'
+			USING ERRCODE = 'insufficient_privilege',
+			      HINT = 'A superuser publishes it (the publication names tables of pg_witness''s owner).';
+	END IF;
+	IF EXISTS (SELECT 1 FROM witness.collector) THEN
+		RAISE EXCEPTION 'cannot publish the trail of a pg_witness collector'
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      DETAIL = 'A collector holds the trail of another database; subscribe to that one.';
+	END IF;
+	IF EXISTS (SELECT 1 FROM pg_catalog.pg_publication p WHERE p.pubname = 'witness_trail') THEN
+		RAISE EXCEPTION 'publication "witness_trail" already exists'
+			USING ERRCODE = 'duplicate_object';
+	END IF;
+	IF current_setting('wal_level') <> 'logical' THEN
+		RAISE WARNING 'wal_level is %: a subscription receives nothing until it is logical', current_setting('wal_level')
+			USING HINT = 'ALTER SYSTEM SET wal_level = logical, then restart the server.';
+	END IF;
+	-- Through the root: a trail partitioned on the source arrives whatever the collector's partitions.
+	CREATE PUBLICATION witness_trail FOR TABLE witness.entry, witness.block
+		WITH (publish = 'insert', publish_via_partition_root = true);
+	COMMENT ON PUBLICATION witness_trail IS 'pg_witness: the trail, inserts only, for a collector (docs/central.md)';
+	RETURN 'witness_trail';
+END
+$$;
+COMMENT ON FUNCTION witness.publish_trail() IS 'creates publication witness_trail (witness.entry and witness.block, inserts only, through the partition root) for a central collector to subscribe to; returns its name';
+
+-- The central side: turns a new database into the collector of one source. Refused where anything is
+-- tracked or any entry or block exists: collector mode must never switch capture or sealing off in a
+-- database that has a trail of its own. Stops the capture of pg_witness's own tables (activity,
+-- permission events, verification runs are kept here unchained: an entry made here would mix with
+-- the source's), and guards the replicated rows against anything but inserts.
+CREATE FUNCTION witness.become_collector(source text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	t record;
+	n bigint;
+BEGIN
+	IF NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user) THEN
+		RAISE EXCEPTION 'permission denied to make this database a pg_witness collector'
+			USING ERRCODE = 'insufficient_privilege',
+			      HINT = 'A superuser does it: a collector stops capture here for good, and needs CREATE SUBSCRIPTION.';
+	END IF;
+	IF source IS NULL OR btrim(source) = '' THEN
+		RAISE EXCEPTION 'source must not be null or empty' USING ERRCODE = 'null_value_not_allowed',
+			HINT = 'Name the source database as its witness.database_id() returns it.';
+	END IF;
+	-- No track() and no capture while this runs.
+	LOCK TABLE witness.tracked_table, witness.entry, witness.block IN EXCLUSIVE MODE;
+	IF EXISTS (SELECT 1 FROM witness.collector) THEN
+		RAISE EXCEPTION 'this database is a pg_witness collector already'
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      DETAIL = format('It collects the trail of %s.', (SELECT c.source FROM witness.collector c));
+	END IF;
+	SELECT count(*) INTO n FROM witness.tracked_table r WHERE r.schema_name <> 'witness';
+	IF n > 0 THEN
+		RAISE EXCEPTION 'cannot make a database that tracks tables a pg_witness collector'
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      DETAIL = format('It tracks %s tables; a collector captures nothing.', n),
+			      HINT = 'Collect into a new database with pg_witness installed and nothing tracked.';
+	END IF;
+	IF EXISTS (SELECT 1 FROM witness.entry) OR EXISTS (SELECT 1 FROM witness.block) THEN
+		RAISE EXCEPTION 'cannot make a database with a trail of its own a pg_witness collector'
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      DETAIL = 'witness.entry or witness.block holds rows; a collector holds the source''s trail only.',
+			      HINT = 'In a new database, run CREATE EXTENSION pg_witness and witness.become_collector() in one transaction: activity recorded in between would be entries of its own.';
+	END IF;
+	PERFORM witness._begin_internal_ddl();
+	INSERT INTO witness.collector (source, became_by) VALUES (source, witness._outer_user());
+	FOR t IN SELECT g.tgrelid::regclass AS rel, g.tgname
+	         FROM pg_catalog.pg_trigger g JOIN pg_catalog.pg_class c ON c.oid = g.tgrelid
+	         WHERE c.relnamespace = 'witness'::regnamespace
+	           AND g.tgfoid IN ('witness.capture()'::regprocedure, 'witness.capture_truncate()'::regprocedure)
+	LOOP
+		EXECUTE format('DROP TRIGGER %I ON %s', t.tgname, t.rel);
+	END LOOP;
+	PERFORM set_config('session_replication_role', 'replica', true);
+	DELETE FROM witness.tracked_table;
+	PERFORM set_config('session_replication_role', 'origin', true);
+	CREATE TRIGGER witness_collector_append_only BEFORE UPDATE OR DELETE ON witness.entry
+		FOR EACH ROW EXECUTE FUNCTION witness._collector_guard();
+	ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_collector_append_only;
+	CREATE TRIGGER witness_collector_append_only BEFORE UPDATE OR DELETE ON witness.block
+		FOR EACH ROW EXECUTE FUNCTION witness._collector_guard();
+	ALTER TABLE witness.block ENABLE ALWAYS TRIGGER witness_collector_append_only;
+	CREATE TRIGGER witness_collector_erasure AFTER INSERT ON witness.entry
+		FOR EACH ROW WHEN (NEW.schema_name = 'witness' AND NEW.table_name = 'erasure' AND NEW.op = 'INSERT')
+		EXECUTE FUNCTION witness._collector_apply_erasure();
+	ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_collector_erasure;
+	COMMENT ON TRIGGER witness_collector_append_only ON witness.entry IS 'pg_witness: the collector refuses updates and deletions, the apply worker''s too';
+	COMMENT ON TRIGGER witness_collector_append_only ON witness.block IS 'pg_witness: the collector refuses updates and deletions, the apply worker''s too';
+	COMMENT ON TRIGGER witness_collector_erasure ON witness.entry IS 'pg_witness: applies an erasure shipped from the source to the entries it lists';
+	PERFORM witness._end_internal_ddl();
+	RAISE LOG 'pg_witness: database "%" became the collector of %', current_database(), source;
+END
+$$;
+COMMENT ON FUNCTION witness.become_collector(text) IS 'makes this database, which must track nothing and hold no entries, the collector of a source database''s trail (docs/central.md); recorded in witness.collector, for good';
+
+-- Replication and the shipped trail at a glance (docs/central.md, "Monitoring").
+CREATE FUNCTION witness._collector_status(OUT source text, OUT became_at timestamptz, OUT subscription name,
+	OUT enabled boolean, OUT receiving boolean, OUT received_lsn pg_lsn, OUT latest_end_lsn pg_lsn,
+	OUT last_msg_receipt_time timestamptz, OUT latest_end_time timestamptz, OUT last_block_no bigint,
+	OUT last_block_sealed_at timestamptz, OUT newest_block_age interval, OUT entries_sealed numeric)
+RETURNS SETOF record
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN PERFORM witness.access_check();
+	RETURN QUERY
+	SELECT c.source, c.became_at, s.subname, s.subenabled, st.pid IS NOT NULL,
+	       st.received_lsn, st.latest_end_lsn, st.last_msg_receipt_time, st.latest_end_time,
+	       b.last_no, b.last_at, pg_catalog.now() - b.last_at, b.sealed
+	FROM witness.collector c
+	CROSS JOIN LATERAL (SELECT pg_catalog.max(x.block_no) AS last_no, pg_catalog.max(x.sealed_at) AS last_at,
+	                           pg_catalog.sum(x.entry_count) AS sealed FROM witness.block x) b
+	LEFT JOIN pg_catalog.pg_subscription s
+	       ON s.subdbid = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database())
+	LEFT JOIN pg_catalog.pg_stat_subscription st ON st.subid = s.oid AND st.relid IS NULL;
+END
+$$;
+COMMENT ON FUNCTION witness._collector_status() IS 'internal: the rows of witness.collector_status';
+
+CREATE VIEW witness.collector_status AS SELECT * FROM witness._collector_status();
+COMMENT ON VIEW witness.collector_status IS 'in a collector: the source, each subscription and how far it has received, and the newest shipped block; no row elsewhere';
+COMMENT ON COLUMN witness.collector_status.source IS 'the source database (witness.become_collector())';
+COMMENT ON COLUMN witness.collector_status.became_at IS 'when this database became a collector';
+COMMENT ON COLUMN witness.collector_status.subscription IS 'a subscription of this database (NULL: none yet)';
+COMMENT ON COLUMN witness.collector_status.enabled IS 'whether the subscription is enabled';
+COMMENT ON COLUMN witness.collector_status.receiving IS 'whether its apply worker runs (false: it stopped, look in the server log)';
+COMMENT ON COLUMN witness.collector_status.received_lsn IS 'the last source WAL position received';
+COMMENT ON COLUMN witness.collector_status.latest_end_lsn IS 'the last source WAL position reported back to the source';
+COMMENT ON COLUMN witness.collector_status.last_msg_receipt_time IS 'when the last message from the source arrived';
+COMMENT ON COLUMN witness.collector_status.latest_end_time IS 'when the position was last reported back';
+COMMENT ON COLUMN witness.collector_status.last_block_no IS 'the newest block shipped';
+COMMENT ON COLUMN witness.collector_status.last_block_sealed_at IS 'when the source sealed it';
+COMMENT ON COLUMN witness.collector_status.newest_block_age IS 'now minus last_block_sealed_at: with the source sealing every witness.seal_interval, how far the central copy is behind';
+COMMENT ON COLUMN witness.collector_status.entries_sealed IS 'entries sealed in the shipped blocks';
+REVOKE ALL ON witness.collector_status FROM PUBLIC;
+
 -------------------------------------------------------------------------------
 -- Who may see what (docs/access.md): the roles witness_admin, witness_auditor and witness_reader,
 -- time-limited auditors (witness.grant_auditor()), masking of classified values, and the grants of
@@ -2584,7 +2867,7 @@ DO $$
 DECLARE
 	t text;
 BEGIN
-	FOREACH t IN ARRAY ARRAY['block', 'ddl_event', 'erasure', 'subject_access', 'key_rotation', 'tracked_table', 'auditor_grant', 'activity', 'subject_binding', 'legal_hold', 'verification_run', 'era'] LOOP
+	FOREACH t IN ARRAY ARRAY['block', 'ddl_event', 'erasure', 'subject_access', 'key_rotation', 'tracked_table', 'auditor_grant', 'activity', 'subject_binding', 'legal_hold', 'verification_run', 'collector', 'era'] LOOP
 		EXECUTE pg_catalog.format('ALTER TABLE witness.%I ENABLE ROW LEVEL SECURITY', t);
 		EXECUTE pg_catalog.format('CREATE POLICY access_check ON witness.%I FOR SELECT USING (witness.access_check())', t);
 		EXECUTE pg_catalog.format('COMMENT ON POLICY access_check ON witness.%I IS %L', t,
@@ -2620,6 +2903,8 @@ GRANT SELECT ON witness.log, witness.tracked_tables, witness.seal_status TO witn
 GRANT EXECUTE ON FUNCTION witness._seal_status() TO witness_admin, witness_auditor, witness_reader;
 GRANT SELECT ON witness.verification_status TO witness_admin, witness_auditor;
 GRANT EXECUTE ON FUNCTION witness._verification_status() TO witness_admin, witness_auditor;
+GRANT SELECT ON witness.collector_status, witness.collector TO witness_admin, witness_auditor;
+GRANT EXECUTE ON FUNCTION witness._collector_status() TO witness_admin, witness_auditor;
 GRANT EXECUTE ON FUNCTION witness.masked_tags(), witness.classifications(), witness.tag_mask(text[]),
                           witness.database_id()
 	TO witness_admin, witness_auditor, witness_reader;

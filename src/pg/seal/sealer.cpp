@@ -4,6 +4,7 @@
 #include "pg/common/trail_brin.hpp"
 #include "pg/common/access_check.hpp"
 #include "pg/capture/internal_ddl.hpp"
+#include "pg/common/collector_mode.hpp"
 
 extern "C" {
 #include "access/transam.h"
@@ -246,6 +247,16 @@ SealOutcome seal_once(bool wait, Datum values[BlockNatts], bool nulls[BlockNatts
 		return SealOutcome::Busy;
 
 	summarize_filled_ranges();
+	// A collector's blocks are its source's, shipped with the entries they seal (docs/central.md); its
+	// BRIN ranges are summarized all the same, for prove() and block_of().
+	if (in_collector_database()) {
+		if (wait)
+			ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			                errmsg("cannot seal in a pg_witness collector"),
+			                errdetail("Its entries and blocks are the source database's, shipped by logical replication."),
+			                errhint("The source seals them; witness.verify() works here.")));
+		return SealOutcome::NothingToSeal;
+	}
 	// Taken after the lock, so the previous sealer's block is visible in it.
 	Snapshot snap = RegisterSnapshot(GetLatestSnapshot());
 	MemoryContext caller = CurrentMemoryContext;

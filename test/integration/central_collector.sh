@@ -1,0 +1,257 @@
+#!/usr/bin/env bash
+# Integration test: a central audit database (docs/central.md).
+#
+# Three clusters of its own on this machine: two sources (wal_level = logical, witness.seal_interval =
+# 500ms) and a central one (witness.seal_interval = 1s, witness.verify_interval = 1s). Each source
+# publishes its trail (witness.publish_trail()); the central cluster has one collector database per
+# source (witness.become_collector(), then CREATE SUBSCRIPTION).
+#   - a data subject erased on s2 before the subscription arrives erased with the initial copy;
+#   - pgbench writes on both sources while their sealers run, and a data subject is erased on s1;
+#   - once the central side has caught up (the sources' slots confirmed past their WAL position), both
+#     trails verify on the central side with the sources' counts, blocks and erasures, the scheduled
+#     verification there says valid, and a signed digest of a source checks against the central copy;
+#   - the collector sealed nothing and captured nothing of its own (its activity is recorded unchained);
+#   - an entry altered on the central copy (a superuser, guard triggers disabled) is named by verify()
+#     there and by the scheduled verification; the source still verifies;
+#   - an entry altered on a source after it was shipped: the source's verify() names it, the central
+#     copy stays valid (updates are not published) and keeps receiving;
+#   - a source superuser who makes the publication ship updates: the collector refuses the update at
+#     apply, the subscription stops with the error in the log, the central copy stays valid.
+#
+# Environment: PG_BINDIR (as scripts/test.sh passes it). Runs as root (the clusters belong to
+# PG_OS_USER, postgres) or as their owner. Takes about a minute.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=test/integration/lib/common.sh
+source "$HERE/lib/common.sh"
+
+WORK="$(mktemp -d /tmp/central_collector.XXXXXX)"
+chmod 755 "$WORK"
+[[ $EUID -ne 0 ]] || chown "$PG_OS_USER:" "$WORK"
+mkdir -p "$WORK/s1" "$WORK/s2" "$WORK/c"
+P1="$(free_port)"
+P2="$(free_port)"
+while [[ $P2 == "$P1" ]]; do P2="$(free_port)"; done
+PC="$(free_port)"
+while [[ $PC == "$P1" || $PC == "$P2" ]]; do PC="$(free_port)"; done
+PGBENCH_PIDS=()
+
+cleanup() {
+	local rc=$?
+	set +e
+	for p in "${PGBENCH_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	if ((rc != 0)); then
+		for d in s1 s2 c; do
+			[[ -f $WORK/$d/server.log ]] || continue
+			echo "---- last 20 lines of the server log of $d ----"
+			tail -n 20 "$WORK/$d/server.log"
+		done
+	fi
+	own_cluster_stop "$WORK/c"
+	own_cluster_stop "$WORK/s1"
+	own_cluster_stop "$WORK/s2"
+	rm -rf "$WORK"
+	exit "$rc"
+}
+trap cleanup EXIT
+
+export PGUSER=postgres
+DB=shop
+on_s1() { Q_HOST=$WORK/s1 Q_PORT=$P1 DB=shop "$@"; }
+on_s2() { Q_HOST=$WORK/s2 Q_PORT=$P2 DB=shop "$@"; }
+on_c1() { Q_HOST=$WORK/c Q_PORT=$PC DB=from_s1 "$@"; }
+on_c2() { Q_HOST=$WORK/c Q_PORT=$PC DB=from_s2 "$@"; }
+# The SQLSTATE of a refusal, as superuser (or after SET ROLE when given).
+sqlstate_on() {
+	local host=$1 port=$2 db=$3 sql=$4
+	"$PSQL" -X -q -A -t -h "$host" -p "$port" -d "$db" -v VERBOSITY=verbose -c "$sql" 2>&1 |
+		sed -n 's/^ERROR:  \([0-9A-Z]\{5\}\):.*/\1/p' | head -n 1
+}
+
+# ---------------------------------------------------------------------------------------------
+say "three clusters: sources s1 (port $P1) and s2 (port $P2), central c (port $PC)"
+
+as_pg sh -c "umask 077; openssl rand -hex 32 > '$WORK/hmac.key'"
+for s in s1 s2; do
+	port=$P1
+	[[ $s == s2 ]] && port=$P2
+	own_cluster_init "$WORK/$s" "$port" "wal_level = logical" "witness.seal_interval = '500ms'" \
+		"witness.record_activity = reads" "witness.hmac_key_file = '$WORK/hmac.key'"
+	own_cluster_start "$WORK/$s"
+	q_on "$WORK/$s" "$port" postgres "CREATE DATABASE shop" >/dev/null
+	q_on "$WORK/$s" "$port" shop "CREATE EXTENSION pg_witness" >/dev/null
+	"$PGBENCH" -i -s 1 -q -h "$WORK/$s" -p "$port" shop >/dev/null 2>&1
+	q_on "$WORK/$s" "$port" shop "
+		CREATE TABLE customers (id int PRIMARY KEY, email text NOT NULL, plan text);
+		SELECT witness.track('pgbench_accounts', 'financial');
+		SELECT witness.track('pgbench_tellers', 'financial');
+		SELECT witness.track('pgbench_branches', 'financial');
+		SELECT witness.track('pgbench_history', 'financial');
+		SELECT witness.track('customers', 'pii', subject_column => 'email', encrypt => false);
+		INSERT INTO customers VALUES (1, 'ann@example.com', 'basic'), (2, 'bob@example.com', 'basic');
+		UPDATE customers SET plan = 'pro' WHERE id = 1;" >/dev/null
+done
+# An erasure before the subscription: it arrives applied, through the initial copy.
+q_on "$WORK/s2" "$P2" shop "SELECT witness.erase_subject('bob@example.com', 'GDPR Art. 17 request #3')" >/dev/null
+DB=shop Q_HOST=$WORK/s1 Q_PORT=$P1 q "SELECT witness.publish_trail()" >/dev/null
+DB=shop Q_HOST=$WORK/s2 Q_PORT=$P2 q "SELECT witness.publish_trail()" >/dev/null
+on_s1 check "s1: the publication holds witness.entry and witness.block, inserts only, through the root" "block,entry|t|f|f|f|t" \
+	"SELECT (SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_publication_tables WHERE pubname = 'witness_trail'),
+	        pubinsert, pubupdate, pubdelete, pubtruncate, pubviaroot FROM pg_publication WHERE pubname = 'witness_trail'"
+on_s1 check "s1: a second publish_trail() is refused (42710)" 42710 \
+	"SELECT '$(sqlstate_on "$WORK/s1" "$P1" shop "SELECT witness.publish_trail()")'"
+on_s1 check "s1: become_collector() on a source with a trail is refused (55000)" 55000 \
+	"SELECT '$(sqlstate_on "$WORK/s1" "$P1" shop "SELECT witness.become_collector('x')")'"
+
+own_cluster_init "$WORK/c" "$PC" "witness.seal_interval = '1s'" "witness.verify_interval = '1s'" \
+	"witness.hmac_key_file = '$WORK/hmac.key'" "max_worker_processes = 16"
+own_cluster_start "$WORK/c"
+for s in s1 s2; do
+	port=$P1
+	[[ $s == s2 ]] && port=$P2
+	source_id="$(q_on "$WORK/$s" "$port" shop "SELECT witness.database_id()")"
+	q_on "$WORK/c" "$PC" postgres "CREATE DATABASE from_$s" >/dev/null
+	# One transaction: a login recorded in between would be an entry of the collector's own.
+	q_on "$WORK/c" "$PC" "from_$s" "BEGIN; CREATE EXTENSION pg_witness; SELECT witness.become_collector('$source_id'); COMMIT" >/dev/null
+	q_on "$WORK/c" "$PC" "from_$s" "CREATE SUBSCRIPTION witness_trail_$s
+		CONNECTION 'host=$WORK/$s port=$port dbname=shop user=postgres' PUBLICATION witness_trail" >/dev/null 2>&1
+done
+on_c1 check "c/from_s1: witness.collector names the source" t \
+	"SELECT source = '$(q_on "$WORK/s1" "$P1" shop "SELECT witness.database_id()")' FROM witness.collector"
+on_c1 check "c/from_s1: track() is refused in a collector (55000)" 55000 \
+	"SELECT '$(sqlstate_on "$WORK/c" "$PC" from_s1 "CREATE TABLE t (id int PRIMARY KEY); SELECT witness.track('t')")'"
+on_c1 check "c/from_s1: witness.seal() is refused in a collector (55000)" 55000 \
+	"SELECT '$(sqlstate_on "$WORK/c" "$PC" from_s1 "SELECT * FROM witness.seal()")'"
+
+# ---------------------------------------------------------------------------------------------
+say "pgbench on both sources (4 clients each, 12 s) while their sealers run; an erasure on s1"
+
+"$PGBENCH" -n -c 4 -j 2 -T 12 -h "$WORK/s1" -p "$P1" shop >"$WORK/pgbench1.out" 2>&1 &
+PGBENCH_PIDS+=($!)
+"$PGBENCH" -n -c 4 -j 2 -T 12 -h "$WORK/s2" -p "$P2" shop >"$WORK/pgbench2.out" 2>&1 &
+PGBENCH_PIDS+=($!)
+sleep 4
+on_s1 check "s1: erase_subject() during the load erases ann's two entries" 2 \
+	"SELECT witness.erase_subject('ann@example.com', 'GDPR Art. 17 request #7')"
+on_c1 check "c/from_s1: entries arrive while pgbench runs" t \
+	"SELECT count(*) > 0 FROM witness.entry"
+wait "${PGBENCH_PIDS[@]}"
+PGBENCH_PIDS=()
+grep -E '^number of transactions actually processed' "$WORK/pgbench1.out" "$WORK/pgbench2.out" | indent
+
+# Caught up: every entry sealed on the source, and the source's slot confirmed past its WAL position.
+catch_up() {
+	local s=$1 port=$2 lsn
+	Q_HOST=$WORK/$s Q_PORT=$port DB=shop wait_for "$s sealed everything" 60 \
+		"SELECT entries_pending = 0 FROM witness.seal_status"
+	lsn="$(q_on "$WORK/$s" "$port" shop "SELECT pg_current_wal_lsn()")"
+	Q_HOST=$WORK/$s Q_PORT=$port DB=shop wait_for "the collector of $s confirmed $lsn" 60 \
+		"SELECT confirmed_flush_lsn >= '$lsn' FROM pg_replication_slots WHERE slot_name = 'witness_trail_$s'"
+}
+catch_up s1 "$P1"
+catch_up s2 "$P2"
+
+# ---------------------------------------------------------------------------------------------
+say "the central side verifies both trails, as the sources do"
+
+for s in s1 s2; do
+	port=$P1
+	[[ $s == s2 ]] && port=$P2
+	src="$(q_on "$WORK/$s" "$port" shop "SELECT status, blocks_checked, entries_checked, entries_pending, entries_erased FROM witness.verify()")"
+	counts="$(q_on "$WORK/$s" "$port" shop "SELECT (SELECT count(*) FROM witness.entry), (SELECT max(block_no) FROM witness.block), (SELECT block_hash FROM witness.block ORDER BY block_no DESC LIMIT 1)")"
+	note "$s: verify() $src; entries|blocks|newest hash $counts"
+	Q_HOST=$WORK/c Q_PORT=$PC DB=from_$s check "c/from_$s: verify() valid with the source's counts" "$src" \
+		"SELECT status, blocks_checked, entries_checked, entries_pending, entries_erased FROM witness.verify()"
+	Q_HOST=$WORK/c Q_PORT=$PC DB=from_$s check "c/from_$s: the same entries and blocks as the source, none of its own" "$counts" \
+		"SELECT (SELECT count(*) FROM witness.entry), (SELECT max(block_no) FROM witness.block), (SELECT block_hash FROM witness.block ORDER BY block_no DESC LIMIT 1)"
+	Q_HOST=$WORK/c Q_PORT=$PC DB=from_$s check "c/from_$s: pgbench entries arrived" t \
+		"SELECT count(*) > 1000 FROM witness.entry WHERE table_name = 'pgbench_history'"
+	check_trail "c/from_$s" "$WORK/c" "$PC" "from_$s"
+	Q_HOST=$WORK/c Q_PORT=$PC DB=from_$s wait_for "scheduled verification of from_$s" 30 \
+		"SELECT last_status = 'valid' AND blocks_checked = $(cut -d'|' -f2 <<<"$src") FROM witness.verification_status" || true
+	Q_HOST=$WORK/c Q_PORT=$PC DB=from_$s check "c/from_$s: the scheduled verification says valid for all the source's blocks" "valid|$(cut -d'|' -f2 <<<"$src")" \
+		"SELECT last_status, blocks_checked FROM witness.verification_status"
+done
+on_c1 check "c/from_s1: the erasure shipped as its entry and was applied: ann's entries hold no payload" "2|0" \
+	"SELECT count(*), count(*) FILTER (WHERE subject IS NOT NULL OR new_values IS NOT NULL) FROM witness.entry WHERE erasure_id IS NOT NULL"
+on_c1 check "c/from_s1: bob's entry keeps its payload" 1 \
+	"SELECT count(*) FROM witness.entry WHERE subject = 'bob@example.com'"
+on_c2 check "c/from_s2: an erasure made before the subscription arrived applied (bob's entry, no payload)" "1|0|0" \
+	"SELECT count(*) FILTER (WHERE erasure_id IS NOT NULL), count(*) FILTER (WHERE erasure_id IS NOT NULL AND new_values IS NOT NULL),
+	        count(*) FILTER (WHERE subject = 'bob@example.com') FROM witness.entry"
+on_c1 check "c/from_s1: collector_status shows the subscription receiving, the newest block and its age" "witness_trail_s1|t|t|t" \
+	"SELECT subscription, receiving, last_block_no = (SELECT max(block_no) FROM witness.block), newest_block_age < interval '5 minutes' FROM witness.collector_status"
+on_c1 check "c/from_s1: activity here is recorded, unchained (no entry of the collector's own)" t \
+	"SELECT (SELECT count(*) FROM witness.activity) > 0 AND NOT EXISTS (SELECT 1 FROM witness.entry WHERE schema_name = 'witness' AND table_name = 'activity')"
+digest="$(q_on "$WORK/s1" "$P1" shop "SELECT witness.digest()")"
+on_c1 check "c/from_s1: a signed digest of s1 checks against the central copy (another database)" "valid|f" \
+	"SELECT status, same_database FROM witness.verify_digest('$digest'::jsonb)"
+
+# ---------------------------------------------------------------------------------------------
+say "attempts on the central copy"
+
+victim="$(q_on "$WORK/c" "$PC" from_s2 "SELECT min(id) FROM witness.entry WHERE table_name = 'pgbench_accounts'")"
+on_c2 check "c/from_s2: a superuser's UPDATE of an entry is refused (42501)" 42501 \
+	"SELECT '$(sqlstate_on "$WORK/c" "$PC" from_s2 "UPDATE witness.entry SET actor = 'mallory' WHERE id = $victim")'"
+on_c2 check "c/from_s2: ... with the statement guard disabled, the collector's row guard refuses (42501)" 42501 \
+	"SELECT '$(sqlstate_on "$WORK/c" "$PC" from_s2 "BEGIN; ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only; UPDATE witness.entry SET actor = 'mallory' WHERE id = $victim; COMMIT")'"
+on_c2 check "c/from_s2: a superuser's DELETE of a block is refused (42501)" 42501 \
+	"SELECT '$(sqlstate_on "$WORK/c" "$PC" from_s2 "DELETE FROM witness.block WHERE block_no = 1")'"
+on_c2 check "c/from_s2: removing the collector row is refused (42501)" 42501 \
+	"SELECT '$(sqlstate_on "$WORK/c" "$PC" from_s2 "DELETE FROM witness.collector")'"
+q_on "$WORK/c" "$PC" from_s2 "BEGIN;
+	ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only, DISABLE TRIGGER witness_collector_append_only;
+	UPDATE witness.entry SET actor = 'mallory' WHERE id = $victim;
+	ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_append_only, ENABLE ALWAYS TRIGGER witness_collector_append_only;
+	COMMIT" >/dev/null
+on_c2 check "c/from_s2: an entry altered on the central copy (both guards disabled): verify() names it" "tampered|value changed|$victim" \
+	"SELECT status, problem, entry_id FROM witness.verify() WHERE problem IS NOT NULL"
+on_c2 wait_for "the scheduled verification of from_s2 reports it" 30 \
+	"SELECT last_status = 'tampered' AND first_problem LIKE '%$victim%' FROM witness.verification_status" || true
+on_c2 check "c/from_s2: ... and so does the scheduled verification" "tampered|1" \
+	"SELECT last_status, problems FROM witness.verification_status"
+on_s2 check "s2: the source still verifies" valid "SELECT status FROM witness.verify()"
+
+# ---------------------------------------------------------------------------------------------
+say "an entry altered on s1 after it was shipped: the two sides disagree"
+
+victim="$(q_on "$WORK/s1" "$P1" shop "SELECT min(id) FROM witness.entry WHERE table_name = 'pgbench_tellers'")"
+q_on "$WORK/s1" "$P1" shop "BEGIN;
+	ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
+	UPDATE witness.entry SET new_values = replace(new_values::text, '\"tbalance\"', '\"tbalance_\"')::json WHERE id = $victim;
+	ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_append_only;
+	COMMIT" >/dev/null
+on_s1 check "s1: verify() on the source names the altered entry (its payload no longer matches its commitment)" "tampered|payload changed|$victim" \
+	"SELECT status, problem, entry_id FROM witness.verify() WHERE problem IS NOT NULL"
+q_on "$WORK/s1" "$P1" shop "INSERT INTO customers VALUES (3, 'cid@example.com', 'basic')" >/dev/null
+catch_up s1 "$P1"
+on_c1 check "c/from_s1: the central copy still verifies: the update was never shipped" valid \
+	"SELECT status FROM witness.verify()"
+on_c1 check "c/from_s1: ... it holds the entry as sealed, and kept receiving (cid's entry arrived)" "t|1" \
+	"SELECT (SELECT new_values::text LIKE '%\"tbalance\"%' FROM witness.entry WHERE id = $victim),
+	        (SELECT count(*) FROM witness.entry WHERE subject = 'cid@example.com')"
+
+# ---------------------------------------------------------------------------------------------
+say "a source superuser makes the publication ship updates: refused at apply"
+
+q_on "$WORK/s1" "$P1" shop "ALTER PUBLICATION witness_trail SET (publish = 'insert, update')" >/dev/null
+on_s1 check "s1: with updates published, an UPDATE of witness.entry fails without a replica identity (55000)" 55000 \
+	"SELECT '$(sqlstate_on "$WORK/s1" "$P1" shop "BEGIN; ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only; UPDATE witness.entry SET actor = 'x' WHERE id = $victim; COMMIT")'"
+q_on "$WORK/s1" "$P1" shop "BEGIN;
+	ALTER TABLE witness.entry REPLICA IDENTITY FULL;
+	ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
+	UPDATE witness.entry SET actor = 'eve' WHERE id = $((victim + 1));
+	ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_append_only;
+	COMMIT" >/dev/null 2>&1 || note "(the source refused REPLICA IDENTITY FULL on witness.entry)"
+sleep 3
+on_c1 check "c/from_s1: the shipped update was refused: the central copy holds no 'eve'" 0 \
+	"SELECT count(*) FROM witness.entry WHERE actor = 'eve'"
+on_c1 check "c/from_s1: and still verifies" valid "SELECT status FROM witness.verify()"
+if as_pg grep -q "cannot update witness.entry in a pg_witness collector" "$WORK/c/server.log"; then
+	check_ok "c: the apply worker's error names the refusal in the server log" ok
+else
+	check_ok "c: the apply worker's error names the refusal in the server log" "not found in $WORK/c/server.log"
+fi
+
+finish central_collector

@@ -1,0 +1,112 @@
+-- Collector mode (docs/central.md) without replication: who may make a database a collector, what a
+-- collector refuses, and that collector mode cannot switch capture or sealing off in a database with
+-- a trail of its own. test/integration/central_collector.sh ships real trails to collectors.
+\set VERBOSITY terse
+CREATE ROLE co_owner;
+CREATE ROLE co_dml;
+CREATE ROLE co_creator;
+CREATE ROLE co_admin IN ROLE witness_admin;
+CREATE TABLE co_items (id int PRIMARY KEY, label text);
+ALTER TABLE co_items OWNER TO co_owner;
+GRANT SELECT, INSERT, UPDATE, DELETE ON co_items TO co_dml;
+DO $$ BEGIN EXECUTE format('GRANT CREATE ON DATABASE %I TO co_creator, co_owner', current_database()); END $$;
+SELECT witness.track('co_items');
+
+-- This database has a trail: no role makes it a collector, not even a superuser.
+SELECT witness.become_collector('1/elsewhere');
+SET ROLE co_owner;
+SELECT witness.become_collector('1/elsewhere');
+RESET ROLE;
+SET ROLE co_dml;
+SELECT witness.become_collector('1/elsewhere');
+RESET ROLE;
+SET ROLE co_creator;
+SELECT witness.become_collector('1/elsewhere');
+RESET ROLE;
+SET ROLE co_admin;
+SELECT witness.become_collector('1/elsewhere');
+SELECT witness.publish_trail();
+RESET ROLE;
+SELECT count(*) AS collector_rows FROM witness.collector;
+SELECT * FROM witness.collector_status;
+
+-- Every column of the new table and view is commented.
+SELECT c.relname, a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+WHERE a.attrelid IN ('witness.collector'::regclass, 'witness.collector_status'::regclass)
+  AND a.attnum > 0 AND NOT a.attisdropped AND col_description(a.attrelid, a.attnum) IS NULL;
+
+-- A new database: CREATE EXTENSION and become_collector() in one transaction.
+CREATE DATABASE regress_witness_collector;
+\c regress_witness_collector
+\set VERBOSITY terse
+BEGIN;
+CREATE EXTENSION pg_witness;
+SAVEPOINT s;
+SELECT witness.become_collector(NULL);
+ROLLBACK TO SAVEPOINT s;
+SELECT witness.become_collector('7000000000000000001/shop');
+COMMIT;
+SELECT source, became_by FROM witness.collector;
+SELECT source, subscription, receiving, last_block_no FROM witness.collector_status;
+-- Capture of pg_witness's own tables is off (an entry made here would mix with the source's).
+SELECT count(*) AS capture_triggers FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid
+WHERE c.relnamespace = 'witness'::regnamespace AND g.tgname LIKE 'witness_capture%';
+SELECT count(*) AS tracked FROM witness.tracked_table;
+
+-- What a collector refuses, to a superuser too.
+SELECT witness.become_collector('7000000000000000002/other');
+CREATE TABLE co_local (id int PRIMARY KEY);
+SELECT witness.track('co_local');
+SELECT * FROM witness.seal();
+SELECT witness.erase_subject('ann@example.com', 'GDPR Art. 17 request #1');
+SELECT witness.publish_trail();
+UPDATE witness.collector SET source = 'x';
+DELETE FROM witness.collector;
+TRUNCATE witness.collector;
+INSERT INTO witness.collector (source, became_by) VALUES ('x', 'y');
+SET session_replication_role = replica;
+DELETE FROM witness.collector;
+UPDATE witness.entry SET actor = 'x';
+DELETE FROM witness.block;
+RESET session_replication_role;
+-- With the statement guards disabled, the row guards (which an apply worker fires) still refuse.
+BEGIN;
+SET session_replication_role = replica;
+INSERT INTO witness.block (block_no, snapshot, entry_count, first_entry_id, last_entry_id, merkle_root, prev_hash, sealed_at, block_hash)
+VALUES (1, '10:10:', 0, NULL, NULL, '\x00', '\x00', now(), '\x00');
+RESET session_replication_role;
+ALTER TABLE witness.block DISABLE TRIGGER witness_append_only;
+UPDATE witness.block SET entry_count = 1;
+ROLLBACK;
+SELECT count(*) AS blocks FROM witness.block;
+SELECT status, blocks_checked, entries_checked FROM witness.verify();
+
+\c contrib_regression
+\set VERBOSITY terse
+DROP DATABASE regress_witness_collector;
+
+-- A collector row forged into a database that tracks tables (a superuser, as a restore would load
+-- it) does not stop its sealing: the sealer warns and seals it as a source.
+CREATE DATABASE regress_witness_forged;
+\c regress_witness_forged
+\set VERBOSITY terse
+CREATE EXTENSION pg_witness;
+CREATE TABLE f_items (id int PRIMARY KEY);
+SELECT witness.track('f_items');
+INSERT INTO f_items VALUES (1);
+SET session_replication_role = replica;
+INSERT INTO witness.collector (source, became_by) VALUES ('1/forged', 'mallory');
+RESET session_replication_role;
+SELECT block_no, entry_count FROM witness.seal();
+SELECT status, blocks_checked, entries_checked FROM witness.verify();
+-- Nor does it stop tracking.
+CREATE TABLE f_more (id int PRIMARY KEY);
+SELECT witness.track('f_more');
+SELECT count(*) AS tracked FROM witness.tracked_table WHERE schema_name = 'public';
+\c contrib_regression
+\set VERBOSITY terse
+DROP DATABASE regress_witness_forged;
+
+DROP TABLE co_items;
+DO $$ BEGIN EXECUTE format('REVOKE CREATE ON DATABASE %I FROM co_creator, co_owner', current_database()); END $$;
+DROP ROLE co_owner, co_dml, co_creator, co_admin;
