@@ -2451,13 +2451,14 @@ BEGIN
 			USING HINT = 'ALTER SYSTEM SET wal_level = logical, then restart the server.';
 	END IF;
 	-- Through the root: a trail partitioned on the source arrives whatever the collector's partitions.
-	CREATE PUBLICATION witness_trail FOR TABLE witness.entry, witness.block
+	-- witness.era too: membership depends on the transaction-id eras of a trail that moved clusters.
+	CREATE PUBLICATION witness_trail FOR TABLE witness.entry, witness.block, witness.era
 		WITH (publish = 'insert', publish_via_partition_root = true);
 	COMMENT ON PUBLICATION witness_trail IS 'pg_witness: the trail, inserts only, for a collector (docs/central.md)';
 	RETURN 'witness_trail';
 END
 $$;
-COMMENT ON FUNCTION witness.publish_trail() IS 'creates publication witness_trail (witness.entry and witness.block, inserts only, through the partition root) for a central collector to subscribe to; returns its name';
+COMMENT ON FUNCTION witness.publish_trail() IS 'creates publication witness_trail (witness.entry, witness.block and witness.era, inserts only, through the partition root) for a central collector to subscribe to; returns its name';
 
 -- The central side: turns a new database into the collector of one source. Refused where anything is
 -- tracked or any entry or block exists: collector mode must never switch capture or sealing off in a
