@@ -76,7 +76,7 @@ CREATE OR REPLACE FUNCTION witness._reject_write() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	IF TG_TABLE_NAME IN ('ddl_event', 'erasure', 'subject_access', 'key_rotation', 'activity', 'auditor_grant', 'subject_binding', 'legal_hold', 'verification_run', 'era') THEN
+	IF TG_TABLE_NAME IN ('ddl_event', 'erasure', 'subject_access', 'key_rotation', 'activity', 'auditor_grant', 'subject_binding', 'legal_hold', 'verification_run', 'retention_rule', 'retention_run', 'pruned_leaf', 'era') THEN
 		IF TG_OP = 'INSERT' AND witness._in_internal_ddl() THEN
 			RETURN NULL;
 		END IF;
@@ -2368,13 +2368,18 @@ BEGIN
 			USING ERRCODE = 'object_not_in_prerequisite_state',
 			      DETAIL = format('This database holds the trail of %s; an erasure here would be in no chain.', source),
 			      HINT = 'Erase in the source database: the erasure ships and is applied here too.';
+	ELSIF TG_TABLE_NAME IN ('retention_rule', 'retention_run') THEN
+		RAISE EXCEPTION 'cannot apply retention in a pg_witness collector'
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      DETAIL = format('This database holds the trail of %s; entries pruned here would be missing from its chain.', source),
+			      HINT = 'Set retention rules in the source database. Its retention runs do not ship: the central copy keeps every entry.';
 	END IF;
 	RAISE EXCEPTION 'cannot rotate the master key in a pg_witness collector'
 		USING ERRCODE = 'object_not_in_prerequisite_state',
 		      DETAIL = format('The payloads here are those of %s, sealed under its master key.', source);
 END
 $$;
-COMMENT ON FUNCTION witness._refuse_in_collector() IS 'internal: guard trigger that refuses tracking, erasures and key rotations in a collector';
+COMMENT ON FUNCTION witness._refuse_in_collector() IS 'internal: guard trigger that refuses tracking, erasures, key rotations and retention in a collector';
 CREATE TRIGGER witness_not_in_collector BEFORE INSERT ON witness.tracked_table
 	FOR EACH STATEMENT EXECUTE FUNCTION witness._refuse_in_collector();
 ALTER TABLE witness.tracked_table ENABLE ALWAYS TRIGGER witness_not_in_collector;
@@ -2571,6 +2576,406 @@ COMMENT ON COLUMN witness.collector_status.last_block_sealed_at IS 'when the sou
 COMMENT ON COLUMN witness.collector_status.newest_block_age IS 'now minus last_block_sealed_at: with the source sealing every witness.seal_interval, how far the central copy is behind';
 COMMENT ON COLUMN witness.collector_status.entries_sealed IS 'entries sealed in the shipped blocks';
 REVOKE ALL ON witness.collector_status FROM PUBLIC;
+
+-------------------------------------------------------------------------------
+-- Verification from a checkpoint (docs/verification.md, "Resuming from a checkpoint"; docs/scaling.md):
+-- a recorded verification that found the trail valid names the newest block and its hash, in its row
+-- of witness.verification_run, itself an entry of the chain. A later verification checks only the
+-- blocks after it, once it has checked that the block still has that hash and that the chain holds the
+-- same record.
+-------------------------------------------------------------------------------
+
+ALTER TABLE witness.verification_run
+	ADD COLUMN resumed_from_block bigint,
+	ADD COLUMN checkpoint_block bigint,
+	ADD COLUMN checkpoint_hash bytea,
+	ADD COLUMN recorded_xid xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id();
+COMMENT ON COLUMN witness.verification_run.resumed_from_block IS 'the checkpoint block it resumed from, having checked only the blocks after it; NULL for a verification of the whole trail';
+COMMENT ON COLUMN witness.verification_run.checkpoint_block IS 'when valid: the newest block it checked, from which a later verification may resume; NULL otherwise';
+COMMENT ON COLUMN witness.verification_run.checkpoint_hash IS 'the stored hash of checkpoint_block when it was checked';
+COMMENT ON COLUMN witness.verification_run.recorded_xid IS 'the transaction that recorded the run, and its entry in the chain: a checkpoint counts once a block seals it';
+COMMENT ON TABLE witness.verification_run IS 'pg_witness: one row per recorded verification (the background sealer''s scheduled ones, witness.verify_and_checkpoint()), each row captured into the trail; a valid one names the checkpoint a later verification resumes from';
+
+CREATE FUNCTION witness.verify_since_checkpoint()
+RETURNS TABLE (status text, blocks_checked bigint, entries_checked bigint, entries_pending bigint,
+               problem text, block_no bigint, entry_id bigint, detail text, oldest_pending_age interval,
+               entries_erased bigint, entries_unchecked bigint, entries_pruned bigint, resumed_from_block bigint,
+               checkpoint_run bigint, recorded_run bigint)
+AS 'MODULE_PATHNAME', 'witness_verify_since_checkpoint'
+LANGUAGE C STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION witness.verify_since_checkpoint() IS 'witness.verify() of the blocks after the newest checkpoint (resumed_from_block; the whole trail when there is none); a checkpoint that does not hold is reported as "checkpoint invalid" and the whole trail verified; records nothing';
+REVOKE ALL ON FUNCTION witness.verify_since_checkpoint() FROM PUBLIC;
+
+CREATE FUNCTION witness.verify_and_checkpoint(resume boolean DEFAULT true)
+RETURNS TABLE (status text, blocks_checked bigint, entries_checked bigint, entries_pending bigint,
+               problem text, block_no bigint, entry_id bigint, detail text, oldest_pending_age interval,
+               entries_erased bigint, entries_unchecked bigint, entries_pruned bigint, resumed_from_block bigint,
+               checkpoint_run bigint, recorded_run bigint)
+AS 'MODULE_PATHNAME', 'witness_verify_and_checkpoint'
+LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION witness.verify_and_checkpoint(boolean) IS 'verifies from the newest checkpoint (resume) or the whole trail, and records the run in witness.verification_run (recorded_run); when valid, the newest block becomes the next checkpoint';
+REVOKE ALL ON FUNCTION witness.verify_and_checkpoint(boolean) FROM PUBLIC;
+
+-------------------------------------------------------------------------------
+-- Retention that stays verifiable (docs/retention.md, "Retention"): per-classification rules, and
+-- witness.apply_retention(), which deletes sealed, expired, unheld entries and keeps what the blocks'
+-- Merkle roots need (the leaf hashes of a partly pruned block's pruned entries, nothing per entry
+-- for a wholly pruned block)
+-------------------------------------------------------------------------------
+
+-- One row per call of witness.set_retention(), captured into the trail: who set which period when.
+CREATE TABLE witness.retention_rule (
+	rule_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	classification text NOT NULL,
+	keep interval,
+	set_by text NOT NULL,
+	set_at timestamptz NOT NULL DEFAULT pg_catalog.statement_timestamp()
+);
+COMMENT ON TABLE witness.retention_rule IS 'pg_witness: one row per witness.set_retention() call; the newest row of a classification is its rule in force; each row is captured into the trail';
+COMMENT ON COLUMN witness.retention_rule.classification IS 'pii, financial, confidential, restricted, internal, or untagged (entries with no classification tag)';
+COMMENT ON COLUMN witness.retention_rule.keep IS 'how long entries of the classification are kept after their statement time; NULL: forever';
+COMMENT ON COLUMN witness.retention_rule.set_by IS 'the role that set the rule (after SET ROLE)';
+COMMENT ON COLUMN witness.retention_rule.set_at IS 'when';
+COMMENT ON SEQUENCE witness.retention_rule_rule_id_seq IS 'pg_witness retention rule ids';
+SELECT witness._make_record_table('witness.retention_rule', 'rule_id');
+
+-- One row per run of witness.apply_retention(), captured into the trail. Its pruned member lists, per
+-- block, a SHA-256 digest of what witness.pruned_leaf keeps for the block: verification uses a kept
+-- leaf hash only when the chain holds the run's entry with the matching digest.
+CREATE TABLE witness.retention_run (
+	run_id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+	run_by text NOT NULL,
+	ran_at timestamptz NOT NULL DEFAULT pg_catalog.statement_timestamp(),
+	rules jsonb NOT NULL,
+	entries_pruned bigint NOT NULL,
+	held_kept bigint NOT NULL,
+	pruned jsonb NOT NULL
+);
+COMMENT ON TABLE witness.retention_run IS 'pg_witness: one row per witness.apply_retention() run (by a role or the background worker); each row is captured into the trail';
+COMMENT ON COLUMN witness.retention_run.run_by IS 'the role that ran it (after SET ROLE); the background worker runs as the bootstrap superuser';
+COMMENT ON COLUMN witness.retention_run.ran_at IS 'when';
+COMMENT ON COLUMN witness.retention_run.rules IS 'the rules in force: classification -> period kept (null: forever)';
+COMMENT ON COLUMN witness.retention_run.entries_pruned IS 'entries deleted';
+COMMENT ON COLUMN witness.retention_run.held_kept IS 'expired entries kept because a legal hold in force covers them';
+COMMENT ON COLUMN witness.retention_run.pruned IS 'per block pruned: block_no, whole (no entry of it remains), entries, first_id, last_id, and digest: hex SHA-256 of what witness.pruned_leaf keeps for it (witness._pruned_digest)';
+COMMENT ON SEQUENCE witness.retention_run_run_id_seq IS 'pg_witness retention run ids';
+SELECT witness._make_record_table('witness.retention_run', 'run_id');
+
+-- What a block's Merkle root needs of its pruned entries: one row per block and run, the ids in
+-- ascending order and their 32-byte leaf hashes back to back (40 bytes an entry, plus one row per
+-- block). A wholly pruned block keeps an empty row (whole): its header still verifies on its own.
+-- Not captured: the run's entry in the chain covers each row by its digest.
+CREATE TABLE witness.pruned_leaf (
+	block_no bigint NOT NULL,
+	run_id bigint NOT NULL,
+	whole boolean NOT NULL,
+	entry_ids bigint[] NOT NULL,
+	leaf_hashes bytea NOT NULL,
+	PRIMARY KEY (block_no, run_id)
+);
+-- Hashes do not compress: do not try.
+ALTER TABLE witness.pruned_leaf ALTER COLUMN leaf_hashes SET STORAGE EXTERNAL;
+COMMENT ON TABLE witness.pruned_leaf IS 'pg_witness: the ids and leaf hashes of entries witness.apply_retention() pruned from a block, which its Merkle root still covers (none for a wholly pruned block)';
+COMMENT ON COLUMN witness.pruned_leaf.whole IS 'the run pruned the last entries of the block: nothing per entry is kept';
+COMMENT ON COLUMN witness.pruned_leaf.entry_ids IS 'the pruned entries, ascending';
+COMMENT ON COLUMN witness.pruned_leaf.leaf_hashes IS 'their leaf hashes, 32 bytes each, in the order of entry_ids';
+REVOKE ALL ON witness.pruned_leaf FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('witness.pruned_leaf', '');
+CREATE TRIGGER witness_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON witness.pruned_leaf
+	FOR EACH STATEMENT EXECUTE FUNCTION witness._reject_write();
+ALTER TABLE witness.pruned_leaf ENABLE ALWAYS TRIGGER witness_append_only;
+-- Not ALWAYS, as for the record tables: pg_restore loads the rows in replica mode (a row added so
+-- by a superuser is named by no retention run in the chain, and verification reports it).
+CREATE TRIGGER witness_insert_only_by_pg_witness BEFORE INSERT ON witness.pruned_leaf
+	FOR EACH STATEMENT EXECUTE FUNCTION witness._reject_write();
+
+-- The names retention rules take: the classifications, and untagged for entries with no tag.
+CREATE FUNCTION witness.retention_classes() RETURNS text[]
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT witness.classifications() || ARRAY['untagged'] $$;
+COMMENT ON FUNCTION witness.retention_classes() IS 'the classifications a retention rule can name: the classification tags and untagged';
+
+CREATE VIEW witness.retention_rules AS
+SELECT c.classification, r.keep, r.keep IS NULL AS forever, r.set_by, r.set_at, r.rule_id
+FROM pg_catalog.unnest(witness.retention_classes()) WITH ORDINALITY AS c(classification, n)
+LEFT JOIN LATERAL (SELECT x.* FROM witness.retention_rule x WHERE x.classification OPERATOR(pg_catalog.=) c.classification
+                   ORDER BY x.rule_id DESC LIMIT 1) r ON true
+ORDER BY c.n;
+COMMENT ON VIEW witness.retention_rules IS 'the retention rule in force per classification (forever when none was ever set or the newest says NULL), who set it and when';
+REVOKE ALL ON witness.retention_rules FROM PUBLIC;
+
+-- Retention runs and rule changes one at a time, after erasures and rotations (which rewrite entries).
+CREATE FUNCTION witness._retention_lock() RETURNS void
+LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT pg_advisory_xact_lock(hashtext('pg_witness retention')::bigint) $$;
+COMMENT ON FUNCTION witness._retention_lock() IS 'internal: takes the transaction advisory lock under which retention rules change and retention runs';
+REVOKE ALL ON FUNCTION witness._retention_lock() FROM PUBLIC;
+
+CREATE FUNCTION witness.set_retention(classification text, keep interval) RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	id bigint;
+BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in error contexts stay
+	IF classification IS NULL OR NOT classification = ANY (witness.retention_classes()) THEN
+		RAISE EXCEPTION 'invalid retention classification: %', COALESCE(quote_literal(classification), 'NULL')
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'Valid classifications are: ' || array_to_string(witness.retention_classes(), ', ') || '.';
+	END IF;
+	IF keep IS NOT NULL AND keep <= interval '0' THEN
+		RAISE EXCEPTION 'retention period must be positive: %', keep
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'Pass NULL to keep the entries forever, for example witness.set_retention(''pii'', NULL).';
+	END IF;
+	PERFORM witness._retention_lock();
+	PERFORM witness._begin_internal_ddl();
+	INSERT INTO witness.retention_rule (classification, keep, set_by)
+	VALUES (set_retention.classification, set_retention.keep, witness._outer_user())
+	RETURNING rule_id INTO id;
+	PERFORM witness._end_internal_ddl();
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION witness.set_retention(text, interval) IS 'sets how long entries of a classification (or untagged) are kept after their statement time (NULL: forever); recorded in witness.retention_rule, and so in the trail; returns the rule id';
+
+-- Period kept per tag mask (index mask + 1, masks 0 to 31): the longest of the entry's tags' periods,
+-- NULL (forever) when any of them has no finite period; untagged for mask 0.
+CREATE FUNCTION witness._retention_periods() RETURNS interval[]
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	per_class interval[];
+	periods interval[];
+	longest interval;
+	forever boolean;
+BEGIN
+	SELECT array_agg(r.keep ORDER BY u.n) INTO per_class
+	FROM unnest(witness.retention_classes()) WITH ORDINALITY u(c, n) JOIN witness.retention_rules r ON r.classification = u.c;
+	FOR mask IN 0..31 LOOP
+		IF mask = 0 THEN
+			periods[1] := per_class[6];
+			CONTINUE;
+		END IF;
+		longest := NULL;
+		forever := false;
+		FOR bit IN 0..4 LOOP
+			IF (mask >> bit) & 1 = 1 THEN
+				IF per_class[bit + 1] IS NULL THEN
+					forever := true;
+				ELSIF longest IS NULL OR per_class[bit + 1] > longest THEN
+					longest := per_class[bit + 1];
+				END IF;
+			END IF;
+		END LOOP;
+		periods[mask + 1] := CASE WHEN forever THEN NULL ELSE longest END;
+	END LOOP;
+	RETURN periods;
+END
+$$;
+COMMENT ON FUNCTION witness._retention_periods() IS 'internal: the period kept for each tag mask 0 to 31 (at index mask + 1), the longest of its tags'' periods, NULL for forever';
+REVOKE ALL ON FUNCTION witness._retention_periods() FROM PUBLIC;
+
+-- What the run's entry in the chain says of a witness.pruned_leaf row: SHA-256 over the block number,
+-- the whole flag, the ids (8 bytes each, big-endian) and the leaf hashes.
+CREATE FUNCTION witness._pruned_digest(block_no bigint, whole boolean, entry_ids bigint[], leaf_hashes bytea) RETURNS bytea
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT pg_catalog.sha256(pg_catalog.int8send(block_no) OPERATOR(pg_catalog.||) pg_catalog.boolsend(whole)
+		OPERATOR(pg_catalog.||) COALESCE((SELECT pg_catalog.string_agg(pg_catalog.int8send(u.i), ''::bytea ORDER BY u.o)
+		                                 FROM pg_catalog.unnest(entry_ids) WITH ORDINALITY AS u(i, o)), ''::bytea)
+		OPERATOR(pg_catalog.||) leaf_hashes)
+$$;
+COMMENT ON FUNCTION witness._pruned_digest(bigint, boolean, bigint[], bytea) IS 'internal: the digest a retention run records in the chain for one witness.pruned_leaf row';
+
+-- Deletes entries past the guard triggers (src/pg/retention/prune_entries.cpp); called by
+-- witness.apply_retention() alone.
+CREATE FUNCTION witness._prune_entries(entries tid[], ids bigint[]) RETURNS bigint
+AS 'MODULE_PATHNAME', 'witness_prune_entries' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION witness._prune_entries(tid[], bigint[]) IS 'internal: deletes the given sealed entries for witness.apply_retention()';
+REVOKE ALL ON FUNCTION witness._prune_entries(tid[], bigint[]) FROM PUBLIC;
+
+CREATE FUNCTION witness.apply_retention()
+RETURNS TABLE (run_id bigint, entries_pruned bigint, blocks_wholly_pruned bigint, blocks_partly_pruned bigint,
+               held_kept bigint, bytes_kept bigint)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	periods interval[];
+	holds witness.legal_hold[];
+	rules jsonb;
+	b witness.block;
+	prev_snapshot pg_snapshot;
+	era_first bigint; -- the entry ids of the block's transaction-id era (witness.era)
+	era_next bigint;
+	c record;
+	whole boolean;
+	new_run bigint;
+	pruned jsonb := '[]';
+	n_pruned bigint := 0;
+	n_whole bigint := 0;
+	n_partly bigint := 0;
+	n_held bigint := 0;
+	n_bytes bigint := 0;
+	digest bytea;
+	kept_ids bigint[];
+	kept_hashes bytea;
+BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in error contexts stay
+	PERFORM witness._retention_lock();
+	-- Erasures and key rotations rewrite entries: not while they run.
+	PERFORM pg_advisory_xact_lock(hashtext('pg_witness erase_subject'));
+	-- A hold placed concurrently is either seen here or placed after this run commits.
+	PERFORM witness._hold_lock();
+	periods := witness._retention_periods();
+	SELECT jsonb_object_agg(r.classification, r.keep::text) INTO rules FROM witness.retention_rules r;
+	SELECT array_agg(h ORDER BY h.hold_event_id) INTO holds FROM witness.legal_hold h
+	WHERE h.event = 'held' AND NOT EXISTS (SELECT FROM witness.legal_hold r WHERE r.releases = h.hold_event_id);
+	new_run := nextval(pg_get_serial_sequence('witness.retention_run', 'run_id'));
+	-- Nothing expires while every period is forever.
+	IF EXISTS (SELECT FROM unnest(periods) p WHERE p IS NOT NULL) THEN
+		FOR b IN SELECT x.* FROM witness.block x
+		         WHERE x.entry_count > 0 AND NOT EXISTS (SELECT FROM witness.pruned_leaf p WHERE p.block_no = x.block_no AND p.whole)
+		         ORDER BY x.block_no LOOP
+			-- The first block of a transaction-id era excludes nothing, and holds its era's entries only.
+			prev_snapshot := witness._previous_snapshot(b.block_no);
+			SELECT x.first_id, x.next_first_id INTO era_first, era_next FROM witness._era_bounds(b.first_entry_id) x;
+			-- The block's members, as witness._block_members() finds them (sealed, never pending). An entry
+			-- expires once its statement time plus its period lies in the past. pg_witness's own records
+			-- other than activity and scheduled verifications are never pruned: verification, holds and
+			-- retention itself read them from the chain.
+			SELECT count(*) AS members,
+			       count(*) FILTER (WHERE s.expired AND s.held) AS held,
+			       array_agg(s.id ORDER BY s.id) FILTER (WHERE s.expired AND NOT s.held) AS ids,
+			       array_agg(s.ctid ORDER BY s.id) FILTER (WHERE s.expired AND NOT s.held) AS tids,
+			       string_agg(s.leaf_hash, ''::bytea ORDER BY s.id) FILTER (WHERE s.expired AND NOT s.held) AS hashes
+			INTO c
+			FROM (SELECT m.id, m.ctid, m.leaf_hash, x.expired,
+			             CASE WHEN x.expired AND holds IS NOT NULL
+			                  THEN EXISTS (SELECT FROM unnest(holds) h WHERE witness._hold_covers(h, m)) ELSE false END AS held
+			      FROM witness.entry m
+			      CROSS JOIN LATERAL (SELECT periods[m.tags + 1] IS NOT NULL AND m.stmt_time + periods[m.tags + 1] < now()
+			                                 AND NOT (m.schema_name = 'witness' AND m.table_name NOT IN ('activity', 'verification_run'))
+			                                 AS expired) x
+			      WHERE m.xid >= COALESCE(pg_snapshot_xmin(prev_snapshot), '0'::xid8) AND m.xid < pg_snapshot_xmax(b.snapshot)
+			        AND m.id BETWEEN b.first_entry_id AND b.last_entry_id AND m.id >= era_first AND m.id < era_next
+			        AND pg_visible_in_snapshot(m.xid, b.snapshot)
+			        AND (prev_snapshot IS NULL OR NOT pg_visible_in_snapshot(m.xid, prev_snapshot))) s;
+			n_held := n_held + c.held;
+			CONTINUE WHEN c.ids IS NULL;
+			whole := c.members = cardinality(c.ids);
+			kept_ids := CASE WHEN whole THEN '{}' ELSE c.ids END;
+			kept_hashes := CASE WHEN whole THEN ''::bytea ELSE c.hashes END;
+			digest := witness._pruned_digest(b.block_no, whole, kept_ids, kept_hashes);
+			PERFORM witness._begin_internal_ddl();
+			INSERT INTO witness.pruned_leaf (block_no, run_id, whole, entry_ids, leaf_hashes)
+			VALUES (b.block_no, new_run, whole, kept_ids, kept_hashes);
+			PERFORM witness._end_internal_ddl();
+			n_bytes := n_bytes + pg_column_size(kept_ids) + pg_column_size(kept_hashes);
+			n_pruned := n_pruned + cardinality(c.ids);
+			IF whole THEN n_whole := n_whole + 1; ELSE n_partly := n_partly + 1; END IF;
+			pruned := pruned || jsonb_build_array(jsonb_build_object(
+				'block_no', b.block_no, 'whole', whole, 'entries', cardinality(c.ids),
+				'first_id', c.ids[1], 'last_id', c.ids[cardinality(c.ids)], 'digest', encode(digest, 'hex')));
+			PERFORM witness._begin_internal_ddl();
+			PERFORM witness._prune_entries(c.tids, c.ids);
+			PERFORM witness._end_internal_ddl();
+		END LOOP;
+	END IF;
+	PERFORM witness._begin_internal_ddl();
+	INSERT INTO witness.retention_run (run_id, run_by, rules, entries_pruned, held_kept, pruned)
+	VALUES (new_run, witness._outer_user(), rules, n_pruned, n_held, pruned);
+	PERFORM witness._end_internal_ddl();
+	RETURN QUERY SELECT new_run, n_pruned, n_whole, n_partly, n_held, n_bytes;
+END
+$$;
+COMMENT ON FUNCTION witness.apply_retention() IS 'deletes every sealed entry whose retention period has passed and that no legal hold in force covers, keeping the leaf hashes the blocks'' Merkle roots need; recorded in witness.retention_run, and so in the trail';
+
+-- Proofs of entries of a partly pruned block: its members are the remaining entries and the kept
+-- leaf hashes of the pruned ones, in id order.
+CREATE OR REPLACE FUNCTION witness._block_members(b witness.block, OUT ids bigint[], OUT leaves bytea[])
+LANGUAGE plpgsql STABLE STRICT SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	prev_snapshot pg_snapshot := witness._previous_snapshot(b.block_no); -- NULL at an era's first block
+BEGIN
+	SELECT array_agg(u.id ORDER BY u.id), array_agg(u.leaf ORDER BY u.id) INTO ids, leaves
+	FROM (SELECT m.id, m.leaf_hash AS leaf FROM witness.entry m, witness._era_bounds(b.first_entry_id) era
+	      WHERE m.xid >= COALESCE(pg_snapshot_xmin(prev_snapshot), '0'::xid8) AND m.xid < pg_snapshot_xmax(b.snapshot)
+	        AND m.id BETWEEN b.first_entry_id AND b.last_entry_id AND m.id >= era.first_id AND m.id < era.next_first_id
+	        AND pg_visible_in_snapshot(m.xid, b.snapshot)
+	        AND (prev_snapshot IS NULL OR NOT pg_visible_in_snapshot(m.xid, prev_snapshot))
+	      UNION ALL
+	      SELECT k.id, substring(p.leaf_hashes FROM (k.o::integer - 1) * 32 + 1 FOR 32)
+	      FROM witness.pruned_leaf p CROSS JOIN LATERAL unnest(p.entry_ids) WITH ORDINALITY AS k(id, o)
+	      WHERE p.block_no = b.block_no AND NOT p.whole) u;
+END
+$$;
+COMMENT ON FUNCTION witness._block_members(witness.block) IS 'internal: ids and leaf hashes of a block''s entries in id order, the kept leaf hashes of its pruned entries included';
+
+-- witness.verify() and verify_period() count the entries retention pruned.
+DROP FUNCTION witness.verify_period(timestamptz, timestamptz);
+DROP FUNCTION witness.verify(bigint, bigint);
+CREATE FUNCTION witness.verify(first_block bigint DEFAULT NULL, last_block bigint DEFAULT NULL)
+RETURNS TABLE (status text, blocks_checked bigint, entries_checked bigint, entries_pending bigint,
+               problem text, block_no bigint, entry_id bigint, detail text, oldest_pending_age interval,
+               entries_erased bigint, entries_unchecked bigint, entries_pruned bigint)
+AS 'MODULE_PATHNAME', 'witness_verify' LANGUAGE C STABLE;
+COMMENT ON FUNCTION witness.verify(bigint, bigint) IS 'recomputes leaf hashes, block membership, Merkle roots and the chain (whole trail, or blocks first_block..last_block); one row per problem, or one row with status valid; oldest_pending_age: how long the oldest unsealed entry has waited; entries_erased: entries whose payload a recorded erasure removed; entries_unchecked: encrypted payloads whose master key is not configured, so only their header and commitment were checked; entries_pruned: sealed entries a retention run recorded in the chain deleted';
+REVOKE ALL ON FUNCTION witness.verify(bigint, bigint) FROM PUBLIC;
+
+CREATE FUNCTION witness.verify_period(since timestamptz, until timestamptz)
+RETURNS TABLE (status text, blocks_checked bigint, entries_checked bigint, entries_pending bigint,
+               problem text, block_no bigint, entry_id bigint, detail text, oldest_pending_age interval,
+               entries_erased bigint, entries_unchecked bigint, entries_pruned bigint)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	first_no bigint;
+	last_no bigint;
+BEGIN
+	IF since IS NULL OR until IS NULL THEN
+		RAISE EXCEPTION 'since and until must not be null' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	SELECT min(b.block_no), max(b.block_no) INTO first_no, last_no FROM witness.block b
+	WHERE b.sealed_at >= since AND b.sealed_at < until;
+	IF first_no IS NULL THEN
+		-- Nothing was checked, so nothing can be called valid.
+		RETURN QUERY SELECT 'empty'::text, 0::bigint, 0::bigint, 0::bigint, NULL::text, NULL::bigint, NULL::bigint,
+		                    format('no block was sealed between %s and %s', since, until), NULL::interval, 0::bigint, 0::bigint, 0::bigint;
+		RETURN;
+	END IF;
+	RETURN QUERY SELECT * FROM witness.verify(first_no, last_no);
+END
+$$;
+COMMENT ON FUNCTION witness.verify_period(timestamptz, timestamptz) IS 'witness.verify() for the blocks sealed in [since, until); status empty when no block was sealed then';
+REVOKE ALL ON FUNCTION witness.verify_period(timestamptz, timestamptz) FROM PUBLIC;
+
+-- For the background worker (witness.retention_time, src/pg/seal/scheduled_retention.cpp): a run is due
+-- when none ran since the last time the clock passed at_time (HH:MM, UTC).
+CREATE FUNCTION witness._retention_due(at_time text) RETURNS boolean
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	due_at timestamptz := ((now() AT TIME ZONE 'UTC')::date + at_time::time) AT TIME ZONE 'UTC';
+BEGIN
+	IF due_at > now() THEN
+		due_at := due_at - interval '1 day';
+	END IF;
+	RETURN NOT EXISTS (SELECT FROM witness.retention_run r WHERE r.ran_at >= due_at);
+END
+$$;
+COMMENT ON FUNCTION witness._retention_due(text) IS 'internal: whether no retention run happened since the clock last passed at_time (HH:MM, UTC)';
+REVOKE ALL ON FUNCTION witness._retention_due(text) FROM PUBLIC;
+
+-- Retention in a collector (docs/central.md) would delete entries of the source's chain with no
+-- record in it: refused, like erasure.
+CREATE TRIGGER witness_not_in_collector BEFORE INSERT ON witness.retention_rule
+	FOR EACH STATEMENT EXECUTE FUNCTION witness._refuse_in_collector();
+ALTER TABLE witness.retention_rule ENABLE ALWAYS TRIGGER witness_not_in_collector;
+CREATE TRIGGER witness_not_in_collector BEFORE INSERT ON witness.retention_run
+	FOR EACH STATEMENT EXECUTE FUNCTION witness._refuse_in_collector();
+ALTER TABLE witness.retention_run ENABLE ALWAYS TRIGGER witness_not_in_collector;
+COMMENT ON TRIGGER witness_not_in_collector ON witness.retention_rule IS 'pg_witness: no retention rules in a collector (docs/central.md)';
+COMMENT ON TRIGGER witness_not_in_collector ON witness.retention_run IS 'pg_witness: no retention runs in a collector (docs/central.md)';
 
 -------------------------------------------------------------------------------
 -- Who may see what (docs/access.md): the roles witness_admin, witness_auditor and witness_reader,
@@ -2868,7 +3273,7 @@ DO $$
 DECLARE
 	t text;
 BEGIN
-	FOREACH t IN ARRAY ARRAY['block', 'ddl_event', 'erasure', 'subject_access', 'key_rotation', 'tracked_table', 'auditor_grant', 'activity', 'subject_binding', 'legal_hold', 'verification_run', 'collector', 'era'] LOOP
+	FOREACH t IN ARRAY ARRAY['block', 'ddl_event', 'erasure', 'subject_access', 'key_rotation', 'tracked_table', 'auditor_grant', 'activity', 'subject_binding', 'legal_hold', 'verification_run', 'collector', 'retention_rule', 'retention_run', 'pruned_leaf', 'era'] LOOP
 		EXECUTE pg_catalog.format('ALTER TABLE witness.%I ENABLE ROW LEVEL SECURITY', t);
 		EXECUTE pg_catalog.format('CREATE POLICY access_check ON witness.%I FOR SELECT USING (witness.access_check())', t);
 		EXECUTE pg_catalog.format('COMMENT ON POLICY access_check ON witness.%I IS %L', t,
@@ -2916,24 +3321,31 @@ GRANT EXECUTE ON FUNCTION witness.track(regclass, text, jsonb, text[], text, tex
                           witness.revoke_auditor(regrole), witness.primary_key_columns(regclass),
                           witness.bind_subject(regrole, text), witness.unbind_subject(regrole, text),
                           witness.hold(text, text, text, regclass, jsonb, timestamptz, timestamptz),
-                          witness.release_hold(text, text)
+                          witness.release_hold(text, text),
+                          witness.set_retention(text, interval), witness.apply_retention()
 	TO witness_admin;
+GRANT EXECUTE ON FUNCTION witness.retention_classes() TO witness_admin, witness_auditor;
+GRANT SELECT ON witness.retention_rules TO witness_admin, witness_auditor;
 GRANT EXECUTE ON FUNCTION witness.master_key_id() TO witness_admin, witness_auditor;
 GRANT SELECT ON witness.holds TO witness_admin, witness_auditor;
 -- The record tables, for the admin who writes them; an auditor reads their rows as entries of the
 -- trail (witness.log).
 GRANT SELECT ON witness.tracked_table, witness.ddl_event, witness.erasure, witness.subject_access,
                 witness.key_rotation, witness.auditor_grant, witness.activity, witness.subject_binding,
-                witness.legal_hold, witness.verification_run, witness.era
+                witness.legal_hold, witness.verification_run, witness.retention_rule, witness.retention_run, witness.era
 	TO witness_admin;
 
+GRANT EXECUTE ON FUNCTION witness.verify_and_checkpoint(boolean) TO witness_admin;
 GRANT EXECUTE ON FUNCTION witness.verify(bigint, bigint), witness.verify_period(timestamptz, timestamptz),
+                          witness.verify_since_checkpoint(),
                           witness.verify_digest(jsonb, text), witness.digest(), witness.prove(bigint),
                           witness.block_of(bigint), witness.export_trail(),
                           witness.subject_export(text, text, text), witness.entry_leaf_hash(witness.entry),
                           witness.entry_canonical_bytes(witness.entry), witness.entry_payload_bytes(witness.entry)
 	TO witness_auditor;
 GRANT SELECT ON witness.entry, witness.block, witness.activity TO witness_auditor;
+-- verify() reads the kept leaf hashes of pruned entries as its caller.
+GRANT SELECT ON witness.pruned_leaf TO witness_auditor;
 -- Block membership depends on the eras (docs/verification.md): verify() and export_trail() read them.
 GRANT SELECT ON witness.era TO witness_auditor;
 

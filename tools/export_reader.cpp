@@ -1,6 +1,8 @@
 // Export line parser: one pass over each line's members, then the typed fields of its kind.
 #include "export_reader.hpp"
 
+#include "json_value.hpp"
+
 #include <cstring>
 #include <stdexcept>
 
@@ -58,6 +60,10 @@ enum Field {
 	kSealedPayload,
 	kBackslash,
 	kFirstBlockNo,
+	kRunId,
+	kWhole,
+	kEntryIds,
+	kLeafHashes,
 	kFieldCount
 };
 
@@ -103,6 +109,10 @@ const std::string_view kFieldNames[kFieldCount] = {
     "sealed_payload",
     "backslash",
     "first_block_no",
+    "run_id",
+    "whole",
+    "entry_ids",
+    "leaf_hashes",
 };
 
 int field_of(std::string_view key)
@@ -386,6 +396,16 @@ void ExportParser::parse_entry()
 	} catch (const std::invalid_argument &err) {
 		throw std::runtime_error(std::string("entry cannot be encoded: ") + err.what());
 	}
+	has_retention_record_ = false;
+	if (e.op == 'I' && e.new_values.present && text_is(e.schema_name, "witness") &&
+	    text_is(e.table_name, "retention_run")) {
+		try {
+			retention_record_ = parse_retention_record(slot(kNewValues).canonical);
+			has_retention_record_ = true;
+		} catch (const std::exception &) {
+			// not a retention record: the rows it would have named are reported
+		}
+	}
 	has_erasure_record_ = false;
 	if (e.op == 'I' && e.new_values.present && text_is(e.schema_name, "witness") && text_is(e.table_name, "erasure")) {
 		try {
@@ -394,6 +414,42 @@ void ExportParser::parse_entry()
 		} catch (const std::exception &) {
 			// not an erasure record: it erases nothing, and what it would have named is reported
 		}
+	}
+}
+
+void ExportParser::parse_pruned()
+{
+	pruned_.block_no = integer(kBlockNo);
+	pruned_.run_id = integer(kRunId);
+	const Slot &whole = require(kWhole);
+	if (whole.type != JsonType::Bool)
+		bad(kWhole, "must be true or false");
+	pruned_.whole = whole.raw == "true";
+	const Slot &ids = require(kEntryIds);
+	if (ids.type != JsonType::Array)
+		bad(kEntryIds, "must be an array of integers");
+	pruned_.ids.clear();
+	try {
+		const JsonValue doc = parse_json(ids.raw);
+		pruned_.ids.reserve(doc.items.size());
+		for (const JsonValue &item : doc.items) {
+			if (item.type != JsonType::Number)
+				bad(kEntryIds, "must be an array of integers");
+			pruned_.ids.push_back(json_integer(item.text));
+		}
+	} catch (const JsonError &e) {
+		bad(kEntryIds, std::string("is not an array of 64-bit integers: ") + e.what());
+	}
+	const std::string_view hex = string(kLeafHashes);
+	if (hex.size() % 64 != 0)
+		bad(kLeafHashes, "must be 64 hex digits per hash");
+	pruned_.hashes.assign(hex.size() / 64, Hash{});
+	for (size_t i = 0; i < hex.size(); i += 2) {
+		const int hi = kHex.value[static_cast<unsigned char>(hex[i])];
+		const int lo = kHex.value[static_cast<unsigned char>(hex[i + 1])];
+		if (hi < 0 || lo < 0)
+			bad(kLeafHashes, "must be hex digits");
+		pruned_.hashes[i / 64][(i % 64) / 2] = static_cast<uint8_t>(hi << 4 | lo);
 	}
 }
 
@@ -423,7 +479,11 @@ LineType ExportParser::parse(std::string_view line)
 		parse_era();
 		return LineType::Era;
 	}
-	bad(kType, "must be header, era, block or entry, not \"" + std::string(type.substr(0, 40)) + "\"");
+	if (type == "pruned") {
+		parse_pruned();
+		return LineType::Pruned;
+	}
+	bad(kType, "must be header, era, block, pruned or entry, not \"" + std::string(type.substr(0, 40)) + "\"");
 }
 
 } // namespace witness::tool

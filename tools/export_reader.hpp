@@ -11,6 +11,7 @@
 
 #include "entry_encoding.hpp"
 #include "erasure_record.hpp"
+#include "retention_record.hpp"
 #include "json_reader.hpp"
 #include "trail_verifier.hpp"
 
@@ -38,9 +39,19 @@ struct ExportEntry {
 	int64_t erasure_id = 0;
 };
 
+// A row of witness.pruned_leaf: what retention run run_id kept of block_no's pruned entries
+// (docs/retention.md, "Retention").
+struct ExportPruned {
+	int64_t block_no = 0;
+	int64_t run_id = 0;
+	bool whole = false;
+	std::vector<int64_t> ids;
+	std::vector<Hash> hashes;
+};
+
 // End: COPY's end-of-data marker "\." (COPY text only).
 // Era: a transaction-id era after the first (docs/verification.md, "Transaction-id eras").
-enum class LineType { Header, Era, Block, Entry, End };
+enum class LineType { Header, Era, Block, Pruned, Entry, End };
 
 class ExportParser
 {
@@ -59,9 +70,13 @@ class ExportParser
 	const StoredBlock &block() const { return block_; }
 	const EraStart &era() const { return era_; }
 	const ExportEntry &entry() const { return entry_; }
+	const ExportPruned &pruned() const { return pruned_; }
 	// Whether the last entry line recorded an erasure (an INSERT into witness.erasure), and which.
 	bool has_erasure_record() const { return has_erasure_record_; }
 	const ErasureRecord &erasure_record() const { return erasure_record_; }
+	// Whether the last entry line recorded a retention run (an INSERT into witness.retention_run).
+	bool has_retention_record() const { return has_retention_record_; }
+	const RetentionRecord &retention_record() const { return retention_record_; }
 
   private:
 	struct Slot {
@@ -78,6 +93,7 @@ class ExportParser
 	void parse_block();
 	void parse_era();
 	void parse_entry();
+	void parse_pruned();
 
 	Slot &slot(int field) { return slots_[static_cast<size_t>(field)]; }
 	const Slot &require(int field);
@@ -98,6 +114,9 @@ class ExportParser
 	ExportEntry entry_;
 	bool has_erasure_record_ = false;
 	ErasureRecord erasure_record_;
+	bool has_retention_record_ = false;
+	RetentionRecord retention_record_;
+	ExportPruned pruned_;
 	std::string key_scratch_;
 	std::string copy_scratch_; // the decoded line, when it had COPY escapes
 	bool copy_text_ = false;

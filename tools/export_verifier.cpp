@@ -1,6 +1,7 @@
 // Export verification in passes: serial header and blocks, then entry chunks parsed in parallel.
 #include "export_verifier.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -24,6 +25,7 @@ constexpr size_t kChunkBytes = size_t(4) << 20;
 struct ChunkResult {
 	std::vector<ExportEntry> entries;
 	std::vector<ErasureRecord> erasures; // erasure records among the entries
+	std::vector<RetentionRecord> retentions; // retention run records among the entries
 	long lines = 0;
 	long error_line = 0; // within the chunk, 1-based; 0 = no error
 	std::string error;
@@ -65,7 +67,7 @@ ChunkResult parse_chunk(const std::string &chunk, bool copy_text)
 				continue;
 			}
 			if (type != LineType::Entry)
-				throw std::runtime_error("header and block lines must come before the entry lines");
+				throw std::runtime_error("header, block and pruned lines must come before the entry lines");
 		} catch (const std::exception &e) {
 			r.error_line = r.lines;
 			r.error = e.what();
@@ -74,6 +76,8 @@ ChunkResult parse_chunk(const std::string &chunk, bool copy_text)
 		r.entries.push_back(parser.entry());
 		if (parser.has_erasure_record())
 			r.erasures.push_back(parser.erasure_record());
+		if (parser.has_retention_record())
+			r.retentions.push_back(parser.retention_record());
 	}
 	return r;
 }
@@ -142,19 +146,20 @@ class EntrySpill
 
 using EntrySink = std::function<void(const ExportEntry &)>;
 using ErasureSink = std::function<void(const ErasureRecord &)>;
+using RetentionSink = std::function<void(const RetentionRecord &)>;
 
 // One pass over the export: the header and block lines into t (first pass; later passes check that
 // they are the same), then every entry to sink. Returns the number of entry lines.
 int64_t read_pass(LineReader &lines, bool first, unsigned jobs, ExportResult &t, const EntrySink &sink,
-                  const ErasureSink &erasures = nullptr)
+                  const ErasureSink &erasures = nullptr, const RetentionSink &retentions = nullptr)
 {
 	ExportParser parser;
 	bool have_header = false, ended = false;
-	size_t blocks = 0;
+	size_t blocks = 0, pruned = 0;
 	int64_t entries = 0;
 	std::string_view line;
 	auto check_blocks = [&] {
-		if (!first && blocks != t.blocks.size())
+		if (!first && (blocks != t.blocks.size() || pruned != t.pruned.size()))
 			throw std::runtime_error("the export changed between two passes: " + std::to_string(blocks) +
 			                         " blocks, first " + std::to_string(t.blocks.size()));
 	};
@@ -196,6 +201,10 @@ int64_t read_pass(LineReader &lines, bool first, unsigned jobs, ExportResult &t,
 		} else if (type == LineType::Era) {
 			if (first)
 				t.eras.push_back(parser.era());
+		} else if (type == LineType::Pruned) {
+			if (first)
+				t.pruned.push_back(parser.pruned());
+			pruned++;
 		} else if (type == LineType::End) {
 			ended = true;
 		} else {
@@ -203,6 +212,8 @@ int64_t read_pass(LineReader &lines, bool first, unsigned jobs, ExportResult &t,
 			sink(parser.entry());
 			if (erasures && parser.has_erasure_record())
 				erasures(parser.erasure_record());
+			if (retentions && parser.has_retention_record())
+				retentions(parser.retention_record());
 			entries++;
 			break;
 		}
@@ -232,6 +243,9 @@ int64_t read_pass(LineReader &lines, bool first, unsigned jobs, ExportResult &t,
 		if (erasures)
 			for (const ErasureRecord &record : r.erasures)
 				erasures(record);
+		if (retentions)
+			for (const RetentionRecord &record : r.retentions)
+				retentions(record);
 		entries += static_cast<int64_t>(r.entries.size());
 		ended = ended || r.end_line != 0;
 		line_base += r.lines;
@@ -283,34 +297,45 @@ ExportResult verify_export(ExportInput &input, const VerifyOptions &options)
 		if (e.format == kEntryFormatCommitted)
 			verifier->add_payload(e.id, e.xid, e.payload, e.erasure_id); // ignored after the first pass
 	};
-	{
-		LineReader lines(input.open());
-		t.entries = read_pass(lines, true, options.jobs, t, [&](const ExportEntry &e) {
-			if (!verifier) {
-				verifier = std::make_unique<TrailVerifier>(nullptr, t.blocks, true, t.header.highest_block_no);
-				verifier->set_eras(t.eras);
-		verifier->stream(options.max_collect_members);
-			}
-			add(e);
-			if (spill)
-				spill->write(e);
-		},
-		                      [&](const ErasureRecord &record) {
-			                      if (!verifier) {
-				                      verifier = std::make_unique<TrailVerifier>(nullptr, t.blocks, true,
-				                                                                 t.header.highest_block_no);
-				                      verifier->set_eras(t.eras);
-				                      verifier->stream(options.max_collect_members);
-			                      }
-			                      verifier->add_erasure_record(record.erasure_id, record.entry_ids, record.tampered_entry_ids);
-		                      });
-	}
-	t.passes = 1;
-	if (!verifier) {
+	// Made at the first entry line (the blocks and the kept rows of pruned entries come before it), or
+	// after the pass when there is none.
+	auto ensure_verifier = [&] {
+		if (verifier)
+			return;
 		verifier = std::make_unique<TrailVerifier>(nullptr, t.blocks, true, t.header.highest_block_no);
 		verifier->set_eras(t.eras);
 		verifier->stream(options.max_collect_members);
+		for (ExportPruned &p : t.pruned)
+			verifier->add_pruned(p.block_no, p.run_id, p.whole, std::move(p.ids), std::move(p.hashes));
+		t.pruned.clear();
+		t.pruned.shrink_to_fit();
+	};
+	size_t pruned_lines = 0;
+	{
+		LineReader lines(input.open());
+		t.entries = read_pass(
+		    lines, true, options.jobs, t,
+		    [&](const ExportEntry &e) {
+			    pruned_lines = std::max(pruned_lines, t.pruned.size());
+			    ensure_verifier();
+			    add(e);
+			    if (spill)
+				    spill->write(e);
+		    },
+		    [&](const ErasureRecord &record) {
+			    ensure_verifier();
+			    verifier->add_erasure_record(record.erasure_id, record.entry_ids, record.tampered_entry_ids);
+		    },
+		    [&](const RetentionRecord &record) {
+			    ensure_verifier();
+			    verifier->add_retention_record(record);
+		    });
 	}
+	t.passes = 1;
+	pruned_lines = std::max(pruned_lines, t.pruned.size());
+	ensure_verifier();
+	// Later passes compare their counts with the first's: keep the count, not the rows.
+	t.pruned.resize(pruned_lines);
 	while (verifier->next_pass()) {
 		t.passes++;
 		int64_t n = 0;

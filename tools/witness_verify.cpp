@@ -237,6 +237,8 @@ int run(const Options &o)
 	out += "entries pending:   " + std::to_string(r.entries_pending) + " (not sealed yet)\n";
 	if (r.entries_erased > 0)
 		out += "entries erased:    " + std::to_string(r.entries_erased) + " (payload removed by a recorded erasure)\n";
+	if (r.entries_pruned > 0)
+		out += "entries pruned:    " + std::to_string(r.entries_pruned) + " (deleted by a recorded retention run)\n";
 	if (r.entries_unchecked > 0)
 		out += "entries encrypted: " + std::to_string(r.entries_unchecked) +
 		       " (payload sealed under the master key: header and commitment checked, payload not)\n";

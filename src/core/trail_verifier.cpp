@@ -118,7 +118,7 @@ TrailVerifier::TrailVerifier(const StoredBlock *previous, std::vector<StoredBloc
 	blocks_.reserve(blocks.size());
 	int64_t prev_no = previous ? previous->header.block_no : 0;
 	for (StoredBlock &b : blocks) {
-		Block block{std::move(b), std::nullopt, false, {}, State::Collect, nullptr, 0};
+		Block block{std::move(b), std::nullopt, false, {}, State::Collect, nullptr, 0, {}};
 		block.gap_before = block.stored.header.block_no > prev_no + 1;
 		prev_no = std::max(prev_no, block.stored.header.block_no);
 		try {
@@ -279,6 +279,79 @@ void TrailVerifier::add_entry(int64_t id, uint64_t xid, const Hash &stored, cons
 	block.members.push_back(Member{id, stored, alt});
 }
 
+void TrailVerifier::add_pruned(int64_t block_no, int64_t run_id, bool whole, std::vector<int64_t> ids,
+                               std::vector<Hash> hashes)
+{
+	if (finished_)
+		throw std::logic_error("TrailVerifier::add_pruned after finish");
+	if (pass_ != 0)
+		return; // a later pass of streaming reads the same rows again
+	auto it = std::find_if(blocks_.begin(), blocks_.end(),
+	                       [&](const Block &b) { return b.stored.header.block_no == block_no; });
+	if (it == blocks_.end())
+		return; // outside the range
+	if (it->state == State::Stream) {
+		// Its root needs the kept hashes among the members: collected in a later pass.
+		it->state = State::Deferred;
+		it->stream.reset();
+	}
+	it->pruned.push_back(Block::PrunedRow{run_id, whole, std::move(ids), std::move(hashes)});
+}
+
+void TrailVerifier::add_retention_record(const RetentionRecord &record)
+{
+	if (pass_ != 0)
+		return;
+	for (const RetentionRecord::Block &b : record.blocks)
+		retention_records_.emplace(record.run_id, b.block_no, b.whole, b.digest);
+}
+
+// Checks a block whose members were collected: the kept hashes of its pruned entries that a recorded
+// retention run names take their places; a wholly pruned block expects no member at all.
+void TrailVerifier::settle_collected(Block &block, std::vector<Problem> &problems, int64_t &entries_checked)
+{
+	const BlockHeader &h = block.stored.header;
+	bool whole = false;
+	std::vector<Member> kept;
+	for (Block::PrunedRow &row : block.pruned) {
+		const bool recorded =
+		    row.ids.size() == row.hashes.size() &&
+		    retention_records_.count(std::make_tuple(row.run_id, h.block_no, row.whole,
+		                                             pruned_digest(h.block_no, row.whole, row.ids, row.hashes))) > 0;
+		if (!recorded) {
+			problems.push_back(
+			    {ProblemKind::EntryMissing, h.block_no, 0,
+			     row.whole ? std::string("the block is marked wholly pruned, but no retention run in the chain recorded it")
+			               : "leaf hashes of " +
+			                     plural(static_cast<int64_t>(row.ids.size()), "pruned entry", "pruned entries") +
+			                     " are kept, but no retention run in the chain recorded them"});
+			continue;
+		}
+		if (row.whole)
+			whole = true;
+		for (size_t i = 0; i < row.ids.size(); i++)
+			kept.push_back(Member{row.ids[i], row.hashes[i], kSame});
+	}
+	std::vector<Block::PrunedRow>().swap(block.pruned);
+	const int64_t present = static_cast<int64_t>(block.members.size());
+	entries_checked += present;
+	if (whole) {
+		// Nothing per entry is kept: the header, its hash and the chain link are what remains to check.
+		// An entry still there was not pruned, whatever the record says; rows kept by earlier, partial
+		// runs are superseded.
+		for (const Member &m : block.members)
+			problems.push_back({ProblemKind::EntryInserted, h.block_no, m.id,
+			                    "present, but a retention run recorded the block as wholly pruned"});
+		if (block.members.empty())
+			pruned_entries_ += h.entry_count;
+	} else {
+		pruned_entries_ += static_cast<int64_t>(kept.size());
+		block.members.insert(block.members.end(), kept.begin(), kept.end());
+		check_members(block, problems);
+	}
+	std::vector<Member>().swap(block.members); // free as we go: the next block may be as large
+}
+
 void TrailVerifier::stream(size_t max_collect_members)
 {
 	if (finished_ || pass_ != 0 || streaming_)
@@ -313,9 +386,7 @@ bool TrailVerifier::next_pass()
 			}
 			block.stream.reset();
 		} else if (block.state == State::Collect && pass_ > 0) {
-			check_members(block, settled_problems_);
-			settled_entries_ += static_cast<int64_t>(block.members.size());
-			std::vector<Member>().swap(block.members);
+			settle_collected(block, settled_problems_, settled_entries_);
 			block.state = State::Settled;
 		}
 	}
@@ -649,12 +720,11 @@ VerifyReport TrailVerifier::finish()
 		poll_interrupt();
 		if (!block.snapshot || block.state != State::Collect)
 			continue; // no membership without a snapshot (check_headers reported it), or settled
-		check_members(block, report.problems);
-		report.entries_checked += static_cast<int64_t>(block.members.size());
-		std::vector<Member>().swap(block.members); // free as we go: the next block may be as large
+		settle_collected(block, report.problems, report.entries_checked);
 	}
 	report.blocks_checked = static_cast<int64_t>(blocks_.size());
 	report.entries_pending = pending_;
+	report.entries_pruned = pruned_entries_;
 	report.entries_erased = payloads_.finish(report.problems);
 	report.entries_unchecked = payloads_.unchecked();
 	std::stable_sort(report.problems.begin(), report.problems.end(), [](const Problem &a, const Problem &b) {

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
+#include <tuple>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,6 +18,7 @@
 #include "merkle.hpp"
 #include "payload_audit.hpp"
 #include "problem.hpp"
+#include "retention_record.hpp"
 #include "snapshot.hpp"
 
 namespace witness
@@ -41,6 +44,7 @@ struct VerifyReport {
 	int64_t entries_pending = 0;   // entries in no block yet (only when the range ends at the newest block)
 	int64_t entries_erased = 0;    // format-2 entries of the range whose payload an erasure removed
 	int64_t entries_unchecked = 0; // sealed payloads of the range whose master key was not at hand
+	int64_t entries_pruned = 0;    // sealed entries of the range that a recorded retention run removed
 	std::vector<Problem> problems; // ordered by block_no, then entry_id (0 first)
 };
 
@@ -69,6 +73,18 @@ class TrailVerifier
 	void add_payload(int64_t id, uint64_t xid, PayloadState state, int64_t erasure_id);
 	// An erasure as the chain recorded it (the INSERT entry of witness.erasure), wherever it lies.
 	void add_erasure_record(int64_t erasure_id, std::vector<int64_t> entry_ids, std::vector<int64_t> tampered_ids = {});
+
+	// Retention (docs/retention.md, "Retention"): a row of witness.pruned_leaf, what retention run
+	// run_id kept of block_no's pruned entries. whole: the run pruned the block's last entries, and
+	// nothing per entry is kept; else the ids and leaf hashes of the pruned entries, which take their
+	// places among the members. A row is used only when a retention run recorded in the chain
+	// (add_retention_record) names it with its digest; otherwise it is reported, and the entries it
+	// stands for are missing. Blocks outside the range are ignored. Streaming: call before the first
+	// add_entry; a block with kept rows is then checked from its collected members, in a later pass.
+	void add_pruned(int64_t block_no, int64_t run_id, bool whole, std::vector<int64_t> ids, std::vector<Hash> hashes);
+	// A retention run as the chain recorded it (the INSERT entry of witness.retention_run), wherever
+	// it lies.
+	void add_retention_record(const RetentionRecord &record);
 
 	// Runs the checks; call once, after the last add_entry (and, streaming, after next_pass() said
 	// false).
@@ -127,6 +143,13 @@ class TrailVerifier
 		State state = State::Collect;
 		std::unique_ptr<Stream> stream;
 		int64_t streamed = 0; // members seen in the first pass
+		struct PrunedRow {
+			int64_t run_id;
+			bool whole;
+			std::vector<int64_t> ids;
+			std::vector<Hash> hashes;
+		};
+		std::vector<PrunedRow> pruned; // what retention kept of the block's pruned entries
 	};
 	static constexpr uint32_t kSame = UINT32_MAX;
 
@@ -166,6 +189,9 @@ class TrailVerifier
 	std::vector<Problem> settled_problems_; // of blocks settled by next_pass()
 	PayloadAudit payloads_;
 	int64_t settled_entries_ = 0;
+	int64_t pruned_entries_ = 0;
+	std::set<std::tuple<int64_t, int64_t, bool, Hash>> retention_records_; // run, block, whole, digest
+	void settle_collected(Block &block, std::vector<Problem> &problems, int64_t &entries_checked);
 };
 
 } // namespace witness

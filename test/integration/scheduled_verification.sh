@@ -10,6 +10,10 @@
 #     witness.verification_run and as a WARNING in the server log;
 #   - nobody writes witness.verification_run but pg_witness (a DML-only role, a role with CREATE on
 #     the database, the tables' owner, a superuser), and witness_reader does not read the status;
+#   - the runs resume from the checkpoint the previous valid run recorded (witness.full_verify_interval
+#     = 1h): a sealed entry of an old block tampered with goes unseen by them (docs/verification.md,
+#     "Resuming from a checkpoint"), and with witness.full_verify_interval = 0 the next (full) run
+#     finds it;
 #   - witness.verify_interval = 0 stops the runs.
 #
 # Environment: PG_BINDIR (as scripts/test.sh passes it); KEEP_LOG=FILE copies the cluster's server
@@ -53,7 +57,7 @@ sqlstate_as() {
 say "a cluster of its own: witness.seal_interval = 1s, witness.verify_interval = 1s"
 
 own_cluster_init "$WORK" "$PORT" "witness.record_activity = reads" "witness.seal_interval = '1s'" \
-	"witness.verify_interval = '1s'"
+	"witness.verify_interval = '1s'" "witness.full_verify_interval = '1h'"
 own_cluster_start "$WORK"
 q_on "$WORK" "$PORT" postgres "CREATE DATABASE vt" >/dev/null
 q "CREATE EXTENSION pg_witness" >/dev/null
@@ -113,10 +117,27 @@ check_ok "witness_admin reads witness.verification_status and witness.verificati
 		-c "SELECT count(*) > 0 FROM witness.verification_run" 2>&1 | tr '\n' ' ' | grep -qx 'valid t ' && echo ok || echo refused)"
 
 # ---------------------------------------------------------------------------------------------
-say "a superuser tampers with a sealed entry: the next scheduled verification is loud"
+say "the runs resume from the checkpoint: an old entry tampered with goes unseen until a full run"
 
+wait_for "a scheduled run resumed from a checkpoint" 30 \
+	"SELECT count(*) >= 1 FROM witness.verification_run WHERE resumed_from_block IS NOT NULL AND status = 'valid'" || true
+check "the first run was full, later ones resumed, each valid one a checkpoint" "t|t|t" \
+	"SELECT (SELECT resumed_from_block IS NULL FROM witness.verification_run ORDER BY run_id LIMIT 1),
+	        count(*) FILTER (WHERE resumed_from_block IS NOT NULL) >= 1,
+	        bool_and(checkpoint_block IS NOT NULL) FROM witness.verification_run WHERE status = 'valid'"
 q "BEGIN; ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
    UPDATE witness.entry SET leaf_hash = sha256('forged') WHERE id = $ITEM; COMMIT" >/dev/null
+RUNS="$(q "SELECT max(run_id) FROM witness.verification_run")"
+wait_for "two more resumed runs" 30 \
+	"SELECT count(*) >= 2 FROM witness.verification_run WHERE run_id > $RUNS AND resumed_from_block IS NOT NULL" || true
+check "resumed runs do not see the old entry (valid)" "valid" \
+	"SELECT string_agg(DISTINCT status, ',') FROM witness.verification_run WHERE run_id > $RUNS"
+
+# ---------------------------------------------------------------------------------------------
+say "a superuser tampers with a sealed entry: the next (full) scheduled verification is loud"
+
+q "ALTER SYSTEM SET witness.full_verify_interval = 0" >/dev/null
+q "SELECT pg_reload_conf()" >/dev/null
 wait_for "a tampered scheduled verification" 30 \
 	"SELECT last_status = 'tampered' FROM witness.verification_status" || true
 check "witness.verification_status: tampered, the entry named" "tampered|t|t" \

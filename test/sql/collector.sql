@@ -59,6 +59,8 @@ CREATE TABLE co_local (id int PRIMARY KEY);
 SELECT witness.track('co_local');
 SELECT * FROM witness.seal();
 SELECT witness.erase_subject('ann@example.com', 'GDPR Art. 17 request #1');
+SELECT witness.set_retention('internal', interval '1 day');
+SELECT * FROM witness.apply_retention();
 SELECT witness.publish_trail();
 UPDATE witness.collector SET source = 'x';
 DELETE FROM witness.collector;

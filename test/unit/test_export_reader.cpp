@@ -200,8 +200,15 @@ TEST(ExportReader, MalformedLinesSayWhatIsWrong)
 	    {"[1]", "expected an object"},
 	    {"{\"type\": \"entry\"", "invalid JSON"},
 	    {entry + " x", "unexpected data"},
-	    {R"({"type": "other"})", "must be header, era, block or entry"},
+	    {R"({"type": "other"})", "must be header, era, block, pruned or entry"},
 	    {R"({"type": "era", "first_entry_id": 5})", "\"first_block_no\" is missing"},
+	    {R"({"type":"pruned","block_no":1,"run_id":1,"whole":false,"entry_ids":[1],"leaf_hashes":"abc"})",
+	     "\"leaf_hashes\" must be 64 hex digits per hash"},
+	    {R"({"type":"pruned","block_no":1,"run_id":1,"whole":"no","entry_ids":[],"leaf_hashes":""})",
+	     "\"whole\" must be true or false"},
+	    {R"({"type":"pruned","block_no":1,"run_id":1,"whole":true,"entry_ids":["1"],"leaf_hashes":""})",
+	     "\"entry_ids\" must be an array of integers"},
+	    {R"({"type":"pruned","block_no":1,"whole":true,"entry_ids":[],"leaf_hashes":""})", "\"run_id\" is missing"},
 	    {R"({"format": 1})", "\"type\" is missing"},
 	    {replace(entry, R"("id" : 2, )", ""), "\"id\" is missing"},
 	    {replace(entry, R"("id" : 2)", R"("id" : "2")"), "\"id\" must be an integer"},
@@ -345,7 +352,7 @@ TEST(ExportVerifier, ErrorsNameTheLine)
 	          "line 1: the first line must be the header");
 	EXPECT_EQ(error_of("twoheaders.jsonl", header + header), "line 2: a second header line");
 	EXPECT_EQ(error_of("late_block.jsonl", header + kUpdateLine + "\n\n" + kFirstBlockLine + "\n"),
-	          "line 4: header and block lines must come before the entry lines");
+	          "line 4: header, block and pruned lines must come before the entry lines");
 	EXPECT_NE(error_of("bad_entry.jsonl", header + kUpdateLine + "\n" + kTruncateLine + "\n{\n").find("line 4: "),
 	          std::string::npos);
 }
@@ -464,4 +471,26 @@ TEST(ExportVerifier, CopyTextExport)
 	} catch (const std::runtime_error &e) {
 		EXPECT_EQ(std::string(e.what()), "line 1: \"backslash\" must be one backslash (two in COPY text)");
 	}
+}
+
+// The kept leaf hashes of pruned entries, as export_trail() writes them (docs/verification.md).
+TEST(ExportReader, PrunedLine)
+{
+	ExportParser parser;
+	const std::string hashes = std::string(64, 'a') + std::string(64, 'B');
+	ASSERT_EQ(parser.parse(R"({"type":"pruned","block_no":7,"run_id":3,"whole":false,"entry_ids":[11,12],"leaf_hashes":")" +
+	                       hashes + "\"}"),
+	          LineType::Pruned);
+	EXPECT_EQ(parser.pruned().block_no, 7);
+	EXPECT_EQ(parser.pruned().run_id, 3);
+	EXPECT_FALSE(parser.pruned().whole);
+	EXPECT_EQ(parser.pruned().ids, (std::vector<int64_t>{11, 12}));
+	ASSERT_EQ(parser.pruned().hashes.size(), 2u);
+	EXPECT_EQ(parser.pruned().hashes[0][0], 0xaa);
+	EXPECT_EQ(parser.pruned().hashes[1][31], 0xbb);
+	ASSERT_EQ(parser.parse(R"({"type":"pruned","block_no":8,"run_id":3,"whole":true,"entry_ids":[],"leaf_hashes":""})"),
+	          LineType::Pruned);
+	EXPECT_TRUE(parser.pruned().whole);
+	EXPECT_TRUE(parser.pruned().ids.empty());
+	EXPECT_TRUE(parser.pruned().hashes.empty());
 }

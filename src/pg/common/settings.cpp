@@ -26,7 +26,9 @@ int setting_digest_interval_ms = 60000;
 int setting_seal_interval_ms = 1000;
 int setting_max_sealers = 2;
 int setting_verify_interval_ms = 3600 * 1000;
+int setting_full_verify_interval_s = 24 * 3600;
 int setting_activity_queue_size = 4096;
+char *setting_retention_time = nullptr;
 int setting_record_activity = RecordActivityAll;
 
 namespace
@@ -46,6 +48,22 @@ bool within_limit(const char *name, size_t len, int max)
 	GUC_check_errhint("Every entry the transaction writes repeats it: keep long texts elsewhere and put a reference "
 	                  "(a ticket number, a URL) in %s.",
 	                  name);
+	return false;
+}
+
+// witness.retention_time: empty, or HH:MM with 00 <= HH <= 23 and 00 <= MM <= 59 (UTC).
+bool check_retention_time(char **newval, void **, GucSource)
+{
+	const char *v = *newval;
+	if (v == nullptr || v[0] == '\0')
+		return true;
+	auto digit = [](char c) { return c >= '0' && c <= '9'; };
+	if (strlen(v) == 5 && digit(v[0]) && digit(v[1]) && v[2] == ':' && digit(v[3]) && digit(v[4]) &&
+	    (v[0] - '0') * 10 + (v[1] - '0') < 24 && v[3] < '6')
+		return true;
+	GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+	GUC_check_errdetail("witness.retention_time is a time of day in UTC as HH:MM, for example '03:00', or empty for "
+	                    "no scheduled retention.");
 	return false;
 }
 
@@ -133,6 +151,18 @@ void define_settings()
 	                        "it needs witness.seal_interval > 0 and pg_witness in shared_preload_libraries.",
 	                        &setting_verify_interval_ms, 3600 * 1000, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_MS, nullptr,
 	                        nullptr, nullptr);
+	DefineCustomIntVariable("witness.full_verify_interval",
+	                        "How often the background sealer's scheduled verification checks the whole trail.",
+	                        "In between, it checks only the blocks after the newest checkpoint. 0 makes every "
+	                        "scheduled verification a full one, -1 none (but the first, without a checkpoint).",
+	                        &setting_full_verify_interval_s, 24 * 3600, -1, INT_MAX, PGC_SIGHUP, GUC_UNIT_S, nullptr,
+	                        nullptr, nullptr);
+	DefineCustomStringVariable("witness.retention_time",
+	                           "Time of day (HH:MM, UTC) at which the background sealer applies retention.",
+	                           "Empty turns scheduled retention off. Each database's sealer runs "
+	                           "witness.apply_retention() with its first seal pass after that time unless a run "
+	                           "happened since; it needs witness.seal_interval > 0.",
+	                           &setting_retention_time, "", PGC_SIGHUP, 0, check_retention_time, nullptr, nullptr);
 	// Keys live in files outside the database, never in tables: only superusers may name or see them.
 	DefineCustomStringVariable("witness.hmac_key_file", "File holding the HMAC-SHA256 key that signs digests.",
 	                           "Make one with: openssl rand -hex 32 > FILE", &setting_hmac_key_file, "", PGC_SUSET,

@@ -6,9 +6,10 @@
 // (docs/verification.md, "Exporting"). In FROM (SELECT * FROM witness.export_trail()) the executor
 // collects the rows in a tuplestore first, which spills to disk beyond work_mem.
 //
-// Rows: the header, the blocks in block_no order and the transaction-id eras after the first (through
-// SQL, a cursor read 1,000 at a time), then the entries in id order. witness.entry has no btree on
-// id, so a cursor sorts the entries' (id, ctid) pairs (an external sort under work_mem), and each entry is fetched by its ctid and printed
+// Rows: the header, the blocks in block_no order, the kept leaf hashes of pruned entries and the
+// transaction-id eras after the first (through SQL, a cursor read 1,000 at a time), then the entries
+// in id order. witness.entry has no btree on id, so a cursor sorts the entries' (id,
+// ctid) pairs (an external sort under work_mem), and each entry is fetched by its ctid and printed
 // here: compact JSON, one member after the other, without the per-call type lookups of
 // json_build_object().
 #include "pg/common/pg_includes.hpp"
@@ -49,6 +50,14 @@ const char *const kHeaderAndBlocksQuery =
     " UNION ALL"
     " (SELECT pg_catalog.json_build_object('type', 'era', 'era_no', e.era_no, 'first_entry_id', e.first_entry_id,"
     " 'first_block_no', e.first_block_no)::pg_catalog.text FROM witness.era e ORDER BY e.first_entry_id)";
+
+// Version 0.2: the kept leaf hashes of pruned entries (docs/retention.md), after the blocks.
+const char *const kPrunedQuery =
+    " UNION ALL"
+    " (SELECT pg_catalog.json_build_object('type', 'pruned', 'block_no', p.block_no, 'run_id', p.run_id,"
+    " 'whole', p.whole, 'entry_ids', pg_catalog.to_json(p.entry_ids),"
+    " 'leaf_hashes', pg_catalog.encode(p.leaf_hashes, 'hex'))::pg_catalog.text"
+    " FROM witness.pruned_leaf p ORDER BY p.block_no, p.run_id)";
 
 // ORDER BY uses int8's default btree ordering, found through the type, not the search_path.
 const char *const kEntryOrderQuery = "SELECT e.ctid FROM witness.entry e ORDER BY e.id";
@@ -553,7 +562,10 @@ Datum witness_export_trail(PG_FUNCTION_ARGS)
 		st->econtext = rsinfo->econtext;
 		RegisterExprContextCallback(st->econtext, shutdown_export, PointerGetDatum(st));
 		funcctx->user_fctx = st;
-		open_cursor(kHeaderAndBlocksQuery, st->snapshot, st->lines_cursor);
+		open_cursor(OidIsValid(witness_relation_if_exists("pruned_leaf"))
+		                ? psprintf("%s%s", kHeaderAndBlocksQuery, kPrunedQuery)
+		                : kHeaderAndBlocksQuery,
+		            st->snapshot, st->lines_cursor);
 		st->phase = PhaseLines;
 	}
 	funcctx = SRF_PERCALL_SETUP();

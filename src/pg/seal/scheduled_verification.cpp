@@ -1,10 +1,9 @@
 #include "pg/seal/scheduled_verification.hpp"
 
-#include "pg/capture/internal_ddl.hpp"
 #include "pg/common/settings.hpp"
 #include "pg/common/trail_catalog.hpp"
 #include "pg/seal/sealer_registry.hpp"
-#include "pg/verify/verify_trail.hpp"
+#include "pg/verify/checkpoint.hpp"
 
 extern "C" {
 #include "access/xact.h"
@@ -34,55 +33,27 @@ void copy_text(char *out, size_t size, const char *text)
 	out[len] = '\0';
 }
 
-// The result as a row of witness.verification_run, in the verification's transaction: captured, it
-// becomes an entry of the chain, sealed by the next pass.
-void record_run()
-{
-	Oid argtypes[8] = {TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTOID, INT8OID, INT8OID, INT8OID, INT8OID, TEXTOID};
-	Datum args[8] = {TimestampTzGetDatum(summary.started_at), TimestampTzGetDatum(summary.finished_at),
-	                 CStringGetTextDatum(summary.status),     Int64GetDatum(summary.problems),
-	                 Int64GetDatum(summary.blocks_checked),   Int64GetDatum(summary.entries_checked),
-	                 Int64GetDatum(summary.entries_pending),  CStringGetTextDatum(summary.first_problem)};
-	char nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', summary.first_problem[0] == '\0' ? 'n' : ' '};
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "pg_witness: SPI_connect failed");
-	internal_ddl_begin();
-	if (SPI_execute_with_args("INSERT INTO witness.verification_run (started_at, finished_at, status, problems,"
-	                          " blocks_checked, entries_checked, entries_pending, first_problem)"
-	                          " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-	                          8, argtypes, args, nulls, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "pg_witness: could not record the scheduled verification");
-	internal_ddl_end();
-	SPI_finish();
-}
-
-// Verifies and records; returns false when this database has no witness.verification_run (pg_witness
-// missing, or not updated to 0.2), which is then left alone.
+// Verifies, from the newest checkpoint unless a full verification is due
+// (witness.full_verify_interval), and records the run: captured, it becomes an entry of the chain,
+// sealed by the next pass, and a valid one is the next checkpoint. Returns false when this database
+// has no witness.verification_run (pg_witness missing, or not updated to 0.2), which is then left alone.
 bool verify_and_record()
 {
 	if (!OidIsValid(witness_relation_if_exists("verification_run")))
 		return false;
 	const char *name = get_database_name(MyDatabaseId);
 	copy_text(database_name, sizeof(database_name), name);
-	VerifyResult r;
-	verify_whole_trail(&r);
+	ResumedVerification rv;
+	verify_resuming(!full_verification_due(setting_full_verify_interval_s), false, &rv);
+	const VerifyResult &r = rv.outcome.result;
 	summary.finished_at = GetCurrentTimestamp();
 	copy_text(summary.status, sizeof(summary.status), r.status);
 	summary.problems = r.nproblems;
 	summary.blocks_checked = r.blocks_checked;
 	summary.entries_checked = r.entries_checked;
 	summary.entries_pending = r.entries_pending;
-	if (r.nproblems > 0) {
-		const VerifyProblem &p = r.problems[0];
-		char *where = p.block_no != 0 && p.entry_id != 0
-		                  ? psprintf(" (block %lld, entry %lld)", (long long)p.block_no, (long long)p.entry_id)
-		              : p.block_no != 0 ? psprintf(" (block %lld)", (long long)p.block_no)
-		              : p.entry_id != 0 ? psprintf(" (entry %lld)", (long long)p.entry_id)
-		                                : pstrdup("");
-		char *first = psprintf("%s%s: %s", p.kind, where, p.detail != nullptr ? p.detail : "");
-		copy_text(summary.first_problem, sizeof(summary.first_problem), first);
-	}
-	record_run();
+	copy_text(summary.first_problem, sizeof(summary.first_problem), first_problem_text(r));
+	record_verification_run(rv, summary.started_at, summary.first_problem);
 	return true;
 }
 

@@ -7,6 +7,7 @@
 #include "pg/seal/sealer.hpp"
 #include "pg/activity/activity_drain.hpp"
 #include "pg/seal/sealer_registry.hpp"
+#include "pg/seal/scheduled_retention.hpp"
 #include "pg/seal/scheduled_verification.hpp"
 #include "pg/common/trail_brin.hpp"
 
@@ -346,8 +347,10 @@ void witness_sealer_main(Datum arg)
 	registry_end_pass(database, result, pass_found_extension, error, &memory);
 	// After the seal, so that sealing never waits for it here; the launcher starts this database's
 	// next pass once this worker has exited.
-	if (pass_found_extension)
+	if (pass_found_extension) {
 		verify_if_due();
+		apply_retention_if_due();
+	}
 	elog(DEBUG1, "pg_witness: sealer pass in database %u: %s", database, pass_result_name(result));
 	proc_exit(0);
 }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/erasure_record.hpp"
+#include "core/retention_record.hpp"
 #include "core/trail_verifier.hpp"
 #include "pg/common/cpp_guard.hpp"
 
@@ -114,6 +115,31 @@ void verifier_add_erasure_record(VerifierHandle *v, const char *new_values, size
 	});
 }
 
+void verifier_add_pruned(VerifierHandle *v, int64 block_no, int64 run_id, bool whole, const int64 *ids, int n,
+                         const uint8_t *hashes, int nhashes)
+{
+	run_core(ERRCODE_INTERNAL_ERROR, "pg_witness verification failed to read pruned entries", [&] {
+		std::vector<int64_t> id_list(ids, ids + n);
+		std::vector<Hash> hash_list((size_t)nhashes);
+		for (int i = 0; i < nhashes; i++)
+			std::memcpy(hash_list[(size_t)i].data(), hashes + 32 * i, 32);
+		v->verifier->add_pruned(block_no, run_id, whole, std::move(id_list), std::move(hash_list));
+	});
+}
+
+void verifier_add_retention_record(VerifierHandle *v, const char *new_values, size_t len)
+{
+	run_core(ERRCODE_INTERNAL_ERROR, "pg_witness verification failed to read a retention run", [&] {
+		RetentionRecord record;
+		try {
+			record = parse_retention_record(std::string_view(new_values, len));
+		} catch (const std::exception &) {
+			return; // not a retention record: it names nothing
+		}
+		v->verifier->add_retention_record(record);
+	});
+}
+
 void verifier_finish(VerifierHandle *v, VerifyResult *result)
 {
 	static VerifyReport report; // static: no destructor is skipped if an ERROR follows
@@ -125,6 +151,7 @@ void verifier_finish(VerifierHandle *v, VerifyResult *result)
 	result->entries_pending = report.entries_pending;
 	result->entries_erased = report.entries_erased;
 	result->entries_unchecked = report.entries_unchecked;
+	result->entries_pruned = report.entries_pruned;
 	result->nproblems = (int)report.problems.size();
 	result->problems = (VerifyProblem *)palloc0(sizeof(VerifyProblem) * Max(result->nproblems, 1));
 	for (int i = 0; i < result->nproblems; i++) {

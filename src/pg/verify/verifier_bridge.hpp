@@ -27,6 +27,7 @@ struct VerifyResult {
 	int64 entries_pending;
 	int64 entries_erased;
 	int64 entries_unchecked;
+	int64 entries_pruned;
 	int nproblems;
 	VerifyProblem *problems;
 };
@@ -47,6 +48,13 @@ void verifier_add_payload(VerifierHandle *v, int64 id, uint64 xid, PayloadCheck 
 // An erasure entry's new_values (canonical JSON text); a text that is not one is ignored, and the
 // entries it would have named are then reported as removed without a record.
 void verifier_add_erasure_record(VerifierHandle *v, const char *new_values, size_t len);
+// Retention: a row of witness.pruned_leaf, what run run_id kept of block_no's pruned entries (n ids
+// and nhashes 32-byte hashes back to back; none when whole).
+void verifier_add_pruned(VerifierHandle *v, int64 block_no, int64 run_id, bool whole, const int64 *ids, int n,
+                         const uint8_t *hashes, int nhashes);
+// A retention run entry's new_values (canonical JSON text); a text that is not one is ignored, and
+// the rows it would have named are then reported.
+void verifier_add_retention_record(VerifierHandle *v, const char *new_values, size_t len);
 // Runs the checks; results are palloc'd in CurrentMemoryContext.
 void verifier_finish(VerifierHandle *v, VerifyResult *result);
 

@@ -13,9 +13,19 @@
 #include "pg/common/access_check.hpp"
 
 extern "C" {
+#include "access/brin.h"
+#include "access/brin_internal.h"
+#include "access/genam.h"
 #include "access/heapam.h"
+#include "access/stratnum.h"
+#include "utils/array.h"
 #include "access/tableam.h"
+#include "catalog/pg_am.h"
+#include "executor/tuptable.h"
+#include "nodes/tidbitmap.h"
+#include "utils/fmgroids.h"
 #include "utils/snapmgr.h"
+#include "utils/xid8.h"
 }
 
 using namespace witness;
@@ -24,7 +34,8 @@ using namespace witness::pg;
 namespace
 {
 
-// The columns of witness.verify(); entries_erased and entries_unchecked came with version 0.2.
+// The columns of witness.verify(); entries_erased, entries_unchecked and entries_pruned came with
+// version 0.2.
 enum VerifyColumn {
 	VStatus,
 	VBlocks,
@@ -37,8 +48,10 @@ enum VerifyColumn {
 	VOldestAge,
 	VErased,
 	VUnchecked,
+	VPruned,
 	VNatts
 };
+static_assert(VNatts == kVerifyColumns, "verify_trail.hpp names the number of witness.verify()'s columns");
 
 void copy_hash(Datum value, bool isnull, uint8_t *out)
 {
@@ -53,7 +66,9 @@ void copy_hash(Datum value, bool isnull, uint8_t *out)
 // every function, type and operator in them is written with its schema (operators as
 // OPERATOR(pg_catalog.>=)), so that nothing created elsewhere can stand in for the built-in one.
 // Blocks first_block-1 .. last_block (as far as they exist); returns how many, previous block first.
-int load_blocks(int64 first_block, int64 last_block, StoredBlockFields **out, uint64 *prev_xmin)
+// *last_xmax: the xmax of the last block's snapshot; no entry of the blocks has a higher xid.
+int load_blocks(int64 first_block, int64 last_block, StoredBlockFields **out, uint64 *prev_xmin,
+                uint64 *last_xmax = nullptr)
 {
 	Oid argtypes[2] = {INT8OID, INT8OID};
 	Datum args[2] = {Int64GetDatum(first_block - 1), Int64GetDatum(last_block)};
@@ -62,7 +77,8 @@ int load_blocks(int64 first_block, int64 last_block, StoredBlockFields **out, ui
 		elog(ERROR, "pg_witness: SPI_connect failed");
 	// Not BETWEEN: it would look up >= and <= along the caller's search_path.
 	if (SPI_execute_with_args("SELECT block_no, snapshot::pg_catalog.text, entry_count, first_entry_id, last_entry_id,"
-	                          " merkle_root, prev_hash, sealed_at, block_hash, pg_catalog.pg_snapshot_xmin(snapshot)"
+	                          " merkle_root, prev_hash, sealed_at, block_hash, pg_catalog.pg_snapshot_xmin(snapshot),"
+	                          " pg_catalog.pg_snapshot_xmax(snapshot)"
 	                          " FROM witness.block WHERE block_no OPERATOR(pg_catalog.>=) $1"
 	                          " AND block_no OPERATOR(pg_catalog.<=) $2 ORDER BY block_no",
 	                          2, argtypes, args, nullptr, true, 0) != SPI_OK_SELECT)
@@ -96,6 +112,8 @@ int load_blocks(int64 first_block, int64 last_block, StoredBlockFields **out, ui
 		copy_hash(stored, isnull, blocks[i].stored_hash);
 		if (i == 0)
 			*prev_xmin = (uint64)DatumGetInt64(SPI_getbinval(row, desc, 10, &isnull));
+		if (i == n - 1 && last_xmax != nullptr)
+			*last_xmax = (uint64)DatumGetInt64(SPI_getbinval(row, desc, 11, &isnull));
 	}
 	SPI_finish();
 	*out = blocks;
@@ -192,12 +210,76 @@ void check_payload(VerifierHandle *v, const Datum *values, const bool *nulls, En
 	verifier_add_payload(v, view->id, xid, state, erasure_id);
 }
 
-// The INSERT entry that recorded an erasure (witness.erase_subject()).
-bool is_erasure_record(const EntryView &view)
+// The INSERT entry of a row of witness.<table>, one of pg_witness's record tables.
+bool is_record_insert(const EntryView &view, const char *table)
 {
 	auto is = [](const TextField &f, const char *s) { return f.present && f.len == strlen(s) && memcmp(f.ptr, s, f.len) == 0; };
 	return view.op == 'I' && view.new_values.present && view.new_values.canonical != nullptr &&
-	       is(view.schema_name, "witness") && is(view.table_name, "erasure");
+	       is(view.schema_name, "witness") && is(view.table_name, table);
+}
+
+// The INSERT entry that recorded an erasure (witness.erase_subject()).
+bool is_erasure_record(const EntryView &view)
+{
+	return is_record_insert(view, "erasure");
+}
+
+void run_record_add(RunRecordEntries *r, int64 id, uint64 xid, const char *new_values, size_t len, MemoryContext cxt)
+{
+	if (r->n == r->capacity) {
+		r->capacity = r->capacity == 0 ? 16 : r->capacity * 2;
+		r->items = r->items == nullptr
+		               ? (RunRecordEntry *)MemoryContextAlloc(cxt, r->capacity * sizeof(RunRecordEntry))
+		               : (RunRecordEntry *)repalloc(r->items, r->capacity * sizeof(RunRecordEntry));
+	}
+	RunRecordEntry &e = r->items[r->n++];
+	e.id = id;
+	e.xid = xid;
+	e.new_values = MemoryContextStrdup(cxt, pnstrdup(new_values, len));
+}
+
+// The INSERT entry that recorded a retention run (witness.apply_retention()).
+bool is_retention_record(const EntryView &view)
+{
+	return is_record_insert(view, "retention_run");
+}
+
+// Retention (docs/retention.md): feeds the rows of witness.pruned_leaf, the kept leaf hashes of
+// pruned entries; the verifier uses those that a retention run's entry in the chain names.
+void feed_pruned(VerifierHandle *v)
+{
+	if (!OidIsValid(witness_relation_if_exists("pruned_leaf")))
+		return; // not updated to 0.2
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "pg_witness: SPI_connect failed");
+	if (SPI_execute("SELECT block_no, run_id, whole, entry_ids, leaf_hashes FROM witness.pruned_leaf", true, 0) !=
+	    SPI_OK_SELECT)
+		elog(ERROR, "pg_witness: could not read the kept leaf hashes of pruned entries");
+	for (uint64 i = 0; i < SPI_processed; i++) {
+		CHECK_FOR_INTERRUPTS();
+		HeapTuple row = SPI_tuptable->vals[i];
+		TupleDesc desc = SPI_tuptable->tupdesc;
+		bool isnull;
+		int64 block_no = DatumGetInt64(SPI_getbinval(row, desc, 1, &isnull));
+		int64 run_id = DatumGetInt64(SPI_getbinval(row, desc, 2, &isnull));
+		bool whole = DatumGetBool(SPI_getbinval(row, desc, 3, &isnull));
+		ArrayType *id_array = DatumGetArrayTypeP(SPI_getbinval(row, desc, 4, &isnull));
+		bytea *hashes = DatumGetByteaPP(SPI_getbinval(row, desc, 5, &isnull));
+		if (ARR_ELEMTYPE(id_array) != INT8OID || ARR_NDIM(id_array) > 1)
+			ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED), errmsg("witness.pruned_leaf holds a malformed row")));
+		Datum *ids;
+		bool *id_nulls;
+		int n;
+		deconstruct_array(id_array, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &ids, &id_nulls, &n);
+		auto *id_values = (int64 *)palloc(sizeof(int64) * Max(n, 1));
+		for (int k = 0; k < n; k++)
+			id_values[k] = id_nulls[k] ? 0 : DatumGetInt64(ids[k]);
+		// Trailing bytes of a partial hash are left out: the digest over the rest is then not the one
+		// any run recorded.
+		verifier_add_pruned(v, block_no, run_id, whole, id_values, n, (const uint8_t *)VARDATA_ANY(hashes),
+		                    (int)(VARSIZE_ANY_EXHDR(hashes) / 32));
+	}
+	SPI_finish();
 }
 
 // The entries a period-restricted auditor may see (docs/access.md): the whole chain is verified, but
@@ -232,53 +314,134 @@ bool period_has(const Period &p, int64 id)
 	return !p.restricted || (p.n > 0 && bsearch(&id, p.ids, p.n, sizeof(int64), compare_ids) != nullptr);
 }
 
-// Feeds every entry that may belong to the range to the verifier, with its recomputed leaf hash.
-void scan_entries(VerifierHandle *v, bool skip_old, uint64 min_xid, Period *period)
+// Feeds one row of witness.entry to the verifier, with its recomputed leaf hash, when it may belong to
+// the range; keeps the INSERT entries of witness.verification_run for the checkpoint's check.
+void feed_entry(VerifierHandle *v, Datum *values, bool *nulls, bool skip_old, uint64 min_xid, Period *period,
+                RunRecordEntries *records, MemoryContext caller)
 {
+	uint64 xid = (uint64)DatumGetInt64(values[EntryXid - 1]);
+	if (skip_old && xid < min_xid)
+		return;
+	uint8_t stored[32], recomputed[32];
+	copy_hash(values[EntryLeafHash - 1], nulls[EntryLeafHash - 1], stored);
+	// An unknown format, or a NULL where the entry needs a value, cannot reproduce its hash.
+	const int16 format = nulls[EntryFormat - 1] ? 0 : DatumGetInt16(values[EntryFormat - 1]);
+	if ((format == kEntryFormatVersion || format == kEntryFormatCommitted) && entry_null_required_column(nulls) == nullptr) {
+		EntryView view;
+		entry_view_from_row(values, nulls, &view);
+		leaf_hash(view, recomputed);
+		if (format == kEntryFormatCommitted)
+			check_payload(v, values, nulls, &view, xid);
+		if (is_erasure_record(view))
+			verifier_add_erasure_record(v, view.new_values.canonical, view.new_values.canonical_len);
+		if (records != nullptr && is_record_insert(view, "verification_run"))
+			run_record_add(records, DatumGetInt64(values[EntryId - 1]), xid, view.new_values.canonical,
+			               view.new_values.canonical_len, caller);
+		if (is_retention_record(view))
+			verifier_add_retention_record(v, view.new_values.canonical, view.new_values.canonical_len);
+	} else {
+		memset(recomputed, 0xff, 32);
+	}
+	verifier_add_entry(v, DatumGetInt64(values[EntryId - 1]), xid, stored, recomputed);
+	if (period->restricted && !nulls[EntryStmtTime - 1]) {
+		MemoryContext here = MemoryContextSwitchTo(caller);
+		period_add(period, DatumGetInt64(values[EntryId - 1]), DatumGetTimestampTz(values[EntryStmtTime - 1]));
+		MemoryContextSwitchTo(here);
+	}
+}
+
+// witness.entry_xid when it is the plain min/max BRIN index on xid pg_witness made (not partial, not
+// on an expression): only then does "xid >= min_xid" through it return every entry that matches.
+Oid usable_xid_brin()
+{
+	Oid index = witness_relation_if_exists("entry_xid");
+	if (!OidIsValid(index))
+		return InvalidOid;
+	Relation irel = index_open(index, AccessShareLock);
+	bool usable = irel->rd_rel->relam == BRIN_AM_OID && irel->rd_index->indrelid == entry_relid() &&
+	              irel->rd_index->indnatts == 1 && irel->rd_index->indkey.values[0] == EntryXid &&
+	              heap_attisnull(irel->rd_indextuple, Anum_pg_index_indpred, nullptr) &&
+	              heap_attisnull(irel->rd_indextuple, Anum_pg_index_indexprs, nullptr) &&
+	              index_getprocid(irel, 1, BRIN_PROCNUM_OPCINFO) == F_BRIN_MINMAX_OPCINFO;
+	index_close(irel, AccessShareLock);
+	return usable ? index : InvalidOid;
+}
+
+// Feeds every entry that may belong to the range to the verifier. A range after the first block reads
+// only the page ranges of witness.entry_xid whose xids reach min_xid (a bitmap of lossy pages, every
+// tuple of which is checked against the snapshot and min_xid): a resumed verification reads the new
+// entries, not the whole trail. Unsummarized page ranges are always read.
+// max_xid (0: none): a range that ends before the newest block reads no page range whose entries all
+// came after it, so that checking a trail range by range costs each range its own entries.
+void scan_entries(VerifierHandle *v, bool skip_old, uint64 min_xid, uint64 max_xid, Period *period,
+                  RunRecordEntries *records)
+{
+	MemoryContext caller = CurrentMemoryContext;
 	Relation rel = table_open(entry_relid(), AccessShareLock);
 	check_entry_layout(RelationGetDescr(rel));
-	TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, nullptr);
 	MemoryContext per_entry =
 	    AllocSetContextCreate(CurrentMemoryContext, "pg_witness verify entry", ALLOCSET_DEFAULT_SIZES);
 	Datum values[EntryNatts];
 	bool nulls[EntryNatts];
-	HeapTuple tuple;
-	while ((tuple = heap_getnext(scan, ForwardScanDirection)) != nullptr) {
-		CHECK_FOR_INTERRUPTS();
-		MemoryContext old = MemoryContextSwitchTo(per_entry);
-		memset(nulls, true, sizeof(nulls)); // a 0.1 table has no format-2 columns
-		heap_deform_tuple(tuple, RelationGetDescr(rel), values, nulls);
-		uint64 xid = (uint64)DatumGetInt64(values[EntryXid - 1]);
-		if (!skip_old || xid >= min_xid) {
-			uint8_t stored[32], recomputed[32];
-			copy_hash(values[EntryLeafHash - 1], nulls[EntryLeafHash - 1], stored);
-			// An unknown format, or a NULL where the entry needs a value, cannot reproduce its hash.
-			const int16 format = nulls[EntryFormat - 1] ? 0 : DatumGetInt16(values[EntryFormat - 1]);
-			if ((format == kEntryFormatVersion || format == kEntryFormatCommitted) &&
-			    entry_null_required_column(nulls) == nullptr) {
-				EntryView view;
-				entry_view_from_row(values, nulls, &view);
-				leaf_hash(view, recomputed);
-				if (format == kEntryFormatCommitted)
-					check_payload(v, values, nulls, &view, xid);
-				if (is_erasure_record(view))
-					verifier_add_erasure_record(v, view.new_values.canonical, view.new_values.canonical_len);
-			} else {
-				memset(recomputed, 0xff, 32);
-			}
-			verifier_add_entry(v, DatumGetInt64(values[EntryId - 1]), xid, stored, recomputed);
-			if (period->restricted && !nulls[EntryStmtTime - 1]) {
+	const Oid brin = skip_old || max_xid != 0 ? usable_xid_brin() : InvalidOid;
+	if (OidIsValid(brin)) {
+		Relation irel = index_open(brin, AccessShareLock);
+		ScanKeyData keys[2];
+		int nkeys = 0;
+		if (skip_old)
+			ScanKeyEntryInitialize(&keys[nkeys++], 0, 1, BTGreaterEqualStrategyNumber, XID8OID, InvalidOid, F_XID8GE,
+			                       FullTransactionIdGetDatum(FullTransactionIdFromU64(min_xid)));
+		if (max_xid != 0)
+			ScanKeyEntryInitialize(&keys[nkeys++], 0, 1, BTLessStrategyNumber, XID8OID, InvalidOid, F_XID8LT,
+			                       FullTransactionIdGetDatum(FullTransactionIdFromU64(max_xid)));
+		IndexScanDesc iscan = index_beginscan_bitmap(irel, GetActiveSnapshot(), nkeys);
+		index_rescan(iscan, keys, nkeys, nullptr, 0);
+		TIDBitmap *pages = tbm_create(work_mem * 1024L, nullptr);
+		index_getbitmap(iscan, pages);
+		index_endscan(iscan);
+		index_close(irel, AccessShareLock);
+		TableScanDesc scan = table_beginscan_bm(rel, GetActiveSnapshot(), 0, nullptr);
+		TupleTableSlot *slot = table_slot_create(rel, nullptr);
+		TBMIterator *it = tbm_begin_iterate(pages);
+		TBMIterateResult *page;
+		while ((page = tbm_iterate(it)) != nullptr) {
+			CHECK_FOR_INTERRUPTS();
+			if (!table_scan_bitmap_next_block(scan, page))
+				continue;
+			while (table_scan_bitmap_next_tuple(scan, page, slot)) {
+				CHECK_FOR_INTERRUPTS();
+				MemoryContext old = MemoryContextSwitchTo(per_entry);
+				slot_getallattrs(slot);
+				memset(nulls, true, sizeof(nulls)); // a 0.1 table has no format-2 columns
+				const int natts = Min(slot->tts_tupleDescriptor->natts, (int)EntryNatts);
+				memcpy(values, slot->tts_values, sizeof(Datum) * natts);
+				memcpy(nulls, slot->tts_isnull, sizeof(bool) * natts);
+				feed_entry(v, values, nulls, skip_old, min_xid, period, records, caller);
 				MemoryContextSwitchTo(old);
-				period_add(period, DatumGetInt64(values[EntryId - 1]), DatumGetTimestampTz(values[EntryStmtTime - 1]));
-				MemoryContextSwitchTo(per_entry);
+				MemoryContextReset(per_entry);
 			}
 		}
-		MemoryContextSwitchTo(old);
-		MemoryContextReset(per_entry);
+		tbm_end_iterate(it);
+		ExecDropSingleTupleTableSlot(slot);
+		table_endscan(scan);
+		tbm_free(pages);
+	} else {
+		TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, nullptr);
+		HeapTuple tuple;
+		while ((tuple = heap_getnext(scan, ForwardScanDirection)) != nullptr) {
+			CHECK_FOR_INTERRUPTS();
+			MemoryContext old = MemoryContextSwitchTo(per_entry);
+			memset(nulls, true, sizeof(nulls)); // a 0.1 table has no format-2 columns
+			heap_deform_tuple(tuple, RelationGetDescr(rel), values, nulls);
+			feed_entry(v, values, nulls, skip_old, min_xid, period, records, caller);
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(per_entry);
+		}
+		table_endscan(scan);
 	}
-	table_endscan(scan);
 	table_close(rel, AccessShareLock);
 	MemoryContextDelete(per_entry);
+	feed_pruned(v);
 }
 
 } // namespace
@@ -286,24 +449,106 @@ void scan_entries(VerifierHandle *v, bool skip_old, uint64 min_xid, Period *peri
 namespace witness::pg
 {
 
-void verify_whole_trail(VerifyResult *result)
+void verify_blocks(int64 first, int64 last, bool to_newest, bool for_caller, RunRecordEntries *records,
+                   VerifyOutcome *out)
 {
 	int64 newest = newest_block_no();
+	if (to_newest)
+		last = Max(newest, first);
+	check_range(first, last, to_newest, newest);
 	StoredBlockFields *blocks;
-	uint64 prev_xmin = 0;
-	int n = load_blocks(1, Max(newest, (int64)1), &blocks, &prev_xmin);
+	uint64 prev_xmin = 0, last_xmax = 0;
+	int n = load_blocks(first, last, &blocks, &prev_xmin, &last_xmax);
 	const StoredBlockFields *previous = nullptr;
-	if (n > 0 && blocks[0].fields.block_no == 0) {
+	if (n > 0 && blocks[0].fields.block_no == first - 1) {
 		previous = &blocks[0];
 		blocks++;
 		n--;
 	}
-	VerifierHandle *v = verifier_create(previous, blocks, n, true, highest_block_no_logged(), 0);
-	// An era's entries may lie below an earlier era's xmin: read them all when there are eras.
+	out->is_last = last >= newest;
+	out->newest = newest;
+	VerifierHandle *v = verifier_create(previous, blocks, n, out->is_last,
+	                                    out->is_last ? highest_block_no_logged() : 0, out->is_last ? 0 : last);
+	// An era's entries may lie below an earlier era's xmin or above a later era's xmax: with eras,
+	// every entry is read.
 	int eras = load_eras(v);
 	Period period = {};
-	scan_entries(v, previous != nullptr && eras == 0, prev_xmin, &period);
-	verifier_finish(v, result);
+	if (for_caller)
+		period.restricted = access_period(&period.since, &period.till);
+	scan_entries(v, previous != nullptr && eras == 0, prev_xmin, out->is_last || n == 0 || eras > 0 ? 0 : last_xmax,
+	             &period, records);
+	if (period.n > 1)
+		qsort(period.ids, period.n, sizeof(int64), compare_ids);
+	VerifyResult &r = out->result;
+	verifier_finish(v, &r);
+	// A period-restricted auditor learns that an entry outside its period is wrong, not which.
+	for (int i = 0; i < r.nproblems; i++)
+		if (r.problems[i].entry_id != 0 && !period_has(period, r.problems[i].entry_id)) {
+			r.problems[i].entry_id = 0;
+			r.problems[i].detail = "an entry outside the period this role may see";
+		}
+	// How long the oldest pending entry has waited: a sealer that cannot seal shows here.
+	out->has_oldest_age = false;
+	out->oldest_age = (Datum)0;
+	if (out->is_last && r.entries_pending > 0) {
+		PendingSummary p = pending_summary();
+		out->has_oldest_age = p.has_pending;
+		if (p.has_pending)
+			out->oldest_age = pending_age(p.oldest_pending_since);
+	}
+}
+
+int64 newest_block() { return newest_block_no(); }
+
+bool stored_block_hash(int64 block_no, uint8_t stored[32], bool *header_ok)
+{
+	StoredBlockFields *blocks;
+	uint64 xmin;
+	// load_blocks(n + 1, n) reads block n alone: the block before an empty range.
+	if (load_blocks(block_no + 1, block_no, &blocks, &xmin) != 1 || blocks[0].fields.block_no != block_no)
+		return false;
+	memcpy(stored, blocks[0].stored_hash, 32);
+	uint8_t computed[32];
+	block_hash(blocks[0].fields, computed);
+	*header_ok = memcmp(computed, stored, 32) == 0;
+	return true;
+}
+
+void verify_whole_trail(VerifyResult *result)
+{
+	VerifyOutcome out;
+	verify_blocks(1, 0, true, false, nullptr, &out);
+	*result = out.result;
+}
+
+int put_verify_columns(const VerifyOutcome &out, int i, Datum *values, bool *nulls)
+{
+	const VerifyResult &r = out.result;
+	values[VStatus] = CStringGetTextDatum(r.status);
+	nulls[VStatus] = false;
+	values[VBlocks] = Int64GetDatum(r.blocks_checked);
+	values[VEntries] = Int64GetDatum(r.entries_checked);
+	values[VPending] = Int64GetDatum(r.entries_pending);
+	nulls[VBlocks] = nulls[VEntries] = nulls[VPending] = false;
+	values[VOldestAge] = out.oldest_age;
+	nulls[VOldestAge] = !out.has_oldest_age;
+	values[VErased] = Int64GetDatum(r.entries_erased);
+	values[VUnchecked] = Int64GetDatum(r.entries_unchecked);
+	values[VPruned] = Int64GetDatum(r.entries_pruned);
+	nulls[VErased] = nulls[VUnchecked] = nulls[VPruned] = false;
+	if (r.nproblems == 0) {
+		nulls[VProblem] = nulls[VBlockNo] = nulls[VEntryId] = nulls[VDetail] = true;
+	} else {
+		const VerifyProblem &p = r.problems[i];
+		values[VProblem] = CStringGetTextDatum(p.kind);
+		values[VBlockNo] = Int64GetDatum(p.block_no);
+		values[VEntryId] = Int64GetDatum(p.entry_id);
+		values[VDetail] = CStringGetTextDatum(p.detail);
+		nulls[VProblem] = nulls[VDetail] = false;
+		nulls[VBlockNo] = p.block_no == 0;
+		nulls[VEntryId] = p.entry_id == 0;
+	}
+	return VNatts;
 }
 
 } // namespace witness::pg
@@ -318,69 +563,14 @@ Datum witness_verify(PG_FUNCTION_ARGS)
 	require_nargs(fcinfo, 2);
 	InitMaterializedSRF(fcinfo, 0);
 	auto *rsinfo = (ReturnSetInfo *)fcinfo->resultinfo;
-	int64 newest = newest_block_no();
-	int64 first = PG_ARGISNULL(0) ? 1 : PG_GETARG_INT64(0);
-	int64 last = PG_ARGISNULL(1) ? Max(newest, first) : PG_GETARG_INT64(1);
-	check_range(first, last, PG_ARGISNULL(1), newest);
-
-	StoredBlockFields *blocks;
-	uint64 prev_xmin = 0;
-	int n = load_blocks(first, last, &blocks, &prev_xmin);
-	const StoredBlockFields *previous = nullptr;
-	if (n > 0 && blocks[0].fields.block_no == first - 1) {
-		previous = &blocks[0];
-		blocks++;
-		n--;
-	}
-	bool is_last = last >= newest;
-	VerifierHandle *v =
-	    verifier_create(previous, blocks, n, is_last, is_last ? highest_block_no_logged() : 0, is_last ? 0 : last);
-	int eras = load_eras(v);
-	Period period = {};
-	period.restricted = access_period(&period.since, &period.till);
-	scan_entries(v, previous != nullptr && eras == 0, prev_xmin, &period);
-	if (period.n > 1)
-		qsort(period.ids, period.n, sizeof(int64), compare_ids);
-	VerifyResult r;
-	verifier_finish(v, &r);
-	// How long the oldest pending entry has waited: a sealer that cannot seal shows here.
-	bool has_age = false;
-	Datum oldest_age = (Datum)0;
-	if (is_last && r.entries_pending > 0) {
-		PendingSummary p = pending_summary();
-		has_age = p.has_pending;
-		if (has_age)
-			oldest_age = pending_age(p.oldest_pending_since);
-	}
-
+	VerifyOutcome out;
+	verify_blocks(PG_ARGISNULL(0) ? 1 : PG_GETARG_INT64(0), PG_ARGISNULL(1) ? 0 : PG_GETARG_INT64(1), PG_ARGISNULL(1),
+	              true, nullptr, &out);
 	Datum values[VNatts];
 	bool nulls[VNatts];
-	for (int i = 0; i < Max(r.nproblems, 1); i++) {
+	for (int i = 0; i < Max(out.result.nproblems, 1); i++) {
 		CHECK_FOR_INTERRUPTS();
-		memset(nulls, 0, sizeof(nulls));
-		values[VStatus] = CStringGetTextDatum(r.status);
-		values[VBlocks] = Int64GetDatum(r.blocks_checked);
-		values[VEntries] = Int64GetDatum(r.entries_checked);
-		values[VPending] = Int64GetDatum(r.entries_pending);
-		values[VOldestAge] = oldest_age;
-		nulls[VOldestAge] = !has_age;
-		values[VErased] = Int64GetDatum(r.entries_erased);
-		values[VUnchecked] = Int64GetDatum(r.entries_unchecked);
-		if (r.nproblems == 0) {
-			nulls[VProblem] = nulls[VBlockNo] = nulls[VEntryId] = nulls[VDetail] = true;
-		} else {
-			const VerifyProblem &p = r.problems[i];
-			values[VProblem] = CStringGetTextDatum(p.kind);
-			values[VBlockNo] = Int64GetDatum(p.block_no);
-			nulls[VBlockNo] = p.block_no == 0;
-			values[VEntryId] = Int64GetDatum(p.entry_id);
-			nulls[VEntryId] = p.entry_id == 0;
-			values[VDetail] = CStringGetTextDatum(p.detail);
-			if (p.entry_id != 0 && !period_has(period, p.entry_id)) {
-				nulls[VEntryId] = true;
-				values[VDetail] = CStringGetTextDatum("an entry outside the period this role may see");
-			}
-		}
+		put_verify_columns(out, i, values, nulls);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum)0;
