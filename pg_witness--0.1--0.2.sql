@@ -310,7 +310,7 @@ CREATE OR REPLACE FUNCTION witness._reject_write() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	IF TG_TABLE_NAME IN ('ddl_event', 'erasure', 'subject_access', 'key_rotation', 'activity', 'auditor_grant', 'subject_binding', 'legal_hold', 'verification_run', 'retention_rule', 'retention_run', 'pruned_leaf') THEN
+	IF TG_TABLE_NAME IN ('ddl_event', 'erasure', 'subject_access', 'key_rotation', 'activity', 'auditor_grant', 'subject_binding', 'legal_hold', 'verification_run', 'retention_rule', 'retention_run', 'pruned_leaf', 'era') THEN
 		IF TG_OP = 'INSERT' AND witness._in_internal_ddl() THEN
 			RETURN NULL;
 		END IF;
@@ -605,13 +605,15 @@ CREATE FUNCTION witness._merkle_tree_proof(tree bytea, entry_id bigint, OUT leaf
 AS 'MODULE_PATHNAME', 'witness_merkle_tree_proof' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION witness._merkle_tree_proof(bytea, bigint) IS 'internal: position and RFC 9162 audit path of an entry in a tree of witness._merkle_tree (leaf_index NULL when it is not a member)';
 
--- The block whose snapshot first sees transaction x. Each block's snapshot sees every transaction the
--- previous one saw (verify() checks it), so a binary search over the block numbers finds it in
--- O(log blocks) lookups; a missing block (which verify() reports) falls back to trying them in order.
-CREATE FUNCTION witness._block_of_xid(x xid8) RETURNS witness.block
+-- The block whose snapshot first sees transaction x, among the blocks of the era of entry entry_id
+-- (witness.era). Within an era each block's snapshot sees every transaction the previous one saw
+-- (verify() checks it), so a binary search over the block numbers finds it in O(log blocks) lookups;
+-- a missing block (which verify() reports) falls back to trying them in order.
+CREATE FUNCTION witness._block_of_xid(x xid8, entry_id bigint) RETURNS witness.block
 LANGUAGE plpgsql STABLE STRICT SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+	era record;
 	lo bigint;
 	hi bigint;
 	mid bigint;
@@ -619,7 +621,9 @@ DECLARE
 	found_no bigint;
 	b witness.block;
 BEGIN
-	SELECT min(block_no), max(block_no) INTO lo, hi FROM witness.block;
+	SELECT * INTO era FROM witness._era_bounds(entry_id);
+	SELECT min(block_no), max(block_no) INTO lo, hi FROM witness.block
+	WHERE block_no >= era.first_block AND block_no < era.end_block;
 	IF hi IS NULL OR NOT pg_visible_in_snapshot(x, (SELECT snapshot FROM witness.block WHERE block_no = hi)) THEN
 		RETURN NULL; -- not sealed yet
 	END IF;
@@ -629,7 +633,9 @@ BEGIN
 		mid := lo + (hi - lo) / 2;
 		SELECT snapshot INTO s FROM witness.block WHERE block_no = mid;
 		IF NOT FOUND THEN
-			SELECT * INTO b FROM witness.block WHERE pg_visible_in_snapshot(x, snapshot) ORDER BY block_no LIMIT 1;
+			SELECT * INTO b FROM witness.block
+			WHERE block_no >= era.first_block AND block_no < era.end_block AND pg_visible_in_snapshot(x, snapshot)
+			ORDER BY block_no LIMIT 1;
 			RETURN b;
 		END IF;
 		IF pg_visible_in_snapshot(x, s) THEN
@@ -643,12 +649,12 @@ BEGIN
 	RETURN b;
 END
 $$;
-COMMENT ON FUNCTION witness._block_of_xid(xid8) IS 'internal: the first block whose snapshot sees a transaction (NULL while none does), by binary search';
+COMMENT ON FUNCTION witness._block_of_xid(xid8, bigint) IS 'internal: the first block of an entry''s transaction-id era whose snapshot sees its transaction (NULL while none does), by binary search';
 
 CREATE OR REPLACE FUNCTION witness.block_of(entry_id bigint) RETURNS witness.block
 LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT b.* FROM witness.entry e CROSS JOIN LATERAL witness._block_of_xid(e.xid) b
+	SELECT b.* FROM witness.entry e CROSS JOIN LATERAL witness._block_of_xid(e.xid, e.id) b
 	WHERE e.id = entry_id AND b.block_no IS NOT NULL ORDER BY b.block_no LIMIT 1
 $$;
 
@@ -660,13 +666,13 @@ CREATE FUNCTION witness._block_members(b witness.block, OUT ids bigint[], OUT le
 LANGUAGE plpgsql STABLE STRICT SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	prev_snapshot pg_snapshot;
+	prev_snapshot pg_snapshot := witness._previous_snapshot(b.block_no);
 BEGIN
-	SELECT p.snapshot INTO prev_snapshot FROM witness.block p WHERE p.block_no = b.block_no - 1;
 	SELECT array_agg(m.id ORDER BY m.id), array_agg(m.leaf_hash ORDER BY m.id) INTO ids, leaves
-	FROM witness.entry m
+	FROM witness.entry m, witness._era_bounds(b.first_entry_id) era
 	WHERE m.xid >= COALESCE(pg_snapshot_xmin(prev_snapshot), '0'::xid8) AND m.xid < pg_snapshot_xmax(b.snapshot)
 	  AND m.id BETWEEN b.first_entry_id AND b.last_entry_id
+	  AND m.id >= era.first_id AND m.id < era.next_first_id
 	  AND pg_visible_in_snapshot(m.xid, b.snapshot)
 	  AND (prev_snapshot IS NULL OR NOT pg_visible_in_snapshot(m.xid, prev_snapshot));
 END
@@ -715,7 +721,7 @@ BEGIN
 		RAISE EXCEPTION 'entry % does not match its leaf hash', entry_id
 			USING ERRCODE = 'data_corrupted', HINT = 'Run witness.verify() to see what was altered.';
 	END IF;
-	b := witness._block_of_xid(e.xid);
+	b := witness._block_of_xid(e.xid, e.id);
 	IF b.block_no IS NULL THEN
 		RAISE EXCEPTION 'entry % is not sealed yet', entry_id
 			USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -802,6 +808,8 @@ DECLARE
 	stmt_time text;
 	b witness.block;
 	prev_snapshot pg_snapshot;
+	b_era_first bigint := 0; -- the entry ids of b's transaction-id era (witness.era)
+	b_era_next bigint := 0;
 	tree bytea;
 	tree_block bigint;
 	proof jsonb;
@@ -847,11 +855,13 @@ BEGIN
 		leaf_ok := witness.entry_leaf_hash(e) = e.leaf_hash;
 		-- The block: the previous entry's, when it is this one's too, else a binary search.
 		IF b.block_no IS NULL OR NOT pg_visible_in_snapshot(e.xid, b.snapshot)
-		   OR (prev_snapshot IS NOT NULL AND pg_visible_in_snapshot(e.xid, prev_snapshot)) THEN
-			b := witness._block_of_xid(e.xid);
+		   OR (prev_snapshot IS NOT NULL AND pg_visible_in_snapshot(e.xid, prev_snapshot))
+		   OR e.id < b_era_first OR e.id >= b_era_next THEN
+			b := witness._block_of_xid(e.xid, e.id);
 			prev_snapshot := NULL;
 			IF b.block_no IS NOT NULL THEN
-				SELECT x.snapshot INTO prev_snapshot FROM witness.block x WHERE x.block_no = b.block_no - 1;
+				prev_snapshot := witness._previous_snapshot(b.block_no);
+				SELECT x.first_id, x.next_first_id INTO b_era_first, b_era_next FROM witness._era_bounds(e.id) x;
 			END IF;
 		END IF;
 		problem := NULL;
@@ -2463,6 +2473,60 @@ COMMENT ON COLUMN witness.verification_status.next_due_at IS 'when the next one 
 REVOKE ALL ON witness.verification_status FROM PUBLIC;
 
 -------------------------------------------------------------------------------
+-- Transaction-id eras (docs/verification.md, "Transaction-id eras"): a trail restored with pg_dump
+-- into a cluster whose transaction ids are behind its snapshots keeps sealing. The sealer closes the
+-- era of the old cluster with a block whose snapshot sees every one of its transactions and starts a
+-- new era at an entry id: from then on, block membership is decided among the blocks of the entry's
+-- era only. Each era after the first is a row of witness.era, captured into the chain.
+-------------------------------------------------------------------------------
+
+CREATE TABLE witness.era (
+	era_no bigint GENERATED ALWAYS AS IDENTITY (START WITH 2),
+	first_entry_id bigint NOT NULL,
+	first_block_no bigint NOT NULL,
+	system_identifier text NOT NULL,
+	trail_xmax xid8 NOT NULL,
+	cluster_next_xid xid8 NOT NULL,
+	started_at timestamptz NOT NULL DEFAULT pg_catalog.statement_timestamp()
+);
+COMMENT ON TABLE witness.era IS 'pg_witness: one row per transaction-id era after the first, started by the sealer when the cluster''s transaction ids are behind the trail (a restore into another cluster); each row is captured into the trail';
+COMMENT ON COLUMN witness.era.era_no IS 'the era''s number; the first era (from entry 1 and block 1) has no row';
+COMMENT ON COLUMN witness.era.first_entry_id IS 'entries with this id or a higher one (up to the next era''s first_entry_id) belong to this era';
+COMMENT ON COLUMN witness.era.first_block_no IS 'the era''s first block; the block before it closed the previous era';
+COMMENT ON COLUMN witness.era.system_identifier IS 'the system identifier (pg_control_system()) of the cluster that started the era';
+COMMENT ON COLUMN witness.era.trail_xmax IS 'the transaction id the trail had reached: the xmax of the newest block of the previous era before it was closed';
+COMMENT ON COLUMN witness.era.cluster_next_xid IS 'the next transaction id of the cluster when the era started';
+COMMENT ON COLUMN witness.era.started_at IS 'when the sealer started the era';
+COMMENT ON SEQUENCE witness.era_era_no_seq IS 'pg_witness transaction-id era numbers';
+SELECT witness._make_record_table('witness.era', 'era_no');
+
+-- The era of entry entry_id: its entry ids [first_id, next_first_id) and its blocks [first_block,
+-- end_block). Without any row in witness.era the whole trail is one era.
+CREATE FUNCTION witness._era_bounds(entry_id bigint, OUT first_id bigint, OUT next_first_id bigint,
+                                    OUT first_block bigint, OUT end_block bigint)
+LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT COALESCE(cur.first_entry_id, -9223372036854775808), COALESCE(nxt.first_entry_id, 9223372036854775807),
+	       COALESCE(cur.first_block_no, -9223372036854775808), COALESCE(nxt.first_block_no, 9223372036854775807)
+	FROM (SELECT 1) AS one
+	LEFT JOIN LATERAL (SELECT e.first_entry_id, e.first_block_no FROM witness.era e
+	                   WHERE e.first_entry_id <= entry_id ORDER BY e.first_entry_id DESC LIMIT 1) cur ON true
+	LEFT JOIN LATERAL (SELECT e.first_entry_id, e.first_block_no FROM witness.era e
+	                   WHERE e.first_entry_id > entry_id ORDER BY e.first_entry_id LIMIT 1) nxt ON true
+$$;
+COMMENT ON FUNCTION witness._era_bounds(bigint) IS 'internal: the entry ids and block numbers of the transaction-id era of an entry';
+
+-- The snapshot whose transactions block block_no does not hold: the previous block's, except for the
+-- first block of an era, which holds every transaction of its era its snapshot sees.
+CREATE FUNCTION witness._previous_snapshot(block_no bigint) RETURNS pg_snapshot
+LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT p.snapshot FROM witness.block p
+	WHERE p.block_no = _previous_snapshot.block_no - 1
+	  AND NOT EXISTS (SELECT FROM witness.era e WHERE e.first_block_no = _previous_snapshot.block_no)
+$$;
+COMMENT ON FUNCTION witness._previous_snapshot(bigint) IS 'internal: the snapshot of the block before block_no, NULL when block_no starts a transaction-id era';
+
 -- A central audit database (docs/central.md): a collector database holds the trail of one source
 -- database, shipped by PostgreSQL's logical replication (publication witness_trail on the source,
 -- FOR TABLE witness.entry, witness.block, inserts only; a subscription here). A collector captures
@@ -2637,13 +2701,14 @@ BEGIN
 			USING HINT = 'ALTER SYSTEM SET wal_level = logical, then restart the server.';
 	END IF;
 	-- Through the root: a trail partitioned on the source arrives whatever the collector's partitions.
-	CREATE PUBLICATION witness_trail FOR TABLE witness.entry, witness.block
+	-- witness.era too: membership depends on the transaction-id eras of a trail that moved clusters.
+	CREATE PUBLICATION witness_trail FOR TABLE witness.entry, witness.block, witness.era
 		WITH (publish = 'insert', publish_via_partition_root = true);
 	COMMENT ON PUBLICATION witness_trail IS 'pg_witness: the trail, inserts only, for a collector (docs/central.md)';
 	RETURN 'witness_trail';
 END
 $$;
-COMMENT ON FUNCTION witness.publish_trail() IS 'creates publication witness_trail (witness.entry and witness.block, inserts only, through the partition root) for a central collector to subscribe to; returns its name';
+COMMENT ON FUNCTION witness.publish_trail() IS 'creates publication witness_trail (witness.entry, witness.block and witness.era, inserts only, through the partition root) for a central collector to subscribe to; returns its name';
 
 -- The central side: turns a new database into the collector of one source. Refused where anything is
 -- tracked or any entry or block exists: collector mode must never switch capture or sealing off in a
@@ -2985,6 +3050,8 @@ DECLARE
 	rules jsonb;
 	b witness.block;
 	prev_snapshot pg_snapshot;
+	era_first bigint; -- the entry ids of the block's transaction-id era (witness.era)
+	era_next bigint;
 	c record;
 	whole boolean;
 	new_run bigint;
@@ -3013,8 +3080,9 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 		FOR b IN SELECT x.* FROM witness.block x
 		         WHERE x.entry_count > 0 AND NOT EXISTS (SELECT FROM witness.pruned_leaf p WHERE p.block_no = x.block_no AND p.whole)
 		         ORDER BY x.block_no LOOP
-			prev_snapshot := NULL;
-			SELECT p.snapshot INTO prev_snapshot FROM witness.block p WHERE p.block_no = b.block_no - 1;
+			-- The first block of a transaction-id era excludes nothing, and holds its era's entries only.
+			prev_snapshot := witness._previous_snapshot(b.block_no);
+			SELECT x.first_id, x.next_first_id INTO era_first, era_next FROM witness._era_bounds(b.first_entry_id) x;
 			-- The block's members, as witness._block_members() finds them (sealed, never pending). An entry
 			-- expires once its statement time plus its period lies in the past. pg_witness's own records
 			-- other than activity and scheduled verifications are never pruned: verification, holds and
@@ -3034,7 +3102,7 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 			                                 AND NOT (m.schema_name = 'witness' AND m.table_name NOT IN ('activity', 'verification_run'))
 			                                 AS expired) x
 			      WHERE m.xid >= COALESCE(pg_snapshot_xmin(prev_snapshot), '0'::xid8) AND m.xid < pg_snapshot_xmax(b.snapshot)
-			        AND m.id BETWEEN b.first_entry_id AND b.last_entry_id
+			        AND m.id BETWEEN b.first_entry_id AND b.last_entry_id AND m.id >= era_first AND m.id < era_next
 			        AND pg_visible_in_snapshot(m.xid, b.snapshot)
 			        AND (prev_snapshot IS NULL OR NOT pg_visible_in_snapshot(m.xid, prev_snapshot))) s;
 			n_held := n_held + c.held;
@@ -3073,13 +3141,12 @@ CREATE OR REPLACE FUNCTION witness._block_members(b witness.block, OUT ids bigin
 LANGUAGE plpgsql STABLE STRICT SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	prev_snapshot pg_snapshot;
+	prev_snapshot pg_snapshot := witness._previous_snapshot(b.block_no); -- NULL at an era's first block
 BEGIN
-	SELECT p.snapshot INTO prev_snapshot FROM witness.block p WHERE p.block_no = b.block_no - 1;
 	SELECT array_agg(u.id ORDER BY u.id), array_agg(u.leaf ORDER BY u.id) INTO ids, leaves
-	FROM (SELECT m.id, m.leaf_hash AS leaf FROM witness.entry m
+	FROM (SELECT m.id, m.leaf_hash AS leaf FROM witness.entry m, witness._era_bounds(b.first_entry_id) era
 	      WHERE m.xid >= COALESCE(pg_snapshot_xmin(prev_snapshot), '0'::xid8) AND m.xid < pg_snapshot_xmax(b.snapshot)
-	        AND m.id BETWEEN b.first_entry_id AND b.last_entry_id
+	        AND m.id BETWEEN b.first_entry_id AND b.last_entry_id AND m.id >= era.first_id AND m.id < era.next_first_id
 	        AND pg_visible_in_snapshot(m.xid, b.snapshot)
 	        AND (prev_snapshot IS NULL OR NOT pg_visible_in_snapshot(m.xid, prev_snapshot))
 	      UNION ALL
@@ -3376,7 +3443,7 @@ ALTER FUNCTION witness.verify_digest(jsonb, text) SECURITY DEFINER;
 CREATE OR REPLACE FUNCTION witness.block_of(entry_id bigint) RETURNS witness.block
 LANGUAGE sql STABLE STRICT SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT b.* FROM witness.entry e CROSS JOIN LATERAL witness._block_of_xid(e.xid) b
+	SELECT b.* FROM witness.entry e CROSS JOIN LATERAL witness._block_of_xid(e.xid, e.id) b
 	WHERE e.id = entry_id AND b.block_no IS NOT NULL AND witness.entry_visible(e.stmt_time) ORDER BY b.block_no LIMIT 1
 $$;
 
@@ -3452,7 +3519,7 @@ DO $$
 DECLARE
 	t text;
 BEGIN
-	FOREACH t IN ARRAY ARRAY['block', 'ddl_event', 'erasure', 'subject_access', 'key_rotation', 'tracked_table', 'auditor_grant', 'activity', 'subject_binding', 'legal_hold', 'verification_run', 'collector', 'retention_rule', 'retention_run', 'pruned_leaf'] LOOP
+	FOREACH t IN ARRAY ARRAY['block', 'ddl_event', 'erasure', 'subject_access', 'key_rotation', 'tracked_table', 'auditor_grant', 'activity', 'subject_binding', 'legal_hold', 'verification_run', 'collector', 'retention_rule', 'retention_run', 'pruned_leaf', 'era'] LOOP
 		EXECUTE pg_catalog.format('ALTER TABLE witness.%I ENABLE ROW LEVEL SECURITY', t);
 		EXECUTE pg_catalog.format('CREATE POLICY access_check ON witness.%I FOR SELECT USING (witness.access_check())', t);
 		EXECUTE pg_catalog.format('COMMENT ON POLICY access_check ON witness.%I IS %L', t,
@@ -3515,7 +3582,7 @@ GRANT EXECUTE ON FUNCTION witness._partition_range(regclass) TO witness_admin, w
 -- trail (witness.log).
 GRANT SELECT ON witness.tracked_table, witness.ddl_event, witness.erasure, witness.subject_access,
                 witness.key_rotation, witness.auditor_grant, witness.activity, witness.subject_binding,
-                witness.legal_hold, witness.verification_run, witness.retention_rule, witness.retention_run
+                witness.legal_hold, witness.verification_run, witness.retention_rule, witness.retention_run, witness.era
 	TO witness_admin;
 
 GRANT EXECUTE ON FUNCTION witness.verify_and_checkpoint(boolean) TO witness_admin;
@@ -3529,6 +3596,8 @@ GRANT EXECUTE ON FUNCTION witness.verify(bigint, bigint), witness.verify_period(
 GRANT SELECT ON witness.entry, witness.block, witness.activity TO witness_auditor;
 -- verify() reads the kept leaf hashes of pruned entries as its caller.
 GRANT SELECT ON witness.pruned_leaf TO witness_auditor;
+-- Block membership depends on the eras (docs/verification.md): verify() and export_trail() read them.
+GRANT SELECT ON witness.era TO witness_auditor;
 
 -- Calls of pg_witness's functions are recorded through fmgr_hook, which PostgreSQL calls only around
 -- functions with a SET clause or SECURITY DEFINER. Pin search_path on every function that has

@@ -59,6 +59,7 @@ enum Field {
 	kErasureId,
 	kSealedPayload,
 	kBackslash,
+	kFirstBlockNo,
 	kRunId,
 	kWhole,
 	kEntryIds,
@@ -107,6 +108,7 @@ const std::string_view kFieldNames[kFieldCount] = {
     "erasure_id",
     "sealed_payload",
     "backslash",
+    "first_block_no",
     "run_id",
     "whole",
     "entry_ids",
@@ -329,6 +331,12 @@ void ExportParser::parse_block()
 	block_.stored_block_hash = hash(kBlockHash);
 }
 
+void ExportParser::parse_era()
+{
+	era_.first_entry_id = integer(kFirstEntryId);
+	era_.first_block_no = integer(kFirstBlockNo);
+}
+
 void ExportParser::parse_entry()
 {
 	const int64_t format = integer(kFormat);
@@ -467,11 +475,15 @@ LineType ExportParser::parse(std::string_view line)
 		parse_header();
 		return LineType::Header;
 	}
+	if (type == "era") {
+		parse_era();
+		return LineType::Era;
+	}
 	if (type == "pruned") {
 		parse_pruned();
 		return LineType::Pruned;
 	}
-	bad(kType, "must be header, block, pruned or entry, not \"" + std::string(type.substr(0, 40)) + "\"");
+	bad(kType, "must be header, era, block, pruned or entry, not \"" + std::string(type.substr(0, 40)) + "\"");
 }
 
 } // namespace witness::tool

@@ -50,7 +50,8 @@ struct ExportPruned {
 };
 
 // End: COPY's end-of-data marker "\." (COPY text only).
-enum class LineType { Header, Block, Pruned, Entry, End };
+// Era: a transaction-id era after the first (docs/verification.md, "Transaction-id eras").
+enum class LineType { Header, Era, Block, Pruned, Entry, End };
 
 class ExportParser
 {
@@ -67,6 +68,7 @@ class ExportParser
 
 	const ExportHeader &header() const { return header_; }
 	const StoredBlock &block() const { return block_; }
+	const EraStart &era() const { return era_; }
 	const ExportEntry &entry() const { return entry_; }
 	const ExportPruned &pruned() const { return pruned_; }
 	// Whether the last entry line recorded an erasure (an INSERT into witness.erasure), and which.
@@ -89,6 +91,7 @@ class ExportParser
 	void read_members(std::string_view line);
 	void parse_header();
 	void parse_block();
+	void parse_era();
 	void parse_entry();
 	void parse_pruned();
 
@@ -107,6 +110,7 @@ class ExportParser
 	std::vector<Slot> slots_;
 	ExportHeader header_;
 	StoredBlock block_;
+	EraStart era_;
 	ExportEntry entry_;
 	bool has_erasure_record_ = false;
 	ErasureRecord erasure_record_;

@@ -198,6 +198,9 @@ int64_t read_pass(LineReader &lines, bool first, unsigned jobs, ExportResult &t,
 			if (first)
 				t.blocks.push_back(parser.block());
 			blocks++;
+		} else if (type == LineType::Era) {
+			if (first)
+				t.eras.push_back(parser.era());
 		} else if (type == LineType::Pruned) {
 			if (first)
 				t.pruned.push_back(parser.pruned());
@@ -300,6 +303,7 @@ ExportResult verify_export(ExportInput &input, const VerifyOptions &options)
 		if (verifier)
 			return;
 		verifier = std::make_unique<TrailVerifier>(nullptr, t.blocks, true, t.header.highest_block_no);
+		verifier->set_eras(t.eras);
 		verifier->stream(options.max_collect_members);
 		for (ExportPruned &p : t.pruned)
 			verifier->add_pruned(p.block_no, p.run_id, p.whole, std::move(p.ids), std::move(p.hashes));

@@ -52,6 +52,7 @@ struct VerifyOptions {
 
 struct ExportResult {
 	ExportHeader header;
+	std::vector<EraStart> eras; // transaction-id eras after the first
 	std::vector<StoredBlock> blocks;
 	std::vector<ExportPruned> pruned; // the kept leaf hashes of pruned entries (docs/retention.md)
 	VerifyReport report;

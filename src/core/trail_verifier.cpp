@@ -3,6 +3,7 @@
 #include "trail_verifier.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <stdexcept>
 #include <utility>
 
@@ -131,28 +132,64 @@ TrailVerifier::TrailVerifier(const StoredBlock *previous, std::vector<StoredBloc
 	if (previous_snapshot_) {
 		chain_.push_back(-1);
 		chain_snapshots_.push_back(&*previous_snapshot_);
+		chain_block_no_.push_back(previous_->header.block_no);
 	}
 	for (size_t i = 0; i < blocks_.size(); i++) {
 		if (blocks_[i].snapshot) {
 			chain_.push_back(static_cast<int>(i));
 			chain_snapshots_.push_back(&*blocks_[i].snapshot);
+			chain_block_no_.push_back(blocks_[i].stored.header.block_no);
 		}
 	}
+	// A chain whose block numbers do not ascend (reported by check_headers) cannot be split into eras:
+	// keep the block numbers ascending for the lookups, so that such blocks simply get no members.
+	for (size_t i = 1; i < chain_block_no_.size(); i++)
+		chain_block_no_[i] = std::max(chain_block_no_[i], chain_block_no_[i - 1]);
+}
+
+void TrailVerifier::set_eras(std::vector<EraStart> eras)
+{
+	std::sort(eras.begin(), eras.end(),
+	          [](const EraStart &a, const EraStart &b) { return a.first_entry_id < b.first_entry_id; });
+	eras_ = std::move(eras);
+	last_hit_ = 0;
+}
+
+bool TrailVerifier::starts_era(int64_t block_no) const
+{
+	return std::any_of(eras_.begin(), eras_.end(), [&](const EraStart &e) { return e.first_block_no == block_no; });
 }
 
 TrailVerifier::~TrailVerifier() = default;
 
-// Index in the chain of the first snapshot that sees xid, or -1. Visibility only grows along the
-// chain, so this is a binary search; consecutive entries usually hit the same block, tried first.
-int TrailVerifier::locate(uint64_t xid)
+// Index in the chain of the first snapshot of the entry's era that sees xid; -1 when none does
+// (pending, or after the range), kBefore when the era's blocks all lie before the range. Visibility
+// only grows along an era's blocks, so this is a binary search; consecutive entries usually hit the
+// same block, tried first.
+int TrailVerifier::locate(int64_t id, uint64_t xid)
 {
-	const size_t n = chain_snapshots_.size();
-	if (n == 0)
+	size_t lo = 0, hi = chain_snapshots_.size();
+	if (!eras_.empty()) {
+		// The era of the entry: the last one starting at or below its id (none: the implicit first).
+		const auto next = std::upper_bound(eras_.begin(), eras_.end(), id,
+		                                   [](int64_t v, const EraStart &e) { return v < e.first_entry_id; });
+		const int64_t first_block = next == eras_.begin() ? INT64_MIN : std::prev(next)->first_block_no;
+		const int64_t end_block = next == eras_.end() ? INT64_MAX : next->first_block_no;
+		lo = static_cast<size_t>(std::lower_bound(chain_block_no_.begin(), chain_block_no_.end(), first_block) -
+		                         chain_block_no_.begin());
+		hi = static_cast<size_t>(std::lower_bound(chain_block_no_.begin(), chain_block_no_.end(), end_block) -
+		                         chain_block_no_.begin());
+		if (lo >= hi) {
+			const int64_t range_first = chain_block_no_.empty() ? INT64_MAX : chain_block_no_.front();
+			return end_block <= range_first ? kBefore : -1;
+		}
+	}
+	if (lo == hi)
 		return -1;
 	const size_t k = last_hit_;
-	if (chain_snapshots_[k]->visible(xid) && (k == 0 || !chain_snapshots_[k - 1]->visible(xid)))
+	if (k >= lo && k < hi && chain_snapshots_[k]->visible(xid) && (k == lo || !chain_snapshots_[k - 1]->visible(xid)))
 		return static_cast<int>(k);
-	size_t lo = 0, hi = n;
+	const size_t end = hi;
 	while (lo < hi) {
 		const size_t mid = lo + (hi - lo) / 2;
 		if (chain_snapshots_[mid]->visible(xid))
@@ -160,7 +197,7 @@ int TrailVerifier::locate(uint64_t xid)
 		else
 			lo = mid + 1;
 	}
-	if (lo == n)
+	if (lo == end)
 		return -1;
 	last_hit_ = lo;
 	return static_cast<int>(lo);
@@ -172,8 +209,10 @@ void TrailVerifier::add_payload(int64_t id, uint64_t xid, PayloadState state, in
 		throw std::logic_error("TrailVerifier::add_payload after finish");
 	if (pass_ != 0)
 		return; // a later pass of streaming sees the same entries again
-	const int at = locate(xid);
+	const int at = locate(id, xid);
 	int64_t block_no = 0; // pending
+	if (at == kBefore)
+		return; // sealed before the range
 	if (at < 0) {
 		if (!is_last_)
 			return; // after the range
@@ -196,7 +235,9 @@ void TrailVerifier::add_entry(int64_t id, uint64_t xid, const Hash &stored, cons
 {
 	if (finished_)
 		throw std::logic_error("TrailVerifier::add_entry after finish");
-	const int at = locate(xid);
+	const int at = locate(id, xid);
+	if (at == kBefore)
+		return;
 	if (at < 0) {
 		if (is_last_ && pass_ == 0)
 			pending_++;
@@ -406,7 +447,8 @@ void TrailVerifier::check_headers(std::vector<Problem> &problems) const
 			problems.push_back({ProblemKind::BlockAltered, h.block_no, 0,
 			                    "snapshot \"" + h.snapshot + "\" is not a valid pg_snapshot"});
 		} else {
-			if (prev_snapshot != nullptr && !sees_at_least(*block.snapshot, *prev_snapshot))
+			// A new era starts from other transaction ids: its first block is not compared.
+			if (prev_snapshot != nullptr && !starts_era(h.block_no) && !sees_at_least(*block.snapshot, *prev_snapshot))
 				problems.push_back({ProblemKind::BlockAltered, h.block_no, 0,
 				                    "snapshot \"" + h.snapshot +
 				                        "\" does not see every transaction the previous block's snapshot saw"});

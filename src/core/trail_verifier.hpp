@@ -29,6 +29,14 @@ struct StoredBlock {
 	Hash stored_block_hash;
 };
 
+// Where a transaction-id era starts (docs/verification.md, "Transaction-id eras"): entries with an id
+// at or above first_entry_id (up to the next era's) belong to blocks first_block_no and on (up to the
+// next era's first block) and to no other. The first era, from entry 1 and block 1, is implicit.
+struct EraStart {
+	int64_t first_entry_id = 0;
+	int64_t first_block_no = 0;
+};
+
 struct VerifyReport {
 	std::string status; // "valid" or "tampered"
 	int64_t blocks_checked = 0;
@@ -51,6 +59,10 @@ class TrailVerifier
 	~TrailVerifier();
 	TrailVerifier(const TrailVerifier &) = delete;
 	TrailVerifier &operator=(const TrailVerifier &) = delete;
+
+	// The eras after the first, in any order; call before the first add_entry. Without any, the
+	// whole trail is one era.
+	void set_eras(std::vector<EraStart> eras);
 
 	// Every entry whose xid could belong to the range, in any order: its stored leaf hash and the hash
 	// recomputed from its stored content. Entries outside the range are ignored.
@@ -141,7 +153,9 @@ class TrailVerifier
 	};
 	static constexpr uint32_t kSame = UINT32_MAX;
 
-	int locate(uint64_t xid);
+	static constexpr int kBefore = -2; // locate(): sealed in a block before the range
+	int locate(int64_t id, uint64_t xid);
+	bool starts_era(int64_t block_no) const;
 	void check_headers(std::vector<Problem> &problems) const;
 	void check_members(Block &block, std::vector<Problem> &problems);
 	static void check_sealed_counts(const BlockHeader &h, int64_t n, int64_t first_id, int64_t last_id,
@@ -158,6 +172,8 @@ class TrailVerifier
 	std::vector<Block> blocks_;
 	std::vector<int> chain_; // indexes into blocks_ of the parsed snapshots, -1 = previous_
 	std::vector<const Snapshot *> chain_snapshots_;
+	std::vector<int64_t> chain_block_no_; // block number of each chain position, ascending
+	std::vector<EraStart> eras_;          // sorted by first_entry_id
 	bool is_last_;
 	int64_t highest_issued_;
 	int64_t range_end_ = 0;

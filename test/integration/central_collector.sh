@@ -96,7 +96,7 @@ done
 q_on "$WORK/s2" "$P2" shop "SELECT witness.erase_subject('bob@example.com', 'GDPR Art. 17 request #3')" >/dev/null
 DB=shop Q_HOST=$WORK/s1 Q_PORT=$P1 q "SELECT witness.publish_trail()" >/dev/null
 DB=shop Q_HOST=$WORK/s2 Q_PORT=$P2 q "SELECT witness.publish_trail()" >/dev/null
-on_s1 check "s1: the publication holds witness.entry and witness.block, inserts only, through the root" "block,entry|t|f|f|f|t" \
+on_s1 check "s1: the publication holds witness.entry, witness.block and witness.era, inserts only, through the root" "block,entry,era|t|f|f|f|t" \
 	"SELECT (SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_publication_tables WHERE pubname = 'witness_trail'),
 	        pubinsert, pubupdate, pubdelete, pubtruncate, pubviaroot FROM pg_publication WHERE pubname = 'witness_trail'"
 on_s1 check "s1: a second publish_trail() is refused (42710)" 42710 \

@@ -4,24 +4,36 @@
 #
 # Block membership is defined by the stored snapshots and recomputed from stored data alone, on a
 # replica or after pg_dump/restore too (docs/verification.md). The restored blocks carry the
-# source cluster's snapshots; the new cluster's transaction ids start lower. This test checks
-# that the restored trail verifies there, and that the sealer then refuses, with a clear error,
-# to seal changes whose transaction ids are behind the trail (a known limitation):
-#   - the source database (in the shared test cluster) gets pg_witness, a tracked table, changes
-#     and two blocks; its transaction counter is first pushed ahead of the new cluster's by
-#     3000 xids, so the new cluster is behind whatever ran before;
+# source cluster's snapshots; the new cluster's transaction ids start lower. The sealer then starts
+# a transaction-id era (docs/verification.md, "Transaction-id eras"): it closes the old era with a
+# block that seals the restored pending entries, records the new era in witness.era, and seals the
+# new cluster's entries into blocks of the new era. This test checks:
+#   - the source database (in the shared test cluster) gets pg_witness, a tracked table, changes,
+#     two blocks and one change left pending; its transaction counter is first pushed ahead of the
+#     new cluster's by 3000 xids, so the new cluster is behind whatever ran before;
 #   - a fresh cluster of its own (initdb, another port) gets the dump with
 #     PGOPTIONS='-c session_replication_role=replica' pg_restore --exit-on-error (as in
 #     dump_restore.sh);
 #   - there: verify() valid with the source's counts, export_trail() equal except the header's
-#     database field; then a new change is captured and witness.seal() refuses with
-#     "transaction ids of this cluster are behind the pg_witness trail", adding no block.
+#     database field;
+#   - a change made there, then witness.seal(): block 3 closes the old era (the restored pending
+#     change in it), witness.era has the new era from the new change's id on; the next seal puts the
+#     new change into block 4; verify() valid with every entry sealed or pending, prove() and
+#     block_of() of the new entry name block 4;
+#   - the background sealer seals another change into a later block;
+#   - witness-verify passes the export (and finds tampering when the era line is taken out of it);
+#   - attacks: deleting the era record, or moving its boundary (first entry id up or down, first
+#     block), is reported by verify(); a table owner, a DML-only role and a role with CREATE on the
+#     database cannot write witness.era (42501);
+#   - a second restore of the dump, where the background sealer starts the era while pgbench
+#     (4 clients) writes: every change sealed, verify() valid.
 #
 # Environment: PGHOST, PGPORT, PGUSER (as scripts/test.sh passes them); a superuser. Runs as root
 # (the new cluster belongs to PG_OS_USER, postgres) or as the owner of the clusters.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(cd "$HERE/../.." && pwd)"
 # shellcheck source=test/integration/lib/common.sh
 source "$HERE/lib/common.sh"
 
@@ -78,6 +90,9 @@ INSERT INTO accounts SELECT g, 'owner ' || g, g FROM generate_series(1, 50) g;
 SELECT count(*) FROM witness.seal();
 UPDATE accounts SET balance = balance + 10 WHERE id % 5 = 0;
 SELECT count(*) FROM witness.seal();
+-- Captured and committed on the source, not sealed when the dump is taken: restored pending.
+SET witness.actor = 'pending-at-dump';
+UPDATE accounts SET balance = balance + 1 WHERE id = 3;
 SQL
 SRC_XID="$(qsrc "SELECT pg_current_xact_id()")"
 echo "transaction ids: source cluster at $SRC_XID, new cluster at $DST_XID0"
@@ -120,21 +135,162 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------------
-say "the new cluster: sealing refuses to go on (known limitation, docs/verification.md)"
+say "the new cluster: a new transaction-id era"
 
-# Block membership is defined by transaction ids; this cluster's are behind the restored snapshots,
-# so a new entry would look as if it belonged to block 1. Until pg_witness can rebase transaction
-# ids, the sealer refuses with a clear error instead of sealing wrongly; trails move between
-# clusters with pg_upgrade or a physical replica (transaction ids kept).
+check "the restored change is pending" "1|false" \
+	"SELECT count(*) || '|' || bool_or(b.block_no IS NOT NULL) FROM witness.entry e LEFT JOIN LATERAL witness.block_of(e.id) b ON true WHERE e.actor = 'pending-at-dump'"
 "$PSQL" -X -q -v ON_ERROR_STOP=1 -h "$WORK" -p "$DST_PORT" -d "$DST_DB" \
 	-c "SET witness.actor = 'after-restore'" -c "UPDATE accounts SET balance = balance - 1 WHERE id = 7" >/dev/null
 check "the new change is captured: one entry" 1 "SELECT count(*) FROM witness.entry WHERE actor = 'after-restore'"
-seal_out="$("$PSQL" -X -q -v ON_ERROR_STOP=1 -h "$WORK" -p "$DST_PORT" -d "$DST_DB" -c "SELECT * FROM witness.seal()" 2>&1 || true)"
-if grep -q "transaction ids of this cluster are behind the pg_witness trail" <<<"$seal_out"; then
-	check_ok "witness.seal() refuses: transaction ids behind the trail" ok
+NEW_ID="$(qdst "SELECT id FROM witness.entry WHERE actor = 'after-restore'")"
+PENDING_ID="$(qdst "SELECT id FROM witness.entry WHERE actor = 'pending-at-dump'")"
+RESTORED_MAX_XID="$(qdst "SELECT max(xid) FROM witness.entry WHERE id < $NEW_ID")"
+check "witness.seal() closes the old era: block 3, its snapshot sees every restored transaction, with the restored pending change" \
+	"3|1|$PENDING_ID|true" \
+	"SELECT block_no || '|' || entry_count || '|' || first_entry_id || '|' || (pg_snapshot_xmin(snapshot) > '$RESTORED_MAX_XID'::xid8) FROM witness.seal()"
+check "witness.era: era 2 from the new change's id, first block 4, this cluster's system identifier" \
+	"2|$NEW_ID|4|true" \
+	"SELECT era_no || '|' || first_entry_id || '|' || first_block_no || '|' || (system_identifier = (SELECT system_identifier::text FROM pg_control_system())) FROM witness.era" \
+	"SELECT * FROM witness.era"
+check "the restored change is sealed in block 3" 3 "SELECT block_no FROM witness.block_of($PENDING_ID)"
+check "the new change is pending (not in an old block)" "" "SELECT block_no FROM witness.block_of($NEW_ID)"
+check "verify(): valid, 3 blocks, every entry sealed or pending" "valid|3|true" \
+	"SELECT status || '|' || blocks_checked || '|' || (entries_checked + entries_pending = (SELECT count(*) FROM witness.entry)) FROM witness.verify()" \
+	"SELECT * FROM witness.verify()"
+check "the era record is an entry of the trail" 1 "SELECT count(*) FROM witness.entry WHERE schema_name = 'witness' AND table_name = 'era' AND op = 'I'"
+check "witness.seal(): block 4, the new era's first, from the new change on" "4|$NEW_ID" \
+	"SELECT block_no || '|' || first_entry_id FROM witness.seal()"
+check "block_of() of the new change: block 4" 4 "SELECT block_no FROM witness.block_of($NEW_ID)"
+check "prove() of the new change: block 4, its root and block hash" "4|true|true" \
+	"SELECT (p->>'block_no') || '|' || (p->>'merkle_root' = encode(b.merkle_root, 'hex')) || '|' || (p->>'block_hash' = encode(b.block_hash, 'hex'))
+	   FROM witness.prove($NEW_ID) p, witness.block b WHERE b.block_no = 4"
+check "verify(): valid, 4 blocks, every entry sealed or pending" "valid|4|true" \
+	"SELECT status || '|' || blocks_checked || '|' || (entries_checked + entries_pending = (SELECT count(*) FROM witness.entry)) FROM witness.verify()" \
+	"SELECT * FROM witness.verify()"
+check "verify(4): the new era alone" "valid|1" "SELECT status || '|' || blocks_checked FROM witness.verify(4)" "SELECT * FROM witness.verify(4)"
+check "verify(2, 3): the end of the old era" "valid|2" "SELECT status || '|' || blocks_checked FROM witness.verify(2, 3)" "SELECT * FROM witness.verify(2, 3)"
+check "seal_status: nothing of the old era counts as pending" t \
+	"SELECT entries_pending <= (SELECT count(*) FROM witness.entry WHERE id >= $NEW_ID) FROM witness.seal_status"
+
+# ---------------------------------------------------------------------------------------------
+say "the new cluster: the background sealer"
+
+qdst "ALTER SYSTEM SET witness.seal_interval = '200ms'" >/dev/null
+qdst "SELECT pg_reload_conf()" >/dev/null
+"$PSQL" -X -q -v ON_ERROR_STOP=1 -h "$WORK" -p "$DST_PORT" -d "$DST_DB" \
+	-c "SET witness.actor = 'by-worker'" -c "UPDATE accounts SET balance = balance - 1 WHERE id = 8" >/dev/null
+WORKER_ID="$(qdst "SELECT id FROM witness.entry WHERE actor = 'by-worker'")"
+if wait_for "the worker seals the change" 60 "SELECT (witness.block_of($WORKER_ID)).block_no IS NOT NULL"; then
+	check_ok "the background sealer sealed the change into a block of the new era" \
+		"$(qdst "SELECT CASE WHEN block_no > 4 THEN 'ok' ELSE 'block ' || block_no END FROM witness.block_of($WORKER_ID)")"
 else
-	check_ok "witness.seal() refuses: transaction ids behind the trail" "$seal_out"
+	check_ok "the background sealer sealed the change" "not sealed; seal_status: $(qdst "SELECT * FROM witness.seal_status" | head -3)"
 fi
-check "no block was added" 2 "SELECT count(*) FROM witness.block"
+qdst "ALTER SYSTEM SET witness.seal_interval = 0" >/dev/null
+qdst "SELECT pg_reload_conf()" >/dev/null
+sleep 0.5
+check "verify(): valid after the worker's blocks" "valid|true" \
+	"SELECT status || '|' || (entries_checked + entries_pending = (SELECT count(*) FROM witness.entry)) FROM witness.verify()" \
+	"SELECT * FROM witness.verify()"
+
+# ---------------------------------------------------------------------------------------------
+say "witness-verify: the export of the new cluster"
+
+qdst "SELECT * FROM witness.export_trail()" >"$WORK/era.trail"
+check_ok "the export has one era line" "$( [[ $(grep -c '"type" : "era"\|"type":"era"' "$WORK/era.trail") == 1 ]] && echo ok || grep '"era"' "$WORK/era.trail" | head -3)"
+out="$(python3 "$IT_LIB/trail_check.py" --allow-pending <"$WORK/era.trail" 2>&1)" &&
+	check_ok "lib/trail_check.py, an independent implementation of the era rule: ($out)" ok ||
+	check_ok "lib/trail_check.py, an independent implementation of the era rule" "$out"
+grep -v '"era"' "$WORK/era.trail" | python3 "$IT_LIB/trail_check.py" --allow-pending >"$WORK/tc.out" 2>&1 &&
+	check_ok "lib/trail_check.py: the export without its era line fails" "$(cat "$WORK/tc.out")" ||
+	check_ok "lib/trail_check.py: the export without its era line fails ($(head -1 "$WORK/tc.out"))" ok
+if [[ -x $REPO/build/witness-verify ]]; then
+	"$REPO/build/witness-verify" "$WORK/era.trail" >"$WORK/wv.out" 2>&1 || true
+	check_ok "witness-verify: the export is valid" "$(grep -q 'result: *VALID' "$WORK/wv.out" && echo ok || cat "$WORK/wv.out")"
+	"$REPO/build/witness-verify" --connect "host=$WORK port=$DST_PORT dbname=$DST_DB user=postgres" >"$WORK/wv2.out" 2>&1 || true
+	check_ok "witness-verify --connect: valid" "$(grep -q 'result: *VALID' "$WORK/wv2.out" && echo ok || cat "$WORK/wv2.out")"
+	grep -v '"era"' "$WORK/era.trail" >"$WORK/noera.trail"
+	"$REPO/build/witness-verify" "$WORK/noera.trail" >"$WORK/wv3.out" 2>&1 || true
+	check_ok "witness-verify: the export without its era line is tampered" \
+		"$(grep -q 'result: *TAMPERED' "$WORK/wv3.out" && echo ok || head -20 "$WORK/wv3.out")"
+else
+	note "no build/witness-verify: skipped (scripts/test.sh builds it)"
+fi
+
+# ---------------------------------------------------------------------------------------------
+say "attacks on the era boundary (superuser, guard trigger disabled, rolled back)"
+
+# attack SQL: runs SQL with the append-only trigger of witness.era disabled, prints what verify()
+# says (status and problem kinds), and rolls back.
+attack() {
+	"$PSQL" -X -q -A -t -v ON_ERROR_STOP=1 -h "$WORK" -p "$DST_PORT" -d "$DST_DB" <<SQL 2>&1 | tail -n 1
+BEGIN;
+ALTER TABLE witness.era DISABLE TRIGGER witness_append_only;
+$1;
+SELECT min(status) || '|' || string_agg(DISTINCT problem, ',' ORDER BY problem) FROM witness.verify();
+ROLLBACK;
+SQL
+}
+for a in "DELETE FROM witness.era" \
+	"UPDATE witness.era SET first_entry_id = first_entry_id + 1" \
+	"UPDATE witness.era SET first_entry_id = $PENDING_ID" \
+	"UPDATE witness.era SET first_block_no = first_block_no + 1" \
+	"UPDATE witness.era SET first_block_no = first_block_no - 1"; do
+	got="$(attack "$a")"
+	check_ok "$a: verify() reports it ($got)" "$([[ $got == tampered\|* ]] && echo ok || echo "$got")"
+done
+check "after the attacks (rolled back): valid" valid "SELECT DISTINCT status FROM witness.verify()"
+
+say "roles that may not write witness.era"
+
+qdst "CREATE ROLE era_owner LOGIN; CREATE ROLE era_dml LOGIN; CREATE ROLE era_creator LOGIN;
+      ALTER TABLE accounts OWNER TO era_owner; GRANT SELECT, INSERT, UPDATE, DELETE ON accounts TO era_dml;
+      GRANT CREATE ON DATABASE $DST_DB TO era_creator" >/dev/null
+for r in era_owner era_dml era_creator; do
+	for stmt in "INSERT INTO witness.era (first_entry_id, first_block_no, system_identifier, trail_xmax, cluster_next_xid) VALUES (1, 2, 'x', '1', '1')" \
+		"DELETE FROM witness.era" "UPDATE witness.era SET first_entry_id = 1"; do
+		out="$("$PSQL" -X -q -A -t -v VERBOSITY=verbose -h "$WORK" -p "$DST_PORT" -d "$DST_DB" -U "$r" -c "$stmt" 2>&1 || true)"
+		check_ok "$r: ${stmt%% (*}... refused with 42501" "$(grep -q '42501' <<<"$out" && echo ok || echo "$out")"
+	done
+done
+out="$("$PSQL" -X -q -A -t -v VERBOSITY=verbose -h "$WORK" -p "$DST_PORT" -d "$DST_DB" -c "INSERT INTO witness.era (first_entry_id, first_block_no, system_identifier, trail_xmax, cluster_next_xid) VALUES (1, 2, 'x', '1', '1')" 2>&1 || true)"
+check_ok "superuser: INSERT INTO witness.era refused by the guard (42501)" "$(grep -q '42501' <<<"$out" && echo ok || echo "$out")"
+out="$("$PSQL" -X -q -A -t -v VERBOSITY=verbose -h "$WORK" -p "$DST_PORT" -d "$DST_DB" -c "DELETE FROM witness.era" 2>&1 || true)"
+check_ok "superuser: DELETE FROM witness.era refused by the append-only guard (42501)" "$(grep -q '42501' <<<"$out" && echo ok || echo "$out")"
+check "witness.era unchanged" 1 "SELECT count(*) FROM witness.era"
+
+# ---------------------------------------------------------------------------------------------
+say "a second restore: the background sealer starts the era while 4 clients write"
+
+DB=${DST_DB}_2
+q_on "$WORK" "$DST_PORT" postgres "CREATE DATABASE $DB" >/dev/null
+rc=0
+PGOPTIONS='-c session_replication_role=replica' "$PG_BINDIR/pg_restore" -h "$WORK" -p "$DST_PORT" -d "$DB" \
+	--exit-on-error "$WORK/src.dump" >"$WORK/restore2.out" 2>&1 || rc=$?
+check "pg_restore exit status" 0 "SELECT $rc"
+echo "UPDATE accounts SET balance = balance + 1 WHERE id = (random() * 49)::int + 1;" >"$WORK/update.sql"
+q "ALTER SYSTEM SET witness.seal_interval = '200ms'" >/dev/null
+q "SELECT pg_reload_conf()" >/dev/null
+"$PGBENCH" -n -h "$WORK" -p "$DST_PORT" -c 4 -j 2 -T 6 -f "$WORK/update.sql" "$DB" >"$WORK/pgbench.out" 2>&1 || {
+	cat "$WORK/pgbench.out"
+	check_ok "pgbench" "failed"
+}
+LAST_ID="$(q "SELECT max(id) FROM witness.entry WHERE table_name = 'accounts'")"
+if wait_for "the worker seals the last change" 60 "SELECT (witness.block_of($LAST_ID)).block_no IS NOT NULL"; then
+	check_ok "the background sealer started an era and sealed every change of the clients" ok
+else
+	check_ok "the background sealer sealed the clients' changes" "not sealed; seal_status: $(q "SELECT * FROM witness.seal_status" | head -3)"
+fi
+q "ALTER SYSTEM SET witness.seal_interval = 0" >/dev/null
+q "SELECT pg_reload_conf()" >/dev/null
+sleep 0.5
+check "one era, started after the restored blocks" "1|4" "SELECT count(*) || '|' || min(first_block_no) FROM witness.era" "SELECT * FROM witness.era"
+check "every change of the clients is in a block of the new era" 0 \
+	"SELECT count(*) FROM witness.entry e WHERE e.table_name = 'accounts' AND e.id >= (SELECT first_entry_id FROM witness.era)
+	   AND NOT EXISTS (SELECT FROM witness.block_of(e.id) b WHERE b.block_no >= 4)"
+check "verify(): valid, every entry sealed or pending" "valid|true" \
+	"SELECT status || '|' || (entries_checked + entries_pending = (SELECT count(*) FROM witness.entry)) FROM witness.verify()" \
+	"SELECT * FROM witness.verify()"
+note "$(q "SELECT 'blocks: ' || count(*) || ', entries: ' || (SELECT count(*) FROM witness.entry) FROM witness.block")"
 
 finish dump_restore_new_cluster

@@ -163,6 +163,15 @@ TEST(ExportReader, HeaderLine)
 	          std::string::npos);
 }
 
+// A transaction-id era after the first (docs/verification.md, "Transaction-id eras").
+TEST(ExportReader, EraLine)
+{
+	ExportParser p;
+	ASSERT_EQ(p.parse(R"({"type":"era","era_no":2,"first_entry_id":63,"first_block_no":4})"), LineType::Era);
+	EXPECT_EQ(p.era().first_entry_id, 63);
+	EXPECT_EQ(p.era().first_block_no, 4);
+}
+
 TEST(ExportReader, BlockLineHashesLikeTheIndependentVector)
 {
 	ExportParser p;
@@ -191,7 +200,8 @@ TEST(ExportReader, MalformedLinesSayWhatIsWrong)
 	    {"[1]", "expected an object"},
 	    {"{\"type\": \"entry\"", "invalid JSON"},
 	    {entry + " x", "unexpected data"},
-	    {R"({"type": "other"})", "must be header, block, pruned or entry"},
+	    {R"({"type": "other"})", "must be header, era, block, pruned or entry"},
+	    {R"({"type": "era", "first_entry_id": 5})", "\"first_block_no\" is missing"},
 	    {R"({"type":"pruned","block_no":1,"run_id":1,"whole":false,"entry_ids":[1],"leaf_hashes":"abc"})",
 	     "\"leaf_hashes\" must be 64 hex digits per hash"},
 	    {R"({"type":"pruned","block_no":1,"run_id":1,"whole":"no","entry_ids":[],"leaf_hashes":""})",

@@ -34,6 +34,10 @@ class Trail
   public:
 	std::vector<Row> rows;
 	std::vector<StoredBlock> blocks;
+	std::vector<EraStart> eras;
+
+	// A new era from entry id first_id on, starting with the next block (as the sealer starts one).
+	void start_era(int64_t first_id) { eras.push_back(EraStart{first_id, static_cast<int64_t>(blocks.size()) + 1}); }
 
 	void add(int64_t id, uint64_t xid)
 	{
@@ -46,9 +50,14 @@ class Trail
 	{
 		const Snapshot snap = parse_snapshot(snapshot_text);
 		std::vector<const Row *> members;
+		const int64_t era_first_id = eras.empty() ? INT64_MIN : eras.back().first_entry_id;
+		const bool era_starts = !eras.empty() && eras.back().first_block_no == static_cast<int64_t>(blocks.size()) + 1;
 		for (const Row &r : rows) {
-			const bool before = !blocks.empty() && parse_snapshot(blocks.back().header.snapshot).visible(r.xid);
-			if (snap.visible(r.xid) && !before)
+			const bool before = !blocks.empty() && !era_starts &&
+			                    parse_snapshot(blocks.back().header.snapshot).visible(r.xid);
+			// The closing block of an era (sealed before the next one starts) takes the era's rows only.
+			const bool in_era = r.id >= era_first_id && (pending_era_first_id_ == 0 || r.id < pending_era_first_id_);
+			if (in_era && snap.visible(r.xid) && !before)
 				members.push_back(&r);
 		}
 		std::sort(members.begin(), members.end(), [](const Row *a, const Row *b) { return a->id < b->id; });
@@ -69,6 +78,16 @@ class Trail
 		h.sealed_at_us = 1700000000000000 + h.block_no * 1000000;
 		blocks.push_back(StoredBlock{h, block_hash(h)});
 	}
+
+	// The closing block of the current era: what the sealer writes before an era from first_id on.
+	void close_era(const std::string &snapshot_text, int64_t first_id)
+	{
+		pending_era_first_id_ = first_id;
+		seal(snapshot_text);
+		pending_era_first_id_ = 0;
+		start_era(first_id);
+	}
+	int64_t pending_era_first_id_ = 0;
 
 	Row &row(int64_t id)
 	{
@@ -97,6 +116,7 @@ class Trail
 		const std::vector<StoredBlock> range(blocks.begin() + from, blocks.begin() + to);
 		auto run = [&](bool streaming, const std::vector<const Row *> &order, int *passes) {
 			TrailVerifier v(previous, range, is_last, highest);
+			v.set_eras(eras);
 			if (limits)
 				v.set_limits(*limits);
 			if (streaming)
@@ -688,6 +708,92 @@ TEST(TrailVerifier, SearchBudgetBoundsTheExplanations)
 	const VerifyReport rep = t.verify(0, SIZE_MAX, true, 0, &few_pairs);
 	EXPECT_EQ(summary(rep), Strings{"value changed@1/0"});
 	EXPECT_NE(rep.problems[0].detail.find("too large to search"), std::string::npos);
+}
+
+// A trail restored into a cluster whose transaction ids are behind it (docs/verification.md,
+// "Transaction-id eras"): era 1 is closed by a block that sees every one of its transactions, and era
+// 2 starts at an entry id, with transaction ids below those of era 1.
+static Trail two_era_trail()
+{
+	Trail t;
+	t.add(1, 3000);
+	t.add(2, 3001);
+	t.add(3, 3005); // in progress at block 1, committed before the dump: pending when restored
+	t.seal("3002:3006:3005");
+	t.add(4, 3008); // also restored pending
+	t.close_era("3009:3009:", 5);
+	EXPECT_EQ(t.blocks.back().header.entry_count, 2);
+	t.add(5, 740); // captured in the new cluster, below every old snapshot
+	t.add(6, 741);
+	t.add(7, 3005); // the new cluster's own transaction 3005, the number of a restored one
+	t.seal("742:742:");
+	t.add(8, 743);
+	t.seal("744:744:");
+	return t;
+}
+
+TEST(TrailVerifier, ErasKeepTransactionIdsApart)
+{
+	Trail t = two_era_trail();
+	EXPECT_EQ(t.blocks[2].header.entry_count, 2);
+	EXPECT_EQ(t.blocks[3].header.entry_count, 1);
+	VerifyReport r = t.verify();
+	EXPECT_EQ(r.status, "valid") << details(r);
+	EXPECT_EQ(r.entries_checked, 7);
+	EXPECT_EQ(r.entries_pending, 1); // entry 7: its transaction is not in any snapshot of era 2 yet
+	t.seal("3006:3006:");
+	r = t.verify();
+	EXPECT_EQ(r.status, "valid") << details(r);
+	EXPECT_EQ(r.entries_pending, 0);
+	// Ranges: within era 2, starting at its first block (the previous block is of era 1), and era 1 alone.
+	EXPECT_EQ(t.verify(2).status, "valid") << details(t.verify(2));
+	EXPECT_EQ(t.verify(3).status, "valid") << details(t.verify(3));
+	EXPECT_EQ(t.verify(0, 2, false).status, "valid") << details(t.verify(0, 2, false));
+	EXPECT_EQ(t.verify(1, 2, false).status, "valid") << details(t.verify(1, 2, false));
+}
+
+TEST(TrailVerifier, DeletedEraIsTampering)
+{
+	Trail t = two_era_trail();
+	t.eras.clear();
+	const VerifyReport r = t.verify();
+	EXPECT_EQ(r.status, "tampered");
+	const std::string text = details(r);
+	// The new cluster's entries fall into block 1, whose snapshot sees them; block 3 loses them, and
+	// its snapshot no longer follows block 2's.
+	EXPECT_NE(text.find("entry inserted"), std::string::npos) << text;
+	EXPECT_NE(text.find("block altered"), std::string::npos) << text;
+}
+
+TEST(TrailVerifier, MovedEraBoundaryIsTampering)
+{
+	for (int64_t first_id : {4, 6}) {
+		Trail t = two_era_trail();
+		t.eras[0].first_entry_id = first_id;
+		const VerifyReport r = t.verify();
+		EXPECT_EQ(r.status, "tampered") << first_id;
+	}
+	Trail t = two_era_trail();
+	t.eras[0].first_block_no = 4; // block 3 counted in era 1
+	EXPECT_EQ(t.verify().status, "tampered");
+}
+
+// Nothing was pending when the trail was dumped: the block that closes era 1 holds no entry.
+TEST(TrailVerifier, EmptyClosingBlock)
+{
+	Trail t;
+	t.add(1, 3000);
+	t.add(2, 3001);
+	t.seal("3002:3002:");
+	t.close_era("3002:3002:", 3);
+	EXPECT_EQ(t.blocks.back().header.entry_count, 0);
+	EXPECT_FALSE(t.blocks.back().header.has_entry_ids);
+	t.add(3, 740);
+	t.seal("741:741:");
+	const VerifyReport r = t.verify();
+	EXPECT_EQ(r.status, "valid") << details(r);
+	EXPECT_EQ(r.entries_checked, 3);
+	EXPECT_EQ(r.entries_pending, 0);
 }
 
 // Retention: the kept leaf hashes of pruned entries take their place in the root; a wholly pruned

@@ -6,9 +6,9 @@
 // (docs/verification.md, "Exporting"). In FROM (SELECT * FROM witness.export_trail()) the executor
 // collects the rows in a tuplestore first, which spills to disk beyond work_mem.
 //
-// Rows: the header, the blocks in block_no order and the kept leaf hashes of pruned entries (through
-// SQL, a cursor read 1,000 at a time), then
-// the entries in id order. witness.entry has no btree on id, so a cursor sorts the entries' (id,
+// Rows: the header, the blocks in block_no order, the kept leaf hashes of pruned entries and the
+// transaction-id eras after the first (through SQL, a cursor read 1,000 at a time), then the entries
+// in id order. witness.entry has no btree on id, so a cursor sorts the entries' (id,
 // ctid) pairs (an external sort under work_mem), and each entry is fetched by its ctid and printed
 // here: compact JSON, one member after the other, without the per-call type lookups of
 // json_build_object().
@@ -47,7 +47,10 @@ const char *const kHeaderAndBlocksQuery =
     " 'backslash', '\\'::pg_catalog.text)::pg_catalog.text"
     " UNION ALL"
     " (SELECT (pg_catalog.jsonb_build_object('type', 'block') OPERATOR(pg_catalog.||) witness._block_json(b))"
-    "::pg_catalog.text FROM witness.block b ORDER BY b.block_no)";
+    "::pg_catalog.text FROM witness.block b ORDER BY b.block_no)"
+    " UNION ALL"
+    " (SELECT pg_catalog.json_build_object('type', 'era', 'era_no', e.era_no, 'first_entry_id', e.first_entry_id,"
+    " 'first_block_no', e.first_block_no)::pg_catalog.text FROM witness.era e ORDER BY e.first_entry_id)";
 
 // Version 0.2: the kept leaf hashes of pruned entries (docs/retention.md), after the blocks.
 const char *const kPrunedQuery =

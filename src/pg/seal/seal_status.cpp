@@ -2,6 +2,7 @@
 // yet, the oldest one's age, the newest block, the background sealer's last pass here), the age
 // witness.verify() reports, and the wake-up that CREATE EXTENSION pg_witness sends the launcher.
 #include "pg/seal/seal_status.hpp"
+#include "pg/common/trail_catalog.hpp"
 
 #include "pg/common/settings.hpp"
 
@@ -59,23 +60,49 @@ PendingSummary pending_summary()
 	                true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "pg_witness: could not read the newest block");
 	int ret;
-	if (SPI_processed == 1) {
-		HeapTuple row = SPI_tuptable->vals[0];
-		TupleDesc desc = SPI_tuptable->tupdesc;
+	// The entries of the current transaction-id era only (docs/verification.md, "Transaction-id eras"):
+	// $3, its first entry id; the newest block counts only when it is of that era ($4, its first block).
+	Datum era_first_id = Int64GetDatum(0), era_first_block = Int64GetDatum(0);
+	bool has_block = SPI_processed == 1;
+	HeapTuple newest = has_block ? SPI_copytuple(SPI_tuptable->vals[0]) : nullptr;
+	TupleDesc newest_desc = has_block ? CreateTupleDescCopy(SPI_tuptable->tupdesc) : nullptr;
+	if (OidIsValid(witness_relation_if_exists("era"))) {
+		if (SPI_execute("SELECT first_entry_id, first_block_no FROM witness.era ORDER BY first_entry_id DESC LIMIT 1",
+		                true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "pg_witness: could not read witness.era");
+		if (SPI_processed == 1) {
+			bool isnull;
+			era_first_id = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+			era_first_block = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+		}
+	}
+	if (has_block) {
+		HeapTuple row = newest;
+		TupleDesc desc = newest_desc;
 		bool isnull;
 		s.has_block = true;
 		s.last_block_no = DatumGetInt64(SPI_getbinval(row, desc, 1, &isnull));
 		s.last_sealed_at = DatumGetTimestampTz(SPI_getbinval(row, desc, 2, &isnull));
-		Oid argtypes[2] = {XID8OID, PG_SNAPSHOTOID};
-		Datum args[2] = {SPI_getbinval(row, desc, 4, &isnull), SPI_getbinval(row, desc, 3, &isnull)};
+	}
+	if (has_block && s.last_block_no >= DatumGetInt64(era_first_block)) {
+		HeapTuple row = newest;
+		TupleDesc desc = newest_desc;
+		bool isnull;
+		Oid argtypes[3] = {XID8OID, PG_SNAPSHOTOID, INT8OID};
+		Datum args[3] = {SPI_getbinval(row, desc, 4, &isnull), SPI_getbinval(row, desc, 3, &isnull), era_first_id};
 		// Entries with an xid below the newest snapshot's xmin are visible in it: the BRIN index on xid
 		// narrows the scan to the newest ranges.
 		ret = SPI_execute_with_args("SELECT pg_catalog.count(*), pg_catalog.min(stmt_time) FROM witness.entry"
 		                            " WHERE xid OPERATOR(pg_catalog.>=) $1"
-		                            " AND NOT pg_catalog.pg_visible_in_snapshot(xid, $2)",
-		                            2, argtypes, args, nullptr, true, 1);
+		                            " AND NOT pg_catalog.pg_visible_in_snapshot(xid, $2)"
+		                            " AND id OPERATOR(pg_catalog.>=) $3",
+		                            3, argtypes, args, nullptr, true, 1);
 	} else {
-		ret = SPI_execute("SELECT pg_catalog.count(*), pg_catalog.min(stmt_time) FROM witness.entry", true, 1);
+		Oid argtypes[1] = {INT8OID};
+		Datum args[1] = {era_first_id};
+		ret = SPI_execute_with_args("SELECT pg_catalog.count(*), pg_catalog.min(stmt_time) FROM witness.entry"
+		                            " WHERE id OPERATOR(pg_catalog.>=) $1",
+		                            1, argtypes, args, nullptr, true, 1);
 	}
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "pg_witness: could not count the pending entries");

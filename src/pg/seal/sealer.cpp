@@ -3,6 +3,7 @@
 #include "pg/common/core_bridge.hpp"
 #include "pg/common/trail_brin.hpp"
 #include "pg/common/access_check.hpp"
+#include "pg/capture/internal_ddl.hpp"
 #include "pg/common/collector_mode.hpp"
 
 extern "C" {
@@ -29,21 +30,50 @@ struct PreviousBlock {
 	uint64 xmax;
 };
 
-// Membership is defined by transaction ids, so they must keep growing along the chain. A trail
-// restored into another cluster (pg_dump) meets transaction ids behind its snapshots: refuse to
-// seal there rather than put new entries into old blocks.
-void check_xids_ahead(const PreviousBlock &prev)
+// The current transaction-id era (docs/verification.md, "Transaction-id eras"): its first entry id and
+// first block. Without witness.era (the SQL of version 0.1) or any row in it: the first era.
+struct Era {
+	bool table;           // witness.era exists
+	int64 first_entry_id; // 0 for the first era
+	int64 first_block_no; // 0 for the first era
+};
+
+Era read_era(Snapshot snap)
+{
+	Era era = {OidIsValid(witness_relation_if_exists("era")), 0, 0};
+	if (!era.table)
+		return era;
+	SPIPlanPtr plan = SPI_prepare("SELECT first_entry_id, first_block_no FROM witness.era"
+	                              " ORDER BY first_entry_id DESC LIMIT 1",
+	                              0, nullptr);
+	if (plan == nullptr ||
+	    SPI_execute_snapshot(plan, nullptr, nullptr, snap, InvalidSnapshot, true, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "pg_witness: could not read witness.era");
+	if (SPI_processed == 1) {
+		bool isnull;
+		era.first_entry_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		era.first_block_no = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	}
+	return era;
+}
+
+// Membership is defined by transaction ids, so they must keep growing along an era's blocks. A trail
+// restored into another cluster (pg_dump) meets transaction ids behind its snapshots: a new era must
+// start before anything more is sealed. Without witness.era (0.1 SQL), refuse instead.
+bool xids_behind(const PreviousBlock &prev, const Era &era)
 {
 	uint64 next = U64FromFullTransactionId(ReadNextFullTransactionId());
-	if (prev.exists && next < prev.xmax)
+	if (!prev.exists || prev.block_no < era.first_block_no || next >= prev.xmax)
+		return false;
+	if (!era.table)
 		ereport(ERROR,
 		        (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 		         errmsg("transaction ids of this cluster are behind the pg_witness trail"),
 		         errdetail("Block %lld was sealed when transaction ids had reached %llu; this cluster is at %llu.",
 		                   (long long)prev.block_no, (unsigned long long)prev.xmax, (unsigned long long)next),
-		         errhint("The trail was probably restored from another cluster with pg_dump. Move trails between "
-		                 "clusters with pg_upgrade or a physical replica, which keep transaction ids "
-		                 "(docs/verification.md).")));
+		         errhint("Update the extension (ALTER EXTENSION pg_witness UPDATE): version 0.2 starts a new "
+		                 "transaction-id era (docs/verification.md).")));
+	return true;
 }
 
 // SPI queries run under the caller's search_path, which may put another schema before pg_catalog:
@@ -88,17 +118,20 @@ char *read_state(Snapshot snap, PreviousBlock *prev)
 }
 
 // Leaf hashes of the entries visible in snap and not in the previous block's snapshot, in id order.
-uint8_t *read_members(Snapshot snap, const PreviousBlock *prev, Datum snapshot, int64 *count, int64 *first_id,
-                      int64 *last_id)
+// Only entries with ids in [from_id, to_id) (their era's); use_prev: the previous block is of the same
+// era (the first block of an era excludes nothing).
+uint8_t *read_members(Snapshot snap, const PreviousBlock *prev, bool use_prev, int64 from_id, int64 to_id,
+                      Datum snapshot, int64 *count, int64 *first_id, int64 *last_id)
 {
-	Oid argtypes[3] = {XID8OID, PG_SNAPSHOTOID, PG_SNAPSHOTOID};
-	Datum args[3] = {prev->exists ? prev->xmin : FullTransactionIdGetDatum(FullTransactionIdFromEpochAndXid(0, 0)),
-	                 prev->exists ? prev->snapshot : (Datum)0, snapshot};
-	char nulls[3] = {' ', prev->exists ? ' ' : 'n', ' '};
+	Oid argtypes[5] = {XID8OID, PG_SNAPSHOTOID, PG_SNAPSHOTOID, INT8OID, INT8OID};
+	Datum args[5] = {use_prev ? prev->xmin : FullTransactionIdGetDatum(FullTransactionIdFromEpochAndXid(0, 0)),
+	                 use_prev ? prev->snapshot : (Datum)0, snapshot, Int64GetDatum(from_id), Int64GetDatum(to_id)};
+	char nulls[5] = {' ', use_prev ? ' ' : 'n', ' ', ' ', ' '};
 	SPIPlanPtr plan = SPI_prepare("SELECT id, leaf_hash FROM witness.entry WHERE xid OPERATOR(pg_catalog.>=) $1"
 	                              " AND ($2 IS NULL OR NOT pg_catalog.pg_visible_in_snapshot(xid, $2))"
-	                              " AND pg_catalog.pg_visible_in_snapshot(xid, $3) ORDER BY id",
-	                              3, argtypes);
+	                              " AND pg_catalog.pg_visible_in_snapshot(xid, $3)"
+	                              " AND id OPERATOR(pg_catalog.>=) $4 AND id OPERATOR(pg_catalog.<) $5 ORDER BY id",
+	                              5, argtypes);
 	if (plan == nullptr)
 		elog(ERROR, "pg_witness: could not prepare the member query");
 	PushActiveSnapshot(snap);
@@ -139,6 +172,62 @@ uint8_t *read_members(Snapshot snap, const PreviousBlock *prev, Datum snapshot, 
 	return leaves;
 }
 
+// Where the new era starts: the first entry captured by this cluster. Entries captured here have ids
+// above every restored one (pg_dump restores the sequence), and one whose transaction the newest
+// block's snapshot sees cannot be a restored entry still to seal; the first of those, if any, else
+// the id after every entry there is. Read with every writer of witness.entry waited for.
+int64 new_era_first_id(Snapshot snap, const PreviousBlock &prev, const Era &era)
+{
+	Oid argtypes[2] = {PG_SNAPSHOTOID, INT8OID};
+	Datum args[2] = {prev.snapshot, Int64GetDatum(era.first_entry_id)};
+	SPIPlanPtr plan = SPI_prepare(
+	    "SELECT COALESCE((SELECT pg_catalog.min(e.id) FROM witness.entry e"
+	    "  WHERE e.id OPERATOR(pg_catalog.>) COALESCE((SELECT pg_catalog.max(b.last_entry_id) FROM witness.block b), 0)"
+	    "  AND e.id OPERATOR(pg_catalog.>=) $2 AND pg_catalog.pg_visible_in_snapshot(e.xid, $1)),"
+	    " (SELECT COALESCE(pg_catalog.max(e.id), 0) OPERATOR(pg_catalog.+) 1 FROM witness.entry e))",
+	    2, argtypes);
+	if (plan == nullptr ||
+	    SPI_execute_snapshot(plan, args, nullptr, snap, InvalidSnapshot, true, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "pg_witness: could not find where the new era starts");
+	bool isnull;
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+// The snapshot of the block that closes the era: it sees every transaction of the era's entries (all
+// committed: they were restored) and every one the newest block saw, "x:x:".
+char *closing_snapshot(Snapshot snap, const PreviousBlock &prev, const Era &era, int64 first_id, MemoryContext cxt)
+{
+	Oid argtypes[3] = {INT8OID, INT8OID, INT8OID};
+	Datum args[3] = {Int64GetDatum(era.first_entry_id), Int64GetDatum(first_id), Int64GetDatum((int64)prev.xmax)};
+	SPIPlanPtr plan = SPI_prepare(
+	    "SELECT GREATEST($3, (SELECT pg_catalog.max(e.xid::pg_catalog.text::pg_catalog.int8) OPERATOR(pg_catalog.+) 1"
+	    "  FROM witness.entry e WHERE e.id OPERATOR(pg_catalog.>=) $1 AND e.id OPERATOR(pg_catalog.<) $2))",
+	    3, argtypes);
+	if (plan == nullptr ||
+	    SPI_execute_snapshot(plan, args, nullptr, snap, InvalidSnapshot, true, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "pg_witness: could not read the transaction ids of the era");
+	bool isnull;
+	int64 x = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	return MemoryContextStrdup(cxt, psprintf("%lld:%lld:", (long long)x, (long long)x));
+}
+
+// The new era as a row of witness.era: captured, it becomes an entry of the new era.
+void record_era(int64 first_id, int64 first_block_no, uint64 trail_xmax)
+{
+	uint64 next = U64FromFullTransactionId(ReadNextFullTransactionId());
+	Oid argtypes[4] = {INT8OID, INT8OID, TEXTOID, TEXTOID};
+	Datum args[4] = {Int64GetDatum(first_id), Int64GetDatum(first_block_no),
+	                 CStringGetTextDatum(psprintf("%llu", (unsigned long long)trail_xmax)),
+	                 CStringGetTextDatum(psprintf("%llu", (unsigned long long)next))};
+	internal_ddl_begin();
+	if (SPI_execute_with_args("INSERT INTO witness.era (first_entry_id, first_block_no, system_identifier, trail_xmax,"
+	                          " cluster_next_xid) SELECT $1, $2, s.system_identifier::pg_catalog.text,"
+	                          " $3::pg_catalog.xid8, $4::pg_catalog.xid8 FROM pg_catalog.pg_control_system() s",
+	                          4, argtypes, args, nullptr, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "pg_witness: could not record the new transaction-id era");
+	internal_ddl_end();
+}
+
 } // namespace
 
 SealOutcome seal_once(bool wait, Datum values[BlockNatts], bool nulls[BlockNatts])
@@ -175,15 +264,32 @@ SealOutcome seal_once(bool wait, Datum values[BlockNatts], bool nulls[BlockNatts
 		elog(ERROR, "pg_witness: SPI_connect failed");
 	PreviousBlock prev;
 	char *snapshot_text = MemoryContextStrdup(caller, read_state(snap, &prev));
-	check_xids_ahead(prev);
+	Era era = read_era(snap);
+	int64 from_id = era.first_entry_id, to_id = PG_INT64_MAX;
+	bool use_prev = prev.exists && prev.block_no >= era.first_block_no;
+	int64 new_era_id = 0;
+	if (xids_behind(prev, era)) {
+		// Every writer of witness.entry finishes first, so that no entry of this cluster is left
+		// behind the new era's first id: a one-time wait, for the background sealer too (under
+		// steady writes a conditional lock would never be granted, and nothing would be sealed).
+		LockRelationOid(entry_relid(), ShareLock);
+		UnregisterSnapshot(snap);
+		snap = RegisterSnapshot(GetLatestSnapshot());
+		new_era_id = new_era_first_id(snap, prev, era);
+		// This pass closes the era: one block over the rest of its entries.
+		to_id = new_era_id;
+		snapshot_text = closing_snapshot(snap, prev, era, new_era_id, caller);
+	}
 	Datum snapshot = DirectFunctionCall1(pg_snapshot_in, CStringGetDatum(snapshot_text));
 	int64 count = 0, first_id = 0, last_id = 0;
-	uint8_t *leaves = read_members(snap, &prev, snapshot, &count, &first_id, &last_id);
+	uint8_t *leaves = read_members(snap, &prev, use_prev, from_id, to_id, snapshot, &count, &first_id, &last_id);
 	UnregisterSnapshot(snap);
-	if (count == 0) {
+	if (count == 0 && new_era_id == 0) {
 		SPI_finish();
 		return SealOutcome::NothingToSeal;
 	}
+	if (new_era_id != 0)
+		record_era(new_era_id, prev.block_no + 2, prev.xmax);
 
 	uint8_t root[32];
 	merkle_root(leaves, (size_t)count, root);
@@ -191,7 +297,7 @@ SealOutcome seal_once(bool wait, Datum values[BlockNatts], bool nulls[BlockNatts
 	BlockFields fields = {prev.block_no + 1,
 	                      snapshot_text,
 	                      count,
-	                      true,
+	                      count > 0,
 	                      first_id,
 	                      last_id,
 	                      root,
@@ -207,6 +313,7 @@ SealOutcome seal_once(bool wait, Datum values[BlockNatts], bool nulls[BlockNatts
 	values[BlockEntryCount - 1] = Int64GetDatum(count);
 	values[BlockFirstEntryId - 1] = Int64GetDatum(first_id);
 	values[BlockLastEntryId - 1] = Int64GetDatum(last_id);
+	nulls[BlockFirstEntryId - 1] = nulls[BlockLastEntryId - 1] = count == 0; // a closing block may hold none
 	values[BlockMerkleRoot - 1] = PointerGetDatum(hash_bytea(root));
 	values[BlockPrevHash - 1] = PointerGetDatum(hash_bytea(prev.hash));
 	values[BlockSealedAt - 1] = TimestampTzGetDatum(sealed_at);

@@ -71,6 +71,17 @@ VerifierHandle *verifier_create(const StoredBlockFields *previous, const StoredB
 	return h;
 }
 
+void verifier_set_eras(VerifierHandle *v, const int64 *first_entry_ids, const int64 *first_block_nos, int n)
+{
+	run_core(ERRCODE_INTERNAL_ERROR, "pg_witness verification failed to read the eras", [&] {
+		std::vector<EraStart> eras;
+		eras.reserve((size_t)n);
+		for (int i = 0; i < n; i++)
+			eras.push_back(EraStart{first_entry_ids[i], first_block_nos[i]});
+		v->verifier->set_eras(std::move(eras));
+	});
+}
+
 void verifier_add_entry(VerifierHandle *v, int64 id, uint64 xid, const uint8_t *stored, const uint8_t *recomputed)
 {
 	run_core(ERRCODE_INTERNAL_ERROR, "pg_witness verification failed to read an entry", [&] {

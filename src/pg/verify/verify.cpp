@@ -121,6 +121,30 @@ int load_blocks(int64 first_block, int64 last_block, StoredBlockFields **out, ui
 	return n;
 }
 
+// The transaction-id eras (witness.era, absent with the SQL of version 0.1) for the verifier; returns
+// how many there are. Membership depends on them: a deleted or moved era shows as entries in the
+// wrong blocks (docs/verification.md, "Transaction-id eras").
+int load_eras(VerifierHandle *v)
+{
+	if (!OidIsValid(witness_relation_if_exists("era")))
+		return 0;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "pg_witness: SPI_connect failed");
+	if (SPI_execute("SELECT first_entry_id, first_block_no FROM witness.era", true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "pg_witness: could not read witness.era");
+	int n = (int)SPI_processed;
+	auto *ids = (int64 *)palloc(sizeof(int64) * Max(n, 1));
+	auto *blocks = (int64 *)palloc(sizeof(int64) * Max(n, 1));
+	for (int i = 0; i < n; i++) {
+		bool isnull;
+		ids[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		blocks[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+	}
+	SPI_finish();
+	verifier_set_eras(v, ids, blocks, n);
+	return n;
+}
+
 int64 newest_block_no()
 {
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -471,10 +495,14 @@ void verify_blocks(int64 first, int64 last, bool to_newest, bool for_caller, Run
 	out->newest = newest;
 	VerifierHandle *v = verifier_create(previous, blocks, n, out->is_last,
 	                                    out->is_last ? highest_block_no_logged() : 0, out->is_last ? 0 : last);
+	// An era's entries may lie below an earlier era's xmin or above a later era's xmax: with eras,
+	// every entry is read.
+	int eras = load_eras(v);
 	Period period = {};
 	if (for_caller)
 		period.restricted = access_period(&period.since, &period.till);
-	scan_entries(v, previous != nullptr, prev_xmin, out->is_last || n == 0 ? 0 : last_xmax, &period, records);
+	scan_entries(v, previous != nullptr && eras == 0, prev_xmin, out->is_last || n == 0 || eras > 0 ? 0 : last_xmax,
+	             &period, records);
 	if (period.n > 1)
 		qsort(period.ids, period.n, sizeof(int64), compare_ids);
 	VerifyResult &r = out->result;

@@ -8,6 +8,8 @@ library only, sharing no code with the extension. It recomputes:
   - block membership from the stored snapshots: block k holds the entries whose xid is visible in
     snapshot k and not in snapshot k-1 (visible(x, xmin:xmax:xip) = x < xmin or (x < xmax and x not
     in xip)); every entry is in exactly one block, or pending (not visible in the newest snapshot);
+    with transaction-id eras ("era" lines), among the blocks of the entry's era only, the era's first
+    block excluding nothing (docs/verification.md, "Transaction-id eras");
   - entry_count, first_entry_id, last_entry_id of every block from its members;
   - the RFC 9162 Merkle root over the members' leaf hashes in id order;
   - block_hash = SHA-256(0x02 || header bytes), and prev_hash = block_hash of the previous block
@@ -98,7 +100,7 @@ def main():
     def problem(msg):
         problems.append(msg)
 
-    header, blocks, entries = None, [], []
+    header, blocks, entries, eras = None, [], [], []
     for lineno, line in enumerate(sys.stdin, start=1):
         line = line.strip()
         if not line:
@@ -111,6 +113,8 @@ def main():
             blocks.append(rec)
         elif t == "entry":
             entries.append(rec)
+        elif t == "era":
+            eras.append((rec["first_entry_id"], rec["first_block_no"]))
         else:
             problem("line %d: unknown record type %r" % (lineno, t))
     if header is None:
@@ -130,36 +134,45 @@ def main():
     if header is not None and header.get("highest_block_no") != len(blocks):
         problem("header highest_block_no %s, %d blocks exported" % (header.get("highest_block_no"), len(blocks)))
 
-    # Membership.
+    # Membership, era by era: era 1 from entry 1 and block 1, then one per era line.
+    eras.sort()
+    starts = [(-(1 << 63), 1)] + eras
     snaps = [Snapshot(b["snapshot"]) for b in blocks]
-    monotonic = all(snaps[k].contains(snaps[k - 1]) for k in range(1, len(snaps)))
     members = [[] for _ in blocks]
     pending = 0
-    by_xid = {}
-    for e in entries:
-        by_xid.setdefault(e["xid"], []).append(e)
-    for xid, es in by_xid.items():
-        if monotonic:
-            # visible is false..false true..true along the chain: the first true is the block.
-            lo, hi = 0, len(snaps)
-            while lo < hi:
-                mid = (lo + hi) // 2
-                if snaps[mid].visible(xid):
-                    hi = mid
-                else:
-                    lo = mid + 1
-            homes = [lo] if lo < len(snaps) else []
-        else:
-            homes = [k for k in range(len(snaps))
-                     if snaps[k].visible(xid) and (k == 0 or not snaps[k - 1].visible(xid))]
-        if not homes:
-            pending += len(es)
-            continue
-        if len(homes) > 1:
-            problem("xid %d (entries %s) is in %d blocks: %s" % (xid, [e["id"] for e in es], len(homes),
-                                                                  [k + 1 for k in homes]))
-        for k in homes:
-            members[k].extend(es)
+    monotonic = True
+    for n, (first_id, first_block) in enumerate(starts):
+        next_id, end_block = starts[n + 1] if n + 1 < len(starts) else (1 << 63, 1 << 63)
+        ks = [k for k, b in enumerate(blocks) if first_block <= b["block_no"] < end_block]
+        era_snaps = [snaps[k] for k in ks]
+        era_monotonic = all(era_snaps[i].contains(era_snaps[i - 1]) for i in range(1, len(era_snaps)))
+        monotonic = monotonic and era_monotonic
+        by_xid = {}
+        for e in entries:
+            if first_id <= e["id"] < next_id:
+                by_xid.setdefault(e["xid"], []).append(e)
+        for xid, es in by_xid.items():
+            if era_monotonic:
+                # visible is false..false true..true along the era's blocks: the first true is the block.
+                lo, hi = 0, len(era_snaps)
+                while lo < hi:
+                    mid = (lo + hi) // 2
+                    if era_snaps[mid].visible(xid):
+                        hi = mid
+                    else:
+                        lo = mid + 1
+                homes = [ks[lo]] if lo < len(era_snaps) else []
+            else:
+                homes = [ks[i] for i in range(len(era_snaps))
+                         if era_snaps[i].visible(xid) and (i == 0 or not era_snaps[i - 1].visible(xid))]
+            if not homes:
+                pending += len(es)
+                continue
+            if len(homes) > 1:
+                problem("xid %d (entries %s) is in %d blocks: %s" % (xid, [e["id"] for e in es], len(homes),
+                                                                      [k + 1 for k in homes]))
+            for k in homes:
+                members[k].extend(es)
     if pending and not allow_pending:
         problem("%d entries are pending (not visible in the newest block's snapshot)" % pending)
 
