@@ -39,13 +39,17 @@ bool prepare_partitions_if_due(TimestampTz last_done)
 	if (last_done != 0 && !TimestampDifferenceExceeds(last_done, GetCurrentTimestamp(), kCheckEveryMs))
 		return false;
 	MemoryContext cxt = CurrentMemoryContext;
+	// A trail not updated to partitions yet is asked again at the next pass, so that its partitions are
+	// made right after ALTER EXTENSION pg_witness UPDATE, before its entries fill the default partition.
+	volatile bool partitioned = true;
 	PG_TRY();
 	{
 		SetCurrentStatementStartTimestamp();
 		StartTransactionCommand();
 		PushActiveSnapshot(GetTransactionSnapshot());
 		pgstat_report_activity(STATE_RUNNING, "pg_witness: making partitions");
-		if (have_partitions())
+		partitioned = have_partitions();
+		if (partitioned)
 			create_partitions();
 		PopActiveSnapshot();
 		CommitTransactionCommand();
@@ -63,7 +67,7 @@ bool prepare_partitions_if_due(TimestampTz last_done)
 		FreeErrorData(e);
 	}
 	PG_END_TRY();
-	return true;
+	return partitioned;
 }
 
 } // namespace witness::pg

@@ -11,7 +11,8 @@ namespace witness::pg
 // Calls witness.create_entry_partitions() in its own transaction when the last call was more than an
 // hour before now (or never, last_done 0). Raises no error: one that could not finish (a lock it gave
 // up on) is reported as a WARNING and tried again an hour later, not at the next pass, which would
-// make capture wait behind the lock request again every seal interval. True when it was called.
+// make capture wait behind the lock request again every seal interval. True when it was called; false
+// when it was not due or the trail has no partitions yet (a 0.1 trail not updated).
 bool prepare_partitions_if_due(TimestampTz last_done);
 
 } // namespace witness::pg
