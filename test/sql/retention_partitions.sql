@@ -45,17 +45,25 @@ INSERT INTO rp.note SELECT g, 'old ' || g FROM generate_series(1, 3) g;
 SELECT witness.seal() IS NOT NULL AS sealed;
 INSERT INTO rp.note VALUES (4, 'old 4'), (5, 'old 5');
 SELECT pg_sleep(greatest(0, extract(epoch FROM :'cut'::timestamptz - clock_timestamp()) + 1));
--- After it: block B spans both partitions (4, 5 old; 6, 7 and a ledger row new).
+-- After it: block B spans both partitions (4, 5 old; 6, 7, a ledger row and the rule new).
 INSERT INTO rp.note VALUES (6, 'new 6'), (7, 'new 7');
 INSERT INTO rp.ledger VALUES (1, 10);
+-- internal is kept for as long as has passed since the cut: the old partition's entries expire,
+-- the new one's do not.
+SELECT witness.set_retention('internal', now() - :'cut') IS NOT NULL AS rule_set;
+
+-- Two entries of the old partition are pending: it stays, block A's entries are deleted one by one.
+BEGIN;
+SELECT entries_pruned, blocks_wholly_pruned, blocks_partly_pruned, held_kept FROM witness.apply_retention();
+SELECT p.partition, count(e.id) AS entries
+FROM witness.partitions p LEFT JOIN witness.entry e ON e.tableoid = p.partition::oid
+GROUP BY 1 ORDER BY 1::text;
+ROLLBACK;
+
 SELECT witness.seal() IS NOT NULL AS sealed;
 SELECT p.partition, count(e.id) AS entries
 FROM witness.partitions p LEFT JOIN witness.entry e ON e.tableoid = p.partition::oid
 GROUP BY 1 ORDER BY 1::text;
-
--- internal is kept for as long as has passed since the cut: the old partition's entries expire,
--- the new one's do not.
-SELECT witness.set_retention('internal', now() - :'cut') IS NOT NULL AS rule_set;
 SELECT witness.hold('rp-4', 'row 4 is evidence', "table" => 'rp.note', row_key => '{"id": 4}') IS NOT NULL AS held;
 
 -- A held entry keeps its partition: the other expired entries go one by one, nothing is dropped.
