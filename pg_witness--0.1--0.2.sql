@@ -3262,18 +3262,18 @@ $$;
 COMMENT ON FUNCTION witness._retention_members(witness.block, interval[], witness.legal_hold[]) IS 'internal: the members of a block with their ctid and partition, whether each has expired under the periods per tag mask and whether one of the holds covers it';
 REVOKE ALL ON FUNCTION witness._retention_members(witness.block, interval[], witness.legal_hold[]) FROM PUBLIC;
 
--- The statement time before which an entry can have expired: now() minus the shortest finite period,
--- 4 days earlier still for a period with months or days (a month added to a date near a month's end,
--- a day over a change of daylight saving time, is shorter than subtracting it was long). NULL when
+-- The statement time from which on no entry has expired: now() minus the shortest finite period, 4
+-- days later for a period with months or days (a month added to a date near a month's end, a day
+-- across a change of daylight saving time, can be shorter than subtracting it was long). NULL when
 -- every period is forever.
 CREATE FUNCTION witness._retention_horizon(periods interval[]) RETURNS timestamptz
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT min(now() - q - CASE WHEN extract(year FROM q) <> 0 OR extract(month FROM q) <> 0 OR extract(day FROM q) <> 0
+	SELECT max(now() - q + CASE WHEN extract(year FROM q) <> 0 OR extract(month FROM q) <> 0 OR extract(day FROM q) <> 0
 	                            THEN interval '4 days' ELSE interval '0' END)
 	FROM unnest(periods) q WHERE q IS NOT NULL
 $$;
-COMMENT ON FUNCTION witness._retention_horizon(interval[]) IS 'internal: the statement time before which an entry can have expired under the periods per tag mask (NULL: nothing expires)';
+COMMENT ON FUNCTION witness._retention_horizon(interval[]) IS 'internal: the statement time from which on no entry has expired under the periods per tag mask (NULL: nothing expires)';
 REVOKE ALL ON FUNCTION witness._retention_horizon(interval[]) FROM PUBLIC;
 
 -- Detaches and drops a partition of witness.entry whose every entry a retention run prunes. Gives up
@@ -3354,12 +3354,13 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 	horizon := witness._retention_horizon(periods);
 	IF horizon IS NOT NULL THEN
 		-- The partitions that can hold expired entries, and the ids of those entries: only blocks that
-		-- overlap them are visited. A partition whose whole range lies before the horizon may leave
-		-- whole: it is locked first (SHARE: a transaction still writing into it is waited for, 1 s at
-		-- most, and none can start), so that no entry can join it before the run counts its entries.
+		-- overlap them are visited. A partition whose whole range lies before the horizon and before
+		-- now may leave whole: it is locked first (SHARE: a transaction still writing into it is waited
+		-- for, 1 s at most, and none can start), so that no entry can join it before the run counts its
+		-- entries.
 		FOR part IN SELECT x.partition, x.is_default, x.range_end FROM witness.partitions x
 		         WHERE x.is_default OR x.range_start < horizon ORDER BY x.range_start NULLS LAST LOOP
-			IF NOT part.is_default AND part.range_end <= horizon AND current_setting('transaction_isolation') = 'read committed' THEN
+			IF NOT part.is_default AND part.range_end <= least(horizon, now()) AND current_setting('transaction_isolation') = 'read committed' THEN
 				old_timeout := current_setting('lock_timeout');
 				BEGIN
 					PERFORM set_config('lock_timeout', '1s', true);

@@ -57,13 +57,13 @@ BEGIN;
 SELECT entries_pruned, blocks_wholly_pruned, blocks_partly_pruned, held_kept FROM witness.apply_retention();
 SELECT p.partition, count(e.id) AS entries
 FROM witness.partitions p LEFT JOIN witness.entry e ON e.tableoid = p.partition::oid
-GROUP BY 1 ORDER BY 1::text;
+GROUP BY 1 ORDER BY p.partition::text;
 ROLLBACK;
 
 SELECT witness.seal() IS NOT NULL AS sealed;
 SELECT p.partition, count(e.id) AS entries
 FROM witness.partitions p LEFT JOIN witness.entry e ON e.tableoid = p.partition::oid
-GROUP BY 1 ORDER BY 1::text;
+GROUP BY 1 ORDER BY p.partition::text;
 SELECT witness.hold('rp-4', 'row 4 is evidence', "table" => 'rp.note', row_key => '{"id": 4}') IS NOT NULL AS held;
 
 -- A held entry keeps its partition: the other expired entries go one by one, nothing is dropped.
@@ -71,7 +71,7 @@ BEGIN;
 SELECT entries_pruned, blocks_wholly_pruned, blocks_partly_pruned, held_kept FROM witness.apply_retention();
 SELECT p.partition, count(e.id) AS entries
 FROM witness.partitions p LEFT JOIN witness.entry e ON e.tableoid = p.partition::oid
-GROUP BY 1 ORDER BY 1::text;
+GROUP BY 1 ORDER BY p.partition::text;
 ROLLBACK;
 SELECT witness.release_hold('rp-4', 'no longer needed') IS NOT NULL AS released;
 
@@ -91,7 +91,7 @@ ROLLBACK;
 
 -- The run for real: the old partition goes whole (a NOTICE names it).
 SELECT entries_pruned, blocks_wholly_pruned, blocks_partly_pruned, held_kept, bytes_kept FROM witness.apply_retention();
-SELECT partition, is_default FROM witness.partitions ORDER BY 1::text;
+SELECT partition, is_default FROM witness.partitions ORDER BY partition::text;
 SELECT to_regclass('witness.entry_old') AS old_table;
 -- The same record as row by row: per block the same entries, the same kept ids and hashes.
 SELECT (SELECT jsonb_agg(x - 'digest') FROM jsonb_array_elements(r.pruned) x) = :'pruned_row_by_row'::jsonb AS same_record,
@@ -157,7 +157,7 @@ RESET ROLE;
 SET ROLE rp_admin;
 SELECT entries_pruned FROM witness.apply_retention();
 RESET ROLE;
-SELECT partition FROM witness.partitions ORDER BY 1::text;
+SELECT partition FROM witness.partitions ORDER BY partition::text;
 SELECT status, entries_pruned FROM witness.verify();
 
 \c :original_db
