@@ -5,8 +5,10 @@
 # Database A: a table tracked as internal; a partition of witness.entry that ends two seconds after it
 # is made (a superuser's, as test/sql/retention_partitions.sql: months cannot be faked) takes the
 # first entries, a partition from then on the later ones; blocks span both. A rule keeps internal for
-# the time since the cut: witness.apply_retention() drops the first partition, keeps the leaf hashes
-# of the blocks that span the cut, and A verifies with the entries pruned. pg_dump -Fc A, restore
+# about the time since the cut. A transaction that wrote into the first partition before the cut is
+# still open at the first run: the run cannot lock the partition, deletes its expired entries one by
+# one and the partition stays. Once that transaction committed and its entry is sealed, the next run
+# drops the partition, and A verifies with the entries pruned. pg_dump -Fc A, restore
 # into B in replica mode (as test/integration/dump_restore.sh): B has the same partitions, verifies
 # with the same counts, proves its remaining entries, and its export matches A's but for the header and witness-verify accepts it.
 #
@@ -61,22 +63,42 @@ SELECT witness._guard_entry_partition('witness.entry_late');
 SELECT format('ALTER TABLE witness.entry ATTACH PARTITION witness.entry_late FOR VALUES FROM (%L) TO (MAXVALUE)', :'cut') \gexec
 INSERT INTO notes SELECT g, 'early ' || g FROM generate_series(1, 300) g;
 SELECT count(*) FROM witness.seal();
-INSERT INTO notes SELECT g, 'early ' || g FROM generate_series(301, 400) g;
-SELECT pg_sleep(greatest(0, extract(epoch FROM :'cut'::timestamptz - clock_timestamp()) + 1));
-INSERT INTO notes SELECT g, 'late ' || g FROM generate_series(401, 500) g;
-UPDATE notes SET body = body || '!' WHERE id > 450;
-SELECT count(*) FROM witness.seal();
-SELECT witness.set_retention('internal', now() - :'cut');
 SQL
-check "A: entries per partition before the run" "witness.entry_default:1|witness.entry_early:400|witness.entry_late:151" \
+CUT="$(q "SELECT range_end FROM witness.partitions WHERE partition = 'witness.entry_early'::regclass")"
+# A transaction that writes into the early partition before the cut and commits well after it.
+"$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$DB_A" -c "BEGIN" -c "INSERT INTO notes VALUES (1000, 'straggler')" \
+	-c "SELECT pg_sleep(greatest(0, extract(epoch FROM '$CUT'::timestamptz - clock_timestamp())) + 4)" -c "COMMIT" \
+	>"$WORK/straggler.out" 2>&1 &
+STRAGGLER=$!
+"$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$DB_A" >>"$WORK/setup.out" 2>&1 <<SQL || { cat "$WORK/setup.out"; exit 1; }
+INSERT INTO notes SELECT g, 'early ' || g FROM generate_series(301, 400) g;
+SELECT pg_sleep(greatest(0, extract(epoch FROM '$CUT'::timestamptz - clock_timestamp()) + 1));
+INSERT INTO notes SELECT g, 'late ' || g FROM generate_series(401, 500) g;
+UPDATE notes SET body = body || '!' WHERE id > 450 AND id <= 500;
+SELECT count(*) FROM witness.seal();
+SQL
+# internal is kept for the time since the cut less half a second, set right before each run: the
+# early partition's entries have expired, the late one's (a second after the cut and later) not.
+RULE="SELECT witness.set_retention('internal', now() - '$CUT'::timestamptz - interval '0.5 s') IS NOT NULL"
+check "A: entries per partition before the run (the straggler's not committed)" "witness.entry_default:1|witness.entry_early:400|witness.entry_late:150" \
 	"SELECT string_agg(p.partition || ':' || (SELECT count(*) FROM witness.entry e WHERE e.tableoid = p.partition), '|' ORDER BY p.partition::text)
 	 FROM witness.partitions p"
-check "A: the run prunes 400 entries, one block wholly, one partly" "400|1|1|0" \
+q "$RULE" >/dev/null
+check "A: while the straggler writes, the run prunes 400 entries one by one: one block wholly, one partly" "400|1|1|0" \
+	"SELECT entries_pruned || '|' || blocks_wholly_pruned || '|' || blocks_partly_pruned || '|' || held_kept FROM witness.apply_retention()"
+check "A: the early partition stays" "witness.entry_default|witness.entry_early|witness.entry_late" \
+	"SELECT string_agg(partition::text, '|' ORDER BY partition::text) FROM witness.partitions"
+wait "$STRAGGLER" || { cat "$WORK/straggler.out"; exit 1; }
+check "A: the straggler's entry is in the early partition" "1|straggler" \
+	"SELECT count(*) || '|' || min(new_values ->> 'body') FROM witness.entry_early"
+q "SELECT count(*) FROM witness.seal()" >/dev/null
+q "$RULE" >/dev/null
+check "A: the next run prunes it (its block holds the first run's records too), and drops the partition" "1|0|1|0" \
 	"SELECT entries_pruned || '|' || blocks_wholly_pruned || '|' || blocks_partly_pruned || '|' || held_kept FROM witness.apply_retention()"
 check "A: the early partition is gone" "witness.entry_default|witness.entry_late" \
 	"SELECT string_agg(partition::text, '|' ORDER BY partition::text) FROM witness.partitions"
 q "SELECT count(*) FROM witness.seal()" >/dev/null
-check "A: verify() valid, 400 pruned" "1|valid|400" \
+check "A: verify() valid, 401 pruned" "1|valid|401" \
 	"SELECT count(*) || '|' || string_agg(DISTINCT status, ',') || '|' || sum(entries_pruned) FROM witness.verify()" "SELECT * FROM witness.verify()"
 A_COUNTS="$(q "SELECT blocks_checked || '|' || entries_checked || '|' || entries_pruned FROM witness.verify()")"
 note "A: blocks|entries|pruned = $A_COUNTS"
@@ -109,6 +131,6 @@ check "B: the retention run's record is A's" "$A_RUN" "SELECT md5(string_agg(r::
 rc=0
 "$VERIFY" "$WORK/trail.copy" >"$WORK/verify.out" 2>&1 || rc=$?
 indent <"$WORK/verify.out"
-check_ok "witness-verify of B's export: valid, 400 entries pruned" \
-	"$([[ $rc == 0 ]] && grep -q 'entries pruned: *400 ' "$WORK/verify.out" && echo ok || echo "exit status $rc")"
+check_ok "witness-verify of B's export: valid, 401 entries pruned" \
+	"$([[ $rc == 0 ]] && grep -q 'entries pruned: *401 ' "$WORK/verify.out" && echo ok || echo "exit status $rc")"
 finish retention_drop_restore
