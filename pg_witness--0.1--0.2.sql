@@ -3276,22 +3276,39 @@ $$;
 COMMENT ON FUNCTION witness._retention_horizon(interval[]) IS 'internal: the statement time from which on no entry has expired under the periods per tag mask (NULL: nothing expires)';
 REVOKE ALL ON FUNCTION witness._retention_horizon(interval[]) FROM PUBLIC;
 
--- Detaches and drops a partition of witness.entry whose every entry a retention run prunes. Gives up
--- (returns false) on a lock it waits for longer than 1 s, or when the session has the trail open
--- (it captured earlier in the transaction): the caller then deletes the entries one by one. While
--- the exclusive lock on witness.entry is requested, capture waits behind it: hence the short wait.
-CREATE FUNCTION witness._drop_entry_partition(p regclass) RETURNS boolean
+-- Detaches and drops a partition of witness.entry whose entries a retention run prunes, all but the
+-- entries keep_ids (pg_witness's own records kept forever, held ones): those are first copied as
+-- they are into a new table that then takes the partition's name, indexes, guards and bound. An
+-- entry's hash does not depend on where it is stored: the trail verifies the same. Gives up (returns
+-- false) on a lock it waits for longer than 1 s, or when the session has the trail open (it captured
+-- earlier in the transaction): the caller then deletes the entries one by one. While the exclusive
+-- lock on witness.entry is requested, capture waits behind it: hence the short wait.
+CREATE FUNCTION witness._drop_entry_partition(p regclass, keep_ids bigint[] DEFAULT '{}') RETURNS boolean
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	old_timeout text := current_setting('lock_timeout');
 	dropped boolean := false;
+	name name := (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = p);
+	bound text := (SELECT pg_catalog.pg_get_expr(c.relpartbound, c.oid) FROM pg_catalog.pg_class c WHERE c.oid = p);
+	kept text := left((SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = p), 50) || '_kept';
 BEGIN
 	BEGIN
 		PERFORM set_config('lock_timeout', '1s', true);
 		PERFORM witness._begin_internal_ddl();
+		IF cardinality(keep_ids) > 0 THEN
+			EXECUTE format('CREATE TABLE witness.%I (LIKE witness.entry)', kept);
+			EXECUTE format('INSERT INTO witness.%I SELECT * FROM %s e WHERE e.id = ANY ($1) ORDER BY e.id', kept, p) USING keep_ids;
+		END IF;
 		EXECUTE format('ALTER TABLE witness.entry DETACH PARTITION %s', p);
 		EXECUTE format('DROP TABLE %s', p);
+		IF cardinality(keep_ids) > 0 THEN
+			EXECUTE format('ALTER TABLE witness.%I RENAME TO %I', kept, name);
+			EXECUTE format('COMMENT ON TABLE witness.%I IS %L', name,
+			               format('pg_witness trail: the entries of %s that retention kept (docs/retention.md)', bound));
+			PERFORM witness._guard_entry_partition(format('witness.%I', name)::regclass);
+			EXECUTE format('ALTER TABLE witness.entry ATTACH PARTITION witness.%I %s', name, bound);
+		END IF;
 		PERFORM witness._end_internal_ddl();
 		dropped := true;
 	EXCEPTION WHEN lock_not_available OR object_in_use THEN
@@ -3301,8 +3318,8 @@ BEGIN
 	RETURN dropped;
 END
 $$;
-COMMENT ON FUNCTION witness._drop_entry_partition(regclass) IS 'internal: detaches and drops a partition of witness.entry for witness.apply_retention(); false when a lock was not had within 1 s or the trail is in use in the session';
-REVOKE ALL ON FUNCTION witness._drop_entry_partition(regclass) FROM PUBLIC;
+COMMENT ON FUNCTION witness._drop_entry_partition(regclass, bigint[]) IS 'internal: detaches and drops a partition of witness.entry for witness.apply_retention(), the entries keep_ids copied first into a new partition of the same range; false when a lock was not had within 1 s or the trail is in use in the session';
+REVOKE ALL ON FUNCTION witness._drop_entry_partition(regclass, bigint[]) FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION witness.apply_retention()
 RETURNS TABLE (run_id bigint, entries_pruned bigint, blocks_wholly_pruned bigint, blocks_partly_pruned bigint,
@@ -3336,6 +3353,9 @@ DECLARE
 	drop_parts oid[] := '{}';   -- partitions that may leave whole, locked against capture
 	drop_counts bigint[] := '{}'; -- entries of each this run prunes
 	drop_blocks bigint[] := '{}'; -- blocks with entries in them
+	keep_ids bigint[] := '{}';  -- entries of those partitions the run keeps, and their partitions
+	keep_parts oid[] := '{}';
+	kept bigint[];
 	total bigint;
 	part_name text;
 	i integer;
@@ -3389,10 +3409,16 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 			       array_agg(s.entry_ctid ORDER BY s.id) FILTER (WHERE s.expired AND NOT s.held AND s.part <> ALL (drop_parts)) AS del_tids,
 			       array_agg(s.id ORDER BY s.id) FILTER (WHERE s.expired AND NOT s.held AND s.part <> ALL (drop_parts)) AS del_ids,
 			       array_agg(s.part ORDER BY s.id) FILTER (WHERE s.expired AND NOT s.held AND s.part <> ALL (drop_parts)) AS del_parts,
-			       array_agg(s.part) FILTER (WHERE s.expired AND NOT s.held AND s.part = ANY (drop_parts)) AS deferred
+			       array_agg(s.part) FILTER (WHERE s.expired AND NOT s.held AND s.part = ANY (drop_parts)) AS deferred,
+			       array_agg(s.id) FILTER (WHERE NOT (s.expired AND NOT s.held) AND s.part = ANY (drop_parts)) AS keep_ids,
+			       array_agg(s.part) FILTER (WHERE NOT (s.expired AND NOT s.held) AND s.part = ANY (drop_parts)) AS keep_parts
 			INTO c
 			FROM witness._retention_members(b, periods, holds) s;
 			n_held := n_held + c.held;
+			IF c.keep_ids IS NOT NULL THEN
+				keep_ids := keep_ids || c.keep_ids;
+				keep_parts := keep_parts || c.keep_parts;
+			END IF;
 			CONTINUE WHEN c.ids IS NULL;
 			whole := c.members = cardinality(c.ids);
 			kept_ids := CASE WHEN whole THEN '{}' ELSE c.ids END;
@@ -3421,14 +3447,22 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 			END IF;
 		END LOOP;
 		-- A partition leaves whole when this run prunes every entry of it: all sealed, expired, unheld
-		-- and none of pg_witness's own records kept forever. Otherwise, or when the partition cannot be
-		-- detached now, its pruned entries are deleted one by one. The record is the same either way.
+		-- and none of pg_witness's own records kept forever. When every entry of it is sealed and the
+		-- run keeps a tenth of them at most (pg_witness's records, held ones), those are copied into a
+		-- partition that replaces it. Otherwise, or when the partition cannot be detached now, its
+		-- pruned entries are deleted one by one. The record is the same either way.
 		FOR i IN 1 .. cardinality(drop_parts) LOOP
 			CONTINUE WHEN drop_counts[i] = 0;
 			part_name := drop_parts[i]::regclass::text;
 			EXECUTE format('SELECT count(*) FROM %s', part_name) INTO total;
-			IF total = drop_counts[i] AND witness._drop_entry_partition(drop_parts[i]::regclass) THEN
-				RAISE NOTICE 'pg_witness: retention dropped partition % of % entries', part_name, total;
+			SELECT COALESCE(array_agg(u.id ORDER BY u.id), '{}') INTO kept FROM unnest(keep_ids, keep_parts) u(id, pt) WHERE u.pt = drop_parts[i];
+			IF total = drop_counts[i] + cardinality(kept) AND cardinality(kept) * 10 <= total
+			   AND witness._drop_entry_partition(drop_parts[i]::regclass, kept) THEN
+				IF cardinality(kept) = 0 THEN
+					RAISE NOTICE 'pg_witness: retention dropped partition % of % entries', part_name, total;
+				ELSE
+					RAISE NOTICE 'pg_witness: retention replaced partition % of % entries by a copy of the % it keeps', part_name, total, cardinality(kept);
+				END IF;
 				CONTINUE;
 			END IF;
 			FOR b IN SELECT x.* FROM witness.block x WHERE x.block_no = ANY (drop_blocks) ORDER BY x.block_no LOOP

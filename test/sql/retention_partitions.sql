@@ -1,7 +1,9 @@
--- Retention drops a partition of witness.entry whose every entry expires (docs/retention.md,
--- "Dropping whole partitions"), with the same record as deleting its entries one by one: same run,
--- same kept leaf hashes, a trail that verifies and proves. A partition still holding a held entry is
--- pruned row by row; a partition dropped or detached by hand is still tampering. Then a table owner, a
+-- Retention drops a partition of witness.entry whose entries expire, but for a few it keeps (a rule's
+-- record, a held entry) that are copied into a partition replacing it (docs/retention.md, "Dropping
+-- whole partitions"), with the same record as deleting its entries one by one: same run, same kept
+-- leaf hashes, a trail that verifies and proves. A partition with pending entries is pruned row by
+-- row; a partition dropped or detached by hand is still tampering. (A partition dropped whole:
+-- test/integration/retention_drop_restore.sh.) Then a table owner, a
 -- DML-only role, a role with CREATE on the database and a superuser try. In a database of its own: the
 -- partitions made here must not change what the other tests see.
 \set SHOW_CONTEXT never
@@ -40,8 +42,11 @@ SELECT witness._guard_entry_partition('witness.entry_old');
 SELECT witness._guard_entry_partition('witness.entry_new');
 :at_new;
 
--- Before the cut: block A, wholly of the old partition; two more entries of it left unsealed.
+-- Before the cut: block A, of the old partition (and the tracking's records in the default one);
+-- two more entries of it left unsealed. A rule set then is a record kept forever, in the old partition.
 INSERT INTO rp.note SELECT g, 'old ' || g FROM generate_series(1, 3) g;
+INSERT INTO rp.note SELECT g, 'old ' || g FROM generate_series(8, 30) g;
+SELECT witness.set_retention('pii', NULL) IS NOT NULL AS rule_set;
 SELECT witness.seal() IS NOT NULL AS sealed;
 INSERT INTO rp.note VALUES (4, 'old 4'), (5, 'old 5');
 SELECT pg_sleep(greatest(0, extract(epoch FROM :'cut'::timestamptz - clock_timestamp()) + 1));
@@ -66,7 +71,7 @@ FROM witness.partitions p LEFT JOIN witness.entry e ON e.tableoid = p.partition:
 GROUP BY 1 ORDER BY p.partition::text;
 SELECT witness.hold('rp-4', 'row 4 is evidence', "table" => 'rp.note', row_key => '{"id": 4}') IS NOT NULL AS held;
 
--- A held entry keeps its partition: the other expired entries go one by one, nothing is dropped.
+-- A held entry is kept with the rule's: the partition is replaced by a copy of those two.
 BEGIN;
 SELECT entries_pruned, blocks_wholly_pruned, blocks_partly_pruned, held_kept FROM witness.apply_retention();
 SELECT p.partition, count(e.id) AS entries
@@ -89,10 +94,17 @@ SELECT (SELECT jsonb_agg(x - 'digest') FROM jsonb_array_elements(r.pruned) x) AS
 FROM witness.retention_run r ORDER BY r.run_id DESC LIMIT 1 \gset
 ROLLBACK;
 
--- The run for real: the old partition goes whole (a NOTICE names it).
+-- The run for real: the old partition is replaced by one holding only the rule's entry (a NOTICE
+-- names it).
 SELECT entries_pruned, blocks_wholly_pruned, blocks_partly_pruned, held_kept, bytes_kept FROM witness.apply_retention();
 SELECT partition, is_default FROM witness.partitions ORDER BY partition::text;
-SELECT to_regclass('witness.entry_old') AS old_table;
+SELECT table_name, count(*) FROM witness.entry_old GROUP BY 1;
+-- It is a partition like the others: guarded, indexed, granting nothing.
+SELECT count(*) AS guards FROM pg_trigger WHERE tgrelid = 'witness.entry_old'::regclass AND tgname LIKE 'witness_%';
+SELECT count(*) AS indexes FROM pg_index WHERE indrelid = 'witness.entry_old'::regclass;
+SELECT relacl FROM pg_class WHERE oid = 'witness.entry_old'::regclass;
+DELETE FROM witness.entry_old;
+\echo :LAST_ERROR_SQLSTATE
 -- The same record as row by row: per block the same entries, the same kept ids and hashes.
 SELECT (SELECT jsonb_agg(x - 'digest') FROM jsonb_array_elements(r.pruned) x) = :'pruned_row_by_row'::jsonb AS same_record,
        r.entries_pruned, r.held_kept
@@ -101,12 +113,13 @@ SELECT string_agg(format('%s %s %s %s', block_no, whole, entry_ids, encode(sha25
 FROM witness.pruned_leaf;
 SELECT block_no, whole, cardinality(entry_ids) AS kept_ids FROM witness.pruned_leaf ORDER BY block_no;
 
--- The trail verifies: the five entries are pruned, not missing; the entries left in block B prove.
+-- The trail verifies: the notes of the old partition are pruned, not missing; the entries left in
+-- blocks A and B prove, the rule's among them.
 SELECT witness.seal() IS NOT NULL AS sealed;
 SELECT status, entries_pruned, problem FROM witness.verify();
 SELECT count(*) AS proved
 FROM witness.entry e CROSS JOIN LATERAL witness.prove(e.id) p
-WHERE e.table_name IN ('note', 'ledger') AND p ->> 'entry_id' = e.id::text;
+WHERE e.table_name IN ('note', 'ledger', 'retention_rule') AND p ->> 'entry_id' = e.id::text;
 -- A second run finds nothing more.
 SELECT entries_pruned, blocks_wholly_pruned, blocks_partly_pruned FROM witness.apply_retention();
 
