@@ -3226,8 +3226,8 @@ COMMENT ON TRIGGER witness_not_in_collector ON witness.retention_run IS 'pg_witn
 -------------------------------------------------------------------------------
 -- Retention drops wholly expired partitions (docs/retention.md, "Dropping whole partitions";
 -- docs/scaling.md): a past month whose entries all expire leaves as DETACH + DROP TABLE instead of a
--- DELETE of each row, with the same record in the chain; and a run visits only the blocks that can
--- hold expired entries
+-- DELETE of each row, with the same record in the chain (a month of which a tenth at most is kept is
+-- replaced by a copy of those); and a run visits only the blocks that can hold expired entries
 -------------------------------------------------------------------------------
 
 -- The members of block b, as witness._block_members() finds them (sealed, never pending), each with
