@@ -3224,6 +3224,270 @@ COMMENT ON TRIGGER witness_not_in_collector ON witness.retention_rule IS 'pg_wit
 COMMENT ON TRIGGER witness_not_in_collector ON witness.retention_run IS 'pg_witness: no retention runs in a collector (docs/central.md)';
 
 -------------------------------------------------------------------------------
+-- Retention drops wholly expired partitions (docs/retention.md, "Dropping whole partitions";
+-- docs/scaling.md): a past month whose entries all expire leaves as DETACH + DROP TABLE instead of a
+-- DELETE of each row, with the same record in the chain (a month of which a tenth at most is kept is
+-- replaced by a copy of those); and a run visits only the blocks that can hold expired entries
+-------------------------------------------------------------------------------
+
+-- The members of block b, as witness._block_members() finds them (sealed, never pending), each with
+-- its place (ctid, partition) and whether it has expired and whether a hold in force covers it. An
+-- entry expires once its statement time plus its period lies in the past. pg_witness's own records
+-- other than activity and scheduled verifications never expire: verification, holds and retention
+-- itself read them from the chain.
+CREATE FUNCTION witness._retention_members(b witness.block, periods interval[], holds witness.legal_hold[])
+RETURNS TABLE (id bigint, entry_ctid tid, part oid, leaf_hash bytea, expired boolean, held boolean)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	prev_snapshot pg_snapshot := witness._previous_snapshot(b.block_no); -- NULL at an era's first block
+	era_first bigint; -- the entry ids of the block's transaction-id era (witness.era)
+	era_next bigint;
+BEGIN
+	SELECT x.first_id, x.next_first_id INTO era_first, era_next FROM witness._era_bounds(b.first_entry_id) x;
+	RETURN QUERY
+	SELECT m.id, m.ctid, m.tableoid, m.leaf_hash, x.expired,
+	       CASE WHEN x.expired AND holds IS NOT NULL
+	            THEN EXISTS (SELECT FROM unnest(holds) h WHERE witness._hold_covers(h, m)) ELSE false END
+	FROM witness.entry m
+	CROSS JOIN LATERAL (SELECT periods[m.tags + 1] IS NOT NULL AND m.stmt_time + periods[m.tags + 1] < now()
+	                           AND NOT (m.schema_name = 'witness' AND m.table_name NOT IN ('activity', 'verification_run'))
+	                           AS expired) x
+	WHERE m.xid >= COALESCE(pg_snapshot_xmin(prev_snapshot), '0'::xid8) AND m.xid < pg_snapshot_xmax(b.snapshot)
+	  AND m.id BETWEEN b.first_entry_id AND b.last_entry_id AND m.id >= era_first AND m.id < era_next
+	  AND pg_visible_in_snapshot(m.xid, b.snapshot)
+	  AND (prev_snapshot IS NULL OR NOT pg_visible_in_snapshot(m.xid, prev_snapshot));
+END
+$$;
+COMMENT ON FUNCTION witness._retention_members(witness.block, interval[], witness.legal_hold[]) IS 'internal: the members of a block with their ctid and partition, whether each has expired under the periods per tag mask and whether one of the holds covers it';
+REVOKE ALL ON FUNCTION witness._retention_members(witness.block, interval[], witness.legal_hold[]) FROM PUBLIC;
+
+-- The statement time from which on no entry has expired: now() minus the shortest finite period, 4
+-- days later for a period with months or days (a month added to a date near a month's end, a day
+-- across a change of daylight saving time, can be shorter than subtracting it was long). NULL when
+-- every period is forever.
+CREATE FUNCTION witness._retention_horizon(periods interval[]) RETURNS timestamptz
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT max(now() - q + CASE WHEN extract(year FROM q) <> 0 OR extract(month FROM q) <> 0 OR extract(day FROM q) <> 0
+	                            THEN interval '4 days' ELSE interval '0' END)
+	FROM unnest(periods) q WHERE q IS NOT NULL
+$$;
+COMMENT ON FUNCTION witness._retention_horizon(interval[]) IS 'internal: the statement time from which on no entry has expired under the periods per tag mask (NULL: nothing expires)';
+REVOKE ALL ON FUNCTION witness._retention_horizon(interval[]) FROM PUBLIC;
+
+-- Detaches and drops a partition of witness.entry whose entries a retention run prunes, all but the
+-- entries keep_ids (pg_witness's own records kept forever, held ones): those are first copied as
+-- they are into a new table that then takes the partition's name, indexes, guards and bound. An
+-- entry's hash does not depend on where it is stored: the trail verifies the same. Gives up (returns
+-- false) on a lock it waits for longer than 1 s, or when the session has the trail open (it captured
+-- earlier in the transaction): the caller then deletes the entries one by one. While the exclusive
+-- lock on witness.entry is requested, capture waits behind it: hence the short wait.
+CREATE FUNCTION witness._drop_entry_partition(p regclass, keep_ids bigint[] DEFAULT '{}') RETURNS boolean
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	old_timeout text := current_setting('lock_timeout');
+	dropped boolean := false;
+	name name := (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = p);
+	bound text := (SELECT pg_catalog.pg_get_expr(c.relpartbound, c.oid) FROM pg_catalog.pg_class c WHERE c.oid = p);
+	kept text := left((SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = p), 50) || '_kept';
+BEGIN
+	BEGIN
+		PERFORM set_config('lock_timeout', '1s', true);
+		PERFORM witness._begin_internal_ddl();
+		IF cardinality(keep_ids) > 0 THEN
+			EXECUTE format('CREATE TABLE witness.%I (LIKE witness.entry)', kept);
+			EXECUTE format('INSERT INTO witness.%I SELECT * FROM %s e WHERE e.id = ANY ($1) ORDER BY e.id', kept, p) USING keep_ids;
+		END IF;
+		EXECUTE format('ALTER TABLE witness.entry DETACH PARTITION %s', p);
+		EXECUTE format('DROP TABLE %s', p);
+		IF cardinality(keep_ids) > 0 THEN
+			EXECUTE format('ALTER TABLE witness.%I RENAME TO %I', kept, name);
+			EXECUTE format('COMMENT ON TABLE witness.%I IS %L', name,
+			               format('pg_witness trail: the entries of %s that retention kept (docs/retention.md)', bound));
+			PERFORM witness._guard_entry_partition(format('witness.%I', name)::regclass);
+			EXECUTE format('ALTER TABLE witness.entry ATTACH PARTITION witness.%I %s', name, bound);
+		END IF;
+		PERFORM witness._end_internal_ddl();
+		dropped := true;
+	EXCEPTION WHEN lock_not_available OR object_in_use THEN
+		dropped := false;
+	END;
+	PERFORM set_config('lock_timeout', old_timeout, true);
+	RETURN dropped;
+END
+$$;
+COMMENT ON FUNCTION witness._drop_entry_partition(regclass, bigint[]) IS 'internal: detaches and drops a partition of witness.entry for witness.apply_retention(), the entries keep_ids copied first into a new partition of the same range; false when a lock was not had within 1 s or the trail is in use in the session';
+REVOKE ALL ON FUNCTION witness._drop_entry_partition(regclass, bigint[]) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION witness.apply_retention()
+RETURNS TABLE (run_id bigint, entries_pruned bigint, blocks_wholly_pruned bigint, blocks_partly_pruned bigint,
+               held_kept bigint, bytes_kept bigint)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	periods interval[];
+	holds witness.legal_hold[];
+	rules jsonb;
+	b witness.block;
+	c record;
+	part record;
+	whole boolean;
+	new_run bigint;
+	pruned jsonb := '[]';
+	n_pruned bigint := 0;
+	n_whole bigint := 0;
+	n_partly bigint := 0;
+	n_held bigint := 0;
+	n_bytes bigint := 0;
+	digest bytea;
+	kept_ids bigint[];
+	kept_hashes bytea;
+	horizon timestamptz;
+	old_timeout text;
+	lo bigint;
+	hi bigint;
+	lo_ids bigint[] := '{}';    -- id ranges of the entries that can have expired, one per partition
+	hi_ids bigint[] := '{}';
+	drop_parts oid[] := '{}';   -- partitions that may leave whole, locked against capture
+	drop_counts bigint[] := '{}'; -- entries of each this run prunes
+	drop_blocks bigint[] := '{}'; -- blocks with entries in them
+	keep_ids bigint[] := '{}';  -- entries of those partitions the run keeps, and their partitions
+	keep_parts oid[] := '{}';
+	kept bigint[];
+	total bigint;
+	part_name text;
+	i integer;
+BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in error contexts stay
+	PERFORM witness._retention_lock();
+	-- Erasures and key rotations rewrite entries: not while they run.
+	PERFORM pg_advisory_xact_lock(hashtext('pg_witness erase_subject'));
+	-- A hold placed concurrently is either seen here or placed after this run commits.
+	PERFORM witness._hold_lock();
+	periods := witness._retention_periods();
+	SELECT jsonb_object_agg(r.classification, r.keep::text) INTO rules FROM witness.retention_rules r;
+	SELECT array_agg(h ORDER BY h.hold_event_id) INTO holds FROM witness.legal_hold h
+	WHERE h.event = 'held' AND NOT EXISTS (SELECT FROM witness.legal_hold r WHERE r.releases = h.hold_event_id);
+	new_run := nextval(pg_get_serial_sequence('witness.retention_run', 'run_id'));
+	-- Nothing expires while every period is forever.
+	horizon := witness._retention_horizon(periods);
+	IF horizon IS NOT NULL THEN
+		-- The partitions that can hold expired entries, and the ids of those entries: only blocks that
+		-- overlap them are visited. A partition whose whole range lies before the horizon and before
+		-- now may leave whole: it is locked first (SHARE: a transaction still writing into it is waited
+		-- for, 1 s at most, and none can start), so that no entry can join it before the run counts its
+		-- entries.
+		FOR part IN SELECT x.partition, x.is_default, x.range_end FROM witness.partitions x
+		         WHERE x.is_default OR x.range_start < horizon ORDER BY x.range_start NULLS LAST LOOP
+			IF NOT part.is_default AND part.range_end <= least(horizon, now()) AND current_setting('transaction_isolation') = 'read committed' THEN
+				old_timeout := current_setting('lock_timeout');
+				BEGIN
+					PERFORM set_config('lock_timeout', '1s', true);
+					EXECUTE format('LOCK TABLE %s IN SHARE MODE', part.partition);
+					drop_parts := drop_parts || part.partition::oid;
+					drop_counts := drop_counts || 0::bigint;
+				EXCEPTION WHEN lock_not_available THEN
+					NULL;
+				END;
+				PERFORM set_config('lock_timeout', old_timeout, true);
+			END IF;
+			EXECUTE format('SELECT min(e.id), max(e.id) FROM %s e WHERE e.stmt_time < $1', part.partition) INTO lo, hi USING horizon;
+			CONTINUE WHEN lo IS NULL;
+			lo_ids := lo_ids || lo;
+			hi_ids := hi_ids || hi;
+		END LOOP;
+		FOR b IN SELECT x.* FROM witness.block x
+		         WHERE x.entry_count > 0 AND NOT EXISTS (SELECT FROM witness.pruned_leaf p WHERE p.block_no = x.block_no AND p.whole)
+		           AND EXISTS (SELECT FROM unnest(lo_ids, hi_ids) r(lo, hi) WHERE x.first_entry_id <= r.hi AND x.last_entry_id >= r.lo)
+		         ORDER BY x.block_no LOOP
+			-- Entries of a partition that may leave whole are not deleted now (deferred).
+			SELECT count(*) AS members,
+			       count(*) FILTER (WHERE s.expired AND s.held) AS held,
+			       array_agg(s.id ORDER BY s.id) FILTER (WHERE s.expired AND NOT s.held) AS ids,
+			       string_agg(s.leaf_hash, ''::bytea ORDER BY s.id) FILTER (WHERE s.expired AND NOT s.held) AS hashes,
+			       array_agg(s.entry_ctid ORDER BY s.id) FILTER (WHERE s.expired AND NOT s.held AND s.part <> ALL (drop_parts)) AS del_tids,
+			       array_agg(s.id ORDER BY s.id) FILTER (WHERE s.expired AND NOT s.held AND s.part <> ALL (drop_parts)) AS del_ids,
+			       array_agg(s.part ORDER BY s.id) FILTER (WHERE s.expired AND NOT s.held AND s.part <> ALL (drop_parts)) AS del_parts,
+			       array_agg(s.part) FILTER (WHERE s.expired AND NOT s.held AND s.part = ANY (drop_parts)) AS deferred,
+			       array_agg(s.id) FILTER (WHERE NOT (s.expired AND NOT s.held) AND s.part = ANY (drop_parts)) AS keep_ids,
+			       array_agg(s.part) FILTER (WHERE NOT (s.expired AND NOT s.held) AND s.part = ANY (drop_parts)) AS keep_parts
+			INTO c
+			FROM witness._retention_members(b, periods, holds) s;
+			n_held := n_held + c.held;
+			IF c.keep_ids IS NOT NULL THEN
+				keep_ids := keep_ids || c.keep_ids;
+				keep_parts := keep_parts || c.keep_parts;
+			END IF;
+			CONTINUE WHEN c.ids IS NULL;
+			whole := c.members = cardinality(c.ids);
+			kept_ids := CASE WHEN whole THEN '{}' ELSE c.ids END;
+			kept_hashes := CASE WHEN whole THEN ''::bytea ELSE c.hashes END;
+			digest := witness._pruned_digest(b.block_no, whole, kept_ids, kept_hashes);
+			PERFORM witness._begin_internal_ddl();
+			INSERT INTO witness.pruned_leaf (block_no, run_id, whole, entry_ids, leaf_hashes)
+			VALUES (b.block_no, new_run, whole, kept_ids, kept_hashes);
+			PERFORM witness._end_internal_ddl();
+			n_bytes := n_bytes + pg_column_size(kept_ids) + pg_column_size(kept_hashes);
+			n_pruned := n_pruned + cardinality(c.ids);
+			IF whole THEN n_whole := n_whole + 1; ELSE n_partly := n_partly + 1; END IF;
+			pruned := pruned || jsonb_build_array(jsonb_build_object(
+				'block_no', b.block_no, 'whole', whole, 'entries', cardinality(c.ids),
+				'first_id', c.ids[1], 'last_id', c.ids[cardinality(c.ids)], 'digest', encode(digest, 'hex')));
+			IF c.del_ids IS NOT NULL THEN
+				PERFORM witness._begin_internal_ddl();
+				PERFORM witness._prune_entries(c.del_tids, c.del_ids, c.del_parts);
+				PERFORM witness._end_internal_ddl();
+			END IF;
+			IF c.deferred IS NOT NULL THEN
+				drop_blocks := drop_blocks || b.block_no;
+				FOR i IN 1 .. cardinality(drop_parts) LOOP
+					drop_counts[i] := drop_counts[i] + (SELECT count(*) FROM unnest(c.deferred) d WHERE d = drop_parts[i]);
+				END LOOP;
+			END IF;
+		END LOOP;
+		-- A partition leaves whole when this run prunes every entry of it: all sealed, expired, unheld
+		-- and none of pg_witness's own records kept forever. When every entry of it is sealed and the
+		-- run keeps a tenth of them at most (pg_witness's records, held ones), those are copied into a
+		-- partition that replaces it. Otherwise, or when the partition cannot be detached now, its
+		-- pruned entries are deleted one by one. The record is the same either way.
+		FOR i IN 1 .. cardinality(drop_parts) LOOP
+			CONTINUE WHEN drop_counts[i] = 0;
+			part_name := drop_parts[i]::regclass::text;
+			EXECUTE format('SELECT count(*) FROM %s', part_name) INTO total;
+			SELECT COALESCE(array_agg(u.id ORDER BY u.id), '{}') INTO kept FROM unnest(keep_ids, keep_parts) u(id, pt) WHERE u.pt = drop_parts[i];
+			IF total = drop_counts[i] + cardinality(kept) AND cardinality(kept) * 10 <= total
+			   AND witness._drop_entry_partition(drop_parts[i]::regclass, kept) THEN
+				IF cardinality(kept) = 0 THEN
+					RAISE NOTICE 'pg_witness: retention dropped partition % of % entries', part_name, total;
+				ELSE
+					RAISE NOTICE 'pg_witness: retention replaced partition % of % entries by a copy of the % it keeps', part_name, total, cardinality(kept);
+				END IF;
+				CONTINUE;
+			END IF;
+			FOR b IN SELECT x.* FROM witness.block x WHERE x.block_no = ANY (drop_blocks) ORDER BY x.block_no LOOP
+				SELECT array_agg(s.entry_ctid ORDER BY s.id) AS del_tids, array_agg(s.id ORDER BY s.id) AS del_ids,
+				       array_agg(s.part ORDER BY s.id) AS del_parts
+				INTO c
+				FROM witness._retention_members(b, periods, holds) s
+				WHERE s.expired AND NOT s.held AND s.part = drop_parts[i];
+				CONTINUE WHEN c.del_ids IS NULL;
+				PERFORM witness._begin_internal_ddl();
+				PERFORM witness._prune_entries(c.del_tids, c.del_ids, c.del_parts);
+				PERFORM witness._end_internal_ddl();
+			END LOOP;
+		END LOOP;
+	END IF;
+	PERFORM witness._begin_internal_ddl();
+	INSERT INTO witness.retention_run (run_id, run_by, rules, entries_pruned, held_kept, pruned)
+	VALUES (new_run, witness._outer_user(), rules, n_pruned, n_held, pruned);
+	PERFORM witness._end_internal_ddl();
+	RETURN QUERY SELECT new_run, n_pruned, n_whole, n_partly, n_held, n_bytes;
+END
+$$;
+COMMENT ON FUNCTION witness.apply_retention() IS 'deletes every sealed entry whose retention period has passed and that no legal hold in force covers, keeping the leaf hashes the blocks'' Merkle roots need, and drops a partition of witness.entry whose every entry goes; recorded in witness.retention_run, and so in the trail';
+
+-------------------------------------------------------------------------------
 -- Who may see what (docs/access.md): the roles witness_admin, witness_auditor and witness_reader,
 -- time-limited auditors (witness.grant_auditor()), masking of classified values, and the grants of
 -- every function, view and table of schema witness
