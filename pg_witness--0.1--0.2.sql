@@ -3039,102 +3039,6 @@ AS 'MODULE_PATHNAME', 'witness_prune_entries' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION witness._prune_entries(tid[], bigint[], oid[]) IS 'internal: deletes the given sealed entries (each at a ctid of a partition of witness.entry, docs/scaling.md) for witness.apply_retention()';
 REVOKE ALL ON FUNCTION witness._prune_entries(tid[], bigint[], oid[]) FROM PUBLIC;
 
-CREATE FUNCTION witness.apply_retention()
-RETURNS TABLE (run_id bigint, entries_pruned bigint, blocks_wholly_pruned bigint, blocks_partly_pruned bigint,
-               held_kept bigint, bytes_kept bigint)
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-	periods interval[];
-	holds witness.legal_hold[];
-	rules jsonb;
-	b witness.block;
-	prev_snapshot pg_snapshot;
-	era_first bigint; -- the entry ids of the block's transaction-id era (witness.era)
-	era_next bigint;
-	c record;
-	whole boolean;
-	new_run bigint;
-	pruned jsonb := '[]';
-	n_pruned bigint := 0;
-	n_whole bigint := 0;
-	n_partly bigint := 0;
-	n_held bigint := 0;
-	n_bytes bigint := 0;
-	digest bytea;
-	kept_ids bigint[];
-	kept_hashes bytea;
-BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in error contexts stay
-	PERFORM witness._retention_lock();
-	-- Erasures and key rotations rewrite entries: not while they run.
-	PERFORM pg_advisory_xact_lock(hashtext('pg_witness erase_subject'));
-	-- A hold placed concurrently is either seen here or placed after this run commits.
-	PERFORM witness._hold_lock();
-	periods := witness._retention_periods();
-	SELECT jsonb_object_agg(r.classification, r.keep::text) INTO rules FROM witness.retention_rules r;
-	SELECT array_agg(h ORDER BY h.hold_event_id) INTO holds FROM witness.legal_hold h
-	WHERE h.event = 'held' AND NOT EXISTS (SELECT FROM witness.legal_hold r WHERE r.releases = h.hold_event_id);
-	new_run := nextval(pg_get_serial_sequence('witness.retention_run', 'run_id'));
-	-- Nothing expires while every period is forever.
-	IF EXISTS (SELECT FROM unnest(periods) p WHERE p IS NOT NULL) THEN
-		FOR b IN SELECT x.* FROM witness.block x
-		         WHERE x.entry_count > 0 AND NOT EXISTS (SELECT FROM witness.pruned_leaf p WHERE p.block_no = x.block_no AND p.whole)
-		         ORDER BY x.block_no LOOP
-			-- The first block of a transaction-id era excludes nothing, and holds its era's entries only.
-			prev_snapshot := witness._previous_snapshot(b.block_no);
-			SELECT x.first_id, x.next_first_id INTO era_first, era_next FROM witness._era_bounds(b.first_entry_id) x;
-			-- The block's members, as witness._block_members() finds them (sealed, never pending). An entry
-			-- expires once its statement time plus its period lies in the past. pg_witness's own records
-			-- other than activity and scheduled verifications are never pruned: verification, holds and
-			-- retention itself read them from the chain.
-			SELECT count(*) AS members,
-			       count(*) FILTER (WHERE s.expired AND s.held) AS held,
-			       array_agg(s.id ORDER BY s.id) FILTER (WHERE s.expired AND NOT s.held) AS ids,
-			       array_agg(s.ctid ORDER BY s.id) FILTER (WHERE s.expired AND NOT s.held) AS tids,
-			       array_agg(s.tableoid ORDER BY s.id) FILTER (WHERE s.expired AND NOT s.held) AS parts,
-			       string_agg(s.leaf_hash, ''::bytea ORDER BY s.id) FILTER (WHERE s.expired AND NOT s.held) AS hashes
-			INTO c
-			FROM (SELECT m.id, m.ctid, m.tableoid, m.leaf_hash, x.expired,
-			             CASE WHEN x.expired AND holds IS NOT NULL
-			                  THEN EXISTS (SELECT FROM unnest(holds) h WHERE witness._hold_covers(h, m)) ELSE false END AS held
-			      FROM witness.entry m
-			      CROSS JOIN LATERAL (SELECT periods[m.tags + 1] IS NOT NULL AND m.stmt_time + periods[m.tags + 1] < now()
-			                                 AND NOT (m.schema_name = 'witness' AND m.table_name NOT IN ('activity', 'verification_run'))
-			                                 AS expired) x
-			      WHERE m.xid >= COALESCE(pg_snapshot_xmin(prev_snapshot), '0'::xid8) AND m.xid < pg_snapshot_xmax(b.snapshot)
-			        AND m.id BETWEEN b.first_entry_id AND b.last_entry_id AND m.id >= era_first AND m.id < era_next
-			        AND pg_visible_in_snapshot(m.xid, b.snapshot)
-			        AND (prev_snapshot IS NULL OR NOT pg_visible_in_snapshot(m.xid, prev_snapshot))) s;
-			n_held := n_held + c.held;
-			CONTINUE WHEN c.ids IS NULL;
-			whole := c.members = cardinality(c.ids);
-			kept_ids := CASE WHEN whole THEN '{}' ELSE c.ids END;
-			kept_hashes := CASE WHEN whole THEN ''::bytea ELSE c.hashes END;
-			digest := witness._pruned_digest(b.block_no, whole, kept_ids, kept_hashes);
-			PERFORM witness._begin_internal_ddl();
-			INSERT INTO witness.pruned_leaf (block_no, run_id, whole, entry_ids, leaf_hashes)
-			VALUES (b.block_no, new_run, whole, kept_ids, kept_hashes);
-			PERFORM witness._end_internal_ddl();
-			n_bytes := n_bytes + pg_column_size(kept_ids) + pg_column_size(kept_hashes);
-			n_pruned := n_pruned + cardinality(c.ids);
-			IF whole THEN n_whole := n_whole + 1; ELSE n_partly := n_partly + 1; END IF;
-			pruned := pruned || jsonb_build_array(jsonb_build_object(
-				'block_no', b.block_no, 'whole', whole, 'entries', cardinality(c.ids),
-				'first_id', c.ids[1], 'last_id', c.ids[cardinality(c.ids)], 'digest', encode(digest, 'hex')));
-			PERFORM witness._begin_internal_ddl();
-			PERFORM witness._prune_entries(c.tids, c.ids, c.parts);
-			PERFORM witness._end_internal_ddl();
-		END LOOP;
-	END IF;
-	PERFORM witness._begin_internal_ddl();
-	INSERT INTO witness.retention_run (run_id, run_by, rules, entries_pruned, held_kept, pruned)
-	VALUES (new_run, witness._outer_user(), rules, n_pruned, n_held, pruned);
-	PERFORM witness._end_internal_ddl();
-	RETURN QUERY SELECT new_run, n_pruned, n_whole, n_partly, n_held, n_bytes;
-END
-$$;
-COMMENT ON FUNCTION witness.apply_retention() IS 'deletes every sealed entry whose retention period has passed and that no legal hold in force covers, keeping the leaf hashes the blocks'' Merkle roots need; recorded in witness.retention_run, and so in the trail';
-
 -- Proofs of entries of a partly pruned block: its members are the remaining entries and the kept
 -- leaf hashes of the pruned ones, in id order.
 CREATE OR REPLACE FUNCTION witness._block_members(b witness.block, OUT ids bigint[], OUT leaves bytea[])
@@ -3321,7 +3225,8 @@ $$;
 COMMENT ON FUNCTION witness._drop_entry_partition(regclass, bigint[]) IS 'internal: detaches and drops a partition of witness.entry for witness.apply_retention(), the entries keep_ids copied first into a new partition of the same range; false when a lock was not had within 1 s or the trail is in use in the session';
 REVOKE ALL ON FUNCTION witness._drop_entry_partition(regclass, bigint[]) FROM PUBLIC;
 
-CREATE OR REPLACE FUNCTION witness.apply_retention()
+-- Retention (above) prunes row by row, or drops a partition whose every entry goes.
+CREATE FUNCTION witness.apply_retention()
 RETURNS TABLE (run_id bigint, entries_pruned bigint, blocks_wholly_pruned bigint, blocks_partly_pruned bigint,
                held_kept bigint, bytes_kept bigint)
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
