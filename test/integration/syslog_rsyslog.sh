@@ -44,6 +44,7 @@ trap cleanup EXIT
 # ---------------------------------------------------------------------------------------------
 say "a trail: inserts sealed in a block, an update and a delete pending"
 
+q "CREATE EXTENSION IF NOT EXISTS pg_witness" >/dev/null
 q "CREATE TABLE sl_account (id int PRIMARY KEY, owner text, note text)" >/dev/null
 q "SELECT witness.track('sl_account')" >/dev/null
 q "INSERT INTO sl_account VALUES (1, 'ann', 'quote \" backslash \\ bracket ] end'), (2, 'bob', 'line1
