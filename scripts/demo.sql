@@ -210,3 +210,9 @@ COMMIT;
 \echo
 \echo '==== 14. Verification names the altered entry ===='
 SELECT status, problem, block_no, entry_id, detail FROM witness.verify();
+
+\echo
+\echo '==== 15. Exports for other systems (docs/exports.md): an order as a syslog line for a SIEM, then anonymised as CSV ===='
+SELECT witness.export('syslog', table_name => 'orders', operation => 'INSERT') AS syslog_line LIMIT 1;
+-- orders is classified financial: every value and the subject become keyed pseudonyms (key derived from the master key).
+SELECT witness.export('csv', table_name => 'orders', operation => 'INSERT', anonymise => true) AS anonymised_csv LIMIT 2;

@@ -45,6 +45,7 @@ WITNESS_JOBS="${WITNESS_JOBS:-2}"
 WITNESS_DEPS=(
 	postgresql-15 postgresql-server-dev-15 postgresql-contrib-15 postgresql-15-pgaudit
 	libssl-dev libkrb5-dev libpq-dev libgtest-dev cmake g++ make pkg-config python3 ca-certificates
+	postgresql-15-cron rsyslog openssl
 )
 
 # ---------------------------------------------------------------------------------------------
