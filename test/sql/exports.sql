@@ -184,6 +184,17 @@ SET ROLE regress_ex_admin;
 SELECT ex.try($$SELECT witness.export('jsonl')$$);
 RESET ROLE;
 
+-- A time-limited auditor exports the entries of its period only, as witness.log shows them to it.
+CREATE ROLE regress_ex_period;
+SELECT witness.grant_auditor('regress_ex_period', now() + interval '1 hour',
+                             since => (SELECT stmt_time FROM witness.log WHERE table_name = 'customers' AND operation = 'UPDATE')) > 0 AS granted;
+SET ROLE regress_ex_period;
+SELECT string_agg(x::jsonb ->> 'entry_id', ',' ORDER BY (x::jsonb ->> 'entry_id')::int) AS entries_of_the_period
+FROM witness.export('jsonl', table_name => 'customers') x;
+SELECT count(*) AS lines_before_the_period
+FROM witness.export('jsonl', until => (SELECT stmt_time FROM witness.log WHERE table_name = 'customers' AND operation = 'UPDATE')) x;
+RESET ROLE;
+
 -- Every export is recorded as a call, naming the role; every refusal as denied.
 SELECT witness.flush_activity() >= 0 AS flushed;
 SELECT a.kind, a.outcome, a.current_user_name, a.object_name, a.sqlstate, left(a.message, 60) AS message
@@ -195,4 +206,4 @@ SELECT witness.flush_activity() >= 0 AS flushed;
 
 \c contrib_regression
 DROP DATABASE regress_witness_exports;
-DROP ROLE regress_ex_reader, regress_ex_auditor, regress_ex_owner, regress_ex_dml, regress_ex_creator, regress_ex_admin;
+DROP ROLE regress_ex_period, regress_ex_reader, regress_ex_auditor, regress_ex_owner, regress_ex_dml, regress_ex_creator, regress_ex_admin;
