@@ -182,6 +182,8 @@ SELECT ex.try($$CREATE FUNCTION regress_ex_mine.export(format text) RETURNS SETO
 RESET ROLE;
 SET ROLE regress_ex_admin;
 SELECT ex.try($$SELECT witness.export('jsonl')$$);
+-- A refused encrypted export keeps its passphrase out of the record too.
+SELECT ex.try($$SELECT witness.export_encrypted('admin secret', 'jsonl')$$);
 RESET ROLE;
 
 -- A time-limited auditor exports the entries of its period only, as witness.log shows them to it.
@@ -195,9 +197,10 @@ SELECT count(*) AS lines_before_the_period
 FROM witness.export('jsonl', until => (SELECT stmt_time FROM witness.log WHERE table_name = 'customers' AND operation = 'UPDATE')) x;
 RESET ROLE;
 
--- Every export is recorded as a call, naming the role; every refusal as denied.
+-- Every export is recorded as a call, naming the role, its statement withheld (it may hold a
+-- passphrase or a pseudonym key); every refusal as denied.
 SELECT witness.flush_activity() >= 0 AS flushed;
-SELECT a.kind, a.outcome, a.current_user_name, a.object_name, a.sqlstate, left(a.message, 60) AS message
+SELECT a.kind, a.outcome, a.current_user_name, a.object_name, a.sqlstate, left(a.message, 60) AS message, a.statement
 FROM witness.activity a
 WHERE a.current_user_name LIKE 'regress_ex_%' AND a.kind IN ('call', 'denied')
 ORDER BY a.activity_id;
