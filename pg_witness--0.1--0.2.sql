@@ -3398,16 +3398,11 @@ COMMENT ON FUNCTION witness.apply_retention() IS 'deletes every sealed entry who
 -- of `openssl enc`; streamed a batch at a time by src/pg/export/export_lines.cpp
 -------------------------------------------------------------------------------
 
--- The block an entry was sealed in, NULL while it is pending. SECURITY DEFINER: a reader may export
--- but not read witness.block; it learns the block number only.
+-- The block an entry was sealed in, NULL while it is pending: the previous entry's block when it
+-- holds this one too, else a binary search (witness._block_of_xid()). SECURITY DEFINER: a reader may
+-- export but not read witness.block; it learns the block number only.
 CREATE FUNCTION witness._export_block_no(x xid8, entry_id bigint) RETURNS bigint
-LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-	PERFORM witness.access_check();
-	RETURN (witness._block_of_xid(x, entry_id)).block_no;
-END
-$$;
+AS 'MODULE_PATHNAME', 'witness_export_block_no' LANGUAGE C STABLE STRICT SECURITY DEFINER;
 COMMENT ON FUNCTION witness._export_block_no(xid8, bigint) IS 'internal: the number of the block an entry was sealed in, NULL while pending, for witness.export()';
 
 -- A keyed pseudonym: "anon:" and the first 16 bytes of HMAC-SHA256(key, value) in hex. The same value

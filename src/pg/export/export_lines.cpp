@@ -20,6 +20,9 @@
 #include <string>
 
 extern "C" {
+#include "catalog/pg_type.h"
+#include "utils/datum.h"
+#include "utils/fmgrprotos.h"
 #include "utils/snapmgr.h"
 }
 
@@ -222,9 +225,90 @@ Datum finish(FunctionCallInfo fcinfo, FuncCallContext *funcctx, ExportState *st)
 	SRF_RETURN_DONE(funcctx);
 }
 
+// The block of the previous entry, for witness._export_block_no(): entries come in id order, and most
+// belong to the block of the entry before them.
+struct BlockCache {
+	bool valid;
+	int64 block_no;
+	Datum snapshot;  // the block's snapshot (pg_snapshot, in fn_mcxt)
+	Datum previous;  // the snapshot whose transactions it does not hold, if any
+	bool has_previous;
+	int64 era_first, era_next; // the entry ids of its transaction-id era
+};
+
+// Whether the cached block holds the transaction xid of entry id: the same test as the subject
+// export's (witness._subject_export_lines()).
+bool cached_block_holds(const BlockCache *c, Datum xid, int64 id)
+{
+	return c->valid && id >= c->era_first && id < c->era_next &&
+	       DatumGetBool(DirectFunctionCall2(pg_visible_in_snapshot, xid, c->snapshot)) &&
+	       !(c->has_previous && DatumGetBool(DirectFunctionCall2(pg_visible_in_snapshot, xid, c->previous)));
+}
+
+const char *const kBlockOfQuery =
+    "SELECT b.block_no, b.snapshot, witness._previous_snapshot(b.block_no), e.first_id, e.next_first_id"
+    " FROM witness._block_of_xid($1, $2) b CROSS JOIN witness._era_bounds($2) e WHERE b.block_no IS NOT NULL";
+
 } // namespace
 
 extern "C" {
+PG_FUNCTION_INFO_V1(witness_export_block_no);
+Datum witness_export_block_no(PG_FUNCTION_ARGS);
+
+// witness._export_block_no(xid, entry_id): the block the entry is sealed in, NULL while pending. A
+// binary search over the blocks (witness._block_of_xid()) only when the previous entry's block does
+// not hold this one.
+Datum witness_export_block_no(PG_FUNCTION_ARGS)
+{
+	require_nargs(fcinfo, 2);
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	check_access();
+	Datum xid = PG_GETARG_DATUM(0);
+	const int64 id = PG_GETARG_INT64(1);
+	auto *c = (BlockCache *)fcinfo->flinfo->fn_extra;
+	if (c == nullptr) {
+		c = (BlockCache *)MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(BlockCache));
+		fcinfo->flinfo->fn_extra = c;
+	}
+	if (cached_block_holds(c, xid, id))
+		PG_RETURN_INT64(c->block_no);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "pg_witness: SPI_connect failed");
+	Oid types[2] = {XID8OID, INT8OID};
+	Datum values[2] = {xid, Int64GetDatum(id)};
+	if (SPI_execute_with_args(kBlockOfQuery, 2, types, values, nullptr, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "pg_witness: could not look up the block of entry %lld", (long long)id);
+	if (SPI_processed == 0) {
+		SPI_finish();
+		PG_RETURN_NULL();
+	}
+	HeapTuple row = SPI_tuptable->vals[0];
+	TupleDesc desc = SPI_tuptable->tupdesc;
+	bool isnull[5];
+	Datum d[5];
+	for (int i = 0; i < 5; i++)
+		d[i] = SPI_getbinval(row, desc, i + 1, &isnull[i]);
+	if (c->valid) {
+		pfree(DatumGetPointer(c->snapshot));
+		if (c->has_previous)
+			pfree(DatumGetPointer(c->previous));
+	}
+	c->valid = false;
+	MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+	c->block_no = DatumGetInt64(d[0]);
+	c->snapshot = datumCopy(d[1], false, -1);
+	c->has_previous = !isnull[2];
+	c->previous = c->has_previous ? datumCopy(d[2], false, -1) : (Datum)0;
+	c->era_first = DatumGetInt64(d[3]);
+	c->era_next = DatumGetInt64(d[4]);
+	c->valid = !isnull[1] && !isnull[3] && !isnull[4];
+	MemoryContextSwitchTo(old);
+	const int64 block_no = c->block_no;
+	SPI_finish();
+	PG_RETURN_INT64(block_no);
+}
+
 PG_FUNCTION_INFO_V1(witness_export);
 PG_FUNCTION_INFO_V1(witness_export_encrypted);
 PG_FUNCTION_INFO_V1(witness_export_pseudonym);
