@@ -515,21 +515,21 @@ $$;
 COMMENT ON FUNCTION witness.erase_subject(text, text) IS 'erases the payload (row key, subject, values; sealed or in clear) of every format-2 entry of a data subject, keeping the chain verifiable; records the erasure in the trail and returns how many entries it erased';
 REVOKE ALL ON FUNCTION witness.erase_subject(text, text) FROM PUBLIC;
 
--- witness.verify() and verify_period() count the entries a recorded erasure emptied.
+-- witness.verify() and verify_period() count the entries a recorded erasure emptied and the entries retention pruned.
 DROP FUNCTION witness.verify_period(timestamptz, timestamptz);
 DROP FUNCTION witness.verify(bigint, bigint);
 CREATE FUNCTION witness.verify(first_block bigint DEFAULT NULL, last_block bigint DEFAULT NULL)
 RETURNS TABLE (status text, blocks_checked bigint, entries_checked bigint, entries_pending bigint,
                problem text, block_no bigint, entry_id bigint, detail text, oldest_pending_age interval,
-               entries_erased bigint, entries_unchecked bigint)
+               entries_erased bigint, entries_unchecked bigint, entries_pruned bigint)
 AS 'MODULE_PATHNAME', 'witness_verify' LANGUAGE C STABLE;
-COMMENT ON FUNCTION witness.verify(bigint, bigint) IS 'recomputes leaf hashes, block membership, Merkle roots and the chain (whole trail, or blocks first_block..last_block); one row per problem, or one row with status valid; oldest_pending_age: how long the oldest unsealed entry has waited; entries_erased: entries whose payload a recorded erasure removed; entries_unchecked: encrypted payloads whose master key is not configured, so only their header and commitment were checked';
+COMMENT ON FUNCTION witness.verify(bigint, bigint) IS 'recomputes leaf hashes, block membership, Merkle roots and the chain (whole trail, or blocks first_block..last_block); one row per problem, or one row with status valid; oldest_pending_age: how long the oldest unsealed entry has waited; entries_erased: entries whose payload a recorded erasure removed; entries_unchecked: encrypted payloads whose master key is not configured, so only their header and commitment were checked; entries_pruned: sealed entries a retention run recorded in the chain deleted';
 REVOKE ALL ON FUNCTION witness.verify(bigint, bigint) FROM PUBLIC;
 
 CREATE FUNCTION witness.verify_period(since timestamptz, until timestamptz)
 RETURNS TABLE (status text, blocks_checked bigint, entries_checked bigint, entries_pending bigint,
                problem text, block_no bigint, entry_id bigint, detail text, oldest_pending_age interval,
-               entries_erased bigint, entries_unchecked bigint)
+               entries_erased bigint, entries_unchecked bigint, entries_pruned bigint)
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -544,7 +544,7 @@ BEGIN
 	IF first_no IS NULL THEN
 		-- Nothing was checked, so nothing can be called valid.
 		RETURN QUERY SELECT 'empty'::text, 0::bigint, 0::bigint, 0::bigint, NULL::text, NULL::bigint, NULL::bigint,
-		                    format('no block was sealed between %s and %s', since, until), NULL::interval, 0::bigint, 0::bigint;
+		                    format('no block was sealed between %s and %s', since, until), NULL::interval, 0::bigint, 0::bigint, 0::bigint;
 		RETURN;
 	END IF;
 	RETURN QUERY SELECT * FROM witness.verify(first_no, last_no);
@@ -651,33 +651,30 @@ END
 $$;
 COMMENT ON FUNCTION witness._block_of_xid(xid8, bigint) IS 'internal: the first block of an entry''s transaction-id era whose snapshot sees its transaction (NULL while none does), by binary search';
 
-CREATE OR REPLACE FUNCTION witness.block_of(entry_id bigint) RETURNS witness.block
-LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp
-AS $$
-	SELECT b.* FROM witness.entry e CROSS JOIN LATERAL witness._block_of_xid(e.xid, e.id) b
-	WHERE e.id = entry_id AND b.block_no IS NOT NULL ORDER BY b.block_no LIMIT 1
-$$;
-
 -- The members of block b in id order: what its Merkle root was computed over (docs/verification.md).
 -- The xid bounds (the previous snapshot's xmin, this one's xmax) and the id bounds of the header let
 -- witness.entry_xid and witness.entry_id skip the rest of the trail. A header whose bounds were
--- altered fails its block hash, and the proofs read from it do not check.
+-- altered fails its block hash, and the proofs read from it do not check. For a block retention
+-- partly pruned, the kept leaf hashes of its pruned entries (witness.pruned_leaf) stand in for them.
 CREATE FUNCTION witness._block_members(b witness.block, OUT ids bigint[], OUT leaves bytea[])
 LANGUAGE plpgsql STABLE STRICT SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	prev_snapshot pg_snapshot := witness._previous_snapshot(b.block_no);
+	prev_snapshot pg_snapshot := witness._previous_snapshot(b.block_no); -- NULL at an era's first block
 BEGIN
-	SELECT array_agg(m.id ORDER BY m.id), array_agg(m.leaf_hash ORDER BY m.id) INTO ids, leaves
-	FROM witness.entry m, witness._era_bounds(b.first_entry_id) era
-	WHERE m.xid >= COALESCE(pg_snapshot_xmin(prev_snapshot), '0'::xid8) AND m.xid < pg_snapshot_xmax(b.snapshot)
-	  AND m.id BETWEEN b.first_entry_id AND b.last_entry_id
-	  AND m.id >= era.first_id AND m.id < era.next_first_id
-	  AND pg_visible_in_snapshot(m.xid, b.snapshot)
-	  AND (prev_snapshot IS NULL OR NOT pg_visible_in_snapshot(m.xid, prev_snapshot));
+	SELECT array_agg(u.id ORDER BY u.id), array_agg(u.leaf ORDER BY u.id) INTO ids, leaves
+	FROM (SELECT m.id, m.leaf_hash AS leaf FROM witness.entry m, witness._era_bounds(b.first_entry_id) era
+	      WHERE m.xid >= COALESCE(pg_snapshot_xmin(prev_snapshot), '0'::xid8) AND m.xid < pg_snapshot_xmax(b.snapshot)
+	        AND m.id BETWEEN b.first_entry_id AND b.last_entry_id AND m.id >= era.first_id AND m.id < era.next_first_id
+	        AND pg_visible_in_snapshot(m.xid, b.snapshot)
+	        AND (prev_snapshot IS NULL OR NOT pg_visible_in_snapshot(m.xid, prev_snapshot))
+	      UNION ALL
+	      SELECT k.id, substring(p.leaf_hashes FROM (k.o::integer - 1) * 32 + 1 FOR 32)
+	      FROM witness.pruned_leaf p CROSS JOIN LATERAL unnest(p.entry_ids) WITH ORDINALITY AS k(id, o)
+	      WHERE p.block_no = b.block_no AND NOT p.whole) u;
 END
 $$;
-COMMENT ON FUNCTION witness._block_members(witness.block) IS 'internal: ids and leaf hashes of a block''s entries in id order';
+COMMENT ON FUNCTION witness._block_members(witness.block) IS 'internal: ids and leaf hashes of a block''s entries in id order, the kept leaf hashes of its pruned entries included';
 
 CREATE FUNCTION witness._block_tree(b witness.block) RETURNS bytea
 LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp
@@ -3039,66 +3036,6 @@ AS 'MODULE_PATHNAME', 'witness_prune_entries' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION witness._prune_entries(tid[], bigint[], oid[]) IS 'internal: deletes the given sealed entries (each at a ctid of a partition of witness.entry, docs/scaling.md) for witness.apply_retention()';
 REVOKE ALL ON FUNCTION witness._prune_entries(tid[], bigint[], oid[]) FROM PUBLIC;
 
--- Proofs of entries of a partly pruned block: its members are the remaining entries and the kept
--- leaf hashes of the pruned ones, in id order.
-CREATE OR REPLACE FUNCTION witness._block_members(b witness.block, OUT ids bigint[], OUT leaves bytea[])
-LANGUAGE plpgsql STABLE STRICT SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-	prev_snapshot pg_snapshot := witness._previous_snapshot(b.block_no); -- NULL at an era's first block
-BEGIN
-	SELECT array_agg(u.id ORDER BY u.id), array_agg(u.leaf ORDER BY u.id) INTO ids, leaves
-	FROM (SELECT m.id, m.leaf_hash AS leaf FROM witness.entry m, witness._era_bounds(b.first_entry_id) era
-	      WHERE m.xid >= COALESCE(pg_snapshot_xmin(prev_snapshot), '0'::xid8) AND m.xid < pg_snapshot_xmax(b.snapshot)
-	        AND m.id BETWEEN b.first_entry_id AND b.last_entry_id AND m.id >= era.first_id AND m.id < era.next_first_id
-	        AND pg_visible_in_snapshot(m.xid, b.snapshot)
-	        AND (prev_snapshot IS NULL OR NOT pg_visible_in_snapshot(m.xid, prev_snapshot))
-	      UNION ALL
-	      SELECT k.id, substring(p.leaf_hashes FROM (k.o::integer - 1) * 32 + 1 FOR 32)
-	      FROM witness.pruned_leaf p CROSS JOIN LATERAL unnest(p.entry_ids) WITH ORDINALITY AS k(id, o)
-	      WHERE p.block_no = b.block_no AND NOT p.whole) u;
-END
-$$;
-COMMENT ON FUNCTION witness._block_members(witness.block) IS 'internal: ids and leaf hashes of a block''s entries in id order, the kept leaf hashes of its pruned entries included';
-
--- witness.verify() and verify_period() count the entries retention pruned.
-DROP FUNCTION witness.verify_period(timestamptz, timestamptz);
-DROP FUNCTION witness.verify(bigint, bigint);
-CREATE FUNCTION witness.verify(first_block bigint DEFAULT NULL, last_block bigint DEFAULT NULL)
-RETURNS TABLE (status text, blocks_checked bigint, entries_checked bigint, entries_pending bigint,
-               problem text, block_no bigint, entry_id bigint, detail text, oldest_pending_age interval,
-               entries_erased bigint, entries_unchecked bigint, entries_pruned bigint)
-AS 'MODULE_PATHNAME', 'witness_verify' LANGUAGE C STABLE;
-COMMENT ON FUNCTION witness.verify(bigint, bigint) IS 'recomputes leaf hashes, block membership, Merkle roots and the chain (whole trail, or blocks first_block..last_block); one row per problem, or one row with status valid; oldest_pending_age: how long the oldest unsealed entry has waited; entries_erased: entries whose payload a recorded erasure removed; entries_unchecked: encrypted payloads whose master key is not configured, so only their header and commitment were checked; entries_pruned: sealed entries a retention run recorded in the chain deleted';
-REVOKE ALL ON FUNCTION witness.verify(bigint, bigint) FROM PUBLIC;
-
-CREATE FUNCTION witness.verify_period(since timestamptz, until timestamptz)
-RETURNS TABLE (status text, blocks_checked bigint, entries_checked bigint, entries_pending bigint,
-               problem text, block_no bigint, entry_id bigint, detail text, oldest_pending_age interval,
-               entries_erased bigint, entries_unchecked bigint, entries_pruned bigint)
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-	first_no bigint;
-	last_no bigint;
-BEGIN
-	IF since IS NULL OR until IS NULL THEN
-		RAISE EXCEPTION 'since and until must not be null' USING ERRCODE = 'null_value_not_allowed';
-	END IF;
-	SELECT min(b.block_no), max(b.block_no) INTO first_no, last_no FROM witness.block b
-	WHERE b.sealed_at >= since AND b.sealed_at < until;
-	IF first_no IS NULL THEN
-		-- Nothing was checked, so nothing can be called valid.
-		RETURN QUERY SELECT 'empty'::text, 0::bigint, 0::bigint, 0::bigint, NULL::text, NULL::bigint, NULL::bigint,
-		                    format('no block was sealed between %s and %s', since, until), NULL::interval, 0::bigint, 0::bigint, 0::bigint;
-		RETURN;
-	END IF;
-	RETURN QUERY SELECT * FROM witness.verify(first_no, last_no);
-END
-$$;
-COMMENT ON FUNCTION witness.verify_period(timestamptz, timestamptz) IS 'witness.verify() for the blocks sealed in [since, until); status empty when no block was sealed then';
-REVOKE ALL ON FUNCTION witness.verify_period(timestamptz, timestamptz) FROM PUBLIC;
-
 -- For the background worker (witness.retention_time, src/pg/seal/scheduled_retention.cpp): a run is due
 -- when none ran since the last time the clock passed at_time (HH:MM, UTC).
 CREATE FUNCTION witness._retention_due(at_time text) RETURNS boolean
@@ -3609,6 +3546,7 @@ COMMENT ON FUNCTION witness.revoke_auditor(regrole) IS 'ends a role''s auditor a
 -- would hide from them the other members of a block, and the proofs would not check.
 ALTER FUNCTION witness.prove(bigint) SECURITY DEFINER;
 ALTER FUNCTION witness.verify_digest(jsonb, text) SECURITY DEFINER;
+-- block_of() finds the block within the entry's transaction-id era (witness._block_of_xid).
 CREATE OR REPLACE FUNCTION witness.block_of(entry_id bigint) RETURNS witness.block
 LANGUAGE sql STABLE STRICT SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
