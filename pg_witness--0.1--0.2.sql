@@ -215,11 +215,15 @@ REVOKE ALL ON witness.partitions FROM PUBLIC;
 -- it already. Made as a table of its own and then attached: ATTACH PARTITION takes SHARE UPDATE
 -- EXCLUSIVE on witness.entry, which capture's ROW EXCLUSIVE does not conflict with (CREATE TABLE ...
 -- PARTITION OF would wait for every capturing transaction and stop capture meanwhile). Attaching
--- scans witness.entry_default under an exclusive lock for entries of that month; when it has some,
--- the month is refused loudly (WARNING) and its entries stay in the default partition.
+-- scans witness.entry_default under an exclusive lock for entries of that month. When it has some
+-- (the month of a fresh install: capture ran before the worker's first pass), up to 100,000 of them
+-- are moved into the new partition first, under that lock: same rows, same ids and leaf hashes, so
+-- blocks and proofs are unchanged. More than that is refused loudly (WARNING): the move would hold
+-- capture into the default partition up for too long; those entries stay where they are.
 CREATE FUNCTION witness._create_entry_partition(month_start timestamptz) RETURNS regclass
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
+	in_default bigint;
 	lo timestamptz := date_trunc('month', month_start AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
 	hi timestamptz := (date_trunc('month', month_start AT TIME ZONE 'UTC') + interval '1 month') AT TIME ZONE 'UTC';
 	name text := 'entry_' || to_char(date_trunc('month', month_start AT TIME ZONE 'UTC'), '"y"YYYY"m"MM');
@@ -231,15 +235,27 @@ BEGIN
 	IF EXISTS (SELECT 1 FROM witness.partitions p WHERE NOT p.is_default AND p.range_start < hi AND p.range_end > lo) THEN
 		RETURN NULL;
 	END IF;
-	IF EXISTS (SELECT 1 FROM witness.entry_default e WHERE e.stmt_time >= lo AND e.stmt_time < hi) THEN
-		RAISE WARNING 'pg_witness: no partition made for the UTC month %: witness.entry_default holds entries of it', to_char(lo AT TIME ZONE 'UTC', 'YYYY-MM')
-			USING DETAIL = 'A partition cannot be attached over entries of the default partition.',
+	-- Taken first, before anything is read: the attach needs it anyway, and no capture may add
+	-- entries of the month to the default partition between the count, the move and the attach.
+	LOCK TABLE witness.entry_default IN ACCESS EXCLUSIVE MODE;
+	SELECT count(*) INTO in_default FROM (SELECT 1 FROM witness.entry_default e WHERE e.stmt_time >= lo AND e.stmt_time < hi LIMIT 100001) x;
+	IF in_default > 100000 THEN
+		RAISE WARNING 'pg_witness: no partition made for the UTC month %: witness.entry_default holds more than 100000 entries of it', to_char(lo AT TIME ZONE 'UTC', 'YYYY-MM')
+			USING DETAIL = 'A partition cannot be attached over entries of the default partition, and moving that many would stop capture into it for too long.',
 			      HINT = 'Its entries stay in witness.entry_default, which retention cannot drop by month (docs/scaling.md).';
 		RETURN NULL;
 	END IF;
 	PERFORM witness._begin_internal_ddl();
 	EXECUTE format('CREATE TABLE witness.%I (LIKE witness.entry)', name);
 	made := format('witness.%I', name)::regclass;
+	IF in_default > 0 THEN
+		-- Into the new table before it is guarded (only capture inserts into a guarded partition); out
+		-- of the default partition with the guard letting this internal move through (_reject_write).
+		EXECUTE format('INSERT INTO %s SELECT * FROM witness.entry_default e WHERE e.stmt_time >= $1 AND e.stmt_time < $2 ORDER BY e.id', made)
+			USING lo, hi;
+		DELETE FROM witness.entry_default e WHERE e.stmt_time >= lo AND e.stmt_time < hi;
+		RAISE NOTICE 'pg_witness: moved % entries of the UTC month % from witness.entry_default into %', in_default, to_char(lo AT TIME ZONE 'UTC', 'YYYY-MM'), made;
+	END IF;
 	EXECUTE format('COMMENT ON TABLE %s IS %L', made, format('pg_witness trail: the entries of the UTC month from %s (docs/scaling.md)', lo));
 	PERFORM witness._guard_entry_partition(made);
 	-- The CHECK spares ATTACH a scan of the (empty) table; the default partition it scans still.
@@ -251,7 +267,7 @@ BEGIN
 	RETURN made;
 END
 $$;
-COMMENT ON FUNCTION witness._create_entry_partition(timestamptz) IS 'internal: makes and attaches the partition of witness.entry for the UTC month of month_start, unless one covers it or the default partition holds entries of it';
+COMMENT ON FUNCTION witness._create_entry_partition(timestamptz) IS 'internal: makes and attaches the partition of witness.entry for the UTC month of month_start, unless one covers it or the default partition holds more than 100000 entries of it (fewer are moved into it)';
 REVOKE ALL ON FUNCTION witness._create_entry_partition(timestamptz) FROM PUBLIC;
 
 -- What the sealer worker calls (once an hour): the current UTC month and the next months_ahead, each
@@ -306,10 +322,13 @@ COMMENT ON COLUMN witness.erasure.subject_salt IS '32 random bytes drawn for thi
 COMMENT ON COLUMN witness.erasure.subject_digest IS 'SHA-256(0x04 || subject_salt || subject as UTF-8): lets witness.subject_export() list the erased entries of the subject it is given, without the subject in clear (docs/personal-data.md)';
 COMMENT ON SEQUENCE witness.erasure_erasure_id_seq IS 'pg_witness erasure ids';
 
+-- The move of a month's entries out of the default partition into the month's new partition
+-- (witness._create_entry_partition, docs/scaling.md), an internal step, goes through (on the line of
+-- BEGIN: line numbers in error contexts stay).
 CREATE OR REPLACE FUNCTION witness._reject_write() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
-BEGIN
+BEGIN IF TG_OP = 'DELETE' AND TG_TABLE_NAME = 'entry_default' AND witness._in_internal_ddl() THEN RETURN NULL; END IF;
 	IF TG_TABLE_NAME IN ('ddl_event', 'erasure', 'subject_access', 'key_rotation', 'activity', 'auditor_grant', 'subject_binding', 'legal_hold', 'verification_run', 'retention_rule', 'retention_run', 'pruned_leaf', 'era') THEN
 		IF TG_OP = 'INSERT' AND witness._in_internal_ddl() THEN
 			RETURN NULL;
