@@ -105,7 +105,26 @@ std::string html_escape(std::string_view text)
 {
 	std::string out;
 	out.reserve(text.size() + 16);
-	for (const char c : text) {
+	for (size_t i = 0; i < text.size(); i++) {
+		const char c = text[i];
+		// Unicode noncharacters (U+FDD0..U+FDEF, U+xFFFE, U+xFFFF) as character references: psql's
+		// printer drops them, and a report saved through it would then fail its check.
+		const unsigned char u = static_cast<unsigned char>(c);
+		if (u >= 0xE0 && u <= 0xF4) {
+			const size_t n = u >= 0xF0 ? 4 : 3;
+			if (i + n <= text.size()) {
+				uint32_t cp = u & (n == 4 ? 0x07 : 0x0F);
+				for (size_t k = 1; k < n; k++)
+					cp = (cp << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3F);
+				if ((cp >= 0xFDD0 && cp <= 0xFDEF) || (cp & 0xFFFE) == 0xFFFE) {
+					char buf[16];
+					std::snprintf(buf, sizeof buf, "&#x%X;", static_cast<unsigned>(cp));
+					out += buf;
+					i += n - 1;
+					continue;
+				}
+			}
+		}
 		switch (c) {
 		case '&':
 			out += "&amp;";
@@ -652,8 +671,13 @@ ReportCheck check_report(std::string_view document, std::string_view hmac_key, s
 			pos = end + 1;
 		}
 	}
-	// Nothing may follow or be added around the signatures: the block must be exactly as written.
-	if (block != signature_block(sig)) {
+	// Nothing may follow or be added around the signatures: the block must be exactly as written,
+	// but for line ends after it (psql -At adds one to what it prints).
+	std::string_view trimmed = block;
+	while (trimmed.size() > 1 && (trimmed.back() == '\n' || trimmed.back() == '\r') &&
+	       (trimmed[trimmed.size() - 2] == '\n' || trimmed[trimmed.size() - 2] == '\r'))
+		trimmed.remove_suffix(1);
+	if (trimmed != signature_block(sig)) {
 		c.problem = "the signature block is not as witness signs it (text was added or changed after the signed content)";
 		return c;
 	}

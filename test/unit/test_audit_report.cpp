@@ -155,6 +155,7 @@ TEST(AuditReport, HostileNamesAreEscaped)
 	EXPECT_EQ(html.find("\ned25519 "), std::string::npos);
 	EXPECT_EQ(html.find("\n<!-- witness-signature -->"), std::string::npos);
 	EXPECT_NE(html.find("x\\x0aed25519 00\\x0a&lt;!-- witness-signature --&gt;"), std::string::npos);
+	EXPECT_EQ(html_escape("a\xef\xbf\xbe\xf0\x9f\xbf\xbf\xef\xb7\x90\xc3\xa9"), "a&#xFFFE;&#x1FFFF;&#xFDD0;\xc3\xa9");
 	// Signed, the hostile text does not confuse the check.
 	const std::string doc = sign_report(html, kHmacKey, "");
 	EXPECT_TRUE(check_report(doc, kHmacKey, "").ok());
@@ -199,7 +200,9 @@ TEST(AuditReport, SignedReportChecksAndAnyChangeFails)
 	EXPECT_EQ(c.ed25519, SignatureState::Invalid);
 	EXPECT_FALSE(c.ok());
 
-	// Text appended after the signatures, or a signature line removed while its key is given.
+	// A line end psql adds is no change; text appended after the signatures, or a signature line
+	// removed while its key is given, is.
+	EXPECT_TRUE(check_report(doc + "\n", kHmacKey, kp.public_pem).ok());
 	EXPECT_FALSE(check_report(doc + "<p>all fine</p>\n", kHmacKey, kp.public_pem).ok());
 	std::string stripped = doc;
 	const size_t h = stripped.find("\nhmac_sha256 ") + 1;
