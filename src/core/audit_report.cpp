@@ -298,7 +298,10 @@ void AuditReportBuilder::State::add_record(const std::string &table, const JsonV
 			logins_refused.add({member(row, "happened_at"), member(row, "session_user_name"), outcome,
 			                    member(row, "client_addr"), member(row, "message")});
 		} else if (kind == "denied") {
-			denied[{role, member(row, "sqlstate"), member(row, "object_name")}]++;
+			std::string what = member(row, "object_name");
+			if (what.empty())
+				what = member(row, "message");
+			denied[{role, member(row, "sqlstate"), what}]++;
 			denied_total++;
 		}
 	}
@@ -560,7 +563,7 @@ std::string AuditReportBuilder::content(int64_t generated_us, std::string_view p
 		for (const auto &[k, c] : s.denied)
 			if (rows.size() < kMaxListedRows)
 				rows.push_back({std::get<0>(k), std::get<1>(k), std::get<2>(k), std::to_string(c)});
-		table_html(out, {"role", "SQLSTATE", "object", "attempts"}, {false, false, false, true}, rows,
+		table_html(out, {"role", "SQLSTATE", "object or message", "attempts"}, {false, false, false, true}, rows,
 		           static_cast<int64_t>(s.denied.size()), "No refused attempts.");
 	}
 	out += "</section>\n";
