@@ -66,7 +66,7 @@ SELECT substring(r FROM '<td class="n" id="entries">([0-9]+)</td>')::int >= 10 A
        r LIKE '%<td>&lt;script&gt;alert(1)&lt;/script&gt;</td><td>ar_dml</td><td class="n">3</td>%' AS actor_escaped,
        r LIKE '%<td>postgres</td><td>ar_dml</td><td class="n">1</td>%' AS dml_role_counted,
        position('<script' IN r) AS raw_script,
-       substring(r FROM '<td id="verification" class="([a-z]+)">') AS verification,
+       substring(r FROM '<td id="verification" class="[a-z]+">([a-z]+)</td>') = (SELECT min(status) FROM witness.verify()) AS verification_stated,
        substring(r FROM '<td id="block-range">([^<]*)</td>') ~ '^[0-9]+ \([0-9]+ to [0-9]+\)$' AS block_range,
        r LIKE '%No erasures.%' AS no_erasures, r LIKE '%No alerts.%' AS no_alerts,
        substring(r FROM '<span id="denied">([0-9]+)</span>')::int >= 4 AS refusals_counted,
