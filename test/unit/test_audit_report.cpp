@@ -137,6 +137,39 @@ TEST(AuditReport, AlertsSection)
 	          std::string::npos);
 }
 
+TEST(AuditReport, HoldsRetentionSubjectAccessReadsAndPermissionChanges)
+{
+	AuditReportBuilder b(kReportNoBound, kReportNoEnd);
+	b.add_line(R"({"type":"header","format":1,"database":"42/shop","highest_block_no":0})");
+	b.add_line(entry(1, kT0, "I", "witness", "legal_hold", 16, "null", "admin",
+	                 R"({"event":"held","name":"dispute-7","reason":"court order","recorded_by":"admin","recorded_at":"t1"})"));
+	b.add_line(entry(2, kT0, "I", "witness", "retention_run", 16, "null", "postgres",
+	                 R"({"run_id":3,"ran_at":"t2","run_by":"postgres","entries_pruned":120,"held_kept":4})"));
+	b.add_line(entry(3, kT0, "I", "witness", "subject_access", 16, "null", "dpo",
+	                 R"({"accessed_at":"t3","role_name":"dpo","format":"json","reason":"Art. 15 request"})"));
+	b.add_line(entry(4, kT0, "I", "witness", "activity", 4, "null", "postgres",
+	                 R"({"kind":"read","outcome":"success","current_user_name":"support","object_name":"public.customers","statement_count":3,"row_count":12})"));
+	b.add_line(entry(5, kT0, "I", "witness", "activity", 4, "null", "postgres",
+	                 R"({"kind":"read","outcome":"success","current_user_name":"support","object_name":"public.customers","statement_count":1,"row_count":1})"));
+	b.add_line(entry(6, kT0, "I", "witness", "ddl_event", 16, "null", "postgres",
+	                 R"({"command_tag":"ALTER ROLE","action":"role altered","role_name":"postgres","happened_at":"t4"})"));
+	b.add_line(entry(7, kT0, "I", "witness", "ddl_event", 16, "null", "postgres",
+	                 R"({"command_tag":"ALTER TABLE","action":"altered","role_name":"postgres","happened_at":"t5"})"));
+	// An UPDATE of a record table (none are updated; a forged one) adds no row to a section.
+	b.add_line(entry(8, kT0, "U", "witness", "legal_hold", 16, "null", "admin", R"({"event":"held","name":"forged"})"));
+	const std::string html = b.content(kT0, "test");
+	EXPECT_NE(html.find("<td>t1</td><td>held</td><td>dispute-7</td><td>admin</td><td>court order</td>"), std::string::npos);
+	EXPECT_EQ(html.find("forged"), std::string::npos);
+	EXPECT_NE(html.find("<td>3</td><td>t2</td><td>postgres</td><td>120</td><td>4</td>"), std::string::npos);
+	EXPECT_NE(html.find("<span id=\"subject-access\">1</span>"), std::string::npos);
+	EXPECT_NE(html.find("<td>t3</td><td>dpo</td><td>json</td><td>Art. 15 request</td>"), std::string::npos);
+	EXPECT_NE(html.find("<td>public.customers</td><td>support</td><td class=\"n\">4</td><td class=\"n\">13</td>"),
+	          std::string::npos);
+	EXPECT_NE(html.find("<td>t4</td><td>ALTER ROLE</td><td>role altered</td><td>postgres</td>"), std::string::npos);
+	EXPECT_EQ(html.find("<td>ALTER TABLE</td>"), std::string::npos); // a schema change, not a permission change
+	EXPECT_NE(html.find("No refused logins."), std::string::npos);
+}
+
 // Attacker: an actor, a table and a reason chosen to inject markup, or a line posing as a signature.
 TEST(AuditReport, HostileNamesAreEscaped)
 {
