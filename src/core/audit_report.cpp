@@ -156,6 +156,88 @@ std::string html_escape(std::string_view text)
 	return out;
 }
 
+namespace
+{
+
+// The top-level members of an export line the report uses. Read with the pull reader: the values it
+// does not need (old values, row keys, contexts) are skipped, not built (docs/report.md, "Limits").
+struct LineFields {
+	std::string type, database, op, schema, table, actor, session_user, current_user, block_hash;
+	int64_t id = 0, stmt_time_us = 0, tags = 0, block_no = 0, entry_count = 0, sealed_at_us = 0;
+	std::string_view new_values; // JSON text of an object, or empty
+};
+
+void read_text(JsonReader &r, std::string &out)
+{
+	const JsonType t = r.peek();
+	if (t == JsonType::String)
+		r.read_string(out);
+	else if (t == JsonType::Null)
+		r.read_null();
+	else
+		r.skip_value();
+}
+
+void read_int(JsonReader &r, int64_t &out)
+{
+	if (r.peek() == JsonType::Number)
+		out = json_integer(r.read_number());
+	else
+		r.skip_value();
+}
+
+LineFields read_line(std::string_view line)
+{
+	LineFields f;
+	JsonReader r(line);
+	if (r.peek() != JsonType::Object)
+		throw std::invalid_argument("an export line is not a JSON object");
+	r.begin_object();
+	bool first = true;
+	std::string_view key;
+	std::string scratch;
+	while (r.next_member(first, key, scratch)) {
+		if (key == "type")
+			read_text(r, f.type);
+		else if (key == "database")
+			read_text(r, f.database);
+		else if (key == "op")
+			read_text(r, f.op);
+		else if (key == "schema_name")
+			read_text(r, f.schema);
+		else if (key == "table_name")
+			read_text(r, f.table);
+		else if (key == "actor")
+			read_text(r, f.actor);
+		else if (key == "session_user")
+			read_text(r, f.session_user);
+		else if (key == "current_user")
+			read_text(r, f.current_user);
+		else if (key == "block_hash")
+			read_text(r, f.block_hash);
+		else if (key == "id")
+			read_int(r, f.id);
+		else if (key == "stmt_time_us")
+			read_int(r, f.stmt_time_us);
+		else if (key == "tags")
+			read_int(r, f.tags);
+		else if (key == "block_no")
+			read_int(r, f.block_no);
+		else if (key == "entry_count")
+			read_int(r, f.entry_count);
+		else if (key == "sealed_at_us")
+			read_int(r, f.sealed_at_us);
+		else if (key == "new_values" && r.peek() == JsonType::Object)
+			f.new_values = r.skip_value();
+		else
+			r.skip_value();
+	}
+	r.end();
+	return f;
+}
+
+} // namespace
+
 struct AuditReportBuilder::State {
 	int64_t from_us, until_us;
 	std::string database;
@@ -180,7 +262,7 @@ struct AuditReportBuilder::State {
 	std::map<std::tuple<std::string, std::string, std::string>, int64_t> denied;       // role, sqlstate, object
 	int64_t denied_total = 0, reads_total = 0;
 
-	void add_entry(const JsonValue &e);
+	void add_entry(const LineFields &e);
 	void add_record(const std::string &table, const JsonValue *row, int64_t stmt_us);
 };
 
@@ -200,32 +282,28 @@ void AuditReportBuilder::set_verification(ReportVerification v)
 
 void AuditReportBuilder::add_line(std::string_view line)
 {
-	const JsonValue doc = parse_json(line);
-	if (doc.type != JsonType::Object)
-		throw std::invalid_argument("an export line is not a JSON object");
-	const std::string type = text_of(doc.find("type"));
-	if (type == "header") {
-		s_->database = text_of(doc.find("database"));
-	} else if (type == "block") {
-		s_->blocks.push_back({integer_of(doc.find("block_no")), integer_of(doc.find("entry_count")),
-		                      integer_of(doc.find("sealed_at_us")), text_of(doc.find("block_hash"))});
-	} else if (type == "entry") {
-		s_->add_entry(doc);
-	} else if (type == "era" || type == "pruned") {
+	const LineFields f = read_line(line);
+	if (f.type == "header") {
+		s_->database = f.database;
+	} else if (f.type == "block") {
+		s_->blocks.push_back({f.block_no, f.entry_count, f.sealed_at_us, f.block_hash});
+	} else if (f.type == "entry") {
+		s_->add_entry(f);
+	} else if (f.type == "era" || f.type == "pruned") {
 		// Membership only: nothing for the report.
 	} else {
-		throw std::invalid_argument("an export line has an unknown type \"" + type + "\"");
+		throw std::invalid_argument("an export line has an unknown type \"" + f.type + "\"");
 	}
 }
 
-void AuditReportBuilder::State::add_entry(const JsonValue &e)
+void AuditReportBuilder::State::add_entry(const LineFields &e)
 {
-	const int64_t t = integer_of(e.find("stmt_time_us"));
+	const int64_t t = e.stmt_time_us;
 	if (t < from_us || t >= until_us) {
 		entries_outside++;
 		return;
 	}
-	const int64_t id = integer_of(e.find("id"));
+	const int64_t id = e.id;
 	if (entries == 0 || id < first_id)
 		first_id = id;
 	if (entries == 0 || id > last_id)
@@ -236,13 +314,13 @@ void AuditReportBuilder::State::add_entry(const JsonValue &e)
 		last_us = t;
 	entries++;
 
-	const std::string table = text_of(e.find("schema_name")) + "." + text_of(e.find("table_name"));
-	const std::string op = text_of(e.find("op"));
+	const std::string table = e.schema + "." + e.table;
+	const std::string &op = e.op;
 	auto &counts = tables[table];
 	const size_t slot = op == "I" ? 0 : op == "U" ? 1 : op == "D" ? 2 : op == "T" ? 3 : 4;
 	counts[slot]++;
 	ops[op_word(op)]++;
-	const int tags = static_cast<int>(integer_of(e.find("tags")));
+	const int tags = static_cast<int>(e.tags);
 	table_tags[table] |= tags;
 	bool any = false;
 	for (int bit = 0; bit < 5; bit++)
@@ -253,14 +331,13 @@ void AuditReportBuilder::State::add_entry(const JsonValue &e)
 	if (!any)
 		classes["(none)"]++;
 
-	std::string actor = text_of(e.find("actor"));
-	const std::string user = text_of(e.find("current_user"));
-	if (actor.empty())
-		actor = text_of(e.find("session_user"));
-	actors[{actor, user}]++;
+	actors[{e.actor.empty() ? e.session_user : e.actor, e.current_user}]++;
 
-	if (text_of(e.find("schema_name")) == "witness" && op == "I")
-		add_record(text_of(e.find("table_name")), e.find("new_values"), t);
+	// Rows of pg_witness's own record tables: only their INSERT entries (the tables are append-only).
+	if (e.schema == "witness" && op == "I" && !e.new_values.empty()) {
+		const JsonValue row = parse_json(e.new_values);
+		add_record(e.table, &row, t);
+	}
 }
 
 // An entry of one of pg_witness's own record tables: a row of a section.
