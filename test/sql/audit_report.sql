@@ -74,6 +74,17 @@ SELECT substring(r FROM '<td class="n" id="entries">([0-9]+)</td>')::int >= 10 A
        r LIKE '%<td>CREATE ROLE</td><td>role created</td><td>postgres</td>%' AS permission_change_listed,
        r ~ E'\n<!-- witness-signature -->\n<section class="signature">\n<h2>Signatures</h2>\n<pre id="witness-signatures">\nhmac_sha256 [0-9a-f]{64}\n</pre>' AS signed
 FROM rep;
+-- An auditor restricted to a period (witness.grant_auditor) counts the entries of its period only:
+-- none here, where the whole trail's report counts them.
+SET client_min_messages = warning;
+CREATE ROLE ar_period;
+RESET client_min_messages;
+SELECT witness.grant_auditor('ar_period', now() + interval '1 hour', '2000-01-01', '2000-01-02') > 0 AS granted;
+SET ROLE ar_period;
+SELECT substring(witness.audit_report(NULL, NULL) FROM '<td class="n" id="entries">([0-9]+)</td>') AS entries_of_its_period;
+RESET ROLE;
+SELECT substring(witness.audit_report(NULL, NULL) FROM '<td class="n" id="entries">([0-9]+)</td>')::int > 10 AS entries_of_the_trail;
+SELECT witness.revoke_auditor('ar_period');
 -- A superuser may make it too.
 SELECT length(witness.audit_report(:'t0', NULL)) > 1000 AS superuser_report;
 -- A period with nothing in it.
@@ -84,4 +95,4 @@ RESET witness.hmac_key_file;
 SELECT witness.untrack('ar.ledger');
 DROP SCHEMA ar CASCADE;
 REVOKE CREATE ON DATABASE contrib_regression FROM ar_creator;
-DROP ROLE ar_owner, ar_dml, ar_creator, ar_admin, ar_auditor;
+DROP ROLE ar_owner, ar_dml, ar_creator, ar_admin, ar_auditor, ar_period;
