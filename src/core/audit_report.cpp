@@ -263,7 +263,7 @@ struct AuditReportBuilder::State {
 	int64_t denied_total = 0, reads_total = 0;
 
 	void add_entry(const LineFields &e);
-	void add_record(const std::string &table, const JsonValue *row, int64_t stmt_us);
+	void add_record(const std::string &table, const JsonValue *row);
 };
 
 AuditReportBuilder::AuditReportBuilder(int64_t from_us, int64_t until_us) : s_(std::make_unique<State>())
@@ -336,12 +336,12 @@ void AuditReportBuilder::State::add_entry(const LineFields &e)
 	// Rows of pg_witness's own record tables: only their INSERT entries (the tables are append-only).
 	if (e.schema == "witness" && op == "I" && !e.new_values.empty()) {
 		const JsonValue row = parse_json(e.new_values);
-		add_record(e.table, &row, t);
+		add_record(e.table, &row);
 	}
 }
 
 // An entry of one of pg_witness's own record tables: a row of a section.
-void AuditReportBuilder::State::add_record(const std::string &table, const JsonValue *row, int64_t stmt_us)
+void AuditReportBuilder::State::add_record(const std::string &table, const JsonValue *row)
 {
 	if (row != nullptr && row->type != JsonType::Object)
 		row = nullptr;
@@ -382,7 +382,6 @@ void AuditReportBuilder::State::add_record(const std::string &table, const JsonV
 			denied_total++;
 		}
 	}
-	(void)stmt_us;
 }
 
 int64_t AuditReportBuilder::entries_in_period() const { return s_->entries; }
