@@ -3349,6 +3349,20 @@ $$;
 COMMENT ON FUNCTION witness.apply_retention() IS 'deletes every sealed entry whose retention period has passed and that no legal hold in force covers, keeping the leaf hashes the blocks'' Merkle roots need, and drops a partition of witness.entry whose every entry goes; recorded in witness.retention_run, and so in the trail';
 
 -------------------------------------------------------------------------------
+-- The signed audit report (docs/report.md): counts, verification, erasures, holds, retention runs,
+-- alerts, personal data and security of a period, as HTML signed with the digest keys; built by
+-- the same code as witness-verify report, over the lines of witness.export_trail()
+-------------------------------------------------------------------------------
+
+-- Runs with the caller's rights: it reads the trail through witness.verify() and
+-- witness.export_trail(), so a period-restricted auditor's report holds the entries of its period only.
+CREATE FUNCTION witness.audit_report(since timestamptz, until timestamptz)
+RETURNS text
+AS 'MODULE_PATHNAME', 'witness_audit_report' LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION witness.audit_report(timestamptz, timestamptz) IS 'the audit report of the entries captured in [since, until) (NULL: open) as HTML: counts by table, actor, operation and classification, verification, erasures, holds, retention runs, alerts, personal data and security; signed with HMAC-SHA256 and Ed25519 under witness.hmac_key_file and witness.ed25519_key_file (docs/report.md)';
+REVOKE ALL ON FUNCTION witness.audit_report(timestamptz, timestamptz) FROM PUBLIC;
+
+-------------------------------------------------------------------------------
 -- Who may see what (docs/access.md): the roles witness_admin, witness_auditor and witness_reader,
 -- time-limited auditors (witness.grant_auditor()), masking of classified values, and the grants of
 -- every function, view and table of schema witness
@@ -3719,6 +3733,7 @@ GRANT EXECUTE ON FUNCTION witness.verify(bigint, bigint), witness.verify_period(
                           witness.subject_export(text, text, text), witness.entry_leaf_hash(witness.entry),
                           witness.entry_canonical_bytes(witness.entry), witness.entry_payload_bytes(witness.entry)
 	TO witness_auditor;
+GRANT EXECUTE ON FUNCTION witness.audit_report(timestamptz, timestamptz) TO witness_auditor;
 GRANT SELECT ON witness.entry, witness.block, witness.activity TO witness_auditor;
 -- verify() reads the kept leaf hashes of pruned entries as its caller.
 GRANT SELECT ON witness.pruned_leaf TO witness_auditor;

@@ -210,3 +210,17 @@ COMMIT;
 \echo
 \echo '==== 14. Verification names the altered entry ===='
 SELECT status, problem, block_no, entry_id, detail FROM witness.verify();
+
+\echo
+\echo '==== 15. The signed audit report an auditor receives (docs/report.md): a few of its figures ===='
+-- Signed with the digest keys; the demo makes an HMAC key for it.
+COPY (SELECT encode(sha256(gen_random_uuid()::text::bytea), 'hex')) TO '/tmp/pg_witness_demo_report_hmac.key';
+SET witness.hmac_key_file = '/tmp/pg_witness_demo_report_hmac.key';
+SELECT substring(r FROM '<td class="n" id="entries">([0-9]+)</td>') AS entries_today,
+       substring(r FROM '<td id="verification" class="[a-z]+">([a-z]+)</td>') AS verification,
+       substring(r FROM '<td id="block-range">([^<]*)</td>') AS blocks_sealed_today,
+       substring(r FROM '<tr><td>public.orders</td><td>[a-z, ]*</td>((<td class="n">[0-9]+</td>)+)</tr>') IS NOT NULL AS orders_counted,
+       substring(r FROM E'\nhmac_sha256 ([0-9a-f]{16})') || '...' AS signature,
+       length(r) AS html_bytes
+FROM (SELECT witness.audit_report(date_trunc('day', now()), NULL) AS r) s;
+RESET witness.hmac_key_file;

@@ -18,6 +18,7 @@
 #include "digest.hpp"
 #include "export_verifier.hpp"
 #include "pg_source.hpp"
+#include "report_command.hpp"
 #include "sha256.hpp"
 #include "signatures.hpp"
 #include "trail_verifier.hpp"
@@ -34,6 +35,8 @@ constexpr int kExitValid = 0, kExitTampered = 1, kExitError = 2;
 const char *const kUsage =
     "usage: witness-verify [options] EXPORT\n"
     "       witness-verify [options] --connect CONNINFO\n"
+    "       witness-verify report [--from T] [--until T] --hmac-key F | --ed25519-key F EXPORT > report.html\n"
+    "       witness-verify report-check REPORT --hmac-key F | --ed25519-key F\n"
     "\n"
     "Verifies a pg_witness trail: every entry's leaf hash is recomputed from its content, block\n"
     "membership from the snapshots, every Merkle root and the chain of block hashes. EXPORT is a file\n"
@@ -282,6 +285,8 @@ int run(const Options &o)
 int main(int argc, char **argv)
 {
 	try {
+		if (argc > 1 && (std::strcmp(argv[1], "report") == 0 || std::strcmp(argv[1], "report-check") == 0))
+			return report_command(argc, argv);
 		return run(parse_args(argc, argv));
 	} catch (const UsageError &e) {
 		std::fprintf(stderr, "witness-verify: %s\n\n%s", e.what(), kUsage);
