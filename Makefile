@@ -16,7 +16,7 @@ REGRESS = install track capture types guards ddl seal digest batch trail_brin by
 PG_CONFIG ?= pg_config
 PG_CXXFLAGS = -std=c++17 -Wno-register -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -fno-omit-frame-pointer
 PG_CPPFLAGS = -Isrc
-SHLIB_LINK = -lstdc++ -lcrypto
+SHLIB_LINK = -lstdc++ -lcrypto -lz
 
 # Recompile when a header changes: a stale object built against an older class layout corrupts memory.
 override autodepend = yes
