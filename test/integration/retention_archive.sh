@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Integration test: archive instead of delete (docs/retention.md, "Archive instead of delete").
 #
-# A cluster of its own:
-#   - a rule that archives, and no witness.archive_directory: witness.apply_retention() refuses (55000)
-#     and prunes nothing;
-#   - a superuser sets the directory with ALTER SYSTEM (recorded in the chain) and reloads; a
-#     witness_admin role runs apply_retention(): the expired entries of the archived classification
-#     are written to a gzip file in the directory, then pruned; those of a rule that does not archive
-#     are pruned and in no file; the run's record names the file and its SHA-256;
+# A cluster of its own (witness.seal_interval = 1s):
+#   - a rule that archives, and no witness.archive_directory: the sealer's scheduled run
+#     (witness.retention_time) logs a WARNING and prunes nothing, and so does a witness_admin role's
+#     witness.apply_retention() (55000);
+#   - a superuser sets the directory with ALTER SYSTEM (recorded in the chain) and reloads: the
+#     sealer's next pass runs retention: the expired entries of the archived classification are
+#     written to a gzip file in the directory, then pruned; those of a rule that does not archive are
+#     pruned and in no file; the run's record names the file and its SHA-256;
 #   - witness.verify() is valid with the pruned entries counted; witness-verify accepts the export of
 #     the pruned trail, and `witness-verify archive` the archive file, on its own and against the export;
 #   - a tampered archive fails, each with a named problem: a value changed, an entry line dropped, a
@@ -49,7 +50,7 @@ ARCH="$WORK/archive"
 # ---------------------------------------------------------------------------------------------
 say "a cluster of its own, expired entries of a rule that archives and of one that does not"
 
-own_cluster_init "$WORK" "$PORT" "witness.seal_interval = 0"
+own_cluster_init "$WORK" "$PORT" "witness.seal_interval = '1s'" "witness.verify_interval = 0"
 own_cluster_start "$WORK"
 mkdir "$ARCH"
 [[ $EUID -ne 0 ]] || chown "$PG_OS_USER:" "$ARCH"
@@ -62,32 +63,42 @@ q "SELECT witness.track('contract', 'restricted', encrypt => false)" >/dev/null
 q "SELECT witness.track('visitor', 'pii', encrypt => false)" >/dev/null
 q "INSERT INTO contract SELECT g, 'party ' || g FROM generate_series(1, 50) g" >/dev/null
 q "INSERT INTO visitor SELECT g, 'v' || g || '@ra.example' FROM generate_series(1, 20) g" >/dev/null
-q "SELECT witness.seal()" >/dev/null
+wait_for "the first entries sealed" 30 "SELECT bool_and(entries_pending = 0) FROM witness.verify()"
 q "INSERT INTO contract VALUES (51, 'Acme')" >/dev/null
 q "INSERT INTO visitor VALUES (21, 'ann@ra.example')" >/dev/null
-q "SELECT witness.seal()" >/dev/null
+wait_for "every entry sealed" 30 "SELECT bool_and(entries_pending = 0) FROM witness.verify()"
 q "SELECT witness.set_retention('restricted', '1 microsecond', archive => true)" >/dev/null 2>&1
 q "SELECT witness.set_retention('pii', '1 microsecond')" >/dev/null
 
 # ---------------------------------------------------------------------------------------------
-say "no directory: the run refuses and prunes nothing"
+say "no directory: the scheduled run and witness_admin's run refuse, nothing is pruned"
 
+AT="$(q "SELECT to_char((now() AT TIME ZONE 'UTC') - interval '1 minute', 'HH24:MI')")"
+q "ALTER SYSTEM SET witness.retention_time = '$AT'" >/dev/null
+q "SELECT pg_reload_conf()" >/dev/null
+for _ in $(seq 1 50); do
+	grep -q 'cannot apply retention: witness.archive_directory is not set' "$WORK/server.log" && break
+	sleep 0.2
+done
+check_ok "the sealer's run: a WARNING in the server log" \
+	"$(grep -q 'WARNING:.*cannot apply retention: witness.archive_directory is not set' "$WORK/server.log" && echo ok || echo "no log line")"
+check "no retention run recorded" "0" "SELECT count(*) FROM witness.retention_run"
 got="$("$PSQL" -X -q -A -t -h "$WORK" -p "$PORT" -d "$DB" -U ra_admin -v VERBOSITY=sqlstate \
 	-c "\\set VERBOSITY sqlstate" -c "SELECT * FROM witness.apply_retention()" 2>&1 || true)"
 check_ok "apply_retention() refused with 55000" "$([[ $got == *55000* ]] && echo ok || echo "got [$got]")"
 check "nothing pruned" "72" "SELECT count(*) FROM witness.entry WHERE table_name IN ('contract', 'visitor')"
 
 # ---------------------------------------------------------------------------------------------
-say "the directory set by a superuser (ALTER SYSTEM, in the chain), the run by witness_admin"
+say "the directory set by a superuser (ALTER SYSTEM, in the chain): the sealer's next pass archives and prunes"
 
 q "ALTER SYSTEM SET witness.archive_directory = '$ARCH'" >/dev/null
 q "SELECT pg_reload_conf()" >/dev/null
 wait_for "the directory in force" 10 "SELECT current_setting('witness.archive_directory') = '$ARCH'"
 check "the setting change is an entry of the chain" "t" \
 	"SELECT count(*) >= 1 FROM witness.entry WHERE table_name = 'ddl_event' AND new_values::text LIKE '%archive_directory%'"
-"$PSQL" -X -q -A -t -v ON_ERROR_STOP=1 -h "$WORK" -p "$PORT" -d "$DB" -U ra_admin \
-	-c "SELECT entries_pruned FROM witness.apply_retention()" >"$WORK/run.out"
-check_ok "the run pruned 72 entries" "$([[ $(cat "$WORK/run.out") == 72 ]] && echo ok || echo "got [$(cat "$WORK/run.out")]")"
+wait_for "the sealer's retention run" 30 "SELECT count(*) >= 1 FROM witness.retention_run" || true
+check "one run, by the sealer (bootstrap superuser), 72 entries pruned" "1|postgres|72" \
+	"SELECT count(*), min(run_by), sum(entries_pruned) FROM witness.retention_run"
 check "what remains of the two tables" "0" "SELECT count(*) FROM witness.entry WHERE table_name IN ('contract', 'visitor')"
 FILE="$(q "SELECT archives -> 0 ->> 'file' FROM witness.retention_run ORDER BY run_id DESC LIMIT 1")"
 SHA="$(q "SELECT archives -> 0 ->> 'sha256' FROM witness.retention_run ORDER BY run_id DESC LIMIT 1")"
@@ -106,7 +117,7 @@ check_ok "no entry of the rule that does not archive is in the file" \
 # ---------------------------------------------------------------------------------------------
 say "the trail verifies, in the database and as an export"
 
-q "SELECT witness.seal()" >/dev/null
+wait_for "the run sealed into the trail" 30 "SELECT bool_and(entries_pending = 0) FROM witness.verify()" || true
 check "witness.verify(): valid, the pruned entries counted" "valid|72" \
 	"SELECT status, entries_pruned FROM witness.verify()"
 "$PSQL" -X -q -v ON_ERROR_STOP=1 -h "$WORK" -p "$PORT" -d "$DB" -c "\\copy (SELECT witness.export_trail()) TO '$WORK/trail.copy'"
