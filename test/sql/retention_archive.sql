@@ -167,3 +167,48 @@ DROP ROLE ra_admin;
 DROP ROLE ra_owner;
 DROP ROLE ra_dml;
 DROP ROLE ra_creator;
+
+-- A partition that leaves whole (docs/retention.md, "Dropping whole partitions"): its entries are
+-- in the archive before the partition is dropped. In a database of its own, as retention_partitions.
+SELECT current_database() AS original_db \gset
+CREATE DATABASE witness_retention_archive;
+\c witness_retention_archive
+SET client_min_messages = warning;
+CREATE EXTENSION pg_witness;
+RESET client_min_messages;
+CREATE TABLE contract (id int PRIMARY KEY, party text);
+SELECT witness.track('contract', 'restricted', encrypt => false);
+-- A partition that ends in two seconds, "old", and one for everything after, "new".
+SELECT clock_timestamp() AS t_from, clock_timestamp() + interval '2 s' AS cut \gset
+CREATE TABLE witness.entry_old (LIKE witness.entry);
+SELECT witness._guard_entry_partition('witness.entry_old');
+SELECT format('ALTER TABLE witness.entry ATTACH PARTITION witness.entry_old FOR VALUES FROM (%L) TO (%L)', :'t_from', :'cut') \gset at_old_
+CREATE TABLE witness.entry_new (LIKE witness.entry);
+SELECT witness._guard_entry_partition('witness.entry_new');
+SELECT format('ALTER TABLE witness.entry ATTACH PARTITION witness.entry_new FOR VALUES FROM (%L) TO (MAXVALUE)', :'cut') \gset at_new_
+:at_old_format;
+:at_new_format;
+INSERT INTO contract SELECT g, 'old ' || g FROM generate_series(1, 10) g;
+SELECT witness.seal() IS NOT NULL AS sealed;
+SELECT pg_sleep(greatest(0, extract(epoch FROM :'cut'::timestamptz - clock_timestamp()) + 1));
+INSERT INTO contract VALUES (11, 'new 11');
+SELECT witness.seal() IS NOT NULL AS sealed;
+SELECT set_config('witness.archive_directory', current_setting('data_directory') || '/pg_witness_archive_test', false) IS NOT NULL AS set;
+DO $$ BEGIN EXECUTE format('COPY (SELECT 1) TO PROGRAM %L', format('rm -rf %1$s && mkdir %1$s', current_setting('witness.archive_directory'))); END $$;
+-- restricted is kept for as long as has passed since the cut, and archived: the old partition's
+-- entries expire, the new one's do not.
+SELECT witness.set_retention('restricted', now() - :'cut', archive => true) IS NOT NULL AS rule_set;
+SELECT entries_pruned, blocks_wholly_pruned FROM witness.apply_retention();
+SELECT count(*) AS old_partitions FROM witness.partitions WHERE partition::text = 'witness.entry_old';
+SELECT archives -> 0 ->> 'entries' AS archived FROM witness.retention_run ORDER BY run_id DESC LIMIT 1;
+SELECT set_config('ra.afile', current_setting('witness.archive_directory') || '/' ||
+                  (SELECT archives -> 0 ->> 'file' FROM witness.retention_run ORDER BY run_id DESC LIMIT 1), false) IS NOT NULL AS set;
+CREATE TEMP TABLE archive_line (n serial, line text);
+DO $$ BEGIN EXECUTE format($c$COPY archive_line (line) FROM PROGRAM %L WITH (FORMAT csv, QUOTE E'\x01', DELIMITER E'\x02')$c$,
+                           'gunzip -c ' || current_setting('ra.afile')); END $$;
+SELECT line::jsonb -> 'new_values' ->> 'party' AS party FROM archive_line WHERE line::jsonb ->> 'type' = 'entry' ORDER BY n;
+SELECT witness.seal() IS NOT NULL AS sealed;
+SELECT status, entries_pruned, problem FROM witness.verify();
+DO $$ BEGIN EXECUTE format('COPY (SELECT 1) TO PROGRAM %L', 'rm -rf ' || current_setting('witness.archive_directory')); END $$;
+\c :original_db
+DROP DATABASE witness_retention_archive;
