@@ -235,13 +235,14 @@ Datum witness_write_archive_file(PG_FUNCTION_ARGS)
 	SPI_finish();
 
 	char *sha = file_sha256_hex(tmp);
-	// fsync the file, rename it (never over an existing one), fsync the directory.
-	fsync_fname(tmp, false);
+	// fsync the file, link it to its name (never over an existing file), fsync it and the directory.
+	// At LOG, not data_sync_elevel(): a failed fsync of an archive file fails the run, it does not
+	// stop the server; the LOG line says what failed.
 	if (durable_rename_excl(tmp, path, LOG) != 0) {
 		unlink(tmp);
-		ereport(ERROR, (errcode_for_file_access(), errmsg("could not rename archive file \"%s\" to \"%s\"", tmp, path)));
+		ereport(ERROR, (errcode(ERRCODE_IO_ERROR), errmsg("could not make archive file \"%s\" durable", path),
+		                errdetail("Writing, syncing or renaming \"%s\" failed; the server log says which.", tmp)));
 	}
-	fsync_fname(dir, true);
 	PG_RETURN_TEXT_P(cstring_to_text(sha));
 }
 }
