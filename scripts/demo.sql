@@ -224,3 +224,15 @@ SELECT substring(r FROM '<td class="n" id="entries">([0-9]+)</td>') AS entries_t
        length(r) AS html_bytes
 FROM (SELECT witness.audit_report(date_trunc('day', now()), NULL) AS r) s;
 RESET witness.hmac_key_file;
+\echo '==== 16. Archive instead of delete: expired entries written to a verifiable gzip file, then pruned ===='
+-- A superuser names the directory (postgresql.conf in production; the demo's data directory here).
+SELECT set_config('witness.archive_directory', current_setting('data_directory'), false) IS NOT NULL AS directory_set;
+CREATE TABLE visits (id int PRIMARY KEY, door text);
+SELECT witness.track('visits', 'restricted');
+INSERT INTO visits VALUES (1, 'north'), (2, 'south');
+SELECT count(*) >= 1 AS sealed FROM witness.seal();
+SELECT witness.set_retention('restricted', interval '1 microsecond', archive => true) IS NOT NULL AS rule_set;
+SELECT entries_pruned FROM witness.apply_retention();
+SELECT a ->> 'file' AS file, a ->> 'entries' AS entries, left(a ->> 'sha256', 16) || '…' AS sha256
+FROM witness.retention_run r, jsonb_array_elements(r.archives) a WHERE r.run_id = (SELECT max(run_id) FROM witness.retention_run);
+\echo 'Check it outside the database: witness-verify archive <data directory>/<file>'
