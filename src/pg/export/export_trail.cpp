@@ -19,6 +19,7 @@
 #include "pg/common/access_check.hpp"
 #include "pg/export/line_cursor.hpp"
 #include "core/entry_encoding.hpp"
+#include "pg/export/entry_line.hpp"
 
 #include <initializer_list>
 
@@ -509,6 +510,11 @@ void start_entries(ExportState *st, MemoryContext state_cxt)
 }
 
 } // namespace
+
+void witness::pg::append_entry_line(StringInfo out, const Datum *values, const bool *nulls)
+{
+	print_entry(out, values, nulls);
+}
 
 extern "C" {
 PG_FUNCTION_INFO_V1(witness_export_trail);
