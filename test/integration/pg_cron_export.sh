@@ -7,7 +7,8 @@
 # scheduled every minute (pg_cron 1.4 has no finer schedule) for today instead of yesterday; once
 # the job has run, its file holds one JSON line per entry of the day, ids and leaf hashes those of
 # the trail, and the job's run is "succeeded" in cron.job_run_details. An encrypted variant, its
-# passphrase read from a file by the server, is decrypted with the openssl command line.
+# passphrase read from a file by the server, is decrypted with the openssl command line. The monthly
+# report job of the docs, run for the current month, stores the signed HTML report in its table.
 #
 # Environment: PG_BINDIR (as scripts/test.sh passes it). Runs as root (the cluster belongs to
 # PG_OS_USER, postgres) or as the owner of the cluster. Takes about a minute (the next whole minute).
@@ -51,8 +52,11 @@ own_cluster_start "$WORK"
 mkdir -p "$WORK/exports"
 chmod 700 "$WORK/exports"
 [[ $EUID -ne 0 ]] || chown "$PG_OS_USER:" "$WORK/exports"
-# The passphrase of the encrypted export, in a file only the server's user reads.
-as_pg sh -c "umask 077; printf 'correct horse battery\n' > '$WORK/exports/passphrase'"
+# The passphrase of the encrypted export, in a file only the server's user reads; the HMAC key the
+# monthly report is signed with (docs/report.md).
+as_pg sh -c "umask 077; printf 'correct horse battery\n' > '$WORK/exports/passphrase'; openssl rand -hex 32 > '$WORK/exports/hmac.key'"
+q "ALTER SYSTEM SET witness.hmac_key_file = '$WORK/exports/hmac.key'" >/dev/null
+q "SELECT pg_reload_conf()" >/dev/null
 
 q "CREATE EXTENSION pg_witness" >/dev/null
 q "CREATE EXTENSION pg_cron" >/dev/null
@@ -66,24 +70,29 @@ say "the daily export function of docs/exports.md, scheduled every minute for to
 
 # Verbatim from docs/exports.md ("Scheduling with pg_cron").
 q "$(sed -n '/^-- BEGIN witness_daily_export/,/^-- END witness_daily_export/p' "$HERE/../../docs/exports.md" | sed '1d;$d')" >/dev/null
-check "the documented function exists" "t" \
-	"SELECT to_regprocedure('public.witness_daily_export(text, date, text)') IS NOT NULL"
+q "$(sed -n '/^-- BEGIN witness_monthly_report/,/^-- END witness_monthly_report/p' "$HERE/../../docs/exports.md" | sed '1d;$d')" >/dev/null
+check "the documented functions exist" "t|t" \
+	"SELECT to_regprocedure('public.witness_daily_export(text, date, text)') IS NOT NULL,
+	        to_regprocedure('public.witness_monthly_report(date)') IS NOT NULL"
 q "SELECT cron.schedule('witness-export-test', '* * * * *',
      \$\$SELECT public.witness_daily_export('$WORK/exports', (now() AT TIME ZONE 'UTC')::date)\$\$)" >/dev/null
 q "SELECT cron.schedule('witness-export-test-enc', '* * * * *',
      \$\$SELECT public.witness_daily_export('$WORK/exports', (now() AT TIME ZONE 'UTC')::date,
                                            btrim(pg_read_file('$WORK/exports/passphrase'), E'\\n'))\$\$)" >/dev/null
+q "SELECT cron.schedule('witness-report-test', '* * * * *',
+     \$\$SELECT public.witness_monthly_report(date_trunc('month', now() AT TIME ZONE 'UTC')::date)\$\$)" >/dev/null
 DAY="$(q "SELECT (now() AT TIME ZONE 'UTC')::date")"
 note "waiting for the next minute (pg_cron runs the jobs at second 0)"
-wait_for "both jobs succeeded" 100 \
-	"SELECT count(DISTINCT d.jobid) = 2 FROM cron.job_run_details d JOIN cron.job j USING (jobid)
-	 WHERE j.jobname LIKE 'witness-export-test%' AND d.status = 'succeeded'" || true
+wait_for "the three jobs succeeded" 100 \
+	"SELECT count(DISTINCT d.jobid) = 3 FROM cron.job_run_details d JOIN cron.job j USING (jobid)
+	 WHERE (j.jobname LIKE 'witness-export-test%' OR j.jobname = 'witness-report-test') AND d.status = 'succeeded'" || true
 qt "SELECT j.jobname, d.status, left(d.return_message, 60) AS message FROM cron.job_run_details d JOIN cron.job j USING (jobid) ORDER BY d.runid" | indent
 check "the jobs' runs succeeded" "t" \
-	"SELECT count(DISTINCT d.jobid) = 2 AND bool_and(d.status = 'succeeded') FROM cron.job_run_details d JOIN cron.job j USING (jobid)
-	 WHERE j.jobname LIKE 'witness-export-test%'"
+	"SELECT count(DISTINCT d.jobid) = 3 AND bool_and(d.status = 'succeeded') FROM cron.job_run_details d JOIN cron.job j USING (jobid)
+	 WHERE j.jobname LIKE 'witness-export-test%' OR j.jobname = 'witness-report-test'"
 q "SELECT cron.unschedule('witness-export-test')" >/dev/null
 q "SELECT cron.unschedule('witness-export-test-enc')" >/dev/null
+q "SELECT cron.unschedule('witness-report-test')" >/dev/null
 
 # ---------------------------------------------------------------------------------------------
 say "the files: one JSON line per entry of the day, as the trail has them"
@@ -121,5 +130,13 @@ PY
 else
 	check_ok "openssl decrypts the encrypted file" "$(cat "$WORK/openssl.err")"
 fi
+
+# ---------------------------------------------------------------------------------------------
+say "the monthly report: the signed HTML report of the month in its table"
+
+check "one report, of this month, HTML, signed with the HMAC key" "1|t|t|t" \
+	"SELECT count(*), bool_and(month = date_trunc('month', now() AT TIME ZONE 'UTC')::date),
+	        bool_and(html LIKE '%<html%' AND html LIKE '%</html>%'), bool_and(html ~ 'hmac_sha256 [0-9a-f]{64}')
+	 FROM public.witness_monthly_report"
 
 finish pg_cron_export
