@@ -46,6 +46,7 @@ struct Encryption {
 	Encryption(std::string_view pass, std::string_view salt, int iter) : enc(pass, salt, iter), pending(enc.header()) {}
 };
 
+// What an export keeps across calls, in the function's multi-call memory.
 struct ExportState {
 	LineCursor lines;
 	Snapshot snapshot;
@@ -56,6 +57,8 @@ struct ExportState {
 	bool cleaned;
 };
 
+// Closes the cursor and the snapshot: at the end, or when the query stops early (LIMIT, a cursor
+// closed), through the expression context's shutdown callback. Runs once.
 void cleanup(ExportState *st)
 {
 	if (st->cleaned)
