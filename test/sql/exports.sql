@@ -125,6 +125,13 @@ SELECT set_config('witness.master_key_file', current_setting('data_directory') |
 SELECT ex.n(x) FROM witness.export('jsonl', table_name => 'customers', anonymise => true) x WHERE x::jsonb ->> 'entry_id' = '3';
 SELECT set_config('witness.master_key_file', current_setting('data_directory') || '/regress_witness_b.key', false) IS NOT NULL AS set;
 SELECT count(*) AS lines, count(DISTINCT x::jsonb ->> 'subject') AS subjects FROM witness.export('jsonl', table_name => 'customers', anonymise => true) x;
+-- A table encrypted at rest: its row key, subject and values are sealed bytes in the trail, NULL in
+-- witness.log and so in every export, anonymised or not (witness.subject_export() decrypts).
+CREATE TABLE public.patients (id int PRIMARY KEY, email text, diagnosis text);
+SELECT witness.track('patients', 'pii', subject_column => 'email');
+INSERT INTO patients VALUES (1, 'pat@example.org', 'flu');
+SELECT ex.n(x) FROM witness.export('jsonl', table_name => 'patients') x;
+SELECT count(*) FILTER (WHERE x ~ 'pat@|flu') AS lines_with_a_value FROM witness.export('csv', table_name => 'patients', anonymise => true) x;
 RESET witness.master_key_file;
 
 -- Encrypted: base64 lines of 64 characters, "Salted__" first (U2FsdGVkX1), a fresh salt each time.
