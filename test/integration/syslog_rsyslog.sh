@@ -34,7 +34,7 @@ cleanup() {
 	fi
 	if ((rc != 0)); then
 		echo "---- rsyslogd output ----"
-		cat "$WORK/rsyslogd.out" 2>/dev/null | tail -n 20
+		tail -n 20 "$WORK/rsyslogd.out" 2>/dev/null
 	fi
 	rm -rf "$WORK"
 	exit "$rc"
