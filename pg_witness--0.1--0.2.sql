@@ -3922,7 +3922,8 @@ $$;
 --   (values_unmasked(), tag_names(), _masked_values()), and the block headers export_trail() formats
 --   (_block_json()). Each refuses an expired auditor or reveals nothing of the trail by itself.
 --   (witness._seal_status(), the body of witness.seal_status, is granted to the roles only: whoever
---   grants that view to another role grants it too, test/sql/seal_status.sql.)
+--   grants that view to another role grants it too, test/sql/seal_status.sql.
+--   Likewise witness._visible_days(), called by witness.daily_summary and witness.actor_activity.)
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA witness FROM PUBLIC;
 REVOKE ALL ON ALL PROCEDURES IN SCHEMA witness FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION witness._pseudonym_key(bytea), witness.capture(), witness.capture_truncate(),

@@ -7,7 +7,7 @@
 namespace witness::pg
 {
 
-// Calls witness._refresh_summary() in its own transaction, for up to a million entries (a backlog, after
+// Calls witness._refresh_summary() in its own transaction, for up to 200,000 entries (a backlog, after
 // an update from 0.1 or a bulk load, is worked off over several passes). Never waits for a refresh
 // under way and raises no error: a failure is reported as a WARNING, and the next pass goes on from the
 // same block.
