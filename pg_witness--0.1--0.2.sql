@@ -3538,7 +3538,7 @@ CREATE VIEW witness.daily_summary WITH (security_barrier) AS
 SELECT d.day, d.schema_name, d.table_name, d.operation, d.actor, d.db_user, d.outcome, d.entries, d.first_at, d.last_at
 FROM witness.daily_count d, witness._visible_days() v
 WHERE d.day >= v.first_day AND d.day < v.end_day;
-COMMENT ON VIEW witness.daily_summary IS 'entries per UTC day, table, operation, actor, database user and outcome, counted from sealed blocks by the background sealer (docs/monitoring.md): an entry appears once its block is sealed and the sealer''s next pass (or witness.refresh_summary()) has counted it; entries pruned by retention stay counted';
+COMMENT ON VIEW witness.daily_summary IS 'entries per UTC day, table, operation, actor, database user and outcome, counted from sealed blocks by the background sealer (docs/monitoring.md): an entry appears once its block is sealed and counted, by the sealer right after its seal (or by witness.refresh_summary()); entries pruned by retention stay counted';
 COMMENT ON COLUMN witness.daily_summary.day IS 'UTC day of the entries'' stmt_time';
 COMMENT ON COLUMN witness.daily_summary.schema_name IS 'schema of the table changed (witness for pg_witness''s own records)';
 COMMENT ON COLUMN witness.daily_summary.table_name IS 'table changed';
