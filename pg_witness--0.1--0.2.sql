@@ -3604,6 +3604,216 @@ END
 $$;
 COMMENT ON FUNCTION witness._write_archive(bigint, text, bigint[], bigint[]) IS 'internal: writes the archive file of one month of a retention run and returns its file name, month, counts and SHA-256';
 REVOKE ALL ON FUNCTION witness._write_archive(bigint, text, bigint[], bigint[]) FROM PUBLIC;
+-- Daily summaries, actor activity and monitoring (docs/monitoring.md): counts per UTC day, table,
+-- actor, database user and operation, kept up to date from sealed blocks by the background sealer
+-- (and witness.refresh_summary()), never by the capture; and witness.stats for monitoring
+-------------------------------------------------------------------------------
+
+-- The aggregate behind witness.daily_summary and witness.actor_activity. Derived data, not evidence:
+-- not captured, not append-only (a count grows as blocks are summarized); the chain is the proof.
+-- Saved by pg_dump with its cursor (witness.summary_state), so that a restored trail keeps the counts
+-- of entries retention pruned before the dump, and goes on from the block it had reached.
+CREATE TABLE witness.daily_count (
+	day date NOT NULL,
+	schema_name text NOT NULL,
+	table_name text NOT NULL,
+	operation text NOT NULL,
+	actor text,
+	db_user text NOT NULL,
+	outcome text,
+	entries bigint NOT NULL,
+	first_at timestamptz NOT NULL,
+	last_at timestamptz NOT NULL,
+	CONSTRAINT daily_count_key UNIQUE NULLS NOT DISTINCT (day, schema_name, table_name, operation, actor, db_user, outcome)
+);
+COMMENT ON TABLE witness.daily_count IS 'pg_witness: entries counted per UTC day, table, operation, actor, database user and outcome, from sealed blocks (docs/monitoring.md); read it through witness.daily_summary';
+COMMENT ON COLUMN witness.daily_count.day IS 'UTC day of the entries'' stmt_time';
+COMMENT ON COLUMN witness.daily_count.schema_name IS 'schema of the table changed (witness for pg_witness''s own records)';
+COMMENT ON COLUMN witness.daily_count.table_name IS 'table changed';
+COMMENT ON COLUMN witness.daily_count.operation IS 'INSERT, UPDATE, DELETE or TRUNCATE; for witness.activity the kind of activity (read, trail read, login, denied, call, lost)';
+COMMENT ON COLUMN witness.daily_count.actor IS 'witness.actor of the change (NULL when the application set none)';
+COMMENT ON COLUMN witness.daily_count.db_user IS 'the database role that logged in (session user); for witness.activity the session user the activity row names';
+COMMENT ON COLUMN witness.daily_count.outcome IS 'for witness.activity: success, denied or failed; NULL for row changes (they exist because their transaction committed)';
+COMMENT ON COLUMN witness.daily_count.entries IS 'how many entries';
+COMMENT ON COLUMN witness.daily_count.first_at IS 'stmt_time of the first of them';
+COMMENT ON COLUMN witness.daily_count.last_at IS 'stmt_time of the last of them';
+REVOKE ALL ON witness.daily_count FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('witness.daily_count', '');
+
+-- How far witness.daily_count has got: at most one row (none before the first block is summarized).
+CREATE TABLE witness.summary_state (
+	one boolean PRIMARY KEY DEFAULT true CHECK (one),
+	last_block_no bigint NOT NULL,
+	entries bigint NOT NULL,
+	updated_at timestamptz NOT NULL
+);
+COMMENT ON TABLE witness.summary_state IS 'pg_witness: the newest block witness.daily_count counts the entries of (docs/monitoring.md)';
+COMMENT ON COLUMN witness.summary_state.one IS 'true: the table has one row at most';
+COMMENT ON COLUMN witness.summary_state.last_block_no IS 'every block up to this one is counted in witness.daily_count';
+COMMENT ON COLUMN witness.summary_state.entries IS 'entries counted since the summary started';
+COMMENT ON COLUMN witness.summary_state.updated_at IS 'when the last block was counted';
+REVOKE ALL ON witness.summary_state FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('witness.summary_state', '');
+
+-- Counts the entries of the blocks sealed since the last call into witness.daily_count, block by
+-- block, oldest first, until max_entries are counted (NULL: all); returns the entries counted. One
+-- at a time (a lock on witness.summary_state): a block is never counted twice. wait false (the
+-- sealer): returns 0 at once when another call holds the lock. A block's members are found as
+-- witness._block_members() finds them; entries retention pruned before their block was counted are
+-- not counted.
+CREATE FUNCTION witness._refresh_summary(wait boolean, max_entries bigint) RETURNS bigint
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	b witness.block;
+	prev_snapshot pg_snapshot;
+	last_no bigint;
+	counted bigint := 0;
+	n bigint;
+BEGIN
+	IF wait THEN
+		LOCK TABLE witness.summary_state IN SHARE ROW EXCLUSIVE MODE;
+	ELSE
+		BEGIN
+			LOCK TABLE witness.summary_state IN SHARE ROW EXCLUSIVE MODE NOWAIT;
+		EXCEPTION WHEN lock_not_available THEN
+			RETURN 0;
+		END;
+	END IF;
+	-- Read after the lock (a new snapshot per statement): what the previous holder committed.
+	SELECT s.last_block_no INTO last_no FROM witness.summary_state s;
+	last_no := COALESCE(last_no, 0);
+	FOR b IN SELECT * FROM witness.block k WHERE k.block_no > last_no ORDER BY k.block_no LOOP
+		EXIT WHEN max_entries IS NOT NULL AND counted >= max_entries;
+		n := 0;
+		IF b.entry_count > 0 THEN
+			prev_snapshot := witness._previous_snapshot(b.block_no);
+			WITH members AS (
+				SELECT m.stmt_time, m.schema_name, m.table_name, m.op, m.actor, m.session_user_name, m.new_values,
+				       m.schema_name = 'witness' AND m.table_name = 'activity' AS is_activity
+				FROM witness.entry m, witness._era_bounds(b.first_entry_id) era
+				WHERE m.xid >= COALESCE(pg_snapshot_xmin(prev_snapshot), '0'::xid8) AND m.xid < pg_snapshot_xmax(b.snapshot)
+				  AND m.id BETWEEN b.first_entry_id AND b.last_entry_id AND m.id >= era.first_id AND m.id < era.next_first_id
+				  AND pg_visible_in_snapshot(m.xid, b.snapshot)
+				  AND (prev_snapshot IS NULL OR NOT pg_visible_in_snapshot(m.xid, prev_snapshot))
+			), counts AS (
+				SELECT (x.stmt_time AT TIME ZONE 'UTC')::date AS day, x.schema_name, x.table_name,
+				       CASE WHEN x.is_activity THEN COALESCE(x.new_values ->> 'kind', 'INSERT')
+				            ELSE CASE x.op WHEN 'I' THEN 'INSERT' WHEN 'U' THEN 'UPDATE' WHEN 'D' THEN 'DELETE' WHEN 'T' THEN 'TRUNCATE' END
+				       END AS operation,
+				       CASE WHEN x.is_activity THEN x.new_values ->> 'actor' ELSE x.actor END AS actor,
+				       CASE WHEN x.is_activity THEN COALESCE(x.new_values ->> 'session_user_name', x.session_user_name)
+				            ELSE x.session_user_name END AS db_user,
+				       CASE WHEN x.is_activity THEN x.new_values ->> 'outcome' END AS outcome,
+				       count(*) AS entries, min(x.stmt_time) AS first_at, max(x.stmt_time) AS last_at
+				FROM members x GROUP BY 1, 2, 3, 4, 5, 6, 7
+			), written AS (
+				INSERT INTO witness.daily_count AS d (day, schema_name, table_name, operation, actor, db_user, outcome, entries, first_at, last_at)
+				SELECT c.day, c.schema_name, c.table_name, c.operation, c.actor, c.db_user, c.outcome, c.entries, c.first_at, c.last_at
+				FROM counts c
+				ON CONFLICT ON CONSTRAINT daily_count_key DO UPDATE
+				SET entries = d.entries + excluded.entries, first_at = least(d.first_at, excluded.first_at),
+				    last_at = greatest(d.last_at, excluded.last_at)
+				RETURNING 1
+			)
+			SELECT COALESCE(sum(c.entries), 0) INTO n FROM counts c;
+		END IF;
+		counted := counted + n;
+		INSERT INTO witness.summary_state AS s (last_block_no, entries, updated_at) VALUES (b.block_no, n, clock_timestamp())
+		ON CONFLICT (one) DO UPDATE SET last_block_no = excluded.last_block_no, entries = s.entries + excluded.entries,
+		                                updated_at = excluded.updated_at;
+	END LOOP;
+	RETURN counted;
+END
+$$;
+COMMENT ON FUNCTION witness._refresh_summary(boolean, bigint) IS 'internal: counts the entries of blocks sealed since the last call into witness.daily_count (the sealer calls it after each pass); returns the entries counted';
+REVOKE ALL ON FUNCTION witness._refresh_summary(boolean, bigint) FROM PUBLIC;
+
+CREATE FUNCTION witness.refresh_summary() RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM witness.access_check();
+	RETURN witness._refresh_summary(true, NULL);
+END
+$$;
+COMMENT ON FUNCTION witness.refresh_summary() IS 'counts the entries of every block sealed since the last refresh into witness.daily_summary now (the background sealer does it after each pass); waits for a refresh under way; returns the entries counted';
+
+-- A summary row covers a whole UTC day: a time-limited auditor sees the days wholly inside its period.
+-- Called once per query (a one-row function in FROM), not once per row.
+CREATE FUNCTION witness._visible_days(OUT first_day date, OUT end_day date)
+AS 'MODULE_PATHNAME', 'witness_visible_days' LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION witness._visible_days() IS 'internal: the UTC days [first_day, end_day) whose entries the calling role may all see (infinite but for a time-limited auditor); error 42501 once an auditor''s grant expired';
+
+CREATE VIEW witness.daily_summary WITH (security_barrier) AS
+SELECT d.day, d.schema_name, d.table_name, d.operation, d.actor, d.db_user, d.outcome, d.entries, d.first_at, d.last_at
+FROM witness.daily_count d, witness._visible_days() v
+WHERE d.day >= v.first_day AND d.day < v.end_day;
+COMMENT ON VIEW witness.daily_summary IS 'entries per UTC day, table, operation, actor, database user and outcome, counted from sealed blocks by the background sealer (docs/monitoring.md): an entry appears once its block is sealed and counted, by the sealer right after its seal (or by witness.refresh_summary()); entries pruned by retention stay counted';
+COMMENT ON COLUMN witness.daily_summary.day IS 'UTC day of the entries'' stmt_time';
+COMMENT ON COLUMN witness.daily_summary.schema_name IS 'schema of the table changed (witness for pg_witness''s own records)';
+COMMENT ON COLUMN witness.daily_summary.table_name IS 'table changed';
+COMMENT ON COLUMN witness.daily_summary.operation IS 'INSERT, UPDATE, DELETE or TRUNCATE; for witness.activity the kind of activity (read, trail read, login, denied, call, lost)';
+COMMENT ON COLUMN witness.daily_summary.actor IS 'witness.actor of the change (NULL when the application set none)';
+COMMENT ON COLUMN witness.daily_summary.db_user IS 'the database role that logged in (session user)';
+COMMENT ON COLUMN witness.daily_summary.outcome IS 'for witness.activity: success, denied or failed; NULL for row changes';
+COMMENT ON COLUMN witness.daily_summary.entries IS 'how many entries';
+COMMENT ON COLUMN witness.daily_summary.first_at IS 'stmt_time of the first of them';
+COMMENT ON COLUMN witness.daily_summary.last_at IS 'stmt_time of the last of them';
+
+CREATE VIEW witness.actor_activity WITH (security_barrier) AS
+SELECT d.day, d.actor, d.db_user, pg_catalog.format('%I.%I', d.schema_name, d.table_name) AS table_name,
+       d.operation, d.entries AS changes, d.first_at, d.last_at
+FROM witness.daily_count d, witness._visible_days() v
+WHERE NOT (d.schema_name = 'witness' AND d.table_name = 'activity') AND d.day >= v.first_day AND d.day < v.end_day;
+COMMENT ON VIEW witness.actor_activity IS 'row changes per UTC day, actor and database user, by table and operation (witness.daily_summary without reads, logins, refusals and calls)';
+COMMENT ON COLUMN witness.actor_activity.day IS 'UTC day of the changes';
+COMMENT ON COLUMN witness.actor_activity.actor IS 'witness.actor of the changes (NULL when the application set none)';
+COMMENT ON COLUMN witness.actor_activity.db_user IS 'the database role that logged in (session user)';
+COMMENT ON COLUMN witness.actor_activity.table_name IS 'the table changed, schema-qualified and quoted as needed';
+COMMENT ON COLUMN witness.actor_activity.operation IS 'INSERT, UPDATE, DELETE or TRUNCATE';
+COMMENT ON COLUMN witness.actor_activity.changes IS 'how many rows changed (entries)';
+COMMENT ON COLUMN witness.actor_activity.first_at IS 'stmt_time of the first of them';
+COMMENT ON COLUMN witness.actor_activity.last_at IS 'stmt_time of the last of them';
+
+-- One row for monitoring, without reading the trail: the newest blocks (by block number), the
+-- planner's estimates and the sizes of the partitions, the summary's cursor, seal_status and the
+-- newest recorded verification.
+CREATE VIEW witness.stats AS
+SELECT (SELECT COALESCE(sum(b.entry_count), 0) / 300.0
+        FROM (SELECT k.entry_count, k.sealed_at FROM witness.block k ORDER BY k.block_no DESC LIMIT 1000) b
+        WHERE b.sealed_at > pg_catalog.now() - interval '5 minutes')::numeric(20, 2) AS entries_per_second,
+       s.entries_pending, s.oldest_pending_age AS seal_lag, s.last_block_no, s.last_sealed_at,
+       s.background AS background_sealing, s.last_pass_at, s.last_pass_result,
+       v.finished_at AS last_verified_at, v.status AS last_verification_status, v.problems AS last_verification_problems,
+       (SELECT pg_catalog.sum(GREATEST(c.reltuples, 0))::bigint FROM pg_catalog.pg_class c
+        WHERE c.oid OPERATOR(pg_catalog.=) ANY (SELECT t.relid FROM pg_catalog.pg_partition_tree('witness.entry'::pg_catalog.regclass) t
+                                             WHERE t.isleaf)) AS entries_estimate,
+       (SELECT pg_catalog.sum(pg_catalog.pg_total_relation_size(t.relid))::bigint
+        FROM pg_catalog.pg_partition_tree('witness.entry'::pg_catalog.regclass) t WHERE t.isleaf) AS trail_bytes,
+       u.entries AS entries_summarized, u.last_block_no AS summary_block_no, u.updated_at AS summary_updated_at
+FROM witness._seal_status() s
+LEFT JOIN LATERAL (SELECT r.finished_at, r.status, r.problems FROM witness.verification_run r
+                   ORDER BY r.run_id DESC LIMIT 1) v ON true
+LEFT JOIN witness.summary_state u ON true
+CROSS JOIN witness._visible_days() access_check; -- raises 42501 for an expired auditor
+COMMENT ON VIEW witness.stats IS 'pg_witness at a glance, for monitoring (docs/monitoring.md); cheap: reads no entry';
+COMMENT ON COLUMN witness.stats.entries_per_second IS 'entries sealed in the blocks of the last 5 minutes, per second (the capture rate, one seal interval late; 0 while nothing is sealed)';
+COMMENT ON COLUMN witness.stats.entries_pending IS 'committed entries in no block yet (witness.seal_status)';
+COMMENT ON COLUMN witness.stats.seal_lag IS 'how long the oldest pending entry has waited (NULL when none is pending)';
+COMMENT ON COLUMN witness.stats.last_block_no IS 'the newest block';
+COMMENT ON COLUMN witness.stats.last_sealed_at IS 'when the newest block was sealed';
+COMMENT ON COLUMN witness.stats.background_sealing IS 'background sealing: on, off (witness.seal_interval = 0), not loaded, not running, or standby';
+COMMENT ON COLUMN witness.stats.last_pass_at IS 'when the background sealer last finished a pass in this database (since the server started)';
+COMMENT ON COLUMN witness.stats.last_pass_result IS 'how that pass ended: sealed, nothing to seal, busy, not installed, failed or lost';
+COMMENT ON COLUMN witness.stats.last_verified_at IS 'when the newest recorded verification (witness.verification_run: scheduled, or witness.verify_and_checkpoint()) ended; NULL when none is recorded';
+COMMENT ON COLUMN witness.stats.last_verification_status IS 'its result: valid or tampered';
+COMMENT ON COLUMN witness.stats.last_verification_problems IS 'how many problems it found';
+COMMENT ON COLUMN witness.stats.entries_estimate IS 'entries stored in the trail, as the planner estimates them (pg_class.reltuples of the partitions, as of their last VACUUM or ANALYZE)';
+COMMENT ON COLUMN witness.stats.trail_bytes IS 'size of the trail on disk: the partitions of witness.entry with their indexes and TOAST';
+COMMENT ON COLUMN witness.stats.entries_summarized IS 'entries counted in witness.daily_summary, pruned ones included (NULL before the first block is counted)';
+COMMENT ON COLUMN witness.stats.summary_block_no IS 'the newest block counted in witness.daily_summary: last_block_no minus this is how far the summary is behind';
+COMMENT ON COLUMN witness.stats.summary_updated_at IS 'when the summary last counted a block';
 
 -------------------------------------------------------------------------------
 -- Who may see what (docs/access.md): the roles witness_admin, witness_auditor and witness_reader,
@@ -3924,7 +4134,8 @@ $$;
 --   (values_unmasked(), tag_names(), _masked_values()), and the block headers export_trail() formats
 --   (_block_json()). Each refuses an expired auditor or reveals nothing of the trail by itself.
 --   (witness._seal_status(), the body of witness.seal_status, is granted to the roles only: whoever
---   grants that view to another role grants it too, test/sql/seal_status.sql.)
+--   grants that view to another role grants it too, test/sql/seal_status.sql.
+--   Likewise witness._visible_days(), called by witness.daily_summary and witness.actor_activity.)
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA witness FROM PUBLIC;
 REVOKE ALL ON ALL PROCEDURES IN SCHEMA witness FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION witness._pseudonym_key(bytea), witness.capture(), witness.capture_truncate(),
@@ -3940,6 +4151,12 @@ GRANT SELECT ON witness.verification_status TO witness_admin, witness_auditor;
 GRANT EXECUTE ON FUNCTION witness._verification_status() TO witness_admin, witness_auditor;
 GRANT SELECT ON witness.collector_status, witness.collector TO witness_admin, witness_auditor;
 GRANT EXECUTE ON FUNCTION witness._collector_status() TO witness_admin, witness_auditor;
+-- Summaries and monitoring (docs/monitoring.md): counts, no values. witness.stats shows the last
+-- verification's result, which witness_reader does not see elsewhere either.
+GRANT SELECT ON witness.daily_summary, witness.actor_activity TO witness_admin, witness_auditor, witness_reader;
+GRANT EXECUTE ON FUNCTION witness._visible_days() TO witness_admin, witness_auditor, witness_reader;
+GRANT SELECT ON witness.stats TO witness_admin, witness_auditor;
+GRANT EXECUTE ON FUNCTION witness.refresh_summary() TO witness_admin;
 GRANT EXECUTE ON FUNCTION witness.masked_tags(), witness.classifications(), witness.tag_mask(text[]),
                           witness.database_id()
 	TO witness_admin, witness_auditor, witness_reader;

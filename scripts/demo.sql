@@ -236,9 +236,19 @@ SELECT entries_pruned FROM witness.apply_retention();
 SELECT a ->> 'file' AS file, a ->> 'entries' AS entries, left(a ->> 'sha256', 16) || '…' AS sha256
 FROM witness.retention_run r, jsonb_array_elements(r.archives) a WHERE r.run_id = (SELECT max(run_id) FROM witness.retention_run);
 \echo 'Check it outside the database: witness-verify archive <data directory>/<file>'
+\echo '==== 17. For DBAs and BI tools: the daily summary, actor activity and witness.stats (docs/monitoring.md) ===='
+-- The sealer counts sealed blocks after each pass; seal and count now rather than wait for it.
+SELECT count(*) >= 0 AS sealed FROM witness.seal();
+SELECT witness.refresh_summary() >= 0 AS counted;
+SELECT schema_name, table_name, operation, actor, sum(entries) AS entries
+FROM witness.daily_summary WHERE schema_name <> 'witness' GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4;
+SELECT actor, table_name, operation, changes FROM witness.actor_activity WHERE actor IS NOT NULL ORDER BY 1, 2, 3;
+SELECT entries_pending, last_block_no - summary_block_no AS summary_blocks_behind, last_verification_status,
+       pg_size_pretty(trail_bytes) AS trail_size
+FROM witness.stats;
 
 \echo
-\echo '==== 17. Exports for other systems (docs/exports.md): an order as a syslog line for a SIEM, then anonymised as CSV ===='
+\echo '==== 18. Exports for other systems (docs/exports.md): an order as a syslog line for a SIEM, then anonymised as CSV ===='
 SELECT witness.export('syslog', table_name => 'orders', operation => 'INSERT') AS syslog_line LIMIT 1;
 -- orders is classified financial: every value and the subject become keyed pseudonyms (key derived from the master key).
 SELECT witness.export('csv', table_name => 'orders', operation => 'INSERT', anonymise => true) AS anonymised_csv LIMIT 2;
