@@ -310,10 +310,6 @@ CREATE OR REPLACE FUNCTION witness._reject_write() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	-- The alert rules' working state (docs/alerts.md): written by witness.check_alerts() alone.
-	IF TG_TABLE_NAME IN ('alert_state', 'alert_counter', 'alert_address') AND witness._in_internal_ddl() THEN
-		RETURN NULL;
-	END IF;
 	IF TG_TABLE_NAME IN ('ddl_event', 'erasure', 'subject_access', 'key_rotation', 'activity', 'auditor_grant', 'subject_binding', 'legal_hold', 'verification_run', 'retention_rule', 'retention_run', 'pruned_leaf', 'era', 'alert', 'alert_rule') THEN
 		IF TG_OP = 'INSERT' AND witness._in_internal_ddl() THEN
 			RETURN NULL;
@@ -3478,6 +3474,21 @@ CREATE TABLE witness.alert_address (
 COMMENT ON TABLE witness.alert_address IS 'pg_witness: the client addresses each actor (witness.actor, else the session user) was seen from, for the rule new_client_address';
 COMMENT ON COLUMN witness.alert_address.client_addr IS 'the address, or local for a Unix-socket connection';
 COMMENT ON COLUMN witness.alert_address.first_seen IS 'statement time of the first entry or login seen from it';
+CREATE FUNCTION witness._alert_state_guard() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF witness._in_internal_ddl() THEN
+		RETURN NULL;
+	END IF;
+	RAISE EXCEPTION 'cannot % %.%', lower(TG_OP), TG_TABLE_SCHEMA, TG_TABLE_NAME
+		USING ERRCODE = 'insufficient_privilege',
+		      DETAIL = 'The working state of the alert rules is written only by witness.check_alerts().',
+		      HINT = 'Use witness.set_alert_rule() to change a rule.';
+END
+$$;
+COMMENT ON FUNCTION witness._alert_state_guard() IS 'internal: guard trigger that lets only witness.check_alerts() write the alert rules'' working state';
+REVOKE ALL ON FUNCTION witness._alert_state_guard() FROM PUBLIC;
 DO $$
 DECLARE
 	t text;
@@ -3485,8 +3496,12 @@ BEGIN
 	FOREACH t IN ARRAY ARRAY['alert_state', 'alert_counter', 'alert_address'] LOOP
 		EXECUTE format('REVOKE ALL ON witness.%I FROM PUBLIC', t);
 		PERFORM pg_catalog.pg_extension_config_dump(format('witness.%I', t)::regclass, '');
-		EXECUTE format('CREATE TRIGGER witness_written_by_pg_witness BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON witness.%I '
-		               'FOR EACH STATEMENT EXECUTE FUNCTION witness._reject_write()', t);
+		-- Changes always guarded; inserts from the origin only, so that pg_restore (replica mode) loads the rows.
+		EXECUTE format('CREATE TRIGGER witness_written_by_pg_witness BEFORE UPDATE OR DELETE OR TRUNCATE ON witness.%I '
+		               'FOR EACH STATEMENT EXECUTE FUNCTION witness._alert_state_guard()', t);
+		EXECUTE format('ALTER TABLE witness.%I ENABLE ALWAYS TRIGGER witness_written_by_pg_witness', t);
+		EXECUTE format('CREATE TRIGGER witness_inserted_by_pg_witness BEFORE INSERT ON witness.%I '
+		               'FOR EACH STATEMENT EXECUTE FUNCTION witness._alert_state_guard()', t);
 	END LOOP;
 END
 $$;
@@ -3500,9 +3515,10 @@ SELECT witness._end_internal_ddl();
 CREATE FUNCTION witness._alert_rule_defaults(OUT rule text, OUT enabled boolean, OUT severity text,
 	OUT threshold bigint, OUT params jsonb, OUT description text)
 RETURNS SETOF record
-LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
-	VALUES ('mass_change', true, 'warning', 1000::bigint, '{}'::jsonb,
+BEGIN PERFORM witness.access_check(); -- an expired auditor reads no rule (witness.alert_rules)
+	RETURN QUERY VALUES ('mass_change', true, 'warning', 1000::bigint, '{}'::jsonb,
 	        'more than threshold rows of one table updated or deleted by one transaction, or a TRUNCATE'),
 	       ('off_hours', false, 'notice', NULL, '{"from": "08:00", "to": "18:00", "days": [1, 2, 3, 4, 5], "time_zone": "UTC"}',
 	        'rows of tracked tables changed outside business hours (params: from, to, ISO days 1 = Monday, time_zone); once per role and day'),
@@ -3519,7 +3535,8 @@ AS $$
 	       ('mass_export', true, 'warning', 50, '{}',
 	        'more than threshold data subjects exported (witness.subject_export()) by one role in one day (UTC)'),
 	       ('alert_rule_changed', true, 'notice', NULL, '{}',
-	        'an alert rule was changed with witness.set_alert_rule(); cannot be disabled')
+	        'an alert rule was changed with witness.set_alert_rule(); cannot be disabled');
+END
 $$;
 COMMENT ON FUNCTION witness._alert_rule_defaults() IS 'internal: every alert rule with its default setting and what it watches';
 REVOKE ALL ON FUNCTION witness._alert_rule_defaults() FROM PUBLIC;
@@ -3674,7 +3691,7 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 	IF rl.enabled THEN
 		FOR r IN SELECT e.xid, e.schema_name, e.table_name, count(*) FILTER (WHERE e.op = 'U') AS updated,
 		                count(*) FILTER (WHERE e.op = 'D') AS deleted, bool_or(e.op = 'T') AS truncated,
-		                min(e.session_user_name) AS who, min(e.stmt_time) AS at, min(e.id) AS first_id, max(e.id) AS last_id
+		                min(e.current_user_name) AS who, min(e.stmt_time) AS at, min(e.id) AS first_id, max(e.id) AS last_id
 		         FROM witness.entry e
 		         WHERE e.id = ANY (ids) AND e.op IN ('U', 'D', 'T') AND e.schema_name <> 'witness'
 		         GROUP BY e.xid, e.schema_name, e.table_name
@@ -3693,7 +3710,7 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 	-- off_hours: row changes of tracked tables outside the business hours, once per role and local day.
 	rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'off_hours');
 	IF rl.enabled THEN
-		FOR r IN SELECT e.session_user_name AS who, (e.stmt_time AT TIME ZONE (rl.params ->> 'time_zone'))::date AS day,
+		FOR r IN SELECT e.current_user_name AS who, to_char(e.stmt_time AT TIME ZONE (rl.params ->> 'time_zone'), 'YYYY-MM-DD') AS day,
 		                count(*) AS changes, min(e.stmt_time) AS first_at, min(e.id) AS first_id
 		         FROM witness.entry e
 		         CROSS JOIN LATERAL (SELECT e.stmt_time AT TIME ZONE (rl.params ->> 'time_zone') AS t) l
@@ -3794,8 +3811,9 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 	rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'verification_failed');
 	FOR r IN SELECT v.* FROM witness.verification_run v WHERE v.run_id > st.last_run ORDER BY v.run_id LOOP
 		IF r.status <> 'valid' AND r.problems > rl.threshold THEN
-			PERFORM witness._raise_alert(rl, format('run:%s', r.run_id),
-			        format('verification run %s found the trail %s: %s problems; the first: %s', r.run_id, r.status, r.problems,
+			-- Once per finding: the runs after it that find the same raise nothing more.
+			PERFORM witness._raise_alert(rl, format('%s:%s:%s', r.status, r.problems, md5(COALESCE(r.first_problem, ''))),
+			        format('verification run %s found the trail %s: %s problem(s); the first: %s', r.run_id, r.status, r.problems,
 			               COALESCE(r.first_problem, '')),
 			        jsonb_build_object('run_id', r.run_id, 'status', r.status, 'problems', r.problems,
 			                           'first_problem', r.first_problem, 'finished_at', r.finished_at, 'threshold', rl.threshold));
@@ -3804,23 +3822,25 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 	END LOOP;
 	SELECT * INTO vs FROM witness._verification_status();
 	IF vs.last_status = 'error' THEN
-		PERFORM witness._raise_alert(rl, format('error:%s', vs.last_started_at),
-		        format('the scheduled verification started at %s could not finish: %s', vs.last_started_at, COALESCE(vs.first_problem, '')),
+		PERFORM witness._raise_alert(rl, format('error:%s', md5(COALESCE(vs.first_problem, ''))),
+		        format('the scheduled verification started at %s UTC could not finish: %s',
+		               to_char(vs.last_started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), COALESCE(vs.first_problem, '')),
 		        jsonb_build_object('status', 'error', 'started_at', vs.last_started_at, 'error', vs.first_problem));
 	END IF;
 
-	-- denied_spike: refused attempts and failed logins per hour of happened_at, added up over passes.
+	-- denied_spike: refused attempts and failed logins per hour of happened_at, added up over passes;
+	-- once per hour and threshold (a threshold lowered within the hour can raise again).
 	rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'denied_spike');
 	PERFORM witness._begin_internal_ddl();
 	FOR r IN SELECT date_trunc('hour', (v ->> 'happened_at')::timestamptz, 'UTC') AS hour,
-	                sum((v ->> 'statement_count')::bigint) AS n, count(DISTINCT v ->> 'session_user_name') AS roles
+	                sum((v ->> 'statement_count')::bigint)::bigint AS n, count(DISTINCT v ->> 'session_user_name') AS roles
 	         FROM witness.entry e CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) j
 	         WHERE e.id = ANY (ids) AND e.schema_name = 'witness' AND e.table_name = 'activity' AND e.op = 'I'
 	           AND (v ->> 'kind' = 'denied' OR (v ->> 'kind' = 'login' AND v ->> 'outcome' <> 'success'))
 	         GROUP BY 1 ORDER BY 1 LOOP
 		n := witness._alert_count('denied_spike', r.hour::text, r.n);
 		IF rl.enabled AND n > rl.threshold THEN
-			PERFORM witness._raise_alert(rl, format('hour:%s', to_char(r.hour AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24":00Z"')),
+			PERFORM witness._raise_alert(rl, format('hour:%s:above:%s', to_char(r.hour AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24":00Z"'), rl.threshold),
 			        format('%s refused attempts and failed logins in the hour from %s UTC (threshold %s)', n,
 			               to_char(r.hour AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:00'), rl.threshold),
 			        jsonb_build_object('hour', r.hour, 'count', n, 'threshold', rl.threshold));
@@ -3830,14 +3850,14 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 	-- mass_export: subjects exported per role and UTC day, added up over passes (my_trail reads are a
 	-- bound role reading its own subject: not counted).
 	rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'mass_export');
-	FOR r IN SELECT v ->> 'role_name' AS who, ((v ->> 'accessed_at')::timestamptz AT TIME ZONE 'UTC')::date AS day, count(*) AS n
+	FOR r IN SELECT v ->> 'role_name' AS who, to_char((v ->> 'accessed_at')::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, count(*) AS n
 	         FROM witness.entry e CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) j
 	         WHERE e.id = ANY (ids) AND e.schema_name = 'witness' AND e.table_name = 'subject_access' AND e.op = 'I'
 	           AND v ->> 'format' <> 'my_trail'
 	         GROUP BY 1, 2 ORDER BY 2, 1 LOOP
 		n := witness._alert_count('mass_export', format('%s:%s', r.who, r.day), r.n);
 		IF rl.enabled AND n > rl.threshold THEN
-			PERFORM witness._raise_alert(rl, format('%s:%s', r.who, r.day),
+			PERFORM witness._raise_alert(rl, format('%s:%s:above:%s', r.who, r.day, rl.threshold),
 			        format('%s exported %s data subjects on %s (threshold %s)', r.who, n, r.day, rl.threshold),
 			        jsonb_build_object('role', r.who, 'day', r.day, 'subjects', n, 'threshold', rl.threshold));
 		END IF;
