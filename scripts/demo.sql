@@ -210,3 +210,9 @@ COMMIT;
 \echo
 \echo '==== 14. Verification names the altered entry ===='
 SELECT status, problem, block_no, entry_id, detail FROM witness.verify();
+
+\echo
+\echo '==== 15. Anomaly alerts: what the rules noticed in this demo, each an entry of the chain and a NOTIFY witness_alert (docs/alerts.md) ===='
+SELECT count(*) >= 0 AS sealed FROM witness.seal();
+SELECT count(*) >= 0 AS evaluated FROM witness.check_alerts();
+SELECT alert_id, rule, severity, summary FROM witness.alert ORDER BY alert_id;
