@@ -3446,13 +3446,13 @@ SELECT witness._make_record_table('witness.alert_rule', 'change_id');
 -- Where evaluation stands, and what rules count across passes. Not captured (the chain holds every
 -- entry they are computed from; a row per pass would seal a block per pass); written by
 -- witness.check_alerts() alone (guard triggers), saved by pg_dump.
+-- alert_state has one row, but a restore adds the dumped row to the one CREATE EXTENSION made: the
+-- greatest counts, and the next evaluation leaves one row again.
 CREATE TABLE witness.alert_state (
-	only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
 	last_block bigint NOT NULL,
 	last_run bigint NOT NULL
 );
-COMMENT ON TABLE witness.alert_state IS 'pg_witness: the last block and verification run whose entries the alert rules have seen';
-COMMENT ON COLUMN witness.alert_state.only_row IS 'always true: the table has one row';
+COMMENT ON TABLE witness.alert_state IS 'pg_witness: the last block and verification run whose entries the alert rules have seen (the greatest, if a restore left two rows)';
 COMMENT ON COLUMN witness.alert_state.last_block IS 'blocks up to this one were evaluated';
 COMMENT ON COLUMN witness.alert_state.last_run IS 'witness.verification_run rows up to this run_id were evaluated';
 CREATE TABLE witness.alert_counter (
@@ -3667,7 +3667,6 @@ DECLARE
 	r record;
 	rl witness.alert_rules;
 	n bigint;
-	local_ts timestamp;
 	vs record;
 	first_alert bigint := (SELECT COALESCE(max(alert_id), 0) FROM witness.alert);
 BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in error contexts stay
@@ -3675,7 +3674,7 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 		RETURN;
 	END IF;
 	PERFORM witness._alert_lock();
-	SELECT * INTO STRICT st FROM witness.alert_state;
+	SELECT COALESCE(max(x.last_block), 0), COALESCE(max(x.last_run), 0) INTO st.last_block, st.last_run FROM witness.alert_state x;
 	-- At most 1000 blocks a call: a long backlog is worked off pass by pass.
 	SELECT max(b.block_no) INTO to_block FROM (SELECT block_no FROM witness.block WHERE block_no > st.last_block
 	                                          ORDER BY block_no LIMIT 1000) b;
@@ -3687,199 +3686,241 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 	SELECT jsonb_object_agg(x.rule, to_jsonb(x)) INTO rules FROM witness.alert_rules x;
 
 	-- mass_change: updates and deletes of one table by one transaction; a TRUNCATE.
-	rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'mass_change');
-	IF rl.enabled THEN
-		FOR r IN SELECT e.xid, e.schema_name, e.table_name, count(*) FILTER (WHERE e.op = 'U') AS updated,
-		                count(*) FILTER (WHERE e.op = 'D') AS deleted, bool_or(e.op = 'T') AS truncated,
-		                min(e.current_user_name) AS who, min(e.stmt_time) AS at, min(e.id) AS first_id, max(e.id) AS last_id
-		         FROM witness.entry e
-		         WHERE e.id = ANY (ids) AND e.op IN ('U', 'D', 'T') AND e.schema_name <> 'witness'
-		         GROUP BY e.xid, e.schema_name, e.table_name
-		         HAVING count(*) FILTER (WHERE e.op IN ('U', 'D')) > rl.threshold OR bool_or(e.op = 'T')
-		         ORDER BY min(e.id) LOOP
-			PERFORM witness._raise_alert(rl, format('%s:%s.%s', r.xid, r.schema_name, r.table_name),
-			        CASE WHEN r.truncated THEN format('%s truncated %I.%I', r.who, r.schema_name, r.table_name)
-			             ELSE format('%s changed %s rows of %I.%I in one transaction (%s updated, %s deleted; threshold %s)',
-			                         r.who, r.updated + r.deleted, r.schema_name, r.table_name, r.updated, r.deleted, rl.threshold) END,
-			        jsonb_build_object('xid', r.xid::text, 'table', format('%I.%I', r.schema_name, r.table_name), 'role', r.who,
-			                           'updated', r.updated, 'deleted', r.deleted, 'truncated', r.truncated, 'threshold', rl.threshold,
-			                           'stmt_time', r.at, 'first_entry_id', r.first_id, 'last_entry_id', r.last_id));
-		END LOOP;
-	END IF;
+	BEGIN
+		rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'mass_change');
+		IF rl.enabled THEN
+			FOR r IN SELECT e.xid, e.schema_name, e.table_name, count(*) FILTER (WHERE e.op = 'U') AS updated,
+			                count(*) FILTER (WHERE e.op = 'D') AS deleted, bool_or(e.op = 'T') AS truncated,
+			                min(e.current_user_name) AS who, min(e.stmt_time) AS at, min(e.id) AS first_id, max(e.id) AS last_id
+			         FROM witness.entry e
+			         WHERE e.id = ANY (ids) AND e.op IN ('U', 'D', 'T') AND e.schema_name <> 'witness'
+			         GROUP BY e.xid, e.schema_name, e.table_name
+			         HAVING count(*) FILTER (WHERE e.op IN ('U', 'D')) > rl.threshold OR bool_or(e.op = 'T')
+			         ORDER BY min(e.id) LOOP
+				PERFORM witness._raise_alert(rl, format('%s:%s.%s', r.xid, r.schema_name, r.table_name),
+				        CASE WHEN r.truncated THEN format('%s truncated %I.%I', r.who, r.schema_name, r.table_name)
+				             ELSE format('%s changed %s rows of %I.%I in one transaction (%s updated, %s deleted; threshold %s)',
+				                         r.who, r.updated + r.deleted, r.schema_name, r.table_name, r.updated, r.deleted, rl.threshold) END,
+				        jsonb_build_object('xid', r.xid::text, 'table', format('%I.%I', r.schema_name, r.table_name), 'role', r.who,
+				                           'updated', r.updated, 'deleted', r.deleted, 'truncated', r.truncated, 'threshold', rl.threshold,
+				                           'stmt_time', r.at, 'first_entry_id', r.first_id, 'last_entry_id', r.last_id));
+			END LOOP;
+		END IF;
+	EXCEPTION WHEN others THEN
+		RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'mass_change', SQLERRM;
+	END;
 
 	-- off_hours: row changes of tracked tables outside the business hours, once per role and local day.
-	rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'off_hours');
-	IF rl.enabled THEN
-		FOR r IN SELECT e.current_user_name AS who, to_char(e.stmt_time AT TIME ZONE (rl.params ->> 'time_zone'), 'YYYY-MM-DD') AS day,
-		                count(*) AS changes, min(e.stmt_time) AS first_at, min(e.id) AS first_id
-		         FROM witness.entry e
-		         CROSS JOIN LATERAL (SELECT e.stmt_time AT TIME ZONE (rl.params ->> 'time_zone') AS t) l
-		         WHERE e.id = ANY (ids) AND e.schema_name <> 'witness'
-		           AND NOT (extract(isodow FROM l.t)::int IN (SELECT d::int FROM jsonb_array_elements_text(rl.params -> 'days') d)
-		                    AND l.t::time >= (rl.params ->> 'from')::time AND l.t::time < (rl.params ->> 'to')::time)
-		         GROUP BY 1, 2 ORDER BY min(e.id) LOOP
-			PERFORM witness._raise_alert(rl, format('%s:%s', r.who, r.day),
-			        format('%s changed rows of tracked tables outside business hours on %s (%s changes seen first)', r.who, r.day, r.changes),
-			        jsonb_build_object('role', r.who, 'day', r.day, 'changes', r.changes, 'first_stmt_time', r.first_at,
-			                           'first_entry_id', r.first_id, 'business_hours', rl.params));
-		END LOOP;
-	END IF;
+	BEGIN
+		rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'off_hours');
+		IF rl.enabled THEN
+			FOR r IN SELECT e.current_user_name AS who, to_char(e.stmt_time AT TIME ZONE (rl.params ->> 'time_zone'), 'YYYY-MM-DD') AS day,
+			                count(*) AS changes, min(e.stmt_time) AS first_at, min(e.id) AS first_id
+			         FROM witness.entry e
+			         CROSS JOIN LATERAL (SELECT e.stmt_time AT TIME ZONE (rl.params ->> 'time_zone') AS t) l
+			         WHERE e.id = ANY (ids) AND e.schema_name <> 'witness'
+			           AND NOT (extract(isodow FROM l.t)::int IN (SELECT d::int FROM jsonb_array_elements_text(rl.params -> 'days') d)
+			                    AND l.t::time >= (rl.params ->> 'from')::time AND l.t::time < (rl.params ->> 'to')::time)
+			         GROUP BY 1, 2 ORDER BY min(e.id) LOOP
+				PERFORM witness._raise_alert(rl, format('%s:%s', r.who, r.day),
+				        format('%s changed rows of tracked tables outside business hours on %s (%s changes seen first)', r.who, r.day, r.changes),
+				        jsonb_build_object('role', r.who, 'day', r.day, 'changes', r.changes, 'first_stmt_time', r.first_at,
+				                           'first_entry_id', r.first_id, 'business_hours', rl.params));
+			END LOOP;
+		END IF;
+	EXCEPTION WHEN others THEN
+		RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'off_hours', SQLERRM;
+	END;
 
 	-- new_client_address: row changes and logins, by actor; the first address of an actor is learned.
-	rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'new_client_address');
-	PERFORM witness._begin_internal_ddl();
-	FOR r IN SELECT s.actor, s.addr, min(s.at) AS at, min(s.id) AS first_id
-	         FROM (SELECT COALESCE(e.actor, e.session_user_name) AS actor, COALESCE(host(e.client_addr), 'local') AS addr,
-	                      e.stmt_time AS at, e.id
-	               FROM witness.entry e WHERE e.id = ANY (ids) AND e.schema_name <> 'witness'
-	               UNION ALL
-	               SELECT COALESCE(v ->> 'actor', v ->> 'session_user_name'), COALESCE(v ->> 'client_addr', 'local'),
-	                      (v ->> 'happened_at')::timestamptz, e.id
-	               FROM witness.entry e CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) j
-	               WHERE e.id = ANY (ids) AND e.schema_name = 'witness' AND e.table_name = 'activity' AND e.op = 'I'
-	                 AND v ->> 'kind' = 'login' AND v ->> 'outcome' = 'success') s
-	         WHERE s.actor IS NOT NULL
-	         GROUP BY 1, 2 ORDER BY min(s.id) LOOP
-		CONTINUE WHEN EXISTS (SELECT FROM witness.alert_address a WHERE a.actor = r.actor AND a.client_addr = r.addr);
-		IF EXISTS (SELECT FROM witness.alert_address a WHERE a.actor = r.actor) THEN
-			PERFORM witness._raise_alert(rl, format('%s@%s', r.actor, r.addr),
-			        format('%s came from client address %s, never seen for it before', r.actor, r.addr),
-			        jsonb_build_object('actor', r.actor, 'client_addr', r.addr, 'at', r.at, 'first_entry_id', r.first_id,
-			                           'known_addresses', (SELECT jsonb_agg(a.client_addr ORDER BY a.first_seen) FROM witness.alert_address a
-			                                               WHERE a.actor = r.actor)));
-		END IF;
-		INSERT INTO witness.alert_address (actor, client_addr, first_seen) VALUES (r.actor, r.addr, r.at);
-	END LOOP;
-	PERFORM witness._end_internal_ddl();
+	BEGIN
+		rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'new_client_address');
+		PERFORM witness._begin_internal_ddl();
+		FOR r IN SELECT s.actor, s.addr, min(s.at) AS at, min(s.id) AS first_id
+		         FROM (SELECT COALESCE(e.actor, e.session_user_name) AS actor, COALESCE(host(e.client_addr), 'local') AS addr,
+		                      e.stmt_time AS at, e.id
+		               FROM witness.entry e WHERE e.id = ANY (ids) AND e.schema_name <> 'witness'
+		               UNION ALL
+		               SELECT COALESCE(v ->> 'actor', v ->> 'session_user_name'), COALESCE(v ->> 'client_addr', 'local'),
+		                      (v ->> 'happened_at')::timestamptz, e.id
+		               FROM witness.entry e CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) j
+		               WHERE e.id = ANY (ids) AND e.schema_name = 'witness' AND e.table_name = 'activity' AND e.op = 'I'
+		                 AND v ->> 'kind' = 'login' AND v ->> 'outcome' = 'success') s
+		         WHERE s.actor IS NOT NULL
+		         GROUP BY 1, 2 ORDER BY min(s.id) LOOP
+			CONTINUE WHEN EXISTS (SELECT FROM witness.alert_address a WHERE a.actor = r.actor AND a.client_addr = r.addr);
+			IF EXISTS (SELECT FROM witness.alert_address a WHERE a.actor = r.actor) THEN
+				PERFORM witness._raise_alert(rl, format('%s@%s', r.actor, r.addr),
+				        format('%s came from client address %s, never seen for it before', r.actor, r.addr),
+				        jsonb_build_object('actor', r.actor, 'client_addr', r.addr, 'at', r.at, 'first_entry_id', r.first_id,
+				                           'known_addresses', (SELECT jsonb_agg(a.client_addr ORDER BY a.first_seen) FROM witness.alert_address a
+				                                               WHERE a.actor = r.actor)));
+			END IF;
+			INSERT INTO witness.alert_address (actor, client_addr, first_seen) VALUES (r.actor, r.addr, r.at);
+		END LOOP;
+		PERFORM witness._end_internal_ddl();
+	EXCEPTION WHEN others THEN
+		RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'new_client_address', SQLERRM;
+	END;
 
 	-- capture_off: tables untracked or dropped (their configuration row deleted), rows that left a
 	-- tracked table or cannot be captured, and changes of the settings that stop recording or sealing.
-	rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'capture_off');
-	IF rl.enabled THEN
-		FOR r IN SELECT e.id, e.session_user_name AS who, e.table_name AS t, o.v AS old_row, n.v AS new_row
-		         FROM witness.entry e
-		         CROSS JOIN LATERAL (SELECT e.old_values::jsonb AS v) o CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) n
-		         WHERE e.id = ANY (ids) AND e.schema_name = 'witness'
-		           AND ((e.table_name = 'tracked_table' AND e.op = 'D')
-		                OR (e.table_name = 'ddl_event' AND e.op = 'I'
-		                    AND (n.v ->> 'action' IN ('left', 'uncaptured')
-		                         OR (n.v ->> 'action' = 'setting changed'
-		                             AND n.v -> 'detail' ->> 'setting' IN ('witness.record_activity', 'witness.seal_interval', 'witness.verify_interval')))))
-		         ORDER BY e.id LOOP
-			PERFORM witness._raise_alert(rl, format('entry:%s', r.id),
-			        CASE WHEN r.t = 'tracked_table'
-			             THEN format('%I.%I is no longer tracked (untracked or dropped by %s)', r.old_row ->> 'schema_name', r.old_row ->> 'table_name', r.who)
-			             WHEN r.new_row ->> 'action' = 'setting changed'
-			             THEN format('%s changed %s (%s)', r.new_row ->> 'role_name', r.new_row -> 'detail' ->> 'setting', r.new_row ->> 'command_tag')
-			             ELSE format('rows of %I.%I are no longer captured (%s by %s)', r.new_row ->> 'schema_name', r.new_row ->> 'table_name',
-			                         r.new_row ->> 'action', r.new_row ->> 'role_name') END,
-			        jsonb_build_object('entry_id', r.id, 'role', r.who)
-			        || CASE WHEN r.t = 'tracked_table' THEN jsonb_build_object('table', format('%I.%I', r.old_row ->> 'schema_name', r.old_row ->> 'table_name'))
-			                ELSE jsonb_build_object('ddl_event', r.new_row - 'statement') END);
-		END LOOP;
-	END IF;
+	BEGIN
+		rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'capture_off');
+		IF rl.enabled THEN
+			FOR r IN SELECT e.id, e.session_user_name AS who, e.table_name AS t, o.v AS old_row, n.v AS new_row
+			         FROM witness.entry e
+			         CROSS JOIN LATERAL (SELECT e.old_values::jsonb AS v) o CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) n
+			         WHERE e.id = ANY (ids) AND e.schema_name = 'witness'
+			           AND ((e.table_name = 'tracked_table' AND e.op = 'D')
+			                OR (e.table_name = 'ddl_event' AND e.op = 'I'
+			                    AND (n.v ->> 'action' IN ('left', 'uncaptured')
+			                         OR (n.v ->> 'action' = 'setting changed'
+			                             AND n.v -> 'detail' ->> 'setting' IN ('witness.record_activity', 'witness.seal_interval', 'witness.verify_interval')))))
+			         ORDER BY e.id LOOP
+				PERFORM witness._raise_alert(rl, format('entry:%s', r.id),
+				        CASE WHEN r.t = 'tracked_table'
+				             THEN format('%s.%s is no longer tracked (untracked or dropped by %s)', quote_ident(COALESCE(r.old_row ->> 'schema_name', '?')), quote_ident(COALESCE(r.old_row ->> 'table_name', '?')), r.who)
+				             WHEN r.new_row ->> 'action' = 'setting changed'
+				             THEN format('%s changed %s (%s)', r.new_row ->> 'role_name', r.new_row -> 'detail' ->> 'setting', r.new_row ->> 'command_tag')
+				             ELSE format('rows of %s.%s are no longer captured (%s by %s)', quote_ident(COALESCE(r.new_row ->> 'schema_name', '?')), quote_ident(COALESCE(r.new_row ->> 'table_name', '?')),
+				                         r.new_row ->> 'action', r.new_row ->> 'role_name') END,
+				        jsonb_build_object('entry_id', r.id, 'role', r.who)
+				        || CASE WHEN r.t = 'tracked_table' THEN jsonb_build_object('table', format('%s.%s', quote_ident(COALESCE(r.old_row ->> 'schema_name', '?')), quote_ident(COALESCE(r.old_row ->> 'table_name', '?'))))
+				                ELSE jsonb_build_object('ddl_event', r.new_row - 'statement') END);
+			END LOOP;
+		END IF;
+	EXCEPTION WHEN others THEN
+		RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'capture_off', SQLERRM;
+	END;
 
 	-- permission_escalation, from the permission events of witness.ddl_event.
-	rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'permission_escalation');
-	IF rl.enabled THEN
-		FOR r IN SELECT e.id, n.v AS ev,
-		                ARRAY(SELECT p FROM unnest(ARRAY['superuser', 'bypassrls', 'createrole', 'replication']) p
-		                      WHERE n.v -> 'detail' -> 'changes' -> p -> 'new' = 'true') AS given
-		         FROM witness.entry e CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) n
-		         WHERE e.id = ANY (ids) AND e.schema_name = 'witness' AND e.table_name = 'ddl_event' AND e.op = 'I'
-		           AND n.v ->> 'action' IN ('role created', 'role altered', 'role renamed', 'membership granted', 'privileges granted')
-		         ORDER BY e.id LOOP
-			IF r.ev ->> 'action' LIKE 'role %' AND cardinality(r.given) > 0 THEN
-				PERFORM witness._raise_alert(rl, format('ddl_event:%s', r.ev ->> 'event_id'),
-				        format('%s gave role %s %s', r.ev ->> 'role_name', r.ev -> 'detail' ->> 'role', array_to_string(r.given, ', ')),
-				        jsonb_build_object('ddl_event', r.ev - 'statement', 'entry_id', r.id, 'given', to_jsonb(r.given)));
-			ELSIF r.ev ->> 'action' = 'membership granted'
-			      AND (r.ev -> 'detail' ->> 'role' IN ('witness_admin', 'witness_auditor') OR r.ev -> 'detail' ->> 'role' LIKE 'pg\_%') THEN
-				PERFORM witness._raise_alert(rl, format('ddl_event:%s', r.ev ->> 'event_id'),
-				        format('%s made %s a member of %s', r.ev ->> 'role_name', r.ev -> 'detail' ->> 'member', r.ev -> 'detail' ->> 'role'),
-				        jsonb_build_object('ddl_event', r.ev - 'statement', 'entry_id', r.id));
-			ELSIF r.ev ->> 'action' = 'privileges granted' AND r.ev ->> 'table_name' IS NOT NULL THEN
-				PERFORM witness._raise_alert(rl, format('ddl_event:%s', r.ev ->> 'event_id'),
-				        format('%s granted privileges on %I.%I to %s', r.ev ->> 'role_name', r.ev ->> 'schema_name', r.ev ->> 'table_name',
-				               (SELECT string_agg(g, ', ') FROM jsonb_array_elements_text(r.ev -> 'detail' -> 'grantees') g)),
-				        jsonb_build_object('ddl_event', r.ev - 'statement', 'entry_id', r.id));
-			END IF;
-		END LOOP;
-	END IF;
+	BEGIN
+		rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'permission_escalation');
+		IF rl.enabled THEN
+			FOR r IN SELECT e.id, n.v AS ev,
+			                ARRAY(SELECT p FROM unnest(ARRAY['superuser', 'bypassrls', 'createrole', 'replication']) p
+			                      WHERE n.v -> 'detail' -> 'changes' -> p -> 'new' = 'true') AS given
+			         FROM witness.entry e CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) n
+			         WHERE e.id = ANY (ids) AND e.schema_name = 'witness' AND e.table_name = 'ddl_event' AND e.op = 'I'
+			           AND n.v ->> 'action' IN ('role created', 'role altered', 'role renamed', 'membership granted', 'privileges granted')
+			         ORDER BY e.id LOOP
+				IF r.ev ->> 'action' LIKE 'role %' AND cardinality(r.given) > 0 THEN
+					PERFORM witness._raise_alert(rl, format('ddl_event:%s', r.ev ->> 'event_id'),
+					        format('%s gave role %s %s', r.ev ->> 'role_name', r.ev -> 'detail' ->> 'role', array_to_string(r.given, ', ')),
+					        jsonb_build_object('ddl_event', r.ev - 'statement', 'entry_id', r.id, 'given', to_jsonb(r.given)));
+				ELSIF r.ev ->> 'action' = 'membership granted'
+				      AND (r.ev -> 'detail' ->> 'role' IN ('witness_admin', 'witness_auditor') OR r.ev -> 'detail' ->> 'role' LIKE 'pg\_%') THEN
+					PERFORM witness._raise_alert(rl, format('ddl_event:%s', r.ev ->> 'event_id'),
+					        format('%s made %s a member of %s', r.ev ->> 'role_name', r.ev -> 'detail' ->> 'member', r.ev -> 'detail' ->> 'role'),
+					        jsonb_build_object('ddl_event', r.ev - 'statement', 'entry_id', r.id));
+				ELSIF r.ev ->> 'action' = 'privileges granted' AND r.ev ->> 'table_name' IS NOT NULL THEN
+					PERFORM witness._raise_alert(rl, format('ddl_event:%s', r.ev ->> 'event_id'),
+					        format('%s granted privileges on %s.%s to %s', r.ev ->> 'role_name', quote_ident(COALESCE(r.ev ->> 'schema_name', '?')), quote_ident(r.ev ->> 'table_name'),
+					               (SELECT string_agg(g, ', ') FROM jsonb_array_elements_text(r.ev -> 'detail' -> 'grantees') g)),
+					        jsonb_build_object('ddl_event', r.ev - 'statement', 'entry_id', r.id));
+				END IF;
+			END LOOP;
+		END IF;
+	EXCEPTION WHEN others THEN
+		RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'permission_escalation', SQLERRM;
+	END;
 
 	-- verification_failed: recorded runs with problems; a scheduled run that could not finish.
-	rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'verification_failed');
-	FOR r IN SELECT v.* FROM witness.verification_run v WHERE v.run_id > st.last_run ORDER BY v.run_id LOOP
-		IF r.status <> 'valid' AND r.problems > rl.threshold THEN
-			-- Once per finding: the runs after it that find the same raise nothing more.
-			PERFORM witness._raise_alert(rl, format('%s:%s:%s', r.status, r.problems, md5(COALESCE(r.first_problem, ''))),
-			        format('verification run %s found the trail %s: %s problem(s); the first: %s', r.run_id, r.status, r.problems,
-			               COALESCE(r.first_problem, '')),
-			        jsonb_build_object('run_id', r.run_id, 'status', r.status, 'problems', r.problems,
-			                           'first_problem', r.first_problem, 'finished_at', r.finished_at, 'threshold', rl.threshold));
+	BEGIN
+		rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'verification_failed');
+		FOR r IN SELECT v.* FROM witness.verification_run v WHERE v.run_id > st.last_run ORDER BY v.run_id LOOP
+			IF r.status <> 'valid' AND r.problems > rl.threshold THEN
+				-- Once per finding: the runs after it that find the same raise nothing more.
+				PERFORM witness._raise_alert(rl, format('%s:%s:%s', r.status, r.problems, md5(COALESCE(r.first_problem, ''))),
+				        format('verification run %s found the trail %s: %s problem(s); the first: %s', r.run_id, r.status, r.problems,
+				               COALESCE(r.first_problem, '')),
+				        jsonb_build_object('run_id', r.run_id, 'status', r.status, 'problems', r.problems,
+				                           'first_problem', r.first_problem, 'finished_at', r.finished_at, 'threshold', rl.threshold));
+			END IF;
+			st.last_run := r.run_id;
+		END LOOP;
+		SELECT * INTO vs FROM witness._verification_status();
+		IF vs.last_status = 'error' THEN
+			PERFORM witness._raise_alert(rl, format('error:%s', md5(COALESCE(vs.first_problem, ''))),
+			        format('the scheduled verification started at %s UTC could not finish: %s',
+			               to_char(vs.last_started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), COALESCE(vs.first_problem, '')),
+			        jsonb_build_object('status', 'error', 'started_at', vs.last_started_at, 'error', vs.first_problem));
 		END IF;
-		st.last_run := r.run_id;
-	END LOOP;
-	SELECT * INTO vs FROM witness._verification_status();
-	IF vs.last_status = 'error' THEN
-		PERFORM witness._raise_alert(rl, format('error:%s', md5(COALESCE(vs.first_problem, ''))),
-		        format('the scheduled verification started at %s UTC could not finish: %s',
-		               to_char(vs.last_started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), COALESCE(vs.first_problem, '')),
-		        jsonb_build_object('status', 'error', 'started_at', vs.last_started_at, 'error', vs.first_problem));
-	END IF;
+	EXCEPTION WHEN others THEN
+		RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'verification_failed', SQLERRM;
+	END;
 
 	-- denied_spike: refused attempts and failed logins per hour of happened_at, added up over passes;
 	-- once per hour and threshold (a threshold lowered within the hour can raise again).
-	rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'denied_spike');
-	PERFORM witness._begin_internal_ddl();
-	FOR r IN SELECT date_trunc('hour', (v ->> 'happened_at')::timestamptz, 'UTC') AS hour,
-	                sum((v ->> 'statement_count')::bigint)::bigint AS n, count(DISTINCT v ->> 'session_user_name') AS roles
-	         FROM witness.entry e CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) j
-	         WHERE e.id = ANY (ids) AND e.schema_name = 'witness' AND e.table_name = 'activity' AND e.op = 'I'
-	           AND (v ->> 'kind' = 'denied' OR (v ->> 'kind' = 'login' AND v ->> 'outcome' <> 'success'))
-	         GROUP BY 1 ORDER BY 1 LOOP
-		n := witness._alert_count('denied_spike', r.hour::text, r.n);
-		IF rl.enabled AND n > rl.threshold THEN
-			PERFORM witness._raise_alert(rl, format('hour:%s:above:%s', to_char(r.hour AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24":00Z"'), rl.threshold),
-			        format('%s refused attempts and failed logins in the hour from %s UTC (threshold %s)', n,
-			               to_char(r.hour AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:00'), rl.threshold),
-			        jsonb_build_object('hour', r.hour, 'count', n, 'threshold', rl.threshold));
-		END IF;
-	END LOOP;
+	BEGIN
+		PERFORM witness._begin_internal_ddl();
+		rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'denied_spike');
+		FOR r IN SELECT date_trunc('hour', (v ->> 'happened_at')::timestamptz, 'UTC') AS hour,
+		                sum((v ->> 'statement_count')::bigint)::bigint AS n, count(DISTINCT v ->> 'session_user_name') AS roles
+		         FROM witness.entry e CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) j
+		         WHERE e.id = ANY (ids) AND e.schema_name = 'witness' AND e.table_name = 'activity' AND e.op = 'I'
+		           AND (v ->> 'kind' = 'denied' OR (v ->> 'kind' = 'login' AND v ->> 'outcome' <> 'success'))
+		         GROUP BY 1 ORDER BY 1 LOOP
+			n := witness._alert_count('denied_spike', r.hour::text, r.n);
+			IF rl.enabled AND n > rl.threshold THEN
+				PERFORM witness._raise_alert(rl, format('hour:%s:above:%s', to_char(r.hour AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24":00Z"'), rl.threshold),
+				        format('%s refused attempts and failed logins in the hour from %s UTC (threshold %s)', n,
+				               to_char(r.hour AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:00'), rl.threshold),
+				        jsonb_build_object('hour', r.hour, 'count', n, 'threshold', rl.threshold, 'roles_in_these_blocks', r.roles));
+			END IF;
+		END LOOP;
+		PERFORM witness._end_internal_ddl();
+	EXCEPTION WHEN others THEN
+		RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'denied_spike', SQLERRM;
+	END;
 
 	-- mass_export: subjects exported per role and UTC day, added up over passes (my_trail reads are a
 	-- bound role reading its own subject: not counted).
-	rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'mass_export');
-	FOR r IN SELECT v ->> 'role_name' AS who, to_char((v ->> 'accessed_at')::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, count(*) AS n
-	         FROM witness.entry e CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) j
-	         WHERE e.id = ANY (ids) AND e.schema_name = 'witness' AND e.table_name = 'subject_access' AND e.op = 'I'
-	           AND v ->> 'format' <> 'my_trail'
-	         GROUP BY 1, 2 ORDER BY 2, 1 LOOP
-		n := witness._alert_count('mass_export', format('%s:%s', r.who, r.day), r.n);
-		IF rl.enabled AND n > rl.threshold THEN
-			PERFORM witness._raise_alert(rl, format('%s:%s:above:%s', r.who, r.day, rl.threshold),
-			        format('%s exported %s data subjects on %s (threshold %s)', r.who, n, r.day, rl.threshold),
-			        jsonb_build_object('role', r.who, 'day', r.day, 'subjects', n, 'threshold', rl.threshold));
-		END IF;
-	END LOOP;
-	DELETE FROM witness.alert_counter c WHERE c.counted_at < clock_timestamp() - interval '8 days';
+	BEGIN
+		PERFORM witness._begin_internal_ddl();
+		rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'mass_export');
+		FOR r IN SELECT v ->> 'role_name' AS who, to_char((v ->> 'accessed_at')::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, count(*) AS n
+		         FROM witness.entry e CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) j
+		         WHERE e.id = ANY (ids) AND e.schema_name = 'witness' AND e.table_name = 'subject_access' AND e.op = 'I'
+		           AND v ->> 'format' <> 'my_trail'
+		         GROUP BY 1, 2 ORDER BY 2, 1 LOOP
+			n := witness._alert_count('mass_export', format('%s:%s', r.who, r.day), r.n);
+			IF rl.enabled AND n > rl.threshold THEN
+				PERFORM witness._raise_alert(rl, format('%s:%s:above:%s', r.who, r.day, rl.threshold),
+				        format('%s exported %s data subjects on %s (threshold %s)', r.who, n, r.day, rl.threshold),
+				        jsonb_build_object('role', r.who, 'day', r.day, 'subjects', n, 'threshold', rl.threshold));
+			END IF;
+		END LOOP;
+		DELETE FROM witness.alert_counter c WHERE c.counted_at < clock_timestamp() - interval '8 days';
+		PERFORM witness._end_internal_ddl();
+	EXCEPTION WHEN others THEN
+		RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'mass_export', SQLERRM;
+	END;
 
 	-- alert_rule_changed: always raised.
-	rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'alert_rule_changed');
-	rl.enabled := true;
-	FOR r IN SELECT e.id, n.v
-	         FROM witness.entry e CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) n
-	         WHERE e.id = ANY (ids) AND e.schema_name = 'witness' AND e.table_name = 'alert_rule' AND e.op = 'I'
-	         ORDER BY e.id LOOP
-		PERFORM witness._raise_alert(rl, format('change:%s', r.v ->> 'change_id'),
-		        format('%s set alert rule %s: %s, severity %s, threshold %s', r.v ->> 'set_by', r.v ->> 'rule',
-		               CASE WHEN (r.v ->> 'enabled')::boolean THEN 'enabled' ELSE 'disabled' END, r.v ->> 'severity',
-		               COALESCE(r.v ->> 'threshold', 'none')),
-		        jsonb_build_object('alert_rule', r.v, 'entry_id', r.id));
-	END LOOP;
+	BEGIN
+		rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'alert_rule_changed');
+		rl.enabled := true;
+		FOR r IN SELECT e.id, n.v
+		         FROM witness.entry e CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) n
+		         WHERE e.id = ANY (ids) AND e.schema_name = 'witness' AND e.table_name = 'alert_rule' AND e.op = 'I'
+		         ORDER BY e.id LOOP
+			PERFORM witness._raise_alert(rl, format('change:%s', r.v ->> 'change_id'),
+			        format('%s set alert rule %s: %s, severity %s, threshold %s', r.v ->> 'set_by', r.v ->> 'rule',
+			               CASE WHEN (r.v ->> 'enabled')::boolean THEN 'enabled' ELSE 'disabled' END, r.v ->> 'severity',
+			               COALESCE(r.v ->> 'threshold', 'none')),
+			        jsonb_build_object('alert_rule', r.v, 'entry_id', r.id));
+		END LOOP;
+	EXCEPTION WHEN others THEN
+		RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'alert_rule_changed', SQLERRM;
+	END;
 
-	UPDATE witness.alert_state SET last_block = to_block, last_run = st.last_run
-	WHERE (last_block, last_run) IS DISTINCT FROM (to_block, st.last_run);
+	PERFORM witness._begin_internal_ddl();
+	IF (SELECT count(*) <> 1 OR bool_or((x.last_block, x.last_run) IS DISTINCT FROM (to_block, st.last_run)) FROM witness.alert_state x) THEN
+		DELETE FROM witness.alert_state;
+		INSERT INTO witness.alert_state (last_block, last_run) VALUES (to_block, st.last_run);
+	END IF;
 	PERFORM witness._end_internal_ddl();
 	RETURN QUERY SELECT a.* FROM witness.alert a WHERE a.alert_id > first_alert ORDER BY a.alert_id;
 END
