@@ -3663,6 +3663,7 @@ DECLARE
 	st witness.alert_state;
 	to_block bigint;
 	ids bigint[];
+	es witness.entry[];
 	rules jsonb;
 	r record;
 	rl witness.alert_rules;
@@ -3682,7 +3683,8 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 	SELECT array_agg(i.id) INTO ids
 	FROM witness.block b CROSS JOIN LATERAL witness._block_members(b) m CROSS JOIN LATERAL unnest(m.ids) i(id)
 	WHERE b.block_no > st.last_block AND b.block_no <= to_block;
-	ids := COALESCE(ids, '{}');
+	-- Read once: every rule scans these rows.
+	SELECT array_agg(e ORDER BY e.id) INTO es FROM witness.entry e WHERE e.id = ANY (COALESCE(ids, '{}'));
 	SELECT jsonb_object_agg(x.rule, to_jsonb(x)) INTO rules FROM witness.alert_rules x;
 
 	-- mass_change: updates and deletes of one table by one transaction; a TRUNCATE.
@@ -3692,8 +3694,8 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 			FOR r IN SELECT e.xid, e.schema_name, e.table_name, count(*) FILTER (WHERE e.op = 'U') AS updated,
 			                count(*) FILTER (WHERE e.op = 'D') AS deleted, bool_or(e.op = 'T') AS truncated,
 			                min(e.current_user_name) AS who, min(e.stmt_time) AS at, min(e.id) AS first_id, max(e.id) AS last_id
-			         FROM witness.entry e
-			         WHERE e.id = ANY (ids) AND e.op IN ('U', 'D', 'T') AND e.schema_name <> 'witness'
+			         FROM unnest(es) e
+			         WHERE e.op IN ('U', 'D', 'T') AND e.schema_name <> 'witness'
 			         GROUP BY e.xid, e.schema_name, e.table_name
 			         HAVING count(*) FILTER (WHERE e.op IN ('U', 'D')) > rl.threshold OR bool_or(e.op = 'T')
 			         ORDER BY min(e.id) LOOP
@@ -3716,9 +3718,9 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 		IF rl.enabled THEN
 			FOR r IN SELECT e.current_user_name AS who, to_char(e.stmt_time AT TIME ZONE (rl.params ->> 'time_zone'), 'YYYY-MM-DD') AS day,
 			                count(*) AS changes, min(e.stmt_time) AS first_at, min(e.id) AS first_id
-			         FROM witness.entry e
+			         FROM unnest(es) e
 			         CROSS JOIN LATERAL (SELECT e.stmt_time AT TIME ZONE (rl.params ->> 'time_zone') AS t) l
-			         WHERE e.id = ANY (ids) AND e.schema_name <> 'witness'
+			         WHERE e.schema_name <> 'witness'
 			           AND NOT (extract(isodow FROM l.t)::int IN (SELECT d::int FROM jsonb_array_elements_text(rl.params -> 'days') d)
 			                    AND l.t::time >= (rl.params ->> 'from')::time AND l.t::time < (rl.params ->> 'to')::time)
 			         GROUP BY 1, 2 ORDER BY min(e.id) LOOP
@@ -3739,12 +3741,12 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 		FOR r IN SELECT s.actor, s.addr, min(s.at) AS at, min(s.id) AS first_id
 		         FROM (SELECT COALESCE(e.actor, e.session_user_name) AS actor, COALESCE(host(e.client_addr), 'local') AS addr,
 		                      e.stmt_time AS at, e.id
-		               FROM witness.entry e WHERE e.id = ANY (ids) AND e.schema_name <> 'witness'
+		               FROM unnest(es) e WHERE e.schema_name <> 'witness'
 		               UNION ALL
 		               SELECT COALESCE(v ->> 'actor', v ->> 'session_user_name'), COALESCE(v ->> 'client_addr', 'local'),
 		                      (v ->> 'happened_at')::timestamptz, e.id
-		               FROM witness.entry e CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) j
-		               WHERE e.id = ANY (ids) AND e.schema_name = 'witness' AND e.table_name = 'activity' AND e.op = 'I'
+		               FROM unnest(es) e CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) j
+		               WHERE e.schema_name = 'witness' AND e.table_name = 'activity' AND e.op = 'I'
 		                 AND v ->> 'kind' = 'login' AND v ->> 'outcome' = 'success') s
 		         WHERE s.actor IS NOT NULL
 		         GROUP BY 1, 2 ORDER BY min(s.id) LOOP
@@ -3769,9 +3771,9 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 		rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'capture_off');
 		IF rl.enabled THEN
 			FOR r IN SELECT e.id, e.session_user_name AS who, e.table_name AS t, o.v AS old_row, n.v AS new_row
-			         FROM witness.entry e
+			         FROM unnest(es) e
 			         CROSS JOIN LATERAL (SELECT e.old_values::jsonb AS v) o CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) n
-			         WHERE e.id = ANY (ids) AND e.schema_name = 'witness'
+			         WHERE e.schema_name = 'witness'
 			           AND ((e.table_name = 'tracked_table' AND e.op = 'D')
 			                OR (e.table_name = 'ddl_event' AND e.op = 'I'
 			                    AND (n.v ->> 'action' IN ('left', 'uncaptured')
@@ -3801,8 +3803,8 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 			FOR r IN SELECT e.id, n.v AS ev,
 			                ARRAY(SELECT p FROM unnest(ARRAY['superuser', 'bypassrls', 'createrole', 'replication']) p
 			                      WHERE n.v -> 'detail' -> 'changes' -> p -> 'new' = 'true') AS given
-			         FROM witness.entry e CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) n
-			         WHERE e.id = ANY (ids) AND e.schema_name = 'witness' AND e.table_name = 'ddl_event' AND e.op = 'I'
+			         FROM unnest(es) e CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) n
+			         WHERE e.schema_name = 'witness' AND e.table_name = 'ddl_event' AND e.op = 'I'
 			           AND n.v ->> 'action' IN ('role created', 'role altered', 'role renamed', 'membership granted', 'privileges granted')
 			         ORDER BY e.id LOOP
 				IF r.ev ->> 'action' LIKE 'role %' AND cardinality(r.given) > 0 THEN
@@ -3858,8 +3860,8 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 		rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'denied_spike');
 		FOR r IN SELECT date_trunc('hour', (v ->> 'happened_at')::timestamptz, 'UTC') AS hour,
 		                sum((v ->> 'statement_count')::bigint)::bigint AS n, count(DISTINCT v ->> 'session_user_name') AS roles
-		         FROM witness.entry e CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) j
-		         WHERE e.id = ANY (ids) AND e.schema_name = 'witness' AND e.table_name = 'activity' AND e.op = 'I'
+		         FROM unnest(es) e CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) j
+		         WHERE e.schema_name = 'witness' AND e.table_name = 'activity' AND e.op = 'I'
 		           AND (v ->> 'kind' = 'denied' OR (v ->> 'kind' = 'login' AND v ->> 'outcome' <> 'success'))
 		         GROUP BY 1 ORDER BY 1 LOOP
 			n := witness._alert_count('denied_spike', r.hour::text, r.n);
@@ -3881,8 +3883,8 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 		PERFORM witness._begin_internal_ddl();
 		rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'mass_export');
 		FOR r IN SELECT v ->> 'role_name' AS who, to_char((v ->> 'accessed_at')::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, count(*) AS n
-		         FROM witness.entry e CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) j
-		         WHERE e.id = ANY (ids) AND e.schema_name = 'witness' AND e.table_name = 'subject_access' AND e.op = 'I'
+		         FROM unnest(es) e CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) j
+		         WHERE e.schema_name = 'witness' AND e.table_name = 'subject_access' AND e.op = 'I'
 		           AND v ->> 'format' <> 'my_trail'
 		         GROUP BY 1, 2 ORDER BY 2, 1 LOOP
 			n := witness._alert_count('mass_export', format('%s:%s', r.who, r.day), r.n);
@@ -3903,8 +3905,8 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 		rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'alert_rule_changed');
 		rl.enabled := true;
 		FOR r IN SELECT e.id, n.v
-		         FROM witness.entry e CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) n
-		         WHERE e.id = ANY (ids) AND e.schema_name = 'witness' AND e.table_name = 'alert_rule' AND e.op = 'I'
+		         FROM unnest(es) e CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) n
+		         WHERE e.schema_name = 'witness' AND e.table_name = 'alert_rule' AND e.op = 'I'
 		         ORDER BY e.id LOOP
 			PERFORM witness._raise_alert(rl, format('change:%s', r.v ->> 'change_id'),
 			        format('%s set alert rule %s: %s, severity %s, threshold %s', r.v ->> 'set_by', r.v ->> 'rule',

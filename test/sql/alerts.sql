@@ -19,14 +19,14 @@ GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON al_acct TO al_dml;
 CREATE TABLE al_other (id int PRIMARY KEY);
 
 -- Seals what is committed and evaluates the rules; dates in summaries shown as DAY, and the counts
--- of rules that depend on earlier tests as N.
+-- (and the first problem of a verification) of rules that depend on earlier tests as N.
 CREATE FUNCTION al_check() RETURNS TABLE (rule text, severity text, summary text)
 LANGUAGE plpgsql AS $$
 BEGIN
 	PERFORM count(*) FROM witness.seal();
 	RETURN QUERY SELECT a.rule, a.severity,
 	                    CASE WHEN a.rule IN ('denied_spike', 'verification_failed') OR a.summary ~ '(denied_spike|verification_failed)'
-	                         THEN regexp_replace(a.summary, '\d+', 'N', 'g')
+	                         THEN regexp_replace(regexp_replace(a.summary, '; the first: .*$', ''), '\d+', 'N', 'g')
 	                         ELSE regexp_replace(a.summary, '\d{4}-\d\d-\d\d( \d\d:\d\d)?', 'DAY', 'g') END
 	             FROM witness.check_alerts() a ORDER BY a.alert_id;
 END
