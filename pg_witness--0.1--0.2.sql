@@ -3437,7 +3437,7 @@ COMMENT ON COLUMN witness.alert_rule.rule IS 'the rule changed (witness.alert_ru
 COMMENT ON COLUMN witness.alert_rule.enabled IS 'whether the rule raises alerts';
 COMMENT ON COLUMN witness.alert_rule.severity IS 'severity of the alerts it raises';
 COMMENT ON COLUMN witness.alert_rule.threshold IS 'the count above which it raises (see docs/alerts.md per rule); NULL for rules without one';
-COMMENT ON COLUMN witness.alert_rule.params IS 'further settings of the rule (off_hours: from, to, days, time_zone)';
+COMMENT ON COLUMN witness.alert_rule.params IS 'further settings of the rule (off_hours: from, to, days, time_zone; mass_export: entries)';
 COMMENT ON COLUMN witness.alert_rule.set_by IS 'the role that changed the rule (after SET ROLE)';
 COMMENT ON COLUMN witness.alert_rule.set_at IS 'when';
 COMMENT ON SEQUENCE witness.alert_rule_change_id_seq IS 'pg_witness alert rule change ids';
@@ -3462,7 +3462,7 @@ CREATE TABLE witness.alert_counter (
 	counted_at timestamptz NOT NULL,
 	PRIMARY KEY (rule, bucket)
 );
-COMMENT ON TABLE witness.alert_counter IS 'pg_witness: counts of rules that add up over an hour or a day (denied_spike, mass_export); kept 8 days';
+COMMENT ON TABLE witness.alert_counter IS 'pg_witness: counts of rules that add up over an hour or a day (denied_spike, mass_export: subjects and rows of the trail read); kept 8 days';
 COMMENT ON COLUMN witness.alert_counter.bucket IS 'what is counted: the hour, or the role and day';
 COMMENT ON COLUMN witness.alert_counter.counted_at IS 'when the bucket last grew';
 CREATE TABLE witness.alert_address (
@@ -3532,8 +3532,8 @@ BEGIN PERFORM witness.access_check(); -- an expired auditor reads no rule (witne
 	        'a recorded verification (scheduled, or witness.verify_and_checkpoint()) that found more than threshold problems, or a scheduled one that could not finish'),
 	       ('denied_spike', true, 'warning', 20, '{}',
 	        'more than threshold refused attempts (denied activity) and failed logins in one hour'),
-	       ('mass_export', true, 'warning', 50, '{}',
-	        'more than threshold data subjects exported (witness.subject_export()) by one role in one day (UTC)'),
+	       ('mass_export', true, 'warning', 50, '{"entries": 100000}',
+	        'more than threshold data subjects exported (witness.subject_export()), or more than params.entries rows of the trail read (witness.log, witness.entry, COPY), by one role in one day (UTC)'),
 	       ('alert_rule_changed', true, 'notice', NULL, '{}',
 	        'an alert rule was changed with witness.set_alert_rule(); cannot be disabled');
 END
@@ -3591,18 +3591,24 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 	END IF;
 	p := cur.params || COALESCE(params, '{}');
 	IF params IS NOT NULL THEN
-		IF set_alert_rule.rule <> 'off_hours' OR EXISTS (SELECT FROM jsonb_object_keys(params) k WHERE k NOT IN ('from', 'to', 'days', 'time_zone')) THEN
+		IF set_alert_rule.rule NOT IN ('off_hours', 'mass_export')
+		   OR EXISTS (SELECT FROM jsonb_object_keys(params) k
+		              WHERE k <> ALL (CASE WHEN set_alert_rule.rule = 'off_hours' THEN ARRAY['from', 'to', 'days', 'time_zone'] ELSE ARRAY['entries'] END)) THEN
 			RAISE EXCEPTION 'invalid params for alert rule %: %', set_alert_rule.rule, params
 				USING ERRCODE = 'invalid_parameter_value',
-				      HINT = 'Only off_hours takes params: from, to (HH:MM), days (ISO day numbers, 1 = Monday) and time_zone.';
+				      HINT = 'off_hours takes from, to (HH:MM), days (ISO day numbers, 1 = Monday) and time_zone; mass_export takes entries.';
 		END IF;
 		BEGIN
-			PERFORM (p ->> 'from')::time, (p ->> 'to')::time, now() AT TIME ZONE (p ->> 'time_zone'),
-			        (SELECT bool_and(d::int BETWEEN 1 AND 7) FROM jsonb_array_elements_text(p -> 'days') d);
+			IF set_alert_rule.rule = 'off_hours' THEN
+				PERFORM (p ->> 'from')::time, (p ->> 'to')::time, now() AT TIME ZONE (p ->> 'time_zone'),
+				        (SELECT bool_and(d::int BETWEEN 1 AND 7) FROM jsonb_array_elements_text(p -> 'days') d);
+			ELSIF (p ->> 'entries')::bigint < 0 THEN
+				RAISE EXCEPTION 'negative';
+			END IF;
 		EXCEPTION WHEN others THEN
-			RAISE EXCEPTION 'invalid params for alert rule off_hours: %', params
+			RAISE EXCEPTION 'invalid params for alert rule %: %', set_alert_rule.rule, params
 				USING ERRCODE = 'invalid_parameter_value',
-				      HINT = 'For example {"from": "08:00", "to": "18:00", "days": [1, 2, 3, 4, 5], "time_zone": "Europe/Berlin"}.';
+				      HINT = 'For example {"from": "08:00", "to": "18:00", "days": [1, 2, 3, 4, 5], "time_zone": "Europe/Berlin"}, or {"entries": 100000}.';
 		END;
 	END IF;
 	PERFORM witness._begin_internal_ddl();
@@ -3892,6 +3898,20 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 				PERFORM witness._raise_alert(rl, format('%s:%s:above:%s', r.who, r.day, rl.threshold),
 				        format('%s exported %s data subjects on %s (threshold %s)', r.who, n, r.day, rl.threshold),
 				        jsonb_build_object('role', r.who, 'day', r.day, 'subjects', n, 'threshold', rl.threshold));
+			END IF;
+		END LOOP;
+		-- Rows of the trail a role read (returned to it) in a day: witness.log, witness.entry, COPY TO.
+		FOR r IN SELECT v ->> 'current_user_name' AS who, to_char((v ->> 'happened_at')::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day,
+		                sum((v ->> 'row_count')::bigint)::bigint AS n
+		         FROM unnest(es) e CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) j
+		         WHERE e.schema_name = 'witness' AND e.table_name = 'activity' AND e.op = 'I'
+		           AND v ->> 'kind' = 'trail read' AND v ->> 'outcome' = 'success' AND (v ->> 'row_count')::bigint > 0
+		         GROUP BY 1, 2 ORDER BY 2, 1 LOOP
+			n := witness._alert_count('mass_export', format('entries:%s:%s', r.who, r.day), r.n);
+			IF rl.enabled AND n > (rl.params ->> 'entries')::bigint THEN
+				PERFORM witness._raise_alert(rl, format('entries:%s:%s:above:%s', r.who, r.day, rl.params ->> 'entries'),
+				        format('%s read %s rows of the trail on %s (threshold %s)', r.who, n, r.day, rl.params ->> 'entries'),
+				        jsonb_build_object('role', r.who, 'day', r.day, 'rows', n, 'threshold', (rl.params ->> 'entries')::bigint));
 			END IF;
 		END LOOP;
 		DELETE FROM witness.alert_counter c WHERE c.counted_at < clock_timestamp() - interval '8 days';

@@ -147,6 +147,21 @@ RESET witness.master_key_file;
 RESET witness.previous_master_key_file;
 SELECT * FROM al_check();
 
+-- mass_export, params.entries: more than that many rows of the trail read by one role in a day.
+SELECT witness.set_alert_rule('mass_export', params => '{"entries": 3}') > 0 AS set;
+SET ROLE al_admin;
+SELECT id > 0 AS row_read FROM witness.log LIMIT 3;
+RESET ROLE;
+SELECT witness.flush_activity() > 0 AS flushed;
+SELECT * FROM al_check();
+SET ROLE al_admin;
+SELECT id > 0 AS row_read FROM witness.log LIMIT 1;
+RESET ROLE;
+SELECT witness.flush_activity() > 0 AS flushed;
+SELECT * FROM al_check();
+SELECT witness.set_alert_rule('mass_export', params => '{"entries": -1}');
+SELECT witness.set_alert_rule('mass_export', params => '{"rows": 5}');
+
 -- verification_failed: more problems than the threshold. Earlier tests left the trail with problems
 -- of their own (P, 0 when this test runs alone): at P problems, quiet; an entry a superuser rewrote
 -- makes P + 1, and alerts (the entry is then put back).
@@ -232,7 +247,7 @@ RESET session_replication_role;
 
 SELECT witness.set_alert_rule('mass_change', enabled => true, threshold => 1000) > 0 AS restored;
 SELECT witness.set_alert_rule('denied_spike', threshold => 20) > 0 AS restored;
-SELECT witness.set_alert_rule('mass_export', threshold => 50) > 0 AS restored;
+SELECT witness.set_alert_rule('mass_export', threshold => 50, params => '{"entries": 100000}') > 0 AS restored;
 SELECT witness.set_alert_rule('verification_failed', threshold => 0) > 0 AS restored;
 SELECT count(*) >= 0 AS drained FROM al_check();
 REVOKE CREATE ON DATABASE :"db" FROM al_owner, al_creator;
