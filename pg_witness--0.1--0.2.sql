@@ -3707,6 +3707,7 @@ CREATE TABLE witness.alert (
 	cause text NOT NULL
 );
 CREATE UNIQUE INDEX alert_rule_cause ON witness.alert (rule, cause);
+COMMENT ON INDEX witness.alert_rule_cause IS 'pg_witness: one alert per rule and cause';
 COMMENT ON TABLE witness.alert IS 'pg_witness: one row per anomaly alert raised by witness.check_alerts() or the background sealer (docs/alerts.md); each row is captured into the trail and sent with NOTIFY witness_alert';
 COMMENT ON COLUMN witness.alert.alert_id IS 'order in which the alerts were raised';
 COMMENT ON COLUMN witness.alert.raised_at IS 'when the alert was raised (after the commit of what caused it)';
@@ -3760,7 +3761,9 @@ CREATE TABLE witness.alert_counter (
 	PRIMARY KEY (rule, bucket)
 );
 COMMENT ON TABLE witness.alert_counter IS 'pg_witness: counts of rules that add up over an hour or a day (denied_spike, mass_export: subjects and rows of the trail read); kept 8 days';
+COMMENT ON COLUMN witness.alert_counter.rule IS 'the rule that counts';
 COMMENT ON COLUMN witness.alert_counter.bucket IS 'what is counted: the hour, or the role and day';
+COMMENT ON COLUMN witness.alert_counter.count IS 'how many so far';
 COMMENT ON COLUMN witness.alert_counter.counted_at IS 'when the bucket last grew';
 CREATE TABLE witness.alert_address (
 	actor text NOT NULL,
@@ -3769,6 +3772,7 @@ CREATE TABLE witness.alert_address (
 	PRIMARY KEY (actor, client_addr)
 );
 COMMENT ON TABLE witness.alert_address IS 'pg_witness: the client addresses each actor (witness.actor, else the session user) was seen from, for the rule new_client_address';
+COMMENT ON COLUMN witness.alert_address.actor IS 'witness.actor of the entry, else its session user (for a login: the role that logged in)';
 COMMENT ON COLUMN witness.alert_address.client_addr IS 'the address, or local for a Unix-socket connection';
 COMMENT ON COLUMN witness.alert_address.first_seen IS 'statement time of the first entry or login seen from it';
 CREATE FUNCTION witness._alert_state_guard() RETURNS trigger
@@ -3799,6 +3803,10 @@ BEGIN
 		EXECUTE format('ALTER TABLE witness.%I ENABLE ALWAYS TRIGGER witness_written_by_pg_witness', t);
 		EXECUTE format('CREATE TRIGGER witness_inserted_by_pg_witness BEFORE INSERT ON witness.%I '
 		               'FOR EACH STATEMENT EXECUTE FUNCTION witness._alert_state_guard()', t);
+		EXECUTE format('COMMENT ON TRIGGER witness_written_by_pg_witness ON witness.%I IS %L', t,
+		               'pg_witness: only witness.check_alerts() updates or deletes the alert rules'' working state');
+		EXECUTE format('COMMENT ON TRIGGER witness_inserted_by_pg_witness ON witness.%I IS %L', t,
+		               'pg_witness: only witness.check_alerts() (or a restore) inserts the alert rules'' working state');
 	END LOOP;
 END
 $$;
