@@ -246,7 +246,15 @@ SELECT actor, table_name, operation, changes FROM witness.actor_activity WHERE a
 SELECT entries_pending, last_block_no - summary_block_no AS summary_blocks_behind, last_verification_status,
        pg_size_pretty(trail_bytes) AS trail_size
 FROM witness.stats;
-\echo '==== 18. Anomaly alerts: what the rules noticed in this demo, each an entry of the chain and a NOTIFY witness_alert (docs/alerts.md) ===='
+
+\echo
+\echo '==== 18. Exports for other systems (docs/exports.md): an order as a syslog line for a SIEM, then anonymised as CSV ===='
+SELECT witness.export('syslog', table_name => 'orders', operation => 'INSERT') AS syslog_line LIMIT 1;
+-- orders is classified financial: every value and the subject become keyed pseudonyms (key derived from the master key).
+SELECT witness.export('csv', table_name => 'orders', operation => 'INSERT', anonymise => true) AS anonymised_csv LIMIT 2;
+
+\echo
+\echo '==== 19. Anomaly alerts: what the rules noticed in this demo, each an entry of the chain and a NOTIFY witness_alert (docs/alerts.md) ===='
 -- A recorded verification finds the entry rewritten in step 13: the rule verification_failed fires.
 SELECT DISTINCT status FROM witness.verify_and_checkpoint(resume => false);
 SELECT count(*) >= 0 AS sealed FROM witness.seal();
