@@ -329,7 +329,7 @@ CREATE OR REPLACE FUNCTION witness._reject_write() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN IF TG_OP = 'DELETE' AND TG_TABLE_NAME = 'entry_default' AND witness._in_internal_ddl() THEN RETURN NULL; END IF;
-	IF TG_TABLE_NAME IN ('ddl_event', 'erasure', 'subject_access', 'key_rotation', 'activity', 'auditor_grant', 'subject_binding', 'legal_hold', 'verification_run', 'retention_rule', 'retention_run', 'pruned_leaf', 'era') THEN
+	IF TG_TABLE_NAME IN ('ddl_event', 'erasure', 'subject_access', 'key_rotation', 'activity', 'auditor_grant', 'subject_binding', 'legal_hold', 'verification_run', 'retention_rule', 'retention_run', 'pruned_leaf', 'era', 'alert', 'alert_rule') THEN
 		IF TG_OP = 'INSERT' AND witness._in_internal_ddl() THEN
 			RETURN NULL;
 		END IF;
@@ -3816,6 +3816,571 @@ COMMENT ON COLUMN witness.stats.summary_block_no IS 'the newest block counted in
 COMMENT ON COLUMN witness.stats.summary_updated_at IS 'when the summary last counted a block';
 
 -------------------------------------------------------------------------------
+-- Anomaly alerts (docs/alerts.md): rules evaluated after commit over what the sealer sealed (the
+-- background worker after each pass, witness.check_alerts() on demand), never during capture. Each
+-- alert is a row of witness.alert, captured into the chain, and a NOTIFY on channel witness_alert.
+-------------------------------------------------------------------------------
+
+-- One row per alert raised, captured into the trail. cause names what raised it (a transaction and
+-- table, a role and day, a DDL event, ...): the same rule never raises twice for one cause.
+CREATE TABLE witness.alert (
+	alert_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	raised_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+	rule text NOT NULL,
+	severity text NOT NULL CHECK (severity IN ('info', 'notice', 'warning', 'error', 'critical')),
+	summary text NOT NULL,
+	detail jsonb NOT NULL DEFAULT '{}',
+	cause text NOT NULL
+);
+CREATE UNIQUE INDEX alert_rule_cause ON witness.alert (rule, cause);
+COMMENT ON INDEX witness.alert_rule_cause IS 'pg_witness: one alert per rule and cause';
+COMMENT ON TABLE witness.alert IS 'pg_witness: one row per anomaly alert raised by witness.check_alerts() or the background sealer (docs/alerts.md); each row is captured into the trail and sent with NOTIFY witness_alert';
+COMMENT ON COLUMN witness.alert.alert_id IS 'order in which the alerts were raised';
+COMMENT ON COLUMN witness.alert.raised_at IS 'when the alert was raised (after the commit of what caused it)';
+COMMENT ON COLUMN witness.alert.rule IS 'the rule that raised it: mass_change, off_hours, new_client_address, capture_off, permission_escalation, verification_failed, denied_spike, mass_export, alert_rule_changed';
+COMMENT ON COLUMN witness.alert.severity IS 'info, notice, warning, error or critical: the rule''s severity when it was raised';
+COMMENT ON COLUMN witness.alert.summary IS 'one human-readable line: who did what to which table (names of roles and tables, never row values)';
+COMMENT ON COLUMN witness.alert.detail IS 'what the rule saw: counts, threshold, entry or event ids, role, table';
+COMMENT ON COLUMN witness.alert.cause IS 'what raised it, unique per rule: the same cause never raises a second alert';
+COMMENT ON SEQUENCE witness.alert_alert_id_seq IS 'pg_witness alert ids';
+SELECT witness._make_record_table('witness.alert', 'alert_id');
+
+-- One row per call of witness.set_alert_rule(), captured into the trail: who changed which rule how.
+CREATE TABLE witness.alert_rule (
+	change_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	rule text NOT NULL,
+	enabled boolean NOT NULL,
+	severity text NOT NULL,
+	threshold bigint,
+	params jsonb NOT NULL,
+	set_by text NOT NULL,
+	set_at timestamptz NOT NULL DEFAULT pg_catalog.statement_timestamp()
+);
+COMMENT ON TABLE witness.alert_rule IS 'pg_witness: one row per witness.set_alert_rule() call, the whole rule as it stands after it; the newest row of a rule is in force; each row is captured into the trail';
+COMMENT ON COLUMN witness.alert_rule.rule IS 'the rule changed (witness.alert_rules lists them)';
+COMMENT ON COLUMN witness.alert_rule.enabled IS 'whether the rule raises alerts';
+COMMENT ON COLUMN witness.alert_rule.severity IS 'severity of the alerts it raises';
+COMMENT ON COLUMN witness.alert_rule.threshold IS 'the count above which it raises (see docs/alerts.md per rule); NULL for rules without one';
+COMMENT ON COLUMN witness.alert_rule.params IS 'further settings of the rule (off_hours: from, to, days, time_zone; mass_export: entries)';
+COMMENT ON COLUMN witness.alert_rule.set_by IS 'the role that changed the rule (after SET ROLE)';
+COMMENT ON COLUMN witness.alert_rule.set_at IS 'when';
+COMMENT ON SEQUENCE witness.alert_rule_change_id_seq IS 'pg_witness alert rule change ids';
+SELECT witness._make_record_table('witness.alert_rule', 'change_id');
+
+-- Where evaluation stands, and what rules count across passes. Not captured (the chain holds every
+-- entry they are computed from; a row per pass would seal a block per pass); written by
+-- witness.check_alerts() alone (guard triggers), saved by pg_dump.
+-- alert_state has one row, but a restore adds the dumped row to the one CREATE EXTENSION made: the
+-- greatest counts, and the next evaluation leaves one row again.
+CREATE TABLE witness.alert_state (
+	last_block bigint NOT NULL,
+	last_run bigint NOT NULL
+);
+COMMENT ON TABLE witness.alert_state IS 'pg_witness: the last block and verification run whose entries the alert rules have seen (the greatest, if a restore left two rows)';
+COMMENT ON COLUMN witness.alert_state.last_block IS 'blocks up to this one were evaluated';
+COMMENT ON COLUMN witness.alert_state.last_run IS 'witness.verification_run rows up to this run_id were evaluated';
+CREATE TABLE witness.alert_counter (
+	rule text NOT NULL,
+	bucket text NOT NULL,
+	count bigint NOT NULL,
+	counted_at timestamptz NOT NULL,
+	PRIMARY KEY (rule, bucket)
+);
+COMMENT ON TABLE witness.alert_counter IS 'pg_witness: counts of rules that add up over an hour or a day (denied_spike, mass_export: subjects and rows of the trail read); kept 8 days';
+COMMENT ON COLUMN witness.alert_counter.rule IS 'the rule that counts';
+COMMENT ON COLUMN witness.alert_counter.bucket IS 'what is counted: the hour, or the role and day';
+COMMENT ON COLUMN witness.alert_counter.count IS 'how many so far';
+COMMENT ON COLUMN witness.alert_counter.counted_at IS 'when the bucket last grew';
+CREATE TABLE witness.alert_address (
+	actor text NOT NULL,
+	client_addr text NOT NULL,
+	first_seen timestamptz NOT NULL,
+	PRIMARY KEY (actor, client_addr)
+);
+COMMENT ON TABLE witness.alert_address IS 'pg_witness: the client addresses each actor (witness.actor, else the session user) was seen from, for the rule new_client_address';
+COMMENT ON COLUMN witness.alert_address.actor IS 'witness.actor of the entry, else its session user (for a login: the role that logged in)';
+COMMENT ON COLUMN witness.alert_address.client_addr IS 'the address, or local for a Unix-socket connection';
+COMMENT ON COLUMN witness.alert_address.first_seen IS 'statement time of the first entry or login seen from it';
+CREATE FUNCTION witness._alert_state_guard() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF witness._in_internal_ddl() THEN
+		RETURN NULL;
+	END IF;
+	RAISE EXCEPTION 'cannot % %.%', lower(TG_OP), TG_TABLE_SCHEMA, TG_TABLE_NAME
+		USING ERRCODE = 'insufficient_privilege',
+		      DETAIL = 'The working state of the alert rules is written only by witness.check_alerts().',
+		      HINT = 'Use witness.set_alert_rule() to change a rule.';
+END
+$$;
+COMMENT ON FUNCTION witness._alert_state_guard() IS 'internal: guard trigger that lets only witness.check_alerts() write the alert rules'' working state';
+REVOKE ALL ON FUNCTION witness._alert_state_guard() FROM PUBLIC;
+DO $$
+DECLARE
+	t text;
+BEGIN
+	FOREACH t IN ARRAY ARRAY['alert_state', 'alert_counter', 'alert_address'] LOOP
+		EXECUTE format('REVOKE ALL ON witness.%I FROM PUBLIC', t);
+		PERFORM pg_catalog.pg_extension_config_dump(format('witness.%I', t)::regclass, '');
+		-- Changes always guarded; inserts from the origin only, so that pg_restore (replica mode) loads the rows.
+		EXECUTE format('CREATE TRIGGER witness_written_by_pg_witness BEFORE UPDATE OR DELETE OR TRUNCATE ON witness.%I '
+		               'FOR EACH STATEMENT EXECUTE FUNCTION witness._alert_state_guard()', t);
+		EXECUTE format('ALTER TABLE witness.%I ENABLE ALWAYS TRIGGER witness_written_by_pg_witness', t);
+		EXECUTE format('CREATE TRIGGER witness_inserted_by_pg_witness BEFORE INSERT ON witness.%I '
+		               'FOR EACH STATEMENT EXECUTE FUNCTION witness._alert_state_guard()', t);
+		EXECUTE format('COMMENT ON TRIGGER witness_written_by_pg_witness ON witness.%I IS %L', t,
+		               'pg_witness: only witness.check_alerts() updates or deletes the alert rules'' working state');
+		EXECUTE format('COMMENT ON TRIGGER witness_inserted_by_pg_witness ON witness.%I IS %L', t,
+		               'pg_witness: only witness.check_alerts() (or a restore) inserts the alert rules'' working state');
+	END LOOP;
+END
+$$;
+-- Alerts are about what happens from now on: an updated trail's past is not evaluated.
+SELECT witness._begin_internal_ddl();
+INSERT INTO witness.alert_state (last_block, last_run)
+VALUES ((SELECT COALESCE(max(block_no), 0) FROM witness.block), (SELECT COALESCE(max(run_id), 0) FROM witness.verification_run));
+SELECT witness._end_internal_ddl();
+
+-- The rules, their defaults and what each threshold means (docs/alerts.md).
+CREATE FUNCTION witness._alert_rule_defaults(OUT rule text, OUT enabled boolean, OUT severity text,
+	OUT threshold bigint, OUT params jsonb, OUT description text)
+RETURNS SETOF record
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN PERFORM witness.access_check(); -- an expired auditor reads no rule (witness.alert_rules)
+	RETURN QUERY VALUES ('mass_change', true, 'warning', 1000::bigint, '{}'::jsonb,
+	        'more than threshold rows of one table updated or deleted by one transaction, or a TRUNCATE'),
+	       ('off_hours', false, 'notice', NULL, '{"from": "08:00", "to": "18:00", "days": [1, 2, 3, 4, 5], "time_zone": "UTC"}',
+	        'rows of tracked tables changed outside business hours (params: from, to, ISO days 1 = Monday, time_zone); once per role and day'),
+	       ('new_client_address', true, 'warning', NULL, '{}',
+	        'an actor (witness.actor, else the session user) changed rows or logged in from a client address never seen for it; its first address is learned silently'),
+	       ('capture_off', true, 'error', NULL, '{}',
+	        'a table untracked or dropped, rows that left a tracked table or cannot be captured, witness.record_activity, seal_interval or verify_interval changed'),
+	       ('permission_escalation', true, 'critical', NULL, '{}',
+	        'a role given superuser, bypassrls, createrole or replication; membership in witness_admin, witness_auditor or a pg_ role granted; privileges granted on a tracked or pg_witness table'),
+	       ('verification_failed', true, 'critical', 0, '{}',
+	        'a recorded verification (scheduled, or witness.verify_and_checkpoint()) that found more than threshold problems, or a scheduled one that could not finish'),
+	       ('denied_spike', true, 'warning', 20, '{}',
+	        'more than threshold refused attempts (denied activity) and failed logins in one hour'),
+	       ('mass_export', true, 'warning', 50, '{"entries": 100000}',
+	        'more than threshold data subjects exported (witness.subject_export()), or more than params.entries rows of the trail read (witness.log, witness.entry, COPY), by one role in one day (UTC)'),
+	       ('alert_rule_changed', true, 'notice', NULL, '{}',
+	        'an alert rule was changed with witness.set_alert_rule(); cannot be disabled');
+END
+$$;
+COMMENT ON FUNCTION witness._alert_rule_defaults() IS 'internal: every alert rule with its default setting and what it watches';
+REVOKE ALL ON FUNCTION witness._alert_rule_defaults() FROM PUBLIC;
+
+CREATE VIEW witness.alert_rules AS
+SELECT d.rule, COALESCE(r.enabled, d.enabled) AS enabled, COALESCE(r.severity, d.severity) AS severity,
+       CASE WHEN r.change_id IS NULL THEN d.threshold ELSE r.threshold END AS threshold,
+       COALESCE(r.params, d.params) AS params, d.description, r.set_by, r.set_at, r.change_id
+FROM witness._alert_rule_defaults() d
+LEFT JOIN LATERAL (SELECT x.* FROM witness.alert_rule x WHERE x.rule OPERATOR(pg_catalog.=) d.rule
+                   ORDER BY x.change_id DESC LIMIT 1) r ON true;
+COMMENT ON VIEW witness.alert_rules IS 'every alert rule as in force: its default until witness.set_alert_rule() changed it, then its newest row of witness.alert_rule (who set it and when)';
+REVOKE ALL ON witness.alert_rules FROM PUBLIC;
+
+-- Rule changes and evaluations one at a time: an evaluation reads the rules once.
+CREATE FUNCTION witness._alert_lock() RETURNS void
+LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT pg_advisory_xact_lock(hashtext('pg_witness alerts')::bigint) $$;
+COMMENT ON FUNCTION witness._alert_lock() IS 'internal: takes the transaction advisory lock under which alert rules change and alerts are evaluated';
+REVOKE ALL ON FUNCTION witness._alert_lock() FROM PUBLIC;
+
+CREATE FUNCTION witness.set_alert_rule(rule text, enabled boolean DEFAULT NULL, threshold bigint DEFAULT NULL,
+	severity text DEFAULT NULL, params jsonb DEFAULT NULL) RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	cur witness.alert_rules;
+	id bigint;
+	p jsonb;
+BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in error contexts stay
+	PERFORM witness._alert_lock();
+	SELECT * INTO cur FROM witness.alert_rules r WHERE r.rule = set_alert_rule.rule;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'unknown alert rule: %', COALESCE(quote_literal(set_alert_rule.rule), 'NULL')
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'SELECT rule FROM witness.alert_rules lists them.';
+	END IF;
+	IF set_alert_rule.rule = 'alert_rule_changed' AND enabled IS NOT NULL AND NOT enabled THEN
+		RAISE EXCEPTION 'alert rule alert_rule_changed cannot be disabled'
+			USING ERRCODE = 'insufficient_privilege',
+			      DETAIL = 'Every change of an alert rule raises an alert, so that switching a rule off is noticed.';
+	END IF;
+	IF severity IS NOT NULL AND NOT severity IN ('info', 'notice', 'warning', 'error', 'critical') THEN
+		RAISE EXCEPTION 'invalid alert severity: %', quote_literal(severity)
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'Valid severities are: info, notice, warning, error, critical.';
+	END IF;
+	IF threshold IS NOT NULL AND (cur.threshold IS NULL OR threshold < 0) THEN
+		RAISE EXCEPTION 'invalid threshold % for alert rule %', threshold, set_alert_rule.rule
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = CASE WHEN cur.threshold IS NULL THEN 'This rule has no threshold.' ELSE 'A threshold is a count, 0 or more.' END;
+	END IF;
+	p := cur.params || COALESCE(params, '{}');
+	IF params IS NOT NULL THEN
+		IF set_alert_rule.rule NOT IN ('off_hours', 'mass_export')
+		   OR EXISTS (SELECT FROM jsonb_object_keys(params) k
+		              WHERE k <> ALL (CASE WHEN set_alert_rule.rule = 'off_hours' THEN ARRAY['from', 'to', 'days', 'time_zone'] ELSE ARRAY['entries'] END)) THEN
+			RAISE EXCEPTION 'invalid params for alert rule %: %', set_alert_rule.rule, params
+				USING ERRCODE = 'invalid_parameter_value',
+				      HINT = 'off_hours takes from, to (HH:MM), days (ISO day numbers, 1 = Monday) and time_zone; mass_export takes entries.';
+		END IF;
+		BEGIN
+			IF set_alert_rule.rule = 'off_hours' THEN
+				PERFORM (p ->> 'from')::time, (p ->> 'to')::time, now() AT TIME ZONE (p ->> 'time_zone'),
+				        (SELECT bool_and(d::int BETWEEN 1 AND 7) FROM jsonb_array_elements_text(p -> 'days') d);
+			ELSIF (p ->> 'entries')::bigint < 0 THEN
+				RAISE EXCEPTION 'negative';
+			END IF;
+		EXCEPTION WHEN others THEN
+			RAISE EXCEPTION 'invalid params for alert rule %: %', set_alert_rule.rule, params
+				USING ERRCODE = 'invalid_parameter_value',
+				      HINT = 'For example {"from": "08:00", "to": "18:00", "days": [1, 2, 3, 4, 5], "time_zone": "Europe/Berlin"}, or {"entries": 100000}.';
+		END;
+	END IF;
+	PERFORM witness._begin_internal_ddl();
+	INSERT INTO witness.alert_rule (rule, enabled, severity, threshold, params, set_by)
+	VALUES (set_alert_rule.rule, COALESCE(enabled, cur.enabled), COALESCE(severity, cur.severity),
+	        COALESCE(threshold, cur.threshold), p, witness._outer_user())
+	RETURNING change_id INTO id;
+	PERFORM witness._end_internal_ddl();
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION witness.set_alert_rule(text, boolean, bigint, text, jsonb) IS 'changes an alert rule (arguments left NULL keep their value); recorded in witness.alert_rule, and so in the trail, and raises an alert_rule_changed alert; returns the change id';
+
+-- Raises one alert unless its rule already raised one for this cause: a row of witness.alert (so an
+-- entry of the chain) and a NOTIFY witness_alert, sent when the transaction commits.
+CREATE FUNCTION witness._raise_alert(r witness.alert_rules, cause text, summary text, detail jsonb) RETURNS bigint
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	id bigint;
+BEGIN
+	IF NOT r.enabled OR EXISTS (SELECT FROM witness.alert a WHERE a.rule = r.rule AND a.cause = _raise_alert.cause) THEN
+		RETURN NULL;
+	END IF;
+	PERFORM witness._begin_internal_ddl();
+	INSERT INTO witness.alert (rule, severity, summary, detail, cause)
+	VALUES (r.rule, r.severity, summary, COALESCE(detail, '{}'), cause)
+	RETURNING alert_id INTO id;
+	PERFORM witness._end_internal_ddl();
+	PERFORM pg_notify('witness_alert', jsonb_build_object('alert_id', id, 'rule', r.rule, 'severity', r.severity,
+	                                                      'summary', left(summary, 4000))::text);
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION witness._raise_alert(witness.alert_rules, text, text, jsonb) IS 'internal: records an alert and notifies witness_alert, once per rule and cause';
+REVOKE ALL ON FUNCTION witness._raise_alert(witness.alert_rules, text, text, jsonb) FROM PUBLIC;
+
+-- Adds n to a counter and returns the new count.
+CREATE FUNCTION witness._alert_count(rule text, bucket text, n bigint) RETURNS bigint
+LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$
+	INSERT INTO witness.alert_counter AS c (rule, bucket, count, counted_at) VALUES (rule, bucket, n, clock_timestamp())
+	ON CONFLICT ON CONSTRAINT alert_counter_pkey DO UPDATE SET count = c.count + excluded.count, counted_at = excluded.counted_at
+	RETURNING count
+$$;
+COMMENT ON FUNCTION witness._alert_count(text, text, bigint) IS 'internal: adds to a counter of witness.alert_counter, returns the new count';
+REVOKE ALL ON FUNCTION witness._alert_count(text, text, bigint) FROM PUBLIC;
+
+-- The evaluation: the entries of the blocks sealed since the last one (a transaction's entries are
+-- all in one block, so each is seen once, after its commit), verification runs recorded since the
+-- last, and the last scheduled verification's status. Returns the alerts raised. Called by the
+-- sealer worker after each pass (src/pg/alerts/alert_pass.cpp) and on demand; does nothing in a
+-- collector (its entries are the source's, evaluated there).
+CREATE FUNCTION witness.check_alerts() RETURNS SETOF witness.alert
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	st witness.alert_state;
+	to_block bigint;
+	ids bigint[];
+	es witness.entry[];
+	rules jsonb;
+	r record;
+	rl witness.alert_rules;
+	n bigint;
+	vs record;
+	first_alert bigint := (SELECT COALESCE(max(alert_id), 0) FROM witness.alert);
+BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in error contexts stay
+	IF EXISTS (SELECT FROM witness.collector) THEN
+		RETURN;
+	END IF;
+	PERFORM witness._alert_lock();
+	SELECT COALESCE(max(x.last_block), 0), COALESCE(max(x.last_run), 0) INTO st.last_block, st.last_run FROM witness.alert_state x;
+	-- At most 1000 blocks a call: a long backlog is worked off pass by pass.
+	SELECT max(b.block_no) INTO to_block FROM (SELECT block_no FROM witness.block WHERE block_no > st.last_block
+	                                          ORDER BY block_no LIMIT 1000) b;
+	to_block := COALESCE(to_block, st.last_block);
+	SELECT array_agg(i.id) INTO ids
+	FROM witness.block b CROSS JOIN LATERAL witness._block_members(b) m CROSS JOIN LATERAL unnest(m.ids) i(id)
+	WHERE b.block_no > st.last_block AND b.block_no <= to_block;
+	-- Read once: every rule scans these rows.
+	SELECT array_agg(e ORDER BY e.id) INTO es FROM witness.entry e WHERE e.id = ANY (COALESCE(ids, '{}'));
+	SELECT jsonb_object_agg(x.rule, to_jsonb(x)) INTO rules FROM witness.alert_rules x;
+
+	-- mass_change: updates and deletes of one table by one transaction; a TRUNCATE.
+	BEGIN
+		rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'mass_change');
+		IF rl.enabled THEN
+			FOR r IN SELECT e.xid, e.schema_name, e.table_name, count(*) FILTER (WHERE e.op = 'U') AS updated,
+			                count(*) FILTER (WHERE e.op = 'D') AS deleted, bool_or(e.op = 'T') AS truncated,
+			                min(e.current_user_name) AS who, min(e.stmt_time) AS at, min(e.id) AS first_id, max(e.id) AS last_id
+			         FROM unnest(es) e
+			         WHERE e.op IN ('U', 'D', 'T') AND e.schema_name <> 'witness'
+			         GROUP BY e.xid, e.schema_name, e.table_name
+			         HAVING count(*) FILTER (WHERE e.op IN ('U', 'D')) > rl.threshold OR bool_or(e.op = 'T')
+			         ORDER BY min(e.id) LOOP
+				PERFORM witness._raise_alert(rl, format('%s:%s.%s', r.xid, r.schema_name, r.table_name),
+				        CASE WHEN r.truncated THEN format('%s truncated %I.%I', r.who, r.schema_name, r.table_name)
+				             ELSE format('%s changed %s rows of %I.%I in one transaction (%s updated, %s deleted; threshold %s)',
+				                         r.who, r.updated + r.deleted, r.schema_name, r.table_name, r.updated, r.deleted, rl.threshold) END,
+				        jsonb_build_object('xid', r.xid::text, 'table', format('%I.%I', r.schema_name, r.table_name), 'role', r.who,
+				                           'updated', r.updated, 'deleted', r.deleted, 'truncated', r.truncated, 'threshold', rl.threshold,
+				                           'stmt_time', r.at, 'first_entry_id', r.first_id, 'last_entry_id', r.last_id));
+			END LOOP;
+		END IF;
+	EXCEPTION WHEN others THEN
+		RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'mass_change', SQLERRM;
+	END;
+
+	-- off_hours: row changes of tracked tables outside the business hours, once per role and local day.
+	BEGIN
+		rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'off_hours');
+		IF rl.enabled THEN
+			FOR r IN SELECT e.current_user_name AS who, to_char(e.stmt_time AT TIME ZONE (rl.params ->> 'time_zone'), 'YYYY-MM-DD') AS day,
+			                count(*) AS changes, min(e.stmt_time) AS first_at, min(e.id) AS first_id
+			         FROM unnest(es) e
+			         CROSS JOIN LATERAL (SELECT e.stmt_time AT TIME ZONE (rl.params ->> 'time_zone') AS t) l
+			         WHERE e.schema_name <> 'witness'
+			           AND NOT (extract(isodow FROM l.t)::int IN (SELECT d::int FROM jsonb_array_elements_text(rl.params -> 'days') d)
+			                    AND l.t::time >= (rl.params ->> 'from')::time AND l.t::time < (rl.params ->> 'to')::time)
+			         GROUP BY 1, 2 ORDER BY min(e.id) LOOP
+				PERFORM witness._raise_alert(rl, format('%s:%s', r.who, r.day),
+				        format('%s changed rows of tracked tables outside business hours on %s (%s changes seen first)', r.who, r.day, r.changes),
+				        jsonb_build_object('role', r.who, 'day', r.day, 'changes', r.changes, 'first_stmt_time', r.first_at,
+				                           'first_entry_id', r.first_id, 'business_hours', rl.params));
+			END LOOP;
+		END IF;
+	EXCEPTION WHEN others THEN
+		RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'off_hours', SQLERRM;
+	END;
+
+	-- new_client_address: row changes and logins, by actor; the first address of an actor is learned.
+	BEGIN
+		rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'new_client_address');
+		PERFORM witness._begin_internal_ddl();
+		FOR r IN SELECT s.actor, s.addr, min(s.at) AS at, min(s.id) AS first_id
+		         FROM (SELECT COALESCE(e.actor, e.session_user_name) AS actor, COALESCE(host(e.client_addr), 'local') AS addr,
+		                      e.stmt_time AS at, e.id
+		               FROM unnest(es) e WHERE e.schema_name <> 'witness'
+		               UNION ALL
+		               SELECT COALESCE(v ->> 'actor', v ->> 'session_user_name'), COALESCE(v ->> 'client_addr', 'local'),
+		                      (v ->> 'happened_at')::timestamptz, e.id
+		               FROM unnest(es) e CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) j
+		               WHERE e.schema_name = 'witness' AND e.table_name = 'activity' AND e.op = 'I'
+		                 AND v ->> 'kind' = 'login' AND v ->> 'outcome' = 'success') s
+		         WHERE s.actor IS NOT NULL
+		         GROUP BY 1, 2 ORDER BY min(s.id) LOOP
+			CONTINUE WHEN EXISTS (SELECT FROM witness.alert_address a WHERE a.actor = r.actor AND a.client_addr = r.addr);
+			IF EXISTS (SELECT FROM witness.alert_address a WHERE a.actor = r.actor) THEN
+				PERFORM witness._raise_alert(rl, format('%s@%s', r.actor, r.addr),
+				        format('%s came from client address %s, never seen for it before', r.actor, r.addr),
+				        jsonb_build_object('actor', r.actor, 'client_addr', r.addr, 'at', r.at, 'first_entry_id', r.first_id,
+				                           'known_addresses', (SELECT jsonb_agg(a.client_addr ORDER BY a.first_seen) FROM witness.alert_address a
+				                                               WHERE a.actor = r.actor)));
+			END IF;
+			INSERT INTO witness.alert_address (actor, client_addr, first_seen) VALUES (r.actor, r.addr, r.at);
+		END LOOP;
+		PERFORM witness._end_internal_ddl();
+	EXCEPTION WHEN others THEN
+		RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'new_client_address', SQLERRM;
+	END;
+
+	-- capture_off: tables untracked or dropped (their configuration row deleted), rows that left a
+	-- tracked table or cannot be captured, and changes of the settings that stop recording or sealing.
+	BEGIN
+		rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'capture_off');
+		IF rl.enabled THEN
+			FOR r IN SELECT e.id, e.session_user_name AS who, e.table_name AS t, o.v AS old_row, n.v AS new_row
+			         FROM unnest(es) e
+			         CROSS JOIN LATERAL (SELECT e.old_values::jsonb AS v) o CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) n
+			         WHERE e.schema_name = 'witness'
+			           AND ((e.table_name = 'tracked_table' AND e.op = 'D')
+			                OR (e.table_name = 'ddl_event' AND e.op = 'I'
+			                    AND (n.v ->> 'action' IN ('left', 'uncaptured')
+			                         OR (n.v ->> 'action' = 'setting changed'
+			                             AND n.v -> 'detail' ->> 'setting' IN ('witness.record_activity', 'witness.seal_interval', 'witness.verify_interval')))))
+			         ORDER BY e.id LOOP
+				PERFORM witness._raise_alert(rl, format('entry:%s', r.id),
+				        CASE WHEN r.t = 'tracked_table'
+				             THEN format('%s.%s is no longer tracked (untracked or dropped by %s)', quote_ident(COALESCE(r.old_row ->> 'schema_name', '?')), quote_ident(COALESCE(r.old_row ->> 'table_name', '?')), r.who)
+				             WHEN r.new_row ->> 'action' = 'setting changed'
+				             THEN format('%s changed %s (%s)', r.new_row ->> 'role_name', r.new_row -> 'detail' ->> 'setting', r.new_row ->> 'command_tag')
+				             ELSE format('rows of %s.%s are no longer captured (%s by %s)', quote_ident(COALESCE(r.new_row ->> 'schema_name', '?')), quote_ident(COALESCE(r.new_row ->> 'table_name', '?')),
+				                         r.new_row ->> 'action', r.new_row ->> 'role_name') END,
+				        jsonb_build_object('entry_id', r.id, 'role', r.who)
+				        || CASE WHEN r.t = 'tracked_table' THEN jsonb_build_object('table', format('%s.%s', quote_ident(COALESCE(r.old_row ->> 'schema_name', '?')), quote_ident(COALESCE(r.old_row ->> 'table_name', '?'))))
+				                ELSE jsonb_build_object('ddl_event', r.new_row - 'statement') END);
+			END LOOP;
+		END IF;
+	EXCEPTION WHEN others THEN
+		RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'capture_off', SQLERRM;
+	END;
+
+	-- permission_escalation, from the permission events of witness.ddl_event.
+	BEGIN
+		rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'permission_escalation');
+		IF rl.enabled THEN
+			FOR r IN SELECT e.id, n.v AS ev,
+			                ARRAY(SELECT p FROM unnest(ARRAY['superuser', 'bypassrls', 'createrole', 'replication']) p
+			                      WHERE n.v -> 'detail' -> 'changes' -> p -> 'new' = 'true') AS given
+			         FROM unnest(es) e CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) n
+			         WHERE e.schema_name = 'witness' AND e.table_name = 'ddl_event' AND e.op = 'I'
+			           AND n.v ->> 'action' IN ('role created', 'role altered', 'role renamed', 'membership granted', 'privileges granted')
+			         ORDER BY e.id LOOP
+				IF r.ev ->> 'action' LIKE 'role %' AND cardinality(r.given) > 0 THEN
+					PERFORM witness._raise_alert(rl, format('ddl_event:%s', r.ev ->> 'event_id'),
+					        format('%s gave role %s %s', r.ev ->> 'role_name', r.ev -> 'detail' ->> 'role', array_to_string(r.given, ', ')),
+					        jsonb_build_object('ddl_event', r.ev - 'statement', 'entry_id', r.id, 'given', to_jsonb(r.given)));
+				ELSIF r.ev ->> 'action' = 'membership granted'
+				      AND (r.ev -> 'detail' ->> 'role' IN ('witness_admin', 'witness_auditor') OR r.ev -> 'detail' ->> 'role' LIKE 'pg\_%') THEN
+					PERFORM witness._raise_alert(rl, format('ddl_event:%s', r.ev ->> 'event_id'),
+					        format('%s made %s a member of %s', r.ev ->> 'role_name', r.ev -> 'detail' ->> 'member', r.ev -> 'detail' ->> 'role'),
+					        jsonb_build_object('ddl_event', r.ev - 'statement', 'entry_id', r.id));
+				ELSIF r.ev ->> 'action' = 'privileges granted' AND r.ev ->> 'table_name' IS NOT NULL THEN
+					PERFORM witness._raise_alert(rl, format('ddl_event:%s', r.ev ->> 'event_id'),
+					        format('%s granted privileges on %s.%s to %s', r.ev ->> 'role_name', quote_ident(COALESCE(r.ev ->> 'schema_name', '?')), quote_ident(r.ev ->> 'table_name'),
+					               (SELECT string_agg(g, ', ') FROM jsonb_array_elements_text(r.ev -> 'detail' -> 'grantees') g)),
+					        jsonb_build_object('ddl_event', r.ev - 'statement', 'entry_id', r.id));
+				END IF;
+			END LOOP;
+		END IF;
+	EXCEPTION WHEN others THEN
+		RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'permission_escalation', SQLERRM;
+	END;
+
+	-- verification_failed: recorded runs with problems; a scheduled run that could not finish.
+	BEGIN
+		rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'verification_failed');
+		FOR r IN SELECT v.* FROM witness.verification_run v WHERE v.run_id > st.last_run ORDER BY v.run_id LOOP
+			IF r.status <> 'valid' AND r.problems > rl.threshold THEN
+				-- Once per finding: the runs after it that find the same raise nothing more.
+				PERFORM witness._raise_alert(rl, format('%s:%s:%s', r.status, r.problems, md5(COALESCE(r.first_problem, ''))),
+				        format('verification run %s found the trail %s: %s problem(s); the first: %s', r.run_id, r.status, r.problems,
+				               COALESCE(r.first_problem, '')),
+				        jsonb_build_object('run_id', r.run_id, 'status', r.status, 'problems', r.problems,
+				                           'first_problem', r.first_problem, 'finished_at', r.finished_at, 'threshold', rl.threshold));
+			END IF;
+			st.last_run := r.run_id;
+		END LOOP;
+		SELECT * INTO vs FROM witness._verification_status();
+		IF vs.last_status = 'error' THEN
+			PERFORM witness._raise_alert(rl, format('error:%s', md5(COALESCE(vs.first_problem, ''))),
+			        format('the scheduled verification started at %s UTC could not finish: %s',
+			               to_char(vs.last_started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), COALESCE(vs.first_problem, '')),
+			        jsonb_build_object('status', 'error', 'started_at', vs.last_started_at, 'error', vs.first_problem));
+		END IF;
+	EXCEPTION WHEN others THEN
+		RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'verification_failed', SQLERRM;
+	END;
+
+	-- denied_spike: refused attempts and failed logins per hour of happened_at, added up over passes;
+	-- once per hour and threshold (a threshold lowered within the hour can raise again).
+	BEGIN
+		PERFORM witness._begin_internal_ddl();
+		rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'denied_spike');
+		FOR r IN SELECT date_trunc('hour', (v ->> 'happened_at')::timestamptz, 'UTC') AS hour,
+		                sum((v ->> 'statement_count')::bigint)::bigint AS n, count(DISTINCT v ->> 'session_user_name') AS roles
+		         FROM unnest(es) e CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) j
+		         WHERE e.schema_name = 'witness' AND e.table_name = 'activity' AND e.op = 'I'
+		           AND (v ->> 'kind' = 'denied' OR (v ->> 'kind' = 'login' AND v ->> 'outcome' <> 'success'))
+		         GROUP BY 1 ORDER BY 1 LOOP
+			n := witness._alert_count('denied_spike', r.hour::text, r.n);
+			IF rl.enabled AND n > rl.threshold THEN
+				PERFORM witness._raise_alert(rl, format('hour:%s:above:%s', to_char(r.hour AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24":00Z"'), rl.threshold),
+				        format('%s refused attempts and failed logins in the hour from %s UTC (threshold %s)', n,
+				               to_char(r.hour AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:00'), rl.threshold),
+				        jsonb_build_object('hour', r.hour, 'count', n, 'threshold', rl.threshold, 'roles_in_these_blocks', r.roles));
+			END IF;
+		END LOOP;
+		PERFORM witness._end_internal_ddl();
+	EXCEPTION WHEN others THEN
+		RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'denied_spike', SQLERRM;
+	END;
+
+	-- mass_export: subjects exported per role and UTC day, added up over passes (my_trail reads are a
+	-- bound role reading its own subject: not counted).
+	BEGIN
+		PERFORM witness._begin_internal_ddl();
+		rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'mass_export');
+		FOR r IN SELECT v ->> 'role_name' AS who, to_char((v ->> 'accessed_at')::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, count(*) AS n
+		         FROM unnest(es) e CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) j
+		         WHERE e.schema_name = 'witness' AND e.table_name = 'subject_access' AND e.op = 'I'
+		           AND v ->> 'format' <> 'my_trail'
+		         GROUP BY 1, 2 ORDER BY 2, 1 LOOP
+			n := witness._alert_count('mass_export', format('%s:%s', r.who, r.day), r.n);
+			IF rl.enabled AND n > rl.threshold THEN
+				PERFORM witness._raise_alert(rl, format('%s:%s:above:%s', r.who, r.day, rl.threshold),
+				        format('%s exported %s data subjects on %s (threshold %s)', r.who, n, r.day, rl.threshold),
+				        jsonb_build_object('role', r.who, 'day', r.day, 'subjects', n, 'threshold', rl.threshold));
+			END IF;
+		END LOOP;
+		-- Rows of the trail a role read (returned to it) in a day: witness.log, witness.entry, COPY TO.
+		FOR r IN SELECT v ->> 'current_user_name' AS who, to_char((v ->> 'happened_at')::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day,
+		                sum((v ->> 'row_count')::bigint)::bigint AS n
+		         FROM unnest(es) e CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) j
+		         WHERE e.schema_name = 'witness' AND e.table_name = 'activity' AND e.op = 'I'
+		           AND v ->> 'kind' = 'trail read' AND v ->> 'outcome' = 'success' AND (v ->> 'row_count')::bigint > 0
+		         GROUP BY 1, 2 ORDER BY 2, 1 LOOP
+			n := witness._alert_count('mass_export', format('entries:%s:%s', r.who, r.day), r.n);
+			IF rl.enabled AND n > (rl.params ->> 'entries')::bigint THEN
+				PERFORM witness._raise_alert(rl, format('entries:%s:%s:above:%s', r.who, r.day, rl.params ->> 'entries'),
+				        format('%s read %s rows of the trail on %s (threshold %s)', r.who, n, r.day, rl.params ->> 'entries'),
+				        jsonb_build_object('role', r.who, 'day', r.day, 'rows', n, 'threshold', (rl.params ->> 'entries')::bigint));
+			END IF;
+		END LOOP;
+		DELETE FROM witness.alert_counter c WHERE c.counted_at < clock_timestamp() - interval '8 days';
+		PERFORM witness._end_internal_ddl();
+	EXCEPTION WHEN others THEN
+		RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'mass_export', SQLERRM;
+	END;
+
+	-- alert_rule_changed: always raised.
+	BEGIN
+		rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'alert_rule_changed');
+		rl.enabled := true;
+		FOR r IN SELECT e.id, n.v
+		         FROM unnest(es) e CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) n
+		         WHERE e.schema_name = 'witness' AND e.table_name = 'alert_rule' AND e.op = 'I'
+		         ORDER BY e.id LOOP
+			PERFORM witness._raise_alert(rl, format('change:%s', r.v ->> 'change_id'),
+			        format('%s set alert rule %s: %s, severity %s, threshold %s', r.v ->> 'set_by', r.v ->> 'rule',
+			               CASE WHEN (r.v ->> 'enabled')::boolean THEN 'enabled' ELSE 'disabled' END, r.v ->> 'severity',
+			               COALESCE(r.v ->> 'threshold', 'none')),
+			        jsonb_build_object('alert_rule', r.v, 'entry_id', r.id));
+		END LOOP;
+	EXCEPTION WHEN others THEN
+		RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'alert_rule_changed', SQLERRM;
+	END;
+
+	PERFORM witness._begin_internal_ddl();
+	IF (SELECT count(*) <> 1 OR bool_or((x.last_block, x.last_run) IS DISTINCT FROM (to_block, st.last_run)) FROM witness.alert_state x) THEN
+		DELETE FROM witness.alert_state;
+		INSERT INTO witness.alert_state (last_block, last_run) VALUES (to_block, st.last_run);
+	END IF;
+	PERFORM witness._end_internal_ddl();
+	RETURN QUERY SELECT a.* FROM witness.alert a WHERE a.alert_id > first_alert ORDER BY a.alert_id;
+END
+$$;
+COMMENT ON FUNCTION witness.check_alerts() IS 'evaluates the alert rules over the blocks sealed and the verifications recorded since the last evaluation (the background sealer does it after each pass); returns the alerts raised, each recorded in witness.alert and sent with NOTIFY witness_alert';
+
+-------------------------------------------------------------------------------
 -- Who may see what (docs/access.md): the roles witness_admin, witness_auditor and witness_reader,
 -- time-limited auditors (witness.grant_auditor()), masking of classified values, and the grants of
 -- every function, view and table of schema witness
@@ -4112,7 +4677,7 @@ DO $$
 DECLARE
 	t text;
 BEGIN
-	FOREACH t IN ARRAY ARRAY['block', 'ddl_event', 'erasure', 'subject_access', 'key_rotation', 'tracked_table', 'auditor_grant', 'activity', 'subject_binding', 'legal_hold', 'verification_run', 'collector', 'retention_rule', 'retention_run', 'pruned_leaf', 'era'] LOOP
+	FOREACH t IN ARRAY ARRAY['block', 'ddl_event', 'erasure', 'subject_access', 'key_rotation', 'tracked_table', 'auditor_grant', 'activity', 'subject_binding', 'legal_hold', 'verification_run', 'collector', 'retention_rule', 'retention_run', 'pruned_leaf', 'era', 'alert', 'alert_rule'] LOOP
 		EXECUTE pg_catalog.format('ALTER TABLE witness.%I ENABLE ROW LEVEL SECURITY', t);
 		EXECUTE pg_catalog.format('CREATE POLICY access_check ON witness.%I FOR SELECT USING (witness.access_check())', t);
 		EXECUTE pg_catalog.format('COMMENT ON POLICY access_check ON witness.%I IS %L', t,
@@ -4195,6 +4760,11 @@ GRANT EXECUTE ON FUNCTION witness.export(text, timestamptz, timestamptz, text, t
 	TO witness_auditor, witness_reader;
 
 GRANT EXECUTE ON FUNCTION witness.verify_and_checkpoint(boolean) TO witness_admin;
+-- Alerts (docs/alerts.md): the admin sets the rules and may evaluate them; both read the alerts.
+GRANT EXECUTE ON FUNCTION witness.set_alert_rule(text, boolean, bigint, text, jsonb), witness.check_alerts() TO witness_admin;
+GRANT SELECT ON witness.alert, witness.alert_rules TO witness_admin, witness_auditor;
+GRANT EXECUTE ON FUNCTION witness._alert_rule_defaults() TO witness_admin, witness_auditor;
+GRANT SELECT ON witness.alert_rule TO witness_admin;
 GRANT EXECUTE ON FUNCTION witness.verify(bigint, bigint), witness.verify_period(timestamptz, timestamptz),
                           witness.verify_since_checkpoint(),
                           witness.verify_digest(jsonb, text), witness.digest(), witness.prove(bigint),

@@ -252,3 +252,11 @@ FROM witness.stats;
 SELECT witness.export('syslog', table_name => 'orders', operation => 'INSERT') AS syslog_line LIMIT 1;
 -- orders is classified financial: every value and the subject become keyed pseudonyms (key derived from the master key).
 SELECT witness.export('csv', table_name => 'orders', operation => 'INSERT', anonymise => true) AS anonymised_csv LIMIT 2;
+
+\echo
+\echo '==== 19. Anomaly alerts: what the rules noticed in this demo, each an entry of the chain and a NOTIFY witness_alert (docs/alerts.md) ===='
+-- A recorded verification finds the entry rewritten in step 13: the rule verification_failed fires.
+SELECT DISTINCT status FROM witness.verify_and_checkpoint(resume => false);
+SELECT count(*) >= 0 AS sealed FROM witness.seal();
+SELECT count(*) >= 0 AS evaluated FROM witness.check_alerts();
+SELECT alert_id, rule, severity, left(summary, 100) AS summary FROM witness.alert ORDER BY alert_id;

@@ -6,6 +6,7 @@
 #include "pg/digest/digest_log.hpp"
 #include "pg/seal/sealer.hpp"
 #include "pg/activity/activity_drain.hpp"
+#include "pg/alerts/alert_pass.hpp"
 #include "pg/seal/sealer_registry.hpp"
 #include "pg/seal/scheduled_retention.hpp"
 #include "pg/seal/scheduled_verification.hpp"
@@ -356,6 +357,8 @@ void witness_sealer_main(Datum arg)
 		refresh_summary_after_pass();
 		verify_if_due();
 		apply_retention_if_due();
+		// After the verification, so that a failed one is alerted in the same pass.
+		check_alerts_after_pass();
 	}
 	elog(DEBUG1, "pg_witness: sealer pass in database %u: %s", database, pass_result_name(result));
 	proc_exit(0);
