@@ -1,4 +1,5 @@
 #include "pg/seal/sealer.hpp"
+#include "pg/seal/lookup_maintenance.hpp"
 
 #include "pg/common/core_bridge.hpp"
 #include "pg/common/trail_brin.hpp"
@@ -325,6 +326,8 @@ SealOutcome seal_once(bool wait, Datum values[BlockNatts], bool nulls[BlockNatts
 	CatalogTupleInsert(rel, tuple);
 	table_close(rel, NoLock);
 	CommandCounterIncrement();
+	// After commit of the entries, never in the capture: what the readers' lookups need.
+	maintain_lookup();
 	return SealOutcome::Sealed;
 }
 

@@ -1,0 +1,66 @@
+#include "pg/seal/lookup_maintenance.hpp"
+
+extern "C" {
+#include "access/xact.h"
+#include "executor/spi.h"
+#include "utils/builtins.h"
+#include "utils/regproc.h"
+#include "utils/resowner.h"
+}
+
+namespace witness::pg
+{
+namespace
+{
+
+bool have_lookup()
+{
+	return OidIsValid(DatumGetObjectId(
+	    DirectFunctionCall1(to_regprocedure, CStringGetTextDatum("witness._maintain_lookup()"))));
+}
+
+void run_maintenance()
+{
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "pg_witness: SPI_connect failed");
+	int rc = SPI_execute("SELECT witness._maintain_lookup()", false, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "pg_witness: filling witness.entry_lookup failed: %s", SPI_result_code_string(rc));
+	SPI_finish();
+}
+
+} // namespace
+
+void maintain_lookup()
+{
+	if (!have_lookup())
+		return;
+	// As PL/pgSQL runs a block with an exception handler (docs/cpp-boundary.md, rule 5).
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	BeginInternalSubTransaction(nullptr);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		run_maintenance();
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		// The block is the record; the lookup table only speeds up reading it.
+		MemoryContextSwitchTo(cxt);
+		ErrorData *e = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		ereport(WARNING, (errcode(e->sqlerrcode), errmsg("pg_witness: witness.entry_lookup not filled: %s", e->message),
+		                  errhint("The next seal tries again; until then lookups read the newest entries from witness.entry.")));
+		FreeErrorData(e);
+	}
+	PG_END_TRY();
+}
+
+} // namespace witness::pg
