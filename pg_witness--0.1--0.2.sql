@@ -3618,10 +3618,9 @@ AS $$
 $$;
 COMMENT ON FUNCTION witness._display_text(text, text, text, text, text, jsonb, text[], jsonb) IS 'internal: the one-line text of an entry (witness.entry_text())';
 
--- The entries behind a set of candidate ids, as the caller sees them in witness.log. Internal: called
--- by witness.search() and witness.entity_history() with a query over witness.entry_lookup and the
--- pending tail of witness.entry that yields (id, stmt_time); runs as its caller (SECURITY DEFINER
--- functions), and witness.log masks and hides for the role that called them (access_check.cpp).
+-- Entries witness.entry_lookup does not hold yet: those the snapshot of its last block does not see
+-- (pending ones, and any of blocks the sealer could not add). The BRIN index on xid keeps the scan to
+-- the tail of the trail.
 CREATE FUNCTION witness._lookup_pending_clause(alias text) RETURNS text
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
@@ -3639,25 +3638,63 @@ END
 $$;
 COMMENT ON FUNCTION witness._lookup_pending_clause(text) IS 'internal: the condition on witness.entry that finds the entries witness.entry_lookup does not hold yet (not in its last block''s snapshot)';
 
-CREATE FUNCTION witness._found_entries(candidates text, final_filter text, descending boolean, max_rows integer,
+-- The entries behind the candidates of witness.entry_lookup (conditions k_cond on it, alias k) and of
+-- the pending tail of witness.entry (e_cond, alias e), in id order, as the caller sees them in
+-- witness.log and passing final_filter (alias l), at most max_rows (NULL: all). Candidates are taken
+-- in growing chunks from the lookup's btrees; each chunk's entries are read from witness.log by id
+-- (BRIN) within the chunk's statement times (partition pruning). Runs as its caller: a SECURITY
+-- DEFINER function, for which witness.log masks and hides as for the role that called it
+-- (access_check.cpp). args are $1 to $8 of the conditions. Sequential scans off: the trail has BRIN
+-- indexes only, whose selectivity the planner underrates on a freshly written partition, and a
+-- sequential scan of the trail is what this function exists to avoid; JIT off: compiling costs more
+-- than these small queries; no parallel workers: starting them costs more than the query.
+CREATE FUNCTION witness._found_entries(k_cond text, e_cond text, final_filter text, descending boolean, max_rows integer,
                                        VARIADIC args text[] DEFAULT '{}') RETURNS SETOF witness.found_entry
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET enable_seqscan = off SET jit = off
+    SET max_parallel_workers_per_gather = 0
 AS $$
+DECLARE
+	pending text := witness._lookup_pending_clause('e');
+	dir text := CASE WHEN descending THEN 'DESC' ELSE 'ASC' END;
+	cmp text := CASE WHEN descending THEN '<' ELSE '>' END;
+	chunk integer := greatest(least(COALESCE(max_rows, 1000), 1000), 50);
+	returned bigint := 0;
+	last_id bigint;
+	ids bigint[];
+	lo timestamptz;
+	hi timestamptz;
+	n bigint;
 BEGIN
-	RETURN QUERY EXECUTE format(
-		'SELECT l.id, l.stmt_time, l.operation, l.schema_name, l.table_name, l.row_key, l.actor, l.session_user_name, l.current_user_name, l.tags,'
-		'       ARRAY(SELECT k FROM pg_catalog.jsonb_object_keys(CASE WHEN l.operation OPERATOR(pg_catalog.=) ''DELETE'' THEN l.old_values ELSE l.new_values END) k ORDER BY k),'
-		'       l.old_values, l.new_values,'
-		'       witness._display_text(l.actor, l.session_user_name, l.operation, l.schema_name, l.table_name, l.row_key, l.tags, l.new_values)'
-		' FROM (SELECT c.id, c.stmt_time FROM (%s) c ORDER BY c.id %s) c'
-		' CROSS JOIN LATERAL (SELECT * FROM witness.log l WHERE l.id OPERATOR(pg_catalog.=) c.id AND l.stmt_time OPERATOR(pg_catalog.=) c.stmt_time) l'
-		' WHERE %s ORDER BY c.id %s LIMIT %s',
-		candidates, CASE WHEN descending THEN 'DESC' ELSE 'ASC' END, final_filter,
-		CASE WHEN descending THEN 'DESC' ELSE 'ASC' END, COALESCE(max_rows::text, 'ALL'))
-	USING args[1], args[2], args[3], args[4], args[5], args[6], args[7], args[8];
+	LOOP
+		EXIT WHEN max_rows IS NOT NULL AND returned >= max_rows;
+		EXECUTE format('SELECT array_agg(c.id), min(c.stmt_time), max(c.stmt_time) FROM ('
+		               'SELECT c.id, c.stmt_time FROM ((SELECT k.id, k.stmt_time FROM witness.entry_lookup k WHERE %1$s AND %6$s ORDER BY k.id %4$s LIMIT %5$s)'
+		               ' UNION ALL (SELECT e.id, e.stmt_time FROM witness.entry e WHERE %2$s AND %3$s AND %7$s ORDER BY e.id %4$s LIMIT %5$s)) c'
+		               ' ORDER BY c.id %4$s LIMIT %5$s) c',
+		               k_cond, e_cond, pending, dir, chunk,
+		               CASE WHEN last_id IS NULL THEN 'true' ELSE format('k.id OPERATOR(pg_catalog.%s) $12', cmp) END,
+		               CASE WHEN last_id IS NULL THEN 'true' ELSE format('e.id OPERATOR(pg_catalog.%s) $12', cmp) END)
+		INTO ids, lo, hi
+		USING args[1], args[2], args[3], args[4], args[5], args[6], args[7], args[8], NULL::bigint[], NULL::timestamptz, NULL::timestamptz, last_id;
+		EXIT WHEN ids IS NULL;
+		last_id := CASE WHEN descending THEN (SELECT min(x) FROM unnest(ids) x) ELSE (SELECT max(x) FROM unnest(ids) x) END;
+		RETURN QUERY EXECUTE format(
+			'SELECT l.id, l.stmt_time, l.operation, l.schema_name, l.table_name, l.row_key, l.actor, l.session_user_name, l.current_user_name, l.tags,'
+			'       ARRAY(SELECT k FROM pg_catalog.jsonb_object_keys(CASE WHEN l.operation OPERATOR(pg_catalog.=) ''DELETE'' THEN l.old_values ELSE l.new_values END) k ORDER BY k),'
+			'       l.old_values, l.new_values,'
+			'       witness._display_text(l.actor, l.session_user_name, l.operation, l.schema_name, l.table_name, l.row_key, l.tags, l.new_values)'
+			' FROM witness.log l WHERE l.id OPERATOR(pg_catalog.=) ANY ($9) AND l.stmt_time OPERATOR(pg_catalog.>=) $10 AND l.stmt_time OPERATOR(pg_catalog.<=) $11'
+			' AND %s ORDER BY l.id %s LIMIT %s',
+			final_filter, dir, COALESCE((max_rows - returned)::text, 'ALL'))
+		USING args[1], args[2], args[3], args[4], args[5], args[6], args[7], args[8], ids, lo, hi, last_id;
+		GET DIAGNOSTICS n = ROW_COUNT;
+		returned := returned + n;
+		EXIT WHEN cardinality(ids) < chunk;
+		chunk := least(chunk * 4, 100000);
+	END LOOP;
 END
 $$;
-COMMENT ON FUNCTION witness._found_entries(text, text, boolean, integer, text[]) IS 'internal: the entries of witness.log behind candidate ids, in id order, filtered and limited; args are $1..$8 of the queries';
+COMMENT ON FUNCTION witness._found_entries(text, text, text, boolean, integer, text[]) IS 'internal: the entries of witness.log behind the candidates of witness.entry_lookup and of the pending tail of witness.entry, in id order, filtered and limited; args are $1..$8 of the conditions';
 
 CREATE FUNCTION witness.search(since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL,
                                target regclass DEFAULT NULL, actor text DEFAULT NULL, db_user text DEFAULT NULL,
@@ -3723,10 +3760,7 @@ BEGIN
 		-- On the values as the caller sees them: a masked value is "***" here too.
 		f := f || ' AND strpos(lower(concat(l.row_key::text, l.old_values::text, l.new_values::text)), lower($5)) > 0';
 	END IF;
-	RETURN QUERY SELECT * FROM witness._found_entries(
-		format('SELECT k.id, k.stmt_time FROM witness.entry_lookup k WHERE %s'
-		       ' UNION ALL SELECT e.id, e.stmt_time FROM witness.entry e WHERE %s AND %s', k, e, witness._lookup_pending_clause('e')),
-		f, true, max_rows, since::text, until::text, search.actor, db_user, value_text);
+	RETURN QUERY SELECT * FROM witness._found_entries(k, e, f, true, max_rows, since::text, until::text, search.actor, db_user, value_text);
 END
 $$;
 COMMENT ON FUNCTION witness.search(timestamptz, timestamptz, regclass, text, text, text, text, text, integer) IS 'entries of witness.log newest first, at most max_rows: captured in [since, until), of a table, by an actor (witness.actor), by a database user (session user), of an operation, with a classification tag, with a text (case-insensitive) in the key or values the caller sees; every argument optional (docs/views.md)';
@@ -3745,9 +3779,8 @@ BEGIN
 	SELECT n.nspname, c.relname INTO s, t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = target;
 	-- The key must match as the caller sees it in witness.log: a masked key matches nothing.
 	RETURN QUERY SELECT * FROM witness._found_entries(
-		format('SELECT k.id, k.stmt_time FROM witness.entry_lookup k WHERE k.key_hash = %s'
-		       ' UNION ALL SELECT e.id, e.stmt_time FROM witness.entry e WHERE e.schema_name = %L AND e.table_name = %L AND e.row_key::jsonb = $1::jsonb AND %s',
-		       witness._lookup_key_hash(s, t, row_key), s, t, witness._lookup_pending_clause('e')),
+		format('k.key_hash = %s', witness._lookup_key_hash(s, t, row_key)),
+		format('e.schema_name = %L AND e.table_name = %L AND e.row_key::jsonb = $1::jsonb', s, t),
 		format('l.schema_name = %L AND l.table_name = %L AND l.row_key = $1::jsonb', s, t),
 		false, NULL, row_key::text);
 END
