@@ -3599,24 +3599,26 @@ COMMENT ON COLUMN witness.found_entry.tags IS 'classification tags of the entry'
 COMMENT ON COLUMN witness.found_entry.fields IS 'the columns the entry shows (UPDATE: the changed ones), sorted';
 COMMENT ON COLUMN witness.found_entry.old_values IS 'old values as witness.log shows them to the caller';
 COMMENT ON COLUMN witness.found_entry.new_values IS 'new values as witness.log shows them to the caller';
-COMMENT ON COLUMN witness.found_entry.display_text IS 'one line: who did what to which row (witness.entry_text())';
+COMMENT ON COLUMN witness.found_entry.display_text IS 'one line: who did what to which row, as witness.entry_text() says it';
 
 -- The one-line text of an entry, from what witness.log shows: no value of a classified column, even
 -- to a caller who sees values (the text is for feeds and screens others look at); column names for
--- updates only.
-CREATE FUNCTION witness._display_text(actor text, session_user_name text, operation text, schema_name text,
-                                      table_name text, row_key jsonb, tags text[], new_values jsonb) RETURNS text
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
-AS $$
-	SELECT concat_ws(' ', COALESCE(actor, session_user_name),
-	                 CASE operation WHEN 'INSERT' THEN 'inserted' WHEN 'UPDATE' THEN 'updated' WHEN 'DELETE' THEN 'deleted'
-	                                WHEN 'TRUNCATE' THEN 'truncated' ELSE lower(operation) END,
-	                 CASE WHEN schema_name = 'public' THEN quote_ident(table_name) ELSE quote_ident(schema_name) || '.' || quote_ident(table_name) END,
-	                 (CASE WHEN tags && witness.masked_tags() THEN witness._masked_values(row_key, schema_name, table_name) ELSE row_key END)::text)
-	       || CASE WHEN operation = 'UPDATE' AND jsonb_typeof(new_values) = 'object'
-	               THEN ': ' || (SELECT string_agg(k, ', ' ORDER BY k) FROM jsonb_object_keys(new_values) k) ELSE '' END
-$$;
-COMMENT ON FUNCTION witness._display_text(text, text, text, text, text, jsonb, text[], jsonb) IS 'internal: the one-line text of an entry (witness.entry_text())';
+-- updates only. An SQL expression over a row l of witness.log, written into the callers' queries:
+-- a function called per row (with the SET clause every pg_witness function has) cost more than the
+-- rest of a feed's query.
+CREATE FUNCTION witness._display_text_sql() RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT $q$pg_catalog.concat_ws(' ', COALESCE(l.actor, l.session_user_name),
+	CASE l.operation WHEN 'INSERT' THEN 'inserted' WHEN 'UPDATE' THEN 'updated' WHEN 'DELETE' THEN 'deleted'
+	                 WHEN 'TRUNCATE' THEN 'truncated' ELSE pg_catalog.lower(l.operation) END,
+	CASE WHEN l.schema_name OPERATOR(pg_catalog.=) 'public' THEN pg_catalog.quote_ident(l.table_name)
+	     ELSE pg_catalog.quote_ident(l.schema_name) OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(l.table_name) END,
+	(CASE WHEN l.tags OPERATOR(pg_catalog.&&) witness.masked_tags() THEN witness._masked_values(l.row_key, l.schema_name, l.table_name)
+	      ELSE l.row_key END)::text)
+	OPERATOR(pg_catalog.||) CASE WHEN l.operation OPERATOR(pg_catalog.=) 'UPDATE' AND pg_catalog.jsonb_typeof(l.new_values) OPERATOR(pg_catalog.=) 'object'
+	     THEN ': ' OPERATOR(pg_catalog.||) (SELECT pg_catalog.string_agg(k, ', ' ORDER BY k) FROM pg_catalog.jsonb_object_keys(l.new_values) k)
+	     ELSE '' END$q$ $$;
+COMMENT ON FUNCTION witness._display_text_sql() IS 'internal: the SQL expression of the one-line text of an entry, over a row l of witness.log (witness.entry_text())';
 
 -- Entries witness.entry_lookup does not hold yet: those the snapshot of its last block does not see
 -- (pending ones, and any of blocks the sealer could not add). The BRIN index on xid keeps the scan to
@@ -3660,6 +3662,9 @@ DECLARE
 	chunk integer := greatest(least(COALESCE(max_rows, 1000), 1000), 50);
 	returned bigint := 0;
 	last_id bigint;
+	lo_id bigint;
+	hi_id bigint;
+	ranges text;
 	ids bigint[];
 	lo timestamptz;
 	hi timestamptz;
@@ -3675,18 +3680,28 @@ BEGIN
 		               CASE WHEN last_id IS NULL THEN 'true' ELSE format('k.id OPERATOR(pg_catalog.%s) $12', cmp) END,
 		               CASE WHEN last_id IS NULL THEN 'true' ELSE format('e.id OPERATOR(pg_catalog.%s) $12', cmp) END)
 		INTO ids, lo, hi
-		USING args[1], args[2], args[3], args[4], args[5], args[6], args[7], args[8], NULL::bigint[], NULL::timestamptz, NULL::timestamptz, last_id;
+		USING args[1], args[2], args[3], args[4], args[5], args[6], args[7], args[8], NULL::bigint[], NULL::timestamptz, NULL::timestamptz, last_id,
+		      NULL::bigint, NULL::bigint;
 		EXIT WHEN ids IS NULL;
-		last_id := CASE WHEN descending THEN (SELECT min(x) FROM unnest(ids) x) ELSE (SELECT max(x) FROM unnest(ids) x) END;
+		SELECT min(x), max(x) INTO lo_id, hi_id FROM unnest(ids) x;
+		last_id := CASE WHEN descending THEN lo_id ELSE hi_id END;
+		-- The ids as ranges of those within 1024 of each other: one scan of the BRIN index per range,
+		-- reading only its page ranges (one scan per id, as = ANY does, costs a scan of the whole BRIN
+		-- index each). Past 64 ranges, one over all of them.
+		SELECT CASE WHEN count(*) <= 64 THEN string_agg(format('(l.id OPERATOR(pg_catalog.>=) %s AND l.id OPERATOR(pg_catalog.<=) %s)', q.lo, q.hi), ' OR ') END
+		INTO ranges FROM (SELECT min(x) AS lo, max(x) AS hi FROM unnest(ids) x GROUP BY x OPERATOR(pg_catalog.>>) 10) q;
+		ranges := '(' || COALESCE(ranges, 'l.id OPERATOR(pg_catalog.>=) $13 AND l.id OPERATOR(pg_catalog.<=) $14') || ')';
 		RETURN QUERY EXECUTE format(
 			'SELECT l.id, l.stmt_time, l.operation, l.schema_name, l.table_name, l.row_key, l.actor, l.session_user_name, l.current_user_name, l.tags,'
 			'       ARRAY(SELECT k FROM pg_catalog.jsonb_object_keys(CASE WHEN l.operation OPERATOR(pg_catalog.=) ''DELETE'' THEN l.old_values ELSE l.new_values END) k ORDER BY k),'
 			'       l.old_values, l.new_values,'
-			'       witness._display_text(l.actor, l.session_user_name, l.operation, l.schema_name, l.table_name, l.row_key, l.tags, l.new_values)'
-			' FROM witness.log l WHERE l.id OPERATOR(pg_catalog.=) ANY ($9) AND l.stmt_time OPERATOR(pg_catalog.>=) $10 AND l.stmt_time OPERATOR(pg_catalog.<=) $11'
-			' AND %s ORDER BY l.id %s LIMIT %s',
+			'       %s'
+			' FROM (SELECT * FROM witness.log l WHERE %s AND l.stmt_time OPERATOR(pg_catalog.>=) $10 AND l.stmt_time OPERATOR(pg_catalog.<=) $11 OFFSET 0) l'
+			' WHERE l.id OPERATOR(pg_catalog.=) ANY ($9) AND %s ORDER BY l.id %s LIMIT %s',
+			witness._display_text_sql(),
+			ranges,
 			final_filter, dir, COALESCE((max_rows - returned)::text, 'ALL'))
-		USING args[1], args[2], args[3], args[4], args[5], args[6], args[7], args[8], ids, lo, hi, last_id;
+		USING args[1], args[2], args[3], args[4], args[5], args[6], args[7], args[8], ids, lo, hi, last_id, lo_id, hi_id;
 		GET DIAGNOSTICS n = ROW_COUNT;
 		returned := returned + n;
 		EXIT WHEN cardinality(ids) < chunk;
@@ -3788,10 +3803,15 @@ $$;
 COMMENT ON FUNCTION witness.entity_history(regclass, jsonb) IS 'every entry of witness.log about one row of a table (its key as jsonb, e.g. {"id": 1}), oldest first: who changed what; a key the caller sees masked matches nothing (docs/views.md)';
 
 CREATE FUNCTION witness.entry_text(entry_id bigint) RETURNS text
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT witness._display_text(l.actor, l.session_user_name, l.operation, l.schema_name, l.table_name, l.row_key, l.tags, l.new_values)
-	FROM witness.log l WHERE witness.access_check() AND l.id = entry_id
+DECLARE
+	t text;
+BEGIN
+	PERFORM witness.access_check();
+	EXECUTE format('SELECT %s FROM witness.log l WHERE l.id = $1', witness._display_text_sql()) INTO t USING entry_id;
+	RETURN t;
+END
 $$;
 COMMENT ON FUNCTION witness.entry_text(bigint) IS 'one line saying who did what to which row, e.g. alice@example.com updated customers {"id": 1}: email, name; no value of a classified column; NULL for an entry the caller cannot see (docs/views.md)';
 
