@@ -177,6 +177,22 @@ WHERE pg_visible_in_snapshot(e.xid, b.snapshot) AND NOT EXISTS (SELECT FROM witn
 SELECT count(*) AS stray FROM witness.entry_lookup k WHERE NOT EXISTS (SELECT FROM witness.entry e WHERE e.id = k.id);
 SELECT block_no = (SELECT max(block_no) FROM witness.block) AS state_current FROM witness.lookup_state;
 
+-- When the lookup table cannot be filled, the block is sealed all the same (a WARNING), lookups find
+-- its entries in the trail, and the next seal that makes a block adds them.
+ALTER TABLE witness.entry_lookup ADD CONSTRAINT vw_broken CHECK (id < 0) NOT VALID;
+UPDATE vw.customers SET plan = 'gold' WHERE id = 1;
+SET client_min_messages = notice;
+SELECT count(*) AS blocks FROM witness.seal();
+SET client_min_messages = warning;
+SELECT block_no < (SELECT max(block_no) FROM witness.block) AS state_behind FROM witness.lookup_state;
+SELECT operation, actor, display_text FROM witness.search(target => 'vw.customers', max_rows => 1);
+ALTER TABLE witness.entry_lookup DROP CONSTRAINT vw_broken;
+UPDATE vw.customers SET plan = 'pro' WHERE id = 1;
+SELECT count(*) AS blocks FROM witness.seal();
+SELECT block_no = (SELECT max(block_no) FROM witness.block) AS state_current FROM witness.lookup_state;
+SELECT count(*) AS gold_in_lookup FROM witness.entry_lookup k JOIN witness.entry e ON e.id = k.id
+WHERE e.table_name = 'customers' AND e.new_values::jsonb ->> 'plan' = 'gold';
+
 -- Erasure: the erased entries lose their key hash, and a row's history no longer finds them.
 CREATE TABLE vw.people (id int PRIMARY KEY, who text, v text);
 SELECT witness.track('vw.people', column_tags => '{"who": "pii"}', subject_column => 'who', encrypt => false);
