@@ -3398,7 +3398,8 @@ COMMENT ON FUNCTION witness.apply_retention() IS 'deletes every sealed entry who
 -------------------------------------------------------------------------------
 
 -- What lookups need, kept after commit: the sealer (src/pg/seal/lookup_maintenance.cpp) adds one row
--- per entry of every block it seals, in the transaction that inserts the block. Capture writes
+-- per entry of every block it sealed, once the block is committed (the background sealer) or in the
+-- transaction of witness.seal(). Capture writes
 -- nothing here, so its cost does not grow. Not captured and not saved by pg_dump: derived data, made
 -- again from the blocks at the next seal after a restore. The key hash is NULL once an erasure
 -- emptied the entry; pruned entries leave it with the retention run that prunes them.
@@ -3454,9 +3455,10 @@ AS $$ SELECT pg_catalog.hashtextextended(pg_catalog.quote_ident(schema_name) OPE
                                           OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) row_key::text, 0) $$;
 COMMENT ON FUNCTION witness._lookup_key_hash(text, text, jsonb) IS 'internal: the 64-bit hash witness.entry_lookup keeps of a table and a row key (as jsonb); NULL for a NULL key';
 
--- Called by the sealer after it inserted a block (witness.seal() and the background pass alike): the
--- entries of every block not yet in witness.entry_lookup, found as witness._block_members() finds
--- them (the block's snapshot minus the previous one's, within its transaction-id era).
+-- Called by witness.seal() after it sealed, and by the background sealer after each pass, in a
+-- transaction of its own (src/pg/seal/lookup_maintenance.cpp): the entries of every block not yet in
+-- witness.entry_lookup, found as witness._block_members() finds them (the block's snapshot minus the
+-- previous one's, within its transaction-id era).
 CREATE FUNCTION witness._maintain_lookup() RETURNS bigint
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
@@ -3469,11 +3471,15 @@ DECLARE
 	added bigint := 0;
 	n bigint;
 BEGIN
-	SELECT s.block_no INTO done FROM witness.lookup_state s FOR UPDATE;
-	IF NOT FOUND THEN
-		done := 0;
-		INSERT INTO witness.lookup_state (block_no) VALUES (0);
+	-- Most passes of the background sealer find nothing to add: they read, and write nothing.
+	SELECT s.block_no INTO done FROM witness.lookup_state s;
+	IF NOT EXISTS (SELECT FROM witness.block x WHERE x.block_no > COALESCE(done, 0)) THEN
+		RETURN 0;
 	END IF;
+	-- One at a time (witness.seal() and the background sealer): the second waits, then reads what
+	-- the first added.
+	INSERT INTO witness.lookup_state (block_no) VALUES (0) ON CONFLICT DO NOTHING;
+	SELECT s.block_no INTO done FROM witness.lookup_state s FOR UPDATE;
 	FOR b IN SELECT x.* FROM witness.block x WHERE x.block_no > done ORDER BY x.block_no LOOP
 		done := b.block_no;
 		CONTINUE WHEN b.entry_count = 0;

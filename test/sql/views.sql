@@ -178,7 +178,7 @@ SELECT count(*) AS stray FROM witness.entry_lookup k WHERE NOT EXISTS (SELECT FR
 SELECT block_no = (SELECT max(block_no) FROM witness.block) AS state_current FROM witness.lookup_state;
 
 -- When the lookup table cannot be filled, the block is sealed all the same (a WARNING), lookups find
--- its entries in the trail, and the next seal that makes a block adds them.
+-- its entries in the trail, and the next seal adds them.
 ALTER TABLE witness.entry_lookup ADD CONSTRAINT vw_broken CHECK (id < 0) NOT VALID;
 UPDATE vw.customers SET plan = 'gold' WHERE id = 1;
 SET client_min_messages = notice;

@@ -3,6 +3,8 @@
 extern "C" {
 #include "access/xact.h"
 #include "executor/spi.h"
+#include "pgstat.h"
+#include "utils/snapmgr.h"
 #include "utils/builtins.h"
 #include "utils/regproc.h"
 #include "utils/resowner.h"
@@ -58,6 +60,34 @@ void maintain_lookup()
 		CurrentResourceOwner = owner;
 		ereport(WARNING, (errcode(e->sqlerrcode), errmsg("pg_witness: witness.entry_lookup not filled: %s", e->message),
 		                  errhint("The next seal tries again; until then lookups read the newest entries from witness.entry.")));
+		FreeErrorData(e);
+	}
+	PG_END_TRY();
+}
+
+void maintain_lookup_after_pass()
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	PG_TRY();
+	{
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pgstat_report_activity(STATE_RUNNING, "pg_witness: filling witness.entry_lookup");
+		if (have_lookup())
+			run_maintenance();
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+		pgstat_report_activity(STATE_IDLE, nullptr);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(cxt);
+		ErrorData *e = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		ereport(WARNING, (errcode(e->sqlerrcode), errmsg("pg_witness: witness.entry_lookup not filled: %s", e->message),
+		                  errhint("The next pass of the sealer tries again; until then lookups read the newest entries from witness.entry.")));
 		FreeErrorData(e);
 	}
 	PG_END_TRY();

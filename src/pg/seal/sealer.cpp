@@ -326,8 +326,6 @@ SealOutcome seal_once(bool wait, Datum values[BlockNatts], bool nulls[BlockNatts
 	CatalogTupleInsert(rel, tuple);
 	table_close(rel, NoLock);
 	CommandCounterIncrement();
-	// After commit of the entries, never in the capture: what the readers' lookups need.
-	maintain_lookup();
 	return SealOutcome::Sealed;
 }
 
@@ -346,6 +344,8 @@ Datum witness_seal(PG_FUNCTION_ARGS)
 	bool nulls[witness::pg::BlockNatts];
 	if (witness::pg::seal_once(true, values, nulls) == witness::pg::SealOutcome::Sealed)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	// What the readers' lookups need, after commit of the entries, never in the capture.
+	witness::pg::maintain_lookup();
 	return (Datum)0;
 }
 }
