@@ -2,6 +2,7 @@
 
 extern "C" {
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "executor/spi.h"
 #include "pgstat.h"
 #include "utils/snapmgr.h"
@@ -67,6 +68,9 @@ void maintain_lookup()
 
 void maintain_lookup_after_pass()
 {
+	// A standby reads the primary's lookup table, replicated with everything else.
+	if (RecoveryInProgress())
+		return;
 	MemoryContext cxt = CurrentMemoryContext;
 	PG_TRY();
 	{
