@@ -6,8 +6,8 @@ extern "C" {
 #include "executor/spi.h"
 #include "pgstat.h"
 #include "utils/snapmgr.h"
-#include "utils/builtins.h"
-#include "utils/regproc.h"
+#include "nodes/value.h"
+#include "parser/parse_func.h"
 #include "utils/resowner.h"
 }
 
@@ -16,10 +16,12 @@ namespace witness::pg
 namespace
 {
 
+// Whether the trail's SQL has the lookup table (0.2): a 0.1 trail not updated yet has not.
+// (to_regprocedure() returns NULL when the function is missing, which DirectFunctionCall refuses.)
 bool have_lookup()
 {
-	return OidIsValid(DatumGetObjectId(
-	    DirectFunctionCall1(to_regprocedure, CStringGetTextDatum("witness._maintain_lookup()"))));
+	List *name = list_make2(makeString(pstrdup("witness")), makeString(pstrdup("_maintain_lookup")));
+	return OidIsValid(LookupFuncName(name, 0, nullptr, true));
 }
 
 void run_maintenance()
