@@ -1,9 +1,8 @@
 #include "pg/seal/partition_maintenance.hpp"
 
+#include "pg/seal/worker_step.hpp"
+
 extern "C" {
-#include "access/xact.h"
-#include "pgstat.h"
-#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 }
 
@@ -38,35 +37,20 @@ bool prepare_partitions_if_due(TimestampTz last_done)
 {
 	if (last_done != 0 && !TimestampDifferenceExceeds(last_done, GetCurrentTimestamp(), kCheckEveryMs))
 		return false;
-	MemoryContext cxt = CurrentMemoryContext;
 	// A trail not updated to partitions yet is asked again at the next pass, so that its partitions are
 	// made right after ALTER EXTENSION pg_witness UPDATE, before its entries fill the default partition.
-	volatile bool partitioned = true;
-	PG_TRY();
-	{
-		SetCurrentStatementStartTimestamp();
-		StartTransactionCommand();
-		PushActiveSnapshot(GetTransactionSnapshot());
-		pgstat_report_activity(STATE_RUNNING, "pg_witness: making partitions");
-		partitioned = have_partitions();
-		if (partitioned)
+	bool partitioned = true;
+	StepError e;
+	auto step = [](void *arg) {
+		bool *partitioned = static_cast<bool *>(arg);
+		*partitioned = have_partitions();
+		if (*partitioned)
 			create_partitions();
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-		pgstat_report_activity(STATE_IDLE, nullptr);
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(cxt);
-		ErrorData *e = CopyErrorData();
-		FlushErrorState();
-		AbortCurrentTransaction();
-		ereport(WARNING, (errcode(e->sqlerrcode),
-		                  errmsg("pg_witness: could not make the partitions of witness.entry ahead of time: %s", e->message),
+	};
+	if (!run_worker_step("pg_witness: making partitions", step, &partitioned, &e))
+		ereport(WARNING, (errcode(e.sqlerrcode),
+		                  errmsg("pg_witness: could not make the partitions of witness.entry ahead of time: %s", e.message),
 		                  errhint("The next pass of the sealer tries again; until then entries of a month without a partition go to witness.entry_default.")));
-		FreeErrorData(e);
-	}
-	PG_END_TRY();
 	return partitioned;
 }
 

@@ -3,12 +3,7 @@
 #include "pg/common/collector_mode.hpp"
 #include "pg/common/settings.hpp"
 #include "pg/common/trail_catalog.hpp"
-
-extern "C" {
-#include "access/xact.h"
-#include "pgstat.h"
-#include "utils/snapmgr.h"
-}
+#include "pg/seal/worker_step.hpp"
 
 namespace witness::pg
 {
@@ -51,32 +46,14 @@ void apply_retention_if_due()
 {
 	if (setting_retention_time == nullptr || setting_retention_time[0] == '\0')
 		return;
-	PG_TRY();
-	{
-		SetCurrentStatementStartTimestamp();
-		StartTransactionCommand();
-		PushActiveSnapshot(GetTransactionSnapshot());
-		pgstat_report_activity(STATE_RUNNING, "pg_witness: applying retention");
-		run_when_due();
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-		pgstat_report_stat(true);
-		pgstat_report_activity(STATE_IDLE, nullptr);
-	}
-	PG_CATCH();
-	{
-		// A lock, a cancel, an encrypted entry under a hold without the master key: logged, and tried
-		// again with the next pass.
-		MemoryContextSwitchTo(TopMemoryContext);
-		ErrorData *e = CopyErrorData();
-		FlushErrorState();
-		AbortCurrentTransaction();
-		ereport(WARNING, (errcode(e->sqlerrcode), errmsg("pg_witness: scheduled retention could not run: %s", e->message),
-		                  e->detail ? errdetail("%s", e->detail) : 0,
-		                  errhint("Run SELECT * FROM witness.apply_retention() in that database to see the error.")));
-		FreeErrorData(e);
-	}
-	PG_END_TRY();
+	StepError e;
+	if (run_worker_step("pg_witness: applying retention", [](void *) { run_when_due(); }, nullptr, &e))
+		return;
+	// A lock, a cancel, an encrypted entry under a hold without the master key: logged, and tried again
+	// with the next pass.
+	ereport(WARNING, (errcode(e.sqlerrcode), errmsg("pg_witness: scheduled retention could not run: %s", e.message),
+	                  e.detail[0] ? errdetail("%s", e.detail) : 0,
+	                  errhint("Run SELECT * FROM witness.apply_retention() in that database to see the error.")));
 }
 
 } // namespace witness::pg

@@ -3,14 +3,11 @@
 #include "pg/common/settings.hpp"
 #include "pg/common/trail_catalog.hpp"
 #include "pg/seal/sealer_registry.hpp"
+#include "pg/seal/worker_step.hpp"
 #include "pg/verify/checkpoint.hpp"
 
 extern "C" {
-#include "access/xact.h"
 #include "commands/dbcommands.h"
-#include "mb/pg_wchar.h"
-#include "pgstat.h"
-#include "utils/snapmgr.h"
 }
 
 namespace witness::pg
@@ -23,16 +20,6 @@ VerificationSummary summary;
 char database_name[NAMEDATALEN];
 int error_code;
 
-// Cut at a character boundary: a cut inside a multibyte character is not valid text to insert.
-void copy_text(char *out, size_t size, const char *text)
-{
-	if (text == nullptr)
-		text = "";
-	int len = pg_mbcliplen(text, (int)strlen(text), (int)size - 1);
-	memcpy(out, text, len);
-	out[len] = '\0';
-}
-
 // Verifies, from the newest checkpoint unless a full verification is due
 // (witness.full_verify_interval), and records the run: captured, it becomes an entry of the chain,
 // sealed by the next pass, and a valid one is the next checkpoint. Returns false when this database
@@ -42,17 +29,17 @@ bool verify_and_record()
 	if (!OidIsValid(witness_relation_if_exists("verification_run")))
 		return false;
 	const char *name = get_database_name(MyDatabaseId);
-	copy_text(database_name, sizeof(database_name), name);
+	copy_text_cut(database_name, sizeof(database_name), name);
 	ResumedVerification rv;
 	verify_resuming(!full_verification_due(setting_full_verify_interval_s), false, &rv);
 	const VerifyResult &r = rv.outcome.result;
 	summary.finished_at = GetCurrentTimestamp();
-	copy_text(summary.status, sizeof(summary.status), r.status);
+	copy_text_cut(summary.status, sizeof(summary.status), r.status);
 	summary.problems = r.nproblems;
 	summary.blocks_checked = r.blocks_checked;
 	summary.entries_checked = r.entries_checked;
 	summary.entries_pending = r.entries_pending;
-	copy_text(summary.first_problem, sizeof(summary.first_problem), first_problem_text(r));
+	copy_text_cut(summary.first_problem, sizeof(summary.first_problem), first_problem_text(r));
 	record_verification_run(rv, summary.started_at, summary.first_problem);
 	return true;
 }
@@ -69,36 +56,18 @@ void verify_if_due()
 	memset(&summary, 0, sizeof(summary));
 	summary.started_at = now;
 	snprintf(database_name, sizeof(database_name), "%u", MyDatabaseId);
-	volatile bool ran = true;
-	PG_TRY();
-	{
-		SetCurrentStatementStartTimestamp();
-		StartTransactionCommand();
-		PushActiveSnapshot(GetTransactionSnapshot());
-		pgstat_report_activity(STATE_RUNNING, "pg_witness: verifying");
-		ran = verify_and_record();
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-		pgstat_report_stat(true);
-		pgstat_report_activity(STATE_IDLE, nullptr);
-	}
-	PG_CATCH();
-	{
+	bool ran = true;
+	StepError e;
+	if (!run_worker_step("pg_witness: verifying", [](void *arg) { *static_cast<bool *>(arg) = verify_and_record(); },
+	                     &ran, &e)) {
 		// The verification could not finish (a lock, a cancel, a damaged row it cannot read): reported
 		// as an error, loud like a failed one, and tried again one interval later.
-		MemoryContextSwitchTo(TopMemoryContext);
-		ErrorData *e = CopyErrorData();
-		EmitErrorReport();
-		FlushErrorState();
-		AbortCurrentTransaction();
 		summary.finished_at = GetCurrentTimestamp();
-		copy_text(summary.status, sizeof(summary.status), "error");
-		copy_text(summary.first_problem, sizeof(summary.first_problem), e->message);
-		error_code = e->sqlerrcode;
-		FreeErrorData(e);
+		copy_text_cut(summary.status, sizeof(summary.status), "error");
+		copy_text_cut(summary.first_problem, sizeof(summary.first_problem), e.message);
+		error_code = e.sqlerrcode;
 		ran = true;
 	}
-	PG_END_TRY();
 	if (!ran)
 		return;
 	registry_record_verification(MyDatabaseId, &summary);
