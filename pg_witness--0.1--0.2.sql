@@ -3826,6 +3826,132 @@ $$;
 COMMENT ON FUNCTION witness.entry_text(bigint) IS 'one line saying who did what to which row, e.g. alice@example.com updated customers {"id": 1}: email, name; no value of a classified column; NULL for an entry the caller cannot see (docs/views.md)';
 
 -------------------------------------------------------------------------------
+-- Exports for other systems (docs/exports.md): the trail as CSV, JSON lines or syslog (RFC 5424)
+-- lines, filtered, optionally anonymised with keyed pseudonyms, optionally encrypted in the format
+-- of `openssl enc`; streamed a batch at a time by src/pg/export/export_lines.cpp
+-------------------------------------------------------------------------------
+
+-- The block an entry was sealed in, NULL while it is pending: the previous entry's block when it
+-- holds this one too, else a binary search (witness._block_of_xid()). SECURITY DEFINER: a reader may
+-- export but not read witness.block; it learns the block number only.
+CREATE FUNCTION witness._export_block_no(x xid8, entry_id bigint) RETURNS bigint
+AS 'MODULE_PATHNAME', 'witness_export_block_no' LANGUAGE C STABLE STRICT SECURITY DEFINER;
+COMMENT ON FUNCTION witness._export_block_no(xid8, bigint) IS 'internal: the number of the block an entry was sealed in, NULL while pending, for witness.export()';
+
+-- A keyed pseudonym: "anon:" and the first 16 bytes of HMAC-SHA256(key, value) in hex. The same value
+-- under the same key always gives the same pseudonym, so rows stay linkable without the value.
+CREATE FUNCTION witness._export_pseudonym(key bytea, value text) RETURNS text
+AS 'MODULE_PATHNAME', 'witness_export_pseudonym' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION witness._export_pseudonym(bytea, text) IS 'internal: the keyed pseudonym of a value in an anonymised export (docs/exports.md)';
+
+-- A row key or values of an entry with the values of classified columns replaced by pseudonyms: the
+-- columns witness.log masks for a reader (docs/access.md, "Masking"). A value the caller sees masked
+-- stays "***". A string is pseudonymised as its text (so a subject and its column give one
+-- pseudonym), anything else as its JSON text; null stays null. SECURITY DEFINER: reads
+-- witness.tracked_table.
+CREATE FUNCTION witness._export_anonymised(v jsonb, schema_name text, table_name text, key bytea) RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	cfg witness.tracked_table;
+	cols text[];
+	unmasked boolean := witness.values_unmasked();
+BEGIN
+	IF v IS NULL OR jsonb_typeof(v) <> 'object' THEN
+		RETURN v;
+	END IF;
+	SELECT * INTO cfg FROM witness.tracked_table t
+	WHERE t.schema_name = _export_anonymised.schema_name AND t.table_name = _export_anonymised.table_name;
+	IF FOUND AND NOT cfg.classification = ANY (witness.masked_tags()) THEN
+		cols := ARRAY(SELECT c.key FROM jsonb_each(cfg.column_tags) c WHERE c.value ?| witness.masked_tags());
+	END IF;
+	RETURN COALESCE((SELECT jsonb_object_agg(x.key,
+	                    CASE WHEN (cardinality(cols) = 0 OR cols IS NULL OR x.key = ANY (cols))
+	                          AND jsonb_typeof(x.value) <> 'null' AND (unmasked OR x.value <> '"***"')
+	                         THEN to_jsonb(witness._export_pseudonym(_export_anonymised.key, CASE jsonb_typeof(x.value) WHEN 'string' THEN x.value #>> '{}'
+	                                                                                             ELSE x.value::text END))
+	                         ELSE x.value END)
+	                 FROM jsonb_each(v) x), '{}');
+END
+$$;
+COMMENT ON FUNCTION witness._export_anonymised(jsonb, text, text, bytea) IS 'internal: a row key or values of an entry with the values of classified columns replaced by keyed pseudonyms, for an anonymised witness.export()';
+
+-- An SD-PARAM value of RFC 5424: '"', '\' and ']' escaped with a backslash.
+CREATE FUNCTION witness._syslog_param(v text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT SET search_path = pg_catalog, pg_temp
+AS $$ SELECT replace(replace(replace(v, '\', '\\'), '"', '\"'), ']', '\]') $$;
+COMMENT ON FUNCTION witness._syslog_param(text) IS 'internal: a value of RFC 5424 structured data, escaped';
+
+-- One line of an export of one witness.log row (docs/exports.md has each format's fields). key: the
+-- pseudonym key of an anonymised export, NULL otherwise. Runs as the caller of witness.export(), on
+-- the row witness.log shows it: masked values stay masked, encrypted values are NULL.
+CREATE FUNCTION witness._export_line(format text, l witness.log, block_no bigint, key bytea) RETURNS text
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	row_key jsonb := l.row_key;
+	subject text := l.subject;
+	old_values jsonb := l.old_values;
+	new_values jsonb := l.new_values;
+	doc json;
+BEGIN
+	IF key IS NOT NULL THEN
+		IF subject IS NOT NULL AND (subject <> '***' OR witness.values_unmasked()) THEN
+			subject := witness._export_pseudonym(key, subject);
+		END IF;
+		IF l.tags && witness.masked_tags() THEN
+			row_key := witness._export_anonymised(row_key, l.schema_name, l.table_name, key);
+			old_values := witness._export_anonymised(old_values, l.schema_name, l.table_name, key);
+			new_values := witness._export_anonymised(new_values, l.schema_name, l.table_name, key);
+		END IF;
+	END IF;
+	IF format = 'csv' THEN
+		RETURN witness._csv_line(ARRAY[l.id::text, witness._utc(l.stmt_time), l.schema_name, l.table_name, l.operation,
+		                               row_key::text, subject, array_to_json(l.tags)::text, old_values::text, new_values::text,
+		                               l.actor, l.session_user_name, l.current_user_name, l.application_name,
+		                               host(l.client_addr), l.reason, block_no::text, encode(l.leaf_hash, 'hex')]);
+	END IF;
+	doc := json_build_object('entry_id', l.id, 'time', witness._utc(l.stmt_time), 'schema_name', l.schema_name,
+	                         'table_name', l.table_name, 'operation', l.operation, 'row_key', row_key, 'subject', subject,
+	                         'tags', l.tags, 'old_values', old_values, 'new_values', new_values, 'actor', l.actor,
+	                         'session_user', l.session_user_name, 'current_user', l.current_user_name,
+	                         'application_name', l.application_name, 'client_addr', host(l.client_addr),
+	                         'reason', l.reason, 'block_no', block_no, 'leaf_hash', encode(l.leaf_hash, 'hex'));
+	IF format = 'jsonl' THEN
+		RETURN doc::text;
+	END IF;
+	-- syslog (RFC 5424): facility 13 (log audit); severity 4 (warning) for DELETE and TRUNCATE, 5
+	-- (notice) otherwise; no host name (the NILVALUE); app-name pg_witness; procid the backend pid of
+	-- the change; msgid the operation; structured data witness@32473 (the example enterprise number
+	-- of RFC 5612); the message the JSON line, which holds no line break.
+	RETURN pg_catalog.format('<%s>1 %s - pg_witness %s %s [witness@32473 entry_id="%s"%s leaf_hash="%s" db="%s" table="%s"] %s',
+	                         CASE WHEN l.operation IN ('DELETE', 'TRUNCATE') THEN 108 ELSE 109 END,
+	                         witness._utc(l.stmt_time), COALESCE(l.backend_pid::text, '-'), COALESCE(l.operation, '-'), l.id,
+	                         CASE WHEN block_no IS NOT NULL THEN pg_catalog.format(' block="%s"', block_no) ELSE '' END,
+	                         encode(l.leaf_hash, 'hex'), witness._syslog_param(current_database()),
+	                         witness._syslog_param(pg_catalog.format('%I.%I', l.schema_name, l.table_name)), doc::text);
+END
+$$;
+COMMENT ON FUNCTION witness._export_line(text, witness.log, bigint, bytea) IS 'internal: one csv, jsonl or syslog line of witness.export() for one row of witness.log';
+
+CREATE FUNCTION witness.export(format text, since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL,
+                               table_name text DEFAULT NULL, actor text DEFAULT NULL, db_user text DEFAULT NULL,
+                               operation text DEFAULT NULL, tag text DEFAULT NULL, anonymise boolean DEFAULT false,
+                               pseudonym_key bytea DEFAULT NULL)
+RETURNS SETOF text
+AS 'MODULE_PATHNAME', 'witness_export' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION witness.export(text, timestamptz, timestamptz, text, text, text, text, text, boolean, bytea) IS 'the entries of witness.log in [since, until), filtered, in id order, as csv (RFC 4180, a header first), jsonl or syslog (RFC 5424) lines, streamed; anonymise replaces subjects and classified values with keyed pseudonyms (docs/exports.md)';
+
+CREATE FUNCTION witness.export_encrypted(passphrase text, format text, since timestamptz DEFAULT NULL,
+                                         until timestamptz DEFAULT NULL, table_name text DEFAULT NULL,
+                                         actor text DEFAULT NULL, db_user text DEFAULT NULL, operation text DEFAULT NULL,
+                                         tag text DEFAULT NULL, anonymise boolean DEFAULT false,
+                                         pseudonym_key bytea DEFAULT NULL, iterations integer DEFAULT 100000)
+RETURNS SETOF text
+AS 'MODULE_PATHNAME', 'witness_export_encrypted' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION witness.export_encrypted(text, text, timestamptz, timestamptz, text, text, text, text, text, boolean, bytea, integer) IS 'witness.export() encrypted with a passphrase: base64 lines of 64 characters that `openssl enc -d -a -aes-256-cbc -pbkdf2 -iter N -md sha256` decrypts (docs/exports.md)';
+
+-------------------------------------------------------------------------------
 -- The signed audit report (docs/report.md): counts, verification, erasures, holds, retention runs,
 -- alerts, personal data and security of a period, as HTML signed with the digest keys; built by
 -- the same code as witness-verify report, over the lines of witness.export_trail()
@@ -4492,6 +4618,15 @@ GRANT SELECT ON witness.tracked_table, witness.ddl_event, witness.erasure, witne
                 witness.key_rotation, witness.auditor_grant, witness.activity, witness.subject_binding,
                 witness.legal_hold, witness.verification_run, witness.retention_rule, witness.retention_run, witness.era
 	TO witness_admin;
+
+-- Exports for other systems (docs/exports.md): auditors, and readers (who get witness.log's masked
+-- values). The helpers run as the caller inside the export's query.
+GRANT EXECUTE ON FUNCTION witness.export(text, timestamptz, timestamptz, text, text, text, text, text, boolean, bytea),
+                          witness.export_encrypted(text, text, timestamptz, timestamptz, text, text, text, text, text, boolean, bytea, integer),
+                          witness._export_line(text, witness.log, bigint, bytea), witness._export_block_no(xid8, bigint),
+                          witness._export_pseudonym(bytea, text), witness._export_anonymised(jsonb, text, text, bytea),
+                          witness._syslog_param(text), witness._csv_line(text[]), witness._utc(timestamptz)
+	TO witness_auditor, witness_reader;
 
 GRANT EXECUTE ON FUNCTION witness.verify_and_checkpoint(boolean) TO witness_admin;
 GRANT EXECUTE ON FUNCTION witness.verify(bigint, bigint), witness.verify_period(timestamptz, timestamptz),

@@ -248,7 +248,13 @@ SELECT entries_pending, last_block_no - summary_block_no AS summary_blocks_behin
 FROM witness.stats;
 
 \echo
-\echo '==== 18. Looking things up: the newest changes of orders, one row''s history, one field''s changes (docs/views.md) ===='
+\echo '==== 18. Exports for other systems (docs/exports.md): an order as a syslog line for a SIEM, then anonymised as CSV ===='
+SELECT witness.export('syslog', table_name => 'orders', operation => 'INSERT') AS syslog_line LIMIT 1;
+-- orders is classified financial: every value and the subject become keyed pseudonyms (key derived from the master key).
+SELECT witness.export('csv', table_name => 'orders', operation => 'INSERT', anonymise => true) AS anonymised_csv LIMIT 2;
+
+\echo
+\echo '==== 19. Looking things up: the newest changes of orders, one row''s history, one field''s changes (docs/views.md) ===='
 -- The line of text never shows a value of a classified column: orders is financial, its keys read ***.
 SELECT stmt_time::time(0) AS at, display_text FROM witness.search(target => 'orders', max_rows => 5);
 SELECT operation, actor, fields, new_values FROM witness.entity_history('orders', '{"id": 1}');

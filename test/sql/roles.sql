@@ -118,7 +118,8 @@ INSERT INTO ro.attempt (what, statement) VALUES
  ('_entry_payload()', 'SELECT witness._entry_payload(jsonb_populate_record(NULL::witness.entry, ''{"id": 1}''))'),
  ('_subject_pseudonyms()', 'SELECT witness._subject_pseudonyms(''x'')'),
  ('_begin_internal_ddl()', 'SELECT witness._begin_internal_ddl()'),
- ('_record_subject_access()', 'SELECT witness._record_subject_access(''x'', ''json'', ''r'')');
+ ('_record_subject_access()', 'SELECT witness._record_subject_access(''x'', ''json'', ''r'')'),
+ ('export(), export_encrypted() (docs/exports.md)', 'SELECT count(*) FROM witness.export(''jsonl'') UNION ALL SELECT count(*) FROM witness.export_encrypted(''p'', ''csv'', iterations => 1000)');
 
 CREATE FUNCTION ro.try_as(r text, statement text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
