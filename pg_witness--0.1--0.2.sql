@@ -3397,6 +3397,435 @@ $$;
 COMMENT ON FUNCTION witness.apply_retention() IS 'deletes every sealed entry whose retention period has passed and that no legal hold in force covers, keeping the leaf hashes the blocks'' Merkle roots need, and drops a partition of witness.entry whose every entry goes; recorded in witness.retention_run, and so in the trail';
 
 -------------------------------------------------------------------------------
+-- Reading the trail (docs/views.md): the view witness.changes, witness.entity_history(),
+-- witness.search(), witness.entry_text(), and the lookup table the sealer keeps for them
+-------------------------------------------------------------------------------
+
+-- What lookups need, kept after commit: the sealer (src/pg/seal/lookup_maintenance.cpp) adds one row
+-- per entry of every block it sealed, once the block is committed (the background sealer) or in the
+-- transaction of witness.seal(). Capture writes
+-- nothing here, so its cost does not grow. Not captured and not saved by pg_dump: derived data, made
+-- again from the blocks at the next seal after a restore. The key hash is NULL once an erasure
+-- emptied the entry; pruned entries leave it with the retention run that prunes them.
+CREATE TABLE witness.entry_lookup (
+	id bigint NOT NULL,
+	block_no bigint NOT NULL,
+	stmt_time timestamptz NOT NULL,
+	table_hash bigint NOT NULL,
+	key_hash bigint,
+	op "char" NOT NULL,
+	tags smallint NOT NULL,
+	actor text,
+	session_user_name text NOT NULL,
+	CONSTRAINT entry_lookup_pkey PRIMARY KEY (id)
+);
+CREATE INDEX entry_lookup_key ON witness.entry_lookup (key_hash, id) WHERE key_hash IS NOT NULL;
+CREATE INDEX entry_lookup_table ON witness.entry_lookup (table_hash, id);
+CREATE INDEX entry_lookup_actor ON witness.entry_lookup (actor, stmt_time) WHERE actor IS NOT NULL;
+CREATE INDEX entry_lookup_user ON witness.entry_lookup (session_user_name, stmt_time);
+CREATE INDEX entry_lookup_time ON witness.entry_lookup (stmt_time);
+REVOKE ALL ON witness.entry_lookup FROM PUBLIC;
+COMMENT ON TABLE witness.entry_lookup IS 'pg_witness: one row per sealed entry with what witness.search() and witness.entity_history() look entries up by, kept by the sealer; derived from witness.entry, not part of what is verified (docs/views.md)';
+COMMENT ON COLUMN witness.entry_lookup.id IS 'the entry (witness.entry.id)';
+COMMENT ON COLUMN witness.entry_lookup.block_no IS 'the block that sealed it';
+COMMENT ON COLUMN witness.entry_lookup.stmt_time IS 'the entry''s statement time (the partition key of witness.entry)';
+COMMENT ON COLUMN witness.entry_lookup.table_hash IS 'witness._lookup_table_hash() of the entry''s schema and table';
+COMMENT ON COLUMN witness.entry_lookup.key_hash IS 'witness._lookup_key_hash() of the entry''s table and row key; NULL for keyless tables, TRUNCATE, encrypted and erased entries';
+COMMENT ON COLUMN witness.entry_lookup.op IS 'I insert, U update, D delete, T truncate';
+COMMENT ON COLUMN witness.entry_lookup.tags IS 'the entry''s classification bit mask';
+COMMENT ON COLUMN witness.entry_lookup.actor IS 'witness.actor as the application set it';
+COMMENT ON COLUMN witness.entry_lookup.session_user_name IS 'the database user of the session';
+
+-- Up to where the sealer has filled witness.entry_lookup: entries of later blocks and pending entries
+-- are found in witness.entry itself (the tail of the trail, small: seal lag is seconds).
+CREATE TABLE witness.lookup_state (
+	singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+	block_no bigint NOT NULL
+);
+REVOKE ALL ON witness.lookup_state FROM PUBLIC;
+COMMENT ON TABLE witness.lookup_state IS 'pg_witness: the last block whose entries witness.entry_lookup holds (one row)';
+COMMENT ON COLUMN witness.lookup_state.singleton IS 'always true: one row';
+COMMENT ON COLUMN witness.lookup_state.block_no IS 'the last block whose entries were added to witness.entry_lookup';
+
+-- Hashes of names and keys, not the names and keys: a btree entry stays small whatever the key, and
+-- the table holds no value of a row. Quoted names keep "a.b".c and a."b.c" apart.
+CREATE FUNCTION witness._lookup_table_hash(schema_name text, table_name text) RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT pg_catalog.hashtextextended(pg_catalog.quote_ident(schema_name) OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(table_name), 0) $$;
+COMMENT ON FUNCTION witness._lookup_table_hash(text, text) IS 'internal: the 64-bit hash witness.entry_lookup keeps of a table''s schema and name';
+CREATE FUNCTION witness._lookup_key_hash(schema_name text, table_name text, row_key jsonb) RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT pg_catalog.hashtextextended(pg_catalog.quote_ident(schema_name) OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(table_name)
+                                          OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) row_key::text, 0) $$;
+COMMENT ON FUNCTION witness._lookup_key_hash(text, text, jsonb) IS 'internal: the 64-bit hash witness.entry_lookup keeps of a table and a row key (as jsonb); NULL for a NULL key';
+
+-- Called by witness.seal() after it sealed, and by the background sealer after each pass, in a
+-- transaction of its own (src/pg/seal/lookup_maintenance.cpp): the entries of every block not yet in
+-- witness.entry_lookup, found as witness._block_members() finds them (the block's snapshot minus the
+-- previous one's, within its transaction-id era).
+CREATE FUNCTION witness._maintain_lookup() RETURNS bigint
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	done bigint;
+	b witness.block;
+	prev_snapshot pg_snapshot;
+	era_first bigint;
+	era_next bigint;
+	added bigint := 0;
+	n bigint;
+BEGIN
+	-- Most passes of the background sealer find nothing to add: they read, and write nothing.
+	SELECT s.block_no INTO done FROM witness.lookup_state s;
+	IF NOT EXISTS (SELECT FROM witness.block x WHERE x.block_no > COALESCE(done, 0)) THEN
+		RETURN 0;
+	END IF;
+	-- One at a time (witness.seal() and the background sealer): the second waits, then reads what
+	-- the first added.
+	INSERT INTO witness.lookup_state (block_no) VALUES (0) ON CONFLICT DO NOTHING;
+	SELECT s.block_no INTO done FROM witness.lookup_state s FOR UPDATE;
+	FOR b IN SELECT x.* FROM witness.block x WHERE x.block_no > done ORDER BY x.block_no LOOP
+		done := b.block_no;
+		CONTINUE WHEN b.entry_count = 0;
+		prev_snapshot := witness._previous_snapshot(b.block_no);
+		SELECT x.first_id, x.next_first_id INTO era_first, era_next FROM witness._era_bounds(b.first_entry_id) x;
+		INSERT INTO witness.entry_lookup (id, block_no, stmt_time, table_hash, key_hash, op, tags, actor, session_user_name)
+		SELECT m.id, b.block_no, m.stmt_time, witness._lookup_table_hash(m.schema_name, m.table_name),
+		       CASE WHEN m.erasure_id IS NULL THEN witness._lookup_key_hash(m.schema_name, m.table_name, m.row_key::jsonb) END,
+		       m.op, m.tags, m.actor, m.session_user_name
+		FROM witness.entry m
+		WHERE m.xid >= COALESCE(pg_snapshot_xmin(prev_snapshot), '0'::xid8) AND m.xid < pg_snapshot_xmax(b.snapshot)
+		  AND m.id BETWEEN b.first_entry_id AND b.last_entry_id AND m.id >= era_first AND m.id < era_next
+		  AND pg_visible_in_snapshot(m.xid, b.snapshot)
+		  AND (prev_snapshot IS NULL OR NOT pg_visible_in_snapshot(m.xid, prev_snapshot))
+		ON CONFLICT (id) DO NOTHING;
+		GET DIAGNOSTICS n = ROW_COUNT;
+		added := added + n;
+	END LOOP;
+	UPDATE witness.lookup_state SET block_no = done;
+	RETURN added;
+END
+$$;
+COMMENT ON FUNCTION witness._maintain_lookup() IS 'internal: adds the entries of every block sealed since the last call to witness.entry_lookup; called by the sealer';
+
+-- An erasure empties row keys: their hashes go too (a hash of a key confirms a guessed key).
+CREATE FUNCTION witness._lookup_forget_keys() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	UPDATE witness.entry_lookup k SET key_hash = NULL WHERE k.id = ANY (NEW.entry_ids) AND k.key_hash IS NOT NULL;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION witness._lookup_forget_keys() IS 'internal: trigger on witness.erasure: the erased entries lose their key hash in witness.entry_lookup';
+CREATE TRIGGER witness_lookup_forget_keys AFTER INSERT ON witness.erasure
+	FOR EACH ROW EXECUTE FUNCTION witness._lookup_forget_keys();
+ALTER TABLE witness.erasure ENABLE ALWAYS TRIGGER witness_lookup_forget_keys;
+
+-- Retention prunes entries block by block and records each block in witness.pruned_leaf: the block's
+-- pruned entries leave witness.entry_lookup with it (all of them when the block went whole, also by a
+-- partition drop).
+CREATE FUNCTION witness._lookup_forget_pruned() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF NEW.whole THEN
+		DELETE FROM witness.entry_lookup k USING witness.block b
+		WHERE b.block_no = NEW.block_no AND k.id BETWEEN b.first_entry_id AND b.last_entry_id AND k.block_no = NEW.block_no;
+	ELSE
+		DELETE FROM witness.entry_lookup k WHERE k.id = ANY (NEW.entry_ids);
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION witness._lookup_forget_pruned() IS 'internal: trigger on witness.pruned_leaf: the entries a retention run pruned from a block leave witness.entry_lookup';
+CREATE TRIGGER witness_lookup_forget_pruned AFTER INSERT ON witness.pruned_leaf
+	FOR EACH ROW EXECUTE FUNCTION witness._lookup_forget_pruned();
+ALTER TABLE witness.pruned_leaf ENABLE ALWAYS TRIGGER witness_lookup_forget_pruned;
+
+-- One row per changed field, read through witness.log: what it masks (classified values for
+-- witness_reader), hides (entries outside a time-limited auditor's period) or cannot show (the
+-- sealed payloads of encrypted tables, erased payloads) stays so here. An entry with no field
+-- (TRUNCATE, encrypted, erased) is one row with field NULL.
+CREATE VIEW witness.changes AS
+SELECT l.id AS entry_id, l.stmt_time, l.schema_name, l.table_name, l.row_key, l.operation,
+       f.field, f.old_value OPERATOR(pg_catalog.#>>) '{}'::text[] AS old_value,
+       f.new_value OPERATOR(pg_catalog.#>>) '{}'::text[] AS new_value,
+       f.old_value AS old_value_json, f.new_value AS new_value_json,
+       l.actor, l.session_user_name, l.current_user_name, l.tags
+FROM witness.log l
+LEFT JOIN LATERAL (
+	SELECT k.field, l.old_values OPERATOR(pg_catalog.->) k.field AS old_value, l.new_values OPERATOR(pg_catalog.->) k.field AS new_value
+	FROM (SELECT pg_catalog.jsonb_object_keys(l.old_values) WHERE pg_catalog.jsonb_typeof(l.old_values) OPERATOR(pg_catalog.=) 'object'
+	      UNION
+	      SELECT pg_catalog.jsonb_object_keys(l.new_values) WHERE pg_catalog.jsonb_typeof(l.new_values) OPERATOR(pg_catalog.=) 'object') k(field)
+) f ON true;
+COMMENT ON VIEW witness.changes IS 'one row per changed field of every entry of witness.log (one row with field NULL for an entry without fields), with the values masked exactly as witness.log masks them (docs/views.md)';
+COMMENT ON COLUMN witness.changes.entry_id IS 'the entry (witness.log.id)';
+COMMENT ON COLUMN witness.changes.stmt_time IS 'start time of the statement that made the change';
+COMMENT ON COLUMN witness.changes.schema_name IS 'schema of the changed table at capture';
+COMMENT ON COLUMN witness.changes.table_name IS 'name of the changed table at capture';
+COMMENT ON COLUMN witness.changes.row_key IS 'key columns of the row (masked as in witness.log); NULL for keyless tables, TRUNCATE, encrypted and erased entries';
+COMMENT ON COLUMN witness.changes.operation IS 'INSERT, UPDATE, DELETE or TRUNCATE';
+COMMENT ON COLUMN witness.changes.field IS 'the column: for UPDATE a changed column, for INSERT and DELETE every captured column; NULL when the entry shows no field';
+COMMENT ON COLUMN witness.changes.old_value IS 'the old value as text (UPDATE, DELETE): a JSON string''s text, other JSON as JSON text, NULL for SQL NULL or none; "***" when masked';
+COMMENT ON COLUMN witness.changes.new_value IS 'the new value as text (INSERT, UPDATE), as old_value';
+COMMENT ON COLUMN witness.changes.old_value_json IS 'the old value as jsonb (JSON null for SQL NULL, NULL for none)';
+COMMENT ON COLUMN witness.changes.new_value_json IS 'the new value as jsonb (JSON null for SQL NULL, NULL for none)';
+COMMENT ON COLUMN witness.changes.actor IS 'witness.actor as the application set it';
+COMMENT ON COLUMN witness.changes.session_user_name IS 'the database user of the session';
+COMMENT ON COLUMN witness.changes.current_user_name IS 'the role the change ran as (after SET ROLE or in a SECURITY DEFINER function)';
+COMMENT ON COLUMN witness.changes.tags IS 'classification tags of the entry';
+
+-- What witness.search() and witness.entity_history() return: one entry of witness.log, as the caller
+-- sees it there, with the fields it shows and a one-line text.
+CREATE TYPE witness.found_entry AS (
+	entry_id bigint,
+	stmt_time timestamptz,
+	operation text,
+	schema_name text,
+	table_name text,
+	row_key jsonb,
+	actor text,
+	session_user_name text,
+	current_user_name text,
+	tags text[],
+	fields text[],
+	old_values jsonb,
+	new_values jsonb,
+	display_text text
+);
+COMMENT ON TYPE witness.found_entry IS 'an entry as witness.search() and witness.entity_history() return it (docs/views.md)';
+COMMENT ON COLUMN witness.found_entry.entry_id IS 'the entry (witness.log.id)';
+COMMENT ON COLUMN witness.found_entry.stmt_time IS 'start time of the statement that made the change';
+COMMENT ON COLUMN witness.found_entry.operation IS 'INSERT, UPDATE, DELETE or TRUNCATE';
+COMMENT ON COLUMN witness.found_entry.schema_name IS 'schema of the changed table at capture';
+COMMENT ON COLUMN witness.found_entry.table_name IS 'name of the changed table at capture';
+COMMENT ON COLUMN witness.found_entry.row_key IS 'the row key as witness.log shows it to the caller';
+COMMENT ON COLUMN witness.found_entry.actor IS 'witness.actor as the application set it';
+COMMENT ON COLUMN witness.found_entry.session_user_name IS 'the database user of the session';
+COMMENT ON COLUMN witness.found_entry.current_user_name IS 'the role the change ran as';
+COMMENT ON COLUMN witness.found_entry.tags IS 'classification tags of the entry';
+COMMENT ON COLUMN witness.found_entry.fields IS 'the columns the entry shows (UPDATE: the changed ones), sorted';
+COMMENT ON COLUMN witness.found_entry.old_values IS 'old values as witness.log shows them to the caller';
+COMMENT ON COLUMN witness.found_entry.new_values IS 'new values as witness.log shows them to the caller';
+COMMENT ON COLUMN witness.found_entry.display_text IS 'one line: who did what to which row, as witness.entry_text() says it';
+
+-- The one-line text of an entry, from what witness.log shows: no value of a classified column, even
+-- to a caller who sees values (the text is for feeds and screens others look at); column names for
+-- updates only. An SQL expression over a row l of witness.log, written into the callers' queries:
+-- a function called per row (with the SET clause every pg_witness function has) cost more than the
+-- rest of a feed's query.
+CREATE FUNCTION witness._display_text_sql() RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT $q$pg_catalog.concat_ws(' ', COALESCE(l.actor, l.session_user_name),
+	CASE l.operation WHEN 'INSERT' THEN 'inserted' WHEN 'UPDATE' THEN 'updated' WHEN 'DELETE' THEN 'deleted'
+	                 WHEN 'TRUNCATE' THEN 'truncated' ELSE pg_catalog.lower(l.operation) END,
+	CASE WHEN l.schema_name OPERATOR(pg_catalog.=) 'public' THEN pg_catalog.quote_ident(l.table_name)
+	     ELSE pg_catalog.quote_ident(l.schema_name) OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(l.table_name) END,
+	(CASE WHEN l.tags OPERATOR(pg_catalog.&&) witness.masked_tags() THEN witness._masked_values(l.row_key, l.schema_name, l.table_name)
+	      ELSE l.row_key END)::text)
+	OPERATOR(pg_catalog.||) CASE WHEN l.operation OPERATOR(pg_catalog.=) 'UPDATE' AND pg_catalog.jsonb_typeof(l.new_values) OPERATOR(pg_catalog.=) 'object'
+	     THEN ': ' OPERATOR(pg_catalog.||) (SELECT pg_catalog.string_agg(k, ', ' ORDER BY k) FROM pg_catalog.jsonb_object_keys(l.new_values) k)
+	     ELSE '' END$q$ $$;
+COMMENT ON FUNCTION witness._display_text_sql() IS 'internal: the SQL expression of the one-line text of an entry, over a row l of witness.log (witness.entry_text())';
+
+-- Entries witness.entry_lookup does not hold yet: those the snapshot of its last block does not see
+-- (pending ones, and any of blocks the sealer could not add). The BRIN index on xid keeps the scan to
+-- the tail of the trail.
+CREATE FUNCTION witness._lookup_pending_clause(alias text) RETURNS text
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	snap pg_snapshot;
+BEGIN
+	SELECT b.snapshot INTO snap FROM witness.lookup_state s JOIN witness.block b ON b.block_no = s.block_no;
+	IF snap IS NULL THEN
+		-- Nothing indexed yet: every entry is in the tail.
+		RETURN format('%I.id IS NOT NULL', alias);
+	END IF;
+	RETURN format('%1$I.xid OPERATOR(pg_catalog.>=) %2$L::xid8 AND NOT pg_catalog.pg_visible_in_snapshot(%1$I.xid, %3$L::pg_snapshot)',
+	              alias, pg_snapshot_xmin(snap), snap);
+END
+$$;
+COMMENT ON FUNCTION witness._lookup_pending_clause(text) IS 'internal: the condition on witness.entry that finds the entries witness.entry_lookup does not hold yet (not in its last block''s snapshot)';
+
+-- The entries behind the candidates of witness.entry_lookup (conditions k_cond on it, alias k) and of
+-- the pending tail of witness.entry (e_cond, alias e), in id order, as the caller sees them in
+-- witness.log and passing final_filter (alias l), at most max_rows (NULL: all). Candidates are taken
+-- in growing chunks from the lookup's btrees; each chunk's entries are read from witness.log by id
+-- (BRIN) within the chunk's statement times (partition pruning). Runs as its caller: a SECURITY
+-- DEFINER function, for which witness.log masks and hides as for the role that called it
+-- (access_check.cpp). args are $1 to $8 of the conditions. Sequential scans off: the trail has BRIN
+-- indexes only, whose selectivity the planner underrates on a freshly written partition, and a
+-- sequential scan of the trail is what this function exists to avoid; JIT off: compiling costs more
+-- than these small queries; no parallel workers: starting them costs more than the query.
+CREATE FUNCTION witness._found_entries(k_cond text, e_cond text, final_filter text, descending boolean, max_rows integer,
+                                       VARIADIC args text[] DEFAULT '{}') RETURNS SETOF witness.found_entry
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET enable_seqscan = off SET jit = off
+    SET max_parallel_workers_per_gather = 0
+AS $$
+DECLARE
+	pending text := witness._lookup_pending_clause('e');
+	dir text := CASE WHEN descending THEN 'DESC' ELSE 'ASC' END;
+	cmp text := CASE WHEN descending THEN '<' ELSE '>' END;
+	chunk integer := greatest(least(COALESCE(max_rows, 1000), 1000), 50);
+	returned bigint := 0;
+	last_id bigint;
+	lo_id bigint;
+	hi_id bigint;
+	ranges text;
+	ids bigint[];
+	lo timestamptz;
+	hi timestamptz;
+	n bigint;
+BEGIN
+	LOOP
+		EXIT WHEN max_rows IS NOT NULL AND returned >= max_rows;
+		EXECUTE format('SELECT array_agg(c.id), min(c.stmt_time), max(c.stmt_time) FROM ('
+		               'SELECT c.id, c.stmt_time FROM ((SELECT k.id, k.stmt_time FROM witness.entry_lookup k WHERE %1$s AND %6$s ORDER BY k.id %4$s LIMIT %5$s)'
+		               ' UNION ALL (SELECT e.id, e.stmt_time FROM witness.entry e WHERE %2$s AND %3$s AND %7$s ORDER BY e.id %4$s LIMIT %5$s)) c'
+		               ' ORDER BY c.id %4$s LIMIT %5$s) c',
+		               k_cond, e_cond, pending, dir, chunk,
+		               CASE WHEN last_id IS NULL THEN 'true' ELSE format('k.id OPERATOR(pg_catalog.%s) $12', cmp) END,
+		               CASE WHEN last_id IS NULL THEN 'true' ELSE format('e.id OPERATOR(pg_catalog.%s) $12', cmp) END)
+		INTO ids, lo, hi
+		USING args[1], args[2], args[3], args[4], args[5], args[6], args[7], args[8], NULL::bigint[], NULL::timestamptz, NULL::timestamptz, last_id,
+		      NULL::bigint, NULL::bigint;
+		EXIT WHEN ids IS NULL;
+		SELECT min(x), max(x) INTO lo_id, hi_id FROM unnest(ids) x;
+		last_id := CASE WHEN descending THEN lo_id ELSE hi_id END;
+		-- The ids as ranges of those within 1024 of each other: one scan of the BRIN index per range,
+		-- reading only its page ranges (one scan per id, as = ANY does, costs a scan of the whole BRIN
+		-- index each). Past 64 ranges, one over all of them.
+		SELECT CASE WHEN count(*) <= 64 THEN string_agg(format('(l.id OPERATOR(pg_catalog.>=) %s AND l.id OPERATOR(pg_catalog.<=) %s)', q.lo, q.hi), ' OR ') END
+		INTO ranges FROM (SELECT min(x) AS lo, max(x) AS hi FROM unnest(ids) x GROUP BY x OPERATOR(pg_catalog.>>) 10) q;
+		ranges := '(' || COALESCE(ranges, 'l.id OPERATOR(pg_catalog.>=) $13 AND l.id OPERATOR(pg_catalog.<=) $14') || ')';
+		RETURN QUERY EXECUTE format(
+			'SELECT l.id, l.stmt_time, l.operation, l.schema_name, l.table_name, l.row_key, l.actor, l.session_user_name, l.current_user_name, l.tags,'
+			'       ARRAY(SELECT k FROM pg_catalog.jsonb_object_keys(CASE WHEN l.operation OPERATOR(pg_catalog.=) ''DELETE'' THEN l.old_values ELSE l.new_values END) k ORDER BY k),'
+			'       l.old_values, l.new_values,'
+			'       %s'
+			' FROM (SELECT * FROM witness.log l WHERE %s AND l.stmt_time OPERATOR(pg_catalog.>=) $10 AND l.stmt_time OPERATOR(pg_catalog.<=) $11 OFFSET 0) l'
+			' WHERE l.id OPERATOR(pg_catalog.=) ANY ($9) AND %s ORDER BY l.id %s LIMIT %s',
+			witness._display_text_sql(),
+			ranges,
+			final_filter, dir, COALESCE((max_rows - returned)::text, 'ALL'))
+		USING args[1], args[2], args[3], args[4], args[5], args[6], args[7], args[8], ids, lo, hi, last_id, lo_id, hi_id;
+		GET DIAGNOSTICS n = ROW_COUNT;
+		returned := returned + n;
+		EXIT WHEN cardinality(ids) < chunk;
+		chunk := least(chunk * 4, 100000);
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION witness._found_entries(text, text, text, boolean, integer, text[]) IS 'internal: the entries of witness.log behind the candidates of witness.entry_lookup and of the pending tail of witness.entry, in id order, filtered and limited; args are $1..$8 of the conditions';
+
+CREATE FUNCTION witness.search(since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL,
+                               target regclass DEFAULT NULL, actor text DEFAULT NULL, db_user text DEFAULT NULL,
+                               operation text DEFAULT NULL, tag text DEFAULT NULL, value_text text DEFAULT NULL,
+                               max_rows integer DEFAULT 50)
+RETURNS SETOF witness.found_entry
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	s text;
+	t text;
+	op "char";
+	mask smallint;
+	k text := 'true';   -- conditions on witness.entry_lookup k
+	e text := 'true';   -- the same on the pending tail, witness.entry e
+	f text := 'true';   -- on what witness.log shows the caller
+BEGIN
+	PERFORM witness.access_check();
+	IF max_rows IS NULL OR max_rows < 0 THEN
+		RAISE EXCEPTION 'max_rows must be zero or more' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF since IS NOT NULL THEN
+		k := k || ' AND k.stmt_time >= $1::timestamptz';
+		e := e || ' AND e.stmt_time >= $1::timestamptz';
+	END IF;
+	IF until IS NOT NULL THEN
+		k := k || ' AND k.stmt_time < $2::timestamptz';
+		e := e || ' AND e.stmt_time < $2::timestamptz';
+	END IF;
+	IF target IS NOT NULL THEN
+		SELECT n.nspname, c.relname INTO s, t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = target;
+		k := k || format(' AND k.table_hash = %s', witness._lookup_table_hash(s, t));
+		e := e || format(' AND e.schema_name = %L AND e.table_name = %L', s, t);
+		f := f || format(' AND l.schema_name = %L AND l.table_name = %L', s, t);
+	END IF;
+	IF search.actor IS NOT NULL THEN
+		k := k || ' AND k.actor = $3';
+		e := e || ' AND e.actor = $3';
+	END IF;
+	IF db_user IS NOT NULL THEN
+		k := k || ' AND k.session_user_name = $4';
+		e := e || ' AND e.session_user_name = $4';
+	END IF;
+	IF search.operation IS NOT NULL THEN
+		op := CASE upper(search.operation) WHEN 'INSERT' THEN 'I' WHEN 'UPDATE' THEN 'U' WHEN 'DELETE' THEN 'D' WHEN 'TRUNCATE' THEN 'T' END;
+		IF op IS NULL THEN
+			RAISE EXCEPTION 'unknown operation "%"', search.operation USING ERRCODE = 'invalid_parameter_value',
+				HINT = 'Use INSERT, UPDATE, DELETE or TRUNCATE.';
+		END IF;
+		k := k || format(' AND k.op = %L::"char"', op);
+		e := e || format(' AND e.op = %L::"char"', op);
+	END IF;
+	IF tag IS NOT NULL THEN
+		IF NOT tag = ANY (witness.classifications()) THEN
+			RAISE EXCEPTION 'unknown tag "%"', tag USING ERRCODE = 'invalid_parameter_value',
+				HINT = format('Use one of %s.', array_to_string(witness.classifications(), ', '));
+		END IF;
+		mask := witness.tag_mask(ARRAY[tag]);
+		k := k || format(' AND (k.tags::integer & %s) <> 0', mask);
+		e := e || format(' AND (e.tags::integer & %s) <> 0', mask);
+	END IF;
+	IF value_text IS NOT NULL THEN
+		-- On the values as the caller sees them: a masked value is "***" here too.
+		f := f || ' AND strpos(lower(concat(l.row_key::text, l.old_values::text, l.new_values::text)), lower($5)) > 0';
+	END IF;
+	RETURN QUERY SELECT * FROM witness._found_entries(k, e, f, true, max_rows, since::text, until::text, search.actor, db_user, value_text);
+END
+$$;
+COMMENT ON FUNCTION witness.search(timestamptz, timestamptz, regclass, text, text, text, text, text, integer) IS 'entries of witness.log newest first, at most max_rows: captured in [since, until), of a table, by an actor (witness.actor), by a database user (session user), of an operation, with a classification tag, with a text (case-insensitive) in the key or values the caller sees; every argument optional (docs/views.md)';
+
+CREATE FUNCTION witness.entity_history(target regclass, row_key jsonb) RETURNS SETOF witness.found_entry
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	s text;
+	t text;
+BEGIN
+	PERFORM witness.access_check();
+	IF target IS NULL OR row_key IS NULL THEN
+		RAISE EXCEPTION 'target and row_key must not be null' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	SELECT n.nspname, c.relname INTO s, t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = target;
+	-- The key must match as the caller sees it in witness.log: a masked key matches nothing.
+	RETURN QUERY SELECT * FROM witness._found_entries(
+		format('k.key_hash = %s', witness._lookup_key_hash(s, t, row_key)),
+		format('e.schema_name = %L AND e.table_name = %L AND e.row_key::jsonb = $1::jsonb', s, t),
+		format('l.schema_name = %L AND l.table_name = %L AND l.row_key = $1::jsonb', s, t),
+		false, NULL, row_key::text);
+END
+$$;
+COMMENT ON FUNCTION witness.entity_history(regclass, jsonb) IS 'every entry of witness.log about one row of a table (its key as jsonb, e.g. {"id": 1}), oldest first: who changed what; a key the caller sees masked matches nothing (docs/views.md)';
+
+CREATE FUNCTION witness.entry_text(entry_id bigint) RETURNS text
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	t text;
+BEGIN
+	PERFORM witness.access_check();
+	EXECUTE format('SELECT %s FROM witness.log l WHERE l.id = $1', witness._display_text_sql()) INTO t USING entry_id;
+	RETURN t;
+END
+$$;
+COMMENT ON FUNCTION witness.entry_text(bigint) IS 'one line saying who did what to which row, e.g. alice@example.com updated customers {"id": 1}: email, name; no value of a classified column; NULL for an entry the caller cannot see (docs/views.md)';
+
+-------------------------------------------------------------------------------
 -- Exports for other systems (docs/exports.md): the trail as CSV, JSON lines or syslog (RFC 5424)
 -- lines, filtered, optionally anonymised with keyed pseudonyms, optionally encrypted in the format
 -- of `openssl enc`; streamed a batch at a time by src/pg/export/export_lines.cpp
@@ -4735,6 +5164,11 @@ GRANT EXECUTE ON FUNCTION witness.track(regclass, text, jsonb, text[], text, tex
                           witness.release_hold(text, text),
                           witness.set_retention(text, interval, boolean), witness.apply_retention()
 	TO witness_admin;
+-- Reading the trail (docs/views.md): as witness.log, which they read as their caller.
+GRANT SELECT ON witness.changes TO witness_admin, witness_auditor, witness_reader;
+GRANT EXECUTE ON FUNCTION witness.search(timestamptz, timestamptz, regclass, text, text, text, text, text, integer),
+                          witness.entity_history(regclass, jsonb), witness.entry_text(bigint)
+	TO witness_admin, witness_auditor, witness_reader;
 GRANT EXECUTE ON FUNCTION witness.retention_classes() TO witness_admin, witness_auditor;
 GRANT SELECT ON witness.retention_rules TO witness_admin, witness_auditor;
 GRANT EXECUTE ON FUNCTION witness.master_key_id() TO witness_admin, witness_auditor;

@@ -260,3 +260,9 @@ SELECT DISTINCT status FROM witness.verify_and_checkpoint(resume => false);
 SELECT count(*) >= 0 AS sealed FROM witness.seal();
 SELECT count(*) >= 0 AS evaluated FROM witness.check_alerts();
 SELECT alert_id, rule, severity, left(summary, 100) AS summary FROM witness.alert ORDER BY alert_id;
+\echo '==== 20. Looking things up: the newest changes of orders, one row''s history, one field''s changes (docs/views.md) ===='
+-- The line of text never shows a value of a classified column: orders is financial, its keys read ***.
+SELECT stmt_time::time(0) AS at, display_text FROM witness.search(target => 'orders', max_rows => 5);
+SELECT operation, actor, fields, new_values FROM witness.entity_history('orders', '{"id": 1}');
+SELECT entry_id, row_key, field, old_value, new_value, actor FROM witness.changes
+ WHERE table_name = 'orders' AND operation = 'UPDATE' ORDER BY entry_id, field LIMIT 5;

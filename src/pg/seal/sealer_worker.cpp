@@ -11,6 +11,7 @@
 #include "pg/seal/scheduled_retention.hpp"
 #include "pg/seal/scheduled_verification.hpp"
 #include "pg/seal/partition_maintenance.hpp"
+#include "pg/seal/lookup_maintenance.hpp"
 #include "pg/seal/summary_maintenance.hpp"
 #include "pg/common/trail_brin.hpp"
 
@@ -346,6 +347,9 @@ void witness_sealer_main(Datum arg)
 	// The block is committed: its digest may now name it.
 	if (digest != nullptr && append_digest_line(digest))
 		memory.digest_logged_at = GetCurrentTimestamp();
+	// What the readers' lookups need (docs/views.md), once the block is committed.
+	if (pass_found_extension)
+		maintain_lookup_after_pass();
 	// The coming months' partitions of witness.entry, in a transaction of their own (docs/scaling.md).
 	if (pass_found_extension && prepare_partitions_if_due(memory.partitions_checked_at))
 		memory.partitions_checked_at = GetCurrentTimestamp();
