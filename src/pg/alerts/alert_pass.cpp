@@ -1,5 +1,7 @@
 #include "pg/alerts/alert_pass.hpp"
 
+#include "pg/seal/worker_step.hpp"
+
 #include "pg/common/collector_mode.hpp"
 #include "pg/common/trail_catalog.hpp"
 
@@ -35,33 +37,19 @@ long evaluate()
 
 void check_alerts_after_pass()
 {
-	PG_TRY();
-	{
-		SetCurrentStatementStartTimestamp();
-		StartTransactionCommand();
-		PushActiveSnapshot(GetTransactionSnapshot());
-		pgstat_report_activity(STATE_RUNNING, "pg_witness: checking alerts");
-		long raised = evaluate();
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-		pgstat_report_activity(STATE_IDLE, nullptr);
-		if (raised > 0)
-			ereport(LOG, (errmsg("pg_witness: %ld alerts raised", raised),
-			              errhint("SELECT * FROM witness.alert ORDER BY alert_id DESC shows them.")));
-	}
-	PG_CATCH();
-	{
+	long raised = 0;
+	StepError e;
+	if (!run_worker_step("pg_witness: checking alerts", [](void *arg) { *static_cast<long *>(arg) = evaluate(); }, &raised,
+	                     &e)) {
 		// A lock, a cancel, a damaged row: logged; the cursor did not move, so the next pass retries.
-		MemoryContextSwitchTo(TopMemoryContext);
-		ErrorData *e = CopyErrorData();
-		FlushErrorState();
-		AbortCurrentTransaction();
-		ereport(WARNING, (errcode(e->sqlerrcode), errmsg("pg_witness: alert rules could not be evaluated: %s", e->message),
-		                  e->detail ? errdetail("%s", e->detail) : 0,
+		ereport(WARNING, (errcode(e.sqlerrcode), errmsg("pg_witness: alert rules could not be evaluated: %s", e.message),
+		                  e.detail[0] ? errdetail("%s", e.detail) : 0,
 		                  errhint("Run SELECT * FROM witness.check_alerts() in that database to see the error.")));
-		FreeErrorData(e);
+		return;
 	}
-	PG_END_TRY();
+	if (raised > 0)
+		ereport(LOG, (errmsg("pg_witness: %ld alerts raised", raised),
+		              errhint("SELECT * FROM witness.alert ORDER BY alert_id DESC shows them.")));
 }
 
 } // namespace witness::pg

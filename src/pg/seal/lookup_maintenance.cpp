@@ -1,5 +1,7 @@
 #include "pg/seal/lookup_maintenance.hpp"
 
+#include "pg/seal/worker_step.hpp"
+
 extern "C" {
 #include "access/xact.h"
 #include "access/xlog.h"
@@ -73,30 +75,14 @@ void maintain_lookup_after_pass()
 	// A standby reads the primary's lookup table, replicated with everything else.
 	if (RecoveryInProgress())
 		return;
-	MemoryContext cxt = CurrentMemoryContext;
-	PG_TRY();
-	{
-		SetCurrentStatementStartTimestamp();
-		StartTransactionCommand();
-		PushActiveSnapshot(GetTransactionSnapshot());
-		pgstat_report_activity(STATE_RUNNING, "pg_witness: filling witness.entry_lookup");
+	auto step = [](void *) {
 		if (have_lookup())
 			run_maintenance();
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-		pgstat_report_activity(STATE_IDLE, nullptr);
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(cxt);
-		ErrorData *e = CopyErrorData();
-		FlushErrorState();
-		AbortCurrentTransaction();
-		ereport(WARNING, (errcode(e->sqlerrcode), errmsg("pg_witness: witness.entry_lookup not filled: %s", e->message),
+	};
+	StepError e;
+	if (!run_worker_step("pg_witness: filling witness.entry_lookup", step, nullptr, &e))
+		ereport(WARNING, (errcode(e.sqlerrcode), errmsg("pg_witness: witness.entry_lookup not filled: %s", e.message),
 		                  errhint("The next pass of the sealer tries again; until then lookups read the newest entries from witness.entry.")));
-		FreeErrorData(e);
-	}
-	PG_END_TRY();
 }
 
 } // namespace witness::pg

@@ -1,5 +1,6 @@
 #include "pg/seal/partition_maintenance.hpp"
 
+#include "pg/common/trail_catalog.hpp"
 #include "pg/seal/worker_step.hpp"
 
 extern "C" {
@@ -15,10 +16,11 @@ namespace
 constexpr long kCheckEveryMs = 60L * 60 * 1000;
 
 // A 0.1 trail (before ALTER EXTENSION pg_witness UPDATE) has no partitions and no such function.
+// (Asked by relation: to_regprocedure() returns NULL for a missing function, which DirectFunctionCall
+// refuses with an error, at every pass.)
 bool have_partitions()
 {
-	return OidIsValid(DatumGetObjectId(
-	    DirectFunctionCall1(to_regprocedure, CStringGetTextDatum("witness.create_entry_partitions(integer)"))));
+	return OidIsValid(witness_relation_if_exists("entry_default"));
 }
 
 void create_partitions()
