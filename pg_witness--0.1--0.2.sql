@@ -3724,7 +3724,7 @@ COMMENT ON FUNCTION witness._found_entries(text, text, text, boolean, integer, t
 CREATE FUNCTION witness.search(since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL,
                                target regclass DEFAULT NULL, actor text DEFAULT NULL, db_user text DEFAULT NULL,
                                operation text DEFAULT NULL, tag text DEFAULT NULL, value_text text DEFAULT NULL,
-                               max_rows integer DEFAULT 50)
+                               max_rows integer DEFAULT 50, outcome text DEFAULT NULL)
 RETURNS SETOF witness.found_entry
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
@@ -3785,10 +3785,20 @@ BEGIN
 		-- On the values as the caller sees them: a masked value is "***" here too.
 		f := f || ' AND strpos(lower(concat(l.row_key::text, l.old_values::text, l.new_values::text)), lower($5)) > 0';
 	END IF;
-	RETURN QUERY SELECT * FROM witness._found_entries(k, e, f, true, max_rows, since::text, until::text, search.actor, db_user, value_text);
+	IF search.outcome IS NOT NULL THEN
+		-- Activity (witness.activity rows, docs/activity.md) carries an outcome; row changes do not.
+		IF search.outcome NOT IN ('success', 'denied', 'failed') THEN
+			RAISE EXCEPTION 'unknown outcome "%"', search.outcome USING ERRCODE = 'invalid_parameter_value',
+				HINT = 'Use success, denied or failed.';
+		END IF;
+		k := k || format(' AND k.table_hash = %s', witness._lookup_table_hash('witness', 'activity'));
+		e := e || ' AND e.schema_name = ''witness'' AND e.table_name = ''activity''';
+		f := f || ' AND l.schema_name = ''witness'' AND l.table_name = ''activity'' AND l.new_values ->> ''outcome'' = $6';
+	END IF;
+	RETURN QUERY SELECT * FROM witness._found_entries(k, e, f, true, max_rows, since::text, until::text, search.actor, db_user, value_text, search.outcome);
 END
 $$;
-COMMENT ON FUNCTION witness.search(timestamptz, timestamptz, regclass, text, text, text, text, text, integer) IS 'entries of witness.log newest first, at most max_rows: captured in [since, until), of a table, by an actor (witness.actor), by a database user (session user), of an operation, with a classification tag, with a text (case-insensitive) in the key or values the caller sees; every argument optional (docs/views.md)';
+COMMENT ON FUNCTION witness.search(timestamptz, timestamptz, regclass, text, text, text, text, text, integer, text) IS 'entries of witness.log newest first, at most max_rows: captured in [since, until), of a table, by an actor (witness.actor), by a database user (session user), of an operation, with a classification tag, with a text (case-insensitive) in the key or values the caller sees, activity with an outcome (success, denied, failed); every argument optional (docs/views.md)';
 
 CREATE FUNCTION witness.entity_history(target regclass, row_key jsonb) RETURNS SETOF witness.found_entry
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
@@ -5166,7 +5176,7 @@ GRANT EXECUTE ON FUNCTION witness.track(regclass, text, jsonb, text[], text, tex
 	TO witness_admin;
 -- Reading the trail (docs/views.md): as witness.log, which they read as their caller.
 GRANT SELECT ON witness.changes TO witness_admin, witness_auditor, witness_reader;
-GRANT EXECUTE ON FUNCTION witness.search(timestamptz, timestamptz, regclass, text, text, text, text, text, integer),
+GRANT EXECUTE ON FUNCTION witness.search(timestamptz, timestamptz, regclass, text, text, text, text, text, integer, text),
                           witness.entity_history(regclass, jsonb), witness.entry_text(bigint)
 	TO witness_admin, witness_auditor, witness_reader;
 GRANT EXECUTE ON FUNCTION witness.retention_classes() TO witness_admin, witness_auditor;

@@ -198,21 +198,7 @@ SELECT partition, range_start, range_end FROM witness.partitions ORDER BY range_
 SELECT status, blocks_checked, entries_pruned FROM witness.verify_and_checkpoint(resume => false);
 
 \echo
-\echo '==== 13. A superuser rewrites history: alice''s order of 120.50 becomes 12.50, guards disabled ===='
-BEGIN;
-ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
-UPDATE witness.entry
-   SET new_values = jsonb_set(new_values::jsonb, '{amount}', '12.50')::json
- WHERE table_name = 'orders' AND op = 'I' AND new_values ->> 'id' = '1';
-ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_append_only;
-COMMIT;
-
-\echo
-\echo '==== 14. Verification names the altered entry ===='
-SELECT status, problem, block_no, entry_id, detail FROM witness.verify();
-
-\echo
-\echo '==== 15. The signed audit report an auditor receives (docs/report.md): a few of its figures ===='
+\echo '==== 13. The signed audit report an auditor receives (docs/report.md): a few of its figures ===='
 -- Signed with the digest keys; the demo makes an HMAC key for it.
 COPY (SELECT encode(sha256(gen_random_uuid()::text::bytea), 'hex')) TO '/tmp/pg_witness_demo_report_hmac.key';
 SET witness.hmac_key_file = '/tmp/pg_witness_demo_report_hmac.key';
@@ -224,7 +210,9 @@ SELECT substring(r FROM '<td class="n" id="entries">([0-9]+)</td>') AS entries_t
        length(r) AS html_bytes
 FROM (SELECT witness.audit_report(date_trunc('day', now()), NULL) AS r) s;
 RESET witness.hmac_key_file;
-\echo '==== 16. Archive instead of delete: expired entries written to a verifiable gzip file, then pruned ===='
+
+\echo
+\echo '==== 14. Archive instead of delete: expired entries written to a verifiable gzip file, then pruned ===='
 -- A superuser names the directory (postgresql.conf in production; the demo's data directory here).
 SELECT set_config('witness.archive_directory', current_setting('data_directory'), false) IS NOT NULL AS directory_set;
 CREATE TABLE visits (id int PRIMARY KEY, door text);
@@ -236,7 +224,9 @@ SELECT entries_pruned FROM witness.apply_retention();
 SELECT a ->> 'file' AS file, a ->> 'entries' AS entries, left(a ->> 'sha256', 16) || '…' AS sha256
 FROM witness.retention_run r, jsonb_array_elements(r.archives) a WHERE r.run_id = (SELECT max(run_id) FROM witness.retention_run);
 \echo 'Check it outside the database: witness-verify archive <data directory>/<file>'
-\echo '==== 17. For DBAs and BI tools: the daily summary, actor activity and witness.stats (docs/monitoring.md) ===='
+
+\echo
+\echo '==== 15. For DBAs and BI tools: the daily summary, actor activity and witness.stats (docs/monitoring.md) ===='
 -- The sealer counts sealed blocks after each pass; seal and count now rather than wait for it.
 SELECT count(*) >= 0 AS sealed FROM witness.seal();
 SELECT witness.refresh_summary() >= 0 AS counted;
@@ -248,21 +238,37 @@ SELECT entries_pending, last_block_no - summary_block_no AS summary_blocks_behin
 FROM witness.stats;
 
 \echo
-\echo '==== 18. Exports for other systems (docs/exports.md): an order as a syslog line for a SIEM, then anonymised as CSV ===='
+\echo '==== 16. Exports for other systems (docs/exports.md): an order as a syslog line for a SIEM, then anonymised as CSV ===='
 SELECT witness.export('syslog', table_name => 'orders', operation => 'INSERT') AS syslog_line LIMIT 1;
 -- orders is classified financial: every value and the subject become keyed pseudonyms (key derived from the master key).
 SELECT witness.export('csv', table_name => 'orders', operation => 'INSERT', anonymise => true) AS anonymised_csv LIMIT 2;
 
 \echo
-\echo '==== 19. Anomaly alerts: what the rules noticed in this demo, each an entry of the chain and a NOTIFY witness_alert (docs/alerts.md) ===='
--- A recorded verification finds the entry rewritten in step 13: the rule verification_failed fires.
-SELECT DISTINCT status FROM witness.verify_and_checkpoint(resume => false);
-SELECT count(*) >= 0 AS sealed FROM witness.seal();
-SELECT count(*) >= 0 AS evaluated FROM witness.check_alerts();
-SELECT alert_id, rule, severity, left(summary, 100) AS summary FROM witness.alert ORDER BY alert_id;
-\echo '==== 20. Looking things up: the newest changes of orders, one row''s history, one field''s changes (docs/views.md) ===='
+\echo '==== 17. Looking things up: the newest changes of orders, one row''s history, one field''s changes (docs/views.md) ===='
 -- The line of text never shows a value of a classified column: orders is financial, its keys read ***.
 SELECT stmt_time::time(0) AS at, display_text FROM witness.search(target => 'orders', max_rows => 5);
 SELECT operation, actor, fields, new_values FROM witness.entity_history('orders', '{"id": 1}');
 SELECT entry_id, row_key, field, old_value, new_value, actor FROM witness.changes
  WHERE table_name = 'orders' AND operation = 'UPDATE' ORDER BY entry_id, field LIMIT 5;
+
+\echo
+\echo '==== 18. A superuser rewrites history: alice''s order of 120.50 becomes 12.50, guards disabled ===='
+BEGIN;
+ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
+UPDATE witness.entry
+   SET new_values = jsonb_set(new_values::jsonb, '{amount}', '12.50')::json
+ WHERE table_name = 'orders' AND op = 'I' AND new_values ->> 'id' = '1';
+ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_append_only;
+COMMIT;
+
+\echo
+\echo '==== 19. Verification names the altered entry ===='
+SELECT status, problem, block_no, entry_id, detail FROM witness.verify();
+
+\echo
+\echo '==== 20. Anomaly alerts: what the rules noticed in this demo, each an entry of the chain and a NOTIFY witness_alert (docs/alerts.md) ===='
+-- A recorded verification finds the entry rewritten in step 18: the rule verification_failed fires.
+SELECT DISTINCT status FROM witness.verify_and_checkpoint(resume => false);
+SELECT count(*) >= 0 AS sealed FROM witness.seal();
+SELECT count(*) >= 0 AS evaluated FROM witness.check_alerts();
+SELECT alert_id, rule, severity, left(summary, 100) AS summary FROM witness.alert ORDER BY alert_id;
