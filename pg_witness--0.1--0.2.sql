@@ -215,11 +215,15 @@ REVOKE ALL ON witness.partitions FROM PUBLIC;
 -- it already. Made as a table of its own and then attached: ATTACH PARTITION takes SHARE UPDATE
 -- EXCLUSIVE on witness.entry, which capture's ROW EXCLUSIVE does not conflict with (CREATE TABLE ...
 -- PARTITION OF would wait for every capturing transaction and stop capture meanwhile). Attaching
--- scans witness.entry_default under an exclusive lock for entries of that month; when it has some,
--- the month is refused loudly (WARNING) and its entries stay in the default partition.
+-- scans witness.entry_default under an exclusive lock for entries of that month. When it has some
+-- (the month of a fresh install: capture ran before the worker's first pass), up to 100,000 of them
+-- are moved into the new partition first, under that lock: same rows, same ids and leaf hashes, so
+-- blocks and proofs are unchanged. More than that is refused loudly (WARNING): the move would hold
+-- capture into the default partition up for too long; those entries stay where they are.
 CREATE FUNCTION witness._create_entry_partition(month_start timestamptz) RETURNS regclass
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
+	in_default bigint;
 	lo timestamptz := date_trunc('month', month_start AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
 	hi timestamptz := (date_trunc('month', month_start AT TIME ZONE 'UTC') + interval '1 month') AT TIME ZONE 'UTC';
 	name text := 'entry_' || to_char(date_trunc('month', month_start AT TIME ZONE 'UTC'), '"y"YYYY"m"MM');
@@ -231,15 +235,27 @@ BEGIN
 	IF EXISTS (SELECT 1 FROM witness.partitions p WHERE NOT p.is_default AND p.range_start < hi AND p.range_end > lo) THEN
 		RETURN NULL;
 	END IF;
-	IF EXISTS (SELECT 1 FROM witness.entry_default e WHERE e.stmt_time >= lo AND e.stmt_time < hi) THEN
-		RAISE WARNING 'pg_witness: no partition made for the UTC month %: witness.entry_default holds entries of it', to_char(lo AT TIME ZONE 'UTC', 'YYYY-MM')
-			USING DETAIL = 'A partition cannot be attached over entries of the default partition.',
+	-- Taken first, before anything is read: the attach needs it anyway, and no capture may add
+	-- entries of the month to the default partition between the count, the move and the attach.
+	LOCK TABLE witness.entry_default IN ACCESS EXCLUSIVE MODE;
+	SELECT count(*) INTO in_default FROM (SELECT 1 FROM witness.entry_default e WHERE e.stmt_time >= lo AND e.stmt_time < hi LIMIT 100001) x;
+	IF in_default > 100000 THEN
+		RAISE WARNING 'pg_witness: no partition made for the UTC month %: witness.entry_default holds more than 100000 entries of it', to_char(lo AT TIME ZONE 'UTC', 'YYYY-MM')
+			USING DETAIL = 'A partition cannot be attached over entries of the default partition, and moving that many would stop capture into it for too long.',
 			      HINT = 'Its entries stay in witness.entry_default, which retention cannot drop by month (docs/scaling.md).';
 		RETURN NULL;
 	END IF;
 	PERFORM witness._begin_internal_ddl();
 	EXECUTE format('CREATE TABLE witness.%I (LIKE witness.entry)', name);
 	made := format('witness.%I', name)::regclass;
+	IF in_default > 0 THEN
+		-- Into the new table before it is guarded (only capture inserts into a guarded partition); out
+		-- of the default partition with the guard letting this internal move through (_reject_write).
+		EXECUTE format('INSERT INTO %s SELECT * FROM witness.entry_default e WHERE e.stmt_time >= $1 AND e.stmt_time < $2 ORDER BY e.id', made)
+			USING lo, hi;
+		DELETE FROM witness.entry_default e WHERE e.stmt_time >= lo AND e.stmt_time < hi;
+		RAISE NOTICE 'pg_witness: moved % entries of the UTC month % from witness.entry_default into %', in_default, to_char(lo AT TIME ZONE 'UTC', 'YYYY-MM'), made;
+	END IF;
 	EXECUTE format('COMMENT ON TABLE %s IS %L', made, format('pg_witness trail: the entries of the UTC month from %s (docs/scaling.md)', lo));
 	PERFORM witness._guard_entry_partition(made);
 	-- The CHECK spares ATTACH a scan of the (empty) table; the default partition it scans still.
@@ -251,7 +267,7 @@ BEGIN
 	RETURN made;
 END
 $$;
-COMMENT ON FUNCTION witness._create_entry_partition(timestamptz) IS 'internal: makes and attaches the partition of witness.entry for the UTC month of month_start, unless one covers it or the default partition holds entries of it';
+COMMENT ON FUNCTION witness._create_entry_partition(timestamptz) IS 'internal: makes and attaches the partition of witness.entry for the UTC month of month_start, unless one covers it or the default partition holds more than 100000 entries of it (fewer are moved into it)';
 REVOKE ALL ON FUNCTION witness._create_entry_partition(timestamptz) FROM PUBLIC;
 
 -- What the sealer worker calls (once an hour): the current UTC month and the next months_ahead, each
@@ -306,10 +322,13 @@ COMMENT ON COLUMN witness.erasure.subject_salt IS '32 random bytes drawn for thi
 COMMENT ON COLUMN witness.erasure.subject_digest IS 'SHA-256(0x04 || subject_salt || subject as UTF-8): lets witness.subject_export() list the erased entries of the subject it is given, without the subject in clear (docs/personal-data.md)';
 COMMENT ON SEQUENCE witness.erasure_erasure_id_seq IS 'pg_witness erasure ids';
 
+-- The move of a month's entries out of the default partition into the month's new partition
+-- (witness._create_entry_partition, docs/scaling.md), an internal step, goes through (on the line of
+-- BEGIN: line numbers in error contexts stay).
 CREATE OR REPLACE FUNCTION witness._reject_write() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
-BEGIN
+BEGIN IF TG_OP = 'DELETE' AND TG_TABLE_NAME = 'entry_default' AND witness._in_internal_ddl() THEN RETURN NULL; END IF;
 	IF TG_TABLE_NAME IN ('ddl_event', 'erasure', 'subject_access', 'key_rotation', 'activity', 'auditor_grant', 'subject_binding', 'legal_hold', 'verification_run', 'retention_rule', 'retention_run', 'pruned_leaf', 'era') THEN
 		IF TG_OP = 'INSERT' AND witness._in_internal_ddl() THEN
 			RETURN NULL;
@@ -2894,13 +2913,15 @@ CREATE TABLE witness.retention_rule (
 	classification text NOT NULL,
 	keep interval,
 	set_by text NOT NULL,
-	set_at timestamptz NOT NULL DEFAULT pg_catalog.statement_timestamp()
+	set_at timestamptz NOT NULL DEFAULT pg_catalog.statement_timestamp(),
+	archive boolean NOT NULL DEFAULT false
 );
 COMMENT ON TABLE witness.retention_rule IS 'pg_witness: one row per witness.set_retention() call; the newest row of a classification is its rule in force; each row is captured into the trail';
 COMMENT ON COLUMN witness.retention_rule.classification IS 'pii, financial, confidential, restricted, internal, or untagged (entries with no classification tag)';
 COMMENT ON COLUMN witness.retention_rule.keep IS 'how long entries of the classification are kept after their statement time; NULL: forever';
 COMMENT ON COLUMN witness.retention_rule.set_by IS 'the role that set the rule (after SET ROLE)';
 COMMENT ON COLUMN witness.retention_rule.set_at IS 'when';
+COMMENT ON COLUMN witness.retention_rule.archive IS 'expired entries of the classification are written to an archive file in witness.archive_directory before they are pruned (docs/retention.md, "Archive instead of delete")';
 COMMENT ON SEQUENCE witness.retention_rule_rule_id_seq IS 'pg_witness retention rule ids';
 SELECT witness._make_record_table('witness.retention_rule', 'rule_id');
 
@@ -2914,7 +2935,8 @@ CREATE TABLE witness.retention_run (
 	rules jsonb NOT NULL,
 	entries_pruned bigint NOT NULL,
 	held_kept bigint NOT NULL,
-	pruned jsonb NOT NULL
+	pruned jsonb NOT NULL,
+	archives jsonb NOT NULL DEFAULT '[]'
 );
 COMMENT ON TABLE witness.retention_run IS 'pg_witness: one row per witness.apply_retention() run (by a role or the background worker); each row is captured into the trail';
 COMMENT ON COLUMN witness.retention_run.run_by IS 'the role that ran it (after SET ROLE); the background worker runs as the bootstrap superuser';
@@ -2923,6 +2945,7 @@ COMMENT ON COLUMN witness.retention_run.rules IS 'the rules in force: classifica
 COMMENT ON COLUMN witness.retention_run.entries_pruned IS 'entries deleted';
 COMMENT ON COLUMN witness.retention_run.held_kept IS 'expired entries kept because a legal hold in force covers them';
 COMMENT ON COLUMN witness.retention_run.pruned IS 'per block pruned: block_no, whole (no entry of it remains), entries, first_id, last_id, and digest: hex SHA-256 of what witness.pruned_leaf keeps for it (witness._pruned_digest)';
+COMMENT ON COLUMN witness.retention_run.archives IS 'per archive file written before pruning: file (name in witness.archive_directory), month, entries, blocks, sha256 (hex SHA-256 of the file''s bytes)';
 COMMENT ON SEQUENCE witness.retention_run_run_id_seq IS 'pg_witness retention run ids';
 SELECT witness._make_record_table('witness.retention_run', 'run_id');
 
@@ -2961,7 +2984,7 @@ AS $$ SELECT witness.classifications() || ARRAY['untagged'] $$;
 COMMENT ON FUNCTION witness.retention_classes() IS 'the classifications a retention rule can name: the classification tags and untagged';
 
 CREATE VIEW witness.retention_rules AS
-SELECT c.classification, r.keep, r.keep IS NULL AS forever, r.set_by, r.set_at, r.rule_id
+SELECT c.classification, r.keep, r.keep IS NULL AS forever, r.set_by, r.set_at, r.rule_id, COALESCE(r.archive, false) AS archive
 FROM pg_catalog.unnest(witness.retention_classes()) WITH ORDINALITY AS c(classification, n)
 LEFT JOIN LATERAL (SELECT x.* FROM witness.retention_rule x WHERE x.classification OPERATOR(pg_catalog.=) c.classification
                    ORDER BY x.rule_id DESC LIMIT 1) r ON true
@@ -2976,7 +2999,7 @@ AS $$ SELECT pg_advisory_xact_lock(hashtext('pg_witness retention')::bigint) $$;
 COMMENT ON FUNCTION witness._retention_lock() IS 'internal: takes the transaction advisory lock under which retention rules change and retention runs';
 REVOKE ALL ON FUNCTION witness._retention_lock() FROM PUBLIC;
 
-CREATE FUNCTION witness.set_retention(classification text, keep interval) RETURNS bigint
+CREATE FUNCTION witness.set_retention(classification text, keep interval, archive boolean DEFAULT false) RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -2992,16 +3015,24 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 			USING ERRCODE = 'invalid_parameter_value',
 			      HINT = 'Pass NULL to keep the entries forever, for example witness.set_retention(''pii'', NULL).';
 	END IF;
+	IF archive IS NULL THEN
+		RAISE EXCEPTION 'archive must not be null' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF archive AND keep IS NOT NULL AND current_setting('witness.archive_directory') = '' THEN
+		RAISE WARNING 'witness.archive_directory is not set'
+			USING DETAIL = 'witness.apply_retention() refuses to run while a rule archives and no directory is set.',
+			      HINT = 'A superuser sets witness.archive_directory in postgresql.conf.';
+	END IF;
 	PERFORM witness._retention_lock();
 	PERFORM witness._begin_internal_ddl();
-	INSERT INTO witness.retention_rule (classification, keep, set_by)
-	VALUES (set_retention.classification, set_retention.keep, witness._outer_user())
+	INSERT INTO witness.retention_rule (classification, keep, set_by, archive)
+	VALUES (set_retention.classification, set_retention.keep, witness._outer_user(), set_retention.archive)
 	RETURNING rule_id INTO id;
 	PERFORM witness._end_internal_ddl();
 	RETURN id;
 END
 $$;
-COMMENT ON FUNCTION witness.set_retention(text, interval) IS 'sets how long entries of a classification (or untagged) are kept after their statement time (NULL: forever); recorded in witness.retention_rule, and so in the trail; returns the rule id';
+COMMENT ON FUNCTION witness.set_retention(text, interval, boolean) IS 'sets how long entries of a classification (or untagged) are kept after their statement time (NULL: forever), and whether they are archived to a file before they are pruned; recorded in witness.retention_rule, and so in the trail; returns the rule id';
 
 -- Period kept per tag mask (index mask + 1, masks 0 to 31): the longest of the entry's tags' periods,
 -- NULL (forever) when any of them has no finite period; untagged for mask 0.
@@ -3100,7 +3131,8 @@ COMMENT ON TRIGGER witness_not_in_collector ON witness.retention_run IS 'pg_witn
 -- other than activity and scheduled verifications never expire: verification, holds and retention
 -- itself read them from the chain.
 CREATE FUNCTION witness._retention_members(b witness.block, periods interval[], holds witness.legal_hold[])
-RETURNS TABLE (id bigint, entry_ctid tid, part oid, leaf_hash bytea, expired boolean, held boolean)
+RETURNS TABLE (id bigint, entry_ctid tid, part oid, leaf_hash bytea, expired boolean, held boolean, tags smallint,
+               stmt_time timestamptz)
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -3112,7 +3144,8 @@ BEGIN
 	RETURN QUERY
 	SELECT m.id, m.ctid, m.tableoid, m.leaf_hash, x.expired,
 	       CASE WHEN x.expired AND holds IS NOT NULL
-	            THEN EXISTS (SELECT FROM unnest(holds) h WHERE witness._hold_covers(h, m)) ELSE false END
+	            THEN EXISTS (SELECT FROM unnest(holds) h WHERE witness._hold_covers(h, m)) ELSE false END,
+	       m.tags, m.stmt_time
 	FROM witness.entry m
 	CROSS JOIN LATERAL (SELECT periods[m.tags + 1] IS NOT NULL AND m.stmt_time + periods[m.tags + 1] < now()
 	                           AND NOT (m.schema_name = 'witness' AND m.table_name NOT IN ('activity', 'verification_run'))
@@ -3224,6 +3257,13 @@ DECLARE
 	total bigint;
 	part_name text;
 	i integer;
+	archived boolean[];           -- per tag mask (index mask + 1): its entries are archived before pruning
+	last_block bigint := (SELECT max(x.block_no) FROM witness.block x); -- blocks sealed later wait for the next run
+	arch_ids bigint[] := '{}';    -- the entries this run archives, their months and blocks
+	arch_months text[] := '{}';
+	arch_blocks bigint[] := '{}';
+	archives jsonb := '[]';
+	m record;
 BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in error contexts stay
 	PERFORM witness._retention_lock();
 	-- Erasures and key rotations rewrite entries: not while they run.
@@ -3231,6 +3271,8 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 	-- A hold placed concurrently is either seen here or placed after this run commits.
 	PERFORM witness._hold_lock();
 	periods := witness._retention_periods();
+	archived := witness._retention_archived();
+	PERFORM witness._check_archive_directory();
 	SELECT jsonb_object_agg(r.classification, r.keep::text) INTO rules FROM witness.retention_rules r;
 	SELECT array_agg(h ORDER BY h.hold_event_id) INTO holds FROM witness.legal_hold h
 	WHERE h.event = 'held' AND NOT EXISTS (SELECT FROM witness.legal_hold r WHERE r.releases = h.hold_event_id);
@@ -3262,8 +3304,33 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 			lo_ids := lo_ids || lo;
 			hi_ids := hi_ids || hi;
 		END LOOP;
+		-- Archive rules (docs/retention.md, "Archive instead of delete"): the entries this run prunes
+		-- under them are first written, a file per month, and the files made durable; only then is
+		-- anything pruned. Same blocks, members and tests as the pruning below.
+		IF true = ANY (archived) THEN
+			FOR b IN SELECT x.* FROM witness.block x
+			         WHERE x.block_no <= last_block AND x.entry_count > 0
+			           AND NOT EXISTS (SELECT FROM witness.pruned_leaf p WHERE p.block_no = x.block_no AND p.whole)
+			           AND EXISTS (SELECT FROM unnest(lo_ids, hi_ids) r(lo, hi) WHERE x.first_entry_id <= r.hi AND x.last_entry_id >= r.lo)
+			         ORDER BY x.block_no LOOP
+				SELECT array_agg(s.id ORDER BY s.id) AS ids,
+				       array_agg(to_char(s.stmt_time AT TIME ZONE 'UTC', 'YYYY-MM') ORDER BY s.id) AS months
+				INTO c
+				FROM witness._retention_members(b, periods, holds) s
+				WHERE s.expired AND NOT s.held AND archived[s.tags + 1];
+				CONTINUE WHEN c.ids IS NULL;
+				arch_ids := arch_ids || c.ids;
+				arch_months := arch_months || c.months;
+				arch_blocks := arch_blocks || array_fill(b.block_no, ARRAY[cardinality(c.ids)]);
+			END LOOP;
+			FOR m IN SELECT u.month, array_agg(u.id ORDER BY u.id) AS ids, array_agg(DISTINCT u.block_no) AS blocks
+			         FROM unnest(arch_ids, arch_months, arch_blocks) u(id, month, block_no)
+			         GROUP BY u.month ORDER BY u.month LOOP
+				archives := archives || jsonb_build_array(witness._write_archive(new_run, m.month, m.blocks, m.ids));
+			END LOOP;
+		END IF;
 		FOR b IN SELECT x.* FROM witness.block x
-		         WHERE x.entry_count > 0 AND NOT EXISTS (SELECT FROM witness.pruned_leaf p WHERE p.block_no = x.block_no AND p.whole)
+		         WHERE x.block_no <= last_block AND x.entry_count > 0 AND NOT EXISTS (SELECT FROM witness.pruned_leaf p WHERE p.block_no = x.block_no AND p.whole)
 		           AND EXISTS (SELECT FROM unnest(lo_ids, hi_ids) r(lo, hi) WHERE x.first_entry_id <= r.hi AND x.last_entry_id >= r.lo)
 		         ORDER BY x.block_no LOOP
 			-- Entries of a partition that may leave whole are not deleted now (deferred).
@@ -3344,8 +3411,8 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 		END LOOP;
 	END IF;
 	PERFORM witness._begin_internal_ddl();
-	INSERT INTO witness.retention_run (run_id, run_by, rules, entries_pruned, held_kept, pruned)
-	VALUES (new_run, witness._outer_user(), rules, n_pruned, n_held, pruned);
+	INSERT INTO witness.retention_run (run_id, run_by, rules, entries_pruned, held_kept, pruned, archives)
+	VALUES (new_run, witness._outer_user(), rules, n_pruned, n_held, pruned, archives);
 	PERFORM witness._end_internal_ddl();
 	RETURN QUERY SELECT new_run, n_pruned, n_whole, n_partly, n_held, n_bytes;
 END
@@ -3430,6 +3497,299 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION witness._chunk_proof(witness.block, bigint, bytea) IS 'internal: an entry''s inclusion proof read from its chunk of a large block (witness.block_chunk), checked against the block''s Merkle root; leaf_index NULL when there is none';
+
+-------------------------------------------------------------------------------
+-- The signed audit report (docs/report.md): counts, verification, erasures, holds, retention runs,
+-- alerts, personal data and security of a period, as HTML signed with the digest keys; built by
+-- the same code as witness-verify report, over the lines of witness.export_trail()
+-------------------------------------------------------------------------------
+
+-- Runs with the caller's rights: it reads the trail through witness.verify() and
+-- witness.export_trail(), so a period-restricted auditor's report holds the entries of its period only.
+CREATE FUNCTION witness.audit_report(since timestamptz, until timestamptz)
+RETURNS text
+AS 'MODULE_PATHNAME', 'witness_audit_report' LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION witness.audit_report(timestamptz, timestamptz) IS 'the audit report of the entries captured in [since, until) (NULL: open) as HTML: counts by table, actor, operation and classification, verification, erasures, holds, retention runs, alerts, personal data and security; signed with HMAC-SHA256 and Ed25519 under witness.hmac_key_file and witness.ed25519_key_file (docs/report.md)';
+REVOKE ALL ON FUNCTION witness.audit_report(timestamptz, timestamptz) FROM PUBLIC;
+-- Archive instead of delete (docs/retention.md, "Archive instead of delete"): a retention rule may
+-- archive its expired entries; witness.apply_retention() then writes them, with their blocks and the
+-- blocks' leaf lists, to a gzip file per month in witness.archive_directory, made durable before
+-- anything is pruned, and names each file with its SHA-256 in the run's record
+-------------------------------------------------------------------------------
+
+-- Per tag mask (index mask + 1, masks 0 to 31): whether the rule of one of its tags (untagged for
+-- mask 0) archives. An entry under two rules is archived when either says so: never delete what one
+-- of them wants kept in a file.
+CREATE FUNCTION witness._retention_archived() RETURNS boolean[]
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT pg_catalog.array_agg(CASE WHEN mask OPERATOR(pg_catalog.=) 0 THEN COALESCE((SELECT r.archive FROM witness.retention_rules r WHERE r.classification OPERATOR(pg_catalog.=) 'untagged'), false)
+	            ELSE EXISTS (SELECT FROM pg_catalog.unnest(witness.retention_classes()) WITH ORDINALITY u(c, n)
+	                         JOIN witness.retention_rules r ON r.classification OPERATOR(pg_catalog.=) u.c
+	                         WHERE u.n OPERATOR(pg_catalog.<=) 5 AND r.archive
+	                           AND (mask OPERATOR(pg_catalog.>>) (u.n::integer OPERATOR(pg_catalog.-) 1)) OPERATOR(pg_catalog.&) 1 OPERATOR(pg_catalog.=) 1) END
+	            ORDER BY mask)
+	FROM pg_catalog.generate_series(0, 31) AS mask
+$$;
+COMMENT ON FUNCTION witness._retention_archived() IS 'internal: for each tag mask 0 to 31 (at index mask + 1), whether a rule of one of its tags archives expired entries';
+REVOKE ALL ON FUNCTION witness._retention_archived() FROM PUBLIC;
+
+-- Refuses a run that would have to archive with nowhere to write: nothing is pruned then, also not
+-- under the other rules, so that the run's failure is seen rather than half done.
+CREATE FUNCTION witness._check_archive_directory() RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	classes text;
+BEGIN
+	SELECT string_agg(r.classification, ', ' ORDER BY r.classification) INTO classes
+	FROM witness.retention_rules r WHERE r.archive AND r.keep IS NOT NULL;
+	IF classes IS NOT NULL AND COALESCE(current_setting('witness.archive_directory', true), '') = '' THEN
+		RAISE EXCEPTION 'cannot apply retention: witness.archive_directory is not set'
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      DETAIL = format('The rules of %s archive expired entries before pruning them; nothing was pruned.', classes),
+			      HINT = 'A superuser sets witness.archive_directory in postgresql.conf to an absolute path the server can write, and reloads.';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION witness._check_archive_directory() IS 'internal: refuses (55000) when a retention rule in force archives and witness.archive_directory is not set';
+REVOKE ALL ON FUNCTION witness._check_archive_directory() FROM PUBLIC;
+
+-- Writes the archive file (src/pg/retention/write_archive.cpp): header, block lines, leaf lists and
+-- entry lines, gzip, to a temporary name, fsync, rename without replacing, fsync of the directory.
+CREATE FUNCTION witness._write_archive_file(file_name text, header text, block_nos bigint[], entry_ids bigint[]) RETURNS text
+AS 'MODULE_PATHNAME', 'witness_write_archive_file' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION witness._write_archive_file(text, text, bigint[], bigint[]) IS 'internal: writes an archive file of the given blocks and entries into witness.archive_directory, durably, and returns its SHA-256 in hex';
+REVOKE ALL ON FUNCTION witness._write_archive_file(text, text, bigint[], bigint[]) FROM PUBLIC;
+
+-- One archive file: its name says database, month and run; the result is what the run's record says of it.
+CREATE FUNCTION witness._write_archive(run_id bigint, month text, block_nos bigint[], entry_ids bigint[]) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	file_name text := format('pg_witness-%s-%s-run%s.jsonl.gz',
+	                         regexp_replace(witness.database_id(), '[^A-Za-z0-9_.-]', '_', 'g'), month, run_id);
+	header text := json_build_object('type', 'archive', 'format', 1, 'database', witness.database_id(),
+	                                 'run_id', run_id, 'month', month, 'entries', cardinality(entry_ids))::text;
+	sha text;
+BEGIN
+	sha := witness._write_archive_file(file_name, header, block_nos, entry_ids);
+	RETURN jsonb_build_object('file', file_name, 'month', month, 'entries', cardinality(entry_ids),
+	                          'blocks', cardinality(block_nos), 'sha256', sha);
+END
+$$;
+COMMENT ON FUNCTION witness._write_archive(bigint, text, bigint[], bigint[]) IS 'internal: writes the archive file of one month of a retention run and returns its file name, month, counts and SHA-256';
+REVOKE ALL ON FUNCTION witness._write_archive(bigint, text, bigint[], bigint[]) FROM PUBLIC;
+-- Daily summaries, actor activity and monitoring (docs/monitoring.md): counts per UTC day, table,
+-- actor, database user and operation, kept up to date from sealed blocks by the background sealer
+-- (and witness.refresh_summary()), never by the capture; and witness.stats for monitoring
+-------------------------------------------------------------------------------
+
+-- The aggregate behind witness.daily_summary and witness.actor_activity. Derived data, not evidence:
+-- not captured, not append-only (a count grows as blocks are summarized); the chain is the proof.
+-- Saved by pg_dump with its cursor (witness.summary_state), so that a restored trail keeps the counts
+-- of entries retention pruned before the dump, and goes on from the block it had reached.
+CREATE TABLE witness.daily_count (
+	day date NOT NULL,
+	schema_name text NOT NULL,
+	table_name text NOT NULL,
+	operation text NOT NULL,
+	actor text,
+	db_user text NOT NULL,
+	outcome text,
+	entries bigint NOT NULL,
+	first_at timestamptz NOT NULL,
+	last_at timestamptz NOT NULL,
+	CONSTRAINT daily_count_key UNIQUE NULLS NOT DISTINCT (day, schema_name, table_name, operation, actor, db_user, outcome)
+);
+COMMENT ON TABLE witness.daily_count IS 'pg_witness: entries counted per UTC day, table, operation, actor, database user and outcome, from sealed blocks (docs/monitoring.md); read it through witness.daily_summary';
+COMMENT ON COLUMN witness.daily_count.day IS 'UTC day of the entries'' stmt_time';
+COMMENT ON COLUMN witness.daily_count.schema_name IS 'schema of the table changed (witness for pg_witness''s own records)';
+COMMENT ON COLUMN witness.daily_count.table_name IS 'table changed';
+COMMENT ON COLUMN witness.daily_count.operation IS 'INSERT, UPDATE, DELETE or TRUNCATE; for witness.activity the kind of activity (read, trail read, login, denied, call, lost)';
+COMMENT ON COLUMN witness.daily_count.actor IS 'witness.actor of the change (NULL when the application set none)';
+COMMENT ON COLUMN witness.daily_count.db_user IS 'the database role that logged in (session user); for witness.activity the session user the activity row names';
+COMMENT ON COLUMN witness.daily_count.outcome IS 'for witness.activity: success, denied or failed; NULL for row changes (they exist because their transaction committed)';
+COMMENT ON COLUMN witness.daily_count.entries IS 'how many entries';
+COMMENT ON COLUMN witness.daily_count.first_at IS 'stmt_time of the first of them';
+COMMENT ON COLUMN witness.daily_count.last_at IS 'stmt_time of the last of them';
+REVOKE ALL ON witness.daily_count FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('witness.daily_count', '');
+
+-- How far witness.daily_count has got: at most one row (none before the first block is summarized).
+CREATE TABLE witness.summary_state (
+	one boolean PRIMARY KEY DEFAULT true CHECK (one),
+	last_block_no bigint NOT NULL,
+	entries bigint NOT NULL,
+	updated_at timestamptz NOT NULL
+);
+COMMENT ON TABLE witness.summary_state IS 'pg_witness: the newest block witness.daily_count counts the entries of (docs/monitoring.md)';
+COMMENT ON COLUMN witness.summary_state.one IS 'true: the table has one row at most';
+COMMENT ON COLUMN witness.summary_state.last_block_no IS 'every block up to this one is counted in witness.daily_count';
+COMMENT ON COLUMN witness.summary_state.entries IS 'entries counted since the summary started';
+COMMENT ON COLUMN witness.summary_state.updated_at IS 'when the last block was counted';
+REVOKE ALL ON witness.summary_state FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('witness.summary_state', '');
+
+-- Counts the entries of the blocks sealed since the last call into witness.daily_count, block by
+-- block, oldest first, until max_entries are counted (NULL: all); returns the entries counted. One
+-- at a time (a lock on witness.summary_state): a block is never counted twice. wait false (the
+-- sealer): returns 0 at once when another call holds the lock. A block's members are found as
+-- witness._block_members() finds them; entries retention pruned before their block was counted are
+-- not counted.
+CREATE FUNCTION witness._refresh_summary(wait boolean, max_entries bigint) RETURNS bigint
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	b witness.block;
+	prev_snapshot pg_snapshot;
+	last_no bigint;
+	counted bigint := 0;
+	n bigint;
+BEGIN
+	IF wait THEN
+		LOCK TABLE witness.summary_state IN SHARE ROW EXCLUSIVE MODE;
+	ELSE
+		BEGIN
+			LOCK TABLE witness.summary_state IN SHARE ROW EXCLUSIVE MODE NOWAIT;
+		EXCEPTION WHEN lock_not_available THEN
+			RETURN 0;
+		END;
+	END IF;
+	-- Read after the lock (a new snapshot per statement): what the previous holder committed.
+	SELECT s.last_block_no INTO last_no FROM witness.summary_state s;
+	last_no := COALESCE(last_no, 0);
+	FOR b IN SELECT * FROM witness.block k WHERE k.block_no > last_no ORDER BY k.block_no LOOP
+		EXIT WHEN max_entries IS NOT NULL AND counted >= max_entries;
+		n := 0;
+		IF b.entry_count > 0 THEN
+			prev_snapshot := witness._previous_snapshot(b.block_no);
+			WITH members AS (
+				SELECT m.stmt_time, m.schema_name, m.table_name, m.op, m.actor, m.session_user_name, m.new_values,
+				       m.schema_name = 'witness' AND m.table_name = 'activity' AS is_activity
+				FROM witness.entry m, witness._era_bounds(b.first_entry_id) era
+				WHERE m.xid >= COALESCE(pg_snapshot_xmin(prev_snapshot), '0'::xid8) AND m.xid < pg_snapshot_xmax(b.snapshot)
+				  AND m.id BETWEEN b.first_entry_id AND b.last_entry_id AND m.id >= era.first_id AND m.id < era.next_first_id
+				  AND pg_visible_in_snapshot(m.xid, b.snapshot)
+				  AND (prev_snapshot IS NULL OR NOT pg_visible_in_snapshot(m.xid, prev_snapshot))
+			), counts AS (
+				SELECT (x.stmt_time AT TIME ZONE 'UTC')::date AS day, x.schema_name, x.table_name,
+				       CASE WHEN x.is_activity THEN COALESCE(x.new_values ->> 'kind', 'INSERT')
+				            ELSE CASE x.op WHEN 'I' THEN 'INSERT' WHEN 'U' THEN 'UPDATE' WHEN 'D' THEN 'DELETE' WHEN 'T' THEN 'TRUNCATE' END
+				       END AS operation,
+				       CASE WHEN x.is_activity THEN x.new_values ->> 'actor' ELSE x.actor END AS actor,
+				       CASE WHEN x.is_activity THEN COALESCE(x.new_values ->> 'session_user_name', x.session_user_name)
+				            ELSE x.session_user_name END AS db_user,
+				       CASE WHEN x.is_activity THEN x.new_values ->> 'outcome' END AS outcome,
+				       count(*) AS entries, min(x.stmt_time) AS first_at, max(x.stmt_time) AS last_at
+				FROM members x GROUP BY 1, 2, 3, 4, 5, 6, 7
+			), written AS (
+				INSERT INTO witness.daily_count AS d (day, schema_name, table_name, operation, actor, db_user, outcome, entries, first_at, last_at)
+				SELECT c.day, c.schema_name, c.table_name, c.operation, c.actor, c.db_user, c.outcome, c.entries, c.first_at, c.last_at
+				FROM counts c
+				ON CONFLICT ON CONSTRAINT daily_count_key DO UPDATE
+				SET entries = d.entries + excluded.entries, first_at = least(d.first_at, excluded.first_at),
+				    last_at = greatest(d.last_at, excluded.last_at)
+				RETURNING 1
+			)
+			SELECT COALESCE(sum(c.entries), 0) INTO n FROM counts c;
+		END IF;
+		counted := counted + n;
+		INSERT INTO witness.summary_state AS s (last_block_no, entries, updated_at) VALUES (b.block_no, n, clock_timestamp())
+		ON CONFLICT (one) DO UPDATE SET last_block_no = excluded.last_block_no, entries = s.entries + excluded.entries,
+		                                updated_at = excluded.updated_at;
+	END LOOP;
+	RETURN counted;
+END
+$$;
+COMMENT ON FUNCTION witness._refresh_summary(boolean, bigint) IS 'internal: counts the entries of blocks sealed since the last call into witness.daily_count (the sealer calls it after each pass); returns the entries counted';
+REVOKE ALL ON FUNCTION witness._refresh_summary(boolean, bigint) FROM PUBLIC;
+
+CREATE FUNCTION witness.refresh_summary() RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM witness.access_check();
+	RETURN witness._refresh_summary(true, NULL);
+END
+$$;
+COMMENT ON FUNCTION witness.refresh_summary() IS 'counts the entries of every block sealed since the last refresh into witness.daily_summary now (the background sealer does it after each pass); waits for a refresh under way; returns the entries counted';
+
+-- A summary row covers a whole UTC day: a time-limited auditor sees the days wholly inside its period.
+-- Called once per query (a one-row function in FROM), not once per row.
+CREATE FUNCTION witness._visible_days(OUT first_day date, OUT end_day date)
+AS 'MODULE_PATHNAME', 'witness_visible_days' LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION witness._visible_days() IS 'internal: the UTC days [first_day, end_day) whose entries the calling role may all see (infinite but for a time-limited auditor); error 42501 once an auditor''s grant expired';
+
+CREATE VIEW witness.daily_summary WITH (security_barrier) AS
+SELECT d.day, d.schema_name, d.table_name, d.operation, d.actor, d.db_user, d.outcome, d.entries, d.first_at, d.last_at
+FROM witness.daily_count d, witness._visible_days() v
+WHERE d.day >= v.first_day AND d.day < v.end_day;
+COMMENT ON VIEW witness.daily_summary IS 'entries per UTC day, table, operation, actor, database user and outcome, counted from sealed blocks by the background sealer (docs/monitoring.md): an entry appears once its block is sealed and counted, by the sealer right after its seal (or by witness.refresh_summary()); entries pruned by retention stay counted';
+COMMENT ON COLUMN witness.daily_summary.day IS 'UTC day of the entries'' stmt_time';
+COMMENT ON COLUMN witness.daily_summary.schema_name IS 'schema of the table changed (witness for pg_witness''s own records)';
+COMMENT ON COLUMN witness.daily_summary.table_name IS 'table changed';
+COMMENT ON COLUMN witness.daily_summary.operation IS 'INSERT, UPDATE, DELETE or TRUNCATE; for witness.activity the kind of activity (read, trail read, login, denied, call, lost)';
+COMMENT ON COLUMN witness.daily_summary.actor IS 'witness.actor of the change (NULL when the application set none)';
+COMMENT ON COLUMN witness.daily_summary.db_user IS 'the database role that logged in (session user)';
+COMMENT ON COLUMN witness.daily_summary.outcome IS 'for witness.activity: success, denied or failed; NULL for row changes';
+COMMENT ON COLUMN witness.daily_summary.entries IS 'how many entries';
+COMMENT ON COLUMN witness.daily_summary.first_at IS 'stmt_time of the first of them';
+COMMENT ON COLUMN witness.daily_summary.last_at IS 'stmt_time of the last of them';
+
+CREATE VIEW witness.actor_activity WITH (security_barrier) AS
+SELECT d.day, d.actor, d.db_user, pg_catalog.format('%I.%I', d.schema_name, d.table_name) AS table_name,
+       d.operation, d.entries AS changes, d.first_at, d.last_at
+FROM witness.daily_count d, witness._visible_days() v
+WHERE NOT (d.schema_name = 'witness' AND d.table_name = 'activity') AND d.day >= v.first_day AND d.day < v.end_day;
+COMMENT ON VIEW witness.actor_activity IS 'row changes per UTC day, actor and database user, by table and operation (witness.daily_summary without reads, logins, refusals and calls)';
+COMMENT ON COLUMN witness.actor_activity.day IS 'UTC day of the changes';
+COMMENT ON COLUMN witness.actor_activity.actor IS 'witness.actor of the changes (NULL when the application set none)';
+COMMENT ON COLUMN witness.actor_activity.db_user IS 'the database role that logged in (session user)';
+COMMENT ON COLUMN witness.actor_activity.table_name IS 'the table changed, schema-qualified and quoted as needed';
+COMMENT ON COLUMN witness.actor_activity.operation IS 'INSERT, UPDATE, DELETE or TRUNCATE';
+COMMENT ON COLUMN witness.actor_activity.changes IS 'how many rows changed (entries)';
+COMMENT ON COLUMN witness.actor_activity.first_at IS 'stmt_time of the first of them';
+COMMENT ON COLUMN witness.actor_activity.last_at IS 'stmt_time of the last of them';
+
+-- One row for monitoring, without reading the trail: the newest blocks (by block number), the
+-- planner's estimates and the sizes of the partitions, the summary's cursor, seal_status and the
+-- newest recorded verification.
+CREATE VIEW witness.stats AS
+SELECT (SELECT COALESCE(sum(b.entry_count), 0) / 300.0
+        FROM (SELECT k.entry_count, k.sealed_at FROM witness.block k ORDER BY k.block_no DESC LIMIT 1000) b
+        WHERE b.sealed_at > pg_catalog.now() - interval '5 minutes')::numeric(20, 2) AS entries_per_second,
+       s.entries_pending, s.oldest_pending_age AS seal_lag, s.last_block_no, s.last_sealed_at,
+       s.background AS background_sealing, s.last_pass_at, s.last_pass_result,
+       v.finished_at AS last_verified_at, v.status AS last_verification_status, v.problems AS last_verification_problems,
+       (SELECT pg_catalog.sum(GREATEST(c.reltuples, 0))::bigint FROM pg_catalog.pg_class c
+        WHERE c.oid OPERATOR(pg_catalog.=) ANY (SELECT t.relid FROM pg_catalog.pg_partition_tree('witness.entry'::pg_catalog.regclass) t
+                                             WHERE t.isleaf)) AS entries_estimate,
+       (SELECT pg_catalog.sum(pg_catalog.pg_total_relation_size(t.relid))::bigint
+        FROM pg_catalog.pg_partition_tree('witness.entry'::pg_catalog.regclass) t WHERE t.isleaf) AS trail_bytes,
+       u.entries AS entries_summarized, u.last_block_no AS summary_block_no, u.updated_at AS summary_updated_at
+FROM witness._seal_status() s
+LEFT JOIN LATERAL (SELECT r.finished_at, r.status, r.problems FROM witness.verification_run r
+                   ORDER BY r.run_id DESC LIMIT 1) v ON true
+LEFT JOIN witness.summary_state u ON true
+CROSS JOIN witness._visible_days() access_check; -- raises 42501 for an expired auditor
+COMMENT ON VIEW witness.stats IS 'pg_witness at a glance, for monitoring (docs/monitoring.md); cheap: reads no entry';
+COMMENT ON COLUMN witness.stats.entries_per_second IS 'entries sealed in the blocks of the last 5 minutes, per second (the capture rate, one seal interval late; 0 while nothing is sealed)';
+COMMENT ON COLUMN witness.stats.entries_pending IS 'committed entries in no block yet (witness.seal_status)';
+COMMENT ON COLUMN witness.stats.seal_lag IS 'how long the oldest pending entry has waited (NULL when none is pending)';
+COMMENT ON COLUMN witness.stats.last_block_no IS 'the newest block';
+COMMENT ON COLUMN witness.stats.last_sealed_at IS 'when the newest block was sealed';
+COMMENT ON COLUMN witness.stats.background_sealing IS 'background sealing: on, off (witness.seal_interval = 0), not loaded, not running, or standby';
+COMMENT ON COLUMN witness.stats.last_pass_at IS 'when the background sealer last finished a pass in this database (since the server started)';
+COMMENT ON COLUMN witness.stats.last_pass_result IS 'how that pass ended: sealed, nothing to seal, busy, not installed, failed or lost';
+COMMENT ON COLUMN witness.stats.last_verified_at IS 'when the newest recorded verification (witness.verification_run: scheduled, or witness.verify_and_checkpoint()) ended; NULL when none is recorded';
+COMMENT ON COLUMN witness.stats.last_verification_status IS 'its result: valid or tampered';
+COMMENT ON COLUMN witness.stats.last_verification_problems IS 'how many problems it found';
+COMMENT ON COLUMN witness.stats.entries_estimate IS 'entries stored in the trail, as the planner estimates them (pg_class.reltuples of the partitions, as of their last VACUUM or ANALYZE)';
+COMMENT ON COLUMN witness.stats.trail_bytes IS 'size of the trail on disk: the partitions of witness.entry with their indexes and TOAST';
+COMMENT ON COLUMN witness.stats.entries_summarized IS 'entries counted in witness.daily_summary, pruned ones included (NULL before the first block is counted)';
+COMMENT ON COLUMN witness.stats.summary_block_no IS 'the newest block counted in witness.daily_summary: last_block_no minus this is how far the summary is behind';
+COMMENT ON COLUMN witness.stats.summary_updated_at IS 'when the summary last counted a block';
 
 -------------------------------------------------------------------------------
 -- Who may see what (docs/access.md): the roles witness_admin, witness_auditor and witness_reader,
@@ -3750,7 +4110,8 @@ $$;
 --   (values_unmasked(), tag_names(), _masked_values()), and the block headers export_trail() formats
 --   (_block_json()). Each refuses an expired auditor or reveals nothing of the trail by itself.
 --   (witness._seal_status(), the body of witness.seal_status, is granted to the roles only: whoever
---   grants that view to another role grants it too, test/sql/seal_status.sql.)
+--   grants that view to another role grants it too, test/sql/seal_status.sql.
+--   Likewise witness._visible_days(), called by witness.daily_summary and witness.actor_activity.)
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA witness FROM PUBLIC;
 REVOKE ALL ON ALL PROCEDURES IN SCHEMA witness FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION witness._pseudonym_key(bytea), witness.capture(), witness.capture_truncate(),
@@ -3766,6 +4127,12 @@ GRANT SELECT ON witness.verification_status TO witness_admin, witness_auditor;
 GRANT EXECUTE ON FUNCTION witness._verification_status() TO witness_admin, witness_auditor;
 GRANT SELECT ON witness.collector_status, witness.collector TO witness_admin, witness_auditor;
 GRANT EXECUTE ON FUNCTION witness._collector_status() TO witness_admin, witness_auditor;
+-- Summaries and monitoring (docs/monitoring.md): counts, no values. witness.stats shows the last
+-- verification's result, which witness_reader does not see elsewhere either.
+GRANT SELECT ON witness.daily_summary, witness.actor_activity TO witness_admin, witness_auditor, witness_reader;
+GRANT EXECUTE ON FUNCTION witness._visible_days() TO witness_admin, witness_auditor, witness_reader;
+GRANT SELECT ON witness.stats TO witness_admin, witness_auditor;
+GRANT EXECUTE ON FUNCTION witness.refresh_summary() TO witness_admin;
 GRANT EXECUTE ON FUNCTION witness.masked_tags(), witness.classifications(), witness.tag_mask(text[]),
                           witness.database_id()
 	TO witness_admin, witness_auditor, witness_reader;
@@ -3777,7 +4144,7 @@ GRANT EXECUTE ON FUNCTION witness.track(regclass, text, jsonb, text[], text, tex
                           witness.bind_subject(regrole, text), witness.unbind_subject(regrole, text),
                           witness.hold(text, text, text, regclass, jsonb, timestamptz, timestamptz),
                           witness.release_hold(text, text),
-                          witness.set_retention(text, interval), witness.apply_retention()
+                          witness.set_retention(text, interval, boolean), witness.apply_retention()
 	TO witness_admin;
 GRANT EXECUTE ON FUNCTION witness.retention_classes() TO witness_admin, witness_auditor;
 GRANT SELECT ON witness.retention_rules TO witness_admin, witness_auditor;
@@ -3802,6 +4169,7 @@ GRANT EXECUTE ON FUNCTION witness.verify(bigint, bigint), witness.verify_period(
                           witness.subject_export(text, text, text), witness.entry_leaf_hash(witness.entry),
                           witness.entry_canonical_bytes(witness.entry), witness.entry_payload_bytes(witness.entry)
 	TO witness_auditor;
+GRANT EXECUTE ON FUNCTION witness.audit_report(timestamptz, timestamptz) TO witness_auditor;
 GRANT SELECT ON witness.entry, witness.block, witness.activity TO witness_auditor;
 -- verify() reads the kept leaf hashes of pruned entries as its caller.
 GRANT SELECT ON witness.pruned_leaf TO witness_auditor;

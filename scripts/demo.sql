@@ -210,3 +210,39 @@ COMMIT;
 \echo
 \echo '==== 14. Verification names the altered entry ===='
 SELECT status, problem, block_no, entry_id, detail FROM witness.verify();
+
+\echo
+\echo '==== 15. The signed audit report an auditor receives (docs/report.md): a few of its figures ===='
+-- Signed with the digest keys; the demo makes an HMAC key for it.
+COPY (SELECT encode(sha256(gen_random_uuid()::text::bytea), 'hex')) TO '/tmp/pg_witness_demo_report_hmac.key';
+SET witness.hmac_key_file = '/tmp/pg_witness_demo_report_hmac.key';
+SELECT substring(r FROM '<td class="n" id="entries">([0-9]+)</td>') AS entries_today,
+       substring(r FROM '<td id="verification" class="[a-z]+">([a-z]+)</td>') AS verification,
+       substring(r FROM '<td id="block-range">([^<]*)</td>') AS blocks_sealed_today,
+       substring(r FROM '<tr><td>public.orders</td><td>[a-z, ]*</td>((<td class="n">[0-9]+</td>)+)</tr>') IS NOT NULL AS orders_counted,
+       substring(r FROM E'\nhmac_sha256 ([0-9a-f]{16})') || '...' AS signature,
+       length(r) AS html_bytes
+FROM (SELECT witness.audit_report(date_trunc('day', now()), NULL) AS r) s;
+RESET witness.hmac_key_file;
+\echo '==== 16. Archive instead of delete: expired entries written to a verifiable gzip file, then pruned ===='
+-- A superuser names the directory (postgresql.conf in production; the demo's data directory here).
+SELECT set_config('witness.archive_directory', current_setting('data_directory'), false) IS NOT NULL AS directory_set;
+CREATE TABLE visits (id int PRIMARY KEY, door text);
+SELECT witness.track('visits', 'restricted');
+INSERT INTO visits VALUES (1, 'north'), (2, 'south');
+SELECT count(*) >= 1 AS sealed FROM witness.seal();
+SELECT witness.set_retention('restricted', interval '1 microsecond', archive => true) IS NOT NULL AS rule_set;
+SELECT entries_pruned FROM witness.apply_retention();
+SELECT a ->> 'file' AS file, a ->> 'entries' AS entries, left(a ->> 'sha256', 16) || '…' AS sha256
+FROM witness.retention_run r, jsonb_array_elements(r.archives) a WHERE r.run_id = (SELECT max(run_id) FROM witness.retention_run);
+\echo 'Check it outside the database: witness-verify archive <data directory>/<file>'
+\echo '==== 17. For DBAs and BI tools: the daily summary, actor activity and witness.stats (docs/monitoring.md) ===='
+-- The sealer counts sealed blocks after each pass; seal and count now rather than wait for it.
+SELECT count(*) >= 0 AS sealed FROM witness.seal();
+SELECT witness.refresh_summary() >= 0 AS counted;
+SELECT schema_name, table_name, operation, actor, sum(entries) AS entries
+FROM witness.daily_summary WHERE schema_name <> 'witness' GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4;
+SELECT actor, table_name, operation, changes FROM witness.actor_activity WHERE actor IS NOT NULL ORDER BY 1, 2, 3;
+SELECT entries_pending, last_block_no - summary_block_no AS summary_blocks_behind, last_verification_status,
+       pg_size_pretty(trail_bytes) AS trail_size
+FROM witness.stats;

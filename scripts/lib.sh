@@ -42,9 +42,13 @@ WITNESS_JOBS="${WITNESS_JOBS:-2}"
 # libkrb5-dev: the server header libpq/libpq-be.h (client address, MyProcPort) includes
 # <gssapi/gssapi.h>, and postgresql-server-dev-15 does not depend on it.
 # libpq-dev: witness-verify --connect reads the trail through libpq (found with pkg-config).
+# chromium, poppler-utils, xxd, openssl: test/integration/audit_report.sh prints the report to PDF,
+# reads it back (pdftotext, pdfinfo) and follows the report's OpenSSL recipe (docs/report.md).
+# zlib1g-dev: retention's archive files are gzip, written by the extension and read by witness-verify.
 WITNESS_DEPS=(
 	postgresql-15 postgresql-server-dev-15 postgresql-contrib-15 postgresql-15-pgaudit
 	libssl-dev libkrb5-dev libpq-dev libgtest-dev cmake g++ make pkg-config python3 ca-certificates
+	chromium poppler-utils xxd openssl zlib1g-dev
 )
 
 # ---------------------------------------------------------------------------------------------

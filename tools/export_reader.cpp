@@ -64,6 +64,8 @@ enum Field {
 	kWhole,
 	kEntryIds,
 	kLeafHashes,
+	kMonth,
+	kEntries,
 	kFieldCount
 };
 
@@ -113,6 +115,8 @@ const std::string_view kFieldNames[kFieldCount] = {
     "whole",
     "entry_ids",
     "leaf_hashes",
+    "month",
+    "entries",
 };
 
 int field_of(std::string_view key)
@@ -425,6 +429,31 @@ void ExportParser::parse_pruned()
 	if (whole.type != JsonType::Bool)
 		bad(kWhole, "must be true or false");
 	pruned_.whole = whole.raw == "true";
+	parse_ids_and_hashes();
+}
+
+// An archive's leaf list of a block: every member's id and leaf hash (docs/retention.md).
+void ExportParser::parse_leaves()
+{
+	pruned_.block_no = integer(kBlockNo);
+	pruned_.run_id = 0;
+	pruned_.whole = false;
+	parse_ids_and_hashes();
+}
+
+void ExportParser::parse_archive_header()
+{
+	archive_.format = integer(kFormat);
+	if (archive_.format != 1)
+		bad(kFormat, "is " + std::to_string(archive_.format) + "; this witness-verify reads archive format 1");
+	archive_.database = std::string(string(kDatabase));
+	archive_.run_id = integer(kRunId);
+	archive_.month = std::string(string(kMonth));
+	archive_.entries = integer(kEntries);
+}
+
+void ExportParser::parse_ids_and_hashes()
+{
 	const Slot &ids = require(kEntryIds);
 	if (ids.type != JsonType::Array)
 		bad(kEntryIds, "must be an array of integers");
@@ -483,7 +512,15 @@ LineType ExportParser::parse(std::string_view line)
 		parse_pruned();
 		return LineType::Pruned;
 	}
-	bad(kType, "must be header, era, block, pruned or entry, not \"" + std::string(type.substr(0, 40)) + "\"");
+	if (type == "leaves") {
+		parse_leaves();
+		return LineType::Leaves;
+	}
+	if (type == "archive") {
+		parse_archive_header();
+		return LineType::Archive;
+	}
+	bad(kType, "must be header, era, block, pruned, entry, archive or leaves, not \"" + std::string(type.substr(0, 40)) + "\"");
 }
 
 } // namespace witness::tool

@@ -49,9 +49,19 @@ struct ExportPruned {
 	std::vector<Hash> hashes;
 };
 
+// The first line of a retention archive file (docs/retention.md, "Archive instead of delete").
+struct ArchiveHeader {
+	int64_t format = 0;
+	std::string database;
+	int64_t run_id = 0;
+	std::string month; // YYYY-MM, UTC
+	int64_t entries = 0;
+};
+
 // End: COPY's end-of-data marker "\." (COPY text only).
 // Era: a transaction-id era after the first (docs/verification.md, "Transaction-id eras").
-enum class LineType { Header, Era, Block, Pruned, Entry, End };
+// Archive, Leaves: a retention archive file's header and a block's full leaf list (in pruned()).
+enum class LineType { Header, Era, Block, Pruned, Entry, End, Archive, Leaves };
 
 class ExportParser
 {
@@ -71,6 +81,7 @@ class ExportParser
 	const EraStart &era() const { return era_; }
 	const ExportEntry &entry() const { return entry_; }
 	const ExportPruned &pruned() const { return pruned_; }
+	const ArchiveHeader &archive() const { return archive_; }
 	// Whether the last entry line recorded an erasure (an INSERT into witness.erasure), and which.
 	bool has_erasure_record() const { return has_erasure_record_; }
 	const ErasureRecord &erasure_record() const { return erasure_record_; }
@@ -94,6 +105,9 @@ class ExportParser
 	void parse_era();
 	void parse_entry();
 	void parse_pruned();
+	void parse_leaves();
+	void parse_archive_header();
+	void parse_ids_and_hashes();
 
 	Slot &slot(int field) { return slots_[static_cast<size_t>(field)]; }
 	const Slot &require(int field);
@@ -117,6 +131,7 @@ class ExportParser
 	bool has_retention_record_ = false;
 	RetentionRecord retention_record_;
 	ExportPruned pruned_;
+	ArchiveHeader archive_;
 	std::string key_scratch_;
 	std::string copy_scratch_; // the decoded line, when it had COPY escapes
 	bool copy_text_ = false;

@@ -207,6 +207,8 @@ int64_t read_pass(LineReader &lines, bool first, unsigned jobs, ExportResult &t,
 			pruned++;
 		} else if (type == LineType::End) {
 			ended = true;
+		} else if (type == LineType::Archive || type == LineType::Leaves) {
+			line_error(lines.line_number(), "a line of a retention archive file, not of an export");
 		} else {
 			check_blocks();
 			sink(parser.entry());
@@ -329,6 +331,7 @@ ExportResult verify_export(ExportInput &input, const VerifyOptions &options)
 		    [&](const RetentionRecord &record) {
 			    ensure_verifier();
 			    verifier->add_retention_record(record);
+			    t.retentions.push_back(record);
 		    });
 	}
 	t.passes = 1;

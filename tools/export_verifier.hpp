@@ -55,6 +55,7 @@ struct ExportResult {
 	std::vector<EraStart> eras; // transaction-id eras after the first
 	std::vector<StoredBlock> blocks;
 	std::vector<ExportPruned> pruned; // the kept leaf hashes of pruned entries (docs/retention.md)
+	std::vector<RetentionRecord> retentions; // the retention runs recorded in the chain, with their archive files
 	VerifyReport report;
 	int64_t entries = 0;    // entry lines read (in the first pass)
 	int passes = 0;         // passes over the export (1 unless a block needed explaining)

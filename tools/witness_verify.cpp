@@ -15,9 +15,11 @@
 #include <thread>
 #include <vector>
 
+#include "archive_verifier.hpp"
 #include "digest.hpp"
 #include "export_verifier.hpp"
 #include "pg_source.hpp"
+#include "report_command.hpp"
 #include "sha256.hpp"
 #include "signatures.hpp"
 #include "trail_verifier.hpp"
@@ -34,11 +36,20 @@ constexpr int kExitValid = 0, kExitTampered = 1, kExitError = 2;
 const char *const kUsage =
     "usage: witness-verify [options] EXPORT\n"
     "       witness-verify [options] --connect CONNINFO\n"
+    "       witness-verify report [--from T] [--until T] --hmac-key F | --ed25519-key F EXPORT > report.html\n"
+    "       witness-verify report-check REPORT --hmac-key F | --ed25519-key F\n"
+    "       witness-verify archive [--export EXPORT] [--max-problems N] ARCHIVE\n"
     "\n"
     "Verifies a pg_witness trail: every entry's leaf hash is recomputed from its content, block\n"
     "membership from the snapshots, every Merkle root and the chain of block hashes. EXPORT is a file\n"
     "written by COPY (SELECT witness.export_trail()) TO STDOUT (or - for standard input); with\n"
     "--connect, witness-verify runs that COPY itself and verifies the trail as it arrives.\n"
+    "\n"
+    "witness-verify archive checks a retention archive file (ARCHIVE.jsonl.gz, written by\n"
+    "witness.apply_retention() before it pruned) on its own: block hashes, leaf lists against the\n"
+    "Merkle roots, chain links between its blocks, every entry's leaf hash. With --export, also that\n"
+    "its blocks are those of a later export (itself verified) and that a retention run in the\n"
+    "export's chain names the file's SHA-256.\n"
     "\n"
     "options:\n"
     "  --connect CONNINFO   read the trail from the database (a libpq connection string or URI;\n"
@@ -279,9 +290,84 @@ int run(const Options &o)
 
 } // namespace
 
+// witness-verify archive [--export EXPORT] [--max-problems N] ARCHIVE (docs/retention.md).
+int run_archive(int argc, char **argv)
+{
+	std::string archive_path, export_path;
+	size_t max_problems = 100;
+	for (int i = 2; i < argc; i++) {
+		const std::string a = argv[i];
+		if (a == "--export" || a == "--max-problems") {
+			if (i + 1 >= argc)
+				throw UsageError(a + " needs a value");
+			const std::string v = argv[++i];
+			if (a == "--export") {
+				export_path = v;
+			} else {
+				char *end = nullptr;
+				const unsigned long long n = std::strtoull(v.c_str(), &end, 10);
+				if (v.empty() || *end != '\0')
+					throw UsageError("--max-problems needs a number");
+				max_problems = n == 0 ? SIZE_MAX : static_cast<size_t>(n);
+			}
+		} else if (a.size() > 1 && a[0] == '-') {
+			throw UsageError("unknown option " + a + " for archive");
+		} else if (archive_path.empty()) {
+			archive_path = a;
+		} else {
+			throw UsageError("more than one archive file given");
+		}
+	}
+	if (archive_path.empty())
+		throw UsageError("no archive file given");
+	std::string out;
+	bool export_ok = true;
+	ExportResult later;
+	if (!export_path.empty()) {
+		later = verify_export(export_path, 1);
+		export_ok = later.report.problems.empty();
+		out += "export:            " + export_path + ": " + later.report.status + "\n";
+	}
+	const ArchiveResult r = verify_archive(archive_path, export_path.empty() ? nullptr : &later);
+	out = "pg_witness retention archive of database \"" + r.header.database + "\", month " + r.header.month +
+	      ", retention run " + std::to_string(r.header.run_id) + "\n" + out;
+	out += "sha256:            " + to_hex(r.sha256) + "\n";
+	out += "blocks checked:    " + std::to_string(r.blocks) + "\n";
+	out += "entries checked:   " + std::to_string(r.entries) + "\n";
+	if (r.erased > 0)
+		out += "entries erased:    " + std::to_string(r.erased) + " (payload removed by an erasure)\n";
+	if (r.encrypted > 0)
+		out += "entries encrypted: " + std::to_string(r.encrypted) + " (header and commitment checked, payload not)\n";
+	if (!r.problems.empty()) {
+		out += "problems (" + std::to_string(r.problems.size()) + "):\n";
+		size_t shown = 0;
+		for (const ArchiveProblem &p : r.problems) {
+			if (shown++ == max_problems) {
+				out += "  ... and " + std::to_string(r.problems.size() - max_problems) + " more\n";
+				break;
+			}
+			std::string where = p.block_no ? "block " + std::to_string(p.block_no) : std::string();
+			if (p.entry_id)
+				where += (where.empty() ? "" : ", ") + std::string("entry ") + std::to_string(p.entry_id);
+			out += "  " + (where.empty() ? std::string("archive") : where) + ": " + p.name + ": " + p.detail + "\n";
+		}
+	}
+	if (!r.against_export)
+		out += "note:              checked on its own; compare with a later export (--export) to prove its "
+		       "blocks are the chain's\n";
+	const bool ok = r.problems.empty() && export_ok;
+	out += ok ? "result:            VALID\n" : "result:            TAMPERED\n";
+	std::fputs(out.c_str(), stdout);
+	return ok ? kExitValid : kExitTampered;
+}
+
 int main(int argc, char **argv)
 {
 	try {
+		if (argc > 1 && (std::strcmp(argv[1], "report") == 0 || std::strcmp(argv[1], "report-check") == 0))
+			return report_command(argc, argv);
+		if (argc > 1 && std::strcmp(argv[1], "archive") == 0)
+			return run_archive(argc, argv);
 		return run(parse_args(argc, argv));
 	} catch (const UsageError &e) {
 		std::fprintf(stderr, "witness-verify: %s\n\n%s", e.what(), kUsage);

@@ -35,6 +35,25 @@ RetentionRecord parse_retention_record(std::string_view new_values_json)
 		std::memcpy(b.digest.data(), bytes.data(), 32);
 		r.blocks.push_back(b);
 	}
+	const JsonValue *archives = doc.find("archives");
+	if (archives != nullptr && archives->type == JsonType::Array) {
+		for (const JsonValue &item : archives->items) {
+			const JsonValue *file = item.find("file");
+			const JsonValue *sha = item.find("sha256");
+			const JsonValue *entries = item.find("entries");
+			if (file == nullptr || file->type != JsonType::String || sha == nullptr || sha->type != JsonType::String ||
+			    entries == nullptr || entries->type != JsonType::Number)
+				throw std::invalid_argument("retention record: an archive lacks file, sha256 or entries");
+			const std::string bytes = from_hex(sha->text);
+			if (bytes.size() != 32)
+				throw std::invalid_argument("retention record: an archive's sha256 is not 32 bytes");
+			RetentionRecord::Archive a;
+			a.file = file->text;
+			std::memcpy(a.sha256.data(), bytes.data(), 32);
+			a.entries = json_integer(entries->text);
+			r.archives.push_back(a);
+		}
+	}
 	return r;
 }
 

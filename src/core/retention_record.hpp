@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -18,8 +19,15 @@ struct RetentionRecord {
 		bool whole = false;
 		Hash digest{};
 	};
+	// An archive file the run wrote before pruning (docs/retention.md, "Archive instead of delete").
+	struct Archive {
+		std::string file;
+		Hash sha256{};
+		int64_t entries = 0;
+	};
 	int64_t run_id = 0;
 	std::vector<Block> blocks;
+	std::vector<Archive> archives; // none for runs of versions without archives
 };
 
 // Reads the canonical new_values JSON of a retention run entry. Throws std::invalid_argument (or

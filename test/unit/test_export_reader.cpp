@@ -200,7 +200,7 @@ TEST(ExportReader, MalformedLinesSayWhatIsWrong)
 	    {"[1]", "expected an object"},
 	    {"{\"type\": \"entry\"", "invalid JSON"},
 	    {entry + " x", "unexpected data"},
-	    {R"({"type": "other"})", "must be header, era, block, pruned or entry"},
+	    {R"({"type": "other"})", "must be header, era, block, pruned, entry, archive or leaves"},
 	    {R"({"type": "era", "first_entry_id": 5})", "\"first_block_no\" is missing"},
 	    {R"({"type":"pruned","block_no":1,"run_id":1,"whole":false,"entry_ids":[1],"leaf_hashes":"abc"})",
 	     "\"leaf_hashes\" must be 64 hex digits per hash"},
@@ -493,4 +493,25 @@ TEST(ExportReader, PrunedLine)
 	EXPECT_TRUE(parser.pruned().whole);
 	EXPECT_TRUE(parser.pruned().ids.empty());
 	EXPECT_TRUE(parser.pruned().hashes.empty());
+}
+
+// A retention archive file's header and leaf list lines (docs/retention.md, "Archive instead of delete").
+TEST(ExportReader, ArchiveAndLeavesLines)
+{
+	ExportParser parser;
+	ASSERT_EQ(parser.parse(R"({"type" : "archive", "format" : 1, "database" : "7/shop", "run_id" : 4, "month" : "2026-11", "entries" : 3})"),
+	          LineType::Archive);
+	EXPECT_EQ(parser.archive().database, "7/shop");
+	EXPECT_EQ(parser.archive().run_id, 4);
+	EXPECT_EQ(parser.archive().month, "2026-11");
+	EXPECT_EQ(parser.archive().entries, 3);
+	EXPECT_THROW(parser.parse(R"({"type":"archive","format":2,"database":"d","run_id":1,"month":"m","entries":0})"),
+	             std::runtime_error);
+	const std::string hashes = std::string(64, 'a') + std::string(64, 'b');
+	ASSERT_EQ(parser.parse(R"({"type":"leaves","block_no":9,"entry_ids":[1,2],"leaf_hashes":")" + hashes + "\"}"),
+	          LineType::Leaves);
+	EXPECT_EQ(parser.pruned().block_no, 9);
+	EXPECT_EQ(parser.pruned().ids, (std::vector<int64_t>{1, 2}));
+	ASSERT_EQ(parser.pruned().hashes.size(), 2u);
+	EXPECT_EQ(parser.pruned().hashes[1][0], 0xbb);
 }

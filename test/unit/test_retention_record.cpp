@@ -51,3 +51,21 @@ TEST(RetentionRecord, DigestCoversEveryPart)
 	EXPECT_NE(pruned_digest(1, false, {2}, {b}), base);
 	EXPECT_EQ(pruned_digest(1, false, {2}, {a}), base);
 }
+
+// A run that archived names each file with its SHA-256 (docs/retention.md, "Archive instead of delete").
+TEST(RetentionRecord, ReadsTheRunsArchiveFiles)
+{
+	const std::string sha(64, 'c');
+	const RetentionRecord r = parse_retention_record(
+	    R"({"archives":[{"blocks":2,"entries":51,"file":"pg_witness-1_db-2026-11-run3.jsonl.gz","month":"2026-11","sha256":")" +
+	    sha + R"("}],"pruned":[],"run_id":3})");
+	ASSERT_EQ(r.archives.size(), 1u);
+	EXPECT_EQ(r.archives[0].file, "pg_witness-1_db-2026-11-run3.jsonl.gz");
+	EXPECT_EQ(r.archives[0].entries, 51);
+	EXPECT_EQ(to_hex(r.archives[0].sha256), sha);
+	EXPECT_TRUE(parse_retention_record(R"({"archives":[],"pruned":[],"run_id":1})").archives.empty());
+	EXPECT_THROW(parse_retention_record(R"({"archives":[{"file":"f","entries":1,"sha256":"00"}],"pruned":[],"run_id":1})"),
+	             std::invalid_argument);
+	EXPECT_THROW(parse_retention_record(R"({"archives":[{"file":"f","sha256":")" + sha + R"("}],"pruned":[],"run_id":1})"),
+	             std::invalid_argument);
+}

@@ -30,6 +30,7 @@ int setting_full_verify_interval_s = 24 * 3600;
 int setting_activity_queue_size = 4096;
 int setting_proof_chunk_size = 1024;
 char *setting_retention_time = nullptr;
+char *setting_archive_directory = nullptr;
 int setting_record_activity = RecordActivityAll;
 
 namespace
@@ -74,6 +75,18 @@ bool check_retention_time(char **newval, void **, GucSource)
 	GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
 	GUC_check_errdetail("witness.retention_time is a time of day in UTC as HH:MM, for example '03:00', or empty for "
 	                    "no scheduled retention.");
+	return false;
+}
+
+// witness.archive_directory: empty, or an absolute path (the server writes there, whatever its working
+// directory).
+bool check_archive_directory(char **newval, void **, GucSource)
+{
+	const char *v = *newval;
+	if (v == nullptr || v[0] == '\0' || is_absolute_path(v))
+		return true;
+	GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+	GUC_check_errdetail("witness.archive_directory must be an absolute path, or empty.");
 	return false;
 }
 
@@ -173,6 +186,14 @@ void define_settings()
 	                           "witness.apply_retention() with its first seal pass after that time unless a run "
 	                           "happened since; it needs witness.seal_interval > 0.",
 	                           &setting_retention_time, "", PGC_SIGHUP, 0, check_retention_time, nullptr, nullptr);
+	// The server writes archive files there: only superusers may point it elsewhere (docs/retention.md).
+	DefineCustomStringVariable("witness.archive_directory",
+	                           "Directory into which witness.apply_retention() writes the archive files of rules "
+	                           "that archive.",
+	                           "An absolute path the server can write. While a rule archives and this is empty, "
+	                           "witness.apply_retention() refuses to run.",
+	                           &setting_archive_directory, "", PGC_SUSET, 0, check_archive_directory, nullptr,
+	                           nullptr);
 	// Keys live in files outside the database, never in tables: only superusers may name or see them.
 	DefineCustomStringVariable("witness.hmac_key_file", "File holding the HMAC-SHA256 key that signs digests.",
 	                           "Make one with: openssl rand -hex 32 > FILE", &setting_hmac_key_file, "", PGC_SUSET,

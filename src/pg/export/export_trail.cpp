@@ -18,6 +18,7 @@
 #include "pg/common/trail_partitions.hpp"
 #include "pg/common/access_check.hpp"
 #include "core/entry_encoding.hpp"
+#include "pg/export/entry_line.hpp"
 
 #include <initializer_list>
 
@@ -562,6 +563,11 @@ void start_entries(ExportState *st, MemoryContext state_cxt)
 }
 
 } // namespace
+
+void witness::pg::append_entry_line(StringInfo out, const Datum *values, const bool *nulls)
+{
+	print_entry(out, values, nulls);
+}
 
 extern "C" {
 PG_FUNCTION_INFO_V1(witness_export_trail);

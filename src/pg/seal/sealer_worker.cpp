@@ -10,6 +10,7 @@
 #include "pg/seal/scheduled_retention.hpp"
 #include "pg/seal/scheduled_verification.hpp"
 #include "pg/seal/partition_maintenance.hpp"
+#include "pg/seal/summary_maintenance.hpp"
 #include "pg/common/trail_brin.hpp"
 
 extern "C" {
@@ -352,6 +353,7 @@ void witness_sealer_main(Datum arg)
 	// After the seal, so that sealing never waits for it here; the launcher starts this database's
 	// next pass once this worker has exited.
 	if (pass_found_extension) {
+		refresh_summary_after_pass();
 		verify_if_due();
 		apply_retention_if_due();
 	}

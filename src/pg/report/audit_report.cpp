@@ -1,0 +1,168 @@
+// witness.audit_report(since, until): the signed audit report (docs/report.md), built by the core's
+// AuditReportBuilder over the lines of witness.export_trail() — the stream witness-verify report
+// reads from a file — with witness.verify()'s result, and signed with the digest keys.
+#include "pg/common/pg_includes.hpp"
+
+#include <string>
+
+#include "core/audit_report.hpp"
+#include "core/signatures.hpp"
+#include "pg/common/access_check.hpp"
+#include "pg/common/arguments.hpp"
+#include "pg/common/cpp_guard.hpp"
+#include "pg/common/setting_file.hpp"
+#include "pg/common/settings.hpp"
+#include "pg/common/trail_catalog.hpp"
+
+using namespace witness;
+using namespace witness::pg;
+
+namespace
+{
+
+// Static, so that no C++ object with a destructor lives in a frame an ERROR can leave; each call
+// starts by throwing away what an earlier, failed call left.
+AuditReportBuilder *builder = nullptr;
+ReportVerification verification;
+std::string document;
+
+constexpr long kLineBatch = 1000;
+
+void reset_state()
+{
+	run_core(ERRCODE_INTERNAL_ERROR, "could not start the audit report", [&] {
+		delete builder;
+		builder = nullptr;
+		verification = ReportVerification();
+		document.clear();
+		document.shrink_to_fit();
+	});
+}
+
+int64 bound_us(FunctionCallInfo fcinfo, int arg, int64 open)
+{
+	if (PG_ARGISNULL(arg))
+		return open;
+	const TimestampTz t = PG_GETARG_TIMESTAMPTZ(arg);
+	if (TIMESTAMP_NOT_FINITE(t))
+		return open;
+	return t + kUnixToPostgresEpochUs;
+}
+
+// witness.verify() over the whole trail, as the caller may see it, into `verification`.
+void run_verification()
+{
+	if (SPI_execute("SELECT status, blocks_checked, entries_checked, entries_pending, problem, block_no, entry_id, "
+	                "detail, entries_erased FROM witness.verify()",
+	                true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "pg_witness: witness.verify() failed");
+	const uint64 n = SPI_processed;
+	for (uint64 i = 0; i < n; i++) {
+		HeapTuple tup = SPI_tuptable->vals[i];
+		TupleDesc desc = SPI_tuptable->tupdesc;
+		char *status = SPI_getvalue(tup, desc, 1);
+		char *blocks = SPI_getvalue(tup, desc, 2);
+		char *entries = SPI_getvalue(tup, desc, 3);
+		char *pending = SPI_getvalue(tup, desc, 4);
+		char *problem = SPI_getvalue(tup, desc, 5);
+		char *block_no = SPI_getvalue(tup, desc, 6);
+		char *entry_id = SPI_getvalue(tup, desc, 7);
+		char *detail = SPI_getvalue(tup, desc, 8);
+		char *erased = SPI_getvalue(tup, desc, 9);
+		run_core(ERRCODE_INTERNAL_ERROR, "could not read the verification", [&] {
+			auto num = [](const char *s) -> int64_t { return s == nullptr ? 0 : std::stoll(s); };
+			verification.status = status ? status : "";
+			verification.blocks_checked = num(blocks);
+			verification.entries_checked = num(entries);
+			verification.entries_pending = num(pending);
+			verification.entries_erased = num(erased);
+			if (problem != nullptr) {
+				verification.problem_count++;
+				if (verification.problems.size() < 20)
+					verification.problems.push_back(std::string("block ") + (block_no ? block_no : "-") + ", entry " +
+					                                (entry_id ? entry_id : "-") + ": " + problem + ": " +
+					                                (detail ? detail : ""));
+			}
+		});
+	}
+	run_core(ERRCODE_INTERNAL_ERROR, "could not read the verification", [&] {
+		verification.method = "witness.verify() in the database: every leaf hash, Merkle root and block hash recomputed";
+	});
+}
+
+// Every line of witness.export_trail(), in batches, into the builder.
+void read_export()
+{
+	SPIPlanPtr plan = SPI_prepare("SELECT line FROM (SELECT witness.export_trail()) AS t(line)", 0, nullptr);
+	if (plan == nullptr)
+		elog(ERROR, "pg_witness: could not prepare the export");
+	Portal portal = SPI_cursor_open(nullptr, plan, nullptr, nullptr, true);
+	for (;;) {
+		SPI_cursor_fetch(portal, true, kLineBatch);
+		const uint64 n = SPI_processed;
+		if (n == 0)
+			break;
+		for (uint64 i = 0; i < n; i++) {
+			bool isnull;
+			Datum d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+			if (isnull)
+				elog(ERROR, "pg_witness: the export query returned a NULL line");
+			text *t = DatumGetTextPP(d);
+			const char *data = VARDATA_ANY(t);
+			const size_t len = VARSIZE_ANY_EXHDR(t);
+			run_core(ERRCODE_DATA_CORRUPTED, "could not read an export line",
+			         [&] { builder->add_line(std::string_view(data, len)); });
+			if ((Pointer)t != DatumGetPointer(d))
+				pfree(t);
+		}
+		SPI_freetuptable(SPI_tuptable);
+		CHECK_FOR_INTERRUPTS();
+	}
+	SPI_cursor_close(portal);
+}
+
+} // namespace
+
+extern "C" {
+PG_FUNCTION_INFO_V1(witness_audit_report);
+Datum witness_audit_report(PG_FUNCTION_ARGS);
+
+// witness.audit_report(since timestamptz, until timestamptz) RETURNS text: the signed HTML report.
+Datum witness_audit_report(PG_FUNCTION_ARGS)
+{
+	check_access();
+	require_nargs(fcinfo, 2);
+	const int64 from = bound_us(fcinfo, 0, kReportNoBound);
+	const int64 until = bound_us(fcinfo, 1, kReportNoEnd);
+	if (until <= from)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("until must be after since")));
+	if (!is_set(setting_hmac_key_file) && !is_set(setting_ed25519_key_file))
+		ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE), errmsg("no key to sign the report with"),
+		                errdetail("Neither witness.hmac_key_file nor witness.ed25519_key_file is set."),
+		                errhint("The report is signed with the keys of witness.digest() (docs/verification.md, \"Keys\").")));
+	const char *hmac =
+	    is_set(setting_hmac_key_file) ? read_setting_file("witness.hmac_key_file", setting_hmac_key_file) : "";
+	const char *ed_key =
+	    is_set(setting_ed25519_key_file) ? read_setting_file("witness.ed25519_key_file", setting_ed25519_key_file) : "";
+
+	reset_state();
+	run_core(ERRCODE_INTERNAL_ERROR, "could not start the audit report",
+	         [&] { builder = new AuditReportBuilder(from, until); });
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "pg_witness: SPI_connect failed");
+	run_verification();
+	read_export();
+	SPI_finish();
+
+	const int64 now_us = GetCurrentTimestamp() + kUnixToPostgresEpochUs;
+	run_core(ERRCODE_INVALID_PARAMETER_VALUE, "could not sign the audit report",
+	         "Check witness.hmac_key_file and witness.ed25519_key_file.", [&] {
+		         builder->set_verification(std::move(verification));
+		         const std::string key = *hmac != '\0' ? hmac_key_from_file_text(hmac) : std::string();
+		         document = sign_report(builder->content(now_us, "witness.audit_report()"), key, ed_key);
+	         });
+	text *result = cstring_to_text_with_len(document.data(), static_cast<int>(document.size()));
+	reset_state();
+	PG_RETURN_TEXT_P(result);
+}
+}

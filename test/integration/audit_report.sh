@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Integration test: the signed audit report (docs/report.md). witness.audit_report() in the
+# database and witness-verify report from an export of the same trail agree on the key figures;
+# both reports check with witness-verify report-check and with the OpenSSL recipe they print; a
+# modified report fails both checks; a tampered export gives a report that says so. Headless Chromium
+# renders the HTML to PDF and pdftotext finds the key figures in it; a hostile actor name comes out
+# as text, not markup.
+#
+# Environment: PGHOST, PGPORT, PGUSER, PGDATABASE, REPO (as scripts/test.sh passes them).
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=test/integration/lib/common.sh
+source "$HERE/lib/common.sh"
+
+DB="${PGDATABASE:-postgres}"
+VERIFY="${REPO:-$(cd "$HERE/../.." && pwd)}/build/witness-verify"
+WORK="$(mktemp -d /tmp/witness_audit_report.XXXXXX)"
+chmod 755 "$WORK"
+CLERK=it_report_clerk # a cluster-wide role: dropped again at exit
+cleanup() {
+	local rc=$?
+	set +e
+	q "DROP OWNED BY $CLERK; DROP ROLE $CLERK" >/dev/null 2>&1
+	[[ -n ${KEEP_WORK:-} ]] || rm -rf "$WORK"
+	exit "$rc"
+}
+trap cleanup EXIT
+[[ -x $VERIFY ]] || { echo "missing $VERIFY (build it with cmake first)"; exit 1; }
+for tool in chromium pdftotext pdfinfo openssl xxd; do
+	command -v "$tool" >/dev/null || { echo "missing $tool (scripts/lib.sh WITNESS_DEPS)"; exit 1; }
+done
+
+say "keys (the digest keys), a trail with changes, a hostile actor name and a refused attempt"
+openssl genpkey -algorithm ed25519 -out "$WORK/ed25519.pem" 2>/dev/null
+openssl pkey -in "$WORK/ed25519.pem" -pubout -out "$WORK/ed25519.pub.pem" 2>/dev/null
+openssl rand -hex 32 >"$WORK/hmac.key"
+if [[ $(id -u) -eq 0 ]]; then chown "${PG_OS_USER:-postgres}" "$WORK/ed25519.pem" "$WORK/hmac.key"; fi
+chmod 600 "$WORK/ed25519.pem" "$WORK/hmac.key"
+KEYS=(-c "SET witness.hmac_key_file = '$WORK/hmac.key'" -c "SET witness.ed25519_key_file = '$WORK/ed25519.pem'")
+
+q "CREATE EXTENSION IF NOT EXISTS pg_witness" >/dev/null
+q "CREATE TABLE orders (id int PRIMARY KEY, amount numeric, note text)" >/dev/null
+q "SELECT witness.track('orders', 'financial')" >/dev/null
+q "DROP ROLE IF EXISTS $CLERK; CREATE ROLE $CLERK; GRANT SELECT, INSERT ON orders TO $CLERK" >/dev/null
+"$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$DB" \
+	-c "SET witness.actor = 'alice@example.com'" \
+	-c "INSERT INTO orders SELECT g, g * 10, 'n' || g FROM generate_series(1, 7) g" \
+	-c "UPDATE orders SET amount = 0 WHERE id <= 2" \
+	-c "SET witness.actor = '<script>alert(\"pwned\")</script>'" \
+	-c "DELETE FROM orders WHERE id = 7"
+# The clerk may insert, not read the trail: refused (42501), recorded as denied activity.
+"$PSQL" -X -q -d "$DB" -c "SET ROLE $CLERK" -c "SELECT witness.audit_report(NULL, NULL)" >/dev/null 2>&1 || true
+q "SELECT witness.flush_activity()" >/dev/null
+q "SELECT count(*) FROM witness.seal()" >/dev/null
+check "nothing pending, the trail verifies" "valid" "SELECT status FROM witness.verify()"
+
+say "witness.audit_report() in the database"
+"$PSQL" -X -q -A -t -v ON_ERROR_STOP=1 -d "$DB" "${KEYS[@]}" \
+	-c "SELECT witness.audit_report('2000-01-01', NULL)" -o "$WORK/db.html"
+rc=0
+"$VERIFY" report-check "$WORK/db.html" --hmac-key "$WORK/hmac.key" --ed25519-key "$WORK/ed25519.pub.pem" \
+	>"$WORK/check.out" 2>&1 || rc=$?
+indent <"$WORK/check.out"
+check_ok "report-check: both signatures valid, exit 0" \
+	"$([[ $rc == 0 ]] && grep -q 'hmac_sha256:     valid' "$WORK/check.out" && grep -q 'ed25519:         valid' "$WORK/check.out" && echo ok || echo "exit $rc")"
+
+say "the OpenSSL recipe printed in the report"
+(
+	cd "$WORK"
+	sed '/^<!-- witness-signature -->$/,$d' db.html >db.signed
+	grep '^ed25519 ' db.html | cut -d' ' -f2 | xxd -r -p >db.sig
+	openssl pkeyutl -verify -pubin -inkey ed25519.pub.pem -rawin -in db.signed -sigfile db.sig >ossl.out 2>&1 || true
+	openssl dgst -sha256 -mac HMAC -macopt key:"$(cat hmac.key)" db.signed | sed 's/.*= //' >hmac.out
+)
+check_ok "openssl pkeyutl: Ed25519 signature verified" \
+	"$(grep -q 'Signature Verified Successfully' "$WORK/ossl.out" && echo ok || cat "$WORK/ossl.out")"
+check_ok "openssl dgst: HMAC-SHA256 equals the hmac_sha256 line" \
+	"$([[ "$(cat "$WORK/hmac.out")" == "$(grep '^hmac_sha256 ' "$WORK/db.html" | cut -d' ' -f2)" ]] && echo ok || echo differs)"
+
+say "a modified report fails both checks"
+sed 's/<td class="n" id="entries">\([0-9]*\)</<td class="n" id="entries">9\1</' "$WORK/db.html" >"$WORK/forged.html"
+check_ok "the forgery changed the entry count" "$(cmp -s "$WORK/db.html" "$WORK/forged.html" && echo same || echo ok)"
+rc=0
+"$VERIFY" report-check "$WORK/forged.html" --hmac-key "$WORK/hmac.key" --ed25519-key "$WORK/ed25519.pub.pem" \
+	>"$WORK/forged.out" 2>&1 || rc=$?
+indent <"$WORK/forged.out"
+check_ok "report-check of the modified report: INVALID, exit 1" \
+	"$([[ $rc == 1 ]] && grep -q 'INVALID' "$WORK/forged.out" && echo ok || echo "exit $rc")"
+sed '/^<!-- witness-signature -->$/,$d' "$WORK/forged.html" >"$WORK/forged.signed"
+check_ok "openssl pkeyutl on the modified report: fails" \
+	"$(openssl pkeyutl -verify -pubin -inkey "$WORK/ed25519.pub.pem" -rawin -in "$WORK/forged.signed" -sigfile "$WORK/db.sig" >/dev/null 2>&1 && echo verified || echo ok)"
+
+say "witness-verify report from an export of the same trail"
+PGCLIENTENCODING=UTF8 "$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$DB" -c "\\copy (SELECT witness.export_trail()) TO '$WORK/trail.copy'"
+rc=0
+"$VERIFY" report --from 2000-01-01 --hmac-key "$WORK/hmac.key" --ed25519-key "$WORK/ed25519.pem" "$WORK/trail.copy" \
+	>"$WORK/export.html" 2>"$WORK/export.err" || rc=$?
+check_ok "witness-verify report: exit 0 (the export verifies)" "$([[ $rc == 0 ]] && echo ok || echo "exit $rc: $(cat "$WORK/export.err")")"
+rc=0
+"$VERIFY" report-check "$WORK/export.html" --ed25519-key "$WORK/ed25519.pub.pem" >/dev/null 2>&1 || rc=$?
+check_ok "its report checks with the public key" "$([[ $rc == 0 ]] && echo ok || echo "exit $rc")"
+# The same figures: everything but the time it was made, how it was verified and the signatures.
+figures() { sed -n '/<h2>Summary/,/^<!-- witness-signature -->$/p' "$1" | grep -v '<th>how</th>'; }
+check_ok "both reports state the same figures" \
+	"$(diff <(figures "$WORK/db.html") <(figures "$WORK/export.html") >"$WORK/diff.out" && echo ok || head -20 "$WORK/diff.out")"
+
+say "a tampered export: the report says so"
+sed 's/alice@example.com/mallory@example.com/' "$WORK/trail.copy" >"$WORK/tampered.copy"
+rc=0
+"$VERIFY" report --hmac-key "$WORK/hmac.key" "$WORK/tampered.copy" >"$WORK/tampered.html" 2>/dev/null || rc=$?
+check_ok "witness-verify report of a tampered export: exit 1, result tampered, problems listed" \
+	"$([[ $rc == 1 ]] && grep -q 'id="verification" class="tampered">tampered<' "$WORK/tampered.html" && grep -q 'value changed' "$WORK/tampered.html" && echo ok || echo "exit $rc")"
+
+say "headless Chromium prints the report to PDF"
+mkdir -p "$WORK/home"
+HOME="$WORK/home" timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-dev-shm-usage \
+	--no-pdf-header-footer --print-to-pdf="$WORK/report.pdf" "file://$WORK/db.html" >"$WORK/chromium.out" 2>&1 || true
+[[ -s $WORK/report.pdf ]] || { tail -20 "$WORK/chromium.out"; }
+pdftotext -layout "$WORK/report.pdf" "$WORK/report.txt" 2>/dev/null || true
+PAGES="$(pdfinfo "$WORK/report.pdf" 2>/dev/null | sed -n 's/^Pages: *//p')"
+ENTRIES="$(q "SELECT count(*) FROM witness.entry")"
+RANGE="$(q "SELECT count(*) || ' (' || min(block_no) || ' to ' || max(block_no) || ')' FROM witness.block")"
+HASH="$(q "SELECT encode(block_hash, 'hex') FROM witness.block ORDER BY block_no DESC LIMIT 1")"
+txt() { grep -c -- "$1" "$WORK/report.txt" || true; }
+check_ok "a PDF of several pages (page breaks before the personal-data and security sections): $PAGES" \
+	"$([[ ${PAGES:-0} -ge 3 ]] && echo ok || echo "${PAGES:-no} pages")"
+check_ok "PDF: entries in the period $ENTRIES" "$([[ $(txt "entries in the period *$ENTRIES\b") -ge 1 ]] && echo ok || echo missing)"
+check_ok "PDF: blocks sealed $RANGE" "$([[ $(txt "blocks sealed in the *$RANGE") -ge 1 ]] && echo ok || echo missing)"
+check_ok "PDF: verification result valid" "$([[ $(txt "^ *result *valid") -ge 1 ]] && echo ok || echo missing)"
+check_ok "PDF: the newest block's hash" "$([[ $(tr -d ' \n' <"$WORK/report.txt" | grep -c "$HASH") -ge 1 ]] && echo ok || echo missing)"
+check_ok "PDF: table public.orders with its counts (7 inserted, 2 updated, 1 deleted, 10)" \
+	"$([[ $(txt "public.orders *financial *7 *2 *1 *0 *10") -ge 1 ]] && echo ok || echo missing)"
+check_ok "PDF: actor alice@example.com, 9 entries" "$([[ $(txt "alice@example.com *postgres *9") -ge 1 ]] && echo ok || echo missing)"
+check_ok "PDF: the hostile actor name printed as text" \
+	"$([[ $(txt '<script>alert("pwned")</script>') -ge 1 ]] && echo ok || echo missing)"
+check_ok "PDF: the clerk's refused attempt (42501)" "$([[ $(txt "$CLERK *42501") -ge 1 ]] && echo ok || echo missing)"
+check_ok "PDF: the signatures and the recipe" \
+	"$([[ $(txt '^ *ed25519 [0-9a-f]') -ge 1 && $(txt 'openssl pkeyutl -verify') -ge 1 ]] && echo ok || echo missing)"
+
+finish audit_report

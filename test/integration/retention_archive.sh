@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# Integration test: archive instead of delete (docs/retention.md, "Archive instead of delete").
+#
+# A cluster of its own (witness.seal_interval = 1s):
+#   - a rule that archives, and no witness.archive_directory: the sealer's scheduled run
+#     (witness.retention_time) logs a WARNING and prunes nothing, and so does a witness_admin role's
+#     witness.apply_retention() (55000);
+#   - a superuser sets the directory with ALTER SYSTEM (recorded in the chain) and reloads: the
+#     sealer's next pass runs retention: the expired entries of the archived classification are
+#     written to a gzip file in the directory, then pruned; those of a rule that does not archive are
+#     pruned and in no file; the run's record names the file and its SHA-256;
+#   - witness.verify() is valid with the pruned entries counted; witness-verify accepts the export of
+#     the pruned trail, and `witness-verify archive` the archive file, on its own and against the export;
+#   - a tampered archive fails, each with a named problem: a value changed, an entry line dropped, a
+#     block header altered; an entry dropped with the header's count adjusted passes on its own (the
+#     file cannot tell) but not against the export, whose retention run names another SHA-256.
+#
+# Environment: PG_BINDIR, REPO (as scripts/test.sh passes them). Runs as root (the cluster belongs to
+# PG_OS_USER, postgres) or as the owner of the cluster. Takes about 10 s.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=test/integration/lib/common.sh
+source "$HERE/lib/common.sh"
+
+WORK="$(mktemp -d /tmp/retention_archive.XXXXXX)"
+PORT="$(free_port)"
+
+cleanup() {
+	local rc=$?
+	set +e
+	if ((rc != 0)) && [[ -f $WORK/server.log ]]; then
+		echo "---- last 30 lines of the server log ----"
+		tail -n 30 "$WORK/server.log"
+	fi
+	own_cluster_stop "$WORK"
+	rm -rf "$WORK"
+	exit "$rc"
+}
+trap cleanup EXIT
+
+export PGUSER=postgres
+Q_HOST=$WORK
+Q_PORT=$PORT
+DB=ra
+VERIFY="${REPO:-$(cd "$HERE/../.." && pwd)}/build/witness-verify"
+[[ -x $VERIFY ]] || { echo "missing $VERIFY (build it with cmake first)"; exit 1; }
+ARCH="$WORK/archive"
+
+# ---------------------------------------------------------------------------------------------
+say "a cluster of its own, expired entries of a rule that archives and of one that does not"
+
+own_cluster_init "$WORK" "$PORT" "witness.seal_interval = '1s'" "witness.verify_interval = 0"
+own_cluster_start "$WORK"
+mkdir "$ARCH"
+[[ $EUID -ne 0 ]] || chown "$PG_OS_USER:" "$ARCH"
+q_on "$WORK" "$PORT" postgres "CREATE DATABASE ra" >/dev/null
+q "CREATE EXTENSION pg_witness" >/dev/null
+q "CREATE ROLE ra_admin LOGIN; GRANT witness_admin TO ra_admin" >/dev/null
+q "CREATE TABLE contract (id int PRIMARY KEY, party text)" >/dev/null
+q "CREATE TABLE visitor (id int PRIMARY KEY, email text)" >/dev/null
+q "SELECT witness.track('contract', 'restricted', encrypt => false)" >/dev/null
+q "SELECT witness.track('visitor', 'pii', encrypt => false)" >/dev/null
+q "INSERT INTO contract SELECT g, 'party ' || g FROM generate_series(1, 50) g" >/dev/null
+q "INSERT INTO visitor SELECT g, 'v' || g || '@ra.example' FROM generate_series(1, 20) g" >/dev/null
+wait_for "the first entries sealed" 30 "SELECT bool_and(entries_pending = 0) FROM witness.verify()"
+q "INSERT INTO contract VALUES (51, 'Acme')" >/dev/null
+q "INSERT INTO visitor VALUES (21, 'ann@ra.example')" >/dev/null
+wait_for "every entry sealed" 30 "SELECT bool_and(entries_pending = 0) FROM witness.verify()"
+q "SELECT witness.set_retention('restricted', '1 microsecond', archive => true)" >/dev/null 2>&1
+q "SELECT witness.set_retention('pii', '1 microsecond')" >/dev/null
+
+# ---------------------------------------------------------------------------------------------
+say "no directory: the scheduled run and witness_admin's run refuse, nothing is pruned"
+
+AT="$(q "SELECT to_char((now() AT TIME ZONE 'UTC') - interval '1 minute', 'HH24:MI')")"
+q "ALTER SYSTEM SET witness.retention_time = '$AT'" >/dev/null
+q "SELECT pg_reload_conf()" >/dev/null
+for _ in $(seq 1 50); do
+	grep -q 'cannot apply retention: witness.archive_directory is not set' "$WORK/server.log" && break
+	sleep 0.2
+done
+check_ok "the sealer's run: a WARNING in the server log" \
+	"$(grep -q 'WARNING:.*cannot apply retention: witness.archive_directory is not set' "$WORK/server.log" && echo ok || echo "no log line")"
+check "no retention run recorded" "0" "SELECT count(*) FROM witness.retention_run"
+got="$("$PSQL" -X -q -A -t -h "$WORK" -p "$PORT" -d "$DB" -U ra_admin -v VERBOSITY=sqlstate \
+	-c "\\set VERBOSITY sqlstate" -c "SELECT * FROM witness.apply_retention()" 2>&1 || true)"
+check_ok "apply_retention() refused with 55000" "$([[ $got == *55000* ]] && echo ok || echo "got [$got]")"
+check "nothing pruned" "72" "SELECT count(*) FROM witness.entry WHERE table_name IN ('contract', 'visitor')"
+
+# ---------------------------------------------------------------------------------------------
+say "the directory set by a superuser (ALTER SYSTEM, in the chain): the sealer's next pass archives and prunes"
+
+q "ALTER SYSTEM SET witness.archive_directory = '$ARCH'" >/dev/null
+q "SELECT pg_reload_conf()" >/dev/null
+wait_for "the directory in force" 10 "SELECT current_setting('witness.archive_directory') = '$ARCH'"
+check "the setting change is an entry of the chain" "t" \
+	"SELECT count(*) >= 1 FROM witness.entry WHERE table_name = 'ddl_event' AND new_values::text LIKE '%archive_directory%'"
+wait_for "the sealer's retention run" 30 "SELECT count(*) >= 1 FROM witness.retention_run" || true
+check "one run, by the sealer (bootstrap superuser), 72 entries pruned" "1|postgres|72" \
+	"SELECT count(*), min(run_by), sum(entries_pruned) FROM witness.retention_run"
+check "what remains of the two tables" "0" "SELECT count(*) FROM witness.entry WHERE table_name IN ('contract', 'visitor')"
+FILE="$(q "SELECT archives -> 0 ->> 'file' FROM witness.retention_run ORDER BY run_id DESC LIMIT 1")"
+SHA="$(q "SELECT archives -> 0 ->> 'sha256' FROM witness.retention_run ORDER BY run_id DESC LIMIT 1")"
+check "one archive file, of 51 entries, named by database, month and run" "1|51|t" \
+	"SELECT jsonb_array_length(archives), archives -> 0 ->> 'entries',
+	        archives -> 0 ->> 'file' LIKE '%_ra-' || to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM') || '-run' || run_id || '.jsonl.gz'
+	 FROM witness.retention_run ORDER BY run_id DESC LIMIT 1"
+check_ok "the file is in the directory, no temporary file left" \
+	"$([[ -f $ARCH/$FILE && -z $(find "$ARCH" -name '*.tmp') ]] && echo ok || echo "$(ls -la "$ARCH")")"
+check_ok "its SHA-256 is the one the run recorded" \
+	"$([[ $(sha256sum "$ARCH/$FILE" | cut -d' ' -f1) == "$SHA" ]] && echo ok || echo "differs")"
+zcat "$ARCH/$FILE" >"$WORK/archive.jsonl"
+check_ok "no entry of the rule that does not archive is in the file" \
+	"$(grep -q '"table_name":"visitor"' "$WORK/archive.jsonl" && echo "a visitor entry is in it" || echo ok)"
+
+# ---------------------------------------------------------------------------------------------
+say "the trail verifies, in the database and as an export"
+
+wait_for "the run sealed into the trail" 30 "SELECT bool_and(entries_pending = 0) FROM witness.verify()" || true
+check "witness.verify(): valid, the pruned entries counted" "valid|72" \
+	"SELECT status, entries_pruned FROM witness.verify()"
+"$PSQL" -X -q -v ON_ERROR_STOP=1 -h "$WORK" -p "$PORT" -d "$DB" -c "\\copy (SELECT witness.export_trail()) TO '$WORK/trail.copy'"
+rc=0
+"$VERIFY" "$WORK/trail.copy" >"$WORK/verify.out" 2>&1 || rc=$?
+check_ok "witness-verify of the export: valid" "$([[ $rc == 0 ]] && echo ok || { cat "$WORK/verify.out"; echo "exit status $rc"; })"
+
+# ---------------------------------------------------------------------------------------------
+say "witness-verify archive: the file on its own, and against the export"
+
+rc=0
+"$VERIFY" archive "$ARCH/$FILE" >"$WORK/a.out" 2>&1 || rc=$?
+check_ok "witness-verify archive: valid, 51 entries" \
+	"$([[ $rc == 0 ]] && grep -q 'entries checked:   51' "$WORK/a.out" && echo ok || { cat "$WORK/a.out"; echo "exit status $rc"; })"
+rc=0
+"$VERIFY" archive --export "$WORK/trail.copy" "$ARCH/$FILE" >"$WORK/ae.out" 2>&1 || rc=$?
+check_ok "witness-verify archive --export: valid" \
+	"$([[ $rc == 0 ]] && grep -q 'result:            VALID' "$WORK/ae.out" && echo ok || { cat "$WORK/ae.out"; echo "exit status $rc"; })"
+
+# tampered NAME PROBLEM [--export]: the archive made from $WORK/tampered.jsonl fails naming PROBLEM.
+tampered() {
+	local name=$1 problem=$2 rc=0
+	shift 2
+	gzip -c "$WORK/tampered.jsonl" >"$WORK/tampered.jsonl.gz"
+	"$VERIFY" archive "$@" "$WORK/tampered.jsonl.gz" >"$WORK/t.out" 2>&1 || rc=$?
+	check_ok "$name: tampered (exit status 1), $problem" \
+		"$([[ $rc == 1 ]] && grep -q ": $problem:" "$WORK/t.out" && echo ok || { cat "$WORK/t.out"; echo "exit status $rc"; })"
+}
+sed 's/"party":"Acme"/"party":"Acne"/' "$WORK/archive.jsonl" >"$WORK/tampered.jsonl"
+tampered "a value changed (its payload no longer matches the sealed commitment)" "payload changed"
+grep -v '"party":"party 7"' "$WORK/archive.jsonl" >"$WORK/tampered.jsonl"
+tampered "an entry line dropped" "entry missing"
+sed '0,/"session_user":"postgres"/s//"session_user":"mallory"/' "$WORK/archive.jsonl" >"$WORK/tampered.jsonl"
+tampered "an entry's header changed (who made the change)" "value changed"
+python3 - "$WORK/archive.jsonl" >"$WORK/tampered.jsonl" <<'PY'
+import json, sys
+done = False
+for line in open(sys.argv[1]):
+    d = json.loads(line)
+    if not done and d["type"] == "block":
+        r = d["merkle_root"]
+        d["merkle_root"] = ("0" if r[0] != "0" else "1") + r[1:]
+        line, done = json.dumps(d) + "\n", True
+    sys.stdout.write(line)
+PY
+tampered "a block's Merkle root altered" "block altered"
+grep -v '"party":"party 7"' "$WORK/archive.jsonl" | sed -E '1s/"entries" ?: ?51/"entries" : 50/' >"$WORK/tampered.jsonl"
+rc=0
+gzip -c "$WORK/tampered.jsonl" >"$WORK/tampered.jsonl.gz"
+"$VERIFY" archive "$WORK/tampered.jsonl.gz" >"$WORK/t.out" 2>&1 || rc=$?
+check_ok "an entry dropped with the count adjusted: the file alone cannot tell (exit status 0)" \
+	"$([[ $rc == 0 ]] && echo ok || { cat "$WORK/t.out"; echo "exit status $rc"; })"
+tampered "the same against the export" "archive not recorded" --export "$WORK/trail.copy"
+
+finish "retention_archive"

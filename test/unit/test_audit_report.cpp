@@ -1,0 +1,251 @@
+// The audit report builder: sections and counts from export lines, escaping of hostile names, and
+// signatures that fail once a byte of the report changes.
+#include "audit_report.hpp"
+
+#include <stdexcept>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "signatures.hpp"
+
+using namespace witness;
+
+namespace
+{
+
+struct KeyPair {
+	std::string private_pem, public_pem;
+};
+
+std::string bio_text(BIO *bio)
+{
+	char *data = nullptr;
+	const long len = BIO_get_mem_data(bio, &data);
+	return std::string(data, static_cast<size_t>(len));
+}
+
+KeyPair generate_key_pair()
+{
+	EVP_PKEY *key = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
+	BIO *priv = BIO_new(BIO_s_mem());
+	BIO *pub = BIO_new(BIO_s_mem());
+	PEM_write_bio_PrivateKey(priv, key, nullptr, nullptr, 0, nullptr, nullptr);
+	PEM_write_bio_PUBKEY(pub, key);
+	KeyPair kp{bio_text(priv), bio_text(pub)};
+	BIO_free(priv);
+	BIO_free(pub);
+	EVP_PKEY_free(key);
+	return kp;
+}
+
+const char *const kHmacKey = "3f1c2b8e9a0d4c5b6a7f8e9d0c1b2a3f4e5d6c7b8a9f0e1d2c3b4a5f6e7d8c9b";
+constexpr int64_t kDay = 86400LL * 1000000;
+constexpr int64_t kT0 = 1764547200LL * 1000000; // 2025-12-01T00:00:00Z
+
+std::string entry(int64_t id, int64_t t, const std::string &op, const std::string &schema, const std::string &table,
+                  int tags, const std::string &actor_json, const std::string &user, const std::string &new_values)
+{
+	return "{\"type\":\"entry\",\"id\":" + std::to_string(id) + ",\"xid\":" + std::to_string(700 + id) +
+	       ",\"stmt_time_us\":" + std::to_string(t) + ",\"op\":\"" + op + "\",\"schema_name\":\"" + schema +
+	       "\",\"table_name\":\"" + table + "\",\"tags\":" + std::to_string(tags) +
+	       ",\"row_key\":null,\"subject\":null,\"old_values\":null,\"new_values\":" + new_values +
+	       ",\"session_user\":\"" + user + "\",\"current_user\":\"" + user + "\",\"application_name\":null," +
+	       "\"client_addr\":null,\"client_port\":null,\"backend_pid\":1,\"actor\":" + actor_json +
+	       ",\"reason\":null,\"context\":null,\"leaf_hash\":\"00\",\"format\":2}";
+}
+
+// A small trail: a header, two blocks, entries of an application table and of the record tables.
+void feed(AuditReportBuilder &b)
+{
+	b.add_line(R"({"type":"header","format":1,"database":"42/shop","highest_block_no":2})");
+	b.add_line(R"({"type":"block","block_no":1,"snapshot":"1:1:","entry_count":3,"first_entry_id":1,"last_entry_id":3,"merkle_root":"aa","prev_hash":"00","sealed_at_us":)" +
+	           std::to_string(kT0 + 100) + R"(,"block_hash":"b1b1"})");
+	b.add_line(R"({"type":"block","block_no":2,"snapshot":"2:2:","entry_count":4,"first_entry_id":4,"last_entry_id":7,"merkle_root":"bb","prev_hash":"b1b1","sealed_at_us":)" +
+	           std::to_string(kT0 + 2 * kDay) + R"(,"block_hash":"c2c2"})");
+	b.add_line(entry(1, kT0 - kDay, "I", "public", "orders", 2, "\"bob\"", "app", R"({"id":1})")); // before
+	b.add_line(entry(2, kT0 + 10, "I", "public", "orders", 2, "\"alice@example.com\"", "app", R"({"id":2})"));
+	b.add_line(entry(3, kT0 + 20, "U", "public", "orders", 2, "\"alice@example.com\"", "app", R"({"id":2})"));
+	b.add_line(entry(4, kT0 + 30, "D", "public", "customers", 1, "null", "clerk", "null"));
+	b.add_line(entry(5, kT0 + 40, "I", "witness", "erasure", 16, "null", "dpo",
+	                 R"({"erasure_id":7,"entry_ids":[4,9],"reason":"Art. 17 request","role_name":"dpo","erased_at":"2025-12-01T00:00:00+00:00"})"));
+	b.add_line(entry(6, kT0 + 50, "I", "witness", "activity", 4, "null", "postgres",
+	                 R"({"kind":"denied","outcome":"denied","current_user_name":"app","sqlstate":"42501","object_name":"witness.entry","happened_at":"x"})"));
+	b.add_line(entry(7, kT0 + 60, "I", "witness", "activity", 4, "null", "postgres",
+	                 R"({"kind":"login","outcome":"failed","session_user_name":"mallory","client_addr":"192.0.2.9","message":"password authentication failed","happened_at":"y"})"));
+}
+
+} // namespace
+
+TEST(AuditReport, CountsEntriesOfThePeriodOnly)
+{
+	AuditReportBuilder b(kT0, kT0 + kDay);
+	feed(b);
+	EXPECT_EQ(b.entries_in_period(), 6);
+	EXPECT_EQ(b.count_for_table("public.orders"), 2);
+	EXPECT_EQ(b.count_for_table("public.customers"), 1);
+	EXPECT_EQ(b.count_for_actor("alice@example.com"), 2);
+	EXPECT_EQ(b.count_for_actor("bob"), 0);   // his entry is before the period
+	EXPECT_EQ(b.count_for_actor("clerk"), 1); // no actor: the session user
+	const std::string html = b.content(kT0, "test");
+	EXPECT_NE(html.find("<td class=\"n\" id=\"entries\">6</td>"), std::string::npos);
+	EXPECT_NE(html.find("entries outside the period</th><td class=\"n\">1<"), std::string::npos);
+	// Block 1 was sealed in the period, block 2 after it; the newest block is 2, 7 entries sealed.
+	EXPECT_NE(html.find("<td id=\"block-range\">1 (1 to 1)</td>"), std::string::npos);
+	EXPECT_NE(html.find("<td id=\"newest-block\">2, sealed"), std::string::npos);
+	EXPECT_NE(html.find("c2c2"), std::string::npos);
+	EXPECT_NE(html.find("<td class=\"n\">7</td>"), std::string::npos);
+	EXPECT_NE(html.find("42/shop"), std::string::npos);
+	EXPECT_NE(html.find("Not verified."), std::string::npos);
+}
+
+TEST(AuditReport, SectionsComeFromRecordTableEntries)
+{
+	AuditReportBuilder b(kReportNoBound, kReportNoEnd);
+	feed(b);
+	ReportVerification v;
+	v.status = "valid";
+	v.method = "unit test";
+	v.blocks_checked = 2;
+	b.set_verification(v);
+	const std::string html = b.content(kT0, "test");
+	EXPECT_NE(html.find("<td id=\"verification\" class=\"valid\">valid</td>"), std::string::npos);
+	EXPECT_NE(html.find("<td>Art. 17 request</td>"), std::string::npos); // the erasure
+	EXPECT_NE(html.find("<td>2</td><td>Art. 17 request"), std::string::npos); // 2 entries erased
+	EXPECT_NE(html.find("<td>mallory</td><td>failed</td><td>192.0.2.9</td>"), std::string::npos);
+	EXPECT_NE(html.find("<span id=\"denied\">1</span>"), std::string::npos);
+	EXPECT_NE(html.find("<td>app</td><td>42501</td><td>witness.entry</td><td class=\"n\">1</td>"), std::string::npos);
+	EXPECT_NE(html.find("No alerts."), std::string::npos);
+	EXPECT_NE(html.find("No legal hold"), std::string::npos);
+	EXPECT_NE(html.find("<td>financial</td><td class=\"n\">3</td>"), std::string::npos); // orders: 3 entries
+	EXPECT_NE(html.find("<td>pii</td><td class=\"n\">1</td>"), std::string::npos);
+}
+
+TEST(AuditReport, AlertsSection)
+{
+	AuditReportBuilder b(kReportNoBound, kReportNoEnd);
+	b.add_line(R"({"type":"header","format":1,"database":"42/shop","highest_block_no":0})");
+	b.add_line(entry(1, kT0, "I", "witness", "alert", 16, "null", "postgres",
+	                 R"({"alert_id":1,"raised_at":"2025-12-01T00:00:00+00:00","rule":"mass_delete","severity":"critical","summary":"5000 rows of public.orders deleted by one statement","detail":{}})"));
+	const std::string html = b.content(kT0, "test");
+	EXPECT_EQ(html.find("No alerts."), std::string::npos);
+	EXPECT_NE(html.find("<td>critical</td><td>mass_delete</td><td>5000 rows of public.orders deleted by one "
+	                    "statement</td>"),
+	          std::string::npos);
+}
+
+TEST(AuditReport, HoldsRetentionSubjectAccessReadsAndPermissionChanges)
+{
+	AuditReportBuilder b(kReportNoBound, kReportNoEnd);
+	b.add_line(R"({"type":"header","format":1,"database":"42/shop","highest_block_no":0})");
+	b.add_line(entry(1, kT0, "I", "witness", "legal_hold", 16, "null", "admin",
+	                 R"({"event":"held","name":"dispute-7","reason":"court order","recorded_by":"admin","recorded_at":"t1"})"));
+	b.add_line(entry(2, kT0, "I", "witness", "retention_run", 16, "null", "postgres",
+	                 R"({"run_id":3,"ran_at":"t2","run_by":"postgres","entries_pruned":120,"held_kept":4})"));
+	b.add_line(entry(3, kT0, "I", "witness", "subject_access", 16, "null", "dpo",
+	                 R"({"accessed_at":"t3","role_name":"dpo","format":"json","reason":"Art. 15 request"})"));
+	b.add_line(entry(4, kT0, "I", "witness", "activity", 4, "null", "postgres",
+	                 R"({"kind":"read","outcome":"success","current_user_name":"support","object_name":"public.customers","statement_count":3,"row_count":12})"));
+	b.add_line(entry(5, kT0, "I", "witness", "activity", 4, "null", "postgres",
+	                 R"({"kind":"read","outcome":"success","current_user_name":"support","object_name":"public.customers","statement_count":1,"row_count":1})"));
+	b.add_line(entry(6, kT0, "I", "witness", "ddl_event", 16, "null", "postgres",
+	                 R"({"command_tag":"ALTER ROLE","action":"role altered","role_name":"postgres","happened_at":"t4"})"));
+	b.add_line(entry(7, kT0, "I", "witness", "ddl_event", 16, "null", "postgres",
+	                 R"({"command_tag":"ALTER TABLE","action":"altered","role_name":"postgres","happened_at":"t5"})"));
+	// An UPDATE of a record table (none are updated; a forged one) adds no row to a section.
+	b.add_line(entry(8, kT0, "U", "witness", "legal_hold", 16, "null", "admin", R"({"event":"held","name":"forged"})"));
+	const std::string html = b.content(kT0, "test");
+	EXPECT_NE(html.find("<td>t1</td><td>held</td><td>dispute-7</td><td>admin</td><td>court order</td>"), std::string::npos);
+	EXPECT_EQ(html.find("forged"), std::string::npos);
+	EXPECT_NE(html.find("<td>3</td><td>t2</td><td>postgres</td><td>120</td><td>4</td>"), std::string::npos);
+	EXPECT_NE(html.find("<span id=\"subject-access\">1</span>"), std::string::npos);
+	EXPECT_NE(html.find("<td>t3</td><td>dpo</td><td>json</td><td>Art. 15 request</td>"), std::string::npos);
+	EXPECT_NE(html.find("<td>public.customers</td><td>support</td><td class=\"n\">4</td><td class=\"n\">13</td>"),
+	          std::string::npos);
+	EXPECT_NE(html.find("<td>t4</td><td>ALTER ROLE</td><td>role altered</td><td>postgres</td>"), std::string::npos);
+	EXPECT_EQ(html.find("<td>ALTER TABLE</td>"), std::string::npos); // a schema change, not a permission change
+	EXPECT_NE(html.find("No refused logins."), std::string::npos);
+}
+
+// Attacker: an actor, a table and a reason chosen to inject markup, or a line posing as a signature.
+TEST(AuditReport, HostileNamesAreEscaped)
+{
+	AuditReportBuilder b(kReportNoBound, kReportNoEnd);
+	b.add_line(R"({"type":"header","format":1,"database":"42/<b>shop</b>","highest_block_no":0})");
+	b.add_line(entry(1, kT0, "I", "public", "<img src=x onerror=alert(1)>", 0,
+	                 R"("<script>alert(\"x\")</script>")", "app", "null"));
+	b.add_line(entry(2, kT0, "I", "witness", "erasure", 16, "null", "dpo",
+	                 R"({"erasure_id":1,"entry_ids":[],"reason":"x\ned25519 00\n<!-- witness-signature -->","role_name":"dpo"})"));
+	const std::string html = b.content(kT0, "test");
+	EXPECT_EQ(html.find("<script"), std::string::npos);
+	EXPECT_EQ(html.find("<img"), std::string::npos);
+	EXPECT_EQ(html.find("<b>shop"), std::string::npos);
+	EXPECT_NE(html.find("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;"), std::string::npos);
+	EXPECT_NE(html.find("&lt;img src=x onerror=alert(1)&gt;"), std::string::npos);
+	EXPECT_EQ(html.find("\ned25519 "), std::string::npos);
+	EXPECT_EQ(html.find("\n<!-- witness-signature -->"), std::string::npos);
+	EXPECT_NE(html.find("x\\x0aed25519 00\\x0a&lt;!-- witness-signature --&gt;"), std::string::npos);
+	EXPECT_EQ(html_escape("a\xef\xbf\xbe\xf0\x9f\xbf\xbf\xef\xb7\x90\xc3\xa9"), "a&#xFFFE;&#x1FFFF;&#xFDD0;\xc3\xa9");
+	// Signed, the hostile text does not confuse the check.
+	const std::string doc = sign_report(html, kHmacKey, "");
+	EXPECT_TRUE(check_report(doc, kHmacKey, "").ok());
+}
+
+TEST(AuditReport, RejectsLinesThatAreNotExportLines)
+{
+	AuditReportBuilder b(kReportNoBound, kReportNoEnd);
+	EXPECT_THROW(b.add_line("[1,2]"), std::invalid_argument);
+	EXPECT_THROW(b.add_line(R"({"type":"nonsense"})"), std::invalid_argument);
+	EXPECT_THROW(b.add_line("{not json"), std::exception);
+}
+
+TEST(AuditReport, SignedReportChecksAndAnyChangeFails)
+{
+	const KeyPair kp = generate_key_pair();
+	AuditReportBuilder b(kT0, kT0 + kDay);
+	feed(b);
+	const std::string content = b.content(kT0, "test");
+	const std::string doc = sign_report(content, kHmacKey, kp.private_pem);
+	ReportCheck c = check_report(doc, kHmacKey, kp.public_pem);
+	EXPECT_TRUE(c.well_formed) << c.problem;
+	EXPECT_EQ(c.hmac, SignatureState::Valid);
+	EXPECT_EQ(c.ed25519, SignatureState::Valid);
+	EXPECT_TRUE(c.ok());
+	// The public key alone, or the HMAC key alone, suffices.
+	EXPECT_TRUE(check_report(doc, "", kp.public_pem).ok());
+	EXPECT_TRUE(check_report(doc, kHmacKey, "").ok());
+	// No key: nothing checked, not ok.
+	c = check_report(doc, "", "");
+	EXPECT_EQ(c.hmac, SignatureState::NotChecked);
+	EXPECT_FALSE(c.ok());
+
+	// A count changed.
+	std::string forged = doc;
+	const size_t at = forged.find("id=\"entries\">6<");
+	ASSERT_NE(at, std::string::npos);
+	forged[at + 13] = '9';
+	c = check_report(forged, kHmacKey, kp.public_pem);
+	EXPECT_TRUE(c.well_formed);
+	EXPECT_EQ(c.hmac, SignatureState::Invalid);
+	EXPECT_EQ(c.ed25519, SignatureState::Invalid);
+	EXPECT_FALSE(c.ok());
+
+	// A line end psql adds is no change; text appended after the signatures, or a signature line
+	// removed while its key is given, is.
+	EXPECT_TRUE(check_report(doc + "\n", kHmacKey, kp.public_pem).ok());
+	EXPECT_FALSE(check_report(doc + "<p>all fine</p>\n", kHmacKey, kp.public_pem).ok());
+	std::string stripped = doc;
+	const size_t h = stripped.find("\nhmac_sha256 ") + 1;
+	stripped.erase(h, stripped.find('\n', h) - h + 1);
+	EXPECT_TRUE(check_report(stripped, "", kp.public_pem).ok());
+	EXPECT_FALSE(check_report(stripped, kHmacKey, kp.public_pem).ok());
+	// Another key.
+	EXPECT_FALSE(check_report(doc, "0000000000000000000000000000000000000000000000000000000000000000", "").ok());
+	EXPECT_FALSE(check_report(doc, "", generate_key_pair().public_pem).ok());
+	// No signature block at all.
+	EXPECT_FALSE(check_report(content, kHmacKey, kp.public_pem).well_formed);
+	EXPECT_THROW(sign_report(content, "", ""), std::invalid_argument);
+}

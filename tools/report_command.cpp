@@ -1,0 +1,215 @@
+// witness-verify report / report-check (report_command.hpp).
+#include "report_command.hpp"
+
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <chrono>
+
+#include "audit_report.hpp"
+#include "copy_text.hpp"
+#include "export_verifier.hpp"
+#include "line_reader.hpp"
+#include "signatures.hpp"
+#include "utc_time.hpp"
+
+namespace witness::tool
+{
+
+namespace
+{
+
+const char *const kReportUsage =
+    "usage: witness-verify report [--from T] [--until T] [--hmac-key FILE] [--ed25519-key FILE] EXPORT > report.html\n"
+    "       witness-verify report-check REPORT [--hmac-key FILE] [--ed25519-key FILE]\n"
+    "\n"
+    "report: verifies the export, then writes the signed audit report of the entries captured from --from\n"
+    "(default: the beginning) until --until (default: now, excluded) as HTML to standard output. T is\n"
+    "YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ or YYYY-MM-DDTHH:MM:SS.ffffffZ (UTC). The report is signed with the\n"
+    "HMAC key file and/or the Ed25519 private key PEM given (at least one).\n"
+    "report-check: checks a signed report's signatures with the HMAC key file and/or the Ed25519 public\n"
+    "key PEM given.\n"
+    "\n"
+    "exit status: 0 valid, 1 the export is tampered (the report says so) or the report does not check,\n"
+    "2 usage or input error\n";
+
+struct ReportUsageError : std::runtime_error {
+	using std::runtime_error::runtime_error;
+};
+
+std::string read_file(const std::string &path, const char *what, size_t limit)
+{
+	std::ifstream in(path, std::ios::binary);
+	if (!in)
+		throw std::runtime_error(std::string("cannot open ") + what + " " + path);
+	std::ostringstream ss;
+	ss << in.rdbuf();
+	std::string text = ss.str();
+	if (text.size() > limit)
+		throw std::runtime_error(std::string(what) + " " + path + " is too large");
+	return text;
+}
+
+// A time of --from/--until as microseconds since 1970 UTC.
+int64_t parse_time(const std::string &text)
+{
+	std::string t = text;
+	if (t.size() == 10)
+		t += "T00:00:00.000000Z";
+	else if (t.size() == 20 && t.back() == 'Z')
+		t = t.substr(0, 19) + ".000000Z";
+	try {
+		return parse_utc_us(t);
+	} catch (const std::exception &) {
+		throw ReportUsageError("cannot read the time \"" + text + "\" (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, UTC)");
+	}
+}
+
+int64_t now_us()
+{
+	return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+	    .count();
+}
+
+int report(int argc, char **argv)
+{
+	std::string path, hmac_path, ed_path;
+	int64_t from = kReportNoBound, until = kReportNoEnd;
+	for (int i = 2; i < argc; i++) {
+		const std::string a = argv[i];
+		auto value = [&]() -> std::string {
+			if (i + 1 >= argc)
+				throw ReportUsageError(a + " needs a value");
+			return argv[++i];
+		};
+		if (a == "--from")
+			from = parse_time(value());
+		else if (a == "--until")
+			until = parse_time(value());
+		else if (a == "--hmac-key")
+			hmac_path = value();
+		else if (a == "--ed25519-key")
+			ed_path = value();
+		else if (a == "-h" || a == "--help") {
+			std::fputs(kReportUsage, stdout);
+			return 0;
+		} else if (a.size() > 1 && a[0] == '-')
+			throw ReportUsageError("unknown option " + a);
+		else if (path.empty())
+			path = a;
+		else
+			throw ReportUsageError("more than one export file given");
+	}
+	if (path.empty() || path == "-")
+		throw ReportUsageError("give the export file (the report reads it twice: not standard input)");
+	if (hmac_path.empty() && ed_path.empty())
+		throw ReportUsageError("a report is signed: give --hmac-key or --ed25519-key (the private key)");
+	if (until <= from)
+		throw ReportUsageError("--until must be after --from");
+	const std::string hmac_key =
+	    hmac_path.empty() ? "" : hmac_key_from_file_text(read_file(hmac_path, "HMAC key", 1 << 20));
+	const std::string ed_key = ed_path.empty() ? "" : read_file(ed_path, "Ed25519 key", 1 << 20);
+
+	// First the verification, as witness-verify alone does it.
+	FileInput input(path);
+	const ExportResult t = verify_export(input, VerifyOptions{});
+	ReportVerification v;
+	v.status = t.report.status;
+	v.method = "witness-verify report: every leaf hash, Merkle root and block hash recomputed from the export";
+	v.blocks_checked = t.report.blocks_checked;
+	v.entries_checked = t.report.entries_checked;
+	v.entries_pending = t.report.entries_pending;
+	v.entries_erased = t.report.entries_erased;
+	v.entries_pruned = t.report.entries_pruned;
+	v.problem_count = static_cast<int64_t>(t.report.problems.size());
+	for (const Problem &p : t.report.problems) {
+		if (v.problems.size() == 20)
+			break;
+		v.problems.push_back("block " + std::to_string(p.block_no) + ", entry " + std::to_string(p.entry_id) + ": " +
+		                     problem_name(p.kind) + ": " + p.detail);
+	}
+
+	// Then the report's figures, from the same lines.
+	AuditReportBuilder builder(from, until);
+	builder.set_verification(std::move(v));
+	LineReader lines(path);
+	std::string_view line;
+	std::string scratch;
+	while (lines.next(line)) {
+		std::string_view value = line;
+		if (t.copy_text && decode_copy_text(line, scratch, value) == CopyRow::EndOfData)
+			break;
+		try {
+			builder.add_line(value);
+		} catch (const std::exception &e) {
+			throw std::runtime_error(path + ", line " + std::to_string(lines.line_number()) + ": " + e.what());
+		}
+	}
+	const std::string doc = sign_report(builder.content(now_us(), "witness-verify report"), hmac_key, ed_key);
+	if (std::fwrite(doc.data(), 1, doc.size(), stdout) != doc.size() || std::fflush(stdout) != 0)
+		throw std::runtime_error("cannot write the report");
+	return t.report.problems.empty() ? 0 : 1;
+}
+
+int report_check(int argc, char **argv)
+{
+	std::string path, hmac_path, ed_path;
+	for (int i = 2; i < argc; i++) {
+		const std::string a = argv[i];
+		auto value = [&]() -> std::string {
+			if (i + 1 >= argc)
+				throw ReportUsageError(a + " needs a value");
+			return argv[++i];
+		};
+		if (a == "--hmac-key")
+			hmac_path = value();
+		else if (a == "--ed25519-key")
+			ed_path = value();
+		else if (a == "-h" || a == "--help") {
+			std::fputs(kReportUsage, stdout);
+			return 0;
+		} else if (a.size() > 1 && a[0] == '-')
+			throw ReportUsageError("unknown option " + a);
+		else if (path.empty())
+			path = a;
+		else
+			throw ReportUsageError("more than one report given");
+	}
+	if (path.empty())
+		throw ReportUsageError("no report given");
+	if (hmac_path.empty() && ed_path.empty())
+		throw ReportUsageError("give --hmac-key and/or --ed25519-key to check the signatures with");
+	const std::string doc = read_file(path, "report", size_t(1) << 30);
+	const std::string hmac_key =
+	    hmac_path.empty() ? "" : hmac_key_from_file_text(read_file(hmac_path, "HMAC key", 1 << 20));
+	const std::string ed_key = ed_path.empty() ? "" : read_file(ed_path, "Ed25519 key", 1 << 20);
+	const ReportCheck c = check_report(doc, hmac_key, ed_key);
+	std::string out = "report:            " + path + "\n";
+	if (!c.well_formed) {
+		out += "  problem:         " + c.problem + "\n";
+	} else {
+		out += std::string("  hmac_sha256:     ") + signature_state_name(c.hmac) + "\n";
+		out += std::string("  ed25519:         ") + signature_state_name(c.ed25519) + "\n";
+	}
+	out += c.ok() ? "result:            VALID\n" : "result:            INVALID\n";
+	std::fputs(out.c_str(), stdout);
+	return c.ok() ? 0 : 1;
+}
+
+} // namespace
+
+int report_command(int argc, char **argv)
+{
+	try {
+		return std::strcmp(argv[1], "report") == 0 ? report(argc, argv) : report_check(argc, argv);
+	} catch (const ReportUsageError &e) {
+		std::fprintf(stderr, "witness-verify: %s\n\n%s", e.what(), kReportUsage);
+		return 2;
+	}
+}
+
+} // namespace witness::tool
