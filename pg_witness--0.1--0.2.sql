@@ -670,6 +670,10 @@ END
 $$;
 COMMENT ON FUNCTION witness._block_of_xid(xid8, bigint) IS 'internal: the first block of an entry''s transaction-id era whose snapshot sees its transaction (NULL while none does), by binary search';
 
+CREATE FUNCTION witness._ascending_positions(ids bigint[], from_id bigint, to_id bigint) RETURNS integer[]
+AS 'MODULE_PATHNAME', 'witness_ascending_positions' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION witness._ascending_positions(bigint[], bigint, bigint) IS 'internal: {first, last}, the ordinals of the ids between from_id and to_id in an ascending array (binary search; the whole array when it does not ascend)';
+
 -- The members of block b in id order: what its Merkle root was computed over (docs/verification.md),
 -- those with ids from from_id to to_id only (a chunk of witness.block_chunk; witness._block_members
 -- takes the whole block). The xid bounds (the previous snapshot's xmin, this one's xmax) and the id
@@ -690,9 +694,13 @@ BEGIN
 	        AND pg_visible_in_snapshot(m.xid, b.snapshot)
 	        AND (prev_snapshot IS NULL OR NOT pg_visible_in_snapshot(m.xid, prev_snapshot))
 	      UNION ALL
-	      SELECT k.id, substring(p.leaf_hashes FROM (k.o::integer - 1) * 32 + 1 FOR 32)
-	      FROM witness.pruned_leaf p CROSS JOIN LATERAL unnest(p.entry_ids) WITH ORDINALITY AS k(id, o)
-	      WHERE p.block_no = b.block_no AND NOT p.whole AND k.id BETWEEN from_id AND to_id) u;
+	      -- Only the range of the (ascending) pruned ids that can fall between from_id and to_id is unnested.
+	      SELECT k.id, substring(p.leaf_hashes FROM (r.pos[1] + k.o::integer - 2) * 32 + 1 FOR 32)
+	      FROM witness.pruned_leaf p
+	      CROSS JOIN LATERAL (SELECT witness._ascending_positions(p.entry_ids, from_id, to_id) AS pos) r
+	      CROSS JOIN LATERAL unnest(p.entry_ids[array_lower(p.entry_ids, 1) + r.pos[1] - 1 : array_lower(p.entry_ids, 1) + r.pos[2] - 1])
+	                         WITH ORDINALITY AS k(id, o)
+	      WHERE p.block_no = b.block_no AND NOT p.whole AND r.pos[2] >= r.pos[1] AND k.id BETWEEN from_id AND to_id) u;
 END
 $$;
 COMMENT ON FUNCTION witness._block_members_in(witness.block, bigint, bigint) IS 'internal: ids and leaf hashes of a block''s entries with ids in a range, in id order, the kept leaf hashes of its pruned entries included';

@@ -209,6 +209,12 @@ SELECT count(*) AS left_in_block FROM witness.entry e WHERE (witness.block_of(e.
 SELECT * FROM pc.compare(:b5, ARRAY(SELECT e.id FROM witness.entry e WHERE (witness.block_of(e.id)).block_no = :b5));
 SELECT status, entries_pruned FROM witness.verify(:b5);
 
+-- A chunk's pruned members are found in the block's kept ids by binary search when they ascend;
+-- otherwise the whole array is read and filtered, as before.
+SELECT witness._ascending_positions('{3,5,7,9,11}', 5, 9) AS inside, witness._ascending_positions('{3,5,7,9,11}', 12, 20) AS after,
+       witness._ascending_positions('{3,5,7,9,11}', 0, 2) AS before, witness._ascending_positions('{9,3,7}', 5, 9) AS unsorted,
+       witness._ascending_positions('{}', 1, 2) AS empty;
+
 \c :original_db
 DROP DATABASE witness_prove_chunks;
 DROP ROLE pc_owner, pc_dml, pc_creator;

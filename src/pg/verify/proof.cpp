@@ -90,10 +90,12 @@ PG_FUNCTION_INFO_V1(witness_merkle_audit_path);
 PG_FUNCTION_INFO_V1(witness_merkle_tree);
 PG_FUNCTION_INFO_V1(witness_merkle_tree_proof);
 PG_FUNCTION_INFO_V1(witness_merkle_chunk_proof);
+PG_FUNCTION_INFO_V1(witness_ascending_positions);
 Datum witness_merkle_audit_path(PG_FUNCTION_ARGS);
 Datum witness_merkle_tree(PG_FUNCTION_ARGS);
 Datum witness_merkle_tree_proof(PG_FUNCTION_ARGS);
 Datum witness_merkle_chunk_proof(PG_FUNCTION_ARGS);
+Datum witness_ascending_positions(PG_FUNCTION_ARGS);
 
 // witness._merkle_audit_path(leaves bytea[], leaf_index int): audit path from the leaf up, as bytea[].
 // Leaves are counted from 0, whatever the array's lower bound.
@@ -274,5 +276,46 @@ Datum witness_merkle_chunk_proof(PG_FUNCTION_ARGS)
 	                   PointerGetDatum(construct_array(elems, (int)path_len, BYTEAOID, -1, false, TYPALIGN_INT))};
 	bool nulls[3] = {false, false, false};
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+}
+
+// witness._ascending_positions(ids bigint[], from_id bigint, to_id bigint) RETURNS integer[]: {first,
+// last}, the 1-based ordinals of the first and last of ids within [from_id, to_id] when ids ascend
+// (binary search: a chunk's pruned members among a block's hundreds of thousands); the whole array
+// {1, n} when they do not, so that the caller's own filter decides as before. last < first: none.
+Datum witness_ascending_positions(PG_FUNCTION_ARGS)
+{
+	require_nargs(fcinfo, 3);
+	require_not_null(fcinfo, 0, "ids");
+	require_not_null(fcinfo, 1, "from_id");
+	require_not_null(fcinfo, 2, "to_id");
+	int n;
+	int64 *ids = read_ids(PG_GETARG_ARRAYTYPE_P(0), &n);
+	int64 from_id = PG_GETARG_INT64(1), to_id = PG_GETARG_INT64(2);
+	bool ascending = true;
+	for (int i = 1; i < n && ascending; i++)
+		ascending = ids[i - 1] <= ids[i];
+	int first = 0, last = n - 1; // 0-based
+	if (ascending) {
+		int lo = 0, hi = n; // first index with ids[i] >= from_id
+		while (lo < hi) {
+			int mid = lo + (hi - lo) / 2;
+			if (ids[mid] < from_id)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		first = lo;
+		lo = first, hi = n; // first index with ids[i] > to_id
+		while (lo < hi) {
+			int mid = lo + (hi - lo) / 2;
+			if (ids[mid] <= to_id)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		last = lo - 1;
+	}
+	Datum bounds[2] = {Int32GetDatum(first + 1), Int32GetDatum(last + 1)};
+	PG_RETURN_ARRAYTYPE_P(construct_array(bounds, 2, INT4OID, sizeof(int32), true, TYPALIGN_INT));
 }
 }
