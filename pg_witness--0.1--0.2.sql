@@ -697,7 +697,7 @@ BEGIN
 	      -- Only the range of the (ascending) pruned ids that can fall between from_id and to_id is unnested.
 	      SELECT k.id, substring(p.leaf_hashes FROM (r.pos[1] + k.o::integer - 2) * 32 + 1 FOR 32)
 	      FROM witness.pruned_leaf p
-	      CROSS JOIN LATERAL (SELECT witness._ascending_positions(p.entry_ids, from_id, to_id) AS pos) r
+	      CROSS JOIN LATERAL witness._ascending_positions(p.entry_ids, from_id, to_id) AS r(pos) -- once per row of p
 	      CROSS JOIN LATERAL unnest(p.entry_ids[array_lower(p.entry_ids, 1) + r.pos[1] - 1 : array_lower(p.entry_ids, 1) + r.pos[2] - 1])
 	                         WITH ORDINALITY AS k(id, o)
 	      WHERE p.block_no = b.block_no AND NOT p.whole AND r.pos[2] >= r.pos[1] AND k.id BETWEEN from_id AND to_id) u;
