@@ -329,7 +329,7 @@ CREATE OR REPLACE FUNCTION witness._reject_write() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN IF TG_OP = 'DELETE' AND TG_TABLE_NAME = 'entry_default' AND witness._in_internal_ddl() THEN RETURN NULL; END IF;
-	IF TG_TABLE_NAME IN ('ddl_event', 'erasure', 'subject_access', 'key_rotation', 'activity', 'auditor_grant', 'subject_binding', 'legal_hold', 'verification_run', 'retention_rule', 'retention_run', 'pruned_leaf', 'era') THEN
+	IF TG_TABLE_NAME IN ('ddl_event', 'erasure', 'subject_access', 'key_rotation', 'activity', 'auditor_grant', 'subject_binding', 'legal_hold', 'verification_run', 'retention_rule', 'retention_run', 'pruned_leaf', 'era', 'alert', 'alert_rule') THEN
 		IF TG_OP = 'INSERT' AND witness._in_internal_ddl() THEN
 			RETURN NULL;
 		END IF;
@@ -3507,6 +3507,561 @@ $$;
 COMMENT ON FUNCTION witness._chunk_proof(witness.block, bigint, bytea) IS 'internal: an entry''s inclusion proof read from its chunk of a large block (witness.block_chunk), checked against the block''s Merkle root; leaf_index NULL when there is none';
 
 -------------------------------------------------------------------------------
+-- Reading the trail (docs/views.md): the view witness.changes, witness.entity_history(),
+-- witness.search(), witness.entry_text(), and the lookup table the sealer keeps for them
+-------------------------------------------------------------------------------
+
+-- What lookups need, kept after commit: the sealer (src/pg/seal/lookup_maintenance.cpp) adds one row
+-- per entry of every block it sealed, once the block is committed (the background sealer) or in the
+-- transaction of witness.seal(). Capture writes
+-- nothing here, so its cost does not grow. Not captured and not saved by pg_dump: derived data, made
+-- again from the blocks at the next seal after a restore. The key hash is NULL once an erasure
+-- emptied the entry; pruned entries leave it with the retention run that prunes them.
+CREATE TABLE witness.entry_lookup (
+	id bigint NOT NULL,
+	block_no bigint NOT NULL,
+	stmt_time timestamptz NOT NULL,
+	table_hash bigint NOT NULL,
+	key_hash bigint,
+	op "char" NOT NULL,
+	tags smallint NOT NULL,
+	actor text,
+	session_user_name text NOT NULL,
+	CONSTRAINT entry_lookup_pkey PRIMARY KEY (id)
+);
+CREATE INDEX entry_lookup_key ON witness.entry_lookup (key_hash, id) WHERE key_hash IS NOT NULL;
+CREATE INDEX entry_lookup_table ON witness.entry_lookup (table_hash, id);
+CREATE INDEX entry_lookup_actor ON witness.entry_lookup (actor, stmt_time) WHERE actor IS NOT NULL;
+CREATE INDEX entry_lookup_user ON witness.entry_lookup (session_user_name, stmt_time);
+CREATE INDEX entry_lookup_time ON witness.entry_lookup (stmt_time);
+REVOKE ALL ON witness.entry_lookup FROM PUBLIC;
+COMMENT ON TABLE witness.entry_lookup IS 'pg_witness: one row per sealed entry with what witness.search() and witness.entity_history() look entries up by, kept by the sealer; derived from witness.entry, not part of what is verified (docs/views.md)';
+COMMENT ON COLUMN witness.entry_lookup.id IS 'the entry (witness.entry.id)';
+COMMENT ON COLUMN witness.entry_lookup.block_no IS 'the block that sealed it';
+COMMENT ON COLUMN witness.entry_lookup.stmt_time IS 'the entry''s statement time (the partition key of witness.entry)';
+COMMENT ON COLUMN witness.entry_lookup.table_hash IS 'witness._lookup_table_hash() of the entry''s schema and table';
+COMMENT ON COLUMN witness.entry_lookup.key_hash IS 'witness._lookup_key_hash() of the entry''s table and row key; NULL for keyless tables, TRUNCATE, encrypted and erased entries';
+COMMENT ON COLUMN witness.entry_lookup.op IS 'I insert, U update, D delete, T truncate';
+COMMENT ON COLUMN witness.entry_lookup.tags IS 'the entry''s classification bit mask';
+COMMENT ON COLUMN witness.entry_lookup.actor IS 'witness.actor as the application set it';
+COMMENT ON COLUMN witness.entry_lookup.session_user_name IS 'the database user of the session';
+
+-- Up to where the sealer has filled witness.entry_lookup: entries of later blocks and pending entries
+-- are found in witness.entry itself (the tail of the trail, small: seal lag is seconds).
+CREATE TABLE witness.lookup_state (
+	singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+	block_no bigint NOT NULL
+);
+REVOKE ALL ON witness.lookup_state FROM PUBLIC;
+COMMENT ON TABLE witness.lookup_state IS 'pg_witness: the last block whose entries witness.entry_lookup holds (one row)';
+COMMENT ON COLUMN witness.lookup_state.singleton IS 'always true: one row';
+COMMENT ON COLUMN witness.lookup_state.block_no IS 'the last block whose entries were added to witness.entry_lookup';
+
+-- Hashes of names and keys, not the names and keys: a btree entry stays small whatever the key, and
+-- the table holds no value of a row. Quoted names keep "a.b".c and a."b.c" apart.
+CREATE FUNCTION witness._lookup_table_hash(schema_name text, table_name text) RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT pg_catalog.hashtextextended(pg_catalog.quote_ident(schema_name) OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(table_name), 0) $$;
+COMMENT ON FUNCTION witness._lookup_table_hash(text, text) IS 'internal: the 64-bit hash witness.entry_lookup keeps of a table''s schema and name';
+CREATE FUNCTION witness._lookup_key_hash(schema_name text, table_name text, row_key jsonb) RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT pg_catalog.hashtextextended(pg_catalog.quote_ident(schema_name) OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(table_name)
+                                          OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) row_key::text, 0) $$;
+COMMENT ON FUNCTION witness._lookup_key_hash(text, text, jsonb) IS 'internal: the 64-bit hash witness.entry_lookup keeps of a table and a row key (as jsonb); NULL for a NULL key';
+
+-- Called by witness.seal() after it sealed, and by the background sealer after each pass, in a
+-- transaction of its own (src/pg/seal/lookup_maintenance.cpp): the entries of every block not yet in
+-- witness.entry_lookup, found as witness._block_members() finds them (the block's snapshot minus the
+-- previous one's, within its transaction-id era).
+CREATE FUNCTION witness._maintain_lookup() RETURNS bigint
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	done bigint;
+	b witness.block;
+	prev_snapshot pg_snapshot;
+	era_first bigint;
+	era_next bigint;
+	added bigint := 0;
+	n bigint;
+BEGIN
+	-- Most passes of the background sealer find nothing to add: they read, and write nothing.
+	SELECT s.block_no INTO done FROM witness.lookup_state s;
+	IF NOT EXISTS (SELECT FROM witness.block x WHERE x.block_no > COALESCE(done, 0)) THEN
+		RETURN 0;
+	END IF;
+	-- One at a time (witness.seal() and the background sealer): the second waits, then reads what
+	-- the first added.
+	INSERT INTO witness.lookup_state (block_no) VALUES (0) ON CONFLICT DO NOTHING;
+	SELECT s.block_no INTO done FROM witness.lookup_state s FOR UPDATE;
+	FOR b IN SELECT x.* FROM witness.block x WHERE x.block_no > done ORDER BY x.block_no LOOP
+		done := b.block_no;
+		CONTINUE WHEN b.entry_count = 0;
+		prev_snapshot := witness._previous_snapshot(b.block_no);
+		SELECT x.first_id, x.next_first_id INTO era_first, era_next FROM witness._era_bounds(b.first_entry_id) x;
+		INSERT INTO witness.entry_lookup (id, block_no, stmt_time, table_hash, key_hash, op, tags, actor, session_user_name)
+		SELECT m.id, b.block_no, m.stmt_time, witness._lookup_table_hash(m.schema_name, m.table_name),
+		       CASE WHEN m.erasure_id IS NULL THEN witness._lookup_key_hash(m.schema_name, m.table_name, m.row_key::jsonb) END,
+		       m.op, m.tags, m.actor, m.session_user_name
+		FROM witness.entry m
+		WHERE m.xid >= COALESCE(pg_snapshot_xmin(prev_snapshot), '0'::xid8) AND m.xid < pg_snapshot_xmax(b.snapshot)
+		  AND m.id BETWEEN b.first_entry_id AND b.last_entry_id AND m.id >= era_first AND m.id < era_next
+		  AND pg_visible_in_snapshot(m.xid, b.snapshot)
+		  AND (prev_snapshot IS NULL OR NOT pg_visible_in_snapshot(m.xid, prev_snapshot))
+		ON CONFLICT (id) DO NOTHING;
+		GET DIAGNOSTICS n = ROW_COUNT;
+		added := added + n;
+	END LOOP;
+	UPDATE witness.lookup_state SET block_no = done;
+	RETURN added;
+END
+$$;
+COMMENT ON FUNCTION witness._maintain_lookup() IS 'internal: adds the entries of every block sealed since the last call to witness.entry_lookup; called by the sealer';
+
+-- An erasure empties row keys: their hashes go too (a hash of a key confirms a guessed key).
+CREATE FUNCTION witness._lookup_forget_keys() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	UPDATE witness.entry_lookup k SET key_hash = NULL WHERE k.id = ANY (NEW.entry_ids) AND k.key_hash IS NOT NULL;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION witness._lookup_forget_keys() IS 'internal: trigger on witness.erasure: the erased entries lose their key hash in witness.entry_lookup';
+CREATE TRIGGER witness_lookup_forget_keys AFTER INSERT ON witness.erasure
+	FOR EACH ROW EXECUTE FUNCTION witness._lookup_forget_keys();
+ALTER TABLE witness.erasure ENABLE ALWAYS TRIGGER witness_lookup_forget_keys;
+
+-- Retention prunes entries block by block and records each block in witness.pruned_leaf: the block's
+-- pruned entries leave witness.entry_lookup with it (all of them when the block went whole, also by a
+-- partition drop).
+CREATE FUNCTION witness._lookup_forget_pruned() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF NEW.whole THEN
+		DELETE FROM witness.entry_lookup k USING witness.block b
+		WHERE b.block_no = NEW.block_no AND k.id BETWEEN b.first_entry_id AND b.last_entry_id AND k.block_no = NEW.block_no;
+	ELSE
+		DELETE FROM witness.entry_lookup k WHERE k.id = ANY (NEW.entry_ids);
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION witness._lookup_forget_pruned() IS 'internal: trigger on witness.pruned_leaf: the entries a retention run pruned from a block leave witness.entry_lookup';
+CREATE TRIGGER witness_lookup_forget_pruned AFTER INSERT ON witness.pruned_leaf
+	FOR EACH ROW EXECUTE FUNCTION witness._lookup_forget_pruned();
+ALTER TABLE witness.pruned_leaf ENABLE ALWAYS TRIGGER witness_lookup_forget_pruned;
+
+-- One row per changed field, read through witness.log: what it masks (classified values for
+-- witness_reader), hides (entries outside a time-limited auditor's period) or cannot show (the
+-- sealed payloads of encrypted tables, erased payloads) stays so here. An entry with no field
+-- (TRUNCATE, encrypted, erased) is one row with field NULL.
+CREATE VIEW witness.changes AS
+SELECT l.id AS entry_id, l.stmt_time, l.schema_name, l.table_name, l.row_key, l.operation,
+       f.field, f.old_value OPERATOR(pg_catalog.#>>) '{}'::text[] AS old_value,
+       f.new_value OPERATOR(pg_catalog.#>>) '{}'::text[] AS new_value,
+       f.old_value AS old_value_json, f.new_value AS new_value_json,
+       l.actor, l.session_user_name, l.current_user_name, l.tags
+FROM witness.log l
+LEFT JOIN LATERAL (
+	SELECT k.field, l.old_values OPERATOR(pg_catalog.->) k.field AS old_value, l.new_values OPERATOR(pg_catalog.->) k.field AS new_value
+	FROM (SELECT pg_catalog.jsonb_object_keys(l.old_values) WHERE pg_catalog.jsonb_typeof(l.old_values) OPERATOR(pg_catalog.=) 'object'
+	      UNION
+	      SELECT pg_catalog.jsonb_object_keys(l.new_values) WHERE pg_catalog.jsonb_typeof(l.new_values) OPERATOR(pg_catalog.=) 'object') k(field)
+) f ON true;
+COMMENT ON VIEW witness.changes IS 'one row per changed field of every entry of witness.log (one row with field NULL for an entry without fields), with the values masked exactly as witness.log masks them (docs/views.md)';
+COMMENT ON COLUMN witness.changes.entry_id IS 'the entry (witness.log.id)';
+COMMENT ON COLUMN witness.changes.stmt_time IS 'start time of the statement that made the change';
+COMMENT ON COLUMN witness.changes.schema_name IS 'schema of the changed table at capture';
+COMMENT ON COLUMN witness.changes.table_name IS 'name of the changed table at capture';
+COMMENT ON COLUMN witness.changes.row_key IS 'key columns of the row (masked as in witness.log); NULL for keyless tables, TRUNCATE, encrypted and erased entries';
+COMMENT ON COLUMN witness.changes.operation IS 'INSERT, UPDATE, DELETE or TRUNCATE';
+COMMENT ON COLUMN witness.changes.field IS 'the column: for UPDATE a changed column, for INSERT and DELETE every captured column; NULL when the entry shows no field';
+COMMENT ON COLUMN witness.changes.old_value IS 'the old value as text (UPDATE, DELETE): a JSON string''s text, other JSON as JSON text, NULL for SQL NULL or none; "***" when masked';
+COMMENT ON COLUMN witness.changes.new_value IS 'the new value as text (INSERT, UPDATE), as old_value';
+COMMENT ON COLUMN witness.changes.old_value_json IS 'the old value as jsonb (JSON null for SQL NULL, NULL for none)';
+COMMENT ON COLUMN witness.changes.new_value_json IS 'the new value as jsonb (JSON null for SQL NULL, NULL for none)';
+COMMENT ON COLUMN witness.changes.actor IS 'witness.actor as the application set it';
+COMMENT ON COLUMN witness.changes.session_user_name IS 'the database user of the session';
+COMMENT ON COLUMN witness.changes.current_user_name IS 'the role the change ran as (after SET ROLE or in a SECURITY DEFINER function)';
+COMMENT ON COLUMN witness.changes.tags IS 'classification tags of the entry';
+
+-- What witness.search() and witness.entity_history() return: one entry of witness.log, as the caller
+-- sees it there, with the fields it shows and a one-line text.
+CREATE TYPE witness.found_entry AS (
+	entry_id bigint,
+	stmt_time timestamptz,
+	operation text,
+	schema_name text,
+	table_name text,
+	row_key jsonb,
+	actor text,
+	session_user_name text,
+	current_user_name text,
+	tags text[],
+	fields text[],
+	old_values jsonb,
+	new_values jsonb,
+	display_text text
+);
+COMMENT ON TYPE witness.found_entry IS 'an entry as witness.search() and witness.entity_history() return it (docs/views.md)';
+COMMENT ON COLUMN witness.found_entry.entry_id IS 'the entry (witness.log.id)';
+COMMENT ON COLUMN witness.found_entry.stmt_time IS 'start time of the statement that made the change';
+COMMENT ON COLUMN witness.found_entry.operation IS 'INSERT, UPDATE, DELETE or TRUNCATE';
+COMMENT ON COLUMN witness.found_entry.schema_name IS 'schema of the changed table at capture';
+COMMENT ON COLUMN witness.found_entry.table_name IS 'name of the changed table at capture';
+COMMENT ON COLUMN witness.found_entry.row_key IS 'the row key as witness.log shows it to the caller';
+COMMENT ON COLUMN witness.found_entry.actor IS 'witness.actor as the application set it';
+COMMENT ON COLUMN witness.found_entry.session_user_name IS 'the database user of the session';
+COMMENT ON COLUMN witness.found_entry.current_user_name IS 'the role the change ran as';
+COMMENT ON COLUMN witness.found_entry.tags IS 'classification tags of the entry';
+COMMENT ON COLUMN witness.found_entry.fields IS 'the columns the entry shows (UPDATE: the changed ones), sorted';
+COMMENT ON COLUMN witness.found_entry.old_values IS 'old values as witness.log shows them to the caller';
+COMMENT ON COLUMN witness.found_entry.new_values IS 'new values as witness.log shows them to the caller';
+COMMENT ON COLUMN witness.found_entry.display_text IS 'one line: who did what to which row, as witness.entry_text() says it';
+
+-- The one-line text of an entry, from what witness.log shows: no value of a classified column, even
+-- to a caller who sees values (the text is for feeds and screens others look at); column names for
+-- updates only. An SQL expression over a row l of witness.log, written into the callers' queries:
+-- a function called per row (with the SET clause every pg_witness function has) cost more than the
+-- rest of a feed's query.
+CREATE FUNCTION witness._display_text_sql() RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT $q$pg_catalog.concat_ws(' ', COALESCE(l.actor, l.session_user_name),
+	CASE l.operation WHEN 'INSERT' THEN 'inserted' WHEN 'UPDATE' THEN 'updated' WHEN 'DELETE' THEN 'deleted'
+	                 WHEN 'TRUNCATE' THEN 'truncated' ELSE pg_catalog.lower(l.operation) END,
+	CASE WHEN l.schema_name OPERATOR(pg_catalog.=) 'public' THEN pg_catalog.quote_ident(l.table_name)
+	     ELSE pg_catalog.quote_ident(l.schema_name) OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(l.table_name) END,
+	(CASE WHEN l.tags OPERATOR(pg_catalog.&&) witness.masked_tags() THEN witness._masked_values(l.row_key, l.schema_name, l.table_name)
+	      ELSE l.row_key END)::text)
+	OPERATOR(pg_catalog.||) CASE WHEN l.operation OPERATOR(pg_catalog.=) 'UPDATE' AND pg_catalog.jsonb_typeof(l.new_values) OPERATOR(pg_catalog.=) 'object'
+	     THEN ': ' OPERATOR(pg_catalog.||) (SELECT pg_catalog.string_agg(k, ', ' ORDER BY k) FROM pg_catalog.jsonb_object_keys(l.new_values) k)
+	     ELSE '' END$q$ $$;
+COMMENT ON FUNCTION witness._display_text_sql() IS 'internal: the SQL expression of the one-line text of an entry, over a row l of witness.log (witness.entry_text())';
+
+-- Entries witness.entry_lookup does not hold yet: those the snapshot of its last block does not see
+-- (pending ones, and any of blocks the sealer could not add). The BRIN index on xid keeps the scan to
+-- the tail of the trail.
+CREATE FUNCTION witness._lookup_pending_clause(alias text) RETURNS text
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	snap pg_snapshot;
+BEGIN
+	SELECT b.snapshot INTO snap FROM witness.lookup_state s JOIN witness.block b ON b.block_no = s.block_no;
+	IF snap IS NULL THEN
+		-- Nothing indexed yet: every entry is in the tail.
+		RETURN format('%I.id IS NOT NULL', alias);
+	END IF;
+	RETURN format('%1$I.xid OPERATOR(pg_catalog.>=) %2$L::xid8 AND NOT pg_catalog.pg_visible_in_snapshot(%1$I.xid, %3$L::pg_snapshot)',
+	              alias, pg_snapshot_xmin(snap), snap);
+END
+$$;
+COMMENT ON FUNCTION witness._lookup_pending_clause(text) IS 'internal: the condition on witness.entry that finds the entries witness.entry_lookup does not hold yet (not in its last block''s snapshot)';
+
+-- The entries behind the candidates of witness.entry_lookup (conditions k_cond on it, alias k) and of
+-- the pending tail of witness.entry (e_cond, alias e), in id order, as the caller sees them in
+-- witness.log and passing final_filter (alias l), at most max_rows (NULL: all). Candidates are taken
+-- in growing chunks from the lookup's btrees; each chunk's entries are read from witness.log by id
+-- (BRIN) within the chunk's statement times (partition pruning). Runs as its caller: a SECURITY
+-- DEFINER function, for which witness.log masks and hides as for the role that called it
+-- (access_check.cpp). args are $1 to $8 of the conditions. Sequential scans off: the trail has BRIN
+-- indexes only, whose selectivity the planner underrates on a freshly written partition, and a
+-- sequential scan of the trail is what this function exists to avoid; JIT off: compiling costs more
+-- than these small queries; no parallel workers: starting them costs more than the query.
+CREATE FUNCTION witness._found_entries(k_cond text, e_cond text, final_filter text, descending boolean, max_rows integer,
+                                       VARIADIC args text[] DEFAULT '{}') RETURNS SETOF witness.found_entry
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET enable_seqscan = off SET jit = off
+    SET max_parallel_workers_per_gather = 0
+AS $$
+DECLARE
+	pending text := witness._lookup_pending_clause('e');
+	dir text := CASE WHEN descending THEN 'DESC' ELSE 'ASC' END;
+	cmp text := CASE WHEN descending THEN '<' ELSE '>' END;
+	chunk integer := greatest(least(COALESCE(max_rows, 1000), 1000), 50);
+	returned bigint := 0;
+	last_id bigint;
+	lo_id bigint;
+	hi_id bigint;
+	ranges text;
+	ids bigint[];
+	lo timestamptz;
+	hi timestamptz;
+	n bigint;
+BEGIN
+	LOOP
+		EXIT WHEN max_rows IS NOT NULL AND returned >= max_rows;
+		EXECUTE format('SELECT array_agg(c.id), min(c.stmt_time), max(c.stmt_time) FROM ('
+		               'SELECT c.id, c.stmt_time FROM ((SELECT k.id, k.stmt_time FROM witness.entry_lookup k WHERE %1$s AND %6$s ORDER BY k.id %4$s LIMIT %5$s)'
+		               ' UNION ALL (SELECT e.id, e.stmt_time FROM witness.entry e WHERE %2$s AND %3$s AND %7$s ORDER BY e.id %4$s LIMIT %5$s)) c'
+		               ' ORDER BY c.id %4$s LIMIT %5$s) c',
+		               k_cond, e_cond, pending, dir, chunk,
+		               CASE WHEN last_id IS NULL THEN 'true' ELSE format('k.id OPERATOR(pg_catalog.%s) $12', cmp) END,
+		               CASE WHEN last_id IS NULL THEN 'true' ELSE format('e.id OPERATOR(pg_catalog.%s) $12', cmp) END)
+		INTO ids, lo, hi
+		USING args[1], args[2], args[3], args[4], args[5], args[6], args[7], args[8], NULL::bigint[], NULL::timestamptz, NULL::timestamptz, last_id,
+		      NULL::bigint, NULL::bigint;
+		EXIT WHEN ids IS NULL;
+		SELECT min(x), max(x) INTO lo_id, hi_id FROM unnest(ids) x;
+		last_id := CASE WHEN descending THEN lo_id ELSE hi_id END;
+		-- The ids as ranges of those within 1024 of each other: one scan of the BRIN index per range,
+		-- reading only its page ranges (one scan per id, as = ANY does, costs a scan of the whole BRIN
+		-- index each). Past 64 ranges, one over all of them.
+		SELECT CASE WHEN count(*) <= 64 THEN string_agg(format('(l.id OPERATOR(pg_catalog.>=) %s AND l.id OPERATOR(pg_catalog.<=) %s)', q.lo, q.hi), ' OR ') END
+		INTO ranges FROM (SELECT min(x) AS lo, max(x) AS hi FROM unnest(ids) x GROUP BY x OPERATOR(pg_catalog.>>) 10) q;
+		ranges := '(' || COALESCE(ranges, 'l.id OPERATOR(pg_catalog.>=) $13 AND l.id OPERATOR(pg_catalog.<=) $14') || ')';
+		RETURN QUERY EXECUTE format(
+			'SELECT l.id, l.stmt_time, l.operation, l.schema_name, l.table_name, l.row_key, l.actor, l.session_user_name, l.current_user_name, l.tags,'
+			'       ARRAY(SELECT k FROM pg_catalog.jsonb_object_keys(CASE WHEN l.operation OPERATOR(pg_catalog.=) ''DELETE'' THEN l.old_values ELSE l.new_values END) k ORDER BY k),'
+			'       l.old_values, l.new_values,'
+			'       %s'
+			' FROM (SELECT * FROM witness.log l WHERE %s AND l.stmt_time OPERATOR(pg_catalog.>=) $10 AND l.stmt_time OPERATOR(pg_catalog.<=) $11 OFFSET 0) l'
+			' WHERE l.id OPERATOR(pg_catalog.=) ANY ($9) AND %s ORDER BY l.id %s LIMIT %s',
+			witness._display_text_sql(),
+			ranges,
+			final_filter, dir, COALESCE((max_rows - returned)::text, 'ALL'))
+		USING args[1], args[2], args[3], args[4], args[5], args[6], args[7], args[8], ids, lo, hi, last_id, lo_id, hi_id;
+		GET DIAGNOSTICS n = ROW_COUNT;
+		returned := returned + n;
+		EXIT WHEN cardinality(ids) < chunk;
+		chunk := least(chunk * 4, 100000);
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION witness._found_entries(text, text, text, boolean, integer, text[]) IS 'internal: the entries of witness.log behind the candidates of witness.entry_lookup and of the pending tail of witness.entry, in id order, filtered and limited; args are $1..$8 of the conditions';
+
+CREATE FUNCTION witness.search(since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL,
+                               target regclass DEFAULT NULL, actor text DEFAULT NULL, db_user text DEFAULT NULL,
+                               operation text DEFAULT NULL, tag text DEFAULT NULL, value_text text DEFAULT NULL,
+                               max_rows integer DEFAULT 50)
+RETURNS SETOF witness.found_entry
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	s text;
+	t text;
+	op "char";
+	mask smallint;
+	k text := 'true';   -- conditions on witness.entry_lookup k
+	e text := 'true';   -- the same on the pending tail, witness.entry e
+	f text := 'true';   -- on what witness.log shows the caller
+BEGIN
+	PERFORM witness.access_check();
+	IF max_rows IS NULL OR max_rows < 0 THEN
+		RAISE EXCEPTION 'max_rows must be zero or more' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF since IS NOT NULL THEN
+		k := k || ' AND k.stmt_time >= $1::timestamptz';
+		e := e || ' AND e.stmt_time >= $1::timestamptz';
+	END IF;
+	IF until IS NOT NULL THEN
+		k := k || ' AND k.stmt_time < $2::timestamptz';
+		e := e || ' AND e.stmt_time < $2::timestamptz';
+	END IF;
+	IF target IS NOT NULL THEN
+		SELECT n.nspname, c.relname INTO s, t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = target;
+		k := k || format(' AND k.table_hash = %s', witness._lookup_table_hash(s, t));
+		e := e || format(' AND e.schema_name = %L AND e.table_name = %L', s, t);
+		f := f || format(' AND l.schema_name = %L AND l.table_name = %L', s, t);
+	END IF;
+	IF search.actor IS NOT NULL THEN
+		k := k || ' AND k.actor = $3';
+		e := e || ' AND e.actor = $3';
+	END IF;
+	IF db_user IS NOT NULL THEN
+		k := k || ' AND k.session_user_name = $4';
+		e := e || ' AND e.session_user_name = $4';
+	END IF;
+	IF search.operation IS NOT NULL THEN
+		op := CASE upper(search.operation) WHEN 'INSERT' THEN 'I' WHEN 'UPDATE' THEN 'U' WHEN 'DELETE' THEN 'D' WHEN 'TRUNCATE' THEN 'T' END;
+		IF op IS NULL THEN
+			RAISE EXCEPTION 'unknown operation "%"', search.operation USING ERRCODE = 'invalid_parameter_value',
+				HINT = 'Use INSERT, UPDATE, DELETE or TRUNCATE.';
+		END IF;
+		k := k || format(' AND k.op = %L::"char"', op);
+		e := e || format(' AND e.op = %L::"char"', op);
+	END IF;
+	IF tag IS NOT NULL THEN
+		IF NOT tag = ANY (witness.classifications()) THEN
+			RAISE EXCEPTION 'unknown tag "%"', tag USING ERRCODE = 'invalid_parameter_value',
+				HINT = format('Use one of %s.', array_to_string(witness.classifications(), ', '));
+		END IF;
+		mask := witness.tag_mask(ARRAY[tag]);
+		k := k || format(' AND (k.tags::integer & %s) <> 0', mask);
+		e := e || format(' AND (e.tags::integer & %s) <> 0', mask);
+	END IF;
+	IF value_text IS NOT NULL THEN
+		-- On the values as the caller sees them: a masked value is "***" here too.
+		f := f || ' AND strpos(lower(concat(l.row_key::text, l.old_values::text, l.new_values::text)), lower($5)) > 0';
+	END IF;
+	RETURN QUERY SELECT * FROM witness._found_entries(k, e, f, true, max_rows, since::text, until::text, search.actor, db_user, value_text);
+END
+$$;
+COMMENT ON FUNCTION witness.search(timestamptz, timestamptz, regclass, text, text, text, text, text, integer) IS 'entries of witness.log newest first, at most max_rows: captured in [since, until), of a table, by an actor (witness.actor), by a database user (session user), of an operation, with a classification tag, with a text (case-insensitive) in the key or values the caller sees; every argument optional (docs/views.md)';
+
+CREATE FUNCTION witness.entity_history(target regclass, row_key jsonb) RETURNS SETOF witness.found_entry
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	s text;
+	t text;
+BEGIN
+	PERFORM witness.access_check();
+	IF target IS NULL OR row_key IS NULL THEN
+		RAISE EXCEPTION 'target and row_key must not be null' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	SELECT n.nspname, c.relname INTO s, t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = target;
+	-- The key must match as the caller sees it in witness.log: a masked key matches nothing.
+	RETURN QUERY SELECT * FROM witness._found_entries(
+		format('k.key_hash = %s', witness._lookup_key_hash(s, t, row_key)),
+		format('e.schema_name = %L AND e.table_name = %L AND e.row_key::jsonb = $1::jsonb', s, t),
+		format('l.schema_name = %L AND l.table_name = %L AND l.row_key = $1::jsonb', s, t),
+		false, NULL, row_key::text);
+END
+$$;
+COMMENT ON FUNCTION witness.entity_history(regclass, jsonb) IS 'every entry of witness.log about one row of a table (its key as jsonb, e.g. {"id": 1}), oldest first: who changed what; a key the caller sees masked matches nothing (docs/views.md)';
+
+CREATE FUNCTION witness.entry_text(entry_id bigint) RETURNS text
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	t text;
+BEGIN
+	PERFORM witness.access_check();
+	EXECUTE format('SELECT %s FROM witness.log l WHERE l.id = $1', witness._display_text_sql()) INTO t USING entry_id;
+	RETURN t;
+END
+$$;
+COMMENT ON FUNCTION witness.entry_text(bigint) IS 'one line saying who did what to which row, e.g. alice@example.com updated customers {"id": 1}: email, name; no value of a classified column; NULL for an entry the caller cannot see (docs/views.md)';
+
+-------------------------------------------------------------------------------
+-- Exports for other systems (docs/exports.md): the trail as CSV, JSON lines or syslog (RFC 5424)
+-- lines, filtered, optionally anonymised with keyed pseudonyms, optionally encrypted in the format
+-- of `openssl enc`; streamed a batch at a time by src/pg/export/export_lines.cpp
+-------------------------------------------------------------------------------
+
+-- The block an entry was sealed in, NULL while it is pending: the previous entry's block when it
+-- holds this one too, else a binary search (witness._block_of_xid()). SECURITY DEFINER: a reader may
+-- export but not read witness.block; it learns the block number only.
+CREATE FUNCTION witness._export_block_no(x xid8, entry_id bigint) RETURNS bigint
+AS 'MODULE_PATHNAME', 'witness_export_block_no' LANGUAGE C STABLE STRICT SECURITY DEFINER;
+COMMENT ON FUNCTION witness._export_block_no(xid8, bigint) IS 'internal: the number of the block an entry was sealed in, NULL while pending, for witness.export()';
+
+-- A keyed pseudonym: "anon:" and the first 16 bytes of HMAC-SHA256(key, value) in hex. The same value
+-- under the same key always gives the same pseudonym, so rows stay linkable without the value.
+CREATE FUNCTION witness._export_pseudonym(key bytea, value text) RETURNS text
+AS 'MODULE_PATHNAME', 'witness_export_pseudonym' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION witness._export_pseudonym(bytea, text) IS 'internal: the keyed pseudonym of a value in an anonymised export (docs/exports.md)';
+
+-- A row key or values of an entry with the values of classified columns replaced by pseudonyms: the
+-- columns witness.log masks for a reader (docs/access.md, "Masking"). A value the caller sees masked
+-- stays "***". A string is pseudonymised as its text (so a subject and its column give one
+-- pseudonym), anything else as its JSON text; null stays null. SECURITY DEFINER: reads
+-- witness.tracked_table.
+CREATE FUNCTION witness._export_anonymised(v jsonb, schema_name text, table_name text, key bytea) RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	cfg witness.tracked_table;
+	cols text[];
+	unmasked boolean := witness.values_unmasked();
+BEGIN
+	IF v IS NULL OR jsonb_typeof(v) <> 'object' THEN
+		RETURN v;
+	END IF;
+	SELECT * INTO cfg FROM witness.tracked_table t
+	WHERE t.schema_name = _export_anonymised.schema_name AND t.table_name = _export_anonymised.table_name;
+	IF FOUND AND NOT cfg.classification = ANY (witness.masked_tags()) THEN
+		cols := ARRAY(SELECT c.key FROM jsonb_each(cfg.column_tags) c WHERE c.value ?| witness.masked_tags());
+	END IF;
+	RETURN COALESCE((SELECT jsonb_object_agg(x.key,
+	                    CASE WHEN (cardinality(cols) = 0 OR cols IS NULL OR x.key = ANY (cols))
+	                          AND jsonb_typeof(x.value) <> 'null' AND (unmasked OR x.value <> '"***"')
+	                         THEN to_jsonb(witness._export_pseudonym(_export_anonymised.key, CASE jsonb_typeof(x.value) WHEN 'string' THEN x.value #>> '{}'
+	                                                                                             ELSE x.value::text END))
+	                         ELSE x.value END)
+	                 FROM jsonb_each(v) x), '{}');
+END
+$$;
+COMMENT ON FUNCTION witness._export_anonymised(jsonb, text, text, bytea) IS 'internal: a row key or values of an entry with the values of classified columns replaced by keyed pseudonyms, for an anonymised witness.export()';
+
+-- An SD-PARAM value of RFC 5424: '"', '\' and ']' escaped with a backslash.
+CREATE FUNCTION witness._syslog_param(v text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT SET search_path = pg_catalog, pg_temp
+AS $$ SELECT replace(replace(replace(v, '\', '\\'), '"', '\"'), ']', '\]') $$;
+COMMENT ON FUNCTION witness._syslog_param(text) IS 'internal: a value of RFC 5424 structured data, escaped';
+
+-- One line of an export of one witness.log row (docs/exports.md has each format's fields). key: the
+-- pseudonym key of an anonymised export, NULL otherwise. Runs as the caller of witness.export(), on
+-- the row witness.log shows it: masked values stay masked, encrypted values are NULL.
+CREATE FUNCTION witness._export_line(format text, l witness.log, block_no bigint, key bytea) RETURNS text
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	row_key jsonb := l.row_key;
+	subject text := l.subject;
+	old_values jsonb := l.old_values;
+	new_values jsonb := l.new_values;
+	doc json;
+BEGIN
+	IF key IS NOT NULL THEN
+		IF subject IS NOT NULL AND (subject <> '***' OR witness.values_unmasked()) THEN
+			subject := witness._export_pseudonym(key, subject);
+		END IF;
+		IF l.tags && witness.masked_tags() THEN
+			row_key := witness._export_anonymised(row_key, l.schema_name, l.table_name, key);
+			old_values := witness._export_anonymised(old_values, l.schema_name, l.table_name, key);
+			new_values := witness._export_anonymised(new_values, l.schema_name, l.table_name, key);
+		END IF;
+	END IF;
+	IF format = 'csv' THEN
+		RETURN witness._csv_line(ARRAY[l.id::text, witness._utc(l.stmt_time), l.schema_name, l.table_name, l.operation,
+		                               row_key::text, subject, array_to_json(l.tags)::text, old_values::text, new_values::text,
+		                               l.actor, l.session_user_name, l.current_user_name, l.application_name,
+		                               host(l.client_addr), l.reason, block_no::text, encode(l.leaf_hash, 'hex')]);
+	END IF;
+	doc := json_build_object('entry_id', l.id, 'time', witness._utc(l.stmt_time), 'schema_name', l.schema_name,
+	                         'table_name', l.table_name, 'operation', l.operation, 'row_key', row_key, 'subject', subject,
+	                         'tags', l.tags, 'old_values', old_values, 'new_values', new_values, 'actor', l.actor,
+	                         'session_user', l.session_user_name, 'current_user', l.current_user_name,
+	                         'application_name', l.application_name, 'client_addr', host(l.client_addr),
+	                         'reason', l.reason, 'block_no', block_no, 'leaf_hash', encode(l.leaf_hash, 'hex'));
+	IF format = 'jsonl' THEN
+		RETURN doc::text;
+	END IF;
+	-- syslog (RFC 5424): facility 13 (log audit); severity 4 (warning) for DELETE and TRUNCATE, 5
+	-- (notice) otherwise; no host name (the NILVALUE); app-name pg_witness; procid the backend pid of
+	-- the change; msgid the operation; structured data witness@32473 (the example enterprise number
+	-- of RFC 5612); the message the JSON line, which holds no line break.
+	RETURN pg_catalog.format('<%s>1 %s - pg_witness %s %s [witness@32473 entry_id="%s"%s leaf_hash="%s" db="%s" table="%s"] %s',
+	                         CASE WHEN l.operation IN ('DELETE', 'TRUNCATE') THEN 108 ELSE 109 END,
+	                         witness._utc(l.stmt_time), COALESCE(l.backend_pid::text, '-'), COALESCE(l.operation, '-'), l.id,
+	                         CASE WHEN block_no IS NOT NULL THEN pg_catalog.format(' block="%s"', block_no) ELSE '' END,
+	                         encode(l.leaf_hash, 'hex'), witness._syslog_param(current_database()),
+	                         witness._syslog_param(pg_catalog.format('%I.%I', l.schema_name, l.table_name)), doc::text);
+END
+$$;
+COMMENT ON FUNCTION witness._export_line(text, witness.log, bigint, bytea) IS 'internal: one csv, jsonl or syslog line of witness.export() for one row of witness.log';
+
+CREATE FUNCTION witness.export(format text, since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL,
+                               table_name text DEFAULT NULL, actor text DEFAULT NULL, db_user text DEFAULT NULL,
+                               operation text DEFAULT NULL, tag text DEFAULT NULL, anonymise boolean DEFAULT false,
+                               pseudonym_key bytea DEFAULT NULL)
+RETURNS SETOF text
+AS 'MODULE_PATHNAME', 'witness_export' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION witness.export(text, timestamptz, timestamptz, text, text, text, text, text, boolean, bytea) IS 'the entries of witness.log in [since, until), filtered, in id order, as csv (RFC 4180, a header first), jsonl or syslog (RFC 5424) lines, streamed; anonymise replaces subjects and classified values with keyed pseudonyms (docs/exports.md)';
+
+CREATE FUNCTION witness.export_encrypted(passphrase text, format text, since timestamptz DEFAULT NULL,
+                                         until timestamptz DEFAULT NULL, table_name text DEFAULT NULL,
+                                         actor text DEFAULT NULL, db_user text DEFAULT NULL, operation text DEFAULT NULL,
+                                         tag text DEFAULT NULL, anonymise boolean DEFAULT false,
+                                         pseudonym_key bytea DEFAULT NULL, iterations integer DEFAULT 100000)
+RETURNS SETOF text
+AS 'MODULE_PATHNAME', 'witness_export_encrypted' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION witness.export_encrypted(text, text, timestamptz, timestamptz, text, text, text, text, text, boolean, bytea, integer) IS 'witness.export() encrypted with a passphrase: base64 lines of 64 characters that `openssl enc -d -a -aes-256-cbc -pbkdf2 -iter N -md sha256` decrypts (docs/exports.md)';
+
+-------------------------------------------------------------------------------
 -- The signed audit report (docs/report.md): counts, verification, erasures, holds, retention runs,
 -- alerts, personal data and security of a period, as HTML signed with the digest keys; built by
 -- the same code as witness-verify report, over the lines of witness.export_trail()
@@ -3798,6 +4353,571 @@ COMMENT ON COLUMN witness.stats.trail_bytes IS 'size of the trail on disk: the p
 COMMENT ON COLUMN witness.stats.entries_summarized IS 'entries counted in witness.daily_summary, pruned ones included (NULL before the first block is counted)';
 COMMENT ON COLUMN witness.stats.summary_block_no IS 'the newest block counted in witness.daily_summary: last_block_no minus this is how far the summary is behind';
 COMMENT ON COLUMN witness.stats.summary_updated_at IS 'when the summary last counted a block';
+
+-------------------------------------------------------------------------------
+-- Anomaly alerts (docs/alerts.md): rules evaluated after commit over what the sealer sealed (the
+-- background worker after each pass, witness.check_alerts() on demand), never during capture. Each
+-- alert is a row of witness.alert, captured into the chain, and a NOTIFY on channel witness_alert.
+-------------------------------------------------------------------------------
+
+-- One row per alert raised, captured into the trail. cause names what raised it (a transaction and
+-- table, a role and day, a DDL event, ...): the same rule never raises twice for one cause.
+CREATE TABLE witness.alert (
+	alert_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	raised_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+	rule text NOT NULL,
+	severity text NOT NULL CHECK (severity IN ('info', 'notice', 'warning', 'error', 'critical')),
+	summary text NOT NULL,
+	detail jsonb NOT NULL DEFAULT '{}',
+	cause text NOT NULL
+);
+CREATE UNIQUE INDEX alert_rule_cause ON witness.alert (rule, cause);
+COMMENT ON INDEX witness.alert_rule_cause IS 'pg_witness: one alert per rule and cause';
+COMMENT ON TABLE witness.alert IS 'pg_witness: one row per anomaly alert raised by witness.check_alerts() or the background sealer (docs/alerts.md); each row is captured into the trail and sent with NOTIFY witness_alert';
+COMMENT ON COLUMN witness.alert.alert_id IS 'order in which the alerts were raised';
+COMMENT ON COLUMN witness.alert.raised_at IS 'when the alert was raised (after the commit of what caused it)';
+COMMENT ON COLUMN witness.alert.rule IS 'the rule that raised it: mass_change, off_hours, new_client_address, capture_off, permission_escalation, verification_failed, denied_spike, mass_export, alert_rule_changed';
+COMMENT ON COLUMN witness.alert.severity IS 'info, notice, warning, error or critical: the rule''s severity when it was raised';
+COMMENT ON COLUMN witness.alert.summary IS 'one human-readable line: who did what to which table (names of roles and tables, never row values)';
+COMMENT ON COLUMN witness.alert.detail IS 'what the rule saw: counts, threshold, entry or event ids, role, table';
+COMMENT ON COLUMN witness.alert.cause IS 'what raised it, unique per rule: the same cause never raises a second alert';
+COMMENT ON SEQUENCE witness.alert_alert_id_seq IS 'pg_witness alert ids';
+SELECT witness._make_record_table('witness.alert', 'alert_id');
+
+-- One row per call of witness.set_alert_rule(), captured into the trail: who changed which rule how.
+CREATE TABLE witness.alert_rule (
+	change_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	rule text NOT NULL,
+	enabled boolean NOT NULL,
+	severity text NOT NULL,
+	threshold bigint,
+	params jsonb NOT NULL,
+	set_by text NOT NULL,
+	set_at timestamptz NOT NULL DEFAULT pg_catalog.statement_timestamp()
+);
+COMMENT ON TABLE witness.alert_rule IS 'pg_witness: one row per witness.set_alert_rule() call, the whole rule as it stands after it; the newest row of a rule is in force; each row is captured into the trail';
+COMMENT ON COLUMN witness.alert_rule.rule IS 'the rule changed (witness.alert_rules lists them)';
+COMMENT ON COLUMN witness.alert_rule.enabled IS 'whether the rule raises alerts';
+COMMENT ON COLUMN witness.alert_rule.severity IS 'severity of the alerts it raises';
+COMMENT ON COLUMN witness.alert_rule.threshold IS 'the count above which it raises (see docs/alerts.md per rule); NULL for rules without one';
+COMMENT ON COLUMN witness.alert_rule.params IS 'further settings of the rule (off_hours: from, to, days, time_zone; mass_export: entries)';
+COMMENT ON COLUMN witness.alert_rule.set_by IS 'the role that changed the rule (after SET ROLE)';
+COMMENT ON COLUMN witness.alert_rule.set_at IS 'when';
+COMMENT ON SEQUENCE witness.alert_rule_change_id_seq IS 'pg_witness alert rule change ids';
+SELECT witness._make_record_table('witness.alert_rule', 'change_id');
+
+-- Where evaluation stands, and what rules count across passes. Not captured (the chain holds every
+-- entry they are computed from; a row per pass would seal a block per pass); written by
+-- witness.check_alerts() alone (guard triggers), saved by pg_dump.
+-- alert_state has one row, but a restore adds the dumped row to the one CREATE EXTENSION made: the
+-- greatest counts, and the next evaluation leaves one row again.
+CREATE TABLE witness.alert_state (
+	last_block bigint NOT NULL,
+	last_run bigint NOT NULL
+);
+COMMENT ON TABLE witness.alert_state IS 'pg_witness: the last block and verification run whose entries the alert rules have seen (the greatest, if a restore left two rows)';
+COMMENT ON COLUMN witness.alert_state.last_block IS 'blocks up to this one were evaluated';
+COMMENT ON COLUMN witness.alert_state.last_run IS 'witness.verification_run rows up to this run_id were evaluated';
+CREATE TABLE witness.alert_counter (
+	rule text NOT NULL,
+	bucket text NOT NULL,
+	count bigint NOT NULL,
+	counted_at timestamptz NOT NULL,
+	PRIMARY KEY (rule, bucket)
+);
+COMMENT ON TABLE witness.alert_counter IS 'pg_witness: counts of rules that add up over an hour or a day (denied_spike, mass_export: subjects and rows of the trail read); kept 8 days';
+COMMENT ON COLUMN witness.alert_counter.rule IS 'the rule that counts';
+COMMENT ON COLUMN witness.alert_counter.bucket IS 'what is counted: the hour, or the role and day';
+COMMENT ON COLUMN witness.alert_counter.count IS 'how many so far';
+COMMENT ON COLUMN witness.alert_counter.counted_at IS 'when the bucket last grew';
+CREATE TABLE witness.alert_address (
+	actor text NOT NULL,
+	client_addr text NOT NULL,
+	first_seen timestamptz NOT NULL,
+	PRIMARY KEY (actor, client_addr)
+);
+COMMENT ON TABLE witness.alert_address IS 'pg_witness: the client addresses each actor (witness.actor, else the session user) was seen from, for the rule new_client_address';
+COMMENT ON COLUMN witness.alert_address.actor IS 'witness.actor of the entry, else its session user (for a login: the role that logged in)';
+COMMENT ON COLUMN witness.alert_address.client_addr IS 'the address, or local for a Unix-socket connection';
+COMMENT ON COLUMN witness.alert_address.first_seen IS 'statement time of the first entry or login seen from it';
+CREATE FUNCTION witness._alert_state_guard() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF witness._in_internal_ddl() THEN
+		RETURN NULL;
+	END IF;
+	RAISE EXCEPTION 'cannot % %.%', lower(TG_OP), TG_TABLE_SCHEMA, TG_TABLE_NAME
+		USING ERRCODE = 'insufficient_privilege',
+		      DETAIL = 'The working state of the alert rules is written only by witness.check_alerts().',
+		      HINT = 'Use witness.set_alert_rule() to change a rule.';
+END
+$$;
+COMMENT ON FUNCTION witness._alert_state_guard() IS 'internal: guard trigger that lets only witness.check_alerts() write the alert rules'' working state';
+REVOKE ALL ON FUNCTION witness._alert_state_guard() FROM PUBLIC;
+DO $$
+DECLARE
+	t text;
+BEGIN
+	FOREACH t IN ARRAY ARRAY['alert_state', 'alert_counter', 'alert_address'] LOOP
+		EXECUTE format('REVOKE ALL ON witness.%I FROM PUBLIC', t);
+		PERFORM pg_catalog.pg_extension_config_dump(format('witness.%I', t)::regclass, '');
+		-- Changes always guarded; inserts from the origin only, so that pg_restore (replica mode) loads the rows.
+		EXECUTE format('CREATE TRIGGER witness_written_by_pg_witness BEFORE UPDATE OR DELETE OR TRUNCATE ON witness.%I '
+		               'FOR EACH STATEMENT EXECUTE FUNCTION witness._alert_state_guard()', t);
+		EXECUTE format('ALTER TABLE witness.%I ENABLE ALWAYS TRIGGER witness_written_by_pg_witness', t);
+		EXECUTE format('CREATE TRIGGER witness_inserted_by_pg_witness BEFORE INSERT ON witness.%I '
+		               'FOR EACH STATEMENT EXECUTE FUNCTION witness._alert_state_guard()', t);
+		EXECUTE format('COMMENT ON TRIGGER witness_written_by_pg_witness ON witness.%I IS %L', t,
+		               'pg_witness: only witness.check_alerts() updates or deletes the alert rules'' working state');
+		EXECUTE format('COMMENT ON TRIGGER witness_inserted_by_pg_witness ON witness.%I IS %L', t,
+		               'pg_witness: only witness.check_alerts() (or a restore) inserts the alert rules'' working state');
+	END LOOP;
+END
+$$;
+-- Alerts are about what happens from now on: an updated trail's past is not evaluated.
+SELECT witness._begin_internal_ddl();
+INSERT INTO witness.alert_state (last_block, last_run)
+VALUES ((SELECT COALESCE(max(block_no), 0) FROM witness.block), (SELECT COALESCE(max(run_id), 0) FROM witness.verification_run));
+SELECT witness._end_internal_ddl();
+
+-- The rules, their defaults and what each threshold means (docs/alerts.md).
+CREATE FUNCTION witness._alert_rule_defaults(OUT rule text, OUT enabled boolean, OUT severity text,
+	OUT threshold bigint, OUT params jsonb, OUT description text)
+RETURNS SETOF record
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN PERFORM witness.access_check(); -- an expired auditor reads no rule (witness.alert_rules)
+	RETURN QUERY VALUES ('mass_change', true, 'warning', 1000::bigint, '{}'::jsonb,
+	        'more than threshold rows of one table updated or deleted by one transaction, or a TRUNCATE'),
+	       ('off_hours', false, 'notice', NULL, '{"from": "08:00", "to": "18:00", "days": [1, 2, 3, 4, 5], "time_zone": "UTC"}',
+	        'rows of tracked tables changed outside business hours (params: from, to, ISO days 1 = Monday, time_zone); once per role and day'),
+	       ('new_client_address', true, 'warning', NULL, '{}',
+	        'an actor (witness.actor, else the session user) changed rows or logged in from a client address never seen for it; its first address is learned silently'),
+	       ('capture_off', true, 'error', NULL, '{}',
+	        'a table untracked or dropped, rows that left a tracked table or cannot be captured, witness.record_activity, seal_interval or verify_interval changed'),
+	       ('permission_escalation', true, 'critical', NULL, '{}',
+	        'a role given superuser, bypassrls, createrole or replication; membership in witness_admin, witness_auditor or a pg_ role granted; privileges granted on a tracked or pg_witness table'),
+	       ('verification_failed', true, 'critical', 0, '{}',
+	        'a recorded verification (scheduled, or witness.verify_and_checkpoint()) that found more than threshold problems, or a scheduled one that could not finish'),
+	       ('denied_spike', true, 'warning', 20, '{}',
+	        'more than threshold refused attempts (denied activity) and failed logins in one hour'),
+	       ('mass_export', true, 'warning', 50, '{"entries": 100000}',
+	        'more than threshold data subjects exported (witness.subject_export()), or more than params.entries rows of the trail read (witness.log, witness.entry, COPY), by one role in one day (UTC)'),
+	       ('alert_rule_changed', true, 'notice', NULL, '{}',
+	        'an alert rule was changed with witness.set_alert_rule(); cannot be disabled');
+END
+$$;
+COMMENT ON FUNCTION witness._alert_rule_defaults() IS 'internal: every alert rule with its default setting and what it watches';
+REVOKE ALL ON FUNCTION witness._alert_rule_defaults() FROM PUBLIC;
+
+CREATE VIEW witness.alert_rules AS
+SELECT d.rule, COALESCE(r.enabled, d.enabled) AS enabled, COALESCE(r.severity, d.severity) AS severity,
+       CASE WHEN r.change_id IS NULL THEN d.threshold ELSE r.threshold END AS threshold,
+       COALESCE(r.params, d.params) AS params, d.description, r.set_by, r.set_at, r.change_id
+FROM witness._alert_rule_defaults() d
+LEFT JOIN LATERAL (SELECT x.* FROM witness.alert_rule x WHERE x.rule OPERATOR(pg_catalog.=) d.rule
+                   ORDER BY x.change_id DESC LIMIT 1) r ON true;
+COMMENT ON VIEW witness.alert_rules IS 'every alert rule as in force: its default until witness.set_alert_rule() changed it, then its newest row of witness.alert_rule (who set it and when)';
+REVOKE ALL ON witness.alert_rules FROM PUBLIC;
+
+-- Rule changes and evaluations one at a time: an evaluation reads the rules once.
+CREATE FUNCTION witness._alert_lock() RETURNS void
+LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT pg_advisory_xact_lock(hashtext('pg_witness alerts')::bigint) $$;
+COMMENT ON FUNCTION witness._alert_lock() IS 'internal: takes the transaction advisory lock under which alert rules change and alerts are evaluated';
+REVOKE ALL ON FUNCTION witness._alert_lock() FROM PUBLIC;
+
+CREATE FUNCTION witness.set_alert_rule(rule text, enabled boolean DEFAULT NULL, threshold bigint DEFAULT NULL,
+	severity text DEFAULT NULL, params jsonb DEFAULT NULL) RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	cur witness.alert_rules;
+	id bigint;
+	p jsonb;
+BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in error contexts stay
+	PERFORM witness._alert_lock();
+	SELECT * INTO cur FROM witness.alert_rules r WHERE r.rule = set_alert_rule.rule;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'unknown alert rule: %', COALESCE(quote_literal(set_alert_rule.rule), 'NULL')
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'SELECT rule FROM witness.alert_rules lists them.';
+	END IF;
+	IF set_alert_rule.rule = 'alert_rule_changed' AND enabled IS NOT NULL AND NOT enabled THEN
+		RAISE EXCEPTION 'alert rule alert_rule_changed cannot be disabled'
+			USING ERRCODE = 'insufficient_privilege',
+			      DETAIL = 'Every change of an alert rule raises an alert, so that switching a rule off is noticed.';
+	END IF;
+	IF severity IS NOT NULL AND NOT severity IN ('info', 'notice', 'warning', 'error', 'critical') THEN
+		RAISE EXCEPTION 'invalid alert severity: %', quote_literal(severity)
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'Valid severities are: info, notice, warning, error, critical.';
+	END IF;
+	IF threshold IS NOT NULL AND (cur.threshold IS NULL OR threshold < 0) THEN
+		RAISE EXCEPTION 'invalid threshold % for alert rule %', threshold, set_alert_rule.rule
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = CASE WHEN cur.threshold IS NULL THEN 'This rule has no threshold.' ELSE 'A threshold is a count, 0 or more.' END;
+	END IF;
+	p := cur.params || COALESCE(params, '{}');
+	IF params IS NOT NULL THEN
+		IF set_alert_rule.rule NOT IN ('off_hours', 'mass_export')
+		   OR EXISTS (SELECT FROM jsonb_object_keys(params) k
+		              WHERE k <> ALL (CASE WHEN set_alert_rule.rule = 'off_hours' THEN ARRAY['from', 'to', 'days', 'time_zone'] ELSE ARRAY['entries'] END)) THEN
+			RAISE EXCEPTION 'invalid params for alert rule %: %', set_alert_rule.rule, params
+				USING ERRCODE = 'invalid_parameter_value',
+				      HINT = 'off_hours takes from, to (HH:MM), days (ISO day numbers, 1 = Monday) and time_zone; mass_export takes entries.';
+		END IF;
+		BEGIN
+			IF set_alert_rule.rule = 'off_hours' THEN
+				PERFORM (p ->> 'from')::time, (p ->> 'to')::time, now() AT TIME ZONE (p ->> 'time_zone'),
+				        (SELECT bool_and(d::int BETWEEN 1 AND 7) FROM jsonb_array_elements_text(p -> 'days') d);
+			ELSIF (p ->> 'entries')::bigint < 0 THEN
+				RAISE EXCEPTION 'negative';
+			END IF;
+		EXCEPTION WHEN others THEN
+			RAISE EXCEPTION 'invalid params for alert rule %: %', set_alert_rule.rule, params
+				USING ERRCODE = 'invalid_parameter_value',
+				      HINT = 'For example {"from": "08:00", "to": "18:00", "days": [1, 2, 3, 4, 5], "time_zone": "Europe/Berlin"}, or {"entries": 100000}.';
+		END;
+	END IF;
+	PERFORM witness._begin_internal_ddl();
+	INSERT INTO witness.alert_rule (rule, enabled, severity, threshold, params, set_by)
+	VALUES (set_alert_rule.rule, COALESCE(enabled, cur.enabled), COALESCE(severity, cur.severity),
+	        COALESCE(threshold, cur.threshold), p, witness._outer_user())
+	RETURNING change_id INTO id;
+	PERFORM witness._end_internal_ddl();
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION witness.set_alert_rule(text, boolean, bigint, text, jsonb) IS 'changes an alert rule (arguments left NULL keep their value); recorded in witness.alert_rule, and so in the trail, and raises an alert_rule_changed alert; returns the change id';
+
+-- Raises one alert unless its rule already raised one for this cause: a row of witness.alert (so an
+-- entry of the chain) and a NOTIFY witness_alert, sent when the transaction commits.
+CREATE FUNCTION witness._raise_alert(r witness.alert_rules, cause text, summary text, detail jsonb) RETURNS bigint
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	id bigint;
+BEGIN
+	IF NOT r.enabled OR EXISTS (SELECT FROM witness.alert a WHERE a.rule = r.rule AND a.cause = _raise_alert.cause) THEN
+		RETURN NULL;
+	END IF;
+	PERFORM witness._begin_internal_ddl();
+	INSERT INTO witness.alert (rule, severity, summary, detail, cause)
+	VALUES (r.rule, r.severity, summary, COALESCE(detail, '{}'), cause)
+	RETURNING alert_id INTO id;
+	PERFORM witness._end_internal_ddl();
+	PERFORM pg_notify('witness_alert', jsonb_build_object('alert_id', id, 'rule', r.rule, 'severity', r.severity,
+	                                                      'summary', left(summary, 4000))::text);
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION witness._raise_alert(witness.alert_rules, text, text, jsonb) IS 'internal: records an alert and notifies witness_alert, once per rule and cause';
+REVOKE ALL ON FUNCTION witness._raise_alert(witness.alert_rules, text, text, jsonb) FROM PUBLIC;
+
+-- Adds n to a counter and returns the new count.
+CREATE FUNCTION witness._alert_count(rule text, bucket text, n bigint) RETURNS bigint
+LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$
+	INSERT INTO witness.alert_counter AS c (rule, bucket, count, counted_at) VALUES (rule, bucket, n, clock_timestamp())
+	ON CONFLICT ON CONSTRAINT alert_counter_pkey DO UPDATE SET count = c.count + excluded.count, counted_at = excluded.counted_at
+	RETURNING count
+$$;
+COMMENT ON FUNCTION witness._alert_count(text, text, bigint) IS 'internal: adds to a counter of witness.alert_counter, returns the new count';
+REVOKE ALL ON FUNCTION witness._alert_count(text, text, bigint) FROM PUBLIC;
+
+-- The evaluation: the entries of the blocks sealed since the last one (a transaction's entries are
+-- all in one block, so each is seen once, after its commit), verification runs recorded since the
+-- last, and the last scheduled verification's status. Returns the alerts raised. Called by the
+-- sealer worker after each pass (src/pg/alerts/alert_pass.cpp) and on demand; does nothing in a
+-- collector (its entries are the source's, evaluated there).
+CREATE FUNCTION witness.check_alerts() RETURNS SETOF witness.alert
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	st witness.alert_state;
+	to_block bigint;
+	ids bigint[];
+	es witness.entry[];
+	rules jsonb;
+	r record;
+	rl witness.alert_rules;
+	n bigint;
+	vs record;
+	first_alert bigint := (SELECT COALESCE(max(alert_id), 0) FROM witness.alert);
+BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in error contexts stay
+	IF EXISTS (SELECT FROM witness.collector) THEN
+		RETURN;
+	END IF;
+	PERFORM witness._alert_lock();
+	SELECT COALESCE(max(x.last_block), 0), COALESCE(max(x.last_run), 0) INTO st.last_block, st.last_run FROM witness.alert_state x;
+	-- At most 1000 blocks a call: a long backlog is worked off pass by pass.
+	SELECT max(b.block_no) INTO to_block FROM (SELECT block_no FROM witness.block WHERE block_no > st.last_block
+	                                          ORDER BY block_no LIMIT 1000) b;
+	to_block := COALESCE(to_block, st.last_block);
+	SELECT array_agg(i.id) INTO ids
+	FROM witness.block b CROSS JOIN LATERAL witness._block_members(b) m CROSS JOIN LATERAL unnest(m.ids) i(id)
+	WHERE b.block_no > st.last_block AND b.block_no <= to_block;
+	-- Read once: every rule scans these rows.
+	SELECT array_agg(e ORDER BY e.id) INTO es FROM witness.entry e WHERE e.id = ANY (COALESCE(ids, '{}'));
+	SELECT jsonb_object_agg(x.rule, to_jsonb(x)) INTO rules FROM witness.alert_rules x;
+
+	-- mass_change: updates and deletes of one table by one transaction; a TRUNCATE.
+	BEGIN
+		rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'mass_change');
+		IF rl.enabled THEN
+			FOR r IN SELECT e.xid, e.schema_name, e.table_name, count(*) FILTER (WHERE e.op = 'U') AS updated,
+			                count(*) FILTER (WHERE e.op = 'D') AS deleted, bool_or(e.op = 'T') AS truncated,
+			                min(e.current_user_name) AS who, min(e.stmt_time) AS at, min(e.id) AS first_id, max(e.id) AS last_id
+			         FROM unnest(es) e
+			         WHERE e.op IN ('U', 'D', 'T') AND e.schema_name <> 'witness'
+			         GROUP BY e.xid, e.schema_name, e.table_name
+			         HAVING count(*) FILTER (WHERE e.op IN ('U', 'D')) > rl.threshold OR bool_or(e.op = 'T')
+			         ORDER BY min(e.id) LOOP
+				PERFORM witness._raise_alert(rl, format('%s:%s.%s', r.xid, r.schema_name, r.table_name),
+				        CASE WHEN r.truncated THEN format('%s truncated %I.%I', r.who, r.schema_name, r.table_name)
+				             ELSE format('%s changed %s rows of %I.%I in one transaction (%s updated, %s deleted; threshold %s)',
+				                         r.who, r.updated + r.deleted, r.schema_name, r.table_name, r.updated, r.deleted, rl.threshold) END,
+				        jsonb_build_object('xid', r.xid::text, 'table', format('%I.%I', r.schema_name, r.table_name), 'role', r.who,
+				                           'updated', r.updated, 'deleted', r.deleted, 'truncated', r.truncated, 'threshold', rl.threshold,
+				                           'stmt_time', r.at, 'first_entry_id', r.first_id, 'last_entry_id', r.last_id));
+			END LOOP;
+		END IF;
+	EXCEPTION WHEN others THEN
+		RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'mass_change', SQLERRM;
+	END;
+
+	-- off_hours: row changes of tracked tables outside the business hours, once per role and local day.
+	BEGIN
+		rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'off_hours');
+		IF rl.enabled THEN
+			FOR r IN SELECT e.current_user_name AS who, to_char(e.stmt_time AT TIME ZONE (rl.params ->> 'time_zone'), 'YYYY-MM-DD') AS day,
+			                count(*) AS changes, min(e.stmt_time) AS first_at, min(e.id) AS first_id
+			         FROM unnest(es) e
+			         CROSS JOIN LATERAL (SELECT e.stmt_time AT TIME ZONE (rl.params ->> 'time_zone') AS t) l
+			         WHERE e.schema_name <> 'witness'
+			           AND NOT (extract(isodow FROM l.t)::int IN (SELECT d::int FROM jsonb_array_elements_text(rl.params -> 'days') d)
+			                    AND l.t::time >= (rl.params ->> 'from')::time AND l.t::time < (rl.params ->> 'to')::time)
+			         GROUP BY 1, 2 ORDER BY min(e.id) LOOP
+				PERFORM witness._raise_alert(rl, format('%s:%s', r.who, r.day),
+				        format('%s changed rows of tracked tables outside business hours on %s (%s changes seen first)', r.who, r.day, r.changes),
+				        jsonb_build_object('role', r.who, 'day', r.day, 'changes', r.changes, 'first_stmt_time', r.first_at,
+				                           'first_entry_id', r.first_id, 'business_hours', rl.params));
+			END LOOP;
+		END IF;
+	EXCEPTION WHEN others THEN
+		RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'off_hours', SQLERRM;
+	END;
+
+	-- new_client_address: row changes and logins, by actor; the first address of an actor is learned.
+	BEGIN
+		rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'new_client_address');
+		PERFORM witness._begin_internal_ddl();
+		FOR r IN SELECT s.actor, s.addr, min(s.at) AS at, min(s.id) AS first_id
+		         FROM (SELECT COALESCE(e.actor, e.session_user_name) AS actor, COALESCE(host(e.client_addr), 'local') AS addr,
+		                      e.stmt_time AS at, e.id
+		               FROM unnest(es) e WHERE e.schema_name <> 'witness'
+		               UNION ALL
+		               SELECT COALESCE(v ->> 'actor', v ->> 'session_user_name'), COALESCE(v ->> 'client_addr', 'local'),
+		                      (v ->> 'happened_at')::timestamptz, e.id
+		               FROM unnest(es) e CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) j
+		               WHERE e.schema_name = 'witness' AND e.table_name = 'activity' AND e.op = 'I'
+		                 AND v ->> 'kind' = 'login' AND v ->> 'outcome' = 'success') s
+		         WHERE s.actor IS NOT NULL
+		         GROUP BY 1, 2 ORDER BY min(s.id) LOOP
+			CONTINUE WHEN EXISTS (SELECT FROM witness.alert_address a WHERE a.actor = r.actor AND a.client_addr = r.addr);
+			IF EXISTS (SELECT FROM witness.alert_address a WHERE a.actor = r.actor) THEN
+				PERFORM witness._raise_alert(rl, format('%s@%s', r.actor, r.addr),
+				        format('%s came from client address %s, never seen for it before', r.actor, r.addr),
+				        jsonb_build_object('actor', r.actor, 'client_addr', r.addr, 'at', r.at, 'first_entry_id', r.first_id,
+				                           'known_addresses', (SELECT jsonb_agg(a.client_addr ORDER BY a.first_seen) FROM witness.alert_address a
+				                                               WHERE a.actor = r.actor)));
+			END IF;
+			INSERT INTO witness.alert_address (actor, client_addr, first_seen) VALUES (r.actor, r.addr, r.at);
+		END LOOP;
+		PERFORM witness._end_internal_ddl();
+	EXCEPTION WHEN others THEN
+		RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'new_client_address', SQLERRM;
+	END;
+
+	-- capture_off: tables untracked or dropped (their configuration row deleted), rows that left a
+	-- tracked table or cannot be captured, and changes of the settings that stop recording or sealing.
+	BEGIN
+		rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'capture_off');
+		IF rl.enabled THEN
+			FOR r IN SELECT e.id, e.session_user_name AS who, e.table_name AS t, o.v AS old_row, n.v AS new_row
+			         FROM unnest(es) e
+			         CROSS JOIN LATERAL (SELECT e.old_values::jsonb AS v) o CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) n
+			         WHERE e.schema_name = 'witness'
+			           AND ((e.table_name = 'tracked_table' AND e.op = 'D')
+			                OR (e.table_name = 'ddl_event' AND e.op = 'I'
+			                    AND (n.v ->> 'action' IN ('left', 'uncaptured')
+			                         OR (n.v ->> 'action' = 'setting changed'
+			                             AND n.v -> 'detail' ->> 'setting' IN ('witness.record_activity', 'witness.seal_interval', 'witness.verify_interval')))))
+			         ORDER BY e.id LOOP
+				PERFORM witness._raise_alert(rl, format('entry:%s', r.id),
+				        CASE WHEN r.t = 'tracked_table'
+				             THEN format('%s.%s is no longer tracked (untracked or dropped by %s)', quote_ident(COALESCE(r.old_row ->> 'schema_name', '?')), quote_ident(COALESCE(r.old_row ->> 'table_name', '?')), r.who)
+				             WHEN r.new_row ->> 'action' = 'setting changed'
+				             THEN format('%s changed %s (%s)', r.new_row ->> 'role_name', r.new_row -> 'detail' ->> 'setting', r.new_row ->> 'command_tag')
+				             ELSE format('rows of %s.%s are no longer captured (%s by %s)', quote_ident(COALESCE(r.new_row ->> 'schema_name', '?')), quote_ident(COALESCE(r.new_row ->> 'table_name', '?')),
+				                         r.new_row ->> 'action', r.new_row ->> 'role_name') END,
+				        jsonb_build_object('entry_id', r.id, 'role', r.who)
+				        || CASE WHEN r.t = 'tracked_table' THEN jsonb_build_object('table', format('%s.%s', quote_ident(COALESCE(r.old_row ->> 'schema_name', '?')), quote_ident(COALESCE(r.old_row ->> 'table_name', '?'))))
+				                ELSE jsonb_build_object('ddl_event', r.new_row - 'statement') END);
+			END LOOP;
+		END IF;
+	EXCEPTION WHEN others THEN
+		RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'capture_off', SQLERRM;
+	END;
+
+	-- permission_escalation, from the permission events of witness.ddl_event.
+	BEGIN
+		rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'permission_escalation');
+		IF rl.enabled THEN
+			FOR r IN SELECT e.id, n.v AS ev,
+			                ARRAY(SELECT p FROM unnest(ARRAY['superuser', 'bypassrls', 'createrole', 'replication']) p
+			                      WHERE n.v -> 'detail' -> 'changes' -> p -> 'new' = 'true') AS given
+			         FROM unnest(es) e CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) n
+			         WHERE e.schema_name = 'witness' AND e.table_name = 'ddl_event' AND e.op = 'I'
+			           AND n.v ->> 'action' IN ('role created', 'role altered', 'role renamed', 'membership granted', 'privileges granted')
+			         ORDER BY e.id LOOP
+				IF r.ev ->> 'action' LIKE 'role %' AND cardinality(r.given) > 0 THEN
+					PERFORM witness._raise_alert(rl, format('ddl_event:%s', r.ev ->> 'event_id'),
+					        format('%s gave role %s %s', r.ev ->> 'role_name', r.ev -> 'detail' ->> 'role', array_to_string(r.given, ', ')),
+					        jsonb_build_object('ddl_event', r.ev - 'statement', 'entry_id', r.id, 'given', to_jsonb(r.given)));
+				ELSIF r.ev ->> 'action' = 'membership granted'
+				      AND (r.ev -> 'detail' ->> 'role' IN ('witness_admin', 'witness_auditor') OR r.ev -> 'detail' ->> 'role' LIKE 'pg\_%') THEN
+					PERFORM witness._raise_alert(rl, format('ddl_event:%s', r.ev ->> 'event_id'),
+					        format('%s made %s a member of %s', r.ev ->> 'role_name', r.ev -> 'detail' ->> 'member', r.ev -> 'detail' ->> 'role'),
+					        jsonb_build_object('ddl_event', r.ev - 'statement', 'entry_id', r.id));
+				ELSIF r.ev ->> 'action' = 'privileges granted' AND r.ev ->> 'table_name' IS NOT NULL THEN
+					PERFORM witness._raise_alert(rl, format('ddl_event:%s', r.ev ->> 'event_id'),
+					        format('%s granted privileges on %s.%s to %s', r.ev ->> 'role_name', quote_ident(COALESCE(r.ev ->> 'schema_name', '?')), quote_ident(r.ev ->> 'table_name'),
+					               (SELECT string_agg(g, ', ') FROM jsonb_array_elements_text(r.ev -> 'detail' -> 'grantees') g)),
+					        jsonb_build_object('ddl_event', r.ev - 'statement', 'entry_id', r.id));
+				END IF;
+			END LOOP;
+		END IF;
+	EXCEPTION WHEN others THEN
+		RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'permission_escalation', SQLERRM;
+	END;
+
+	-- verification_failed: recorded runs with problems; a scheduled run that could not finish.
+	BEGIN
+		rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'verification_failed');
+		FOR r IN SELECT v.* FROM witness.verification_run v WHERE v.run_id > st.last_run ORDER BY v.run_id LOOP
+			IF r.status <> 'valid' AND r.problems > rl.threshold THEN
+				-- Once per finding: the runs after it that find the same raise nothing more.
+				PERFORM witness._raise_alert(rl, format('%s:%s:%s', r.status, r.problems, md5(COALESCE(r.first_problem, ''))),
+				        format('verification run %s found the trail %s: %s problem(s); the first: %s', r.run_id, r.status, r.problems,
+				               COALESCE(r.first_problem, '')),
+				        jsonb_build_object('run_id', r.run_id, 'status', r.status, 'problems', r.problems,
+				                           'first_problem', r.first_problem, 'finished_at', r.finished_at, 'threshold', rl.threshold));
+			END IF;
+			st.last_run := r.run_id;
+		END LOOP;
+		SELECT * INTO vs FROM witness._verification_status();
+		IF vs.last_status = 'error' THEN
+			PERFORM witness._raise_alert(rl, format('error:%s', md5(COALESCE(vs.first_problem, ''))),
+			        format('the scheduled verification started at %s UTC could not finish: %s',
+			               to_char(vs.last_started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), COALESCE(vs.first_problem, '')),
+			        jsonb_build_object('status', 'error', 'started_at', vs.last_started_at, 'error', vs.first_problem));
+		END IF;
+	EXCEPTION WHEN others THEN
+		RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'verification_failed', SQLERRM;
+	END;
+
+	-- denied_spike: refused attempts and failed logins per hour of happened_at, added up over passes;
+	-- once per hour and threshold (a threshold lowered within the hour can raise again).
+	BEGIN
+		PERFORM witness._begin_internal_ddl();
+		rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'denied_spike');
+		FOR r IN SELECT date_trunc('hour', (v ->> 'happened_at')::timestamptz, 'UTC') AS hour,
+		                sum((v ->> 'statement_count')::bigint)::bigint AS n, count(DISTINCT v ->> 'session_user_name') AS roles
+		         FROM unnest(es) e CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) j
+		         WHERE e.schema_name = 'witness' AND e.table_name = 'activity' AND e.op = 'I'
+		           AND (v ->> 'kind' = 'denied' OR (v ->> 'kind' = 'login' AND v ->> 'outcome' <> 'success'))
+		         GROUP BY 1 ORDER BY 1 LOOP
+			n := witness._alert_count('denied_spike', r.hour::text, r.n);
+			IF rl.enabled AND n > rl.threshold THEN
+				PERFORM witness._raise_alert(rl, format('hour:%s:above:%s', to_char(r.hour AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24":00Z"'), rl.threshold),
+				        format('%s refused attempts and failed logins in the hour from %s UTC (threshold %s)', n,
+				               to_char(r.hour AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:00'), rl.threshold),
+				        jsonb_build_object('hour', r.hour, 'count', n, 'threshold', rl.threshold, 'roles_in_these_blocks', r.roles));
+			END IF;
+		END LOOP;
+		PERFORM witness._end_internal_ddl();
+	EXCEPTION WHEN others THEN
+		RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'denied_spike', SQLERRM;
+	END;
+
+	-- mass_export: subjects exported per role and UTC day, added up over passes (my_trail reads are a
+	-- bound role reading its own subject: not counted).
+	BEGIN
+		PERFORM witness._begin_internal_ddl();
+		rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'mass_export');
+		FOR r IN SELECT v ->> 'role_name' AS who, to_char((v ->> 'accessed_at')::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, count(*) AS n
+		         FROM unnest(es) e CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) j
+		         WHERE e.schema_name = 'witness' AND e.table_name = 'subject_access' AND e.op = 'I'
+		           AND v ->> 'format' <> 'my_trail'
+		         GROUP BY 1, 2 ORDER BY 2, 1 LOOP
+			n := witness._alert_count('mass_export', format('%s:%s', r.who, r.day), r.n);
+			IF rl.enabled AND n > rl.threshold THEN
+				PERFORM witness._raise_alert(rl, format('%s:%s:above:%s', r.who, r.day, rl.threshold),
+				        format('%s exported %s data subjects on %s (threshold %s)', r.who, n, r.day, rl.threshold),
+				        jsonb_build_object('role', r.who, 'day', r.day, 'subjects', n, 'threshold', rl.threshold));
+			END IF;
+		END LOOP;
+		-- Rows of the trail a role read (returned to it) in a day: witness.log, witness.entry, COPY TO.
+		FOR r IN SELECT v ->> 'current_user_name' AS who, to_char((v ->> 'happened_at')::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day,
+		                sum((v ->> 'row_count')::bigint)::bigint AS n
+		         FROM unnest(es) e CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) j
+		         WHERE e.schema_name = 'witness' AND e.table_name = 'activity' AND e.op = 'I'
+		           AND v ->> 'kind' = 'trail read' AND v ->> 'outcome' = 'success' AND (v ->> 'row_count')::bigint > 0
+		         GROUP BY 1, 2 ORDER BY 2, 1 LOOP
+			n := witness._alert_count('mass_export', format('entries:%s:%s', r.who, r.day), r.n);
+			IF rl.enabled AND n > (rl.params ->> 'entries')::bigint THEN
+				PERFORM witness._raise_alert(rl, format('entries:%s:%s:above:%s', r.who, r.day, rl.params ->> 'entries'),
+				        format('%s read %s rows of the trail on %s (threshold %s)', r.who, n, r.day, rl.params ->> 'entries'),
+				        jsonb_build_object('role', r.who, 'day', r.day, 'rows', n, 'threshold', (rl.params ->> 'entries')::bigint));
+			END IF;
+		END LOOP;
+		DELETE FROM witness.alert_counter c WHERE c.counted_at < clock_timestamp() - interval '8 days';
+		PERFORM witness._end_internal_ddl();
+	EXCEPTION WHEN others THEN
+		RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'mass_export', SQLERRM;
+	END;
+
+	-- alert_rule_changed: always raised.
+	BEGIN
+		rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'alert_rule_changed');
+		rl.enabled := true;
+		FOR r IN SELECT e.id, n.v
+		         FROM unnest(es) e CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) n
+		         WHERE e.schema_name = 'witness' AND e.table_name = 'alert_rule' AND e.op = 'I'
+		         ORDER BY e.id LOOP
+			PERFORM witness._raise_alert(rl, format('change:%s', r.v ->> 'change_id'),
+			        format('%s set alert rule %s: %s, severity %s, threshold %s', r.v ->> 'set_by', r.v ->> 'rule',
+			               CASE WHEN (r.v ->> 'enabled')::boolean THEN 'enabled' ELSE 'disabled' END, r.v ->> 'severity',
+			               COALESCE(r.v ->> 'threshold', 'none')),
+			        jsonb_build_object('alert_rule', r.v, 'entry_id', r.id));
+		END LOOP;
+	EXCEPTION WHEN others THEN
+		RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'alert_rule_changed', SQLERRM;
+	END;
+
+	PERFORM witness._begin_internal_ddl();
+	IF (SELECT count(*) <> 1 OR bool_or((x.last_block, x.last_run) IS DISTINCT FROM (to_block, st.last_run)) FROM witness.alert_state x) THEN
+		DELETE FROM witness.alert_state;
+		INSERT INTO witness.alert_state (last_block, last_run) VALUES (to_block, st.last_run);
+	END IF;
+	PERFORM witness._end_internal_ddl();
+	RETURN QUERY SELECT a.* FROM witness.alert a WHERE a.alert_id > first_alert ORDER BY a.alert_id;
+END
+$$;
+COMMENT ON FUNCTION witness.check_alerts() IS 'evaluates the alert rules over the blocks sealed and the verifications recorded since the last evaluation (the background sealer does it after each pass); returns the alerts raised, each recorded in witness.alert and sent with NOTIFY witness_alert';
 
 -------------------------------------------------------------------------------
 -- Who may see what (docs/access.md): the roles witness_admin, witness_auditor and witness_reader,
@@ -4096,7 +5216,7 @@ DO $$
 DECLARE
 	t text;
 BEGIN
-	FOREACH t IN ARRAY ARRAY['block', 'ddl_event', 'erasure', 'subject_access', 'key_rotation', 'tracked_table', 'auditor_grant', 'activity', 'subject_binding', 'legal_hold', 'verification_run', 'collector', 'retention_rule', 'retention_run', 'pruned_leaf', 'era'] LOOP
+	FOREACH t IN ARRAY ARRAY['block', 'ddl_event', 'erasure', 'subject_access', 'key_rotation', 'tracked_table', 'auditor_grant', 'activity', 'subject_binding', 'legal_hold', 'verification_run', 'collector', 'retention_rule', 'retention_run', 'pruned_leaf', 'era', 'alert', 'alert_rule'] LOOP
 		EXECUTE pg_catalog.format('ALTER TABLE witness.%I ENABLE ROW LEVEL SECURITY', t);
 		EXECUTE pg_catalog.format('CREATE POLICY access_check ON witness.%I FOR SELECT USING (witness.access_check())', t);
 		EXECUTE pg_catalog.format('COMMENT ON POLICY access_check ON witness.%I IS %L', t,
@@ -4154,6 +5274,11 @@ GRANT EXECUTE ON FUNCTION witness.track(regclass, text, jsonb, text[], text, tex
                           witness.release_hold(text, text),
                           witness.set_retention(text, interval, boolean), witness.apply_retention()
 	TO witness_admin;
+-- Reading the trail (docs/views.md): as witness.log, which they read as their caller.
+GRANT SELECT ON witness.changes TO witness_admin, witness_auditor, witness_reader;
+GRANT EXECUTE ON FUNCTION witness.search(timestamptz, timestamptz, regclass, text, text, text, text, text, integer),
+                          witness.entity_history(regclass, jsonb), witness.entry_text(bigint)
+	TO witness_admin, witness_auditor, witness_reader;
 GRANT EXECUTE ON FUNCTION witness.retention_classes() TO witness_admin, witness_auditor;
 GRANT SELECT ON witness.retention_rules TO witness_admin, witness_auditor;
 GRANT EXECUTE ON FUNCTION witness.master_key_id() TO witness_admin, witness_auditor;
@@ -4169,7 +5294,21 @@ GRANT SELECT ON witness.tracked_table, witness.ddl_event, witness.erasure, witne
                 witness.legal_hold, witness.verification_run, witness.retention_rule, witness.retention_run, witness.era
 	TO witness_admin;
 
+-- Exports for other systems (docs/exports.md): auditors, and readers (who get witness.log's masked
+-- values). The helpers run as the caller inside the export's query.
+GRANT EXECUTE ON FUNCTION witness.export(text, timestamptz, timestamptz, text, text, text, text, text, boolean, bytea),
+                          witness.export_encrypted(text, text, timestamptz, timestamptz, text, text, text, text, text, boolean, bytea, integer),
+                          witness._export_line(text, witness.log, bigint, bytea), witness._export_block_no(xid8, bigint),
+                          witness._export_pseudonym(bytea, text), witness._export_anonymised(jsonb, text, text, bytea),
+                          witness._syslog_param(text), witness._csv_line(text[]), witness._utc(timestamptz)
+	TO witness_auditor, witness_reader;
+
 GRANT EXECUTE ON FUNCTION witness.verify_and_checkpoint(boolean) TO witness_admin;
+-- Alerts (docs/alerts.md): the admin sets the rules and may evaluate them; both read the alerts.
+GRANT EXECUTE ON FUNCTION witness.set_alert_rule(text, boolean, bigint, text, jsonb), witness.check_alerts() TO witness_admin;
+GRANT SELECT ON witness.alert, witness.alert_rules TO witness_admin, witness_auditor;
+GRANT EXECUTE ON FUNCTION witness._alert_rule_defaults() TO witness_admin, witness_auditor;
+GRANT SELECT ON witness.alert_rule TO witness_admin;
 GRANT EXECUTE ON FUNCTION witness.verify(bigint, bigint), witness.verify_period(timestamptz, timestamptz),
                           witness.verify_since_checkpoint(),
                           witness.verify_digest(jsonb, text), witness.digest(), witness.prove(bigint),

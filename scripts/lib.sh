@@ -49,6 +49,7 @@ WITNESS_DEPS=(
 	postgresql-15 postgresql-server-dev-15 postgresql-contrib-15 postgresql-15-pgaudit
 	libssl-dev libkrb5-dev libpq-dev libgtest-dev cmake g++ make pkg-config python3 ca-certificates
 	chromium poppler-utils xxd openssl zlib1g-dev
+	postgresql-15-cron rsyslog
 )
 
 # ---------------------------------------------------------------------------------------------

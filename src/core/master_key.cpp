@@ -68,6 +68,12 @@ std::string MasterKey::pseudonym(std::string_view subject) const
 	return pseudonym_mac_->mac(subject);
 }
 
+// HKDF-Expand for one 32-byte block, as below; the info has no 0x00 byte, so it is no subject key's.
+std::string MasterKey::export_pseudonym_key() const
+{
+	return prk_mac_->mac(std::string("pg_witness export pseudonym key v1\x01"));
+}
+
 // HKDF-Expand for one 32-byte block: T(1) = HMAC(PRK, info || 0x01).
 std::string MasterKey::encryption_key(std::string_view context) const
 {

@@ -29,6 +29,9 @@ class MasterKey
 	std::string pseudonym(std::string_view subject) const;
 	// pseudonym_key(master): 32 raw bytes, for keeping it (wrapped) after the master key is retired.
 	const std::string &pseudonym_key() const { return pseudonym_key_; }
+	// The key of the pseudonyms in anonymised exports (docs/exports.md): HKDF-SHA256 of the master key
+	// with info "pg_witness export pseudonym key v1", 32 raw bytes. Wiped by the caller.
+	std::string export_pseudonym_key() const;
 	// subject_encryption_key(master, context): 32 raw bytes. Wiped by the caller.
 	std::string encryption_key(std::string_view context) const;
 	// encrypt_payload(master, context, plaintext, aad).

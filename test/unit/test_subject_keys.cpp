@@ -21,6 +21,8 @@
 //   for s in [b"alice@example.com", b"bob"]:
 //       print(hmac.new(pk, s, hashlib.sha256).hexdigest())
 #include "subject_keys.hpp"
+#include "hkdf.hpp"
+#include "master_key.hpp"
 
 #include <cctype>
 #include <stdexcept>
@@ -167,4 +169,15 @@ TEST(SubjectKeys, BadArgumentsThrow)
 	EXPECT_THROW(master_key_id(std::string(33, 'm')), std::invalid_argument);
 	EXPECT_THROW(subject_pseudonym(std::string(16, 'k'), "alice"), std::invalid_argument);
 	EXPECT_THROW(subject_pseudonym(pseudonym_key(master()), ""), std::invalid_argument);
+}
+
+// The key of anonymised exports' pseudonyms is HKDF-SHA256 of the master key under its own info, and
+// differs from the subject pseudonym key (docs/exports.md).
+TEST(SubjectKeys, ExportPseudonymKey)
+{
+	const std::string master = from_hex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
+	const MasterKey key(master);
+	EXPECT_EQ(key.export_pseudonym_key(), hkdf_sha256(master, "", "pg_witness export pseudonym key v1", 32));
+	EXPECT_NE(key.export_pseudonym_key(), key.pseudonym_key());
+	EXPECT_EQ(key.export_pseudonym_key().size(), 32u);
 }

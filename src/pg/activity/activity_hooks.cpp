@@ -464,6 +464,7 @@ struct FunctionInfo {
 	bool witness;
 	bool recorded; // a public function: its calls are recorded
 	bool names_subject; // it takes a data subject (erase_subject, subject_export, ...): no statement kept
+	bool names_secret;  // it takes a passphrase or a key (export_encrypted, export): no statement kept
 	char name[NAMEDATALEN];
 };
 HTAB *functions = nullptr;
@@ -483,6 +484,7 @@ FunctionInfo *function_info(Oid oid)
 		f->witness = false;
 		f->recorded = false;
 		f->names_subject = false;
+		f->names_secret = false;
 		HeapTuple tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(oid));
 		if (HeapTupleIsValid(tup)) {
 			auto *proc = (Form_pg_proc)GETSTRUCT(tup);
@@ -498,8 +500,11 @@ FunctionInfo *function_info(Oid oid)
 				Datum *elems;
 				int n;
 				deconstruct_array(DatumGetArrayTypeP(names), TEXTOID, -1, false, TYPALIGN_INT, &elems, nullptr, &n);
-				for (int i = 0; i < n; i++)
-					f->names_subject |= strcmp(TextDatumGetCString(elems[i]), "subject") == 0;
+				for (int i = 0; i < n; i++) {
+					const char *arg = TextDatumGetCString(elems[i]);
+					f->names_subject |= strcmp(arg, "subject") == 0;
+					f->names_secret |= strcmp(arg, "passphrase") == 0 || strcmp(arg, "pseudonym_key") == 0;
+				}
 			}
 			ReleaseSysCache(tup);
 		}
@@ -547,6 +552,8 @@ void activity_fmgr(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private_dat
 			snprintf(e->object, sizeof(e->object), "witness.%s", f->name);
 			if (f->names_subject)
 				e->statement_length = (int32)strlcpy(e->statement, kWithheldSubject, sizeof(e->statement));
+			else if (f->names_secret)
+				e->statement_length = (int32)strlcpy(e->statement, kWithheldSecret, sizeof(e->statement));
 			else
 				fill_statement(e, debug_query_string);
 		}

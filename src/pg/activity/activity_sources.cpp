@@ -93,6 +93,12 @@ void fill_statement(ActivityEvent *e, const char *text)
 			e->statement_length = (int32)strlcpy(e->statement, kWithheldSubject, sizeof(e->statement));
 			return;
 		}
+	// Nor the passphrase or pseudonym key of a (refused) export (docs/exports.md).
+	for (const char *f : {"export_encrypted", "pseudonym_key"})
+		if (strcasestr(text, f) != nullptr) {
+			e->statement_length = (int32)strlcpy(e->statement, kWithheldSecret, sizeof(e->statement));
+			return;
+		}
 	// Cut on a character boundary: the drain stores it as text.
 	int keep = (int)Min(len, (size_t)kActivityStatementBytes - 1);
 	keep = pg_mbcliplen(text, (int)len, keep);

@@ -13,6 +13,8 @@ void fill_session(ActivityEvent *e, bool in_transaction, Oid current_user = Inva
 // What a row holds instead of a statement that names a password, or a call that names a data subject.
 constexpr const char *kWithheldPassword = "(withheld: the statement names a password)";
 constexpr const char *kWithheldSubject = "(withheld: the statement may name a data subject)";
+// The same for a call that takes a passphrase or a key (witness.export_encrypted(), docs/exports.md).
+constexpr const char *kWithheldSecret = "(withheld: the statement may hold a passphrase or key)";
 
 // The statement text, cut to fit; its whole length is kept. A statement that names a password, or
 // pg_witness's subject functions, is withheld.

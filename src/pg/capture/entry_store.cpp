@@ -243,18 +243,38 @@ int open_target(Oid relid)
 	return store.ntargets - 1;
 }
 
-// The partition an entry of stmt_time t goes to: the last one's when t is in its range.
-int target_for(TimestampTz t)
+EntryRoute route_or_fail(TimestampTz t)
 {
-	if (store.route_target >= 0 && t >= store.route.lo && t < store.route.hi)
-		return store.route_target;
 	EntryRoute route = route_entry(store.rel, t);
 	if (!OidIsValid(route.relid))
 		ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 		                errmsg("witness.entry has no partition for entries of %s", timestamptz_to_str(t)),
 		                errdetail("witness.entry_default, the partition for entries no monthly partition takes, is missing."),
 		                errhint("Recreate it: CREATE TABLE witness.entry_default PARTITION OF witness.entry DEFAULT (docs/scaling.md).")));
-	store.route_target = open_target(route.relid);
+	return route;
+}
+
+// The partition an entry of stmt_time t goes to: the last one's when t is in its range. A partition
+// opened for the first time in this transaction is routed to again once it is locked: the lock waits
+// for an ATTACH PARTITION holding the default partition (the worker making a month, and moving that
+// month's entries out of the default partition) and takes in its invalidations, so an entry never
+// lands in the default partition when its month's partition was attached meanwhile (PostgreSQL's own
+// routing checks the default partition's constraint for the same reason). Once the default partition
+// is locked, no ATTACH can change what it takes until this transaction ends.
+int target_for(TimestampTz t)
+{
+	if (store.route_target >= 0 && t >= store.route.lo && t < store.route.hi)
+		return store.route_target;
+	EntryRoute route = route_or_fail(t);
+	int opened_before = store.ntargets;
+	int target = open_target(route.relid);
+	if (store.ntargets > opened_before) {
+		EntryRoute again = route_or_fail(t);
+		if (again.relid != route.relid)
+			target = open_target(again.relid);
+		route = again;
+	}
+	store.route_target = target;
 	store.route = route;
 	return store.route_target;
 }

@@ -17,6 +17,7 @@
 #include "pg/common/trail_catalog.hpp"
 #include "pg/common/trail_partitions.hpp"
 #include "pg/common/access_check.hpp"
+#include "pg/export/line_cursor.hpp"
 #include "core/entry_encoding.hpp"
 #include "pg/export/entry_line.hpp"
 
@@ -65,22 +66,20 @@ const char *const kPrunedQuery =
 // tableoid: the partition of witness.entry the entry is in (docs/scaling.md).
 const char *const kEntryOrderQuery = "SELECT e.ctid, e.tableoid FROM witness.entry e ORDER BY e.id";
 
-constexpr long kLineBatch = 1000;  // header and block lines per cursor fetch
 constexpr long kTidBatch = 10000; // entry ctids per cursor fetch
 
 enum Phase { PhaseLines, PhaseEntries, PhaseDone };
 
 struct ExportState {
 	Phase phase;
-	char lines_cursor[NAMEDATALEN];
+	LineCursor lines; // header, blocks, pruned leaves and eras (line_cursor.hpp)
 	char entries_cursor[NAMEDATALEN];
-	MemoryContext batch_cxt; // the current batch of lines or ctids; reset per batch
+	MemoryContext batch_cxt; // the current batch of ctids; reset per batch
 	MemoryContext row_cxt;   // detoasted values of the current entry; reset per entry
-	text **lines;
 	ItemPointerData *tids;
 	Oid *tableoids; // the relation each of tids is in
-	long nbatch, next; // rows in the batch, next one to return
-	bool cursor_done;  // the current cursor returned fewer rows than asked: nothing more
+	long nbatch, next; // ctids in the batch, next one to return
+	bool cursor_done;  // the entries cursor returned fewer rows than asked: nothing more
 	Relation rel;  // witness.entry
 	Relation leaf; // the partition of the current entry (rel when witness.entry is not partitioned)
 	BufferAccessStrategy strategy; // a ring of buffers: an export does not flush shared_buffers
@@ -92,58 +91,6 @@ struct ExportState {
 	ExprContext *econtext;
 	bool cleaned;
 };
-
-// Opens a cursor on query (read-only, under snapshot) and keeps its name.
-void open_cursor(const char *query, Snapshot snapshot, char *name)
-{
-	PushActiveSnapshot(snapshot);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "pg_witness: SPI_connect failed");
-	SPIPlanPtr plan = SPI_prepare_cursor(query, 0, nullptr, CURSOR_OPT_NO_SCROLL);
-	if (plan == nullptr)
-		elog(ERROR, "pg_witness: could not prepare the export query: %s", SPI_result_code_string(SPI_result));
-	Portal portal = SPI_cursor_open(nullptr, plan, nullptr, nullptr, true);
-	strlcpy(name, portal->name, NAMEDATALEN);
-	SPI_finish();
-	PopActiveSnapshot();
-}
-
-void close_cursor(char *name)
-{
-	if (name[0] == '\0')
-		return;
-	Portal portal = SPI_cursor_find(name);
-	if (portal != nullptr)
-		SPI_cursor_close(portal);
-	name[0] = '\0';
-}
-
-// Fetches the next batch of the lines cursor into st->lines (copied into batch_cxt).
-void fetch_lines(ExportState *st)
-{
-	MemoryContextReset(st->batch_cxt);
-	st->nbatch = st->next = 0;
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "pg_witness: SPI_connect failed");
-	Portal portal = SPI_cursor_find(st->lines_cursor);
-	if (portal == nullptr)
-		elog(ERROR, "pg_witness: export cursor \"%s\" is gone", st->lines_cursor);
-	SPI_cursor_fetch(portal, true, kLineBatch);
-	long n = (long)SPI_processed;
-	st->lines = (text **)MemoryContextAlloc(st->batch_cxt, sizeof(text *) * Max(n, 1));
-	for (long i = 0; i < n; i++) {
-		bool isnull;
-		Datum d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
-		if (isnull)
-			elog(ERROR, "pg_witness: the export query returned a NULL line");
-		MemoryContext old = MemoryContextSwitchTo(st->batch_cxt);
-		st->lines[i] = DatumGetTextPCopy(d);
-		MemoryContextSwitchTo(old);
-	}
-	st->nbatch = n;
-	st->cursor_done = n < kLineBatch;
-	SPI_finish();
-}
 
 // Fetches the next batch of entry ctids, in id order, into st->tids.
 void fetch_tids(ExportState *st)
@@ -179,7 +126,7 @@ void cleanup(ExportState *st)
 	if (st->cleaned)
 		return;
 	st->cleaned = true;
-	close_cursor(st->lines_cursor);
+	line_cursor_close(&st->lines);
 	close_cursor(st->entries_cursor);
 	if (st->slot != nullptr)
 		ExecDropSingleTupleTableSlot(st->slot);
@@ -595,10 +542,11 @@ Datum witness_export_trail(PG_FUNCTION_ARGS)
 		st->econtext = rsinfo->econtext;
 		RegisterExprContextCallback(st->econtext, shutdown_export, PointerGetDatum(st));
 		funcctx->user_fctx = st;
-		open_cursor(OidIsValid(witness_relation_if_exists("pruned_leaf"))
-		                ? psprintf("%s%s", kHeaderAndBlocksQuery, kPrunedQuery)
-		                : kHeaderAndBlocksQuery,
-		            st->snapshot, st->lines_cursor);
+		line_cursor_open(&st->lines, funcctx->multi_call_memory_ctx,
+		                 OidIsValid(witness_relation_if_exists("pruned_leaf"))
+		                     ? psprintf("%s%s", kHeaderAndBlocksQuery, kPrunedQuery)
+		                     : kHeaderAndBlocksQuery,
+		                 st->snapshot);
 		st->phase = PhaseLines;
 	}
 	funcctx = SRF_PERCALL_SETUP();
@@ -606,13 +554,10 @@ Datum witness_export_trail(PG_FUNCTION_ARGS)
 	CHECK_FOR_INTERRUPTS();
 
 	if (st->phase == PhaseLines) {
-		if (st->next == st->nbatch && !st->cursor_done)
-			fetch_lines(st);
-		if (st->next < st->nbatch) {
-			text *line = st->lines[st->next++];
+		text *line = line_cursor_next(&st->lines);
+		if (line != nullptr)
 			SRF_RETURN_NEXT(funcctx, PointerGetDatum(pg_detoast_datum_copy((struct varlena *)line)));
-		}
-		close_cursor(st->lines_cursor);
+		line_cursor_close(&st->lines);
 		start_entries(st, funcctx->multi_call_memory_ctx);
 	}
 	if (st->phase == PhaseEntries) {

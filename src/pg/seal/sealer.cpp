@@ -1,4 +1,5 @@
 #include "pg/seal/sealer.hpp"
+#include "pg/seal/lookup_maintenance.hpp"
 
 #include "pg/seal/block_chunks.hpp"
 
@@ -352,6 +353,8 @@ Datum witness_seal(PG_FUNCTION_ARGS)
 	bool nulls[witness::pg::BlockNatts];
 	if (witness::pg::seal_once(true, values, nulls) == witness::pg::SealOutcome::Sealed)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	// What the readers' lookups need, after commit of the entries, never in the capture.
+	witness::pg::maintain_lookup();
 	return (Datum)0;
 }
 }

@@ -6,10 +6,12 @@
 #include "pg/digest/digest_log.hpp"
 #include "pg/seal/sealer.hpp"
 #include "pg/activity/activity_drain.hpp"
+#include "pg/alerts/alert_pass.hpp"
 #include "pg/seal/sealer_registry.hpp"
 #include "pg/seal/scheduled_retention.hpp"
 #include "pg/seal/scheduled_verification.hpp"
 #include "pg/seal/partition_maintenance.hpp"
+#include "pg/seal/lookup_maintenance.hpp"
 #include "pg/seal/summary_maintenance.hpp"
 #include "pg/common/trail_brin.hpp"
 
@@ -345,6 +347,9 @@ void witness_sealer_main(Datum arg)
 	// The block is committed: its digest may now name it.
 	if (digest != nullptr && append_digest_line(digest))
 		memory.digest_logged_at = GetCurrentTimestamp();
+	// What the readers' lookups need (docs/views.md), once the block is committed.
+	if (pass_found_extension)
+		maintain_lookup_after_pass();
 	// The coming months' partitions of witness.entry, in a transaction of their own (docs/scaling.md).
 	if (pass_found_extension && prepare_partitions_if_due(memory.partitions_checked_at))
 		memory.partitions_checked_at = GetCurrentTimestamp();
@@ -356,6 +361,8 @@ void witness_sealer_main(Datum arg)
 		refresh_summary_after_pass();
 		verify_if_due();
 		apply_retention_if_due();
+		// After the verification, so that a failed one is alerted in the same pass.
+		check_alerts_after_pass();
 	}
 	elog(DEBUG1, "pg_witness: sealer pass in database %u: %s", database, pass_result_name(result));
 	proc_exit(0);

@@ -1,0 +1,102 @@
+#include "pg/seal/lookup_maintenance.hpp"
+
+extern "C" {
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "executor/spi.h"
+#include "pgstat.h"
+#include "utils/snapmgr.h"
+#include "nodes/value.h"
+#include "parser/parse_func.h"
+#include "utils/resowner.h"
+}
+
+namespace witness::pg
+{
+namespace
+{
+
+// Whether the trail's SQL has the lookup table (0.2): a 0.1 trail not updated yet has not.
+// (to_regprocedure() returns NULL when the function is missing, which DirectFunctionCall refuses.)
+bool have_lookup()
+{
+	List *name = list_make2(makeString(pstrdup("witness")), makeString(pstrdup("_maintain_lookup")));
+	return OidIsValid(LookupFuncName(name, 0, nullptr, true));
+}
+
+void run_maintenance()
+{
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "pg_witness: SPI_connect failed");
+	int rc = SPI_execute("SELECT witness._maintain_lookup()", false, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "pg_witness: filling witness.entry_lookup failed: %s", SPI_result_code_string(rc));
+	SPI_finish();
+}
+
+} // namespace
+
+void maintain_lookup()
+{
+	if (!have_lookup())
+		return;
+	// As PL/pgSQL runs a block with an exception handler (docs/cpp-boundary.md, rule 5).
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	BeginInternalSubTransaction(nullptr);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		run_maintenance();
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		// The block is the record; the lookup table only speeds up reading it.
+		MemoryContextSwitchTo(cxt);
+		ErrorData *e = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		ereport(WARNING, (errcode(e->sqlerrcode), errmsg("pg_witness: witness.entry_lookup not filled: %s", e->message),
+		                  errhint("The next seal tries again; until then lookups read the newest entries from witness.entry.")));
+		FreeErrorData(e);
+	}
+	PG_END_TRY();
+}
+
+void maintain_lookup_after_pass()
+{
+	// A standby reads the primary's lookup table, replicated with everything else.
+	if (RecoveryInProgress())
+		return;
+	MemoryContext cxt = CurrentMemoryContext;
+	PG_TRY();
+	{
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pgstat_report_activity(STATE_RUNNING, "pg_witness: filling witness.entry_lookup");
+		if (have_lookup())
+			run_maintenance();
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+		pgstat_report_activity(STATE_IDLE, nullptr);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(cxt);
+		ErrorData *e = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		ereport(WARNING, (errcode(e->sqlerrcode), errmsg("pg_witness: witness.entry_lookup not filled: %s", e->message),
+		                  errhint("The next pass of the sealer tries again; until then lookups read the newest entries from witness.entry.")));
+		FreeErrorData(e);
+	}
+	PG_END_TRY();
+}
+
+} // namespace witness::pg

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Integration test: anomaly alerts raised by the background sealer after its passes (docs/alerts.md).
+#
+# A cluster of its own (witness.seal_interval = 1s, witness.verify_interval = 1s), with a session
+# listening on channel witness_alert:
+#   - a mass deletion above the threshold raises mass_change, one at the threshold does not; the
+#     NOTIFY payload carries the alert id, rule, severity and summary;
+#   - an actor that came through the Unix socket, then over TCP from 127.0.0.1, raises
+#     new_client_address (so does postgres's first login over TCP); a second change over TCP, and a
+#     new actor's first address, do not;
+#   - failed logins above the threshold raise denied_spike;
+#   - valid scheduled verifications raise nothing; a superuser tampers with a sealed entry and the
+#     next scheduled verification raises verification_failed (after its WARNING in the server log);
+#   - every alert is an entry of the chain, and witness.verify() still finds only the tampering.
+#
+# Environment: PG_BINDIR (as scripts/test.sh passes it). Runs as root (the cluster belongs to
+# PG_OS_USER, postgres) or as the owner of the cluster. Takes about 30 s.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=test/integration/lib/common.sh
+source "$HERE/lib/common.sh"
+
+WORK="$(mktemp -d /tmp/alerts.XXXXXX)"
+PORT="$(free_port)"
+LISTENER=
+
+cleanup() {
+	local rc=$?
+	set +e
+	[[ -z $LISTENER ]] || kill "$LISTENER" 2>/dev/null
+	if ((rc != 0)) && [[ -f $WORK/server.log ]]; then
+		echo "---- last 30 lines of the server log ----"
+		tail -n 30 "$WORK/server.log"
+	fi
+	own_cluster_stop "$WORK"
+	rm -rf "$WORK"
+	exit "$rc"
+}
+trap cleanup EXIT
+
+export PGUSER=postgres
+Q_HOST=$WORK
+Q_PORT=$PORT
+DB=al
+# Runs SQL over TCP (client address 127.0.0.1).
+q_tcp() { q_on 127.0.0.1 "$PORT" "$DB" "$1"; }
+
+say "a cluster of its own: witness.seal_interval = 1s, witness.verify_interval = 1s"
+own_cluster_init "$WORK" "$PORT" "witness.seal_interval = '1s'" "witness.verify_interval = '1s'" \
+	"witness.full_verify_interval = 0"
+own_cluster_start "$WORK"
+q_on "$WORK" "$PORT" postgres "CREATE DATABASE al" >/dev/null
+q "CREATE EXTENSION pg_witness" >/dev/null
+q "CREATE TABLE items (id int PRIMARY KEY, label text)" >/dev/null
+q "SELECT witness.track('items')" >/dev/null
+q "INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 100) g" >/dev/null
+q "SELECT witness.set_alert_rule('mass_change', threshold => 3)" >/dev/null
+q "SELECT witness.set_alert_rule('denied_spike', threshold => 2)" >/dev/null
+
+# A session that listens for 25 s; psql prints the notifications it received after its next command.
+{
+	echo "LISTEN witness_alert;"
+	sleep 25
+	echo "SELECT 'listened';"
+} | "$PSQL" -X -h "$WORK" -p "$PORT" -d "$DB" >"$WORK/listen.out" 2>&1 &
+LISTENER=$!
+sleep 1
+
+# ---------------------------------------------------------------------------------------------
+say "mass_change: 3 rows deleted at once are quiet, 4 raise it"
+q "DELETE FROM items WHERE id <= 3" >/dev/null
+q "DELETE FROM items WHERE id BETWEEN 11 AND 14" >/dev/null
+wait_for "a mass_change alert" 30 "SELECT count(*) >= 1 FROM witness.alert WHERE rule = 'mass_change'" || true
+check "one mass_change alert, for the 4 rows" "1|postgres changed 4 rows of public.items in one transaction (0 updated, 4 deleted; threshold 3)" \
+	"SELECT count(*) || '|' || min(summary) FROM witness.alert WHERE rule = 'mass_change'"
+
+# ---------------------------------------------------------------------------------------------
+say "new_client_address: the socket first, then TCP"
+q "SET witness.actor = 'clerk'; UPDATE items SET label = 'a' WHERE id = 50" >/dev/null
+wait_for "clerk's change sealed and evaluated" 30 \
+	"SELECT EXISTS (SELECT FROM witness.alert_address WHERE actor = 'clerk' AND client_addr = 'local')" || true
+q_tcp "SET witness.actor = 'clerk'; UPDATE items SET label = 'b' WHERE id = 51" >/dev/null
+q_tcp "SET witness.actor = 'newbie'; UPDATE items SET label = 'c' WHERE id = 52" >/dev/null
+wait_for "a new_client_address alert" 30 "SELECT count(*) >= 1 FROM witness.alert WHERE rule = 'new_client_address'" || true
+q_tcp "SET witness.actor = 'clerk'; UPDATE items SET label = 'd' WHERE id = 53" >/dev/null
+wait_for "the second TCP change evaluated" 30 \
+	"SELECT (SELECT last_block FROM witness.alert_state) >= (SELECT max(b.block_no) FROM witness.block b
+	        WHERE b.last_entry_id >= (SELECT max(id) FROM witness.entry WHERE table_name = 'items'))" || true
+# postgres logged in through the socket before: its first login over TCP is news too.
+check "clerk and postgres from 127.0.0.1 alerted once each; newbie's first address quiet" \
+	"clerk came from client address 127.0.0.1, never seen for it before|postgres came from client address 127.0.0.1, never seen for it before" \
+	"SELECT string_agg(summary, '|' ORDER BY summary) FROM witness.alert WHERE rule = 'new_client_address'"
+check "both addresses of clerk and newbie's are known" "clerk:127.0.0.1,clerk:local,newbie:127.0.0.1" \
+	"SELECT string_agg(actor || ':' || client_addr, ',' ORDER BY actor, client_addr) FROM witness.alert_address
+	 WHERE actor IN ('clerk', 'newbie')"
+
+# ---------------------------------------------------------------------------------------------
+say "denied_spike: failed logins over TCP"
+for i in 1 2 3; do
+	"$PSQL" -X -h 127.0.0.1 -p "$PORT" -U "nobody_$i" -d "$DB" -c "SELECT 1" >/dev/null 2>&1 || true
+done
+wait_for "a denied_spike alert" 30 "SELECT count(*) >= 1 FROM witness.alert WHERE rule = 'denied_spike'" || true
+check "one denied_spike alert" "1" "SELECT count(*) FROM witness.alert WHERE rule = 'denied_spike'"
+
+# ---------------------------------------------------------------------------------------------
+say "verification_failed: quiet while valid, raised by a tampered trail"
+wait_for "a valid scheduled verification" 30 "SELECT count(*) >= 1 FROM witness.verification_run WHERE status = 'valid'" || true
+check "no verification_failed alert while the trail is valid" "0" \
+	"SELECT count(*) FROM witness.alert WHERE rule = 'verification_failed'"
+ITEM="$(q "SELECT min(id) FROM witness.entry WHERE table_name = 'items' AND op = 'D'")"
+q "BEGIN; ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
+   UPDATE witness.entry SET leaf_hash = sha256('forged') WHERE id = $ITEM;
+   ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_append_only; COMMIT" >/dev/null
+wait_for "a verification_failed alert" 30 "SELECT count(*) >= 1 FROM witness.alert WHERE rule = 'verification_failed'" || true
+check "verification_failed raised, critical, naming the entry" "critical|t" \
+	"SELECT min(severity), bool_and(summary LIKE '%entry $ITEM)%') FROM witness.alert WHERE rule = 'verification_failed'"
+WARNINGS="$(grep -c 'WARNING:  pg_witness: scheduled verification of database "al" found the trail tampered' "$WORK/server.log" || true)"
+check_ok "the WARNING in the server log is still there" "$( ((WARNINGS >= 1)) && echo ok || echo "none found")"
+sleep 3
+check "one alert for the finding, not one per run that finds it again" "1|true" \
+	"SELECT (SELECT count(*) FROM witness.alert WHERE rule = 'verification_failed') || '|' ||
+	        (count(*) >= 2) FROM witness.verification_run WHERE status = 'tampered'"
+
+# ---------------------------------------------------------------------------------------------
+say "alerts are in the chain and were notified"
+wait_for "every alert sealed" 30 \
+	"SELECT count(*) = (SELECT count(*) FROM witness.alert) FROM witness.log
+	 WHERE table_name = 'alert' AND operation = 'INSERT'" || true
+check "every alert is an entry of the chain" "t" \
+	"SELECT count(*) = (SELECT count(*) FROM witness.alert) AND count(*) >= 4 FROM witness.log
+	 WHERE table_name = 'alert' AND operation = 'INSERT'"
+check "witness.verify() finds the tampered entry only" "$ITEM" \
+	"SELECT string_agg(DISTINCT entry_id::text, ',') FROM witness.verify() WHERE status <> 'valid'"
+wait "$LISTENER" || true
+LISTENER=
+for rule in mass_change new_client_address denied_spike verification_failed; do
+	ID="$(q "SELECT min(alert_id) FROM witness.alert WHERE rule = '$rule'")"
+	check_ok "NOTIFY witness_alert for $rule (alert $ID)" \
+		"$(grep -q "Asynchronous notification \"witness_alert\" with payload \"{\"rule\": \"$rule\", \"summary\": .*\"alert_id\": $ID, \"severity\": " "$WORK/listen.out" && echo ok || { echo "not in:"; cat "$WORK/listen.out"; })"
+done
+
+finish "alerts"

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Integration test: the background sealer keeps witness.entry_lookup (docs/views.md, "Speed").
+#
+# A cluster of its own (witness.seal_interval = 200ms):
+#   - entries captured are sealed by the worker and added to witness.entry_lookup after the pass:
+#     every sealed entry is there once, with its block and statement time, and witness.lookup_state
+#     names the newest block;
+#   - witness.search() and witness.entity_history() find them, as soon as committed (pending ones
+#     from the trail);
+#   - passes with nothing to add write nothing (witness.lookup_state keeps its row version);
+#   - a pass that cannot fill the table (a CHECK constraint a superuser added) logs a WARNING and
+#     still seals; once the constraint is gone, the next pass adds what was missed.
+#
+# Environment: PG_BINDIR (as scripts/test.sh passes it). Runs as root (the cluster belongs to
+# PG_OS_USER, postgres) or as the owner of the cluster. Takes about 15 s.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=test/integration/lib/common.sh
+source "$HERE/lib/common.sh"
+
+WORK="$(mktemp -d /tmp/lookup_worker.XXXXXX)"
+PORT="$(free_port)"
+
+cleanup() {
+	local rc=$?
+	set +e
+	if ((rc != 0)) && [[ -f $WORK/server.log ]]; then
+		echo "---- last 30 lines of the server log ----"
+		tail -n 30 "$WORK/server.log"
+	fi
+	own_cluster_stop "$WORK"
+	rm -rf "$WORK"
+	exit "$rc"
+}
+trap cleanup EXIT
+
+export PGUSER=postgres
+Q_HOST=$WORK
+Q_PORT=$PORT
+DB=lw
+
+# Every entry the newest block's snapshot sees is in witness.entry_lookup, and the state names that block.
+ALL_ADDED="SELECT (SELECT block_no FROM witness.lookup_state) = (SELECT max(block_no) FROM witness.block)
+                  AND NOT EXISTS (SELECT FROM witness.entry e
+                                  WHERE pg_visible_in_snapshot(e.xid, (SELECT snapshot FROM witness.block ORDER BY block_no DESC LIMIT 1))
+                                    AND NOT EXISTS (SELECT FROM witness.entry_lookup k WHERE k.id = e.id AND k.stmt_time = e.stmt_time))"
+
+# ---------------------------------------------------------------------------------------------
+say "a cluster of its own: witness.seal_interval = 200ms"
+
+own_cluster_init "$WORK" "$PORT" "witness.seal_interval = '200ms'" "witness.verify_interval = 0" "witness.record_activity = reads"
+own_cluster_start "$WORK"
+q_on "$WORK" "$PORT" postgres "CREATE DATABASE lw" >/dev/null
+q "CREATE EXTENSION pg_witness" >/dev/null
+q "CREATE TABLE item (id int PRIMARY KEY, name text)" >/dev/null
+q "SELECT witness.track('item')" >/dev/null
+q "INSERT INTO item SELECT g, 'item ' || g FROM generate_series(1, 1000) g" >/dev/null
+q "UPDATE item SET name = 'renamed' WHERE id = 7" >/dev/null
+
+# ---------------------------------------------------------------------------------------------
+say "the worker seals and fills witness.entry_lookup"
+
+wait_for "every sealed entry added" 30 "SELECT count(*) = 1001 FROM witness.entry_lookup k JOIN witness.entry e ON e.id = k.id WHERE e.table_name = 'item'" || true
+check "every entry of item in the lookup table, once, with its block" "1001|1001|t" \
+	"SELECT count(*), count(DISTINCT k.id), bool_and(k.block_no BETWEEN 1 AND (SELECT max(block_no) FROM witness.block))
+	   FROM witness.entry_lookup k JOIN witness.entry e ON e.id = k.id AND e.stmt_time = k.stmt_time WHERE e.table_name = 'item'"
+wait_for "the newest block added" 30 "$ALL_ADDED" || true
+check "the state names the newest block, nothing sealed is missing" "t" "$ALL_ADDED"
+check "a row's history" "INSERT,UPDATE" \
+	"SELECT string_agg(operation, ',' ORDER BY entry_id) FROM witness.entity_history('item', '{\"id\": 7}')"
+check "the newest entry first" "UPDATE|postgres updated item {\"id\": 7}: name" \
+	"SELECT operation || '|' || display_text FROM witness.search(target => 'item', max_rows => 1)"
+
+# ---------------------------------------------------------------------------------------------
+say "passes with nothing to add write nothing"
+
+version="$(q "SELECT xmin FROM witness.lookup_state")"
+sleep 2
+check "witness.lookup_state keeps its row version over idle passes" "$version" "SELECT xmin FROM witness.lookup_state"
+
+# ---------------------------------------------------------------------------------------------
+say "a pass that cannot fill the table still seals"
+
+q "ALTER TABLE witness.entry_lookup ADD CONSTRAINT it_broken CHECK (id < 0) NOT VALID" >/dev/null
+blocks="$(q "SELECT max(block_no) FROM witness.block")"
+q "UPDATE item SET name = 'again' WHERE id = 8" >/dev/null
+check "a committed entry is found at once" "UPDATE" \
+	"SELECT string_agg(operation, ',' ORDER BY entry_id) FROM witness.entity_history('item', '{\"id\": 8}') WHERE operation = 'UPDATE'"
+wait_for "sealed" 30 "SELECT max(block_no) > $blocks FROM witness.block" || true
+sleep 1
+check "sealed, not added" "t|f" \
+	"SELECT (SELECT max(block_no) FROM witness.block) > $blocks, EXISTS (SELECT FROM witness.entry_lookup k JOIN witness.entry e ON e.id = k.id WHERE e.table_name = 'item' AND e.new_values::jsonb ->> 'name' = 'again')"
+check_ok "the server log has the WARNING" "$(grep -q 'witness.entry_lookup not filled' "$WORK/server.log" && echo ok || echo 'no WARNING in the log')"
+check "found all the same (from the trail)" "INSERT,UPDATE" \
+	"SELECT string_agg(operation, ',' ORDER BY entry_id) FROM witness.entity_history('item', '{\"id\": 8}')"
+q "ALTER TABLE witness.entry_lookup DROP CONSTRAINT it_broken" >/dev/null
+wait_for "the next pass adds what was missed" 30 "$ALL_ADDED" || true
+check "added by a later pass" "t" "$ALL_ADDED"
+
+finish "lookup_worker"

@@ -1,0 +1,256 @@
+-- Anomaly alerts (docs/alerts.md): each rule raised once just above its threshold and quiet at it,
+-- evaluated over sealed blocks by witness.check_alerts(); what a table owner, a DML-only role, a role
+-- with CREATE on the database, an admin and a superuser can do to suppress them.
+SET client_min_messages = warning;
+CREATE ROLE al_owner LOGIN;
+CREATE ROLE al_dml LOGIN;
+CREATE ROLE al_creator LOGIN;
+CREATE ROLE al_admin LOGIN IN ROLE witness_admin;
+CREATE ROLE al_auditor LOGIN IN ROLE witness_auditor;
+CREATE ROLE al_plain;
+RESET client_min_messages;
+SELECT current_database() AS db \gset
+GRANT CREATE ON DATABASE :"db" TO al_owner, al_creator;
+CREATE TABLE al_acct (id int PRIMARY KEY, v int, customer text);
+ALTER TABLE al_acct OWNER TO al_owner;
+INSERT INTO al_acct SELECT g, g, 'c' || g || '@al.example' FROM generate_series(1, 40) g;
+SELECT witness.track('al_acct', subject_column => 'customer', encrypt => false);
+GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON al_acct TO al_dml;
+CREATE TABLE al_other (id int PRIMARY KEY);
+
+-- Seals what is committed and evaluates the rules; dates in summaries shown as DAY, and the counts
+-- (and the first problem of a verification) of rules that depend on earlier tests as N.
+CREATE FUNCTION al_check() RETURNS TABLE (rule text, severity text, summary text)
+LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM count(*) FROM witness.seal();
+	RETURN QUERY SELECT a.rule, a.severity,
+	                    CASE WHEN a.rule IN ('denied_spike', 'verification_failed') OR a.summary ~ '(denied_spike|verification_failed)'
+	                         THEN regexp_replace(regexp_replace(a.summary, '; the first: .*$', ''), '\d+', 'N', 'g')
+	                         ELSE regexp_replace(a.summary, '\d{4}-\d\d-\d\d( \d\d:\d\d)?', 'DAY', 'g') END
+	             FROM witness.check_alerts() a ORDER BY a.alert_id;
+END
+$$;
+-- Whatever earlier tests left is evaluated first.
+SELECT witness.flush_activity() >= 0 AS flushed;
+SELECT count(*) >= 0 AS drained FROM al_check();
+
+-- The rules as installed.
+SELECT rule, enabled, severity, threshold, params FROM witness.alert_rules;
+
+-- mass_change: more than threshold rows of one table updated or deleted by one transaction.
+SELECT witness.set_alert_rule('mass_change', threshold => 5) > 0 AS set;
+SET ROLE al_dml;
+UPDATE al_acct SET v = v + 1 WHERE id <= 5;                       -- 5: at the threshold
+BEGIN;
+DELETE FROM al_acct WHERE id BETWEEN 6 AND 8;
+UPDATE al_acct SET v = 0 WHERE id BETWEEN 9 AND 11;               -- 6 in one transaction
+COMMIT;
+RESET ROLE;
+SELECT * FROM al_check();
+-- Evaluated once: nothing new.
+SELECT * FROM al_check();
+
+-- off_hours: off by default; quiet inside business hours (every day, all day), raised outside them
+-- (no business day at all), once per role and day.
+SELECT witness.set_alert_rule('off_hours', enabled => true,
+       params => '{"from": "00:00", "to": "24:00", "days": [1, 2, 3, 4, 5, 6, 7]}') > 0 AS set;
+UPDATE al_acct SET v = v + 1 WHERE id = 20;
+SELECT * FROM al_check();
+SELECT witness.set_alert_rule('off_hours', params => '{"days": []}') > 0 AS set;
+UPDATE al_acct SET v = v + 1 WHERE id = 20;
+UPDATE al_acct SET v = v + 1 WHERE id = 21;
+SELECT * FROM al_check();
+SELECT witness.set_alert_rule('off_hours', enabled => false) > 0 AS set;
+SELECT * FROM al_check();
+
+-- new_client_address: an actor's first address is learned silently; one never seen for it alerts.
+-- (pg_regress connects through a socket, "local"; test/integration/alerts.sh uses TCP.)
+SET witness.actor = 'al_newbie';
+UPDATE al_acct SET v = v + 1 WHERE id = 22;
+RESET witness.actor;
+SELECT * FROM al_check();
+BEGIN;
+SELECT witness._begin_internal_ddl();
+INSERT INTO witness.alert_address VALUES ('al_traveller', '203.0.113.9', now());
+COMMIT;
+SET witness.actor = 'al_traveller';
+UPDATE al_acct SET v = v + 1 WHERE id = 23;
+RESET witness.actor;
+SELECT * FROM al_check();
+SET witness.actor = 'al_traveller';
+UPDATE al_acct SET v = v + 1 WHERE id = 24;
+RESET witness.actor;
+SELECT * FROM al_check();
+
+-- capture_off: tracking a table is quiet; untracking one alerts.
+SELECT witness.track('al_other');
+SELECT * FROM al_check();
+SELECT witness.untrack('al_other');
+SELECT * FROM al_check();
+-- Rows that leave a tracked table (a partition detached) are no longer captured.
+CREATE TABLE al_parts (id int, v int) PARTITION BY RANGE (id);
+CREATE TABLE al_part1 PARTITION OF al_parts FOR VALUES FROM (0) TO (10);
+SELECT witness.track('al_parts');
+INSERT INTO al_parts VALUES (1, 1);
+SELECT * FROM al_check();
+ALTER TABLE al_parts DETACH PARTITION al_part1;
+SELECT * FROM al_check();
+SELECT witness.untrack('al_parts');
+DROP TABLE al_parts, al_part1;
+SELECT count(*) >= 0 AS drained FROM al_check();
+
+-- permission_escalation: a plain role, a grant on an untracked table: quiet.
+CREATE ROLE al_quiet LOGIN CREATEDB;
+GRANT SELECT ON al_other TO al_plain;
+SELECT * FROM al_check();
+ALTER ROLE al_plain SUPERUSER;
+GRANT witness_auditor TO al_plain;
+GRANT SELECT ON al_acct TO al_plain;
+SELECT * FROM al_check();
+ALTER ROLE al_plain NOSUPERUSER;
+DROP ROLE al_quiet;
+
+-- denied_spike: refused attempts per hour; threshold three above what this hour counted so far.
+SELECT witness.flush_activity() >= 0 AS flushed;
+SELECT count(*) >= 0 AS drained FROM al_check();
+SELECT COALESCE((SELECT count FROM witness.alert_counter
+                 WHERE rule = 'denied_spike' AND bucket = date_trunc('hour', now(), 'UTC')::text), 0) + 3 AS t \gset
+SELECT witness.set_alert_rule('denied_spike', threshold => :t) > 0 AS set;
+SET ROLE al_dml;
+SELECT count(*) FROM witness.entry;
+SELECT count(*) FROM witness.alert;
+SELECT witness.set_alert_rule('mass_change', enabled => false);
+RESET ROLE;
+SELECT witness.flush_activity() > 0 AS flushed;
+SELECT * FROM al_check();
+SET ROLE al_dml;
+SELECT witness.check_alerts();
+RESET ROLE;
+SELECT witness.flush_activity() > 0 AS flushed;
+SELECT * FROM al_check();
+
+-- mass_export: more than threshold subjects exported by one role in a day.
+SELECT witness.set_alert_rule('mass_export', threshold => 2) > 0 AS set;
+-- The keys earlier tests encrypted entries under (the export needs them to find a subject's entries).
+SELECT set_config('witness.master_key_file', current_setting('data_directory') || '/regress_witness_b.key', false) IS NOT NULL AS set;
+SELECT set_config('witness.previous_master_key_file', current_setting('data_directory') || '/regress_witness_a.key', false) IS NOT NULL AS set;
+SET ROLE al_auditor;
+SELECT count(*) > 0 AS exported FROM witness.subject_export('c1@al.example', 'json', 'request 1');
+SELECT count(*) > 0 AS exported FROM witness.subject_export('c2@al.example', 'json', 'request 2');
+RESET ROLE;
+SELECT * FROM al_check();
+SET ROLE al_auditor;
+SELECT count(*) > 0 AS exported FROM witness.subject_export('c3@al.example', 'csv', 'request 3');
+RESET ROLE;
+RESET witness.master_key_file;
+RESET witness.previous_master_key_file;
+SELECT * FROM al_check();
+
+-- mass_export, params.entries: more than that many rows of the trail read by one role in a day.
+SELECT witness.set_alert_rule('mass_export', params => '{"entries": 3}') > 0 AS set;
+SET ROLE al_admin;
+SELECT id > 0 AS row_read FROM witness.log LIMIT 3;
+RESET ROLE;
+SELECT witness.flush_activity() > 0 AS flushed;
+SELECT * FROM al_check();
+SET ROLE al_admin;
+SELECT id > 0 AS row_read FROM witness.log LIMIT 1;
+RESET ROLE;
+SELECT witness.flush_activity() > 0 AS flushed;
+SELECT * FROM al_check();
+SELECT witness.set_alert_rule('mass_export', params => '{"entries": -1}');
+SELECT witness.set_alert_rule('mass_export', params => '{"rows": 5}');
+
+-- verification_failed: more problems than the threshold. Earlier tests left the trail with problems
+-- of their own (P, 0 when this test runs alone): at P problems, quiet; an entry a superuser rewrote
+-- makes P + 1, and alerts (the entry is then put back).
+SELECT count(*) FILTER (WHERE status <> 'valid') AS p FROM witness.verify() \gset
+SELECT witness.set_alert_rule('verification_failed', threshold => :p) > 0 AS set;
+SELECT count(*) FILTER (WHERE status <> 'valid') = :p AS p_problems FROM witness.verify_and_checkpoint(resume => false);
+SELECT * FROM al_check();
+SELECT id AS tampered_id, new_values AS original FROM witness.entry
+WHERE table_name = 'al_acct' AND op = 'U' ORDER BY id LIMIT 1 \gset
+BEGIN;
+ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
+UPDATE witness.entry SET new_values = jsonb_set(new_values::jsonb, '{v}', '999')::json WHERE id = :tampered_id;
+ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_append_only;
+COMMIT;
+SELECT count(*) FILTER (WHERE status <> 'valid') = :p + 1 AS one_more FROM witness.verify_and_checkpoint(resume => false);
+SELECT * FROM al_check();
+BEGIN;
+ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
+UPDATE witness.entry SET new_values = :'original' WHERE id = :tampered_id;
+ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_append_only;
+COMMIT;
+SELECT count(*) FILTER (WHERE status <> 'valid') = :p AS p_problems FROM witness.verify_and_checkpoint(resume => false);
+SELECT * FROM al_check();
+
+-- Each alert is an entry of the chain.
+SELECT count(*) = (SELECT count(*) FROM witness.alert) AS every_alert_in_the_chain
+FROM witness.entry WHERE schema_name = 'witness' AND table_name = 'alert';
+
+-- A TRUNCATE of a tracked table is a mass deletion; of an untracked one, nothing. (NOTIFY
+-- witness_alert is tested in test/integration/alerts.sh: psql prints the notifying backend's pid.)
+TRUNCATE al_other;
+TRUNCATE al_acct;
+SELECT * FROM al_check();
+
+-- Attackers. The DML-only role, the table owner and a role with CREATE on the database cannot read
+-- alerts, delete them, change or disable rules, or evaluate.
+SET ROLE al_dml;
+DELETE FROM witness.alert;
+SELECT witness.set_alert_rule('mass_change', threshold => 1000000);
+RESET ROLE;
+SET ROLE al_owner;
+DELETE FROM witness.alert;
+SELECT witness.set_alert_rule('mass_change', enabled => false);
+ALTER TABLE witness.alert DISABLE TRIGGER witness_append_only;
+RESET ROLE;
+SET ROLE al_creator;
+UPDATE witness.alert_state SET last_block = 1000000;
+SELECT witness.check_alerts();
+CREATE SCHEMA al_fake;
+CREATE TABLE al_fake.alert_rules AS SELECT 'mass_change'::text AS rule, false AS enabled;
+DROP SCHEMA al_fake CASCADE;
+RESET ROLE;
+-- The admin sets rules (each change in the chain and alerted) but cannot delete alerts, skip blocks
+-- or disable the alert that reports rule changes; an auditor reads alerts and changes nothing.
+SET ROLE al_admin;
+SELECT witness.set_alert_rule('mass_change', enabled => false) > 0 AS disabled;
+SELECT witness.set_alert_rule('alert_rule_changed', enabled => false);
+SELECT witness.set_alert_rule('mass_change', severity => 'fatal');
+SELECT witness.set_alert_rule('capture_off', threshold => 3);
+SELECT witness.set_alert_rule('no_such_rule', enabled => false);
+DELETE FROM witness.alert;
+UPDATE witness.alert_state SET last_block = 1000000;
+SELECT count(*) > 0 AS admin_reads_alerts FROM witness.alert;
+RESET ROLE;
+SELECT * FROM al_check();
+SELECT rule, enabled, set_by FROM witness.alert_rule ORDER BY change_id DESC LIMIT 1;
+SELECT count(*) AS rule_changes_in_chain FROM witness.entry
+WHERE schema_name = 'witness' AND table_name = 'alert_rule' AND new_values ->> 'rule' = 'mass_change';
+SET ROLE al_auditor;
+SELECT count(*) > 0 AS auditor_reads_alerts FROM witness.alert;
+SELECT rule, enabled FROM witness.alert_rules WHERE rule = 'mass_change';
+SELECT witness.set_alert_rule('mass_change', enabled => true);
+RESET ROLE;
+-- A superuser meets the guards too (with them disabled, as for the rest of the trail, it can do
+-- anything: docs/alerts.md).
+DELETE FROM witness.alert;
+UPDATE witness.alert SET severity = 'info';
+TRUNCATE witness.alert_state;
+DELETE FROM witness.alert_address;
+SET session_replication_role = replica;
+UPDATE witness.alert_state SET last_block = 1000000;
+RESET session_replication_role;
+
+SELECT witness.set_alert_rule('mass_change', enabled => true, threshold => 1000) > 0 AS restored;
+SELECT witness.set_alert_rule('denied_spike', threshold => 20) > 0 AS restored;
+SELECT witness.set_alert_rule('mass_export', threshold => 50, params => '{"entries": 100000}') > 0 AS restored;
+SELECT witness.set_alert_rule('verification_failed', threshold => 0) > 0 AS restored;
+SELECT count(*) >= 0 AS drained FROM al_check();
+REVOKE CREATE ON DATABASE :"db" FROM al_owner, al_creator;
+DROP TABLE al_acct, al_other;
+DROP FUNCTION al_check();
+DROP ROLE al_owner, al_dml, al_creator, al_admin, al_auditor, al_plain;

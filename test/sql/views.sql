@@ -1,0 +1,235 @@
+-- Reading the trail (docs/views.md): witness.changes, witness.entity_history(), witness.search(),
+-- witness.entry_text(), and witness.entry_lookup, which the sealer keeps and erasure and retention
+-- keep consistent. Masking and periods are witness.log's; the attempts of a table owner, a DML-only
+-- role and a role with CREATE on the database are refused.
+\set VERBOSITY terse
+SET client_min_messages = warning;
+CREATE SCHEMA vw;
+GRANT USAGE ON SCHEMA vw TO PUBLIC;
+CREATE ROLE vw_reader;
+CREATE ROLE vw_auditor;
+CREATE ROLE vw_admin;
+CREATE ROLE vw_owner;
+CREATE ROLE vw_dml;
+CREATE ROLE vw_creator;
+CREATE ROLE vw_period;
+GRANT witness_reader TO vw_reader;
+GRANT witness_auditor TO vw_auditor;
+GRANT witness_admin TO vw_admin;
+DO $$ BEGIN EXECUTE format('GRANT CREATE ON DATABASE %I TO vw_creator', current_database()); END $$;
+
+CREATE TABLE vw.customers (id int PRIMARY KEY, name text, email text, plan text);
+ALTER TABLE vw.customers OWNER TO vw_owner;
+SELECT witness.track('vw.customers', column_tags => '{"email": "pii"}');
+CREATE TABLE vw.secret (id int PRIMARY KEY, v text);
+SELECT witness.track('vw.secret', 'pii');
+GRANT SELECT, INSERT, UPDATE, DELETE ON vw.customers, vw.secret TO vw_dml;
+-- Records what a role's own condition is shown of the rows it filters.
+CREATE TABLE vw.leaked (v text);
+GRANT INSERT, SELECT ON vw.leaked TO PUBLIC;
+CREATE FUNCTION vw.leak(v text) RETURNS boolean LANGUAGE plpgsql COST 0.0000001 AS $$
+BEGIN
+	INSERT INTO vw.leaked VALUES (v);
+	RETURN true;
+END
+$$;
+GRANT EXECUTE ON FUNCTION vw.leak(text) TO PUBLIC;
+-- Says no when a statement is refused for lack of permission (42501), else yes.
+CREATE FUNCTION vw.try(statement text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+	BEGIN
+		EXECUTE statement;
+		RAISE EXCEPTION 'ran' USING ERRCODE = 'VW000';
+	EXCEPTION WHEN OTHERS THEN
+		RETURN CASE WHEN SQLSTATE = '42501' THEN 'no' ELSE 'yes' END;
+	END;
+END
+$$;
+GRANT EXECUTE ON FUNCTION vw.try(text) TO PUBLIC;
+
+SELECT clock_timestamp() AS test_start \gset
+-- The changes: two inserts and an update by alice and bob, sealed; then carol's update and a delete
+-- by the DML-only role's own session, pending.
+SET witness.actor = 'alice@example.com';
+INSERT INTO vw.customers VALUES (1, 'Ann', 'ann@example.org', 'basic'), (2, 'Bob', 'bob@example.org', 'pro');
+SET witness.actor = 'bob@example.com';
+UPDATE vw.customers SET name = 'Ann B', email = 'annb@example.org' WHERE id = 1;
+INSERT INTO vw.secret VALUES (7, 'classified words');
+SELECT count(*) AS blocks FROM witness.seal();
+SET witness.actor = 'carol@example.com';
+UPDATE vw.customers SET plan = 'pro' WHERE id = 1;
+RESET witness.actor;
+SET SESSION AUTHORIZATION vw_dml;
+DELETE FROM vw.customers WHERE id = 2;
+RESET SESSION AUTHORIZATION;
+
+-- witness.changes: one row per field, typed, values as text and jsonb.
+SELECT operation, table_name, row_key, field, old_value, new_value, old_value_json, new_value_json, actor, session_user_name, tags
+FROM witness.changes WHERE schema_name = 'vw' ORDER BY entry_id, field;
+SELECT a.attname, format_type(a.atttypid, a.atttypmod) AS type, col_description(a.attrelid, a.attnum) IS NOT NULL AS commented
+FROM pg_attribute a WHERE a.attrelid = 'witness.changes'::regclass AND a.attnum > 0 ORDER BY a.attnum;
+
+-- The sealed entries are in witness.entry_lookup, the pending ones not yet: lookups find them in the
+-- tail of the trail.
+SELECT e.op, e.table_name, k.id IS NOT NULL AS in_lookup, k.key_hash = witness._lookup_key_hash(e.schema_name, e.table_name, e.row_key::jsonb) AS key_hash_right
+FROM witness.entry e LEFT JOIN witness.entry_lookup k ON k.id = e.id WHERE e.schema_name = 'vw' ORDER BY e.id;
+
+-- One row's history, oldest first, pending entries included.
+SELECT operation, actor, session_user_name, fields, old_values, new_values, display_text
+FROM witness.entity_history('vw.customers', '{"id": 1}');
+SELECT operation, actor, session_user_name, display_text FROM witness.entity_history('vw.customers', '{"id": 2}');
+SELECT count(*) AS no_such_row FROM witness.entity_history('vw.customers', '{"id": 3}');
+SELECT witness.entity_history('vw.customers', NULL);
+
+-- witness.search(): newest first, each filter alone.
+SELECT table_name, operation, actor FROM witness.search(target => 'vw.customers');
+SELECT table_name, operation, actor FROM witness.search(target => 'vw.customers', max_rows => 2);
+SELECT min(stmt_time) AS first_update FROM witness.entry WHERE schema_name = 'vw' AND op = 'U' \gset
+SELECT table_name, operation FROM witness.search(since => :'first_update', target => 'vw.customers');
+SELECT table_name, operation FROM witness.search(until => :'first_update', target => 'vw.customers');
+SELECT table_name, operation FROM witness.search(actor => 'bob@example.com', since => :'test_start');
+SELECT table_name, operation, session_user_name FROM witness.search(db_user => 'vw_dml', since => :'test_start');
+SELECT table_name, operation FROM witness.search(operation => 'delete', target => 'vw.customers');
+SELECT table_name, operation, tags FROM witness.search(tag => 'pii', since => :'first_update');
+SELECT table_name, operation FROM witness.search(value_text => 'ANNB@', since => :'test_start');
+SELECT count(*) AS none FROM witness.search(max_rows => 0);
+SELECT witness.search(operation => 'upsert');
+SELECT witness.search(tag => 'secret');
+SELECT witness.search(max_rows => -1);
+
+-- The display text: no value of a classified column, even for a superuser; names of changed
+-- columns for updates; the same from witness.entry_text().
+SELECT display_text FROM witness.search(target => 'vw.secret');
+SELECT count(*) AS texts_with_values FROM witness.search(since => :'test_start', max_rows => 1000)
+WHERE display_text LIKE '%example.org%' OR display_text LIKE '%classified words%';
+SELECT count(*) AS entry_text_differs FROM witness.search(target => 'vw.customers') s
+WHERE witness.entry_text(s.entry_id) IS DISTINCT FROM s.display_text;
+
+-- A reader sees the values of classified columns masked, in every one of them, and cannot find an
+-- entry by a value or a key it sees masked.
+SET ROLE vw_reader;
+SELECT table_name, field, old_value, new_value FROM witness.changes WHERE schema_name = 'vw' ORDER BY entry_id, field;
+SELECT operation, row_key, new_values, display_text FROM witness.search(target => 'vw.secret');
+SELECT count(*) AS found_by_masked_value FROM witness.search(value_text => 'annb@example.org');
+SELECT count(*) AS found_by_masked_value FROM witness.search(value_text => 'classified');
+SELECT table_name, operation FROM witness.search(value_text => 'Ann B', since => :'test_start');
+SELECT count(*) AS found_by_masked_key FROM witness.entity_history('vw.secret', '{"id": 7}');
+SELECT operation, fields, new_values FROM witness.entity_history('vw.customers', '{"id": 1}');
+-- Its own condition on the view sees masked values only.
+SELECT count(*) >= 0 AS read FROM witness.changes WHERE schema_name = 'vw' AND vw.leak(new_value);
+SELECT count(*) AS leaked_values FROM vw.leaked WHERE v LIKE '%example.org%' OR v LIKE '%classified%';
+SELECT count(*) AS read_lookup FROM witness.entry_lookup;
+RESET ROLE;
+-- An auditor sees them.
+SET ROLE vw_auditor;
+SELECT operation, row_key, new_values, display_text FROM witness.entity_history('vw.secret', '{"id": 7}');
+RESET ROLE;
+-- An auditor limited to a period sees nothing outside it, through the functions too.
+SELECT witness.grant_auditor('vw_period', now() + interval '1 day', since => now() + interval '1 hour') > 0 AS granted;
+SET ROLE vw_period;
+SELECT count(*) AS outside_period FROM witness.search(target => 'vw.customers');
+SELECT count(*) AS outside_period FROM witness.entity_history('vw.customers', '{"id": 1}');
+SELECT count(*) AS outside_period FROM witness.changes WHERE schema_name = 'vw';
+SELECT witness.entry_text(max(entry_id)) AS outside_period FROM witness.search(target => 'vw.customers');
+RESET ROLE;
+SELECT witness.revoke_auditor('vw_period');
+
+-- The table owner, the DML-only role and a role with CREATE on the database: refused (42501), also
+-- when they make a schema of their own.
+SELECT r AS role,
+       vw.try('SELECT count(*) FROM witness.changes') AS changes,
+       vw.try('SELECT count(*) FROM witness.search()') AS search,
+       vw.try('SELECT count(*) FROM witness.entity_history(''vw.customers'', ''{"id": 1}'')') AS entity_history,
+       vw.try('SELECT witness.entry_text(1)') AS entry_text,
+       vw.try('SELECT count(*) FROM witness.entry_lookup') AS entry_lookup,
+       vw.try('SELECT witness._maintain_lookup()') AS maintain
+FROM unnest(ARRAY['vw_owner', 'vw_dml', 'vw_creator']) r
+CROSS JOIN LATERAL (SELECT set_config('role', r, true)) s
+ORDER BY 1;
+RESET ROLE;
+SET ROLE vw_creator;
+CREATE SCHEMA vw_evil;
+CREATE FUNCTION vw_evil.search() RETURNS SETOF text LANGUAGE sql AS $$ SELECT 'evil' $$;
+SET search_path = vw_evil, public;
+SELECT vw.try('SELECT count(*) FROM witness.search()') AS search_with_own_schema_first;
+RESET search_path;
+RESET ROLE;
+-- The roles may, and the admin sees values unmasked.
+SELECT r AS role,
+       vw.try('SELECT count(*) FROM witness.changes') AS changes,
+       vw.try('SELECT count(*) FROM witness.search()') AS search,
+       vw.try('SELECT count(*) FROM witness.entity_history(''vw.customers'', ''{"id": 1}'')') AS entity_history,
+       vw.try('SELECT witness.entry_text(1)') AS entry_text,
+       vw.try('SELECT count(*) FROM witness.entry_lookup') AS entry_lookup
+FROM unnest(ARRAY['vw_reader', 'vw_auditor', 'vw_admin']) r
+CROSS JOIN LATERAL (SELECT set_config('role', r, true)) s
+ORDER BY 1;
+RESET ROLE;
+SET ROLE vw_admin;
+SELECT new_value FROM witness.changes WHERE schema_name = 'vw' AND field = 'email' AND operation = 'UPDATE';
+RESET ROLE;
+
+-- Consistency after a seal: every entry the newest block sees is in witness.entry_lookup with its
+-- statement time, and every row there is an entry.
+SELECT count(*) AS blocks FROM witness.seal();
+SELECT count(*) AS sealed_missing FROM witness.entry e, (SELECT snapshot FROM witness.block ORDER BY block_no DESC LIMIT 1) b
+WHERE pg_visible_in_snapshot(e.xid, b.snapshot) AND NOT EXISTS (SELECT FROM witness.entry_lookup k WHERE k.id = e.id AND k.stmt_time = e.stmt_time);
+SELECT count(*) AS stray FROM witness.entry_lookup k WHERE NOT EXISTS (SELECT FROM witness.entry e WHERE e.id = k.id);
+SELECT block_no = (SELECT max(block_no) FROM witness.block) AS state_current FROM witness.lookup_state;
+
+-- When the lookup table cannot be filled, the block is sealed all the same (a WARNING), lookups find
+-- its entries in the trail, and the next seal adds them.
+ALTER TABLE witness.entry_lookup ADD CONSTRAINT vw_broken CHECK (id < 0) NOT VALID;
+UPDATE vw.customers SET plan = 'gold' WHERE id = 1;
+SET client_min_messages = notice;
+SELECT count(*) AS blocks FROM witness.seal();
+SET client_min_messages = warning;
+SELECT block_no < (SELECT max(block_no) FROM witness.block) AS state_behind FROM witness.lookup_state;
+SELECT operation, actor, display_text FROM witness.search(target => 'vw.customers', max_rows => 1);
+ALTER TABLE witness.entry_lookup DROP CONSTRAINT vw_broken;
+UPDATE vw.customers SET plan = 'pro' WHERE id = 1;
+SELECT count(*) AS blocks FROM witness.seal();
+SELECT block_no = (SELECT max(block_no) FROM witness.block) AS state_current FROM witness.lookup_state;
+SELECT count(*) AS gold_in_lookup FROM witness.entry_lookup k JOIN witness.entry e ON e.id = k.id
+WHERE e.table_name = 'customers' AND e.new_values::jsonb ->> 'plan' = 'gold';
+
+-- Erasure: the erased entries lose their key hash, and a row's history no longer finds them.
+CREATE TABLE vw.people (id int PRIMARY KEY, who text, v text);
+SELECT witness.track('vw.people', column_tags => '{"who": "pii"}', subject_column => 'who', encrypt => false);
+INSERT INTO vw.people VALUES (1, 'pat@vw.example', 'a'), (2, 'sam@vw.example', 'b');
+SELECT count(*) AS blocks FROM witness.seal();
+SELECT count(*) AS history_before FROM witness.entity_history('vw.people', '{"id": 1}');
+-- Earlier tests leave encrypted entries: an erasure needs the master key to look into them.
+SELECT set_config('witness.master_key_file', current_setting('data_directory') || '/regress_witness_a.key', false) IS NOT NULL AS set;
+SELECT witness.erase_subject('pat@vw.example', 'views test') AS erased;
+RESET witness.master_key_file;
+SELECT count(*) AS history_after FROM witness.entity_history('vw.people', '{"id": 1}');
+SELECT count(*) AS history_other FROM witness.entity_history('vw.people', '{"id": 2}');
+SELECT count(*) AS erased_with_key_hash FROM witness.entry_lookup k JOIN witness.entry e ON e.id = k.id
+WHERE e.erasure_id IS NOT NULL AND k.key_hash IS NOT NULL;
+SELECT operation, row_key, display_text FROM witness.search(target => 'vw.people');
+
+-- Retention: pruned entries leave witness.entry_lookup, whole blocks and partly pruned ones alike.
+CREATE TABLE vw.old (id int PRIMARY KEY);
+SELECT witness.track('vw.old', 'restricted');
+INSERT INTO vw.old SELECT g FROM generate_series(1, 3) g;
+SELECT count(*) AS blocks FROM witness.seal();
+INSERT INTO vw.old VALUES (4);
+INSERT INTO vw.customers VALUES (5, 'Eve', 'eve@example.org', 'basic');
+SELECT count(*) AS blocks FROM witness.seal();
+SELECT count(*) AS old_in_lookup FROM witness.entry_lookup k JOIN witness.entry e ON e.id = k.id WHERE e.table_name = 'old';
+SELECT witness.set_retention('restricted', '1 microsecond') IS NOT NULL AS set;
+SELECT pg_sleep(0.01);
+SELECT entries_pruned >= 4 AS pruned FROM witness.apply_retention();
+SELECT count(*) AS old_found FROM witness.search(target => 'vw.old');
+SELECT count(*) AS stray FROM witness.entry_lookup k WHERE NOT EXISTS (SELECT FROM witness.entry e WHERE e.id = k.id);
+SELECT count(*) AS customers_kept FROM witness.entity_history('vw.customers', '{"id": 5}');
+SELECT witness.set_retention('restricted', NULL) IS NOT NULL AS reset;
+
+-- Clean up.
+SELECT witness.untrack(t) FROM unnest(ARRAY['vw.customers', 'vw.secret', 'vw.people', 'vw.old']::regclass[]) t;
+SELECT format('REVOKE CREATE ON DATABASE %I FROM vw_creator', current_database()) \gexec
+DROP SCHEMA vw CASCADE;
+DROP SCHEMA vw_evil CASCADE;
+DROP OWNED BY vw_reader, vw_auditor, vw_admin, vw_owner, vw_dml, vw_creator, vw_period;
+DROP ROLE vw_reader, vw_auditor, vw_admin, vw_owner, vw_dml, vw_creator, vw_period;
