@@ -670,12 +670,17 @@ END
 $$;
 COMMENT ON FUNCTION witness._block_of_xid(xid8, bigint) IS 'internal: the first block of an entry''s transaction-id era whose snapshot sees its transaction (NULL while none does), by binary search';
 
--- The members of block b in id order: what its Merkle root was computed over (docs/verification.md).
--- The xid bounds (the previous snapshot's xmin, this one's xmax) and the id bounds of the header let
--- witness.entry_xid and witness.entry_id skip the rest of the trail. A header whose bounds were
--- altered fails its block hash, and the proofs read from it do not check. For a block retention
+CREATE FUNCTION witness._ascending_positions(ids bigint[], from_id bigint, to_id bigint) RETURNS integer[]
+AS 'MODULE_PATHNAME', 'witness_ascending_positions' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION witness._ascending_positions(bigint[], bigint, bigint) IS 'internal: {first, last}, the ordinals of the ids between from_id and to_id in an ascending array (binary search; the whole array when it does not ascend)';
+
+-- The members of block b in id order: what its Merkle root was computed over (docs/verification.md),
+-- those with ids from from_id to to_id only (a chunk of witness.block_chunk; witness._block_members
+-- takes the whole block). The xid bounds (the previous snapshot's xmin, this one's xmax) and the id
+-- bounds let witness.entry_xid and witness.entry_id skip the rest of the trail. A header whose bounds
+-- were altered fails its block hash, and the proofs read from it do not check. For a block retention
 -- partly pruned, the kept leaf hashes of its pruned entries (witness.pruned_leaf) stand in for them.
-CREATE FUNCTION witness._block_members(b witness.block, OUT ids bigint[], OUT leaves bytea[])
+CREATE FUNCTION witness._block_members_in(b witness.block, from_id bigint, to_id bigint, OUT ids bigint[], OUT leaves bytea[])
 LANGUAGE plpgsql STABLE STRICT SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -684,14 +689,26 @@ BEGIN
 	SELECT array_agg(u.id ORDER BY u.id), array_agg(u.leaf ORDER BY u.id) INTO ids, leaves
 	FROM (SELECT m.id, m.leaf_hash AS leaf FROM witness.entry m, witness._era_bounds(b.first_entry_id) era
 	      WHERE m.xid >= COALESCE(pg_snapshot_xmin(prev_snapshot), '0'::xid8) AND m.xid < pg_snapshot_xmax(b.snapshot)
-	        AND m.id BETWEEN b.first_entry_id AND b.last_entry_id AND m.id >= era.first_id AND m.id < era.next_first_id
+	        AND m.id BETWEEN greatest(b.first_entry_id, from_id) AND least(b.last_entry_id, to_id)
+	        AND m.id >= era.first_id AND m.id < era.next_first_id
 	        AND pg_visible_in_snapshot(m.xid, b.snapshot)
 	        AND (prev_snapshot IS NULL OR NOT pg_visible_in_snapshot(m.xid, prev_snapshot))
 	      UNION ALL
-	      SELECT k.id, substring(p.leaf_hashes FROM (k.o::integer - 1) * 32 + 1 FOR 32)
-	      FROM witness.pruned_leaf p CROSS JOIN LATERAL unnest(p.entry_ids) WITH ORDINALITY AS k(id, o)
-	      WHERE p.block_no = b.block_no AND NOT p.whole) u;
+	      -- Only the range of the (ascending) pruned ids that can fall between from_id and to_id is unnested.
+	      SELECT k.id, substring(p.leaf_hashes FROM (r.pos[1] + k.o::integer - 2) * 32 + 1 FOR 32)
+	      FROM witness.pruned_leaf p
+	      CROSS JOIN LATERAL witness._ascending_positions(p.entry_ids, from_id, to_id) AS r(pos) -- once per row of p
+	      CROSS JOIN LATERAL unnest(p.entry_ids[array_lower(p.entry_ids, 1) + r.pos[1] - 1 : array_lower(p.entry_ids, 1) + r.pos[2] - 1])
+	                         WITH ORDINALITY AS k(id, o)
+	      WHERE p.block_no = b.block_no AND NOT p.whole AND r.pos[2] >= r.pos[1] AND k.id BETWEEN from_id AND to_id) u;
 END
+$$;
+COMMENT ON FUNCTION witness._block_members_in(witness.block, bigint, bigint) IS 'internal: ids and leaf hashes of a block''s entries with ids in a range, in id order, the kept leaf hashes of its pruned entries included';
+
+CREATE FUNCTION witness._block_members(b witness.block, OUT ids bigint[], OUT leaves bytea[])
+LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT m.ids, m.leaves FROM witness._block_members_in(b, b.first_entry_id, b.last_entry_id) m
 $$;
 COMMENT ON FUNCTION witness._block_members(witness.block) IS 'internal: ids and leaf hashes of a block''s entries in id order, the kept leaf hashes of its pruned entries included';
 
@@ -703,15 +720,23 @@ $$;
 COMMENT ON FUNCTION witness._block_tree(witness.block) IS 'internal: the Merkle tree of a block''s entries (NULL for a block without any), to prove any number of them';
 
 -- The proof document of docs/verification.md ("Inclusion proofs").
-CREATE FUNCTION witness._entry_proof(entry_id bigint, leaf_hash bytea, b witness.block, tree bytea) RETURNS jsonb
+CREATE FUNCTION witness._proof_document(entry_id bigint, leaf_hash bytea, b witness.block, leaf_index integer,
+                                        tree_size integer, audit_path bytea[]) RETURNS jsonb
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 	SELECT jsonb_build_object(
 		'entry_id', entry_id, 'leaf_hash', encode(leaf_hash, 'hex'), 'block_no', b.block_no,
-		'leaf_index', t.leaf_index, 'tree_size', t.tree_size,
-		'audit_path', (SELECT COALESCE(jsonb_agg(encode(p, 'hex') ORDER BY o), '[]') FROM unnest(t.audit_path) WITH ORDINALITY AS u(p, o)),
+		'leaf_index', leaf_index, 'tree_size', tree_size,
+		'audit_path', (SELECT COALESCE(jsonb_agg(encode(p, 'hex') ORDER BY o), '[]') FROM unnest(audit_path) WITH ORDINALITY AS u(p, o)),
 		'merkle_root', encode(b.merkle_root, 'hex'), 'block_hash', encode(b.block_hash, 'hex'),
 		'block_header', witness._block_json(b))
+$$;
+COMMENT ON FUNCTION witness._proof_document(bigint, bytea, witness.block, integer, integer, bytea[]) IS 'internal: the inclusion proof document of an entry in block b, from its position and audit path';
+
+CREATE FUNCTION witness._entry_proof(entry_id bigint, leaf_hash bytea, b witness.block, tree bytea) RETURNS jsonb
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT witness._proof_document(entry_id, leaf_hash, b, t.leaf_index, t.tree_size, t.audit_path)
 	FROM witness._merkle_tree_proof(tree, entry_id) t
 $$;
 COMMENT ON FUNCTION witness._entry_proof(bigint, bytea, witness.block, bytea) IS 'internal: the inclusion proof of an entry in block b, read from the block''s tree (witness._block_tree)';
@@ -723,6 +748,7 @@ DECLARE
 	e witness.entry;
 	same_id witness.entry[];
 	b witness.block;
+	c record;
 BEGIN
 	SELECT array_agg(x) INTO same_id FROM witness.entry x WHERE x.id = entry_id AND witness.entry_visible(x.stmt_time); -- docs/access.md
 	IF same_id IS NULL THEN
@@ -742,6 +768,11 @@ BEGIN
 		RAISE EXCEPTION 'entry % is not sealed yet', entry_id
 			USING ERRCODE = 'object_not_in_prerequisite_state',
 			      HINT = 'Call witness.seal(), or wait for the background sealer.';
+	END IF;
+	-- A large block: from the entry's chunk alone (witness.block_chunk), when that proof checks.
+	c := witness._chunk_proof(b, e.id, e.leaf_hash);
+	IF c.leaf_index IS NOT NULL THEN
+		RETURN witness._proof_document(e.id, e.leaf_hash, b, c.leaf_index, c.tree_size, c.audit_path);
 	END IF;
 	RETURN witness._entry_proof(e.id, e.leaf_hash, b, witness._block_tree(b));
 END
@@ -3395,6 +3426,85 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 END
 $$;
 COMMENT ON FUNCTION witness.apply_retention() IS 'deletes every sealed entry whose retention period has passed and that no legal hold in force covers, keeping the leaf hashes the blocks'' Merkle roots need, and drops a partition of witness.entry whose every entry goes; recorded in witness.retention_run, and so in the trail';
+
+-------------------------------------------------------------------------------
+-- Proofs in large blocks (docs/verification.md, "Proofs in large blocks"): the sealer stores, for a
+-- block of more than witness.proof_chunk_size members, each chunk's first entry id and subtree root;
+-- witness.prove() then reads one chunk of members instead of the whole block
+-------------------------------------------------------------------------------
+
+-- Nothing in it is trusted: a proof assembled from it is returned only when it checks against the
+-- block's Merkle root, which the chain covers. So it is not a record table (its rows are not entries
+-- of the chain), and witness.verify() does not read it.
+CREATE TABLE witness.block_chunk (
+	block_no bigint NOT NULL,
+	chunk_no integer NOT NULL,
+	chunk_size integer NOT NULL,
+	first_entry_id bigint NOT NULL,
+	root bytea NOT NULL,
+	CONSTRAINT block_chunk_pkey PRIMARY KEY (block_no, chunk_no)
+);
+COMMENT ON TABLE witness.block_chunk IS 'pg_witness: per block of more than witness.proof_chunk_size entries, its chunks of chunk_size members in id order, written by the sealer with the block; an index for witness.prove(), not evidence';
+COMMENT ON COLUMN witness.block_chunk.chunk_no IS 'the chunk''s position in the block, from 0: it holds the members chunk_no * chunk_size and on';
+COMMENT ON COLUMN witness.block_chunk.chunk_size IS 'members per chunk (a power of two; the last chunk may hold fewer)';
+COMMENT ON COLUMN witness.block_chunk.first_entry_id IS 'the id of the chunk''s first member';
+COMMENT ON COLUMN witness.block_chunk.root IS 'RFC 9162 root of the chunk''s leaf hashes: a node of the block''s Merkle tree';
+REVOKE ALL ON witness.block_chunk FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('witness.block_chunk', '');
+-- Written like witness.block: by the sealer alone, past these triggers; pg_restore and replication
+-- apply workers (session_replication_role = replica) may load rows.
+CREATE TRIGGER witness_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON witness.block_chunk
+	FOR EACH STATEMENT EXECUTE FUNCTION witness._reject_write();
+ALTER TABLE witness.block_chunk ENABLE ALWAYS TRIGGER witness_append_only;
+CREATE TRIGGER witness_insert_only_by_sealer BEFORE INSERT ON witness.block_chunk
+	FOR EACH STATEMENT EXECUTE FUNCTION witness._reject_write();
+
+CREATE FUNCTION witness._merkle_chunk_proof(merkle_root bytea, entry_count bigint, chunk_no integer, chunk_size integer,
+                                            chunk_roots bytea[], ids bigint[], leaves bytea[], entry_id bigint,
+                                            leaf_hash bytea, OUT leaf_index integer, OUT tree_size integer,
+                                            OUT audit_path bytea[])
+AS 'MODULE_PATHNAME', 'witness_merkle_chunk_proof' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION witness._merkle_chunk_proof(bytea, bigint, integer, integer, bytea[], bigint[], bytea[], bigint, bytea) IS 'internal: the RFC 9162 audit path of an entry from its chunk''s members and the chunk roots, only when it checks against the block''s Merkle root (leaf_index NULL otherwise)';
+
+-- The proof of entry entry_id (leaf hash leaf_hash) in block b read from its chunk: NULL leaf_index
+-- when the block has no chunk rows (at most witness.proof_chunk_size members, sealed before version
+-- 0.2, or shipped to a collector) or when the proof does not check against the block's root (chunk
+-- rows or entries altered: a warning says so, and witness.prove() rebuilds the whole block's tree).
+CREATE FUNCTION witness._chunk_proof(b witness.block, entry_id bigint, leaf_hash bytea, OUT leaf_index integer,
+                                     OUT tree_size integer, OUT audit_path bytea[])
+LANGUAGE plpgsql STABLE STRICT SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	roots bytea[];
+	c witness.block_chunk;
+	next_first bigint;
+	m record;
+BEGIN
+	SELECT array_agg(x.root ORDER BY x.chunk_no) INTO roots FROM witness.block_chunk x WHERE x.block_no = b.block_no;
+	IF roots IS NULL THEN
+		RETURN;
+	END IF;
+	SELECT * INTO c FROM witness.block_chunk x WHERE x.block_no = b.block_no AND x.first_entry_id <= entry_id
+	ORDER BY x.first_entry_id DESC, x.chunk_no DESC LIMIT 1;
+	IF FOUND THEN
+		SELECT x.first_entry_id INTO next_first FROM witness.block_chunk x
+		WHERE x.block_no = b.block_no AND x.chunk_no = c.chunk_no + 1;
+		SELECT * INTO m FROM witness._block_members_in(b, c.first_entry_id, COALESCE(next_first - 1, b.last_entry_id));
+		IF m.ids IS NOT NULL THEN
+			SELECT * INTO leaf_index, tree_size, audit_path
+			FROM witness._merkle_chunk_proof(b.merkle_root, b.entry_count, c.chunk_no, c.chunk_size, roots, m.ids,
+			                                 m.leaves, entry_id, leaf_hash);
+		END IF;
+	END IF;
+	IF leaf_index IS NULL THEN
+		RAISE WARNING 'the proof of entry % from its chunk of block % does not match the block''s Merkle root', entry_id, b.block_no
+			USING DETAIL = 'The block''s chunk rows (witness.block_chunk) or its entries were altered; the proof is built from the whole block instead.',
+			      HINT = 'Run witness.verify() to see whether the entries were altered.';
+		tree_size := NULL;
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION witness._chunk_proof(witness.block, bigint, bytea) IS 'internal: an entry''s inclusion proof read from its chunk of a large block (witness.block_chunk), checked against the block''s Merkle root; leaf_index NULL when there is none';
 
 -------------------------------------------------------------------------------
 -- Reading the trail (docs/views.md): the view witness.changes, witness.entity_history(),

@@ -82,6 +82,8 @@ SET witness.context = '{"session": "s-1", "ip": "10.0.0.7"}';
 INSERT INTO app.customers (id, name, email, ssn, balance)
 SELECT g, 'customer ' || g, 'c' || g || '@example.org', 'ssn-' || g, g * 10 FROM generate_series(1, 200) g;
 INSERT INTO app.orders SELECT g, date '2024-03-01' + (g % 900), 1 + g % 200, g * 1.5, 'secret note ' || g FROM generate_series(1, 600) g;
+-- Chunks of 64: the blocks get chunk rows (witness.block_chunk, docs/verification.md "Proofs in large blocks").
+SET witness.proof_chunk_size = 64;
 SELECT count(*) FROM witness.seal();
 SET witness.reason = 'monthly correction';
 UPDATE app.customers SET balance = balance + 1, email = upper(email) WHERE id % 7 = 0;
@@ -112,6 +114,13 @@ check "A: witness.verify() valid, nothing pending" "1|valid|0" \
 A_COUNTS="$(q "SELECT blocks_checked || '|' || entries_checked FROM witness.verify()")"
 echo "A: blocks|entries = $A_COUNTS"
 check "A: blocks" 3 "SELECT count(*) FROM witness.block"
+CHUNKS_SQL="SELECT count(*) || ' rows, ' || md5(string_agg(block_no || ':' || chunk_no || ':' || chunk_size || ':' || first_entry_id || ':' || encode(root, 'hex'), ',' ORDER BY block_no, chunk_no)) FROM witness.block_chunk"
+PROOF_SQL="SELECT md5(witness.prove(e.id)::text) || ' ' || (c.leaf_index IS NOT NULL) FROM witness.entry e, witness.block b, witness._chunk_proof(b, e.id, e.leaf_hash) c WHERE b.block_no = 1 AND e.id = b.first_entry_id + 100"
+check "A: block 1 has chunk rows, and prove() of its 101st entry reads its chunk" "t" \
+	"SELECT (SELECT count(*) FROM witness.block_chunk WHERE block_no = 1) > 1 AND (SELECT c.leaf_index IS NOT NULL
+	   FROM witness.entry e, witness.block b, witness._chunk_proof(b, e.id, e.leaf_hash) c WHERE b.block_no = 1 AND e.id = b.first_entry_id + 100)"
+A_CHUNKS="$(q "$CHUNKS_SQL")"
+A_PROOF="$(q "$PROOF_SQL")"
 
 # ---------------------------------------------------------------------------------------------
 say "pg_dump -Fc A; createdb B; pg_restore in replica mode"
@@ -145,6 +154,8 @@ check "B: the partitions of witness.entry, their ranges and entries = A's" \
 	"$(q_on "${PGHOST:-127.0.0.1}" "${PGPORT:-5432}" "$DB_A" "SELECT string_agg(p.partition || ':' || coalesce(p.range_start::text, 'default') || ':' || (SELECT count(*) FROM witness.entry e WHERE e.tableoid = p.partition), ',' ORDER BY p.partition::text) FROM witness.partitions p")" \
 	"SELECT string_agg(p.partition || ':' || coalesce(p.range_start::text, 'default') || ':' || (SELECT count(*) FROM witness.entry e WHERE e.tableoid = p.partition), ',' ORDER BY p.partition::text) FROM witness.partitions p"
 check "B: blocks|entries checked = A's" "$A_COUNTS" "SELECT blocks_checked || '|' || entries_checked FROM witness.verify()"
+check "B: witness.block_chunk = A's (pg_extension_config_dump)" "$A_CHUNKS" "$CHUNKS_SQL"
+check "B: prove() of block 1's 101st entry = A's, from its chunk" "$A_PROOF" "$PROOF_SQL"
 check "B: count(*) of witness.entry|witness.block = A's" \
 	"$(q_on "${PGHOST:-127.0.0.1}" "${PGPORT:-5432}" "$DB_A" "SELECT (SELECT count(*) FROM witness.entry) || '|' || (SELECT count(*) FROM witness.block)")" \
 	"SELECT (SELECT count(*) FROM witness.entry) || '|' || (SELECT count(*) FROM witness.block)"

@@ -3,12 +3,14 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/block.hpp"
 #include "core/canonical_json.hpp"
 #include "core/merkle.hpp"
+#include "core/merkle_chunks.hpp"
 #include "core/merkle_search.hpp"
 #include "core/entry_payload_seal.hpp"
 #include "core/random_bytes.hpp"
@@ -326,6 +328,44 @@ void merkle_root(const uint8_t *leaves, size_t n, uint8_t out[32])
 		Hash root = witness::merkle_root(hashes);
 		std::memcpy(out, root.data(), 32);
 	});
+}
+
+uint8_t *merkle_chunk_roots(const uint8_t *leaves, size_t n, size_t chunk_size)
+{
+	static std::vector<Hash> roots;
+	run_core(ERRCODE_INTERNAL_ERROR, "could not compute Merkle chunk roots", [&] {
+		roots = witness::merkle_chunk_roots(reinterpret_cast<const Hash *>(leaves), n, chunk_size);
+	});
+	auto *out = (uint8_t *)palloc(32 * Max(roots.size(), 1));
+	for (size_t i = 0; i < roots.size(); i++)
+		memcpy(out + 32 * i, roots[i].data(), 32);
+	roots.clear();
+	return out;
+}
+
+bool merkle_chunked_proof(const uint8_t *chunk_leaves, size_t chunk_len, size_t index_in_chunk,
+                          const uint8_t *stored_roots, size_t nchunks, size_t chunk_no, size_t chunk_size, size_t n,
+                          const uint8_t root[32], size_t *leaf_index, uint8_t **path, size_t *path_len)
+{
+	static std::optional<ChunkedProof> proof;
+	run_core(ERRCODE_INTERNAL_ERROR, "could not compute audit path", [&] {
+		std::vector<Hash> roots(nchunks);
+		for (size_t i = 0; i < nchunks; i++)
+			std::memcpy(roots[i].data(), stored_roots + 32 * i, 32);
+		Hash expected;
+		std::memcpy(expected.data(), root, 32);
+		proof = witness::merkle_chunked_proof(reinterpret_cast<const Hash *>(chunk_leaves), chunk_len, index_in_chunk,
+		                                      roots, chunk_no, chunk_size, n, expected);
+	});
+	if (!proof)
+		return false;
+	*leaf_index = proof->leaf_index;
+	*path_len = proof->audit_path.size();
+	*path = (uint8_t *)palloc(32 * Max(*path_len, 1));
+	for (size_t i = 0; i < *path_len; i++)
+		memcpy(*path + 32 * i, proof->audit_path[i].data(), 32);
+	proof.reset();
+	return true;
 }
 
 void block_hash(const BlockFields &b, uint8_t out[32])

@@ -58,6 +58,17 @@ bytea *bytes_bytea(const uint8_t *bytes, size_t len);
 // Merkle root (RFC 9162) over n leaf hashes stored back to back.
 void merkle_root(const uint8_t *leaves, size_t n, uint8_t out[32]);
 
+// The roots of the chunks of chunk_size leaves (core/merkle_chunks.hpp) of n leaf hashes stored back
+// to back, as a palloc'd buffer of ceil(n / chunk_size) hashes.
+uint8_t *merkle_chunk_roots(const uint8_t *leaves, size_t n, size_t chunk_size);
+
+// The audit path of leaf index_in_chunk of chunk chunk_no, from the chunk's chunk_len leaves and the
+// stored roots of all nchunks chunks, only when it checks against root (core/merkle_chunks.hpp):
+// returns false otherwise. On true, *leaf_index and a palloc'd path of *path_len hashes.
+bool merkle_chunked_proof(const uint8_t *chunk_leaves, size_t chunk_len, size_t index_in_chunk,
+                          const uint8_t *stored_roots, size_t nchunks, size_t chunk_no, size_t chunk_size, size_t n,
+                          const uint8_t root[32], size_t *leaf_index, uint8_t **path, size_t *path_len);
+
 // The fields of a block header, borrowed; see core/block.hpp.
 struct BlockFields {
 	int64_t block_no;

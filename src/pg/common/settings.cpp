@@ -28,12 +28,22 @@ int setting_max_sealers = 2;
 int setting_verify_interval_ms = 3600 * 1000;
 int setting_full_verify_interval_s = 24 * 3600;
 int setting_activity_queue_size = 4096;
+int setting_proof_chunk_size = 1024;
 char *setting_retention_time = nullptr;
 char *setting_archive_directory = nullptr;
 int setting_record_activity = RecordActivityAll;
 
 namespace
 {
+
+// A chunk is a node of the block's Merkle tree only when its size is a power of two.
+bool check_proof_chunk_size(int *value, void **extra, GucSource source)
+{
+	if (*value == 0 || (*value >= 2 && (*value & (*value - 1)) == 0))
+		return true;
+	GUC_check_errdetail("witness.proof_chunk_size must be 0 or a power of two.");
+	return false;
+}
 
 const char *const kContextExample =
     "For example: SET LOCAL witness.context = '{\"session\": \"s-42\", \"ip\": \"203.0.113.7\"}'.";
@@ -217,6 +227,12 @@ void define_settings()
 	                        "refused when none frees within 10 s.",
 	                        &setting_activity_queue_size, 4096, 64, 1024 * 1024, PGC_POSTMASTER, 0, nullptr, nullptr,
 	                        nullptr);
+	DefineCustomIntVariable("witness.proof_chunk_size",
+	                        "How many entries of a block the sealer groups under one stored subtree root, so that "
+	                        "witness.prove() reads one group instead of the whole block.",
+	                        "A power of two; blocks with at most this many entries store none. 0 stores none.",
+	                        &setting_proof_chunk_size, 1024, 0, 1 << 20, PGC_SUSET, 0, check_proof_chunk_size,
+	                        nullptr, nullptr);
 	static const struct config_enum_entry record_activity_options[] = {
 	    {"all", RecordActivityAll, false}, {"reads", RecordActivityReads, false}, {nullptr, 0, false}};
 	DefineCustomEnumVariable("witness.record_activity",

@@ -1,6 +1,8 @@
 #include "pg/seal/sealer.hpp"
 #include "pg/seal/lookup_maintenance.hpp"
 
+#include "pg/seal/block_chunks.hpp"
+
 #include "pg/common/core_bridge.hpp"
 #include "pg/common/trail_brin.hpp"
 #include "pg/common/access_check.hpp"
@@ -121,8 +123,9 @@ char *read_state(Snapshot snap, PreviousBlock *prev)
 // Leaf hashes of the entries visible in snap and not in the previous block's snapshot, in id order.
 // Only entries with ids in [from_id, to_id) (their era's); use_prev: the previous block is of the same
 // era (the first block of an era excludes nothing).
+// Each member's id also goes to chunks (the first id of each chunk of witness.block_chunk).
 uint8_t *read_members(Snapshot snap, const PreviousBlock *prev, bool use_prev, int64 from_id, int64 to_id,
-                      Datum snapshot, int64 *count, int64 *first_id, int64 *last_id)
+                      Datum snapshot, int64 *count, int64 *first_id, int64 *last_id, ChunkIndex *chunks)
 {
 	Oid argtypes[5] = {XID8OID, PG_SNAPSHOTOID, PG_SNAPSHOTOID, INT8OID, INT8OID};
 	Datum args[5] = {use_prev ? prev->xmin : FullTransactionIdGetDatum(FullTransactionIdFromEpochAndXid(0, 0)),
@@ -162,6 +165,7 @@ uint8_t *read_members(Snapshot snap, const PreviousBlock *prev, bool use_prev, i
 				leaves = (uint8_t *)repalloc_huge(leaves, capacity * 32);
 			}
 			memcpy(leaves + 32 * *count, VARDATA_ANY(hash), 32);
+			chunk_index_add(chunks, *count, id);
 			if (*count == 0)
 				*first_id = id;
 			*last_id = id;
@@ -283,7 +287,10 @@ SealOutcome seal_once(bool wait, Datum values[BlockNatts], bool nulls[BlockNatts
 	}
 	Datum snapshot = DirectFunctionCall1(pg_snapshot_in, CStringGetDatum(snapshot_text));
 	int64 count = 0, first_id = 0, last_id = 0;
-	uint8_t *leaves = read_members(snap, &prev, use_prev, from_id, to_id, snapshot, &count, &first_id, &last_id);
+	ChunkIndex chunks;
+	chunk_index_begin(&chunks, caller);
+	uint8_t *leaves =
+	    read_members(snap, &prev, use_prev, from_id, to_id, snapshot, &count, &first_id, &last_id, &chunks);
 	UnregisterSnapshot(snap);
 	if (count == 0 && new_era_id == 0) {
 		SPI_finish();
@@ -293,7 +300,8 @@ SealOutcome seal_once(bool wait, Datum values[BlockNatts], bool nulls[BlockNatts
 		record_era(new_era_id, prev.block_no + 2, prev.xmax);
 
 	uint8_t root[32];
-	merkle_root(leaves, (size_t)count, root);
+	uint8_t *chunk_roots;
+	chunked_merkle_root(chunks, leaves, count, root, &chunk_roots);
 	TimestampTz sealed_at = GetCurrentTimestamp();
 	BlockFields fields = {prev.block_no + 1,
 	                      snapshot_text,
@@ -325,6 +333,7 @@ SealOutcome seal_once(bool wait, Datum values[BlockNatts], bool nulls[BlockNatts
 	HeapTuple tuple = heap_form_tuple(RelationGetDescr(rel), values, nulls);
 	CatalogTupleInsert(rel, tuple);
 	table_close(rel, NoLock);
+	store_chunks(chunks, fields.block_no, chunk_roots);
 	CommandCounterIncrement();
 	return SealOutcome::Sealed;
 }

@@ -1,7 +1,8 @@
 // Inclusion proofs: the audit path of one leaf in its block's Merkle tree. witness.prove() and the
 // subject export build a block's tree once (witness._merkle_tree) and read each proof from it
 // (witness._merkle_tree_proof) in O(log n); witness._merkle_audit_path recomputes one path from the
-// leaves.
+// leaves; witness._merkle_chunk_proof assembles one from a single chunk of a large block and the
+// block's stored chunk roots (witness.block_chunk).
 #include "pg/common/pg_includes.hpp"
 
 #include "pg/common/arguments.hpp"
@@ -55,15 +56,46 @@ Size tree_size_for(int64 n)
 // The largest tree a bytea can hold.
 constexpr int64 kMaxTreeLeaves = (int64)((MaxAllocSize - VARHDRSZ - sizeof(TreeHeader)) / (sizeof(int64) + 64));
 
+// A 32-byte hash argument, or ERROR.
+const uint8_t *hash_argument(bytea *b, const char *name)
+{
+	if (VARSIZE_ANY_EXHDR(b) != 32)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("%s must be a 32-byte hash", name)));
+	return (const uint8_t *)VARDATA_ANY(b);
+}
+
+// The ids of a one-dimensional bigint array without NULLs (palloc'd); *n gets their number.
+int64 *read_ids(ArrayType *arr, int *n)
+{
+	if (ARR_ELEMTYPE(arr) != INT8OID)
+		ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH), errmsg("ids must be an array of bigint")));
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR, (errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR), errmsg("ids must be a one-dimensional array")));
+	Datum *elems;
+	bool *nulls;
+	deconstruct_array(arr, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elems, &nulls, n);
+	auto *ids = (int64 *)palloc(sizeof(int64) * Max(*n, 1));
+	for (int i = 0; i < *n; i++) {
+		if (nulls[i])
+			ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("id %d must not be null", i)));
+		ids[i] = DatumGetInt64(elems[i]);
+	}
+	return ids;
+}
+
 } // namespace
 
 extern "C" {
 PG_FUNCTION_INFO_V1(witness_merkle_audit_path);
 PG_FUNCTION_INFO_V1(witness_merkle_tree);
 PG_FUNCTION_INFO_V1(witness_merkle_tree_proof);
+PG_FUNCTION_INFO_V1(witness_merkle_chunk_proof);
+PG_FUNCTION_INFO_V1(witness_ascending_positions);
 Datum witness_merkle_audit_path(PG_FUNCTION_ARGS);
 Datum witness_merkle_tree(PG_FUNCTION_ARGS);
 Datum witness_merkle_tree_proof(PG_FUNCTION_ARGS);
+Datum witness_merkle_chunk_proof(PG_FUNCTION_ARGS);
+Datum witness_ascending_positions(PG_FUNCTION_ARGS);
 
 // witness._merkle_audit_path(leaves bytea[], leaf_index int): audit path from the leaf up, as bytea[].
 // Leaves are counted from 0, whatever the array's lower bound.
@@ -187,5 +219,103 @@ Datum witness_merkle_tree_proof(PG_FUNCTION_ARGS)
 	                   PointerGetDatum(construct_array(elems, (int)path_len, BYTEAOID, -1, false, TYPALIGN_INT))};
 	bool nulls[3] = {false, false, false};
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+}
+
+// witness._merkle_chunk_proof(merkle_root bytea, entry_count bigint, chunk_no integer, chunk_size integer,
+// chunk_roots bytea[], ids bigint[], leaves bytea[], entry_id bigint, leaf_hash bytea, OUT leaf_index
+// integer, OUT tree_size integer, OUT audit_path bytea[]): the proof of entry_id (whose leaf hash is
+// leaf_hash) in a block of entry_count members with this Merkle root, from the members of chunk
+// chunk_no (ids ascending, and their leaves) and the stored roots of all chunks in order. The stored
+// roots are not trusted: the proof is returned only when it checks against merkle_root; otherwise
+// (or when the chunk does not hold the entry) leaf_index and audit_path are NULL.
+Datum witness_merkle_chunk_proof(PG_FUNCTION_ARGS)
+{
+	require_nargs(fcinfo, 9);
+	static const char *const names[9] = {"merkle_root", "entry_count", "chunk_no", "chunk_size", "chunk_roots",
+	                                     "ids",         "leaves",      "entry_id", "leaf_hash"};
+	for (int i = 0; i < 9; i++)
+		require_not_null(fcinfo, i, names[i]);
+	const uint8_t *root = hash_argument(PG_GETARG_BYTEA_PP(0), "merkle_root");
+	int64 entry_count = PG_GETARG_INT64(1);
+	int32 chunk_no = PG_GETARG_INT32(2);
+	int32 chunk_size = PG_GETARG_INT32(3);
+	int nroots, nids, n;
+	uint8_t *roots = read_leaves(PG_GETARG_ARRAYTYPE_P(4), &nroots);
+	int64 *ids = read_ids(PG_GETARG_ARRAYTYPE_P(5), &nids);
+	uint8_t *leaves = read_leaves(PG_GETARG_ARRAYTYPE_P(6), &n);
+	int64 entry_id = PG_GETARG_INT64(7);
+	const uint8_t *leaf_hash = hash_argument(PG_GETARG_BYTEA_PP(8), "leaf_hash");
+	TupleDesc desc;
+	if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE || desc->natts != 3)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_FUNCTION_DEFINITION),
+		                errmsg("witness._merkle_chunk_proof must return (leaf_index, tree_size, audit_path)")));
+	desc = BlessTupleDesc(desc);
+	if (n != nids)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("ids and leaves must have the same length")));
+	int position = -1;
+	for (int i = 0; i < n; i++) {
+		if (ids[i] == entry_id && memcmp(leaves + 32 * i, leaf_hash, 32) == 0) {
+			position = i;
+			break;
+		}
+	}
+	size_t leaf_index = 0, path_len = 0;
+	uint8_t *path = nullptr;
+	bool proved = position >= 0 && entry_count > 0 && entry_count <= PG_INT32_MAX && chunk_no >= 0 && chunk_size > 0 &&
+	              merkle_chunked_proof(leaves, (size_t)n, (size_t)position, roots, (size_t)nroots, (size_t)chunk_no,
+	                                   (size_t)chunk_size, (size_t)entry_count, root, &leaf_index, &path, &path_len);
+	if (!proved) {
+		Datum values[3] = {(Datum)0, Int32GetDatum((int32)Min(entry_count, PG_INT32_MAX)), (Datum)0};
+		bool nulls[3] = {true, false, true};
+		PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+	}
+	auto *elems = (Datum *)palloc(sizeof(Datum) * Max(path_len, 1));
+	for (size_t i = 0; i < path_len; i++)
+		elems[i] = PointerGetDatum(hash_bytea(path + 32 * i));
+	Datum values[3] = {Int32GetDatum((int32)leaf_index), Int32GetDatum((int32)entry_count),
+	                   PointerGetDatum(construct_array(elems, (int)path_len, BYTEAOID, -1, false, TYPALIGN_INT))};
+	bool nulls[3] = {false, false, false};
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+}
+
+// witness._ascending_positions(ids bigint[], from_id bigint, to_id bigint) RETURNS integer[]: {first,
+// last}, the 1-based ordinals of the first and last of ids within [from_id, to_id] when ids ascend
+// (binary search: a chunk's pruned members among a block's hundreds of thousands); the whole array
+// {1, n} when they do not, so that the caller's own filter decides as before. last < first: none.
+Datum witness_ascending_positions(PG_FUNCTION_ARGS)
+{
+	require_nargs(fcinfo, 3);
+	require_not_null(fcinfo, 0, "ids");
+	require_not_null(fcinfo, 1, "from_id");
+	require_not_null(fcinfo, 2, "to_id");
+	int n;
+	int64 *ids = read_ids(PG_GETARG_ARRAYTYPE_P(0), &n);
+	int64 from_id = PG_GETARG_INT64(1), to_id = PG_GETARG_INT64(2);
+	bool ascending = true;
+	for (int i = 1; i < n && ascending; i++)
+		ascending = ids[i - 1] <= ids[i];
+	int first = 0, last = n - 1; // 0-based
+	if (ascending) {
+		int lo = 0, hi = n; // first index with ids[i] >= from_id
+		while (lo < hi) {
+			int mid = lo + (hi - lo) / 2;
+			if (ids[mid] < from_id)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		first = lo;
+		lo = first, hi = n; // first index with ids[i] > to_id
+		while (lo < hi) {
+			int mid = lo + (hi - lo) / 2;
+			if (ids[mid] <= to_id)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		last = lo - 1;
+	}
+	Datum bounds[2] = {Int32GetDatum(first + 1), Int32GetDatum(last + 1)};
+	PG_RETURN_ARRAYTYPE_P(construct_array(bounds, 2, INT4OID, sizeof(int32), true, TYPALIGN_INT));
 }
 }
