@@ -21,23 +21,9 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=test/integration/lib/common.sh
 source "$HERE/lib/common.sh"
 
-WORK="$(mktemp -d /tmp/alerts.XXXXXX)"
-PORT="$(free_port)"
 LISTENER=
-
-cleanup() {
-	local rc=$?
-	set +e
-	[[ -z $LISTENER ]] || kill "$LISTENER" 2>/dev/null
-	if ((rc != 0)) && [[ -f $WORK/server.log ]]; then
-		echo "---- last 30 lines of the server log ----"
-		tail -n 30 "$WORK/server.log"
-	fi
-	own_cluster_stop "$WORK"
-	rm -rf "$WORK"
-	exit "$rc"
-}
-trap cleanup EXIT
+stop_listener() { [[ -z $LISTENER ]] || kill "$LISTENER" 2>/dev/null; }
+own_cluster_setup alerts stop_listener
 
 export PGUSER=postgres
 Q_HOST=$WORK

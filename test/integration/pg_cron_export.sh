@@ -18,21 +18,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=test/integration/lib/common.sh
 source "$HERE/lib/common.sh"
 
-WORK="$(mktemp -d /tmp/pg_cron_export.XXXXXX)"
-PORT="$(free_port)"
-
-cleanup() {
-	local rc=$?
-	set +e
-	if ((rc != 0)) && [[ -f $WORK/server.log ]]; then
-		echo "---- last 30 lines of the server log ----"
-		tail -n 30 "$WORK/server.log"
-	fi
-	own_cluster_stop "$WORK"
-	rm -rf "$WORK"
-	exit "$rc"
-}
-trap cleanup EXIT
+own_cluster_setup pg_cron_export
 
 export PGUSER=postgres
 Q_HOST=$WORK

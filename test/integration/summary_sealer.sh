@@ -20,23 +20,9 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=test/integration/lib/common.sh
 source "$HERE/lib/common.sh"
 
-WORK="$(mktemp -d /tmp/summary_sealer.XXXXXX)"
-PORT="$(free_port)"
 PIDS=()
-
-cleanup() {
-	local rc=$?
-	set +e
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	if ((rc != 0)) && [[ -f $WORK/server.log ]]; then
-		echo "---- last 30 lines of the server log ----"
-		tail -n 30 "$WORK/server.log"
-	fi
-	own_cluster_stop "$WORK"
-	rm -rf "$WORK"
-	exit "$rc"
-}
-trap cleanup EXIT
+stop_loops() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; }
+own_cluster_setup summary_sealer stop_loops
 
 export PGUSER=postgres
 Q_HOST=$WORK

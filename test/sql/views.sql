@@ -99,11 +99,11 @@ SELECT witness.search(max_rows => -1);
 -- Activity carries an outcome (docs/activity.md): a refused read is found as denied, and only it.
 SELECT now() AS denied_start \gset
 SET ROLE vw_creator;
-SELECT count(*) FROM witness.entry;
+SELECT count(*) AS refused_4711 FROM witness.entry;
 RESET ROLE;
 SELECT count(*) > 0 AS flushed FROM (SELECT witness.flush_activity()) f;
 SELECT table_name, operation, new_values ->> 'kind' AS kind, new_values ->> 'sqlstate' AS sqlstate
-FROM witness.search(outcome => 'denied', since => :'denied_start');
+FROM witness.search(outcome => 'denied', value_text => 'refused_4711');
 SELECT count(*) AS denied_among_success FROM witness.search(outcome => 'success', since => :'denied_start') s
 WHERE s.new_values ->> 'outcome' <> 'success';
 SELECT witness.search(outcome => 'refused');

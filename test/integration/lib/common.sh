@@ -185,6 +185,30 @@ own_cluster_stop() {
 	fi
 }
 
+# own_cluster_setup NAME [HOOK]: for a script with a cluster of its own, WORK (a fresh directory
+# /tmp/NAME.XXXXXX) and PORT (a free port), and an EXIT trap that calls HOOK first (a function that
+# stops the script's own helpers), prints the end of the server log when the script failed, stops the
+# cluster, copies its log to KEEP_LOG when that is set, removes WORK and exits with the script's status.
+own_cluster_setup() {
+	WORK="$(mktemp -d "/tmp/$1.XXXXXX")"
+	PORT="$(free_port)"
+	_OWN_CLUSTER_HOOK=${2:-}
+	trap _own_cluster_cleanup EXIT
+}
+_own_cluster_cleanup() {
+	local rc=$?
+	set +e
+	[[ -z $_OWN_CLUSTER_HOOK ]] || "$_OWN_CLUSTER_HOOK"
+	if ((rc != 0)) && [[ -f $WORK/server.log ]]; then
+		echo "---- last 30 lines of the server log ----"
+		tail -n 30 "$WORK/server.log"
+	fi
+	own_cluster_stop "$WORK"
+	[[ -z ${KEEP_LOG:-} || ! -f $WORK/server.log ]] || cp "$WORK/server.log" "$KEEP_LOG"
+	rm -rf "$WORK"
+	exit "$rc"
+}
+
 # check_trail NAME HOST PORT DB: recompute the chain from witness.export_trail() outside the database
 # (block membership from the stored snapshots, Merkle roots, block hashes, prev_hash links, block
 # numbers, entry counts and id ranges, every entry in exactly one block or pending), and every leaf
