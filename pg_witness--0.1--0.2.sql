@@ -217,8 +217,8 @@ REVOKE ALL ON witness.partitions FROM PUBLIC;
 -- PARTITION OF would wait for every capturing transaction and stop capture meanwhile). Attaching
 -- scans witness.entry_default under an exclusive lock for entries of that month. When it has some
 -- (the month of a fresh install: capture ran before the worker's first pass), up to 100,000 of them
--- are moved into the new partition first, under that lock: same rows, same ids and leaf hashes, so
--- blocks and proofs are unchanged. More than that is refused loudly (WARNING): the move would hold
+-- are moved into the new partition first, under an exclusive lock on the whole trail: same rows,
+-- same ids and leaf hashes, so blocks and proofs are unchanged. More than that is refused loudly (WARNING): the move would hold
 -- capture into the default partition up for too long; those entries stay where they are.
 CREATE FUNCTION witness._create_entry_partition(month_start timestamptz) RETURNS regclass
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -235,10 +235,15 @@ BEGIN
 	IF EXISTS (SELECT 1 FROM witness.partitions p WHERE NOT p.is_default AND p.range_start < hi AND p.range_end > lo) THEN
 		RETURN NULL;
 	END IF;
-	-- Taken first, before anything is read: the attach needs it anyway, and no capture may add
-	-- entries of the month to the default partition between the count, the move and the attach.
-	LOCK TABLE witness.entry_default IN ACCESS EXCLUSIVE MODE;
-	SELECT count(*) INTO in_default FROM (SELECT 1 FROM witness.entry_default e WHERE e.stmt_time >= lo AND e.stmt_time < hi LIMIT 100001) x;
+	-- Moving entries takes the whole trail, before anything is read: no capture may add entries of
+	-- the month to the default partition between the count, the move and the attach, and no reader
+	-- (a sealer, verify()) may plan its scan with the partitions of before and run it on the rows
+	-- of after, missing the moved ones. Without entries to move, the attach takes what it needs.
+	in_default := 0;
+	IF EXISTS (SELECT 1 FROM witness.entry_default e WHERE e.stmt_time >= lo AND e.stmt_time < hi) THEN
+		LOCK TABLE witness.entry IN ACCESS EXCLUSIVE MODE;
+		SELECT count(*) INTO in_default FROM (SELECT 1 FROM witness.entry_default e WHERE e.stmt_time >= lo AND e.stmt_time < hi LIMIT 100001) x;
+	END IF;
 	IF in_default > 100000 THEN
 		RAISE WARNING 'pg_witness: no partition made for the UTC month %: witness.entry_default holds more than 100000 entries of it', to_char(lo AT TIME ZONE 'UTC', 'YYYY-MM')
 			USING DETAIL = 'A partition cannot be attached over entries of the default partition, and moving that many would stop capture into it for too long.',
