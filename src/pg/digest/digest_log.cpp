@@ -7,6 +7,7 @@
 #include "pg/common/cpp_guard.hpp"
 #include "pg/common/trail_catalog.hpp"
 #include "pg/common/settings.hpp"
+#include "pg/common/subtransaction.hpp"
 
 extern "C" {
 #include "access/xlog.h"
@@ -129,36 +130,23 @@ char *digest_for_log(MemoryContext keep, TimestampTz last_logged)
 		return nullptr;
 	if (last_logged != 0 && !TimestampDifferenceExceeds(last_logged, GetCurrentTimestamp(), setting_digest_interval_ms))
 		return nullptr;
-	// As PL/pgSQL runs a block with an exception handler (docs/cpp-boundary.md, rule 5).
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-	char *volatile digest = nullptr;
-	BeginInternalSubTransaction(nullptr);
-	MemoryContextSwitchTo(cxt);
-	PG_TRY();
-	{
-		char *made = signed_digest_of_newest_block();
-		if (made != nullptr)
-			digest = MemoryContextStrdup(keep, made);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
+	// Report the problem and go on sealing: a digest is a copy, the block is the record.
+	struct Made {
+		MemoryContext keep;
+		char *digest;
+	} made = {keep, nullptr};
+	auto step = [](void *arg) {
+		Made *m = static_cast<Made *>(arg);
+		char *text = signed_digest_of_newest_block();
+		if (text != nullptr)
+			m->digest = MemoryContextStrdup(m->keep, text);
+	};
+	char message[512];
+	if (!run_in_subtransaction(step, &made, message, sizeof(message))) {
+		ereport(WARNING, (errmsg("pg_witness: no digest written: %s", message)));
+		return nullptr;
 	}
-	PG_CATCH();
-	{
-		// Report the problem and go on sealing: a digest is a copy, the block is the record.
-		MemoryContextSwitchTo(cxt);
-		ErrorData *e = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-		ereport(WARNING, (errmsg("pg_witness: no digest written: %s", e->message)));
-		FreeErrorData(e);
-		digest = nullptr;
-	}
-	PG_END_TRY();
-	return digest;
+	return made.digest;
 }
 
 bool append_digest_line(const char *digest)

@@ -1,5 +1,7 @@
 #include "pg/seal/lookup_maintenance.hpp"
 
+#include "pg/common/subtransaction.hpp"
+
 #include "pg/seal/worker_step.hpp"
 
 extern "C" {
@@ -42,32 +44,11 @@ void maintain_lookup()
 {
 	if (!have_lookup())
 		return;
-	// As PL/pgSQL runs a block with an exception handler (docs/cpp-boundary.md, rule 5).
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-	BeginInternalSubTransaction(nullptr);
-	MemoryContextSwitchTo(cxt);
-	PG_TRY();
-	{
-		run_maintenance();
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-	}
-	PG_CATCH();
-	{
-		// The block is the record; the lookup table only speeds up reading it.
-		MemoryContextSwitchTo(cxt);
-		ErrorData *e = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-		ereport(WARNING, (errcode(e->sqlerrcode), errmsg("pg_witness: witness.entry_lookup not filled: %s", e->message),
+	// The block is the record; the lookup table only speeds up reading it.
+	char message[512];
+	if (!run_in_subtransaction([](void *) { run_maintenance(); }, nullptr, message, sizeof(message)))
+		ereport(WARNING, (errmsg("pg_witness: witness.entry_lookup not filled: %s", message),
 		                  errhint("The next seal tries again; until then lookups read the newest entries from witness.entry.")));
-		FreeErrorData(e);
-	}
-	PG_END_TRY();
 }
 
 void maintain_lookup_after_pass()
