@@ -4642,6 +4642,50 @@ $$;
 COMMENT ON FUNCTION witness._alert_count(text, text, bigint) IS 'internal: adds to a counter of witness.alert_counter, returns the new count';
 REVOKE ALL ON FUNCTION witness._alert_count(text, text, bigint) FROM PUBLIC;
 
+-- What the alert rules read of an entry of a user table: who, where, when and which row operation,
+-- never its values.
+CREATE TYPE witness._alert_entry AS (
+	id bigint,
+	xid xid8,
+	schema_name text,
+	table_name text,
+	op "char",
+	current_user_name text,
+	session_user_name text,
+	actor text,
+	client_addr inet,
+	stmt_time timestamptz
+);
+COMMENT ON TYPE witness._alert_entry IS 'internal: the columns of an entry of a user table that the alert rules read';
+
+-- The members of block b for the alert rules, read in one scan as witness._block_members_in() finds
+-- them: pg_witness's own entries (schema witness, few) whole in own, every other entry as its
+-- witness._alert_entry columns only in entry (own NULL). Reading whole rows of every entry into
+-- arrays cost the sealer more than capture itself (docs/performance.md).
+CREATE FUNCTION witness._alert_members(b witness.block, OUT entry witness._alert_entry, OUT own witness.entry) RETURNS SETOF record
+LANGUAGE plpgsql STABLE STRICT SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	prev_snapshot pg_snapshot := witness._previous_snapshot(b.block_no); -- NULL at an era's first block
+BEGIN
+	IF b.entry_count = 0 THEN
+		RETURN;
+	END IF;
+	RETURN QUERY
+	SELECT CASE WHEN m.schema_name <> 'witness'
+	            THEN ROW(m.id, m.xid, m.schema_name, m.table_name, m.op, m.current_user_name, m.session_user_name,
+	                     m.actor, m.client_addr, m.stmt_time)::witness._alert_entry END,
+	       CASE WHEN m.schema_name = 'witness' THEN m END
+	FROM witness.entry m, witness._era_bounds(b.first_entry_id) era
+	WHERE m.xid >= COALESCE(pg_snapshot_xmin(prev_snapshot), '0'::xid8) AND m.xid < pg_snapshot_xmax(b.snapshot)
+	  AND m.id BETWEEN b.first_entry_id AND b.last_entry_id AND m.id >= era.first_id AND m.id < era.next_first_id
+	  AND pg_visible_in_snapshot(m.xid, b.snapshot)
+	  AND (prev_snapshot IS NULL OR NOT pg_visible_in_snapshot(m.xid, prev_snapshot));
+END
+$$;
+COMMENT ON FUNCTION witness._alert_members(witness.block) IS 'internal: the entries of a block the alert rules read: pg_witness''s own whole, the others by the columns of witness._alert_entry';
+REVOKE ALL ON FUNCTION witness._alert_members(witness.block) FROM PUBLIC;
+
 -- The evaluation: the entries of the blocks sealed since the last one (a transaction's entries are
 -- all in one block, so each is seen once, after its commit), verification runs recorded since the
 -- last, and the last scheduled verification's status. Returns the alerts raised. Called by the
@@ -4653,8 +4697,8 @@ AS $$
 DECLARE
 	st witness.alert_state;
 	to_block bigint;
-	ids bigint[];
 	es witness.entry[];
+	us witness._alert_entry[];
 	rules jsonb;
 	r record;
 	rl witness.alert_rules;
@@ -4671,11 +4715,12 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 	SELECT max(b.block_no) INTO to_block FROM (SELECT block_no FROM witness.block WHERE block_no > st.last_block
 	                                          ORDER BY block_no LIMIT 1000) b;
 	to_block := COALESCE(to_block, st.last_block);
-	SELECT array_agg(i.id) INTO ids
-	FROM witness.block b CROSS JOIN LATERAL witness._block_members(b) m CROSS JOIN LATERAL unnest(m.ids) i(id)
+	-- Read once: every rule scans these rows, pg_witness's own entries (es) whole, the others (us) by
+	-- the columns the rules need.
+	SELECT array_agg(m.entry) FILTER (WHERE (m.entry).id IS NOT NULL), array_agg(m.own ORDER BY (m.own).id) FILTER (WHERE (m.own).id IS NOT NULL)
+	INTO us, es
+	FROM witness.block b CROSS JOIN LATERAL witness._alert_members(b) m
 	WHERE b.block_no > st.last_block AND b.block_no <= to_block;
-	-- Read once: every rule scans these rows.
-	SELECT array_agg(e ORDER BY e.id) INTO es FROM witness.entry e WHERE e.id = ANY (COALESCE(ids, '{}'));
 	SELECT jsonb_object_agg(x.rule, to_jsonb(x)) INTO rules FROM witness.alert_rules x;
 
 	-- mass_change: updates and deletes of one table by one transaction; a TRUNCATE.
@@ -4685,7 +4730,7 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 			FOR r IN SELECT e.xid, e.schema_name, e.table_name, count(*) FILTER (WHERE e.op = 'U') AS updated,
 			                count(*) FILTER (WHERE e.op = 'D') AS deleted, bool_or(e.op = 'T') AS truncated,
 			                min(e.current_user_name) AS who, min(e.stmt_time) AS at, min(e.id) AS first_id, max(e.id) AS last_id
-			         FROM unnest(es) e
+			         FROM unnest(us) e
 			         WHERE e.op IN ('U', 'D', 'T') AND e.schema_name <> 'witness'
 			         GROUP BY e.xid, e.schema_name, e.table_name
 			         HAVING count(*) FILTER (WHERE e.op IN ('U', 'D')) > rl.threshold OR bool_or(e.op = 'T')
@@ -4709,7 +4754,7 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 		IF rl.enabled THEN
 			FOR r IN SELECT e.current_user_name AS who, to_char(e.stmt_time AT TIME ZONE (rl.params ->> 'time_zone'), 'YYYY-MM-DD') AS day,
 			                count(*) AS changes, min(e.stmt_time) AS first_at, min(e.id) AS first_id
-			         FROM unnest(es) e
+			         FROM unnest(us) e
 			         CROSS JOIN LATERAL (SELECT e.stmt_time AT TIME ZONE (rl.params ->> 'time_zone') AS t) l
 			         WHERE e.schema_name <> 'witness'
 			           AND NOT (extract(isodow FROM l.t)::int IN (SELECT d::int FROM jsonb_array_elements_text(rl.params -> 'days') d)
@@ -4732,7 +4777,7 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 		FOR r IN SELECT s.actor, s.addr, min(s.at) AS at, min(s.id) AS first_id
 		         FROM (SELECT COALESCE(e.actor, e.session_user_name) AS actor, COALESCE(host(e.client_addr), 'local') AS addr,
 		                      e.stmt_time AS at, e.id
-		               FROM unnest(es) e WHERE e.schema_name <> 'witness'
+		               FROM unnest(us) e
 		               UNION ALL
 		               SELECT COALESCE(v ->> 'actor', v ->> 'session_user_name'), COALESCE(v ->> 'client_addr', 'local'),
 		                      (v ->> 'happened_at')::timestamptz, e.id
