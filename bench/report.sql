@@ -19,7 +19,9 @@ GROUP BY workload, clients, mode, unit;
 CREATE TEMP TABLE wl AS
 SELECT * FROM (VALUES
 	(1, 'tpcb', 1, 'tpcb-like, 1 client', 'tps'),
+	(1.5, 'tpcb', 4, 'tpcb-like, 4 clients', 'tps'),
 	(2, 'tpcb', 16, 'tpcb-like, 16 clients', 'tps'),
+	(2.5, 'tpcb', 64, 'tpcb-like, 64 clients', 'tps'),
 	(3, 'bulk_insert', 1, 'bulk INSERT', 'rows/s'),
 	(4, 'bulk_update', 1, 'bulk UPDATE', 'rows/s'),
 	(5, 'bytes_per_entry', 1, 'bytes per entry (bulk I+U)', 'bytes')

@@ -219,13 +219,19 @@ if [[ ${BENCH_BUILD:-1} != 0 ]]; then
 	build_ext
 fi
 
+# Connections: the most clients of a run, plus the sealer, autovacuum and the harness's own.
+MAX_CLIENTS=0
+for c in "${CLIENTS[@]}"; do
+	[[ $c =~ ^[0-9]+$ && $c -gt 0 ]] || die "BENCH_CLIENTS must hold positive integers"
+	((c > MAX_CLIENTS)) && MAX_CLIENTS=$c
+done
 # shellcheck disable=SC2034 # read by start_cluster
 WITNESS_PRELOAD='pg_witness,pgaudit'
 # Activity (logins, calls, reads of the trail: docs/activity.md) is measured by bench/access.sh; here
 # only row capture and sealing are, and the checks count entries exactly.
 start_cluster \
 	"shared_buffers = 1GB" \
-	"max_connections = 50" \
+	"max_connections = $((MAX_CLIENTS > 30 ? MAX_CLIENTS + 20 : 50))" \
 	"checkpoint_timeout = 30min" \
 	"max_wal_size = 8GB" \
 	"witness.record_activity = reads"
