@@ -3,7 +3,8 @@
 # sealing a database soon after CREATE EXTENSION, reports a database it cannot seal, and leaves
 # DROP DATABASE free to run (docs/verification.md, "The background sealer").
 #
-# A cluster of its own (max_worker_processes = 4: the launcher, two sealers and one to spare;
+# A cluster of its own (max_worker_processes = 6: the launcher, two sealers, their two maintainers
+# and one to spare;
 # witness.max_sealers = 2; witness.seal_interval = 1s) and six databases:
 #   - a database with pg_witness, once the background sealer sealed it, is dropped with a plain
 #     DROP DATABASE (no FORCE);
@@ -61,11 +62,11 @@ DB=postgres
 qdb() { q_on "$WORK" "$PORT" "$1" "$2"; }
 
 # ---------------------------------------------------------------------------------------------
-say "a cluster of its own: max_worker_processes = 4, witness.max_sealers = 2, witness.seal_interval = ${INTERVAL_MS}ms"
+say "a cluster of its own: max_worker_processes = 6, witness.max_sealers = 2, witness.seal_interval = ${INTERVAL_MS}ms"
 
 # The checks count entries and blocks exactly: the logins and calls of the checks themselves, which
 # pg_witness would record as activity (docs/activity.md), are not recorded in this cluster.
-own_cluster_init "$WORK" "$PORT" "max_worker_processes = 4" "witness.max_sealers = 2" "witness.record_activity = reads" \
+own_cluster_init "$WORK" "$PORT" "max_worker_processes = 6" "witness.max_sealers = 2" "witness.record_activity = reads" \
 	"witness.seal_interval = '${INTERVAL_MS}ms'"
 own_cluster_start "$WORK"
 

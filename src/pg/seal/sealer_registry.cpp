@@ -27,12 +27,15 @@ struct DbRecord {
 	PassMemory memory;
 	VerificationSummary verification;
 	TimestampTz verify_counting_from; // the first verification is due an interval after this
+	TimestampTz maintainer_claimed_at; // a maintainer was started for the database (0: none runs)
+	pid_t maintainer_pid;              // and has started (0: not yet)
 };
 
 struct Registry {
 	LWLock *lock;
 	Latch *launcher_latch; // nullptr while no launcher runs
 	int used;              // records [0, used) may be in use
+	int maintainers;       // maintainers claimed and not ended, in all databases
 	SealSchedule schedule[kMaxSealedDatabases];
 	DbRecord records[kMaxSealedDatabases];
 };
@@ -345,6 +348,61 @@ bool registry_launcher_running()
 	bool running = registry->launcher_latch != nullptr;
 	LWLockRelease(registry->lock);
 	return running;
+}
+
+// A claim whose worker never started (the postmaster could not start it) is given up after this.
+constexpr long kMaintainerStartMs = 10000;
+
+MaintainerClaim registry_claim_maintainer(Oid db, int limit)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	MaintainerClaim claim = MaintainerClaim::NoRoom;
+	LWLockAcquire(registry->lock, LW_EXCLUSIVE);
+	int i = find(db);
+	if (i >= 0) {
+		DbRecord *r = &registry->records[i];
+		if (r->maintainer_claimed_at != 0 && r->maintainer_pid == 0 &&
+		    TimestampDifferenceExceeds(r->maintainer_claimed_at, now, kMaintainerStartMs)) {
+			r->maintainer_claimed_at = 0;
+			registry->maintainers = Max(registry->maintainers - 1, 0);
+		}
+		if (r->maintainer_claimed_at != 0)
+			claim = MaintainerClaim::AlreadyRunning;
+		else if (registry->maintainers < limit) {
+			r->maintainer_claimed_at = now;
+			r->maintainer_pid = 0;
+			registry->maintainers++;
+			claim = MaintainerClaim::Claimed;
+		}
+	}
+	LWLockRelease(registry->lock);
+	return claim;
+}
+
+bool registry_maintainer_started(Oid db, pid_t pid)
+{
+	LWLockAcquire(registry->lock, LW_EXCLUSIVE);
+	int i = find(db);
+	bool mine = i >= 0 && registry->records[i].maintainer_claimed_at != 0 && registry->records[i].maintainer_pid == 0;
+	if (mine)
+		registry->records[i].maintainer_pid = pid;
+	LWLockRelease(registry->lock);
+	return mine;
+}
+
+void registry_release_maintainer(Oid db, pid_t pid)
+{
+	LWLockAcquire(registry->lock, LW_EXCLUSIVE);
+	int i = find(db);
+	if (i < 0) {
+		// The database was dropped and its record removed meanwhile.
+		registry->maintainers = Max(registry->maintainers - 1, 0);
+	} else if (registry->records[i].maintainer_claimed_at != 0 && registry->records[i].maintainer_pid == pid) {
+		registry->records[i].maintainer_claimed_at = 0;
+		registry->records[i].maintainer_pid = 0;
+		registry->maintainers = Max(registry->maintainers - 1, 0);
+	}
+	LWLockRelease(registry->lock);
 }
 
 } // namespace witness::pg

@@ -101,6 +101,16 @@ void registry_end_pass(Oid db, PassResult result, bool installed, const char *er
 bool registry_verification_due(Oid db, TimestampTz now, int interval_ms);
 void registry_record_verification(Oid db, const VerificationSummary *summary);
 
+// --- Maintainers (maintainer_worker.hpp): at most one per database, at most limit in all
+
+enum class MaintainerClaim { Claimed, AlreadyRunning, NoRoom };
+// Called by the sealer before it starts a maintainer for db.
+MaintainerClaim registry_claim_maintainer(Oid db, int limit);
+// Called by the maintainer as it starts; false when no claim waits for it (it then exits).
+bool registry_maintainer_started(Oid db, pid_t pid);
+// Ends the claim of the maintainer pid (0: the one whose worker could not be registered).
+void registry_release_maintainer(Oid db, pid_t pid);
+
 // --- Any backend
 
 // Marks the database for a pass now and wakes the launcher. Raises no error: it runs in a commit

@@ -13,6 +13,7 @@
 #include "pg/seal/partition_maintenance.hpp"
 #include "pg/seal/lookup_maintenance.hpp"
 #include "pg/seal/summary_maintenance.hpp"
+#include "pg/seal/maintainer_worker.hpp"
 #include "pg/common/trail_brin.hpp"
 
 extern "C" {
@@ -52,17 +53,6 @@ struct RunningSealer {
 	Oid database;
 	BackgroundWorkerHandle *handle;
 };
-
-void fill_worker(BackgroundWorker *w, const char *function, const char *name)
-{
-	memset(w, 0, sizeof(*w));
-	w->bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	w->bgw_start_time = BgWorkerStart_RecoveryFinished;
-	snprintf(w->bgw_library_name, BGW_MAXLEN, "pg_witness");
-	snprintf(w->bgw_function_name, BGW_MAXLEN, "%s", function);
-	snprintf(w->bgw_name, BGW_MAXLEN, "%s", name);
-	snprintf(w->bgw_type, BGW_MAXLEN, "%s", name);
-}
 
 // The databases a sealer may connect to, into the registry. Returns how many found no record.
 int scan_databases(MemoryContext scratch)
@@ -214,6 +204,17 @@ PassResult seal_pass(MemoryContext keep, TimestampTz digest_logged_at, char **di
 
 } // namespace
 
+void fill_worker(BackgroundWorker *w, const char *function, const char *name)
+{
+	memset(w, 0, sizeof(*w));
+	w->bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	w->bgw_start_time = BgWorkerStart_RecoveryFinished;
+	snprintf(w->bgw_library_name, BGW_MAXLEN, "pg_witness");
+	snprintf(w->bgw_function_name, BGW_MAXLEN, "%s", function);
+	snprintf(w->bgw_name, BGW_MAXLEN, "%s", name);
+	snprintf(w->bgw_type, BGW_MAXLEN, "%s", name);
+}
+
 void register_launcher()
 {
 	BackgroundWorker w;
@@ -347,23 +348,16 @@ void witness_sealer_main(Datum arg)
 	// The block is committed: its digest may now name it.
 	if (digest != nullptr && append_digest_line(digest))
 		memory.digest_logged_at = GetCurrentTimestamp();
-	// What the readers' lookups need (docs/views.md), once the block is committed.
-	if (pass_found_extension)
-		maintain_lookup_after_pass();
 	// The coming months' partitions of witness.entry, in a transaction of their own (docs/scaling.md).
 	if (pass_found_extension && prepare_partitions_if_due(memory.partitions_checked_at))
 		memory.partitions_checked_at = GetCurrentTimestamp();
 	trail_brin_progress(memory.brin);
 	registry_end_pass(database, result, pass_found_extension, error, &memory);
-	// After the seal, so that sealing never waits for it here; the launcher starts this database's
-	// next pass once this worker has exited.
-	if (pass_found_extension) {
-		refresh_summary_after_pass();
-		verify_if_due();
-		apply_retention_if_due();
-		// After the verification, so that a failed one is alerted in the same pass.
-		check_alerts_after_pass();
-	}
+	// The work that follows a seal (lookup table, summary, verification, retention, alerts) goes to
+	// a worker of its own, so that the next seal does not wait for it; with no worker slot free it
+	// is done here, after the seal, as the launcher starts the next pass only once this one exits.
+	if (pass_found_extension && !start_maintainer(database))
+		run_maintenance_steps();
 	elog(DEBUG1, "pg_witness: sealer pass in database %u: %s", database, pass_result_name(result));
 	proc_exit(0);
 }

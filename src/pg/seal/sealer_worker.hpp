@@ -3,6 +3,12 @@
 // witness.seal_interval whatever their number.
 #pragma once
 
+#include "pg/common/pg_includes.hpp"
+
+extern "C" {
+#include "postmaster/bgworker.h"
+}
+
 namespace witness::pg
 {
 
@@ -12,5 +18,8 @@ constexpr int kMaxSealersLimit = 64;
 
 // Registers the launcher; only possible from shared_preload_libraries.
 void register_launcher();
+
+// A background worker of pg_witness running function (exported by the library) under name.
+void fill_worker(BackgroundWorker *w, const char *function, const char *name);
 
 } // namespace witness::pg

@@ -1,0 +1,17 @@
+// The work that follows a seal in a database (the lookup table, the daily summary, scheduled
+// verification and retention, the alert rules), in a background worker of its own, so that sealing
+// keeps its interval whatever that work costs (docs/verification.md, "The background sealer").
+#pragma once
+
+#include "pg/common/pg_includes.hpp"
+
+namespace witness::pg
+{
+
+// Starts a maintainer for database; false when no background worker slot is free.
+bool start_maintainer(Oid database);
+
+// The steps, in this process, each in a transaction of its own.
+void run_maintenance_steps();
+
+} // namespace witness::pg
