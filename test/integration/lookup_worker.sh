@@ -9,7 +9,9 @@
 #     from the trail);
 #   - passes with nothing to add write nothing (witness.lookup_state keeps its row version);
 #   - a pass that cannot fill the table (a CHECK constraint a superuser added) logs a WARNING and
-#     still seals; once the constraint is gone, the next pass adds what was missed.
+#     still seals; once the constraint is gone, the next pass adds what was missed;
+#   - with no background worker slot for a maintainer (max_worker_processes = 3), the sealer fills
+#     the table itself after its seal.
 #
 # Environment: PG_BINDIR (as scripts/test.sh passes it). Runs as root (the cluster belongs to
 # PG_OS_USER, postgres) or as the owner of the cluster. Takes about 15 s.
@@ -83,5 +85,23 @@ check "found all the same (from the trail)" "INSERT,UPDATE" \
 q "ALTER TABLE witness.entry_lookup DROP CONSTRAINT it_broken" >/dev/null
 wait_for "the next pass adds what was missed" 30 "$ALL_ADDED" || true
 check "added by a later pass" "t" "$ALL_ADDED"
+
+# ---------------------------------------------------------------------------------------------
+say "no worker slot for a maintainer: the sealer does its work itself"
+
+# The launcher and the logical replication launcher take two slots, the sealer the third: a
+# maintainer cannot be registered, and the sealer fills the lookup table after its seal, as before
+# maintainers existed (docs/verification.md, "The background sealer").
+own_cluster_stop "$WORK"
+echo "max_worker_processes = 3" >>"$WORK/data/postgresql.conf"
+echo "witness.max_sealers = 1" >>"$WORK/data/postgresql.conf"
+own_cluster_start "$WORK"
+q "UPDATE item SET name = 'third' WHERE id BETWEEN 1 AND 50" >/dev/null
+wait_for "sealed and added without a maintainer" 30 "$ALL_ADDED AND EXISTS (SELECT FROM witness.entry_lookup k JOIN witness.entry e ON e.id = k.id WHERE e.new_values::jsonb ->> 'name' = 'third')" || true
+check "added by the sealer itself" "50" \
+	"SELECT count(*) FROM witness.entry_lookup k JOIN witness.entry e ON e.id = k.id AND e.stmt_time = k.stmt_time WHERE e.new_values::jsonb ->> 'name' = 'third'"
+check "and every sealed entry is there" "t" "$ALL_ADDED"
+check_ok "no 'no background worker slot' warning from the launcher" \
+	"$(grep -q 'no background worker slot' "$WORK/server.log" && echo 'the launcher found no slot' || echo ok)"
 
 finish "lookup_worker"
