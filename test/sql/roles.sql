@@ -120,7 +120,7 @@ INSERT INTO ro.attempt (what, statement) VALUES
  ('_begin_internal_ddl()', 'SELECT witness._begin_internal_ddl()'),
  ('_record_subject_access()', 'SELECT witness._record_subject_access(''x'', ''json'', ''r'')'),
  ('export(), export_encrypted() (docs/exports.md)', 'SELECT count(*) FROM witness.export(''jsonl'') UNION ALL SELECT count(*) FROM witness.export_encrypted(''p'', ''csv'', iterations => 1000)'),
- ('table alert, view alert_rules', 'SELECT count(*) FROM witness.alert, witness.alert_rules'),
+ ('table alert, view alert_rules', 'SELECT (SELECT count(*) FROM witness.alert) + (SELECT count(*) FROM witness.alert_rules)'),
  ('table alert_rule', 'SELECT count(*) FROM witness.alert_rule'),
  ('set_alert_rule(), check_alerts()', 'SELECT witness.set_alert_rule(''mass_export'', threshold => 50) > 0 AND (SELECT count(*) >= 0 FROM witness.check_alerts())');
 
