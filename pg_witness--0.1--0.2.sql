@@ -864,6 +864,8 @@ DECLARE
 	b_era_next bigint := 0;
 	tree bytea;
 	tree_block bigint;
+	chunk_block bigint;
+	cp record;
 	proof jsonb;
 	changes json;
 	note text;
@@ -940,11 +942,24 @@ BEGIN
 		IF format = 'json' THEN
 			proof := NULL;
 			IF b.block_no IS NOT NULL AND leaf_ok THEN
-				IF tree_block IS DISTINCT FROM b.block_no THEN
-					tree := witness._block_tree(b);
-					tree_block := b.block_no;
+				-- The first entry met in a large block is proved from its chunk (witness.block_chunk), as
+				-- witness.prove() does; a second one of the same block builds the block's whole tree,
+				-- which then proves any number of them. A subject with one entry in each of many large
+				-- blocks reads a chunk of each, not each whole block.
+				IF tree_block IS DISTINCT FROM b.block_no AND chunk_block IS DISTINCT FROM b.block_no THEN
+					chunk_block := b.block_no;
+					cp := witness._chunk_proof(b, e.id, e.leaf_hash);
+					IF cp.leaf_index IS NOT NULL THEN
+						proof := witness._proof_document(e.id, e.leaf_hash, b, cp.leaf_index, cp.tree_size, cp.audit_path);
+					END IF;
 				END IF;
-				proof := witness._entry_proof(e.id, e.leaf_hash, b, tree);
+				IF proof IS NULL THEN
+					IF tree_block IS DISTINCT FROM b.block_no THEN
+						tree := witness._block_tree(b);
+						tree_block := b.block_no;
+					END IF;
+					proof := witness._entry_proof(e.id, e.leaf_hash, b, tree);
+				END IF;
 			END IF;
 			changes := NULL;
 			IF r.erasure_id IS NULL THEN
