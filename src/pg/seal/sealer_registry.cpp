@@ -35,7 +35,6 @@ struct Registry {
 	LWLock *lock;
 	Latch *launcher_latch; // nullptr while no launcher runs
 	int used;              // records [0, used) may be in use
-	int maintainers;       // maintainers claimed and not ended, in all databases
 	SealSchedule schedule[kMaxSealedDatabases];
 	DbRecord records[kMaxSealedDatabases];
 };
@@ -353,6 +352,15 @@ bool registry_launcher_running()
 // A claim whose worker never started (the postmaster could not start it) is given up after this.
 constexpr long kMaintainerStartMs = 10000;
 
+// Callers hold the lock. Whether a maintainer runs for the record, or was started less than
+// kMaintainerStartMs ago; a record removed (its database dropped) holds no claim any more.
+bool holds_claim(int i, TimestampTz now)
+{
+	const DbRecord *r = &registry->records[i];
+	return registry->schedule[i].in_use && r->maintainer_claimed_at != 0 &&
+	       (r->maintainer_pid != 0 || !TimestampDifferenceExceeds(r->maintainer_claimed_at, now, kMaintainerStartMs));
+}
+
 MaintainerClaim registry_claim_maintainer(Oid db, int limit)
 {
 	TimestampTz now = GetCurrentTimestamp();
@@ -360,18 +368,14 @@ MaintainerClaim registry_claim_maintainer(Oid db, int limit)
 	LWLockAcquire(registry->lock, LW_EXCLUSIVE);
 	int i = find(db);
 	if (i >= 0) {
-		DbRecord *r = &registry->records[i];
-		if (r->maintainer_claimed_at != 0 && r->maintainer_pid == 0 &&
-		    TimestampDifferenceExceeds(r->maintainer_claimed_at, now, kMaintainerStartMs)) {
-			r->maintainer_claimed_at = 0;
-			registry->maintainers = Max(registry->maintainers - 1, 0);
-		}
-		if (r->maintainer_claimed_at != 0)
+		int claimed = 0;
+		for (int k = 0; k < registry->used; k++)
+			claimed += holds_claim(k, now) ? 1 : 0;
+		if (holds_claim(i, now))
 			claim = MaintainerClaim::AlreadyRunning;
-		else if (registry->maintainers < limit) {
-			r->maintainer_claimed_at = now;
-			r->maintainer_pid = 0;
-			registry->maintainers++;
+		else if (claimed < limit) {
+			registry->records[i].maintainer_claimed_at = now;
+			registry->records[i].maintainer_pid = 0;
 			claim = MaintainerClaim::Claimed;
 		}
 	}
@@ -394,13 +398,9 @@ void registry_release_maintainer(Oid db, pid_t pid)
 {
 	LWLockAcquire(registry->lock, LW_EXCLUSIVE);
 	int i = find(db);
-	if (i < 0) {
-		// The database was dropped and its record removed meanwhile.
-		registry->maintainers = Max(registry->maintainers - 1, 0);
-	} else if (registry->records[i].maintainer_claimed_at != 0 && registry->records[i].maintainer_pid == pid) {
+	if (i >= 0 && registry->records[i].maintainer_claimed_at != 0 && registry->records[i].maintainer_pid == pid) {
 		registry->records[i].maintainer_claimed_at = 0;
 		registry->records[i].maintainer_pid = 0;
-		registry->maintainers = Max(registry->maintainers - 1, 0);
 	}
 	LWLockRelease(registry->lock);
 }

@@ -6,13 +6,8 @@
 #include "pg/digest/digest_log.hpp"
 #include "pg/seal/sealer.hpp"
 #include "pg/activity/activity_drain.hpp"
-#include "pg/alerts/alert_pass.hpp"
 #include "pg/seal/sealer_registry.hpp"
-#include "pg/seal/scheduled_retention.hpp"
-#include "pg/seal/scheduled_verification.hpp"
 #include "pg/seal/partition_maintenance.hpp"
-#include "pg/seal/lookup_maintenance.hpp"
-#include "pg/seal/summary_maintenance.hpp"
 #include "pg/seal/maintainer_worker.hpp"
 #include "pg/common/trail_brin.hpp"
 
