@@ -5,6 +5,7 @@
 \set ON_ERROR_STOP on
 \set QUIET on
 
+SELECT public.bench_settle() AS settle_insert \gset
 CHECKPOINT;
 SELECT clock_timestamp() AS t0 \gset
 INSERT INTO public.bench_bulk (id, a, b, c, d)
@@ -13,6 +14,7 @@ FROM generate_series(1, :rows) AS g;
 SELECT extract(epoch FROM clock_timestamp() - :'t0'::timestamptz) AS insert_s \gset
 SELECT public.bench_counters() AS counters_insert \gset
 
+SELECT public.bench_settle() AS settle_update \gset
 CHECKPOINT;
 SELECT clock_timestamp() AS t1 \gset
 UPDATE public.bench_bulk SET b = b || ' updated', c = c + 1;

@@ -118,6 +118,7 @@ run_tpcb() {
 	local round=$1 c=$2 mode=$3 jobs out before after d tps txns cpu0 cpu1 other
 	jobs=$((c < 2 ? c : 2))
 	mode_on "$mode"
+	q -c "SELECT public.bench_settle()" >/dev/null
 	q -c CHECKPOINT
 	before="$(counters)"
 	cpu0="$(cpu_ticks)"

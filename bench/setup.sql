@@ -26,6 +26,34 @@ BEGIN
 END
 $$;
 
+-- Waits until pg_witness's work after commit has caught up with everything written so far: nothing
+-- pending, and the lookup table, the daily summary and the alert rules have taken in every sealed
+-- block. Called before every measured run of every mode, so that no run pays for the sealing of the
+-- run before it (that cost is measured on its own by bench/seal.sh). Gives up after 120 s; returns
+-- the seconds it waited.
+CREATE OR REPLACE FUNCTION public.bench_settle() RETURNS numeric
+LANGUAGE plpgsql
+AS $$
+DECLARE
+	t0 timestamptz := clock_timestamp();
+	last_block bigint;
+BEGIN
+	LOOP
+		SELECT COALESCE(max(b.block_no), 0) INTO last_block FROM witness.block b;
+		EXIT WHEN (SELECT s.entries_pending FROM witness.stats s) = 0
+		      AND (SELECT COALESCE(max(l.block_no), 0) FROM witness.lookup_state l) >= last_block
+		      AND (SELECT COALESCE(max(m.last_block_no), 0) FROM witness.summary_state m) >= last_block
+		      AND (SELECT COALESCE(max(a.last_block), 0) FROM witness.alert_state a) >= last_block;
+		IF clock_timestamp() - t0 > interval '120 seconds' THEN
+			RAISE WARNING 'pg_witness has not caught up after 120 s; measuring anyway';
+			EXIT;
+		END IF;
+		PERFORM pg_sleep(0.1);
+	END LOOP;
+	RETURN round(extract(epoch FROM clock_timestamp() - t0)::numeric, 1);
+END
+$$;
+
 -- A fresh table for one bulk measurement.
 CREATE OR REPLACE FUNCTION public.bench_new_bulk_table() RETURNS void
 LANGUAGE plpgsql SET client_min_messages = warning
