@@ -681,10 +681,8 @@ COMMENT ON FUNCTION witness._ascending_positions(bigint[], bigint, bigint) IS 'i
 
 -- The members of block b in id order: what its Merkle root was computed over (docs/verification.md),
 -- those with ids from from_id to to_id only (a chunk of witness.block_chunk; witness._block_members
--- takes the whole block). The xid bounds (the previous snapshot's xmin, this one's xmax) and the id
--- bounds let witness.entry_xid and witness.entry_id skip the rest of the trail. A header whose bounds
--- were altered fails its block hash, and the proofs read from it do not check. For a block retention
--- partly pruned, the kept leaf hashes of its pruned entries (witness.pruned_leaf) stand in for them.
+-- takes the whole block), as witness._member_entries() finds them. For a block retention partly
+-- pruned, the kept leaf hashes of its pruned entries (witness.pruned_leaf) stand in for them.
 CREATE FUNCTION witness._block_members_in(b witness.block, from_id bigint, to_id bigint, OUT ids bigint[], OUT leaves bytea[])
 LANGUAGE plpgsql STABLE STRICT SET search_path = pg_catalog, pg_temp
 AS $$
@@ -692,12 +690,7 @@ DECLARE
 	prev_snapshot pg_snapshot := witness._previous_snapshot(b.block_no); -- NULL at an era's first block
 BEGIN
 	SELECT array_agg(u.id ORDER BY u.id), array_agg(u.leaf ORDER BY u.id) INTO ids, leaves
-	FROM (SELECT m.id, m.leaf_hash AS leaf FROM witness.entry m, witness._era_bounds(b.first_entry_id) era
-	      WHERE m.xid >= COALESCE(pg_snapshot_xmin(prev_snapshot), '0'::xid8) AND m.xid < pg_snapshot_xmax(b.snapshot)
-	        AND m.id BETWEEN greatest(b.first_entry_id, from_id) AND least(b.last_entry_id, to_id)
-	        AND m.id >= era.first_id AND m.id < era.next_first_id
-	        AND pg_visible_in_snapshot(m.xid, b.snapshot)
-	        AND (prev_snapshot IS NULL OR NOT pg_visible_in_snapshot(m.xid, prev_snapshot))
+	FROM (SELECT m.id, m.leaf_hash AS leaf FROM witness._member_entries(b, prev_snapshot, from_id, to_id) m
 	      UNION ALL
 	      -- Only the range of the (ascending) pruned ids that can fall between from_id and to_id is unnested.
 	      SELECT k.id, substring(p.leaf_hashes FROM (r.pos[1] + k.o::integer - 2) * 32 + 1 FOR 32)
@@ -2583,6 +2576,33 @@ AS $$
 $$;
 COMMENT ON FUNCTION witness._era_bounds(bigint) IS 'internal: the entry ids and block numbers of the transaction-id era of an entry';
 
+-- The rows of witness.entry that are members of block b (docs/verification.md) with ids from from_id
+-- to to_id: visible in its snapshot and not in prev_snapshot (the previous block's, NULL at an era's
+-- first block), within its transaction-id era. The xid bounds (the previous snapshot's xmin, this
+-- one's xmax) and the id bounds let witness.entry_xid and witness.entry_id skip the rest of the trail;
+-- a header whose bounds were altered fails its block hash. The era's bounds are subqueries: where b
+-- is a parameter of the caller, they run once per query, not once per entry as a join would. The one
+-- definition of membership in SQL:
+-- plain SQL without SET, STRICT or SECURITY DEFINER, so that the planner inlines it into its callers'
+-- queries, which then read only the columns they name. For that, every operator and function in it is
+-- schema-qualified.
+CREATE FUNCTION witness._member_entries(b witness.block, prev_snapshot pg_snapshot, from_id bigint, to_id bigint)
+RETURNS SETOF witness.entry
+LANGUAGE sql STABLE
+AS $$
+	SELECT m.* FROM witness.entry m
+	WHERE m.xid OPERATOR(pg_catalog.>=) COALESCE(pg_catalog.pg_snapshot_xmin(prev_snapshot), '0'::pg_catalog.xid8)
+	  AND m.xid OPERATOR(pg_catalog.<) pg_catalog.pg_snapshot_xmax(b.snapshot)
+	  AND m.id OPERATOR(pg_catalog.>=) pg_catalog.int8larger(b.first_entry_id, from_id)
+	  AND m.id OPERATOR(pg_catalog.<=) pg_catalog.int8smaller(b.last_entry_id, to_id)
+	  AND m.id OPERATOR(pg_catalog.>=) (SELECT era.first_id FROM witness._era_bounds(b.first_entry_id) era)
+	  AND m.id OPERATOR(pg_catalog.<) (SELECT era.next_first_id FROM witness._era_bounds(b.first_entry_id) era)
+	  AND pg_catalog.pg_visible_in_snapshot(m.xid, b.snapshot)
+	  AND (prev_snapshot IS NULL OR NOT pg_catalog.pg_visible_in_snapshot(m.xid, prev_snapshot))
+$$;
+COMMENT ON FUNCTION witness._member_entries(witness.block, pg_snapshot, bigint, bigint) IS 'internal: the entries of a block with ids in a range (inlined into the queries that call it)';
+REVOKE ALL ON FUNCTION witness._member_entries(witness.block, pg_snapshot, bigint, bigint) FROM PUBLIC;
+
 -- The snapshot whose transactions block block_no does not hold: the previous block's, except for the
 -- first block of an era, which holds every transaction of its era its snapshot sees.
 CREATE FUNCTION witness._previous_snapshot(block_no bigint) RETURNS pg_snapshot
@@ -3154,7 +3174,9 @@ COMMENT ON TRIGGER witness_not_in_collector ON witness.retention_run IS 'pg_witn
 -------------------------------------------------------------------------------
 
 -- The members of block b, as witness._block_members() finds them (sealed, never pending), each with
--- its place (ctid, partition) and whether it has expired and whether a hold in force covers it. An
+-- its place (ctid, partition) and whether it has expired and whether a hold in force covers it. The
+-- condition is witness._member_entries()'s, written out: the rows that function returns cannot carry
+-- the ctid and partition this one needs. An
 -- entry expires once its statement time plus its period lies in the past. pg_witness's own records
 -- other than activity and scheduled verifications never expire: verification, holds and retention
 -- itself read them from the chain.
@@ -3592,23 +3614,19 @@ AS $$ SELECT pg_catalog.hashtextextended(pg_catalog.quote_ident(schema_name) OPE
                                           OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) row_key::text, 0) $$;
 COMMENT ON FUNCTION witness._lookup_key_hash(text, text, jsonb) IS 'internal: the 64-bit hash witness.entry_lookup keeps of a table and a row key (as jsonb); NULL for a NULL key';
 
--- The rows of witness.entry_lookup for the members of block b (found as witness._block_members()
--- finds them); prev_snapshot and the era's id bounds come from the caller, read once per block.
-CREATE FUNCTION witness._lookup_rows(b witness.block, prev_snapshot pg_snapshot, era_first bigint, era_next bigint)
+-- The rows of witness.entry_lookup for the members of block b (witness._member_entries());
+-- prev_snapshot comes from the caller, read once per block.
+CREATE FUNCTION witness._lookup_rows(b witness.block, prev_snapshot pg_snapshot)
 RETURNS SETOF witness.entry_lookup
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 	SELECT m.id, b.block_no, m.stmt_time, witness._lookup_table_hash(m.schema_name, m.table_name),
 	       CASE WHEN m.erasure_id IS NULL THEN witness._lookup_key_hash(m.schema_name, m.table_name, m.row_key::jsonb) END,
 	       m.op, m.tags, m.actor, m.session_user_name
-	FROM witness.entry m
-	WHERE m.xid >= COALESCE(pg_snapshot_xmin(prev_snapshot), '0'::xid8) AND m.xid < pg_snapshot_xmax(b.snapshot)
-	  AND m.id BETWEEN b.first_entry_id AND b.last_entry_id AND m.id >= era_first AND m.id < era_next
-	  AND pg_visible_in_snapshot(m.xid, b.snapshot)
-	  AND (prev_snapshot IS NULL OR NOT pg_visible_in_snapshot(m.xid, prev_snapshot))
+	FROM witness._member_entries(b, prev_snapshot, b.first_entry_id, b.last_entry_id) m
 $$;
-COMMENT ON FUNCTION witness._lookup_rows(witness.block, pg_snapshot, bigint, bigint) IS 'internal: the rows of witness.entry_lookup for the members of a block';
-REVOKE ALL ON FUNCTION witness._lookup_rows(witness.block, pg_snapshot, bigint, bigint) FROM PUBLIC;
+COMMENT ON FUNCTION witness._lookup_rows(witness.block, pg_snapshot) IS 'internal: the rows of witness.entry_lookup for the members of a block';
+REVOKE ALL ON FUNCTION witness._lookup_rows(witness.block, pg_snapshot) FROM PUBLIC;
 
 -- Called by witness.seal() after it sealed, and by the background sealer after each pass, in a
 -- transaction of its own (src/pg/seal/lookup_maintenance.cpp): the entries of every block not yet in
@@ -3621,8 +3639,6 @@ DECLARE
 	done bigint;
 	b witness.block;
 	prev_snapshot pg_snapshot;
-	era_first bigint;
-	era_next bigint;
 	added bigint := 0;
 	n bigint;
 BEGIN
@@ -3639,15 +3655,14 @@ BEGIN
 		done := b.block_no;
 		CONTINUE WHEN b.entry_count = 0;
 		prev_snapshot := witness._previous_snapshot(b.block_no);
-		SELECT x.first_id, x.next_first_id INTO era_first, era_next FROM witness._era_bounds(b.first_entry_id) x;
 		-- Blocks' members are disjoint and the state row serialises the callers, so no row of this block
 		-- is there yet, and ON CONFLICT would cost a primary-key probe per entry. Should some be there all
 		-- the same (a state row altered by hand), they are skipped.
 		IF NOT EXISTS (SELECT FROM witness.entry_lookup k WHERE k.id BETWEEN b.first_entry_id AND b.last_entry_id
 		                                                   AND k.block_no = b.block_no) THEN
-			INSERT INTO witness.entry_lookup SELECT * FROM witness._lookup_rows(b, prev_snapshot, era_first, era_next);
+			INSERT INTO witness.entry_lookup SELECT * FROM witness._lookup_rows(b, prev_snapshot);
 		ELSE
-			INSERT INTO witness.entry_lookup SELECT * FROM witness._lookup_rows(b, prev_snapshot, era_first, era_next)
+			INSERT INTO witness.entry_lookup SELECT * FROM witness._lookup_rows(b, prev_snapshot)
 			ON CONFLICT (id) DO NOTHING;
 		END IF;
 		GET DIAGNOSTICS n = ROW_COUNT;
@@ -4281,11 +4296,7 @@ BEGIN
 			WITH members AS (
 				SELECT m.stmt_time, m.schema_name, m.table_name, m.op, m.actor, m.session_user_name, m.new_values,
 				       m.schema_name = 'witness' AND m.table_name = 'activity' AS is_activity
-				FROM witness.entry m, witness._era_bounds(b.first_entry_id) era
-				WHERE m.xid >= COALESCE(pg_snapshot_xmin(prev_snapshot), '0'::xid8) AND m.xid < pg_snapshot_xmax(b.snapshot)
-				  AND m.id BETWEEN b.first_entry_id AND b.last_entry_id AND m.id >= era.first_id AND m.id < era.next_first_id
-				  AND pg_visible_in_snapshot(m.xid, b.snapshot)
-				  AND (prev_snapshot IS NULL OR NOT pg_visible_in_snapshot(m.xid, prev_snapshot))
+				FROM witness._member_entries(b, prev_snapshot, b.first_entry_id, b.last_entry_id) m
 			), counts AS (
 				SELECT (x.stmt_time AT TIME ZONE 'UTC')::date AS day, x.schema_name, x.table_name,
 				       CASE WHEN x.is_activity THEN COALESCE(x.new_values ->> 'kind', 'INSERT')
@@ -4694,8 +4705,8 @@ CREATE TYPE witness._alert_entry AS (
 );
 COMMENT ON TYPE witness._alert_entry IS 'internal: the columns of an entry of a user table that the alert rules read';
 
--- The members of block b for the alert rules, read in one scan as witness._block_members_in() finds
--- them: pg_witness's own entries (schema witness, few) whole in own, every other entry as its
+-- The members of block b for the alert rules (witness._member_entries()), read in one scan:
+-- pg_witness's own entries (schema witness, few) whole in own, every other entry as its
 -- witness._alert_entry columns only in entry (own NULL). Reading whole rows of every entry into
 -- arrays cost the sealer more than capture itself (docs/performance.md).
 CREATE FUNCTION witness._alert_members(b witness.block, OUT entry witness._alert_entry, OUT own witness.entry) RETURNS SETOF record
@@ -4712,11 +4723,7 @@ BEGIN
 	            THEN ROW(m.id, m.xid, m.schema_name, m.table_name, m.op, m.current_user_name, m.session_user_name,
 	                     m.actor, m.client_addr, m.stmt_time)::witness._alert_entry END,
 	       CASE WHEN m.schema_name = 'witness' THEN m END
-	FROM witness.entry m, witness._era_bounds(b.first_entry_id) era
-	WHERE m.xid >= COALESCE(pg_snapshot_xmin(prev_snapshot), '0'::xid8) AND m.xid < pg_snapshot_xmax(b.snapshot)
-	  AND m.id BETWEEN b.first_entry_id AND b.last_entry_id AND m.id >= era.first_id AND m.id < era.next_first_id
-	  AND pg_visible_in_snapshot(m.xid, b.snapshot)
-	  AND (prev_snapshot IS NULL OR NOT pg_visible_in_snapshot(m.xid, prev_snapshot));
+	FROM witness._member_entries(b, prev_snapshot, b.first_entry_id, b.last_entry_id) m;
 END
 $$;
 COMMENT ON FUNCTION witness._alert_members(witness.block) IS 'internal: the entries of a block the alert rules read: pg_witness''s own whole, the others by the columns of witness._alert_entry';
@@ -5424,7 +5431,9 @@ GRANT SELECT ON witness.era TO witness_auditor;
 -- neither, except the capture triggers (on every row change), immutable helpers, the helpers every
 -- role may call (views and row-level security policies call them per row; their calls are not recorded)
 -- and procedures
--- (a procedure with a SET clause cannot commit; rotate_master_key() records itself in witness.key_rotation).
+-- (a procedure with a SET clause cannot commit; rotate_master_key() records itself in witness.key_rotation),
+-- and witness._member_entries(), which the planner inlines into its callers only without a SET clause
+-- (it is internal; its callers have one).
 DO $$
 DECLARE
 	f record;
@@ -5434,6 +5443,7 @@ BEGIN
 	         WHERE p.pronamespace = 'witness'::regnamespace AND p.proconfig IS NULL AND NOT p.prosecdef
 	           AND p.provolatile <> 'i' AND p.prorettype <> 'trigger'::regtype AND p.prokind = 'f'
 	           AND NOT pg_catalog.has_function_privilege('public', p.oid, 'EXECUTE')
+	           AND p.oid <> 'witness._member_entries(witness.block, pg_snapshot, bigint, bigint)'::regprocedure
 	LOOP
 		EXECUTE format('ALTER ROUTINE witness.%I(%s) SET search_path = pg_catalog, pg_temp', f.proname, f.args);
 	END LOOP;
