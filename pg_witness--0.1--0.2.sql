@@ -3553,6 +3553,50 @@ COMMENT ON FUNCTION witness._chunk_proof(witness.block, bigint, bytea) IS 'inter
 -- witness.search(), witness.entry_text(), and the lookup table the sealer keeps for them
 -------------------------------------------------------------------------------
 
+-- Guard trigger of the tables pg_witness keeps beside the chain (the alert rules' working state, the
+-- lookup table, the daily summary): they change only under pg_witness's internal mark, which the
+-- functions that keep them set. Arguments: who writes the table, what it holds, and a hint (optional).
+CREATE FUNCTION witness._written_by_guard() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF witness._in_internal_ddl() THEN
+		RETURN NULL;
+	END IF;
+	IF TG_NARGS > 2 THEN
+		RAISE EXCEPTION 'cannot % %.%', lower(TG_OP), TG_TABLE_SCHEMA, TG_TABLE_NAME
+			USING ERRCODE = 'insufficient_privilege', DETAIL = format('%s is written only by %s.', TG_ARGV[1], TG_ARGV[0]),
+			      HINT = TG_ARGV[2];
+	END IF;
+	RAISE EXCEPTION 'cannot % %.%', lower(TG_OP), TG_TABLE_SCHEMA, TG_TABLE_NAME
+		USING ERRCODE = 'insufficient_privilege', DETAIL = format('%s is written only by %s.', TG_ARGV[1], TG_ARGV[0]);
+END
+$$;
+COMMENT ON FUNCTION witness._written_by_guard() IS 'internal: guard trigger that lets only pg_witness''s own functions write the tables it keeps beside the chain';
+REVOKE ALL ON FUNCTION witness._written_by_guard() FROM PUBLIC;
+
+-- Puts _written_by_guard() on table t: updates, deletes and truncation always guarded, inserts from
+-- the origin only, so that pg_restore (replica mode) loads the rows of the tables pg_dump saves.
+CREATE FUNCTION witness._guard_kept_table(t regclass, who text, what text, hint text DEFAULT NULL) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	args text := concat_ws(', ', quote_literal(who), quote_literal(what), quote_literal(hint));
+BEGIN
+	EXECUTE format('CREATE TRIGGER witness_written_by_pg_witness BEFORE UPDATE OR DELETE OR TRUNCATE ON %s '
+	               'FOR EACH STATEMENT EXECUTE FUNCTION witness._written_by_guard(%s)', t, args);
+	EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER witness_written_by_pg_witness', t);
+	EXECUTE format('CREATE TRIGGER witness_inserted_by_pg_witness BEFORE INSERT ON %s '
+	               'FOR EACH STATEMENT EXECUTE FUNCTION witness._written_by_guard(%s)', t, args);
+	EXECUTE format('COMMENT ON TRIGGER witness_written_by_pg_witness ON %s IS %L', t,
+	               format('pg_witness: only %s updates or deletes %s', who, lower(what)));
+	EXECUTE format('COMMENT ON TRIGGER witness_inserted_by_pg_witness ON %s IS %L', t,
+	               format('pg_witness: only %s (or a restore) inserts %s', who, lower(what)));
+END
+$$;
+COMMENT ON FUNCTION witness._guard_kept_table(regclass, text, text, text) IS 'internal: puts the guard triggers of a table pg_witness keeps beside the chain on it';
+REVOKE ALL ON FUNCTION witness._guard_kept_table(regclass, text, text, text) FROM PUBLIC;
+
 -- What lookups need, kept after commit: the sealer (src/pg/seal/lookup_maintenance.cpp) adds one row
 -- per entry of every block it sealed, once the block is committed (the background sealer) or in the
 -- transaction of witness.seal(). Capture writes
@@ -3601,6 +3645,10 @@ REVOKE ALL ON witness.lookup_state FROM PUBLIC;
 COMMENT ON TABLE witness.lookup_state IS 'pg_witness: the last block whose entries witness.entry_lookup holds (one row)';
 COMMENT ON COLUMN witness.lookup_state.singleton IS 'always true: one row';
 COMMENT ON COLUMN witness.lookup_state.block_no IS 'the last block whose entries were added to witness.entry_lookup';
+-- Derived, but what witness.search() shows: a row deleted or changed by hand would hide an entry from
+-- it, with no trace. Only the sealer's functions write these tables (docs/security.md).
+SELECT witness._guard_kept_table('witness.entry_lookup', 'pg_witness''s sealer', 'The lookup table of witness.search() and witness.entity_history()');
+SELECT witness._guard_kept_table('witness.lookup_state', 'pg_witness''s sealer', 'The lookup table''s position');
 
 -- Hashes of names and keys, not the names and keys: a btree entry stays small whatever the key, and
 -- the table holds no value of a row. Quoted names keep "a.b".c and a."b.c" apart.
@@ -3648,7 +3696,8 @@ BEGIN
 		RETURN 0;
 	END IF;
 	-- One at a time (witness.seal() and the background sealer): the second waits, then reads what
-	-- the first added.
+	-- the first added. Written under pg_witness's mark (the guard triggers of these tables).
+	PERFORM witness._begin_internal_ddl();
 	INSERT INTO witness.lookup_state (block_no) VALUES (0) ON CONFLICT DO NOTHING;
 	SELECT s.block_no INTO done FROM witness.lookup_state s FOR UPDATE;
 	FOR b IN SELECT x.* FROM witness.block x WHERE x.block_no > done ORDER BY x.block_no LOOP
@@ -3669,6 +3718,7 @@ BEGIN
 		added := added + n;
 	END LOOP;
 	UPDATE witness.lookup_state SET block_no = done;
+	PERFORM witness._end_internal_ddl();
 	RETURN added;
 END
 $$;
@@ -3679,7 +3729,9 @@ CREATE FUNCTION witness._lookup_forget_keys() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+	PERFORM witness._begin_internal_ddl();
 	UPDATE witness.entry_lookup k SET key_hash = NULL WHERE k.id = ANY (NEW.entry_ids) AND k.key_hash IS NOT NULL;
+	PERFORM witness._end_internal_ddl();
 	RETURN NULL;
 END
 $$;
@@ -3695,12 +3747,14 @@ CREATE FUNCTION witness._lookup_forget_pruned() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+	PERFORM witness._begin_internal_ddl();
 	IF NEW.whole THEN
 		DELETE FROM witness.entry_lookup k USING witness.block b
 		WHERE b.block_no = NEW.block_no AND k.id BETWEEN b.first_entry_id AND b.last_entry_id AND k.block_no = NEW.block_no;
 	ELSE
 		DELETE FROM witness.entry_lookup k WHERE k.id = ANY (NEW.entry_ids);
 	END IF;
+	PERFORM witness._end_internal_ddl();
 	RETURN NULL;
 END
 $$;
@@ -4257,6 +4311,8 @@ COMMENT ON COLUMN witness.summary_state.one IS 'true: the table has one row at m
 COMMENT ON COLUMN witness.summary_state.last_block_no IS 'every block up to this one is counted in witness.daily_count';
 COMMENT ON COLUMN witness.summary_state.entries IS 'entries counted since the summary started';
 COMMENT ON COLUMN witness.summary_state.updated_at IS 'when the last block was counted';
+SELECT witness._guard_kept_table('witness.daily_count', 'pg_witness''s sealer and witness.refresh_summary()', 'The daily summary');
+SELECT witness._guard_kept_table('witness.summary_state', 'pg_witness''s sealer and witness.refresh_summary()', 'The daily summary''s position');
 REVOKE ALL ON witness.summary_state FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('witness.summary_state', '');
 
@@ -4285,7 +4341,9 @@ BEGIN
 			RETURN 0;
 		END;
 	END IF;
-	-- Read after the lock (a new snapshot per statement): what the previous holder committed.
+	-- Read after the lock (a new snapshot per statement): what the previous holder committed. Written
+	-- under pg_witness's mark (the guard triggers of these tables).
+	PERFORM witness._begin_internal_ddl();
 	SELECT s.last_block_no INTO last_no FROM witness.summary_state s;
 	last_no := COALESCE(last_no, 0);
 	FOR b IN SELECT * FROM witness.block k WHERE k.block_no > last_no ORDER BY k.block_no LOOP
@@ -4324,6 +4382,7 @@ BEGIN
 		ON CONFLICT (one) DO UPDATE SET last_block_no = excluded.last_block_no, entries = s.entries + excluded.entries,
 		                                updated_at = excluded.updated_at;
 	END LOOP;
+	PERFORM witness._end_internal_ddl();
 	RETURN counted;
 END
 $$;
@@ -4502,21 +4561,6 @@ COMMENT ON TABLE witness.alert_address IS 'pg_witness: the client addresses each
 COMMENT ON COLUMN witness.alert_address.actor IS 'witness.actor of the entry, else its session user (for a login: the role that logged in)';
 COMMENT ON COLUMN witness.alert_address.client_addr IS 'the address, or local for a Unix-socket connection';
 COMMENT ON COLUMN witness.alert_address.first_seen IS 'statement time of the first entry or login seen from it';
-CREATE FUNCTION witness._alert_state_guard() RETURNS trigger
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-	IF witness._in_internal_ddl() THEN
-		RETURN NULL;
-	END IF;
-	RAISE EXCEPTION 'cannot % %.%', lower(TG_OP), TG_TABLE_SCHEMA, TG_TABLE_NAME
-		USING ERRCODE = 'insufficient_privilege',
-		      DETAIL = 'The working state of the alert rules is written only by witness.check_alerts().',
-		      HINT = 'Use witness.set_alert_rule() to change a rule.';
-END
-$$;
-COMMENT ON FUNCTION witness._alert_state_guard() IS 'internal: guard trigger that lets only witness.check_alerts() write the alert rules'' working state';
-REVOKE ALL ON FUNCTION witness._alert_state_guard() FROM PUBLIC;
 DO $$
 DECLARE
 	t text;
@@ -4524,16 +4568,8 @@ BEGIN
 	FOREACH t IN ARRAY ARRAY['alert_state', 'alert_counter', 'alert_address'] LOOP
 		EXECUTE format('REVOKE ALL ON witness.%I FROM PUBLIC', t);
 		PERFORM pg_catalog.pg_extension_config_dump(format('witness.%I', t)::regclass, '');
-		-- Changes always guarded; inserts from the origin only, so that pg_restore (replica mode) loads the rows.
-		EXECUTE format('CREATE TRIGGER witness_written_by_pg_witness BEFORE UPDATE OR DELETE OR TRUNCATE ON witness.%I '
-		               'FOR EACH STATEMENT EXECUTE FUNCTION witness._alert_state_guard()', t);
-		EXECUTE format('ALTER TABLE witness.%I ENABLE ALWAYS TRIGGER witness_written_by_pg_witness', t);
-		EXECUTE format('CREATE TRIGGER witness_inserted_by_pg_witness BEFORE INSERT ON witness.%I '
-		               'FOR EACH STATEMENT EXECUTE FUNCTION witness._alert_state_guard()', t);
-		EXECUTE format('COMMENT ON TRIGGER witness_written_by_pg_witness ON witness.%I IS %L', t,
-		               'pg_witness: only witness.check_alerts() updates or deletes the alert rules'' working state');
-		EXECUTE format('COMMENT ON TRIGGER witness_inserted_by_pg_witness ON witness.%I IS %L', t,
-		               'pg_witness: only witness.check_alerts() (or a restore) inserts the alert rules'' working state');
+		PERFORM witness._guard_kept_table(format('witness.%I', t)::regclass, 'witness.check_alerts()',
+		                                  'The working state of the alert rules', 'Use witness.set_alert_rule() to change a rule.');
 	END LOOP;
 END
 $$;

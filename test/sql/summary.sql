@@ -177,12 +177,24 @@ RESET search_path;
 SELECT sum(entries) AS sm_inserts FROM witness.daily_summary WHERE schema_name = 'sm' AND operation = 'INSERT';
 DROP SCHEMA sm_shadow CASCADE;
 
--- A superuser can rewrite the counts: they are derived data, not evidence (docs/monitoring.md); the
--- trail itself, which witness.verify() checks, still says what happened.
+-- Not even a superuser rewrites the counts (also in replica mode): only the sealer and
+-- refresh_summary() write them. Past the guard only with pg_witness's internal mark set by hand, a call
+-- that is recorded; the trail itself, which witness.verify() checks, still says what happened.
+UPDATE witness.daily_count SET entries = 0 WHERE schema_name = 'sm';
+DELETE FROM witness.daily_count;
+TRUNCATE witness.summary_state;
+INSERT INTO witness.daily_count VALUES (current_date, 'sm', 'acct', 'DELETE', 'x', 'x', NULL, 1, now(), now());
+SET session_replication_role = replica;
+UPDATE witness.summary_state SET last_block_no = 0;
+RESET session_replication_role;
 BEGIN;
+SELECT count(*) AS sm_marked FROM witness._begin_internal_ddl();
 UPDATE witness.daily_count SET entries = 0 WHERE schema_name = 'sm';
 SELECT sum(entries) AS rewritten FROM witness.daily_summary WHERE schema_name = 'sm';
 SELECT count(*) AS in_the_trail FROM witness.log WHERE schema_name = 'sm';
+SELECT witness.flush_activity() >= 1 AS flushed;
+SELECT kind, outcome, object_name, statement FROM witness.activity
+WHERE object_name = 'witness._begin_internal_ddl' AND statement LIKE '%sm_marked%';
 ROLLBACK;
 
 -- A time-limited auditor sees the days wholly inside its period: not today when its period starts

@@ -204,6 +204,26 @@ SELECT block_no = (SELECT max(block_no) FROM witness.block) AS state_current FRO
 SELECT count(*) AS gold_in_lookup FROM witness.entry_lookup k JOIN witness.entry e ON e.id = k.id
 WHERE e.table_name = 'customers' AND e.new_values::jsonb ->> 'plan' = 'gold';
 
+-- Hiding an entry from search() by editing the lookup table: refused, even to a superuser, also in
+-- replica mode; only pg_witness's sealer writes it. A superuser who sets pg_witness's internal mark by
+-- hand gets past the guard, and the call that set it is recorded in witness.activity.
+DELETE FROM witness.entry_lookup k USING witness.entry e WHERE e.id = k.id AND e.table_name = 'customers';
+UPDATE witness.entry_lookup SET actor = 'someone else';
+TRUNCATE witness.entry_lookup;
+INSERT INTO witness.entry_lookup SELECT * FROM witness.entry_lookup LIMIT 1;
+UPDATE witness.lookup_state SET block_no = 0;
+SET session_replication_role = replica;
+DELETE FROM witness.entry_lookup;
+RESET session_replication_role;
+SELECT count(*) AS customers_found FROM witness.search(target => 'vw.customers');
+BEGIN;
+SELECT count(*) AS vw_marked FROM witness._begin_internal_ddl();
+DELETE FROM witness.entry_lookup k USING witness.entry e WHERE e.id = k.id AND e.table_name = 'customers';
+SELECT witness.flush_activity() >= 1 AS flushed;
+SELECT kind, outcome, object_name, statement FROM witness.activity
+WHERE object_name = 'witness._begin_internal_ddl' AND statement LIKE '%vw_marked%';
+ROLLBACK;
+
 -- Erasure: the erased entries lose their key hash, and a row's history no longer finds them.
 CREATE TABLE vw.people (id int PRIMARY KEY, who text, v text);
 SELECT witness.track('vw.people', column_tags => '{"who": "pii"}', subject_column => 'who', encrypt => false);

@@ -491,7 +491,10 @@ FunctionInfo *function_info(Oid oid)
 			f->witness = witness_here() && proc->pronamespace == witness_namespace;
 			// Public functions that PUBLIC may not call reveal or change the trail; those everyone may
 			// call (the helpers of views and row-level security policies) reveal nothing by themselves.
-			f->recorded = f->witness && NameStr(proc->proname)[0] != '_' &&
+			// Of the internal ones, _begin_internal_ddl() lets its caller past the guards of
+			// pg_witness's tables: called by a session rather than by pg_witness, it is recorded too.
+			f->recorded = f->witness &&
+			              (NameStr(proc->proname)[0] != '_' || strcmp(NameStr(proc->proname), "_begin_internal_ddl") == 0) &&
 			              pg_proc_aclcheck(oid, ACL_ID_PUBLIC, ACL_EXECUTE) != ACLCHECK_OK;
 			strlcpy(f->name, NameStr(proc->proname), NAMEDATALEN);
 			bool isnull;
