@@ -58,12 +58,23 @@ wait_for "digest of the newest block written" 30 \
 check "blocks sealed by the worker" t "SELECT count(*) >= 3 FROM witness.block"
 LINES=$(grep -c . "$DIGESTS" || true)
 check_ok "digest file has a line per block ($LINES)" "$( ((LINES >= 3)) && echo ok || echo "$LINES lines")"
-LAST="$(grep . "$DIGESTS" | tail -n 1)"
+# Every database of the cluster appends to the one file: the last line of this one.
+LAST="$(grep -F "/$DB\"" "$DIGESTS" | tail -n 1)"
 check "the last digest line is signed both ways and verifies" "valid|hmac_sha256 valid, ed25519 valid" \
 	"SELECT status || '|' || signatures FROM witness.verify_digest(\$d\$$LAST\$d\$)"
 check "... and with only the Ed25519 public key" "valid" \
 	"SELECT status FROM witness.verify_digest(\$d\$$LAST\$d\$::jsonb - 'hmac_sha256', \$k\$$(cat "$KEYS/ed25519.pub")\$k\$)"
 check "witness.verify() with the digest file: valid" valid "SELECT string_agg(DISTINCT status, ',') FROM witness.verify()"
+
+say "a line of another database, last in the shared file, does not count for this one"
+# witness.verify() reads the highest block number logged for its own database: another database's
+# line, however high its block number, is no missing block here.
+OTHER="$(sed -E 's#"database": ?"([0-9]+)/[^"]*"#"database":"\1/some_other_database"#; s#"block_no": ?[0-9]+#"block_no":999999#' <<<"$LAST")"
+echo "$OTHER" >>"$DIGESTS"
+check_ok "the forged line names another database and block 999999" \
+	"$(grep -q '"block_no":999999' <<<"$OTHER" && grep -q '/some_other_database"' <<<"$OTHER" && echo ok || echo "$OTHER")"
+check "witness.verify() with another database's line last in the file: valid" valid \
+	"SELECT string_agg(DISTINCT status, ',') FROM witness.verify()"
 
 say "witness.digest_interval limits how often a digest is written"
 "$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$DB" -c "ALTER SYSTEM SET witness.digest_interval = '1h'" \

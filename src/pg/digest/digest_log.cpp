@@ -65,27 +65,21 @@ char *database_id()
 	return psprintf("%llu/%s", (unsigned long long)GetSystemIdentifier(), get_database_name(MyDatabaseId));
 }
 
-// The last non-empty line of a file, or nullptr; only the file's tail is read.
-char *last_line(const char *path)
+// The block number of a digest line written by the database named db_name; 0 for another database's
+// line, and for a line that does not parse (with a WARNING). By name, not by the whole database id:
+// a trail moved to another cluster with its digest file (a new system identifier) keeps its lines.
+int64 block_no_of_line(const char *line, const char *db_name)
 {
-	FILE *f = AllocateFile(path, "r");
-	if (f == nullptr)
-		return nullptr;
-	if (fseek(f, 0, SEEK_END) == 0) {
-		long size = ftell(f);
-		fseek(f, size > kTailBytes ? size - kTailBytes : 0, SEEK_SET);
-	}
-	StringInfoData buf;
-	initStringInfo(&buf);
-	read_rest(f, &buf);
-	FreeFile(f);
-	int end = buf.len;
-	while (end > 0 && (buf.data[end - 1] == '\n' || buf.data[end - 1] == '\r' || buf.data[end - 1] == ' '))
-		end--;
-	int start = end;
-	while (start > 0 && buf.data[start - 1] != '\n')
-		start--;
-	return end > start ? pnstrdup(buf.data + start, end - start) : nullptr;
+	int64 block_no = 0;
+	const char *err = run_guarded([&] {
+		DigestFields fields = check_digest_signatures(line, "", "").fields;
+		const size_t slash = fields.database_id.find('/');
+		if (slash != std::string::npos && fields.database_id.compare(slash + 1, std::string::npos, db_name) == 0)
+			block_no = fields.block_no;
+	});
+	if (err)
+		ereport(WARNING, (errmsg("pg_witness: ignoring a line of witness.digest_file: %s", err)));
+	return block_no;
 }
 
 } // namespace
@@ -168,20 +162,45 @@ bool append_digest_line(const char *digest)
 	return ok;
 }
 
+// Every database of the cluster appends to the one file witness.digest_file names: the lines of other
+// databases (by name) are skipped. The file's tail is read first, then four times as much, and so on, until a
+// line of this database is found or the whole file was read.
 int64 highest_block_no_logged()
 {
 	if (!is_set(setting_digest_file))
 		return 0;
-	char *line = last_line(setting_digest_file);
-	if (line == nullptr)
+	FILE *f = AllocateFile(setting_digest_file, "r");
+	if (f == nullptr)
 		return 0;
-	int64 block_no = 0;
-	const char *err = run_guarded([&] { block_no = check_digest_signatures(line, "", "").fields.block_no; });
-	if (err) {
-		ereport(WARNING, (errmsg("pg_witness: ignoring the last line of witness.digest_file: %s", err)));
-		return 0;
+	const char *db = get_database_name(MyDatabaseId);
+	long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : 0;
+	int64 found = 0;
+	for (long want = kTailBytes; found == 0; want *= 4) {
+		const long from = size > want ? size - want : 0;
+		StringInfoData buf;
+		initStringInfo(&buf);
+		if (fseek(f, from, SEEK_SET) == 0)
+			read_rest(f, &buf);
+		int end = buf.len;
+		while (found == 0 && end > 0) {
+			CHECK_FOR_INTERRUPTS();
+			while (end > 0 && (buf.data[end - 1] == '\n' || buf.data[end - 1] == '\r' || buf.data[end - 1] == ' '))
+				end--;
+			int start = end;
+			while (start > 0 && buf.data[start - 1] != '\n')
+				start--;
+			if (start == 0 && from > 0)
+				break; // a line cut by where the read began: read further back
+			if (end > start)
+				found = block_no_of_line(pnstrdup(buf.data + start, end - start), db);
+			end = start;
+		}
+		pfree(buf.data);
+		if (from == 0)
+			break;
 	}
-	return block_no;
+	FreeFile(f);
+	return found;
 }
 
 } // namespace witness::pg
