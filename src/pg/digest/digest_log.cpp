@@ -20,7 +20,8 @@ namespace witness::pg
 namespace
 {
 
-constexpr long kTailBytes = 64 * 1024; // the last digest line is well within this
+constexpr long kTailBytes = 64 * 1024;           // the last digest line is well within this
+constexpr long kMaxScanBytes = 64L * 1024 * 1024; // how far back a database's last line is looked for
 
 std::string signed_text; // static: survives no longjmp'd frame
 
@@ -162,20 +163,21 @@ bool append_digest_line(const char *digest)
 	return ok;
 }
 
-// Every database of the cluster appends to the one file witness.digest_file names: the lines of other
-// databases (by name) are skipped. The file's tail is read first, then four times as much, and so on, until a
-// line of this database is found or the whole file was read.
+// Every database of the cluster appends to the one file witness.digest_file names: the lines of
+// other databases (by name) are skipped. The file's tail is read first, then four times as much, and
+// so on, until a line of this database is found, the whole file was read, or 64 MB were (then 0:
+// nothing to check against).
 int64 highest_block_no_logged()
 {
 	if (!is_set(setting_digest_file))
 		return 0;
-	FILE *f = AllocateFile(setting_digest_file, "r");
+	const char *db = get_database_name(MyDatabaseId);
+	FILE *f = db != nullptr ? AllocateFile(setting_digest_file, "r") : nullptr;
 	if (f == nullptr)
 		return 0;
-	const char *db = get_database_name(MyDatabaseId);
 	long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : 0;
 	int64 found = 0;
-	for (long want = kTailBytes; found == 0; want *= 4) {
+	for (long want = kTailBytes; found == 0 && want <= kMaxScanBytes; want *= 4) {
 		const long from = size > want ? size - want : 0;
 		StringInfoData buf;
 		initStringInfo(&buf);
