@@ -3575,9 +3575,10 @@ $$;
 COMMENT ON FUNCTION witness._written_by_guard() IS 'internal: guard trigger that lets only pg_witness''s own functions write the tables it keeps beside the chain';
 REVOKE ALL ON FUNCTION witness._written_by_guard() FROM PUBLIC;
 
--- Puts _written_by_guard() on table t: updates, deletes and truncation always guarded, inserts from
--- the origin only, so that pg_restore (replica mode) loads the rows of the tables pg_dump saves.
-CREATE FUNCTION witness._guard_kept_table(t regclass, who text, what text, hint text DEFAULT NULL) RETURNS void
+-- Puts _written_by_guard() on table t: updates, deletes and truncation always guarded; inserts too
+-- when dumped is false, else from the origin only, so that pg_restore (replica mode) loads the rows of
+-- a table pg_dump saves.
+CREATE FUNCTION witness._guard_kept_table(t regclass, dumped boolean, who text, what text, hint text DEFAULT NULL) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -3588,14 +3589,17 @@ BEGIN
 	EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER witness_written_by_pg_witness', t);
 	EXECUTE format('CREATE TRIGGER witness_inserted_by_pg_witness BEFORE INSERT ON %s '
 	               'FOR EACH STATEMENT EXECUTE FUNCTION witness._written_by_guard(%s)', t, args);
+	IF NOT dumped THEN
+		EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER witness_inserted_by_pg_witness', t);
+	END IF;
 	EXECUTE format('COMMENT ON TRIGGER witness_written_by_pg_witness ON %s IS %L', t,
 	               format('pg_witness: only %s updates or deletes %s', who, lower(what)));
 	EXECUTE format('COMMENT ON TRIGGER witness_inserted_by_pg_witness ON %s IS %L', t,
-	               format('pg_witness: only %s (or a restore) inserts %s', who, lower(what)));
+	               format('pg_witness: only %s%s inserts %s', who, CASE WHEN dumped THEN ' (or a restore)' ELSE '' END, lower(what)));
 END
 $$;
-COMMENT ON FUNCTION witness._guard_kept_table(regclass, text, text, text) IS 'internal: puts the guard triggers of a table pg_witness keeps beside the chain on it';
-REVOKE ALL ON FUNCTION witness._guard_kept_table(regclass, text, text, text) FROM PUBLIC;
+COMMENT ON FUNCTION witness._guard_kept_table(regclass, boolean, text, text, text) IS 'internal: puts the guard triggers of a table pg_witness keeps beside the chain on it';
+REVOKE ALL ON FUNCTION witness._guard_kept_table(regclass, boolean, text, text, text) FROM PUBLIC;
 
 -- What lookups need, kept after commit: the sealer (src/pg/seal/lookup_maintenance.cpp) adds one row
 -- per entry of every block it sealed, once the block is committed (the background sealer) or in the
@@ -3647,8 +3651,8 @@ COMMENT ON COLUMN witness.lookup_state.singleton IS 'always true: one row';
 COMMENT ON COLUMN witness.lookup_state.block_no IS 'the last block whose entries were added to witness.entry_lookup';
 -- Derived, but what witness.search() shows: a row deleted or changed by hand would hide an entry from
 -- it, with no trace. Only the sealer's functions write these tables (docs/security.md).
-SELECT witness._guard_kept_table('witness.entry_lookup', 'pg_witness''s sealer', 'The lookup table of witness.search() and witness.entity_history()');
-SELECT witness._guard_kept_table('witness.lookup_state', 'pg_witness''s sealer', 'The lookup table''s position');
+SELECT witness._guard_kept_table('witness.entry_lookup', false, 'pg_witness''s sealer', 'The lookup table of witness.search() and witness.entity_history()');
+SELECT witness._guard_kept_table('witness.lookup_state', false, 'pg_witness''s sealer', 'The lookup table''s position');
 
 -- Hashes of names and keys, not the names and keys: a btree entry stays small whatever the key, and
 -- the table holds no value of a row. Quoted names keep "a.b".c and a."b.c" apart.
@@ -4311,8 +4315,8 @@ COMMENT ON COLUMN witness.summary_state.one IS 'true: the table has one row at m
 COMMENT ON COLUMN witness.summary_state.last_block_no IS 'every block up to this one is counted in witness.daily_count';
 COMMENT ON COLUMN witness.summary_state.entries IS 'entries counted since the summary started';
 COMMENT ON COLUMN witness.summary_state.updated_at IS 'when the last block was counted';
-SELECT witness._guard_kept_table('witness.daily_count', 'pg_witness''s sealer and witness.refresh_summary()', 'The daily summary');
-SELECT witness._guard_kept_table('witness.summary_state', 'pg_witness''s sealer and witness.refresh_summary()', 'The daily summary''s position');
+SELECT witness._guard_kept_table('witness.daily_count', true, 'pg_witness''s sealer and witness.refresh_summary()', 'The daily summary');
+SELECT witness._guard_kept_table('witness.summary_state', true, 'pg_witness''s sealer and witness.refresh_summary()', 'The daily summary''s position');
 REVOKE ALL ON witness.summary_state FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('witness.summary_state', '');
 
@@ -4568,7 +4572,7 @@ BEGIN
 	FOREACH t IN ARRAY ARRAY['alert_state', 'alert_counter', 'alert_address'] LOOP
 		EXECUTE format('REVOKE ALL ON witness.%I FROM PUBLIC', t);
 		PERFORM pg_catalog.pg_extension_config_dump(format('witness.%I', t)::regclass, '');
-		PERFORM witness._guard_kept_table(format('witness.%I', t)::regclass, 'witness.check_alerts()',
+		PERFORM witness._guard_kept_table(format('witness.%I', t)::regclass, true, 'witness.check_alerts()',
 		                                  'The working state of the alert rules', 'Use witness.set_alert_rule() to change a rule.');
 	END LOOP;
 END

@@ -214,6 +214,8 @@ INSERT INTO witness.entry_lookup SELECT * FROM witness.entry_lookup LIMIT 1;
 UPDATE witness.lookup_state SET block_no = 0;
 SET session_replication_role = replica;
 DELETE FROM witness.entry_lookup;
+INSERT INTO witness.entry_lookup SELECT * FROM witness.entry_lookup LIMIT 1;
+INSERT INTO witness.lookup_state VALUES (true, 1000000) ON CONFLICT DO NOTHING;
 RESET session_replication_role;
 SELECT count(*) AS customers_found FROM witness.search(target => 'vw.customers');
 BEGIN;

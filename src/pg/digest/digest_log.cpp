@@ -66,6 +66,20 @@ char *database_id()
 	return psprintf("%llu/%s", (unsigned long long)GetSystemIdentifier(), get_database_name(MyDatabaseId));
 }
 
+// Reads n bytes from f's position into buf (fewer at the end of the file).
+void read_bytes(FILE *f, long n, StringInfo buf)
+{
+	char chunk[8192];
+	while (n > 0) {
+		const size_t got = fread(chunk, 1, (size_t)Min((long)sizeof(chunk), n), f);
+		if (got == 0)
+			break;
+		CHECK_FOR_INTERRUPTS();
+		appendBinaryStringInfo(buf, chunk, (int)got);
+		n -= (long)got;
+	}
+}
+
 // The block number of a digest line written by the database named db_name; 0 for another database's
 // line, and for a line that does not parse (with a WARNING). By name, not by the whole database id:
 // a trail moved to another cluster with its digest file (a new system identifier) keeps its lines.
@@ -164,9 +178,9 @@ bool append_digest_line(const char *digest)
 }
 
 // Every database of the cluster appends to the one file witness.digest_file names: the lines of
-// other databases (by name) are skipped. The file's tail is read first, then four times as much, and
-// so on, until a line of this database is found, the whole file was read, or 64 MB were (then 0:
-// nothing to check against).
+// other databases (by name) are skipped. The file's tail is read first, then the four times larger
+// part before what was read, and so on, each line looked at once, until a line of this database is
+// found, the whole file was read, or 64 MB were (then 0, with a WARNING: nothing to check against).
 int64 highest_block_no_logged()
 {
 	if (!is_set(setting_digest_file))
@@ -175,14 +189,16 @@ int64 highest_block_no_logged()
 	FILE *f = db != nullptr ? AllocateFile(setting_digest_file, "r") : nullptr;
 	if (f == nullptr)
 		return 0;
-	long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : 0;
+	const long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : 0;
+	long unread_end = size; // the bytes before this offset have not been looked at
+	bool whole_file = false;
 	int64 found = 0;
 	for (long want = kTailBytes; found == 0 && want <= kMaxScanBytes; want *= 4) {
 		const long from = size > want ? size - want : 0;
 		StringInfoData buf;
 		initStringInfo(&buf);
 		if (fseek(f, from, SEEK_SET) == 0)
-			read_rest(f, &buf);
+			read_bytes(f, unread_end - from, &buf);
 		int end = buf.len;
 		while (found == 0 && end > 0) {
 			CHECK_FOR_INTERRUPTS();
@@ -192,16 +208,27 @@ int64 highest_block_no_logged()
 			while (start > 0 && buf.data[start - 1] != '\n')
 				start--;
 			if (start == 0 && from > 0)
-				break; // a line cut by where the read began: read further back
-			if (end > start)
-				found = block_no_of_line(pnstrdup(buf.data + start, end - start), db);
+				break; // a line cut by where the read began: the next pass reads it whole
+			if (end > start) {
+				char *line = pnstrdup(buf.data + start, end - start);
+				found = block_no_of_line(line, db);
+				pfree(line);
+			}
 			end = start;
 		}
+		unread_end = from + end;
 		pfree(buf.data);
-		if (from == 0)
+		if (from == 0) {
+			whole_file = true;
 			break;
+		}
 	}
 	FreeFile(f);
+	if (found == 0 && !whole_file)
+		ereport(WARNING, (errmsg("pg_witness: no line of database \"%s\" in the last %ld MB of witness.digest_file", db,
+		                         kMaxScanBytes / (1024 * 1024)),
+		                  errdetail("Blocks missing from the end of the chain are not checked against the file."),
+		                  errhint("Give each database a file of its own (ALTER DATABASE ... SET witness.digest_file), or keep the file shorter.")));
 	return found;
 }
 
