@@ -10,13 +10,16 @@ extern "C" {
 namespace witness::pg
 {
 
-void read_rest(FILE *f, StringInfo buf)
+void read_rest(FILE *f, StringInfo buf, long max_bytes)
 {
 	char chunk[8192];
 	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+	while (max_bytes != 0 &&
+	       (n = fread(chunk, 1, max_bytes < 0 ? sizeof(chunk) : (size_t)Min((long)sizeof(chunk), max_bytes), f)) > 0) {
 		CHECK_FOR_INTERRUPTS(); // a FIFO or a device named by the setting may never end
 		appendBinaryStringInfo(buf, chunk, (int)n);
+		if (max_bytes > 0)
+			max_bytes -= (long)n;
 	}
 }
 

@@ -12,8 +12,9 @@ inline bool is_set(const char *s)
 	return s != nullptr && *s != '\0';
 }
 
-// Appends what is left of f to buf; a FIFO or a device that never ends can be cancelled.
-void read_rest(FILE *f, StringInfo buf);
+// Appends what is left of f to buf, at most max_bytes of it when that is not negative; a FIFO or a
+// device that never ends can be cancelled.
+void read_rest(FILE *f, StringInfo buf, long max_bytes = -1);
 
 // Contents of a file named by a setting, palloc'd; raises ERROR when it cannot be read.
 char *read_setting_file(const char *setting, const char *path);

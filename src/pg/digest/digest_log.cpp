@@ -66,20 +66,6 @@ char *database_id()
 	return psprintf("%llu/%s", (unsigned long long)GetSystemIdentifier(), get_database_name(MyDatabaseId));
 }
 
-// Reads n bytes from f's position into buf (fewer at the end of the file).
-void read_bytes(FILE *f, long n, StringInfo buf)
-{
-	char chunk[8192];
-	while (n > 0) {
-		const size_t got = fread(chunk, 1, (size_t)Min((long)sizeof(chunk), n), f);
-		if (got == 0)
-			break;
-		CHECK_FOR_INTERRUPTS();
-		appendBinaryStringInfo(buf, chunk, (int)got);
-		n -= (long)got;
-	}
-}
-
 // The block number of a digest line written by the database named db_name; 0 for another database's
 // line, and for a line that does not parse (with a WARNING). By name, not by the whole database id:
 // a trail moved to another cluster with its digest file (a new system identifier) keeps its lines.
@@ -198,7 +184,7 @@ int64 highest_block_no_logged()
 		StringInfoData buf;
 		initStringInfo(&buf);
 		if (fseek(f, from, SEEK_SET) == 0)
-			read_bytes(f, unread_end - from, &buf);
+			read_rest(f, &buf, unread_end - from);
 		int end = buf.len;
 		while (found == 0 && end > 0) {
 			CHECK_FOR_INTERRUPTS();
