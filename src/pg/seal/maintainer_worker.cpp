@@ -78,9 +78,11 @@ void witness_maintainer_main(Datum arg)
 	Oid database = DatumGetObjectId(arg);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
+	// Registered first: a claim taken is given back however the process ends (release_claim gives
+	// back only a claim that names this process).
+	before_shmem_exit(release_claim, ObjectIdGetDatum(database));
 	if (!registry_maintainer_started(database, MyProcPid))
 		proc_exit(0);
-	before_shmem_exit(release_claim, ObjectIdGetDatum(database));
 	BackgroundWorkerInitializeConnectionByOid(database, InvalidOid, 0);
 	pgstat_report_appname(kMaintainerType);
 	run_maintenance_steps();
