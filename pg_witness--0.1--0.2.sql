@@ -2582,10 +2582,9 @@ COMMENT ON FUNCTION witness._era_bounds(bigint) IS 'internal: the entry ids and 
 -- one's xmax) and the id bounds let witness.entry_xid and witness.entry_id skip the rest of the trail;
 -- a header whose bounds were altered fails its block hash. The era's bounds are subqueries: where b
 -- is a parameter of the caller, they run once per query, not once per entry as a join would. The one
--- definition of membership in SQL:
--- plain SQL without SET, STRICT or SECURITY DEFINER, so that the planner inlines it into its callers'
--- queries, which then read only the columns they name. For that, every operator and function in it is
--- schema-qualified.
+-- definition of membership in SQL: plain SQL without SET, STRICT or SECURITY DEFINER, so that the
+-- planner inlines it into its callers' queries, which then read only the columns they name. For
+-- that, every operator and function in it is schema-qualified.
 CREATE FUNCTION witness._member_entries(b witness.block, prev_snapshot pg_snapshot, from_id bigint, to_id bigint)
 RETURNS SETOF witness.entry
 LANGUAGE sql STABLE
