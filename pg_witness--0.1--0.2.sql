@@ -3944,16 +3944,40 @@ END
 $$;
 COMMENT ON FUNCTION witness._found_entries(text, text, text, boolean, integer, text[]) IS 'internal: the entries of witness.log behind the candidates of witness.entry_lookup and of the pending tail of witness.entry, in id order, filtered and limited; args are $1..$8 of the conditions';
 
+-- A table name as a DBA writes it, 'orders' or 'sales.orders' (quoted parts kept as written,
+-- unquoted ones folded to lower case, as SQL does): {schema or NULL, table}.
+CREATE FUNCTION witness._parse_table_name(name text) RETURNS text[]
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	parts text[];
+BEGIN
+	BEGIN
+		parts := parse_ident(name);
+	EXCEPTION WHEN invalid_parameter_value THEN
+		parts := NULL;
+	END;
+	IF cardinality(parts) NOT IN (1, 2) THEN
+		RAISE EXCEPTION 'invalid table name "%"', name USING ERRCODE = 'invalid_parameter_value',
+			HINT = 'Write a table as table or schema.table, e.g. orders or sales.orders.';
+	END IF;
+	RETURN CASE cardinality(parts) WHEN 1 THEN ARRAY[NULL, parts[1]] ELSE parts END;
+END
+$$;
+COMMENT ON FUNCTION witness._parse_table_name(text) IS 'internal: {schema or NULL, table} of a table name written table or schema.table';
+
 CREATE FUNCTION witness.search(since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL,
                                target regclass DEFAULT NULL, actor text DEFAULT NULL, db_user text DEFAULT NULL,
                                operation text DEFAULT NULL, tag text DEFAULT NULL, value_text text DEFAULT NULL,
-                               max_rows integer DEFAULT 50, outcome text DEFAULT NULL)
+                               max_rows integer DEFAULT 50, outcome text DEFAULT NULL, table_name text DEFAULT NULL)
 RETURNS SETOF witness.found_entry
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	s text;
 	t text;
+	named text[];
+	hashes bigint[];
 	op "char";
 	mask smallint;
 	k text := 'true';   -- conditions on witness.entry_lookup k
@@ -3972,11 +3996,25 @@ BEGIN
 		k := k || ' AND k.stmt_time < $2::timestamptz';
 		e := e || ' AND e.stmt_time < $2::timestamptz';
 	END IF;
+	IF target IS NOT NULL AND search.table_name IS NOT NULL THEN
+		RAISE EXCEPTION 'target and table_name cannot both be given' USING ERRCODE = 'invalid_parameter_value',
+			HINT = 'Name the table once: target for a table of this database, table_name for any table the trail names.';
+	END IF;
 	IF target IS NOT NULL THEN
 		SELECT n.nspname, c.relname INTO s, t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = target;
 		k := k || format(' AND k.table_hash = %s', witness._lookup_table_hash(s, t));
 		e := e || format(' AND e.schema_name = %L AND e.table_name = %L', s, t);
 		f := f || format(' AND l.schema_name = %L AND l.table_name = %L', s, t);
+	ELSIF search.table_name IS NOT NULL THEN
+		named := witness._parse_table_name(search.table_name);
+		s := named[1];
+		t := named[2];
+		-- One schema (the usual case) keeps the (table_hash, id) index's order: no sort of the table's rows.
+		SELECT COALESCE(array_agg(witness._lookup_table_hash(x.n, t)), '{}') INTO hashes FROM witness._schemas_of_table(s, t) x(n);
+		k := k || CASE WHEN cardinality(hashes) = 1 THEN format(' AND k.table_hash = %s', hashes[1])
+		               ELSE format(' AND k.table_hash = ANY (%L::bigint[])', hashes) END;
+		e := e || format(' AND e.table_name = %L', t) || CASE WHEN s IS NULL THEN '' ELSE format(' AND e.schema_name = %L', s) END;
+		f := f || format(' AND l.table_name = %L', t) || CASE WHEN s IS NULL THEN '' ELSE format(' AND l.schema_name = %L', s) END;
 	END IF;
 	IF search.actor IS NOT NULL THEN
 		k := k || ' AND k.actor = $3';
@@ -4021,20 +4059,21 @@ BEGIN
 	RETURN QUERY SELECT * FROM witness._found_entries(k, e, f, true, max_rows, since::text, until::text, search.actor, db_user, value_text, search.outcome);
 END
 $$;
-COMMENT ON FUNCTION witness.search(timestamptz, timestamptz, regclass, text, text, text, text, text, integer, text) IS 'entries of witness.log newest first, at most max_rows: captured in [since, until), of a table, by an actor (witness.actor), by a database user (session user), of an operation, with a classification tag, with a text (case-insensitive) in the key or values the caller sees, activity with an outcome (success, denied, failed); every argument optional (docs/views.md)';
+COMMENT ON FUNCTION witness.search(timestamptz, timestamptz, regclass, text, text, text, text, text, integer, text, text) IS 'entries of witness.log newest first, at most max_rows: captured in [since, until), of a table (target, or table_name as ''t'' or ''s.t'': also a dropped table, or a source''s on a collector), by an actor (witness.actor), by a database user (session user), of an operation, with a classification tag, with a text (case-insensitive) in the key or values the caller sees, activity with an outcome (success, denied, failed); every argument optional (docs/views.md)';
 
-CREATE FUNCTION witness.entity_history(target regclass, row_key jsonb) RETURNS SETOF witness.found_entry
+-- A table by the name the trail holds, not by a table of this database: one dropped or renamed
+-- since, or on a collector (central.md) a source database's.
+CREATE FUNCTION witness.entity_history(schema_name text, table_name text, row_key jsonb) RETURNS SETOF witness.found_entry
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	s text;
-	t text;
+	s text := entity_history.schema_name;
+	t text := entity_history.table_name;
 BEGIN
 	PERFORM witness.access_check();
-	IF target IS NULL OR row_key IS NULL THEN
-		RAISE EXCEPTION 'target and row_key must not be null' USING ERRCODE = 'null_value_not_allowed';
+	IF s IS NULL OR t IS NULL OR row_key IS NULL THEN
+		RAISE EXCEPTION 'schema_name, table_name and row_key must not be null' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
-	SELECT n.nspname, c.relname INTO s, t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = target;
 	-- The key must match as the caller sees it in witness.log: a masked key matches nothing.
 	RETURN QUERY SELECT * FROM witness._found_entries(
 		format('k.key_hash = %s', witness._lookup_key_hash(s, t, row_key)),
@@ -4043,7 +4082,28 @@ BEGIN
 		false, NULL, row_key::text);
 END
 $$;
-COMMENT ON FUNCTION witness.entity_history(regclass, jsonb) IS 'every entry of witness.log about one row of a table (its key as jsonb, e.g. {"id": 1}), oldest first: who changed what; a key the caller sees masked matches nothing (docs/views.md)';
+COMMENT ON FUNCTION witness.entity_history(text, text, jsonb) IS 'every entry of witness.log about one row of the table the trail names schema_name.table_name (also one dropped or renamed since, or a source''s on a collector), its key as jsonb, oldest first; a key the caller sees masked matches nothing (docs/views.md)';
+
+CREATE FUNCTION witness.entity_history(target regclass, row_key jsonb) RETURNS SETOF witness.found_entry
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	s text;
+	t text;
+BEGIN
+	IF target IS NULL OR row_key IS NULL THEN
+		PERFORM witness.access_check();
+		RAISE EXCEPTION 'target and row_key must not be null' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	SELECT n.nspname, c.relname INTO s, t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = target;
+	IF t IS NULL THEN
+		RAISE EXCEPTION 'relation with OID % does not exist', target::oid USING ERRCODE = 'undefined_table',
+			HINT = 'Name a dropped table as witness.entity_history(schema_name, table_name, row_key).';
+	END IF;
+	RETURN QUERY SELECT * FROM witness.entity_history(s, t, row_key);
+END
+$$;
+COMMENT ON FUNCTION witness.entity_history(regclass, jsonb) IS 'every entry of witness.log about one row of a table of this database (its key as jsonb, e.g. {"id": 1}), oldest first: who changed what; a key the caller sees masked matches nothing (docs/views.md)';
 
 CREATE FUNCTION witness.entry_text(entry_id bigint) RETURNS text
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
@@ -4301,6 +4361,28 @@ COMMENT ON COLUMN witness.daily_count.first_at IS 'stmt_time of the first of the
 COMMENT ON COLUMN witness.daily_count.last_at IS 'stmt_time of the last of them';
 REVOKE ALL ON witness.daily_count FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('witness.daily_count', '');
+
+-- The schemas whose table of this name has rows in witness.entry_lookup, when no schema is named: of
+-- every schema that exists, that pg_witness recorded DDL in (a table dropped with its schema), that a
+-- tracked table is in, or that the daily summary counted entries in, those where one probe of the
+-- (table_hash, id) index finds a row. The pending tail is matched by name, not through this.
+CREATE FUNCTION witness._schemas_of_table(schema_name text, table_name text) RETURNS SETOF text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT x.s FROM (
+		SELECT schema_name WHERE schema_name IS NOT NULL
+		UNION
+		SELECT y.s FROM (
+			SELECT n.nspname::text FROM pg_namespace n
+			UNION SELECT d.schema_name FROM witness.ddl_event d WHERE d.schema_name IS NOT NULL
+			UNION SELECT t.schema_name FROM witness.tracked_table t
+			UNION SELECT c.schema_name FROM witness.daily_count c WHERE c.table_name = _schemas_of_table.table_name
+		) y(s) WHERE schema_name IS NULL
+	) x(s)
+	WHERE EXISTS (SELECT FROM witness.entry_lookup k WHERE k.table_hash = witness._lookup_table_hash(x.s, _schemas_of_table.table_name))
+$$;
+COMMENT ON FUNCTION witness._schemas_of_table(text, text) IS 'internal: the schema given, or every schema known to pg_witness, whose table of that name has rows in witness.entry_lookup';
+REVOKE ALL ON FUNCTION witness._schemas_of_table(text, text) FROM PUBLIC;
 
 -- How far witness.daily_count has got: at most one row (none before the first block is summarized).
 CREATE TABLE witness.summary_state (
@@ -5422,8 +5504,9 @@ GRANT EXECUTE ON FUNCTION witness.track(regclass, text, jsonb, text[], text, tex
 	TO witness_admin;
 -- Reading the trail (docs/views.md): as witness.log, which they read as their caller.
 GRANT SELECT ON witness.changes TO witness_admin, witness_auditor, witness_reader;
-GRANT EXECUTE ON FUNCTION witness.search(timestamptz, timestamptz, regclass, text, text, text, text, text, integer, text),
-                          witness.entity_history(regclass, jsonb), witness.entry_text(bigint)
+GRANT EXECUTE ON FUNCTION witness.search(timestamptz, timestamptz, regclass, text, text, text, text, text, integer, text, text),
+                          witness.entity_history(regclass, jsonb), witness.entity_history(text, text, jsonb),
+                          witness.entry_text(bigint)
 	TO witness_admin, witness_auditor, witness_reader;
 GRANT EXECUTE ON FUNCTION witness.retention_classes() TO witness_admin, witness_auditor;
 GRANT SELECT ON witness.retention_rules TO witness_admin, witness_auditor;

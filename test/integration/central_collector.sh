@@ -11,6 +11,8 @@
 #     trails verify on the central side with the sources' counts, blocks and erasures, the scheduled
 #     verification there says valid, and a signed digest of a source checks against the central copy;
 #   - the collector sealed nothing and captured nothing of its own (its activity is recorded unchained);
+#   - its lookup table and daily summary fill from the shipped blocks: entity_history() and search() by
+#     table name and daily_summary give there what they give on the source;
 #   - an entry altered on the central copy (a superuser, guard triggers disabled) is named by verify()
 #     there and by the scheduled verification; the source still verifies;
 #   - an entry altered on a source after it was shipped: the source's verify() names it, the central
@@ -187,6 +189,34 @@ on_c1 check "c/from_s1: activity here is recorded, unchained (no entry of the co
 digest="$(q_on "$WORK/s1" "$P1" shop "SELECT witness.digest()")"
 on_c1 check "c/from_s1: a signed digest of s1 checks against the central copy (another database)" "valid|f" \
 	"SELECT status, same_database FROM witness.verify_digest('$digest'::jsonb)"
+
+# ---------------------------------------------------------------------------------------------
+say "the central side answers lookups about the sources' tables, by name (they do not exist there)"
+
+# The collector's maintainer fills its lookup table and daily summary from the shipped blocks.
+for s in s1 s2; do
+	port=$P1
+	[[ $s == s2 ]] && port=$P2
+	Q_HOST=$WORK/$s Q_PORT=$port DB=shop wait_for "$s: lookup table and summary hold every block" 60 \
+		"SELECT (SELECT block_no FROM witness.lookup_state) = max(block_no) AND (SELECT last_block_no FROM witness.summary_state) = max(block_no) FROM witness.block"
+	Q_HOST=$WORK/c Q_PORT=$PC DB=from_$s wait_for "c/from_$s: lookup table and summary hold every block" 60 \
+		"SELECT (SELECT block_no FROM witness.lookup_state) = max(block_no) AND (SELECT last_block_no FROM witness.summary_state) = max(block_no) FROM witness.block"
+done
+aid="$(q_on "$WORK/s1" "$P1" shop "SELECT aid FROM pgbench_history ORDER BY mtime DESC LIMIT 1")"
+history_s1="$(q_on "$WORK/s1" "$P1" shop "SELECT string_agg(entry_id || ' ' || operation, ',' ORDER BY entry_id)
+	FROM witness.entity_history('pgbench_accounts', '{\"aid\": $aid}')")"
+note "s1: entity_history of account $aid: $history_s1"
+on_c1 check "c/from_s1: entity_history('public', 'pgbench_accounts', key) gives the source's entries of that account" "$history_s1" \
+	"SELECT string_agg(entry_id || ' ' || operation, ',' ORDER BY entry_id)
+	 FROM witness.entity_history('public', 'pgbench_accounts', '{\"aid\": $aid}')"
+newest_s2="$(q_on "$WORK/s2" "$P2" shop "SELECT string_agg(entry_id::text, ',') FROM witness.search(target => 'pgbench_history', max_rows => 5)")"
+on_c2 check "c/from_s2: search(table_name => 'pgbench_history') gives the source's newest entries of that table" "$newest_s2" \
+	"SELECT string_agg(entry_id::text, ',') FROM witness.search(table_name => 'pgbench_history', max_rows => 5)"
+counts_s2="$(q_on "$WORK/s2" "$P2" shop "SELECT string_agg(table_name || ' ' || operation || ' ' || entries, ',' ORDER BY table_name, operation)
+	FROM (SELECT table_name, operation, sum(entries) AS entries FROM witness.daily_summary WHERE schema_name = 'public' GROUP BY 1, 2) d")"
+on_c2 check "c/from_s2: daily_summary counts what the source's does, per table and operation" "$counts_s2" \
+	"SELECT string_agg(table_name || ' ' || operation || ' ' || entries, ',' ORDER BY table_name, operation)
+	 FROM (SELECT table_name, operation, sum(entries) AS entries FROM witness.daily_summary WHERE schema_name = 'public' GROUP BY 1, 2) d"
 
 # ---------------------------------------------------------------------------------------------
 say "attempts on the central copy"

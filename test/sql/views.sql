@@ -96,6 +96,27 @@ SELECT count(*) AS none FROM witness.search(max_rows => 0);
 SELECT witness.search(operation => 'upsert');
 SELECT witness.search(tag => 'secret');
 SELECT witness.search(max_rows => -1);
+-- A table by the name the trail holds: the same entries as through target, by its bare name in any
+-- schema, and once it is dropped (sealed entries through the lookup table, pending ones from the
+-- tail); two ways to name it at once, or a name of three parts, refused.
+SELECT (SELECT count(*) FROM witness.search(target => 'vw.customers')) AS by_target,
+       (SELECT count(*) FROM witness.search(table_name => 'vw.customers')) AS by_name,
+       (SELECT count(*) FROM witness.search(table_name => 'CUSTOMERS', since => :'test_start')) AS by_bare_name;
+SELECT operation, actor FROM witness.entity_history('vw', 'customers', '{"id": 1}');
+CREATE TABLE vw.dropped (id int PRIMARY KEY, v text);
+SELECT witness.track('vw.dropped');
+INSERT INTO vw.dropped VALUES (1, 'a');
+SELECT count(*) > 0 AS sealed FROM witness.seal();
+UPDATE vw.dropped SET v = 'b';
+DROP TABLE vw.dropped;
+SELECT operation, new_values FROM witness.entity_history('vw', 'dropped', '{"id": 1}');
+SELECT operation, row_key FROM witness.search(table_name => 'vw.dropped');
+SELECT operation, row_key FROM witness.search(table_name => 'dropped');
+SELECT count(*) AS other_schema FROM witness.search(table_name => 'public.dropped');
+SELECT witness.search(table_name => 'a.b.c');
+SELECT witness.search(table_name => 'vw.customers', target => 'vw.customers');
+SELECT witness.entity_history('vw', NULL, '{"id": 1}');
+SELECT witness.entity_history(0::oid::regclass, '{"id": 1}');
 -- Activity carries an outcome (docs/activity.md): a refused read is found as denied, and only it.
 SELECT now() AS denied_start \gset
 SET ROLE vw_creator;
