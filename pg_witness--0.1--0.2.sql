@@ -1107,6 +1107,58 @@ AS $$
 $$;
 COMMENT ON FUNCTION witness._capture_plan(oid) IS 'internal: capture configuration of the relation a capture trigger fired on';
 
+-- track() sets a table's whole configuration: a call that repeats only some settings of a tracked
+-- table resets the others to their defaults. When that takes protection away (a column no longer
+-- excluded, entries no longer encrypted, the subject column or a classification gone, reads no
+-- longer recorded), the caller is told so at once; the change itself is an entry of the chain
+-- (witness.tracked_table is captured).
+CREATE FUNCTION witness._warn_weakened(target regclass, classification text, column_tags jsonb, exclude_columns text[],
+                                       subject_column text, encrypt boolean, capture_reads boolean) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	old witness.tracked_table;
+	lost text[] := '{}';
+	cols text[];
+BEGIN
+	SELECT * INTO old FROM witness.tracked_table t WHERE t.relid = target;
+	IF NOT FOUND THEN
+		RETURN;
+	END IF;
+	cols := ARRAY(SELECT c FROM unnest(old.exclude_columns) c
+	              WHERE c <> ALL (exclude_columns)
+	                AND EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = target AND a.attname = c AND NOT a.attisdropped)
+	              ORDER BY c);
+	IF cardinality(cols) > 0 THEN
+		lost := lost || format('column %s no longer excluded: its values are now captured', array_to_string(cols, ', '));
+	END IF;
+	IF old.encrypt AND NOT encrypt THEN
+		lost := lost || 'its entries no longer encrypted'::text;
+	END IF;
+	IF old.subject_column IS NOT NULL AND old.subject_column IS DISTINCT FROM subject_column THEN
+		lost := lost || format('subject column %s no longer the subject', old.subject_column);
+	END IF;
+	IF old.classification <> classification AND old.classification <> 'internal' THEN
+		lost := lost || format('classification %s replaced by %s', old.classification, classification);
+	END IF;
+	cols := ARRAY(SELECT k FROM jsonb_object_keys(old.column_tags) k
+	              WHERE NOT COALESCE(column_tags -> k, '[]') @> (old.column_tags -> k) AND k <> ALL (exclude_columns) ORDER BY k);
+	IF cardinality(cols) > 0 THEN
+		lost := lost || format('column %s lost a tag', array_to_string(cols, ', '));
+	END IF;
+	IF old.capture_reads AND NOT capture_reads THEN
+		lost := lost || 'reads no longer recorded'::text;
+	END IF;
+	IF cardinality(lost) > 0 THEN
+		RAISE WARNING 'table % was tracked with other settings: %', target, array_to_string(lost, '; ')
+			USING DETAIL = 'witness.track() sets the whole configuration of a table: a setting not given takes its default.',
+			      HINT = 'Give every setting again (witness.tracked_tables shows the ones in force), or call witness.track() once more to put them back.';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION witness._warn_weakened(regclass, text, jsonb, text[], text, boolean, boolean) IS 'internal: warns when witness.track() of a tracked table takes protection away (an exclusion, encryption, the subject column, a classification or tag, recorded reads)';
+REVOKE ALL ON FUNCTION witness._warn_weakened(regclass, text, jsonb, text[], text, boolean, boolean) FROM PUBLIC;
+
 DROP FUNCTION witness.track(regclass, text, jsonb, text[], text, text[]);
 CREATE FUNCTION witness.track(target regclass, classification text DEFAULT 'internal', column_tags jsonb DEFAULT '{}',
                               exclude_columns text[] DEFAULT '{}', subject_column text DEFAULT NULL,
@@ -1167,6 +1219,7 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 			      HINT = 'As the operating-system user that runs the server: openssl rand -hex 32 > /etc/postgresql/witness_master.key && chmod 600 /etc/postgresql/witness_master.key; then set witness.master_key_file to that file in postgresql.conf and reload. To keep this table''s entries in clear instead, pass encrypt => false.';
 	END IF;
 
+	PERFORM witness._warn_weakened(target, classification, tags, exclude_columns, subject_column, encrypt, COALESCE(capture_reads, false));
 	-- The row key is fixed here: dropping or replacing the primary key later does not change it.
 	INSERT INTO witness.tracked_table AS t (relid, classification, column_tags, exclude_columns, subject_column,
 	                                        key_columns, key_is_primary_key, schema_name, table_name, column_attnums,

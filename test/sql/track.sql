@@ -92,3 +92,18 @@ SELECT operation, row_key FROM witness.log WHERE table_name = 'tracked_table' AN
 
 DROP OWNED BY witness_app;
 DROP ROLE witness_app;
+
+-- track() sets the whole configuration: a call that repeats only one setting of a tracked table
+-- resets the others, and says what protection that takes away (docs/capture.md).
+CREATE TABLE retrack (id int PRIMARY KEY, email text, ssn text, plan text);
+SELECT witness.track('retrack', 'pii', column_tags => '{"plan": ["financial"]}', exclude_columns => '{ssn}',
+                     subject_column => 'email', encrypt => false, capture_reads => true);
+SELECT witness.track('retrack', 'pii', column_tags => '{"plan": ["financial"]}', exclude_columns => '{ssn}',
+                     subject_column => 'email', encrypt => false, capture_reads => true);   -- the same: quiet
+\set VERBOSITY default
+SELECT witness.track('retrack', capture_reads => true);
+\set VERBOSITY terse
+SELECT witness.track('retrack', 'pii', column_tags => '{"plan": ["financial", "confidential"]}', exclude_columns => '{ssn}',
+                     subject_column => 'email', encrypt => false);   -- stronger, but reads no longer recorded
+SELECT witness.untrack('retrack');
+DROP TABLE retrack;
