@@ -563,6 +563,10 @@ BEGIN
 	IF since IS NULL OR until IS NULL THEN
 		RAISE EXCEPTION 'since and until must not be null' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
+	IF since >= until THEN
+		RAISE EXCEPTION 'since must lie before until' USING ERRCODE = 'invalid_parameter_value',
+			DETAIL = 'The period is [since, until): the blocks sealed at or after since and before until.';
+	END IF;
 	SELECT min(b.block_no), max(b.block_no) INTO first_no, last_no FROM witness.block b
 	WHERE b.sealed_at >= since AND b.sealed_at < until;
 	IF first_no IS NULL THEN
@@ -4127,6 +4131,10 @@ BEGIN
 	IF s IS NULL OR t IS NULL OR row_key IS NULL THEN
 		RAISE EXCEPTION 'schema_name, table_name and row_key must not be null' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
+	IF jsonb_typeof(row_key) <> 'object' THEN
+		RAISE EXCEPTION 'row_key must be a JSON object of the key columns' USING ERRCODE = 'invalid_parameter_value',
+			HINT = 'For example {"id": 1}, as witness.log.row_key shows it.';
+	END IF;
 	-- The key must match as the caller sees it in witness.log: a masked key matches nothing.
 	RETURN QUERY SELECT * FROM witness._found_entries(
 		format('k.key_hash = %s', witness._lookup_key_hash(s, t, row_key)),
@@ -4795,15 +4803,17 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 			USING ERRCODE = 'invalid_parameter_value',
 			      HINT = CASE WHEN cur.threshold IS NULL THEN 'This rule has no threshold.' ELSE 'A threshold is a count, 0 or more.' END;
 	END IF;
-	p := cur.params || COALESCE(params, '{}');
 	IF params IS NOT NULL THEN
-		IF set_alert_rule.rule NOT IN ('off_hours', 'mass_export')
+		IF set_alert_rule.rule NOT IN ('off_hours', 'mass_export') OR jsonb_typeof(params) <> 'object'
 		   OR EXISTS (SELECT FROM jsonb_object_keys(params) k
 		              WHERE k <> ALL (CASE WHEN set_alert_rule.rule = 'off_hours' THEN ARRAY['from', 'to', 'days', 'time_zone'] ELSE ARRAY['entries'] END)) THEN
 			RAISE EXCEPTION 'invalid params for alert rule %: %', set_alert_rule.rule, params
 				USING ERRCODE = 'invalid_parameter_value',
 				      HINT = 'off_hours takes from, to (HH:MM), days (ISO day numbers, 1 = Monday) and time_zone; mass_export takes entries.';
 		END IF;
+	END IF;
+	p := cur.params || COALESCE(params, '{}');
+	IF params IS NOT NULL THEN
 		BEGIN
 			IF set_alert_rule.rule = 'off_hours' THEN
 				PERFORM (p ->> 'from')::time, (p ->> 'to')::time, now() AT TIME ZONE (p ->> 'time_zone'),

@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <tuple>
 
+#include "classification.hpp"
 #include "json_value.hpp"
 #include "signatures.hpp"
 #include "utc_time.hpp"
@@ -18,8 +19,6 @@ namespace
 {
 
 constexpr size_t kMaxListedRows = 200; // rows of one list shown; the rest are counted
-
-const char *const kTagNames[] = {"pii", "financial", "confidential", "restricted", "internal"};
 
 std::string text_of(const JsonValue *v)
 {
@@ -323,9 +322,9 @@ void AuditReportBuilder::State::add_entry(const LineFields &e)
 	const int tags = static_cast<int>(e.tags);
 	table_tags[table] |= tags;
 	bool any = false;
-	for (int bit = 0; bit < 5; bit++)
+	for (size_t bit = 0; bit < kClassificationCount; bit++)
 		if (tags & (1 << bit)) {
-			classes[kTagNames[bit]]++;
+			classes[kClassificationNames[bit]]++;
 			any = true;
 		}
 	if (!any)
@@ -467,9 +466,9 @@ std::string period_text(int64_t from, int64_t until)
 std::string tag_list(int tags)
 {
 	std::string s;
-	for (int bit = 0; bit < 5; bit++)
+	for (size_t bit = 0; bit < kClassificationCount; bit++)
 		if (tags & (1 << bit))
-			s += (s.empty() ? "" : ", ") + std::string(kTagNames[bit]);
+			s += (s.empty() ? "" : ", ") + std::string(kClassificationNames[bit]);
 	return s;
 }
 

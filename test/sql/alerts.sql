@@ -161,6 +161,7 @@ SELECT witness.flush_activity() > 0 AS flushed;
 SELECT * FROM al_check();
 SELECT witness.set_alert_rule('mass_export', params => '{"entries": -1}');
 SELECT witness.set_alert_rule('mass_export', params => '{"rows": 5}');
+SELECT witness.set_alert_rule('off_hours', params => '[1]');
 
 -- verification_failed: more problems than the threshold. Earlier tests left the trail with problems
 -- of their own (P, 0 when this test runs alone): at P problems, quiet; an entry a superuser rewrote

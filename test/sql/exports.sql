@@ -104,6 +104,9 @@ SELECT (SELECT count(*) FROM witness.export('jsonl', actor => 'alice@example.com
 SELECT ex.try($$SELECT witness.export('xml')$$);
 SELECT ex.try($$SELECT witness.export(NULL)$$);
 SELECT ex.try($$SELECT witness.export('csv', operation => 'merge')$$);
+SELECT ex.try($$SELECT witness.export('csv', tag => 'PII')$$);
+SELECT ex.try($$SELECT witness.export('csv', tag => 'secret')$$);
+SELECT (SELECT count(*) FROM witness.export('CSV', tag => 'pii')) = (SELECT count(*) FROM witness.export('csv', tag => 'pii')) AS format_in_any_case;
 SELECT ex.try($$SELECT witness.export('csv', since => now(), until => now() - interval '1 s')$$);
 SELECT ex.try($$SELECT witness.export('csv', pseudonym_key => '\x00112233445566778899aabbccddeeff')$$);
 

@@ -34,6 +34,7 @@ FROM witness.verify_period(:'newest_sealed', now() + interval '1 hour');
 SELECT status, blocks_checked, detail IS NOT NULL AS explained FROM witness.verify_period('2000-01-01', '2000-01-02');
 \set VERBOSITY terse
 SELECT * FROM witness.verify_period(NULL, now());
+SELECT * FROM witness.verify_period(now(), now() - interval '1 day');
 \set VERBOSITY default
 \set VERBOSITY sqlstate
 SELECT witness.prove(max(id)) FROM witness.entry;   -- not sealed yet: 55000

@@ -116,6 +116,7 @@ SELECT count(*) AS other_schema FROM witness.search(table_name => 'public.droppe
 SELECT witness.search(table_name => 'a.b.c');
 SELECT witness.search(table_name => 'vw.customers', target => 'vw.customers');
 SELECT witness.entity_history('vw', NULL, '{"id": 1}');
+SELECT witness.entity_history('vw.customers', '[1]');
 SELECT witness.entity_history(0::oid::regclass, '{"id": 1}');
 -- Activity carries an outcome (docs/activity.md): a refused read is found as denied, and only it.
 SELECT now() AS denied_start \gset

@@ -13,6 +13,7 @@
 #include "pg/common/cpp_guard.hpp"
 #include "pg/common/master_keys.hpp"
 #include "pg/export/line_cursor.hpp"
+#include "core/classification.hpp"
 #include "core/hmac.hpp"
 #include "core/openssl_enc.hpp"
 #include "core/random_bytes.hpp"
@@ -129,6 +130,8 @@ void start_export(FunctionCallInfo fcinfo, int first, ExportState *st, MemoryCon
 {
 	require_not_null(fcinfo, first, "format");
 	char *format = text_arg(fcinfo, first);
+	for (char *p = format; *p; p++) // any case, as the operation and subject_export()'s format
+		*p = pg_ascii_tolower((unsigned char)*p);
 	if (strcmp(format, "csv") != 0 && strcmp(format, "jsonl") != 0 && strcmp(format, "syslog") != 0)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("unknown export format \"%s\"", format),
 		                errhint("The format is csv, jsonl or syslog.")));
@@ -140,6 +143,12 @@ void start_export(FunctionCallInfo fcinfo, int first, ExportState *st, MemoryCon
 		    strcmp(operation, "TRUNCATE") != 0)
 			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("unknown operation \"%s\"", operation),
 			                errhint("The operation is INSERT, UPDATE, DELETE or TRUNCATE.")));
+	}
+	if (!PG_ARGISNULL(first + 7)) {
+		char *tag = text_arg(fcinfo, first + 7);
+		if (!witness::is_classification(tag))
+			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("unknown tag \"%s\"", tag),
+			                errhint("The tag is one of pii, financial, confidential, restricted, internal.")));
 	}
 	if (!PG_ARGISNULL(first + 1) && !PG_ARGISNULL(first + 2) &&
 	    PG_GETARG_TIMESTAMPTZ(first + 1) >= PG_GETARG_TIMESTAMPTZ(first + 2))
