@@ -23,7 +23,8 @@ class OpensslEncryptor
 {
   public:
 	// Derives key and iv. Throws std::invalid_argument for an empty passphrase, a salt that is not 8
-	// bytes or iterations < 1; std::runtime_error if libcrypto fails.
+	// bytes or iterations < 1; std::runtime_error if libcrypto fails; Interrupted when the host's
+	// interrupt check says to stop (interrupt.hpp) during the derivation.
 	OpensslEncryptor(std::string_view passphrase, std::string_view salt, int iterations);
 	~OpensslEncryptor();
 	OpensslEncryptor(const OpensslEncryptor &) = delete;

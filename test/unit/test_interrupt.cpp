@@ -10,6 +10,7 @@
 #include "canonical_json.hpp"
 #include "json_value.hpp"
 #include "merkle.hpp"
+#include "openssl_enc.hpp"
 #include "sha256.hpp"
 #include "trail_verifier.hpp"
 
@@ -121,4 +122,15 @@ TEST_F(Interrupt, StopsVerification)
 	TrailVerifier v(nullptr, {StoredBlock{header, block_hash(header)}}, true, 0);
 	stop_after_checks(0);
 	EXPECT_THROW(v.finish(), Interrupted);
+}
+
+// The iteration count of an encrypted export is the caller's: a derivation of a billion iterations
+// stops at the first check that says so, within a few thousand HMACs.
+TEST_F(Interrupt, StopsKeyDerivationOfAnEncryptedExport)
+{
+	stop_after_checks(2);
+	EXPECT_THROW(OpensslEncryptor("passphrase", "8 bytes!", 1000000000), Interrupted);
+	EXPECT_EQ(checks, 3);
+	set_interrupt_check(nullptr);
+	EXPECT_NO_THROW(OpensslEncryptor("passphrase", "8 bytes!", 10000));
 }

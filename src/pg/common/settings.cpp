@@ -156,7 +156,8 @@ void define_settings()
 	DefineCustomStringVariable("witness.actor", "Application-level user recorded with every captured change.",
 	                           "Set it per transaction with SET LOCAL; it works under transaction-mode poolers.",
 	                           &setting_actor, "", PGC_USERSET, 0, check_actor, nullptr, nullptr);
-	DefineCustomStringVariable("witness.reason", "Reason recorded with every captured change.", nullptr,
+	DefineCustomStringVariable("witness.reason", "Reason recorded with every captured change.",
+	                           "At most 1024 bytes; set it per transaction with SET LOCAL.",
 	                           &setting_reason, "", PGC_USERSET, 0, check_reason, nullptr, nullptr);
 	DefineCustomStringVariable("witness.context", "JSON context recorded with every captured change.",
 	                           "For example session id, authentication method, client address behind a proxy.",
@@ -169,8 +170,9 @@ void define_settings()
 	                        "Each seals one database and exits; the databases take turns, the one whose entries "
 	                        "have waited longest first. Takes background worker slots (max_worker_processes).",
 	                        &setting_max_sealers, 2, 1, kMaxSealersLimit, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
-	DefineCustomIntVariable("witness.verify_interval", "How often the background sealer verifies the whole trail.",
-	                        "0 turns scheduled verification off. Runs in the sealer worker after its seal pass, so "
+	DefineCustomIntVariable("witness.verify_interval", "How often the background sealer verifies the trail.",
+	                        "From the newest checkpoint on, the whole trail every witness.full_verify_interval. 0 "
+	                        "turns scheduled verification off. Runs in the sealer worker after its seal pass, so "
 	                        "it needs witness.seal_interval > 0 and pg_witness in shared_preload_libraries.",
 	                        &setting_verify_interval_ms, 3600 * 1000, 0, INT_MAX, PGC_SIGHUP, GUC_UNIT_MS, nullptr,
 	                        nullptr, nullptr);
