@@ -3893,12 +3893,13 @@ COMMENT ON COLUMN witness.found_entry.display_text IS 'one line: who did what to
 
 -- The one-line text of an entry, from what witness.log shows: no value of a classified column, even
 -- to a caller who sees values (the text is for feeds and screens others look at); column names for
--- updates only. An SQL expression over a row l of witness.log, written into the callers' queries:
+-- updates only, quoted like the table's; one line: control characters (in a column or role name)
+-- become spaces, so that no name can forge a line of its own. An SQL expression over a row l of witness.log, written into the callers' queries:
 -- a function called per row (with the SET clause every pg_witness function has) cost more than the
 -- rest of a feed's query.
 CREATE FUNCTION witness._display_text_sql() RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$ SELECT $q$pg_catalog.concat_ws(' ', COALESCE(l.actor, l.session_user_name),
+AS $$ SELECT $q$pg_catalog.regexp_replace(pg_catalog.concat_ws(' ', COALESCE(l.actor, l.session_user_name),
 	CASE l.operation WHEN 'INSERT' THEN 'inserted' WHEN 'UPDATE' THEN 'updated' WHEN 'DELETE' THEN 'deleted'
 	                 WHEN 'TRUNCATE' THEN 'truncated' ELSE pg_catalog.lower(l.operation) END,
 	CASE WHEN l.schema_name OPERATOR(pg_catalog.=) 'public' THEN pg_catalog.quote_ident(l.table_name)
@@ -3906,8 +3907,8 @@ AS $$ SELECT $q$pg_catalog.concat_ws(' ', COALESCE(l.actor, l.session_user_name)
 	(CASE WHEN l.tags OPERATOR(pg_catalog.&&) witness.masked_tags() THEN witness._masked_values(l.row_key, l.schema_name, l.table_name)
 	      ELSE l.row_key END)::text)
 	OPERATOR(pg_catalog.||) CASE WHEN l.operation OPERATOR(pg_catalog.=) 'UPDATE' AND pg_catalog.jsonb_typeof(l.new_values) OPERATOR(pg_catalog.=) 'object'
-	     THEN ': ' OPERATOR(pg_catalog.||) (SELECT pg_catalog.string_agg(k, ', ' ORDER BY k) FROM pg_catalog.jsonb_object_keys(l.new_values) k)
-	     ELSE '' END$q$ $$;
+	     THEN ': ' OPERATOR(pg_catalog.||) (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(k), ', ' ORDER BY k) FROM pg_catalog.jsonb_object_keys(l.new_values) k)
+	     ELSE '' END, '[[:cntrl:]]', ' ', 'g')$q$ $$;
 COMMENT ON FUNCTION witness._display_text_sql() IS 'internal: the SQL expression of the one-line text of an entry, over a row l of witness.log (witness.entry_text())';
 
 -- Entries witness.entry_lookup does not hold yet: those the snapshot of its last block does not see
@@ -4059,6 +4060,10 @@ BEGIN
 	END IF;
 	IF target IS NOT NULL THEN
 		SELECT n.nspname, c.relname INTO s, t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = target;
+		IF t IS NULL THEN
+			RAISE EXCEPTION 'relation with OID % does not exist', target::oid USING ERRCODE = 'undefined_table',
+				HINT = 'Name a dropped table with table_name => ''schema.table''.';
+		END IF;
 		k := k || format(' AND k.table_hash = %s', witness._lookup_table_hash(s, t));
 		e := e || format(' AND e.schema_name = %L AND e.table_name = %L', s, t);
 		f := f || format(' AND l.schema_name = %L AND l.table_name = %L', s, t);

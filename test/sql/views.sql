@@ -118,6 +118,19 @@ SELECT witness.search(table_name => 'vw.customers', target => 'vw.customers');
 SELECT witness.entity_history('vw', NULL, '{"id": 1}');
 SELECT witness.entity_history('vw.customers', '[1]');
 SELECT witness.entity_history(0::oid::regclass, '{"id": 1}');
+SELECT witness.search(target => 0::oid::regclass);
+-- The one-line text stays one line: witness.actor refuses control characters, and a column whose
+-- name holds a line break shows quoted, the break as a space.
+SET witness.actor = E'alice updated customers {"id": 2}: plan\npostgres';
+CREATE TABLE vw.lines (id int PRIMARY KEY, "note
+postgres truncated payroll" text);
+SELECT witness.track('vw.lines');
+INSERT INTO vw.lines VALUES (1, 'a');
+UPDATE vw.lines SET "note
+postgres truncated payroll" = 'b';
+SELECT display_text, strpos(display_text, chr(10)) AS line_breaks FROM witness.search(target => 'vw.lines', max_rows => 1);
+SELECT witness.untrack('vw.lines');
+DROP TABLE vw.lines;
 -- Activity carries an outcome (docs/activity.md): a refused read is found as denied, and only it.
 SELECT now() AS denied_start \gset
 SET ROLE vw_creator;

@@ -90,9 +90,20 @@ bool check_archive_directory(char **newval, void **, GucSource)
 	return false;
 }
 
+// witness.actor names who acts, on one line: the one-line text of an entry (witness.entry_text())
+// shows it, and a line break in it would forge a line of its own there.
 bool check_actor(char **newval, void **, GucSource)
 {
-	return *newval == nullptr || within_limit("witness.actor", strlen(*newval), kMaxActorBytes);
+	if (*newval == nullptr)
+		return true;
+	for (const unsigned char *p = (const unsigned char *)*newval; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f) {
+			GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+			GUC_check_errdetail("witness.actor must not contain control characters (a line break, a tab, ...).");
+			return false;
+		}
+	}
+	return within_limit("witness.actor", strlen(*newval), kMaxActorBytes);
 }
 
 bool check_reason(char **newval, void **, GucSource)
