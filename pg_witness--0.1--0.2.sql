@@ -5212,6 +5212,155 @@ $$;
 COMMENT ON FUNCTION witness.check_alerts() IS 'evaluates the alert rules over the blocks sealed and the verifications recorded since the last evaluation (the background sealer does it after each pass); returns the alerts raised, each recorded in witness.alert and sent with NOTIFY witness_alert';
 
 -------------------------------------------------------------------------------
+-- A comment on every column (what \d+ and BI tools show): those the earlier sections left without one
+-------------------------------------------------------------------------------
+
+COMMENT ON COLUMN witness.entry.id IS 'entry id, from witness.entry_id_seq: the order of capture, and the order of the leaves of a block';
+COMMENT ON COLUMN witness.entry.backend_pid IS 'process id of the backend that made the change';
+COMMENT ON COLUMN witness.entry.client_port IS 'client''s port of the session; NULL for a Unix-socket connection';
+COMMENT ON COLUMN witness.entry.schema_name IS 'schema of the changed table at capture';
+COMMENT ON COLUMN witness.entry.table_name IS 'name of the changed table at capture';
+COMMENT ON COLUMN witness.entry.subject IS 'value of the table''s subject column (the data subject the row is about); NULL without one, for encrypted tables (sealed in sealed_payload) and once erased';
+COMMENT ON COLUMN witness.entry.session_user_name IS 'the database user of the session (who logged in)';
+COMMENT ON COLUMN witness.entry.current_user_name IS 'the role the change ran as (after SET ROLE, or inside a SECURITY DEFINER function)';
+COMMENT ON COLUMN witness.entry.application_name IS 'application_name of the session';
+COMMENT ON COLUMN witness.entry.client_addr IS 'client''s address of the session; NULL for a Unix-socket connection';
+COMMENT ON COLUMN witness.entry.actor IS 'witness.actor as the application set it: its own user, in its words';
+COMMENT ON COLUMN witness.entry.reason IS 'witness.reason as the application set it';
+
+COMMENT ON COLUMN witness.log.id IS 'entry id (witness.entry.id): the order of capture';
+COMMENT ON COLUMN witness.log.xid IS 'top-level transaction id of the change';
+COMMENT ON COLUMN witness.log.stmt_time IS 'start time of the statement that made the change';
+COMMENT ON COLUMN witness.log.operation IS 'INSERT, UPDATE, DELETE or TRUNCATE';
+COMMENT ON COLUMN witness.log.schema_name IS 'schema of the changed table at capture';
+COMMENT ON COLUMN witness.log.table_name IS 'name of the changed table at capture';
+COMMENT ON COLUMN witness.log.row_key IS 'key columns of the row; NULL for keyless tables, TRUNCATE, encrypted and erased entries; masked ("***") where the caller may not see classified values';
+COMMENT ON COLUMN witness.log.subject IS 'the data subject the row is about; NULL without a subject column, for encrypted and erased entries; *** where masked';
+COMMENT ON COLUMN witness.log.tags IS 'classification tags of the entry (pii, financial, confidential, restricted, internal)';
+COMMENT ON COLUMN witness.log.old_values IS 'UPDATE: old values of the changed columns; DELETE: the old row; classified values masked for the caller';
+COMMENT ON COLUMN witness.log.new_values IS 'UPDATE: new values of the changed columns; INSERT: the new row; classified values masked for the caller';
+COMMENT ON COLUMN witness.log.session_user_name IS 'the database user of the session (who logged in)';
+COMMENT ON COLUMN witness.log.current_user_name IS 'the role the change ran as (after SET ROLE, or inside a SECURITY DEFINER function)';
+COMMENT ON COLUMN witness.log.application_name IS 'application_name of the session';
+COMMENT ON COLUMN witness.log.client_addr IS 'client''s address; NULL for a Unix-socket connection';
+COMMENT ON COLUMN witness.log.client_port IS 'client''s port; NULL for a Unix-socket connection';
+COMMENT ON COLUMN witness.log.backend_pid IS 'process id of the backend that made the change';
+COMMENT ON COLUMN witness.log.actor IS 'witness.actor as the application set it: its own user, in its words';
+COMMENT ON COLUMN witness.log.reason IS 'witness.reason as the application set it';
+COMMENT ON COLUMN witness.log.context IS 'witness.context as the application set it';
+COMMENT ON COLUMN witness.log.leaf_hash IS 'the entry''s leaf hash (docs/hashing.md): what its block''s Merkle root covers';
+COMMENT ON COLUMN witness.log.format IS 'canonical format the leaf hash was computed with: 1 (version 0.1) or 2 (docs/hashing.md)';
+COMMENT ON COLUMN witness.log.erasure_id IS 'the erasure that emptied the entry''s payload (witness.erasure), NULL if none';
+
+COMMENT ON COLUMN witness.tracked_table.relid IS 'the tracked table (the root of a partitioned table or of an inheritance tree)';
+COMMENT ON COLUMN witness.tracked_table.classification IS 'tag of every entry of the table';
+COMMENT ON COLUMN witness.tracked_table.column_tags IS 'extra tags of entries that hold a column: {"column": ["tag", ...]}';
+COMMENT ON COLUMN witness.tracked_table.exclude_columns IS 'columns never written to the trail';
+COMMENT ON COLUMN witness.tracked_table.subject_column IS 'the column naming the data subject a row is about; NULL: none';
+COMMENT ON COLUMN witness.tracked_table.tracked_at IS 'when witness.track() last configured the table';
+COMMENT ON COLUMN witness.tracked_table.tracked_by IS 'the session user that called witness.track()';
+
+COMMENT ON COLUMN witness.tracked_tables.table_name IS 'the tracked table';
+COMMENT ON COLUMN witness.tracked_tables.classification IS 'tag of every entry of the table';
+COMMENT ON COLUMN witness.tracked_tables.column_tags IS 'extra tags of entries that hold a column: {"column": ["tag", ...]}';
+COMMENT ON COLUMN witness.tracked_tables.exclude_columns IS 'columns never written to the trail';
+COMMENT ON COLUMN witness.tracked_tables.subject_column IS 'the column naming the data subject a row is about; NULL: none';
+COMMENT ON COLUMN witness.tracked_tables.key_columns IS 'the row key, fixed when the table was tracked';
+COMMENT ON COLUMN witness.tracked_tables.key_is_primary_key IS 'true when the row key was taken from the primary key';
+COMMENT ON COLUMN witness.tracked_tables.tracked_at IS 'when witness.track() last configured the table';
+COMMENT ON COLUMN witness.tracked_tables.tracked_by IS 'the session user that called witness.track()';
+COMMENT ON COLUMN witness.tracked_tables.encrypt IS 'whether the payloads of the table''s entries are stored encrypted';
+COMMENT ON COLUMN witness.tracked_tables.capture_reads IS 'whether every statement that reads the table is recorded in witness.activity';
+
+COMMENT ON COLUMN witness.block.block_no IS 'block number: 1, 2, 3, ... in the order of sealing';
+COMMENT ON COLUMN witness.block.entry_count IS 'how many entries the block seals';
+COMMENT ON COLUMN witness.block.first_entry_id IS 'smallest id among its entries; NULL for an empty block';
+COMMENT ON COLUMN witness.block.last_entry_id IS 'largest id among its entries; NULL for an empty block';
+COMMENT ON COLUMN witness.block.sealed_at IS 'when the sealer sealed it';
+COMMENT ON COLUMN witness.block_chunk.block_no IS 'the block the chunk''s subtree root belongs to';
+COMMENT ON COLUMN witness.pruned_leaf.block_no IS 'the block whose entries a retention run pruned';
+COMMENT ON COLUMN witness.pruned_leaf.run_id IS 'the retention run that pruned them (witness.retention_run)';
+
+COMMENT ON COLUMN witness.alert_rule.change_id IS 'id of this change of a rule; the newest per rule is in force';
+COMMENT ON COLUMN witness.ddl_event.event_id IS 'id of the event';
+COMMENT ON COLUMN witness.ddl_event.happened_at IS 'when the command ran';
+COMMENT ON COLUMN witness.erasure.erasure_id IS 'id of the erasure, named by the erasure_id of the entries it emptied';
+COMMENT ON COLUMN witness.key_rotation.rotation_id IS 'id of the event';
+COMMENT ON COLUMN witness.legal_hold.hold_event_id IS 'id of the event; a hold is named by the id of its held row (witness.holds.hold_id)';
+COMMENT ON COLUMN witness.retention_rule.rule_id IS 'id of this change of a rule; the newest per classification is in force';
+COMMENT ON COLUMN witness.retention_run.run_id IS 'id of the retention run';
+COMMENT ON COLUMN witness.subject_access.access_id IS 'id of the subject access request';
+COMMENT ON COLUMN witness.subject_binding.binding_id IS 'id of the binding or unbinding';
+
+COMMENT ON COLUMN witness.alert_rules.rule IS 'the rule (docs/alerts.md)';
+COMMENT ON COLUMN witness.alert_rules.enabled IS 'whether the rule raises alerts';
+COMMENT ON COLUMN witness.alert_rules.severity IS 'severity of the alerts it raises: info, notice, warning, error or critical';
+COMMENT ON COLUMN witness.alert_rules.threshold IS 'the count above which it raises; NULL for rules without one';
+COMMENT ON COLUMN witness.alert_rules.params IS 'further settings (off_hours: from, to, days, time_zone; mass_export: entries)';
+COMMENT ON COLUMN witness.alert_rules.description IS 'what the rule watches';
+COMMENT ON COLUMN witness.alert_rules.set_by IS 'the role that last changed the rule; NULL while it has its default';
+COMMENT ON COLUMN witness.alert_rules.set_at IS 'when it was last changed; NULL while it has its default';
+COMMENT ON COLUMN witness.alert_rules.change_id IS 'the witness.alert_rule row in force; NULL while the rule has its default';
+
+COMMENT ON COLUMN witness.retention_rules.classification IS 'pii, financial, confidential, restricted, internal, or untagged';
+COMMENT ON COLUMN witness.retention_rules.keep IS 'how long entries of the classification are kept after their statement time; NULL: forever';
+COMMENT ON COLUMN witness.retention_rules.forever IS 'true when its entries are never pruned';
+COMMENT ON COLUMN witness.retention_rules.set_by IS 'the role that set the rule in force; NULL when none was ever set';
+COMMENT ON COLUMN witness.retention_rules.set_at IS 'when it was set';
+COMMENT ON COLUMN witness.retention_rules.rule_id IS 'the witness.retention_rule row in force';
+COMMENT ON COLUMN witness.retention_rules.archive IS 'whether expired entries are archived to a file before they are pruned';
+
+COMMENT ON COLUMN witness.holds.hold_id IS 'the hold (the id of its held row in witness.legal_hold)';
+COMMENT ON COLUMN witness.holds.name IS 'the hold''s name, unique among the holds in force';
+COMMENT ON COLUMN witness.holds.in_force IS 'true until the hold is released';
+COMMENT ON COLUMN witness.holds.reason IS 'why the hold was placed';
+COMMENT ON COLUMN witness.holds.subject_scoped IS 'whether the hold is limited to one data subject (kept only as a salted digest)';
+COMMENT ON COLUMN witness.holds.table_name IS 'the table the hold is limited to, schema-qualified; NULL: every table';
+COMMENT ON COLUMN witness.holds.row_key IS 'the rows the hold is limited to (entries whose row key contains it); NULL: every row';
+COMMENT ON COLUMN witness.holds.since IS 'the entries captured at or after this time; NULL: no lower bound';
+COMMENT ON COLUMN witness.holds.until IS 'the entries captured before this time; NULL: no upper bound';
+COMMENT ON COLUMN witness.holds.held_by IS 'the role that placed the hold';
+COMMENT ON COLUMN witness.holds.held_at IS 'when it was placed';
+COMMENT ON COLUMN witness.holds.release_reason IS 'why it was released; NULL while in force';
+COMMENT ON COLUMN witness.holds.released_by IS 'the role that released it; NULL while in force';
+COMMENT ON COLUMN witness.holds.released_at IS 'when it was released; NULL while in force';
+
+COMMENT ON COLUMN witness.my_trail.entry_id IS 'the entry';
+COMMENT ON COLUMN witness.my_trail."time" IS 'start time of the statement that made the change';
+COMMENT ON COLUMN witness.my_trail.table_name IS 'the table, schema-qualified';
+COMMENT ON COLUMN witness.my_trail.operation IS 'INSERT, UPDATE or DELETE';
+COMMENT ON COLUMN witness.my_trail.row_key IS 'the row''s key';
+COMMENT ON COLUMN witness.my_trail.changes IS 'array of {"field", "old", "new"} as the operation has them';
+COMMENT ON COLUMN witness.my_trail.actor IS 'witness.actor as the application set it';
+COMMENT ON COLUMN witness.my_trail.reason IS 'witness.reason as the application set it';
+COMMENT ON COLUMN witness.my_trail.status IS 'sealed, pending or erased';
+COMMENT ON COLUMN witness.my_trail.block_no IS 'the block it is sealed in; NULL while pending';
+COMMENT ON COLUMN witness.my_trail.verified IS 'whether the entry is what the trail committed to';
+COMMENT ON COLUMN witness.my_trail.problem IS 'why not, when verified is false';
+COMMENT ON COLUMN witness.my_trail.erasure IS 'for an erased entry, {"erasure_id", "erased_at"}';
+COMMENT ON COLUMN witness.my_trail.proof IS 'the entry''s inclusion proof (witness.prove()), when sealed';
+COMMENT ON COLUMN witness.my_trail.subject IS 'which of the role''s subjects the entry is about';
+
+COMMENT ON COLUMN witness.partitions.partition IS 'a partition of witness.entry';
+COMMENT ON COLUMN witness.partitions.is_default IS 'true for the default partition (entries outside every monthly range)';
+COMMENT ON COLUMN witness.partitions.range_start IS 'first stmt_time of its range (UTC month); NULL for the default partition';
+COMMENT ON COLUMN witness.partitions.range_end IS 'end of its range (exclusive); NULL for the default partition';
+COMMENT ON COLUMN witness.partitions.entries_estimate IS 'entries in it, as the planner''s statistics estimate them; NULL before the first ANALYZE';
+COMMENT ON COLUMN witness.partitions.total_bytes IS 'its size on disk with its indexes and TOAST';
+
+COMMENT ON TYPE witness._alert_entry IS 'internal: the columns of an entry the alert rules read (witness._alert_members())';
+COMMENT ON COLUMN witness._alert_entry.id IS 'the entry';
+COMMENT ON COLUMN witness._alert_entry.xid IS 'its transaction';
+COMMENT ON COLUMN witness._alert_entry.schema_name IS 'schema of the changed table';
+COMMENT ON COLUMN witness._alert_entry.table_name IS 'the changed table';
+COMMENT ON COLUMN witness._alert_entry.op IS 'I, U, D or T';
+COMMENT ON COLUMN witness._alert_entry.current_user_name IS 'the role the change ran as';
+COMMENT ON COLUMN witness._alert_entry.session_user_name IS 'the database user of the session';
+COMMENT ON COLUMN witness._alert_entry.actor IS 'witness.actor';
+COMMENT ON COLUMN witness._alert_entry.client_addr IS 'client''s address';
+COMMENT ON COLUMN witness._alert_entry.stmt_time IS 'start time of the statement';
+
+-------------------------------------------------------------------------------
 -- Who may see what (docs/access.md): the roles witness_admin, witness_auditor and witness_reader,
 -- time-limited auditors (witness.grant_auditor()), masking of classified values, and the grants of
 -- every function, view and table of schema witness
@@ -5323,6 +5472,7 @@ CREATE TABLE witness.auditor_grant (
 COMMENT ON TABLE witness.auditor_grant IS 'pg_witness: one row per witness.grant_auditor() and witness.revoke_auditor(); each row is captured into the trail';
 COMMENT ON COLUMN witness.auditor_grant.role_name IS 'the role made an auditor, or no longer one';
 COMMENT ON COLUMN witness.auditor_grant.event IS 'granted or revoked';
+COMMENT ON COLUMN witness.auditor_grant.grant_id IS 'id of this grant or revocation';
 COMMENT ON COLUMN witness.auditor_grant.until IS 'granted: the end of the role''s auditor access; from then on every pg_witness function and view refuses it';
 COMMENT ON COLUMN witness.auditor_grant.since IS 'granted: the role sees only entries captured at or after this time (NULL: no lower bound)';
 COMMENT ON COLUMN witness.auditor_grant.till IS 'granted: the role sees only entries captured before this time (NULL: no upper bound)';

@@ -13,6 +13,16 @@ WHERE d.deptype = 'e'
   AND obj_description(d.objid, d.classid::regclass::name) IS NULL
   AND NOT (d.classid = 'pg_class'::regclass AND (SELECT relkind FROM pg_class WHERE oid = d.objid) IN ('i', 't'))
 ORDER BY 1;
+-- ... and so does every column of its tables, views and composite types (what \d+ and BI tools show;
+-- a partition's columns are its table's).
+SELECT c.oid::regclass AS relation, a.attname AS column_without_comment
+FROM pg_depend d
+JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'pg_witness'
+JOIN pg_class c ON c.oid = d.objid AND d.classid = 'pg_class'::regclass
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+WHERE d.deptype = 'e' AND c.relkind IN ('r', 'p', 'v', 'm', 'c') AND NOT c.relispartition
+  AND col_description(c.oid, a.attnum) IS NULL
+ORDER BY 1, 2;
 
 -- The trail and configuration tables give PUBLIC nothing.
 SELECT c.relname, c.relacl IS NULL OR NOT EXISTS (
