@@ -3673,9 +3673,13 @@ CREATE TABLE witness.entry_lookup (
 	tags smallint NOT NULL,
 	actor text,
 	session_user_name text NOT NULL,
+	old_key_hash bigint,
 	CONSTRAINT entry_lookup_pkey PRIMARY KEY (id)
 );
 CREATE INDEX entry_lookup_key ON witness.entry_lookup (key_hash, id) WHERE key_hash IS NOT NULL;
+-- The few UPDATEs that changed a row's key: its history before the change finds them here. Partial,
+-- so that the others add no index entry.
+CREATE INDEX entry_lookup_old_key ON witness.entry_lookup (old_key_hash, id) WHERE old_key_hash IS NOT NULL;
 CREATE INDEX entry_lookup_table ON witness.entry_lookup (table_hash, id);
 CREATE INDEX entry_lookup_actor ON witness.entry_lookup (actor, stmt_time) WHERE actor IS NOT NULL;
 -- Rows arrive block by block, so in statement-time order but for the spread within a block: a BRIN
@@ -3694,6 +3698,7 @@ COMMENT ON COLUMN witness.entry_lookup.op IS 'I insert, U update, D delete, T tr
 COMMENT ON COLUMN witness.entry_lookup.tags IS 'the entry''s classification bit mask';
 COMMENT ON COLUMN witness.entry_lookup.actor IS 'witness.actor as the application set it';
 COMMENT ON COLUMN witness.entry_lookup.session_user_name IS 'the database user of the session';
+COMMENT ON COLUMN witness.entry_lookup.old_key_hash IS 'for an UPDATE that changed a key column, witness._lookup_key_hash() of the key the row had before (witness._old_row_key()); NULL otherwise, and for encrypted and erased entries';
 
 -- Up to where the sealer has filled witness.entry_lookup: entries of later blocks and pending entries
 -- are found in witness.entry itself (the tail of the trail, small: seal lag is seconds).
@@ -3722,6 +3727,11 @@ AS $$ SELECT pg_catalog.hashtextextended(pg_catalog.quote_ident(schema_name) OPE
                                           OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) row_key::text, 0) $$;
 COMMENT ON FUNCTION witness._lookup_key_hash(text, text, jsonb) IS 'internal: the 64-bit hash witness.entry_lookup keeps of a table and a row key (as jsonb); NULL for a NULL key';
 
+CREATE FUNCTION witness._old_row_key(row_key json, old_values json) RETURNS json
+AS 'MODULE_PATHNAME', 'witness_old_row_key' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION witness._old_row_key(json, json) IS 'internal: of an UPDATE''s entry, the key the row had before when the UPDATE changed a key column (row_key with the old values old_values holds), else NULL';
+REVOKE ALL ON FUNCTION witness._old_row_key(json, json) FROM PUBLIC;
+
 -- The rows of witness.entry_lookup for the members of block b (witness._member_entries());
 -- prev_snapshot comes from the caller, read once per block.
 CREATE FUNCTION witness._lookup_rows(b witness.block, prev_snapshot pg_snapshot)
@@ -3730,7 +3740,9 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 	SELECT m.id, b.block_no, m.stmt_time, witness._lookup_table_hash(m.schema_name, m.table_name),
 	       CASE WHEN m.erasure_id IS NULL THEN witness._lookup_key_hash(m.schema_name, m.table_name, m.row_key::jsonb) END,
-	       m.op, m.tags, m.actor, m.session_user_name
+	       m.op, m.tags, m.actor, m.session_user_name,
+	       CASE WHEN m.op OPERATOR(pg_catalog.=) 'U' AND m.erasure_id IS NULL
+	            THEN witness._lookup_key_hash(m.schema_name, m.table_name, witness._old_row_key(m.row_key, m.old_values)::jsonb) END
 	FROM witness._member_entries(b, prev_snapshot, b.first_entry_id, b.last_entry_id) m
 $$;
 COMMENT ON FUNCTION witness._lookup_rows(witness.block, pg_snapshot) IS 'internal: the rows of witness.entry_lookup for the members of a block';
@@ -3790,7 +3802,8 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
 	PERFORM witness._begin_internal_ddl();
-	UPDATE witness.entry_lookup k SET key_hash = NULL WHERE k.id = ANY (NEW.entry_ids) AND k.key_hash IS NOT NULL;
+	UPDATE witness.entry_lookup k SET key_hash = NULL, old_key_hash = NULL
+	WHERE k.id = ANY (NEW.entry_ids) AND (k.key_hash IS NOT NULL OR k.old_key_hash IS NOT NULL);
 	PERFORM witness._end_internal_ddl();
 	RETURN NULL;
 END
@@ -4140,11 +4153,14 @@ BEGIN
 		RAISE EXCEPTION 'row_key must be a JSON object of the key columns' USING ERRCODE = 'invalid_parameter_value',
 			HINT = 'For example {"id": 1}, as witness.log.row_key shows it.';
 	END IF;
-	-- The key must match as the caller sees it in witness.log: a masked key matches nothing.
+	-- The key must match as the caller sees it in witness.log: a masked key matches nothing. An UPDATE
+	-- that gave the row another key is the row's too: found by the key it had before.
 	RETURN QUERY SELECT * FROM witness._found_entries(
-		format('k.key_hash = %s', witness._lookup_key_hash(s, t, row_key)),
-		format('e.schema_name = %L AND e.table_name = %L AND e.row_key::jsonb = $1::jsonb', s, t),
-		format('l.schema_name = %L AND l.table_name = %L AND l.row_key = $1::jsonb', s, t),
+		format('(k.key_hash = %1$s OR k.old_key_hash = %1$s)', witness._lookup_key_hash(s, t, row_key)),
+		format('e.schema_name = %L AND e.table_name = %L AND (e.row_key::jsonb = $1::jsonb'
+		       ' OR (e.op = ''U'' AND witness._old_row_key(e.row_key, e.old_values)::jsonb = $1::jsonb))', s, t),
+		format('l.schema_name = %L AND l.table_name = %L AND (l.row_key = $1::jsonb'
+		       ' OR (l.operation = ''UPDATE'' AND witness._old_row_key(l.row_key::json, l.old_values::json)::jsonb = $1::jsonb))', s, t),
 		false, NULL, row_key::text);
 END
 $$;

@@ -119,6 +119,21 @@ SELECT witness.entity_history('vw', NULL, '{"id": 1}');
 SELECT witness.entity_history('vw.customers', '[1]');
 SELECT witness.entity_history(0::oid::regclass, '{"id": 1}');
 SELECT witness.search(target => 0::oid::regclass);
+-- An UPDATE that changes a row's key belongs to both histories: the row's before (found by its old
+-- key, sealed through the lookup table and pending from the tail) and after.
+CREATE TABLE vw.rekey (id int PRIMARY KEY, balance int);
+SELECT witness.track('vw.rekey');
+INSERT INTO vw.rekey VALUES (9, 100), (10, 5);
+UPDATE vw.rekey SET id = 9001, balance = 0 WHERE id = 9;
+SELECT count(*) > 0 AS sealed FROM witness.seal();
+UPDATE vw.rekey SET id = 9 WHERE id = 10;
+SELECT operation, row_key, old_values, new_values FROM witness.entity_history('vw.rekey', '{"id": 9}');
+SELECT operation, row_key FROM witness.entity_history('vw.rekey', '{"id": 9001}');
+SELECT operation, row_key FROM witness.entity_history('vw.rekey', '{"id": 10}');
+SELECT k.old_key_hash IS NOT NULL AS has_old_key, count(*) FROM witness.entry_lookup k JOIN witness.entry e ON e.id = k.id
+WHERE e.table_name = 'rekey' GROUP BY 1 ORDER BY 1;
+SELECT witness.untrack('vw.rekey');
+DROP TABLE vw.rekey;
 -- The one-line text stays one line: witness.actor refuses control characters, and a column whose
 -- name holds a line break shows quoted, the break as a space.
 SET witness.actor = E'alice updated customers {"id": 2}: plan\npostgres';
