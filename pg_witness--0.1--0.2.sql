@@ -1552,7 +1552,7 @@ REVOKE ALL ON FUNCTION witness.flush_activity() FROM PUBLIC;
 -------------------------------------------------------------------------------
 
 COMMENT ON TABLE witness.ddl_event IS 'pg_witness: DDL that touched a tracked table (one row per table and command), GRANT and REVOKE on tracked tables, role commands and changes of witness.* settings; each row is captured into the trail';
-COMMENT ON COLUMN witness.ddl_event.action IS 'what happened: altered, type changed, columns dropped, renamed, dropped, joined (rows now captured), left (rows no longer captured), uncaptured (another session''s temporary table joined); privileges granted, privileges revoked, owner changed; role created, role altered, role renamed, role dropped, membership granted, membership revoked, membership changed; setting changed';
+COMMENT ON COLUMN witness.ddl_event.action IS 'what happened: altered, type changed, rewritten (every row, without row triggers), columns dropped, renamed, dropped, joined (rows now captured), left (rows no longer captured), uncaptured (another session''s temporary table joined); privileges granted, privileges revoked, owner changed; role created, role altered, role renamed, role dropped, membership granted, membership revoked, membership changed; setting changed';
 COMMENT ON COLUMN witness.ddl_event.schema_name IS 'schema of the table the command touched; NULL for role and setting events';
 COMMENT ON COLUMN witness.ddl_event.table_name IS 'the table the command touched (a tracked table, one of its partitions or inheritance children, or one of pg_witness''s own); NULL for role and setting events';
 COMMENT ON COLUMN witness.ddl_event.role_name IS 'the role that ran the command (after SET ROLE; inside a SECURITY DEFINER function its caller, the function''s owner is detail->>''current_user'' for permission events)';
@@ -1639,17 +1639,26 @@ BEGIN
 	END LOOP;
 	-- A dropped tracked table, partition or child, whatever the command (DROP TABLE, DROP SCHEMA, DROP
 	-- TYPE ... CASCADE, DROP OWNED, ...): recorded with its name, and a tracked one leaves the
-	-- configuration (that change is captured too).
-	FOR obj IN SELECT d.objid, d.schema_name, d.object_name, tt.relid AS root
+	-- configuration (that change is captured too). A partition or child is recorded with its tracked
+	-- table and its estimated rows, remembered when the command started (witness._on_drop_start()):
+	-- its rows went without a row trigger firing. Those first, while the tracked table's row is there.
+	FOR obj IN SELECT d.objid, d.schema_name, d.object_name, tt.relid AS root, m.v AS was
 	           FROM pg_event_trigger_dropped_objects() d
 	           LEFT JOIN witness.tracked_table tt ON tt.relid::oid = d.objid
+	           LEFT JOIN LATERAL (SELECT NULLIF(current_setting('pg_witness.drop_tree', true), '')::jsonb -> d.objid::text AS v) m ON true
 	           WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0 AND d.object_type IN ('table', 'foreign table')
 	             AND (tt.relid IS NOT NULL OR EXISTS (
 	                  SELECT FROM pg_event_trigger_dropped_objects() x
 	                  WHERE x.object_type = 'trigger' AND x.address_names[3] IN ('witness_capture', 'witness_capture_truncate')
-	                    AND x.address_names[1] = d.schema_name AND x.address_names[2] = d.object_name)) LOOP
-		PERFORM witness._record_ddl(tg_tag, 'dropped', NULL, obj.schema_name, obj.object_name, obj.root::oid,
-		                            CASE WHEN obj.root IS NULL THEN '{}'::jsonb ELSE '{"tracked": true}'::jsonb END);
+	                    AND x.address_names[1] = d.schema_name AND x.address_names[2] = d.object_name))
+	           ORDER BY tt.relid IS NOT NULL, d.objid LOOP
+		IF obj.root IS NOT NULL THEN
+			PERFORM witness._record_ddl(tg_tag, 'dropped', NULL, obj.schema_name, obj.object_name, obj.root::oid, '{"tracked": true}');
+		ELSE
+			PERFORM witness._record_ddl(tg_tag, 'dropped', NULL, obj.schema_name, obj.object_name, (obj.was ->> 'root')::oid,
+			                            CASE WHEN obj.was IS NULL THEN '{}'::jsonb
+			                                 ELSE jsonb_build_object('part_of', obj.was -> 'tracked', 'rows_estimate', obj.was -> 'rows') END);
+		END IF;
 		DELETE FROM witness.tracked_table WHERE relid::oid = obj.objid;
 	END LOOP;
 	-- Columns dropped from captured relations (ALTER TABLE ... DROP COLUMN, DROP TYPE ... CASCADE): their
@@ -1679,6 +1688,67 @@ END
 $$;
 COMMENT ON FUNCTION witness._on_sql_drop() IS 'internal: refuses to drop capture triggers of tracked tables, records dropped tables, columns, triggers, rules and policies, forgets dropped tracked tables';
 REVOKE ALL ON FUNCTION witness._on_sql_drop() FROM PUBLIC;
+
+-- When sql_drop fires, a dropped partition or inheritance child has left the tree it was captured
+-- in. So at the start of every command that can drop a table, the captured relations that are not
+-- tracked tables themselves are remembered for the rest of the transaction (a setting of this
+-- transaction, set anew by each such command): their tracked table and estimated rows.
+CREATE FUNCTION witness._on_drop_start() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF witness._in_internal_ddl() OR current_setting('session_replication_role') = 'replica' THEN
+		RETURN;
+	END IF;
+	PERFORM set_config('pg_witness.drop_tree', COALESCE((
+		SELECT jsonb_object_agg(m.relid::text, jsonb_build_object('root', m.root,
+		           'tracked', (SELECT format('%I.%I', t.schema_name, t.table_name) FROM witness.tracked_table t WHERE t.relid = m.root),
+		           'rows', NULLIF(c.reltuples, -1)::bigint))
+		FROM witness._tracked_tree() m JOIN pg_class c ON c.oid = m.relid
+		WHERE NOT m.is_tracked
+		  -- Most databases track no partitioned table nor inheritance tree: no walk of the trees then.
+		  AND EXISTS (SELECT FROM pg_inherits i JOIN witness.tracked_table t ON t.relid::oid = i.inhparent)), '{}')::text, true);
+END
+$$;
+COMMENT ON FUNCTION witness._on_drop_start() IS 'internal: at the start of a command that can drop tables, remembers each captured partition and inheritance child with its tracked table and estimated rows, for witness._on_sql_drop()';
+REVOKE ALL ON FUNCTION witness._on_drop_start() FROM PUBLIC;
+CREATE EVENT TRIGGER witness_drop_start ON ddl_command_start
+	WHEN TAG IN ('DROP TABLE', 'DROP FOREIGN TABLE', 'DROP SCHEMA', 'DROP OWNED', 'DROP TYPE', 'DROP DOMAIN',
+	             'DROP SERVER', 'DROP FOREIGN DATA WRAPPER', 'DROP EXTENSION')
+	EXECUTE FUNCTION witness._on_drop_start();
+ALTER EVENT TRIGGER witness_drop_start ENABLE ALWAYS;
+COMMENT ON EVENT TRIGGER witness_drop_start IS 'pg_witness: remembers the captured partitions and inheritance children before a command that can drop them, so that their drop is recorded with their tracked table';
+
+-- A command that rewrites every row of a captured relation (ALTER TABLE ... TYPE, with or without
+-- USING; a column added with a volatile default; SET LOGGED or UNLOGGED; SET ACCESS METHOD) changes
+-- values without a row trigger firing: recorded as rewritten, with why and about how many rows.
+CREATE FUNCTION witness._on_table_rewrite() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	rel oid := pg_event_trigger_table_rewrite_oid();
+	why integer := pg_event_trigger_table_rewrite_reason();
+	root oid;
+BEGIN
+	IF witness._in_internal_ddl() OR current_setting('session_replication_role') = 'replica' THEN
+		RETURN;
+	END IF;
+	SELECT m.root INTO root FROM witness._tracked_tree() m WHERE m.relid = rel;
+	IF NOT FOUND THEN
+		RETURN;
+	END IF;
+	PERFORM witness._record_ddl(tg_tag, 'rewritten', rel, NULL, NULL, root, jsonb_build_object(
+		'reasons', to_jsonb(ARRAY(SELECT r.name FROM (VALUES (1, 'persistence changed'), (2, 'column added with a volatile default'),
+		                                                      (4, 'column type changed'), (8, 'access method changed')) r(bit, name)
+		                          WHERE why & r.bit <> 0 ORDER BY r.bit)),
+		'rows_estimate', (SELECT NULLIF(c.reltuples, -1)::bigint FROM pg_class c WHERE c.oid = rel)));
+END
+$$;
+COMMENT ON FUNCTION witness._on_table_rewrite() IS 'internal: records a command that rewrites every row of a captured relation (ALTER TABLE ... TYPE, a volatile default, ...)';
+REVOKE ALL ON FUNCTION witness._on_table_rewrite() FROM PUBLIC;
+CREATE EVENT TRIGGER witness_table_rewrite ON table_rewrite EXECUTE FUNCTION witness._on_table_rewrite();
+ALTER EVENT TRIGGER witness_table_rewrite ENABLE ALWAYS;
+COMMENT ON EVENT TRIGGER witness_table_rewrite IS 'pg_witness: records commands that rewrite every row of a captured relation';
 
 -- One permission or setting event in witness.ddl_event (and so in the trail). rel names the table for a
 -- privilege event, NULL for role and setting events. A role command that sets a password keeps its
@@ -4990,6 +5060,29 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 				        jsonb_build_object('xid', r.xid::text, 'table', format('%I.%I', r.schema_name, r.table_name), 'role', r.who,
 				                           'updated', r.updated, 'deleted', r.deleted, 'truncated', r.truncated, 'threshold', rl.threshold,
 				                           'stmt_time', r.at, 'first_entry_id', r.first_id, 'last_entry_id', r.last_id));
+			END LOOP;
+		END IF;
+	EXCEPTION WHEN others THEN
+		RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'mass_change', SQLERRM;
+	END;
+	-- ... and DDL that removed or rewrote a captured relation's rows without a row trigger firing: a
+	-- partition or child dropped, every row rewritten (the table itself dropped is capture_off's).
+	BEGIN
+		rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'mass_change');
+		IF rl.enabled THEN
+			FOR r IN SELECT e.id, n.v AS ev FROM unnest(es) e CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) n
+			         WHERE e.schema_name = 'witness' AND e.table_name = 'ddl_event' AND e.op = 'I'
+			           AND ((n.v ->> 'action' = 'dropped' AND n.v -> 'detail' ? 'part_of') OR n.v ->> 'action' = 'rewritten')
+			         ORDER BY e.id LOOP
+				PERFORM witness._raise_alert(rl, format('ddl_event:%s', r.ev ->> 'event_id'),
+				        format('%s %s %s.%s, part of tracked %s%s: no row entries for %s', r.ev ->> 'role_name',
+				               CASE WHEN r.ev ->> 'action' = 'dropped' THEN 'dropped' ELSE 'rewrote every row of' END,
+				               quote_ident(r.ev ->> 'schema_name'), quote_ident(r.ev ->> 'table_name'),
+				               COALESCE(r.ev ->> 'tracked_table', r.ev -> 'detail' ->> 'part_of', '?'),
+				               CASE WHEN r.ev -> 'detail' ->> 'rows_estimate' IS NOT NULL
+				                    THEN format(' (about %s rows)', r.ev -> 'detail' ->> 'rows_estimate') ELSE '' END,
+				               CASE WHEN r.ev ->> 'action' = 'dropped' THEN 'its rows' ELSE 'the changed values' END),
+				        jsonb_build_object('ddl_event', r.ev - 'statement', 'entry_id', r.id));
 			END LOOP;
 		END IF;
 	EXCEPTION WHEN others THEN
