@@ -4110,7 +4110,8 @@ COMMENT ON FUNCTION witness._parse_table_name(text) IS 'internal: {schema or NUL
 CREATE FUNCTION witness.search(since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL,
                                target regclass DEFAULT NULL, actor text DEFAULT NULL, db_user text DEFAULT NULL,
                                operation text DEFAULT NULL, tag text DEFAULT NULL, value_text text DEFAULT NULL,
-                               max_rows integer DEFAULT 50, outcome text DEFAULT NULL, table_name text DEFAULT NULL)
+                               max_rows integer DEFAULT 50, outcome text DEFAULT NULL, table_name text DEFAULT NULL,
+                               include_activity boolean DEFAULT false)
 RETURNS SETOF witness.found_entry
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
@@ -4201,10 +4202,17 @@ BEGIN
 		e := e || ' AND e.schema_name = ''witness'' AND e.table_name = ''activity''';
 		f := f || ' AND l.schema_name = ''witness'' AND l.table_name = ''activity'' AND l.new_values ->> ''outcome'' = $6';
 	END IF;
+	-- pg_witness's own activity records (logins, reads, calls; docs/activity.md) outnumber the changes
+	-- on most databases: left out unless asked for, by include_activity, an outcome or the table.
+	IF NOT COALESCE(include_activity, false) AND search.outcome IS NULL
+	   AND NOT COALESCE(t = 'activity' AND COALESCE(s, 'witness') = 'witness', false) THEN
+		k := k || format(' AND k.table_hash <> %s', witness._lookup_table_hash('witness', 'activity'));
+		e := e || ' AND NOT (e.schema_name = ''witness'' AND e.table_name = ''activity'')';
+	END IF;
 	RETURN QUERY SELECT * FROM witness._found_entries(k, e, f, true, max_rows, since::text, until::text, search.actor, db_user, value_text, search.outcome);
 END
 $$;
-COMMENT ON FUNCTION witness.search(timestamptz, timestamptz, regclass, text, text, text, text, text, integer, text, text) IS 'entries of witness.log newest first, at most max_rows: captured in [since, until), of a table (target, or table_name as ''t'' or ''s.t'': also a dropped table, or a source''s on a collector), by an actor (witness.actor), by a database user (session user), of an operation, with a classification tag, with a text (case-insensitive) in the key or values the caller sees, activity with an outcome (success, denied, failed); every argument optional (docs/views.md)';
+COMMENT ON FUNCTION witness.search(timestamptz, timestamptz, regclass, text, text, text, text, text, integer, text, text, boolean) IS 'entries of witness.log newest first, at most max_rows: captured in [since, until), of a table (target, or table_name as ''t'' or ''s.t'': also a dropped table, or a source''s on a collector), by an actor (witness.actor), by a database user (session user), of an operation, with a classification tag, with a text (case-insensitive) in the key or values the caller sees, activity with an outcome (success, denied, failed); pg_witness''s own activity records only with include_activity, an outcome or that table; every argument optional (docs/views.md)';
 
 -- A table by the name the trail holds, not by a table of this database: one dropped or renamed
 -- since, or on a collector (central.md) a source database's.
@@ -5831,7 +5839,7 @@ GRANT EXECUTE ON FUNCTION witness.track(regclass, text, jsonb, text[], text, tex
 	TO witness_admin;
 -- Reading the trail (docs/views.md): as witness.log, which they read as their caller.
 GRANT SELECT ON witness.changes TO witness_admin, witness_auditor, witness_reader;
-GRANT EXECUTE ON FUNCTION witness.search(timestamptz, timestamptz, regclass, text, text, text, text, text, integer, text, text),
+GRANT EXECUTE ON FUNCTION witness.search(timestamptz, timestamptz, regclass, text, text, text, text, text, integer, text, text, boolean),
                           witness.entity_history(regclass, jsonb), witness.entity_history(text, text, jsonb),
                           witness.entry_text(bigint)
 	TO witness_admin, witness_auditor, witness_reader;

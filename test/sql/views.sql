@@ -119,6 +119,11 @@ SELECT witness.entity_history('vw', NULL, '{"id": 1}');
 SELECT witness.entity_history('vw.customers', '[1]');
 SELECT witness.entity_history(0::oid::regclass, '{"id": 1}');
 SELECT witness.search(target => 0::oid::regclass);
+-- pg_witness's own activity records (logins, reads of the trail, calls) only when asked for.
+SELECT count(*) FILTER (WHERE table_name = 'activity') AS activity_by_default FROM witness.search(max_rows => 1000);
+SELECT count(*) FILTER (WHERE table_name = 'activity') > 0 AS activity_when_asked
+FROM witness.search(max_rows => 1000, include_activity => true);
+SELECT count(*) > 0 AS activity_by_table FROM witness.search(table_name => 'witness.activity');
 -- An UPDATE that changes a row's key belongs to both histories: the row's before (found by its old
 -- key, sealed through the lookup table and pending from the tail) and after.
 CREATE TABLE vw.rekey (id int PRIMARY KEY, balance int);
