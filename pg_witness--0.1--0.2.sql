@@ -721,16 +721,30 @@ AS $$
 $$;
 COMMENT ON FUNCTION witness._block_tree(witness.block) IS 'internal: the Merkle tree of a block''s entries (NULL for a block without any), to prove any number of them';
 
--- The proof document of docs/verification.md ("Inclusion proofs").
+-- A block header as JSON, as in exports and proofs. Without a SET clause (its names qualified), so
+-- that it is inlined into its callers: the proof of every entry of a subject export includes it.
+CREATE OR REPLACE FUNCTION witness._block_json(b witness.block) RETURNS jsonb
+LANGUAGE sql STABLE
+AS $$
+	SELECT pg_catalog.jsonb_build_object('block_no', b.block_no, 'snapshot', b.snapshot::text, 'entry_count', b.entry_count,
+	                          'first_entry_id', b.first_entry_id, 'last_entry_id', b.last_entry_id,
+	                          'merkle_root', pg_catalog.encode(b.merkle_root, 'hex'), 'prev_hash', pg_catalog.encode(b.prev_hash, 'hex'),
+	                          'sealed_at_us', (EXTRACT(epoch FROM b.sealed_at) OPERATOR(pg_catalog.*) 1000000)::bigint,
+	                          'block_hash', pg_catalog.encode(b.block_hash, 'hex'))
+$$;
+
+-- The proof document of docs/verification.md ("Inclusion proofs"). Without a SET clause, as
+-- witness._block_json(): a subject export calls it for every entry.
 CREATE FUNCTION witness._proof_document(entry_id bigint, leaf_hash bytea, b witness.block, leaf_index integer,
                                         tree_size integer, audit_path bytea[]) RETURNS jsonb
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+LANGUAGE sql STABLE
 AS $$
-	SELECT jsonb_build_object(
-		'entry_id', entry_id, 'leaf_hash', encode(leaf_hash, 'hex'), 'block_no', b.block_no,
+	SELECT pg_catalog.jsonb_build_object(
+		'entry_id', entry_id, 'leaf_hash', pg_catalog.encode(leaf_hash, 'hex'), 'block_no', b.block_no,
 		'leaf_index', leaf_index, 'tree_size', tree_size,
-		'audit_path', (SELECT COALESCE(jsonb_agg(encode(p, 'hex') ORDER BY o), '[]') FROM unnest(audit_path) WITH ORDINALITY AS u(p, o)),
-		'merkle_root', encode(b.merkle_root, 'hex'), 'block_hash', encode(b.block_hash, 'hex'),
+		'audit_path', (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.encode(p, 'hex') ORDER BY o), '[]')
+		               FROM pg_catalog.unnest(audit_path) WITH ORDINALITY AS u(p, o)),
+		'merkle_root', pg_catalog.encode(b.merkle_root, 'hex'), 'block_hash', pg_catalog.encode(b.block_hash, 'hex'),
 		'block_header', witness._block_json(b))
 $$;
 COMMENT ON FUNCTION witness._proof_document(bigint, bytea, witness.block, integer, integer, bytea[]) IS 'internal: the inclusion proof document of an entry in block b, from its position and audit path';
@@ -789,9 +803,15 @@ AS 'MODULE_PATHNAME', 'witness_entry_payload' LANGUAGE C STRICT STABLE;
 COMMENT ON FUNCTION witness._entry_payload(witness.entry) IS 'internal: an entry''s row key, subject and values for the subject export, decrypted when they are stored encrypted, and whether its payload matches its commitment';
 REVOKE ALL ON FUNCTION witness._entry_payload(witness.entry) FROM PUBLIC;
 
+-- This and the three helpers of the line formats below are called for every entry (every line) of
+-- an export: they have no SET clause and name everything schema-qualified, so that the planner
+-- inlines them into the caller's query (_utc, _csv_value, _entry_changes) or calls them without
+-- changing search_path (_csv_line). With a SET clause each call changed search_path twice, and a
+-- set-returning one was parsed and planned again for every entry: a subject's 100,000 entries took
+-- 19 s as JSON and 10 s as CSV (docs/performance.md).
 CREATE FUNCTION witness._utc(t timestamptz) RETURNS text
-LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp
-AS $$ SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') $$;
+LANGUAGE sql STABLE STRICT
+AS $$ SELECT pg_catalog.to_char(pg_catalog.timezone('UTC', t), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') $$;
 COMMENT ON FUNCTION witness._utc(timestamptz) IS 'internal: a time as ISO 8601 in UTC with microseconds, whatever the session''s TimeZone';
 
 -- The fields an entry carries, with old and new value as the operation has them (old: UPDATE and
@@ -799,13 +819,16 @@ COMMENT ON FUNCTION witness._utc(timestamptz) IS 'internal: a time as ISO 8601 i
 -- other subject's identifier as the old value of the subject column: that old value is withheld.
 CREATE FUNCTION witness._entry_changes(op "char", subject text, old_values jsonb, new_values jsonb)
 RETURNS TABLE (field text, has_old boolean, old_value jsonb, has_new boolean, new_value jsonb, old_withheld boolean)
-LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
+LANGUAGE sql IMMUTABLE
 AS $$
-	SELECT k.field, op IN ('U', 'D') AND NOT k.withheld, CASE WHEN op IN ('U', 'D') AND NOT k.withheld THEN old_values -> k.field END,
-	       op IN ('I', 'U'), CASE WHEN op IN ('I', 'U') THEN new_values -> k.field END, k.withheld
-	FROM (SELECT f.field, COALESCE(op = 'U' AND new_values ->> f.field = subject
-	                               AND old_values ->> f.field IS DISTINCT FROM subject, false) AS withheld
-	      FROM (SELECT jsonb_object_keys(COALESCE(old_values, '{}') || COALESCE(new_values, '{}')) AS field) f) k
+	SELECT k.field, k.has_old AND NOT k.withheld, CASE WHEN k.has_old AND NOT k.withheld THEN old_values OPERATOR(pg_catalog.->) k.field END,
+	       k.has_new, CASE WHEN k.has_new THEN new_values OPERATOR(pg_catalog.->) k.field END, k.withheld
+	FROM (SELECT f.field, op OPERATOR(pg_catalog.=) 'U' OR op OPERATOR(pg_catalog.=) 'D' AS has_old,
+	             op OPERATOR(pg_catalog.=) 'I' OR op OPERATOR(pg_catalog.=) 'U' AS has_new,
+	             COALESCE(op OPERATOR(pg_catalog.=) 'U' AND new_values OPERATOR(pg_catalog.->>) f.field OPERATOR(pg_catalog.=) subject
+	                      AND (old_values OPERATOR(pg_catalog.->>) f.field IS NULL
+	                           OR old_values OPERATOR(pg_catalog.->>) f.field OPERATOR(pg_catalog.<>) subject), false) AS withheld
+	      FROM (SELECT pg_catalog.jsonb_object_keys(COALESCE(old_values, '{}') OPERATOR(pg_catalog.||) COALESCE(new_values, '{}')) AS field) f) k
 	ORDER BY k.field COLLATE "C"
 $$;
 COMMENT ON FUNCTION witness._entry_changes("char", text, jsonb, jsonb) IS 'internal: an entry''s fields with old and new values for the subject export; the old value of a subject column that named another subject is withheld';
@@ -813,20 +836,24 @@ COMMENT ON FUNCTION witness._entry_changes("char", text, jsonb, jsonb) IS 'inter
 -- RFC 4180: a field with a comma, a double quote, CR or LF is quoted, its double quotes doubled. NULL
 -- is an empty field; an empty string is quoted ("") to tell it from NULL.
 CREATE FUNCTION witness._csv_line(fields text[]) RETURNS text
-LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
+LANGUAGE sql IMMUTABLE
 AS $$
-	SELECT string_agg(CASE WHEN f IS NULL THEN ''
-	                       WHEN f = '' OR strpos(f, ',') > 0 OR strpos(f, '"') > 0 OR strpos(f, chr(13)) > 0 OR strpos(f, chr(10)) > 0
-	                       THEN '"' || replace(f, '"', '""') || '"'
-	                       ELSE f END, ',' ORDER BY i)
-	FROM unnest(fields) WITH ORDINALITY AS u(f, i)
+	SELECT pg_catalog.string_agg(CASE WHEN f IS NULL THEN ''
+	                                  WHEN f OPERATOR(pg_catalog.=) '' OR pg_catalog.strpos(f, ',') OPERATOR(pg_catalog.>) 0
+	                                       OR pg_catalog.strpos(f, '"') OPERATOR(pg_catalog.>) 0
+	                                       OR pg_catalog.strpos(f, pg_catalog.chr(13)) OPERATOR(pg_catalog.>) 0
+	                                       OR pg_catalog.strpos(f, pg_catalog.chr(10)) OPERATOR(pg_catalog.>) 0
+	                                  THEN '"' OPERATOR(pg_catalog.||) pg_catalog.replace(f, '"', '""') OPERATOR(pg_catalog.||) '"'
+	                                  ELSE f END, ',' ORDER BY i)
+	FROM pg_catalog.unnest(fields) WITH ORDINALITY AS u(f, i)
 $$;
 COMMENT ON FUNCTION witness._csv_line(text[]) IS 'internal: one CSV record (RFC 4180) of the given fields, without its line break';
 
 -- A JSON value as a CSV field: a string as its text, null as NULL, anything else as JSON.
 CREATE FUNCTION witness._csv_value(v jsonb) RETURNS text
-LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
-AS $$ SELECT CASE jsonb_typeof(v) WHEN 'string' THEN v #>> '{}' WHEN 'null' THEN NULL ELSE v::text END $$;
+LANGUAGE sql IMMUTABLE
+AS $$ SELECT CASE WHEN pg_catalog.jsonb_typeof(v) OPERATOR(pg_catalog.=) 'string' THEN v OPERATOR(pg_catalog.#>>) '{}'::text[]
+                  WHEN pg_catalog.jsonb_typeof(v) OPERATOR(pg_catalog.=) 'null' THEN NULL ELSE v::text END $$;
 COMMENT ON FUNCTION witness._csv_value(jsonb) IS 'internal: a JSON value as a CSV field of the subject export';
 
 -- The lines of one export, all read with one snapshot (the function is STABLE). Every entry whose
@@ -955,7 +982,10 @@ BEGIN
 						tree := witness._block_tree(b);
 						tree_block := b.block_no;
 					END IF;
-					proof := witness._entry_proof(e.id, e.leaf_hash, b, tree);
+					-- Two plain calls rather than witness._entry_proof(): a function called inside another
+					-- SQL function's query is parsed again at every call.
+					SELECT t.leaf_index, t.tree_size, t.audit_path INTO cp FROM witness._merkle_tree_proof(tree, e.id) t;
+					proof := witness._proof_document(e.id, e.leaf_hash, b, cp.leaf_index, cp.tree_size, cp.audit_path);
 				END IF;
 			END IF;
 			changes := NULL;
@@ -964,10 +994,9 @@ BEGIN
 				                              WHEN x.has_old AND x.has_new THEN json_build_object('field', x.field, 'old', x.old_value, 'new', x.new_value)
 				                              WHEN x.has_old THEN json_build_object('field', x.field, 'old', x.old_value)
 				                              ELSE json_build_object('field', x.field, 'new', x.new_value) END
-				                         ORDER BY x.ord), '[]')
+				                         ORDER BY x.field COLLATE "C"), '[]')
 				INTO changes
-				FROM witness._entry_changes(e.op, for_subject, p.old_values, p.new_values)
-				     WITH ORDINALITY AS x(field, has_old, old_value, has_new, new_value, old_withheld, ord);
+				FROM witness._entry_changes(e.op, for_subject, p.old_values, p.new_values) AS x;
 			END IF;
 			-- Every entry line has the same members, in this order (docs/personal-data.md).
 			RETURN NEXT json_build_object('entry_id', e.id, 'time', stmt_time, 'table', table_name, 'operation', op_name,
@@ -5893,8 +5922,10 @@ GRANT SELECT ON witness.era TO witness_auditor;
 -- role may call (views and row-level security policies call them per row; their calls are not recorded)
 -- and procedures
 -- (a procedure with a SET clause cannot commit; rotate_master_key() records itself in witness.key_rotation),
--- and witness._member_entries(), which the planner inlines into its callers only without a SET clause
--- (it is internal; its callers have one).
+-- and witness._member_entries(), witness._utc(), witness._block_json() and witness._proof_document(),
+-- called for every entry of an export or a block: the planner inlines the first three into their
+-- callers only without a SET clause, and the last is parsed again inside another function's query
+-- (their callers have one).
 DO $$
 DECLARE
 	f record;
@@ -5904,7 +5935,10 @@ BEGIN
 	         WHERE p.pronamespace = 'witness'::regnamespace AND p.proconfig IS NULL AND NOT p.prosecdef
 	           AND p.provolatile <> 'i' AND p.prorettype <> 'trigger'::regtype AND p.prokind = 'f'
 	           AND NOT pg_catalog.has_function_privilege('public', p.oid, 'EXECUTE')
-	           AND p.oid <> 'witness._member_entries(witness.block, pg_snapshot, bigint, bigint)'::regprocedure
+	           AND p.oid <> ALL (ARRAY['witness._member_entries(witness.block, pg_snapshot, bigint, bigint)'::regprocedure,
+	                                   'witness._utc(timestamptz)'::regprocedure,
+	                                   'witness._block_json(witness.block)'::regprocedure,
+	                                   'witness._proof_document(bigint, bytea, witness.block, integer, integer, bytea[])'::regprocedure]::oid[])
 	LOOP
 		EXECUTE format('ALTER ROUTINE witness.%I(%s) SET search_path = pg_catalog, pg_temp', f.proname, f.args);
 	END LOOP;
