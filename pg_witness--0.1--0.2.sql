@@ -286,7 +286,10 @@ DECLARE
 	m integer;
 	made regclass;
 BEGIN
-	IF months_ahead IS NULL OR months_ahead < 0 OR months_ahead > 120 THEN
+	IF months_ahead IS NULL THEN
+		RAISE EXCEPTION 'months_ahead must not be null' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF months_ahead < 0 OR months_ahead > 120 THEN
 		RAISE EXCEPTION 'months_ahead must be between 0 and 120' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	FOR m IN 0 .. months_ahead LOOP
@@ -4156,7 +4159,11 @@ DECLARE
 	f text := 'true';   -- on what witness.log shows the caller
 BEGIN
 	PERFORM witness.access_check();
-	IF max_rows IS NULL OR max_rows < 0 THEN
+	IF max_rows IS NULL THEN
+		RAISE EXCEPTION 'max_rows must not be null' USING ERRCODE = 'null_value_not_allowed',
+			HINT = 'Leave it out for the default of 50.';
+	END IF;
+	IF max_rows < 0 THEN
 		RAISE EXCEPTION 'max_rows must be zero or more' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	IF since IS NOT NULL THEN

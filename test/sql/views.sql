@@ -96,6 +96,7 @@ SELECT count(*) AS none FROM witness.search(max_rows => 0);
 SELECT witness.search(operation => 'upsert');
 SELECT witness.search(tag => 'secret');
 SELECT witness.search(max_rows => -1);
+SELECT witness.search(max_rows => NULL);
 -- A table by the name the trail holds: the same entries as through target, by its bare name in any
 -- schema, and once it is dropped (sealed entries through the lookup table, pending ones from the
 -- tail); two ways to name it at once, or a name of three parts, refused.
