@@ -1677,7 +1677,7 @@ BEGIN
 	FOR obj IN SELECT d.objid, d.schema_name, d.object_name, tt.relid AS root, m.v AS was
 	           FROM pg_event_trigger_dropped_objects() d
 	           LEFT JOIN witness.tracked_table tt ON tt.relid::oid = d.objid
-	           LEFT JOIN LATERAL (SELECT NULLIF(current_setting('pg_witness.drop_tree', true), '')::jsonb -> d.objid::text AS v) m ON true
+	           LEFT JOIN LATERAL (SELECT witness._kept_drop_tree() -> d.objid::text AS v) m ON true
 	           WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0 AND d.object_type IN ('table', 'foreign table')
 	             AND (tt.relid IS NOT NULL OR EXISTS (
 	                  SELECT FROM pg_event_trigger_dropped_objects() x
@@ -1687,9 +1687,15 @@ BEGIN
 		IF obj.root IS NOT NULL THEN
 			PERFORM witness._record_ddl(tg_tag, 'dropped', NULL, obj.schema_name, obj.object_name, obj.root::oid, '{"tracked": true}');
 		ELSE
+			-- A partition whose tracked table goes in the same command says so: that drop is recorded,
+			-- and alerted, as the tracked table's.
 			PERFORM witness._record_ddl(tg_tag, 'dropped', NULL, obj.schema_name, obj.object_name, (obj.was ->> 'root')::oid,
 			                            CASE WHEN obj.was IS NULL THEN '{}'::jsonb
-			                                 ELSE jsonb_build_object('part_of', obj.was -> 'tracked', 'rows_estimate', obj.was -> 'rows') END);
+			                                 ELSE jsonb_build_object('part_of', obj.was -> 'tracked', 'rows_estimate', obj.was -> 'rows')
+			                                      || CASE WHEN EXISTS (SELECT FROM pg_event_trigger_dropped_objects() x
+			                                                           WHERE x.classid = 'pg_class'::regclass AND x.objsubid = 0
+			                                                             AND x.objid = (obj.was ->> 'root')::oid)
+			                                              THEN '{"with_tracked_table": true}'::jsonb ELSE '{}' END END);
 		END IF;
 		DELETE FROM witness.tracked_table WHERE relid::oid = obj.objid;
 	END LOOP;
@@ -1722,34 +1728,51 @@ COMMENT ON FUNCTION witness._on_sql_drop() IS 'internal: refuses to drop capture
 REVOKE ALL ON FUNCTION witness._on_sql_drop() FROM PUBLIC;
 
 -- When sql_drop fires, a dropped partition or inheritance child has left the tree it was captured
--- in. So at the start of every command that can drop a table, the captured relations that are not
--- tracked tables themselves are remembered for the rest of the transaction (a setting of this
--- transaction, set anew by each such command): their tracked table and estimated rows.
+-- in. So at the start of every DROP command (a partition goes with DROP TABLE, DROP SCHEMA, DROP OWNED,
+-- but also with DROP FUNCTION ... CASCADE of its partition key's function, and more), the captured
+-- relations that are not tracked tables themselves are kept for the rest of the transaction, with
+-- their tracked table and estimated rows: in a backend variable that only pg_witness's functions
+-- write (src/pg/capture/drop_tree.cpp), so that nobody can forge what a drop is recorded as.
+CREATE FUNCTION witness._keep_drop_tree(tree jsonb) RETURNS void
+AS 'MODULE_PATHNAME', 'witness_keep_drop_tree' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION witness._keep_drop_tree(jsonb) IS 'internal: keeps, for the rest of this transaction, the captured partitions and children with their tracked tables that witness._on_sql_drop() reads';
+REVOKE ALL ON FUNCTION witness._keep_drop_tree(jsonb) FROM PUBLIC;
+CREATE FUNCTION witness._kept_drop_tree() RETURNS jsonb
+AS 'MODULE_PATHNAME', 'witness_kept_drop_tree' LANGUAGE C STABLE;
+COMMENT ON FUNCTION witness._kept_drop_tree() IS 'internal: what witness._keep_drop_tree() kept in this transaction, NULL when nothing';
+REVOKE ALL ON FUNCTION witness._kept_drop_tree() FROM PUBLIC;
+
 CREATE FUNCTION witness._on_drop_start() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	IF witness._in_internal_ddl() OR current_setting('session_replication_role') = 'replica' THEN
+	IF tg_tag NOT LIKE 'DROP %' OR witness._in_internal_ddl() OR current_setting('session_replication_role') = 'replica' THEN
 		RETURN;
 	END IF;
-	PERFORM set_config('pg_witness.drop_tree', COALESCE((
-		SELECT jsonb_object_agg(m.relid::text, jsonb_build_object('root', m.root,
-		           'tracked', (SELECT format('%I.%I', t.schema_name, t.table_name) FROM witness.tracked_table t WHERE t.relid = m.root),
-		           'rows', NULLIF(c.reltuples, -1)::bigint))
-		FROM witness._tracked_tree() m JOIN pg_class c ON c.oid = m.relid
-		WHERE NOT m.is_tracked
-		  -- Most databases track no partitioned table nor inheritance tree: no walk of the trees then.
-		  AND EXISTS (SELECT FROM pg_inherits i JOIN witness.tracked_table t ON t.relid::oid = i.inhparent)), '{}')::text, true);
+	-- Most databases track no partitioned table nor inheritance tree: nothing to walk then.
+	PERFORM witness._keep_drop_tree((
+		WITH RECURSIVE tree(relid, root, tracked, depth) AS (
+			SELECT i.inhrelid, t.relid::oid, format('%I.%I', t.schema_name, t.table_name), 1
+			FROM witness.tracked_table t JOIN pg_inherits i ON i.inhparent = t.relid::oid
+			WHERE t.schema_name <> 'witness'
+			UNION ALL
+			SELECT i.inhrelid, tr.root, tr.tracked, tr.depth + 1 FROM tree tr JOIN pg_inherits i ON i.inhparent = tr.relid
+		)
+		SELECT jsonb_object_agg(x.relid::text, jsonb_build_object('root', x.root, 'tracked', x.tracked,
+		                                                          'rows', NULLIF(c.reltuples, -1)::bigint))
+		FROM (SELECT DISTINCT ON (tr.relid) tr.relid, tr.root, tr.tracked FROM tree tr
+		      WHERE NOT EXISTS (SELECT FROM witness.tracked_table t WHERE t.relid::oid = tr.relid)
+		      ORDER BY tr.relid, tr.depth) x
+		JOIN pg_class c ON c.oid = x.relid));
 END
 $$;
-COMMENT ON FUNCTION witness._on_drop_start() IS 'internal: at the start of a command that can drop tables, remembers each captured partition and inheritance child with its tracked table and estimated rows, for witness._on_sql_drop()';
+COMMENT ON FUNCTION witness._on_drop_start() IS 'internal: at the start of a DROP command, keeps each captured partition and inheritance child with its nearest tracked table and estimated rows, for witness._on_sql_drop()';
 REVOKE ALL ON FUNCTION witness._on_drop_start() FROM PUBLIC;
-CREATE EVENT TRIGGER witness_drop_start ON ddl_command_start
-	WHEN TAG IN ('DROP TABLE', 'DROP FOREIGN TABLE', 'DROP SCHEMA', 'DROP OWNED', 'DROP TYPE', 'DROP DOMAIN',
-	             'DROP SERVER', 'DROP FOREIGN DATA WRAPPER', 'DROP EXTENSION')
-	EXECUTE FUNCTION witness._on_drop_start();
+-- Every command (DROP ... CASCADE of a function, collation or operator class can drop a partitioned
+-- table's partitions): the function returns at once for all but DROP.
+CREATE EVENT TRIGGER witness_drop_start ON ddl_command_start EXECUTE FUNCTION witness._on_drop_start();
 ALTER EVENT TRIGGER witness_drop_start ENABLE ALWAYS;
-COMMENT ON EVENT TRIGGER witness_drop_start IS 'pg_witness: remembers the captured partitions and inheritance children before a command that can drop them, so that their drop is recorded with their tracked table';
+COMMENT ON EVENT TRIGGER witness_drop_start IS 'pg_witness: keeps the captured partitions and inheritance children before a DROP command, so that their drop is recorded with their tracked table';
 
 -- A command that rewrites every row of a captured relation (ALTER TABLE ... TYPE, with or without
 -- USING; a column added with a volatile default; SET LOGGED or UNLOGGED; SET ACCESS METHOD) changes
@@ -4130,7 +4153,7 @@ BEGIN
 	EXCEPTION WHEN invalid_parameter_value THEN
 		parts := NULL;
 	END;
-	IF cardinality(parts) NOT IN (1, 2) THEN
+	IF parts IS NULL OR cardinality(parts) NOT IN (1, 2) THEN
 		RAISE EXCEPTION 'invalid table name "%"', name USING ERRCODE = 'invalid_parameter_value',
 			HINT = 'Write a table as table or schema.table, e.g. orders or sales.orders.';
 	END IF;
@@ -4138,6 +4161,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION witness._parse_table_name(text) IS 'internal: {schema or NULL, table} of a table name written table or schema.table';
+REVOKE ALL ON FUNCTION witness._parse_table_name(text) FROM PUBLIC;
 
 CREATE FUNCTION witness.search(since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL,
                                target regclass DEFAULT NULL, actor text DEFAULT NULL, db_user text DEFAULT NULL,
@@ -4287,8 +4311,8 @@ DECLARE
 	s text;
 	t text;
 BEGIN
+	PERFORM witness.access_check();
 	IF target IS NULL OR row_key IS NULL THEN
-		PERFORM witness.access_check();
 		RAISE EXCEPTION 'target and row_key must not be null' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
 	SELECT n.nspname, c.relname INTO s, t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = target;
@@ -4544,6 +4568,9 @@ CREATE TABLE witness.daily_count (
 	last_at timestamptz NOT NULL,
 	CONSTRAINT daily_count_key UNIQUE NULLS NOT DISTINCT (day, schema_name, table_name, operation, actor, db_user, outcome)
 );
+-- The schemas a table name was counted in (witness.search(table_name => ...)), without reading the
+-- whole table.
+CREATE INDEX daily_count_table ON witness.daily_count (table_name, schema_name);
 COMMENT ON TABLE witness.daily_count IS 'pg_witness: entries counted per UTC day, table, operation, actor, database user and outcome, from sealed blocks (docs/monitoring.md); read it through witness.daily_summary';
 COMMENT ON COLUMN witness.daily_count.day IS 'UTC day of the entries'' stmt_time';
 COMMENT ON COLUMN witness.daily_count.schema_name IS 'schema of the table changed (witness for pg_witness''s own records)';
@@ -4559,9 +4586,10 @@ REVOKE ALL ON witness.daily_count FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('witness.daily_count', '');
 
 -- The schemas whose table of this name has rows in witness.entry_lookup, when no schema is named: of
--- every schema that exists, that pg_witness recorded DDL in (a table dropped with its schema), that a
--- tracked table is in, or that the daily summary counted entries in, those where one probe of the
--- (table_hash, id) index finds a row. The pending tail is matched by name, not through this.
+-- the schemas where a relation of that name exists, where pg_witness recorded DDL on one (a table
+-- dropped with its schema), where a tracked table of that name is, or where the daily summary counted
+-- entries of one (a table renamed since), those where one probe of the (table_hash, id) index finds
+-- a row. The pending tail is matched by name, not through this.
 CREATE FUNCTION witness._schemas_of_table(schema_name text, table_name text) RETURNS SETOF text
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
@@ -4569,15 +4597,15 @@ AS $$
 		SELECT schema_name WHERE schema_name IS NOT NULL
 		UNION
 		SELECT y.s FROM (
-			SELECT n.nspname::text FROM pg_namespace n
-			UNION SELECT d.schema_name FROM witness.ddl_event d WHERE d.schema_name IS NOT NULL
-			UNION SELECT t.schema_name FROM witness.tracked_table t
+			SELECT n.nspname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = _schemas_of_table.table_name
+			UNION SELECT d.schema_name FROM witness.ddl_event d WHERE d.table_name = _schemas_of_table.table_name
+			UNION SELECT t.schema_name FROM witness.tracked_table t WHERE t.table_name = _schemas_of_table.table_name
 			UNION SELECT c.schema_name FROM witness.daily_count c WHERE c.table_name = _schemas_of_table.table_name
 		) y(s) WHERE schema_name IS NULL
 	) x(s)
 	WHERE EXISTS (SELECT FROM witness.entry_lookup k WHERE k.table_hash = witness._lookup_table_hash(x.s, _schemas_of_table.table_name))
 $$;
-COMMENT ON FUNCTION witness._schemas_of_table(text, text) IS 'internal: the schema given, or every schema known to pg_witness, whose table of that name has rows in witness.entry_lookup';
+COMMENT ON FUNCTION witness._schemas_of_table(text, text) IS 'internal: the schema given, or every schema where pg_witness knows of a table of that name, whose table of that name has rows in witness.entry_lookup';
 REVOKE ALL ON FUNCTION witness._schemas_of_table(text, text) FROM PUBLIC;
 
 -- How far witness.daily_count has got: at most one row (none before the first block is summarized).
@@ -5110,23 +5138,37 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 		RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'mass_change', SQLERRM;
 	END;
 	-- ... and DDL that removed or rewrote a captured relation's rows without a row trigger firing: a
-	-- partition or child dropped, every row rewritten (the table itself dropped is capture_off's).
+	-- partition or child dropped (with its tracked table, capture_off's), every row rewritten. One
+	-- alert per transaction, tracked table and kind, above the threshold in estimated rows; rows the
+	-- planner never counted (no ANALYZE yet) are unknown, and raise it too.
 	BEGIN
 		rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'mass_change');
 		IF rl.enabled THEN
-			FOR r IN SELECT e.id, n.v AS ev FROM unnest(es) e CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) n
+			FOR r IN SELECT e.xid, n.v ->> 'action' AS action,
+			                COALESCE(n.v ->> 'tracked_table', n.v -> 'detail' ->> 'part_of', '?') AS tracked,
+			                min(n.v ->> 'role_name') AS who, count(*) AS tables,
+			                sum((n.v -> 'detail' ->> 'rows_estimate')::bigint) AS known_rows,
+			                count(*) FILTER (WHERE n.v -> 'detail' ->> 'rows_estimate' IS NULL) AS uncounted,
+			                (array_agg(format('%I.%I', n.v ->> 'schema_name', n.v ->> 'table_name') ORDER BY e.id))[1:5] AS names,
+			                min(e.id) AS first_id, max(e.id) AS last_id
+			         FROM unnest(es) e CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) n
 			         WHERE e.schema_name = 'witness' AND e.table_name = 'ddl_event' AND e.op = 'I'
-			           AND ((n.v ->> 'action' = 'dropped' AND n.v -> 'detail' ? 'part_of') OR n.v ->> 'action' = 'rewritten')
-			         ORDER BY e.id LOOP
-				PERFORM witness._raise_alert(rl, format('ddl_event:%s', r.ev ->> 'event_id'),
-				        format('%s %s %s.%s, part of tracked %s%s: no row entries for %s', r.ev ->> 'role_name',
-				               CASE WHEN r.ev ->> 'action' = 'dropped' THEN 'dropped' ELSE 'rewrote every row of' END,
-				               quote_ident(r.ev ->> 'schema_name'), quote_ident(r.ev ->> 'table_name'),
-				               COALESCE(r.ev ->> 'tracked_table', r.ev -> 'detail' ->> 'part_of', '?'),
-				               CASE WHEN r.ev -> 'detail' ->> 'rows_estimate' IS NOT NULL
-				                    THEN format(' (about %s rows)', r.ev -> 'detail' ->> 'rows_estimate') ELSE '' END,
-				               CASE WHEN r.ev ->> 'action' = 'dropped' THEN 'its rows' ELSE 'the changed values' END),
-				        jsonb_build_object('ddl_event', r.ev - 'statement', 'entry_id', r.id));
+			           AND ((n.v ->> 'action' = 'dropped' AND n.v -> 'detail' ? 'part_of' AND NOT n.v -> 'detail' ? 'with_tracked_table')
+			                OR n.v ->> 'action' = 'rewritten')
+			         GROUP BY e.xid, 2, 3
+			         HAVING count(*) FILTER (WHERE n.v -> 'detail' ->> 'rows_estimate' IS NULL) > 0
+			             OR sum((n.v -> 'detail' ->> 'rows_estimate')::bigint) > rl.threshold
+			         ORDER BY min(e.id) LOOP
+				PERFORM witness._raise_alert(rl, format('%s:%s:%s', r.xid, r.action, r.tracked),
+				        format('%s %s %s of tracked %s (%s%s): %s, with no row entries', r.who,
+				               CASE WHEN r.action = 'dropped' THEN 'dropped' ELSE 'rewrote every row of' END,
+				               CASE WHEN r.tables = 1 THEN '1 table' ELSE r.tables || ' tables' END, r.tracked,
+				               array_to_string(r.names, ', '), CASE WHEN r.tables > 5 THEN format(' and %s more', r.tables - 5) ELSE '' END,
+				               concat_ws(' and ', CASE WHEN r.tables > r.uncounted THEN format('about %s rows', COALESCE(r.known_rows, 0)) END,
+				                         CASE WHEN r.uncounted > 0 THEN format('rows of %s not counted yet', CASE WHEN r.uncounted = 1 THEN '1 table' ELSE r.uncounted || ' tables' END) END)),
+				        jsonb_build_object('xid', r.xid::text, 'action', r.action, 'tracked_table', r.tracked, 'role', r.who,
+				                           'tables', r.tables, 'rows_estimate', r.known_rows, 'tables_not_counted', r.uncounted,
+				                           'threshold', rl.threshold, 'first_entry_id', r.first_id, 'last_entry_id', r.last_id));
 			END LOOP;
 		END IF;
 	EXCEPTION WHEN others THEN

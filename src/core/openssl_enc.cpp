@@ -52,7 +52,7 @@ void derive(std::string_view passphrase, std::string_view salt, int iterations, 
 			first.push_back(static_cast<char>((block >> shift) & 0xff));
 		prf.mac(first, u);
 		std::copy(u, u + 32, t);
-		for (int i = 2; i <= iterations; i++) {
+		for (int64_t i = 2; i <= iterations; i++) {
 			if (i % kPollEvery == 0)
 				poll_interrupt();
 			prf.mac(std::string_view(reinterpret_cast<const char *>(u), 32), u);

@@ -115,6 +115,8 @@ SELECT operation, row_key FROM witness.search(table_name => 'vw.dropped');
 SELECT operation, row_key FROM witness.search(table_name => 'dropped');
 SELECT count(*) AS other_schema FROM witness.search(table_name => 'public.dropped');
 SELECT witness.search(table_name => 'a.b.c');
+SELECT witness.search(table_name => '');
+SELECT witness.search(table_name => '"unterminated');
 SELECT witness.search(table_name => 'vw.customers', target => 'vw.customers');
 SELECT witness.entity_history('vw', NULL, '{"id": 1}');
 SELECT witness.entity_history('vw.customers', '[1]');
@@ -138,6 +140,9 @@ SELECT operation, row_key FROM witness.entity_history('vw.rekey', '{"id": 9001}'
 SELECT operation, row_key FROM witness.entity_history('vw.rekey', '{"id": 10}');
 SELECT k.old_key_hash IS NOT NULL AS has_old_key, count(*) FROM witness.entry_lookup k JOIN witness.entry e ON e.id = k.id
 WHERE e.table_name = 'rekey' GROUP BY 1 ORDER BY 1;
+-- Arguments that are not two JSON objects (only a tampered entry has such) give no old key rather
+-- than an error that would stop the lookup table's maintenance at that entry.
+SELECT witness._old_row_key('{"id": 1}', '[]') IS NULL AS not_objects, witness._old_row_key('1', '{"id": 2}') IS NULL AS not_objects_either;
 SELECT witness.untrack('vw.rekey');
 DROP TABLE vw.rekey;
 -- The one-line text stays one line: witness.actor refuses control characters, and a column whose

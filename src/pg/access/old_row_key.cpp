@@ -1,6 +1,7 @@
 // witness._old_row_key(row_key, old_values): the key a row had before an UPDATE that changed one of
-// its key columns, NULL when the UPDATE kept the key. The lookup table keeps a hash of it, so that
-// witness.entity_history() of a row finds the UPDATE that gave the row another key (docs/views.md).
+// its key columns, NULL when the UPDATE kept the key (or its arguments are not JSON objects). The
+// lookup table keeps a hash of it, so that witness.entity_history() of a row finds the UPDATE that
+// gave the row another key (docs/views.md).
 #include "pg/common/pg_includes.hpp"
 
 #include <string>
@@ -27,11 +28,14 @@ Datum witness_old_row_key(PG_FUNCTION_ARGS)
 	text *key = PG_GETARG_TEXT_PP(0);
 	text *old = PG_GETARG_TEXT_PP(1);
 	bool changed = false;
-	witness::pg::run_core(ERRCODE_INVALID_PARAMETER_VALUE, "row_key and old_values must be JSON objects", [&] {
+	// Not two JSON objects: only a tampered entry holds such a row key or old values. NULL rather than
+	// an error, which would stop the lookup table's maintenance at that entry for good (verify()
+	// reports the entry).
+	const char *err = witness::pg::run_guarded([&] {
 		changed = witness::old_row_key(std::string_view(VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key)),
 		                               std::string_view(VARDATA_ANY(old), VARSIZE_ANY_EXHDR(old)), scratch);
 	});
-	if (!changed)
+	if (err != nullptr || !changed)
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(cstring_to_text_with_len(scratch.data(), (int)scratch.size()));
 }
