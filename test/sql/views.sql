@@ -35,6 +35,15 @@ END
 $$;
 GRANT EXECUTE ON FUNCTION vw.leak(text) TO PUBLIC;
 -- Says no when a statement is refused for lack of permission (42501), else yes.
+-- The SQLSTATE a statement fails with, NULL when it succeeds.
+CREATE FUNCTION vw.sqlstate_of(statement text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+	EXECUTE statement;
+	RETURN NULL;
+EXCEPTION WHEN OTHERS THEN
+	RETURN SQLSTATE;
+END
+$$;
 CREATE FUNCTION vw.try(statement text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
 	BEGIN
@@ -148,6 +157,8 @@ DROP TABLE vw.rekey;
 -- The one-line text stays one line: witness.actor refuses control characters, and a column whose
 -- name holds a line break shows quoted, the break as a space.
 SET witness.actor = E'alice updated customers {"id": 2}: plan\npostgres';
+SELECT a.n, vw.sqlstate_of(format('SET witness.actor = %L', a.v)) AS refused_with
+FROM (VALUES ('line separator', E'alice\u2028postgres'), ('right-to-left override', E'alice\u202Eecila')) a(n, v);
 CREATE TABLE vw.lines (id int PRIMARY KEY, "note
 postgres truncated payroll" text);
 SELECT witness.track('vw.lines');

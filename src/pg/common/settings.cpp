@@ -90,16 +90,35 @@ bool check_archive_directory(char **newval, void **, GucSource)
 	return false;
 }
 
+// Whether p starts a character that breaks or reorders a line: a C0 control or DEL; in UTF-8 also
+// NEL (U+0085), the line and paragraph separators (U+2028, U+2029) and the bidirectional embeddings,
+// overrides and isolates (U+202A-U+202E, U+2066-U+2069), which many viewers show as a new line or
+// use to make text read otherwise than it is stored.
+bool breaks_a_line(const unsigned char *p, bool utf8)
+{
+	if (*p < 0x20 || *p == 0x7f)
+		return true;
+	if (!utf8)
+		return false;
+	if (p[0] == 0xc2 && p[1] == 0x85)
+		return true;
+	if (p[0] == 0xe2 && p[1] == 0x80 && p[2] >= 0xa8 && p[2] <= 0xae)
+		return true;
+	return p[0] == 0xe2 && p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9;
+}
+
 // witness.actor names who acts, on one line: the one-line text of an entry (witness.entry_text())
 // shows it, and a line break in it would forge a line of its own there.
 bool check_actor(char **newval, void **, GucSource)
 {
 	if (*newval == nullptr)
 		return true;
+	const bool utf8 = GetDatabaseEncoding() == PG_UTF8;
 	for (const unsigned char *p = (const unsigned char *)*newval; *p; p++) {
-		if (*p < 0x20 || *p == 0x7f) {
+		if (breaks_a_line(p, utf8)) {
 			GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
-			GUC_check_errdetail("witness.actor must not contain control characters (a line break, a tab, ...).");
+			GUC_check_errdetail("witness.actor must not contain control characters (a line break, a tab, a line "
+			                    "separator, a bidirectional override, ...).");
 			return false;
 		}
 	}
