@@ -47,6 +47,9 @@ Datum witness_kept_drop_tree(PG_FUNCTION_ARGS)
 {
 	if (kept == nullptr || kept_in != MyProc->lxid)
 		PG_RETURN_NULL();
-	PG_RETURN_JSONB_P(kept);
+	// A copy in the caller's memory: the kept one stays for the next reader of this transaction.
+	Jsonb *copy = (Jsonb *)palloc(VARSIZE(kept));
+	memcpy(copy, kept, VARSIZE(kept));
+	PG_RETURN_JSONB_P(copy);
 }
 }
