@@ -61,9 +61,11 @@ check_ok "digest file has a line per block ($LINES)" "$( ((LINES >= 3)) && echo 
 # Every database of the cluster appends to the one file: the last line of this one.
 LAST="$(grep -F "/$DB\"" "$DIGESTS" | tail -n 1)"
 check "the last digest line is signed both ways and verifies" "valid|hmac_sha256 valid, ed25519 valid" \
-	"SELECT status || '|' || signatures FROM witness.verify_digest(\$d\$$LAST\$d\$)"
+	"SELECT status || '|' || signatures FROM witness.verify_digest(\$d\$$LAST\$d\$)" \
+	"SELECT detail FROM witness.verify_digest(\$d\$$LAST\$d\$)"
 check "... and with only the Ed25519 public key" "valid" \
-	"SELECT status FROM witness.verify_digest(\$d\$$LAST\$d\$::jsonb - 'hmac_sha256', \$k\$$(cat "$KEYS/ed25519.pub")\$k\$)"
+	"SELECT status FROM witness.verify_digest(\$d\$$LAST\$d\$::jsonb - 'hmac_sha256', \$k\$$(cat "$KEYS/ed25519.pub")\$k\$)" \
+	"SELECT detail FROM witness.verify_digest(\$d\$$LAST\$d\$::jsonb - 'hmac_sha256', \$k\$$(cat "$KEYS/ed25519.pub")\$k\$)"
 check "witness.verify() with the digest file: valid" valid "SELECT string_agg(DISTINCT status, ',') FROM witness.verify()"
 
 say "a line of another database, last in the shared file, does not count for this one"
@@ -79,6 +81,11 @@ check "witness.verify() with another database's line last in the file: valid" va
 say "no line of this database in the last 64 MB of the file: a WARNING, nothing to check against"
 # 65 MB of the other database's lines after this database's last one. verify() looks no further back
 # than 64 MB, says so, and has no highest block to compare with (the sealer's next line will be one).
+# The sealer writes no line meanwhile: its last one is moments old, and the interval is now an hour
+# (else it seals this check's own activity and appends a line of this database after the 65 MB).
+"$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$DB" -c "ALTER SYSTEM SET witness.digest_interval = '1h'" \
+	-c "SELECT pg_reload_conf()" >/dev/null
+sleep 1
 head -n $((65 * 1024 * 1024 / (${#OTHER} + 1) + 1)) < <(yes "$OTHER") >>"$DIGESTS"
 OUT="$("$PSQL" -X -q -A -t -h "${PGHOST:-127.0.0.1}" -p "${PGPORT:-5432}" -d "$DB" \
 	-c "SELECT string_agg(DISTINCT status, ',') FROM witness.verify()" 2>&1 || true)"

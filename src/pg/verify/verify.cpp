@@ -157,6 +157,37 @@ int64 newest_block_no()
 	return n;
 }
 
+// The newest block committed by now, read with a snapshot taken now rather than the statement's. The
+// sealer appends a block's digest line once the block has committed, so a line naming a block that
+// the statement's snapshot cannot see yet (committed since) is no block missing from the chain.
+int64 newest_block_no_committed()
+{
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "pg_witness: SPI_connect failed");
+	SPIPlanPtr plan = SPI_prepare("SELECT COALESCE(pg_catalog.max(block_no), 0) FROM witness.block", 0, nullptr);
+	if (plan == nullptr)
+		elog(ERROR, "pg_witness: could not prepare the read of blocks");
+	Snapshot now = RegisterSnapshot(GetLatestSnapshot());
+	const int rc = SPI_execute_snapshot(plan, nullptr, nullptr, now, InvalidSnapshot, true, false, 1);
+	UnregisterSnapshot(now);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "pg_witness: could not read blocks");
+	bool isnull;
+	int64 n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	return n;
+}
+
+// The highest block the digest file names for this database, as far as it tells of blocks missing
+// from the end of the chain: not when that block has committed after this statement's snapshot.
+int64 highest_block_missing_check(int64 newest)
+{
+	int64 logged = highest_block_no_logged();
+	if (logged > newest && newest_block_no_committed() >= logged)
+		return newest;
+	return logged;
+}
+
 // Raises ERROR for a range that is empty, starts below block 1 or lies beyond the newest block: such a
 // range checks nothing, and must not come back as valid. The whole trail (first_block 1, no
 // last_block) is fine even while nothing is sealed.
@@ -494,7 +525,7 @@ void verify_blocks(int64 first, int64 last, bool to_newest, bool for_caller, Run
 	out->is_last = last >= newest;
 	out->newest = newest;
 	VerifierHandle *v = verifier_create(previous, blocks, n, out->is_last,
-	                                    out->is_last ? highest_block_no_logged() : 0, out->is_last ? 0 : last);
+	                                    out->is_last ? highest_block_missing_check(newest) : 0, out->is_last ? 0 : last);
 	// An era's entries may lie below an earlier era's xmin or above a later era's xmax: with eras,
 	// every entry is read.
 	int eras = load_eras(v);
