@@ -1749,7 +1749,9 @@ BEGIN
 	IF tg_tag NOT LIKE 'DROP %' OR witness._in_internal_ddl() OR current_setting('session_replication_role') = 'replica' THEN
 		RETURN;
 	END IF;
-	-- Most databases track no partitioned table nor inheritance tree: nothing to walk then.
+	-- Most databases track no partitioned table nor inheritance tree: nothing to walk then. The walk
+	-- is written here rather than read from witness._tracked_tree(), which also works out each
+	-- member's kind and temporariness: this one runs at every DROP command, and took half the time.
 	PERFORM witness._keep_drop_tree((
 		WITH RECURSIVE tree(relid, root, tracked, depth) AS (
 			SELECT i.inhrelid, t.relid::oid, format('%I.%I', t.schema_name, t.table_name), 1

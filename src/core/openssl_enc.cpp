@@ -5,7 +5,6 @@
 #include "interrupt.hpp"
 
 #include <algorithm>
-#include <climits>
 #include <cstdint>
 #include <stdexcept>
 

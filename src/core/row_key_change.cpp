@@ -45,8 +45,8 @@ bool old_row_key(std::string_view row_key, std::string_view old_values, std::str
 	k.end();
 	if (!changed)
 		return false;
+	text += '}';
 	out = std::move(text);
-	out += '}';
 	return true;
 }
 

@@ -145,31 +145,20 @@ int load_eras(VerifierHandle *v)
 	return n;
 }
 
-int64 newest_block_no()
-{
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "pg_witness: SPI_connect failed");
-	if (SPI_execute("SELECT COALESCE(pg_catalog.max(block_no), 0) FROM witness.block", true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "pg_witness: could not read blocks");
-	bool isnull;
-	int64 n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	SPI_finish();
-	return n;
-}
-
-// The newest block committed by now, read with a snapshot taken now rather than the statement's. The
+// The newest block: as the statement's snapshot sees it, or, with latest, as committed by now. The
 // sealer appends a block's digest line once the block has committed, so a line naming a block that
 // the statement's snapshot cannot see yet (committed since) is no block missing from the chain.
-int64 newest_block_no_committed()
+int64 newest_block_no(bool latest = false)
 {
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "pg_witness: SPI_connect failed");
 	SPIPlanPtr plan = SPI_prepare("SELECT COALESCE(pg_catalog.max(block_no), 0) FROM witness.block", 0, nullptr);
 	if (plan == nullptr)
 		elog(ERROR, "pg_witness: could not prepare the read of blocks");
-	Snapshot now = RegisterSnapshot(GetLatestSnapshot());
-	const int rc = SPI_execute_snapshot(plan, nullptr, nullptr, now, InvalidSnapshot, true, false, 1);
-	UnregisterSnapshot(now);
+	Snapshot snap = latest ? RegisterSnapshot(GetLatestSnapshot()) : InvalidSnapshot;
+	const int rc = SPI_execute_snapshot(plan, nullptr, nullptr, snap, InvalidSnapshot, true, false, 1);
+	if (latest)
+		UnregisterSnapshot(snap);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "pg_witness: could not read blocks");
 	bool isnull;
@@ -183,7 +172,7 @@ int64 newest_block_no_committed()
 int64 highest_block_missing_check(int64 newest)
 {
 	int64 logged = highest_block_no_logged();
-	if (logged > newest && newest_block_no_committed() >= logged)
+	if (logged > newest && newest_block_no(true) >= logged)
 		return newest;
 	return logged;
 }
