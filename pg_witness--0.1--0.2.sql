@@ -1751,7 +1751,7 @@ BEGIN
 	END IF;
 	-- Most databases track no partitioned table nor inheritance tree: nothing to walk then. The walk
 	-- is written here rather than read from witness._tracked_tree(), which also works out each
-	-- member's kind and temporariness: this one runs at every DROP command, and took half the time.
+	-- member's kind and temporariness: this one runs at every DROP command and needs only the root.
 	PERFORM witness._keep_drop_tree((
 		WITH RECURSIVE tree(relid, root, tracked, depth) AS (
 			SELECT i.inhrelid, t.relid::oid, format('%I.%I', t.schema_name, t.table_name), 1
