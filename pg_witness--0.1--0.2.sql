@@ -1546,7 +1546,7 @@ CREATE TABLE witness.activity (
 );
 COMMENT ON TABLE witness.activity IS 'pg_witness: what happened that is not a change of a row, and must be in the chain whatever its transaction did: reads, logins, refused attempts, calls of pg_witness functions; written by the sealer, each row captured into the trail';
 COMMENT ON COLUMN witness.activity.activity_id IS 'order in which the sealer wrote the rows';
-COMMENT ON COLUMN witness.activity.kind IS 'read (a table tracked with capture_reads), trail read (a table of schema witness), login, denied (refused for lack of privilege, or a pg_witness guard), call (of a pg_witness function), lost (events the queue could not keep)';
+COMMENT ON COLUMN witness.activity.kind IS 'read (a table tracked with capture_reads), trail read (a table of schema witness), login, denied (refused for lack of privilege, or a pg_witness guard), call (of a pg_witness function), capture control (a capture or guard trigger, an event trigger or an object of pg_witness changed where pg_witness could not refuse it), catalog write (a system catalog written by INSERT, UPDATE or DELETE), lost (events the queue could not keep)';
 COMMENT ON COLUMN witness.activity.outcome IS 'success, denied, or failed (the statement or call ended with an error, or the events were lost)';
 COMMENT ON COLUMN witness.activity.happened_at IS 'when the statement started, the login was decided or the error raised';
 COMMENT ON COLUMN witness.activity.database_name IS 'the database, as the client named it';
@@ -4904,7 +4904,7 @@ BEGIN PERFORM witness.access_check(); -- an expired auditor reads no rule (witne
 	       ('new_client_address', true, 'warning', NULL, '{}',
 	        'an actor (witness.actor, else the session user) changed rows or logged in from a client address never seen for it; its first address is learned silently'),
 	       ('capture_off', true, 'error', NULL, '{}',
-	        'a table untracked or dropped, rows that left a tracked table or cannot be captured, witness.record_activity, seal_interval or verify_interval changed'),
+	        'a table untracked or dropped, rows that left a tracked table or cannot be captured, witness.record_activity, seal_interval, verify_interval or shared_preload_libraries changed, capture control activity (a capture or guard trigger, an event trigger or an object of pg_witness changed where pg_witness could not refuse it, a system catalog written directly)'),
 	       ('permission_escalation', true, 'critical', NULL, '{}',
 	        'a role given superuser, bypassrls, createrole or replication; membership in witness_admin, witness_auditor or a pg_ role granted; privileges granted on a tracked or pg_witness table'),
 	       ('verification_failed', true, 'critical', 0, '{}',
@@ -5231,7 +5231,9 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 	END;
 
 	-- capture_off: tables untracked or dropped (their configuration row deleted), rows that left a
-	-- tracked table or cannot be captured, and changes of the settings that stop recording or sealing.
+	-- tracked table or cannot be captured, changes of the settings that stop recording or sealing,
+	-- and capture control activity: capture or guard triggers, pg_witness's event triggers or
+	-- objects changed where pg_witness could not refuse it, system catalogs written directly.
 	BEGIN
 		rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'capture_off');
 		IF rl.enabled THEN
@@ -5243,17 +5245,26 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 			                OR (e.table_name = 'ddl_event' AND e.op = 'I'
 			                    AND (n.v ->> 'action' IN ('left', 'uncaptured')
 			                         OR (n.v ->> 'action' = 'setting changed'
-			                             AND n.v -> 'detail' ->> 'setting' IN ('witness.record_activity', 'witness.seal_interval', 'witness.verify_interval')))))
+			                             AND n.v -> 'detail' ->> 'setting' IN ('witness.record_activity', 'witness.seal_interval', 'witness.verify_interval', 'shared_preload_libraries'))))
+			                OR (e.table_name = 'activity' AND e.op = 'I'
+			                    AND (n.v ->> 'kind' = 'catalog write' OR (n.v ->> 'kind' = 'capture control' AND n.v ->> 'message' NOT LIKE 'created%'))))
 			         ORDER BY e.id LOOP
 				PERFORM witness._raise_alert(rl, format('entry:%s', r.id),
-				        CASE WHEN r.t = 'tracked_table'
+				        CASE WHEN r.t = 'activity' AND r.new_row ->> 'kind' = 'catalog write'
+				             THEN format('%s wrote the system catalog %s directly (%s rows)', r.new_row ->> 'session_user_name',
+				                         r.new_row ->> 'object_name', COALESCE(r.new_row ->> 'row_count', '?'))
+				             WHEN r.t = 'activity'
+				             THEN format('%s changed %s outside pg_witness (%s)', r.new_row ->> 'session_user_name',
+				                         r.new_row ->> 'object_name', r.new_row ->> 'message')
+				             WHEN r.t = 'tracked_table'
 				             THEN format('%s.%s is no longer tracked (untracked or dropped by %s)', quote_ident(COALESCE(r.old_row ->> 'schema_name', '?')), quote_ident(COALESCE(r.old_row ->> 'table_name', '?')), r.who)
 				             WHEN r.new_row ->> 'action' = 'setting changed'
 				             THEN format('%s changed %s (%s)', r.new_row ->> 'role_name', r.new_row -> 'detail' ->> 'setting', r.new_row ->> 'command_tag')
 				             ELSE format('rows of %s.%s are no longer captured (%s by %s)', quote_ident(COALESCE(r.new_row ->> 'schema_name', '?')), quote_ident(COALESCE(r.new_row ->> 'table_name', '?')),
 				                         r.new_row ->> 'action', r.new_row ->> 'role_name') END,
-				        jsonb_build_object('entry_id', r.id, 'role', r.who)
+				        jsonb_build_object('entry_id', r.id, 'role', CASE WHEN r.t = 'activity' THEN r.new_row ->> 'session_user_name' ELSE r.who END)
 				        || CASE WHEN r.t = 'tracked_table' THEN jsonb_build_object('table', format('%s.%s', quote_ident(COALESCE(r.old_row ->> 'schema_name', '?')), quote_ident(COALESCE(r.old_row ->> 'table_name', '?'))))
+				                WHEN r.t = 'activity' THEN jsonb_build_object('activity', r.new_row - 'statement')
 				                ELSE jsonb_build_object('ddl_event', r.new_row - 'statement') END);
 			END LOOP;
 		END IF;

@@ -11,6 +11,7 @@
 #include "pg/seal/sealer_registry.hpp"
 #include "pg/activity/activity_hooks.hpp"
 #include "pg/activity/activity_queue.hpp"
+#include "pg/activity/capture_control.hpp"
 
 extern "C" {
 #include "storage/ipc.h"
@@ -56,6 +57,7 @@ void _PG_init(void)
 		previous_shmem_startup = shmem_startup_hook;
 		shmem_startup_hook = witness_shmem_startup;
 		witness::pg::register_launcher();
+		witness::pg::register_capture_control();
 		// Reads are recorded by query id (compute_query_id = auto computes them from now on).
 		EnableQueryId();
 	}

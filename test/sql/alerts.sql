@@ -153,6 +153,16 @@ SELECT * FROM al_check();
 SELECT witness.untrack('al_parts');
 DROP TABLE al_parts, al_part1;
 SELECT count(*) >= 0 AS drained FROM al_check();
+-- A guard of the trail disabled by a superuser and a system catalog written directly: capture
+-- control activity, recorded although both transactions rolled back.
+BEGIN;
+ALTER TABLE witness.entry_default DISABLE TRIGGER witness_append_only;
+ROLLBACK;
+BEGIN;
+UPDATE pg_catalog.pg_class SET relhastriggers = false WHERE oid = 'al_other'::regclass;
+ROLLBACK;
+SELECT witness.flush_activity() > 0 AS flushed;
+SELECT * FROM al_check();
 
 -- permission_escalation: a plain role, a grant on an untracked table: quiet.
 CREATE ROLE al_quiet LOGIN CREATEDB;

@@ -225,6 +225,44 @@ ALTER EVENT TRIGGER witness_ddl_command_end DISABLE;
 ALTER TABLE owned.acct DISABLE TRIGGER witness_capture;
 ROLLBACK;
 SELECT count(*) AS events_left_by_superuser FROM ddl_events();
+-- ... but every step leaves capture control activity, published as PostgreSQL makes the change, so
+-- that a rollback or a later edit of the same transaction cannot take it back (docs/activity.md,
+-- "Capture control"). So do the guards of the trail disabled, a function of pg_witness replaced and
+-- a system catalog written directly, which no event trigger sees whatever its state.
+SELECT witness.flush_activity() >= 0 AS flushed;
+SELECT COALESCE(max(activity_id), 0) AS a0 FROM witness.activity \gset
+BEGIN;
+SET LOCAL session_replication_role = replica;
+DROP TRIGGER witness_capture ON owned.acct;
+ROLLBACK;
+BEGIN;
+ALTER EVENT TRIGGER witness_ddl_command_end DISABLE;
+ALTER TABLE owned.acct DISABLE TRIGGER witness_capture;
+ALTER EVENT TRIGGER witness_ddl_command_end ENABLE REPLICA;
+ROLLBACK;
+BEGIN;
+ALTER TABLE witness.entry_default DISABLE TRIGGER witness_append_only;
+ALTER TABLE witness.entry_default ENABLE ALWAYS TRIGGER witness_append_only;
+CREATE OR REPLACE FUNCTION witness._reject_write() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
+UPDATE pg_catalog.pg_class SET relhastriggers = false WHERE oid = 'owned.acct'::regclass;
+ROLLBACK;
+-- Refused by the event trigger, as before: a denied attempt, no capture control row.
+ALTER TABLE owned.acct DISABLE TRIGGER witness_capture;
+-- What only a superuser or pg_witness may do, while the event triggers check: nothing recorded.
+BEGIN;
+CREATE TRIGGER other_trigger AFTER INSERT ON owned.acct FOR EACH ROW EXECUTE FUNCTION noop_trg();
+ALTER TABLE owned.acct DISABLE TRIGGER other_trigger;
+ROLLBACK;
+SELECT witness.flush_activity() > 0 AS flushed;
+SELECT kind, outcome, object_name, message, row_count, statement
+FROM witness.activity WHERE activity_id > :a0 AND kind IN ('capture control', 'catalog write', 'denied') ORDER BY activity_id;
+-- Taking pg_witness out of shared_preload_libraries is a setting change in witness.ddl_event (here
+-- set to what it is, then reset).
+SELECT mark_events_seen();
+SELECT current_setting('shared_preload_libraries') AS preload \gset
+ALTER SYSTEM SET shared_preload_libraries = :'preload';
+ALTER SYSTEM RESET shared_preload_libraries;
+SELECT command_tag, action, detail - 'value' - 'current_user' AS detail FROM ddl_events();
 
 -- pg_witness's own configuration cannot be untracked; a dangling OID is a clear error.
 SELECT witness.untrack('witness.tracked_table');

@@ -2,6 +2,7 @@
 
 #include "pg/activity/activity_queue.hpp"
 #include "pg/activity/activity_sources.hpp"
+#include "pg/activity/capture_control.hpp"
 #include "pg/common/trail_catalog.hpp"
 #include "pg/common/settings.hpp"
 
@@ -263,14 +264,16 @@ ActivityEvent *begin_read(const void *key, PlannedStmt *stmt, const char *text, 
 	// A session may not keep more than its share of the queue reserved (open cursors, nested
 	// statements): past that, its own reads are refused, not everybody's (its reads of the trail are
 	// counted as lost).
+	// Reads of tables tracked with capture_reads and writes of system catalogs never happen unrecorded.
+	const bool must_record = kind == ActivityKind::Read || kind == ActivityKind::CatalogWrite;
 	if (nopen >= activity_open_limit()) {
-		if (kind != ActivityKind::Read)
+		if (!must_record)
 			return nullptr;
 		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_RESOURCES),
 		                errmsg("pg_witness cannot record this statement: this session has %d recorded reads open", nopen),
 		                errhint("Close cursors reading tables tracked with capture_reads, or raise witness.activity_queue_size.")));
 	}
-	ActivityEvent *e = activity_reserve(kind == ActivityKind::Read);
+	ActivityEvent *e = activity_reserve(must_record);
 	if (e == nullptr)
 		return nullptr;
 	e->kind = kind;
@@ -386,10 +389,18 @@ void activity_executor_start(QueryDesc *query, int eflags)
 	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) != 0 || looking_up || witness_depth > 0 || creating_extension ||
 	    !recording_process() || !activity_queue_attached() || !witness_here())
 		return;
-	if (RecoveryInProgress())
+	if (RecoveryInProgress()) {
 		refuse_unrecordable_reads(query);
-	else
-		record_reads(query);
+		return;
+	}
+	// A system catalog written by INSERT, UPDATE or DELETE (a superuser's way around every command).
+	const Oid catalog = catalog_written(query->plannedstmt);
+	if (OidIsValid(catalog)) {
+		char label[kActivityObjectBytes];
+		relation_label(catalog, label);
+		begin_read(query, query->plannedstmt, query->sourceText, ActivityKind::CatalogWrite, label);
+	}
+	record_reads(query);
 }
 
 void activity_executor_run(QueryDesc *query, ScanDirection direction, uint64 count, bool execute_once)
@@ -795,6 +806,30 @@ void activity_note_refusal()
 		strlcpy(noted_message, edata->message != nullptr ? edata->message : "", sizeof(noted_message));
 	}
 	FreeErrorData(edata);
+}
+
+bool activity_session_change(Oid *witness_schema)
+{
+	if (looking_up || witness_depth > 0 || creating_extension || !recording_backend() || !IsTransactionState() ||
+	    !witness_here())
+		return false;
+	*witness_schema = witness_namespace;
+	return true;
+}
+
+void activity_record_change(ActivityKind kind, const char *object, const char *message)
+{
+	ActivityEvent *e = activity_reserve(true);
+	if (e == nullptr)
+		return;
+	e->kind = kind;
+	strlcpy(e->object, object, sizeof(e->object));
+	fill_session(e, true, InLocalUserIdChange() ? statement_user : InvalidOid);
+	copy_clipped(e->message, sizeof(e->message), message);
+	e->rows = -1;
+	fill_statement(e, debug_query_string);
+	e->outcome = ActivityOutcome::Success;
+	activity_publish(e);
 }
 
 void register_activity_hooks(bool preloaded)

@@ -2,6 +2,7 @@
 // of pg_witness's functions, emit_log_hook for refused attempts, ClientAuthentication_hook for logins.
 #pragma once
 
+#include "pg/activity/activity_queue.hpp"
 #include "pg/common/pg_includes.hpp"
 
 extern "C" {
@@ -23,6 +24,15 @@ void activity_utility_end(PlannedStmt *pstmt, QueryCompletion *qc);
 // In the PG_CATCH of a utility command or of ExecutorStart: records the error being raised when it is
 // a refusal, before any exception handler of the caller can swallow it.
 void activity_note_refusal();
+
+// Whether a change made now is the session's own, to be recorded: a recording backend, in a
+// transaction, pg_witness 0.2 installed here, and neither pg_witness's functions, its extension
+// script nor its own lookups running. Sets *witness_schema to the OID of schema witness.
+bool activity_session_change(Oid *witness_schema);
+
+// Records a change the session made (capture_control.hpp) as done: waits for a slot and raises
+// (53000) when none frees, so that the change never happens unrecorded.
+void activity_record_change(ActivityKind kind, const char *object, const char *message);
 
 
 } // namespace witness::pg

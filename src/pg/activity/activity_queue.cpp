@@ -281,6 +281,10 @@ const char *activity_kind_name(ActivityKind kind)
 		return "denied";
 	case ActivityKind::Call:
 		return "call";
+	case ActivityKind::CaptureControl:
+		return "capture control";
+	case ActivityKind::CatalogWrite:
+		return "catalog write";
 	}
 	return "unknown";
 }

@@ -15,7 +15,9 @@ enum class ActivityKind : int16 {
 	TrailRead, // a statement read one of pg_witness's own tables (or a view over them)
 	Login,     // an authentication attempt
 	Denied,    // a statement refused (insufficient privilege, or a pg_witness guard)
-	Call       // a call of one of pg_witness's functions
+	Call,      // a call of one of pg_witness's functions
+	CaptureControl, // a change of a capture or guard trigger, an event trigger or an object of schema witness (capture_control.hpp)
+	CatalogWrite    // an INSERT, UPDATE or DELETE of a system catalog
 };
 const char *activity_kind_name(ActivityKind kind);
 

@@ -6,6 +6,7 @@
 #include "pg/common/trail_brin.hpp"
 #include "pg/common/trail_partitions.hpp"
 #include "pg/activity/activity_hooks.hpp"
+#include "pg/activity/capture_control.hpp"
 
 extern "C" {
 #include "access/heapam.h"
@@ -551,6 +552,7 @@ void witness_process_utility(PlannedStmt *pstmt, const char *query_string, bool 
 		flush_current();
 	PermissionEvent *permission_event = permission_event_begin(pstmt);
 	activity_utility_begin(pstmt, query_string);
+	const bool drops_witness = capture_control_utility_begin(pstmt);
 	PG_TRY();
 	{
 		if (prev_process_utility != nullptr)
@@ -560,10 +562,12 @@ void witness_process_utility(PlannedStmt *pstmt, const char *query_string, bool 
 	}
 	PG_CATCH();
 	{
+		capture_control_utility_end(drops_witness);
 		activity_note_refusal();
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	capture_control_utility_end(drops_witness);
 	activity_utility_end(pstmt, qc);
 	permission_event_end(permission_event);
 	if (have_queued_entries() && IsTransactionState())

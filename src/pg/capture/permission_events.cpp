@@ -73,8 +73,12 @@ bool needs_record(Node *stmt)
 		return is_witness_setting(castNode(AlterRoleSetStmt, stmt)->setstmt);
 	case T_AlterDatabaseSetStmt:
 		return is_witness_setting(castNode(AlterDatabaseSetStmt, stmt)->setstmt);
-	case T_AlterSystemStmt:
-		return is_witness_setting(castNode(AlterSystemStmt, stmt)->setstmt);
+	case T_AlterSystemStmt: {
+		// shared_preload_libraries too: taking pg_witness out of it switches capture off at the next start.
+		const VariableSetStmt *set = castNode(AlterSystemStmt, stmt)->setstmt;
+		return is_witness_setting(set) ||
+		       (set != nullptr && set->name != nullptr && pg_strcasecmp(set->name, "shared_preload_libraries") == 0);
+	}
 	default:
 		return false;
 	}
