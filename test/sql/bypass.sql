@@ -245,6 +245,8 @@ ALTER TABLE witness.entry_default DISABLE TRIGGER witness_append_only;
 ALTER TABLE witness.entry_default ENABLE ALWAYS TRIGGER witness_append_only;
 CREATE OR REPLACE FUNCTION witness._reject_write() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
 UPDATE pg_catalog.pg_class SET relhastriggers = false WHERE oid = 'owned.acct'::regclass;
+SET LOCAL allow_system_table_mods = on;
+TRUNCATE pg_catalog.pg_description;
 ROLLBACK;
 -- Refused by the event trigger, as before: a denied attempt, no capture control row.
 ALTER TABLE owned.acct DISABLE TRIGGER witness_capture;

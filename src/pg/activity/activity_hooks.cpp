@@ -771,8 +771,18 @@ void activity_utility_begin(PlannedStmt *pstmt, const char *query_string)
 		statement_user = GetUserId();
 	if (looking_up || witness_depth > 0 || creating_extension || !recording_backend() || !IsTransactionState())
 		return;
+	if (!witness_here())
+		return;
+	// COPY into or TRUNCATE of a system catalog: recorded like a catalog write by the executor.
+	const Oid catalog = utility_catalog_written(pstmt->utilityStmt);
+	if (OidIsValid(catalog)) {
+		char label[kActivityObjectBytes];
+		relation_label(catalog, label);
+		begin_read(pstmt, pstmt, query_string, ActivityKind::CatalogWrite, label);
+		return;
+	}
 	const RangeVar *target = utility_read_target(pstmt->utilityStmt);
-	if (target == nullptr || !witness_here())
+	if (target == nullptr)
 		return;
 	const Oid relid = RangeVarGetRelid(target, NoLock, true);
 	if (!OidIsValid(relid))

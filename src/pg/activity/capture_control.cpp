@@ -29,6 +29,7 @@ extern "C" {
 #include "commands/trigger.h"
 #include "nodes/parsenodes.h"
 #include "parser/parsetree.h"
+#include "catalog/namespace.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/snapmgr.h"
@@ -283,6 +284,26 @@ Oid catalog_written(const PlannedStmt *stmt)
 		const RangeTblEntry *rte = rt_fetch(lfirst_int(lc), stmt->rtable);
 		if (rte->rtekind == RTE_RELATION && IsCatalogRelationOid(rte->relid))
 			return rte->relid;
+	}
+	return InvalidOid;
+}
+
+Oid utility_catalog_written(const Node *stmt)
+{
+	if (IsA(stmt, CopyStmt)) {
+		const CopyStmt *copy = castNode(CopyStmt, stmt);
+		if (!copy->is_from || copy->relation == nullptr)
+			return InvalidOid;
+		const Oid relid = RangeVarGetRelid(copy->relation, NoLock, true);
+		return OidIsValid(relid) && IsCatalogRelationOid(relid) ? relid : InvalidOid;
+	}
+	if (IsA(stmt, TruncateStmt)) {
+		ListCell *lc;
+		foreach (lc, castNode(TruncateStmt, stmt)->relations) {
+			const Oid relid = RangeVarGetRelid(lfirst_node(RangeVar, lc), NoLock, true);
+			if (OidIsValid(relid) && IsCatalogRelationOid(relid))
+				return relid;
+		}
 	}
 	return InvalidOid;
 }

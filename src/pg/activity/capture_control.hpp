@@ -22,6 +22,10 @@ void register_capture_control();
 // look at the statement's result relations).
 Oid catalog_written(const PlannedStmt *stmt);
 
+// The system catalog a utility command writes (COPY ... FROM, TRUNCATE with allow_system_table_mods),
+// or InvalidOid.
+Oid utility_catalog_written(const Node *stmt);
+
 // Around a utility command: DROP EXTENSION pg_witness drops every object of schema witness, the
 // table the records would go to included; nothing is recorded while it runs. begin says whether the
 // command is that one; end takes what begin said.
