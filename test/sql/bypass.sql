@@ -234,6 +234,7 @@ SELECT COALESCE(max(activity_id), 0) AS a0 FROM witness.activity \gset
 BEGIN;
 SET LOCAL session_replication_role = replica;
 DROP TRIGGER witness_capture ON owned.acct;
+ALTER TABLE owned.acct RENAME TO acct_renamed;  -- so that a table of no capture could take its name
 ROLLBACK;
 BEGIN;
 ALTER EVENT TRIGGER witness_ddl_command_end DISABLE;
@@ -265,6 +266,33 @@ SELECT current_setting('shared_preload_libraries') AS preload \gset
 ALTER SYSTEM SET shared_preload_libraries = :'preload';
 ALTER SYSTEM RESET shared_preload_libraries;
 SELECT command_tag, action, detail - 'value' - 'current_user' AS detail FROM ddl_events();
+-- What would let a superuser drop those records, or hide pg_witness's objects from it, is refused
+-- outright: a rule or someone else's trigger on a table of schema witness, renaming or moving
+-- pg_witness's triggers, event triggers, functions and tables.
+CREATE FUNCTION hide_rows() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
+CREATE RULE hide AS ON INSERT TO witness.activity DO INSTEAD NOTHING;
+CREATE TRIGGER hide BEFORE INSERT ON witness.ddl_event FOR EACH ROW EXECUTE FUNCTION hide_rows();
+BEGIN;
+SET LOCAL session_replication_role = replica;
+ALTER TRIGGER witness_capture ON owned.acct RENAME TO not_capture;
+ROLLBACK;
+ALTER EVENT TRIGGER witness_ddl_command_end RENAME TO not_witness;
+BEGIN;
+SET LOCAL session_replication_role = replica;
+ALTER FUNCTION witness.capture() SET SCHEMA public;
+ROLLBACK;
+ALTER TABLE witness.activity SET SCHEMA public;
+ALTER TABLE witness.activity RENAME TO not_activity;
+-- A trigger on witness.activity whose function is not pg_witness's (here: one taken out of the
+-- extension) stops the drain, with a warning; the events wait in the queue and are written once it
+-- is pg_witness's again.
+SELECT witness.flush_activity() >= 0 AS flushed;
+ALTER EXTENSION pg_witness DROP FUNCTION witness._reject_write();
+SELECT witness.flush_activity() AS written_while_foreign;
+ALTER EXTENSION pg_witness ADD FUNCTION witness._reject_write();
+SELECT witness.flush_activity() > 0 AS written_again;
+SELECT kind, object_name, message FROM witness.activity
+WHERE kind IN ('capture control', 'denied') ORDER BY activity_id DESC LIMIT 10;
 
 -- pg_witness's own configuration cannot be untracked; a dangling OID is a clear error.
 SELECT witness.untrack('witness.tracked_table');

@@ -7,8 +7,13 @@
 #include <initializer_list>
 
 extern "C" {
+#include "access/table.h"
+#include "catalog/dependency.h"
+#include "catalog/pg_proc.h"
 #include "commands/dbcommands.h"
+#include "commands/extension.h"
 #include "utils/inet.h"
+#include "utils/rel.h"
 }
 
 namespace witness::pg
@@ -223,14 +228,38 @@ void insert_lost(SPIPlanPtr plan, uint64 lost)
 		elog(ERROR, "pg_witness: could not insert into witness.activity");
 }
 
+// Whether rows inserted into witness.activity reach it as written: no rule on it, and no trigger but
+// pg_witness's own (its function a member of the extension). A rule or a trigger of someone else's
+// could drop the very rows that record it (docs/activity.md, "Capture control"); creating either is
+// refused, but a superuser can write the catalogs directly.
+bool activity_table_clean(Oid relid)
+{
+	Relation rel = table_open(relid, AccessShareLock);
+	bool clean = !rel->rd_rel->relhasrules;
+	const Oid extension = get_extension_oid("pg_witness", true);
+	for (int i = 0; clean && rel->trigdesc != nullptr && i < rel->trigdesc->numtriggers; i++)
+		clean = getExtensionOfObject(ProcedureRelationId, rel->trigdesc->triggers[i].tgfoid) == extension;
+	table_close(rel, AccessShareLock);
+	return clean;
+}
+
 } // namespace
 
 int64 drain_activity(int *events)
 {
 	if (events != nullptr)
 		*events = 0;
-	if (!activity_queue_attached() || !OidIsValid(witness_relation_if_exists("activity")))
+	const Oid activity = witness_relation_if_exists("activity");
+	if (!activity_queue_attached() || !OidIsValid(activity))
 		return 0;
+	// The events stay queued, and once the queue is full what must be recorded is refused.
+	if (!activity_table_clean(activity)) {
+		ereport(WARNING, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+		                  errmsg("pg_witness: witness.activity has a rule or a trigger that pg_witness did not make; activity is not written"),
+		                  errdetail("Such a rule or trigger could drop the rows that record it. The events stay queued."),
+		                  errhint("Drop it; the next pass of the sealer writes the queued events.")));
+		return 0;
+	}
 	int *taken = (int *)palloc(sizeof(int) * activity_queue_capacity());
 	const char *dbname = get_database_name(MyDatabaseId);
 	const int n = activity_take(MyDatabaseId, dbname != nullptr ? dbname : "", taken);

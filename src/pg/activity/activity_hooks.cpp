@@ -82,6 +82,13 @@ bool witness_here()
 	return OidIsValid(witness_namespace);
 }
 
+// pg_witness's own extension script runs (CREATE or ALTER EXTENSION pg_witness): another extension's
+// script is recorded like any session's commands.
+bool creating_witness()
+{
+	return creating_extension && CurrentExtensionObject == get_extension_oid("pg_witness", true);
+}
+
 // The tracked table with capture_reads that relid belongs to (itself, or the table it is a
 // partition or inheritance child of), or InvalidOid.
 Oid lookup_read_root(Oid relid)
@@ -385,22 +392,28 @@ void activity_executor_start(QueryDesc *query, int eflags)
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
-	// EXPLAIN without ANALYZE reads nothing; pg_witness's own queries are recorded as its calls.
-	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) != 0 || looking_up || witness_depth > 0 || creating_extension ||
-	    !recording_process() || !activity_queue_attached() || !witness_here())
+	// EXPLAIN without ANALYZE reads nothing.
+	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) != 0 || looking_up || !recording_process() || !activity_queue_attached() ||
+	    !witness_here())
 		return;
-	if (RecoveryInProgress()) {
+	// A system catalog written by INSERT, UPDATE or DELETE (a superuser's way around every command),
+	// whatever runs the statement: pg_witness's own code writes no catalog that way, code nested in its
+	// functions (someone's event trigger) or another extension's script may.
+	if (!RecoveryInProgress() && !creating_witness()) {
+		const Oid catalog = catalog_written(query->plannedstmt);
+		if (OidIsValid(catalog)) {
+			char label[kActivityObjectBytes];
+			relation_label(catalog, label);
+			begin_read(query, query->plannedstmt, query->sourceText, ActivityKind::CatalogWrite, label);
+		}
+	}
+	// pg_witness's own queries are recorded as its calls.
+	if (witness_depth > 0 || creating_extension)
+		return;
+	if (RecoveryInProgress())
 		refuse_unrecordable_reads(query);
-		return;
-	}
-	// A system catalog written by INSERT, UPDATE or DELETE (a superuser's way around every command).
-	const Oid catalog = catalog_written(query->plannedstmt);
-	if (OidIsValid(catalog)) {
-		char label[kActivityObjectBytes];
-		relation_label(catalog, label);
-		begin_read(query, query->plannedstmt, query->sourceText, ActivityKind::CatalogWrite, label);
-	}
-	record_reads(query);
+	else
+		record_reads(query);
 }
 
 void activity_executor_run(QueryDesc *query, ScanDirection direction, uint64 count, bool execute_once)
@@ -557,7 +570,10 @@ void activity_fmgr(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private_dat
 			return;
 		ActivityEvent *e = nullptr;
 		// Like a read of the trail, a call does not wait for a slot (activity_reserve counts it as lost).
-		if (witness_depth == 0 && f->recorded && setting_record_activity == RecordActivityAll &&
+		// _begin_internal_ddl() called by a session lets it past the guards of the trail: recorded
+		// whatever witness.record_activity says.
+		if (witness_depth == 0 && f->recorded &&
+		    (setting_record_activity == RecordActivityAll || strcmp(f->name, "_begin_internal_ddl") == 0) &&
 		    first_call_in_statement(flinfo->fn_oid))
 			e = activity_reserve(false);
 		if (e != nullptr) {
@@ -769,18 +785,18 @@ void activity_utility_begin(PlannedStmt *pstmt, const char *query_string)
 {
 	if (witness_depth == 0 && !InLocalUserIdChange())
 		statement_user = GetUserId();
-	if (looking_up || witness_depth > 0 || creating_extension || !recording_backend() || !IsTransactionState())
-		return;
-	if (!witness_here())
+	if (looking_up || !recording_backend() || !IsTransactionState() || !witness_here())
 		return;
 	// COPY into or TRUNCATE of a system catalog: recorded like a catalog write by the executor.
-	const Oid catalog = utility_catalog_written(pstmt->utilityStmt);
+	const Oid catalog = creating_witness() ? InvalidOid : utility_catalog_written(pstmt->utilityStmt);
 	if (OidIsValid(catalog)) {
 		char label[kActivityObjectBytes];
 		relation_label(catalog, label);
 		begin_read(pstmt, pstmt, query_string, ActivityKind::CatalogWrite, label);
 		return;
 	}
+	if (witness_depth > 0 || creating_extension)
+		return;
 	const RangeVar *target = utility_read_target(pstmt->utilityStmt);
 	if (target == nullptr)
 		return;
@@ -818,12 +834,12 @@ void activity_note_refusal()
 	FreeErrorData(edata);
 }
 
-bool activity_session_change(Oid *witness_schema)
+bool activity_session_change(Oid *witness_schema, bool *in_witness_function)
 {
-	if (looking_up || witness_depth > 0 || creating_extension || !recording_backend() || !IsTransactionState() ||
-	    !witness_here())
+	if (looking_up || !recording_backend() || !IsTransactionState() || !witness_here() || creating_witness())
 		return false;
 	*witness_schema = witness_namespace;
+	*in_witness_function = witness_depth > 0;
 	return true;
 }
 

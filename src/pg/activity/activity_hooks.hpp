@@ -25,10 +25,11 @@ void activity_utility_end(PlannedStmt *pstmt, QueryCompletion *qc);
 // a refusal, before any exception handler of the caller can swallow it.
 void activity_note_refusal();
 
-// Whether a change made now is the session's own, to be recorded: a recording backend, in a
-// transaction, pg_witness 0.2 installed here, and neither pg_witness's functions, its extension
-// script nor its own lookups running. Sets *witness_schema to the OID of schema witness.
-bool activity_session_change(Oid *witness_schema);
+// Whether a change made now may need a record: a recording backend, in a transaction, pg_witness 0.2
+// installed here, neither its extension script nor its own lookups running. Sets *witness_schema to
+// the OID of schema witness, and *in_witness_function to whether one of pg_witness's functions is
+// running (whose own DDL is not recorded; what runs nested in it may be).
+bool activity_session_change(Oid *witness_schema, bool *in_witness_function);
 
 // Records a change the session made (capture_control.hpp) as done: waits for a slot and raises
 // (53000) when none frees, so that the change never happens unrecorded.

@@ -4,9 +4,13 @@
 //   capture triggers) when pg_witness's event triggers cannot refuse it (session_replication_role =
 //   replica, or one of them disabled);
 // - an event trigger named witness_... created, altered or dropped;
-// - a function or relation of schema witness created, altered or dropped;
-// - ALTER EXTENSION pg_witness ADD or DROP of a member.
-// pg_witness's own DDL (its functions, its extension script, its workers) is not. Plain PostgreSQL
+// - a function or relation of schema witness created, altered or dropped; a captured table altered
+//   or dropped while the event triggers do not check;
+// - ALTER EXTENSION pg_witness ADD or DROP of a member;
+// - a rule on a table of schema witness refused, on any other table recorded while the event
+//   triggers do not check; a trigger on a table of schema witness whose function is not pg_witness's,
+//   and renaming or moving pg_witness's relations, functions, triggers and event triggers, refused.
+// pg_witness's own DDL (its functions, its extension script, its workers) is not recorded. Plain PostgreSQL
 // calls only: no C++ object lives in these frames (docs/cpp-boundary.md, rule 4).
 #include "pg/activity/capture_control.hpp"
 
@@ -24,6 +28,7 @@ extern "C" {
 #include "catalog/pg_event_trigger.h"
 #include "catalog/pg_extension.h"
 #include "catalog/pg_proc.h"
+#include "catalog/pg_rewrite.h"
 #include "catalog/pg_trigger.h"
 #include "commands/extension.h"
 #include "commands/trigger.h"
@@ -107,15 +112,22 @@ struct CatalogRow {
 	HeapTuple tup;
 };
 
-CatalogRow open_row(Oid catalog, Oid index, AttrNumber oid_column, Oid oid)
+CatalogRow open_row(Oid catalog, Oid index, AttrNumber oid_column, Oid oid, Snapshot snapshot = SnapshotSelf)
 {
 	CatalogRow row;
 	row.rel = table_open(catalog, AccessShareLock);
 	ScanKeyData key;
 	ScanKeyInit(&key, oid_column, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(oid));
-	row.scan = systable_beginscan(row.rel, index, true, SnapshotSelf, 1, &key);
+	row.scan = systable_beginscan(row.rel, index, true, snapshot, 1, &key);
 	row.tup = systable_getnext(row.scan);
 	return row;
+}
+
+// The snapshot of the statement that is changing the catalogs: it sees an altered row as it was
+// before (a rename, a move to another schema), which SnapshotSelf no longer shows.
+Snapshot before_snapshot()
+{
+	return ActiveSnapshotSet() ? GetActiveSnapshot() : nullptr;
 }
 
 // Whether the row is the new version of an updated one: CREATE OR REPLACE of an existing object.
@@ -130,21 +142,63 @@ void close_row(CatalogRow &row)
 	table_close(row.rel, AccessShareLock);
 }
 
-// Any trigger of a table of schema witness, or one named witness_... on any table while the event
-// triggers do not check: its description and state.
-bool describe_trigger(Oid trigger, Oid witness_schema, char *object, char *state, bool *replaced)
+// What identifies a trigger as pg_witness's: its name (witness_...) or its function (of schema witness).
+bool is_witness_trigger(Form_pg_trigger form, Oid witness_schema)
 {
+	return has_witness_prefix(NameStr(form->tgname)) || get_func_namespace(form->tgfoid) == witness_schema;
+}
+
+// A trigger on a table of schema witness must be pg_witness's: its function a member of the
+// extension (the guards, the capture triggers; a restore recreates them). Another would see, and
+// could drop, every row pg_witness writes there (activity, DDL records).
+void refuse_foreign_trigger(Form_pg_trigger form, const char *table)
+{
+	const Oid extension = get_extension_oid("pg_witness", true);
+	if (getExtensionOfObject(ProcedureRelationId, form->tgfoid) == extension)
+		return;
+	ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+	                errmsg("cannot create trigger \"%s\" on %s: the tables of pg_witness take no triggers but its own",
+	                        NameStr(form->tgname), table),
+	                errdetail("A trigger there could drop or change the records pg_witness writes.")));
+}
+
+// Any trigger of a table of schema witness, or one of pg_witness's (by name or function, before or
+// after the command) on any other table while the event triggers do not check: its description and
+// state. Renaming one of pg_witness's triggers is refused: under a new name it would no longer be
+// recognised.
+bool describe_trigger(ObjectAccessType access, Oid trigger, Oid witness_schema, char *object, char *state,
+                      bool *replaced)
+{
+	bool was_witness = false;
+	char old_name[NAMEDATALEN] = "";
+	Snapshot before = access == OAT_POST_ALTER ? before_snapshot() : nullptr;
+	if (before != nullptr) {
+		CatalogRow old = open_row(TriggerRelationId, TriggerOidIndexId, Anum_pg_trigger_oid, trigger, before);
+		if (HeapTupleIsValid(old.tup)) {
+			auto *form = (Form_pg_trigger)GETSTRUCT(old.tup);
+			was_witness = is_witness_trigger(form, witness_schema) || get_rel_namespace(form->tgrelid) == witness_schema;
+			strlcpy(old_name, NameStr(form->tgname), sizeof(old_name));
+		}
+		close_row(old);
+	}
 	CatalogRow row = open_row(TriggerRelationId, TriggerOidIndexId, Anum_pg_trigger_oid, trigger);
 	HeapTuple tup = row.tup;
 	bool found = false;
 	if (HeapTupleIsValid(tup)) {
 		auto *form = (Form_pg_trigger)GETSTRUCT(tup);
 		const Oid table_schema = get_rel_namespace(form->tgrelid);
-		if (table_schema == witness_schema || (has_witness_prefix(NameStr(form->tgname)) && !event_triggers_check())) {
-			const char *schema = get_namespace_name(table_schema);
-			const char *table = get_rel_name(form->tgrelid);
-			snprintf(object, kActivityObjectBytes, "trigger %s on %s.%s", NameStr(form->tgname), schema ? schema : "?",
-			         table ? table : "?");
+		const char *schema = get_namespace_name(table_schema);
+		const char *table = get_rel_name(form->tgrelid);
+		const char *label = psprintf("%s.%s", schema ? schema : "?", table ? table : "?");
+		if (table_schema == witness_schema && access == OAT_POST_CREATE)
+			refuse_foreign_trigger(form, label);
+		// (Where the event triggers check, they refuse it themselves, as reserved_name.)
+		if (was_witness && old_name[0] != '\0' && strcmp(old_name, NameStr(form->tgname)) != 0 &&
+		    (table_schema == witness_schema || !event_triggers_check()))
+			ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			                errmsg("cannot rename pg_witness trigger \"%s\" of %s", old_name, label)));
+		if (table_schema == witness_schema || ((was_witness || is_witness_trigger(form, witness_schema)) && !event_triggers_check())) {
+			snprintf(object, kActivityObjectBytes, "trigger %s on %s", NameStr(form->tgname), label);
 			strlcpy(state, firing_name(form->tgenabled), kActivityMessageBytes);
 			*replaced = is_update(tup);
 			found = true;
@@ -154,12 +208,54 @@ bool describe_trigger(Oid trigger, Oid witness_schema, char *object, char *state
 	return found;
 }
 
-bool describe_event_trigger(Oid trigger, char *object, char *state)
+// A rule on a table of schema witness is refused (it could drop what pg_witness writes there); one on
+// any other table is recorded while the event triggers do not check (they record rules on tracked
+// tables).
+bool describe_rule(ObjectAccessType access, Oid rule, Oid witness_schema, char *object)
 {
+	CatalogRow row = open_row(RewriteRelationId, RewriteOidIndexId, Anum_pg_rewrite_oid, rule);
+	bool found = false;
+	if (HeapTupleIsValid(row.tup)) {
+		auto *form = (Form_pg_rewrite)GETSTRUCT(row.tup);
+		const Oid table_schema = get_rel_namespace(form->ev_class);
+		const char kind = get_rel_relkind(form->ev_class);
+		const char *table = get_rel_name(form->ev_class);
+		const bool is_table = kind == RELKIND_RELATION || kind == RELKIND_PARTITIONED_TABLE;
+		if (table_schema == witness_schema && is_table && access != OAT_DROP)
+			ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			                errmsg("cannot create rule \"%s\" on witness.%s: the tables of pg_witness take no rules",
+			                        NameStr(form->rulename), table ? table : "?"),
+			                errdetail("A rule there could drop or change the records pg_witness writes.")));
+		if (is_table && (table_schema == witness_schema || !event_triggers_check())) {
+			const char *schema = get_namespace_name(table_schema);
+			snprintf(object, kActivityObjectBytes, "rule %s on %s.%s", NameStr(form->rulename), schema ? schema : "?",
+			         table ? table : "?");
+			found = true;
+		}
+	}
+	close_row(row);
+	return found;
+}
+
+// One of pg_witness's event triggers (named witness_..., before or after the command); renaming one is
+// refused.
+bool describe_event_trigger(ObjectAccessType access, Oid trigger, char *object, char *state)
+{
+	char old_name[NAMEDATALEN] = "";
+	Snapshot before = access == OAT_POST_ALTER ? before_snapshot() : nullptr;
+	if (before != nullptr) {
+		CatalogRow old = open_row(EventTriggerRelationId, EventTriggerOidIndexId, Anum_pg_event_trigger_oid, trigger, before);
+		if (HeapTupleIsValid(old.tup))
+			strlcpy(old_name, NameStr(((Form_pg_event_trigger)GETSTRUCT(old.tup))->evtname), sizeof(old_name));
+		close_row(old);
+	}
 	CatalogRow row = open_row(EventTriggerRelationId, EventTriggerOidIndexId, Anum_pg_event_trigger_oid, trigger);
 	bool found = false;
 	if (HeapTupleIsValid(row.tup)) {
 		auto *form = (Form_pg_event_trigger)GETSTRUCT(row.tup);
+		if (has_witness_prefix(old_name) && strcmp(old_name, NameStr(form->evtname)) != 0)
+			ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			                errmsg("cannot rename pg_witness event trigger \"%s\"", old_name)));
 		found = has_witness_prefix(NameStr(form->evtname));
 		if (found) {
 			snprintf(object, kActivityObjectBytes, "event trigger %s", NameStr(form->evtname));
@@ -170,12 +266,65 @@ bool describe_event_trigger(Oid trigger, char *object, char *state)
 	return found;
 }
 
-bool describe_function(Oid function, Oid witness_schema, char *object, bool *replaced)
+// Whether the relation has one of pg_witness's capture triggers (a trigger whose function is of schema
+// witness): a tracked table, or a partition or child of one.
+bool is_captured(Oid relid, Oid witness_schema)
 {
+	Relation rel = RelationIdGetRelation(relid);
+	if (rel == nullptr)
+		return false;
+	bool found = false;
+	for (int i = 0; rel->trigdesc != nullptr && i < rel->trigdesc->numtriggers && !found; i++)
+		found = get_func_namespace(rel->trigdesc->triggers[i].tgfoid) == witness_schema;
+	RelationClose(rel);
+	return found;
+}
+
+// The schema an object was in before the command (InvalidOid when unknown), from its row as the
+// statement's snapshot sees it.
+Oid schema_before(Oid catalog, Oid index, AttrNumber oid_column, AttrNumber schema_column, Oid oid)
+{
+	Snapshot before = before_snapshot();
+	if (before == nullptr)
+		return InvalidOid;
+	CatalogRow old = open_row(catalog, index, oid_column, oid, before);
+	Oid schema = InvalidOid;
+	if (HeapTupleIsValid(old.tup)) {
+		bool isnull;
+		Datum d = heap_getattr(old.tup, schema_column, RelationGetDescr(old.rel), &isnull);
+		if (!isnull)
+			schema = DatumGetObjectId(d);
+	}
+	close_row(old);
+	return schema;
+}
+
+// Whether the object belongs to the extension: what pg_witness finds by name (its monthly partitions,
+// which a DBA may detach and rename, do not).
+bool is_member(Oid catalog, Oid oid)
+{
+	const Oid extension = get_extension_oid("pg_witness", true);
+	return OidIsValid(extension) && getExtensionOfObject(catalog, oid) == extension;
+}
+
+void refuse_move(const char *what, const char *name)
+{
+	ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+	                errmsg("cannot move %s %s out of schema witness", what, name),
+	                errdetail("pg_witness finds its objects in schema witness.")));
+}
+
+bool describe_function(ObjectAccessType access, Oid function, Oid witness_schema, char *object, bool *replaced)
+{
+	const Oid was = access == OAT_POST_ALTER
+	                    ? schema_before(ProcedureRelationId, ProcedureOidIndexId, Anum_pg_proc_oid, Anum_pg_proc_pronamespace, function)
+	                    : InvalidOid;
 	CatalogRow row = open_row(ProcedureRelationId, ProcedureOidIndexId, Anum_pg_proc_oid, function);
 	bool found = false;
 	if (HeapTupleIsValid(row.tup)) {
 		auto *form = (Form_pg_proc)GETSTRUCT(row.tup);
+		if (was == witness_schema && form->pronamespace != witness_schema && is_member(ProcedureRelationId, function))
+			refuse_move("function", NameStr(form->proname));
 		found = form->pronamespace == witness_schema;
 		if (found)
 			snprintf(object, kActivityObjectBytes, "function witness.%s", NameStr(form->proname));
@@ -185,18 +334,46 @@ bool describe_function(Oid function, Oid witness_schema, char *object, bool *rep
 	return found;
 }
 
-// A relation of schema witness, or one of its columns.
-bool describe_relation(Oid relid, int column, Oid witness_schema, char *object)
+// A relation of schema witness, or one of its columns. Renaming one of the extension's is refused too:
+// pg_witness finds its tables by name.
+bool describe_relation(ObjectAccessType access, Oid relid, int column, Oid witness_schema, char *object)
 {
+	char old_name[NAMEDATALEN] = "";
+	Oid was = InvalidOid;
+	Snapshot before = access == OAT_POST_ALTER && column == 0 ? before_snapshot() : nullptr;
+	if (before != nullptr) {
+		CatalogRow old = open_row(RelationRelationId, ClassOidIndexId, Anum_pg_class_oid, relid, before);
+		if (HeapTupleIsValid(old.tup)) {
+			was = ((Form_pg_class)GETSTRUCT(old.tup))->relnamespace;
+			strlcpy(old_name, NameStr(((Form_pg_class)GETSTRUCT(old.tup))->relname), sizeof(old_name));
+		}
+		close_row(old);
+	}
 	CatalogRow row = open_row(RelationRelationId, ClassOidIndexId, Anum_pg_class_oid, relid);
 	bool found = false;
 	if (HeapTupleIsValid(row.tup)) {
 		auto *form = (Form_pg_class)GETSTRUCT(row.tup);
+		const bool member = was == witness_schema && is_member(RelationRelationId, relid);
+		if (member && form->relnamespace != witness_schema)
+			refuse_move("relation", old_name);
+		if (member && strcmp(old_name, NameStr(form->relname)) != 0)
+			ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			                errmsg("cannot rename relation witness.%s", old_name),
+			                errdetail("pg_witness finds its tables by name.")));
 		found = form->relnamespace == witness_schema;
 		if (found && column > 0)
 			snprintf(object, kActivityObjectBytes, "column %d of witness.%s", column, NameStr(form->relname));
 		else if (found)
 			snprintf(object, kActivityObjectBytes, "relation witness.%s", NameStr(form->relname));
+		else if (access != OAT_POST_CREATE && (form->relkind == RELKIND_RELATION || form->relkind == RELKIND_PARTITIONED_TABLE) &&
+		         !event_triggers_check() && is_captured(relid, witness_schema)) {
+			// A captured table changed while nothing records its DDL (renamed, say, so that another
+			// table takes its name).
+			const char *schema = get_namespace_name(form->relnamespace);
+			snprintf(object, kActivityObjectBytes, "%s %s.%s", column > 0 ? "a column of table" : "table",
+			         schema ? schema : "?", NameStr(form->relname));
+			found = true;
+		}
 	}
 	close_row(row);
 	return found;
@@ -208,13 +385,15 @@ bool describe(ObjectAccessType access, Oid class_id, Oid object_id, int sub_id, 
 {
 	switch (class_id) {
 	case TriggerRelationId:
-		return describe_trigger(object_id, witness_schema, object, state, replaced);
+		return describe_trigger(access, object_id, witness_schema, object, state, replaced);
+	case RewriteRelationId:
+		return describe_rule(access, object_id, witness_schema, object);
 	case EventTriggerRelationId:
-		return describe_event_trigger(object_id, object, state);
+		return describe_event_trigger(access, object_id, object, state);
 	case ProcedureRelationId:
-		return describe_function(object_id, witness_schema, object, replaced);
+		return describe_function(access, object_id, witness_schema, object, replaced);
 	case RelationRelationId:
-		return describe_relation(object_id, sub_id, witness_schema, object);
+		return describe_relation(access, object_id, sub_id, witness_schema, object);
 	case ExtensionRelationId:
 		if (access != OAT_POST_ALTER || object_id != get_extension_oid("pg_witness", true))
 			return false;
@@ -247,17 +426,26 @@ void on_object_access(ObjectAccessType access, Oid class_id, Oid object_id, int 
 		prev_object_access(access, class_id, object_id, sub_id, arg);
 	if ((access != OAT_POST_CREATE && access != OAT_POST_ALTER && access != OAT_DROP) || dropping_witness)
 		return;
-	if (class_id != TriggerRelationId && class_id != EventTriggerRelationId && class_id != ProcedureRelationId &&
-	    class_id != RelationRelationId && class_id != ExtensionRelationId)
+	if (class_id != TriggerRelationId && class_id != RewriteRelationId && class_id != EventTriggerRelationId &&
+	    class_id != ProcedureRelationId && class_id != RelationRelationId && class_id != ExtensionRelationId)
 		return;
 	Oid witness_schema;
-	if (is_internal(access, arg) || !activity_session_change(&witness_schema))
+	bool in_witness_function;
+	if (is_internal(access, arg) || !activity_session_change(&witness_schema, &in_witness_function))
+		return;
+	// pg_witness's own functions create, enable (always) and drop its triggers and partitions: not
+	// recorded. What else runs inside them (an event trigger of someone else's, fired by their DDL)
+	// is recorded when it disables a trigger or makes it fire on replica only.
+	if (in_witness_function && (access != OAT_POST_ALTER || (class_id != TriggerRelationId && class_id != EventTriggerRelationId)))
 		return;
 	char object[kActivityObjectBytes];
 	char state[kActivityMessageBytes];
 	state[0] = '\0';
 	bool replaced = false;
 	if (!describe(access, class_id, object_id, sub_id, witness_schema, object, state, &replaced))
+		return;
+	if (in_witness_function && strcmp(state, firing_name(TRIGGER_DISABLED)) != 0 &&
+	    strcmp(state, firing_name(TRIGGER_FIRES_ON_REPLICA)) != 0)
 		return;
 	const char *action = access == OAT_POST_CREATE && replaced ? "replaced" : access_name(access);
 	char message[kActivityMessageBytes];
