@@ -447,6 +447,20 @@ $$;
 COMMENT ON FUNCTION witness._check_subject_readable(text) IS 'internal: refuses a subject export or erasure that could not find the subject''s encrypted entries (no master key)';
 REVOKE ALL ON FUNCTION witness._check_subject_readable(text) FROM PUBLIC;
 
+-- The entries whose subject pseudonym is pn, through witness.entry_pseudonym. A function of its own,
+-- called once per pseudonym: the pseudonym is then a constant of the query, which a BRIN index can
+-- take; joined to a list of pseudonyms, the planner scans every range the partial index covers instead.
+CREATE FUNCTION witness._pseudonym_entries(pn bytea, OUT entry_ctid tid, OUT entry_tableoid oid, OUT m witness.entry)
+RETURNS SETOF record
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET enable_seqscan = off
+AS $$
+BEGIN
+	RETURN QUERY SELECT e.ctid, e.tableoid, e FROM witness.entry e WHERE e.subject_pseudonym = pn;
+END
+$$;
+COMMENT ON FUNCTION witness._pseudonym_entries(bytea) IS 'internal: the entries (with their ctid and partition) whose subject pseudonym is the given one, found through witness.entry_pseudonym';
+REVOKE ALL ON FUNCTION witness._pseudonym_entries(bytea) FROM PUBLIC;
+
 CREATE FUNCTION witness._erase_payloads(entries tid[], partitions oid[], ids bigint[], erasure_id bigint) RETURNS bigint
 AS 'MODULE_PATHNAME', 'witness_erase_payloads' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION witness._erase_payloads(tid[], oid[], bigint[], bigint) IS 'internal: removes payload and salt of format-2 entries (each at a ctid of a partition of witness.entry), keeping their commitment, and marks them with the erasure';
@@ -484,7 +498,7 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 	-- The subject's entries through witness.entry_subject (the function runs with sequential scans
 	-- off: the trail's BRIN indexes are what keeps a lookup from reading the whole trail).
 	-- Encrypted entries carry the subject's keyed pseudonym instead, found through witness.entry_pseudonym,
-	-- one pseudonym at a time (a BRIN index takes no = ANY). Under the current and the previous master
+	-- one pseudonym at a time (witness._pseudonym_entries(): a BRIN index takes no = ANY). Under the current and the previous master
 	-- key: a pseudonym stays what it was at capture.
 	pseudonyms := CASE WHEN witness.master_key_id() IS NOT NULL THEN witness._lookup_pseudonyms(subject) END;
 	-- A ctid names a row within one partition of witness.entry: tableoid says which (docs/scaling.md).
@@ -492,9 +506,9 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 	FROM (SELECT e.ctid, e.tableoid, e.id FROM witness.entry e
 	      WHERE e.subject = erase_subject.subject AND e.format = 2 AND e.erasure_id IS NULL
 	      UNION ALL
-	      SELECT pe.ctid, pe.tableoid, pe.id FROM unnest(pseudonyms) AS u(pn)
-	      CROSS JOIN LATERAL (SELECT e.ctid, e.tableoid, e.id FROM witness.entry e
-	                          WHERE e.subject_pseudonym = u.pn AND e.format = 2 AND e.erasure_id IS NULL) pe) f;
+	      SELECT pe.entry_ctid, pe.entry_tableoid, (pe.m).id FROM unnest(pseudonyms) AS u(pn)
+	      CROSS JOIN LATERAL witness._pseudonym_entries(u.pn) pe
+	      WHERE (pe.m).format = 2 AND (pe.m).erasure_id IS NULL) f;
 	SELECT count(*) INTO format1 FROM witness.entry e WHERE e.subject = erase_subject.subject AND e.format = 1;
 	IF format1 > 0 THEN
 		RAISE WARNING '% entries of this subject were captured in format 1 and cannot be erased', format1
@@ -893,11 +907,11 @@ BEGIN
 			FROM witness.entry m
 			WHERE m.subject = for_subject
 			UNION ALL
-			-- One pseudonym at a time: a BRIN index takes no = ANY.
+			-- One pseudonym at a time (witness._pseudonym_entries()): a BRIN index takes no = ANY.
 			SELECT pe.m, NULL::bigint, NULL::timestamptz
 			FROM unnest(pseudonyms) AS u(pn)
-			CROSS JOIN LATERAL (SELECT m FROM witness.entry m
-			                    WHERE m.subject_pseudonym = u.pn AND (m.erasure_id IS NULL OR m.erasure_id <> ALL (COALESCE(erasures, '{}')))) pe
+			CROSS JOIN LATERAL witness._pseudonym_entries(u.pn) pe
+			WHERE (pe.m).erasure_id IS NULL OR (pe.m).erasure_id <> ALL (COALESCE(erasures, '{}'))
 			UNION ALL
 			SELECT m, x.erasure_id, x.erased_at
 			FROM witness.erasure x JOIN witness.entry m ON m.erasure_id = x.erasure_id

@@ -178,7 +178,7 @@ report "trail: $TRAIL_ENTRIES entries in $TRAIL_BLOCKS blocks, built in ${GEN_S}
 # (with sequential scans off, as erase_subject() and subject_export() run).
 of_subject() {
 	if [[ $ENCRYPT == true ]]; then
-		echo "e.subject_pseudonym = (witness._subject_pseudonyms('$1'))[1]"
+		echo "e.subject_pseudonym = (SELECT (witness._subject_pseudonyms('$1'))[1])"
 	else
 		echo "e.subject = '$1'"
 	fi

@@ -244,7 +244,6 @@ ROLLBACK;
 BEGIN;
 ALTER TABLE witness.entry_default DISABLE TRIGGER witness_append_only;
 ALTER TABLE witness.entry_default ENABLE ALWAYS TRIGGER witness_append_only;
-CREATE OR REPLACE FUNCTION witness._reject_write() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
 UPDATE pg_catalog.pg_class SET relhastriggers = false WHERE oid = 'owned.acct'::regclass;
 SET LOCAL allow_system_table_mods = on;
 TRUNCATE pg_catalog.pg_description;
@@ -283,16 +282,48 @@ ALTER FUNCTION witness.capture() SET SCHEMA public;
 ROLLBACK;
 ALTER TABLE witness.activity SET SCHEMA public;
 ALTER TABLE witness.activity RENAME TO not_activity;
--- A trigger on witness.activity whose function is not pg_witness's (here: one taken out of the
--- extension) stops the drain, with a warning; the events wait in the queue and are written once it
--- is pg_witness's again.
-SELECT witness.flush_activity() >= 0 AS flushed;
+-- So are a row-level BEFORE INSERT trigger there even with pg_witness's own function (it could drop
+-- rows), code of one's own in schema witness (it would run as pg_witness's, unrecorded), replacing a
+-- function of pg_witness, changing the extension's members, and constraints, policies, defaults or
+-- retyped columns on its tables (a NOT VALID check would stop the drain and the sealer with it, a
+-- policy hide rows from auditors, a USING rewrite every row).
+CREATE TRIGGER a_drop BEFORE INSERT ON witness.activity FOR EACH ROW EXECUTE FUNCTION witness._reject_write();
+CREATE FUNCTION witness.helper() RETURNS void LANGUAGE sql AS 'SELECT';
+CREATE OR REPLACE FUNCTION witness._reject_write() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
 ALTER EXTENSION pg_witness DROP FUNCTION witness._reject_write();
+ALTER EXTENSION pg_witness ADD FUNCTION hide_rows();
+ALTER TABLE witness.activity ADD CONSTRAINT no_control CHECK (kind <> 'capture control') NOT VALID;
+CREATE POLICY hide ON witness.activity AS RESTRICTIVE FOR SELECT USING (kind <> 'capture control');
+ALTER TABLE witness.activity ALTER COLUMN message SET DEFAULT 'nothing';
+ALTER TABLE witness.activity ALTER COLUMN message TYPE text USING (message || '');
+-- Someone else's event trigger that pg_witness's own DDL fires (here in track()) runs as the
+-- session's code: what it does is recorded, not taken for pg_witness's.
+CREATE FUNCTION sneak() RETURNS event_trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF current_setting('test.sneak', true) = 'on' THEN
+		PERFORM set_config('test.sneak', 'off', true);
+		UPDATE pg_catalog.pg_class SET relhastriggers = relhastriggers WHERE oid = 'owned.acct'::regclass;
+		ALTER TABLE owned.acct DISABLE TRIGGER witness_capture;
+	END IF;
+END $$;
+CREATE EVENT TRIGGER sneak ON ddl_command_end EXECUTE FUNCTION sneak();
+CREATE TABLE sneaky (id int PRIMARY KEY);
+BEGIN;
+SET LOCAL test.sneak = on;
+SELECT witness.track('sneaky');
+ROLLBACK;
+DROP EVENT TRIGGER sneak;
+DROP TABLE sneaky;
+-- Had a superuser written a rule or a trigger into the catalogs by hand (here: pg_class says
+-- witness.activity has rules), the drain writes nothing, with a warning; the events wait in the queue
+-- and are written once the table is as pg_witness made it again.
+SELECT witness.flush_activity() >= 0 AS flushed;
+UPDATE pg_catalog.pg_class SET relhasrules = true WHERE oid = 'witness.activity'::regclass;
 SELECT witness.flush_activity() AS written_while_foreign;
-ALTER EXTENSION pg_witness ADD FUNCTION witness._reject_write();
+UPDATE pg_catalog.pg_class SET relhasrules = false WHERE oid = 'witness.activity'::regclass;
 SELECT witness.flush_activity() > 0 AS written_again;
-SELECT kind, object_name, message FROM witness.activity
-WHERE kind IN ('capture control', 'denied') ORDER BY activity_id DESC LIMIT 10;
+SELECT kind, object_name, message, left(statement, 60) AS statement FROM witness.activity
+WHERE kind IN ('capture control', 'catalog write', 'denied') ORDER BY activity_id DESC LIMIT 20;
 
 -- pg_witness's own configuration cannot be untracked; a dangling OID is a clear error.
 SELECT witness.untrack('witness.tracked_table');

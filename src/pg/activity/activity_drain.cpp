@@ -10,6 +10,8 @@ extern "C" {
 #include "access/table.h"
 #include "catalog/dependency.h"
 #include "catalog/pg_proc.h"
+#include "catalog/pg_trigger.h"
+#include "commands/trigger.h"
 #include "commands/dbcommands.h"
 #include "commands/extension.h"
 #include "utils/inet.h"
@@ -228,17 +230,23 @@ void insert_lost(SPIPlanPtr plan, uint64 lost)
 		elog(ERROR, "pg_witness: could not insert into witness.activity");
 }
 
-// Whether rows inserted into witness.activity reach it as written: no rule on it, and no trigger but
-// pg_witness's own (its function a member of the extension). A rule or a trigger of someone else's
+// Whether rows inserted into witness.activity reach it as written: no rule or CHECK constraint on it,
+// and no trigger but pg_witness's own (its function a member of the extension, none row-level BEFORE
+// INSERT). A rule or a trigger of someone else's
 // could drop the very rows that record it (docs/activity.md, "Capture control"); creating either is
 // refused, but a superuser can write the catalogs directly.
 bool activity_table_clean(Oid relid)
 {
 	Relation rel = table_open(relid, AccessShareLock);
-	bool clean = !rel->rd_rel->relhasrules;
+	// No rule, no CHECK constraint (one that refused a row would fail every pass of the sealer).
+	bool clean = !rel->rd_rel->relhasrules && (rel->rd_att->constr == nullptr || rel->rd_att->constr->num_check == 0);
 	const Oid extension = get_extension_oid("pg_witness", true);
-	for (int i = 0; clean && rel->trigdesc != nullptr && i < rel->trigdesc->numtriggers; i++)
-		clean = getExtensionOfObject(ProcedureRelationId, rel->trigdesc->triggers[i].tgfoid) == extension;
+	for (int i = 0; clean && rel->trigdesc != nullptr && i < rel->trigdesc->numtriggers; i++) {
+		const Trigger &t = rel->trigdesc->triggers[i];
+		// A row-level BEFORE INSERT trigger can drop the row it is given, whatever its function.
+		clean = getExtensionOfObject(ProcedureRelationId, t.tgfoid) == extension &&
+		        !(TRIGGER_FOR_ROW(t.tgtype) && TRIGGER_FOR_BEFORE(t.tgtype) && TRIGGER_FOR_INSERT(t.tgtype));
+	}
 	table_close(rel, AccessShareLock);
 	return clean;
 }

@@ -7,6 +7,7 @@
 #include "pg/common/settings.hpp"
 
 extern "C" {
+#include "catalog/dependency.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_proc.h"
 #include "utils/acl.h"
@@ -200,6 +201,11 @@ emit_log_hook_type prev_emit_log = nullptr;
 ClientAuthentication_hook_type prev_client_auth = nullptr;
 
 int witness_depth = 0; // functions of schema witness running (fmgr_hook)
+// Someone else's event trigger fired by DDL that one of pg_witness's functions runs (track(), say)
+// runs as the session's code, not as pg_witness's: what it does is recorded (capture_control.cpp).
+// The depths it interrupted.
+int saved_depths[32];
+int nsaved = 0;
 
 // A refusal recorded as it passed through the executor or ProcessUtility (note_refusal), which the
 // error report must not record a second time; forgotten at the next (sub)transaction abort.
@@ -453,6 +459,7 @@ void on_xact(XactEvent event, void *)
 		close_reads(nullptr, 0, event == XACT_EVENT_ABORT ? ActivityOutcome::Failed : ActivityOutcome::Success);
 	if (event == XACT_EVENT_ABORT) {
 		witness_depth = 0;
+		nsaved = 0;
 		noted_code = 0;
 	}
 }
@@ -489,6 +496,7 @@ struct FunctionInfo {
 	bool recorded; // a public function: its calls are recorded
 	bool names_subject; // it takes a data subject (erase_subject, subject_export, ...): no statement kept
 	bool names_secret;  // it takes a passphrase or a key (export_encrypted, export): no statement kept
+	bool user_event_trigger; // an event trigger function of someone else's: runs as the session's code
 	char name[NAMEDATALEN];
 };
 HTAB *functions = nullptr;
@@ -509,10 +517,14 @@ FunctionInfo *function_info(Oid oid)
 		f->recorded = false;
 		f->names_subject = false;
 		f->names_secret = false;
+		f->user_event_trigger = false;
 		HeapTuple tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(oid));
 		if (HeapTupleIsValid(tup)) {
 			auto *proc = (Form_pg_proc)GETSTRUCT(tup);
-			f->witness = witness_here() && proc->pronamespace == witness_namespace;
+			// pg_witness's own: of schema witness and a member of the extension.
+			f->witness = witness_here() && proc->pronamespace == witness_namespace &&
+			             getExtensionOfObject(ProcedureRelationId, oid) == get_extension_oid("pg_witness", true);
+			f->user_event_trigger = !f->witness && proc->prorettype == EVENT_TRIGGEROID;
 			// Public functions that PUBLIC may not call reveal or change the trail; those everyone may
 			// call (the helpers of views and row-level security policies) reveal nothing by themselves.
 			// Of the internal ones, _begin_internal_ddl() lets its caller past the guards of
@@ -554,8 +566,19 @@ bool first_call_in_statement(Oid oid)
 	return true;
 }
 
-// private_data holds 0 for a call of another function, 1 for a pg_witness function not recorded,
-// else the event (a pointer) of a recorded call.
+needs_fmgr_hook_type prev_needs_fmgr = nullptr;
+
+bool activity_needs_fmgr(Oid fn)
+{
+	if (prev_needs_fmgr != nullptr && prev_needs_fmgr(fn))
+		return true;
+	if (!IsTransactionState() || !activity_queue_attached() || !witness_here())
+		return false;
+	return function_info(fn)->user_event_trigger;
+}
+
+// private_data holds 0 for a call of another function, 1 for a pg_witness function not recorded, 2
+// for someone else's event trigger run at depth 0, else the event (a pointer) of a recorded call.
 void activity_fmgr(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private_data)
 {
 	if (prev_fmgr != nullptr)
@@ -566,8 +589,14 @@ void activity_fmgr(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private_dat
 		if (!recording_backend() || !IsTransactionState() || creating_extension)
 			return;
 		FunctionInfo *f = function_info(flinfo->fn_oid);
-		if (!f->witness)
+		if (!f->witness) {
+			if (f->user_event_trigger && witness_depth > 0 && nsaved < (int)lengthof(saved_depths)) {
+				saved_depths[nsaved++] = witness_depth;
+				witness_depth = 0;
+				*private_data = (Datum)2;
+			}
 			return;
+		}
 		ActivityEvent *e = nullptr;
 		// Like a read of the trail, a call does not wait for a slot (activity_reserve counts it as lost).
 		// _begin_internal_ddl() called by a session lets it past the guards of the trail: recorded
@@ -595,6 +624,12 @@ void activity_fmgr(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private_dat
 	case FHET_ABORT:
 		if (*private_data == (Datum)0)
 			return;
+		if (*private_data == (Datum)2) {
+			if (nsaved > 0)
+				witness_depth = saved_depths[--nsaved];
+			*private_data = (Datum)0;
+			return;
+		}
 		if (witness_depth > 0)
 			witness_depth--;
 		if (*private_data != (Datum)1) {
@@ -871,6 +906,8 @@ void register_activity_hooks(bool preloaded)
 	ExecutorEnd_hook = activity_executor_end;
 	prev_fmgr = fmgr_hook;
 	fmgr_hook = activity_fmgr;
+	prev_needs_fmgr = needs_fmgr_hook;
+	needs_fmgr_hook = activity_needs_fmgr;
 	prev_emit_log = emit_log_hook;
 	emit_log_hook = activity_emit_log;
 	if (preloaded) {

@@ -15,6 +15,7 @@
 #include "pg/activity/capture_control.hpp"
 
 #include "pg/activity/activity_hooks.hpp"
+#include "pg/capture/internal_ddl.hpp"
 
 extern "C" {
 #include "access/genam.h"
@@ -24,9 +25,12 @@ extern "C" {
 #include "catalog/dependency.h"
 #include "catalog/indexing.h"
 #include "catalog/objectaccess.h"
+#include "catalog/pg_attrdef.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_constraint.h"
 #include "catalog/pg_event_trigger.h"
 #include "catalog/pg_extension.h"
+#include "catalog/pg_policy.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_rewrite.h"
 #include "catalog/pg_trigger.h"
@@ -63,7 +67,9 @@ bool has_witness_prefix(const char *name)
 // Whether pg_witness's event triggers fire for the current command (and do not stand aside).
 bool event_triggers_check()
 {
-	if (SessionReplicationRole == SESSION_REPLICATION_ROLE_REPLICA)
+	// Under pg_witness's internal mark its event triggers let DDL through (their own, or what runs
+	// nested in it).
+	if (SessionReplicationRole == SESSION_REPLICATION_ROLE_REPLICA || internal_ddl_active())
 		return false;
 	for (const char *name : kEventTriggers) {
 		HeapTuple tup = SearchSysCache1(EVENTTRIGGERNAME, CStringGetDatum(name));
@@ -154,7 +160,9 @@ bool is_witness_trigger(Form_pg_trigger form, Oid witness_schema)
 void refuse_foreign_trigger(Form_pg_trigger form, const char *table)
 {
 	const Oid extension = get_extension_oid("pg_witness", true);
-	if (getExtensionOfObject(ProcedureRelationId, form->tgfoid) == extension)
+	// A row-level BEFORE INSERT trigger can drop the row it is given, whatever its function.
+	const bool drops_rows = TRIGGER_FOR_ROW(form->tgtype) && TRIGGER_FOR_BEFORE(form->tgtype) && TRIGGER_FOR_INSERT(form->tgtype);
+	if (getExtensionOfObject(ProcedureRelationId, form->tgfoid) == extension && !drops_rows)
 		return;
 	ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 	                errmsg("cannot create trigger \"%s\" on %s: the tables of pg_witness take no triggers but its own",
@@ -329,6 +337,12 @@ bool describe_function(ObjectAccessType access, Oid function, Oid witness_schema
 		if (found)
 			snprintf(object, kActivityObjectBytes, "function witness.%s", NameStr(form->proname));
 		*replaced = is_update(row.tup);
+		// Code of schema witness runs as pg_witness's own, unrecorded: only its extension script puts
+		// any there.
+		if (found && access == OAT_POST_CREATE)
+			ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			                errmsg("cannot %s function witness.%s: schema witness holds pg_witness's functions only",
+			                       *replaced ? "replace" : "create", NameStr(form->proname))));
 	}
 	close_row(row);
 	return found;
@@ -340,7 +354,7 @@ bool describe_relation(ObjectAccessType access, Oid relid, int column, Oid witne
 {
 	char old_name[NAMEDATALEN] = "";
 	Oid was = InvalidOid;
-	Snapshot before = access == OAT_POST_ALTER && column == 0 ? before_snapshot() : nullptr;
+	Snapshot before = access == OAT_POST_ALTER ? before_snapshot() : nullptr;
 	if (before != nullptr) {
 		CatalogRow old = open_row(RelationRelationId, ClassOidIndexId, Anum_pg_class_oid, relid, before);
 		if (HeapTupleIsValid(old.tup)) {
@@ -354,6 +368,10 @@ bool describe_relation(ObjectAccessType access, Oid relid, int column, Oid witne
 	if (HeapTupleIsValid(row.tup)) {
 		auto *form = (Form_pg_class)GETSTRUCT(row.tup);
 		const bool member = was == witness_schema && is_member(RelationRelationId, relid);
+		if (column > 0 && form->relnamespace == witness_schema && !internal_ddl_active() && is_member(RelationRelationId, relid))
+			ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			                errmsg("cannot change the columns of witness.%s", NameStr(form->relname)),
+			                errdetail("A column added, retyped (USING rewrites every row) or given a default would change what pg_witness writes or has written.")));
 		if (member && form->relnamespace != witness_schema)
 			refuse_move("relation", old_name);
 		if (member && strcmp(old_name, NameStr(form->relname)) != 0)
@@ -379,6 +397,35 @@ bool describe_relation(ObjectAccessType access, Oid relid, int column, Oid witne
 	return found;
 }
 
+// A constraint, a row-level security policy or a column default on a table of schema witness: each
+// could make pg_witness's writes fail (a CHECK constraint, even NOT VALID, on witness.activity stops the
+// drain and with it the sealer), hide its rows from auditors, or change them. Refused.
+void refuse_on_witness_table(Oid relid, Oid witness_schema, const char *what)
+{
+	// Under pg_witness's internal mark (a superuser's deliberate witness._begin_internal_ddl(), itself
+	// recorded), let through: the tests break pg_witness's tables on purpose this way.
+	if (!OidIsValid(relid) || get_rel_namespace(relid) != witness_schema || internal_ddl_active())
+		return;
+	const char *name = get_rel_name(relid);
+	ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+	                errmsg("cannot add a %s to witness.%s: the tables of pg_witness take none but its own", what,
+	                       name ? name : "?")));
+}
+
+Oid relation_of(Oid catalog, Oid index, AttrNumber oid_column, AttrNumber rel_column, Oid oid)
+{
+	CatalogRow row = open_row(catalog, index, oid_column, oid);
+	Oid relid = InvalidOid;
+	if (HeapTupleIsValid(row.tup)) {
+		bool isnull;
+		Datum d = heap_getattr(row.tup, rel_column, RelationGetDescr(row.rel), &isnull);
+		if (!isnull)
+			relid = DatumGetObjectId(d);
+	}
+	close_row(row);
+	return relid;
+}
+
 // Whether the access to the object is recorded; then what it is and, for triggers, how it fires now.
 bool describe(ObjectAccessType access, Oid class_id, Oid object_id, int sub_id, Oid witness_schema, char *object,
               char *state, bool *replaced)
@@ -394,11 +441,30 @@ bool describe(ObjectAccessType access, Oid class_id, Oid object_id, int sub_id, 
 		return describe_function(access, object_id, witness_schema, object, replaced);
 	case RelationRelationId:
 		return describe_relation(access, object_id, sub_id, witness_schema, object);
+	case ConstraintRelationId:
+		if (access == OAT_POST_CREATE)
+			refuse_on_witness_table(relation_of(ConstraintRelationId, ConstraintOidIndexId, Anum_pg_constraint_oid,
+			                                    Anum_pg_constraint_conrelid, object_id),
+			                        witness_schema, "constraint");
+		return false;
+	case PolicyRelationId:
+		if (access == OAT_POST_CREATE)
+			refuse_on_witness_table(relation_of(PolicyRelationId, PolicyOidIndexId, Anum_pg_policy_oid,
+			                                    Anum_pg_policy_polrelid, object_id),
+			                        witness_schema, "row-level security policy");
+		return false;
+	case AttrDefaultRelationId:
+		// PostgreSQL names a default by its table and column here, not by its own OID.
+		if (access == OAT_POST_CREATE)
+			refuse_on_witness_table(object_id, witness_schema, "column default");
+		return false;
 	case ExtensionRelationId:
-		if (access != OAT_POST_ALTER || object_id != get_extension_oid("pg_witness", true))
-			return false;
-		strlcpy(object, "extension pg_witness", kActivityObjectBytes);
-		return true;
+		// Members added or dropped would pass for pg_witness's own code (its triggers, its functions).
+		if (access == OAT_POST_ALTER && object_id == get_extension_oid("pg_witness", true))
+			ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			                errmsg("cannot add objects to or drop objects from extension pg_witness"),
+			                errhint("ALTER EXTENSION pg_witness UPDATE installs a new version.")));
+		return false;
 	default:
 		return false;
 	}
@@ -427,7 +493,8 @@ void on_object_access(ObjectAccessType access, Oid class_id, Oid object_id, int 
 	if ((access != OAT_POST_CREATE && access != OAT_POST_ALTER && access != OAT_DROP) || dropping_witness)
 		return;
 	if (class_id != TriggerRelationId && class_id != RewriteRelationId && class_id != EventTriggerRelationId &&
-	    class_id != ProcedureRelationId && class_id != RelationRelationId && class_id != ExtensionRelationId)
+	    class_id != ProcedureRelationId && class_id != RelationRelationId && class_id != ExtensionRelationId &&
+	    class_id != ConstraintRelationId && class_id != PolicyRelationId && class_id != AttrDefaultRelationId)
 		return;
 	Oid witness_schema;
 	bool in_witness_function;
