@@ -447,6 +447,19 @@ $$;
 COMMENT ON FUNCTION witness._check_subject_readable(text) IS 'internal: refuses a subject export or erasure that could not find the subject''s encrypted entries (no master key)';
 REVOKE ALL ON FUNCTION witness._check_subject_readable(text) FROM PUBLIC;
 
+-- The entries whose subject is the given one, through witness.entry_subject (a function of its own
+-- so that only this lookup runs with sequential scans off, not the callers' other queries).
+CREATE FUNCTION witness._subject_entries(for_subject text, OUT entry_ctid tid, OUT entry_tableoid oid, OUT m witness.entry)
+RETURNS SETOF record
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET enable_seqscan = off
+AS $$
+BEGIN
+	RETURN QUERY SELECT e.ctid, e.tableoid, e FROM witness.entry e WHERE e.subject = for_subject;
+END
+$$;
+COMMENT ON FUNCTION witness._subject_entries(text) IS 'internal: the entries (with their ctid and partition) whose subject is the given one, found through witness.entry_subject';
+REVOKE ALL ON FUNCTION witness._subject_entries(text) FROM PUBLIC;
+
 -- The entries whose subject pseudonym is pn, through witness.entry_pseudonym. A function of its own,
 -- called once per pseudonym: the pseudonym is then a constant of the query, which a BRIN index can
 -- take; joined to a list of pseudonyms, the planner scans every range the partial index covers instead.
@@ -467,7 +480,7 @@ COMMENT ON FUNCTION witness._erase_payloads(tid[], oid[], bigint[], bigint) IS '
 REVOKE ALL ON FUNCTION witness._erase_payloads(tid[], oid[], bigint[], bigint) FROM PUBLIC;
 
 CREATE FUNCTION witness.erase_subject(subject text, reason text) RETURNS bigint
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET enable_seqscan = off
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	tids tid[];
@@ -495,21 +508,21 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 	PERFORM witness._check_subject_readable('cannot erase the subject''s entries');
 	-- One erasure at a time: two would race to update the same entries.
 	PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('pg_witness erase_subject'));
-	-- The subject's entries through witness.entry_subject (the function runs with sequential scans
-	-- off: the trail's BRIN indexes are what keeps a lookup from reading the whole trail).
+	-- The subject's entries through witness.entry_subject (witness._subject_entries() runs with
+	-- sequential scans off: the trail's BRIN indexes keep a lookup from reading the whole trail).
 	-- Encrypted entries carry the subject's keyed pseudonym instead, found through witness.entry_pseudonym,
 	-- one pseudonym at a time (witness._pseudonym_entries(): a BRIN index takes no = ANY). Under the current and the previous master
 	-- key: a pseudonym stays what it was at capture.
 	pseudonyms := CASE WHEN witness.master_key_id() IS NOT NULL THEN witness._lookup_pseudonyms(subject) END;
 	-- A ctid names a row within one partition of witness.entry: tableoid says which (docs/scaling.md).
 	SELECT array_agg(f.ctid ORDER BY f.id), array_agg(f.tableoid ORDER BY f.id), array_agg(f.id ORDER BY f.id) INTO tids, parts, ids
-	FROM (SELECT e.ctid, e.tableoid, e.id FROM witness.entry e
-	      WHERE e.subject = erase_subject.subject AND e.format = 2 AND e.erasure_id IS NULL
+	FROM (SELECT se.entry_ctid AS ctid, se.entry_tableoid AS tableoid, (se.m).id FROM witness._subject_entries(erase_subject.subject) se
+	      WHERE (se.m).format = 2 AND (se.m).erasure_id IS NULL
 	      UNION ALL
 	      SELECT pe.entry_ctid, pe.entry_tableoid, (pe.m).id FROM unnest(pseudonyms) AS u(pn)
 	      CROSS JOIN LATERAL witness._pseudonym_entries(u.pn) pe
 	      WHERE (pe.m).format = 2 AND (pe.m).erasure_id IS NULL) f;
-	SELECT count(*) INTO format1 FROM witness.entry e WHERE e.subject = erase_subject.subject AND e.format = 1;
+	SELECT count(*) INTO format1 FROM witness._subject_entries(erase_subject.subject) se WHERE (se.m).format = 1;
 	IF format1 > 0 THEN
 		RAISE WARNING '% entries of this subject were captured in format 1 and cannot be erased', format1
 			USING DETAIL = 'Their values are covered by their leaf hashes directly (docs/personal-data.md).';
@@ -862,11 +875,11 @@ COMMENT ON FUNCTION witness._csv_value(jsonb) IS 'internal: a JSON value as a CS
 -- plus the Merkle tree of one block at a time for the proofs (JSON only).
 CREATE FUNCTION witness._subject_export_lines(for_subject text, format text, access_id bigint, generated_at timestamptz)
 RETURNS SETOF text
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET enable_seqscan = off
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	-- Found through witness.entry_subject and witness.entry_pseudonym, Bloom filters per range of pages
-	-- (the function runs with sequential scans off, so that a lookup never reads the whole trail).
+	-- (witness._subject_entries() and _pseudonym_entries(), with sequential scans off).
 	-- Encrypted entries carry the subject's keyed pseudonym instead of the subject.
 	pseudonyms bytea[] := CASE WHEN witness.master_key_id() IS NOT NULL THEN witness._lookup_pseudonyms(for_subject) END;
 	erasures bigint[];
@@ -903,9 +916,9 @@ BEGIN
 	END IF;
 	FOR r IN
 		WITH found AS (
-			SELECT m, NULL::bigint AS erasure_id, NULL::timestamptz AS erased_at
-			FROM witness.entry m
-			WHERE m.subject = for_subject
+			-- Entries in clear, by their subject.
+			SELECT se.m, NULL::bigint AS erasure_id, NULL::timestamptz AS erased_at
+			FROM witness._subject_entries(for_subject) se
 			UNION ALL
 			-- One pseudonym at a time (witness._pseudonym_entries()): a BRIN index takes no = ANY.
 			SELECT pe.m, NULL::bigint, NULL::timestamptz
