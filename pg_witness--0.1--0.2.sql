@@ -447,32 +447,26 @@ $$;
 COMMENT ON FUNCTION witness._check_subject_readable(text) IS 'internal: refuses a subject export or erasure that could not find the subject''s encrypted entries (no master key)';
 REVOKE ALL ON FUNCTION witness._check_subject_readable(text) FROM PUBLIC;
 
--- The entries whose subject is the given one, through witness.entry_subject (a function of its own
--- so that only this lookup runs with sequential scans off, not the callers' other queries).
-CREATE FUNCTION witness._subject_entries(for_subject text, OUT entry_ctid tid, OUT entry_tableoid oid, OUT m witness.entry)
+-- The entries whose subject is for_subject, through witness.entry_subject, or (for_subject NULL)
+-- whose subject pseudonym is pn, through witness.entry_pseudonym. A function of its own, so that only
+-- these lookups run with sequential scans off, not the callers' other queries; called once per
+-- pseudonym, so that the pseudonym is a constant of the query, which a BRIN index can take (joined
+-- to a list of pseudonyms, the planner scans every range the partial index covers instead).
+CREATE FUNCTION witness._subject_entries(for_subject text, pn bytea DEFAULT NULL,
+                                         OUT entry_ctid tid, OUT entry_tableoid oid, OUT m witness.entry)
 RETURNS SETOF record
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET enable_seqscan = off
 AS $$
 BEGIN
-	RETURN QUERY SELECT e.ctid, e.tableoid, e FROM witness.entry e WHERE e.subject = for_subject;
+	IF for_subject IS NOT NULL THEN
+		RETURN QUERY SELECT e.ctid, e.tableoid, e FROM witness.entry e WHERE e.subject = for_subject;
+	ELSE
+		RETURN QUERY SELECT e.ctid, e.tableoid, e FROM witness.entry e WHERE e.subject_pseudonym = pn;
+	END IF;
 END
 $$;
-COMMENT ON FUNCTION witness._subject_entries(text) IS 'internal: the entries (with their ctid and partition) whose subject is the given one, found through witness.entry_subject';
-REVOKE ALL ON FUNCTION witness._subject_entries(text) FROM PUBLIC;
-
--- The entries whose subject pseudonym is pn, through witness.entry_pseudonym. A function of its own,
--- called once per pseudonym: the pseudonym is then a constant of the query, which a BRIN index can
--- take; joined to a list of pseudonyms, the planner scans every range the partial index covers instead.
-CREATE FUNCTION witness._pseudonym_entries(pn bytea, OUT entry_ctid tid, OUT entry_tableoid oid, OUT m witness.entry)
-RETURNS SETOF record
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET enable_seqscan = off
-AS $$
-BEGIN
-	RETURN QUERY SELECT e.ctid, e.tableoid, e FROM witness.entry e WHERE e.subject_pseudonym = pn;
-END
-$$;
-COMMENT ON FUNCTION witness._pseudonym_entries(bytea) IS 'internal: the entries (with their ctid and partition) whose subject pseudonym is the given one, found through witness.entry_pseudonym';
-REVOKE ALL ON FUNCTION witness._pseudonym_entries(bytea) FROM PUBLIC;
+COMMENT ON FUNCTION witness._subject_entries(text, bytea) IS 'internal: the entries (with their ctid and partition) whose subject, or else whose subject pseudonym, is the given one, found through witness.entry_subject or witness.entry_pseudonym';
+REVOKE ALL ON FUNCTION witness._subject_entries(text, bytea) FROM PUBLIC;
 
 CREATE FUNCTION witness._erase_payloads(entries tid[], partitions oid[], ids bigint[], erasure_id bigint) RETURNS bigint
 AS 'MODULE_PATHNAME', 'witness_erase_payloads' LANGUAGE C VOLATILE;
@@ -511,7 +505,7 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 	-- The subject's entries through witness.entry_subject (witness._subject_entries() runs with
 	-- sequential scans off: the trail's BRIN indexes keep a lookup from reading the whole trail).
 	-- Encrypted entries carry the subject's keyed pseudonym instead, found through witness.entry_pseudonym,
-	-- one pseudonym at a time (witness._pseudonym_entries(): a BRIN index takes no = ANY). Under the current and the previous master
+	-- one pseudonym at a time (witness._subject_entries(): a BRIN index takes no = ANY). Under the current and the previous master
 	-- key: a pseudonym stays what it was at capture.
 	pseudonyms := CASE WHEN witness.master_key_id() IS NOT NULL THEN witness._lookup_pseudonyms(subject) END;
 	-- A ctid names a row within one partition of witness.entry: tableoid says which (docs/scaling.md).
@@ -520,7 +514,7 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 	      WHERE (se.m).format = 2 AND (se.m).erasure_id IS NULL
 	      UNION ALL
 	      SELECT pe.entry_ctid, pe.entry_tableoid, (pe.m).id FROM unnest(pseudonyms) AS u(pn)
-	      CROSS JOIN LATERAL witness._pseudonym_entries(u.pn) pe
+	      CROSS JOIN LATERAL witness._subject_entries(NULL, u.pn) pe
 	      WHERE (pe.m).format = 2 AND (pe.m).erasure_id IS NULL) f;
 	SELECT count(*) INTO format1 FROM witness._subject_entries(erase_subject.subject) se WHERE (se.m).format = 1;
 	IF format1 > 0 THEN
@@ -879,7 +873,7 @@ LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	-- Found through witness.entry_subject and witness.entry_pseudonym, Bloom filters per range of pages
-	-- (witness._subject_entries() and _pseudonym_entries(), with sequential scans off).
+	-- (witness._subject_entries(), with sequential scans off).
 	-- Encrypted entries carry the subject's keyed pseudonym instead of the subject.
 	pseudonyms bytea[] := CASE WHEN witness.master_key_id() IS NOT NULL THEN witness._lookup_pseudonyms(for_subject) END;
 	erasures bigint[];
@@ -920,10 +914,10 @@ BEGIN
 			SELECT se.m, NULL::bigint AS erasure_id, NULL::timestamptz AS erased_at
 			FROM witness._subject_entries(for_subject) se
 			UNION ALL
-			-- One pseudonym at a time (witness._pseudonym_entries()): a BRIN index takes no = ANY.
+			-- One pseudonym at a time (witness._subject_entries()): a BRIN index takes no = ANY.
 			SELECT pe.m, NULL::bigint, NULL::timestamptz
 			FROM unnest(pseudonyms) AS u(pn)
-			CROSS JOIN LATERAL witness._pseudonym_entries(u.pn) pe
+			CROSS JOIN LATERAL witness._subject_entries(NULL, u.pn) pe
 			WHERE (pe.m).erasure_id IS NULL OR (pe.m).erasure_id <> ALL (COALESCE(erasures, '{}'))
 			UNION ALL
 			SELECT m, x.erasure_id, x.erased_at

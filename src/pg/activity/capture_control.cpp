@@ -288,23 +288,22 @@ bool is_captured(Oid relid, Oid witness_schema)
 	return found;
 }
 
-// The schema an object was in before the command (InvalidOid when unknown), from its row as the
-// statement's snapshot sees it.
-Oid schema_before(Oid catalog, Oid index, AttrNumber oid_column, AttrNumber schema_column, Oid oid)
+// An OID column of an object's catalog row (its schema, its table), InvalidOid when there is none, as
+// the given snapshot sees the row (nullptr: no snapshot, InvalidOid).
+Oid oid_column_of(Oid catalog, Oid index, AttrNumber oid_column, AttrNumber column, Oid oid, Snapshot snapshot)
 {
-	Snapshot before = before_snapshot();
-	if (before == nullptr)
+	if (snapshot == nullptr)
 		return InvalidOid;
-	CatalogRow old = open_row(catalog, index, oid_column, oid, before);
-	Oid schema = InvalidOid;
-	if (HeapTupleIsValid(old.tup)) {
+	CatalogRow row = open_row(catalog, index, oid_column, oid, snapshot);
+	Oid value = InvalidOid;
+	if (HeapTupleIsValid(row.tup)) {
 		bool isnull;
-		Datum d = heap_getattr(old.tup, schema_column, RelationGetDescr(old.rel), &isnull);
+		Datum d = heap_getattr(row.tup, column, RelationGetDescr(row.rel), &isnull);
 		if (!isnull)
-			schema = DatumGetObjectId(d);
+			value = DatumGetObjectId(d);
 	}
-	close_row(old);
-	return schema;
+	close_row(row);
+	return value;
 }
 
 // Whether the object belongs to the extension: what pg_witness finds by name (its monthly partitions,
@@ -324,9 +323,9 @@ void refuse_move(const char *what, const char *name)
 
 bool describe_function(ObjectAccessType access, Oid function, Oid witness_schema, char *object, bool *replaced)
 {
-	const Oid was = access == OAT_POST_ALTER
-	                    ? schema_before(ProcedureRelationId, ProcedureOidIndexId, Anum_pg_proc_oid, Anum_pg_proc_pronamespace, function)
-	                    : InvalidOid;
+	// The schema it was in before the command (a move out of schema witness is refused).
+	const Oid was = oid_column_of(ProcedureRelationId, ProcedureOidIndexId, Anum_pg_proc_oid, Anum_pg_proc_pronamespace,
+	                              function, access == OAT_POST_ALTER ? before_snapshot() : nullptr);
 	CatalogRow row = open_row(ProcedureRelationId, ProcedureOidIndexId, Anum_pg_proc_oid, function);
 	bool found = false;
 	if (HeapTupleIsValid(row.tup)) {
@@ -412,20 +411,6 @@ void refuse_on_witness_table(Oid relid, Oid witness_schema, const char *what)
 	                       name ? name : "?")));
 }
 
-Oid relation_of(Oid catalog, Oid index, AttrNumber oid_column, AttrNumber rel_column, Oid oid)
-{
-	CatalogRow row = open_row(catalog, index, oid_column, oid);
-	Oid relid = InvalidOid;
-	if (HeapTupleIsValid(row.tup)) {
-		bool isnull;
-		Datum d = heap_getattr(row.tup, rel_column, RelationGetDescr(row.rel), &isnull);
-		if (!isnull)
-			relid = DatumGetObjectId(d);
-	}
-	close_row(row);
-	return relid;
-}
-
 // Whether the access to the object is recorded; then what it is and, for triggers, how it fires now.
 bool describe(ObjectAccessType access, Oid class_id, Oid object_id, int sub_id, Oid witness_schema, char *object,
               char *state, bool *replaced)
@@ -443,14 +428,14 @@ bool describe(ObjectAccessType access, Oid class_id, Oid object_id, int sub_id, 
 		return describe_relation(access, object_id, sub_id, witness_schema, object);
 	case ConstraintRelationId:
 		if (access == OAT_POST_CREATE)
-			refuse_on_witness_table(relation_of(ConstraintRelationId, ConstraintOidIndexId, Anum_pg_constraint_oid,
-			                                    Anum_pg_constraint_conrelid, object_id),
+			refuse_on_witness_table(oid_column_of(ConstraintRelationId, ConstraintOidIndexId, Anum_pg_constraint_oid,
+			                                      Anum_pg_constraint_conrelid, object_id, SnapshotSelf),
 			                        witness_schema, "constraint");
 		return false;
 	case PolicyRelationId:
 		if (access == OAT_POST_CREATE)
-			refuse_on_witness_table(relation_of(PolicyRelationId, PolicyOidIndexId, Anum_pg_policy_oid,
-			                                    Anum_pg_policy_polrelid, object_id),
+			refuse_on_witness_table(oid_column_of(PolicyRelationId, PolicyOidIndexId, Anum_pg_policy_oid,
+			                                      Anum_pg_policy_polrelid, object_id, SnapshotSelf),
 			                        witness_schema, "row-level security policy");
 		return false;
 	case AttrDefaultRelationId:
