@@ -16,31 +16,33 @@ COMMENT ON COLUMN witness.entry.subject_pseudonym IS 'format 2: keyed pseudonym 
 COMMENT ON COLUMN witness.entry.erasure_id IS 'the erasure that removed this entry''s payload, or NULL';
 COMMENT ON COLUMN witness.entry.sealed_payload IS 'format 2, encrypted tables: salt and payload, AES-256-GCM under the subject''s key (docs/personal-data.md); row_key, subject, old_values, new_values and salt are then NULL';
 
--- A subject's entries without reading the whole trail, and without a btree insertion per entry in
--- the capture: BRIN bloom indexes (PostgreSQL's brin bloom operator classes). Each range of 8 pages
--- keeps a Bloom filter of the subjects (or, for encrypted entries, of the subject pseudonyms) of its
--- entries, sized for 200 distinct values at a false-positive rate of 0.1%: about 2 bytes an entry,
--- where the btrees they replace took 38. A lookup reads the whole index (about 10 MB for 10 million
--- entries) and then only the ranges whose filter may hold the subject; a range not summarized yet
--- (the newest pages: the sealer summarizes a range once it is filled and 512 pages behind the end,
--- trail_brin.cpp) always counts as a candidate, so that nothing is ever missed. In the capture, an
--- entry's insertion into a range not summarized yet only reads the range map. Partial: entries
--- without a subject (most of a typical trail) add nothing. The capture (entry_store.cpp) and the
--- erasure (erase_payloads.cpp) maintain them through the executor, which honours the predicate.
+-- A subject's entries without reading the whole trail. The key is a 64-bit hash of the subject, not
+-- the subject: a btree entry holds at most about 2700 bytes, and a longer subject would make the
+-- capture of its row fail. Lookups compare the hash, then the subject itself. The hash is led by the
+-- entry's id bucket (id >> 16, 65,536 ids each): a hash alone sends every new entry to a random
+-- leaf of an index as large as the trail, which after each checkpoint costs a full-page image per
+-- entry, and this cost grew with the trail; new entries now fall into the newest bucket's part of
+-- the index only, a few hundred pages. A lookup probes every bucket (witness._subject_buckets(): 153
+-- for 10 million entries). Partial: entries without a subject (most of a typical trail) add nothing to it. The
+-- capture (entry_store.cpp) and the erasure (erase_payloads.cpp) maintain it through the executor,
+-- which honours the predicate.
 -- Created here, before this script captures anything: the capture keeps witness.entry open until
 -- commit, and CREATE INDEX refuses a table its own session has open.
-CREATE INDEX entry_subject ON witness.entry
-	USING brin (subject pg_catalog.text_bloom_ops (n_distinct_per_range = 200, false_positive_rate = 0.001))
-	WITH (pages_per_range = 8) WHERE subject IS NOT NULL;
-COMMENT ON INDEX witness.entry_subject IS 'Bloom filter of the subjects of each range of 8 pages: how witness.subject_export() and witness.erase_subject() find a subject''s entries';
+CREATE INDEX entry_subject ON witness.entry ((id OPERATOR(pg_catalog.>>) 16), pg_catalog.hashtextextended(subject, 0))
+	WHERE subject IS NOT NULL;
+COMMENT ON INDEX witness.entry_subject IS 'id bucket and hash of the subject of every entry that has one: how witness.subject_export() and witness.erase_subject() find a subject''s entries';
 -- Only erasures set erasure_id: the capture never adds to this index.
 CREATE INDEX entry_erasure ON witness.entry (erasure_id) WHERE erasure_id IS NOT NULL;
 -- The entries of encrypted tables carry no subject in clear, only its keyed pseudonym: this index
--- finds them the way entry_subject finds the others.
-CREATE INDEX entry_pseudonym ON witness.entry
-	USING brin (subject_pseudonym pg_catalog.bytea_bloom_ops (n_distinct_per_range = 200, false_positive_rate = 0.001))
-	WITH (pages_per_range = 8) WHERE subject_pseudonym IS NOT NULL;
-COMMENT ON INDEX witness.entry_pseudonym IS 'Bloom filter of the subject pseudonyms of each range of 8 pages: how witness.subject_export() and witness.erase_subject() find the entries of encrypted tables without the subject in clear';
+-- finds them the way entry_subject finds the others. The key is the pseudonym's first 8 bytes as a
+-- bigint (it is an HMAC output, as uniform as a hash), led by the id bucket for the same reason as
+-- entry_subject's.
+CREATE FUNCTION witness._pseudonym_key(pseudonym bytea) RETURNS bigint
+AS 'MODULE_PATHNAME', 'witness_pseudonym_key' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION witness._pseudonym_key(bytea) IS 'internal: the first 8 bytes of a subject pseudonym as a bigint, the key of witness.entry_pseudonym';
+CREATE INDEX entry_pseudonym ON witness.entry ((id OPERATOR(pg_catalog.>>) 16), witness._pseudonym_key(subject_pseudonym))
+	WHERE subject_pseudonym IS NOT NULL;
+COMMENT ON INDEX witness.entry_pseudonym IS 'id bucket and first 8 bytes (witness._pseudonym_key) of the subject pseudonym of every encrypted entry that has a subject: how witness.subject_export() and witness.erase_subject() find them without the subject in clear';
 COMMENT ON INDEX witness.entry_erasure IS 'the entries each erasure emptied: how witness.subject_export() lists a subject''s erased entries';
 
 -------------------------------------------------------------------------------
@@ -113,12 +115,10 @@ BEGIN
 	SELECT c.relname INTO name FROM pg_catalog.pg_class c WHERE c.oid = p;
 	EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s USING brin (xid witness.xid8_minmax_ops)', name || '_xid', p);
 	EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s USING brin (id)', name || '_id', p);
-	EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s USING brin (subject pg_catalog.text_bloom_ops '
-	               '(n_distinct_per_range = 200, false_positive_rate = 0.001)) WITH (pages_per_range = 8) '
+	EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s ((id OPERATOR(pg_catalog.>>) 16), pg_catalog.hashtextextended(subject, 0)) '
 	               'WHERE subject IS NOT NULL', name || '_subject', p);
 	EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s (erasure_id) WHERE erasure_id IS NOT NULL', name || '_erasure', p);
-	EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s USING brin (subject_pseudonym pg_catalog.bytea_bloom_ops '
-	               '(n_distinct_per_range = 200, false_positive_rate = 0.001)) WITH (pages_per_range = 8) '
+	EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s ((id OPERATOR(pg_catalog.>>) 16), witness._pseudonym_key(subject_pseudonym)) '
 	               'WHERE subject_pseudonym IS NOT NULL', name || '_pseudonym', p);
 END
 $$;
@@ -415,6 +415,19 @@ AS 'MODULE_PATHNAME', 'witness_subject_digest' LANGUAGE C STABLE STRICT;
 COMMENT ON FUNCTION witness._subject_digest(bytea, text) IS 'internal: SHA-256(0x04 || salt || subject as UTF-8), the salted digest witness.erasure and witness.subject_access keep instead of the subject';
 REVOKE ALL ON FUNCTION witness._subject_digest(bytea, text) FROM PUBLIC;
 
+-- The id buckets witness.entry_subject holds entries of, from its first to its last (two index
+-- probes). Callers compute it once and look a subject up in every bucket.
+CREATE FUNCTION witness._subject_buckets() RETURNS bigint[]
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT ARRAY(SELECT generate_series(
+		LEAST((SELECT min(e.id >> 16) FROM witness.entry e WHERE e.subject IS NOT NULL),
+		      (SELECT min(e.id >> 16) FROM witness.entry e WHERE e.subject_pseudonym IS NOT NULL)),
+		GREATEST((SELECT max(e.id >> 16) FROM witness.entry e WHERE e.subject IS NOT NULL),
+		         (SELECT max(e.id >> 16) FROM witness.entry e WHERE e.subject_pseudonym IS NOT NULL))))
+$$;
+COMMENT ON FUNCTION witness._subject_buckets() IS 'internal: every id bucket (id >> 16) from the first to the last entry with a subject or a subject pseudonym, for lookups in witness.entry_subject and witness.entry_pseudonym';
+
 -- Raises unless the entries of a subject can all be found and read: encrypted ones need the master key.
 CREATE FUNCTION witness._check_subject_readable(what text) RETURNS void
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
@@ -446,27 +459,7 @@ END
 $$;
 COMMENT ON FUNCTION witness._check_subject_readable(text) IS 'internal: refuses a subject export or erasure that could not find the subject''s encrypted entries (no master key)';
 REVOKE ALL ON FUNCTION witness._check_subject_readable(text) FROM PUBLIC;
-
--- The entries whose subject is for_subject, through witness.entry_subject, or (for_subject NULL)
--- whose subject pseudonym is pn, through witness.entry_pseudonym. A function of its own, so that only
--- these lookups run with sequential scans off, not the callers' other queries; called once per
--- pseudonym, so that the pseudonym is a constant of the query, which a BRIN index can take (joined
--- to a list of pseudonyms, the planner scans every range the partial index covers instead).
-CREATE FUNCTION witness._subject_entries(for_subject text, pn bytea DEFAULT NULL,
-                                         OUT entry_ctid tid, OUT entry_tableoid oid, OUT m witness.entry)
-RETURNS SETOF record
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET enable_seqscan = off
-AS $$
-BEGIN
-	IF for_subject IS NOT NULL THEN
-		RETURN QUERY SELECT e.ctid, e.tableoid, e FROM witness.entry e WHERE e.subject = for_subject;
-	ELSE
-		RETURN QUERY SELECT e.ctid, e.tableoid, e FROM witness.entry e WHERE e.subject_pseudonym = pn;
-	END IF;
-END
-$$;
-COMMENT ON FUNCTION witness._subject_entries(text, bytea) IS 'internal: the entries (with their ctid and partition) whose subject, or else whose subject pseudonym, is the given one, found through witness.entry_subject or witness.entry_pseudonym';
-REVOKE ALL ON FUNCTION witness._subject_entries(text, bytea) FROM PUBLIC;
+REVOKE ALL ON FUNCTION witness._subject_buckets() FROM PUBLIC;
 
 CREATE FUNCTION witness._erase_payloads(entries tid[], partitions oid[], ids bigint[], erasure_id bigint) RETURNS bigint
 AS 'MODULE_PATHNAME', 'witness_erase_payloads' LANGUAGE C VOLATILE;
@@ -483,7 +476,7 @@ DECLARE
 	format1 bigint;
 	new_erasure bigint;
 	salt bytea;
-	-- the subject's pseudonyms under the current and the previous master key:
+	buckets bigint[];
 	pseudonyms bytea[];
 	tampered bigint[];
 BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in error contexts stay
@@ -502,21 +495,25 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 	PERFORM witness._check_subject_readable('cannot erase the subject''s entries');
 	-- One erasure at a time: two would race to update the same entries.
 	PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('pg_witness erase_subject'));
-	-- The subject's entries through witness.entry_subject (witness._subject_entries() runs with
-	-- sequential scans off: the trail's BRIN indexes keep a lookup from reading the whole trail).
-	-- Encrypted entries carry the subject's keyed pseudonym instead, found through witness.entry_pseudonym,
-	-- one pseudonym at a time (witness._subject_entries(): a BRIN index takes no = ANY). Under the current and the previous master
-	-- key: a pseudonym stays what it was at capture.
+	-- The subject's entries through witness.entry_subject (id bucket and hash of the subject, then the
+	-- subject itself).
+	buckets := witness._subject_buckets();
+	-- Encrypted entries carry the subject's keyed pseudonym instead, found through witness.entry_pseudonym.
+	-- Under the current and the previous master key: a pseudonym stays what it was at capture.
 	pseudonyms := CASE WHEN witness.master_key_id() IS NOT NULL THEN witness._lookup_pseudonyms(subject) END;
 	-- A ctid names a row within one partition of witness.entry: tableoid says which (docs/scaling.md).
 	SELECT array_agg(f.ctid ORDER BY f.id), array_agg(f.tableoid ORDER BY f.id), array_agg(f.id ORDER BY f.id) INTO tids, parts, ids
-	FROM (SELECT se.entry_ctid AS ctid, se.entry_tableoid AS tableoid, (se.m).id FROM witness._subject_entries(erase_subject.subject) se
-	      WHERE (se.m).format = 2 AND (se.m).erasure_id IS NULL
+	FROM (SELECT e.ctid, e.tableoid, e.id FROM witness.entry e
+	      WHERE (e.id >> 16) = ANY (buckets) AND hashtextextended(e.subject, 0) = hashtextextended(erase_subject.subject, 0)
+	        AND e.subject = erase_subject.subject AND e.format = 2 AND e.erasure_id IS NULL
 	      UNION ALL
-	      SELECT pe.entry_ctid, pe.entry_tableoid, (pe.m).id FROM unnest(pseudonyms) AS u(pn)
-	      CROSS JOIN LATERAL witness._subject_entries(NULL, u.pn) pe
-	      WHERE (pe.m).format = 2 AND (pe.m).erasure_id IS NULL) f;
-	SELECT count(*) INTO format1 FROM witness._subject_entries(erase_subject.subject) se WHERE (se.m).format = 1;
+	      SELECT e.ctid, e.tableoid, e.id FROM witness.entry e
+	      WHERE (e.id >> 16) = ANY (buckets)
+	        AND witness._pseudonym_key(e.subject_pseudonym) = ANY (ARRAY(SELECT witness._pseudonym_key(u.pn) FROM unnest(pseudonyms) AS u(pn)))
+	        AND e.subject_pseudonym = ANY (pseudonyms) AND e.format = 2 AND e.erasure_id IS NULL) f;
+	SELECT count(*) INTO format1 FROM witness.entry e
+	WHERE (e.id >> 16) = ANY (buckets) AND hashtextextended(e.subject, 0) = hashtextextended(erase_subject.subject, 0)
+	  AND e.subject = erase_subject.subject AND e.format = 1;
 	IF format1 > 0 THEN
 		RAISE WARNING '% entries of this subject were captured in format 1 and cannot be erased', format1
 			USING DETAIL = 'Their values are covered by their leaf hashes directly (docs/personal-data.md).';
@@ -872,8 +869,8 @@ RETURNS SETOF text
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	-- Found through witness.entry_subject and witness.entry_pseudonym, Bloom filters per range of pages
-	-- (witness._subject_entries(), with sequential scans off).
+	subject_key bigint := hashtextextended(for_subject, 0);
+	buckets bigint[] := witness._subject_buckets();
 	-- Encrypted entries carry the subject's keyed pseudonym instead of the subject.
 	pseudonyms bytea[] := CASE WHEN witness.master_key_id() IS NOT NULL THEN witness._lookup_pseudonyms(for_subject) END;
 	erasures bigint[];
@@ -910,15 +907,15 @@ BEGIN
 	END IF;
 	FOR r IN
 		WITH found AS (
-			-- Entries in clear, by their subject.
-			SELECT se.m, NULL::bigint AS erasure_id, NULL::timestamptz AS erased_at
-			FROM witness._subject_entries(for_subject) se
+			SELECT m, NULL::bigint AS erasure_id, NULL::timestamptz AS erased_at
+			FROM witness.entry m
+			WHERE (m.id >> 16) = ANY (buckets) AND hashtextextended(m.subject, 0) = subject_key AND m.subject = for_subject
 			UNION ALL
-			-- One pseudonym at a time (witness._subject_entries()): a BRIN index takes no = ANY.
-			SELECT pe.m, NULL::bigint, NULL::timestamptz
-			FROM unnest(pseudonyms) AS u(pn)
-			CROSS JOIN LATERAL witness._subject_entries(NULL, u.pn) pe
-			WHERE (pe.m).erasure_id IS NULL OR (pe.m).erasure_id <> ALL (COALESCE(erasures, '{}'))
+			SELECT m, NULL::bigint, NULL::timestamptz
+			FROM witness.entry m
+			WHERE (m.id >> 16) = ANY (buckets)
+			  AND witness._pseudonym_key(m.subject_pseudonym) = ANY (ARRAY(SELECT witness._pseudonym_key(u.pn) FROM unnest(pseudonyms) AS u(pn)))
+			  AND m.subject_pseudonym = ANY (pseudonyms) AND (m.erasure_id IS NULL OR m.erasure_id <> ALL (COALESCE(erasures, '{}')))
 			UNION ALL
 			SELECT m, x.erasure_id, x.erased_at
 			FROM witness.erasure x JOIN witness.entry m ON m.erasure_id = x.erasure_id
@@ -5885,7 +5882,8 @@ $$;
 -- The matrix of docs/access.md. Nothing of schema witness is executable by PUBLIC but what PostgreSQL
 -- calls as another role than the caller of a pg_witness function (PUBLIC has no USAGE on schema
 -- witness, so it cannot name them):
--- - as the role whose change is captured: the trigger functions
+-- - as the role whose change is captured: witness._pseudonym_key() by the index
+--   witness.entry_pseudonym (a pure function of its argument), and the trigger functions
 --   witness.capture() and witness.capture_truncate(), which PostgreSQL clones onto every new partition
 --   of a tracked table as the role that creates or attaches it (they cannot be called but as
 --   triggers, and pg_witness refuses any trigger on them it did not make);
@@ -5898,7 +5896,7 @@ $$;
 --   Likewise witness._visible_days(), called by witness.daily_summary and witness.actor_activity.)
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA witness FROM PUBLIC;
 REVOKE ALL ON ALL PROCEDURES IN SCHEMA witness FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION witness.capture(), witness.capture_truncate(),
+GRANT EXECUTE ON FUNCTION witness._pseudonym_key(bytea), witness.capture(), witness.capture_truncate(),
                           witness.access_check(), witness.entry_visible(timestamptz), witness.values_unmasked(),
                           witness.tag_names(smallint), witness._masked_values(jsonb, text, text),
                           witness._block_json(witness.block), witness._my_trail()

@@ -174,22 +174,22 @@ read -r TRAIL_ENTRIES TRAIL_BLOCKS < <(qv -F ' ' -c "SELECT (SELECT count(*) FRO
 read -r ENTRY_BYTES SUBJECT_INDEX_BYTES < <(qv -F ' ' -c "SELECT (SELECT sum(pg_total_relation_size(t.relid)) FROM pg_partition_tree('witness.entry') t), (SELECT sum(pg_relation_size(i.indexrelid)) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
 	WHERE i.indrelid IN (SELECT relid FROM pg_partition_tree('witness.entry')) AND c.relname LIKE '%\\_${SUBJECT_INDEX#entry_}')")
 report "trail: $TRAIL_ENTRIES entries in $TRAIL_BLOCKS blocks, built in ${GEN_S}s (VACUUM ANALYZE $(since "$t0")s); witness.entry with indexes $(mib $((ENTRY_BYTES / 1024))), of which witness.$SUBJECT_INDEX $(mib $((SUBJECT_INDEX_BYTES / 1024)))"
-# of_subject S: the condition on witness.entry e that finds S's entries through the subject's index
-# (with sequential scans off, as erase_subject() and subject_export() run).
+# of_subject S: the condition on witness.entry e that finds S's entries through the subject's index.
 of_subject() {
 	if [[ $ENCRYPT == true ]]; then
-		echo "e.subject_pseudonym = (SELECT (witness._subject_pseudonyms('$1'))[1])"
+		echo "(e.id >> 16) = ANY (witness._subject_buckets()) AND witness._pseudonym_key(e.subject_pseudonym) =
+		      witness._pseudonym_key((witness._subject_pseudonyms('$1'))[1]) AND e.subject_pseudonym = (witness._subject_pseudonyms('$1'))[1]"
 	else
-		echo "e.subject = '$1'"
+		echo "(e.id >> 16) = ANY (witness._subject_buckets()) AND hashtextextended(e.subject, 0) = hashtextextended('$1', 0) AND e.subject = '$1'"
 	fi
 }
 for ((r = 1; r <= ROUNDS; r++)); do
 	for s in "spread-$r@bench" "cluster-$r@bench"; do
-		report "  $s: $(qv -c "SET enable_seqscan = off" -c "SELECT count(*) || ' entries in ' || count(DISTINCT (witness.block_of(e.id)).block_no) || ' blocks' FROM witness.entry e
+		report "  $s: $(qv -c "SELECT count(*) || ' entries in ' || count(DISTINCT (witness.block_of(e.id)).block_no) || ' blocks' FROM witness.entry e
 		                       WHERE $(of_subject "$s")")"
 	done
 done
-report "  big@bench: $(qv -c "SET enable_seqscan = off" -c "SELECT count(*) FROM witness.entry e WHERE $(of_subject big@bench)") entries"
+report "  big@bench: $(qv -c "SELECT count(*) FROM witness.entry e WHERE $(of_subject big@bench)") entries"
 report "  block size: $(qv -c "SELECT min(entry_count) || ' to ' || max(entry_count) || ' entries' FROM witness.block WHERE block_no > 1")"
 
 for ((round = 1; round <= ROUNDS; round++)); do

@@ -113,10 +113,7 @@ void summarize_leaf(Oid leaf)
 		Oid index = lfirst_oid(lc);
 		Relation irel = index_open(index, AccessShareLock);
 		IndexInfo *info = BuildIndexInfo(irel);
-		// The min/max indexes on xid and id, and the Bloom filters of subjects and pseudonyms (whose
-		// ranges, unsummarized, every lookup would read).
-		bool trail = irel->rd_rel->relam == BRIN_AM_OID && info->ii_NumIndexAttrs == 1 &&
-		             (info->ii_IndexAttrNumbers[0] == EntrySubject || info->ii_IndexAttrNumbers[0] == EntrySubjectPseudonym);
+		bool trail = false;
 		for (const TrailBrin &brin : trail_brins)
 			trail = trail || is_trail_index(irel, info, brin);
 		index_close(irel, AccessShareLock);

@@ -18,15 +18,14 @@ struct TrailBrins {
 // last call, in both indexes, so that scans through them read only the ranges that can match.
 void summarize_filled_ranges();
 
-// How far the trail's BRIN indexes (four per partition: xid, id, subject, pseudonym) are known to be
-// summarized in this process. The background sealer runs each pass in a new process and carries this
-// from one to the next (sealer_registry.hpp), so that a pass does not walk every range of a long trail
-// again.
+// How far the trail's BRIN indexes (two per partition) are known to be summarized in this process. The
+// background sealer runs each pass in a new process and carries this from one to the next
+// (sealer_registry.hpp), so that a pass does not walk every range of a long trail again.
 struct BrinProgress {
 	Oid index; // InvalidOid for an unused slot
 	BlockNumber upto;
 };
-constexpr int kBrinProgressSlots = 32;
+constexpr int kBrinProgressSlots = 8;
 void trail_brin_progress(BrinProgress out[kBrinProgressSlots]);
 void trail_brin_resume(const BrinProgress in[kBrinProgressSlots]);
 
