@@ -97,6 +97,8 @@ RESET ROLE;
 SELECT count(*) > 0 AS read FROM witness.log;
 COPY (SELECT id FROM witness.entry LIMIT 1) TO stdout;
 COPY witness.block TO '/dev/null';
+-- A table read twice by one statement is named once.
+SELECT count(*) >= 0 AS read_twice FROM witness.block a JOIN witness.block b USING (block_no);
 SELECT count(*) >= 0 AS verified FROM witness.verify();
 SELECT witness.flush_activity() > 0 AS flushed;
 SELECT * FROM act_show(:start);

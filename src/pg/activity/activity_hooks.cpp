@@ -330,6 +330,7 @@ void record_reads(QueryDesc *query)
 		}
 	}
 	List *roots = NIL;
+	List *trail_read = NIL; // each table of the trail named once, however often the statement reads it
 	StringInfoData trail;
 	trail.data = nullptr;
 	index = 0;
@@ -341,7 +342,8 @@ void record_reads(QueryDesc *query)
 		RelationReads *r = relation(rte->relid);
 		// The trail's tables as the statement names them: witness.entry, not each partition it reads.
 		if (r->trail && rte->relkind != RELKIND_VIEW && (rte->requiredPerms & ACL_SELECT) != 0 &&
-		    setting_record_activity == RecordActivityAll) {
+		    setting_record_activity == RecordActivityAll && !list_member_oid(trail_read, rte->relid)) {
+			trail_read = lappend_oid(trail_read, rte->relid);
 			if (trail.data == nullptr)
 				initStringInfo(&trail);
 			else if (trail.len < kActivityObjectBytes)
@@ -359,6 +361,7 @@ void record_reads(QueryDesc *query)
 	if (trail.data != nullptr)
 		begin_read(query, stmt, query->sourceText, ActivityKind::TrailRead, trail.data);
 	list_free(roots);
+	list_free(trail_read);
 	pfree(reads);
 }
 
