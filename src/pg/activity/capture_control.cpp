@@ -1,15 +1,15 @@
 // Capture control (capture_control.hpp). What is recorded, as activity of kind "capture control":
-// - any trigger of a table of schema witness (the guards of the trail) created, replaced, altered
-//   (enabled, disabled, renamed) or dropped; on any other table, a trigger named witness_... (the
-//   capture triggers) when pg_witness's event triggers cannot refuse it (session_replication_role =
-//   replica, or one of them disabled);
+// - any trigger of a table of schema witness (the guards of the trail) altered (enabled, disabled)
+//   or dropped; on any other table, one of pg_witness's triggers (by name or function) when its event
+//   triggers cannot refuse it (session_replication_role = replica, one of them disabled, or under the
+//   internal mark);
 // - an event trigger named witness_... created, altered or dropped;
-// - a function or relation of schema witness created, altered or dropped; a captured table altered
-//   or dropped while the event triggers do not check;
-// - ALTER EXTENSION pg_witness ADD or DROP of a member;
-// - a rule on a table of schema witness refused, on any other table recorded while the event
-//   triggers do not check; a trigger on a table of schema witness whose function is not pg_witness's,
-//   and renaming or moving pg_witness's relations, functions, triggers and event triggers, refused.
+// - a relation of schema witness created, altered or dropped, a function of it altered or dropped; a
+//   captured table altered, dropped or given a rule while the event triggers do not check.
+// What is refused (42501): rules and foreign or row-level BEFORE INSERT triggers on tables of schema
+// witness; creating or replacing a function there; renaming or moving pg_witness's relations,
+// functions, triggers and event triggers; ALTER EXTENSION pg_witness ADD or DROP; constraints,
+// policies, defaults and column changes on its tables (but under its internal mark).
 // pg_witness's own DDL (its functions, its extension script, its workers) is not recorded. Plain PostgreSQL
 // calls only: no C++ object lives in these frames (docs/cpp-boundary.md, rule 4).
 #include "pg/activity/capture_control.hpp"
