@@ -3875,6 +3875,14 @@ $$;
 COMMENT ON FUNCTION witness._lookup_rows(witness.block, pg_snapshot) IS 'internal: the rows of witness.entry_lookup for the members of a block';
 REVOKE ALL ON FUNCTION witness._lookup_rows(witness.block, pg_snapshot) FROM PUBLIC;
 
+-- The same rows, written by C (src/pg/seal/lookup_rows.cpp): heap multi-inserts, and only the earliest and
+-- the latest row of each page range in the stmt_time BRIN index. NULL when witness.entry_lookup has a
+-- CHECK constraint, a row trigger, a rule or forced row-level security: the caller inserts through SQL.
+CREATE FUNCTION witness._add_lookup_rows(b witness.block, prev_snapshot pg_snapshot) RETURNS bigint
+AS 'MODULE_PATHNAME', 'witness_add_lookup_rows' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION witness._add_lookup_rows(witness.block, pg_snapshot) IS 'internal: adds the rows of witness.entry_lookup for the members of a block (those witness._lookup_rows() returns) and returns how many; NULL when the table needs the executor (constraint, trigger, rule)';
+REVOKE ALL ON FUNCTION witness._add_lookup_rows(witness.block, pg_snapshot) FROM PUBLIC;
+
 -- Called by witness.seal() after it sealed, and by the background sealer after each pass, in a
 -- transaction of its own (src/pg/seal/lookup_maintenance.cpp): the entries of every block not yet in
 -- witness.entry_lookup, found as witness._block_members() finds them (the block's snapshot minus the
@@ -3908,12 +3916,16 @@ BEGIN
 		-- the same (a state row altered by hand), they are skipped.
 		IF NOT EXISTS (SELECT FROM witness.entry_lookup k WHERE k.id BETWEEN b.first_entry_id AND b.last_entry_id
 		                                                   AND k.block_no = b.block_no) THEN
-			INSERT INTO witness.entry_lookup SELECT * FROM witness._lookup_rows(b, prev_snapshot);
+			n := witness._add_lookup_rows(b, prev_snapshot);
+			IF n IS NULL THEN
+				INSERT INTO witness.entry_lookup SELECT * FROM witness._lookup_rows(b, prev_snapshot);
+				GET DIAGNOSTICS n = ROW_COUNT;
+			END IF;
 		ELSE
 			INSERT INTO witness.entry_lookup SELECT * FROM witness._lookup_rows(b, prev_snapshot)
 			ON CONFLICT (id) DO NOTHING;
+			GET DIAGNOSTICS n = ROW_COUNT;
 		END IF;
-		GET DIAGNOSTICS n = ROW_COUNT;
 		added := added + n;
 	END LOOP;
 	UPDATE witness.lookup_state SET block_no = done;

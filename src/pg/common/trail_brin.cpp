@@ -48,15 +48,6 @@ BrinProgress *progress_of(Oid index)
 	return nullptr;
 }
 
-// A plain min/max BRIN index on the column: the summary of a page range is then the smallest and the
-// largest value in it, which inserting a batch's smallest and largest values keeps covering the rest.
-bool is_minmax_brin(Relation index, IndexInfo *info, AttrNumber column)
-{
-	return index->rd_rel->relam == BRIN_AM_OID && info->ii_NumIndexAttrs == 1 &&
-	       info->ii_IndexAttrNumbers[0] == column && info->ii_Expressions == NIL && info->ii_Predicate == NIL &&
-	       index_getprocid(index, 1, BRIN_PROCNUM_OPCINFO) == F_BRIN_MINMAX_OPCINFO;
-}
-
 // One of the trail's BRIN indexes: witness.<name> on witness.entry itself (not partitioned: a 0.1
 // trail), or the partition's own (<partition>_xid, <partition>_id). Any plain min/max BRIN index on
 // the column keeps covering what capture skips (move_trail_brins_last), whatever its name.
@@ -124,6 +115,15 @@ void summarize_leaf(Oid leaf)
 }
 
 } // namespace
+
+// A plain min/max BRIN index on the column: the summary of a page range is then the smallest and the
+// largest value in it, which inserting a batch's smallest and largest values keeps covering the rest.
+bool is_minmax_brin(Relation index, IndexInfo *info, AttrNumber column)
+{
+	return index->rd_rel->relam == BRIN_AM_OID && info->ii_NumIndexAttrs == 1 &&
+	       info->ii_IndexAttrNumbers[0] == column && info->ii_Expressions == NIL && info->ii_Predicate == NIL &&
+	       index_getprocid(index, 1, BRIN_PROCNUM_OPCINFO) == F_BRIN_MINMAX_OPCINFO;
+}
 
 void trail_brin_progress(BrinProgress out[kBrinProgressSlots])
 {

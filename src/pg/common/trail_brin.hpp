@@ -29,6 +29,10 @@ constexpr int kBrinProgressSlots = 8;
 void trail_brin_progress(BrinProgress out[kBrinProgressSlots]);
 void trail_brin_resume(const BrinProgress in[kBrinProgressSlots]);
 
+// A plain min/max BRIN index on the column: the summary of a page range is then the smallest and the
+// largest value in it, which inserting a batch's smallest and largest values keeps covering the rest.
+bool is_minmax_brin(Relation index, IndexInfo *info, AttrNumber column);
+
 // Moves entry_xid and entry_id, where each is the plain min/max BRIN index pg_witness creates, to the end
 // of witness.entry's open index list.
 TrailBrins move_trail_brins_last(ResultRelInfo *indexes);

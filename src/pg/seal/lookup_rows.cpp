@@ -1,0 +1,361 @@
+// witness._add_lookup_rows(b, prev_snapshot): writes the rows of witness.entry_lookup for the members
+// of block b, the same rows witness._lookup_rows() returns, and returns how many. The lookup table is
+// the largest share of the work after a seal (docs/performance.md), and its INSERT ... SELECT paid the
+// executor, a WAL record per row and a BRIN insertion per row; here the rows go in with heap
+// multi-inserts, and the stmt_time BRIN index gets only the earliest and the latest row of a batch in
+// each page range. NULL when the table has anything the executor would have to run for an insert (a
+// CHECK constraint, a row trigger, a rule, forced row-level security): the caller inserts through SQL
+// then, so that nothing a DBA put on the table is skipped.
+#include "pg/common/pg_includes.hpp"
+
+#include "pg/capture/internal_ddl.hpp"
+#include "pg/common/arguments.hpp"
+#include "pg/common/cpp_guard.hpp"
+#include "pg/common/trail_brin.hpp"
+
+#include "core/row_key_change.hpp"
+
+#include <string>
+#include <utility>
+
+extern "C" {
+#include "access/brin.h"
+#include "access/heapam.h"
+#include "access/tableam.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_collation.h"
+#include "executor/executor.h"
+#include "executor/spi.h"
+#include "utils/fmgrprotos.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/ruleutils.h"
+}
+
+extern "C" {
+PG_FUNCTION_INFO_V1(witness_add_lookup_rows);
+Datum witness_add_lookup_rows(PG_FUNCTION_ARGS);
+}
+
+namespace
+{
+
+using namespace witness::pg;
+
+// Rows per heap multi-insert.
+constexpr int kLookupBatch = 1000;
+
+// The columns of witness.entry_lookup, found by name.
+enum LookupColumn { LId, LBlockNo, LStmtTime, LTableHash, LKeyHash, LOp, LTags, LActor, LSessionUser, LOldKeyHash, LColumns };
+const char *const kLookupColumnNames[LColumns] = {"id", "block_no", "stmt_time", "table_hash", "key_hash",
+                                                  "op", "tags", "actor", "session_user_name", "old_key_hash"};
+
+// The member columns the query below returns, in its order.
+enum MemberColumn { MId = 1, MStmtTime, MSchema, MTable, MRowKey, MOldValues, MOp, MTags, MActor, MSessionUser, MErased };
+
+const char *const kMembersQuery =
+    "SELECT m.id, m.stmt_time, m.schema_name, m.table_name, m.row_key, m.old_values, m.op, m.tags, m.actor, "
+    "m.session_user_name, m.erasure_id IS NOT NULL "
+    "FROM witness._member_entries($1, $2, ($1).first_entry_id, ($1).last_entry_id) m";
+
+std::string old_key_scratch; // static: no destructor for an ERROR to skip
+
+// The open lookup table, its indexes, and the batch of rows waiting to be written.
+struct LookupWriter {
+	Relation rel;
+	ResultRelInfo *rri;
+	EState *estate;
+	BulkInsertState bulk;
+	AttrNumber att[LColumns];
+	int brin = -1; // the stmt_time min/max BRIN index, moved last in the index list; -1 when there is none
+	BlockNumber brin_pages = 0;
+	TupleTableSlot *slots[kLookupBatch];
+	TimestampTz times[kLookupBatch];
+	int count = 0;
+	MemoryContext batch_cxt; // the rows of one batch
+	MemoryContext call_cxt;  // the whole call
+	// The last table seen and its hash: a block's entries come from few tables.
+	char *table_text = nullptr;
+	int64 table_hash = 0;
+	char *last_schema = nullptr;
+	char *last_table = nullptr;
+};
+
+// Whether an insert through the executor would run anything a direct insert skips.
+bool needs_executor(Relation rel)
+{
+	TupleDesc desc = RelationGetDescr(rel);
+	if (desc->constr != nullptr && desc->constr->num_check > 0)
+		return true;
+	TriggerDesc *trig = rel->trigdesc;
+	if (trig != nullptr && (trig->trig_insert_before_row || trig->trig_insert_after_row || trig->trig_insert_instead_row ||
+	                        trig->trig_insert_new_table))
+		return true;
+	return rel->rd_rules != nullptr || rel->rd_rel->relforcerowsecurity;
+}
+
+int64 text_hash(const char *s, size_t len)
+{
+	text *t = cstring_to_text_with_len(s, (int)len);
+	return DatumGetInt64(DirectFunctionCall2Coll(hashtextextended, DEFAULT_COLLATION_OID, PointerGetDatum(t), Int64GetDatum(0)));
+}
+
+// quote_ident(schema) || '.' || quote_ident(table), as witness._lookup_table_hash() hashes it.
+void set_table(LookupWriter *w, const char *schema, const char *table)
+{
+	if (w->last_schema != nullptr && strcmp(schema, w->last_schema) == 0 && strcmp(table, w->last_table) == 0)
+		return;
+	MemoryContext saved = MemoryContextSwitchTo(w->call_cxt);
+	w->last_schema = pstrdup(schema);
+	w->last_table = pstrdup(table);
+	w->table_text = psprintf("%s.%s", quote_identifier(schema), quote_identifier(table));
+	MemoryContextSwitchTo(saved);
+	w->table_hash = text_hash(w->table_text, strlen(w->table_text));
+}
+
+// witness._lookup_key_hash(schema, table, key::jsonb): the table's text, a space, the key as jsonb text.
+int64 key_hash(const LookupWriter *w, const char *json_key)
+{
+	Datum jb = DirectFunctionCall1(jsonb_in, CStringGetDatum(json_key));
+	char *jsonb_text = DatumGetCString(DirectFunctionCall1(jsonb_out, jb));
+	char *s = psprintf("%s %s", w->table_text, jsonb_text);
+	return text_hash(s, strlen(s));
+}
+
+// witness._old_row_key(row_key, old_values): NULL (false) unless the UPDATE changed a key column.
+bool old_row_key(text *key, text *old, char **out)
+{
+	bool changed = false;
+	const char *err = run_guarded([&] {
+		changed = witness::old_row_key(std::string_view(VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key)),
+		                               std::string_view(VARDATA_ANY(old), VARSIZE_ANY_EXHDR(old)), old_key_scratch);
+	});
+	if (err != nullptr || !changed)
+		return false;
+	*out = pnstrdup(old_key_scratch.data(), old_key_scratch.size());
+	return true;
+}
+
+void find_columns(LookupWriter *w)
+{
+	TupleDesc desc = RelationGetDescr(w->rel);
+	for (int c = 0; c < LColumns; c++) {
+		w->att[c] = InvalidAttrNumber;
+		for (int i = 0; i < desc->natts; i++) {
+			Form_pg_attribute a = TupleDescAttr(desc, i);
+			if (!a->attisdropped && strcmp(NameStr(a->attname), kLookupColumnNames[c]) == 0)
+				w->att[c] = a->attnum;
+		}
+		if (w->att[c] == InvalidAttrNumber)
+			ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			                errmsg("witness.entry_lookup has no column \"%s\"", kLookupColumnNames[c]),
+			                errhint("Recreate the extension's objects with ALTER EXTENSION pg_witness UPDATE.")));
+	}
+}
+
+// Moves the min/max BRIN index on stmt_time to the end of the index list, where a row inside a page
+// range's run can leave it out by shortening the list.
+void find_time_brin(LookupWriter *w)
+{
+	ResultRelInfo *r = w->rri;
+	for (int i = 0; i < r->ri_NumIndices; i++) {
+		if (!is_minmax_brin(r->ri_IndexRelationDescs[i], r->ri_IndexRelationInfo[i], w->att[LStmtTime]))
+			continue;
+		int last = r->ri_NumIndices - 1;
+		std::swap(r->ri_IndexRelationDescs[i], r->ri_IndexRelationDescs[last]);
+		std::swap(r->ri_IndexRelationInfo[i], r->ri_IndexRelationInfo[last]);
+		w->brin = last;
+		w->brin_pages = BrinGetPagesPerRange(r->ri_IndexRelationDescs[last]);
+		return;
+	}
+}
+
+void open_writer(LookupWriter *w, Relation rel)
+{
+	w->rel = rel;
+	w->call_cxt = CurrentMemoryContext;
+	w->estate = CreateExecutorState();
+	w->rri = makeNode(ResultRelInfo);
+	InitResultRelInfo(w->rri, rel, 1, nullptr, 0);
+	ExecOpenIndices(w->rri, false);
+	find_columns(w);
+	find_time_brin(w);
+	w->bulk = GetBulkInsertState();
+	for (int i = 0; i < kLookupBatch; i++)
+		w->slots[i] = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsHeapTuple);
+	w->batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_witness lookup rows", ALLOCSET_DEFAULT_SIZES);
+}
+
+void close_writer(LookupWriter *w)
+{
+	for (int i = 0; i < kLookupBatch; i++)
+		ExecDropSingleTupleTableSlot(w->slots[i]);
+	FreeBulkInsertState(w->bulk);
+	ExecCloseIndices(w->rri);
+	FreeExecutorState(w->estate);
+	MemoryContextDelete(w->batch_cxt);
+}
+
+// Whether row i of the batch is neither the earliest nor the latest of the batch's rows in its page
+// range of the BRIN index: a min/max summary that holds those two holds it too.
+void mark_brin_extremes(const LookupWriter *w, bool *extreme)
+{
+	for (int i = 0; i < w->count; i++)
+		extreme[i] = false;
+	for (int start = 0; start < w->count;) {
+		BlockNumber range = ItemPointerGetBlockNumber(&w->slots[start]->tts_tid) / w->brin_pages;
+		int lo = start, hi = start, end = start + 1;
+		while (end < w->count && ItemPointerGetBlockNumber(&w->slots[end]->tts_tid) / w->brin_pages == range) {
+			if (w->times[end] < w->times[lo])
+				lo = end;
+			if (w->times[end] > w->times[hi])
+				hi = end;
+			end++;
+		}
+		extreme[lo] = extreme[hi] = true;
+		start = end;
+	}
+}
+
+void flush_batch(LookupWriter *w)
+{
+	if (w->count == 0)
+		return;
+	CHECK_FOR_INTERRUPTS();
+	table_multi_insert(w->rel, w->slots, w->count, GetCurrentCommandId(true), 0, w->bulk);
+	bool extreme[kLookupBatch];
+	if (w->brin >= 0)
+		mark_brin_extremes(w, extreme);
+	const int all = w->rri->ri_NumIndices;
+	for (int i = 0; i < w->count; i++) {
+		w->rri->ri_NumIndices = w->brin >= 0 && !extreme[i] ? all - 1 : all;
+		ExecInsertIndexTuples(w->rri, w->slots[i], w->estate, false, false, nullptr, NIL);
+		w->rri->ri_NumIndices = all;
+		ResetPerTupleExprContext(w->estate);
+		ExecClearTuple(w->slots[i]);
+	}
+	w->count = 0;
+	MemoryContextReset(w->batch_cxt);
+}
+
+// Forms the lookup row of one member (columns as kMembersQuery returns them) into the next slot.
+void add_member(LookupWriter *w, HeapTuple member, TupleDesc mdesc, int64 block_no)
+{
+	bool isnull;
+	MemoryContext saved = MemoryContextSwitchTo(w->batch_cxt);
+	Datum values[MaxTupleAttributeNumber];
+	bool nulls[MaxTupleAttributeNumber];
+	const int natts = RelationGetDescr(w->rel)->natts;
+	for (int i = 0; i < natts; i++) {
+		values[i] = (Datum)0;
+		nulls[i] = true;
+	}
+	auto set = [&](LookupColumn c, Datum v, bool null) {
+		values[w->att[c] - 1] = v;
+		nulls[w->att[c] - 1] = null;
+	};
+	Datum id = SPI_getbinval(member, mdesc, MId, &isnull);
+	set(LId, id, isnull);
+	set(LBlockNo, Int64GetDatum(block_no), false);
+	Datum stmt_time = SPI_getbinval(member, mdesc, MStmtTime, &isnull);
+	set(LStmtTime, stmt_time, isnull);
+	w->times[w->count] = isnull ? 0 : DatumGetTimestampTz(stmt_time);
+	char *schema = SPI_getvalue(member, mdesc, MSchema);
+	char *table = SPI_getvalue(member, mdesc, MTable);
+	set_table(w, schema != nullptr ? schema : "", table != nullptr ? table : "");
+	// Both are NOT NULL in witness.entry; a NULL one would make the SQL's hash NULL too.
+	set(LTableHash, Int64GetDatum(w->table_hash), schema == nullptr || table == nullptr);
+	const bool erased = DatumGetBool(SPI_getbinval(member, mdesc, MErased, &isnull));
+	char *key = SPI_getvalue(member, mdesc, MRowKey);
+	const bool key_known = !erased && key != nullptr && schema != nullptr && table != nullptr;
+	set(LKeyHash, key_known ? Int64GetDatum(key_hash(w, key)) : (Datum)0, !key_known);
+	bool op_null;
+	Datum op = SPI_getbinval(member, mdesc, MOp, &op_null);
+	set(LOp, op, op_null);
+	// (The Datum first, then its flag: the order in which a call's arguments are evaluated is unspecified.)
+	for (auto [column, member_column] : {std::pair{LTags, MTags}, {LActor, MActor}, {LSessionUser, MSessionUser}}) {
+		Datum v = SPI_getbinval(member, mdesc, member_column, &isnull);
+		set(column, v, isnull);
+	}
+	bool old_known = false;
+	if (key_known && !op_null && DatumGetChar(op) == 'U') {
+		Datum row_key = SPI_getbinval(member, mdesc, MRowKey, &isnull);
+		Datum old_values = SPI_getbinval(member, mdesc, MOldValues, &isnull);
+		char *old_key = nullptr;
+		if (!isnull && old_row_key(DatumGetTextPP(row_key), DatumGetTextPP(old_values), &old_key)) {
+			set(LOldKeyHash, Int64GetDatum(key_hash(w, old_key)), false);
+			old_known = true;
+		}
+	}
+	if (!old_known)
+		set(LOldKeyHash, (Datum)0, true);
+	// NOT NULL holds as the executor would check it: witness.entry's own columns are NOT NULL too.
+	TupleDesc desc = RelationGetDescr(w->rel);
+	for (int i = 0; i < natts; i++)
+		if (nulls[i] && TupleDescAttr(desc, i)->attnotnull)
+			ereport(ERROR, (errcode(ERRCODE_NOT_NULL_VIOLATION),
+			                errmsg("null value in column \"%s\" of relation \"entry_lookup\" violates not-null constraint",
+			                       NameStr(TupleDescAttr(desc, i)->attname))));
+	HeapTuple tuple = heap_form_tuple(desc, values, nulls);
+	ExecStoreHeapTuple(tuple, w->slots[w->count], false);
+	w->count++;
+	MemoryContextSwitchTo(saved);
+}
+
+} // namespace
+
+Datum witness_add_lookup_rows(PG_FUNCTION_ARGS)
+{
+	require_nargs(fcinfo, 2);
+	require_not_null(fcinfo, 0, "b");
+	if (!internal_ddl_active())
+		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE), errmsg("cannot insert into witness.entry_lookup"),
+		                errdetail("The lookup table of witness.search() and witness.entity_history() is written only by pg_witness's sealer.")));
+	HeapTupleHeader block = PG_GETARG_HEAPTUPLEHEADER(0);
+	bool isnull;
+	const int64 block_no = DatumGetInt64(GetAttributeByName(block, "block_no", &isnull));
+	if (isnull)
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("the block has no number")));
+
+	Oid relid = get_relname_relid("entry_lookup", get_namespace_oid("witness", false));
+	if (!OidIsValid(relid))
+		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("witness.entry_lookup does not exist")));
+	Relation rel = table_open(relid, RowExclusiveLock);
+	if (needs_executor(rel)) {
+		table_close(rel, RowExclusiveLock);
+		PG_RETURN_NULL();
+	}
+
+	Oid argtypes[2] = {get_fn_expr_argtype(fcinfo->flinfo, 0), PG_SNAPSHOTOID};
+	Datum args[2] = {PG_GETARG_DATUM(0), PG_ARGISNULL(1) ? (Datum)0 : PG_GETARG_DATUM(1)};
+	char argnulls[2] = {' ', PG_ARGISNULL(1) ? 'n' : ' '};
+	if (!OidIsValid(argtypes[0]))
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("cannot tell the type of the block")));
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "pg_witness: SPI_connect failed");
+	LookupWriter *w = (LookupWriter *)palloc0(sizeof(LookupWriter));
+	new (w) LookupWriter();
+	open_writer(w, rel);
+	Portal portal = SPI_cursor_open_with_args(nullptr, kMembersQuery, 2, argtypes, args, argnulls, true, 0);
+	int64 added = 0;
+	for (;;) {
+		SPI_cursor_fetch(portal, true, kLookupBatch);
+		const uint64 n = SPI_processed;
+		if (n == 0)
+			break;
+		for (uint64 i = 0; i < n; i++) {
+			add_member(w, SPI_tuptable->vals[i], SPI_tuptable->tupdesc, block_no);
+			if (w->count == kLookupBatch)
+				flush_batch(w);
+		}
+		added += (int64)n;
+		SPI_freetuptable(SPI_tuptable);
+	}
+	flush_batch(w);
+	SPI_cursor_close(portal);
+	close_writer(w);
+	SPI_finish();
+	table_close(rel, NoLock);
+	PG_RETURN_INT64(added);
+}
