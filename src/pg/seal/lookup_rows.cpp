@@ -60,6 +60,15 @@ const char *const kMembersQuery =
 
 std::string old_key_scratch; // static: no destructor for an ERROR to skip
 
+// A table's schema and name, its text as witness._lookup_table_hash() hashes it, and that hash.
+struct TableSeen {
+	char *schema;
+	char *name;
+	char *text;
+	int64 hash;
+};
+constexpr int kTablesSeen = 32;
+
 // The open lookup table, its indexes, and the batch of rows waiting to be written.
 struct LookupWriter {
 	Relation rel;
@@ -73,12 +82,12 @@ struct LookupWriter {
 	TimestampTz times[kLookupBatch];
 	int count = 0;
 	MemoryContext batch_cxt; // the rows of one batch
-	MemoryContext call_cxt;  // the whole call
-	// The last table seen and its hash: a block's entries come from few tables.
-	char *table_text = nullptr;
-	int64 table_hash = 0;
-	char *last_schema = nullptr;
-	char *last_table = nullptr;
+	MemoryContext tables_cxt; // the tables seen
+	// The tables seen and their hashes: a block's entries come from few tables, often interleaved
+	// (each transaction of pgbench's tpcb-like changes four).
+	TableSeen tables[kTablesSeen];
+	int ntables = 0;
+	const TableSeen *table = nullptr; // the current member's
 };
 
 // Whether an insert through the executor would run anything a direct insert skips.
@@ -100,17 +109,27 @@ int64 text_hash(const char *s, size_t len)
 	return DatumGetInt64(DirectFunctionCall2Coll(hashtextextended, DEFAULT_COLLATION_OID, PointerGetDatum(t), Int64GetDatum(0)));
 }
 
-// quote_ident(schema) || '.' || quote_ident(table), as witness._lookup_table_hash() hashes it.
+// quote_ident(schema) || '.' || quote_ident(table), as witness._lookup_table_hash() hashes it: found
+// among the tables seen, or added to them (forgotten all at once when they are full).
 void set_table(LookupWriter *w, const char *schema, const char *table)
 {
-	if (w->last_schema != nullptr && strcmp(schema, w->last_schema) == 0 && strcmp(table, w->last_table) == 0)
-		return;
-	MemoryContext saved = MemoryContextSwitchTo(w->call_cxt);
-	w->last_schema = pstrdup(schema);
-	w->last_table = pstrdup(table);
-	w->table_text = psprintf("%s.%s", quote_identifier(schema), quote_identifier(table));
+	for (int i = 0; i < w->ntables; i++)
+		if (strcmp(schema, w->tables[i].schema) == 0 && strcmp(table, w->tables[i].name) == 0) {
+			w->table = &w->tables[i];
+			return;
+		}
+	if (w->ntables == kTablesSeen) {
+		MemoryContextReset(w->tables_cxt);
+		w->ntables = 0;
+	}
+	MemoryContext saved = MemoryContextSwitchTo(w->tables_cxt);
+	TableSeen *t = &w->tables[w->ntables++];
+	t->schema = pstrdup(schema);
+	t->name = pstrdup(table);
+	t->text = psprintf("%s.%s", quote_identifier(schema), quote_identifier(table));
 	MemoryContextSwitchTo(saved);
-	w->table_hash = text_hash(w->table_text, strlen(w->table_text));
+	t->hash = text_hash(t->text, strlen(t->text));
+	w->table = t;
 }
 
 // witness._lookup_key_hash(schema, table, key::jsonb): the table's text, a space, the key as jsonb text.
@@ -118,7 +137,7 @@ int64 key_hash(const LookupWriter *w, const char *json_key)
 {
 	Datum jb = DirectFunctionCall1(jsonb_in, CStringGetDatum(json_key));
 	char *jsonb_text = DatumGetCString(DirectFunctionCall1(jsonb_out, jb));
-	char *s = psprintf("%s %s", w->table_text, jsonb_text);
+	char *s = psprintf("%s %s", w->table->text, jsonb_text);
 	return text_hash(s, strlen(s));
 }
 
@@ -173,7 +192,6 @@ void find_time_brin(LookupWriter *w)
 void open_writer(LookupWriter *w, Relation rel)
 {
 	w->rel = rel;
-	w->call_cxt = CurrentMemoryContext;
 	w->estate = CreateExecutorState();
 	w->rri = makeNode(ResultRelInfo);
 	InitResultRelInfo(w->rri, rel, 1, nullptr, 0);
@@ -184,6 +202,7 @@ void open_writer(LookupWriter *w, Relation rel)
 	for (int i = 0; i < kLookupBatch; i++)
 		w->slots[i] = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsHeapTuple);
 	w->batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_witness lookup rows", ALLOCSET_DEFAULT_SIZES);
+	w->tables_cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_witness lookup tables", ALLOCSET_SMALL_SIZES);
 }
 
 void close_writer(LookupWriter *w)
@@ -194,6 +213,7 @@ void close_writer(LookupWriter *w)
 	ExecCloseIndices(w->rri);
 	FreeExecutorState(w->estate);
 	MemoryContextDelete(w->batch_cxt);
+	MemoryContextDelete(w->tables_cxt);
 }
 
 // Whether row i of the batch is neither the earliest nor the latest of the batch's rows in its page
@@ -264,7 +284,7 @@ void add_member(LookupWriter *w, HeapTuple member, TupleDesc mdesc, int64 block_
 	char *table = SPI_getvalue(member, mdesc, MTable);
 	set_table(w, schema != nullptr ? schema : "", table != nullptr ? table : "");
 	// Both are NOT NULL in witness.entry; a NULL one would make the SQL's hash NULL too.
-	set(LTableHash, Int64GetDatum(w->table_hash), schema == nullptr || table == nullptr);
+	set(LTableHash, Int64GetDatum(w->table->hash), schema == nullptr || table == nullptr);
 	const bool erased = DatumGetBool(SPI_getbinval(member, mdesc, MErased, &isnull));
 	char *key = SPI_getvalue(member, mdesc, MRowKey);
 	const bool key_known = !erased && key != nullptr && schema != nullptr && table != nullptr;
