@@ -29,8 +29,9 @@ SELECT witness.track('rp.note', 'internal');
 SELECT witness.track('rp.ledger', 'financial');
 
 -- Months cannot be faked (stmt_time is the statement's start): a superuser makes a partition that
--- ends in two seconds, "old", and one for everything after, "new", the way the sealer makes a month.
-SELECT clock_timestamp() AS t_from, clock_timestamp() + interval '2 s' AS cut \gset
+-- ends in eight seconds, "old", and one for everything after, "new", the way the sealer makes a month
+-- (eight: the statements up to the sleep below must all start before then, on a loaded CI machine too).
+SELECT clock_timestamp() AS t_from, clock_timestamp() + interval '8 s' AS cut \gset
 SELECT format('CREATE TABLE witness.entry_old (LIKE witness.entry)') AS mk_old,
        format('ALTER TABLE witness.entry ATTACH PARTITION witness.entry_old FOR VALUES FROM (%L) TO (%L)', :'t_from', :'cut') AS at_old,
        format('CREATE TABLE witness.entry_new (LIKE witness.entry)') AS mk_new,
