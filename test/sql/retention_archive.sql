@@ -178,8 +178,9 @@ CREATE EXTENSION pg_witness;
 RESET client_min_messages;
 CREATE TABLE contract (id int PRIMARY KEY, party text);
 SELECT witness.track('contract', 'restricted', encrypt => false);
--- A partition that ends in two seconds, "old", and one for everything after, "new".
-SELECT clock_timestamp() AS t_from, clock_timestamp() + interval '2 s' AS cut \gset
+-- A partition that ends in six seconds, "old", and one for everything after, "new" (six: the
+-- statements up to the sleep below must all start before then, on a loaded CI machine too).
+SELECT clock_timestamp() AS t_from, clock_timestamp() + interval '6 s' AS cut \gset
 CREATE TABLE witness.entry_old (LIKE witness.entry);
 SELECT witness._guard_entry_partition('witness.entry_old');
 SELECT format('ALTER TABLE witness.entry ATTACH PARTITION witness.entry_old FOR VALUES FROM (%L) TO (%L)', :'t_from', :'cut') \gset at_old_
