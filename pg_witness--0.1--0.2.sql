@@ -5431,6 +5431,32 @@ END
 $$;
 COMMENT ON FUNCTION witness.check_alerts() IS 'evaluates the alert rules over the blocks sealed and the verifications recorded since the last evaluation (the background sealer does it after each pass); returns the alerts raised, each recorded in witness.alert and sent with NOTIFY witness_alert';
 
+-- The capture configuration in replica mode. witness.tracked_table's changes are entries of the chain
+-- through its capture trigger, which fires on origin only: a restore loads configuration rows in
+-- replica mode and must not record them a second time. An UPDATE or DELETE there would change how
+-- tables are captured (a column excluded, a subject column dropped) with no entry: refused, but for
+-- pg_witness under its internal mark (become_collector()). An INSERT in replica mode, which a
+-- restore makes, is recorded as a catalog write (src/pg/activity/capture_control.cpp).
+CREATE FUNCTION witness._config_replica_guard() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF current_setting('session_replication_role') = 'replica' AND NOT witness._in_internal_ddl() THEN
+		RAISE EXCEPTION 'cannot % witness.tracked_table while session_replication_role is replica', lower(TG_OP)
+			USING ERRCODE = 'insufficient_privilege',
+			      DETAIL = 'Changes of the capture configuration are entries of the chain, and its capture trigger does not fire in replica mode.',
+			      HINT = 'Call witness.track() or witness.untrack() with session_replication_role = origin.';
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION witness._config_replica_guard() IS 'internal: guard trigger of witness.tracked_table that refuses UPDATE and DELETE in replica mode, where its capture trigger does not fire';
+REVOKE ALL ON FUNCTION witness._config_replica_guard() FROM PUBLIC;
+CREATE TRIGGER witness_not_in_replica_mode BEFORE UPDATE OR DELETE ON witness.tracked_table
+	FOR EACH STATEMENT EXECUTE FUNCTION witness._config_replica_guard();
+ALTER TABLE witness.tracked_table ENABLE ALWAYS TRIGGER witness_not_in_replica_mode;
+COMMENT ON TRIGGER witness_not_in_replica_mode ON witness.tracked_table IS 'pg_witness: no UPDATE or DELETE of the capture configuration in replica mode, where it would not be captured (docs/capture.md)';
+
 -------------------------------------------------------------------------------
 -- A comment on every column (what \d+ and BI tools show): those the earlier sections left without one
 -------------------------------------------------------------------------------

@@ -325,6 +325,49 @@ SELECT witness.flush_activity() > 0 AS written_again;
 SELECT kind, object_name, message, left(statement, 60) AS statement FROM witness.activity
 WHERE kind IN ('capture control', 'catalog write', 'denied') ORDER BY activity_id DESC LIMIT 20;
 
+-- witness.tracked_table in replica mode, where its capture trigger does not fire (a restore loads it
+-- that way): an UPDATE or DELETE would change how a table is captured (here: stop capturing a
+-- column) with no entry, and is refused, track() included; an INSERT, which could give a partition
+-- settings of its own, is recorded as a catalog write.
+CREATE TABLE owned.pay (id int PRIMARY KEY, amount int) PARTITION BY RANGE (id);
+CREATE TABLE owned.pay_1 PARTITION OF owned.pay FOR VALUES FROM (0) TO (100);
+SELECT witness.track('owned.pay');
+SELECT witness.flush_activity() >= 0 AS flushed;
+SELECT COALESCE(max(activity_id), 0) AS a1 FROM witness.activity \gset
+BEGIN;
+SET LOCAL session_replication_role = replica;
+UPDATE witness.tracked_table SET exclude_columns = '{amount}' WHERE relid = 'owned.pay'::regclass;
+ROLLBACK;
+BEGIN;
+SET LOCAL session_replication_role = replica;
+DELETE FROM witness.tracked_table WHERE relid = 'owned.pay'::regclass;
+ROLLBACK;
+BEGIN;
+SET LOCAL session_replication_role = replica;
+SELECT witness.track('owned.pay', exclude_columns => '{amount}');
+ROLLBACK;
+BEGIN;
+SET LOCAL session_replication_role = replica;
+INSERT INTO witness.tracked_table (relid, classification, exclude_columns, schema_name, table_name)
+VALUES ('owned.pay_1', 'internal', '{amount}', 'owned', 'pay_1');
+ROLLBACK;
+BEGIN;
+SET LOCAL session_replication_role = replica;
+COPY witness.tracked_table (relid, classification, exclude_columns, schema_name, table_name) FROM STDIN;
+owned.pay_1	internal	{amount}	owned	pay_1
+\.
+ROLLBACK;
+SELECT witness.flush_activity() > 0 AS flushed;
+SELECT kind, outcome, object_name, left(statement, 60) AS statement FROM witness.activity
+WHERE activity_id > :a1 AND kind IN ('capture control', 'catalog write', 'denied') ORDER BY activity_id;
+-- In origin mode the same UPDATE is an entry of the chain, as every change of the configuration is.
+BEGIN;
+UPDATE witness.tracked_table SET exclude_columns = '{amount}' WHERE relid = 'owned.pay'::regclass;
+SELECT operation, old_values, new_values FROM witness.log
+WHERE table_name = 'tracked_table' AND row_key ->> 'relid' = 'owned.pay' ORDER BY id DESC LIMIT 1;
+ROLLBACK;
+DROP TABLE owned.pay;
+
 -- pg_witness's own configuration cannot be untracked; a dangling OID is a clear error.
 SELECT witness.untrack('witness.tracked_table');
 SELECT witness.untrack('witness.ddl_event');

@@ -16,6 +16,7 @@
 
 #include "pg/activity/activity_hooks.hpp"
 #include "pg/capture/internal_ddl.hpp"
+#include "pg/common/trail_catalog.hpp"
 
 extern "C" {
 #include "access/genam.h"
@@ -515,6 +516,15 @@ void on_xact_end(XactEvent event, void *)
 		dropping_witness = false;
 }
 
+// witness.tracked_table written while its capture trigger does not fire (it fires on origin only, so
+// that a restore loads configuration rows without recording them twice), other than by pg_witness
+// under its internal mark: a change of how tables are captured that is no entry of the chain. Its
+// guard refuses an UPDATE or DELETE then; an INSERT (what a restore makes) is recorded instead.
+bool uncaptured_config_write(Oid relid)
+{
+	return SessionReplicationRole == SESSION_REPLICATION_ROLE_REPLICA && !internal_ddl_active() && relid == tracked_table_relid();
+}
+
 } // namespace
 
 Oid catalog_written(const PlannedStmt *stmt)
@@ -522,7 +532,7 @@ Oid catalog_written(const PlannedStmt *stmt)
 	ListCell *lc;
 	foreach (lc, stmt->resultRelations) {
 		const RangeTblEntry *rte = rt_fetch(lfirst_int(lc), stmt->rtable);
-		if (rte->rtekind == RTE_RELATION && IsCatalogRelationOid(rte->relid))
+		if (rte->rtekind == RTE_RELATION && (IsCatalogRelationOid(rte->relid) || uncaptured_config_write(rte->relid)))
 			return rte->relid;
 	}
 	return InvalidOid;
@@ -535,7 +545,7 @@ Oid utility_catalog_written(const Node *stmt)
 		if (!copy->is_from || copy->relation == nullptr)
 			return InvalidOid;
 		const Oid relid = RangeVarGetRelid(copy->relation, NoLock, true);
-		return OidIsValid(relid) && IsCatalogRelationOid(relid) ? relid : InvalidOid;
+		return OidIsValid(relid) && (IsCatalogRelationOid(relid) || uncaptured_config_write(relid)) ? relid : InvalidOid;
 	}
 	if (IsA(stmt, TruncateStmt)) {
 		ListCell *lc;
