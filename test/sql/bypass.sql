@@ -368,6 +368,22 @@ WHERE table_name = 'tracked_table' AND row_key ->> 'relid' = 'owned.pay' ORDER B
 ROLLBACK;
 DROP TABLE owned.pay;
 
+-- So is a row of pg_witness's record tables written in replica mode, where their capture triggers do
+-- not fire either, through pg_witness's own functions too (here a legal hold and its release, which
+-- would otherwise be no entries); and queued activity is not written then, so that every row of
+-- witness.activity is an entry.
+SELECT witness.flush_activity() >= 0 AS flushed;
+SELECT COALESCE(max(activity_id), 0) AS a2 FROM witness.activity \gset
+BEGIN;
+SET LOCAL session_replication_role = replica;
+SELECT witness.hold('bp-replica', 'evidence') IS NOT NULL AS held;
+SELECT witness.release_hold('bp-replica', 'no longer needed') IS NOT NULL AS released;
+SELECT witness.flush_activity() AS flushed_in_replica_mode;
+ROLLBACK;
+SELECT witness.flush_activity() > 0 AS flushed;
+SELECT kind, outcome, object_name, left(statement, 60) AS statement FROM witness.activity
+WHERE activity_id > :a2 AND kind IN ('capture control', 'catalog write', 'denied') ORDER BY activity_id;
+
 -- pg_witness's own configuration cannot be untracked; a dangling OID is a clear error.
 SELECT witness.untrack('witness.tracked_table');
 SELECT witness.untrack('witness.ddl_event');

@@ -268,6 +268,15 @@ int64 drain_activity(int *events)
 		                  errhint("Drop it; the next pass of the sealer writes the queued events.")));
 		return 0;
 	}
+	// In replica mode the capture trigger of witness.activity does not fire: rows written then would
+	// be no entries of the chain. The background sealer drains in origin mode.
+	if (SessionReplicationRole == SESSION_REPLICATION_ROLE_REPLICA) {
+		ereport(WARNING, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+		                  errmsg("pg_witness: activity is not written while session_replication_role is replica"),
+		                  errdetail("The capture trigger of witness.activity does not fire in replica mode. The events stay queued."),
+		                  errhint("Flush with session_replication_role = origin; the background sealer does.")));
+		return 0;
+	}
 	int *taken = (int *)palloc(sizeof(int) * activity_queue_capacity());
 	const char *dbname = get_database_name(MyDatabaseId);
 	const int n = activity_take(MyDatabaseId, dbname != nullptr ? dbname : "", taken);

@@ -21,6 +21,7 @@
 extern "C" {
 #include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/relation.h"
 #include "access/table.h"
 #include "catalog/catalog.h"
 #include "catalog/dependency.h"
@@ -516,13 +517,36 @@ void on_xact_end(XactEvent event, void *)
 		dropping_witness = false;
 }
 
-// witness.tracked_table written while its capture trigger does not fire (it fires on origin only, so
-// that a restore loads configuration rows without recording them twice), other than by pg_witness
-// under its internal mark: a change of how tables are captured that is no entry of the chain. Its
-// guard refuses an UPDATE or DELETE then; an INSERT (what a restore makes) is recorded instead.
+// A table of schema witness whose rows are entries of the chain through its own capture trigger:
+// witness.tracked_table and the record tables (witness.ddl_event, witness.alert_rule,
+// witness.legal_hold, ...). That trigger fires on origin only, so that a restore loads their rows
+// without recording them twice.
+bool captured_witness_table(Oid relid)
+{
+	if (relid == tracked_table_relid())
+		return true;
+	const Oid nsp = get_namespace_oid("witness", true);
+	if (!OidIsValid(nsp) || get_rel_namespace(relid) != nsp)
+		return false;
+	Relation rel = try_relation_open(relid, AccessShareLock);
+	if (rel == nullptr)
+		return false;
+	bool found = false;
+	for (int i = 0; rel->trigdesc != nullptr && i < rel->trigdesc->numtriggers && !found; i++)
+		found = strcmp(rel->trigdesc->triggers[i].tgname, "witness_capture") == 0;
+	relation_close(rel, AccessShareLock);
+	return found;
+}
+
+// Such a table written while its capture trigger does not fire (session_replication_role = replica):
+// a row that is no entry of the chain. For witness.tracked_table a change of how tables are captured
+// (its guard refuses an UPDATE or DELETE then, but for pg_witness's own under its internal mark); for
+// the record tables a rule, hold or release that takes effect (an alert rule switched off, a hold
+// released) without its entry, pg_witness's own functions called in replica mode included. A
+// restore, which loads them this way, is recorded too.
 bool uncaptured_config_write(Oid relid)
 {
-	return SessionReplicationRole == SESSION_REPLICATION_ROLE_REPLICA && !internal_ddl_active() && relid == tracked_table_relid();
+	return SessionReplicationRole == SESSION_REPLICATION_ROLE_REPLICA && captured_witness_table(relid);
 }
 
 } // namespace
