@@ -4056,7 +4056,8 @@ AS $$ SELECT $q$pg_catalog.regexp_replace(pg_catalog.concat_ws(' ', COALESCE(l.a
 	                 WHEN 'TRUNCATE' THEN 'truncated' ELSE pg_catalog.lower(l.operation) END,
 	CASE WHEN l.schema_name OPERATOR(pg_catalog.=) 'public' THEN pg_catalog.quote_ident(l.table_name)
 	     ELSE pg_catalog.quote_ident(l.schema_name) OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(l.table_name) END,
-	(CASE WHEN l.tags OPERATOR(pg_catalog.&&) witness.masked_tags() THEN witness._masked_values(l.row_key, l.schema_name, l.table_name)
+	(CASE WHEN l.tags OPERATOR(pg_catalog.&&) witness.masked_tags() OR witness._table_masked(l.schema_name, l.table_name)
+	      THEN witness._masked_values(l.row_key, l.schema_name, l.table_name)
 	      ELSE l.row_key END)::text)
 	OPERATOR(pg_catalog.||) CASE WHEN l.operation OPERATOR(pg_catalog.=) 'UPDATE' AND pg_catalog.jsonb_typeof(l.new_values) OPERATOR(pg_catalog.=) 'object'
 	     THEN ': ' OPERATOR(pg_catalog.||) (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(k), ', ' ORDER BY k) FROM pg_catalog.jsonb_object_keys(l.new_values) k)
@@ -4426,7 +4427,7 @@ BEGIN
 		IF subject IS NOT NULL AND (subject <> '***' OR witness.values_unmasked()) THEN
 			subject := witness._export_pseudonym(key, subject);
 		END IF;
-		IF l.tags && witness.masked_tags() THEN
+		IF l.tags && witness.masked_tags() OR witness._table_masked(l.schema_name, l.table_name) THEN
 			row_key := witness._export_anonymised(row_key, l.schema_name, l.table_name, key);
 			old_values := witness._export_anonymised(old_values, l.schema_name, l.table_name, key);
 			new_values := witness._export_anonymised(new_values, l.schema_name, l.table_name, key);
@@ -5702,6 +5703,29 @@ END
 $$;
 COMMENT ON FUNCTION witness._masked_values(jsonb, text, text) IS 'internal: a row key or values of an entry with the values of classified columns replaced by "***", as witness_reader sees them in witness.log';
 
+-- Whether a table's current configuration masks anything for a reader: the table classified so, or
+-- one of its columns tagged so. An entry is masked when its own tags say so or when this says so of
+-- its table now: an UPDATE that changed only unclassified columns still carries a classified row key
+-- (or subject), and a column tagged after the entry was captured is masked in it too.
+CREATE FUNCTION witness._config_masks(t witness.tracked_table) RETURNS boolean
+LANGUAGE sql STABLE
+AS $$ SELECT t.classification OPERATOR(pg_catalog.=) ANY (witness.masked_tags())
+          OR EXISTS (SELECT FROM pg_catalog.jsonb_each(t.column_tags) c WHERE c.value OPERATOR(pg_catalog.?|) witness.masked_tags()) $$;
+COMMENT ON FUNCTION witness._config_masks(witness.tracked_table) IS 'internal: whether a tracked table''s current configuration classifies the table, or one of its columns, with a tag witness.log masks';
+-- ... and of the subject: the table classified so, or its subject column tagged so.
+CREATE FUNCTION witness._config_masks_subject(t witness.tracked_table) RETURNS boolean
+LANGUAGE sql STABLE
+AS $$ SELECT t.classification OPERATOR(pg_catalog.=) ANY (witness.masked_tags())
+          OR COALESCE(t.column_tags OPERATOR(pg_catalog.->) t.subject_column OPERATOR(pg_catalog.?|) witness.masked_tags(), false) $$;
+COMMENT ON FUNCTION witness._config_masks_subject(witness.tracked_table) IS 'internal: whether a tracked table''s current configuration classifies the table, or its subject column, with a tag witness.log masks';
+-- For the one-line display text and the anonymised export, per entry: the same test by table name.
+CREATE FUNCTION witness._table_masked(schema_name text, table_name text) RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$ SELECT witness.access_check() AND EXISTS (SELECT FROM witness.tracked_table t
+                     WHERE t.schema_name = _table_masked.schema_name AND t.table_name = _table_masked.table_name
+                       AND witness._config_masks(t)) $$;
+COMMENT ON FUNCTION witness._table_masked(text, text) IS 'internal: whether the table tracked under this name is now configured with a column or classification witness.log masks';
+
 -- One row per grant and revocation of a time-limited auditor, captured into the chain: the record of
 -- who granted what. The limits in force are the roles' security labels (SECURITY LABEL FOR
 -- pg_witness), which hold in every database of the cluster as role memberships do.
@@ -5867,13 +5891,18 @@ CREATE OR REPLACE VIEW witness.log WITH (security_barrier) AS
 SELECT e.id, e.xid, e.stmt_time,
        CASE e.op WHEN 'I' THEN 'INSERT' WHEN 'U' THEN 'UPDATE' WHEN 'D' THEN 'DELETE' WHEN 'T' THEN 'TRUNCATE' END AS operation,
        e.schema_name, e.table_name,
-       CASE WHEN (e.tags::integer & 15) = 0 OR witness.values_unmasked() THEN e.row_key::jsonb
+       CASE WHEN witness.values_unmasked() OR ((e.tags::integer & 15) = 0 AND (e.schema_name, e.table_name) NOT IN
+                 (SELECT t.schema_name, t.table_name FROM witness.tracked_table t WHERE witness._config_masks(t))) THEN e.row_key::jsonb
             ELSE witness._masked_values(e.row_key::jsonb, e.schema_name, e.table_name) END AS row_key,
-       CASE WHEN (e.tags::integer & 15) = 0 OR witness.values_unmasked() OR e.subject IS NULL THEN e.subject ELSE '***' END AS subject,
+       CASE WHEN witness.values_unmasked() OR e.subject IS NULL OR ((e.tags::integer & 15) = 0 AND (e.schema_name, e.table_name) NOT IN
+                 (SELECT t.schema_name, t.table_name FROM witness.tracked_table t WHERE witness._config_masks_subject(t))) THEN e.subject
+            ELSE '***' END AS subject,
        witness.tag_names(e.tags) AS tags,
-       CASE WHEN (e.tags::integer & 15) = 0 OR witness.values_unmasked() THEN e.old_values::jsonb
+       CASE WHEN witness.values_unmasked() OR ((e.tags::integer & 15) = 0 AND (e.schema_name, e.table_name) NOT IN
+                 (SELECT t.schema_name, t.table_name FROM witness.tracked_table t WHERE witness._config_masks(t))) THEN e.old_values::jsonb
             ELSE witness._masked_values(e.old_values::jsonb, e.schema_name, e.table_name) END AS old_values,
-       CASE WHEN (e.tags::integer & 15) = 0 OR witness.values_unmasked() THEN e.new_values::jsonb
+       CASE WHEN witness.values_unmasked() OR ((e.tags::integer & 15) = 0 AND (e.schema_name, e.table_name) NOT IN
+                 (SELECT t.schema_name, t.table_name FROM witness.tracked_table t WHERE witness._config_masks(t))) THEN e.new_values::jsonb
             ELSE witness._masked_values(e.new_values::jsonb, e.schema_name, e.table_name) END AS new_values,
        e.session_user_name, e.current_user_name, e.application_name, e.client_addr, e.client_port, e.backend_pid,
        e.actor, e.reason, e.context::jsonb AS context, e.leaf_hash, e.format, e.erasure_id
@@ -5927,7 +5956,9 @@ $$;
 --   triggers, and pg_witness refuses any trigger on them it did not make);
 -- - as the role reading a view or a table that a DBA granted it, whatever its roles: the functions the
 --   row-level security policies call (access_check(), entry_visible()), those witness.log calls
---   (values_unmasked(), tag_names(), _masked_values()), and the block headers export_trail() formats
+--   (values_unmasked(), tag_names(), _masked_values(), _config_masks(), _config_masks_subject(),
+--   masked_tags()), _table_masked() (the display text and the anonymised export), and the block
+--   headers export_trail() formats
 --   (_block_json()). Each refuses an expired auditor or reveals nothing of the trail by itself.
 --   (witness._seal_status(), the body of witness.seal_status, is granted to the roles only: whoever
 --   grants that view to another role grants it too, test/sql/seal_status.sql.
@@ -5937,6 +5968,8 @@ REVOKE ALL ON ALL PROCEDURES IN SCHEMA witness FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION witness._pseudonym_key(bytea), witness.capture(), witness.capture_truncate(),
                           witness.access_check(), witness.entry_visible(timestamptz), witness.values_unmasked(),
                           witness.tag_names(smallint), witness._masked_values(jsonb, text, text),
+                          witness._config_masks(witness.tracked_table), witness._config_masks_subject(witness.tracked_table),
+                          witness.masked_tags(), witness._table_masked(text, text),
                           witness._block_json(witness.block), witness._my_trail()
 	TO PUBLIC;
 

@@ -195,6 +195,36 @@ SET ROLE ro_reader;
 SELECT tags, new_values FROM witness.log WHERE schema_name = 'ro' AND table_name = 'moved' AND operation = 'INSERT';
 RESET ROLE;
 
+-- An entry is masked when its table's configuration masks something now, whatever tags the entry
+-- itself carries (found by a review): an UPDATE of an unclassified column still names its row by a
+-- classified key, and shows the classified subject; a column tagged after capture is masked in the
+-- entries captured before. The display text and the anonymised export follow witness.log.
+CREATE TABLE ro.keyed (email text PRIMARY KEY, ssn text, note text);
+GRANT ALL ON ro.keyed TO PUBLIC;
+SELECT witness.track('ro.keyed', column_tags => '{"email": "pii", "ssn": "pii"}', subject_column => 'email', encrypt => false);
+INSERT INTO ro.keyed VALUES ('bob@example.com', '123-45-6789', 'n1');
+UPDATE ro.keyed SET note = 'n2' WHERE email = 'bob@example.com';
+CREATE TABLE ro.later (id int PRIMARY KEY, email text, note text);
+GRANT ALL ON ro.later TO PUBLIC;
+SELECT witness.track('ro.later');
+INSERT INTO ro.later VALUES (1, 'carol@example.com', 'n1');
+SELECT witness.track('ro.later', column_tags => '{"email": "pii"}');
+SET ROLE ro_reader;
+SELECT table_name, operation, tags, row_key, subject, old_values, new_values FROM witness.log
+WHERE schema_name = 'ro' AND table_name IN ('keyed', 'later') AND operation <> 'TRUNCATE' ORDER BY id;
+SELECT count(*) AS found_by_value FROM witness.search(value_text => 'bob@example') s WHERE s.schema_name = 'ro';
+SELECT count(*) AS found_by_value FROM witness.search(value_text => 'carol@example') s WHERE s.schema_name = 'ro';
+SELECT field, new_value FROM witness.changes WHERE schema_name = 'ro' AND table_name = 'later' ORDER BY field;
+SELECT display_text FROM witness.search(target => 'ro.keyed') ORDER BY entry_id;
+RESET ROLE;
+SELECT row_key ->> 'email' LIKE 'anon:%' AS key_pseudonymised, subject LIKE 'anon:%' AS subject_pseudonymised
+FROM (SELECT l::jsonb AS j FROM witness.export('jsonl', table_name => 'keyed', anonymise => true,
+                                                pseudonym_key => decode(repeat('01', 32), 'hex')) l) x,
+     LATERAL (SELECT (j -> 'row_key') AS row_key, j ->> 'subject' AS subject, j ->> 'operation' AS op) y
+WHERE op = 'UPDATE';
+SELECT witness.untrack('ro.keyed'), witness.untrack('ro.later');
+DROP TABLE ro.keyed, ro.later;
+
 -- grant_auditor(): refusals.
 SET ROLE ro_admin;
 SELECT ro.err($$SELECT witness.grant_auditor('ro_target', now() - interval '1 second')$$);
