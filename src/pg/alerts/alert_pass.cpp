@@ -25,7 +25,7 @@ long evaluate()
 		return -1;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "pg_witness: SPI_connect failed");
-	if (SPI_execute("SELECT count(*) FROM witness.check_alerts()", false, 1) != SPI_OK_SELECT)
+	if (SPI_execute("SELECT pg_catalog.count(*) FROM witness.check_alerts()", false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "pg_witness: could not evaluate the alert rules");
 	bool isnull;
 	long raised = (long)DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
