@@ -2,7 +2,7 @@
 // its key columns, NULL when the UPDATE kept the key (or its arguments are not JSON objects). The
 // lookup table keeps a hash of it, so that witness.entity_history() of a row finds the UPDATE that
 // gave the row another key (docs/views.md).
-#include "pg/common/pg_includes.hpp"
+#include "pg/access/old_row_key.hpp"
 
 #include <string>
 
@@ -20,22 +20,30 @@ namespace
 std::string scratch; // static: no destructor for an ERROR to skip
 }
 
+namespace witness::pg
+{
+
+char *old_row_key_text(text *row_key, text *old_values)
+{
+	bool changed = false;
+	const char *err = run_guarded([&] {
+		changed = witness::old_row_key(std::string_view(VARDATA_ANY(row_key), VARSIZE_ANY_EXHDR(row_key)),
+		                               std::string_view(VARDATA_ANY(old_values), VARSIZE_ANY_EXHDR(old_values)), scratch);
+	});
+	if (err != nullptr || !changed)
+		return nullptr;
+	return pnstrdup(scratch.data(), scratch.size());
+}
+
+} // namespace witness::pg
+
 Datum witness_old_row_key(PG_FUNCTION_ARGS)
 {
 	witness::pg::require_nargs(fcinfo, 2);
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_NULL();
-	text *key = PG_GETARG_TEXT_PP(0);
-	text *old = PG_GETARG_TEXT_PP(1);
-	bool changed = false;
-	// Not two JSON objects: only a tampered entry holds such a row key or old values. NULL rather than
-	// an error, which would stop the lookup table's maintenance at that entry for good (verify()
-	// reports the entry).
-	const char *err = witness::pg::run_guarded([&] {
-		changed = witness::old_row_key(std::string_view(VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key)),
-		                               std::string_view(VARDATA_ANY(old), VARSIZE_ANY_EXHDR(old)), scratch);
-	});
-	if (err != nullptr || !changed)
+	char *key = witness::pg::old_row_key_text(PG_GETARG_TEXT_PP(0), PG_GETARG_TEXT_PP(1));
+	if (key == nullptr)
 		PG_RETURN_NULL();
-	PG_RETURN_TEXT_P(cstring_to_text_with_len(scratch.data(), (int)scratch.size()));
+	PG_RETURN_TEXT_P(cstring_to_text(key));
 }

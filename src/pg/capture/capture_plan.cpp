@@ -258,6 +258,9 @@ void build_plan(CapturePlan *plan, Relation rel)
 	for (int j = 0; j < plan->ncols; j++)
 		if (plan->cols[j].attnum == subject_attnum)
 			plan->subject = j;
+	plan->key_subject_tags = plan->subject >= 0 ? plan->cols[plan->subject].tags : 0;
+	for (int k = 0; k < plan->nkeys; k++)
+		plan->key_subject_tags |= plan->cols[plan->keys[k]].tags;
 	MemoryContextSwitchTo(old);
 	SPI_finish();
 
@@ -296,6 +299,7 @@ const CapturePlan *capture_plan_for(Relation rel)
 		plan->cxt = nullptr;
 		plan->ncols = plan->nkeys = 0;
 		plan->subject = -1;
+		plan->key_subject_tags = 0;
 		plan->fixed_search_path = false;
 		plan->valid = true;
 		PG_TRY();

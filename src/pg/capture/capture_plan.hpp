@@ -61,6 +61,9 @@ struct CapturePlan {
 	int nkeys;
 	int *keys;   // indexes into cols, ascending (so sorted by name)
 	int subject; // index into cols, or -1
+	// The tags of the key and subject columns: the row key and the subject are in every entry, so an
+	// UPDATE's entry carries them whichever columns changed (masking, retention by classification).
+	int64 key_subject_tags;
 	// A Text column's type can hold object references (an array of regclass, a composite with a
 	// regtype, ...): its output function names them relative to search_path, so the capture prints
 	// it with the search path set to pg_catalog alone.

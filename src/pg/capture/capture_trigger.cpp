@@ -149,12 +149,7 @@ void capture_row(const CapturePlan *plan, char op, TupleTableSlot *oldslot, Tupl
 	}
 	if (op == 'U' && nchanged == 0)
 		return; // nothing captured changed
-	// The row key and the subject are in every entry, whichever columns changed: their columns' tags
-	// are the entry's too (masking, retention by classification).
-	for (int k = 0; k < plan->nkeys; k++)
-		tags |= plan->cols[plan->keys[k]].tags;
-	if (plan->subject >= 0)
-		tags |= plan->cols[plan->subject].tags;
+	tags |= plan->key_subject_tags;
 	rc.changed = changed;
 	rc.nchanged = nchanged;
 

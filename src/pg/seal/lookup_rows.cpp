@@ -8,14 +8,12 @@
 // then, so that nothing a DBA put on the table is skipped.
 #include "pg/common/pg_includes.hpp"
 
+#include "pg/access/old_row_key.hpp"
 #include "pg/capture/internal_ddl.hpp"
 #include "pg/common/arguments.hpp"
-#include "pg/common/cpp_guard.hpp"
 #include "pg/common/trail_brin.hpp"
 
-#include "core/row_key_change.hpp"
-
-#include <string>
+#include <new>
 #include <utility>
 
 extern "C" {
@@ -57,8 +55,6 @@ const char *const kMembersQuery =
     "SELECT m.id, m.stmt_time, m.schema_name, m.table_name, m.row_key, m.old_values, m.op, m.tags, m.actor, "
     "m.session_user_name, m.erasure_id IS NOT NULL "
     "FROM witness._member_entries($1, $2, ($1).first_entry_id, ($1).last_entry_id) m";
-
-std::string old_key_scratch; // static: no destructor for an ERROR to skip
 
 // A table's schema and name, its text as witness._lookup_table_hash() hashes it, and that hash.
 struct TableSeen {
@@ -139,20 +135,6 @@ int64 key_hash(const LookupWriter *w, const char *json_key)
 	char *jsonb_text = DatumGetCString(DirectFunctionCall1(jsonb_out, jb));
 	char *s = psprintf("%s %s", w->table->text, jsonb_text);
 	return text_hash(s, strlen(s));
-}
-
-// witness._old_row_key(row_key, old_values): NULL (false) unless the UPDATE changed a key column.
-bool old_row_key(text *key, text *old, char **out)
-{
-	bool changed = false;
-	const char *err = run_guarded([&] {
-		changed = witness::old_row_key(std::string_view(VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key)),
-		                               std::string_view(VARDATA_ANY(old), VARSIZE_ANY_EXHDR(old)), old_key_scratch);
-	});
-	if (err != nullptr || !changed)
-		return false;
-	*out = pnstrdup(old_key_scratch.data(), old_key_scratch.size());
-	return true;
 }
 
 void find_columns(LookupWriter *w)
@@ -301,8 +283,8 @@ void add_member(LookupWriter *w, HeapTuple member, TupleDesc mdesc, int64 block_
 	if (key_known && !op_null && DatumGetChar(op) == 'U') {
 		Datum row_key = SPI_getbinval(member, mdesc, MRowKey, &isnull);
 		Datum old_values = SPI_getbinval(member, mdesc, MOldValues, &isnull);
-		char *old_key = nullptr;
-		if (!isnull && old_row_key(DatumGetTextPP(row_key), DatumGetTextPP(old_values), &old_key)) {
+		char *old_key = isnull ? nullptr : old_row_key_text(DatumGetTextPP(row_key), DatumGetTextPP(old_values));
+		if (old_key != nullptr) {
 			set(LOldKeyHash, Int64GetDatum(key_hash(w, old_key)), false);
 			old_known = true;
 		}
