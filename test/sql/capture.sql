@@ -104,6 +104,23 @@ SELECT witness.track('events');
 INSERT INTO events VALUES ('2024-01-01', 'x');
 SELECT operation, row_key, new_values FROM witness.log WHERE table_name = 'events';
 
+-- Every way of writing a row is captured: MERGE with each of its actions, INSERT ... ON CONFLICT
+-- (its update, and DO NOTHING which changes nothing), and data-modifying CTEs, in the order made.
+CREATE TABLE stock (sku int PRIMARY KEY, qty int);
+SELECT witness.track('stock');
+SELECT count(*) AS before FROM witness.entry WHERE table_name = 'stock' \gset
+INSERT INTO stock VALUES (1, 10), (2, 20), (3, 30);
+MERGE INTO stock s USING (VALUES (1, 11), (2, NULL), (4, 40)) AS v(sku, qty) ON s.sku = v.sku
+WHEN MATCHED AND v.qty IS NULL THEN DELETE
+WHEN MATCHED THEN UPDATE SET qty = v.qty
+WHEN NOT MATCHED THEN INSERT VALUES (v.sku, v.qty);
+INSERT INTO stock VALUES (3, 33), (5, 50) ON CONFLICT (sku) DO UPDATE SET qty = excluded.qty;
+INSERT INTO stock VALUES (3, 99) ON CONFLICT DO NOTHING;
+WITH gone AS (DELETE FROM stock WHERE sku = 4 RETURNING sku, qty)
+INSERT INTO stock SELECT sku + 100, qty FROM gone;
+SELECT operation, row_key, old_values, new_values FROM witness.log
+WHERE table_name = 'stock' ORDER BY id OFFSET :before;
+
 -- Every entry's stored leaf hash matches the hash recomputed from its stored content.
 SELECT count(*) FILTER (WHERE leaf_hash <> witness.entry_leaf_hash(e)) AS mismatches, count(*) > 0 AS some
 FROM witness.entry e;
