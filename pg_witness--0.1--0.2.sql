@@ -1103,6 +1103,40 @@ ALTER TABLE witness.tracked_table ADD COLUMN encrypt boolean NOT NULL DEFAULT fa
 ALTER TABLE witness.tracked_table ADD COLUMN capture_reads boolean NOT NULL DEFAULT false;
 COMMENT ON COLUMN witness.tracked_table.encrypt IS 'whether the payloads of this table''s entries are stored encrypted (witness.track(..., encrypt))';
 COMMENT ON COLUMN witness.tracked_table.capture_reads IS 'whether every statement that reads this table is recorded in witness.activity (witness.track(..., capture_reads))';
+-- Which entries a configuration describes (docs/access.md, "Which configuration masks an entry"):
+-- those under its present names that are newer than names_since, the last entry id taken before the
+-- table was tracked, renamed, or had a configured column renamed or dropped. Older entries, and those
+-- of the names in former_names, are masked whole by witness.log when anything classifies them.
+ALTER TABLE witness.tracked_table ADD COLUMN names_since bigint NOT NULL DEFAULT 0;
+ALTER TABLE witness.tracked_table ADD COLUMN former_names jsonb NOT NULL DEFAULT '[]';
+COMMENT ON COLUMN witness.tracked_table.names_since IS 'the last entry id taken before the table got its present schema, table and column names (tracked, renamed, a configured column renamed or dropped): the column tags describe the entries after it';
+COMMENT ON COLUMN witness.tracked_table.former_names IS 'the names the table was tracked under before, as [schema, table] pairs, oldest first: entries under them are masked whole when this configuration classifies anything';
+
+-- Keeps names_since and former_names in step: set by every insert (track()) and by an update that
+-- renames the table or takes a column name out of the configuration (a rename or drop of the column,
+-- or track() called again without it). Fires on origin only: a restore keeps the rows it loads.
+CREATE FUNCTION witness._tracked_table_names() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	renamed boolean := TG_OP = 'UPDATE' AND (NEW.schema_name, NEW.table_name) IS DISTINCT FROM (OLD.schema_name, OLD.table_name);
+BEGIN
+	IF TG_OP = 'INSERT' OR renamed
+	   OR EXISTS (SELECT FROM jsonb_object_keys(OLD.column_attnums) k WHERE NOT NEW.column_attnums ? k) THEN
+		NEW.names_since := (SELECT CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END FROM witness.entry_id_seq s);
+	END IF;
+	IF TG_OP = 'INSERT' THEN
+		NEW.former_names := '[]';
+	ELSIF renamed THEN
+		NEW.former_names := OLD.former_names || jsonb_build_array(jsonb_build_array(OLD.schema_name, OLD.table_name));
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION witness._tracked_table_names() IS 'internal: trigger on witness.tracked_table: sets names_since on track() and on renames of the table or of configured columns, and remembers former names';
+CREATE TRIGGER witness_names_since BEFORE INSERT OR UPDATE ON witness.tracked_table
+	FOR EACH ROW EXECUTE FUNCTION witness._tracked_table_names();
+COMMENT ON TRIGGER witness_names_since ON witness.tracked_table IS 'pg_witness: keeps names_since and former_names in step with renames (docs/access.md)';
 
 CREATE OR REPLACE VIEW witness.tracked_tables AS
 SELECT t.relid AS table_name, t.classification, t.column_tags, t.exclude_columns, t.subject_column,
@@ -1806,6 +1840,40 @@ REVOKE ALL ON FUNCTION witness._on_table_rewrite() FROM PUBLIC;
 CREATE EVENT TRIGGER witness_table_rewrite ON table_rewrite EXECUTE FUNCTION witness._on_table_rewrite();
 ALTER EVENT TRIGGER witness_table_rewrite ENABLE ALWAYS;
 COMMENT ON EVENT TRIGGER witness_table_rewrite IS 'pg_witness: records commands that rewrite every row of a captured relation';
+
+-- A column of a captured relation may not be renamed to a name the configuration excludes: a captured
+-- column would stop being captured, with nothing but the rename to show for it. (A name stays excluded
+-- while any relation of the tracked table still has such a column, so after ALTER TABLE ONLY ... DROP
+-- COLUMN a child may be free to take it.) Named to fire before witness_ddl_command_end, which then
+-- lets the configuration follow an excluded column that is itself renamed.
+CREATE FUNCTION witness._on_column_rename() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	r record;
+BEGIN
+	IF witness._in_internal_ddl() OR current_setting('session_replication_role') = 'replica' THEN
+		RETURN;
+	END IF;
+	FOR r IN SELECT d.objid::regclass AS rel, a.attname, tt.relid AS root
+	         FROM pg_event_trigger_ddl_commands() d
+	         JOIN pg_attribute a ON a.attrelid = d.objid AND a.attnum = d.objsubid AND NOT a.attisdropped
+	         JOIN witness.tracked_table tt ON tt.relid = witness._tracked_root(d.objid)
+	         WHERE d.classid = 'pg_class'::regclass AND d.objsubid > 0
+	           AND a.attname = ANY (tt.exclude_columns) LOOP
+		RAISE EXCEPTION 'cannot rename a column of % to "%", a name pg_witness excludes from capture', r.rel, r.attname
+			USING ERRCODE = 'object_in_use',
+			      DETAIL = format('The configuration of tracked table %s excludes columns named %I from capture: the renamed column would no longer be captured.', r.root, r.attname),
+			      HINT = 'Choose another name, or change the exclusions with witness.track() (recorded).';
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION witness._on_column_rename() IS 'internal: refuses to give a column of a captured relation a name the configuration excludes from capture';
+REVOKE ALL ON FUNCTION witness._on_column_rename() FROM PUBLIC;
+CREATE EVENT TRIGGER witness_column_rename ON ddl_command_end WHEN TAG IN ('ALTER TABLE')
+	EXECUTE FUNCTION witness._on_column_rename();
+ALTER EVENT TRIGGER witness_column_rename ENABLE ALWAYS;
+COMMENT ON EVENT TRIGGER witness_column_rename IS 'pg_witness: refuses renames that would give a captured column a name excluded from capture';
 
 -- One permission or setting event in witness.ddl_event (and so in the trail). rel names the table for a
 -- privilege event, NULL for role and setting events. A role command that sets a password keeps its
@@ -4057,7 +4125,7 @@ AS $$ SELECT $q$pg_catalog.regexp_replace(pg_catalog.concat_ws(' ', COALESCE(l.a
 	CASE WHEN l.schema_name OPERATOR(pg_catalog.=) 'public' THEN pg_catalog.quote_ident(l.table_name)
 	     ELSE pg_catalog.quote_ident(l.schema_name) OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(l.table_name) END,
 	(CASE WHEN l.tags OPERATOR(pg_catalog.&&) witness.masked_tags() OR witness._table_masked(l.schema_name, l.table_name)
-	      THEN witness._masked_values(l.row_key, l.schema_name, l.table_name)
+	      THEN witness._masked_values(l.row_key, l.schema_name, l.table_name, l.id)
 	      ELSE l.row_key END)::text)
 	OPERATOR(pg_catalog.||) CASE WHEN l.operation OPERATOR(pg_catalog.=) 'UPDATE' AND pg_catalog.jsonb_typeof(l.new_values) OPERATOR(pg_catalog.=) 'object'
 	     THEN ': ' OPERATOR(pg_catalog.||) (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(k), ', ' ORDER BY k) FROM pg_catalog.jsonb_object_keys(l.new_values) k)
@@ -4289,6 +4357,39 @@ END
 $$;
 COMMENT ON FUNCTION witness.search(timestamptz, timestamptz, regclass, text, text, text, text, text, integer, text, text, boolean) IS 'entries of witness.log newest first, at most max_rows: captured in [since, until), of a table (target, or table_name as ''t'' or ''s.t'': also a dropped table, or a source''s on a collector), by an actor (witness.actor), by a database user (session user), of an operation, with a classification tag, with a text (case-insensitive) in the key or values the caller sees, activity with an outcome (success, denied, failed); pg_witness''s own activity records only with include_activity, an outcome or that table; every argument optional (docs/views.md)';
 
+-- The entries of table schema_name.table_name whose row key the caller sees in witness.log, as a
+-- condition on columns id and tags of an alias x: every entry for a caller who sees values unmasked;
+-- for others, an entry masking does not apply to (not tagged so, and no configuration that has or had
+-- the name masks), and an entry newer than names_since of the configuration that describes it when
+-- that configuration masks some columns but no key column (witness._masked_columns()).
+CREATE FUNCTION witness._visible_key_clause(schema_name text, table_name text) RETURNS text
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	untagged text := 'false';
+	described text := 'false';
+	since bigint;
+BEGIN
+	IF witness.values_unmasked() THEN
+		RETURN 'true';
+	END IF;
+	IF NOT EXISTS (SELECT FROM witness._masking_names n WHERE n.schema_name = _visible_key_clause.schema_name
+	                                                        AND n.table_name = _visible_key_clause.table_name AND n.masks) THEN
+		untagged := '(x.tags::integer OPERATOR(pg_catalog.&) 15) OPERATOR(pg_catalog.=) 0';
+	END IF;
+	SELECT t.names_since INTO since FROM witness.tracked_table t
+	WHERE t.schema_name = _visible_key_clause.schema_name AND t.table_name = _visible_key_clause.table_name
+	  AND NOT t.classification = ANY (witness.masked_tags())
+	  AND EXISTS (SELECT FROM jsonb_each(t.column_tags) c WHERE c.value ?| witness.masked_tags())
+	  AND NOT EXISTS (SELECT FROM jsonb_each(t.column_tags) c WHERE c.value ?| witness.masked_tags() AND c.key = ANY (t.key_columns));
+	IF FOUND THEN
+		described := format('x.id OPERATOR(pg_catalog.>) %s', since);
+	END IF;
+	RETURN format('(%s OR %s)', untagged, described);
+END
+$$;
+COMMENT ON FUNCTION witness._visible_key_clause(text, text) IS 'internal: the condition (on x.id and x.tags) that selects the entries of a table whose row key the caller sees in witness.log, for witness.entity_history()';
+
 -- A table by the name the trail holds, not by a table of this database: one dropped or renamed
 -- since, or on a collector (central.md) a source database's.
 CREATE FUNCTION witness.entity_history(schema_name text, table_name text, row_key jsonb) RETURNS SETOF witness.found_entry
@@ -4297,6 +4398,7 @@ AS $$
 DECLARE
 	s text := entity_history.schema_name;
 	t text := entity_history.table_name;
+	visible text := witness._visible_key_clause(entity_history.schema_name, entity_history.table_name);
 BEGIN
 	PERFORM witness.access_check();
 	IF s IS NULL OR t IS NULL OR row_key IS NULL THEN
@@ -4306,12 +4408,14 @@ BEGIN
 		RAISE EXCEPTION 'row_key must be a JSON object of the key columns' USING ERRCODE = 'invalid_parameter_value',
 			HINT = 'For example {"id": 1}, as witness.log.row_key shows it.';
 	END IF;
-	-- The key must match as the caller sees it in witness.log: a masked key matches nothing. An UPDATE
-	-- that gave the row another key is the row's too: found by the key it had before.
+	-- The key must match as the caller sees it in witness.log: a masked key matches nothing, and is not
+	-- even looked for (candidates found by the real key and then dropped would confirm a guess to a
+	-- caller counting scans). An UPDATE that gave the row another key is the row's too: found by the
+	-- key it had before.
 	RETURN QUERY SELECT * FROM witness._found_entries(
-		format('(k.key_hash = %1$s OR k.old_key_hash = %1$s)', witness._lookup_key_hash(s, t, row_key)),
-		format('e.schema_name = %L AND e.table_name = %L AND (e.row_key::jsonb = $1::jsonb'
-		       ' OR (e.op = ''U'' AND witness._old_row_key(e.row_key, e.old_values)::jsonb = $1::jsonb))', s, t),
+		format('(k.key_hash = %1$s OR k.old_key_hash = %1$s) AND %2$s', witness._lookup_key_hash(s, t, row_key), replace(visible, 'x.', 'k.')),
+		format('e.schema_name = %L AND e.table_name = %L AND %s AND (e.row_key::jsonb = $1::jsonb'
+		       ' OR (e.op = ''U'' AND witness._old_row_key(e.row_key, e.old_values)::jsonb = $1::jsonb))', s, t, replace(visible, 'x.', 'e.')),
 		format('l.schema_name = %L AND l.table_name = %L AND (l.row_key = $1::jsonb'
 		       ' OR (l.operation = ''UPDATE'' AND witness._old_row_key(l.row_key::json, l.old_values::json)::jsonb = $1::jsonb))', s, t),
 		false, NULL, row_key::text);
@@ -4377,22 +4481,17 @@ COMMENT ON FUNCTION witness._export_pseudonym(bytea, text) IS 'internal: the key
 -- stays "***". A string is pseudonymised as its text (so a subject and its column give one
 -- pseudonym), anything else as its JSON text; null stays null. SECURITY DEFINER: reads
 -- witness.tracked_table.
-CREATE FUNCTION witness._export_anonymised(v jsonb, schema_name text, table_name text, key bytea) RETURNS jsonb
+CREATE FUNCTION witness._export_anonymised(v jsonb, schema_name text, table_name text, id bigint, key bytea) RETURNS jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	cfg witness.tracked_table;
 	cols text[];
 	unmasked boolean := witness.values_unmasked();
 BEGIN
 	IF v IS NULL OR jsonb_typeof(v) <> 'object' THEN
 		RETURN v;
 	END IF;
-	SELECT * INTO cfg FROM witness.tracked_table t
-	WHERE t.schema_name = _export_anonymised.schema_name AND t.table_name = _export_anonymised.table_name;
-	IF FOUND AND NOT cfg.classification = ANY (witness.masked_tags()) THEN
-		cols := ARRAY(SELECT c.key FROM jsonb_each(cfg.column_tags) c WHERE c.value ?| witness.masked_tags());
-	END IF;
+	cols := witness._masked_columns(_export_anonymised.schema_name, _export_anonymised.table_name, _export_anonymised.id);
 	RETURN COALESCE((SELECT jsonb_object_agg(x.key,
 	                    CASE WHEN (cardinality(cols) = 0 OR cols IS NULL OR x.key = ANY (cols))
 	                          AND jsonb_typeof(x.value) <> 'null' AND (unmasked OR x.value <> '"***"')
@@ -4402,7 +4501,7 @@ BEGIN
 	                 FROM jsonb_each(v) x), '{}');
 END
 $$;
-COMMENT ON FUNCTION witness._export_anonymised(jsonb, text, text, bytea) IS 'internal: a row key or values of an entry with the values of classified columns replaced by keyed pseudonyms, for an anonymised witness.export()';
+COMMENT ON FUNCTION witness._export_anonymised(jsonb, text, text, bigint, bytea) IS 'internal: a row key or values of an entry with the values of classified columns replaced by keyed pseudonyms, for an anonymised witness.export()';
 
 -- An SD-PARAM value of RFC 5424: '"', '\' and ']' escaped with a backslash.
 CREATE FUNCTION witness._syslog_param(v text) RETURNS text
@@ -4428,9 +4527,9 @@ BEGIN
 			subject := witness._export_pseudonym(key, subject);
 		END IF;
 		IF l.tags && witness.masked_tags() OR witness._table_masked(l.schema_name, l.table_name) THEN
-			row_key := witness._export_anonymised(row_key, l.schema_name, l.table_name, key);
-			old_values := witness._export_anonymised(old_values, l.schema_name, l.table_name, key);
-			new_values := witness._export_anonymised(new_values, l.schema_name, l.table_name, key);
+			row_key := witness._export_anonymised(row_key, l.schema_name, l.table_name, l.id, key);
+			old_values := witness._export_anonymised(old_values, l.schema_name, l.table_name, l.id, key);
+			new_values := witness._export_anonymised(new_values, l.schema_name, l.table_name, l.id, key);
 		END IF;
 	END IF;
 	IF format = 'csv' THEN
@@ -5676,32 +5775,40 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$ SELECT '{pii,financial,confidential,restricted}'::pg_catalog.text[] $$;
 COMMENT ON FUNCTION witness.masked_tags() IS 'the classification tags whose values the views mask for roles that are not auditors or admins';
 
--- Masks the values of classified columns in a row key or a set of values of a table: every value when
--- the table is classified (or no longer tracked under that name, or none of its columns is
--- classified any more although the entry is), else those of the columns tagged with a masked tag.
--- SECURITY DEFINER: the caller needs no access to witness.tracked_table. Internal: called by
--- witness.log, once per masked value, as the reading role.
-CREATE FUNCTION witness._masked_values(v jsonb, schema_name text, table_name text) RETURNS jsonb
+-- The columns masked in entry id of table schema_name.table_name, once masking applies to it: those
+-- tagged with a masked tag by the configuration that describes the entry (tracked under this name,
+-- and the entry newer than names_since: its column names are the present ones). NULL (every column)
+-- when no configuration describes it (the table renamed, replaced, untracked or dropped since, or a
+-- configured column renamed or dropped) or the table itself is classified so; an empty array means
+-- every column too. SECURITY DEFINER: the caller needs no access to witness.tracked_table.
+CREATE FUNCTION witness._masked_columns(schema_name text, table_name text, id bigint) RETURNS text[]
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$ SELECT ARRAY(SELECT c.key FROM jsonb_each(t.column_tags) c WHERE c.value ?| witness.masked_tags())
+      FROM witness.tracked_table t
+      WHERE t.schema_name = _masked_columns.schema_name AND t.table_name = _masked_columns.table_name
+        AND t.names_since < _masked_columns.id AND NOT t.classification = ANY (witness.masked_tags()) $$;
+COMMENT ON FUNCTION witness._masked_columns(text, text, bigint) IS 'internal: the columns witness.log masks in an entry that masking applies to (NULL or empty: every column), from the configuration that describes the entry';
+
+-- Masks the values of classified columns in a row key or a set of values of entry id: those
+-- witness._masked_columns() names, every value when it names none. Internal: called by witness.log,
+-- once per masked value, as the reading role.
+CREATE FUNCTION witness._masked_values(v jsonb, schema_name text, table_name text, id bigint) RETURNS jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	cfg witness.tracked_table;
 	cols text[];
 BEGIN
 	PERFORM witness.access_check();
 	IF v IS NULL OR jsonb_typeof(v) <> 'object' THEN
 		RETURN v;
 	END IF;
-	SELECT * INTO cfg FROM witness.tracked_table t WHERE t.schema_name = _masked_values.schema_name AND t.table_name = _masked_values.table_name;
-	IF FOUND AND NOT cfg.classification = ANY (witness.masked_tags()) THEN
-		cols := ARRAY(SELECT c.key FROM jsonb_each(cfg.column_tags) c WHERE c.value ?| witness.masked_tags());
-	END IF;
+	cols := witness._masked_columns(_masked_values.schema_name, _masked_values.table_name, _masked_values.id);
 	RETURN COALESCE((SELECT jsonb_object_agg(x.key, CASE WHEN cardinality(cols) = 0 OR cols IS NULL OR x.key = ANY (cols)
 	                                                      THEN '"***"'::jsonb ELSE x.value END)
 	                 FROM jsonb_each(v) x), '{}');
 END
 $$;
-COMMENT ON FUNCTION witness._masked_values(jsonb, text, text) IS 'internal: a row key or values of an entry with the values of classified columns replaced by "***", as witness_reader sees them in witness.log';
+COMMENT ON FUNCTION witness._masked_values(jsonb, text, text, bigint) IS 'internal: a row key or values of an entry with the values of classified columns replaced by "***", as witness_reader sees them in witness.log';
 
 -- Whether a table's current configuration masks anything for a reader: the table classified so, or
 -- one of its columns tagged so. An entry is masked when its own tags say so or when this says so of
@@ -5718,13 +5825,30 @@ LANGUAGE sql STABLE
 AS $$ SELECT t.classification OPERATOR(pg_catalog.=) ANY (witness.masked_tags())
           OR COALESCE(t.column_tags OPERATOR(pg_catalog.->) t.subject_column OPERATOR(pg_catalog.?|) witness.masked_tags(), false) $$;
 COMMENT ON FUNCTION witness._config_masks_subject(witness.tracked_table) IS 'internal: whether a tracked table''s current configuration classifies the table, or its subject column, with a tag witness.log masks';
+-- Every name a configuration may find entries under, its present one and its former ones, with whether
+-- it masks values and the subject: an entry is masked when its own tags say so or when a configuration
+-- that has or had its table's name does (a table renamed, or another one tracked under its old name).
+CREATE VIEW witness._masking_names AS
+SELECT n.schema_name, n.table_name, witness._config_masks(t) AS masks, witness._config_masks_subject(t) AS masks_subject
+FROM witness.tracked_table t
+CROSS JOIN LATERAL (SELECT t.schema_name, t.table_name
+                    UNION ALL
+                    SELECT f.value ->> 0, f.value ->> 1 FROM pg_catalog.jsonb_array_elements(t.former_names) f) n
+WHERE n.schema_name IS NOT NULL AND n.table_name IS NOT NULL;
+REVOKE ALL ON witness._masking_names FROM PUBLIC;
+COMMENT ON VIEW witness._masking_names IS 'internal: every present and former name of a tracked table, with whether its configuration masks values (masks) and the subject (masks_subject) for witness.log';
+COMMENT ON COLUMN witness._masking_names.schema_name IS 'schema of the table now or before a rename';
+COMMENT ON COLUMN witness._masking_names.table_name IS 'name of the table now or before a rename';
+COMMENT ON COLUMN witness._masking_names.masks IS 'witness._config_masks() of the configuration';
+COMMENT ON COLUMN witness._masking_names.masks_subject IS 'witness._config_masks_subject() of the configuration';
+
 -- For the one-line display text and the anonymised export, per entry: the same test by table name.
 CREATE FUNCTION witness._table_masked(schema_name text, table_name text) RETURNS boolean
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-AS $$ SELECT witness.access_check() AND EXISTS (SELECT FROM witness.tracked_table t
-                     WHERE t.schema_name = _table_masked.schema_name AND t.table_name = _table_masked.table_name
-                       AND witness._config_masks(t)) $$;
-COMMENT ON FUNCTION witness._table_masked(text, text) IS 'internal: whether the table tracked under this name is now configured with a column or classification witness.log masks';
+AS $$ SELECT witness.access_check() AND EXISTS (SELECT FROM witness._masking_names n
+                     WHERE n.schema_name = _table_masked.schema_name AND n.table_name = _table_masked.table_name
+                       AND n.masks) $$;
+COMMENT ON FUNCTION witness._table_masked(text, text) IS 'internal: whether a table tracked under this name now or before a rename is configured with a column or classification witness.log masks';
 
 -- One row per grant and revocation of a time-limited auditor, captured into the chain: the record of
 -- who granted what. The limits in force are the roles' security labels (SECURITY LABEL FOR
@@ -5892,18 +6016,18 @@ SELECT e.id, e.xid, e.stmt_time,
        CASE e.op WHEN 'I' THEN 'INSERT' WHEN 'U' THEN 'UPDATE' WHEN 'D' THEN 'DELETE' WHEN 'T' THEN 'TRUNCATE' END AS operation,
        e.schema_name, e.table_name,
        CASE WHEN witness.values_unmasked() OR ((e.tags::integer & 15) = 0 AND (e.schema_name, e.table_name) NOT IN
-                 (SELECT t.schema_name, t.table_name FROM witness.tracked_table t WHERE witness._config_masks(t))) THEN e.row_key::jsonb
-            ELSE witness._masked_values(e.row_key::jsonb, e.schema_name, e.table_name) END AS row_key,
+                 (SELECT n.schema_name, n.table_name FROM witness._masking_names n WHERE n.masks)) THEN e.row_key::jsonb
+            ELSE witness._masked_values(e.row_key::jsonb, e.schema_name, e.table_name, e.id) END AS row_key,
        CASE WHEN witness.values_unmasked() OR e.subject IS NULL OR ((e.tags::integer & 15) = 0 AND (e.schema_name, e.table_name) NOT IN
-                 (SELECT t.schema_name, t.table_name FROM witness.tracked_table t WHERE witness._config_masks_subject(t))) THEN e.subject
+                 (SELECT n.schema_name, n.table_name FROM witness._masking_names n WHERE n.masks_subject)) THEN e.subject
             ELSE '***' END AS subject,
        witness.tag_names(e.tags) AS tags,
        CASE WHEN witness.values_unmasked() OR ((e.tags::integer & 15) = 0 AND (e.schema_name, e.table_name) NOT IN
-                 (SELECT t.schema_name, t.table_name FROM witness.tracked_table t WHERE witness._config_masks(t))) THEN e.old_values::jsonb
-            ELSE witness._masked_values(e.old_values::jsonb, e.schema_name, e.table_name) END AS old_values,
+                 (SELECT n.schema_name, n.table_name FROM witness._masking_names n WHERE n.masks)) THEN e.old_values::jsonb
+            ELSE witness._masked_values(e.old_values::jsonb, e.schema_name, e.table_name, e.id) END AS old_values,
        CASE WHEN witness.values_unmasked() OR ((e.tags::integer & 15) = 0 AND (e.schema_name, e.table_name) NOT IN
-                 (SELECT t.schema_name, t.table_name FROM witness.tracked_table t WHERE witness._config_masks(t))) THEN e.new_values::jsonb
-            ELSE witness._masked_values(e.new_values::jsonb, e.schema_name, e.table_name) END AS new_values,
+                 (SELECT n.schema_name, n.table_name FROM witness._masking_names n WHERE n.masks)) THEN e.new_values::jsonb
+            ELSE witness._masked_values(e.new_values::jsonb, e.schema_name, e.table_name, e.id) END AS new_values,
        e.session_user_name, e.current_user_name, e.application_name, e.client_addr, e.client_port, e.backend_pid,
        e.actor, e.reason, e.context::jsonb AS context, e.leaf_hash, e.format, e.erasure_id
 FROM witness.entry e
@@ -5967,7 +6091,7 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA witness FROM PUBLIC;
 REVOKE ALL ON ALL PROCEDURES IN SCHEMA witness FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION witness._pseudonym_key(bytea), witness.capture(), witness.capture_truncate(),
                           witness.access_check(), witness.entry_visible(timestamptz), witness.values_unmasked(),
-                          witness.tag_names(smallint), witness._masked_values(jsonb, text, text),
+                          witness.tag_names(smallint), witness._masked_values(jsonb, text, text, bigint), witness._masked_columns(text, text, bigint),
                           witness._config_masks(witness.tracked_table), witness._config_masks_subject(witness.tracked_table),
                           witness.masked_tags(), witness._table_masked(text, text),
                           witness._block_json(witness.block), witness._my_trail()
@@ -6025,7 +6149,7 @@ GRANT SELECT ON witness.tracked_table, witness.ddl_event, witness.erasure, witne
 GRANT EXECUTE ON FUNCTION witness.export(text, timestamptz, timestamptz, text, text, text, text, text, boolean, bytea),
                           witness.export_encrypted(text, text, timestamptz, timestamptz, text, text, text, text, text, boolean, bytea, integer),
                           witness._export_line(text, witness.log, bigint, bytea), witness._export_block_no(xid8, bigint),
-                          witness._export_pseudonym(bytea, text), witness._export_anonymised(jsonb, text, text, bytea),
+                          witness._export_pseudonym(bytea, text), witness._export_anonymised(jsonb, text, text, bigint, bytea),
                           witness._syslog_param(text), witness._csv_line(text[]), witness._utc(timestamptz)
 	TO witness_auditor, witness_reader;
 
