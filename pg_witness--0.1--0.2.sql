@@ -1855,10 +1855,15 @@ BEGIN
 	IF witness._in_internal_ddl() OR current_setting('session_replication_role') = 'replica' THEN
 		RETURN;
 	END IF;
-	FOR r IN SELECT d.objid::regclass AS rel, a.attname, tt.relid AS root
+	-- The renamed column, or for ALTER TYPE ... RENAME ATTRIBUTE ... CASCADE the tables of that type.
+	FOR r IN SELECT t.rel::regclass AS rel, a.attname, tt.relid AS root
 	         FROM pg_event_trigger_ddl_commands() d
 	         JOIN pg_attribute a ON a.attrelid = d.objid AND a.attnum = d.objsubid AND NOT a.attisdropped
-	         JOIN witness.tracked_table tt ON tt.relid = witness._tracked_root(d.objid)
+	         CROSS JOIN LATERAL (SELECT d.objid AS rel
+	                             UNION
+	                             SELECT c.oid FROM pg_class c JOIN pg_class ct ON ct.oid = d.objid
+	                             WHERE ct.relkind = 'c' AND c.reloftype = ct.reltype) t
+	         JOIN witness.tracked_table tt ON tt.relid = witness._tracked_root(t.rel)
 	         WHERE d.classid = 'pg_class'::regclass AND d.objsubid > 0
 	           AND a.attname = ANY (tt.exclude_columns) LOOP
 		RAISE EXCEPTION 'cannot rename a column of % to "%", a name pg_witness excludes from capture', r.rel, r.attname
@@ -1870,7 +1875,7 @@ END
 $$;
 COMMENT ON FUNCTION witness._on_column_rename() IS 'internal: refuses to give a column of a captured relation a name the configuration excludes from capture';
 REVOKE ALL ON FUNCTION witness._on_column_rename() FROM PUBLIC;
-CREATE EVENT TRIGGER witness_column_rename ON ddl_command_end WHEN TAG IN ('ALTER TABLE')
+CREATE EVENT TRIGGER witness_column_rename ON ddl_command_end WHEN TAG IN ('ALTER TABLE', 'ALTER TYPE')
 	EXECUTE FUNCTION witness._on_column_rename();
 ALTER EVENT TRIGGER witness_column_rename ENABLE ALWAYS;
 COMMENT ON EVENT TRIGGER witness_column_rename IS 'pg_witness: refuses renames that would give a captured column a name excluded from capture';
