@@ -5847,12 +5847,15 @@ COMMENT ON COLUMN witness._masking_names.table_name IS 'name of the table now or
 COMMENT ON COLUMN witness._masking_names.masks IS 'witness._config_masks() of the configuration';
 COMMENT ON COLUMN witness._masking_names.masks_subject IS 'witness._config_masks_subject() of the configuration';
 
--- For the one-line display text and the anonymised export, per entry: the same test by table name.
+-- For the one-line display text and the anonymised export, per entry: the same test by table name
+-- (witness._masking_names, written so that the names are compared before any configuration is
+-- evaluated: called per row).
 CREATE FUNCTION witness._table_masked(schema_name text, table_name text) RETURNS boolean
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-AS $$ SELECT witness.access_check() AND EXISTS (SELECT FROM witness._masking_names n
-                     WHERE n.schema_name = _table_masked.schema_name AND n.table_name = _table_masked.table_name
-                       AND n.masks) $$;
+AS $$ SELECT witness.access_check() AND EXISTS (SELECT FROM witness.tracked_table t
+                     WHERE ((t.schema_name = _table_masked.schema_name AND t.table_name = _table_masked.table_name)
+                            OR t.former_names @> jsonb_build_array(jsonb_build_array(_table_masked.schema_name, _table_masked.table_name)))
+                       AND witness._config_masks(t)) $$;
 COMMENT ON FUNCTION witness._table_masked(text, text) IS 'internal: whether a table tracked under this name now or before a rename is configured with a column or classification witness.log masks';
 
 -- One row per grant and revocation of a time-limited auditor, captured into the chain: the record of
