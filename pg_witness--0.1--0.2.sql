@@ -5830,16 +5830,67 @@ LANGUAGE sql STABLE
 AS $$ SELECT t.classification OPERATOR(pg_catalog.=) ANY (witness.masked_tags())
           OR COALESCE(t.column_tags OPERATOR(pg_catalog.->) t.subject_column OPERATOR(pg_catalog.?|) witness.masked_tags(), false) $$;
 COMMENT ON FUNCTION witness._config_masks_subject(witness.tracked_table) IS 'internal: whether a tracked table''s current configuration classifies the table, or its subject column, with a tag witness.log masks';
+-- The masking of tables no longer tracked (untracked, or dropped): each of their names, present and
+-- former, keeps masking the entries captured under it when the configuration masked anything, so that
+-- an entry captured before one of its columns was tagged does not show that column again once the
+-- configuration is gone. One row per name and retirement; saved by pg_dump.
+CREATE TABLE witness.retired_masking (
+	schema_name text NOT NULL,
+	table_name text NOT NULL,
+	masks boolean NOT NULL,
+	masks_subject boolean NOT NULL,
+	retired_at timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+REVOKE ALL ON witness.retired_masking FROM PUBLIC;
+COMMENT ON TABLE witness.retired_masking IS 'pg_witness: the names of tables no longer tracked whose configuration masked values or the subject: witness.log keeps masking their entries (docs/access.md)';
+COMMENT ON COLUMN witness.retired_masking.schema_name IS 'schema of the table, at retirement or before a rename';
+COMMENT ON COLUMN witness.retired_masking.table_name IS 'name of the table, at retirement or before a rename';
+COMMENT ON COLUMN witness.retired_masking.masks IS 'whether its configuration masked values (witness._config_masks())';
+COMMENT ON COLUMN witness.retired_masking.masks_subject IS 'whether its configuration masked the subject (witness._config_masks_subject())';
+COMMENT ON COLUMN witness.retired_masking.retired_at IS 'when the table was untracked or dropped';
+SELECT pg_catalog.pg_extension_config_dump('witness.retired_masking', '');
+SELECT witness._guard_kept_table('witness.retired_masking', true, 'pg_witness''s untrack() and DROP handling', 'The masking of tables no longer tracked');
+
+-- Keeps a configuration's masking when its row leaves witness.tracked_table (untrack(), a dropped
+-- table). Fires on origin only, as the delete it follows.
+CREATE FUNCTION witness._retire_masking() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	masks boolean := witness._config_masks(OLD);
+	masks_subject boolean := witness._config_masks_subject(OLD);
+BEGIN
+	IF masks OR masks_subject THEN
+		PERFORM witness._begin_internal_ddl();
+		INSERT INTO witness.retired_masking (schema_name, table_name, masks, masks_subject)
+		SELECT n.s, n.t, masks, masks_subject
+		FROM (SELECT OLD.schema_name AS s, OLD.table_name AS t
+		      UNION SELECT f.value ->> 0, f.value ->> 1 FROM jsonb_array_elements(OLD.former_names) f) n
+		WHERE n.s IS NOT NULL AND n.t IS NOT NULL;
+		PERFORM witness._end_internal_ddl();
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION witness._retire_masking() IS 'internal: trigger on witness.tracked_table: keeps the masking of a configuration that is deleted, in witness.retired_masking';
+REVOKE ALL ON FUNCTION witness._retire_masking() FROM PUBLIC;
+CREATE TRIGGER witness_retire_masking AFTER DELETE ON witness.tracked_table
+	FOR EACH ROW EXECUTE FUNCTION witness._retire_masking();
+COMMENT ON TRIGGER witness_retire_masking ON witness.tracked_table IS 'pg_witness: keeps the masking of untracked and dropped tables (docs/access.md)';
+
 -- Every name a configuration may find entries under, its present one and its former ones, with whether
--- it masks values and the subject: an entry is masked when its own tags say so or when a configuration
--- that has or had its table's name does (a table renamed, or another one tracked under its old name).
+-- it masks values and the subject, and those of configurations no longer there (retired_masking): an
+-- entry is masked when its own tags say so or when a configuration that has or had its table's name
+-- does (a table renamed, untracked or dropped, or another one tracked under its old name).
 CREATE VIEW witness._masking_names AS
 SELECT n.schema_name, n.table_name, witness._config_masks(t) AS masks, witness._config_masks_subject(t) AS masks_subject
 FROM witness.tracked_table t
 CROSS JOIN LATERAL (SELECT t.schema_name, t.table_name
                     UNION ALL
                     SELECT f.value ->> 0, f.value ->> 1 FROM pg_catalog.jsonb_array_elements(t.former_names) f) n
-WHERE n.schema_name IS NOT NULL AND n.table_name IS NOT NULL;
+WHERE n.schema_name IS NOT NULL AND n.table_name IS NOT NULL
+UNION ALL
+SELECT r.schema_name, r.table_name, r.masks, r.masks_subject FROM witness.retired_masking r;
 REVOKE ALL ON witness._masking_names FROM PUBLIC;
 COMMENT ON VIEW witness._masking_names IS 'internal: every present and former name of a tracked table, with whether its configuration masks values (masks) and the subject (masks_subject) for witness.log';
 COMMENT ON COLUMN witness._masking_names.schema_name IS 'schema of the table now or before a rename';
@@ -5852,11 +5903,14 @@ COMMENT ON COLUMN witness._masking_names.masks_subject IS 'witness._config_masks
 -- evaluated: called per row).
 CREATE FUNCTION witness._table_masked(schema_name text, table_name text) RETURNS boolean
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-AS $$ SELECT witness.access_check() AND EXISTS (SELECT FROM witness.tracked_table t
-                     WHERE ((t.schema_name = _table_masked.schema_name AND t.table_name = _table_masked.table_name)
-                            OR t.former_names @> jsonb_build_array(jsonb_build_array(_table_masked.schema_name, _table_masked.table_name)))
-                       AND witness._config_masks(t)) $$;
-COMMENT ON FUNCTION witness._table_masked(text, text) IS 'internal: whether a table tracked under this name now or before a rename is configured with a column or classification witness.log masks';
+AS $$ SELECT witness.access_check()
+          AND (EXISTS (SELECT FROM witness.tracked_table t
+                       WHERE ((t.schema_name = _table_masked.schema_name AND t.table_name = _table_masked.table_name)
+                              OR t.former_names @> jsonb_build_array(jsonb_build_array(_table_masked.schema_name, _table_masked.table_name)))
+                         AND witness._config_masks(t))
+               OR EXISTS (SELECT FROM witness.retired_masking r
+                          WHERE r.schema_name = _table_masked.schema_name AND r.table_name = _table_masked.table_name AND r.masks)) $$;
+COMMENT ON FUNCTION witness._table_masked(text, text) IS 'internal: whether a table tracked under this name now or before a rename, or no longer tracked, is or was configured with a column or classification witness.log masks';
 
 -- One row per grant and revocation of a time-limited auditor, captured into the chain: the record of
 -- who granted what. The limits in force are the roles' security labels (SECURITY LABEL FOR

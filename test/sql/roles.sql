@@ -275,8 +275,22 @@ SELECT (SELECT count(*) FROM witness.entity_history('ro', 'pk', '{"email": "new@
        (SELECT count(*) FROM witness.entity_history('ro', 'pay', '{"id": 2}')) AS after_column_rename;
 RESET ROLE;
 SELECT count(*) AS admin_sees FROM witness.entity_history('ro', 'pk', '{"email": "bob@example.com"}');
+-- Untracked or dropped, a table's configuration is gone, but not its masking: an entry captured
+-- before its column was tagged stays masked (witness.retired_masking).
+CREATE TABLE ro.gone (id int PRIMARY KEY, ssn text);
+GRANT ALL ON ro.gone TO PUBLIC;
+SELECT witness.track('ro.gone');
+INSERT INTO ro.gone VALUES (1, '555-55');
+SELECT witness.track('ro.gone', column_tags => '{"ssn": "pii"}');
 SELECT witness.untrack('ro.pay'), witness.untrack('ro.tagged_renamed'), witness.untrack('ro.pk'), witness.untrack('ro.pk_old');
-DROP TABLE ro.pay, ro.tagged_renamed, ro.pk, ro.pk_old;
+DROP TABLE ro.pay, ro.tagged_renamed, ro.pk, ro.pk_old, ro.gone;
+SELECT schema_name, table_name, masks, masks_subject FROM witness.retired_masking WHERE schema_name = 'ro' ORDER BY 1, 2;
+SET ROLE ro_reader;
+SELECT table_name, tags, row_key, new_values FROM witness.log
+WHERE schema_name = 'ro' AND table_name IN ('pay', 'tagged_later', 'gone') AND operation = 'INSERT' ORDER BY id;
+SELECT count(*) AS found_by_value FROM witness.search(value_text => '555-55') s WHERE s.schema_name = 'ro';
+RESET ROLE;
+SELECT ro.err('DELETE FROM witness.retired_masking');
 DROP FUNCTION ro.trail_scans();
 
 -- grant_auditor(): refusals.
