@@ -1113,27 +1113,41 @@ COMMENT ON COLUMN witness.tracked_table.names_since IS 'the last entry id taken 
 COMMENT ON COLUMN witness.tracked_table.former_names IS 'the names the table was tracked under before, as [schema, table] pairs, oldest first: entries under them are masked whole when this configuration classifies anything';
 
 -- Keeps names_since and former_names in step: set by every insert (track()) and by an update that
--- renames the table or takes a column name out of the configuration (a rename or drop of the column,
--- or track() called again without it). Fires on origin only: a restore keeps the rows it loads.
+-- renames the table, takes a column name out of the configuration (a rename or drop of the column, or
+-- track() called again without it) or changes the key or subject column. Fires on origin only: a
+-- restore keeps the rows it loads. Before an update moves names_since it locks the table and its
+-- partitions and children in SHARE mode until the change commits: a writer that captured under the
+-- old names (ALTER SCHEMA ... RENAME takes no lock on the tables, and a write to a child none on its
+-- parent) has finished, so its entries lie below names_since, and none captures again before the new
+-- names are visible to it.
 CREATE FUNCTION witness._tracked_table_names() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	renamed boolean := TG_OP = 'UPDATE' AND (NEW.schema_name, NEW.table_name) IS DISTINCT FROM (OLD.schema_name, OLD.table_name);
+	rel oid;
 BEGIN
-	IF TG_OP = 'INSERT' OR renamed
-	   OR EXISTS (SELECT FROM jsonb_object_keys(OLD.column_attnums) k WHERE NOT NEW.column_attnums ? k) THEN
-		NEW.names_since := (SELECT CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END FROM witness.entry_id_seq s);
-	END IF;
-	IF TG_OP = 'INSERT' THEN
+	IF TG_OP = 'UPDATE' THEN
+		IF NOT renamed AND witness._configured_columns(OLD) <@ witness._configured_columns(NEW)
+		   AND NEW.key_columns IS NOT DISTINCT FROM OLD.key_columns
+		   AND NEW.subject_column IS NOT DISTINCT FROM OLD.subject_column THEN
+			RETURN NEW;
+		END IF;
+		FOR rel IN SELECT d.relid FROM witness._inheritance_descendants(NEW.relid) d
+		           WHERE NOT d.is_other_temp ORDER BY d.relid LOOP
+			EXECUTE format('LOCK TABLE ONLY %s IN SHARE MODE', rel::regclass);
+		END LOOP;
+		IF renamed THEN
+			NEW.former_names := OLD.former_names || jsonb_build_array(jsonb_build_array(OLD.schema_name, OLD.table_name));
+		END IF;
+	ELSE
 		NEW.former_names := '[]';
-	ELSIF renamed THEN
-		NEW.former_names := OLD.former_names || jsonb_build_array(jsonb_build_array(OLD.schema_name, OLD.table_name));
 	END IF;
+	NEW.names_since := (SELECT CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END FROM witness.entry_id_seq s);
 	RETURN NEW;
 END
 $$;
-COMMENT ON FUNCTION witness._tracked_table_names() IS 'internal: trigger on witness.tracked_table: sets names_since on track() and on renames of the table or of configured columns, and remembers former names';
+COMMENT ON FUNCTION witness._tracked_table_names() IS 'internal: trigger on witness.tracked_table: sets names_since on track(), on renames of the table or of configured columns and on changes of the key or subject column (waiting for writers under the old names), and remembers former names';
 CREATE TRIGGER witness_names_since BEFORE INSERT OR UPDATE ON witness.tracked_table
 	FOR EACH ROW EXECUTE FUNCTION witness._tracked_table_names();
 COMMENT ON TRIGGER witness_names_since ON witness.tracked_table IS 'pg_witness: keeps names_since and former_names in step with renames (docs/access.md)';
@@ -1870,6 +1884,29 @@ BEGIN
 			USING ERRCODE = 'object_in_use',
 			      DETAIL = format('The configuration of tracked table %s excludes columns named %I from capture: the renamed column would no longer be captured.', r.root, r.attname),
 			      HINT = 'Choose another name, or change the exclusions with witness.track() (recorded).';
+	END LOOP;
+	-- A configured column (excluded, tagged, key or subject) renamed where the configuration cannot follow
+	-- it: in a child or partition, once ALTER TABLE ONLY ... DROP COLUMN took it from the tracked table,
+	-- whose attribute numbers tell renames from drops. Its name is then gone from the whole tree, and it
+	-- would be taken for a drop: an excluded column captured, a tagged one shown.
+	FOR r IN SELECT DISTINCT t.rel::regclass AS rel, n.name AS attname, tt.relid AS root
+	         FROM pg_event_trigger_ddl_commands() d
+	         CROSS JOIN LATERAL (SELECT d.objid AS rel
+	                             UNION
+	                             SELECT c.oid FROM pg_class c JOIN pg_class ct ON ct.oid = d.objid
+	                             WHERE ct.relkind = 'c' AND c.reloftype = ct.reltype) t
+	         JOIN witness.tracked_table tt ON tt.relid = witness._tracked_root(t.rel)
+	         CROSS JOIN LATERAL unnest(witness._configured_columns(tt)) n(name)
+	         WHERE d.classid = 'pg_class'::regclass AND d.objsubid > 0
+	           AND NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = tt.relid AND NOT a.attisdropped
+	                           AND a.attnum = (tt.column_attnums ->> n.name)::int2)
+	           AND NOT EXISTS (SELECT FROM witness._inheritance_descendants(tt.relid) dd
+	                           JOIN pg_attribute a ON a.attrelid = dd.relid
+	                           WHERE a.attname = n.name AND a.attnum > 0 AND NOT a.attisdropped) LOOP
+		RAISE EXCEPTION 'cannot rename column "%" of %: pg_witness could not follow the rename', r.attname, r.rel
+			USING ERRCODE = 'object_in_use',
+			      DETAIL = format('The configuration of tracked table %s names column %I, which %s no longer has: it would take the rename for a drop.', r.root, r.attname, r.root),
+			      HINT = 'Keep the name, or call witness.track() with the new name first (recorded).';
 	END LOOP;
 END
 $$;
@@ -4363,7 +4400,9 @@ $$;
 COMMENT ON FUNCTION witness.search(timestamptz, timestamptz, regclass, text, text, text, text, text, integer, text, text, boolean) IS 'entries of witness.log newest first, at most max_rows: captured in [since, until), of a table (target, or table_name as ''t'' or ''s.t'': also a dropped table, or a source''s on a collector), by an actor (witness.actor), by a database user (session user), of an operation, with a classification tag, with a text (case-insensitive) in the key or values the caller sees, activity with an outcome (success, denied, failed); pg_witness''s own activity records only with include_activity, an outcome or that table; every argument optional (docs/views.md)';
 
 -- The entries of table schema_name.table_name whose row key the caller sees in witness.log, as a
--- condition on columns id and tags of an alias x: every entry for a caller who sees values unmasked;
+-- condition on columns id, tags and stmt_time of an alias x: within a time-limited auditor's period
+-- (else a candidate dropped by witness.log would confirm a key outside it); every such entry for a
+-- caller who sees values unmasked;
 -- for others, an entry masking does not apply to (not tagged so, and no configuration that has or had
 -- the name masks), and an entry newer than names_since of the configuration that describes it when
 -- that configuration masks some columns but no key column (witness._masked_columns()).
@@ -4375,8 +4414,9 @@ DECLARE
 	described text := 'false';
 	since bigint;
 BEGIN
+	-- An auditor limited to a period finds only the entries of its period either.
 	IF witness.values_unmasked() THEN
-		RETURN 'true';
+		RETURN 'witness.entry_visible(x.stmt_time)';
 	END IF;
 	IF NOT EXISTS (SELECT FROM witness._masking_names n WHERE n.schema_name = _visible_key_clause.schema_name
 	                                                        AND n.table_name = _visible_key_clause.table_name AND n.masks) THEN
@@ -4390,7 +4430,7 @@ BEGIN
 	IF FOUND THEN
 		described := format('x.id OPERATOR(pg_catalog.>) %s', since);
 	END IF;
-	RETURN format('(%s OR %s)', untagged, described);
+	RETURN format('witness.entry_visible(x.stmt_time) AND (%s OR %s)', untagged, described);
 END
 $$;
 COMMENT ON FUNCTION witness._visible_key_clause(text, text) IS 'internal: the condition (on x.id and x.tags) that selects the entries of a table whose row key the caller sees in witness.log, for witness.entity_history()';
