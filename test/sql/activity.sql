@@ -77,6 +77,38 @@ SELECT witness.flush_activity() > 0 AS flushed;
 SELECT * FROM act_show(:start);
 SELECT COALESCE(max(activity_id), 0) AS start FROM witness.activity \gset
 
+-- Found by a review, each recorded as a read now: extended statistics on an expression and ANALYZE,
+-- which hand every value to the owner's functions as an index build does; a DELETE naming no column
+-- (no SELECT privilege is checked), which hands every row to the table's triggers, rolled back; a
+-- superuser (or pg_read_all_data) reading the table's TOAST table, which holds its long values.
+CREATE STATISTICS act_acct_stats ON (owner || '!') FROM act_acct;
+ANALYZE act_acct;
+DROP STATISTICS act_acct_stats;
+BEGIN; DELETE FROM act_acct; ROLLBACK;
+CREATE TABLE act_long (id int PRIMARY KEY, doc text);
+ALTER TABLE act_long ALTER COLUMN doc SET STORAGE EXTERNAL;
+INSERT INTO act_long VALUES (1, repeat('long value ', 400));
+SELECT witness.track('act_long', capture_reads => true);
+DO $$ BEGIN
+	EXECUTE format('CREATE VIEW act_toast AS SELECT chunk_id FROM %s',
+	               (SELECT reltoastrelid::regclass FROM pg_class WHERE oid = 'act_long'::regclass));
+END $$;
+SELECT count(*) > 0 AS read_toast FROM act_toast;
+-- A transaction that took records from the queue cannot be prepared: rolled back later, it would
+-- lose them (a review lost a read so).
+BEGIN;
+SELECT owner FROM act_acct WHERE id = 8;
+SELECT witness.flush_activity() > 0 AS took;
+\set VERBOSITY terse
+PREPARE TRANSACTION 'act_prepared';
+\set VERBOSITY default
+SELECT witness.flush_activity() > 0 AS flushed;
+SELECT * FROM act_show(:start);
+SELECT witness.untrack('act_long');
+DROP VIEW act_toast;
+DROP TABLE act_long;
+SELECT COALESCE(max(activity_id), 0) AS start FROM witness.activity \gset
+
 -- The same statement repeated by one session is one row, each read kept.
 PREPARE get_owner(int) AS SELECT owner FROM act_acct WHERE id = $1;
 EXECUTE get_owner(1);

@@ -154,6 +154,25 @@ bool has_capture_trigger(Oid relid)
 	return found;
 }
 
+// The table a TOAST table holds the out-of-line values of (named pg_toast_<its OID> by PostgreSQL, and
+// checked), or relid itself: reading a TOAST table directly (pg_read_all_data, superusers) reads that
+// table's values.
+Oid toast_owner(Oid relid)
+{
+	if (get_rel_relkind(relid) != RELKIND_TOASTVALUE)
+		return relid;
+	const char *name = get_rel_name(relid);
+	unsigned int owner = 0;
+	if (name == nullptr || sscanf(name, "pg_toast_%u", &owner) != 1)
+		return relid;
+	HeapTuple tup = SearchSysCache1(RELOID, ObjectIdGetDatum((Oid)owner));
+	if (!HeapTupleIsValid(tup))
+		return relid;
+	const bool holds = ((Form_pg_class)GETSTRUCT(tup))->reltoastrelid == relid;
+	ReleaseSysCache(tup);
+	return holds ? (Oid)owner : relid;
+}
+
 RelationReads *relation(Oid relid)
 {
 	if (relation_reads == nullptr)
@@ -162,8 +181,9 @@ RelationReads *relation(Oid relid)
 	auto *r = (RelationReads *)hash_search(relation_reads, &relid, HASH_FIND, &found);
 	if (found)
 		return r;
-	const bool trail = get_rel_namespace(relid) == witness_namespace;
-	const Oid root = trail || !has_capture_trigger(relid) ? InvalidOid : lookup_read_root(relid);
+	const Oid table = toast_owner(relid);
+	const bool trail = get_rel_namespace(table) == witness_namespace;
+	const Oid root = trail || !has_capture_trigger(table) ? InvalidOid : lookup_read_root(table);
 	// The lookup may have run invalidations that dropped the table.
 	if (relation_reads == nullptr)
 		return relation(relid);
@@ -174,7 +194,7 @@ RelationReads *relation(Oid relid)
 	// lookups per table for nothing.
 	r->label[0] = r->root_label[0] = '\0';
 	if (trail)
-		relation_label(relid, r->label);
+		relation_label(table, r->label);
 	if (OidIsValid(root))
 		relation_label(root, r->root_label);
 	return r;
@@ -301,6 +321,11 @@ ActivityEvent *begin_read(const void *key, PlannedStmt *stmt, const char *text, 
 	return e;
 }
 
+// What makes a relation of a statement read: SELECT, and the target of an UPDATE or DELETE, which
+// need no SELECT privilege when they name no column (DELETE FROM t) but hand every row they change to
+// the table's triggers (a review read a table through a BEFORE trigger in a rolled-back transaction).
+constexpr AclMode kReadingPerms = ACL_SELECT | ACL_UPDATE | ACL_DELETE;
+
 // The relations the statement reads that are recorded: one event per tracked table with
 // capture_reads (its partitions and children count as the table), one for the trail's tables.
 void record_reads(QueryDesc *query)
@@ -316,7 +341,7 @@ void record_reads(QueryDesc *query)
 	foreach (lc, stmt->rtable) {
 		auto *rte = (RangeTblEntry *)lfirst(lc);
 		index++;
-		reads[index] = rte->rtekind == RTE_RELATION && (rte->requiredPerms & ACL_SELECT) != 0;
+		reads[index] = rte->rtekind == RTE_RELATION && (rte->requiredPerms & kReadingPerms) != 0;
 	}
 	for (bool changed = true; changed;) {
 		changed = false;
@@ -371,7 +396,7 @@ void refuse_unrecordable_reads(QueryDesc *query)
 	ListCell *lc;
 	foreach (lc, query->plannedstmt->rtable) {
 		auto *rte = (RangeTblEntry *)lfirst(lc);
-		if (rte->rtekind != RTE_RELATION || (rte->requiredPerms & ACL_SELECT) == 0)
+		if (rte->rtekind != RTE_RELATION || (rte->requiredPerms & kReadingPerms) == 0)
 			continue;
 		RelationReads *r = relation(rte->relid);
 		if (OidIsValid(r->read_root))
@@ -799,23 +824,45 @@ void activity_client_auth(Port *port, int status)
 // to expressions the table's owner writes (an index on leak(column), a CHECK constraint validated,
 // a column retyped USING, a rewrite): each may show the values to that owner. COPY FROM is captured
 // as rows, COPY (query) TO runs through the executor.
-const RangeVar *utility_read_target(Node *stmt)
+// The relations a utility command reads the rows of: COPY TO, and the commands that evaluate
+// expressions over every row (an index, a constraint, a new column type, extended statistics) or
+// rebuild them (CLUSTER, REINDEX, VACUUM FULL, and ANALYZE, which evaluates expression statistics and
+// indexes): a function of the owner's in such an expression sees every value.
+List *utility_read_targets(Node *stmt)
 {
 	switch (nodeTag(stmt)) {
 	case T_CopyStmt: {
 		auto *copy = (CopyStmt *)stmt;
-		return copy->is_from ? nullptr : copy->relation;
+		return copy->is_from || copy->relation == nullptr ? NIL : list_make1(copy->relation);
 	}
 	case T_IndexStmt:
-		return ((IndexStmt *)stmt)->relation;
+		return list_make1(((IndexStmt *)stmt)->relation);
 	case T_AlterTableStmt:
-		return ((AlterTableStmt *)stmt)->relation;
+		return list_make1(((AlterTableStmt *)stmt)->relation);
 	case T_ReindexStmt:
-		return ((ReindexStmt *)stmt)->relation;
+		return ((ReindexStmt *)stmt)->relation == nullptr ? NIL : list_make1(((ReindexStmt *)stmt)->relation);
 	case T_ClusterStmt:
-		return ((ClusterStmt *)stmt)->relation;
+		return ((ClusterStmt *)stmt)->relation == nullptr ? NIL : list_make1(((ClusterStmt *)stmt)->relation);
+	case T_CreateStatsStmt: {
+		List *out = NIL;
+		ListCell *lc;
+		foreach (lc, ((CreateStatsStmt *)stmt)->relations)
+			if (IsA(lfirst(lc), RangeVar))
+				out = lappend(out, lfirst(lc));
+		return out;
+	}
+	case T_VacuumStmt: {
+		List *out = NIL;
+		ListCell *lc;
+		foreach (lc, ((VacuumStmt *)stmt)->rels) {
+			auto *rel = (VacuumRelation *)lfirst(lc);
+			if (rel->relation != nullptr)
+				out = lappend(out, rel->relation);
+		}
+		return out;
+	}
 	default:
-		return nullptr;
+		return NIL;
 	}
 }
 
@@ -835,17 +882,27 @@ void activity_utility_begin(PlannedStmt *pstmt, const char *query_string)
 	}
 	if (witness_depth > 0 || creating_extension)
 		return;
-	const RangeVar *target = utility_read_target(pstmt->utilityStmt);
-	if (target == nullptr)
-		return;
-	const Oid relid = RangeVarGetRelid(target, NoLock, true);
-	if (!OidIsValid(relid))
-		return;
-	RelationReads *r = relation(relid);
-	if (r->trail && setting_record_activity == RecordActivityAll)
-		begin_read(pstmt, pstmt, query_string, ActivityKind::TrailRead, r->label);
-	else if (OidIsValid(r->read_root))
-		begin_read(pstmt, pstmt, query_string, ActivityKind::Read, r->root_label);
+	List *targets = utility_read_targets(pstmt->utilityStmt);
+	List *roots = NIL;
+	bool trail_read = false;
+	ListCell *lc;
+	foreach (lc, targets) {
+		const Oid relid = RangeVarGetRelid((RangeVar *)lfirst(lc), NoLock, true);
+		if (!OidIsValid(relid))
+			continue;
+		RelationReads *r = relation(relid);
+		if (r->trail && setting_record_activity == RecordActivityAll && !trail_read) {
+			trail_read = true;
+			begin_read(pstmt, pstmt, query_string, ActivityKind::TrailRead, r->label);
+		} else if (OidIsValid(r->read_root) && !list_member_oid(roots, r->read_root)) {
+			roots = lappend_oid(roots, r->read_root);
+			char label[kActivityObjectBytes];
+			strlcpy(label, r->root_label, sizeof(label));
+			begin_read(pstmt, pstmt, query_string, ActivityKind::Read, label);
+		}
+	}
+	list_free(roots);
+	list_free(targets);
 }
 
 void activity_utility_end(PlannedStmt *pstmt, QueryCompletion *qc)

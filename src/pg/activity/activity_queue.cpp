@@ -137,8 +137,15 @@ void on_subxact(SubXactEvent event, SubTransactionId, SubTransactionId, void *)
 	}
 }
 
+// A prepared transaction would keep the drained slots past PREPARE: freed by this backend's next
+// commit while ROLLBACK PREPARED throws the rows away (a review lost events so). Refused instead.
 void on_xact(XactEvent event, void *)
 {
+	if (event == XACT_EVENT_PRE_PREPARE && (ntaken > 0 || taken_lost > 0))
+		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+		                errmsg("cannot prepare a transaction that wrote pg_witness activity records"),
+		                errdetail("The records it took from the activity queue would be lost if it were rolled back later."),
+		                errhint("Commit the transaction instead, or call witness.flush_activity() in a transaction of its own.")));
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT)
 		release_taken(true);
 	else if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
