@@ -1855,6 +1855,34 @@ CREATE EVENT TRIGGER witness_table_rewrite ON table_rewrite EXECUTE FUNCTION wit
 ALTER EVENT TRIGGER witness_table_rewrite ENABLE ALWAYS;
 COMMENT ON EVENT TRIGGER witness_table_rewrite IS 'pg_witness: records commands that rewrite every row of a captured relation';
 
+-- Called before ALTER TABLE ... RENAME COLUMN of a captured relation (src/pg/capture/column_rename_guard.cpp):
+-- a partition or child may not rename a column its tracked table's configuration names (excluded,
+-- tagged, key or subject). A child can rename such a column only once the tracked table lost its own
+-- (ALTER TABLE ONLY ... DROP COLUMN); the configuration, which tells renames by the tracked table's
+-- attribute numbers, would take it for a drop, or keep the name for a sibling that still has it, and
+-- the renamed column would be captured or shown.
+CREATE FUNCTION witness._refuse_column_rename(rel oid, old_name text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	root regclass := witness._tracked_root(rel);
+	cfg witness.tracked_table;
+BEGIN
+	IF root IS NULL OR root::oid = rel THEN
+		RETURN;
+	END IF;
+	SELECT * INTO cfg FROM witness.tracked_table t WHERE t.relid = root;
+	IF old_name = ANY (witness._configured_columns(cfg)) THEN
+		RAISE EXCEPTION 'cannot rename column "%" of %: pg_witness could not follow the rename', old_name, rel::regclass
+			USING ERRCODE = 'object_in_use',
+			      DETAIL = format('The configuration of tracked table %s names column %I; a rename in one of its partitions or children would be taken for a drop.', root, old_name),
+			      HINT = 'Keep the name, or call witness.track() with the new name first (recorded).';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION witness._refuse_column_rename(oid, text) IS 'internal: refuses to rename a configured column in a partition or child of a tracked table, called before the rename runs';
+REVOKE ALL ON FUNCTION witness._refuse_column_rename(oid, text) FROM PUBLIC;
+
 -- A column of a captured relation may not be renamed to a name the configuration excludes: a captured
 -- column would stop being captured, with nothing but the rename to show for it. (A name stays excluded
 -- while any relation of the tracked table still has such a column, so after ALTER TABLE ONLY ... DROP

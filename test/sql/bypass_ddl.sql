@@ -117,6 +117,7 @@ SELECT count(*) AS entries_with_the_excluded_value FROM witness.entry WHERE new_
 -- children: it stays excluded there.
 SET ROLE d_owner;
 CREATE TABLE o.acct_kid () INHERITS (o.acct);
+CREATE TABLE o.acct_kid_b () INHERITS (o.acct);
 INSERT INTO o.acct_kid VALUES (900, 9, 'kid secret');
 ALTER TABLE ONLY o.acct DROP COLUMN tax_id;
 DELETE FROM o.acct_kid;
@@ -139,10 +140,15 @@ SELECT kind, outcome, sqlstate FROM witness.activity WHERE kind = 'denied' AND s
 -- capture the column under its new name. Dropping it is a drop.
 SET ROLE d_owner;
 ALTER TABLE o.acct_kid RENAME COLUMN tax_id TO tax_old;
+-- Also while a sibling still has the name (a second review): the configuration keeps it for the
+-- sibling, and the renamed column would be captured.
+ALTER TABLE o.acct_kid_b RENAME COLUMN tax_id TO tax_b;
+INSERT INTO o.acct_kid_b (id, balance, tax_id) VALUES (902, 9, 'sibling secret');
 RESET ROLE;
+SELECT count(*) AS entries_with_the_excluded_value FROM witness.entry WHERE new_values::text LIKE '%sibling secret%';
 SELECT exclude_columns FROM witness.tracked_tables WHERE table_name = 'o.acct'::regclass;
 SET ROLE d_owner;
-DROP TABLE o.acct_kid, o.acct_kid2;
+DROP TABLE o.acct_kid, o.acct_kid_b, o.acct_kid2;
 ALTER TABLE o.acct ADD COLUMN tax_id text;
 RESET ROLE;
 

@@ -1,5 +1,6 @@
 #include "pg/capture/entry_store.hpp"
 
+#include "pg/capture/column_rename_guard.hpp"
 #include "pg/capture/permission_events.hpp"
 
 #include "pg/common/trail_catalog.hpp"
@@ -552,6 +553,7 @@ void witness_process_utility(PlannedStmt *pstmt, const char *query_string, bool 
 		flush_current();
 	PermissionEvent *permission_event = permission_event_begin(pstmt);
 	activity_utility_begin(pstmt, query_string);
+	refuse_unfollowable_column_rename(pstmt);
 	const bool drops_witness = capture_control_utility_begin(pstmt);
 	PG_TRY();
 	{
