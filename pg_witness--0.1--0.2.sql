@@ -1144,6 +1144,11 @@ BEGIN
 		NEW.former_names := '[]';
 	END IF;
 	NEW.names_since := (SELECT CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END FROM witness.entry_id_seq s);
+	-- The older entries' masking, which the configuration no longer describes (a classified column
+	-- dropped or renamed): kept for them.
+	IF TG_OP = 'UPDATE' THEN
+		PERFORM witness._keep_masking(OLD, NEW.names_since);
+	END IF;
 	RETURN NEW;
 END
 $$;
@@ -4194,7 +4199,7 @@ AS $$ SELECT $q$pg_catalog.regexp_replace(pg_catalog.concat_ws(' ', COALESCE(l.a
 	                 WHEN 'TRUNCATE' THEN 'truncated' ELSE pg_catalog.lower(l.operation) END,
 	CASE WHEN l.schema_name OPERATOR(pg_catalog.=) 'public' THEN pg_catalog.quote_ident(l.table_name)
 	     ELSE pg_catalog.quote_ident(l.schema_name) OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(l.table_name) END,
-	(CASE WHEN l.tags OPERATOR(pg_catalog.&&) witness.masked_tags() OR witness._table_masked(l.schema_name, l.table_name)
+	(CASE WHEN l.tags OPERATOR(pg_catalog.&&) witness.masked_tags() OR witness._table_masked(l.schema_name, l.table_name, l.id)
 	      THEN witness._masked_values(l.row_key, l.schema_name, l.table_name, l.id)
 	      ELSE l.row_key END)::text)
 	OPERATOR(pg_catalog.||) CASE WHEN l.operation OPERATOR(pg_catalog.=) 'UPDATE' AND pg_catalog.jsonb_typeof(l.new_values) OPERATOR(pg_catalog.=) 'object'
@@ -4448,7 +4453,10 @@ BEGIN
 	END IF;
 	IF NOT EXISTS (SELECT FROM witness._masking_names n WHERE n.schema_name = _visible_key_clause.schema_name
 	                                                        AND n.table_name = _visible_key_clause.table_name AND n.masks) THEN
-		untagged := '(x.tags::integer OPERATOR(pg_catalog.&) 15) OPERATOR(pg_catalog.=) 0';
+		untagged := format('(x.tags::integer OPERATOR(pg_catalog.&) 15) OPERATOR(pg_catalog.=) 0 AND x.id OPERATOR(pg_catalog.>) %s',
+		                   COALESCE((SELECT max(r.until_id) FROM witness.retired_masking r
+		                             WHERE r.schema_name = _visible_key_clause.schema_name
+		                               AND r.table_name = _visible_key_clause.table_name AND r.masks), -1));
 	END IF;
 	SELECT t.names_since INTO since FROM witness.tracked_table t
 	WHERE t.schema_name = _visible_key_clause.schema_name AND t.table_name = _visible_key_clause.table_name
@@ -4599,7 +4607,7 @@ BEGIN
 		IF subject IS NOT NULL AND (subject <> '***' OR witness.values_unmasked()) THEN
 			subject := witness._export_pseudonym(key, subject);
 		END IF;
-		IF l.tags && witness.masked_tags() OR witness._table_masked(l.schema_name, l.table_name) THEN
+		IF l.tags && witness.masked_tags() OR witness._table_masked(l.schema_name, l.table_name, l.id) THEN
 			row_key := witness._export_anonymised(row_key, l.schema_name, l.table_name, l.id, key);
 			old_values := witness._export_anonymised(old_values, l.schema_name, l.table_name, l.id, key);
 			new_values := witness._export_anonymised(new_values, l.schema_name, l.table_name, l.id, key);
@@ -5898,45 +5906,61 @@ LANGUAGE sql STABLE
 AS $$ SELECT t.classification OPERATOR(pg_catalog.=) ANY (witness.masked_tags())
           OR COALESCE(t.column_tags OPERATOR(pg_catalog.->) t.subject_column OPERATOR(pg_catalog.?|) witness.masked_tags(), false) $$;
 COMMENT ON FUNCTION witness._config_masks_subject(witness.tracked_table) IS 'internal: whether a tracked table''s current configuration classifies the table, or its subject column, with a tag witness.log masks';
--- The masking of tables no longer tracked (untracked, or dropped): each of their names, present and
--- former, keeps masking the entries captured under it when the configuration masked anything, so that
--- an entry captured before one of its columns was tagged does not show that column again once the
--- configuration is gone. One row per name and retirement; saved by pg_dump.
+-- Masking a configuration no longer has: when a table is untracked or dropped, or its configuration
+-- stops describing older entries while it masked something (a classified column dropped or renamed,
+-- track() again with fewer names), each of its names, present and former, keeps masking the entries
+-- captured under it up to until_id. Else an entry captured before one of its columns was tagged would
+-- show that column again once the tag is gone (found by a review: dropping every classified column).
+-- One row per name and event; saved by pg_dump.
 CREATE TABLE witness.retired_masking (
 	schema_name text NOT NULL,
 	table_name text NOT NULL,
 	masks boolean NOT NULL,
 	masks_subject boolean NOT NULL,
+	until_id bigint NOT NULL,
 	retired_at timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
+CREATE INDEX retired_masking_name ON witness.retired_masking (schema_name, table_name);
 REVOKE ALL ON witness.retired_masking FROM PUBLIC;
-COMMENT ON TABLE witness.retired_masking IS 'pg_witness: the names of tables no longer tracked whose configuration masked values or the subject: witness.log keeps masking their entries (docs/access.md)';
-COMMENT ON COLUMN witness.retired_masking.schema_name IS 'schema of the table, at retirement or before a rename';
-COMMENT ON COLUMN witness.retired_masking.table_name IS 'name of the table, at retirement or before a rename';
-COMMENT ON COLUMN witness.retired_masking.masks IS 'whether its configuration masked values (witness._config_masks())';
-COMMENT ON COLUMN witness.retired_masking.masks_subject IS 'whether its configuration masked the subject (witness._config_masks_subject())';
-COMMENT ON COLUMN witness.retired_masking.retired_at IS 'when the table was untracked or dropped';
+COMMENT ON TABLE witness.retired_masking IS 'pg_witness: names under which entries up to until_id stay masked although no configuration masks them any more (a table untracked or dropped, classified columns dropped or renamed): witness.log keeps masking them (docs/access.md)';
+COMMENT ON COLUMN witness.retired_masking.schema_name IS 'schema of the table, then or before a rename';
+COMMENT ON COLUMN witness.retired_masking.table_name IS 'name of the table, then or before a rename';
+COMMENT ON COLUMN witness.retired_masking.masks IS 'whether the configuration masked values (witness._config_masks())';
+COMMENT ON COLUMN witness.retired_masking.masks_subject IS 'whether the configuration masked the subject (witness._config_masks_subject())';
+COMMENT ON COLUMN witness.retired_masking.until_id IS 'the last entry id the masking covers: entries after it are described by the configuration that followed, if any';
+COMMENT ON COLUMN witness.retired_masking.retired_at IS 'when the configuration was removed or stopped describing older entries';
 SELECT pg_catalog.pg_extension_config_dump('witness.retired_masking', '');
-SELECT witness._guard_kept_table('witness.retired_masking', true, 'pg_witness''s untrack() and DROP handling', 'The masking of tables no longer tracked');
+SELECT witness._guard_kept_table('witness.retired_masking', true, 'pg_witness''s configuration triggers', 'The masking of configurations no longer in force');
+
+-- Keeps the masking of configuration cfg for the entries up to until_id under each of its names.
+CREATE FUNCTION witness._keep_masking(cfg witness.tracked_table, until_id bigint) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	masks boolean := witness._config_masks(cfg);
+	masks_subject boolean := witness._config_masks_subject(cfg);
+BEGIN
+	IF masks OR masks_subject THEN
+		PERFORM witness._begin_internal_ddl();
+		INSERT INTO witness.retired_masking (schema_name, table_name, masks, masks_subject, until_id)
+		SELECT n.s, n.t, masks, masks_subject, until_id
+		FROM (SELECT cfg.schema_name AS s, cfg.table_name AS t
+		      UNION SELECT f.value ->> 0, f.value ->> 1 FROM jsonb_array_elements(cfg.former_names) f) n
+		WHERE n.s IS NOT NULL AND n.t IS NOT NULL;
+		PERFORM witness._end_internal_ddl();
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION witness._keep_masking(witness.tracked_table, bigint) IS 'internal: keeps a configuration''s masking in witness.retired_masking for the entries up to until_id under its names';
+REVOKE ALL ON FUNCTION witness._keep_masking(witness.tracked_table, bigint) FROM PUBLIC;
 
 -- Keeps a configuration's masking when its row leaves witness.tracked_table (untrack(), a dropped
 -- table). Fires on origin only, as the delete it follows.
 CREATE FUNCTION witness._retire_masking() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-	masks boolean := witness._config_masks(OLD);
-	masks_subject boolean := witness._config_masks_subject(OLD);
 BEGIN
-	IF masks OR masks_subject THEN
-		PERFORM witness._begin_internal_ddl();
-		INSERT INTO witness.retired_masking (schema_name, table_name, masks, masks_subject)
-		SELECT n.s, n.t, masks, masks_subject
-		FROM (SELECT OLD.schema_name AS s, OLD.table_name AS t
-		      UNION SELECT f.value ->> 0, f.value ->> 1 FROM jsonb_array_elements(OLD.former_names) f) n
-		WHERE n.s IS NOT NULL AND n.t IS NOT NULL;
-		PERFORM witness._end_internal_ddl();
-	END IF;
+	PERFORM witness._keep_masking(OLD, (SELECT CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END FROM witness.entry_id_seq s));
 	RETURN NULL;
 END
 $$;
@@ -5947,18 +5971,16 @@ CREATE TRIGGER witness_retire_masking AFTER DELETE ON witness.tracked_table
 COMMENT ON TRIGGER witness_retire_masking ON witness.tracked_table IS 'pg_witness: keeps the masking of untracked and dropped tables (docs/access.md)';
 
 -- Every name a configuration may find entries under, its present one and its former ones, with whether
--- it masks values and the subject, and those of configurations no longer there (retired_masking): an
--- entry is masked when its own tags say so or when a configuration that has or had its table's name
--- does (a table renamed, untracked or dropped, or another one tracked under its old name).
+-- it masks values and the subject: an entry is masked when its own tags say so, when a configuration
+-- that has or had its table's name does (a table renamed, or another one tracked under its old name),
+-- or when witness.retired_masking keeps masking for its name and id.
 CREATE VIEW witness._masking_names AS
 SELECT n.schema_name, n.table_name, witness._config_masks(t) AS masks, witness._config_masks_subject(t) AS masks_subject
 FROM witness.tracked_table t
 CROSS JOIN LATERAL (SELECT t.schema_name, t.table_name
                     UNION ALL
                     SELECT f.value ->> 0, f.value ->> 1 FROM pg_catalog.jsonb_array_elements(t.former_names) f) n
-WHERE n.schema_name IS NOT NULL AND n.table_name IS NOT NULL
-UNION ALL
-SELECT r.schema_name, r.table_name, r.masks, r.masks_subject FROM witness.retired_masking r;
+WHERE n.schema_name IS NOT NULL AND n.table_name IS NOT NULL;
 REVOKE ALL ON witness._masking_names FROM PUBLIC;
 COMMENT ON VIEW witness._masking_names IS 'internal: every present and former name of a tracked table, with whether its configuration masks values (masks) and the subject (masks_subject) for witness.log';
 COMMENT ON COLUMN witness._masking_names.schema_name IS 'schema of the table now or before a rename';
@@ -5969,7 +5991,7 @@ COMMENT ON COLUMN witness._masking_names.masks_subject IS 'witness._config_masks
 -- For the one-line display text and the anonymised export, per entry: the same test by table name
 -- (witness._masking_names, written so that the names are compared before any configuration is
 -- evaluated: called per row).
-CREATE FUNCTION witness._table_masked(schema_name text, table_name text) RETURNS boolean
+CREATE FUNCTION witness._table_masked(schema_name text, table_name text, id bigint) RETURNS boolean
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$ SELECT witness.access_check()
           AND (EXISTS (SELECT FROM witness.tracked_table t
@@ -5977,8 +5999,9 @@ AS $$ SELECT witness.access_check()
                               OR t.former_names @> jsonb_build_array(jsonb_build_array(_table_masked.schema_name, _table_masked.table_name)))
                          AND witness._config_masks(t))
                OR EXISTS (SELECT FROM witness.retired_masking r
-                          WHERE r.schema_name = _table_masked.schema_name AND r.table_name = _table_masked.table_name AND r.masks)) $$;
-COMMENT ON FUNCTION witness._table_masked(text, text) IS 'internal: whether a table tracked under this name now or before a rename, or no longer tracked, is or was configured with a column or classification witness.log masks';
+                          WHERE r.schema_name = _table_masked.schema_name AND r.table_name = _table_masked.table_name
+                            AND r.masks AND _table_masked.id <= r.until_id)) $$;
+COMMENT ON FUNCTION witness._table_masked(text, text, bigint) IS 'internal: whether a table tracked under this name now or before a rename, or no longer tracked, is or was configured with a column or classification witness.log masks';
 
 -- One row per grant and revocation of a time-limited auditor, captured into the chain: the record of
 -- who granted what. The limits in force are the roles' security labels (SECURITY LABEL FOR
@@ -6146,17 +6169,29 @@ SELECT e.id, e.xid, e.stmt_time,
        CASE e.op WHEN 'I' THEN 'INSERT' WHEN 'U' THEN 'UPDATE' WHEN 'D' THEN 'DELETE' WHEN 'T' THEN 'TRUNCATE' END AS operation,
        e.schema_name, e.table_name,
        CASE WHEN witness.values_unmasked() OR ((e.tags::integer & 15) = 0 AND (e.schema_name, e.table_name) NOT IN
-                 (SELECT n.schema_name, n.table_name FROM witness._masking_names n WHERE n.masks)) THEN e.row_key::jsonb
+                 (SELECT n.schema_name, n.table_name FROM witness._masking_names n WHERE n.masks)
+                 AND ((e.schema_name, e.table_name) NOT IN (SELECT r.schema_name, r.table_name FROM witness.retired_masking r WHERE r.masks)
+                      OR e.id > (SELECT max(r.until_id) FROM witness.retired_masking r
+                                 WHERE r.schema_name = e.schema_name AND r.table_name = e.table_name AND r.masks))) THEN e.row_key::jsonb
             ELSE witness._masked_values(e.row_key::jsonb, e.schema_name, e.table_name, e.id) END AS row_key,
        CASE WHEN witness.values_unmasked() OR e.subject IS NULL OR ((e.tags::integer & 15) = 0 AND (e.schema_name, e.table_name) NOT IN
-                 (SELECT n.schema_name, n.table_name FROM witness._masking_names n WHERE n.masks_subject)) THEN e.subject
+                 (SELECT n.schema_name, n.table_name FROM witness._masking_names n WHERE n.masks_subject)
+                 AND ((e.schema_name, e.table_name) NOT IN (SELECT r.schema_name, r.table_name FROM witness.retired_masking r WHERE r.masks_subject)
+                      OR e.id > (SELECT max(r.until_id) FROM witness.retired_masking r
+                                 WHERE r.schema_name = e.schema_name AND r.table_name = e.table_name AND r.masks_subject))) THEN e.subject
             ELSE '***' END AS subject,
        witness.tag_names(e.tags) AS tags,
        CASE WHEN witness.values_unmasked() OR ((e.tags::integer & 15) = 0 AND (e.schema_name, e.table_name) NOT IN
-                 (SELECT n.schema_name, n.table_name FROM witness._masking_names n WHERE n.masks)) THEN e.old_values::jsonb
+                 (SELECT n.schema_name, n.table_name FROM witness._masking_names n WHERE n.masks)
+                 AND ((e.schema_name, e.table_name) NOT IN (SELECT r.schema_name, r.table_name FROM witness.retired_masking r WHERE r.masks)
+                      OR e.id > (SELECT max(r.until_id) FROM witness.retired_masking r
+                                 WHERE r.schema_name = e.schema_name AND r.table_name = e.table_name AND r.masks))) THEN e.old_values::jsonb
             ELSE witness._masked_values(e.old_values::jsonb, e.schema_name, e.table_name, e.id) END AS old_values,
        CASE WHEN witness.values_unmasked() OR ((e.tags::integer & 15) = 0 AND (e.schema_name, e.table_name) NOT IN
-                 (SELECT n.schema_name, n.table_name FROM witness._masking_names n WHERE n.masks)) THEN e.new_values::jsonb
+                 (SELECT n.schema_name, n.table_name FROM witness._masking_names n WHERE n.masks)
+                 AND ((e.schema_name, e.table_name) NOT IN (SELECT r.schema_name, r.table_name FROM witness.retired_masking r WHERE r.masks)
+                      OR e.id > (SELECT max(r.until_id) FROM witness.retired_masking r
+                                 WHERE r.schema_name = e.schema_name AND r.table_name = e.table_name AND r.masks))) THEN e.new_values::jsonb
             ELSE witness._masked_values(e.new_values::jsonb, e.schema_name, e.table_name, e.id) END AS new_values,
        e.session_user_name, e.current_user_name, e.application_name, e.client_addr, e.client_port, e.backend_pid,
        e.actor, e.reason, e.context::jsonb AS context, e.leaf_hash, e.format, e.erasure_id
@@ -6223,7 +6258,7 @@ GRANT EXECUTE ON FUNCTION witness._pseudonym_key(bytea), witness.capture(), witn
                           witness.access_check(), witness.entry_visible(timestamptz), witness.values_unmasked(),
                           witness.tag_names(smallint), witness._masked_values(jsonb, text, text, bigint), witness._masked_columns(text, text, bigint),
                           witness._config_masks(witness.tracked_table), witness._config_masks_subject(witness.tracked_table),
-                          witness.masked_tags(), witness._table_masked(text, text),
+                          witness.masked_tags(), witness._table_masked(text, text, bigint),
                           witness._block_json(witness.block), witness._my_trail()
 	TO PUBLIC;
 

@@ -336,6 +336,23 @@ WHERE schema_name = 'ro' AND table_name IN ('pay', 'tagged_later', 'gone') AND o
 SELECT count(*) AS found_by_value FROM witness.search(value_text => '555-55') s WHERE s.schema_name = 'ro';
 RESET ROLE;
 SELECT ro.err('DELETE FROM witness.retired_masking');
+-- Dropping every classified column keeps their masking for the entries captured before: one captured
+-- before the tag stays masked, one captured after the drop is shown (found by a review).
+CREATE TABLE ro.cols_dropped (id int PRIMARY KEY, ssn text, note text);
+GRANT ALL ON ro.cols_dropped TO PUBLIC;
+SELECT witness.track('ro.cols_dropped');
+INSERT INTO ro.cols_dropped VALUES (1, '666-66', 'before');
+SELECT witness.track('ro.cols_dropped', column_tags => '{"ssn": "pii"}');
+ALTER TABLE ro.cols_dropped DROP COLUMN ssn;
+INSERT INTO ro.cols_dropped VALUES (2, 'after');
+SET ROLE ro_reader;
+SELECT tags, new_values FROM witness.log WHERE schema_name = 'ro' AND table_name = 'cols_dropped' AND operation = 'INSERT' ORDER BY id;
+SELECT count(*) AS found_by_value FROM witness.search(value_text => '666-66') s WHERE s.schema_name = 'ro';
+SELECT (SELECT count(*) FROM witness.entity_history('ro', 'cols_dropped', '{"id": 1}')) AS before_drop,
+       (SELECT count(*) FROM witness.entity_history('ro', 'cols_dropped', '{"id": 2}')) AS after_drop;
+RESET ROLE;
+SELECT witness.untrack('ro.cols_dropped');
+DROP TABLE ro.cols_dropped;
 DROP FUNCTION ro.trail_scans();
 
 -- grant_auditor(): refusals.
