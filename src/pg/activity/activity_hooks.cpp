@@ -140,20 +140,6 @@ void relation_label(Oid relid, char *out)
 	snprintf(out, kActivityObjectBytes, "%s.%s", nsp ? nsp : "?", rel ? rel : "?");
 }
 
-// Every tracked table and each of its partitions and children has pg_witness's capture trigger (a
-// name no other trigger may take): a relation without it is read with no query of the configuration.
-bool has_capture_trigger(Oid relid)
-{
-	Relation rel = RelationIdGetRelation(relid);
-	if (rel == nullptr)
-		return false;
-	bool found = false;
-	for (int i = 0; rel->trigdesc != nullptr && i < rel->trigdesc->numtriggers && !found; i++)
-		found = strcmp(rel->trigdesc->triggers[i].tgname, "witness_capture") == 0;
-	RelationClose(rel);
-	return found;
-}
-
 // The table a TOAST table holds the out-of-line values of (named pg_toast_<its OID> by PostgreSQL, and
 // checked), or relid itself: reading a TOAST table directly (pg_read_all_data, superusers) reads that
 // table's values.
@@ -183,6 +169,7 @@ RelationReads *relation(Oid relid)
 		return r;
 	const Oid table = toast_owner(relid);
 	const bool trail = get_rel_namespace(table) == witness_namespace;
+	// A relation without the capture trigger is read with no query of the configuration.
 	const Oid root = trail || !has_capture_trigger(table) ? InvalidOid : lookup_read_root(table);
 	// The lookup may have run invalidations that dropped the table.
 	if (relation_reads == nullptr)

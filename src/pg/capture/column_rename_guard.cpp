@@ -1,6 +1,7 @@
 #include "pg/capture/column_rename_guard.hpp"
 
 #include "pg/capture/internal_ddl.hpp"
+#include "pg/common/trail_catalog.hpp"
 
 extern "C" {
 #include "catalog/namespace.h"
@@ -13,23 +14,6 @@ extern "C" {
 
 namespace witness::pg
 {
-namespace
-{
-
-// Whether relid carries pg_witness's capture trigger: a relation of a tracked table.
-bool captured(Oid relid)
-{
-	Relation rel = RelationIdGetRelation(relid);
-	if (rel == nullptr)
-		return false;
-	bool found = false;
-	for (int i = 0; rel->trigdesc != nullptr && i < rel->trigdesc->numtriggers && !found; i++)
-		found = strcmp(rel->trigdesc->triggers[i].tgname, "witness_capture") == 0;
-	RelationClose(rel);
-	return found;
-}
-
-} // namespace
 
 // A child's own copy of a configured column (one the tracked table lost to ALTER TABLE ONLY ... DROP
 // COLUMN, the only way a child may rename it) renamed would be taken for a drop: an excluded column
@@ -49,7 +33,7 @@ void refuse_unfollowable_column_rename(const PlannedStmt *pstmt)
 	if (!OidIsValid(schema) || !OidIsValid(get_relname_relid("tracked_table", schema)))
 		return;
 	const Oid relid = RangeVarGetRelid(rename->relation, NoLock, true);
-	if (!OidIsValid(relid) || !captured(relid))
+	if (!OidIsValid(relid) || !has_capture_trigger(relid))
 		return;
 	Oid saved_user;
 	int saved_context;

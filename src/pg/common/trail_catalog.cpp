@@ -120,6 +120,18 @@ Oid tracked_table_relid()
 	return cached_relid(3);
 }
 
+bool has_capture_trigger(Oid relid)
+{
+	Relation rel = RelationIdGetRelation(relid);
+	if (rel == nullptr)
+		return false;
+	bool found = false;
+	for (int i = 0; rel->trigdesc != nullptr && i < rel->trigdesc->numtriggers && !found; i++)
+		found = strcmp(rel->trigdesc->triggers[i].tgname, "witness_capture") == 0;
+	RelationClose(rel);
+	return found;
+}
+
 void register_catalog_invalidation()
 {
 	CacheRegisterRelcacheCallback(on_relcache_invalidation, (Datum)0);

@@ -77,6 +77,10 @@ Oid entry_seq_relid();
 Oid block_relid();
 Oid tracked_table_relid();
 
+// Whether relid carries pg_witness's capture trigger: a tracked table, or one of its partitions or
+// inheritance children (every one gets the trigger, a name no other trigger may take).
+bool has_capture_trigger(Oid relid);
+
 // Registers the relcache callback that forgets the cached Oids.
 void register_catalog_invalidation();
 
