@@ -1860,95 +1860,47 @@ CREATE EVENT TRIGGER witness_table_rewrite ON table_rewrite EXECUTE FUNCTION wit
 ALTER EVENT TRIGGER witness_table_rewrite ENABLE ALWAYS;
 COMMENT ON EVENT TRIGGER witness_table_rewrite IS 'pg_witness: records commands that rewrite every row of a captured relation';
 
--- Called before ALTER TABLE ... RENAME COLUMN of a captured relation (src/pg/capture/column_rename_guard.cpp):
--- a partition or child may not rename a column its tracked table's configuration names (excluded,
--- tagged, key or subject). A child can rename such a column only once the tracked table lost its own
--- (ALTER TABLE ONLY ... DROP COLUMN); the configuration, which tells renames by the tracked table's
--- attribute numbers, would take it for a drop, or keep the name for a sibling that still has it, and
--- the renamed column would be captured or shown.
-CREATE FUNCTION witness._refuse_column_rename(rel oid, old_name text) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-	root regclass := witness._tracked_root(rel);
-	cfg witness.tracked_table;
-BEGIN
-	IF root IS NULL OR root::oid = rel THEN
-		RETURN;
-	END IF;
-	SELECT * INTO cfg FROM witness.tracked_table t WHERE t.relid = root;
-	IF old_name = ANY (witness._configured_columns(cfg)) THEN
-		RAISE EXCEPTION 'cannot rename column "%" of %: pg_witness could not follow the rename', old_name, rel::regclass
-			USING ERRCODE = 'object_in_use',
-			      DETAIL = format('The configuration of tracked table %s names column %I; a rename in one of its partitions or children would be taken for a drop.', root, old_name),
-			      HINT = 'Keep the name, or call witness.track() with the new name first (recorded).';
-	END IF;
-END
-$$;
-COMMENT ON FUNCTION witness._refuse_column_rename(oid, text) IS 'internal: refuses to rename a configured column in a partition or child of a tracked table, called before the rename runs';
-REVOKE ALL ON FUNCTION witness._refuse_column_rename(oid, text) FROM PUBLIC;
-
--- A column of a captured relation may not be renamed to a name the configuration excludes: a captured
--- column would stop being captured, with nothing but the rename to show for it. (A name stays excluded
--- while any relation of the tracked table still has such a column, so after ALTER TABLE ONLY ... DROP
--- COLUMN a child may be free to take it.) Named to fire before witness_ddl_command_end, which then
--- lets the configuration follow an excluded column that is itself renamed.
-CREATE FUNCTION witness._on_column_rename() RETURNS event_trigger
+-- Called before ALTER TABLE ... RENAME COLUMN of a captured relation, and ALTER TYPE ... RENAME
+-- ATTRIBUTE of a composite type (src/pg/capture/column_rename_guard.cpp), while the old name is still
+-- known. Excluded columns are excluded by name, and the configuration follows renames by the tracked
+-- table's attribute numbers. Refused:
+-- - giving a column of a captured relation (or of a typed table of the type) a name the configuration
+--   excludes: a captured column would stop being captured. A name stays excluded while any relation
+--   of the tracked table still has such a column, so after ALTER TABLE ONLY ... DROP COLUMN a child
+--   may be free to take it;
+-- - renaming, in a partition or child, a column the configuration names (excluded, tagged, key or
+--   subject): a child can do so only once the tracked table lost its own, and the configuration
+--   would take the rename for a drop, or keep the name for a sibling that still has it; the renamed
+--   column would be captured or shown.
+CREATE FUNCTION witness._refuse_column_rename(rel oid, old_name text, new_name text) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	r record;
 BEGIN
-	IF witness._in_internal_ddl() OR current_setting('session_replication_role') = 'replica' THEN
-		RETURN;
-	END IF;
-	-- The renamed column, or for ALTER TYPE ... RENAME ATTRIBUTE ... CASCADE the tables of that type.
-	FOR r IN SELECT t.rel::regclass AS rel, a.attname, tt.relid AS root
-	         FROM pg_event_trigger_ddl_commands() d
-	         JOIN pg_attribute a ON a.attrelid = d.objid AND a.attnum = d.objsubid AND NOT a.attisdropped
-	         CROSS JOIN LATERAL (SELECT d.objid AS rel
-	                             UNION
-	                             SELECT c.oid FROM pg_class c JOIN pg_class ct ON ct.oid = d.objid
-	                             WHERE ct.relkind = 'c' AND c.reloftype = ct.reltype) t
-	         JOIN witness.tracked_table tt ON tt.relid = witness._tracked_root(t.rel)
-	         WHERE d.classid = 'pg_class'::regclass AND d.objsubid > 0
-	           AND a.attname = ANY (tt.exclude_columns) LOOP
-		RAISE EXCEPTION 'cannot rename a column of % to "%", a name pg_witness excludes from capture', r.rel, r.attname
-			USING ERRCODE = 'object_in_use',
-			      DETAIL = format('The configuration of tracked table %s excludes columns named %I from capture: the renamed column would no longer be captured.', r.root, r.attname),
-			      HINT = 'Choose another name, or change the exclusions with witness.track() (recorded).';
-	END LOOP;
-	-- A configured column (excluded, tagged, key or subject) renamed where the configuration cannot follow
-	-- it: in a child or partition, once ALTER TABLE ONLY ... DROP COLUMN took it from the tracked table,
-	-- whose attribute numbers tell renames from drops. Its name is then gone from the whole tree, and it
-	-- would be taken for a drop: an excluded column captured, a tagged one shown.
-	FOR r IN SELECT DISTINCT t.rel::regclass AS rel, n.name AS attname, tt.relid AS root
-	         FROM pg_event_trigger_ddl_commands() d
-	         CROSS JOIN LATERAL (SELECT d.objid AS rel
-	                             UNION
-	                             SELECT c.oid FROM pg_class c JOIN pg_class ct ON ct.oid = d.objid
-	                             WHERE ct.relkind = 'c' AND c.reloftype = ct.reltype) t
-	         JOIN witness.tracked_table tt ON tt.relid = witness._tracked_root(t.rel)
-	         CROSS JOIN LATERAL unnest(witness._configured_columns(tt)) n(name)
-	         WHERE d.classid = 'pg_class'::regclass AND d.objsubid > 0
-	           AND NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = tt.relid AND NOT a.attisdropped
-	                           AND a.attnum = (tt.column_attnums ->> n.name)::int2)
-	           AND NOT EXISTS (SELECT FROM witness._inheritance_descendants(tt.relid) dd
-	                           JOIN pg_attribute a ON a.attrelid = dd.relid
-	                           WHERE a.attname = n.name AND a.attnum > 0 AND NOT a.attisdropped) LOOP
-		RAISE EXCEPTION 'cannot rename column "%" of %: pg_witness could not follow the rename', r.attname, r.rel
-			USING ERRCODE = 'object_in_use',
-			      DETAIL = format('The configuration of tracked table %s names column %I, which %s no longer has: it would take the rename for a drop.', r.root, r.attname, r.root),
-			      HINT = 'Keep the name, or call witness.track() with the new name first (recorded).';
+	FOR r IN SELECT t.rel::regclass AS rel, tt.relid AS root, tt AS cfg
+	         FROM (SELECT _refuse_column_rename.rel AS rel
+	               UNION
+	               SELECT c.oid FROM pg_class c JOIN pg_class ct ON ct.oid = _refuse_column_rename.rel
+	               WHERE ct.relkind = 'c' AND c.reloftype = ct.reltype) t
+	         JOIN witness.tracked_table tt ON tt.relid = witness._tracked_root(t.rel) LOOP
+		IF new_name = ANY ((r.cfg).exclude_columns) THEN
+			RAISE EXCEPTION 'cannot rename a column of % to "%", a name pg_witness excludes from capture', r.rel, new_name
+				USING ERRCODE = 'object_in_use',
+				      DETAIL = format('The configuration of tracked table %s excludes columns named %I from capture: the renamed column would no longer be captured.', r.root, new_name),
+				      HINT = 'Choose another name, or change the exclusions with witness.track() (recorded).';
+		END IF;
+		IF r.root::oid <> r.rel::oid AND old_name = ANY (witness._configured_columns(r.cfg)) THEN
+			RAISE EXCEPTION 'cannot rename column "%" of %: pg_witness could not follow the rename', old_name, r.rel
+				USING ERRCODE = 'object_in_use',
+				      DETAIL = format('The configuration of tracked table %s names column %I; a rename in one of its partitions or children would be taken for a drop.', r.root, old_name),
+				      HINT = 'Keep the name, or call witness.track() with the new name first (recorded).';
+		END IF;
 	END LOOP;
 END
 $$;
-COMMENT ON FUNCTION witness._on_column_rename() IS 'internal: refuses to give a column of a captured relation a name the configuration excludes from capture';
-REVOKE ALL ON FUNCTION witness._on_column_rename() FROM PUBLIC;
-CREATE EVENT TRIGGER witness_column_rename ON ddl_command_end WHEN TAG IN ('ALTER TABLE', 'ALTER TYPE')
-	EXECUTE FUNCTION witness._on_column_rename();
-ALTER EVENT TRIGGER witness_column_rename ENABLE ALWAYS;
-COMMENT ON EVENT TRIGGER witness_column_rename IS 'pg_witness: refuses renames that would give a captured column a name excluded from capture';
+COMMENT ON FUNCTION witness._refuse_column_rename(oid, text, text) IS 'internal: refuses, before it runs, a column rename that would give a captured column an excluded name or that the configuration could not follow';
+REVOKE ALL ON FUNCTION witness._refuse_column_rename(oid, text, text) FROM PUBLIC;
 
 -- One permission or setting event in witness.ddl_event (and so in the trail). rel names the table for a
 -- privilege event, NULL for role and setting events. A role command that sets a password keeps its
@@ -4433,13 +4385,13 @@ $$;
 COMMENT ON FUNCTION witness.search(timestamptz, timestamptz, regclass, text, text, text, text, text, integer, text, text, boolean) IS 'entries of witness.log newest first, at most max_rows: captured in [since, until), of a table (target, or table_name as ''t'' or ''s.t'': also a dropped table, or a source''s on a collector), by an actor (witness.actor), by a database user (session user), of an operation, with a classification tag, with a text (case-insensitive) in the key or values the caller sees, activity with an outcome (success, denied, failed); pg_witness''s own activity records only with include_activity, an outcome or that table; every argument optional (docs/views.md)';
 
 -- The entries of table schema_name.table_name whose row key the caller sees in witness.log, as a
--- condition on columns id, tags and stmt_time of an alias x: within a time-limited auditor's period
+-- condition on columns id, tags and stmt_time of alias a: within a time-limited auditor's period
 -- (else a candidate dropped by witness.log would confirm a key outside it); every such entry for a
 -- caller who sees values unmasked;
 -- for others, an entry masking does not apply to (not tagged so, and no configuration that has or had
 -- the name masks), and an entry newer than names_since of the configuration that describes it when
 -- that configuration masks some columns but no key column (witness._masked_columns()).
-CREATE FUNCTION witness._visible_key_clause(schema_name text, table_name text) RETURNS text
+CREATE FUNCTION witness._visible_key_clause(schema_name text, table_name text, a text) RETURNS text
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -4449,12 +4401,12 @@ DECLARE
 BEGIN
 	-- An auditor limited to a period finds only the entries of its period either.
 	IF witness.values_unmasked() THEN
-		RETURN 'witness.entry_visible(x.stmt_time)';
+		RETURN format('witness.entry_visible(%I.stmt_time)', a);
 	END IF;
 	IF NOT EXISTS (SELECT FROM witness._masking_names n WHERE n.schema_name = _visible_key_clause.schema_name
 	                                                        AND n.table_name = _visible_key_clause.table_name AND n.masks) THEN
-		untagged := format('(x.tags::integer OPERATOR(pg_catalog.&) 15) OPERATOR(pg_catalog.=) 0 AND x.id OPERATOR(pg_catalog.>) %s',
-		                   COALESCE((SELECT max(r.until_id) FROM witness.retired_masking r
+		untagged := format('(%1$I.tags::integer OPERATOR(pg_catalog.&) 15) OPERATOR(pg_catalog.=) 0 AND %1$I.id OPERATOR(pg_catalog.>) %2$s',
+		                   a, COALESCE((SELECT max(r.until_id) FROM witness.retired_masking r
 		                             WHERE r.schema_name = _visible_key_clause.schema_name
 		                               AND r.table_name = _visible_key_clause.table_name AND r.masks), -1));
 	END IF;
@@ -4464,12 +4416,12 @@ BEGIN
 	  AND EXISTS (SELECT FROM jsonb_each(t.column_tags) c WHERE c.value ?| witness.masked_tags())
 	  AND NOT EXISTS (SELECT FROM jsonb_each(t.column_tags) c WHERE c.value ?| witness.masked_tags() AND c.key = ANY (t.key_columns));
 	IF FOUND THEN
-		described := format('x.id OPERATOR(pg_catalog.>) %s', since);
+		described := format('%I.id OPERATOR(pg_catalog.>) %s', a, since);
 	END IF;
-	RETURN format('witness.entry_visible(x.stmt_time) AND (%s OR %s)', untagged, described);
+	RETURN format('witness.entry_visible(%I.stmt_time) AND (%s OR %s)', a, untagged, described);
 END
 $$;
-COMMENT ON FUNCTION witness._visible_key_clause(text, text) IS 'internal: the condition (on x.id and x.tags) that selects the entries of a table whose row key the caller sees in witness.log, for witness.entity_history()';
+COMMENT ON FUNCTION witness._visible_key_clause(text, text, text) IS 'internal: the condition (on id, tags and stmt_time of an alias) that selects the entries of a table whose row key the caller sees in witness.log, for witness.entity_history()';
 
 -- A table by the name the trail holds, not by a table of this database: one dropped or renamed
 -- since, or on a collector (central.md) a source database's.
@@ -4479,7 +4431,6 @@ AS $$
 DECLARE
 	s text := entity_history.schema_name;
 	t text := entity_history.table_name;
-	visible text := witness._visible_key_clause(entity_history.schema_name, entity_history.table_name);
 BEGIN
 	PERFORM witness.access_check();
 	IF s IS NULL OR t IS NULL OR row_key IS NULL THEN
@@ -4494,9 +4445,9 @@ BEGIN
 	-- caller counting scans). An UPDATE that gave the row another key is the row's too: found by the
 	-- key it had before.
 	RETURN QUERY SELECT * FROM witness._found_entries(
-		format('(k.key_hash = %1$s OR k.old_key_hash = %1$s) AND %2$s', witness._lookup_key_hash(s, t, row_key), replace(visible, 'x.', 'k.')),
+		format('(k.key_hash = %1$s OR k.old_key_hash = %1$s) AND %2$s', witness._lookup_key_hash(s, t, row_key), witness._visible_key_clause(s, t, 'k')),
 		format('e.schema_name = %L AND e.table_name = %L AND %s AND (e.row_key::jsonb = $1::jsonb'
-		       ' OR (e.op = ''U'' AND witness._old_row_key(e.row_key, e.old_values)::jsonb = $1::jsonb))', s, t, replace(visible, 'x.', 'e.')),
+		       ' OR (e.op = ''U'' AND witness._old_row_key(e.row_key, e.old_values)::jsonb = $1::jsonb))', s, t, witness._visible_key_clause(s, t, 'e')),
 		format('l.schema_name = %L AND l.table_name = %L AND (l.row_key = $1::jsonb'
 		       ' OR (l.operation = ''UPDATE'' AND witness._old_row_key(l.row_key::json, l.old_values::json)::jsonb = $1::jsonb))', s, t),
 		false, NULL, row_key::text);

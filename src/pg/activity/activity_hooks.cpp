@@ -807,14 +807,11 @@ void activity_client_auth(Port *port, int status)
 
 } // namespace
 
-// The table a utility command reads the values of: COPY ... TO; and the commands that hand every row
-// to expressions the table's owner writes (an index on leak(column), a CHECK constraint validated,
-// a column retyped USING, a rewrite): each may show the values to that owner. COPY FROM is captured
-// as rows, COPY (query) TO runs through the executor.
-// The relations a utility command reads the rows of: COPY TO, and the commands that evaluate
-// expressions over every row (an index, a constraint, a new column type, extended statistics) or
-// rebuild them (CLUSTER, REINDEX, VACUUM FULL, and ANALYZE, which evaluates expression statistics and
-// indexes): a function of the owner's in such an expression sees every value.
+// The relations a utility command reads the values of: COPY ... TO, and the commands that hand every
+// row to expressions the table's owner writes (an index on leak(column), a CHECK constraint validated,
+// a column retyped USING, extended statistics) or rebuild them (CLUSTER, REINDEX, VACUUM FULL, and
+// ANALYZE, which evaluates expression statistics and indexes): each may show the values to that owner.
+// COPY FROM is captured as rows, COPY (query) TO runs through the executor.
 List *utility_read_targets(Node *stmt)
 {
 	switch (nodeTag(stmt)) {

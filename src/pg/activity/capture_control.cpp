@@ -59,7 +59,7 @@ bool dropping_witness = false;
 // pg_witness's event triggers: when one of them does not fire, nothing refuses or records DDL on
 // tracked tables (docs/capture.md).
 const char *const kEventTriggers[] = {"witness_ddl_command_end", "witness_sql_drop", "witness_drop_start",
-                                      "witness_table_rewrite", "witness_column_rename"};
+                                      "witness_table_rewrite"};
 
 bool has_witness_prefix(const char *name)
 {
