@@ -16,33 +16,12 @@ COMMENT ON COLUMN witness.entry.subject_pseudonym IS 'format 2: keyed pseudonym 
 COMMENT ON COLUMN witness.entry.erasure_id IS 'the erasure that removed this entry''s payload, or NULL';
 COMMENT ON COLUMN witness.entry.sealed_payload IS 'format 2, encrypted tables: salt and payload, AES-256-GCM under the subject''s key (docs/personal-data.md); row_key, subject, old_values, new_values and salt are then NULL';
 
--- A subject's entries without reading the whole trail. The key is a 64-bit hash of the subject, not
--- the subject: a btree entry holds at most about 2700 bytes, and a longer subject would make the
--- capture of its row fail. Lookups compare the hash, then the subject itself. The hash is led by the
--- entry's id bucket (id >> 16, 65,536 ids each): a hash alone sends every new entry to a random
--- leaf of an index as large as the trail, which after each checkpoint costs a full-page image per
--- entry, and this cost grew with the trail; new entries now fall into the newest bucket's part of
--- the index only, a few hundred pages. A lookup probes every bucket (witness._subject_buckets(): 153
--- for 10 million entries). Partial: entries without a subject (most of a typical trail) add nothing to it. The
--- capture (entry_store.cpp) and the erasure (erase_payloads.cpp) maintain it through the executor,
--- which honours the predicate.
+-- A subject's entries are found through witness.entry_lookup, which the sealer fills after commit
+-- (witness._subject_entries(), docs/personal-data.md "Finding a subject's entries"): the capture adds
+-- no index entry for them. Only erasures set erasure_id: the capture never adds to this index either.
 -- Created here, before this script captures anything: the capture keeps witness.entry open until
 -- commit, and CREATE INDEX refuses a table its own session has open.
-CREATE INDEX entry_subject ON witness.entry ((id OPERATOR(pg_catalog.>>) 16), pg_catalog.hashtextextended(subject, 0))
-	WHERE subject IS NOT NULL;
-COMMENT ON INDEX witness.entry_subject IS 'id bucket and hash of the subject of every entry that has one: how witness.subject_export() and witness.erase_subject() find a subject''s entries';
--- Only erasures set erasure_id: the capture never adds to this index.
 CREATE INDEX entry_erasure ON witness.entry (erasure_id) WHERE erasure_id IS NOT NULL;
--- The entries of encrypted tables carry no subject in clear, only its keyed pseudonym: this index
--- finds them the way entry_subject finds the others. The key is the pseudonym's first 8 bytes as a
--- bigint (it is an HMAC output, as uniform as a hash), led by the id bucket for the same reason as
--- entry_subject's.
-CREATE FUNCTION witness._pseudonym_key(pseudonym bytea) RETURNS bigint
-AS 'MODULE_PATHNAME', 'witness_pseudonym_key' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION witness._pseudonym_key(bytea) IS 'internal: the first 8 bytes of a subject pseudonym as a bigint, the key of witness.entry_pseudonym';
-CREATE INDEX entry_pseudonym ON witness.entry ((id OPERATOR(pg_catalog.>>) 16), witness._pseudonym_key(subject_pseudonym))
-	WHERE subject_pseudonym IS NOT NULL;
-COMMENT ON INDEX witness.entry_pseudonym IS 'id bucket and first 8 bytes (witness._pseudonym_key) of the subject pseudonym of every encrypted entry that has a subject: how witness.subject_export() and witness.erase_subject() find them without the subject in clear';
 COMMENT ON INDEX witness.entry_erasure IS 'the entries each erasure emptied: how witness.subject_export() lists a subject''s erased entries';
 
 -------------------------------------------------------------------------------
@@ -58,9 +37,7 @@ COMMENT ON INDEX witness.entry_erasure IS 'the entries each erasure emptied: how
 ALTER TABLE witness.entry RENAME TO entry_0_1;
 ALTER INDEX witness.entry_xid RENAME TO entry_0_1_xid;
 ALTER INDEX witness.entry_id RENAME TO entry_0_1_id;
-ALTER INDEX witness.entry_subject RENAME TO entry_0_1_subject;
 ALTER INDEX witness.entry_erasure RENAME TO entry_0_1_erasure;
-ALTER INDEX witness.entry_pseudonym RENAME TO entry_0_1_pseudonym;
 ALTER SEQUENCE witness.entry_id_seq OWNED BY NONE;
 
 CREATE TABLE witness.entry (LIKE witness.entry_0_1) PARTITION BY RANGE (stmt_time);
@@ -115,14 +92,10 @@ BEGIN
 	SELECT c.relname INTO name FROM pg_catalog.pg_class c WHERE c.oid = p;
 	EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s USING brin (xid witness.xid8_minmax_ops)', name || '_xid', p);
 	EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s USING brin (id)', name || '_id', p);
-	EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s ((id OPERATOR(pg_catalog.>>) 16), pg_catalog.hashtextextended(subject, 0)) '
-	               'WHERE subject IS NOT NULL', name || '_subject', p);
 	EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s (erasure_id) WHERE erasure_id IS NOT NULL', name || '_erasure', p);
-	EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s ((id OPERATOR(pg_catalog.>>) 16), witness._pseudonym_key(subject_pseudonym)) '
-	               'WHERE subject_pseudonym IS NOT NULL', name || '_pseudonym', p);
 END
 $$;
-COMMENT ON FUNCTION witness._guard_entry_partition(regclass) IS 'internal: puts the append-only and insert guards and the indexes of witness.entry (entry_xid, entry_id, entry_subject, entry_erasure, entry_pseudonym, named after the partition) on one of its partitions';
+COMMENT ON FUNCTION witness._guard_entry_partition(regclass) IS 'internal: puts the append-only and insert guards and the indexes of witness.entry (entry_xid, entry_id, entry_erasure, named after the partition) on one of its partitions';
 REVOKE ALL ON FUNCTION witness._guard_entry_partition(regclass) FROM PUBLIC;
 
 -- The safety net: entries of a month that has no partition yet land here, so that capture never
@@ -415,19 +388,6 @@ AS 'MODULE_PATHNAME', 'witness_subject_digest' LANGUAGE C STABLE STRICT;
 COMMENT ON FUNCTION witness._subject_digest(bytea, text) IS 'internal: SHA-256(0x04 || salt || subject as UTF-8), the salted digest witness.erasure and witness.subject_access keep instead of the subject';
 REVOKE ALL ON FUNCTION witness._subject_digest(bytea, text) FROM PUBLIC;
 
--- The id buckets witness.entry_subject holds entries of, from its first to its last (two index
--- probes). Callers compute it once and look a subject up in every bucket.
-CREATE FUNCTION witness._subject_buckets() RETURNS bigint[]
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
-AS $$
-	SELECT ARRAY(SELECT generate_series(
-		LEAST((SELECT min(e.id >> 16) FROM witness.entry e WHERE e.subject IS NOT NULL),
-		      (SELECT min(e.id >> 16) FROM witness.entry e WHERE e.subject_pseudonym IS NOT NULL)),
-		GREATEST((SELECT max(e.id >> 16) FROM witness.entry e WHERE e.subject IS NOT NULL),
-		         (SELECT max(e.id >> 16) FROM witness.entry e WHERE e.subject_pseudonym IS NOT NULL))))
-$$;
-COMMENT ON FUNCTION witness._subject_buckets() IS 'internal: every id bucket (id >> 16) from the first to the last entry with a subject or a subject pseudonym, for lookups in witness.entry_subject and witness.entry_pseudonym';
-
 -- Raises unless the entries of a subject can all be found and read: encrypted ones need the master key.
 CREATE FUNCTION witness._check_subject_readable(what text) RETURNS void
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
@@ -435,7 +395,7 @@ AS $$
 DECLARE
 	missing text;
 BEGIN
-	IF witness.master_key_id() IS NULL AND EXISTS (SELECT 1 FROM witness.entry e WHERE e.subject_pseudonym IS NOT NULL) THEN
+	IF witness.master_key_id() IS NULL AND witness._has_pseudonyms() THEN
 		RAISE EXCEPTION '%: the trail holds encrypted entries and no master key is configured', what
 			USING ERRCODE = 'object_not_in_prerequisite_state',
 			      DETAIL = 'Encrypted entries record their subject as a keyed pseudonym, which only the master key can compute.',
@@ -459,7 +419,6 @@ END
 $$;
 COMMENT ON FUNCTION witness._check_subject_readable(text) IS 'internal: refuses a subject export or erasure that could not find the subject''s encrypted entries (no master key)';
 REVOKE ALL ON FUNCTION witness._check_subject_readable(text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION witness._subject_buckets() FROM PUBLIC;
 
 CREATE FUNCTION witness._erase_payloads(entries tid[], partitions oid[], ids bigint[], erasure_id bigint) RETURNS bigint
 AS 'MODULE_PATHNAME', 'witness_erase_payloads' LANGUAGE C VOLATILE;
@@ -476,7 +435,6 @@ DECLARE
 	format1 bigint;
 	new_erasure bigint;
 	salt bytea;
-	buckets bigint[];
 	pseudonyms bytea[];
 	tampered bigint[];
 BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in error contexts stay
@@ -495,25 +453,17 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 	PERFORM witness._check_subject_readable('cannot erase the subject''s entries');
 	-- One erasure at a time: two would race to update the same entries.
 	PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('pg_witness erase_subject'));
-	-- The subject's entries through witness.entry_subject (id bucket and hash of the subject, then the
-	-- subject itself).
-	buckets := witness._subject_buckets();
-	-- Encrypted entries carry the subject's keyed pseudonym instead, found through witness.entry_pseudonym.
-	-- Under the current and the previous master key: a pseudonym stays what it was at capture.
+	-- Encrypted entries carry the subject's keyed pseudonym instead of the subject: under the current
+	-- and the previous master key, and the kept keys of retired ones (a pseudonym stays what it was at
+	-- capture).
 	pseudonyms := CASE WHEN witness.master_key_id() IS NOT NULL THEN witness._lookup_pseudonyms(subject) END;
 	-- A ctid names a row within one partition of witness.entry: tableoid says which (docs/scaling.md).
-	SELECT array_agg(f.ctid ORDER BY f.id), array_agg(f.tableoid ORDER BY f.id), array_agg(f.id ORDER BY f.id) INTO tids, parts, ids
-	FROM (SELECT e.ctid, e.tableoid, e.id FROM witness.entry e
-	      WHERE (e.id >> 16) = ANY (buckets) AND hashtextextended(e.subject, 0) = hashtextextended(erase_subject.subject, 0)
-	        AND e.subject = erase_subject.subject AND e.format = 2 AND e.erasure_id IS NULL
-	      UNION ALL
-	      SELECT e.ctid, e.tableoid, e.id FROM witness.entry e
-	      WHERE (e.id >> 16) = ANY (buckets)
-	        AND witness._pseudonym_key(e.subject_pseudonym) = ANY (ARRAY(SELECT witness._pseudonym_key(u.pn) FROM unnest(pseudonyms) AS u(pn)))
-	        AND e.subject_pseudonym = ANY (pseudonyms) AND e.format = 2 AND e.erasure_id IS NULL) f;
-	SELECT count(*) INTO format1 FROM witness.entry e
-	WHERE (e.id >> 16) = ANY (buckets) AND hashtextextended(e.subject, 0) = hashtextextended(erase_subject.subject, 0)
-	  AND e.subject = erase_subject.subject AND e.format = 1;
+	SELECT array_agg(f.entry_ctid ORDER BY (f.entry).id) FILTER (WHERE (f.entry).format = 2 AND (f.entry).erasure_id IS NULL),
+	       array_agg(f.entry_part ORDER BY (f.entry).id) FILTER (WHERE (f.entry).format = 2 AND (f.entry).erasure_id IS NULL),
+	       array_agg((f.entry).id ORDER BY (f.entry).id) FILTER (WHERE (f.entry).format = 2 AND (f.entry).erasure_id IS NULL),
+	       count(*) FILTER (WHERE (f.entry).format = 1)
+	INTO tids, parts, ids, format1
+	FROM witness._subject_entries(subject, pseudonyms) f;
 	IF format1 > 0 THEN
 		RAISE WARNING '% entries of this subject were captured in format 1 and cannot be erased', format1
 			USING DETAIL = 'Their values are covered by their leaf hashes directly (docs/personal-data.md).';
@@ -860,7 +810,7 @@ AS $$ SELECT CASE WHEN pg_catalog.jsonb_typeof(v) OPERATOR(pg_catalog.=) 'string
 COMMENT ON FUNCTION witness._csv_value(jsonb) IS 'internal: a JSON value as a CSV field of the subject export';
 
 -- The lines of one export, all read with one snapshot (the function is STABLE). Every entry whose
--- subject is the given one, found through witness.entry_subject, and every entry emptied by an
+-- subject is the given one, found by witness._subject_entries(), and every entry emptied by an
 -- erasure whose salted digest matches the subject, found through witness.entry_erasure; in id
 -- (capture) order. Memory: the rows pass through tuplestores, which spill to disk beyond work_mem,
 -- plus the Merkle tree of one block at a time for the proofs (JSON only).
@@ -869,8 +819,6 @@ RETURNS SETOF text
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	subject_key bigint := hashtextextended(for_subject, 0);
-	buckets bigint[] := witness._subject_buckets();
 	-- Encrypted entries carry the subject's keyed pseudonym instead of the subject.
 	pseudonyms bytea[] := CASE WHEN witness.master_key_id() IS NOT NULL THEN witness._lookup_pseudonyms(for_subject) END;
 	erasures bigint[];
@@ -907,15 +855,11 @@ BEGIN
 	END IF;
 	FOR r IN
 		WITH found AS (
-			SELECT m, NULL::bigint AS erasure_id, NULL::timestamptz AS erased_at
-			FROM witness.entry m
-			WHERE (m.id >> 16) = ANY (buckets) AND hashtextextended(m.subject, 0) = subject_key AND m.subject = for_subject
-			UNION ALL
-			SELECT m, NULL::bigint, NULL::timestamptz
-			FROM witness.entry m
-			WHERE (m.id >> 16) = ANY (buckets)
-			  AND witness._pseudonym_key(m.subject_pseudonym) = ANY (ARRAY(SELECT witness._pseudonym_key(u.pn) FROM unnest(pseudonyms) AS u(pn)))
-			  AND m.subject_pseudonym = ANY (pseudonyms) AND (m.erasure_id IS NULL OR m.erasure_id <> ALL (COALESCE(erasures, '{}')))
+			-- Entries erased by this subject's erasures are the third part's (an erased entry in clear
+			-- has no subject any more; an encrypted one keeps its pseudonym).
+			SELECT s.entry AS m, NULL::bigint AS erasure_id, NULL::timestamptz AS erased_at
+			FROM witness._subject_entries(for_subject, pseudonyms) s
+			WHERE (s.entry).erasure_id IS NULL OR (s.entry).erasure_id <> ALL (COALESCE(erasures, '{}'))
 			UNION ALL
 			SELECT m, x.erasure_id, x.erased_at
 			FROM witness.erasure x JOIN witness.entry m ON m.erasure_id = x.erasure_id
@@ -3896,6 +3840,7 @@ CREATE TABLE witness.entry_lookup (
 	actor text,
 	session_user_name text NOT NULL,
 	old_key_hash bigint,
+	subject_key bigint,
 	CONSTRAINT entry_lookup_pkey PRIMARY KEY (id)
 );
 CREATE INDEX entry_lookup_key ON witness.entry_lookup (key_hash, id) WHERE key_hash IS NOT NULL;
@@ -3904,6 +3849,12 @@ CREATE INDEX entry_lookup_key ON witness.entry_lookup (key_hash, id) WHERE key_h
 CREATE INDEX entry_lookup_old_key ON witness.entry_lookup (old_key_hash, id) WHERE old_key_hash IS NOT NULL;
 CREATE INDEX entry_lookup_table ON witness.entry_lookup (table_hash, id);
 CREATE INDEX entry_lookup_actor ON witness.entry_lookup (actor, stmt_time) WHERE actor IS NOT NULL;
+-- A subject's entries (witness._subject_entries()). Led by the entry's id bucket (id >> 16, 65,536
+-- ids each): the key alone would send every row to a random leaf of an index as large as the trail,
+-- a full-page image each after every checkpoint; rows now fall into the newest bucket's part, a few
+-- hundred pages. A lookup probes every bucket (witness._subject_buckets(): 153 for 10 million
+-- entries). Partial: entries without a subject (most of a typical trail) add nothing to it.
+CREATE INDEX entry_lookup_subject ON witness.entry_lookup ((id OPERATOR(pg_catalog.>>) 16), subject_key) WHERE subject_key IS NOT NULL;
 -- Rows arrive block by block, so in statement-time order but for the spread within a block: a BRIN
 -- index narrows time ranges for the cost of a btree insertion every few thousand rows. Every btree
 -- here costs the sealer an insertion per entry (docs/performance.md): a search by database user alone
@@ -3921,6 +3872,7 @@ COMMENT ON COLUMN witness.entry_lookup.tags IS 'the entry''s classification bit 
 COMMENT ON COLUMN witness.entry_lookup.actor IS 'witness.actor as the application set it';
 COMMENT ON COLUMN witness.entry_lookup.session_user_name IS 'the database user of the session';
 COMMENT ON COLUMN witness.entry_lookup.old_key_hash IS 'for an UPDATE that changed a key column, witness._lookup_key_hash() of the key the row had before (witness._old_row_key()); NULL otherwise, and for encrypted and erased entries';
+COMMENT ON COLUMN witness.entry_lookup.subject_key IS 'witness._subject_lookup_key() of the entry''s subject or subject pseudonym (negative for a pseudonym); NULL without a subject and once erased';
 
 -- Up to where the sealer has filled witness.entry_lookup: entries of later blocks and pending entries
 -- are found in witness.entry itself (the tail of the trail, small: seal lag is seconds).
@@ -3954,6 +3906,14 @@ AS 'MODULE_PATHNAME', 'witness_old_row_key' LANGUAGE C IMMUTABLE STRICT PARALLEL
 COMMENT ON FUNCTION witness._old_row_key(json, json) IS 'internal: of an UPDATE''s entry, the key the row had before when the UPDATE changed a key column (row_key with the old values old_values holds), else NULL';
 REVOKE ALL ON FUNCTION witness._old_row_key(json, json) FROM PUBLIC;
 
+-- The key of a subject in witness.entry_lookup (src/pg/seal/subject_lookup_key.cpp): of the pseudonym
+-- when there is one, with the sign bit set, else of the subject in clear, zero or positive. 64 bits of
+-- the pseudonym or of a hash of the subject: a lookup compares the entries it finds with the subject.
+CREATE FUNCTION witness._subject_lookup_key(subject text, pseudonym bytea) RETURNS bigint
+AS 'MODULE_PATHNAME', 'witness_subject_lookup_key' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION witness._subject_lookup_key(text, bytea) IS 'internal: the key witness.entry_lookup.subject_key keeps of an entry''s subject pseudonym (negative) or, without one, of its subject (zero or positive)';
+REVOKE ALL ON FUNCTION witness._subject_lookup_key(text, bytea) FROM PUBLIC;
+
 -- The rows of witness.entry_lookup for the members of block b (witness._member_entries());
 -- prev_snapshot comes from the caller, read once per block.
 CREATE FUNCTION witness._lookup_rows(b witness.block, prev_snapshot pg_snapshot)
@@ -3964,7 +3924,8 @@ AS $$
 	       CASE WHEN m.erasure_id IS NULL THEN witness._lookup_key_hash(m.schema_name, m.table_name, m.row_key::jsonb) END,
 	       m.op, m.tags, m.actor, m.session_user_name,
 	       CASE WHEN m.op OPERATOR(pg_catalog.=) 'U' AND m.erasure_id IS NULL
-	            THEN witness._lookup_key_hash(m.schema_name, m.table_name, witness._old_row_key(m.row_key, m.old_values)::jsonb) END
+	            THEN witness._lookup_key_hash(m.schema_name, m.table_name, witness._old_row_key(m.row_key, m.old_values)::jsonb) END,
+	       CASE WHEN m.erasure_id IS NULL THEN witness._subject_lookup_key(m.subject, m.subject_pseudonym) END
 	FROM witness._member_entries(b, prev_snapshot, b.first_entry_id, b.last_entry_id) m
 $$;
 COMMENT ON FUNCTION witness._lookup_rows(witness.block, pg_snapshot) IS 'internal: the rows of witness.entry_lookup for the members of a block';
@@ -4030,19 +3991,19 @@ END
 $$;
 COMMENT ON FUNCTION witness._maintain_lookup() IS 'internal: adds the entries of every block sealed since the last call to witness.entry_lookup; called by the sealer';
 
--- An erasure empties row keys: their hashes go too (a hash of a key confirms a guessed key).
+-- An erasure empties row keys and subjects: their hashes go too (a hash of a key confirms a guessed key).
 CREATE FUNCTION witness._lookup_forget_keys() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
 	PERFORM witness._begin_internal_ddl();
-	UPDATE witness.entry_lookup k SET key_hash = NULL, old_key_hash = NULL
-	WHERE k.id = ANY (NEW.entry_ids) AND (k.key_hash IS NOT NULL OR k.old_key_hash IS NOT NULL);
+	UPDATE witness.entry_lookup k SET key_hash = NULL, old_key_hash = NULL, subject_key = NULL
+	WHERE k.id = ANY (NEW.entry_ids) AND (k.key_hash IS NOT NULL OR k.old_key_hash IS NOT NULL OR k.subject_key IS NOT NULL);
 	PERFORM witness._end_internal_ddl();
 	RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION witness._lookup_forget_keys() IS 'internal: trigger on witness.erasure: the erased entries lose their key hash in witness.entry_lookup';
+COMMENT ON FUNCTION witness._lookup_forget_keys() IS 'internal: trigger on witness.erasure: the erased entries lose their key hashes and subject key in witness.entry_lookup';
 CREATE TRIGGER witness_lookup_forget_keys AFTER INSERT ON witness.erasure
 	FOR EACH ROW EXECUTE FUNCTION witness._lookup_forget_keys();
 ALTER TABLE witness.erasure ENABLE ALWAYS TRIGGER witness_lookup_forget_keys;
@@ -4178,6 +4139,88 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION witness._lookup_pending_clause(text) IS 'internal: the condition on witness.entry that finds the entries witness.entry_lookup does not hold yet (not in its last block''s snapshot)';
+
+-- The id buckets witness.entry_lookup_subject holds rows of, from its first to its last (two index
+-- probes). Callers compute it once and look a subject up in every bucket.
+CREATE FUNCTION witness._subject_buckets() RETURNS bigint[]
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT ARRAY(SELECT pg_catalog.generate_series(
+		(SELECT min(k.id OPERATOR(pg_catalog.>>) 16) FROM witness.entry_lookup k WHERE k.subject_key IS NOT NULL),
+		(SELECT max(k.id OPERATOR(pg_catalog.>>) 16) FROM witness.entry_lookup k WHERE k.subject_key IS NOT NULL)))
+$$;
+COMMENT ON FUNCTION witness._subject_buckets() IS 'internal: every id bucket (id >> 16) from the first to the last row of witness.entry_lookup with a subject key, for lookups in witness.entry_lookup_subject';
+REVOKE ALL ON FUNCTION witness._subject_buckets() FROM PUBLIC;
+
+-- Whether the trail holds an entry with a subject pseudonym (one a lookup needs the master key for):
+-- among the sealed entries, one probe per bucket for a negative key (witness._subject_lookup_key());
+-- then the pending tail. An erased entry no longer counts: its export needs no key.
+CREATE FUNCTION witness._has_pseudonyms() RETURNS boolean
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET enable_seqscan = off
+AS $$
+DECLARE
+	found boolean;
+BEGIN
+	IF EXISTS (SELECT 1 FROM witness.entry_lookup k
+	           WHERE (k.id OPERATOR(pg_catalog.>>) 16) = ANY (witness._subject_buckets()) AND k.subject_key < 0) THEN
+		RETURN true;
+	END IF;
+	EXECUTE format('SELECT EXISTS (SELECT 1 FROM witness.entry e WHERE %s AND e.subject_pseudonym IS NOT NULL AND e.erasure_id IS NULL)',
+	               witness._lookup_pending_clause('e'))
+	INTO found;
+	RETURN found;
+END
+$$;
+COMMENT ON FUNCTION witness._has_pseudonyms() IS 'internal: whether any entry not erased records its subject as a pseudonym (finding it needs the master key)';
+REVOKE ALL ON FUNCTION witness._has_pseudonyms() FROM PUBLIC;
+
+-- The entries about one subject, with where each is (ctid within its partition, tableoid), unordered:
+-- those witness.entry_lookup holds, by subject key (the subject in clear, or one of its pseudonyms),
+-- and those of the pending tail it does not hold yet, compared with the subject itself. The capture
+-- adds nothing for this (docs/personal-data.md, "Finding a subject's entries"). The entries are then
+-- read by id, one BRIN scan per range of ids within 1024 of each other, up to 64 ranges a query,
+-- within the statement times the candidates have (partition pruning). Sequential scans off, as in
+-- witness._found_entries(): the trail has BRIN indexes only.
+CREATE FUNCTION witness._subject_entries(for_subject text, pseudonyms bytea[])
+RETURNS TABLE (entry witness.entry, entry_ctid tid, entry_part oid)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET enable_seqscan = off SET jit = off
+    SET max_parallel_workers_per_gather = 0
+AS $$
+DECLARE
+	keys bigint[] := ARRAY(SELECT witness._subject_lookup_key(for_subject, NULL)
+	                       UNION SELECT witness._subject_lookup_key(NULL, u.pn) FROM unnest(pseudonyms) AS u(pn));
+	ids bigint[];
+	lo timestamptz;
+	hi timestamptz;
+	ranges text;
+BEGIN
+	EXECUTE format('SELECT array_agg(c.id), min(c.stmt_time), max(c.stmt_time) FROM ('
+	               'SELECT k.id, k.stmt_time FROM witness.entry_lookup k'
+	               ' WHERE (k.id OPERATOR(pg_catalog.>>) 16) = ANY ($1) AND k.subject_key = ANY ($2)'
+	               ' UNION SELECT e.id, e.stmt_time FROM witness.entry e'
+	               ' WHERE %s AND (e.subject OPERATOR(pg_catalog.=) $3 OR e.subject_pseudonym = ANY ($4))) c',
+	               witness._lookup_pending_clause('e'))
+	INTO ids, lo, hi
+	USING witness._subject_buckets(), keys, for_subject, pseudonyms;
+	IF ids IS NULL THEN
+		RETURN;
+	END IF;
+	FOR ranges IN
+		SELECT string_agg(format('(x.id OPERATOR(pg_catalog.>=) %s AND x.id OPERATOR(pg_catalog.<=) %s)', q.lo, q.hi), ' OR ')
+		FROM (SELECT min(i) AS lo, max(i) AS hi, row_number() OVER (ORDER BY min(i)) AS n
+		      FROM unnest(ids) AS i GROUP BY i OPERATOR(pg_catalog.>>) 10) q
+		GROUP BY (q.n - 1) / 64
+	LOOP
+		RETURN QUERY EXECUTE format(
+			'SELECT x, x.ctid, x.tableoid FROM witness.entry x WHERE (%s) AND x.stmt_time OPERATOR(pg_catalog.>=) $1'
+			' AND x.stmt_time OPERATOR(pg_catalog.<=) $2 AND x.id = ANY ($3)'
+			' AND (x.subject OPERATOR(pg_catalog.=) $4 OR x.subject_pseudonym = ANY ($5))', ranges)
+		USING lo, hi, ids, for_subject, pseudonyms;
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION witness._subject_entries(text, bytea[]) IS 'internal: the entries whose subject is the given one or whose subject pseudonym is one of those given, with their ctid and partition, found through witness.entry_lookup and the pending tail';
+REVOKE ALL ON FUNCTION witness._subject_entries(text, bytea[]) FROM PUBLIC;
 
 -- The entries behind the candidates of witness.entry_lookup (conditions k_cond on it, alias k) and of
 -- the pending tail of witness.entry (e_cond, alias e), in id order, as the caller sees them in
@@ -6189,11 +6232,10 @@ $$;
 -- The matrix of docs/access.md. Nothing of schema witness is executable by PUBLIC but what PostgreSQL
 -- calls as another role than the caller of a pg_witness function (PUBLIC has no USAGE on schema
 -- witness, so it cannot name them):
--- - as the role whose change is captured: witness._pseudonym_key() by the index
---   witness.entry_pseudonym (a pure function of its argument), and the trigger functions
---   witness.capture() and witness.capture_truncate(), which PostgreSQL clones onto every new partition
---   of a tracked table as the role that creates or attaches it (they cannot be called but as
---   triggers, and pg_witness refuses any trigger on them it did not make);
+-- - as the role whose change is captured: the trigger functions witness.capture() and
+--   witness.capture_truncate(), which PostgreSQL clones onto every new partition of a tracked table
+--   as the role that creates or attaches it (they cannot be called but as triggers, and pg_witness
+--   refuses any trigger on them it did not make);
 -- - as the role reading a view or a table that a DBA granted it, whatever its roles: the functions the
 --   row-level security policies call (access_check(), entry_visible()), those witness.log calls
 --   (values_unmasked(), tag_names(), _masked_values(), _config_masks(), _config_masks_subject(),
@@ -6205,7 +6247,7 @@ $$;
 --   Likewise witness._visible_days(), called by witness.daily_summary and witness.actor_activity.)
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA witness FROM PUBLIC;
 REVOKE ALL ON ALL PROCEDURES IN SCHEMA witness FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION witness._pseudonym_key(bytea), witness.capture(), witness.capture_truncate(),
+GRANT EXECUTE ON FUNCTION witness.capture(), witness.capture_truncate(),
                           witness.access_check(), witness.entry_visible(timestamptz), witness.values_unmasked(),
                           witness.tag_names(smallint), witness._masked_values(jsonb, text, text, bigint), witness._masked_columns(text, text, bigint),
                           witness._config_masks(witness.tracked_table), witness._config_masks_subject(witness.tracked_table),

@@ -18,14 +18,15 @@
 #   - witness.erase_subject() of spread-r and of cluster-r, then their JSON export (erased entries);
 #   - the JSON and CSV export of big@bench written by psql -At to a file, with the backend's peak
 #     memory sampled from /proc (VmHWM; RssAnon, its private memory) every 50 ms;
-#   - a bulk INSERT of BENCH_BULK_ROWS rows into a tracked table with a subject column, with the
-#     subject index and without it (dropped, timed, and rebuilt afterwards).
+#   - a bulk INSERT of BENCH_BULK_ROWS rows into a tracked table with a subject column, then the
+#     witness.seal() that seals its entries and adds them to the lookup table (witness.entry_lookup,
+#     whose index entry_lookup_subject finds a subject's entries), each timed.
 #
 # Environment (all optional):
 #   BENCH_TRAIL_ENTRIES   rows of the trail table (default 10000000)
 #   BENCH_BLOCK_ROWS      rows per INSERT statement and block (default 10000)
 #   BENCH_BIG_ENTRIES     entries of big@bench, part of the trail (default 100000)
-#   BENCH_BULK_ROWS       rows of the bulk INSERT with and without the index (default 200000)
+#   BENCH_BULK_ROWS       rows of the bulk INSERT (default 200000)
 #   BENCH_ROUNDS          rounds (default 2)
 #   BENCH_SHARED_BUFFERS  shared_buffers of the cluster (default 1GB)
 #   BENCH_ENCRYPT=1       the trail's table encrypted at rest (entries found by pseudonym), not in clear
@@ -47,11 +48,8 @@ SHARED_BUFFERS="${BENCH_SHARED_BUFFERS:-1GB}"
 OUT_DIR="${BENCH_OUT:-$REPO/bench/out}"
 DB=bench_subject
 ENCRYPT=false
-SUBJECT_INDEX=entry_subject # the index through which the subject's entries are found (each partition of
-# witness.entry has its own, <partition>_subject: docs/scaling.md)
 if [[ ${BENCH_ENCRYPT:-0} != 0 ]]; then
 	ENCRYPT=true
-	SUBJECT_INDEX=entry_pseudonym
 fi
 
 for v in ENTRIES BLOCK_ROWS BIG BULK_ROWS ROUNDS; do
@@ -171,25 +169,19 @@ GEN_S="$(since "$t0")"
 t0="$(now)"
 qv -c "VACUUM (ANALYZE) witness.entry" -c "CHECKPOINT"
 read -r TRAIL_ENTRIES TRAIL_BLOCKS < <(qv -F ' ' -c "SELECT (SELECT count(*) FROM witness.entry), (SELECT count(*) FROM witness.block)")
-read -r ENTRY_BYTES SUBJECT_INDEX_BYTES < <(qv -F ' ' -c "SELECT (SELECT sum(pg_total_relation_size(t.relid)) FROM pg_partition_tree('witness.entry') t), (SELECT sum(pg_relation_size(i.indexrelid)) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-	WHERE i.indrelid IN (SELECT relid FROM pg_partition_tree('witness.entry')) AND c.relname LIKE '%\\_${SUBJECT_INDEX#entry_}')")
-report "trail: $TRAIL_ENTRIES entries in $TRAIL_BLOCKS blocks, built in ${GEN_S}s (VACUUM ANALYZE $(since "$t0")s); witness.entry with indexes $(mib $((ENTRY_BYTES / 1024))), of which witness.$SUBJECT_INDEX $(mib $((SUBJECT_INDEX_BYTES / 1024)))"
-# of_subject S: the condition on witness.entry e that finds S's entries through the subject's index.
+read -r ENTRY_BYTES LOOKUP_BYTES SUBJECT_INDEX_BYTES < <(qv -F ' ' -c "SELECT (SELECT sum(pg_total_relation_size(t.relid)) FROM pg_partition_tree('witness.entry') t),
+	pg_total_relation_size('witness.entry_lookup'), pg_relation_size('witness.entry_lookup_subject')")
+report "trail: $TRAIL_ENTRIES entries in $TRAIL_BLOCKS blocks, built in ${GEN_S}s (VACUUM ANALYZE $(since "$t0")s); witness.entry with indexes $(mib $((ENTRY_BYTES / 1024))); witness.entry_lookup with indexes $(mib $((LOOKUP_BYTES / 1024))), of which witness.entry_lookup_subject $(mib $((SUBJECT_INDEX_BYTES / 1024)))"
+# of_subject S: the entries of S as witness.subject_export() and witness.erase_subject() find them.
 of_subject() {
-	if [[ $ENCRYPT == true ]]; then
-		echo "(e.id >> 16) = ANY (witness._subject_buckets()) AND witness._pseudonym_key(e.subject_pseudonym) =
-		      witness._pseudonym_key((witness._subject_pseudonyms('$1'))[1]) AND e.subject_pseudonym = (witness._subject_pseudonyms('$1'))[1]"
-	else
-		echo "(e.id >> 16) = ANY (witness._subject_buckets()) AND hashtextextended(e.subject, 0) = hashtextextended('$1', 0) AND e.subject = '$1'"
-	fi
+	echo "witness._subject_entries('$1', CASE WHEN witness.master_key_id() IS NOT NULL THEN witness._lookup_pseudonyms('$1') END) s"
 }
 for ((r = 1; r <= ROUNDS; r++)); do
 	for s in "spread-$r@bench" "cluster-$r@bench"; do
-		report "  $s: $(qv -c "SELECT count(*) || ' entries in ' || count(DISTINCT (witness.block_of(e.id)).block_no) || ' blocks' FROM witness.entry e
-		                       WHERE $(of_subject "$s")")"
+		report "  $s: $(qv -c "SELECT count(*) || ' entries in ' || count(DISTINCT (witness.block_of((s.entry).id)).block_no) || ' blocks' FROM $(of_subject "$s")")"
 	done
 done
-report "  big@bench: $(qv -c "SELECT count(*) FROM witness.entry e WHERE $(of_subject big@bench)") entries"
+report "  big@bench: $(qv -c "SELECT count(*) FROM $(of_subject big@bench)") entries"
 report "  block size: $(qv -c "SELECT min(entry_count) || ' to ' || max(entry_count) || ' entries' FROM witness.block WHERE block_no > 1")"
 
 for ((round = 1; round <= ROUNDS; round++)); do
@@ -218,26 +210,14 @@ for ((round = 1; round <= ROUNDS; round++)); do
 	export_big "$round" json
 	export_big "$round" csv
 
-	# Bulk INSERT into a tracked table with a subject column: with the subject index, then without.
-	for variant in with without; do
-		qv -c "SET client_min_messages = warning" -c "DROP TABLE IF EXISTS public.bulk" \
-			-c "CREATE TABLE public.bulk (id bigint PRIMARY KEY, subject text, a int, b text)" \
-			-c "SELECT witness.track('public.bulk', 'pii', subject_column => 'subject', encrypt => $ENCRYPT)" -c CHECKPOINT >/dev/null
-		if [[ $variant == without ]]; then
-			# Every partition's (docs/scaling.md): their definitions kept, to be run again as one string.
-			SUBJECT_INDEX_DDL="$(qv -c "SELECT string_agg(pg_get_indexdef(i.indexrelid), '; ') FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-				WHERE i.indrelid IN (SELECT relid FROM pg_partition_tree('witness.entry')) AND c.relname LIKE '%\\_${SUBJECT_INDEX#entry_}'")"
-			SUBJECT_INDEXES="$(qv -c "SELECT string_agg(format('witness.%I', c.relname), ', ') FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-				WHERE i.indrelid IN (SELECT relid FROM pg_partition_tree('witness.entry')) AND c.relname LIKE '%\\_${SUBJECT_INDEX#entry_}'")"
-			qv -c "DROP INDEX $SUBJECT_INDEXES" -c CHECKPOINT
-		fi
-		ms="$(timed "INSERT INTO public.bulk SELECT g, 'b' || (g % 50000) || '@bench', g % 1000, 'row ' || g FROM generate_series(1, $BULK_ROWS) g")"
-		report "  bulk INSERT of $BULK_ROWS rows with a subject, $variant the subject index: $ms ms ($(awk -v n="$BULK_ROWS" -v ms="$ms" 'BEGIN { printf "%.0f", n / ms * 1000 }') rows/s)"
-		qv -c "SELECT witness.untrack('public.bulk')" -c "SELECT count(*) FROM witness.seal()" >/dev/null
-	done
-	t0="$(now)"
-	qv -c "$SUBJECT_INDEX_DDL"
-	report "  (subject index rebuilt over $(qv -c "SELECT count(*) FROM witness.entry") entries in $(since "$t0")s)"
+	# Bulk INSERT into a tracked table with a subject column, then its seal (and lookup rows).
+	qv -c "SET client_min_messages = warning" -c "DROP TABLE IF EXISTS public.bulk" \
+		-c "CREATE TABLE public.bulk (id bigint PRIMARY KEY, subject text, a int, b text)" \
+		-c "SELECT witness.track('public.bulk', 'pii', subject_column => 'subject', encrypt => $ENCRYPT)" -c CHECKPOINT >/dev/null
+	mapfile -t T < <(timed "INSERT INTO public.bulk SELECT g, 'b' || (g % 50000) || '@bench', g % 1000, 'row ' || g FROM generate_series(1, $BULK_ROWS) g" \
+		"SELECT count(*) FROM witness.seal()")
+	report "  bulk INSERT of $BULK_ROWS rows with a subject: ${T[0]} ms ($(awk -v n="$BULK_ROWS" -v ms="${T[0]}" 'BEGIN { printf "%.0f", n / ms * 1000 }') rows/s); its seal with the lookup rows ${T[1]} ms"
+	qv -c "SELECT witness.untrack('public.bulk')" -c "SELECT count(*) FROM witness.seal()" >/dev/null
 done
 
 report "witness.verify() afterwards: $(qv -c "SELECT status || ', ' || entries_checked || ' entries, ' || entries_erased || ' erased' FROM witness.verify()")"

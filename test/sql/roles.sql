@@ -143,7 +143,7 @@ SELECT a.what, ro.try_as('postgres', a.statement) AS superuser, ro.try_as('ro_ad
 FROM ro.attempt a ORDER BY a.n;
 
 -- Every other function of schema witness: nobody but a superuser may execute it (the trigger functions
--- and witness._pseudonym_key() are called as the role whose change is captured; docs/access.md).
+-- are called as the role whose change is captured; docs/access.md).
 SELECT p.oid::regprocedure AS executable_by_a_role
 FROM pg_proc p
 WHERE p.pronamespace = 'witness'::regnamespace

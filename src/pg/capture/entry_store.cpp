@@ -46,11 +46,10 @@ struct Target {
 	// of a batch in each page range go into them: a batch's entries share their xid and have rising ids,
 	// so the smallest and largest values cover the rest (trail_brin.cpp).
 	TrailBrins brins;
-	// Partial indexes whose predicate is "column IS NOT NULL" (entry_subject, entry_pseudonym,
-	// entry_erasure, and any a DBA adds of that form): the column each needs, 0 for other indexes. Most
-	// entries have no subject and no erasure, and evaluating three predicates per entry was a
-	// measurable share of the capture's cost; such an index is left out for an entry whose column is
-	// NULL, which is what its predicate would decide.
+	// Partial indexes whose predicate is "column IS NOT NULL" (entry_erasure, and any a DBA adds of
+	// that form): the column each needs, 0 for other indexes. Most entries have no erasure, and
+	// evaluating such predicates per entry was a measurable share of the capture's cost; such an index
+	// is left out for an entry whose column is NULL, which is what its predicate would decide.
 	AttrNumber *needs_not_null = nullptr;
 	int npartial = 0;
 	// The index list handed to the executor for one entry, when some are left out.

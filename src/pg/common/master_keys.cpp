@@ -154,8 +154,6 @@ PG_FUNCTION_INFO_V1(witness_master_key_id);
 Datum witness_master_key_id(PG_FUNCTION_ARGS);
 PG_FUNCTION_INFO_V1(witness_subject_pseudonyms);
 Datum witness_subject_pseudonyms(PG_FUNCTION_ARGS);
-PG_FUNCTION_INFO_V1(witness_pseudonym_key);
-Datum witness_pseudonym_key(PG_FUNCTION_ARGS);
 PG_FUNCTION_INFO_V1(witness_previous_master_key_id);
 Datum witness_previous_master_key_id(PG_FUNCTION_ARGS);
 PG_FUNCTION_INFO_V1(witness_wrap_previous_pseudonym_key);
@@ -164,23 +162,6 @@ PG_FUNCTION_INFO_V1(witness_rewrap_pseudonym_key);
 Datum witness_rewrap_pseudonym_key(PG_FUNCTION_ARGS);
 PG_FUNCTION_INFO_V1(witness_retired_pseudonym);
 Datum witness_retired_pseudonym(PG_FUNCTION_ARGS);
-
-// witness._pseudonym_key(pseudonym): its first 8 bytes as a bigint, the key of witness.entry_pseudonym.
-// A pseudonym is an HMAC output, as uniform as a hash; an int8 key is smaller and compares faster
-// than a bytea one.
-Datum witness_pseudonym_key(PG_FUNCTION_ARGS)
-{
-	witness::pg::require_nargs(fcinfo, 1);
-	if (PG_ARGISNULL(0))
-		PG_RETURN_NULL();
-	bytea *p = PG_GETARG_BYTEA_PP(0);
-	const auto *b = (const unsigned char *)VARDATA_ANY(p);
-	const int len = (int)VARSIZE_ANY_EXHDR(p);
-	uint64 key = 0;
-	for (int i = 0; i < 8; i++)
-		key = (key << 8) | (i < len ? b[i] : 0);
-	PG_RETURN_INT64((int64)key);
-}
 
 // witness.master_key_id(): the current key's id, NULL when none is configured.
 Datum witness_master_key_id(PG_FUNCTION_ARGS)

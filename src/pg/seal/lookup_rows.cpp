@@ -12,6 +12,7 @@
 #include "pg/capture/internal_ddl.hpp"
 #include "pg/common/arguments.hpp"
 #include "pg/common/trail_brin.hpp"
+#include "pg/seal/subject_lookup_key.hpp"
 
 #include <new>
 #include <utility>
@@ -44,16 +45,20 @@ using namespace witness::pg;
 constexpr int kLookupBatch = 1000;
 
 // The columns of witness.entry_lookup, found by name.
-enum LookupColumn { LId, LBlockNo, LStmtTime, LTableHash, LKeyHash, LOp, LTags, LActor, LSessionUser, LOldKeyHash, LColumns };
-const char *const kLookupColumnNames[LColumns] = {"id", "block_no", "stmt_time", "table_hash", "key_hash",
-                                                  "op", "tags", "actor", "session_user_name", "old_key_hash"};
+enum LookupColumn {
+	LId, LBlockNo, LStmtTime, LTableHash, LKeyHash, LOp, LTags, LActor, LSessionUser, LOldKeyHash, LSubjectKey, LColumns
+};
+const char *const kLookupColumnNames[LColumns] = {"id", "block_no", "stmt_time", "table_hash", "key_hash", "op",
+                                                  "tags", "actor", "session_user_name", "old_key_hash", "subject_key"};
 
 // The member columns the query below returns, in its order.
-enum MemberColumn { MId = 1, MStmtTime, MSchema, MTable, MRowKey, MOldValues, MOp, MTags, MActor, MSessionUser, MErased };
+enum MemberColumn {
+	MId = 1, MStmtTime, MSchema, MTable, MRowKey, MOldValues, MOp, MTags, MActor, MSessionUser, MErased, MSubject, MPseudonym
+};
 
 const char *const kMembersQuery =
     "SELECT m.id, m.stmt_time, m.schema_name, m.table_name, m.row_key, m.old_values, m.op, m.tags, m.actor, "
-    "m.session_user_name, m.erasure_id IS NOT NULL "
+    "m.session_user_name, m.erasure_id IS NOT NULL, m.subject, m.subject_pseudonym "
     "FROM witness._member_entries($1, $2, ($1).first_entry_id, ($1).last_entry_id) m";
 
 // A table's schema and name, its text as witness._lookup_table_hash() hashes it, and that hash.
@@ -240,6 +245,21 @@ void flush_batch(LookupWriter *w)
 	MemoryContextReset(w->batch_cxt);
 }
 
+// subject_key as witness._subject_lookup_key(subject, subject_pseudonym) computes it; NULL once the
+// entry is erased, like the key hashes (a hash of a subject confirms a guessed subject).
+template <typename Set> void set_subject_key(HeapTuple member, TupleDesc mdesc, bool erased, Set set)
+{
+	bool pseudonym_null, subject_null;
+	Datum pseudonym = SPI_getbinval(member, mdesc, MPseudonym, &pseudonym_null);
+	Datum subject = SPI_getbinval(member, mdesc, MSubject, &subject_null);
+	if (erased || (pseudonym_null && subject_null))
+		set(LSubjectKey, (Datum)0, true);
+	else if (!pseudonym_null)
+		set(LSubjectKey, Int64GetDatum(pseudonym_lookup_key(DatumGetByteaPP(pseudonym))), false);
+	else
+		set(LSubjectKey, Int64GetDatum(clear_subject_lookup_key(DatumGetTextPP(subject))), false);
+}
+
 // Forms the lookup row of one member (columns as kMembersQuery returns them) into the next slot.
 void add_member(LookupWriter *w, HeapTuple member, TupleDesc mdesc, int64 block_no)
 {
@@ -291,6 +311,7 @@ void add_member(LookupWriter *w, HeapTuple member, TupleDesc mdesc, int64 block_
 	}
 	if (!old_known)
 		set(LOldKeyHash, (Datum)0, true);
+	set_subject_key(member, mdesc, erased, set);
 	// NOT NULL holds as the executor would check it: witness.entry's own columns are NOT NULL too.
 	TupleDesc desc = RelationGetDescr(w->rel);
 	for (int i = 0; i < natts; i++)
