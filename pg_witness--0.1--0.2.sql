@@ -3991,6 +3991,37 @@ END
 $$;
 COMMENT ON FUNCTION witness._maintain_lookup() IS 'internal: adds the entries of every block sealed since the last call to witness.entry_lookup; called by the sealer';
 
+-- witness.entry_lookup is derived data, not covered by the chain; since erasures and subject access
+-- find entries through it, a row missing or changed there would hide an entry from them. This
+-- derives the rows of each block again (witness._lookup_rows(), what the sealer wrote) and compares.
+-- Costs what filling the table cost; verify() does not call it.
+CREATE FUNCTION witness.verify_lookup(first_block bigint DEFAULT NULL, last_block bigint DEFAULT NULL)
+RETURNS TABLE (block_no bigint, entries bigint, missing bigint, altered bigint, extra bigint)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	b witness.block;
+	done bigint;
+BEGIN PERFORM witness.access_check();
+	SELECT s.block_no INTO done FROM witness.lookup_state s;
+	FOR b IN SELECT x.* FROM witness.block x
+	         WHERE x.block_no <= COALESCE(done, 0) AND x.block_no >= COALESCE(first_block, 1)
+	           AND x.block_no <= COALESCE(last_block, x.block_no) AND x.entry_count > 0
+	         ORDER BY x.block_no LOOP
+		RETURN QUERY
+		WITH want AS (SELECT * FROM witness._lookup_rows(b, witness._previous_snapshot(b.block_no))),
+		     have AS (SELECT k.* FROM witness.entry_lookup k
+		              WHERE k.id BETWEEN b.first_entry_id AND b.last_entry_id AND k.block_no = b.block_no)
+		SELECT b.block_no,
+		       (SELECT count(*) FROM want),
+		       (SELECT count(*) FROM want w WHERE NOT EXISTS (SELECT FROM have h WHERE h.id = w.id)),
+		       (SELECT count(*) FROM want w JOIN have h ON h.id = w.id WHERE h IS DISTINCT FROM w),
+		       (SELECT count(*) FROM have h WHERE NOT EXISTS (SELECT FROM want w WHERE w.id = h.id));
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION witness.verify_lookup(bigint, bigint) IS 'checks witness.entry_lookup (what subject access, erasure and search find entries by) against the blocks it is derived from: per block, its entries and the lookup rows missing, altered and extra';
+
 -- An erasure empties row keys and subjects: their hashes go too (a hash of a key confirms a guessed key).
 CREATE FUNCTION witness._lookup_forget_keys() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
@@ -4121,24 +4152,31 @@ AS $$ SELECT $q$pg_catalog.regexp_replace(pg_catalog.concat_ws(' ', COALESCE(l.a
 COMMENT ON FUNCTION witness._display_text_sql() IS 'internal: the SQL expression of the one-line text of an entry, over a row l of witness.log (witness.entry_text())';
 
 -- Entries witness.entry_lookup does not hold yet: those the snapshot of its last block does not see
--- (pending ones, and any of blocks the sealer could not add). The BRIN index on xid keeps the scan to
--- the tail of the trail.
+-- (pending ones, and any of blocks the sealer could not add), and every entry of a transaction-id era
+-- begun after that block (a restore into another cluster, witness.era): the new cluster's
+-- transaction ids are behind the trail's, and the old snapshot would take them for committed before
+-- it. The BRIN indexes on xid and id keep the scan to the tail of the trail. Parenthesised: callers
+-- add their own conditions.
 CREATE FUNCTION witness._lookup_pending_clause(alias text) RETURNS text
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	snap pg_snapshot;
+	done bigint;
+	era_first bigint;
 BEGIN
-	SELECT b.snapshot INTO snap FROM witness.lookup_state s JOIN witness.block b ON b.block_no = s.block_no;
+	SELECT b.snapshot, b.block_no INTO snap, done FROM witness.lookup_state s JOIN witness.block b ON b.block_no = s.block_no;
 	IF snap IS NULL THEN
 		-- Nothing indexed yet: every entry is in the tail.
-		RETURN format('%I.id IS NOT NULL', alias);
+		RETURN format('(%I.id IS NOT NULL)', alias);
 	END IF;
-	RETURN format('%1$I.xid OPERATOR(pg_catalog.>=) %2$L::xid8 AND NOT pg_catalog.pg_visible_in_snapshot(%1$I.xid, %3$L::pg_snapshot)',
-	              alias, pg_snapshot_xmin(snap), snap);
+	SELECT min(r.first_entry_id) INTO era_first FROM witness.era r WHERE r.first_block_no > done;
+	RETURN format('((%1$I.xid OPERATOR(pg_catalog.>=) %2$L::xid8 AND NOT pg_catalog.pg_visible_in_snapshot(%1$I.xid, %3$L::pg_snapshot))%4$s)',
+	              alias, pg_snapshot_xmin(snap), snap,
+	              CASE WHEN era_first IS NOT NULL THEN format(' OR %I.id OPERATOR(pg_catalog.>=) %s', alias, era_first) ELSE '' END);
 END
 $$;
-COMMENT ON FUNCTION witness._lookup_pending_clause(text) IS 'internal: the condition on witness.entry that finds the entries witness.entry_lookup does not hold yet (not in its last block''s snapshot)';
+COMMENT ON FUNCTION witness._lookup_pending_clause(text) IS 'internal: the condition on witness.entry that finds the entries witness.entry_lookup does not hold yet (not in its last block''s snapshot, or of a later transaction-id era)';
 
 -- The id buckets witness.entry_lookup_subject holds rows of, from its first to its last (two index
 -- probes). Callers compute it once and look a subject up in every bucket.
@@ -6318,7 +6356,7 @@ GRANT SELECT ON witness.alert, witness.alert_rules TO witness_admin, witness_aud
 GRANT EXECUTE ON FUNCTION witness._alert_rule_defaults() TO witness_admin, witness_auditor;
 GRANT SELECT ON witness.alert_rule TO witness_admin;
 GRANT EXECUTE ON FUNCTION witness.verify(bigint, bigint), witness.verify_period(timestamptz, timestamptz),
-                          witness.verify_since_checkpoint(),
+                          witness.verify_since_checkpoint(), witness.verify_lookup(bigint, bigint),
                           witness.verify_digest(jsonb, text), witness.digest(), witness.prove(bigint),
                           witness.block_of(bigint), witness.export_trail(),
                           witness.subject_export(text, text, text), witness.entry_leaf_hash(witness.entry),

@@ -153,6 +153,9 @@ check "witness.era: era 2 from the new change's id, first block 4, this cluster'
 	"SELECT era_no || '|' || first_entry_id || '|' || first_block_no || '|' || (system_identifier = (SELECT system_identifier::text FROM pg_control_system())) FROM witness.era" \
 	"SELECT * FROM witness.era"
 check "the restored change is sealed in block 3" 3 "SELECT block_no FROM witness.block_of($PENDING_ID)"
+check "lookups find the new change, pending while the lookup table holds block 3 of the old era" "3|1|1" \
+	"SELECT (SELECT block_no FROM witness.lookup_state) || '|' || (SELECT count(*) FROM witness.search(actor => 'after-restore')) || '|' ||
+	        (SELECT count(*) FROM witness.entity_history('accounts'::regclass, '{\"id\": 7}') h WHERE h.actor = 'after-restore')"
 check "the new change is pending (not in an old block)" "" "SELECT block_no FROM witness.block_of($NEW_ID)"
 check "verify(): valid, 3 blocks, every entry sealed or pending" "valid|3|true" \
 	"SELECT status || '|' || blocks_checked || '|' || (entries_checked + entries_pending = (SELECT count(*) FROM witness.entry)) FROM witness.verify()" \

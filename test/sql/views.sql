@@ -336,6 +336,20 @@ SELECT count(*) AS lookup_differs FROM (
 SELECT count(*) AS old_keys FROM witness.entry_lookup k JOIN witness.entry e ON e.id = k.id
 WHERE e.schema_name = 'vw' AND k.old_key_hash IS NOT NULL;
 
+-- witness.verify_lookup() derives every block's lookup rows again and compares. A superuser who sets
+-- pg_witness's mark by hand can delete or change lookup rows, and so hide an entry from
+-- erase_subject() and subject_export(); verify_lookup() counts each row missing or altered.
+SELECT count(*) > 0 AS blocks_checked, sum(missing) AS missing, sum(altered) AS altered, sum(extra) AS extra FROM witness.verify_lookup();
+BEGIN;
+SELECT count(*) AS vw_marked FROM witness._begin_internal_ddl();
+DELETE FROM witness.entry_lookup k USING witness.entry e WHERE e.id = k.id AND e.table_name = 'people' AND e.subject = 'sam@vw.example';
+UPDATE witness.entry_lookup k SET actor = 'someone else' FROM witness.entry e WHERE e.id = k.id AND e.table_name = 'customers';
+SELECT count(*) AS sam_found FROM witness._subject_entries('sam@vw.example', NULL);
+SELECT sum(missing) AS missing, sum(altered) > 0 AS altered, sum(extra) AS extra FROM witness.verify_lookup();
+ROLLBACK;
+SELECT count(*) AS sam_found FROM witness._subject_entries('sam@vw.example', NULL);
+SELECT sum(missing + altered + extra) AS problems FROM witness.verify_lookup(1, 3);
+
 -- Retention: pruned entries leave witness.entry_lookup, whole blocks and partly pruned ones alike.
 CREATE TABLE vw.old (id int PRIMARY KEY);
 SELECT witness.track('vw.old', 'restricted');
