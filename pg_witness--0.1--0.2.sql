@@ -394,8 +394,9 @@ LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	missing text;
+	encrypted witness.entry := witness._an_encrypted_entry();
 BEGIN
-	IF witness.master_key_id() IS NULL AND witness._has_pseudonyms() THEN
+	IF witness.master_key_id() IS NULL AND encrypted.id IS NOT NULL THEN
 		RAISE EXCEPTION '%: the trail holds encrypted entries and no master key is configured', what
 			USING ERRCODE = 'object_not_in_prerequisite_state',
 			      DETAIL = 'Encrypted entries record their subject as a keyed pseudonym, which only the master key can compute.',
@@ -415,9 +416,18 @@ BEGIN
 				      HINT = format('Set witness.previous_master_key_file to the file of master key %s.', missing);
 		END IF;
 	END IF;
+	-- A master key the trail was never encrypted under computes pseudonyms no entry has: a lookup
+	-- would find none of the subject's encrypted entries, silently.
+	missing := witness._unknown_payload_key(encrypted);
+	IF missing IS NOT NULL THEN
+		RAISE EXCEPTION '%: encrypted entries are sealed under master key %, which is not configured', what, missing
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      DETAIL = format('The configured master key is %s; pseudonyms computed with it would find none of them.', COALESCE(witness.master_key_id(), 'none')),
+			      HINT = format('Set witness.master_key_file (or witness.previous_master_key_file) to the file of master key %s.', missing);
+	END IF;
 END
 $$;
-COMMENT ON FUNCTION witness._check_subject_readable(text) IS 'internal: refuses a subject export or erasure that could not find the subject''s encrypted entries (no master key)';
+COMMENT ON FUNCTION witness._check_subject_readable(text) IS 'internal: refuses a subject export or erasure that could not find the subject''s encrypted entries (no master key, or not the one they were sealed under)';
 REVOKE ALL ON FUNCTION witness._check_subject_readable(text) FROM PUBLIC;
 
 CREATE FUNCTION witness._erase_payloads(entries tid[], partitions oid[], ids bigint[], erasure_id bigint) RETURNS bigint
@@ -3959,7 +3969,10 @@ BEGIN
 		RETURN 0;
 	END IF;
 	-- One at a time (witness.seal() and the background sealer): the second waits, then reads what
-	-- the first added. Written under pg_witness's mark (the guard triggers of these tables).
+	-- the first added. Written under pg_witness's mark (the guard triggers of these tables). The
+	-- advisory lock keeps an erasure's clearing of keys (witness._lookup_forget_keys()) from running
+	-- while rows computed before it are not committed yet.
+	PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('pg_witness entry_lookup'));
 	PERFORM witness._begin_internal_ddl();
 	INSERT INTO witness.lookup_state (block_no) VALUES (0) ON CONFLICT DO NOTHING;
 	SELECT s.block_no INTO done FROM witness.lookup_state s FOR UPDATE;
@@ -4027,6 +4040,10 @@ CREATE FUNCTION witness._lookup_forget_keys() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+	-- Lookup rows a concurrent witness._maintain_lookup() computed before this erasure would keep their
+	-- keys, and this UPDATE could not see them before they commit: wait for it (its lock), then a new
+	-- statement sees them; a later one sees the erasure and computes no keys.
+	PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('pg_witness entry_lookup'));
 	PERFORM witness._begin_internal_ddl();
 	UPDATE witness.entry_lookup k SET key_hash = NULL, old_key_hash = NULL, subject_key = NULL
 	WHERE k.id = ANY (NEW.entry_ids) AND (k.key_hash IS NOT NULL OR k.old_key_hash IS NOT NULL OR k.subject_key IS NOT NULL);
@@ -4178,39 +4195,76 @@ END
 $$;
 COMMENT ON FUNCTION witness._lookup_pending_clause(text) IS 'internal: the condition on witness.entry that finds the entries witness.entry_lookup does not hold yet (not in its last block''s snapshot, or of a later transaction-id era)';
 
--- The id buckets witness.entry_lookup_subject holds rows of, from its first to its last (two index
--- probes). Callers compute it once and look a subject up in every bucket.
+-- The id buckets witness.entry_lookup_subject holds rows of: one index probe per bucket, each for the
+-- next bucket up (not every bucket between the first and the last: a jump of the id sequence would
+-- make millions). Callers compute it once and look a subject up in every bucket.
 CREATE FUNCTION witness._subject_buckets() RETURNS bigint[]
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT ARRAY(SELECT pg_catalog.generate_series(
-		(SELECT min(k.id OPERATOR(pg_catalog.>>) 16) FROM witness.entry_lookup k WHERE k.subject_key IS NOT NULL),
-		(SELECT max(k.id OPERATOR(pg_catalog.>>) 16) FROM witness.entry_lookup k WHERE k.subject_key IS NOT NULL)))
+	WITH RECURSIVE bucket(n) AS (
+		SELECT min(k.id OPERATOR(pg_catalog.>>) 16) FROM witness.entry_lookup k WHERE k.subject_key IS NOT NULL
+		UNION ALL
+		SELECT (SELECT min(k.id OPERATOR(pg_catalog.>>) 16) FROM witness.entry_lookup k
+		        WHERE k.subject_key IS NOT NULL AND (k.id OPERATOR(pg_catalog.>>) 16) OPERATOR(pg_catalog.>) b.n)
+		FROM bucket b WHERE b.n IS NOT NULL)
+	SELECT ARRAY(SELECT b.n FROM bucket b WHERE b.n IS NOT NULL)
 $$;
-COMMENT ON FUNCTION witness._subject_buckets() IS 'internal: every id bucket (id >> 16) from the first to the last row of witness.entry_lookup with a subject key, for lookups in witness.entry_lookup_subject';
+COMMENT ON FUNCTION witness._subject_buckets() IS 'internal: every id bucket (id >> 16) that witness.entry_lookup_subject holds rows of, for lookups in it';
 REVOKE ALL ON FUNCTION witness._subject_buckets() FROM PUBLIC;
 
--- Whether the trail holds an entry with a subject pseudonym (one a lookup needs the master key for):
--- among the sealed entries, one probe per bucket for a negative key (witness._subject_lookup_key());
--- then the pending tail. An erased entry no longer counts: its export needs no key.
-CREATE FUNCTION witness._has_pseudonyms() RETURNS boolean
+-- One entry, not erased, that records its subject as a pseudonym (an encrypted table's: finding it
+-- needs the master key), or NULL when there is none: among the sealed entries, one probe per bucket
+-- for a negative key (witness._subject_lookup_key()); then the pending tail.
+CREATE FUNCTION witness._an_encrypted_entry() RETURNS witness.entry
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET enable_seqscan = off
 AS $$
 DECLARE
-	found boolean;
+	one record;
+	e witness.entry;
 BEGIN
-	IF EXISTS (SELECT 1 FROM witness.entry_lookup k
-	           WHERE (k.id OPERATOR(pg_catalog.>>) 16) = ANY (witness._subject_buckets()) AND k.subject_key < 0) THEN
-		RETURN true;
+	SELECT k.id, k.stmt_time INTO one FROM witness.entry_lookup k
+	WHERE (k.id OPERATOR(pg_catalog.>>) 16) = ANY (witness._subject_buckets()) AND k.subject_key < 0 LIMIT 1;
+	IF FOUND THEN
+		SELECT x.* INTO e FROM witness.entry x WHERE x.id = one.id AND x.stmt_time = one.stmt_time;
+	ELSE
+		EXECUTE format('SELECT x.* FROM witness.entry x WHERE %s AND x.subject_pseudonym IS NOT NULL AND x.erasure_id IS NULL LIMIT 1',
+		               witness._lookup_pending_clause('x'))
+		INTO e;
 	END IF;
-	EXECUTE format('SELECT EXISTS (SELECT 1 FROM witness.entry e WHERE %s AND e.subject_pseudonym IS NOT NULL AND e.erasure_id IS NULL)',
-	               witness._lookup_pending_clause('e'))
-	INTO found;
-	RETURN found;
+	RETURN e;
 END
 $$;
-COMMENT ON FUNCTION witness._has_pseudonyms() IS 'internal: whether any entry not erased records its subject as a pseudonym (finding it needs the master key)';
-REVOKE ALL ON FUNCTION witness._has_pseudonyms() FROM PUBLIC;
+COMMENT ON FUNCTION witness._an_encrypted_entry() IS 'internal: one entry, not erased, whose subject is recorded as a pseudonym (finding it needs the master key), or NULL';
+REVOKE ALL ON FUNCTION witness._an_encrypted_entry() FROM PUBLIC;
+
+-- The key id of an encrypted entry's sealed payload (its bytes 2 to 9, docs/personal-data.md) when
+-- neither it nor any key a rotation re-encrypted it from is one a lookup can compute pseudonyms with
+-- (current, previous, or retired and kept), else NULL. Checking one entry catches a configured key
+-- the trail was never encrypted under.
+CREATE FUNCTION witness._unknown_payload_key(e witness.entry) RETURNS text
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	payload_key text;
+BEGIN
+	IF e.sealed_payload IS NULL OR octet_length(e.sealed_payload) < 9 THEN
+		RETURN NULL;
+	END IF;
+	payload_key := encode(substring(e.sealed_payload FROM 2 FOR 8), 'hex');
+	-- The pseudonym is of the key the entry was captured under: its payload's, or one a rotation
+	-- re-encrypted the payload from (followed back through witness.key_rotation).
+	IF EXISTS (WITH RECURSIVE k(id) AS (SELECT payload_key
+	                                    UNION SELECT r.old_key_id FROM witness.key_rotation r JOIN k ON r.new_key_id = k.id)
+	           SELECT 1 FROM k
+	           WHERE k.id IN (witness.master_key_id(), witness._previous_master_key_id())
+	              OR EXISTS (SELECT 1 FROM witness.retired_pseudonym_key r WHERE r.key_id = k.id)) THEN
+		RETURN NULL;
+	END IF;
+	RETURN payload_key;
+END
+$$;
+COMMENT ON FUNCTION witness._unknown_payload_key(witness.entry) IS 'internal: the key id of an encrypted entry''s sealed payload when no configured or kept master key computes its pseudonym (a lookup would find nothing), else NULL';
+REVOKE ALL ON FUNCTION witness._unknown_payload_key(witness.entry) FROM PUBLIC;
 
 -- The entries about one subject, with where each is (ctid within its partition, tableoid), unordered:
 -- those witness.entry_lookup holds, by subject key (the subject in clear, or one of its pseudonyms),

@@ -6,7 +6,10 @@
 #     and, once it commits, refuses (55006) naming the hold; nothing is erased;
 #   - the same hold rolled back: the erasure waits, then erases;
 #   - an erasure still open when a hold is placed: the hold waits, then is placed after the erasure
-#     committed; the subject's entries are erased, and the hold covers what is captured later.
+#     committed; the subject's entries are erased, and the hold covers what is captured later;
+#   - a seal still open, its lookup rows written with the subject's keys, when an erasure of that
+#     subject runs: clearing the keys waits for the seal to commit, so no erased entry keeps a
+#     subject key or key hash in witness.entry_lookup (docs/personal-data.md).
 #
 # Environment: PGHOST, PGPORT, PGUSER, PGDATABASE, REPO (as scripts/test.sh passes them).
 set -euo pipefail
@@ -78,6 +81,18 @@ check "the hold was recorded after the erasure" "t" \
 	"SELECT (SELECT max(e.id) FROM witness.entry e WHERE e.table_name = 'legal_hold') > (SELECT max(e.id) FROM witness.entry e WHERE e.table_name = 'erasure')"
 q "INSERT INTO cust VALUES (4, 'bob@hv.example', 'again')" >/dev/null
 check "bob's new entry is held" "case-bob" "SELECT witness._entry_held(max(id)) FROM witness.entry WHERE table_name = 'cust'"
+
+say "a seal open while an erasure runs: the erased entry's lookup row loses its keys"
+q "INSERT INTO cust VALUES (5, 'dee@hv.example', 'd')" >/dev/null
+bg "BEGIN; SELECT count(*) FROM witness.seal(); SELECT pg_sleep(3); COMMIT;"
+wait_for "seal session sleeping" 20 "$in_sleep"
+check "dee's erasure (it waits for the seal)" "1" "SELECT witness.erase_subject('dee@hv.example', 'race')"
+wait "$BG"
+BG=
+check "dee's lookup row: there, without subject key or key hash" "1|0|0" \
+	"SELECT count(*) || '|' || count(k.subject_key) || '|' || count(k.key_hash) FROM witness.entry_lookup k JOIN witness.entry e ON e.id = k.id
+	 WHERE e.erasure_id = (SELECT max(erasure_id) FROM witness.erasure)"
+check "the lookup table matches the blocks" "0" "SELECT sum(missing + altered + extra) FROM witness.verify_lookup()"
 
 say "the chain"
 q "SELECT count(*) FROM witness.seal()" >/dev/null

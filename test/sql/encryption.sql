@@ -113,6 +113,10 @@ SELECT regexp_replace(enc.try($$SELECT witness.entry_payload_bytes(e) FROM witne
 -- Another master key opens nothing: the payloads read as changed, never as another plaintext.
 SELECT set_config('witness.master_key_file', current_setting('data_directory') || '/regress_witness_b.key', false) IS NOT NULL AS set;
 SELECT status, problem, entry_id - :e0 AS entry FROM witness.verify(:base + 1) ORDER BY entry_id;
+-- Nor would its pseudonyms find the subject's entries: subject access and erasure refuse rather than
+-- find nothing.
+SELECT witness.subject_export('alice@enc.example', 'csv', 'request #1b');
+SELECT witness.erase_subject('alice@enc.example', 'request #1b');
 
 -- Subject access, decrypted: alice's two entries, bob's and the subject-less row not among them.
 SELECT set_config('witness.master_key_file', current_setting('data_directory') || '/regress_witness_a.key', false) IS NOT NULL AS set;

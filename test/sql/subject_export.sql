@@ -370,6 +370,8 @@ FROM sx.plan($$SELECT k.id FROM witness.entry_lookup k
                WHERE (k.id >> 16) = ANY (witness._subject_buckets())
                  AND k.subject_key = ANY (ARRAY[witness._subject_lookup_key('bulk3@sx.example', NULL)])$$) AS p;
 RESET enable_seqscan;
+-- One probe per id bucket that holds rows, not per bucket between the first and the last.
+SELECT cardinality(witness._subject_buckets()) = (SELECT count(DISTINCT k.id >> 16) FROM witness.entry_lookup k WHERE k.subject_key IS NOT NULL) AS buckets_that_exist;
 -- Sealed and pending entries alike, exactly those a sequential scan finds, each with its ctid and partition.
 CREATE TABLE sx.by_index AS SELECT s.subject, (SELECT array_agg((f.entry).id ORDER BY (f.entry).id) FROM witness._subject_entries(s.subject, NULL) f) AS ids,
        (SELECT bool_and(e.ctid = f.entry_ctid AND e.tableoid = f.entry_part) FROM witness._subject_entries(s.subject, NULL) f
