@@ -4172,8 +4172,11 @@ COMMENT ON FUNCTION witness._display_text_sql() IS 'internal: the SQL expression
 -- (pending ones, and any of blocks the sealer could not add), and every entry of a transaction-id era
 -- begun after that block (a restore into another cluster, witness.era): the new cluster's
 -- transaction ids are behind the trail's, and the old snapshot would take them for committed before
--- it. The BRIN indexes on xid and id keep the scan to the tail of the trail. Parenthesised: callers
--- add their own conditions.
+-- it. Once that block is of a later era, the entries of earlier eras are all in blocks before it
+-- (the block that closes an era seals every entry left of it), so only the era's own entries are
+-- looked at: the earlier eras' transaction ids would otherwise look pending to the new snapshot. The
+-- BRIN indexes on xid and id keep the scan to the tail of the trail. Parenthesised: callers add their
+-- own conditions.
 CREATE FUNCTION witness._lookup_pending_clause(alias text) RETURNS text
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
@@ -4181,6 +4184,7 @@ DECLARE
 	snap pg_snapshot;
 	done bigint;
 	era_first bigint;
+	era_now bigint;
 BEGIN
 	SELECT b.snapshot, b.block_no INTO snap, done FROM witness.lookup_state s JOIN witness.block b ON b.block_no = s.block_no;
 	IF snap IS NULL THEN
@@ -4188,9 +4192,11 @@ BEGIN
 		RETURN format('(%I.id IS NOT NULL)', alias);
 	END IF;
 	SELECT min(r.first_entry_id) INTO era_first FROM witness.era r WHERE r.first_block_no > done;
-	RETURN format('((%1$I.xid OPERATOR(pg_catalog.>=) %2$L::xid8 AND NOT pg_catalog.pg_visible_in_snapshot(%1$I.xid, %3$L::pg_snapshot))%4$s)',
+	SELECT max(r.first_entry_id) INTO era_now FROM witness.era r WHERE r.first_block_no <= done;
+	RETURN format('(%5$s(%1$I.xid OPERATOR(pg_catalog.>=) %2$L::xid8 AND NOT pg_catalog.pg_visible_in_snapshot(%1$I.xid, %3$L::pg_snapshot))%4$s)',
 	              alias, pg_snapshot_xmin(snap), snap,
-	              CASE WHEN era_first IS NOT NULL THEN format(' OR %I.id OPERATOR(pg_catalog.>=) %s', alias, era_first) ELSE '' END);
+	              CASE WHEN era_first IS NOT NULL THEN format(' OR %I.id OPERATOR(pg_catalog.>=) %s', alias, era_first) ELSE '' END,
+	              CASE WHEN era_now IS NOT NULL THEN format('%I.id OPERATOR(pg_catalog.>=) %s AND ', alias, era_now) ELSE '' END);
 END
 $$;
 COMMENT ON FUNCTION witness._lookup_pending_clause(text) IS 'internal: the condition on witness.entry that finds the entries witness.entry_lookup does not hold yet (not in its last block''s snapshot, or of a later transaction-id era)';

@@ -164,6 +164,12 @@ check "the era record is an entry of the trail" 1 "SELECT count(*) FROM witness.
 check "witness.seal(): block 4, the new era's first, from the new change on" "4|$NEW_ID" \
 	"SELECT block_no || '|' || first_entry_id FROM witness.seal()"
 check "block_of() of the new change: block 4" 4 "SELECT block_no FROM witness.block_of($NEW_ID)"
+# The lookup table now holds block 4, of the new era: lookups read as pending exactly the entries it
+# does not hold, not the old era's, whose transaction ids the new snapshot cannot place.
+PENDING_CLAUSE="$(qdst "SELECT witness._lookup_pending_clause('e')")"
+check "the lookup table holds block 4; lookups take as pending just the entries it does not hold" \
+	"4|$(qdst "SELECT count(*) FROM witness.entry e WHERE NOT EXISTS (SELECT FROM witness.entry_lookup k WHERE k.id = e.id)")" \
+	"SELECT (SELECT block_no FROM witness.lookup_state) || '|' || (SELECT count(*) FROM witness.entry e WHERE $PENDING_CLAUSE)"
 check "prove() of the new change: block 4, its root and block hash" "4|true|true" \
 	"SELECT (p->>'block_no') || '|' || (p->>'merkle_root' = encode(b.merkle_root, 'hex')) || '|' || (p->>'block_hash' = encode(b.block_hash, 'hex'))
 	   FROM witness.prove($NEW_ID) p, witness.block b WHERE b.block_no = 4"
