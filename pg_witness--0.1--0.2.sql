@@ -461,7 +461,18 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 	END IF;
 	-- Legal holds are checked once the entries to erase are known (witness._check_erasure_allowed).
 	PERFORM witness._check_subject_readable('cannot erase the subject''s entries');
-	-- One erasure at a time: two would race to update the same entries.
+	-- The erased entries' lookup rows lose their keys (witness._lookup_forget_keys()): a statement
+	-- that sees the rows lookup maintenance committed meanwhile, which a transaction snapshot would not.
+	IF current_setting('transaction_isolation') <> 'read committed' THEN
+		RAISE EXCEPTION 'witness.erase_subject() runs at isolation level READ COMMITTED only'
+			USING ERRCODE = 'active_sql_transaction',
+			      DETAIL = 'It must see the lookup rows the sealer commits while it waits for them.',
+			      HINT = 'SET default_transaction_isolation = ''read committed'' in this session first.';
+	END IF;
+	-- Lookup maintenance first, then one erasure at a time (two would race to update the same
+	-- entries): the order every caller takes them in, so that a transaction that sealed, then erases,
+	-- cannot deadlock with another erasure.
+	PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('pg_witness entry_lookup'));
 	PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('pg_witness erase_subject'));
 	-- Encrypted entries carry the subject's keyed pseudonym instead of the subject: under the current
 	-- and the previous master key, and the kept keys of retired ones (a pseudonym stays what it was at
@@ -4243,10 +4254,10 @@ $$;
 COMMENT ON FUNCTION witness._an_encrypted_entry() IS 'internal: one entry, not erased, whose subject is recorded as a pseudonym (finding it needs the master key), or NULL';
 REVOKE ALL ON FUNCTION witness._an_encrypted_entry() FROM PUBLIC;
 
--- The key id of an encrypted entry's sealed payload (its bytes 2 to 9, docs/personal-data.md) when
--- neither it nor any key a rotation re-encrypted it from is one a lookup can compute pseudonyms with
--- (current, previous, or retired and kept), else NULL. Checking one entry catches a configured key
--- the trail was never encrypted under.
+-- The key id of an encrypted entry's sealed payload (its bytes 2 to 9, docs/personal-data.md) when it
+-- is not one a lookup can compute pseudonyms with (current, previous, or retired and kept), else
+-- NULL. One entry is checked: it catches a configured key the trail was never encrypted under, and an
+-- older key configured after a rotation, not every mix of keys swapped by hand.
 CREATE FUNCTION witness._unknown_payload_key(e witness.entry) RETURNS text
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
@@ -4257,19 +4268,17 @@ BEGIN
 		RETURN NULL;
 	END IF;
 	payload_key := encode(substring(e.sealed_payload FROM 2 FOR 8), 'hex');
-	-- The pseudonym is of the key the entry was captured under: its payload's, or one a rotation
-	-- re-encrypted the payload from (followed back through witness.key_rotation).
-	IF EXISTS (WITH RECURSIVE k(id) AS (SELECT payload_key
-	                                    UNION SELECT r.old_key_id FROM witness.key_rotation r JOIN k ON r.new_key_id = k.id)
-	           SELECT 1 FROM k
-	           WHERE k.id IN (witness.master_key_id(), witness._previous_master_key_id())
-	              OR EXISTS (SELECT 1 FROM witness.retired_pseudonym_key r WHERE r.key_id = k.id)) THEN
+	-- The payload's key is the key the entry was captured under, or the one a rotation re-encrypted it
+	-- to, under which the entries captured since have their pseudonyms: it must be available itself.
+	-- (The keys rotations retired are witness._check_subject_readable()'s first check.)
+	IF payload_key IN (witness.master_key_id(), witness._previous_master_key_id())
+	   OR EXISTS (SELECT 1 FROM witness.retired_pseudonym_key r WHERE r.key_id = payload_key) THEN
 		RETURN NULL;
 	END IF;
 	RETURN payload_key;
 END
 $$;
-COMMENT ON FUNCTION witness._unknown_payload_key(witness.entry) IS 'internal: the key id of an encrypted entry''s sealed payload when no configured or kept master key computes its pseudonym (a lookup would find nothing), else NULL';
+COMMENT ON FUNCTION witness._unknown_payload_key(witness.entry) IS 'internal: the key id of an encrypted entry''s sealed payload when it is neither a configured master key nor one a rotation kept (a lookup could miss entries), else NULL';
 REVOKE ALL ON FUNCTION witness._unknown_payload_key(witness.entry) FROM PUBLIC;
 
 -- The entries about one subject, with where each is (ctid within its partition, tableoid), unordered:

@@ -20,6 +20,10 @@ SELECT witness.erase_subject('ann@erasure.example', '   ');
 SELECT witness.erase_subject('', 'request #1');
 SELECT witness.erase_subject(NULL, 'request #1');
 SELECT witness.erase_subject('ann@erasure.example', repeat('x', 1025));
+-- At REPEATABLE READ an erasure would not see lookup rows the sealer commits while it runs.
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT witness.erase_subject('ann@erasure.example', 'request #1');
+ROLLBACK;
 -- A role without EXECUTE cannot erase, nor write the erasure table or the trail itself.
 CREATE ROLE erasure_nobody;
 SET ROLE erasure_nobody;

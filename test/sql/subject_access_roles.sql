@@ -6,7 +6,7 @@
 -- owner, a DML-only role, a role with CREATE on the database and a superuser try theirs.
 \set SHOW_CONTEXT never
 CREATE SCHEMA sb;
-SELECT set_config('witness.master_key_file', current_setting('data_directory') || '/regress_witness_a.key', false) IS NOT NULL AS set;
+SELECT (set_config('witness.master_key_file', current_setting('data_directory') || '/regress_witness_a.key', false) || set_config('witness.previous_master_key_file', current_setting('data_directory') || '/regress_witness_b.key', false)) IS NOT NULL AS set;
 CREATE TABLE sb.account (id int PRIMARY KEY, email text, plan text);
 SELECT witness.track('sb.account', 'pii', subject_column => 'email');
 CREATE TABLE sb.ticket (id int PRIMARY KEY, customer text, body text);
@@ -32,8 +32,9 @@ GRANT SELECT ON witness.my_trail TO c1, c2;
 
 -- Binding needs a master key: the subject is kept sealed under it, never in clear.
 RESET witness.master_key_file;
+RESET witness.previous_master_key_file;
 SELECT witness.bind_subject('c1', 'c1@sb.example');
-SELECT set_config('witness.master_key_file', current_setting('data_directory') || '/regress_witness_a.key', false) IS NOT NULL AS set;
+SELECT (set_config('witness.master_key_file', current_setting('data_directory') || '/regress_witness_a.key', false) || set_config('witness.previous_master_key_file', current_setting('data_directory') || '/regress_witness_b.key', false)) IS NOT NULL AS set;
 -- Bad requests.
 SELECT witness.bind_subject(NULL, 'c1@sb.example');
 SELECT witness.bind_subject('c1', '');
@@ -129,7 +130,7 @@ SET ROLE c2;
 SET SESSION AUTHORIZATION c2;
 SELECT current_user, session_user;
 \c - postgres
-SELECT set_config('witness.master_key_file', current_setting('data_directory') || '/regress_witness_a.key', false) IS NOT NULL AS set;
+SELECT (set_config('witness.master_key_file', current_setting('data_directory') || '/regress_witness_a.key', false) || set_config('witness.previous_master_key_file', current_setting('data_directory') || '/regress_witness_b.key', false)) IS NOT NULL AS set;
 
 -- A leaky function in the WHERE clause: it sees c1's rows only, whatever its cost tells the planner.
 CREATE FUNCTION public.sb_leak(t text) RETURNS boolean LANGUAGE plpgsql COST 0.0000001 AS $$
@@ -294,13 +295,14 @@ SELECT count(*) AS rows, min(subject) AS subject FROM witness.my_trail;
 RESET ROLE;
 -- Without any master key, my_trail refuses rather than showing less.
 RESET witness.master_key_file;
+RESET witness.previous_master_key_file;
 SET ROLE c1;
 SELECT count(*) FROM witness.my_trail;
 RESET ROLE;
 SELECT set_config('witness.master_key_file', current_setting('data_directory') || '/regress_witness_b.key', false) IS NOT NULL AS set;
 
 -- A rotation with no payload left to re-encrypt still seals again a bound subject under another key.
-SELECT set_config('witness.master_key_file', current_setting('data_directory') || '/regress_witness_a.key', false) IS NOT NULL AS set;
+SELECT (set_config('witness.master_key_file', current_setting('data_directory') || '/regress_witness_a.key', false) || set_config('witness.previous_master_key_file', current_setting('data_directory') || '/regress_witness_b.key', false)) IS NOT NULL AS set;
 UPDATE witness.bound_subject SET sealed_subject = witness._seal_bound_subject('c1@sb.example', :c1_binding) WHERE binding_id = :c1_binding;
 SELECT set_config('witness.master_key_file', current_setting('data_directory') || '/regress_witness_b.key', false) IS NOT NULL AS set;
 SELECT set_config('witness.previous_master_key_file', current_setting('data_directory') || '/regress_witness_a.key', false) IS NOT NULL AS set;
@@ -347,3 +349,4 @@ REVOKE ALL ON witness.my_trail FROM c1, c2, sb_owner, sb_dml;
 DROP SCHEMA sb CASCADE;
 DROP ROLE c1, c2, sb_owner, sb_dml;
 RESET witness.master_key_file;
+RESET witness.previous_master_key_file;
