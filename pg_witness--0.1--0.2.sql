@@ -469,10 +469,9 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 			      DETAIL = 'It must see the lookup rows the sealer commits while it waits for them.',
 			      HINT = 'SET default_transaction_isolation = ''read committed'' in this session first.';
 	END IF;
-	-- Lookup maintenance first, then one erasure at a time (two would race to update the same
-	-- entries): the order every caller takes them in, so that a transaction that sealed, then erases,
-	-- cannot deadlock with another erasure.
-	PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('pg_witness entry_lookup'));
+	-- One erasure at a time: two would race to update the same entries. (The lookup maintenance lock
+	-- is taken later, by witness._lookup_forget_keys(), once the entries are known: taken here, an
+	-- erasure under load waited for the maintainer and then took whatever had been captured meanwhile.)
 	PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('pg_witness erase_subject'));
 	-- Encrypted entries carry the subject's keyed pseudonym instead of the subject: under the current
 	-- and the previous master key, and the kept keys of retired ones (a pseudonym stays what it was at
@@ -4286,9 +4285,10 @@ REVOKE ALL ON FUNCTION witness._unknown_payload_key(witness.entry) FROM PUBLIC;
 -- and those of the pending tail it does not hold yet, compared with the subject itself. The capture
 -- adds nothing for this (docs/personal-data.md, "Finding a subject's entries"). The entries are then
 -- read by id, one BRIN scan per range of ids within 1024 of each other, up to 64 ranges a query,
--- within the statement times the candidates have (partition pruning), keeping those of the subject.
--- (Not "id = ANY (candidates)" as well: for a subject with 100,000 entries that compared every row
--- read with the whole array, and ran for minutes.) Sequential scans off, as in
+-- within the statement times the candidates have (partition pruning), keeping the candidates that
+-- are the subject's. Slow for a subject with many entries (docs/performance.md, "Subject access on
+-- 10 million entries"): two ways of reading without "id = ANY" were faster but failed
+-- test/integration/erasure_under_load.sh, for a reason not yet understood. Sequential scans off, as in
 -- witness._found_entries(): the trail has BRIN indexes only.
 CREATE FUNCTION witness._subject_entries(for_subject text, pseudonyms bytea[])
 RETURNS TABLE (entry witness.entry, entry_ctid tid, entry_part oid)
@@ -4322,9 +4322,9 @@ BEGIN
 	LOOP
 		RETURN QUERY EXECUTE format(
 			'SELECT x, x.ctid, x.tableoid FROM witness.entry x WHERE (%s) AND x.stmt_time OPERATOR(pg_catalog.>=) $1'
-			' AND x.stmt_time OPERATOR(pg_catalog.<=) $2'
+			' AND x.stmt_time OPERATOR(pg_catalog.<=) $2 AND x.id = ANY ($5)'
 			' AND (x.subject OPERATOR(pg_catalog.=) $3 OR x.subject_pseudonym = ANY ($4))', ranges)
-		USING lo, hi, for_subject, pseudonyms;
+		USING lo, hi, for_subject, pseudonyms, ids;
 	END LOOP;
 END
 $$;
