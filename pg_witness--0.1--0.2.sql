@@ -478,11 +478,16 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 	-- capture).
 	pseudonyms := CASE WHEN witness.master_key_id() IS NOT NULL THEN witness._lookup_pseudonyms(subject) END;
 	-- A ctid names a row within one partition of witness.entry: tableoid says which (docs/scaling.md).
+	-- A payload that no longer matches its commitment is evidence of tampering: the erasure names it, so
+	-- that verification goes on reporting it once the payload is gone.
 	SELECT array_agg(f.entry_ctid ORDER BY (f.entry).id) FILTER (WHERE (f.entry).format = 2 AND (f.entry).erasure_id IS NULL),
 	       array_agg(f.entry_part ORDER BY (f.entry).id) FILTER (WHERE (f.entry).format = 2 AND (f.entry).erasure_id IS NULL),
 	       array_agg((f.entry).id ORDER BY (f.entry).id) FILTER (WHERE (f.entry).format = 2 AND (f.entry).erasure_id IS NULL),
-	       count(*) FILTER (WHERE (f.entry).format = 1)
-	INTO tids, parts, ids, format1
+	       count(*) FILTER (WHERE (f.entry).format = 1),
+	       COALESCE(array_agg((f.entry).id ORDER BY (f.entry).id)
+	                FILTER (WHERE (f.entry).format = 2 AND (f.entry).erasure_id IS NULL
+	                          AND (witness._entry_payload(f.entry)).payload_verified IS NOT TRUE), '{}')
+	INTO tids, parts, ids, format1, tampered
 	FROM witness._subject_entries(subject, pseudonyms) f;
 	IF format1 > 0 THEN
 		RAISE WARNING '% entries of this subject were captured in format 1 and cannot be erased', format1
@@ -492,11 +497,6 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 	-- The subject only as a salted digest: enough for subject_export() to find this erasure again, not to read it back.
 	salt := witness._random_salt();
 	PERFORM witness._begin_internal_ddl();
-	-- A payload that no longer matches its commitment is evidence of tampering: the erasure names it, so
-	-- that verification goes on reporting it once the payload is gone.
-	SELECT COALESCE(array_agg(e.id ORDER BY e.id), '{}') INTO tampered FROM witness.entry e
-	WHERE e.ctid = ANY (tids) AND (e.tableoid, e.ctid) IN (SELECT * FROM unnest(parts, tids))
-	  AND (witness._entry_payload(e)).payload_verified IS NOT TRUE;
 	INSERT INTO witness.erasure (entry_ids, reason, role_name, subject_salt, subject_digest, tampered_entry_ids)
 	VALUES (COALESCE(ids, '{}'), reason, witness._outer_user(), salt, witness._subject_digest(salt, subject), tampered)
 	RETURNING erasure_id INTO new_erasure;
@@ -4230,9 +4230,11 @@ REVOKE ALL ON FUNCTION witness._subject_buckets() FROM PUBLIC;
 
 -- One entry, not erased, that records its subject as a pseudonym (an encrypted table's: finding it
 -- needs the master key), or NULL when there is none: among the sealed entries, one probe per bucket
--- for a negative key (witness._subject_lookup_key()); then the pending tail.
+-- for a negative key (witness._subject_lookup_key()); then the pending tail. Without JIT: the
+-- penalty enable_seqscan = off gives the small tables it reads (witness.era) made every call compile
+-- its queries, 150 ms.
 CREATE FUNCTION witness._an_encrypted_entry() RETURNS witness.entry
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET enable_seqscan = off
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET enable_seqscan = off SET jit = off
 AS $$
 DECLARE
 	one record;
@@ -4286,10 +4288,11 @@ REVOKE ALL ON FUNCTION witness._unknown_payload_key(witness.entry) FROM PUBLIC;
 -- adds nothing for this (docs/personal-data.md, "Finding a subject's entries"). The entries are then
 -- read by id, one BRIN scan per range of ids within 1024 of each other, up to 64 ranges a query,
 -- within the statement times the candidates have (partition pruning), keeping the candidates that
--- are the subject's. Slow for a subject with many entries (docs/performance.md, "Subject access on
--- 10 million entries"): two ways of reading without "id = ANY" were faster but failed
--- test/integration/erasure_under_load.sh, for a reason not yet understood. Sequential scans off, as in
--- witness._found_entries(): the trail has BRIN indexes only.
+-- are the subject's. The candidate ids are a filter the index must not take ("id + 0"): a BRIN index
+-- given "id = ANY (array)" scans itself once per element into one bitmap, which for a subject with
+-- 17,000 entries took 15 s and 3 GB, and with 33,000 more memory than the machine had
+-- (docs/performance.md, "Subject access on 10 million entries"); as a filter, the array is hashed.
+-- Sequential scans off, as in witness._found_entries(): the trail has BRIN indexes only.
 CREATE FUNCTION witness._subject_entries(for_subject text, pseudonyms bytea[])
 RETURNS TABLE (entry witness.entry, entry_ctid tid, entry_part oid)
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET enable_seqscan = off SET jit = off
@@ -4302,8 +4305,10 @@ DECLARE
 	lo timestamptz;
 	hi timestamptz;
 	ranges text;
+	first_id integer;
+	last_id integer;
 BEGIN
-	EXECUTE format('SELECT array_agg(c.id), min(c.stmt_time), max(c.stmt_time) FROM ('
+	EXECUTE format('SELECT array_agg(c.id ORDER BY c.id), min(c.stmt_time), max(c.stmt_time) FROM ('
 	               'SELECT k.id, k.stmt_time FROM witness.entry_lookup k'
 	               ' WHERE (k.id OPERATOR(pg_catalog.>>) 16) = ANY ($1) AND k.subject_key = ANY ($2)'
 	               ' UNION SELECT e.id, e.stmt_time FROM witness.entry e'
@@ -4314,17 +4319,22 @@ BEGIN
 	IF ids IS NULL THEN
 		RETURN;
 	END IF;
-	FOR ranges IN
-		SELECT string_agg(format('(x.id OPERATOR(pg_catalog.>=) %s AND x.id OPERATOR(pg_catalog.<=) %s)', q.lo, q.hi), ' OR ')
-		FROM (SELECT min(i) AS lo, max(i) AS hi, row_number() OVER (ORDER BY min(i)) AS n
-		      FROM unnest(ids) AS i GROUP BY i OPERATOR(pg_catalog.>>) 10) q
+	-- Each query gets only the candidates of its ranges (a slice of the sorted array, by position):
+	-- the planner estimates a filter's selectivity element by element, and every query given all
+	-- candidates grew the work quadratically.
+	FOR ranges, first_id, last_id IN
+		SELECT string_agg(format('(x.id OPERATOR(pg_catalog.>=) %s AND x.id OPERATOR(pg_catalog.<=) %s)', q.lo, q.hi), ' OR '),
+		       min(q.first_pos), max(q.last_pos)
+		FROM (SELECT min(c.i) AS lo, max(c.i) AS hi, min(c.pos) AS first_pos, max(c.pos) AS last_pos,
+		             row_number() OVER (ORDER BY min(c.i)) AS n
+		      FROM unnest(ids) WITH ORDINALITY AS c(i, pos) GROUP BY c.i OPERATOR(pg_catalog.>>) 10) q
 		GROUP BY (q.n - 1) / 64
 	LOOP
 		RETURN QUERY EXECUTE format(
 			'SELECT x, x.ctid, x.tableoid FROM witness.entry x WHERE (%s) AND x.stmt_time OPERATOR(pg_catalog.>=) $1'
-			' AND x.stmt_time OPERATOR(pg_catalog.<=) $2 AND x.id = ANY ($5)'
+			' AND x.stmt_time OPERATOR(pg_catalog.<=) $2 AND (x.id OPERATOR(pg_catalog.+) 0) = ANY ($5)'
 			' AND (x.subject OPERATOR(pg_catalog.=) $3 OR x.subject_pseudonym = ANY ($4))', ranges)
-		USING lo, hi, for_subject, pseudonyms, ids;
+		USING lo, hi, for_subject, pseudonyms, ids[first_id:last_id];
 	END LOOP;
 END
 $$;
