@@ -881,9 +881,9 @@ BEGIN
 			FROM witness._subject_entries(for_subject, pseudonyms) s
 			WHERE (s.entry).erasure_id IS NULL OR (s.entry).erasure_id <> ALL (COALESCE(erasures, '{}'))
 			UNION ALL
-			SELECT m, x.erasure_id, x.erased_at
-			FROM witness.erasure x JOIN witness.entry m ON m.erasure_id = x.erasure_id
-			WHERE x.erasure_id = ANY (erasures) AND m.id = ANY (x.entry_ids) AND m.subject IS NULL
+			SELECT byid.entry, x.erasure_id, x.erased_at
+			FROM witness.erasure x CROSS JOIN LATERAL witness._entries_by_id(x.entry_ids) byid
+			WHERE x.erasure_id = ANY (erasures) AND (byid.entry).erasure_id = x.erasure_id AND (byid.entry).subject IS NULL
 		)
 		-- A time-limited auditor sees only the entries of its period (docs/access.md).
 		SELECT f.m, f.erasure_id, f.erased_at, count(*) OVER () AS total FROM found f
@@ -2609,7 +2609,7 @@ BEGIN
 		-- The subject matched (or the hold names none): the remaining scope is checked per entry.
 		h.subject_salt := NULL;
 		h.subject_digest := NULL;
-		SELECT count(*) INTO held FROM witness.entry e WHERE e.id = ANY (ids) AND witness._hold_covers(h, e);
+		SELECT count(*) INTO held FROM witness._entries_by_id(ids) f WHERE witness._hold_covers(h, f.entry);
 		IF held > 0 THEN
 			RAISE EXCEPTION 'cannot erase the subject''s entries: legal hold "%" is in force', h.name
 				USING ERRCODE = 'object_in_use',
@@ -2993,9 +2993,10 @@ BEGIN
 		RETURN NULL;
 	END;
 	-- A ctid names a row within one partition of witness.entry: tableoid says which (docs/scaling.md).
-	SELECT array_agg(e.ctid ORDER BY e.id), array_agg(e.tableoid ORDER BY e.id), array_agg(e.id ORDER BY e.id) INTO tids, parts, ids
-	FROM witness.entry e
-	WHERE e.id = ANY (listed) AND e.format = 2 AND e.erasure_id IS NULL;
+	SELECT array_agg(f.entry_ctid ORDER BY (f.entry).id), array_agg(f.entry_part ORDER BY (f.entry).id),
+	       array_agg((f.entry).id ORDER BY (f.entry).id) INTO tids, parts, ids
+	FROM witness._entries_by_id(listed) f
+	WHERE (f.entry).format = 2 AND (f.entry).erasure_id IS NULL;
 	IF ids IS NOT NULL THEN
 		PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('pg_witness erase_subject'));
 		PERFORM witness._erase_payloads(tids, parts, ids, erasure);
@@ -3487,7 +3488,8 @@ BEGIN
 		PERFORM witness._begin_internal_ddl();
 		IF cardinality(keep_ids) > 0 THEN
 			EXECUTE format('CREATE TABLE witness.%I (LIKE witness.entry)', kept);
-			EXECUTE format('INSERT INTO witness.%I SELECT * FROM %s e WHERE e.id = ANY ($1) ORDER BY e.id', kept, p) USING keep_ids;
+			EXECUTE format('INSERT INTO witness.%I SELECT (f.entry).* FROM witness._entries_by_id($1) f'
+			               ' WHERE f.entry_part = $2 ORDER BY (f.entry).id', kept) USING keep_ids, p::oid;
 		END IF;
 		EXECUTE format('ALTER TABLE witness.entry DETACH PARTITION %s', p);
 		EXECUTE format('DROP TABLE %s', p);
@@ -4282,17 +4284,52 @@ $$;
 COMMENT ON FUNCTION witness._unknown_payload_key(witness.entry) IS 'internal: the key id of an encrypted entry''s sealed payload when it is neither a configured master key nor one a rotation kept (a lookup could miss entries), else NULL';
 REVOKE ALL ON FUNCTION witness._unknown_payload_key(witness.entry) FROM PUBLIC;
 
--- The entries about one subject, with where each is (ctid within its partition, tableoid), unordered:
--- those witness.entry_lookup holds, by subject key (the subject in clear, or one of its pseudonyms),
--- and those of the pending tail it does not hold yet, compared with the subject itself. The capture
--- adds nothing for this (docs/personal-data.md, "Finding a subject's entries"). The entries are then
--- read by id, one BRIN scan per range of ids within 1024 of each other, up to 64 ranges a query,
--- within the statement times the candidates have (partition pruning), keeping the candidates that
--- are the subject's. The candidate ids are a filter the index must not take ("id + 0"): a BRIN index
+-- Entries by id, with where each is (ctid within its partition, tableoid), unordered: one BRIN scan
+-- per range of ids within 1024 of each other, up to 64 ranges a query, optionally within statement
+-- times (partition pruning). The ids are a filter the index must not take ("id + 0"): a BRIN index
 -- given "id = ANY (array)" scans itself once per element into one bitmap, which for a subject with
 -- 17,000 entries took 15 s and 3 GB, and with 33,000 more memory than the machine had
 -- (docs/performance.md, "Subject access on 10 million entries"); as a filter, the array is hashed.
--- Sequential scans off, as in witness._found_entries(): the trail has BRIN indexes only.
+-- Each query gets only the ids of its ranges (a slice of the sorted array, by position): the planner
+-- estimates a filter's selectivity element by element. Sequential scans off, as in
+-- witness._found_entries(): the trail has BRIN indexes only.
+CREATE FUNCTION witness._entries_by_id(ids bigint[], from_time timestamptz DEFAULT NULL, to_time timestamptz DEFAULT NULL)
+RETURNS TABLE (entry witness.entry, entry_ctid tid, entry_part oid)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET enable_seqscan = off SET jit = off
+    SET max_parallel_workers_per_gather = 0
+AS $$
+DECLARE
+	sorted bigint[] := ARRAY(SELECT DISTINCT i FROM unnest(ids) AS i WHERE i IS NOT NULL ORDER BY i);
+	times text := concat(CASE WHEN from_time IS NOT NULL THEN format(' AND x.stmt_time OPERATOR(pg_catalog.>=) %L::timestamptz', from_time) END,
+	                     CASE WHEN to_time IS NOT NULL THEN format(' AND x.stmt_time OPERATOR(pg_catalog.<=) %L::timestamptz', to_time) END);
+	ranges text;
+	first_pos integer;
+	last_pos integer;
+BEGIN
+	FOR ranges, first_pos, last_pos IN
+		SELECT string_agg(format('(x.id OPERATOR(pg_catalog.>=) %s AND x.id OPERATOR(pg_catalog.<=) %s)', q.lo, q.hi), ' OR '),
+		       min(q.first_pos), max(q.last_pos)
+		FROM (SELECT min(c.i) AS lo, max(c.i) AS hi, min(c.pos) AS first_pos, max(c.pos) AS last_pos,
+		             row_number() OVER (ORDER BY min(c.i)) AS n
+		      FROM unnest(sorted) WITH ORDINALITY AS c(i, pos) GROUP BY c.i OPERATOR(pg_catalog.>>) 10) q
+		GROUP BY (q.n - 1) / 64
+	LOOP
+		RETURN QUERY EXECUTE format(
+			'SELECT x, x.ctid, x.tableoid FROM witness.entry x WHERE (%s)%s AND (x.id OPERATOR(pg_catalog.+) 0) = ANY ($1)',
+			ranges, times)
+		USING sorted[first_pos:last_pos];
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION witness._entries_by_id(bigint[], timestamptz, timestamptz) IS 'internal: the entries with the given ids (within the given statement times, when given), with their ctid and partition, read through the BRIN index on id';
+REVOKE ALL ON FUNCTION witness._entries_by_id(bigint[], timestamptz, timestamptz) FROM PUBLIC;
+
+-- The entries about one subject, with where each is (ctid within its partition, tableoid), unordered:
+-- those witness.entry_lookup holds, by subject key (the subject in clear, or one of its pseudonyms),
+-- and those of the pending tail it does not hold yet, compared with the subject itself. The capture
+-- adds nothing for this (docs/personal-data.md, "Finding a subject's entries"). The entries are read
+-- by id (witness._entries_by_id()) within the statement times the candidates have, keeping those that
+-- are the subject's: a key collision costs a read.
 CREATE FUNCTION witness._subject_entries(for_subject text, pseudonyms bytea[])
 RETURNS TABLE (entry witness.entry, entry_ctid tid, entry_part oid)
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET enable_seqscan = off SET jit = off
@@ -4304,11 +4341,8 @@ DECLARE
 	ids bigint[];
 	lo timestamptz;
 	hi timestamptz;
-	ranges text;
-	first_id integer;
-	last_id integer;
 BEGIN
-	EXECUTE format('SELECT array_agg(c.id ORDER BY c.id), min(c.stmt_time), max(c.stmt_time) FROM ('
+	EXECUTE format('SELECT array_agg(c.id), min(c.stmt_time), max(c.stmt_time) FROM ('
 	               'SELECT k.id, k.stmt_time FROM witness.entry_lookup k'
 	               ' WHERE (k.id OPERATOR(pg_catalog.>>) 16) = ANY ($1) AND k.subject_key = ANY ($2)'
 	               ' UNION SELECT e.id, e.stmt_time FROM witness.entry e'
@@ -4319,23 +4353,8 @@ BEGIN
 	IF ids IS NULL THEN
 		RETURN;
 	END IF;
-	-- Each query gets only the candidates of its ranges (a slice of the sorted array, by position):
-	-- the planner estimates a filter's selectivity element by element, and every query given all
-	-- candidates grew the work quadratically.
-	FOR ranges, first_id, last_id IN
-		SELECT string_agg(format('(x.id OPERATOR(pg_catalog.>=) %s AND x.id OPERATOR(pg_catalog.<=) %s)', q.lo, q.hi), ' OR '),
-		       min(q.first_pos), max(q.last_pos)
-		FROM (SELECT min(c.i) AS lo, max(c.i) AS hi, min(c.pos) AS first_pos, max(c.pos) AS last_pos,
-		             row_number() OVER (ORDER BY min(c.i)) AS n
-		      FROM unnest(ids) WITH ORDINALITY AS c(i, pos) GROUP BY c.i OPERATOR(pg_catalog.>>) 10) q
-		GROUP BY (q.n - 1) / 64
-	LOOP
-		RETURN QUERY EXECUTE format(
-			'SELECT x, x.ctid, x.tableoid FROM witness.entry x WHERE (%s) AND x.stmt_time OPERATOR(pg_catalog.>=) $1'
-			' AND x.stmt_time OPERATOR(pg_catalog.<=) $2 AND (x.id OPERATOR(pg_catalog.+) 0) = ANY ($5)'
-			' AND (x.subject OPERATOR(pg_catalog.=) $3 OR x.subject_pseudonym = ANY ($4))', ranges)
-		USING lo, hi, for_subject, pseudonyms, ids[first_id:last_id];
-	END LOOP;
+	RETURN QUERY SELECT f.entry, f.entry_ctid, f.entry_part FROM witness._entries_by_id(ids, lo, hi) f
+	WHERE (f.entry).subject = for_subject OR (f.entry).subject_pseudonym = ANY (pseudonyms);
 END
 $$;
 COMMENT ON FUNCTION witness._subject_entries(text, bytea[]) IS 'internal: the entries whose subject is the given one or whose subject pseudonym is one of those given, with their ctid and partition, found through witness.entry_lookup and the pending tail';
