@@ -1,0 +1,86 @@
+-- Subject lookups across id buckets, and entries read by a list of ids (docs/personal-data.md,
+-- "Finding a subject's entries"). witness.entry_lookup_subject is led by the id bucket (id >> 16):
+-- witness._subject_buckets() must name every bucket that holds subject keys and no bucket between
+-- them, a subject whose entries lie in two buckets is found entirely (sealed and pending, in clear
+-- and encrypted), and witness._entries_by_id() returns exactly the entries of the ids it is given
+-- (duplicates, NULLs and ids of no entry ignored; statement-time bounds respected). In a database of
+-- its own: the 131,072 filler entries must not change what the other tests see.
+\set SHOW_CONTEXT never
+SELECT current_database() AS original_db \gset
+CREATE DATABASE witness_subject_buckets;
+\c witness_subject_buckets
+SET client_min_messages = warning;
+CREATE EXTENSION pg_witness;
+RESET client_min_messages;
+SELECT (set_config('witness.master_key_file', current_setting('data_directory') || '/regress_witness_a.key', false)) IS NOT NULL AS key_set;
+CREATE SCHEMA sb;
+CREATE TABLE sb.person (id int PRIMARY KEY, email text NOT NULL, note text);
+CREATE TABLE sb.secret (id int PRIMARY KEY, email text NOT NULL, note text);
+CREATE TABLE sb.filler (id int PRIMARY KEY);
+SET client_min_messages = warning;
+SELECT witness.track('sb.person', 'pii', subject_column => 'email', encrypt => false);
+SELECT witness.track('sb.secret', 'pii', subject_column => 'email', encrypt => true);
+SELECT witness.track('sb.filler');
+RESET client_min_messages;
+
+-- Bucket 0: three entries of far@ in each table, and one of near@.
+INSERT INTO sb.person VALUES (1, 'far@sb.example', 'a'), (2, 'far@sb.example', 'b'), (3, 'near@sb.example', 'c');
+UPDATE sb.person SET note = 'a2' WHERE id = 1;
+INSERT INTO sb.secret VALUES (1, 'far@sb.example', 'a'), (2, 'far@sb.example', 'b');
+UPDATE sb.secret SET note = 'a2' WHERE id = 1;
+SELECT count(*) >= 0 AS sealed FROM witness.seal();
+-- Entries without a subject up to the third bucket: the second holds no subject key.
+INSERT INTO sb.filler SELECT g FROM generate_series(1, (2 << 16) + 10 - (SELECT max(id) FROM witness.entry)::int) g;
+SELECT max(id) >> 16 AS bucket_of_the_last_filler FROM witness.entry;
+-- Bucket 2: more of far@, sealed, then two pending.
+INSERT INTO sb.person VALUES (4, 'far@sb.example', 'd');
+INSERT INTO sb.secret VALUES (4, 'far@sb.example', 'd');
+SELECT count(*) >= 0 AS sealed FROM witness.seal();
+UPDATE sb.person SET note = 'd2' WHERE id = 4;
+UPDATE sb.secret SET note = 'd2' WHERE id = 4;
+
+-- One probe per bucket that holds subject keys: buckets 0 and 2, not 1.
+SELECT witness._subject_buckets() AS buckets;
+SELECT count(DISTINCT k.id >> 16) AS buckets_with_subject_keys FROM witness.entry_lookup k WHERE k.subject_key IS NOT NULL;
+
+-- far@ is found in both buckets, sealed and pending, in clear and by its pseudonym: exactly the
+-- entries a sequential scan finds, each with its ctid and partition.
+CREATE TABLE sb.found AS
+SELECT (f.entry).id, f.entry_ctid, f.entry_part FROM witness._subject_entries('far@sb.example', witness._lookup_pseudonyms('far@sb.example')) f;
+SELECT count(*) AS far_entries, count(DISTINCT f.id >> 16) AS far_buckets,
+       count(*) FILTER (WHERE e.subject_pseudonym IS NOT NULL) AS far_encrypted,
+       bool_and(e.ctid = f.entry_ctid AND e.tableoid = f.entry_part) AS located
+FROM sb.found f JOIN witness.entry e ON e.id = f.id;
+SELECT array_agg(f.id ORDER BY f.id) = (SELECT array_agg(e.id ORDER BY e.id) FROM witness.entry e
+                                        WHERE e.subject = 'far@sb.example'
+                                           OR e.subject_pseudonym = ANY (witness._lookup_pseudonyms('far@sb.example'))) AS found_equals_seq_scan
+FROM sb.found f;
+SELECT count(*) AS near_entries FROM witness._subject_entries('near@sb.example', witness._lookup_pseudonyms('near@sb.example'));
+
+-- witness._entries_by_id(): the entries of the ids given, once each, wherever they are.
+CREATE TABLE sb.wanted AS
+SELECT ARRAY(SELECT id FROM sb.found) || ARRAY[(SELECT max(id) FROM sb.found), NULL, -5, (SELECT max(id) FROM witness.entry) + 1000,
+                                                (SELECT min(id) FROM witness.entry WHERE table_name = 'filler')] AS ids;
+SELECT count(*) AS by_id, count(DISTINCT (b.entry).id) AS distinct_ids,
+       count(*) FILTER (WHERE (b.entry).table_name = 'filler') AS filler,
+       bool_and(e.ctid = b.entry_ctid AND e.tableoid = b.entry_part AND e.id = (b.entry).id) AS located
+FROM sb.wanted w CROSS JOIN LATERAL witness._entries_by_id(w.ids) b JOIN witness.entry e ON e.id = (b.entry).id;
+SELECT count(*) AS by_id_within_times FROM sb.wanted w
+CROSS JOIN LATERAL witness._entries_by_id(w.ids, (SELECT min(stmt_time) FROM witness.entry WHERE table_name = 'filler'), now()) b;
+SELECT count(*) AS by_id_before_all FROM sb.wanted w
+CROSS JOIN LATERAL witness._entries_by_id(w.ids, NULL, '2000-01-01') b;
+SELECT count(*) AS by_id_of_nothing FROM witness._entries_by_id('{}'), witness._entries_by_id(NULL) x;
+
+-- The erasure takes every entry of far@ in both buckets; the export then lists them all as erased.
+SELECT witness.erase_subject('far@sb.example', 'regression test: entries in two buckets') AS far_erased;
+SELECT count(*) AS far_left FROM witness._subject_entries('far@sb.example', witness._lookup_pseudonyms('far@sb.example')) f
+WHERE (f.entry).erasure_id IS NULL;
+SELECT count(*) FILTER (WHERE line::json ->> 'status' = 'erased') AS exported_erased, count(*) - 1 AS exported_entries
+FROM witness.subject_export('far@sb.example', 'json', 'regression test') AS line;
+SELECT count(*) >= 0 AS sealed FROM witness.seal();
+SELECT status, entries_erased FROM witness.verify();
+
+\c :original_db
+SET client_min_messages = warning;
+DROP DATABASE witness_subject_buckets;
+RESET client_min_messages;
