@@ -3000,6 +3000,9 @@ BEGIN
 	IF ids IS NOT NULL THEN
 		PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('pg_witness erase_subject'));
 		PERFORM witness._erase_payloads(tids, parts, ids, erasure);
+		-- The source's witness.erasure does not ship, so its trigger's work is done here: the erased
+		-- entries' lookup rows lose their keys (a key's hash confirms a guessed subject or row key).
+		PERFORM witness._forget_lookup_keys(ids);
 	END IF;
 	RETURN NULL;
 END
@@ -3965,6 +3968,19 @@ REVOKE ALL ON FUNCTION witness._add_lookup_rows(witness.block, pg_snapshot) FROM
 -- transaction of its own (src/pg/seal/lookup_maintenance.cpp): the entries of every block not yet in
 -- witness.entry_lookup, found as witness._block_members() finds them (the block's snapshot minus the
 -- previous one's, within its transaction-id era).
+-- Whether a subscription in this database is still copying a table of the trail (its initial
+-- synchronisation, pg_subscription_rel state other than synchronised or ready). Each table is copied
+-- on its own, so witness.block can be ahead of witness.entry until all are in step; the lookup table
+-- and the daily summary, derived from a block's entries once, wait until then (docs/central.md).
+CREATE FUNCTION witness._trail_syncing() RETURNS boolean
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT EXISTS (SELECT FROM pg_catalog.pg_subscription_rel r JOIN pg_catalog.pg_class c ON c.oid = r.srrelid
+	               WHERE c.relnamespace = 'witness'::pg_catalog.regnamespace AND r.srsubstate NOT IN ('s', 'r'))
+$$;
+COMMENT ON FUNCTION witness._trail_syncing() IS 'internal: whether a subscription is still copying a table of the trail into this database (its initial synchronisation)';
+REVOKE ALL ON FUNCTION witness._trail_syncing() FROM PUBLIC;
+
 CREATE FUNCTION witness._maintain_lookup() RETURNS bigint
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
@@ -3977,7 +3993,7 @@ DECLARE
 BEGIN
 	-- Most passes of the background sealer find nothing to add: they read, and write nothing.
 	SELECT s.block_no INTO done FROM witness.lookup_state s;
-	IF NOT EXISTS (SELECT FROM witness.block x WHERE x.block_no > COALESCE(done, 0)) THEN
+	IF NOT EXISTS (SELECT FROM witness.block x WHERE x.block_no > COALESCE(done, 0)) OR witness._trail_syncing() THEN
 		RETURN 0;
 	END IF;
 	-- One at a time (witness.seal() and the background sealer): the second waits, then reads what
@@ -4048,7 +4064,7 @@ $$;
 COMMENT ON FUNCTION witness.verify_lookup(bigint, bigint) IS 'checks witness.entry_lookup (what subject access, erasure and search find entries by) against the blocks it is derived from: per block, its entries and the lookup rows missing, altered and extra';
 
 -- An erasure empties row keys and subjects: their hashes go too (a hash of a key confirms a guessed key).
-CREATE FUNCTION witness._lookup_forget_keys() RETURNS trigger
+CREATE FUNCTION witness._forget_lookup_keys(ids bigint[]) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -4058,8 +4074,18 @@ BEGIN
 	PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('pg_witness entry_lookup'));
 	PERFORM witness._begin_internal_ddl();
 	UPDATE witness.entry_lookup k SET key_hash = NULL, old_key_hash = NULL, subject_key = NULL
-	WHERE k.id = ANY (NEW.entry_ids) AND (k.key_hash IS NOT NULL OR k.old_key_hash IS NOT NULL OR k.subject_key IS NOT NULL);
+	WHERE k.id = ANY (ids) AND (k.key_hash IS NOT NULL OR k.old_key_hash IS NOT NULL OR k.subject_key IS NOT NULL);
 	PERFORM witness._end_internal_ddl();
+END
+$$;
+COMMENT ON FUNCTION witness._forget_lookup_keys(bigint[]) IS 'internal: erased entries lose their key hashes and subject key in witness.entry_lookup (an erasure here, or one a collector applies)';
+REVOKE ALL ON FUNCTION witness._forget_lookup_keys(bigint[]) FROM PUBLIC;
+
+CREATE FUNCTION witness._lookup_forget_keys() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM witness._forget_lookup_keys(NEW.entry_ids);
 	RETURN NULL;
 END
 $$;
@@ -4976,6 +5002,9 @@ BEGIN
 		EXCEPTION WHEN lock_not_available THEN
 			RETURN 0;
 		END;
+	END IF;
+	IF witness._trail_syncing() THEN
+		RETURN 0;
 	END IF;
 	-- Read after the lock (a new snapshot per statement): what the previous holder committed. Written
 	-- under pg_witness's mark (the guard triggers of these tables).

@@ -202,6 +202,24 @@ for s in s1 s2; do
 	Q_HOST=$WORK/c Q_PORT=$PC DB=from_$s wait_for "c/from_$s: lookup table and summary hold every block" 60 \
 		"SELECT (SELECT block_no FROM witness.lookup_state) = max(block_no) AND (SELECT last_block_no FROM witness.summary_state) = max(block_no) FROM witness.block"
 done
+# Filled after the initial copy of every table (witness._trail_syncing()): no block's rows are missing.
+# A subscription whose tables are not copied yet (created disabled, in a scratch database) counts as
+# syncing; the collectors, in step, do not.
+q_on "$WORK/c" "$PC" postgres "CREATE DATABASE sync_probe" >/dev/null
+q_on "$WORK/c" "$PC" sync_probe "CREATE EXTENSION pg_witness" >/dev/null
+q_on "$WORK/c" "$PC" sync_probe "CREATE SUBSCRIPTION sync_probe CONNECTION 'host=$WORK/s1 port=$P1 dbname=shop user=postgres'
+	PUBLICATION witness_trail WITH (enabled = false, create_slot = false, slot_name = NONE)" >/dev/null 2>&1
+Q_HOST=$WORK/c Q_PORT=$PC DB=sync_probe check "c: a subscription that has not copied the trail's tables yet is syncing: lookup and summary wait" "true|0|0" \
+	"SELECT witness._trail_syncing() || '|' || (SELECT count(*) FROM pg_subscription_rel WHERE srsubstate IN ('s', 'r')) || '|' || witness._refresh_summary(true, NULL)"
+q_on "$WORK/c" "$PC" sync_probe "DROP SUBSCRIPTION sync_probe" >/dev/null
+q_on "$WORK/c" "$PC" postgres "DROP DATABASE sync_probe" >/dev/null
+on_c1 check "c/from_s1: a collector in step with its source is not syncing" f "SELECT witness._trail_syncing()"
+on_c1 check "c/from_s1: verify_lookup() finds every block's lookup rows" "0|0|0" \
+	"SELECT COALESCE(sum(missing), 0) || '|' || COALESCE(sum(altered), 0) || '|' || COALESCE(sum(extra), 0) FROM witness.verify_lookup()"
+on_c2 check "c/from_s2: verify_lookup() finds every block's lookup rows" "0|0|0" \
+	"SELECT COALESCE(sum(missing), 0) || '|' || COALESCE(sum(altered), 0) || '|' || COALESCE(sum(extra), 0) FROM witness.verify_lookup()"
+on_c1 check "c/from_s1: the daily summary counts every shipped entry" t \
+	"SELECT (SELECT sum(entries) FROM witness.daily_count) = (SELECT sum(entry_count) FROM witness.block WHERE block_no <= (SELECT last_block_no FROM witness.summary_state))"
 aid="$(q_on "$WORK/s1" "$P1" shop "SELECT aid FROM pgbench_history ORDER BY mtime DESC LIMIT 1")"
 history_s1="$(q_on "$WORK/s1" "$P1" shop "SELECT string_agg(entry_id || ' ' || operation, ',' ORDER BY entry_id)
 	FROM witness.entity_history('pgbench_accounts', '{\"aid\": $aid}')")"
