@@ -133,6 +133,9 @@ DECLARE
 	latest timestamptz;
 BEGIN
 	PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+	-- The bound is written into DDL as text: ISO keeps the offset numeric (DateStyle SQL or Postgres
+	-- print a zone abbreviation, which can read back as another zone's).
+	PERFORM pg_catalog.set_config('datestyle', 'ISO, YMD', true);
 	IF NOT EXISTS (SELECT 1 FROM witness.entry_0_1) THEN
 		-- Out of the extension first: that takes it off the tables pg_dump saves the data of.
 		ALTER EXTENSION pg_witness DROP TABLE witness.entry_0_1;
@@ -194,7 +197,7 @@ REVOKE ALL ON witness.partitions FROM PUBLIC;
 -- same ids and leaf hashes, so blocks and proofs are unchanged. More than that is refused loudly (WARNING): the move would hold
 -- capture into the default partition up for too long; those entries stay where they are.
 CREATE FUNCTION witness._create_entry_partition(month_start timestamptz) RETURNS regclass
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET datestyle = 'ISO, YMD' AS $$
 DECLARE
 	in_default bigint;
 	lo timestamptz := date_trunc('month', month_start AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
@@ -3964,10 +3967,6 @@ AS 'MODULE_PATHNAME', 'witness_add_lookup_rows' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION witness._add_lookup_rows(witness.block, pg_snapshot) IS 'internal: adds the rows of witness.entry_lookup for the members of a block (those witness._lookup_rows() returns) and returns how many; NULL when the table needs the executor (constraint, trigger, rule)';
 REVOKE ALL ON FUNCTION witness._add_lookup_rows(witness.block, pg_snapshot) FROM PUBLIC;
 
--- Called by witness.seal() after it sealed, and by the background sealer after each pass, in a
--- transaction of its own (src/pg/seal/lookup_maintenance.cpp): the entries of every block not yet in
--- witness.entry_lookup, found as witness._block_members() finds them (the block's snapshot minus the
--- previous one's, within its transaction-id era).
 -- Whether a subscription in this database is still copying a table of the trail (its initial
 -- synchronisation, pg_subscription_rel state other than synchronised or ready). Each table is copied
 -- on its own, so witness.block can be ahead of witness.entry until all are in step; the lookup table
@@ -3981,6 +3980,10 @@ $$;
 COMMENT ON FUNCTION witness._trail_syncing() IS 'internal: whether a subscription is still copying a table of the trail into this database (its initial synchronisation)';
 REVOKE ALL ON FUNCTION witness._trail_syncing() FROM PUBLIC;
 
+-- Called by witness.seal() after it sealed, and by the background sealer after each pass, in a
+-- transaction of its own (src/pg/seal/lookup_maintenance.cpp): the entries of every block not yet in
+-- witness.entry_lookup, found as witness._block_members() finds them (the block's snapshot minus the
+-- previous one's, within its transaction-id era).
 CREATE FUNCTION witness._maintain_lookup() RETURNS bigint
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
@@ -4326,8 +4329,10 @@ LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET enable_seqscan
 AS $$
 DECLARE
 	sorted bigint[] := ARRAY(SELECT DISTINCT i FROM unnest(ids) AS i WHERE i IS NOT NULL ORDER BY i);
-	times text := concat(CASE WHEN from_time IS NOT NULL THEN format(' AND x.stmt_time OPERATOR(pg_catalog.>=) %L::timestamptz', from_time) END,
-	                     CASE WHEN to_time IS NOT NULL THEN format(' AND x.stmt_time OPERATOR(pg_catalog.<=) %L::timestamptz', to_time) END);
+	-- The bounds as parameters, never as text: a time zone abbreviation in the output of DateStyle SQL
+	-- or Postgres can read back as another zone (IST).
+	times text := concat(CASE WHEN from_time IS NOT NULL THEN ' AND x.stmt_time OPERATOR(pg_catalog.>=) $2' END,
+	                     CASE WHEN to_time IS NOT NULL THEN ' AND x.stmt_time OPERATOR(pg_catalog.<=) $3' END);
 	ranges text;
 	first_pos integer;
 	last_pos integer;
@@ -4343,7 +4348,7 @@ BEGIN
 		RETURN QUERY EXECUTE format(
 			'SELECT x, x.ctid, x.tableoid FROM witness.entry x WHERE (%s)%s AND (x.id OPERATOR(pg_catalog.+) 0) = ANY ($1)',
 			ranges, times)
-		USING sorted[first_pos:last_pos];
+		USING sorted[first_pos:last_pos], from_time, to_time;
 	END LOOP;
 END
 $$;

@@ -150,9 +150,18 @@ ALTER TABLE :month_table RENAME TO entry_detached;
 INSERT INTO pt VALUES (1000, 'late@pt.example', 'd'), (1001, 'late@pt.example', 'd');
 SELECT e.tableoid::regclass AS partition, count(*) FROM witness.entry e WHERE e.table_name = 'pt' AND e.id > (SELECT max(id) - 2 FROM witness.entry) GROUP BY 1;
 SELECT e.id AS late_id, e.leaf_hash AS late_hash FROM witness.entry e WHERE e.new_values ->> 'id' = '1000' \gset
+-- Made in a session whose time zone prints as an abbreviation another zone owns (IST, read back as
+-- Israel's): the bounds are still the UTC month's.
 SET client_min_messages = warning;
+SET DateStyle = 'SQL, DMY';
+SET TimeZone = 'Asia/Kolkata';
 SELECT witness._create_entry_partition(now()) IS NOT NULL AS made;
+RESET DateStyle;
+RESET TimeZone;
 RESET client_min_messages;
+SELECT r.range_start = date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS starts_at_the_utc_month,
+       r.range_end = (date_trunc('month', now() AT TIME ZONE 'UTC') + interval '1 month') AT TIME ZONE 'UTC' AS ends_at_the_next
+FROM witness.entry e, witness._partition_range(e.tableoid::regclass) r WHERE e.id = :late_id;
 SELECT e.tableoid::regclass <> 'witness.entry_default'::regclass AS moved, e.leaf_hash = :'late_hash' AS same_hash, count(*) OVER () AS copies
 FROM witness.entry e WHERE e.id = :late_id;
 SELECT count(*) AS month_left_in_default FROM witness.entry_default e

@@ -67,6 +67,14 @@ SELECT count(*) AS by_id, count(DISTINCT (b.entry).id) AS distinct_ids,
 FROM sb.wanted w CROSS JOIN LATERAL witness._entries_by_id(w.ids) b JOIN witness.entry e ON e.id = (b.entry).id;
 SELECT count(*) AS by_id_within_times FROM sb.wanted w
 CROSS JOIN LATERAL witness._entries_by_id(w.ids, (SELECT min(stmt_time) FROM witness.entry WHERE table_name = 'filler'), now()) b;
+-- The same bounds in a session whose time zone prints as an abbreviation another zone owns (IST,
+-- read back as Israel's): the bounds go to the query as values, not as text.
+SET DateStyle = 'SQL, DMY';
+SET TimeZone = 'Asia/Kolkata';
+SELECT count(*) AS by_id_within_times_in_ist FROM sb.wanted w
+CROSS JOIN LATERAL witness._entries_by_id(w.ids, (SELECT min(stmt_time) FROM witness.entry WHERE table_name = 'filler'), now()) b;
+RESET DateStyle;
+RESET TimeZone;
 SELECT count(*) AS by_id_before_all FROM sb.wanted w
 CROSS JOIN LATERAL witness._entries_by_id(w.ids, NULL, '2000-01-01') b;
 SELECT count(*) AS by_id_of_nothing FROM witness._entries_by_id('{}'), witness._entries_by_id(NULL) x;
