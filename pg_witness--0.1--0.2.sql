@@ -3758,6 +3758,47 @@ CREATE FUNCTION witness._merkle_chunk_proof(merkle_root bytea, entry_count bigin
 AS 'MODULE_PATHNAME', 'witness_merkle_chunk_proof' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION witness._merkle_chunk_proof(bytea, bigint, integer, integer, bytea[], bigint[], bytea[], bigint, bytea) IS 'internal: the RFC 9162 audit path of an entry from its chunk''s members and the chunk roots, only when it checks against the block''s Merkle root (leaf_index NULL otherwise)';
 
+-- The members of block b with ids from from_id to to_id (a chunk), read at the places their lookup
+-- rows remember (witness.entry_lookup.entry_tid): the chunk's own pages, where reading its id range
+-- through the BRIN index reads one or two page ranges of about 128 pages. NULL when that cannot give
+-- them all: the lookup table does not hold the block yet, retention pruned some of it (kept leaf
+-- hashes stand in), or an entry is no longer where its lookup row says (an erasure moved it). The
+-- caller then reads them by id (witness._block_members_in()); either way the proof built from them
+-- is checked against the block's Merkle root, so a lookup row altered by hand cannot forge one.
+CREATE FUNCTION witness._chunk_members_at(b witness.block, from_id bigint, to_id bigint, OUT ids bigint[], OUT leaves bytea[])
+LANGUAGE plpgsql STABLE STRICT SET search_path = pg_catalog, pg_temp SET enable_seqscan = off SET jit = off
+    SET max_parallel_workers_per_gather = 0
+AS $$
+DECLARE
+	want bigint[];
+	tids tid[];
+	places bigint;
+	lo timestamptz;
+	hi timestamptz;
+BEGIN
+	IF NOT EXISTS (SELECT FROM witness.lookup_state s WHERE s.block_no >= b.block_no)
+	   OR EXISTS (SELECT FROM witness.pruned_leaf p WHERE p.block_no = b.block_no) THEN
+		RETURN;
+	END IF;
+	SELECT array_agg(k.id), array_agg(k.entry_tid), count(k.entry_tid), min(k.stmt_time), max(k.stmt_time)
+	INTO want, tids, places, lo, hi
+	FROM witness.entry_lookup k WHERE k.id >= from_id AND k.id <= to_id AND k.block_no = b.block_no;
+	IF want IS NULL OR places < cardinality(want) THEN
+		RETURN;
+	END IF;
+	SELECT array_agg(x.id ORDER BY x.id), array_agg(x.leaf_hash ORDER BY x.id) INTO ids, leaves
+	FROM witness.entry x
+	WHERE x.ctid = ANY (tids) AND x.stmt_time >= lo AND x.stmt_time <= hi
+	  AND x.id >= from_id AND x.id <= to_id AND (x.id + 0) = ANY (want);
+	IF cardinality(ids) IS DISTINCT FROM cardinality(want) THEN
+		ids := NULL;
+		leaves := NULL;
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION witness._chunk_members_at(witness.block, bigint, bigint) IS 'internal: ids and leaf hashes of a block''s entries with ids in a range, in id order, read at the ctids their lookup rows hold; NULL when some are not there';
+REVOKE ALL ON FUNCTION witness._chunk_members_at(witness.block, bigint, bigint) FROM PUBLIC;
+
 -- The proof of entry entry_id (leaf hash leaf_hash) in block b read from its chunk: NULL leaf_index
 -- when the block has no chunk rows (at most witness.proof_chunk_size members, sealed before version
 -- 0.2, or shipped to a collector) or when the proof does not check against the block's root (chunk
@@ -3781,7 +3822,10 @@ BEGIN
 	IF FOUND THEN
 		SELECT x.first_entry_id INTO next_first FROM witness.block_chunk x
 		WHERE x.block_no = b.block_no AND x.chunk_no = c.chunk_no + 1;
-		SELECT * INTO m FROM witness._block_members_in(b, c.first_entry_id, COALESCE(next_first - 1, b.last_entry_id));
+		SELECT * INTO m FROM witness._chunk_members_at(b, c.first_entry_id, COALESCE(next_first - 1, b.last_entry_id));
+		IF m.ids IS NULL THEN
+			SELECT * INTO m FROM witness._block_members_in(b, c.first_entry_id, COALESCE(next_first - 1, b.last_entry_id));
+		END IF;
 		IF m.ids IS NOT NULL THEN
 			SELECT * INTO leaf_index, tree_size, audit_path
 			FROM witness._merkle_chunk_proof(b.merkle_root, b.entry_count, c.chunk_no, c.chunk_size, roots, m.ids,
@@ -3869,6 +3913,7 @@ CREATE TABLE witness.entry_lookup (
 	session_user_name text NOT NULL,
 	old_key_hash bigint,
 	subject_key bigint,
+	entry_tid tid,
 	CONSTRAINT entry_lookup_pkey PRIMARY KEY (id)
 );
 CREATE INDEX entry_lookup_key ON witness.entry_lookup (key_hash, id) WHERE key_hash IS NOT NULL;
@@ -3900,6 +3945,7 @@ COMMENT ON COLUMN witness.entry_lookup.tags IS 'the entry''s classification bit 
 COMMENT ON COLUMN witness.entry_lookup.actor IS 'witness.actor as the application set it';
 COMMENT ON COLUMN witness.entry_lookup.session_user_name IS 'the database user of the session';
 COMMENT ON COLUMN witness.entry_lookup.old_key_hash IS 'for an UPDATE that changed a key column, witness._lookup_key_hash() of the key the row had before (witness._old_row_key()); NULL otherwise, and for encrypted and erased entries';
+COMMENT ON COLUMN witness.entry_lookup.entry_tid IS 'where the entry was when its block was added (its ctid in its partition of witness.entry): a hint that finds it with one page read; an erasure, VACUUM FULL or a restore moves entries, and a reader then finds them by id (witness._entries_at()); NULL when the rows were written through SQL';
 COMMENT ON COLUMN witness.entry_lookup.subject_key IS 'witness._subject_lookup_key() of the entry''s subject or subject pseudonym (negative for a pseudonym); NULL without a subject and once erased';
 
 -- Up to where the sealer has filled witness.entry_lookup: entries of later blocks and pending entries
@@ -3953,7 +3999,8 @@ AS $$
 	       m.op, m.tags, m.actor, m.session_user_name,
 	       CASE WHEN m.op OPERATOR(pg_catalog.=) 'U' AND m.erasure_id IS NULL
 	            THEN witness._lookup_key_hash(m.schema_name, m.table_name, witness._old_row_key(m.row_key, m.old_values)::jsonb) END,
-	       CASE WHEN m.erasure_id IS NULL THEN witness._subject_lookup_key(m.subject, m.subject_pseudonym) END
+	       CASE WHEN m.erasure_id IS NULL THEN witness._subject_lookup_key(m.subject, m.subject_pseudonym) END,
+	       NULL::tid -- the rows that function returns cannot carry their ctid; the C writer fills it
 	FROM witness._member_entries(b, prev_snapshot, b.first_entry_id, b.last_entry_id) m
 $$;
 COMMENT ON FUNCTION witness._lookup_rows(witness.block, pg_snapshot) IS 'internal: the rows of witness.entry_lookup for the members of a block';
@@ -4054,7 +4101,11 @@ BEGIN PERFORM witness.access_check();
 	         ORDER BY x.block_no LOOP
 		RETURN QUERY
 		WITH want AS (SELECT * FROM witness._lookup_rows(b, witness._previous_snapshot(b.block_no))),
-		     have AS (SELECT k.* FROM witness.entry_lookup k
+		     -- entry_tid is a hint, not derived data: entries move (erasure, VACUUM FULL), and a wrong
+		     -- one costs a read by id, never a wrong answer (witness._entries_at()).
+		     have AS (SELECT k.id, k.block_no, k.stmt_time, k.table_hash, k.key_hash, k.op, k.tags, k.actor,
+		                     k.session_user_name, k.old_key_hash, k.subject_key, NULL::tid AS entry_tid
+		              FROM witness.entry_lookup k
 		              WHERE k.id BETWEEN b.first_entry_id AND b.last_entry_id AND k.block_no = b.block_no)
 		SELECT b.block_no,
 		       (SELECT count(*) FROM want),
@@ -4355,12 +4406,52 @@ $$;
 COMMENT ON FUNCTION witness._entries_by_id(bigint[], timestamptz, timestamptz) IS 'internal: the entries with the given ids (within the given statement times, when given), with their ctid and partition, read through the BRIN index on id';
 REVOKE ALL ON FUNCTION witness._entries_by_id(bigint[], timestamptz, timestamptz) FROM PUBLIC;
 
+-- Entries by id, found first at the places the lookup rows remember (tids: their ctids, NULLs
+-- ignored): a TID scan reads one page an entry, where the BRIN index on id reads a page range of about
+-- 128 pages for each (2.5 ms an entry on a trail of a million). A ctid is only a place: the row
+-- found there counts when its id is one of ids (a ctid names a row in each partition), and the ids
+-- not found there (erased entries moved, VACUUM FULL, a restore) are read by id
+-- (witness._entries_by_id()). Same result as witness._entries_by_id(ids, from_time, to_time).
+CREATE FUNCTION witness._entries_at(ids bigint[], tids tid[], from_time timestamptz DEFAULT NULL,
+                                    to_time timestamptz DEFAULT NULL)
+RETURNS TABLE (entry witness.entry, entry_ctid tid, entry_part oid)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET enable_seqscan = off SET jit = off
+    SET max_parallel_workers_per_gather = 0
+AS $$
+DECLARE
+	found bigint[] := '{}';
+	missing bigint[];
+	r record;
+BEGIN
+	IF EXISTS (SELECT FROM unnest(tids) AS t WHERE t IS NOT NULL) THEN
+		FOR r IN EXECUTE concat('SELECT x, x.ctid AS c, x.tableoid AS p FROM witness.entry x WHERE x.ctid = ANY ($1)',
+		                        CASE WHEN from_time IS NOT NULL THEN ' AND x.stmt_time OPERATOR(pg_catalog.>=) $3' END,
+		                        CASE WHEN to_time IS NOT NULL THEN ' AND x.stmt_time OPERATOR(pg_catalog.<=) $4' END,
+		                        ' AND (x.id OPERATOR(pg_catalog.+) 0) = ANY ($2)')
+		         USING tids, ids, from_time, to_time LOOP
+			found := array_append(found, (r.x).id);
+			entry := r.x;
+			entry_ctid := r.c;
+			entry_part := r.p;
+			RETURN NEXT;
+		END LOOP;
+	END IF;
+	missing := ARRAY(SELECT i FROM unnest(ids) AS i WHERE i IS NOT NULL EXCEPT SELECT f FROM unnest(found) AS f);
+	IF cardinality(missing) > 0 THEN
+		RETURN QUERY SELECT f.entry, f.entry_ctid, f.entry_part FROM witness._entries_by_id(missing, from_time, to_time) f;
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION witness._entries_at(bigint[], tid[], timestamptz, timestamptz) IS 'internal: the entries with the given ids (within the given statement times, when given), with their ctid and partition, read first at the ctids given (witness.entry_lookup.entry_tid), the rest by id';
+REVOKE ALL ON FUNCTION witness._entries_at(bigint[], tid[], timestamptz, timestamptz) FROM PUBLIC;
+
 -- The entries about one subject, with where each is (ctid within its partition, tableoid), unordered:
 -- those witness.entry_lookup holds, by subject key (the subject in clear, or one of its pseudonyms),
 -- and those of the pending tail it does not hold yet, compared with the subject itself. The capture
 -- adds nothing for this (docs/personal-data.md, "Finding a subject's entries"). The entries are read
 -- by id (witness._entries_by_id()) within the statement times the candidates have, keeping those that
--- are the subject's: a key collision costs a read.
+-- are the subject's: a key collision costs a read. Each is read at the place its lookup row remembers
+-- (witness._entries_at()).
 CREATE FUNCTION witness._subject_entries(for_subject text, pseudonyms bytea[])
 RETURNS TABLE (entry witness.entry, entry_ctid tid, entry_part oid)
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET enable_seqscan = off SET jit = off
@@ -4370,21 +4461,22 @@ DECLARE
 	keys bigint[] := ARRAY(SELECT witness._subject_lookup_key(for_subject, NULL)
 	                       UNION SELECT witness._subject_lookup_key(NULL, u.pn) FROM unnest(pseudonyms) AS u(pn));
 	ids bigint[];
+	tids tid[];
 	lo timestamptz;
 	hi timestamptz;
 BEGIN
-	EXECUTE format('SELECT array_agg(c.id), min(c.stmt_time), max(c.stmt_time) FROM ('
-	               'SELECT k.id, k.stmt_time FROM witness.entry_lookup k'
+	EXECUTE format('SELECT array_agg(c.id), array_agg(c.tid), min(c.stmt_time), max(c.stmt_time) FROM ('
+	               'SELECT k.id, k.entry_tid AS tid, k.stmt_time FROM witness.entry_lookup k'
 	               ' WHERE (k.id OPERATOR(pg_catalog.>>) 16) = ANY ($1) AND k.subject_key = ANY ($2)'
-	               ' UNION SELECT e.id, e.stmt_time FROM witness.entry e'
+	               ' UNION SELECT e.id, e.ctid, e.stmt_time FROM witness.entry e'
 	               ' WHERE %s AND (e.subject OPERATOR(pg_catalog.=) $3 OR e.subject_pseudonym = ANY ($4))) c',
 	               witness._lookup_pending_clause('e'))
-	INTO ids, lo, hi
+	INTO ids, tids, lo, hi
 	USING witness._subject_buckets(), keys, for_subject, pseudonyms;
 	IF ids IS NULL THEN
 		RETURN;
 	END IF;
-	RETURN QUERY SELECT f.entry, f.entry_ctid, f.entry_part FROM witness._entries_by_id(ids, lo, hi) f
+	RETURN QUERY SELECT f.entry, f.entry_ctid, f.entry_part FROM witness._entries_at(ids, tids, lo, hi) f
 	WHERE (f.entry).subject = for_subject OR (f.entry).subject_pseudonym = ANY (pseudonyms);
 END
 $$;

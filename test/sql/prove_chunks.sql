@@ -88,6 +88,34 @@ SELECT jsonb_array_length(p->'audit_path') AS path_length, p->>'tree_size' AS tr
        (p->>'leaf_index')::bigint = 3000 AS leaf_index
 FROM (SELECT witness.prove(:f1 + 3000) AS p) x;
 
+-- A chunk's members are read at the places their lookup rows remember (witness._chunk_members_at()):
+-- the same ids and leaf hashes as read by id, for every chunk. An entry no longer at its place (moved
+-- by an update), or a place altered by hand: read by id instead, and the same proofs.
+CREATE FUNCTION pc.chunks_at(bno bigint) RETURNS TABLE (chunks bigint, same_at_places bigint, read_by_id bigint)
+LANGUAGE sql AS $$
+	SELECT count(*), count(*) FILTER (WHERE a.ids IS NOT NULL AND a.ids = r.ids AND a.leaves = r.leaves),
+	       count(*) FILTER (WHERE a.ids IS NULL)
+	FROM witness.block b JOIN witness.block_chunk c ON c.block_no = b.block_no
+	LEFT JOIN witness.block_chunk n ON n.block_no = c.block_no AND n.chunk_no = c.chunk_no + 1
+	CROSS JOIN LATERAL witness._chunk_members_at(b, c.first_entry_id, COALESCE(n.first_entry_id - 1, b.last_entry_id)) a
+	CROSS JOIN LATERAL witness._block_members_in(b, c.first_entry_id, COALESCE(n.first_entry_id - 1, b.last_entry_id)) r
+	WHERE b.block_no = bno
+$$;
+SELECT * FROM pc.chunks_at(:b1);
+BEGIN;
+ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
+UPDATE witness.entry SET id = id WHERE id = :f1 + 30;
+SELECT * FROM pc.chunks_at(:b1);
+SELECT * FROM pc.compare(:b1, ARRAY[:f1 + 30, :f1 + 31, :f1 + 3000]);
+ROLLBACK;
+BEGIN;
+ALTER TABLE witness.entry_lookup DISABLE TRIGGER witness_written_by_pg_witness;
+UPDATE witness.entry_lookup SET entry_tid = (SELECT k.entry_tid FROM witness.entry_lookup k WHERE k.id = :f1 + 41) WHERE id = :f1 + 40;
+UPDATE witness.entry_lookup SET entry_tid = NULL WHERE id = :f1 + 2000;
+SELECT * FROM pc.chunks_at(:b1);
+SELECT * FROM pc.compare(:b1, ARRAY[:f1 + 40, :f1 + 41, :f1 + 2000]);
+ROLLBACK;
+
 -- A block of at most one chunk stores none; with the setting at 0, no block does.
 INSERT INTO pc.big SELECT g, 'small' FROM generate_series(5001, 5003) g;
 SELECT block_no AS b2 FROM witness.seal() \gset

@@ -325,16 +325,25 @@ SELECT operation, row_key, display_text FROM witness.search(target => 'vw.people
 -- The sealer writes the lookup rows in C (witness._add_lookup_rows()): exactly the rows
 -- witness._lookup_rows() gives for each block, row keys, old keys of key-changing UPDATEs and erased
 -- entries included.
+-- All but entry_tid, the place the SQL rows cannot know: the C writer's is checked next.
+CREATE TEMP VIEW lookup_have AS SELECT k.id, k.block_no, k.stmt_time, k.table_hash, k.key_hash, k.op, k.tags, k.actor,
+	k.session_user_name, k.old_key_hash, k.subject_key
+	FROM witness.entry_lookup k JOIN witness.entry e ON e.id = k.id WHERE e.schema_name = 'vw';
+CREATE TEMP VIEW lookup_want AS SELECT l.id, l.block_no, l.stmt_time, l.table_hash, l.key_hash, l.op, l.tags, l.actor,
+	l.session_user_name, l.old_key_hash, l.subject_key
+	FROM witness.block b, witness._lookup_rows(b, witness._previous_snapshot(b.block_no)) l
+	JOIN witness.entry e ON e.id = l.id WHERE e.schema_name = 'vw';
 SELECT count(*) AS lookup_differs FROM (
-	(SELECT k.* FROM witness.entry_lookup k JOIN witness.entry e ON e.id = k.id WHERE e.schema_name = 'vw'
-	 EXCEPT ALL
-	 SELECT l.* FROM witness.block b, witness._lookup_rows(b, witness._previous_snapshot(b.block_no)) l
-	 JOIN witness.entry e ON e.id = l.id WHERE e.schema_name = 'vw')
+	(SELECT * FROM lookup_have EXCEPT ALL SELECT * FROM lookup_want)
 	UNION ALL
-	(SELECT l.* FROM witness.block b, witness._lookup_rows(b, witness._previous_snapshot(b.block_no)) l
-	 JOIN witness.entry e ON e.id = l.id WHERE e.schema_name = 'vw'
-	 EXCEPT ALL
-	 SELECT k.* FROM witness.entry_lookup k JOIN witness.entry e ON e.id = k.id WHERE e.schema_name = 'vw')) x;
+	(SELECT * FROM lookup_want EXCEPT ALL SELECT * FROM lookup_have)) x;
+DROP VIEW lookup_have, lookup_want;
+-- Each lookup row remembers where its entry is (witness._entries_at() reads it there), except an
+-- erased one's: the erasure wrote a new version of the row elsewhere.
+SELECT count(*) FILTER (WHERE e.erasure_id IS NULL AND e.ctid = k.entry_tid) = count(*) FILTER (WHERE e.erasure_id IS NULL) AS tids_point_at_entries,
+       count(*) FILTER (WHERE e.erasure_id IS NOT NULL) > 0 AS some_erased,
+       count(*) FILTER (WHERE e.erasure_id IS NOT NULL AND e.ctid = k.entry_tid) AS erased_at_old_place
+FROM witness.entry_lookup k JOIN witness.entry e ON e.id = k.id WHERE e.schema_name = 'vw';
 SELECT count(*) AS old_keys FROM witness.entry_lookup k JOIN witness.entry e ON e.id = k.id
 WHERE e.schema_name = 'vw' AND k.old_key_hash IS NOT NULL;
 

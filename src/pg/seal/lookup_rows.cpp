@@ -46,20 +46,33 @@ constexpr int kLookupBatch = 1000;
 
 // The columns of witness.entry_lookup, found by name.
 enum LookupColumn {
-	LId, LBlockNo, LStmtTime, LTableHash, LKeyHash, LOp, LTags, LActor, LSessionUser, LOldKeyHash, LSubjectKey, LColumns
+	LId, LBlockNo, LStmtTime, LTableHash, LKeyHash, LOp, LTags, LActor, LSessionUser, LOldKeyHash, LSubjectKey, LEntryTid,
+	LColumns
 };
-const char *const kLookupColumnNames[LColumns] = {"id", "block_no", "stmt_time", "table_hash", "key_hash", "op",
-                                                  "tags", "actor", "session_user_name", "old_key_hash", "subject_key"};
+const char *const kLookupColumnNames[LColumns] = {"id",           "block_no",    "stmt_time",   "table_hash",
+                                                  "key_hash",     "op",          "tags",        "actor",
+                                                  "session_user_name", "old_key_hash", "subject_key", "entry_tid"};
 
 // The member columns the query below returns, in its order.
 enum MemberColumn {
-	MId = 1, MStmtTime, MSchema, MTable, MRowKey, MOldValues, MOp, MTags, MActor, MSessionUser, MErased, MSubject, MPseudonym
+	MId = 1, MStmtTime, MSchema, MTable, MRowKey, MOldValues, MOp, MTags, MActor, MSessionUser, MErased, MSubject, MPseudonym,
+	MCtid
 };
 
+// The members of block $1 (previous snapshot $2) with their ctid: witness._member_entries()'s
+// condition written out, as witness._retention_members() writes it, since the rows that function
+// returns cannot carry a ctid.
 const char *const kMembersQuery =
     "SELECT m.id, m.stmt_time, m.schema_name, m.table_name, m.row_key, m.old_values, m.op, m.tags, m.actor, "
-    "m.session_user_name, m.erasure_id IS NOT NULL, m.subject, m.subject_pseudonym "
-    "FROM witness._member_entries($1, $2, ($1).first_entry_id, ($1).last_entry_id) m";
+    "m.session_user_name, m.erasure_id IS NOT NULL, m.subject, m.subject_pseudonym, m.ctid "
+    "FROM witness.entry m "
+    "WHERE m.xid OPERATOR(pg_catalog.>=) COALESCE(pg_catalog.pg_snapshot_xmin($2), '0'::pg_catalog.xid8) "
+    "AND m.xid OPERATOR(pg_catalog.<) pg_catalog.pg_snapshot_xmax(($1).snapshot) "
+    "AND m.id OPERATOR(pg_catalog.>=) ($1).first_entry_id AND m.id OPERATOR(pg_catalog.<=) ($1).last_entry_id "
+    "AND m.id OPERATOR(pg_catalog.>=) (SELECT era.first_id FROM witness._era_bounds(($1).first_entry_id) era) "
+    "AND m.id OPERATOR(pg_catalog.<) (SELECT era.next_first_id FROM witness._era_bounds(($1).first_entry_id) era) "
+    "AND pg_catalog.pg_visible_in_snapshot(m.xid, ($1).snapshot) "
+    "AND ($2 IS NULL OR NOT pg_catalog.pg_visible_in_snapshot(m.xid, $2))";
 
 // A table's schema and name, its text as witness._lookup_table_hash() hashes it, and that hash.
 struct TableSeen {
@@ -312,6 +325,8 @@ void add_member(LookupWriter *w, HeapTuple member, TupleDesc mdesc, int64 block_
 	if (!old_known)
 		set(LOldKeyHash, (Datum)0, true);
 	set_subject_key(member, mdesc, erased, set);
+	Datum ctid = SPI_getbinval(member, mdesc, MCtid, &isnull);
+	set(LEntryTid, ctid, isnull);
 	// NOT NULL holds as the executor would check it: witness.entry's own columns are NOT NULL too.
 	TupleDesc desc = RelationGetDescr(w->rel);
 	for (int i = 0; i < natts; i++)
