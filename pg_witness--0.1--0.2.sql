@@ -433,10 +433,34 @@ $$;
 COMMENT ON FUNCTION witness._check_subject_readable(text) IS 'internal: refuses a subject export or erasure that could not find the subject''s encrypted entries (no master key, or not the one they were sealed under)';
 REVOKE ALL ON FUNCTION witness._check_subject_readable(text) FROM PUBLIC;
 
-CREATE FUNCTION witness._erase_payloads(entries tid[], partitions oid[], ids bigint[], erasure_id bigint) RETURNS bigint
+CREATE FUNCTION witness._erase_payloads(entries tid[], partitions oid[], ids bigint[], erasure_id bigint) RETURNS tid[]
 AS 'MODULE_PATHNAME', 'witness_erase_payloads' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION witness._erase_payloads(tid[], oid[], bigint[], bigint) IS 'internal: removes payload and salt of format-2 entries (each at a ctid of a partition of witness.entry), keeping their commitment, and marks them with the erasure';
+COMMENT ON FUNCTION witness._erase_payloads(tid[], oid[], bigint[], bigint) IS 'internal: removes payload and salt of format-2 entries (each at a ctid of a partition of witness.entry), keeping their commitment, and marks them with the erasure; returns where each erased entry is now (its new ctid), NULL for an element it skipped';
 REVOKE ALL ON FUNCTION witness._erase_payloads(tid[], oid[], bigint[], bigint) FROM PUBLIC;
+
+-- An erasure writes a new version of each entry it empties, elsewhere: their lookup rows learn the new
+-- places (witness.entry_lookup.entry_tid), so that reading them again (an export listing them as
+-- erased, a proof of their chunk) takes a page each, not a read by id. Rows the lookup table does not
+-- hold yet get the new place when it adds them. Under the lookup maintenance lock, which the erasure's
+-- witness._forget_lookup_keys() took.
+CREATE FUNCTION witness._move_lookup_places(ids bigint[], places tid[]) RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	n bigint;
+BEGIN
+	PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('pg_witness entry_lookup'));
+	PERFORM witness._begin_internal_ddl();
+	UPDATE witness.entry_lookup k SET entry_tid = m.place
+	FROM unnest(ids, places) AS m(id, place)
+	WHERE k.id = m.id AND m.place IS NOT NULL AND k.entry_tid IS DISTINCT FROM m.place;
+	PERFORM witness._end_internal_ddl();
+	SELECT count(*) INTO n FROM unnest(places) AS p WHERE p IS NOT NULL;
+	RETURN n;
+END
+$$;
+COMMENT ON FUNCTION witness._move_lookup_places(bigint[], tid[]) IS 'internal: the lookup rows of entries an erasure wrote elsewhere get their new places; returns how many entries moved';
+REVOKE ALL ON FUNCTION witness._move_lookup_places(bigint[], tid[]) FROM PUBLIC;
 
 CREATE FUNCTION witness.erase_subject(subject text, reason text) RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
@@ -509,7 +533,7 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 	IF ids IS NULL THEN
 		RETURN 0;
 	END IF;
-	RETURN witness._erase_payloads(tids, parts, ids, new_erasure);
+	RETURN witness._move_lookup_places(ids, witness._erase_payloads(tids, parts, ids, new_erasure));
 END
 $$;
 COMMENT ON FUNCTION witness.erase_subject(text, text) IS 'erases the payload (row key, subject, values; sealed or in clear) of every format-2 entry of a data subject, keeping the chain verifiable; records the erasure in the trail and returns how many entries it erased';
@@ -884,8 +908,11 @@ BEGIN
 			FROM witness._subject_entries(for_subject, pseudonyms) s
 			WHERE (s.entry).erasure_id IS NULL OR (s.entry).erasure_id <> ALL (COALESCE(erasures, '{}'))
 			UNION ALL
+			-- Read where their lookup rows say (the erasure told them where it wrote them).
 			SELECT byid.entry, x.erasure_id, x.erased_at
-			FROM witness.erasure x CROSS JOIN LATERAL witness._entries_by_id(x.entry_ids) byid
+			FROM witness.erasure x
+			CROSS JOIN LATERAL witness._entries_at(x.entry_ids, ARRAY(SELECT k.entry_tid FROM witness.entry_lookup k
+			                                                         WHERE k.id = ANY (x.entry_ids))) byid
 			WHERE x.erasure_id = ANY (erasures) AND (byid.entry).erasure_id = x.erasure_id AND (byid.entry).subject IS NULL
 		)
 		-- A time-limited auditor sees only the entries of its period (docs/access.md).
@@ -2980,6 +3007,7 @@ DECLARE
 	listed bigint[];
 	erasure bigint;
 	tids tid[];
+	moved tid[];
 	parts oid[];
 	ids bigint[];
 BEGIN
@@ -3002,10 +3030,11 @@ BEGIN
 	WHERE (f.entry).format = 2 AND (f.entry).erasure_id IS NULL;
 	IF ids IS NOT NULL THEN
 		PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('pg_witness erase_subject'));
-		PERFORM witness._erase_payloads(tids, parts, ids, erasure);
+		moved := witness._erase_payloads(tids, parts, ids, erasure);
 		-- The source's witness.erasure does not ship, so its trigger's work is done here: the erased
 		-- entries' lookup rows lose their keys (a key's hash confirms a guessed subject or row key).
 		PERFORM witness._forget_lookup_keys(ids);
+		PERFORM witness._move_lookup_places(ids, moved);
 	END IF;
 	RETURN NULL;
 END

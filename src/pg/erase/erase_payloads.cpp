@@ -87,7 +87,14 @@ Datum witness_erase_payloads(PG_FUNCTION_ARGS)
 	List *leaves = entry_leaves(entry);
 	Relation rel = nullptr;
 	EntryIndexes ix = {};
-	int64 erased = 0;
+	// Where each erased entry is now (the update wrote a new version of its row), NULL for the others.
+	ItemPointerData *moved = (ItemPointerData *)palloc0(sizeof(ItemPointerData) * (ntids > 0 ? ntids : 1));
+	Datum *moved_datums = (Datum *)palloc0(sizeof(Datum) * (ntids > 0 ? ntids : 1));
+	bool *moved_nulls = (bool *)palloc(sizeof(bool) * (ntids > 0 ? ntids : 1));
+	for (int i = 0; i < ntids; i++) {
+		moved_nulls[i] = true;
+		moved_datums[i] = PointerGetDatum(&moved[i]);
+	}
 	for (int i = 0; i < ntids; i++) {
 		CHECK_FOR_INTERRUPTS();
 		if (tid_nulls[i] || id_nulls[i] || part_nulls[i])
@@ -114,9 +121,10 @@ Datum witness_erase_payloads(PG_FUNCTION_ARGS)
 			                errhint("Run witness.erase_subject() again.")));
 		HeapTuple updated = erased_version(found, desc, erasure_id);
 		update_entry(rel, &ix, &found->t_self, updated);
+		ItemPointerCopy(&updated->t_self, &moved[i]);
+		moved_nulls[i] = false;
 		heap_freetuple(updated);
 		heap_freetuple(found);
-		erased++;
 	}
 	if (rel != nullptr) {
 		close_entry_indexes(&ix);
@@ -125,6 +133,9 @@ Datum witness_erase_payloads(PG_FUNCTION_ARGS)
 	}
 	table_close(entry, NoLock); // keep the lock until commit
 	CommandCounterIncrement();
-	PG_RETURN_INT64(erased);
+	int dims[1] = {ntids};
+	int lbs[1] = {1};
+	PG_RETURN_ARRAYTYPE_P(construct_md_array(moved_datums, moved_nulls, 1, dims, lbs, TIDOID, sizeof(ItemPointerData),
+	                                         false, TYPALIGN_SHORT));
 }
 }
