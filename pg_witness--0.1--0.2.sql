@@ -444,7 +444,7 @@ REVOKE ALL ON FUNCTION witness._erase_payloads(tid[], oid[], bigint[], bigint) F
 -- hold yet get the new place when it adds them. Under the lookup maintenance lock, which the erasure's
 -- witness._forget_lookup_keys() took.
 CREATE FUNCTION witness._move_lookup_places(ids bigint[], places tid[]) RETURNS bigint
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET enable_seqscan = off
 AS $$
 DECLARE
 	n bigint;
@@ -911,8 +911,13 @@ BEGIN
 			-- Read where their lookup rows say (the erasure told them where it wrote them).
 			SELECT byid.entry, x.erasure_id, x.erased_at
 			FROM witness.erasure x
-			CROSS JOIN LATERAL witness._entries_at(x.entry_ids, ARRAY(SELECT k.entry_tid FROM witness.entry_lookup k
-			                                                         WHERE k.id = ANY (x.entry_ids))) byid
+			-- Within their statement times when the lookup table holds them all (a ctid is probed in every
+			-- partition the bounds leave); entries erased while pending have no lookup row yet.
+			CROSS JOIN LATERAL (SELECT array_agg(k.entry_tid) AS tids, count(*) AS n, min(k.stmt_time) AS lo, max(k.stmt_time) AS hi
+			                    FROM witness.entry_lookup k WHERE k.id = ANY (x.entry_ids)) placed
+			CROSS JOIN LATERAL witness._entries_at(x.entry_ids, placed.tids,
+			                                       CASE WHEN placed.n = cardinality(x.entry_ids) THEN placed.lo END,
+			                                       CASE WHEN placed.n = cardinality(x.entry_ids) THEN placed.hi END) byid
 			WHERE x.erasure_id = ANY (erasures) AND (byid.entry).erasure_id = x.erasure_id AND (byid.entry).subject IS NULL
 		)
 		-- A time-limited auditor sees only the entries of its period (docs/access.md).
@@ -3791,9 +3796,10 @@ COMMENT ON FUNCTION witness._merkle_chunk_proof(bytea, bigint, integer, integer,
 -- rows remember (witness.entry_lookup.entry_tid): the chunk's own pages, where reading its id range
 -- through the BRIN index reads one or two page ranges of about 128 pages. NULL when that cannot give
 -- them all: the lookup table does not hold the block yet, retention pruned some of it (kept leaf
--- hashes stand in), or an entry is no longer where its lookup row says (an erasure moved it). The
--- caller then reads them by id (witness._block_members_in()); either way the proof built from them
--- is checked against the block's Merkle root, so a lookup row altered by hand cannot forge one.
+-- hashes stand in), or an entry is no longer where its lookup row says (a rotation or VACUUM FULL
+-- moved it). The caller then reads them by id (witness._block_members_in()), as it does when the
+-- proof built from these does not check against the block's Merkle root (a lookup row missing or
+-- added by hand): a lookup row cannot forge a proof, nor make a sound trail look altered.
 CREATE FUNCTION witness._chunk_members_at(b witness.block, from_id bigint, to_id bigint, OUT ids bigint[], OUT leaves bytea[])
 LANGUAGE plpgsql STABLE STRICT SET search_path = pg_catalog, pg_temp SET enable_seqscan = off SET jit = off
     SET max_parallel_workers_per_gather = 0
@@ -3853,14 +3859,21 @@ BEGIN
 	IF FOUND THEN
 		SELECT x.first_entry_id INTO next_first FROM witness.block_chunk x
 		WHERE x.block_no = b.block_no AND x.chunk_no = c.chunk_no + 1;
+		-- The members at their places first; when those give no proof that checks (a place missing, or
+		-- a lookup row missing or added by hand), read by id before calling anything altered.
 		SELECT * INTO m FROM witness._chunk_members_at(b, c.first_entry_id, COALESCE(next_first - 1, b.last_entry_id));
-		IF m.ids IS NULL THEN
-			SELECT * INTO m FROM witness._block_members_in(b, c.first_entry_id, COALESCE(next_first - 1, b.last_entry_id));
-		END IF;
 		IF m.ids IS NOT NULL THEN
 			SELECT * INTO leaf_index, tree_size, audit_path
 			FROM witness._merkle_chunk_proof(b.merkle_root, b.entry_count, c.chunk_no, c.chunk_size, roots, m.ids,
 			                                 m.leaves, entry_id, leaf_hash);
+		END IF;
+		IF leaf_index IS NULL THEN
+			SELECT * INTO m FROM witness._block_members_in(b, c.first_entry_id, COALESCE(next_first - 1, b.last_entry_id));
+			IF m.ids IS NOT NULL THEN
+				SELECT * INTO leaf_index, tree_size, audit_path
+				FROM witness._merkle_chunk_proof(b.merkle_root, b.entry_count, c.chunk_no, c.chunk_size, roots, m.ids,
+				                                 m.leaves, entry_id, leaf_hash);
+			END IF;
 		END IF;
 	END IF;
 	IF leaf_index IS NULL THEN
@@ -3976,7 +3989,7 @@ COMMENT ON COLUMN witness.entry_lookup.tags IS 'the entry''s classification bit 
 COMMENT ON COLUMN witness.entry_lookup.actor IS 'witness.actor as the application set it';
 COMMENT ON COLUMN witness.entry_lookup.session_user_name IS 'the database user of the session';
 COMMENT ON COLUMN witness.entry_lookup.old_key_hash IS 'for an UPDATE that changed a key column, witness._lookup_key_hash() of the key the row had before (witness._old_row_key()); NULL otherwise, and for encrypted and erased entries';
-COMMENT ON COLUMN witness.entry_lookup.entry_tid IS 'where the entry was when its block was added (its ctid in its partition of witness.entry): a hint that finds it with one page read; an erasure, VACUUM FULL or a restore moves entries, and a reader then finds them by id (witness._entries_at()); NULL when the rows were written through SQL';
+COMMENT ON COLUMN witness.entry_lookup.entry_tid IS 'where the entry is (its ctid in its partition of witness.entry; an erasure updates it): a hint that finds it with one page read; a rotation or VACUUM FULL moves entries without updating it, and a reader then finds them by id (witness._entries_at()); NULL when the rows were written through SQL';
 COMMENT ON COLUMN witness.entry_lookup.subject_key IS 'witness._subject_lookup_key() of the entry''s subject or subject pseudonym (negative for a pseudonym); NULL without a subject and once erased';
 
 -- Up to where the sealer has filled witness.entry_lookup: entries of later blocks and pending entries
@@ -4450,7 +4463,7 @@ LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET enable_seqscan
     SET max_parallel_workers_per_gather = 0
 AS $$
 DECLARE
-	found bigint[] := '{}';
+	got bigint[] := '{}';
 	missing bigint[];
 	r record;
 BEGIN
@@ -4460,14 +4473,14 @@ BEGIN
 		                        CASE WHEN to_time IS NOT NULL THEN ' AND x.stmt_time OPERATOR(pg_catalog.<=) $4' END,
 		                        ' AND (x.id OPERATOR(pg_catalog.+) 0) = ANY ($2)')
 		         USING tids, ids, from_time, to_time LOOP
-			found := array_append(found, (r.x).id);
+			got := array_append(got, (r.x).id);
 			entry := r.x;
 			entry_ctid := r.c;
 			entry_part := r.p;
 			RETURN NEXT;
 		END LOOP;
 	END IF;
-	missing := ARRAY(SELECT i FROM unnest(ids) AS i WHERE i IS NOT NULL EXCEPT SELECT f FROM unnest(found) AS f);
+	missing := ARRAY(SELECT i FROM unnest(ids) AS i WHERE i IS NOT NULL EXCEPT SELECT f FROM unnest(got) AS f);
 	IF cardinality(missing) > 0 THEN
 		RETURN QUERY SELECT f.entry, f.entry_ctid, f.entry_part FROM witness._entries_by_id(missing, from_time, to_time) f;
 	END IF;
