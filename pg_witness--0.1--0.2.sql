@@ -3848,6 +3848,8 @@ DECLARE
 	roots bytea[];
 	c witness.block_chunk;
 	next_first bigint;
+	last_id bigint;
+	by_id boolean;
 	m record;
 BEGIN
 	SELECT array_agg(x.root ORDER BY x.chunk_no) INTO roots FROM witness.block_chunk x WHERE x.block_no = b.block_no;
@@ -3859,22 +3861,22 @@ BEGIN
 	IF FOUND THEN
 		SELECT x.first_entry_id INTO next_first FROM witness.block_chunk x
 		WHERE x.block_no = b.block_no AND x.chunk_no = c.chunk_no + 1;
+		last_id := COALESCE(next_first - 1, b.last_entry_id);
 		-- The members at their places first; when those give no proof that checks (a place missing, or
 		-- a lookup row missing or added by hand), read by id before calling anything altered.
-		SELECT * INTO m FROM witness._chunk_members_at(b, c.first_entry_id, COALESCE(next_first - 1, b.last_entry_id));
-		IF m.ids IS NOT NULL THEN
-			SELECT * INTO leaf_index, tree_size, audit_path
-			FROM witness._merkle_chunk_proof(b.merkle_root, b.entry_count, c.chunk_no, c.chunk_size, roots, m.ids,
-			                                 m.leaves, entry_id, leaf_hash);
-		END IF;
-		IF leaf_index IS NULL THEN
-			SELECT * INTO m FROM witness._block_members_in(b, c.first_entry_id, COALESCE(next_first - 1, b.last_entry_id));
+		FOREACH by_id IN ARRAY ARRAY[false, true] LOOP
+			IF by_id THEN
+				SELECT * INTO m FROM witness._block_members_in(b, c.first_entry_id, last_id);
+			ELSE
+				SELECT * INTO m FROM witness._chunk_members_at(b, c.first_entry_id, last_id);
+			END IF;
 			IF m.ids IS NOT NULL THEN
 				SELECT * INTO leaf_index, tree_size, audit_path
 				FROM witness._merkle_chunk_proof(b.merkle_root, b.entry_count, c.chunk_no, c.chunk_size, roots, m.ids,
 				                                 m.leaves, entry_id, leaf_hash);
 			END IF;
-		END IF;
+			EXIT WHEN leaf_index IS NOT NULL;
+		END LOOP;
 	END IF;
 	IF leaf_index IS NULL THEN
 		RAISE WARNING 'the proof of entry % from its chunk of block % does not match the block''s Merkle root', entry_id, b.block_no
@@ -4145,8 +4147,8 @@ BEGIN PERFORM witness.access_check();
 	         ORDER BY x.block_no LOOP
 		RETURN QUERY
 		WITH want AS (SELECT * FROM witness._lookup_rows(b, witness._previous_snapshot(b.block_no))),
-		     -- entry_tid is a hint, not derived data: entries move (erasure, VACUUM FULL), and a wrong
-		     -- one costs a read by id, never a wrong answer (witness._entries_at()).
+		     -- entry_tid is a hint, not derived data: entries move (a rotation, VACUUM FULL), and a
+		     -- wrong one costs a read by id, never a wrong answer (witness._entries_at()).
 		     have AS (SELECT k.id, k.block_no, k.stmt_time, k.table_hash, k.key_hash, k.op, k.tags, k.actor,
 		                     k.session_user_name, k.old_key_hash, k.subject_key, NULL::tid AS entry_tid
 		              FROM witness.entry_lookup k
@@ -4454,7 +4456,7 @@ REVOKE ALL ON FUNCTION witness._entries_by_id(bigint[], timestamptz, timestamptz
 -- ignored): a TID scan reads one page an entry, where the BRIN index on id reads a page range of about
 -- 128 pages for each (2.5 ms an entry on a trail of a million). A ctid is only a place: the row
 -- found there counts when its id is one of ids (a ctid names a row in each partition), and the ids
--- not found there (erased entries moved, VACUUM FULL, a restore) are read by id
+-- not found there (moved by a rotation or VACUUM FULL, or without a place) are read by id
 -- (witness._entries_by_id()). Same result as witness._entries_by_id(ids, from_time, to_time).
 CREATE FUNCTION witness._entries_at(ids bigint[], tids tid[], from_time timestamptz DEFAULT NULL,
                                     to_time timestamptz DEFAULT NULL)

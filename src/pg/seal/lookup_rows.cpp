@@ -49,9 +49,9 @@ enum LookupColumn {
 	LId, LBlockNo, LStmtTime, LTableHash, LKeyHash, LOp, LTags, LActor, LSessionUser, LOldKeyHash, LSubjectKey, LEntryTid,
 	LColumns
 };
-const char *const kLookupColumnNames[LColumns] = {"id",           "block_no",    "stmt_time",   "table_hash",
-                                                  "key_hash",     "op",          "tags",        "actor",
-                                                  "session_user_name", "old_key_hash", "subject_key", "entry_tid"};
+const char *const kLookupColumnNames[LColumns] = {
+    "id",  "block_no", "stmt_time", "table_hash",   "key_hash",    "op",
+    "tags", "actor",   "session_user_name", "old_key_hash", "subject_key", "entry_tid"};
 
 // The member columns the query below returns, in its order.
 enum MemberColumn {
