@@ -438,11 +438,10 @@ AS 'MODULE_PATHNAME', 'witness_erase_payloads' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION witness._erase_payloads(tid[], oid[], bigint[], bigint) IS 'internal: removes payload and salt of format-2 entries (each at a ctid of a partition of witness.entry), keeping their commitment, and marks them with the erasure; returns where each erased entry is now (its new ctid), NULL for an element it skipped';
 REVOKE ALL ON FUNCTION witness._erase_payloads(tid[], oid[], bigint[], bigint) FROM PUBLIC;
 
--- An erasure writes a new version of each entry it empties, elsewhere: their lookup rows learn the new
--- places (witness.entry_lookup.entry_tid), so that reading them again (an export listing them as
--- erased, a proof of their chunk) takes a page each, not a read by id. Rows the lookup table does not
--- hold yet get the new place when it adds them. Under the lookup maintenance lock, which the erasure's
--- witness._forget_lookup_keys() took.
+-- An erasure writes a new version of each entry it empties, elsewhere, and a rotation of each entry it
+-- re-encrypts: their lookup rows learn the new places (witness.entry_lookup.entry_tid), so that reading
+-- them again (an export, a proof of their chunk) takes a page each, not a read by id. Rows the lookup
+-- table does not hold yet get the new place when it adds them. Under the lookup maintenance lock.
 CREATE FUNCTION witness._move_lookup_places(ids bigint[], places tid[]) RETURNS bigint
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET enable_seqscan = off
 AS $$
@@ -459,7 +458,7 @@ BEGIN
 	RETURN n;
 END
 $$;
-COMMENT ON FUNCTION witness._move_lookup_places(bigint[], tid[]) IS 'internal: the lookup rows of entries an erasure wrote elsewhere get their new places; returns how many entries moved';
+COMMENT ON FUNCTION witness._move_lookup_places(bigint[], tid[]) IS 'internal: the lookup rows of entries an erasure or a rotation wrote elsewhere get their new places; returns how many entries moved';
 REVOKE ALL ON FUNCTION witness._move_lookup_places(bigint[], tid[]) FROM PUBLIC;
 
 CREATE FUNCTION witness.erase_subject(subject text, reason text) RETURNS bigint
@@ -1371,9 +1370,10 @@ AS 'MODULE_PATHNAME', 'witness_check_rotation_allowed' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION witness._check_rotation_allowed() IS 'internal: raises unless witness.rotate_master_key() may run: superuser, a CALL outside a transaction block, READ COMMITTED, a current master key';
 REVOKE ALL ON FUNCTION witness._check_rotation_allowed() FROM PUBLIC;
 
-CREATE FUNCTION witness._reseal_payloads(start_block bigint, batch_size integer, OUT next_block bigint, OUT resealed bigint)
+CREATE FUNCTION witness._reseal_payloads(start_block bigint, batch_size integer, OUT next_block bigint, OUT resealed bigint,
+	OUT moved_ids bigint[], OUT moved_places tid[])
 AS 'MODULE_PATHNAME', 'witness_reseal_payloads' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION witness._reseal_payloads(bigint, integer) IS 'internal: one batch of a rotation: re-encrypts under the current master key the sealed payloads another key sealed, reading witness.entry from position start_block on ((partition ordinal << 32) | block, docs/scaling.md) until about batch_size are done or the partition ends; next_block is where the next batch starts, NULL at the end of the trail';
+COMMENT ON FUNCTION witness._reseal_payloads(bigint, integer) IS 'internal: one batch of a rotation: re-encrypts under the current master key the sealed payloads another key sealed, reading witness.entry from position start_block on ((partition ordinal << 32) | block, docs/scaling.md) until about batch_size are done or the partition ends; next_block is where the next batch starts, NULL at the end of the trail; moved_ids and moved_places: the entries re-encrypted and their new ctids';
 REVOKE ALL ON FUNCTION witness._reseal_payloads(bigint, integer) FROM PUBLIC;
 
 -- The advisory lock that keeps rotations one at a time: a session lock, since a rotation commits
@@ -1507,6 +1507,10 @@ BEGIN
 		PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('pg_witness erase_subject'));
 		SELECT * INTO batch FROM witness._reseal_payloads(block, batch_size);
 		resealed := resealed OPERATOR(pg_catalog.+) batch.resealed;
+		-- The new row versions' places, for the lookup rows (as an erasure does).
+		IF batch.resealed OPERATOR(pg_catalog.>) 0 THEN
+			PERFORM witness._move_lookup_places(batch.moved_ids, batch.moved_places);
+		END IF;
 		COMMIT;
 		EXIT WHEN batch.next_block IS NULL;
 		block := batch.next_block;
@@ -3796,8 +3800,8 @@ COMMENT ON FUNCTION witness._merkle_chunk_proof(bytea, bigint, integer, integer,
 -- rows remember (witness.entry_lookup.entry_tid): the chunk's own pages, where reading its id range
 -- through the BRIN index reads one or two page ranges of about 128 pages. NULL when that cannot give
 -- them all: the lookup table does not hold the block yet, retention pruned some of it (kept leaf
--- hashes stand in), or an entry is no longer where its lookup row says (a rotation or VACUUM FULL
--- moved it). The caller then reads them by id (witness._block_members_in()), as it does when the
+-- hashes stand in), or an entry is no longer where its lookup row says (VACUUM FULL moved it, or a
+-- rotation replicated into a collector). The caller then reads them by id (witness._block_members_in()), as it does when the
 -- proof built from these does not check against the block's Merkle root (a lookup row missing or
 -- added by hand): a lookup row cannot forge a proof, nor make a sound trail look altered.
 CREATE FUNCTION witness._chunk_members_at(b witness.block, from_id bigint, to_id bigint, OUT ids bigint[], OUT leaves bytea[])
@@ -3991,7 +3995,7 @@ COMMENT ON COLUMN witness.entry_lookup.tags IS 'the entry''s classification bit 
 COMMENT ON COLUMN witness.entry_lookup.actor IS 'witness.actor as the application set it';
 COMMENT ON COLUMN witness.entry_lookup.session_user_name IS 'the database user of the session';
 COMMENT ON COLUMN witness.entry_lookup.old_key_hash IS 'for an UPDATE that changed a key column, witness._lookup_key_hash() of the key the row had before (witness._old_row_key()); NULL otherwise, and for encrypted and erased entries';
-COMMENT ON COLUMN witness.entry_lookup.entry_tid IS 'where the entry is (its ctid in its partition of witness.entry; an erasure updates it): a hint that finds it with one page read; a rotation or VACUUM FULL moves entries without updating it, and a reader then finds them by id (witness._entries_at()); NULL when the rows were written through SQL';
+COMMENT ON COLUMN witness.entry_lookup.entry_tid IS 'where the entry is (its ctid in its partition of witness.entry; an erasure and a rotation update it): a hint that finds it with one page read; VACUUM FULL, and in a collector a replicated rotation, move entries without updating it, and a reader then finds them by id (witness._entries_at()); NULL when the rows were written through SQL';
 COMMENT ON COLUMN witness.entry_lookup.subject_key IS 'witness._subject_lookup_key() of the entry''s subject or subject pseudonym (negative for a pseudonym); NULL without a subject and once erased';
 
 -- Up to where the sealer has filled witness.entry_lookup: entries of later blocks and pending entries
@@ -4147,7 +4151,7 @@ BEGIN PERFORM witness.access_check();
 	         ORDER BY x.block_no LOOP
 		RETURN QUERY
 		WITH want AS (SELECT * FROM witness._lookup_rows(b, witness._previous_snapshot(b.block_no))),
-		     -- entry_tid is a hint, not derived data: entries move (a rotation, VACUUM FULL), and a
+		     -- entry_tid is a hint, not derived data: entries move (VACUUM FULL, a replicated rotation), and a
 		     -- wrong one costs a read by id, never a wrong answer (witness._entries_at()).
 		     have AS (SELECT k.id, k.block_no, k.stmt_time, k.table_hash, k.key_hash, k.op, k.tags, k.actor,
 		                     k.session_user_name, k.old_key_hash, k.subject_key, NULL::tid AS entry_tid
@@ -4456,7 +4460,7 @@ REVOKE ALL ON FUNCTION witness._entries_by_id(bigint[], timestamptz, timestamptz
 -- ignored): a TID scan reads one page an entry, where the BRIN index on id reads a page range of about
 -- 128 pages for each (2.5 ms an entry on a trail of a million). A ctid is only a place: the row
 -- found there counts when its id is one of ids (a ctid names a row in each partition), and the ids
--- not found there (moved by a rotation or VACUUM FULL, or without a place) are read by id
+-- not found there (moved by VACUUM FULL, or without a place) are read by id
 -- (witness._entries_by_id()). Same result as witness._entries_by_id(ids, from_time, to_time).
 CREATE FUNCTION witness._entries_at(ids bigint[], tids tid[], from_time timestamptz DEFAULT NULL,
                                     to_time timestamptz DEFAULT NULL)

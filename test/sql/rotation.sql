@@ -139,6 +139,10 @@ SELECT count(*) FILTER (WHERE e.leaf_hash IS DISTINCT FROM b.leaf_hash) AS leaf_
        count(*) FILTER (WHERE b.sealed_payload IS NOT NULL AND e.sealed_payload = b.sealed_payload) AS sealed_payloads_unchanged,
        count(*) FILTER (WHERE (b.sealed_payload IS NULL) <> (e.sealed_payload IS NULL)) AS sealed_payloads_added_or_removed
 FROM rot.before b JOIN witness.entry e USING (id);
+-- Each re-encrypted entry is a new row version elsewhere, and its lookup row says where (as after an
+-- erasure): a subject's export reads it there with one page, not by id.
+SELECT count(*) > 0 AS lookup_rows, count(*) FILTER (WHERE e.ctid = k.entry_tid) = count(*) AS tids_point_at_entries
+FROM witness.entry_lookup k JOIN witness.entry e ON e.id = k.id WHERE e.sealed_payload IS NOT NULL;
 -- The rotation itself is in the chain (witness.key_rotation is tracked), and cannot be rewritten.
 SELECT op, new_values ->> 'event' AS event FROM witness.entry WHERE schema_name = 'witness' AND table_name = 'key_rotation'
 ORDER BY id;

@@ -120,9 +120,10 @@ BlockNumber collect(Relation rel, BlockNumber start, int64 batch_size, const cha
 	return next;
 }
 
-// Entry `id` at tid, its sealed payload under the current key; false when the row is no longer one to
-// re-encrypt (erased, or already under the current key).
-bool reseal_one(Relation rel, EntryIndexes *ix, ItemPointer tid, int64 id, const witness::MasterKey &current)
+// Entry `id` at tid, its sealed payload under the current key, *moved set to the new row version's
+// place; false when the row is no longer one to re-encrypt (erased, or already under the current key).
+bool reseal_one(Relation rel, EntryIndexes *ix, ItemPointer tid, int64 id, const witness::MasterKey &current,
+                ItemPointer moved)
 {
 	HeapTuple entry = fetch_entry(rel, tid, id);
 	if (entry == nullptr)
@@ -169,7 +170,20 @@ bool reseal_one(Relation rel, EntryIndexes *ix, ItemPointer tid, int64 id, const
 	values[EntrySealedPayload - 1] = PointerGetDatum(resealed);
 	HeapTuple updated = heap_form_tuple(desc, values, nulls);
 	update_entry(rel, ix, &entry->t_self, updated);
+	ItemPointerCopy(&updated->t_self, moved);
 	return true;
+}
+
+// An array of the first n elements of items (int8 or tid).
+Datum array_of(Datum *items, int n, Oid type)
+{
+	int dims[1] = {n};
+	int lbs[1] = {1};
+	if (type == TIDOID)
+		return PointerGetDatum(
+		    construct_md_array(items, nullptr, 1, dims, lbs, TIDOID, sizeof(ItemPointerData), false, TYPALIGN_SHORT));
+	return PointerGetDatum(
+	    construct_md_array(items, nullptr, 1, dims, lbs, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 }
 
 } // namespace
@@ -200,7 +214,9 @@ Datum witness_check_rotation_allowed(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
-// witness._reseal_payloads(start_block, batch_size, OUT next_block, OUT resealed): one batch.
+// witness._reseal_payloads(start_block, batch_size, OUT next_block, OUT resealed, OUT moved_ids,
+// OUT moved_places): one batch; the ids of the entries it re-encrypted and where their new row versions
+// are, for their lookup rows (witness._move_lookup_places()).
 Datum witness_reseal_payloads(PG_FUNCTION_ARGS)
 {
 	require_nargs(fcinfo, 2);
@@ -216,9 +232,10 @@ Datum witness_reseal_payloads(PG_FUNCTION_ARGS)
 	if (batch_size < 1)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("batch_size must be at least 1")));
 	TupleDesc result_desc;
-	if (get_call_result_type(fcinfo, nullptr, &result_desc) != TYPEFUNC_COMPOSITE || result_desc->natts != 2)
+	if (get_call_result_type(fcinfo, nullptr, &result_desc) != TYPEFUNC_COMPOSITE || result_desc->natts != 4)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_FUNCTION_DEFINITION),
-		                errmsg("witness._reseal_payloads must return (next_block bigint, resealed bigint)")));
+		                errmsg("witness._reseal_payloads must return (next_block bigint, resealed bigint, moved_ids "
+		                       "bigint[], moved_places tid[])")));
 	const witness::MasterKey *current = require_master_key("cannot rotate the master key");
 
 	Relation entry = table_open(entry_relid(), RowExclusiveLock);
@@ -230,8 +247,9 @@ Datum witness_reseal_payloads(PG_FUNCTION_ARGS)
 	TupleDesc result_row = result_desc;
 	if (ordinal >= list_length(leaves)) { // past the last partition: done
 		table_close(entry, NoLock);
-		Datum values[2] = {Int64GetDatum(0), Int64GetDatum(0)};
-		bool nulls[2] = {true, false};
+		Datum values[4] = {Int64GetDatum(0), Int64GetDatum(0), array_of(nullptr, 0, INT8OID),
+		                   array_of(nullptr, 0, TIDOID)};
+		bool nulls[4] = {true, false, false, false};
 		PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(result_row, values, nulls)));
 	}
 	const Oid leaf = list_nth_oid(leaves, (int)ordinal);
@@ -247,13 +265,20 @@ Datum witness_reseal_payloads(PG_FUNCTION_ARGS)
 	EntryIndexes ix = open_entry_indexes(rel);
 	MemoryContext row_cxt = AllocSetContextCreate(CurrentMemoryContext, "witness reseal row", ALLOCSET_DEFAULT_SIZES);
 	int64 resealed = 0;
+	auto *moved_ids = (Datum *)palloc_extended(Max(c.count, 1) * sizeof(Datum), MCXT_ALLOC_HUGE);
+	auto *moved_places = (Datum *)palloc_extended(Max(c.count, 1) * sizeof(Datum), MCXT_ALLOC_HUGE);
+	auto *places = (ItemPointerData *)palloc_extended(Max(c.count, 1) * sizeof(ItemPointerData), MCXT_ALLOC_HUGE);
 	for (int64 i = 0; i < c.count; i++) {
 		CHECK_FOR_INTERRUPTS();
 		MemoryContext old = MemoryContextSwitchTo(row_cxt);
-		if (reseal_one(rel, &ix, &c.tids[i], c.ids[i], *current))
-			resealed++;
+		const bool done_one = reseal_one(rel, &ix, &c.tids[i], c.ids[i], *current, &places[resealed]);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(row_cxt);
+		if (done_one) {
+			moved_ids[resealed] = Int64GetDatum(c.ids[i]);
+			moved_places[resealed] = PointerGetDatum(&places[resealed]);
+			resealed++;
+		}
 	}
 	MemoryContextDelete(row_cxt);
 	close_entry_indexes(&ix);
@@ -265,10 +290,12 @@ Datum witness_reseal_payloads(PG_FUNCTION_ARGS)
 	// At the end of a partition, the next one's first block.
 	const bool done = next == InvalidBlockNumber && ordinal + 1 >= list_length(leaves);
 	const int64 next_position = next == InvalidBlockNumber ? (ordinal + 1) << 32 : (ordinal << 32) | (int64)next;
-	Datum values[2];
-	bool nulls[2] = {done, false};
+	Datum values[4];
+	bool nulls[4] = {done, false, false, false};
 	values[0] = Int64GetDatum(done ? 0 : next_position);
 	values[1] = Int64GetDatum(resealed);
+	values[2] = array_of(moved_ids, (int)resealed, INT8OID);
+	values[3] = array_of(moved_places, (int)resealed, TIDOID);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(result_desc, values, nulls)));
 }
 }
