@@ -442,6 +442,13 @@ REVOKE ALL ON FUNCTION witness._erase_payloads(tid[], oid[], bigint[], bigint) F
 -- re-encrypts: their lookup rows learn the new places (witness.entry_lookup.entry_tid), so that reading
 -- them again (an export, a proof of their chunk) takes a page each, not a read by id. Rows the lookup
 -- table does not hold yet get the new place when it adds them. Under the lookup maintenance lock.
+-- Each place overwritten in its row (src/pg/seal/lookup_places.cpp): a place is a hint, and an
+-- UPDATE of a full page of the lookup table writes each row again with an entry in every index.
+CREATE FUNCTION witness._move_lookup_places_in_place(ids bigint[], places tid[]) RETURNS bigint
+AS 'MODULE_PATHNAME', 'witness_move_lookup_places_in_place' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION witness._move_lookup_places_in_place(bigint[], tid[]) IS 'internal: overwrites the place (entry_tid) of the lookup row of each id that has another place, in the row as it is (WAL-logged, not transactional: a place is a hint); returns how many rows it changed, NULL when the table has a row trigger, rule, CHECK constraint or forced row-level security that an UPDATE would run';
+REVOKE ALL ON FUNCTION witness._move_lookup_places_in_place(bigint[], tid[]) FROM PUBLIC;
+
 CREATE FUNCTION witness._move_lookup_places(ids bigint[], places tid[]) RETURNS bigint
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET enable_seqscan = off
 AS $$
@@ -450,9 +457,12 @@ DECLARE
 BEGIN
 	PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('pg_witness entry_lookup'));
 	PERFORM witness._begin_internal_ddl();
-	UPDATE witness.entry_lookup k SET entry_tid = m.place
-	FROM unnest(ids, places) AS m(id, place)
-	WHERE k.id = m.id AND m.place IS NOT NULL AND k.entry_tid IS DISTINCT FROM m.place;
+	-- Overwritten in place; through an UPDATE when the table has anything an UPDATE must run.
+	IF witness._move_lookup_places_in_place(ids, places) IS NULL THEN
+		UPDATE witness.entry_lookup k SET entry_tid = m.place
+		FROM unnest(ids, places) AS m(id, place)
+		WHERE k.id = m.id AND m.place IS NOT NULL AND k.entry_tid IS DISTINCT FROM m.place;
+	END IF;
 	PERFORM witness._end_internal_ddl();
 	SELECT count(*) INTO n FROM unnest(places) AS p WHERE p IS NOT NULL;
 	RETURN n;
