@@ -130,6 +130,39 @@ SELECT pg_stat_force_next_flush();
 SELECT pg_stat_clear_snapshot();
 SELECT sb.id_brin_scans() - :scans_before AS brin_scans_at_places;
 
+-- A place is a hint, overwritten in its lookup row, not transactionally: places moved in a transaction
+-- that rolls back stay moved, and name row versions that are not there. Every entry of far@ is still
+-- found, by id. (An erasure that rolls back leaves none: it wrote new versions of its lookup rows,
+-- clearing their keys, before it moved their places.)
+CREATE TABLE sb.far AS SELECT array_agg((f.entry).id) AS ids FROM witness._subject_entries('far@sb.example', witness._lookup_pseudonyms('far@sb.example')) f;
+BEGIN;
+SELECT witness.erase_subject('far@sb.example', 'regression test: rolled back') AS far_erased_then_rolled_back;
+ROLLBACK;
+SELECT count(*) AS far_in_lookup, count(*) FILTER (WHERE e.ctid <> k.entry_tid) AS far_places_stale
+FROM sb.far w, unnest(w.ids) i JOIN witness.entry_lookup k ON k.id = i JOIN witness.entry e ON e.id = k.id;
+BEGIN;
+SELECT witness._move_lookup_places(w.ids, array_fill('(0,1)'::tid, ARRAY[cardinality(w.ids)])) AS far_moved FROM sb.far w;
+ROLLBACK;
+SELECT count(*) AS far_in_lookup, count(*) FILTER (WHERE e.ctid <> k.entry_tid) AS far_places_stale
+FROM sb.far w, unnest(w.ids) i JOIN witness.entry_lookup k ON k.id = i JOIN witness.entry e ON e.id = k.id;
+SELECT count(*) AS far_found, count(*) FILTER (WHERE (f.entry).erasure_id IS NULL) AS far_not_erased
+FROM witness._subject_entries('far@sb.example', witness._lookup_pseudonyms('far@sb.example')) f;
+-- Only pg_witness overwrites places.
+SELECT witness._move_lookup_places_in_place('{1}', '{"(0,1)"}');
+-- With a CHECK constraint on the lookup table, the places are updated through SQL, which checks it
+-- (counted as row updates of the table; an overwrite is not one).
+BEGIN;
+SELECT FROM witness._begin_internal_ddl();
+ALTER TABLE witness.entry_lookup ADD CONSTRAINT sb_placed CHECK (entry_tid IS NOT NULL) NOT VALID;
+SELECT witness._move_lookup_places_in_place('{1}', '{"(0,1)"}') IS NULL AS in_place_declines;
+SELECT FROM witness._end_internal_ddl();
+SELECT witness._move_lookup_places(array_agg(e.id), array_agg(e.ctid)) AS places_given
+FROM sb.far w, unnest(w.ids) i JOIN witness.entry e ON e.id = i;
+SELECT n_tup_upd >= 8 AS updated_through_sql FROM pg_stat_xact_user_tables WHERE relid = 'witness.entry_lookup'::regclass;
+SELECT count(*) FILTER (WHERE e.ctid <> k.entry_tid) AS far_places_stale
+FROM sb.far w, unnest(w.ids) i JOIN witness.entry_lookup k ON k.id = i JOIN witness.entry e ON e.id = k.id;
+ROLLBACK;
+
 -- The erasure takes every entry of far@ in both buckets; the export then lists them all as erased.
 SELECT witness.erase_subject('far@sb.example', 'regression test: entries in two buckets') AS far_erased;
 SELECT count(*) AS far_left FROM witness._subject_entries('far@sb.example', witness._lookup_pseudonyms('far@sb.example')) f
