@@ -446,7 +446,7 @@ REVOKE ALL ON FUNCTION witness._erase_payloads(tid[], oid[], bigint[], bigint) F
 -- UPDATE of a full page of the lookup table writes each row again with an entry in every index.
 CREATE FUNCTION witness._move_lookup_places_in_place(ids bigint[], places tid[]) RETURNS bigint
 AS 'MODULE_PATHNAME', 'witness_move_lookup_places_in_place' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION witness._move_lookup_places_in_place(bigint[], tid[]) IS 'internal: overwrites the place (entry_tid) of the lookup row of each id that has another place, in the row as it is (WAL-logged, not transactional: a place is a hint); returns how many rows it changed, NULL when the table has a row trigger, rule, CHECK constraint or forced row-level security that an UPDATE would run';
+COMMENT ON FUNCTION witness._move_lookup_places_in_place(bigint[], tid[]) IS 'internal: overwrites the place (entry_tid) of the lookup row of each id that has another place, in the row as it is (WAL-logged, not transactional: a place is a hint); returns how many rows it changed, NULL when the table has a row trigger, rule, CHECK constraint, forced row-level security or index on entry_tid that an UPDATE would run or maintain';
 REVOKE ALL ON FUNCTION witness._move_lookup_places_in_place(bigint[], tid[]) FROM PUBLIC;
 
 CREATE FUNCTION witness._move_lookup_places(ids bigint[], places tid[]) RETURNS bigint
@@ -3810,8 +3810,7 @@ COMMENT ON FUNCTION witness._merkle_chunk_proof(bytea, bigint, integer, integer,
 -- rows remember (witness.entry_lookup.entry_tid): the chunk's own pages, where reading its id range
 -- through the BRIN index reads one or two page ranges of about 128 pages. NULL when that cannot give
 -- them all: the lookup table does not hold the block yet, retention pruned some of it (kept leaf
--- hashes stand in), or an entry is no longer where its lookup row says (VACUUM FULL moved it, or a
--- rotation replicated into a collector). The caller then reads them by id (witness._block_members_in()), as it does when the
+-- hashes stand in), or an entry is no longer where its lookup row says (VACUUM FULL moved it). The caller then reads them by id (witness._block_members_in()), as it does when the
 -- proof built from these does not check against the block's Merkle root (a lookup row missing or
 -- added by hand): a lookup row cannot forge a proof, nor make a sound trail look altered.
 CREATE FUNCTION witness._chunk_members_at(b witness.block, from_id bigint, to_id bigint, OUT ids bigint[], OUT leaves bytea[])
@@ -4005,7 +4004,7 @@ COMMENT ON COLUMN witness.entry_lookup.tags IS 'the entry''s classification bit 
 COMMENT ON COLUMN witness.entry_lookup.actor IS 'witness.actor as the application set it';
 COMMENT ON COLUMN witness.entry_lookup.session_user_name IS 'the database user of the session';
 COMMENT ON COLUMN witness.entry_lookup.old_key_hash IS 'for an UPDATE that changed a key column, witness._lookup_key_hash() of the key the row had before (witness._old_row_key()); NULL otherwise, and for encrypted and erased entries';
-COMMENT ON COLUMN witness.entry_lookup.entry_tid IS 'where the entry is (its ctid in its partition of witness.entry; an erasure and a rotation update it): a hint that finds it with one page read; VACUUM FULL, and in a collector a replicated rotation, move entries without updating it, and a reader then finds them by id (witness._entries_at()); NULL when the rows were written through SQL';
+COMMENT ON COLUMN witness.entry_lookup.entry_tid IS 'where the entry is (its ctid in its partition of witness.entry; an erasure and a rotation update it): a hint that finds it with one page read; VACUUM FULL moves entries without updating it, and a reader then finds them by id (witness._entries_at()); NULL when the rows were written through SQL';
 COMMENT ON COLUMN witness.entry_lookup.subject_key IS 'witness._subject_lookup_key() of the entry''s subject or subject pseudonym (negative for a pseudonym); NULL without a subject and once erased';
 
 -- Up to where the sealer has filled witness.entry_lookup: entries of later blocks and pending entries
@@ -4161,7 +4160,7 @@ BEGIN PERFORM witness.access_check();
 	         ORDER BY x.block_no LOOP
 		RETURN QUERY
 		WITH want AS (SELECT * FROM witness._lookup_rows(b, witness._previous_snapshot(b.block_no))),
-		     -- entry_tid is a hint, not derived data: entries move (VACUUM FULL, a replicated rotation), and a
+		     -- entry_tid is a hint, not derived data: entries move (VACUUM FULL), and a
 		     -- wrong one costs a read by id, never a wrong answer (witness._entries_at()).
 		     have AS (SELECT k.id, k.block_no, k.stmt_time, k.table_hash, k.key_hash, k.op, k.tags, k.actor,
 		                     k.session_user_name, k.old_key_hash, k.subject_key, NULL::tid AS entry_tid

@@ -162,6 +162,17 @@ SELECT n_tup_upd >= 8 AS updated_through_sql FROM pg_stat_xact_user_tables WHERE
 SELECT count(*) FILTER (WHERE e.ctid <> k.entry_tid) AS far_places_stale
 FROM sb.far w, unnest(w.ids) i JOIN witness.entry_lookup k ON k.id = i JOIN witness.entry e ON e.id = k.id;
 ROLLBACK;
+-- With an index on the places, too: an overwrite would leave the index saying where they were.
+BEGIN;
+CREATE INDEX sb_by_place ON witness.entry_lookup (entry_tid);
+SELECT FROM witness._begin_internal_ddl();
+SELECT witness._move_lookup_places_in_place('{1}', '{"(0,1)"}') IS NULL AS in_place_declines;
+SELECT FROM witness._end_internal_ddl();
+SELECT witness._move_lookup_places(w.ids, array_fill('(4000000,7)'::tid, ARRAY[cardinality(w.ids)])) AS far_moved FROM sb.far w;
+SET LOCAL enable_seqscan = off;
+SET LOCAL enable_bitmapscan = off;
+SELECT count(*) AS found_through_the_index FROM witness.entry_lookup WHERE entry_tid = '(4000000,7)';
+ROLLBACK;
 
 -- The erasure takes every entry of far@ in both buckets; the export then lists them all as erased.
 SELECT witness.erase_subject('far@sb.example', 'regression test: entries in two buckets') AS far_erased;

@@ -8,10 +8,13 @@
 // million entries took 30.5 s, 17.7 s of it in that UPDATE; docs/performance.md). Overwriting keeps
 // the row's length and its index entries, and is WAL-logged. It is not transactional: when the
 // erasure or the rotation rolls back, the place names a row version that never became visible, which
-// costs a read by id, as any stale place does.
+// costs a read by id, as any stale place does. PostgreSQL 15's heap_inplace_update() does not wait
+// for a concurrent updater of the row: every writer of the lookup rows takes the lock
+// witness._move_lookup_places() holds, and one that did not could at worst leave a place stale.
 //
-// NULL when the table has anything an UPDATE would have to run (a row trigger, a rule, a CHECK
-// constraint, forced row-level security): the caller updates through SQL then.
+// NULL when the table has anything an UPDATE would have to run or maintain (a row trigger, a rule, a
+// CHECK constraint, forced row-level security, an index that covers entry_tid), or is not a plain heap
+// table: the caller updates through SQL then.
 #include "pg/common/pg_includes.hpp"
 
 #include "pg/capture/internal_ddl.hpp"
@@ -22,8 +25,13 @@ extern "C" {
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/relscan.h"
+#include "access/sysattr.h"
 #include "access/table.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_class.h"
+#include "nodes/bitmapset.h"
+#include "utils/relcache.h"
 #include "catalog/pg_type.h"
 #include "utils/array.h"
 #include "utils/fmgroids.h"
@@ -45,9 +53,15 @@ ItemPointer as_place(Datum d)
 	return reinterpret_cast<ItemPointer>(DatumGetPointer(d));
 }
 
-// A row trigger, rule, CHECK constraint or forced row-level security that an UPDATE would run.
-bool update_needs_executor(Relation rel)
+// A row trigger, rule, CHECK constraint or forced row-level security that an UPDATE would run, an
+// index on column tid_attno (an overwrite leaves index entries as they are), or another kind of table.
+bool update_needs_executor(Relation rel, AttrNumber tid_attno)
 {
+	if (rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rel->relam != HEAP_TABLE_AM_OID)
+		return true;
+	Bitmapset *indexed = RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_ALL);
+	if (bms_is_member(tid_attno - FirstLowInvalidHeapAttributeNumber, indexed))
+		return true;
 	TupleDesc desc = RelationGetDescr(rel);
 	if (desc->constr != nullptr && desc->constr->num_check > 0)
 		return true;
@@ -125,7 +139,7 @@ Datum witness_move_lookup_places_in_place(PG_FUNCTION_ARGS)
 		layout = index->rd_index->indnkeyatts == 1 && index->rd_index->indkey.values[0] == id_attno;
 		index_close(index, AccessShareLock);
 	}
-	if (update_needs_executor(rel) || !layout) {
+	if (!layout || update_needs_executor(rel, tid_attno)) {
 		table_close(rel, RowExclusiveLock);
 		PG_RETURN_NULL();
 	}
