@@ -433,6 +433,33 @@ $$;
 COMMENT ON FUNCTION witness._check_subject_readable(text) IS 'internal: refuses a subject export or erasure that could not find the subject''s encrypted entries (no master key, or not the one they were sealed under)';
 REVOKE ALL ON FUNCTION witness._check_subject_readable(text) FROM PUBLIC;
 
+-- pg_witness's own locks: one row per lock, taken with SELECT ... FOR UPDATE, held until the end of
+-- the transaction. They were advisory locks, whose keys any role that can connect may take too: a
+-- session holding pg_advisory_lock(hashtext('pg_witness erase_subject')) made every erasure wait for
+-- it. Locking a row FOR UPDATE needs UPDATE on this table, which only pg_witness's owner has.
+CREATE TABLE witness.mutex (
+	name text PRIMARY KEY
+);
+INSERT INTO witness.mutex (name) VALUES ('erase_subject'), ('entry_lookup'), ('legal_hold'), ('retention'), ('alerts');
+COMMENT ON TABLE witness.mutex IS 'pg_witness: the locks of erasure, the lookup table, legal holds, retention and alerts, one row each, locked FOR UPDATE by witness._take_mutex() (only pg_witness may lock them)';
+COMMENT ON COLUMN witness.mutex.name IS 'the lock: erase_subject, entry_lookup, legal_hold, retention or alerts';
+REVOKE ALL ON witness.mutex FROM PUBLIC;
+
+CREATE FUNCTION witness._take_mutex(lock_name text) RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM FROM witness.mutex m WHERE m.name = lock_name FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'pg_witness has no lock named "%"', lock_name
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      HINT = 'A row of witness.mutex was deleted; ALTER EXTENSION pg_witness UPDATE, or reinstall, restores it.';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION witness._take_mutex(text) IS 'internal: takes one of pg_witness''s locks (a row of witness.mutex, FOR UPDATE) until the end of the transaction';
+REVOKE ALL ON FUNCTION witness._take_mutex(text) FROM PUBLIC;
+
 CREATE FUNCTION witness._erase_payloads(entries tid[], partitions oid[], ids bigint[], erasure_id bigint) RETURNS tid[]
 AS 'MODULE_PATHNAME', 'witness_erase_payloads' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION witness._erase_payloads(tid[], oid[], bigint[], bigint) IS 'internal: removes payload and salt of format-2 entries (each at a ctid of a partition of witness.entry), keeping their commitment, and marks them with the erasure; returns where each erased entry is now (its new ctid), NULL for an element it skipped';
@@ -455,7 +482,7 @@ AS $$
 DECLARE
 	n bigint;
 BEGIN
-	PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('pg_witness entry_lookup'));
+	PERFORM witness._take_mutex('entry_lookup');
 	PERFORM witness._begin_internal_ddl();
 	-- Overwritten in place; through an UPDATE when the table has anything an UPDATE must run.
 	IF witness._move_lookup_places_in_place(ids, places) IS NULL THEN
@@ -508,7 +535,7 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 	-- One erasure at a time: two would race to update the same entries. (The lookup maintenance lock
 	-- is taken later, by witness._lookup_forget_keys(), once the entries are known: taken here, an
 	-- erasure under load waited for the maintainer and then took whatever had been captured meanwhile.)
-	PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('pg_witness erase_subject'));
+	PERFORM witness._take_mutex('erase_subject');
 	-- Encrypted entries carry the subject's keyed pseudonym instead of the subject: under the current
 	-- and the previous master key, and the kept keys of retired ones (a pseudonym stays what it was at
 	-- capture).
@@ -1514,7 +1541,7 @@ BEGIN
 	LOOP
 		-- witness.erase_subject() updates entries too: one of the two at a time. Taken in a statement of
 		-- its own, so that the batch's snapshot sees an erasure that committed while it waited.
-		PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('pg_witness erase_subject'));
+		PERFORM witness._take_mutex('erase_subject');
 		SELECT * INTO batch FROM witness._reseal_payloads(block, batch_size);
 		resealed := resealed OPERATOR(pg_catalog.+) batch.resealed;
 		-- The new row versions' places, for the lookup rows (as an erasure does).
@@ -2675,8 +2702,8 @@ REVOKE ALL ON FUNCTION witness._check_erasure_allowed(text, bigint[]) FROM PUBLI
 -- Holds change one at a time: two hold() calls with one name would otherwise both find it free.
 CREATE FUNCTION witness._hold_lock() RETURNS void
 LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
-AS $$ SELECT pg_advisory_xact_lock(hashtext('pg_witness legal_hold')::bigint) $$;
-COMMENT ON FUNCTION witness._hold_lock() IS 'internal: takes the transaction advisory lock under which legal holds are placed and released';
+AS $$ SELECT witness._take_mutex('legal_hold') $$;
+COMMENT ON FUNCTION witness._hold_lock() IS 'internal: takes the lock (witness.mutex) under which legal holds are placed and released';
 REVOKE ALL ON FUNCTION witness._hold_lock() FROM PUBLIC;
 
 CREATE FUNCTION witness.hold(name text, reason text, subject text DEFAULT NULL, "table" regclass DEFAULT NULL,
@@ -3048,7 +3075,7 @@ BEGIN
 	FROM witness._entries_by_id(listed) f
 	WHERE (f.entry).format = 2 AND (f.entry).erasure_id IS NULL;
 	IF ids IS NOT NULL THEN
-		PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('pg_witness erase_subject'));
+		PERFORM witness._take_mutex('erase_subject');
 		moved := witness._erase_payloads(tids, parts, ids, erasure);
 		-- The source's witness.erasure does not ship, so its trigger's work is done here: the erased
 		-- entries' lookup rows lose their keys (a key's hash confirms a guessed subject or row key).
@@ -3340,8 +3367,8 @@ REVOKE ALL ON witness.retention_rules FROM PUBLIC;
 -- Retention runs and rule changes one at a time, after erasures and rotations (which rewrite entries).
 CREATE FUNCTION witness._retention_lock() RETURNS void
 LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
-AS $$ SELECT pg_advisory_xact_lock(hashtext('pg_witness retention')::bigint) $$;
-COMMENT ON FUNCTION witness._retention_lock() IS 'internal: takes the transaction advisory lock under which retention rules change and retention runs';
+AS $$ SELECT witness._take_mutex('retention') $$;
+COMMENT ON FUNCTION witness._retention_lock() IS 'internal: takes the lock (witness.mutex) under which retention rules change and retention runs';
 REVOKE ALL ON FUNCTION witness._retention_lock() FROM PUBLIC;
 
 CREATE FUNCTION witness.set_retention(classification text, keep interval, archive boolean DEFAULT false) RETURNS bigint
@@ -3615,7 +3642,7 @@ DECLARE
 BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in error contexts stay
 	PERFORM witness._retention_lock();
 	-- Erasures and key rotations rewrite entries: not while they run.
-	PERFORM pg_advisory_xact_lock(hashtext('pg_witness erase_subject'));
+	PERFORM witness._take_mutex('erase_subject');
 	-- A hold placed concurrently is either seen here or placed after this run commits.
 	PERFORM witness._hold_lock();
 	periods := witness._retention_periods();
@@ -4021,6 +4048,7 @@ COMMENT ON COLUMN witness.lookup_state.block_no IS 'the last block whose entries
 -- it, with no trace. Only the sealer's functions write these tables (docs/security.md).
 SELECT witness._guard_kept_table('witness.entry_lookup', false, 'pg_witness''s sealer', 'The lookup table of witness.search() and witness.entity_history()');
 SELECT witness._guard_kept_table('witness.lookup_state', false, 'pg_witness''s sealer', 'The lookup table''s position');
+SELECT witness._guard_kept_table('witness.mutex', false, 'pg_witness''s installation script', 'The table of pg_witness''s locks');
 
 -- Hashes of names and keys, not the names and keys: a btree entry stays small whatever the key, and
 -- the table holds no value of a row. Quoted names keep "a.b".c and a."b.c" apart.
@@ -4107,9 +4135,9 @@ BEGIN
 	END IF;
 	-- One at a time (witness.seal() and the background sealer): the second waits, then reads what
 	-- the first added. Written under pg_witness's mark (the guard triggers of these tables). The
-	-- advisory lock keeps an erasure's clearing of keys (witness._lookup_forget_keys()) from running
-	-- while rows computed before it are not committed yet.
-	PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('pg_witness entry_lookup'));
+	-- lock (witness.mutex) keeps an erasure's clearing of keys (witness._lookup_forget_keys()) from
+	-- running while rows computed before it are not committed yet.
+	PERFORM witness._take_mutex('entry_lookup');
 	PERFORM witness._begin_internal_ddl();
 	INSERT INTO witness.lookup_state (block_no) VALUES (0) ON CONFLICT DO NOTHING;
 	SELECT s.block_no INTO done FROM witness.lookup_state s FOR UPDATE;
@@ -4184,7 +4212,7 @@ BEGIN
 	-- Lookup rows a concurrent witness._maintain_lookup() computed before this erasure would keep their
 	-- keys, and this UPDATE could not see them before they commit: wait for it (its lock), then a new
 	-- statement sees them; a later one sees the erasure and computes no keys.
-	PERFORM pg_advisory_xact_lock(pg_catalog.hashtext('pg_witness entry_lookup'));
+	PERFORM witness._take_mutex('entry_lookup');
 	PERFORM witness._begin_internal_ddl();
 	UPDATE witness.entry_lookup k SET key_hash = NULL, old_key_hash = NULL, subject_key = NULL
 	WHERE k.id = ANY (ids) AND (k.key_hash IS NOT NULL OR k.old_key_hash IS NOT NULL OR k.subject_key IS NOT NULL);
@@ -5443,8 +5471,8 @@ REVOKE ALL ON witness.alert_rules FROM PUBLIC;
 -- Rule changes and evaluations one at a time: an evaluation reads the rules once.
 CREATE FUNCTION witness._alert_lock() RETURNS void
 LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
-AS $$ SELECT pg_advisory_xact_lock(hashtext('pg_witness alerts')::bigint) $$;
-COMMENT ON FUNCTION witness._alert_lock() IS 'internal: takes the transaction advisory lock under which alert rules change and alerts are evaluated';
+AS $$ SELECT witness._take_mutex('alerts') $$;
+COMMENT ON FUNCTION witness._alert_lock() IS 'internal: takes the lock (witness.mutex) under which alert rules change and alerts are evaluated';
 REVOKE ALL ON FUNCTION witness._alert_lock() FROM PUBLIC;
 
 CREATE FUNCTION witness.set_alert_rule(rule text, enabled boolean DEFAULT NULL, threshold bigint DEFAULT NULL,

@@ -124,9 +124,11 @@ wait_for "the bulk rows sealed" 30 "SELECT entries_pending = 0 FROM witness.seal
 "$PSQL" -X -q -h "$WORK" -p "$PORT" -d "$DB" -c "SELECT witness.erase_subject('bulk@example.com', 'crash test')" \
 	>"$WORK/erase.log" 2>&1 &
 ERASER_PID=$!
-# Kill once the erasure has started updating entries (its transaction holds the advisory lock).
+# Kill once the erasure has started updating entries (its transaction holds pg_witness's erasure lock,
+# a row of witness.mutex locked FOR UPDATE, and so a lock on that table).
 for ((i = 0; i < 200; i++)); do
-	if [[ "$(q "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")" != 0 ]]; then break; fi
+	if [[ "$(q "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+	            WHERE l.relation = 'witness.mutex'::regclass AND l.granted AND a.query LIKE '%erase_subject%'")" != 0 ]]; then break; fi
 	sleep 0.02
 done
 sleep 0.1

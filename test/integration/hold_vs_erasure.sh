@@ -34,8 +34,9 @@ bg() {
 	"$PSQL" -X -q -A -t -d "$DB" -c "$1" >"$WORK/bg.out" 2>&1 &
 	BG=$!
 }
-# waiting_on_lock: true once a session waits for an advisory lock.
-waiting_on_lock="SELECT EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))"
+# waiting_on_lock: true once a session waits for a lock (pg_witness's are rows of witness.mutex: a
+# session waits on the transaction that holds one).
+waiting_on_lock="SELECT EXISTS (SELECT FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock')"
 # in_sleep: true once the background session sleeps inside its transaction.
 in_sleep="SELECT EXISTS (SELECT FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_sleep(3)%' AND wait_event = 'PgSleep')"
 

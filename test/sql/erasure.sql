@@ -111,3 +111,27 @@ FROM witness.erasure WHERE reason = 'GDPR Art. 17 request #2';
 SELECT count(*) AS sealed FROM witness.seal();
 SELECT status, problem, entry_id - :e0 AS entry, detail FROM witness.verify(:base + 1);
 DROP ROLE erasure_nobody;
+
+-- Any role that can connect could take the advisory locks pg_witness used to take, and hold them:
+-- every erasure then waited. Its locks are rows of witness.mutex now, which only pg_witness can lock.
+CREATE ROLE erasure_squatter LOGIN;
+GRANT witness_reader, witness_auditor, witness_admin TO erasure_squatter; -- even pg_witness's roles cannot
+CREATE EXTENSION dblink;
+SELECT dblink_connect('squat', format('dbname=%s port=%s host=%s user=erasure_squatter', current_database(),
+                      current_setting('port'), split_part(current_setting('unix_socket_directories'), ',', 1)));
+SELECT * FROM dblink('squat', $$SELECT pg_advisory_lock(hashtext('pg_witness erase_subject')),
+                                       pg_advisory_lock(hashtext('pg_witness entry_lookup')),
+                                       pg_advisory_lock(hashtext('pg_witness legal_hold'))$$) AS t(a text, b text, c text);
+SELECT dblink_exec('squat', 'BEGIN');
+SELECT dblink_exec('squat', 'SELECT FROM witness.mutex FOR UPDATE');
+SELECT dblink_exec('squat', 'ROLLBACK');
+SELECT dblink_exec('squat', $$SELECT witness._take_mutex('erase_subject')$$);
+INSERT INTO customer VALUES (40, 'carol@erasure.example', 'free');
+SET statement_timeout = '20s';
+SELECT witness.erase_subject('carol@erasure.example', 'GDPR Art. 17 request #3, while another role holds the old lock keys') AS erased;
+RESET statement_timeout;
+-- Not even the owner of pg_witness's tables changes the locks by hand.
+DELETE FROM witness.mutex;
+SELECT dblink_disconnect('squat');
+DROP EXTENSION dblink;
+DROP ROLE erasure_squatter;
