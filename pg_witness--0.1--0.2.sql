@@ -440,9 +440,10 @@ REVOKE ALL ON FUNCTION witness._check_subject_readable(text) FROM PUBLIC;
 CREATE TABLE witness.mutex (
 	name text PRIMARY KEY
 );
-INSERT INTO witness.mutex (name) VALUES ('erase_subject'), ('entry_lookup'), ('legal_hold'), ('retention'), ('alerts');
-COMMENT ON TABLE witness.mutex IS 'pg_witness: the locks of erasure, the lookup table, legal holds, retention and alerts, one row each, locked FOR UPDATE by witness._take_mutex() (only pg_witness may lock them)';
-COMMENT ON COLUMN witness.mutex.name IS 'the lock: erase_subject, entry_lookup, legal_hold, retention or alerts';
+INSERT INTO witness.mutex (name) VALUES ('erase_subject'), ('entry_lookup'), ('legal_hold'), ('retention'), ('alerts'),
+	('subject_binding');
+COMMENT ON TABLE witness.mutex IS 'pg_witness: the locks of erasure, the lookup table, legal holds, retention, alerts and subject bindings, one row each, locked FOR UPDATE by witness._take_mutex() (only pg_witness may lock them)';
+COMMENT ON COLUMN witness.mutex.name IS 'the lock: erase_subject, entry_lookup, legal_hold, retention, alerts or subject_binding';
 REVOKE ALL ON witness.mutex FROM PUBLIC;
 
 CREATE FUNCTION witness._take_mutex(lock_name text) RETURNS void
@@ -2345,13 +2346,8 @@ $$;
 COMMENT ON FUNCTION witness._end_bindings(bigint[], bigint) IS 'internal: records the end of bindings and deletes their sealed subjects';
 REVOKE ALL ON FUNCTION witness._end_bindings(bigint[], bigint) FROM PUBLIC;
 
--- Bindings change one at a time: two bind_subject() calls for the same role and subject would
--- otherwise both find no binding and both bind.
-CREATE FUNCTION witness._binding_lock_key() RETURNS bigint
-LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
-AS $$ SELECT hashtext('pg_witness subject_binding')::bigint $$;
-COMMENT ON FUNCTION witness._binding_lock_key() IS 'internal: the key of the transaction advisory lock taken while bindings change';
-REVOKE ALL ON FUNCTION witness._binding_lock_key() FROM PUBLIC;
+-- Bindings change one at a time (the lock subject_binding of witness.mutex): two bind_subject() calls
+-- for the same role and subject would otherwise both find no binding and both bind.
 
 -- The checks bind_subject() and unbind_subject() share; returns the role's name. A dropped role can
 -- still be unbound, by its OID: its bindings would otherwise stay in force for a later role that
@@ -2380,7 +2376,7 @@ BEGIN
 			      DETAIL = 'pg_witness keeps the subject of a binding encrypted under the master key, never in clear.',
 			      HINT = 'As the operating-system user that runs the server: openssl rand -hex 32 > /etc/postgresql/witness_master.key && chmod 600 /etc/postgresql/witness_master.key; then set witness.master_key_file to that file in postgresql.conf and reload.';
 	END IF;
-	PERFORM pg_advisory_xact_lock(witness._binding_lock_key());
+	PERFORM witness._take_mutex('subject_binding');
 	RETURN name;
 END
 $$;
@@ -2449,7 +2445,7 @@ DECLARE
 	ended bigint[];
 BEGIN
 	-- After a bind_subject() under way has committed, so that its binding is seen and ended too.
-	PERFORM pg_advisory_xact_lock(witness._binding_lock_key());
+	PERFORM witness._take_mutex('subject_binding');
 	SELECT array_agg(b.binding_id ORDER BY b.binding_id) INTO ended
 	FROM witness.bound_subject k JOIN witness.subject_binding b ON b.binding_id = k.binding_id AND b.event = 'bound'
 	WHERE b.subject_digest = witness._subject_digest(b.subject_salt, _unbind_erased_subject.subject);
