@@ -550,7 +550,7 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 	       count(*) FILTER (WHERE (f.entry).format = 1),
 	       COALESCE(array_agg((f.entry).id ORDER BY (f.entry).id)
 	                FILTER (WHERE (f.entry).format = 2 AND (f.entry).erasure_id IS NULL
-	                          AND (witness._entry_payload(f.entry)).payload_verified IS NOT TRUE), '{}')
+	                          AND witness._payload_verified(f.entry) IS NOT TRUE), '{}')
 	INTO tids, parts, ids, format1, tampered
 	FROM witness._subject_entries(subject, pseudonyms) f;
 	IF format1 > 0 THEN
@@ -839,6 +839,11 @@ CREATE FUNCTION witness._entry_payload(e witness.entry, OUT row_key jsonb, OUT s
 AS 'MODULE_PATHNAME', 'witness_entry_payload' LANGUAGE C STRICT STABLE;
 COMMENT ON FUNCTION witness._entry_payload(witness.entry) IS 'internal: an entry''s row key, subject and values for the subject export, decrypted when they are stored encrypted, and whether its payload matches its commitment';
 REVOKE ALL ON FUNCTION witness._entry_payload(witness.entry) FROM PUBLIC;
+
+CREATE FUNCTION witness._payload_verified(e witness.entry) RETURNS boolean
+AS 'MODULE_PATHNAME', 'witness_entry_payload_verified' LANGUAGE C STRICT STABLE;
+COMMENT ON FUNCTION witness._payload_verified(witness.entry) IS 'internal: payload_verified of witness._entry_payload() alone, without reading the values as jsonb (an erasure needs only this, also for a value over jsonb''s 256 MB)';
+REVOKE ALL ON FUNCTION witness._payload_verified(witness.entry) FROM PUBLIC;
 
 -- This and the three helpers of the line formats below are called for every entry (every line) of
 -- an export: they have no SET clause and name everything schema-qualified, so that the planner

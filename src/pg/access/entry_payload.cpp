@@ -37,12 +37,54 @@ Datum payload_jsonb(const JsonDoc &doc, bool *is_null)
 	return DirectFunctionCall1(jsonb_in, CStringGetDatum(json));
 }
 
+// The entry of argument 0 as a view, its payload opened (decrypted when it is stored sealed). Raises
+// when it is sealed and no configured key opens it: not "altered", since the key that sealed it may
+// only be missing from the configuration, and an erasure would otherwise record it as tampered, for
+// good.
+StoredPayload open_entry_arg(FunctionCallInfo fcinfo, Datum *values, bool *nulls, EntryView *v)
+{
+	entry_row_from_arg(fcinfo, 0, values, nulls);
+	entry_view_from_row(values, nulls, v);
+	const char *why;
+	const StoredPayload state = open_stored_payload(values, nulls, v, &why);
+	if (state == StoredPayload::NoKey)
+		require_master_key(psprintf("cannot read the encrypted payload of entry %lld", (long long)v->id));
+	if (state == StoredPayload::ForeignKey)
+		ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+		                errmsg("cannot read the encrypted payload of entry %lld", (long long)v->id), errdetail("%s", why),
+		                errhint("Set witness.previous_master_key_file to that key's file. If a rotation was cut short, "
+		                        "call witness.rotate_master_key() again to finish it.")));
+	return state;
+}
+
+// Format 2: whether salt and payload reproduce the commitment (false also for a payload present without
+// its salt, and for a sealed payload that does not open); *is_null for an erased payload (nothing left
+// to check) and for format 1, whose payload the leaf hash covers directly.
+bool payload_verified(const EntryView &v, StoredPayload state, bool *is_null)
+{
+	*is_null = true;
+	if (v.format != kEntryFormatCommitted)
+		return false;
+	const bool payload_present = v.row_key.present || v.subject.present || v.old_values.present || v.new_values.present;
+	if (state == StoredPayload::Unreadable || (v.salt == nullptr && payload_present)) {
+		*is_null = false;
+		return false;
+	}
+	if (v.salt == nullptr)
+		return false;
+	// A salt of the wrong length was read as altered: that payload does not verify.
+	*is_null = false;
+	return payload_matches_commitment(v);
+}
+
 } // namespace
 
 extern "C" {
 PG_FUNCTION_INFO_V1(witness_entry_payload);
+PG_FUNCTION_INFO_V1(witness_entry_payload_verified);
 PG_FUNCTION_INFO_V1(witness_random_salt);
 Datum witness_entry_payload(PG_FUNCTION_ARGS);
+Datum witness_entry_payload_verified(PG_FUNCTION_ARGS);
 Datum witness_random_salt(PG_FUNCTION_ARGS);
 
 // witness._entry_payload(e witness.entry, OUT row_key jsonb, OUT subject text, OUT old_values jsonb,
@@ -55,27 +97,15 @@ Datum witness_entry_payload(PG_FUNCTION_ARGS)
 {
 	witness::pg::check_access();
 	require_nargs(fcinfo, 1);
-	Datum values[EntryNatts];
-	bool nulls[EntryNatts];
-	entry_row_from_arg(fcinfo, 0, values, nulls);
 	TupleDesc desc;
 	if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE || desc->natts != 5)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_FUNCTION_DEFINITION),
 		                errmsg("witness._entry_payload must return (row_key, subject, old_values, new_values, "
 		                       "payload_verified)")));
+	Datum values[EntryNatts];
+	bool nulls[EntryNatts];
 	EntryView v;
-	entry_view_from_row(values, nulls, &v);
-	const char *why;
-	const StoredPayload state = open_stored_payload(values, nulls, &v, &why);
-	if (state == StoredPayload::NoKey)
-		require_master_key(psprintf("cannot read the encrypted payload of entry %lld", (long long)v.id));
-	// Not "altered": the key that sealed it may only be missing from the configuration. An erasure
-	// would otherwise record the entry as tampered, for good.
-	if (state == StoredPayload::ForeignKey)
-		ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-		                errmsg("cannot read the encrypted payload of entry %lld", (long long)v.id), errdetail("%s", why),
-		                errhint("Set witness.previous_master_key_file to that key's file. If a rotation was cut short, "
-		                        "call witness.rotate_master_key() again to finish it.")));
+	const StoredPayload state = open_entry_arg(fcinfo, values, nulls, &v);
 	Datum out[5];
 	bool out_nulls[5];
 	out[0] = payload_jsonb(v.row_key, &out_nulls[0]);
@@ -83,21 +113,27 @@ Datum witness_entry_payload(PG_FUNCTION_ARGS)
 	out[1] = v.subject.present ? PointerGetDatum(cstring_to_text_with_len(v.subject.ptr, (int)v.subject.len)) : (Datum)0;
 	out[2] = payload_jsonb(v.old_values, &out_nulls[2]);
 	out[3] = payload_jsonb(v.new_values, &out_nulls[3]);
-	out_nulls[4] = true;
-	if (v.format == kEntryFormatCommitted) {
-		const bool payload_present =
-		    v.row_key.present || v.subject.present || v.old_values.present || v.new_values.present;
-		if (state == StoredPayload::Unreadable || (v.salt == nullptr && payload_present)) {
-			out[4] = BoolGetDatum(false);
-			out_nulls[4] = false;
-		} else if (v.salt != nullptr) {
-			// A salt of the wrong length was read as altered: that payload does not verify.
-			out[4] = BoolGetDatum(payload_matches_commitment(v));
-			out_nulls[4] = false;
-		}
-	}
+	out[4] = BoolGetDatum(payload_verified(v, state, &out_nulls[4]));
 	desc = BlessTupleDesc(desc);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, out, out_nulls)));
+}
+
+// witness._payload_verified(e witness.entry): payload_verified of witness._entry_payload() alone,
+// without making the values jsonb: an erasure needs only this, and a value longer than jsonb takes
+// (256 MB) must not keep its subject from being erased.
+Datum witness_entry_payload_verified(PG_FUNCTION_ARGS)
+{
+	witness::pg::check_access();
+	require_nargs(fcinfo, 1);
+	Datum values[EntryNatts];
+	bool nulls[EntryNatts];
+	EntryView v;
+	const StoredPayload state = open_entry_arg(fcinfo, values, nulls, &v);
+	bool is_null;
+	const bool verified = payload_verified(v, state, &is_null);
+	if (is_null)
+		PG_RETURN_NULL();
+	PG_RETURN_BOOL(verified);
 }
 
 // witness._random_salt(): 32 fresh random bytes, for the salted subject digests of witness.erasure and

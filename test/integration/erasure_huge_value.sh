@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Integration test: a tracked row with a value longer than jsonb takes (2^28 - 1 bytes) does not keep
+# its subject from being erased. A role with INSERT on a tracked table could otherwise write such a
+# row for a chosen subject (and delete it again): the erasure read each entry's payload as jsonb for
+# its tamper check and failed, even for a superuser. It now checks the payload without jsonb
+# (witness._payload_verified()). Heavy: a 268 MB value, about 15 s and 1.5 GB in the backend.
+#
+# Environment: PGHOST, PGPORT, PGUSER, PGDATABASE, REPO (as scripts/test.sh passes them).
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=test/integration/lib/common.sh
+source "$HERE/lib/common.sh"
+
+DB="${PGDATABASE:-postgres}"
+
+say "a tracked table, and a row whose note is one byte longer than a jsonb string may be"
+q "CREATE EXTENSION IF NOT EXISTS pg_witness" >/dev/null
+q "CREATE TABLE cust (id int PRIMARY KEY, email text, note text)" >/dev/null
+q "SET client_min_messages = warning; SELECT witness.track('cust', 'pii', subject_column => 'email', encrypt => false)" >/dev/null
+q "INSERT INTO cust VALUES (1, 'victim@huge.example', repeat('x', 268435456)), (2, 'other@huge.example', 'small')" >/dev/null
+q "DELETE FROM cust WHERE id = 1" >/dev/null
+check "the value is too long for jsonb" "t" \
+	"SELECT length(new_values::text) > 268435455 FROM witness.entry WHERE table_name = 'cust' AND op = 'I' AND subject = 'victim@huge.example'"
+
+say "the subject is erased"
+check "entries erased" "2" "SELECT witness.erase_subject('victim@huge.example', 'erasure of a subject with a huge value')"
+check "no payload of the subject left" "0" \
+	"SELECT count(*) FROM witness.entry WHERE table_name = 'cust' AND subject = 'victim@huge.example'"
+check "the other subject untouched" "1" \
+	"SELECT count(*) FROM witness.entry WHERE table_name = 'cust' AND subject = 'other@huge.example' AND erasure_id IS NULL"
+q "SELECT count(*) FROM witness.seal()" >/dev/null
+check "the chain is valid, two entries erased" "valid|2" "SELECT status || '|' || entries_erased FROM witness.verify()"
+finish erasure_huge_value
