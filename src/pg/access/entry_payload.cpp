@@ -37,13 +37,12 @@ Datum payload_jsonb(const JsonDoc &doc, bool *is_null)
 	return DirectFunctionCall1(jsonb_in, CStringGetDatum(json));
 }
 
-// The entry of argument 0 as a view, its payload opened (decrypted when it is stored sealed). Raises
-// when it is sealed and no configured key opens it: not "altered", since the key that sealed it may
-// only be missing from the configuration, and an erasure would otherwise record it as tampered, for
-// good.
-StoredPayload open_entry_arg(FunctionCallInfo fcinfo, Datum *values, bool *nulls, EntryView *v)
+// An entry row (entry_row_from_arg()) as a view, its payload opened (decrypted when it is stored
+// sealed). Raises when it is sealed and no configured key opens it: not "altered", since the key that
+// sealed it may only be missing from the configuration, and an erasure would otherwise record it as
+// tampered, for good.
+StoredPayload open_entry_row(Datum *values, bool *nulls, EntryView *v)
 {
-	entry_row_from_arg(fcinfo, 0, values, nulls);
 	entry_view_from_row(values, nulls, v);
 	const char *why;
 	const StoredPayload state = open_stored_payload(values, nulls, v, &why);
@@ -97,15 +96,16 @@ Datum witness_entry_payload(PG_FUNCTION_ARGS)
 {
 	witness::pg::check_access();
 	require_nargs(fcinfo, 1);
+	Datum values[EntryNatts];
+	bool nulls[EntryNatts];
+	entry_row_from_arg(fcinfo, 0, values, nulls);
 	TupleDesc desc;
 	if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE || desc->natts != 5)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_FUNCTION_DEFINITION),
 		                errmsg("witness._entry_payload must return (row_key, subject, old_values, new_values, "
 		                       "payload_verified)")));
-	Datum values[EntryNatts];
-	bool nulls[EntryNatts];
 	EntryView v;
-	const StoredPayload state = open_entry_arg(fcinfo, values, nulls, &v);
+	const StoredPayload state = open_entry_row(values, nulls, &v);
 	Datum out[5];
 	bool out_nulls[5];
 	out[0] = payload_jsonb(v.row_key, &out_nulls[0]);
@@ -127,8 +127,9 @@ Datum witness_entry_payload_verified(PG_FUNCTION_ARGS)
 	require_nargs(fcinfo, 1);
 	Datum values[EntryNatts];
 	bool nulls[EntryNatts];
+	entry_row_from_arg(fcinfo, 0, values, nulls);
 	EntryView v;
-	const StoredPayload state = open_entry_arg(fcinfo, values, nulls, &v);
+	const StoredPayload state = open_entry_row(values, nulls, &v);
 	bool is_null;
 	const bool verified = payload_verified(v, state, &is_null);
 	if (is_null)
