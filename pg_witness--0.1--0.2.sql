@@ -857,23 +857,32 @@ AS $$ SELECT pg_catalog.to_char(pg_catalog.timezone('UTC', t), 'YYYY-MM-DD"T"HH2
 COMMENT ON FUNCTION witness._utc(timestamptz) IS 'internal: a time as ISO 8601 in UTC with microseconds, whatever the session''s TimeZone';
 
 -- The fields an entry carries, with old and new value as the operation has them (old: UPDATE and
--- DELETE; new: INSERT and UPDATE). An UPDATE that moved a row to this subject from another holds the
--- other subject's identifier as the old value of the subject column: that old value is withheld.
+-- DELETE; new: INSERT and UPDATE). An UPDATE that moved a row to this subject holds, as the old value
+-- of the subject column, what it was before (another subject, or NULL): that old value is withheld.
+-- When it named another subject, the row's old values were that subject's data, and every old value
+-- of the entry is withheld (docs/personal-data.md, "Subject access").
 CREATE FUNCTION witness._entry_changes(op "char", subject text, old_values jsonb, new_values jsonb)
 RETURNS TABLE (field text, has_old boolean, old_value jsonb, has_new boolean, new_value jsonb, old_withheld boolean)
 LANGUAGE sql IMMUTABLE
 AS $$
 	SELECT k.field, k.has_old AND NOT k.withheld, CASE WHEN k.has_old AND NOT k.withheld THEN old_values OPERATOR(pg_catalog.->) k.field END,
 	       k.has_new, CASE WHEN k.has_new THEN new_values OPERATOR(pg_catalog.->) k.field END, k.withheld
-	FROM (SELECT f.field, op OPERATOR(pg_catalog.=) 'U' OR op OPERATOR(pg_catalog.=) 'D' AS has_old,
-	             op OPERATOR(pg_catalog.=) 'I' OR op OPERATOR(pg_catalog.=) 'U' AS has_new,
-	             COALESCE(op OPERATOR(pg_catalog.=) 'U' AND new_values OPERATOR(pg_catalog.->>) f.field OPERATOR(pg_catalog.=) subject
-	                      AND (old_values OPERATOR(pg_catalog.->>) f.field IS NULL
-	                           OR old_values OPERATOR(pg_catalog.->>) f.field OPERATOR(pg_catalog.<>) subject), false) AS withheld
-	      FROM (SELECT pg_catalog.jsonb_object_keys(COALESCE(old_values, '{}') OPERATOR(pg_catalog.||) COALESCE(new_values, '{}')) AS field) f) k
+	FROM (SELECT f.field, f.has_old, f.has_new,
+	             f.has_old AND (m.from_other OR COALESCE(op OPERATOR(pg_catalog.=) 'U'
+	                 AND new_values OPERATOR(pg_catalog.->>) f.field OPERATOR(pg_catalog.=) subject
+	                 AND (old_values OPERATOR(pg_catalog.->>) f.field IS NULL
+	                      OR old_values OPERATOR(pg_catalog.->>) f.field OPERATOR(pg_catalog.<>) subject), false)) AS withheld
+	      FROM (SELECT g.field, op OPERATOR(pg_catalog.=) 'U' OR op OPERATOR(pg_catalog.=) 'D' AS has_old,
+	                   op OPERATOR(pg_catalog.=) 'I' OR op OPERATOR(pg_catalog.=) 'U' AS has_new
+	            FROM (SELECT pg_catalog.jsonb_object_keys(COALESCE(old_values, '{}') OPERATOR(pg_catalog.||) COALESCE(new_values, '{}')) AS field) g) f,
+	           -- A field that is this subject now and named another one before: the row moved here.
+	           (SELECT COALESCE(pg_catalog.bool_or(op OPERATOR(pg_catalog.=) 'U'
+	                       AND new_values OPERATOR(pg_catalog.->>) n.field OPERATOR(pg_catalog.=) subject
+	                       AND old_values OPERATOR(pg_catalog.->>) n.field OPERATOR(pg_catalog.<>) subject), false) AS from_other
+	            FROM (SELECT pg_catalog.jsonb_object_keys(COALESCE(new_values, '{}')) AS field) n) m) k
 	ORDER BY k.field COLLATE "C"
 $$;
-COMMENT ON FUNCTION witness._entry_changes("char", text, jsonb, jsonb) IS 'internal: an entry''s fields with old and new values for the subject export; the old value of a subject column that named another subject is withheld';
+COMMENT ON FUNCTION witness._entry_changes("char", text, jsonb, jsonb) IS 'internal: an entry''s fields with old and new values for the subject export; the old value of a subject column that named another subject is withheld, and then every old value of the entry (they were that subject''s data)';
 
 -- RFC 4180: a field with a comma, a double quote, CR or LF is quoted, its double quotes doubled. NULL
 -- is an empty field; an empty string is quoted ("") to tell it from NULL.
@@ -1054,7 +1063,7 @@ BEGIN
 			lines := 0;
 			IF r.erasure_id IS NULL THEN
 				FOR c IN SELECT * FROM witness._entry_changes(e.op, for_subject, p.old_values, p.new_values) LOOP
-					note := concat_ws('; ', problem, CASE WHEN c.old_withheld THEN 'old value withheld: it names another subject' END);
+					note := concat_ws('; ', problem, CASE WHEN c.old_withheld THEN 'old value withheld: it names or belongs to another subject' END);
 					RETURN NEXT witness._csv_line(ARRAY[e.id::text, stmt_time, table_name, op_name, p.row_key::text, c.field,
 					                                    witness._csv_value(c.old_value), witness._csv_value(c.new_value),
 					                                    e.actor, e.reason, status, b.block_no::text, verified::text,

@@ -94,9 +94,10 @@ UPDATE sx.customer SET plan = CASE id WHEN 1 THEN 'pro' ELSE 'bob-secret-plan-2'
 SELECT entry_count FROM witness.seal();
 UPDATE sx.customer SET note = E'a "quoted", two-line\nnote' WHERE id = 1;
 DELETE FROM sx.orders WHERE order_no = 10;
--- cy's row is given to ann: its old subject (cy's address) must not reach ann's export.
-INSERT INTO sx.customer VALUES (3, 'cy@sx.example', 'basic', NULL);
-UPDATE sx.customer SET email = 'ann@sx.example' WHERE id = 3;
+-- cy's row is given to ann, its note changed with it: neither its old subject (cy's address) nor its
+-- old note (cy's data) may reach ann's export.
+INSERT INTO sx.customer VALUES (3, 'cy@sx.example', 'basic', 'cy-private-note');
+UPDATE sx.customer SET email = 'ann@sx.example', note = 'given to ann' WHERE id = 3;
 
 -- JSON: a first line describing the export, then one line per entry, oldest first.
 SET witness.reason = 'GDPR Art. 15 request #77';
@@ -117,7 +118,7 @@ SELECT bool_and(a.id < b.id) AS oldest_first
 FROM (SELECT n, (line::json ->> 'entry_id')::bigint AS id FROM sx.out WHERE n > 1) a
 JOIN (SELECT n, (line::json ->> 'entry_id')::bigint AS id FROM sx.out WHERE n > 1) b ON b.n = a.n + 1;
 -- No value of another subject appears anywhere: not bob's, not cy's.
-SELECT count(*) FILTER (WHERE line LIKE '%bob%') AS lines_naming_bob, count(*) FILTER (WHERE line LIKE '%cy@%') AS lines_naming_cy
+SELECT count(*) FILTER (WHERE line LIKE '%bob%') AS lines_naming_bob, count(*) FILTER (WHERE line LIKE '%cy@%' OR line LIKE '%cy-private%') AS lines_naming_cy
 FROM sx.out;
 -- A sealed entry's proof is witness.prove()'s, and its audit path leads from the leaf to the block's root.
 SELECT (l ->> 'entry_id')::bigint - :e0 AS entry, (l -> 'proof')::jsonb = witness.prove((l ->> 'entry_id')::bigint) AS same_as_prove,
@@ -140,10 +141,10 @@ SELECT CASE WHEN n = 1 THEN line ELSE sx.masked(line, :e0, :base) END AS csv FRO
 -- Every record has the header's 14 fields, and a quoted field reads back as the stored value.
 SELECT bool_and(cardinality(sx.csv_fields(line)) = 14) AS all_records_have_14_fields FROM sx.csv;
 SELECT (sx.csv_fields(line))[7] AS old_note, (sx.csv_fields(line))[8] = (SELECT note FROM sx.customer WHERE id = 1) AS new_note_reads_back
-FROM sx.csv WHERE (sx.csv_fields(line))[6] = 'note' AND (sx.csv_fields(line))[4] = 'UPDATE';
+FROM sx.csv WHERE (sx.csv_fields(line))[6] = 'note' AND (sx.csv_fields(line))[4] = 'UPDATE' AND (sx.csv_fields(line))[5] = '{"id": 1}';
 -- NULL is an empty field, the empty string a quoted one.
 SELECT witness._csv_line(ARRAY[NULL, '', 'plain', 'a,b', 'say "hi"', E'cr\rlf\n']) AS rfc4180;
-SELECT count(*) FILTER (WHERE line LIKE '%bob%' OR line LIKE '%cy@%') AS csv_lines_naming_others FROM sx.csv;
+SELECT count(*) FILTER (WHERE line LIKE '%bob%' OR line LIKE '%cy@%' OR line LIKE '%cy-private%') AS csv_lines_naming_others FROM sx.csv;
 
 -- A subject with no entries: only the describing line.
 SELECT line::json ->> 'entries' AS entries FROM witness.subject_export('nobody@sx.example', 'json', 'request #79') AS line;
