@@ -466,10 +466,6 @@ AS 'MODULE_PATHNAME', 'witness_erase_payloads' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION witness._erase_payloads(tid[], oid[], bigint[], bigint) IS 'internal: removes payload and salt of format-2 entries (each at a ctid of a partition of witness.entry), keeping their commitment, and marks them with the erasure; returns where each erased entry is now (its new ctid), NULL for an element it skipped';
 REVOKE ALL ON FUNCTION witness._erase_payloads(tid[], oid[], bigint[], bigint) FROM PUBLIC;
 
--- An erasure writes a new version of each entry it empties, elsewhere, and a rotation of each entry it
--- re-encrypts: their lookup rows learn the new places (witness.entry_lookup.entry_tid), so that reading
--- them again (an export, a proof of their chunk) takes a page each, not a read by id. Rows the lookup
--- table does not hold yet get the new place when it adds them. Under the lookup maintenance lock.
 -- Each place overwritten in its row (src/pg/seal/lookup_places.cpp): a place is a hint, and an
 -- UPDATE of a full page of the lookup table writes each row again with an entry in every index.
 CREATE FUNCTION witness._move_lookup_places_in_place(ids bigint[], places tid[]) RETURNS bigint
@@ -477,6 +473,10 @@ AS 'MODULE_PATHNAME', 'witness_move_lookup_places_in_place' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION witness._move_lookup_places_in_place(bigint[], tid[]) IS 'internal: overwrites the place (entry_tid) of the lookup row of each id that has another place, in the row as it is (WAL-logged, not transactional: a place is a hint); returns how many rows it changed, NULL when the table has a row trigger, rule, CHECK constraint, forced row-level security or index on entry_tid that an UPDATE would run or maintain';
 REVOKE ALL ON FUNCTION witness._move_lookup_places_in_place(bigint[], tid[]) FROM PUBLIC;
 
+-- An erasure writes a new version of each entry it empties, elsewhere, and a rotation of each entry it
+-- re-encrypts: their lookup rows learn the new places (witness.entry_lookup.entry_tid), so that reading
+-- them again (an export, a proof of their chunk) takes a page each, not a read by id. Rows the lookup
+-- table does not hold yet get the new place when it adds them. Under the lookup maintenance lock.
 CREATE FUNCTION witness._move_lookup_places(ids bigint[], places tid[]) RETURNS bigint
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET enable_seqscan = off
 AS $$
