@@ -9,12 +9,14 @@ ALTER TABLE witness.entry
 	ADD COLUMN commitment bytea,
 	ADD COLUMN subject_pseudonym bytea,
 	ADD COLUMN erasure_id bigint,
-	ADD COLUMN sealed_payload bytea;
+	ADD COLUMN sealed_payload bytea,
+	ADD COLUMN old_subject_key bigint;
 COMMENT ON COLUMN witness.entry.salt IS 'format 2: the 16 random bytes the payload commitment is salted with; NULL once the payload is erased';
 COMMENT ON COLUMN witness.entry.commitment IS 'format 2: SHA-256(0x03 || salt || canonical payload bytes), covered by the leaf hash in place of the payload';
 COMMENT ON COLUMN witness.entry.subject_pseudonym IS 'format 2: keyed pseudonym of the subject (HMAC-SHA256 under a key derived from the master key), when one is configured';
 COMMENT ON COLUMN witness.entry.erasure_id IS 'the erasure that removed this entry''s payload, or NULL';
 COMMENT ON COLUMN witness.entry.sealed_payload IS 'format 2, encrypted tables: salt and payload, AES-256-GCM under the subject''s key (docs/personal-data.md); row_key, subject, old_values, new_values and salt are then NULL';
+COMMENT ON COLUMN witness.entry.old_subject_key IS 'an UPDATE that changed the row''s subject: the lookup key of the subject before (witness._subject_lookup_key()), so that its erasure and export find the entry holding its old values; NULL otherwise and once erased; not covered by the leaf hash';
 
 -- A subject's entries are found through witness.entry_lookup, which the sealer fills after commit
 -- (witness._subject_entries(), docs/personal-data.md "Finding a subject's entries"): the capture adds
@@ -93,9 +95,13 @@ BEGIN
 	EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s USING brin (xid witness.xid8_minmax_ops)', name || '_xid', p);
 	EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s USING brin (id)', name || '_id', p);
 	EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s (erasure_id) WHERE erasure_id IS NOT NULL', name || '_erasure', p);
+	-- The few UPDATEs that moved a row from one subject to another: the capture adds an index entry for
+	-- those only (a partial index on "IS NOT NULL" costs the other entries nothing, entry_store.cpp).
+	EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s (old_subject_key) WHERE old_subject_key IS NOT NULL',
+	               name || '_old_subject', p);
 END
 $$;
-COMMENT ON FUNCTION witness._guard_entry_partition(regclass) IS 'internal: puts the append-only and insert guards and the indexes of witness.entry (entry_xid, entry_id, entry_erasure, named after the partition) on one of its partitions';
+COMMENT ON FUNCTION witness._guard_entry_partition(regclass) IS 'internal: puts the append-only and insert guards and the indexes of witness.entry (entry_xid, entry_id, entry_erasure, entry_old_subject, named after the partition) on one of its partitions';
 REVOKE ALL ON FUNCTION witness._guard_entry_partition(regclass) FROM PUBLIC;
 
 -- The safety net: entries of a month that has no partition yet land here, so that capture never
@@ -861,17 +867,22 @@ COMMENT ON FUNCTION witness._utc(timestamptz) IS 'internal: a time as ISO 8601 i
 -- of the subject column, what it was before (another subject, or NULL): that old value is withheld.
 -- When it named another subject, the row's old values were that subject's data, and every old value
 -- of the entry is withheld (docs/personal-data.md, "Subject access").
-CREATE FUNCTION witness._entry_changes(op "char", subject text, old_values jsonb, new_values jsonb)
-RETURNS TABLE (field text, has_old boolean, old_value jsonb, has_new boolean, new_value jsonb, old_withheld boolean)
+CREATE FUNCTION witness._entry_changes(op "char", subject text, entry_subject text, old_values jsonb, new_values jsonb)
+RETURNS TABLE (field text, has_old boolean, old_value jsonb, has_new boolean, new_value jsonb, old_withheld boolean,
+               new_withheld boolean)
 LANGUAGE sql IMMUTABLE
 AS $$
 	SELECT k.field, k.has_old AND NOT k.withheld, CASE WHEN k.has_old AND NOT k.withheld THEN old_values OPERATOR(pg_catalog.->) k.field END,
-	       k.has_new, CASE WHEN k.has_new THEN new_values OPERATOR(pg_catalog.->) k.field END, k.withheld
+	       k.has_new AND NOT k.moved_away, CASE WHEN k.has_new AND NOT k.moved_away THEN new_values OPERATOR(pg_catalog.->) k.field END,
+	       k.withheld, k.has_new AND k.moved_away
 	FROM (SELECT f.field, f.has_old, f.has_new,
 	             f.has_old AND (m.from_other OR COALESCE(op OPERATOR(pg_catalog.=) 'U'
 	                 AND new_values OPERATOR(pg_catalog.->>) f.field OPERATOR(pg_catalog.=) subject
 	                 AND (old_values OPERATOR(pg_catalog.->>) f.field IS NULL
-	                      OR old_values OPERATOR(pg_catalog.->>) f.field OPERATOR(pg_catalog.<>) subject), false)) AS withheld
+	                      OR old_values OPERATOR(pg_catalog.->>) f.field OPERATOR(pg_catalog.<>) subject), false)) AS withheld,
+	             -- The entry is another subject's (or no subject's): an UPDATE that moved the row away from
+	             -- this one. Its new values are the row's after the move.
+	             entry_subject IS DISTINCT FROM subject AS moved_away
 	      FROM (SELECT g.field, op OPERATOR(pg_catalog.=) 'U' OR op OPERATOR(pg_catalog.=) 'D' AS has_old,
 	                   op OPERATOR(pg_catalog.=) 'I' OR op OPERATOR(pg_catalog.=) 'U' AS has_new
 	            FROM (SELECT pg_catalog.jsonb_object_keys(COALESCE(old_values, '{}') OPERATOR(pg_catalog.||) COALESCE(new_values, '{}')) AS field) g) f,
@@ -882,7 +893,7 @@ AS $$
 	            FROM (SELECT pg_catalog.jsonb_object_keys(COALESCE(new_values, '{}')) AS field) n) m) k
 	ORDER BY k.field COLLATE "C"
 $$;
-COMMENT ON FUNCTION witness._entry_changes("char", text, jsonb, jsonb) IS 'internal: an entry''s fields with old and new values for the subject export; the old value of a subject column that named another subject is withheld, and then every old value of the entry (they were that subject''s data)';
+COMMENT ON FUNCTION witness._entry_changes("char", text, text, jsonb, jsonb) IS 'internal: an entry''s fields with old and new values for the subject export; the old value of a subject column that named another subject is withheld, and then every old value of the entry (they were that subject''s data); every new value of an entry that moved the row away from the subject is withheld';
 
 -- RFC 4180: a field with a comma, a double quote, CR or LF is quoted, its double quotes doubled. NULL
 -- is an empty field; an empty string is quoted ("") to tell it from NULL.
@@ -955,8 +966,11 @@ BEGIN
 		WITH found AS (
 			-- Entries erased by this subject's erasures are the third part's (an erased entry in clear
 			-- has no subject any more; an encrypted one keeps its pseudonym).
-			SELECT s.entry AS m, NULL::bigint AS erasure_id, NULL::timestamptz AS erased_at
+			-- An entry of this subject that another subject's erasure emptied (it moved a row from that
+			-- subject to this one, docs/personal-data.md) is erased here too, when that erasure lists it.
+			SELECT s.entry AS m, x.erasure_id, x.erased_at
 			FROM witness._subject_entries(for_subject, pseudonyms) s
+			LEFT JOIN witness.erasure x ON x.erasure_id = (s.entry).erasure_id AND (s.entry).id = ANY (x.entry_ids)
 			WHERE (s.entry).erasure_id IS NULL OR (s.entry).erasure_id <> ALL (COALESCE(erasures, '{}'))
 			UNION ALL
 			-- Read where their lookup rows say (the erasure told them where it wrote them).
@@ -1044,12 +1058,13 @@ BEGIN
 			changes := NULL;
 			IF r.erasure_id IS NULL THEN
 				SELECT COALESCE(json_agg(CASE WHEN x.old_withheld THEN json_build_object('field', x.field, 'old_withheld', true, 'new', x.new_value)
+				                              WHEN x.new_withheld THEN json_build_object('field', x.field, 'old', x.old_value, 'new_withheld', true)
 				                              WHEN x.has_old AND x.has_new THEN json_build_object('field', x.field, 'old', x.old_value, 'new', x.new_value)
 				                              WHEN x.has_old THEN json_build_object('field', x.field, 'old', x.old_value)
 				                              ELSE json_build_object('field', x.field, 'new', x.new_value) END
 				                         ORDER BY x.field COLLATE "C"), '[]')
 				INTO changes
-				FROM witness._entry_changes(e.op, for_subject, p.old_values, p.new_values) AS x;
+				FROM witness._entry_changes(e.op, for_subject, p.subject, p.old_values, p.new_values) AS x;
 			END IF;
 			-- Every entry line has the same members, in this order (docs/personal-data.md).
 			RETURN NEXT json_build_object('entry_id', e.id, 'time', stmt_time, 'table', table_name, 'operation', op_name,
@@ -1062,8 +1077,9 @@ BEGIN
 		ELSE
 			lines := 0;
 			IF r.erasure_id IS NULL THEN
-				FOR c IN SELECT * FROM witness._entry_changes(e.op, for_subject, p.old_values, p.new_values) LOOP
-					note := concat_ws('; ', problem, CASE WHEN c.old_withheld THEN 'old value withheld: it names or belongs to another subject' END);
+				FOR c IN SELECT * FROM witness._entry_changes(e.op, for_subject, p.subject, p.old_values, p.new_values) LOOP
+					note := concat_ws('; ', problem, CASE WHEN c.old_withheld THEN 'old value withheld: it names or belongs to another subject' END,
+					                  CASE WHEN c.new_withheld THEN 'new value withheld: the row moved to another subject or to none' END);
 					RETURN NEXT witness._csv_line(ARRAY[e.id::text, stmt_time, table_name, op_name, p.row_key::text, c.field,
 					                                    witness._csv_value(c.old_value), witness._csv_value(c.new_value),
 					                                    e.actor, e.reason, status, b.block_no::text, verified::text,
@@ -4545,7 +4561,10 @@ REVOKE ALL ON FUNCTION witness._entries_at(bigint[], tid[], timestamptz, timesta
 -- The entries about one subject, with where each is (ctid within its partition, tableoid), unordered:
 -- those witness.entry_lookup holds, by subject key (the subject in clear, or one of its pseudonyms),
 -- and those of the pending tail it does not hold yet, compared with the subject itself. The capture
--- adds nothing for this (docs/personal-data.md, "Finding a subject's entries"). The entries are read
+-- adds nothing for this (docs/personal-data.md, "Finding a subject's entries"). Also the UPDATEs that
+-- moved one of the subject's rows to another subject or to none, by the key of the subject before
+-- (witness.entry.old_subject_key, a partial index of each partition): their old values are the
+-- subject's ("A row that moves"); their subject is not the given one. The entries are read
 -- by id (witness._entries_by_id()) within the statement times the candidates have, keeping those that
 -- are the subject's: a key collision costs a read. Each is read at the place its lookup row remembers
 -- (witness._entries_at()).
@@ -4566,7 +4585,9 @@ BEGIN
 	               'SELECT k.id, k.entry_tid AS tid, k.stmt_time FROM witness.entry_lookup k'
 	               ' WHERE (k.id OPERATOR(pg_catalog.>>) 16) = ANY ($1) AND k.subject_key = ANY ($2)'
 	               ' UNION SELECT e.id, e.ctid, e.stmt_time FROM witness.entry e'
-	               ' WHERE %s AND (e.subject OPERATOR(pg_catalog.=) $3 OR e.subject_pseudonym = ANY ($4))) c',
+	               ' WHERE %s AND (e.subject OPERATOR(pg_catalog.=) $3 OR e.subject_pseudonym = ANY ($4))'
+	               ' UNION SELECT e.id, e.ctid, e.stmt_time FROM witness.entry e'
+	               ' WHERE e.old_subject_key IS NOT NULL AND e.old_subject_key = ANY ($2)) c',
 	               witness._lookup_pending_clause('e'))
 	INTO ids, tids, lo, hi
 	USING witness._subject_buckets(), keys, for_subject, pseudonyms;
@@ -4574,10 +4595,11 @@ BEGIN
 		RETURN;
 	END IF;
 	RETURN QUERY SELECT f.entry, f.entry_ctid, f.entry_part FROM witness._entries_at(ids, tids, lo, hi) f
-	WHERE (f.entry).subject = for_subject OR (f.entry).subject_pseudonym = ANY (pseudonyms);
+	WHERE (f.entry).subject = for_subject OR (f.entry).subject_pseudonym = ANY (pseudonyms)
+	   OR (f.entry).old_subject_key = ANY (keys);
 END
 $$;
-COMMENT ON FUNCTION witness._subject_entries(text, bytea[]) IS 'internal: the entries whose subject is the given one or whose subject pseudonym is one of those given, with their ctid and partition, found through witness.entry_lookup and the pending tail';
+COMMENT ON FUNCTION witness._subject_entries(text, bytea[]) IS 'internal: the entries whose subject is the given one or whose subject pseudonym is one of those given, and the UPDATEs that moved a row from that subject, with their ctid and partition, found through witness.entry_lookup, the pending tail and witness.entry.old_subject_key';
 REVOKE ALL ON FUNCTION witness._subject_entries(text, bytea[]) FROM PUBLIC;
 
 -- The entries behind the candidates of witness.entry_lookup (conditions k_cond on it, alias k) and of

@@ -94,6 +94,27 @@ struct RowChange {
 	ChangeRecord *record;
 };
 
+// An UPDATE that changed the subject column keeps the subject the row had: its old values are that
+// subject's data, which its erasure must reach (docs/personal-data.md, "A row that moves").
+void note_old_subject(RowChange *rc)
+{
+	const CapturePlan *plan = rc->plan;
+	bool changed = false;
+	for (int i = 0; i < rc->nchanged && !changed; i++)
+		changed = rc->changed[i] == plan->subject;
+	if (!changed)
+		return;
+	const CapturedValue &old = value_of(plan, &rc->oldrow, plan->subject);
+	if (old.kind == JsonKind::Null || old.len == 0)
+		return;
+	const TextField &now = rc->record->view.subject;
+	if (now.present && now.len == old.len && memcmp(now.ptr, old.text, old.len) == 0)
+		return;
+	rc->record->old_subject.present = true;
+	rc->record->old_subject.ptr = old.text;
+	rc->record->old_subject.len = old.len;
+}
+
 // Converts values and fills the record; runs with output settings pinned.
 void describe_change(RowChange *rc)
 {
@@ -110,6 +131,8 @@ void describe_change(RowChange *rc)
 			v.subject.len = s.len;
 		}
 	}
+	if (rc->op == 'U')
+		note_old_subject(rc);
 	if (rc->op != 'I')
 		rc->record->old_values = build_object(plan, &rc->oldrow, rc->changed, rc->nchanged, &v.old_values);
 	if (rc->op != 'D')

@@ -3,6 +3,7 @@
 #include "pg/capture/attribution.hpp"
 #include "pg/common/core_bridge.hpp"
 #include "pg/common/master_keys.hpp"
+#include "pg/common/subject_lookup_key.hpp"
 #include "pg/capture/entry_store.hpp"
 #include "pg/capture/capture_plan.hpp"
 #include "pg/common/trail_catalog.hpp"
@@ -30,6 +31,18 @@ TextField text_field(const char *s)
 Datum text_datum(const TextField &f)
 {
 	return PointerGetDatum(cstring_to_text_with_len(f.ptr, (int)f.len));
+}
+
+// The lookup key of the subject an UPDATE moved the row from, as the entry would have it had the row
+// kept that subject: its pseudonym's in an encrypted table, else the subject's (witness._subject_lookup_key()).
+Datum old_subject_key(const TextField &old_subject, const MasterKey *key)
+{
+	if (key == nullptr)
+		return Int64GetDatum(clear_subject_lookup_key(cstring_to_text_with_len(old_subject.ptr, (int)old_subject.len)));
+	EntryView old;
+	old.subject = old_subject;
+	set_pseudonym(*key, &old);
+	return Int64GetDatum(pseudonym_lookup_key(hash_bytea(old.pseudonym.data())));
 }
 
 } // namespace
@@ -116,6 +129,9 @@ void write_entry(ChangeRecord *change)
 	nulls[EntrySubjectPseudonym - 1] = !v.has_pseudonym;
 	nulls[EntryErasureId - 1] = true;
 	nulls[EntrySealedPayload - 1] = true;
+	nulls[EntryOldSubjectKey - 1] = !(committed && change->old_subject.present);
+	if (!nulls[EntryOldSubjectKey - 1])
+		values[EntryOldSubjectKey - 1] = old_subject_key(change->old_subject, key);
 	if (sealed != nullptr) {
 		// Sealed: the salt and payload travel inside the ciphertext, nothing of them in clear.
 		values[EntrySealedPayload - 1] = PointerGetDatum(sealed);

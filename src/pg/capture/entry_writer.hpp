@@ -16,6 +16,9 @@ struct ChangeRecord {
 	Datum old_values;
 	Datum new_values;
 	bool encrypt; // the table's payloads are stored sealed (capture_plan.hpp)
+	// An UPDATE that changed the row's subject: the subject before (not NULL, not empty); its lookup key
+	// goes into witness.entry.old_subject_key, so that that subject's erasure and export find the entry.
+	TextField old_subject;
 };
 
 void write_entry(ChangeRecord *change);

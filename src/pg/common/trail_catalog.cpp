@@ -12,7 +12,7 @@ const char *const kEntryColumnNames[EntryNatts] = {
     "format",     "op",         "schema_name",       "table_name",        "row_key",          "subject",
     "old_values", "new_values", "session_user_name", "current_user_name", "application_name", "client_addr",
     "actor",      "reason",     "context",           "leaf_hash",         "salt",             "commitment",
-    "subject_pseudonym", "erasure_id", "sealed_payload"};
+    "subject_pseudonym", "erasure_id", "sealed_payload", "old_subject_key"};
 
 const char *const kBlockColumnNames[BlockNatts] = {"block_no",       "snapshot",    "entry_count",
                                                    "first_entry_id", "last_entry_id", "merkle_root",

@@ -38,7 +38,9 @@ enum EntryColumn {
 	EntrySubjectPseudonym,
 	EntryErasureId,
 	EntrySealedPayload,
-	EntryNatts = EntrySealedPayload
+	// Not covered by the leaf hash: where the subject an UPDATE moved the row from finds the entry.
+	EntryOldSubjectKey,
+	EntryNatts = EntryOldSubjectKey
 };
 
 // Layout of witness.block, in attribute order.

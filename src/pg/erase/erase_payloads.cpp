@@ -37,13 +37,15 @@ HeapTuple fetch_erasable(Relation rel, ItemPointer tid, int64 id)
 	return ok && is_null ? copy : nullptr;
 }
 
-// The entry with its payload and salt removed and the erasure named.
+// The entry with its payload and salt removed and the erasure named; the key of the subject an UPDATE
+// moved the row from goes too (like a lookup row's keys, it would confirm a guessed subject).
 HeapTuple erased_version(HeapTuple entry, TupleDesc desc, int64 erasure_id)
 {
 	Datum values[EntryNatts];
 	bool nulls[EntryNatts];
 	heap_deform_tuple(entry, desc, values, nulls);
-	for (EntryColumn c : {EntryRowKey, EntrySubject, EntryOldValues, EntryNewValues, EntrySalt, EntrySealedPayload})
+	for (EntryColumn c : {EntryRowKey, EntrySubject, EntryOldValues, EntryNewValues, EntrySalt, EntrySealedPayload,
+	                      EntryOldSubjectKey})
 		nulls[c - 1] = true;
 	values[EntryErasureId - 1] = Int64GetDatum(erasure_id);
 	nulls[EntryErasureId - 1] = false;

@@ -12,7 +12,7 @@
 #include "pg/capture/internal_ddl.hpp"
 #include "pg/common/arguments.hpp"
 #include "pg/common/trail_brin.hpp"
-#include "pg/seal/subject_lookup_key.hpp"
+#include "pg/common/subject_lookup_key.hpp"
 
 #include <new>
 #include <utility>

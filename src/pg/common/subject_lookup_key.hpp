@@ -1,5 +1,6 @@
 // The key witness.entry_lookup keeps of an entry's subject (subject_lookup_key.cpp), for the lookup
-// table's writer (lookup_rows.cpp) and the SQL function witness._subject_lookup_key().
+// table's writer (seal/lookup_rows.cpp), the capture of an UPDATE that moves a row from one subject to
+// another (witness.entry.old_subject_key) and the SQL function witness._subject_lookup_key().
 #pragma once
 
 #include "pg/common/pg_includes.hpp"

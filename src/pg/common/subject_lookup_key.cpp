@@ -3,7 +3,7 @@
 // carry only the keyed pseudonym, so their key comes from it; the others' from a hash of the subject.
 // The sign bit tells the two apart, so that whether any sealed entry is encrypted is one probe of
 // witness.entry_lookup_subject (subject_key < 0) and not a scan of the trail.
-#include "pg/seal/subject_lookup_key.hpp"
+#include "pg/common/subject_lookup_key.hpp"
 
 #include "pg/common/arguments.hpp"
 
