@@ -517,6 +517,7 @@ DECLARE
 	salt bytea;
 	pseudonyms bytea[];
 	tampered bigint[];
+	moved bigint[];
 BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in error contexts stay
 	IF subject IS NULL OR subject = '' THEN
 		RAISE EXCEPTION 'subject must not be null or empty' USING ERRCODE = 'null_value_not_allowed';
@@ -556,14 +557,18 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 	       count(*) FILTER (WHERE (f.entry).format = 1),
 	       COALESCE(array_agg((f.entry).id ORDER BY (f.entry).id)
 	                FILTER (WHERE (f.entry).format = 2 AND (f.entry).erasure_id IS NULL
-	                          AND witness._payload_verified(f.entry) IS NOT TRUE), '{}')
-	INTO tids, parts, ids, format1, tampered
+	                          AND witness._payload_verified(f.entry) IS NOT TRUE), '{}'),
+	       -- UPDATEs that moved a row away from the subject: another subject's entries, or none's.
+	       COALESCE(array_agg((f.entry).id ORDER BY (f.entry).id)
+	                FILTER (WHERE (f.entry).format = 2 AND (f.entry).erasure_id IS NULL
+	                          AND NOT COALESCE((f.entry).subject = subject OR (f.entry).subject_pseudonym = ANY (pseudonyms), false)), '{}')
+	INTO tids, parts, ids, format1, tampered, moved
 	FROM witness._subject_entries(subject, pseudonyms) f;
 	IF format1 > 0 THEN
 		RAISE WARNING '% entries of this subject were captured in format 1 and cannot be erased', format1
 			USING DETAIL = 'Their values are covered by their leaf hashes directly (docs/personal-data.md).';
 	END IF;
-	PERFORM witness._check_erasure_allowed(subject, ids); -- raises when a legal hold covers one of them
+	PERFORM witness._check_erasure_allowed(subject, ids, moved); -- raises when a legal hold covers one of them
 	-- The subject only as a salted digest: enough for subject_export() to find this erasure again, not to read it back.
 	salt := witness._random_salt();
 	PERFORM witness._begin_internal_ddl();
@@ -2691,10 +2696,13 @@ REVOKE ALL ON FUNCTION witness._entry_held(bigint) FROM PUBLIC;
 
 -- Called by witness.erase_subject() once it knows the entries it would erase: refuses when a hold
 -- in force covers any of them. A hold naming the subject covers the subject's entries by the
--- erasure's own subject, so that encrypted entries need no decryption for it. Under the holds' lock
+-- erasure's own subject, so that encrypted entries need no decryption for it. The entries that moved a
+-- row away from the subject (moved_ids, among ids) are another subject's, or none's: a hold naming a
+-- subject is checked against each of them (docs/personal-data.md, "A row that moves"). Under the holds' lock
 -- and VOLATILE (a fresh snapshot after the lock): a hold placed concurrently is either seen here or
 -- placed after this erasure commits.
-CREATE OR REPLACE FUNCTION witness._check_erasure_allowed(subject text, ids bigint[]) RETURNS void
+CREATE OR REPLACE FUNCTION witness._check_erasure_allowed(subject text, ids bigint[], moved_ids bigint[] DEFAULT '{}')
+RETURNS void
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -2706,12 +2714,14 @@ BEGIN
 	         WHERE x.event = 'held' AND NOT EXISTS (SELECT FROM witness.legal_hold r WHERE r.releases = x.hold_event_id)
 	         ORDER BY x.hold_event_id LOOP
 		IF h.subject_digest IS NOT NULL AND witness._subject_digest(h.subject_salt, subject) <> h.subject_digest THEN
-			CONTINUE;
+			-- Another subject's hold: it can cover only the entries that moved a row to that subject.
+			SELECT count(*) INTO held FROM witness._entries_by_id(moved_ids) f WHERE witness._hold_covers(h, f.entry);
+		ELSE
+			-- The subject matched (or the hold names none): the remaining scope is checked per entry.
+			h.subject_salt := NULL;
+			h.subject_digest := NULL;
+			SELECT count(*) INTO held FROM witness._entries_by_id(ids) f WHERE witness._hold_covers(h, f.entry);
 		END IF;
-		-- The subject matched (or the hold names none): the remaining scope is checked per entry.
-		h.subject_salt := NULL;
-		h.subject_digest := NULL;
-		SELECT count(*) INTO held FROM witness._entries_by_id(ids) f WHERE witness._hold_covers(h, f.entry);
 		IF held > 0 THEN
 			RAISE EXCEPTION 'cannot erase the subject''s entries: legal hold "%" is in force', h.name
 				USING ERRCODE = 'object_in_use',
@@ -2722,8 +2732,8 @@ BEGIN
 	END LOOP;
 END
 $$;
-COMMENT ON FUNCTION witness._check_erasure_allowed(text, bigint[]) IS 'internal: refuses an erasure (SQLSTATE 55006) when a legal hold in force covers any of the entries it would erase';
-REVOKE ALL ON FUNCTION witness._check_erasure_allowed(text, bigint[]) FROM PUBLIC;
+COMMENT ON FUNCTION witness._check_erasure_allowed(text, bigint[], bigint[]) IS 'internal: refuses an erasure (SQLSTATE 55006) when a legal hold in force covers any of the entries it would erase (ids; moved_ids: those of them that moved a row away from the subject)';
+REVOKE ALL ON FUNCTION witness._check_erasure_allowed(text, bigint[], bigint[]) FROM PUBLIC;
 
 -- Holds change one at a time: two hold() calls with one name would otherwise both find it free.
 CREATE FUNCTION witness._hold_lock() RETURNS void

@@ -1,0 +1,117 @@
+-- A row that moves: an UPDATE that changes a row's subject column is one entry, filed under the new
+-- subject (or none), whose old values are the old subject's data. The old subject's lookup key rides
+-- along (witness.entry.old_subject_key): its export lists the entry with the new values withheld, and
+-- its erasure empties the entry. In clear and encrypted, pending and sealed.
+CREATE SCHEMA sm;
+CREATE TABLE sm.clear_customer (id int PRIMARY KEY, email text, note text);
+SELECT witness.track('sm.clear_customer', 'pii', subject_column => 'email', encrypt => false);
+SELECT set_config('witness.master_key_file', current_setting('data_directory') || '/regress_witness_a.key', false) IS NOT NULL AS set;
+CREATE TABLE sm.sealed_customer (id int PRIMARY KEY, email text, note text);
+SELECT witness.track('sm.sealed_customer', 'pii', subject_column => 'email');
+SELECT count(*) >= 0 AS sealed_earlier_entries FROM witness.seal();
+SELECT last_value AS e0 FROM witness.entry_id_seq \gset
+SET witness.reason = 'subject_moves.sql';
+
+CREATE FUNCTION sm.changes(subject text, tbl text) RETURNS TABLE (entry bigint, op text, changes jsonb, status text)
+LANGUAGE sql AS $$
+	SELECT (l ->> 'entry_id')::bigint, l ->> 'operation', (l -> 'changes')::jsonb, l ->> 'status'
+	FROM witness.subject_export(subject, 'json') WITH ORDINALITY AS x(line, n), LATERAL (SELECT line::json AS l) j
+	WHERE n > 1 AND l ->> 'table' = tbl ORDER BY n
+$$;
+
+-- In each table: ann's row 1 goes to bob with a new note; bob's row 2 loses its subject; ann's row 3
+-- changes its note only; cy's row 4 goes to ann (who writes her note) and back to cy; row 5 gets a
+-- subject (dan) from none.
+DO $$
+DECLARE
+	t text;
+BEGIN
+	FOREACH t IN ARRAY ARRAY['sm.clear_customer', 'sm.sealed_customer'] LOOP
+		EXECUTE format($q$INSERT INTO %s VALUES (1, 'ann@sm.example', 'ann-note'), (2, 'bob@sm.example', 'bob-note'),
+		                   (3, 'ann@sm.example', 'ann-third'), (4, 'cy@sm.example', 'cy-note'), (5, NULL, 'nobody-note')$q$, t);
+		EXECUTE format($q$UPDATE %s SET email = 'bob@sm.example', note = 'bob-took-it' WHERE id = 1$q$, t);
+		EXECUTE format($q$UPDATE %s SET email = NULL WHERE id = 2$q$, t);
+		EXECUTE format($q$UPDATE %s SET note = 'ann-third-2' WHERE id = 3$q$, t);
+		EXECUTE format($q$UPDATE %s SET email = 'ann@sm.example', note = 'ann-got-4' WHERE id = 4$q$, t);
+		EXECUTE format($q$UPDATE %s SET email = 'cy@sm.example', note = 'cy-again' WHERE id = 4$q$, t);
+		EXECUTE format($q$UPDATE %s SET email = 'dan@sm.example' WHERE id = 5$q$, t);
+	END LOOP;
+END
+$$;
+
+-- Only the UPDATEs that moved a row away from a subject carry the old subject's key: in clear the key
+-- of the subject, encrypted the key of its pseudonym (negative), never the subject itself.
+SELECT e.table_name, e.id - :e0 AS entry, e.op, e.old_subject_key IS NOT NULL AS has_old_key,
+       e.old_subject_key = witness._subject_lookup_key(
+           CASE WHEN e.table_name = 'clear_customer' THEN s.old END,
+           CASE WHEN e.table_name = 'sealed_customer' THEN (witness._lookup_pseudonyms(s.old))[1] END) AS key_of_old_subject
+FROM witness.entry e
+LEFT JOIN LATERAL (SELECT CASE (e.id - :e0 - 1) % 11 WHEN 5 THEN 'ann@sm.example' WHEN 6 THEN 'bob@sm.example'
+                                               WHEN 8 THEN 'cy@sm.example' WHEN 9 THEN 'ann@sm.example' END AS old) s ON true
+WHERE e.id > :e0 AND e.table_name LIKE '%customer' AND e.op = 'U' ORDER BY e.id;
+
+-- ann's export: her INSERTs and her row 3's UPDATE as before; the UPDATE that gave row 1 to bob with
+-- its old values (hers) and every new value withheld (bob's); cy's row 4 coming to her with its old
+-- values withheld (cy's), and leaving her again with the new ones withheld.
+SELECT entry - :e0 AS entry, op, changes FROM sm.changes('ann@sm.example', 'sm.clear_customer');
+SELECT entry - :e0 - 11 AS entry_less_11, op, changes FROM sm.changes('ann@sm.example', 'sm.sealed_customer');
+SELECT regexp_replace(line, '^\d+,[0-9TZ:.-]+,', '') AS csv_without_id_and_time
+FROM witness.subject_export('ann@sm.example', 'csv') AS line
+WHERE line LIKE '%withheld%' AND line LIKE '%sealed_customer%';
+-- Nothing of bob's, cy's or dan's reaches ann's export, in either format.
+SELECT count(*) FILTER (WHERE line LIKE '%bob%' OR line LIKE '%cy%' OR line LIKE '%dan@%') AS lines_naming_others
+FROM (SELECT line FROM witness.subject_export('ann@sm.example', 'json') AS line
+      UNION ALL SELECT line FROM witness.subject_export('ann@sm.example', 'csv') AS line) x;
+-- bob's: row 1 came to him (old values withheld), row 2 left him (new value withheld).
+SELECT entry - :e0 AS entry, op, changes FROM sm.changes('bob@sm.example', 'sm.clear_customer');
+-- dan's row came from no subject: nothing to withhold, no old key.
+SELECT entry - :e0 AS entry, op, changes FROM sm.changes('dan@sm.example', 'sm.clear_customer');
+
+-- Sealed or pending, found the same way (through the partial index on old_subject_key): the moves to
+-- and from ann (rows 1 and 4, both tables), and cy's row 4 leaving and coming back.
+SELECT entry_count > 0 AS sealed FROM witness.seal();
+SELECT (SELECT count(*) FROM witness._subject_entries('ann@sm.example', witness._lookup_pseudonyms('ann@sm.example')) f
+        WHERE (f.entry).old_subject_key IS NOT NULL) AS ann_found_with_old_key,
+       (SELECT count(*) FROM witness._subject_entries('cy@sm.example', witness._lookup_pseudonyms('cy@sm.example')) f
+        WHERE (f.entry).old_subject_key IS NOT NULL) AS cy_found_with_old_key;
+
+-- A legal hold on bob covers the entry that gave him ann's row, so ann's erasure is refused whole.
+SELECT witness.hold('sm-bob', 'litigation #7', subject => 'bob@sm.example') > 0 AS held;
+SELECT witness.erase_subject('ann@sm.example', 'GDPR Art. 17 request #1');
+SELECT witness.release_hold('sm-bob', 'litigation #7 settled') > 0 AS released;
+
+-- ann's erasure empties her entries and the UPDATEs that moved rows away from her (rows 1 and 4, in
+-- both tables), keys included; the rest stays.
+SELECT witness.erase_subject('ann@sm.example', 'GDPR Art. 17 request #1') AS erased;
+SELECT e.table_name, e.id - :e0 AS entry, e.op, e.erasure_id IS NOT NULL AS erased, e.old_subject_key IS NOT NULL AS has_old_key,
+       e.salt IS NULL AND e.sealed_payload IS NULL AND e.old_values IS NULL AND e.new_values IS NULL AS payload_gone
+FROM witness.entry e WHERE e.id > :e0 AND e.table_name LIKE '%customer' ORDER BY e.id;
+SELECT x.entry_ids = ARRAY(SELECT e.id FROM witness.entry e WHERE e.erasure_id = x.erasure_id ORDER BY e.id) AS erasure_lists_them
+FROM witness.erasure x WHERE x.erasure_id = (SELECT max(erasure_id) FROM witness.erasure);
+-- Nothing of ann is left to find, and the chain still verifies.
+SELECT count(*) AS ann_values_left FROM witness.entry e
+WHERE e.id > :e0 AND (e.old_values::text LIKE '%ann%' OR e.new_values::text LIKE '%ann%' OR e.subject LIKE 'ann%');
+SELECT count(*) AS ann_entries_left FROM witness._subject_entries('ann@sm.example', witness._lookup_pseudonyms('ann@sm.example'));
+SELECT entry - :e0 AS entry, op, status FROM sm.changes('ann@sm.example', 'sm.clear_customer');
+SELECT status, entries_erased >= 10 AS counts_erased FROM witness.verify();
+-- Again: nothing more.
+SELECT witness.erase_subject('ann@sm.example', 'GDPR Art. 17 request #1, again') AS erased;
+-- bob's export keeps row 2's move away from him; the entry that brought him ann's row is gone with her
+-- payload.
+SELECT entry - :e0 AS entry, op, changes, status FROM sm.changes('bob@sm.example', 'sm.clear_customer');
+
+-- Only the capture writes old_subject_key, like every column of the trail.
+CREATE ROLE sm_owner;
+GRANT USAGE ON SCHEMA witness TO sm_owner;
+SET ROLE sm_owner;
+UPDATE witness.entry SET old_subject_key = NULL WHERE id > :e0;
+RESET ROLE;
+UPDATE witness.entry SET old_subject_key = NULL WHERE id > :e0;
+REVOKE USAGE ON SCHEMA witness FROM sm_owner;
+DROP ROLE sm_owner;
+
+RESET witness.reason;
+RESET witness.master_key_file;
+SELECT witness.untrack('sm.clear_customer');
+SELECT witness.untrack('sm.sealed_customer');
+DROP SCHEMA sm CASCADE;
