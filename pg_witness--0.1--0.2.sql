@@ -1449,13 +1449,17 @@ AS 'MODULE_PATHNAME', 'witness_reseal_payloads' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION witness._reseal_payloads(bigint, integer) IS 'internal: one batch of a rotation: re-encrypts under the current master key the sealed payloads another key sealed, reading witness.entry from position start_block on ((partition ordinal << 32) | block, docs/scaling.md) until about batch_size are done or the partition ends; next_block is where the next batch starts, NULL at the end of the trail; moved_ids and moved_places: the entries re-encrypted and their new ctids';
 REVOKE ALL ON FUNCTION witness._reseal_payloads(bigint, integer) FROM PUBLIC;
 
--- The advisory lock that keeps rotations one at a time: a session lock, since a rotation commits
--- after each batch. Held by this session already when an earlier call of it failed.
-CREATE FUNCTION witness._rotation_lock_key() RETURNS bigint
-LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
-AS $$ SELECT hashtext('pg_witness rotate_master_key')::bigint $$;
-COMMENT ON FUNCTION witness._rotation_lock_key() IS 'internal: the key of the session advisory lock a rotation of the master key holds';
-REVOKE ALL ON FUNCTION witness._rotation_lock_key() FROM PUBLIC;
+-- The lock that keeps rotations one at a time: a session lock, since a rotation commits after each
+-- batch, released when it finishes or fails. Not an advisory lock, which any role could take first
+-- (src/pg/rotate/rotation_lock.cpp).
+CREATE FUNCTION witness._take_rotation_lock() RETURNS boolean
+AS 'MODULE_PATHNAME', 'witness_take_rotation_lock' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION witness._take_rotation_lock() IS 'internal: takes the session lock of a master key rotation (on the object witness.rotate_master_key) without waiting; false when another session holds it';
+REVOKE ALL ON FUNCTION witness._take_rotation_lock() FROM PUBLIC;
+CREATE FUNCTION witness._release_rotation_lock() RETURNS void
+AS 'MODULE_PATHNAME', 'witness_release_rotation_lock' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION witness._release_rotation_lock() IS 'internal: releases the session lock of a master key rotation when this session holds it';
+REVOKE ALL ON FUNCTION witness._release_rotation_lock() FROM PUBLIC;
 
 -- Everything a rotation does before its first batch: finds the payloads under another key in one
 -- pass over the trail, refuses what it cannot re-encrypt, takes the rotation lock and records the
@@ -1472,7 +1476,6 @@ DECLARE
 	resuming boolean;
 	holder integer;
 	unknown_key text;
-	k bigint := witness._rotation_lock_key();
 BEGIN
 	SELECT count(*) AS n,
 	       count(*) FILTER (WHERE old_key IS NULL OR encode(substring(e.sealed_payload, 2, 8), 'hex') <> old_key) AS unknown,
@@ -1493,18 +1496,16 @@ BEGIN
 			      DETAIL = format('%s sealed payloads are under keys other than %s (current) and %s (previous).', todo.unknown, new_key, old_key),
 			      HINT = format('A rotation re-encrypts from one previous key: set witness.previous_master_key_file to the file of master key %s first.', unknown_key);
 	END IF;
-	-- Advisory locks are per database, as the trail is.
-	IF NOT EXISTS (SELECT 1 FROM pg_locks l
-	               WHERE l.locktype = 'advisory' AND l.pid = pg_backend_pid() AND l.granted AND l.objsubid = 1
-	                 AND l.classid::bigint = (k >> 32) & 4294967295 AND l.objid::bigint = k & 4294967295)
-	   AND NOT pg_try_advisory_lock(k) THEN
+	-- Per database, as the trail is.
+	IF NOT witness._take_rotation_lock() THEN
 		SELECT l.pid INTO holder FROM pg_locks l
-		WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+		WHERE l.locktype = 'object' AND l.granted AND l.classid = 'pg_catalog.pg_proc'::regclass
+		  AND l.objid = 'witness.rotate_master_key(integer)'::regprocedure AND l.pid <> pg_backend_pid()
 		  AND l.database = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())
-		  AND l.classid::bigint = (k >> 32) & 4294967295 AND l.objid::bigint = k & 4294967295;
+		LIMIT 1;
 		RAISE EXCEPTION 'another rotation of the master key is running (process %)', holder
 			USING ERRCODE = 'lock_not_available',
-			      HINT = 'Wait for it to finish. A session whose call of witness.rotate_master_key() failed keeps the lock until it disconnects or calls it again.';
+			      HINT = 'Wait for it to finish, or end that process with pg_terminate_backend(); calling witness.rotate_master_key() again goes on where it stopped.';
 	END IF;
 	SELECT * INTO last_event FROM witness.key_rotation r ORDER BY r.rotation_id DESC LIMIT 1;
 	resuming := last_event.event IN ('started', 'resumed') AND last_event.new_key_id = new_key;
@@ -1512,7 +1513,7 @@ BEGIN
 	-- finishes, even when no payload is.
 	IF todo.n = 0 AND NOT COALESCE(resuming, false)
 	   AND NOT EXISTS (SELECT 1 FROM witness.bound_subject b WHERE substring(b.sealed_subject, 2, 8) <> decode(new_key, 'hex')) THEN
-		PERFORM pg_advisory_unlock(k);
+		PERFORM witness._release_rotation_lock();
 		RAISE NOTICE 'every sealed payload is under the current master key (%) already', new_key;
 		RETURN NULL;
 	END IF;
@@ -1547,7 +1548,7 @@ BEGIN
 	INSERT INTO witness.key_rotation (event, old_key_id, new_key_id, payloads, role_name)
 	VALUES ('finished', started.old_key_id, started.new_key_id, resealed, witness._outer_user());
 	PERFORM witness._end_internal_ddl();
-	PERFORM pg_advisory_unlock(witness._rotation_lock_key());
+	PERFORM witness._release_rotation_lock();
 	RAISE NOTICE 're-encrypted % sealed payloads under master key %', resealed, started.new_key_id;
 END
 $$;

@@ -123,7 +123,39 @@ SELECT rot.try($$SELECT witness.erase_subject('user1@rot.example', 'rotation tes
 SELECT count(*) AS erasures_recorded FROM witness.erasure WHERE reason = 'rotation test #1b';
 ROLLBACK;
 
--- Called again, it goes on where it stopped and finishes.
+-- The rotation that stopped left no lock behind. While a session holds it (as a running rotation does
+-- between its batches), another session's rotation is refused, naming that session.
+SELECT count(*) AS rotation_locks_left FROM pg_locks l
+WHERE l.locktype = 'object' AND l.classid = 'pg_proc'::regclass AND l.objid = 'witness.rotate_master_key(integer)'::regprocedure;
+SELECT witness._take_rotation_lock() AS taken;
+CREATE EXTENSION dblink;
+SELECT dblink_connect('other', format('dbname=%s port=%s host=%s user=%s options=%L', current_database(), current_setting('port'),
+                      split_part(current_setting('unix_socket_directories'), ',', 1), current_user,
+                      format('-c witness.master_key_file=%s -c witness.previous_master_key_file=%s',
+                             current_setting('witness.master_key_file'), current_setting('witness.previous_master_key_file'))));
+SET client_min_messages = warning; -- (the remote error comes as a notice, with a process id)
+SELECT dblink_exec('other', 'CALL witness.rotate_master_key()', false) AS other_rotation;
+RESET client_min_messages;
+SELECT dblink_error_message('other') LIKE 'ERROR:  another rotation of the master key is running (process ' || pg_backend_pid() || ')%'
+       AS refused_naming_this_session;
+SELECT dblink_disconnect('other');
+SELECT witness._release_rotation_lock();
+-- The lock is no advisory lock, which any role that can connect could take first and keep every
+-- rotation out: not by the advisory key pg_witness used, not by locking the procedure (only its
+-- owner may), not through pg_witness's own functions, not even with pg_witness's roles.
+CREATE ROLE rot_squatter LOGIN;
+GRANT witness_reader, witness_auditor, witness_admin TO rot_squatter;
+SELECT dblink_connect('squat', format('dbname=%s port=%s host=%s user=rot_squatter', current_database(), current_setting('port'),
+                      split_part(current_setting('unix_socket_directories'), ',', 1)));
+SELECT * FROM dblink('squat', $$SELECT pg_advisory_lock(hashtext('pg_witness rotate_master_key'))$$) AS t(locked text);
+SELECT dblink_exec('squat', 'BEGIN');
+SELECT dblink_exec('squat', $$COMMENT ON PROCEDURE witness.rotate_master_key(integer) IS 'mine'$$, false) AS comment_on_procedure;
+SELECT dblink_error_message('squat') AS why;
+SELECT dblink_exec('squat', 'ROLLBACK');
+SELECT dblink_exec('squat', 'SELECT witness._take_rotation_lock()', false) AS take_rotation_lock;
+SELECT dblink_error_message('squat') AS why;
+
+-- Called again, it goes on where it stopped and finishes (while the squatter holds the old key).
 SET client_min_messages = warning;
 CALL witness.rotate_master_key(batch_size => 20);
 RESET client_min_messages;
@@ -131,6 +163,9 @@ SELECT * FROM rot.keys();
 SELECT event, old_key_id = current_setting('rot.a') AS from_a, new_key_id = current_setting('rot.b') AS to_b, payloads > 0 AS payloads,
        role_name
 FROM witness.key_rotation ORDER BY rotation_id;
+SELECT dblink_disconnect('squat');
+DROP EXTENSION dblink;
+DROP ROLE rot_squatter;
 -- Nothing left under another key in the whole trail; nothing hashed changed, every sealed payload did.
 SELECT count(*) AS under_other_keys FROM witness.entry
 WHERE sealed_payload IS NOT NULL AND substring(sealed_payload, 2, 8) <> decode(witness.master_key_id(), 'hex');

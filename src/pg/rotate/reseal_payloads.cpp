@@ -18,6 +18,7 @@
 #include "pg/common/master_keys.hpp"
 #include "pg/common/trail_catalog.hpp"
 #include "pg/common/trail_partitions.hpp"
+#include "pg/rotate/rotation_privilege.hpp"
 
 #include "core/payload_cipher.hpp"
 
@@ -37,12 +38,6 @@ namespace
 {
 
 using namespace witness::pg;
-
-void require_superuser()
-{
-	if (!superuser())
-		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE), errmsg("only superusers can rotate the master key")));
-}
 
 // Whether a stored sealed_payload is sealed under the key with id `key_id`, reading its 9-byte header
 // only (a toasted value is not decompressed whole).
@@ -199,7 +194,7 @@ Datum witness_reseal_payloads(PG_FUNCTION_ARGS);
 // COMMITTED (each batch must see what a concurrent erasure committed before it), with a current key.
 Datum witness_check_rotation_allowed(PG_FUNCTION_ARGS)
 {
-	require_superuser();
+	require_rotation_privilege();
 	if (IsTransactionBlock() || !SPI_inside_nonatomic_context())
 		ereport(ERROR, (errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
 		                errmsg("witness.rotate_master_key() cannot run inside a transaction block or a function"),
@@ -222,7 +217,7 @@ Datum witness_reseal_payloads(PG_FUNCTION_ARGS)
 	require_nargs(fcinfo, 2);
 	require_not_null(fcinfo, 0, "start_block");
 	require_not_null(fcinfo, 1, "batch_size");
-	require_superuser();
+	require_rotation_privilege();
 	const int64 position = PG_GETARG_INT64(0);
 	const int32 batch_size = PG_GETARG_INT32(1);
 	const int64 ordinal = position >> 32;
