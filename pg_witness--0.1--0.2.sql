@@ -516,8 +516,7 @@ DECLARE
 	new_erasure bigint;
 	salt bytea;
 	pseudonyms bytea[];
-	tampered bigint[];
-	moved bigint[];
+	tampered bigint[]; moved bigint[]; -- (one line: line numbers in error contexts stay)
 BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in error contexts stay
 	IF subject IS NULL OR subject = '' THEN
 		RAISE EXCEPTION 'subject must not be null or empty' USING ERRCODE = 'null_value_not_allowed';

@@ -139,10 +139,10 @@ SELECT * FROM witness._merkle_tree_proof(witness._merkle_tree('{10,20}', ARRAY[s
 -- Entries whose NOT NULL columns are NULL: a clear error, never a hash of garbage.
 SELECT bad_input.try($$SELECT witness.entry_leaf_hash(ROW(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
                        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-                       NULL, NULL, NULL, NULL, NULL)::witness.entry)$$);
+                       NULL, NULL, NULL, NULL, NULL, NULL)::witness.entry)$$);
 SELECT bad_input.try($$SELECT witness.entry_canonical_bytes(ROW(NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
                        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-                       NULL, NULL, NULL, NULL, NULL)::witness.entry)$$);
+                       NULL, NULL, NULL, NULL, NULL, NULL)::witness.entry)$$);
 -- One NOT NULL column at a time, in an otherwise intact stored entry.
 SELECT col, bad_input.try(format($$SELECT witness.entry_leaf_hash(jsonb_populate_record(x, jsonb_build_object(%L, NULL)))
                                    FROM witness.entry x ORDER BY id LIMIT 1$$, col))
