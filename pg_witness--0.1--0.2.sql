@@ -849,6 +849,10 @@ CREATE FUNCTION witness._entry_payload(e witness.entry, OUT row_key jsonb, OUT s
 AS 'MODULE_PATHNAME', 'witness_entry_payload' LANGUAGE C STRICT STABLE;
 COMMENT ON FUNCTION witness._entry_payload(witness.entry) IS 'internal: an entry''s row key, subject and values for the subject export, decrypted when they are stored encrypted, and whether its payload matches its commitment';
 REVOKE ALL ON FUNCTION witness._entry_payload(witness.entry) FROM PUBLIC;
+CREATE FUNCTION witness._entry_key_subject(e witness.entry, OUT row_key jsonb, OUT subject text)
+AS 'MODULE_PATHNAME', 'witness_entry_key_subject' LANGUAGE C STRICT STABLE;
+COMMENT ON FUNCTION witness._entry_key_subject(witness.entry) IS 'internal: an entry''s row key and subject as witness._entry_payload() gives them, without its values (what a legal hold''s scope is matched against, also for a value over jsonb''s 256 MB)';
+REVOKE ALL ON FUNCTION witness._entry_key_subject(witness.entry) FROM PUBLIC;
 
 CREATE FUNCTION witness._payload_verified(e witness.entry) RETURNS boolean
 AS 'MODULE_PATHNAME', 'witness_entry_payload_verified' LANGUAGE C STRICT STABLE;
@@ -2649,8 +2653,9 @@ WHERE h.event = 'held';
 COMMENT ON VIEW witness.holds IS 'every legal hold, in force or released, with its scope (subject_scoped: the hold names a data subject, kept only as a salted digest; table_name, row_key, since, until) and who placed and released it when and why';
 
 -- Whether hold h covers entry e. A scope the hold leaves NULL covers everything. Encrypted entries
--- hold subject and row key in their sealed payload: read through witness._entry_payload (needs the
--- master key); an erased entry has neither and so matches no subject or row key scope.
+-- hold subject and row key in their sealed payload: read through witness._entry_key_subject (needs
+-- the master key; the values are not read as jsonb, so that a value over its 256 MB does not make the
+-- check fail); an erased entry has neither and so matches no subject or row key scope.
 CREATE FUNCTION witness._hold_covers(h witness.legal_hold, e witness.entry) RETURNS boolean
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
@@ -2667,7 +2672,7 @@ BEGIN
 		RETURN true;
 	END IF;
 	IF e.format = 2 AND (e.row_key IS NULL OR (h.subject_digest IS NOT NULL AND e.subject IS NULL)) THEN
-		p := witness._entry_payload(e);
+		p := witness._entry_key_subject(e);
 	ELSE
 		SELECT e.row_key::jsonb AS row_key, e.subject INTO p;
 	END IF;

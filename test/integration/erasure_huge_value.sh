@@ -31,4 +31,20 @@ check "the other subject untouched" "1" \
 	"SELECT count(*) FROM witness.entry WHERE table_name = 'cust' AND subject = 'other@huge.example' AND erasure_id IS NULL"
 q "SELECT count(*) FROM witness.seal()" >/dev/null
 check "the chain is valid, two entries erased" "valid|2" "SELECT status || '|' || entries_erased FROM witness.verify()"
+say "an encrypted table: a legal hold scoped by subject and row key is checked against such an entry"
+# Every session from here on has the master key (the regress key the shared cluster's set-up wrote).
+PGOPTIONS="-c witness.master_key_file=$(q "SHOW data_directory")/regress_witness_a.key"
+export PGOPTIONS
+q "CREATE TABLE sealed_cust (id int PRIMARY KEY, email text, note text)" >/dev/null
+q "SET client_min_messages = warning; SELECT witness.track('sealed_cust', 'pii', subject_column => 'email')" >/dev/null
+q "INSERT INTO sealed_cust VALUES (1, 'victim2@huge.example', repeat('y', 268435456))" >/dev/null
+check "the entry is sealed" "t" \
+	"SELECT sealed_payload IS NOT NULL AND octet_length(sealed_payload) > 268435456 FROM witness.entry WHERE table_name = 'sealed_cust'"
+q "SELECT witness.hold('huge-hold', 'litigation #1', subject => 'victim2@huge.example', row_key => '{\"id\": 1}')" >/dev/null
+check_ok "the erasure is refused by the hold, which names the entry it covers" \
+	"$({ q "SELECT witness.erase_subject('victim2@huge.example', 'erasure under a hold')" 2>&1 || true; } |
+	   grep -q 'legal hold "huge-hold" is in force' && echo ok || echo 'not refused by the hold')"
+q "SELECT witness.release_hold('huge-hold', 'litigation #1 closed')" >/dev/null
+check "once released, the subject is erased" "1" \
+	"SELECT witness.erase_subject('victim2@huge.example', 'erasure after the hold')"
 finish erasure_huge_value

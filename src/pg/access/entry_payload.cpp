@@ -81,9 +81,11 @@ bool payload_verified(const EntryView &v, StoredPayload state, bool *is_null)
 extern "C" {
 PG_FUNCTION_INFO_V1(witness_entry_payload);
 PG_FUNCTION_INFO_V1(witness_entry_payload_verified);
+PG_FUNCTION_INFO_V1(witness_entry_key_subject);
 PG_FUNCTION_INFO_V1(witness_random_salt);
 Datum witness_entry_payload(PG_FUNCTION_ARGS);
 Datum witness_entry_payload_verified(PG_FUNCTION_ARGS);
+Datum witness_entry_key_subject(PG_FUNCTION_ARGS);
 Datum witness_random_salt(PG_FUNCTION_ARGS);
 
 // witness._entry_payload(e witness.entry, OUT row_key jsonb, OUT subject text, OUT old_values jsonb,
@@ -114,6 +116,31 @@ Datum witness_entry_payload(PG_FUNCTION_ARGS)
 	out[2] = payload_jsonb(v.old_values, &out_nulls[2]);
 	out[3] = payload_jsonb(v.new_values, &out_nulls[3]);
 	out[4] = BoolGetDatum(payload_verified(v, state, &out_nulls[4]));
+	desc = BlessTupleDesc(desc);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, out, out_nulls)));
+}
+
+// witness._entry_key_subject(e witness.entry, OUT row_key jsonb, OUT subject text): the row key and
+// subject of witness._entry_payload() alone, what a legal hold's scope is matched against; the values,
+// which may be longer than jsonb takes (256 MB), are not made jsonb.
+Datum witness_entry_key_subject(PG_FUNCTION_ARGS)
+{
+	witness::pg::check_access();
+	require_nargs(fcinfo, 1);
+	Datum values[EntryNatts];
+	bool nulls[EntryNatts];
+	entry_row_from_arg(fcinfo, 0, values, nulls);
+	TupleDesc desc;
+	if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE || desc->natts != 2)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_FUNCTION_DEFINITION),
+		                errmsg("witness._entry_key_subject must return (row_key, subject)")));
+	EntryView v;
+	open_entry_row(values, nulls, &v);
+	Datum out[2];
+	bool out_nulls[2];
+	out[0] = payload_jsonb(v.row_key, &out_nulls[0]);
+	out_nulls[1] = !v.subject.present;
+	out[1] = v.subject.present ? PointerGetDatum(cstring_to_text_with_len(v.subject.ptr, (int)v.subject.len)) : (Datum)0;
 	desc = BlessTupleDesc(desc);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, out, out_nulls)));
 }
