@@ -845,9 +845,9 @@ $$;
 -- key and values as jsonb, and whether the payload matches its commitment (NULL when erased or of
 -- format 1, whose leaf hash covers it). Payloads encrypted at rest will be decrypted here.
 CREATE FUNCTION witness._entry_payload(e witness.entry, OUT row_key jsonb, OUT subject text, OUT old_values jsonb,
-                                       OUT new_values jsonb, OUT payload_verified boolean)
+                                       OUT new_values jsonb, OUT payload_verified boolean, OUT values_omitted boolean)
 AS 'MODULE_PATHNAME', 'witness_entry_payload' LANGUAGE C STRICT STABLE;
-COMMENT ON FUNCTION witness._entry_payload(witness.entry) IS 'internal: an entry''s row key, subject and values for the subject export, decrypted when they are stored encrypted, and whether its payload matches its commitment';
+COMMENT ON FUNCTION witness._entry_payload(witness.entry) IS 'internal: an entry''s row key, subject and values for the subject export, decrypted when they are stored encrypted, whether its payload matches its commitment, and whether values too long for jsonb (256 MB) were left out';
 REVOKE ALL ON FUNCTION witness._entry_payload(witness.entry) FROM PUBLIC;
 CREATE FUNCTION witness._entry_key_subject(e witness.entry, OUT row_key jsonb, OUT subject text)
 AS 'MODULE_PATHNAME', 'witness_entry_key_subject' LANGUAGE C STRICT STABLE;
@@ -1033,6 +1033,11 @@ BEGIN
 				problem := 'the entry does not match its leaf hash';
 			ELSIF NOT verified THEN
 				problem := 'the payload does not match its commitment';
+			END IF;
+			-- Values longer than jsonb holds (256 MB, which a role with INSERT could write to make the
+			-- whole export fail): the entry is listed, verified, without them.
+			IF p.values_omitted THEN
+				problem := concat_ws('; ', problem, 'values longer than 256 MB are not shown');
 			END IF;
 		END IF;
 		op_name := CASE e.op WHEN 'I' THEN 'INSERT' WHEN 'U' THEN 'UPDATE' WHEN 'D' THEN 'DELETE' WHEN 'T' THEN 'TRUNCATE' END;

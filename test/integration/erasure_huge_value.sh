@@ -23,6 +23,18 @@ q "DELETE FROM cust WHERE id = 1" >/dev/null
 check "the value is too long for jsonb" "t" \
 	"SELECT length(new_values::text) > 268435455 FROM witness.entry WHERE table_name = 'cust' AND op = 'I' AND subject = 'victim@huge.example'"
 
+say "the subject's export lists the entry, verified, without the value"
+q "SET witness.reason = 'export of a subject with a huge value'; SELECT count(*) FROM witness.subject_export('victim@huge.example', 'json')" >/dev/null
+check "JSON: the INSERT verified, its values not shown, the DELETE's too" \
+	"INSERT|true|values longer than 256 MB are not shown|[]
+DELETE|true|values longer than 256 MB are not shown|[]" \
+	"SELECT l ->> 'operation' || '|' || (l ->> 'verified') || '|' || (l ->> 'problem') || '|' || (l -> 'changes')::text
+	 FROM witness.subject_export('victim@huge.example', 'json', 'export of a huge value') WITH ORDINALITY AS x(line, n),
+	      LATERAL (SELECT line::json AS l) j WHERE n > 1 ORDER BY n"
+check "CSV: the same, in the note" "2" \
+	"SELECT count(*) FROM witness.subject_export('victim@huge.example', 'csv', 'export of a huge value') AS line
+	 WHERE line LIKE '%,true,values longer than 256 MB are not shown'"
+
 say "the subject is erased"
 check "entries erased" "2" "SELECT witness.erase_subject('victim@huge.example', 'erasure of a subject with a huge value')"
 check "no payload of the subject left" "0" \

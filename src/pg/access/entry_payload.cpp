@@ -10,6 +10,7 @@
 #include "pg/common/trail_catalog.hpp"
 #include "pg/verify/entry_hash.hpp"
 #include "pg/common/access_check.hpp"
+#include "pg/common/subtransaction.hpp"
 
 extern "C" {
 #include "common/jsonapi.h"
@@ -35,6 +36,38 @@ Datum payload_jsonb(const JsonDoc &doc, bool *is_null)
 		return (Datum)0;
 	*is_null = false;
 	return DirectFunctionCall1(jsonb_in, CStringGetDatum(json));
+}
+
+// Values this long may be too long for jsonb (whose containers hold at most 256 MB): they are made
+// jsonb in a subtransaction, so that one that is too long is omitted instead of failing the export.
+constexpr size_t kMaybeTooLongForJsonb = 128 * 1024 * 1024;
+
+struct JsonbAttempt {
+	const JsonDoc *doc;
+	Datum result;
+	bool is_null;
+};
+
+void attempt_jsonb(void *arg)
+{
+	auto *a = static_cast<JsonbAttempt *>(arg);
+	a->result = payload_jsonb(*a->doc, &a->is_null);
+}
+
+// payload_jsonb(), and *omitted when the value is present but too long for jsonb (then NULL).
+Datum payload_jsonb_or_omit(const JsonDoc &doc, bool *is_null, bool *omitted)
+{
+	if (!doc.present || doc.canonical_len < kMaybeTooLongForJsonb)
+		return payload_jsonb(doc, is_null);
+	JsonbAttempt a{&doc, (Datum)0, true};
+	char message[256];
+	if (run_in_subtransaction(attempt_jsonb, &a, message, sizeof(message))) {
+		*is_null = a.is_null;
+		return a.result;
+	}
+	*is_null = true;
+	*omitted = true;
+	return (Datum)0;
 }
 
 // An entry row (entry_row_from_arg()) as a view, its payload opened (decrypted when it is stored
@@ -89,7 +122,8 @@ Datum witness_entry_key_subject(PG_FUNCTION_ARGS);
 Datum witness_random_salt(PG_FUNCTION_ARGS);
 
 // witness._entry_payload(e witness.entry, OUT row_key jsonb, OUT subject text, OUT old_values jsonb,
-// OUT new_values jsonb, OUT payload_verified boolean). An encrypted entry's payload is opened with the
+// OUT new_values jsonb, OUT payload_verified boolean, OUT values_omitted boolean): values_omitted when
+// old or new values were too long for jsonb and are NULL here for that. An encrypted entry's payload is opened with the
 // configured master key (refused when there is none). payload_verified: for format 2, whether salt and
 // payload reproduce the commitment (false also for a payload present without its salt, and for a
 // sealed payload that does not open); NULL for an erased payload (nothing left to check) and for
@@ -102,20 +136,23 @@ Datum witness_entry_payload(PG_FUNCTION_ARGS)
 	bool nulls[EntryNatts];
 	entry_row_from_arg(fcinfo, 0, values, nulls);
 	TupleDesc desc;
-	if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE || desc->natts != 5)
+	if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE || desc->natts != 6)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_FUNCTION_DEFINITION),
 		                errmsg("witness._entry_payload must return (row_key, subject, old_values, new_values, "
-		                       "payload_verified)")));
+		                       "payload_verified, values_omitted)")));
 	EntryView v;
 	const StoredPayload state = open_entry_row(values, nulls, &v);
-	Datum out[5];
-	bool out_nulls[5];
+	Datum out[6];
+	bool out_nulls[6];
+	bool omitted = false;
 	out[0] = payload_jsonb(v.row_key, &out_nulls[0]);
 	out_nulls[1] = !v.subject.present;
 	out[1] = v.subject.present ? PointerGetDatum(cstring_to_text_with_len(v.subject.ptr, (int)v.subject.len)) : (Datum)0;
-	out[2] = payload_jsonb(v.old_values, &out_nulls[2]);
-	out[3] = payload_jsonb(v.new_values, &out_nulls[3]);
+	out[2] = payload_jsonb_or_omit(v.old_values, &out_nulls[2], &omitted);
+	out[3] = payload_jsonb_or_omit(v.new_values, &out_nulls[3], &omitted);
 	out[4] = BoolGetDatum(payload_verified(v, state, &out_nulls[4]));
+	out[5] = BoolGetDatum(omitted);
+	out_nulls[5] = false;
 	desc = BlessTupleDesc(desc);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, out, out_nulls)));
 }
