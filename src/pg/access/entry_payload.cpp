@@ -109,6 +109,29 @@ bool payload_verified(const EntryView &v, StoredPayload state, bool *is_null)
 	return payload_matches_commitment(v);
 }
 
+// The entry argument of a function returning a row of natts columns (described by shape), opened;
+// *desc is its result type, blessed.
+StoredPayload opened_entry_arg(FunctionCallInfo fcinfo, int natts, const char *shape, EntryView *v, TupleDesc *desc)
+{
+	witness::pg::check_access();
+	require_nargs(fcinfo, 1);
+	Datum values[EntryNatts];
+	bool nulls[EntryNatts];
+	entry_row_from_arg(fcinfo, 0, values, nulls);
+	if (get_call_result_type(fcinfo, nullptr, desc) != TYPEFUNC_COMPOSITE || (*desc)->natts != natts)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_FUNCTION_DEFINITION), errmsg("%s", shape)));
+	*desc = BlessTupleDesc(*desc);
+	return open_entry_row(values, nulls, v);
+}
+
+// The row key (jsonb) and the subject (text) of an opened entry into out[0] and out[1].
+void set_key_and_subject(const EntryView &v, Datum *out, bool *out_nulls)
+{
+	out[0] = payload_jsonb(v.row_key, &out_nulls[0]);
+	out_nulls[1] = !v.subject.present;
+	out[1] = v.subject.present ? PointerGetDatum(cstring_to_text_with_len(v.subject.ptr, (int)v.subject.len)) : (Datum)0;
+}
+
 } // namespace
 
 extern "C" {
@@ -130,30 +153,20 @@ Datum witness_random_salt(PG_FUNCTION_ARGS);
 // format 1, whose payload the leaf hash covers directly.
 Datum witness_entry_payload(PG_FUNCTION_ARGS)
 {
-	witness::pg::check_access();
-	require_nargs(fcinfo, 1);
-	Datum values[EntryNatts];
-	bool nulls[EntryNatts];
-	entry_row_from_arg(fcinfo, 0, values, nulls);
-	TupleDesc desc;
-	if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE || desc->natts != 6)
-		ereport(ERROR, (errcode(ERRCODE_INVALID_FUNCTION_DEFINITION),
-		                errmsg("witness._entry_payload must return (row_key, subject, old_values, new_values, "
-		                       "payload_verified, values_omitted)")));
 	EntryView v;
-	const StoredPayload state = open_entry_row(values, nulls, &v);
+	TupleDesc desc;
+	const StoredPayload state = opened_entry_arg(
+	    fcinfo, 6, "witness._entry_payload must return (row_key, subject, old_values, new_values, payload_verified, values_omitted)",
+	    &v, &desc);
 	Datum out[6];
 	bool out_nulls[6];
 	bool omitted = false;
-	out[0] = payload_jsonb(v.row_key, &out_nulls[0]);
-	out_nulls[1] = !v.subject.present;
-	out[1] = v.subject.present ? PointerGetDatum(cstring_to_text_with_len(v.subject.ptr, (int)v.subject.len)) : (Datum)0;
+	set_key_and_subject(v, out, out_nulls);
 	out[2] = payload_jsonb_or_omit(v.old_values, &out_nulls[2], &omitted);
 	out[3] = payload_jsonb_or_omit(v.new_values, &out_nulls[3], &omitted);
 	out[4] = BoolGetDatum(payload_verified(v, state, &out_nulls[4]));
 	out[5] = BoolGetDatum(omitted);
 	out_nulls[5] = false;
-	desc = BlessTupleDesc(desc);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, out, out_nulls)));
 }
 
@@ -162,23 +175,12 @@ Datum witness_entry_payload(PG_FUNCTION_ARGS)
 // which may be longer than jsonb takes (256 MB), are not made jsonb.
 Datum witness_entry_key_subject(PG_FUNCTION_ARGS)
 {
-	witness::pg::check_access();
-	require_nargs(fcinfo, 1);
-	Datum values[EntryNatts];
-	bool nulls[EntryNatts];
-	entry_row_from_arg(fcinfo, 0, values, nulls);
-	TupleDesc desc;
-	if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE || desc->natts != 2)
-		ereport(ERROR, (errcode(ERRCODE_INVALID_FUNCTION_DEFINITION),
-		                errmsg("witness._entry_key_subject must return (row_key, subject)")));
 	EntryView v;
-	open_entry_row(values, nulls, &v);
+	TupleDesc desc;
+	opened_entry_arg(fcinfo, 2, "witness._entry_key_subject must return (row_key, subject)", &v, &desc);
 	Datum out[2];
 	bool out_nulls[2];
-	out[0] = payload_jsonb(v.row_key, &out_nulls[0]);
-	out_nulls[1] = !v.subject.present;
-	out[1] = v.subject.present ? PointerGetDatum(cstring_to_text_with_len(v.subject.ptr, (int)v.subject.len)) : (Datum)0;
-	desc = BlessTupleDesc(desc);
+	set_key_and_subject(v, out, out_nulls);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, out, out_nulls)));
 }
 
