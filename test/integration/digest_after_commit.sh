@@ -120,7 +120,7 @@ q "SELECT pg_reload_conf()" >/dev/null
 wait_for "block 2 sealed" 15 "SELECT count(*) = 2 FROM witness.block" || true
 wait_for "digest of block 2 written" 15 "SELECT pg_read_file('$DIGESTS') ~ '\"block_no\": ?2[,}]'" || true
 # (The last pass is the one that sealed block 2 or, 300 ms later, one that found nothing to seal.)
-check "two blocks, nothing pending, the last pass did not fail" "2|0|t" \
+check "two blocks, nothing pending, the last pass did not fail" "2|0|true" \
 	"SELECT (SELECT count(*) FROM witness.block) || '|' || entries_pending || '|' || (last_pass_result IN ('sealed', 'nothing to seal'))
 	 FROM witness.seal_status"
 NLINES=0
