@@ -114,6 +114,47 @@ UPDATE witness.entry SET old_subject_key = NULL WHERE id > :e0;
 REVOKE USAGE ON SCHEMA witness FROM sm_owner;
 DROP ROLE sm_owner;
 
+-- Other statements that move a row away from a subject: an UPDATE that moves it to another partition
+-- (PostgreSQL makes it a DELETE and an INSERT: two entries, each under its own subject), INSERT ... ON
+-- CONFLICT DO UPDATE, MERGE, and a BEFORE trigger that changes the subject behind the statement's back.
+-- Each leaves eve's old values under her key; her erasure reaches every one of them.
+CREATE TABLE sm.parted (id int, email text, note text, PRIMARY KEY (id, email)) PARTITION BY LIST (email);
+CREATE TABLE sm.parted_eve PARTITION OF sm.parted FOR VALUES IN ('eve@sm.example');
+CREATE TABLE sm.parted_other PARTITION OF sm.parted DEFAULT;
+SELECT witness.track('sm.parted', 'pii', subject_column => 'email', encrypt => false);
+CREATE TABLE sm.upserted (id int PRIMARY KEY, email text, note text);
+SELECT witness.track('sm.upserted', 'pii', subject_column => 'email', encrypt => false);
+CREATE FUNCTION sm.hand_over() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF NEW.note = 'hand over' THEN
+		NEW.email := 'fay@sm.example';
+	END IF;
+	RETURN NEW;
+END
+$$;
+CREATE TRIGGER hand_over BEFORE UPDATE ON sm.upserted FOR EACH ROW EXECUTE FUNCTION sm.hand_over();
+SELECT last_value AS e1 FROM witness.entry_id_seq \gset
+INSERT INTO sm.parted VALUES (1, 'eve@sm.example', 'eve-parted');
+UPDATE sm.parted SET email = 'fay@sm.example', note = 'fay-parted' WHERE id = 1;
+INSERT INTO sm.upserted VALUES (1, 'eve@sm.example', 'eve-upsert'), (2, 'eve@sm.example', 'eve-merge'),
+                               (3, 'eve@sm.example', 'eve-trigger');
+INSERT INTO sm.upserted VALUES (1, 'fay@sm.example', 'x') ON CONFLICT (id) DO UPDATE SET email = EXCLUDED.email, note = 'fay-upsert';
+MERGE INTO sm.upserted u USING (VALUES (2)) v(id) ON u.id = v.id
+WHEN MATCHED THEN UPDATE SET email = 'fay@sm.example', note = 'fay-merge';
+UPDATE sm.upserted SET note = 'hand over' WHERE id = 3;
+SELECT e.id - :e1 AS entry, e.table_name, e.op, e.subject, e.old_subject_key IS NOT NULL AS has_old_key
+FROM witness.entry e WHERE e.id > :e1 ORDER BY e.id;
+-- eve's export: every entry with her values, fay's new values withheld.
+SELECT entry - :e1 AS entry, op, changes FROM sm.changes('eve@sm.example', 'sm.parted')
+UNION ALL SELECT entry - :e1, op, changes FROM sm.changes('eve@sm.example', 'sm.upserted') ORDER BY 1;
+SELECT witness.erase_subject('eve@sm.example', 'GDPR Art. 17 request #2') AS erased;
+SELECT count(*) AS eve_values_left FROM witness.entry e
+WHERE e.id > :e1 AND (e.old_values::text LIKE '%eve%' OR e.new_values::text LIKE '%eve%' OR e.subject LIKE 'eve%');
+SELECT count(*) > 0 AS sealed FROM witness.seal();
+SELECT status FROM witness.verify(:base + 1);
+SELECT witness.untrack('sm.parted');
+SELECT witness.untrack('sm.upserted');
+
 RESET witness.reason;
 RESET witness.master_key_file;
 RESET witness.previous_master_key_file;
