@@ -11,8 +11,11 @@
 
 extern "C" {
 #include "pgstat.h"
+#include "postmaster/interrupt.h"
 #include "storage/ipc.h"
+#include "storage/latch.h"
 #include "tcop/tcopprot.h"
+#include "utils/memutils.h"
 
 PGDLLEXPORT void witness_maintainer_main(Datum arg);
 }
@@ -28,6 +31,39 @@ const char *const kMaintainerType = "pg_witness maintainer";
 void release_claim(int, Datum database)
 {
 	registry_release_maintainer(DatumGetObjectId(database), MyProcPid);
+}
+
+// A maintainer stays for the rounds the following seals ask for, at most this long: starting a
+// process and connecting for every seal cost more CPU than the work after a small seal
+// (docs/performance.md, "A maintainer that stays").
+constexpr long kStayMs = 60 * 1000;
+// With no round asked for this long (the database went quiet, or its sealer stopped), it leaves.
+constexpr long kIdleMs = 10 * 1000;
+// How often a waiting maintainer looks whether it must leave (a DROP DATABASE waits for it).
+constexpr long kLookMs = 200;
+
+// Waits until a sealer asks for the next round (true), or until the maintainer should leave
+// instead (false): its time is up, it idled, background sealing was switched off, another database
+// needs its place, or a session waits for this database's sessions to leave.
+bool wait_for_round(Oid database, TimestampTz arrived, uint64 no_room_at_arrival)
+{
+	const TimestampTz waiting_since = GetCurrentTimestamp();
+	for (;;) {
+		if (registry_maintainer_take_round(database, MyProcPid))
+			return true;
+		const TimestampTz now = GetCurrentTimestamp();
+		if (setting_seal_interval_ms <= 0 || TimestampDifferenceExceeds(arrived, now, kStayMs) ||
+		    TimestampDifferenceExceeds(waiting_since, now, kIdleMs) ||
+		    registry_maintainer_no_room() != no_room_at_arrival || database_locked_by_others(database))
+			return false;
+		(void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, kLookMs, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending) {
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+	}
 }
 
 } // namespace
@@ -71,21 +107,30 @@ using namespace witness::pg;
 
 extern "C" {
 
-// One round of the steps in one database, then exit. While it runs the sealer starts no other one
-// for the database: the next round, after the next seal, takes the blocks sealed meanwhile.
+// Rounds of the steps in one database: one at once, then one for each later seal that asks, until
+// wait_for_round() sends it away. While it runs the sealers start no other one for the database.
 void witness_maintainer_main(Datum arg)
 {
 	Oid database = DatumGetObjectId(arg);
 	pqsignal(SIGTERM, die);
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	BackgroundWorkerUnblockSignals();
 	// Registered first: a claim taken is given back however the process ends (release_claim gives
 	// back only a claim that names this process).
 	before_shmem_exit(release_claim, ObjectIdGetDatum(database));
-	if (!registry_maintainer_started(database, MyProcPid))
+	if (!registry_maintainer_started(database, MyProcPid, MyLatch))
 		proc_exit(0);
 	BackgroundWorkerInitializeConnectionByOid(database, InvalidOid, 0);
 	pgstat_report_appname(kMaintainerType);
-	run_maintenance_steps();
+	const TimestampTz arrived = GetCurrentTimestamp();
+	const uint64 no_room = registry_maintainer_no_room();
+	MemoryContext round_cxt = AllocSetContextCreate(TopMemoryContext, "pg_witness maintainer round", ALLOCSET_DEFAULT_SIZES);
+	do {
+		MemoryContext old = MemoryContextSwitchTo(round_cxt);
+		run_maintenance_steps();
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(round_cxt);
+	} while (wait_for_round(database, arrived, no_room));
 	proc_exit(0);
 }
 }

@@ -29,6 +29,8 @@ struct DbRecord {
 	TimestampTz verify_counting_from; // the first verification is due an interval after this
 	TimestampTz maintainer_claimed_at; // a maintainer was started for the database (0: none runs)
 	pid_t maintainer_pid;              // and has started (0: not yet)
+	Latch *maintainer_latch;           // the running maintainer's, set when a round is asked for
+	bool maintainer_round_asked;       // a sealer asked for a round since the maintainer's last one
 };
 
 struct Registry {
@@ -37,6 +39,7 @@ struct Registry {
 	int used;              // records [0, used) may be in use
 	SealSchedule schedule[kMaxSealedDatabases];
 	DbRecord records[kMaxSealedDatabases];
+	uint64 maintainer_no_room; // how many claims found every maintainer place taken
 };
 
 Registry *registry = nullptr;
@@ -371,27 +374,62 @@ MaintainerClaim registry_claim_maintainer(Oid db, int limit)
 		int claimed = 0;
 		for (int k = 0; k < registry->used; k++)
 			claimed += holds_claim(k, now) ? 1 : 0;
-		if (holds_claim(i, now))
+		DbRecord *r = &registry->records[i];
+		if (holds_claim(i, now)) {
+			// The running maintainer takes this block in its next round.
+			r->maintainer_round_asked = true;
+			if (r->maintainer_latch != nullptr)
+				SetLatch(r->maintainer_latch);
 			claim = MaintainerClaim::AlreadyRunning;
-		else if (claimed < limit) {
-			registry->records[i].maintainer_claimed_at = now;
-			registry->records[i].maintainer_pid = 0;
+		} else if (claimed < limit) {
+			r->maintainer_claimed_at = now;
+			r->maintainer_pid = 0;
+			r->maintainer_latch = nullptr;
 			claim = MaintainerClaim::Claimed;
 		}
+	}
+	if (claim == MaintainerClaim::NoRoom) {
+		registry->maintainer_no_room++;
+		// Every staying maintainer looks at the count and leaves, giving its place to this database.
+		for (int k = 0; k < registry->used; k++)
+			if (holds_claim(k, now) && registry->records[k].maintainer_latch != nullptr)
+				SetLatch(registry->records[k].maintainer_latch);
 	}
 	LWLockRelease(registry->lock);
 	return claim;
 }
 
-bool registry_maintainer_started(Oid db, pid_t pid)
+bool registry_maintainer_started(Oid db, pid_t pid, Latch *latch)
 {
 	LWLockAcquire(registry->lock, LW_EXCLUSIVE);
 	int i = find(db);
 	bool mine = i >= 0 && registry->records[i].maintainer_claimed_at != 0 && registry->records[i].maintainer_pid == 0;
-	if (mine)
+	if (mine) {
 		registry->records[i].maintainer_pid = pid;
+		registry->records[i].maintainer_latch = latch;
+		registry->records[i].maintainer_round_asked = false; // the first round takes what was asked
+	}
 	LWLockRelease(registry->lock);
 	return mine;
+}
+
+bool registry_maintainer_take_round(Oid db, pid_t pid)
+{
+	LWLockAcquire(registry->lock, LW_EXCLUSIVE);
+	int i = find(db);
+	bool asked = i >= 0 && registry->records[i].maintainer_pid == pid && registry->records[i].maintainer_round_asked;
+	if (asked)
+		registry->records[i].maintainer_round_asked = false;
+	LWLockRelease(registry->lock);
+	return asked;
+}
+
+uint64 registry_maintainer_no_room()
+{
+	LWLockAcquire(registry->lock, LW_SHARED);
+	uint64 n = registry->maintainer_no_room;
+	LWLockRelease(registry->lock);
+	return n;
 }
 
 void registry_release_maintainer(Oid db, pid_t pid)
@@ -401,6 +439,8 @@ void registry_release_maintainer(Oid db, pid_t pid)
 	if (i >= 0 && registry->records[i].maintainer_claimed_at != 0 && registry->records[i].maintainer_pid == pid) {
 		registry->records[i].maintainer_claimed_at = 0;
 		registry->records[i].maintainer_pid = 0;
+		registry->records[i].maintainer_latch = nullptr;
+		registry->records[i].maintainer_round_asked = false;
 	}
 	LWLockRelease(registry->lock);
 }

@@ -104,10 +104,15 @@ void registry_record_verification(Oid db, const VerificationSummary *summary);
 // --- Maintainers (maintainer_worker.hpp): at most one per database, at most limit in all
 
 enum class MaintainerClaim { Claimed, AlreadyRunning, NoRoom };
-// Called by the sealer before it starts a maintainer for db.
+// Called by the sealer before it starts a maintainer for db; when one runs already, asks it for a
+// round and sets its latch.
 MaintainerClaim registry_claim_maintainer(Oid db, int limit);
 // Called by the maintainer as it starts; false when no claim waits for it (it then exits).
-bool registry_maintainer_started(Oid db, pid_t pid);
+bool registry_maintainer_started(Oid db, pid_t pid, Latch *latch);
+// Whether a sealer asked the maintainer pid for a round since its last one (and clears the request).
+bool registry_maintainer_take_round(Oid db, pid_t pid);
+// Grows each time a database's sealer found no place for a maintainer: a staying maintainer then leaves.
+uint64 registry_maintainer_no_room();
 // Ends the claim of the maintainer pid (0: the one whose worker could not be registered).
 void registry_release_maintainer(Oid db, pid_t pid);
 

@@ -96,12 +96,7 @@ BackgroundWorkerHandle *start_sealer(Oid database)
 // committed since the launcher last read pg_database): the worker would wait, or fail to connect.
 bool database_connectable(Oid database)
 {
-	LOCKTAG tag;
-	SET_LOCKTAG_OBJECT(tag, InvalidOid, DatabaseRelationId, database, 0);
-	int count = 0;
-	VirtualTransactionId *holders = GetLockConflicts(&tag, RowExclusiveLock, &count);
-	pfree(holders);
-	if (count > 0)
+	if (database_locked_by_others(database))
 		return false;
 	StartTransactionCommand(); // takes in the catalog invalidations of a committed drop
 	bool exists = SearchSysCacheExists1(DATABASEOID, ObjectIdGetDatum(database));
@@ -198,6 +193,16 @@ PassResult seal_pass(MemoryContext keep, TimestampTz digest_logged_at, char **di
 }
 
 } // namespace
+
+bool database_locked_by_others(Oid database)
+{
+	LOCKTAG tag;
+	SET_LOCKTAG_OBJECT(tag, InvalidOid, DatabaseRelationId, database, 0);
+	int count = 0;
+	VirtualTransactionId *holders = GetLockConflicts(&tag, RowExclusiveLock, &count);
+	pfree(holders);
+	return count > 0;
+}
 
 void fill_worker(BackgroundWorker *w, const char *function, const char *name)
 {

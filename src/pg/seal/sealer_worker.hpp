@@ -19,6 +19,11 @@ constexpr int kMaxSealersLimit = 64;
 // Registers the launcher; only possible from shared_preload_libraries.
 void register_launcher();
 
+// Whether another session holds a lock on the database that a new connection would wait for (DROP
+// DATABASE, ALTER DATABASE ... RENAME or SET TABLESPACE, CREATE DATABASE copying it): those wait for
+// the database's other sessions to leave, so a worker does not connect, or stay connected, then.
+bool database_locked_by_others(Oid database);
+
 // A background worker of pg_witness running function (exported by the library) under name.
 void fill_worker(BackgroundWorker *w, const char *function, const char *name);
 
