@@ -419,6 +419,10 @@ int activity_take(Oid database, const char *database_name, int *out)
 		taken = (int *)MemoryContextAlloc(TopMemoryContext, sizeof(int) * maxtaken);
 		taken_level = (int *)MemoryContextAlloc(TopMemoryContext, sizeof(int) * maxtaken);
 	}
+	// Nothing queued (the usual case where no read is recorded): the scan would touch every slot's
+	// page of shared memory, about 2 kB a slot, for nothing.
+	if (pg_atomic_read_u32(&queue->nfree) == (uint32)queue->size)
+		return 0;
 	const int level = GetCurrentTransactionNestLevel();
 	const TimestampTz unclaimed_before = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), -kUnclaimedMs);
 	int n = 0;
