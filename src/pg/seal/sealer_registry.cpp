@@ -388,7 +388,7 @@ MaintainerClaim registry_claim_maintainer(Oid db, int limit)
 			claim = MaintainerClaim::Claimed;
 		}
 	}
-	if (claim == MaintainerClaim::NoRoom) {
+	if (i >= 0 && claim == MaintainerClaim::NoRoom) {
 		registry->maintainer_no_room++;
 		// Every staying maintainer looks at the count and leaves, giving its place to this database.
 		for (int k = 0; k < registry->used; k++)
