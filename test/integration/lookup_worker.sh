@@ -10,9 +10,9 @@
 #   - passes with nothing to add write nothing (witness.lookup_state keeps its row version);
 #   - a pass that cannot fill the table (a CHECK constraint a superuser added) logs a WARNING and
 #     still seals; once the constraint is gone, the next pass adds what was missed;
-#   - one maintainer process serves the rounds of many seals in a row (it stays instead of a
-#     process per seal), and still lets a plain DROP DATABASE through at once, and leaves when
-#     background sealing is switched off;
+#   - one sealer process makes many seals in a row, and one maintainer process serves their rounds
+#     (they stay instead of a process per seal); both still let a plain DROP DATABASE through at
+#     once, and leave when background sealing is switched off;
 #   - with no background worker slot for a maintainer (max_worker_processes = 3), the sealer fills
 #     the table itself after its seal.
 #
@@ -91,15 +91,18 @@ wait_for "the next pass adds what was missed" 30 "$ALL_ADDED" || true
 check "added by a later pass" "t" "$ALL_ADDED"
 
 # ---------------------------------------------------------------------------------------------
-say "one maintainer stays for the rounds of many seals"
+say "one sealer and one maintainer stay for many seals"
 
 MAINTAINERS="SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_witness maintainer' AND datname = current_database()"
+SEALERS="SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_witness sealer' AND datname = current_database()"
 blocks="$(q "SELECT max(block_no) FROM witness.block")"
 pids=""
+sealer_pids=""
 for i in $(seq 1 15); do
 	q "UPDATE item SET name = 'round $i' WHERE id = 9" >/dev/null
 	sleep 0.3
 	pids+=" $(q "$MAINTAINERS")"
+	sealer_pids+=" $(q "$SEALERS")"
 done
 wait_for "the last change added" 30 "$ALL_ADDED AND EXISTS (SELECT FROM witness.entry_lookup k JOIN witness.entry e ON e.id = k.id WHERE e.new_values::jsonb ->> 'name' = 'round 15')" || true
 distinct="$(tr ' ' '\n' <<<"$pids" | grep . | sort -u | wc -l)"
@@ -107,27 +110,30 @@ note "maintainer pids sampled: $(tr ' ' '\n' <<<"$pids" | grep . | sort | uniq -
 check "at least 8 seals in those 4.5 s" "t" "SELECT max(block_no) - $blocks >= 8 FROM witness.block"
 # Two at most: a maintainer stays at most 60 s, so one may hand over to the next in the window.
 check_ok "one or two maintainer processes served them all" "$( ((distinct >= 1 && distinct <= 2)) && echo ok || echo "$distinct processes")"
+sealers="$(tr ' ' '\n' <<<"$sealer_pids" | grep . | sort -u | wc -l)"
+note "sealer pids sampled: $(tr ' ' '\n' <<<"$sealer_pids" | grep . | sort | uniq -c | tr -s ' \n' ' ')"
+check_ok "one or two sealer processes made those seals" "$( ((sealers >= 1 && sealers <= 2)) && echo ok || echo "$sealers processes")"
 check "every change added to the lookup table" "15" \
 	"SELECT count(*) FROM witness.entry_lookup k JOIN witness.entry e ON e.id = k.id AND e.stmt_time = k.stmt_time WHERE e.new_values::jsonb ->> 'name' LIKE 'round %'"
 
-# A database whose maintainer stays is dropped with a plain DROP DATABASE: the maintainer sees the
-# drop's lock and leaves, long before PostgreSQL's 5 s wait for other sessions ends.
+# A database whose sealer and maintainer stay is dropped with a plain DROP DATABASE: both see the
+# drop's lock and leave, long before PostgreSQL's 5 s wait for other sessions ends.
 q_on "$WORK" "$PORT" postgres "CREATE DATABASE lw_drop" >/dev/null
 q_on "$WORK" "$PORT" lw_drop "CREATE EXTENSION pg_witness; CREATE TABLE t (id int PRIMARY KEY); SELECT witness.track('t'); INSERT INTO t VALUES (1)" >/dev/null
-DB=lw_drop wait_for "a maintainer connected to lw_drop" 30 "SELECT EXISTS ($MAINTAINERS)" || true
+DB=lw_drop wait_for "a sealer and a maintainer connected to lw_drop" 30 "SELECT EXISTS ($MAINTAINERS) AND EXISTS ($SEALERS)" || true
 start_ns=$(date +%s%N)
 drop_rc=0
 q_on "$WORK" "$PORT" postgres "DROP DATABASE lw_drop" >/dev/null 2>"$WORK/drop.err" || drop_rc=$?
 drop_ms=$((($(date +%s%N) - start_ns) / 1000000))
 note "DROP DATABASE took $drop_ms ms"
-check_ok "a plain DROP DATABASE succeeds while a maintainer stays there" "$( ((drop_rc == 0)) && echo ok || cat "$WORK/drop.err")"
+check_ok "a plain DROP DATABASE succeeds while a sealer and a maintainer stay there" "$( ((drop_rc == 0)) && echo ok || cat "$WORK/drop.err")"
 check_ok "and does not wait out PostgreSQL's 5 s for other sessions" "$( ((drop_ms < 4000)) && echo ok || echo "$drop_ms ms")"
 
-# Background sealing switched off: the maintainer leaves (no process stays connected).
+# Background sealing switched off: the sealer and the maintainer leave (no process stays connected).
 q "ALTER SYSTEM SET witness.seal_interval = 0" >/dev/null
 q "SELECT pg_reload_conf()" >/dev/null
-wait_for "the maintainer left" 10 "SELECT NOT EXISTS ($MAINTAINERS)" || true
-check "no maintainer once witness.seal_interval = 0" "f" "SELECT EXISTS ($MAINTAINERS)"
+wait_for "the workers left" 10 "SELECT NOT EXISTS ($MAINTAINERS) AND NOT EXISTS ($SEALERS)" || true
+check "no sealer, no maintainer once witness.seal_interval = 0" "f|f" "SELECT EXISTS ($SEALERS), EXISTS ($MAINTAINERS)"
 q "ALTER SYSTEM RESET witness.seal_interval" >/dev/null
 q "SELECT pg_reload_conf()" >/dev/null
 

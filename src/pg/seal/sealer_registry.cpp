@@ -185,6 +185,37 @@ PassStart registry_worker_starting(Oid db, TimestampTz now)
 	return previous;
 }
 
+bool registry_other_waits(TimestampTz now, int interval_ms, int reprobe_ms, int max_sealers)
+{
+	LWLockAcquire(registry->lock, LW_SHARED);
+	int running = 0;
+	for (int i = 0; i < registry->used; i++)
+		running += registry->schedule[i].in_use && registry->schedule[i].running ? 1 : 0;
+	bool waits = false;
+	if (running >= max_sealers) {
+		SealPick pick = pick_due(registry->schedule, (size_t)registry->used, now, interval_ms * INT64CONST(1000),
+		                         reprobe_ms * INT64CONST(1000), INT64CONST(1000000));
+		waits = pick.index >= 0;
+	}
+	LWLockRelease(registry->lock);
+	return waits;
+}
+
+bool registry_sealer_passes_again(Oid db, TimestampTz now)
+{
+	LWLockAcquire(registry->lock, LW_EXCLUSIVE);
+	int i = find(db);
+	// Not running any more: a new launcher forgot the workers of the one before, and may start another.
+	bool again = i >= 0 && registry->schedule[i].running;
+	if (again) {
+		registry->schedule[i].last_start = now;
+		registry->schedule[i].wake = false;
+		registry->records[i].reported = false;
+	}
+	LWLockRelease(registry->lock);
+	return again;
+}
+
 void registry_postpone(Oid db, TimestampTz now)
 {
 	LWLockAcquire(registry->lock, LW_EXCLUSIVE);

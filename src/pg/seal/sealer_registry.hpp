@@ -83,6 +83,12 @@ struct PassStart {
 };
 PassStart registry_worker_starting(Oid db, TimestampTz now);
 void registry_worker_not_started(Oid db, PassStart previous);
+// Whether a database without a worker is due for a pass now while max_sealers workers run already:
+// the launcher has no room to serve it.
+bool registry_other_waits(TimestampTz now, int interval_ms, int reprobe_ms, int max_sealers);
+// A worker that stayed starts its database's next pass: recorded as the launcher records a start.
+// False when its record no longer counts it as running (it then leaves).
+bool registry_sealer_passes_again(Oid db, TimestampTz now);
 // No pass now (the database is locked by DROP DATABASE or another exclusive command, or gone): the
 // next comes one interval later.
 void registry_postpone(Oid db, TimestampTz now);

@@ -192,6 +192,85 @@ PassResult seal_pass(MemoryContext keep, TimestampTz digest_logged_at, char **di
 	return result;
 }
 
+// One pass: the activity queue, the seal, the digest of the block once committed, the coming
+// partitions, the pass reported, and the work after it handed to the maintainer.
+PassResult one_pass(Oid database, MemoryContext keep)
+{
+	PassMemory memory;
+	registry_begin_pass(database, &memory);
+	trail_brin_resume(memory.brin);
+	volatile PassResult result = PassResult::Failed;
+	char *volatile digest = nullptr;
+	char *volatile error = nullptr;
+	pass_found_extension = false;
+	PG_TRY();
+	{
+		char *made = nullptr;
+		drain_pass();
+		result = seal_pass(keep, memory.digest_logged_at, &made);
+		digest = made;
+	}
+	PG_CATCH();
+	{
+		// Report, roll back (the digest made for the block goes with it), and leave the retry to the
+		// launcher, one interval later.
+		MemoryContextSwitchTo(keep);
+		ErrorData *e = CopyErrorData();
+		error = e->message;
+		EmitErrorReport();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		result = PassResult::Failed;
+	}
+	PG_END_TRY();
+	// The block is committed: its digest may now name it.
+	if (digest != nullptr && append_digest_line(digest))
+		memory.digest_logged_at = GetCurrentTimestamp();
+	// The coming months' partitions of witness.entry, in a transaction of their own (docs/scaling.md).
+	if (pass_found_extension && prepare_partitions_if_due(memory.partitions_checked_at))
+		memory.partitions_checked_at = GetCurrentTimestamp();
+	trail_brin_progress(memory.brin);
+	registry_end_pass(database, result, pass_found_extension, error, &memory);
+	// The work that follows a seal (lookup table, summary, verification, retention, alerts) goes to
+	// a worker of its own, so that the next seal does not wait for it; with no worker slot free it
+	// is done here, after the seal.
+	if (pass_found_extension && !start_maintainer(database))
+		run_maintenance_steps();
+	return result;
+}
+
+// A sealer stays for its database's next passes at most this long: starting a process and
+// connecting for every pass cost a busy two-core machine more CPU than the seal itself
+// (docs/performance.md, "Workers that stay").
+constexpr long kSealerStayMs = 60 * 1000;
+// How often a waiting sealer looks whether it must leave (a DROP DATABASE waits for it).
+constexpr long kSealerLookMs = 200;
+
+// Waits until the next pass is due, one interval after the last one started (true, the pass
+// recorded as started), or returns false when the worker should leave instead: its time is up,
+// sealing was switched off, another database is due and every sealer place is taken, or a session waits
+// for this database's sessions to leave.
+bool wait_for_next_pass(Oid database, TimestampTz arrived, TimestampTz pass_started)
+{
+	for (;;) {
+		const TimestampTz now = GetCurrentTimestamp();
+		if (setting_seal_interval_ms <= 0 || TimestampDifferenceExceeds(arrived, now, kSealerStayMs) ||
+		    registry_other_waits(now, setting_seal_interval_ms, kReprobeMs, Min(setting_max_sealers, kMaxSealersLimit)) || database_locked_by_others(database))
+			return false;
+		const long left = TimestampDifferenceMilliseconds(now, TimestampTzPlusMilliseconds(pass_started, setting_seal_interval_ms));
+		if (left <= 0)
+			return registry_sealer_passes_again(database, now);
+		(void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, Min(left, kSealerLookMs),
+		                PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending) {
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+	}
+}
+
 } // namespace
 
 bool database_locked_by_others(Oid database)
@@ -230,7 +309,8 @@ using namespace witness::pg;
 extern "C" {
 
 // The launcher connects to no database. Every seal interval it starts, for each database with
-// pg_witness, a sealer worker that connects to that database, seals once and exits; at most
+// pg_witness and no sealer, a sealer worker that connects to that database and seals, once or for
+// as long as it stays (witness_sealer_main); at most
 // witness.max_sealers run at once, and the database whose entries have waited longest goes first
 // (docs/verification.md, "The background sealer").
 void witness_launcher_main(Datum)
@@ -308,57 +388,30 @@ void witness_launcher_main(Datum)
 	}
 }
 
-// One pass in one database, then exit: the worker holds no connection between passes, so a plain
-// DROP DATABASE finds none (it waits up to 5 s for a pass under way).
+// Passes in one database, one per witness.seal_interval, while wait_for_next_pass() lets the
+// worker stay; between passes it holds no lock, and it leaves as soon as a DROP DATABASE waits.
 void witness_sealer_main(Datum arg)
 {
 	Oid database = DatumGetObjectId(arg);
 	pqsignal(SIGTERM, die);
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(database, InvalidOid, 0);
 	pgstat_report_appname(kSealerType);
 
-	PassMemory memory;
-	registry_begin_pass(database, &memory);
-	trail_brin_resume(memory.brin);
 	MemoryContext keep = AllocSetContextCreate(TopMemoryContext, "pg_witness sealer pass", ALLOCSET_DEFAULT_SIZES);
-	volatile PassResult result = PassResult::Failed;
-	char *volatile digest = nullptr;
-	char *volatile error = nullptr;
-	PG_TRY();
-	{
-		char *made = nullptr;
-		drain_pass();
-		result = seal_pass(keep, memory.digest_logged_at, &made);
-		digest = made;
+	const TimestampTz arrived = GetCurrentTimestamp();
+	TimestampTz pass_started = arrived;
+	for (;;) {
+		const PassResult result = one_pass(database, keep);
+		MemoryContextReset(keep);
+		elog(DEBUG1, "pg_witness: sealer pass in database %u: %s", database, pass_result_name(result));
+		const bool may_stay = pass_found_extension && (result == PassResult::Sealed ||
+		                      result == PassResult::NothingToSeal || result == PassResult::Busy);
+		if (!may_stay || !wait_for_next_pass(database, arrived, pass_started))
+			break;
+		pass_started = GetCurrentTimestamp();
 	}
-	PG_CATCH();
-	{
-		// Report, roll back (the digest made for the block goes with it), and leave the retry to the
-		// launcher, one interval later.
-		MemoryContextSwitchTo(keep);
-		ErrorData *e = CopyErrorData();
-		error = e->message;
-		EmitErrorReport();
-		FlushErrorState();
-		AbortCurrentTransaction();
-		result = PassResult::Failed;
-	}
-	PG_END_TRY();
-	// The block is committed: its digest may now name it.
-	if (digest != nullptr && append_digest_line(digest))
-		memory.digest_logged_at = GetCurrentTimestamp();
-	// The coming months' partitions of witness.entry, in a transaction of their own (docs/scaling.md).
-	if (pass_found_extension && prepare_partitions_if_due(memory.partitions_checked_at))
-		memory.partitions_checked_at = GetCurrentTimestamp();
-	trail_brin_progress(memory.brin);
-	registry_end_pass(database, result, pass_found_extension, error, &memory);
-	// The work that follows a seal (lookup table, summary, verification, retention, alerts) goes to
-	// a worker of its own, so that the next seal does not wait for it; with no worker slot free it
-	// is done here, after the seal, as the launcher starts the next pass only once this one exits.
-	if (pass_found_extension && !start_maintainer(database))
-		run_maintenance_steps();
-	elog(DEBUG1, "pg_witness: sealer pass in database %u: %s", database, pass_result_name(result));
 	proc_exit(0);
 }
 }

@@ -1,5 +1,6 @@
-// Background sealing: a launcher starts short-lived sealer workers, each sealing one database once,
-// at most witness.max_sealers at a time, so that every database with pg_witness is sealed every
+// Background sealing: a launcher starts sealer workers, each sealing one database once per
+// witness.seal_interval for as long as no other database waits (at most a minute), at most
+// witness.max_sealers at a time, so that every database with pg_witness is sealed every
 // witness.seal_interval whatever their number.
 #pragma once
 
