@@ -115,10 +115,10 @@ set_seal_interval() {
 	die "witness.seal_interval did not become $want after reload (still $got)"
 }
 
-# Each background pass is a short-lived worker (one database, one pass): sealers() counts those at
-# work in the benchmark database now, passed_since_switch() whether one finished a pass there since
-# the last set_seal_interval.
-sealers() { qpg -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_witness sealer' AND datname = '$BENCH_DB'"; }
+# sealers() counts the background workers (sealers and maintainers) connected to the benchmark
+# database now (they stay between passes while sealing is on, and leave once it is off),
+# passed_since_switch() whether a sealer finished a pass there since the last set_seal_interval.
+sealers() { qpg -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type IN ('pg_witness sealer', 'pg_witness maintainer') AND datname = '$BENCH_DB'"; }
 passed_since_switch() {
 	qv -c "SELECT CASE WHEN coalesce(last_pass_at > '$SWITCHED_AT'::timestamptz, false) THEN 1 ELSE 0 END FROM witness.seal_status"
 }
@@ -139,6 +139,30 @@ wait_sealer() {
 		fi
 		sleep 0.2
 	done
+}
+
+# settled: whether the lookup table, the daily summary and the alert rules have taken in every
+# block (the maintainer's work after a seal), so that a sealing-on run does not pay for the blocks
+# of the run before it (bench/run.sh's bench_settle() waits for the same).
+settled() {
+	qv -c "SELECT (SELECT COALESCE(max(l.block_no), 0) FROM witness.lookup_state l) >= b.last
+	          AND (SELECT COALESCE(max(m.last_block_no), 0) FROM witness.summary_state m) >= b.last
+	          AND (SELECT COALESCE(max(a.last_block), 0) FROM witness.alert_state a) >= b.last
+	       FROM (SELECT COALESCE(max(block_no), 0) AS last FROM witness.block) b"
+}
+
+# wait_settled TIMEOUT_S: prints the seconds waited.
+wait_settled() {
+	local timeout=$1 t0
+	t0="$(now)"
+	while [[ "$(settled)" != t ]]; do
+		if awk -v w="$(since "$t0")" -v t="$timeout" 'BEGIN { exit !(w > t) }'; then
+			warn "the maintainer has not caught up after ${timeout}s; measuring anyway"
+			break
+		fi
+		sleep 0.2
+	done
+	since "$t0"
 }
 
 # unsealed_since XID0: entries of transactions >= XID0 that the newest block does not cover.
@@ -165,6 +189,9 @@ run_tpcb() {
 		# The launcher starts a pass in every database with pg_witness as soon as it sees the new
 		# setting (it reads pg_database and its records again every second).
 		waited="$(wait_sealer 1 120)"
+		# The block witness.seal() made of the sealing-off run's entries is the maintainer's to take
+		# in first: not this run's work.
+		waited="$waited + $(wait_settled 120)"
 	fi
 	q -c CHECKPOINT
 	IFS='|' read -r xid0 block0 <<<"$(qv -c "SELECT pg_current_xact_id(), COALESCE(max(block_no), 0) FROM witness.block")"
