@@ -8,12 +8,12 @@
 #include "pg/seal/sealer_worker.hpp"
 #include "pg/common/settings.hpp"
 #include "pg/seal/summary_maintenance.hpp"
+#include "pg/seal/worker_step.hpp"
 
 extern "C" {
 #include "pgstat.h"
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
-#include "storage/latch.h"
 #include "tcop/tcopprot.h"
 #include "utils/memutils.h"
 
@@ -35,7 +35,7 @@ void release_claim(int, Datum database)
 
 // A maintainer stays for the rounds the following seals ask for, at most this long: starting a
 // process and connecting for every seal cost more CPU than the work after a small seal
-// (docs/performance.md, "A maintainer that stays").
+// (docs/performance.md, "Workers that stay").
 constexpr long kStayMs = 60 * 1000;
 // With no round asked for this long (the database went quiet, or its sealer stopped), it leaves.
 constexpr long kIdleMs = 10 * 1000;
@@ -56,13 +56,7 @@ bool wait_for_round(Oid database, TimestampTz arrived, uint64 no_room_at_arrival
 		    TimestampDifferenceExceeds(waiting_since, now, kIdleMs) ||
 		    registry_maintainer_no_room() != no_room_at_arrival || database_locked_by_others(database))
 			return false;
-		(void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, kLookMs, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
-		if (ConfigReloadPending) {
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-		}
+		worker_nap(kLookMs);
 	}
 }
 

@@ -10,6 +10,7 @@
 #include "pg/seal/partition_maintenance.hpp"
 #include "pg/seal/maintainer_worker.hpp"
 #include "pg/common/trail_brin.hpp"
+#include "pg/seal/worker_step.hpp"
 
 extern "C" {
 #include "access/heapam.h"
@@ -248,26 +249,22 @@ constexpr long kSealerLookMs = 200;
 
 // Waits until the next pass is due, one interval after the last one started (true, the pass
 // recorded as started), or returns false when the worker should leave instead: its time is up,
-// sealing was switched off, another database is due and every sealer place is taken, or a session waits
-// for this database's sessions to leave.
+// sealing was switched off, another database is due and every sealer place is taken, or a session
+// waits for this database's sessions to leave.
 bool wait_for_next_pass(Oid database, TimestampTz arrived, TimestampTz pass_started)
 {
 	for (;;) {
 		const TimestampTz now = GetCurrentTimestamp();
+		const int places = Min(setting_max_sealers, kMaxSealersLimit);
 		if (setting_seal_interval_ms <= 0 || TimestampDifferenceExceeds(arrived, now, kSealerStayMs) ||
-		    registry_other_waits(now, setting_seal_interval_ms, kReprobeMs, Min(setting_max_sealers, kMaxSealersLimit)) || database_locked_by_others(database))
+		    registry_other_waits(now, setting_seal_interval_ms, kReprobeMs, places) ||
+		    database_locked_by_others(database))
 			return false;
-		const long left = TimestampDifferenceMilliseconds(now, TimestampTzPlusMilliseconds(pass_started, setting_seal_interval_ms));
+		const TimestampTz due = TimestampTzPlusMilliseconds(pass_started, setting_seal_interval_ms);
+		const long left = TimestampDifferenceMilliseconds(now, due);
 		if (left <= 0)
 			return registry_sealer_passes_again(database, now);
-		(void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, Min(left, kSealerLookMs),
-		                PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
-		if (ConfigReloadPending) {
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-		}
+		worker_nap(Min(left, kSealerLookMs));
 	}
 }
 

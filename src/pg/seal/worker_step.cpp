@@ -2,6 +2,10 @@
 
 extern "C" {
 #include "access/xact.h"
+#include "miscadmin.h"
+#include "postmaster/interrupt.h"
+#include "storage/latch.h"
+#include "utils/guc.h"
 #include "mb/pg_wchar.h"
 #include "pgstat.h"
 #include "utils/snapmgr.h"
@@ -51,6 +55,17 @@ bool run_worker_step(const char *activity, void (*step)(void *arg), void *arg, S
 	}
 	PG_END_TRY();
 	return committed;
+}
+
+void worker_nap(long timeout_ms)
+{
+	(void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, timeout_ms, PG_WAIT_EXTENSION);
+	ResetLatch(MyLatch);
+	CHECK_FOR_INTERRUPTS();
+	if (ConfigReloadPending) {
+		ConfigReloadPending = false;
+		ProcessConfigFile(PGC_SIGHUP);
+	}
 }
 
 } // namespace witness::pg

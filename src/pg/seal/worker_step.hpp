@@ -25,4 +25,9 @@ bool run_worker_step(const char *activity, void (*step)(void *arg), void *arg, S
 // is not valid text to insert or log.
 void copy_text_cut(char *out, size_t size, const char *text);
 
+// A worker that stays between passes or rounds waits here: until its latch is set or timeout_ms
+// passed, ending the process on a shutdown request or the postmaster's death, and taking in a
+// reloaded configuration.
+void worker_nap(long timeout_ms);
+
 } // namespace witness::pg
