@@ -121,6 +121,8 @@ check "every change added to the lookup table" "15" \
 q_on "$WORK" "$PORT" postgres "CREATE DATABASE lw_drop" >/dev/null
 q_on "$WORK" "$PORT" lw_drop "CREATE EXTENSION pg_witness; CREATE TABLE t (id int PRIMARY KEY); SELECT witness.track('t'); INSERT INTO t VALUES (1)" >/dev/null
 DB=lw_drop wait_for "a sealer and a maintainer connected to lw_drop" 30 "SELECT EXISTS ($MAINTAINERS) AND EXISTS ($SEALERS)" || true
+connected="$(DB=lw_drop q "SELECT EXISTS ($MAINTAINERS) AND EXISTS ($SEALERS)")"
+check_ok "a sealer and a maintainer are connected to lw_drop before the drop" "$([[ $connected == t ]] && echo ok || echo 'not both connected')"
 start_ns=$(date +%s%N)
 drop_rc=0
 q_on "$WORK" "$PORT" postgres "DROP DATABASE lw_drop" >/dev/null 2>"$WORK/drop.err" || drop_rc=$?
