@@ -1191,6 +1191,28 @@ ALTER TABLE witness.tracked_table ADD COLUMN former_names jsonb NOT NULL DEFAULT
 COMMENT ON COLUMN witness.tracked_table.names_since IS 'the last entry id taken before the table got its present schema, table and column names (tracked, renamed, a configured column renamed or dropped): the column tags describe the entries after it';
 COMMENT ON COLUMN witness.tracked_table.former_names IS 'the names the table was tracked under before, as [schema, table] pairs, oldest first: entries under them are masked whole when this configuration classifies anything';
 
+-- Entry ids (docs/capture.md, "Entry ids"): the capture hands them out from a counter per database in
+-- shared memory and takes a run of 1024 from the sequence at a time (one nextval() reserves ids
+-- nextval .. nextval + 1023), instead of a nextval() per entry.
+ALTER SEQUENCE witness.entry_id_seq INCREMENT BY 1024;
+COMMENT ON SEQUENCE witness.entry_id_seq IS 'pg_witness entry ids: each nextval() reserves a run of as many ids as the increment, which the capture hands out from one counter per database in shared memory, in the order of capture (gaps are normal)';
+
+CREATE FUNCTION witness._allocated_entry_id() RETURNS bigint
+AS 'MODULE_PATHNAME', 'witness_allocated_entry_id' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION witness._allocated_entry_id() IS 'internal: the last entry id the shared counter of this database handed out; NULL when it has not reserved ids since the server started';
+
+-- The last entry id handed out so far: every id handed out later is larger. Without the shared
+-- counter's word, the end of the run the sequence reserved last.
+CREATE FUNCTION witness._last_entry_id() RETURNS bigint
+LANGUAGE sql VOLATILE
+AS $$
+	SELECT COALESCE(witness._allocated_entry_id(),
+	                (SELECT CASE WHEN s.is_called THEN s.last_value + q.seqincrement - 1 ELSE s.last_value - 1 END
+	                 FROM witness.entry_id_seq s, pg_catalog.pg_sequence q
+	                 WHERE q.seqrelid OPERATOR(pg_catalog.=) 'witness.entry_id_seq'::pg_catalog.regclass))
+$$;
+COMMENT ON FUNCTION witness._last_entry_id() IS 'internal: the last entry id handed out so far (every later one is larger)';
+
 -- Keeps names_since and former_names in step: set by every insert (track()) and by an update that
 -- renames the table, takes a column name out of the configuration (a rename or drop of the column, or
 -- track() called again without it) or changes the key or subject column. Fires on origin only: a
@@ -1222,7 +1244,7 @@ BEGIN
 	ELSE
 		NEW.former_names := '[]';
 	END IF;
-	NEW.names_since := (SELECT CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END FROM witness.entry_id_seq s);
+	NEW.names_since := witness._last_entry_id();
 	-- The older entries' masking, which the configuration no longer describes (a classified column
 	-- dropped or renamed): kept for them.
 	IF TG_OP = 'UPDATE' THEN
@@ -6357,7 +6379,7 @@ CREATE FUNCTION witness._retire_masking() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	PERFORM witness._keep_masking(OLD, (SELECT CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END FROM witness.entry_id_seq s));
+	PERFORM witness._keep_masking(OLD, witness._last_entry_id());
 	RETURN NULL;
 END
 $$;

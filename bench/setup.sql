@@ -18,7 +18,10 @@ DECLARE
 	w bigint := 0;
 	p bigint := 0;
 BEGIN
-	IF to_regclass('witness.entry_id_seq') IS NOT NULL THEN
+	-- The last entry id handed out (the sequence itself reserves ids in runs of 1024 since 0.2).
+	IF to_regprocedure('witness._last_entry_id()') IS NOT NULL THEN
+		w := coalesce(witness._last_entry_id(), 0);
+	ELSIF to_regclass('witness.entry_id_seq') IS NOT NULL THEN
 		SELECT CASE WHEN is_called THEN last_value ELSE 0 END INTO w FROM witness.entry_id_seq;
 	END IF;
 	SELECT CASE WHEN is_called THEN last_value ELSE 0 END INTO p FROM bench_audit.log_id_seq;

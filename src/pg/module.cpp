@@ -3,6 +3,7 @@
 
 #include "pg/common/cpp_guard.hpp"
 #include "pg/common/access_check.hpp"
+#include "pg/capture/entry_ids.hpp"
 #include "pg/capture/entry_store.hpp"
 #include "pg/common/settings.hpp"
 #include "pg/capture/capture_plan.hpp"
@@ -32,6 +33,7 @@ static void witness_shmem_request(void)
 		previous_shmem_request();
 	witness::pg::sealer_registry_request();
 	witness::pg::activity_queue_request();
+	witness::pg::entry_ids_request();
 }
 
 static void witness_shmem_startup(void)
@@ -40,6 +42,7 @@ static void witness_shmem_startup(void)
 		previous_shmem_startup();
 	witness::pg::sealer_registry_startup();
 	witness::pg::activity_queue_startup();
+	witness::pg::entry_ids_startup();
 }
 
 void _PG_init(void)

@@ -12,7 +12,7 @@ SELECT witness.track('sb.account', 'pii', subject_column => 'email');
 CREATE TABLE sb.ticket (id int PRIMARY KEY, customer text, body text);
 SELECT witness.track('sb.ticket', 'pii', subject_column => 'customer', encrypt => false);
 SELECT table_name, encrypt FROM witness.tracked_tables WHERE table_name::text LIKE 'sb.%' ORDER BY 1;
-SELECT last_value AS e0 FROM witness.entry_id_seq \gset
+SELECT witness._last_entry_id() AS e0 \gset
 SELECT COALESCE(max(block_no), 0) AS base FROM witness.block \gset
 SELECT count(*) AS a0 FROM witness.subject_access \gset
 

@@ -85,7 +85,7 @@ CREATE TABLE sx.orders (order_no int PRIMARY KEY, customer text NOT NULL, item t
 SELECT witness.track('sx.orders', 'pii', subject_column => 'customer', encrypt => false);
 SELECT count(*) >= 0 AS sealed_earlier_entries FROM witness.seal();
 SELECT COALESCE(max(block_no), 0) AS base FROM witness.block \gset
-SELECT last_value AS e0 FROM witness.entry_id_seq \gset
+SELECT witness._last_entry_id() AS e0 \gset
 
 -- ann and bob, sealed in one block; a statement that changes both their rows; ann's later changes pending.
 INSERT INTO sx.customer VALUES (1, 'ann@sx.example', 'basic', 'first'), (2, 'bob@sx.example', 'bob-secret-plan', 'bob-secret-note');

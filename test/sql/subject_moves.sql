@@ -12,7 +12,7 @@ CREATE TABLE sm.sealed_customer (id int PRIMARY KEY, email text, note text);
 SELECT witness.track('sm.sealed_customer', 'pii', subject_column => 'email');
 SELECT count(*) >= 0 AS sealed_earlier_entries FROM witness.seal();
 SELECT COALESCE(max(block_no), 0) AS base FROM witness.block \gset
-SELECT last_value AS e0 FROM witness.entry_id_seq \gset
+SELECT witness._last_entry_id() AS e0 \gset
 SET witness.reason = 'subject_moves.sql';
 
 CREATE FUNCTION sm.changes(subject text, tbl text) RETURNS TABLE (entry bigint, op text, changes jsonb, status text)
@@ -133,7 +133,7 @@ BEGIN
 END
 $$;
 CREATE TRIGGER hand_over BEFORE UPDATE ON sm.upserted FOR EACH ROW EXECUTE FUNCTION sm.hand_over();
-SELECT last_value AS e1 FROM witness.entry_id_seq \gset
+SELECT witness._last_entry_id() AS e1 \gset
 INSERT INTO sm.parted VALUES (1, 'eve@sm.example', 'eve-parted');
 UPDATE sm.parted SET email = 'fay@sm.example', note = 'fay-parted' WHERE id = 1;
 INSERT INTO sm.upserted VALUES (1, 'eve@sm.example', 'eve-upsert'), (2, 'eve@sm.example', 'eve-merge'),

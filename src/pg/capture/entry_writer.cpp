@@ -1,6 +1,7 @@
 #include "pg/capture/entry_writer.hpp"
 
 #include "pg/capture/attribution.hpp"
+#include "pg/capture/entry_ids.hpp"
 #include "pg/common/core_bridge.hpp"
 #include "pg/common/master_keys.hpp"
 #include "pg/common/subject_lookup_key.hpp"
@@ -69,7 +70,7 @@ void write_entry(ChangeRecord *change)
 	TimestampTz stmt_time = GetCurrentStatementStartTimestamp();
 	v.xid = (int64)U64FromFullTransactionId(fxid);
 	v.stmt_time_us = stmt_time + kUnixToPostgresEpochUs;
-	v.id = nextval_internal(entry_seq_relid(), false);
+	v.id = next_entry_id(entry_seq_relid());
 
 	// Format 2 once the trail has its columns; a 0.1 trail keeps format 1 until it is updated.
 	const bool committed = store_layout() >= 2;
