@@ -139,6 +139,13 @@ for ((round = 1; round <= ROUNDS; round++)); do
 		"SELECT block_no || '|' || encode(block_hash, 'hex') FROM witness.block WHERE block_no = ${BEFORE%%|*}"
 	check "round $round: entries committed before the crash survived (>= $ENTRIES_BEFORE)" t \
 		"SELECT count(*) >= $ENTRIES_BEFORE FROM witness.entry"
+	# Entry ids (docs/capture.md, "Entry ids"): the shared counter died with the server; the first
+	# entries after the restart reserve a new run above every id taken before the crash.
+	MAXID="$(q "SELECT max(id) FROM witness.entry")"
+	q "UPDATE pgbench_branches SET bbalance = bbalance + 1 WHERE bid = 1" >/dev/null
+	q "UPDATE pgbench_branches SET bbalance = bbalance - 1 WHERE bid = 1" >/dev/null
+	check "round $round: ids after the restart are above every id before it, none taken twice" "2|t" \
+		"SELECT count(*) FILTER (WHERE id > $MAXID AND table_name = 'pgbench_branches'), count(*) = count(DISTINCT id) FROM witness.entry"
 	check_blocks "round $round"
 	check "round $round: history rows = history INSERT entries (the trail agrees with the data)" t \
 		"SELECT (SELECT count(*) FROM pgbench_history) = (SELECT count(*) FROM witness.entry WHERE table_name = 'pgbench_history')"
