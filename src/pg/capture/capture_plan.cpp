@@ -148,11 +148,7 @@ void run_as_config_owner(Datum *args)
 	Oid save_userid;
 	int save_sec;
 	GetUserIdAndSecContext(&save_userid, &save_sec);
-	HeapTuple reltup = SearchSysCache1(RELOID, ObjectIdGetDatum(tracked_table_relid()));
-	if (!HeapTupleIsValid(reltup))
-		elog(ERROR, "pg_witness: cache lookup failed for witness.tracked_table");
-	Oid owner = ((Form_pg_class)GETSTRUCT(reltup))->relowner;
-	ReleaseSysCache(reltup);
+	Oid owner = relation_owner(tracked_table_relid());
 	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
 	volatile int rc = 0;
 	PG_TRY();

@@ -3,7 +3,6 @@
 #include "pg/common/trail_catalog.hpp"
 
 extern "C" {
-#include "catalog/pg_class.h"
 #include "catalog/pg_sequence.h"
 #include "commands/sequence.h"
 #include "storage/lwlock.h"
@@ -125,11 +124,7 @@ int64 sequence_increment(Oid seq)
 // setval(seq, value) as the sequence's owner: the role whose change is captured has no right to it.
 void set_sequence_as_owner(Oid seq, int64 value)
 {
-	HeapTuple tup = SearchSysCache1(RELOID, ObjectIdGetDatum(seq));
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "pg_witness: cache lookup failed for relation %u", seq);
-	Oid owner = ((Form_pg_class)GETSTRUCT(tup))->relowner;
-	ReleaseSysCache(tup);
+	Oid owner = relation_owner(seq);
 	Oid save_userid;
 	int save_sec;
 	GetUserIdAndSecContext(&save_userid, &save_sec);

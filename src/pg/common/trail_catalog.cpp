@@ -120,6 +120,16 @@ Oid tracked_table_relid()
 	return cached_relid(3);
 }
 
+Oid relation_owner(Oid relid)
+{
+	HeapTuple tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "pg_witness: cache lookup failed for relation %u", relid);
+	Oid owner = ((Form_pg_class)GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
 bool has_capture_trigger(Oid relid)
 {
 	Relation rel = RelationIdGetRelation(relid);

@@ -79,6 +79,10 @@ Oid entry_seq_relid();
 Oid block_relid();
 Oid tracked_table_relid();
 
+// The owner of a relation (pg_witness's tables and sequence are owned by the role that created the
+// extension): the role pg_witness acts as where the role whose change is captured has no rights.
+Oid relation_owner(Oid relid);
+
 // Whether relid carries pg_witness's capture trigger: a tracked table, or one of its partitions or
 // inheritance children (every one gets the trigger, a name no other trigger may take).
 bool has_capture_trigger(Oid relid);
