@@ -6,10 +6,10 @@
 # tpcb-like, throttled to 40 transactions a second, the four pgbench tables tracked) in one database
 # while another session writes one tracked row in each of 70 other databases, round after round, so
 # that the pgbench database keeps losing its counter's place in the middle of its writes (its ids
-# then have gaps, which the test checks). Then, in the pgbench database: no id was handed out twice, every teller's and branch's UPDATE entries chain in id order (old = previous new,
-# ending at the final balance), witness._last_entry_id() is not below any id handed out, and the
-# sealed trail verifies; and in a database that lost its place, new entries take ids above its old
-# ones.
+# then have gaps, which the test checks). Then, in the pgbench database: no id was handed out twice,
+# every teller's and branch's UPDATE entries chain in id order (old = previous new, ending at the
+# final balance), witness._last_entry_id() is not below any id handed out, and the sealed trail
+# verifies; and in a database that lost its place, new entries take ids above its old ones.
 #
 # Environment: PGHOST, PGPORT, PGUSER (as scripts/test.sh passes them); optional
 #   WITNESS_IDS_SECONDS   pgbench duration (default 15)
