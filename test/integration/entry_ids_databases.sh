@@ -103,19 +103,7 @@ check "no id handed out twice" t "SELECT count(*) = count(DISTINCT id) FROM witn
 # One counter without interruption hands out ids without a gap: gaps show it lost its place mid-run.
 check "the run's ids have gaps: the counter lost its place while the clients wrote" t \
 	"SELECT max(id) - min(id) + 1 > count(*) FROM witness.entry WHERE id > $MAX0"
-for spec in tellers:tid:tbalance branches:bid:bbalance; do
-	IFS=: read -r t k col <<<"$spec"
-	chain="WITH u AS (
-	         SELECT (row_key->>'$k')::int AS $k, id, (old_values::jsonb->>'$col')::bigint AS old,
-	                (new_values::jsonb->>'$col')::bigint AS new,
-	                lag((new_values::jsonb->>'$col')::bigint, 1, 0::bigint) OVER (PARTITION BY (row_key->>'$k')::int ORDER BY id) AS prev_new,
-	                row_number() OVER (PARTITION BY (row_key->>'$k')::int ORDER BY id DESC) AS from_last
-	           FROM witness.entry WHERE table_name = 'pgbench_$t' AND op = 'U')
-	       SELECT u.*, r.$col AS final FROM u JOIN pgbench_$t r USING ($k)
-	        WHERE u.old <> u.prev_new OR (u.from_last = 1 AND u.new <> r.$col)"
-	check "$t: UPDATE entries in id order chain old = previous new, ending at the final $col" 0 \
-		"SELECT count(*) FROM ($chain) c" "$chain"
-done
+check_balance_chains
 check "witness._last_entry_id() is not below any id handed out" t \
 	"SELECT witness._last_entry_id() >= (SELECT max(id) FROM witness.entry)"
 

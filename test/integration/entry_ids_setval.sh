@@ -83,19 +83,7 @@ check "history entries of the run: one per transaction" t \
 	"SELECT count(*) = $(sed -n 's|^number of transactions actually processed: \([0-9]*\).*|\1|p' "$WORK/pgbench.out")
 	   FROM witness.entry WHERE id > $MAX0 AND table_name = 'pgbench_history'"
 check "no id handed out twice" t "SELECT count(*) = count(DISTINCT id) FROM witness.entry"
-for spec in tellers:tid:tbalance branches:bid:bbalance; do
-	IFS=: read -r t k col <<<"$spec"
-	chain="WITH u AS (
-	         SELECT (row_key->>'$k')::int AS $k, id, (old_values::jsonb->>'$col')::bigint AS old,
-	                (new_values::jsonb->>'$col')::bigint AS new,
-	                lag((new_values::jsonb->>'$col')::bigint, 1, 0::bigint) OVER (PARTITION BY (row_key->>'$k')::int ORDER BY id) AS prev_new,
-	                row_number() OVER (PARTITION BY (row_key->>'$k')::int ORDER BY id DESC) AS from_last
-	           FROM witness.entry WHERE table_name = 'pgbench_$t' AND op = 'U')
-	       SELECT u.*, r.$col AS final FROM u JOIN pgbench_$t r USING ($k)
-	        WHERE u.old <> u.prev_new OR (u.from_last = 1 AND u.new <> r.$col)"
-	check "$t: UPDATE entries in id order chain old = previous new, ending at the final $col" 0 \
-		"SELECT count(*) FROM ($chain) c" "$chain"
-done
+check_balance_chains
 if [[ -n ${WITNESS_SERVER_LOG:-} && -r ${WITNESS_SERVER_LOG:-} ]]; then
 	check "the server log says the sequence was moved on (lines written during the run)" t \
 		"SELECT $(tail -n +"$((LOG_FROM + 1))" "$WITNESS_SERVER_LOG" | grep -c 'witness.entry_id_seq was set back' || true) > 0"

@@ -303,3 +303,23 @@ own_cluster_kill9() {
 	echo "processes of the killed cluster still alive after 10 s" >&2
 	return 1
 }
+
+# check_balance_chains: on pgbench tables tracked by pg_witness, every teller's and branch's UPDATE
+# entries, in id order, chain old balance = previous new balance, from 0 to the final balance: the
+# ids kept the order in which the row's changes were made.
+check_balance_chains() {
+	local spec t k col chain
+	for spec in tellers:tid:tbalance branches:bid:bbalance; do
+		IFS=: read -r t k col <<<"$spec"
+		chain="WITH u AS (
+		         SELECT (row_key->>'$k')::int AS $k, id, (old_values::jsonb->>'$col')::bigint AS old,
+		                (new_values::jsonb->>'$col')::bigint AS new,
+		                lag((new_values::jsonb->>'$col')::bigint, 1, 0::bigint) OVER (PARTITION BY (row_key->>'$k')::int ORDER BY id) AS prev_new,
+		                row_number() OVER (PARTITION BY (row_key->>'$k')::int ORDER BY id DESC) AS from_last
+		           FROM witness.entry WHERE table_name = 'pgbench_$t' AND op = 'U')
+		       SELECT u.*, r.$col AS final FROM u JOIN pgbench_$t r USING ($k)
+		        WHERE u.old <> u.prev_new OR (u.from_last = 1 AND u.new <> r.$col)"
+		check "$t: UPDATE entries in id order chain old = previous new, ending at the final $col" 0 \
+			"SELECT count(*) FROM ($chain) c" "$chain"
+	done
+}
