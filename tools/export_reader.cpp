@@ -155,6 +155,8 @@ PayloadState payload_state(const EntryView &e)
 	const bool gone = !e.row_key.present && !e.subject.present && !e.old_values.present && !e.new_values.present;
 	if (e.salt == nullptr)
 		return gone ? PayloadState::Erased : PayloadState::Changed;
+	if (e.commitment_source != CommitmentSource::Stored)
+		return e.commitment_source == CommitmentSource::Reproduced ? PayloadState::Intact : PayloadState::Changed;
 	return entry_payload_commitment(e) == e.commitment ? PayloadState::Intact : PayloadState::Changed;
 }
 
@@ -382,7 +384,10 @@ void ExportParser::parse_entry()
 	uint8_t salt[kCommitmentSaltSize];
 	bool sealed = false;
 	if (e.format == kEntryFormatCommitted) {
-		e.commitment = hash(kCommitment);
+		// In full, or (a payload in clear) its first bytes, completed from salt and payload below.
+		const bool prefix = string(kCommitment).size() == 2 * kStoredCommitmentPrefix;
+		Hash stored{};
+		hex_bytes(kCommitment, stored.data(), prefix ? kStoredCommitmentPrefix : stored.size());
 		e.has_pseudonym = hash_or_null(kSubjectPseudonym, &e.pseudonym);
 		if (require(kSalt).type != JsonType::Null) {
 			hex_bytes(kSalt, salt, sizeof(salt));
@@ -392,9 +397,16 @@ void ExportParser::parse_entry()
 		entry_.erasure_id = integer_or_null(kErasureId, named);
 		// Encrypted tables: the payload is sealed under a master key this verifier does not hold.
 		sealed = slot(kSealedPayload).seen && slot(kSealedPayload).type != JsonType::Null;
+		if (prefix && sealed)
+			bad(kCommitment, "of a sealed payload must be 64 hex digits");
+		restore_commitment(&e, stored.data(), prefix ? kStoredCommitmentPrefix : stored.size());
 	}
 	try {
 		entry_.recomputed = entry_leaf_hash(e);
+		// Its commitment's first bytes, which the payload no longer reproduces: the leaf cannot be
+		// recomputed, and the payload check reports the entry.
+		if (e.commitment_source == CommitmentSource::Lost)
+			entry_.recomputed = entry_.stored;
 		if (e.format == kEntryFormatCommitted)
 			entry_.payload = sealed ? PayloadState::Unchecked : payload_state(e);
 	} catch (const std::invalid_argument &err) {

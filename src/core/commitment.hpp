@@ -16,6 +16,13 @@ namespace witness
 // byte counts in an entry that is written for each changed row.
 constexpr size_t kCommitmentSaltSize = 16;
 
+// Storage, not hashing: an entry whose payload is stored in clear keeps only the first 8 bytes of its
+// commitment, since its salt and payload reproduce the rest; the full 32 bytes are stored once the
+// payload is erased, and for a sealed (encrypted) payload, which a verifier without the key cannot
+// open. 8 bytes still tell a changed payload from an intact one: matching them by chance, or by
+// searching for a payload that does, takes about 2^64 tries.
+constexpr size_t kStoredCommitmentPrefix = 8;
+
 // The prefix byte, distinct from the leaf (0x00), node (0x01) and block (0x02) hash prefixes.
 constexpr char kCommitmentPrefix = 0x03;
 

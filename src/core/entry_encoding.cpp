@@ -334,6 +334,31 @@ Hash entry_payload_commitment(const EntryView &entry)
 	return h;
 }
 
+void restore_commitment(EntryView *entry, const uint8_t *stored, size_t len)
+{
+	entry->commitment.fill(0);
+	entry->commitment_source = CommitmentSource::Stored;
+	if (len == entry->commitment.size()) {
+		memcpy(entry->commitment.data(), stored, len);
+		return;
+	}
+	if (len != kStoredCommitmentPrefix)
+		return;
+	entry->commitment_source = CommitmentSource::Lost;
+	if (entry->salt == nullptr)
+		return;
+	Hash full;
+	try {
+		full = entry_payload_commitment(*entry);
+	} catch (const std::invalid_argument &) {
+		return; // a payload that cannot be encoded reproduces nothing
+	}
+	if (memcmp(full.data(), stored, len) != 0)
+		return;
+	entry->commitment = full;
+	entry->commitment_source = CommitmentSource::Reproduced;
+}
+
 Hash entry_leaf_hash(const EntryView &entry)
 {
 	// Runs once per captured row: the buffer and the digest context live as long as the thread.

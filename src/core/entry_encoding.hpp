@@ -79,6 +79,14 @@ struct TextField {
 	size_t len = 0;
 };
 
+// Where an entry's commitment came from (format 2).
+enum class CommitmentSource : uint8_t {
+	Stored,     // stored in full (or missing or malformed: zeros, and the leaf then fails)
+	Reproduced, // salt and payload reproduced the stored prefix (kStoredCommitmentPrefix)
+	Lost,       // only the prefix is stored and salt and payload do not reproduce it: the payload was
+	            // changed or removed, and the leaf hash cannot be recomputed
+};
+
 struct IntField {
 	bool present = false;
 	int64_t value = 0;
@@ -113,6 +121,7 @@ struct EntryView {
 	uint8_t format = kEntryFormatVersion;
 	const uint8_t *salt = nullptr; // kCommitmentSaltSize bytes
 	Hash commitment{};
+	CommitmentSource commitment_source = CommitmentSource::Stored;
 	bool has_pseudonym = false; // the keyed pseudonym of the subject, when the entry has a subject
 	Hash pseudonym{};
 };
@@ -141,6 +150,12 @@ void decode_payload(std::string_view bytes, EntryView *entry);
 // Format 2: SHA-256(0x03 || salt || canonical payload bytes) of the entry's payload; throws
 // std::invalid_argument when the entry has no salt (its payload was erased).
 Hash entry_payload_commitment(const EntryView &entry);
+
+// Format 2: sets entry->commitment and entry->commitment_source from a stored commitment of len bytes
+// (docs/hashing.md, "How entries store their commitment"): all 32 bytes, or the first
+// kStoredCommitmentPrefix completed from entry's salt and payload (set before the call). Any other
+// length leaves zeros. Never throws on a malformed payload: that one is Lost.
+void restore_commitment(EntryView *entry, const uint8_t *stored, size_t len);
 
 // The operation word for an op code ("INSERT" for 'I', ...); nullptr for an unknown code.
 const char *op_name(char op) noexcept;

@@ -670,6 +670,60 @@ TEST(EntryEncodingV2, CommitmentBindsPayloadAndSalt)
 	EXPECT_NE(entry_leaf_hash(other_actor), entry_leaf_hash(e));
 }
 
+// Storage: an entry in clear keeps its commitment's first 8 bytes, and salt and payload reproduce the
+// rest; a payload that no longer does leaves the commitment, and so the leaf, unknown.
+TEST(EntryEncodingV2, StoredCommitmentPrefixIsCompletedFromThePayload)
+{
+	uint8_t salt[16];
+	std::memset(salt, 0x11, sizeof(salt));
+	const EntryView e = as_v2(insert_entry(), salt, 0xA5);
+	ASSERT_EQ(to_hex(e.commitment), kV2InsertCommitment);
+
+	EntryView full = e;
+	full.commitment.fill(0);
+	restore_commitment(&full, e.commitment.data(), 32);
+	EXPECT_EQ(full.commitment_source, CommitmentSource::Stored);
+	EXPECT_EQ(full.commitment, e.commitment);
+
+	EntryView prefix = e;
+	prefix.commitment.fill(0);
+	restore_commitment(&prefix, e.commitment.data(), kStoredCommitmentPrefix);
+	EXPECT_EQ(prefix.commitment_source, CommitmentSource::Reproduced);
+	EXPECT_EQ(to_hex(prefix.commitment), kV2InsertCommitment);
+	EXPECT_EQ(to_hex(entry_leaf_hash(prefix)), kV2InsertLeafHash);
+
+	// A changed payload, another salt, a payload removed with its salt: the prefix is not reproduced.
+	EntryView changed = e;
+	changed.subject = text("customer:43");
+	restore_commitment(&changed, e.commitment.data(), kStoredCommitmentPrefix);
+	EXPECT_EQ(changed.commitment_source, CommitmentSource::Lost);
+	EXPECT_EQ(changed.commitment, Hash{});
+	uint8_t salt2[16];
+	std::memset(salt2, 0x12, sizeof(salt2));
+	EntryView other_salt = e;
+	other_salt.salt = salt2;
+	restore_commitment(&other_salt, e.commitment.data(), kStoredCommitmentPrefix);
+	EXPECT_EQ(other_salt.commitment_source, CommitmentSource::Lost);
+	EntryView removed = e;
+	removed.salt = nullptr;
+	removed.row_key = JsonDoc();
+	removed.subject = TextField();
+	removed.new_values = JsonDoc();
+	restore_commitment(&removed, e.commitment.data(), kStoredCommitmentPrefix);
+	EXPECT_EQ(removed.commitment_source, CommitmentSource::Lost);
+	// A payload that cannot be encoded reproduces nothing, without throwing.
+	EntryView malformed = e;
+	malformed.new_values = JsonDoc{true, nullptr, 0, "", 0}; // empty canonical text
+	EXPECT_NO_THROW(restore_commitment(&malformed, e.commitment.data(), kStoredCommitmentPrefix));
+	EXPECT_EQ(malformed.commitment_source, CommitmentSource::Lost);
+	// Any other length is no commitment: zeros, and the leaf fails.
+	EntryView odd = e;
+	restore_commitment(&odd, e.commitment.data(), 16);
+	EXPECT_EQ(odd.commitment_source, CommitmentSource::Stored);
+	EXPECT_EQ(odd.commitment, Hash{});
+	EXPECT_NE(to_hex(entry_leaf_hash(odd)), kV2InsertLeafHash);
+}
+
 TEST(EntryEncodingV2, RejectsUnknownFormat)
 {
 	EntryView e = truncate_entry();

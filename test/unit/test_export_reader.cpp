@@ -128,6 +128,44 @@ TEST(ExportReader, EntriesRecomputeTheIndependentLeafHashes)
 	EXPECT_EQ(p.entry().xid, 9007199254740993u);
 }
 
+// Format 2 in clear, as the trail stores it: the commitment's first 8 bytes (16 hex digits), which salt
+// and payload complete. The leaf hash and commitment are those of the v2 insert vector
+// (test_entry_encoding.cpp): salt 0x11 x 16, pseudonym 0xa5 x 32.
+TEST(ExportReader, CommitmentPrefixIsCompletedFromThePayload)
+{
+	std::string pseudonym;
+	for (int i = 0; i < 32; i++)
+		pseudonym += "a5";
+	const std::string line = replace(replace(kInsertLine, R"("format" : 1})",
+	                                         R"("format" : 2, "salt" : "11111111111111111111111111111111", )"
+	                                         R"("commitment" : "f1b76f409174347f", "subject_pseudonym" : ")" +
+	                                             pseudonym + R"(", "erasure_id" : null, "sealed_payload" : null})"),
+	                                 "130baa2f0af596f06c82b2a1e6c1dbeea7e4283fcae44a9f6823134953c7521b",
+	                                 "b592d1806dc9b2da378d22a15b1047e2c73759fb723bce6e68ae21bebaa65afe");
+	ExportParser p;
+	ASSERT_EQ(p.parse(line), LineType::Entry);
+	EXPECT_EQ(to_hex(p.entry().recomputed), "b592d1806dc9b2da378d22a15b1047e2c73759fb723bce6e68ae21bebaa65afe");
+	EXPECT_EQ(p.entry().stored, p.entry().recomputed);
+	EXPECT_EQ(p.entry().payload, PayloadState::Intact);
+	// The full 32 bytes read alike.
+	ASSERT_EQ(p.parse(replace(line, R"("f1b76f409174347f")",
+	                          R"("f1b76f409174347f23734acbe2704d498f86eabf836a4aebc32d11576363f82e")")),
+	          LineType::Entry);
+	EXPECT_EQ(p.entry().stored, p.entry().recomputed);
+	EXPECT_EQ(p.entry().payload, PayloadState::Intact);
+	// A changed payload does not reproduce the prefix: reported as changed, its leaf left as stored
+	// (it cannot be recomputed without the full commitment).
+	ASSERT_EQ(p.parse(replace(line, R"("actor" : "alice@example.com")", R"("actor" : "mallory")")), LineType::Entry);
+	EXPECT_NE(p.entry().stored, p.entry().recomputed); // a changed header still fails its leaf
+	EXPECT_EQ(p.entry().payload, PayloadState::Intact);
+	ASSERT_EQ(p.parse(replace(line, R"("city": "Zo)", R"("city": "Xo)")), LineType::Entry);
+	EXPECT_EQ(p.entry().payload, PayloadState::Changed);
+	EXPECT_EQ(p.entry().stored, p.entry().recomputed);
+	// A sealed payload keeps its commitment in full.
+	EXPECT_NE(parse_error(replace(line, R"("sealed_payload" : null)", R"("sealed_payload" : "00")")).find("commitment"),
+	          std::string::npos);
+}
+
 TEST(ExportReader, NumbersStayVerbatim)
 {
 	ExportParser p;

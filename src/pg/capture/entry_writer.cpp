@@ -125,7 +125,9 @@ void write_entry(ChangeRecord *change)
 	nulls[EntryContext - 1] = !v.context.present;
 	values[EntryLeafHash - 1] = PointerGetDatum(hash_bytea(hash));
 	values[EntrySalt - 1] = PointerGetDatum(bytes_bytea(salt, kCommitmentSaltSize));
-	values[EntryCommitment - 1] = PointerGetDatum(hash_bytea(v.commitment.data()));
+	// In clear, the commitment's first bytes: salt and payload reproduce the rest (core/commitment.hpp).
+	values[EntryCommitment - 1] = PointerGetDatum(
+	    bytes_bytea(v.commitment.data(), sealed != nullptr ? v.commitment.size() : kStoredCommitmentPrefix));
 	values[EntrySubjectPseudonym - 1] = v.has_pseudonym ? PointerGetDatum(hash_bytea(v.pseudonym.data())) : (Datum)0;
 	nulls[EntrySubjectPseudonym - 1] = !v.has_pseudonym;
 	nulls[EntryErasureId - 1] = true;

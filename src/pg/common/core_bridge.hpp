@@ -38,6 +38,10 @@ const char *open_payload(const MasterKey &key, const EntryView &entry, const cha
 bytea *reseal_payload(const MasterKey &from, const MasterKey &to, int64_t id, const uint8_t *pseudonym,
                       const char *sealed, size_t len, const char **why);
 
+// Format 2: sets entry->commitment and commitment_source from the stored commitment column (len bytes:
+// all 32, or the prefix an entry in clear keeps, completed from its salt and payload as UTF-8).
+void restore_stored_commitment(EntryView *entry, const uint8_t *bytes, size_t len);
+
 // Format 2 at verification: whether the stored salt and payload reproduce the stored commitment.
 bool payload_matches_commitment(const EntryView &entry);
 

@@ -6,9 +6,11 @@
 #include "pg/common/pg_includes.hpp"
 
 #include "pg/common/arguments.hpp"
+#include "pg/common/core_bridge.hpp"
 #include "pg/common/entry_rewrite.hpp"
 #include "pg/common/trail_catalog.hpp"
 #include "pg/common/trail_partitions.hpp"
+#include "pg/verify/entry_hash.hpp"
 
 #include <initializer_list>
 
@@ -38,12 +40,22 @@ HeapTuple fetch_erasable(Relation rel, ItemPointer tid, int64 id)
 }
 
 // The entry with its payload and salt removed and the erasure named; the key of the subject an UPDATE
-// moved the row from goes too (like a lookup row's keys, it would confirm a guessed subject).
+// moved the row from goes too (like a lookup row's keys, it would confirm a guessed subject). An entry
+// in clear stores its commitment's first bytes only: the full commitment, which salt and payload
+// reproduce now and nothing will once they are gone, is stored in their place. Where they no longer
+// reproduce it (tampered, and listed so by the erasure record), the prefix stays.
 HeapTuple erased_version(HeapTuple entry, TupleDesc desc, int64 erasure_id)
 {
 	Datum values[EntryNatts];
 	bool nulls[EntryNatts];
 	heap_deform_tuple(entry, desc, values, nulls);
+	if (!nulls[EntryCommitment - 1] &&
+	    VARSIZE_ANY_EXHDR(DatumGetByteaPP(values[EntryCommitment - 1])) == witness::kStoredCommitmentPrefix) {
+		witness::EntryView view;
+		entry_view_from_row(values, nulls, &view);
+		if (view.commitment_source == witness::CommitmentSource::Reproduced)
+			values[EntryCommitment - 1] = PointerGetDatum(hash_bytea(view.commitment.data()));
+	}
 	for (EntryColumn c : {EntryRowKey, EntrySubject, EntryOldValues, EntryNewValues, EntrySalt, EntrySealedPayload,
 	                      EntryOldSubjectKey})
 		nulls[c - 1] = true;

@@ -134,8 +134,6 @@ void entry_view_from_row(const Datum *values, const bool *nulls, EntryView *v)
 	v->context = stored_json(e, EntryContext);
 	v->format = (uint8_t)format;
 	if (format == kEntryFormatCommitted) {
-		// A missing or malformed commitment is hashed as zeros: the leaf then fails to reproduce.
-		stored_hash(e, EntryCommitment, &v->commitment);
 		v->has_pseudonym = stored_hash(e, EntrySubjectPseudonym, &v->pseudonym);
 		// A salt of another length cannot reproduce the commitment: the payload then fails its check.
 		if (!e.nulls[EntrySalt - 1]) {
@@ -145,6 +143,16 @@ void entry_view_from_row(const Datum *values, const bool *nulls, EntryView *v)
 			v->salt = copy;
 			if (VARSIZE_ANY_EXHDR(salt) != kCommitmentSaltSize)
 				copy[0] ^= 0xff;
+		}
+		// The commitment: in full, or (a payload in clear) its first bytes, completed from salt and
+		// payload. A missing or malformed one is hashed as zeros: the leaf then fails to reproduce.
+		v->commitment.fill(0);
+		v->commitment_source = CommitmentSource::Stored;
+		if (!e.nulls[EntryCommitment - 1]) {
+			bytea *c = DatumGetByteaPP(e.values[EntryCommitment - 1]);
+			const size_t len = VARSIZE_ANY_EXHDR(c);
+			if (len == sizeof(v->commitment) || e.nulls[EntrySealedPayload - 1])
+				restore_stored_commitment(v, (const uint8_t *)VARDATA_ANY(c), len);
 		}
 	}
 }
