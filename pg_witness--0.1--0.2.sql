@@ -116,11 +116,11 @@ SELECT pg_catalog.pg_extension_config_dump('witness.entry_default', '');
 DROP FUNCTION witness.entry_leaf_hash(witness.entry_0_1);
 CREATE FUNCTION witness.entry_leaf_hash(e witness.entry) RETURNS bytea
 AS 'MODULE_PATHNAME', 'witness_entry_leaf_hash' LANGUAGE C STRICT STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION witness.entry_leaf_hash(witness.entry) IS 'recomputes an entry''s leaf hash from its stored content (docs/hashing.md)';
+COMMENT ON FUNCTION witness.entry_leaf_hash(witness.entry) IS 'recomputes an entry''s leaf hash from its stored content (docs/hashing.md); NULL for an entry in clear whose payload no longer reproduces the first bytes of its commitment, all it stores of it';
 DROP FUNCTION witness.entry_canonical_bytes(witness.entry_0_1);
 CREATE FUNCTION witness.entry_canonical_bytes(e witness.entry) RETURNS bytea
 AS 'MODULE_PATHNAME', 'witness_entry_canonical_bytes' LANGUAGE C STRICT STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION witness.entry_canonical_bytes(witness.entry) IS 'the canonical bytes an entry''s leaf hash is computed over (docs/hashing.md)';
+COMMENT ON FUNCTION witness.entry_canonical_bytes(witness.entry) IS 'the canonical bytes an entry''s leaf hash is computed over (docs/hashing.md); NULL where witness.entry_leaf_hash() is';
 CREATE OR REPLACE VIEW witness.log AS
 SELECT e.id, e.xid, e.stmt_time,
        CASE e.op WHEN 'I' THEN 'INSERT' WHEN 'U' THEN 'UPDATE' WHEN 'D' THEN 'DELETE' WHEN 'T' THEN 'TRUNCATE' END AS operation,
@@ -822,7 +822,9 @@ BEGIN
 			USING ERRCODE = 'data_corrupted', HINT = 'Run witness.verify() to see which one was inserted.';
 	END IF;
 	e := same_id[1];
-	IF witness.entry_leaf_hash(e) <> e.leaf_hash THEN
+	-- NULL: an entry in clear stores its commitment's first bytes only, and its payload no longer
+	-- reproduces them; nothing reproduces the leaf a proof would prove.
+	IF witness.entry_leaf_hash(e) IS DISTINCT FROM e.leaf_hash THEN
 		RAISE EXCEPTION 'entry % does not match its leaf hash', entry_id
 			USING ERRCODE = 'data_corrupted', HINT = 'Run witness.verify() to see what was altered.';
 	END IF;

@@ -10,9 +10,15 @@ SELECT entry_count FROM witness.seal();
 INSERT INTO customer VALUES (3, 'ann@erasure.example', 'family');
 SELECT min(id) - 1 AS e0 FROM witness.entry WHERE table_name = 'customer' \gset
 
--- Entries of version 0.2 are format 2: a 16-byte salt and a 32-byte commitment each.
+-- Entries of version 0.2 are format 2: a 16-byte salt and a 32-byte commitment each. In clear, an
+-- entry stores the commitment's first 8 bytes: salt and payload reproduce the rest.
 SELECT id - :e0 AS entry, format, length(salt) AS salt_len, length(commitment) AS commitment_len
 FROM witness.entry WHERE table_name = 'customer' ORDER BY id;
+CREATE TEMP TABLE full_commitment AS
+SELECT e.id, sha256('\x03'::bytea || e.salt || witness.entry_payload_bytes(e)) AS commitment
+FROM witness.entry e WHERE e.table_name = 'customer';
+SELECT count(*) FILTER (WHERE substr(f.commitment, 1, 8) = e.commitment) AS prefixes_match, count(*) AS entries
+FROM full_commitment f JOIN witness.entry e USING (id);
 
 -- Bad requests are refused before anything is erased.
 SELECT witness.erase_subject('ann@erasure.example', NULL);
@@ -42,6 +48,9 @@ SELECT witness.erase_subject('ann@erasure.example', 'GDPR Art. 17 request #1, ag
 SELECT id - :e0 AS entry, op, subject, row_key, new_values IS NULL AS values_gone, salt IS NULL AS salt_gone,
        erasure_id, length(commitment) AS commitment_len, session_user_name IS NOT NULL AS header_kept
 FROM witness.entry WHERE table_name = 'customer' ORDER BY id;
+-- An erased entry stores its commitment in full: what salt and payload reproduced before they went.
+SELECT count(*) FILTER (WHERE f.commitment = e.commitment) AS full_commitments_kept, count(*) AS erased
+FROM full_commitment f JOIN witness.entry e USING (id) WHERE e.erasure_id IS NOT NULL;
 -- Each erasure is recorded, and is itself an entry of the trail naming who, why and which entries.
 SELECT erasure_id, array_length(entry_ids, 1) AS entries, reason, role_name FROM witness.erasure ORDER BY erasure_id;
 SELECT operation, new_values ->> 'reason' AS reason, new_values ->> 'role_name' AS role_name

@@ -71,10 +71,12 @@ ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
 UPDATE witness.entry SET leaf_hash = sha256('forged') WHERE id = :e_upd;
 SELECT status, problem, entry_id - :e_upd AS entry FROM witness.verify();
 ROLLBACK;
--- 3. A value and its leaf hash are both rewritten consistently: the block's Merkle root catches it.
+-- 3. A value, its commitment and its leaf hash are all rewritten consistently: the block's Merkle root
+--    catches it. (In clear, an entry stores its commitment's first 8 bytes: the forger writes all 32.)
 BEGIN;
 ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
 UPDATE witness.entry SET new_values = jsonb_set(new_values::jsonb, '{amount}', '999999')::json WHERE id = :e_upd;
+UPDATE witness.entry e SET commitment = sha256('\x03'::bytea || e.salt || witness.entry_payload_bytes(e)) WHERE id = :e_upd;
 UPDATE witness.entry e SET leaf_hash = witness.entry_leaf_hash(e) WHERE id = :e_upd;
 SELECT status, problem, block_no - :base AS block FROM witness.verify();
 ROLLBACK;
@@ -111,6 +113,8 @@ BEGIN;
 ALTER TABLE witness.entry DISABLE TRIGGER witness_insert_only_by_capture, DISABLE TRIGGER witness_append_only;
 INSERT INTO witness.entry SELECT * FROM witness.entry WHERE id = :e_ins;
 UPDATE witness.entry SET new_values = '{"id": 1, "amount": 1, "memo": "forged"}'
+WHERE id = :e_ins AND ctid = (SELECT max(ctid) FROM witness.entry WHERE id = :e_ins);
+UPDATE witness.entry e SET commitment = sha256('\x03'::bytea || e.salt || witness.entry_payload_bytes(e))
 WHERE id = :e_ins AND ctid = (SELECT max(ctid) FROM witness.entry WHERE id = :e_ins);
 UPDATE witness.entry e SET leaf_hash = witness.entry_leaf_hash(e)
 WHERE id = :e_ins AND ctid = (SELECT max(ctid) FROM witness.entry WHERE id = :e_ins);

@@ -172,7 +172,9 @@ SELECT count(*) FILTER (WHERE line::json ->> 'status' = 'erased') AS erased_line
 FROM witness.subject_export('ann@sx.example', 'json', 'request #83') AS line;
 
 -- Tampering: ann's sealed INSERT with a changed value no longer verifies (payload against its
--- commitment); a changed header fails its leaf hash and loses its proof.
+-- commitment) and has no proof: an entry in clear stores its commitment's first 8 bytes only, so a
+-- changed payload leaves nothing that reproduces its leaf. A changed header fails its leaf hash and
+-- loses its proof too.
 SELECT id AS ann_ins, new_values AS ann_values, actor AS ann_actor FROM witness.entry
 WHERE subject = 'ann@sx.example' AND op = 'I' AND table_name = 'customer' \gset
 SET session_replication_role = replica;

@@ -237,11 +237,15 @@ Datum witness_entry_payload_bytes(PG_FUNCTION_ARGS)
 	PG_RETURN_BYTEA_P(payload_bytes(v));
 }
 
+// NULL, for these two, where the commitment cannot be restored: an entry in clear stores only its first
+// bytes, and its payload no longer reproduces them.
 Datum witness_entry_leaf_hash(PG_FUNCTION_ARGS)
 {
 	check_access();
 	EntryView v;
 	read_entry(fcinfo, &v);
+	if (v.commitment_source == CommitmentSource::Lost)
+		PG_RETURN_NULL();
 	uint8_t hash[32];
 	leaf_hash(v, hash);
 	PG_RETURN_BYTEA_P(hash_bytea(hash));
@@ -252,6 +256,8 @@ Datum witness_entry_canonical_bytes(PG_FUNCTION_ARGS)
 	check_access();
 	EntryView v;
 	read_entry(fcinfo, &v);
+	if (v.commitment_source == CommitmentSource::Lost)
+		PG_RETURN_NULL();
 	PG_RETURN_BYTEA_P(canonical_bytes(v));
 }
 
