@@ -12,7 +12,7 @@ ALTER TABLE witness.entry
 	ADD COLUMN sealed_payload bytea,
 	ADD COLUMN old_subject_key bigint;
 COMMENT ON COLUMN witness.entry.salt IS 'format 2: the 16 random bytes the payload commitment is salted with; NULL once the payload is erased';
-COMMENT ON COLUMN witness.entry.commitment IS 'format 2: SHA-256(0x03 || salt || canonical payload bytes), covered by the leaf hash in place of the payload';
+COMMENT ON COLUMN witness.entry.commitment IS 'format 2: SHA-256(0x03 || salt || canonical payload bytes), covered by the leaf hash in place of the payload; an entry whose payload is in clear stores its first 8 bytes only, which salt and payload complete (docs/hashing.md)';
 COMMENT ON COLUMN witness.entry.subject_pseudonym IS 'format 2: keyed pseudonym of the subject (HMAC-SHA256 under a key derived from the master key), when one is configured';
 COMMENT ON COLUMN witness.entry.erasure_id IS 'the erasure that removed this entry''s payload, or NULL';
 COMMENT ON COLUMN witness.entry.sealed_payload IS 'format 2, encrypted tables: salt and payload, AES-256-GCM under the subject''s key (docs/personal-data.md); row_key, subject, old_values, new_values and salt are then NULL';
