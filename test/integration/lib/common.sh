@@ -304,6 +304,30 @@ own_cluster_kill9() {
 	return 1
 }
 
+# pgbench_tracked WORKDIR: in $DB, pg_witness, pgbench -i -s 1 (through $PGBENCH), and the four
+# pgbench tables tracked.
+pgbench_tracked() {
+	q "CREATE EXTENSION pg_witness" >/dev/null
+	"$PGBENCH" -i -q -s 1 "$DB" >"$1/init.out" 2>&1 || {
+		cat "$1/init.out" >&2
+		exit 1
+	}
+	q "SET client_min_messages = warning;
+	   SELECT witness.track('pgbench_accounts'), witness.track('pgbench_tellers'), witness.track('pgbench_branches'),
+	          witness.track('pgbench_history')" >/dev/null
+}
+
+# check_pgbench_run OUTFILE MAX0: the tpcb-like run whose output is OUTFILE failed no transaction, and
+# each transaction it processed left one pgbench_history entry above id MAX0 (an UPDATE whose delta is
+# 0 changes nothing and has no entry; the INSERT always has one).
+check_pgbench_run() {
+	check "pgbench: no failed transactions" 0 \
+		"SELECT $(sed -n 's|^number of failed transactions: \([0-9]*\).*|\1|p' "$1" | grep . || echo 0)"
+	check "history entries of the run: one per transaction" t \
+		"SELECT count(*) = $(sed -n 's|^number of transactions actually processed: \([0-9]*\).*|\1|p' "$1")
+		   FROM witness.entry WHERE id > $2 AND table_name = 'pgbench_history'"
+}
+
 # check_balance_chains: on pgbench tables tracked by pg_witness, every teller's and branch's UPDATE
 # entries, in id order, chain old balance = previous new balance, from 0 to the final balance: the
 # ids kept the order in which the row's changes were made.
