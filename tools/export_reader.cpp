@@ -403,9 +403,12 @@ void ExportParser::parse_entry()
 	}
 	try {
 		entry_.recomputed = entry_leaf_hash(e);
-		// Its commitment's first bytes, which the payload no longer reproduces: the leaf cannot be
-		// recomputed, and the payload check reports the entry.
-		if (e.commitment_source == CommitmentSource::Lost)
+		// Its commitment's first bytes, which the payload there no longer reproduces: the leaf cannot
+		// be recomputed, and the payload check reports the entry as changed. Without payload and salt
+		// the leaf fails instead (an erasure stores the whole commitment), as witness.verify() does.
+		const bool payload_left = e.salt != nullptr || e.row_key.present || e.subject.present ||
+		                          e.old_values.present || e.new_values.present;
+		if (e.commitment_source == CommitmentSource::Lost && payload_left)
 			entry_.recomputed = entry_.stored;
 		if (e.format == kEntryFormatCommitted)
 			entry_.payload = sealed ? PayloadState::Unchecked : payload_state(e);

@@ -71,7 +71,8 @@ ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_append_only;
 RESET session_replication_role;
 SELECT status, problem, block_no - :base AS block, entry_id - :e0 AS entry FROM witness.verify(:base + 1);
 
--- Tampering 2: bob's payload and salt removed without an erasure (the leaf hash alone still matches).
+-- Tampering 2: bob's payload and salt removed without an erasure. Bob's entry stored only its
+-- commitment's first 8 bytes, which went with nothing to reproduce them: its leaf fails too.
 SET session_replication_role = replica;
 ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
 UPDATE witness.entry SET new_values = NULL, row_key = NULL, subject = NULL, salt = NULL WHERE id = :bob;
@@ -107,8 +108,27 @@ ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_append_only;
 RESET session_replication_role;
 SELECT status, problem, entry_id - :e0 AS entry FROM witness.verify(:base + 1);
 
+-- Tampering 4: an erased entry's commitment cut to the 8 bytes an entry in clear stores, and its actor
+-- changed. An erasure stores the whole commitment, so the cut one cannot hide the header: the leaf
+-- no longer reproduces.
+SELECT id AS ann1, encode(commitment, 'hex') AS ann1_commitment FROM witness.entry
+WHERE table_name = 'customer' AND erasure_id IS NOT NULL ORDER BY id LIMIT 1 \gset
+SET session_replication_role = replica;
+ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
+UPDATE witness.entry SET commitment = substr(commitment, 1, 8), actor = 'someone else' WHERE id = :ann1;
+ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_append_only;
+RESET session_replication_role;
+SELECT status, problem, entry_id - :e0 AS entry FROM witness.verify(:base + 1);
+SET session_replication_role = replica;
+ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
+UPDATE witness.entry SET commitment = decode(:'ann1_commitment', 'hex'), actor = NULL WHERE id = :ann1;
+ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_append_only;
+RESET session_replication_role;
+SELECT status, problem FROM witness.verify(:base + 1);
+
 -- An erasure does not hide tampering: bob's payload altered, then bob erased. The erasure names the
--- altered entry, and verification goes on reporting it.
+-- altered entry, and verification goes on reporting it (and its leaf, which the altered payload could
+-- not complete, as failing).
 SET session_replication_role = replica;
 ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
 UPDATE witness.entry SET new_values = '{"email":"bob@erasure.example","id":2,"plan":"free"}' WHERE id = :bob;
