@@ -295,8 +295,10 @@ JsonDoc ExportParser::json_or_null(int field)
 			append_json_string(s.text, s.canonical);
 		else if (s.type == JsonType::Bool || s.type == JsonType::Number)
 			s.canonical.assign(s.raw.data(), s.raw.size()); // numbers stay verbatim
-		else
-			canonical_json(s.raw, s.canonical);
+		else if (canonical_json(s.raw, s.canonical) > 0)
+			// The trail stores canonical text, which has no duplicate key: one in an export was put
+			// there afterwards, and readers that keep the first of two would see another value.
+			bad(field, "has an object with a duplicate key");
 	} catch (const JsonError &e) {
 		bad(field, std::string("is not valid JSON: ") + e.what());
 	}
@@ -383,6 +385,7 @@ void ExportParser::parse_entry()
 	entry_.erasure_id = 0;
 	uint8_t salt[kCommitmentSaltSize];
 	bool sealed = false;
+	bool clear_beside_sealed = false;
 	if (e.format == kEntryFormatCommitted) {
 		// In full, or (a payload in clear) its first bytes, completed from salt and payload below.
 		const bool prefix = string(kCommitment).size() == 2 * kStoredCommitmentPrefix;
@@ -397,6 +400,10 @@ void ExportParser::parse_entry()
 		entry_.erasure_id = integer_or_null(kErasureId, named);
 		// Encrypted tables: the payload is sealed under a master key this verifier does not hold.
 		sealed = slot(kSealedPayload).seen && slot(kSealedPayload).type != JsonType::Null;
+		// A sealed entry holds its payload in the sealed bytes only, as witness.verify() checks:
+		// anything in the clear columns beside them was put there afterwards.
+		clear_beside_sealed = sealed && (e.salt != nullptr || e.row_key.present || e.subject.present ||
+		                                 e.old_values.present || e.new_values.present);
 		if (prefix && sealed)
 			bad(kCommitment, "of a sealed payload must be 64 hex digits");
 		restore_commitment(&e, stored.data(), prefix ? kStoredCommitmentPrefix : stored.size());
@@ -411,7 +418,9 @@ void ExportParser::parse_entry()
 		if (e.commitment_source == CommitmentSource::Lost && payload_left)
 			entry_.recomputed = entry_.stored;
 		if (e.format == kEntryFormatCommitted)
-			entry_.payload = sealed ? PayloadState::Unchecked : payload_state(e);
+			entry_.payload = clear_beside_sealed ? PayloadState::Changed
+			                 : sealed            ? PayloadState::Unchecked
+			                                     : payload_state(e);
 	} catch (const std::invalid_argument &err) {
 		throw std::runtime_error(std::string("entry cannot be encoded: ") + err.what());
 	}

@@ -45,6 +45,7 @@ struct Scratch {
 	std::string reorder;             // copy of an object's members while they are reordered
 	std::string open;                // the containers being parsed, outermost first: '[' or '{' each
 	std::vector<OpenObject> objects; // the objects among them
+	size_t duplicates = 0;           // members dropped for a later one with the same key
 
 	// Empties the buffers; drops those a huge document grew, so a backend does not keep them for good.
 	void clear()
@@ -55,6 +56,7 @@ struct Scratch {
 			if (s->capacity() > keep)
 				std::string().swap(*s);
 		}
+		duplicates = 0;
 		members.clear();
 		if (members.capacity() * sizeof(Member) > keep)
 			std::vector<Member>().swap(members);
@@ -64,7 +66,6 @@ struct Scratch {
 	}
 };
 
-// One parse; Emit == false only validates: it writes no output and uses only the scratch's `open`.
 // One parse; Emit == false only validates: it writes no output and uses only the scratch's `open`.
 // The tokens (strings, numbers, literals, punctuation) are read by JsonReader, the one tokenizer;
 // this class adds the structure: nesting kept on the heap, members reordered as objects close.
@@ -288,8 +289,10 @@ template <bool Emit> class Parser
 		});
 		bool first = true;
 		for (auto it = begin; it != end; ++it) {
-			if (it + 1 != end && key_of(*it) == key_of(*(it + 1)))
+			if (it + 1 != end && key_of(*it) == key_of(*(it + 1))) {
+				sc_.duplicates++;
 				continue; // a later duplicate follows and wins
+			}
 			if (!first)
 				*out_ += ',';
 			first = false;
@@ -357,7 +360,7 @@ void append_json_string(std::string_view utf8, std::string &out)
 	out.resize(at + write_json_string(utf8.data(), utf8.size(), &out[at]));
 }
 
-void canonical_json(std::string_view json_text, std::string &out)
+size_t canonical_json(std::string_view json_text, std::string &out)
 {
 	thread_local Scratch scratch;
 	scratch.clear();
@@ -368,6 +371,7 @@ void canonical_json(std::string_view json_text, std::string &out)
 		out.resize(original); // leave out as it was
 		throw;
 	}
+	return scratch.duplicates;
 }
 
 size_t check_jsonb_input(std::string_view json_text, const JsonbInputRules &rules)

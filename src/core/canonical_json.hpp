@@ -28,8 +28,9 @@ struct JsonError : std::runtime_error {
 	using std::runtime_error::runtime_error;
 };
 
-// Parses JSON text and appends its canonical form to out. Throws JsonError on invalid input.
-void canonical_json(std::string_view json_text, std::string &out);
+// Parses JSON text and appends its canonical form to out. Throws JsonError on invalid input. Returns
+// how many object members it dropped because a later member had the same key (the last one wins).
+size_t canonical_json(std::string_view json_text, std::string &out);
 
 // Appends the canonical quoted form of a UTF-8 string (the escaping rule above) to out.
 void append_json_string(std::string_view utf8, std::string &out);

@@ -84,6 +84,20 @@ TEST(CanonicalJson, DuplicateKeysLastWins)
 	EXPECT_EQ(canon(R"({"z":0,"a":{"k":1,"k":2},"a":{"k":3}})"), R"({"a":{"k":3},"z":0})");
 }
 
+// The count of dropped members is what an export reader refuses a value for.
+TEST(CanonicalJson, CountsTheMembersDuplicatesDropped)
+{
+	std::string out;
+	EXPECT_EQ(witness::canonical_json(R"({"a":1,"b":[{"c":1}]})", out), 0u);
+	out.clear();
+	EXPECT_EQ(witness::canonical_json(R"({"a":1,"a":2,"a":{"x":1,"x":[2]}})", out), 3u);
+	out.clear();
+	EXPECT_EQ(witness::canonical_json(R"([{"k":1,"k":2},{"k":3}])", out), 1u);
+	// Each call counts its own.
+	out.clear();
+	EXPECT_EQ(witness::canonical_json(R"({"k":3})", out), 0u);
+}
+
 TEST(CanonicalJson, NestedContainers)
 {
 	EXPECT_EQ(canon(R"({"b":{"y":1,"x":2},"a":[{"d":1,"c":2},[3,{"f":null,"e":true}]]})"),

@@ -175,6 +175,17 @@ TEST(ExportReader, CommitmentPrefixIsCompletedFromThePayload)
 	// A sealed payload keeps its commitment in full.
 	EXPECT_NE(parse_error(replace(line, R"("sealed_payload" : null)", R"("sealed_payload" : "00")")).find("commitment"),
 	          std::string::npos);
+	// Payload columns in clear beside a sealed payload were put there afterwards: changed, as
+	// witness.verify() reports it, not unchecked.
+	const std::string full = replace(line, R"("f1b76f409174347f")",
+	                                 R"("f1b76f409174347f23734acbe2704d498f86eabf836a4aebc32d11576363f82e")");
+	ASSERT_EQ(p.parse(replace(full, R"("sealed_payload" : null)", R"("sealed_payload" : "00")")), LineType::Entry);
+	EXPECT_EQ(p.entry().payload, PayloadState::Changed);
+	// A duplicate key cannot come from the trail, which stores canonical text: the line is refused.
+	EXPECT_NE(parse_error(replace(line, R"("email": "zoe@example.com")",
+	                              R"("email": "mallory@example.com", "email": "zoe@example.com")"))
+	              .find("duplicate key"),
+	          std::string::npos);
 }
 
 TEST(ExportReader, NumbersStayVerbatim)
