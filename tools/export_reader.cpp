@@ -152,9 +152,8 @@ constexpr HexTable kHex;
 // Format 2: intact while salt and payload reproduce the commitment; erased once both are gone.
 PayloadState payload_state(const EntryView &e)
 {
-	const bool gone = !e.row_key.present && !e.subject.present && !e.old_values.present && !e.new_values.present;
 	if (e.salt == nullptr)
-		return gone ? PayloadState::Erased : PayloadState::Changed;
+		return payload_in_clear(e) ? PayloadState::Changed : PayloadState::Erased;
 	if (e.commitment_source != CommitmentSource::Stored)
 		return e.commitment_source == CommitmentSource::Reproduced ? PayloadState::Intact : PayloadState::Changed;
 	return entry_payload_commitment(e) == e.commitment ? PayloadState::Intact : PayloadState::Changed;
@@ -402,8 +401,7 @@ void ExportParser::parse_entry()
 		sealed = slot(kSealedPayload).seen && slot(kSealedPayload).type != JsonType::Null;
 		// A sealed entry holds its payload in the sealed bytes only, as witness.verify() checks:
 		// anything in the clear columns beside them was put there afterwards.
-		clear_beside_sealed = sealed && (e.salt != nullptr || e.row_key.present || e.subject.present ||
-		                                 e.old_values.present || e.new_values.present);
+		clear_beside_sealed = sealed && payload_in_clear(e);
 		if (prefix && sealed)
 			bad(kCommitment, "of a sealed payload must be 64 hex digits");
 		restore_commitment(&e, stored.data(), prefix ? kStoredCommitmentPrefix : stored.size());
@@ -413,9 +411,7 @@ void ExportParser::parse_entry()
 		// Its commitment's first bytes, which the payload there no longer reproduces: the leaf cannot
 		// be recomputed, and the payload check reports the entry as changed. Without payload and salt
 		// the leaf fails instead (an erasure stores the whole commitment), as witness.verify() does.
-		const bool payload_left = e.salt != nullptr || e.row_key.present || e.subject.present ||
-		                          e.old_values.present || e.new_values.present;
-		if (e.commitment_source == CommitmentSource::Lost && payload_left)
+		if (e.commitment_source == CommitmentSource::Lost && payload_in_clear(e))
 			entry_.recomputed = entry_.stored;
 		if (e.format == kEntryFormatCommitted)
 			entry_.payload = clear_beside_sealed ? PayloadState::Changed

@@ -334,6 +334,12 @@ Hash entry_payload_commitment(const EntryView &entry)
 	return h;
 }
 
+bool payload_in_clear(const EntryView &entry) noexcept
+{
+	return entry.salt != nullptr || entry.row_key.present || entry.subject.present || entry.old_values.present ||
+	       entry.new_values.present;
+}
+
 void restore_commitment(EntryView *entry, const uint8_t *stored, size_t len)
 {
 	entry->commitment.fill(0);

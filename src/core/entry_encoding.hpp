@@ -151,6 +151,10 @@ void decode_payload(std::string_view bytes, EntryView *entry);
 // std::invalid_argument when the entry has no salt (its payload was erased).
 Hash entry_payload_commitment(const EntryView &entry);
 
+// Format 2: whether anything of the entry's payload (row key, subject, old or new values) or its salt
+// is there in clear. An erasure leaves none of them.
+bool payload_in_clear(const EntryView &entry) noexcept;
+
 // Format 2: sets entry->commitment and entry->commitment_source from a stored commitment of len bytes
 // (docs/hashing.md, "How entries store their commitment"): all 32 bytes, or the first
 // kStoredCommitmentPrefix completed from entry's salt and payload (set before the call). Any other

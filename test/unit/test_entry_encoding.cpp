@@ -711,6 +711,11 @@ TEST(EntryEncodingV2, StoredCommitmentPrefixIsCompletedFromThePayload)
 	removed.new_values = JsonDoc();
 	restore_commitment(&removed, e.commitment.data(), kStoredCommitmentPrefix);
 	EXPECT_EQ(removed.commitment_source, CommitmentSource::Lost);
+	EXPECT_TRUE(payload_in_clear(e));
+	EXPECT_FALSE(payload_in_clear(removed));
+	EntryView salt_only = removed;
+	salt_only.salt = salt;
+	EXPECT_TRUE(payload_in_clear(salt_only));
 	// A payload that cannot be encoded reproduces nothing, without throwing.
 	EntryView malformed = e;
 	malformed.new_values = JsonDoc{true, nullptr, 0, "", 0}; // empty canonical text

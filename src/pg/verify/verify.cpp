@@ -202,14 +202,6 @@ void check_range(int64 first, int64 last, bool to_newest, int64 newest)
 	                        (long long)newest)));
 }
 
-// Whether anything of an entry's payload or its salt is stored: the payload check then reports it as
-// changed unless salt and payload reproduce the commitment.
-bool payload_left(const EntryView &view)
-{
-	return view.salt != nullptr || view.row_key.present || view.subject.present || view.old_values.present ||
-	       view.new_values.present;
-}
-
 // Format 2: a payload must reproduce its commitment while it is there; a removed one is checked
 // against the erasures recorded in the chain (core/payload_audit.hpp). A sealed payload (an encrypted
 // table's entry) is opened first; without any master key it is left unchecked, and one that does not
@@ -231,7 +223,7 @@ void check_payload(VerifierHandle *v, const Datum *values, const bool *nulls, En
 		if (view->salt != nullptr)
 			state = payload_matches_commitment(*view) ? PayloadIntact : PayloadChanged;
 		else
-			state = payload_left(*view) ? PayloadChanged : PayloadErased;
+			state = payload_in_clear(*view) ? PayloadChanged : PayloadErased;
 	}
 	}
 	verifier_add_payload(v, view->id, xid, state, erasure_id);
@@ -361,7 +353,7 @@ void feed_entry(VerifierHandle *v, Datum *values, bool *nulls, bool skip_old, ui
 		// them: the leaf cannot be recomputed, and the payload check reports the entry as changed.
 		// Without payload and salt the leaf fails instead: an erasure stores the whole commitment, so
 		// an erased entry holding a prefix had it cut, and its header would go unchecked.
-		if (view.commitment_source == CommitmentSource::Lost && payload_left(view))
+		if (view.commitment_source == CommitmentSource::Lost && payload_in_clear(view))
 			memcpy(recomputed, stored, sizeof(recomputed));
 		if (format == kEntryFormatCommitted)
 			check_payload(v, values, nulls, &view, xid);
