@@ -402,16 +402,15 @@ void ExportParser::parse_entry()
 		// A sealed entry holds its payload in the sealed bytes only, as witness.verify() checks:
 		// anything in the clear columns beside them was put there afterwards.
 		clear_beside_sealed = sealed && payload_in_clear(e);
-		if (prefix && sealed)
-			bad(kCommitment, "of a sealed payload must be 64 hex digits");
-		restore_commitment(&e, stored.data(), prefix ? kStoredCommitmentPrefix : stored.size());
+		// A sealed entry's commitment is all 32 bytes; a prefix there reads as none, as in
+		// witness.verify(): zeros, and the leaf fails.
+		if (!(prefix && sealed))
+			restore_commitment(&e, stored.data(), prefix ? kStoredCommitmentPrefix : stored.size());
 	}
 	try {
 		entry_.recomputed = entry_leaf_hash(e);
-		// Its commitment's first bytes, which the payload there no longer reproduces: the leaf cannot
-		// be recomputed, and the payload check reports the entry as changed. Without payload and salt
-		// the leaf fails instead (an erasure stores the whole commitment), as witness.verify() does.
-		if (e.commitment_source == CommitmentSource::Lost && payload_in_clear(e))
+		// A changed payload that left only a commitment prefix: reported by the payload check.
+		if (!leaf_checkable(e))
 			entry_.recomputed = entry_.stored;
 		if (e.format == kEntryFormatCommitted)
 			entry_.payload = clear_beside_sealed ? PayloadState::Changed

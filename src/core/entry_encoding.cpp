@@ -340,6 +340,11 @@ bool payload_in_clear(const EntryView &entry) noexcept
 	       entry.new_values.present;
 }
 
+bool leaf_checkable(const EntryView &entry) noexcept
+{
+	return entry.commitment_source != CommitmentSource::Lost || !payload_in_clear(entry);
+}
+
 void restore_commitment(EntryView *entry, const uint8_t *stored, size_t len)
 {
 	entry->commitment.fill(0);

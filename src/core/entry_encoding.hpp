@@ -155,6 +155,12 @@ Hash entry_payload_commitment(const EntryView &entry);
 // is there in clear. An erasure leaves none of them.
 bool payload_in_clear(const EntryView &entry) noexcept;
 
+// Format 2: whether the leaf hash can be checked against what is stored. Not where only the
+// commitment's prefix is stored and the payload in clear no longer reproduces it: the payload check
+// reports that entry as changed. Without payload and salt a lost prefix is checked (and fails): an
+// erasure stores the whole commitment, so a prefix there was cut, and the header must not go unchecked.
+bool leaf_checkable(const EntryView &entry) noexcept;
+
 // Format 2: sets entry->commitment and entry->commitment_source from a stored commitment of len bytes
 // (docs/hashing.md, "How entries store their commitment"): all 32 bytes, or the first
 // kStoredCommitmentPrefix completed from entry's salt and payload (set before the call). Any other

@@ -713,6 +713,9 @@ TEST(EntryEncodingV2, StoredCommitmentPrefixIsCompletedFromThePayload)
 	EXPECT_EQ(removed.commitment_source, CommitmentSource::Lost);
 	EXPECT_TRUE(payload_in_clear(e));
 	EXPECT_FALSE(payload_in_clear(removed));
+	EXPECT_FALSE(leaf_checkable(changed)); // the payload check reports it
+	EXPECT_TRUE(leaf_checkable(removed));  // its leaf fails instead
+	EXPECT_TRUE(leaf_checkable(prefix));
 	EntryView salt_only = removed;
 	salt_only.salt = salt;
 	EXPECT_TRUE(payload_in_clear(salt_only));

@@ -349,11 +349,8 @@ void feed_entry(VerifierHandle *v, Datum *values, bool *nulls, bool skip_old, ui
 		EntryView view;
 		entry_view_from_row(values, nulls, &view);
 		leaf_hash(view, recomputed);
-		// Only its commitment's first bytes are stored, and the payload there no longer reproduces
-		// them: the leaf cannot be recomputed, and the payload check reports the entry as changed.
-		// Without payload and salt the leaf fails instead: an erasure stores the whole commitment, so
-		// an erased entry holding a prefix had it cut, and its header would go unchecked.
-		if (view.commitment_source == CommitmentSource::Lost && payload_in_clear(view))
+		// A changed payload that left only a commitment prefix: reported by the payload check.
+		if (!leaf_checkable(view))
 			memcpy(recomputed, stored, sizeof(recomputed));
 		if (format == kEntryFormatCommitted)
 			check_payload(v, values, nulls, &view, xid);
