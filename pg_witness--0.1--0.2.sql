@@ -4187,9 +4187,13 @@ REVOKE ALL ON FUNCTION witness._trail_syncing() FROM PUBLIC;
 -- Called by witness.seal() after it sealed, and by the background sealer after each pass, in a
 -- transaction of its own (src/pg/seal/lookup_maintenance.cpp): the entries of every block not yet in
 -- witness.entry_lookup, found as witness._block_members() finds them (the block's snapshot minus the
--- previous one's, within its transaction-id era).
+-- previous one's, within its transaction-id era). Planned without sequential scans: a block's members
+-- are a narrow range of ids and transaction ids that the BRIN indexes of witness.entry find, but with
+-- a partition's statistics older than its newest entries (or none yet) the planner scanned the whole
+-- partition, once a seal, a cost that grew with the trail (docs/performance.md). Without JIT: the
+-- penalty enable_seqscan = off puts on the small tables it reads otherwise would start it.
 CREATE FUNCTION witness._maintain_lookup() RETURNS bigint
-LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET enable_seqscan = off SET jit = off
 AS $$
 DECLARE
 	done bigint;
@@ -5243,9 +5247,9 @@ SELECT pg_catalog.pg_extension_config_dump('witness.summary_state', '');
 -- at a time (a lock on witness.summary_state): a block is never counted twice. wait false (the
 -- sealer): returns 0 at once when another call holds the lock. A block's members are found as
 -- witness._block_members() finds them; entries retention pruned before their block was counted are
--- not counted.
+-- not counted. Planned without sequential scans and JIT, as witness._maintain_lookup() is.
 CREATE FUNCTION witness._refresh_summary(wait boolean, max_entries bigint) RETURNS bigint
-LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET enable_seqscan = off SET jit = off
 AS $$
 DECLARE
 	b witness.block;
@@ -5671,9 +5675,10 @@ COMMENT ON TYPE witness._alert_entry IS 'internal: the columns of an entry of a 
 -- The members of block b for the alert rules (witness._member_entries()), read in one scan:
 -- pg_witness's own entries (schema witness, few) whole in own, every other entry as its
 -- witness._alert_entry columns only in entry (own NULL). Reading whole rows of every entry into
--- arrays cost the sealer more than capture itself (docs/performance.md).
+-- arrays cost the sealer more than capture itself (docs/performance.md). Planned without sequential
+-- scans and JIT, as witness._maintain_lookup() is.
 CREATE FUNCTION witness._alert_members(b witness.block, OUT entry witness._alert_entry, OUT own witness.entry) RETURNS SETOF record
-LANGUAGE plpgsql STABLE STRICT SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE STRICT SET search_path = pg_catalog, pg_temp SET enable_seqscan = off SET jit = off
 AS $$
 DECLARE
 	prev_snapshot pg_snapshot := witness._previous_snapshot(b.block_no); -- NULL at an era's first block

@@ -15,6 +15,7 @@ extern "C" {
 #include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/fmgroids.h"
+#include "utils/guc.h"
 #include "utils/relcache.h"
 }
 
@@ -174,6 +175,19 @@ void summarize_filled_ranges()
 	foreach (lc, leaves)
 		summarize_leaf(lfirst_oid(lc));
 	UnlockRelationOid(heap, AccessShareLock);
+}
+
+int open_brin_scans()
+{
+	const int level = NewGUCNestLevel();
+	(void)set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	(void)set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	return level;
+}
+
+void close_brin_scans(int level)
+{
+	AtEOXact_GUC(true, level);
 }
 
 } // namespace witness::pg

@@ -29,6 +29,14 @@ constexpr int kBrinProgressSlots = 8;
 void trail_brin_progress(BrinProgress out[kBrinProgressSlots]);
 void trail_brin_resume(const BrinProgress in[kBrinProgressSlots]);
 
+// Plans the queries opened until close_brin_scans(level) without sequential scans, and without the JIT
+// that the penalty for them would start: a block's members are a narrow range of ids and transaction
+// ids that the BRIN indexes find, but with a partition's statistics older than its newest entries (or
+// none yet) the planner read the whole partition at every seal. Returns the level to close; an error
+// in between restores the settings with the (sub)transaction.
+int open_brin_scans();
+void close_brin_scans(int level);
+
 // A plain min/max BRIN index on the column: the summary of a page range is then the smallest and the
 // largest value in it, which inserting a batch's smallest and largest values keeps covering the rest.
 bool is_minmax_brin(Relation index, IndexInfo *info, AttrNumber column);

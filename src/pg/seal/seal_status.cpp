@@ -2,6 +2,7 @@
 // yet, the oldest one's age, the newest block, the background sealer's last pass here), the age
 // witness.verify() reports, and the wake-up that CREATE EXTENSION pg_witness sends the launcher.
 #include "pg/seal/seal_status.hpp"
+#include "pg/common/trail_brin.hpp"
 #include "pg/common/trail_catalog.hpp"
 
 #include "pg/common/settings.hpp"
@@ -91,12 +92,14 @@ PendingSummary pending_summary()
 		Oid argtypes[3] = {XID8OID, PG_SNAPSHOTOID, INT8OID};
 		Datum args[3] = {SPI_getbinval(row, desc, 4, &isnull), SPI_getbinval(row, desc, 3, &isnull), era_first_id};
 		// Entries with an xid below the newest snapshot's xmin are visible in it: the BRIN index on xid
-		// narrows the scan to the newest ranges.
+		// narrows the scan to the newest ranges (open_brin_scans()).
+		const int scans = open_brin_scans();
 		ret = SPI_execute_with_args("SELECT pg_catalog.count(*), pg_catalog.min(stmt_time) FROM witness.entry"
 		                            " WHERE xid OPERATOR(pg_catalog.>=) $1"
 		                            " AND NOT pg_catalog.pg_visible_in_snapshot(xid, $2)"
 		                            " AND id OPERATOR(pg_catalog.>=) $3",
 		                            3, argtypes, args, nullptr, true, 1);
+		close_brin_scans(scans);
 	} else {
 		Oid argtypes[1] = {INT8OID};
 		Datum args[1] = {era_first_id};

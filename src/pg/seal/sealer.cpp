@@ -139,7 +139,9 @@ uint8_t *read_members(Snapshot snap, const PreviousBlock *prev, bool use_prev, i
 	if (plan == nullptr)
 		elog(ERROR, "pg_witness: could not prepare the member query");
 	PushActiveSnapshot(snap);
+	const int scans = open_brin_scans(); // the plan is made as the cursor opens
 	Portal portal = SPI_cursor_open(nullptr, plan, args, nulls, true);
+	close_brin_scans(scans);
 	PopActiveSnapshot();
 
 	Size capacity = 1024;
