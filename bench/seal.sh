@@ -43,9 +43,9 @@ CLK_TCK="$(getconf CLK_TCK)"
 NPROC="$(nproc)"
 
 # Targets.
-TARGET_RATIO=0.95                           # tps sealing on / sealing off
+TARGET_RATIO=0.97                           # tps sealing on / sealing off (issue 14: at most 3% of tracked throughput)
 TARGET_LAG_S="$(awk -v ms="$SEAL_MS" 'BEGIN { printf "%g", 3 * ms / 1000 }')" # p99 seal lag <= 3 x interval
-TARGET_VERIFY_RATE=500000                   # entries/s, witness.verify() and witness-verify
+TARGET_VERIFY_RATE=1000000                  # entries/s, witness.verify() and witness-verify (issue 14)
 DISTURBED_PCT=25                            # others' CPU share above which a measurement is unreliable
 
 for v in DURATION ROUNDS CLIENTS SCALE SEAL_MS VERIFY_ENTRIES CHUNK_ROWS; do
