@@ -22,9 +22,11 @@ namespace
 enum SlotState : uint32 { Free = 0, Writing, Published, Taken };
 
 // Slots change state by compare-and-swap, without a lock: sixteen sessions recording their reads
-// on two cores spent their time waiting for a spinlock whose holder had been descheduled.
+// on two cores spent their time waiting for a spinlock whose holder had been descheduled. The states
+// are an array of their own (states[i] is slots[i]'s): a drain or a search for a free slot reads
+// them all, and with each state beside its 2 kB event that touched a page of shared memory per slot,
+// faulted in anew by every sealer pass, a new process (docs/performance.md).
 struct Slot {
-	pg_atomic_uint32 state;
 	uint64 seq; // order of reservation
 	ActivityEvent event;
 };
@@ -40,6 +42,7 @@ struct Queue {
 };
 
 Queue *queue = nullptr;
+pg_atomic_uint32 *states = nullptr;
 Slot *slots = nullptr;
 
 // An event of another database not taken this long is dropped by the next drain of any database
@@ -50,17 +53,18 @@ constexpr long kReserveWaitMs = 10000;
 
 Size queue_bytes(int size)
 {
-	return add_size(MAXALIGN(sizeof(Queue)), mul_size(sizeof(Slot), size));
+	return add_size(add_size(MAXALIGN(sizeof(Queue)), MAXALIGN(mul_size(sizeof(pg_atomic_uint32), size))),
+	                mul_size(sizeof(Slot), size));
 }
 
-bool swap_state(Slot *s, uint32 from, uint32 to)
+bool swap_state(int i, uint32 from, uint32 to)
 {
-	return pg_atomic_compare_exchange_u32(&s->state, &from, to);
+	return pg_atomic_compare_exchange_u32(&states[i], &from, to);
 }
 
-void free_slot(Slot *s)
+void free_slot(int i)
 {
-	pg_atomic_write_u32(&s->state, Free);
+	pg_atomic_write_u32(&states[i], Free);
 	pg_atomic_fetch_add_u32(&queue->nfree, 1);
 }
 
@@ -93,11 +97,10 @@ void release_taken(bool committed)
 	if (ntaken == 0)
 		return;
 	for (int i = 0; i < ntaken; i++) {
-		Slot *s = &slots[taken[i]];
 		if (committed) {
-			free_slot(s);
+			free_slot(taken[i]);
 		} else {
-			pg_atomic_write_u32(&s->state, Published);
+			pg_atomic_write_u32(&states[taken[i]], Published);
 		}
 	}
 	ntaken = 0;
@@ -126,7 +129,7 @@ void on_subxact(SubXactEvent event, SubTransactionId, SubTransactionId, void *)
 		int kept = 0;
 		for (int i = 0; i < ntaken; i++) {
 			if (taken_level[i] >= level) {
-				pg_atomic_write_u32(&slots[taken[i]].state, Published);
+				pg_atomic_write_u32(&states[taken[i]], Published);
 			} else {
 				taken[kept] = taken[i];
 				taken_level[kept] = taken_level[i];
@@ -160,11 +163,11 @@ int claim_free()
 		return -1;
 	for (int tries = 0; tries < queue->size; tries++) {
 		const uint64 ticket = pg_atomic_fetch_add_u64(&queue->next, 1);
-		Slot *s = &slots[ticket % queue->size];
-		if (pg_atomic_read_u32(&s->state) == Free && swap_state(s, Free, Writing)) {
+		const int i = (int)(ticket % queue->size);
+		if (pg_atomic_read_u32(&states[i]) == Free && swap_state(i, Free, Writing)) {
 			pg_atomic_fetch_sub_u32(&queue->nfree, 1);
-			s->seq = ticket;
-			return (int)(ticket % queue->size);
+			slots[i].seq = ticket;
+			return i;
 		}
 	}
 	return -1;
@@ -200,12 +203,12 @@ void save_queue(int code, Datum)
 		return;
 	SaveHeader h = {kSaveMagic, (uint32)sizeof(ActivityEvent), pg_atomic_read_u64(&queue->lost), 0};
 	for (int i = 0; i < queue->size; i++) {
-		const uint32 st = pg_atomic_read_u32(&slots[i].state);
+		const uint32 st = pg_atomic_read_u32(&states[i]);
 		h.count += st != Free ? 1 : 0;
 	}
 	bool ok = fwrite(&h, sizeof(h), 1, f) == 1;
 	for (int i = 0; ok && i < queue->size; i++)
-		if (pg_atomic_read_u32(&slots[i].state) != Free)
+		if (pg_atomic_read_u32(&states[i]) != Free)
 			ok = fwrite(&slots[i].event, sizeof(ActivityEvent), 1, f) == 1;
 	if (FreeFile(f) != 0 || !ok) {
 		ereport(LOG, (errcode_for_file_access(), errmsg("pg_witness: could not save the activity queue to \"%s\"", kSaveFile)));
@@ -249,7 +252,7 @@ void load_queue()
 			if (!plausible(&s->event))
 				continue;
 			s->seq = pg_atomic_fetch_add_u64(&queue->next, 1);
-			pg_atomic_write_u32(&s->state, Published);
+			pg_atomic_write_u32(&states[loaded], Published);
 			loaded++;
 		}
 		pg_atomic_write_u32(&queue->nfree, queue->size - loaded);
@@ -320,7 +323,8 @@ void activity_queue_startup()
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	const int size = setting_activity_queue_size;
 	queue = (Queue *)ShmemInitStruct("pg_witness activity queue", queue_bytes(size), &found);
-	slots = (Slot *)((char *)queue + MAXALIGN(sizeof(Queue)));
+	states = (pg_atomic_uint32 *)((char *)queue + MAXALIGN(sizeof(Queue)));
+	slots = (Slot *)((char *)states + MAXALIGN(sizeof(pg_atomic_uint32) * size));
 	if (!found) {
 		queue->size = size;
 		pg_atomic_init_u64(&queue->next, 1);
@@ -329,7 +333,7 @@ void activity_queue_startup()
 		pg_atomic_init_u32(&queue->wake_asked, 0);
 		ConditionVariableInit(&queue->freed);
 		for (int i = 0; i < size; i++)
-			pg_atomic_init_u32(&slots[i].state, Free);
+			pg_atomic_init_u32(&states[i], Free);
 		// Only what a clean shutdown saved, at the postmaster's first start: after a crash the shared
 		// memory is made anew, and a file found then was not written by a shutdown.
 		static bool started_before = false;
@@ -402,7 +406,7 @@ void activity_publish(ActivityEvent *event)
 {
 	Slot *s = (Slot *)((char *)event - offsetof(Slot, event));
 	pg_write_barrier(); // the event's fields before its state
-	pg_atomic_write_u32(&s->state, Published);
+	pg_atomic_write_u32(&states[s - slots], Published);
 }
 
 int activity_take(Oid database, const char *database_name, int *out)
@@ -428,21 +432,20 @@ int activity_take(Oid database, const char *database_name, int *out)
 	int n = 0;
 	int dropped = 0;
 	for (int i = 0; i < queue->size && ntaken < maxtaken; i++) {
-		Slot *s = &slots[i];
-		if (pg_atomic_read_u32(&s->state) != Published)
+		if (pg_atomic_read_u32(&states[i]) != Published)
 			continue;
 		pg_read_barrier(); // the state before the event's fields
-		const ActivityEvent &e = s->event;
+		const ActivityEvent &e = slots[i].event;
 		const bool mine = OidIsValid(e.database) ? e.database == database
 		                                         : strncmp(e.database_name, database_name, NAMEDATALEN) == 0;
 		if (mine) {
-			if (!swap_state(s, Published, Taken))
+			if (!swap_state(i, Published, Taken))
 				continue;
 			out[n++] = i;
 			taken_level[ntaken] = level;
 			taken[ntaken++] = i;
-		} else if (e.at < unclaimed_before && swap_state(s, Published, Taken)) {
-			free_slot(s);
+		} else if (e.at < unclaimed_before && swap_state(i, Published, Taken)) {
+			free_slot(i);
 			pg_atomic_fetch_add_u64(&queue->lost, 1);
 			dropped++;
 		}
