@@ -124,6 +124,9 @@ char *read_state(Snapshot snap, PreviousBlock *prev)
 // Only entries with ids in [from_id, to_id) (their era's); use_prev: the previous block is of the same
 // era (the first block of an era excludes nothing).
 // Each member's id also goes to chunks (the first id of each chunk of witness.block_chunk).
+// The era's id bounds are written so that no index serves them: they span the whole era, usually
+// the whole trail, and a partition without statistics yet made them look selective, so that the
+// scan went through the id index over every entry instead of the xid index over the newest ones.
 uint8_t *read_members(Snapshot snap, const PreviousBlock *prev, bool use_prev, int64 from_id, int64 to_id,
                       Datum snapshot, int64 *count, int64 *first_id, int64 *last_id, ChunkIndex *chunks)
 {
@@ -134,7 +137,8 @@ uint8_t *read_members(Snapshot snap, const PreviousBlock *prev, bool use_prev, i
 	SPIPlanPtr plan = SPI_prepare("SELECT id, leaf_hash FROM witness.entry WHERE xid OPERATOR(pg_catalog.>=) $1"
 	                              " AND ($2 IS NULL OR NOT pg_catalog.pg_visible_in_snapshot(xid, $2))"
 	                              " AND pg_catalog.pg_visible_in_snapshot(xid, $3)"
-	                              " AND id OPERATOR(pg_catalog.>=) $4 AND id OPERATOR(pg_catalog.<) $5 ORDER BY id",
+	                              " AND (id OPERATOR(pg_catalog.+) 0) OPERATOR(pg_catalog.>=) $4"
+	                              " AND (id OPERATOR(pg_catalog.+) 0) OPERATOR(pg_catalog.<) $5 ORDER BY id",
 	                              5, argtypes);
 	if (plan == nullptr)
 		elog(ERROR, "pg_witness: could not prepare the member query");
