@@ -33,3 +33,20 @@ cpu_delta() {
 		wall = y[4] - x[4]; if (wall <= 0) wall = 0.01
 		printf "%.1f,%.0f,%.1f", others, 100 * others / (nproc * wall), (y[2] - x[2]) / hz }'
 }
+
+# cluster_ticks: CPU time of the benchmark cluster alone (the postmaster, its live children and the
+# children it has reaped: the sealer and maintainer processes that left), in clock ticks. Divided by
+# a run's transactions it is a per-transaction cost that, unlike tps, barely moves between runs.
+cluster_ticks() {
+	local pm
+	pm="$(head -n 1 "$PGDATA/postmaster.pid")"
+	# shellcheck disable=SC2016 # awk program
+	{ cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v pm="$pm" '
+		{
+			pid = $1
+			sub(/^[^)]*\) /, "")
+			if (pid == pm) t += $12 + $13 + $14 + $15
+			else if ($2 == pm) t += $12 + $13
+		}
+		END { print t + 0 }'
+}

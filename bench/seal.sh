@@ -176,7 +176,7 @@ unsealed_since() {
 # Step 1 and 2: pgbench with sealing off (b) and on (e), seal lag of the (e) runs
 
 declare -A MODE_NAME=([b]="sealing off" [e]="sealing every ${SEAL_MS} ms")
-declare -A TPS=() LAG=()
+declare -A TPS=() LAG=() CPU_MS=() WAL_KB=()
 
 # run_tpcb ROUND MODE
 run_tpcb() {
@@ -195,12 +195,16 @@ run_tpcb() {
 	fi
 	q -c CHECKPOINT
 	IFS='|' read -r xid0 block0 <<<"$(qv -c "SELECT pg_current_xact_id(), COALESCE(max(block_no), 0) FROM witness.block")"
+	lsn0="$(qv -c "SELECT pg_current_wal_lsn()")"
 	cpu0="$(cpu_ticks)"
+	ticks0="$(cluster_ticks)"
 	if ! out="$(pgbench -n -c "$CLIENTS" -j "$((CLIENTS < 2 ? CLIENTS : 2))" -T "$DURATION" -M prepared "$BENCH_DB" 2>&1)"; then
 		printf '%s\n' "$out" >&2
 		die "pgbench failed (round $round, mode $mode)"
 	fi
 	cpu1="$(cpu_ticks)"
+	ticks1="$(cluster_ticks)"
+	wal="$(qv -c "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '$lsn0')")"
 	other="$(cpu_delta "$cpu0" "$cpu1")"
 	tps="$(awk '/^tps = / { print $3; exit }' <<<"$out")"
 	txns="$(awk -F': ' '/^number of transactions actually processed/ { print $2; exit }' <<<"$out")"
@@ -218,9 +222,12 @@ run_tpcb() {
 		warn "round $round mode $mode: $entries entries for $txns transactions (expected 4 each, 1 for a transaction with delta 0)"
 	fi
 	TPS[$mode]+="$(printf '%.1f' "$tps") "
+	# The cluster's CPU and WAL per transaction: what sealing adds per transaction, steadier than tps.
+	CPU_MS[$mode]+="$(awk -v t="$((ticks1 - ticks0))" -v hz="$CLK_TCK" -v n="$txns" 'BEGIN { printf "%.3f", 1000 * t / hz / n }') "
+	WAL_KB[$mode]+="$(awk -v w="$wal" -v n="$txns" 'BEGIN { printf "%.2f", w / 1024 / n }') "
 	csv tpcb "$round" "$mode" tps "$tps" tps "$DURATION" "$txns" "$other"
 	note_cpu "round $round pgbench ($mode) ${MODE_NAME[$mode]}" "$other"
-	log "round $round  ($mode) $(printf '%-24s' "${MODE_NAME[$mode]}") $(printf '%8.1f' "$tps") tps  $entries entries  (sealer $([[ $mode == b ]] && echo stopped || echo started) after ${waited}s)   CPU used by others s,%,steal s = $other"
+	log "round $round  ($mode) $(printf '%-24s' "${MODE_NAME[$mode]}") $(printf '%8.1f' "$tps") tps  $entries entries  cluster CPU $(awk -v t="$((ticks1 - ticks0))" -v hz="$CLK_TCK" -v n="$txns" 'BEGIN { printf "%.3f", 1000 * t / hz / n }') ms and WAL $(awk -v w="$wal" -v n="$txns" 'BEGIN { printf "%.2f", w / 1024 / n }') kB per transaction  (sealer $([[ $mode == b ]] && echo stopped || echo started) after ${waited}s)   CPU used by others s,%,steal s = $other"
 
 	if [[ $mode == b ]]; then
 		# Seal what this run left pending, so that the next sealing-on run starts without a backlog.
@@ -497,6 +504,16 @@ LAG99_WORST="$(printf '%s\n' "${l99[@]}" | sort -g | tail -n 1)"
 SQL_BEST="$(best_rate "${VERIFY_SQL[@]}")"
 TOOL_BEST="$(best_rate "${VERIFY_TOOL[@]}")"
 csv summary - - tps_ratio_e_b "$RATIO" ratio "" ""
+# Medians of the per-transaction CPU and WAL of each mode.
+declare -A MED_CPU=() MED_WAL=()
+for m in b e; do
+	read -r -a per_round <<<"${CPU_MS[$m]}"
+	MED_CPU[$m]="$(median "${per_round[@]}")"
+	read -r -a per_round <<<"${WAL_KB[$m]}"
+	MED_WAL[$m]="$(median "${per_round[@]}")"
+	csv summary - "$m" cluster_cpu_per_txn "${MED_CPU[$m]}" ms "" ""
+	csv summary - "$m" wal_per_txn "${MED_WAL[$m]}" kB "" ""
+done
 csv summary - - seal_lag_p99_median "$LAG99" s "" ""
 csv summary - - verify_sql_best "$SQL_BEST" entries/s "" "$TRAIL_ENTRIES"
 csv summary - - verify_tool_best "$TOOL_BEST" entries/s "" "$TRAIL_ENTRIES"
@@ -517,6 +534,10 @@ pass() { awk -v m="$1" -v l="$2" -v ge="$3" 'BEGIN { ok = ge ? (m >= l) : (m <= 
 	printf '  (b) sealing off:             %10.1f tps   per round: %s\n' "$MED_B" "${TPS[b]}"
 	printf '  (e) sealing every %5d ms:  %10.1f tps   per round: %s\n' "$SEAL_MS" "$MED_E" "${TPS[e]}"
 	printf '  e/b:                         %10s       per round: %s\n' "$RATIO" "$ROUND_RATIOS"
+	echo "Per transaction, the cluster's CPU (postmaster and every child, workers that left included) and WAL"
+	echo "(median over rounds; the sealing-off runs' entries are sealed after them, not counted):"
+	printf '  (b) sealing off:             %8s ms CPU  %8s kB WAL   per round: %s / %s\n' "${MED_CPU[b]}" "${MED_WAL[b]}" "${CPU_MS[b]}" "${WAL_KB[b]}"
+	printf '  (e) sealing every %5d ms:  %8s ms CPU  %8s kB WAL   per round: %s / %s\n' "$SEAL_MS" "${MED_CPU[e]}" "${MED_WAL[e]}" "${CPU_MS[e]}" "${WAL_KB[e]}"
 	echo
 	echo "Seal lag of the entries written during the (e) runs: sealed_at of their block - stmt_time, in seconds"
 	echo "(an upper bound on commit-to-sealed_at: stmt_time precedes the commit; the block itself commits"
