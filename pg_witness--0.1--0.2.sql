@@ -4188,9 +4188,10 @@ REVOKE ALL ON FUNCTION witness._trail_syncing() FROM PUBLIC;
 -- transaction of its own (src/pg/seal/lookup_maintenance.cpp): the entries of every block not yet in
 -- witness.entry_lookup, found as witness._block_members() finds them (the block's snapshot minus the
 -- previous one's, within its transaction-id era). Planned without sequential scans: a block's members
--- are a narrow range of ids and transaction ids that the BRIN indexes of witness.entry find, but with
--- a partition's statistics older than its newest entries (or none yet) the planner scanned the whole
--- partition, once a seal, a cost that grew with the trail (docs/performance.md). Without JIT: the
+-- are a narrow range of ids and transaction ids that the BRIN indexes of witness.entry find, but for
+-- a partition without statistics yet (a new month's, or before autovacuum's first ANALYZE) the
+-- planner scanned the whole partition at every seal, a cost that grew with the trail
+-- (docs/performance.md). Without JIT: the
 -- penalty enable_seqscan = off puts on the small tables it reads otherwise would start it.
 CREATE FUNCTION witness._maintain_lookup() RETURNS bigint
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET enable_seqscan = off SET jit = off
