@@ -32,8 +32,8 @@ void trail_brin_resume(const BrinProgress in[kBrinProgressSlots]);
 // Plans the queries opened until close_brin_scans(level) without sequential scans, and without the JIT
 // that the penalty for them would start: a block's members are a narrow range of ids and transaction
 // ids that the BRIN indexes find, but for a partition that has no statistics yet (a new month's, or
-// before autovacuum's first ANALYZE) the planner read the whole partition at every seal. Returns the level to close; an error
-// in between restores the settings with the (sub)transaction.
+// before autovacuum's first ANALYZE) the planner read the whole partition at every seal. Returns the
+// level to close; an error in between restores the settings with the (sub)transaction.
 int open_brin_scans();
 void close_brin_scans(int level);
 
