@@ -75,6 +75,15 @@ median() {
 		if (NR == 0) exit
 		if (NR % 2) printf "%.6g\n", v[(NR + 1) / 2]; else printf "%.6g\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
+# wait_backends_left: until no session of the benchmark database is left but this one's, at most 10 s.
+wait_backends_left() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[[ $(qv -c "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'") == 0 ]] && break
+		sleep 0.1
+	done
+	sleep 0.2 # reaped after they left pg_stat_activity
+}
 # mib BYTES
 mib() { awk -v b="$1" 'BEGIN { printf "%.0f MiB", b / 1048576 }'; }
 
@@ -203,6 +212,9 @@ run_tpcb() {
 		die "pgbench failed (round $round, mode $mode)"
 	fi
 	cpu1="$(cpu_ticks)"
+	# pgbench's backends are still leaving: their CPU counts once they are reaped (the postmaster's
+	# children's time), not while some are gone from /proc and not yet reaped.
+	wait_backends_left
 	ticks1="$(cluster_ticks)"
 	wal="$(qv -c "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '$lsn0')")"
 	other="$(cpu_delta "$cpu0" "$cpu1")"

@@ -38,7 +38,7 @@ struct Queue {
 	pg_atomic_uint64 lost;
 	pg_atomic_uint32 wake_asked; // a pass was asked for and the queue was not drained since
 	ConditionVariable freed;     // broadcast when slots are freed
-	// Followed by Slot slots[size].
+	// Followed by pg_atomic_uint32 states[size], then Slot slots[size].
 };
 
 Queue *queue = nullptr;
@@ -423,8 +423,8 @@ int activity_take(Oid database, const char *database_name, int *out)
 		taken = (int *)MemoryContextAlloc(TopMemoryContext, sizeof(int) * maxtaken);
 		taken_level = (int *)MemoryContextAlloc(TopMemoryContext, sizeof(int) * maxtaken);
 	}
-	// Nothing queued (the usual case where no read is recorded): the scan would touch every slot's
-	// page of shared memory, about 2 kB a slot, for nothing.
+	// Nothing queued (the usual case where no read is recorded): the scan would read every slot's
+	// state for nothing.
 	if (pg_atomic_read_u32(&queue->nfree) == (uint32)queue->size)
 		return 0;
 	const int level = GetCurrentTransactionNestLevel();

@@ -92,12 +92,13 @@ PendingSummary pending_summary()
 		Oid argtypes[3] = {XID8OID, PG_SNAPSHOTOID, INT8OID};
 		Datum args[3] = {SPI_getbinval(row, desc, 4, &isnull), SPI_getbinval(row, desc, 3, &isnull), era_first_id};
 		// Entries with an xid below the newest snapshot's xmin are visible in it: the BRIN index on xid
-		// narrows the scan to the newest ranges (open_brin_scans()).
+		// narrows the scan to the newest ranges (open_brin_scans()). The era's bound, which usually
+		// spans the whole trail, is written so that no index serves it, as in the sealer's member query.
 		const int scans = open_brin_scans();
 		ret = SPI_execute_with_args("SELECT pg_catalog.count(*), pg_catalog.min(stmt_time) FROM witness.entry"
 		                            " WHERE xid OPERATOR(pg_catalog.>=) $1"
 		                            " AND NOT pg_catalog.pg_visible_in_snapshot(xid, $2)"
-		                            " AND id OPERATOR(pg_catalog.>=) $3",
+		                            " AND (id OPERATOR(pg_catalog.+) 0) OPERATOR(pg_catalog.>=) $3",
 		                            3, argtypes, args, nullptr, true, 1);
 		close_brin_scans(scans);
 	} else {
