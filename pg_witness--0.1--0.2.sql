@@ -3921,6 +3921,9 @@ DECLARE
 	lo timestamptz;
 	hi timestamptz;
 BEGIN
+	IF NOT witness._lookup_readable() THEN
+		RETURN;
+	END IF;
 	IF NOT EXISTS (SELECT FROM witness.lookup_state s WHERE s.block_no >= b.block_no)
 	   OR EXISTS (SELECT FROM witness.pruned_leaf p WHERE p.block_no = b.block_no) THEN
 		RETURN;
@@ -4057,7 +4060,13 @@ REVOKE ALL ON FUNCTION witness._guard_kept_table(regclass, boolean, text, text, 
 -- nothing here, so its cost does not grow. Not captured and not saved by pg_dump: derived data, made
 -- again from the blocks at the next seal after a restore. The key hash is NULL once an erasure
 -- emptied the entry; pruned entries leave it with the retention run that prunes them.
-CREATE TABLE witness.entry_lookup (
+-- Unlogged, with witness.lookup_state: a row and three btree insertions an entry wrote as much WAL
+-- as the entry itself, all of it flushed by the writers' commits (docs/performance.md, "An unlogged
+-- lookup table"). A crash or a promotion empties both tables together; with no state row, every
+-- reader takes the whole trail for its pending tail (witness._lookup_pending_clause()), and the
+-- sealer fills the table again from the first block, a bounded number of entries per pass. A
+-- standby has neither table's contents and reads the trail instead (witness._lookup_readable()).
+CREATE UNLOGGED TABLE witness.entry_lookup (
 	id bigint NOT NULL,
 	block_no bigint NOT NULL,
 	stmt_time timestamptz NOT NULL,
@@ -4106,7 +4115,7 @@ COMMENT ON COLUMN witness.entry_lookup.subject_key IS 'witness._subject_lookup_k
 
 -- Up to where the sealer has filled witness.entry_lookup: entries of later blocks and pending entries
 -- are found in witness.entry itself (the tail of the trail, small: seal lag is seconds).
-CREATE TABLE witness.lookup_state (
+CREATE UNLOGGED TABLE witness.lookup_state (
 	singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
 	block_no bigint NOT NULL
 );
@@ -4118,6 +4127,24 @@ COMMENT ON COLUMN witness.lookup_state.block_no IS 'the last block whose entries
 -- it, with no trace. Only the sealer's functions write these tables (docs/security.md).
 SELECT witness._guard_kept_table('witness.entry_lookup', false, 'pg_witness''s sealer', 'The lookup table of witness.search() and witness.entity_history()');
 SELECT witness._guard_kept_table('witness.lookup_state', false, 'pg_witness''s sealer', 'The lookup table''s position');
+
+-- Whether this server has the lookup table's contents: a hot standby has not (unlogged tables are
+-- not replicated, and planning a query on one during recovery is an error), so its readers must not
+-- name the table at all, not even in a branch that finds nothing.
+CREATE FUNCTION witness._lookup_readable() RETURNS boolean
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT NOT pg_catalog.pg_is_in_recovery() $$;
+COMMENT ON FUNCTION witness._lookup_readable() IS 'internal: false on a hot standby, which has no contents of the unlogged witness.entry_lookup and witness.lookup_state';
+REVOKE ALL ON FUNCTION witness._lookup_readable() FROM PUBLIC;
+
+-- What a reader's dynamic SQL names as the lookup table: the table, or on a standby a relation of
+-- its row type with no rows that opens no table (the trail's pending tail then covers everything).
+CREATE FUNCTION witness._lookup_source() RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT CASE WHEN witness._lookup_readable() THEN 'witness.entry_lookup'
+                  ELSE '(SELECT (NULL::witness.entry_lookup).* LIMIT 0)' END $$;
+COMMENT ON FUNCTION witness._lookup_source() IS 'internal: witness.entry_lookup, or on a hot standby an empty relation of its row type, for the FROM clause of a lookup';
+REVOKE ALL ON FUNCTION witness._lookup_source() FROM PUBLIC;
 SELECT witness._guard_kept_table('witness.mutex', false, 'pg_witness''s installation script', 'The table of pg_witness''s locks');
 
 -- Hashes of names and keys, not the names and keys: a btree entry stays small whatever the key, and
@@ -4193,7 +4220,10 @@ REVOKE ALL ON FUNCTION witness._trail_syncing() FROM PUBLIC;
 -- planner scanned the whole partition at every seal, a cost that grew with the trail
 -- (docs/performance.md). Without JIT: the
 -- penalty enable_seqscan = off puts on the small tables it reads otherwise would start it.
-CREATE FUNCTION witness._maintain_lookup() RETURNS bigint
+-- At most about max_entries a call (whole blocks, at least one): after a crash emptied the table,
+-- filling it again from the first block is spread over the sealer's passes, each a transaction that
+-- holds the lock erasures take, instead of one transaction over the whole trail.
+CREATE FUNCTION witness._maintain_lookup(max_entries bigint) RETURNS bigint
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET enable_seqscan = off SET jit = off
 AS $$
 DECLARE
@@ -4236,13 +4266,19 @@ BEGIN
 			GET DIAGNOSTICS n = ROW_COUNT;
 		END IF;
 		added := added + n;
+		EXIT WHEN added >= max_entries;
 	END LOOP;
 	UPDATE witness.lookup_state SET block_no = done;
 	PERFORM witness._end_internal_ddl();
 	RETURN added;
 END
 $$;
-COMMENT ON FUNCTION witness._maintain_lookup() IS 'internal: adds the entries of every block sealed since the last call to witness.entry_lookup; called by the sealer';
+COMMENT ON FUNCTION witness._maintain_lookup(bigint) IS 'internal: adds to witness.entry_lookup the entries of the blocks sealed since the last call, in block order, stopping after the block that brings them to max_entries';
+
+CREATE FUNCTION witness._maintain_lookup() RETURNS bigint
+LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT witness._maintain_lookup(1000000) $$;
+COMMENT ON FUNCTION witness._maintain_lookup() IS 'internal: adds the entries of the blocks sealed since the last call to witness.entry_lookup, about a million at most; called by the sealer';
 
 -- witness.entry_lookup is derived data, not covered by the chain; since erasures and subject access
 -- find entries through it, a row missing or changed there would hide an entry from them. This
@@ -4256,6 +4292,11 @@ DECLARE
 	b witness.block;
 	done bigint;
 BEGIN PERFORM witness.access_check();
+	IF NOT witness._lookup_readable() THEN
+		RAISE EXCEPTION 'witness.entry_lookup cannot be checked on a hot standby' USING ERRCODE = 'object_not_in_prerequisite_state',
+			DETAIL = 'The lookup table is unlogged: a standby has no copy of it, and its lookups read the trail itself.',
+			HINT = 'Run it on the primary.';
+	END IF;
 	SELECT s.block_no INTO done FROM witness.lookup_state s;
 	FOR b IN SELECT x.* FROM witness.block x
 	         WHERE x.block_no <= COALESCE(done, 0) AND x.block_no >= COALESCE(first_block, 1)
@@ -4440,9 +4481,11 @@ DECLARE
 	era_first bigint;
 	era_now bigint;
 BEGIN
-	SELECT b.snapshot, b.block_no INTO snap, done FROM witness.lookup_state s JOIN witness.block b ON b.block_no = s.block_no;
+	IF witness._lookup_readable() THEN
+		SELECT b.snapshot, b.block_no INTO snap, done FROM witness.lookup_state s JOIN witness.block b ON b.block_no = s.block_no;
+	END IF;
 	IF snap IS NULL THEN
-		-- Nothing indexed yet: every entry is in the tail.
+		-- Nothing indexed yet (or since a crash, or on a standby): every entry is in the tail.
 		RETURN format('(%I.id IS NOT NULL)', alias);
 	END IF;
 	SELECT min(r.first_entry_id) INTO era_first FROM witness.era r WHERE r.first_block_no > done;
@@ -4481,13 +4524,16 @@ CREATE FUNCTION witness._an_encrypted_entry() RETURNS witness.entry
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET enable_seqscan = off SET jit = off
 AS $$
 DECLARE
-	one record;
+	one_id bigint;
+	one_time timestamptz;
 	e witness.entry;
 BEGIN
-	SELECT k.id, k.stmt_time INTO one FROM witness.entry_lookup k
-	WHERE (k.id OPERATOR(pg_catalog.>>) 16) = ANY (witness._subject_buckets()) AND k.subject_key < 0 LIMIT 1;
-	IF FOUND THEN
-		SELECT x.* INTO e FROM witness.entry x WHERE x.id = one.id AND x.stmt_time = one.stmt_time;
+	IF witness._lookup_readable() THEN
+		SELECT k.id, k.stmt_time INTO one_id, one_time FROM witness.entry_lookup k
+		WHERE (k.id OPERATOR(pg_catalog.>>) 16) = ANY (witness._subject_buckets()) AND k.subject_key < 0 LIMIT 1;
+	END IF;
+	IF one_id IS NOT NULL THEN
+		SELECT x.* INTO e FROM witness.entry x WHERE x.id = one_id AND x.stmt_time = one_time;
 	ELSE
 		EXECUTE format('SELECT x.* FROM witness.entry x WHERE %s AND x.subject_pseudonym IS NOT NULL AND x.erasure_id IS NULL LIMIT 1',
 		               witness._lookup_pending_clause('x'))
@@ -4631,15 +4677,15 @@ DECLARE
 	hi timestamptz;
 BEGIN
 	EXECUTE format('SELECT array_agg(c.id), array_agg(c.tid), min(c.stmt_time), max(c.stmt_time) FROM ('
-	               'SELECT k.id, k.entry_tid AS tid, k.stmt_time FROM witness.entry_lookup k'
+	               'SELECT k.id, k.entry_tid AS tid, k.stmt_time FROM %s k'
 	               ' WHERE (k.id OPERATOR(pg_catalog.>>) 16) = ANY ($1) AND k.subject_key = ANY ($2)'
 	               ' UNION SELECT e.id, e.ctid, e.stmt_time FROM witness.entry e'
 	               ' WHERE %s AND (e.subject OPERATOR(pg_catalog.=) $3 OR e.subject_pseudonym = ANY ($4))'
 	               ' UNION SELECT e.id, e.ctid, e.stmt_time FROM witness.entry e'
 	               ' WHERE e.old_subject_key IS NOT NULL AND e.old_subject_key = ANY ($2)) c',
-	               witness._lookup_pending_clause('e'))
+	               witness._lookup_source(), witness._lookup_pending_clause('e'))
 	INTO ids, tids, lo, hi
-	USING witness._subject_buckets(), keys, for_subject, pseudonyms;
+	USING CASE WHEN witness._lookup_readable() THEN witness._subject_buckets() ELSE '{}' END, keys, for_subject, pseudonyms;
 	IF ids IS NULL THEN
 		RETURN;
 	END IF;
@@ -4668,6 +4714,7 @@ LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET enable_seqscan
 AS $$
 DECLARE
 	pending text := witness._lookup_pending_clause('e');
+	source text := witness._lookup_source();
 	dir text := CASE WHEN descending THEN 'DESC' ELSE 'ASC' END;
 	cmp text := CASE WHEN descending THEN '<' ELSE '>' END;
 	chunk integer := greatest(least(COALESCE(max_rows, 1000), 1000), 50);
@@ -4684,12 +4731,13 @@ BEGIN
 	LOOP
 		EXIT WHEN max_rows IS NOT NULL AND returned >= max_rows;
 		EXECUTE format('SELECT array_agg(c.id), min(c.stmt_time), max(c.stmt_time) FROM ('
-		               'SELECT c.id, c.stmt_time FROM ((SELECT k.id, k.stmt_time FROM witness.entry_lookup k WHERE %1$s AND %6$s ORDER BY k.id %4$s LIMIT %5$s)'
+		               'SELECT c.id, c.stmt_time FROM ((SELECT k.id, k.stmt_time FROM %8$s k WHERE %1$s AND %6$s ORDER BY k.id %4$s LIMIT %5$s)'
 		               ' UNION ALL (SELECT e.id, e.stmt_time FROM witness.entry e WHERE %2$s AND %3$s AND %7$s ORDER BY e.id %4$s LIMIT %5$s)) c'
 		               ' ORDER BY c.id %4$s LIMIT %5$s) c',
 		               k_cond, e_cond, pending, dir, chunk,
 		               CASE WHEN last_id IS NULL THEN 'true' ELSE format('k.id OPERATOR(pg_catalog.%s) $12', cmp) END,
-		               CASE WHEN last_id IS NULL THEN 'true' ELSE format('e.id OPERATOR(pg_catalog.%s) $12', cmp) END)
+		               CASE WHEN last_id IS NULL THEN 'true' ELSE format('e.id OPERATOR(pg_catalog.%s) $12', cmp) END,
+		               source)
 		INTO ids, lo, hi
 		USING args[1], args[2], args[3], args[4], args[5], args[6], args[7], args[8], NULL::bigint[], NULL::timestamptz, NULL::timestamptz, last_id,
 		      NULL::bigint, NULL::bigint;
@@ -4798,7 +4846,11 @@ BEGIN
 		s := named[1];
 		t := named[2];
 		-- One schema (the usual case) keeps the (table_hash, id) index's order: no sort of the table's rows.
-		SELECT COALESCE(array_agg(witness._lookup_table_hash(x.n, t)), '{}') INTO hashes FROM witness._schemas_of_table(s, t) x(n);
+		IF witness._lookup_readable() THEN
+			SELECT COALESCE(array_agg(witness._lookup_table_hash(x.n, t)), '{}') INTO hashes FROM witness._schemas_of_table(s, t) x(n);
+		ELSE
+			hashes := '{}';
+		END IF;
 		k := k || CASE WHEN cardinality(hashes) = 1 THEN format(' AND k.table_hash = %s', hashes[1])
 		               ELSE format(' AND k.table_hash = ANY (%L::bigint[])', hashes) END;
 		e := e || format(' AND e.table_name = %L', t) || CASE WHEN s IS NULL THEN '' ELSE format(' AND e.schema_name = %L', s) END;

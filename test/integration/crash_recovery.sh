@@ -13,7 +13,8 @@
 # block (recomputed from the snapshots), blocks are consecutive and chained; the trail recomputed
 # outside the database (lib/trail_check.py) and every leaf hash recomputed in it; the trail agrees
 # with the data (history rows = history INSERT entries, sum of deltas), so no committed change lost
-# its entry and no entry of a lost transaction survived.
+# its entry and no entry of a lost transaction survived; the unlogged lookup table, emptied by the
+# crash, holds every sealed entry again (witness.verify_lookup()).
 #
 # Environment: optional WITNESS_CRASH_PGBENCH_SECONDS (seconds of load before each crash, default
 # 10). Runs as root (the cluster belongs to PG_OS_USER, postgres) or as the cluster's owner.
@@ -147,6 +148,14 @@ for ((round = 1; round <= ROUNDS; round++)); do
 	check "round $round: ids after the restart are above every id before it, none taken twice" "2|t" \
 		"SELECT count(*) FILTER (WHERE id > $MAXID AND table_name = 'pgbench_branches'), count(*) = count(DISTINCT id) FROM witness.entry"
 	check_blocks "round $round"
+	# The lookup table is unlogged (docs/views.md, "Speed"): the crash emptied it and its state row
+	# together, and the sealer's passes fill it again from the first block.
+	check "round $round: witness.entry_lookup and witness.lookup_state are unlogged" "u|u" \
+		"SELECT string_agg(relpersistence::text, '|' ORDER BY relname) FROM pg_class WHERE oid IN ('witness.entry_lookup'::regclass, 'witness.lookup_state'::regclass)"
+	wait_for "the lookup table holds the newest block" 60 \
+		"SELECT coalesce((SELECT s.block_no FROM witness.lookup_state s), 0) = (SELECT max(block_no) FROM witness.block)" || true
+	check "round $round: witness.verify_lookup(): a lookup row for every sealed entry, none altered or extra" "0|0|0|t" \
+		"SELECT sum(missing) || '|' || sum(altered) || '|' || sum(extra) || '|' || (sum(entries) = (SELECT count(*) FROM witness.entry_lookup)) FROM witness.verify_lookup()"
 	check "round $round: history rows = history INSERT entries (the trail agrees with the data)" t \
 		"SELECT (SELECT count(*) FROM pgbench_history) = (SELECT count(*) FROM witness.entry WHERE table_name = 'pgbench_history')"
 	check "round $round: sum(history.delta) = sum of captured deltas = sum(abalance)" t \

@@ -15,6 +15,8 @@
 #   - witness.verify_period() and witness.prove() work; proofs equal the primary's and verify
 #     outside the database (lib/proof_check.py, RFC 9162 audit paths); prove() of a pending entry
 #     says it is not sealed yet;
+#   - witness.search() and witness.entity_history() find what the primary's find: the standby has no
+#     copy of the unlogged lookup table and reads the trail; witness.verify_lookup() is refused;
 #   - witness.seal() fails with an error (printed: what it says and its SQLSTATE) and changes nothing;
 #   - the standby's log has no error from pg_witness's background workers.
 #
@@ -142,6 +144,7 @@ on_primary check "primary: witness.verify() valid, 3 pending" "1|valid|3" \
 # ---------------------------------------------------------------------------------------------
 say "standby: replay"
 
+MAXID="$(qp "SELECT max(id) FROM witness.entry")"
 TARGET="$(qp "SELECT pg_current_wal_lsn()")"
 t_replay=$SECONDS
 if on_standby wait_for "standby replayed up to $TARGET" 60 "SELECT pg_last_wal_replay_lsn() >= '$TARGET'::pg_lsn"; then
@@ -210,6 +213,14 @@ if ((rc == 0)); then
 else
 	check_ok "standby: the proofs verify outside the database" "$(grep -v verified <<<"$out")"
 fi
+# Lookups: the lookup table is unlogged (docs/views.md, "Speed"), so a standby has no copy of it and
+# reads the trail; it must find what the primary finds through its lookup table.
+LOOKUPS="SELECT (SELECT string_agg(s.id::text, ',' ORDER BY s.id) FROM witness.search(target => 'pgbench_branches', max_rows => 100000) s WHERE s.id <= $MAXID)
+         || '/' || (SELECT string_agg(h.id::text, ',' ORDER BY h.id) FROM witness.entity_history('pgbench_accounts'::regclass, '{\"aid\": 1}') h WHERE h.id <= $MAXID)
+         || '/' || (SELECT count(*) FROM witness.search(table_name => 'pgbench_tellers', max_rows => 100000) s WHERE s.id <= $MAXID)"
+P_LOOKUPS="$(qp "$LOOKUPS")"
+echo "primary: lookups found $(tr -cd ',' <<<"$P_LOOKUPS" | wc -c) ids and a count"
+on_standby check "standby: witness.search() and witness.entity_history() find what the primary's find" "$P_LOOKUPS" "$LOOKUPS"
 PENDING_ID="$(qs "SELECT id FROM witness.entry WHERE actor = 'pending-1'")"
 # The standby's log up to here: nothing may have gone wrong (errors on purpose follow).
 LOG_LINES=$(wc -l <"$STANDBY/server.log")
@@ -239,6 +250,13 @@ else
 	check_ok "standby: the error says why (recovery / standby / read-only)" "$out"
 fi
 on_standby check "standby: no block made" "$BLOCKS_BEFORE" "SELECT count(*) FROM witness.block"
+rc=0
+out="$("$PSQL" -X -q -A -t -h "$STANDBY" -p "$S_PORT" -d "$DB" -v ON_ERROR_STOP=1 -v VERBOSITY=verbose -c "SELECT * FROM witness.verify_lookup()" 2>&1)" || rc=$?
+if ((rc != 0)) && grep -q '^ERROR:  55000: witness.entry_lookup cannot be checked on a hot standby' <<<"$out"; then
+	check_ok "standby: witness.verify_lookup() refused (SQLSTATE 55000: no lookup table on a standby)" ok
+else
+	check_ok "standby: witness.verify_lookup() refused (SQLSTATE 55000)" "exit status $rc: $(head -n 1 <<<"$out")"
+fi
 
 say "standby: witness.subject_export() is refused, with no line (its record could not be written)"
 rc=0
