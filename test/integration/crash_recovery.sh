@@ -154,7 +154,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
 		"SELECT string_agg(relpersistence::text, '|' ORDER BY relname) FROM pg_class WHERE oid IN ('witness.entry_lookup'::regclass, 'witness.lookup_state'::regclass)"
 	wait_for "the lookup table holds the newest block" 60 \
 		"SELECT coalesce((SELECT s.block_no FROM witness.lookup_state s), 0) = (SELECT max(block_no) FROM witness.block)" || true
-	check "round $round: witness.verify_lookup(): a lookup row for every sealed entry, none altered or extra" "0|0|0|t" \
+	check "round $round: witness.verify_lookup(): a lookup row for every sealed entry, none altered or extra" "0|0|0|true" \
 		"SELECT sum(missing) || '|' || sum(altered) || '|' || sum(extra) || '|' || (sum(entries) = (SELECT count(*) FROM witness.entry_lookup)) FROM witness.verify_lookup()"
 	check "round $round: history rows = history INSERT entries (the trail agrees with the data)" t \
 		"SELECT (SELECT count(*) FROM pgbench_history) = (SELECT count(*) FROM witness.entry WHERE table_name = 'pgbench_history')"

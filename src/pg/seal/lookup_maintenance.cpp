@@ -53,7 +53,8 @@ void maintain_lookup()
 
 void maintain_lookup_after_pass()
 {
-	// A standby reads the primary's lookup table, replicated with everything else.
+	// A standby has no copy of the (unlogged) lookup table and writes nothing: its lookups read the
+	// trail (witness._lookup_readable()).
 	if (RecoveryInProgress())
 		return;
 	auto step = [](void *) {
