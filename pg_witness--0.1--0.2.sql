@@ -476,7 +476,7 @@ REVOKE ALL ON FUNCTION witness._erase_payloads(tid[], oid[], bigint[], bigint) F
 -- UPDATE of a full page of the lookup table writes each row again with an entry in every index.
 CREATE FUNCTION witness._move_lookup_places_in_place(ids bigint[], places tid[]) RETURNS bigint
 AS 'MODULE_PATHNAME', 'witness_move_lookup_places_in_place' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION witness._move_lookup_places_in_place(bigint[], tid[]) IS 'internal: overwrites the place (entry_tid) of the lookup row of each id that has another place, in the row as it is (WAL-logged, not transactional: a place is a hint); returns how many rows it changed, NULL when the table has a row trigger, rule, CHECK constraint, forced row-level security or index on entry_tid that an UPDATE would run or maintain';
+COMMENT ON FUNCTION witness._move_lookup_places_in_place(bigint[], tid[]) IS 'internal: overwrites the place (entry_tid) of the lookup row of each id that has another place, in the row as it is (not transactional, and like the rest of the unlogged table not WAL-logged: a place is a hint); returns how many rows it changed, NULL when the table has a row trigger, rule, CHECK constraint, forced row-level security or index on entry_tid that an UPDATE would run or maintain';
 REVOKE ALL ON FUNCTION witness._move_lookup_places_in_place(bigint[], tid[]) FROM PUBLIC;
 
 -- An erasure writes a new version of each entry it empties, elsewhere, and a rotation of each entry it
@@ -1154,12 +1154,13 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 		RAISE EXCEPTION 'reason is too long' USING ERRCODE = 'string_data_right_truncation',
 			DETAIL = format('It has %s bytes; at most 1024 are allowed.', octet_length(why));
 	END IF;
-	PERFORM witness._check_subject_readable('cannot export the subject''s entries');
+	-- Before anything reads the trail: a standby would look up a subject by a scan of it.
 	IF pg_catalog.pg_is_in_recovery() THEN
 		RAISE EXCEPTION 'cannot export a subject''s data on a hot standby' USING ERRCODE = 'read_only_sql_transaction',
 			DETAIL = 'Every export is recorded in the trail before its first line, and only the primary can write it.',
 			HINT = 'Run it on the primary.';
 	END IF;
+	PERFORM witness._check_subject_readable('cannot export the subject''s entries');
 	IF pg_catalog.current_setting('transaction_read_only')::boolean THEN
 		RAISE EXCEPTION 'cannot export a subject''s data in a read-only transaction' USING ERRCODE = 'read_only_sql_transaction',
 			DETAIL = 'Every export is recorded in the trail, and pg_witness writes nothing on behalf of a transaction declared read-only.',
@@ -2561,6 +2562,12 @@ DECLARE
 	access_ids bigint[] := '{}';
 	accessed timestamptz[] := '{}';
 BEGIN
+	-- Before anything reads the trail: a standby would look up a subject by a scan of it.
+	IF pg_catalog.pg_is_in_recovery() THEN
+		RAISE EXCEPTION 'cannot read witness.my_trail on a hot standby' USING ERRCODE = 'read_only_sql_transaction',
+			DETAIL = 'Every read is recorded in the trail first, and only the primary can write it.',
+			HINT = 'Run it on the primary.';
+	END IF;
 	PERFORM witness._check_subject_readable('cannot read witness.my_trail');
 	SELECT array_agg(b.subject ORDER BY b.binding_id) FILTER (WHERE b.name_matches), count(*) INTO subjects, renamed
 	FROM witness._bound_subjects(reader) b;
@@ -2570,11 +2577,6 @@ BEGIN
 			      DETAIL = 'witness.my_trail shows a role the entries about the data subjects it is bound to, and nothing else.',
 			      HINT = CASE WHEN renamed > 0 THEN 'The role was bound under another name; a superuser binds it again under its new one with witness.bind_subject(role, subject).'
 			                  ELSE 'A superuser binds a role with witness.bind_subject(role, subject).' END;
-	END IF;
-	IF pg_catalog.pg_is_in_recovery() THEN
-		RAISE EXCEPTION 'cannot read witness.my_trail on a hot standby' USING ERRCODE = 'read_only_sql_transaction',
-			DETAIL = 'Every read is recorded in the trail first, and only the primary can write it.',
-			HINT = 'Run it on the primary.';
 	END IF;
 	IF pg_catalog.current_setting('transaction_read_only')::boolean THEN
 		RAISE EXCEPTION 'cannot read witness.my_trail in a read-only transaction' USING ERRCODE = 'read_only_sql_transaction',
@@ -4233,6 +4235,9 @@ DECLARE
 	added bigint := 0;
 	n bigint;
 BEGIN
+	IF max_entries IS NULL OR max_entries < 1 THEN
+		RAISE EXCEPTION 'max_entries must be 1 or more' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
 	-- Most passes of the background sealer find nothing to add: they read, and write nothing.
 	SELECT s.block_no INTO done FROM witness.lookup_state s;
 	IF NOT EXISTS (SELECT FROM witness.block x WHERE x.block_no > COALESCE(done, 0)) OR witness._trail_syncing() THEN
@@ -4358,6 +4363,10 @@ CREATE FUNCTION witness._lookup_forget_pruned() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+	-- After the maintainer's rows of these entries are committed, not beside them: refilling the
+	-- table after a crash adds rows of old blocks, the ones retention prunes, and a row written by a
+	-- transaction this DELETE cannot see would stay behind.
+	PERFORM witness._take_mutex('entry_lookup');
 	PERFORM witness._begin_internal_ddl();
 	IF NEW.whole THEN
 		DELETE FROM witness.entry_lookup k USING witness.block b

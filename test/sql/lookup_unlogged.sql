@@ -30,8 +30,11 @@ SELECT witness.track('lu.person', 'pii', subject_column => 'email', encrypt => f
 SELECT witness.track('lu.secret', 'pii', subject_column => 'email', encrypt => true);
 RESET client_min_messages;
 SELECT coalesce(max(block_no), 0) AS base FROM witness.block \gset
+-- Chunks of 4 entries: a proof then reads its chunk's members at the places the lookup rows keep
+-- (witness._chunk_members_at()), or by id when the table does not hold the block.
+SET witness.proof_chunk_size = 4;
 
--- Three blocks of 20 entries each, then one pending entry.
+-- Three blocks of about 20 entries each, then one pending entry.
 INSERT INTO lu.person SELECT g, 'p' || (g % 5) || '@lu.example', 'n' FROM generate_series(1, 20) g;
 SELECT count(*) AS blocks FROM witness.seal();
 INSERT INTO lu.secret SELECT g, 'p' || (g % 5) || '@lu.example', 'n' FROM generate_series(1, 20) g;
@@ -40,6 +43,7 @@ UPDATE lu.person SET note = 'm' WHERE id <= 10;
 UPDATE lu.secret SET note = 'm' WHERE id <= 10;
 SELECT count(*) AS blocks FROM witness.seal();
 UPDATE lu.person SET note = 'x' WHERE id = 1;
+SELECT count(DISTINCT block_no) AS chunked_blocks FROM witness.block_chunk WHERE block_no > :base;
 SELECT count(*) AS in_lookup, (SELECT block_no - :base FROM witness.lookup_state) AS state_block FROM witness.entry_lookup;
 
 -- What each reader finds, as one text per reader (entry ids, in order).

@@ -6,11 +6,12 @@
 // otherwise), and an UPDATE of a full page writes a new row version elsewhere with an entry in each
 // of the table's seven indexes: 18 us a row, more than the re-encryption it follows (a rotation of a
 // million entries took 30.5 s, 17.7 s of it in that UPDATE; docs/performance.md). Overwriting keeps
-// the row's length and its index entries, and is WAL-logged. It is not transactional: when the
-// erasure or the rotation rolls back, the place names a row version that never became visible, which
-// costs a read by id, as any stale place does. PostgreSQL 15's heap_inplace_update() does not wait
-// for a concurrent updater of the row: every writer of the lookup rows takes the lock
-// witness._move_lookup_places() holds, and one that did not could at worst leave a place stale.
+// the row's length and its index entries (and, the table being unlogged, writes no WAL). It is not
+// transactional: when the erasure or the rotation rolls back, the place names a row version that
+// never became visible, which costs a read by id, as any stale place does. PostgreSQL 15's
+// heap_inplace_update() does not wait for a concurrent updater of the row: every writer of the lookup
+// rows takes the lock witness._move_lookup_places() holds, and one that did not could at worst leave
+// a place stale.
 //
 // NULL when the table has anything an UPDATE would have to run or maintain (a row trigger, a rule, a
 // CHECK constraint, forced row-level security, an index that covers entry_tid), or is not a plain heap
