@@ -117,6 +117,15 @@ DROP FUNCTION witness.entry_leaf_hash(witness.entry_0_1);
 CREATE FUNCTION witness.entry_leaf_hash(e witness.entry) RETURNS bytea
 AS 'MODULE_PATHNAME', 'witness_entry_leaf_hash' LANGUAGE C STRICT STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION witness.entry_leaf_hash(witness.entry) IS 'recomputes an entry''s leaf hash from its stored content (docs/hashing.md); NULL for an entry in clear whose payload no longer reproduces the first bytes of its commitment, all it stores of it';
+-- An entry captured by this version stores the first 8 bytes of its leaf hash; its content reproduces
+-- the rest (docs/hashing.md, "How entries store their leaf hash"). These two give the full hash.
+CREATE FUNCTION witness._sealed_leaf(e witness.entry) RETURNS bytea
+AS 'MODULE_PATHNAME', 'witness_sealed_leaf' LANGUAGE C STRICT STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION witness._sealed_leaf(witness.entry) IS 'internal: the leaf hash an entry''s block covers for it, as the sealer took it: recomputed from its content when that begins with what the entry stores of its leaf hash, else those stored bytes padded with zeros (docs/hashing.md)';
+CREATE FUNCTION witness._matching_leaf(e witness.entry) RETURNS bytea
+AS 'MODULE_PATHNAME', 'witness_matching_leaf' LANGUAGE C STRICT STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION witness._matching_leaf(witness.entry) IS 'internal: an entry''s leaf hash recomputed from its content when it begins with what the entry stores of it (8 or 32 bytes), else NULL: what a proof may prove';
+
 DROP FUNCTION witness.entry_canonical_bytes(witness.entry_0_1);
 CREATE FUNCTION witness.entry_canonical_bytes(e witness.entry) RETURNS bytea
 AS 'MODULE_PATHNAME', 'witness_entry_canonical_bytes' LANGUAGE C STRICT STABLE PARALLEL SAFE;
@@ -741,7 +750,7 @@ DECLARE
 	prev_snapshot pg_snapshot := witness._previous_snapshot(b.block_no); -- NULL at an era's first block
 BEGIN
 	SELECT array_agg(u.id ORDER BY u.id), array_agg(u.leaf ORDER BY u.id) INTO ids, leaves
-	FROM (SELECT m.id, m.leaf_hash AS leaf FROM witness._member_entries(b, prev_snapshot, from_id, to_id) m
+	FROM (SELECT m.id, witness._sealed_leaf(m) AS leaf FROM witness._member_entries(b, prev_snapshot, from_id, to_id) m
 	      UNION ALL
 	      -- Only the range of the (ascending) pruned ids that can fall between from_id and to_id is unnested.
 	      SELECT k.id, substring(p.leaf_hashes FROM (r.pos[1] + k.o::integer - 2) * 32 + 1 FOR 32)
@@ -809,6 +818,7 @@ LANGUAGE plpgsql STABLE STRICT SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	e witness.entry;
+	leaf bytea; -- its full leaf hash, recomputed
 	same_id witness.entry[];
 	b witness.block;
 	c record;
@@ -824,7 +834,8 @@ BEGIN
 	e := same_id[1];
 	-- NULL: an entry in clear stores its commitment's first bytes only, and its payload no longer
 	-- reproduces them; nothing reproduces the leaf a proof would prove.
-	IF witness.entry_leaf_hash(e) IS DISTINCT FROM e.leaf_hash THEN
+	leaf := witness._matching_leaf(e);
+	IF leaf IS NULL THEN
 		RAISE EXCEPTION 'entry % does not match its leaf hash', entry_id
 			USING ERRCODE = 'data_corrupted', HINT = 'Run witness.verify() to see what was altered.';
 	END IF;
@@ -835,11 +846,11 @@ BEGIN
 			      HINT = 'Call witness.seal(), or wait for the background sealer.';
 	END IF;
 	-- A large block: from the entry's chunk alone (witness.block_chunk), when that proof checks.
-	c := witness._chunk_proof(b, e.id, e.leaf_hash);
+	c := witness._chunk_proof(b, e.id, leaf);
 	IF c.leaf_index IS NOT NULL THEN
-		RETURN witness._proof_document(e.id, e.leaf_hash, b, c.leaf_index, c.tree_size, c.audit_path);
+		RETURN witness._proof_document(e.id, leaf, b, c.leaf_index, c.tree_size, c.audit_path);
 	END IF;
-	RETURN witness._entry_proof(e.id, e.leaf_hash, b, witness._block_tree(b));
+	RETURN witness._entry_proof(e.id, leaf, b, witness._block_tree(b));
 END
 $$;
 
@@ -946,6 +957,7 @@ DECLARE
 	p record;
 	c record;
 	leaf_ok boolean;
+	leaf bytea; -- the entry's full leaf hash, when its content matches what it stores of it
 	verified boolean;
 	problem text;
 	status text;
@@ -1007,7 +1019,8 @@ BEGIN
 		END IF;
 		started := true;
 		p := witness._entry_payload(e);
-		leaf_ok := witness.entry_leaf_hash(e) = e.leaf_hash;
+		leaf := witness._matching_leaf(e);
+		leaf_ok := leaf IS NOT NULL;
 		-- The block: the previous entry's, when it is this one's too, else a binary search.
 		IF b.block_no IS NULL OR NOT pg_visible_in_snapshot(e.xid, b.snapshot)
 		   OR (prev_snapshot IS NOT NULL AND pg_visible_in_snapshot(e.xid, prev_snapshot))
@@ -1054,9 +1067,9 @@ BEGIN
 				-- blocks reads a chunk of each, not each whole block.
 				IF tree_block IS DISTINCT FROM b.block_no AND chunk_block IS DISTINCT FROM b.block_no THEN
 					chunk_block := b.block_no;
-					cp := witness._chunk_proof(b, e.id, e.leaf_hash);
+					cp := witness._chunk_proof(b, e.id, leaf);
 					IF cp.leaf_index IS NOT NULL THEN
-						proof := witness._proof_document(e.id, e.leaf_hash, b, cp.leaf_index, cp.tree_size, cp.audit_path);
+						proof := witness._proof_document(e.id, leaf, b, cp.leaf_index, cp.tree_size, cp.audit_path);
 					END IF;
 				END IF;
 				IF proof IS NULL THEN
@@ -1067,7 +1080,7 @@ BEGIN
 					-- Two plain calls rather than witness._entry_proof(): a function called inside another
 					-- SQL function's query is parsed again at every call.
 					SELECT t.leaf_index, t.tree_size, t.audit_path INTO cp FROM witness._merkle_tree_proof(tree, e.id) t;
-					proof := witness._proof_document(e.id, e.leaf_hash, b, cp.leaf_index, cp.tree_size, cp.audit_path);
+					proof := witness._proof_document(e.id, leaf, b, cp.leaf_index, cp.tree_size, cp.audit_path);
 				END IF;
 			END IF;
 			changes := NULL;
@@ -3588,7 +3601,7 @@ DECLARE
 BEGIN
 	SELECT x.first_id, x.next_first_id INTO era_first, era_next FROM witness._era_bounds(b.first_entry_id) x;
 	RETURN QUERY
-	SELECT m.id, m.ctid, m.tableoid, m.leaf_hash, x.expired,
+	SELECT m.id, m.ctid, m.tableoid, witness._sealed_leaf(m), x.expired,
 	       CASE WHEN x.expired AND holds IS NOT NULL
 	            THEN EXISTS (SELECT FROM unnest(holds) h WHERE witness._hold_covers(h, m)) ELSE false END,
 	       m.tags, m.stmt_time
@@ -3939,7 +3952,7 @@ BEGIN
 	-- Exactly the wanted ids, or none: a row at a place that is not its entry's (another partition's,
 	-- or a stale one) makes the lists differ. Compared as lists, not filtered with "= ANY (want)",
 	-- which a cached plan runs element by element for each row.
-	SELECT array_agg(x.id ORDER BY x.id), array_agg(x.leaf_hash ORDER BY x.id) INTO ids, leaves
+	SELECT array_agg(x.id ORDER BY x.id), array_agg(witness._sealed_leaf(x) ORDER BY x.id) INTO ids, leaves
 	FROM witness.entry x
 	WHERE x.ctid = ANY (tids) AND x.stmt_time >= lo AND x.stmt_time <= hi AND x.id >= from_id AND x.id <= to_id;
 	IF ids IS DISTINCT FROM want THEN
@@ -6682,7 +6695,7 @@ SELECT e.id, e.xid, e.stmt_time,
                                  WHERE r.schema_name = e.schema_name AND r.table_name = e.table_name AND r.masks))) THEN e.new_values::jsonb
             ELSE witness._masked_values(e.new_values::jsonb, e.schema_name, e.table_name, e.id) END AS new_values,
        e.session_user_name, e.current_user_name, e.application_name, e.client_addr, e.client_port, e.backend_pid,
-       e.actor, e.reason, e.context::jsonb AS context, e.leaf_hash, e.format, e.erasure_id
+       e.actor, e.reason, e.context::jsonb AS context, witness._sealed_leaf(e) AS leaf_hash, e.format, e.erasure_id
 FROM witness.entry e
 WHERE witness.access_check() AND witness.entry_visible(e.stmt_time);
 COMMENT ON VIEW witness.log IS 'the trail with readable operation and tag names, one row per captured change; erasure_id names the erasure that emptied an entry''s payload; values of classified columns masked unless the caller is an auditor, an admin or a superuser (docs/access.md)';
@@ -6733,7 +6746,7 @@ $$;
 -- - as the role reading a view or a table that a DBA granted it, whatever its roles: the functions the
 --   row-level security policies call (access_check(), entry_visible()), those witness.log calls
 --   (values_unmasked(), tag_names(), _masked_values(), _config_masks(), _config_masks_subject(),
---   masked_tags()), _table_masked() (the display text and the anonymised export), and the block
+--   masked_tags(), _sealed_leaf()), _table_masked() (the display text and the anonymised export), and the block
 --   headers export_trail() formats
 --   (_block_json()). Each refuses an expired auditor or reveals nothing of the trail by itself.
 --   (witness._seal_status(), the body of witness.seal_status, is granted to the roles only: whoever
@@ -6746,7 +6759,7 @@ GRANT EXECUTE ON FUNCTION witness.capture(), witness.capture_truncate(),
                           witness.tag_names(smallint), witness._masked_values(jsonb, text, text, bigint), witness._masked_columns(text, text, bigint),
                           witness._config_masks(witness.tracked_table), witness._config_masks_subject(witness.tracked_table),
                           witness.masked_tags(), witness._table_masked(text, text, bigint),
-                          witness._block_json(witness.block), witness._my_trail()
+                          witness._block_json(witness.block), witness._my_trail(), witness._sealed_leaf(witness.entry)
 	TO PUBLIC;
 
 GRANT USAGE ON SCHEMA witness TO witness_admin, witness_auditor, witness_reader;

@@ -231,7 +231,7 @@ void TrailVerifier::add_erasure_record(int64_t erasure_id, std::vector<int64_t> 
 		payloads_.add_erasure_record(erasure_id, std::move(entry_ids), std::move(tampered_ids));
 }
 
-void TrailVerifier::add_entry(int64_t id, uint64_t xid, const Hash &stored, const Hash &recomputed)
+void TrailVerifier::add_entry(int64_t id, uint64_t xid, const Hash &stored, const Hash &recomputed, bool partial)
 {
 	if (finished_)
 		throw std::logic_error("TrailVerifier::add_entry after finish");
@@ -276,7 +276,7 @@ void TrailVerifier::add_entry(int64_t id, uint64_t xid, const Hash &stored, cons
 		alt = static_cast<uint32_t>(alts_.size());
 		alts_.push_back(recomputed);
 	}
-	block.members.push_back(Member{id, stored, alt});
+	block.members.push_back(Member{id, stored, alt, partial});
 }
 
 void TrailVerifier::add_pruned(int64_t block_no, int64_t run_id, bool whole, std::vector<int64_t> ids,
@@ -514,8 +514,10 @@ void TrailVerifier::check_members(Block &block, std::vector<Problem> &problems)
 		if (root_s == h.merkle_root) {
 			for (size_t p : mismatched)
 				problems.push_back({ProblemKind::ValueChanged, h.block_no, m[p].id,
-				                    "content altered after sealing: it no longer matches its leaf hash, which the "
-				                    "block's Merkle root still matches"});
+				                    m[p].partial ? "content altered before sealing: it does not match the first bytes "
+				                                   "of the leaf hash captured with it, which the block sealed in its place"
+				                                 : "content altered after sealing: it no longer matches its leaf hash, "
+				                                   "which the block's Merkle root still matches"});
 			return;
 		}
 		std::vector<Hash> recomputed = leaves;
@@ -657,7 +659,11 @@ void TrailVerifier::explain_structure(const Block &block, const std::vector<Hash
 	for (size_t p : mismatched) {
 		if (named[p])
 			continue;
-		const char *why = inner_root_matches ? "content altered after sealing: it no longer matches its leaf hash"
+		const char *why = m[p].partial
+		                      ? "content altered: it no longer matches the first bytes of its leaf hash, which are all "
+		                        "the entry stores of it, so the block's Merkle root cannot say whether another entry "
+		                        "was rewritten together with its stored bytes"
+		                  : inner_root_matches ? "content altered after sealing: it no longer matches its leaf hash"
 		                  : found == sealed  ? "content does not match its leaf hash, and the block's Merkle root "
 		                                       "matches neither the stored nor the recomputed leaf hashes"
 		                                     : "content does not match its leaf hash";

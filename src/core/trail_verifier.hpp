@@ -64,9 +64,12 @@ class TrailVerifier
 	// whole trail is one era.
 	void set_eras(std::vector<EraStart> eras);
 
-	// Every entry whose xid could belong to the range, in any order: its stored leaf hash and the hash
-	// recomputed from its stored content. Entries outside the range are ignored.
-	void add_entry(int64_t id, uint64_t xid, const Hash &stored, const Hash &recomputed);
+	// Every entry whose xid could belong to the range, in any order: the leaf hash its block sealed as
+	// far as the entry stores it (stored_leaf.hpp's SealedLeaf::leaf) and the hash recomputed from its
+	// stored content. partial: the entry stores only the first bytes of its leaf hash, so a mismatch
+	// cannot be checked against the block's Merkle root (the messages say so). Entries outside the range
+	// are ignored.
+	void add_entry(int64_t id, uint64_t xid, const Hash &stored, const Hash &recomputed, bool partial = false);
 
 	// Format 2: what became of an entry's payload (docs/hashing.md); entries outside the range are
 	// ignored. erasure_id: the erasure its row names (0 = none), for an erased payload.
@@ -122,7 +125,8 @@ class TrailVerifier
 	struct Member {
 		int64_t id;
 		Hash stored;
-		uint32_t alt; // index into alts_ of the recomputed hash when it differs, else kSame
+		uint32_t alt;         // index into alts_ of the recomputed hash when it differs, else kSame
+		bool partial = false; // the entry stores only a prefix of its leaf hash
 	};
 	// Streaming: what the first pass keeps of a block's members.
 	struct Stream {

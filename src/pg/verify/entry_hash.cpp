@@ -157,6 +157,35 @@ void entry_view_from_row(const Datum *values, const bool *nulls, EntryView *v)
 	}
 }
 
+bool row_leaf_hash(const Datum *values, const bool *nulls, uint8_t *recomputed, EntryView *view)
+{
+	memset(recomputed, 0xff, 32);
+	const int16 format = nulls[EntryFormat - 1] ? 0 : DatumGetInt16(values[EntryFormat - 1]);
+	if ((format != kEntryFormatVersion && format != kEntryFormatCommitted) || entry_null_required_column(nulls) != nullptr)
+		return false;
+	EntryView local;
+	EntryView *v = view != nullptr ? view : &local;
+	entry_view_from_row(values, nulls, v);
+	if (!leaf_checkable(*v))
+		return false;
+	leaf_hash(*v, recomputed);
+	return true;
+}
+
+SealedLeaf row_sealed_leaf(const Datum *values, const bool *nulls)
+{
+	Hash recomputed;
+	const bool hashed = row_leaf_hash(values, nulls, recomputed.data());
+	const uint8_t *stored = nullptr;
+	size_t len = 0;
+	if (!nulls[EntryLeafHash - 1]) {
+		bytea *b = DatumGetByteaPP(values[EntryLeafHash - 1]);
+		stored = (const uint8_t *)VARDATA_ANY(b);
+		len = VARSIZE_ANY_EXHDR(b);
+	}
+	return sealed_leaf(stored, len, hashed ? &recomputed : nullptr);
+}
+
 StoredPayload open_stored_payload(const Datum *values, const bool *nulls, EntryView *v, const char **why)
 {
 	*why = nullptr;
@@ -205,6 +234,55 @@ Datum witness_entry_canonical_bytes(PG_FUNCTION_ARGS);
 Datum witness_invalidate(PG_FUNCTION_ARGS);
 PG_FUNCTION_INFO_V1(witness_entry_payload_bytes);
 Datum witness_entry_payload_bytes(PG_FUNCTION_ARGS);
+PG_FUNCTION_INFO_V1(witness_sealed_leaf);
+Datum witness_sealed_leaf(PG_FUNCTION_ARGS);
+PG_FUNCTION_INFO_V1(witness_matching_leaf);
+Datum witness_matching_leaf(PG_FUNCTION_ARGS);
+
+// Deforms a witness.entry argument as it is, NULLs where an entry needs values included: these
+// functions describe a tampered row rather than refuse it.
+static void deform_entry_arg(FunctionCallInfo fcinfo, Datum *values, bool *nulls)
+{
+	require_nargs(fcinfo, 1);
+	require_not_null(fcinfo, 0, "entry");
+	HeapTupleHeader row = PG_GETARG_HEAPTUPLEHEADER(0);
+	TupleDesc desc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(row), HeapTupleHeaderGetTypMod(row));
+	HeapTupleData tuple;
+	tuple.t_len = HeapTupleHeaderGetDatumLength(row);
+	ItemPointerSetInvalid(&tuple.t_self);
+	tuple.t_tableOid = InvalidOid;
+	tuple.t_data = row;
+	check_entry_layout(desc);
+	memset(nulls, true, sizeof(bool) * EntryNatts); // a 0.1 entry has no format-2 columns
+	heap_deform_tuple(&tuple, desc, values, nulls);
+	ReleaseTupleDesc(desc);
+}
+
+// witness._sealed_leaf(e): the leaf hash e's block covers for it (core/stored_leaf.hpp). Never NULL
+// and never an error for a row that cannot be hashed: proofs, chunks and retention list every member
+// of a block.
+Datum witness_sealed_leaf(PG_FUNCTION_ARGS)
+{
+	check_access();
+	Datum values[EntryNatts];
+	bool nulls[EntryNatts];
+	deform_entry_arg(fcinfo, values, nulls);
+	const SealedLeaf s = row_sealed_leaf(values, nulls);
+	PG_RETURN_BYTEA_P(hash_bytea(s.leaf.data()));
+}
+
+// witness._matching_leaf(e): that leaf when e's content reproduces what e stores of it, else NULL.
+Datum witness_matching_leaf(PG_FUNCTION_ARGS)
+{
+	check_access();
+	Datum values[EntryNatts];
+	bool nulls[EntryNatts];
+	deform_entry_arg(fcinfo, values, nulls);
+	const SealedLeaf s = row_sealed_leaf(values, nulls);
+	if (!s.matches)
+		PG_RETURN_NULL();
+	PG_RETURN_BYTEA_P(hash_bytea(s.leaf.data()));
+}
 
 // Format 2: the payload bytes the commitment covers (docs/hashing.md); NULL for format 1, whose
 // payload is in the canonical bytes, and for an erased payload.

@@ -4,6 +4,7 @@
 #include "pg/common/pg_includes.hpp"
 
 #include "core/entry_encoding.hpp"
+#include "core/stored_leaf.hpp"
 
 namespace witness::pg
 {
@@ -15,6 +16,15 @@ void entry_row_from_arg(FunctionCallInfo fcinfo, int arg, Datum *values, bool *n
 
 // Reads a deformed witness.entry row (trail_catalog.hpp's layout) into an EntryView over palloc'd data.
 void entry_view_from_row(const Datum *values, const bool *nulls, EntryView *view);
+
+// The hash of a deformed row's content into recomputed (32 bytes); false, and recomputed all 0xff, when
+// it cannot be hashed: an unknown format, a NULL where the entry needs a value, a payload in clear that
+// no longer reproduces its commitment's stored bytes. *view (when not null) holds the row read.
+bool row_leaf_hash(const Datum *values, const bool *nulls, uint8_t *recomputed, EntryView *view = nullptr);
+
+// The leaf hash a block's Merkle root covers for a deformed row (core/stored_leaf.hpp): what the
+// sealer seals, and what proofs, chunks and exports use as the entry's leaf.
+SealedLeaf row_sealed_leaf(const Datum *values, const bool *nulls);
 
 // What open_stored_payload found.
 enum class StoredPayload {

@@ -341,17 +341,20 @@ void feed_entry(VerifierHandle *v, Datum *values, bool *nulls, bool skip_old, ui
 	uint64 xid = (uint64)DatumGetInt64(values[EntryXid - 1]);
 	if (skip_old && xid < min_xid)
 		return;
-	uint8_t stored[32], recomputed[32];
-	copy_hash(values[EntryLeafHash - 1], nulls[EntryLeafHash - 1], stored);
-	// An unknown format, or a NULL where the entry needs a value, cannot reproduce its hash.
+	// The leaf as its block sealed it, as far as the entry stores it (core/stored_leaf.hpp), and the
+	// hash of its content (all 0xff when it cannot be hashed).
+	witness::Hash recomputed;
+	EntryView view;
+	const bool hashed = row_leaf_hash(values, nulls, recomputed.data(), &view);
+	const bytea *stored = nulls[EntryLeafHash - 1] ? nullptr : DatumGetByteaPP(values[EntryLeafHash - 1]);
+	const SealedLeaf sealed = sealed_leaf(stored != nullptr ? (const uint8_t *)VARDATA_ANY(stored) : nullptr,
+	                                      stored != nullptr ? VARSIZE_ANY_EXHDR(stored) : 0, hashed ? &recomputed : nullptr);
 	const int16 format = nulls[EntryFormat - 1] ? 0 : DatumGetInt16(values[EntryFormat - 1]);
 	if ((format == kEntryFormatVersion || format == kEntryFormatCommitted) && entry_null_required_column(nulls) == nullptr) {
-		EntryView view;
-		entry_view_from_row(values, nulls, &view);
-		leaf_hash(view, recomputed);
-		// A changed payload that left only a commitment prefix: reported by the payload check.
-		if (!leaf_checkable(view))
-			memcpy(recomputed, stored, sizeof(recomputed));
+		// A changed payload that left only a commitment prefix: reported by the payload check. With the
+		// full leaf hash stored, the block's root is still checked over it.
+		if (!hashed && !sealed.partial)
+			recomputed = sealed.leaf;
 		if (format == kEntryFormatCommitted)
 			check_payload(v, values, nulls, &view, xid);
 		if (is_erasure_record(view))
@@ -361,10 +364,8 @@ void feed_entry(VerifierHandle *v, Datum *values, bool *nulls, bool skip_old, ui
 			               view.new_values.canonical_len, caller);
 		if (is_retention_record(view))
 			verifier_add_retention_record(v, view.new_values.canonical, view.new_values.canonical_len);
-	} else {
-		memset(recomputed, 0xff, 32);
 	}
-	verifier_add_entry(v, DatumGetInt64(values[EntryId - 1]), xid, stored, recomputed);
+	verifier_add_entry(v, DatumGetInt64(values[EntryId - 1]), xid, sealed.leaf.data(), recomputed.data(), sealed.partial);
 	if (period->restricted && !nulls[EntryStmtTime - 1]) {
 		MemoryContext here = MemoryContextSwitchTo(caller);
 		period_add(period, DatumGetInt64(values[EntryId - 1]), DatumGetTimestampTz(values[EntryStmtTime - 1]));
