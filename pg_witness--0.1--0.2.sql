@@ -1020,7 +1020,9 @@ BEGIN
 		started := true;
 		p := witness._entry_payload(e);
 		leaf := witness._matching_leaf(e);
-		leaf_ok := leaf IS NOT NULL;
+		-- NULL where the content cannot be hashed (a payload that no longer reproduces its commitment):
+		-- the payload's own check then names the problem.
+		leaf_ok := CASE WHEN leaf IS NOT NULL THEN true WHEN witness.entry_leaf_hash(e) IS NULL THEN NULL ELSE false END;
 		-- The block: the previous entry's, when it is this one's too, else a binary search.
 		IF b.block_no IS NULL OR NOT pg_visible_in_snapshot(e.xid, b.snapshot)
 		   OR (prev_snapshot IS NOT NULL AND pg_visible_in_snapshot(e.xid, prev_snapshot))

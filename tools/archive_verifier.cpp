@@ -1,5 +1,6 @@
 #include "archive_verifier.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -13,6 +14,7 @@
 #include "line_reader.hpp"
 #include "merkle.hpp"
 #include "sha256.hpp"
+#include "stored_leaf.hpp"
 
 namespace witness::tool
 {
@@ -156,10 +158,14 @@ ArchiveResult verify_archive(const std::string &path, const ExportResult *later_
 			}
 			const int64_t block_no = owner->block.header.block_no;
 			const Hash &sealed = owner->leaves.at(e.id);
+			// What the entry stores of its leaf hash: all of it, or its first bytes (core/stored_leaf.hpp).
+			const bool stored_sealed =
+			    e.partial ? std::equal(sealed.begin(), sealed.begin() + kStoredLeafPrefix, e.stored.begin())
+			              : e.stored == sealed;
 			if (e.recomputed != sealed)
-				problem(e.stored == sealed ? "value changed" : "hash changed", block_no, e.id,
-				        e.stored == sealed ? "its content does not give the leaf hash the block sealed"
-				                           : "its leaf hash differs from the one the block sealed");
+				problem(stored_sealed ? "value changed" : "hash changed", block_no, e.id,
+				        stored_sealed ? "its content does not give the leaf hash the block sealed"
+				                      : "its leaf hash differs from the one the block sealed");
 			else if (e.payload == PayloadState::Changed)
 				problem("payload changed", block_no, e.id, "its payload does not match its commitment");
 			break;

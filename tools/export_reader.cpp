@@ -10,6 +10,7 @@
 #include "copy_text.hpp"
 #include "json_reader.hpp"
 #include "sha256.hpp"
+#include "stored_leaf.hpp"
 
 namespace witness::tool
 {
@@ -378,7 +379,10 @@ void ExportParser::parse_entry()
 	e.context = json_or_null(kContext);
 	entry_.id = e.id;
 	entry_.xid = static_cast<uint64_t>(e.xid);
-	entry_.stored = hash(kLeafHash);
+	// All 32 bytes, or (entries captured since version 0.2) the first 8: core/stored_leaf.hpp.
+	uint8_t stored_leaf[32] = {};
+	const size_t stored_len = string(kLeafHash).size() == 2 * kStoredLeafPrefix ? kStoredLeafPrefix : sizeof(stored_leaf);
+	hex_bytes(kLeafHash, stored_leaf, stored_len);
 	entry_.format = e.format;
 	entry_.payload = PayloadState::Intact;
 	entry_.erasure_id = 0;
@@ -408,9 +412,17 @@ void ExportParser::parse_entry()
 			restore_commitment(&e, stored.data(), prefix ? kStoredCommitmentPrefix : stored.size());
 	}
 	try {
-		entry_.recomputed = entry_leaf_hash(e);
+		// As witness.verify() does: the leaf its block sealed, as far as the entry stores it, and the
+		// hash of its content (all 0xff when it cannot be hashed).
+		const bool hashed = leaf_checkable(e);
+		entry_.recomputed.fill(0xff);
+		if (hashed)
+			entry_.recomputed = entry_leaf_hash(e);
+		const SealedLeaf leaf = sealed_leaf(stored_leaf, stored_len, hashed ? &entry_.recomputed : nullptr);
+		entry_.stored = leaf.leaf;
+		entry_.partial = leaf.partial;
 		// A changed payload that left only a commitment prefix: reported by the payload check.
-		if (!leaf_checkable(e))
+		if (!hashed && !leaf.partial)
 			entry_.recomputed = entry_.stored;
 		if (e.format == kEntryFormatCommitted)
 			entry_.payload = clear_beside_sealed ? PayloadState::Changed

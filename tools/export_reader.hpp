@@ -31,8 +31,9 @@ struct ExportHeader {
 struct ExportEntry {
 	int64_t id = 0;
 	uint64_t xid = 0;
-	Hash stored{};     // the exported leaf_hash
-	Hash recomputed{}; // SHA-256(0x00 || canonical bytes of the exported content)
+	Hash stored{};        // the exported leaf_hash as its block sealed it (core/stored_leaf.hpp)
+	Hash recomputed{};    // SHA-256(0x00 || canonical bytes of the exported content); 0xff when none
+	bool partial = false; // the export holds only the first bytes of its leaf hash
 	// Format 2: what became of the payload, and the erasure the entry names (0 = none).
 	uint8_t format = kEntryFormatVersion;
 	PayloadState payload = PayloadState::Intact;

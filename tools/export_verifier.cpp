@@ -295,7 +295,7 @@ ExportResult verify_export(ExportInput &input, const VerifyOptions &options)
 	if (!input.reopens())
 		spill = std::make_unique<EntrySpill>();
 	auto add = [&](const ExportEntry &e) {
-		verifier->add_entry(e.id, e.xid, e.stored, e.recomputed);
+		verifier->add_entry(e.id, e.xid, e.stored, e.recomputed, e.partial);
 		if (e.format == kEntryFormatCommitted)
 			verifier->add_payload(e.id, e.xid, e.payload, e.erasure_id); // ignored after the first pass
 	};

@@ -660,8 +660,8 @@ void TrailVerifier::explain_structure(const Block &block, const std::vector<Hash
 		if (named[p])
 			continue;
 		const char *why = m[p].partial
-		                      ? "content altered: it no longer matches the first bytes of its leaf hash, which are all "
-		                        "the entry stores of it, so the block's Merkle root cannot say whether another entry "
+		                      ? "content altered: it no longer gives the leaf hash whose first bytes the entry stores; with "
+		                        "only those stored, the block's Merkle root cannot tell whether another of its entries "
 		                        "was rewritten together with its stored bytes"
 		                  : inner_root_matches ? "content altered after sealing: it no longer matches its leaf hash"
 		                  : found == sealed  ? "content does not match its leaf hash, and the block's Merkle root "

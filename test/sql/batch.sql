@@ -134,12 +134,12 @@ SELECT witness.track('big');
 INSERT INTO big SELECT g, repeat(md5(g::text), 100000) FROM generate_series(1, 4) g;
 SET enable_seqscan = off;
 SELECT e.id = ids.id AS index_points_right, length(e.new_values::text) AS value_length,
-       e.leaf_hash = witness.entry_leaf_hash(e) AS hash_ok
+       e.leaf_hash = substring(witness.entry_leaf_hash(e) FOR 8) AS hash_ok
 FROM (SELECT id FROM witness.entry WHERE table_name = 'big') ids
 JOIN LATERAL (SELECT * FROM witness.entry x WHERE x.id = ids.id) e ON true ORDER BY e.id;
 RESET enable_seqscan;
 
 -- Every entry written here hashes right, and each change has exactly one entry.
-SELECT count(*) FILTER (WHERE leaf_hash <> witness.entry_leaf_hash(e)) AS mismatches,
+SELECT count(*) FILTER (WHERE leaf_hash <> substring(witness.entry_leaf_hash(e) FOR 8)) AS mismatches,
        count(*) - count(DISTINCT (table_name, row_key::text, op)) AS duplicates
 FROM witness.entry e WHERE table_name IN ('bt', 'bu', 'big');

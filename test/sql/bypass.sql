@@ -414,7 +414,7 @@ SELECT count(*) AS installed FROM pg_extension WHERE extname = 'pg_witness';
 DROP DATABASE witness_squat WITH (FORCE);
 
 -- The trail still verifies after all of this.
-SELECT count(*) FILTER (WHERE leaf_hash <> witness.entry_leaf_hash(e)) AS hash_mismatches FROM witness.entry e;
+SELECT count(*) FILTER (WHERE leaf_hash <> substring(witness.entry_leaf_hash(e) FOR 8)) AS hash_mismatches FROM witness.entry e;
 
 DROP SCHEMA creator CASCADE;
 DROP SCHEMA owned CASCADE;

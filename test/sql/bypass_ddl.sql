@@ -250,7 +250,7 @@ WHERE action = 'uncaptured' ORDER BY event_id;
 SELECT dblink_disconnect('other');
 DROP EXTENSION dblink;
 
-SELECT count(*) FILTER (WHERE leaf_hash <> witness.entry_leaf_hash(e)) AS hash_mismatches FROM witness.entry e;
+SELECT count(*) FILTER (WHERE leaf_hash <> substring(witness.entry_leaf_hash(e) FOR 8)) AS hash_mismatches FROM witness.entry e;
 DROP SCHEMA o CASCADE;
 DROP FUNCTION events_since(bigint), last_event();
 REVOKE CREATE ON DATABASE contrib_regression FROM d_owner;

@@ -56,14 +56,14 @@ $$;
 CREATE FUNCTION pc.compare(bno bigint, ids bigint[]) RETURNS TABLE (proofs bigint, from_chunk bigint, same bigint, checks bigint)
 LANGUAGE sql AS $$
 	SELECT count(*), count(*) FILTER (WHERE c.leaf_index IS NOT NULL),
-	       count(*) FILTER (WHERE p.proof = witness._entry_proof(e.id, e.leaf_hash, b, t.tree)),
-	       count(*) FILTER (WHERE pc.root_from_path(e.leaf_hash, (p.proof->>'leaf_index')::bigint, (p.proof->>'tree_size')::bigint,
+	       count(*) FILTER (WHERE p.proof = witness._entry_proof(e.id, witness._sealed_leaf(e), b, t.tree)),
+	       count(*) FILTER (WHERE pc.root_from_path(witness._sealed_leaf(e), (p.proof->>'leaf_index')::bigint, (p.proof->>'tree_size')::bigint,
 	                                                ARRAY(SELECT decode(x, 'hex') FROM jsonb_array_elements_text(p.proof->'audit_path') x))
 	                              = b.merkle_root)
 	FROM witness.block b CROSS JOIN LATERAL (SELECT witness._block_tree(b) AS tree) t
 	JOIN witness.entry e ON e.id = ANY (ids)
 	CROSS JOIN LATERAL (SELECT witness.prove(e.id) AS proof) p
-	LEFT JOIN LATERAL witness._chunk_proof(b, e.id, e.leaf_hash) c ON true
+	LEFT JOIN LATERAL witness._chunk_proof(b, e.id, witness._sealed_leaf(e)) c ON true
 	WHERE b.block_no = bno
 $$;
 

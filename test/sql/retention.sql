@@ -206,7 +206,7 @@ ROLLBACK;
 BEGIN;
 ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
 ALTER TABLE witness.pruned_leaf DISABLE TRIGGER witness_insert_only_by_pg_witness;
-INSERT INTO witness.pruned_leaf SELECT :base + 1, 999, false, ARRAY[id], leaf_hash FROM witness.entry WHERE id = :e0 + 3;
+INSERT INTO witness.pruned_leaf SELECT :base + 1, 999, false, ARRAY[id], witness._sealed_leaf(e) FROM witness.entry e WHERE id = :e0 + 3;
 DELETE FROM witness.entry WHERE id = :e0 + 3;
 SELECT status, problem, block_no - :base AS block, entry_id - :e0 AS entry,
        regexp_replace(detail, 'entry \d+', 'entry N') AS detail FROM witness.verify(:base + 1);

@@ -8,6 +8,7 @@
 #include "pg/capture/entry_store.hpp"
 #include "pg/capture/capture_plan.hpp"
 #include "pg/common/trail_catalog.hpp"
+#include "core/stored_leaf.hpp"
 
 extern "C" {
 #include "utils/xid8.h"
@@ -123,7 +124,8 @@ void write_entry(ChangeRecord *change)
 	nulls[EntryReason - 1] = !v.reason.present;
 	values[EntryContext - 1] = a.context_json;
 	nulls[EntryContext - 1] = !v.context.present;
-	values[EntryLeafHash - 1] = PointerGetDatum(hash_bytea(hash));
+	// Format 2 stores the leaf hash's first bytes: the content reproduces the rest (core/stored_leaf.hpp).
+	values[EntryLeafHash - 1] = PointerGetDatum(bytes_bytea(hash, committed ? kStoredLeafPrefix : sizeof(hash)));
 	values[EntrySalt - 1] = PointerGetDatum(bytes_bytea(salt, kCommitmentSaltSize));
 	// In clear, the commitment's first bytes: salt and payload reproduce the rest (core/commitment.hpp).
 	values[EntryCommitment - 1] = PointerGetDatum(
