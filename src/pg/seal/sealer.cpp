@@ -194,7 +194,9 @@ uint8_t *read_members(Snapshot snap, const PreviousBlock *prev, bool use_prev, i
 	// its leaf hash, and verification names the entry.
 	if (unmatched > 0)
 		ereport(WARNING, (errcode(ERRCODE_DATA_CORRUPTED),
-		                  errmsg("%lld entries of the new block do not match their stored leaf hash", (long long)unmatched),
+		                  errmsg_plural("%lld entry of the new block does not match its stored leaf hash",
+		                                "%lld entries of the new block do not match their stored leaf hashes",
+		                                unmatched, (long long)unmatched),
 		                  errdetail("The first is entry %lld. The block seals what each stores of its leaf hash.",
 		                            (long long)first_unmatched),
 		                  errhint("Run witness.verify() to find out what was altered.")));
