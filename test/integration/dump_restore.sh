@@ -115,10 +115,10 @@ A_COUNTS="$(q "SELECT blocks_checked || '|' || entries_checked FROM witness.veri
 echo "A: blocks|entries = $A_COUNTS"
 check "A: blocks" 3 "SELECT count(*) FROM witness.block"
 CHUNKS_SQL="SELECT count(*) || ' rows, ' || md5(string_agg(block_no || ':' || chunk_no || ':' || chunk_size || ':' || first_entry_id || ':' || encode(root, 'hex'), ',' ORDER BY block_no, chunk_no)) FROM witness.block_chunk"
-PROOF_SQL="SELECT md5(witness.prove(e.id)::text) || ' ' || (c.leaf_index IS NOT NULL) FROM witness.entry e, witness.block b, witness._chunk_proof(b, e.id, e.leaf_hash) c WHERE b.block_no = 1 AND e.id = b.first_entry_id + 100"
+PROOF_SQL="SELECT md5(witness.prove(e.id)::text) || ' ' || (c.leaf_index IS NOT NULL) FROM witness.entry e, witness.block b, witness._chunk_proof(b, e.id, witness._sealed_leaf(e)) c WHERE b.block_no = 1 AND e.id = b.first_entry_id + 100"
 check "A: block 1 has chunk rows, and prove() of its 101st entry reads its chunk" "t" \
 	"SELECT (SELECT count(*) FROM witness.block_chunk WHERE block_no = 1) > 1 AND (SELECT c.leaf_index IS NOT NULL
-	   FROM witness.entry e, witness.block b, witness._chunk_proof(b, e.id, e.leaf_hash) c WHERE b.block_no = 1 AND e.id = b.first_entry_id + 100)"
+	   FROM witness.entry e, witness.block b, witness._chunk_proof(b, e.id, witness._sealed_leaf(e)) c WHERE b.block_no = 1 AND e.id = b.first_entry_id + 100)"
 A_CHUNKS="$(q "$CHUNKS_SQL")"
 A_PROOF="$(q "$PROOF_SQL")"
 

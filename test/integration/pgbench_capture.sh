@@ -256,7 +256,7 @@ say "leaf hashes"
 
 echo "entries in the trail: $(q "SELECT count(*) FROM witness.entry")"
 bad_hash="SELECT id, table_name, leaf_hash, witness.entry_leaf_hash(e) AS recomputed FROM witness.entry e
-           WHERE leaf_hash IS DISTINCT FROM witness.entry_leaf_hash(e) OR octet_length(leaf_hash) <> 32"
+           WHERE $LEAF_MISMATCH"
 check "every entry: leaf_hash = witness.entry_leaf_hash(e)" 0 "SELECT count(*) FROM ($bad_hash) x" "$bad_hash"
 
 # ---------------------------------------------------------------------------------------------

@@ -129,7 +129,7 @@ check "the captured new_values are the canonical text of the deep values" "$expe
 q "SELECT count(*) FROM witness.seal()" >/dev/null
 check "witness.verify() with the deep values sealed" valid "SELECT string_agg(status, ',') FROM witness.verify()"
 check "every leaf_hash = witness.entry_leaf_hash(e)" 0 \
-	"SELECT count(*) FROM witness.entry e WHERE leaf_hash IS DISTINCT FROM witness.entry_leaf_hash(e)"
+	"SELECT count(*) FROM witness.entry e WHERE $LEAF_MISMATCH"
 "$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$DB" -c "COPY (SELECT witness.export_trail()) TO STDOUT" >"$WORK/deep.copy"
 rc=0
 start_ns=$(date +%s%N)

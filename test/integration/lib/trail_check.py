@@ -16,9 +16,12 @@ library only, sharing no code with the extension. It recomputes:
     (32 zero bytes for block 1).
 
 Leaf hashes themselves are not recomputed here (that needs the canonical entry encoding); the
-integration scripts compare them with witness.entry_leaf_hash() in SQL.
+integration scripts compare them with witness.entry_leaf_hash() in SQL. An entry captured since
+version 0.2 stores (and exports) only the first 8 bytes of its leaf hash (docs/hashing.md, "How
+entries store their leaf hash"): --leaves FILE gives the full hashes, one "id hex" line per entry, as
+witness._sealed_leaf() computes them in SQL; each must begin with the exported bytes.
 
-Usage: psql -At -c 'SELECT * FROM witness.export_trail()' | trail_check.py [--allow-pending]
+Usage: psql -At -c 'SELECT * FROM witness.export_trail()' | trail_check.py [--allow-pending] [--leaves FILE]
 Prints one summary line; exits 1 and lists the first problems if anything does not match.
 """
 
@@ -93,8 +96,22 @@ class Snapshot:
         return all(x >= other.xmax or x in other.xip for x in self.xip)
 
 
+def read_leaves(args):
+    """The --leaves FILE argument: {entry id: full leaf hash}, or None without it."""
+    if "--leaves" not in args:
+        return None
+    full = {}
+    with open(args[args.index("--leaves") + 1]) as f:
+        for line in f:
+            if line.strip():
+                id_, hex_ = line.split()
+                full[int(id_)] = bytes.fromhex(hex_)
+    return full
+
+
 def main():
     allow_pending = "--allow-pending" in sys.argv[1:]
+    full_leaves = read_leaves(sys.argv[1:])
     problems = []
 
     def problem(msg):
@@ -180,6 +197,17 @@ def main():
     if ids != sorted(ids) or len(set(ids)) != len(ids):
         problem("entry ids are not unique and ascending in the export")
 
+    def leaf_of(e):
+        stored = bytes.fromhex(e["leaf_hash"])
+        if len(stored) == 32:
+            return stored
+        full = full_leaves.get(e["id"]) if full_leaves is not None else None
+        if full is None or len(stored) != 8 or full[:8] != stored:
+            problem("entry %d: its %d stored leaf-hash bytes %s are not the start of its leaf hash %s"
+                    % (e["id"], len(stored), stored.hex(), full.hex() if full else "(not given: --leaves)"))
+            return stored + bytes(32 - len(stored)) if len(stored) < 32 else stored[:32]
+        return full
+
     sealed = 0
     for k, b in enumerate(blocks):
         m = sorted(members[k], key=lambda e: e["id"])
@@ -191,7 +219,7 @@ def main():
         if (b["first_entry_id"], b["last_entry_id"]) != (first, last):
             problem("block %d: first/last_entry_id %s/%s, by snapshot %s/%s"
                     % (b["block_no"], b["first_entry_id"], b["last_entry_id"], first, last))
-        root = merkle_root([bytes.fromhex(e["leaf_hash"]) for e in m])
+        root = merkle_root([leaf_of(e) for e in m])
         if root.hex() != b["merkle_root"]:
             problem("block %d: merkle_root %s, recomputed over %d leaves %s"
                     % (b["block_no"], b["merkle_root"], len(m), root.hex()))
