@@ -10,6 +10,7 @@
 
 #include "merkle.hpp"
 #include "sha256.hpp"
+#include "stored_leaf.hpp"
 
 using namespace witness;
 
@@ -35,6 +36,8 @@ class Trail
 	std::vector<Row> rows;
 	std::vector<StoredBlock> blocks;
 	std::vector<EraStart> eras;
+	// Entries store the first 8 bytes of `stored` only (stored_leaf.hpp), as since version 0.2.
+	bool partial_leaves = false;
 
 	// A new era from entry id first_id on, starting with the next block (as the sealer starts one).
 	void start_era(int64_t first_id) { eras.push_back(EraStart{first_id, static_cast<int64_t>(blocks.size()) + 1}); }
@@ -62,8 +65,13 @@ class Trail
 		}
 		std::sort(members.begin(), members.end(), [](const Row *a, const Row *b) { return a->id < b->id; });
 		std::vector<Hash> leaves;
-		for (const Row *r : members)
-			leaves.push_back(r->stored);
+		for (const Row *r : members) {
+			// The sealer's rule when entries store 8 bytes (stored_leaf.hpp): the content's hash when it
+			// begins with them, else those bytes padded.
+			const Hash recomputed = leaf_of(r->id, r->xid, r->content);
+			leaves.push_back(partial_leaves ? sealed_leaf(r->stored.data(), kStoredLeafPrefix, &recomputed).leaf
+			                                : r->stored);
+		}
 		BlockHeader h;
 		h.block_no = static_cast<int64_t>(blocks.size()) + 1;
 		h.snapshot = snapshot_text;
@@ -122,8 +130,14 @@ class Trail
 			if (streaming)
 				v.stream(1);
 			do {
-				for (const Row *r : order)
-					v.add_entry(r->id, r->xid, r->stored, leaf_of(r->id, r->xid, r->content));
+				for (const Row *r : order) {
+					const Hash recomputed = leaf_of(r->id, r->xid, r->content);
+					if (partial_leaves) // what the glue passes for an entry that stores 8 bytes
+						v.add_entry(r->id, r->xid, sealed_leaf(r->stored.data(), kStoredLeafPrefix, &recomputed).leaf,
+						            recomputed, true);
+					else
+						v.add_entry(r->id, r->xid, r->stored, recomputed);
+				}
 			} while (v.next_pass());
 			*passes = v.passes();
 			return v.finish();
@@ -319,6 +333,45 @@ TEST(TrailVerifier, ValueChanged)
 	EXPECT_EQ(r.status, "tampered");
 	EXPECT_EQ(summary(r), Strings{"value changed@2/70"});
 	EXPECT_NE(r.problems[0].detail.find("after sealing"), std::string::npos);
+}
+
+TEST(TrailVerifier, PartialLeavesValid)
+{
+	Trail t = standard_trail();
+	t.partial_leaves = true; // intact content: the sealer's rule gives the same leaves
+	const VerifyReport r = t.verify();
+	EXPECT_EQ(r.status, "valid") << details(r);
+}
+
+TEST(TrailVerifier, PartialLeafValueChangedAfterSealing)
+{
+	Trail t = standard_trail();
+	t.partial_leaves = true;
+	t.row(70).content = "salary: 1000000";
+	const VerifyReport r = t.verify();
+	EXPECT_EQ(summary(r), Strings{"value changed@2/70"});
+	EXPECT_NE(r.problems[0].detail.find("whose first bytes the entry stores"), std::string::npos) << details(r);
+}
+
+TEST(TrailVerifier, PartialLeafStoredBytesChanged)
+{
+	Trail t = standard_trail();
+	t.partial_leaves = true;
+	t.row(60).stored = sha256("forged");
+	EXPECT_EQ(summary(t.verify()), Strings{"hash changed@2/60"});
+}
+
+TEST(TrailVerifier, PartialLeafValueChangedBeforeSealing)
+{
+	Trail t;
+	t.partial_leaves = true;
+	t.add(10, 100);
+	t.add(20, 100);
+	t.row(20).content = "altered before the seal";
+	t.seal("101:101:");
+	const VerifyReport r = t.verify();
+	EXPECT_EQ(summary(r), Strings{"value changed@1/20"});
+	EXPECT_NE(r.problems[0].detail.find("before sealing"), std::string::npos) << details(r);
 }
 
 TEST(TrailVerifier, HashChanged)
