@@ -421,6 +421,7 @@ void ExportParser::parse_entry()
 		const SealedLeaf leaf = sealed_leaf(stored_leaf, stored_len, hashed ? &entry_.recomputed : nullptr);
 		entry_.stored = leaf.leaf;
 		entry_.partial = leaf.partial;
+		entry_.hashed = hashed;
 		// A changed payload that left only a commitment prefix: reported by the payload check.
 		if (!hashed && !leaf.partial)
 			entry_.recomputed = entry_.stored;

@@ -34,6 +34,7 @@ struct ExportEntry {
 	Hash stored{};        // the exported leaf_hash as its block sealed it (core/stored_leaf.hpp)
 	Hash recomputed{};    // SHA-256(0x00 || canonical bytes of the exported content); 0xff when none
 	bool partial = false; // the export holds only the first bytes of its leaf hash
+	bool hashed = false;  // the content gave a leaf hash (recomputed holds it)
 	// Format 2: what became of the payload, and the erasure the entry names (0 = none).
 	uint8_t format = kEntryFormatVersion;
 	PayloadState payload = PayloadState::Intact;

@@ -271,7 +271,10 @@ q_on "$WORK/s1" "$P1" shop "BEGIN;
 	ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_append_only;
 	COMMIT" >/dev/null
 on_s1 check "s1: verify() on the source names the altered entry (its payload no longer matches its commitment)" "tampered|payload changed|$victim" \
-	"SELECT status, problem, entry_id FROM witness.verify() WHERE problem IS NOT NULL"
+	"SELECT status, problem, entry_id FROM witness.verify() WHERE problem = 'payload changed'"
+# Its leaf hash cannot be recomputed either (docs/hashing.md, "How entries store their leaf hash").
+on_s1 check "s1: ... and nothing else is named" "$victim" \
+	"SELECT string_agg(DISTINCT entry_id::text, ',') FROM witness.verify() WHERE problem IS NOT NULL"
 q_on "$WORK/s1" "$P1" shop "INSERT INTO customers VALUES (3, 'cid@example.com', 'basic')" >/dev/null
 catch_up s1 "$P1"
 on_c1 check "c/from_s1: the central copy still verifies: the update was never shipped" valid \
