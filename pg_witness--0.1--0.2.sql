@@ -16,6 +16,7 @@ COMMENT ON COLUMN witness.entry.commitment IS 'format 2: SHA-256(0x03 || salt ||
 COMMENT ON COLUMN witness.entry.subject_pseudonym IS 'format 2: keyed pseudonym of the subject (HMAC-SHA256 under a key derived from the master key), when one is configured';
 COMMENT ON COLUMN witness.entry.erasure_id IS 'the erasure that removed this entry''s payload, or NULL';
 COMMENT ON COLUMN witness.entry.sealed_payload IS 'format 2, encrypted tables: salt and payload, AES-256-GCM under the subject''s key (docs/personal-data.md); row_key, subject, old_values, new_values and salt are then NULL';
+COMMENT ON COLUMN witness.entry.leaf_hash IS 'SHA-256(0x00 || canonical bytes of this entry), all 32 bytes for format 1; an entry captured by version 0.2 stores its first 8 bytes, which its content completes (docs/hashing.md, "How entries store their leaf hash")';
 COMMENT ON COLUMN witness.entry.old_subject_key IS 'an UPDATE that changed the row''s subject: the lookup key of the subject before (witness._subject_lookup_key()), so that its erasure and export find the entry holding its old values; NULL otherwise and once erased; not covered by the leaf hash';
 
 -- A subject's entries are found through witness.entry_lookup, which the sealer fills after commit
@@ -122,6 +123,9 @@ COMMENT ON FUNCTION witness.entry_leaf_hash(witness.entry) IS 'recomputes an ent
 CREATE FUNCTION witness._sealed_leaf(e witness.entry) RETURNS bytea
 AS 'MODULE_PATHNAME', 'witness_sealed_leaf' LANGUAGE C STRICT STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION witness._sealed_leaf(witness.entry) IS 'internal: the leaf hash an entry''s block covers for it, as the sealer took it: recomputed from its content when that begins with what the entry stores of its leaf hash, else those stored bytes padded with zeros (docs/hashing.md)';
+CREATE FUNCTION witness._proof_checks(leaf bytea, leaf_index integer, tree_size integer, audit_path bytea[], merkle_root bytea)
+RETURNS boolean AS 'MODULE_PATHNAME', 'witness_proof_checks' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION witness._proof_checks(bytea, integer, integer, bytea[], bytea) IS 'internal: whether an audit path leads from a leaf hash to a Merkle root (RFC 9162): what prove() and subject_export() check before they give a proof';
 CREATE FUNCTION witness._matching_leaf(e witness.entry) RETURNS bytea
 AS 'MODULE_PATHNAME', 'witness_matching_leaf' LANGUAGE C STRICT STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION witness._matching_leaf(witness.entry) IS 'internal: an entry''s leaf hash recomputed from its content when it begins with what the entry stores of it (8 or 32 bytes), else NULL: what a proof may prove';
@@ -850,7 +854,16 @@ BEGIN
 	IF c.leaf_index IS NOT NULL THEN
 		RETURN witness._proof_document(e.id, leaf, b, c.leaf_index, c.tree_size, c.audit_path);
 	END IF;
-	RETURN witness._entry_proof(e.id, leaf, b, witness._block_tree(b));
+	SELECT t.leaf_index, t.tree_size, t.audit_path INTO c FROM witness._merkle_tree_proof(witness._block_tree(b), e.id) t;
+	-- Another member of the block altered: its leaf is not the sealed one, and no path from this
+	-- entry leads to the sealed root (docs/hashing.md, "How entries store their leaf hash").
+	IF c.leaf_index IS NULL OR NOT witness._proof_checks(leaf, c.leaf_index, c.tree_size, c.audit_path, b.merkle_root) THEN
+		RAISE EXCEPTION 'block % no longer gives its sealed Merkle root', b.block_no
+			USING ERRCODE = 'data_corrupted',
+			      DETAIL = format('No audit path from entry %s leads to it: another entry of the block, or the block, was altered.', e.id),
+			      HINT = 'Run witness.verify() to see what was altered.';
+	END IF;
+	RETURN witness._proof_document(e.id, leaf, b, c.leaf_index, c.tree_size, c.audit_path);
 END
 $$;
 
@@ -1082,7 +1095,13 @@ BEGIN
 					-- Two plain calls rather than witness._entry_proof(): a function called inside another
 					-- SQL function's query is parsed again at every call.
 					SELECT t.leaf_index, t.tree_size, t.audit_path INTO cp FROM witness._merkle_tree_proof(tree, e.id) t;
-					proof := witness._proof_document(e.id, leaf, b, cp.leaf_index, cp.tree_size, cp.audit_path);
+					-- No proof from a block whose members no longer give its sealed root.
+					IF cp.leaf_index IS NOT NULL AND witness._proof_checks(leaf, cp.leaf_index, cp.tree_size, cp.audit_path, b.merkle_root) THEN
+						proof := witness._proof_document(e.id, leaf, b, cp.leaf_index, cp.tree_size, cp.audit_path);
+					ELSE
+						verified := false;
+						problem := concat_ws('; ', problem, 'its block no longer gives its sealed Merkle root');
+					END IF;
 				END IF;
 			END IF;
 			changes := NULL;

@@ -1,22 +1,21 @@
 #include "stored_leaf.hpp"
 
-#include <algorithm>
 #include <cstring>
 
 namespace witness
 {
 
-SealedLeaf sealed_leaf(const uint8_t *stored, size_t len, const Hash *recomputed)
+SealedLeaf sealed_leaf(const uint8_t *stored, size_t len, const Hash *recomputed, bool prefix_allowed)
 {
 	SealedLeaf s;
-	const size_t kept = std::min(len, s.leaf.size());
-	s.partial = len < s.leaf.size();
-	s.matches = recomputed != nullptr && kept >= kStoredLeafPrefix && len <= s.leaf.size() &&
-	            std::memcmp(recomputed->data(), stored, kept) == 0;
+	s.partial = len != s.leaf.size();
+	if (len != s.leaf.size() && !(prefix_allowed && len == kStoredLeafPrefix))
+		return s; // a length capture never writes: zeros, which no content matches
+	s.matches = recomputed != nullptr && std::memcmp(recomputed->data(), stored, len) == 0;
 	if (s.matches)
 		s.leaf = *recomputed;
-	else if (kept > 0)
-		std::memcpy(s.leaf.data(), stored, kept); // the rest stays zero
+	else
+		std::memcpy(s.leaf.data(), stored, len); // the rest stays zero
 	return s;
 }
 

@@ -29,8 +29,9 @@ struct SealedLeaf {
 
 // stored/len: the entry's stored leaf hash (len 0 when NULL); recomputed: the hash of its content, or
 // nullptr when the content cannot be hashed (an unknown format, a payload in clear that no longer
-// reproduces its commitment). Fewer than 8 stored bytes, or more than 32, never match; the leaf then
-// holds the first 32 of them.
-SealedLeaf sealed_leaf(const uint8_t *stored, size_t len, const Hash *recomputed);
+// reproduces its commitment). prefix_allowed: the entry may store the first 8 bytes (format 2; a
+// format-1 entry always stored all 32). Stored bytes of any other length never match, and the leaf is
+// then 32 zero bytes: a cut or lengthened column is reported, never taken for the hash it holds.
+SealedLeaf sealed_leaf(const uint8_t *stored, size_t len, const Hash *recomputed, bool prefix_allowed = true);
 
 } // namespace witness

@@ -181,16 +181,26 @@ SELECT * FROM pc.compare(:b1, ARRAY[:f1 + 5, :l1]);
 SELECT status FROM witness.verify();
 ROLLBACK;
 
--- Another entry of the chunk altered (its stored leaf hash): the chunk's proof does not check, and
--- prove() returns what the whole block gives, which does not check against the root either (as
--- before version 0.2); witness.verify() names the entry.
+-- Another entry of the chunk altered (its stored leaf hash): the chunk's proof does not check, nor
+-- does the whole block's, and prove() refuses (XX001) rather than return a proof that fails against
+-- the root (before, it returned one); witness.verify() names the entry.
 BEGIN;
 ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
 UPDATE witness.entry SET leaf_hash = sha256(leaf_hash) WHERE id = :f1 + 20;
+SAVEPOINT refused;
 SELECT witness.prove(:f1 + 21) IS NOT NULL AS proved;
-SET client_min_messages = error;
-SELECT * FROM pc.compare(:b1, ARRAY[:f1 + 21]);
-RESET client_min_messages;
+ROLLBACK;
+-- The same when its content is altered instead.
+BEGIN;
+ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
+UPDATE witness.entry SET row_key = '{"id": -1}' WHERE id = :f1 + 20;
+SAVEPOINT refused;
+\set VERBOSITY sqlstate
+SELECT witness.prove(:f1 + 21) IS NOT NULL AS proved;
+\set VERBOSITY default
+ROLLBACK TO refused;
+SELECT count(*) FILTER (WHERE problem IS NOT NULL) > 0 AS verify_names_it,
+       bool_or(entry_id = :f1 + 20) AS the_altered_one FROM witness.verify(:b1, :b1);
 ROLLBACK;
 
 -- The others cannot write chunk rows: 42501 each (no USAGE on schema witness; the guard for a superuser).

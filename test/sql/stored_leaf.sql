@@ -83,3 +83,22 @@ ROLLBACK;
 -- Untouched, the same entry seals and verifies.
 SELECT block_no - :base AS block, entry_count FROM witness.seal();
 SELECT status, problem FROM witness.verify(:base + 1);
+
+-- A subject access export gives no proof from a block another of whose entries was altered: the
+-- block no longer gives its sealed root (docs/personal-data.md).
+CREATE TABLE sl.customer (id int PRIMARY KEY, email text);
+SELECT witness.track('sl.customer', subject_column => 'email', encrypt => false);
+INSERT INTO sl.customer VALUES (1, 'ann@sl.example'), (2, 'bob@sl.example');
+SELECT entry_count FROM witness.seal();
+SELECT (SELECT count(*) FROM witness.subject_export('ann@sl.example', 'json', 'test') l
+        WHERE (l::json ->> 'proof') IS NOT NULL AND l::json ->> 'proof' <> 'null') AS proofs_before;
+-- (Altered and put back in transactions of their own: the export records itself in the trail.)
+ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
+UPDATE witness.entry SET row_key = '{"id": 3}' WHERE schema_name = 'sl' AND table_name = 'customer' AND subject = 'bob@sl.example';
+ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_append_only;
+SELECT l::json ->> 'verified' AS verified, l::json ->> 'problem' AS problem, l::json ->> 'proof' AS proof
+FROM witness.subject_export('ann@sl.example', 'json', 'test') l WHERE l::json ->> 'entry_id' IS NOT NULL;
+ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
+UPDATE witness.entry SET row_key = '{"id":2}' WHERE schema_name = 'sl' AND table_name = 'customer' AND subject = 'bob@sl.example';
+ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_append_only;
+SELECT status, problem FROM witness.verify();

@@ -57,20 +57,23 @@ TEST(StoredLeaf, ContentThatCannotBeHashed)
 	EXPECT_EQ(s.leaf, padded(kLeaf.data(), kStoredLeafPrefix));
 }
 
-TEST(StoredLeaf, TooFewStoredBytesNeverMatch)
+TEST(StoredLeaf, OtherLengthsNeverMatchAndGiveZeros)
 {
-	// An emptied column must not let any content pass as its entry's.
-	EXPECT_FALSE(sealed_leaf(nullptr, 0, &kLeaf).matches);
-	EXPECT_EQ(sealed_leaf(nullptr, 0, &kLeaf).leaf, Hash{});
-	EXPECT_FALSE(sealed_leaf(kLeaf.data(), kStoredLeafPrefix - 1, &kLeaf).matches);
+	// An emptied, cut or lengthened column must not let any content pass as its entry's, nor stand
+	// for the hash it still holds.
+	uint8_t longer[33] = {};
+	std::copy(kLeaf.begin(), kLeaf.end(), longer);
+	for (size_t len : {size_t(0), kStoredLeafPrefix - 1, kStoredLeafPrefix + 1, size_t(31), size_t(33)}) {
+		const auto s = sealed_leaf(len ? longer : nullptr, len, &kLeaf);
+		EXPECT_FALSE(s.matches) << len;
+		EXPECT_EQ(s.leaf, Hash{}) << len;
+	}
 }
 
-TEST(StoredLeaf, MoreThan32StoredBytesNeverMatch)
+TEST(StoredLeaf, FormatOneStoresAll32)
 {
-	uint8_t longer[40] = {};
-	std::copy(kLeaf.begin(), kLeaf.end(), longer);
-	const auto s = sealed_leaf(longer, sizeof(longer), &kLeaf);
-	EXPECT_FALSE(s.matches);
-	EXPECT_FALSE(s.partial);
-	EXPECT_EQ(s.leaf, kLeaf);
+	const auto cut = sealed_leaf(kLeaf.data(), kStoredLeafPrefix, &kLeaf, false);
+	EXPECT_FALSE(cut.matches);
+	EXPECT_EQ(cut.leaf, Hash{});
+	EXPECT_TRUE(sealed_leaf(kLeaf.data(), kLeaf.size(), &kLeaf, false).matches);
 }

@@ -285,6 +285,17 @@ void leaf_hash(const EntryView &stored, uint8_t out[32])
 	});
 }
 
+bool try_leaf_hash(const EntryView &stored, uint8_t out[32])
+{
+	EntryView copy;
+	const EntryView &entry = hashed_view(stored, &copy);
+	const char *err = run_guarded([&] {
+		Hash h = entry_leaf_hash(entry);
+		std::memcpy(out, h.data(), h.size());
+	});
+	return err == nullptr;
+}
+
 Datum json_object(const JsonField *fields, size_t n, const char **chars, size_t *len)
 {
 	run_core(ERRCODE_INTERNAL_ERROR, "could not encode pg_witness values", [&] {
@@ -431,6 +442,22 @@ void merkle_tree_nodes(const uint8_t *leaves, size_t n, uint8_t *nodes)
 	run_core(ERRCODE_INTERNAL_ERROR, "could not compute Merkle tree", [&] {
 		merkle_nodes_build(reinterpret_cast<const Hash *>(leaves), n, reinterpret_cast<Hash *>(nodes));
 	});
+}
+
+bool merkle_path_leads_to(const uint8_t *leaf, size_t index, size_t tree_size, const uint8_t *path, size_t path_len,
+                          const uint8_t *root)
+{
+	bool leads = false;
+	run_core(ERRCODE_INTERNAL_ERROR, "could not check a pg_witness proof", [&] {
+		std::vector<Hash> p(path_len);
+		for (size_t i = 0; i < path_len; i++)
+			memcpy(p[i].data(), path + 32 * i, 32);
+		Hash l, r;
+		memcpy(l.data(), leaf, 32);
+		memcpy(r.data(), root, 32);
+		leads = merkle_verify_inclusion(l, index, tree_size, p, r);
+	});
+	return leads;
 }
 
 uint8_t *merkle_tree_audit_path(const uint8_t *nodes, size_t n, size_t index, size_t *path_len)

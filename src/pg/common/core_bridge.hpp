@@ -14,6 +14,9 @@ namespace witness::pg
 
 // Leaf hash of an entry; raises ERROR if the core rejects it.
 void leaf_hash(const EntryView &entry, uint8_t out[32]);
+// The same for a stored entry that may have been altered: false where the core cannot encode it (an
+// operation letter it does not know, say), so that one bad row fails its own checks, not the reader.
+bool try_leaf_hash(const EntryView &entry, uint8_t out[32]);
 
 // Format 2 at capture: draws a fresh salt into salt (kept by the caller), points entry->salt at it
 // and sets entry->commitment to the commitment to the entry's payload. With key (an encrypted
@@ -101,5 +104,10 @@ void merkle_tree_nodes(const uint8_t *leaves, size_t n, uint8_t *nodes);
 // Audit path of leaf `index` (< n) read from such nodes in O(log n): writes *path_len hashes to a
 // palloc'd buffer.
 uint8_t *merkle_tree_audit_path(const uint8_t *nodes, size_t n, size_t index, size_t *path_len);
+
+// Whether the audit path (path_len hashes) leads from leaf, at index in a tree of tree_size leaves,
+// to root (RFC 9162 2.1.3.2).
+bool merkle_path_leads_to(const uint8_t *leaf, size_t index, size_t tree_size, const uint8_t *path, size_t path_len,
+                          const uint8_t *root);
 
 } // namespace witness::pg

@@ -122,6 +122,19 @@ char *read_state(Snapshot snap, PreviousBlock *prev)
 	return snapshot_text;
 }
 
+// One member of a block being sealed: its id and the leaf its block covers.
+struct MemberLeaf {
+	int64 id;
+	uint8_t leaf[32];
+};
+
+// By id, then (two entries with one id, which only a forger makes) by leaf, as verification orders them.
+int compare_member_ids(const void *a, const void *b)
+{
+	const auto *x = static_cast<const MemberLeaf *>(a), *y = static_cast<const MemberLeaf *>(b);
+	return x->id < y->id ? -1 : x->id > y->id ? 1 : memcmp(x->leaf, y->leaf, 32);
+}
+
 // Leaf hashes of the entries visible in snap and not in the previous block's snapshot, in id order.
 // Only entries with ids in [from_id, to_id) (their era's); use_prev: the previous block is of the same
 // era (the first block of an era excludes nothing).
@@ -140,7 +153,7 @@ uint8_t *read_members(Snapshot snap, const PreviousBlock *prev, bool use_prev, i
 	                              " AND ($2 IS NULL OR NOT pg_catalog.pg_visible_in_snapshot(xid, $2))"
 	                              " AND pg_catalog.pg_visible_in_snapshot(xid, $3)"
 	                              " AND (id OPERATOR(pg_catalog.+) 0) OPERATOR(pg_catalog.>=) $4"
-	                              " AND (id OPERATOR(pg_catalog.+) 0) OPERATOR(pg_catalog.<) $5 ORDER BY id",
+	                              " AND (id OPERATOR(pg_catalog.+) 0) OPERATOR(pg_catalog.<) $5",
 	                              5, argtypes);
 	if (plan == nullptr)
 		elog(ERROR, "pg_witness: could not prepare the member query");
@@ -150,12 +163,12 @@ uint8_t *read_members(Snapshot snap, const PreviousBlock *prev, bool use_prev, i
 	close_brin_scans(scans);
 	PopActiveSnapshot();
 
-	Size capacity = 1024;
-	uint8_t *leaves = (uint8_t *)palloc_extended(capacity * 32, MCXT_ALLOC_HUGE);
-	*count = 0;
 	// Each leaf is recomputed from its entry's content (core/stored_leaf.hpp): what the row stores of
-	// its leaf hash may be only its first bytes. Hashing one row allocates; a context per row keeps a
-	// block of a million entries from holding all of it.
+	// its leaf hash may be only its first bytes. Rows come in physical order and only (id, leaf) pairs
+	// are sorted: sorting whole rows by id spilled to disk for large blocks. Hashing one row allocates;
+	// a context per row keeps a block of a million entries from holding all of it.
+	Size capacity = 1024, n = 0;
+	auto *members = (MemberLeaf *)palloc_extended(capacity * sizeof(MemberLeaf), MCXT_ALLOC_HUGE);
 	MemoryContext per_row = AllocSetContextCreate(CurrentMemoryContext, "pg_witness sealer row", ALLOCSET_SMALL_SIZES);
 	int64 unmatched = 0, first_unmatched = 0;
 	Datum row_values[EntryNatts];
@@ -174,22 +187,32 @@ uint8_t *read_members(Snapshot snap, const PreviousBlock *prev, bool use_prev, i
 			const SealedLeaf leaf = row_sealed_leaf(row_values, row_nulls);
 			MemoryContextSwitchTo(outer);
 			MemoryContextReset(per_row);
-			if (!leaf.matches && unmatched++ == 0)
+			if (!leaf.matches && (unmatched++ == 0 || id < first_unmatched))
 				first_unmatched = id;
-			if ((Size)*count == capacity) {
+			if (n == capacity) {
 				capacity *= 2;
-				leaves = (uint8_t *)repalloc_huge(leaves, capacity * 32);
+				members = (MemberLeaf *)repalloc_huge(members, capacity * sizeof(MemberLeaf));
 			}
-			memcpy(leaves + 32 * *count, leaf.leaf.data(), 32);
-			chunk_index_add(chunks, *count, id);
-			if (*count == 0)
-				*first_id = id;
-			*last_id = id;
-			(*count)++;
+			members[n].id = id;
+			memcpy(members[n].leaf, leaf.leaf.data(), 32);
+			n++;
 		}
 		SPI_freetuptable(SPI_tuptable);
 	}
 	MemoryContextDelete(per_row);
+	SPI_cursor_close(portal);
+	qsort(members, n, sizeof(MemberLeaf), compare_member_ids);
+	uint8_t *leaves = (uint8_t *)palloc_extended(Max(n, 1) * 32, MCXT_ALLOC_HUGE);
+	for (Size i = 0; i < n; i++) {
+		memcpy(leaves + 32 * i, members[i].leaf, 32);
+		chunk_index_add(chunks, (int64)i, members[i].id);
+	}
+	*count = (int64)n;
+	if (n > 0) {
+		*first_id = members[0].id;
+		*last_id = members[n - 1].id;
+	}
+	pfree(members);
 	// Altered between capture and this seal, or not hashable: the block seals what the entry stores of
 	// its leaf hash, and verification names the entry.
 	if (unmatched > 0)
@@ -200,7 +223,6 @@ uint8_t *read_members(Snapshot snap, const PreviousBlock *prev, bool use_prev, i
 		                  errdetail("The first is entry %lld. The block seals what each stores of its leaf hash.",
 		                            (long long)first_unmatched),
 		                  errhint("Run witness.verify() to find out what was altered.")));
-	SPI_cursor_close(portal);
 	return leaves;
 }
 

@@ -157,6 +157,11 @@ void entry_view_from_row(const Datum *values, const bool *nulls, EntryView *v)
 	}
 }
 
+bool format_one(const bool *nulls, const Datum *values)
+{
+	return !nulls[EntryFormat - 1] && DatumGetInt16(values[EntryFormat - 1]) == kEntryFormatVersion;
+}
+
 bool row_leaf_hash(const Datum *values, const bool *nulls, uint8_t *recomputed, EntryView *view)
 {
 	memset(recomputed, 0xff, 32);
@@ -166,9 +171,10 @@ bool row_leaf_hash(const Datum *values, const bool *nulls, uint8_t *recomputed, 
 	EntryView local;
 	EntryView *v = view != nullptr ? view : &local;
 	entry_view_from_row(values, nulls, v);
-	if (!leaf_checkable(*v))
+	if (!leaf_checkable(*v) || !try_leaf_hash(*v, recomputed)) {
+		memset(recomputed, 0xff, 32);
 		return false;
-	leaf_hash(*v, recomputed);
+	}
 	return true;
 }
 
@@ -183,7 +189,7 @@ SealedLeaf row_sealed_leaf(const Datum *values, const bool *nulls)
 		stored = (const uint8_t *)VARDATA_ANY(b);
 		len = VARSIZE_ANY_EXHDR(b);
 	}
-	return sealed_leaf(stored, len, hashed ? &recomputed : nullptr);
+	return sealed_leaf(stored, len, hashed ? &recomputed : nullptr, !format_one(nulls, values));
 }
 
 StoredPayload open_stored_payload(const Datum *values, const bool *nulls, EntryView *v, const char **why)

@@ -91,6 +91,8 @@ PG_FUNCTION_INFO_V1(witness_merkle_tree);
 PG_FUNCTION_INFO_V1(witness_merkle_tree_proof);
 PG_FUNCTION_INFO_V1(witness_merkle_chunk_proof);
 PG_FUNCTION_INFO_V1(witness_ascending_positions);
+PG_FUNCTION_INFO_V1(witness_proof_checks);
+Datum witness_proof_checks(PG_FUNCTION_ARGS);
 Datum witness_merkle_audit_path(PG_FUNCTION_ARGS);
 Datum witness_merkle_tree(PG_FUNCTION_ARGS);
 Datum witness_merkle_tree_proof(PG_FUNCTION_ARGS);
@@ -117,6 +119,26 @@ Datum witness_merkle_audit_path(PG_FUNCTION_ARGS)
 		out[i] = PointerGetDatum(hash_bytea(path + 32 * i));
 	}
 	PG_RETURN_ARRAYTYPE_P(construct_array(out, (int)len, BYTEAOID, -1, false, TYPALIGN_INT));
+}
+
+// witness._proof_checks(leaf bytea, leaf_index integer, tree_size integer, audit_path bytea[],
+// merkle_root bytea): whether the audit path leads from the leaf to the root. A block whose members no
+// longer give its sealed root (one of them altered) yields paths that do not: prove() refuses those
+// rather than hand out a proof that fails.
+Datum witness_proof_checks(PG_FUNCTION_ARGS)
+{
+	require_nargs(fcinfo, 5);
+	for (int i = 0; i < 5; i++)
+		require_not_null(fcinfo, i, i == 0 ? "leaf" : i == 1 ? "leaf_index" : i == 2 ? "tree_size" : i == 3 ? "audit_path" : "merkle_root");
+	const uint8_t *leaf = hash_argument(PG_GETARG_BYTEA_PP(0), "leaf");
+	const int32 index = PG_GETARG_INT32(1), size = PG_GETARG_INT32(2);
+	int n;
+	uint8_t *path = read_leaves(PG_GETARG_ARRAYTYPE_P(3), &n);
+	const uint8_t *root = hash_argument(PG_GETARG_BYTEA_PP(4), "merkle_root");
+	if (index < 0 || size < 1 || index >= size)
+		PG_RETURN_BOOL(false);
+	const bool checks = merkle_path_leads_to(leaf, (size_t)index, (size_t)size, path, (size_t)n, root);
+	PG_RETURN_BOOL(checks);
 }
 
 // witness._merkle_tree(ids bigint[], leaves bytea[]): the Merkle tree of a block whose members, in
