@@ -3610,9 +3610,24 @@ COMMENT ON TRIGGER witness_not_in_collector ON witness.retention_run IS 'pg_witn
 -- entry expires once its statement time plus its period lies in the past. pg_witness's own records
 -- other than activity and scheduled verifications never expire: verification, holds and retention
 -- itself read them from the chain.
+-- Pruning an altered entry would keep, in witness.pruned_leaf, a leaf hash that is not the one its
+-- block sealed, and remove the evidence of what was altered: retention refuses the whole run instead.
+CREATE FUNCTION witness._refuse_altered_prune(block_no bigint, altered boolean) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF altered THEN
+		RAISE EXCEPTION 'block % holds an expired entry that no longer matches its leaf hash', block_no
+			USING ERRCODE = 'data_corrupted',
+			      DETAIL = 'Retention does not prune an altered entry: the leaf hash it would keep is not the one the block sealed.',
+			      HINT = 'Run witness.verify() to find out what was altered.';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION witness._refuse_altered_prune(bigint, boolean) IS 'internal: raises data_corrupted when retention would prune an altered entry of block block_no';
+
 CREATE FUNCTION witness._retention_members(b witness.block, periods interval[], holds witness.legal_hold[])
 RETURNS TABLE (id bigint, entry_ctid tid, part oid, leaf_hash bytea, expired boolean, held boolean, tags smallint,
-               stmt_time timestamptz)
+               stmt_time timestamptz, altered boolean)
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -3622,21 +3637,24 @@ DECLARE
 BEGIN
 	SELECT x.first_id, x.next_first_id INTO era_first, era_next FROM witness._era_bounds(b.first_entry_id) x;
 	RETURN QUERY
-	SELECT m.id, m.ctid, m.tableoid, witness._sealed_leaf(m), x.expired,
+	SELECT m.id, m.ctid, m.tableoid, CASE WHEN x.expired THEN COALESCE(l.leaf, witness._sealed_leaf(m)) END, x.expired,
 	       CASE WHEN x.expired AND holds IS NOT NULL
 	            THEN EXISTS (SELECT FROM unnest(holds) h WHERE witness._hold_covers(h, m)) ELSE false END,
-	       m.tags, m.stmt_time
+	       m.tags, m.stmt_time, x.expired AND l.leaf IS NULL
 	FROM witness.entry m
 	CROSS JOIN LATERAL (SELECT periods[m.tags + 1] IS NOT NULL AND m.stmt_time + periods[m.tags + 1] < now()
 	                           AND NOT (m.schema_name = 'witness' AND m.table_name NOT IN ('activity', 'verification_run'))
 	                           AS expired) x
+	-- An expired entry's leaf, when its content still gives it (docs/hashing.md, "How entries store
+	-- their leaf hash"): retention keeps the leaf of what it prunes, and refuses an altered entry.
+	CROSS JOIN LATERAL (SELECT CASE WHEN x.expired THEN witness._matching_leaf(m) END AS leaf) l
 	WHERE m.xid >= COALESCE(pg_snapshot_xmin(prev_snapshot), '0'::xid8) AND m.xid < pg_snapshot_xmax(b.snapshot)
 	  AND m.id BETWEEN b.first_entry_id AND b.last_entry_id AND m.id >= era_first AND m.id < era_next
 	  AND pg_visible_in_snapshot(m.xid, b.snapshot)
 	  AND (prev_snapshot IS NULL OR NOT pg_visible_in_snapshot(m.xid, prev_snapshot));
 END
 $$;
-COMMENT ON FUNCTION witness._retention_members(witness.block, interval[], witness.legal_hold[]) IS 'internal: the members of a block with their ctid and partition, whether each has expired under the periods per tag mask and whether one of the holds covers it';
+COMMENT ON FUNCTION witness._retention_members(witness.block, interval[], witness.legal_hold[]) IS 'internal: the members of a block with their ctid and partition, whether each has expired under the periods per tag mask and whether one of the holds covers it; for an expired one, its leaf hash and whether its content no longer gives the leaf it stores';
 REVOKE ALL ON FUNCTION witness._retention_members(witness.block, interval[], witness.legal_hold[]) FROM PUBLIC;
 
 -- The statement time from which on no entry has expired: now() minus the shortest finite period, 4
@@ -3795,11 +3813,13 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 			           AND EXISTS (SELECT FROM unnest(lo_ids, hi_ids) r(lo, hi) WHERE x.first_entry_id <= r.hi AND x.last_entry_id >= r.lo)
 			         ORDER BY x.block_no LOOP
 				SELECT array_agg(s.id ORDER BY s.id) AS ids,
-				       array_agg(to_char(s.stmt_time AT TIME ZONE 'UTC', 'YYYY-MM') ORDER BY s.id) AS months
+				       array_agg(to_char(s.stmt_time AT TIME ZONE 'UTC', 'YYYY-MM') ORDER BY s.id) AS months,
+				       bool_or(s.altered) AS altered
 				INTO c
 				FROM witness._retention_members(b, periods, holds) s
 				WHERE s.expired AND NOT s.held AND archived[s.tags + 1];
 				CONTINUE WHEN c.ids IS NULL;
+				PERFORM witness._refuse_altered_prune(b.block_no, c.altered);
 				arch_ids := arch_ids || c.ids;
 				arch_months := arch_months || c.months;
 				arch_blocks := arch_blocks || array_fill(b.block_no, ARRAY[cardinality(c.ids)]);
@@ -3824,9 +3844,11 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 			       array_agg(s.part ORDER BY s.id) FILTER (WHERE s.expired AND NOT s.held AND s.part <> ALL (drop_parts)) AS del_parts,
 			       array_agg(s.part) FILTER (WHERE s.expired AND NOT s.held AND s.part = ANY (drop_parts)) AS deferred,
 			       array_agg(s.id) FILTER (WHERE NOT (s.expired AND NOT s.held) AND s.part = ANY (drop_parts)) AS keep_ids,
-			       array_agg(s.part) FILTER (WHERE NOT (s.expired AND NOT s.held) AND s.part = ANY (drop_parts)) AS keep_parts
+			       array_agg(s.part) FILTER (WHERE NOT (s.expired AND NOT s.held) AND s.part = ANY (drop_parts)) AS keep_parts,
+			       bool_or(s.altered) FILTER (WHERE s.expired AND NOT s.held) AS altered
 			INTO c
 			FROM witness._retention_members(b, periods, holds) s;
+			PERFORM witness._refuse_altered_prune(b.block_no, c.altered);
 			n_held := n_held + c.held;
 			IF c.keep_ids IS NOT NULL THEN
 				keep_ids := keep_ids || c.keep_ids;
