@@ -122,6 +122,20 @@ SELECT witness._prune_entries(ARRAY(SELECT ctid FROM witness.entry WHERE id = :e
 UPDATE witness.retention_rule SET keep = NULL;
 SELECT count(*) AS rt_entries FROM witness.entry WHERE schema_name = 'rt';
 
+-- Expired entries altered (their content no longer gives the leaf hash they store): the run refuses
+-- (XX001) rather than keep leaf hashes that are not the sealed ones, and prunes nothing.
+BEGIN;
+ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
+UPDATE witness.entry SET new_values = '{"altered":true}' WHERE schema_name = 'rt' AND new_values IS NOT NULL;
+ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_append_only;
+SAVEPOINT run;
+\set VERBOSITY sqlstate
+SELECT entries_pruned FROM witness.apply_retention();
+\set VERBOSITY terse
+ROLLBACK TO run;
+SELECT count(*) AS kept_rows FROM witness.pruned_leaf WHERE block_no > :base;
+ROLLBACK;
+
 -- The run, as witness_admin, with the creator's schema first in search_path.
 SET ROLE rt_admin;
 SET search_path = rt_creator_s, public;
