@@ -120,27 +120,20 @@ def test_tampering(as_copy):
     run("hash changed", [export("hash", *tampered(leaf))], 1, ["entry %d: hash changed" % e["id"]])
 
     # Entries captured since version 0.2 store and export the first 8 bytes of their leaf hash
-    # (docs/hashing.md, "How entries store their leaf hash"); the content gives the rest.
+    # (docs/hashing.md, "How entries store their leaf hash"); a format-1 entry (these synthetic ones)
+    # always stored all 32, so 8 of them are a cut hash, reported as witness.verify() does.
+    # test/integration/witness_verify_export.sh checks real format-2 exports with 8-byte hashes.
     def prefixes(blocks, entries):
-        for x in entries:
-            x["leaf_hash"] = x["leaf_hash"][:16]
+        by_id(entries, e["id"])["leaf_hash"] = by_id(entries, e["id"])["leaf_hash"][:16]
 
-    run("leaf hashes as their first 8 bytes: valid", [export("prefix", *tampered(prefixes))], 0, ["VALID"])
+    run("a format-1 leaf hash cut to 8 bytes: hash changed", [export("prefix", *tampered(prefixes))], 1,
+        ["entry %d: hash changed" % e["id"], "TAMPERED"])
 
-    def prefix_value(blocks, entries):
-        prefixes(blocks, entries)
-        value(blocks, entries)
+    def lengthened(blocks, entries):
+        by_id(entries, e["id"])["leaf_hash"] += "00"
 
-    run("leaf hashes as their first 8 bytes: value changed", [export("prefix_value", *tampered(prefix_value))], 1,
-        ["block 4, entry %d: value changed: content altered: it no longer gives the leaf hash whose first bytes"
-         % e["id"], "TAMPERED"])
-
-    def prefix_leaf(blocks, entries):
-        prefixes(blocks, entries)
-        by_id(entries, e["id"])["leaf_hash"] = "0102030405060708"
-
-    run("leaf hashes as their first 8 bytes: hash changed", [export("prefix_hash", *tampered(prefix_leaf))], 1,
-        ["entry %d: hash changed" % e["id"]])
+    run("a leaf hash lengthened by a byte: hash changed", [export("longer", *tampered(lengthened))], 1,
+        ["entry %d: hash changed" % e["id"], "TAMPERED"])
 
     d = sealed_entry(5, skip=0)
 
