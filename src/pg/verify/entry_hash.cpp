@@ -71,12 +71,31 @@ void read_entry(FunctionCallInfo fcinfo, EntryView *v)
 	entry_view_from_row(values, nulls, v);
 }
 
+// The leaf a block covers for the witness.entry argument of a one-argument function, read as stored.
+SealedLeaf sealed_leaf_of_arg(FunctionCallInfo fcinfo)
+{
+	require_nargs(fcinfo, 1);
+	Datum values[EntryNatts];
+	bool nulls[EntryNatts];
+	entry_row_as_stored(fcinfo, 0, values, nulls);
+	return row_sealed_leaf(values, nulls);
+}
+
 } // namespace
 
 namespace witness::pg
 {
 
 void entry_row_from_arg(FunctionCallInfo fcinfo, int arg, Datum *values, bool *nulls)
+{
+	entry_row_as_stored(fcinfo, arg, values, nulls);
+	const char *missing = entry_null_required_column(nulls);
+	if (missing != nullptr)
+		ereport(ERROR,
+		        (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("entry column \"%s\" must not be null", missing)));
+}
+
+void entry_row_as_stored(FunctionCallInfo fcinfo, int arg, Datum *values, bool *nulls)
 {
 	require_not_null(fcinfo, arg, "entry");
 	HeapTupleHeader row = PG_GETARG_HEAPTUPLEHEADER(arg);
@@ -90,10 +109,6 @@ void entry_row_from_arg(FunctionCallInfo fcinfo, int arg, Datum *values, bool *n
 	memset(nulls, true, sizeof(bool) * EntryNatts); // a 0.1 entry has no format-2 columns
 	heap_deform_tuple(&tuple, desc, values, nulls);
 	ReleaseTupleDesc(desc);
-	const char *missing = entry_null_required_column(nulls);
-	if (missing != nullptr)
-		ereport(ERROR,
-		        (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("entry column \"%s\" must not be null", missing)));
 }
 
 void entry_view_from_row(const Datum *values, const bool *nulls, EntryView *v)
@@ -245,35 +260,13 @@ Datum witness_sealed_leaf(PG_FUNCTION_ARGS);
 PG_FUNCTION_INFO_V1(witness_matching_leaf);
 Datum witness_matching_leaf(PG_FUNCTION_ARGS);
 
-// Deforms a witness.entry argument as it is, NULLs where an entry needs values included: these
-// functions describe a tampered row rather than refuse it.
-static void deform_entry_arg(FunctionCallInfo fcinfo, Datum *values, bool *nulls)
-{
-	require_nargs(fcinfo, 1);
-	require_not_null(fcinfo, 0, "entry");
-	HeapTupleHeader row = PG_GETARG_HEAPTUPLEHEADER(0);
-	TupleDesc desc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(row), HeapTupleHeaderGetTypMod(row));
-	HeapTupleData tuple;
-	tuple.t_len = HeapTupleHeaderGetDatumLength(row);
-	ItemPointerSetInvalid(&tuple.t_self);
-	tuple.t_tableOid = InvalidOid;
-	tuple.t_data = row;
-	check_entry_layout(desc);
-	memset(nulls, true, sizeof(bool) * EntryNatts); // a 0.1 entry has no format-2 columns
-	heap_deform_tuple(&tuple, desc, values, nulls);
-	ReleaseTupleDesc(desc);
-}
-
 // witness._sealed_leaf(e): the leaf hash e's block covers for it (core/stored_leaf.hpp). Never NULL
 // and never an error for a row that cannot be hashed: proofs, chunks and retention list every member
 // of a block.
 Datum witness_sealed_leaf(PG_FUNCTION_ARGS)
 {
 	check_access();
-	Datum values[EntryNatts];
-	bool nulls[EntryNatts];
-	deform_entry_arg(fcinfo, values, nulls);
-	const SealedLeaf s = row_sealed_leaf(values, nulls);
+	const SealedLeaf s = sealed_leaf_of_arg(fcinfo);
 	PG_RETURN_BYTEA_P(hash_bytea(s.leaf.data()));
 }
 
@@ -281,10 +274,7 @@ Datum witness_sealed_leaf(PG_FUNCTION_ARGS)
 Datum witness_matching_leaf(PG_FUNCTION_ARGS)
 {
 	check_access();
-	Datum values[EntryNatts];
-	bool nulls[EntryNatts];
-	deform_entry_arg(fcinfo, values, nulls);
-	const SealedLeaf s = row_sealed_leaf(values, nulls);
+	const SealedLeaf s = sealed_leaf_of_arg(fcinfo);
 	if (!s.matches)
 		PG_RETURN_NULL();
 	PG_RETURN_BYTEA_P(hash_bytea(s.leaf.data()));

@@ -13,6 +13,9 @@ namespace witness::pg
 // format-2 columns NULL for a row of version 0.1). Raises ERROR when the argument is NULL or is not a
 // complete entry.
 void entry_row_from_arg(FunctionCallInfo fcinfo, int arg, Datum *values, bool *nulls);
+// The same, NULLs where an entry needs values included: for readers that describe a tampered row
+// rather than refuse it.
+void entry_row_as_stored(FunctionCallInfo fcinfo, int arg, Datum *values, bool *nulls);
 
 // Reads a deformed witness.entry row (trail_catalog.hpp's layout) into an EntryView over palloc'd data.
 void entry_view_from_row(const Datum *values, const bool *nulls, EntryView *view);
