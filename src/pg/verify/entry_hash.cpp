@@ -81,6 +81,12 @@ SealedLeaf sealed_leaf_of_arg(FunctionCallInfo fcinfo)
 	return row_sealed_leaf(values, nulls);
 }
 
+// A format-1 row: it stores all 32 bytes of its leaf hash, never a prefix (core/stored_leaf.hpp).
+bool format_one(const bool *nulls, const Datum *values)
+{
+	return !nulls[EntryFormat - 1] && DatumGetInt16(values[EntryFormat - 1]) == kEntryFormatVersion;
+}
+
 } // namespace
 
 namespace witness::pg
@@ -172,11 +178,6 @@ void entry_view_from_row(const Datum *values, const bool *nulls, EntryView *v)
 	}
 }
 
-bool format_one(const bool *nulls, const Datum *values)
-{
-	return !nulls[EntryFormat - 1] && DatumGetInt16(values[EntryFormat - 1]) == kEntryFormatVersion;
-}
-
 bool row_leaf_hash(const Datum *values, const bool *nulls, uint8_t *recomputed, EntryView *view)
 {
 	memset(recomputed, 0xff, 32);
@@ -193,10 +194,11 @@ bool row_leaf_hash(const Datum *values, const bool *nulls, uint8_t *recomputed, 
 	return true;
 }
 
-SealedLeaf row_sealed_leaf(const Datum *values, const bool *nulls)
+SealedLeaf row_sealed_leaf(const Datum *values, const bool *nulls, Hash *recomputed_out, EntryView *view)
 {
-	Hash recomputed;
-	const bool hashed = row_leaf_hash(values, nulls, recomputed.data());
+	Hash local;
+	Hash &recomputed = recomputed_out != nullptr ? *recomputed_out : local;
+	const bool hashed = row_leaf_hash(values, nulls, recomputed.data(), view);
 	const uint8_t *stored = nullptr;
 	size_t len = 0;
 	if (!nulls[EntryLeafHash - 1]) {

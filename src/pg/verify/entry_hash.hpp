@@ -25,12 +25,11 @@ void entry_view_from_row(const Datum *values, const bool *nulls, EntryView *view
 // no longer reproduces its commitment's stored bytes. *view (when not null) holds the row read.
 bool row_leaf_hash(const Datum *values, const bool *nulls, uint8_t *recomputed, EntryView *view = nullptr);
 
-// A format-1 row: it stores all 32 bytes of its leaf hash, never a prefix (core/stored_leaf.hpp).
-bool format_one(const bool *nulls, const Datum *values);
-
 // The leaf hash a block's Merkle root covers for a deformed row (core/stored_leaf.hpp): what the
-// sealer seals, and what proofs, chunks and exports use as the entry's leaf.
-SealedLeaf row_sealed_leaf(const Datum *values, const bool *nulls);
+// sealer seals, and what proofs, chunks and exports use as the entry's leaf. recomputed and view (when
+// not null) get what row_leaf_hash() gives.
+SealedLeaf row_sealed_leaf(const Datum *values, const bool *nulls, Hash *recomputed = nullptr,
+                           EntryView *view = nullptr);
 
 // What open_stored_payload found.
 enum class StoredPayload {

@@ -127,9 +127,10 @@ Datum witness_merkle_audit_path(PG_FUNCTION_ARGS)
 // rather than hand out a proof that fails.
 Datum witness_proof_checks(PG_FUNCTION_ARGS)
 {
+	static const char *const names[] = {"leaf", "leaf_index", "tree_size", "audit_path", "merkle_root"};
 	require_nargs(fcinfo, 5);
 	for (int i = 0; i < 5; i++)
-		require_not_null(fcinfo, i, i == 0 ? "leaf" : i == 1 ? "leaf_index" : i == 2 ? "tree_size" : i == 3 ? "audit_path" : "merkle_root");
+		require_not_null(fcinfo, i, names[i]);
 	const uint8_t *leaf = hash_argument(PG_GETARG_BYTEA_PP(0), "leaf");
 	const int32 index = PG_GETARG_INT32(1), size = PG_GETARG_INT32(2);
 	int n;

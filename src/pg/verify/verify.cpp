@@ -345,16 +345,12 @@ void feed_entry(VerifierHandle *v, Datum *values, bool *nulls, bool skip_old, ui
 	// hash of its content (all 0xff when it cannot be hashed).
 	witness::Hash recomputed;
 	EntryView view;
-	const bool hashed = row_leaf_hash(values, nulls, recomputed.data(), &view);
-	const bytea *stored = nulls[EntryLeafHash - 1] ? nullptr : DatumGetByteaPP(values[EntryLeafHash - 1]);
-	const SealedLeaf sealed = sealed_leaf(stored != nullptr ? (const uint8_t *)VARDATA_ANY(stored) : nullptr,
-	                                      stored != nullptr ? VARSIZE_ANY_EXHDR(stored) : 0, hashed ? &recomputed : nullptr,
-	                                      !format_one(nulls, values));
+	const SealedLeaf sealed = row_sealed_leaf(values, nulls, &recomputed, &view);
 	const int16 format = nulls[EntryFormat - 1] ? 0 : DatumGetInt16(values[EntryFormat - 1]);
 	if ((format == kEntryFormatVersion || format == kEntryFormatCommitted) && entry_null_required_column(nulls) == nullptr) {
 		// A changed payload that left only a commitment prefix: reported by the payload check. With the
 		// full leaf hash stored, the block's root is still checked over it.
-		if (!hashed && !sealed.partial && !leaf_checkable(view))
+		if (!sealed.partial && !leaf_checkable(view))
 			recomputed = sealed.leaf;
 		if (format == kEntryFormatCommitted)
 			check_payload(v, values, nulls, &view, xid);
