@@ -27,7 +27,7 @@ read -r -a CLIENTS <<<"${BENCH_CLIENTS:-1 16}"
 DURATION="${BENCH_DURATION:-15}"
 SCALE="${BENCH_SCALE:-10}"
 BULK_ROWS="${BENCH_BULK_ROWS:-200000}"
-TPCB_TABLES="pgbench_accounts pgbench_branches pgbench_tellers pgbench_history"
+TPCB_TABLES=(pgbench_accounts pgbench_branches pgbench_tellers pgbench_history)
 
 log "build: the floor trigger (bench/floor)"
 make -s -C "$BENCH_DIR/floor" PG_CONFIG="$PG_CONFIG" >/dev/null
@@ -62,9 +62,9 @@ untrack() { # TABLE...
 
 # The sizes of pg_witness's entries: a short tracked run of each workload.
 section "entry sizes"
-track $TPCB_TABLES
+track "${TPCB_TABLES[@]}"
 pgbench -n -c 4 -j 2 -T 5 -M prepared floor >/dev/null 2>&1
-untrack $TPCB_TABLES
+untrack "${TPCB_TABLES[@]}"
 new_bulk_table
 track bench_bulk
 q -c "$BULK_INSERT" -c "$BULK_UPDATE" >/dev/null
@@ -114,12 +114,12 @@ check_wrote() { # MODE BEFORE AFTER
 RESULTS="$(mktemp)"
 run_tpcb() { # ROUND CLIENTS MODE
 	local tps before
-	mode_on "$3" $TPCB_TABLES
+	mode_on "$3" "${TPCB_TABLES[@]}"
 	q -c CHECKPOINT >/dev/null
 	before="$(counts)"
 	tps="$(pgbench -n -c "$2" -j "$(($2 < 2 ? $2 : 2))" -T "$DURATION" -M prepared floor 2>&1 | awk '/^tps = / { print $3; exit }')"
 	check_wrote "$3" "$before" "$(counts)"
-	mode_off "$3" $TPCB_TABLES
+	mode_off "$3" "${TPCB_TABLES[@]}"
 	echo "tpcb-$2 $3 $tps" >>"$RESULTS"
 	log "round $1  tpcb-like $(printf '%2d' "$2") clients  mode $3  $tps tps"
 }
