@@ -431,6 +431,9 @@ void ExportParser::parse_entry()
 		entry_.stored = leaf.leaf;
 		entry_.partial = leaf.partial;
 		entry_.hashed = hashed;
+		leaf_encoding_.clear();
+		if (leaf.partial && hashed && !leaf.matches)
+			encode_entry(e, leaf_encoding_);
 		// A changed payload that left only a commitment prefix: reported by the payload check.
 		if (!hashed && !leaf.partial)
 			entry_.recomputed = entry_.stored;

@@ -82,6 +82,10 @@ class ExportParser
 	const StoredBlock &block() const { return block_; }
 	const EraStart &era() const { return era_; }
 	const ExportEntry &entry() const { return entry_; }
+	// The canonical bytes of the last entry when it stores the first bytes of its leaf hash and its
+	// content hashes to something else (TrailVerifier::add_entry names entries that traded ids from
+	// them); empty otherwise.
+	const std::string &leaf_encoding() const { return leaf_encoding_; }
 	const ExportPruned &pruned() const { return pruned_; }
 	const ArchiveHeader &archive() const { return archive_; }
 	// Whether the last entry line recorded an erasure (an INSERT into witness.erasure), and which.
@@ -128,6 +132,7 @@ class ExportParser
 	StoredBlock block_;
 	EraStart era_;
 	ExportEntry entry_;
+	std::string leaf_encoding_;
 	bool has_erasure_record_ = false;
 	ErasureRecord erasure_record_;
 	bool has_retention_record_ = false;

@@ -9,8 +9,10 @@
 #include <deque>
 #include <functional>
 #include <future>
+#include <map>
 #include <memory>
 #include <stdexcept>
+#include <string_view>
 
 #include <unistd.h>
 
@@ -24,6 +26,7 @@ constexpr size_t kChunkBytes = size_t(4) << 20;
 
 struct ChunkResult {
 	std::vector<ExportEntry> entries;
+	std::vector<std::pair<size_t, std::string>> leaf_encodings; // (index in entries, ExportParser::leaf_encoding())
 	std::vector<ErasureRecord> erasures; // erasure records among the entries
 	std::vector<RetentionRecord> retentions; // retention run records among the entries
 	long lines = 0;
@@ -73,6 +76,8 @@ ChunkResult parse_chunk(const std::string &chunk, bool copy_text)
 			r.error = e.what();
 			return r;
 		}
+		if (!parser.leaf_encoding().empty())
+			r.leaf_encodings.emplace_back(r.entries.size(), parser.leaf_encoding());
 		r.entries.push_back(parser.entry());
 		if (parser.has_erasure_record())
 			r.erasures.push_back(parser.erasure_record());
@@ -144,7 +149,8 @@ class EntrySpill
 	std::FILE *file_ = nullptr;
 };
 
-using EntrySink = std::function<void(const ExportEntry &)>;
+// An entry, and its ExportParser::leaf_encoding() (empty for nearly all).
+using EntrySink = std::function<void(const ExportEntry &, std::string_view)>;
 using ErasureSink = std::function<void(const ErasureRecord &)>;
 using RetentionSink = std::function<void(const RetentionRecord &)>;
 
@@ -211,7 +217,7 @@ int64_t read_pass(LineReader &lines, bool first, unsigned jobs, ExportResult &t,
 			line_error(lines.line_number(), "a line of a retention archive file, not of an export");
 		} else {
 			check_blocks();
-			sink(parser.entry());
+			sink(parser.entry(), parser.leaf_encoding());
 			if (erasures && parser.has_erasure_record())
 				erasures(parser.erasure_record());
 			if (retentions && parser.has_retention_record())
@@ -240,8 +246,11 @@ int64_t read_pass(LineReader &lines, bool first, unsigned jobs, ExportResult &t,
 			line_error(line_base + r.first_nonblank, "a line after the end-of-data marker \\.");
 		if (r.error_line != 0)
 			line_error(line_base + r.error_line, r.error);
-		for (const ExportEntry &e : r.entries)
-			sink(e);
+		size_t next = 0; // of r.leaf_encodings
+		for (size_t i = 0; i < r.entries.size(); i++) {
+			const bool has = next < r.leaf_encodings.size() && r.leaf_encodings[next].first == i;
+			sink(r.entries[i], has ? std::string_view(r.leaf_encodings[next++].second) : std::string_view());
+		}
 		if (erasures)
 			for (const ErasureRecord &record : r.erasures)
 				erasures(record);
@@ -294,8 +303,18 @@ ExportResult verify_export(ExportInput &input, const VerifyOptions &options)
 	std::unique_ptr<EntrySpill> spill;
 	if (!input.reopens())
 		spill = std::make_unique<EntrySpill>();
+	// The canonical bytes of entries that do not give the leaf bytes they store, by content hash: kept
+	// from the first pass for the passes that collect their blocks (a few at most, unless the trail was
+	// tampered with wholesale; the verifier keeps up to 64 MiB of them).
+	std::map<Hash, std::string> leaf_encodings;
 	auto add = [&](const ExportEntry &e) {
-		verifier->add_entry(e.id, e.xid, e.stored, e.recomputed, e.partial);
+		std::string_view encoding;
+		if (e.partial && e.hashed && e.stored != e.recomputed) {
+			const auto it = leaf_encodings.find(e.recomputed);
+			if (it != leaf_encodings.end())
+				encoding = it->second;
+		}
+		verifier->add_entry(e.id, e.xid, e.stored, e.recomputed, e.partial, encoding);
 		if (e.format == kEntryFormatCommitted)
 			verifier->add_payload(e.id, e.xid, e.payload, e.erasure_id); // ignored after the first pass
 	};
@@ -317,9 +336,11 @@ ExportResult verify_export(ExportInput &input, const VerifyOptions &options)
 		LineReader lines(input.open());
 		t.entries = read_pass(
 		    lines, true, options.jobs, t,
-		    [&](const ExportEntry &e) {
+		    [&](const ExportEntry &e, std::string_view encoding) {
 			    pruned_lines = std::max(pruned_lines, t.pruned.size());
 			    ensure_verifier();
+			    if (!encoding.empty())
+				    leaf_encodings.emplace(e.recomputed, std::string(encoding));
 			    add(e);
 			    if (spill)
 				    spill->write(e);
@@ -351,7 +372,7 @@ ExportResult verify_export(ExportInput &input, const VerifyOptions &options)
 			}
 		} else {
 			LineReader lines(input.open());
-			n = read_pass(lines, false, options.jobs, t, add);
+			n = read_pass(lines, false, options.jobs, t, [&](const ExportEntry &e, std::string_view) { add(e); });
 		}
 		if (n != t.entries)
 			throw std::runtime_error("the export changed between two passes: " + std::to_string(n) +

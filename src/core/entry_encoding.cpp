@@ -384,4 +384,18 @@ Hash entry_leaf_hash(const EntryView &entry)
 	return h;
 }
 
+Hash leaf_hash_under_id(std::string_view encoding, int64_t id)
+{
+	// format byte, then put_int(id): the INT type byte and 8 bytes, most significant first.
+	constexpr size_t kIdAt = 2;
+	if (encoding.size() < kIdAt + 8 || encoding[1] != static_cast<char>(kInt))
+		throw std::invalid_argument("not the canonical bytes of an entry");
+	std::string buf(1, '\0'); // leaf prefix 0x00
+	buf.append(encoding);
+	const uint64_t v = static_cast<uint64_t>(id);
+	for (int i = 0; i < 8; i++)
+		buf[1 + kIdAt + i] = static_cast<char>(v >> (56 - 8 * i));
+	return sha256(buf);
+}
+
 } // namespace witness

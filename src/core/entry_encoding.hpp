@@ -139,6 +139,12 @@ void encode_entry(const EntryView &entry, std::string &out);
 // For format 2 the stored entry.commitment is hashed, whether or not the payload is still there.
 Hash entry_leaf_hash(const EntryView &entry);
 
+// The leaf hash an entry would have had under another id: encoding is canonical_bytes(entry) as
+// encode_entry wrote it, whose first field after the format byte is the id. What verification uses
+// to tell that two entries traded ids when each stores only the first bytes of its leaf hash.
+// Throws std::invalid_argument when encoding does not start with a format byte and an integer.
+Hash leaf_hash_under_id(std::string_view encoding, int64_t id);
+
 // Format 2: appends the canonical payload bytes (row_key, subject, old_values, new_values).
 void encode_payload(const EntryView &entry, std::string &out);
 

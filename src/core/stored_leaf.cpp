@@ -9,6 +9,7 @@ SealedLeaf sealed_leaf(const uint8_t *stored, size_t len, const Hash *recomputed
 {
 	SealedLeaf s;
 	s.partial = len != s.leaf.size();
+	s.hashed = recomputed != nullptr;
 	if (len != s.leaf.size() && !(prefix_allowed && len == kStoredLeafPrefix))
 		return s; // a length capture never writes: zeros, which no content matches
 	s.matches = recomputed != nullptr && std::memcmp(recomputed->data(), stored, len) == 0;

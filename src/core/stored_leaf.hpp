@@ -25,6 +25,7 @@ struct SealedLeaf {
 	Hash leaf{};          // what the block's Merkle root covers for the entry
 	bool matches = false; // the content's hash begins with the stored bytes (at least 8 of them)
 	bool partial = false; // the entry stores fewer than 32 bytes of its leaf hash
+	bool hashed = false;  // the content could be hashed (recomputed was given)
 };
 
 // stored/len: the entry's stored leaf hash (len 0 when NULL); recomputed: the hash of its content, or

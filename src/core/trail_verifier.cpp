@@ -11,6 +11,7 @@
 #include "merkle.hpp"
 #include "merkle_search.hpp"
 #include "sha256.hpp"
+#include "stored_leaf.hpp"
 
 namespace witness
 {
@@ -231,7 +232,8 @@ void TrailVerifier::add_erasure_record(int64_t erasure_id, std::vector<int64_t> 
 		payloads_.add_erasure_record(erasure_id, std::move(entry_ids), std::move(tampered_ids));
 }
 
-void TrailVerifier::add_entry(int64_t id, uint64_t xid, const Hash &stored, const Hash &recomputed, bool partial)
+void TrailVerifier::add_entry(int64_t id, uint64_t xid, const Hash &stored, const Hash &recomputed, bool partial,
+                              std::string_view encoding)
 {
 	if (finished_)
 		throw std::logic_error("TrailVerifier::add_entry after finish");
@@ -276,7 +278,13 @@ void TrailVerifier::add_entry(int64_t id, uint64_t xid, const Hash &stored, cons
 		alt = static_cast<uint32_t>(alts_.size());
 		alts_.push_back(recomputed);
 	}
-	block.members.push_back(Member{id, stored, alt, partial});
+	uint32_t enc = kSame;
+	if (partial && alt != kSame && !encoding.empty() && encoding_bytes_ + encoding.size() <= kMaxEncodingBytes) {
+		enc = static_cast<uint32_t>(encodings_.size());
+		encodings_.emplace_back(encoding);
+		encoding_bytes_ += encoding.size();
+	}
+	block.members.push_back(Member{id, stored, alt, partial, enc});
 }
 
 void TrailVerifier::add_pruned(int64_t block_no, int64_t run_id, bool whole, std::vector<int64_t> ids,
@@ -531,6 +539,21 @@ void TrailVerifier::check_members(Block &block, std::vector<Problem> &problems)
 			return;
 		}
 		if (mismatched.size() >= 2) {
+			if (const auto pair = search_partial_swap(m, mismatched)) {
+				const Member &a = m[pair->first], &b = m[pair->second];
+				problems.push_back({ProblemKind::EntriesReordered, h.block_no, a.id,
+				                    "entries " + std::to_string(a.id) + " and " + std::to_string(b.id) +
+				                        " traded ids: the content of each, hashed under the other's id, gives "
+				                        "the first bytes of the leaf hash it stores"});
+				for (size_t p : mismatched)
+					if (p != pair->first && p != pair->second)
+						problems.push_back({ProblemKind::ValueChanged, h.block_no, m[p].id,
+						                    m[p].partial ? "content altered: it does not match the first bytes of "
+						                                   "its leaf hash"
+						                                 : "content altered after sealing: it no longer matches its "
+						                                   "leaf hash"});
+				return;
+			}
 			bool not_searched = false;
 			const auto pair = search_swap(leaves, mismatched, h.merkle_root, &not_searched);
 			if (pair) {
@@ -679,6 +702,36 @@ bool TrailVerifier::spend(size_t hashes)
 		return false;
 	budget_left_ -= hashes;
 	return true;
+}
+
+// Two members that store the first bytes of their leaf hashes and traded ids: the content of each,
+// hashed under the other's id, begins with the bytes it stores. The stored bytes cannot rebuild the
+// block's root, so the leaves themselves are the evidence (two 8-byte matches by chance: about 2^-128).
+std::optional<std::pair<size_t, size_t>> TrailVerifier::search_partial_swap(const std::vector<Member> &m,
+                                                                            const std::vector<size_t> &mismatched)
+{
+	std::vector<size_t> cand;
+	for (size_t p : mismatched)
+		if (m[p].partial && m[p].enc != kSame)
+			cand.push_back(p);
+	const size_t c = cand.size();
+	if (c < 2 || c * (c - 1) / 2 > limits_.max_swap_pairs)
+		return std::nullopt;
+	auto gives_stored = [&](size_t p, int64_t id) {
+		const Hash h = leaf_hash_under_id(encodings_[m[p].enc], id);
+		return std::equal(h.begin(), h.begin() + kStoredLeafPrefix, m[p].stored.begin());
+	};
+	for (size_t i = 0; i < c; i++) {
+		poll_interrupt();
+		for (size_t j = i + 1; j < c; j++) {
+			if (!spend(2))
+				return std::nullopt;
+			const size_t p = cand[i], q = cand[j];
+			if (gives_stored(p, m[q].id) && gives_stored(q, m[p].id))
+				return std::make_pair(p, q);
+		}
+	}
+	return std::nullopt;
 }
 
 // Two of the candidate positions whose leaves, swapped, give root. A single pair is tried by plain

@@ -10,6 +10,7 @@
 #include <set>
 #include <tuple>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -67,9 +68,12 @@ class TrailVerifier
 	// Every entry whose xid could belong to the range, in any order: the leaf hash its block sealed as
 	// far as the entry stores it (stored_leaf.hpp's SealedLeaf::leaf) and the hash recomputed from its
 	// stored content. partial: the entry stores only the first bytes of its leaf hash, so a mismatch
-	// cannot be checked against the block's Merkle root (the messages say so). Entries outside the range
-	// are ignored.
-	void add_entry(int64_t id, uint64_t xid, const Hash &stored, const Hash &recomputed, bool partial = false);
+	// cannot be checked against the block's Merkle root (the messages say so). encoding: for a partial
+	// entry whose content does not give its stored bytes, its canonical bytes (encode_entry), so that
+	// two entries that traded ids can be named (leaf_hash_under_id); empty otherwise. Entries outside
+	// the range are ignored.
+	void add_entry(int64_t id, uint64_t xid, const Hash &stored, const Hash &recomputed, bool partial = false,
+	               std::string_view encoding = {});
 
 	// Format 2: what became of an entry's payload (docs/hashing.md); entries outside the range are
 	// ignored. erasure_id: the erasure its row names (0 = none), for an erased payload.
@@ -127,6 +131,7 @@ class TrailVerifier
 		Hash stored;
 		uint32_t alt;         // index into alts_ of the recomputed hash when it differs, else kSame
 		bool partial = false; // the entry stores only a prefix of its leaf hash
+		uint32_t enc = kSame;  // index into encodings_ of its canonical bytes, when add_entry got them
 	};
 	// Streaming: what the first pass keeps of a block's members.
 	struct Stream {
@@ -169,6 +174,8 @@ class TrailVerifier
 	std::optional<std::pair<size_t, size_t>> search_swap(const std::vector<Hash> &leaves,
 	                                                     const std::vector<size_t> &candidates, const Hash &root,
 	                                                     bool *not_searched);
+	std::optional<std::pair<size_t, size_t>> search_partial_swap(const std::vector<Member> &m,
+	                                                             const std::vector<size_t> &mismatched);
 	bool spend(size_t hashes);
 
 	std::optional<StoredBlock> previous_;
@@ -184,6 +191,10 @@ class TrailVerifier
 	int64_t pending_ = 0;
 	size_t last_hit_ = 0; // chain index of the last located entry: neighbours tend to share a block
 	std::vector<Hash> alts_;
+	// Canonical bytes of partial entries that do not match, up to kMaxEncodingBytes in all.
+	std::vector<std::string> encodings_;
+	size_t encoding_bytes_ = 0;
+	static constexpr size_t kMaxEncodingBytes = size_t(64) << 20;
 	Limits limits_;
 	size_t budget_left_ = Limits().search_hash_budget;
 	bool finished_ = false;

@@ -61,6 +61,18 @@ UPDATE witness.entry e SET commitment = sha256('\x03'::bytea || e.salt || witnes
 UPDATE witness.entry e SET leaf_hash = witness.entry_leaf_hash(e) WHERE id = :e1 + 2;
 SELECT status, problem, block_no - :base AS block FROM witness.verify(:base + 1);
 ROLLBACK;
+-- 6. Two entries trade ids: each one's content, hashed under the other's id, gives the bytes it
+-- stores, so they are named as reordered, even with a third entry of the block altered beside them.
+BEGIN;
+ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
+UPDATE witness.entry SET id = CASE id WHEN :e1 + 1 THEN :e1 + 4 ELSE :e1 + 1 END WHERE id IN (:e1 + 1, :e1 + 4);
+SELECT status, problem, entry_id - :e1 AS entry,
+       detail LIKE format('entries %s and %s traded ids: %%', :e1 + 1, :e1 + 4) AS names_both,
+       substring(detail FROM 'traded ids: (.*)$') AS why
+FROM witness.verify(:base + 1);
+UPDATE witness.entry SET new_values = '{"balance":1,"id":3}' WHERE id = :e1 + 2;
+SELECT status, problem, entry_id - :e1 AS entry FROM witness.verify(:base + 1) ORDER BY entry_id;
+ROLLBACK;
 
 -- Altered between capture and sealing: the sealer warns and seals what the entry stores of its hash;
 -- verification names the entry as altered before sealing, and prove() refuses it. Rolled back too.

@@ -740,3 +740,19 @@ TEST(EntryEncodingV2, RejectsUnknownFormat)
 	EXPECT_THROW(encode_entry(e, out), std::invalid_argument);
 	EXPECT_EQ(out, "x");
 }
+
+// The leaf hash under another id, from the canonical bytes alone: what verification uses to name two
+// entries that traded ids.
+TEST(EntryEncoding, LeafHashUnderAnotherId)
+{
+	EntryView e = insert_entry();
+	std::string bytes;
+	encode_entry(e, bytes);
+	EXPECT_EQ(leaf_hash_under_id(bytes, e.id), entry_leaf_hash(e));
+	e.id = 987654321012;
+	EXPECT_EQ(leaf_hash_under_id(bytes, e.id), entry_leaf_hash(e));
+	e.id = -1;
+	EXPECT_EQ(leaf_hash_under_id(bytes, e.id), entry_leaf_hash(e));
+	EXPECT_THROW(leaf_hash_under_id(std::string_view(bytes).substr(0, 9), 1), std::invalid_argument);
+	EXPECT_THROW(leaf_hash_under_id("\x01\x02" + bytes.substr(2), 1), std::invalid_argument);
+}

@@ -10,6 +10,7 @@
 
 #include "merkle.hpp"
 #include "sha256.hpp"
+#include "entry_encoding.hpp"
 #include "stored_leaf.hpp"
 
 using namespace witness;
@@ -372,6 +373,75 @@ TEST(TrailVerifier, PartialLeafValueChangedBeforeSealing)
 	const VerifyReport r = t.verify();
 	EXPECT_EQ(summary(r), Strings{"value changed@1/20"});
 	EXPECT_NE(r.problems[0].detail.find("before sealing"), std::string::npos) << details(r);
+}
+
+// Real entries (canonical bytes, as captured) that store 8 bytes of their leaf hashes: a block of ids
+// 10, 20 and 30, sealed; then the rows are given as they are after `changes` (id -> the id whose content
+// the row now holds), with their canonical bytes for those that no longer match, as the glue gives them.
+static VerifyReport verify_real_entries(const std::vector<std::pair<int64_t, int64_t>> &changes, bool with_encodings = true)
+{
+	auto entry = [](int64_t id, int64_t content_of) {
+		static std::string values[64];
+		std::string &v = values[content_of % 64];
+		v = "{\"n\":" + std::to_string(content_of) + "}";
+		EntryView e;
+		e.format = kEntryFormatVersion;
+		e.id = id;
+		e.xid = 100;
+		e.stmt_time_us = 1700000000000000;
+		e.op = 'I';
+		e.schema_name = TextField{true, "public", 6};
+		e.table_name = TextField{true, "t", 1};
+		e.session_user = TextField{true, "alice", 5};
+		e.current_user = TextField{true, "alice", 5};
+		e.new_values = JsonDoc{true, nullptr, 0, v.data(), v.size()};
+		return e;
+	};
+	const std::vector<int64_t> ids = {10, 20, 30};
+	std::vector<Hash> leaves;
+	for (int64_t id : ids)
+		leaves.push_back(entry_leaf_hash(entry(id, id)));
+	BlockHeader h;
+	h.block_no = 1;
+	h.snapshot = "101:101:";
+	h.entry_count = 3;
+	h.has_entry_ids = true;
+	h.first_entry_id = 10;
+	h.last_entry_id = 30;
+	h.merkle_root = merkle_root(leaves);
+	h.sealed_at_us = 1700000001000000;
+	TrailVerifier v(nullptr, {StoredBlock{h, block_hash(h)}}, true, 0);
+	for (size_t i = 0; i < ids.size(); i++) {
+		int64_t content_of = ids[i];
+		for (const auto &[id, of] : changes)
+			if (id == ids[i])
+				content_of = of;
+		// The row keeps the 8 bytes captured with its content; its id is now ids[i].
+		const Hash stored = entry_leaf_hash(entry(content_of, content_of));
+		const EntryView now = entry(ids[i], content_of);
+		const Hash recomputed = entry_leaf_hash(now);
+		const SealedLeaf leaf = sealed_leaf(stored.data(), kStoredLeafPrefix, &recomputed);
+		std::string encoding;
+		if (with_encodings && !leaf.matches)
+			encode_entry(now, encoding);
+		v.add_entry(ids[i], 100, leaf.leaf, recomputed, true, encoding);
+	}
+	return v.finish();
+}
+
+TEST(TrailVerifier, PartialLeafEntriesTradedIds)
+{
+	EXPECT_EQ(summary(verify_real_entries({})), Strings{});
+	const VerifyReport r = verify_real_entries({{10, 30}, {30, 10}});
+	EXPECT_EQ(summary(r), Strings{"entries reordered@1/10"});
+	EXPECT_NE(r.problems[0].detail.find("entries 10 and 30 traded ids"), std::string::npos) << details(r);
+	// Without the canonical bytes, the swap is still caught, as two changed values.
+	EXPECT_EQ(summary(verify_real_entries({{10, 30}, {30, 10}}, false)),
+	          (Strings{"value changed@1/10", "value changed@1/30"}));
+	// A copy is no swap: the entry whose content moved away is changed, and so is the copy.
+	EXPECT_EQ(summary(verify_real_entries({{10, 30}})), (Strings{"value changed@1/10"}));
+	EXPECT_EQ(summary(verify_real_entries({{10, 20}, {20, 30}, {30, 10}})),
+	          (Strings{"value changed@1/10", "value changed@1/20", "value changed@1/30"}));
 }
 
 TEST(TrailVerifier, HashChanged)

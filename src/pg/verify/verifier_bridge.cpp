@@ -83,13 +83,13 @@ void verifier_set_eras(VerifierHandle *v, const int64 *first_entry_ids, const in
 }
 
 void verifier_add_entry(VerifierHandle *v, int64 id, uint64 xid, const uint8_t *stored, const uint8_t *recomputed,
-                        bool partial)
+                        bool partial, const char *encoding, size_t encoding_len)
 {
 	run_core(ERRCODE_INTERNAL_ERROR, "pg_witness verification failed to read an entry", [&] {
 		Hash s, r;
 		std::memcpy(s.data(), stored, 32);
 		std::memcpy(r.data(), recomputed, 32);
-		v->verifier->add_entry(id, xid, s, r, partial);
+		v->verifier->add_entry(id, xid, s, r, partial, std::string_view(encoding != nullptr ? encoding : "", encoding_len));
 	});
 }
 

@@ -40,8 +40,10 @@ VerifierHandle *verifier_create(const StoredBlockFields *previous, const StoredB
                                 bool is_last, int64 highest_block_no_issued, int64 range_end);
 // The transaction-id eras after the first (witness.era); call before the first entry.
 void verifier_set_eras(VerifierHandle *v, const int64 *first_entry_ids, const int64 *first_block_nos, int n);
+// encoding/encoding_len: the canonical bytes of a partial entry whose content does not give its
+// stored bytes (TrailVerifier::add_entry); nullptr/0 otherwise.
 void verifier_add_entry(VerifierHandle *v, int64 id, uint64 xid, const uint8_t *stored, const uint8_t *recomputed,
-                        bool partial);
+                        bool partial, const char *encoding = nullptr, size_t encoding_len = 0);
 // Format 2: the state of an entry's payload (0 intact, 1 changed, 2 erased) and the erasure its row
 // names (0 = none).
 enum PayloadCheck { PayloadIntact = 0, PayloadChanged = 1, PayloadErased = 2, PayloadUnchecked = 3 };

@@ -362,7 +362,11 @@ void feed_entry(VerifierHandle *v, Datum *values, bool *nulls, bool skip_old, ui
 		if (is_retention_record(view))
 			verifier_add_retention_record(v, view.new_values.canonical, view.new_values.canonical_len);
 	}
-	verifier_add_entry(v, DatumGetInt64(values[EntryId - 1]), xid, sealed.leaf.data(), recomputed.data(), sealed.partial);
+	// An entry whose content no longer gives the bytes it stores: its canonical bytes let the verifier
+	// tell whether it traded ids with another (core/trail_verifier.hpp).
+	const bytea *encoding = sealed.partial && sealed.hashed && !sealed.matches ? canonical_bytes(view) : nullptr;
+	verifier_add_entry(v, DatumGetInt64(values[EntryId - 1]), xid, sealed.leaf.data(), recomputed.data(), sealed.partial,
+	                   encoding != nullptr ? VARDATA_ANY(encoding) : nullptr, encoding != nullptr ? VARSIZE_ANY_EXHDR(encoding) : 0);
 	if (period->restricted && !nulls[EntryStmtTime - 1]) {
 		MemoryContext here = MemoryContextSwitchTo(caller);
 		period_add(period, DatumGetInt64(values[EntryId - 1]), DatumGetTimestampTz(values[EntryStmtTime - 1]));
