@@ -15,20 +15,24 @@ library only, sharing no code with the extension. It recomputes:
   - block_hash = SHA-256(0x02 || header bytes), and prev_hash = block_hash of the previous block
     (32 zero bytes for block 1).
 
-Leaf hashes themselves are not recomputed here (that needs the canonical entry encoding); the
-integration scripts compare them with witness.entry_leaf_hash() in SQL. An entry captured since
-version 0.2 stores (and exports) only the first 8 bytes of its leaf hash (docs/hashing.md, "How
-entries store their leaf hash"): --leaves FILE gives the full hashes, one "id hex" line per entry, as
-witness._sealed_leaf() computes them in SQL; each must begin with the exported bytes.
+  - every entry's leaf hash from its exported content (docs/hashing.md, format 1 and format 2, with
+    the field encodings and canonical JSON of test/unit/vectors/make_entry_vectors.py, itself written
+    from the specification): for a payload in clear, its commitment from salt and payload first. An
+    entry captured since version 0.2 exports only the first 8 bytes of its leaf hash and (in clear)
+    of its commitment ("How entries store their leaf hash"): each must begin the recomputed one.
 
-Usage: psql -At -c 'SELECT * FROM witness.export_trail()' | trail_check.py [--allow-pending] [--leaves FILE]
+Usage: psql -At -c 'SELECT * FROM witness.export_trail()' | trail_check.py [--allow-pending]
 Prints one summary line; exits 1 and lists the first problems if anything does not match.
 """
 
 import hashlib
 import json
+import os
 import struct
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "unit", "vectors"))
+import make_entry_vectors as v1  # noqa: E402  (field encodings and canonical JSON, from the spec)
 
 T_NULL, T_INT, T_TEXT, T_BYTES = 0x00, 0x01, 0x02, 0x04
 
@@ -96,22 +100,59 @@ class Snapshot:
         return all(x >= other.xmax or x in other.xip for x in self.xip)
 
 
-def read_leaves(args):
-    """The --leaves FILE argument: {entry id: full leaf hash}, or None without it."""
-    if "--leaves" not in args:
-        return None
-    full = {}
-    with open(args[args.index("--leaves") + 1]) as f:
-        for line in f:
-            if line.strip():
-                id_, hex_ = line.split()
-                full[int(id_)] = bytes.fromhex(hex_)
-    return full
+def json_members(line):
+    """An entry line's members with JSON numbers kept as their text (v1.Num), so that the canonical
+    JSON of a value is rebuilt exactly."""
+    return json.loads(line, parse_int=v1.Num, parse_float=v1.Num)
+
+
+def recomputed_leaf(e, raw):
+    """The leaf hash of an exported entry from its content, and a reason when it cannot be computed:
+    (hash, None) or (None, why). e: the line as plain JSON; raw: json_members(line)."""
+    fields = dict(e)
+    for k in ("row_key", "old_values", "new_values", "context"):
+        fields[k] = raw.get(k)
+    if e.get("op") not in v1.OPS:
+        return None, "unknown op %r" % e.get("op")
+    if e.get("format") == 1:
+        return hashlib.sha256(b"\x00" + v1.canonical_bytes(fields)).digest(), None
+    if e.get("format") != 2:
+        return None, "unknown format %r" % e.get("format")
+    commitment = bytes.fromhex(e["commitment"] or "")
+    if len(commitment) == 8:
+        # In clear: SHA-256(0x03 || salt || payload bytes), whose first 8 bytes are exported.
+        if e["salt"] is None:
+            return None, "a commitment prefix without a salt"
+        payload = b"".join([v1.f_json(fields["row_key"]), v1.f_text(e["subject"]),
+                            v1.f_json(fields["old_values"]), v1.f_json(fields["new_values"])])
+        full = hashlib.sha256(b"\x03" + bytes.fromhex(e["salt"]) + payload).digest()
+        if full[:8] != commitment:
+            return None, "its payload does not give the commitment bytes %s" % commitment.hex()
+        commitment = full
+    elif len(commitment) != 32:
+        return None, "a commitment of %d bytes" % len(commitment)
+    pseudonym = None if e["subject_pseudonym"] is None else bytes.fromhex(e["subject_pseudonym"])
+
+    def f_bytes(b):
+        return bytes([0x00]) if b is None else bytes([0x04]) + struct.pack(">I", len(b)) + b
+
+    canonical = b"".join([
+        bytes([2]),
+        v1.f_int(e["id"]), v1.f_int(e["xid"]), v1.f_int(e["stmt_time_us"]),
+        v1.f_text(v1.OPS[e["op"]]),
+        v1.f_text(e["schema_name"]), v1.f_text(e["table_name"]),
+        v1.f_int(e["tags"]),
+        v1.f_text(e["session_user"]), v1.f_text(e["current_user"]),
+        v1.f_text(e["application_name"]), v1.f_text(e["client_addr"]), v1.f_int_or_null(e["client_port"]),
+        v1.f_int(e["backend_pid"]),
+        v1.f_text(e["actor"]), v1.f_text(e["reason"]), v1.f_json(fields["context"]),
+        f_bytes(pseudonym), f_bytes(commitment),
+    ])
+    return hashlib.sha256(b"\x00" + canonical).digest(), None
 
 
 def main():
     allow_pending = "--allow-pending" in sys.argv[1:]
-    full_leaves = read_leaves(sys.argv[1:])
     problems = []
 
     def problem(msg):
@@ -129,6 +170,7 @@ def main():
         elif t == "block":
             blocks.append(rec)
         elif t == "entry":
+            rec["_leaf"] = recomputed_leaf(rec, json_members(line))
             entries.append(rec)
         elif t == "era":
             eras.append((rec["first_entry_id"], rec["first_block_no"]))
@@ -199,12 +241,13 @@ def main():
 
     def leaf_of(e):
         stored = bytes.fromhex(e["leaf_hash"])
-        if len(stored) == 32:
-            return stored
-        full = full_leaves.get(e["id"]) if full_leaves is not None else None
-        if full is None or len(stored) != 8 or full[:8] != stored:
-            problem("entry %d: its %d stored leaf-hash bytes %s are not the start of its leaf hash %s"
-                    % (e["id"], len(stored), stored.hex(), full.hex() if full else "(not given: --leaves)"))
+        full, why = e["_leaf"]
+        if full is None:
+            problem("entry %d: no leaf hash can be recomputed: %s" % (e["id"], why))
+            return stored + bytes(32 - len(stored)) if len(stored) < 32 else stored[:32]
+        if len(stored) not in (8, 32) or full[:len(stored)] != stored:
+            problem("entry %d: its %d stored leaf-hash bytes %s do not begin its recomputed leaf hash %s"
+                    % (e["id"], len(stored), stored.hex(), full.hex()))
             return stored + bytes(32 - len(stored)) if len(stored) < 32 else stored[:32]
         return full
 
