@@ -55,6 +55,8 @@ const unsigned char *bytes(std::string_view s)
 
 // The thread's context, keyed for one message; the 12-byte IV is GCM's default length, so no IV length
 // call. Reused: a new context per message was an allocation and a provider lookup per captured entry.
+// Once it holds the cipher, it is given only the new key and IV: naming the cipher again makes OpenSSL
+// free the provider's context (wiping it) and allocate a new one, for every message.
 EVP_CIPHER_CTX *keyed_ctx(std::string_view key, std::string_view iv, bool encrypt)
 {
 	thread_local CipherCtx ctx;
@@ -63,8 +65,11 @@ EVP_CIPHER_CTX *keyed_ctx(std::string_view key, std::string_view iv, bool encryp
 		if (!ctx)
 			fail_crypto("EVP_CIPHER_CTX_new failed");
 	}
-	if (EVP_CipherInit_ex2(ctx.get(), aes256gcm_cipher(), bytes(key), bytes(iv), encrypt ? 1 : 0, nullptr) != 1)
+	const EVP_CIPHER *cipher = EVP_CIPHER_CTX_get0_cipher(ctx.get()) == aes256gcm_cipher() ? nullptr : aes256gcm_cipher();
+	if (EVP_CipherInit_ex2(ctx.get(), cipher, bytes(key), bytes(iv), encrypt ? 1 : 0, nullptr) != 1) {
+		ctx.reset(); // start from a new context next time
 		fail_crypto("AES-256-GCM init failed");
+	}
 	return ctx.get();
 }
 

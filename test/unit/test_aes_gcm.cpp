@@ -86,6 +86,30 @@ TEST(AesGcm, GcmSpecVectorsOpen)
 	}
 }
 
+// The thread's cipher context is kept and re-keyed for every message: sealing and opening under
+// different keys, in any order and after a failed open, gives what each does on its own.
+TEST(AesGcm, InterleavedKeysOnTheKeptContext)
+{
+	for (int round = 0; round < 3; round++)
+		for (size_t i = 0; i < std::size(kVectors); i++) {
+			const GcmVector &v = kVectors[i], &w = kVectors[(i + 1) % std::size(kVectors)];
+			std::string plaintext;
+			const bool same_key = std::string(v.key) == w.key && std::string(v.iv) == w.iv && std::string(v.aad) == w.aad;
+			if (!same_key) { // (test cases 13 and 14 share key, IV and associated data)
+				EXPECT_FALSE(aes256gcm_open(from_hex(w.key), from_hex(w.iv), from_hex(w.aad),
+				                            from_hex(std::string(v.ciphertext) + v.tag), plaintext))
+				    << "another vector's key opens " << v.tag;
+			}
+			EXPECT_EQ(aes256gcm_seal(from_hex(v.key), from_hex(v.iv), from_hex(v.aad), from_hex(v.plaintext)),
+			          from_hex(std::string(v.ciphertext) + v.tag))
+			    << v.tag;
+			EXPECT_TRUE(aes256gcm_open(from_hex(w.key), from_hex(w.iv), from_hex(w.aad),
+			                           from_hex(std::string(w.ciphertext) + w.tag), plaintext))
+			    << w.tag;
+			EXPECT_EQ(plaintext, from_hex(w.plaintext)) << w.tag;
+		}
+}
+
 TEST(AesGcm, FlippedCiphertextBitFails)
 {
 	Sealed16 s;
