@@ -39,7 +39,8 @@ q() { psql -X -q -A -t -v ON_ERROR_STOP=1 -d floor "$@"; }
 psql -X -q -d postgres -c "CREATE DATABASE floor" >/dev/null
 q -c "CREATE EXTENSION pg_witness" >/dev/null
 pgbench -q -i -s "$SCALE" floor >/dev/null 2>&1
-q -c "CREATE TABLE public.floor_sink (n bigint, filler bytea)" \
+# EXTERNAL: the filler (one repeated byte) is never compressed, should a row pass the TOAST threshold.
+q -c "CREATE TABLE public.floor_sink (n bigint, filler bytea)" -c "ALTER TABLE public.floor_sink ALTER filler SET STORAGE EXTERNAL" \
 	-c "CREATE FUNCTION public.floor_capture() RETURNS trigger AS '\$libdir/floor_capture' LANGUAGE C" >/dev/null
 
 new_bulk_table() {

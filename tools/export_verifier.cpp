@@ -305,8 +305,9 @@ ExportResult verify_export(ExportInput &input, const VerifyOptions &options)
 		spill = std::make_unique<EntrySpill>();
 	// The canonical bytes of entries that do not give the leaf bytes they store, by content hash: kept
 	// from the first pass for the passes that collect their blocks (a few at most, unless the trail was
-	// tampered with wholesale; the verifier keeps up to 64 MiB of them).
+	// tampered with wholesale), up to the verifier's own bound.
 	std::map<Hash, std::string> leaf_encodings;
+	size_t leaf_encoding_bytes = 0;
 	auto add = [&](const ExportEntry &e) {
 		std::string_view encoding;
 		if (e.partial && e.hashed && e.stored != e.recomputed) {
@@ -339,8 +340,9 @@ ExportResult verify_export(ExportInput &input, const VerifyOptions &options)
 		    [&](const ExportEntry &e, std::string_view encoding) {
 			    pruned_lines = std::max(pruned_lines, t.pruned.size());
 			    ensure_verifier();
-			    if (!encoding.empty())
-				    leaf_encodings.emplace(e.recomputed, std::string(encoding));
+			    if (!encoding.empty() && leaf_encoding_bytes + encoding.size() <= TrailVerifier::kMaxEncodingBytes &&
+			        leaf_encodings.emplace(e.recomputed, std::string(encoding)).second)
+				    leaf_encoding_bytes += encoding.size();
 			    add(e);
 			    if (spill)
 				    spill->write(e);

@@ -540,18 +540,7 @@ void TrailVerifier::check_members(Block &block, std::vector<Problem> &problems)
 		}
 		if (mismatched.size() >= 2) {
 			if (const auto pair = search_partial_swap(m, mismatched)) {
-				const Member &a = m[pair->first], &b = m[pair->second];
-				problems.push_back({ProblemKind::EntriesReordered, h.block_no, a.id,
-				                    "entries " + std::to_string(a.id) + " and " + std::to_string(b.id) +
-				                        " traded ids: the content of each, hashed under the other's id, gives "
-				                        "the first bytes of the leaf hash it stores"});
-				for (size_t p : mismatched)
-					if (p != pair->first && p != pair->second)
-						problems.push_back({ProblemKind::ValueChanged, h.block_no, m[p].id,
-						                    m[p].partial ? "content altered: it does not match the first bytes of "
-						                                   "its leaf hash"
-						                                 : "content altered after sealing: it no longer matches its "
-						                                   "leaf hash"});
+				report_partial_swap(block, leaves, mismatched, *pair, problems);
 				return;
 			}
 			bool not_searched = false;
@@ -704,9 +693,15 @@ bool TrailVerifier::spend(size_t hashes)
 	return true;
 }
 
+// SHA-256 of an entry's canonical bytes, counted in 64-byte blocks against the search budget.
+static size_t hash_cost(const std::string &encoding)
+{
+	return encoding.size() / 64 + 2;
+}
+
 // Two members that store the first bytes of their leaf hashes and traded ids: the content of each,
-// hashed under the other's id, begins with the bytes it stores. The stored bytes cannot rebuild the
-// block's root, so the leaves themselves are the evidence (two 8-byte matches by chance: about 2^-128).
+// hashed under the other's id, begins with the bytes it stores (two 8-byte matches by chance: about
+// 2^-128). Those two hashes are then the leaves the block sealed at each other's places.
 std::optional<std::pair<size_t, size_t>> TrailVerifier::search_partial_swap(const std::vector<Member> &m,
                                                                             const std::vector<size_t> &mismatched)
 {
@@ -722,16 +717,55 @@ std::optional<std::pair<size_t, size_t>> TrailVerifier::search_partial_swap(cons
 		return std::equal(h.begin(), h.begin() + kStoredLeafPrefix, m[p].stored.begin());
 	};
 	for (size_t i = 0; i < c; i++) {
-		poll_interrupt();
 		for (size_t j = i + 1; j < c; j++) {
-			if (!spend(2))
-				return std::nullopt;
+			poll_interrupt();
 			const size_t p = cand[i], q = cand[j];
-			if (gives_stored(p, m[q].id) && gives_stored(q, m[p].id))
+			if (!spend(hash_cost(encodings_[m[p].enc])))
+				return std::nullopt;
+			if (!gives_stored(p, m[q].id))
+				continue;
+			if (!spend(hash_cost(encodings_[m[q].enc])))
+				return std::nullopt;
+			if (gives_stored(q, m[p].id))
 				return std::make_pair(p, q);
 		}
 	}
 	return std::nullopt;
+}
+
+// Reports two members found by search_partial_swap(). With their sealed leaves put back in place, the
+// block's Merkle root says whether the swap is all that changed: when they were the only members that
+// no longer match and the root still differs, another entry was rewritten together with its stored
+// bytes; any other member that no longer matches is reported as altered, the root unable to say more.
+void TrailVerifier::report_partial_swap(const Block &block, std::vector<Hash> leaves,
+                                        const std::vector<size_t> &mismatched, std::pair<size_t, size_t> pair,
+                                        std::vector<Problem> &problems)
+{
+	const std::vector<Member> &m = block.members;
+	const BlockHeader &h = block.stored.header;
+	const Member &a = m[pair.first], &b = m[pair.second];
+	problems.push_back({ProblemKind::EntriesReordered, h.block_no, a.id,
+	                    "entries " + std::to_string(a.id) + " and " + std::to_string(b.id) +
+	                        " traded ids: the content of each, hashed under the other's id, gives the first bytes of "
+	                        "the leaf hash it stores"});
+	if (mismatched.size() == 2) {
+		leaves[pair.second] = leaf_hash_under_id(encodings_[a.enc], b.id);
+		leaves[pair.first] = leaf_hash_under_id(encodings_[b.enc], a.id);
+		if (spend(leaves.size()) && merkle_root(leaves) != h.merkle_root)
+			problems.push_back({ProblemKind::ValueChanged, h.block_no, 0,
+			                    "with entries " + std::to_string(a.id) + " and " + std::to_string(b.id) +
+			                        " put back in their sealed places, the block's Merkle root is still not the "
+			                        "sealed one: another entry was rewritten together with its stored bytes"});
+		return;
+	}
+	for (size_t p : mismatched)
+		if (p != pair.first && p != pair.second)
+			problems.push_back({ProblemKind::ValueChanged, h.block_no, m[p].id,
+			                    m[p].partial ? "content altered: it no longer gives the leaf hash whose first bytes the "
+			                                   "entry stores; with only those stored, the block's Merkle root cannot "
+			                                   "tell whether another of its entries was rewritten together with its "
+			                                   "stored bytes"
+			                                 : "content does not match its leaf hash"});
 }
 
 // Two of the candidate positions whose leaves, swapped, give root. A single pair is tried by plain

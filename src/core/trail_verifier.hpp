@@ -121,6 +121,10 @@ class TrailVerifier
 		budget_left_ = limits.search_hash_budget;
 	}
 
+	// The most canonical bytes add_entry keeps, over all entries: beyond it, entries that traded ids
+	// are reported as changed values instead (a bound on memory when a trail is tampered with wholesale).
+	static constexpr size_t kMaxEncodingBytes = size_t(64) << 20;
+
 	// For a range that does not end at the newest block: the last block number it asks for, which
 	// must exist with every number before it; absent ones are reported missing (0: not checked).
 	void set_range_end(int64_t last_block_no) { range_end_ = last_block_no; }
@@ -176,6 +180,8 @@ class TrailVerifier
 	                                                     bool *not_searched);
 	std::optional<std::pair<size_t, size_t>> search_partial_swap(const std::vector<Member> &m,
 	                                                             const std::vector<size_t> &mismatched);
+	void report_partial_swap(const Block &block, std::vector<Hash> leaves, const std::vector<size_t> &mismatched,
+	                         std::pair<size_t, size_t> pair, std::vector<Problem> &problems);
 	bool spend(size_t hashes);
 
 	std::optional<StoredBlock> previous_;
@@ -194,7 +200,6 @@ class TrailVerifier
 	// Canonical bytes of partial entries that do not match, up to kMaxEncodingBytes in all.
 	std::vector<std::string> encodings_;
 	size_t encoding_bytes_ = 0;
-	static constexpr size_t kMaxEncodingBytes = size_t(64) << 20;
 	Limits limits_;
 	size_t budget_left_ = Limits().search_hash_budget;
 	bool finished_ = false;

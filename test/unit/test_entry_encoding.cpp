@@ -753,6 +753,15 @@ TEST(EntryEncoding, LeafHashUnderAnotherId)
 	EXPECT_EQ(leaf_hash_under_id(bytes, e.id), entry_leaf_hash(e));
 	e.id = -1;
 	EXPECT_EQ(leaf_hash_under_id(bytes, e.id), entry_leaf_hash(e));
+	// Format 2 (its commitment and pseudonym after the attribution) puts the id in the same place.
+	EntryView v2 = truncate_entry();
+	v2.format = kEntryFormatCommitted;
+	v2.commitment.fill(0x5a);
+	v2.commitment_source = CommitmentSource::Stored;
+	std::string bytes2;
+	encode_entry(v2, bytes2);
+	v2.id = 42;
+	EXPECT_EQ(leaf_hash_under_id(bytes2, 42), entry_leaf_hash(v2));
 	EXPECT_THROW(leaf_hash_under_id(std::string_view(bytes).substr(0, 9), 1), std::invalid_argument);
 	EXPECT_THROW(leaf_hash_under_id("\x01\x02" + bytes.substr(2), 1), std::invalid_argument);
 }

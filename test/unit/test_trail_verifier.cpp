@@ -378,7 +378,9 @@ TEST(TrailVerifier, PartialLeafValueChangedBeforeSealing)
 // Real entries (canonical bytes, as captured) that store 8 bytes of their leaf hashes: a block of ids
 // 10, 20 and 30, sealed; then the rows are given as they are after `changes` (id -> the id whose content
 // the row now holds), with their canonical bytes for those that no longer match, as the glue gives them.
-static VerifyReport verify_real_entries(const std::vector<std::pair<int64_t, int64_t>> &changes, bool with_encodings = true)
+// rewritten: an id whose content is replaced, its stored bytes recomputed to match (so it matches).
+static VerifyReport verify_real_entries(const std::vector<std::pair<int64_t, int64_t>> &changes, bool with_encodings = true,
+                                        int64_t rewritten = 0)
 {
 	auto entry = [](int64_t id, int64_t content_of) {
 		static std::string values[64];
@@ -417,7 +419,11 @@ static VerifyReport verify_real_entries(const std::vector<std::pair<int64_t, int
 			if (id == ids[i])
 				content_of = of;
 		// The row keeps the 8 bytes captured with its content; its id is now ids[i].
-		const Hash stored = entry_leaf_hash(entry(content_of, content_of));
+		Hash stored = entry_leaf_hash(entry(content_of, content_of));
+		if (ids[i] == rewritten) {
+			content_of = 63;
+			stored = entry_leaf_hash(entry(ids[i], content_of));
+		}
 		const EntryView now = entry(ids[i], content_of);
 		const Hash recomputed = entry_leaf_hash(now);
 		const SealedLeaf leaf = sealed_leaf(stored.data(), kStoredLeafPrefix, &recomputed);
@@ -438,7 +444,14 @@ TEST(TrailVerifier, PartialLeafEntriesTradedIds)
 	// Without the canonical bytes, the swap is still caught, as two changed values.
 	EXPECT_EQ(summary(verify_real_entries({{10, 30}, {30, 10}}, false)),
 	          (Strings{"value changed@1/10", "value changed@1/30"}));
-	// A copy is no swap: the entry whose content moved away is changed, and so is the copy.
+	// With a third entry rewritten together with its stored bytes, the swap is named, and the root (the
+	// two sealed leaves put back) says that something else changed.
+	const VerifyReport both = verify_real_entries({{10, 30}, {30, 10}}, true, 20);
+	EXPECT_EQ(summary(both), (Strings{"value changed@1/0", "entries reordered@1/10"}));
+	EXPECT_NE(both.problems[0].detail.find("another entry was rewritten together with its stored bytes"),
+	          std::string::npos)
+	    << details(both);
+	// A copy is no swap: the entry that now holds another's content is changed.
 	EXPECT_EQ(summary(verify_real_entries({{10, 30}})), (Strings{"value changed@1/10"}));
 	EXPECT_EQ(summary(verify_real_entries({{10, 20}, {20, 30}, {30, 10}})),
 	          (Strings{"value changed@1/10", "value changed@1/20", "value changed@1/30"}));

@@ -319,6 +319,20 @@ struct varlena *canonical_bytes(const EntryView &stored)
 	return scratch_bytea();
 }
 
+struct varlena *canonical_bytes_at_most(const EntryView &stored, size_t max_len)
+{
+	EntryView copy;
+	const EntryView &entry = hashed_view(stored, &copy);
+	const char *err = run_guarded([&] {
+		scratch.clear();
+		encode_entry(entry, scratch);
+	});
+	bytea *result = err == nullptr && scratch.size() <= max_len ? scratch_bytea() : nullptr;
+	if (scratch.capacity() > max_len)
+		std::string().swap(scratch); // do not keep a huge entry's buffer for the backend's lifetime
+	return result;
+}
+
 struct varlena *payload_bytes(const EntryView &stored)
 {
 	EntryView copy;

@@ -54,6 +54,10 @@ Datum json_object(const JsonField *fields, size_t n, const char **chars, size_t 
 
 // Canonical bytes of an entry as a palloc'd bytea.
 struct varlena *canonical_bytes(const EntryView &entry);
+// The same bytes when they can be encoded and take at most max_len bytes; nullptr otherwise, and
+// never an error (verification names two entries that traded ids from them, and reports an entry
+// either way).
+struct varlena *canonical_bytes_at_most(const EntryView &entry, size_t max_len);
 
 // Format 2: the canonical payload bytes of an entry (what its commitment covers) as a palloc'd bytea.
 struct varlena *payload_bytes(const EntryView &entry);

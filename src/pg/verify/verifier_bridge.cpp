@@ -93,6 +93,11 @@ void verifier_add_entry(VerifierHandle *v, int64 id, uint64 xid, const uint8_t *
 	});
 }
 
+size_t verifier_encoding_limit()
+{
+	return TrailVerifier::kMaxEncodingBytes;
+}
+
 void verifier_add_payload(VerifierHandle *v, int64 id, uint64 xid, PayloadCheck state, int64 erasure_id)
 {
 	const PayloadState core_state = state == PayloadIntact    ? PayloadState::Intact

@@ -44,6 +44,8 @@ void verifier_set_eras(VerifierHandle *v, const int64 *first_entry_ids, const in
 // stored bytes (TrailVerifier::add_entry); nullptr/0 otherwise.
 void verifier_add_entry(VerifierHandle *v, int64 id, uint64 xid, const uint8_t *stored, const uint8_t *recomputed,
                         bool partial, const char *encoding = nullptr, size_t encoding_len = 0);
+// The most canonical bytes the verifier keeps in all (TrailVerifier::kMaxEncodingBytes).
+size_t verifier_encoding_limit();
 // Format 2: the state of an entry's payload (0 intact, 1 changed, 2 erased) and the erasure its row
 // names (0 = none).
 enum PayloadCheck { PayloadIntact = 0, PayloadChanged = 1, PayloadErased = 2, PayloadUnchecked = 3 };

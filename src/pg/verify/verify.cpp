@@ -346,6 +346,11 @@ void feed_entry(VerifierHandle *v, Datum *values, bool *nulls, bool skip_old, ui
 	witness::Hash recomputed;
 	EntryView view;
 	const SealedLeaf sealed = row_sealed_leaf(values, nulls, &recomputed, &view);
+	// An entry whose content no longer gives the bytes it stores: its canonical bytes, as they were
+	// hashed, let the verifier tell whether it traded ids with another (core/trail_verifier.hpp).
+	const bytea *encoding = sealed.partial && sealed.hashed && !sealed.matches
+	                            ? canonical_bytes_at_most(view, verifier_encoding_limit())
+	                            : nullptr;
 	const int16 format = nulls[EntryFormat - 1] ? 0 : DatumGetInt16(values[EntryFormat - 1]);
 	if ((format == kEntryFormatVersion || format == kEntryFormatCommitted) && entry_null_required_column(nulls) == nullptr) {
 		// A changed payload that left only a commitment prefix: reported by the payload check. With the
@@ -362,9 +367,6 @@ void feed_entry(VerifierHandle *v, Datum *values, bool *nulls, bool skip_old, ui
 		if (is_retention_record(view))
 			verifier_add_retention_record(v, view.new_values.canonical, view.new_values.canonical_len);
 	}
-	// An entry whose content no longer gives the bytes it stores: its canonical bytes let the verifier
-	// tell whether it traded ids with another (core/trail_verifier.hpp).
-	const bytea *encoding = sealed.partial && sealed.hashed && !sealed.matches ? canonical_bytes(view) : nullptr;
 	verifier_add_entry(v, DatumGetInt64(values[EntryId - 1]), xid, sealed.leaf.data(), recomputed.data(), sealed.partial,
 	                   encoding != nullptr ? VARDATA_ANY(encoding) : nullptr, encoding != nullptr ? VARSIZE_ANY_EXHDR(encoding) : 0);
 	if (period->restricted && !nulls[EntryStmtTime - 1]) {
