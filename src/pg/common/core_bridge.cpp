@@ -275,25 +275,32 @@ void restore_stored_commitment(EntryView *stored, const uint8_t *bytes, size_t l
 	stored->commitment_source = work.commitment_source;
 }
 
-void leaf_hash(const EntryView &stored, uint8_t out[32])
+namespace
+{
+
+// The leaf hash into out, or what the core said when it could not encode the entry.
+const char *leaf_hash_or_error(const EntryView &stored, uint8_t out[32])
 {
 	EntryView copy;
 	const EntryView &entry = hashed_view(stored, &copy);
-	run_core(ERRCODE_INTERNAL_ERROR, "could not hash pg_witness entry", [&] {
+	return run_guarded([&] {
 		Hash h = entry_leaf_hash(entry);
 		std::memcpy(out, h.data(), h.size());
 	});
 }
 
+} // namespace
+
+void leaf_hash(const EntryView &stored, uint8_t out[32])
+{
+	const char *err = leaf_hash_or_error(stored, out);
+	if (err != nullptr)
+		raise_core_error(ERRCODE_INTERNAL_ERROR, "could not hash pg_witness entry", err, nullptr);
+}
+
 bool try_leaf_hash(const EntryView &stored, uint8_t out[32])
 {
-	EntryView copy;
-	const EntryView &entry = hashed_view(stored, &copy);
-	const char *err = run_guarded([&] {
-		Hash h = entry_leaf_hash(entry);
-		std::memcpy(out, h.data(), h.size());
-	});
-	return err == nullptr;
+	return leaf_hash_or_error(stored, out) == nullptr;
 }
 
 Datum json_object(const JsonField *fields, size_t n, const char **chars, size_t *len)
