@@ -209,6 +209,21 @@ std::vector<std::string> summary(const VerifyReport &r)
 
 using Strings = std::vector<std::string>;
 
+// Block 1 of a trail, sealed over leaves (ids first_id to last_id, in that order).
+static StoredBlock first_block(const std::vector<Hash> &leaves, const char *snapshot, int64_t first_id, int64_t last_id)
+{
+	BlockHeader h;
+	h.block_no = 1;
+	h.snapshot = snapshot;
+	h.entry_count = static_cast<int64_t>(leaves.size());
+	h.has_entry_ids = true;
+	h.first_entry_id = first_id;
+	h.last_entry_id = last_id;
+	h.merkle_root = merkle_root(leaves);
+	h.sealed_at_us = 1700000001000000;
+	return StoredBlock{h, block_hash(h)};
+}
+
 std::string details(const VerifyReport &r)
 {
 	std::string s;
@@ -403,16 +418,7 @@ static VerifyReport verify_real_entries(const std::vector<std::pair<int64_t, int
 	std::vector<Hash> leaves;
 	for (int64_t id : ids)
 		leaves.push_back(entry_leaf_hash(entry(id, id)));
-	BlockHeader h;
-	h.block_no = 1;
-	h.snapshot = "101:101:";
-	h.entry_count = 3;
-	h.has_entry_ids = true;
-	h.first_entry_id = 10;
-	h.last_entry_id = 30;
-	h.merkle_root = merkle_root(leaves);
-	h.sealed_at_us = 1700000001000000;
-	TrailVerifier v(nullptr, {StoredBlock{h, block_hash(h)}}, true, 0);
+	TrailVerifier v(nullptr, {first_block(leaves, "101:101:", 10, 30)}, true, 0);
 	for (size_t i = 0; i < ids.size(); i++) {
 		int64_t content_of = ids[i];
 		for (const auto &[id, of] : changes)
@@ -549,15 +555,7 @@ TEST(TrailVerifier, EntriesReorderedWithConsistentHashes)
 	std::vector<Hash> leaves;
 	for (int i = 0; i < 6; i++)
 		leaves.push_back(merkle_leaf_hash("e" + std::to_string(i)));
-	BlockHeader h;
-	h.block_no = 1;
-	h.snapshot = "10:10:";
-	h.entry_count = 6;
-	h.has_entry_ids = true;
-	h.first_entry_id = 1;
-	h.last_entry_id = 6;
-	h.merkle_root = merkle_root(leaves);
-	TrailVerifier v(nullptr, {StoredBlock{h, block_hash(h)}}, true, 1);
+	TrailVerifier v(nullptr, {first_block(leaves, "10:10:", 1, 6)}, true, 1);
 	for (int i = 0; i < 6; i++) {
 		const Hash &leaf = leaves[static_cast<size_t>(i == 1 ? 4 : i == 4 ? 1 : i)];
 		v.add_entry(i + 1, 5, leaf, leaf);

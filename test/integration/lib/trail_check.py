@@ -32,7 +32,8 @@ import struct
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "unit", "vectors"))
-import make_entry_vectors as v1  # noqa: E402  (field encodings and canonical JSON, from the spec)
+import make_entry_vectors as v1  # noqa: E402  (format 1 and canonical JSON, from the spec)
+import make_entry_v2_vectors as v2  # noqa: E402  (format 2, from the spec)
 
 T_NULL, T_INT, T_TEXT, T_BYTES = 0x00, 0x01, 0x02, 0x04
 
@@ -123,31 +124,14 @@ def recomputed_leaf(e, raw):
         # In clear: SHA-256(0x03 || salt || payload bytes), whose first 8 bytes are exported.
         if e["salt"] is None:
             return None, "a commitment prefix without a salt"
-        payload = b"".join([v1.f_json(fields["row_key"]), v1.f_text(e["subject"]),
-                            v1.f_json(fields["old_values"]), v1.f_json(fields["new_values"])])
-        full = hashlib.sha256(b"\x03" + bytes.fromhex(e["salt"]) + payload).digest()
+        full = v2.commitment(dict(fields, salt=bytes.fromhex(e["salt"])))
         if full[:8] != commitment:
             return None, "its payload does not give the commitment bytes %s" % commitment.hex()
         commitment = full
     elif len(commitment) != 32:
         return None, "a commitment of %d bytes" % len(commitment)
-    pseudonym = None if e["subject_pseudonym"] is None else bytes.fromhex(e["subject_pseudonym"])
-
-    def f_bytes(b):
-        return bytes([0x00]) if b is None else bytes([0x04]) + struct.pack(">I", len(b)) + b
-
-    canonical = b"".join([
-        bytes([2]),
-        v1.f_int(e["id"]), v1.f_int(e["xid"]), v1.f_int(e["stmt_time_us"]),
-        v1.f_text(v1.OPS[e["op"]]),
-        v1.f_text(e["schema_name"]), v1.f_text(e["table_name"]),
-        v1.f_int(e["tags"]),
-        v1.f_text(e["session_user"]), v1.f_text(e["current_user"]),
-        v1.f_text(e["application_name"]), v1.f_text(e["client_addr"]), v1.f_int_or_null(e["client_port"]),
-        v1.f_int(e["backend_pid"]),
-        v1.f_text(e["actor"]), v1.f_text(e["reason"]), v1.f_json(fields["context"]),
-        f_bytes(pseudonym), f_bytes(commitment),
-    ])
+    fields["pseudonym"] = None if e["subject_pseudonym"] is None else bytes.fromhex(e["subject_pseudonym"])
+    canonical = v2.canonical_bytes(fields, commitment)
     return hashlib.sha256(b"\x00" + canonical).digest(), None
 
 
