@@ -220,8 +220,9 @@ LEAF_MISMATCH="octet_length(e.leaf_hash) IS DISTINCT FROM CASE e.format WHEN 1 T
 # hash with witness.entry_leaf_hash() inside it. Prints the checker's summary.
 check_trail() {
 	local name=$1 host=$2 port=$3 db=$4 out rc=0 bad
-	out="$("$PSQL" -X -q -A -t -v ON_ERROR_STOP=1 -h "$host" -p "$port" -d "$db" -c 'SELECT * FROM witness.export_trail()' |
-		python3 "$IT_LIB/trail_check.py" 2>&1)" || rc=$?
+	# COPY, not psql's printer, which drops Unicode noncharacters (docs/verification.md).
+	out="$("$PSQL" -X -q -v ON_ERROR_STOP=1 -h "$host" -p "$port" -d "$db" -c '\copy (SELECT * FROM witness.export_trail()) TO STDOUT' |
+		python3 "$IT_LIB/trail_check.py" --copy-text 2>&1)" || rc=$?
 	if ((rc == 0)); then
 		check_ok "$name: export_trail() recomputed outside the database ($out)" ok
 	else

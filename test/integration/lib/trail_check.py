@@ -21,13 +21,16 @@ library only, sharing no code with the extension. It recomputes:
     entry captured since version 0.2 exports only the first 8 bytes of its leaf hash and (in clear)
     of its commitment ("How entries store their leaf hash"): each must begin the recomputed one.
 
-Usage: psql -At -c 'SELECT * FROM witness.export_trail()' | trail_check.py [--allow-pending]
+Usage: psql -c '\\copy (SELECT * FROM witness.export_trail()) TO STDOUT' | trail_check.py --copy-text [--allow-pending]
+       (or psql -At -c 'SELECT * FROM witness.export_trail()' | trail_check.py, when no value holds a
+       Unicode noncharacter: psql's printer drops those, docs/verification.md)
 Prints one summary line; exits 1 and lists the first problems if anything does not match.
 """
 
 import hashlib
 import json
 import os
+import re
 import struct
 import sys
 
@@ -101,6 +104,40 @@ class Snapshot:
         return all(x >= other.xmax or x in other.xip for x in self.xip)
 
 
+COPY_ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
+
+
+def copy_decode(line):
+    """A line of COPY's text format as the text it holds: backslash escapes (\\\\, \\t, octal \\NNN,
+    hex \\xNN) decoded."""
+    if "\\" not in line:
+        return line
+    out, i = bytearray(), 0
+    raw = line.encode("utf-8")
+    while i < len(raw):
+        c = raw[i]
+        if c != 0x5C or i + 1 == len(raw):
+            out.append(c)
+            i += 1
+            continue
+        n = chr(raw[i + 1])
+        if n in COPY_ESCAPES:
+            out += COPY_ESCAPES[n].encode()
+            i += 2
+        elif n in "01234567":
+            m = re.match(rb"[0-7]{1,3}", raw[i + 1:i + 4])
+            out.append(int(m.group(0), 8) & 0xFF)
+            i += 1 + len(m.group(0))
+        elif n == "x" and re.match(rb"[0-9a-fA-F]", raw[i + 2:i + 3]):
+            m = re.match(rb"[0-9a-fA-F]{1,2}", raw[i + 2:i + 4])
+            out.append(int(m.group(0), 16))
+            i += 2 + len(m.group(0))
+        else:
+            out.append(raw[i + 1])
+            i += 2
+    return out.decode("utf-8")
+
+
 def json_members(line):
     """An entry line's members with JSON numbers kept as their text (v1.Num), so that the canonical
     JSON of a value is rebuilt exactly."""
@@ -137,6 +174,7 @@ def recomputed_leaf(e, raw):
 
 def main():
     allow_pending = "--allow-pending" in sys.argv[1:]
+    copy_text = "--copy-text" in sys.argv[1:]
     problems = []
 
     def problem(msg):
@@ -144,6 +182,11 @@ def main():
 
     header, blocks, entries, eras = None, [], [], []
     for lineno, line in enumerate(sys.stdin, start=1):
+        line = line.rstrip("\n")
+        if copy_text:
+            if line == "\\.":
+                continue
+            line = copy_decode(line)
         line = line.strip()
         if not line:
             continue
@@ -154,8 +197,9 @@ def main():
         elif t == "block":
             blocks.append(rec)
         elif t == "entry":
-            rec["_leaf"] = recomputed_leaf(rec, json_members(line))
-            entries.append(rec)
+            # Only what the checks below need is kept: a trail of millions fits in memory.
+            entries.append({"id": rec["id"], "xid": rec["xid"], "leaf_hash": rec["leaf_hash"],
+                            "_leaf": recomputed_leaf(rec, json_members(line))})
         elif t == "era":
             eras.append((rec["first_entry_id"], rec["first_block_no"]))
         else:
