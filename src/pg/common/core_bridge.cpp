@@ -335,8 +335,8 @@ struct varlena *canonical_bytes_at_most(const EntryView &stored, size_t max_len)
 		encode_entry(entry, scratch);
 	});
 	bytea *result = err == nullptr && scratch.size() <= max_len ? scratch_bytea() : nullptr;
-	if (scratch.capacity() > max_len)
-		std::string().swap(scratch); // do not keep a huge entry's buffer for the backend's lifetime
+	if (scratch.capacity() > (size_t(1) << 20))
+		std::string().swap(scratch); // do not keep a large entry's buffer for the backend's lifetime
 	return result;
 }
 
