@@ -315,25 +315,33 @@ Datum json_object(const JsonField *fields, size_t n, const char **chars, size_t 
 	return PointerGetDatum(t);
 }
 
-struct varlena *canonical_bytes(const EntryView &stored)
+namespace
+{
+
+// The entry's canonical bytes into scratch, or what the core said when it could not encode them.
+const char *encode_or_error(const EntryView &stored)
 {
 	EntryView copy;
 	const EntryView &entry = hashed_view(stored, &copy);
-	run_core(ERRCODE_INTERNAL_ERROR, "could not encode pg_witness entry", [&] {
+	return run_guarded([&] {
 		scratch.clear();
 		encode_entry(entry, scratch);
 	});
+}
+
+} // namespace
+
+struct varlena *canonical_bytes(const EntryView &stored)
+{
+	const char *err = encode_or_error(stored);
+	if (err != nullptr)
+		raise_core_error(ERRCODE_INTERNAL_ERROR, "could not encode pg_witness entry", err, nullptr);
 	return scratch_bytea();
 }
 
 struct varlena *canonical_bytes_at_most(const EntryView &stored, size_t max_len)
 {
-	EntryView copy;
-	const EntryView &entry = hashed_view(stored, &copy);
-	const char *err = run_guarded([&] {
-		scratch.clear();
-		encode_entry(entry, scratch);
-	});
+	const char *err = encode_or_error(stored);
 	bytea *result = err == nullptr && scratch.size() <= max_len ? scratch_bytea() : nullptr;
 	if (scratch.capacity() > (size_t(1) << 20))
 		std::string().swap(scratch); // do not keep a large entry's buffer for the backend's lifetime
