@@ -97,18 +97,23 @@ bool update(EVP_CIPHER_CTX *ctx, unsigned char *out, std::string_view in)
 std::string aes256gcm_seal(std::string_view key32, std::string_view iv12, std::string_view aad,
                            std::string_view plaintext)
 {
+	std::string out(plaintext.size() + kAes256GcmTagSize, '\0');
+	aes256gcm_seal_to(key32, iv12, aad, std::string_view(), plaintext, reinterpret_cast<unsigned char *>(out.data()));
+	return out;
+}
+
+void aes256gcm_seal_to(std::string_view key32, std::string_view iv12, std::string_view aad_head,
+                       std::string_view aad_tail, std::string_view plaintext, unsigned char *out)
+{
 	check_sizes(key32, iv12);
 	EVP_CIPHER_CTX *ctx = keyed_ctx(key32, iv12, true);
-	std::string out(plaintext.size() + kAes256GcmTagSize, '\0');
-	auto *p = reinterpret_cast<unsigned char *>(out.data());
 	int final_len = 0;
-	if (!update(ctx, nullptr, aad) || !update(ctx, p, plaintext) ||
-	    EVP_EncryptFinal_ex(ctx, p + plaintext.size(), &final_len) != 1 || final_len != 0)
+	if (!update(ctx, nullptr, aad_head) || !update(ctx, nullptr, aad_tail) || !update(ctx, out, plaintext) ||
+	    EVP_EncryptFinal_ex(ctx, out + plaintext.size(), &final_len) != 1 || final_len != 0)
 		fail_crypto("AES-256-GCM encryption failed");
 	if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, static_cast<int>(kAes256GcmTagSize),
-	                        p + plaintext.size()) != 1)
+	                        out + plaintext.size()) != 1)
 		fail_crypto("AES-256-GCM tag retrieval failed");
-	return out;
 }
 
 bool aes256gcm_open(std::string_view key32, std::string_view iv12, std::string_view aad, std::string_view sealed,

@@ -103,12 +103,20 @@ HmacSha256::~HmacSha256()
 
 void HmacSha256::mac(std::string_view msg, unsigned char out[32]) const
 {
+	mac(&msg, 1, out);
+}
+
+void HmacSha256::mac(const std::string_view *parts, size_t n, unsigned char out[32]) const
+{
 	unsigned char inner[32];
-	unsigned int n = 0, m = 0;
+	unsigned int inner_len = 0, outer_len = 0;
 	EVP_MD_CTX *w = md_ctx(work_);
-	if (EVP_MD_CTX_copy_ex(w, md_ctx(inner_)) != 1 || EVP_DigestUpdate(w, msg.data(), msg.size()) != 1 ||
-	    EVP_DigestFinal_ex(w, inner, &n) != 1 || n != 32 || EVP_MD_CTX_copy_ex(w, md_ctx(outer_)) != 1 ||
-	    EVP_DigestUpdate(w, inner, 32) != 1 || EVP_DigestFinal_ex(w, out, &m) != 1 || m != 32)
+	bool ok = EVP_MD_CTX_copy_ex(w, md_ctx(inner_)) == 1;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = EVP_DigestUpdate(w, parts[i].data(), parts[i].size()) == 1;
+	if (!ok || EVP_DigestFinal_ex(w, inner, &inner_len) != 1 || inner_len != 32 ||
+	    EVP_MD_CTX_copy_ex(w, md_ctx(outer_)) != 1 || EVP_DigestUpdate(w, inner, 32) != 1 ||
+	    EVP_DigestFinal_ex(w, out, &outer_len) != 1 || outer_len != 32)
 		fail_crypto("HMAC-SHA256 failed");
 }
 

@@ -25,6 +25,8 @@ class HmacSha256
 	HmacSha256 &operator=(const HmacSha256 &) = delete;
 	// Writes the 32-byte MAC of msg to out.
 	void mac(std::string_view msg, unsigned char out[32]) const;
+	// Writes the 32-byte MAC of the concatenation of parts[0..n) to out, without concatenating them.
+	void mac(const std::string_view *parts, size_t n, unsigned char out[32]) const;
 	std::string mac(std::string_view msg) const;
 
   private:

@@ -1,5 +1,6 @@
 #include "master_key.hpp"
 
+#include <cstring>
 #include <stdexcept>
 
 #include <openssl/crypto.h>
@@ -74,22 +75,42 @@ std::string MasterKey::export_pseudonym_key() const
 	return prk_mac_->mac(std::string("pg_witness export pseudonym key v1\x01"));
 }
 
-// HKDF-Expand for one 32-byte block: T(1) = HMAC(PRK, info || 0x01).
-std::string MasterKey::encryption_key(std::string_view context) const
+// HKDF-Expand for one 32-byte block: T(1) = HMAC(PRK, info || 0x00 || context || 0x01).
+void MasterKey::encryption_key(std::string_view context, unsigned char out[32]) const
 {
-	std::string info(kSubjectEncryptionKeyInfo);
-	info += '\0';
-	info += context;
-	info += '\x01';
-	return prk_mac_->mac(info);
+	const std::string_view info[] = {kSubjectEncryptionKeyInfo, std::string_view("\0", 1), context,
+	                                 std::string_view("\x01", 1)};
+	prk_mac_->mac(info, 4, out);
 }
 
+std::string MasterKey::encryption_key(std::string_view context) const
+{
+	std::string key(32, '\0');
+	encryption_key(context, reinterpret_cast<unsigned char *>(key.data()));
+	return key;
+}
+
+// header || IV || AES-256-GCM(ciphertext || tag), written into the one string returned: sealing is per
+// captured entry, and building it from pieces cost more allocations than the cipher's own work.
 std::string MasterKey::seal(std::string_view context, std::string_view plaintext, std::string_view aad) const
 {
-	const KeyBytes key(encryption_key(context));
-	std::string iv(kAes256GcmIvSize, '\0');
-	random_fill_pooled(reinterpret_cast<unsigned char *>(iv.data()), iv.size());
-	return header_ + iv + aes256gcm_seal(key.bytes, iv, header_ + std::string(aad), plaintext);
+	unsigned char key[kAes256GcmKeySize];
+	encryption_key(context, key);
+	std::string sealed(header_.size() + kAes256GcmIvSize + plaintext.size() + kAes256GcmTagSize, '\0');
+	auto *out = reinterpret_cast<unsigned char *>(sealed.data());
+	memcpy(out, header_.data(), header_.size());
+	unsigned char *iv = out + header_.size();
+	try {
+		random_fill_pooled(iv, kAes256GcmIvSize);
+		aes256gcm_seal_to(std::string_view(reinterpret_cast<const char *>(key), sizeof(key)),
+		                  std::string_view(reinterpret_cast<const char *>(iv), kAes256GcmIvSize), header_, aad,
+		                  plaintext, iv + kAes256GcmIvSize);
+	} catch (...) {
+		OPENSSL_cleanse(key, sizeof(key));
+		throw;
+	}
+	OPENSSL_cleanse(key, sizeof(key));
+	return sealed;
 }
 
 std::string MasterKey::open(std::string_view context, std::string_view sealed, std::string_view aad) const

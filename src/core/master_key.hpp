@@ -34,6 +34,7 @@ class MasterKey
 	std::string export_pseudonym_key() const;
 	// subject_encryption_key(master, context): 32 raw bytes. Wiped by the caller.
 	std::string encryption_key(std::string_view context) const;
+	void encryption_key(std::string_view context, unsigned char out[32]) const;
 	// encrypt_payload(master, context, plaintext, aad).
 	std::string seal(std::string_view context, std::string_view plaintext, std::string_view aad) const;
 	// decrypt_payload(master, context, sealed, aad), with its three kinds of failure.

@@ -53,3 +53,22 @@ TEST(HmacSha256Keyed, EqualsOneShot)
 	}
 	EXPECT_THROW(witness::HmacSha256(""), std::invalid_argument);
 }
+
+// A message given in parts is MAC'd as their concatenation, whatever the cuts (none, empty parts).
+TEST(HmacSha256Keyed, PartsEqualTheirConcatenation)
+{
+	const witness::HmacSha256 keyed(std::string(32, '\x0b'));
+	const std::string msg = std::string("pg_witness subject encryption key v1") + '\0' + std::string(32, '\x9c') + '\x01';
+	for (size_t a = 0; a <= msg.size(); a += 7)
+		for (size_t b = a; b <= msg.size(); b += 11) {
+			const std::string_view parts[] = {std::string_view(msg).substr(0, a), std::string_view(msg).substr(a, b - a),
+			                                  std::string_view(), std::string_view(msg).substr(b)};
+			unsigned char out[32];
+			keyed.mac(parts, 4, out);
+			EXPECT_EQ(std::string(reinterpret_cast<const char *>(out), 32), witness::hmac_sha256(std::string(32, '\x0b'), msg))
+			    << a << "/" << b;
+		}
+	unsigned char none[32];
+	keyed.mac(nullptr, 0, none);
+	EXPECT_EQ(std::string(reinterpret_cast<const char *>(none), 32), witness::hmac_sha256(std::string(32, '\x0b'), ""));
+}
