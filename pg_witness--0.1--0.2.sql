@@ -990,6 +990,7 @@ DECLARE
 	note text;
 	lines integer;
 	started boolean := false;
+	shown_key jsonb;
 BEGIN
 	SELECT array_agg(x.erasure_id) INTO erasures FROM witness.erasure x
 	WHERE x.subject_digest = witness._subject_digest(x.subject_salt, for_subject);
@@ -1032,6 +1033,13 @@ BEGIN
 		END IF;
 		started := true;
 		p := witness._entry_payload(e);
+		-- An UPDATE that moved the row away from this subject: when it changed a key column too, the row
+		-- key it records is the row's after the move, the other subject's (or none's) data, and the export
+		-- shows the key the row had while it was this subject's.
+		shown_key := p.row_key;
+		IF e.op = 'U' AND p.subject IS DISTINCT FROM for_subject AND p.row_key IS NOT NULL AND p.old_values IS NOT NULL THEN
+			shown_key := COALESCE(witness._old_row_key(p.row_key::json, p.old_values::json)::jsonb, p.row_key);
+		END IF;
 		leaf := witness._matching_leaf(e);
 		-- NULL where the content cannot be hashed (a payload that no longer reproduces its commitment):
 		-- the payload's own check then names the problem.
@@ -1117,7 +1125,7 @@ BEGIN
 			END IF;
 			-- Every entry line has the same members, in this order (docs/personal-data.md).
 			RETURN NEXT json_build_object('entry_id', e.id, 'time', stmt_time, 'table', table_name, 'operation', op_name,
-			                              'row_key', p.row_key, 'changes', changes, 'actor', e.actor, 'reason', e.reason,
+			                              'row_key', shown_key, 'changes', changes, 'actor', e.actor, 'reason', e.reason,
 			                              'status', status, 'block_no', b.block_no, 'verified', verified, 'problem', problem,
 			                              'erasure', CASE WHEN r.erasure_id IS NOT NULL
 			                                              THEN json_build_object('erasure_id', r.erasure_id,
@@ -1129,7 +1137,7 @@ BEGIN
 				FOR c IN SELECT * FROM witness._entry_changes(e.op, for_subject, p.subject, p.old_values, p.new_values) LOOP
 					note := concat_ws('; ', problem, CASE WHEN c.old_withheld THEN 'old value withheld: it names or belongs to another subject' END,
 					                  CASE WHEN c.new_withheld THEN 'new value withheld: the row moved to another subject or to none' END);
-					RETURN NEXT witness._csv_line(ARRAY[e.id::text, stmt_time, table_name, op_name, p.row_key::text, c.field,
+					RETURN NEXT witness._csv_line(ARRAY[e.id::text, stmt_time, table_name, op_name, shown_key::text, c.field,
 					                                    witness._csv_value(c.old_value), witness._csv_value(c.new_value),
 					                                    e.actor, e.reason, status, b.block_no::text, verified::text,
 					                                    NULLIF(note, '')]);
@@ -1139,7 +1147,7 @@ BEGIN
 			IF lines = 0 THEN
 				note := concat_ws('; ', problem, CASE WHEN r.erasure_id IS NOT NULL
 				                                      THEN format('payload erased by erasure %s at %s', r.erasure_id, witness._utc(r.erased_at)) END);
-				RETURN NEXT witness._csv_line(ARRAY[e.id::text, stmt_time, table_name, op_name, p.row_key::text, NULL, NULL, NULL,
+				RETURN NEXT witness._csv_line(ARRAY[e.id::text, stmt_time, table_name, op_name, shown_key::text, NULL, NULL, NULL,
 				                                    e.actor, e.reason, status, b.block_no::text, verified::text, NULLIF(note, '')]);
 			END IF;
 		END IF;
@@ -2473,6 +2481,18 @@ BEGIN
 	ELSIF NOT FOUND THEN
 		RAISE EXCEPTION 'role with OID % does not exist', bound_role::oid USING ERRCODE = 'undefined_object';
 	END IF;
+	-- Separation of duties (docs/access.md): an admin does not read decrypted values, so it binds
+	-- neither itself nor a role it can act as, nor any member of witness_admin.
+	IF binding AND pg_has_role(bound_role, 'witness_admin', 'MEMBER')
+	   AND NOT (SELECT x.rolsuper FROM pg_roles x WHERE x.oid = bound_role) THEN
+		RAISE EXCEPTION '%: role % is a member of witness_admin', what, name USING ERRCODE = 'insufficient_privilege',
+			DETAIL = 'An admin manages pg_witness; it does not read the decrypted entries of a data subject (docs/access.md).';
+	END IF;
+	IF binding AND NOT (SELECT x.rolsuper FROM pg_roles x WHERE x.rolname = witness._outer_user())
+	   AND pg_has_role(witness._outer_user(), bound_role, 'MEMBER') THEN
+		RAISE EXCEPTION '%: you are role % or a member of it', what, name USING ERRCODE = 'insufficient_privilege',
+			DETAIL = 'Whoever binds roles to data subjects does not bind one it can act as.';
+	END IF;
 	IF witness.master_key_id() IS NULL THEN
 		RAISE EXCEPTION '%: no master key is configured', what
 			USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -2603,6 +2623,12 @@ BEGIN
 			HINT = 'Run it on the primary.';
 	END IF;
 	PERFORM witness._check_subject_readable('cannot read witness.my_trail');
+	-- A role made an admin after it was bound: an admin does not read decrypted values (docs/access.md).
+	IF pg_has_role(reader, 'witness_admin', 'MEMBER') AND NOT (SELECT r.rolsuper FROM pg_roles r WHERE r.oid = reader) THEN
+		RAISE EXCEPTION 'cannot read witness.my_trail: role % is a member of witness_admin', COALESCE(name, reader::text)
+			USING ERRCODE = 'insufficient_privilege',
+			      DETAIL = 'An admin manages pg_witness; it does not read the decrypted entries of a data subject.';
+	END IF;
 	SELECT array_agg(b.subject ORDER BY b.binding_id) FILTER (WHERE b.name_matches), count(*) INTO subjects, renamed
 	FROM witness._bound_subjects(reader) b;
 	IF subjects IS NULL THEN
@@ -4754,9 +4780,17 @@ BEGIN
 	IF ids IS NULL THEN
 		RETURN;
 	END IF;
+	-- The key of an old subject in clear is a plain hash, which anyone can collide with a subject of
+	-- their choosing: such an entry is kept only when its old values hold the subject itself. (An
+	-- encrypted entry's key comes from the subject's keyed pseudonym, which only the master key makes.)
 	RETURN QUERY SELECT f.entry, f.entry_ctid, f.entry_part FROM witness._entries_at(ids, tids, lo, hi) f
 	WHERE (f.entry).subject = for_subject OR (f.entry).subject_pseudonym = ANY (pseudonyms)
-	   OR (f.entry).old_subject_key = ANY (keys);
+	   OR ((f.entry).old_subject_key = ANY (keys)
+	       AND ((f.entry).sealed_payload IS NOT NULL
+	            OR EXISTS (SELECT FROM pg_catalog.json_each_text(CASE WHEN pg_catalog.json_typeof((f.entry).old_values)
+	                                                                      OPERATOR(pg_catalog.=) 'object'
+	                                                                 THEN (f.entry).old_values END) o
+	                       WHERE o.value OPERATOR(pg_catalog.=) for_subject)));
 END
 $$;
 COMMENT ON FUNCTION witness._subject_entries(text, bytea[]) IS 'internal: the entries whose subject is the given one or whose subject pseudonym is one of those given, and the UPDATEs that moved a row from that subject, with their ctid and partition, found through witness.entry_lookup, the pending tail and witness.entry.old_subject_key';

@@ -16,6 +16,11 @@ void PayloadAudit::add(int64_t id, int64_t block_no, PayloadState state, int64_t
 		erased_.push_back(Entry{id, block_no, erasure_id});
 	else if (state == PayloadState::Unchecked)
 		unchecked_++;
+	// An entry names an erasure only once one removed its payload. Naming one while the payload is
+	// there is a stored column rewritten (the leaf hash does not cover it), and it would make later
+	// erasures pass the entry over.
+	if ((state == PayloadState::Intact || state == PayloadState::Unchecked) && erasure_id != 0)
+		misnamed_.push_back(Entry{id, block_no, erasure_id});
 }
 
 void PayloadAudit::add_erasure_record(int64_t erasure_id, std::vector<int64_t> entry_ids, std::vector<int64_t> tampered_ids)
@@ -36,6 +41,10 @@ int64_t PayloadAudit::finish(std::vector<Problem> &problems)
 		problems.push_back(Problem{ProblemKind::PayloadChanged, e.block_no, e.id,
 		                           "payload altered: its salt and content no longer match the commitment the leaf "
 		                           "hash covers"});
+	for (const Entry &e : misnamed_)
+		problems.push_back(Problem{ProblemKind::ValueChanged, e.block_no, e.id,
+		                           "the entry names erasure " + std::to_string(e.erasure_id) +
+		                               " although its payload and salt are still there"});
 	int64_t erased = 0;
 	for (const Entry &e : erased_) {
 		poll_interrupt();

@@ -41,6 +41,7 @@ class PayloadAudit
 	};
 	std::vector<Entry> changed_;
 	std::vector<Entry> erased_;
+	std::vector<Entry> misnamed_; // payload there, yet an erasure named
 	int64_t unchecked_ = 0;
 	std::unordered_map<int64_t, std::vector<int64_t>> records_;  // erasure id -> sorted entry ids
 	std::unordered_map<int64_t, std::vector<int64_t>> tampered_; // erasure id -> sorted tampered ids

@@ -61,6 +61,23 @@ SELECT status, problem, entries_erased FROM witness.verify(:base + 1);
 SELECT entry_count FROM witness.seal();
 SELECT status, problem, entries_erased FROM witness.verify(:base + 1);
 
+-- Tampering 0: bob's intact entry made to name an erasure (a column the leaf hash does not cover).
+-- Erasures pass over entries that name one, so this would keep bob's data from his erasure: verify()
+-- reports it. Put back afterwards.
+SELECT id AS bob0 FROM witness.entry WHERE subject = 'bob@erasure.example' \gset
+SET session_replication_role = replica;
+ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
+UPDATE witness.entry SET erasure_id = -1 WHERE id = :bob0;
+ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_append_only;
+RESET session_replication_role;
+SELECT status, problem, block_no - :base AS block, entry_id - :e0 AS entry, detail FROM witness.verify(:base + 1);
+SET session_replication_role = replica;
+ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
+UPDATE witness.entry SET erasure_id = NULL WHERE id = :bob0;
+ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_append_only;
+RESET session_replication_role;
+SELECT status FROM witness.verify(:base + 1);
+
 -- Tampering 1: bob's payload changed under its commitment.
 SELECT id AS bob, new_values AS bob_values, encode(salt, 'hex') AS bob_salt FROM witness.entry
 WHERE subject = 'bob@erasure.example' \gset

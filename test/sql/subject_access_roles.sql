@@ -334,6 +334,30 @@ DROP ROLE c3;
 SELECT witness.unbind_subject(:'c3_oid', 'c3@sb.example') > 0 AS unbound;
 SELECT role_name FROM witness.subject_binding ORDER BY binding_id DESC LIMIT 1;
 
+-- Separation of duties: an admin does not read decrypted values. It binds neither itself nor a role
+-- it is a member of, nor any member of witness_admin; and a bound role made an admin later is refused
+-- by witness.my_trail (before this, an admin bound itself and read through witness._my_trail()).
+CREATE ROLE sb_admin;
+CREATE ROLE sb_alias;
+GRANT witness_admin TO sb_admin;
+GRANT sb_alias TO sb_admin;
+SET ROLE sb_admin;
+SELECT witness.bind_subject('sb_admin', 'c1@sb.example');
+SELECT witness.bind_subject('sb_alias', 'c1@sb.example');
+SELECT count(*) AS rows FROM witness._my_trail();
+RESET ROLE;
+SELECT witness.bind_subject('sb_admin', 'c1@sb.example');
+GRANT witness_admin TO c2;
+SET ROLE c2;
+SELECT count(*) AS rows FROM witness.my_trail;
+RESET ROLE;
+REVOKE witness_admin FROM c2;
+SET ROLE c2;
+SELECT count(*) > 0 AS reads_again FROM witness.my_trail;
+RESET ROLE;
+REVOKE witness_admin FROM sb_admin;
+DROP ROLE sb_admin, sb_alias;
+
 -- The chain verifies, bindings and reads included.
 SELECT entry_count > 0 AS sealed FROM witness.seal();
 SELECT status, problem FROM witness.verify(:base + 1);

@@ -155,6 +155,44 @@ SELECT status FROM witness.verify(:base + 1);
 SELECT witness.untrack('sm.parted');
 SELECT witness.untrack('sm.upserted');
 
+-- A lookup-key collision. The key of an old subject in clear is a plain 64-bit hash, which can be
+-- collided with a string of one's choosing (this pair was found by inverting it); a subject who picks
+-- such an identifier must not see, nor erase, the entry of the row that moved away from the other one.
+SELECT hashtextextended('victim@example.com', 0) = hashtextextended('atk:tdwinfpnRL:;/M3d<O6:', 0) AS colliding_pair;
+CREATE TABLE sm.profile (id int PRIMARY KEY, email text, address text);
+SELECT witness.track('sm.profile', 'pii', subject_column => 'email', encrypt => false);
+SELECT witness._last_entry_id() AS e2 \gset
+INSERT INTO sm.profile VALUES (1, 'victim@example.com', '1 Victim Street'), (2, 'atk:tdwinfpnRL:;/M3d<O6:', 'x');
+UPDATE sm.profile SET email = 'victim.new@example.com', address = '2 New Street' WHERE id = 1;
+SELECT witness._subject_lookup_key('victim@example.com', NULL) = witness._subject_lookup_key('atk:tdwinfpnRL:;/M3d<O6:', NULL) AS same_lookup_key;
+SELECT entry - :e2 AS entry, op, changes FROM sm.changes('atk:tdwinfpnRL:;/M3d<O6:', 'sm.profile');
+SELECT entry - :e2 AS entry, op, changes FROM sm.changes('victim@example.com', 'sm.profile');
+SELECT witness.erase_subject('atk:tdwinfpnRL:;/M3d<O6:', 'the attacker''s own erasure') AS erased;
+SELECT id - :e2 AS entry, erasure_id IS NOT NULL AS erased, old_values::text LIKE '%Victim Street%' AS victim_data_kept
+FROM witness.entry WHERE id > :e2 AND table_name = 'profile' ORDER BY id;
+SELECT witness.untrack('sm.profile');
+
+-- A row whose key is its subject moves to another subject: the old subject's export shows the key
+-- the row had while it was theirs, not the new subject's address (in clear and encrypted).
+CREATE TABLE sm.clear_account (email text PRIMARY KEY, phone text);
+SELECT witness.track('sm.clear_account', 'pii', subject_column => 'email', encrypt => false);
+CREATE TABLE sm.sealed_account (email text PRIMARY KEY, phone text);
+SELECT witness.track('sm.sealed_account', 'pii', subject_column => 'email');
+INSERT INTO sm.clear_account VALUES ('bob@acct.example', '555-BOB');
+INSERT INTO sm.sealed_account VALUES ('bob@acct.example', '555-BOB');
+UPDATE sm.clear_account SET email = 'carol@acct.example', phone = '555-CAROL';
+UPDATE sm.sealed_account SET email = 'carol@acct.example', phone = '555-CAROL';
+SELECT l ->> 'table' AS "table", l ->> 'operation' AS op, l -> 'row_key' AS row_key, l -> 'changes' AS changes
+FROM witness.subject_export('bob@acct.example', 'json') WITH ORDINALITY AS x(line, n), LATERAL (SELECT line::json AS l) j
+WHERE n > 1 AND l ->> 'table' LIKE 'sm.%account' ORDER BY l ->> 'table', (l ->> 'entry_id')::bigint;
+SELECT count(*) AS csv_lines_naming_carol
+FROM witness.subject_export('bob@acct.example', 'csv') AS line WHERE line LIKE '%carol%';
+SELECT l -> 'row_key' AS carol_sees
+FROM witness.subject_export('carol@acct.example', 'json') WITH ORDINALITY AS x(line, n), LATERAL (SELECT line::json AS l) j
+WHERE n > 1 AND l ->> 'table' LIKE 'sm.%account' ORDER BY l ->> 'table', (l ->> 'entry_id')::bigint;
+SELECT witness.untrack('sm.clear_account');
+SELECT witness.untrack('sm.sealed_account');
+
 RESET witness.reason;
 RESET witness.master_key_file;
 RESET witness.previous_master_key_file;

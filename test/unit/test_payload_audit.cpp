@@ -89,3 +89,21 @@ TEST(PayloadAudit, TamperedBeforeErasureStaysAProblem)
 	EXPECT_EQ(problems[0].entry_id, 5);
 	EXPECT_NE(problems[0].detail.find("before erasure 7"), std::string::npos);
 }
+
+// An entry whose payload is still there but that names an erasure was rewritten: erase_subject()
+// passes over entries that name one, so such a rewrite would keep a subject's data from erasure.
+TEST(PayloadAudit, PayloadThereButAnErasureNamedIsReported)
+{
+	witness::PayloadAudit audit;
+	audit.add(7, 2, witness::PayloadState::Intact, -1);
+	audit.add(8, 2, witness::PayloadState::Unchecked, 3);
+	audit.add(9, 2, witness::PayloadState::Intact, 0);
+	std::vector<witness::Problem> problems;
+	EXPECT_EQ(audit.finish(problems), 0);
+	ASSERT_EQ(problems.size(), 2u);
+	EXPECT_EQ(problems[0].kind, witness::ProblemKind::ValueChanged);
+	EXPECT_EQ(problems[0].entry_id, 7);
+	EXPECT_EQ(problems[0].detail, "the entry names erasure -1 although its payload and salt are still there");
+	EXPECT_EQ(problems[1].entry_id, 8);
+	EXPECT_EQ(problems[1].block_no, 2);
+}
