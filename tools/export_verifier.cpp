@@ -27,8 +27,8 @@ constexpr size_t kChunkBytes = size_t(4) << 20;
 struct ChunkResult {
 	std::vector<ExportEntry> entries;
 	std::vector<std::pair<size_t, std::string>> leaf_encodings; // (index in entries, ExportParser::leaf_encoding())
-	std::vector<ErasureRecord> erasures; // erasure records among the entries
-	std::vector<RetentionRecord> retentions; // retention run records among the entries
+	std::vector<std::pair<RecordEntry, ErasureRecord>> erasures;     // erasure records among the entries
+	std::vector<std::pair<RecordEntry, RetentionRecord>> retentions; // retention run records among the entries
 	long lines = 0;
 	long error_line = 0; // within the chunk, 1-based; 0 = no error
 	std::string error;
@@ -79,10 +79,11 @@ ChunkResult parse_chunk(const std::string &chunk, bool copy_text)
 		if (!parser.leaf_encoding().empty())
 			r.leaf_encodings.emplace_back(r.entries.size(), parser.leaf_encoding());
 		r.entries.push_back(parser.entry());
+		const RecordEntry at{parser.entry().id, parser.entry().xid};
 		if (parser.has_erasure_record())
-			r.erasures.push_back(parser.erasure_record());
+			r.erasures.emplace_back(at, parser.erasure_record());
 		if (parser.has_retention_record())
-			r.retentions.push_back(parser.retention_record());
+			r.retentions.emplace_back(at, parser.retention_record());
 	}
 	return r;
 }
@@ -151,8 +152,9 @@ class EntrySpill
 
 // An entry, and its ExportParser::leaf_encoding() (empty for nearly all).
 using EntrySink = std::function<void(const ExportEntry &, std::string_view)>;
-using ErasureSink = std::function<void(const ErasureRecord &)>;
-using RetentionSink = std::function<void(const RetentionRecord &)>;
+// A record, and the entry that recorded it.
+using ErasureSink = std::function<void(const RecordEntry &, const ErasureRecord &)>;
+using RetentionSink = std::function<void(const RecordEntry &, const RetentionRecord &)>;
 
 // One pass over the export: the header and block lines into t (first pass; later passes check that
 // they are the same), then every entry to sink. Returns the number of entry lines.
@@ -218,10 +220,11 @@ int64_t read_pass(LineReader &lines, bool first, unsigned jobs, ExportResult &t,
 		} else {
 			check_blocks();
 			sink(parser.entry(), parser.leaf_encoding());
+			const RecordEntry at{parser.entry().id, parser.entry().xid};
 			if (erasures && parser.has_erasure_record())
-				erasures(parser.erasure_record());
+				erasures(at, parser.erasure_record());
 			if (retentions && parser.has_retention_record())
-				retentions(parser.retention_record());
+				retentions(at, parser.retention_record());
 			entries++;
 			break;
 		}
@@ -252,11 +255,11 @@ int64_t read_pass(LineReader &lines, bool first, unsigned jobs, ExportResult &t,
 			sink(r.entries[i], has ? std::string_view(r.leaf_encodings[next++].second) : std::string_view());
 		}
 		if (erasures)
-			for (const ErasureRecord &record : r.erasures)
-				erasures(record);
+			for (const auto &[at, record] : r.erasures)
+				erasures(at, record);
 		if (retentions)
-			for (const RetentionRecord &record : r.retentions)
-				retentions(record);
+			for (const auto &[at, record] : r.retentions)
+				retentions(at, record);
 		entries += static_cast<int64_t>(r.entries.size());
 		ended = ended || r.end_line != 0;
 		line_base += r.lines;
@@ -326,6 +329,7 @@ ExportResult verify_export(ExportInput &input, const VerifyOptions &options)
 			return;
 		verifier = std::make_unique<TrailVerifier>(nullptr, t.blocks, true, t.header.highest_block_no);
 		verifier->set_eras(t.eras);
+		verifier->sealed_records_only();
 		verifier->stream(options.max_collect_members);
 		for (ExportPruned &p : t.pruned)
 			verifier->add_pruned(p.block_no, p.run_id, p.whole, std::move(p.ids), std::move(p.hashes));
@@ -347,14 +351,17 @@ ExportResult verify_export(ExportInput &input, const VerifyOptions &options)
 			    if (spill)
 				    spill->write(e);
 		    },
-		    [&](const ErasureRecord &record) {
+		    [&](const RecordEntry &at, const ErasureRecord &record) {
 			    ensure_verifier();
-			    verifier->add_erasure_record(record.erasure_id, record.entry_ids, record.tampered_entry_ids);
+			    verifier->add_erasure_record(record.erasure_id, record.entry_ids, record.tampered_entry_ids, at);
 		    },
-		    [&](const RetentionRecord &record) {
+		    [&](const RecordEntry &at, const RetentionRecord &record) {
 			    ensure_verifier();
-			    verifier->add_retention_record(record);
-			    t.retentions.push_back(record);
+			    const int64_t set_aside = verifier->unsealed_records();
+			    verifier->add_retention_record(record, at);
+			    // Only a sealed run vouches for an archive (--export) as well.
+			    if (verifier->unsealed_records() == set_aside)
+				    t.retentions.push_back(record);
 		    });
 	}
 	t.passes = 1;

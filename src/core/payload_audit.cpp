@@ -62,9 +62,13 @@ int64_t PayloadAudit::finish(std::vector<Problem> &problems)
 			erased++;
 			continue;
 		}
+		const bool unsealed = e.erasure_id != 0 && unsealed_.count(e.erasure_id) != 0;
 		problems.push_back(Problem{
 		    ProblemKind::PayloadRemoved, e.block_no, e.id,
 		    e.erasure_id == 0 ? std::string("payload and salt removed, and the entry names no erasure")
+		    : unsealed        ? "payload and salt removed by erasure " + std::to_string(e.erasure_id) +
+		                    ", whose record no block seals yet: a pending record is not evidence (seal, export again "
+		                    "and verify)"
 		                      : "payload and salt removed, but no erasure recorded in the chain as erasure " +
 		                            std::to_string(e.erasure_id) + " lists this entry"});
 	}

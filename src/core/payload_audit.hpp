@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "problem.hpp"
@@ -30,6 +31,9 @@ class PayloadAudit
 	// An erasure as the chain recorded it, listing the entries it erased and, of those, the ones whose
 	// payload no longer matched its commitment when it did (reported as changed, not as erased).
 	void add_erasure_record(int64_t erasure_id, std::vector<int64_t> entry_ids, std::vector<int64_t> tampered_ids = {});
+	// An erasure whose record is not sealed yet, and so not taken as evidence: the entries naming it are
+	// still reported, with a message that says so.
+	void add_unsealed_erasure(int64_t erasure_id) { unsealed_.insert(erasure_id); }
 	// Appends the problems found; returns how many entries were erased with a matching record.
 	int64_t finish(std::vector<Problem> &problems);
 	// How many entries were added as Unchecked.
@@ -42,6 +46,7 @@ class PayloadAudit
 	std::vector<Entry> changed_;
 	std::vector<Entry> erased_;
 	std::vector<Entry> misnamed_; // payload there, yet an erasure named
+	std::unordered_set<int64_t> unsealed_; // erasure ids of records not sealed yet
 	int64_t unchecked_ = 0;
 	std::unordered_map<int64_t, std::vector<int64_t>> records_;  // erasure id -> sorted entry ids
 	std::unordered_map<int64_t, std::vector<int64_t>> tampered_; // erasure id -> sorted tampered ids

@@ -226,10 +226,25 @@ void TrailVerifier::add_payload(int64_t id, uint64_t xid, PayloadState state, in
 	payloads_.add(id, block_no, state, erasure_id);
 }
 
-void TrailVerifier::add_erasure_record(int64_t erasure_id, std::vector<int64_t> entry_ids, std::vector<int64_t> tampered_ids)
+// A record whose own entry no block seals, when only sealed records count (sealed_records_only()).
+bool TrailVerifier::unsealed(const std::optional<RecordEntry> &entry)
 {
-	if (pass_ == 0)
-		payloads_.add_erasure_record(erasure_id, std::move(entry_ids), std::move(tampered_ids));
+	if (!sealed_records_only_ || !is_last_ || !entry || locate(entry->id, entry->xid) != -1)
+		return false;
+	unsealed_records_++;
+	return true;
+}
+
+void TrailVerifier::add_erasure_record(int64_t erasure_id, std::vector<int64_t> entry_ids, std::vector<int64_t> tampered_ids,
+                                       std::optional<RecordEntry> entry)
+{
+	if (pass_ != 0)
+		return;
+	if (unsealed(entry)) {
+		payloads_.add_unsealed_erasure(erasure_id);
+		return;
+	}
+	payloads_.add_erasure_record(erasure_id, std::move(entry_ids), std::move(tampered_ids));
 }
 
 void TrailVerifier::add_entry(int64_t id, uint64_t xid, const Hash &stored, const Hash &recomputed, bool partial,
@@ -306,9 +321,9 @@ void TrailVerifier::add_pruned(int64_t block_no, int64_t run_id, bool whole, std
 	it->pruned.push_back(Block::PrunedRow{run_id, whole, std::move(ids), std::move(hashes)});
 }
 
-void TrailVerifier::add_retention_record(const RetentionRecord &record)
+void TrailVerifier::add_retention_record(const RetentionRecord &record, std::optional<RecordEntry> entry)
 {
-	if (pass_ != 0)
+	if (pass_ != 0 || unsealed(entry))
 		return;
 	for (const RetentionRecord::Block &b : record.blocks)
 		retention_records_.emplace(record.run_id, b.block_no, b.whole, b.digest);

@@ -49,6 +49,12 @@ struct VerifyReport {
 	std::vector<Problem> problems; // ordered by block_no, then entry_id (0 first)
 };
 
+// The entry that recorded an erasure or a retention run: where the record itself lies in the trail.
+struct RecordEntry {
+	int64_t id = 0;
+	uint64_t xid = 0;
+};
+
 class TrailVerifier
 {
   public:
@@ -79,7 +85,15 @@ class TrailVerifier
 	// ignored. erasure_id: the erasure its row names (0 = none), for an erased payload.
 	void add_payload(int64_t id, uint64_t xid, PayloadState state, int64_t erasure_id);
 	// An erasure as the chain recorded it (the INSERT entry of witness.erasure), wherever it lies.
-	void add_erasure_record(int64_t erasure_id, std::vector<int64_t> entry_ids, std::vector<int64_t> tampered_ids = {});
+	// entry: the record's own entry, for sealed_records_only().
+	void add_erasure_record(int64_t erasure_id, std::vector<int64_t> entry_ids, std::vector<int64_t> tampered_ids = {},
+	                        std::optional<RecordEntry> entry = std::nullopt);
+	// For a trail read from a file (witness-verify): an erasure or retention record counts only when
+	// no block leaves its own entry pending. A pending entry line is checked against nothing, so anyone
+	// editing an export could add one to explain a payload removed or entries deleted. (In the database
+	// the sealer seals every committed record, so witness.verify() takes pending ones.) Call before the
+	// first add_entry; needs is_last.
+	void sealed_records_only() { sealed_records_only_ = true; }
 
 	// Retention (docs/retention.md, "Retention"): a row of witness.pruned_leaf, what retention run
 	// run_id kept of block_no's pruned entries. whole: the run pruned the block's last entries, and
@@ -91,7 +105,9 @@ class TrailVerifier
 	void add_pruned(int64_t block_no, int64_t run_id, bool whole, std::vector<int64_t> ids, std::vector<Hash> hashes);
 	// A retention run as the chain recorded it (the INSERT entry of witness.retention_run), wherever
 	// it lies.
-	void add_retention_record(const RetentionRecord &record);
+	void add_retention_record(const RetentionRecord &record, std::optional<RecordEntry> entry = std::nullopt);
+	// How many records sealed_records_only() set aside because their entry is pending.
+	int64_t unsealed_records() const { return unsealed_records_; }
 
 	// Runs the checks; call once, after the last add_entry (and, streaming, after next_pass() said
 	// false).
@@ -203,6 +219,9 @@ class TrailVerifier
 	Limits limits_;
 	size_t budget_left_ = Limits().search_hash_budget;
 	bool finished_ = false;
+	bool sealed_records_only_ = false;
+	int64_t unsealed_records_ = 0;
+	bool unsealed(const std::optional<RecordEntry> &entry);
 	bool streaming_ = false;
 	size_t max_collect_ = 0;
 	int pass_ = 0;

@@ -1044,3 +1044,39 @@ TEST(TrailVerifierRetention, TamperedKeptHashOrPresentEntryIsReported)
 	ASSERT_EQ(w.status, "tampered");
 	EXPECT_EQ(problem_name(w.problems.at(0).kind), std::string("entry inserted"));
 }
+
+// An erasure or retention record read from a file counts only when a block seals its own entry
+// (sealed_records_only(), what witness-verify asks for): a pending entry line is checked against
+// nothing, so anyone editing an export could add one to explain a payload they removed. Without it
+// (witness.verify(), where the sealer seals every committed record) a pending record counts.
+TEST(TrailVerifier, PendingRecordsAreNoEvidenceForAFile)
+{
+	const Trail t = standard_trail();
+	auto run = [&](bool sealed_only, RecordEntry record) {
+		TrailVerifier v(nullptr, t.blocks, true, 3);
+		if (sealed_only)
+			v.sealed_records_only();
+		v.add_erasure_record(7, {20}, {}, record);
+		for (const Row &r : t.rows) {
+			v.add_entry(r.id, r.xid, r.stored, leaf_of(r.id, r.xid, r.content));
+			v.add_payload(r.id, r.xid, r.id == 20 ? PayloadState::Erased : PayloadState::Intact, r.id == 20 ? 7 : 0);
+		}
+		const VerifyReport report = v.finish();
+		return std::make_pair(report, v.unsealed_records());
+	};
+	// The record is entry 120 (xid 108, pending) or entry 90 (xid 106, sealed in block 3).
+	const auto [file_pending, set_aside] = run(true, RecordEntry{120, 108});
+	EXPECT_EQ(file_pending.status, "tampered");
+	ASSERT_EQ(file_pending.problems.size(), 1u) << details(file_pending);
+	EXPECT_EQ(file_pending.problems[0].kind, ProblemKind::PayloadRemoved);
+	EXPECT_EQ(file_pending.problems[0].entry_id, 20);
+	EXPECT_NE(file_pending.problems[0].detail.find("whose record no block seals yet"), std::string::npos);
+	EXPECT_EQ(set_aside, 1);
+	const auto [file_sealed, none_aside] = run(true, RecordEntry{90, 106});
+	EXPECT_EQ(file_sealed.status, "valid") << details(file_sealed);
+	EXPECT_EQ(file_sealed.entries_erased, 1);
+	EXPECT_EQ(none_aside, 0);
+	const auto [database, kept] = run(false, RecordEntry{120, 108});
+	EXPECT_EQ(database.status, "valid") << details(database);
+	EXPECT_EQ(database.entries_erased, 1);
+}
