@@ -9,6 +9,7 @@
 #include "canonical_json.hpp"
 #include "copy_text.hpp"
 #include "json_reader.hpp"
+#include "payload_cipher.hpp"
 #include "sha256.hpp"
 #include "stored_leaf.hpp"
 
@@ -238,6 +239,20 @@ std::string_view ExportParser::string(int field)
 	return s.text;
 }
 
+// Whether a sealed_payload value can be one (payload_cipher.hpp): hex digits of the format's version
+// byte and at least its framing. witness-verify holds no key, so this is all it can check of it.
+bool ExportParser::looks_sealed(const Slot &s)
+{
+	const std::string_view hex = s.text;
+	if (s.type != JsonType::String || hex.size() < 2 * kSealedPayloadOverhead || hex.size() % 2 != 0)
+		return false;
+	for (char c : hex)
+		if (kHex.value[static_cast<unsigned char>(c)] < 0)
+			return false;
+	return (kHex.value[static_cast<unsigned char>(hex[0])] << 4 | kHex.value[static_cast<unsigned char>(hex[1])]) ==
+	       kSealedPayloadVersion;
+}
+
 void ExportParser::hex_bytes(int field, uint8_t *out, size_t n)
 {
 	const std::string_view hex = string(field);
@@ -397,6 +412,7 @@ void ExportParser::parse_entry()
 	uint8_t salt[kCommitmentSaltSize];
 	bool sealed = false;
 	bool clear_beside_sealed = false;
+	bool malformed_sealed = false;
 	if (e.format == kEntryFormatCommitted) {
 		// In full, or (a payload in clear) its first bytes, completed from salt and payload below.
 		const bool prefix = string(kCommitment).size() == 2 * kStoredCommitmentPrefix;
@@ -411,6 +427,9 @@ void ExportParser::parse_entry()
 		entry_.erasure_id = integer_or_null(kErasureId, named);
 		// Encrypted tables: the payload is sealed under a master key this verifier does not hold.
 		sealed = slot(kSealedPayload).seen && slot(kSealedPayload).type != JsonType::Null;
+		// Anything there that cannot be sealed bytes was not written by the capture: the payload was
+		// replaced (a removed payload passed off as encrypted, say), not sealed.
+		malformed_sealed = sealed && !looks_sealed(slot(kSealedPayload));
 		// A sealed entry holds its payload in the sealed bytes only, as witness.verify() checks:
 		// anything in the clear columns beside them was put there afterwards.
 		clear_beside_sealed = sealed && payload_in_clear(e);
@@ -438,7 +457,7 @@ void ExportParser::parse_entry()
 		if (!hashed && !leaf.partial)
 			entry_.recomputed = entry_.stored;
 		if (e.format == kEntryFormatCommitted)
-			entry_.payload = clear_beside_sealed ? PayloadState::Changed
+			entry_.payload = clear_beside_sealed || malformed_sealed ? PayloadState::Changed
 			                 : sealed            ? PayloadState::Unchecked
 			                                     : payload_state(e);
 	} catch (const std::invalid_argument &err) {

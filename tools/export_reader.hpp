@@ -122,6 +122,7 @@ class ExportParser
 	std::string_view string(int field);
 	Hash hash(int field);
 	void hex_bytes(int field, uint8_t *out, size_t n);
+	static bool looks_sealed(const Slot &s);
 	TextField text_or_null(int field);
 	bool hash_or_null(int field, Hash *out);
 	TextField text(int field);

@@ -182,6 +182,18 @@ TEST(ExportReader, CommitmentPrefixIsCompletedFromThePayload)
 	                                 R"("f1b76f409174347f23734acbe2704d498f86eabf836a4aebc32d11576363f82e")");
 	ASSERT_EQ(p.parse(replace(full, R"("sealed_payload" : null)", R"("sealed_payload" : "00")")), LineType::Entry);
 	EXPECT_EQ(p.entry().payload, PayloadState::Changed);
+	// A removed payload passed off as sealed: only a hex string of the sealed format's version byte and
+	// at least its 37 bytes of framing can be one; anything else is changed, not unchecked.
+	std::string removed = replace(erased, R"("erasure_id" : 1)", R"("erasure_id" : null)");
+	removed = replace(removed, R"("f1b76f409174347f")", R"("f1b76f409174347f23734acbe2704d498f86eabf836a4aebc32d11576363f82e")");
+	const std::string framing = "01" + std::string(72, 'a');
+	for (const std::string &bad : {std::string("true"), std::string("\"00\""), "\"" + framing.substr(0, 72) + "\"",
+	                               "\"02" + framing.substr(2) + "\"", "\"" + framing + "zz\""}) {
+		ASSERT_EQ(p.parse(replace(removed, R"("sealed_payload" : null)", R"("sealed_payload" : )" + bad)), LineType::Entry) << bad;
+		EXPECT_EQ(p.entry().payload, PayloadState::Changed) << bad;
+	}
+	ASSERT_EQ(p.parse(replace(removed, R"("sealed_payload" : null)", R"("sealed_payload" : ")" + framing + "\"")), LineType::Entry);
+	EXPECT_EQ(p.entry().payload, PayloadState::Unchecked);
 	// A duplicate key cannot come from the trail, which stores canonical text: the line is refused.
 	EXPECT_NE(parse_error(replace(line, R"("email": "zoe@example.com")",
 	                              R"("email": "mallory@example.com", "email": "zoe@example.com")"))
