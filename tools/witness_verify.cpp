@@ -176,8 +176,9 @@ std::vector<std::string> check_digest(const Options &o, const ExportResult &t, s
 	int64_t sealed_through = 0, newest = 0;
 	for (const StoredBlock &b : t.blocks) {
 		newest = std::max(newest, b.header.block_no);
-		if (b.header.block_no <= d.block_no)
-			sealed_through += b.header.entry_count;
+		// Saturating: the counts come from the export, which anyone may have altered.
+		if (b.header.block_no <= d.block_no && __builtin_add_overflow(sealed_through, b.header.entry_count, &sealed_through))
+			sealed_through = b.header.entry_count < 0 ? INT64_MIN : INT64_MAX;
 		if (b.header.block_no == d.block_no && block == nullptr)
 			block = &b;
 	}

@@ -25,14 +25,12 @@ void PayloadAudit::add(int64_t id, int64_t block_no, PayloadState state, int64_t
 
 void PayloadAudit::add_erasure_record(int64_t erasure_id, std::vector<int64_t> entry_ids, std::vector<int64_t> tampered_ids)
 {
+	// Sorted once, in finish(): many records with one id (only forged ones make that) must not cost a
+	// sort each. An entry either lists counts.
 	std::vector<int64_t> &bad = tampered_[erasure_id];
 	bad.insert(bad.end(), tampered_ids.begin(), tampered_ids.end());
-	std::sort(bad.begin(), bad.end());
-	std::sort(entry_ids.begin(), entry_ids.end());
-	// Two records with one id (only a forged one makes that): an entry either lists counts.
 	std::vector<int64_t> &ids = records_[erasure_id];
 	ids.insert(ids.end(), entry_ids.begin(), entry_ids.end());
-	std::sort(ids.begin(), ids.end());
 }
 
 int64_t PayloadAudit::finish(std::vector<Problem> &problems)
@@ -45,6 +43,11 @@ int64_t PayloadAudit::finish(std::vector<Problem> &problems)
 		problems.push_back(Problem{ProblemKind::ValueChanged, e.block_no, e.id,
 		                           "the entry names erasure " + std::to_string(e.erasure_id) +
 		                               " although its payload and salt are still there"});
+	for (auto *lists : {&records_, &tampered_})
+		for (auto &[id, list] : *lists) {
+			poll_interrupt();
+			std::sort(list.begin(), list.end());
+		}
 	int64_t erased = 0;
 	for (const Entry &e : erased_) {
 		poll_interrupt();

@@ -75,6 +75,19 @@ bool member_less(int64_t id_a, const Hash &a, int64_t id_b, const Hash &b)
 	return id_a < id_b || (id_a == id_b && a < b);
 }
 
+// Block numbers and counts come from block rows or export lines anyone may have altered: arithmetic on
+// them saturates rather than overflow.
+int64_t plus_one(int64_t n)
+{
+	return n == INT64_MAX ? n : n + 1;
+}
+
+int64_t difference(int64_t a, int64_t b)
+{
+	int64_t r;
+	return __builtin_sub_overflow(a, b, &r) ? (b < 0 ? INT64_MAX : INT64_MIN) : r;
+}
+
 } // namespace
 
 const char *problem_name(ProblemKind kind) noexcept
@@ -120,7 +133,7 @@ TrailVerifier::TrailVerifier(const StoredBlock *previous, std::vector<StoredBloc
 	int64_t prev_no = previous ? previous->header.block_no : 0;
 	for (StoredBlock &b : blocks) {
 		Block block{std::move(b), std::nullopt, false, {}, State::Collect, nullptr, 0, {}};
-		block.gap_before = block.stored.header.block_no > prev_no + 1;
+		block.gap_before = block.stored.header.block_no > plus_one(prev_no);
 		prev_no = std::max(prev_no, block.stored.header.block_no);
 		try {
 			block.snapshot = parse_snapshot(block.stored.header.snapshot);
@@ -456,10 +469,10 @@ void TrailVerifier::check_headers(std::vector<Problem> &problems) const
 			problems.push_back({ProblemKind::ChainBroken, h.block_no, 0,
 			                    "block " + std::to_string(h.block_no) + " follows block " + std::to_string(prev_no) +
 			                        ": block numbers must ascend by one"});
-		} else if (h.block_no > prev_no + 1) {
+		} else if (h.block_no > plus_one(prev_no)) {
 			// The link cannot be checked across the gap: the gap itself is the finding.
 			problems.push_back(
-			    {ProblemKind::BlockMissing, prev_no + 1, 0, missing_blocks_text(prev_no + 1, h.block_no - 1)});
+			    {ProblemKind::BlockMissing, plus_one(prev_no), 0, missing_blocks_text(plus_one(prev_no), h.block_no - 1)});
 		} else if (h.prev_hash != prev_hash) {
 			problems.push_back({ProblemKind::ChainBroken, h.block_no, 0,
 			                    "prev_hash " + to_hex(h.prev_hash) + " is not the hash of " +
@@ -481,13 +494,13 @@ void TrailVerifier::check_headers(std::vector<Problem> &problems) const
 		prev_hash = block.stored.stored_block_hash;
 	}
 	if (is_last_ && highest_issued_ > prev_no)
-		problems.push_back({ProblemKind::BlockMissing, prev_no + 1, 0,
-		                    missing_blocks_text(prev_no + 1, highest_issued_) + ": the newest block is " +
+		problems.push_back({ProblemKind::BlockMissing, plus_one(prev_no), 0,
+		                    missing_blocks_text(plus_one(prev_no), highest_issued_) + ": the newest block is " +
 		                        std::to_string(prev_no) + ", but block numbers up to " +
 		                        std::to_string(highest_issued_) + " were issued"});
 	if (!is_last_ && range_end_ > prev_no)
-		problems.push_back({ProblemKind::BlockMissing, prev_no + 1, 0,
-		                    missing_blocks_text(prev_no + 1, range_end_) + ": the range ends at block " +
+		problems.push_back({ProblemKind::BlockMissing, plus_one(prev_no), 0,
+		                    missing_blocks_text(plus_one(prev_no), range_end_) + ": the range ends at block " +
 		                        std::to_string(range_end_) + ", and later blocks exist"});
 }
 
@@ -645,7 +658,7 @@ void TrailVerifier::explain_structure(const Block &block, const std::vector<Hash
 	} else if (found > sealed) {
 		std::optional<size_t> extra;
 		const size_t n = inner.size();
-		if (found == sealed + 1 && n <= limits_.max_removal_search_members && spend(2 * n + n * tree_depth(n)))
+		if (found == plus_one(sealed) && n <= limits_.max_removal_search_members && spend(2 * n + n * tree_depth(n)))
 			extra = find_extra_leaf(inner_leaves, h.merkle_root);
 		if (extra) {
 			named[inner[*extra]] = true;
@@ -654,7 +667,7 @@ void TrailVerifier::explain_structure(const Block &block, const std::vector<Hash
 		} else {
 			problems.push_back(
 			    {ProblemKind::EntryInserted, h.block_no, 0,
-			     plural(found - sealed, "entry", "entries") + " more than the " + std::to_string(sealed) +
+			     plural(difference(found, sealed), "entry", "entries") + " more than the " + std::to_string(sealed) +
 			         " the block sealed" +
 			         (block.gap_before ? std::string(gap_note) : "; which ones cannot be told from the Merkle root")});
 		}
