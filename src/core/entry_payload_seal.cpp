@@ -51,13 +51,31 @@ std::string open_entry_payload(const MasterKey &key, int64_t id, std::string_vie
 	return plain;
 }
 
+namespace
+{
+
+// Opens the payload sealed under `from` for entry from_id and seals it under `to` for entry to_id.
+std::string reseal(const MasterKey &from, int64_t from_id, const MasterKey &to, int64_t to_id,
+                   std::string_view pseudonym, std::string_view sealed)
+{
+	std::string plain = open_entry_payload(from, from_id, pseudonym, sealed);
+	std::string resealed = to.seal(pseudonym, plain, entry_payload_aad(to_id));
+	OPENSSL_cleanse(plain.data(), plain.size());
+	return resealed;
+}
+
+} // namespace
+
 std::string reseal_entry_payload(const MasterKey &from, const MasterKey &to, int64_t id, std::string_view pseudonym,
                                  std::string_view sealed)
 {
-	std::string plain = open_entry_payload(from, id, pseudonym, sealed);
-	std::string resealed = to.seal(pseudonym, plain, entry_payload_aad(id));
-	OPENSSL_cleanse(plain.data(), plain.size());
-	return resealed;
+	return reseal(from, id, to, id, pseudonym, sealed);
+}
+
+std::string move_entry_payload(const MasterKey &key, int64_t from_id, int64_t to_id, std::string_view pseudonym,
+                               std::string_view sealed)
+{
+	return reseal(key, from_id, key, to_id, pseudonym, sealed);
 }
 
 } // namespace witness

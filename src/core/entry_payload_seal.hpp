@@ -39,4 +39,10 @@ std::string open_entry_payload(const MasterKey &key, int64_t id, std::string_vie
 std::string reseal_entry_payload(const MasterKey &from, const MasterKey &to, int64_t id, std::string_view pseudonym,
                                  std::string_view sealed);
 
+// An entry sealed under a provisional id and given its id later (a change held back until an enclosing
+// statement's entries are written, docs/capture.md): the payload sealed for entry `from_id` opened and
+// sealed again for entry `to_id` under the same key. Throws what open_entry_payload throws.
+std::string move_entry_payload(const MasterKey &key, int64_t from_id, int64_t to_id, std::string_view pseudonym,
+                               std::string_view sealed);
+
 } // namespace witness

@@ -120,10 +120,10 @@ void attribute_to_session(const char *client_addr, int32 client_port_of_session,
 	backend_pid_for_entries = backend_pid;
 }
 
-void current_attribution(Attribution *a)
+void current_attribution(Attribution *a, Oid role)
 {
 	a->session_user = role_name(&session_role, GetSessionUserId());
-	a->current_user = role_name(&current_role, GetUserId());
+	a->current_user = role_name(&current_role, OidIsValid(role) ? role : GetUserId());
 	a->application_name = nonempty(application_name);
 	if (!client_known)
 		load_client();

@@ -21,7 +21,8 @@ struct Attribution {
 	Datum context_json; // json: the canonical text
 };
 
-void current_attribution(Attribution *a);
+// role: the role the entry names as current_user; InvalidOid for the current one.
+void current_attribution(Attribution *a, Oid role = InvalidOid);
 
 // In a worker that writes an autonomous record (common/autonomous_record.cpp): the entries it
 // captures name the client address and port and the backend pid of the session it records for, not

@@ -7,9 +7,11 @@
 #include "pg/common/core_bridge.hpp"
 #include "pg/capture/entry_writer.hpp"
 #include "pg/capture/capture_plan.hpp"
+#include "pg/capture/statement_levels.hpp"
 #include "pg/capture/value_capture.hpp"
 
 extern "C" {
+#include "access/htup_details.h"
 #include "access/tableam.h"
 #include "utils/snapmgr.h"
 }
@@ -153,7 +155,35 @@ void start_record(ChangeRecord *record, const CapturePlan *plan, char op)
 	record->encrypt = plan->encrypt;
 }
 
-void capture_row(const CapturePlan *plan, char op, TupleTableSlot *oldslot, TupleTableSlot *newslot)
+// The command that made a row change: the one that wrote the row version an INSERT or UPDATE made, or
+// removed the one a DELETE removed. Only a heap row version says; for another table access method, the
+// command now running, which is later.
+CommandId change_command(TriggerData *td)
+{
+	TupleTableSlot *slot = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newslot : td->tg_trigslot;
+	if (slot == nullptr || !TTS_IS_BUFFERTUPLE(slot))
+		return GetCurrentCommandId(false);
+	HeapTuple tuple = ((BufferHeapTupleTableSlot *)slot)->base.tuple;
+	if (tuple == nullptr || tuple->t_data == nullptr)
+		return GetCurrentCommandId(false);
+	return TRIGGER_FIRED_BY_DELETE(td->tg_event) ? HeapTupleHeaderGetCmax(tuple->t_data)
+	                                             : HeapTupleHeaderGetCmin(tuple->t_data);
+}
+
+// A change a trigger reports is attributed to the role its statement ran as, and held back when that
+// statement runs inside another that writes (statement_levels.hpp).
+void note_statement(ChangeRecord *record, TriggerData *td)
+{
+	record->acting_role = statement_role();
+	if (td != nullptr && capture_is_nested_in_write()) {
+		record->hold = true;
+		record->command = change_command(td);
+	}
+}
+
+// td: the trigger call that reports the change; nullptr for rows that joined a tracked table.
+void capture_row(const CapturePlan *plan, char op, TupleTableSlot *oldslot, TupleTableSlot *newslot,
+                 TriggerData *td)
 {
 	RowChange rc;
 	rc.plan = plan;
@@ -179,6 +209,8 @@ void capture_row(const CapturePlan *plan, char op, TupleTableSlot *oldslot, Tupl
 	ChangeRecord record;
 	start_record(&record, plan, op);
 	record.view.tags = tags;
+	if (td != nullptr)
+		note_statement(&record, td);
 	rc.record = &record;
 
 	OutputSettings saved;
@@ -223,11 +255,11 @@ Datum witness_capture(PG_FUNCTION_ARGS)
 		                errmsg("witness.capture() must be fired AFTER INSERT, UPDATE or DELETE FOR EACH ROW")));
 	const CapturePlan *plan = plan_for_call(fcinfo, td->tg_relation);
 	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
-		capture_row(plan, 'I', nullptr, td->tg_trigslot);
+		capture_row(plan, 'I', nullptr, td->tg_trigslot, td);
 	else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
-		capture_row(plan, 'U', td->tg_trigslot, td->tg_newslot);
+		capture_row(plan, 'U', td->tg_trigslot, td->tg_newslot, td);
 	else if (TRIGGER_FIRED_BY_DELETE(td->tg_event))
-		capture_row(plan, 'D', td->tg_trigslot, nullptr);
+		capture_row(plan, 'D', td->tg_trigslot, nullptr, td);
 	else
 		ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 		                errmsg("witness.capture() must be fired AFTER INSERT, UPDATE or DELETE FOR EACH ROW")));
@@ -246,6 +278,7 @@ Datum witness_capture_truncate(PG_FUNCTION_ARGS)
 	const CapturePlan *plan = capture_plan_for(td->tg_relation);
 	ChangeRecord record;
 	start_record(&record, plan, 'T');
+	record.acting_role = statement_role();
 	if (plan->partition_name != nullptr) {
 		// A partitioned table's TRUNCATE fires on each leaf partition: the entry names the parent and the leaf.
 		JsonField partition = {"partition", 9, JsonKind::String, plan->partition_name, strlen(plan->partition_name)};
@@ -289,7 +322,7 @@ int64 scan_moved_rows(FunctionCallInfo fcinfo, bool capture)
 		MemoryContext old = MemoryContextSwitchTo(per_row);
 		if (!plan->valid)
 			plan = capture_plan_for(rel);
-		capture_row(plan, 'I', nullptr, slot);
+		capture_row(plan, 'I', nullptr, slot, nullptr);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(per_row);
 	}

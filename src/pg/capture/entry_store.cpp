@@ -1,6 +1,8 @@
 #include "pg/capture/entry_store.hpp"
 
 #include "pg/capture/column_rename_guard.hpp"
+#include "pg/capture/held_entries.hpp"
+#include "pg/capture/statement_levels.hpp"
 #include "pg/capture/permission_events.hpp"
 
 #include "pg/common/trail_catalog.hpp"
@@ -109,6 +111,7 @@ Batch batch;
 
 ExecutorStart_hook_type prev_executor_start = nullptr;
 ExecutorFinish_hook_type prev_executor_finish = nullptr;
+ExecutorEnd_hook_type prev_executor_end = nullptr;
 ProcessUtility_hook_type prev_process_utility = nullptr;
 
 // (Re)builds the session's batch for the witness.entry now open, once its layout is checked: the
@@ -479,6 +482,7 @@ void on_xact_event(XactEvent event, void *)
 	switch (event) {
 	case XACT_EVENT_PRE_COMMIT:
 	case XACT_EVENT_PRE_PREPARE:
+		release_held_entries(); // normally done when the outermost writing statement finished
 		flush_current();
 		if (batch.nlevels != 0)
 			ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
@@ -495,6 +499,8 @@ void on_xact_event(XactEvent event, void *)
 	case XACT_EVENT_PARALLEL_ABORT:
 		store = OpenStore();
 		forget_batch();
+		held_entries_forget();
+		statement_levels_forget();
 		break;
 	}
 }
@@ -503,9 +509,15 @@ void on_xact_event(XactEvent event, void *)
 // rolls back, together with the changes they describe.
 void on_subxact_event(SubXactEvent event, SubTransactionId subxid, SubTransactionId, void *)
 {
-	if (event == SUBXACT_EVENT_PRE_COMMIT_SUB)
+	if (event == SUBXACT_EVENT_START_SUB)
+		statement_levels_subxact_start(subxid);
+	else if (event == SUBXACT_EVENT_PRE_COMMIT_SUB)
 		flush_current();
+	else if (event == SUBXACT_EVENT_COMMIT_SUB)
+		statement_levels_subxact_end(subxid, false);
 	else if (event == SUBXACT_EVENT_ABORT_SUB) {
+		statement_levels_subxact_end(subxid, true);
+		held_entries_subxact_abort(subxid);
 		discard_level(subxid);
 		// A multi-insert interrupted by an error left its pin to the resource owner, which has released
 		// it: abandon that bulk state (its memory goes with the transaction) rather than unpin twice.
@@ -519,11 +531,22 @@ bool have_queued_entries()
 	return batch.count > 0 && !IsInParallelMode();
 }
 
-// Before a statement runs, so that it sees every entry its transaction captured so far.
+// Whether a statement changes rows, and so may have capture triggers to fire when it finishes.
+bool statement_writes(const QueryDesc *query, int eflags)
+{
+	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
+		return false;
+	return query->operation != CMD_SELECT || (query->plannedstmt != nullptr && query->plannedstmt->hasModifyingCTE);
+}
+
+// Before a statement runs: the entries its transaction captured so far are written (a statement that
+// starts while its transaction's previous one still fires triggers does not see that one's, which
+// are queued in the snapshot it already took), and the statement is noted with its role.
 void witness_executor_start(QueryDesc *query, int eflags)
 {
 	if (have_queued_entries())
 		flush_current();
+	statement_level_start(query, statement_writes(query, eflags));
 	if (prev_executor_start != nullptr)
 		prev_executor_start(query, eflags);
 	else
@@ -537,8 +560,31 @@ void witness_executor_finish(QueryDesc *query)
 		prev_executor_finish(query);
 	else
 		standard_ExecutorFinish(query);
+	statement_level_finished(query);
+	if (have_held_entries() && no_write_running())
+		release_held_entries();
 	if (have_queued_entries())
 		flush_current();
+}
+
+void witness_executor_end(QueryDesc *query)
+{
+	statement_level_end(query);
+	if (prev_executor_end != nullptr)
+		prev_executor_end(query);
+	else
+		standard_ExecutorEnd(query);
+}
+
+// Utility commands that fire capture triggers of their own: COPY FROM (row triggers) and TRUNCATE.
+bool utility_writes(const PlannedStmt *pstmt)
+{
+	const Node *stmt = pstmt->utilityStmt;
+	if (stmt == nullptr)
+		return false;
+	if (IsA(stmt, CopyStmt))
+		return ((const CopyStmt *)stmt)->is_from;
+	return IsA(stmt, TruncateStmt);
 }
 
 // Before a utility command (DDL sees every entry captured before it, DROP EXTENSION included) and after
@@ -554,6 +600,7 @@ void witness_process_utility(PlannedStmt *pstmt, const char *query_string, bool 
 	activity_utility_begin(pstmt, query_string);
 	refuse_unfollowable_column_rename(pstmt);
 	const bool drops_witness = capture_control_utility_begin(pstmt);
+	statement_level_start(pstmt, utility_writes(pstmt));
 	PG_TRY();
 	{
 		if (prev_process_utility != nullptr)
@@ -563,19 +610,30 @@ void witness_process_utility(PlannedStmt *pstmt, const char *query_string, bool 
 	}
 	PG_CATCH();
 	{
+		statement_level_end(pstmt);
 		capture_control_utility_end(drops_witness);
 		activity_note_refusal();
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	statement_level_finished(pstmt);
+	statement_level_end(pstmt);
 	capture_control_utility_end(drops_witness);
 	activity_utility_end(pstmt, qc);
 	permission_event_end(permission_event);
+	if (have_held_entries() && no_write_running() && IsTransactionState())
+		release_held_entries();
 	if (have_queued_entries() && IsTransactionState())
 		flush_current();
 }
 
 } // namespace
+
+TupleDesc stored_entry_desc()
+{
+	open_store();
+	return batch.desc;
+}
 
 int store_layout()
 {
@@ -616,6 +674,8 @@ void register_entry_store()
 	ExecutorStart_hook = witness_executor_start;
 	prev_executor_finish = ExecutorFinish_hook;
 	ExecutorFinish_hook = witness_executor_finish;
+	prev_executor_end = ExecutorEnd_hook;
+	ExecutorEnd_hook = witness_executor_end;
 	prev_process_utility = ProcessUtility_hook;
 	ProcessUtility_hook = witness_process_utility;
 }

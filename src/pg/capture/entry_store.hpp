@@ -16,6 +16,9 @@ namespace witness::pg
 // until ALTER EXTENSION pg_witness UPDATE has brought a 0.1 trail to 0.2, then 2.
 int store_layout();
 
+// The descriptor of the witness.entry rows this transaction writes.
+TupleDesc stored_entry_desc();
+
 // Forms a witness.entry tuple and queues it for the current subtransaction.
 void store_entry(const Datum *values, const bool *nulls);
 

@@ -2,6 +2,7 @@
 
 #include "pg/capture/attribution.hpp"
 #include "pg/capture/entry_ids.hpp"
+#include "pg/capture/held_entries.hpp"
 #include "pg/common/core_bridge.hpp"
 #include "pg/common/master_keys.hpp"
 #include "pg/common/subject_lookup_key.hpp"
@@ -53,7 +54,7 @@ void write_entry(ChangeRecord *change)
 {
 	EntryView &v = change->view;
 	Attribution a;
-	current_attribution(&a);
+	current_attribution(&a, change->acting_role);
 	v.session_user = text_field(a.session_user);
 	v.current_user = text_field(a.current_user);
 	v.application_name = text_field(a.application_name);
@@ -71,7 +72,7 @@ void write_entry(ChangeRecord *change)
 	TimestampTz stmt_time = GetCurrentStatementStartTimestamp();
 	v.xid = (int64)U64FromFullTransactionId(fxid);
 	v.stmt_time_us = stmt_time + kUnixToPostgresEpochUs;
-	v.id = next_entry_id(entry_seq_relid());
+	v.id = change->hold ? 0 : next_entry_id(entry_seq_relid()); // a held entry's id comes when it is released
 
 	// Format 2 once the trail has its columns; a 0.1 trail keeps format 1 until it is updated.
 	const bool committed = store_layout() >= 2;
@@ -145,7 +146,10 @@ void write_entry(ChangeRecord *change)
 			nulls[c - 1] = true;
 	}
 
-	store_entry(values, nulls);
+	if (change->hold)
+		hold_entry(values, nulls, canonical_bytes(v), change->command);
+	else
+		store_entry(values, nulls);
 }
 
 } // namespace witness::pg

@@ -19,6 +19,13 @@ struct ChangeRecord {
 	// An UPDATE that changed the row's subject: the subject before (not NULL, not empty); its lookup key
 	// goes into witness.entry.old_subject_key, so that that subject's erasure and export find the entry.
 	TextField old_subject;
+	// A row change (capture_trigger.cpp): the role its statement was started as, which the entry names as
+	// current_user (InvalidOid: the current role); and, when the statement runs inside another writing
+	// one (statement_levels.hpp), the command that made the change: the entry is then held back
+	// (held_entries.hpp) and takes its id later, in the order of those commands.
+	Oid acting_role = InvalidOid;
+	bool hold = false;
+	CommandId command = InvalidCommandId;
 };
 
 void write_entry(ChangeRecord *change);

@@ -252,6 +252,25 @@ bytea *reseal_payload(const MasterKey &from, const MasterKey &to, int64_t id, co
 	return scratch_bytea();
 }
 
+bytea *move_payload(const MasterKey &key, int64_t from_id, int64_t to_id, const uint8_t *pseudonym, const char *sealed,
+                    size_t len)
+{
+	const std::string_view context =
+	    pseudonym != nullptr ? std::string_view(reinterpret_cast<const char *>(pseudonym), 32) : std::string_view();
+	run_core(ERRCODE_DATA_CORRUPTED, "could not seal a held pg_witness entry under its id",
+	         [&] { scratch = move_entry_payload(key, from_id, to_id, context, std::string_view(sealed, len)); });
+	return scratch_bytea();
+}
+
+void leaf_hash_with_id(const struct varlena *encoding, int64_t id, uint8_t out[32])
+{
+	const std::string_view bytes(VARDATA_ANY(encoding), VARSIZE_ANY_EXHDR(encoding));
+	run_core(ERRCODE_INTERNAL_ERROR, "could not hash pg_witness entry", [&] {
+		Hash h = leaf_hash_under_id(bytes, id);
+		std::memcpy(out, h.data(), h.size());
+	});
+}
+
 bool payload_matches_commitment(const EntryView &stored)
 {
 	// A prefix that salt and payload reproduced matched already; one they did not, never will.

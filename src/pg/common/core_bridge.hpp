@@ -41,6 +41,14 @@ const char *open_payload(const MasterKey &key, const EntryView &entry, const cha
 bytea *reseal_payload(const MasterKey &from, const MasterKey &to, int64_t id, const uint8_t *pseudonym,
                       const char *sealed, size_t len, const char **why);
 
+// A held entry given its id (core/entry_payload_seal.hpp, move_entry_payload): its payload sealed for
+// from_id sealed again for to_id, palloc'd. Raises ERROR when it does not open.
+bytea *move_payload(const MasterKey &key, int64_t from_id, int64_t to_id, const uint8_t *pseudonym, const char *sealed,
+                    size_t len);
+
+// The leaf hash of the entry whose canonical bytes (canonical_bytes()) are encoding, under another id.
+void leaf_hash_with_id(const struct varlena *encoding, int64_t id, uint8_t out[32]);
+
 // Format 2: sets entry->commitment and commitment_source from the stored commitment column (len bytes:
 // all 32, or the prefix an entry in clear keeps, completed from its salt and payload as UTF-8).
 void restore_stored_commitment(EntryView *entry, const uint8_t *bytes, size_t len);

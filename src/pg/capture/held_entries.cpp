@@ -1,0 +1,222 @@
+#include "pg/capture/held_entries.hpp"
+
+#include "pg/capture/entry_ids.hpp"
+#include "pg/capture/entry_store.hpp"
+#include "pg/common/core_bridge.hpp"
+#include "pg/common/master_keys.hpp"
+#include "pg/common/trail_catalog.hpp"
+
+extern "C" {
+#include "catalog/pg_operator_d.h"
+#include "catalog/pg_type_d.h"
+#include "utils/resowner.h"
+#include "utils/tuplesort.h"
+}
+
+namespace witness::pg
+{
+namespace
+{
+
+// Columns a held row has after witness.entry's: the sort key (command, then order of capture), the
+// subtransaction that captured it, and its canonical bytes.
+constexpr int kExtraColumns = 4;
+
+// Entries captured before `before` (in order of capture) by subtransaction subxid or one it started are
+// dropped: it rolled back. Subtransaction ids rise, so "or one it started" is "or a later id".
+struct Dropped {
+	SubTransactionId subxid;
+	int64 before;
+};
+
+struct Held {
+	Tuplesortstate *sort = nullptr;
+	TupleDesc desc = nullptr;
+	TupleTableSlot *put = nullptr;  // a row being held
+	TupleTableSlot *slot = nullptr; // a row released
+	int natts = 0;      // witness.entry's columns
+	int64 captured = 0; // entries held so far: the next one's place in the order of capture
+	Dropped *dropped = nullptr;
+	int ndropped = 0;
+	int maxdropped = 0;
+	bool busy = false;   // inside a tuplesort call: an error there leaves the sort unusable
+	bool broken = false; // one did
+};
+
+Held held;
+
+// Runs fn under the top transaction's resource owner and memory: the sort lives until its entries are
+// released, and a temporary file it makes must not belong to a subtransaction that ends before.
+template <typename Fn> void in_transaction(Fn &&fn)
+{
+	ResourceOwner saved_owner = CurrentResourceOwner;
+	MemoryContext saved_cxt = MemoryContextSwitchTo(TopTransactionContext);
+	CurrentResourceOwner = TopTransactionResourceOwner;
+	held.busy = true;
+	PG_TRY();
+	{
+		fn();
+	}
+	PG_FINALLY();
+	{
+		CurrentResourceOwner = saved_owner;
+		MemoryContextSwitchTo(saved_cxt);
+	}
+	PG_END_TRY();
+	held.busy = false;
+}
+
+void begin_holding()
+{
+	TupleDesc entry = stored_entry_desc();
+	held.natts = entry->natts;
+	in_transaction([&] {
+		TupleDesc desc = CreateTemplateTupleDesc(entry->natts + kExtraColumns);
+		for (int i = 1; i <= entry->natts; i++)
+			TupleDescCopyEntry(desc, (AttrNumber)i, entry, (AttrNumber)i);
+		TupleDescInitEntry(desc, (AttrNumber)(entry->natts + 1), "command", INT8OID, -1, 0);
+		TupleDescInitEntry(desc, (AttrNumber)(entry->natts + 2), "captured", INT8OID, -1, 0);
+		TupleDescInitEntry(desc, (AttrNumber)(entry->natts + 3), "subxid", INT8OID, -1, 0);
+		TupleDescInitEntry(desc, (AttrNumber)(entry->natts + 4), "encoding", BYTEAOID, -1, 0);
+		held.desc = desc;
+		held.put = MakeSingleTupleTableSlot(desc, &TTSOpsHeapTuple);
+		held.slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple); // what the sort returns
+		AttrNumber keys[2] = {(AttrNumber)(entry->natts + 1), (AttrNumber)(entry->natts + 2)};
+		Oid operators[2] = {Int8LessOperator, Int8LessOperator};
+		Oid collations[2] = {InvalidOid, InvalidOid};
+		bool nulls_first[2] = {false, false};
+		held.sort = tuplesort_begin_heap(desc, 2, keys, operators, collations, nulls_first, work_mem, nullptr,
+		                                 TUPLESORT_NONE);
+	});
+}
+
+bool was_dropped(SubTransactionId subxid, int64 captured)
+{
+	for (int i = 0; i < held.ndropped; i++)
+		if (subxid >= held.dropped[i].subxid && captured < held.dropped[i].before)
+			return true;
+	return false;
+}
+
+// The held row in held.slot as the entry it describes, under its id.
+void store_under_new_id(Datum *values, bool *nulls)
+{
+	const int64 id = next_entry_id(entry_seq_relid());
+	values[EntryId - 1] = Int64GetDatum(id);
+	uint8_t hash[32];
+	leaf_hash_with_id((struct varlena *)DatumGetPointer(held.slot->tts_values[held.natts + 3]), id, hash);
+	// As many bytes of it as the row kept (all, or the prefix of format 2: core/stored_leaf.hpp).
+	const Size kept = VARSIZE_ANY_EXHDR(DatumGetPointer(values[EntryLeafHash - 1]));
+	values[EntryLeafHash - 1] = PointerGetDatum(bytes_bytea(hash, Min(kept, sizeof(hash))));
+	if (!nulls[EntrySealedPayload - 1]) {
+		const MasterKey *key = require_master_key("cannot give a held entry of an encrypted table its id");
+		const struct varlena *sealed = (struct varlena *)DatumGetPointer(values[EntrySealedPayload - 1]);
+		const uint8_t *pseudonym =
+		    nulls[EntrySubjectPseudonym - 1]
+		        ? nullptr
+		        : (const uint8_t *)VARDATA_ANY(DatumGetPointer(values[EntrySubjectPseudonym - 1]));
+		values[EntrySealedPayload - 1] =
+		    PointerGetDatum(move_payload(*key, 0, id, pseudonym, VARDATA_ANY(sealed), VARSIZE_ANY_EXHDR(sealed)));
+	}
+	store_entry(values, nulls);
+}
+
+} // namespace
+
+void hold_entry(const Datum *values, const bool *nulls, struct varlena *encoding, CommandId command)
+{
+	if (held.broken)
+		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("pg_witness lost entries it held back"),
+		                errdetail("An error interrupted holding them; the transaction cannot be recorded in full.")));
+	if (held.sort == nullptr)
+		begin_holding();
+	const int n = held.natts + kExtraColumns;
+	Datum *row = (Datum *)palloc(sizeof(Datum) * n);
+	bool *rownulls = (bool *)palloc(sizeof(bool) * n);
+	memcpy(row, values, sizeof(Datum) * held.natts);
+	memcpy(rownulls, nulls, sizeof(bool) * held.natts);
+	row[held.natts] = Int64GetDatum((int64)command);
+	row[held.natts + 1] = Int64GetDatum(held.captured);
+	row[held.natts + 2] = Int64GetDatum((int64)GetCurrentSubTransactionId());
+	row[held.natts + 3] = PointerGetDatum(encoding);
+	memset(rownulls + held.natts, 0, sizeof(bool) * kExtraColumns);
+	HeapTuple tuple = heap_form_tuple(held.desc, row, rownulls);
+	ExecStoreHeapTuple(tuple, held.put, true);
+	in_transaction([&] { tuplesort_puttupleslot(held.sort, held.put); }); // copies it
+	ExecClearTuple(held.put);
+	held.captured++;
+}
+
+bool have_held_entries()
+{
+	return held.sort != nullptr;
+}
+
+void release_held_entries()
+{
+	if (held.sort == nullptr)
+		return;
+	if (held.broken)
+		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("pg_witness lost entries it held back"),
+		                errdetail("An error interrupted holding them; the transaction cannot be recorded in full.")));
+	Tuplesortstate *sort = held.sort;
+	held.sort = nullptr; // an error from here on ends the transaction, and the sort with it
+	in_transaction([&] { tuplesort_performsort(sort); });
+	MemoryContext per_entry = AllocSetContextCreate(CurrentMemoryContext, "pg_witness held entry", ALLOCSET_DEFAULT_SIZES);
+	Datum *values = (Datum *)palloc(sizeof(Datum) * held.natts);
+	bool *nulls = (bool *)palloc(sizeof(bool) * held.natts);
+	for (;;) {
+		CHECK_FOR_INTERRUPTS();
+		bool got = false;
+		in_transaction([&] { got = tuplesort_gettupleslot(sort, true, true, held.slot, nullptr); });
+		if (!got)
+			break;
+		slot_getallattrs(held.slot);
+		const int64 captured = DatumGetInt64(held.slot->tts_values[held.natts + 1]);
+		const auto subxid = (SubTransactionId)DatumGetInt64(held.slot->tts_values[held.natts + 2]);
+		if (was_dropped(subxid, captured))
+			continue;
+		MemoryContext saved = MemoryContextSwitchTo(per_entry);
+		memcpy(values, held.slot->tts_values, sizeof(Datum) * held.natts);
+		memcpy(nulls, held.slot->tts_isnull, sizeof(bool) * held.natts);
+		store_under_new_id(values, nulls);
+		MemoryContextSwitchTo(saved);
+		MemoryContextReset(per_entry);
+	}
+	ExecClearTuple(held.slot);
+	in_transaction([&] { tuplesort_end(sort); });
+	MemoryContextDelete(per_entry);
+	held.ndropped = 0;
+	held.captured = 0;
+}
+
+void held_entries_subxact_abort(SubTransactionId subxid)
+{
+	if (held.sort == nullptr)
+		return;
+	if (held.busy)
+		held.broken = true;
+	held.busy = false;
+	if (held.ndropped == held.maxdropped) {
+		const int n = Max(4, held.maxdropped * 2);
+		held.dropped = held.dropped == nullptr ? (Dropped *)MemoryContextAlloc(TopMemoryContext, sizeof(Dropped) * n)
+		                                       : (Dropped *)repalloc(held.dropped, sizeof(Dropped) * n);
+		held.maxdropped = n;
+	}
+	held.dropped[held.ndropped++] = Dropped{subxid, held.captured};
+}
+
+void held_entries_forget()
+{
+	// The sort's memory and temporary file went with the transaction's context and resource owner.
+	held.sort = nullptr;
+	held.desc = nullptr;
+	held.put = nullptr;
+	held.slot = nullptr;
+	held.captured = 0;
+	held.ndropped = 0;
+	held.busy = false;
+	held.broken = false;
+}
+
+} // namespace witness::pg

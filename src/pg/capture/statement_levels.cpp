@@ -1,0 +1,124 @@
+#include "pg/capture/statement_levels.hpp"
+
+namespace witness::pg
+{
+namespace
+{
+
+struct Level {
+	const void *statement;
+	Oid role;
+	bool writes;
+	bool finished;
+};
+
+// Where a subtransaction started: the statements above that are dropped when it aborts.
+struct Mark {
+	SubTransactionId subxid;
+	int nlevels;
+};
+
+Level *levels = nullptr;
+int nlevels = 0;
+int maxlevels = 0;
+Mark *marks = nullptr;
+int nmarks = 0;
+int maxmarks = 0;
+int running_writes = 0; // levels that write and have not finished
+
+// Grows an array kept in TopMemoryContext for the session.
+template <typename T> void reserve_one_more(T **items, int count, int *capacity)
+{
+	if (count < *capacity)
+		return;
+	const int n = Max(8, *capacity * 2);
+	*items = *items == nullptr ? (T *)MemoryContextAlloc(TopMemoryContext, sizeof(T) * n)
+	                           : (T *)repalloc(*items, sizeof(T) * n);
+	*capacity = n;
+}
+
+void count_running_writes()
+{
+	running_writes = 0;
+	for (int i = 0; i < nlevels; i++)
+		running_writes += levels[i].writes && !levels[i].finished;
+}
+
+int find_level(const void *statement)
+{
+	for (int i = nlevels - 1; i >= 0; i--)
+		if (levels[i].statement == statement)
+			return i;
+	return -1;
+}
+
+} // namespace
+
+void statement_level_start(const void *statement, bool writes)
+{
+	reserve_one_more(&levels, nlevels, &maxlevels);
+	levels[nlevels++] = Level{statement, GetUserId(), writes, false};
+	running_writes += writes;
+}
+
+void statement_level_finished(const void *statement)
+{
+	const int i = find_level(statement);
+	if (i < 0 || levels[i].finished)
+		return;
+	levels[i].finished = true;
+	running_writes -= levels[i].writes;
+}
+
+void statement_level_end(const void *statement)
+{
+	const int i = find_level(statement);
+	if (i < 0)
+		return; // dropped with its subtransaction or transaction
+	// Normally the innermost; a cursor's statement can end while later ones still run.
+	for (int j = i; j + 1 < nlevels; j++)
+		levels[j] = levels[j + 1];
+	nlevels--;
+	count_running_writes();
+}
+
+bool capture_is_nested_in_write()
+{
+	return running_writes >= 2;
+}
+
+bool no_write_running()
+{
+	return running_writes == 0;
+}
+
+Oid statement_role()
+{
+	return nlevels > 0 ? levels[nlevels - 1].role : GetUserId();
+}
+
+void statement_levels_subxact_start(SubTransactionId subxid)
+{
+	reserve_one_more(&marks, nmarks, &maxmarks);
+	marks[nmarks++] = Mark{subxid, nlevels};
+}
+
+void statement_levels_subxact_end(SubTransactionId subxid, bool aborted)
+{
+	// Marks of later subtransactions are its children's, which have ended already.
+	while (nmarks > 0 && marks[nmarks - 1].subxid >= subxid) {
+		const Mark m = marks[--nmarks];
+		if (aborted && m.nlevels < nlevels)
+			nlevels = m.nlevels;
+	}
+	count_running_writes();
+}
+
+void statement_levels_forget()
+{
+	nlevels = 0;
+	nmarks = 0;
+	running_writes = 0;
+}
+
+} // namespace witness::pg

@@ -1,0 +1,159 @@
+-- Statements inside statements (docs/capture.md, "Order inside nested statements"): a row's entries
+-- keep the order of its changes when a trigger changes, inside the statement, rows the statement
+-- changed already; and an entry names the role its statement ran as.
+SET client_min_messages = warning;
+CREATE SCHEMA nest;
+SELECT witness._last_entry_id() AS ids0 \gset
+
+-- Whether each row's entries, in id order, chain: every change starts from the value the one before
+-- left. Lists the rows whose entries do not.
+CREATE FUNCTION nest.broken_chains(tbl text, col text) RETURNS TABLE (row_key text, ids bigint[])
+LANGUAGE sql AS $$
+    SELECT row_key, array_agg(id ORDER BY id)
+    FROM (SELECT id, e.row_key::text AS row_key, old_values ->> col AS old, op,
+                 lag(new_values ->> col) OVER (PARTITION BY e.row_key::text ORDER BY id) AS before,
+                 lag(op) OVER (PARTITION BY e.row_key::text ORDER BY id) AS op_before
+          FROM witness.entry e WHERE schema_name = 'nest' AND table_name = tbl) s
+    WHERE (op = 'U' AND op_before IS NOT NULL AND op_before <> 'D' AND old IS DISTINCT FROM before)
+       OR (op = 'I' AND op_before IS NOT NULL AND op_before <> 'D')
+       OR (op <> 'I' AND op_before = 'D')
+    GROUP BY row_key
+$$;
+
+-- A BEFORE trigger rolls a child's change up into its parent, which the statement changed already:
+-- the parent's own change (0 -> 5) comes before the roll-up (5 -> 10), though the roll-up's statement
+-- fired its capture trigger first. Three levels deep: 3 rolls into 2, which rolls into 1.
+CREATE TABLE nest.acct (id int PRIMARY KEY, parent int, bal int);
+SELECT FROM witness.track('nest.acct');
+INSERT INTO nest.acct VALUES (1, NULL, 0), (2, 1, 0), (3, 2, 0);
+CREATE FUNCTION nest.rollup() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.parent IS NOT NULL AND NEW.bal <> OLD.bal THEN
+    UPDATE nest.acct SET bal = bal + (NEW.bal - OLD.bal) WHERE id = NEW.parent;
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER rollup BEFORE UPDATE ON nest.acct FOR EACH ROW EXECUTE FUNCTION nest.rollup();
+UPDATE nest.acct SET bal = bal + 5 WHERE id IN (1, 2, 3);
+SELECT id, bal FROM nest.acct ORDER BY id;
+SELECT row_key ->> 'id' AS acct, old_values ->> 'bal' AS old, new_values ->> 'bal' AS new
+FROM witness.entry WHERE schema_name = 'nest' AND table_name = 'acct' AND op = 'U' ORDER BY row_key ->> 'id', id;
+SELECT * FROM nest.broken_chains('acct', 'bal');
+
+-- The same inside a transaction, after a savepoint the nested change rolls back to: the rolled-back
+-- roll-up leaves no entry, the one after it is kept, in order.
+CREATE FUNCTION nest.rollup_twice() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.parent IS NOT NULL AND NEW.bal <> OLD.bal THEN
+    BEGIN
+      UPDATE nest.acct SET bal = bal + 1000 WHERE id = NEW.parent;
+      RAISE EXCEPTION 'undo';
+    EXCEPTION WHEN raise_exception THEN NULL;
+    END;
+    UPDATE nest.acct SET bal = bal + (NEW.bal - OLD.bal) WHERE id = NEW.parent;
+  END IF;
+  RETURN NEW;
+END $$;
+DROP TRIGGER rollup ON nest.acct;
+CREATE TRIGGER rollup BEFORE UPDATE ON nest.acct FOR EACH ROW EXECUTE FUNCTION nest.rollup_twice();
+BEGIN;
+UPDATE nest.acct SET bal = bal + 1 WHERE id IN (1, 2);
+SAVEPOINT s;
+UPDATE nest.acct SET bal = bal + 1 WHERE id IN (1, 2);
+ROLLBACK TO s;
+UPDATE nest.acct SET bal = bal + 2 WHERE id IN (1, 2);
+COMMIT;
+SELECT id, bal FROM nest.acct ORDER BY id;
+SELECT count(*) AS entries, count(*) FILTER (WHERE (new_values ->> 'bal')::int >= 1000) AS rolled_back_kept
+FROM witness.entry WHERE schema_name = 'nest' AND table_name = 'acct' AND op = 'U';
+SELECT * FROM nest.broken_chains('acct', 'bal');
+DROP TRIGGER rollup ON nest.acct;
+
+-- A user's AFTER trigger that fires before pg_witness's (its name sorts first) changes the row again,
+-- and puts back a row the statement deleted: the statement's entry comes first each time.
+CREATE TABLE nest.item (id int PRIMARY KEY, n int);
+SELECT FROM witness.track('nest.item');
+INSERT INTO nest.item SELECT g, 0 FROM generate_series(1, 3) g;
+CREATE FUNCTION nest.again() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'UPDATE' AND NEW.n = 1 THEN
+    UPDATE nest.item SET n = 2 WHERE id = NEW.id;
+  ELSIF TG_OP = 'DELETE' THEN
+    INSERT INTO nest.item VALUES (OLD.id, -1);
+  END IF;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER a_again AFTER UPDATE OR DELETE ON nest.item FOR EACH ROW EXECUTE FUNCTION nest.again();
+UPDATE nest.item SET n = 1;
+DELETE FROM nest.item WHERE id = 3;
+SELECT id, n FROM nest.item ORDER BY id;
+SELECT row_key ->> 'id' AS item, op, old_values ->> 'n' AS old, new_values ->> 'n' AS new
+FROM witness.entry WHERE schema_name = 'nest' AND table_name = 'item' ORDER BY row_key ->> 'id', id;
+SELECT * FROM nest.broken_chains('item', 'n');
+DROP TRIGGER a_again ON nest.item;
+
+-- Many held entries spill to a temporary file (work_mem 64 kB) and all come back, in order: a BEFORE
+-- STATEMENT trigger of an UPDATE changes 5000 rows of another table.
+CREATE TABLE nest.many (id int PRIMARY KEY, v text);
+SELECT FROM witness.track('nest.many');
+INSERT INTO nest.many SELECT g, 'x' FROM generate_series(1, 5000) g;
+CREATE FUNCTION nest.touch_many() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE nest.many SET v = repeat('y', 40) || id;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER touch_many BEFORE UPDATE ON nest.item FOR EACH STATEMENT EXECUTE FUNCTION nest.touch_many();
+SET work_mem = '64kB';
+UPDATE nest.item SET n = n + 1 WHERE id = 1;
+RESET work_mem;
+SELECT count(*) AS updates, count(DISTINCT id) AS distinct_ids,
+       min(id) > (SELECT max(id) FROM witness.entry WHERE schema_name = 'nest' AND table_name = 'item') AS after_the_statement
+FROM witness.entry WHERE schema_name = 'nest' AND table_name = 'many' AND op = 'U';
+DROP TRIGGER touch_many ON nest.item;
+
+-- An encrypted table's held entry is sealed for the id it gets: it opens, and the chain verifies.
+SELECT set_config('witness.master_key_file', current_setting('data_directory') || '/regress_witness_a.key', false) IS NOT NULL AS key_set;
+CREATE TABLE nest.wallet (id int PRIMARY KEY, owner text, parent int, bal int);
+SELECT FROM witness.track('nest.wallet', subject_column => 'owner', encrypt => true);
+INSERT INTO nest.wallet VALUES (1, 'ann@nest.example', NULL, 0), (2, 'ann@nest.example', 1, 0);
+CREATE FUNCTION nest.wallet_rollup() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.parent IS NOT NULL THEN
+    UPDATE nest.wallet SET bal = bal + (NEW.bal - OLD.bal) WHERE id = NEW.parent;
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER rollup BEFORE UPDATE ON nest.wallet FOR EACH ROW EXECUTE FUNCTION nest.wallet_rollup();
+UPDATE nest.wallet SET bal = bal + 7;
+SELECT (witness._entry_payload(e)).row_key ->> 'id' AS wallet, (witness._entry_payload(e)).old_values ->> 'bal' AS old,
+       (witness._entry_payload(e)).new_values ->> 'bal' AS new, sealed_payload IS NOT NULL AS sealed
+FROM witness.entry e WHERE schema_name = 'nest' AND table_name = 'wallet' AND op = 'U' ORDER BY 1, id;
+
+-- The role in an entry is the one its statement ran as: a statement that switches role half-way
+-- (set_config('role', ...) in an expression) does not make its changes look like another role's.
+CREATE ROLE regress_nest_writer;
+CREATE ROLE regress_nest_reader;
+GRANT regress_nest_reader TO regress_nest_writer;
+GRANT USAGE ON SCHEMA nest TO regress_nest_writer, regress_nest_reader;
+GRANT SELECT, UPDATE ON nest.item TO regress_nest_writer;
+GRANT SELECT ON nest.item TO regress_nest_reader;
+SET ROLE regress_nest_writer;
+UPDATE nest.item SET n = n + 100 + 0 * length((SELECT set_config('role', 'regress_nest_reader', false)))
+WHERE id = 1;
+SELECT current_user AS role_now;
+UPDATE nest.item SET n = 7 WHERE id = 2; -- now as the reader, who may not
+RESET ROLE;
+SELECT current_user_name, session_user_name, new_values ->> 'n' AS n FROM witness.entry
+WHERE schema_name = 'nest' AND table_name = 'item' AND current_user_name LIKE 'regress_nest%' ORDER BY id;
+
+-- Everything captured here is sealed and verifies.
+SELECT witness.seal() IS NOT NULL AS sealed;
+SELECT status, entries_unchecked FROM witness.verify((SELECT min(block_no) FROM witness.block WHERE last_entry_id > :ids0));
+RESET witness.master_key_file;
+SELECT FROM witness.untrack('nest.acct');
+SELECT FROM witness.untrack('nest.item');
+SELECT FROM witness.untrack('nest.many');
+SELECT FROM witness.untrack('nest.wallet');
+DROP SCHEMA nest CASCADE;
+DROP ROLE regress_nest_writer;
+DROP ROLE regress_nest_reader;
