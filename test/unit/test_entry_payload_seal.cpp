@@ -208,3 +208,19 @@ TEST(EntryPayloadSeal, ResealMovesAPayloadToAnotherKeyAndKeepsItsPlaintext)
 	const std::string plain_resealed = reseal_entry_payload(old_key, new_key, 42, "", plain_sealed);
 	EXPECT_EQ(open_entry_payload(new_key, 42, "", plain_resealed).substr(0, 16), std::string(16, '\x11'));
 }
+
+TEST(EntryPayloadSeal, MoveGivesAPayloadSealedUnderAProvisionalIdItsRealOne)
+{
+	const MasterKey key(master());
+	Sample s(key);
+	s.view.id = 0; // a held entry is sealed before it has its id
+	const std::string held = seal_entry_payload(key, s.view);
+	const std::string moved = move_entry_payload(key, 0, 77, s.pseudonym(), held);
+	EXPECT_EQ(moved.size(), held.size());
+	EXPECT_EQ(open_entry_payload(key, 77, s.pseudonym(), moved), open_entry_payload(key, 0, s.pseudonym(), held));
+	// Bound to the new id only, and still to its subject.
+	EXPECT_THROW(open_entry_payload(key, 0, s.pseudonym(), moved), PayloadAuthError);
+	EXPECT_THROW(open_entry_payload(key, 77, "", moved), PayloadAuthError);
+	// It opens only under the id it was sealed for.
+	EXPECT_THROW(move_entry_payload(key, 1, 77, s.pseudonym(), held), PayloadAuthError);
+}
