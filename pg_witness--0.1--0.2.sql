@@ -991,6 +991,7 @@ DECLARE
 	lines integer;
 	started boolean := false;
 	shown_key jsonb;
+	malformed text; -- what pg_witness cannot have written about the entry, NULL for nothing
 BEGIN
 	SELECT array_agg(x.erasure_id) INTO erasures FROM witness.erasure x
 	WHERE x.subject_digest = witness._subject_digest(x.subject_salt, for_subject);
@@ -1032,7 +1033,26 @@ BEGIN
 			                              'access_id', access_id, 'database', witness.database_id())::text;
 		END IF;
 		started := true;
-		p := witness._entry_payload(e);
+		-- An entry pg_witness cannot have written (an operation or canonical format it does not know,
+		-- values that are not JSON objects) is listed as not verified, with what is wrong, rather than
+		-- failing the whole export: one row written behind the trail's guard must not withhold the rest.
+		malformed := CASE WHEN e.op NOT IN ('I', 'U', 'D', 'T') THEN format('an unknown operation %L', e.op)
+		                  WHEN e.format NOT IN (1, 2) THEN format('an unknown canonical format %s', e.format) END;
+		IF malformed IS NULL THEN
+			p := witness._entry_payload(e);
+			IF pg_catalog.jsonb_typeof(p.old_values) <> 'object' OR pg_catalog.jsonb_typeof(p.new_values) <> 'object'
+			   OR pg_catalog.jsonb_typeof(p.row_key) <> 'object' THEN
+				malformed := 'values that are not JSON objects';
+			END IF;
+		ELSE
+			SELECT NULL::jsonb AS row_key, NULL::text AS subject, NULL::jsonb AS old_values, NULL::jsonb AS new_values,
+			       NULL::boolean AS payload_verified, false AS values_omitted INTO p;
+		END IF;
+		IF malformed IS NOT NULL THEN
+			p.old_values := NULL;
+			p.new_values := NULL;
+			p.row_key := NULL;
+		END IF;
 		-- An UPDATE that moved the row away from this subject: when it changed a key column too, the row
 		-- key it records is the row's after the move, the other subject's (or none's) data, and the export
 		-- shows the key the row had while it was this subject's.
@@ -1040,10 +1060,15 @@ BEGIN
 		IF e.op = 'U' AND p.subject IS DISTINCT FROM for_subject AND p.row_key IS NOT NULL AND p.old_values IS NOT NULL THEN
 			shown_key := COALESCE(witness._old_row_key(p.row_key::json, p.old_values::json)::jsonb, p.row_key);
 		END IF;
-		leaf := witness._matching_leaf(e);
-		-- NULL where the content cannot be hashed (a payload that no longer reproduces its commitment):
-		-- the payload's own check then names the problem.
-		leaf_ok := CASE WHEN leaf IS NOT NULL THEN true WHEN witness.entry_leaf_hash(e) IS NULL THEN NULL ELSE false END;
+		IF malformed IS NULL THEN
+			leaf := witness._matching_leaf(e);
+			-- NULL where the content cannot be hashed (a payload that no longer reproduces its commitment):
+			-- the payload's own check then names the problem.
+			leaf_ok := CASE WHEN leaf IS NOT NULL THEN true WHEN witness.entry_leaf_hash(e) IS NULL THEN NULL ELSE false END;
+		ELSE
+			leaf := NULL;
+			leaf_ok := false;
+		END IF;
 		-- The block: the previous entry's, when it is this one's too, else a binary search.
 		IF b.block_no IS NULL OR NOT pg_visible_in_snapshot(e.xid, b.snapshot)
 		   OR (prev_snapshot IS NOT NULL AND pg_visible_in_snapshot(e.xid, prev_snapshot))
@@ -1059,7 +1084,9 @@ BEGIN
 		IF r.erasure_id IS NOT NULL THEN
 			status := 'erased';
 			verified := leaf_ok AND p.payload_verified IS NULL;
-			IF NOT leaf_ok THEN
+			IF malformed IS NOT NULL THEN
+				problem := 'the entry has ' || malformed;
+			ELSIF NOT leaf_ok THEN
 				problem := 'the entry does not match its leaf hash';
 			ELSIF NOT verified THEN
 				problem := 'the entry holds a payload although it was erased';
@@ -1067,7 +1094,9 @@ BEGIN
 		ELSE
 			status := CASE WHEN b.block_no IS NULL THEN 'pending' ELSE 'sealed' END;
 			verified := leaf_ok AND COALESCE(p.payload_verified, e.format = 1);
-			IF NOT leaf_ok THEN
+			IF malformed IS NOT NULL THEN
+				problem := 'the entry has ' || malformed;
+			ELSIF NOT leaf_ok THEN
 				problem := 'the entry does not match its leaf hash';
 			ELSIF NOT verified THEN
 				problem := 'the payload does not match its commitment';
@@ -1078,7 +1107,7 @@ BEGIN
 				problem := concat_ws('; ', problem, 'values longer than 256 MB are not shown');
 			END IF;
 		END IF;
-		op_name := CASE e.op WHEN 'I' THEN 'INSERT' WHEN 'U' THEN 'UPDATE' WHEN 'D' THEN 'DELETE' WHEN 'T' THEN 'TRUNCATE' END;
+		op_name := CASE e.op WHEN 'I' THEN 'INSERT' WHEN 'U' THEN 'UPDATE' WHEN 'D' THEN 'DELETE' WHEN 'T' THEN 'TRUNCATE' ELSE e.op::text END;
 		table_name := format('%I.%I', e.schema_name, e.table_name);
 		stmt_time := witness._utc(e.stmt_time);
 		IF format = 'json' THEN

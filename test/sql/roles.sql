@@ -576,7 +576,16 @@ EXCEPTION WHEN insufficient_privilege THEN
 END
 $$;
 RESET ROLE;
-DROP EXTENSION pg_witness;
+-- Dropped in the transaction that changed a tracked table: the trail's own relations, kept open for
+-- the transaction, are not "in use by active queries".
+CREATE TABLE ro_dropped (id int PRIMARY KEY, v int);
+SELECT FROM witness.track('ro_dropped');
+BEGIN;
+INSERT INTO ro_dropped VALUES (1, 1);
+UPDATE ro_dropped SET v = 2;
+DROP EXTENSION pg_witness CASCADE;
+COMMIT;
+SELECT count(*) AS extensions_left FROM pg_extension WHERE extname = 'pg_witness';
 SELECT count(*) AS roles_left FROM pg_roles WHERE rolname IN ('witness_admin', 'witness_auditor', 'witness_reader');
 \c :regress_db
 SET client_min_messages = warning;

@@ -404,6 +404,39 @@ SELECT count(*) AS dan_by_subject FROM witness._subject_entries('dan@sx.example'
 SELECT count(*) AS erased_with_subject_key FROM witness.entry_lookup k
 WHERE k.id IN (SELECT unnest(x.entry_ids) FROM witness.erasure x) AND k.subject_key IS NOT NULL;
 
+-- Entries pg_witness cannot have written (a superuser behind the guard: an unknown operation, an
+-- unknown canonical format, values that are not JSON objects) are listed as not verified, each with
+-- what is wrong, and do not make the whole export fail. They are put back afterwards.
+CREATE TABLE sx.crafted (id int PRIMARY KEY, email text, plan text);
+SELECT FROM witness.track('sx.crafted', subject_column => 'email', encrypt => false);
+INSERT INTO sx.crafted VALUES (1, 'eve@sx.example', 'basic');
+UPDATE sx.crafted SET plan = 'gold';
+UPDATE sx.crafted SET plan = 'silver';
+UPDATE sx.crafted SET plan = 'bronze';
+CREATE TABLE sx.crafted_saved AS SELECT * FROM witness.entry WHERE table_name = 'crafted' AND op = 'U';
+BEGIN;
+ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
+UPDATE witness.entry SET new_values = '"scalar"' WHERE table_name = 'crafted' AND new_values ->> 'plan' = 'gold';
+UPDATE witness.entry SET op = 'X' WHERE table_name = 'crafted' AND new_values ->> 'plan' = 'silver';
+UPDATE witness.entry SET format = 3 WHERE table_name = 'crafted' AND new_values ->> 'plan' = 'bronze';
+ALTER TABLE witness.entry ENABLE TRIGGER witness_append_only;
+COMMIT;
+SELECT l ->> 'operation' AS operation, l ->> 'verified' AS verified, l ->> 'problem' AS problem, l -> 'changes' AS changes
+FROM witness.subject_export('eve@sx.example', 'json', 'request #82') WITH ORDINALITY AS x(line, n), LATERAL (SELECT line::json AS l) j
+WHERE n > 1 ORDER BY n;
+SELECT split_part(line, ',', 4) AS operation, split_part(line, ',', 13) AS verified, split_part(line, ',', 14) AS note
+FROM witness.subject_export('eve@sx.example', 'csv', 'request #83') WITH ORDINALITY AS x(line, n)
+WHERE n > 1 AND split_part(line, ',', 4) <> 'INSERT' ORDER BY n;
+BEGIN;
+ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
+UPDATE witness.entry e SET new_values = s.new_values, op = s.op, format = s.format FROM sx.crafted_saved s WHERE e.id = s.id;
+ALTER TABLE witness.entry ENABLE TRIGGER witness_append_only;
+COMMIT;
+SELECT count(*) FILTER (WHERE (line::json ->> 'verified')::boolean) AS verified_again
+FROM witness.subject_export('eve@sx.example', 'json', 'request #84') WITH ORDINALITY AS x(line, n) WHERE n > 1;
+SELECT FROM witness.untrack('sx.crafted');
+DROP TABLE sx.crafted, sx.crafted_saved;
+
 DROP TABLE sx.out, sx.csv, sx.by_index;
 SELECT witness.untrack('sx.nosubject');
 REVOKE ALL ON SCHEMA witness, sx FROM sx_nobody, sx_dpo;

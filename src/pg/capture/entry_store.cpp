@@ -600,6 +600,10 @@ void witness_process_utility(PlannedStmt *pstmt, const char *query_string, bool 
 	activity_utility_begin(pstmt, query_string);
 	refuse_unfollowable_column_rename(pstmt);
 	const bool drops_witness = capture_control_utility_begin(pstmt);
+	// The trail's relations stay open until commit; DROP EXTENSION in the same transaction would find
+	// them in use and name one of their indexes. Its entries were written just above.
+	if (drops_witness && IsTransactionState())
+		close_store();
 	statement_level_start(pstmt, utility_writes(pstmt));
 	PG_TRY();
 	{
