@@ -957,6 +957,44 @@ COMMENT ON FUNCTION witness._csv_value(jsonb) IS 'internal: a JSON value as a CS
 -- erasure whose salted digest matches the subject, found through witness.entry_erasure; in id
 -- (capture) order. Memory: the rows pass through tuplestores, which spill to disk beyond work_mem,
 -- plus the Merkle tree of one block at a time for the proofs (JSON only).
+-- A subject is found by the exact text of its column's value (its export, erasure and pseudonym). For
+-- types whose equal values have other texts, or whose text is not what a caller would type, that
+-- match misses entries without a word: refused, with the way out (docs/personal-data.md).
+CREATE FUNCTION witness._check_subject_type(target regclass, subject_column text) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	typ oid;
+	why text;
+BEGIN
+	SELECT a.atttypid INTO typ FROM pg_catalog.pg_attribute a
+	WHERE a.attrelid = target AND a.attname = subject_column AND NOT a.attisdropped;
+	-- A domain is judged by the type it is over.
+	WHILE (SELECT t.typtype FROM pg_catalog.pg_type t WHERE t.oid = typ) = 'd' LOOP
+		typ := (SELECT t.typbasetype FROM pg_catalog.pg_type t WHERE t.oid = typ);
+	END LOOP;
+	why := CASE
+		WHEN typ = 'pg_catalog.bpchar'::pg_catalog.regtype THEN 'character(n) values are padded with spaces, which a subject given without them does not match'
+		WHEN typ IN ('pg_catalog.float4'::pg_catalog.regtype, 'pg_catalog.float8'::pg_catalog.regtype, 'pg_catalog.numeric'::pg_catalog.regtype, 'pg_catalog.money'::pg_catalog.regtype)
+			THEN 'equal numbers of this type can be written in more than one way (1, 1.0, 1e0), and only one of them matches'
+		WHEN typ IN ('pg_catalog.json'::pg_catalog.regtype, 'pg_catalog.jsonb'::pg_catalog.regtype) THEN 'equal JSON values can be written in more than one way'
+		WHEN (SELECT t.typname FROM pg_catalog.pg_type t WHERE t.oid = typ) = 'citext' THEN 'citext compares without case, but a subject is matched by its exact text'
+	END;
+	IF why IS NOT NULL THEN
+		RAISE EXCEPTION 'subject column "%" of % cannot be of type %', subject_column, target, pg_catalog.format_type(typ, NULL)
+			USING ERRCODE = 'datatype_mismatch',
+			      DETAIL = 'A data subject is found by the exact text of this column''s value: ' || why || '.',
+			      HINT = format('Name as the subject column one that holds a single text per subject, such as ALTER TABLE %s ADD COLUMN subject_key text GENERATED ALWAYS AS (%s) STORED.',
+			                    target, format(CASE WHEN typ = 'pg_catalog.bpchar'::pg_catalog.regtype THEN 'rtrim(%I)'
+			                                        WHEN typ IN ('pg_catalog.json'::pg_catalog.regtype, 'pg_catalog.jsonb'::pg_catalog.regtype) THEN '%I ->> ''email'''
+			                                        WHEN why LIKE 'citext%%' THEN 'lower(%I::text)'
+			                                        ELSE 'trim_scale(%I::numeric)::text' END, subject_column));
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION witness._check_subject_type(regclass, text) IS 'internal: refuses a subject column whose values a subject''s exact text would miss (character(n), floating point and numeric, money, json, citext)';
+REVOKE ALL ON FUNCTION witness._check_subject_type(regclass, text) FROM PUBLIC;
+
 CREATE FUNCTION witness._subject_export_lines(for_subject text, format text, access_id bigint, generated_at timestamptz)
 RETURNS SETOF text
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
@@ -1450,6 +1488,7 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 				USING ERRCODE = 'invalid_parameter_value',
 				      DETAIL = 'Entries record the data subject, so its column cannot be excluded.';
 		END IF;
+		PERFORM witness._check_subject_type(target, subject_column);
 	END IF;
 	IF key_columns IS NOT NULL THEN
 		IF cardinality(key_columns) = 0 THEN

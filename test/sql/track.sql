@@ -60,6 +60,18 @@ SELECT witness.track('customers', exclude_columns => '{id}');
 SELECT witness.track('customers', key_columns => '{email}', exclude_columns => '{email}');
 SELECT witness.track('customers', subject_column => 'ssn', exclude_columns => '{ssn}');
 SELECT witness.track('customers', column_tags => '{"ssn": "pii"}', exclude_columns => '{ssn}');
+-- A subject column whose values the subject's exact text would miss (padding, several ways to write
+-- one number, case-insensitive text): refused, with the way out; also behind a domain.
+CREATE DOMAIN padded_email AS character(40);
+CREATE TABLE subject_types (id int PRIMARY KEY, padded character(20), padded_domain padded_email, amount numeric, score float8, doc jsonb);
+SELECT witness.track('subject_types', subject_column => 'padded', encrypt => false);
+SELECT witness.track('subject_types', subject_column => 'padded_domain', encrypt => false);
+SELECT witness.track('subject_types', subject_column => 'amount', encrypt => false);
+SELECT witness.track('subject_types', subject_column => 'score', encrypt => false);
+SELECT witness.track('subject_types', subject_column => 'doc', encrypt => false);
+SELECT count(*) AS tracked FROM witness.tracked_tables WHERE table_name = 'subject_types'::regclass;
+DROP TABLE subject_types;
+DROP DOMAIN padded_email;
 SELECT witness.untrack('customers_v');
 SELECT witness.untrack('parted');
 \set VERBOSITY terse
