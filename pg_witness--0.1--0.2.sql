@@ -562,14 +562,16 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 	pseudonyms := CASE WHEN witness.master_key_id() IS NOT NULL THEN witness._lookup_pseudonyms(subject) END;
 	-- A ctid names a row within one partition of witness.entry: tableoid says which (docs/scaling.md).
 	-- A payload that no longer matches its commitment is evidence of tampering: the erasure names it, so
-	-- that verification goes on reporting it once the payload is gone.
+	-- that verification goes on reporting it once the payload is gone. So is one that matches what is
+	-- stored of the commitment (its first 8 bytes, in clear: a superuser can recompute them) while the
+	-- entry no longer gives its leaf hash.
 	SELECT array_agg(f.entry_ctid ORDER BY (f.entry).id) FILTER (WHERE (f.entry).format = 2 AND (f.entry).erasure_id IS NULL),
 	       array_agg(f.entry_part ORDER BY (f.entry).id) FILTER (WHERE (f.entry).format = 2 AND (f.entry).erasure_id IS NULL),
 	       array_agg((f.entry).id ORDER BY (f.entry).id) FILTER (WHERE (f.entry).format = 2 AND (f.entry).erasure_id IS NULL),
 	       count(*) FILTER (WHERE (f.entry).format = 1),
 	       COALESCE(array_agg((f.entry).id ORDER BY (f.entry).id)
 	                FILTER (WHERE (f.entry).format = 2 AND (f.entry).erasure_id IS NULL
-	                          AND witness._payload_verified(f.entry) IS NOT TRUE), '{}'),
+	                          AND (witness._payload_verified(f.entry) IS NOT TRUE OR witness._matching_leaf(f.entry) IS NULL)), '{}'),
 	       -- UPDATEs that moved a row away from the subject: another subject's entries, or none's.
 	       COALESCE(array_agg((f.entry).id ORDER BY (f.entry).id)
 	                FILTER (WHERE (f.entry).format = 2 AND (f.entry).erasure_id IS NULL

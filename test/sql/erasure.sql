@@ -156,6 +156,22 @@ SELECT array_length(entry_ids, 1) AS entries, tampered_entry_ids = ARRAY[:bob]::
 FROM witness.erasure WHERE reason = 'GDPR Art. 17 request #2';
 SELECT count(*) AS sealed FROM witness.seal();
 SELECT status, problem, entry_id - :e0 AS entry, detail FROM witness.verify(:base + 1);
+-- Tampering 5: a payload changed and the commitment's stored 8 bytes made to match it (what a
+-- superuser can recompute). The payload reproduces what is stored of the commitment, but the entry no
+-- longer gives its leaf hash: the erasure still names it as tampered. (Rolled back: the trail is not
+-- left with it.)
+BEGIN;
+INSERT INTO customer VALUES (30, 'cy@erasure.example', 'basic');
+SELECT id AS cy FROM witness.entry WHERE subject = 'cy@erasure.example' \gset
+ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
+UPDATE witness.entry SET new_values = '{"email":"cy@erasure.example","id":30,"plan":"free"}' WHERE id = :cy;
+UPDATE witness.entry e SET commitment = substr(sha256('\x03'::bytea || e.salt || witness.entry_payload_bytes(e)), 1, 8) WHERE id = :cy;
+ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_append_only;
+SELECT witness._payload_verified(e) AS payload_matches_prefix, witness._matching_leaf(e) IS NULL AS leaf_lost
+FROM witness.entry e WHERE id = :cy;
+SELECT witness.erase_subject('cy@erasure.example', 'GDPR Art. 17 request #5') AS erased;
+SELECT tampered_entry_ids = ARRAY[:cy]::bigint[] AS names_cy FROM witness.erasure WHERE reason = 'GDPR Art. 17 request #5';
+ROLLBACK;
 DROP ROLE erasure_nobody;
 
 -- Any role that can connect could take the advisory locks pg_witness used to take, and hold them:

@@ -81,11 +81,14 @@ GROUP BY 1 ORDER BY p.partition::text;
 ROLLBACK;
 SELECT witness.release_hold('rp-4', 'no longer needed') IS NOT NULL AS released;
 
--- Row by row: a session that has captured in its transaction cannot detach a partition of the trail
--- (PostgreSQL refuses to alter a table it has open): the run deletes the entries instead. Its record
+-- Row by row: a session that has the trail open (a cursor on it, after capturing in the same
+-- transaction) cannot detach a partition of it (PostgreSQL refuses to alter a table it has open): the
+-- run deletes the entries instead. Its record
 -- and kept hashes are kept to compare with the drop's.
 BEGIN;
 INSERT INTO rp.ledger VALUES (2, 20);
+DECLARE trail_open CURSOR FOR SELECT id FROM witness.entry;
+MOVE FORWARD 1 IN trail_open;
 SELECT entries_pruned, blocks_wholly_pruned, blocks_partly_pruned, held_kept, bytes_kept FROM witness.apply_retention();
 SELECT (SELECT count(*) FROM witness.entry_old) AS old_left;
 SELECT r.pruned - 'digest' AS pruned_row_by_row FROM witness.retention_run r ORDER BY r.run_id DESC LIMIT 1 \gset

@@ -587,6 +587,46 @@ bool utility_writes(const PlannedStmt *pstmt)
 	return IsA(stmt, TruncateStmt);
 }
 
+// Utility commands that cannot alter or drop a relation: the trail's stay open across them.
+bool may_change_relations(const PlannedStmt *pstmt)
+{
+	const Node *stmt = pstmt->utilityStmt;
+	if (stmt == nullptr)
+		return false;
+	switch (nodeTag(stmt)) {
+	case T_TransactionStmt:
+	case T_VariableSetStmt:
+	case T_VariableShowStmt:
+	case T_CopyStmt:
+	case T_ExplainStmt:
+	case T_DeclareCursorStmt:
+	case T_FetchStmt:
+	case T_ClosePortalStmt:
+	case T_PrepareStmt:
+	case T_ExecuteStmt:
+	case T_DeallocateStmt:
+	case T_CallStmt:
+	case T_DoStmt:
+	case T_NotifyStmt:
+	case T_ListenStmt:
+	case T_UnlistenStmt:
+	case T_LockStmt:
+		return false;
+	default:
+		return true;
+	}
+}
+
+// The trail's relations stay open until commit. DDL on them in the same transaction (DROP EXTENSION,
+// a partition detached or dropped by retention, ALTER TABLE witness.entry) would find them in use and
+// name one of their indexes: they are closed before it when nothing is queued, and opened again by the
+// next entry. (Queued entries of an outer subtransaction name the open partitions: then they stay.)
+void close_idle_store()
+{
+	if (batch.count == 0)
+		close_store();
+}
+
 // Before a utility command (DDL sees every entry captured before it, DROP EXTENSION included) and after
 // one: COPY FROM fires its triggers without ExecutorFinish. Role, privilege and setting commands, which
 // no event trigger reports, are recorded once they succeeded (permission_events.hpp).
@@ -600,10 +640,8 @@ void witness_process_utility(PlannedStmt *pstmt, const char *query_string, bool 
 	activity_utility_begin(pstmt, query_string);
 	refuse_unfollowable_column_rename(pstmt);
 	const bool drops_witness = capture_control_utility_begin(pstmt);
-	// The trail's relations stay open until commit; DROP EXTENSION in the same transaction would find
-	// them in use and name one of their indexes. Its entries were written just above.
-	if (drops_witness && IsTransactionState())
-		close_store();
+	if (IsTransactionState() && may_change_relations(pstmt))
+		close_idle_store();
 	statement_level_start(pstmt, utility_writes(pstmt));
 	PG_TRY();
 	{
