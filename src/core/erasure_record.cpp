@@ -33,7 +33,7 @@ std::vector<int64_t> bigint_array(std::string_view text)
 
 ErasureRecord parse_erasure_record(std::string_view new_values_json)
 {
-	const JsonValue doc = parse_json(new_values_json);
+	const JsonValue doc = parse_json(new_values_json, record_value_budget(new_values_json));
 	const JsonValue *id = doc.find("erasure_id");
 	const JsonValue *ids = doc.find("entry_ids");
 	if (id == nullptr || id->type != JsonType::Number || ids == nullptr || ids->type != JsonType::String)

@@ -2,6 +2,7 @@
 #include "json_value.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <numeric>
 #include <utility>
 #include <vector>
@@ -153,18 +154,31 @@ JsonValue &JsonValue::operator=(JsonValue &&other) noexcept
 
 JsonValue parse_json(std::string_view text)
 {
+	return parse_json(text, SIZE_MAX);
+}
+
+JsonValue parse_json(std::string_view text, size_t max_values)
+{
 	JsonReader r(text);
 	JsonValue root;
 	std::vector<OpenContainer> open;
 	std::string key;
 	JsonValue *next = &root;
-	while (next != nullptr) {
+	for (size_t values = 1; next != nullptr; values++) {
+		if (values > max_values)
+			throw JsonError("more than " + std::to_string(max_values) + " values in a document of " +
+			                std::to_string(text.size()) + " bytes");
 		if (start_value(r, *next))
 			open.push_back(OpenContainer{next, true});
 		next = next_value(r, open, key);
 	}
 	r.end();
 	return root;
+}
+
+size_t record_value_budget(std::string_view text)
+{
+	return std::max<size_t>(64, text.size() / 16);
 }
 
 } // namespace witness

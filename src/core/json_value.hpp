@@ -45,4 +45,13 @@ struct JsonValue {
 // an error here: a document that says two things must not be read as one of them. Throws JsonError.
 JsonValue parse_json(std::string_view text);
 
+// The same, for input that may be crafted: throws JsonError once the document holds more than
+// max_values values (each one costs about 150 bytes, so the tree stays within a known multiple of it).
+JsonValue parse_json(std::string_view text, size_t max_values);
+
+// A budget for parse_json of a record that names a few things per value it holds: one value per 16
+// bytes of text, and 64 at least. A text of tiny values ("[1,1,1,...]", 2 bytes each) exceeds it,
+// and no text can make the tree more than about 10 times its size.
+size_t record_value_budget(std::string_view text);
+
 } // namespace witness

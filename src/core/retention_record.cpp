@@ -12,7 +12,7 @@ namespace witness
 
 RetentionRecord parse_retention_record(std::string_view new_values_json)
 {
-	const JsonValue doc = parse_json(new_values_json);
+	const JsonValue doc = parse_json(new_values_json, record_value_budget(new_values_json));
 	const JsonValue *id = doc.find("run_id");
 	const JsonValue *pruned = doc.find("pruned");
 	if (id == nullptr || id->type != JsonType::Number || pruned == nullptr || pruned->type != JsonType::Array)

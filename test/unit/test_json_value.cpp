@@ -119,3 +119,18 @@ TEST(JsonValue, DuplicateKeyPositionAndNesting)
 	}
 	EXPECT_NO_THROW(parse_json(R"({"a": {"a": 1}, "b": [{"a": 1}, {"a": 2}]})"));
 }
+
+TEST(JsonValue, AValueBudgetBoundsTheTreeOfCraftedInput)
+{
+	EXPECT_EQ(parse_json("[1,2,3]", 4).items.size(), 3u);
+	EXPECT_THROW(parse_json("[1,2,3]", 3), JsonError);
+	EXPECT_THROW(parse_json(R"({"a":{"b":[true]}})", 3), JsonError);
+	// A record's budget: 64 values at least, else one per 16 bytes.
+	EXPECT_EQ(record_value_budget("{}"), 64u);
+	std::string many = "[";
+	for (int i = 0; i < 10000; i++)
+		many += i == 0 ? "1" : ",1";
+	many += "]";
+	EXPECT_EQ(record_value_budget(many), many.size() / 16);
+	EXPECT_THROW(parse_json(many, record_value_budget(many)), JsonError);
+}
