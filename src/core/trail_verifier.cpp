@@ -140,6 +140,7 @@ TrailVerifier::TrailVerifier(const StoredBlock *previous, std::vector<StoredBloc
 		} catch (const std::invalid_argument &) {
 			// Reported by check_headers(); the block then gets no members.
 		}
+		block_index_.emplace(block.stored.header.block_no, blocks_.size()); // the first of a number
 		blocks_.push_back(std::move(block));
 	}
 	// The membership chain: the snapshots in block order, the previous block's first.
@@ -167,11 +168,14 @@ void TrailVerifier::set_eras(std::vector<EraStart> eras)
 	          [](const EraStart &a, const EraStart &b) { return a.first_entry_id < b.first_entry_id; });
 	eras_ = std::move(eras);
 	last_hit_ = 0;
+	era_first_blocks_.clear();
+	for (const EraStart &e : eras_)
+		era_first_blocks_.insert(e.first_block_no);
 }
 
 bool TrailVerifier::starts_era(int64_t block_no) const
 {
-	return std::any_of(eras_.begin(), eras_.end(), [&](const EraStart &e) { return e.first_block_no == block_no; });
+	return era_first_blocks_.count(block_no) != 0;
 }
 
 TrailVerifier::~TrailVerifier() = default;
@@ -322,10 +326,10 @@ void TrailVerifier::add_pruned(int64_t block_no, int64_t run_id, bool whole, std
 		throw std::logic_error("TrailVerifier::add_pruned after finish");
 	if (pass_ != 0)
 		return; // a later pass of streaming reads the same rows again
-	auto it = std::find_if(blocks_.begin(), blocks_.end(),
-	                       [&](const Block &b) { return b.stored.header.block_no == block_no; });
-	if (it == blocks_.end())
+	const auto found = block_index_.find(block_no);
+	if (found == block_index_.end())
 		return; // outside the range
+	Block *it = &blocks_[found->second];
 	if (it->state == State::Stream) {
 		// Its root needs the kept hashes among the members: collected in a later pass.
 		it->state = State::Deferred;

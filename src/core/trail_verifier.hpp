@@ -9,6 +9,8 @@
 #include <optional>
 #include <set>
 #include <tuple>
+#include <unordered_map>
+#include <unordered_set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -207,6 +209,10 @@ class TrailVerifier
 	std::vector<const Snapshot *> chain_snapshots_;
 	std::vector<int64_t> chain_block_no_; // block number of each chain position, ascending
 	std::vector<EraStart> eras_;          // sorted by first_entry_id
+	// Indexes for lines that name a block: a block number's first place in blocks_, and the blocks that
+	// start an era. Searched per line, a file of many such lines took seconds per thousand blocks.
+	std::unordered_map<int64_t, size_t> block_index_;
+	std::unordered_set<int64_t> era_first_blocks_;
 	bool is_last_;
 	int64_t highest_issued_;
 	int64_t range_end_ = 0;
