@@ -169,6 +169,8 @@ ArchiveResult verify_archive(const std::string &path, const ExportResult *later_
 				problem(stored_sealed ? "value changed" : "hash changed", block_no, e.id,
 				        stored_sealed ? "its content does not give the leaf hash the block sealed"
 				                      : "its leaf hash differs from the one the block sealed");
+			else if (!stored_sealed) // its content is intact; what it stores of its leaf hash is not
+				problem("hash changed", block_no, e.id, "its stored leaf hash differs from the one the block sealed");
 			else if (e.payload == PayloadState::Changed)
 				problem("payload changed", block_no, e.id, "its payload does not match its commitment");
 			break;

@@ -150,6 +150,18 @@ for line in open(sys.argv[1]):
     sys.stdout.write(line)
 PY
 tampered "a block's Merkle root altered" "block altered"
+python3 - "$WORK/archive.jsonl" >"$WORK/tampered.jsonl" <<'PY'
+import json, sys
+done = False
+for line in open(sys.argv[1]):
+    d = json.loads(line)
+    if not done and d["type"] == "entry":
+        h = d["leaf_hash"]
+        d["leaf_hash"] = ("0" if h[0] != "0" else "1") + h[1:]
+        line, done = json.dumps(d) + "\n", True
+    sys.stdout.write(line)
+PY
+tampered "an entry's stored leaf hash altered, its content intact" "hash changed"
 grep -v '"party":"party 7"' "$WORK/archive.jsonl" | sed -E '1s/"entries" ?: ?51/"entries" : 50/' >"$WORK/tampered.jsonl"
 rc=0
 gzip -c "$WORK/tampered.jsonl" >"$WORK/tampered.jsonl.gz"
