@@ -954,11 +954,6 @@ AS $$ SELECT CASE WHEN pg_catalog.jsonb_typeof(v) OPERATOR(pg_catalog.=) 'string
                   WHEN pg_catalog.jsonb_typeof(v) OPERATOR(pg_catalog.=) 'null' THEN NULL ELSE v::text END $$;
 COMMENT ON FUNCTION witness._csv_value(jsonb) IS 'internal: a JSON value as a CSV field of the subject export';
 
--- The lines of one export, all read with one snapshot (the function is STABLE). Every entry whose
--- subject is the given one, found by witness._subject_entries(), and every entry emptied by an
--- erasure whose salted digest matches the subject, found through witness.entry_erasure; in id
--- (capture) order. Memory: the rows pass through tuplestores, which spill to disk beyond work_mem,
--- plus the Merkle tree of one block at a time for the proofs (JSON only).
 -- A subject is found by the exact text of its column's value (its export, erasure and pseudonym). For
 -- types whose equal values have other texts, or whose text is not what a caller would type, that
 -- match misses entries without a word: refused, with the way out (docs/personal-data.md).
@@ -997,6 +992,11 @@ $$;
 COMMENT ON FUNCTION witness._check_subject_type(regclass, text) IS 'internal: refuses a subject column whose values a subject''s exact text would miss (character(n), floating point and numeric, money, json, citext)';
 REVOKE ALL ON FUNCTION witness._check_subject_type(regclass, text) FROM PUBLIC;
 
+-- The lines of one export, all read with one snapshot (the function is STABLE). Every entry whose
+-- subject is the given one, found by witness._subject_entries(), and every entry emptied by an
+-- erasure whose salted digest matches the subject, found through witness.entry_erasure; in id
+-- (capture) order. Memory: the rows pass through tuplestores, which spill to disk beyond work_mem,
+-- plus the Merkle tree of one block at a time for the proofs (JSON only).
 CREATE FUNCTION witness._subject_export_lines(for_subject text, format text, access_id bigint, generated_at timestamptz)
 RETURNS SETOF text
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp

@@ -138,29 +138,23 @@ grep -v '"party":"party 7"' "$WORK/archive.jsonl" >"$WORK/tampered.jsonl"
 tampered "an entry line dropped" "entry missing"
 sed '0,/"session_user":"postgres"/s//"session_user":"mallory"/' "$WORK/archive.jsonl" >"$WORK/tampered.jsonl"
 tampered "an entry's header changed (who made the change)" "value changed"
-python3 - "$WORK/archive.jsonl" >"$WORK/tampered.jsonl" <<'PY'
+# alter_first TYPE MEMBER: the archive with the first hex digit of MEMBER of its first TYPE line changed.
+alter_first() {
+	python3 - "$WORK/archive.jsonl" "$1" "$2" >"$WORK/tampered.jsonl" <<'PY'
 import json, sys
 done = False
 for line in open(sys.argv[1]):
     d = json.loads(line)
-    if not done and d["type"] == "block":
-        r = d["merkle_root"]
-        d["merkle_root"] = ("0" if r[0] != "0" else "1") + r[1:]
+    if not done and d["type"] == sys.argv[2]:
+        h = d[sys.argv[3]]
+        d[sys.argv[3]] = ("0" if h[0] != "0" else "1") + h[1:]
         line, done = json.dumps(d) + "\n", True
     sys.stdout.write(line)
 PY
+}
+alter_first block merkle_root
 tampered "a block's Merkle root altered" "block altered"
-python3 - "$WORK/archive.jsonl" >"$WORK/tampered.jsonl" <<'PY'
-import json, sys
-done = False
-for line in open(sys.argv[1]):
-    d = json.loads(line)
-    if not done and d["type"] == "entry":
-        h = d["leaf_hash"]
-        d["leaf_hash"] = ("0" if h[0] != "0" else "1") + h[1:]
-        line, done = json.dumps(d) + "\n", True
-    sys.stdout.write(line)
-PY
+alter_first entry leaf_hash
 tampered "an entry's stored leaf hash altered, its content intact" "hash changed"
 grep -v '"party":"party 7"' "$WORK/archive.jsonl" | sed -E '1s/"entries" ?: ?51/"entries" : 50/' >"$WORK/tampered.jsonl"
 rc=0
