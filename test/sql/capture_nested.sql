@@ -92,8 +92,9 @@ FROM witness.entry WHERE schema_name = 'nest' AND table_name = 'item' ORDER BY r
 SELECT * FROM nest.broken_chains('item', 'n');
 DROP TRIGGER a_again ON nest.item;
 
--- Many held entries spill to a temporary file (work_mem 64 kB) and all come back, in order: a BEFORE
--- STATEMENT trigger of an UPDATE changes 5000 rows of another table.
+-- Many held entries spill to a temporary file (work_mem 64 kB) and all come back, in order: an AFTER
+-- STATEMENT trigger of an UPDATE changes 5000 rows of another table (after every change of the
+-- statement, so after its entries).
 CREATE TABLE nest.many (id int PRIMARY KEY, v text);
 SELECT FROM witness.track('nest.many');
 INSERT INTO nest.many SELECT g, 'x' FROM generate_series(1, 5000) g;
@@ -102,7 +103,7 @@ BEGIN
   UPDATE nest.many SET v = repeat('y', 40) || id;
   RETURN NULL;
 END $$;
-CREATE TRIGGER touch_many BEFORE UPDATE ON nest.item FOR EACH STATEMENT EXECUTE FUNCTION nest.touch_many();
+CREATE TRIGGER touch_many AFTER UPDATE ON nest.item FOR EACH STATEMENT EXECUTE FUNCTION nest.touch_many();
 SET work_mem = '64kB';
 UPDATE nest.item SET n = n + 1 WHERE id = 1;
 RESET work_mem;
@@ -110,6 +111,22 @@ SELECT count(*) AS updates, count(DISTINCT id) AS distinct_ids,
        min(id) > (SELECT max(id) FROM witness.entry WHERE schema_name = 'nest' AND table_name = 'item') AS after_the_statement
 FROM witness.entry WHERE schema_name = 'nest' AND table_name = 'many' AND op = 'U';
 DROP TRIGGER touch_many ON nest.item;
+
+-- Changes inside a statement that come before the statement's own are not held: a BEFORE INSERT
+-- trigger that deletes the row of the same key (an existing one) before the INSERT puts the new one
+-- in. The key's history reads DELETE, then INSERT.
+CREATE TABLE nest.replaced (id int PRIMARY KEY, v text);
+SELECT FROM witness.track('nest.replaced');
+INSERT INTO nest.replaced VALUES (1, 'a');
+CREATE FUNCTION nest.replace_first() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  DELETE FROM nest.replaced WHERE id = NEW.id;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER replace_first BEFORE INSERT ON nest.replaced FOR EACH ROW EXECUTE FUNCTION nest.replace_first();
+INSERT INTO nest.replaced VALUES (1, 'b');
+SELECT op, old_values ->> 'v' AS old, new_values ->> 'v' AS new FROM witness.entry
+WHERE schema_name = 'nest' AND table_name = 'replaced' ORDER BY id;
 
 -- An encrypted table's held entry is sealed for the id it gets: it opens, and the chain verifies.
 SELECT set_config('witness.master_key_file', current_setting('data_directory') || '/regress_witness_a.key', false) IS NOT NULL AS key_set;
@@ -143,6 +160,20 @@ WHERE id = 1;
 SELECT current_user AS role_now;
 UPDATE nest.item SET n = 7 WHERE id = 2; -- now as the reader, who may not
 RESET ROLE;
+-- Nor does a cursor that a function of the statement opened as another role and left open.
+CREATE FUNCTION nest.open_as_reader(x int) RETURNS int LANGUAGE plpgsql AS $$
+DECLARE c refcursor;
+BEGIN
+  PERFORM set_config('role', 'regress_nest_reader', true);
+  OPEN c FOR SELECT 1;
+  PERFORM set_config('role', 'regress_nest_writer', true);
+  RETURN x;
+END $$;
+GRANT EXECUTE ON FUNCTION nest.open_as_reader(int) TO regress_nest_writer;
+BEGIN;
+SET LOCAL ROLE regress_nest_writer;
+UPDATE nest.item SET n = nest.open_as_reader(300) WHERE id = 1;
+COMMIT;
 SELECT current_user_name, session_user_name, new_values ->> 'n' AS n FROM witness.entry
 WHERE schema_name = 'nest' AND table_name = 'item' AND current_user_name LIKE 'regress_nest%' ORDER BY id;
 
@@ -154,6 +185,7 @@ SELECT FROM witness.untrack('nest.acct');
 SELECT FROM witness.untrack('nest.item');
 SELECT FROM witness.untrack('nest.many');
 SELECT FROM witness.untrack('nest.wallet');
+SELECT FROM witness.untrack('nest.replaced');
 DROP SCHEMA nest CASCADE;
 DROP ROLE regress_nest_writer;
 DROP ROLE regress_nest_reader;

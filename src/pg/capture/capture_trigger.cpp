@@ -6,12 +6,14 @@
 #include "pg/common/arguments.hpp"
 #include "pg/common/core_bridge.hpp"
 #include "pg/capture/entry_writer.hpp"
+#include "pg/capture/held_entries.hpp"
 #include "pg/capture/capture_plan.hpp"
 #include "pg/capture/statement_levels.hpp"
 #include "pg/capture/value_capture.hpp"
 
 extern "C" {
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "access/tableam.h"
 #include "utils/snapmgr.h"
 }
@@ -170,12 +172,34 @@ CommandId change_command(TriggerData *td)
 	                                             : HeapTupleHeaderGetCmin(tuple->t_data);
 }
 
-// A change a trigger reports is attributed to the role its statement ran as, and held back when that
-// statement runs inside another that writes (statement_levels.hpp).
+// When this transaction made the row version an UPDATE or DELETE changed: the command that made it.
+bool version_made_here(TriggerData *td, CommandId *command)
+{
+	if (TRIGGER_FIRED_BY_INSERT(td->tg_event) || td->tg_trigslot == nullptr || !TTS_IS_BUFFERTUPLE(td->tg_trigslot))
+		return false;
+	HeapTuple tuple = ((BufferHeapTupleTableSlot *)td->tg_trigslot)->base.tuple;
+	if (tuple == nullptr || tuple->t_data == nullptr ||
+	    !TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tuple->t_data)))
+		return false;
+	*command = HeapTupleHeaderGetCmin(tuple->t_data);
+	return true;
+}
+
+// A change a trigger reports is attributed to the role its statement ran as. Inside a statement that
+// another running writing statement encloses, its entry is held (statement_levels.hpp) when the change
+// came after one of that statement's to the same row: its statement runs from the enclosing one's
+// AFTER triggers, or it changed a row version whose own entry is not written yet (the enclosing
+// statement's, or a held one).
 void note_statement(ChangeRecord *record, TriggerData *td)
 {
 	record->acting_role = statement_role();
-	if (td != nullptr && capture_is_nested_in_write()) {
+	if (!capture_is_nested_in_write())
+		return;
+	bool hold = capture_follows_enclosing_statement();
+	CommandId made;
+	if (!hold && version_made_here(td, &made))
+		hold = command_of_running_write(made) || command_has_held_entries(made);
+	if (hold) {
 		record->hold = true;
 		record->command = change_command(td);
 	}

@@ -546,16 +546,20 @@ void witness_executor_start(QueryDesc *query, int eflags)
 {
 	if (have_queued_entries())
 		flush_current();
-	statement_level_start(query, statement_writes(query, eflags));
+	const bool writes = statement_writes(query, eflags);
+	statement_level_start(query, writes);
 	if (prev_executor_start != nullptr)
 		prev_executor_start(query, eflags);
 	else
 		standard_ExecutorStart(query, eflags);
+	if (writes && query->estate != nullptr)
+		statement_level_command(query, query->estate->es_output_cid);
 }
 
 // After a statement's AFTER triggers have fired: its entries are complete.
 void witness_executor_finish(QueryDesc *query)
 {
+	statement_level_firing(query);
 	if (prev_executor_finish != nullptr)
 		prev_executor_finish(query);
 	else
@@ -643,6 +647,7 @@ void witness_process_utility(PlannedStmt *pstmt, const char *query_string, bool 
 	if (IsTransactionState() && may_change_relations(pstmt))
 		close_idle_store();
 	statement_level_start(pstmt, utility_writes(pstmt));
+	statement_level_command(pstmt, GetCurrentCommandId(false)); // what COPY FROM writes under
 	PG_TRY();
 	{
 		if (prev_process_utility != nullptr)

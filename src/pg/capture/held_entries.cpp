@@ -9,6 +9,7 @@
 extern "C" {
 #include "catalog/pg_operator_d.h"
 #include "catalog/pg_type_d.h"
+#include "utils/hsearch.h"
 #include "utils/resowner.h"
 #include "utils/tuplesort.h"
 }
@@ -44,6 +45,21 @@ struct Held {
 };
 
 Held held;
+// The commands of the held entries' changes (CommandId keys), in TopTransactionContext.
+HTAB *held_commands = nullptr;
+
+void note_held_command(CommandId command)
+{
+	if (held_commands == nullptr) {
+		HASHCTL ctl;
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(CommandId);
+		ctl.entrysize = sizeof(CommandId);
+		ctl.hcxt = TopTransactionContext;
+		held_commands = hash_create("pg_witness held commands", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	hash_search(held_commands, &command, HASH_ENTER, nullptr);
+}
 
 // Runs fn under the top transaction's resource owner and memory: the sort lives until its entries are
 // released, and a temporary file it makes must not belong to a subtransaction that ends before.
@@ -145,6 +161,12 @@ void hold_entry(const Datum *values, const bool *nulls, struct varlena *encoding
 	in_transaction([&] { tuplesort_puttupleslot(held.sort, held.put); }); // copies it
 	ExecClearTuple(held.put);
 	held.captured++;
+	note_held_command(command);
+}
+
+bool command_has_held_entries(CommandId command)
+{
+	return held_commands != nullptr && hash_search(held_commands, &command, HASH_FIND, nullptr) != nullptr;
 }
 
 bool have_held_entries()
@@ -188,6 +210,9 @@ void release_held_entries()
 	MemoryContextDelete(per_entry);
 	held.ndropped = 0;
 	held.captured = 0;
+	if (held_commands != nullptr)
+		hash_destroy(held_commands);
+	held_commands = nullptr;
 }
 
 void held_entries_subxact_abort(SubTransactionId subxid)
@@ -217,6 +242,7 @@ void held_entries_forget()
 	held.ndropped = 0;
 	held.busy = false;
 	held.broken = false;
+	held_commands = nullptr; // its memory went with the transaction's context
 }
 
 } // namespace witness::pg

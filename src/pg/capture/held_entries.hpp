@@ -3,8 +3,9 @@
 //
 // A statement that a BEFORE trigger, a user's AFTER trigger or a function in an expression runs while
 // another statement that writes is still running fires its capture triggers before that statement
-// fires its own, although its changes came later. Were the entries to take their ids then, a row changed
-// by both would have its later change under the smaller id. So such an entry is formed in full but
+// fires its own. Where its change came later than one of that statement's to the same row (it changed
+// a row version whose entry is not written yet, or it runs from that statement's AFTER triggers,
+// statement_levels.hpp), taking its id then would put the row's later change first. So such an entry is formed in full but
 // under a provisional id (0), and held, sorted by the command that made the change; when no writing
 // statement runs any more, each takes its id in that order, its leaf hash is computed again under the
 // id and an encrypted payload is sealed again for it (the id is its associated data). A held entry
@@ -22,6 +23,10 @@ namespace witness::pg
 void hold_entry(const Datum *values, const bool *nulls, struct varlena *encoding, CommandId command);
 
 bool have_held_entries();
+
+// Whether an entry of a change made by command is held: a row version that command made has no
+// entry written yet.
+bool command_has_held_entries(CommandId command);
 
 // Gives every held entry its id, in the order of the commands that made the changes, and queues it
 // (store_entry).

@@ -10,6 +10,9 @@ struct Level {
 	Oid role;
 	bool writes;
 	bool finished;
+	bool firing;          // in its ExecutorFinish: its AFTER triggers are firing
+	bool after_enclosing; // started while an enclosing writing statement fired its AFTER triggers
+	CommandId command;    // the command its changes are made under (writes only)
 };
 
 // Where a subtransaction started: the statements above that are dropped when it aborts.
@@ -56,9 +59,26 @@ int find_level(const void *statement)
 
 void statement_level_start(const void *statement, bool writes)
 {
+	bool after_enclosing = false;
+	for (int i = 0; i < nlevels && !after_enclosing; i++)
+		after_enclosing = levels[i].writes && levels[i].firing && !levels[i].finished;
 	reserve_one_more(&levels, nlevels, &maxlevels);
-	levels[nlevels++] = Level{statement, GetUserId(), writes, false};
+	levels[nlevels++] = Level{statement, GetUserId(), writes, false, false, after_enclosing, InvalidCommandId};
 	running_writes += writes;
+}
+
+void statement_level_command(const void *statement, CommandId command)
+{
+	const int i = find_level(statement);
+	if (i >= 0)
+		levels[i].command = command;
+}
+
+void statement_level_firing(const void *statement)
+{
+	const int i = find_level(statement);
+	if (i >= 0)
+		levels[i].firing = true;
 }
 
 void statement_level_finished(const void *statement)
@@ -92,9 +112,34 @@ bool no_write_running()
 	return running_writes == 0;
 }
 
+// The statement whose capture triggers fire now: the innermost running writing statement. (Not simply
+// the innermost: a cursor that a function in the statement opened and left open lies above it.)
+const Level *capturing_level()
+{
+	for (int i = nlevels - 1; i >= 0; i--)
+		if (levels[i].writes && !levels[i].finished)
+			return &levels[i];
+	return nullptr;
+}
+
 Oid statement_role()
 {
-	return nlevels > 0 ? levels[nlevels - 1].role : GetUserId();
+	const Level *level = capturing_level();
+	return level != nullptr ? level->role : GetUserId();
+}
+
+bool capture_follows_enclosing_statement()
+{
+	const Level *level = capturing_level();
+	return level != nullptr && level->after_enclosing;
+}
+
+bool command_of_running_write(CommandId command)
+{
+	for (int i = 0; i < nlevels; i++)
+		if (levels[i].writes && !levels[i].finished && levels[i].command == command)
+			return true;
+	return false;
 }
 
 void statement_levels_subxact_start(SubTransactionId subxid)
