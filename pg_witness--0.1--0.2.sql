@@ -465,6 +465,13 @@ COMMENT ON TABLE witness.mutex IS 'pg_witness: the locks of erasure, the lookup 
 COMMENT ON COLUMN witness.mutex.name IS 'the lock: erase_subject, entry_lookup, legal_hold, retention, alerts or subject_binding';
 REVOKE ALL ON witness.mutex FROM PUBLIC;
 
+-- Refuses an action (an erasure) while changes of the transaction may still lack their entries: a
+-- statement that changes rows is running, or entries wait for the one enclosing theirs.
+CREATE FUNCTION witness._check_capture_complete(action text) RETURNS void
+AS 'MODULE_PATHNAME', 'witness_check_capture_complete' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION witness._check_capture_complete(text) IS 'internal: raises "<action> inside a statement that changes rows" while a writing statement runs or captured entries are held back, so that an erasure cannot miss them';
+REVOKE ALL ON FUNCTION witness._check_capture_complete(text) FROM PUBLIC;
+
 CREATE FUNCTION witness._take_mutex(lock_name text) RETURNS void
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
@@ -543,7 +550,7 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 			DETAIL = format('It has %s bytes; at most 1024 are allowed.', octet_length(reason));
 	END IF;
 	-- Legal holds are checked once the entries to erase are known (witness._check_erasure_allowed).
-	PERFORM witness._check_subject_readable('cannot erase the subject''s entries');
+	PERFORM witness._check_subject_readable('cannot erase the subject''s entries'); PERFORM witness._check_capture_complete('cannot erase a data subject');
 	-- The erased entries' lookup rows lose their keys (witness._lookup_forget_keys()): a statement
 	-- that sees the rows lookup maintenance committed meanwhile, which a transaction snapshot would not.
 	IF current_setting('transaction_isolation') <> 'read committed' THEN

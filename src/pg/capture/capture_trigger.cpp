@@ -185,17 +185,19 @@ bool version_made_here(TriggerData *td, CommandId *command)
 	return true;
 }
 
-// A change a trigger reports is attributed to the role its statement ran as. Inside a statement that
-// another running writing statement encloses, its entry is held (statement_levels.hpp) when the change
-// came after one of that statement's to the same row: its statement runs from the enclosing one's
-// AFTER triggers, or it changed a row version whose own entry is not written yet (the enclosing
-// statement's, or a held one).
+// A change a trigger reports is attributed to the role its statement ran as. Its entry is held
+// (statement_levels.hpp) when it may come after one not written yet to the same row: while entries are
+// held at all (a foreign-key cascade's changes fire in the enclosing statement, not nested, but can
+// change a held entry's row again), or, inside a statement that another running writing statement
+// encloses, when its statement runs from the enclosing one's AFTER triggers or it changed a row
+// version whose own entry is not written yet (the enclosing statement's, or a held one).
 void note_statement(ChangeRecord *record, TriggerData *td)
 {
 	record->acting_role = statement_role();
-	if (!capture_is_nested_in_write())
+	bool hold = have_held_entries();
+	if (!hold && !capture_is_nested_in_write())
 		return;
-	bool hold = capture_follows_enclosing_statement();
+	hold = hold || capture_follows_enclosing_statement();
 	CommandId made;
 	if (!hold && version_made_here(td, &made))
 		hold = command_of_running_write(made) || command_has_held_entries(made);
@@ -303,6 +305,12 @@ Datum witness_capture_truncate(PG_FUNCTION_ARGS)
 	ChangeRecord record;
 	start_record(&record, plan, 'T');
 	record.acting_role = statement_role();
+	// Rows changed earlier in the transaction whose entries are held come first. (A statement still
+	// running that changes the table cannot be enclosing a TRUNCATE of it: PostgreSQL refuses that.)
+	if (have_held_entries() || (capture_is_nested_in_write() && capture_follows_enclosing_statement())) {
+		record.hold = true;
+		record.command = GetCurrentCommandId(false);
+	}
 	if (plan->partition_name != nullptr) {
 		// A partitioned table's TRUNCATE fires on each leaf partition: the entry names the parent and the leaf.
 		JsonField partition = {"partition", 9, JsonKind::String, plan->partition_name, strlen(plan->partition_name)};

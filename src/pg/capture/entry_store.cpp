@@ -509,14 +509,10 @@ void on_xact_event(XactEvent event, void *)
 // rolls back, together with the changes they describe.
 void on_subxact_event(SubXactEvent event, SubTransactionId subxid, SubTransactionId, void *)
 {
-	if (event == SUBXACT_EVENT_START_SUB)
-		statement_levels_subxact_start(subxid);
-	else if (event == SUBXACT_EVENT_PRE_COMMIT_SUB)
+	if (event == SUBXACT_EVENT_PRE_COMMIT_SUB)
 		flush_current();
-	else if (event == SUBXACT_EVENT_COMMIT_SUB)
-		statement_levels_subxact_end(subxid, false);
 	else if (event == SUBXACT_EVENT_ABORT_SUB) {
-		statement_levels_subxact_end(subxid, true);
+		statement_levels_subxact_abort(subxid);
 		held_entries_subxact_abort(subxid);
 		discard_level(subxid);
 		// A multi-insert interrupted by an error left its pin to the resource owner, which has released

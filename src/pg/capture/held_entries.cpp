@@ -2,6 +2,7 @@
 
 #include "pg/capture/entry_ids.hpp"
 #include "pg/capture/entry_store.hpp"
+#include "pg/capture/statement_levels.hpp"
 #include "pg/common/core_bridge.hpp"
 #include "pg/common/master_keys.hpp"
 #include "pg/common/trail_catalog.hpp"
@@ -174,15 +175,23 @@ bool have_held_entries()
 	return held.sort != nullptr;
 }
 
-void release_held_entries()
+namespace
 {
-	if (held.sort == nullptr)
-		return;
-	if (held.broken)
-		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("pg_witness lost entries it held back"),
-		                errdetail("An error interrupted holding them; the transaction cannot be recorded in full.")));
-	Tuplesortstate *sort = held.sort;
-	held.sort = nullptr; // an error from here on ends the transaction, and the sort with it
+
+// Forgets what was held and noted about it; the sort itself is ended (or went with the transaction).
+void reset_holding()
+{
+	held.ndropped = 0;
+	held.captured = 0;
+	held.busy = false;
+	if (held_commands != nullptr)
+		hash_destroy(held_commands);
+	held_commands = nullptr;
+}
+
+// Gives the sorted entries their ids and queues them.
+void release_sorted(Tuplesortstate *sort)
+{
 	in_transaction([&] { tuplesort_performsort(sort); });
 	MemoryContext per_entry = AllocSetContextCreate(CurrentMemoryContext, "pg_witness held entry", ALLOCSET_DEFAULT_SIZES);
 	Datum *values = (Datum *)palloc(sizeof(Datum) * held.natts);
@@ -206,13 +215,37 @@ void release_held_entries()
 		MemoryContextReset(per_entry);
 	}
 	ExecClearTuple(held.slot);
-	in_transaction([&] { tuplesort_end(sort); });
 	MemoryContextDelete(per_entry);
-	held.ndropped = 0;
-	held.captured = 0;
-	if (held_commands != nullptr)
-		hash_destroy(held_commands);
-	held_commands = nullptr;
+}
+
+} // namespace
+
+// An error part-way (a cancel, a master key gone) rolls back the statement whose entries these are,
+// or the transaction; caught by an exception block, the sort must still be ended: its temporary file
+// belongs to the transaction, which may go on and commit.
+void release_held_entries()
+{
+	if (held.sort == nullptr)
+		return;
+	if (held.broken)
+		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("pg_witness lost entries it held back"),
+		                errdetail("An error interrupted holding them; the transaction cannot be recorded in full.")));
+	Tuplesortstate *sort = held.sort;
+	held.sort = nullptr; // nothing is held any more, whichever way this ends
+	PG_TRY();
+	{
+		release_sorted(sort);
+	}
+	PG_CATCH();
+	{
+		ExecClearTuple(held.slot);
+		tuplesort_end(sort);
+		reset_holding();
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	in_transaction([&] { tuplesort_end(sort); });
+	reset_holding();
 }
 
 void held_entries_subxact_abort(SubTransactionId subxid)
@@ -246,3 +279,24 @@ void held_entries_forget()
 }
 
 } // namespace witness::pg
+
+extern "C" {
+PG_FUNCTION_INFO_V1(witness_check_capture_complete);
+Datum witness_check_capture_complete(PG_FUNCTION_ARGS);
+
+// witness._check_capture_complete(action): refuses action while changes made so far may still lack
+// their entries in witness.entry: a statement that changes rows is running (its capture triggers fire
+// when it ends) or entries are held. An erasure run then could not reach them.
+Datum witness_check_capture_complete(PG_FUNCTION_ARGS)
+{
+	using namespace witness::pg;
+	if (no_write_running() && !have_held_entries())
+		PG_RETURN_VOID();
+	const char *action = PG_ARGISNULL(0) ? "cannot do this" : text_to_cstring(PG_GETARG_TEXT_PP(0));
+	ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+	                errmsg("%s inside a statement that changes rows", action),
+	                errdetail("The changes that statement makes are recorded when it ends, out of this call's reach."),
+	                errhint("Run it in a statement of its own, for example later in the same transaction.")));
+	PG_RETURN_VOID();
+}
+}

@@ -13,20 +13,12 @@ struct Level {
 	bool firing;          // in its ExecutorFinish: its AFTER triggers are firing
 	bool after_enclosing; // started while an enclosing writing statement fired its AFTER triggers
 	CommandId command;    // the command its changes are made under (writes only)
-};
-
-// Where a subtransaction started: the statements above that are dropped when it aborts.
-struct Mark {
-	SubTransactionId subxid;
-	int nlevels;
+	SubTransactionId subxid; // the subtransaction it started in
 };
 
 Level *levels = nullptr;
 int nlevels = 0;
 int maxlevels = 0;
-Mark *marks = nullptr;
-int nmarks = 0;
-int maxmarks = 0;
 int running_writes = 0; // levels that write and have not finished
 
 // Grows an array kept in TopMemoryContext for the session.
@@ -63,7 +55,8 @@ void statement_level_start(const void *statement, bool writes)
 	for (int i = 0; i < nlevels && !after_enclosing; i++)
 		after_enclosing = levels[i].writes && levels[i].firing && !levels[i].finished;
 	reserve_one_more(&levels, nlevels, &maxlevels);
-	levels[nlevels++] = Level{statement, GetUserId(), writes, false, false, after_enclosing, InvalidCommandId};
+	levels[nlevels++] =
+	    Level{statement, GetUserId(), writes, false, false, after_enclosing, InvalidCommandId, GetCurrentSubTransactionId()};
 	running_writes += writes;
 }
 
@@ -142,27 +135,22 @@ bool command_of_running_write(CommandId command)
 	return false;
 }
 
-void statement_levels_subxact_start(SubTransactionId subxid)
+// Drops the statements an aborted subtransaction started, and its children's: their ids are the same or
+// higher. (Not simply those above the stack's height when it started: a cursor declared before it can
+// be closed inside it.)
+void statement_levels_subxact_abort(SubTransactionId subxid)
 {
-	reserve_one_more(&marks, nmarks, &maxmarks);
-	marks[nmarks++] = Mark{subxid, nlevels};
-}
-
-void statement_levels_subxact_end(SubTransactionId subxid, bool aborted)
-{
-	// Marks of later subtransactions are its children's, which have ended already.
-	while (nmarks > 0 && marks[nmarks - 1].subxid >= subxid) {
-		const Mark m = marks[--nmarks];
-		if (aborted && m.nlevels < nlevels)
-			nlevels = m.nlevels;
-	}
+	int kept = 0;
+	for (int i = 0; i < nlevels; i++)
+		if (levels[i].subxid < subxid)
+			levels[kept++] = levels[i];
+	nlevels = kept;
 	count_running_writes();
 }
 
 void statement_levels_forget()
 {
 	nlevels = 0;
-	nmarks = 0;
 	running_writes = 0;
 }
 

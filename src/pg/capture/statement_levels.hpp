@@ -48,9 +48,8 @@ bool capture_follows_enclosing_statement();
 // Whether command is the command of a running writing statement, whose entries are not written yet.
 bool command_of_running_write(CommandId command);
 
-// Subtransactions: an aborted one's statements never reach their end hooks; they are dropped here.
-void statement_levels_subxact_start(SubTransactionId subxid);
-void statement_levels_subxact_end(SubTransactionId subxid, bool aborted);
+// A subtransaction rolled back: its statements never reach their end hooks; they are dropped here.
+void statement_levels_subxact_abort(SubTransactionId subxid);
 void statement_levels_forget();
 
 } // namespace witness::pg
