@@ -550,7 +550,7 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 			DETAIL = format('It has %s bytes; at most 1024 are allowed.', octet_length(reason));
 	END IF;
 	-- Legal holds are checked once the entries to erase are known (witness._check_erasure_allowed).
-	PERFORM witness._check_subject_readable('cannot erase the subject''s entries'); PERFORM witness._check_capture_complete('cannot erase a data subject');
+	PERFORM witness._check_capture_complete('cannot erase a data subject'); PERFORM witness._check_subject_readable('cannot erase the subject''s entries');
 	-- The erased entries' lookup rows lose their keys (witness._lookup_forget_keys()): a statement
 	-- that sees the rows lookup maintenance committed meanwhile, which a transaction snapshot would not.
 	IF current_setting('transaction_isolation') <> 'read committed' THEN
