@@ -186,21 +186,29 @@ bool version_made_here(TriggerData *td, CommandId *command)
 }
 
 // A change a trigger reports is attributed to the role its statement ran as. Its entry is held
-// (statement_levels.hpp) when it may come after one not written yet to the same row: while entries are
-// held at all (a foreign-key cascade's changes fire in the enclosing statement, not nested, but can
-// change a held entry's row again), or, inside a statement that another running writing statement
-// encloses, when its statement runs from the enclosing one's AFTER triggers or it changed a row
-// version whose own entry is not written yet (the enclosing statement's, or a held one).
+// (statement_levels.hpp) when it may come after one not written yet to the same row:
+// - inside a statement that another running writing statement encloses: while entries are held at
+//   all, when its statement runs from the enclosing one's AFTER triggers, or when it changed a row
+//   version whose own entry is not written yet (the enclosing statement's, or a held one);
+// - fired in no nested statement while entries are held, when no running statement made it: a
+//   foreign-key cascade's change, whose events PostgreSQL fires with the enclosing statement's own,
+//   can change a held entry's row again. (The enclosing statement's own changes come before every
+//   held one of the same row: they are made under an earlier command.)
 void note_statement(ChangeRecord *record, TriggerData *td)
 {
 	record->acting_role = statement_role();
-	bool hold = have_held_entries();
-	if (!hold && !capture_is_nested_in_write())
+	const bool nested = capture_is_nested_in_write();
+	if (!nested && !have_held_entries())
 		return;
-	hold = hold || capture_follows_enclosing_statement();
-	CommandId made;
-	if (!hold && version_made_here(td, &made))
-		hold = command_of_running_write(made) || command_has_held_entries(made);
+	bool hold;
+	if (!nested) {
+		hold = !command_of_running_write(change_command(td));
+	} else {
+		hold = have_held_entries() || capture_follows_enclosing_statement();
+		CommandId made;
+		if (!hold && version_made_here(td, &made))
+			hold = command_of_running_write(made) || command_has_held_entries(made);
+	}
 	if (hold) {
 		record->hold = true;
 		record->command = change_command(td);
