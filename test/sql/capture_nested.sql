@@ -227,6 +227,64 @@ INSERT INTO nest.scratch VALUES (1, 100);
 COMMIT;
 SELECT string_agg(op, ' ' ORDER BY id) AS scratch_ops FROM witness.entry WHERE schema_name = 'nest' AND table_name = 'scratch';
 
+-- A "replace" after something else is held: the row deleted existed before the statement, so its
+-- DELETE keeps its id and comes before the INSERT, although a held roll-up is waiting. (The BEFORE
+-- trigger first changes a row the same statement inserted: that change is held.)
+CREATE OR REPLACE FUNCTION nest.replace_first() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.id = 2 THEN
+    UPDATE nest.replaced SET v = v || '+' WHERE id = 3;
+  END IF;
+  DELETE FROM nest.replaced WHERE id = NEW.id;
+  RETURN NEW;
+END $$;
+INSERT INTO nest.replaced VALUES (2, 'c');
+INSERT INTO nest.replaced VALUES (3, 'd'), (2, 'e');
+SELECT e.row_key ->> 'id' AS key, e.op, e.old_values ->> 'v' AS old, e.new_values ->> 'v' AS new FROM witness.entry e
+WHERE e.schema_name = 'nest' AND e.table_name = 'replaced' AND (e.row_key ->> 'id')::int IN (2, 3) ORDER BY e.id;
+SELECT * FROM nest.broken_chains('replaced', 'v');
+
+-- Nothing stays held after the statement that held it rolls back, to a savepoint or in an exception
+-- block: the "replace" after it still reads DELETE, then INSERT.
+CREATE FUNCTION nest.touch_then_fail() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE nest.many SET v = v || '+' WHERE id = 1;
+  RAISE EXCEPTION 'too much';
+END $$;
+CREATE TRIGGER touch_then_fail AFTER UPDATE ON nest.item FOR EACH ROW EXECUTE FUNCTION nest.touch_then_fail();
+BEGIN;
+SAVEPOINT s;
+UPDATE nest.item SET n = n + 1 WHERE id = 1;
+ROLLBACK TO s;
+INSERT INTO nest.replaced VALUES (2, 'f');
+COMMIT;
+DO $$
+BEGIN
+  BEGIN
+    UPDATE nest.item SET n = n + 1 WHERE id = 1;
+  EXCEPTION WHEN raise_exception THEN NULL;
+  END;
+  INSERT INTO nest.replaced VALUES (2, 'g');
+END $$;
+DROP TRIGGER touch_then_fail ON nest.item;
+SELECT op, old_values ->> 'v' AS old, new_values ->> 'v' AS new FROM witness.entry
+WHERE schema_name = 'nest' AND table_name = 'replaced' AND row_key ->> 'id' = '2' ORDER BY id DESC LIMIT 4;
+SELECT * FROM nest.broken_chains('replaced', 'v');
+
+-- A user's AFTER TRUNCATE trigger that fires before pg_witness's (its name sorts first) refills the
+-- table: the TRUNCATE comes first, then the row put back.
+CREATE FUNCTION nest.refill() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO nest.scratch VALUES (0, 0);
+  RETURN NULL;
+END $$;
+CREATE TRIGGER a_refill AFTER TRUNCATE ON nest.scratch FOR EACH STATEMENT EXECUTE FUNCTION nest.refill();
+TRUNCATE nest.scratch;
+UPDATE nest.scratch SET v = 1 WHERE id = 0;
+DROP TRIGGER a_refill ON nest.scratch;
+SELECT e.op, e.row_key ->> 'id' AS key, e.new_values ->> 'v' AS v FROM witness.entry e
+WHERE e.schema_name = 'nest' AND e.table_name = 'scratch' ORDER BY e.id DESC LIMIT 3;
+
 -- An error while held entries take their ids (here: the master key is gone by then), caught by an
 -- exception block, rolls back the statement's changes and entries alike, and leaves no temporary file
 -- of the 5000 spilled ones behind (PostgreSQL would warn of a leak at commit).

@@ -187,28 +187,27 @@ bool version_made_here(TriggerData *td, CommandId *command)
 
 // A change a trigger reports is attributed to the role its statement ran as. Its entry is held
 // (statement_levels.hpp) when it may come after one not written yet to the same row:
-// - inside a statement that another running writing statement encloses: while entries are held at
-//   all, when its statement runs from the enclosing one's AFTER triggers, or when it changed a row
-//   version whose own entry is not written yet (the enclosing statement's, or a held one);
-// - fired in no nested statement while entries are held, when no running statement made it: a
-//   foreign-key cascade's change, whose events PostgreSQL fires with the enclosing statement's own,
-//   can change a held entry's row again. (The enclosing statement's own changes come before every
-//   held one of the same row: they are made under an earlier command.)
+// - inside a statement that another running writing statement encloses, when its statement runs from
+//   the enclosing one's AFTER triggers;
+// - when it changed a row version whose own entry is not written yet: one a running writing statement
+//   made, nested in it, or one whose entry is held (a foreign-key cascade's change, fired with the
+//   enclosing statement's own events, not nested, can change such a row again);
+// - while entries are held, an INSERT that no running statement made, or nested: the key may be one
+//   whose DELETE is held. (The enclosing statement's own INSERT is not held: its key's held DELETE
+//   would have to come from a later command of its own, see docs/capture.md.)
 void note_statement(ChangeRecord *record, TriggerData *td)
 {
 	record->acting_role = statement_role();
 	const bool nested = capture_is_nested_in_write();
-	if (!nested && !have_held_entries())
+	const bool holding = have_held_entries();
+	if (!nested && !holding)
 		return;
-	bool hold;
-	if (!nested) {
-		hold = !command_of_running_write(change_command(td));
-	} else {
-		hold = have_held_entries() || capture_follows_enclosing_statement();
-		CommandId made;
-		if (!hold && version_made_here(td, &made))
-			hold = command_of_running_write(made) || command_has_held_entries(made);
-	}
+	bool hold = nested && capture_follows_enclosing_statement();
+	CommandId made;
+	if (!hold && version_made_here(td, &made))
+		hold = (nested && command_of_running_write(made)) || command_has_held_entries(made);
+	if (!hold && holding && TRIGGER_FIRED_BY_INSERT(td->tg_event))
+		hold = nested || !command_of_running_write(change_command(td));
 	if (hold) {
 		record->hold = true;
 		record->command = change_command(td);
@@ -313,11 +312,13 @@ Datum witness_capture_truncate(PG_FUNCTION_ARGS)
 	ChangeRecord record;
 	start_record(&record, plan, 'T');
 	record.acting_role = statement_role();
-	// Rows changed earlier in the transaction whose entries are held come first. (A statement still
-	// running that changes the table cannot be enclosing a TRUNCATE of it: PostgreSQL refuses that.)
+	// Rows changed earlier in the transaction whose entries are held come first, rows its AFTER
+	// triggers put back (held: statement_levels.hpp) after: the entry takes the command the TRUNCATE
+	// started under. (A running statement that changes the table cannot enclose a TRUNCATE of it:
+	// PostgreSQL refuses that.)
 	if (have_held_entries() || (capture_is_nested_in_write() && capture_follows_enclosing_statement())) {
 		record.hold = true;
-		record.command = GetCurrentCommandId(false);
+		record.command = statement_command();
 	}
 	if (plan->partition_name != nullptr) {
 		// A partitioned table's TRUNCATE fires on each leaf partition: the entry names the parent and the leaf.

@@ -644,6 +644,8 @@ void witness_process_utility(PlannedStmt *pstmt, const char *query_string, bool 
 		close_idle_store();
 	statement_level_start(pstmt, utility_writes(pstmt));
 	statement_level_command(pstmt, GetCurrentCommandId(false)); // what COPY FROM writes under
+	if (IsA(pstmt->utilityStmt, TruncateStmt))
+		statement_level_firing(pstmt); // its BEFORE and AFTER TRUNCATE triggers' statements come after it
 	PG_TRY();
 	{
 		if (prev_process_utility != nullptr)

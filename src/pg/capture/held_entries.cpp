@@ -38,6 +38,7 @@ struct Held {
 	TupleTableSlot *slot = nullptr; // a row released
 	int natts = 0;      // witness.entry's columns
 	int64 captured = 0; // entries held so far: the next one's place in the order of capture
+	SubTransactionId oldest = InvalidSubTransactionId; // the lowest subtransaction id that held one
 	Dropped *dropped = nullptr;
 	int ndropped = 0;
 	int maxdropped = 0;
@@ -83,26 +84,34 @@ template <typename Fn> void in_transaction(Fn &&fn)
 	held.busy = false;
 }
 
+// The held rows' descriptor and slots, made once per transaction: a loop of exception blocks can
+// start holding many times.
+void make_held_desc(TupleDesc entry)
+{
+	TupleDesc desc = CreateTemplateTupleDesc(entry->natts + kExtraColumns);
+	for (int i = 1; i <= entry->natts; i++)
+		TupleDescCopyEntry(desc, (AttrNumber)i, entry, (AttrNumber)i);
+	TupleDescInitEntry(desc, (AttrNumber)(entry->natts + 1), "command", INT8OID, -1, 0);
+	TupleDescInitEntry(desc, (AttrNumber)(entry->natts + 2), "captured", INT8OID, -1, 0);
+	TupleDescInitEntry(desc, (AttrNumber)(entry->natts + 3), "subxid", INT8OID, -1, 0);
+	TupleDescInitEntry(desc, (AttrNumber)(entry->natts + 4), "encoding", BYTEAOID, -1, 0);
+	held.desc = desc;
+	held.put = MakeSingleTupleTableSlot(desc, &TTSOpsHeapTuple);
+	held.slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple); // what the sort returns
+}
+
 void begin_holding()
 {
 	TupleDesc entry = stored_entry_desc();
-	held.natts = entry->natts;
 	in_transaction([&] {
-		TupleDesc desc = CreateTemplateTupleDesc(entry->natts + kExtraColumns);
-		for (int i = 1; i <= entry->natts; i++)
-			TupleDescCopyEntry(desc, (AttrNumber)i, entry, (AttrNumber)i);
-		TupleDescInitEntry(desc, (AttrNumber)(entry->natts + 1), "command", INT8OID, -1, 0);
-		TupleDescInitEntry(desc, (AttrNumber)(entry->natts + 2), "captured", INT8OID, -1, 0);
-		TupleDescInitEntry(desc, (AttrNumber)(entry->natts + 3), "subxid", INT8OID, -1, 0);
-		TupleDescInitEntry(desc, (AttrNumber)(entry->natts + 4), "encoding", BYTEAOID, -1, 0);
-		held.desc = desc;
-		held.put = MakeSingleTupleTableSlot(desc, &TTSOpsHeapTuple);
-		held.slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple); // what the sort returns
+		if (held.desc == nullptr || held.natts != entry->natts)
+			make_held_desc(entry);
+		held.natts = entry->natts;
 		AttrNumber keys[2] = {(AttrNumber)(entry->natts + 1), (AttrNumber)(entry->natts + 2)};
 		Oid operators[2] = {Int8LessOperator, Int8LessOperator};
 		Oid collations[2] = {InvalidOid, InvalidOid};
 		bool nulls_first[2] = {false, false};
-		held.sort = tuplesort_begin_heap(desc, 2, keys, operators, collations, nulls_first, work_mem, nullptr,
+		held.sort = tuplesort_begin_heap(held.desc, 2, keys, operators, collations, nulls_first, work_mem, nullptr,
 		                                 TUPLESORT_NONE);
 	});
 }
@@ -154,7 +163,10 @@ void hold_entry(const Datum *values, const bool *nulls, struct varlena *encoding
 	memcpy(rownulls, nulls, sizeof(bool) * held.natts);
 	row[held.natts] = Int64GetDatum((int64)command);
 	row[held.natts + 1] = Int64GetDatum(held.captured);
-	row[held.natts + 2] = Int64GetDatum((int64)GetCurrentSubTransactionId());
+	const SubTransactionId subxid = GetCurrentSubTransactionId();
+	row[held.natts + 2] = Int64GetDatum((int64)subxid);
+	if (held.oldest == InvalidSubTransactionId || subxid < held.oldest)
+		held.oldest = subxid;
 	row[held.natts + 3] = PointerGetDatum(encoding);
 	memset(rownulls + held.natts, 0, sizeof(bool) * kExtraColumns);
 	HeapTuple tuple = heap_form_tuple(held.desc, row, rownulls);
@@ -183,6 +195,7 @@ void reset_holding()
 {
 	held.ndropped = 0;
 	held.captured = 0;
+	held.oldest = InvalidSubTransactionId;
 	held.busy = false;
 	if (held_commands != nullptr)
 		hash_destroy(held_commands);
@@ -252,6 +265,16 @@ void held_entries_subxact_abort(SubTransactionId subxid)
 {
 	if (held.sort == nullptr)
 		return;
+	if (held.oldest >= subxid) {
+		// Every held entry goes: end the sort now, or the entries captured after it, seeing entries
+		// held, would be held too (capture_trigger.cpp). Its temporary file belongs to the transaction.
+		Tuplesortstate *sort = held.sort;
+		held.sort = nullptr;
+		in_transaction([&] { tuplesort_end(sort); });
+		reset_holding();
+		held.broken = false;
+		return;
+	}
 	if (held.busy)
 		held.broken = true;
 	held.busy = false;
@@ -272,6 +295,7 @@ void held_entries_forget()
 	held.put = nullptr;
 	held.slot = nullptr;
 	held.captured = 0;
+	held.oldest = InvalidSubTransactionId;
 	held.ndropped = 0;
 	held.busy = false;
 	held.broken = false;

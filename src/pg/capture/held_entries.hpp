@@ -32,7 +32,8 @@ bool command_has_held_entries(CommandId command);
 // (store_entry).
 void release_held_entries();
 
-// A subtransaction rolled back: the entries it held are dropped.
+// A subtransaction rolled back: the entries it held are dropped; when that is all of them, nothing is
+// held any more.
 void held_entries_subxact_abort(SubTransactionId subxid);
 // The transaction ended: nothing held survives it (on commit, release_held_entries() ran before).
 void held_entries_forget();

@@ -121,6 +121,12 @@ Oid statement_role()
 	return level != nullptr ? level->role : GetUserId();
 }
 
+CommandId statement_command()
+{
+	const Level *level = capturing_level();
+	return level != nullptr ? level->command : GetCurrentCommandId(false);
+}
+
 bool capture_follows_enclosing_statement()
 {
 	const Level *level = capturing_level();

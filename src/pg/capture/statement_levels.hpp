@@ -24,7 +24,8 @@ void statement_level_start(const void *statement, bool writes);
 // The command id its changes are made under (the executor's es_output_cid).
 void statement_level_command(const void *statement, CommandId command);
 // Its AFTER triggers start firing (ExecutorFinish was entered): statements started from now on inside
-// it make changes later than all of its own.
+// it make changes later than all of its own. A TRUNCATE is taken as firing from its start: statements
+// run inside it are its triggers', and those of its AFTER triggers refill the table it emptied.
 void statement_level_firing(const void *statement);
 // Its AFTER triggers have fired (ExecutorFinish returned): it has no capture left to fire.
 void statement_level_finished(const void *statement);
@@ -40,6 +41,9 @@ bool no_write_running();
 // The role the statement whose capture triggers fire now (the innermost running writing statement)
 // was started as; the current role outside any.
 Oid statement_role();
+
+// The command that statement started under; the current one outside any.
+CommandId statement_command();
 
 // Whether that statement was started while an enclosing writing statement fired its AFTER triggers:
 // then every change it makes is later than every change of that statement.
