@@ -197,9 +197,17 @@ void reset_holding()
 	held.captured = 0;
 	held.oldest = InvalidSubTransactionId;
 	held.busy = false;
+	held.broken = false;
 	if (held_commands != nullptr)
 		hash_destroy(held_commands);
 	held_commands = nullptr;
+}
+
+// Nothing is held any more: the sort and its temporary file end now, not with the transaction.
+void stop_holding(Tuplesortstate *sort)
+{
+	in_transaction([&] { tuplesort_end(sort); });
+	reset_holding();
 }
 
 // Gives the sorted entries their ids and queues them.
@@ -257,8 +265,7 @@ void release_held_entries()
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
-	in_transaction([&] { tuplesort_end(sort); });
-	reset_holding();
+	stop_holding(sort);
 }
 
 void held_entries_subxact_abort(SubTransactionId subxid)
@@ -270,9 +277,7 @@ void held_entries_subxact_abort(SubTransactionId subxid)
 		// held, would be held too (capture_trigger.cpp). Its temporary file belongs to the transaction.
 		Tuplesortstate *sort = held.sort;
 		held.sort = nullptr;
-		in_transaction([&] { tuplesort_end(sort); });
-		reset_holding();
-		held.broken = false;
+		stop_holding(sort);
 		return;
 	}
 	if (held.busy)
