@@ -5901,13 +5901,14 @@ CREATE TYPE witness._alert_entry AS (
 );
 COMMENT ON TYPE witness._alert_entry IS 'internal: the columns of an entry of a user table that the alert rules read';
 
--- The members of block b for the alert rules (witness._member_entries()), read in one scan:
--- pg_witness's own entries (schema witness, few) whole in own, every other entry as its
--- witness._alert_entry columns only in entry (own NULL). Reading whole rows of every entry into
--- arrays cost the sealer more than capture itself (docs/performance.md). Planned without sequential
--- scans and JIT, as witness._maintain_lookup() is.
-CREATE FUNCTION witness._alert_members(b witness.block, OUT entry witness._alert_entry, OUT own witness.entry) RETURNS SETOF record
-LANGUAGE plpgsql STABLE STRICT SET search_path = pg_catalog, pg_temp SET enable_seqscan = off SET jit = off
+-- The members of block b with ids from from_id to to_id (NULL: no bound) for the alert rules
+-- (witness._member_entries()), read in one scan: pg_witness's own entries (schema witness, few) whole
+-- in own, every other entry as its witness._alert_entry columns only in entry (own NULL). Reading
+-- whole rows of every entry into arrays cost the sealer more than capture itself
+-- (docs/performance.md). Planned without sequential scans and JIT, as witness._maintain_lookup() is.
+CREATE FUNCTION witness._alert_members(b witness.block, from_id bigint, to_id bigint, OUT entry witness._alert_entry,
+                                       OUT own witness.entry) RETURNS SETOF record
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET enable_seqscan = off SET jit = off
 AS $$
 DECLARE
 	prev_snapshot pg_snapshot := witness._previous_snapshot(b.block_no); -- NULL at an era's first block
@@ -5920,18 +5921,89 @@ BEGIN
 	            THEN ROW(m.id, m.xid, m.schema_name, m.table_name, m.op, m.current_user_name, m.session_user_name,
 	                     m.actor, m.client_addr, m.stmt_time)::witness._alert_entry END,
 	       CASE WHEN m.schema_name = 'witness' THEN m END
-	FROM witness._member_entries(b, prev_snapshot, b.first_entry_id, b.last_entry_id) m;
+	FROM witness._member_entries(b, prev_snapshot, COALESCE(from_id, b.first_entry_id), COALESCE(to_id, b.last_entry_id)) m;
 END
 $$;
-COMMENT ON FUNCTION witness._alert_members(witness.block) IS 'internal: the entries of a block the alert rules read: pg_witness''s own whole, the others by the columns of witness._alert_entry';
-REVOKE ALL ON FUNCTION witness._alert_members(witness.block) FROM PUBLIC;
+COMMENT ON FUNCTION witness._alert_members(witness.block, bigint, bigint) IS 'internal: the entries of a block with ids in a range (NULL: unbounded) the alert rules read: pg_witness''s own whole, the others by the columns of witness._alert_entry';
+REVOKE ALL ON FUNCTION witness._alert_members(witness.block, bigint, bigint) FROM PUBLIC;
+
+-- The windows the alert rules read the blocks after after_block up to to_block in, each of at most
+-- about window_entries entries, so that the rules' arrays stay bounded however large a block is (a
+-- bulk statement of a hundred million rows, or months of changes sealed at once): runs of whole
+-- blocks (from_id and to_id NULL), and a block of more entries cut into slices of consecutive ids
+-- (sliced): at the first ids of its witness.block_chunk rows (chunks of members in id order), or,
+-- without chunk rows, every window_entries ids. Always at least one window, empty when there are
+-- no blocks, so that the rules that read no entries run.
+CREATE FUNCTION witness._alert_windows(after_block bigint, to_block bigint, window_entries bigint,
+                                       OUT first_block bigint, OUT last_block bigint, OUT from_id bigint,
+                                       OUT to_id bigint, OUT sliced boolean) RETURNS SETOF record
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	b record;
+	run_entries bigint := 0;
+	cut bigint;
+	returned boolean := false;
+BEGIN
+	sliced := false;
+	FOR b IN SELECT x.block_no, x.entry_count, x.first_entry_id, x.last_entry_id FROM witness.block x
+	         WHERE x.block_no > after_block AND x.block_no <= to_block ORDER BY x.block_no LOOP
+		IF first_block IS NOT NULL AND (b.entry_count > window_entries OR run_entries + b.entry_count > window_entries) THEN
+			RETURN NEXT; -- the run of whole blocks so far
+			returned := true;
+			first_block := NULL;
+			run_entries := 0;
+		END IF;
+		IF b.entry_count <= window_entries OR b.first_entry_id IS NULL THEN
+			first_block := COALESCE(first_block, b.block_no);
+			last_block := b.block_no;
+			run_entries := run_entries + b.entry_count;
+			CONTINUE;
+		END IF;
+		first_block := b.block_no;
+		last_block := b.block_no;
+		sliced := true;
+		from_id := b.first_entry_id;
+		FOR cut IN SELECT c.first_entry_id FROM witness.block_chunk c
+		           WHERE c.block_no = b.block_no AND c.chunk_size > 0
+		             AND c.chunk_no % GREATEST(window_entries / c.chunk_size, 1) = 0
+		           ORDER BY c.chunk_no LOOP
+			CONTINUE WHEN cut <= from_id OR cut > b.last_entry_id;
+			to_id := cut - 1;
+			RETURN NEXT;
+			from_id := cut;
+		END LOOP;
+		IF from_id = b.first_entry_id THEN -- no chunk rows: slices of window_entries ids
+			WHILE from_id <= b.last_entry_id - window_entries LOOP
+				to_id := from_id + window_entries - 1;
+				RETURN NEXT;
+				from_id := from_id + window_entries;
+			END LOOP;
+		END IF;
+		to_id := b.last_entry_id;
+		RETURN NEXT;
+		returned := true;
+		first_block := NULL;
+		from_id := NULL;
+		to_id := NULL;
+		sliced := false;
+	END LOOP;
+	IF first_block IS NOT NULL OR NOT returned THEN
+		first_block := COALESCE(first_block, after_block + 1);
+		last_block := COALESCE(last_block, after_block);
+		RETURN NEXT;
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION witness._alert_windows(bigint, bigint, bigint) IS 'internal: the windows of at most about window_entries entries that witness.check_alerts() reads the new blocks in: runs of whole blocks, and slices of consecutive ids of a larger block';
+REVOKE ALL ON FUNCTION witness._alert_windows(bigint, bigint, bigint) FROM PUBLIC;
 
 -- The evaluation: the entries of the blocks sealed since the last one (a transaction's entries are
 -- all in one block, so each is seen once, after its commit), verification runs recorded since the
 -- last, and the last scheduled verification's status. Returns the alerts raised. Called by the
 -- sealer worker after each pass (src/pg/alerts/alert_pass.cpp) and on demand; does nothing in a
 -- collector (its entries are the source's, evaluated there).
-CREATE FUNCTION witness.check_alerts() RETURNS SETOF witness.alert
+CREATE FUNCTION witness._check_alerts(window_entries bigint) RETURNS SETOF witness.alert
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -5942,6 +6014,8 @@ DECLARE
 	rules jsonb;
 	r record;
 	rl witness.alert_rules;
+	w record;
+	total bigint;
 	n bigint;
 	vs record;
 	first_alert bigint := (SELECT COALESCE(max(alert_id), 0) FROM witness.alert);
@@ -5955,306 +6029,329 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 	SELECT max(b.block_no) INTO to_block FROM (SELECT block_no FROM witness.block WHERE block_no > st.last_block
 	                                          ORDER BY block_no LIMIT 1000) b;
 	to_block := COALESCE(to_block, st.last_block);
-	-- Read once: every rule scans these rows, pg_witness's own entries (es) whole, the others (us) by
-	-- the columns the rules need.
-	SELECT array_agg(m.entry) FILTER (WHERE (m.entry).id IS NOT NULL), array_agg(m.own ORDER BY (m.own).id) FILTER (WHERE (m.own).id IS NOT NULL)
-	INTO us, es
-	FROM witness.block b CROSS JOIN LATERAL witness._alert_members(b) m
-	WHERE b.block_no > st.last_block AND b.block_no <= to_block;
 	SELECT jsonb_object_agg(x.rule, to_jsonb(x)) INTO rules FROM witness.alert_rules x;
+	-- Window by window (witness._alert_windows()): every rule scans these rows, pg_witness's own
+	-- entries (es) whole, the others (us) by the columns the rules need, read once per window.
+	FOR w IN SELECT * FROM witness._alert_windows(st.last_block, to_block, window_entries) LOOP
+		us := NULL;
+		es := NULL;
+		SELECT array_agg(m.entry) FILTER (WHERE (m.entry).id IS NOT NULL), array_agg(m.own ORDER BY (m.own).id) FILTER (WHERE (m.own).id IS NOT NULL)
+		INTO us, es
+		FROM witness.block b CROSS JOIN LATERAL witness._alert_members(b, w.from_id, w.to_id) m
+		WHERE b.block_no >= w.first_block AND b.block_no <= w.last_block;
 
-	-- mass_change: updates and deletes of one table by one transaction; a TRUNCATE.
-	BEGIN
-		rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'mass_change');
-		IF rl.enabled THEN
-			FOR r IN SELECT e.xid, e.schema_name, e.table_name, count(*) FILTER (WHERE e.op = 'U') AS updated,
-			                count(*) FILTER (WHERE e.op = 'D') AS deleted, bool_or(e.op = 'T') AS truncated,
-			                min(e.current_user_name) AS who, min(e.stmt_time) AS at, min(e.id) AS first_id, max(e.id) AS last_id
-			         FROM unnest(us) e
-			         WHERE e.op IN ('U', 'D', 'T') AND e.schema_name <> 'witness'
-			         GROUP BY e.xid, e.schema_name, e.table_name
-			         HAVING count(*) FILTER (WHERE e.op IN ('U', 'D')) > rl.threshold OR bool_or(e.op = 'T')
-			         ORDER BY min(e.id) LOOP
-				PERFORM witness._raise_alert(rl, format('%s:%s.%s', r.xid, r.schema_name, r.table_name),
-				        CASE WHEN r.truncated THEN format('%s truncated %I.%I', r.who, r.schema_name, r.table_name)
-				             ELSE format('%s changed %s rows of %I.%I in one transaction (%s updated, %s deleted; threshold %s)',
-				                         r.who, r.updated + r.deleted, r.schema_name, r.table_name, r.updated, r.deleted, rl.threshold) END,
-				        jsonb_build_object('xid', r.xid::text, 'table', format('%I.%I', r.schema_name, r.table_name), 'role', r.who,
-				                           'updated', r.updated, 'deleted', r.deleted, 'truncated', r.truncated, 'threshold', rl.threshold,
-				                           'stmt_time', r.at, 'first_entry_id', r.first_id, 'last_entry_id', r.last_id));
-			END LOOP;
-		END IF;
-	EXCEPTION WHEN others THEN
-		RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'mass_change', SQLERRM;
-	END;
-	-- ... and DDL that removed or rewrote a captured relation's rows without a row trigger firing: a
-	-- partition or child dropped (with its tracked table, capture_off's), every row rewritten. One
-	-- alert per transaction, tracked table and kind, above the threshold in estimated rows; rows the
-	-- planner never counted (no ANALYZE yet) are unknown, and raise it too.
-	BEGIN
-		rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'mass_change');
-		IF rl.enabled THEN
-			FOR r IN SELECT e.xid, n.v ->> 'action' AS action,
-			                COALESCE(n.v ->> 'tracked_table', n.v -> 'detail' ->> 'part_of', '?') AS tracked,
-			                min(n.v ->> 'role_name') AS who, count(*) AS tables,
-			                sum((n.v -> 'detail' ->> 'rows_estimate')::bigint) AS known_rows,
-			                count(*) FILTER (WHERE n.v -> 'detail' ->> 'rows_estimate' IS NULL) AS uncounted,
-			                (array_agg(format('%I.%I', n.v ->> 'schema_name', n.v ->> 'table_name') ORDER BY e.id))[1:5] AS names,
-			                min(e.id) AS first_id, max(e.id) AS last_id
-			         FROM unnest(es) e CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) n
-			         WHERE e.schema_name = 'witness' AND e.table_name = 'ddl_event' AND e.op = 'I'
-			           AND ((n.v ->> 'action' = 'dropped' AND n.v -> 'detail' ? 'part_of' AND NOT n.v -> 'detail' ? 'with_tracked_table')
-			                OR n.v ->> 'action' = 'rewritten')
-			         GROUP BY e.xid, 2, 3
-			         HAVING count(*) FILTER (WHERE n.v -> 'detail' ->> 'rows_estimate' IS NULL) > 0
-			             OR sum((n.v -> 'detail' ->> 'rows_estimate')::bigint) > rl.threshold
-			         ORDER BY min(e.id) LOOP
-				PERFORM witness._raise_alert(rl, format('%s:%s:%s', r.xid, r.action, r.tracked),
-				        format('%s %s %s of tracked %s (%s%s): %s, with no row entries', r.who,
-				               CASE WHEN r.action = 'dropped' THEN 'dropped' ELSE 'rewrote every row of' END,
-				               CASE WHEN r.tables = 1 THEN '1 table' ELSE r.tables || ' tables' END, r.tracked,
-				               array_to_string(r.names, ', '), CASE WHEN r.tables > 5 THEN format(' and %s more', r.tables - 5) ELSE '' END,
-				               concat_ws(' and ', CASE WHEN r.tables > r.uncounted THEN format('about %s rows', COALESCE(r.known_rows, 0)) END,
-				                         CASE WHEN r.uncounted > 0 THEN format('rows of %s not counted yet', CASE WHEN r.uncounted = 1 THEN '1 table' ELSE r.uncounted || ' tables' END) END)),
-				        jsonb_build_object('xid', r.xid::text, 'action', r.action, 'tracked_table', r.tracked, 'role', r.who,
-				                           'tables', r.tables, 'rows_estimate', r.known_rows, 'tables_not_counted', r.uncounted,
-				                           'threshold', rl.threshold, 'first_entry_id', r.first_id, 'last_entry_id', r.last_id));
-			END LOOP;
-		END IF;
-	EXCEPTION WHEN others THEN
-		RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'mass_change', SQLERRM;
-	END;
-
-	-- off_hours: row changes of tracked tables outside the business hours, once per role and local day.
-	BEGIN
-		rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'off_hours');
-		IF rl.enabled THEN
-			FOR r IN SELECT e.current_user_name AS who, to_char(e.stmt_time AT TIME ZONE (rl.params ->> 'time_zone'), 'YYYY-MM-DD') AS day,
-			                count(*) AS changes, min(e.stmt_time) AS first_at, min(e.id) AS first_id
-			         FROM unnest(us) e
-			         CROSS JOIN LATERAL (SELECT e.stmt_time AT TIME ZONE (rl.params ->> 'time_zone') AS t) l
-			         WHERE e.schema_name <> 'witness'
-			           AND NOT (extract(isodow FROM l.t)::int IN (SELECT d::int FROM jsonb_array_elements_text(rl.params -> 'days') d)
-			                    AND l.t::time >= (rl.params ->> 'from')::time AND l.t::time < (rl.params ->> 'to')::time)
-			         GROUP BY 1, 2 ORDER BY min(e.id) LOOP
-				PERFORM witness._raise_alert(rl, format('%s:%s', r.who, r.day),
-				        format('%s changed rows of tracked tables outside business hours on %s (%s changes seen first)', r.who, r.day, r.changes),
-				        jsonb_build_object('role', r.who, 'day', r.day, 'changes', r.changes, 'first_stmt_time', r.first_at,
-				                           'first_entry_id', r.first_id, 'business_hours', rl.params));
-			END LOOP;
-		END IF;
-	EXCEPTION WHEN others THEN
-		RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'off_hours', SQLERRM;
-	END;
-
-	-- new_client_address: row changes and logins, by actor; the first address of an actor is learned.
-	BEGIN
-		rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'new_client_address');
-		PERFORM witness._begin_internal_ddl();
-		FOR r IN SELECT s.actor, s.addr, min(s.at) AS at, min(s.id) AS first_id
-		         FROM (SELECT COALESCE(e.actor, e.session_user_name) AS actor, COALESCE(host(e.client_addr), 'local') AS addr,
-		                      e.stmt_time AS at, e.id
-		               FROM unnest(us) e
-		               UNION ALL
-		               SELECT COALESCE(v ->> 'actor', v ->> 'session_user_name'), COALESCE(v ->> 'client_addr', 'local'),
-		                      (v ->> 'happened_at')::timestamptz, e.id
-		               FROM unnest(es) e CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) j
-		               WHERE e.schema_name = 'witness' AND e.table_name = 'activity' AND e.op = 'I'
-		                 AND v ->> 'kind' = 'login' AND v ->> 'outcome' = 'success') s
-		         WHERE s.actor IS NOT NULL
-		         GROUP BY 1, 2 ORDER BY min(s.id) LOOP
-			CONTINUE WHEN EXISTS (SELECT FROM witness.alert_address a WHERE a.actor = r.actor AND a.client_addr = r.addr);
-			IF EXISTS (SELECT FROM witness.alert_address a WHERE a.actor = r.actor) THEN
-				PERFORM witness._raise_alert(rl, format('%s@%s', r.actor, r.addr),
-				        format('%s came from client address %s, never seen for it before', r.actor, r.addr),
-				        jsonb_build_object('actor', r.actor, 'client_addr', r.addr, 'at', r.at, 'first_entry_id', r.first_id,
-				                           'known_addresses', (SELECT jsonb_agg(a.client_addr ORDER BY a.first_seen) FROM witness.alert_address a
-				                                               WHERE a.actor = r.actor)));
+		-- mass_change: updates and deletes of one table by one transaction; a TRUNCATE.
+		BEGIN
+			rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'mass_change');
+			IF rl.enabled THEN
+				FOR r IN SELECT e.xid, e.schema_name, e.table_name, count(*) FILTER (WHERE e.op = 'U') AS updated,
+				                count(*) FILTER (WHERE e.op = 'D') AS deleted, bool_or(e.op = 'T') AS truncated,
+				                min(e.current_user_name) AS who, min(e.stmt_time) AS at, min(e.id) AS first_id, max(e.id) AS last_id
+				         FROM unnest(us) e
+				         WHERE e.op IN ('U', 'D', 'T') AND e.schema_name <> 'witness'
+				         GROUP BY e.xid, e.schema_name, e.table_name
+				         HAVING w.sliced OR count(*) FILTER (WHERE e.op IN ('U', 'D')) > rl.threshold OR bool_or(e.op = 'T')
+				         ORDER BY min(e.id) LOOP
+					-- A slice of a block may hold part of a transaction's changes: they are added up over
+					-- the slices (witness.alert_counter), and the alert names the count when it crossed.
+					total := r.updated + r.deleted;
+					IF w.sliced THEN
+						PERFORM witness._begin_internal_ddl();
+						total := witness._alert_count('mass_change', format('%s:%I.%I', r.xid, r.schema_name, r.table_name), total);
+						PERFORM witness._end_internal_ddl();
+						CONTINUE WHEN total <= rl.threshold AND NOT r.truncated;
+					END IF;
+					PERFORM witness._raise_alert(rl, format('%s:%s.%s', r.xid, r.schema_name, r.table_name),
+					        CASE WHEN r.truncated THEN format('%s truncated %I.%I', r.who, r.schema_name, r.table_name)
+					             WHEN w.sliced THEN format('%s changed %s rows of %I.%I in one transaction (counted over parts of block %s; threshold %s)',
+					                                       r.who, total, r.schema_name, r.table_name, w.first_block, rl.threshold)
+					             ELSE format('%s changed %s rows of %I.%I in one transaction (%s updated, %s deleted; threshold %s)',
+					                         r.who, r.updated + r.deleted, r.schema_name, r.table_name, r.updated, r.deleted, rl.threshold) END,
+					        jsonb_build_object('xid', r.xid::text, 'table', format('%I.%I', r.schema_name, r.table_name), 'role', r.who,
+					                           'updated', r.updated, 'deleted', r.deleted, 'truncated', r.truncated, 'threshold', rl.threshold,
+					                           'stmt_time', r.at, 'first_entry_id', r.first_id, 'last_entry_id', r.last_id)
+					        || CASE WHEN w.sliced THEN jsonb_build_object('changed', total, 'counted_over_slices', true) ELSE '{}' END);
+				END LOOP;
 			END IF;
-			INSERT INTO witness.alert_address (actor, client_addr, first_seen) VALUES (r.actor, r.addr, r.at);
-		END LOOP;
-		PERFORM witness._end_internal_ddl();
-	EXCEPTION WHEN others THEN
-		RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'new_client_address', SQLERRM;
-	END;
+		EXCEPTION WHEN others THEN
+			RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'mass_change', SQLERRM;
+		END;
+		-- ... and DDL that removed or rewrote a captured relation's rows without a row trigger firing: a
+		-- partition or child dropped (with its tracked table, capture_off's), every row rewritten. One
+		-- alert per transaction, tracked table and kind, above the threshold in estimated rows; rows the
+		-- planner never counted (no ANALYZE yet) are unknown, and raise it too.
+		BEGIN
+			rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'mass_change');
+			IF rl.enabled THEN
+				FOR r IN SELECT e.xid, n.v ->> 'action' AS action,
+				                COALESCE(n.v ->> 'tracked_table', n.v -> 'detail' ->> 'part_of', '?') AS tracked,
+				                min(n.v ->> 'role_name') AS who, count(*) AS tables,
+				                sum((n.v -> 'detail' ->> 'rows_estimate')::bigint) AS known_rows,
+				                count(*) FILTER (WHERE n.v -> 'detail' ->> 'rows_estimate' IS NULL) AS uncounted,
+				                (array_agg(format('%I.%I', n.v ->> 'schema_name', n.v ->> 'table_name') ORDER BY e.id))[1:5] AS names,
+				                min(e.id) AS first_id, max(e.id) AS last_id
+				         FROM unnest(es) e CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) n
+				         WHERE e.schema_name = 'witness' AND e.table_name = 'ddl_event' AND e.op = 'I'
+				           AND ((n.v ->> 'action' = 'dropped' AND n.v -> 'detail' ? 'part_of' AND NOT n.v -> 'detail' ? 'with_tracked_table')
+				                OR n.v ->> 'action' = 'rewritten')
+				         GROUP BY e.xid, 2, 3
+				         HAVING w.sliced OR count(*) FILTER (WHERE n.v -> 'detail' ->> 'rows_estimate' IS NULL) > 0
+				             OR sum((n.v -> 'detail' ->> 'rows_estimate')::bigint) > rl.threshold
+				         ORDER BY min(e.id) LOOP
+					IF w.sliced THEN -- added up over the slices of the block, as above
+						PERFORM witness._begin_internal_ddl();
+						r.known_rows := witness._alert_count('mass_change', format('ddl:%s:%s:%s', r.xid, r.action, r.tracked), COALESCE(r.known_rows, 0));
+						PERFORM witness._end_internal_ddl();
+						CONTINUE WHEN r.uncounted = 0 AND r.known_rows <= rl.threshold;
+					END IF;
+					PERFORM witness._raise_alert(rl, format('%s:%s:%s', r.xid, r.action, r.tracked),
+					        format('%s %s %s of tracked %s (%s%s): %s, with no row entries', r.who,
+					               CASE WHEN r.action = 'dropped' THEN 'dropped' ELSE 'rewrote every row of' END,
+					               CASE WHEN r.tables = 1 THEN '1 table' ELSE r.tables || ' tables' END, r.tracked,
+					               array_to_string(r.names, ', '), CASE WHEN r.tables > 5 THEN format(' and %s more', r.tables - 5) ELSE '' END,
+					               concat_ws(' and ', CASE WHEN r.tables > r.uncounted THEN format('about %s rows', COALESCE(r.known_rows, 0)) END,
+					                         CASE WHEN r.uncounted > 0 THEN format('rows of %s not counted yet', CASE WHEN r.uncounted = 1 THEN '1 table' ELSE r.uncounted || ' tables' END) END)),
+					        jsonb_build_object('xid', r.xid::text, 'action', r.action, 'tracked_table', r.tracked, 'role', r.who,
+					                           'tables', r.tables, 'rows_estimate', r.known_rows, 'tables_not_counted', r.uncounted,
+					                           'threshold', rl.threshold, 'first_entry_id', r.first_id, 'last_entry_id', r.last_id));
+				END LOOP;
+			END IF;
+		EXCEPTION WHEN others THEN
+			RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'mass_change', SQLERRM;
+		END;
 
-	-- capture_off: tables untracked or dropped (their configuration row deleted), rows that left a
-	-- tracked table or cannot be captured, changes of the settings that stop recording or sealing,
-	-- and capture control activity: capture or guard triggers, pg_witness's event triggers or
-	-- objects changed where pg_witness could not refuse it, system catalogs written directly.
-	BEGIN
-		rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'capture_off');
-		IF rl.enabled THEN
-			FOR r IN SELECT e.id, e.session_user_name AS who, e.table_name AS t, o.v AS old_row, n.v AS new_row
-			         FROM unnest(es) e
-			         CROSS JOIN LATERAL (SELECT e.old_values::jsonb AS v) o CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) n
-			         WHERE e.schema_name = 'witness'
-			           AND ((e.table_name = 'tracked_table' AND e.op = 'D')
-			                OR (e.table_name = 'ddl_event' AND e.op = 'I'
-			                    AND (n.v ->> 'action' IN ('left', 'uncaptured')
-			                         OR (n.v ->> 'action' = 'setting changed'
-			                             AND n.v -> 'detail' ->> 'setting' IN ('witness.record_activity', 'witness.seal_interval', 'witness.verify_interval', 'shared_preload_libraries'))))
-			                OR (e.table_name = 'activity' AND e.op = 'I'
-			                    AND (n.v ->> 'kind' = 'catalog write' OR (n.v ->> 'kind' = 'capture control' AND n.v ->> 'message' NOT LIKE 'created%'))))
-			         ORDER BY e.id LOOP
-				PERFORM witness._raise_alert(rl, format('entry:%s', r.id),
-				        CASE WHEN r.t = 'activity' AND r.new_row ->> 'kind' = 'catalog write'
-				             THEN format('%s wrote the system catalog %s directly (%s rows)', r.new_row ->> 'session_user_name',
-				                         r.new_row ->> 'object_name', COALESCE(r.new_row ->> 'row_count', '?'))
-				             WHEN r.t = 'activity'
-				             THEN format('%s changed %s outside pg_witness (%s)', r.new_row ->> 'session_user_name',
-				                         r.new_row ->> 'object_name', r.new_row ->> 'message')
-				             WHEN r.t = 'tracked_table'
-				             THEN format('%s.%s is no longer tracked (untracked or dropped by %s)', quote_ident(COALESCE(r.old_row ->> 'schema_name', '?')), quote_ident(COALESCE(r.old_row ->> 'table_name', '?')), r.who)
-				             WHEN r.new_row ->> 'action' = 'setting changed'
-				             THEN format('%s changed %s (%s)', r.new_row ->> 'role_name', r.new_row -> 'detail' ->> 'setting', r.new_row ->> 'command_tag')
-				             ELSE format('rows of %s.%s are no longer captured (%s by %s)', quote_ident(COALESCE(r.new_row ->> 'schema_name', '?')), quote_ident(COALESCE(r.new_row ->> 'table_name', '?')),
-				                         r.new_row ->> 'action', r.new_row ->> 'role_name') END,
-				        jsonb_build_object('entry_id', r.id, 'role', CASE WHEN r.t = 'activity' THEN r.new_row ->> 'session_user_name' ELSE r.who END)
-				        || CASE WHEN r.t = 'tracked_table' THEN jsonb_build_object('table', format('%s.%s', quote_ident(COALESCE(r.old_row ->> 'schema_name', '?')), quote_ident(COALESCE(r.old_row ->> 'table_name', '?'))))
-				                WHEN r.t = 'activity' THEN jsonb_build_object('activity', r.new_row - 'statement')
-				                ELSE jsonb_build_object('ddl_event', r.new_row - 'statement') END);
+		-- off_hours: row changes of tracked tables outside the business hours, once per role and local day.
+		BEGIN
+			rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'off_hours');
+			IF rl.enabled THEN
+				FOR r IN SELECT e.current_user_name AS who, to_char(e.stmt_time AT TIME ZONE (rl.params ->> 'time_zone'), 'YYYY-MM-DD') AS day,
+				                count(*) AS changes, min(e.stmt_time) AS first_at, min(e.id) AS first_id
+				         FROM unnest(us) e
+				         CROSS JOIN LATERAL (SELECT e.stmt_time AT TIME ZONE (rl.params ->> 'time_zone') AS t) l
+				         WHERE e.schema_name <> 'witness'
+				           AND NOT (extract(isodow FROM l.t)::int IN (SELECT d::int FROM jsonb_array_elements_text(rl.params -> 'days') d)
+				                    AND l.t::time >= (rl.params ->> 'from')::time AND l.t::time < (rl.params ->> 'to')::time)
+				         GROUP BY 1, 2 ORDER BY min(e.id) LOOP
+					PERFORM witness._raise_alert(rl, format('%s:%s', r.who, r.day),
+					        format('%s changed rows of tracked tables outside business hours on %s (%s changes seen first)', r.who, r.day, r.changes),
+					        jsonb_build_object('role', r.who, 'day', r.day, 'changes', r.changes, 'first_stmt_time', r.first_at,
+					                           'first_entry_id', r.first_id, 'business_hours', rl.params));
+				END LOOP;
+			END IF;
+		EXCEPTION WHEN others THEN
+			RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'off_hours', SQLERRM;
+		END;
+
+		-- new_client_address: row changes and logins, by actor; the first address of an actor is learned.
+		BEGIN
+			rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'new_client_address');
+			PERFORM witness._begin_internal_ddl();
+			FOR r IN SELECT s.actor, s.addr, min(s.at) AS at, min(s.id) AS first_id
+			         FROM (SELECT COALESCE(e.actor, e.session_user_name) AS actor, COALESCE(host(e.client_addr), 'local') AS addr,
+			                      e.stmt_time AS at, e.id
+			               FROM unnest(us) e
+			               UNION ALL
+			               SELECT COALESCE(v ->> 'actor', v ->> 'session_user_name'), COALESCE(v ->> 'client_addr', 'local'),
+			                      (v ->> 'happened_at')::timestamptz, e.id
+			               FROM unnest(es) e CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) j
+			               WHERE e.schema_name = 'witness' AND e.table_name = 'activity' AND e.op = 'I'
+			                 AND v ->> 'kind' = 'login' AND v ->> 'outcome' = 'success') s
+			         WHERE s.actor IS NOT NULL
+			         GROUP BY 1, 2 ORDER BY min(s.id) LOOP
+				CONTINUE WHEN EXISTS (SELECT FROM witness.alert_address a WHERE a.actor = r.actor AND a.client_addr = r.addr);
+				IF EXISTS (SELECT FROM witness.alert_address a WHERE a.actor = r.actor) THEN
+					PERFORM witness._raise_alert(rl, format('%s@%s', r.actor, r.addr),
+					        format('%s came from client address %s, never seen for it before', r.actor, r.addr),
+					        jsonb_build_object('actor', r.actor, 'client_addr', r.addr, 'at', r.at, 'first_entry_id', r.first_id,
+					                           'known_addresses', (SELECT jsonb_agg(a.client_addr ORDER BY a.first_seen) FROM witness.alert_address a
+					                                               WHERE a.actor = r.actor)));
+				END IF;
+				INSERT INTO witness.alert_address (actor, client_addr, first_seen) VALUES (r.actor, r.addr, r.at);
 			END LOOP;
-		END IF;
-	EXCEPTION WHEN others THEN
-		RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'capture_off', SQLERRM;
-	END;
+			PERFORM witness._end_internal_ddl();
+		EXCEPTION WHEN others THEN
+			RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'new_client_address', SQLERRM;
+		END;
 
-	-- permission_escalation, from the permission events of witness.ddl_event.
-	BEGIN
-		rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'permission_escalation');
-		IF rl.enabled THEN
-			FOR r IN SELECT e.id, n.v AS ev,
-			                ARRAY(SELECT p FROM unnest(ARRAY['superuser', 'bypassrls', 'createrole', 'replication']) p
-			                      WHERE n.v -> 'detail' -> 'changes' -> p -> 'new' = 'true') AS given
-			         FROM unnest(es) e CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) n
-			         WHERE e.schema_name = 'witness' AND e.table_name = 'ddl_event' AND e.op = 'I'
-			           AND n.v ->> 'action' IN ('role created', 'role altered', 'role renamed', 'membership granted', 'privileges granted')
-			         ORDER BY e.id LOOP
-				IF r.ev ->> 'action' LIKE 'role %' AND cardinality(r.given) > 0 THEN
-					PERFORM witness._raise_alert(rl, format('ddl_event:%s', r.ev ->> 'event_id'),
-					        format('%s gave role %s %s', r.ev ->> 'role_name', r.ev -> 'detail' ->> 'role', array_to_string(r.given, ', ')),
-					        jsonb_build_object('ddl_event', r.ev - 'statement', 'entry_id', r.id, 'given', to_jsonb(r.given)));
-				ELSIF r.ev ->> 'action' = 'membership granted'
-				      AND (r.ev -> 'detail' ->> 'role' IN ('witness_admin', 'witness_auditor') OR r.ev -> 'detail' ->> 'role' LIKE 'pg\_%') THEN
-					PERFORM witness._raise_alert(rl, format('ddl_event:%s', r.ev ->> 'event_id'),
-					        format('%s made %s a member of %s', r.ev ->> 'role_name', r.ev -> 'detail' ->> 'member', r.ev -> 'detail' ->> 'role'),
-					        jsonb_build_object('ddl_event', r.ev - 'statement', 'entry_id', r.id));
-				ELSIF r.ev ->> 'action' = 'privileges granted' AND r.ev ->> 'table_name' IS NOT NULL THEN
-					PERFORM witness._raise_alert(rl, format('ddl_event:%s', r.ev ->> 'event_id'),
-					        format('%s granted privileges on %s.%s to %s', r.ev ->> 'role_name', quote_ident(COALESCE(r.ev ->> 'schema_name', '?')), quote_ident(r.ev ->> 'table_name'),
-					               (SELECT string_agg(g, ', ') FROM jsonb_array_elements_text(r.ev -> 'detail' -> 'grantees') g)),
-					        jsonb_build_object('ddl_event', r.ev - 'statement', 'entry_id', r.id));
+		-- capture_off: tables untracked or dropped (their configuration row deleted), rows that left a
+		-- tracked table or cannot be captured, changes of the settings that stop recording or sealing,
+		-- and capture control activity: capture or guard triggers, pg_witness's event triggers or
+		-- objects changed where pg_witness could not refuse it, system catalogs written directly.
+		BEGIN
+			rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'capture_off');
+			IF rl.enabled THEN
+				FOR r IN SELECT e.id, e.session_user_name AS who, e.table_name AS t, o.v AS old_row, n.v AS new_row
+				         FROM unnest(es) e
+				         CROSS JOIN LATERAL (SELECT e.old_values::jsonb AS v) o CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) n
+				         WHERE e.schema_name = 'witness'
+				           AND ((e.table_name = 'tracked_table' AND e.op = 'D')
+				                OR (e.table_name = 'ddl_event' AND e.op = 'I'
+				                    AND (n.v ->> 'action' IN ('left', 'uncaptured')
+				                         OR (n.v ->> 'action' = 'setting changed'
+				                             AND n.v -> 'detail' ->> 'setting' IN ('witness.record_activity', 'witness.seal_interval', 'witness.verify_interval', 'shared_preload_libraries'))))
+				                OR (e.table_name = 'activity' AND e.op = 'I'
+				                    AND (n.v ->> 'kind' = 'catalog write' OR (n.v ->> 'kind' = 'capture control' AND n.v ->> 'message' NOT LIKE 'created%'))))
+				         ORDER BY e.id LOOP
+					PERFORM witness._raise_alert(rl, format('entry:%s', r.id),
+					        CASE WHEN r.t = 'activity' AND r.new_row ->> 'kind' = 'catalog write'
+					             THEN format('%s wrote the system catalog %s directly (%s rows)', r.new_row ->> 'session_user_name',
+					                         r.new_row ->> 'object_name', COALESCE(r.new_row ->> 'row_count', '?'))
+					             WHEN r.t = 'activity'
+					             THEN format('%s changed %s outside pg_witness (%s)', r.new_row ->> 'session_user_name',
+					                         r.new_row ->> 'object_name', r.new_row ->> 'message')
+					             WHEN r.t = 'tracked_table'
+					             THEN format('%s.%s is no longer tracked (untracked or dropped by %s)', quote_ident(COALESCE(r.old_row ->> 'schema_name', '?')), quote_ident(COALESCE(r.old_row ->> 'table_name', '?')), r.who)
+					             WHEN r.new_row ->> 'action' = 'setting changed'
+					             THEN format('%s changed %s (%s)', r.new_row ->> 'role_name', r.new_row -> 'detail' ->> 'setting', r.new_row ->> 'command_tag')
+					             ELSE format('rows of %s.%s are no longer captured (%s by %s)', quote_ident(COALESCE(r.new_row ->> 'schema_name', '?')), quote_ident(COALESCE(r.new_row ->> 'table_name', '?')),
+					                         r.new_row ->> 'action', r.new_row ->> 'role_name') END,
+					        jsonb_build_object('entry_id', r.id, 'role', CASE WHEN r.t = 'activity' THEN r.new_row ->> 'session_user_name' ELSE r.who END)
+					        || CASE WHEN r.t = 'tracked_table' THEN jsonb_build_object('table', format('%s.%s', quote_ident(COALESCE(r.old_row ->> 'schema_name', '?')), quote_ident(COALESCE(r.old_row ->> 'table_name', '?'))))
+					                WHEN r.t = 'activity' THEN jsonb_build_object('activity', r.new_row - 'statement')
+					                ELSE jsonb_build_object('ddl_event', r.new_row - 'statement') END);
+				END LOOP;
+			END IF;
+		EXCEPTION WHEN others THEN
+			RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'capture_off', SQLERRM;
+		END;
+
+		-- permission_escalation, from the permission events of witness.ddl_event.
+		BEGIN
+			rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'permission_escalation');
+			IF rl.enabled THEN
+				FOR r IN SELECT e.id, n.v AS ev,
+				                ARRAY(SELECT p FROM unnest(ARRAY['superuser', 'bypassrls', 'createrole', 'replication']) p
+				                      WHERE n.v -> 'detail' -> 'changes' -> p -> 'new' = 'true') AS given
+				         FROM unnest(es) e CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) n
+				         WHERE e.schema_name = 'witness' AND e.table_name = 'ddl_event' AND e.op = 'I'
+				           AND n.v ->> 'action' IN ('role created', 'role altered', 'role renamed', 'membership granted', 'privileges granted')
+				         ORDER BY e.id LOOP
+					IF r.ev ->> 'action' LIKE 'role %' AND cardinality(r.given) > 0 THEN
+						PERFORM witness._raise_alert(rl, format('ddl_event:%s', r.ev ->> 'event_id'),
+						        format('%s gave role %s %s', r.ev ->> 'role_name', r.ev -> 'detail' ->> 'role', array_to_string(r.given, ', ')),
+						        jsonb_build_object('ddl_event', r.ev - 'statement', 'entry_id', r.id, 'given', to_jsonb(r.given)));
+					ELSIF r.ev ->> 'action' = 'membership granted'
+					      AND (r.ev -> 'detail' ->> 'role' IN ('witness_admin', 'witness_auditor') OR r.ev -> 'detail' ->> 'role' LIKE 'pg\_%') THEN
+						PERFORM witness._raise_alert(rl, format('ddl_event:%s', r.ev ->> 'event_id'),
+						        format('%s made %s a member of %s', r.ev ->> 'role_name', r.ev -> 'detail' ->> 'member', r.ev -> 'detail' ->> 'role'),
+						        jsonb_build_object('ddl_event', r.ev - 'statement', 'entry_id', r.id));
+					ELSIF r.ev ->> 'action' = 'privileges granted' AND r.ev ->> 'table_name' IS NOT NULL THEN
+						PERFORM witness._raise_alert(rl, format('ddl_event:%s', r.ev ->> 'event_id'),
+						        format('%s granted privileges on %s.%s to %s', r.ev ->> 'role_name', quote_ident(COALESCE(r.ev ->> 'schema_name', '?')), quote_ident(r.ev ->> 'table_name'),
+						               (SELECT string_agg(g, ', ') FROM jsonb_array_elements_text(r.ev -> 'detail' -> 'grantees') g)),
+						        jsonb_build_object('ddl_event', r.ev - 'statement', 'entry_id', r.id));
+					END IF;
+				END LOOP;
+			END IF;
+		EXCEPTION WHEN others THEN
+			RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'permission_escalation', SQLERRM;
+		END;
+
+		-- verification_failed: recorded runs with problems; a scheduled run that could not finish.
+		BEGIN
+			rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'verification_failed');
+			FOR r IN SELECT v.* FROM witness.verification_run v WHERE v.run_id > st.last_run ORDER BY v.run_id LOOP
+				IF r.status <> 'valid' AND r.problems > rl.threshold THEN
+					-- Once per finding: the runs after it that find the same raise nothing more.
+					PERFORM witness._raise_alert(rl, format('%s:%s:%s', r.status, r.problems, md5(COALESCE(r.first_problem, ''))),
+					        format('verification run %s found the trail %s: %s problem(s); the first: %s', r.run_id, r.status, r.problems,
+					               COALESCE(r.first_problem, '')),
+					        jsonb_build_object('run_id', r.run_id, 'status', r.status, 'problems', r.problems,
+					                           'first_problem', r.first_problem, 'finished_at', r.finished_at, 'threshold', rl.threshold));
+				END IF;
+				st.last_run := r.run_id;
+			END LOOP;
+			SELECT * INTO vs FROM witness._verification_status();
+			IF vs.last_status = 'error' THEN
+				PERFORM witness._raise_alert(rl, format('error:%s', md5(COALESCE(vs.first_problem, ''))),
+				        format('the scheduled verification started at %s UTC could not finish: %s',
+				               to_char(vs.last_started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), COALESCE(vs.first_problem, '')),
+				        jsonb_build_object('status', 'error', 'started_at', vs.last_started_at, 'error', vs.first_problem));
+			END IF;
+		EXCEPTION WHEN others THEN
+			RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'verification_failed', SQLERRM;
+		END;
+
+		-- denied_spike: refused attempts and failed logins per hour of happened_at, added up over passes;
+		-- once per hour and threshold (a threshold lowered within the hour can raise again).
+		BEGIN
+			PERFORM witness._begin_internal_ddl();
+			rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'denied_spike');
+			FOR r IN SELECT date_trunc('hour', (v ->> 'happened_at')::timestamptz, 'UTC') AS hour,
+			                sum((v ->> 'statement_count')::bigint)::bigint AS n, count(DISTINCT v ->> 'session_user_name') AS roles
+			         FROM unnest(es) e CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) j
+			         WHERE e.schema_name = 'witness' AND e.table_name = 'activity' AND e.op = 'I'
+			           AND (v ->> 'kind' = 'denied' OR (v ->> 'kind' = 'login' AND v ->> 'outcome' <> 'success'))
+			         GROUP BY 1 ORDER BY 1 LOOP
+				n := witness._alert_count('denied_spike', r.hour::text, r.n);
+				IF rl.enabled AND n > rl.threshold THEN
+					PERFORM witness._raise_alert(rl, format('hour:%s:above:%s', to_char(r.hour AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24":00Z"'), rl.threshold),
+					        format('%s refused attempts and failed logins in the hour from %s UTC (threshold %s)', n,
+					               to_char(r.hour AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:00'), rl.threshold),
+					        jsonb_build_object('hour', r.hour, 'count', n, 'threshold', rl.threshold, 'roles_in_these_blocks', r.roles));
 				END IF;
 			END LOOP;
-		END IF;
-	EXCEPTION WHEN others THEN
-		RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'permission_escalation', SQLERRM;
-	END;
+			PERFORM witness._end_internal_ddl();
+		EXCEPTION WHEN others THEN
+			RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'denied_spike', SQLERRM;
+		END;
 
-	-- verification_failed: recorded runs with problems; a scheduled run that could not finish.
-	BEGIN
-		rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'verification_failed');
-		FOR r IN SELECT v.* FROM witness.verification_run v WHERE v.run_id > st.last_run ORDER BY v.run_id LOOP
-			IF r.status <> 'valid' AND r.problems > rl.threshold THEN
-				-- Once per finding: the runs after it that find the same raise nothing more.
-				PERFORM witness._raise_alert(rl, format('%s:%s:%s', r.status, r.problems, md5(COALESCE(r.first_problem, ''))),
-				        format('verification run %s found the trail %s: %s problem(s); the first: %s', r.run_id, r.status, r.problems,
-				               COALESCE(r.first_problem, '')),
-				        jsonb_build_object('run_id', r.run_id, 'status', r.status, 'problems', r.problems,
-				                           'first_problem', r.first_problem, 'finished_at', r.finished_at, 'threshold', rl.threshold));
-			END IF;
-			st.last_run := r.run_id;
-		END LOOP;
-		SELECT * INTO vs FROM witness._verification_status();
-		IF vs.last_status = 'error' THEN
-			PERFORM witness._raise_alert(rl, format('error:%s', md5(COALESCE(vs.first_problem, ''))),
-			        format('the scheduled verification started at %s UTC could not finish: %s',
-			               to_char(vs.last_started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), COALESCE(vs.first_problem, '')),
-			        jsonb_build_object('status', 'error', 'started_at', vs.last_started_at, 'error', vs.first_problem));
-		END IF;
-	EXCEPTION WHEN others THEN
-		RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'verification_failed', SQLERRM;
-	END;
+		-- mass_export: subjects exported per role and UTC day, added up over passes (my_trail reads are a
+		-- bound role reading its own subject: not counted).
+		BEGIN
+			PERFORM witness._begin_internal_ddl();
+			rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'mass_export');
+			FOR r IN SELECT v ->> 'role_name' AS who, to_char((v ->> 'accessed_at')::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, count(*) AS n
+			         FROM unnest(es) e CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) j
+			         WHERE e.schema_name = 'witness' AND e.table_name = 'subject_access' AND e.op = 'I'
+			           AND v ->> 'format' <> 'my_trail'
+			         GROUP BY 1, 2 ORDER BY 2, 1 LOOP
+				n := witness._alert_count('mass_export', format('%s:%s', r.who, r.day), r.n);
+				IF rl.enabled AND n > rl.threshold THEN
+					PERFORM witness._raise_alert(rl, format('%s:%s:above:%s', r.who, r.day, rl.threshold),
+					        format('%s exported %s data subjects on %s (threshold %s)', r.who, n, r.day, rl.threshold),
+					        jsonb_build_object('role', r.who, 'day', r.day, 'subjects', n, 'threshold', rl.threshold));
+				END IF;
+			END LOOP;
+			-- Rows of the trail a role read (returned to it) in a day: witness.log, witness.entry, COPY TO.
+			FOR r IN SELECT v ->> 'current_user_name' AS who, to_char((v ->> 'happened_at')::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day,
+			                sum((v ->> 'row_count')::bigint)::bigint AS n
+			         FROM unnest(es) e CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) j
+			         WHERE e.schema_name = 'witness' AND e.table_name = 'activity' AND e.op = 'I'
+			           AND v ->> 'kind' = 'trail read' AND v ->> 'outcome' = 'success' AND (v ->> 'row_count')::bigint > 0
+			         GROUP BY 1, 2 ORDER BY 2, 1 LOOP
+				n := witness._alert_count('mass_export', format('entries:%s:%s', r.who, r.day), r.n);
+				IF rl.enabled AND n > (rl.params ->> 'entries')::bigint THEN
+					PERFORM witness._raise_alert(rl, format('entries:%s:%s:above:%s', r.who, r.day, rl.params ->> 'entries'),
+					        format('%s read %s rows of the trail on %s (threshold %s)', r.who, n, r.day, rl.params ->> 'entries'),
+					        jsonb_build_object('role', r.who, 'day', r.day, 'rows', n, 'threshold', (rl.params ->> 'entries')::bigint));
+				END IF;
+			END LOOP;
+			DELETE FROM witness.alert_counter c WHERE c.counted_at < clock_timestamp() - interval '8 days';
+			PERFORM witness._end_internal_ddl();
+		EXCEPTION WHEN others THEN
+			RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'mass_export', SQLERRM;
+		END;
 
-	-- denied_spike: refused attempts and failed logins per hour of happened_at, added up over passes;
-	-- once per hour and threshold (a threshold lowered within the hour can raise again).
-	BEGIN
-		PERFORM witness._begin_internal_ddl();
-		rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'denied_spike');
-		FOR r IN SELECT date_trunc('hour', (v ->> 'happened_at')::timestamptz, 'UTC') AS hour,
-		                sum((v ->> 'statement_count')::bigint)::bigint AS n, count(DISTINCT v ->> 'session_user_name') AS roles
-		         FROM unnest(es) e CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) j
-		         WHERE e.schema_name = 'witness' AND e.table_name = 'activity' AND e.op = 'I'
-		           AND (v ->> 'kind' = 'denied' OR (v ->> 'kind' = 'login' AND v ->> 'outcome' <> 'success'))
-		         GROUP BY 1 ORDER BY 1 LOOP
-			n := witness._alert_count('denied_spike', r.hour::text, r.n);
-			IF rl.enabled AND n > rl.threshold THEN
-				PERFORM witness._raise_alert(rl, format('hour:%s:above:%s', to_char(r.hour AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24":00Z"'), rl.threshold),
-				        format('%s refused attempts and failed logins in the hour from %s UTC (threshold %s)', n,
-				               to_char(r.hour AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:00'), rl.threshold),
-				        jsonb_build_object('hour', r.hour, 'count', n, 'threshold', rl.threshold, 'roles_in_these_blocks', r.roles));
-			END IF;
-		END LOOP;
-		PERFORM witness._end_internal_ddl();
-	EXCEPTION WHEN others THEN
-		RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'denied_spike', SQLERRM;
-	END;
+		-- alert_rule_changed: always raised.
+		BEGIN
+			rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'alert_rule_changed');
+			rl.enabled := true;
+			FOR r IN SELECT e.id, n.v
+			         FROM unnest(es) e CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) n
+			         WHERE e.schema_name = 'witness' AND e.table_name = 'alert_rule' AND e.op = 'I'
+			         ORDER BY e.id LOOP
+				PERFORM witness._raise_alert(rl, format('change:%s', r.v ->> 'change_id'),
+				        format('%s set alert rule %s: %s, severity %s, threshold %s', r.v ->> 'set_by', r.v ->> 'rule',
+				               CASE WHEN (r.v ->> 'enabled')::boolean THEN 'enabled' ELSE 'disabled' END, r.v ->> 'severity',
+				               COALESCE(r.v ->> 'threshold', 'none')),
+				        jsonb_build_object('alert_rule', r.v, 'entry_id', r.id));
+			END LOOP;
+		EXCEPTION WHEN others THEN
+			RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'alert_rule_changed', SQLERRM;
+		END;
 
-	-- mass_export: subjects exported per role and UTC day, added up over passes (my_trail reads are a
-	-- bound role reading its own subject: not counted).
-	BEGIN
-		PERFORM witness._begin_internal_ddl();
-		rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'mass_export');
-		FOR r IN SELECT v ->> 'role_name' AS who, to_char((v ->> 'accessed_at')::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, count(*) AS n
-		         FROM unnest(es) e CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) j
-		         WHERE e.schema_name = 'witness' AND e.table_name = 'subject_access' AND e.op = 'I'
-		           AND v ->> 'format' <> 'my_trail'
-		         GROUP BY 1, 2 ORDER BY 2, 1 LOOP
-			n := witness._alert_count('mass_export', format('%s:%s', r.who, r.day), r.n);
-			IF rl.enabled AND n > rl.threshold THEN
-				PERFORM witness._raise_alert(rl, format('%s:%s:above:%s', r.who, r.day, rl.threshold),
-				        format('%s exported %s data subjects on %s (threshold %s)', r.who, n, r.day, rl.threshold),
-				        jsonb_build_object('role', r.who, 'day', r.day, 'subjects', n, 'threshold', rl.threshold));
-			END IF;
-		END LOOP;
-		-- Rows of the trail a role read (returned to it) in a day: witness.log, witness.entry, COPY TO.
-		FOR r IN SELECT v ->> 'current_user_name' AS who, to_char((v ->> 'happened_at')::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day,
-		                sum((v ->> 'row_count')::bigint)::bigint AS n
-		         FROM unnest(es) e CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) j
-		         WHERE e.schema_name = 'witness' AND e.table_name = 'activity' AND e.op = 'I'
-		           AND v ->> 'kind' = 'trail read' AND v ->> 'outcome' = 'success' AND (v ->> 'row_count')::bigint > 0
-		         GROUP BY 1, 2 ORDER BY 2, 1 LOOP
-			n := witness._alert_count('mass_export', format('entries:%s:%s', r.who, r.day), r.n);
-			IF rl.enabled AND n > (rl.params ->> 'entries')::bigint THEN
-				PERFORM witness._raise_alert(rl, format('entries:%s:%s:above:%s', r.who, r.day, rl.params ->> 'entries'),
-				        format('%s read %s rows of the trail on %s (threshold %s)', r.who, n, r.day, rl.params ->> 'entries'),
-				        jsonb_build_object('role', r.who, 'day', r.day, 'rows', n, 'threshold', (rl.params ->> 'entries')::bigint));
-			END IF;
-		END LOOP;
-		DELETE FROM witness.alert_counter c WHERE c.counted_at < clock_timestamp() - interval '8 days';
-		PERFORM witness._end_internal_ddl();
-	EXCEPTION WHEN others THEN
-		RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'mass_export', SQLERRM;
-	END;
-
-	-- alert_rule_changed: always raised.
-	BEGIN
-		rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'alert_rule_changed');
-		rl.enabled := true;
-		FOR r IN SELECT e.id, n.v
-		         FROM unnest(es) e CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) n
-		         WHERE e.schema_name = 'witness' AND e.table_name = 'alert_rule' AND e.op = 'I'
-		         ORDER BY e.id LOOP
-			PERFORM witness._raise_alert(rl, format('change:%s', r.v ->> 'change_id'),
-			        format('%s set alert rule %s: %s, severity %s, threshold %s', r.v ->> 'set_by', r.v ->> 'rule',
-			               CASE WHEN (r.v ->> 'enabled')::boolean THEN 'enabled' ELSE 'disabled' END, r.v ->> 'severity',
-			               COALESCE(r.v ->> 'threshold', 'none')),
-			        jsonb_build_object('alert_rule', r.v, 'entry_id', r.id));
-		END LOOP;
-	EXCEPTION WHEN others THEN
-		RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'alert_rule_changed', SQLERRM;
-	END;
+	END LOOP;
 
 	PERFORM witness._begin_internal_ddl();
 	IF (SELECT count(*) <> 1 OR bool_or((x.last_block, x.last_run) IS DISTINCT FROM (to_block, st.last_run)) FROM witness.alert_state x) THEN
@@ -6264,6 +6361,15 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 	PERFORM witness._end_internal_ddl();
 	RETURN QUERY SELECT a.* FROM witness.alert a WHERE a.alert_id > first_alert ORDER BY a.alert_id;
 END
+$$;
+COMMENT ON FUNCTION witness._check_alerts(bigint) IS 'internal: witness.check_alerts() reading the new blocks in windows of at most about window_entries entries';
+REVOKE ALL ON FUNCTION witness._check_alerts(bigint) FROM PUBLIC;
+
+-- The evaluation in windows of 131,072 entries: about 20 MB of arrays at most.
+CREATE FUNCTION witness.check_alerts() RETURNS SETOF witness.alert
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT * FROM witness._check_alerts(131072)
 $$;
 COMMENT ON FUNCTION witness.check_alerts() IS 'evaluates the alert rules over the blocks sealed and the verifications recorded since the last evaluation (the background sealer does it after each pass); returns the alerts raised, each recorded in witness.alert and sent with NOTIFY witness_alert';
 

@@ -261,6 +261,39 @@ TRUNCATE al_other;
 TRUNCATE al_acct;
 SELECT * FROM al_check();
 
+-- A block of more entries than a window is read in slices of consecutive ids, so that the arrays the
+-- rules read stay bounded however large a block is (witness._alert_windows(); check_alerts() uses
+-- windows of 131,072 entries, here 16): at the first ids of its chunks (witness.block_chunk), or
+-- every 16 ids without them. The slices cover each member once, and a transaction's changes split
+-- over slices are added up: 40 updates above a threshold of 30 alert once, 20 do not.
+SELECT witness.set_alert_rule('mass_change', threshold => 30) > 0 AS set;
+CREATE TABLE al_big (id int PRIMARY KEY, v int);
+SELECT witness.track('public.al_big');
+SELECT count(*) >= 0 AS drained FROM al_check();
+SELECT max(block_no) AS big_from FROM witness.block \gset
+INSERT INTO al_big SELECT g, 0 FROM generate_series(1, 100) g;
+UPDATE al_big SET v = 1 WHERE id <= 40;
+UPDATE al_big SET v = 2 WHERE id > 80;
+SET witness.proof_chunk_size = 8;
+SELECT count(*) > 0 AS sealed FROM witness.seal();
+INSERT INTO al_big SELECT g, 0 FROM generate_series(101, 150) g;
+UPDATE al_big SET v = 3 WHERE id > 100 AND id <= 135;
+SET witness.proof_chunk_size = 0;
+SELECT count(*) > 0 AS sealed FROM witness.seal();
+RESET witness.proof_chunk_size;
+SELECT max(block_no) AS big_to FROM witness.block \gset
+SELECT b.block_no - :big_from AS block, b.entry_count >= 85 AS large, count(*) >= b.entry_count / 16 AS windows,
+       bool_and(w.sliced) AS sliced, bool_and(w.to_id - w.from_id < 16) AS slices_within_window,
+       sum((SELECT count(*) FROM witness._alert_members(b, w.from_id, w.to_id))) = b.entry_count AS each_member_once
+FROM witness._alert_windows(:big_from, :big_to, 16) w JOIN witness.block b ON b.block_no = w.first_block
+GROUP BY b.block_no, b.entry_count ORDER BY b.block_no;
+SELECT a.rule, regexp_replace(a.summary, 'block \d+', 'block N') AS summary, a.detail ->> 'changed' AS changed
+FROM witness._check_alerts(16) a ORDER BY a.alert_id;
+SELECT witness.set_alert_rule('mass_change', threshold => 5) > 0 AS set;
+SELECT witness.untrack('public.al_big');
+DROP TABLE al_big;
+SELECT count(*) >= 0 AS drained FROM al_check();
+
 -- Attackers. The DML-only role, the table owner and a role with CREATE on the database cannot read
 -- alerts, delete them, change or disable rules, or evaluate.
 SET ROLE al_dml;
