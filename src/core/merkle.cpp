@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <type_traits>
 
 #include "interrupt.hpp"
 #include "sha256.hpp"
@@ -76,26 +77,26 @@ Hash merkle_root(const std::vector<Hash> &leaf_hashes)
 	return subtree_root(leaf_hashes.data(), leaf_hashes.size());
 }
 
+static_assert(std::is_trivially_destructible_v<MerkleFrontier>, "the glue keeps one in a frame ereport() can leave");
+
 void MerkleFrontier::append(const Hash &leaf_hash)
 {
 	// Each trailing one bit of the count is a complete subtree of the same size as the new one: merge.
 	Hash h = leaf_hash;
-	for (uint64_t n = count_; (n & 1) != 0; n >>= 1) {
-		h = merkle_node_hash(subtrees_.back(), h);
-		subtrees_.pop_back();
-	}
-	subtrees_.push_back(h);
+	for (uint64_t n = count_; (n & 1) != 0; n >>= 1)
+		h = merkle_node_hash(subtrees_[--depth_], h);
+	subtrees_[depth_++] = h;
 	count_++;
 }
 
 Hash MerkleFrontier::root() const
 {
-	if (subtrees_.empty())
+	if (depth_ == 0)
 		return sha256("");
 	// RFC 9162 splits at the largest power of two below n: the largest subtree is the left side at the
 	// top, and the rest folds in from the right.
-	Hash r = subtrees_.back();
-	for (size_t i = subtrees_.size() - 1; i-- > 0;)
+	Hash r = subtrees_[depth_ - 1];
+	for (size_t i = depth_ - 1; i-- > 0;)
 		r = merkle_node_hash(subtrees_[i], r);
 	return r;
 }

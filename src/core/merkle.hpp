@@ -3,6 +3,7 @@
 // other sizes, and the empty tree's root H("").
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -25,6 +26,7 @@ Hash merkle_root(const std::vector<Hash> &leaf_hashes);
 // The root of a tree whose leaves come one at a time, in order, without keeping them: the roots of
 // the complete subtrees so far (one per bit set in the count, largest first), merged as they fill.
 // root() equals merkle_root() over the same leaves; memory is 32 bytes per level, 64 levels at most.
+// Trivially destructible (no heap), so that the glue may keep one in a frame ereport() can leave.
 class MerkleFrontier
 {
   public:
@@ -33,7 +35,8 @@ class MerkleFrontier
 	uint64_t size() const { return count_; }
 
   private:
-	std::vector<Hash> subtrees_;
+	std::array<Hash, 64> subtrees_{};
+	size_t depth_ = 0;
 	uint64_t count_ = 0;
 };
 

@@ -260,6 +260,19 @@ SELECT witness._ascending_positions('{3,5,7,9,11}', 5, 9) AS inside, witness._as
        witness._ascending_positions('{3,5,7,9,11}', 0, 2) AS before, witness._ascending_positions('{9,3,7}', 5, 9) AS unsorted,
        witness._ascending_positions('{}', 1, 2) AS empty;
 
+-- The sealer sorts a block's members (id, leaf hash) with a tuplesort, on disk past
+-- maintenance_work_mem, and computes the root and chunk roots as the sorted leaves stream out: a block
+-- of 30,000 entries sealed with maintenance_work_mem at its minimum (1 MB: about 11,000 members fit; chunks of 4 here)
+-- has chunk rows whose proofs equal the whole-block rebuild and check against its root, and
+-- witness.verify() recomputes the same root from the entries.
+SET maintenance_work_mem = '1MB';
+INSERT INTO pc.big SELECT g, 'w' || g FROM generate_series(100001, 130000) g;
+SELECT block_no AS b6, first_entry_id AS f6, last_entry_id AS l6, entry_count AS n6 FROM witness.seal() \gset
+RESET maintenance_work_mem;
+SELECT :n6 AS entries, count(*) AS chunk_rows FROM witness.block_chunk WHERE block_no = :b6;
+SELECT * FROM pc.compare(:b6, ARRAY[:f6, :f6 + 1023, :f6 + 1024, :f6 + 15000, :f6 + 29696, :l6]);
+SELECT status, count(*) AS rows FROM witness.verify(:b6) GROUP BY status;
+
 \c :original_db
 DROP DATABASE witness_prove_chunks;
 DROP ROLE pc_owner, pc_dml, pc_creator;

@@ -402,17 +402,21 @@ void merkle_root(const uint8_t *leaves, size_t n, uint8_t out[32])
 	});
 }
 
-uint8_t *merkle_chunk_roots(const uint8_t *leaves, size_t n, size_t chunk_size)
+void merkle_frontier_append(MerkleFrontier *frontier, const uint8_t leaf[32])
 {
-	static std::vector<Hash> roots;
-	run_core(ERRCODE_INTERNAL_ERROR, "could not compute Merkle chunk roots", [&] {
-		roots = witness::merkle_chunk_roots(reinterpret_cast<const Hash *>(leaves), n, chunk_size);
+	run_core(ERRCODE_INTERNAL_ERROR, "could not compute Merkle root", [&] {
+		Hash h;
+		std::memcpy(h.data(), leaf, 32);
+		frontier->append(h);
 	});
-	auto *out = (uint8_t *)palloc(32 * Max(roots.size(), 1));
-	for (size_t i = 0; i < roots.size(); i++)
-		memcpy(out + 32 * i, roots[i].data(), 32);
-	roots.clear();
-	return out;
+}
+
+void merkle_frontier_root(const MerkleFrontier &frontier, uint8_t out[32])
+{
+	run_core(ERRCODE_INTERNAL_ERROR, "could not compute Merkle root", [&] {
+		Hash root = frontier.root();
+		std::memcpy(out, root.data(), 32);
+	});
 }
 
 bool merkle_chunked_proof(const uint8_t *chunk_leaves, size_t chunk_len, size_t index_in_chunk,

@@ -7,6 +7,7 @@
 
 #include "core/entry_encoding.hpp"
 #include "core/master_key.hpp"
+#include "core/merkle.hpp"
 #include "pg/common/pg_includes.hpp"
 
 namespace witness::pg
@@ -77,9 +78,10 @@ bytea *bytes_bytea(const uint8_t *bytes, size_t len);
 // Merkle root (RFC 9162) over n leaf hashes stored back to back.
 void merkle_root(const uint8_t *leaves, size_t n, uint8_t out[32]);
 
-// The roots of the chunks of chunk_size leaves (core/merkle_chunks.hpp) of n leaf hashes stored back
-// to back, as a palloc'd buffer of ceil(n / chunk_size) hashes.
-uint8_t *merkle_chunk_roots(const uint8_t *leaves, size_t n, size_t chunk_size);
+// A Merkle root built as the leaf hashes arrive in order (core MerkleFrontier, which has no
+// destructor): the sealer streams a block's sorted leaves through it, in memory independent of their number.
+void merkle_frontier_append(MerkleFrontier *frontier, const uint8_t leaf[32]);
+void merkle_frontier_root(const MerkleFrontier &frontier, uint8_t out[32]);
 
 // The audit path of leaf index_in_chunk of chunk chunk_no, from the chunk's chunk_len leaves and the
 // stored roots of all nchunks chunks, only when it checks against root (core/merkle_chunks.hpp):

@@ -45,18 +45,41 @@ void chunk_index_begin(ChunkIndex *index, MemoryContext cxt)
 	index->first_ids = (int64 *)MemoryContextAlloc(cxt, sizeof(int64) * index->capacity);
 }
 
-void chunked_merkle_root(const ChunkIndex &index, const uint8_t *leaves, int64 count, uint8_t root[32],
-                         uint8_t **roots)
+void block_root_begin(BlockRoot *b, const ChunkIndex &index, int64 count)
 {
-	*roots = nullptr;
-	if (index.chunk_size == 0 || count <= index.chunk_size) {
-		merkle_root(leaves, (size_t)count, root);
+	*b = BlockRoot{};
+	b->count = count;
+	b->chunked = index.chunk_size != 0 && count > index.chunk_size;
+	if (b->chunked)
+		b->roots = (uint8_t *)MemoryContextAllocHuge(index.cxt, 32 * ((count + index.chunk_size - 1) / index.chunk_size));
+}
+
+void block_root_add(BlockRoot *b, ChunkIndex *index, int64 position, int64 id, const uint8_t leaf[32])
+{
+	chunk_index_add(index, position, id);
+	if (!b->chunked) {
+		merkle_frontier_append(&b->block, leaf);
 		return;
 	}
-	MemoryContext old = MemoryContextSwitchTo(index.cxt);
-	*roots = merkle_chunk_roots(leaves, (size_t)count, (size_t)index.chunk_size);
-	MemoryContextSwitchTo(old);
-	merkle_root(*roots, (size_t)index.count, root);
+	merkle_frontier_append(&b->chunk, leaf);
+	if ((position + 1) % index->chunk_size == 0 || position + 1 == b->count) {
+		merkle_frontier_root(b->chunk, b->roots + 32 * b->nroots++);
+		b->chunk = MerkleFrontier{};
+	}
+}
+
+void block_root_finish(BlockRoot *b, const ChunkIndex &index, uint8_t root[32], uint8_t **roots)
+{
+	*roots = nullptr;
+	if (!b->chunked) {
+		merkle_frontier_root(b->block, root);
+		return;
+	}
+	if (b->nroots != index.count)
+		elog(ERROR, "pg_witness: a block of %lld members gave %lld chunk roots for %lld chunks", (long long)b->count,
+		     (long long)b->nroots, (long long)index.count);
+	merkle_root(b->roots, (size_t)b->nroots, root);
+	*roots = b->roots;
 }
 
 void store_chunks(const ChunkIndex &index, int64 block_no, const uint8_t *roots)

@@ -3,6 +3,7 @@
 // of its subtree, so that witness.prove() reads one chunk instead of the whole block.
 #pragma once
 
+#include "core/merkle.hpp"
 #include "pg/common/pg_includes.hpp"
 
 namespace witness::pg
@@ -34,11 +35,26 @@ inline void chunk_index_add(ChunkIndex *index, int64 position, int64 id)
 	index->first_ids[index->count++] = id;
 }
 
-// The block's Merkle root over count leaves; when the block has more members than one chunk, computed
-// from the chunk roots (the same hashes in all), which it leaves in *roots (palloc'd, index->count of
-// them), else *roots = nullptr.
-void chunked_merkle_root(const ChunkIndex &index, const uint8_t *leaves, int64 count, uint8_t root[32],
-                         uint8_t **roots);
+// A block's Merkle root, and its chunk roots, computed as its count leaves arrive in id order, in
+// memory independent of count: over the leaves themselves when the block has at most one chunk, else
+// over the chunk roots (the same hashes in all), each computed as its chunk fills. Its frontiers have no
+// destructor (core MerkleFrontier), so that it may live where ereport() can leave.
+struct BlockRoot {
+	int64 count;       // leaves the block has, known before they stream in
+	bool chunked;      // more than one chunk: the root is computed over the chunk roots
+	MerkleFrontier block;
+	MerkleFrontier chunk;
+	uint8_t *roots;    // ceil(count / chunk size) chunk roots, in the index's context; nullptr unless chunked
+	int64 nroots;
+};
+
+void block_root_begin(BlockRoot *b, const ChunkIndex &index, int64 count);
+
+// Leaf number position (from 0) of the block, with its entry id (which also goes to the index).
+void block_root_add(BlockRoot *b, ChunkIndex *index, int64 position, int64 id, const uint8_t leaf[32]);
+
+// The root, and in *roots the chunk roots (index->count of them) or nullptr.
+void block_root_finish(BlockRoot *b, const ChunkIndex &index, uint8_t root[32], uint8_t **roots);
 
 // Inserts the chunk rows of block block_no, in the sealer's transaction, past the guard triggers as
 // the block row is (witness.block_chunk is written by the sealer alone).

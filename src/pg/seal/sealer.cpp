@@ -17,6 +17,10 @@ extern "C" {
 #include "storage/lmgr.h"
 #include "utils/xid8.h"
 #include "utils/snapmgr.h"
+#include "utils/tuplesort.h"
+#include "catalog/pg_operator_d.h"
+#include "catalog/pg_type_d.h"
+#include "miscadmin.h"
 }
 
 namespace witness::pg
@@ -122,28 +126,40 @@ char *read_state(Snapshot snap, PreviousBlock *prev)
 	return snapshot_text;
 }
 
-// One member of a block being sealed: its id and the leaf its block covers.
-struct MemberLeaf {
-	int64 id;
-	uint8_t leaf[32];
-};
+// A member as the sort orders it: its id, big-endian with the sign bit flipped (so that bytes
+// compare as the ids do), then its leaf: by id, then (two entries with one id, which only a forger
+// makes) by leaf, as verification orders them.
+constexpr size_t kMemberKeySize = 8 + 32;
 
-// By id, then (two entries with one id, which only a forger makes) by leaf, as verification orders them.
-int compare_member_ids(const void *a, const void *b)
+Datum member_key(int64 id, const uint8_t leaf[32])
 {
-	const auto *x = static_cast<const MemberLeaf *>(a), *y = static_cast<const MemberLeaf *>(b);
-	return x->id < y->id ? -1 : x->id > y->id ? 1 : memcmp(x->leaf, y->leaf, 32);
+	bytea *key = (bytea *)palloc(VARHDRSZ + kMemberKeySize);
+	SET_VARSIZE(key, VARHDRSZ + kMemberKeySize);
+	auto *p = (uint8_t *)VARDATA(key);
+	const uint64 u = (uint64)id ^ (UINT64CONST(1) << 63);
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(u >> (56 - 8 * i));
+	memcpy(p + 8, leaf, 32);
+	return PointerGetDatum(key);
 }
 
-// Leaf hashes of the entries visible in snap and not in the previous block's snapshot, in id order.
-// Only entries with ids in [from_id, to_id) (their era's); use_prev: the previous block is of the same
-// era (the first block of an era excludes nothing).
-// Each member's id also goes to chunks (the first id of each chunk of witness.block_chunk).
+int64 member_id(const uint8_t *p)
+{
+	uint64 u = 0;
+	for (int i = 0; i < 8; i++)
+		u = (u << 8) | p[i];
+	return (int64)(u ^ (UINT64CONST(1) << 63));
+}
+
+// The ids and leaf hashes of the entries visible in snap and not in the previous block's snapshot,
+// sorted by id in a tuplesort (in memory up to maintenance_work_mem, on disk past it: a block has no
+// upper size), and their number in *count. Only entries with ids in [from_id, to_id) (their era's);
+// use_prev: the previous block is of the same era (the first block of an era excludes nothing).
 // The era's id bounds are written so that no index serves them: they span the whole era, usually
 // the whole trail, and a partition without statistics yet made them look selective, so that the
 // scan went through the id index over every entry instead of the xid index over the newest ones.
-uint8_t *read_members(Snapshot snap, const PreviousBlock *prev, bool use_prev, int64 from_id, int64 to_id,
-                      Datum snapshot, int64 *count, int64 *first_id, int64 *last_id, ChunkIndex *chunks)
+Tuplesortstate *read_members(Snapshot snap, const PreviousBlock *prev, bool use_prev, int64 from_id, int64 to_id,
+                             Datum snapshot, int64 *count)
 {
 	Oid argtypes[5] = {XID8OID, PG_SNAPSHOTOID, PG_SNAPSHOTOID, INT8OID, INT8OID};
 	Datum args[5] = {use_prev ? prev->xmin : FullTransactionIdGetDatum(FullTransactionIdFromEpochAndXid(0, 0)),
@@ -165,12 +181,11 @@ uint8_t *read_members(Snapshot snap, const PreviousBlock *prev, bool use_prev, i
 
 	// Each leaf is recomputed from its entry's content (core/stored_leaf.hpp): what the row stores of
 	// its leaf hash may be only its first bytes. Rows come in physical order and only (id, leaf) pairs
-	// are sorted: sorting whole rows by id spilled to disk for large blocks. Hashing one row allocates;
-	// a context per row keeps a block of a million entries from holding all of it.
-	Size capacity = 1024, n = 0;
-	auto *members = (MemberLeaf *)palloc_extended(capacity * sizeof(MemberLeaf), MCXT_ALLOC_HUGE);
+	// are sorted. Hashing one row allocates; a context per row keeps a large block from holding it all.
+	Tuplesortstate *sort =
+	    tuplesort_begin_datum(BYTEAOID, ByteaLessOperator, InvalidOid, false, maintenance_work_mem, nullptr, TUPLESORT_NONE);
 	MemoryContext per_row = AllocSetContextCreate(CurrentMemoryContext, "pg_witness sealer row", ALLOCSET_SMALL_SIZES);
-	int64 unmatched = 0, first_unmatched = 0;
+	int64 n = 0, unmatched = 0, first_unmatched = 0;
 	Datum row_values[EntryNatts];
 	bool row_nulls[EntryNatts];
 	for (;;) {
@@ -185,34 +200,20 @@ uint8_t *read_members(Snapshot snap, const PreviousBlock *prev, bool use_prev, i
 			heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, row_values, row_nulls);
 			const int64 id = DatumGetInt64(row_values[EntryId - 1]);
 			const SealedLeaf leaf = row_sealed_leaf(row_values, row_nulls);
+			Datum key = member_key(id, leaf.leaf.data());
 			MemoryContextSwitchTo(outer);
+			tuplesort_putdatum(sort, key, false); // copies it
 			MemoryContextReset(per_row);
 			if (!leaf.matches && (unmatched++ == 0 || id < first_unmatched))
 				first_unmatched = id;
-			if (n == capacity) {
-				capacity *= 2;
-				members = (MemberLeaf *)repalloc_huge(members, capacity * sizeof(MemberLeaf));
-			}
-			members[n].id = id;
-			memcpy(members[n].leaf, leaf.leaf.data(), 32);
 			n++;
 		}
 		SPI_freetuptable(SPI_tuptable);
 	}
 	MemoryContextDelete(per_row);
 	SPI_cursor_close(portal);
-	qsort(members, n, sizeof(MemberLeaf), compare_member_ids);
-	uint8_t *leaves = (uint8_t *)palloc_extended(Max(n, 1) * 32, MCXT_ALLOC_HUGE);
-	for (Size i = 0; i < n; i++) {
-		memcpy(leaves + 32 * i, members[i].leaf, 32);
-		chunk_index_add(chunks, (int64)i, members[i].id);
-	}
-	*count = (int64)n;
-	if (n > 0) {
-		*first_id = members[0].id;
-		*last_id = members[n - 1].id;
-	}
-	pfree(members);
+	tuplesort_performsort(sort);
+	*count = n;
 	// Altered between capture and this seal, or not hashable: the block seals what the entry stores of
 	// its leaf hash, and verification names the entry.
 	if (unmatched > 0)
@@ -223,7 +224,32 @@ uint8_t *read_members(Snapshot snap, const PreviousBlock *prev, bool use_prev, i
 		                  errdetail("The first is entry %lld. The block seals what each stores of its leaf hash.",
 		                            (long long)first_unmatched),
 		                  errhint("Run witness.verify() to find out what was altered.")));
-	return leaves;
+	return sort;
+}
+
+// The block's root and chunk roots (in chunks' context), from its count members as the sort returns
+// them, in id order; ends the sort.
+void stream_members(Tuplesortstate *sort, int64 count, ChunkIndex *chunks, uint8_t root[32], uint8_t **chunk_roots,
+                    int64 *first_id, int64 *last_id)
+{
+	BlockRoot block;
+	block_root_begin(&block, *chunks, count);
+	for (int64 i = 0; i < count; i++) {
+		CHECK_FOR_INTERRUPTS();
+		Datum key;
+		bool isnull;
+		if (!tuplesort_getdatum(sort, true, &key, &isnull, nullptr) || isnull)
+			elog(ERROR, "pg_witness: the sealer's sort returned %lld of %lld members", (long long)i, (long long)count);
+		const auto *p = (const uint8_t *)VARDATA_ANY(DatumGetPointer(key));
+		const int64 id = member_id(p);
+		if (i == 0)
+			*first_id = id;
+		*last_id = id;
+		block_root_add(&block, chunks, i, id, p + 8);
+		pfree(DatumGetPointer(key)); // a copy the sort made for the caller
+	}
+	tuplesort_end(sort);
+	block_root_finish(&block, *chunks, root, chunk_roots);
 }
 
 // Where the new era starts: the first entry captured by this cluster. Entries captured here have ids
@@ -338,10 +364,10 @@ SealOutcome seal_once(bool wait, Datum values[BlockNatts], bool nulls[BlockNatts
 	int64 count = 0, first_id = 0, last_id = 0;
 	ChunkIndex chunks;
 	chunk_index_begin(&chunks, caller);
-	uint8_t *leaves =
-	    read_members(snap, &prev, use_prev, from_id, to_id, snapshot, &count, &first_id, &last_id, &chunks);
+	Tuplesortstate *members = read_members(snap, &prev, use_prev, from_id, to_id, snapshot, &count);
 	UnregisterSnapshot(snap);
 	if (count == 0 && new_era_id == 0) {
+		tuplesort_end(members);
 		SPI_finish();
 		return SealOutcome::NothingToSeal;
 	}
@@ -350,7 +376,7 @@ SealOutcome seal_once(bool wait, Datum values[BlockNatts], bool nulls[BlockNatts
 
 	uint8_t root[32];
 	uint8_t *chunk_roots;
-	chunked_merkle_root(chunks, leaves, count, root, &chunk_roots);
+	stream_members(members, count, &chunks, root, &chunk_roots, &first_id, &last_id);
 	TimestampTz sealed_at = GetCurrentTimestamp();
 	BlockFields fields = {prev.block_no + 1,
 	                      snapshot_text,
