@@ -114,6 +114,21 @@ RESET ROLE;
 SELECT operation, table_name, row_key, old_values, new_values FROM witness.log
 WHERE table_name = 'acct' AND (row_key ->> 'id')::int >= 10 ORDER BY id;
 SELECT * FROM ddl_events();
+-- No key is unique across an inheritance tree: a child can hold a row with the key of a row of the
+-- tracked table. A child's rows carry the child's name in their row key ("tableoid", a system
+-- column's name, which no key column has), so that a decoy row of the same key, put in a child and
+-- deleted from it, is not read as a change of the parent's row (the parent's row read as deleted).
+SET ROLE w_owner;
+CREATE TABLE owned.acct_decoy () INHERITS (owned.acct);
+INSERT INTO owned.acct_decoy VALUES (2, 1000000);
+UPDATE ONLY owned.acct SET balance = 1000000 WHERE id = 2;
+DELETE FROM owned.acct_decoy WHERE id = 2;
+DROP TABLE owned.acct_decoy;
+RESET ROLE;
+SELECT tableoid::regclass, id, balance FROM owned.acct WHERE id = 2;
+SELECT operation, row_key, old_values, new_values FROM witness.log
+WHERE table_name = 'acct' AND row_key ->> 'id' = '2' ORDER BY id DESC LIMIT 3;
+SELECT mark_events_seen();
 SELECT tgrelid::regclass AS rel, tgname FROM pg_trigger
 WHERE tgrelid IN ('owned.acct_archive'::regclass, 'owned.acct_old'::regclass) ORDER BY 1, 2;
 SELECT mark_events_seen();

@@ -200,9 +200,13 @@ void build_plan(CapturePlan *plan, Relation rel)
 	// Version 0.1's plan has no encrypt column: nothing was encrypted then.
 	plan->encrypt = tt->tupdesc->natts >= 11 && DatumGetBool(SPI_getbinval(tt->vals[0], tt->tupdesc, 11, &isnull)) && !isnull;
 	plan->partition_name = nullptr;
-	if (DatumGetObjectId(SPI_getbinval(tt->vals[0], tt->tupdesc, 1, &isnull)) != relid)
+	plan->child_name = nullptr;
+	if (DatumGetObjectId(SPI_getbinval(tt->vals[0], tt->tupdesc, 1, &isnull)) != relid) {
 		plan->partition_name =
 		    quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)), RelationGetRelationName(rel));
+		if (!rel->rd_rel->relispartition)
+			plan->child_name = plan->partition_name;
+	}
 	plan->cols = (ColumnPlan *)palloc0(sizeof(ColumnPlan) * Max(SPI_processed, 1));
 	plan->ncols = 0;
 	for (uint64 i = 0; i < SPI_processed; i++) {

@@ -55,6 +55,9 @@ struct CapturePlan {
 	const char *schema_name; // of the tracked table (the partitioned parent for partitions)
 	const char *table_name;
 	const char *partition_name; // schema-qualified name of the partition fired on, or nullptr
+	// An inheritance child's rows are keyed with this name too: no key is unique across an inheritance
+	// tree, so a child's row may share its key with a row of the tracked table (docs/capture.md).
+	const char *child_name;     // partition_name when the relation fired on is an inheritance child, else nullptr
 	int64 table_tags;
 	int ncols;
 	ColumnPlan *cols; // captured (not excluded) columns, sorted by name bytewise

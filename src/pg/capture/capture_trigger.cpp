@@ -10,6 +10,7 @@
 #include "pg/capture/capture_plan.hpp"
 #include "pg/capture/statement_levels.hpp"
 #include "pg/capture/value_capture.hpp"
+#include "core/key_order.hpp"
 
 extern "C" {
 #include "access/htup_details.h"
@@ -71,21 +72,31 @@ bool column_changed(const ColumnPlan &c, TupleTableSlot *oldslot, TupleTableSlot
 	       memcmp(VARDATA_ANY(x), VARDATA_ANY(y), VARSIZE_ANY_EXHDR(x)) != 0;
 }
 
+// The row key's field naming an inheritance child: "tableoid" is a system column's name, which no
+// key column can have.
+constexpr char kChildKeyField[] = "tableoid";
+
 // Builds one JSON object from some columns of a row: its canonical text is both stored and hashed.
-Datum build_object(const CapturePlan *plan, RowValues *row, const int *cols, int n, JsonDoc *doc)
+// child: an inheritance child's name, added as the field "tableoid" in its sorted place (row keys).
+Datum build_object(const CapturePlan *plan, RowValues *row, const int *cols, int n, JsonDoc *doc,
+                   const char *child = nullptr)
 {
-	auto *fields = (JsonField *)palloc(sizeof(JsonField) * Max(n, 1));
+	auto *fields = (JsonField *)palloc(sizeof(JsonField) * (n + 1));
+	int nf = 0;
+	bool child_placed = child == nullptr;
 	for (int i = 0; i < n; i++) {
 		const ColumnPlan &c = plan->cols[cols[i]];
+		if (!child_placed && compare_keys(kChildKeyField, strlen(kChildKeyField), c.name, c.name_len) < 0) {
+			fields[nf++] = {kChildKeyField, strlen(kChildKeyField), JsonKind::String, child, strlen(child)};
+			child_placed = true;
+		}
 		const CapturedValue &v = value_of(plan, row, cols[i]);
-		fields[i].name = c.name;
-		fields[i].name_len = c.name_len;
-		fields[i].kind = v.kind;
-		fields[i].text = v.text;
-		fields[i].text_len = v.len;
+		fields[nf++] = {c.name, c.name_len, v.kind, v.text, v.len};
 	}
+	if (!child_placed)
+		fields[nf++] = {kChildKeyField, strlen(kChildKeyField), JsonKind::String, child, strlen(child)};
 	doc->present = true;
-	return json_object(fields, (size_t)n, &doc->canonical, &doc->canonical_len);
+	return json_object(fields, (size_t)nf, &doc->canonical, &doc->canonical_len);
 }
 
 struct RowChange {
@@ -126,7 +137,7 @@ void describe_change(RowChange *rc)
 	EntryView &v = rc->record->view;
 	RowValues *keyrow = rc->op == 'D' ? &rc->oldrow : &rc->newrow;
 	if (plan->nkeys > 0)
-		rc->record->row_key = build_object(plan, keyrow, plan->keys, plan->nkeys, &v.row_key);
+		rc->record->row_key = build_object(plan, keyrow, plan->keys, plan->nkeys, &v.row_key, plan->child_name);
 	if (plan->subject >= 0) {
 		const CapturedValue &s = value_of(plan, keyrow, plan->subject);
 		if (s.kind != JsonKind::Null) {
