@@ -324,6 +324,94 @@ CREATE TRIGGER erase_ann AFTER UPDATE ON nest.wallet FOR EACH STATEMENT EXECUTE 
 UPDATE nest.wallet SET bal = bal + 1 WHERE id = 2;
 DROP TRIGGER erase_ann ON nest.wallet;
 
+-- Errors inside the held entries' sort as it writes its temporary file (temp_file_limit here; a full
+-- disk would do the same), found by a review of the holding: a slot left holding a row freed with
+-- the subtransaction (the next held entry crashed the server), an error raised again while the
+-- subtransaction was aborted (no exception block could catch the first), and a temporary file left
+-- open after an error while held entries took their ids.
+CREATE SCHEMA cn_sort;
+CREATE TABLE cn_sort.item (id int PRIMARY KEY, n int);
+CREATE TABLE cn_sort.many (id int PRIMARY KEY, v text);
+INSERT INTO cn_sort.item VALUES (1, 0);
+INSERT INTO cn_sort.many SELECT g, 'v' || g FROM generate_series(1, 5000) g;
+SELECT FROM witness.track('cn_sort.item');
+SELECT FROM witness.track('cn_sort.many');
+CREATE FUNCTION cn_sort.after_item() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	CASE current_setting('cn_sort.mode', true)
+	WHEN 'fail' THEN
+		UPDATE cn_sort.many SET v = 'a' || id WHERE id <= 10;
+		BEGIN
+			PERFORM set_config('temp_file_limit', '100kB', true);
+			UPDATE cn_sort.many SET v = repeat('y', 400) || id;
+		EXCEPTION WHEN others THEN
+			RAISE WARNING 'inner caught: %', SQLERRM;
+		END;
+		RAISE EXCEPTION 'outer fail';
+	WHEN 'touch' THEN
+		UPDATE cn_sort.many SET v = 'c' || id WHERE id <= 3;
+	WHEN 'big' THEN
+		UPDATE cn_sort.many SET v = repeat('z', 400) || id;
+	WHEN 'big_then_limit' THEN
+		UPDATE cn_sort.many SET v = repeat('w', 400) || id;
+		PERFORM set_config('temp_file_limit', '3000kB', true);
+	ELSE
+	END CASE;
+	RETURN NULL;
+END
+$$;
+CREATE TRIGGER after_item AFTER UPDATE ON cn_sort.item FOR EACH STATEMENT EXECUTE FUNCTION cn_sort.after_item();
+SET work_mem = '64kB';
+SELECT witness._last_entry_id() AS sort_before \gset
+-- The slot: an error inside the sort, caught, then the subtransaction that held rolled back; the
+-- next held entry of the transaction is stored and committed.
+BEGIN;
+SET LOCAL cn_sort.mode = 'fail';
+DO $$
+BEGIN
+	UPDATE cn_sort.item SET n = n + 1;
+EXCEPTION WHEN others THEN
+	RAISE WARNING 'outer caught: %', SQLERRM;
+END
+$$;
+SET LOCAL cn_sort.mode = 'touch';
+UPDATE cn_sort.item SET n = n + 1;
+COMMIT;
+SELECT table_name, op, count(*) FROM witness.entry WHERE id > :sort_before GROUP BY 1, 2 ORDER BY 1, 2;
+-- The abort: 5,000 held rows pass the limit; the exception block catches it and goes on.
+SET temp_file_limit = '200kB';
+SET cn_sort.mode = 'big';
+DO $$
+BEGIN
+	BEGIN
+		UPDATE cn_sort.item SET n = n + 1;
+	EXCEPTION WHEN others THEN
+		RAISE WARNING 'caught: %', SQLERRM;
+	END;
+	RAISE WARNING 'after the block';
+END
+$$;
+RESET temp_file_limit;
+-- The release: holding stays below the limit, sorting them for their ids passes it; caught, the
+-- transaction goes on and commits with no temporary file left open, and nothing held any more.
+BEGIN;
+SET LOCAL cn_sort.mode = 'big_then_limit';
+DO $$
+BEGIN
+	UPDATE cn_sort.item SET n = n + 1;
+EXCEPTION WHEN others THEN
+	RAISE WARNING 'caught: %', SQLERRM;
+END
+$$;
+SET LOCAL temp_file_limit = -1;
+SET LOCAL cn_sort.mode = 'none';
+UPDATE cn_sort.many SET v = 'q' WHERE id = 1;
+COMMIT;
+RESET cn_sort.mode;
+RESET work_mem;
+SELECT table_name, op, count(*) FROM witness.entry WHERE id > :sort_before GROUP BY 1, 2 ORDER BY 1, 2;
+SELECT n FROM cn_sort.item;
+
 -- Everything captured here is sealed and verifies.
 SELECT witness.seal() IS NOT NULL AS sealed;
 SELECT status, entries_unchecked FROM witness.verify((SELECT min(block_no) FROM witness.block WHERE last_entry_id > :ids0));
@@ -335,6 +423,9 @@ SELECT FROM witness.untrack('nest.wallet');
 SELECT FROM witness.untrack('nest.replaced');
 SELECT FROM witness.untrack('nest.tree');
 SELECT FROM witness.untrack('nest.scratch');
+SELECT FROM witness.untrack('cn_sort.item');
+SELECT FROM witness.untrack('cn_sort.many');
+DROP SCHEMA cn_sort CASCADE;
 DROP SCHEMA nest CASCADE;
 DROP ROLE regress_nest_writer;
 DROP ROLE regress_nest_reader;

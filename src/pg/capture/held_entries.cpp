@@ -33,12 +33,18 @@ struct Dropped {
 
 struct Held {
 	Tuplesortstate *sort = nullptr;
+	// The sort's own resource owner (its temporary file) and memory, under the top transaction's: to
+	// give up on the sort where no error may be raised (an abort), both are released without
+	// tuplesort_end(), which writes out what is buffered and can fail again (temp_file_limit).
+	ResourceOwner owner = nullptr;
+	MemoryContext cxt = nullptr;
 	TupleDesc desc = nullptr;
 	TupleTableSlot *put = nullptr;  // a row being held
 	TupleTableSlot *slot = nullptr; // a row released
 	int natts = 0;      // witness.entry's columns
 	int64 captured = 0; // entries held so far: the next one's place in the order of capture
 	SubTransactionId oldest = InvalidSubTransactionId; // the lowest subtransaction id that held one
+	SubTransactionId newest = InvalidSubTransactionId; // the highest
 	Dropped *dropped = nullptr;
 	int ndropped = 0;
 	int maxdropped = 0;
@@ -63,13 +69,14 @@ void note_held_command(CommandId command)
 	hash_search(held_commands, &command, HASH_ENTER, nullptr);
 }
 
-// Runs fn under the top transaction's resource owner and memory: the sort lives until its entries are
-// released, and a temporary file it makes must not belong to a subtransaction that ends before.
+// Runs fn under the sort's resource owner and memory (the top transaction's when there is no sort
+// yet): the sort lives until its entries are released, and a temporary file it makes must not belong
+// to a subtransaction that ends before.
 template <typename Fn> void in_transaction(Fn &&fn)
 {
 	ResourceOwner saved_owner = CurrentResourceOwner;
-	MemoryContext saved_cxt = MemoryContextSwitchTo(TopTransactionContext);
-	CurrentResourceOwner = TopTransactionResourceOwner;
+	MemoryContext saved_cxt = MemoryContextSwitchTo(held.cxt != nullptr ? held.cxt : TopTransactionContext);
+	CurrentResourceOwner = held.owner != nullptr ? held.owner : TopTransactionResourceOwner;
 	held.busy = true;
 	PG_TRY();
 	{
@@ -106,6 +113,10 @@ void begin_holding()
 	in_transaction([&] {
 		if (held.desc == nullptr || held.natts != entry->natts)
 			make_held_desc(entry);
+	});
+	held.cxt = AllocSetContextCreate(TopTransactionContext, "pg_witness held entries", ALLOCSET_DEFAULT_SIZES);
+	held.owner = ResourceOwnerCreate(TopTransactionResourceOwner, "pg_witness held entries");
+	in_transaction([&] {
 		held.natts = entry->natts;
 		AttrNumber keys[2] = {(AttrNumber)(entry->natts + 1), (AttrNumber)(entry->natts + 2)};
 		Oid operators[2] = {Int8LessOperator, Int8LessOperator};
@@ -167,10 +178,14 @@ void hold_entry(const Datum *values, const bool *nulls, struct varlena *encoding
 	row[held.natts + 2] = Int64GetDatum((int64)subxid);
 	if (held.oldest == InvalidSubTransactionId || subxid < held.oldest)
 		held.oldest = subxid;
+	if (subxid > held.newest)
+		held.newest = subxid;
 	row[held.natts + 3] = PointerGetDatum(encoding);
 	memset(rownulls + held.natts, 0, sizeof(bool) * kExtraColumns);
 	HeapTuple tuple = heap_form_tuple(held.desc, row, rownulls);
-	ExecStoreHeapTuple(tuple, held.put, true);
+	// Not the slot's to free: it stays in this call's memory, so that a slot left holding it by an
+	// error in the sort never frees it again later (the memory goes with the subtransaction).
+	ExecStoreHeapTuple(tuple, held.put, false);
 	in_transaction([&] { tuplesort_puttupleslot(held.sort, held.put); }); // copies it
 	ExecClearTuple(held.put);
 	held.captured++;
@@ -193,9 +208,12 @@ namespace
 // Forgets what was held and noted about it; the sort itself is ended (or went with the transaction).
 void reset_holding()
 {
+	if (held.put != nullptr)
+		ExecClearTuple(held.put);
 	held.ndropped = 0;
 	held.captured = 0;
 	held.oldest = InvalidSubTransactionId;
+	held.newest = InvalidSubTransactionId;
 	held.busy = false;
 	held.broken = false;
 	if (held_commands != nullptr)
@@ -203,10 +221,38 @@ void reset_holding()
 	held_commands = nullptr;
 }
 
+// The sort's resource owner and memory go: its temporary file is closed (and removed) without what is
+// buffered being written, so that nothing here raises an error. The sort is gone with them.
+void drop_sort_resources()
+{
+	ResourceOwner owner = held.owner;
+	MemoryContext cxt = held.cxt;
+	held.owner = nullptr;
+	held.cxt = nullptr;
+	if (owner != nullptr) {
+		ResourceOwnerRelease(owner, RESOURCE_RELEASE_BEFORE_LOCKS, false, false);
+		ResourceOwnerRelease(owner, RESOURCE_RELEASE_LOCKS, false, false);
+		ResourceOwnerRelease(owner, RESOURCE_RELEASE_AFTER_LOCKS, false, false);
+		ResourceOwnerDelete(owner);
+	}
+	if (cxt != nullptr)
+		MemoryContextDelete(cxt);
+}
+
 // Nothing is held any more: the sort and its temporary file end now, not with the transaction.
 void stop_holding(Tuplesortstate *sort)
 {
 	in_transaction([&] { tuplesort_end(sort); });
+	drop_sort_resources();
+	reset_holding();
+}
+
+// The same where no error may be raised (an abort, an error being handled): the sort is given up.
+void abandon_holding()
+{
+	if (held.slot != nullptr)
+		ExecClearTuple(held.slot);
+	drop_sort_resources();
 	reset_holding();
 }
 
@@ -259,9 +305,7 @@ void release_held_entries()
 	}
 	PG_CATCH();
 	{
-		ExecClearTuple(held.slot);
-		tuplesort_end(sort);
-		reset_holding();
+		abandon_holding(); // not tuplesort_end(): writing out its buffer can fail again
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
@@ -275,11 +319,12 @@ void held_entries_subxact_abort(SubTransactionId subxid)
 	if (held.oldest >= subxid) {
 		// Every held entry goes: end the sort now, or the entries captured after it, seeing entries
 		// held, would be held too (capture_trigger.cpp). Its temporary file belongs to the transaction.
-		Tuplesortstate *sort = held.sort;
 		held.sort = nullptr;
-		stop_holding(sort);
+		abandon_holding(); // in the abort: nothing may raise an error here
 		return;
 	}
+	if (held.newest < subxid)
+		return; // this subtransaction, and those it started, held nothing
 	if (held.busy)
 		held.broken = true;
 	held.busy = false;
@@ -296,11 +341,14 @@ void held_entries_forget()
 {
 	// The sort's memory and temporary file went with the transaction's context and resource owner.
 	held.sort = nullptr;
+	held.owner = nullptr; // deleted with the transaction's resource owner, its parent
+	held.cxt = nullptr;
 	held.desc = nullptr;
 	held.put = nullptr;
 	held.slot = nullptr;
 	held.captured = 0;
 	held.oldest = InvalidSubTransactionId;
+	held.newest = InvalidSubTransactionId;
 	held.ndropped = 0;
 	held.busy = false;
 	held.broken = false;
