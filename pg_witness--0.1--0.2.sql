@@ -273,7 +273,7 @@ REVOKE ALL ON FUNCTION witness._create_entry_partition(timestamptz) FROM PUBLIC;
 -- What the sealer worker calls (once an hour): the current UTC month and the next months_ahead, each
 -- made unless it exists. A lock it waits for longer than 200 ms is given up, with an error: while the
 -- request for witness.entry_default's exclusive lock waits, capture into that partition waits behind
--- it. The sealer tries again an hour later.
+-- it. The sealer tries again 10 s later.
 CREATE FUNCTION witness.create_entry_partitions(months_ahead integer DEFAULT 2)
 RETURNS SETOF regclass
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET lock_timeout = '200ms' AS $$

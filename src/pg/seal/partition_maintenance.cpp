@@ -14,6 +14,8 @@ namespace
 
 // Often enough that a missed month is made long before it starts; rarely enough to cost nothing.
 constexpr long kCheckEveryMs = 60L * 60 * 1000;
+// After a call that could not finish.
+constexpr long kRetryMs = 10L * 1000;
 
 // A 0.1 trail (before ALTER EXTENSION pg_witness UPDATE) has no partitions and no such function.
 // (Asked by relation: to_regprocedure() returns NULL for a missing function, which DirectFunctionCall
@@ -35,10 +37,10 @@ void create_partitions()
 
 } // namespace
 
-bool prepare_partitions_if_due(TimestampTz last_done)
+void prepare_partitions_if_due(TimestampTz *checked_at)
 {
-	if (last_done != 0 && !TimestampDifferenceExceeds(last_done, GetCurrentTimestamp(), kCheckEveryMs))
-		return false;
+	if (*checked_at != 0 && !TimestampDifferenceExceeds(*checked_at, GetCurrentTimestamp(), kCheckEveryMs))
+		return;
 	// A trail not updated to partitions yet is asked again at the next pass, so that its partitions are
 	// made right after ALTER EXTENSION pg_witness UPDATE, before its entries fill the default partition.
 	bool partitioned = true;
@@ -49,11 +51,15 @@ bool prepare_partitions_if_due(TimestampTz last_done)
 		if (*partitioned)
 			create_partitions();
 	};
-	if (!run_worker_step("pg_witness: making partitions", step, &partitioned, &e))
+	const bool done = run_worker_step("pg_witness: making partitions", step, &partitioned, &e);
+	if (!done)
 		ereport(WARNING, (errcode(e.sqlerrcode),
 		                  errmsg("pg_witness: could not make the partitions of witness.entry ahead of time: %s", e.message),
-		                  errhint("The next pass of the sealer tries again; until then entries of a month without a partition go to witness.entry_default.")));
-	return partitioned;
+		                  errhint("The sealer tries again in 10 s; until then entries of a month without a partition go to witness.entry_default.")));
+	if (!partitioned)
+		return;
+	const TimestampTz now = GetCurrentTimestamp();
+	*checked_at = done ? now : now - (kCheckEveryMs - kRetryMs) * 1000;
 }
 
 } // namespace witness::pg

@@ -228,8 +228,8 @@ PassResult one_pass(Oid database, MemoryContext keep)
 	if (digest != nullptr && append_digest_line(digest))
 		memory.digest_logged_at = GetCurrentTimestamp();
 	// The coming months' partitions of witness.entry, in a transaction of their own (docs/scaling.md).
-	if (pass_found_extension && prepare_partitions_if_due(memory.partitions_checked_at))
-		memory.partitions_checked_at = GetCurrentTimestamp();
+	if (pass_found_extension)
+		prepare_partitions_if_due(&memory.partitions_checked_at);
 	trail_brin_progress(memory.brin);
 	registry_end_pass(database, result, pass_found_extension, error, &memory);
 	// The work that follows a seal (lookup table, summary, verification, retention, alerts) goes to
