@@ -5998,6 +5998,20 @@ $$;
 COMMENT ON FUNCTION witness._alert_windows(bigint, bigint, bigint) IS 'internal: the windows of at most about window_entries entries that witness.check_alerts() reads the new blocks in: runs of whole blocks, and slices of consecutive ids of a larger block';
 REVOKE ALL ON FUNCTION witness._alert_windows(bigint, bigint, bigint) FROM PUBLIC;
 
+-- The rules that count per transaction (mass_change) need all of a transaction's entries at once,
+-- and a slice of a block may hold part of them: for a sliced block they read the whole block in one
+-- query instead, streamed into their GROUP BY (which spills past work_mem), once, at its first slice.
+-- Other windows: nothing.
+CREATE FUNCTION witness._alert_block_once(sliced boolean, block_no bigint, from_id bigint, OUT entry witness._alert_entry,
+                                           OUT own witness.entry) RETURNS SETOF record
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT m.entry, m.own FROM witness.block b CROSS JOIN LATERAL witness._alert_members(b, NULL, NULL) m
+	WHERE sliced AND b.block_no = _alert_block_once.block_no AND b.first_entry_id = from_id
+$$;
+COMMENT ON FUNCTION witness._alert_block_once(boolean, bigint, bigint) IS 'internal: all the entries of a block cut into slices, for the alert rules that count per transaction, at its first slice; nothing for other windows';
+REVOKE ALL ON FUNCTION witness._alert_block_once(boolean, bigint, bigint) FROM PUBLIC;
+
 -- The evaluation: the entries of the blocks sealed since the last one (a transaction's entries are
 -- all in one block, so each is seen once, after its commit), verification runs recorded since the
 -- last, and the last scheduled verification's status. Returns the alerts raised. Called by the
@@ -6015,7 +6029,6 @@ DECLARE
 	r record;
 	rl witness.alert_rules;
 	w record;
-	total bigint;
 	n bigint;
 	vs record;
 	first_alert bigint := (SELECT COALESCE(max(alert_id), 0) FROM witness.alert);
@@ -6047,30 +6060,20 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 				FOR r IN SELECT e.xid, e.schema_name, e.table_name, count(*) FILTER (WHERE e.op = 'U') AS updated,
 				                count(*) FILTER (WHERE e.op = 'D') AS deleted, bool_or(e.op = 'T') AS truncated,
 				                min(e.current_user_name) AS who, min(e.stmt_time) AS at, min(e.id) AS first_id, max(e.id) AS last_id
-				         FROM unnest(us) e
+				         FROM (SELECT u.* FROM unnest(us) u WHERE NOT w.sliced
+				               UNION ALL
+				               SELECT (m.entry).* FROM witness._alert_block_once(w.sliced, w.first_block, w.from_id) m) e
 				         WHERE e.op IN ('U', 'D', 'T') AND e.schema_name <> 'witness'
 				         GROUP BY e.xid, e.schema_name, e.table_name
-				         HAVING w.sliced OR count(*) FILTER (WHERE e.op IN ('U', 'D')) > rl.threshold OR bool_or(e.op = 'T')
+				         HAVING count(*) FILTER (WHERE e.op IN ('U', 'D')) > rl.threshold OR bool_or(e.op = 'T')
 				         ORDER BY min(e.id) LOOP
-					-- A slice of a block may hold part of a transaction's changes: they are added up over
-					-- the slices (witness.alert_counter), and the alert names the count when it crossed.
-					total := r.updated + r.deleted;
-					IF w.sliced THEN
-						PERFORM witness._begin_internal_ddl();
-						total := witness._alert_count('mass_change', format('%s:%I.%I', r.xid, r.schema_name, r.table_name), total);
-						PERFORM witness._end_internal_ddl();
-						CONTINUE WHEN total <= rl.threshold AND NOT r.truncated;
-					END IF;
 					PERFORM witness._raise_alert(rl, format('%s:%s.%s', r.xid, r.schema_name, r.table_name),
 					        CASE WHEN r.truncated THEN format('%s truncated %I.%I', r.who, r.schema_name, r.table_name)
-					             WHEN w.sliced THEN format('%s changed %s rows of %I.%I in one transaction (counted over parts of block %s; threshold %s)',
-					                                       r.who, total, r.schema_name, r.table_name, w.first_block, rl.threshold)
 					             ELSE format('%s changed %s rows of %I.%I in one transaction (%s updated, %s deleted; threshold %s)',
 					                         r.who, r.updated + r.deleted, r.schema_name, r.table_name, r.updated, r.deleted, rl.threshold) END,
 					        jsonb_build_object('xid', r.xid::text, 'table', format('%I.%I', r.schema_name, r.table_name), 'role', r.who,
 					                           'updated', r.updated, 'deleted', r.deleted, 'truncated', r.truncated, 'threshold', rl.threshold,
-					                           'stmt_time', r.at, 'first_entry_id', r.first_id, 'last_entry_id', r.last_id)
-					        || CASE WHEN w.sliced THEN jsonb_build_object('changed', total, 'counted_over_slices', true) ELSE '{}' END);
+					                           'stmt_time', r.at, 'first_entry_id', r.first_id, 'last_entry_id', r.last_id));
 				END LOOP;
 			END IF;
 		EXCEPTION WHEN others THEN
@@ -6090,20 +6093,17 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 				                count(*) FILTER (WHERE n.v -> 'detail' ->> 'rows_estimate' IS NULL) AS uncounted,
 				                (array_agg(format('%I.%I', n.v ->> 'schema_name', n.v ->> 'table_name') ORDER BY e.id))[1:5] AS names,
 				                min(e.id) AS first_id, max(e.id) AS last_id
-				         FROM unnest(es) e CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) n
+				         FROM (SELECT o.* FROM unnest(es) o WHERE NOT w.sliced
+				               UNION ALL
+				               SELECT (m.own).* FROM witness._alert_block_once(w.sliced, w.first_block, w.from_id) m WHERE (m.own).id IS NOT NULL) e
+				         CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) n
 				         WHERE e.schema_name = 'witness' AND e.table_name = 'ddl_event' AND e.op = 'I'
 				           AND ((n.v ->> 'action' = 'dropped' AND n.v -> 'detail' ? 'part_of' AND NOT n.v -> 'detail' ? 'with_tracked_table')
 				                OR n.v ->> 'action' = 'rewritten')
 				         GROUP BY e.xid, 2, 3
-				         HAVING w.sliced OR count(*) FILTER (WHERE n.v -> 'detail' ->> 'rows_estimate' IS NULL) > 0
+				         HAVING count(*) FILTER (WHERE n.v -> 'detail' ->> 'rows_estimate' IS NULL) > 0
 				             OR sum((n.v -> 'detail' ->> 'rows_estimate')::bigint) > rl.threshold
 				         ORDER BY min(e.id) LOOP
-					IF w.sliced THEN -- added up over the slices of the block, as above
-						PERFORM witness._begin_internal_ddl();
-						r.known_rows := witness._alert_count('mass_change', format('ddl:%s:%s:%s', r.xid, r.action, r.tracked), COALESCE(r.known_rows, 0));
-						PERFORM witness._end_internal_ddl();
-						CONTINUE WHEN r.uncounted = 0 AND r.known_rows <= rl.threshold;
-					END IF;
 					PERFORM witness._raise_alert(rl, format('%s:%s:%s', r.xid, r.action, r.tracked),
 					        format('%s %s %s of tracked %s (%s%s): %s, with no row entries', r.who,
 					               CASE WHEN r.action = 'dropped' THEN 'dropped' ELSE 'rewrote every row of' END,
