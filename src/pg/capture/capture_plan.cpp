@@ -268,11 +268,19 @@ void build_plan(CapturePlan *plan, Relation rel)
 	plan->cxt = cxt;
 }
 
+// A schema renamed invalidates no relation's cache entry, but the qualified names a plan holds (a
+// partition's, an inheritance child's in its row keys) include it: every plan is made again.
+void on_namespace_invalidation(Datum, int, uint32)
+{
+	on_relcache_invalidation((Datum)0, InvalidOid);
+}
+
 } // namespace
 
 void register_config_invalidation()
 {
 	CacheRegisterRelcacheCallback(on_relcache_invalidation, (Datum)0);
+	CacheRegisterSyscacheCallback(NAMESPACEOID, on_namespace_invalidation, (Datum)0);
 }
 
 const CapturePlan *capture_plan_for(Relation rel)
