@@ -326,7 +326,8 @@ DROP TRIGGER erase_ann ON nest.wallet;
 
 -- Errors inside the held entries' sort as it writes its temporary file (temp_file_limit here; a full
 -- disk would do the same), found by a review of the holding: a slot left holding a row freed with
--- the subtransaction (the next held entry crashed the server), an error raised again while the
+-- the subtransaction (the next held entry freed it again: a crash when the memory had been reused,
+-- which this sequence does not force), an error raised again while the
 -- subtransaction was aborted (no exception block could catch the first), and a temporary file left
 -- open after an error while held entries took their ids.
 CREATE SCHEMA cn_sort;

@@ -131,16 +131,21 @@ char *read_state(Snapshot snap, PreviousBlock *prev)
 // makes) by leaf, as verification orders them.
 constexpr size_t kMemberKeySize = 8 + 32;
 
-Datum member_key(int64 id, const uint8_t leaf[32])
+// A bytea on the stack: the sort copies what it is given.
+union MemberKey {
+	int32 align;
+	char bytes[VARHDRSZ + kMemberKeySize];
+};
+
+Datum member_key(int64 id, const uint8_t leaf[32], MemberKey *key)
 {
-	bytea *key = (bytea *)palloc(VARHDRSZ + kMemberKeySize);
-	SET_VARSIZE(key, VARHDRSZ + kMemberKeySize);
-	auto *p = (uint8_t *)VARDATA(key);
+	SET_VARSIZE(key->bytes, VARHDRSZ + kMemberKeySize);
+	auto *p = (uint8_t *)VARDATA(key->bytes);
 	const uint64 u = (uint64)id ^ (UINT64CONST(1) << 63);
 	for (int i = 0; i < 8; i++)
 		p[i] = (uint8_t)(u >> (56 - 8 * i));
 	memcpy(p + 8, leaf, 32);
-	return PointerGetDatum(key);
+	return PointerGetDatum(key->bytes);
 }
 
 int64 member_id(const uint8_t *p)
@@ -200,9 +205,9 @@ Tuplesortstate *read_members(Snapshot snap, const PreviousBlock *prev, bool use_
 			heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, row_values, row_nulls);
 			const int64 id = DatumGetInt64(row_values[EntryId - 1]);
 			const SealedLeaf leaf = row_sealed_leaf(row_values, row_nulls);
-			Datum key = member_key(id, leaf.leaf.data());
 			MemoryContextSwitchTo(outer);
-			tuplesort_putdatum(sort, key, false); // copies it
+			MemberKey key;
+			tuplesort_putdatum(sort, member_key(id, leaf.leaf.data(), &key), false); // copies it
 			MemoryContextReset(per_row);
 			if (!leaf.matches && (unmatched++ == 0 || id < first_unmatched))
 				first_unmatched = id;
