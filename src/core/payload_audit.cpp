@@ -33,6 +33,17 @@ void PayloadAudit::add_erasure_record(int64_t erasure_id, std::vector<int64_t> e
 	ids.insert(ids.end(), entry_ids.begin(), entry_ids.end());
 }
 
+std::vector<int64_t> PayloadAudit::unrecorded_erasures() const
+{
+	std::vector<int64_t> ids;
+	for (const Entry &e : erased_)
+		if (e.erasure_id != 0 && records_.count(e.erasure_id) == 0 && unsealed_.count(e.erasure_id) == 0)
+			ids.push_back(e.erasure_id);
+	std::sort(ids.begin(), ids.end());
+	ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+	return ids;
+}
+
 int64_t PayloadAudit::finish(std::vector<Problem> &problems)
 {
 	for (const Entry &e : changed_)

@@ -38,6 +38,9 @@ class PayloadAudit
 	int64_t finish(std::vector<Problem> &problems);
 	// How many entries were added as Unchecked.
 	int64_t unchecked() const { return unchecked_; }
+	// The erasures that erased entries name and no record added so far lists (pending ones aside),
+	// ascending: what a verification of a range that ends before the newest block still has to find.
+	std::vector<int64_t> unrecorded_erasures() const;
 
   private:
 	struct Entry {

@@ -335,7 +335,28 @@ void TrailVerifier::add_pruned(int64_t block_no, int64_t run_id, bool whole, std
 		it->state = State::Deferred;
 		it->stream.reset();
 	}
+	if (it->pruned.empty())
+		pruned_blocks_.push_back(found->second);
 	it->pruned.push_back(Block::PrunedRow{run_id, whole, std::move(ids), std::move(hashes)});
+}
+
+TrailVerifier::MissingRecords TrailVerifier::missing_records() const
+{
+	MissingRecords missing;
+	missing.erasure_ids = payloads_.unrecorded_erasures();
+	for (size_t index : pruned_blocks_) {
+		const Block &block = blocks_[index];
+		const int64_t block_no = block.stored.header.block_no;
+		for (const Block::PrunedRow &row : block.pruned) {
+			// Any record of the run naming the block will do here; finish() checks that it matches.
+			const auto at = retention_records_.lower_bound(std::make_tuple(row.run_id, block_no, false, Hash{}));
+			if (at == retention_records_.end() || std::get<0>(*at) != row.run_id || std::get<1>(*at) != block_no)
+				missing.run_ids.push_back(row.run_id);
+		}
+	}
+	std::sort(missing.run_ids.begin(), missing.run_ids.end());
+	missing.run_ids.erase(std::unique(missing.run_ids.begin(), missing.run_ids.end()), missing.run_ids.end());
+	return missing;
 }
 
 void TrailVerifier::add_retention_record(const RetentionRecord &record, std::optional<RecordEntry> entry)

@@ -108,6 +108,16 @@ class TrailVerifier
 	// A retention run as the chain recorded it (the INSERT entry of witness.retention_run), wherever
 	// it lies.
 	void add_retention_record(const RetentionRecord &record, std::optional<RecordEntry> entry = std::nullopt);
+	// The records a range's checks still lack: erasures that its erased entries name, and retention runs
+	// that its pruned_leaf rows name, with no record added so far. A range that ends before the newest
+	// block reads only the entries up to its end, and such a record may lie far after it; the caller
+	// looks for these and adds them before finish(), or they are reported as missing.
+	struct MissingRecords {
+		std::vector<int64_t> erasure_ids; // ascending
+		std::vector<int64_t> run_ids;     // ascending
+		bool empty() const { return erasure_ids.empty() && run_ids.empty(); }
+	};
+	MissingRecords missing_records() const;
 	// How many records sealed_records_only() set aside because their entry is pending.
 	int64_t unsealed_records() const { return unsealed_records_; }
 
@@ -236,6 +246,7 @@ class TrailVerifier
 	int64_t settled_entries_ = 0;
 	int64_t pruned_entries_ = 0;
 	std::set<std::tuple<int64_t, int64_t, bool, Hash>> retention_records_; // run, block, whole, digest
+	std::vector<size_t> pruned_blocks_; // indexes into blocks_ of the blocks add_pruned() gave rows
 	void settle_collected(Block &block, std::vector<Problem> &problems, int64_t &entries_checked);
 };
 

@@ -108,8 +108,9 @@ void verifier_add_payload(VerifierHandle *v, int64 id, uint64 xid, PayloadCheck 
 	         [&] { v->verifier->add_payload(id, xid, core_state, erasure_id); });
 }
 
-void verifier_add_erasure_record(VerifierHandle *v, const char *new_values, size_t len)
+int64 verifier_add_erasure_record(VerifierHandle *v, const char *new_values, size_t len)
 {
+	int64 id = 0;
 	run_core(ERRCODE_INTERNAL_ERROR, "pg_witness verification failed to read an erasure", [&] {
 		ErasureRecord record;
 		try {
@@ -117,8 +118,10 @@ void verifier_add_erasure_record(VerifierHandle *v, const char *new_values, size
 		} catch (const std::exception &) {
 			return; // not an erasure record: it erases nothing
 		}
+		id = record.erasure_id;
 		v->verifier->add_erasure_record(record.erasure_id, std::move(record.entry_ids), std::move(record.tampered_entry_ids));
 	});
+	return id;
 }
 
 void verifier_add_pruned(VerifierHandle *v, int64 block_no, int64 run_id, bool whole, const int64 *ids, int n,
@@ -133,8 +136,9 @@ void verifier_add_pruned(VerifierHandle *v, int64 block_no, int64 run_id, bool w
 	});
 }
 
-void verifier_add_retention_record(VerifierHandle *v, const char *new_values, size_t len)
+int64 verifier_add_retention_record(VerifierHandle *v, const char *new_values, size_t len)
 {
+	int64 id = 0;
 	run_core(ERRCODE_INTERNAL_ERROR, "pg_witness verification failed to read a retention run", [&] {
 		RetentionRecord record;
 		try {
@@ -142,8 +146,26 @@ void verifier_add_retention_record(VerifierHandle *v, const char *new_values, si
 		} catch (const std::exception &) {
 			return; // not a retention record: it names nothing
 		}
+		id = record.run_id;
 		v->verifier->add_retention_record(record);
 	});
+	return id;
+}
+
+bool verifier_missing_records(VerifierHandle *v, int64 **erasure_ids, int *n_erasures, int64 **run_ids, int *n_runs)
+{
+	static TrailVerifier::MissingRecords missing; // static: no destructor is skipped if an ERROR follows
+	run_core(ERRCODE_INTERNAL_ERROR, "pg_witness verification failed to list missing records",
+	         [&] { missing = v->verifier->missing_records(); });
+	auto copy = [](const std::vector<int64_t> &from, int64 **to, int *n) {
+		*n = (int)from.size();
+		*to = (int64 *)palloc(sizeof(int64) * Max(*n, 1));
+		for (int i = 0; i < *n; i++)
+			(*to)[i] = from[(size_t)i];
+	};
+	copy(missing.erasure_ids, erasure_ids, n_erasures);
+	copy(missing.run_ids, run_ids, n_runs);
+	return *n_erasures > 0 || *n_runs > 0;
 }
 
 void verifier_finish(VerifierHandle *v, VerifyResult *result)

@@ -51,15 +51,19 @@ size_t verifier_encoding_limit();
 enum PayloadCheck { PayloadIntact = 0, PayloadChanged = 1, PayloadErased = 2, PayloadUnchecked = 3 };
 void verifier_add_payload(VerifierHandle *v, int64 id, uint64 xid, PayloadCheck state, int64 erasure_id);
 // An erasure entry's new_values (canonical JSON text); a text that is not one is ignored, and the
-// entries it would have named are then reported as removed without a record.
-void verifier_add_erasure_record(VerifierHandle *v, const char *new_values, size_t len);
+// entries it would have named are then reported as removed without a record. Returns the erasure id
+// (0: not a record).
+int64 verifier_add_erasure_record(VerifierHandle *v, const char *new_values, size_t len);
 // Retention: a row of witness.pruned_leaf, what run run_id kept of block_no's pruned entries (n ids
 // and nhashes 32-byte hashes back to back; none when whole).
 void verifier_add_pruned(VerifierHandle *v, int64 block_no, int64 run_id, bool whole, const int64 *ids, int n,
                          const uint8_t *hashes, int nhashes);
 // A retention run entry's new_values (canonical JSON text); a text that is not one is ignored, and
-// the rows it would have named are then reported.
-void verifier_add_retention_record(VerifierHandle *v, const char *new_values, size_t len);
+// the rows it would have named are then reported. Returns the run id (0: not a record).
+int64 verifier_add_retention_record(VerifierHandle *v, const char *new_values, size_t len);
+// The erasure ids and retention run ids whose records the checks still lack
+// (TrailVerifier::missing_records), palloc'd, ascending; returns false when none is missing.
+bool verifier_missing_records(VerifierHandle *v, int64 **erasure_ids, int *n_erasures, int64 **run_ids, int *n_runs);
 // Runs the checks; results are palloc'd in CurrentMemoryContext.
 void verifier_finish(VerifierHandle *v, VerifyResult *result);
 

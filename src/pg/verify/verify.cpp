@@ -333,10 +333,23 @@ bool period_has(const Period &p, int64 id)
 	return !p.restricted || (p.n > 0 && bsearch(&id, p.ids, p.n, sizeof(int64), compare_ids) != nullptr);
 }
 
+// Feeds an entry that recorded an erasure or a retention run to the verifier; returns the erasure or
+// run id it names (0: it is neither, or unreadable).
+int64 feed_record(VerifierHandle *v, const EntryView &view)
+{
+	if (is_erasure_record(view))
+		return verifier_add_erasure_record(v, view.new_values.canonical, view.new_values.canonical_len);
+	if (is_retention_record(view))
+		return verifier_add_retention_record(v, view.new_values.canonical, view.new_values.canonical_len);
+	return 0;
+}
+
 // Feeds one row of witness.entry to the verifier, with its recomputed leaf hash, when it may belong to
-// the range; keeps the INSERT entries of witness.verification_run for the checkpoint's check.
-void feed_entry(VerifierHandle *v, Datum *values, bool *nulls, bool skip_old, uint64 min_xid, Period *period,
-                RunRecordEntries *records, MemoryContext caller)
+// the range; keeps the INSERT entries of witness.verification_run for the checkpoint's check. Records
+// of erasures and retention runs with an xid at or above records_below (0: none) are left to
+// feed_later_records(), which looks for them all.
+void feed_entry(VerifierHandle *v, Datum *values, bool *nulls, bool skip_old, uint64 min_xid, uint64 records_below,
+                Period *period, RunRecordEntries *records, MemoryContext caller)
 {
 	uint64 xid = (uint64)DatumGetInt64(values[EntryXid - 1]);
 	if (skip_old && xid < min_xid)
@@ -359,13 +372,11 @@ void feed_entry(VerifierHandle *v, Datum *values, bool *nulls, bool skip_old, ui
 			recomputed = sealed.leaf;
 		if (format == kEntryFormatCommitted)
 			check_payload(v, values, nulls, &view, xid);
-		if (is_erasure_record(view))
-			verifier_add_erasure_record(v, view.new_values.canonical, view.new_values.canonical_len);
+		if (records_below == 0 || xid < records_below)
+			feed_record(v, view);
 		if (records != nullptr && is_record_insert(view, "verification_run"))
 			run_record_add(records, DatumGetInt64(values[EntryId - 1]), xid, view.new_values.canonical,
 			               view.new_values.canonical_len, caller);
-		if (is_retention_record(view))
-			verifier_add_retention_record(v, view.new_values.canonical, view.new_values.canonical_len);
 	}
 	verifier_add_entry(v, DatumGetInt64(values[EntryId - 1]), xid, sealed.leaf.data(), recomputed.data(), sealed.partial,
 	                   encoding != nullptr ? VARDATA_ANY(encoding) : nullptr, encoding != nullptr ? VARSIZE_ANY_EXHDR(encoding) : 0);
@@ -402,97 +413,272 @@ Oid usable_xid_brin(Relation rel)
 	return found;
 }
 
-// Feeds every entry of one partition (or of witness.entry when it is not partitioned) that may belong
-// to the range to the verifier. A range after the first block reads only the page ranges of the
-// partition's xid BRIN index whose xids reach min_xid (a bitmap of lossy pages, every tuple of which is
-// checked against the snapshot and min_xid): a resumed verification reads the new entries, not the
-// whole trail. Unsummarized page ranges are always read.
-// max_xid (0: none): a range that ends before the newest block reads no page range whose entries all
-// came after it, so that checking a trail range by range costs each range its own entries.
-void scan_leaf(VerifierHandle *v, Relation rel, bool skip_old, uint64 min_xid, uint64 max_xid, Period *period,
-               RunRecordEntries *records, MemoryContext caller, MemoryContext per_entry)
+// Which rows of a partition a scan must read, by transaction id: xid >= min_xid when skip_old, xid <
+// max_xid when max_xid is not 0.
+struct XidBounds {
+	bool skip_old;
+	uint64 min_xid;
+	uint64 max_xid;
+};
+
+// The bitmap of the pages of rel whose page ranges in its xid BRIN index brin may hold xids within b.
+TIDBitmap *xid_pages(Oid brin, const XidBounds &b)
 {
-	Datum values[EntryNatts];
-	bool nulls[EntryNatts];
-	const Oid brin = skip_old || max_xid != 0 ? usable_xid_brin(rel) : InvalidOid;
+	Relation irel = index_open(brin, AccessShareLock);
+	ScanKeyData keys[2];
+	int nkeys = 0;
+	if (b.skip_old)
+		ScanKeyEntryInitialize(&keys[nkeys++], 0, 1, BTGreaterEqualStrategyNumber, XID8OID, InvalidOid, F_XID8GE,
+		                       FullTransactionIdGetDatum(FullTransactionIdFromU64(b.min_xid)));
+	if (b.max_xid != 0)
+		ScanKeyEntryInitialize(&keys[nkeys++], 0, 1, BTLessStrategyNumber, XID8OID, InvalidOid, F_XID8LT,
+		                       FullTransactionIdGetDatum(FullTransactionIdFromU64(b.max_xid)));
+	IndexScanDesc iscan = index_beginscan_bitmap(irel, GetActiveSnapshot(), nkeys);
+	index_rescan(iscan, keys, nkeys, nullptr, 0);
+	TIDBitmap *pages = tbm_create(work_mem * 1024L, nullptr);
+	index_getbitmap(iscan, pages);
+	index_endscan(iscan);
+	index_close(irel, AccessShareLock);
+	return pages;
+}
+
+// Calls visit(slot) for the rows of one partition (or of witness.entry when it is not partitioned)
+// that may lie within b, until it returns false. With bounds, a partition with a usable xid BRIN
+// index is read only in the page ranges whose xids reach them (lossy pages: the visitor checks every
+// tuple; unsummarized ranges are always read), so that a resumed verification reads the new entries
+// and a range that ends before the newest block its own; otherwise the whole partition is read.
+template <typename Visit> void scan_partition(Relation rel, const XidBounds &b, Visit &&visit)
+{
+	const Oid brin = b.skip_old || b.max_xid != 0 ? usable_xid_brin(rel) : InvalidOid;
+	TupleTableSlot *slot = table_slot_create(rel, nullptr);
 	if (OidIsValid(brin)) {
-		Relation irel = index_open(brin, AccessShareLock);
-		ScanKeyData keys[2];
-		int nkeys = 0;
-		if (skip_old)
-			ScanKeyEntryInitialize(&keys[nkeys++], 0, 1, BTGreaterEqualStrategyNumber, XID8OID, InvalidOid, F_XID8GE,
-			                       FullTransactionIdGetDatum(FullTransactionIdFromU64(min_xid)));
-		if (max_xid != 0)
-			ScanKeyEntryInitialize(&keys[nkeys++], 0, 1, BTLessStrategyNumber, XID8OID, InvalidOid, F_XID8LT,
-			                       FullTransactionIdGetDatum(FullTransactionIdFromU64(max_xid)));
-		IndexScanDesc iscan = index_beginscan_bitmap(irel, GetActiveSnapshot(), nkeys);
-		index_rescan(iscan, keys, nkeys, nullptr, 0);
-		TIDBitmap *pages = tbm_create(work_mem * 1024L, nullptr);
-		index_getbitmap(iscan, pages);
-		index_endscan(iscan);
-		index_close(irel, AccessShareLock);
+		TIDBitmap *pages = xid_pages(brin, b);
 		TableScanDesc scan = table_beginscan_bm(rel, GetActiveSnapshot(), 0, nullptr);
-		TupleTableSlot *slot = table_slot_create(rel, nullptr);
 		TBMIterator *it = tbm_begin_iterate(pages);
 		TBMIterateResult *page;
-		while ((page = tbm_iterate(it)) != nullptr) {
+		bool more = true;
+		while (more && (page = tbm_iterate(it)) != nullptr) {
 			CHECK_FOR_INTERRUPTS();
 			if (!table_scan_bitmap_next_block(scan, page))
 				continue;
-			while (table_scan_bitmap_next_tuple(scan, page, slot)) {
+			while (more && table_scan_bitmap_next_tuple(scan, page, slot)) {
 				CHECK_FOR_INTERRUPTS();
-				MemoryContext old = MemoryContextSwitchTo(per_entry);
-				slot_getallattrs(slot);
-				memset(nulls, true, sizeof(nulls)); // a 0.1 table has no format-2 columns
-				const int natts = Min(slot->tts_tupleDescriptor->natts, (int)EntryNatts);
-				memcpy(values, slot->tts_values, sizeof(Datum) * natts);
-				memcpy(nulls, slot->tts_isnull, sizeof(bool) * natts);
-				feed_entry(v, values, nulls, skip_old, min_xid, period, records, caller);
-				MemoryContextSwitchTo(old);
-				MemoryContextReset(per_entry);
+				more = visit(slot);
 			}
 		}
 		tbm_end_iterate(it);
-		ExecDropSingleTupleTableSlot(slot);
 		table_endscan(scan);
 		tbm_free(pages);
 	} else {
 		TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, nullptr);
-		HeapTuple tuple;
-		while ((tuple = heap_getnext(scan, ForwardScanDirection)) != nullptr) {
+		while (table_scan_getnextslot(scan, ForwardScanDirection, slot)) {
 			CHECK_FOR_INTERRUPTS();
-			MemoryContext old = MemoryContextSwitchTo(per_entry);
-			memset(nulls, true, sizeof(nulls)); // a 0.1 table has no format-2 columns
-			heap_deform_tuple(tuple, RelationGetDescr(rel), values, nulls);
-			feed_entry(v, values, nulls, skip_old, min_xid, period, records, caller);
-			MemoryContextSwitchTo(old);
-			MemoryContextReset(per_entry);
+			if (!visit(slot))
+				break;
 		}
 		table_endscan(scan);
 	}
+	ExecDropSingleTupleTableSlot(slot);
+}
+
+// A row of witness.entry from a slot, into values/nulls (EntryNatts each; the format-2 columns NULL in
+// a 0.1 table, which lacks them).
+void slot_entry_row(TupleTableSlot *slot, Datum *values, bool *nulls)
+{
+	slot_getallattrs(slot);
+	memset(nulls, true, sizeof(bool) * EntryNatts);
+	const int natts = Min(slot->tts_tupleDescriptor->natts, (int)EntryNatts);
+	memcpy(values, slot->tts_values, sizeof(Datum) * natts);
+	memcpy(nulls, slot->tts_isnull, sizeof(bool) * natts);
+}
+
+// Feeds every entry of one partition that may belong to the range to the verifier.
+void scan_leaf(VerifierHandle *v, Relation rel, const XidBounds &b, Period *period, RunRecordEntries *records,
+               MemoryContext caller, MemoryContext per_entry)
+{
+	Datum values[EntryNatts];
+	bool nulls[EntryNatts];
+	scan_partition(rel, b, [&](TupleTableSlot *slot) {
+		MemoryContext old = MemoryContextSwitchTo(per_entry);
+		slot_entry_row(slot, values, nulls);
+		feed_entry(v, values, nulls, b.skip_old, b.min_xid, b.max_xid, period, records, caller);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(per_entry);
+		return true;
+	});
 }
 
 // Every partition of witness.entry (or witness.entry itself), one after the other (docs/scaling.md).
-void scan_entries(VerifierHandle *v, bool skip_old, uint64 min_xid, uint64 max_xid, Period *period,
-                  RunRecordEntries *records)
+template <typename Each> void each_partition(Each &&each)
 {
-	MemoryContext caller = CurrentMemoryContext;
 	Relation entry = table_open(entry_relid(), AccessShareLock);
 	check_entry_layout(RelationGetDescr(entry));
-	MemoryContext per_entry =
-	    AllocSetContextCreate(CurrentMemoryContext, "pg_witness verify entry", ALLOCSET_DEFAULT_SIZES);
 	List *leaves = entry_leaves(entry);
 	ListCell *lc;
 	foreach (lc, leaves) {
 		Relation rel = lfirst_oid(lc) == RelationGetRelid(entry) ? entry : table_open(lfirst_oid(lc), AccessShareLock);
 		check_partition_layout(entry, rel);
-		scan_leaf(v, rel, skip_old, min_xid, max_xid, period, records, caller, per_entry);
+		each(rel);
 		if (rel != entry)
 			table_close(rel, AccessShareLock);
 	}
 	table_close(entry, AccessShareLock);
+}
+
+void scan_entries(VerifierHandle *v, const XidBounds &b, Period *period, RunRecordEntries *records)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	MemoryContext per_entry =
+	    AllocSetContextCreate(CurrentMemoryContext, "pg_witness verify entry", ALLOCSET_DEFAULT_SIZES);
+	each_partition([&](Relation rel) { scan_leaf(v, rel, b, period, records, caller, per_entry); });
 	MemoryContextDelete(per_entry);
 	feed_pruned(v);
+}
+
+// The ids a range still lacks records of (erasures or retention runs), ascending, and which are found.
+struct Wanted {
+	int64 *ids;
+	bool *found;
+	int n, left;
+};
+
+void wanted_found(Wanted *w, int64 id)
+{
+	int64 *at = w->n > 0 ? (int64 *)bsearch(&id, w->ids, w->n, sizeof(int64), compare_ids) : nullptr;
+	if (at != nullptr && !w->found[at - w->ids]) {
+		w->found[at - w->ids] = true;
+		w->left--;
+	}
+}
+
+Wanted wanted_of(int64 *ids, int n)
+{
+	return Wanted{ids, (bool *)palloc0(sizeof(bool) * Max(n, 1)), n, n};
+}
+
+// The transaction ids of the rows of record table `table` (witness.erasure or witness.retention_run)
+// whose first column, their id, is wanted, as full transaction ids at or above from_xid, appended to
+// *xids: where their entries are, unless the rows were written in a subtransaction or restored (then
+// nothing is found there). A row's xmin has no epoch: each epoch up to the current one is a candidate.
+void record_xids(const char *table, const Wanted &w, uint64 from_xid, uint64 **xids, int *n, int *cap)
+{
+	const Oid relid = witness_relation_if_exists(table);
+	if (!OidIsValid(relid) || w.left == 0)
+		return;
+	const FullTransactionId next = ReadNextFullTransactionId();
+	Relation rel = table_open(relid, AccessShareLock);
+	TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, nullptr);
+	HeapTuple tuple;
+	while ((tuple = heap_getnext(scan, ForwardScanDirection)) != nullptr) {
+		CHECK_FOR_INTERRUPTS();
+		bool isnull;
+		const int64 id = DatumGetInt64(heap_getattr(tuple, 1, RelationGetDescr(rel), &isnull));
+		if (isnull || w.n == 0 || bsearch(&id, w.ids, w.n, sizeof(int64), compare_ids) == nullptr)
+			continue;
+		const TransactionId xmin = HeapTupleHeaderGetRawXmin(tuple->t_data);
+		for (uint64 epoch = EpochFromFullTransactionId(next) + 1; epoch-- > 0;) {
+			const uint64 full = (epoch << 32) | xmin;
+			if (full >= U64FromFullTransactionId(next))
+				continue;
+			if (full < from_xid)
+				break;
+			if (*n == *cap) {
+				*cap = *cap == 0 ? 8 : *cap * 2;
+				*xids = *xids == nullptr ? (uint64 *)palloc(sizeof(uint64) * *cap) : (uint64 *)repalloc(*xids, sizeof(uint64) * *cap);
+			}
+			(*xids)[(*n)++] = full;
+		}
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+}
+
+// A record entry among the rows a later-records scan reads: an INSERT into witness.erasure or
+// witness.retention_run with an xid at or above from_xid (and equal to only_xid when it is not 0), not
+// one of the xids skip (n_skip of them) that an earlier scan took whole. Reads the first columns only
+// until it knows.
+bool is_later_record(TupleTableSlot *slot, uint64 from_xid, uint64 only_xid, const uint64 *skip, int n_skip)
+{
+	slot_getsomeattrs(slot, EntryTableName);
+	const Datum *values = slot->tts_values;
+	const bool *nulls = slot->tts_isnull;
+	if (nulls[EntryXid - 1] || nulls[EntryOp - 1] || nulls[EntrySchemaName - 1] || nulls[EntryTableName - 1] ||
+	    DatumGetChar(values[EntryOp - 1]) != 'I')
+		return false;
+	const uint64 xid = (uint64)DatumGetInt64(values[EntryXid - 1]);
+	if (xid < from_xid || (only_xid != 0 && xid != only_xid))
+		return false;
+	for (int i = 0; i < n_skip; i++)
+		if (skip[i] == xid)
+			return false;
+	auto is = [](Datum d, const char *s) {
+		text *t = DatumGetTextPP(d);
+		return VARSIZE_ANY_EXHDR(t) == strlen(s) && memcmp(VARDATA_ANY(t), s, strlen(s)) == 0;
+	};
+	return is(values[EntrySchemaName - 1], "witness") &&
+	       (is(values[EntryTableName - 1], "erasure") || is(values[EntryTableName - 1], "retention_run"));
+}
+
+// Feeds the record entries of one later-records scan: only_xid (0: all from from_xid on); stops once
+// nothing is wanted.
+void scan_later_records(VerifierHandle *v, Wanted *erasures, Wanted *runs, uint64 from_xid, uint64 only_xid,
+                        const uint64 *skip, int n_skip, MemoryContext per_entry)
+{
+	const XidBounds b = {true, only_xid != 0 ? only_xid : from_xid, only_xid != 0 ? only_xid + 1 : 0};
+	Datum values[EntryNatts];
+	bool nulls[EntryNatts];
+	each_partition([&](Relation rel) {
+		if (erasures->left + runs->left == 0)
+			return;
+		scan_partition(rel, b, [&](TupleTableSlot *slot) {
+			if (!is_later_record(slot, from_xid, only_xid, skip, n_skip))
+				return true;
+			MemoryContext old = MemoryContextSwitchTo(per_entry);
+			slot_entry_row(slot, values, nulls);
+			const int16 format = nulls[EntryFormat - 1] ? 0 : DatumGetInt16(values[EntryFormat - 1]);
+			if ((format == kEntryFormatVersion || format == kEntryFormatCommitted) &&
+			    entry_null_required_column(nulls) == nullptr) {
+				EntryView view;
+				entry_view_from_row(values, nulls, &view);
+				const int64 id = feed_record(v, view);
+				wanted_found(is_erasure_record(view) ? erasures : runs, id);
+			}
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(per_entry);
+			return erasures->left + runs->left > 0;
+		});
+	});
+}
+
+// A range that ends before the newest block reads the entries up to its end only, but an erasure of
+// its entries, or a retention run that pruned them, may be recorded long after it. The records it
+// lacks are looked for from from_xid (the last block's xmax) on: first at the xids their rows in
+// witness.erasure and witness.retention_run were written by (a few BRIN page ranges), then, for any
+// still missing, in every entry from from_xid on, until all are found. A record not found is reported
+// as missing, as in a verification of the whole trail.
+void feed_later_records(VerifierHandle *v, uint64 from_xid)
+{
+	int64 *erasure_ids, *run_ids;
+	int n_erasures, n_runs;
+	if (!verifier_missing_records(v, &erasure_ids, &n_erasures, &run_ids, &n_runs))
+		return;
+	Wanted erasures = wanted_of(erasure_ids, n_erasures), runs = wanted_of(run_ids, n_runs);
+	uint64 *xids = nullptr;
+	int n_xids = 0, cap = 0;
+	record_xids("erasure", erasures, from_xid, &xids, &n_xids, &cap);
+	record_xids("retention_run", runs, from_xid, &xids, &n_xids, &cap);
+	MemoryContext per_entry =
+	    AllocSetContextCreate(CurrentMemoryContext, "pg_witness verify record", ALLOCSET_DEFAULT_SIZES);
+	for (int i = 0; i < n_xids && erasures.left + runs.left > 0; i++) {
+		bool seen = false;
+		for (int k = 0; k < i; k++)
+			seen = seen || xids[k] == xids[i];
+		if (!seen)
+			scan_later_records(v, &erasures, &runs, from_xid, xids[i], nullptr, 0, per_entry);
+	}
+	if (erasures.left + runs.left > 0)
+		scan_later_records(v, &erasures, &runs, from_xid, 0, xids, n_xids, per_entry);
+	MemoryContextDelete(per_entry);
 }
 
 } // namespace
@@ -526,8 +712,11 @@ void verify_blocks(int64 first, int64 last, bool to_newest, bool for_caller, Run
 	Period period = {};
 	if (for_caller)
 		period.restricted = access_period(&period.since, &period.till);
-	scan_entries(v, previous != nullptr && eras == 0, prev_xmin, out->is_last || n == 0 || eras > 0 ? 0 : last_xmax,
-	             &period, records);
+	const XidBounds bounds = {previous != nullptr && eras == 0, prev_xmin,
+	                          out->is_last || n == 0 || eras > 0 ? 0 : last_xmax};
+	scan_entries(v, bounds, &period, records);
+	if (bounds.max_xid != 0)
+		feed_later_records(v, bounds.max_xid);
 	if (period.n > 1)
 		qsort(period.ids, period.n, sizeof(int64), compare_ids);
 	VerifyResult &r = out->result;
