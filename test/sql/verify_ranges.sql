@@ -1,0 +1,89 @@
+-- Verification of a block range that ends before the newest block (docs/verification.md, "Ranges and
+-- the records after them"). Such a range reads only the entries up to its end, through the xid BRIN
+-- index, but an erasure of its entries, or a retention run that pruned them, is recorded in a later
+-- block. The range must find those records, at the xid their rows were written by and otherwise by
+-- reading on, and still report a record that is nowhere. In a database of its own: the filler must
+-- lie between the blocks, and retention prunes every pii entry of the database.
+\set SHOW_CONTEXT never
+SELECT current_database() AS original_db \gset
+CREATE DATABASE witness_verify_ranges;
+\c witness_verify_ranges
+SET client_min_messages = warning;
+CREATE EXTENSION pg_witness;
+RESET client_min_messages;
+CREATE SCHEMA vr;
+-- vr.person's entries are kept and erased; vr.visit's (pii) are pruned; vr.filler lies between.
+CREATE TABLE vr.person (id int PRIMARY KEY, email text NOT NULL);
+CREATE TABLE vr.visit (id int PRIMARY KEY, email text NOT NULL);
+CREATE TABLE vr.filler (id int PRIMARY KEY, pad text);
+SELECT witness.track('vr.person', 'internal', subject_column => 'email', encrypt => false);
+SELECT witness.track('vr.visit', 'pii', encrypt => false);
+SELECT witness.track('vr.filler', 'internal');
+-- The pages of the trail a statement reads (shared buffers hit or read).
+CREATE FUNCTION vr.trail_pages() RETURNS bigint LANGUAGE sql AS $$
+	SELECT COALESCE(sum(s.heap_blks_hit + s.heap_blks_read), 0)::bigint FROM pg_statio_all_tables s
+	WHERE s.relid IN (SELECT relid FROM pg_partition_tree('witness.entry') WHERE isleaf)
+$$;
+CREATE FUNCTION vr.summarize() RETURNS void LANGUAGE sql AS $$
+	SELECT brin_summarize_new_values(i.indexrelid) FROM pg_index i
+	WHERE i.indrelid IN (SELECT relid FROM pg_partition_tree('witness.entry') WHERE isleaf)
+	  AND pg_get_indexdef(i.indexrelid) LIKE '%USING brin (xid %'
+$$;
+
+-- Block 1: the entries that will be erased and pruned.
+INSERT INTO vr.person SELECT g, 'p' || g || '@vr.example' FROM generate_series(1, 40) g;
+INSERT INTO vr.visit SELECT g, 'v' || g || '@vr.example' FROM generate_series(1, 30) g;
+SELECT entry_count FROM witness.seal();
+-- Block 2: filler, many 128-page ranges of the trail.
+INSERT INTO vr.filler SELECT g, repeat('x', 400) FROM generate_series(1, 25000) g;
+SELECT entry_count FROM witness.seal();
+SELECT pg_relation_size('witness.entry_default') / 8192 > 1000 AS many_pages;
+-- Block 3: person 7 erased. Block 4: vr.visit's entries pruned.
+SELECT witness.erase_subject('p7@vr.example', 'request 1');
+SELECT entry_count FROM witness.seal();
+SELECT witness.set_retention('pii', '1 microsecond') IS NOT NULL AS set;
+SELECT pg_sleep(0.01);
+SELECT entries_pruned, blocks_partly_pruned FROM witness.apply_retention();
+SELECT entry_count FROM witness.seal();
+SELECT vr.summarize();
+
+-- Block 1 alone: both records lie in later blocks; found at their xids, reading a few 128-page
+-- ranges of the trail besides block 1's own, not the filler's pages (reading on would take them all).
+SELECT pg_stat_force_next_flush();
+SELECT vr.trail_pages() AS pages_before \gset
+SELECT status, blocks_checked, entries_checked, entries_erased, entries_pruned, problem FROM witness.verify(1, 1);
+SELECT pg_stat_force_next_flush();
+SELECT pg_stat_clear_snapshot();
+SELECT vr.trail_pages() - :pages_before < pg_relation_size('witness.entry_default') / 8192 / 2 AS read_a_few_ranges;
+SELECT status, blocks_checked, entries_erased, entries_pruned, problem FROM witness.verify(1, 2);
+SELECT status, blocks_checked, entries_erased, entries_pruned, problem FROM witness.verify();
+
+-- An erasure in a subtransaction: its row's xmin is the subtransaction's, its entry carries the
+-- top-level transaction's. Not found at that xid, the record is found by reading on.
+INSERT INTO vr.filler SELECT g, repeat('y', 400) FROM generate_series(25001, 35000) g;
+SELECT entry_count FROM witness.seal();
+BEGIN;
+SAVEPOINT s;
+SELECT witness.erase_subject('p8@vr.example', 'request 2');
+RELEASE SAVEPOINT s;
+COMMIT;
+SELECT entry_count FROM witness.seal();
+SELECT vr.summarize();
+SELECT status, blocks_checked, entries_erased, entries_pruned, problem FROM witness.verify(1, 1);
+SELECT status, entries_erased, problem FROM witness.verify();
+
+-- A payload removed with the name of an erasure that no record lists: looked for to the end of the
+-- trail, and reported as in a verification of the whole trail.
+SELECT id AS p9 FROM witness.entry WHERE subject = 'p9@vr.example' \gset
+SET session_replication_role = replica;
+ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
+UPDATE witness.entry SET new_values = NULL, row_key = NULL, subject = NULL, salt = NULL, erasure_id = 99 WHERE id = :p9;
+ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_append_only;
+RESET session_replication_role;
+SELECT status, problem, entry_id = :p9 AS is_p9, detail FROM witness.verify(1, 1) WHERE problem = 'payload removed';
+SELECT status, problem, entry_id = :p9 AS is_p9, detail FROM witness.verify() WHERE problem = 'payload removed';
+
+\c :original_db
+SET client_min_messages = warning;
+DROP DATABASE witness_verify_ranges;
+RESET client_min_messages;
