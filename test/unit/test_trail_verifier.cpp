@@ -1080,3 +1080,41 @@ TEST(TrailVerifier, PendingRecordsAreNoEvidenceForAFile)
 	EXPECT_EQ(database.status, "valid") << details(database);
 	EXPECT_EQ(database.entries_erased, 1);
 }
+
+// A range that ends before the newest block reads only its own entries, and the records of an erasure
+// or a retention run lie after it: missing_records() names what the range's erased and pruned entries
+// still lack (never an erasure or run already added, nor one outside the range), so that
+// witness.verify() can look for them before finish().
+TEST(TrailVerifier, MissingRecordsNameWhatTheRangeLacks)
+{
+	Trail t = two_blocks();
+	const Hash h3 = t.row(3).stored;
+	t.erase(3);
+	TrailVerifier v(nullptr, {t.blocks.at(0)}, false, 0);
+	v.set_range_end(1);
+	EXPECT_TRUE(v.missing_records().empty());
+	v.add_pruned(1, 4, false, {3}, {h3});
+	v.add_pruned(2, 5, true, {}, {}); // outside the range: ignored
+	for (const Row &r : t.rows) {
+		v.add_entry(r.id, r.xid, r.stored, leaf_of(r.id, r.xid, r.content));
+		v.add_payload(r.id, r.xid, r.id == 2 ? PayloadState::Erased : r.id == 4 ? PayloadState::Erased : PayloadState::Intact,
+		              r.id == 2 ? 9 : r.id == 4 ? 8 : 0);
+	}
+	TrailVerifier::MissingRecords m = v.missing_records();
+	EXPECT_EQ(m.erasure_ids, (std::vector<int64_t>{8, 9}));
+	EXPECT_EQ(m.run_ids, (std::vector<int64_t>{4}));
+	v.add_erasure_record(9, {2});
+	RetentionRecord run;
+	run.run_id = 4;
+	run.blocks.push_back({1, false, pruned_digest(1, false, {3}, {h3})});
+	v.add_retention_record(run);
+	m = v.missing_records();
+	EXPECT_EQ(m.erasure_ids, (std::vector<int64_t>{8}));
+	EXPECT_TRUE(m.run_ids.empty());
+	v.add_erasure_record(8, {4});
+	EXPECT_TRUE(v.missing_records().empty());
+	const VerifyReport r = v.finish();
+	EXPECT_EQ(r.status, "valid") << Trail::report_text(r);
+	EXPECT_EQ(r.entries_erased, 2);
+	EXPECT_EQ(r.entries_pruned, 1);
+}
