@@ -83,6 +83,44 @@ RESET session_replication_role;
 SELECT status, problem, entry_id = :p9 AS is_p9, detail FROM witness.verify(1, 1) WHERE problem = 'payload removed';
 SELECT status, problem, entry_id = :p9 AS is_p9, detail FROM witness.verify() WHERE problem = 'payload removed';
 
+-- A long trail is checked in parts, one range after another, each holding at most
+-- maintenance_work_mem of entries (docs/scaling.md, "Memory"): at 1 MB, about 16,000 entries, so that
+-- block 1, each filler block and the blocks after them are parts of their own. Same verdict, counts
+-- and problems as in one part.
+-- A part after the first reads its entries through the xid BRIN index; one part reads the whole trail.
+SELECT block_no, entry_count FROM witness.block ORDER BY block_no;
+CREATE FUNCTION vr.xid_brin_scans() RETURNS bigint LANGUAGE sql AS $$
+	SELECT COALESCE(sum(s.idx_scan), 0)::bigint FROM pg_stat_all_indexes s
+	WHERE s.relid IN (SELECT relid FROM pg_partition_tree('witness.entry') WHERE isleaf)
+	  AND pg_get_indexdef(s.indexrelid) LIKE '%USING brin (xid %'
+$$;
+SELECT pg_stat_force_next_flush();
+SELECT vr.xid_brin_scans() AS scans \gset
+SET maintenance_work_mem = '1MB';
+SELECT status, blocks_checked, entries_checked, entries_pending, entries_erased, entries_pruned, problem, entry_id = :p9 AS is_p9
+FROM witness.verify();
+SELECT pg_stat_force_next_flush();
+SELECT pg_stat_clear_snapshot();
+SELECT vr.xid_brin_scans() - :scans >= 2 AS read_in_parts;
+SELECT vr.xid_brin_scans() AS scans \gset
+RESET maintenance_work_mem;
+SELECT status, blocks_checked, entries_checked, entries_pending, entries_erased, entries_pruned, problem, entry_id = :p9 AS is_p9
+FROM witness.verify();
+SELECT pg_stat_force_next_flush();
+SELECT pg_stat_clear_snapshot();
+SELECT vr.xid_brin_scans() - :scans AS brin_scans_in_one_part;
+-- A block deleted where one part ends and the next begins, and the first block of a part changed:
+-- found in parts as in one.
+BEGIN;
+ALTER TABLE witness.block DISABLE TRIGGER witness_append_only;
+DELETE FROM witness.block WHERE block_no = 2;
+UPDATE witness.block SET entry_count = entry_count + 1 WHERE block_no = 5;
+SET LOCAL maintenance_work_mem = '1MB';
+SELECT status, problem, block_no, entry_id = :p9 AS is_p9 FROM witness.verify();
+SET LOCAL maintenance_work_mem = '64MB';
+SELECT status, problem, block_no, entry_id = :p9 AS is_p9 FROM witness.verify();
+ROLLBACK;
+
 \c :original_db
 SET client_min_messages = warning;
 DROP DATABASE witness_verify_ranges;

@@ -681,13 +681,9 @@ void feed_later_records(VerifierHandle *v, uint64 from_xid)
 	MemoryContextDelete(per_entry);
 }
 
-} // namespace
-
-namespace witness::pg
-{
-
-void verify_blocks(int64 first, int64 last, bool to_newest, bool for_caller, RunRecordEntries *records,
-                   VerifyOutcome *out)
+// One range of blocks, checked by one verifier that holds all of its entries.
+void verify_range(int64 first, int64 last, bool to_newest, bool for_caller, RunRecordEntries *records,
+                  VerifyOutcome *out)
 {
 	int64 newest = newest_block_no();
 	if (to_newest)
@@ -735,6 +731,152 @@ void verify_blocks(int64 first, int64 last, bool to_newest, bool for_caller, Run
 		out->has_oldest_age = p.has_pending;
 		if (p.has_pending)
 			out->oldest_age = pending_age(p.oldest_pending_since);
+	}
+}
+
+
+// What a part of a long verification may hold, in bytes: the verifier keeps about 64 bytes per entry
+// and a few hundred per block header. maintenance_work_mem, as the sealer's sort of a block does.
+constexpr int64 kBytesPerEntry = 64;
+constexpr int64 kBytesPerBlock = 400;
+int64 part_budget()
+{
+	return (int64)maintenance_work_mem * 1024L;
+}
+
+// With eras, every range reads every entry (verify_range): a verification in parts would read the
+// trail once per part.
+bool has_eras()
+{
+	if (!OidIsValid(witness_relation_if_exists("era")))
+		return false;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "pg_witness: SPI_connect failed");
+	if (SPI_execute("SELECT 1 FROM witness.era LIMIT 1", true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "pg_witness: could not read witness.era");
+	const bool any = SPI_processed > 0;
+	SPI_finish();
+	return any;
+}
+
+// The last block of each part of blocks first..last, so that no part holds more than part_budget()
+// (a single block larger than that is a part of its own). Read through a cursor: a long trail has
+// millions of block headers. Returns the number of parts; *ends is palloc'd in the caller's context.
+int plan_parts(int64 first, int64 last, int64 **ends)
+{
+	int n = 0, cap = 16;
+	*ends = (int64 *)palloc(sizeof(int64) * cap);
+	Oid argtypes[2] = {INT8OID, INT8OID};
+	Datum args[2] = {Int64GetDatum(first), Int64GetDatum(last)};
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "pg_witness: SPI_connect failed");
+	SPIPlanPtr plan = SPI_prepare("SELECT block_no, entry_count FROM witness.block WHERE block_no OPERATOR(pg_catalog.>=) $1"
+	                              " AND block_no OPERATOR(pg_catalog.<=) $2 ORDER BY block_no",
+	                              2, argtypes);
+	if (plan == nullptr)
+		elog(ERROR, "pg_witness: could not prepare the read of blocks");
+	Portal cursor = SPI_cursor_open(nullptr, plan, args, nullptr, true);
+	const int64 budget = part_budget();
+	int64 weight = 0, previous = 0;
+	for (;;) {
+		SPI_cursor_fetch(cursor, true, 10000);
+		if (SPI_processed == 0)
+			break;
+		for (uint64 i = 0; i < SPI_processed; i++) {
+			CHECK_FOR_INTERRUPTS();
+			bool isnull;
+			const int64 block_no = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+			const Datum count = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull);
+			const int64 w = kBytesPerBlock + (isnull ? 0 : Max(DatumGetInt64(count), (int64)0) * kBytesPerEntry);
+			if (weight > 0 && weight + w > budget) {
+				if (n == cap) {
+					cap *= 2;
+					*ends = (int64 *)repalloc(*ends, sizeof(int64) * cap);
+				}
+				(*ends)[n++] = previous;
+				weight = 0;
+			}
+			weight += w;
+			previous = block_no;
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_cursor_close(cursor);
+	SPI_finish();
+	return n + 1; // the last part ends at `last`
+}
+
+// Adds a part's outcome to the whole's: counts summed, problems appended (copied into the whole's
+// memory context), status tampered once any part is.
+void merge_part(const VerifyOutcome &part, VerifyOutcome *whole, int *cap, MemoryContext into)
+{
+	VerifyResult &w = whole->result;
+	const VerifyResult &p = part.result;
+	MemoryContext old = MemoryContextSwitchTo(into);
+	if (strcmp(p.status, "valid") != 0)
+		w.status = pstrdup(p.status);
+	w.blocks_checked += p.blocks_checked;
+	w.entries_checked += p.entries_checked;
+	w.entries_pending += p.entries_pending;
+	w.entries_erased += p.entries_erased;
+	w.entries_unchecked += p.entries_unchecked;
+	w.entries_pruned += p.entries_pruned;
+	for (int i = 0; i < p.nproblems; i++) {
+		if (w.nproblems == *cap) {
+			*cap = *cap == 0 ? 16 : *cap * 2;
+			w.problems = w.problems == nullptr ? (VerifyProblem *)palloc(sizeof(VerifyProblem) * *cap)
+			                                   : (VerifyProblem *)repalloc(w.problems, sizeof(VerifyProblem) * *cap);
+		}
+		const VerifyProblem &q = p.problems[i];
+		w.problems[w.nproblems++] = VerifyProblem{pstrdup(q.kind), q.block_no, q.entry_id, pstrdup(q.detail)};
+	}
+	whole->is_last = part.is_last;
+	whole->newest = part.newest;
+	whole->has_oldest_age = part.has_oldest_age;
+	whole->oldest_age = part.has_oldest_age ? datumCopy(part.oldest_age, false, 16) : (Datum)0;
+	MemoryContextSwitchTo(old);
+}
+
+} // namespace
+
+namespace witness::pg
+{
+
+// A range whose entries would take more memory than part_budget() is checked in parts, one after the
+// other, each a range of its own that ends where the next begins (docs/scaling.md, "Memory"): the
+// same checks, since a range takes the block before it as its anchor and looks for the records after
+// it. Not with eras (every part would read every entry) nor when resuming from a checkpoint (records).
+void verify_blocks(int64 first, int64 last, bool to_newest, bool for_caller, RunRecordEntries *records,
+                   VerifyOutcome *out)
+{
+	const int64 newest = newest_block_no();
+	const int64 end = to_newest ? Max(newest, first) : last;
+	int64 *ends = nullptr;
+	const int nparts = records != nullptr || first < 1 || end < first || first > newest || has_eras()
+	                       ? 1
+	                       : plan_parts(first, Min(end, newest), &ends);
+	if (nparts == 1) {
+		verify_range(first, last, to_newest, for_caller, records, out);
+		return;
+	}
+	MemoryContext caller = CurrentMemoryContext;
+	*out = VerifyOutcome{};
+	out->result.status = pstrdup("valid");
+	int cap = 0;
+	int64 part_first = first;
+	for (int i = 0; i < nparts; i++) {
+		CHECK_FOR_INTERRUPTS();
+		const bool final = i == nparts - 1;
+		MemoryContext part =
+		    AllocSetContextCreate(caller, "pg_witness verify part", ALLOCSET_DEFAULT_SIZES);
+		MemoryContextSwitchTo(part);
+		VerifyOutcome po;
+		verify_range(part_first, final ? last : ends[i], final && to_newest, for_caller, nullptr, &po);
+		MemoryContextSwitchTo(caller);
+		merge_part(po, out, &cap, caller);
+		MemoryContextDelete(part);
+		if (!final)
+			part_first = ends[i] + 1;
 	}
 }
 
