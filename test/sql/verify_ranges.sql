@@ -58,6 +58,19 @@ SELECT vr.trail_pages() - :pages_before < pg_relation_size('witness.entry_defaul
 SELECT status, blocks_checked, entries_erased, entries_pruned, problem FROM witness.verify(1, 2);
 SELECT status, blocks_checked, entries_erased, entries_pruned, problem FROM witness.verify();
 
+-- Thirty erasures, each its own transaction: their records share a few page ranges, which are read
+-- once, not once for each record.
+SELECT format('SELECT witness.erase_subject(%L, %L)', 'p' || g || '@vr.example', 'request ' || g)
+FROM generate_series(10, 39) g \gexec
+SELECT entry_count FROM witness.seal();
+SELECT vr.summarize();
+SELECT pg_stat_force_next_flush();
+SELECT vr.trail_pages() AS pages_before \gset
+SELECT status, blocks_checked, entries_erased, entries_pruned, problem FROM witness.verify(1, 1);
+SELECT pg_stat_force_next_flush();
+SELECT pg_stat_clear_snapshot();
+SELECT vr.trail_pages() - :pages_before < pg_relation_size('witness.entry_default') / 8192 / 2 AS read_a_few_ranges;
+
 -- An erasure in a subtransaction: its row's xmin is the subtransaction's, its entry carries the
 -- top-level transaction's. Not found at that xid, the record is found by reading on.
 INSERT INTO vr.filler SELECT g, repeat('y', 400) FROM generate_series(25001, 35000) g;

@@ -165,6 +165,8 @@ bool verifier_missing_records(VerifierHandle *v, int64 **erasure_ids, int *n_era
 	};
 	copy(missing.erasure_ids, erasure_ids, n_erasures);
 	copy(missing.run_ids, run_ids, n_runs);
+	std::vector<int64_t>().swap(missing.erasure_ids); // the static holds nothing between calls
+	std::vector<int64_t>().swap(missing.run_ids);
 	return *n_erasures > 0 || *n_runs > 0;
 }
 

@@ -345,14 +345,16 @@ int64 feed_record(VerifierHandle *v, const EntryView &view)
 }
 
 // Feeds one row of witness.entry to the verifier, with its recomputed leaf hash, when it may belong to
-// the range; keeps the INSERT entries of witness.verification_run for the checkpoint's check. Records
-// of erasures and retention runs with an xid at or above records_below (0: none) are left to
-// feed_later_records(), which looks for them all.
+// the range; keeps the INSERT entries of witness.verification_run for the checkpoint's check. Entries
+// with an xid at or above records_below (0: none), the range's end, are not in the range, and their
+// records of erasures and retention runs are left to feed_later_records(), which looks for them all.
 void feed_entry(VerifierHandle *v, Datum *values, bool *nulls, bool skip_old, uint64 min_xid, uint64 records_below,
                 Period *period, RunRecordEntries *records, MemoryContext caller)
 {
 	uint64 xid = (uint64)DatumGetInt64(values[EntryXid - 1]);
-	if (skip_old && xid < min_xid)
+	// No entry of the range has an xid below the xmin of the block before it, nor one at or above the
+	// xmax of its last block: such entries are not hashed.
+	if ((skip_old && xid < min_xid) || (records_below != 0 && xid >= records_below))
 		return;
 	// The leaf as its block sealed it, as far as the entry stores it (core/stored_leaf.hpp), and the
 	// hash of its content (all 0xff when it cannot be hashed).
@@ -372,8 +374,7 @@ void feed_entry(VerifierHandle *v, Datum *values, bool *nulls, bool skip_old, ui
 			recomputed = sealed.leaf;
 		if (format == kEntryFormatCommitted)
 			check_payload(v, values, nulls, &view, xid);
-		if (records_below == 0 || xid < records_below)
-			feed_record(v, view);
+		feed_record(v, view);
 		if (records != nullptr && is_record_insert(view, "verification_run"))
 			run_record_add(records, DatumGetInt64(values[EntryId - 1]), xid, view.new_values.canonical,
 			               view.new_values.canonical_len, caller);
@@ -442,41 +443,104 @@ TIDBitmap *xid_pages(Oid brin, const XidBounds &b)
 	return pages;
 }
 
+// Calls visit(slot) for the rows of heap pages [start, end) of scan's partition, until it returns
+// false; returns false then. A sequential scan limited to those pages: it reads through a ring of
+// buffers (a long part must not fill shared buffers, nor make a new backend map all of them) and in
+// order, so the kernel reads ahead.
+template <typename Visit> bool scan_pages(TableScanDesc scan, TupleTableSlot *slot, BlockNumber start, BlockNumber end,
+                                          Visit &visit)
+{
+	table_rescan(scan, nullptr);
+	const BlockNumber nblocks = ((HeapScanDesc)scan)->rs_nblocks; // the relation may have been truncated since
+	if (start >= nblocks)
+		return true;
+	heap_setscanlimits(scan, start, Min(end, nblocks) - start);
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot)) {
+		CHECK_FOR_INTERRUPTS();
+		if (!visit(slot))
+			return false;
+	}
+	return true;
+}
+
+// Calls visit(slot) for the rows of the pages of rel in the bitmap pages, until it returns false;
+// frees the bitmap. The bitmap's pages come in ascending order: each run of consecutive ones is read
+// as one (scan_pages).
+template <typename Visit> void scan_bitmap(Relation rel, TIDBitmap *pages, TupleTableSlot *slot, Visit &visit)
+{
+	TableScanDesc scan = table_beginscan_strat(rel, GetActiveSnapshot(), 0, nullptr, true, false);
+	TBMIterator *it = tbm_begin_iterate(pages);
+	TBMIterateResult *page;
+	BlockNumber start = InvalidBlockNumber, end = InvalidBlockNumber;
+	bool more = true;
+	while (more && (page = tbm_iterate(it)) != nullptr) {
+		CHECK_FOR_INTERRUPTS();
+		if (page->blockno == end) {
+			end++;
+			continue;
+		}
+		if (start != InvalidBlockNumber)
+			more = scan_pages(scan, slot, start, end, visit);
+		start = page->blockno;
+		end = page->blockno + 1;
+	}
+	if (more && start != InvalidBlockNumber)
+		scan_pages(scan, slot, start, end, visit);
+	tbm_end_iterate(it);
+	table_endscan(scan);
+	tbm_free(pages);
+}
+
+// Calls visit(slot) for every row of rel, until it returns false.
+template <typename Visit> void scan_all(Relation rel, TupleTableSlot *slot, Visit &visit)
+{
+	TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, nullptr);
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot)) {
+		CHECK_FOR_INTERRUPTS();
+		if (!visit(slot))
+			break;
+	}
+	table_endscan(scan);
+}
+
 // Calls visit(slot) for the rows of one partition (or of witness.entry when it is not partitioned)
 // that may lie within b, until it returns false. With bounds, a partition with a usable xid BRIN
-// index is read only in the page ranges whose xids reach them (lossy pages: the visitor checks every
-// tuple; unsummarized ranges are always read), so that a resumed verification reads the new entries
-// and a range that ends before the newest block its own; otherwise the whole partition is read.
+// index is read only in the page ranges whose xids reach them (the visitor checks every tuple;
+// unsummarized ranges are always read), so that a resumed verification reads the new entries and a
+// range that ends before the newest block its own; otherwise the whole partition is read.
 template <typename Visit> void scan_partition(Relation rel, const XidBounds &b, Visit &&visit)
 {
 	const Oid brin = b.skip_old || b.max_xid != 0 ? usable_xid_brin(rel) : InvalidOid;
 	TupleTableSlot *slot = table_slot_create(rel, nullptr);
+	if (OidIsValid(brin))
+		scan_bitmap(rel, xid_pages(brin, b), slot, visit);
+	else
+		scan_all(rel, slot, visit);
+	ExecDropSingleTupleTableSlot(slot);
+}
+
+// The same for the rows that may carry one of the xids (ascending, n of them): the union of each xid's
+// page ranges, read once.
+template <typename Visit> void scan_partition_xids(Relation rel, const uint64 *xids, int n, Visit &&visit)
+{
+	const Oid brin = usable_xid_brin(rel);
+	TupleTableSlot *slot = table_slot_create(rel, nullptr);
 	if (OidIsValid(brin)) {
-		TIDBitmap *pages = xid_pages(brin, b);
-		TableScanDesc scan = table_beginscan_bm(rel, GetActiveSnapshot(), 0, nullptr);
-		TBMIterator *it = tbm_begin_iterate(pages);
-		TBMIterateResult *page;
-		bool more = true;
-		while (more && (page = tbm_iterate(it)) != nullptr) {
+		TIDBitmap *all = nullptr;
+		for (int i = 0; i < n; i++) {
 			CHECK_FOR_INTERRUPTS();
-			if (!table_scan_bitmap_next_block(scan, page))
-				continue;
-			while (more && table_scan_bitmap_next_tuple(scan, page, slot)) {
-				CHECK_FOR_INTERRUPTS();
-				more = visit(slot);
+			TIDBitmap *one = xid_pages(brin, XidBounds{true, xids[i], xids[i] + 1});
+			if (all == nullptr) {
+				all = one;
+			} else {
+				tbm_union(all, one);
+				tbm_free(one);
 			}
 		}
-		tbm_end_iterate(it);
-		table_endscan(scan);
-		tbm_free(pages);
+		if (all != nullptr)
+			scan_bitmap(rel, all, slot, visit);
 	} else {
-		TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, nullptr);
-		while (table_scan_getnextslot(scan, ForwardScanDirection, slot)) {
-			CHECK_FOR_INTERRUPTS();
-			if (!visit(slot))
-				break;
-		}
-		table_endscan(scan);
+		scan_all(rel, slot, visit);
 	}
 	ExecDropSingleTupleTableSlot(slot);
 }
@@ -593,11 +657,16 @@ void record_xids(const char *table, const Wanted &w, uint64 from_xid, uint64 **x
 	table_close(rel, AccessShareLock);
 }
 
+int compare_xids(const void *a, const void *b)
+{
+	uint64 x = *(const uint64 *)a, y = *(const uint64 *)b;
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
 // A record entry among the rows a later-records scan reads: an INSERT into witness.erasure or
-// witness.retention_run with an xid at or above from_xid (and equal to only_xid when it is not 0), not
-// one of the xids skip (n_skip of them) that an earlier scan took whole. Reads the first columns only
-// until it knows.
-bool is_later_record(TupleTableSlot *slot, uint64 from_xid, uint64 only_xid, const uint64 *skip, int n_skip)
+// witness.retention_run with an xid at or above from_xid, whose xid is one of xids (n of them,
+// ascending) when `among`, and none of them otherwise. Reads the first columns only until it knows.
+bool is_later_record(TupleTableSlot *slot, uint64 from_xid, const uint64 *xids, int n, bool among)
 {
 	slot_getsomeattrs(slot, EntryTableName);
 	const Datum *values = slot->tts_values;
@@ -606,11 +675,8 @@ bool is_later_record(TupleTableSlot *slot, uint64 from_xid, uint64 only_xid, con
 	    DatumGetChar(values[EntryOp - 1]) != 'I')
 		return false;
 	const uint64 xid = (uint64)DatumGetInt64(values[EntryXid - 1]);
-	if (xid < from_xid || (only_xid != 0 && xid != only_xid))
+	if (xid < from_xid || among != (n > 0 && bsearch(&xid, xids, n, sizeof(uint64), compare_xids) != nullptr))
 		return false;
-	for (int i = 0; i < n_skip; i++)
-		if (skip[i] == xid)
-			return false;
 	auto is = [](Datum d, const char *s) {
 		text *t = DatumGetTextPP(d);
 		return VARSIZE_ANY_EXHDR(t) == strlen(s) && memcmp(VARDATA_ANY(t), s, strlen(s)) == 0;
@@ -619,21 +685,16 @@ bool is_later_record(TupleTableSlot *slot, uint64 from_xid, uint64 only_xid, con
 	       (is(values[EntryTableName - 1], "erasure") || is(values[EntryTableName - 1], "retention_run"));
 }
 
-// Feeds the record entries of one later-records scan: only_xid (0: all from from_xid on); stops once
-// nothing is wanted.
-void scan_later_records(VerifierHandle *v, Wanted *erasures, Wanted *runs, uint64 from_xid, uint64 only_xid,
-                        const uint64 *skip, int n_skip, MemoryContext per_entry)
+// Feeds the record entries of one later-records scan (is_later_record); reading on (not among), it
+// stops once nothing is wanted.
+void scan_later_records(VerifierHandle *v, Wanted *erasures, Wanted *runs, uint64 from_xid, const uint64 *xids,
+                        int n, bool among, MemoryContext per_entry)
 {
-	const XidBounds b = {true, only_xid != 0 ? only_xid : from_xid, only_xid != 0 ? only_xid + 1 : 0};
 	Datum values[EntryNatts];
 	bool nulls[EntryNatts];
-	each_partition([&](Relation rel) {
-		if (erasures->left + runs->left == 0)
-			return;
-		scan_partition(rel, b, [&](TupleTableSlot *slot) {
-			if (!is_later_record(slot, from_xid, only_xid, skip, n_skip))
-				return true;
-			MemoryContext old = MemoryContextSwitchTo(per_entry);
+	auto visit = [&](TupleTableSlot *slot) {
+		MemoryContext old = MemoryContextSwitchTo(per_entry);
+		if (is_later_record(slot, from_xid, xids, n, among)) {
 			slot_entry_row(slot, values, nulls);
 			const int16 format = nulls[EntryFormat - 1] ? 0 : DatumGetInt16(values[EntryFormat - 1]);
 			if ((format == kEntryFormatVersion || format == kEntryFormatCommitted) &&
@@ -643,19 +704,25 @@ void scan_later_records(VerifierHandle *v, Wanted *erasures, Wanted *runs, uint6
 				const int64 id = feed_record(v, view);
 				wanted_found(is_erasure_record(view) ? erasures : runs, id);
 			}
-			MemoryContextSwitchTo(old);
-			MemoryContextReset(per_entry);
-			return erasures->left + runs->left > 0;
-		});
+		}
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(per_entry);
+		return among || erasures->left + runs->left > 0;
+	};
+	each_partition([&](Relation rel) {
+		if (among)
+			scan_partition_xids(rel, xids, n, visit);
+		else if (erasures->left + runs->left > 0)
+			scan_partition(rel, XidBounds{true, from_xid, 0}, visit);
 	});
 }
 
 // A range that ends before the newest block reads the entries up to its end only, but an erasure of
 // its entries, or a retention run that pruned them, may be recorded long after it. The records it
 // lacks are looked for from from_xid (the last block's xmax) on: first at the xids their rows in
-// witness.erasure and witness.retention_run were written by (a few BRIN page ranges), then, for any
-// still missing, in every entry from from_xid on, until all are found. A record not found is reported
-// as missing, as in a verification of the whole trail.
+// witness.erasure and witness.retention_run were written by (the union of their BRIN page ranges,
+// read once), then, for any still missing, in every entry from from_xid on, until all are found. A
+// record not found is reported as missing, as in a verification of the whole trail.
 void feed_later_records(VerifierHandle *v, uint64 from_xid)
 {
 	int64 *erasure_ids, *run_ids;
@@ -667,17 +734,20 @@ void feed_later_records(VerifierHandle *v, uint64 from_xid)
 	int n_xids = 0, cap = 0;
 	record_xids("erasure", erasures, from_xid, &xids, &n_xids, &cap);
 	record_xids("retention_run", runs, from_xid, &xids, &n_xids, &cap);
+	if (n_xids > 1) {
+		qsort(xids, n_xids, sizeof(uint64), compare_xids);
+		int kept = 1;
+		for (int i = 1; i < n_xids; i++)
+			if (xids[i] != xids[kept - 1])
+				xids[kept++] = xids[i];
+		n_xids = kept;
+	}
 	MemoryContext per_entry =
 	    AllocSetContextCreate(CurrentMemoryContext, "pg_witness verify record", ALLOCSET_DEFAULT_SIZES);
-	for (int i = 0; i < n_xids && erasures.left + runs.left > 0; i++) {
-		bool seen = false;
-		for (int k = 0; k < i; k++)
-			seen = seen || xids[k] == xids[i];
-		if (!seen)
-			scan_later_records(v, &erasures, &runs, from_xid, xids[i], nullptr, 0, per_entry);
-	}
+	if (n_xids > 0)
+		scan_later_records(v, &erasures, &runs, from_xid, xids, n_xids, true, per_entry);
 	if (erasures.left + runs.left > 0)
-		scan_later_records(v, &erasures, &runs, from_xid, 0, xids, n_xids, per_entry);
+		scan_later_records(v, &erasures, &runs, from_xid, xids, n_xids, false, per_entry);
 	MemoryContextDelete(per_entry);
 }
 
