@@ -134,6 +134,33 @@ SET LOCAL maintenance_work_mem = '64MB';
 SELECT status, problem, block_no, entry_id = :p9 AS is_p9 FROM witness.verify();
 ROLLBACK;
 
+-- A block larger than a part on its own (the 25,000 filler entries of block 2 at 1 MB) is verified in
+-- id order: its entries sorted first (on disk: a temporary file), then streamed, the verifier keeping
+-- a Merkle frontier instead of the members. An entry changed in it is found and named as in one part:
+-- the block's members are then collected in a second pass.
+SELECT id AS f77 FROM witness.entry WHERE table_name = 'filler' AND row_key ->> 'id' = '77' \gset
+SET session_replication_role = replica;
+ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
+UPDATE witness.entry SET new_values = replace(new_values::text, 'xxx', 'xXx')::json WHERE id = :f77;
+ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_append_only;
+RESET session_replication_role;
+SELECT pg_stat_force_next_flush();
+SELECT pg_stat_clear_snapshot();
+SELECT temp_files AS temp_before FROM pg_stat_database WHERE datname = current_database() \gset
+SET maintenance_work_mem = '1MB';
+SELECT status, blocks_checked, entries_checked, problem, block_no, entry_id = :f77 AS is_f77, entry_id = :p9 AS is_p9
+FROM witness.verify();
+SELECT pg_stat_force_next_flush();
+SELECT pg_stat_clear_snapshot();
+SELECT temp_files - :temp_before > 0 AS sorted_on_disk FROM pg_stat_database WHERE datname = current_database();
+SELECT temp_files AS temp_before FROM pg_stat_database WHERE datname = current_database() \gset
+RESET maintenance_work_mem;
+SELECT status, blocks_checked, entries_checked, problem, block_no, entry_id = :f77 AS is_f77, entry_id = :p9 AS is_p9
+FROM witness.verify();
+SELECT pg_stat_force_next_flush();
+SELECT pg_stat_clear_snapshot();
+SELECT temp_files - :temp_before AS temp_files_in_one_part FROM pg_stat_database WHERE datname = current_database();
+
 \c :original_db
 SET client_min_messages = warning;
 DROP DATABASE witness_verify_ranges;

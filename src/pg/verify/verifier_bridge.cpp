@@ -170,6 +170,20 @@ bool verifier_missing_records(VerifierHandle *v, int64 **erasure_ids, int *n_era
 	return *n_erasures > 0 || *n_runs > 0;
 }
 
+void verifier_stream(VerifierHandle *v, size_t max_collect_members)
+{
+	run_core(ERRCODE_INTERNAL_ERROR, "pg_witness verification failed to start streaming",
+	         [&] { v->verifier->stream(max_collect_members); });
+}
+
+bool verifier_next_pass(VerifierHandle *v)
+{
+	bool more = false;
+	run_core(ERRCODE_INTERNAL_ERROR, "pg_witness verification failed to start a pass",
+	         [&] { more = v->verifier->next_pass(); });
+	return more;
+}
+
 void verifier_finish(VerifierHandle *v, VerifyResult *result)
 {
 	static VerifyReport report; // static: no destructor is skipped if an ERROR follows

@@ -64,6 +64,10 @@ int64 verifier_add_retention_record(VerifierHandle *v, const char *new_values, s
 // The erasure ids and retention run ids whose records the checks still lack
 // (TrailVerifier::missing_records), palloc'd, ascending; returns false when none is missing.
 bool verifier_missing_records(VerifierHandle *v, int64 **erasure_ids, int *n_erasures, int64 **run_ids, int *n_runs);
+// Bounded memory (TrailVerifier::stream): entries must then be added in id order, pass after pass,
+// while verifier_next_pass() says so. Call before the first entry.
+void verifier_stream(VerifierHandle *v, size_t max_collect_members);
+bool verifier_next_pass(VerifierHandle *v);
 // Runs the checks; results are palloc'd in CurrentMemoryContext.
 void verifier_finish(VerifierHandle *v, VerifyResult *result);
 

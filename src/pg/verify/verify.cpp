@@ -27,6 +27,8 @@ extern "C" {
 #include "utils/fmgroids.h"
 #include "utils/snapmgr.h"
 #include "utils/xid8.h"
+#include "utils/tuplesort.h"
+#include "catalog/pg_operator_d.h"
 }
 
 using namespace witness;
@@ -344,12 +346,65 @@ int64 feed_record(VerifierHandle *v, const EntryView &view)
 	return 0;
 }
 
+// An entry as a verification in id order sorts it: its id, big-endian with the sign bit flipped (so
+// that bytes compare as ids do), its stored leaf (the verifier streams entries in (id, stored hash)
+// order), its xid, its recomputed hash and whether it stores only a prefix of its leaf. A bytea on
+// the stack: the sort copies what it is given.
+constexpr size_t kSortedEntrySize = 8 + 32 + 8 + 32 + 1;
+union SortedEntry {
+	int32 align;
+	char bytes[VARHDRSZ + kSortedEntrySize];
+};
+
+Datum sorted_entry(int64 id, uint64 xid, const SealedLeaf &sealed, const witness::Hash &recomputed, SortedEntry *key)
+{
+	SET_VARSIZE(key->bytes, VARHDRSZ + kSortedEntrySize);
+	auto *p = (uint8_t *)VARDATA(key->bytes);
+	const uint64 u = (uint64)id ^ (UINT64CONST(1) << 63);
+	for (int i = 0; i < 8; i++) {
+		p[i] = (uint8_t)(u >> (56 - 8 * i));
+		p[40 + i] = (uint8_t)(xid >> (56 - 8 * i));
+	}
+	memcpy(p + 8, sealed.leaf.data(), 32);
+	memcpy(p + 48, recomputed.data(), 32);
+	p[80] = sealed.partial ? 1 : 0;
+	return PointerGetDatum(key->bytes);
+}
+
+// Feeds the sorted entries to the verifier, pass after pass, as long as it asks for another; ends
+// the sort.
+void feed_in_id_order(VerifierHandle *v, Tuplesortstate *sort)
+{
+	tuplesort_performsort(sort);
+	for (;;) {
+		Datum key;
+		bool isnull;
+		while (tuplesort_getdatum(sort, true, &key, &isnull, nullptr)) {
+			CHECK_FOR_INTERRUPTS();
+			if (isnull)
+				continue;
+			const auto *p = (const uint8_t *)VARDATA_ANY(DatumGetPointer(key));
+			uint64 u = 0, xid = 0;
+			for (int i = 0; i < 8; i++) {
+				u = (u << 8) | p[i];
+				xid = (xid << 8) | p[40 + i];
+			}
+			verifier_add_entry(v, (int64)(u ^ (UINT64CONST(1) << 63)), xid, p + 8, p + 48, p[80] != 0);
+			pfree(DatumGetPointer(key)); // a copy the sort made for the caller
+		}
+		if (!verifier_next_pass(v))
+			break;
+		tuplesort_rescan(sort);
+	}
+	tuplesort_end(sort);
+}
+
 // Feeds one row of witness.entry to the verifier, with its recomputed leaf hash, when it may belong to
 // the range; keeps the INSERT entries of witness.verification_run for the checkpoint's check. Entries
 // with an xid at or above records_below (0: none), the range's end, are not in the range, and their
 // records of erasures and retention runs are left to feed_later_records(), which looks for them all.
 void feed_entry(VerifierHandle *v, Datum *values, bool *nulls, bool skip_old, uint64 min_xid, uint64 records_below,
-                Period *period, RunRecordEntries *records, MemoryContext caller)
+                Period *period, RunRecordEntries *records, MemoryContext caller, Tuplesortstate *in_id_order)
 {
 	uint64 xid = (uint64)DatumGetInt64(values[EntryXid - 1]);
 	// No entry of the range has an xid below the xmin of the block before it, nor one at or above the
@@ -379,8 +434,15 @@ void feed_entry(VerifierHandle *v, Datum *values, bool *nulls, bool skip_old, ui
 			run_record_add(records, DatumGetInt64(values[EntryId - 1]), xid, view.new_values.canonical,
 			               view.new_values.canonical_len, caller);
 	}
-	verifier_add_entry(v, DatumGetInt64(values[EntryId - 1]), xid, sealed.leaf.data(), recomputed.data(), sealed.partial,
-	                   encoding != nullptr ? VARDATA_ANY(encoding) : nullptr, encoding != nullptr ? VARSIZE_ANY_EXHDR(encoding) : 0);
+	if (in_id_order != nullptr) {
+		SortedEntry key;
+		tuplesort_putdatum(in_id_order, sorted_entry(DatumGetInt64(values[EntryId - 1]), xid, sealed, recomputed, &key),
+		                   false); // copies it
+	} else {
+		verifier_add_entry(v, DatumGetInt64(values[EntryId - 1]), xid, sealed.leaf.data(), recomputed.data(),
+		                   sealed.partial, encoding != nullptr ? VARDATA_ANY(encoding) : nullptr,
+		                   encoding != nullptr ? VARSIZE_ANY_EXHDR(encoding) : 0);
+	}
 	if (period->restricted && !nulls[EntryStmtTime - 1]) {
 		MemoryContext here = MemoryContextSwitchTo(caller);
 		period_add(period, DatumGetInt64(values[EntryId - 1]), DatumGetTimestampTz(values[EntryStmtTime - 1]));
@@ -558,14 +620,14 @@ void slot_entry_row(TupleTableSlot *slot, Datum *values, bool *nulls)
 
 // Feeds every entry of one partition that may belong to the range to the verifier.
 void scan_leaf(VerifierHandle *v, Relation rel, const XidBounds &b, Period *period, RunRecordEntries *records,
-               MemoryContext caller, MemoryContext per_entry)
+               MemoryContext caller, MemoryContext per_entry, Tuplesortstate *in_id_order)
 {
 	Datum values[EntryNatts];
 	bool nulls[EntryNatts];
 	scan_partition(rel, b, [&](TupleTableSlot *slot) {
 		MemoryContext old = MemoryContextSwitchTo(per_entry);
 		slot_entry_row(slot, values, nulls);
-		feed_entry(v, values, nulls, b.skip_old, b.min_xid, b.max_xid, period, records, caller);
+		feed_entry(v, values, nulls, b.skip_old, b.min_xid, b.max_xid, period, records, caller, in_id_order);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(per_entry);
 		return true;
@@ -589,12 +651,13 @@ template <typename Each> void each_partition(Each &&each)
 	table_close(entry, AccessShareLock);
 }
 
-void scan_entries(VerifierHandle *v, const XidBounds &b, Period *period, RunRecordEntries *records)
+void scan_entries(VerifierHandle *v, const XidBounds &b, Period *period, RunRecordEntries *records,
+                  Tuplesortstate *in_id_order)
 {
 	MemoryContext caller = CurrentMemoryContext;
 	MemoryContext per_entry =
 	    AllocSetContextCreate(CurrentMemoryContext, "pg_witness verify entry", ALLOCSET_DEFAULT_SIZES);
-	each_partition([&](Relation rel) { scan_leaf(v, rel, b, period, records, caller, per_entry); });
+	each_partition([&](Relation rel) { scan_leaf(v, rel, b, period, records, caller, per_entry, in_id_order); });
 	MemoryContextDelete(per_entry);
 	feed_pruned(v);
 }
@@ -751,9 +814,21 @@ void feed_later_records(VerifierHandle *v, uint64 from_xid)
 	MemoryContextDelete(per_entry);
 }
 
-// One range of blocks, checked by one verifier that holds all of its entries.
+// What a part of a long verification may hold, in bytes: the verifier keeps about 64 bytes per entry
+// and a few hundred per block header. maintenance_work_mem, as the sealer's sort of a block does.
+constexpr int64 kBytesPerEntry = 64;
+constexpr int64 kBytesPerBlock = 400;
+int64 part_budget()
+{
+	return (int64)maintenance_work_mem * 1024L;
+}
+
+// One range of blocks, checked by one verifier. It holds all of the range's entries, or, in_id_order
+// (a block larger than part_budget() on its own), streams them: they are sorted by id first, on disk
+// past maintenance_work_mem, and the verifier keeps a Merkle frontier per block instead of its
+// members, unless something in the block needs explaining.
 void verify_range(int64 first, int64 last, bool to_newest, bool for_caller, RunRecordEntries *records,
-                  VerifyOutcome *out)
+                  bool in_id_order, VerifyOutcome *out)
 {
 	int64 newest = newest_block_no();
 	if (to_newest)
@@ -780,9 +855,17 @@ void verify_range(int64 first, int64 last, bool to_newest, bool for_caller, RunR
 		period.restricted = access_period(&period.since, &period.till);
 	const XidBounds bounds = {previous != nullptr && eras == 0, prev_xmin,
 	                          out->is_last || n == 0 || eras > 0 ? 0 : last_xmax};
-	scan_entries(v, bounds, &period, records);
+	Tuplesortstate *sort = nullptr;
+	if (in_id_order) {
+		verifier_stream(v, (size_t)(part_budget() / kBytesPerEntry));
+		sort = tuplesort_begin_datum(BYTEAOID, ByteaLessOperator, InvalidOid, false, maintenance_work_mem, nullptr,
+		                             TUPLESORT_RANDOMACCESS);
+	}
+	scan_entries(v, bounds, &period, records, sort);
 	if (bounds.max_xid != 0)
 		feed_later_records(v, bounds.max_xid);
+	if (sort != nullptr)
+		feed_in_id_order(v, sort);
 	if (period.n > 1)
 		qsort(period.ids, period.n, sizeof(int64), compare_ids);
 	VerifyResult &r = out->result;
@@ -805,15 +888,6 @@ void verify_range(int64 first, int64 last, bool to_newest, bool for_caller, RunR
 }
 
 
-// What a part of a long verification may hold, in bytes: the verifier keeps about 64 bytes per entry
-// and a few hundred per block header. maintenance_work_mem, as the sealer's sort of a block does.
-constexpr int64 kBytesPerEntry = 64;
-constexpr int64 kBytesPerBlock = 400;
-int64 part_budget()
-{
-	return (int64)maintenance_work_mem * 1024L;
-}
-
 // With eras, every range reads every entry (verify_range): a verification in parts would read the
 // trail once per part.
 bool has_eras()
@@ -830,12 +904,14 @@ bool has_eras()
 }
 
 // The last block of each part of blocks first..last, so that no part holds more than part_budget()
-// (a single block larger than that is a part of its own). Read through a cursor: a long trail has
-// millions of block headers. Returns the number of parts; *ends is palloc'd in the caller's context.
-int plan_parts(int64 first, int64 last, int64 **ends)
+// (a single block larger than that is a part of its own, verified in id order: *big says which).
+// Read through a cursor: a long trail has millions of block headers. Returns the number of parts;
+// *ends and *big are palloc'd in the caller's context.
+int plan_parts(int64 first, int64 last, int64 **ends, bool **big)
 {
 	int n = 0, cap = 16;
 	*ends = (int64 *)palloc(sizeof(int64) * cap);
+	*big = (bool *)palloc(sizeof(bool) * (cap + 1));
 	Oid argtypes[2] = {INT8OID, INT8OID};
 	Datum args[2] = {Int64GetDatum(first), Int64GetDatum(last)};
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -862,7 +938,9 @@ int plan_parts(int64 first, int64 last, int64 **ends)
 				if (n == cap) {
 					cap *= 2;
 					*ends = (int64 *)repalloc(*ends, sizeof(int64) * cap);
+					*big = (bool *)repalloc(*big, sizeof(bool) * (cap + 1));
 				}
+				(*big)[n] = weight > budget;
 				(*ends)[n++] = previous;
 				weight = 0;
 			}
@@ -873,7 +951,8 @@ int plan_parts(int64 first, int64 last, int64 **ends)
 	}
 	SPI_cursor_close(cursor);
 	SPI_finish();
-	return n + 1; // the last part ends at `last`
+	(*big)[n] = weight > budget; // the last part ends at `last`
+	return n + 1;
 }
 
 // Adds a part's outcome to the whole's: counts summed, problems appended (copied into the whole's
@@ -922,11 +1001,12 @@ void verify_blocks(int64 first, int64 last, bool to_newest, bool for_caller, Run
 	const int64 newest = newest_block_no();
 	const int64 end = to_newest ? Max(newest, first) : last;
 	int64 *ends = nullptr;
+	bool *big = nullptr;
 	const int nparts = records != nullptr || first < 1 || end < first || first > newest || has_eras()
-	                       ? 1
-	                       : plan_parts(first, Min(end, newest), &ends);
-	if (nparts == 1) {
-		verify_range(first, last, to_newest, for_caller, records, out);
+	                       ? 0
+	                       : plan_parts(first, Min(end, newest), &ends, &big);
+	if (nparts <= 1) {
+		verify_range(first, last, to_newest, for_caller, records, nparts == 1 && big[0], out);
 		return;
 	}
 	MemoryContext caller = CurrentMemoryContext;
@@ -937,11 +1017,10 @@ void verify_blocks(int64 first, int64 last, bool to_newest, bool for_caller, Run
 	for (int i = 0; i < nparts; i++) {
 		CHECK_FOR_INTERRUPTS();
 		const bool final = i == nparts - 1;
-		MemoryContext part =
-		    AllocSetContextCreate(caller, "pg_witness verify part", ALLOCSET_DEFAULT_SIZES);
+		MemoryContext part = AllocSetContextCreate(caller, "pg_witness verify part", ALLOCSET_DEFAULT_SIZES);
 		MemoryContextSwitchTo(part);
 		VerifyOutcome po;
-		verify_range(part_first, final ? last : ends[i], final && to_newest, for_caller, nullptr, &po);
+		verify_range(part_first, final ? last : ends[i], final && to_newest, for_caller, nullptr, big[i], &po);
 		MemoryContextSwitchTo(caller);
 		merge_part(po, out, &cap, caller);
 		MemoryContextDelete(part);
