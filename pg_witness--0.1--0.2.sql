@@ -2010,7 +2010,8 @@ COMMENT ON FUNCTION witness._on_sql_drop() IS 'internal: refuses to drop capture
 REVOKE ALL ON FUNCTION witness._on_sql_drop() FROM PUBLIC;
 
 -- When sql_drop fires, a dropped partition or inheritance child has left the tree it was captured
--- in. So at the start of every DROP command (a partition goes with DROP TABLE, DROP SCHEMA, DROP OWNED,
+-- in, and when ddl_command_end fires, a renamed one has its new name. So at the start of every ALTER
+-- TABLE, ALTER FOREIGN TABLE and ALTER SCHEMA command (for the names), and of every DROP command (a partition goes with DROP TABLE, DROP SCHEMA, DROP OWNED,
 -- but also with DROP FUNCTION ... CASCADE of its partition key's function, and more), the captured
 -- relations that are not tracked tables themselves are kept for the rest of the transaction, with
 -- their tracked table and estimated rows: in a backend variable that only pg_witness's functions
@@ -2028,7 +2029,8 @@ CREATE FUNCTION witness._on_drop_start() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	IF tg_tag NOT LIKE 'DROP %' OR witness._in_internal_ddl() OR current_setting('session_replication_role') = 'replica' THEN
+	IF (tg_tag NOT LIKE 'DROP %' AND tg_tag NOT IN ('ALTER TABLE', 'ALTER SCHEMA', 'ALTER FOREIGN TABLE'))
+	   OR witness._in_internal_ddl() OR current_setting('session_replication_role') = 'replica' THEN
 		RETURN;
 	END IF;
 	-- Most databases track no partitioned table nor inheritance tree: nothing to walk then. The walk
@@ -2043,20 +2045,117 @@ BEGIN
 			SELECT i.inhrelid, tr.root, tr.tracked, tr.depth + 1 FROM tree tr JOIN pg_inherits i ON i.inhparent = tr.relid
 		)
 		SELECT jsonb_object_agg(x.relid::text, jsonb_build_object('root', x.root, 'tracked', x.tracked,
-		                                                          'rows', NULLIF(c.reltuples, -1)::bigint))
+		                                                          'rows', NULLIF(c.reltuples, -1)::bigint,
+		                                                          'name', format('%I.%I', n.nspname, c.relname)))
 		FROM (SELECT DISTINCT ON (tr.relid) tr.relid, tr.root, tr.tracked FROM tree tr
 		      WHERE NOT EXISTS (SELECT FROM witness.tracked_table t WHERE t.relid::oid = tr.relid)
 		      ORDER BY tr.relid, tr.depth) x
-		JOIN pg_class c ON c.oid = x.relid));
+		JOIN pg_class c ON c.oid = x.relid JOIN pg_namespace n ON n.oid = c.relnamespace));
 END
 $$;
-COMMENT ON FUNCTION witness._on_drop_start() IS 'internal: at the start of a DROP command, keeps each captured partition and inheritance child with its nearest tracked table and estimated rows, for witness._on_sql_drop()';
+COMMENT ON FUNCTION witness._on_drop_start() IS 'internal: at the start of a DROP, ALTER TABLE, ALTER FOREIGN TABLE or ALTER SCHEMA command, keeps each captured partition and inheritance child with its nearest tracked table, name and estimated rows, for witness._on_sql_drop() and the renames witness._on_ddl_command_end() records';
 REVOKE ALL ON FUNCTION witness._on_drop_start() FROM PUBLIC;
 -- Every command (DROP ... CASCADE of a function, collation or operator class can drop a partitioned
 -- table's partitions): the function returns at once for all but DROP.
 CREATE EVENT TRIGGER witness_drop_start ON ddl_command_start EXECUTE FUNCTION witness._on_drop_start();
 ALTER EVENT TRIGGER witness_drop_start ENABLE ALWAYS;
-COMMENT ON EVENT TRIGGER witness_drop_start IS 'pg_witness: keeps the captured partitions and inheritance children before a DROP command, so that their drop is recorded with their tracked table';
+COMMENT ON EVENT TRIGGER witness_drop_start IS 'pg_witness: keeps the captured partitions and inheritance children before a DROP or ALTER command, so that their drop, or their rename, is recorded with their tracked table';
+
+-- After any DDL, as in version 0.1, and now also a partition or inheritance child renamed or moved
+-- (ALTER TABLE ... RENAME or SET SCHEMA, ALTER SCHEMA ... RENAME): recorded as renamed, with its old
+-- name (kept when the command started, witness._on_drop_start()) and its new one, under its tracked
+-- table. A child's entries carry its name in their row key (docs/capture.md): this event links a
+-- child's history under its old name to the one under its new name.
+CREATE OR REPLACE FUNCTION witness._on_ddl_command_end() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	cmd record;
+	ch record;
+	t record;
+	n bigint;
+	changed oid[] := '{}';
+BEGIN
+	-- pg_witness's own DDL, or a restore (pg_restore with session_replication_role = replica, a
+	-- superuser-only setting) that recreates the triggers itself.
+	IF witness._in_internal_ddl() OR current_setting('session_replication_role') = 'replica' THEN
+		RETURN;
+	END IF;
+	-- Nobody but pg_witness creates, renames or alters a trigger with a reserved name or function.
+	FOR cmd IN SELECT d.command_tag, tg.tgname, tg.tgrelid::regclass AS rel
+	           FROM pg_event_trigger_ddl_commands() d JOIN pg_trigger tg ON tg.oid = d.objid
+	           JOIN pg_class c ON c.oid = tg.tgrelid
+	           WHERE d.classid = 'pg_trigger'::regclass AND witness._is_reserved_trigger(tg)
+	             AND c.relnamespace <> 'witness'::regnamespace LOOP
+		RAISE EXCEPTION 'trigger "%" on % uses a name or function reserved for pg_witness', cmd.tgname, cmd.rel
+			USING ERRCODE = 'reserved_name',
+			      DETAIL = 'Trigger names witness_capture and witness_capture_truncate and the functions witness.capture() and witness.capture_truncate() are reserved for pg_witness.',
+			      HINT = 'Call witness.track() to capture a table, witness.untrack() to stop; both are recorded.';
+	END LOOP;
+	-- Refuse disabled or altered capture triggers; install them on new partitions and inheritance
+	-- children, remove them from relations that left a tracked table.
+	FOR ch IN SELECT * FROM witness._sync_capture_triggers() LOOP
+		changed := changed || ch.relid::oid;
+		IF ch.change = 'uncaptured' THEN
+			CONTINUE WHEN EXISTS (SELECT FROM witness.ddl_event e WHERE e.action = 'uncaptured'
+			                      AND e.detail ->> 'relid' = ch.relid::text AND e.schema_name = (
+			                          SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+			                          WHERE c.oid = ch.relid));
+			PERFORM witness._record_ddl(tg_tag, 'uncaptured', ch.relid, NULL, NULL, witness._tracked_root(ch.relid),
+			                            jsonb_build_object('relid', ch.relid, 'reason',
+			                                               'a temporary table of another session; its rows are not captured'));
+		ELSIF ch.change = 'joined' THEN
+			-- Rows that entered the tracked table without a row trigger firing (ATTACH PARTITION, INHERIT).
+			n := witness._capture_rows(ch.relid::regclass);
+			PERFORM witness._record_ddl(tg_tag, 'joined', ch.relid, NULL, NULL, witness._tracked_root(ch.relid),
+			                            jsonb_build_object('rows_captured', n));
+		ELSE
+			-- Rows that left the tracked table without a row trigger firing (DETACH PARTITION, NO INHERIT).
+			n := witness._count_rows(ch.relid::regclass);
+			PERFORM witness._record_ddl(tg_tag, 'left', ch.relid, NULL, NULL,
+			                            (SELECT r.root FROM pg_event_trigger_ddl_commands() d
+			                             CROSS JOIN LATERAL witness._touched_relations(d.classid, d.objid) r LIMIT 1),
+			                            jsonb_build_object('rows_no_longer_captured', n));
+		END IF;
+	END LOOP;
+	-- Configuration follows renamed and dropped columns, and renamed tables and schemas.
+	PERFORM witness._follow_column_changes(tt.relid) FROM witness.tracked_table tt
+	WHERE tt.schema_name <> 'witness';
+	FOR t IN SELECT tt.relid, tt.schema_name AS old_schema, tt.table_name AS old_name, n.nspname, c.relname
+	         FROM witness.tracked_table tt JOIN pg_class c ON c.oid = tt.relid JOIN pg_namespace n ON n.oid = c.relnamespace
+	         WHERE (n.nspname, c.relname) IS DISTINCT FROM (tt.schema_name, tt.table_name)
+	         ORDER BY tt.schema_name, tt.table_name LOOP
+		changed := changed || t.relid::oid;
+		UPDATE witness.tracked_table SET schema_name = t.nspname, table_name = t.relname WHERE relid = t.relid;
+		PERFORM witness._record_ddl(tg_tag, 'renamed', t.relid, NULL, NULL, t.relid,
+		                            jsonb_build_object('old_name', format('%I.%I', t.old_schema, t.old_name),
+		                                               'new_name', format('%I.%I', t.nspname, t.relname)));
+		PERFORM witness._invalidate(t.relid);
+	END LOOP;
+	-- Partitions and inheritance children renamed or moved: their names as the command started.
+	IF tg_tag IN ('ALTER TABLE', 'ALTER SCHEMA', 'ALTER FOREIGN TABLE') THEN
+		FOR t IN SELECT k.key::oid AS relid, (k.value ->> 'root')::oid AS root, k.value ->> 'name' AS old_name,
+		                format('%I.%I', n.nspname, c.relname) AS new_name
+		         FROM jsonb_each(COALESCE(witness._kept_drop_tree(), '{}')) k
+		         JOIN pg_class c ON c.oid = k.key::oid JOIN pg_namespace n ON n.oid = c.relnamespace
+		         WHERE k.value ->> 'name' IS DISTINCT FROM format('%I.%I', n.nspname, c.relname)
+		         ORDER BY k.value ->> 'name' LOOP
+			changed := changed || t.relid;
+			PERFORM witness._record_ddl(tg_tag, 'renamed', t.relid, NULL, NULL, t.root,
+			                            jsonb_build_object('old_name', t.old_name, 'new_name', t.new_name));
+		END LOOP;
+	END IF;
+	-- Everything else this command did to a captured relation: who, which table, what statement.
+	FOR cmd IN SELECT DISTINCT r.relid, r.root, d.command_tag, d.object_type, d.object_identity
+	           FROM pg_event_trigger_ddl_commands() d CROSS JOIN LATERAL witness._touched_relations(d.classid, d.objid) r
+	           WHERE NOT r.relid = ANY (changed) LOOP
+		PERFORM witness._record_ddl(cmd.command_tag, CASE WHEN cmd.command_tag IN ('ALTER TYPE', 'ALTER DOMAIN') THEN 'type changed' ELSE 'altered' END,
+		                            cmd.relid, NULL, NULL, cmd.root,
+		                            jsonb_build_object('object_type', cmd.object_type, 'object', cmd.object_identity));
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION witness._on_ddl_command_end() IS 'internal: after any DDL, refuses tampered capture triggers, keeps capture on every partition and child, follows renames (of tracked tables, and of partitions and children, recorded with both names), and records what the DDL did to tracked tables';
 
 -- A command that rewrites every row of a captured relation (ALTER TABLE ... TYPE, with or without
 -- USING; a column added with a volatile default; SET LOGGED or UNLOGGED; SET ACCESS METHOD) changes

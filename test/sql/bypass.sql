@@ -132,15 +132,20 @@ SELECT mark_events_seen();
 -- The child's name is the one it has when the row changes: after its schema is renamed, in the same
 -- session, the rows carry the new name (a renamed schema invalidates no table's cache entry; the
 -- capture plans are made again all the same), so that a new table under the old name starts apart.
+-- Each rename is recorded as renamed, with the child's old and new name: what links its rows'
+-- histories under the two names.
 CREATE SCHEMA owned_kids AUTHORIZATION w_owner;
 SET ROLE w_owner;
 CREATE TABLE owned_kids.acct_kid () INHERITS (owned.acct);
 INSERT INTO owned_kids.acct_kid VALUES (3, 30);
 ALTER SCHEMA owned_kids RENAME TO owned_kids_old;
 UPDATE owned_kids_old.acct_kid SET balance = 31 WHERE id = 3;
+ALTER TABLE owned_kids_old.acct_kid RENAME TO acct_kid2;
+UPDATE owned_kids_old.acct_kid2 SET balance = 32 WHERE id = 3;
 RESET ROLE;
 SELECT operation, row_key, new_values FROM witness.log
 WHERE table_name = 'acct' AND row_key ->> 'id' = '3' ORDER BY id;
+SELECT * FROM ddl_events();
 DROP SCHEMA owned_kids_old CASCADE;
 SELECT mark_events_seen();
 SELECT tgrelid::regclass AS rel, tgname FROM pg_trigger
