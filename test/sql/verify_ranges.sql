@@ -85,6 +85,21 @@ SELECT vr.summarize();
 SELECT status, blocks_checked, entries_erased, entries_pruned, problem FROM witness.verify(1, 1);
 SELECT status, entries_erased, problem FROM witness.verify();
 
+-- A verification that resumes from a checkpoint is checked in parts too; the checkpoint's copy in the
+-- chain is found once, though the entries at a part's end are read by the next part as well.
+SELECT status, recorded_run IS NOT NULL AS recorded FROM witness.verify_and_checkpoint(false);
+SELECT entry_count FROM witness.seal();
+INSERT INTO vr.filler SELECT g, repeat('z', 100) FROM generate_series(35001, 55000) g;
+SELECT entry_count FROM witness.seal();
+INSERT INTO vr.filler VALUES (55001, 'last');
+SELECT entry_count FROM witness.seal();
+SET maintenance_work_mem = '1MB';
+SELECT status, blocks_checked, entries_checked, problem, resumed_from_block IS NOT NULL AS resumed
+FROM witness.verify_since_checkpoint();
+RESET maintenance_work_mem;
+SELECT status, blocks_checked, entries_checked, problem, resumed_from_block IS NOT NULL AS resumed
+FROM witness.verify_since_checkpoint();
+
 -- A payload removed with the name of an erasure that no record lists: looked for to the end of the
 -- trail, and reported as in a verification of the whole trail.
 SELECT id AS p9 FROM witness.entry WHERE subject = 'p9@vr.example' \gset

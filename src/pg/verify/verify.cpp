@@ -247,6 +247,8 @@ bool is_erasure_record(const EntryView &view)
 
 void run_record_add(RunRecordEntries *r, int64 id, uint64 xid, const char *new_values, size_t len, MemoryContext cxt)
 {
+	if (r->cxt != nullptr)
+		cxt = r->cxt;
 	if (r->n == r->capacity) {
 		r->capacity = r->capacity == 0 ? 16 : r->capacity * 2;
 		r->items = r->items == nullptr
@@ -430,7 +432,7 @@ void feed_entry(VerifierHandle *v, Datum *values, bool *nulls, bool skip_old, ui
 		if (format == kEntryFormatCommitted)
 			check_payload(v, values, nulls, &view, xid);
 		feed_record(v, view);
-		if (records != nullptr && is_record_insert(view, "verification_run"))
+		if (records != nullptr && xid >= records->from_xid && is_record_insert(view, "verification_run"))
 			run_record_add(records, DatumGetInt64(values[EntryId - 1]), xid, view.new_values.canonical,
 			               view.new_values.canonical_len, caller);
 	}
@@ -845,6 +847,7 @@ void verify_range(int64 first, int64 last, bool to_newest, bool for_caller, RunR
 	}
 	out->is_last = last >= newest;
 	out->newest = newest;
+	out->range_xmax = n > 0 ? last_xmax : 0;
 	VerifierHandle *v = verifier_create(previous, blocks, n, out->is_last,
 	                                    out->is_last ? highest_block_missing_check(newest) : 0, out->is_last ? 0 : last);
 	// An era's entries may lie below an earlier era's xmin or above a later era's xmax: with eras,
@@ -994,7 +997,7 @@ namespace witness::pg
 // A range whose entries would take more memory than part_budget() is checked in parts, one after the
 // other, each a range of its own that ends where the next begins (docs/scaling.md, "Memory"): the
 // same checks, since a range takes the block before it as its anchor and looks for the records after
-// it. Not with eras (every part would read every entry) nor when resuming from a checkpoint (records).
+// it. Not with eras (every part would read every entry).
 void verify_blocks(int64 first, int64 last, bool to_newest, bool for_caller, RunRecordEntries *records,
                    VerifyOutcome *out)
 {
@@ -1002,7 +1005,7 @@ void verify_blocks(int64 first, int64 last, bool to_newest, bool for_caller, Run
 	const int64 end = to_newest ? Max(newest, first) : last;
 	int64 *ends = nullptr;
 	bool *big = nullptr;
-	const int nparts = records != nullptr || first < 1 || end < first || first > newest || has_eras()
+	const int nparts = first < 1 || end < first || first > newest || has_eras()
 	                       ? 0
 	                       : plan_parts(first, Min(end, newest), &ends, &big);
 	if (nparts <= 1) {
@@ -1010,6 +1013,8 @@ void verify_blocks(int64 first, int64 last, bool to_newest, bool for_caller, Run
 		return;
 	}
 	MemoryContext caller = CurrentMemoryContext;
+	if (records != nullptr && records->cxt == nullptr)
+		records->cxt = caller; // not the part's context, which goes after each part
 	*out = VerifyOutcome{};
 	out->result.status = pstrdup("valid");
 	int cap = 0;
@@ -1020,8 +1025,10 @@ void verify_blocks(int64 first, int64 last, bool to_newest, bool for_caller, Run
 		MemoryContext part = AllocSetContextCreate(caller, "pg_witness verify part", ALLOCSET_DEFAULT_SIZES);
 		MemoryContextSwitchTo(part);
 		VerifyOutcome po;
-		verify_range(part_first, final ? last : ends[i], final && to_newest, for_caller, nullptr, big[i], &po);
+		verify_range(part_first, final ? last : ends[i], final && to_newest, for_caller, records, big[i], &po);
 		MemoryContextSwitchTo(caller);
+		if (records != nullptr && po.range_xmax != 0)
+			records->from_xid = po.range_xmax;
 		merge_part(po, out, &cap, caller);
 		MemoryContextDelete(part);
 		if (!final)

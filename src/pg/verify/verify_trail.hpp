@@ -17,6 +17,11 @@ struct RunRecordEntry {
 struct RunRecordEntries {
 	RunRecordEntry *items;
 	int n, capacity;
+	MemoryContext cxt; // where items live (NULL: the context of the scan)
+	// Only entries with an xid at or above it: a verification in parts reads the entries between a
+	// part's last block's xmin and its xmax in that part and in the next, and the next keeps those from
+	// the previous part's xmax on, so that none is kept twice (checkpoint.cpp counts the copies).
+	uint64 from_xid;
 };
 
 struct VerifyOutcome {
@@ -25,6 +30,7 @@ struct VerifyOutcome {
 	int64 newest;  // the newest block when it started
 	bool has_oldest_age;
 	Datum oldest_age; // interval: how long the oldest pending entry has waited
+	uint64 range_xmax; // the xmax of the last block's snapshot (0: no block)
 };
 
 // The columns witness.verify() returns, first in every function that reports like it.
