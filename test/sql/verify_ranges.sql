@@ -85,10 +85,20 @@ SELECT vr.summarize();
 SELECT status, blocks_checked, entries_erased, entries_pruned, problem FROM witness.verify(1, 1);
 SELECT status, entries_erased, problem FROM witness.verify();
 
--- A verification that resumes from a checkpoint is checked in parts too; the checkpoint's copy in the
--- chain is found once, though the entries at a part's end are read by the next part as well.
+-- A verification that resumes from a checkpoint is checked in parts too. Another session's
+-- transaction, open from before the checkpoint's record until after the block that seals it, leaves
+-- that block's snapshot xmin below the record's xid: the next part reads the record's page again. The
+-- checkpoint's copy in the chain must still be counted once (twice would refuse the checkpoint).
+CREATE EXTENSION dblink;
+SELECT dblink_connect('open', format('dbname=%s port=%s host=%s', current_database(), current_setting('port'),
+                                     split_part(current_setting('unix_socket_directories'), ',', 1)));
+SELECT dblink_exec('open', 'BEGIN');
+SELECT dblink_exec('open', 'INSERT INTO vr.filler VALUES (60000, ''open'')');
 SELECT status, recorded_run IS NOT NULL AS recorded FROM witness.verify_and_checkpoint(false);
 SELECT entry_count FROM witness.seal();
+SELECT dblink_exec('open', 'COMMIT');
+SELECT dblink_disconnect('open');
+DROP EXTENSION dblink;
 INSERT INTO vr.filler SELECT g, repeat('z', 100) FROM generate_series(35001, 55000) g;
 SELECT entry_count FROM witness.seal();
 INSERT INTO vr.filler VALUES (55001, 'last');
