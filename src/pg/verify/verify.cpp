@@ -312,6 +312,7 @@ struct Period {
 	TimestampTz since, till;
 	int64 *ids;
 	int n, capacity;
+	MemoryContext cxt; // where ids live (NULL: the scan's context); shared by the parts of a verification
 };
 
 void period_add(Period *p, int64 id, TimestampTz stmt_time)
@@ -352,16 +353,23 @@ int64 feed_record(VerifierHandle *v, const EntryView &view)
 // that bytes compare as ids do), its stored leaf (the verifier streams entries in (id, stored hash)
 // order), its xid, its recomputed hash and whether it stores only a prefix of its leaf. A bytea on
 // the stack: the sort copies what it is given.
+// An entry whose content no longer gives the bytes it stores brings its canonical bytes along after
+// those, so that two that traded ids can still be named (a palloc'd key then, rare: only tampering).
 constexpr size_t kSortedEntrySize = 8 + 32 + 8 + 32 + 1;
 union SortedEntry {
 	int32 align;
 	char bytes[VARHDRSZ + kSortedEntrySize];
 };
 
-Datum sorted_entry(int64 id, uint64 xid, const SealedLeaf &sealed, const witness::Hash &recomputed, SortedEntry *key)
+Datum sorted_entry(int64 id, uint64 xid, const SealedLeaf &sealed, const witness::Hash &recomputed, SortedEntry *stack,
+                   const bytea *encoding)
 {
-	SET_VARSIZE(key->bytes, VARHDRSZ + kSortedEntrySize);
-	auto *p = (uint8_t *)VARDATA(key->bytes);
+	const size_t extra = encoding != nullptr ? VARSIZE_ANY_EXHDR(encoding) : 0;
+	char *bytes = extra == 0 ? stack->bytes : (char *)palloc(VARHDRSZ + kSortedEntrySize + extra);
+	SET_VARSIZE(bytes, VARHDRSZ + kSortedEntrySize + extra);
+	auto *p = (uint8_t *)VARDATA(bytes);
+	if (extra > 0)
+		memcpy(p + kSortedEntrySize, VARDATA_ANY(encoding), extra);
 	const uint64 u = (uint64)id ^ (UINT64CONST(1) << 63);
 	for (int i = 0; i < 8; i++) {
 		p[i] = (uint8_t)(u >> (56 - 8 * i));
@@ -370,7 +378,7 @@ Datum sorted_entry(int64 id, uint64 xid, const SealedLeaf &sealed, const witness
 	memcpy(p + 8, sealed.leaf.data(), 32);
 	memcpy(p + 48, recomputed.data(), 32);
 	p[80] = sealed.partial ? 1 : 0;
-	return PointerGetDatum(key->bytes);
+	return PointerGetDatum(bytes);
 }
 
 // Feeds the sorted entries to the verifier, pass after pass, as long as it asks for another; ends
@@ -391,7 +399,10 @@ void feed_in_id_order(VerifierHandle *v, Tuplesortstate *sort)
 				u = (u << 8) | p[i];
 				xid = (xid << 8) | p[40 + i];
 			}
-			verifier_add_entry(v, (int64)(u ^ (UINT64CONST(1) << 63)), xid, p + 8, p + 48, p[80] != 0);
+			const size_t len = VARSIZE_ANY_EXHDR(DatumGetPointer(key));
+			verifier_add_entry(v, (int64)(u ^ (UINT64CONST(1) << 63)), xid, p + 8, p + 48, p[80] != 0,
+			                   len > kSortedEntrySize ? (const char *)p + kSortedEntrySize : nullptr,
+			                   len > kSortedEntrySize ? len - kSortedEntrySize : 0);
 			pfree(DatumGetPointer(key)); // a copy the sort made for the caller
 		}
 		if (!verifier_next_pass(v))
@@ -438,7 +449,8 @@ void feed_entry(VerifierHandle *v, Datum *values, bool *nulls, bool skip_old, ui
 	}
 	if (in_id_order != nullptr) {
 		SortedEntry key;
-		tuplesort_putdatum(in_id_order, sorted_entry(DatumGetInt64(values[EntryId - 1]), xid, sealed, recomputed, &key),
+		tuplesort_putdatum(in_id_order,
+		                   sorted_entry(DatumGetInt64(values[EntryId - 1]), xid, sealed, recomputed, &key, encoding),
 		                   false); // copies it
 	} else {
 		verifier_add_entry(v, DatumGetInt64(values[EntryId - 1]), xid, sealed.leaf.data(), recomputed.data(),
@@ -446,7 +458,7 @@ void feed_entry(VerifierHandle *v, Datum *values, bool *nulls, bool skip_old, ui
 		                   encoding != nullptr ? VARSIZE_ANY_EXHDR(encoding) : 0);
 	}
 	if (period->restricted && !nulls[EntryStmtTime - 1]) {
-		MemoryContext here = MemoryContextSwitchTo(caller);
+		MemoryContext here = MemoryContextSwitchTo(period->cxt != nullptr ? period->cxt : caller);
 		period_add(period, DatumGetInt64(values[EntryId - 1]), DatumGetTimestampTz(values[EntryStmtTime - 1]));
 		MemoryContextSwitchTo(here);
 	}
@@ -722,6 +734,55 @@ void record_xids(const char *table, const Wanted &w, uint64 from_xid, uint64 **x
 	table_close(rel, AccessShareLock);
 }
 
+// The records of erasures and retention runs that a verification in parts found by reading on: once a
+// part has read every entry from its end on, the later parts, whose ends lie after it, take their
+// records from here instead of reading the trail again. Lives in the verification's context.
+struct LaterRecord {
+	bool erasure;
+	int64 id;
+	uint64 xid;
+	char *new_values;
+	size_t len;
+};
+struct LaterRecords {
+	bool complete; // every record with an xid at or above from_xid is here
+	uint64 from_xid;
+	LaterRecord *items;
+	int n, capacity;
+	MemoryContext cxt;
+};
+
+void later_records_add(LaterRecords *c, const EntryView &view, int64 id, uint64 xid)
+{
+	MemoryContext old = MemoryContextSwitchTo(c->cxt);
+	if (c->n == c->capacity) {
+		c->capacity = c->capacity == 0 ? 16 : c->capacity * 2;
+		c->items = c->items == nullptr ? (LaterRecord *)palloc(sizeof(LaterRecord) * c->capacity)
+		                               : (LaterRecord *)repalloc(c->items, sizeof(LaterRecord) * c->capacity);
+	}
+	c->items[c->n++] = LaterRecord{is_erasure_record(view), id, xid,
+	                               pnstrdup(view.new_values.canonical, view.new_values.canonical_len),
+	                               view.new_values.canonical_len};
+	MemoryContextSwitchTo(old);
+}
+
+// Feeds the wanted records the cache holds with an xid at or above from_xid.
+void feed_cached_records(VerifierHandle *v, const LaterRecords &c, uint64 from_xid, Wanted *erasures, Wanted *runs)
+{
+	for (int i = 0; i < c.n; i++) {
+		CHECK_FOR_INTERRUPTS();
+		const LaterRecord &r = c.items[i];
+		Wanted *w = r.erasure ? erasures : runs;
+		if (r.xid < from_xid || w->n == 0 || bsearch(&r.id, w->ids, w->n, sizeof(int64), compare_ids) == nullptr)
+			continue;
+		if (r.erasure)
+			verifier_add_erasure_record(v, r.new_values, r.len);
+		else
+			verifier_add_retention_record(v, r.new_values, r.len);
+		wanted_found(w, r.id);
+	}
+}
+
 int compare_xids(const void *a, const void *b)
 {
 	uint64 x = *(const uint64 *)a, y = *(const uint64 *)b;
@@ -753,7 +814,7 @@ bool is_later_record(TupleTableSlot *slot, uint64 from_xid, const uint64 *xids, 
 // Feeds the record entries of one later-records scan (is_later_record); reading on (not among), it
 // stops once nothing is wanted.
 void scan_later_records(VerifierHandle *v, Wanted *erasures, Wanted *runs, uint64 from_xid, const uint64 *xids,
-                        int n, bool among, MemoryContext per_entry)
+                        int n, bool among, MemoryContext per_entry, LaterRecords *cache)
 {
 	Datum values[EntryNatts];
 	bool nulls[EntryNatts];
@@ -768,16 +829,19 @@ void scan_later_records(VerifierHandle *v, Wanted *erasures, Wanted *runs, uint6
 				entry_view_from_row(values, nulls, &view);
 				const int64 id = feed_record(v, view);
 				wanted_found(is_erasure_record(view) ? erasures : runs, id);
+				if (cache != nullptr && id != 0)
+					later_records_add(cache, view, id, (uint64)DatumGetInt64(values[EntryXid - 1]));
 			}
 		}
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(per_entry);
-		return among || erasures->left + runs->left > 0;
+		// Reading on for a cache goes to the end: the later parts take what it finds.
+		return among || cache != nullptr || erasures->left + runs->left > 0;
 	};
 	each_partition([&](Relation rel) {
 		if (among)
 			scan_partition_xids(rel, xids, n, visit);
-		else if (erasures->left + runs->left > 0)
+		else if (cache != nullptr || erasures->left + runs->left > 0)
 			scan_partition(rel, XidBounds{true, from_xid, 0}, visit);
 	});
 }
@@ -787,14 +851,20 @@ void scan_later_records(VerifierHandle *v, Wanted *erasures, Wanted *runs, uint6
 // lacks are looked for from from_xid (the last block's xmax) on: first at the xids their rows in
 // witness.erasure and witness.retention_run were written by (the union of their BRIN page ranges,
 // read once), then, for any still missing, in every entry from from_xid on, until all are found. A
-// record not found is reported as missing, as in a verification of the whole trail.
-void feed_later_records(VerifierHandle *v, uint64 from_xid)
+// record not found is reported as missing, as in a verification of the whole trail. cache (a
+// verification in parts, else NULL): reading on then goes to the end of the trail once, and later
+// parts take their records from what it found.
+void feed_later_records(VerifierHandle *v, uint64 from_xid, LaterRecords *cache)
 {
 	int64 *erasure_ids, *run_ids;
 	int n_erasures, n_runs;
 	if (!verifier_missing_records(v, &erasure_ids, &n_erasures, &run_ids, &n_runs))
 		return;
 	Wanted erasures = wanted_of(erasure_ids, n_erasures), runs = wanted_of(run_ids, n_runs);
+	if (cache != nullptr && cache->complete && from_xid >= cache->from_xid) {
+		feed_cached_records(v, *cache, from_xid, &erasures, &runs);
+		return;
+	}
 	uint64 *xids = nullptr;
 	int n_xids = 0, cap = 0;
 	record_xids("erasure", erasures, from_xid, &xids, &n_xids, &cap);
@@ -810,9 +880,19 @@ void feed_later_records(VerifierHandle *v, uint64 from_xid)
 	MemoryContext per_entry =
 	    AllocSetContextCreate(CurrentMemoryContext, "pg_witness verify record", ALLOCSET_DEFAULT_SIZES);
 	if (n_xids > 0)
-		scan_later_records(v, &erasures, &runs, from_xid, xids, n_xids, true, per_entry);
-	if (erasures.left + runs.left > 0)
-		scan_later_records(v, &erasures, &runs, from_xid, xids, n_xids, false, per_entry);
+		scan_later_records(v, &erasures, &runs, from_xid, xids, n_xids, true, per_entry, nullptr);
+	if (erasures.left + runs.left > 0) {
+		// The cache keeps every record reading on finds, those at the xids above too (fed again then:
+		// a record added twice adds nothing), for the later parts.
+		if (cache != nullptr) {
+			cache->n = 0;
+			scan_later_records(v, &erasures, &runs, from_xid, nullptr, 0, false, per_entry, cache);
+			cache->complete = true;
+			cache->from_xid = from_xid;
+		} else {
+			scan_later_records(v, &erasures, &runs, from_xid, xids, n_xids, false, per_entry, nullptr);
+		}
+	}
 	MemoryContextDelete(per_entry);
 }
 
@@ -829,8 +909,28 @@ int64 part_budget()
 // (a block larger than part_budget() on its own), streams them: they are sorted by id first, on disk
 // past maintenance_work_mem, and the verifier keeps a Merkle frontier per block instead of its
 // members, unless something in the block needs explaining.
+// A period-restricted auditor learns that an entry outside its period is wrong, not which.
+void mask_outside_period(Period *period, VerifyResult *r)
+{
+	if (period->n > 1)
+		qsort(period->ids, period->n, sizeof(int64), compare_ids);
+	for (int i = 0; i < r->nproblems; i++)
+		if (r->problems[i].entry_id != 0 && !period_has(*period, r->problems[i].entry_id)) {
+			r->problems[i].entry_id = 0;
+			r->problems[i].detail = "an entry outside the period this role may see";
+		}
+}
+
+// What the parts of one verification share (NULL for a verification in one part): the entries of a
+// restricted auditor's period, since a problem of one part may name an entry another part read, and
+// the records found by reading on.
+struct PartsShared {
+	Period period;
+	LaterRecords later;
+};
+
 void verify_range(int64 first, int64 last, bool to_newest, bool for_caller, RunRecordEntries *records,
-                  bool in_id_order, VerifyOutcome *out)
+                  bool in_id_order, PartsShared *shared, VerifyOutcome *out)
 {
 	int64 newest = newest_block_no();
 	if (to_newest)
@@ -853,8 +953,9 @@ void verify_range(int64 first, int64 last, bool to_newest, bool for_caller, RunR
 	// An era's entries may lie below an earlier era's xmin or above a later era's xmax: with eras,
 	// every entry is read.
 	int eras = load_eras(v);
-	Period period = {};
-	if (for_caller)
+	Period own = {};
+	Period &period = shared != nullptr ? shared->period : own;
+	if (for_caller && shared == nullptr)
 		period.restricted = access_period(&period.since, &period.till);
 	const XidBounds bounds = {previous != nullptr && eras == 0, prev_xmin,
 	                          out->is_last || n == 0 || eras > 0 ? 0 : last_xmax};
@@ -866,19 +967,13 @@ void verify_range(int64 first, int64 last, bool to_newest, bool for_caller, RunR
 	}
 	scan_entries(v, bounds, &period, records, sort);
 	if (bounds.max_xid != 0)
-		feed_later_records(v, bounds.max_xid);
+		feed_later_records(v, bounds.max_xid, shared != nullptr ? &shared->later : nullptr);
 	if (sort != nullptr)
 		feed_in_id_order(v, sort);
-	if (period.n > 1)
-		qsort(period.ids, period.n, sizeof(int64), compare_ids);
 	VerifyResult &r = out->result;
 	verifier_finish(v, &r);
-	// A period-restricted auditor learns that an entry outside its period is wrong, not which.
-	for (int i = 0; i < r.nproblems; i++)
-		if (r.problems[i].entry_id != 0 && !period_has(period, r.problems[i].entry_id)) {
-			r.problems[i].entry_id = 0;
-			r.problems[i].detail = "an entry outside the period this role may see";
-		}
+	if (shared == nullptr)
+		mask_outside_period(&period, &r);
 	// How long the oldest pending entry has waited: a sealer that cannot seal shows here.
 	out->has_oldest_age = false;
 	out->oldest_age = (Datum)0;
@@ -936,7 +1031,8 @@ int plan_parts(int64 first, int64 last, int64 **ends, bool **big)
 			bool isnull;
 			const int64 block_no = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
 			const Datum count = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull);
-			const int64 w = kBytesPerBlock + (isnull ? 0 : Max(DatumGetInt64(count), (int64)0) * kBytesPerEntry);
+			// An altered header may claim any count: capped so that the product cannot wrap.
+			const int64 w = kBytesPerBlock + (isnull ? 0 : Min(Max(DatumGetInt64(count), (int64)0), (int64)1 << 40) * kBytesPerEntry);
 			if (weight > 0 && weight + w > budget) {
 				if (n == cap) {
 					cap *= 2;
@@ -956,6 +1052,40 @@ int plan_parts(int64 first, int64 last, int64 **ends, bool **big)
 	SPI_finish();
 	(*big)[n] = weight > budget; // the last part ends at `last`
 	return n + 1;
+}
+
+// Problems in the order one verifier gives them (core/trail_verifier.hpp): by block number, then
+// entry id, with none (pending entries, the chain) first; a part's own order otherwise kept.
+void sort_problems(VerifyResult *r)
+{
+	if (r->nproblems < 2)
+		return;
+	auto *keyed = (VerifyProblem *)palloc(sizeof(VerifyProblem) * r->nproblems);
+	int *order = (int *)palloc(sizeof(int) * r->nproblems);
+	for (int i = 0; i < r->nproblems; i++)
+		order[i] = i;
+	// Insertion sort by (block_no, entry_id, position): stable, and parts come nearly in order.
+	for (int i = 1; i < r->nproblems; i++) {
+		CHECK_FOR_INTERRUPTS();
+		const int x = order[i];
+		int j = i - 1;
+		auto before = [&](int a, int b) {
+			const VerifyProblem &p = r->problems[a], &q = r->problems[b];
+			if (p.block_no != q.block_no)
+				return p.block_no < q.block_no;
+			if (p.entry_id != q.entry_id)
+				return p.entry_id < q.entry_id;
+			return a < b;
+		};
+		while (j >= 0 && before(x, order[j])) {
+			order[j + 1] = order[j];
+			j--;
+		}
+		order[j + 1] = x;
+	}
+	for (int i = 0; i < r->nproblems; i++)
+		keyed[i] = r->problems[order[i]];
+	memcpy(r->problems, keyed, sizeof(VerifyProblem) * r->nproblems);
 }
 
 // Adds a part's outcome to the whole's: counts summed, problems appended (copied into the whole's
@@ -1009,10 +1139,14 @@ void verify_blocks(int64 first, int64 last, bool to_newest, bool for_caller, Run
 	                       ? 0
 	                       : plan_parts(first, Min(end, newest), &ends, &big);
 	if (nparts <= 1) {
-		verify_range(first, last, to_newest, for_caller, records, nparts == 1 && big[0], out);
+		verify_range(first, last, to_newest, for_caller, records, nparts == 1 && big[0], nullptr, out);
 		return;
 	}
 	MemoryContext caller = CurrentMemoryContext;
+	PartsShared shared = {};
+	shared.period.cxt = shared.later.cxt = caller;
+	if (for_caller)
+		shared.period.restricted = access_period(&shared.period.since, &shared.period.till);
 	if (records != nullptr && records->cxt == nullptr)
 		records->cxt = caller; // not the part's context, which goes after each part
 	*out = VerifyOutcome{};
@@ -1025,7 +1159,7 @@ void verify_blocks(int64 first, int64 last, bool to_newest, bool for_caller, Run
 		MemoryContext part = AllocSetContextCreate(caller, "pg_witness verify part", ALLOCSET_DEFAULT_SIZES);
 		MemoryContextSwitchTo(part);
 		VerifyOutcome po;
-		verify_range(part_first, final ? last : ends[i], final && to_newest, for_caller, records, big[i], &po);
+		verify_range(part_first, final ? last : ends[i], final && to_newest, for_caller, records, big[i], &shared, &po);
 		MemoryContextSwitchTo(caller);
 		if (records != nullptr && po.range_xmax != 0)
 			records->from_xid = po.range_xmax;
@@ -1034,6 +1168,8 @@ void verify_blocks(int64 first, int64 last, bool to_newest, bool for_caller, Run
 		if (!final)
 			part_first = ends[i] + 1;
 	}
+	mask_outside_period(&shared.period, &out->result);
+	sort_problems(&out->result);
 }
 
 int64 newest_block() { return newest_block_no(); }
