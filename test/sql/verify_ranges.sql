@@ -31,9 +31,11 @@ CREATE FUNCTION vr.summarize() RETURNS void LANGUAGE sql AS $$
 $$;
 
 -- Block 1: the entries that will be erased and pruned.
+SELECT clock_timestamp() AS t0 \gset
 INSERT INTO vr.person SELECT g, 'p' || g || '@vr.example' FROM generate_series(1, 40) g;
 INSERT INTO vr.visit SELECT g, 'v' || g || '@vr.example' FROM generate_series(1, 30) g;
 SELECT entry_count FROM witness.seal();
+SELECT clock_timestamp() AS t1 \gset
 -- Block 2: filler, many 128-page ranges of the trail.
 INSERT INTO vr.filler SELECT g, repeat('x', 400) FROM generate_series(1, 25000) g;
 SELECT entry_count FROM witness.seal();
@@ -109,6 +111,34 @@ FROM witness.verify_since_checkpoint();
 RESET maintenance_work_mem;
 SELECT status, blocks_checked, entries_checked, problem, resumed_from_block IS NOT NULL AS resumed
 FROM witness.verify_since_checkpoint();
+
+-- A subject with entries in two parts, erased in a savepoint: both parts must read on for its record.
+-- The first one that does reads to the end of the trail once and keeps every record it passes; the
+-- next part takes its record from there instead of reading the rest of the trail again.
+INSERT INTO vr.person VALUES (101, 'sp@vr.example');
+SELECT entry_count FROM witness.seal();
+INSERT INTO vr.filler SELECT g, repeat('s', 400) FROM generate_series(60001, 80000) g;
+SELECT entry_count FROM witness.seal();
+INSERT INTO vr.person VALUES (102, 'sp@vr.example');
+SELECT entry_count FROM witness.seal();
+INSERT INTO vr.filler SELECT g, repeat('t', 400) FROM generate_series(80001, 100000) g;
+SELECT entry_count FROM witness.seal();
+BEGIN;
+SAVEPOINT s;
+SELECT witness.erase_subject('sp@vr.example', 'request 3');
+RELEASE SAVEPOINT s;
+COMMIT;
+SELECT entry_count FROM witness.seal();
+SELECT vr.summarize();
+SET maintenance_work_mem = '1MB';
+SELECT pg_stat_force_next_flush();
+SELECT vr.trail_pages() AS pages_before \gset
+SELECT status, entries_erased, problem FROM witness.verify();
+SELECT pg_stat_force_next_flush();
+SELECT pg_stat_clear_snapshot();
+SELECT vr.trail_pages() - :pages_before < 2 * pg_relation_size('witness.entry_default') / 8192 AS read_on_once;
+RESET maintenance_work_mem;
+SELECT status, entries_erased, problem FROM witness.verify();
 
 -- A payload removed with the name of an erasure that no record lists: looked for to the end of the
 -- trail, and reported as in a verification of the whole trail.
@@ -186,7 +216,30 @@ SELECT pg_stat_force_next_flush();
 SELECT pg_stat_clear_snapshot();
 SELECT temp_files - :temp_before AS temp_files_in_one_part FROM pg_stat_database WHERE datname = current_database();
 
+-- A period-restricted auditor (docs/access.md) is told which entry is wrong when it lies in its
+-- period, whichever part read it: p1's entry, the first of block 1, moved to the xid of a later filler block.
+SELECT id AS p1 FROM witness.entry WHERE subject = 'p1@vr.example' \gset
+SELECT max(xid::text::bigint) AS late_xid FROM witness.entry WHERE table_name = 'filler' \gset
+SET session_replication_role = replica;
+ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
+UPDATE witness.entry SET xid = :'late_xid'::xid8 WHERE id = :p1;
+ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_append_only;
+RESET session_replication_role;
+SET client_min_messages = warning;
+CREATE ROLE vr_aud;
+RESET client_min_messages;
+SELECT witness.grant_auditor('vr_aud', now() + interval '1 day', :'t0', :'t1') > 0 AS granted;
+SET ROLE vr_aud;
+SET maintenance_work_mem = '1MB';
+SELECT problem, entry_id = :p1 AS is_p1, detail ~ 'outside the period' AS masked FROM witness.verify()
+WHERE problem IN ('entry missing', 'entry inserted') ORDER BY 1;
+RESET maintenance_work_mem;
+SELECT problem, entry_id = :p1 AS is_p1, detail ~ 'outside the period' AS masked FROM witness.verify()
+WHERE problem IN ('entry missing', 'entry inserted') ORDER BY 1;
+RESET ROLE;
+
 \c :original_db
 SET client_min_messages = warning;
 DROP DATABASE witness_verify_ranges;
+DROP ROLE vr_aud;
 RESET client_min_messages;
