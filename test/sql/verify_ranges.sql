@@ -8,6 +8,7 @@
 SELECT current_database() AS original_db \gset
 CREATE DATABASE witness_verify_ranges;
 \c witness_verify_ranges
+SELECT clock_timestamp() AS t0 \gset
 SET client_min_messages = warning;
 CREATE EXTENSION pg_witness;
 RESET client_min_messages;
@@ -31,7 +32,6 @@ CREATE FUNCTION vr.summarize() RETURNS void LANGUAGE sql AS $$
 $$;
 
 -- Block 1: the entries that will be erased and pruned.
-SELECT clock_timestamp() AS t0 \gset
 INSERT INTO vr.person SELECT g, 'p' || g || '@vr.example' FROM generate_series(1, 40) g;
 INSERT INTO vr.visit SELECT g, 'v' || g || '@vr.example' FROM generate_series(1, 30) g;
 SELECT entry_count FROM witness.seal();
@@ -130,13 +130,12 @@ RELEASE SAVEPOINT s;
 COMMIT;
 SELECT entry_count FROM witness.seal();
 SELECT vr.summarize();
+-- (The DEBUG1 message says when a part reads on: once here, for the first part, which needs the
+-- record of p8's erasure, also made in a savepoint.)
 SET maintenance_work_mem = '1MB';
-SELECT pg_stat_force_next_flush();
-SELECT vr.trail_pages() AS pages_before \gset
+SET client_min_messages = debug1;
 SELECT status, entries_erased, problem FROM witness.verify();
-SELECT pg_stat_force_next_flush();
-SELECT pg_stat_clear_snapshot();
-SELECT vr.trail_pages() - :pages_before < 2 * pg_relation_size('witness.entry_default') / 8192 AS read_on_once;
+RESET client_min_messages;
 RESET maintenance_work_mem;
 SELECT status, entries_erased, problem FROM witness.verify();
 
@@ -217,8 +216,8 @@ SELECT pg_stat_clear_snapshot();
 SELECT temp_files - :temp_before AS temp_files_in_one_part FROM pg_stat_database WHERE datname = current_database();
 
 -- A period-restricted auditor (docs/access.md) is told which entry is wrong when it lies in its
--- period, whichever part read it: p1's entry, the first of block 1, moved to the xid of a later filler block.
-SELECT id AS p1 FROM witness.entry WHERE subject = 'p1@vr.example' \gset
+-- period, whichever part read it: the first entry of block 1 moved to the xid of a later filler block.
+SELECT first_entry_id AS p1 FROM witness.block WHERE block_no = 1 \gset
 SELECT max(xid::text::bigint) AS late_xid FROM witness.entry WHERE table_name = 'filler' \gset
 SET session_replication_role = replica;
 ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;

@@ -884,6 +884,9 @@ void feed_later_records(VerifierHandle *v, uint64 from_xid, LaterRecords *cache)
 	if (erasures.left + runs.left > 0) {
 		// The cache keeps every record reading on finds, those at the xids above too (fed again then:
 		// a record added twice adds nothing), for the later parts.
+		// Said at DEBUG1, without the xid, so that a test can count how often it happens.
+		ereport(DEBUG1, (errmsg_internal("pg_witness: verification reads every entry after the range for %d erasure and %d retention records",
+		                                 erasures.left, runs.left)));
 		if (cache != nullptr) {
 			cache->n = 0;
 			scan_later_records(v, &erasures, &runs, from_xid, nullptr, 0, false, per_entry, cache);
