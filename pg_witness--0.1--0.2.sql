@@ -2011,7 +2011,7 @@ REVOKE ALL ON FUNCTION witness._on_sql_drop() FROM PUBLIC;
 
 -- When sql_drop fires, a dropped partition or inheritance child has left the tree it was captured
 -- in, and when ddl_command_end fires, a renamed one has its new name. So at the start of every ALTER
--- TABLE, ALTER FOREIGN TABLE and ALTER SCHEMA command (for the names), and of every DROP command (a partition goes with DROP TABLE, DROP SCHEMA, DROP OWNED,
+-- TABLE, ALTER FOREIGN TABLE, ALTER INDEX and ALTER SCHEMA command (for the names), and of every DROP command (a partition goes with DROP TABLE, DROP SCHEMA, DROP OWNED,
 -- but also with DROP FUNCTION ... CASCADE of its partition key's function, and more), the captured
 -- relations that are not tracked tables themselves are kept for the rest of the transaction, with
 -- their tracked table and estimated rows: in a backend variable that only pg_witness's functions
@@ -2029,7 +2029,8 @@ CREATE FUNCTION witness._on_drop_start() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	IF (tg_tag NOT LIKE 'DROP %' AND tg_tag NOT IN ('ALTER TABLE', 'ALTER SCHEMA', 'ALTER FOREIGN TABLE'))
+	-- ALTER INDEX: ALTER INDEX ... RENAME renames a table too.
+	IF (tg_tag NOT LIKE 'DROP %' AND tg_tag NOT IN ('ALTER TABLE', 'ALTER SCHEMA', 'ALTER FOREIGN TABLE', 'ALTER INDEX'))
 	   OR witness._in_internal_ddl() OR current_setting('session_replication_role') = 'replica' THEN
 		RETURN;
 	END IF;
@@ -2053,7 +2054,7 @@ BEGIN
 		JOIN pg_class c ON c.oid = x.relid JOIN pg_namespace n ON n.oid = c.relnamespace));
 END
 $$;
-COMMENT ON FUNCTION witness._on_drop_start() IS 'internal: at the start of a DROP, ALTER TABLE, ALTER FOREIGN TABLE or ALTER SCHEMA command, keeps each captured partition and inheritance child with its nearest tracked table, name and estimated rows, for witness._on_sql_drop() and the renames witness._on_ddl_command_end() records';
+COMMENT ON FUNCTION witness._on_drop_start() IS 'internal: at the start of a DROP, ALTER TABLE, ALTER FOREIGN TABLE, ALTER INDEX or ALTER SCHEMA command, keeps each captured partition and inheritance child with its nearest tracked table, name and estimated rows, for witness._on_sql_drop() and the renames witness._on_ddl_command_end() records';
 REVOKE ALL ON FUNCTION witness._on_drop_start() FROM PUBLIC;
 -- Every command (DROP ... CASCADE of a function, collation or operator class can drop a partitioned
 -- table's partitions): the function returns at once for all but DROP.
@@ -2133,7 +2134,7 @@ BEGIN
 		PERFORM witness._invalidate(t.relid);
 	END LOOP;
 	-- Partitions and inheritance children renamed or moved: their names as the command started.
-	IF tg_tag IN ('ALTER TABLE', 'ALTER SCHEMA', 'ALTER FOREIGN TABLE') THEN
+	IF tg_tag IN ('ALTER TABLE', 'ALTER SCHEMA', 'ALTER FOREIGN TABLE', 'ALTER INDEX') THEN
 		FOR t IN SELECT k.key::oid AS relid, (k.value ->> 'root')::oid AS root, k.value ->> 'name' AS old_name,
 		                format('%I.%I', n.nspname, c.relname) AS new_name
 		         FROM jsonb_each(COALESCE(witness._kept_drop_tree(), '{}')) k

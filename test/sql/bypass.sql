@@ -133,7 +133,7 @@ SELECT mark_events_seen();
 -- session, the rows carry the new name (a renamed schema invalidates no table's cache entry; the
 -- capture plans are made again all the same), so that a new table under the old name starts apart.
 -- Each rename is recorded as renamed, with the child's old and new name: what links its rows'
--- histories under the two names.
+-- histories under the two names. ALTER INDEX ... RENAME, which PostgreSQL lets rename a table, too.
 CREATE SCHEMA owned_kids AUTHORIZATION w_owner;
 SET ROLE w_owner;
 CREATE TABLE owned_kids.acct_kid () INHERITS (owned.acct);
@@ -142,6 +142,8 @@ ALTER SCHEMA owned_kids RENAME TO owned_kids_old;
 UPDATE owned_kids_old.acct_kid SET balance = 31 WHERE id = 3;
 ALTER TABLE owned_kids_old.acct_kid RENAME TO acct_kid2;
 UPDATE owned_kids_old.acct_kid2 SET balance = 32 WHERE id = 3;
+ALTER INDEX owned_kids_old.acct_kid2 RENAME TO acct_kid3;  -- renames a table too
+UPDATE owned_kids_old.acct_kid3 SET balance = 33 WHERE id = 3;
 RESET ROLE;
 SELECT operation, row_key, new_values FROM witness.log
 WHERE table_name = 'acct' AND row_key ->> 'id' = '3' ORDER BY id;
