@@ -2029,8 +2029,9 @@ CREATE FUNCTION witness._on_drop_start() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	-- ALTER INDEX: ALTER INDEX ... RENAME renames a table too.
-	IF (tg_tag NOT LIKE 'DROP %' AND tg_tag NOT IN ('ALTER TABLE', 'ALTER SCHEMA', 'ALTER FOREIGN TABLE', 'ALTER INDEX'))
+	-- ALTER INDEX: ALTER INDEX ... RENAME renames a table too; ALTER EXTENSION ... SET SCHEMA moves the
+	-- tables an extension was given.
+	IF (tg_tag NOT LIKE 'DROP %' AND tg_tag NOT IN ('ALTER TABLE', 'ALTER SCHEMA', 'ALTER FOREIGN TABLE', 'ALTER INDEX', 'ALTER EXTENSION'))
 	   OR witness._in_internal_ddl() OR current_setting('session_replication_role') = 'replica' THEN
 		RETURN;
 	END IF;
@@ -2050,11 +2051,11 @@ BEGIN
 		                                                          'name', format('%I.%I', n.nspname, c.relname)))
 		FROM (SELECT DISTINCT ON (tr.relid) tr.relid, tr.root, tr.tracked FROM tree tr
 		      WHERE NOT EXISTS (SELECT FROM witness.tracked_table t WHERE t.relid::oid = tr.relid)
-		      ORDER BY tr.relid, tr.depth) x
+		      ORDER BY tr.relid, tr.depth, tr.root) x
 		JOIN pg_class c ON c.oid = x.relid JOIN pg_namespace n ON n.oid = c.relnamespace));
 END
 $$;
-COMMENT ON FUNCTION witness._on_drop_start() IS 'internal: at the start of a DROP, ALTER TABLE, ALTER FOREIGN TABLE, ALTER INDEX or ALTER SCHEMA command, keeps each captured partition and inheritance child with its nearest tracked table, name and estimated rows, for witness._on_sql_drop() and the renames witness._on_ddl_command_end() records';
+COMMENT ON FUNCTION witness._on_drop_start() IS 'internal: at the start of a DROP, ALTER TABLE, ALTER FOREIGN TABLE, ALTER INDEX, ALTER EXTENSION or ALTER SCHEMA command, keeps each captured partition and inheritance child with its nearest tracked table, name and estimated rows, for witness._on_sql_drop() and the renames witness._on_ddl_command_end() records';
 REVOKE ALL ON FUNCTION witness._on_drop_start() FROM PUBLIC;
 -- Every command (DROP ... CASCADE of a function, collation or operator class can drop a partitioned
 -- table's partitions): the function returns at once for all but DROP.
@@ -2134,7 +2135,7 @@ BEGIN
 		PERFORM witness._invalidate(t.relid);
 	END LOOP;
 	-- Partitions and inheritance children renamed or moved: their names as the command started.
-	IF tg_tag IN ('ALTER TABLE', 'ALTER SCHEMA', 'ALTER FOREIGN TABLE', 'ALTER INDEX') THEN
+	IF tg_tag IN ('ALTER TABLE', 'ALTER SCHEMA', 'ALTER FOREIGN TABLE', 'ALTER INDEX', 'ALTER EXTENSION') THEN
 		FOR t IN SELECT k.key::oid AS relid, (k.value ->> 'root')::oid AS root, k.value ->> 'name' AS old_name,
 		                format('%I.%I', n.nspname, c.relname) AS new_name
 		         FROM jsonb_each(COALESCE(witness._kept_drop_tree(), '{}')) k

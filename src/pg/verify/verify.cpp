@@ -1058,37 +1058,37 @@ int plan_parts(int64 first, int64 last, int64 **ends, bool **big)
 }
 
 // Problems in the order one verifier gives them (core/trail_verifier.hpp): by block number, then
-// entry id, with none (pending entries, the chain) first; a part's own order otherwise kept.
+// entry id, with none (pending entries, the chain) first; a part's own order otherwise kept. Sorted
+// before a restricted auditor's masking, as one verifier sorts before it.
+struct ProblemPlace {
+	int64 block_no, entry_id;
+	int index;
+};
+
+int compare_places(const void *a, const void *b)
+{
+	const auto *p = (const ProblemPlace *)a, *q = (const ProblemPlace *)b;
+	if (p->block_no != q->block_no)
+		return p->block_no < q->block_no ? -1 : 1;
+	if (p->entry_id != q->entry_id)
+		return p->entry_id < q->entry_id ? -1 : 1;
+	return p->index < q->index ? -1 : p->index > q->index ? 1 : 0;
+}
+
 void sort_problems(VerifyResult *r)
 {
 	if (r->nproblems < 2)
 		return;
-	auto *keyed = (VerifyProblem *)palloc(sizeof(VerifyProblem) * r->nproblems);
-	int *order = (int *)palloc(sizeof(int) * r->nproblems);
+	auto *places = (ProblemPlace *)palloc(sizeof(ProblemPlace) * r->nproblems);
 	for (int i = 0; i < r->nproblems; i++)
-		order[i] = i;
-	// Insertion sort by (block_no, entry_id, position): stable, and parts come nearly in order.
-	for (int i = 1; i < r->nproblems; i++) {
-		CHECK_FOR_INTERRUPTS();
-		const int x = order[i];
-		int j = i - 1;
-		auto before = [&](int a, int b) {
-			const VerifyProblem &p = r->problems[a], &q = r->problems[b];
-			if (p.block_no != q.block_no)
-				return p.block_no < q.block_no;
-			if (p.entry_id != q.entry_id)
-				return p.entry_id < q.entry_id;
-			return a < b;
-		};
-		while (j >= 0 && before(x, order[j])) {
-			order[j + 1] = order[j];
-			j--;
-		}
-		order[j + 1] = x;
-	}
+		places[i] = ProblemPlace{r->problems[i].block_no, r->problems[i].entry_id, i};
+	qsort(places, r->nproblems, sizeof(ProblemPlace), compare_places);
+	auto *sorted = (VerifyProblem *)palloc(sizeof(VerifyProblem) * r->nproblems);
 	for (int i = 0; i < r->nproblems; i++)
-		keyed[i] = r->problems[order[i]];
-	memcpy(r->problems, keyed, sizeof(VerifyProblem) * r->nproblems);
+		sorted[i] = r->problems[places[i].index];
+	memcpy(r->problems, sorted, sizeof(VerifyProblem) * r->nproblems);
+	pfree(sorted);
+	pfree(places);
 }
 
 // Adds a part's outcome to the whole's: counts summed, problems appended (copied into the whole's
@@ -1171,8 +1171,8 @@ void verify_blocks(int64 first, int64 last, bool to_newest, bool for_caller, Run
 		if (!final)
 			part_first = ends[i] + 1;
 	}
-	mask_outside_period(&shared.period, &out->result);
 	sort_problems(&out->result);
+	mask_outside_period(&shared.period, &out->result);
 }
 
 int64 newest_block() { return newest_block_no(); }
