@@ -429,6 +429,14 @@ void TrailVerifier::stream(size_t max_collect_members)
 	}
 }
 
+bool TrailVerifier::stream_ordered() const
+{
+	for (const Block &block : blocks_)
+		if (block.state == State::Stream && block.stream && !block.stream->ordered)
+			return false;
+	return true;
+}
+
 bool TrailVerifier::next_pass()
 {
 	if (!streaming_ || finished_)

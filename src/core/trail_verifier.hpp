@@ -136,6 +136,10 @@ class TrailVerifier
 	void stream(size_t max_collect_members);
 	bool next_pass();
 	int passes() const { return pass_ + 1; }
+	// After the first pass of streaming: whether every block still streamed got its members in
+	// (id, stored hash) order. A caller that fed them in another order it can change (witness.verify()
+	// reads the heap, and sorts only when that is not in id order) starts again in id order if not.
+	bool stream_ordered() const;
 
 	// Tuning for the searches that name inserted and reordered entries (tests lower them).
 	struct Limits {

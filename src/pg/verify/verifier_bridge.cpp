@@ -184,6 +184,14 @@ bool verifier_next_pass(VerifierHandle *v)
 	return more;
 }
 
+bool verifier_stream_ordered(VerifierHandle *v)
+{
+	bool ordered = false;
+	run_core(ERRCODE_INTERNAL_ERROR, "pg_witness verification failed to check its order",
+	         [&] { ordered = v->verifier->stream_ordered(); });
+	return ordered;
+}
+
 void verifier_finish(VerifierHandle *v, VerifyResult *result)
 {
 	static VerifyReport report; // static: no destructor is skipped if an ERROR follows

@@ -68,6 +68,8 @@ bool verifier_missing_records(VerifierHandle *v, int64 **erasure_ids, int *n_era
 // while verifier_next_pass() says so. Call before the first entry.
 void verifier_stream(VerifierHandle *v, size_t max_collect_members);
 bool verifier_next_pass(VerifierHandle *v);
+// TrailVerifier::stream_ordered.
+bool verifier_stream_ordered(VerifierHandle *v);
 // Runs the checks; results are palloc'd in CurrentMemoryContext.
 void verifier_finish(VerifierHandle *v, VerifyResult *result);
 

@@ -313,6 +313,7 @@ struct Period {
 	int64 *ids;
 	int n, capacity;
 	MemoryContext cxt; // where ids live (NULL: the scan's context); shared by the parts of a verification
+	bool later_pass;   // streaming reads the entries again: they are collected already
 };
 
 void period_add(Period *p, int64 id, TimestampTz stmt_time)
@@ -443,7 +444,8 @@ void feed_entry(VerifierHandle *v, Datum *values, bool *nulls, bool skip_old, ui
 		if (format == kEntryFormatCommitted)
 			check_payload(v, values, nulls, &view, xid);
 		feed_record(v, view);
-		if (records != nullptr && xid >= records->from_xid && is_record_insert(view, "verification_run"))
+		if (records != nullptr && !records->later_pass && xid >= records->from_xid &&
+		    is_record_insert(view, "verification_run"))
 			run_record_add(records, DatumGetInt64(values[EntryId - 1]), xid, view.new_values.canonical,
 			               view.new_values.canonical_len, caller);
 	}
@@ -457,7 +459,7 @@ void feed_entry(VerifierHandle *v, Datum *values, bool *nulls, bool skip_old, ui
 		                   sealed.partial, encoding != nullptr ? VARDATA_ANY(encoding) : nullptr,
 		                   encoding != nullptr ? VARSIZE_ANY_EXHDR(encoding) : 0);
 	}
-	if (period->restricted && !nulls[EntryStmtTime - 1]) {
+	if (period->restricted && !period->later_pass && !nulls[EntryStmtTime - 1]) {
 		MemoryContext here = MemoryContextSwitchTo(period->cxt != nullptr ? period->cxt : caller);
 		period_add(period, DatumGetInt64(values[EntryId - 1]), DatumGetTimestampTz(values[EntryStmtTime - 1]));
 		MemoryContextSwitchTo(here);
@@ -908,10 +910,10 @@ int64 part_budget()
 	return (int64)maintenance_work_mem * 1024L;
 }
 
-// One range of blocks, checked by one verifier. It holds all of the range's entries, or, in_id_order
-// (a block larger than part_budget() on its own), streams them: they are sorted by id first, on disk
-// past maintenance_work_mem, and the verifier keeps a Merkle frontier per block instead of its
-// members, unless something in the block needs explaining.
+// One range of blocks, checked by one verifier. It holds all of the range's entries, or (a block larger
+// than part_budget() on its own) streams them in id order: in the heap's order when that is id order,
+// else sorted by id first, on disk past maintenance_work_mem. Streaming, the verifier keeps a Merkle
+// frontier per block instead of its members, unless something in the block needs explaining.
 // A period-restricted auditor learns that an entry outside its period is wrong, not which.
 void mask_outside_period(Period *period, VerifyResult *r)
 {
@@ -932,8 +934,13 @@ struct PartsShared {
 	LaterRecords later;
 };
 
-void verify_range(int64 first, int64 last, bool to_newest, bool for_caller, RunRecordEntries *records,
-                  bool in_id_order, PartsShared *shared, VerifyOutcome *out)
+// How a range's entries reach the verifier: all held (Collect); streamed in the heap's order, which is
+// id order for a block one statement wrote (HeapOrder); streamed after a sort by id (Sorted).
+enum class Streaming { Collect, HeapOrder, Sorted };
+
+// Returns false when HeapOrder found the heap not in id order: the caller runs the range again Sorted.
+bool verify_range(int64 first, int64 last, bool to_newest, bool for_caller, RunRecordEntries *records,
+                  Streaming streaming, PartsShared *shared, VerifyOutcome *out)
 {
 	int64 newest = newest_block_no();
 	if (to_newest)
@@ -963,16 +970,31 @@ void verify_range(int64 first, int64 last, bool to_newest, bool for_caller, RunR
 	const XidBounds bounds = {previous != nullptr && eras == 0, prev_xmin,
 	                          out->is_last || n == 0 || eras > 0 ? 0 : last_xmax};
 	Tuplesortstate *sort = nullptr;
-	if (in_id_order) {
+	if (streaming != Streaming::Collect)
 		verifier_stream(v, (size_t)(part_budget() / kBytesPerEntry));
+	if (streaming == Streaming::Sorted)
 		sort = tuplesort_begin_datum(BYTEAOID, ByteaLessOperator, InvalidOid, false, maintenance_work_mem, nullptr,
 		                             TUPLESORT_RANDOMACCESS);
-	}
 	scan_entries(v, bounds, &period, records, sort);
 	if (bounds.max_xid != 0)
 		feed_later_records(v, bounds.max_xid, shared != nullptr ? &shared->later : nullptr);
 	if (sort != nullptr)
 		feed_in_id_order(v, sort);
+	if (streaming == Streaming::HeapOrder) {
+		if (!verifier_stream_ordered(v))
+			return false;
+		// Later passes (something to explain) read the same pages again, in the same order; what the
+		// first pass collected beside the entries is not collected twice.
+		const bool period_later = period.later_pass;
+		period.later_pass = true;
+		if (records != nullptr)
+			records->later_pass = true;
+		while (verifier_next_pass(v))
+			scan_entries(v, bounds, &period, records, nullptr);
+		period.later_pass = period_later;
+		if (records != nullptr)
+			records->later_pass = false;
+	}
 	VerifyResult &r = out->result;
 	verifier_finish(v, &r);
 	if (shared == nullptr)
@@ -986,8 +1008,40 @@ void verify_range(int64 first, int64 last, bool to_newest, bool for_caller, RunR
 		if (p.has_pending)
 			out->oldest_age = pending_age(p.oldest_pending_since);
 	}
+	return true;
 }
 
+
+// One part, or a range in one part; a block larger than a part is streamed (big): in the heap's order
+// first, and, when that is not id order, again after a sort by id. What the first attempt kept for
+// the whole (verification runs, the period's entries) is dropped before the second.
+void verify_part(int64 first, int64 last, bool to_newest, bool for_caller, RunRecordEntries *records, bool big,
+                 PartsShared *shared, VerifyOutcome *out)
+{
+	if (!big) {
+		verify_range(first, last, to_newest, for_caller, records, Streaming::Collect, shared, out);
+		return;
+	}
+	if (records != nullptr && records->cxt == nullptr)
+		records->cxt = CurrentMemoryContext; // not the attempt's, which may go
+	const int kept_records = records != nullptr ? records->n : 0;
+	const int kept_period = shared != nullptr ? shared->period.n : 0;
+	MemoryContext outer = CurrentMemoryContext;
+	MemoryContext attempt = AllocSetContextCreate(outer, "pg_witness verify attempt", ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(attempt);
+	const bool done = verify_range(first, last, to_newest, for_caller, records, Streaming::HeapOrder, shared, out);
+	MemoryContextSwitchTo(outer);
+	if (done)
+		return; // its results live in the attempt's context, a child of the caller's
+	MemoryContextDelete(attempt);
+	if (records != nullptr)
+		records->n = kept_records;
+	if (shared != nullptr)
+		shared->period.n = kept_period;
+	// Said at DEBUG1 so that a test can see which way a block went.
+	ereport(DEBUG1, (errmsg_internal("pg_witness: block %lld of the verification is not in id order in the heap: sorting it", (long long)first)));
+	verify_range(first, last, to_newest, for_caller, records, Streaming::Sorted, shared, out);
+}
 
 // With eras, every range reads every entry (verify_range): a verification in parts would read the
 // trail once per part.
@@ -1142,7 +1196,7 @@ void verify_blocks(int64 first, int64 last, bool to_newest, bool for_caller, Run
 	                       ? 0
 	                       : plan_parts(first, Min(end, newest), &ends, &big);
 	if (nparts <= 1) {
-		verify_range(first, last, to_newest, for_caller, records, nparts == 1 && big[0], nullptr, out);
+		verify_part(first, last, to_newest, for_caller, records, nparts == 1 && big[0], nullptr, out);
 		return;
 	}
 	MemoryContext caller = CurrentMemoryContext;
@@ -1162,7 +1216,7 @@ void verify_blocks(int64 first, int64 last, bool to_newest, bool for_caller, Run
 		MemoryContext part = AllocSetContextCreate(caller, "pg_witness verify part", ALLOCSET_DEFAULT_SIZES);
 		MemoryContextSwitchTo(part);
 		VerifyOutcome po;
-		verify_range(part_first, final ? last : ends[i], final && to_newest, for_caller, records, big[i], &shared, &po);
+		verify_part(part_first, final ? last : ends[i], final && to_newest, for_caller, records, big[i], &shared, &po);
 		MemoryContextSwitchTo(caller);
 		if (records != nullptr && po.range_xmax != 0)
 			records->from_xid = po.range_xmax;

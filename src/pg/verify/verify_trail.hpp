@@ -22,6 +22,7 @@ struct RunRecordEntries {
 	// part's last block's xmin and its xmax in that part and in the next, and the next keeps those from
 	// the previous part's xmax on, so that none is kept twice (checkpoint.cpp counts the copies).
 	uint64 from_xid;
+	bool later_pass; // streaming reads the entries again: they are kept already
 };
 
 struct VerifyOutcome {
