@@ -102,8 +102,9 @@ class TrailVerifier
 	// nothing per entry is kept; else the ids and leaf hashes of the pruned entries, which take their
 	// places among the members. A row is used only when a retention run recorded in the chain
 	// (add_retention_record) names it with its digest; otherwise it is reported, and the entries it
-	// stands for are missing. Blocks outside the range are ignored. Streaming: call before the first
-	// add_entry; a block with kept rows is then checked from its collected members, in a later pass.
+	// stands for are missing. Blocks outside the range are ignored. Streaming: call before next_pass()
+	// (before or after the first pass's entries); a block with kept rows is then checked from its
+	// collected members, in a later pass.
 	void add_pruned(int64_t block_no, int64_t run_id, bool whole, std::vector<int64_t> ids, std::vector<Hash> hashes);
 	// A retention run as the chain recorded it (the INSERT entry of witness.retention_run), wherever
 	// it lies.
@@ -131,7 +132,7 @@ class TrailVerifier
 	// the sealed root, is settled then. The others need their members to be explained: next_pass()
 	// settles what the last pass collected, picks the next blocks to collect (at most
 	// max_collect_members members in all, or a single larger block) and returns true when the caller
-	// must feed the same entries, in the same order, once more. An export lists its entries by id,
+	// must feed the same entries once more (in any order: collected members are sorted). An export lists its entries by id,
 	// so a valid trail needs one pass. Call before the first add_entry.
 	void stream(size_t max_collect_members);
 	bool next_pass();

@@ -572,7 +572,9 @@ template <typename Visit> void scan_bitmap(Relation rel, TIDBitmap *pages, Tuple
 // Calls visit(slot) for every row of rel, until it returns false.
 template <typename Visit> void scan_all(Relation rel, TupleTableSlot *slot, Visit &visit)
 {
-	TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, nullptr);
+	// Not synchronized with other scans: one would start mid-table, and a block streamed in the heap's
+	// order would look out of id order (a review found every verification then sorting it).
+	TableScanDesc scan = table_beginscan_strat(rel, GetActiveSnapshot(), 0, nullptr, true, false);
 	while (table_scan_getnextslot(scan, ForwardScanDirection, slot)) {
 		CHECK_FOR_INTERRUPTS();
 		if (!visit(slot))
@@ -661,10 +663,13 @@ template <typename Each> void each_partition(Each &&each)
 		Relation rel = lfirst_oid(lc) == RelationGetRelid(entry) ? entry : table_open(lfirst_oid(lc), AccessShareLock);
 		check_partition_layout(entry, rel);
 		each(rel);
+		// The locks are kept to the end of the transaction: a verification that reads the partitions
+		// again (a streamed block's later passes, the next part) must find the same ones, not a
+		// partition detached or dropped meanwhile.
 		if (rel != entry)
-			table_close(rel, AccessShareLock);
+			table_close(rel, NoLock);
 	}
-	table_close(entry, AccessShareLock);
+	table_close(entry, NoLock);
 }
 
 void scan_entries(VerifierHandle *v, const XidBounds &b, Period *period, RunRecordEntries *records,
@@ -976,15 +981,18 @@ bool verify_range(int64 first, int64 last, bool to_newest, bool for_caller, RunR
 		sort = tuplesort_begin_datum(BYTEAOID, ByteaLessOperator, InvalidOid, false, maintenance_work_mem, nullptr,
 		                             TUPLESORT_RANDOMACCESS);
 	scan_entries(v, bounds, &period, records, sort);
+	// Out of id order: the caller starts again, sorted, before anything else is read for this range.
+	if (streaming == Streaming::HeapOrder && !verifier_stream_ordered(v))
+		return false;
 	if (bounds.max_xid != 0)
 		feed_later_records(v, bounds.max_xid, shared != nullptr ? &shared->later : nullptr);
 	if (sort != nullptr)
 		feed_in_id_order(v, sort);
 	if (streaming == Streaming::HeapOrder) {
-		if (!verifier_stream_ordered(v))
-			return false;
-		// Later passes (something to explain) read the same pages again, in the same order; what the
-		// first pass collected beside the entries is not collected twice.
+		// Later passes (something to explain) read the same entries again: the snapshot is the
+		// statement's and the partitions stay locked. Not necessarily in the same order, which a
+		// collected block does not need (the verifier sorts its members). What the first pass
+		// collected beside the entries is not collected twice.
 		const bool period_later = period.later_pass;
 		period.later_pass = true;
 		if (records != nullptr)
