@@ -10,6 +10,7 @@
 #include "pg/common/access_check.hpp"
 #include "pg/capture/internal_ddl.hpp"
 #include "pg/common/collector_mode.hpp"
+#include "pg/common/sort_bytes.hpp"
 
 extern "C" {
 #include "access/transam.h"
@@ -141,19 +142,9 @@ Datum member_key(int64 id, const uint8_t leaf[32], MemberKey *key)
 {
 	SET_VARSIZE(key->bytes, VARHDRSZ + kMemberKeySize);
 	auto *p = (uint8_t *)VARDATA(key->bytes);
-	const uint64 u = (uint64)id ^ (UINT64CONST(1) << 63);
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(u >> (56 - 8 * i));
+	put_sortable_id(p, id);
 	memcpy(p + 8, leaf, 32);
 	return PointerGetDatum(key->bytes);
-}
-
-int64 member_id(const uint8_t *p)
-{
-	uint64 u = 0;
-	for (int i = 0; i < 8; i++)
-		u = (u << 8) | p[i];
-	return (int64)(u ^ (UINT64CONST(1) << 63));
 }
 
 // The ids and leaf hashes of the entries visible in snap and not in the previous block's snapshot,
@@ -246,7 +237,7 @@ void stream_members(Tuplesortstate *sort, int64 count, ChunkIndex *chunks, uint8
 		if (!tuplesort_getdatum(sort, true, &key, &isnull, nullptr) || isnull)
 			elog(ERROR, "pg_witness: the sealer's sort returned %lld of %lld members", (long long)i, (long long)count);
 		const auto *p = (const uint8_t *)VARDATA_ANY(DatumGetPointer(key));
-		const int64 id = member_id(p);
+		const int64 id = sortable_id(p);
 		if (i == 0)
 			*first_id = id;
 		*last_id = id;

@@ -8,6 +8,7 @@
 #include "pg/verify/entry_hash.hpp"
 #include "pg/common/trail_catalog.hpp"
 #include "pg/common/trail_partitions.hpp"
+#include "pg/common/sort_bytes.hpp"
 #include "pg/verify/verifier_bridge.hpp"
 #include "pg/verify/verify_trail.hpp"
 #include "pg/seal/seal_status.hpp"
@@ -371,11 +372,8 @@ Datum sorted_entry(int64 id, uint64 xid, const SealedLeaf &sealed, const witness
 	auto *p = (uint8_t *)VARDATA(bytes);
 	if (extra > 0)
 		memcpy(p + kSortedEntrySize, VARDATA_ANY(encoding), extra);
-	const uint64 u = (uint64)id ^ (UINT64CONST(1) << 63);
-	for (int i = 0; i < 8; i++) {
-		p[i] = (uint8_t)(u >> (56 - 8 * i));
-		p[40 + i] = (uint8_t)(xid >> (56 - 8 * i));
-	}
+	put_sortable_id(p, id);
+	put_sortable_u64(p + 40, xid);
 	memcpy(p + 8, sealed.leaf.data(), 32);
 	memcpy(p + 48, recomputed.data(), 32);
 	p[80] = sealed.partial ? 1 : 0;
@@ -395,13 +393,8 @@ void feed_in_id_order(VerifierHandle *v, Tuplesortstate *sort)
 			if (isnull)
 				continue;
 			const auto *p = (const uint8_t *)VARDATA_ANY(DatumGetPointer(key));
-			uint64 u = 0, xid = 0;
-			for (int i = 0; i < 8; i++) {
-				u = (u << 8) | p[i];
-				xid = (xid << 8) | p[40 + i];
-			}
 			const size_t len = VARSIZE_ANY_EXHDR(DatumGetPointer(key));
-			verifier_add_entry(v, (int64)(u ^ (UINT64CONST(1) << 63)), xid, p + 8, p + 48, p[80] != 0,
+			verifier_add_entry(v, sortable_id(p), sortable_u64(p + 40), p + 8, p + 48, p[80] != 0,
 			                   len > kSortedEntrySize ? (const char *)p + kSortedEntrySize : nullptr,
 			                   len > kSortedEntrySize ? len - kSortedEntrySize : 0);
 			pfree(DatumGetPointer(key)); // a copy the sort made for the caller
