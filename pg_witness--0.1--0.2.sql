@@ -2063,6 +2063,13 @@ CREATE EVENT TRIGGER witness_drop_start ON ddl_command_start EXECUTE FUNCTION wi
 ALTER EVENT TRIGGER witness_drop_start ENABLE ALWAYS;
 COMMENT ON EVENT TRIGGER witness_drop_start IS 'pg_witness: keeps the captured partitions and inheritance children before a DROP or ALTER command, so that their drop, or their rename, is recorded with their tracked table';
 
+-- The object an ALTER EXTENSION ... ADD or DROP named, read from the collected command
+-- (pg_event_trigger_ddl_commands() names only the extension).
+CREATE FUNCTION witness._extension_member(command pg_ddl_command, OUT classid oid, OUT objid oid, OUT added boolean)
+AS 'MODULE_PATHNAME', 'witness_extension_member' LANGUAGE C STABLE;
+COMMENT ON FUNCTION witness._extension_member(pg_ddl_command) IS 'internal: the object an ALTER EXTENSION ... ADD (added) or DROP command named, NULL for other commands';
+REVOKE ALL ON FUNCTION witness._extension_member(pg_ddl_command) FROM PUBLIC;
+
 -- After any DDL, as in version 0.1, and now also a partition or inheritance child renamed or moved
 -- (ALTER TABLE ... RENAME or SET SCHEMA, ALTER SCHEMA ... RENAME): recorded as renamed, with its old
 -- name (kept when the command started, witness._on_drop_start()) and its new one, under its tracked
@@ -2145,6 +2152,22 @@ BEGIN
 			changed := changed || t.relid;
 			PERFORM witness._record_ddl(tg_tag, 'renamed', t.relid, NULL, NULL, t.root,
 			                            jsonb_build_object('old_name', t.old_name, 'new_name', t.new_name));
+		END LOOP;
+	END IF;
+	-- A captured relation made a member of an extension, or taken out of one: pg_dump leaves an
+	-- extension's tables out of its dumps, and DROP EXTENSION drops them.
+	IF tg_tag = 'ALTER EXTENSION' THEN
+		FOR t IN SELECT DISTINCT r.relid, r.root, d.object_identity AS extension, m.added,
+		                pg_describe_object(m.classid, m.objid, 0) AS member
+		         FROM pg_event_trigger_ddl_commands() d CROSS JOIN LATERAL witness._extension_member(d.command) m
+		         CROSS JOIN LATERAL witness._touched_relations(m.classid, m.objid) r
+		         WHERE m.classid = 'pg_class'::regclass AND r.relid = m.objid LOOP
+			changed := changed || t.relid;
+			PERFORM witness._record_ddl(tg_tag, 'altered', t.relid, NULL, NULL, t.root,
+			                            jsonb_build_object('object_type', 'extension', 'object', t.extension,
+			                                               'member', t.member,
+			                                               'membership', CASE WHEN t.added THEN 'added to the extension'
+			                                                                  ELSE 'dropped from the extension' END));
 		END LOOP;
 	END IF;
 	-- Everything else this command did to a captured relation: who, which table, what statement.

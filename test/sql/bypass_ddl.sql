@@ -247,6 +247,21 @@ RESET ROLE;
 SELECT action, table_name, tracked_table, detail ->> 'reason' AS reason FROM witness.ddl_event
 WHERE action = 'uncaptured' ORDER BY event_id;
 
+-- The owner of a tracked table makes its child a member of an extension it created (pg_trgm is
+-- trusted: CREATE on the database suffices). pg_dump leaves an extension's tables out of its dumps
+-- and DROP EXTENSION drops them: the membership, its end, and the drop are each recorded.
+SELECT last_event() AS before_extension \gset
+SET ROLE d_owner;
+CREATE TABLE o.kid () INHERITS (o.acct);
+INSERT INTO o.kid VALUES (700, 7, 'k');
+CREATE EXTENSION pg_trgm SCHEMA o;
+ALTER EXTENSION pg_trgm ADD TABLE o.kid;
+ALTER EXTENSION pg_trgm DROP TABLE o.kid;
+ALTER EXTENSION pg_trgm ADD TABLE o.kid;
+DROP EXTENSION pg_trgm;
+RESET ROLE;
+SELECT command_tag, action, table_name, tracked_table, detail - 'rows_estimate' AS detail FROM events_since(:before_extension);
+
 SELECT dblink_disconnect('other');
 DROP EXTENSION dblink;
 
