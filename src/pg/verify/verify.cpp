@@ -124,28 +124,69 @@ int load_blocks(int64 first_block, int64 last_block, StoredBlockFields **out, ui
 	return n;
 }
 
-// The transaction-id eras (witness.era, absent with the SQL of version 0.1) for the verifier; returns
-// how many there are. Membership depends on them: a deleted or moved era shows as entries in the
-// wrong blocks (docs/verification.md, "Transaction-id eras").
-int load_eras(VerifierHandle *v)
+// The rows of witness.era after the implicit first era, ordered by first entry id as the verifier
+// orders them (n = 0: no era table, or no row).
+struct Eras {
+	int n;
+	int64 *first_ids;
+	int64 *first_blocks;
+};
+
+Eras read_eras()
 {
+	Eras e = {0, nullptr, nullptr};
 	if (!OidIsValid(witness_relation_if_exists("era")))
-		return 0;
+		return e;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "pg_witness: SPI_connect failed");
-	if (SPI_execute("SELECT first_entry_id, first_block_no FROM witness.era", true, 0) != SPI_OK_SELECT)
+	if (SPI_execute("SELECT first_entry_id, first_block_no FROM witness.era ORDER BY first_entry_id", true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "pg_witness: could not read witness.era");
-	int n = (int)SPI_processed;
-	auto *ids = (int64 *)palloc(sizeof(int64) * Max(n, 1));
-	auto *blocks = (int64 *)palloc(sizeof(int64) * Max(n, 1));
-	for (int i = 0; i < n; i++) {
+	e.n = (int)SPI_processed;
+	e.first_ids = (int64 *)SPI_palloc(sizeof(int64) * Max(e.n, 1));
+	e.first_blocks = (int64 *)SPI_palloc(sizeof(int64) * Max(e.n, 1));
+	for (int i = 0; i < e.n; i++) {
 		bool isnull;
-		ids[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
-		blocks[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+		e.first_ids[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		e.first_blocks[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
 	}
 	SPI_finish();
-	verifier_set_eras(v, ids, blocks, n);
-	return n;
+	return e;
+}
+
+// The transaction-id eras for the verifier. Membership depends on them: a deleted or moved era shows
+// as entries in the wrong blocks (docs/verification.md, "Transaction-id eras").
+Eras load_eras(VerifierHandle *v)
+{
+	Eras e = read_eras();
+	verifier_set_eras(v, e.first_ids, e.first_blocks, e.n);
+	return e;
+}
+
+// Whether each era starts at a later entry and a later block than the one before, as the sealer makes
+// them. Only then is a range of blocks inside one era read by that era's ids (era_of_blocks); a
+// verification of eras that were tampered with reads every entry, and reports them.
+bool eras_ascend(const Eras &e)
+{
+	for (int i = 0; i < e.n; i++)
+		if (e.first_blocks[i] < 2 || e.first_ids[i] < 2 ||
+		    (i > 0 && (e.first_blocks[i] <= e.first_blocks[i - 1] || e.first_ids[i] <= e.first_ids[i - 1])))
+			return false;
+	return true;
+}
+
+// The era of blocks first..last when they all lie in one (ascending eras): its entry ids, from *id_lo up
+// to below *id_hi (0: no end), and its first block. Only that era's entries can belong to them.
+bool era_of_blocks(const Eras &e, int64 first, int64 last, int64 *id_lo, int64 *id_hi, int64 *first_block)
+{
+	int k = 0; // eras starting at or before `first`; era k-1 of the rows, or the implicit first when 0
+	while (k < e.n && e.first_blocks[k] <= first)
+		k++;
+	if (k < e.n && e.first_blocks[k] <= last)
+		return false; // the next era starts inside the range
+	*id_lo = k == 0 ? 0 : e.first_ids[k - 1];
+	*id_hi = k == e.n ? 0 : e.first_ids[k];
+	*first_block = k == 0 ? 1 : e.first_blocks[k - 1];
+	return true;
 }
 
 // The newest block: as the statement's snapshot sees it, or, with latest, as committed by now. The
@@ -491,6 +532,7 @@ struct XidBounds {
 	bool skip_old;
 	uint64 min_xid;
 	uint64 max_xid;
+	int64 id_lo, id_hi; // with eras: the ids of the range's era (0: no bound)
 };
 
 // The bitmap of the pages of rel whose page ranges in its xid BRIN index brin may hold xids within b.
@@ -635,7 +677,15 @@ void scan_leaf(VerifierHandle *v, Relation rel, const XidBounds &b, Period *peri
 {
 	Datum values[EntryNatts];
 	bool nulls[EntryNatts];
+	const bool by_id = b.id_lo != 0 || b.id_hi != 0;
 	scan_partition(rel, b, [&](TupleTableSlot *slot) {
+		if (by_id) {
+			// Another era's entry: none of the range's blocks can hold it.
+			bool isnull;
+			const int64 id = DatumGetInt64(slot_getattr(slot, EntryId, &isnull));
+			if (isnull || id < b.id_lo || (b.id_hi != 0 && id >= b.id_hi))
+				return true;
+		}
 		MemoryContext old = MemoryContextSwitchTo(per_entry);
 		slot_entry_row(slot, values, nulls);
 		feed_entry(v, values, nulls, b.skip_old, b.min_xid, b.max_xid, period, records, caller, in_id_order);
@@ -958,15 +1008,23 @@ bool verify_range(int64 first, int64 last, bool to_newest, bool for_caller, RunR
 	out->range_xmax = n > 0 ? last_xmax : 0;
 	VerifierHandle *v = verifier_create(previous, blocks, n, out->is_last,
 	                                    out->is_last ? highest_block_missing_check(newest) : 0, out->is_last ? 0 : last);
-	// An era's entries may lie below an earlier era's xmin or above a later era's xmax: with eras,
-	// every entry is read.
-	int eras = load_eras(v);
+	// An era's entries may lie below an earlier era's xmin or above a later era's xmax: with eras, a
+	// range inside one era reads its era's entries by their ids and, within them, by the xid bounds
+	// (the block before it is the anchor only when of the same era); any other range reads every entry.
+	const Eras eras = load_eras(v);
+	int64 id_lo = 0, id_hi = 0, era_first_block = 0;
+	// A range to the newest block also counts the pending entries of an era that has no block yet.
+	const bool in_one_era = eras.n == 0 || (n > 0 && eras_ascend(eras) &&
+	                                        era_of_blocks(eras, blocks[0].fields.block_no, blocks[n - 1].fields.block_no,
+	                                                      &id_lo, &id_hi, &era_first_block) &&
+	                                        !(out->is_last && id_hi != 0));
 	Period own = {};
 	Period &period = shared != nullptr ? shared->period : own;
 	if (for_caller && shared == nullptr)
 		period.restricted = access_period(&period.since, &period.till);
-	const XidBounds bounds = {previous != nullptr && eras == 0, prev_xmin,
-	                          out->is_last || n == 0 || eras > 0 ? 0 : last_xmax};
+	const XidBounds bounds = {previous != nullptr && in_one_era && previous->fields.block_no >= era_first_block, prev_xmin,
+	                          out->is_last || n == 0 || !in_one_era ? 0 : last_xmax, in_one_era ? id_lo : 0,
+	                          in_one_era ? id_hi : 0};
 	Tuplesortstate *sort = nullptr;
 	if (streaming != Streaming::Collect)
 		verifier_stream(v, (size_t)(part_budget() / kBytesPerEntry));
@@ -977,8 +1035,9 @@ bool verify_range(int64 first, int64 last, bool to_newest, bool for_caller, RunR
 	// Out of id order: the caller starts again, sorted, before anything else is read for this range.
 	if (streaming == Streaming::HeapOrder && !verifier_stream_ordered(v))
 		return false;
+	// The records after a range of one era may lie in a later era, at lower xids: looked for everywhere.
 	if (bounds.max_xid != 0)
-		feed_later_records(v, bounds.max_xid, shared != nullptr ? &shared->later : nullptr);
+		feed_later_records(v, eras.n > 0 ? 0 : bounds.max_xid, shared != nullptr ? &shared->later : nullptr);
 	if (sort != nullptr)
 		feed_in_id_order(v, sort);
 	if (streaming == Streaming::HeapOrder) {
@@ -1044,27 +1103,17 @@ void verify_part(int64 first, int64 last, bool to_newest, bool for_caller, RunRe
 	verify_range(first, last, to_newest, for_caller, records, Streaming::Sorted, shared, out);
 }
 
-// With eras, every range reads every entry (verify_range): a verification in parts would read the
-// trail once per part.
-bool has_eras()
-{
-	if (!OidIsValid(witness_relation_if_exists("era")))
-		return false;
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "pg_witness: SPI_connect failed");
-	if (SPI_execute("SELECT 1 FROM witness.era LIMIT 1", true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "pg_witness: could not read witness.era");
-	const bool any = SPI_processed > 0;
-	SPI_finish();
-	return any;
-}
 
 // The last block of each part of blocks first..last, so that no part holds more than part_budget()
-// (a single block larger than that is a part of its own, verified in id order: *big says which).
-// Read through a cursor: a long trail has millions of block headers. Returns the number of parts;
-// *ends and *big are palloc'd in the caller's context.
-int plan_parts(int64 first, int64 last, int64 **ends, bool **big)
+// (a single block larger than that is a part of its own, verified in id order: *big says which), and
+// none spans two eras (so that each reads its own era's entries only, verify_range). Read through a
+// cursor: a long trail has millions of block headers. Returns the number of parts; *ends and *big
+// are palloc'd in the caller's context.
+int plan_parts(int64 first, int64 last, const Eras &eras, int64 **ends, bool **big)
 {
+	int next_era = 0;
+	while (next_era < eras.n && eras.first_blocks[next_era] <= first)
+		next_era++;
 	int n = 0, cap = 16;
 	*ends = (int64 *)palloc(sizeof(int64) * cap);
 	*big = (bool *)palloc(sizeof(bool) * (cap + 1));
@@ -1091,7 +1140,12 @@ int plan_parts(int64 first, int64 last, int64 **ends, bool **big)
 			const Datum count = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull);
 			// An altered header may claim any count: capped so that the product cannot wrap.
 			const int64 w = kBytesPerBlock + (isnull ? 0 : Min(Max(DatumGetInt64(count), (int64)0), (int64)1 << 40) * kBytesPerEntry);
-			if (weight > 0 && weight + w > budget) {
+			bool era_starts = false;
+			while (next_era < eras.n && eras.first_blocks[next_era] <= block_no) {
+				era_starts = true;
+				next_era++;
+			}
+			if (weight > 0 && (weight + w > budget || era_starts)) {
 				if (n == cap) {
 					cap *= 2;
 					*ends = (int64 *)repalloc(*ends, sizeof(int64) * cap);
@@ -1185,7 +1239,9 @@ namespace witness::pg
 // A range whose entries would take more memory than part_budget() is checked in parts, one after the
 // other, each a range of its own that ends where the next begins (docs/scaling.md, "Memory"): the
 // same checks, since a range takes the block before it as its anchor and looks for the records after
-// it. Not with eras (every part would read every entry).
+// it. With eras, each part lies in one era and reads that era's entries. Not with eras that were
+// tampered with (out of order: every part would read every entry), nor for a verification resumed
+// from a checkpoint (whose verification records are told apart by xid across parts).
 void verify_blocks(int64 first, int64 last, bool to_newest, bool for_caller, RunRecordEntries *records,
                    VerifyOutcome *out)
 {
@@ -1193,13 +1249,17 @@ void verify_blocks(int64 first, int64 last, bool to_newest, bool for_caller, Run
 	const int64 end = to_newest ? Max(newest, first) : last;
 	int64 *ends = nullptr;
 	bool *big = nullptr;
-	const int nparts = first < 1 || end < first || first > newest || has_eras()
+	const Eras eras = first < 1 || end < first || first > newest ? Eras{0, nullptr, nullptr} : read_eras();
+	const int nparts = first < 1 || end < first || first > newest || (eras.n > 0 && (!eras_ascend(eras) || records != nullptr))
 	                       ? 0
-	                       : plan_parts(first, Min(end, newest), &ends, &big);
+	                       : plan_parts(first, Min(end, newest), eras, &ends, &big);
 	if (nparts <= 1) {
 		verify_part(first, last, to_newest, for_caller, records, nparts == 1 && big[0], nullptr, out);
 		return;
 	}
+	// Said at DEBUG1 so that a test can see a verification split.
+	ereport(DEBUG1, (errmsg_internal("pg_witness: verification of blocks %lld to %lld in %d parts", (long long)first,
+	                                 (long long)Min(end, newest), nparts)));
 	MemoryContext caller = CurrentMemoryContext;
 	PartsShared shared = {};
 	shared.period.cxt = shared.later.cxt = caller;
