@@ -274,6 +274,17 @@ SET LOCAL session_replication_role = replica;
 DROP TRIGGER witness_capture ON owned.acct;
 ALTER TABLE owned.acct RENAME TO acct_renamed;  -- so that a table of no capture could take its name
 ROLLBACK;
+-- A table made an inheritance child of a tracked one creates no capture trigger: its rows would
+-- join the tracked table, changeable through it, with nothing recorded (an attack review). So would
+-- its leaving, and an enum value renamed under the tracked tables' values.
+BEGIN;
+SET LOCAL session_replication_role = replica;
+CREATE TABLE owned.ghost (LIKE owned.acct);
+ALTER TABLE owned.ghost INHERIT owned.acct;
+ALTER TABLE owned.ghost NO INHERIT owned.acct;
+CREATE TABLE owned.ghost2 () INHERITS (owned.acct);
+ALTER TYPE owned.mood RENAME VALUE 'bad' TO 'fine';
+ROLLBACK;
 BEGIN;
 ALTER EVENT TRIGGER witness_ddl_command_end DISABLE;
 ALTER TABLE owned.acct DISABLE TRIGGER witness_capture;

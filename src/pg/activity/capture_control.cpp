@@ -600,6 +600,81 @@ void capture_control_utility_end(bool drops_witness)
 		dropping_witness = false;
 }
 
+namespace
+{
+
+// "schema.name" of a relation, palloc'd.
+const char *relation_label(Oid relid)
+{
+	const char *schema = get_namespace_name(get_rel_namespace(relid));
+	const char *name = get_rel_name(relid);
+	return psprintf("%s.%s", schema ? schema : "?", name ? name : "?");
+}
+
+// A table joined to, or taken from, a captured table by inheritance while pg_witness's event
+// triggers stand aside: no capture trigger is created or dropped, so the object access hook sees
+// nothing of pg_witness's, and the child's rows would become part of the tracked table, changeable
+// through it, without an entry (found by an attack review).
+void record_inheritance(Oid child, const RangeVar *parent_name, bool joined, Oid witness_schema)
+{
+	const Oid parent = parent_name != nullptr ? RangeVarGetRelid(parent_name, NoLock, true) : InvalidOid;
+	if (!OidIsValid(child) || !OidIsValid(parent) || !is_captured(parent, witness_schema))
+		return;
+	char object[kActivityObjectBytes], message[kActivityMessageBytes];
+	const char *parent_label = relation_label(parent);
+	snprintf(object, sizeof(object), "table %s", relation_label(child));
+	snprintf(message, sizeof(message),
+	         joined ? "made an inheritance child of captured table %s; its rows are not captured until pg_witness's event triggers install its capture triggers"
+	                : "no longer an inheritance child of captured table %s; its rows left it without a left event",
+	         parent_label);
+	activity_record_change(ActivityKind::CaptureControl, object, message);
+}
+
+} // namespace
+
+void capture_control_after_utility(const PlannedStmt *pstmt)
+{
+	const Node *stmt = pstmt->utilityStmt;
+	if (stmt == nullptr || !(IsA(stmt, CreateStmt) || IsA(stmt, AlterTableStmt) || IsA(stmt, AlterEnumStmt)))
+		return;
+	Oid witness_schema;
+	bool in_witness_function;
+	if (!activity_session_change(&witness_schema, &in_witness_function) || in_witness_function || event_triggers_check())
+		return;
+	if (IsA(stmt, CreateStmt)) {
+		const CreateStmt *create = castNode(CreateStmt, stmt);
+		if (create->partbound != nullptr)
+			return; // a partition gets its parent's capture triggers, which the hook records
+		const Oid child = create->inhRelations != NIL ? RangeVarGetRelid(create->relation, NoLock, true) : InvalidOid;
+		ListCell *lc;
+		foreach (lc, create->inhRelations)
+			record_inheritance(child, lfirst_node(RangeVar, lc), true, witness_schema);
+	} else if (IsA(stmt, AlterTableStmt)) {
+		const AlterTableStmt *alter = castNode(AlterTableStmt, stmt);
+		Oid child = InvalidOid;
+		ListCell *lc;
+		foreach (lc, alter->cmds) {
+			const AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
+			if (cmd->subtype != AT_AddInherit && cmd->subtype != AT_DropInherit)
+				continue;
+			if (!OidIsValid(child))
+				child = RangeVarGetRelid(alter->relation, NoLock, true);
+			record_inheritance(child, (const RangeVar *)cmd->def, cmd->subtype == AT_AddInherit, witness_schema);
+		}
+	} else {
+		// ALTER TYPE ... RENAME VALUE changes what stored values of every table using the type mean;
+		// with the event triggers standing aside nothing says which tables, so it is recorded whatever
+		// uses the type.
+		const AlterEnumStmt *alter = castNode(AlterEnumStmt, stmt);
+		if (alter->oldVal == nullptr)
+			return;
+		char object[kActivityObjectBytes], message[kActivityMessageBytes];
+		snprintf(object, sizeof(object), "type %s", NameListToString(alter->typeName));
+		snprintf(message, sizeof(message), "value '%s' renamed to '%s'", alter->oldVal, alter->newVal);
+		activity_record_change(ActivityKind::CaptureControl, object, message);
+	}
+}
+
 void register_capture_control()
 {
 	prev_object_access = object_access_hook;

@@ -32,4 +32,10 @@ Oid utility_catalog_written(const Node *stmt);
 bool capture_control_utility_begin(const PlannedStmt *pstmt);
 void capture_control_utility_end(bool drops_witness);
 
+// After a utility command that succeeded, while pg_witness's event triggers stand aside
+// (session_replication_role = replica, one disabled): records what changes captured tables without
+// touching a capture trigger: a table made an inheritance child of a captured one or taken from it,
+// an enum value renamed.
+void capture_control_after_utility(const PlannedStmt *pstmt);
+
 } // namespace witness::pg

@@ -664,6 +664,7 @@ void witness_process_utility(PlannedStmt *pstmt, const char *query_string, bool 
 	statement_level_finished(pstmt);
 	statement_level_end(pstmt);
 	capture_control_utility_end(drops_witness);
+	capture_control_after_utility(pstmt);
 	activity_utility_end(pstmt, qc);
 	permission_event_end(permission_event);
 	if (have_held_entries() && no_write_running() && IsTransactionState())
