@@ -141,6 +141,18 @@ INSERT INTO refs_used SELECT 2, rc, rc_catalog, rt, rt_builtin, rt_array, rp, rp
 SELECT (a.new_values::jsonb - 'id') = (b.new_values::jsonb - 'id') AS identical
 FROM witness.entry a, witness.entry b
 WHERE a.table_name = 'refs_used' AND b.table_name = 'refs_used' AND a.new_values ->> 'id' = '1' AND b.new_values ->> 'id' = '2';
+-- A composite that gains an object reference after the table's capture plan was made (ALTER TYPE
+-- ... ADD ATTRIBUTE invalidates no table using it): captured under the fixed search_path all the
+-- same, in the same session (an attack review found the text following the session's search_path).
+CREATE TYPE refs.pair AS (a int);
+CREATE TABLE refs_pair (id int PRIMARY KEY, p refs.pair);
+SELECT witness.track('refs_pair');
+INSERT INTO refs_pair VALUES (1, ROW(1));
+ALTER TYPE refs.pair ADD ATTRIBUTE r regclass CASCADE;
+SET search_path = refs, public;
+UPDATE refs_pair SET p = ROW(2, 'refs.thing') WHERE id = 1;
+RESET search_path;
+SELECT new_values FROM witness.entry WHERE table_name = 'refs_pair' ORDER BY id;
 -- Each name is what docs/hashing.md says, computed here from the catalog with its SQL.
 CREATE FUNCTION pg_temp.spec_type(t oid) RETURNS text LANGUAGE sql STABLE AS $$
 	SELECT quote_ident(n.nspname) || '.' || quote_ident(y.typname)

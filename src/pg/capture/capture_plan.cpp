@@ -134,6 +134,20 @@ bool holds_object_reference(Oid typoid)
 	}
 }
 
+// Whether values of the type hold a row of a composite type (itself, or as array elements or a
+// domain's base). ALTER TYPE ... ADD ATTRIBUTE can give that composite an object reference later
+// without invalidating the tables that use it, so such a column is printed under the fixed search
+// path whatever it holds now (an attack review found the captured text following the session's
+// search_path after such a change).
+bool holds_composite(Oid typoid)
+{
+	const Oid base = getBaseType(typoid);
+	const Oid elem = get_element_type(base);
+	if (OidIsValid(elem))
+		return holds_composite(elem);
+	return get_typtype(base) == TYPTYPE_COMPOSITE;
+}
+
 int compare_columns(const void *a, const void *b)
 {
 	auto *x = (const ColumnPlan *)a;
@@ -225,7 +239,7 @@ void build_plan(CapturePlan *plan, Relation rel)
 		c->typlen = att->attlen;
 		c->typbyval = att->attbyval;
 		c->category = category_of(att->atttypid);
-		if (c->category == ValueCategory::Text && holds_object_reference(att->atttypid))
+		if (c->category == ValueCategory::Text && (holds_composite(att->atttypid) || holds_object_reference(att->atttypid)))
 			plan->fixed_search_path = true;
 		Oid outfn;
 		bool varlena;
