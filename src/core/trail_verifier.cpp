@@ -181,12 +181,15 @@ bool TrailVerifier::starts_era(int64_t block_no) const
 TrailVerifier::~TrailVerifier() = default;
 
 // Index in the chain of the first snapshot of the entry's era that sees xid; -1 when none does
-// (pending, or after the range), kBefore when the era's blocks all lie before the range. Visibility
-// only grows along an era's blocks, so this is a binary search; consecutive entries usually hit the
-// same block, tried first.
+// (pending, or after the range), kBefore when the era's blocks all lie before the range, kEraEnded
+// when none does and the entry's era ended with a block of the range (no later block of its era will
+// ever seal it: pending, as a verification of the whole trail counts it, even in a range that stops
+// there, such as a part of a verification in parts). Visibility only grows along an era's blocks, so
+// this is a binary search; consecutive entries usually hit the same block, tried first.
 int TrailVerifier::locate(int64_t id, uint64_t xid)
 {
 	size_t lo = 0, hi = chain_snapshots_.size();
+	bool era_ended = false;
 	if (!eras_.empty()) {
 		// The era of the entry: the last one starting at or below its id (none: the implicit first).
 		const auto next = std::upper_bound(eras_.begin(), eras_.end(), id,
@@ -201,6 +204,7 @@ int TrailVerifier::locate(int64_t id, uint64_t xid)
 			const int64_t range_first = chain_block_no_.empty() ? INT64_MAX : chain_block_no_.front();
 			return end_block <= range_first ? kBefore : -1;
 		}
+		era_ended = end_block != INT64_MAX && end_block - 1 <= chain_block_no_.back();
 	}
 	if (lo == hi)
 		return -1;
@@ -216,7 +220,7 @@ int TrailVerifier::locate(int64_t id, uint64_t xid)
 			lo = mid + 1;
 	}
 	if (lo == end)
-		return -1;
+		return era_ended ? kEraEnded : -1;
 	last_hit_ = lo;
 	return static_cast<int>(lo);
 }
@@ -231,10 +235,10 @@ void TrailVerifier::add_payload(int64_t id, uint64_t xid, PayloadState state, in
 	int64_t block_no = 0; // pending
 	if (at == kBefore)
 		return; // sealed before the range
-	if (at < 0) {
+	if (at < 0 && at != kEraEnded) {
 		if (!is_last_)
 			return; // after the range
-	} else {
+	} else if (at >= 0) {
 		const int index = chain_[static_cast<size_t>(at)];
 		if (index < 0)
 			return; // sealed before the range
@@ -246,7 +250,10 @@ void TrailVerifier::add_payload(int64_t id, uint64_t xid, PayloadState state, in
 // A record whose own entry no block seals, when only sealed records count (sealed_records_only()).
 bool TrailVerifier::unsealed(const std::optional<RecordEntry> &entry)
 {
-	if (!sealed_records_only_ || !is_last_ || !entry || locate(entry->id, entry->xid) != -1)
+	if (!sealed_records_only_ || !is_last_ || !entry)
+		return false;
+	const int at = locate(entry->id, entry->xid);
+	if (at != -1 && at != kEraEnded)
 		return false;
 	unsealed_records_++;
 	return true;
@@ -273,7 +280,7 @@ void TrailVerifier::add_entry(int64_t id, uint64_t xid, const Hash &stored, cons
 	if (at == kBefore)
 		return;
 	if (at < 0) {
-		if (is_last_ && pass_ == 0)
+		if ((is_last_ || at == kEraEnded) && pass_ == 0)
 			pending_++;
 		return;
 	}

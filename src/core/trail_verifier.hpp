@@ -200,6 +200,7 @@ class TrailVerifier
 	static constexpr uint32_t kSame = UINT32_MAX;
 
 	static constexpr int kBefore = -2; // locate(): sealed in a block before the range
+	static constexpr int kEraEnded = -3; // locate(): its era ended in the range, and no block of it sees it
 	int locate(int64_t id, uint64_t xid);
 	bool starts_era(int64_t block_no) const;
 	void check_headers(std::vector<Problem> &problems) const;

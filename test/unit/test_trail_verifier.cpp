@@ -886,6 +886,21 @@ TEST(TrailVerifier, ErasKeepTransactionIdsApart)
 	EXPECT_EQ(t.verify(1, 2, false).status, "valid") << details(t.verify(1, 2, false));
 }
 
+// An entry of era 1 that no block of era 1 sees (forged after the era was closed) is pending in a
+// verification of the whole trail, and also in a range that ends with era 1's last block: no later
+// block of its era can ever seal it (a verification in parts checks era 1 as such a range).
+TEST(TrailVerifier, EntryNoBlockOfItsEndedEraSeesIsPending)
+{
+	Trail t = two_era_trail();
+	t.seal("3006:3006:"); // entry 7 sealed: nothing pending
+	t.add(0, 5000); // era 1 by its id (below era 2's first), above every snapshot of era 1
+	EXPECT_EQ(t.verify().entries_pending, 1) << details(t.verify());
+	const VerifyReport era1 = t.verify(0, 2, false);
+	EXPECT_EQ(era1.entries_pending, 1) << details(era1);
+	// A range that stops before the era's last block does not know yet: the entry may be later's.
+	EXPECT_EQ(t.verify(0, 1, false).entries_pending, 0);
+}
+
 TEST(TrailVerifier, DeletedEraIsTampering)
 {
 	Trail t = two_era_trail();

@@ -124,6 +124,13 @@ int load_blocks(int64 first_block, int64 last_block, StoredBlockFields **out, ui
 	return n;
 }
 
+struct XidBounds {
+	bool skip_old;
+	uint64 min_xid;
+	uint64 max_xid;
+	int64 id_lo, id_hi; // with eras: the ids of the range's era (both 0: no bound; id_hi 0: none above)
+};
+
 // The rows of witness.era after the implicit first era, ordered by first entry id as the verifier
 // orders them (n = 0: no era table, or no row).
 struct Eras {
@@ -174,19 +181,66 @@ bool eras_ascend(const Eras &e)
 	return true;
 }
 
-// The era of blocks first..last when they all lie in one (ascending eras): its entry ids, from *id_lo up
-// to below *id_hi (0: no end), and its first block. Only that era's entries can belong to them.
-bool era_of_blocks(const Eras &e, int64 first, int64 last, int64 *id_lo, int64 *id_hi, int64 *first_block)
+// The era of blocks first..last when they all lie in one (ascending eras), as the verifier assigns
+// entries to eras (core/trail_verifier.cpp, locate()).
+struct EraOfRange {
+	int64 id_lo;       // its first entry id (INT64_MIN for the first era: any id below the second's)
+	int64 id_hi;       // the next era's first entry id, 0 when none
+	int64 first_block; // its first block
+	bool ends_here;    // the next era starts right after `last`: no later block of this era
+};
+
+bool era_of_blocks(const Eras &e, int64 first, int64 last, EraOfRange *out)
 {
 	int k = 0; // eras starting at or before `first`; era k-1 of the rows, or the implicit first when 0
 	while (k < e.n && e.first_blocks[k] <= first)
 		k++;
 	if (k < e.n && e.first_blocks[k] <= last)
 		return false; // the next era starts inside the range
-	*id_lo = k == 0 ? 0 : e.first_ids[k - 1];
-	*id_hi = k == e.n ? 0 : e.first_ids[k];
-	*first_block = k == 0 ? 1 : e.first_blocks[k - 1];
+	out->id_lo = k == 0 ? INT64_MIN : e.first_ids[k - 1];
+	out->id_hi = k == e.n ? 0 : e.first_ids[k];
+	out->first_block = k == 0 ? 1 : e.first_blocks[k - 1];
+	out->ends_here = k < e.n && e.first_blocks[k] == last + 1;
 	return true;
+}
+
+// Whether the snapshots' xmin and xmax never go down along the blocks, as the sealer writes them
+// within an era. Only then do the xid bounds of a range hold its entries; an altered snapshot (a
+// block taken into another era by a moved era row, say) makes the range read all its era's entries,
+// as a verification in one part does, so that both report the same.
+bool snapshots_ascend(const StoredBlockFields *blocks, int n)
+{
+	uint64 xmin = 0, xmax = 0;
+	for (int i = 0; i < n; i++) {
+		char *end;
+		const char *text = blocks[i].fields.snapshot;
+		const uint64 lo = strtoull(text, &end, 10);
+		const uint64 hi = *end == ':' ? strtoull(end + 1, nullptr, 10) : 0;
+		if (lo < xmin || hi < xmax || hi < lo)
+			return false;
+		xmin = lo;
+		xmax = hi;
+	}
+	return true;
+}
+
+// Which of a range's entries are read (eras, or none): see verify_range().
+XidBounds range_bounds(const Eras &eras, const StoredBlockFields *previous, const StoredBlockFields *blocks, int n,
+                       bool is_last, uint64 prev_xmin, uint64 last_xmax)
+{
+	if (eras.n == 0)
+		return XidBounds{previous != nullptr, prev_xmin, is_last || n == 0 ? 0 : last_xmax, 0, 0};
+	EraOfRange era;
+	// A range to the newest block also counts the pending entries of an era that has no block yet.
+	if (n == 0 || !eras_ascend(eras) || !era_of_blocks(eras, blocks[0].fields.block_no, blocks[n - 1].fields.block_no, &era) ||
+	    (is_last && era.id_hi != 0))
+		return XidBounds{false, 0, 0, 0, 0};
+	const bool anchored = previous != nullptr && previous->fields.block_no >= era.first_block;
+	if (!snapshots_ascend(anchored ? previous : blocks, anchored ? n + 1 : n))
+		return XidBounds{false, 0, 0, era.id_lo, era.id_hi};
+	// The part that ends its era reads on past its xmax: an entry of the era that no block of it sees
+	// is pending, as in a verification of the whole trail (core: kEraEnded).
+	return XidBounds{anchored, prev_xmin, is_last || era.ends_here ? 0 : last_xmax, era.id_lo, era.id_hi};
 }
 
 // The newest block: as the statement's snapshot sees it, or, with latest, as committed by now. The
@@ -528,12 +582,6 @@ Oid usable_xid_brin(Relation rel)
 
 // Which rows of a partition a scan must read, by transaction id: xid >= min_xid when skip_old, xid <
 // max_xid when max_xid is not 0.
-struct XidBounds {
-	bool skip_old;
-	uint64 min_xid;
-	uint64 max_xid;
-	int64 id_lo, id_hi; // with eras: the ids of the range's era (0: no bound)
-};
 
 // The bitmap of the pages of rel whose page ranges in its xid BRIN index brin may hold xids within b.
 TIDBitmap *xid_pages(Oid brin, const XidBounds &b)
@@ -1012,19 +1060,11 @@ bool verify_range(int64 first, int64 last, bool to_newest, bool for_caller, RunR
 	// range inside one era reads its era's entries by their ids and, within them, by the xid bounds
 	// (the block before it is the anchor only when of the same era); any other range reads every entry.
 	const Eras eras = load_eras(v);
-	int64 id_lo = 0, id_hi = 0, era_first_block = 0;
-	// A range to the newest block also counts the pending entries of an era that has no block yet.
-	const bool in_one_era = eras.n == 0 || (n > 0 && eras_ascend(eras) &&
-	                                        era_of_blocks(eras, blocks[0].fields.block_no, blocks[n - 1].fields.block_no,
-	                                                      &id_lo, &id_hi, &era_first_block) &&
-	                                        !(out->is_last && id_hi != 0));
 	Period own = {};
 	Period &period = shared != nullptr ? shared->period : own;
 	if (for_caller && shared == nullptr)
 		period.restricted = access_period(&period.since, &period.till);
-	const XidBounds bounds = {previous != nullptr && in_one_era && previous->fields.block_no >= era_first_block, prev_xmin,
-	                          out->is_last || n == 0 || !in_one_era ? 0 : last_xmax, in_one_era ? id_lo : 0,
-	                          in_one_era ? id_hi : 0};
+	const XidBounds bounds = range_bounds(eras, previous, blocks, n, out->is_last, prev_xmin, last_xmax);
 	Tuplesortstate *sort = nullptr;
 	if (streaming != Streaming::Collect)
 		verifier_stream(v, (size_t)(part_budget() / kBytesPerEntry));
@@ -1036,7 +1076,8 @@ bool verify_range(int64 first, int64 last, bool to_newest, bool for_caller, RunR
 	if (streaming == Streaming::HeapOrder && !verifier_stream_ordered(v))
 		return false;
 	// The records after a range of one era may lie in a later era, at lower xids: looked for everywhere.
-	if (bounds.max_xid != 0)
+	const bool read_all = !bounds.skip_old && bounds.max_xid == 0 && bounds.id_lo == 0 && bounds.id_hi == 0;
+	if (!out->is_last && n > 0 && !read_all)
 		feed_later_records(v, eras.n > 0 ? 0 : bounds.max_xid, shared != nullptr ? &shared->later : nullptr);
 	if (sort != nullptr)
 		feed_in_id_order(v, sort);
@@ -1121,14 +1162,18 @@ int plan_parts(int64 first, int64 last, const Eras &eras, int64 **ends, bool **b
 	Datum args[2] = {Int64GetDatum(first), Int64GetDatum(last)};
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "pg_witness: SPI_connect failed");
-	SPIPlanPtr plan = SPI_prepare("SELECT block_no, entry_count FROM witness.block WHERE block_no OPERATOR(pg_catalog.>=) $1"
+	SPIPlanPtr plan = SPI_prepare("SELECT block_no, entry_count, pg_catalog.pg_snapshot_xmin(snapshot),"
+	                              " pg_catalog.pg_snapshot_xmax(snapshot) FROM witness.block"
+	                              " WHERE block_no OPERATOR(pg_catalog.>=) $1"
 	                              " AND block_no OPERATOR(pg_catalog.<=) $2 ORDER BY block_no",
 	                              2, argtypes);
 	if (plan == nullptr)
 		elog(ERROR, "pg_witness: could not prepare the read of blocks");
 	Portal cursor = SPI_cursor_open(nullptr, plan, args, nullptr, true);
 	const int64 budget = part_budget();
-	int64 weight = 0, previous = 0;
+	int64 weight = 0, previous = 0, total = 0;
+	uint64 last_xmin = 0, last_xmax = 0;
+	bool ascending = true;
 	for (;;) {
 		SPI_cursor_fetch(cursor, true, 10000);
 		if (SPI_processed == 0)
@@ -1145,6 +1190,16 @@ int plan_parts(int64 first, int64 last, const Eras &eras, int64 **ends, bool **b
 				era_starts = true;
 				next_era++;
 			}
+			// Snapshots that go down within an era were altered (the verifier reports it): parts would
+			// attribute entries around them otherwise than one verifier, and count some twice.
+			const uint64 xmin = (uint64)DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3, &isnull));
+			const uint64 xmax = (uint64)DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 4, &isnull));
+			if (era_starts)
+				last_xmin = last_xmax = 0;
+			if (xmin < last_xmin || xmax < last_xmax || xmax < xmin)
+				ascending = false;
+			last_xmin = xmin;
+			last_xmax = xmax;
 			if (weight > 0 && (weight + w > budget || era_starts)) {
 				if (n == cap) {
 					cap *= 2;
@@ -1156,6 +1211,7 @@ int plan_parts(int64 first, int64 last, const Eras &eras, int64 **ends, bool **b
 				weight = 0;
 			}
 			weight += w;
+			total = Min(total + w, (int64)1 << 60);
 			previous = block_no;
 		}
 		SPI_freetuptable(SPI_tuptable);
@@ -1163,6 +1219,12 @@ int plan_parts(int64 first, int64 last, const Eras &eras, int64 **ends, bool **b
 	SPI_cursor_close(cursor);
 	SPI_finish();
 	(*big)[n] = weight > budget; // the last part ends at `last`
+	// A range that fits is one part, even across eras (whose parts the era cuts alone would make); so is
+	// one whose snapshots were altered, whatever its size, so that it reports what one verifier does.
+	if (total <= budget || !ascending) {
+		(*big)[0] = false;
+		return 1;
+	}
 	return n + 1;
 }
 
