@@ -7049,6 +7049,21 @@ $$;
 -- classified columns masked for roles that are neither auditors nor admins. security_barrier: a
 -- caller's own condition (a function that raises a notice with its argument, say) must not see the
 -- rows outside an auditor's period before the view's filter has dropped them.
+-- A stored value as jsonb for the views. A jsonb string holds at most 268,435,455 bytes: one longer
+-- string in any entry made every read of witness.log fail, whatever it filtered on, since the view
+-- computes its columns before the caller's conditions (security_barrier); a role with INSERT on one
+-- tracked table could stop every auditor's reads so (found by a robustness review). A value whose
+-- text is longer is shown as a note instead; witness.entry and witness.entry_text() keep it whole.
+-- Plain SQL, inlined by the planner.
+CREATE FUNCTION witness._readable_jsonb(v json) RETURNS jsonb
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$
+	SELECT CASE WHEN pg_catalog.octet_length(v::pg_catalog.text) OPERATOR(pg_catalog.<=) 268435455 THEN v::pg_catalog.jsonb
+	            ELSE pg_catalog.jsonb_build_object('pg_witness', 'a value too long to show as jsonb; witness.entry holds it',
+	                                               'bytes', pg_catalog.octet_length(v::pg_catalog.text)) END
+$$;
+COMMENT ON FUNCTION witness._readable_jsonb(json) IS 'internal: a stored value as jsonb for the views, or a note with its length when its text is longer than a jsonb string may be';
+
 CREATE OR REPLACE VIEW witness.log WITH (security_barrier) AS
 SELECT e.id, e.xid, e.stmt_time,
        CASE e.op WHEN 'I' THEN 'INSERT' WHEN 'U' THEN 'UPDATE' WHEN 'D' THEN 'DELETE' WHEN 'T' THEN 'TRUNCATE' END AS operation,
@@ -7057,8 +7072,8 @@ SELECT e.id, e.xid, e.stmt_time,
                  (SELECT n.schema_name, n.table_name FROM witness._masking_names n WHERE n.masks)
                  AND ((e.schema_name, e.table_name) NOT IN (SELECT r.schema_name, r.table_name FROM witness.retired_masking r WHERE r.masks)
                       OR e.id > (SELECT max(r.until_id) FROM witness.retired_masking r
-                                 WHERE r.schema_name = e.schema_name AND r.table_name = e.table_name AND r.masks))) THEN e.row_key::jsonb
-            ELSE witness._masked_values(e.row_key::jsonb, e.schema_name, e.table_name, e.id) END AS row_key,
+                                 WHERE r.schema_name = e.schema_name AND r.table_name = e.table_name AND r.masks))) THEN witness._readable_jsonb(e.row_key)
+            ELSE witness._masked_values(witness._readable_jsonb(e.row_key), e.schema_name, e.table_name, e.id) END AS row_key,
        CASE WHEN witness.values_unmasked() OR e.subject IS NULL OR ((e.tags::integer & 15) = 0 AND (e.schema_name, e.table_name) NOT IN
                  (SELECT n.schema_name, n.table_name FROM witness._masking_names n WHERE n.masks_subject)
                  AND ((e.schema_name, e.table_name) NOT IN (SELECT r.schema_name, r.table_name FROM witness.retired_masking r WHERE r.masks_subject)
@@ -7070,16 +7085,16 @@ SELECT e.id, e.xid, e.stmt_time,
                  (SELECT n.schema_name, n.table_name FROM witness._masking_names n WHERE n.masks)
                  AND ((e.schema_name, e.table_name) NOT IN (SELECT r.schema_name, r.table_name FROM witness.retired_masking r WHERE r.masks)
                       OR e.id > (SELECT max(r.until_id) FROM witness.retired_masking r
-                                 WHERE r.schema_name = e.schema_name AND r.table_name = e.table_name AND r.masks))) THEN e.old_values::jsonb
-            ELSE witness._masked_values(e.old_values::jsonb, e.schema_name, e.table_name, e.id) END AS old_values,
+                                 WHERE r.schema_name = e.schema_name AND r.table_name = e.table_name AND r.masks))) THEN witness._readable_jsonb(e.old_values)
+            ELSE witness._masked_values(witness._readable_jsonb(e.old_values), e.schema_name, e.table_name, e.id) END AS old_values,
        CASE WHEN witness.values_unmasked() OR ((e.tags::integer & 15) = 0 AND (e.schema_name, e.table_name) NOT IN
                  (SELECT n.schema_name, n.table_name FROM witness._masking_names n WHERE n.masks)
                  AND ((e.schema_name, e.table_name) NOT IN (SELECT r.schema_name, r.table_name FROM witness.retired_masking r WHERE r.masks)
                       OR e.id > (SELECT max(r.until_id) FROM witness.retired_masking r
-                                 WHERE r.schema_name = e.schema_name AND r.table_name = e.table_name AND r.masks))) THEN e.new_values::jsonb
-            ELSE witness._masked_values(e.new_values::jsonb, e.schema_name, e.table_name, e.id) END AS new_values,
+                                 WHERE r.schema_name = e.schema_name AND r.table_name = e.table_name AND r.masks))) THEN witness._readable_jsonb(e.new_values)
+            ELSE witness._masked_values(witness._readable_jsonb(e.new_values), e.schema_name, e.table_name, e.id) END AS new_values,
        e.session_user_name, e.current_user_name, e.application_name, e.client_addr, e.client_port, e.backend_pid,
-       e.actor, e.reason, e.context::jsonb AS context, witness._sealed_leaf(e) AS leaf_hash, e.format, e.erasure_id
+       e.actor, e.reason, witness._readable_jsonb(e.context) AS context, witness._sealed_leaf(e) AS leaf_hash, e.format, e.erasure_id
 FROM witness.entry e
 WHERE witness.access_check() AND witness.entry_visible(e.stmt_time);
 COMMENT ON VIEW witness.log IS 'the trail with readable operation and tag names, one row per captured change; erasure_id names the erasure that emptied an entry''s payload; values of classified columns masked unless the caller is an auditor, an admin or a superuser (docs/access.md)';
@@ -7143,7 +7158,8 @@ GRANT EXECUTE ON FUNCTION witness.capture(), witness.capture_truncate(),
                           witness.tag_names(smallint), witness._masked_values(jsonb, text, text, bigint), witness._masked_columns(text, text, bigint),
                           witness._config_masks(witness.tracked_table), witness._config_masks_subject(witness.tracked_table),
                           witness.masked_tags(), witness._table_masked(text, text, bigint),
-                          witness._block_json(witness.block), witness._my_trail(), witness._sealed_leaf(witness.entry)
+                          witness._block_json(witness.block), witness._my_trail(), witness._sealed_leaf(witness.entry),
+                          witness._readable_jsonb(json)
 	TO PUBLIC;
 
 GRANT USAGE ON SCHEMA witness TO witness_admin, witness_auditor, witness_reader;

@@ -23,6 +23,15 @@ q "DELETE FROM cust WHERE id = 1" >/dev/null
 check "the value is too long for jsonb" "t" \
 	"SELECT length(new_values::text) > 268435455 FROM witness.entry WHERE table_name = 'cust' AND op = 'I' AND subject = 'victim@huge.example'"
 
+say "every reader of the trail goes on working (a robustness review found them all failing)"
+check "witness.log shows the value as a note with its length" "$(printf 'INSERT|true\nDELETE|true')" \
+	"SELECT operation || '|' || ((COALESCE(new_values, old_values) ->> 'bytes')::bigint > 268435455) FROM witness.log
+	 WHERE table_name = 'cust' AND (COALESCE(new_values, old_values) ->> 'pg_witness') LIKE 'a value too long%' ORDER BY id"
+check "witness.changes reads the trail" "t" "SELECT count(*) > 0 FROM witness.changes"
+check "witness.search() of another row" "1" "SELECT count(*) FROM witness.search(table_name => 'cust', operation => 'INSERT') s WHERE s.row_key ->> 'id' = '2'"
+check "witness.entity_history() of another row" "1" "SELECT count(*) FROM witness.entity_history('cust'::regclass, '{\"id\": 2}')"
+check "witness.export() of the table" "t" "SELECT count(*) > 2 FROM witness.export('csv', table_name => 'cust')"
+
 say "the subject's export lists the entry, verified, without the value"
 check "JSON: the INSERT verified, its values not shown, the DELETE's too" \
 	"INSERT|true|values longer than 256 MB are not shown|[]
