@@ -3720,6 +3720,13 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 			USING ERRCODE = 'invalid_parameter_value',
 			      HINT = 'Pass NULL to keep the entries forever, for example witness.set_retention(''pii'', NULL).';
 	END IF;
+	-- now() minus a period of some 6,700 years is before the first timestamp: every retention run
+	-- failed then (found by a robustness review).
+	IF keep > interval '1000 years' THEN
+		RAISE EXCEPTION 'retention period must be at most 1000 years: %', keep
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'Pass NULL to keep the entries forever, for example witness.set_retention(''pii'', NULL).';
+	END IF;
 	IF archive IS NULL THEN
 		RAISE EXCEPTION 'archive must not be null' USING ERRCODE = 'null_value_not_allowed';
 	END IF;

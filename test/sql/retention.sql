@@ -32,6 +32,7 @@ SELECT witness.set_retention('secret', '1 day');
 SELECT witness.set_retention('pii', '-1 day');
 \echo :LAST_ERROR_SQLSTATE
 SELECT witness.set_retention('pii', '0');
+SELECT witness.set_retention('pii', '10000 years');
 SELECT count(*) AS rules_recorded FROM witness.retention_rule;
 
 CREATE SCHEMA rt;
