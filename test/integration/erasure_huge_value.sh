@@ -3,7 +3,9 @@
 # its subject from being erased. A role with INSERT on a tracked table could otherwise write such a
 # row for a chosen subject (and delete it again): the erasure read each entry's payload as jsonb for
 # its tamper check and failed, even for a superuser. It now checks the payload without jsonb
-# (witness._payload_verified()). Heavy: a 268 MB value, about 15 s and 1.5 GB in the backend.
+# (witness._payload_verified()). Also: the trail's readers show such a value as a note, and values
+# whose JSON passes 1 GB are refused with 54000. Heavy: a 268 MB value, about 15 s and 1.5 GB in the
+# backend; the 180 MB one takes about 2.5 GB.
 #
 # Environment: PGHOST, PGPORT, PGUSER, PGDATABASE, REPO (as scripts/test.sh passes them).
 set -euo pipefail
@@ -67,4 +69,13 @@ check_ok "the erasure is refused by the hold, which names the entry it covers" \
 q "SELECT witness.release_hold('huge-hold', 'litigation #1 closed')" >/dev/null
 check "once released, the subject is erased" "1" \
 	"SELECT witness.erase_subject('victim2@huge.example', 'erasure after the hold')"
+
+say "values whose JSON passes 1 GB: refused with 54000 and a clear message, not a failed allocation"
+unset PGOPTIONS
+q "CREATE TABLE escaped (id int PRIMARY KEY, t text)" >/dev/null
+q "SET client_min_messages = warning; SELECT witness.track('escaped', 'internal')" >/dev/null
+out="$("$PSQL" -X -q -v VERBOSITY=verbose -c "INSERT INTO escaped VALUES (1, repeat(chr(1), 180 * 1024 * 1024))" 2>&1 || true)"
+check_ok "180 MB of control characters (six bytes each as JSON): 54000, values too large to capture" \
+	"$(grep -q '54000: values too large to capture' <<<"$out" && echo ok || echo "${out:0:300}")"
+check "the row went with its statement" "0" "SELECT count(*) FROM escaped"
 finish erasure_huge_value

@@ -328,6 +328,13 @@ Datum json_object(const JsonField *fields, size_t n, const char **chars, size_t 
 		scratch.clear();
 		write_fields_object(fields, n, scratch);
 	});
+	// Escaping can make the JSON several times as long as the values (a control character takes six
+	// bytes): past PostgreSQL's 1 GB limit on a value, say so instead of a failed allocation (XX000).
+	if (scratch.size() > MaxAllocSize - VARHDRSZ)
+		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+		                errmsg("values too large to capture: %zu bytes as JSON, more than a value may hold", scratch.size()),
+		                errdetail("pg_witness stores a row's values as canonical JSON, at most 1 GB per entry column."),
+		                errhint("Store such values outside the tracked table, or exclude the column with witness.track(..., exclude_columns => ...).")));
 	text *t = cstring_to_text_with_len(scratch.data(), (int)scratch.size());
 	*chars = VARDATA(t);
 	*len = scratch.size();
