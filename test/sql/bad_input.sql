@@ -148,6 +148,10 @@ SELECT col, bad_input.try(format($$SELECT witness.entry_leaf_hash(jsonb_populate
                                    FROM witness.entry x ORDER BY id LIMIT 1$$, col))
 FROM unnest(ARRAY['id', 'xid', 'stmt_time', 'backend_pid', 'tags', 'format', 'op', 'schema_name', 'table_name',
                   'session_user_name', 'current_user_name']) AS col;
+-- A field no capture writes (an operation code 'X'): a bad argument (22023), not an internal error
+-- (a robustness review found XX000).
+SELECT bad_input.try($$SELECT witness.entry_canonical_bytes(jsonb_populate_record(x, '{"op": "X"}')) FROM witness.entry x ORDER BY id LIMIT 1$$);
+SELECT bad_input.try($$SELECT witness.entry_leaf_hash(jsonb_populate_record(x, '{"op": "X"}')) FROM witness.entry x ORDER BY id LIMIT 1$$);
 -- The stored leaf hash is not needed to recompute it.
 SELECT substring(witness.entry_leaf_hash(jsonb_populate_record(x, '{"leaf_hash": null}')) FOR 8) = x.leaf_hash AS without_stored_hash
 FROM witness.entry x ORDER BY id LIMIT 1;

@@ -310,11 +310,13 @@ const char *leaf_hash_or_error(const EntryView &stored, uint8_t out[32])
 
 } // namespace
 
+// An entry the encoder refuses has a field no capture writes (a row made up, or changed by hand, and
+// given to witness.entry_leaf_hash() or entry_canonical_bytes()): a bad argument, not an internal error.
 void leaf_hash(const EntryView &stored, uint8_t out[32])
 {
 	const char *err = leaf_hash_or_error(stored, out);
 	if (err != nullptr)
-		raise_core_error(ERRCODE_INTERNAL_ERROR, "could not hash pg_witness entry", err, nullptr);
+		raise_core_error(ERRCODE_INVALID_PARAMETER_VALUE, "could not hash pg_witness entry", err, nullptr);
 }
 
 bool try_leaf_hash(const EntryView &stored, uint8_t out[32])
@@ -361,7 +363,7 @@ struct varlena *canonical_bytes(const EntryView &stored)
 {
 	const char *err = encode_or_error(stored);
 	if (err != nullptr)
-		raise_core_error(ERRCODE_INTERNAL_ERROR, "could not encode pg_witness entry", err, nullptr);
+		raise_core_error(ERRCODE_INVALID_PARAMETER_VALUE, "could not encode pg_witness entry", err, nullptr);
 	return scratch_bytea();
 }
 
