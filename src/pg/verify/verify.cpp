@@ -124,6 +124,8 @@ int load_blocks(int64 first_block, int64 last_block, StoredBlockFields **out, ui
 	return n;
 }
 
+// Which rows of a partition a scan must read, by transaction id: xid >= min_xid when skip_old, xid <
+// max_xid when max_xid is not 0; with eras, by entry id too.
 struct XidBounds {
 	bool skip_old;
 	uint64 min_xid;
@@ -204,26 +206,6 @@ bool era_of_blocks(const Eras &e, int64 first, int64 last, EraOfRange *out)
 	return true;
 }
 
-// Whether the snapshots' xmin and xmax never go down along the blocks, as the sealer writes them
-// within an era. Only then do the xid bounds of a range hold its entries; an altered snapshot (a
-// block taken into another era by a moved era row, say) makes the range read all its era's entries,
-// as a verification in one part does, so that both report the same.
-bool snapshots_ascend(const StoredBlockFields *blocks, int n)
-{
-	uint64 xmin = 0, xmax = 0;
-	for (int i = 0; i < n; i++) {
-		char *end;
-		const char *text = blocks[i].fields.snapshot;
-		const uint64 lo = strtoull(text, &end, 10);
-		const uint64 hi = *end == ':' ? strtoull(end + 1, nullptr, 10) : 0;
-		if (lo < xmin || hi < xmax || hi < lo)
-			return false;
-		xmin = lo;
-		xmax = hi;
-	}
-	return true;
-}
-
 // Which of a range's entries are read (eras, or none): see verify_range().
 XidBounds range_bounds(const Eras &eras, const StoredBlockFields *previous, const StoredBlockFields *blocks, int n,
                        bool is_last, uint64 prev_xmin, uint64 last_xmax)
@@ -235,9 +217,8 @@ XidBounds range_bounds(const Eras &eras, const StoredBlockFields *previous, cons
 	if (n == 0 || !eras_ascend(eras) || !era_of_blocks(eras, blocks[0].fields.block_no, blocks[n - 1].fields.block_no, &era) ||
 	    (is_last && era.id_hi != 0))
 		return XidBounds{false, 0, 0, 0, 0};
+	// A trail whose snapshots go down within an era is verified in one part (plan_parts()).
 	const bool anchored = previous != nullptr && previous->fields.block_no >= era.first_block;
-	if (!snapshots_ascend(anchored ? previous : blocks, anchored ? n + 1 : n))
-		return XidBounds{false, 0, 0, era.id_lo, era.id_hi};
 	// The part that ends its era reads on past its xmax: an entry of the era that no block of it sees
 	// is pending, as in a verification of the whole trail (core: kEraEnded).
 	return XidBounds{anchored, prev_xmin, is_last || era.ends_here ? 0 : last_xmax, era.id_lo, era.id_hi};
@@ -579,9 +560,6 @@ Oid usable_xid_brin(Relation rel)
 	list_free(indexes);
 	return found;
 }
-
-// Which rows of a partition a scan must read, by transaction id: xid >= min_xid when skip_old, xid <
-// max_xid when max_xid is not 0.
 
 // The bitmap of the pages of rel whose page ranges in its xid BRIN index brin may hold xids within b.
 TIDBitmap *xid_pages(Oid brin, const XidBounds &b)
