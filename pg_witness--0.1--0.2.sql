@@ -1385,6 +1385,30 @@ SELECT t.relid AS table_name, t.classification, t.column_tags, t.exclude_columns
        t.capture_reads
 FROM witness.tracked_table t;
 
+-- 0.1 summed the bits of the tags it knew and skipped the others: a mistyped tag ('{pli}') gave 0,
+-- and a query filtering on it matched nothing, silently. An unknown tag is now an error; NULL elements
+-- still count for nothing (a table tracked with no classification).
+CREATE OR REPLACE FUNCTION witness.tag_mask(tags text[]) RETURNS smallint
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	known text[] := witness.classifications();
+	mask integer := 0;
+	t text;
+BEGIN
+	FOREACH t IN ARRAY tags LOOP
+		CONTINUE WHEN t IS NULL;
+		IF NOT t = ANY (known) THEN
+			RAISE EXCEPTION 'unknown classification tag "%"', t USING ERRCODE = 'invalid_parameter_value',
+				HINT = format('Use one of %s.', array_to_string(known, ', '));
+		END IF;
+		mask := mask | (1 << (array_position(known, t) - 1));
+	END LOOP;
+	RETURN mask::smallint;
+END
+$$;
+COMMENT ON FUNCTION witness.tag_mask(text[]) IS 'bit mask of classification tags, as stored in witness.entry.tags; an unknown tag is an error';
+
 CREATE FUNCTION witness.master_key_id() RETURNS text
 AS 'MODULE_PATHNAME', 'witness_master_key_id' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION witness.master_key_id() IS 'the id (16 hex digits) of the master key named by witness.master_key_file, NULL when none is set; raises when the file cannot be read or is not a key';
@@ -1469,6 +1493,30 @@ END
 $$;
 COMMENT ON FUNCTION witness._warn_weakened(regclass, text, jsonb, text[], text, boolean, boolean) IS 'internal: warns when witness.track() of a tracked table takes protection away (an exclusion, encryption, the subject column, a classification or tag, recorded reads)';
 REVOKE ALL ON FUNCTION witness._warn_weakened(regclass, text, jsonb, text[], text, boolean, boolean) FROM PUBLIC;
+
+-- Also refuses a column named twice ('{id,id}'), which 0.1 stored as given.
+CREATE OR REPLACE FUNCTION witness._check_columns(target regclass, cols text[], what text) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	bad text;
+BEGIN
+	SELECT c INTO bad FROM unnest(cols) AS c
+	WHERE c IS NULL OR NOT EXISTS (SELECT 1 FROM pg_attribute a
+	                               WHERE a.attrelid = target AND a.attname = c AND a.attnum > 0 AND NOT a.attisdropped)
+	LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION 'column "%" named in % does not exist in table %', bad, what, target
+			USING ERRCODE = 'undefined_column';
+	END IF;
+	SELECT c INTO bad FROM unnest(cols) AS c GROUP BY c HAVING count(*) > 1 LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION 'column "%" is named more than once in %', bad, what
+			USING ERRCODE = 'duplicate_column';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION witness._check_columns(regclass, text[], text) IS 'internal: validates column names given to witness.track(): each exists, once';
 
 DROP FUNCTION witness.track(regclass, text, jsonb, text[], text, text[]);
 CREATE FUNCTION witness.track(target regclass, classification text DEFAULT 'internal', column_tags jsonb DEFAULT '{}',

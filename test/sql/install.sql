@@ -40,6 +40,10 @@ ORDER BY 1;
 
 SELECT witness.classifications();
 SELECT witness.tag_mask('{pii,internal}'), witness.tag_names(17::smallint), witness.tag_names(0::smallint);
+-- A mistyped tag is an error, not a mask of 0 that a filter on it would silently match nothing with;
+-- NULL elements count for nothing.
+SELECT witness.tag_mask('{pii,pli}');
+SELECT witness.tag_mask(ARRAY[NULL, 'financial']), witness.tag_mask('{}');
 
 -- Every record table of pg_witness's own, and its id sequence, is saved by pg_dump with the
 -- extension: a restored trail keeps the rows its entries were captured from.

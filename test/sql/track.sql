@@ -53,6 +53,9 @@ SELECT witness.track('customers', column_tags => '{"email": 5}');
 SELECT witness.track('customers', column_tags => '["email"]');
 SELECT witness.track('customers', exclude_columns => '{nope}');
 SELECT witness.track('customers', exclude_columns => '{NULL}');
+-- A column named twice (0.1 stored the list as given).
+SELECT witness.track('customers', exclude_columns => '{note,note}');
+SELECT witness.track('customers', key_columns => '{id,email,id}');
 SELECT witness.track('customers', subject_column => 'nope', encrypt => false);
 SELECT witness.track('customers', key_columns => '{nope}');
 SELECT witness.track('customers', key_columns => '{}');
