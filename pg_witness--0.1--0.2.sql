@@ -589,7 +589,7 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 		RAISE WARNING '% entries of this subject were captured in format 1 and cannot be erased', format1
 			USING DETAIL = 'Their values are covered by their leaf hashes directly (docs/personal-data.md).';
 	END IF;
-	PERFORM witness._check_erasure_allowed(subject, ids, moved); -- raises when a legal hold covers one of them
+	PERFORM witness._check_erasure_allowed(subject, ids, moved, tids); -- raises when a legal hold covers one of them
 	-- The subject only as a salted digest: enough for subject_export() to find this erasure again, not to read it back.
 	salt := witness._random_salt();
 	PERFORM witness._begin_internal_ddl();
@@ -3046,7 +3046,7 @@ REVOKE ALL ON FUNCTION witness._entry_held(bigint) FROM PUBLIC;
 -- subject is checked against each of them (docs/personal-data.md, "A row that moves"). Under the holds' lock
 -- and VOLATILE (a fresh snapshot after the lock): a hold placed concurrently is either seen here or
 -- placed after this erasure commits.
-CREATE OR REPLACE FUNCTION witness._check_erasure_allowed(subject text, ids bigint[], moved_ids bigint[] DEFAULT '{}')
+CREATE OR REPLACE FUNCTION witness._check_erasure_allowed(subject text, ids bigint[], moved_ids bigint[], tids tid[])
 RETURNS void
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
@@ -3058,14 +3058,18 @@ BEGIN
 	FOR h IN SELECT x.* FROM witness.legal_hold x
 	         WHERE x.event = 'held' AND NOT EXISTS (SELECT FROM witness.legal_hold r WHERE r.releases = x.hold_event_id)
 	         ORDER BY x.hold_event_id LOOP
+		CONTINUE WHEN COALESCE(cardinality(ids), 0) = 0;
 		IF h.subject_digest IS NOT NULL AND witness._subject_digest(h.subject_salt, subject) <> h.subject_digest THEN
 			-- Another subject's hold: it can cover only the entries that moved a row to that subject.
-			SELECT count(*) INTO held FROM witness._entries_by_id(moved_ids) f WHERE witness._hold_covers(h, f.entry);
+			SELECT count(*) INTO held FROM witness._entries_at(moved_ids, tids) f WHERE witness._hold_covers(h, f.entry);
+		ELSIF h.table_name IS NULL AND h.row_key IS NULL AND h.since IS NULL AND h.until IS NULL THEN
+			-- The subject's hold (or one on every entry) with no other scope covers every entry.
+			held := cardinality(ids);
 		ELSE
 			-- The subject matched (or the hold names none): the remaining scope is checked per entry.
 			h.subject_salt := NULL;
 			h.subject_digest := NULL;
-			SELECT count(*) INTO held FROM witness._entries_by_id(ids) f WHERE witness._hold_covers(h, f.entry);
+			SELECT count(*) INTO held FROM witness._entries_at(ids, tids) f WHERE witness._hold_covers(h, f.entry);
 		END IF;
 		IF held > 0 THEN
 			RAISE EXCEPTION 'cannot erase the subject''s entries: legal hold "%" is in force', h.name
@@ -3077,8 +3081,8 @@ BEGIN
 	END LOOP;
 END
 $$;
-COMMENT ON FUNCTION witness._check_erasure_allowed(text, bigint[], bigint[]) IS 'internal: refuses an erasure (SQLSTATE 55006) when a legal hold in force covers any of the entries it would erase (ids; moved_ids: those of them that moved a row away from the subject)';
-REVOKE ALL ON FUNCTION witness._check_erasure_allowed(text, bigint[], bigint[]) FROM PUBLIC;
+COMMENT ON FUNCTION witness._check_erasure_allowed(text, bigint[], bigint[], tid[]) IS 'internal: refuses an erasure (SQLSTATE 55006) when a legal hold in force covers any of the entries it would erase (ids, found at tids; moved_ids: those of them that moved a row away from the subject)';
+REVOKE ALL ON FUNCTION witness._check_erasure_allowed(text, bigint[], bigint[], tid[]) FROM PUBLIC;
 
 -- Holds change one at a time: two hold() calls with one name would otherwise both find it free.
 CREATE FUNCTION witness._hold_lock() RETURNS void

@@ -159,7 +159,7 @@ INSERT INTO lh.attempt (statement) VALUES
  ('INSERT INTO witness.legal_hold (event, name, reason, recorded_by) VALUES (''held'', ''f'', ''x'', ''x'')'),
  ('DELETE FROM witness.legal_hold'),
  ('SELECT witness._entry_held(1)'),
- ('SELECT witness._check_erasure_allowed(''eve@lh.example'', ''{}'')'),
+ ('SELECT witness._check_erasure_allowed(''eve@lh.example'', ''{}'', ''{}'', ''{}'')'),
  ('SELECT witness._hold_lock()'),
  ('CREATE SCHEMA lh_evil');
 GRANT SELECT ON lh.attempt TO lh_owner, lh_dml, lh_creator;
