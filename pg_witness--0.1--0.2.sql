@@ -69,10 +69,13 @@ CREATE TRIGGER witness_insert_only_by_capture BEFORE INSERT ON witness.entry
 -- A partition's guards (append-only always, inserts by the capture and a replica-mode restore only)
 -- and its indexes. Made before it is attached, where it can be.
 CREATE FUNCTION witness._guard_entry_partition(p regclass) RETURNS void
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql STRICT SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	name name;
 BEGIN
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = p) THEN
+		RAISE EXCEPTION 'relation with OID % does not exist', p::oid USING ERRCODE = 'undefined_table';
+	END IF;
 	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t WHERE t.tgrelid = p AND t.tgname = 'witness_append_only') THEN
 		EXECUTE format('CREATE TRIGGER witness_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON %s '
 		               'FOR EACH STATEMENT EXECUTE FUNCTION witness._reject_write()', p);
@@ -359,7 +362,7 @@ COMMENT ON FUNCTION witness._reject_write() IS 'internal: guard trigger that rej
 -- witness.tracked_table (every table of schema witness is). Called by this script once per table.
 CREATE FUNCTION witness._make_record_table(t regclass, key_column text, classification text DEFAULT 'internal')
 RETURNS void
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STRICT SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	saved_role text := current_setting('session_replication_role');
@@ -3965,7 +3968,7 @@ REVOKE ALL ON FUNCTION witness._retention_horizon(interval[]) FROM PUBLIC;
 -- earlier in the transaction): the caller then deletes the entries one by one. While the exclusive
 -- lock on witness.entry is requested, capture waits behind it: hence the short wait.
 CREATE FUNCTION witness._drop_entry_partition(p regclass, keep_ids bigint[] DEFAULT '{}') RETURNS boolean
-LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE STRICT SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	old_timeout text := current_setting('lock_timeout');
@@ -4381,6 +4384,12 @@ AS $$
 DECLARE
 	args text := concat_ws(', ', quote_literal(who), quote_literal(what), quote_literal(hint));
 BEGIN
+	IF t IS NULL OR dumped IS NULL OR who IS NULL OR what IS NULL THEN
+		RAISE EXCEPTION 'table, dumped, who and what must not be null' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid = t) THEN
+		RAISE EXCEPTION 'relation with OID % does not exist', t::oid USING ERRCODE = 'undefined_table';
+	END IF;
 	EXECUTE format('CREATE TRIGGER witness_written_by_pg_witness BEFORE UPDATE OR DELETE OR TRUNCATE ON %s '
 	               'FOR EACH STATEMENT EXECUTE FUNCTION witness._written_by_guard(%s)', t, args);
 	EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER witness_written_by_pg_witness', t);

@@ -87,6 +87,15 @@ SELECT witness._merkle_audit_path(NULL, 0) IS NULL AS strict_audit_path,
        witness.entry_canonical_bytes(NULL) IS NULL AS strict_canonical_bytes;
 SELECT status, blocks_checked > 0 AS checked_blocks FROM witness.verify(NULL, NULL);
 
+-- The helpers the installation script builds pg_witness's tables with (superuser only): NULL or an
+-- OID that names no relation is refused, never turned into a statement that fails to parse (42601).
+SELECT bad_input.try($$SELECT witness._guard_entry_partition(NULL)$$),
+       bad_input.try($$SELECT witness._guard_entry_partition(0)$$);
+SELECT bad_input.try($$SELECT witness._guard_kept_table(NULL, false, 'x', 'y')$$),
+       bad_input.try($$SELECT witness._guard_kept_table(0, false, 'x', 'y')$$);
+SELECT bad_input.try($$SELECT witness._drop_entry_partition(NULL)$$),
+       bad_input.try($$SELECT witness._make_record_table(NULL, NULL)$$);
+
 -- Audit paths of malformed leaf arrays.
 SELECT bad_input.try($$SELECT witness._merkle_audit_path('{}', 0)$$);
 SELECT bad_input.try($$SELECT witness._merkle_audit_path(ARRAY[sha256('a'), NULL], 0)$$);
