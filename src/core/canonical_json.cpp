@@ -353,10 +353,25 @@ size_t write_json_string(const char *utf8, size_t len, char *out) noexcept
 	return static_cast<size_t>(p - out);
 }
 
+size_t json_string_len(const char *utf8, size_t len) noexcept
+{
+	size_t n = len + 2;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = static_cast<unsigned char>(utf8[i]);
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		const bool short_escape = c == '"' || c == '\\' || c == '\b' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
+		n += short_escape ? 1 : 5;
+	}
+	return n;
+}
+
 void append_json_string(std::string_view utf8, std::string &out)
 {
 	size_t at = out.size();
-	out.resize(at + json_string_max_len(utf8.size()));
+	const size_t room =
+	    utf8.size() < kJsonStringExactFrom ? json_string_max_len(utf8.size()) : json_string_len(utf8.data(), utf8.size());
+	out.resize(at + room);
 	out.resize(at + write_json_string(utf8.data(), utf8.size(), &out[at]));
 }
 

@@ -30,4 +30,8 @@ constexpr char kCommitmentPrefix = 0x03;
 // bytes, std::runtime_error if libcrypto fails.
 Hash payload_commitment(std::string_view salt, std::string_view canonical_payload);
 
+// The same over the canonical payload given in consecutive pieces (their concatenation), so that a
+// long value is hashed where it lies instead of copied next to the rest.
+Hash payload_commitment(std::string_view salt, const std::string_view *pieces, size_t n);
+
 } // namespace witness

@@ -139,7 +139,19 @@ void put_fields_object(std::string &out, const JsonDoc &doc, const char *field)
 	out += '}';
 }
 
-void put_json_or_null(std::string &out, const JsonDoc &doc, const char *field)
+// The long canonical JSON values that put_payload left out of the bytes it wrote, each with the
+// offset where it belongs: a caller that only hashes the payload hashes them where they lie.
+struct LongValues {
+	static constexpr size_t kFrom = size_t(1) << 16; // shorter values are copied as usual
+	struct Value {
+		size_t at;
+		std::string_view text;
+	};
+	Value values[3]; // row_key, old_values, new_values
+	size_t n = 0;
+};
+
+void put_json_or_null(std::string &out, const JsonDoc &doc, const char *field, LongValues *left_out = nullptr)
 {
 	if (!doc.present) {
 		out += kNull;
@@ -150,7 +162,15 @@ void put_json_or_null(std::string &out, const JsonDoc &doc, const char *field)
 			malformed(field, "both canonical text and fields given");
 		if (doc.canonical_len == 0)
 			malformed(field, "canonical JSON text is empty");
-		put_bytes(out, kJson, doc.canonical, doc.canonical_len, field);
+		if (left_out == nullptr || doc.canonical_len < LongValues::kFrom) {
+			put_bytes(out, kJson, doc.canonical, doc.canonical_len, field);
+			return;
+		}
+		if (doc.canonical_len > kMaxFieldLen)
+			malformed(field, "longer than 2^32-1 bytes");
+		out += kJson; // type and length here, the text where it lies
+		put_u32(out, static_cast<uint32_t>(doc.canonical_len));
+		left_out->values[left_out->n++] = {out.size(), std::string_view(doc.canonical, doc.canonical_len)};
 		return;
 	}
 	// The length is known only once the object is written: reserve it, then patch it.
@@ -169,12 +189,12 @@ void put_json_or_null(std::string &out, const JsonDoc &doc, const char *field)
 }
 
 // The payload fields, in the order both formats hash them.
-void put_payload(std::string &out, const EntryView &e)
+void put_payload(std::string &out, const EntryView &e, LongValues *left_out = nullptr)
 {
-	put_json_or_null(out, e.row_key, "row_key");
+	put_json_or_null(out, e.row_key, "row_key", left_out);
 	put_text_or_null(out, e.subject, "subject");
-	put_json_or_null(out, e.old_values, "old_values");
-	put_json_or_null(out, e.new_values, "new_values");
+	put_json_or_null(out, e.old_values, "old_values", left_out);
+	put_json_or_null(out, e.new_values, "new_values", left_out);
 }
 
 // Format 1 hashes the payload in place; format 2 hashes a commitment to it after the attribution.
@@ -326,9 +346,20 @@ Hash entry_payload_commitment(const EntryView &entry)
 		malformed("salt", "the payload was erased: no salt to commit with");
 	thread_local std::string buf;
 	buf.clear();
-	encode_payload(entry, buf);
-	const Hash h = payload_commitment(
-	    std::string_view(reinterpret_cast<const char *>(entry.salt), kCommitmentSaltSize), buf);
+	// Long values are hashed in place: copied into the payload bytes, a 200 MB value took 200 MB more.
+	LongValues long_values;
+	put_payload(buf, entry, &long_values);
+	std::string_view pieces[2 * 3 + 1];
+	size_t n = 0, from = 0;
+	const std::string_view bytes(buf);
+	for (size_t i = 0; i < long_values.n; i++) {
+		pieces[n++] = bytes.substr(from, long_values.values[i].at - from);
+		pieces[n++] = long_values.values[i].text;
+		from = long_values.values[i].at;
+	}
+	pieces[n++] = bytes.substr(from);
+	const Hash h =
+	    payload_commitment(std::string_view(reinterpret_cast<const char *>(entry.salt), kCommitmentSaltSize), pieces, n);
 	if (buf.capacity() > (1u << 20))
 		std::string().swap(buf);
 	return h;

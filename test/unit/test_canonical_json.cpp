@@ -299,6 +299,27 @@ TEST(AppendJsonString, EscapingRule)
 	EXPECT_EQ(out, "x\"y\"");
 }
 
+// Long strings are sized exactly before they are written; the text is the same as the short path's.
+TEST(CanonicalJson, LongStringsSizedExactly)
+{
+	std::string all;
+	for (int c = 0; c < 256; c++)
+		all += static_cast<char>(c);
+	std::string quoted;
+	witness::append_json_string(all, quoted);
+	EXPECT_EQ(witness::json_string_len(all.data(), all.size()), quoted.size());
+	std::string big;
+	while (big.size() <= witness::kJsonStringExactFrom)
+		big += all;
+	std::string expected(witness::json_string_max_len(big.size()), '\0');
+	expected.resize(witness::write_json_string(big.data(), big.size(), expected.data()));
+	std::string out = "x";
+	append_json_string(big, out);
+	EXPECT_EQ(out, "x" + expected);
+	EXPECT_EQ(witness::json_string_len(big.data(), big.size()), expected.size());
+	EXPECT_LT(out.capacity(), expected.size() * 2) << "room for six bytes a byte was reserved";
+}
+
 // The range of PostgreSQL 15's numeric, as jsonb input enforces it: each case below was checked with
 // SELECT '<number>'::jsonb, and numeric's text length with length(('<number>'::jsonb)::text).
 TEST(JsonbInput, NumbersWithinNumericRange)

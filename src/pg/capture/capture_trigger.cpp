@@ -68,8 +68,14 @@ bool column_changed(const ColumnPlan &c, TupleTableSlot *oldslot, TupleTableSlot
 		return true;
 	struct varlena *x = pg_detoast_datum_packed((struct varlena *)DatumGetPointer(a));
 	struct varlena *y = pg_detoast_datum_packed((struct varlena *)DatumGetPointer(b));
-	return VARSIZE_ANY_EXHDR(x) != VARSIZE_ANY_EXHDR(y) ||
-	       memcmp(VARDATA_ANY(x), VARDATA_ANY(y), VARSIZE_ANY_EXHDR(x)) != 0;
+	const bool changed = VARSIZE_ANY_EXHDR(x) != VARSIZE_ANY_EXHDR(y) ||
+	                     memcmp(VARDATA_ANY(x), VARDATA_ANY(y), VARSIZE_ANY_EXHDR(x)) != 0;
+	// The detoasted copies go at once: a large value's would otherwise stay until the row is done.
+	if (x != (struct varlena *)DatumGetPointer(a))
+		pfree(x);
+	if (y != (struct varlena *)DatumGetPointer(b))
+		pfree(y);
+	return changed;
 }
 
 // The row key's field naming an inheritance child: "tableoid" is a system column's name, which no

@@ -311,9 +311,20 @@ void capture_value(const ColumnPlan &col, Datum value, bool isnull, CapturedValu
 		out->text = jsonb_canonical(DatumGetJsonbP(value), &out->len);
 		return;
 	}
-	case ValueCategory::Text:
-		set_string(out, OutputFunctionCall(const_cast<FmgrInfo *>(&col.output), value));
+	case ValueCategory::Text: {
+		// A toasted value is detoasted here, so that the copy can go as soon as it is printed.
+		Datum plain = value;
+		if (col.typlen == -1 && VARATT_IS_EXTENDED(DatumGetPointer(value)))
+			plain = PointerGetDatum(PG_DETOAST_DATUM_PACKED(value));
+		set_string(out, OutputFunctionCall(const_cast<FmgrInfo *>(&col.output), plain));
+		if (plain != value) {
+			const char *copy = (const char *)DatumGetPointer(plain);
+			// An output function that answered with a pointer into its input keeps the copy.
+			if (out->text < copy || out->text >= copy + VARSIZE_ANY(copy))
+				pfree(DatumGetPointer(plain));
+		}
 		return;
+	}
 	case ValueCategory::RegClass:
 	case ValueCategory::RegType:
 	case ValueCategory::RegProc:

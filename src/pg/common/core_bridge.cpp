@@ -30,12 +30,22 @@ namespace
 
 std::string scratch; // reused output buffer; static, so no destructor is skipped by a longjmp
 
-// The scratch buffer's bytes as a palloc'd bytea.
-bytea *scratch_bytea()
+// A large buffer is given back once copied: a backend that captured one 200 MB value kept 256 MB.
+void release_large_scratch()
+{
+	if (scratch.capacity() > (size_t(1) << 20))
+		std::string().swap(scratch);
+}
+
+// The scratch buffer's bytes as a palloc'd bytea; wipe: zero the buffer once copied (sealed payloads).
+bytea *scratch_bytea(bool wipe = false)
 {
 	bytea *result = (bytea *)palloc(VARHDRSZ + scratch.size());
 	SET_VARSIZE(result, VARHDRSZ + scratch.size());
 	memcpy(VARDATA(result), scratch.data(), scratch.size());
+	if (wipe)
+		explicit_bzero(scratch.data(), scratch.size());
+	release_large_scratch();
 	return result;
 }
 
@@ -121,6 +131,7 @@ void json_to_utf8(JsonDoc *d)
 	copy[scratch.size()] = '\0';
 	d->canonical = copy;
 	d->canonical_len = scratch.size();
+	release_large_scratch();
 }
 
 // A text of an opened payload (UTF-8) in the database's encoding.
@@ -190,9 +201,7 @@ bytea *commit_payload(EntryView *stored, uint8_t salt[32], const MasterKey *key)
 	run_core(ERRCODE_INTERNAL_ERROR, "could not encrypt a pg_witness payload",
 	         [&] { scratch = seal_entry_payload(*key, entry, &commitment); });
 	stored->commitment = commitment;
-	bytea *result = scratch_bytea();
-	explicit_bzero(scratch.data(), scratch.size());
-	return result;
+	return scratch_bytea(true);
 }
 
 void set_pseudonym(const MasterKey &key, EntryView *stored)
@@ -229,6 +238,7 @@ const char *open_payload(const MasterKey &key, const EntryView &entry, const cha
 	memcpy(plain, scratch.data(), plain_len);
 	plain[plain_len] = '\0';
 	explicit_bzero(scratch.data(), scratch.size());
+	release_large_scratch();
 	err = run_guarded([&] { decode_payload(std::string_view(plain + kCommitmentSaltSize, plain_len - kCommitmentSaltSize), opened); });
 	if (err != nullptr)
 		return pstrdup(err);
@@ -340,6 +350,7 @@ Datum json_object(const JsonField *fields, size_t n, const char **chars, size_t 
 	text *t = cstring_to_text_with_len(scratch.data(), (int)scratch.size());
 	*chars = VARDATA(t);
 	*len = scratch.size();
+	release_large_scratch();
 	return PointerGetDatum(t);
 }
 
@@ -371,8 +382,7 @@ struct varlena *canonical_bytes_at_most(const EntryView &stored, size_t max_len)
 {
 	const char *err = encode_or_error(stored);
 	bytea *result = err == nullptr && scratch.size() <= max_len ? scratch_bytea() : nullptr;
-	if (scratch.capacity() > (size_t(1) << 20))
-		std::string().swap(scratch); // do not keep a large entry's buffer for the backend's lifetime
+	release_large_scratch();
 	return result;
 }
 
