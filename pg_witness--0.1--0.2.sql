@@ -2396,7 +2396,9 @@ REVOKE ALL ON FUNCTION witness._named_roles(jsonb) FROM PUBLIC;
 
 -- Privileges on pg_witness itself that a GRANT or REVOKE names: its functions (directly or through ALL
 -- FUNCTIONS IN SCHEMA witness), schema witness, and witness.* settings (GRANT SET, ALTER SYSTEM ON
--- PARAMETER). Each is {"acl": ...}, keyed by function identity, "witness" or setting name.
+-- PARAMETER), with the settings that can switch capture off in other hands: session_replication_role
+-- (under which the event triggers stand aside), allow_system_table_mods and shared_preload_libraries.
+-- Each is {"acl": ...}, keyed by function identity, "witness" or setting name.
 CREATE FUNCTION witness._witness_object_state(summary jsonb) RETURNS jsonb
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
@@ -2410,7 +2412,8 @@ AS $$
 		'parameters', (SELECT COALESCE(jsonb_object_agg(x.name, jsonb_build_object(
 		                   'acl', (SELECT a.paracl::text[] FROM pg_parameter_acl a WHERE a.parname = x.name))), '{}')
 		               FROM jsonb_array_elements_text(COALESCE(summary -> 'parameters', '[]')) x(name)
-		               WHERE lower(x.name) LIKE 'witness.%'))
+		               WHERE lower(x.name) LIKE 'witness.%'
+		                  OR lower(x.name) IN ('session_replication_role', 'allow_system_table_mods', 'shared_preload_libraries')))
 $$;
 COMMENT ON FUNCTION witness._witness_object_state(jsonb) IS 'internal: privileges on pg_witness functions, schema witness and witness.* settings that a GRANT or REVOKE names';
 REVOKE ALL ON FUNCTION witness._witness_object_state(jsonb) FROM PUBLIC;

@@ -460,6 +460,21 @@ SELECT count(*) AS installed FROM pg_extension WHERE extname = 'pg_witness';
 \c contrib_regression
 DROP DATABASE witness_squat WITH (FORCE);
 
+-- A superuser declares pg_witness's C symbols a second time, outside schema witness: calls of
+-- pg_witness's own functions are recorded, these would not be. Setting the mark of pg_witness's own
+-- writes so, a superuser deleted a pending entry (witness._prune_entries()) with no trace (found by an
+-- attack review). Each such declaration is refused when called.
+CREATE FUNCTION public.mark() RETURNS void LANGUAGE c AS '$libdir/pg_witness', 'witness_begin_internal_ddl';
+CREATE FUNCTION public.prune(tid[], bigint[], oid[]) RETURNS bigint LANGUAGE c AS '$libdir/pg_witness', 'witness_prune_entries';
+CREATE FUNCTION public.erase(tid[], oid[], bigint[], bigint) RETURNS bigint LANGUAGE c AS '$libdir/pg_witness', 'witness_erase_payloads';
+CREATE FUNCTION public.reseal(bigint, integer) RETURNS bigint LANGUAGE c AS '$libdir/pg_witness', 'witness_reseal_payloads';
+SELECT public.mark();
+SELECT public.prune('{}', '{}', '{}');
+SELECT public.erase('{}', '{}', '{}', 1);
+SELECT public.reseal(1, 1);
+SELECT witness._in_internal_ddl() AS marked;
+DROP FUNCTION public.mark(), public.prune(tid[], bigint[], oid[]), public.erase(tid[], oid[], bigint[], bigint), public.reseal(bigint, integer);
+
 -- The trail still verifies after all of this.
 SELECT count(*) FILTER (WHERE leaf_hash <> substring(witness.entry_leaf_hash(e) FOR 8)) AS hash_mismatches FROM witness.entry e;
 

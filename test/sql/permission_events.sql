@@ -141,6 +141,17 @@ ALTER SYSTEM RESET witness.digest_interval;
 RESET ROLE;
 REVOKE ALTER SYSTEM ON PARAMETER witness.digest_interval FROM pe_admin;
 SELECT * FROM pg_temp.events();
+-- The settings that can switch capture off in other hands, granted and set for a role: under
+-- session_replication_role = replica a table owner disables the capture trigger unrefused (an attack
+-- review found the grant left no record). Another setting's grant is not recorded.
+GRANT SET ON PARAMETER session_replication_role TO pe_dml;
+ALTER ROLE pe_dml SET session_replication_role = replica;
+ALTER ROLE pe_dml RESET session_replication_role;
+REVOKE SET ON PARAMETER session_replication_role FROM pe_dml;
+GRANT SET ON PARAMETER work_mem TO pe_dml;
+REVOKE SET ON PARAMETER work_mem FROM pe_dml;
+SELECT command_tag, action, detail -> 'objects' AS objects, detail ->> 'setting' AS setting, detail ->> 'value' AS value
+FROM pg_temp.events();
 REVOKE USAGE ON SCHEMA witness FROM pe_creator;
 REVOKE EXECUTE ON FUNCTION witness.verify(bigint, bigint), witness.prove(bigint) FROM witness_reader;
 SELECT count(*) FROM pg_temp.events();

@@ -4,6 +4,12 @@
 // It ends with the (sub)transaction that set it, so an error half-way cannot leave it on.
 #include "pg/capture/internal_ddl.hpp"
 
+extern "C" {
+#include "catalog/dependency.h"
+#include "catalog/pg_proc.h"
+#include "commands/extension.h"
+}
+
 namespace
 {
 
@@ -52,6 +58,19 @@ bool internal_ddl_active()
 	return depth > 0;
 }
 
+void require_own_declaration(FunctionCallInfo fcinfo, const char *symbol)
+{
+	const Oid fn = fcinfo->flinfo != nullptr ? fcinfo->flinfo->fn_oid : InvalidOid;
+	const Oid extension = get_extension_oid("pg_witness", true);
+	if (OidIsValid(fn) && OidIsValid(extension) && get_func_namespace(fn) == get_namespace_oid("witness", true) &&
+	    getExtensionOfObject(ProcedureRelationId, fn) == extension)
+		return;
+	ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+	                errmsg("pg_witness's C function %s runs only as pg_witness declares it", symbol),
+	                errdetail("It was called through %s, which is not a function of the extension pg_witness.",
+	                          OidIsValid(fn) ? format_procedure(fn) : "no catalogued function")));
+}
+
 } // namespace witness::pg
 
 extern "C" {
@@ -66,6 +85,7 @@ Datum witness_outer_user(PG_FUNCTION_ARGS);
 
 Datum witness_begin_internal_ddl(PG_FUNCTION_ARGS)
 {
+	witness::pg::require_own_declaration(fcinfo, "witness_begin_internal_ddl");
 	witness::pg::internal_ddl_begin();
 	PG_RETURN_VOID();
 }

@@ -12,5 +12,9 @@ void internal_ddl_begin();
 void internal_ddl_end();
 // Whether that mark is set now.
 bool internal_ddl_active();
+// Refuses (42501) a call of a C function of pg_witness's through any declaration but pg_witness's own
+// in schema witness: a superuser's second declaration of the symbol elsewhere would otherwise set the
+// mark, or write the trail, with none of the records a call of pg_witness's function leaves.
+void require_own_declaration(FunctionCallInfo fcinfo, const char *symbol);
 
 } // namespace witness::pg

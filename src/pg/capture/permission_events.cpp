@@ -36,11 +36,19 @@ struct PermissionEvent {
 namespace
 {
 
+// The settings whose changes are recorded besides witness.*: session_replication_role, under which
+// pg_witness's event triggers stand aside (set for a role or database, it is there in every one of
+// its sessions), and allow_system_table_mods, which lets the catalogs be changed.
+bool is_capture_setting(const char *name)
+{
+	return pg_strncasecmp(name, "witness.", 8) == 0 || pg_strcasecmp(name, "session_replication_role") == 0 ||
+	       pg_strcasecmp(name, "allow_system_table_mods") == 0;
+}
+
 // Setting names are case-insensitive: SET "WITNESS.x" sets witness.x.
 bool is_witness_setting(const VariableSetStmt *set)
 {
-	return set != nullptr &&
-	       (set->kind == VAR_RESET_ALL || (set->name != nullptr && pg_strncasecmp(set->name, "witness.", 8) == 0));
+	return set != nullptr && (set->kind == VAR_RESET_ALL || (set->name != nullptr && is_capture_setting(set->name)));
 }
 
 // The one test every utility command of every session goes through: a switch on the node tag, and for

@@ -3,6 +3,7 @@
 // so every leaf hash, Merkle root and block hash stays as it was (docs/personal-data.md). The rows are
 // updated here, in C, past the append-only guard triggers, which no SQL caller can pass
 // (common/entry_rewrite.hpp).
+#include "pg/capture/internal_ddl.hpp"
 #include "pg/common/pg_includes.hpp"
 
 #include "pg/common/arguments.hpp"
@@ -72,6 +73,7 @@ Datum witness_erase_payloads(PG_FUNCTION_ARGS);
 
 Datum witness_erase_payloads(PG_FUNCTION_ARGS)
 {
+	witness::pg::require_own_declaration(fcinfo, "witness_erase_payloads");
 	require_nargs(fcinfo, 4);
 	require_not_null(fcinfo, 0, "entries");
 	require_not_null(fcinfo, 1, "partitions");

@@ -26,6 +26,7 @@ Datum witness_prune_entries(PG_FUNCTION_ARGS);
 // how many. partitions may be NULL only while witness.entry is not partitioned (a 0.1 trail).
 Datum witness_prune_entries(PG_FUNCTION_ARGS)
 {
+	require_own_declaration(fcinfo, "witness_prune_entries");
 	require_nargs(fcinfo, 3);
 	require_not_null(fcinfo, 0, "entries");
 	require_not_null(fcinfo, 1, "ids");

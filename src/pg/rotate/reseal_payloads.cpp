@@ -10,6 +10,7 @@
 // position is a partition (its ordinal in bound order, docs/scaling.md) and a block number in it,
 // (ordinal << 32) | block; a batch stays within one partition. Row
 // versions the rotation itself writes are under the current key, wherever they land, and are skipped.
+#include "pg/capture/internal_ddl.hpp"
 #include "pg/common/pg_includes.hpp"
 
 #include "pg/common/arguments.hpp"
@@ -214,6 +215,7 @@ Datum witness_check_rotation_allowed(PG_FUNCTION_ARGS)
 // are, for their lookup rows (witness._move_lookup_places()).
 Datum witness_reseal_payloads(PG_FUNCTION_ARGS)
 {
+	witness::pg::require_own_declaration(fcinfo, "witness_reseal_payloads");
 	require_nargs(fcinfo, 2);
 	require_not_null(fcinfo, 0, "start_block");
 	require_not_null(fcinfo, 1, "batch_size");
