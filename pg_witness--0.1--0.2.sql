@@ -1583,6 +1583,16 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 	END IF;
 
 	PERFORM witness._warn_weakened(target, classification, tags, exclude_columns, subject_column, encrypt, COALESCE(capture_reads, false));
+	-- A large object's contents live outside the table: its row holds only the object's oid.
+	SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) INTO bad
+	FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid
+	WHERE a.attrelid = target AND a.attnum > 0 AND NOT a.attisdropped AND a.attname <> ALL (exclude_columns)
+	  AND (a.atttypid = 'oid'::regtype OR (ty.typtype = 'd' AND ty.typbasetype = 'oid'::regtype));
+	IF bad IS NOT NULL THEN
+		RAISE WARNING 'table % refers to large objects by oid (column %): their contents are not captured', target, bad
+			USING DETAIL = 'Entries record the oid a row holds; lo_put(), lowrite(), lo_truncate() and lo_unlink() change or remove the object itself, which no trigger sees.',
+			      HINT = 'Store such contents in a bytea column of the tracked table to capture them.';
+	END IF;
 	-- The row key is fixed here: dropping or replacing the primary key later does not change it.
 	INSERT INTO witness.tracked_table AS t (relid, classification, column_tags, exclude_columns, subject_column,
 	                                        key_columns, key_is_primary_key, schema_name, table_name, column_attnums,
