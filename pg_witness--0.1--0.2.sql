@@ -3788,6 +3788,13 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 			USING ERRCODE = 'invalid_parameter_value',
 			      HINT = 'Pass NULL to keep the entries forever, for example witness.set_retention(''pii'', NULL).';
 	END IF;
+	-- '-1 mon 40 days' is positive taken as 30-day months, yet how long it keeps depends on the month.
+	IF keep IS NOT NULL AND (extract(year FROM keep) < 0 OR extract(month FROM keep) < 0 OR extract(day FROM keep) < 0
+	                         OR extract(hour FROM keep) < 0 OR extract(minute FROM keep) < 0 OR extract(second FROM keep) < 0) THEN
+		RAISE EXCEPTION 'retention period must not have a negative part: %', keep
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'Give the period in one sign, for example ''10 days''.';
+	END IF;
 	-- now() minus a period of some 6,700 years is before the first timestamp: every retention run
 	-- failed then (found by a robustness review).
 	IF keep > interval '1000 years' THEN

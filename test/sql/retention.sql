@@ -33,6 +33,9 @@ SELECT witness.set_retention('pii', '-1 day');
 \echo :LAST_ERROR_SQLSTATE
 SELECT witness.set_retention('pii', '0');
 SELECT witness.set_retention('pii', '10000 years');
+-- A period with a negative part, though positive taken as 30-day months.
+SELECT witness.set_retention('pii', '-1 mon 40 days');
+SELECT witness.set_retention('pii', '1 day -1 hour');
 SELECT count(*) AS rules_recorded FROM witness.retention_rule;
 
 CREATE SCHEMA rt;
