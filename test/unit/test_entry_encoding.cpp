@@ -765,3 +765,136 @@ TEST(EntryEncoding, LeafHashUnderAnotherId)
 	EXPECT_THROW(leaf_hash_under_id(std::string_view(bytes).substr(0, 9), 1), std::invalid_argument);
 	EXPECT_THROW(leaf_hash_under_id("\x01\x02" + bytes.substr(2), 1), std::invalid_argument);
 }
+
+namespace
+{
+
+// A canonical JSON object of exactly len bytes ({"v":"xxx..."}), len >= 9.
+std::string long_object(size_t len, char fill)
+{
+	std::string s = "{\"v\":\"";
+	s.append(len - s.size() - 2, fill);
+	s += "\"}";
+	return s;
+}
+
+JsonDoc canonical_doc(const std::string &s)
+{
+	return JsonDoc{true, nullptr, 0, s.data(), s.size()};
+}
+
+// The commitment as the definition gives it: over the whole payload encoding, in one piece.
+Hash commitment_of_encoding(const EntryView &e)
+{
+	std::string payload;
+	encode_payload(e, payload);
+	return payload_commitment(std::string_view(reinterpret_cast<const char *>(e.salt), kCommitmentSaltSize), payload);
+}
+
+} // namespace
+
+// entry_payload_commitment() hashes long canonical values (64 KiB and more) where they lie instead of
+// copying them into the payload bytes: the bytes it hashes must be exactly encode_payload()'s, for every
+// mix of long, short, NULL and field-list values, with and without a subject.
+TEST(EntryEncodingV2, CommitmentOfLongValuesHashesThePayloadEncoding)
+{
+	uint8_t salt[16];
+	std::memset(salt, 0x33, sizeof(salt));
+	const size_t kFrom = size_t(1) << 16;
+	const std::string key_long = long_object(kFrom + 1000, 'k');
+	const std::string key_at = long_object(kFrom, 'K'); // exactly at the threshold
+	const std::string key_below = long_object(kFrom - 1, 'b');
+	const std::string old_long = long_object(3 * kFrom + 7, 'o');
+	const std::string new_long = long_object(2 * kFrom + 11, 'n');
+	const std::string short_key = R"({"id":42})";
+	std::string big_field(kFrom + 5, 'f');
+	big_field[100] = '"'; // escaped: the field list's JSON is longer than the text
+	big_field[200] = '\n';
+	const JsonField fields[] = {field("a", JsonKind::Number, "1"), field("big", JsonKind::String, big_field),
+	                            field("z", JsonKind::Null)};
+	const JsonDoc field_doc{true, fields, std::size(fields), nullptr, 0};
+
+	const JsonDoc row_keys[] = {JsonDoc(), canonical_doc(short_key), canonical_doc(key_long), canonical_doc(key_at),
+	                            canonical_doc(key_below), field_doc};
+	const JsonDoc olds[] = {JsonDoc(), canonical_doc(short_key), canonical_doc(old_long), field_doc};
+	const JsonDoc news[] = {JsonDoc(), canonical_doc(new_long), canonical_doc(key_at), field_doc};
+	const std::string subject_long(kFrom + 3, 's');
+	const TextField subjects[] = {TextField(), text("customer:42"), text(""), text(subject_long)};
+	int checked = 0;
+	for (const JsonDoc &rk : row_keys)
+		for (const TextField &subject : subjects)
+			for (const JsonDoc &old_values : olds)
+				for (const JsonDoc &new_values : news) {
+					EntryView e = as_v2(update_entry(), salt, 0xA5);
+					e.row_key = rk;
+					e.subject = subject;
+					e.old_values = old_values;
+					e.new_values = new_values;
+					ASSERT_EQ(entry_payload_commitment(e), commitment_of_encoding(e))
+					    << "row_key " << rk.canonical_len << "/" << rk.nfields << ", subject " << subject.len
+					    << ", old " << old_values.canonical_len << ", new " << new_values.canonical_len;
+					checked++;
+				}
+	EXPECT_EQ(checked, 6 * 4 * 4 * 4);
+
+	// All three long: each in its place, in order.
+	EntryView e = as_v2(update_entry(), salt, -1);
+	e.row_key = canonical_doc(key_long);
+	e.subject = text("customer:42");
+	e.old_values = canonical_doc(old_long);
+	e.new_values = canonical_doc(new_long);
+	const Hash all_long = entry_payload_commitment(e);
+	EXPECT_EQ(all_long, commitment_of_encoding(e));
+	// Swapping two long values of one length changes the commitment (no piece is hashed out of place).
+	const std::string new_long2 = long_object(3 * kFrom + 7, 'p');
+	e.old_values = canonical_doc(new_long2);
+	e.new_values = canonical_doc(old_long);
+	const Hash swapped = entry_payload_commitment(e);
+	EXPECT_EQ(swapped, commitment_of_encoding(e));
+	e.old_values = canonical_doc(old_long);
+	e.new_values = canonical_doc(new_long2);
+	EXPECT_NE(entry_payload_commitment(e), swapped);
+	EXPECT_EQ(entry_payload_commitment(e), commitment_of_encoding(e));
+	// The thread's buffer is reused after a long payload: a short one next is still right.
+	EntryView small = as_v2(insert_entry(), salt, 0xA5);
+	EXPECT_EQ(entry_payload_commitment(small), commitment_of_encoding(small));
+}
+
+// The errors encode_payload() raises for long values are raised by the commitment too.
+TEST(EntryEncodingV2, CommitmentOfLongValuesRejectsWhatTheEncodingRejects)
+{
+	uint8_t salt[16];
+	std::memset(salt, 0x33, sizeof(salt));
+	const std::string long_text = long_object(size_t(1) << 17, 'x');
+	const JsonField one[] = {field("a", JsonKind::Null)};
+	// Long canonical text and fields at once; a 4 GiB length (checked before anything is read).
+	const JsonDoc bad[] = {JsonDoc{true, one, 1, long_text.data(), long_text.size()},
+	                       JsonDoc{true, nullptr, 0, long_text.data(), size_t{1} << 32}};
+	for (const JsonDoc &doc : bad) {
+		for (int which = 0; which < 3; which++) {
+			EntryView e = as_v2(update_entry(), salt, 0xA5);
+			(which == 0 ? e.row_key : which == 1 ? e.old_values : e.new_values) = doc;
+			std::string payload;
+			std::string encode_error, commit_error;
+			try {
+				encode_payload(e, payload);
+			} catch (const std::invalid_argument &x) {
+				encode_error = x.what();
+			}
+			try {
+				entry_payload_commitment(e);
+			} catch (const std::invalid_argument &x) {
+				commit_error = x.what();
+			}
+			EXPECT_FALSE(encode_error.empty());
+			EXPECT_EQ(commit_error, encode_error);
+		}
+	}
+	// A long value before a malformed one: the error, not a commitment over half a payload.
+	EntryView e = as_v2(update_entry(), salt, 0xA5);
+	e.row_key = canonical_doc(long_text);
+	e.new_values = JsonDoc{true, nullptr, 0, "", 0};
+	EXPECT_THROW(entry_payload_commitment(e), std::invalid_argument);
+	e.new_values = canonical_doc(long_text);
+	EXPECT_EQ(entry_payload_commitment(e), commitment_of_encoding(e));
+}
