@@ -220,6 +220,24 @@ check "once the lock is gone: sealed, nothing pending, no age" "0|||sealed" \
 DB=postgres
 
 # ---------------------------------------------------------------------------------------------
+say "the launcher terminated by pg_terminate_backend() comes back, and sealing goes on"
+
+LAUNCHER_SQL="SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_witness launcher'"
+OLD_LAUNCHER="$(q "$LAUNCHER_SQL")"
+q "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = 'pg_witness launcher'" >/dev/null
+wait_for "a new launcher" 20 "SELECT count(*) = 1 FROM ($LAUNCHER_SQL) l WHERE l.pid <> ${OLD_LAUNCHER:-0}" || true
+check "a new launcher runs (it exits with code 1, which the postmaster restarts after 5 s)" 1 \
+	"SELECT count(*) FROM ($LAUNCHER_SQL) l WHERE l.pid <> ${OLD_LAUNCHER:-0}"
+DB=sdb1
+FROM1="$(q "SELECT max(id) FROM witness.entry")"
+q "INSERT INTO items VALUES (3, 'after the launcher came back')" >/dev/null
+wait_for "the change after the restart sealed" 20 \
+	"SELECT count(*) = 0 FROM witness.entry e WHERE e.id > $FROM1 AND (witness.block_of(e.id)).block_no IS NULL" || true
+check "the change made after the launcher came back is sealed by the background sealer" 0 \
+	"SELECT count(*) FROM witness.entry e WHERE e.id > $FROM1 AND (witness.block_of(e.id)).block_no IS NULL"
+DB=postgres
+
+# ---------------------------------------------------------------------------------------------
 say "plain DROP DATABASE of every database while sealing goes on"
 
 for i in $(seq 1 "$NDB"); do

@@ -110,8 +110,11 @@ void wait_or_exit(long timeout_ms)
 	(void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, timeout_ms, PG_WAIT_EXTENSION);
 	ResetLatch(MyLatch);
 	CHECK_FOR_INTERRUPTS();
+	// Exit code 1, so that the postmaster starts the launcher again (bgw_restart_time): with 0, a
+	// pg_terminate_backend() of it stopped background sealing until the server restarted (found by
+	// a concurrency review). At shutdown the postmaster restarts nothing.
 	if (ShutdownRequestPending)
-		proc_exit(0);
+		proc_exit(1);
 	if (ConfigReloadPending) {
 		ConfigReloadPending = false;
 		ProcessConfigFile(PGC_SIGHUP);
