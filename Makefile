@@ -11,7 +11,7 @@ OBJS = $(CORE_SRCS:.cpp=.o) $(PG_SRCS:.cpp=.o)
 
 # pg_regress files: test/sql/NAME.sql against test/expected/NAME.out; results land in ./results.
 REGRESS_OPTS = --inputdir=test
-REGRESS = install track capture types guards ddl seal digest batch trail_brin bypass bypass_ddl bad_input attribution seal_concurrent export seal_status erasure subject_export encryption rotation roles permission_events activity holds subject_access_roles verification_status checkpoint collector retention eras partitions retention_partitions audit_report retention_archive summary exports alerts views prove_chunks stored_leaf subject_buckets subject_moves entry_ids lookup_unlogged capture_nested verify_ranges
+REGRESS = install track capture types guards ddl seal digest batch trail_brin bypass bypass_ddl bad_input attribution seal_concurrent export seal_status erasure subject_export encryption rotation roles permission_events activity holds subject_access_roles verification_status checkpoint collector retention eras partitions retention_partitions audit_report retention_archive summary exports alerts views prove_chunks stored_leaf subject_buckets subject_moves entry_ids lookup_unlogged capture_nested verify_ranges seal_cancel
 
 PG_CONFIG ?= pg_config
 PG_CXXFLAGS = -std=c++17 -Wno-register -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -fno-omit-frame-pointer

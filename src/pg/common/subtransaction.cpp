@@ -28,6 +28,14 @@ bool run_in_subtransaction(void (*step)(void *arg), void *arg, char *message, si
 		ErrorData *e = CopyErrorData();
 		FlushErrorState();
 		RollbackAndReleaseCurrentSubTransaction();
+		// A cancel (statement_timeout included) cancels the caller too: a step may fail, a statement
+		// must not go on as if the cancel had been a failure of that step (found by a concurrency
+		// review: witness.seal() committed after its statement_timeout, with a WARNING).
+		if (e->sqlerrcode == ERRCODE_QUERY_CANCELED) {
+			MemoryContextSwitchTo(cxt);
+			CurrentResourceOwner = owner;
+			ReThrowError(e);
+		}
 		const char *text = e->message != nullptr ? e->message : "";
 		int len = pg_mbcliplen(text, (int)strlen(text), (int)size - 1);
 		memcpy(message, text, len);

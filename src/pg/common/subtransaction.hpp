@@ -11,7 +11,8 @@ namespace witness::pg
 
 // Runs step(arg) in an internal subtransaction and releases it. True when it completed; false when it
 // raised an error: the subtransaction is rolled back, memory context and resource owner restored, and
-// the error's message copied into message (size bytes, cut at a character boundary).
+// the error's message copied into message (size bytes, cut at a character boundary). A cancel is
+// raised again once the subtransaction is rolled back.
 bool run_in_subtransaction(void (*step)(void *arg), void *arg, char *message, size_t size);
 
 } // namespace witness::pg
