@@ -366,12 +366,15 @@ size_t json_string_len(const char *utf8, size_t len) noexcept
 	return n;
 }
 
+size_t json_string_room(const char *utf8, size_t len) noexcept
+{
+	return len < (size_t(1) << 16) ? json_string_max_len(len) : json_string_len(utf8, len);
+}
+
 void append_json_string(std::string_view utf8, std::string &out)
 {
 	size_t at = out.size();
-	const size_t room =
-	    utf8.size() < kJsonStringExactFrom ? json_string_max_len(utf8.size()) : json_string_len(utf8.data(), utf8.size());
-	out.resize(at + room);
+	out.resize(at + json_string_room(utf8.data(), utf8.size()));
 	out.resize(at + write_json_string(utf8.data(), utf8.size(), &out[at]));
 }
 

@@ -45,12 +45,13 @@ constexpr size_t json_string_max_len(size_t len)
 // For callers that manage their own buffers (PostgreSQL glue). Never throws.
 size_t write_json_string(const char *utf8, size_t len, char *out) noexcept;
 
-// The exact length of that quoted form. For long strings, where room for the worst case (six bytes a
-// byte) would be zero-filled and kept: a 200 MB value took 1.2 GB that way.
+// The exact length of that quoted form.
 size_t json_string_len(const char *utf8, size_t len) noexcept;
 
-// Strings longer than this are sized exactly (json_string_len) before they are written.
-constexpr size_t kJsonStringExactFrom = size_t(1) << 16;
+// The room to give write_json_string: json_string_max_len() for a short string (one pass), the exact
+// length for one of 64 KiB or more, where room for the worst case (six bytes a byte) would be
+// zero-filled or kept for nothing: a 200 MB value took 1.2 GB that way.
+size_t json_string_room(const char *utf8, size_t len) noexcept;
 
 // True when json_text is one valid JSON value (RFC 8259) with nothing but whitespace around it.
 bool json_is_valid(std::string_view json_text) noexcept;

@@ -309,7 +309,7 @@ TEST(CanonicalJson, LongStringsSizedExactly)
 	witness::append_json_string(all, quoted);
 	EXPECT_EQ(witness::json_string_len(all.data(), all.size()), quoted.size());
 	std::string big;
-	while (big.size() <= witness::kJsonStringExactFrom)
+	while (big.size() <= (size_t(1) << 16))
 		big += all;
 	std::string expected(witness::json_string_max_len(big.size()), '\0');
 	expected.resize(witness::write_json_string(big.data(), big.size(), expected.data()));
@@ -317,6 +317,8 @@ TEST(CanonicalJson, LongStringsSizedExactly)
 	append_json_string(big, out);
 	EXPECT_EQ(out, "x" + expected);
 	EXPECT_EQ(witness::json_string_len(big.data(), big.size()), expected.size());
+	EXPECT_EQ(witness::json_string_room(big.data(), big.size()), expected.size());
+	EXPECT_EQ(witness::json_string_room(all.data(), all.size()), witness::json_string_max_len(all.size()));
 	EXPECT_LT(out.capacity(), expected.size() * 2) << "room for six bytes a byte was reserved";
 }
 

@@ -10,7 +10,7 @@ namespace
 
 void write_string(StringInfo out, const char *s, int len)
 {
-	const size_t room = (size_t)len < kJsonStringExactFrom ? json_string_max_len((size_t)len) : json_string_len(s, (size_t)len);
+	const size_t room = json_string_room(s, (size_t)len);
 	if (room > (size_t)(MaxAllocSize - 1 - out->len))
 		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED), errmsg("values too large to capture: a jsonb string of %d bytes", len),
 		                errdetail("pg_witness stores a row's values as canonical JSON, at most 1 GB per entry column.")));
