@@ -7,13 +7,19 @@
 #   b  pg_witness (witness.track, sealing off: bench/seal.sh measures sealing)
 #   f  the floor trigger, writing rows as large as pg_witness's entries of the same workload
 #
+# and, when BENCH_FLOOR_MODES names them (bench/floor/trigger_shapes.c; they write nothing):
+#
+#   r  an AFTER ROW trigger in C that returns at once: PostgreSQL's per-row trigger machinery alone
+#   s  AFTER STATEMENT triggers with transition tables that read every row of them once
+#
 #   bash bench/floor.sh
+#   BENCH_FLOOR_MODES="a r s" BENCH_CLIENTS="" bash bench/floor.sh   # the trigger shapes, bulk only
 #
 # Workloads as in bench/run.sh: pgbench tpcb-like at each of BENCH_CLIENTS, and the bulk INSERT and
 # UPDATE of bench/bulk.sql. The row sizes are pg_witness's own, measured first in this cluster: the
 # average pg_column_size of its entries per table and operation. The summary gives b/a and f/a per
 # workload (the floor's ratio is the best any capture of that entry size can reach here) and b/f.
-# Environment (all optional): BENCH_ROUNDS (3), BENCH_CLIENTS ("1 16"), BENCH_DURATION (15),
+# Environment (all optional): BENCH_FLOOR_MODES ("a b f"), BENCH_ROUNDS (3), BENCH_CLIENTS ("1 16"), BENCH_DURATION (15),
 # BENCH_SCALE (10), BENCH_BULK_ROWS (200000), plus those of scripts/lib.sh. pg_witness must be
 # installed (make install); the floor trigger is built and installed here.
 set -euo pipefail
@@ -23,7 +29,9 @@ BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$BENCH_DIR/../scripts/lib.sh"
 
 ROUNDS="${BENCH_ROUNDS:-3}"
-read -r -a CLIENTS <<<"${BENCH_CLIENTS:-1 16}"
+read -r -a MODES <<<"${BENCH_FLOOR_MODES:-a b f}"
+[[ " ${MODES[*]} " == *" a "* ]] || { echo "BENCH_FLOOR_MODES must include a (untracked): every ratio is to it" >&2; exit 2; }
+read -r -a CLIENTS <<<"${BENCH_CLIENTS-1 16}"
 DURATION="${BENCH_DURATION:-15}"
 SCALE="${BENCH_SCALE:-10}"
 BULK_ROWS="${BENCH_BULK_ROWS:-200000}"
@@ -41,7 +49,9 @@ q -c "CREATE EXTENSION pg_witness" >/dev/null
 pgbench -q -i -s "$SCALE" floor >/dev/null 2>&1
 # EXTERNAL: the filler (one repeated byte) is never compressed, should a row pass the TOAST threshold.
 q -c "CREATE TABLE public.floor_sink (n bigint, filler bytea)" -c "ALTER TABLE public.floor_sink ALTER filler SET STORAGE EXTERNAL" \
-	-c "CREATE FUNCTION public.floor_capture() RETURNS trigger AS '\$libdir/floor_capture' LANGUAGE C" >/dev/null
+	-c "CREATE FUNCTION public.floor_capture() RETURNS trigger AS '\$libdir/floor_capture' LANGUAGE C" \
+	-c "CREATE FUNCTION public.floor_row_noop() RETURNS trigger AS '\$libdir/trigger_shapes' LANGUAGE C" \
+	-c "CREATE FUNCTION public.floor_transition_read() RETURNS trigger AS '\$libdir/trigger_shapes' LANGUAGE C" >/dev/null
 
 new_bulk_table() {
 	q -c "DROP TABLE IF EXISTS public.bench_bulk" \
@@ -89,15 +99,41 @@ floor_off() { # TABLE...
 	local t
 	for t in "$@"; do q -c "DROP TRIGGER floor_capture ON public.$t" >/dev/null; done
 }
+# Mode r: one AFTER ROW trigger that does nothing. Mode s: one AFTER STATEMENT trigger per event
+# (PostgreSQL allows transition tables on single-event triggers only), each reading its tables.
+shapes_on() { # MODE TABLE...
+	local m=$1 t
+	shift
+	for t in "$@"; do
+		if [[ $m == r ]]; then
+			q -c "CREATE TRIGGER floor_row AFTER INSERT OR UPDATE OR DELETE ON public.$t FOR EACH ROW
+				EXECUTE FUNCTION public.floor_row_noop()" >/dev/null
+		else
+			q -c "CREATE TRIGGER floor_stmt_i AFTER INSERT ON public.$t REFERENCING NEW TABLE AS n
+					FOR EACH STATEMENT EXECUTE FUNCTION public.floor_transition_read()" \
+				-c "CREATE TRIGGER floor_stmt_u AFTER UPDATE ON public.$t REFERENCING OLD TABLE AS o NEW TABLE AS n
+					FOR EACH STATEMENT EXECUTE FUNCTION public.floor_transition_read()" \
+				-c "CREATE TRIGGER floor_stmt_d AFTER DELETE ON public.$t REFERENCING OLD TABLE AS o
+					FOR EACH STATEMENT EXECUTE FUNCTION public.floor_transition_read()" >/dev/null
+		fi
+	done
+}
+shapes_off() { # TABLE...
+	local t
+	for t in "$@"; do
+		q -c "DROP TRIGGER IF EXISTS floor_row ON public.$t" -c "DROP TRIGGER IF EXISTS floor_stmt_i ON public.$t" \
+			-c "DROP TRIGGER IF EXISTS floor_stmt_u ON public.$t" -c "DROP TRIGGER IF EXISTS floor_stmt_d ON public.$t" >/dev/null
+	done
+}
 mode_on() { # MODE TABLE...
 	local m=$1
 	shift
-	case $m in b) track "$@" ;; f) floor_on "$@" ;; esac
+	case $m in b) track "$@" ;; f) floor_on "$@" ;; r | s) shapes_on "$m" "$@" ;; esac
 }
 mode_off() { # MODE TABLE...
 	local m=$1
 	shift
-	case $m in b) untrack "$@" ;; f) floor_off "$@" ;; esac
+	case $m in b) untrack "$@" ;; f) floor_off "$@" ;; r | s) shapes_off "$@" ;; esac
 }
 # Rows each mode wrote (entries, sink rows): checked after every run.
 counts() { q -c "SELECT (SELECT count(*) FROM witness.entry) || ' ' || (SELECT count(*) FROM public.floor_sink)"; }
@@ -106,7 +142,7 @@ check_wrote() { # MODE BEFORE AFTER
 	read -r eb sb <<<"$2"
 	read -r ea sa <<<"$3"
 	case $1 in
-	a) ((ea == eb && sa == sb)) || die "untracked run wrote entries or sink rows" ;;
+	a | r | s) ((ea == eb && sa == sb)) || die "run of mode $1 wrote entries or sink rows" ;;
 	b) ((ea > eb && sa == sb)) || die "pg_witness run wrote no entries" ;;
 	f) ((ea == eb && sa > sb)) || die "floor run wrote no sink rows" ;;
 	esac
@@ -147,21 +183,29 @@ run_bulk() { # ROUND MODE
 for round in $(seq 1 "$ROUNDS"); do
 	section "round $round of $ROUNDS"
 	# The order of the modes rotates, so that none always runs first on a fresh checkpoint.
-	case $((round % 3)) in 1) order="a b f" ;; 2) order="b f a" ;; 0) order="f a b" ;; esac
+	shift_by=$(((round - 1) % ${#MODES[@]}))
+	order="${MODES[*]:shift_by} ${MODES[*]:0:shift_by}"
 	for c in "${CLIENTS[@]}"; do
 		for m in $order; do run_tpcb "$round" "$c" "$m"; done
 	done
 	for m in $order; do run_bulk "$round" "$m"; done
 done
 
-section "medians of the rounds: pg_witness (b) and the floor (f) against untracked (a)"
+section "medians of the rounds against untracked (a); b/f: pg_witness against the floor"
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+declare -A MED
 for w in $(awk '{ print $1 }' "$RESULTS" | sort -u); do
-	ma="$(grep "^$w a " "$RESULTS" | awk '{ print $3 }' | median)"
-	mb="$(grep "^$w b " "$RESULTS" | awk '{ print $3 }' | median)"
-	mf="$(grep "^$w f " "$RESULTS" | awk '{ print $3 }' | median)"
-	awk -v w="$w" -v a="$ma" -v b="$mb" -v f="$mf" 'BEGIN {
-		printf "%-12s a %10.1f  b %10.1f  f %10.1f   b/a %.3f  f/a %.3f  b/f %.3f\n", w, a, b, f, b / a, f / a, b / f }'
+	line="$(printf '%-12s' "$w")"
+	for m in "${MODES[@]}"; do
+		MED[$m]="$(grep "^$w $m " "$RESULTS" | awk '{ print $3 }' | median)"
+		line+="$(printf '  %s %10.1f' "$m" "${MED[$m]}")"
+	done
+	for m in "${MODES[@]}"; do
+		[[ $m == a ]] || line+="$(awk -v m="$m" -v x="${MED[$m]}" -v a="${MED[a]}" 'BEGIN { printf "  %s/a %.3f", m, x / a }')"
+	done
+	[[ -n ${MED[b]:-} && -n ${MED[f]:-} ]] && line+="$(awk -v b="${MED[b]}" -v f="${MED[f]}" 'BEGIN { printf "  b/f %.3f", b / f }')"
+	echo "$line"
+	MED=()
 done
 log "per round: $(tr '\n' ';' <"$RESULTS")"
 rm -f "$RESULTS"
