@@ -121,7 +121,7 @@ shapes_on() { # MODE TABLE...
 shapes_off() { # TABLE...
 	local t
 	for t in "$@"; do
-		q -c "DROP TRIGGER IF EXISTS floor_row ON public.$t" -c "DROP TRIGGER IF EXISTS floor_stmt_i ON public.$t" \
+		q -c "SET client_min_messages = warning" -c "DROP TRIGGER IF EXISTS floor_row ON public.$t" -c "DROP TRIGGER IF EXISTS floor_stmt_i ON public.$t" \
 			-c "DROP TRIGGER IF EXISTS floor_stmt_u ON public.$t" -c "DROP TRIGGER IF EXISTS floor_stmt_d ON public.$t" >/dev/null
 	done
 }
