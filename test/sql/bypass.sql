@@ -433,6 +433,27 @@ SELECT witness.flush_activity() > 0 AS flushed;
 SELECT kind, outcome, object_name, left(statement, 60) AS statement FROM witness.activity
 WHERE activity_id > :a2 AND kind IN ('capture control', 'catalog write', 'denied') ORDER BY activity_id;
 
+-- The trail and the chain too: their insert guards fire on origin only (restores and replication
+-- apply workers load rows so), and pg_witness writes them in C, past the executor. A superuser's
+-- entry made up in replica mode, before the sealer takes it into a block, was recorded nowhere and
+-- sealed as if captured (an attack review); a block, a chunk root or a pruned leaf likewise.
+SELECT COALESCE(max(activity_id), 0) AS a3 FROM witness.activity \gset
+BEGIN;
+SET LOCAL session_replication_role = replica;
+INSERT INTO witness.entry SELECT * FROM witness.entry ORDER BY id DESC LIMIT 1;
+INSERT INTO witness.entry_default SELECT * FROM witness.entry_default ORDER BY id DESC LIMIT 1;
+INSERT INTO witness.block SELECT * FROM witness.block LIMIT 0;
+INSERT INTO witness.block_chunk SELECT * FROM witness.block_chunk LIMIT 0;
+INSERT INTO witness.pruned_leaf SELECT * FROM witness.pruned_leaf LIMIT 0;
+COPY witness.entry_default FROM stdin;
+\.
+ROLLBACK;
+-- In origin mode the guards refuse it, and nothing else is recorded than the refusal.
+INSERT INTO witness.block SELECT * FROM witness.block LIMIT 0;
+SELECT witness.flush_activity() > 0 AS flushed;
+SELECT kind, outcome, object_name, row_count, left(statement, 60) AS statement FROM witness.activity
+WHERE activity_id > :a3 AND kind IN ('capture control', 'catalog write', 'denied') ORDER BY activity_id;
+
 -- pg_witness's own configuration cannot be untracked; a dangling OID is a clear error.
 SELECT witness.untrack('witness.tracked_table');
 SELECT witness.untrack('witness.ddl_event');

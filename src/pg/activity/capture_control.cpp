@@ -517,11 +517,16 @@ void on_xact_end(XactEvent event, void *)
 		dropping_witness = false;
 }
 
-// A table of schema witness whose rows are entries of the chain through its own capture trigger:
-// witness.tracked_table and the record tables (witness.ddl_event, witness.alert_rule,
-// witness.legal_hold, ...). That trigger fires on origin only, so that a restore loads their rows
-// without recording them twice.
-bool captured_witness_table(Oid relid)
+// A table of schema witness that replica mode opens to inserts nobody records:
+// - one whose rows are entries of the chain through its own capture trigger: witness.tracked_table
+//   and the record tables (witness.ddl_event, witness.alert_rule, witness.legal_hold, ...). That
+//   trigger fires on origin only, so that a restore loads their rows without recording them twice;
+// - one whose insert guard (witness_insert_only_by_capture, _by_sealer, _by_pg_witness) fires on
+//   origin only, for restores and replication apply workers: the trail (witness.entry and its
+//   partitions), the chain (witness.block, witness.block_chunk) and witness.pruned_leaf. pg_witness
+//   writes them in C, past the executor; a row inserted by SQL there in replica mode, an entry made
+//   up before the sealer takes it included, is none of its own (found by an attack review).
+bool replica_open_witness_table(Oid relid)
 {
 	if (relid == tracked_table_relid())
 		return true;
@@ -531,22 +536,28 @@ bool captured_witness_table(Oid relid)
 	Relation rel = try_relation_open(relid, AccessShareLock);
 	if (rel == nullptr)
 		return false;
+	static const char kInsertGuard[] = "witness_insert_only_by_";
 	bool found = false;
-	for (int i = 0; rel->trigdesc != nullptr && i < rel->trigdesc->numtriggers && !found; i++)
-		found = strcmp(rel->trigdesc->triggers[i].tgname, "witness_capture") == 0;
+	for (int i = 0; rel->trigdesc != nullptr && i < rel->trigdesc->numtriggers && !found; i++) {
+		const Trigger *trigger = &rel->trigdesc->triggers[i];
+		found = strcmp(trigger->tgname, "witness_capture") == 0 ||
+		        (strncmp(trigger->tgname, kInsertGuard, sizeof(kInsertGuard) - 1) == 0 &&
+		         trigger->tgenabled == TRIGGER_FIRES_ON_ORIGIN);
+	}
 	relation_close(rel, AccessShareLock);
 	return found;
 }
 
-// Such a table written while its capture trigger does not fire (session_replication_role = replica):
-// a row that is no entry of the chain. For witness.tracked_table a change of how tables are captured
-// (its guard refuses an UPDATE or DELETE then, but for pg_witness's own under its internal mark); for
-// the record tables a rule, hold or release that takes effect (an alert rule switched off, a hold
-// released) without its entry, pg_witness's own functions called in replica mode included. A
-// restore, which loads them this way, is recorded too.
+// Such a table written while its capture trigger or insert guard does not fire
+// (session_replication_role = replica): a row that is no entry of the chain, or one pg_witness did not
+// write. For witness.tracked_table a change of how tables are captured (its guard refuses an UPDATE
+// or DELETE then, but for pg_witness's own under its internal mark); for the record tables a rule,
+// hold or release that takes effect (an alert rule switched off, a hold released) without its entry,
+// pg_witness's own functions called in replica mode included; for the trail and the chain a row
+// that verification may take for pg_witness's. A restore, which loads them this way, is recorded too.
 bool uncaptured_config_write(Oid relid)
 {
-	return SessionReplicationRole == SESSION_REPLICATION_ROLE_REPLICA && captured_witness_table(relid);
+	return SessionReplicationRole == SESSION_REPLICATION_ROLE_REPLICA && replica_open_witness_table(relid);
 }
 
 } // namespace
