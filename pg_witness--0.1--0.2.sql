@@ -4,6 +4,13 @@
 -- format 1 and keep verifying as such.
 \echo Use "ALTER EXTENSION pg_witness UPDATE TO '0.2'" to load this file. \quit
 
+-- The sealer of a running server (the library loaded is already this version's) locks witness.block,
+-- then reads witness.entry; this script changes witness.entry first, witness.block later. Taking the
+-- sealer's lock before anything else lets a seal under way finish and keeps the next one out (the
+-- background sealer skips a pass it cannot lock) until this update commits. In the other order each
+-- waited for the other: a deadlock at nearly every try with sealing every second (found by a review).
+LOCK TABLE witness.block IN SHARE ROW EXCLUSIVE MODE;
+
 ALTER TABLE witness.entry
 	ADD COLUMN salt bytea,
 	ADD COLUMN commitment bytea,
@@ -3459,6 +3466,13 @@ DECLARE
 	ids bigint[];
 BEGIN
 	IF NEW.new_values IS NULL OR NOT EXISTS (SELECT 1 FROM witness.collector) THEN
+		RETURN NULL;
+	END IF;
+	-- An erasure entry whose content does not give the leaf hash it stores (made up without computing
+	-- it, or changed on the way) erases nothing: verify() reports it, and the values stay (an attack
+	-- review: the payloads it listed were gone before anything was checked).
+	IF witness._matching_leaf(NEW) IS NULL THEN
+		RAISE WARNING 'pg_witness: entry % of witness.erasure does not match its leaf hash: nothing erased', NEW.id;
 		RETURN NULL;
 	END IF;
 	-- entry_ids is captured as the text of a bigint[] (src/core/erasure_record.hpp).
@@ -7092,6 +7106,58 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION witness.revoke_auditor(regrole) IS 'ends a role''s auditor access (revokes witness_auditor); recorded in witness.auditor_grant and so in the trail';
+
+-- A digest names block N and its hash. Block N's stored hash equal to the digest's said only that its
+-- row was not rewritten: an entry of an earlier block, changed without recomputing anything, left
+-- the stored chain as digested, and verify_digest() said valid where witness-verify said tampered
+-- (an attack review). The whole trail is recomputed now: blocks 1 to N must give the digested hash,
+-- the blocks after it must chain to it (docs/verification.md, "Checking a digest").
+CREATE OR REPLACE FUNCTION witness.verify_digest(digest jsonb, ed25519_public_key text DEFAULT NULL)
+RETURNS TABLE (status text, block_no bigint, signatures text, same_database boolean, detail text)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	d record;
+	b witness.block;
+	sealed bigint;
+	problems text;
+	sigs text;
+BEGIN
+	d := witness._check_digest(digest, ed25519_public_key);
+	sigs := format('hmac_sha256 %s, ed25519 %s', d.hmac, d.ed25519);
+	block_no := d.block_no;
+	signatures := sigs;
+	same_database := d.database = witness.database_id();
+	status := 'invalid';
+	IF 'invalid' IN (d.hmac, d.ed25519) THEN
+		detail := 'a signature does not match: the digest was altered or signed with another key';
+	ELSIF NOT 'valid' IN (d.hmac, d.ed25519) THEN
+		detail := 'no signature could be checked: set witness.hmac_key_file or witness.ed25519_key_file, or pass the Ed25519 public key';
+	ELSE
+		SELECT * INTO b FROM witness.block x WHERE x.block_no = d.block_no;
+		SELECT sum(x.entry_count) INTO sealed FROM witness.block x WHERE x.block_no <= d.block_no;
+		IF NOT FOUND OR b.block_no IS NULL THEN
+			detail := format('block %s of the digest is missing from the trail: blocks were deleted or the trail was rewritten', d.block_no);
+		ELSIF b.block_hash <> d.block_hash THEN
+			detail := format('block %s has another hash than the digest says: the trail was rewritten', d.block_no);
+		ELSIF sealed IS DISTINCT FROM d.entries THEN
+			detail := format('blocks up to %s hold %s entries, the digest says %s', d.block_no, sealed, d.entries);
+		ELSE
+			SELECT string_agg(format('%s (block %s, entry %s): %s', v.problem, v.block_no, v.entry_id, v.detail), '; ')
+			INTO problems FROM witness.verify(NULL, NULL) v WHERE v.problem IS NOT NULL;
+			IF problems IS NOT NULL THEN
+				detail := 'the trail does not verify: ' || problems;
+			ELSE
+				status := 'valid';
+				detail := format('blocks 1 to %s recompute to the digested state (%s entries, digested %s), and the trail since extends it',
+				                 d.block_no, d.entries, d.digest_time);
+			END IF;
+		END IF;
+	END IF;
+	RETURN NEXT;
+END
+$$;
+COMMENT ON FUNCTION witness.verify_digest(jsonb, text) IS 'checks a signed digest: its signatures, that block N still has the digested hash and entry count, and, recomputing the whole trail, that blocks 1 to N give that state and the blocks since extend it';
 
 -- Entry points that read the trail for a time-limited auditor run as pg_witness's owner, call the
 -- check and filter by its period themselves: as the caller, the row-level security of witness.entry

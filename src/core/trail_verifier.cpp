@@ -505,6 +505,12 @@ void TrailVerifier::check_headers(std::vector<Problem> &problems) const
 			problems.push_back({ProblemKind::BlockAltered, h.block_no, 0,
 			                    "stored block hash " + to_hex(block.stored.stored_block_hash) +
 			                        " is not the hash of the header, " + to_hex(computed)});
+		if (logged_block_no_ != 0 && h.block_no == logged_block_no_ && block.stored.stored_block_hash != logged_hash_)
+			problems.push_back({ProblemKind::BlockAltered, h.block_no, 0,
+			                    "stored block hash " + to_hex(block.stored.stored_block_hash) +
+			                        " is not the hash the digest file recorded for block " + std::to_string(h.block_no) +
+			                        ", " + to_hex(logged_hash_) +
+			                        ": the chain was sealed again from this block on (blocks deleted, or the trail rebuilt)"});
 		if (h.block_no <= prev_no) {
 			problems.push_back({ProblemKind::ChainBroken, h.block_no, 0,
 			                    "block " + std::to_string(h.block_no) + " follows block " + std::to_string(prev_no) +

@@ -162,6 +162,16 @@ class TrailVerifier
 	// must exist with every number before it; absent ones are reported missing (0: not checked).
 	void set_range_end(int64_t last_block_no) { range_end_ = last_block_no; }
 
+	// The newest block a digest kept outside the trail names (witness.digest_file), with its hash: that
+	// block, when the range holds it, must still have that hash. A trail whose newest blocks were
+	// deleted and sealed again under the same numbers has every number and a valid chain; only the
+	// hash tells (0: nothing recorded).
+	void set_logged_digest(int64_t block_no, const Hash &block_hash)
+	{
+		logged_block_no_ = block_no;
+		logged_hash_ = block_hash;
+	}
+
   private:
 	struct Member {
 		int64_t id;
@@ -232,6 +242,8 @@ class TrailVerifier
 	bool is_last_;
 	int64_t highest_issued_;
 	int64_t range_end_ = 0;
+	int64_t logged_block_no_ = 0;
+	Hash logged_hash_{};
 	int64_t pending_ = 0;
 	size_t last_hit_ = 0; // chain index of the last located entry: neighbours tend to share a block
 	std::vector<Hash> alts_;

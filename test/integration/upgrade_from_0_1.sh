@@ -175,4 +175,24 @@ check "restored: the 0.1 partition, every entry and block" "$BEFORE" \
 	"SELECT (SELECT count(*) FROM witness.entry_0_1) || '|' || (SELECT count(*) FROM witness.entry) || '|' || (SELECT count(*) FROM witness.block)"
 check "restored: verifies" "valid|0" "SELECT status || '|' || entries_pending FROM witness.verify()"
 
+say "ALTER EXTENSION pg_witness UPDATE while the sealer seals every second"
+# The sealer takes witness.block, then reads witness.entry; the update script changed witness.entry
+# first, then witness.block: each waited for the other, at every try (a review of the docs found it).
+q_on "$WORK" "$PORT" postgres "ALTER SYSTEM SET witness.seal_interval = '1s'" >/dev/null
+q_on "$WORK" "$PORT" postgres "SELECT pg_reload_conf()" >/dev/null
+for i in 1 2 3; do
+	DB="busy$i"
+	q_on "$WORK" "$PORT" postgres "CREATE DATABASE $DB" >/dev/null
+	q "CREATE EXTENSION pg_witness VERSION '0.1'" >/dev/null
+	q "CREATE TABLE t (id int PRIMARY KEY, v text)" >/dev/null
+	q "SET client_min_messages = warning; SELECT witness.track('t')" >/dev/null
+	q "INSERT INTO t SELECT g, 'v' || g FROM generate_series(1, 2000) g" >/dev/null
+	sleep 1.2
+	q "UPDATE t SET v = v || '.'" >/dev/null
+	check "update $i with the sealer running: no deadlock" "0.2" \
+		"ALTER EXTENSION pg_witness UPDATE; SELECT extversion FROM pg_extension WHERE extname = 'pg_witness'"
+done
+q "SELECT count(*) FROM witness.seal()" >/dev/null
+check "the last one verifies once sealed" "valid" "SELECT status FROM witness.verify() LIMIT 1"
+
 finish upgrade_from_0_1

@@ -83,6 +83,19 @@ ROLLBACK;
 SELECT count(*) AS blocks FROM witness.block;
 SELECT status, blocks_checked, entries_checked FROM witness.verify();
 
+-- An erasure entry arrives whose content does not give its stored leaf hash (made up without
+-- computing it, as an attack review did on a source): it erases nothing here (the positive path,
+-- a real erasure shipped and applied, is test/integration/central_collector.sh).
+BEGIN;
+SET LOCAL session_replication_role = replica;
+INSERT INTO witness.entry (id, xid, stmt_time, backend_pid, tags, format, op, schema_name, table_name, row_key, subject,
+                           new_values, session_user_name, current_user_name, leaf_hash, salt, commitment)
+VALUES (1, '700', now(), 1, 1, 2, 'I', 'public', 'shop', '{"id": 1}', 'ann', '{"id": 1, "v": "x"}', 'u', 'u', '\x00', '\x0102', '\x00'),
+       (2, '701', now(), 1, 16, 2, 'I', 'witness', 'erasure', '{"erasure_id": 77}', NULL,
+        '{"entry_ids": "{1}", "erasure_id": 77}', 'u', 'u', '\x00', '\x0102', '\x00');
+SELECT id, erasure_id, new_values IS NOT NULL AS has_values FROM witness.entry ORDER BY id;
+ROLLBACK;
+
 \c contrib_regression
 \set VERBOSITY terse
 DROP DATABASE regress_witness_collector;

@@ -32,6 +32,17 @@ SELECT status, detail FROM witness.verify_digest(:'digest1');
 SET witness.hmac_key_file = '/tmp/pg_witness_regress_hmac.key';
 SELECT witness.verify_digest('{"digest": {}}');
 
+-- An entry of a digested block changed in place, nothing recomputed: block N's stored hash is still
+-- the digested one, but blocks 1 to N no longer recompute to it (an attack review: only the trail
+-- after block N was checked, and the digest said valid).
+BEGIN;
+ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
+SELECT format('ALTER TABLE %s DISABLE TRIGGER witness_append_only', h.inhrelid::regclass) FROM pg_inherits h WHERE h.inhparent = 'witness.entry'::regclass \gexec
+UPDATE witness.entry SET new_values = '{"id": 1, "v": "forged"}' WHERE table_name = 'vault' AND op = 'I' AND new_values ->> 'id' = '1';
+SELECT status, detail ~ '^the trail does not verify: (value|payload) changed' AS names_the_change FROM witness.verify_digest(:'digest1');
+ROLLBACK;
+SELECT status, detail ~ '^blocks 1 to \d+ recompute to the digested state' AS says_recomputed FROM witness.verify_digest(:'digest1');
+
 -- The newest block is deleted: the chain alone looks fine, the digest and the digest file do not.
 SELECT witness.digest() AS digest2 \gset
 COPY (SELECT :'digest1' UNION ALL SELECT :'digest2') TO '/tmp/pg_witness_regress.digests';
@@ -42,6 +53,20 @@ SELECT status, problem FROM witness.verify();
 SELECT status, detail ~ 'missing' AS says_missing FROM witness.verify_digest(:'digest2');
 SET LOCAL witness.digest_file = '/tmp/pg_witness_regress.digests';
 SELECT status, problem, detail FROM witness.verify();
+ROLLBACK;
+
+-- The newest block deleted and its entries sealed again: every block number is there again and the
+-- chain links, but the block's hash is not the one the digest file recorded for it (a review:
+-- verify() compared the number alone, and said valid once the sealer had passed again).
+BEGIN;
+ALTER TABLE witness.block DISABLE TRIGGER witness_append_only;
+DELETE FROM witness.block WHERE block_no = (SELECT max(block_no) FROM witness.block);
+SELECT count(*) AS blocks FROM witness.seal();
+SELECT status, problem FROM witness.verify();
+SET LOCAL witness.digest_file = '/tmp/pg_witness_regress.digests';
+SELECT status, problem, block_no = (:'digest2'::jsonb -> 'digest' ->> 'block_no')::bigint AS the_digested_block,
+       detail ~ 'is not the hash the digest file recorded for block' AS says_sealed_again
+FROM witness.verify();
 ROLLBACK;
 
 -- The whole trail is rewritten from scratch: an attacker saves the entries, wipes both tables, puts

@@ -97,6 +97,9 @@ class Trail
 		start_era(first_id);
 	}
 	int64_t pending_era_first_id_ = 0;
+	// What witness.digest_file says of the newest block it names (0: nothing).
+	int64_t logged_block_no = 0;
+	Hash logged_hash{};
 
 	Row &row(int64_t id)
 	{
@@ -126,6 +129,8 @@ class Trail
 		auto run = [&](bool streaming, const std::vector<const Row *> &order, int *passes) {
 			TrailVerifier v(previous, range, is_last, highest);
 			v.set_eras(eras);
+			if (logged_block_no != 0)
+				v.set_logged_digest(logged_block_no, logged_hash);
 			if (limits)
 				v.set_limits(*limits);
 			if (streaming)
@@ -661,6 +666,28 @@ TEST(TrailVerifier, NewestBlocksDeleted)
 	EXPECT_NE(r2.problems[0].detail.find("blocks 2 to 3 are missing"), std::string::npos);
 	// Without the sequence value the deletion of the newest blocks cannot be seen.
 	EXPECT_EQ(t.verify(0, SIZE_MAX, true, 0).status, "valid");
+}
+
+// The newest block deleted and its entries sealed again under the same number, later: every number is
+// there and the chain links, so only the digest file's hash of that block tells.
+TEST(TrailVerifier, NewestBlockSealedAgain)
+{
+	Trail t = standard_trail();
+	t.logged_block_no = 3;
+	t.logged_hash = t.blocks[2].stored_block_hash;
+	EXPECT_EQ(t.verify(0, SIZE_MAX, true, 3).status, "valid");
+	EXPECT_EQ(t.verify(2, 3, false).status, "valid") << "a range holding the block";
+	t.blocks[2].header.sealed_at_us += 5000000;
+	t.rehash(2);
+	t.logged_block_no = 0;
+	EXPECT_EQ(t.verify(0, SIZE_MAX, true, 0).status, "valid") << "without the digest file nothing tells";
+	t.logged_block_no = 3;
+	const VerifyReport r = t.verify(0, SIZE_MAX, true, 3);
+	EXPECT_EQ(summary(r), Strings{"block altered@3/0"}) << details(r);
+	EXPECT_NE(r.problems[0].detail.find("is not the hash the digest file recorded for block 3"), std::string::npos)
+	    << r.problems[0].detail;
+	EXPECT_EQ(summary(t.verify(2, 3, false)), Strings{"block altered@3/0"});
+	EXPECT_EQ(t.verify(0, 2, false).status, "valid") << "a range without the block";
 }
 
 TEST(TrailVerifier, FirstBlockMissing)

@@ -1,5 +1,6 @@
 #include "pg/digest/digest_log.hpp"
 
+#include <cstring>
 #include <string>
 
 #include "core/digest.hpp"
@@ -66,17 +67,20 @@ char *database_id()
 	return psprintf("%llu/%s", (unsigned long long)GetSystemIdentifier(), get_database_name(MyDatabaseId));
 }
 
-// The block number of a digest line written by the database named db_name; 0 for another database's
+// The block number (and, into block_hash, the block's hash) of a digest line written by the database
+// named db_name; 0 for another database's
 // line, and for a line that does not parse (with a WARNING). By name, not by the whole database id:
 // a trail moved to another cluster with its digest file (a new system identifier) keeps its lines.
-int64 block_no_of_line(const char *line, const char *db_name)
+int64 block_no_of_line(const char *line, const char *db_name, uint8_t block_hash[32])
 {
 	int64 block_no = 0;
 	const char *err = run_guarded([&] {
 		DigestFields fields = check_digest_signatures(line, "", "").fields;
 		const size_t slash = fields.database_id.find('/');
-		if (slash != std::string::npos && fields.database_id.compare(slash + 1, std::string::npos, db_name) == 0)
+		if (slash != std::string::npos && fields.database_id.compare(slash + 1, std::string::npos, db_name) == 0) {
 			block_no = fields.block_no;
+			std::memcpy(block_hash, fields.block_hash.data(), fields.block_hash.size());
+		}
 	});
 	if (err)
 		ereport(WARNING, (errmsg("pg_witness: ignoring a line of witness.digest_file: %s", err)));
@@ -167,8 +171,11 @@ bool append_digest_line(const char *digest)
 // other databases (by name) are skipped. The file's tail is read first, then the four times larger
 // part before what was read, and so on, each line looked at once, until a line of this database is
 // found, the whole file was read, or 64 MB were (then 0, with a WARNING: nothing to check against).
-int64 highest_block_no_logged()
+int64 highest_block_no_logged(uint8_t block_hash[32])
 {
+	uint8_t ignored[32];
+	if (block_hash == nullptr)
+		block_hash = ignored;
 	if (!is_set(setting_digest_file))
 		return 0;
 	const char *db = get_database_name(MyDatabaseId);
@@ -197,7 +204,7 @@ int64 highest_block_no_logged()
 				break; // a line cut by where the read began: the next pass reads it whole
 			if (end > start) {
 				char *line = pnstrdup(buf.data + start, end - start);
-				found = block_no_of_line(line, db);
+				found = block_no_of_line(line, db, block_hash);
 				pfree(line);
 			}
 			end = start;

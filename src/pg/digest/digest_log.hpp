@@ -26,8 +26,9 @@ char *digest_for_log(MemoryContext keep, TimestampTz last_logged);
 // it to disk. Problems are WARNINGs; returns whether the line was written.
 bool append_digest_line(const char *digest);
 
-// The highest block number recorded in witness.digest_file (0 when unset, missing or empty).
-int64 highest_block_no_logged();
+// The highest block number recorded in witness.digest_file (0 when unset, missing or empty), and that
+// line's block hash into block_hash when given.
+int64 highest_block_no_logged(uint8_t block_hash[32] = nullptr);
 
 
 } // namespace witness::pg

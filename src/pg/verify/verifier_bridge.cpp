@@ -71,6 +71,15 @@ VerifierHandle *verifier_create(const StoredBlockFields *previous, const StoredB
 	return h;
 }
 
+void verifier_set_logged_digest(VerifierHandle *v, int64 block_no, const uint8_t hash[32])
+{
+	run_core(ERRCODE_INTERNAL_ERROR, "pg_witness verification failed to read the digest file", [&] {
+		Hash h;
+		std::memcpy(h.data(), hash, h.size());
+		v->verifier->set_logged_digest(block_no, h);
+	});
+}
+
 void verifier_set_eras(VerifierHandle *v, const int64 *first_entry_ids, const int64 *first_block_nos, int n)
 {
 	run_core(ERRCODE_INTERNAL_ERROR, "pg_witness verification failed to read the eras", [&] {

@@ -40,6 +40,8 @@ VerifierHandle *verifier_create(const StoredBlockFields *previous, const StoredB
                                 bool is_last, int64 highest_block_no_issued, int64 range_end);
 // The transaction-id eras after the first (witness.era); call before the first entry.
 void verifier_set_eras(VerifierHandle *v, const int64 *first_entry_ids, const int64 *first_block_nos, int n);
+// The newest block witness.digest_file names and its hash (TrailVerifier::set_logged_digest).
+void verifier_set_logged_digest(VerifierHandle *v, int64 block_no, const uint8_t hash[32]);
 // encoding/encoding_len: the canonical bytes of a partial entry whose content does not give its
 // stored bytes (TrailVerifier::add_entry); nullptr/0 otherwise.
 void verifier_add_entry(VerifierHandle *v, int64 id, uint64 xid, const uint8_t *stored, const uint8_t *recomputed,

@@ -246,14 +246,26 @@ int64 newest_block_no(bool latest = false)
 	return n;
 }
 
+// The newest block witness.digest_file names for this database, with its hash (block_no 0: none).
+struct LoggedDigest {
+	int64 block_no;
+	uint8_t hash[32];
+};
+
+LoggedDigest logged_digest()
+{
+	LoggedDigest d = {};
+	d.block_no = highest_block_no_logged(d.hash);
+	return d;
+}
+
 // The highest block the digest file names for this database, as far as it tells of blocks missing
 // from the end of the chain: not when that block has committed after this statement's snapshot.
-int64 highest_block_missing_check(int64 newest)
+int64 highest_block_missing_check(int64 newest, const LoggedDigest &logged)
 {
-	int64 logged = highest_block_no_logged();
-	if (logged > newest && newest_block_no(true) >= logged)
+	if (logged.block_no > newest && newest_block_no(true) >= logged.block_no)
 		return newest;
-	return logged;
+	return logged.block_no;
 }
 
 // Raises ERROR for a range that is empty, starts below block 1 or lies beyond the newest block: such a
@@ -1032,8 +1044,13 @@ bool verify_range(int64 first, int64 last, bool to_newest, bool for_caller, RunR
 	out->is_last = last >= newest;
 	out->newest = newest;
 	out->range_xmax = n > 0 ? last_xmax : 0;
+	const LoggedDigest logged = logged_digest();
 	VerifierHandle *v = verifier_create(previous, blocks, n, out->is_last,
-	                                    out->is_last ? highest_block_missing_check(newest) : 0, out->is_last ? 0 : last);
+	                                    out->is_last ? highest_block_missing_check(newest, logged) : 0,
+	                                    out->is_last ? 0 : last);
+	// Its hash too, wherever the block falls: blocks deleted and sealed again reuse the numbers.
+	if (logged.block_no > 0 && logged.block_no <= newest)
+		verifier_set_logged_digest(v, logged.block_no, logged.hash);
 	// An era's entries may lie below an earlier era's xmin or above a later era's xmax: with eras, a
 	// range inside one era reads its era's entries by their ids and, within them, by the xid bounds
 	// (the block before it is the anchor only when of the same era); any other range reads every entry.
