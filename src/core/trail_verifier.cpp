@@ -484,6 +484,14 @@ bool TrailVerifier::next_pass()
 	return any;
 }
 
+Problem TrailVerifier::not_the_logged_hash(int64_t block_no, const Hash &stored) const
+{
+	return {ProblemKind::BlockAltered, block_no, 0,
+	        "stored block hash " + to_hex(stored) + " is not the hash the digest file recorded for block " +
+	            std::to_string(block_no) + ", " + to_hex(logged_hash_) +
+	            ": the chain was sealed again from this block on (blocks deleted, or the trail rebuilt)"};
+}
+
 void TrailVerifier::check_headers(std::vector<Problem> &problems) const
 {
 	int64_t prev_no = 0;
@@ -492,6 +500,9 @@ void TrailVerifier::check_headers(std::vector<Problem> &problems) const
 	if (previous_) {
 		prev_no = previous_->header.block_no;
 		prev_hash = previous_->stored_block_hash;
+		// The anchor of a range resumed from the block the digest file names (verification.md).
+		if (logged_block_no_ != 0 && prev_no == logged_block_no_ && prev_hash != logged_hash_)
+			problems.push_back(not_the_logged_hash(prev_no, prev_hash));
 		if (previous_snapshot_)
 			prev_snapshot = &*previous_snapshot_;
 		else
@@ -506,11 +517,7 @@ void TrailVerifier::check_headers(std::vector<Problem> &problems) const
 			                    "stored block hash " + to_hex(block.stored.stored_block_hash) +
 			                        " is not the hash of the header, " + to_hex(computed)});
 		if (logged_block_no_ != 0 && h.block_no == logged_block_no_ && block.stored.stored_block_hash != logged_hash_)
-			problems.push_back({ProblemKind::BlockAltered, h.block_no, 0,
-			                    "stored block hash " + to_hex(block.stored.stored_block_hash) +
-			                        " is not the hash the digest file recorded for block " + std::to_string(h.block_no) +
-			                        ", " + to_hex(logged_hash_) +
-			                        ": the chain was sealed again from this block on (blocks deleted, or the trail rebuilt)"});
+			problems.push_back(not_the_logged_hash(h.block_no, block.stored.stored_block_hash));
 		if (h.block_no <= prev_no) {
 			problems.push_back({ProblemKind::ChainBroken, h.block_no, 0,
 			                    "block " + std::to_string(h.block_no) + " follows block " + std::to_string(prev_no) +

@@ -173,6 +173,9 @@ class TrailVerifier
 	}
 
   private:
+	// The problem of a block whose stored hash is not the one set_logged_digest() gave.
+	Problem not_the_logged_hash(int64_t block_no, const Hash &stored) const;
+
 	struct Member {
 		int64_t id;
 		Hash stored;

@@ -436,7 +436,8 @@ WHERE activity_id > :a2 AND kind IN ('capture control', 'catalog write', 'denied
 -- The trail and the chain too: their insert guards fire on origin only (restores and replication
 -- apply workers load rows so), and pg_witness writes them in C, past the executor. A superuser's
 -- entry made up in replica mode, before the sealer takes it into a block, was recorded nowhere and
--- sealed as if captured (an attack review); a block, a chunk root or a pruned leaf likewise.
+-- sealed as if captured (an attack review); a block, a chunk root, a pruned leaf or the alert rules
+-- state likewise.
 SELECT COALESCE(max(activity_id), 0) AS a3 FROM witness.activity \gset
 BEGIN;
 SET LOCAL session_replication_role = replica;
@@ -445,6 +446,8 @@ INSERT INTO witness.entry_default SELECT * FROM witness.entry_default ORDER BY i
 INSERT INTO witness.block SELECT * FROM witness.block LIMIT 0;
 INSERT INTO witness.block_chunk SELECT * FROM witness.block_chunk LIMIT 0;
 INSERT INTO witness.pruned_leaf SELECT * FROM witness.pruned_leaf LIMIT 0;
+-- One row here would keep the alert rules from ever looking at a later block (a code review).
+INSERT INTO witness.alert_state SELECT * FROM witness.alert_state LIMIT 0;
 COPY witness.entry_default FROM stdin;
 \.
 ROLLBACK;

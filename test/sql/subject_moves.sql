@@ -155,9 +155,13 @@ SELECT status FROM witness.verify(:base + 1);
 SELECT witness.untrack('sm.parted');
 SELECT witness.untrack('sm.upserted');
 
--- A lookup-key collision. The key of an old subject in clear is a plain 64-bit hash, which can be
--- collided with a string of one's choosing (this pair was found by inverting it); a subject who picks
--- such an identifier must not see, nor erase, the entry of the row that moved away from the other one.
+-- A lookup-key collision. The key of an old subject in clear was a plain 64-bit hash
+-- (hashtextextended), which can be collided with a string of one's choosing (this pair was found by
+-- inverting it); a subject who picks such an identifier must not see, nor erase, the entry of the row
+-- that moved away from the other one. The key is now taken from SHA-256 (witness::clear_subject_key):
+-- the pair no longer shares it. An entry found by the key still counts only when its old values hold
+-- the subject; an attack review got past that check with a second column holding the attacker's own
+-- identifier (previous_owner below), which a shared key no longer lets it reach.
 SELECT hashtextextended('victim@example.com', 0) = hashtextextended('atk:tdwinfpnRL:;/M3d<O6:', 0) AS colliding_pair;
 CREATE TABLE sm.profile (id int PRIMARY KEY, email text, address text);
 SELECT witness.track('sm.profile', 'pii', subject_column => 'email', encrypt => false);
@@ -171,6 +175,18 @@ SELECT witness.erase_subject('atk:tdwinfpnRL:;/M3d<O6:', 'the attacker''s own er
 SELECT id - :e2 AS entry, erasure_id IS NOT NULL AS erased, old_values::text LIKE '%Victim Street%' AS victim_data_kept
 FROM witness.entry WHERE id > :e2 AND table_name = 'profile' ORDER BY id;
 SELECT witness.untrack('sm.profile');
+CREATE TABLE sm.asset (id int PRIMARY KEY, owner text, previous_owner text, note text);
+SELECT witness.track('sm.asset', 'pii', subject_column => 'owner', encrypt => false);
+SELECT witness._last_entry_id() AS e3 \gset
+INSERT INTO sm.asset VALUES (7, 'atk:tdwinfpnRL:;/M3d<O6:', NULL, 'bought');
+UPDATE sm.asset SET owner = 'victim@example.com', previous_owner = owner WHERE id = 7;
+UPDATE sm.asset SET note = 'victim home: 1 Victim Street' WHERE id = 7;
+UPDATE sm.asset SET owner = 'third@example.com', previous_owner = owner, note = 'sold' WHERE id = 7;
+SELECT entry - :e3 AS entry, op, changes FROM sm.changes('atk:tdwinfpnRL:;/M3d<O6:', 'sm.asset');
+SELECT witness.erase_subject('atk:tdwinfpnRL:;/M3d<O6:', 'the attacker''s own erasure') AS erased;
+SELECT id - :e3 AS entry, erasure_id IS NOT NULL AS erased, old_values::text LIKE '%Victim Street%' AS victim_data_kept
+FROM witness.entry WHERE id > :e3 AND table_name = 'asset' ORDER BY id;
+SELECT witness.untrack('sm.asset');
 
 -- A row whose key is its subject moves to another subject: the old subject's export shows the key
 -- the row had while it was theirs, not the new subject's address (in clear and encrypted).

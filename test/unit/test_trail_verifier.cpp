@@ -688,6 +688,12 @@ TEST(TrailVerifier, NewestBlockSealedAgain)
 	    << r.problems[0].detail;
 	EXPECT_EQ(summary(t.verify(2, 3, false)), Strings{"block altered@3/0"});
 	EXPECT_EQ(t.verify(0, 2, false).status, "valid") << "a range without the block";
+	// A range resumed after the block (its anchor): verify(N + 1), the resume verification.md describes.
+	t.logged_block_no = 2;
+	t.logged_hash = t.blocks[1].stored_block_hash;
+	EXPECT_EQ(t.verify(2, 3, false).status, "valid");
+	t.logged_hash[0] ^= 1;
+	EXPECT_EQ(summary(t.verify(2, 3, false)), Strings{"block altered@2/0"});
 }
 
 TEST(TrailVerifier, FirstBlockMissing)

@@ -521,11 +521,14 @@ void on_xact_end(XactEvent event, void *)
 // - one whose rows are entries of the chain through its own capture trigger: witness.tracked_table
 //   and the record tables (witness.ddl_event, witness.alert_rule, witness.legal_hold, ...). That
 //   trigger fires on origin only, so that a restore loads their rows without recording them twice;
-// - one whose insert guard (witness_insert_only_by_capture, _by_sealer, _by_pg_witness) fires on
-//   origin only, for restores and replication apply workers: the trail (witness.entry and its
-//   partitions), the chain (witness.block, witness.block_chunk) and witness.pruned_leaf. pg_witness
-//   writes them in C, past the executor; a row inserted by SQL there in replica mode, an entry made
-//   up before the sealer takes it included, is none of its own (found by an attack review).
+// - one whose insert guard (witness_insert_only_by_capture, _by_sealer, _by_pg_witness,
+//   witness_inserted_by_pg_witness) fires on origin only, for restores and replication apply
+//   workers: the trail (witness.entry and its partitions), the chain (witness.block,
+//   witness.block_chunk), witness.pruned_leaf, witness.era, witness.collector, and the state of the
+//   alert rules and summaries (witness.alert_state, ...: one row there can switch alert evaluation
+//   off for every later block). pg_witness writes the first in C, past the executor, the others under
+//   its internal mark; a row inserted by SQL there in replica mode, an entry made up before the
+//   sealer takes it included, is none of its own (found by an attack review and a code review).
 bool replica_open_witness_table(Oid relid)
 {
 	if (relid == tracked_table_relid())
@@ -536,13 +539,14 @@ bool replica_open_witness_table(Oid relid)
 	Relation rel = try_relation_open(relid, AccessShareLock);
 	if (rel == nullptr)
 		return false;
-	static const char kInsertGuard[] = "witness_insert_only_by_";
+	static const char kInsertGuard[] = "witness_insert_only_by_", kWrittenGuard[] = "witness_inserted_by_";
 	bool found = false;
 	for (int i = 0; rel->trigdesc != nullptr && i < rel->trigdesc->numtriggers && !found; i++) {
 		const Trigger *trigger = &rel->trigdesc->triggers[i];
+		const bool insert_guard = strncmp(trigger->tgname, kInsertGuard, sizeof(kInsertGuard) - 1) == 0 ||
+		                          strncmp(trigger->tgname, kWrittenGuard, sizeof(kWrittenGuard) - 1) == 0;
 		found = strcmp(trigger->tgname, "witness_capture") == 0 ||
-		        (strncmp(trigger->tgname, kInsertGuard, sizeof(kInsertGuard) - 1) == 0 &&
-		         trigger->tgenabled == TRIGGER_FIRES_ON_ORIGIN);
+		        (insert_guard && trigger->tgenabled == TRIGGER_FIRES_ON_ORIGIN);
 	}
 	relation_close(rel, AccessShareLock);
 	return found;

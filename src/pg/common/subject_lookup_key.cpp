@@ -1,16 +1,16 @@
 // witness._subject_lookup_key(subject, pseudonym): the 64-bit key under which witness.entry_lookup
 // finds an entry's subject (docs/personal-data.md, "Finding a subject's entries"). Encrypted entries
-// carry only the keyed pseudonym, so their key comes from it; the others' from a hash of the subject.
+// carry only the keyed pseudonym, so their key comes from it; the others' from a SHA-256 of the subject
+// (core/subject_lookup_key.hpp).
 // The sign bit tells the two apart, so that whether any sealed entry is encrypted is one probe of
 // witness.entry_lookup_subject (subject_key < 0) and not a scan of the trail.
 #include "pg/common/subject_lookup_key.hpp"
 
-#include "pg/common/arguments.hpp"
+#include <string_view>
 
-extern "C" {
-#include "catalog/pg_collation.h"
-#include "utils/fmgrprotos.h"
-}
+#include "core/subject_lookup_key.hpp"
+#include "pg/common/arguments.hpp"
+#include "pg/common/cpp_guard.hpp"
 
 extern "C" {
 PG_FUNCTION_INFO_V1(witness_subject_lookup_key);
@@ -33,8 +33,12 @@ int64 pseudonym_lookup_key(const bytea *pseudonym)
 
 int64 clear_subject_lookup_key(text *subject)
 {
-	Datum h = DirectFunctionCall2Coll(hashtextextended, DEFAULT_COLLATION_OID, PointerGetDatum(subject), Int64GetDatum(0));
-	return (int64)((uint64)DatumGetInt64(h) >> 1);
+	const char *data = VARDATA_ANY(subject);
+	const size_t len = VARSIZE_ANY_EXHDR(subject);
+	int64 key = 0;
+	run_core(ERRCODE_INTERNAL_ERROR, "could not compute a subject's lookup key",
+	         [&] { key = witness::clear_subject_key(std::string_view(data, len)); });
+	return key;
 }
 
 } // namespace witness::pg

@@ -11,7 +11,7 @@ namespace witness::pg
 // Of a subject pseudonym: its first 8 bytes shifted right by one, with the sign bit set (negative).
 int64 pseudonym_lookup_key(const bytea *pseudonym);
 
-// Of a subject in clear: hashtextextended(subject, 0) shifted right by one (zero or positive).
+// Of a subject in clear: witness::clear_subject_key() (zero or positive).
 int64 clear_subject_lookup_key(text *subject);
 
 } // namespace witness::pg

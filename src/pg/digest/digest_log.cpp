@@ -67,11 +67,13 @@ char *database_id()
 	return psprintf("%llu/%s", (unsigned long long)GetSystemIdentifier(), get_database_name(MyDatabaseId));
 }
 
-// The block number (and, into block_hash, the block's hash) of a digest line written by the database
-// named db_name; 0 for another database's
+// The block number (and, into block_hash, the block's hash; *same_cluster: whether the line's whole
+// database id is full_id, this cluster's) of a digest line written by the database named db_name; 0
+// for another database's
 // line, and for a line that does not parse (with a WARNING). By name, not by the whole database id:
 // a trail moved to another cluster with its digest file (a new system identifier) keeps its lines.
-int64 block_no_of_line(const char *line, const char *db_name, uint8_t block_hash[32])
+int64 block_no_of_line(const char *line, const char *db_name, const char *full_id, uint8_t block_hash[32],
+                       bool *same_cluster)
 {
 	int64 block_no = 0;
 	const char *err = run_guarded([&] {
@@ -80,6 +82,7 @@ int64 block_no_of_line(const char *line, const char *db_name, uint8_t block_hash
 		if (slash != std::string::npos && fields.database_id.compare(slash + 1, std::string::npos, db_name) == 0) {
 			block_no = fields.block_no;
 			std::memcpy(block_hash, fields.block_hash.data(), fields.block_hash.size());
+			*same_cluster = fields.database_id == full_id;
 		}
 	});
 	if (err)
@@ -171,14 +174,19 @@ bool append_digest_line(const char *digest)
 // other databases (by name) are skipped. The file's tail is read first, then the four times larger
 // part before what was read, and so on, each line looked at once, until a line of this database is
 // found, the whole file was read, or 64 MB were (then 0, with a WARNING: nothing to check against).
-int64 highest_block_no_logged(uint8_t block_hash[32])
+int64 highest_block_no_logged(uint8_t block_hash[32], bool *same_cluster)
 {
 	uint8_t ignored[32];
+	bool ignored_flag;
 	if (block_hash == nullptr)
 		block_hash = ignored;
+	if (same_cluster == nullptr)
+		same_cluster = &ignored_flag;
+	*same_cluster = false;
 	if (!is_set(setting_digest_file))
 		return 0;
 	const char *db = get_database_name(MyDatabaseId);
+	const char *full_id = db != nullptr ? database_id() : nullptr;
 	FILE *f = db != nullptr ? AllocateFile(setting_digest_file, "r") : nullptr;
 	if (f == nullptr)
 		return 0;
@@ -204,7 +212,7 @@ int64 highest_block_no_logged(uint8_t block_hash[32])
 				break; // a line cut by where the read began: the next pass reads it whole
 			if (end > start) {
 				char *line = pnstrdup(buf.data + start, end - start);
-				found = block_no_of_line(line, db, block_hash);
+				found = block_no_of_line(line, db, full_id, block_hash, same_cluster);
 				pfree(line);
 			}
 			end = start;

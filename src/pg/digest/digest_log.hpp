@@ -26,9 +26,11 @@ char *digest_for_log(MemoryContext keep, TimestampTz last_logged);
 // it to disk. Problems are WARNINGs; returns whether the line was written.
 bool append_digest_line(const char *digest);
 
-// The highest block number recorded in witness.digest_file (0 when unset, missing or empty), and that
-// line's block hash into block_hash when given.
-int64 highest_block_no_logged(uint8_t block_hash[32] = nullptr);
+// The highest block number recorded in witness.digest_file for a database of this name (0 when unset,
+// missing or empty), that line's block hash into block_hash when given, and into same_cluster whether
+// the line is this cluster's (its system identifier too: a trail moved to another cluster keeps its
+// lines by name, and another cluster's database of the same name may share the file).
+int64 highest_block_no_logged(uint8_t block_hash[32] = nullptr, bool *same_cluster = nullptr);
 
 
 } // namespace witness::pg

@@ -246,16 +246,18 @@ int64 newest_block_no(bool latest = false)
 	return n;
 }
 
-// The newest block witness.digest_file names for this database, with its hash (block_no 0: none).
+// The newest block witness.digest_file names for this database, with its hash (block_no 0: none) and
+// whether the line is this cluster's. Read once per verification, whatever its parts.
 struct LoggedDigest {
 	int64 block_no;
 	uint8_t hash[32];
+	bool same_cluster;
 };
 
 LoggedDigest logged_digest()
 {
 	LoggedDigest d = {};
-	d.block_no = highest_block_no_logged(d.hash);
+	d.block_no = highest_block_no_logged(d.hash, &d.same_cluster);
 	return d;
 }
 
@@ -1026,7 +1028,7 @@ enum class Streaming { Collect, HeapOrder, Sorted };
 
 // Returns false when HeapOrder found the heap not in id order: the caller runs the range again Sorted.
 bool verify_range(int64 first, int64 last, bool to_newest, bool for_caller, RunRecordEntries *records,
-                  Streaming streaming, PartsShared *shared, VerifyOutcome *out)
+                  Streaming streaming, PartsShared *shared, const LoggedDigest &logged, VerifyOutcome *out)
 {
 	int64 newest = newest_block_no();
 	if (to_newest)
@@ -1044,12 +1046,12 @@ bool verify_range(int64 first, int64 last, bool to_newest, bool for_caller, RunR
 	out->is_last = last >= newest;
 	out->newest = newest;
 	out->range_xmax = n > 0 ? last_xmax : 0;
-	const LoggedDigest logged = logged_digest();
 	VerifierHandle *v = verifier_create(previous, blocks, n, out->is_last,
 	                                    out->is_last ? highest_block_missing_check(newest, logged) : 0,
 	                                    out->is_last ? 0 : last);
-	// Its hash too, wherever the block falls: blocks deleted and sealed again reuse the numbers.
-	if (logged.block_no > 0 && logged.block_no <= newest)
+	// Its hash too, wherever the block falls (blocks deleted and sealed again reuse the numbers), when
+	// the line is this cluster's: another cluster's database of the same name may write the file too.
+	if (logged.same_cluster && logged.block_no > 0 && logged.block_no <= newest)
 		verifier_set_logged_digest(v, logged.block_no, logged.hash);
 	// An era's entries may lie below an earlier era's xmin or above a later era's xmax: with eras, a
 	// range inside one era reads its era's entries by their ids and, within them, by the xid bounds
@@ -1112,10 +1114,10 @@ bool verify_range(int64 first, int64 last, bool to_newest, bool for_caller, RunR
 // first, and, when that is not id order, again after a sort by id. What the first attempt kept for
 // the whole (verification runs, the period's entries) is dropped before the second.
 void verify_part(int64 first, int64 last, bool to_newest, bool for_caller, RunRecordEntries *records, bool big,
-                 PartsShared *shared, VerifyOutcome *out)
+                 PartsShared *shared, const LoggedDigest &logged, VerifyOutcome *out)
 {
 	if (!big) {
-		verify_range(first, last, to_newest, for_caller, records, Streaming::Collect, shared, out);
+		verify_range(first, last, to_newest, for_caller, records, Streaming::Collect, shared, logged, out);
 		return;
 	}
 	if (records != nullptr && records->cxt == nullptr)
@@ -1125,7 +1127,8 @@ void verify_part(int64 first, int64 last, bool to_newest, bool for_caller, RunRe
 	MemoryContext outer = CurrentMemoryContext;
 	MemoryContext attempt = AllocSetContextCreate(outer, "pg_witness verify attempt", ALLOCSET_DEFAULT_SIZES);
 	MemoryContextSwitchTo(attempt);
-	const bool done = verify_range(first, last, to_newest, for_caller, records, Streaming::HeapOrder, shared, out);
+	const bool done =
+	    verify_range(first, last, to_newest, for_caller, records, Streaming::HeapOrder, shared, logged, out);
 	MemoryContextSwitchTo(outer);
 	if (done)
 		return; // its results live in the attempt's context, a child of the caller's
@@ -1136,7 +1139,7 @@ void verify_part(int64 first, int64 last, bool to_newest, bool for_caller, RunRe
 		shared->period.n = kept_period;
 	// Said at DEBUG1 so that a test can see which way a block went.
 	ereport(DEBUG1, (errmsg_internal("pg_witness: block %lld of the verification is not in id order in the heap: sorting it", (long long)first)));
-	verify_range(first, last, to_newest, for_caller, records, Streaming::Sorted, shared, out);
+	verify_range(first, last, to_newest, for_caller, records, Streaming::Sorted, shared, logged, out);
 }
 
 
@@ -1310,8 +1313,9 @@ void verify_blocks(int64 first, int64 last, bool to_newest, bool for_caller, Run
 	const int nparts = first < 1 || end < first || first > newest || (eras.n > 0 && (!eras_ascend(eras) || records != nullptr))
 	                       ? 0
 	                       : plan_parts(first, Min(end, newest), eras, &ends, &big);
+	const LoggedDigest logged = logged_digest();
 	if (nparts <= 1) {
-		verify_part(first, last, to_newest, for_caller, records, nparts == 1 && big[0], nullptr, out);
+		verify_part(first, last, to_newest, for_caller, records, nparts == 1 && big[0], nullptr, logged, out);
 		return;
 	}
 	// Said at DEBUG1 so that a test can see a verification split.
@@ -1334,7 +1338,8 @@ void verify_blocks(int64 first, int64 last, bool to_newest, bool for_caller, Run
 		MemoryContext part = AllocSetContextCreate(caller, "pg_witness verify part", ALLOCSET_DEFAULT_SIZES);
 		MemoryContextSwitchTo(part);
 		VerifyOutcome po;
-		verify_part(part_first, final ? last : ends[i], final && to_newest, for_caller, records, big[i], &shared, &po);
+		verify_part(part_first, final ? last : ends[i], final && to_newest, for_caller, records, big[i], &shared, logged,
+		            &po);
 		MemoryContextSwitchTo(caller);
 		if (records != nullptr && po.range_xmax != 0)
 			records->from_xid = po.range_xmax;
