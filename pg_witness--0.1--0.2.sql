@@ -2198,6 +2198,14 @@ BEGIN
 	-- Configuration follows renamed and dropped columns, and renamed tables and schemas.
 	PERFORM witness._follow_column_changes(tt.relid) FROM witness.tracked_table tt
 	WHERE tt.schema_name <> 'witness';
+	-- A subject column retyped to a type whose values a subject's exact text would miss (the padding of
+	-- character(n), numeric, ...) is refused as track() refuses it: later entries would carry a subject
+	-- text nobody asks for, and an erasure would pass over them (found by an attack review).
+	IF tg_tag = 'ALTER TABLE' THEN
+		PERFORM witness._check_subject_type(tt.relid, tt.subject_column) FROM witness.tracked_table tt
+		WHERE tt.subject_column IS NOT NULL AND tt.schema_name <> 'witness'
+		  AND tt.relid IN (SELECT d.objid FROM pg_event_trigger_ddl_commands() d WHERE d.classid = 'pg_class'::regclass);
+	END IF;
 	FOR t IN SELECT tt.relid, tt.schema_name AS old_schema, tt.table_name AS old_name, n.nspname, c.relname
 	         FROM witness.tracked_table tt JOIN pg_class c ON c.oid = tt.relid JOIN pg_namespace n ON n.oid = c.relnamespace
 	         WHERE (n.nspname, c.relname) IS DISTINCT FROM (tt.schema_name, tt.table_name)
@@ -3025,7 +3033,16 @@ AS $$
 DECLARE
 	p record;
 BEGIN
-	IF h.table_name IS NOT NULL AND (e.schema_name, e.table_name) IS DISTINCT FROM (h.schema_name, h.table_name) THEN
+	-- A table the hold names covers its entries under every name the table was tracked by: renamed
+	-- after the hold (or before it), its entries would otherwise leave the hold, which its owner can do
+	-- (an attack review). The names come from witness.tracked_table (its name and former_names).
+	IF h.table_name IS NOT NULL AND (e.schema_name, e.table_name) IS DISTINCT FROM (h.schema_name, h.table_name)
+	   AND NOT EXISTS (SELECT FROM witness.tracked_table tt,
+	                   LATERAL (SELECT tt.schema_name AS s, tt.table_name AS t
+	                            UNION ALL SELECT f.value ->> 0, f.value ->> 1 FROM pg_catalog.jsonb_array_elements(tt.former_names) f) n1,
+	                   LATERAL (SELECT tt.schema_name AS s, tt.table_name AS t
+	                            UNION ALL SELECT f.value ->> 0, f.value ->> 1 FROM pg_catalog.jsonb_array_elements(tt.former_names) f) n2
+	                   WHERE (n1.s, n1.t) = (h.schema_name, h.table_name) AND (n2.s, n2.t) = (e.schema_name, e.table_name)) THEN
 		RETURN false;
 	END IF;
 	IF (h.since IS NOT NULL AND e.stmt_time < h.since) OR (h.until IS NOT NULL AND e.stmt_time >= h.until) THEN
@@ -3042,7 +3059,21 @@ BEGIN
 	IF h.row_key IS NOT NULL AND NOT COALESCE(p.row_key @> h.row_key, false) THEN
 		RETURN false;
 	END IF;
-	RETURN h.subject_digest IS NULL OR (p.subject IS NOT NULL AND witness._subject_digest(h.subject_salt, p.subject) = h.subject_digest);
+	IF h.subject_digest IS NULL OR (p.subject IS NOT NULL AND witness._subject_digest(h.subject_salt, p.subject) = h.subject_digest) THEN
+		RETURN true;
+	END IF;
+	-- An UPDATE that moved a row away from a subject (old_subject_key set) holds that subject's data as
+	-- its old values (docs/personal-data.md, "A row that moves"): a hold on that subject covers it too,
+	-- or the new subject's erasure and retention would remove what the hold keeps (an attack review).
+	-- Which old value was the subject column's is not recorded: any that is the held subject counts,
+	-- which can only keep more.
+	IF e.old_subject_key IS NOT NULL THEN
+		RETURN EXISTS (SELECT FROM witness._entry_payload(e) o,
+		                           pg_catalog.jsonb_each_text(CASE WHEN pg_catalog.jsonb_typeof(o.old_values) OPERATOR(pg_catalog.=) 'object'
+		                                                           THEN o.old_values END) v
+		               WHERE witness._subject_digest(h.subject_salt, v.value) = h.subject_digest);
+	END IF;
+	RETURN false;
 END
 $$;
 COMMENT ON FUNCTION witness._hold_covers(witness.legal_hold, witness.entry) IS 'internal: whether a legal hold''s scope (subject, table, row key, time window) covers an entry';
@@ -3076,6 +3107,7 @@ AS $$
 DECLARE
 	h witness.legal_hold;
 	held bigint;
+	moves bigint[];
 BEGIN
 	PERFORM witness._hold_lock();
 	FOR h IN SELECT x.* FROM witness.legal_hold x
@@ -3083,8 +3115,15 @@ BEGIN
 	         ORDER BY x.hold_event_id LOOP
 		CONTINUE WHEN COALESCE(cardinality(ids), 0) = 0;
 		IF h.subject_digest IS NOT NULL AND witness._subject_digest(h.subject_salt, subject) <> h.subject_digest THEN
-			-- Another subject's hold: it can cover only the entries that moved a row to that subject.
-			SELECT count(*) INTO held FROM witness._entries_at(moved_ids, tids) f WHERE witness._hold_covers(h, f.entry);
+			-- Another subject's hold: it can cover only the entries that moved a row between that subject
+			-- and this one: away from this one (moved_ids), or to this one from that one, whose old values
+			-- are that subject's (an attack review found those erased under its hold). Read once.
+			IF moves IS NULL THEN
+				moves := moved_ids || ARRAY(SELECT (f.entry).id FROM witness._entries_at(ids, tids) f
+				                           WHERE (f.entry).old_subject_key IS NOT NULL
+				                             AND NOT (f.entry).id = ANY (COALESCE(moved_ids, '{}')));
+			END IF;
+			SELECT count(*) INTO held FROM witness._entries_at(moves, tids) f WHERE witness._hold_covers(h, f.entry);
 		ELSIF h.table_name IS NULL AND h.row_key IS NULL AND h.since IS NULL AND h.until IS NULL THEN
 			-- The subject's hold (or one on every entry) with no other scope covers every entry.
 			held := cardinality(ids);

@@ -207,6 +207,46 @@ WHERE table_name = 'legal_hold' AND new_values::text LIKE '%lh.example%';
 SELECT entry_count > 0 AS sealed FROM witness.seal();
 SELECT status, problem FROM witness.verify(:base + 1);
 
+-- A row that moved from a held subject to another: the UPDATE is filed under the new subject, and its
+-- old values are the held subject's. The new subject's erasure and retention removed it while the hold
+-- was in force (an attack review); the hold covers it now, in clear and encrypted.
+CREATE TABLE lh.acct (id int PRIMARY KEY, owner text, phone text);
+SELECT witness.track('lh.acct', 'pii', subject_column => 'owner', encrypt => false);
+CREATE TABLE lh.sealed_acct (id int PRIMARY KEY, owner text, phone text);
+SELECT witness.track('lh.sealed_acct', 'pii', subject_column => 'owner');
+INSERT INTO lh.acct VALUES (1, 'ann@lh.example', '555-ANN');
+INSERT INTO lh.sealed_acct VALUES (1, 'ann@lh.example', '555-ANN');
+SELECT witness.hold('case-ann', 'litigation about ann', subject => 'ann@lh.example') > 0 AS held;
+UPDATE lh.acct SET owner = 'bob@lh.example', phone = '555-BOB' WHERE id = 1;
+UPDATE lh.sealed_acct SET owner = 'bob@lh.example', phone = '555-BOB' WHERE id = 1;
+SELECT table_name, witness._entry_held(id) AS held_by FROM witness.entry
+WHERE table_name IN ('acct', 'sealed_acct') AND op = 'U' ORDER BY id;
+SELECT witness.erase_subject('bob@lh.example', 'bob asks');
+SELECT witness.erase_subject('ann@lh.example', 'ann asks');
+SELECT witness.release_hold('case-ann', 'case closed') > 0 AS released;
+SELECT witness.erase_subject('bob@lh.example', 'bob asks') AS erased_once_released;
+-- (No encrypted payload stays for later tests' rotations.)
+SELECT witness.erase_subject('ann@lh.example', 'ann asks') AS ann_erased;
+SELECT witness.untrack('lh.acct');
+SELECT witness.untrack('lh.sealed_acct');
+
+-- A hold on a table follows the table through renames: its owner renamed it, and the entries of
+-- later changes, captured under the new name, left the hold (an attack review).
+CREATE TABLE lh.invoice (id int PRIMARY KEY, amount int);
+ALTER TABLE lh.invoice OWNER TO lh_owner;
+SELECT witness.track('lh.invoice', 'financial');
+INSERT INTO lh.invoice VALUES (1, 10);
+SELECT witness.hold('case-invoice', 'tax audit', "table" => 'lh.invoice') > 0 AS held;
+SET ROLE lh_owner;
+ALTER TABLE lh.invoice RENAME TO invoice_x;
+UPDATE lh.invoice_x SET amount = 11;
+DELETE FROM lh.invoice_x;
+RESET ROLE;
+SELECT table_name, op, witness._entry_held(id) AS held_by FROM witness.entry
+WHERE table_name IN ('invoice', 'invoice_x') ORDER BY id;
+SELECT witness.release_hold('case-invoice', 'audit over') > 0 AS released;
+SELECT witness.untrack('lh.invoice_x');
+
 -- Clean up: nothing stays held.
 SELECT witness.release_hold('case-subject', 'test over') > 0 AS released;
 SELECT count(*) AS in_force FROM witness.holds WHERE in_force;

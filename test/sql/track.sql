@@ -73,6 +73,20 @@ SELECT witness.track('subject_types', subject_column => 'amount', encrypt => fal
 SELECT witness.track('subject_types', subject_column => 'score', encrypt => false);
 SELECT witness.track('subject_types', subject_column => 'doc', encrypt => false);
 SELECT count(*) AS tracked FROM witness.tracked_tables WHERE table_name = 'subject_types'::regclass;
+-- Nor can the subject column be retyped so afterwards (an attack review: the table's owner made it
+-- character(30), and an erasure of the subject then passed over the later entries, padded).
+CREATE ROLE track_owner;
+CREATE TABLE subject_later (id int PRIMARY KEY, email text);
+ALTER TABLE subject_later OWNER TO track_owner;
+SELECT witness.track('subject_later', subject_column => 'email', encrypt => false);
+SET ROLE track_owner;
+ALTER TABLE subject_later ALTER COLUMN email TYPE character(30);
+ALTER TABLE subject_later ALTER COLUMN email TYPE varchar(200);
+RESET ROLE;
+SELECT format_type(atttypid, atttypmod) AS email_type FROM pg_attribute WHERE attrelid = 'subject_later'::regclass AND attname = 'email';
+SELECT witness.untrack('subject_later');
+DROP TABLE subject_later;
+DROP ROLE track_owner;
 DROP TABLE subject_types;
 DROP DOMAIN padded_email;
 SELECT witness.untrack('customers_v');
