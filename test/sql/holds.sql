@@ -220,7 +220,7 @@ SELECT witness.hold('case-ann', 'litigation about ann', subject => 'ann@lh.examp
 UPDATE lh.acct SET owner = 'bob@lh.example', phone = '555-BOB' WHERE id = 1;
 UPDATE lh.sealed_acct SET owner = 'bob@lh.example', phone = '555-BOB' WHERE id = 1;
 SELECT table_name, witness._entry_held(id) AS held_by FROM witness.entry
-WHERE table_name IN ('acct', 'sealed_acct') AND op = 'U' ORDER BY id;
+WHERE schema_name = 'lh' AND table_name IN ('acct', 'sealed_acct') AND op = 'U' ORDER BY id;
 SELECT witness.erase_subject('bob@lh.example', 'bob asks');
 SELECT witness.erase_subject('ann@lh.example', 'ann asks');
 SELECT witness.release_hold('case-ann', 'case closed') > 0 AS released;
@@ -234,6 +234,7 @@ SELECT witness.untrack('lh.sealed_acct');
 -- later changes, captured under the new name, left the hold (an attack review).
 CREATE TABLE lh.invoice (id int PRIMARY KEY, amount int);
 ALTER TABLE lh.invoice OWNER TO lh_owner;
+GRANT CREATE ON SCHEMA lh TO lh_owner;   -- renaming a table takes it
 SELECT witness.track('lh.invoice', 'financial');
 INSERT INTO lh.invoice VALUES (1, 10);
 SELECT witness.hold('case-invoice', 'tax audit', "table" => 'lh.invoice') > 0 AS held;
@@ -243,8 +244,9 @@ UPDATE lh.invoice_x SET amount = 11;
 DELETE FROM lh.invoice_x;
 RESET ROLE;
 SELECT table_name, op, witness._entry_held(id) AS held_by FROM witness.entry
-WHERE table_name IN ('invoice', 'invoice_x') ORDER BY id;
+WHERE schema_name = 'lh' AND table_name IN ('invoice', 'invoice_x') ORDER BY id;
 SELECT witness.release_hold('case-invoice', 'audit over') > 0 AS released;
+REVOKE CREATE ON SCHEMA lh FROM lh_owner;
 SELECT witness.untrack('lh.invoice_x');
 
 -- Clean up: nothing stays held.
