@@ -5500,6 +5500,27 @@ END
 $$;
 COMMENT ON FUNCTION witness._export_anonymised(jsonb, text, text, bigint, bytea) IS 'internal: a row key or values of an entry with the values of classified columns replaced by keyed pseudonyms, for an anonymised witness.export()';
 
+-- v with the value of field f replaced by its keyed pseudonym (as witness._export_anonymised() makes
+-- them: a string by its text, anything else by its JSON text); null, absent or "***" stays.
+CREATE FUNCTION witness._export_pseudonymised_field(v jsonb, f text, key bytea) RETURNS jsonb
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT CASE WHEN v IS NULL OR pg_catalog.jsonb_typeof(v) <> 'object' OR NOT v ? f
+                       OR pg_catalog.jsonb_typeof(v -> f) = 'null' OR v -> f = '"***"'::jsonb THEN v
+                  ELSE pg_catalog.jsonb_set(v, ARRAY[f], pg_catalog.to_jsonb(witness._export_pseudonym(key,
+                           CASE pg_catalog.jsonb_typeof(v -> f) WHEN 'string' THEN v ->> f ELSE (v -> f)::text END))) END $$;
+COMMENT ON FUNCTION witness._export_pseudonymised_field(jsonb, text, bytea) IS 'internal: a row key or values with one field''s value replaced by its keyed pseudonym, for an anonymised witness.export()';
+
+-- The subject column of the configuration that describes entry id, for an anonymised export of a
+-- table that is not masked (classified internal, its subject column untagged): its value is the
+-- subject, which the export pseudonymises, and stayed in clear in the values (an attack review).
+-- SECURITY DEFINER: reads witness.tracked_table.
+CREATE FUNCTION witness._export_subject_column(schema_name text, table_name text, id bigint) RETURNS text
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$ SELECT t.subject_column FROM witness.tracked_table t
+      WHERE t.schema_name = _export_subject_column.schema_name AND t.table_name = _export_subject_column.table_name
+        AND t.names_since < _export_subject_column.id $$;
+COMMENT ON FUNCTION witness._export_subject_column(text, text, bigint) IS 'internal: the subject column of the configuration that describes an entry, whose value an anonymised witness.export() pseudonymises in every table';
+
 -- An SD-PARAM value of RFC 5424: '"', '\' and ']' escaped with a backslash.
 CREATE FUNCTION witness._syslog_param(v text) RETURNS text
 LANGUAGE sql IMMUTABLE STRICT SET search_path = pg_catalog, pg_temp
@@ -5517,6 +5538,7 @@ DECLARE
 	subject text := l.subject;
 	old_values jsonb := l.old_values;
 	new_values jsonb := l.new_values;
+	subject_column text;
 	doc json;
 BEGIN
 	IF key IS NOT NULL THEN
@@ -5527,6 +5549,14 @@ BEGIN
 			row_key := witness._export_anonymised(row_key, l.schema_name, l.table_name, l.id, key);
 			old_values := witness._export_anonymised(old_values, l.schema_name, l.table_name, l.id, key);
 			new_values := witness._export_anonymised(new_values, l.schema_name, l.table_name, l.id, key);
+		ELSE
+			-- Not masked: only the subject column's value, as the subject itself (same pseudonym).
+			subject_column := witness._export_subject_column(l.schema_name, l.table_name, l.id);
+			IF subject_column IS NOT NULL THEN
+				row_key := witness._export_pseudonymised_field(row_key, subject_column, key);
+				old_values := witness._export_pseudonymised_field(old_values, subject_column, key);
+				new_values := witness._export_pseudonymised_field(new_values, subject_column, key);
+			END IF;
 		END IF;
 	END IF;
 	IF format = 'csv' THEN
@@ -7408,6 +7438,7 @@ GRANT EXECUTE ON FUNCTION witness.export(text, timestamptz, timestamptz, text, t
                           witness.export_encrypted(text, text, timestamptz, timestamptz, text, text, text, text, text, boolean, bytea, integer),
                           witness._export_line(text, witness.log, bigint, bytea), witness._export_block_no(xid8, bigint),
                           witness._export_pseudonym(bytea, text), witness._export_anonymised(jsonb, text, text, bigint, bytea),
+                          witness._export_subject_column(text, text, bigint), witness._export_pseudonymised_field(jsonb, text, bytea),
                           witness._syslog_param(text), witness._csv_line(text[]), witness._utc(timestamptz)
 	TO witness_auditor, witness_reader;
 

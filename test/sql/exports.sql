@@ -142,6 +142,20 @@ INSERT INTO patients VALUES (1, 'pat@example.org', 'flu');
 SELECT ex.n(x) FROM witness.export('jsonl', table_name => 'patients') x;
 SELECT count(*) FILTER (WHERE x ~ 'pat@|flu') AS lines_with_a_value FROM witness.export('csv', table_name => 'patients', anonymise => true) x;
 RESET witness.master_key_file;
+-- A table classified internal whose subject column carries no tag: the subject is pseudonymised, and
+-- now its column's value in the row key and values too, to the same pseudonym (an attack review found
+-- the address in clear there); the other values stay.
+CREATE TABLE public.members (id int PRIMARY KEY, email text, plan text);
+SELECT witness.track('members', 'internal', subject_column => 'email', encrypt => false);
+INSERT INTO members VALUES (1, 'mia@example.org', 'basic');
+UPDATE members SET email = 'mia@example.net' WHERE id = 1;
+SELECT x::jsonb ->> 'operation' AS op, x::jsonb ->> 'subject' = x::jsonb -> 'new_values' ->> 'email' AS same_pseudonym,
+       x::jsonb -> 'old_values' ->> 'email' LIKE 'anon:%' AS old_pseudonymised, x::jsonb -> 'new_values' ->> 'plan' AS plan,
+       x ~ 'mia@' AS address_in_clear
+FROM witness.export('jsonl', table_name => 'members', anonymise => true, pseudonym_key => '\x00112233445566778899aabbccddeeff') x
+ORDER BY (x::jsonb ->> 'entry_id')::bigint;
+SELECT witness.untrack('members');
+DROP TABLE members;
 
 -- Encrypted: base64 lines of 64 characters, "Salted__" first (U2FsdGVkX1), a fresh salt each time.
 SELECT count(*) > 2 AS lines, bool_and(length(x) = 64 OR n = (SELECT count(*) FROM witness.export_encrypted('secret', 'jsonl', iterations => 1000))) AS lines_of_64,
