@@ -177,10 +177,11 @@ check "restored: verifies" "valid|0" "SELECT status || '|' || entries_pending FR
 
 say "ALTER EXTENSION pg_witness UPDATE while the sealer seals every second"
 # The sealer takes witness.block, then reads witness.entry; the update script changed witness.entry
-# first, then witness.block: each waited for the other, at every try (a review of the docs found it).
+# first, then witness.block: each waited for the other, at every try (a review of the docs found it;
+# 3 of 3 tries deadlocked before the fix, so one try is kept here, for CI's time).
 q_on "$WORK" "$PORT" postgres "ALTER SYSTEM SET witness.seal_interval = '1s'" >/dev/null
 q_on "$WORK" "$PORT" postgres "SELECT pg_reload_conf()" >/dev/null
-for i in 1 2 3; do
+for i in 1; do
 	DB="busy$i"
 	q_on "$WORK" "$PORT" postgres "CREATE DATABASE $DB" >/dev/null
 	q "CREATE EXTENSION pg_witness VERSION '0.1'" >/dev/null
