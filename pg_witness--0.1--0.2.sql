@@ -3035,14 +3035,14 @@ DECLARE
 BEGIN
 	-- A table the hold names covers its entries under every name the table was tracked by: renamed
 	-- after the hold (or before it), its entries would otherwise leave the hold, which its owner can do
-	-- (an attack review). The names come from witness.tracked_table (its name and former_names).
+	-- (an attack review). The names come from witness.tracked_table (its name and former_names), as
+	-- [schema, table] pairs; jsonb containment ignores order within a pair, which can only hold more.
 	IF h.table_name IS NOT NULL AND (e.schema_name, e.table_name) IS DISTINCT FROM (h.schema_name, h.table_name)
 	   AND NOT EXISTS (SELECT FROM witness.tracked_table tt,
-	                   LATERAL (SELECT tt.schema_name AS s, tt.table_name AS t
-	                            UNION ALL SELECT f.value ->> 0, f.value ->> 1 FROM pg_catalog.jsonb_array_elements(tt.former_names) f) n1,
-	                   LATERAL (SELECT tt.schema_name AS s, tt.table_name AS t
-	                            UNION ALL SELECT f.value ->> 0, f.value ->> 1 FROM pg_catalog.jsonb_array_elements(tt.former_names) f) n2
-	                   WHERE (n1.s, n1.t) = (h.schema_name, h.table_name) AND (n2.s, n2.t) = (e.schema_name, e.table_name)) THEN
+	                   LATERAL (SELECT tt.former_names OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_array(
+	                                       pg_catalog.jsonb_build_array(tt.schema_name, tt.table_name)) AS all_names) n
+	                   WHERE n.all_names OPERATOR(pg_catalog.@>) pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_array(h.schema_name, h.table_name))
+	                     AND n.all_names OPERATOR(pg_catalog.@>) pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_array(e.schema_name, e.table_name))) THEN
 		RETURN false;
 	END IF;
 	IF (h.since IS NOT NULL AND e.stmt_time < h.since) OR (h.until IS NOT NULL AND e.stmt_time >= h.until) THEN
