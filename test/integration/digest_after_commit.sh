@@ -13,9 +13,9 @@
 #     every line of the file verifies with witness.verify_digest();
 #   - a digest that fails inside its SPI query (a forged block makes the entry count overflow
 #     bigint; the forged insert is itself recorded as catalog write activity, sealed first in a
-#     block of its own): the payment's block is still sealed and committed, the server log has the WARNING "no digest
-#     written" and no warning of SPI or snapshot state left behind (the digest is made in an
-#     internal subtransaction that is rolled back).
+#     block of its own): the payment's block is still sealed and committed, the server log has
+#     the WARNING "no digest written" and no warning of SPI or snapshot state left behind (the
+#     digest is made in an internal subtransaction that is rolled back).
 #
 # Environment: PG_BINDIR and PG_CONFIG (as scripts/test.sh passes them); a C compiler and the
 # server's headers; KEEP_LOG=FILE copies the cluster's server log there at exit. Runs as root (the
