@@ -285,6 +285,22 @@ ALTER TABLE owned.ghost NO INHERIT owned.acct;
 CREATE TABLE owned.ghost2 () INHERITS (owned.acct);
 ALTER TYPE owned.mood RENAME VALUE 'bad' TO 'fine';
 ROLLBACK;
+-- So are the attributes of a row type that a tracked table stores renamed, dropped or retyped: the
+-- stored values change meaning or lose a field without a row trigger firing (an attack review swapped
+-- two attribute names this way). A type that nothing stores is not recorded.
+BEGIN;
+CREATE TYPE owned.pair AS (a int, b int);
+CREATE TABLE owned.rt (x int, y int);
+CREATE TYPE owned.unused AS (a int);
+CREATE TABLE owned.holder (id int PRIMARY KEY, v owned.rt, p owned.pair[]);
+SELECT count(*) AS tracked FROM (SELECT witness.track('owned.holder')) t;
+SET LOCAL session_replication_role = replica;
+ALTER TABLE owned.rt RENAME COLUMN x TO t;
+ALTER TABLE owned.rt DROP COLUMN y;
+ALTER TYPE owned.pair RENAME ATTRIBUTE a TO c;
+ALTER TYPE owned.pair DROP ATTRIBUTE b CASCADE;
+ALTER TYPE owned.unused RENAME ATTRIBUTE a TO b;
+ROLLBACK;
 BEGIN;
 ALTER EVENT TRIGGER witness_ddl_command_end DISABLE;
 ALTER TABLE owned.acct DISABLE TRIGGER witness_capture;

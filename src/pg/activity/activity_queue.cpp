@@ -46,20 +46,37 @@ Queue *queue = nullptr;
 pg_atomic_uint32 *states = nullptr;
 Slot *slots = nullptr;
 
-// An event of another database not taken this long is dropped by the next drain of any database
-// and counted as lost: its database has no pg_witness, or no sealer runs there.
-constexpr long kUnclaimedMs = 10 * 60 * 1000;
 // How long a reservation that must not fail waits for a free slot.
 constexpr long kReserveWaitMs = 10000;
 
 // An event of a database that no longer exists can never be written: it gives its slot back at the
-// next drain, not kUnclaimedMs later. A busy database dropped (or dropped and made again under its
+// next drain, not witness.activity_unclaimed_timeout later. A busy database dropped (or dropped and made again under its
 // name, as pg_regress does) left the queue full for ten minutes, and every other database lost
 // events meanwhile. Events named by database name only (logins refused before a database was
 // chosen) are left to the timeout. Needs a transaction (the catalog cache): a drain runs in one.
 bool database_dropped(const ActivityEvent &e)
 {
 	return OidIsValid(e.database) && !SearchSysCacheExists1(DATABASEOID, ObjectIdGetDatum(e.database));
+}
+
+// Events that must never happen unrecorded (reads of capture_reads tables, capture control, catalog
+// writes): they wait for a slot, and only their own database's drain frees them. Dropping them after
+// witness.activity_unclaimed_timeout let a superuser who kept that drain from running (a lock on
+// witness.activity) change a tracked table with capture switched off and leave no trace (found by an
+// attack review). They are dropped only when their database is gone, or known to have no pg_witness.
+bool kept_until_written(const ActivityEvent &e)
+{
+	const bool must_record = e.kind == ActivityKind::Read || e.kind == ActivityKind::CaptureControl ||
+	                         e.kind == ActivityKind::CatalogWrite;
+	return must_record && OidIsValid(e.database) && !registry_database_absent(e.database);
+}
+
+// An event of another database that its drain will not take: gone, or unclaimed past the timeout.
+bool dropped_by_others(const ActivityEvent &e, TimestampTz unclaimed_before)
+{
+	if (database_dropped(e))
+		return true;
+	return e.at < unclaimed_before && !kept_until_written(e);
 }
 
 Size queue_bytes(int size)
@@ -232,7 +249,7 @@ void save_queue(int code, Datum)
 bool plausible(ActivityEvent *e)
 {
 	auto terminated = [](const char *str, size_t size) { return memchr(str, '\0', size) != nullptr; };
-	return (int)e->kind >= (int)ActivityKind::Read && (int)e->kind <= (int)ActivityKind::Call &&
+	return (int)e->kind >= (int)ActivityKind::Read && (int)e->kind <= (int)ActivityKind::CatalogWrite &&
 	       (int)e->outcome >= (int)ActivityOutcome::Success && (int)e->outcome <= (int)ActivityOutcome::Failed &&
 	       terminated(e->database_name, sizeof(e->database_name)) &&
 	       terminated(e->session_user, sizeof(e->session_user)) &&
@@ -439,7 +456,8 @@ int activity_take(Oid database, const char *database_name, int *out)
 	if (pg_atomic_read_u32(&queue->nfree) == (uint32)queue->size)
 		return 0;
 	const int level = GetCurrentTransactionNestLevel();
-	const TimestampTz unclaimed_before = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), -kUnclaimedMs);
+	const TimestampTz unclaimed_before =
+	    TimestampTzPlusMilliseconds(GetCurrentTimestamp(), -(int64)setting_activity_unclaimed_ms);
 	int n = 0;
 	int dropped = 0;
 	for (int i = 0; i < queue->size && ntaken < maxtaken; i++) {
@@ -455,7 +473,7 @@ int activity_take(Oid database, const char *database_name, int *out)
 			out[n++] = i;
 			taken_level[ntaken] = level;
 			taken[ntaken++] = i;
-		} else if ((e.at < unclaimed_before || database_dropped(e)) && swap_state(i, Published, Taken)) {
+		} else if (dropped_by_others(e, unclaimed_before) && swap_state(i, Published, Taken)) {
 			free_slot(i);
 			pg_atomic_fetch_add_u64(&queue->lost, 1);
 			dropped++;

@@ -69,7 +69,8 @@ void activity_publish(ActivityEvent *event);
 
 // Takes every published event of this database, oldest first, into out (slot numbers; room for
 // activity_queue_capacity()). They are freed when the transaction commits and published again when it
-// aborts. Events of other databases unclaimed for ten minutes are dropped and counted as lost.
+// aborts. Events of other databases that no drain will take are dropped and counted as lost: those of
+// dropped databases, and those unclaimed for witness.activity_unclaimed_timeout that may be lost.
 int activity_take(Oid database, const char *database_name, int *out);
 const ActivityEvent *activity_slot(int slot);
 // Events lost to a full queue since the last call (for any database).

@@ -5,7 +5,9 @@
 //   internal mark);
 // - an event trigger named witness_... created, altered or dropped;
 // - a relation of schema witness created, altered or dropped, a function of it altered or dropped; a
-//   captured table altered, dropped or given a rule while the event triggers do not check.
+//   captured table altered, dropped or given a rule while the event triggers do not check; while they
+//   do not check, also a table made or unmade an inheritance child of a captured table, an enum value
+//   renamed, and the attributes of a row type that columns elsewhere store renamed, dropped or retyped.
 // What is refused (42501): rules and foreign or row-level BEFORE INSERT triggers on tables of schema
 // witness; creating or replacing a function there; renaming or moving pg_witness's relations,
 // functions, triggers and event triggers; ALTER EXTENSION pg_witness ADD or DROP; constraints,
@@ -17,6 +19,8 @@
 #include "pg/activity/activity_hooks.hpp"
 #include "pg/capture/internal_ddl.hpp"
 #include "pg/common/trail_catalog.hpp"
+
+#include <initializer_list>
 
 extern "C" {
 #include "access/genam.h"
@@ -30,6 +34,8 @@ extern "C" {
 #include "catalog/pg_attrdef.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_constraint.h"
+#include "catalog/pg_depend.h"
+#include "catalog/pg_type.h"
 #include "catalog/pg_event_trigger.h"
 #include "catalog/pg_extension.h"
 #include "catalog/pg_policy.h"
@@ -645,12 +651,73 @@ void record_inheritance(Oid child, const RangeVar *parent_name, bool joined, Oid
 	activity_record_change(ActivityKind::CaptureControl, object, message);
 }
 
+// Whether a column of another relation, or a domain, has the type (or an array of it): stored values
+// that a change to the type's attributes renames or drops. Read from pg_depend, which records each.
+bool type_stored_elsewhere(Oid type, Oid own_relation)
+{
+	for (Oid t : {type, get_array_type(type)}) {
+		if (!OidIsValid(t))
+			continue;
+		Relation depend = table_open(DependRelationId, AccessShareLock);
+		ScanKeyData key[2];
+		ScanKeyInit(&key[0], Anum_pg_depend_refclassid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(TypeRelationId));
+		ScanKeyInit(&key[1], Anum_pg_depend_refobjid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(t));
+		SysScanDesc scan = systable_beginscan(depend, DependReferenceIndexId, true, nullptr, 2, key);
+		bool found = false;
+		HeapTuple tup;
+		while (!found && HeapTupleIsValid(tup = systable_getnext(scan))) {
+			const Form_pg_depend d = (Form_pg_depend)GETSTRUCT(tup);
+			found = d->deptype == DEPENDENCY_NORMAL &&
+			        ((d->classid == RelationRelationId && d->objsubid > 0 && d->objid != own_relation) ||
+			         d->classid == TypeRelationId);
+		}
+		systable_endscan(scan);
+		table_close(depend, AccessShareLock);
+		if (found)
+			return true;
+	}
+	return false;
+}
+
+// A relation's row type (a composite type, or a table's) changed while pg_witness's event triggers
+// stand aside: attributes renamed, dropped or retyped change the stored values of every column of that
+// type, in tracked tables too, without touching them (an attack review swapped two attributes' names
+// and dropped one, with no entry and no record). Recorded when something stores the type.
+void record_row_type_change(const RangeVar *name, const char *what, Oid witness_schema)
+{
+	const Oid relid = name != nullptr ? RangeVarGetRelid(name, NoLock, true) : InvalidOid;
+	if (!OidIsValid(relid) || is_captured(relid, witness_schema))
+		return; // a captured table's own changes are recorded by the object access hook
+	const Oid type = get_rel_type_id(relid);
+	if (!OidIsValid(type) || !type_stored_elsewhere(type, relid))
+		return;
+	char object[kActivityObjectBytes], message[kActivityMessageBytes];
+	snprintf(object, sizeof(object), "type %s", relation_label(relid));
+	snprintf(message, sizeof(message), "%s; stored values of this type elsewhere changed with it", what);
+	activity_record_change(ActivityKind::CaptureControl, object, message);
+}
+
+// What an ALTER TABLE or ALTER TYPE command does to its relation's row type, or nullptr.
+const char *row_type_change(const AlterTableStmt *alter)
+{
+	ListCell *lc;
+	foreach (lc, alter->cmds) {
+		const AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
+		if (cmd->subtype == AT_DropColumn)
+			return "attribute dropped";
+		if (cmd->subtype == AT_AlterColumnType)
+			return "attribute retyped";
+	}
+	return nullptr;
+}
+
 } // namespace
 
 void capture_control_after_utility(const PlannedStmt *pstmt)
 {
 	const Node *stmt = pstmt->utilityStmt;
-	if (stmt == nullptr || !(IsA(stmt, CreateStmt) || IsA(stmt, AlterTableStmt) || IsA(stmt, AlterEnumStmt)))
+	if (stmt == nullptr ||
+	    !(IsA(stmt, CreateStmt) || IsA(stmt, AlterTableStmt) || IsA(stmt, AlterEnumStmt) || IsA(stmt, RenameStmt)))
 		return;
 	Oid witness_schema;
 	bool in_witness_function;
@@ -664,8 +731,16 @@ void capture_control_after_utility(const PlannedStmt *pstmt)
 		ListCell *lc;
 		foreach (lc, create->inhRelations)
 			record_inheritance(child, lfirst_node(RangeVar, lc), true, witness_schema);
+	} else if (IsA(stmt, RenameStmt)) {
+		const RenameStmt *rename = castNode(RenameStmt, stmt);
+		if (rename->renameType == OBJECT_ATTRIBUTE || rename->renameType == OBJECT_COLUMN)
+			record_row_type_change(rename->relation,
+			                       psprintf("attribute \"%s\" renamed to \"%s\"", rename->subname, rename->newname),
+			                       witness_schema);
 	} else if (IsA(stmt, AlterTableStmt)) {
 		const AlterTableStmt *alter = castNode(AlterTableStmt, stmt);
+		if (const char *what = row_type_change(alter))
+			record_row_type_change(alter->relation, what, witness_schema);
 		Oid child = InvalidOid;
 		ListCell *lc;
 		foreach (lc, alter->cmds) {

@@ -28,6 +28,7 @@ int setting_max_sealers = 2;
 int setting_verify_interval_ms = 3600 * 1000;
 int setting_full_verify_interval_s = 24 * 3600;
 int setting_activity_queue_size = 4096;
+int setting_activity_unclaimed_ms = 10 * 60 * 1000;
 int setting_proof_chunk_size = 1024;
 char *setting_retention_time = nullptr;
 char *setting_archive_directory = nullptr;
@@ -259,6 +260,13 @@ void define_settings()
 	                        "refused when none frees within 10 s.",
 	                        &setting_activity_queue_size, 4096, 64, 1024 * 1024, PGC_POSTMASTER, 0, nullptr, nullptr,
 	                        nullptr);
+	DefineCustomIntVariable("witness.activity_unclaimed_timeout",
+	                        "How long a login, refusal, call or trail read of a database where no sealer takes it "
+	                        "stays in the activity queue before it is dropped and counted as lost.",
+	                        "Reads of tables tracked with capture_reads, capture control and catalog writes are "
+	                        "never dropped while their database has pg_witness.",
+	                        &setting_activity_unclaimed_ms, 10 * 60 * 1000, 1000, INT_MAX, PGC_SIGHUP, GUC_UNIT_MS,
+	                        nullptr, nullptr, nullptr);
 	DefineCustomIntVariable("witness.proof_chunk_size",
 	                        "How many entries of a block the sealer groups under one stored subtree root, so that "
 	                        "witness.prove() reads one group instead of the whole block.",

@@ -26,6 +26,7 @@ extern int setting_max_sealers;        // witness.max_sealers
 extern int setting_full_verify_interval_s; // witness.full_verify_interval (docs/verification.md, "Resuming from a checkpoint")
 extern int setting_verify_interval_ms; // witness.verify_interval (docs/verification.md, "Scheduled verification")
 extern int setting_activity_queue_size; // witness.activity_queue_size
+extern int setting_activity_unclaimed_ms; // witness.activity_unclaimed_timeout (docs/activity.md)
 extern int setting_proof_chunk_size;   // witness.proof_chunk_size (docs/verification.md, "Proofs in large blocks")
 extern char *setting_archive_directory; // witness.archive_directory, absolute or empty (docs/retention.md)
 extern char *setting_retention_time;   // witness.retention_time, HH:MM UTC or empty (docs/retention.md)
