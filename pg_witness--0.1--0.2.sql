@@ -6240,6 +6240,11 @@ DECLARE
 	cut bigint;
 	returned boolean := false;
 BEGIN
+	-- A window of no entries would never advance (a robustness review's call looped until cancelled).
+	IF window_entries IS NULL OR window_entries < 1 THEN
+		RAISE EXCEPTION 'window_entries must be at least 1, not %', coalesce(window_entries::text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
 	sliced := false;
 	FOR b IN SELECT x.block_no, x.entry_count, x.first_entry_id, x.last_entry_id FROM witness.block x
 	         WHERE x.block_no > after_block AND x.block_no <= to_block ORDER BY x.block_no LOOP

@@ -288,6 +288,8 @@ SELECT b.block_no - :big_from AS block, b.entry_count >= 85 AS large, count(*) >
        sum((SELECT count(*) FROM witness._alert_members(b, w.from_id, w.to_id))) = b.entry_count AS each_member_once
 FROM witness._alert_windows(:big_from, :big_to, 16) w JOIN witness.block b ON b.block_no = w.first_block
 GROUP BY b.block_no, b.entry_count ORDER BY b.block_no;
+-- A window of no entries is refused: it never advanced, and looped until cancelled (a robustness review).
+SELECT count(*) FROM witness._alert_windows(:big_from, :big_to, 0);
 SELECT a.rule, a.summary FROM witness._check_alerts(16) a ORDER BY a.alert_id;
 SELECT count(*) AS counters_left FROM witness.alert_counter WHERE rule = 'mass_change';
 SELECT witness.set_alert_rule('mass_change', threshold => 5) > 0 AS set;

@@ -347,6 +347,10 @@ ALTER FUNCTION witness.capture() SET SCHEMA public;
 ROLLBACK;
 ALTER TABLE witness.activity SET SCHEMA public;
 ALTER TABLE witness.activity RENAME TO not_activity;
+-- Nor is a table moved into schema witness: pg_witness takes what is there for its own, and a tracked
+-- table moved in and out again had lost its capture triggers (a robustness review).
+ALTER TABLE owned.acct SET SCHEMA witness;
+SELECT count(*) AS capture_triggers FROM pg_trigger WHERE tgrelid = 'owned.acct'::regclass AND tgname LIKE 'witness_capture%';
 -- So are a row-level BEFORE INSERT trigger there even with pg_witness's own function (it could drop
 -- rows), code of one's own in schema witness (it would run as pg_witness's, unrecorded), replacing a
 -- function of pg_witness, changing the extension's members, and constraints, policies, defaults or

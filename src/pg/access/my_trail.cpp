@@ -10,6 +10,7 @@
 //   its owner), then runs witness._my_trail_rows(role) as the extension's owner.
 #include "pg/common/pg_includes.hpp"
 
+#include "pg/common/core_bridge.hpp"
 #include "pg/common/arguments.hpp"
 #include "pg/common/cpp_guard.hpp"
 #include "pg/common/master_keys.hpp"
@@ -75,8 +76,8 @@ Datum witness_seal_bound_subject(PG_FUNCTION_ARGS)
 	text *subject = PG_GETARG_TEXT_PP(0);
 	const int64 id = PG_GETARG_INT64(1);
 	const witness::MasterKey *key = witness::pg::require_master_key("cannot bind a role to a data subject");
-	const char *s = pg_server_to_any(VARDATA_ANY(subject), (int)VARSIZE_ANY_EXHDR(subject), PG_UTF8);
-	const size_t len = s == VARDATA_ANY(subject) ? VARSIZE_ANY_EXHDR(subject) : strlen(s);
+	size_t len;
+	const char *s = witness::pg::subject_utf8(subject, &len);
 	witness::pg::run_core(ERRCODE_INTERNAL_ERROR, "could not seal the bound subject", [&] {
 		bound_scratch = key->seal(kBoundSubjectContext, std::string_view(s, len), witness::entry_payload_aad(id));
 	});
@@ -108,6 +109,9 @@ Datum witness_open_bound_subject(PG_FUNCTION_ARGS)
 		bound_scratch = key->open(kBoundSubjectContext, std::string_view(bytes, len), witness::entry_payload_aad(id));
 	});
 	struct varlena *utf8 = scratch_varlena();
+	// SQL_ASCII converts nothing: the bytes bound are the bytes stored (core_bridge.hpp, subject_utf8()).
+	if (GetDatabaseEncoding() == PG_SQL_ASCII)
+		PG_RETURN_TEXT_P((text *)utf8);
 	char *server = pg_any_to_server(VARDATA(utf8), (int)VARSIZE(utf8) - VARHDRSZ, PG_UTF8);
 	if (server == VARDATA(utf8))
 		PG_RETURN_TEXT_P((text *)utf8);

@@ -22,11 +22,9 @@ namespace
 // witness.subject_access, computed here alone (witness._subject_digest() calls this too).
 bytea *subject_digest(const char *salt, int salt_len, text *subject)
 {
-	const char *s = VARDATA_ANY(subject);
-	int len = VARSIZE_ANY_EXHDR(subject);
-	const char *utf8 = pg_server_to_any(s, len, PG_UTF8);
-	if (utf8 != s)
-		len = (int)strlen(utf8);
+	size_t utf8_len;
+	const char *utf8 = witness::pg::subject_utf8(subject, &utf8_len);
+	const int len = (int)utf8_len;
 	bytea *input = (bytea *)palloc(VARHDRSZ + 1 + salt_len + len);
 	SET_VARSIZE(input, VARHDRSZ + 1 + salt_len + len);
 	char *p = VARDATA(input);

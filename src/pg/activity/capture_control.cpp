@@ -381,6 +381,14 @@ bool describe_relation(ObjectAccessType access, Oid relid, int column, Oid witne
 			                errdetail("A column added, retyped (USING rewrites every row) or given a default would change what pg_witness writes or has written.")));
 		if (member && form->relnamespace != witness_schema)
 			refuse_move("relation", old_name);
+		// pg_witness's DDL takes what is in schema witness for its own: a tracked table moved in and
+		// out again lost its capture triggers, still listed as tracked (found by a robustness review).
+		if (OidIsValid(was) && was != witness_schema && form->relnamespace == witness_schema && !internal_ddl_active()) {
+			const char *from = get_namespace_name(was);
+			ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			                errmsg("cannot move relation %s.%s into schema witness", from ? from : "?", old_name),
+			                errdetail("Schema witness holds pg_witness's relations only.")));
+		}
 		if (member && strcmp(old_name, NameStr(form->relname)) != 0)
 			ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 			                errmsg("cannot rename relation witness.%s", old_name),

@@ -137,6 +137,10 @@ void json_to_utf8(JsonDoc *d)
 // A text of an opened payload (UTF-8) in the database's encoding.
 void text_from_utf8(const char **ptr, size_t *len)
 {
+	// SQL_ASCII has no conversion either way: the bytes capture sealed are the bytes stored, which
+	// PostgreSQL's check would refuse when they are not UTF-8.
+	if (GetDatabaseEncoding() == PG_SQL_ASCII)
+		return;
 	char *converted = pg_any_to_server(*ptr, (int)*len, PG_UTF8);
 	if (converted != *ptr) {
 		*ptr = converted;
@@ -182,6 +186,11 @@ const EntryView &hashed_view(const EntryView &entry, EntryView *copy)
 }
 
 } // namespace
+
+const char *subject_utf8(const text *subject, size_t *len)
+{
+	return to_utf8(VARDATA_ANY(subject), VARSIZE_ANY_EXHDR(subject), len);
+}
 
 bytea *commit_payload(EntryView *stored, uint8_t salt[32], const MasterKey *key)
 {

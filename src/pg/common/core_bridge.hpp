@@ -29,6 +29,12 @@ bytea *commit_payload(EntryView *entry, uint8_t salt[32], const MasterKey *key =
 // UTF-8, whatever the database encoding).
 void set_pseudonym(const MasterKey &key, EntryView *entry);
 
+// A subject's bytes as capture hashes them: UTF-8, converted from the database encoding; a SQL_ASCII
+// database's bytes as stored, unchecked. Every lookup by subject (pseudonyms, digests, bindings) must
+// use these bytes: PostgreSQL's own conversion refuses a SQL_ASCII subject that is not UTF-8, which
+// capture took, so that its entries could not be found, exported or erased (a robustness review).
+const char *subject_utf8(const text *subject, size_t *len);
+
 
 // Opens the sealed payload of entry (its id and pseudonym as stored) into *opened's payload fields and
 // salt (palloc'd, text in the database's encoding). Returns nullptr, or why it could not (a palloc'd

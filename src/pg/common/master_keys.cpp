@@ -1,5 +1,6 @@
 #include "pg/common/master_keys.hpp"
 
+#include "pg/common/core_bridge.hpp"
 #include "pg/common/arguments.hpp"
 #include "pg/common/cpp_guard.hpp"
 #include "pg/common/setting_file.hpp"
@@ -196,8 +197,8 @@ Datum witness_subject_pseudonyms(PG_FUNCTION_ARGS)
 	    witness::pg::require_master_key("cannot look up an encrypted subject"),
 	    witness::pg::previous_master_key(),
 	};
-	const char *s = pg_server_to_any(VARDATA_ANY(subject), (int)VARSIZE_ANY_EXHDR(subject), PG_UTF8);
-	const size_t len = s == VARDATA_ANY(subject) ? VARSIZE_ANY_EXHDR(subject) : strlen(s);
+	size_t len;
+	const char *s = witness::pg::subject_utf8(subject, &len);
 	Datum out[2];
 	int n = 0;
 	for (const witness::MasterKey *key : keys) {
@@ -288,8 +289,8 @@ Datum witness_retired_pseudonym(PG_FUNCTION_ARGS)
 	witness::pg::require_not_null(fcinfo, 2, "wrapped");
 	text *subject = PG_GETARG_TEXT_PP(0);
 	char *pk = open_retired_pseudonym_key(PG_GETARG_TEXT_PP(1), PG_GETARG_BYTEA_PP(2));
-	const char *s = pg_server_to_any(VARDATA_ANY(subject), (int)VARSIZE_ANY_EXHDR(subject), PG_UTF8);
-	const size_t len = s == VARDATA_ANY(subject) ? VARSIZE_ANY_EXHDR(subject) : strlen(s);
+	size_t len;
+	const char *s = witness::pg::subject_utf8(subject, &len);
 	bytea *out = (bytea *)palloc(VARHDRSZ + 32);
 	SET_VARSIZE(out, VARHDRSZ + 32);
 	witness::pg::run_core(ERRCODE_INVALID_PARAMETER_VALUE, "cannot compute the subject's pseudonym", [&] {
