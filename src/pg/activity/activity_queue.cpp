@@ -63,12 +63,15 @@ bool database_dropped(const ActivityEvent &e)
 // writes): they wait for a slot, and only their own database's drain frees them. Dropping them after
 // witness.activity_unclaimed_timeout let a superuser who kept that drain from running (a lock on
 // witness.activity) change a tracked table with capture switched off and leave no trace (found by an
-// attack review). They are dropped only when their database is gone, or known to have no pg_witness.
+// attack review). They are dropped only when their database is gone: not when a sealer pass found
+// no pg_witness there, which a superuser can fake (schema witness renamed for a pass, found by a code
+// review). A database where pg_witness was dropped keeps them until it is dropped too, or until
+// pg_witness is created there again, whose drain then writes them.
 bool kept_until_written(const ActivityEvent &e)
 {
 	const bool must_record = e.kind == ActivityKind::Read || e.kind == ActivityKind::CaptureControl ||
 	                         e.kind == ActivityKind::CatalogWrite;
-	return must_record && OidIsValid(e.database) && !registry_database_absent(e.database);
+	return must_record && OidIsValid(e.database);
 }
 
 // An event of another database that its drain will not take: gone, or unclaimed past the timeout.
@@ -465,15 +468,25 @@ int activity_take(Oid database, const char *database_name, int *out)
 			continue;
 		pg_read_barrier(); // the state before the event's fields
 		const ActivityEvent &e = slots[i].event;
-		const bool mine = OidIsValid(e.database) ? e.database == database
-		                                         : strncmp(e.database_name, database_name, NAMEDATALEN) == 0;
-		if (mine) {
-			if (!swap_state(i, Published, Taken))
-				continue;
+		auto mine = [&]() {
+			return OidIsValid(e.database) ? e.database == database
+			                              : strncmp(e.database_name, database_name, NAMEDATALEN) == 0;
+		};
+		const bool was_mine = mine();
+		if (!(was_mine || dropped_by_others(e, unclaimed_before)) || !swap_state(i, Published, Taken))
+			continue;
+		// Between the look and the swap, the slot may have been freed and filled with another event
+		// (the catalog lookup of dropped_by_others() widens that window): decide on the event now held.
+		pg_read_barrier();
+		if (was_mine != mine() || (!was_mine && !dropped_by_others(e, unclaimed_before))) {
+			pg_atomic_write_u32(&states[i], Published);
+			continue;
+		}
+		if (was_mine) {
 			out[n++] = i;
 			taken_level[ntaken] = level;
 			taken[ntaken++] = i;
-		} else if (dropped_by_others(e, unclaimed_before) && swap_state(i, Published, Taken)) {
+		} else {
 			free_slot(i);
 			pg_atomic_fetch_add_u64(&queue->lost, 1);
 			dropped++;

@@ -7,7 +7,7 @@
 // - a relation of schema witness created, altered or dropped, a function of it altered or dropped; a
 //   captured table altered, dropped or given a rule while the event triggers do not check; while they
 //   do not check, also a table made or unmade an inheritance child of a captured table, an enum value
-//   renamed, and the attributes of a row type that columns elsewhere store renamed, dropped or retyped.
+//   renamed, and the attributes of a row type that columns elsewhere store renamed or dropped.
 // What is refused (42501): rules and foreign or row-level BEFORE INSERT triggers on tables of schema
 // witness; creating or replacing a function there; renaming or moving pg_witness's relations,
 // functions, triggers and event triggers; ALTER EXTENSION pg_witness ADD or DROP; constraints,
@@ -387,7 +387,7 @@ bool describe_relation(ObjectAccessType access, Oid relid, int column, Oid witne
 			const char *from = get_namespace_name(was);
 			ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 			                errmsg("cannot move relation %s.%s into schema witness", from ? from : "?", old_name),
-			                errdetail("Schema witness holds pg_witness's relations only.")));
+			                errdetail("pg_witness takes the relations of schema witness for its own.")));
 		}
 		if (member && strcmp(old_name, NameStr(form->relname)) != 0)
 			ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
@@ -688,7 +688,7 @@ bool type_stored_elsewhere(Oid type, Oid own_relation)
 }
 
 // A relation's row type (a composite type, or a table's) changed while pg_witness's event triggers
-// stand aside: attributes renamed, dropped or retyped change the stored values of every column of that
+// stand aside: attributes renamed or dropped change the stored values of every column of that
 // type, in tracked tables too, without touching them (an attack review swapped two attributes' names
 // and dropped one, with no entry and no record). Recorded when something stores the type.
 void record_row_type_change(const RangeVar *name, const char *what, Oid witness_schema)

@@ -216,17 +216,6 @@ bool registry_sealer_passes_again(Oid db, TimestampTz now)
 	return again;
 }
 
-bool registry_database_absent(Oid db)
-{
-	if (registry == nullptr)
-		return false;
-	LWLockAcquire(registry->lock, LW_SHARED);
-	const int i = find(db);
-	const bool absent = i >= 0 && registry->schedule[i].absent;
-	LWLockRelease(registry->lock);
-	return absent;
-}
-
 void registry_postpone(Oid db, TimestampTz now)
 {
 	LWLockAcquire(registry->lock, LW_EXCLUSIVE);

@@ -89,9 +89,6 @@ bool registry_other_waits(TimestampTz now, int interval_ms, int reprobe_ms, int 
 // A worker that stayed starts its database's next pass: recorded as the launcher records a start.
 // False when its record no longer counts it as running (it then leaves).
 bool registry_sealer_passes_again(Oid db, TimestampTz now);
-// Whether the database's last background pass found no pg_witness there (false when unknown, and
-// when no sealer is attached).
-bool registry_database_absent(Oid db);
 // No pass now (the database is locked by DROP DATABASE or another exclusive command, or gone): the
 // next comes one interval later.
 void registry_postpone(Oid db, TimestampTz now);
