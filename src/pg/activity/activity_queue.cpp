@@ -50,10 +50,10 @@ Slot *slots = nullptr;
 constexpr long kReserveWaitMs = 10000;
 
 // An event of a database that no longer exists can never be written: it gives its slot back at the
-// next drain, not witness.activity_unclaimed_timeout later. A busy database dropped (or dropped and made again under its
-// name, as pg_regress does) left the queue full for ten minutes, and every other database lost
-// events meanwhile. Events named by database name only (logins refused before a database was
-// chosen) are left to the timeout. Needs a transaction (the catalog cache): a drain runs in one.
+// next drain, not witness.activity_unclaimed_timeout later. A busy database dropped (or dropped and
+// made again under its name, as pg_regress does) left the queue full for ten minutes, and every other
+// database lost events meanwhile. Events named by database name only (logins refused before a
+// database was chosen) are left to the timeout. Needs a transaction (the catalog cache): a drain runs in one.
 bool database_dropped(const ActivityEvent &e)
 {
 	return OidIsValid(e.database) && !SearchSysCacheExists1(DATABASEOID, ObjectIdGetDatum(e.database));

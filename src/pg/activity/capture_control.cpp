@@ -705,18 +705,15 @@ void record_row_type_change(const RangeVar *name, const char *what, Oid witness_
 	activity_record_change(ActivityKind::CaptureControl, object, message);
 }
 
-// What an ALTER TABLE or ALTER TYPE command does to its relation's row type, or nullptr.
-const char *row_type_change(const AlterTableStmt *alter)
+// Whether an ALTER TABLE or ALTER TYPE command drops an attribute of its relation's row type
+// (retyping one is refused by PostgreSQL while a column stores the type).
+bool drops_attribute(const AlterTableStmt *alter)
 {
 	ListCell *lc;
-	foreach (lc, alter->cmds) {
-		const AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
-		if (cmd->subtype == AT_DropColumn)
-			return "attribute dropped";
-		if (cmd->subtype == AT_AlterColumnType)
-			return "attribute retyped";
-	}
-	return nullptr;
+	foreach (lc, alter->cmds)
+		if (lfirst_node(AlterTableCmd, lc)->subtype == AT_DropColumn)
+			return true;
+	return false;
 }
 
 } // namespace
@@ -747,8 +744,8 @@ void capture_control_after_utility(const PlannedStmt *pstmt)
 			                       witness_schema);
 	} else if (IsA(stmt, AlterTableStmt)) {
 		const AlterTableStmt *alter = castNode(AlterTableStmt, stmt);
-		if (const char *what = row_type_change(alter))
-			record_row_type_change(alter->relation, what, witness_schema);
+		if (drops_attribute(alter))
+			record_row_type_change(alter->relation, "attribute dropped", witness_schema);
 		Oid child = InvalidOid;
 		ListCell *lc;
 		foreach (lc, alter->cmds) {

@@ -137,10 +137,6 @@ void json_to_utf8(JsonDoc *d)
 // A text of an opened payload (UTF-8) in the database's encoding.
 void text_from_utf8(const char **ptr, size_t *len)
 {
-	// SQL_ASCII has no conversion either way: the bytes capture sealed are the bytes stored, which
-	// PostgreSQL's check would refuse when they are not UTF-8.
-	if (GetDatabaseEncoding() == PG_SQL_ASCII)
-		return;
 	char *converted = pg_any_to_server(*ptr, (int)*len, PG_UTF8);
 	if (converted != *ptr) {
 		*ptr = converted;
