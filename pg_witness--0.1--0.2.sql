@@ -919,8 +919,10 @@ COMMENT ON FUNCTION witness._utc(timestamptz) IS 'internal: a time as ISO 8601 i
 -- DELETE; new: INSERT and UPDATE). An UPDATE that moved a row to this subject holds, as the old value
 -- of the subject column, what it was before (another subject, or NULL): that old value is withheld.
 -- When it named another subject, the row's old values were that subject's data, and every old value
--- of the entry is withheld (docs/personal-data.md, "Subject access").
-CREATE FUNCTION witness._entry_changes(op "char", subject text, entry_subject text, old_values jsonb, new_values jsonb)
+-- of the entry is withheld (docs/personal-data.md, "Subject access"). subject_column names the column
+-- the entry's subject came from; NULL when it is not known, and then every field counts as one.
+CREATE FUNCTION witness._entry_changes(op "char", subject text, entry_subject text, old_values jsonb, new_values jsonb,
+                                       subject_column text)
 RETURNS TABLE (field text, has_old boolean, old_value jsonb, has_new boolean, new_value jsonb, old_withheld boolean,
                new_withheld boolean)
 LANGUAGE sql IMMUTABLE
@@ -930,6 +932,7 @@ AS $$
 	       k.withheld, k.has_new AND k.moved_away
 	FROM (SELECT f.field, f.has_old, f.has_new,
 	             f.has_old AND (m.from_other OR COALESCE(op OPERATOR(pg_catalog.=) 'U'
+	                 AND (subject_column IS NULL OR f.field OPERATOR(pg_catalog.=) subject_column)
 	                 AND new_values OPERATOR(pg_catalog.->>) f.field OPERATOR(pg_catalog.=) subject
 	                 AND (old_values OPERATOR(pg_catalog.->>) f.field IS NULL
 	                      OR old_values OPERATOR(pg_catalog.->>) f.field OPERATOR(pg_catalog.<>) subject), false)) AS withheld,
@@ -939,14 +942,31 @@ AS $$
 	      FROM (SELECT g.field, op OPERATOR(pg_catalog.=) 'U' OR op OPERATOR(pg_catalog.=) 'D' AS has_old,
 	                   op OPERATOR(pg_catalog.=) 'I' OR op OPERATOR(pg_catalog.=) 'U' AS has_new
 	            FROM (SELECT pg_catalog.jsonb_object_keys(COALESCE(old_values, '{}') OPERATOR(pg_catalog.||) COALESCE(new_values, '{}')) AS field) g) f,
-	           -- A field that is this subject now and named another one before: the row moved here.
+	           -- A subject column that is this subject now and named another one before: the row moved here.
 	           (SELECT COALESCE(pg_catalog.bool_or(op OPERATOR(pg_catalog.=) 'U'
 	                       AND new_values OPERATOR(pg_catalog.->>) n.field OPERATOR(pg_catalog.=) subject
 	                       AND old_values OPERATOR(pg_catalog.->>) n.field OPERATOR(pg_catalog.<>) subject), false) AS from_other
-	            FROM (SELECT pg_catalog.jsonb_object_keys(COALESCE(new_values, '{}')) AS field) n) m) k
+	            FROM (SELECT pg_catalog.jsonb_object_keys(COALESCE(new_values, '{}')) AS field) n
+	            WHERE subject_column IS NULL OR n.field OPERATOR(pg_catalog.=) subject_column) m) k
 	ORDER BY k.field COLLATE "C"
 $$;
-COMMENT ON FUNCTION witness._entry_changes("char", text, text, jsonb, jsonb) IS 'internal: an entry''s fields with old and new values for the subject export; the old value of a subject column that named another subject is withheld, and then every old value of the entry (they were that subject''s data); every new value of an entry that moved the row away from the subject is withheld';
+COMMENT ON FUNCTION witness._entry_changes("char", text, text, jsonb, jsonb, text) IS 'internal: an entry''s fields with old and new values for the subject export; the old value of the subject column that named another subject is withheld, and then every old value of the entry (they were that subject''s data); every new value of an entry that moved the row away from the subject is withheld';
+
+-- The column an UPDATE entry's subject came from, when the table's configuration says so and agrees
+-- with the entry: configured before the entry's statement (witness.track() sets tracked_at), under
+-- the entry's table name, and the entry's new value of that column is its subject. NULL otherwise
+-- (a configuration changed since, a renamed table, a child's entry), which withholds more.
+CREATE FUNCTION witness._entry_subject_column(e witness.entry, entry_subject text, new_values jsonb)
+RETURNS text
+LANGUAGE sql STABLE
+AS $$
+	SELECT t.subject_column FROM witness.tracked_table t
+	WHERE t.schema_name OPERATOR(pg_catalog.=) e.schema_name AND t.table_name OPERATOR(pg_catalog.=) e.table_name
+	  AND t.tracked_at OPERATOR(pg_catalog.<=) e.stmt_time
+	  AND new_values OPERATOR(pg_catalog.->>) t.subject_column IS NOT DISTINCT FROM entry_subject
+$$;
+COMMENT ON FUNCTION witness._entry_subject_column(witness.entry, text, jsonb) IS 'internal: the subject column of an UPDATE entry for the subject export, when the table''s configuration is known to have been in force and agrees with the entry; NULL otherwise';
+REVOKE ALL ON FUNCTION witness._entry_subject_column(witness.entry, text, jsonb) FROM PUBLIC;
 
 -- RFC 4180: a field with a comma, a double quote, CR or LF is quoted, its double quotes doubled. NULL
 -- is an empty field; an empty string is quoted ("") to tell it from NULL.
@@ -1049,6 +1069,7 @@ DECLARE
 	started boolean := false;
 	shown_key jsonb;
 	malformed text; -- what pg_witness cannot have written about the entry, NULL for nothing
+	subject_col text; -- the column an UPDATE entry's subject came from, when known
 BEGIN
 	SELECT array_agg(x.erasure_id) INTO erasures FROM witness.erasure x
 	WHERE x.subject_digest = witness._subject_digest(x.subject_salt, for_subject);
@@ -1110,6 +1131,8 @@ BEGIN
 			p.new_values := NULL;
 			p.row_key := NULL;
 		END IF;
+		-- Which field held the subject decides what an UPDATE that moved the row withholds.
+		subject_col := CASE WHEN e.op = 'U' AND malformed IS NULL THEN witness._entry_subject_column(e, p.subject, p.new_values) END;
 		-- An UPDATE that moved the row away from this subject: when it changed a key column too, the row
 		-- key it records is the row's after the move, the other subject's (or none's) data, and the export
 		-- shows the key the row had while it was this subject's.
@@ -1200,14 +1223,15 @@ BEGIN
 			END IF;
 			changes := NULL;
 			IF r.erasure_id IS NULL THEN
-				SELECT COALESCE(json_agg(CASE WHEN x.old_withheld THEN json_build_object('field', x.field, 'old_withheld', true, 'new', x.new_value)
+				SELECT COALESCE(json_agg(CASE WHEN x.old_withheld AND x.new_withheld THEN json_build_object('field', x.field, 'old_withheld', true, 'new_withheld', true)
+				                              WHEN x.old_withheld THEN json_build_object('field', x.field, 'old_withheld', true, 'new', x.new_value)
 				                              WHEN x.new_withheld THEN json_build_object('field', x.field, 'old', x.old_value, 'new_withheld', true)
 				                              WHEN x.has_old AND x.has_new THEN json_build_object('field', x.field, 'old', x.old_value, 'new', x.new_value)
 				                              WHEN x.has_old THEN json_build_object('field', x.field, 'old', x.old_value)
 				                              ELSE json_build_object('field', x.field, 'new', x.new_value) END
 				                         ORDER BY x.field COLLATE "C"), '[]')
 				INTO changes
-				FROM witness._entry_changes(e.op, for_subject, p.subject, p.old_values, p.new_values) AS x;
+				FROM witness._entry_changes(e.op, for_subject, p.subject, p.old_values, p.new_values, subject_col) AS x;
 			END IF;
 			-- Every entry line has the same members, in this order (docs/personal-data.md).
 			RETURN NEXT json_build_object('entry_id', e.id, 'time', stmt_time, 'table', table_name, 'operation', op_name,
@@ -1220,7 +1244,7 @@ BEGIN
 		ELSE
 			lines := 0;
 			IF r.erasure_id IS NULL THEN
-				FOR c IN SELECT * FROM witness._entry_changes(e.op, for_subject, p.subject, p.old_values, p.new_values) LOOP
+				FOR c IN SELECT * FROM witness._entry_changes(e.op, for_subject, p.subject, p.old_values, p.new_values, subject_col) LOOP
 					note := concat_ws('; ', problem, CASE WHEN c.old_withheld THEN 'old value withheld: it names or belongs to another subject' END,
 					                  CASE WHEN c.new_withheld THEN 'new value withheld: the row moved to another subject or to none' END);
 					RETURN NEXT witness._csv_line(ARRAY[e.id::text, stmt_time, table_name, op_name, shown_key::text, c.field,
@@ -1511,6 +1535,12 @@ AS $$
 DECLARE
 	bad text;
 BEGIN
+	-- A list of names, not a matrix of them (a robustness review's '{{id},{a}}' failed late, inside
+	-- the configuration's INSERT, after warnings about the columns).
+	IF array_ndims(cols) > 1 THEN
+		RAISE EXCEPTION '% must be a one-dimensional array of column names', what
+			USING ERRCODE = 'array_subscript_error', DETAIL = format('It has %s dimensions.', array_ndims(cols));
+	END IF;
 	SELECT c INTO bad FROM unnest(cols) AS c
 	WHERE c IS NULL OR NOT EXISTS (SELECT 1 FROM pg_attribute a
 	                               WHERE a.attrelid = target AND a.attname = c AND a.attnum > 0 AND NOT a.attisdropped)
@@ -3023,6 +3053,30 @@ FROM witness.legal_hold h LEFT JOIN witness.legal_hold r ON r.releases = h.hold_
 WHERE h.event = 'held';
 COMMENT ON VIEW witness.holds IS 'every legal hold, in force or released, with its scope (subject_scoped: the hold names a data subject, kept only as a salted digest; table_name, row_key, since, until) and who placed and released it when and why';
 
+-- Whether a hold's table scope takes in entries filed under schema_name.table_name.
+-- A table the hold names covers its entries under every name the table was tracked by: renamed
+-- after the hold (or before it), its entries would otherwise leave the hold, which its owner can do
+-- (an attack review). The names come from witness.tracked_table (its name and former_names), as
+-- [schema, table] pairs; jsonb containment ignores order within a pair, which can only hold more.
+-- A configuration deleted since (the table untracked or dropped) left its names in
+-- witness.retired_names.
+-- No SET clause, every name qualified: called per entry, it is inlined into its caller's query.
+CREATE FUNCTION witness._hold_table_matches(h witness.legal_hold, schema_name text, table_name text) RETURNS boolean
+LANGUAGE sql STABLE
+AS $$
+	SELECT h.table_name IS NULL
+	    OR (h.schema_name OPERATOR(pg_catalog.=) _hold_table_matches.schema_name AND h.table_name OPERATOR(pg_catalog.=) _hold_table_matches.table_name)
+	    OR EXISTS (SELECT FROM (SELECT tt.former_names OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_array(
+	                                       pg_catalog.jsonb_build_array(tt.schema_name, tt.table_name)) AS all_names
+	                            FROM witness.tracked_table tt
+	                            UNION ALL
+	                            SELECT rn.names FROM witness.retired_names rn) n
+	               WHERE n.all_names OPERATOR(pg_catalog.@>) pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_array(h.schema_name, h.table_name))
+	                 AND n.all_names OPERATOR(pg_catalog.@>) pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_array(_hold_table_matches.schema_name, _hold_table_matches.table_name)))
+$$;
+COMMENT ON FUNCTION witness._hold_table_matches(witness.legal_hold, text, text) IS 'internal: whether a legal hold''s table (under any name the table was tracked by, also once untracked or dropped) takes in entries filed under a schema and table name; true for a hold that names no table';
+REVOKE ALL ON FUNCTION witness._hold_table_matches(witness.legal_hold, text, text) FROM PUBLIC;
+
 -- Whether hold h covers entry e. A scope the hold leaves NULL covers everything. Encrypted entries
 -- hold subject and row key in their sealed payload: read through witness._entry_key_subject (needs
 -- the master key; the values are not read as jsonb, so that a value over its 256 MB does not make the
@@ -3032,17 +3086,9 @@ LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	p record;
+	before record; -- an UPDATE's old values, for the key it changed
 BEGIN
-	-- A table the hold names covers its entries under every name the table was tracked by: renamed
-	-- after the hold (or before it), its entries would otherwise leave the hold, which its owner can do
-	-- (an attack review). The names come from witness.tracked_table (its name and former_names), as
-	-- [schema, table] pairs; jsonb containment ignores order within a pair, which can only hold more.
-	IF h.table_name IS NOT NULL AND (e.schema_name, e.table_name) IS DISTINCT FROM (h.schema_name, h.table_name)
-	   AND NOT EXISTS (SELECT FROM witness.tracked_table tt,
-	                   LATERAL (SELECT tt.former_names OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_array(
-	                                       pg_catalog.jsonb_build_array(tt.schema_name, tt.table_name)) AS all_names) n
-	                   WHERE n.all_names OPERATOR(pg_catalog.@>) pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_array(h.schema_name, h.table_name))
-	                     AND n.all_names OPERATOR(pg_catalog.@>) pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_array(e.schema_name, e.table_name))) THEN
+	IF NOT witness._hold_table_matches(h, e.schema_name, e.table_name) THEN
 		RETURN false;
 	END IF;
 	IF (h.since IS NOT NULL AND e.stmt_time < h.since) OR (h.until IS NOT NULL AND e.stmt_time >= h.until) THEN
@@ -3057,7 +3103,16 @@ BEGIN
 		SELECT e.row_key::jsonb AS row_key, e.subject INTO p;
 	END IF;
 	IF h.row_key IS NOT NULL AND NOT COALESCE(p.row_key @> h.row_key, false) THEN
-		RETURN false;
+		-- An UPDATE that changed the row's key is the held row's too: found by the key it had before, as
+		-- witness.entity_history() finds it (an attack review changed a held row's key first). Values
+		-- too long to read as jsonb cannot tell: such an UPDATE is kept.
+		IF e.op <> 'U' THEN
+			RETURN false;
+		END IF;
+		SELECT x.old_values, x.values_omitted INTO before FROM witness._entry_payload(e) x;
+		IF NOT (before.values_omitted OR COALESCE(witness._old_row_key(p.row_key::json, before.old_values::json)::jsonb @> h.row_key, false)) THEN
+			RETURN false;
+		END IF;
 	END IF;
 	IF h.subject_digest IS NULL OR (p.subject IS NOT NULL AND witness._subject_digest(h.subject_salt, p.subject) = h.subject_digest) THEN
 		RETURN true;
@@ -3078,6 +3133,47 @@ END
 $$;
 COMMENT ON FUNCTION witness._hold_covers(witness.legal_hold, witness.entry) IS 'internal: whether a legal hold''s scope (subject, table, row key, time window) covers an entry';
 REVOKE ALL ON FUNCTION witness._hold_covers(witness.legal_hold, witness.entry) FROM PUBLIC;
+
+-- A hold on a row key follows the row through its key changes: for each UPDATE with an id in
+-- [first_id, last_id] (taken in id order, streamed) that a hold with a row key covers and that gave
+-- the row a new key, a copy of that hold for the new key from that UPDATE's time on, itself followed
+-- further (an attack review changed a held row's key and then the row: the later entries, under the
+-- new key, were pruned). holds comes back with the copies added; they exist only for the caller
+-- (retention), not as records.
+CREATE FUNCTION witness._moved_row_holds(holds witness.legal_hold[], first_id bigint, last_id bigint) RETURNS witness.legal_hold[]
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	result witness.legal_hold[] := holds;
+	keyed witness.legal_hold[] := ARRAY(SELECT x FROM unnest(holds) x WHERE x.row_key IS NOT NULL);
+	h witness.legal_hold;
+	m witness.entry;
+	k record;
+BEGIN
+	IF cardinality(keyed) = 0 THEN
+		RETURN holds;
+	END IF;
+	FOR m IN SELECT e.* FROM witness.entry e
+	         WHERE e.op = 'U' AND e.id BETWEEN first_id AND last_id
+	           AND EXISTS (SELECT FROM unnest(keyed) x WHERE witness._hold_table_matches(x, e.schema_name, e.table_name))
+	         ORDER BY e.id LOOP
+		FOREACH h IN ARRAY keyed LOOP
+			CONTINUE WHEN NOT witness._hold_covers(h, m);
+			SELECT x.row_key AS new_key, witness._old_row_key(x.row_key::json, x.old_values::json)::jsonb AS old_key
+			INTO k FROM witness._entry_payload(m) x;
+			CONTINUE WHEN k.old_key IS NULL OR k.new_key IS NULL OR k.new_key @> h.row_key
+			           OR EXISTS (SELECT FROM unnest(keyed) d WHERE d.hold_event_id = h.hold_event_id AND d.row_key = k.new_key);
+			h.row_key := k.new_key;
+			h.since := greatest(h.since, m.stmt_time);
+			keyed := keyed || h;
+			result := result || h;
+		END LOOP;
+	END LOOP;
+	RETURN result;
+END
+$$;
+COMMENT ON FUNCTION witness._moved_row_holds(witness.legal_hold[], bigint, bigint) IS 'internal: the holds with a copy added for each new key that an UPDATE with an id in [first_id, last_id] gave a row a hold with a row key covers, so that retention follows a held row through its key changes';
+REVOKE ALL ON FUNCTION witness._moved_row_holds(witness.legal_hold[], bigint, bigint) FROM PUBLIC;
 
 -- The question retention and erasure ask before removing anything: the name of the first hold in
 -- force that covers the entry, NULL when none does (docs/retention.md).
@@ -3128,7 +3224,9 @@ BEGIN
 			-- The subject's hold (or one on every entry) with no other scope covers every entry.
 			held := cardinality(ids);
 		ELSE
-			-- The subject matched (or the hold names none): the remaining scope is checked per entry.
+			-- The subject matched (or the hold names none): the remaining scope is checked per entry. (A
+			-- hold on a row key covers the UPDATE that changed the row's key, so that an erasure that
+			-- would empty it, or it and the row's later entries, is refused without following the row.)
 			h.subject_salt := NULL;
 			h.subject_digest := NULL;
 			SELECT count(*) INTO held FROM witness._entries_at(ids, tids) f WHERE witness._hold_covers(h, f.entry);
@@ -4165,6 +4263,11 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 			lo_ids := lo_ids || lo;
 			hi_ids := hi_ids || hi;
 		END LOOP;
+		-- A hold on a row key follows the row through its key changes among the entries that can have
+		-- expired: a later change of the row comes after the change of its key, in id order.
+		IF cardinality(lo_ids) > 0 THEN
+			holds := witness._moved_row_holds(holds, (SELECT min(x) FROM unnest(lo_ids) x), (SELECT max(x) FROM unnest(hi_ids) x));
+		END IF;
 		-- Archive rules (docs/retention.md, "Archive instead of delete"): the entries this run prunes
 		-- under them are first written, a file per month, and the files made durable; only then is
 		-- anything pruned. Same blocks, members and tests as the pruning below.
@@ -5324,8 +5427,11 @@ BEGIN
 		e := e || format(' AND (e.tags::integer & %s) <> 0', mask);
 	END IF;
 	IF value_text IS NOT NULL THEN
-		-- On the values as the caller sees them: a masked value is "***" here too.
+		-- On the values as the caller sees them: a masked value is "***" here too. The values are read
+		-- as JSON text, where a tab, a quote or a backslash is written escaped: the text is looked for
+		-- as JSON writes it (a robustness review found 'say "hi"' and 'C:\dir' not found).
 		f := f || ' AND strpos(lower(concat(l.row_key::text, l.old_values::text, l.new_values::text)), lower($5)) > 0';
+		value_text := substr(to_json(value_text)::text, 2, length(to_json(value_text)::text) - 2);
 	END IF;
 	IF search.outcome IS NOT NULL THEN
 		-- Activity (witness.activity rows, docs/activity.md) carries an outcome; row changes do not.
@@ -6123,8 +6229,15 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 	IF params IS NOT NULL THEN
 		BEGIN
 			IF set_alert_rule.rule = 'off_hours' THEN
-				PERFORM (p ->> 'from')::time, (p ->> 'to')::time, now() AT TIME ZONE (p ->> 'time_zone'),
-				        (SELECT bool_and(d::int BETWEEN 1 AND 7) FROM jsonb_array_elements_text(p -> 'days') d);
+				-- Each part is checked, not only parsed (a robustness review got days 0, 8 and -1 and a zone
+				-- 99 hours off accepted, and an alert for every change). No day at all is allowed: every
+				-- hour is then outside business hours.
+				IF (p ->> 'from')::time IS NULL OR (p ->> 'to')::time IS NULL
+				   OR abs(extract(epoch FROM (now() AT TIME ZONE (p ->> 'time_zone')) - (now() AT TIME ZONE 'UTC'))) > 15 * 3600
+				   OR jsonb_typeof(p -> 'days') IS DISTINCT FROM 'array'
+				   OR NOT (SELECT bool_and(jsonb_typeof(d) = 'number' AND d::text::int BETWEEN 1 AND 7) FROM jsonb_array_elements(p -> 'days') d) THEN
+					RAISE EXCEPTION 'invalid';
+				END IF;
 			ELSIF (p ->> 'entries')::bigint < 0 THEN
 				RAISE EXCEPTION 'negative';
 			END IF;
@@ -6993,6 +7106,22 @@ COMMENT ON COLUMN witness.retired_masking.retired_at IS 'when the configuration 
 SELECT pg_catalog.pg_extension_config_dump('witness.retired_masking', '');
 SELECT witness._guard_kept_table('witness.retired_masking', true, 'pg_witness''s configuration triggers', 'The masking of configurations no longer in force');
 
+-- Every name a deleted configuration had (untracked, or its table dropped), when it had more than one:
+-- a legal hold names a table by one of its names, and the entries filed under the others must stay
+-- held once the configuration that linked them is gone (an attack review: a table renamed after a
+-- hold, changed and dropped, lost every later entry to retention).
+CREATE TABLE witness.retired_names (
+	names jsonb NOT NULL,
+	retired_at timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+CREATE INDEX retired_names_names ON witness.retired_names USING gin (names jsonb_path_ops);
+REVOKE ALL ON witness.retired_names FROM PUBLIC;
+COMMENT ON TABLE witness.retired_names IS 'pg_witness: every name, present and former, of a tracked table whose configuration was deleted (untracked or dropped), when it had more than one: legal holds on the table go on covering its entries under each of them (docs/retention.md)';
+COMMENT ON COLUMN witness.retired_names.names IS 'the [schema, table] pairs of the configuration, as witness.tracked_table.former_names holds them, its last name included';
+COMMENT ON COLUMN witness.retired_names.retired_at IS 'when the configuration was deleted';
+SELECT pg_catalog.pg_extension_config_dump('witness.retired_names', '');
+SELECT witness._guard_kept_table('witness.retired_names', true, 'pg_witness''s configuration triggers', 'The names of configurations no longer in force');
+
 -- Keeps the masking of configuration cfg for the entries up to until_id under each of its names.
 CREATE FUNCTION witness._keep_masking(cfg witness.tracked_table, until_id bigint) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
@@ -7022,10 +7151,16 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
 	PERFORM witness._keep_masking(OLD, witness._last_entry_id());
+	IF pg_catalog.jsonb_array_length(OLD.former_names) > 0 THEN
+		PERFORM witness._begin_internal_ddl();
+		INSERT INTO witness.retired_names (names)
+		VALUES (OLD.former_names OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_array(OLD.schema_name, OLD.table_name)));
+		PERFORM witness._end_internal_ddl();
+	END IF;
 	RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION witness._retire_masking() IS 'internal: trigger on witness.tracked_table: keeps the masking of a configuration that is deleted, in witness.retired_masking';
+COMMENT ON FUNCTION witness._retire_masking() IS 'internal: trigger on witness.tracked_table: keeps the masking of a configuration that is deleted, in witness.retired_masking, and its names, in witness.retired_names';
 REVOKE ALL ON FUNCTION witness._retire_masking() FROM PUBLIC;
 CREATE TRIGGER witness_retire_masking AFTER DELETE ON witness.tracked_table
 	FOR EACH ROW EXECUTE FUNCTION witness._retire_masking();
@@ -7131,6 +7266,14 @@ BEGIN
 	IF grant_auditor.until <= statement_timestamp() THEN
 		RAISE EXCEPTION 'until must lie in the future' USING ERRCODE = 'invalid_parameter_value',
 			DETAIL = format('It is %s.', grant_auditor.until);
+	END IF;
+	-- The limits are kept in the role's security label as UTC text of years 1 to 9999 (witness._utc):
+	-- 'infinity' had no text there, and a year BC lost its era, so that the auditor saw another period
+	-- than the one recorded (a robustness review).
+	IF NOT (SELECT bool_and(t IS NULL OR t BETWEEN '0001-01-01 00:00:00+00' AND '9999-12-31 23:59:59.999999+00')
+	        FROM unnest(ARRAY[grant_auditor.until, grant_auditor.since, grant_auditor.till]) t) THEN
+		RAISE EXCEPTION 'until, since and till must lie between the years 1 and 9999' USING ERRCODE = 'invalid_parameter_value',
+			HINT = 'Leave since or till NULL for a period open on that side; a grant always ends (until).';
 	END IF;
 	IF grant_auditor.since >= grant_auditor.till THEN
 		RAISE EXCEPTION 'since must lie before till' USING ERRCODE = 'invalid_parameter_value',
@@ -7354,11 +7497,21 @@ DO $$
 DECLARE
 	t text;
 BEGIN
-	FOREACH t IN ARRAY ARRAY['block', 'ddl_event', 'erasure', 'subject_access', 'key_rotation', 'tracked_table', 'auditor_grant', 'activity', 'subject_binding', 'legal_hold', 'verification_run', 'collector', 'retention_rule', 'retention_run', 'pruned_leaf', 'era', 'alert', 'alert_rule'] LOOP
+	FOREACH t IN ARRAY ARRAY['block', 'erasure', 'key_rotation', 'tracked_table', 'auditor_grant', 'subject_binding', 'legal_hold', 'verification_run', 'collector', 'retention_rule', 'retention_run', 'pruned_leaf', 'era', 'alert_rule'] LOOP
 		EXECUTE pg_catalog.format('ALTER TABLE witness.%I ENABLE ROW LEVEL SECURITY', t);
 		EXECUTE pg_catalog.format('CREATE POLICY access_check ON witness.%I FOR SELECT USING (witness.access_check())', t);
 		EXECUTE pg_catalog.format('COMMENT ON POLICY access_check ON witness.%I IS %L', t,
 		                          'pg_witness: an auditor whose grant expired reads nothing');
+	END LOOP;
+	-- What happened around the entries (statements, addresses, who exported whose data) is shown to a
+	-- period-restricted auditor for its period only, as the entries are: an attack review read a
+	-- refused statement naming a social security number from outside the period in witness.activity.
+	FOREACH t IN ARRAY ARRAY['activity:happened_at', 'ddl_event:happened_at', 'alert:raised_at', 'subject_access:accessed_at'] LOOP
+		EXECUTE pg_catalog.format('ALTER TABLE witness.%I ENABLE ROW LEVEL SECURITY', split_part(t, ':', 1));
+		EXECUTE pg_catalog.format('CREATE POLICY access_check ON witness.%I FOR SELECT USING (witness.access_check() AND witness.entry_visible(%I))',
+		                          split_part(t, ':', 1), split_part(t, ':', 2));
+		EXECUTE pg_catalog.format('COMMENT ON POLICY access_check ON witness.%I IS %L', split_part(t, ':', 1),
+		                          'pg_witness: a time-limited auditor reads the rows of its period only, and none once its grant expired');
 	END LOOP;
 END
 $$;

@@ -240,6 +240,7 @@ LineFields read_line(std::string_view line)
 struct AuditReportBuilder::State {
 	int64_t from_us, until_us;
 	std::string database;
+	std::string restriction;
 	ReportVerification verification;
 	bool verified = false;
 
@@ -277,6 +278,17 @@ void AuditReportBuilder::set_verification(ReportVerification v)
 {
 	s_->verification = std::move(v);
 	s_->verified = true;
+}
+
+void AuditReportBuilder::set_restriction(std::string role, int64_t since_us, int64_t till_us)
+{
+	auto when = [](int64_t t, const char *open) {
+		return t == kReportNoBound || t == kReportNoEnd ? std::string(open) : utc(t);
+	};
+	s_->restriction = "role " + role + " may see only the entries captured from " + when(since_us, "the beginning") +
+	                  " until " + when(till_us, "now") +
+	                  ": entries, activity and records outside that period are left out of this report, and the "
+	                  "verification names no entry outside it";
 }
 
 void AuditReportBuilder::add_line(std::string_view line)
@@ -487,6 +499,9 @@ std::string AuditReportBuilder::content(int64_t generated_us, std::string_view p
 	out += "<tr><th>period</th><td id=\"period\">" + html_escape(period_text(s.from_us, s.until_us)) + "</td></tr>\n";
 	out += "<tr><th>generated</th><td>" + html_escape(utc(generated_us)) + " by " + html_escape(producer) +
 	       "</td></tr>\n";
+	if (!s.restriction.empty())
+		out += "<tr><th>restricted to</th><td id=\"restriction\" class=\"tampered\">" + html_escape(s.restriction) +
+		       "</td></tr>\n";
 	out += "</table>\n";
 
 	// Key figures.

@@ -52,6 +52,10 @@ class AuditReportBuilder
 	// line that is not a JSON object or has no known type.
 	void add_line(std::string_view line);
 	void set_verification(ReportVerification v);
+	// The reader of the trail could see only the entries of [since_us, till_us) (a period-restricted
+	// auditor; kReportNoBound / kReportNoEnd for an open side): stated in the report's header, so that
+	// a signed report of what it could see never passes for the whole trail's.
+	void set_restriction(std::string role, int64_t since_us, int64_t till_us);
 
 	// The document up to and including the line before kReportSignatureMarker: what is signed.
 	// producer: what made it ("witness.audit_report()" or "witness-verify report").

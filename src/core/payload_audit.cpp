@@ -10,8 +10,8 @@ namespace witness
 
 void PayloadAudit::add(int64_t id, int64_t block_no, PayloadState state, int64_t erasure_id)
 {
-	if (state == PayloadState::Changed)
-		changed_.push_back(Entry{id, block_no, erasure_id});
+	if (state == PayloadState::Changed || state == PayloadState::Unopened || state == PayloadState::ForeignKey)
+		changed_.push_back(Entry{id, block_no, erasure_id, state});
 	else if (state == PayloadState::Erased)
 		erased_.push_back(Entry{id, block_no, erasure_id});
 	else if (state == PayloadState::Unchecked)
@@ -47,9 +47,16 @@ std::vector<int64_t> PayloadAudit::unrecorded_erasures() const
 int64_t PayloadAudit::finish(std::vector<Problem> &problems)
 {
 	for (const Entry &e : changed_)
-		problems.push_back(Problem{ProblemKind::PayloadChanged, e.block_no, e.id,
-		                           "payload altered: its salt and content no longer match the commitment the leaf "
-		                           "hash covers"});
+		problems.push_back(Problem{
+		    ProblemKind::PayloadChanged, e.block_no, e.id,
+		    e.state == PayloadState::Unopened
+		        ? "sealed payload altered: it does not open under the master key that sealed it (its bytes changed, "
+		          "or it was moved from another entry)"
+		    : e.state == PayloadState::ForeignKey
+		        ? "sealed payload under a master key that is not configured, so it cannot be checked: configure that "
+		          "key (witness.previous_master_key_file, for instance); a payload altered to name another key reads "
+		          "the same"
+		        : "payload altered: its salt and content no longer match the commitment the leaf hash covers"});
 	for (const Entry &e : misnamed_)
 		problems.push_back(Problem{ProblemKind::ValueChanged, e.block_no, e.id,
 		                           "the entry names erasure " + std::to_string(e.erasure_id) +

@@ -21,6 +21,13 @@ enum class PayloadState {
 	// Sealed (an encrypted table's entry) under a master key the verifier does not hold: only its
 	// header and commitment were checked, through the leaf hash.
 	Unchecked,
+	// Sealed, and does not open under the master key that sealed it: altered, or moved from another
+	// entry. Reported as changed.
+	Unopened,
+	// Sealed under a master key other than the ones the verifier was given, while it was given some.
+	// Reported as changed, saying so (a robustness review read "salt and content no longer match"
+	// for an intact payload under a key that was not configured).
+	ForeignKey,
 };
 
 class PayloadAudit
@@ -45,6 +52,7 @@ class PayloadAudit
   private:
 	struct Entry {
 		int64_t id, block_no, erasure_id;
+		PayloadState state = PayloadState::Changed;
 	};
 	std::vector<Entry> changed_;
 	std::vector<Entry> erased_;

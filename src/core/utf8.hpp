@@ -62,4 +62,24 @@ inline size_t sequence_length(const unsigned char *s, size_t n)
 	return len;
 }
 
+// s with every ill-formed byte replaced by U+FFFD: for text that must be read as UTF-8 but may not be
+// (a SQL_ASCII database stores whatever bytes it was given).
+inline std::string replace_ill_formed(const char *s, size_t n)
+{
+	std::string out;
+	out.reserve(n);
+	const auto *u = reinterpret_cast<const unsigned char *>(s);
+	for (size_t i = 0; i < n;) {
+		const size_t len = sequence_length(u + i, n - i);
+		if (len == 0) {
+			append(0xfffd, out);
+			i++;
+		} else {
+			out.append(s + i, len);
+			i += len;
+		}
+	}
+	return out;
+}
+
 } // namespace witness::utf8

@@ -80,10 +80,14 @@ SET client_min_messages = warning;
 CREATE ROLE ar_period;
 RESET client_min_messages;
 SELECT witness.grant_auditor('ar_period', now() + interval '1 hour', '2000-01-01', '2000-01-02') > 0 AS granted;
+-- Its report says so in its header (an attack review got a signed "valid" report that did not).
 SET ROLE ar_period;
-SELECT substring(witness.audit_report(NULL, NULL) FROM '<td class="n" id="entries">([0-9]+)</td>') AS entries_of_its_period;
+SELECT witness.audit_report(NULL, NULL) AS rp \gset
 RESET ROLE;
-SELECT substring(witness.audit_report(NULL, NULL) FROM '<td class="n" id="entries">([0-9]+)</td>')::int > 10 AS entries_of_the_trail;
+SELECT substring(:'rp' FROM '<td class="n" id="entries">([0-9]+)</td>') AS entries_of_its_period,
+       substring(:'rp' FROM '<td id="restriction" class="tampered">([^<]*)</td>') AS restricted_to;
+SELECT substring(witness.audit_report(NULL, NULL) FROM '<td class="n" id="entries">([0-9]+)</td>')::int > 10 AS entries_of_the_trail,
+       position('id="restriction"' IN witness.audit_report(NULL, NULL)) AS restriction_stated;
 SELECT witness.revoke_auditor('ar_period');
 -- A superuser may make it too.
 SELECT length(witness.audit_report(:'t0', NULL)) > 1000 AS superuser_report;

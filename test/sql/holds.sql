@@ -245,9 +245,40 @@ DELETE FROM lh.invoice_x;
 RESET ROLE;
 SELECT table_name, op, witness._entry_held(id) AS held_by FROM witness.entry
 WHERE schema_name = 'lh' AND table_name IN ('invoice', 'invoice_x') ORDER BY id;
+-- And once the table is dropped (or untracked), which deletes the configuration that linked its
+-- names: the entries under its later name stay held (an attack review had retention prune them).
+SET ROLE lh_owner;
+DROP TABLE lh.invoice_x;
+RESET ROLE;
+SELECT count(*) AS configurations FROM witness.tracked_table WHERE table_name LIKE 'invoice%';
+SELECT table_name, op, witness._entry_held(id) AS held_by FROM witness.entry
+WHERE schema_name = 'lh' AND table_name IN ('invoice', 'invoice_x') ORDER BY id;
 SELECT witness.release_hold('case-invoice', 'audit over') > 0 AS released;
 REVOKE CREATE ON SCHEMA lh FROM lh_owner;
-SELECT witness.untrack('lh.invoice_x');
+
+-- A hold on a row key: an UPDATE that changed the row's key is the held row's too (an attack
+-- review: a role with only DML changed the held row's key first, and retention pruned the change).
+-- (Retention follows the row further, under its new keys: retention.sql.)
+CREATE TABLE lh.payment (id int PRIMARY KEY, amount int);
+SELECT witness.track('lh.payment', 'financial');
+CREATE TABLE lh.sealed_payment (id int PRIMARY KEY, payer text, amount int);
+SELECT witness.track('lh.sealed_payment', 'financial', subject_column => 'payer');
+GRANT SELECT, UPDATE ON lh.payment, lh.sealed_payment TO lh_dml;
+INSERT INTO lh.payment VALUES (991, 100), (5, 1);
+INSERT INTO lh.sealed_payment VALUES (991, 'ann@lh.example', 100);
+SELECT witness.hold('dispute-991', 'payment dispute', "table" => 'lh.payment', row_key => '{"id": 991}') > 0 AS held,
+       witness.hold('dispute-991s', 'payment dispute', "table" => 'lh.sealed_payment', row_key => '{"id": 991}') > 0 AS held;
+SET ROLE lh_dml;
+UPDATE lh.payment SET id = 9991, amount = 0 WHERE id = 991;
+UPDATE lh.payment SET amount = 2 WHERE id = 5;
+UPDATE lh.sealed_payment SET id = 9991, amount = 0 WHERE id = 991;
+RESET ROLE;
+SELECT table_name, op, witness._entry_held(id) AS held_by FROM witness.entry
+WHERE schema_name = 'lh' AND table_name IN ('payment', 'sealed_payment') ORDER BY id;
+SELECT witness.release_hold('dispute-991', 'settled') > 0 AS released, witness.release_hold('dispute-991s', 'settled') > 0 AS released;
+SELECT witness.untrack('lh.payment');
+SELECT witness.untrack('lh.sealed_payment');
+SELECT witness.erase_subject('ann@lh.example', 'no sealed payload stays') AS erased;
 
 -- Clean up: nothing stays held.
 SELECT witness.release_hold('case-subject', 'test over') > 0 AS released;

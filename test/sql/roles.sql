@@ -495,7 +495,13 @@ SELECT count(*) FROM witness.entry WHERE ro.leak(new_values::text);
 SET client_min_messages = warning;
 SELECT line::jsonb ->> 'entries' AS subject_entries FROM witness.subject_export('s1', 'json', 'period test') AS line LIMIT 1;
 SELECT count(DISTINCT split_part(line, ',', 1)) - 1 AS subject_csv_entries FROM witness.subject_export('s1', 'csv', 'period test') AS line;
+-- What happened around the entries, its period's rows only (an attack review read a refused
+-- statement of another time in witness.activity).
+SELECT (SELECT count(*) FROM witness.activity WHERE happened_at < :'since' OR happened_at >= :'till') AS activity_outside,
+       (SELECT count(*) FROM witness.alert WHERE raised_at < :'since' OR raised_at >= :'till') AS alerts_outside;
 RESET ROLE;
+SELECT (SELECT count(*) FROM witness.activity WHERE happened_at < :'since') > 0 AS activity_before,
+       (SELECT count(*) FROM witness.alert WHERE raised_at < :'since') > 0 AS alerts_before;
 SET ROLE ro_auditor;
 SELECT line::jsonb ->> 'entries' AS subject_entries_unrestricted FROM witness.subject_export('s1', 'json', 'period test') AS line LIMIT 1;
 RESET ROLE;

@@ -186,6 +186,18 @@ SELECT entry - :e3 AS entry, op, changes FROM sm.changes('atk:tdwinfpnRL:;/M3d<O
 SELECT witness.erase_subject('atk:tdwinfpnRL:;/M3d<O6:', 'the attacker''s own erasure') AS erased;
 SELECT id - :e3 AS entry, erasure_id IS NOT NULL AS erased, old_values::text LIKE '%Victim Street%' AS victim_data_kept
 FROM witness.entry WHERE id > :e3 AND table_name = 'asset' ORDER BY id;
+-- The victim's own export (entry 2, which moved the row to the victim, was emptied by the
+-- attacker's erasure). Entry 4 moved the row away and set previous_owner to the victim's identifier:
+-- only owner is the subject column (the table's configuration), so the victim's own old values are
+-- shown and every new value withheld (an attack review found the old note withheld, and the
+-- attacker's export above showed previous_owner as "new": null beside "old_withheld").
+SELECT entry - :e3 AS entry, op, changes FROM sm.changes('victim@example.com', 'sm.asset');
+SELECT count(*) AS csv_previous_owner_old_shown_new_withheld FROM witness.subject_export('victim@example.com', 'csv') AS line
+WHERE line LIKE '%,sm.asset,UPDATE,"{""id"": 7}",previous_owner,atk:tdwinfpnRL:;/M3d<O6:,,%,new value withheld: the row moved to another subject or to none';
+-- Configured again with another subject column after the entries: the configuration is not known
+-- to have been in force, and every field counts as the subject column again (more is withheld).
+SELECT witness.track('sm.asset', 'pii', subject_column => 'previous_owner', encrypt => false);
+SELECT entry - :e3 AS entry, op, changes FROM sm.changes('victim@example.com', 'sm.asset') WHERE entry - :e3 = 4;
 SELECT witness.untrack('sm.asset');
 
 -- A row whose key is its subject moves to another subject: the old subject's export shows the key

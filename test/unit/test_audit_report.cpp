@@ -194,6 +194,21 @@ TEST(AuditReport, HostileNamesAreEscaped)
 	EXPECT_TRUE(check_report(doc, kHmacKey, "").ok());
 }
 
+// A report made by a reader who could not see the whole trail says so in its header (an attack
+// review got a signed, valid report of a period-restricted auditor that did not).
+TEST(AuditReport, StatesTheReadersRestriction)
+{
+	AuditReportBuilder b(kReportNoBound, kReportNoEnd);
+	b.add_line(R"({"type":"header","format":1,"database":"42/shop","highest_block_no":0})");
+	EXPECT_EQ(b.content(kT0, "test").find("id=\"restriction\""), std::string::npos);
+	b.set_restriction("<aud>", 0, kReportNoEnd);
+	const std::string html = b.content(kT0, "test");
+	EXPECT_NE(html.find("<th>restricted to</th><td id=\"restriction\" class=\"tampered\">role &lt;aud&gt; may see only the "
+	                    "entries captured from 1970-01-01T00:00:00.000000Z until now: entries, activity and records "
+	                    "outside that period are left out of this report"),
+	          std::string::npos);
+}
+
 TEST(AuditReport, RejectsLinesThatAreNotExportLines)
 {
 	AuditReportBuilder b(kReportNoBound, kReportNoEnd);

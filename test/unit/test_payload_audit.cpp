@@ -38,6 +38,24 @@ TEST(PayloadAudit, ChangedPayloadIsReported)
 	EXPECT_STREQ(problem_name(problems[0].kind), "payload changed");
 }
 
+// A sealed payload that does not open, and one sealed under a key that is not configured: both are
+// changed payloads, each saying which (a robustness review read "salt and content no longer match"
+// for an intact payload under another key).
+TEST(PayloadAudit, SealedPayloadsSayWhyTheyAreReported)
+{
+	PayloadAudit audit;
+	audit.add(4, 2, PayloadState::Unopened, 0);
+	audit.add(5, 2, PayloadState::ForeignKey, 0);
+	std::vector<Problem> problems;
+	audit.finish(problems);
+	ASSERT_EQ(problems.size(), 2u);
+	EXPECT_EQ(problems[0].kind, ProblemKind::PayloadChanged);
+	EXPECT_EQ(problems[1].kind, ProblemKind::PayloadChanged);
+	EXPECT_NE(problems[0].detail.find("does not open under the master key that sealed it"), std::string::npos);
+	EXPECT_NE(problems[1].detail.find("under a master key that is not configured"), std::string::npos);
+	EXPECT_EQ(audit.unchecked(), 0);
+}
+
 // Removed without naming an erasure, naming one that does not exist, or one that does not list it.
 TEST(PayloadAudit, RemovedWithoutAMatchingRecordIsReported)
 {

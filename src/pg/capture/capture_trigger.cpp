@@ -144,9 +144,11 @@ void describe_change(RowChange *rc)
 	RowValues *keyrow = rc->op == 'D' ? &rc->oldrow : &rc->newrow;
 	if (plan->nkeys > 0)
 		rc->record->row_key = build_object(plan, keyrow, plan->keys, plan->nkeys, &v.row_key, plan->child_name);
+	// An empty subject names nobody: the entry has none, as for NULL (a robustness review found such
+	// entries captured with subject '' that no export or erasure, which refuse an empty subject, reached).
 	if (plan->subject >= 0) {
 		const CapturedValue &s = value_of(plan, keyrow, plan->subject);
-		if (s.kind != JsonKind::Null) {
+		if (s.kind != JsonKind::Null && s.len > 0) {
 			v.subject.present = true;
 			v.subject.ptr = s.text;
 			v.subject.len = s.len;

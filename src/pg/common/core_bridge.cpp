@@ -64,6 +64,8 @@ bool is_ascii(const char *s, size_t len)
 	return true;
 }
 
+} // namespace
+
 // The len bytes at s, text of the database encoding, in UTF-8: s itself when they are ASCII (every
 // server encoding is a superset of ASCII), else a palloc'd conversion. SQL_ASCII has no conversion:
 // its bytes are hashed as stored.
@@ -93,6 +95,9 @@ const char *to_utf8(const char *s, size_t len, size_t *out_len)
 	*out_len = strlen(dst);
 	return dst;
 }
+
+namespace
+{
 
 void text_to_utf8(TextField *f)
 {

@@ -35,6 +35,11 @@ void set_pseudonym(const MasterKey &key, EntryView *entry);
 // capture took, so that its entries could not be found, exported or erased (a robustness review).
 const char *subject_utf8(const text *subject, size_t *len);
 
+// The len bytes at s, text of the database encoding, in UTF-8: s itself when no conversion is needed
+// (UTF8, SQL_ASCII, or all ASCII), else a palloc'd conversion. A SQL_ASCII database's bytes come back
+// as stored, unchecked.
+const char *to_utf8(const char *s, size_t len, size_t *out_len);
+
 
 // Opens the sealed payload of entry (its id and pseudonym as stored) into *opened's payload fields and
 // salt (palloc'd, text in the database's encoding). Returns nullptr, or why it could not (a palloc'd

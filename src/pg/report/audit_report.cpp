@@ -3,12 +3,18 @@
 // reads from a file — with witness.verify()'s result, and signed with the digest keys.
 #include "pg/common/pg_includes.hpp"
 
+extern "C" {
+#include "common/int.h"
+}
+
 #include <string>
 
 #include "core/audit_report.hpp"
 #include "core/signatures.hpp"
+#include "core/utf8.hpp"
 #include "pg/common/access_check.hpp"
 #include "pg/common/arguments.hpp"
+#include "pg/common/core_bridge.hpp"
 #include "pg/common/cpp_guard.hpp"
 #include "pg/common/setting_file.hpp"
 #include "pg/common/settings.hpp"
@@ -39,6 +45,17 @@ void reset_state()
 	});
 }
 
+// t as microseconds since 1970; past the largest of those (a time in the year 294,000), just short
+// of it: later than every entry, and still before an open end (a robustness review found the addition
+// overflowing).
+int64 unix_us(TimestampTz t)
+{
+	int64 us;
+	if (pg_add_s64_overflow(t, kUnixToPostgresEpochUs, &us))
+		return kReportNoEnd - 1;
+	return us;
+}
+
 int64 bound_us(FunctionCallInfo fcinfo, int arg, int64 open)
 {
 	if (PG_ARGISNULL(arg))
@@ -46,7 +63,7 @@ int64 bound_us(FunctionCallInfo fcinfo, int arg, int64 open)
 	const TimestampTz t = PG_GETARG_TIMESTAMPTZ(arg);
 	if (TIMESTAMP_NOT_FINITE(t))
 		return open;
-	return t + kUnixToPostgresEpochUs;
+	return unix_us(t);
 }
 
 // witness.verify() over the whole trail, as the caller may see it, into `verification`.
@@ -97,6 +114,8 @@ void read_export()
 	if (plan == nullptr)
 		elog(ERROR, "pg_witness: could not prepare the export");
 	Portal portal = SPI_cursor_open(nullptr, plan, nullptr, nullptr, true);
+	// A SQL_ASCII database stores whatever bytes it is given: those that are not UTF-8 are shown as U+FFFD.
+	const bool sql_ascii = GetDatabaseEncoding() == PG_SQL_ASCII;
 	for (;;) {
 		SPI_cursor_fetch(portal, true, kLineBatch);
 		const uint64 n = SPI_processed;
@@ -108,10 +127,18 @@ void read_export()
 			if (isnull)
 				elog(ERROR, "pg_witness: the export query returned a NULL line");
 			text *t = DatumGetTextPP(d);
-			const char *data = VARDATA_ANY(t);
-			const size_t len = VARSIZE_ANY_EXHDR(t);
-			run_core(ERRCODE_DATA_CORRUPTED, "could not read an export line",
-			         [&] { builder->add_line(std::string_view(data, len)); });
+			// The lines are text of the database encoding; the report reads them as UTF-8 (a robustness
+			// review found every report of a LATIN1 database failing once one name was not ASCII).
+			size_t len;
+			const char *data = to_utf8(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), &len);
+			run_core(ERRCODE_DATA_CORRUPTED, "could not read an export line", [&] {
+				if (sql_ascii)
+					builder->add_line(utf8::replace_ill_formed(data, len));
+				else
+					builder->add_line(std::string_view(data, len));
+			});
+			if (data != VARDATA_ANY(t))
+				pfree((void *)data);
 			if ((Pointer)t != DatumGetPointer(d))
 				pfree(t);
 		}
@@ -119,6 +146,19 @@ void read_export()
 		CHECK_FOR_INTERRUPTS();
 	}
 	SPI_cursor_close(portal);
+}
+
+// A reader restricted to a period (docs/access.md) gets a report of what it can see, which says so.
+void state_restriction()
+{
+	TimestampTz since, till;
+	if (!access_period(&since, &till))
+		return;
+	const char *role = GetUserNameFromId(GetUserId(), false);
+	const int64 since_us = TIMESTAMP_NOT_FINITE(since) ? kReportNoBound : unix_us(since);
+	const int64 till_us = TIMESTAMP_NOT_FINITE(till) ? kReportNoEnd : unix_us(till);
+	run_core(ERRCODE_INTERNAL_ERROR, "could not start the audit report",
+	         [&] { builder->set_restriction(role, since_us, till_us); });
 }
 
 } // namespace
@@ -154,6 +194,7 @@ Datum witness_audit_report(PG_FUNCTION_ARGS)
 	read_export();
 	SPI_finish();
 
+	state_restriction();
 	const int64 now_us = GetCurrentTimestamp() + kUnixToPostgresEpochUs;
 	run_core(ERRCODE_INVALID_PARAMETER_VALUE, "could not sign the audit report",
 	         "Check witness.hmac_key_file and witness.ed25519_key_file.", [&] {

@@ -13,6 +13,7 @@
 #include "pg/common/sort_bytes.hpp"
 
 extern "C" {
+#include "tcop/utility.h"
 #include "access/transam.h"
 #include "access/xlog.h"
 #include "storage/lmgr.h"
@@ -418,6 +419,10 @@ Datum witness_seal(PG_FUNCTION_ARGS);
 Datum witness_seal(PG_FUNCTION_ARGS)
 {
 	witness::pg::check_access();
+	// A block is a write: refused in a read-only transaction like every other (a robustness review
+	// found one sealed there, its lookup rows left unwritten).
+	PreventCommandIfReadOnly("witness.seal()");
+	PreventCommandDuringRecovery("witness.seal()");
 	InitMaterializedSRF(fcinfo, 0);
 	auto *rsinfo = (ReturnSetInfo *)fcinfo->resultinfo;
 	Datum values[witness::pg::BlockNatts];

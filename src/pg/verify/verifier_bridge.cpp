@@ -109,10 +109,12 @@ size_t verifier_encoding_limit()
 
 void verifier_add_payload(VerifierHandle *v, int64 id, uint64 xid, PayloadCheck state, int64 erasure_id)
 {
-	const PayloadState core_state = state == PayloadIntact    ? PayloadState::Intact
-	                                : state == PayloadChanged ? PayloadState::Changed
-	                                : state == PayloadErased  ? PayloadState::Erased
-	                                                          : PayloadState::Unchecked;
+	const PayloadState core_state = state == PayloadIntact       ? PayloadState::Intact
+	                                : state == PayloadChanged    ? PayloadState::Changed
+	                                : state == PayloadErased     ? PayloadState::Erased
+	                                : state == PayloadUnopened   ? PayloadState::Unopened
+	                                : state == PayloadForeignKey ? PayloadState::ForeignKey
+	                                                             : PayloadState::Unchecked;
 	run_core(ERRCODE_INTERNAL_ERROR, "pg_witness verification failed to read a payload",
 	         [&] { v->verifier->add_payload(id, xid, core_state, erasure_id); });
 }

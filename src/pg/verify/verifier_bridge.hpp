@@ -50,7 +50,14 @@ void verifier_add_entry(VerifierHandle *v, int64 id, uint64 xid, const uint8_t *
 size_t verifier_encoding_limit();
 // Format 2: the state of an entry's payload (0 intact, 1 changed, 2 erased) and the erasure its row
 // names (0 = none).
-enum PayloadCheck { PayloadIntact = 0, PayloadChanged = 1, PayloadErased = 2, PayloadUnchecked = 3 };
+enum PayloadCheck {
+	PayloadIntact = 0,
+	PayloadChanged = 1,
+	PayloadErased = 2,
+	PayloadUnchecked = 3,
+	PayloadUnopened = 4,   // sealed, does not open under the key that sealed it
+	PayloadForeignKey = 5, // sealed under a master key that is not configured
+};
 void verifier_add_payload(VerifierHandle *v, int64 id, uint64 xid, PayloadCheck state, int64 erasure_id);
 // An erasure entry's new_values (canonical JSON text); a text that is not one is ignored, and the
 // entries it would have named are then reported as removed without a record. Returns the erasure id

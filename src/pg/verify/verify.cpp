@@ -309,8 +309,10 @@ void check_payload(VerifierHandle *v, const Datum *values, const bool *nulls, En
 		state = PayloadUnchecked;
 		break;
 	case StoredPayload::ForeignKey:
+		state = PayloadForeignKey;
+		break;
 	case StoredPayload::Unreadable:
-		state = PayloadChanged;
+		state = PayloadUnopened;
 		break;
 	default: {
 		if (view->salt != nullptr)
