@@ -7,7 +7,9 @@
 # where the euro sign is byte 0x80 but U+20AC, jsonb keys "€" and "é" sort one way by server bytes
 # and the other way by UTF-8 bytes: the hash covers the UTF-8 order. An export taken in the server's
 # encoding is not UTF-8, and witness-verify refuses to read it. Changing é into è in a stored entry is
-# still reported as a changed value.
+# still reported as a changed value. The audit report reads the trail converted to UTF-8 and returns
+# itself in the server encoding: read in UTF8, it is the signed bytes (SQL_ASCII: U+FFFD for bytes
+# that are not UTF-8).
 #
 # Environment: PGHOST, PGPORT, PGUSER, PGDATABASE, PGDATA, REPO (as scripts/test.sh passes them).
 set -euo pipefail
@@ -40,6 +42,11 @@ cleanup() {
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
+# The key that signs audit reports, readable by the server only (as audit_report.sh makes it).
+chmod 755 "$WORK"
+openssl rand -hex 32 >"$WORK/hmac.key"
+if [[ $(id -u) -eq 0 ]]; then chown "${PG_OS_USER:-postgres}" "$WORK/hmac.key"; fi
+chmod 600 "$WORK/hmac.key"
 [[ -x $VERIFY ]] || { echo "missing $VERIFY (build it with cmake first)"; exit 1; }
 
 # run_in ENCODING: the whole test in a new database of that encoding.
@@ -85,6 +92,16 @@ run_in() {
 	check "$enc: every leaf_hash = witness.entry_leaf_hash(e)" 0 \
 		"SELECT count(*) FROM witness.entry e WHERE $LEAF_MISMATCH"
 	check "$enc: witness.verify() inside the database" valid "SELECT string_agg(DISTINCT status, ',') FROM witness.verify()"
+	# The audit report reads the export's lines as UTF-8 (every report failed with XX001 once the
+	# trail held one non-ASCII name; found by a robustness review).
+	check "$enc: witness.audit_report() lists the table by its name" t \
+		"SET witness.hmac_key_file = '$WORK/hmac.key';
+		 SELECT witness.audit_report(NULL, NULL) LIKE '%<td>école.café</td>%'"
+	"$PSQL" -X -q -A -t -v ON_ERROR_STOP=1 -d "$db" -c "SET witness.hmac_key_file = '$WORK/hmac.key'" \
+		-c "SELECT witness.audit_report(NULL, NULL)" -o "$WORK/$db.html"
+	local checked=0
+	"$VERIFY" report-check "$WORK/$db.html" --hmac-key "$WORK/hmac.key" >"$WORK/$db.check" 2>&1 || checked=$?
+	check "$enc: read in UTF8, the report is the signed bytes: report-check exits 0" 0 "SELECT $checked"
 
 	say "$enc: the export, taken in UTF8 client encoding, verifies outside"
 	"$PSQL" -X -A -t -q -d "$db" -c "SELECT * FROM witness.export_trail()" >"$WORK/$db.jsonl"
@@ -156,5 +173,9 @@ q "SELECT witness.release_hold('h', 'test')" >/dev/null
 check "SQL_ASCII: the erasure erases them" 2 "SELECT witness.erase_subject(E'subj\\xe9', 'test')"
 q "SELECT count(*) FROM witness.seal()" >/dev/null
 check "SQL_ASCII: witness.verify() is valid" valid "SELECT string_agg(DISTINCT status, ',') FROM witness.verify()"
+q "SELECT witness.hold(E'h\\xe9', E'r\\xe9')" >/dev/null
+check "SQL_ASCII: witness.audit_report() shows bytes that are not UTF-8 as U+FFFD" t \
+	"SET witness.hmac_key_file = '$WORK/hmac.key';
+	 SELECT witness.audit_report(NULL, NULL) LIKE E'%<td>h\\xef\\xbf\\xbd</td>%'"
 
 finish "non_utf8_database"

@@ -226,6 +226,12 @@ SELECT * FROM al_check();
 SELECT witness.set_alert_rule('mass_export', params => '{"entries": -1}');
 SELECT witness.set_alert_rule('mass_export', params => '{"rows": 5}');
 SELECT witness.set_alert_rule('off_hours', params => '[1]');
+-- Days outside 1 to 7, a day that is not a number, a zone 99 hours off: refused (they were accepted,
+-- and alerted on every change).
+SELECT witness.set_alert_rule('off_hours', params => '{"days": [0, 8, -1]}');
+SELECT witness.set_alert_rule('off_hours', params => '{"days": [null]}');
+SELECT witness.set_alert_rule('off_hours', params => '{"days": 1}');
+SELECT witness.set_alert_rule('off_hours', params => '{"time_zone": "+99"}');
 
 -- verification_failed: more problems than the threshold. Earlier tests left the trail with problems
 -- of their own (P, 0 when this test runs alone): at P problems, quiet; an entry a superuser rewrote

@@ -94,6 +94,10 @@ SELECT length(witness.audit_report(:'t0', NULL)) > 1000 AS superuser_report;
 -- A period with nothing in it.
 SELECT substring(witness.audit_report('2000-01-01', '2000-01-02') FROM '<td class="n" id="entries">([0-9]+)</td>') AS entries;
 SELECT witness.audit_report('2000-01-02', '2000-01-01');
+-- Bounds near the end of timestamptz's range (the conversion to Unix time overflowed: "until must be
+-- after since").
+SELECT substring(witness.audit_report('1900-01-01', '294276-12-31') FROM '<td class="n" id="entries">([0-9]+)</td>')::int > 10 AS far_until;
+SELECT substring(witness.audit_report('294276-12-30', NULL) FROM '<td class="n" id="entries">([0-9]+)</td>') AS far_since;
 
 RESET witness.hmac_key_file;
 SELECT witness.untrack('ar.ledger');

@@ -110,9 +110,10 @@ SELECT witness.erase_subject('alice@enc.example', 'request #1');
 SELECT regexp_replace(enc.try($$SELECT witness.entry_payload_bytes(e) FROM witness.entry e
                                 WHERE schema_name = 'enc' AND sealed_payload IS NOT NULL LIMIT 1$$), 'entry \d+', 'entry N');
 
--- Another master key opens nothing: the payloads read as changed, never as another plaintext.
+-- Another master key opens nothing: the payloads read as changed, never as another plaintext, and
+-- the detail says why (it read "salt and content no longer match" for intact payloads).
 SELECT set_config('witness.master_key_file', current_setting('data_directory') || '/regress_witness_b.key', false) IS NOT NULL AS set;
-SELECT status, problem, entry_id - :e0 AS entry FROM witness.verify(:base + 1) ORDER BY entry_id;
+SELECT status, problem, entry_id - :e0 AS entry, detail FROM witness.verify(:base + 1) ORDER BY entry_id;
 -- Nor would its pseudonyms find the subject's entries: subject access and erasure refuse rather than
 -- find nothing.
 SELECT witness.subject_export('alice@enc.example', 'csv', 'request #1b');

@@ -361,6 +361,10 @@ SELECT ro.err($$SELECT witness.grant_auditor('ro_target', NULL)$$);
 SELECT ro.err($$SELECT witness.grant_auditor('ro_target', now() + interval '1 hour', now(), now() - interval '1 day')$$);
 SELECT ro.err($$SELECT witness.grant_auditor('postgres', now() + interval '1 hour')$$);
 SELECT ro.err($$SELECT witness.grant_auditor('witness_admin', now() + interval '1 hour')$$);
+-- Times the role's label cannot hold: 'infinity' (was 22007 from an internal statement) and a year BC
+-- (its era was lost, the auditor seeing another period than the one recorded).
+SELECT ro.err($$SELECT witness.grant_auditor('ro_target', 'infinity')$$);
+SELECT ro.err($$SELECT witness.grant_auditor('ro_target', now() + interval '1 hour', since => '3000-01-01 BC')$$);
 SELECT ro.err($$SELECT witness.revoke_auditor('ro_target')$$);
 -- An admin cannot make itself, a role it belongs to, or another admin an auditor.
 SELECT ro.err($$SELECT witness.grant_auditor('ro_admin', now() + interval '1 hour')$$);

@@ -159,3 +159,10 @@ INSERT INTO witness.block SELECT * FROM witness.block LIMIT 1;
 BEGIN ISOLATION LEVEL REPEATABLE READ;
 SELECT * FROM witness.seal();
 ROLLBACK;
+-- A block is a write: refused in a read-only transaction (one was written there, its lookup rows not).
+INSERT INTO ledger VALUES (1000, 1, 'read-only attempt');
+BEGIN READ ONLY;
+SELECT count(*) FROM witness.seal();
+ROLLBACK;
+DELETE FROM ledger WHERE id = 1000;
+SELECT count(*) AS the_two_entries_sealed_now FROM witness.seal() WHERE entry_count = 2;

@@ -437,6 +437,17 @@ FROM witness.subject_export('eve@sx.example', 'json', 'request #84') WITH ORDINA
 SELECT FROM witness.untrack('sx.crafted');
 DROP TABLE sx.crafted, sx.crafted_saved;
 
+-- An empty subject names nobody: the entry has no subject (it had '', which no export or erasure,
+-- refusing an empty subject, could reach), in clear and encrypted.
+CREATE TABLE sx.blank (id int PRIMARY KEY, email text);
+SELECT FROM witness.track('sx.blank', subject_column => 'email', encrypt => false);
+INSERT INTO sx.blank VALUES (1, ''), (2, 'x@sx.example');
+UPDATE sx.blank SET email = '' WHERE id = 2;
+SELECT row_key ->> 'id' AS id, op, subject, old_subject_key IS NOT NULL AS moved_from_subject
+FROM witness.entry WHERE table_name = 'blank' ORDER BY id;
+SELECT FROM witness.untrack('sx.blank');
+DROP TABLE sx.blank;
+
 DROP TABLE sx.out, sx.csv, sx.by_index;
 SELECT witness.untrack('sx.nosubject');
 REVOKE ALL ON SCHEMA witness, sx FROM sx_nobody, sx_dpo;

@@ -59,6 +59,9 @@ SELECT witness.track('customers', key_columns => '{id,email,id}');
 SELECT witness.track('customers', subject_column => 'nope', encrypt => false);
 SELECT witness.track('customers', key_columns => '{nope}');
 SELECT witness.track('customers', key_columns => '{}');
+-- A matrix of names: refused before anything else (was a late 22000 after warnings).
+SELECT witness.track('customers', key_columns => '{{id},{email}}');
+SELECT witness.track('customers', exclude_columns => '{{note}}');
 SELECT witness.track('customers', exclude_columns => '{id}');
 SELECT witness.track('customers', key_columns => '{email}', exclude_columns => '{email}');
 SELECT witness.track('customers', subject_column => 'ssn', exclude_columns => '{ssn}');

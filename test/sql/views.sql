@@ -377,6 +377,16 @@ SELECT count(*) AS stray FROM witness.entry_lookup k WHERE NOT EXISTS (SELECT FR
 SELECT count(*) AS customers_kept FROM witness.entity_history('vw.customers', '{"id": 5}');
 SELECT witness.set_retention('restricted', NULL) IS NOT NULL AS reset;
 
+-- Text that JSON writes escaped: a tab, quotes, a backslash (none was found before).
+CREATE TABLE vw.escaped (id int PRIMARY KEY, v text);
+SELECT witness.track('vw.escaped');
+INSERT INTO vw.escaped VALUES (1, E'tab\there'), (2, 'say "hi" now'), (3, 'C:\dir');
+SELECT s.row_key ->> 'id' AS found, n.needle
+FROM unnest(ARRAY[E'tab\there', 'say "hi"', 'C:\dir']) AS n(needle),
+     LATERAL witness.search(value_text => n.needle, target => 'vw.escaped') s ORDER BY 1;
+SELECT witness.untrack('vw.escaped');
+DROP TABLE vw.escaped;
+
 -- Clean up.
 SELECT witness.untrack(t) FROM unnest(ARRAY['vw.customers', 'vw.secret', 'vw.people', 'vw.old']::regclass[]) t;
 SELECT format('REVOKE CREATE ON DATABASE %I FROM vw_creator', current_database()) \gexec

@@ -202,7 +202,11 @@ Datum witness_audit_report(PG_FUNCTION_ARGS)
 		         const std::string key = *hmac != '\0' ? hmac_key_from_file_text(hmac) : std::string();
 		         document = sign_report(builder->content(now_us, "witness.audit_report()"), key, ed_key);
 	         });
-	text *result = cstring_to_text_with_len(document.data(), static_cast<int>(document.size()));
+	// Signed as UTF-8, returned as text of the database's encoding: a client reading it in UTF8 gets
+	// the signed bytes back (as for witness.export_trail()).
+	const char *server = pg_any_to_server(document.data(), static_cast<int>(document.size()), PG_UTF8);
+	text *result = cstring_to_text_with_len(server, server == document.data() ? static_cast<int>(document.size())
+	                                                                          : static_cast<int>(strlen(server)));
 	reset_state();
 	PG_RETURN_TEXT_P(result);
 }
