@@ -4181,7 +4181,7 @@ REVOKE ALL ON FUNCTION witness._drop_entry_partition(regclass, bigint[]) FROM PU
 CREATE FUNCTION witness.apply_retention()
 RETURNS TABLE (run_id bigint, entries_pruned bigint, blocks_wholly_pruned bigint, blocks_partly_pruned bigint,
                held_kept bigint, bytes_kept bigint)
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET TimeZone = 'UTC'
 AS $$
 DECLARE
 	periods interval[];
