@@ -113,6 +113,9 @@ SELECT ex.try($$SELECT witness.export('csv', tag => 'secret')$$);
 SELECT (SELECT count(*) FROM witness.export('CSV', tag => 'pii')) = (SELECT count(*) FROM witness.export('csv', tag => 'pii')) AS format_in_any_case;
 SELECT ex.try($$SELECT witness.export('csv', since => now(), until => now() - interval '1 s')$$);
 SELECT ex.try($$SELECT witness.export('csv', pseudonym_key => '\x00112233445566778899aabbccddeeff')$$);
+-- A table name no table can have: refused, as search() refuses it (it matched nothing, silently).
+SELECT ex.try($$SELECT witness.export('jsonl', table_name => '"bad')$$);
+SELECT ex.try($$SELECT witness.export('jsonl', table_name => 'a.b.c')$$);
 
 -- Anonymised: subjects and classified values become keyed pseudonyms, the rest stays.
 SELECT ex.try($$SELECT witness.export('jsonl', anonymise => true)$$);

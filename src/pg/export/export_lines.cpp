@@ -8,6 +8,10 @@
 // base64 lines of 64 characters: its memory is one batch of lines and one line of ciphertext.
 #include "pg/common/pg_includes.hpp"
 
+extern "C" {
+#include "utils/array.h"
+}
+
 #include "pg/common/access_check.hpp"
 #include "pg/common/arguments.hpp"
 #include "pg/common/cpp_guard.hpp"
@@ -149,6 +153,15 @@ void start_export(FunctionCallInfo fcinfo, int first, ExportState *st, MemoryCon
 		if (!witness::is_classification(tag))
 			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("unknown tag \"%s\"", tag),
 			                errhint("The tag is one of pii, financial, confidential, restricted, internal.")));
+	}
+	// A table name that no table can have is refused, as witness.search() refuses it (it matched
+	// nothing, silently; a robustness review).
+	if (!PG_ARGISNULL(first + 3)) {
+		ArrayType *parts = DatumGetArrayTypeP(DirectFunctionCall2(parse_ident, PG_GETARG_DATUM(first + 3), BoolGetDatum(true)));
+		if (ArrayGetNItems(ARR_NDIM(parts), ARR_DIMS(parts)) > 2)
+			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			                errmsg("invalid table name \"%s\"", text_arg(fcinfo, first + 3)),
+			                errhint("Write a table as table or schema.table, e.g. orders or sales.orders.")));
 	}
 	if (!PG_ARGISNULL(first + 1) && !PG_ARGISNULL(first + 2) &&
 	    PG_GETARG_TIMESTAMPTZ(first + 1) >= PG_GETARG_TIMESTAMPTZ(first + 2))
