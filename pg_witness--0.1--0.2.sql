@@ -3153,8 +3153,14 @@ BEGIN
 	IF cardinality(keyed) = 0 THEN
 		RETURN holds;
 	END IF;
+	-- Only an UPDATE that changed a key column can give a row a new key: in clear, one of the row key's
+	-- columns is among its old values (only changed columns are); a sealed one is opened below.
 	FOR m IN SELECT e.* FROM witness.entry e
 	         WHERE e.op = 'U' AND e.id BETWEEN first_id AND last_id
+	           AND (e.sealed_payload IS NOT NULL
+	                OR EXISTS (SELECT FROM pg_catalog.json_object_keys(CASE WHEN pg_catalog.json_typeof(e.old_values) = 'object' THEN e.old_values END) o,
+	                                       pg_catalog.json_object_keys(CASE WHEN pg_catalog.json_typeof(e.row_key) = 'object' THEN e.row_key END) r
+	                           WHERE o = r))
 	           AND EXISTS (SELECT FROM unnest(keyed) x WHERE witness._hold_table_matches(x, e.schema_name, e.table_name))
 	         ORDER BY e.id LOOP
 		FOREACH h IN ARRAY keyed LOOP
