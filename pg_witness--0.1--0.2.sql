@@ -1558,6 +1558,20 @@ END
 $$;
 COMMENT ON FUNCTION witness._check_columns(regclass, text[], text) IS 'internal: validates column names given to witness.track(): each exists, once';
 
+-- track() and untrack() of one table take turns: each first locks the table against the other (both
+-- at once on a partitioned table deadlocked: one inserting the configuration, the other dropping
+-- triggers; a robustness review). SHARE ROW EXCLUSIVE conflicts with itself and with writes, which
+-- the trigger changes that follow wait for anyway.
+CREATE FUNCTION witness._lock_for_tracking(target regclass) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	EXECUTE pg_catalog.format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', target);
+END
+$$;
+COMMENT ON FUNCTION witness._lock_for_tracking(regclass) IS 'internal: the lock witness.track() and witness.untrack() take on a table first, so that two of them on one table take turns';
+REVOKE ALL ON FUNCTION witness._lock_for_tracking(regclass) FROM PUBLIC;
+
 DROP FUNCTION witness.track(regclass, text, jsonb, text[], text, text[]);
 CREATE FUNCTION witness.track(target regclass, classification text DEFAULT 'internal', column_tags jsonb DEFAULT '{}',
                               exclude_columns text[] DEFAULT '{}', subject_column text DEFAULT NULL,
@@ -1573,7 +1587,7 @@ DECLARE
 	encrypt_by_default boolean := encrypt IS NULL;
 BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in error contexts stay
 	PERFORM witness._check_exists(target, 'track');
-	PERFORM witness._check_trackable(target);
+	PERFORM witness._check_trackable(target); PERFORM witness._lock_for_tracking(target);
 	PERFORM witness._check_classification(classification, 'the table');
 	tags := witness._normalize_column_tags(target, column_tags);
 	exclude_columns := COALESCE(exclude_columns, '{}');
@@ -7407,7 +7421,7 @@ CREATE OR REPLACE FUNCTION witness.untrack(target regclass) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in error contexts stay
-	PERFORM witness._check_exists(target, 'untrack');
+	PERFORM witness._check_exists(target, 'untrack'); PERFORM witness._lock_for_tracking(target);
 	IF (SELECT relnamespace FROM pg_class WHERE oid = target) = 'witness'::regnamespace THEN
 		RAISE EXCEPTION 'cannot untrack %: it belongs to pg_witness', target
 			USING ERRCODE = 'feature_not_supported',
