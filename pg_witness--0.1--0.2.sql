@@ -953,9 +953,12 @@ $$;
 COMMENT ON FUNCTION witness._entry_changes("char", text, text, jsonb, jsonb, text) IS 'internal: an entry''s fields with old and new values for the subject export; the old value of the subject column that named another subject is withheld, and then every old value of the entry (they were that subject''s data); every new value of an entry that moved the row away from the subject is withheld';
 
 -- The column an UPDATE entry's subject came from, when the table's configuration says so and agrees
--- with the entry: configured before the entry's statement (witness.track() sets tracked_at), under
--- the entry's table name, and the entry's new value of that column is its subject. NULL otherwise
--- (a configuration changed since, a renamed table, a child's entry), which withholds more.
+-- with the entry: configured before the entry's statement, under the entry's table name, and the
+-- entry's new value of that column is its subject. NULL otherwise (a configuration changed since, a
+-- renamed table, a child's entry), which withholds more. witness.track() sets tracked_at to the time
+-- of its call, after it locked the table, not to its transaction's start: a review found an entry
+-- made earlier in the same transaction read with the new subject column, which showed another
+-- subject's identifier.
 CREATE FUNCTION witness._entry_subject_column(e witness.entry, entry_subject text, new_values jsonb)
 RETURNS text
 LANGUAGE sql STABLE
@@ -1647,12 +1650,12 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 	-- The row key is fixed here: dropping or replacing the primary key later does not change it.
 	INSERT INTO witness.tracked_table AS t (relid, classification, column_tags, exclude_columns, subject_column,
 	                                        key_columns, key_is_primary_key, schema_name, table_name, column_attnums,
-	                                        encrypt, capture_reads)
+	                                        encrypt, capture_reads, tracked_at)
 	SELECT target, classification, tags, exclude_columns, subject_column, effective_key,
 	       key_columns IS NULL AND effective_key IS NOT NULL, n.nspname, c.relname,
 	       witness._column_attnums(target, exclude_columns || ARRAY(SELECT jsonb_object_keys(tags))
 	                                       || COALESCE(effective_key, '{}') || subject_column),
-	       encrypt, COALESCE(capture_reads, false)
+	       encrypt, COALESCE(capture_reads, false), clock_timestamp()
 	FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = target
 	ON CONFLICT (relid) DO UPDATE
 		SET classification = EXCLUDED.classification, column_tags = EXCLUDED.column_tags,
@@ -1660,7 +1663,7 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 		    key_columns = EXCLUDED.key_columns, key_is_primary_key = EXCLUDED.key_is_primary_key,
 		    schema_name = EXCLUDED.schema_name, table_name = EXCLUDED.table_name,
 		    column_attnums = EXCLUDED.column_attnums, encrypt = EXCLUDED.encrypt,
-		    capture_reads = EXCLUDED.capture_reads, tracked_at = now(), tracked_by = session_user;
+		    capture_reads = EXCLUDED.capture_reads, tracked_at = EXCLUDED.tracked_at, tracked_by = session_user;
 
 	PERFORM witness._sync_capture_triggers();
 	PERFORM witness._invalidate(target);
@@ -3080,13 +3083,15 @@ LANGUAGE sql STABLE
 AS $$
 	SELECT h.table_name IS NULL
 	    OR (h.schema_name OPERATOR(pg_catalog.=) _hold_table_matches.schema_name AND h.table_name OPERATOR(pg_catalog.=) _hold_table_matches.table_name)
-	    OR EXISTS (SELECT FROM (SELECT tt.former_names OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_array(
-	                                       pg_catalog.jsonb_build_array(tt.schema_name, tt.table_name)) AS all_names
-	                            FROM witness.tracked_table tt
-	                            UNION ALL
-	                            SELECT rn.names FROM witness.retired_names rn) n
-	               WHERE n.all_names OPERATOR(pg_catalog.@>) pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_array(h.schema_name, h.table_name))
-	                 AND n.all_names OPERATOR(pg_catalog.@>) pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_array(_hold_table_matches.schema_name, _hold_table_matches.table_name)))
+	    -- A configuration with both names, tracked now or deleted since.
+	    OR EXISTS (SELECT FROM witness.tracked_table tt
+	               WHERE ((tt.schema_name OPERATOR(pg_catalog.=) h.schema_name AND tt.table_name OPERATOR(pg_catalog.=) h.table_name)
+	                      OR tt.former_names OPERATOR(pg_catalog.@>) pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_array(h.schema_name, h.table_name)))
+	                 AND ((tt.schema_name OPERATOR(pg_catalog.=) _hold_table_matches.schema_name AND tt.table_name OPERATOR(pg_catalog.=) _hold_table_matches.table_name)
+	                      OR tt.former_names OPERATOR(pg_catalog.@>) pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_array(_hold_table_matches.schema_name, _hold_table_matches.table_name))))
+	    OR EXISTS (SELECT FROM witness.retired_names rn
+	               WHERE rn.names OPERATOR(pg_catalog.@>) pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_array(h.schema_name, h.table_name))
+	                 AND rn.names OPERATOR(pg_catalog.@>) pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_array(_hold_table_matches.schema_name, _hold_table_matches.table_name)))
 $$;
 COMMENT ON FUNCTION witness._hold_table_matches(witness.legal_hold, text, text) IS 'internal: whether a legal hold''s table (under any name the table was tracked by, also once untracked or dropped) takes in entries filed under a schema and table name; true for a hold that names no table';
 REVOKE ALL ON FUNCTION witness._hold_table_matches(witness.legal_hold, text, text) FROM PUBLIC;
@@ -3170,8 +3175,8 @@ BEGIN
 	-- Only an UPDATE that changed a key column can give a row a new key: in clear, one of the row key's
 	-- columns is among its old values (only changed columns are); a sealed one is opened below.
 	FOR m IN SELECT e.* FROM witness.entry e
-	         WHERE e.op = 'U' AND e.id BETWEEN first_id AND last_id
-	           AND (e.sealed_payload IS NOT NULL
+	         WHERE e.id BETWEEN first_id AND last_id
+	           AND (e.op = 'D' OR e.op = 'U' AND e.sealed_payload IS NOT NULL
 	                OR EXISTS (SELECT FROM pg_catalog.json_object_keys(CASE WHEN pg_catalog.json_typeof(e.old_values) = 'object' THEN e.old_values END) o,
 	                                       pg_catalog.json_object_keys(CASE WHEN pg_catalog.json_typeof(e.row_key) = 'object' THEN e.row_key END) r
 	                           WHERE o = r))
@@ -3179,6 +3184,26 @@ BEGIN
 	         ORDER BY e.id LOOP
 		FOREACH h IN ARRAY keyed LOOP
 			CONTINUE WHEN NOT witness._hold_covers(h, m);
+			IF m.op = 'D' THEN
+				-- An UPDATE that moved the row to another partition is a DELETE and an INSERT, under a new
+				-- key (the partition key is part of it): the INSERTs of the same statement and table that
+				-- follow it closely and share a key column's value with it are taken for the row's (a
+				-- review pruned a moved row's later entries). Erring on keeping, a second row of the
+				-- statement sharing that value is held too.
+				FOR k IN SELECT DISTINCT (witness._entry_key_subject(i)).row_key AS new_key FROM witness.entry i
+				         WHERE i.id > m.id AND i.id <= m.id + 1000 AND i.op = 'I' AND i.xid = m.xid AND i.stmt_time = m.stmt_time
+				           AND i.schema_name = m.schema_name AND i.table_name = m.table_name LOOP
+					CONTINUE WHEN k.new_key IS NULL OR k.new_key @> h.row_key
+					           OR NOT EXISTS (SELECT FROM jsonb_each((witness._entry_key_subject(m)).row_key) a, jsonb_each(k.new_key) b
+					                          WHERE a.key = b.key AND a.value = b.value)
+					           OR EXISTS (SELECT FROM unnest(keyed) d WHERE d.hold_event_id = h.hold_event_id AND d.row_key = k.new_key);
+					h.row_key := k.new_key;
+					h.since := greatest(h.since, m.stmt_time);
+					keyed := keyed || h;
+					result := result || h;
+				END LOOP;
+				CONTINUE;
+			END IF;
 			SELECT x.row_key AS new_key, witness._old_row_key(x.row_key::json, x.old_values::json)::jsonb AS old_key
 			INTO k FROM witness._entry_payload(m) x;
 			CONTINUE WHEN k.old_key IS NULL OR k.new_key IS NULL OR k.new_key @> h.row_key
@@ -4105,7 +4130,10 @@ END
 $$;
 COMMENT ON FUNCTION witness._refuse_altered_prune(bigint, boolean) IS 'internal: raises data_corrupted when retention would prune an altered entry of block block_no';
 
-CREATE FUNCTION witness._retention_members(b witness.block, periods interval[], holds witness.legal_hold[])
+-- held_names: the [schema, table] pairs the holds' tables go by (witness._held_names()); a member
+-- filed under none of them is covered by no hold, and _hold_covers() is not asked (it costs a look at
+-- every configuration for an entry of another table). NULL: every member is asked.
+CREATE FUNCTION witness._retention_members(b witness.block, periods interval[], holds witness.legal_hold[], held_names jsonb)
 RETURNS TABLE (id bigint, entry_ctid tid, part oid, leaf_hash bytea, expired boolean, held boolean, tags smallint,
                stmt_time timestamptz, altered boolean)
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
@@ -4119,6 +4147,7 @@ BEGIN
 	RETURN QUERY
 	SELECT m.id, m.ctid, m.tableoid, CASE WHEN x.expired THEN COALESCE(l.leaf, witness._sealed_leaf(m)) END, x.expired,
 	       CASE WHEN x.expired AND holds IS NOT NULL
+	                 AND (held_names IS NULL OR held_names @> jsonb_build_array(jsonb_build_array(m.schema_name, m.table_name)))
 	            THEN EXISTS (SELECT FROM unnest(holds) h WHERE witness._hold_covers(h, m)) ELSE false END,
 	       m.tags, m.stmt_time, x.expired AND l.leaf IS NULL
 	FROM witness.entry m
@@ -4134,8 +4163,26 @@ BEGIN
 	  AND (prev_snapshot IS NULL OR NOT pg_visible_in_snapshot(m.xid, prev_snapshot));
 END
 $$;
-COMMENT ON FUNCTION witness._retention_members(witness.block, interval[], witness.legal_hold[]) IS 'internal: the members of a block with their ctid and partition, whether each has expired under the periods per tag mask and whether one of the holds covers it; for an expired one, its leaf hash and whether its content no longer gives the leaf it stores';
-REVOKE ALL ON FUNCTION witness._retention_members(witness.block, interval[], witness.legal_hold[]) FROM PUBLIC;
+COMMENT ON FUNCTION witness._retention_members(witness.block, interval[], witness.legal_hold[], jsonb) IS 'internal: the members of a block with their ctid and partition, whether each has expired under the periods per tag mask and whether one of the holds covers it (asked only for members filed under held_names, when given); for an expired one, its leaf hash and whether its content no longer gives the leaf it stores';
+REVOKE ALL ON FUNCTION witness._retention_members(witness.block, interval[], witness.legal_hold[], jsonb) FROM PUBLIC;
+
+-- Every [schema, table] pair the tables of holds go by (witness._hold_table_matches()), NULL when one
+-- of the holds names no table (it may cover any entry).
+CREATE FUNCTION witness._held_names(holds witness.legal_hold[]) RETURNS jsonb
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT CASE WHEN EXISTS (SELECT FROM unnest(holds) h WHERE h.table_name IS NULL) THEN NULL
+	            ELSE COALESCE(jsonb_agg(DISTINCT n.pair), '[]') END
+	FROM (SELECT jsonb_build_array(h.schema_name, h.table_name) AS pair FROM unnest(holds) h WHERE h.table_name IS NOT NULL
+	      UNION ALL
+	      SELECT x.value FROM unnest(holds) h,
+	             (SELECT tt.former_names || jsonb_build_array(jsonb_build_array(tt.schema_name, tt.table_name)) AS names FROM witness.tracked_table tt
+	              UNION ALL SELECT rn.names FROM witness.retired_names rn) c,
+	             jsonb_array_elements(c.names) x
+	      WHERE h.table_name IS NOT NULL AND c.names @> jsonb_build_array(jsonb_build_array(h.schema_name, h.table_name))) n
+$$;
+COMMENT ON FUNCTION witness._held_names(witness.legal_hold[]) IS 'internal: the [schema, table] pairs, present and former names, of the tables the holds name; NULL when one of them names no table';
+REVOKE ALL ON FUNCTION witness._held_names(witness.legal_hold[]) FROM PUBLIC;
 
 -- The statement time from which on no entry has expired: now() minus the shortest finite period, 4
 -- days later for a period with months or days (a month added to a date near a month's end, a day
@@ -4206,6 +4253,7 @@ AS $$
 DECLARE
 	periods interval[];
 	holds witness.legal_hold[];
+	held_names jsonb; -- the names the holds' tables go by (NULL: a hold may cover any entry)
 	rules jsonb;
 	b witness.block;
 	c record;
@@ -4288,6 +4336,7 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 		IF cardinality(lo_ids) > 0 THEN
 			holds := witness._moved_row_holds(holds, (SELECT min(x) FROM unnest(lo_ids) x), (SELECT max(x) FROM unnest(hi_ids) x));
 		END IF;
+		held_names := witness._held_names(holds);
 		-- Archive rules (docs/retention.md, "Archive instead of delete"): the entries this run prunes
 		-- under them are first written, a file per month, and the files made durable; only then is
 		-- anything pruned. Same blocks, members and tests as the pruning below.
@@ -4301,7 +4350,7 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 				       array_agg(to_char(s.stmt_time AT TIME ZONE 'UTC', 'YYYY-MM') ORDER BY s.id) AS months,
 				       bool_or(s.altered) AS altered
 				INTO c
-				FROM witness._retention_members(b, periods, holds) s
+				FROM witness._retention_members(b, periods, holds, held_names) s
 				WHERE s.expired AND NOT s.held AND archived[s.tags + 1];
 				CONTINUE WHEN c.ids IS NULL;
 				PERFORM witness._refuse_altered_prune(b.block_no, c.altered);
@@ -4332,7 +4381,7 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 			       array_agg(s.part) FILTER (WHERE NOT (s.expired AND NOT s.held) AND s.part = ANY (drop_parts)) AS keep_parts,
 			       bool_or(s.altered) FILTER (WHERE s.expired AND NOT s.held) AS altered
 			INTO c
-			FROM witness._retention_members(b, periods, holds) s;
+			FROM witness._retention_members(b, periods, holds, held_names) s;
 			PERFORM witness._refuse_altered_prune(b.block_no, c.altered);
 			n_held := n_held + c.held;
 			IF c.keep_ids IS NOT NULL THEN
@@ -4389,7 +4438,7 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 				SELECT array_agg(s.entry_ctid ORDER BY s.id) AS del_tids, array_agg(s.id ORDER BY s.id) AS del_ids,
 				       array_agg(s.part ORDER BY s.id) AS del_parts
 				INTO c
-				FROM witness._retention_members(b, periods, holds) s
+				FROM witness._retention_members(b, periods, holds, held_names) s
 				WHERE s.expired AND NOT s.held AND s.part = drop_parts[i];
 				CONTINUE WHEN c.del_ids IS NULL;
 				PERFORM witness._begin_internal_ddl();

@@ -272,16 +272,27 @@ CREATE TABLE rt.acct (id int PRIMARY KEY, v text);
 ALTER TABLE rt.acct OWNER TO rt_owner;
 GRANT CREATE ON SCHEMA rt TO rt_owner; -- renaming a table takes it
 SELECT witness.track('rt.acct', 'pii') IS NOT NULL AS tracked;
+-- A partitioned table: a row moved to another partition is a DELETE and an INSERT under a new key.
+CREATE TABLE rt.part (id int, region text, v text, PRIMARY KEY (id, region)) PARTITION BY LIST (region);
+CREATE TABLE rt.part_eu PARTITION OF rt.part FOR VALUES IN ('eu');
+CREATE TABLE rt.part_us PARTITION OF rt.part FOR VALUES IN ('us');
+GRANT SELECT, UPDATE ON rt.part TO rt_dml;
+SELECT witness.track('rt.part', 'pii') IS NOT NULL AS tracked;
 INSERT INTO rt.pay VALUES (991, 100), (5, 1);
 INSERT INTO rt.acct VALUES (1, 'a'), (2, 'b');
+INSERT INTO rt.part VALUES (1, 'eu', 'x'), (2, 'eu', 'y');
 SELECT witness.hold('rt-pay', 'payment dispute', "table" => 'rt.pay', row_key => '{"id": 991}') IS NOT NULL AS held,
-       witness.hold('rt-acct', 'litigation', "table" => 'rt.acct') IS NOT NULL AS held;
+       witness.hold('rt-acct', 'litigation', "table" => 'rt.acct') IS NOT NULL AS held,
+       witness.hold('rt-part', 'litigation', "table" => 'rt.part', row_key => '{"id": 1, "region": "eu"}') IS NOT NULL AS held;
 SET ROLE rt_dml;
 UPDATE rt.pay SET id = 9991, amount = 0 WHERE id = 991;
 UPDATE rt.pay SET amount = -5 WHERE id = 9991;
 UPDATE rt.pay SET id = 99991 WHERE id = 9991;
 DELETE FROM rt.pay WHERE id = 99991;
 UPDATE rt.pay SET amount = 2 WHERE id = 5;
+UPDATE rt.part SET region = 'us';
+UPDATE rt.part SET v = 'after the move' WHERE id = 1;
+UPDATE rt.part SET v = 'not held' WHERE id = 2;
 RESET ROLE;
 SET ROLE rt_owner;
 ALTER TABLE rt.acct RENAME TO acct2;
@@ -292,18 +303,19 @@ RESET ROLE;
 SELECT witness.seal() IS NOT NULL AS sealed;
 SELECT pg_sleep(0.01);
 SELECT entries_pruned, held_kept > 0 AS held_kept FROM witness.apply_retention();
-SELECT table_name, op, row_key::text FROM witness.entry WHERE schema_name = 'rt' AND table_name IN ('pay', 'acct', 'acct2') ORDER BY id;
+SELECT table_name, op, row_key::text FROM witness.entry WHERE schema_name = 'rt' AND table_name IN ('pay', 'acct', 'acct2', 'part') ORDER BY id;
 -- Released, they go.
-SELECT witness.release_hold('rt-pay', 'settled') IS NOT NULL AS released, witness.release_hold('rt-acct', 'settled') IS NOT NULL AS released;
+SELECT witness.release_hold('rt-pay', 'settled') IS NOT NULL AS released, witness.release_hold('rt-acct', 'settled') IS NOT NULL AS released,
+       witness.release_hold('rt-part', 'settled') IS NOT NULL AS released;
 SELECT entries_pruned FROM witness.apply_retention();
-SELECT count(*) AS left FROM witness.entry WHERE schema_name = 'rt' AND table_name IN ('pay', 'acct', 'acct2');
+SELECT count(*) AS left FROM witness.entry WHERE schema_name = 'rt' AND table_name IN ('pay', 'acct', 'acct2', 'part');
 SELECT status FROM witness.verify(:base + 1);
 REVOKE CREATE ON SCHEMA rt FROM rt_owner;
 
 -- Back to keeping everything, for whatever runs next.
 SELECT witness.set_retention(c, NULL) IS NOT NULL AS reset FROM unnest(witness.retention_classes()) c;
 SELECT witness.release_hold('rt-earlier-tests', 'retention test done') IS NOT NULL AS released;
-SELECT witness.untrack(t) FROM unnest(ARRAY['rt.person', 'rt.invoice', 'rt.note', 'rt.pay']::regclass[]) t;
+SELECT witness.untrack(t) FROM unnest(ARRAY['rt.person', 'rt.invoice', 'rt.note', 'rt.pay', 'rt.part']::regclass[]) t;
 SELECT format('REVOKE CREATE ON DATABASE %I FROM rt_creator', current_database()) \gexec
 DROP SCHEMA rt CASCADE;
 DROP SCHEMA rt_creator_s CASCADE;

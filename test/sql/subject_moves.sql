@@ -199,6 +199,18 @@ WHERE line LIKE '%,sm.asset,UPDATE,"{""id"": 7}",previous_owner,atk:tdwinfpnRL:;
 SELECT witness.track('sm.asset', 'pii', subject_column => 'previous_owner', encrypt => false);
 SELECT entry - :e3 AS entry, op, changes FROM sm.changes('victim@example.com', 'sm.asset') WHERE entry - :e3 = 4;
 SELECT witness.untrack('sm.asset');
+-- Configured again in the transaction that captured the UPDATE, after it: the entry is not read with
+-- the new subject column (tracked_at was the transaction's start, and a review saw the other
+-- subject's identifier in this export).
+CREATE TABLE sm.acct (id int PRIMARY KEY, owner text, prev_owner text);
+SELECT witness.track('sm.acct', 'pii', subject_column => 'owner', encrypt => false);
+INSERT INTO sm.acct VALUES (1, 'alice@sm.example', NULL);
+BEGIN;
+UPDATE sm.acct SET owner = 'bob@sm.example', prev_owner = 'bob@sm.example' WHERE id = 1;
+SELECT witness.track('sm.acct', 'pii', subject_column => 'prev_owner', encrypt => false);
+COMMIT;
+SELECT op, changes FROM sm.changes('bob@sm.example', 'sm.acct');
+SELECT witness.untrack('sm.acct');
 
 -- A row whose key is its subject moves to another subject: the old subject's export shows the key
 -- the row had while it was theirs, not the new subject's address (in clear and encrypted).
