@@ -3163,13 +3163,15 @@ CREATE FUNCTION witness._moved_row_holds(holds witness.legal_hold[], first_id bi
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	result witness.legal_hold[] := holds;
 	keyed witness.legal_hold[] := ARRAY(SELECT x FROM unnest(holds) x WHERE x.row_key IS NOT NULL);
+	n integer := cardinality(keyed); -- the holds given; the copies follow them in keyed
 	h witness.legal_hold;
+	copy witness.legal_hold; -- h for a key its row took
 	m witness.entry;
-	k record;
+	moved jsonb[]; -- the keys the row of m took
+	new_key jsonb;
 BEGIN
-	IF cardinality(keyed) = 0 THEN
+	IF n = 0 THEN
 		RETURN holds;
 	END IF;
 	-- Only an UPDATE that changed a key column can give a row a new key: in clear, one of the row key's
@@ -3182,39 +3184,36 @@ BEGIN
 	                           WHERE o = r))
 	           AND EXISTS (SELECT FROM unnest(keyed) x WHERE witness._hold_table_matches(x, e.schema_name, e.table_name))
 	         ORDER BY e.id LOOP
+		moved := NULL;
 		FOREACH h IN ARRAY keyed LOOP
 			CONTINUE WHEN NOT witness._hold_covers(h, m);
-			IF m.op = 'D' THEN
+			IF moved IS NULL AND m.op = 'D' THEN
 				-- An UPDATE that moved the row to another partition is a DELETE and an INSERT, under a new
 				-- key (the partition key is part of it): the INSERTs of the same statement and table that
 				-- follow it closely and share a key column's value with it are taken for the row's (a
 				-- review pruned a moved row's later entries). Erring on keeping, a second row of the
 				-- statement sharing that value is held too.
-				FOR k IN SELECT DISTINCT (witness._entry_key_subject(i)).row_key AS new_key FROM witness.entry i
-				         WHERE i.id > m.id AND i.id <= m.id + 1000 AND i.op = 'I' AND i.xid = m.xid AND i.stmt_time = m.stmt_time
-				           AND i.schema_name = m.schema_name AND i.table_name = m.table_name LOOP
-					CONTINUE WHEN k.new_key IS NULL OR k.new_key @> h.row_key
-					           OR NOT EXISTS (SELECT FROM jsonb_each((witness._entry_key_subject(m)).row_key) a, jsonb_each(k.new_key) b
-					                          WHERE a.key = b.key AND a.value = b.value)
-					           OR EXISTS (SELECT FROM unnest(keyed) d WHERE d.hold_event_id = h.hold_event_id AND d.row_key = k.new_key);
-					h.row_key := k.new_key;
-					h.since := greatest(h.since, m.stmt_time);
-					keyed := keyed || h;
-					result := result || h;
-				END LOOP;
-				CONTINUE;
+				moved := ARRAY(SELECT DISTINCT i.key FROM witness.entry x,
+				                      LATERAL (SELECT (witness._entry_key_subject(x)).row_key AS key) i
+				               WHERE x.id > m.id AND x.id <= m.id + 1000 AND x.op = 'I' AND x.xid = m.xid AND x.stmt_time = m.stmt_time
+				                 AND x.schema_name = m.schema_name AND x.table_name = m.table_name
+				                 AND EXISTS (SELECT FROM jsonb_each((witness._entry_key_subject(m)).row_key) a, jsonb_each(i.key) b
+				                             WHERE a.key = b.key AND a.value = b.value));
+			ELSIF moved IS NULL THEN
+				moved := ARRAY(SELECT x.row_key FROM witness._entry_payload(m) x
+				               WHERE witness._old_row_key(x.row_key::json, x.old_values::json) IS NOT NULL);
 			END IF;
-			SELECT x.row_key AS new_key, witness._old_row_key(x.row_key::json, x.old_values::json)::jsonb AS old_key
-			INTO k FROM witness._entry_payload(m) x;
-			CONTINUE WHEN k.old_key IS NULL OR k.new_key IS NULL OR k.new_key @> h.row_key
-			           OR EXISTS (SELECT FROM unnest(keyed) d WHERE d.hold_event_id = h.hold_event_id AND d.row_key = k.new_key);
-			h.row_key := k.new_key;
-			h.since := greatest(h.since, m.stmt_time);
-			keyed := keyed || h;
-			result := result || h;
+			FOREACH new_key IN ARRAY moved LOOP
+				CONTINUE WHEN new_key IS NULL OR new_key @> h.row_key
+				           OR EXISTS (SELECT FROM unnest(keyed) d WHERE d.hold_event_id = h.hold_event_id AND d.row_key = new_key);
+				copy := h;
+				copy.row_key := new_key;
+				copy.since := greatest(h.since, m.stmt_time);
+				keyed := keyed || copy;
+			END LOOP;
 		END LOOP;
 	END LOOP;
-	RETURN result;
+	RETURN holds || keyed[n + 1:];
 END
 $$;
 COMMENT ON FUNCTION witness._moved_row_holds(witness.legal_hold[], bigint, bigint) IS 'internal: the holds with a copy added for each new key that an UPDATE with an id in [first_id, last_id] gave a row a hold with a row key covers, so that retention follows a held row through its key changes';
