@@ -64,6 +64,10 @@ bool wait_for_round(Oid database, TimestampTz arrived, uint64 no_room_at_arrival
 
 bool start_maintainer(Oid database)
 {
+	// A DROP DATABASE waits for the sealer to leave: a maintainer would wait for the drop, then fail
+	// to connect. Whatever this round would have done, the round after the next seal does.
+	if (database_locked_by_others(database))
+		return true;
 	switch (registry_claim_maintainer(database, setting_max_sealers)) {
 	case MaintainerClaim::AlreadyRunning:
 		// Its round, or the one after the next seal, takes this block.
@@ -114,6 +118,7 @@ void witness_maintainer_main(Datum arg)
 	before_shmem_exit(release_claim, ObjectIdGetDatum(database));
 	if (!registry_maintainer_started(database, MyProcPid, MyLatch))
 		proc_exit(0);
+	leave_if_database_locked(database);
 	BackgroundWorkerInitializeConnectionByOid(database, InvalidOid, 0);
 	pgstat_report_appname(kMaintainerType);
 	const TimestampTz arrived = GetCurrentTimestamp();

@@ -10,6 +10,7 @@ namespace witness::pg
 
 // Starts a maintainer for database, or finds one running there (true); false when witness.max_sealers
 // maintainers run already or no background worker slot is free: the caller runs the steps itself.
+// True, starting none, while another session holds the database locked (a DROP DATABASE).
 bool start_maintainer(Oid database);
 
 // The steps, in this process, each in a transaction of its own.

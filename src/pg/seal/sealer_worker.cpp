@@ -283,6 +283,14 @@ bool database_locked_by_others(Oid database)
 	return count > 0;
 }
 
+void leave_if_database_locked(Oid database)
+{
+	if (!database_locked_by_others(database))
+		return;
+	elog(DEBUG1, "pg_witness: database %u is locked by another session, the worker leaves", database);
+	proc_exit(0);
+}
+
 void fill_worker(BackgroundWorker *w, const char *function, const char *name)
 {
 	memset(w, 0, sizeof(*w));
@@ -396,6 +404,7 @@ void witness_sealer_main(Datum arg)
 	pqsignal(SIGTERM, die);
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	BackgroundWorkerUnblockSignals();
+	leave_if_database_locked(database);
 	BackgroundWorkerInitializeConnectionByOid(database, InvalidOid, 0);
 	pgstat_report_appname(kSealerType);
 

@@ -25,6 +25,11 @@ void register_launcher();
 // the database's other sessions to leave, so a worker does not connect, or stay connected, then.
 bool database_locked_by_others(Oid database);
 
+// Ends a worker not yet connected whose database another session now holds locked: a DROP DATABASE
+// begun since the launcher looked would make it wait, then fail (FATAL) to connect. Looking again
+// here leaves a window of microseconds instead of the worker's whole start-up.
+void leave_if_database_locked(Oid database);
+
 // A background worker of pg_witness running function (exported by the library) under name.
 void fill_worker(BackgroundWorker *w, const char *function, const char *name);
 
