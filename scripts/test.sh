@@ -36,13 +36,21 @@ done
 shopt -u nullglob
 
 declare -A RESULT=() # suite name -> "passed" | "failed: why"
+declare -A TOOK=()   # suite name -> seconds, so that the summary shows where a run's time goes
+SUITE_STARTED=$SECONDS
 
+# started: a suite begins now (its time runs until pass or fail).
+started() {
+	SUITE_STARTED=$SECONDS
+}
 pass() {
 	RESULT["$1"]=passed
+	TOOK["$1"]=$((SECONDS - SUITE_STARTED))
 	log "PASSED: $1"
 }
 fail() {
 	RESULT["$1"]="failed: $2"
+	TOOK["$1"]=$((SECONDS - SUITE_STARTED))
 	printf '%sFAILED:%s %s (%s)\n' "$_C_RED" "$_C_OFF" "$1" "$2" >&2
 }
 
@@ -59,8 +67,9 @@ print_summary() {
 		else
 			failed=$((failed + 1))
 		fi
-		printf '  %-60s %s\n' "$s" "${RESULT["$s"]}"
+		printf '  %-60s %5s s  %s\n' "$s" "${TOOK["$s"]:--}" "${RESULT["$s"]}"
 	done
+	echo "  (the whole run: $SECONDS s)"
 	if ((failed > 0)) && [[ $_EXIT_RC -eq 0 ]]; then
 		_EXIT_RC=1
 	fi
@@ -109,6 +118,7 @@ section "dependencies"
 install_deps
 
 section "unit tests (ctest)"
+started
 run_unit() {
 	build_unit
 	timeout "$SUITE_TIMEOUT" ctest --test-dir "$REPO/build" --output-on-failure --no-tests=error \
@@ -133,6 +143,7 @@ section "cluster"
 start_cluster "witness.seal_interval = 0" "max_worker_processes = 32"
 
 section "regression tests (make installcheck)"
+started
 rm -f "$REPO/regression.diffs" "$REPO/regression.out"
 log_from=$(server_log_lines)
 rc=0
@@ -155,6 +166,7 @@ fi
 for script in "${INTEGRATION_SCRIPTS[@]}"; do
 	name="integration ${script#"$REPO"/}"
 	section "$name"
+	started
 	# A fresh database per script, named after it.
 	db="it_$(basename "$script" .sh | tr -c 'a-zA-Z0-9_\n' '_')"
 	if ! psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "DROP DATABASE IF EXISTS \"$db\"" \
