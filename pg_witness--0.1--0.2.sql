@@ -3073,25 +3073,18 @@ COMMENT ON VIEW witness.holds IS 'every legal hold, in force or released, with i
 -- Whether a hold's table scope takes in entries filed under schema_name.table_name.
 -- A table the hold names covers its entries under every name the table was tracked by: renamed
 -- after the hold (or before it), its entries would otherwise leave the hold, which its owner can do
--- (an attack review). The names come from witness.tracked_table (its name and former_names), as
--- [schema, table] pairs; jsonb containment ignores order within a pair, which can only hold more.
--- A configuration deleted since (the table untracked or dropped) left its names in
--- witness.retired_names.
+-- (an attack review). The names come from witness._table_name_sets, as [schema, table] pairs; jsonb
+-- containment ignores order within a pair, which can only hold more.
 -- No SET clause, every name qualified: called per entry, it is inlined into its caller's query.
 CREATE FUNCTION witness._hold_table_matches(h witness.legal_hold, schema_name text, table_name text) RETURNS boolean
 LANGUAGE sql STABLE
 AS $$
 	SELECT h.table_name IS NULL
 	    OR (h.schema_name OPERATOR(pg_catalog.=) _hold_table_matches.schema_name AND h.table_name OPERATOR(pg_catalog.=) _hold_table_matches.table_name)
-	    -- A configuration with both names, tracked now or deleted since.
-	    OR EXISTS (SELECT FROM witness.tracked_table tt
-	               WHERE ((tt.schema_name OPERATOR(pg_catalog.=) h.schema_name AND tt.table_name OPERATOR(pg_catalog.=) h.table_name)
-	                      OR tt.former_names OPERATOR(pg_catalog.@>) pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_array(h.schema_name, h.table_name)))
-	                 AND ((tt.schema_name OPERATOR(pg_catalog.=) _hold_table_matches.schema_name AND tt.table_name OPERATOR(pg_catalog.=) _hold_table_matches.table_name)
-	                      OR tt.former_names OPERATOR(pg_catalog.@>) pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_array(_hold_table_matches.schema_name, _hold_table_matches.table_name))))
-	    OR EXISTS (SELECT FROM witness.retired_names rn
-	               WHERE rn.names OPERATOR(pg_catalog.@>) pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_array(h.schema_name, h.table_name))
-	                 AND rn.names OPERATOR(pg_catalog.@>) pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_array(_hold_table_matches.schema_name, _hold_table_matches.table_name)))
+	    -- A set of names of one table, tracked now or deleted since, with both names.
+	    OR EXISTS (SELECT FROM witness._table_name_sets c
+	               WHERE c.names OPERATOR(pg_catalog.@>) pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_array(h.schema_name, h.table_name))
+	                 AND c.names OPERATOR(pg_catalog.@>) pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_array(_hold_table_matches.schema_name, _hold_table_matches.table_name)))
 $$;
 COMMENT ON FUNCTION witness._hold_table_matches(witness.legal_hold, text, text) IS 'internal: whether a legal hold''s table (under any name the table was tracked by, also once untracked or dropped) takes in entries filed under a schema and table name; true for a hold that names no table';
 REVOKE ALL ON FUNCTION witness._hold_table_matches(witness.legal_hold, text, text) FROM PUBLIC;
@@ -4174,10 +4167,7 @@ AS $$
 	            ELSE COALESCE(jsonb_agg(DISTINCT n.pair), '[]') END
 	FROM (SELECT jsonb_build_array(h.schema_name, h.table_name) AS pair FROM unnest(holds) h WHERE h.table_name IS NOT NULL
 	      UNION ALL
-	      SELECT x.value FROM unnest(holds) h,
-	             (SELECT tt.former_names || jsonb_build_array(jsonb_build_array(tt.schema_name, tt.table_name)) AS names FROM witness.tracked_table tt
-	              UNION ALL SELECT rn.names FROM witness.retired_names rn) c,
-	             jsonb_array_elements(c.names) x
+	      SELECT x.value FROM unnest(holds) h, witness._table_name_sets c, jsonb_array_elements(c.names) x
 	      WHERE h.table_name IS NOT NULL AND c.names @> jsonb_build_array(jsonb_build_array(h.schema_name, h.table_name))) n
 $$;
 COMMENT ON FUNCTION witness._held_names(witness.legal_hold[]) IS 'internal: the [schema, table] pairs, present and former names, of the tables the holds name; NULL when one of them names no table';
@@ -7233,6 +7223,18 @@ REVOKE ALL ON FUNCTION witness._retire_masking() FROM PUBLIC;
 CREATE TRIGGER witness_retire_masking AFTER DELETE ON witness.tracked_table
 	FOR EACH ROW EXECUTE FUNCTION witness._retire_masking();
 COMMENT ON TRIGGER witness_retire_masking ON witness.tracked_table IS 'pg_witness: keeps the masking of untracked and dropped tables (docs/access.md)';
+
+-- Every set of names one table went by: a configuration's present name with its former ones, and
+-- those of each configuration deleted since (witness.retired_names). A legal hold on a table covers
+-- the entries filed under any name of its set (witness._hold_table_matches, witness._held_names).
+CREATE VIEW witness._table_name_sets AS
+SELECT t.former_names OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_array(t.schema_name, t.table_name)) AS names
+FROM witness.tracked_table t
+UNION ALL
+SELECT r.names FROM witness.retired_names r;
+REVOKE ALL ON witness._table_name_sets FROM PUBLIC;
+COMMENT ON VIEW witness._table_name_sets IS 'internal: the names, present and former, of each tracked table and of each table whose configuration was deleted, one set per table, for legal holds';
+COMMENT ON COLUMN witness._table_name_sets.names IS 'the [schema, table] pairs one table went by';
 
 -- Every name a configuration may find entries under, its present one and its former ones, with whether
 -- it masks values and the subject: an entry is masked when its own tags say so, when a configuration
