@@ -3226,6 +3226,22 @@ $$;
 COMMENT ON FUNCTION witness._entry_held(bigint) IS 'internal: the name of the first legal hold in force that covers an entry, NULL when none does; retention must not remove an entry it names a hold for';
 REVOKE ALL ON FUNCTION witness._entry_held(bigint) FROM PUBLIC;
 
+-- A hold for witness._check_erasure_allowed() to check an erasure's entries against: with a row key,
+-- also its copies for every key the held row took, up to the last entry erased (an attack review: a
+-- role with only DML changed a held row's key, then moved the row to another subject, whose erasure
+-- emptied the held row's later entries). The key changes are looked for in every entry from the
+-- hold's since on: an erasure under a hold on a row key reads that part of the trail.
+CREATE FUNCTION witness._erasure_followed_holds(h witness.legal_hold, ids bigint[]) RETURNS witness.legal_hold[]
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT CASE WHEN h.row_key IS NULL OR cardinality(ids) IS NULL THEN ARRAY[h]
+	            ELSE witness._moved_row_holds(ARRAY[h],
+	                     (SELECT COALESCE(min(e.id), 0) FROM witness.entry e WHERE e.stmt_time >= COALESCE(h.since, '-infinity')),
+	                     (SELECT max(i) FROM unnest(ids) i)) END
+$$;
+COMMENT ON FUNCTION witness._erasure_followed_holds(witness.legal_hold, bigint[]) IS 'internal: a legal hold, with a row key also its copies for the keys its row took before the last of an erasure''s entries, for witness._check_erasure_allowed()';
+REVOKE ALL ON FUNCTION witness._erasure_followed_holds(witness.legal_hold, bigint[]) FROM PUBLIC;
+
 -- Called by witness.erase_subject() once it knows the entries it would erase: refuses when a hold
 -- in force covers any of them. A hold naming the subject covers the subject's entries by the
 -- erasure's own subject, so that encrypted entries need no decryption for it. The entries that moved a
@@ -3240,7 +3256,7 @@ AS $$
 DECLARE
 	h witness.legal_hold;
 	held bigint;
-	moves bigint[];
+	moves bigint[]; followed witness.legal_hold[];
 BEGIN
 	PERFORM witness._hold_lock();
 	FOR h IN SELECT x.* FROM witness.legal_hold x
@@ -3261,12 +3277,12 @@ BEGIN
 			-- The subject's hold (or one on every entry) with no other scope covers every entry.
 			held := cardinality(ids);
 		ELSE
-			-- The subject matched (or the hold names none): the remaining scope is checked per entry. (A
-			-- hold on a row key covers the UPDATE that changed the row's key, so that an erasure that
-			-- would empty it, or it and the row's later entries, is refused without following the row.)
+			-- The subject matched (or the hold names none): the remaining scope is checked per entry. A
+			-- hold on a row key covers the UPDATE that changed the row's key, and follows the row under
+			-- the keys it took since (witness._erasure_followed_holds).
 			h.subject_salt := NULL;
 			h.subject_digest := NULL;
-			SELECT count(*) INTO held FROM witness._entries_at(ids, tids) f WHERE witness._hold_covers(h, f.entry);
+			followed := witness._erasure_followed_holds(h, ids); SELECT count(*) INTO held FROM witness._entries_at(ids, tids) f WHERE EXISTS (SELECT FROM unnest(followed) x WHERE witness._hold_covers(x, f.entry));
 		END IF;
 		IF held > 0 THEN
 			RAISE EXCEPTION 'cannot erase the subject''s entries: legal hold "%" is in force', h.name

@@ -275,10 +275,20 @@ UPDATE lh.sealed_payment SET id = 9991, amount = 0 WHERE id = 991;
 RESET ROLE;
 SELECT table_name, op, witness._entry_held(id) AS held_by FROM witness.entry
 WHERE schema_name = 'lh' AND table_name IN ('payment', 'sealed_payment') ORDER BY id;
+-- Erasure follows the held row under its new key too: the role then gave the row another payer, and
+-- that subject's erasure would have emptied the held row's change (an attack review).
+GRANT INSERT ON lh.sealed_payment TO lh_dml;
+SET ROLE lh_dml;
+UPDATE lh.sealed_payment SET payer = 'bo@lh.example', amount = 1 WHERE id = 9991;
+INSERT INTO lh.sealed_payment VALUES (77, 'bo@lh.example', 7);
+RESET ROLE;
+SELECT witness.erase_subject('bo@lh.example', 'erase the held row under its new key');
+SELECT count(*) AS bo_entries_still_open FROM witness.entry
+WHERE table_name = 'sealed_payment' AND sealed_payload IS NOT NULL AND id > (SELECT min(id) FROM witness.entry WHERE table_name = 'sealed_payment' AND op = 'U');
 SELECT witness.release_hold('dispute-991', 'settled') > 0 AS released, witness.release_hold('dispute-991s', 'settled') > 0 AS released;
 SELECT witness.untrack('lh.payment');
 SELECT witness.untrack('lh.sealed_payment');
-SELECT witness.erase_subject('ann@lh.example', 'no sealed payload stays') AS erased;
+SELECT s AS subject, witness.erase_subject(s, 'no sealed payload stays') AS erased FROM unnest(ARRAY['ann@lh.example', 'bo@lh.example']) s;
 
 -- Clean up: nothing stays held.
 SELECT witness.release_hold('case-subject', 'test over') > 0 AS released;
