@@ -342,7 +342,7 @@ CREATE OR REPLACE FUNCTION witness._reject_write() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN IF TG_OP = 'DELETE' AND TG_TABLE_NAME = 'entry_default' AND witness._in_internal_ddl() THEN RETURN NULL; END IF;
-	IF TG_TABLE_NAME IN ('ddl_event', 'erasure', 'subject_access', 'key_rotation', 'activity', 'auditor_grant', 'subject_binding', 'legal_hold', 'verification_run', 'retention_rule', 'retention_run', 'pruned_leaf', 'era', 'alert', 'alert_rule') THEN
+	IF TG_TABLE_NAME IN ('ddl_event', 'erasure', 'subject_access', 'key_rotation', 'activity', 'auditor_grant', 'subject_binding', 'legal_hold', 'verification_run', 'retention_rule', 'retention_run', 'pruned_leaf', 'era', 'alert', 'alert_rule', 'trail_publication') THEN
 		IF TG_OP = 'INSERT' AND witness._in_internal_ddl() THEN
 			RETURN NULL;
 		END IF;
@@ -3692,6 +3692,69 @@ END
 $$;
 COMMENT ON FUNCTION witness._collector_apply_erasure() IS 'internal: in a collector, erases the entries a replicated erasure entry lists';
 
+-- One row per witness.publish_trail() call, captured into the chain: the source names itself in its
+-- own trail, so that a collector can tell whose trail it receives (a review subscribed the collector
+-- of one database to another database's publication, and it verified as valid).
+CREATE TABLE witness.trail_publication (
+	publication_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	database_id text NOT NULL,
+	role_name text NOT NULL,
+	recorded_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp()
+);
+COMMENT ON TABLE witness.trail_publication IS 'pg_witness: one row per witness.publish_trail() call, naming the database that publishes its trail; each row is captured into the trail, which a collector receives';
+COMMENT ON COLUMN witness.trail_publication.publication_id IS 'the call''s number';
+COMMENT ON COLUMN witness.trail_publication.database_id IS 'witness.database_id() of the publishing database: cluster system identifier and database name';
+COMMENT ON COLUMN witness.trail_publication.role_name IS 'the role that called witness.publish_trail() (after SET ROLE)';
+COMMENT ON COLUMN witness.trail_publication.recorded_at IS 'when it was called';
+COMMENT ON SEQUENCE witness.trail_publication_publication_id_seq IS 'pg_witness trail publication ids';
+SELECT witness._make_record_table('witness.trail_publication', 'publication_id');
+
+-- In a collector: the database each shipped witness.trail_publication entry names (written by the
+-- trigger below; empty elsewhere). witness.collector_status compares the newest with the source.
+CREATE TABLE witness.collector_origin (
+	entry_id bigint NOT NULL,
+	database_id text NOT NULL,
+	received_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp()
+);
+REVOKE ALL ON witness.collector_origin FROM PUBLIC;
+COMMENT ON TABLE witness.collector_origin IS 'pg_witness, in a collector: the database named by each witness.trail_publication entry received, that is, whose trail arrives here';
+COMMENT ON COLUMN witness.collector_origin.entry_id IS 'the id of the shipped entry';
+COMMENT ON COLUMN witness.collector_origin.database_id IS 'the publishing database it names (witness.database_id() there)';
+COMMENT ON COLUMN witness.collector_origin.received_at IS 'when it arrived';
+
+-- Fired by the apply worker (ENABLE ALWAYS) for the entries of witness.trail_publication: notes the
+-- database the trail comes from, and warns when it is not the source the collector was made for. An
+-- entry whose content does not give its leaf hash is not taken (verify() reports it).
+CREATE FUNCTION witness._collector_note_origin() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	source text := (SELECT c.source FROM witness.collector c);
+	named text;
+BEGIN
+	IF source IS NULL OR NEW.new_values IS NULL THEN
+		RETURN NULL;
+	END IF;
+	IF witness._matching_leaf(NEW) IS NULL THEN
+		RAISE WARNING 'pg_witness: entry % of witness.trail_publication does not match its leaf hash: not taken for the trail''s origin', NEW.id;
+		RETURN NULL;
+	END IF;
+	named := NEW.new_values::jsonb ->> 'database_id';
+	IF named IS NULL THEN
+		RETURN NULL;
+	END IF;
+	INSERT INTO witness.collector_origin (entry_id, database_id) VALUES (NEW.id, named);
+	IF named <> source THEN
+		RAISE WARNING 'pg_witness: this collector of % receives the trail of %', source, named
+			USING DETAIL = format('Entry %s of witness.trail_publication names the database that published the trail.', NEW.id),
+			      HINT = 'Subscribe a new collector database to the source it names in witness.become_collector().';
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION witness._collector_note_origin() IS 'internal: in a collector, notes the database a replicated witness.trail_publication entry names, and warns when it is not the source';
+REVOKE ALL ON FUNCTION witness._collector_note_origin() FROM PUBLIC;
+
 -- The source side: what a collector subscribes to. Inserts only: the trail is append-only, erasures
 -- ship as their entry (above), and a TRUNCATE or DELETE never reaches the central copy.
 CREATE FUNCTION witness.publish_trail() RETURNS text
@@ -3708,23 +3771,36 @@ BEGIN
 			USING ERRCODE = 'object_not_in_prerequisite_state',
 			      DETAIL = 'A collector holds the trail of another database; subscribe to that one.';
 	END IF;
-	IF EXISTS (SELECT 1 FROM pg_catalog.pg_publication p WHERE p.pubname = 'witness_trail') THEN
-		RAISE EXCEPTION 'publication "witness_trail" already exists'
-			USING ERRCODE = 'duplicate_object';
-	END IF;
 	IF current_setting('wal_level') <> 'logical' THEN
 		RAISE WARNING 'wal_level is %: a subscription receives nothing until it is logical', current_setting('wal_level')
 			USING HINT = 'ALTER SYSTEM SET wal_level = logical, then restart the server.';
 	END IF;
 	-- Through the root: a trail partitioned on the source arrives whatever the collector's partitions.
 	-- witness.era too: membership depends on the transaction-id eras of a trail that moved clusters.
-	CREATE PUBLICATION witness_trail FOR TABLE witness.entry, witness.block, witness.era
-		WITH (publish = 'insert', publish_via_partition_root = true);
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_publication p WHERE p.pubname = 'witness_trail') THEN
+		CREATE PUBLICATION witness_trail FOR TABLE witness.entry, witness.block, witness.era
+			WITH (publish = 'insert', publish_via_partition_root = true);
+	ELSIF (SELECT p.puballtables FROM pg_catalog.pg_publication p WHERE p.pubname = 'witness_trail') THEN
+		RAISE EXCEPTION 'publication "witness_trail" publishes all tables'
+			USING ERRCODE = 'duplicate_object',
+			      HINT = 'Drop it; witness.publish_trail() then creates it with the trail''s tables only.';
+	ELSE
+		-- Set right again: a restore keeps the publication but not its tables (they belong to the
+		-- extension), and so does DROP and CREATE EXTENSION; a row filter or column list, or updates
+		-- published, would ship a trail the collector reports as tampered or refuses (a review).
+		ALTER PUBLICATION witness_trail SET TABLE witness.entry, witness.block, witness.era;
+		ALTER PUBLICATION witness_trail SET (publish = 'insert', publish_via_partition_root = true);
+		RAISE NOTICE 'publication "witness_trail" set to the trail''s tables, inserts only';
+	END IF;
 	COMMENT ON PUBLICATION witness_trail IS 'pg_witness: the trail, inserts only, for a collector (docs/central.md)';
+	-- The trail names the database it comes from (witness.collector_status.source_matches).
+	PERFORM witness._begin_internal_ddl();
+	INSERT INTO witness.trail_publication (database_id, role_name) VALUES (witness.database_id(), witness._outer_user());
+	PERFORM witness._end_internal_ddl();
 	RETURN 'witness_trail';
 END
 $$;
-COMMENT ON FUNCTION witness.publish_trail() IS 'creates publication witness_trail (witness.entry, witness.block and witness.era, inserts only, through the partition root) for a central collector to subscribe to; returns its name';
+COMMENT ON FUNCTION witness.publish_trail() IS 'creates publication witness_trail (witness.entry, witness.block and witness.era, inserts only, through the partition root) for a central collector to subscribe to, or sets an existing one right again; returns its name';
 
 -- The central side: turns a new database into the collector of one source. Refused where anything is
 -- tracked or any entry or block exists: collector mode must never switch capture or sealing off in a
@@ -3794,24 +3870,37 @@ BEGIN
 	COMMENT ON TRIGGER witness_collector_erasure ON witness.entry IS 'pg_witness: applies an erasure shipped from the source to the entries it lists';
 	PERFORM witness._end_internal_ddl();
 	RAISE LOG 'pg_witness: database "%" became the collector of %', current_database(), source;
+	PERFORM witness._begin_internal_ddl();
+	CREATE TRIGGER witness_collector_origin AFTER INSERT ON witness.entry
+		FOR EACH ROW WHEN (NEW.schema_name = 'witness' AND NEW.table_name = 'trail_publication' AND NEW.op = 'INSERT')
+		EXECUTE FUNCTION witness._collector_note_origin();
+	ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_collector_origin;
+	COMMENT ON TRIGGER witness_collector_origin ON witness.entry IS 'pg_witness: notes whose trail arrives (witness.trail_publication entries), and warns when it is not the source''s';
+	PERFORM witness._end_internal_ddl();
 END
 $$;
 COMMENT ON FUNCTION witness.become_collector(text) IS 'makes this database, which must track nothing and hold no entries, the collector of a source database''s trail (docs/central.md); recorded in witness.collector, for good';
 
 -- Replication and the shipped trail at a glance (docs/central.md, "Monitoring").
 CREATE FUNCTION witness._collector_status(OUT source text, OUT became_at timestamptz, OUT subscription name,
-	OUT enabled boolean, OUT receiving boolean, OUT received_lsn pg_lsn, OUT latest_end_lsn pg_lsn,
+	OUT enabled boolean, OUT receiving boolean, OUT copied boolean, OUT received_lsn pg_lsn, OUT latest_end_lsn pg_lsn,
 	OUT last_msg_receipt_time timestamptz, OUT latest_end_time timestamptz, OUT last_block_no bigint,
-	OUT last_block_sealed_at timestamptz, OUT newest_block_age interval, OUT entries_sealed numeric)
+	OUT last_block_sealed_at timestamptz, OUT newest_block_age interval, OUT entries_sealed numeric,
+	OUT published_as text, OUT source_matches boolean)
 RETURNS SETOF record
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN PERFORM witness.access_check();
 	RETURN QUERY
 	SELECT c.source, c.became_at, s.subname, s.subenabled, st.pid IS NOT NULL,
+	       -- The initial copy of each of its tables done (an apply worker runs, and says it receives,
+	       -- while the copy waits for a worker slot: a review's collector stayed empty so, unreported).
+	       EXISTS (SELECT FROM pg_catalog.pg_subscription_rel r WHERE r.srsubid = s.oid)
+	       AND NOT EXISTS (SELECT FROM pg_catalog.pg_subscription_rel r WHERE r.srsubid = s.oid AND r.srsubstate NOT IN ('r', 's')),
 	       st.received_lsn, st.latest_end_lsn, st.last_msg_receipt_time, st.latest_end_time,
-	       b.last_no, b.last_at, pg_catalog.now() - b.last_at, b.sealed
+	       b.last_no, b.last_at, pg_catalog.now() - b.last_at, b.sealed, o.database_id, o.database_id OPERATOR(pg_catalog.=) c.source
 	FROM witness.collector c
+	LEFT JOIN LATERAL (SELECT x.database_id FROM witness.collector_origin x ORDER BY x.entry_id DESC LIMIT 1) o ON true
 	CROSS JOIN LATERAL (SELECT pg_catalog.max(x.block_no) AS last_no, pg_catalog.max(x.sealed_at) AS last_at,
 	                           pg_catalog.sum(x.entry_count) AS sealed FROM witness.block x) b
 	LEFT JOIN pg_catalog.pg_subscription s
@@ -3828,6 +3917,7 @@ COMMENT ON COLUMN witness.collector_status.became_at IS 'when this database beca
 COMMENT ON COLUMN witness.collector_status.subscription IS 'a subscription of this database (NULL: none yet)';
 COMMENT ON COLUMN witness.collector_status.enabled IS 'whether the subscription is enabled';
 COMMENT ON COLUMN witness.collector_status.receiving IS 'whether its apply worker runs (false: it stopped, look in the server log)';
+COMMENT ON COLUMN witness.collector_status.copied IS 'whether the initial copy of every table the subscription receives is done (false: not yet, or no table; the source''s trail is not all here)';
 COMMENT ON COLUMN witness.collector_status.received_lsn IS 'the last source WAL position received';
 COMMENT ON COLUMN witness.collector_status.latest_end_lsn IS 'the last source WAL position reported back to the source';
 COMMENT ON COLUMN witness.collector_status.last_msg_receipt_time IS 'when the last message from the source arrived';
@@ -3836,6 +3926,8 @@ COMMENT ON COLUMN witness.collector_status.last_block_no IS 'the newest block sh
 COMMENT ON COLUMN witness.collector_status.last_block_sealed_at IS 'when the source sealed it';
 COMMENT ON COLUMN witness.collector_status.newest_block_age IS 'now minus last_block_sealed_at: with the source sealing every witness.seal_interval, how far the central copy is behind';
 COMMENT ON COLUMN witness.collector_status.entries_sealed IS 'entries sealed in the shipped blocks';
+COMMENT ON COLUMN witness.collector_status.published_as IS 'the database whose trail arrives, as its newest witness.trail_publication entry names it (NULL: none arrived yet)';
+COMMENT ON COLUMN witness.collector_status.source_matches IS 'whether that is the source (false: the trail of another database arrives; NULL: not known yet)';
 REVOKE ALL ON witness.collector_status FROM PUBLIC;
 
 -------------------------------------------------------------------------------

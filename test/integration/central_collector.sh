@@ -101,13 +101,20 @@ DB=shop Q_HOST=$WORK/s2 Q_PORT=$P2 q "SELECT witness.publish_trail()" >/dev/null
 on_s1 check "s1: the publication holds witness.entry, witness.block and witness.era, inserts only, through the root" "block,entry,era|t|f|f|f|t" \
 	"SELECT (SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_publication_tables WHERE pubname = 'witness_trail'),
 	        pubinsert, pubupdate, pubdelete, pubtruncate, pubviaroot FROM pg_publication WHERE pubname = 'witness_trail'"
-on_s1 check "s1: a second publish_trail() is refused (42710)" 42710 \
-	"SELECT '$(sqlstate_on "$WORK/s1" "$P1" shop "SELECT witness.publish_trail()")'"
+# A restore, or DROP and CREATE EXTENSION, leaves the publication without its tables; a superuser
+# may have given it a row filter: publish_trail() again sets it right (a review found the
+# emptied publication shipping nothing, and publish_trail() refusing to mend it).
+on_s1 q "ALTER PUBLICATION witness_trail SET TABLE witness.entry WHERE (id > 5), witness.era" >/dev/null
+on_s1 check "s1: publish_trail() again sets an altered publication right" "witness_trail|block,entry,era|t|f|f|f|t|" \
+	"SELECT witness.publish_trail() || '|' || (SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_publication_tables WHERE pubname = 'witness_trail')
+	        || '|' || pubinsert || '|' || pubupdate || '|' || pubdelete || '|' || pubtruncate || '|' || pubviaroot || '|'
+	        || COALESCE((SELECT string_agg(pr.prqual::text, ',') FROM pg_publication_rel pr WHERE pr.prpubid = p.oid AND pr.prqual IS NOT NULL), '')
+	 FROM pg_publication p WHERE pubname = 'witness_trail'"
 on_s1 check "s1: become_collector() on a source with a trail is refused (55000)" 55000 \
 	"SELECT '$(sqlstate_on "$WORK/s1" "$P1" shop "SELECT witness.become_collector('x')")'"
 
 own_cluster_init "$WORK/c" "$PC" "witness.seal_interval = '1s'" "witness.verify_interval = '1s'" \
-	"witness.hmac_key_file = '$WORK/hmac.key'" "max_worker_processes = 16"
+	"witness.hmac_key_file = '$WORK/hmac.key'" "max_worker_processes = 16" "max_logical_replication_workers = 8"
 own_cluster_start "$WORK/c"
 for s in s1 s2; do
 	port=$P1
@@ -119,6 +126,20 @@ for s in s1 s2; do
 	q_on "$WORK/c" "$PC" "from_$s" "CREATE SUBSCRIPTION witness_trail_$s
 		CONNECTION 'host=$WORK/$s port=$port dbname=shop user=postgres' PUBLICATION witness_trail" >/dev/null 2>&1
 done
+# A collector made for s1 but subscribed to s2 (by mistake, or by a superuser of the central side): a
+# review's verified as valid, naming s1. The trail names its database (witness.trail_publication).
+q_on "$WORK/c" "$PC" postgres "CREATE DATABASE from_wrong" >/dev/null
+q_on "$WORK/c" "$PC" from_wrong "BEGIN; CREATE EXTENSION pg_witness;
+	SELECT witness.become_collector('$(q_on "$WORK/s1" "$P1" shop "SELECT witness.database_id()")'); COMMIT" >/dev/null
+q_on "$WORK/c" "$PC" from_wrong "CREATE SUBSCRIPTION witness_trail_wrong
+	CONNECTION 'host=$WORK/s2 port=$P2 dbname=shop user=postgres' PUBLICATION witness_trail" >/dev/null 2>&1
+Q_HOST=$WORK/c Q_PORT=$PC DB=from_wrong wait_for "from_wrong copied" 60 \
+	"SELECT copied AND published_as IS NOT NULL FROM witness.collector_status" || true
+Q_HOST=$WORK/c Q_PORT=$PC DB=from_wrong check "c/from_wrong: collector_status says the trail of s2 arrives, not the source's" \
+	"t|f" "SELECT published_as = '$(q_on "$WORK/s2" "$P2" shop "SELECT witness.database_id()")', source_matches FROM witness.collector_status"
+check_ok "c: the server log has the collector's WARNING" \
+	"$(grep -q 'this collector of .* receives the trail of' "$WORK/c/server.log" && echo ok || echo 'no warning')"
+q_on "$WORK/c" "$PC" from_wrong "DROP SUBSCRIPTION witness_trail_wrong" >/dev/null
 on_c1 check "c/from_s1: witness.collector names the source" t \
 	"SELECT source = '$(q_on "$WORK/s1" "$P1" shop "SELECT witness.database_id()")' FROM witness.collector"
 on_c1 check "c/from_s1: track() is refused in a collector (55000)" 55000 \
@@ -182,8 +203,10 @@ on_c1 check "c/from_s1: bob's entry keeps its payload" 1 \
 on_c2 check "c/from_s2: an erasure made before the subscription arrived applied (bob's entry, no payload)" "1|0|0" \
 	"SELECT count(*) FILTER (WHERE erasure_id IS NOT NULL), count(*) FILTER (WHERE erasure_id IS NOT NULL AND new_values IS NOT NULL),
 	        count(*) FILTER (WHERE subject = 'bob@example.com') FROM witness.entry"
-on_c1 check "c/from_s1: collector_status shows the subscription receiving, the newest block and its age" "witness_trail_s1|t|t|t" \
-	"SELECT subscription, receiving, last_block_no = (SELECT max(block_no) FROM witness.block), newest_block_age < interval '5 minutes' FROM witness.collector_status"
+on_c1 check "c/from_s1: collector_status shows the subscription receiving, its copy done, the newest block and its age" "witness_trail_s1|t|t|t|t" \
+	"SELECT subscription, receiving, copied, last_block_no = (SELECT max(block_no) FROM witness.block), newest_block_age < interval '5 minutes' FROM witness.collector_status"
+on_c1 check "c/from_s1: the trail names the database it comes from: the source" "t|t" \
+	"SELECT source_matches, published_as = source FROM witness.collector_status"
 on_c1 check "c/from_s1: activity here is recorded, unchained (no entry of the collector's own)" t \
 	"SELECT (SELECT count(*) FROM witness.activity) > 0 AND NOT EXISTS (SELECT 1 FROM witness.entry WHERE schema_name = 'witness' AND table_name = 'activity')"
 digest="$(q_on "$WORK/s1" "$P1" shop "SELECT witness.digest()")"

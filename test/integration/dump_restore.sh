@@ -6,7 +6,7 @@
 # tracking; a keyless one with key_columns), a workload of INSERT, UPDATE, DELETE and TRUNCATE,
 # sealed in several blocks. pg_dump -Fc A, createdb B, and
 #
-#   PGOPTIONS='-c session_replication_role=replica' pg_restore -d B --exit-on-error
+#   PGOPTIONS='-c session_replication_role=replica' pg_restore -d B --single-transaction
 #
 # Why replica mode: the trail's INSERT guard (witness_insert_only_by_sealer and its twin on
 # witness.entry, origin triggers) refuses INSERTs in normal operation, and pg_witness's DDL event
@@ -130,7 +130,7 @@ echo "dump: $(stat -c %s "$WORK/a.dump") bytes; extension tables with data in th
 "$PG_BINDIR/pg_restore" -l "$WORK/a.dump" | grep -E 'TABLE DATA witness|SEQUENCE SET witness' | sed 's/^/      /'
 maint "CREATE DATABASE $DB_B" >/dev/null
 rc=0
-PGOPTIONS='-c session_replication_role=replica' "$PG_BINDIR/pg_restore" -d "$DB_B" --exit-on-error "$WORK/a.dump" \
+PGOPTIONS='-c session_replication_role=replica' "$PG_BINDIR/pg_restore" -d "$DB_B" --single-transaction "$WORK/a.dump" \
 	>"$WORK/restore.out" 2>&1 || rc=$?
 if ((rc != 0)) || [[ -s $WORK/restore.out ]]; then
 	echo "---- pg_restore output (exit status $rc) ----"

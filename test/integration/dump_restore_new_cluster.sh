@@ -12,7 +12,7 @@
 #     two blocks and one change left pending; its transaction counter is first pushed ahead of the
 #     new cluster's by 3000 xids, so the new cluster is behind whatever ran before;
 #   - a fresh cluster of its own (initdb, another port) gets the dump with
-#     PGOPTIONS='-c session_replication_role=replica' pg_restore --exit-on-error (as in
+#     PGOPTIONS='-c session_replication_role=replica' pg_restore --single-transaction (as in
 #     dump_restore.sh);
 #   - there: verify() valid with the source's counts, export_trail() equal except the header's
 #     database field;
@@ -109,7 +109,7 @@ say "pg_dump -Fc; pg_restore into the new cluster (replica mode)"
 q_on "$WORK" "$DST_PORT" postgres "CREATE DATABASE $DST_DB" >/dev/null
 rc=0
 PGOPTIONS='-c session_replication_role=replica' "$PG_BINDIR/pg_restore" -h "$WORK" -p "$DST_PORT" -d "$DST_DB" \
-	--exit-on-error "$WORK/src.dump" >"$WORK/restore.out" 2>&1 || rc=$?
+	--single-transaction "$WORK/src.dump" >"$WORK/restore.out" 2>&1 || rc=$?
 if ((rc != 0)) || [[ -s $WORK/restore.out ]]; then
 	echo "---- pg_restore output (exit status $rc) ----"
 	cat "$WORK/restore.out"
@@ -329,7 +329,7 @@ DB=${DST_DB}_2
 q_on "$WORK" "$DST_PORT" postgres "CREATE DATABASE $DB" >/dev/null
 rc=0
 PGOPTIONS='-c session_replication_role=replica' "$PG_BINDIR/pg_restore" -h "$WORK" -p "$DST_PORT" -d "$DB" \
-	--exit-on-error "$WORK/src.dump" >"$WORK/restore2.out" 2>&1 || rc=$?
+	--single-transaction "$WORK/src.dump" >"$WORK/restore2.out" 2>&1 || rc=$?
 check "pg_restore exit status" 0 "SELECT $rc"
 echo "UPDATE accounts SET balance = balance + 1 WHERE id = (random() * 49)::int + 1;" >"$WORK/update.sql"
 q "ALTER SYSTEM SET witness.seal_interval = '200ms'" >/dev/null

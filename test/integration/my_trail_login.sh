@@ -116,7 +116,7 @@ done
 "$PG_BINDIR/pg_dump" -h "$WORK" -p "$PORT" -Fc -f "$WORK/src.dump" "$DB"
 rc=0
 PGOPTIONS='-c session_replication_role=replica' "$PG_BINDIR/pg_restore" -h "$WORK2" -p "$PORT2" -d "$DB" \
-	--exit-on-error "$WORK/src.dump" >"$WORK/restore.out" 2>&1 || rc=$?
+	--single-transaction "$WORK/src.dump" >"$WORK/restore.out" 2>&1 || rc=$?
 [[ $rc == 0 ]] || cat "$WORK/restore.out"
 check_ok "pg_restore exit status 0" "$([[ $rc == 0 ]] && echo ok || echo "exit status $rc")"
 Q_HOST=$WORK2

@@ -107,7 +107,7 @@ say "pg_dump -Fc A; createdb B; pg_restore in replica mode"
 "$PG_BINDIR/pg_dump" -Fc -f "$WORK/a.dump" "$DB_A"
 maint "CREATE DATABASE $DB_B" >/dev/null
 rc=0
-PGOPTIONS='-c session_replication_role=replica' "$PG_BINDIR/pg_restore" -d "$DB_B" --exit-on-error "$WORK/a.dump" \
+PGOPTIONS='-c session_replication_role=replica' "$PG_BINDIR/pg_restore" -d "$DB_B" --single-transaction "$WORK/a.dump" \
 	>"$WORK/restore.out" 2>&1 || rc=$?
 if ((rc != 0)) || [[ -s $WORK/restore.out ]]; then
 	echo "---- pg_restore output (exit status $rc) ----"

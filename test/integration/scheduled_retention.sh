@@ -118,15 +118,15 @@ check_ok "a kept row left out of the export: tampered (exit status 1), entries m
 # ---------------------------------------------------------------------------------------------
 say "pg_dump and pg_restore into another database: still valid, the pruned entries counted"
 
-# The sealer paused meanwhile: it would seal a first block in the new database before the dump's.
-q "ALTER SYSTEM SET witness.seal_interval = 0" >/dev/null
-q "SELECT pg_reload_conf()" >/dev/null
-sleep 2
+# The sealer goes on sealing every second: restored in one transaction (--single-transaction, as
+# the README says), the trail appears to it whole. Restored without, it sealed the restored entries
+# in a new first block before the dump's blocks were loaded (a review: the dumped blocks then failed
+# to load, or the history was sealed again in one block, and verified).
 "$PG_BINDIR/pg_dump" -h "$WORK" -p "$PORT" -Fc -f "$WORK/rt.dump" "$DB"
 q_on "$WORK" "$PORT" postgres "CREATE DATABASE rt_restored" >/dev/null
 rc=0
 PGOPTIONS='-c session_replication_role=replica' "$PG_BINDIR/pg_restore" -h "$WORK" -p "$PORT" -d rt_restored \
-	--exit-on-error "$WORK/rt.dump" >"$WORK/restore.out" 2>&1 || rc=$?
+	--single-transaction "$WORK/rt.dump" >"$WORK/restore.out" 2>&1 || rc=$?
 indent <"$WORK/restore.out"
 check_ok "pg_restore: exit status 0" "$([[ $rc == 0 ]] && echo ok || echo "exit status $rc")"
 KEPT="$(q "SELECT count(*) FROM witness.pruned_leaf")"
@@ -134,8 +134,6 @@ DB=rt_restored
 check "the restored trail: valid, the pruned entries counted, the $KEPT kept rows there" "valid|2|$KEPT" \
 	"SELECT v.status, v.entries_pruned, (SELECT count(*) FROM witness.pruned_leaf) FROM witness.verify() v"
 DB=rt
-q "ALTER SYSTEM SET witness.seal_interval = '1s'" >/dev/null
-q "SELECT pg_reload_conf()" >/dev/null
 
 # ---------------------------------------------------------------------------------------------
 say "once a day: entries that expire after the run stay"

@@ -122,7 +122,7 @@ say "pg_dump / pg_restore keeps the counts and the cursor"
 q_on "$WORK" "$PORT" postgres "CREATE DATABASE sm_restored" >/dev/null
 rc=0
 PGOPTIONS='-c session_replication_role=replica' "$PG_BINDIR/pg_restore" -h "$WORK" -p "$PORT" -d sm_restored \
-	--exit-on-error "$WORK/sm.dump" >"$WORK/restore.out" 2>&1 || rc=$?
+	--single-transaction "$WORK/sm.dump" >"$WORK/restore.out" 2>&1 || rc=$?
 [[ ! -s $WORK/restore.out ]] || cat "$WORK/restore.out"
 check "pg_restore exit status" 0 "SELECT $rc"
 before="$(q "SELECT sum(entries) FROM witness.daily_count")"

@@ -167,7 +167,7 @@ BEFORE="$(q "SELECT (SELECT count(*) FROM witness.entry_0_1) || '|' || (SELECT c
 "$PG_BINDIR/pg_dump" -h "$WORK" -p "$PORT" -Fc -f "$WORK/updated.dump" "$DB"
 q_on "$WORK" "$PORT" postgres "CREATE DATABASE restored" >/dev/null
 rc=0
-PGOPTIONS='-c session_replication_role=replica' "$PG_BINDIR/pg_restore" -h "$WORK" -p "$PORT" -d restored --exit-on-error \
+PGOPTIONS='-c session_replication_role=replica' "$PG_BINDIR/pg_restore" -h "$WORK" -p "$PORT" -d restored --single-transaction \
 	"$WORK/updated.dump" >"$WORK/restore.out" 2>&1 || rc=$?
 check_ok "pg_restore of the updated trail" "$( ((rc == 0)) && echo ok || cat "$WORK/restore.out")"
 DB=restored

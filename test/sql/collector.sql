@@ -122,6 +122,44 @@ SELECT count(*) AS tracked FROM witness.tracked_table WHERE schema_name = 'publi
 \set VERBOSITY terse
 DROP DATABASE regress_witness_forged;
 
+-- A source names itself in its trail when it publishes it (witness.trail_publication): a collector
+-- made for another database that receives this trail says so (a review subscribed the collector of
+-- one database to another's publication, and it verified as valid). The entry is copied over as the
+-- apply worker would insert it; the positive case is test/integration/central_collector.sh.
+CREATE DATABASE regress_witness_pub;
+\c regress_witness_pub
+\set VERBOSITY terse
+CREATE EXTENSION pg_witness;
+SET client_min_messages = error; -- no wal_level warning
+SELECT witness.publish_trail();
+RESET client_min_messages;
+SELECT new_values::jsonb ->> 'database_id' = witness.database_id() AS names_itself,
+       new_values::jsonb ->> 'role_name' AS role_name FROM witness.entry WHERE table_name = 'trail_publication';
+SELECT row_to_json(e)::text AS pubrow FROM witness.entry e WHERE table_name = 'trail_publication' \gset
+CREATE DATABASE regress_witness_wrong;
+\c regress_witness_wrong
+\set VERBOSITY terse
+BEGIN;
+CREATE EXTENSION pg_witness;
+SELECT witness.become_collector('7000000000000000001/shop');
+COMMIT;
+SELECT published_as, source_matches FROM witness.collector_status;
+SET session_replication_role = replica;
+SET client_min_messages = error; -- the warning names the cluster's system identifier
+INSERT INTO witness.entry SELECT * FROM json_populate_record(NULL::witness.entry, :'pubrow');
+-- Changed on the way (the name it gives altered): not taken.
+INSERT INTO witness.entry
+SELECT (jsonb_populate_record(NULL::witness.entry, p || jsonb_build_object('id', (p ->> 'id')::bigint + 100,
+                                                                           'new_values', (p -> 'new_values') || '{"database_id": "1/forged"}'))).*
+FROM (SELECT :'pubrow'::jsonb AS p) x;
+RESET client_min_messages;
+RESET session_replication_role;
+SELECT published_as LIKE '%/regress_witness_pub' AS names_the_publisher, source_matches FROM witness.collector_status;
+\c contrib_regression
+\set VERBOSITY terse
+DROP DATABASE regress_witness_wrong;
+DROP DATABASE regress_witness_pub;
+
 DROP TABLE co_items;
 DO $$ BEGIN EXECUTE format('REVOKE CREATE ON DATABASE %I FROM co_creator, co_owner', current_database()); END $$;
 DROP ROLE co_owner, co_dml, co_creator, co_admin;
