@@ -535,6 +535,24 @@ $$;
 COMMENT ON FUNCTION witness._move_lookup_places(bigint[], tid[]) IS 'internal: the lookup rows of entries an erasure or a rotation wrote elsewhere get their new places; returns how many entries moved';
 REVOKE ALL ON FUNCTION witness._move_lookup_places(bigint[], tid[]) FROM PUBLIC;
 
+-- Refuses text that is not UTF-8 where pg_witness reads it back as JSON: an erasure's reason is in
+-- its record, whose entry verify() parses to learn which entries it erased. In a SQL_ASCII database
+-- text may hold any bytes; a reason with one that is not UTF-8 made verify() miss the record and
+-- report the lawful erasure's entries as payloads removed (a robustness review).
+CREATE FUNCTION witness._check_utf8(value text, what text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM convert_from(convert_to(value, 'UTF8'), 'UTF8');
+EXCEPTION WHEN character_not_in_repertoire THEN
+	RAISE EXCEPTION '% is not valid UTF-8', what
+		USING ERRCODE = 'character_not_in_repertoire',
+		      DETAIL = 'In a SQL_ASCII database pg_witness reads it back as UTF-8.';
+END
+$$;
+COMMENT ON FUNCTION witness._check_utf8(text, text) IS 'internal: raises 22021 unless the text is valid UTF-8 (in a SQL_ASCII database it may hold any bytes)';
+REVOKE ALL ON FUNCTION witness._check_utf8(text, text) FROM PUBLIC;
+
 CREATE FUNCTION witness.erase_subject(subject text, reason text) RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
@@ -560,7 +578,7 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 			DETAIL = format('It has %s bytes; at most 1024 are allowed.', octet_length(reason));
 	END IF;
 	-- Legal holds are checked once the entries to erase are known (witness._check_erasure_allowed).
-	PERFORM witness._check_capture_complete('cannot erase a data subject'); PERFORM witness._check_subject_readable('cannot erase the subject''s entries');
+	PERFORM witness._check_capture_complete('cannot erase a data subject'); PERFORM witness._check_subject_readable('cannot erase the subject''s entries'); PERFORM witness._check_utf8(reason, 'reason');
 	-- The erased entries' lookup rows lose their keys (witness._lookup_forget_keys()): a statement
 	-- that sees the rows lookup maintenance committed meanwhile, which a transaction snapshot would not.
 	IF current_setting('transaction_isolation') <> 'read committed' THEN

@@ -105,10 +105,16 @@ on_s1 check "s1: the publication holds witness.entry, witness.block and witness.
 # may have given it a row filter: publish_trail() again sets it right (a review found the
 # emptied publication shipping nothing, and publish_trail() refusing to mend it).
 on_s1 q "ALTER PUBLICATION witness_trail SET TABLE witness.entry WHERE (id > 5), witness.era" >/dev/null
-on_s1 check "s1: publish_trail() again sets an altered publication right" "witness_trail|block,entry,era|t|f|f|f|t|" \
-	"SELECT witness.publish_trail() || '|' || (SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_publication_tables WHERE pubname = 'witness_trail')
-	        || '|' || pubinsert || '|' || pubupdate || '|' || pubdelete || '|' || pubtruncate || '|' || pubviaroot || '|'
-	        || COALESCE((SELECT string_agg(pr.prqual::text, ',') FROM pg_publication_rel pr WHERE pr.prpubid = p.oid AND pr.prqual IS NOT NULL), '')
+on_s1 check "s1: altered: witness.block left out, a row filter on witness.entry" "entry,era|1" \
+	"SELECT (SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_publication_tables WHERE pubname = 'witness_trail'),
+	        (SELECT count(*) FROM pg_publication_rel pr WHERE pr.prpubid = p.oid AND pr.prqual IS NOT NULL)
+	 FROM pg_publication p WHERE pubname = 'witness_trail'"
+on_s1 check "s1: publish_trail() again returns the publication's name" witness_trail \
+	"SET client_min_messages = warning; SELECT witness.publish_trail()"
+on_s1 check "s1: ... and has set it right: its three tables, inserts only, through the root, no row filter" "block,entry,era|t|f|f|f|t|0" \
+	"SELECT (SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_publication_tables WHERE pubname = 'witness_trail'),
+	        pubinsert, pubupdate, pubdelete, pubtruncate, pubviaroot,
+	        (SELECT count(*) FROM pg_publication_rel pr WHERE pr.prpubid = p.oid AND pr.prqual IS NOT NULL)
 	 FROM pg_publication p WHERE pubname = 'witness_trail'"
 on_s1 check "s1: become_collector() on a source with a trail is refused (55000)" 55000 \
 	"SELECT '$(sqlstate_on "$WORK/s1" "$P1" shop "SELECT witness.become_collector('x')")'"

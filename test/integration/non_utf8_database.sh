@@ -170,6 +170,11 @@ held="$(q "SELECT witness.erase_subject(E'subj\\xe9', 'test')" 2>&1 || true)"
 check_ok "SQL_ASCII: a hold on the subject refuses its erasure" \
 	"$(grep -q 'legal hold "h" is in force' <<<"$held" && echo ok || echo "$held")"
 q "SELECT witness.release_hold('h', 'test')" >/dev/null
+# A reason that is not UTF-8 would go into the erasure's record, which verify() reads as JSON: it
+# missed the record and reported the erased entries as payloads removed (a robustness review).
+refused="$(q "SELECT witness.erase_subject(E'subj\\xe9', E'reason \\xff')" 2>&1 || true)"
+check_ok "SQL_ASCII: an erasure whose reason is not UTF-8 is refused" \
+	"$(grep -q 'reason is not valid UTF-8' <<<"$refused" && echo ok || echo "$refused")"
 check "SQL_ASCII: the erasure erases them" 2 "SELECT witness.erase_subject(E'subj\\xe9', 'test')"
 q "SELECT count(*) FROM witness.seal()" >/dev/null
 check "SQL_ASCII: witness.verify() is valid" valid "SELECT string_agg(DISTINCT status, ',') FROM witness.verify()"

@@ -104,10 +104,11 @@ SELECT (SELECT count(*) FROM witness.export('jsonl', actor => 'alice@example.com
 SELECT ex.try($$SELECT witness.export('xml')$$);
 SELECT ex.try($$SELECT witness.export(NULL)$$);
 SELECT ex.try($$SELECT witness.export('csv', operation => 'merge')$$);
--- The iteration count is the caller's: a statement timeout stops the key derivation.
+-- The iteration count is the caller's, up to 10,000,000: a statement timeout stops the key derivation.
 SET statement_timeout = '500ms';
-SELECT count(*) FROM witness.export_encrypted('passphrase', 'csv', iterations => 2147483647);
+SELECT count(*) FROM witness.export_encrypted('passphrase', 'csv', iterations => 10000000);
 RESET statement_timeout;
+SELECT ex.try($$SELECT witness.export_encrypted('passphrase', 'csv', iterations => 2147483647)$$);
 SELECT ex.try($$SELECT witness.export('csv', tag => 'PII')$$);
 SELECT ex.try($$SELECT witness.export('csv', tag => 'secret')$$);
 SELECT (SELECT count(*) FROM witness.export('CSV', tag => 'pii')) = (SELECT count(*) FROM witness.export('csv', tag => 'pii')) AS format_in_any_case;

@@ -97,6 +97,10 @@ SET witness.archive_directory = 'archives';
 SET witness.archive_directory = '/nonexistent/pg_witness_archive';
 \set VERBOSITY sqlstate
 SELECT * FROM witness.apply_retention();
+-- An archive file name too long, or of other characters than letters, digits, "_", "." and "-":
+-- 22023 (a robustness review: a 300-byte name failed as an internal error).
+SELECT witness._write_archive_file(repeat('a', 300), '{}', '{1}', '{1}');
+SELECT witness._write_archive_file(E'a\nb.jsonl.gz', '{}', '{1}', '{1}');
 \set VERBOSITY default
 SELECT count(*) AS ra_entries FROM witness.entry WHERE schema_name = 'ra';
 

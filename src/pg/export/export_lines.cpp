@@ -42,6 +42,9 @@ const char kCsvHeader[] = "entry_id,time,schema_name,table_name,operation,row_ke
 
 constexpr int kMinPseudonymKeyBytes = 16;
 constexpr int kMinIterations = 1000;
+// Most PBKDF2 iterations accepted: about ten seconds of one core here; more only burned a backend's
+// CPU until statement_timeout (a robustness review asked 2^31 - 1).
+constexpr int kMaxIterations = 10000000;
 
 // The C++ side of an encrypted export; made and destroyed outside PostgreSQL's error handling.
 struct Encryption {
@@ -373,6 +376,9 @@ Datum witness_export_encrypted(PG_FUNCTION_ARGS)
 			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("passphrase must not be empty")));
 		if (iterations < kMinIterations)
 			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("iterations must be at least %d", kMinIterations),
+			                errdetail("It is %d.", iterations)));
+		if (iterations > kMaxIterations)
+			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("iterations must be at most %d", kMaxIterations),
 			                errdetail("It is %d.", iterations)));
 		funcctx = SRF_FIRSTCALL_INIT();
 		ExportState *st = first_call(fcinfo, funcctx, 1);

@@ -147,6 +147,25 @@ char *file_sha256_hex(const char *path)
 	return hex;
 }
 
+// Longest archive file name: the file system's 255 bytes, less ".tmp" (pg_witness's own names take
+// at most about 130).
+constexpr int kMaxArchiveNameLength = 200;
+
+// Whether name may be an archive file's: a plain file name of safe characters. A name too long for
+// the file system made open() fail with ENAMETOOLONG, reported as an internal error (a review).
+bool archive_file_name_valid(const char *name)
+{
+	const size_t n = strlen(name);
+	if (n == 0 || n > (size_t)kMaxArchiveNameLength || name[0] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		const unsigned char c = (unsigned char)name[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
 } // namespace
 
 extern "C" {
@@ -167,8 +186,10 @@ Datum witness_write_archive_file(PG_FUNCTION_ARGS)
 		ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 		                errmsg("cannot write an archive file: witness.archive_directory is not set")));
 	char *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	if (name[0] == '\0' || name[0] == '.' || strchr(name, '/') != nullptr)
-		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("invalid archive file name \"%s\"", name)));
+	if (!archive_file_name_valid(name))
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("invalid archive file name"),
+		                errdetail("An archive file name has 1 to %d letters, digits, \"_\", \".\" and \"-\", and does not start with \".\".",
+		                          kMaxArchiveNameLength)));
 	text *header = PG_GETARG_TEXT_PP(1);
 	ArrayType *block_nos = PG_GETARG_ARRAYTYPE_P(2);
 	ArrayType *entry_ids = PG_GETARG_ARRAYTYPE_P(3);
