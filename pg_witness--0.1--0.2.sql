@@ -486,6 +486,13 @@ CREATE FUNCTION witness._take_mutex(lock_name text) RETURNS void
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+	-- Said plainly: the lock's SELECT ... FOR UPDATE was refused by a message about a statement the
+	-- caller never wrote (a robustness review, for erase_subject(), hold() and apply_retention()).
+	IF current_setting('transaction_read_only') = 'on' THEN
+		RAISE EXCEPTION 'cannot run this pg_witness function in a read-only transaction'
+			USING ERRCODE = 'read_only_sql_transaction',
+			      DETAIL = format('It takes pg_witness''s "%s" lock and records what it does.', lock_name);
+	END IF;
 	PERFORM FROM witness.mutex m WHERE m.name = lock_name FOR UPDATE;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'pg_witness has no lock named "%"', lock_name

@@ -340,3 +340,9 @@ SELECT bad_input.try($$SELECT * FROM witness.verify(2, NULL)$$);
 SELECT * FROM witness.verify(1, 1);
 \set VERBOSITY terse
 ROLLBACK;
+-- In a read-only transaction the functions that take a pg_witness lock and record what they do say
+-- so (25006), instead of refusing a SELECT ... FOR UPDATE the caller never wrote (a robustness review).
+BEGIN READ ONLY;
+SELECT bad_input.try($$SELECT witness.hold('ro-hold', 'read only')$$);
+SELECT bad_input.try($$SELECT * FROM witness.apply_retention()$$);
+ROLLBACK;
