@@ -3196,10 +3196,10 @@ BEGIN
 	-- columns is among its old values (only changed columns are); a sealed one is opened below.
 	FOR m IN SELECT e.* FROM witness.entry e
 	         WHERE e.id BETWEEN first_id AND last_id
-	           AND (e.op = 'D' OR e.op = 'U' AND e.sealed_payload IS NOT NULL
+	           AND (e.op = 'D' OR e.op = 'U' AND (e.sealed_payload IS NOT NULL
 	                OR EXISTS (SELECT FROM pg_catalog.json_object_keys(CASE WHEN pg_catalog.json_typeof(e.old_values) = 'object' THEN e.old_values END) o,
 	                                       pg_catalog.json_object_keys(CASE WHEN pg_catalog.json_typeof(e.row_key) = 'object' THEN e.row_key END) r
-	                           WHERE o = r))
+	                           WHERE o = r)))
 	           AND EXISTS (SELECT FROM unnest(keyed) x WHERE witness._hold_table_matches(x, e.schema_name, e.table_name))
 	         ORDER BY e.id LOOP
 		moved := NULL;
