@@ -7516,7 +7516,7 @@ BEGIN
 	IF NOT EXISTS (SELECT FROM pg_auth_members m WHERE m.member = revoke_auditor.role AND m.roleid = 'witness_auditor'::regrole)
 	   AND NOT EXISTS (SELECT FROM pg_shseclabel l WHERE l.objoid = revoke_auditor.role AND l.classoid = 'pg_authid'::regclass
 	                   AND l.provider = 'pg_witness') THEN
-		RAISE EXCEPTION 'role % is not an auditor', name USING ERRCODE = 'undefined_object';
+		RAISE EXCEPTION '%', CASE WHEN name IS NULL THEN format('role with OID %s does not exist', revoke_auditor.role::oid) ELSE format('role %s is not an auditor', name) END USING ERRCODE = 'undefined_object';
 	END IF;
 	PERFORM witness._begin_internal_ddl();
 	INSERT INTO witness.auditor_grant (role_name, event, granted_by) VALUES (name, 'revoked', witness._outer_user());

@@ -366,6 +366,8 @@ SELECT ro.err($$SELECT witness.grant_auditor('witness_admin', now() + interval '
 SELECT ro.err($$SELECT witness.grant_auditor('ro_target', 'infinity')$$);
 SELECT ro.err($$SELECT witness.grant_auditor('ro_target', now() + interval '1 hour', since => '3000-01-01 BC')$$);
 SELECT ro.err($$SELECT witness.revoke_auditor('ro_target')$$);
+-- A role OID that names no role: said so, as grant_auditor() says it (it read "role <NULL>").
+SELECT ro.err($$SELECT witness.revoke_auditor(0::oid::regrole)$$);
 -- An admin cannot make itself, a role it belongs to, or another admin an auditor.
 SELECT ro.err($$SELECT witness.grant_auditor('ro_admin', now() + interval '1 hour')$$);
 RESET ROLE;
