@@ -7700,7 +7700,7 @@ DO $$
 DECLARE
 	t text;
 BEGIN
-	FOREACH t IN ARRAY ARRAY['block', 'erasure', 'key_rotation', 'tracked_table', 'auditor_grant', 'subject_binding', 'legal_hold', 'verification_run', 'collector', 'retention_rule', 'retention_run', 'pruned_leaf', 'era', 'alert_rule'] LOOP
+	FOREACH t IN ARRAY ARRAY['block', 'erasure', 'key_rotation', 'tracked_table', 'auditor_grant', 'subject_binding', 'legal_hold', 'verification_run', 'collector', 'retention_rule', 'retention_run', 'pruned_leaf', 'era', 'alert_rule', 'trail_publication', 'collector_origin'] LOOP
 		EXECUTE pg_catalog.format('ALTER TABLE witness.%I ENABLE ROW LEVEL SECURITY', t);
 		EXECUTE pg_catalog.format('CREATE POLICY access_check ON witness.%I FOR SELECT USING (witness.access_check())', t);
 		EXECUTE pg_catalog.format('COMMENT ON POLICY access_check ON witness.%I IS %L', t,
@@ -7751,7 +7751,7 @@ GRANT SELECT ON witness.log, witness.tracked_tables, witness.seal_status TO witn
 GRANT EXECUTE ON FUNCTION witness._seal_status() TO witness_admin, witness_auditor, witness_reader;
 GRANT SELECT ON witness.verification_status TO witness_admin, witness_auditor;
 GRANT EXECUTE ON FUNCTION witness._verification_status() TO witness_admin, witness_auditor;
-GRANT SELECT ON witness.collector_status, witness.collector TO witness_admin, witness_auditor;
+GRANT SELECT ON witness.collector_status, witness.collector, witness.collector_origin TO witness_admin, witness_auditor;
 GRANT EXECUTE ON FUNCTION witness._collector_status() TO witness_admin, witness_auditor;
 -- Summaries and monitoring (docs/monitoring.md): counts, no values. witness.stats shows the last
 -- verification's result, which witness_reader does not see elsewhere either.
@@ -7790,7 +7790,8 @@ GRANT EXECUTE ON FUNCTION witness._partition_range(regclass) TO witness_admin, w
 -- trail (witness.log).
 GRANT SELECT ON witness.tracked_table, witness.ddl_event, witness.erasure, witness.subject_access,
                 witness.key_rotation, witness.auditor_grant, witness.activity, witness.subject_binding,
-                witness.legal_hold, witness.verification_run, witness.retention_rule, witness.retention_run, witness.era
+                witness.legal_hold, witness.verification_run, witness.retention_rule, witness.retention_run, witness.era,
+                witness.trail_publication
 	TO witness_admin;
 
 -- Exports for other systems (docs/exports.md): auditors, and readers (who get witness.log's masked
