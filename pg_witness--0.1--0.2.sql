@@ -3297,7 +3297,7 @@ BEGIN
 				                           WHERE (f.entry).old_subject_key IS NOT NULL
 				                             AND NOT (f.entry).id = ANY (COALESCE(moved_ids, '{}')));
 			END IF;
-			SELECT count(*) INTO held FROM witness._entries_at(moves, tids) f WHERE witness._hold_covers(h, f.entry);
+			followed := witness._erasure_followed_holds(h, ids); SELECT count(*) INTO held FROM witness._entries_at(moves, tids) f WHERE EXISTS (SELECT FROM unnest(followed) x WHERE witness._hold_covers(x, f.entry));
 		ELSIF h.table_name IS NULL AND h.row_key IS NULL AND h.since IS NULL AND h.until IS NULL THEN
 			-- The subject's hold (or one on every entry) with no other scope covers every entry.
 			held := cardinality(ids);
@@ -3812,10 +3812,13 @@ BEGIN
 	ELSE
 		-- Set right again: a restore keeps the publication but not its tables (they belong to the
 		-- extension), and so does DROP and CREATE EXTENSION; a row filter or column list, or updates
-		-- published, would ship a trail the collector reports as tampered or refuses (a review).
+		-- published, would ship a trail the collector reports as tampered or refuses (a review). Taken
+		-- over first: one made by a role with CREATE on the database stayed that role's to alter or
+		-- drop (a review of this change), as does a restored one its dumped owner's.
+		ALTER PUBLICATION witness_trail OWNER TO CURRENT_USER;
 		ALTER PUBLICATION witness_trail SET TABLE witness.entry, witness.block, witness.era;
 		ALTER PUBLICATION witness_trail SET (publish = 'insert', publish_via_partition_root = true);
-		RAISE NOTICE 'publication "witness_trail" set to the trail''s tables, inserts only';
+		RAISE NOTICE 'publication "witness_trail" set to the trail''s tables, inserts only, owned by %', current_user;
 	END IF;
 	COMMENT ON PUBLICATION witness_trail IS 'pg_witness: the trail, inserts only, for a collector (docs/central.md)';
 	-- The trail names the database it comes from (witness.collector_status.source_matches).

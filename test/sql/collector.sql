@@ -130,9 +130,19 @@ CREATE DATABASE regress_witness_pub;
 \c regress_witness_pub
 \set VERBOSITY terse
 CREATE EXTENSION pg_witness;
+-- A role with CREATE on the database made a publication of that name first: publish_trail() takes it
+-- over (a review: it was set right but stayed that role's, who then stopped it publishing inserts).
+CREATE ROLE co_squatter;
+DO $$ BEGIN EXECUTE format('GRANT CREATE ON DATABASE %I TO co_squatter', current_database()); END $$;
 SET client_min_messages = error; -- no wal_level warning
+SET ROLE co_squatter;
+CREATE PUBLICATION witness_trail;
+RESET ROLE;
 SELECT witness.publish_trail();
 RESET client_min_messages;
+SELECT pg_get_userbyid(pubowner) = current_user AS owned_by_caller, pubinsert, pubupdate,
+       (SELECT count(*) FROM pg_publication_tables t WHERE t.pubname = p.pubname) AS tables
+FROM pg_publication p WHERE pubname = 'witness_trail';
 SELECT new_values::jsonb ->> 'database_id' = witness.database_id() AS names_itself,
        new_values::jsonb ->> 'role_name' AS role_name FROM witness.entry WHERE table_name = 'trail_publication';
 SELECT row_to_json(e)::text AS pubrow FROM witness.entry e WHERE table_name = 'trail_publication' \gset
@@ -159,6 +169,7 @@ SELECT published_as LIKE '%/regress_witness_pub' AS names_the_publisher, source_
 \set VERBOSITY terse
 DROP DATABASE regress_witness_wrong;
 DROP DATABASE regress_witness_pub;
+DROP ROLE co_squatter;
 
 DROP TABLE co_items;
 DO $$ BEGIN EXECUTE format('REVOKE CREATE ON DATABASE %I FROM co_creator, co_owner', current_database()); END $$;

@@ -289,6 +289,22 @@ SELECT witness.release_hold('dispute-991', 'settled') > 0 AS released, witness.r
 SELECT witness.untrack('lh.payment');
 SELECT witness.untrack('lh.sealed_payment');
 SELECT s AS subject, witness.erase_subject(s, 'no sealed payload stays') AS erased FROM unnest(ARRAY['ann@lh.example', 'bo@lh.example']) s;
+-- A hold that names a subject and a row key follows the row as well when another subject is erased:
+-- the held row, moved to that subject after its key changed, keeps its move (a review of the change
+-- found it emptied, while retention kept it).
+CREATE TABLE lh.deposit (id int PRIMARY KEY, owner text, note text);
+SELECT witness.track('lh.deposit', 'pii', subject_column => 'owner', encrypt => false);
+GRANT SELECT, UPDATE ON lh.deposit TO lh_dml;
+INSERT INTO lh.deposit VALUES (992, 'cy@lh.example', 'b'), (6, 'di@lh.example', 'y');
+SELECT witness.hold('k-992', 'dispute', subject => 'cy@lh.example', "table" => 'lh.deposit', row_key => '{"id": 992}') > 0 AS held;
+SET ROLE lh_dml;
+UPDATE lh.deposit SET id = 9992 WHERE id = 992;
+UPDATE lh.deposit SET owner = 'di@lh.example' WHERE id = 9992;
+RESET ROLE;
+SELECT witness.erase_subject('di@lh.example', 'would empty the held row''s move');
+SELECT witness.release_hold('k-992', 'settled') > 0 AS released;
+SELECT witness.untrack('lh.deposit');
+SELECT s AS subject, witness.erase_subject(s, 'test over') AS erased FROM unnest(ARRAY['cy@lh.example', 'di@lh.example']) s;
 
 -- Clean up: nothing stays held.
 SELECT witness.release_hold('case-subject', 'test over') > 0 AS released;
