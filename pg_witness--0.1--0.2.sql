@@ -3255,11 +3255,12 @@ REVOKE ALL ON FUNCTION witness._entry_held(bigint) FROM PUBLIC;
 -- also its copies for every key the held row took, up to the last entry erased (an attack review: a
 -- role with only DML changed a held row's key, then moved the row to another subject, whose erasure
 -- emptied the held row's later entries). The key changes are looked for in every entry from the
--- hold's since on: an erasure under a hold on a row key reads that part of the trail.
+-- hold's since on, up to the last of ids (the entries checked against the hold): an erasure under a
+-- hold on a row key reads that part of the trail, and none when no entry is to be checked.
 CREATE FUNCTION witness._erasure_followed_holds(h witness.legal_hold, ids bigint[]) RETURNS witness.legal_hold[]
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT CASE WHEN h.row_key IS NULL OR cardinality(ids) IS NULL THEN ARRAY[h]
+	SELECT CASE WHEN h.row_key IS NULL OR COALESCE(cardinality(ids), 0) = 0 THEN ARRAY[h]
 	            ELSE witness._moved_row_holds(ARRAY[h],
 	                     (SELECT COALESCE(min(e.id), 0) FROM witness.entry e WHERE e.stmt_time >= COALESCE(h.since, '-infinity')),
 	                     (SELECT max(i) FROM unnest(ids) i)) END
@@ -3297,7 +3298,7 @@ BEGIN
 				                           WHERE (f.entry).old_subject_key IS NOT NULL
 				                             AND NOT (f.entry).id = ANY (COALESCE(moved_ids, '{}')));
 			END IF;
-			followed := witness._erasure_followed_holds(h, ids); SELECT count(*) INTO held FROM witness._entries_at(moves, tids) f WHERE EXISTS (SELECT FROM unnest(followed) x WHERE witness._hold_covers(x, f.entry));
+			followed := witness._erasure_followed_holds(h, moves); SELECT count(*) INTO held FROM witness._entries_at(moves, tids) f WHERE EXISTS (SELECT FROM unnest(followed) x WHERE witness._hold_covers(x, f.entry));
 		ELSIF h.table_name IS NULL AND h.row_key IS NULL AND h.since IS NULL AND h.until IS NULL THEN
 			-- The subject's hold (or one on every entry) with no other scope covers every entry.
 			held := cardinality(ids);
