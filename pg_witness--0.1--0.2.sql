@@ -737,6 +737,15 @@ CREATE FUNCTION witness._merkle_tree_proof(tree bytea, entry_id bigint, OUT leaf
 AS 'MODULE_PATHNAME', 'witness_merkle_tree_proof' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION witness._merkle_tree_proof(bytea, bigint) IS 'internal: position and RFC 9162 audit path of an entry in a tree of witness._merkle_tree (leaf_index NULL when it is not a member)';
 
+-- In a cluster behind the trail's transaction ids (a restore), the first id of the entries captured
+-- here, which the next seal puts into a new era (docs/verification.md, "Transaction-id eras"); NULL
+-- when no era is due. Until then they are pending, not members of the old blocks their ids' low
+-- transaction ids would place them in.
+CREATE FUNCTION witness._due_era_first_id() RETURNS bigint
+AS 'MODULE_PATHNAME', 'witness_due_era_first_id' LANGUAGE C STABLE;
+COMMENT ON FUNCTION witness._due_era_first_id() IS 'internal: the first entry id of the transaction-id era the next seal will start, NULL when none is due';
+REVOKE ALL ON FUNCTION witness._due_era_first_id() FROM PUBLIC;
+
 -- The block whose snapshot first sees transaction x, among the blocks of the era of entry entry_id
 -- (witness.era). Within an era each block's snapshot sees every transaction the previous one saw
 -- (verify() checks it), so a binary search over the block numbers finds it in O(log blocks) lookups;
@@ -777,7 +786,7 @@ BEGIN
 			lo := mid + 1;
 		END IF;
 	END LOOP;
-	SELECT * INTO b FROM witness.block WHERE block_no = found_no;
+	SELECT * INTO b FROM witness.block WHERE block_no = found_no; IF entry_id > b.last_entry_id AND entry_id >= witness._due_era_first_id() THEN RETURN NULL; END IF;
 	RETURN b;
 END
 $$;

@@ -137,6 +137,7 @@ SELECT * FROM act_show(:start);
 SELECT COALESCE(max(activity_id), 0) AS start FROM witness.activity \gset
 
 -- Refused attempts, recorded although their transaction aborts.
+PREPARE act_probe(text) AS SELECT witness.subject_export($1, 'json', 'curious');
 SET ROLE act_intruder;
 SELECT * FROM act_acct;
 UPDATE act_plain SET v = 'y';
@@ -152,10 +153,15 @@ ALTER TABLE act_plain ADD COLUMN z int;
 -- A password, or a data subject, in a refused statement is not kept: the trail is append-only.
 ALTER ROLE act_app PASSWORD 'sekrit';
 SELECT witness.subject_export('ann@example.org', 'json', 'curious');
+SELECT witness.hold ('probe', 'curious', subject => 'ann@example.org');
+EXECUTE act_probe('ann@example.org');
+-- Refused in the executor of a utility command: recorded once, not once per hook it passes.
+EXPLAIN ANALYZE SELECT * FROM act_acct;
 -- Refusals the caller's own exception handler catches are recorded too (once each).
 DO $$ BEGIN PERFORM * FROM act_acct; EXCEPTION WHEN insufficient_privilege THEN RAISE NOTICE 'caught: %', SQLERRM; END $$;
 DO $$ BEGIN EXECUTE 'ALTER TABLE act_plain ADD COLUMN z int'; EXCEPTION WHEN insufficient_privilege THEN RAISE NOTICE 'caught: %', SQLERRM; END $$;
 RESET ROLE;
+DEALLOCATE act_probe;
 -- pg_witness's own refusals to let capture be switched off, named after the role that tried (not
 -- the owner of the pg_witness function that refused).
 ALTER TABLE act_plain DISABLE TRIGGER witness_capture;

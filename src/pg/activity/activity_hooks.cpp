@@ -910,7 +910,11 @@ void activity_note_refusal()
 	MemoryContext saved = MemoryContextSwitchTo(TopMemoryContext);
 	ErrorData *edata = CopyErrorData();
 	MemoryContextSwitchTo(saved);
-	if (is_refusal(edata)) {
+	// Already noted on its way out of an inner hook: the executor of an EXECUTE, EXPLAIN ANALYZE or
+	// CREATE TABLE AS refused it before the utility command's hook saw it (it was recorded twice).
+	const bool noted = noted_code == edata->sqlerrcode && edata->message != nullptr &&
+	                   strncmp(noted_message, edata->message, sizeof(noted_message) - 1) == 0;
+	if (is_refusal(edata) && !noted) {
 		record_refusal(edata);
 		noted_code = edata->sqlerrcode;
 		strlcpy(noted_message, edata->message != nullptr ? edata->message : "", sizeof(noted_message));

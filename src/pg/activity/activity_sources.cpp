@@ -75,6 +75,44 @@ void copy_ascii(char *out, int size, const char *bytes)
 	out[i] = '\0';
 }
 
+namespace
+{
+
+// Whether text calls a function of that name: the name, not part of a longer word, then "(" after
+// optional white space ("witness.hold(", "hold (", not "threshold" or "holder(").
+bool names_call_of(const char *text, const char *name)
+{
+	const size_t n = strlen(name);
+	for (const char *at = strcasestr(text, name); at != nullptr; at = strcasestr(at + 1, name)) {
+		const bool starts = at == text || !(isalnum((unsigned char)at[-1]) || at[-1] == '_');
+		const char *after = at + n;
+		while (isspace((unsigned char)*after))
+			after++;
+		if (starts && *after == '(')
+			return true;
+	}
+	return false;
+}
+
+// An SQL EXECUTE of a prepared statement: keeps "EXECUTE name" and withholds its parameters.
+bool keep_execute_name(ActivityEvent *e, const char *text)
+{
+	const char *p = text;
+	while (isspace((unsigned char)*p))
+		p++;
+	if (pg_strncasecmp(p, "execute", 7) != 0 || !isspace((unsigned char)p[7]))
+		return false;
+	const char *open = strchr(p, '(');
+	if (open == nullptr)
+		return false;
+	const int keep = pg_mbcliplen(text, (int)(open - text), (int)Min((size_t)(open - text), (size_t)kActivityStatementBytes - 64));
+	snprintf(e->statement, sizeof(e->statement), "%.*s(withheld: the parameters may name a data subject)", keep, text);
+	e->statement_length = (int32)strlen(e->statement);
+	return true;
+}
+
+} // namespace
+
 void fill_statement(ActivityEvent *e, const char *text)
 {
 	if (text == nullptr)
@@ -87,12 +125,21 @@ void fill_statement(ActivityEvent *e, const char *text)
 		e->statement_length = (int32)strlcpy(e->statement, kWithheldPassword, sizeof(e->statement));
 		return;
 	}
-	// Nor the data subject of a (refused) subject access, erasure or binding: erasure could not reach it.
+	// Nor the data subject of a (refused) subject access, erasure, binding or hold: erasure could not
+	// reach it (hold() found missing by a helper's review).
 	for (const char *f : {"subject_export", "erase_subject", "bind_subject", "my_trail"})
 		if (strcasestr(text, f) != nullptr) {
 			e->statement_length = (int32)strlcpy(e->statement, kWithheldSubject, sizeof(e->statement));
 			return;
 		}
+	if (names_call_of(text, "hold")) {
+		e->statement_length = (int32)strlcpy(e->statement, kWithheldSubject, sizeof(e->statement));
+		return;
+	}
+	// Nor the parameters of a prepared statement's EXECUTE: they may be the subject of a
+	// subject_export() or erase_subject() prepared earlier, whose text named the function.
+	if (keep_execute_name(e, text))
+		return;
 	// Nor the passphrase or pseudonym key of a (refused) export (docs/exports.md).
 	for (const char *f : {"export_encrypted", "pseudonym_key"})
 		if (strcasestr(text, f) != nullptr) {

@@ -472,8 +472,12 @@ bool describe(ObjectAccessType access, Oid class_id, Oid object_id, int sub_id, 
 }
 
 // What PostgreSQL itself does as part of a command (a table's row type, its TOAST table, the
-// triggers a DROP TABLE takes with it are not: they are the user's command's).
-bool is_internal(ObjectAccessType access, void *arg)
+// triggers a DROP TABLE takes with it are not: they are the user's command's). A relation dropped
+// internally is the transient copy that VACUUM FULL, CLUSTER or a rewrite swaps in and drops
+// (pg_temp_N, in the table's schema), or an index REINDEX CONCURRENTLY or a column's new type rebuilt;
+// retention.md advises VACUUM FULL of the trail, and each left a false "dropped" (a helper's review).
+// No user's DROP is internal; triggers dropped internally (a partition detached) are still recorded.
+bool is_internal(ObjectAccessType access, Oid class_id, void *arg)
 {
 	if (arg == nullptr)
 		return false;
@@ -482,6 +486,8 @@ bool is_internal(ObjectAccessType access, void *arg)
 		return ((ObjectAccessPostCreate *)arg)->is_internal;
 	case OAT_POST_ALTER:
 		return ((ObjectAccessPostAlter *)arg)->is_internal;
+	case OAT_DROP:
+		return class_id == RelationRelationId && (((ObjectAccessDrop *)arg)->dropflags & PERFORM_DELETION_INTERNAL) != 0;
 	default:
 		return false;
 	}
@@ -499,7 +505,7 @@ void on_object_access(ObjectAccessType access, Oid class_id, Oid object_id, int 
 		return;
 	Oid witness_schema;
 	bool in_witness_function;
-	if (is_internal(access, arg) || !activity_session_change(&witness_schema, &in_witness_function))
+	if (is_internal(access, class_id, arg) || !activity_session_change(&witness_schema, &in_witness_function))
 		return;
 	// pg_witness's own functions create, enable (always) and drop its triggers and partitions: not
 	// recorded. What else runs inside them (an event trigger of someone else's, fired by their DDL)

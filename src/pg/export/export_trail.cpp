@@ -13,6 +13,7 @@
 // here: compact JSON, one member after the other, without the per-call type lookups of
 // json_build_object().
 #include "pg/common/pg_includes.hpp"
+#include "pg/seal/sealer.hpp"
 
 #include "pg/common/trail_catalog.hpp"
 #include "pg/common/trail_partitions.hpp"
@@ -53,6 +54,14 @@ const char *const kHeaderAndBlocksQuery =
     " UNION ALL"
     " (SELECT pg_catalog.json_build_object('type', 'era', 'era_no', e.era_no, 'first_entry_id', e.first_entry_id,"
     " 'first_block_no', e.first_block_no)::pg_catalog.text FROM witness.era e ORDER BY e.first_entry_id)";
+
+// In a cluster behind the trail's transaction ids, the era the next seal will start, marked due
+// (docs/verification.md): the entries captured here are pending in it, not inserted into old blocks.
+const char *const kDueEraFormat =
+    " UNION ALL"
+    " SELECT pg_catalog.json_build_object('type', 'era', 'era_no',"
+    " COALESCE((SELECT pg_catalog.max(x.era_no) FROM witness.era x), 1) OPERATOR(pg_catalog.+) 1,"
+    " 'first_entry_id', %lld::pg_catalog.int8, 'first_block_no', %lld::pg_catalog.int8, 'due', true)::pg_catalog.text";
 
 // Version 0.2: the kept leaf hashes of pruned entries (docs/retention.md), after the blocks.
 const char *const kPrunedQuery =
@@ -542,10 +551,13 @@ Datum witness_export_trail(PG_FUNCTION_ARGS)
 		st->econtext = rsinfo->econtext;
 		RegisterExprContextCallback(st->econtext, shutdown_export, PointerGetDatum(st));
 		funcctx->user_fctx = st;
+		const DueEra due = due_era(st->snapshot);
+		const char *due_line = due.first_entry_id == 0 ? ""
+		                                               : psprintf(kDueEraFormat, (long long)due.first_entry_id,
+		                                                          (long long)due.first_block_no);
 		line_cursor_open(&st->lines, funcctx->multi_call_memory_ctx,
-		                 OidIsValid(witness_relation_if_exists("pruned_leaf"))
-		                     ? psprintf("%s%s", kHeaderAndBlocksQuery, kPrunedQuery)
-		                     : kHeaderAndBlocksQuery,
+		                 psprintf("%s%s%s", kHeaderAndBlocksQuery, due_line,
+		                          OidIsValid(witness_relation_if_exists("pruned_leaf")) ? kPrunedQuery : ""),
 		                 st->snapshot);
 		st->phase = PhaseLines;
 	}

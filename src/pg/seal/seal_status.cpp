@@ -9,10 +9,12 @@
 
 #include "pg/seal/sealer_registry.hpp"
 #include "pg/seal/sealer_worker.hpp"
+#include "pg/seal/sealer.hpp"
 #include "pg/common/access_check.hpp"
 
 extern "C" {
 #include "access/xlog.h"
+#include "utils/snapmgr.h"
 #include "utils/resowner.h"
 }
 
@@ -43,6 +45,34 @@ void forget_at_prepare(XactEvent event, void *)
 {
 	if (event == XACT_EVENT_PREPARE)
 		wake_at_commit = false;
+}
+
+} // namespace
+
+namespace
+{
+
+// In a cluster behind the trail's transaction ids, the entries of the era the next seal will start:
+// the newest block's snapshot sees their (low) transaction ids, yet none is sealed (due_era()).
+void add_due_era_pending(HeapTuple newest, TupleDesc desc, PendingSummary *s)
+{
+	DueEra due = due_era(GetActiveSnapshot());
+	if (due.first_entry_id == 0)
+		return;
+	bool isnull;
+	Oid argtypes[2] = {INT8OID, PG_SNAPSHOTOID};
+	Datum args[2] = {Int64GetDatum(due.first_entry_id), SPI_getbinval(newest, desc, 3, &isnull)};
+	if (SPI_execute_with_args("SELECT pg_catalog.count(*), pg_catalog.min(stmt_time) FROM witness.entry"
+	                          " WHERE id OPERATOR(pg_catalog.>=) $1 AND pg_catalog.pg_visible_in_snapshot(xid, $2)",
+	                          2, argtypes, args, nullptr, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "pg_witness: could not count the pending entries of the due era");
+	HeapTuple row = SPI_tuptable->vals[0];
+	s->entries_pending += DatumGetInt64(SPI_getbinval(row, SPI_tuptable->tupdesc, 1, &isnull));
+	Datum oldest = SPI_getbinval(row, SPI_tuptable->tupdesc, 2, &isnull);
+	if (!isnull && (!s->has_pending || DatumGetTimestampTz(oldest) < s->oldest_pending_since)) {
+		s->has_pending = true;
+		s->oldest_pending_since = DatumGetTimestampTz(oldest);
+	}
 }
 
 } // namespace
@@ -116,6 +146,8 @@ PendingSummary pending_summary()
 	Datum oldest = SPI_getbinval(row, SPI_tuptable->tupdesc, 2, &isnull);
 	s.has_pending = !isnull;
 	s.oldest_pending_since = isnull ? 0 : DatumGetTimestampTz(oldest);
+	if (has_block)
+		add_due_era_pending(newest, newest_desc, &s);
 	SPI_finish();
 	return s;
 }

@@ -410,6 +410,27 @@ SealOutcome seal_once(bool wait, Datum values[BlockNatts], bool nulls[BlockNatts
 	return SealOutcome::Sealed;
 }
 
+// In a cluster whose transaction ids are behind the newest block's, the entries from the due era's
+// first id on were captured here, and no block of the old era can hold them: readers take them as
+// pending, as the next seal will, instead of placing them by their low transaction ids among the old
+// blocks (which verify() would report as entries inserted). The same choice of first id as the seal,
+// without its wait for writers: an entry still being written is not visible to a reader either.
+DueEra due_era(Snapshot snap)
+{
+	DueEra due = {0, 0};
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "pg_witness: SPI_connect failed");
+	PreviousBlock prev;
+	read_state(snap, &prev);
+	Era era = read_era(snap);
+	if (era.table && xids_behind(prev, era)) {
+		due.first_entry_id = new_era_first_id(snap, prev, era);
+		due.first_block_no = prev.block_no + 2; // after the block that will close the old era
+	}
+	SPI_finish();
+	return due;
+}
+
 } // namespace witness::pg
 
 extern "C" {
@@ -432,5 +453,19 @@ Datum witness_seal(PG_FUNCTION_ARGS)
 	// What the readers' lookups need, after commit of the entries, never in the capture.
 	witness::pg::maintain_lookup();
 	return (Datum)0;
+}
+
+PG_FUNCTION_INFO_V1(witness_due_era_first_id);
+Datum witness_due_era_first_id(PG_FUNCTION_ARGS);
+
+// witness._due_era_first_id(): the first entry id of the era the next seal will start, NULL when
+// none is due.
+Datum witness_due_era_first_id(PG_FUNCTION_ARGS)
+{
+	witness::pg::check_access();
+	witness::pg::DueEra due = witness::pg::due_era(GetActiveSnapshot());
+	if (due.first_entry_id == 0)
+		PG_RETURN_NULL();
+	PG_RETURN_INT64(due.first_entry_id);
 }
 }

@@ -13,4 +13,12 @@ enum class SealOutcome { Sealed, NothingToSeal, Busy };
 // returns Busy at once. On Sealed, the new block row is in values/nulls.
 SealOutcome seal_once(bool wait, Datum values[BlockNatts], bool nulls[BlockNatts]);
 
+// The transaction-id era the next seal will start, read under snap (docs/verification.md,
+// "Transaction-id eras"): first_entry_id 0 when none is due.
+struct DueEra {
+	int64 first_entry_id;
+	int64 first_block_no;
+};
+DueEra due_era(Snapshot snap);
+
 } // namespace witness::pg

@@ -12,6 +12,7 @@
 #include "pg/verify/verifier_bridge.hpp"
 #include "pg/verify/verify_trail.hpp"
 #include "pg/seal/seal_status.hpp"
+#include "pg/seal/sealer.hpp"
 #include "pg/common/access_check.hpp"
 
 extern "C" {
@@ -151,14 +152,21 @@ Eras read_eras()
 	if (SPI_execute("SELECT first_entry_id, first_block_no FROM witness.era ORDER BY first_entry_id", true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "pg_witness: could not read witness.era");
 	e.n = (int)SPI_processed;
-	e.first_ids = (int64 *)SPI_palloc(sizeof(int64) * Max(e.n, 1));
-	e.first_blocks = (int64 *)SPI_palloc(sizeof(int64) * Max(e.n, 1));
+	e.first_ids = (int64 *)SPI_palloc(sizeof(int64) * (e.n + 1));
+	e.first_blocks = (int64 *)SPI_palloc(sizeof(int64) * (e.n + 1));
 	for (int i = 0; i < e.n; i++) {
 		bool isnull;
 		e.first_ids[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
 		e.first_blocks[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
 	}
 	SPI_finish();
+	// The era the next seal will start: its entries are pending, not inserted into old blocks.
+	DueEra due = due_era(GetActiveSnapshot());
+	if (due.first_entry_id != 0) {
+		e.first_ids[e.n] = due.first_entry_id;
+		e.first_blocks[e.n] = due.first_block_no;
+		e.n++;
+	}
 	return e;
 }
 
