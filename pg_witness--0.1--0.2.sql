@@ -560,6 +560,10 @@ $$;
 COMMENT ON FUNCTION witness._check_utf8(text, text) IS 'internal: raises 22021 unless the text is valid UTF-8 (in a SQL_ASCII database it may hold any bytes)';
 REVOKE ALL ON FUNCTION witness._check_utf8(text, text) FROM PUBLIC;
 
+-- A request by a role that is not a superuser is recorded before the erasure looks for anything, in
+-- witness.subject_access (format erasure), committed by a record worker whatever happens next: rolled
+-- back, or refused by a hold, it would otherwise tell a member of witness_admin, who may not read
+-- encrypted values, how many entries a guessed subject has, with no trace of whose (a helper's review).
 CREATE FUNCTION witness.erase_subject(subject text, reason text) RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
@@ -597,7 +601,7 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 	-- One erasure at a time: two would race to update the same entries. (The lookup maintenance lock
 	-- is taken later, by witness._lookup_forget_keys(), once the entries are known: taken here, an
 	-- erasure under load waited for the maintainer and then took whatever had been captured meanwhile.)
-	PERFORM witness._take_mutex('erase_subject');
+	PERFORM witness._take_mutex('erase_subject'); IF NOT (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = witness._outer_user()) THEN PERFORM witness._record_subject_access(subject, 'erasure', reason); END IF;
 	-- Encrypted entries carry the subject's keyed pseudonym instead of the subject: under the current
 	-- and the previous master key, and the kept keys of retired ones (a pseudonym stays what it was at
 	-- capture).
@@ -1189,7 +1193,7 @@ BEGIN
 		-- The block: the previous entry's, when it is this one's too, else a binary search.
 		IF b.block_no IS NULL OR NOT pg_visible_in_snapshot(e.xid, b.snapshot)
 		   OR (prev_snapshot IS NOT NULL AND pg_visible_in_snapshot(e.xid, prev_snapshot))
-		   OR e.id < b_era_first OR e.id >= b_era_next THEN
+		   OR e.id < b_era_first OR e.id >= b_era_next OR NOT COALESCE(e.id BETWEEN b.first_entry_id AND b.last_entry_id, false) THEN
 			b := witness._block_of_xid(e.xid, e.id);
 			prev_snapshot := NULL;
 			IF b.block_no IS NOT NULL THEN
@@ -2751,7 +2755,7 @@ COMMENT ON INDEX witness.bound_subject_role IS 'the bindings of one role: how wi
 SELECT pg_catalog.pg_extension_config_dump('witness.bound_subject', '');
 REVOKE ALL ON witness.bound_subject FROM PUBLIC;
 
-COMMENT ON COLUMN witness.subject_access.format IS 'json or csv (witness.subject_export()), or my_trail: a bound role read its own entries through witness.my_trail';
+COMMENT ON COLUMN witness.subject_access.format IS 'json or csv (witness.subject_export()), my_trail: a bound role read its own entries through witness.my_trail, or erasure: a role that is not a superuser called witness.erase_subject() for the subject (recorded before it looks, kept if it rolls back)';
 
 CREATE FUNCTION witness._seal_bound_subject(subject text, binding_id bigint) RETURNS bytea
 AS 'MODULE_PATHNAME', 'witness_seal_bound_subject' LANGUAGE C VOLATILE STRICT;

@@ -156,6 +156,9 @@ on_c1 check "c/from_s1: witness.seal() is refused in a collector (55000)" 55000 
 # ---------------------------------------------------------------------------------------------
 say "pgbench on both sources (4 clients each, 12 s) while their sealers run; an erasure on s1"
 
+# s1's transaction ids first go 30,000 ahead of the collector's (subtransactions, each with an id of
+# its own): s1's blocks then carry snapshots the collector's cluster has not reached.
+on_s1 q "CREATE TEMP TABLE burn (i int); DO \$\$ BEGIN FOR i IN 1..30000 LOOP BEGIN INSERT INTO burn VALUES (i); EXCEPTION WHEN OTHERS THEN NULL; END; END LOOP; END \$\$" >/dev/null
 "$PGBENCH" -n -c 4 -j 2 -T 12 -h "$WORK/s1" -p "$P1" shop >"$WORK/pgbench1.out" 2>&1 &
 PGBENCH_PIDS+=($!)
 "$PGBENCH" -n -c 4 -j 2 -T 12 -h "$WORK/s2" -p "$P2" shop >"$WORK/pgbench2.out" 2>&1 &
@@ -194,6 +197,10 @@ for s in s1 s2; do
 		"SELECT status, blocks_checked, entries_checked, entries_pending, entries_erased FROM witness.verify()"
 	Q_HOST=$WORK/c Q_PORT=$PC DB=from_$s check "c/from_$s: the same entries and blocks as the source, none of its own" "$counts" \
 		"SELECT (SELECT count(*) FROM witness.entry), (SELECT max(block_no) FROM witness.block), (SELECT block_hash FROM witness.block ORDER BY block_no DESC LIMIT 1)"
+	# The blocks carry the source cluster's snapshots, which the collector's own transaction ids need
+	# not reach: a collector seals nothing, and no era is ever due there.
+	Q_HOST=$WORK/c Q_PORT=$PC DB=from_$s check "c/from_$s: no transaction-id era is due in a collector (its cluster's next xid against the source's newest block: $(q_on "$WORK/c" "$PC" "from_$s" "SELECT pg_current_xact_id() < (SELECT pg_snapshot_xmax(snapshot) FROM witness.block ORDER BY block_no DESC LIMIT 1)"), t meaning behind)" t \
+		"SELECT witness._due_era_first_id() IS NULL"
 	Q_HOST=$WORK/c Q_PORT=$PC DB=from_$s check "c/from_$s: pgbench entries arrived" t \
 		"SELECT count(*) > 1000 FROM witness.entry WHERE table_name = 'pgbench_history'"
 	check_trail "c/from_$s" "$WORK/c" "$PC" "from_$s"

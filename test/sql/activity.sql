@@ -154,7 +154,9 @@ ALTER TABLE act_plain ADD COLUMN z int;
 ALTER ROLE act_app PASSWORD 'sekrit';
 SELECT witness.subject_export('ann@example.org', 'json', 'curious');
 SELECT witness.hold ('probe', 'curious', subject => 'ann@example.org');
+SELECT witness."hold"/**/('probe', 'curious', subject => 'ann@example.org');
 EXECUTE act_probe('ann@example.org');
+/* a comment first */ EXPLAIN ANALYZE EXECUTE act_probe('ann@example.org');
 -- Refused in the executor of a utility command: recorded once, not once per hook it passes.
 EXPLAIN ANALYZE SELECT * FROM act_acct;
 -- Refusals the caller's own exception handler catches are recorded too (once each).

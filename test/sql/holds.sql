@@ -129,12 +129,27 @@ FROM witness.holds ORDER BY hold_id;
 
 -- A member of witness_admin holds and releases; who did is recorded.
 GRANT USAGE ON SCHEMA lh TO lh_admin;
+SELECT COALESCE(max(access_id), 0) AS access0 FROM witness.subject_access \gset
 SET ROLE lh_admin;
 SELECT witness.hold('case-admin', 'by the admin', "table" => 'lh.customer', row_key => '{"id": 3}') > 0 AS held;
 SELECT name, in_force, table_name, row_key, held_by FROM witness.holds WHERE name = 'case-admin';
 -- Even an admin writes the table only through the functions.
 INSERT INTO witness.legal_hold (event, name, reason, recorded_by) VALUES ('held', 'forged', 'x', 'x');
+-- An admin's erasure request is recorded before it looks, in a transaction of its own: rolled back,
+-- or refused by a throw-away hold (whose refusal counts the entries), it still says who asked about
+-- whom (the subject as a salted digest).
+BEGIN;
+SELECT witness.erase_subject('dee@lh.example', 'probe 1') >= 0 AS answered;
+ROLLBACK;
+BEGIN;
+SELECT witness.hold('probe', 'probing', "table" => 'lh.customer') > 0 AS held;
+SELECT witness.erase_subject('ann@lh.example', 'probe 2');
+ROLLBACK;
 RESET ROLE;
+SELECT format, reason, role_name, subject_digest = witness._subject_digest(subject_salt, 'dee@lh.example') AS names_dee,
+       subject_digest = witness._subject_digest(subject_salt, 'ann@lh.example') AS names_ann
+FROM witness.subject_access WHERE access_id > :access0 ORDER BY access_id;
+SELECT count(*) AS erasures, (SELECT count(*) FROM witness.holds WHERE name = 'probe') AS holds FROM witness.erasure WHERE reason LIKE 'probe%';
 
 -- A table owner, a DML-only role and a role with CREATE on the database: no hold, no release, no
 -- reading, no writing, no internal function.

@@ -67,8 +67,10 @@ Datum witness_record_subject_access(PG_FUNCTION_ARGS)
 	text *reason = PG_GETARG_TEXT_PP(2);
 	if (VARSIZE_ANY_EXHDR(subject) == 0)
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("subject must not be null or empty")));
-	// my_trail: a bound role read its own entries through witness.my_trail (access/my_trail.cpp).
-	if (strcmp(format, "json") != 0 && strcmp(format, "csv") != 0 && strcmp(format, "my_trail") != 0)
+	// my_trail: a bound role read its own entries through witness.my_trail (access/my_trail.cpp);
+	// erasure: a role that is not a superuser asked witness.erase_subject() to erase them.
+	if (strcmp(format, "json") != 0 && strcmp(format, "csv") != 0 && strcmp(format, "my_trail") != 0 &&
+	    strcmp(format, "erasure") != 0)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("unknown export format \"%s\"", format)));
 	int reason_len = VARSIZE_ANY_EXHDR(reason);
 	if (reason_len == 0 || reason_len > kMaxReasonBytes)

@@ -78,34 +78,33 @@ void copy_ascii(char *out, int size, const char *bytes)
 namespace
 {
 
-// Whether text calls a function of that name: the name, not part of a longer word, then "(" after
-// optional white space ("witness.hold(", "hold (", not "threshold" or "holder(").
-bool names_call_of(const char *text, const char *name)
+bool identifier_char(char c)
 {
-	const size_t n = strlen(name);
-	for (const char *at = strcasestr(text, name); at != nullptr; at = strcasestr(at + 1, name)) {
-		const bool starts = at == text || !(isalnum((unsigned char)at[-1]) || at[-1] == '_');
-		const char *after = at + n;
-		while (isspace((unsigned char)*after))
-			after++;
-		if (starts && *after == '(')
-			return true;
-	}
-	return false;
+	return isalnum((unsigned char)c) || c == '_' || c == '$' || IS_HIGHBIT_SET(c);
 }
 
-// An SQL EXECUTE of a prepared statement: keeps "EXECUTE name" and withholds its parameters.
+// Where text holds word as a word of its own (case-insensitive; quotes and comments around it count as
+// separators: "hold", witness.hold/**/(, not threshold or holder), or nullptr.
+const char *find_word(const char *text, const char *word)
+{
+	const size_t n = strlen(word);
+	for (const char *at = strcasestr(text, word); at != nullptr; at = strcasestr(at + 1, word))
+		if ((at == text || !identifier_char(at[-1])) && !identifier_char(at[n]))
+			return at;
+	return nullptr;
+}
+
+// An SQL EXECUTE of a prepared statement, wherever it stands (after a comment, in EXPLAIN or CREATE
+// TABLE AS): keeps the text up to its parameters' "(" and withholds the rest. Also cuts a DO block's
+// EXECUTE format(...): withholding more is the safe side.
 bool keep_execute_name(ActivityEvent *e, const char *text)
 {
-	const char *p = text;
-	while (isspace((unsigned char)*p))
-		p++;
-	if (pg_strncasecmp(p, "execute", 7) != 0 || !isspace((unsigned char)p[7]))
-		return false;
-	const char *open = strchr(p, '(');
+	const char *at = find_word(text, "execute");
+	const char *open = at != nullptr ? strchr(at, '(') : nullptr;
 	if (open == nullptr)
 		return false;
-	const int keep = pg_mbcliplen(text, (int)(open - text), (int)Min((size_t)(open - text), (size_t)kActivityStatementBytes - 64));
+	const int before = (int)(open - text);
+	const int keep = pg_mbcliplen(text, before, Min(before, kActivityStatementBytes - 64));
 	snprintf(e->statement, sizeof(e->statement), "%.*s(withheld: the parameters may name a data subject)", keep, text);
 	e->statement_length = (int32)strlen(e->statement);
 	return true;
@@ -132,7 +131,7 @@ void fill_statement(ActivityEvent *e, const char *text)
 			e->statement_length = (int32)strlcpy(e->statement, kWithheldSubject, sizeof(e->statement));
 			return;
 		}
-	if (names_call_of(text, "hold")) {
+	if (find_word(text, "hold") != nullptr) {
 		e->statement_length = (int32)strlcpy(e->statement, kWithheldSubject, sizeof(e->statement));
 		return;
 	}

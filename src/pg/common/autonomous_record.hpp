@@ -24,7 +24,7 @@ enum class RecordKind : int32 {
 struct SubjectAccessValues {
 	uint8 subject_salt[32];
 	uint8 subject_digest[32];
-	char format[16]; // json, csv or my_trail
+	char format[16]; // json, csv, my_trail or erasure
 	char reason[kMaxReasonBytes + 1];
 	char role_name[NAMEDATALEN];
 };

@@ -28,15 +28,17 @@ bool has_rows(Oid relid)
 
 } // namespace
 
-bool in_collector_database()
+bool in_collector_database(bool warn)
 {
 	Oid collector = witness_relation_if_exists("collector");
 	if (!OidIsValid(collector) || !has_rows(collector))
 		return false;
 	if (has_rows(witness_relation("tracked_table"))) {
-		ereport(WARNING, (errmsg("pg_witness: witness.collector has a row, but this database tracks tables: it is sealed as a source"),
-		                  errdetail("witness.become_collector() makes a collector only of a database that tracks nothing."),
-		                  errhint("Someone inserted the row behind pg_witness's back; find out who in the server log.")));
+		if (warn)
+			ereport(WARNING,
+			        (errmsg("pg_witness: witness.collector has a row, but this database tracks tables: it is sealed as a source"),
+			         errdetail("witness.become_collector() makes a collector only of a database that tracks nothing."),
+			         errhint("Someone inserted the row behind pg_witness's back; find out who in the server log.")));
 		return false;
 	}
 	return true;

@@ -262,19 +262,22 @@ struct BlockCache {
 	Datum previous;  // the snapshot whose transactions it does not hold, if any
 	bool has_previous;
 	int64 era_first, era_next; // the entry ids of its transaction-id era
+	int64 first_id, last_id;   // its sealed ids: no member lies outside them (an entry of the due era
+	                           // that its snapshot sees does, docs/verification.md)
 };
 
 // Whether the cached block holds the transaction xid of entry id: the same test as the subject
 // export's (witness._subject_export_lines()).
 bool cached_block_holds(const BlockCache *c, Datum xid, int64 id)
 {
-	return c->valid && id >= c->era_first && id < c->era_next &&
+	return c->valid && id >= c->era_first && id < c->era_next && id >= c->first_id && id <= c->last_id &&
 	       DatumGetBool(DirectFunctionCall2(pg_visible_in_snapshot, xid, c->snapshot)) &&
 	       !(c->has_previous && DatumGetBool(DirectFunctionCall2(pg_visible_in_snapshot, xid, c->previous)));
 }
 
 const char *const kBlockOfQuery =
-    "SELECT b.block_no, b.snapshot, witness._previous_snapshot(b.block_no), e.first_id, e.next_first_id"
+    "SELECT b.block_no, b.snapshot, witness._previous_snapshot(b.block_no), e.first_id, e.next_first_id,"
+    " b.first_entry_id, b.last_entry_id"
     " FROM witness._block_of_xid($1, $2) b CROSS JOIN witness._era_bounds($2) e WHERE b.block_no IS NOT NULL";
 
 } // namespace
@@ -313,9 +316,9 @@ Datum witness_export_block_no(PG_FUNCTION_ARGS)
 	}
 	HeapTuple row = SPI_tuptable->vals[0];
 	TupleDesc desc = SPI_tuptable->tupdesc;
-	bool isnull[5];
-	Datum d[5];
-	for (int i = 0; i < 5; i++)
+	bool isnull[7];
+	Datum d[7];
+	for (int i = 0; i < 7; i++)
 		d[i] = SPI_getbinval(row, desc, i + 1, &isnull[i]);
 	if (c->valid) {
 		pfree(DatumGetPointer(c->snapshot));
@@ -330,7 +333,9 @@ Datum witness_export_block_no(PG_FUNCTION_ARGS)
 	c->previous = c->has_previous ? datumCopy(d[2], false, -1) : (Datum)0;
 	c->era_first = DatumGetInt64(d[3]);
 	c->era_next = DatumGetInt64(d[4]);
-	c->valid = !isnull[1] && !isnull[3] && !isnull[4];
+	c->first_id = isnull[5] ? 0 : DatumGetInt64(d[5]);
+	c->last_id = isnull[6] ? 0 : DatumGetInt64(d[6]);
+	c->valid = !isnull[1] && !isnull[3] && !isnull[4] && !isnull[5] && !isnull[6];
 	MemoryContextSwitchTo(old);
 	const int64 block_no = c->block_no;
 	SPI_finish();

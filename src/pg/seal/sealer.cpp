@@ -418,6 +418,10 @@ SealOutcome seal_once(bool wait, Datum values[BlockNatts], bool nulls[BlockNatts
 DueEra due_era(Snapshot snap)
 {
 	DueEra due = {0, 0};
+	// A collector's blocks carry its source cluster's snapshots, and it seals nothing: no era is ever
+	// due there (a helper's review found a phantom one in a younger cluster).
+	if (in_collector_database(false))
+		return due;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "pg_witness: SPI_connect failed");
 	PreviousBlock prev;
