@@ -560,10 +560,17 @@ $$;
 COMMENT ON FUNCTION witness._check_utf8(text, text) IS 'internal: raises 22021 unless the text is valid UTF-8 (in a SQL_ASCII database it may hold any bytes)';
 REVOKE ALL ON FUNCTION witness._check_utf8(text, text) FROM PUBLIC;
 
+-- Whether a request naming a subject is recorded first (erase_subject(), hold()).
+CREATE FUNCTION witness._subject_request_to_record() RETURNS boolean
+AS 'MODULE_PATHNAME', 'witness_subject_request_to_record' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION witness._subject_request_to_record() IS 'internal: whether an erasure or a hold naming a subject is recorded first in witness.subject_access (every caller but a superuser); refused inside a security-restricted operation';
+REVOKE ALL ON FUNCTION witness._subject_request_to_record() FROM PUBLIC;
+
 -- A request by a role that is not a superuser is recorded before the erasure looks for anything, in
 -- witness.subject_access (format erasure), committed by a record worker whatever happens next: rolled
 -- back, or refused by a hold, it would otherwise tell a member of witness_admin, who may not read
 -- encrypted values, how many entries a guessed subject has, with no trace of whose (a helper's review).
+
 CREATE FUNCTION witness.erase_subject(subject text, reason text) RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
@@ -601,7 +608,7 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 	-- One erasure at a time: two would race to update the same entries. (The lookup maintenance lock
 	-- is taken later, by witness._lookup_forget_keys(), once the entries are known: taken here, an
 	-- erasure under load waited for the maintainer and then took whatever had been captured meanwhile.)
-	PERFORM witness._take_mutex('erase_subject'); IF NOT (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = witness._outer_user()) THEN PERFORM witness._record_subject_access(subject, 'erasure', reason); END IF;
+	PERFORM witness._take_mutex('erase_subject'); IF witness._subject_request_to_record() THEN PERFORM witness._record_subject_access(subject, 'erasure', reason); END IF;
 	-- Encrypted entries carry the subject's keyed pseudonym instead of the subject: under the current
 	-- and the previous master key, and the kept keys of retired ones (a pseudonym stays what it was at
 	-- capture).
@@ -2755,7 +2762,7 @@ COMMENT ON INDEX witness.bound_subject_role IS 'the bindings of one role: how wi
 SELECT pg_catalog.pg_extension_config_dump('witness.bound_subject', '');
 REVOKE ALL ON witness.bound_subject FROM PUBLIC;
 
-COMMENT ON COLUMN witness.subject_access.format IS 'json or csv (witness.subject_export()), my_trail: a bound role read its own entries through witness.my_trail, or erasure: a role that is not a superuser called witness.erase_subject() for the subject (recorded before it looks, kept if it rolls back)';
+COMMENT ON COLUMN witness.subject_access.format IS 'json or csv (witness.subject_export()), my_trail: a bound role read its own entries through witness.my_trail, erasure or hold: a role that is not a superuser called witness.erase_subject() or witness.hold() for the subject (recorded before it looks, kept if it rolls back)';
 
 CREATE FUNCTION witness._seal_bound_subject(subject text, binding_id bigint) RETURNS bytea
 AS 'MODULE_PATHNAME', 'witness_seal_bound_subject' LANGUAGE C VOLATILE STRICT;
@@ -3390,7 +3397,7 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 			HINT = 'Give the new hold another name, or release the one in force first.';
 	END IF;
 	IF subject IS NOT NULL THEN
-		salt := witness._random_salt();
+		salt := witness._random_salt(); IF witness._subject_request_to_record() THEN PERFORM witness._record_subject_access(subject, 'hold', reason); END IF;
 	END IF;
 	PERFORM witness._begin_internal_ddl();
 	INSERT INTO witness.legal_hold (event, name, reason, subject_salt, subject_digest, schema_name, table_name, row_key, since, until, recorded_by)
@@ -6446,7 +6453,7 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 				   OR NOT (SELECT bool_and(jsonb_typeof(d) = 'number' AND d::text::int BETWEEN 1 AND 7) FROM jsonb_array_elements(p -> 'days') d) THEN
 					RAISE EXCEPTION 'invalid';
 				END IF;
-			ELSIF (p ->> 'entries')::bigint < 0 THEN
+			ELSIF (p ->> 'entries')::bigint IS NULL OR (p ->> 'entries')::bigint < 0 THEN
 				RAISE EXCEPTION 'negative';
 			END IF;
 		EXCEPTION WHEN others THEN
@@ -6963,9 +6970,9 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 			         WHERE e.schema_name = 'witness' AND e.table_name = 'alert_rule' AND e.op = 'I'
 			         ORDER BY e.id LOOP
 				PERFORM witness._raise_alert(rl, format('change:%s', r.v ->> 'change_id'),
-				        format('%s set alert rule %s: %s, severity %s, threshold %s', r.v ->> 'set_by', r.v ->> 'rule',
+				        format('%s set alert rule %s: %s, severity %s, threshold %s%s', r.v ->> 'set_by', r.v ->> 'rule',
 				               CASE WHEN (r.v ->> 'enabled')::boolean THEN 'enabled' ELSE 'disabled' END, r.v ->> 'severity',
-				               COALESCE(r.v ->> 'threshold', 'none')),
+				               COALESCE(r.v ->> 'threshold', 'none'), CASE WHEN jsonb_typeof(r.v -> 'params') = 'object' AND r.v -> 'params' <> '{}' THEN ', params ' || (r.v -> 'params')::text ELSE '' END),
 				        jsonb_build_object('alert_rule', r.v, 'entry_id', r.id));
 			END LOOP;
 		EXCEPTION WHEN others THEN

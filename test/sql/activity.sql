@@ -155,6 +155,7 @@ ALTER ROLE act_app PASSWORD 'sekrit';
 SELECT witness.subject_export('ann@example.org', 'json', 'curious');
 SELECT witness.hold ('probe', 'curious', subject => 'ann@example.org');
 SELECT witness."hold"/**/('probe', 'curious', subject => 'ann@example.org');
+SELECT witness.U&"h\006Fld"('probe', 'curious', subject => 'ann@example.org');
 EXECUTE act_probe('ann@example.org');
 /* a comment first */ EXPLAIN ANALYZE EXECUTE act_probe('ann@example.org');
 -- Refused in the executor of a utility command: recorded once, not once per hook it passes.

@@ -224,6 +224,7 @@ RESET ROLE;
 SELECT witness.flush_activity() > 0 AS flushed;
 SELECT * FROM al_check();
 SELECT witness.set_alert_rule('mass_export', params => '{"entries": -1}');
+SELECT witness.set_alert_rule('mass_export', params => '{"entries": null}');
 SELECT witness.set_alert_rule('mass_export', params => '{"rows": 5}');
 SELECT witness.set_alert_rule('off_hours', params => '[1]');
 -- Days outside 1 to 7, a day that is not a number, a zone 99 hours off: refused (they were accepted,

@@ -31,6 +31,13 @@ SELECT witness.audit_report(:'t0', NULL);
 \set VERBOSITY terse
 COPY (SELECT 'b3f1c0ffee0ddba11cafe5eed00dfacade0fb0a7ca7f00d5eaf00d1deadbeef1') TO '/tmp/pg_witness_regress_report.key';
 SET witness.hmac_key_file = '/tmp/pg_witness_regress_report.key';
+-- Infinite bounds are open only on their own side: since infinity, or until -infinity, is an empty
+-- period, refused.
+SELECT witness.audit_report('infinity', NULL);
+SELECT witness.audit_report('2030-01-01', '-infinity');
+-- The report states verify()'s figures, pruned entries included.
+SELECT substring(witness.audit_report(NULL, NULL) FROM '<th>entries pruned</th><td class="n">([0-9]+)</td>')::bigint
+       = (SELECT max(entries_pruned) FROM witness.verify()) AS pruned_as_verify;
 
 -- Attacker: the DML-only role, the table's owner, a role with CREATE on the database and
 -- witness_admin (which may not read the trail's entries) are all refused with 42501.

@@ -145,11 +145,25 @@ BEGIN;
 SELECT witness.hold('probe', 'probing', "table" => 'lh.customer') > 0 AS held;
 SELECT witness.erase_subject('ann@lh.example', 'probe 2');
 ROLLBACK;
+-- A hold on a subject is recorded first too: with retention it would count the subject's entries.
+BEGIN;
+SELECT witness.hold('probe-s', 'probe 3', subject => 'eve@lh.example') > 0 AS held;
+ROLLBACK;
 RESET ROLE;
 SELECT format, reason, role_name, subject_digest = witness._subject_digest(subject_salt, 'dee@lh.example') AS names_dee,
-       subject_digest = witness._subject_digest(subject_salt, 'ann@lh.example') AS names_ann
+       subject_digest = witness._subject_digest(subject_salt, 'ann@lh.example') AS names_ann,
+       subject_digest = witness._subject_digest(subject_salt, 'eve@lh.example') AS names_eve
 FROM witness.subject_access WHERE access_id > :access0 ORDER BY access_id;
-SELECT count(*) AS erasures, (SELECT count(*) FROM witness.holds WHERE name = 'probe') AS holds FROM witness.erasure WHERE reason LIKE 'probe%';
+-- Nor can an admin's code run by someone else's maintenance (an index expression, ANALYZE,
+-- autovacuum) erase or hold: the outer user there is whoever runs it, a superuser even.
+CREATE FUNCTION lh.probe_key(i int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN PERFORM witness.erase_subject('dee@lh.example', 'from an index'); RETURN i; END $$;
+CREATE TABLE lh.probe_t (i int);
+INSERT INTO lh.probe_t VALUES (1);
+CREATE INDEX ON lh.probe_t (lh.probe_key(i));
+DROP TABLE lh.probe_t;
+DROP FUNCTION lh.probe_key(int);
+SELECT count(*) AS erasures, (SELECT count(*) FROM witness.holds WHERE name LIKE 'probe%') AS holds FROM witness.erasure WHERE reason LIKE 'probe%';
 
 -- A table owner, a DML-only role and a role with CREATE on the database: no hold, no release, no
 -- reading, no writing, no internal function.

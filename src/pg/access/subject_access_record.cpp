@@ -41,6 +41,22 @@ PG_FUNCTION_INFO_V1(witness_record_subject_access);
 Datum witness_record_subject_access(PG_FUNCTION_ARGS);
 PG_FUNCTION_INFO_V1(witness_subject_digest);
 Datum witness_subject_digest(PG_FUNCTION_ARGS);
+PG_FUNCTION_INFO_V1(witness_subject_request_to_record);
+Datum witness_subject_request_to_record(PG_FUNCTION_ARGS);
+
+// witness._subject_request_to_record(): whether an erasure, or a hold naming a subject, is recorded
+// first by the record worker: for every caller but a superuser. Refused inside a security-restricted
+// operation (ANALYZE, autovacuum, an index expression), which runs a table owner's code while the
+// outer user is someone else, a superuser even (a helper's review got counts that way, unrecorded).
+Datum witness_subject_request_to_record(PG_FUNCTION_ARGS)
+{
+	if (InSecurityRestrictedOperation())
+		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+		                errmsg("cannot erase or hold a data subject's entries inside a security-restricted operation"),
+		                errdetail("Such an operation (ANALYZE, an index expression, a materialized view's refresh) runs a "
+		                          "table owner's code.")));
+	PG_RETURN_BOOL(!superuser_arg(GetOuterUserId()));
+}
 
 // witness._subject_digest(salt bytea, subject text).
 Datum witness_subject_digest(PG_FUNCTION_ARGS)
@@ -68,9 +84,11 @@ Datum witness_record_subject_access(PG_FUNCTION_ARGS)
 	if (VARSIZE_ANY_EXHDR(subject) == 0)
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("subject must not be null or empty")));
 	// my_trail: a bound role read its own entries through witness.my_trail (access/my_trail.cpp);
-	// erasure: a role that is not a superuser asked witness.erase_subject() to erase them.
-	if (strcmp(format, "json") != 0 && strcmp(format, "csv") != 0 && strcmp(format, "my_trail") != 0 &&
-	    strcmp(format, "erasure") != 0)
+	// erasure, hold: a role that is not a superuser asked witness.erase_subject() to erase them, or
+	// witness.hold() to hold them (witness._subject_request_to_record()).
+	const bool erasure = strcmp(format, "erasure") == 0, hold = strcmp(format, "hold") == 0;
+	if (strcmp(format, "json") != 0 && strcmp(format, "csv") != 0 && strcmp(format, "my_trail") != 0 && !erasure &&
+	    !hold)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("unknown export format \"%s\"", format)));
 	int reason_len = VARSIZE_ANY_EXHDR(reason);
 	if (reason_len == 0 || reason_len > kMaxReasonBytes)
@@ -79,7 +97,7 @@ Datum witness_record_subject_access(PG_FUNCTION_ARGS)
 
 	RecordRequest request;
 	memset(&request, 0, sizeof(request));
-	request.kind = RecordKind::SubjectAccess;
+	request.kind = erasure ? RecordKind::ErasureRequest : hold ? RecordKind::HoldRequest : RecordKind::SubjectAccess;
 	SubjectAccessValues &v = request.subject_access;
 	draw_salt(v.subject_salt);
 	bytea *digest = subject_digest((const char *)v.subject_salt, sizeof(v.subject_salt), subject);

@@ -94,13 +94,38 @@ const char *find_word(const char *text, const char *word)
 	return nullptr;
 }
 
+// Whether the statement's first word, after white space and comments, is word.
+bool first_word_is(const char *text, const char *word)
+{
+	const char *p = text;
+	for (;;) {
+		while (isspace((unsigned char)*p))
+			p++;
+		if (p[0] == '-' && p[1] == '-') {
+			while (*p != '\0' && *p != '\n')
+				p++;
+		} else if (p[0] == '/' && p[1] == '*') {
+			const char *end = strstr(p + 2, "*/");
+			p = end != nullptr ? end + 2 : p + strlen(p);
+		} else
+			break;
+	}
+	const size_t n = strlen(word);
+	return pg_strncasecmp(p, word, n) == 0 && !identifier_char(p[n]);
+}
+
 // An SQL EXECUTE of a prepared statement, wherever it stands (after a comment, in EXPLAIN or CREATE
-// TABLE AS): keeps the text up to its parameters' "(" and withholds the rest. Also cuts a DO block's
-// EXECUTE format(...): withholding more is the safe side.
+// TABLE AS): keeps the text up to its parameters' "(" and withholds the rest. A DO block with an
+// EXECUTE is withheld whole: its dynamic SQL can build a call from parts and values from anywhere in
+// the block (a helper's review).
 bool keep_execute_name(ActivityEvent *e, const char *text)
 {
 	const char *at = find_word(text, "execute");
 	const char *open = at != nullptr ? strchr(at, '(') : nullptr;
+	if (at != nullptr && first_word_is(text, "do")) {
+		e->statement_length = (int32)strlcpy(e->statement, kWithheldSubject, sizeof(e->statement));
+		return true;
+	}
 	if (open == nullptr)
 		return false;
 	const int before = (int)(open - text);
@@ -131,7 +156,8 @@ void fill_statement(ActivityEvent *e, const char *text)
 			e->statement_length = (int32)strlcpy(e->statement, kWithheldSubject, sizeof(e->statement));
 			return;
 		}
-	if (find_word(text, "hold") != nullptr) {
+	// A name written with Unicode escapes (U&"h\006Fld") can be any of them.
+	if (find_word(text, "hold") != nullptr || strcasestr(text, "u&\"") != nullptr) {
 		e->statement_length = (int32)strlcpy(e->statement, kWithheldSubject, sizeof(e->statement));
 		return;
 	}

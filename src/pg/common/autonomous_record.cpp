@@ -109,11 +109,22 @@ const KindSpec kSubjectAccess = {
     bind_subject_access,
 };
 
+// Requests that name a subject and are recorded before they look: the same row, named in messages as
+// what the caller asked for.
+const KindSpec kErasureRequest = {"erasure", kSubjectAccess.insert_sql, 5, {BYTEAOID, BYTEAOID, TEXTOID, TEXTOID, TEXTOID},
+                                  bind_subject_access};
+const KindSpec kHoldRequest = {"legal hold", kSubjectAccess.insert_sql, 5, {BYTEAOID, BYTEAOID, TEXTOID, TEXTOID, TEXTOID},
+                               bind_subject_access};
+
 const KindSpec *kind_spec(RecordKind kind)
 {
 	switch (kind) {
 	case RecordKind::SubjectAccess:
 		return &kSubjectAccess;
+	case RecordKind::ErasureRequest:
+		return &kErasureRequest;
+	case RecordKind::HoldRequest:
+		return &kHoldRequest;
 	}
 	return nullptr;
 }

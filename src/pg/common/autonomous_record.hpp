@@ -18,13 +18,15 @@ constexpr int kRecordLockTimeoutMs = 5000;
 // What can be recorded; each kind is one INSERT of autonomous_record.cpp.
 enum class RecordKind : int32 {
 	SubjectAccess = 1, // a row of witness.subject_access (witness.subject_export())
+	ErasureRequest = 2, // the same row, format erasure (witness.erase_subject() by a non-superuser)
+	HoldRequest = 3,    // the same row, format hold (witness.hold() on a subject by a non-superuser)
 };
 
 // The values of a witness.subject_access row; access_id and accessed_at are the table's defaults.
 struct SubjectAccessValues {
 	uint8 subject_salt[32];
 	uint8 subject_digest[32];
-	char format[16]; // json, csv, my_trail or erasure
+	char format[16]; // json, csv, my_trail, erasure or hold
 	char reason[kMaxReasonBytes + 1];
 	char role_name[NAMEDATALEN];
 };

@@ -61,8 +61,13 @@ int64 bound_us(FunctionCallInfo fcinfo, int arg, int64 open)
 	if (PG_ARGISNULL(arg))
 		return open;
 	const TimestampTz t = PG_GETARG_TIMESTAMPTZ(arg);
-	if (TIMESTAMP_NOT_FINITE(t))
-		return open;
+	// -infinity is the open start and infinity the open end, on either side: since => 'infinity' is an
+	// empty period, refused as one, not an open one (a helper's review).
+	if (TIMESTAMP_IS_NOBEGIN(t))
+		return kReportNoBound;
+	if (TIMESTAMP_IS_NOEND(t))
+		return kReportNoEnd;
+	(void)open;
 	return unix_us(t);
 }
 
@@ -70,7 +75,7 @@ int64 bound_us(FunctionCallInfo fcinfo, int arg, int64 open)
 void run_verification()
 {
 	if (SPI_execute("SELECT status, blocks_checked, entries_checked, entries_pending, problem, block_no, entry_id, "
-	                "detail, entries_erased FROM witness.verify()",
+	                "detail, entries_erased, entries_pruned FROM witness.verify()",
 	                true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "pg_witness: witness.verify() failed");
 	const uint64 n = SPI_processed;
@@ -86,6 +91,7 @@ void run_verification()
 		char *entry_id = SPI_getvalue(tup, desc, 7);
 		char *detail = SPI_getvalue(tup, desc, 8);
 		char *erased = SPI_getvalue(tup, desc, 9);
+		char *pruned = SPI_getvalue(tup, desc, 10); // a helper's review: the report said 0 after retention
 		run_core(ERRCODE_INTERNAL_ERROR, "could not read the verification", [&] {
 			auto num = [](const char *s) -> int64_t { return s == nullptr ? 0 : std::stoll(s); };
 			verification.status = status ? status : "";
@@ -93,6 +99,7 @@ void run_verification()
 			verification.entries_checked = num(entries);
 			verification.entries_pending = num(pending);
 			verification.entries_erased = num(erased);
+			verification.entries_pruned = num(pruned);
 			if (problem != nullptr) {
 				verification.problem_count++;
 				if (verification.problems.size() < 20)
