@@ -3191,6 +3191,57 @@ $$;
 COMMENT ON FUNCTION witness._hold_covers(witness.legal_hold, witness.entry) IS 'internal: whether a legal hold''s scope (subject, table, row key, time window) covers an entry';
 REVOKE ALL ON FUNCTION witness._hold_covers(witness.legal_hold, witness.entry) FROM PUBLIC;
 
+-- Whether one of holds covers entry e, as witness._hold_covers() decides, without asking it for every
+-- hold: e's row key (and an UPDATE's key before) is read once, and only the holds whose row key it
+-- contains, or with none, are asked. A hold that follows a row carries a copy per key the row took
+-- (witness._moved_row_holds): an attack review changed a held row's key 900 times with DML grants only,
+-- and every retention run and erasure then asked every copy of every entry, for minutes.
+CREATE FUNCTION witness._holds_cover(holds witness.legal_hold[], e witness.entry) RETURNS boolean
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	k record;
+BEGIN
+	IF EXISTS (SELECT FROM unnest(holds) h WHERE h.row_key IS NULL AND witness._hold_covers(h, e)) THEN
+		RETURN true;
+	ELSIF NOT EXISTS (SELECT FROM unnest(holds) h WHERE h.row_key IS NOT NULL) THEN
+		RETURN false;
+	END IF;
+	k := witness._entry_keys(e);
+	RETURN EXISTS (SELECT FROM unnest(holds) h
+	               WHERE h.row_key IS NOT NULL
+	                 AND (COALESCE(k.row_key @> h.row_key, false) OR k.old_unknown OR COALESCE(k.old_key @> h.row_key, false))
+	                 AND witness._hold_covers(h, e));
+END
+$$;
+COMMENT ON FUNCTION witness._holds_cover(witness.legal_hold[], witness.entry) IS 'internal: whether one of the legal holds covers an entry, as witness._hold_covers() decides, asking it only for the holds whose row key the entry''s keys contain or that have none';
+REVOKE ALL ON FUNCTION witness._holds_cover(witness.legal_hold[], witness.entry) FROM PUBLIC;
+
+-- An entry's row key and, for an UPDATE, the key the row had before it (NULL when the UPDATE left the
+-- key as it was; old_unknown when its values were too long to read), as witness._hold_covers() reads
+-- them.
+CREATE FUNCTION witness._entry_keys(e witness.entry, OUT row_key jsonb, OUT old_key jsonb, OUT old_unknown boolean)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	before record;
+BEGIN
+	IF e.format = 2 AND e.row_key IS NULL THEN
+		row_key := (witness._entry_key_subject(e)).row_key;
+	ELSE
+		row_key := e.row_key::jsonb;
+	END IF;
+	old_unknown := false;
+	IF e.op = 'U' THEN
+		SELECT x.old_values, x.values_omitted INTO before FROM witness._entry_payload(e) x;
+		old_unknown := before.values_omitted IS DISTINCT FROM false;
+		old_key := witness._old_row_key(row_key::json, before.old_values::json)::jsonb;
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION witness._entry_keys(witness.entry) IS 'internal: an entry''s row key and, for an UPDATE, the key its row had before, for witness._holds_cover()';
+REVOKE ALL ON FUNCTION witness._entry_keys(witness.entry) FROM PUBLIC;
+
 -- A hold on a row key follows the row through its key changes: for each UPDATE with an id in
 -- [first_id, last_id] (taken in id order, streamed) that a hold with a row key covers and that gave
 -- the row a new key, a copy of that hold for the new key from that UPDATE's time on, itself followed
@@ -3208,6 +3259,8 @@ DECLARE
 	m witness.entry;
 	moved jsonb[]; -- the keys the row of m took
 	new_key jsonb;
+	k record; -- m's keys (witness._entry_keys)
+	max_keys constant integer := 100; -- copies of one hold for the keys its row took, at most
 BEGIN
 	IF n = 0 THEN
 		RETURN holds;
@@ -3220,11 +3273,14 @@ BEGIN
 	                OR EXISTS (SELECT FROM pg_catalog.json_object_keys(CASE WHEN pg_catalog.json_typeof(e.old_values) = 'object' THEN e.old_values END) o,
 	                                       pg_catalog.json_object_keys(CASE WHEN pg_catalog.json_typeof(e.row_key) = 'object' THEN e.row_key END) r
 	                           WHERE o = r)))
-	           AND EXISTS (SELECT FROM unnest(keyed) x WHERE witness._hold_table_matches(x, e.schema_name, e.table_name))
+	           AND EXISTS (SELECT FROM unnest(keyed[1:n]) x WHERE witness._hold_table_matches(x, e.schema_name, e.table_name))
 	         ORDER BY e.id LOOP
 		moved := NULL;
-		FOREACH h IN ARRAY keyed LOOP
-			CONTINUE WHEN NOT witness._hold_covers(h, m);
+		k := witness._entry_keys(m);
+		FOR h IN SELECT x.* FROM unnest(keyed) x
+		         WHERE x.row_key IS NOT NULL
+		           AND (COALESCE(k.row_key @> x.row_key, false) OR k.old_unknown OR COALESCE(k.old_key @> x.row_key, false))
+		           AND witness._hold_covers(x, m) LOOP
 			IF moved IS NULL AND m.op = 'D' THEN
 				-- An UPDATE that moved the row to another partition is a DELETE and an INSERT, under a new
 				-- key (the partition key is part of it): the INSERTs of the same statement and table that
@@ -3243,10 +3299,16 @@ BEGIN
 			END IF;
 			FOREACH new_key IN ARRAY moved LOOP
 				CONTINUE WHEN new_key IS NULL OR new_key @> h.row_key
-				           OR EXISTS (SELECT FROM unnest(keyed) d WHERE d.hold_event_id = h.hold_event_id AND d.row_key = new_key);
+				           OR EXISTS (SELECT FROM unnest(keyed) d WHERE d.hold_event_id = h.hold_event_id AND (d.row_key = new_key OR d.row_key IS NULL));
 				copy := h;
-				copy.row_key := new_key;
 				copy.since := greatest(h.since, m.stmt_time);
+				-- Past max_keys keys, the hold keeps the whole table from this change on: it errs on keeping,
+				-- and an entry is checked against at most that many copies (docs/retention.md).
+				IF (SELECT count(*) FROM unnest(keyed) d WHERE d.hold_event_id = h.hold_event_id) > max_keys THEN
+					copy.row_key := NULL;
+				ELSE
+					copy.row_key := new_key;
+				END IF;
 				keyed := keyed || copy;
 			END LOOP;
 		END LOOP;
@@ -3318,7 +3380,7 @@ BEGIN
 				                           WHERE (f.entry).old_subject_key IS NOT NULL
 				                             AND NOT (f.entry).id = ANY (COALESCE(moved_ids, '{}')));
 			END IF;
-			followed := witness._erasure_followed_holds(h, moves); SELECT count(*) INTO held FROM witness._entries_at(moves, tids) f WHERE EXISTS (SELECT FROM unnest(followed) x WHERE witness._hold_covers(x, f.entry));
+			followed := witness._erasure_followed_holds(h, moves); SELECT count(*) INTO held FROM witness._entries_at(moves, tids) f WHERE witness._holds_cover(followed, f.entry);
 		ELSIF h.table_name IS NULL AND h.row_key IS NULL AND h.since IS NULL AND h.until IS NULL THEN
 			-- The subject's hold (or one on every entry) with no other scope covers every entry.
 			held := cardinality(ids);
@@ -3328,7 +3390,7 @@ BEGIN
 			-- the keys it took since (witness._erasure_followed_holds).
 			h.subject_salt := NULL;
 			h.subject_digest := NULL;
-			followed := witness._erasure_followed_holds(h, ids); SELECT count(*) INTO held FROM witness._entries_at(ids, tids) f WHERE EXISTS (SELECT FROM unnest(followed) x WHERE witness._hold_covers(x, f.entry));
+			followed := witness._erasure_followed_holds(h, ids); SELECT count(*) INTO held FROM witness._entries_at(ids, tids) f WHERE witness._holds_cover(followed, f.entry);
 		END IF;
 		IF held > 0 THEN
 			RAISE EXCEPTION 'cannot erase the subject''s entries: legal hold "%" is in force', h.name
@@ -4297,7 +4359,7 @@ BEGIN
 	SELECT m.id, m.ctid, m.tableoid, CASE WHEN x.expired THEN COALESCE(l.leaf, witness._sealed_leaf(m)) END, x.expired,
 	       CASE WHEN x.expired AND holds IS NOT NULL
 	                 AND (held_names IS NULL OR held_names @> jsonb_build_array(jsonb_build_array(m.schema_name, m.table_name)))
-	            THEN EXISTS (SELECT FROM unnest(holds) h WHERE witness._hold_covers(h, m)) ELSE false END,
+	            THEN witness._holds_cover(holds, m) ELSE false END,
 	       m.tags, m.stmt_time, x.expired AND l.leaf IS NULL
 	FROM witness.entry m
 	CROSS JOIN LATERAL (SELECT periods[m.tags + 1] IS NOT NULL AND m.stmt_time + periods[m.tags + 1] < now()

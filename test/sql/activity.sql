@@ -201,6 +201,23 @@ DROP DATABASE witness_act_gone;
 SELECT witness.flush_activity() > 0 AS flushed;
 SELECT sum(row_count) - :lost_before >= 1 AS gone_database_events_counted FROM witness.activity WHERE kind = 'lost';
 
+-- A role without any privilege that repeats a refused statement fills half the queue at most, and
+-- one row: another role's read of the trail still finds a slot (an attack review lost an auditor's
+-- read behind such a flood, and the refusals wrote 8,500 rows a second).
+SELECT witness.flush_activity() >= 0 AS flushed;
+SELECT COALESCE(max(activity_id), 0) AS start FROM witness.activity \gset
+SELECT current_setting('witness.activity_queue_size')::int AS queue_size \gset
+SET ROLE act_intruder;
+DO $$ BEGIN FOR i IN 1 .. current_setting('witness.activity_queue_size')::int LOOP BEGIN PERFORM count(*) FROM act_acct; EXCEPTION WHEN insufficient_privilege THEN NULL; END; END LOOP; END $$;
+RESET ROLE;
+SET ROLE act_reader;
+SELECT count(*) >= 0 AS read_the_trail FROM witness.entry;
+RESET ROLE;
+SELECT witness.flush_activity() > 0 AS flushed;
+SELECT kind, session_user_name, count(*) AS rows, sum(statement_count) BETWEEN :queue_size / 4 AND :queue_size / 2 AS at_most_half
+FROM witness.activity WHERE activity_id > :start AND kind IN ('denied', 'trail read') GROUP BY 1, 2 ORDER BY 1, 2;
+SELECT sum(row_count) > 0 AS flood_counted_as_lost FROM witness.activity WHERE activity_id > :start AND kind = 'lost';
+
 -- Every activity row is an entry of the chain, and the chain verifies.
 SELECT count(*) = (SELECT count(*) FROM witness.activity) AS every_row_an_entry
 FROM witness.entry e WHERE e.schema_name = 'witness' AND e.table_name = 'activity';

@@ -3,6 +3,7 @@
 #include "pg/activity/activity_queue.hpp"
 #include "pg/activity/activity_sources.hpp"
 #include "pg/activity/capture_control.hpp"
+#include "pg/common/access_check.hpp"
 #include "pg/common/trail_catalog.hpp"
 #include "pg/common/settings.hpp"
 
@@ -295,7 +296,7 @@ ActivityEvent *begin_read(const void *key, PlannedStmt *stmt, const char *text, 
 		                errmsg("pg_witness cannot record this statement: this session has %d recorded reads open", nopen),
 		                errhint("Close cursors reading tables tracked with capture_reads, or raise witness.activity_queue_size.")));
 	}
-	ActivityEvent *e = activity_reserve(must_record);
+	ActivityEvent *e = activity_reserve(must_record ? ActivityPriority::Required : ActivityPriority::Privileged);
 	if (e == nullptr)
 		return nullptr;
 	e->kind = kind;
@@ -396,6 +397,22 @@ void refuse_unrecordable_reads(QueryDesc *query)
 	}
 }
 
+// A relation of the trail read with another role's privileges (a view's or rule's owner,
+// checkAsUser): a time-limited auditor's limits must bind such a read too (access_check.cpp).
+void check_borrowed_reads(PlannedStmt *stmt)
+{
+	ListCell *lc;
+	foreach (lc, stmt->rtable) {
+		auto *rte = (RangeTblEntry *)lfirst(lc);
+		if (rte->rtekind != RTE_RELATION || !OidIsValid(rte->checkAsUser) || rte->checkAsUser == GetUserId())
+			continue;
+		if (!witness_here())
+			return;
+		if (relation(rte->relid)->trail)
+			check_trail_read_as(rte->checkAsUser);
+	}
+}
+
 void activity_executor_start(QueryDesc *query, int eflags)
 {
 	if (witness_depth == 0 && !InLocalUserIdChange())
@@ -408,6 +425,8 @@ void activity_executor_start(QueryDesc *query, int eflags)
 			prev_start(query, eflags);
 		else
 			standard_ExecutorStart(query, eflags);
+		if (!looking_up)
+			check_borrowed_reads(query->plannedstmt);
 	}
 	PG_CATCH();
 	{
@@ -624,7 +643,7 @@ void activity_fmgr(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private_dat
 		if (witness_depth == 0 && f->recorded &&
 		    (setting_record_activity == RecordActivityAll || strcmp(f->name, "_begin_internal_ddl") == 0) &&
 		    first_call_in_statement(flinfo->fn_oid))
-			e = activity_reserve(false);
+			e = activity_reserve(ActivityPriority::Privileged);
 		if (e != nullptr) {
 			e->kind = ActivityKind::Call;
 			fill_session(e, true);
@@ -693,7 +712,8 @@ ActivityEvent *fill_login(Port *port, ActivityOutcome outcome, const char *metho
 	login_recorded = true;
 	if (setting_record_activity != RecordActivityAll)
 		return nullptr;
-	ActivityEvent *e = activity_reserve(false);
+	ActivityEvent *e = activity_reserve(outcome == ActivityOutcome::Success ? ActivityPriority::Privileged
+	                                                                         : ActivityPriority::Anyone);
 	if (e == nullptr)
 		return nullptr;
 	e->kind = ActivityKind::Login;
@@ -737,7 +757,7 @@ void publish_pending_login(ActivityOutcome outcome, const ErrorData *edata)
 
 void record_refusal(const ErrorData *edata)
 {
-	ActivityEvent *e = activity_reserve(false);
+	ActivityEvent *e = activity_reserve(ActivityPriority::Anyone);
 	if (e == nullptr)
 		return;
 	e->kind = ActivityKind::Denied;
@@ -933,7 +953,7 @@ bool activity_session_change(Oid *witness_schema, bool *in_witness_function)
 
 void activity_record_change(ActivityKind kind, const char *object, const char *message)
 {
-	ActivityEvent *e = activity_reserve(true);
+	ActivityEvent *e = activity_reserve(ActivityPriority::Required);
 	if (e == nullptr)
 		return;
 	e->kind = kind;

@@ -389,14 +389,15 @@ bool activity_queue_attached()
 	return queue != nullptr;
 }
 
-ActivityEvent *activity_reserve(bool wait)
+ActivityEvent *activity_reserve(ActivityPriority priority)
 {
 	if (queue == nullptr)
 		return nullptr;
-	// Events that are only counted when they do not fit (logins, refusals: anyone can cause them, even
-	// without logging in, and those of a database without a sealer keep their slot 10 minutes) may
-	// not take the last quarter of the queue: it is kept for what must be recorded or refused.
-	if (!wait && pg_atomic_read_u32(&queue->nfree) <= (uint32)queue->size / 4) {
+	const bool wait = priority == ActivityPriority::Required;
+	// Events that are only counted when they do not fit (those of a database without a sealer keep
+	// their slot 10 minutes) keep out of the part of the queue their priority leaves to others.
+	const uint32 kept = priority == ActivityPriority::Anyone ? (uint32)queue->size / 2 : (uint32)queue->size / 4;
+	if (!wait && pg_atomic_read_u32(&queue->nfree) <= kept) {
 		ask_for_drain();
 		pg_atomic_fetch_add_u64(&queue->lost, 1);
 		return nullptr;

@@ -57,11 +57,17 @@ bool activity_queue_attached();
 // How many reserved, unpublished reads one session may hold (open cursors): an eighth of the queue.
 int activity_open_limit();
 
-// A slot for a new event, filled with zeros and its time, or nullptr when the queue is full. With
-// wait, waits (interruptibly, waking the sealer) for a free slot and raises ERROR (53000) when none
-// frees in time: what must not happen unrecorded is then refused. Without wait it never raises: a
-// full queue counts the event as lost, and the next drain records how many were.
-ActivityEvent *activity_reserve(bool wait);
+// How much of the queue an event may take. Anyone can cause refusals and failed logins, even without
+// a privilege (an attack review flooded the queue with refusals and a trail read by another role was
+// lost): they may not take its last half. Reads of the trail, calls and logins that passed
+// authentication may not take its last quarter, kept for what must be recorded or refused.
+enum class ActivityPriority { Anyone, Privileged, Required };
+
+// A slot for a new event, filled with zeros and its time, or nullptr when the queue is full. Required:
+// waits (interruptibly, waking the sealer) for a free slot and raises ERROR (53000) when none frees in
+// time: what must not happen unrecorded is then refused. Otherwise it never raises: past its share of
+// the queue the event is counted as lost, and the next drain records how many were.
+ActivityEvent *activity_reserve(ActivityPriority priority);
 // The event is complete: a drain may take it.
 void activity_publish(ActivityEvent *event);
 

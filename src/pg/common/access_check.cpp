@@ -171,12 +171,17 @@ void apply_grants(Oid user, TimestampTz now, Verdict *v)
 	}
 }
 
+void load_grants_for_statement()
+{
+	if (!loaded || loaded_lxid != MyProc->lxid || loaded_stmt != GetCurrentStatementStartTimestamp())
+		load_grants();
+}
+
 const Verdict &current_verdict()
 {
 	Oid user = GetUserId();
 	Oid outer = GetOuterUserId();
-	if (!loaded || loaded_lxid != MyProc->lxid || loaded_stmt != GetCurrentStatementStartTimestamp())
-		load_grants();
+	load_grants_for_statement();
 	if (verdict_valid && verdict_user == user && verdict_outer == outer)
 		return verdict;
 	Verdict v = {false, InvalidOid, 0, false, DT_NOBEGIN, DT_NOEND, false};
@@ -228,6 +233,36 @@ bool access_period(TimestampTz *since, TimestampTz *till)
 	*since = v.since;
 	*till = v.till;
 	return v.restricted;
+}
+
+void check_trail_read_as(Oid role)
+{
+	if (!OidIsValid(role) || role == GetUserId() || superuser_arg(role) || superuser_arg(GetUserId()))
+		return;
+	load_grants_for_statement();
+	const TimestampTz now = GetCurrentStatementStartTimestamp();
+	for (int i = 0; i < ngrants; i++) {
+		const Grant &g = grants[i];
+		if (!has_privs_of_role(role, g.role))
+			continue;
+		const char *name = GetUserNameFromId(role, true);
+		const char *auditor = GetUserNameFromId(g.role, true);
+		const char *expired = g.until <= now ? ", and it has expired" : "";
+		if (name == nullptr)
+			name = "(dropped)";
+		ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+		                errmsg("permission denied to read the trail with the privileges of role %s", name),
+		                g.role == role
+		                    ? errdetail("The statement reads the trail through a view or rule owned by role %s, an auditor "
+		                                "whose access witness.grant_auditor() limited%s.",
+		                                name, expired)
+		                    : errdetail("The statement reads the trail through a view or rule owned by role %s, which has "
+		                                "the privileges of role %s, an auditor whose access witness.grant_auditor() "
+		                                "limited%s.",
+		                                name, auditor ? auditor : "(dropped)", expired),
+		                errhint("A time-limited auditor's access cannot be handed on: read the trail as a role of "
+		                        "your own.")));
+	}
 }
 
 bool entry_visible(TimestampTz stmt_time)

@@ -22,6 +22,12 @@ bool entry_visible(TimestampTz stmt_time);
 // (DT_NOBEGIN / DT_NOEND). Raises like check_access().
 bool access_period(TimestampTz *since, TimestampTz *till);
 
+// Raises 42501 when the statement reads a relation of the trail with the privileges of role, a view's
+// or rule's owner other than the current user, and role has those of a time-limited auditor: the
+// limits bind the calling roles, so such a view would hand the auditor's access on to anyone, beyond
+// its period and after its expiry (found by an attack review).
+void check_trail_read_as(Oid role);
+
 // Registers the security label provider "pg_witness", whose labels on roles hold their limits.
 void register_auditor_labels();
 
