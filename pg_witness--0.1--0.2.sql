@@ -3244,7 +3244,7 @@ REVOKE ALL ON FUNCTION witness._entry_keys(witness.entry) FROM PUBLIC;
 
 -- A hold on a row key follows the row through its key changes: for each UPDATE with an id in
 -- [first_id, last_id] (taken in id order, streamed) that a hold with a row key covers and that gave
--- the row a new key, a copy of that hold for the new key from that UPDATE's time on, itself followed
+-- the row a new key, a copy of that hold for the new key (in the hold's period), itself followed
 -- further (an attack review changed a held row's key and then the row: the later entries, under the
 -- new key, were pruned). holds comes back with the copies added; they exist only for the caller
 -- (retention), not as records.
@@ -3260,7 +3260,7 @@ DECLARE
 	moved jsonb[]; -- the keys the row of m took
 	new_key jsonb;
 	k record; -- m's keys (witness._entry_keys)
-	max_keys constant integer := 100; -- copies of one hold for the keys its row took, at most
+	max_keys constant integer := 1000; -- copies of one hold for the keys its row took, at most
 BEGIN
 	IF n = 0 THEN
 		RETURN holds;
@@ -3299,15 +3299,18 @@ BEGIN
 			END IF;
 			FOREACH new_key IN ARRAY moved LOOP
 				CONTINUE WHEN new_key IS NULL OR new_key @> h.row_key
-				           OR EXISTS (SELECT FROM unnest(keyed) d WHERE d.hold_event_id = h.hold_event_id AND (d.row_key = new_key OR d.row_key IS NULL));
+				           OR EXISTS (SELECT FROM unnest(keyed) d WHERE d.hold_event_id = h.hold_event_id
+				                        AND (d.row_key = new_key OR (d.row_key IS NULL AND d.schema_name = m.schema_name AND d.table_name = m.table_name)));
+				-- The copy keeps the hold's period: an UPDATE whose statement started before this change,
+				-- captured after it, is the row's too (a review found it outside a copy that started here).
 				copy := h;
-				copy.since := greatest(h.since, m.stmt_time);
-				-- Past max_keys keys, the hold keeps the whole table from this change on: it errs on keeping,
-				-- and an entry is checked against at most that many copies (docs/retention.md).
+				copy.row_key := new_key;
+				-- Past max_keys keys, the hold keeps the whole table of the row, in its period: it errs on
+				-- keeping, and an entry is checked against at most that many copies (docs/retention.md).
 				IF (SELECT count(*) FROM unnest(keyed) d WHERE d.hold_event_id = h.hold_event_id) > max_keys THEN
 					copy.row_key := NULL;
-				ELSE
-					copy.row_key := new_key;
+					copy.schema_name := m.schema_name;
+					copy.table_name := m.table_name;
 				END IF;
 				keyed := keyed || copy;
 			END LOOP;
@@ -7706,7 +7709,9 @@ END
 $$;
 
 -- The views: the check as a one-time filter, the period of a time-limited auditor, and the values of
--- classified columns masked for roles that are neither auditors nor admins. security_barrier: a
+-- classified columns masked for roles that are neither auditors nor admins. A format-1 entry's leaf
+-- hash is a hash of its values with no salt: shown to such a role, it would confirm a guessed masked
+-- value (an attack review); it is NULL for them. security_barrier: a
 -- caller's own condition (a function that raises a notice with its argument, say) must not see the
 -- rows outside an auditor's period before the view's filter has dropped them.
 -- A stored value as jsonb for the views. A jsonb string holds at most 268,435,455 bytes: one longer
@@ -7754,7 +7759,8 @@ SELECT e.id, e.xid, e.stmt_time,
                                  WHERE r.schema_name = e.schema_name AND r.table_name = e.table_name AND r.masks))) THEN witness._readable_jsonb(e.new_values)
             ELSE witness._masked_values(witness._readable_jsonb(e.new_values), e.schema_name, e.table_name, e.id) END AS new_values,
        e.session_user_name, e.current_user_name, e.application_name, e.client_addr, e.client_port, e.backend_pid,
-       e.actor, e.reason, witness._readable_jsonb(e.context) AS context, witness._sealed_leaf(e) AS leaf_hash, e.format, e.erasure_id
+       e.actor, e.reason, witness._readable_jsonb(e.context) AS context,
+       CASE WHEN e.format = 1 AND NOT witness.values_unmasked() THEN NULL ELSE witness._sealed_leaf(e) END AS leaf_hash, e.format, e.erasure_id
 FROM witness.entry e
 WHERE witness.access_check() AND witness.entry_visible(e.stmt_time);
 COMMENT ON VIEW witness.log IS 'the trail with readable operation and tag names, one row per captured change; erasure_id names the erasure that emptied an entry''s payload; values of classified columns masked unless the caller is an auditor, an admin or a superuser (docs/access.md)';

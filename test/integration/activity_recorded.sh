@@ -15,6 +15,8 @@
 #   - what must be recorded (capture control, reads of capture_reads tables) waits for its own
 #     database's drain however long that takes; another database's drain drops only what may be lost
 #     (a login to a database without pg_witness) after witness.activity_unclaimed_timeout;
+#   - logins to a database without pg_witness fill anyone's half of the queue at most: an auditor's
+#     login and its read of the trail still find slots;
 #   - every activity row an entry of the chain; the chain verifies.
 #
 # Environment: REPO, PG_BINDIR (as scripts/test.sh passes them).
@@ -197,6 +199,20 @@ check "and the read of the capture_reads table" 1 \
 	"SELECT count(*) FROM witness.activity WHERE kind = 'read' AND statement LIKE '%id = 78%' AND activity_id > $A1"
 q "ALTER SYSTEM RESET witness.activity_unclaimed_timeout" >/dev/null
 q "SELECT pg_reload_conf()" >/dev/null
+
+say "logins to a database without pg_witness keep to anyone's half of the queue"
+# A review kept three quarters of the queue full with logins to a database without pg_witness (no
+# drain takes them for witness.activity_unclaimed_timeout): an auditor's login and its read of the
+# trail were lost. A login reserves in anyone's half until InitPostgres is through.
+q "CREATE ROLE act_aud LOGIN IN ROLE witness_auditor" >/dev/null
+q "SELECT witness.flush_activity()" >/dev/null
+A2="$(q "SELECT max(activity_id) FROM witness.activity")"
+for i in $(seq 60); do DB=postgres q "SELECT 1" >/dev/null; done
+PGUSER=act_aud q "SELECT count(*) FROM witness.entry" >/dev/null
+q "SELECT witness.flush_activity()" >/dev/null
+check "after 60 logins to a database without pg_witness, an auditor's login and trail read are recorded" "1|1" \
+	"SELECT count(*) FILTER (WHERE kind = 'login') || '|' || count(*) FILTER (WHERE kind = 'trail read')
+	 FROM witness.activity WHERE session_user_name = 'act_aud' AND activity_id > $A2"
 
 say "the chain"
 q "SELECT witness.flush_activity()" >/dev/null

@@ -127,6 +127,12 @@ check "the update made the roles (docs/access.md)" "witness_admin,witness_audito
 	"SELECT string_agg(rolname, ',' ORDER BY rolname) FROM pg_roles WHERE rolname IN ('witness_admin', 'witness_auditor', 'witness_reader') AND NOT rolcanlogin"
 check "a reader reads the log, not the table; PUBLIC executes no track()" "true|false|false" \
 	"SELECT has_table_privilege('witness_reader', 'witness.log', 'SELECT') || '|' || has_table_privilege('witness_reader', 'witness.entry', 'SELECT') || '|' || has_function_privilege('public', 'witness.track(regclass,text,jsonb,text[],text,text[],boolean,boolean)', 'EXECUTE')"
+# A format-1 leaf hash is an unsalted hash of the entry's values: a reader, who sees classified values
+# masked, could confirm a guess with it (an attack review). Masked readers see none.
+q "CREATE ROLE up_reader IN ROLE witness_reader" >/dev/null
+check "a reader sees no leaf hash of a format-1 entry" "0|true" \
+	"SET ROLE up_reader; SELECT count(leaf_hash) || '|' || (count(*) > 0) FROM witness.log WHERE format = 1"
+check "a superuser sees each" "true" "SELECT count(leaf_hash) = count(*) FROM witness.log WHERE format = 1"
 C7="$(q "SELECT count(*) FROM witness.entry WHERE subject = 'c7@example.com'")"
 check "subject lookups find the 0.1 entries" "$C7" "SELECT count(*) FROM witness._subject_entries('c7@example.com', NULL)"
 

@@ -484,10 +484,30 @@ void activity_executor_end(QueryDesc *query)
 // database under trust). Published as a success when InitPostgres commits its transaction, as
 // denied by the FATAL that refuses it.
 ActivityEvent *pending_login = nullptr;
+bool login_unreserved = false; // authenticated, no slot yet (reserve_late_login)
+bool pending_login_callback = false;
 void publish_pending_login(ActivityOutcome outcome, const ErrorData *edata);
+void pending_login_on_exit(int, Datum);
+ActivityEvent *fill_login(Port *port, ActivityOutcome outcome, const char *method, const char *message,
+                          ActivityPriority priority = ActivityPriority::Anyone, bool count_lost = true);
+
+// A login that found no slot of anyone's share when it authenticated: at the end of InitPostgres,
+// where role and database exist, one of the privileged share, if this database has pg_witness.
+void reserve_late_login()
+{
+	login_unreserved = false;
+	if (MyProcPort == nullptr || !OidIsValid(MyDatabaseId) || !witness_here()) {
+		activity_count_lost();
+		return;
+	}
+	const char *method = MyProcPort->hba != nullptr ? hba_authname(MyProcPort->hba->auth_method) : "none";
+	pending_login = fill_login(MyProcPort, ActivityOutcome::Success, method, nullptr, ActivityPriority::Privileged);
+}
 
 void on_xact(XactEvent event, void *)
 {
+	if (event == XACT_EVENT_PRE_COMMIT && login_unreserved)
+		reserve_late_login();
 	// The transaction of InitPostgres: every check of the connection passed.
 	if (event == XACT_EVENT_COMMIT && pending_login != nullptr)
 		publish_pending_login(ActivityOutcome::Success, nullptr);
@@ -707,13 +727,13 @@ bool is_unhooked_login_failure(const ErrorData *edata)
 	        edata->sqlerrcode == ERRCODE_INVALID_PASSWORD);
 }
 
-ActivityEvent *fill_login(Port *port, ActivityOutcome outcome, const char *method, const char *message)
+ActivityEvent *fill_login(Port *port, ActivityOutcome outcome, const char *method, const char *message,
+                          ActivityPriority priority, bool count_lost)
 {
 	login_recorded = true;
 	if (setting_record_activity != RecordActivityAll)
 		return nullptr;
-	ActivityEvent *e = activity_reserve(outcome == ActivityOutcome::Success ? ActivityPriority::Privileged
-	                                                                         : ActivityPriority::Anyone);
+	ActivityEvent *e = activity_reserve(priority, count_lost);
 	if (e == nullptr)
 		return nullptr;
 	e->kind = ActivityKind::Login;
@@ -780,6 +800,10 @@ bool refusals_recorded_here()
 
 void pending_login_on_exit(int, Datum)
 {
+	if (login_unreserved) {
+		login_unreserved = false;
+		activity_count_lost();
+	}
 	if (pending_login != nullptr)
 		publish_pending_login(ActivityOutcome::Failed, nullptr);
 }
@@ -825,9 +849,16 @@ void activity_client_auth(Port *port, int status)
 		record_login(port, ActivityOutcome::Denied, method, "authentication failed");
 		return;
 	}
-	pending_login = fill_login(port, ActivityOutcome::Success, method, nullptr);
-	if (pending_login != nullptr)
+	// Neither the role nor the database is known to exist yet: anyone's share of the queue. When that
+	// is full, the login takes a slot of the privileged share once it is through, in a database with
+	// pg_witness (reserve_late_login); a review kept three quarters of the queue full with logins to a
+	// database without pg_witness, whose events no drain takes for ten minutes.
+	pending_login = fill_login(port, ActivityOutcome::Success, method, nullptr, ActivityPriority::Anyone, false);
+	login_unreserved = pending_login == nullptr && setting_record_activity == RecordActivityAll;
+	if (!pending_login_callback) {
 		before_shmem_exit(pending_login_on_exit, (Datum)0);
+		pending_login_callback = true;
+	}
 }
 
 } // namespace

@@ -389,7 +389,13 @@ bool activity_queue_attached()
 	return queue != nullptr;
 }
 
-ActivityEvent *activity_reserve(ActivityPriority priority)
+void activity_count_lost()
+{
+	if (queue != nullptr)
+		pg_atomic_fetch_add_u64(&queue->lost, 1);
+}
+
+ActivityEvent *activity_reserve(ActivityPriority priority, bool count_lost)
 {
 	if (queue == nullptr)
 		return nullptr;
@@ -399,7 +405,8 @@ ActivityEvent *activity_reserve(ActivityPriority priority)
 	const uint32 kept = priority == ActivityPriority::Anyone ? (uint32)queue->size / 2 : (uint32)queue->size / 4;
 	if (!wait && pg_atomic_read_u32(&queue->nfree) <= kept) {
 		ask_for_drain();
-		pg_atomic_fetch_add_u64(&queue->lost, 1);
+		if (count_lost)
+			activity_count_lost();
 		return nullptr;
 	}
 	int i = claim_free();
@@ -407,7 +414,8 @@ ActivityEvent *activity_reserve(ActivityPriority priority)
 	if (i >= 0)
 		return fresh(i);
 	if (!wait) {
-		pg_atomic_fetch_add_u64(&queue->lost, 1);
+		if (count_lost)
+			activity_count_lost();
 		return nullptr;
 	}
 	const TimestampTz give_up = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), kReserveWaitMs);

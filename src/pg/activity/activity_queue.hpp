@@ -67,7 +67,10 @@ enum class ActivityPriority { Anyone, Privileged, Required };
 // waits (interruptibly, waking the sealer) for a free slot and raises ERROR (53000) when none frees in
 // time: what must not happen unrecorded is then refused. Otherwise it never raises: past its share of
 // the queue the event is counted as lost, and the next drain records how many were.
-ActivityEvent *activity_reserve(ActivityPriority priority);
+// Without count_lost, an event that does not fit is not counted: the caller tries again later.
+ActivityEvent *activity_reserve(ActivityPriority priority, bool count_lost = true);
+// One more event that did not fit, for the next 'lost' row.
+void activity_count_lost();
 // The event is complete: a drain may take it.
 void activity_publish(ActivityEvent *event);
 

@@ -111,10 +111,14 @@ const KindSpec kSubjectAccess = {
 
 // Requests that name a subject and are recorded before they look: the same row, named in messages as
 // what the caller asked for.
-const KindSpec kErasureRequest = {"erasure", kSubjectAccess.insert_sql, 5, {BYTEAOID, BYTEAOID, TEXTOID, TEXTOID, TEXTOID},
-                                  bind_subject_access};
-const KindSpec kHoldRequest = {"legal hold", kSubjectAccess.insert_sql, 5, {BYTEAOID, BYTEAOID, TEXTOID, TEXTOID, TEXTOID},
-                               bind_subject_access};
+KindSpec subject_access_named(const char *what)
+{
+	KindSpec spec = kSubjectAccess;
+	spec.what = what;
+	return spec;
+}
+const KindSpec kErasureRequest = subject_access_named("erasure");
+const KindSpec kHoldRequest = subject_access_named("legal hold");
 
 const KindSpec *kind_spec(RecordKind kind)
 {

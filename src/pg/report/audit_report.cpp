@@ -56,6 +56,7 @@ int64 unix_us(TimestampTz t)
 	return us;
 }
 
+// Argument arg as a bound of the report's period in Unix microseconds; NULL gives open.
 int64 bound_us(FunctionCallInfo fcinfo, int arg, int64 open)
 {
 	if (PG_ARGISNULL(arg))
@@ -67,7 +68,6 @@ int64 bound_us(FunctionCallInfo fcinfo, int arg, int64 open)
 		return kReportNoBound;
 	if (TIMESTAMP_IS_NOEND(t))
 		return kReportNoEnd;
-	(void)open;
 	return unix_us(t);
 }
 
