@@ -3285,14 +3285,16 @@ BEGIN
 				-- An UPDATE that moved the row to another partition is a DELETE and an INSERT, under a new
 				-- key (the partition key is part of it): the INSERTs of the same statement and table that
 				-- follow it closely and share a key column's value with it are taken for the row's (a
-				-- review pruned a moved row's later entries). Erring on keeping, a second row of the
-				-- statement sharing that value is held too.
+				-- review pruned a moved row's later entries), and the INSERT right after it, which the
+				-- same row's move captures next (a review moved a row by its only key column, also the
+				-- partition key: they share no value). Erring on keeping, a second row of the statement
+				-- sharing that value is held too.
 				moved := ARRAY(SELECT DISTINCT i.key FROM witness.entry x,
 				                      LATERAL (SELECT (witness._entry_key_subject(x)).row_key AS key) i
 				               WHERE x.id > m.id AND x.id <= m.id + 1000 AND x.op = 'I' AND x.xid = m.xid AND x.stmt_time = m.stmt_time
 				                 AND x.schema_name = m.schema_name AND x.table_name = m.table_name
-				                 AND EXISTS (SELECT FROM jsonb_each((witness._entry_key_subject(m)).row_key) a, jsonb_each(i.key) b
-				                             WHERE a.key = b.key AND a.value = b.value));
+				                 AND (x.id = m.id + 1 OR EXISTS (SELECT FROM jsonb_each((witness._entry_key_subject(m)).row_key) a, jsonb_each(i.key) b
+				                                                WHERE a.key = b.key AND a.value = b.value)));
 			ELSIF moved IS NULL THEN
 				moved := ARRAY(SELECT x.row_key FROM witness._entry_payload(m) x
 				               WHERE witness._old_row_key(x.row_key::json, x.old_values::json) IS NOT NULL);
@@ -3300,17 +3302,24 @@ BEGIN
 			FOREACH new_key IN ARRAY moved LOOP
 				CONTINUE WHEN new_key IS NULL OR new_key @> h.row_key
 				           OR EXISTS (SELECT FROM unnest(keyed) d WHERE d.hold_event_id = h.hold_event_id
-				                        AND (d.row_key = new_key OR (d.row_key IS NULL AND d.schema_name = m.schema_name AND d.table_name = m.table_name)));
+				                        AND (d.row_key = new_key OR (d.row_key IS NULL AND d.schema_name = COALESCE(h.schema_name, m.schema_name)
+				                                                     AND d.table_name = COALESCE(h.table_name, m.table_name))));
 				-- The copy keeps the hold's period: an UPDATE whose statement started before this change,
 				-- captured after it, is the row's too (a review found it outside a copy that started here).
+				-- A copy follows the row in its table, also for a hold that names none.
 				copy := h;
 				copy.row_key := new_key;
-				-- Past max_keys keys, the hold keeps the whole table of the row, in its period: it errs on
-				-- keeping, and an entry is checked against at most that many copies (docs/retention.md).
-				IF (SELECT count(*) FROM unnest(keyed) d WHERE d.hold_event_id = h.hold_event_id) > max_keys THEN
+				copy.schema_name := COALESCE(h.schema_name, m.schema_name);
+				copy.table_name := COALESCE(h.table_name, m.table_name);
+				-- Past max_keys keys, the hold keeps the whole table of the row, in its period, instead of
+				-- its copies there: it errs on keeping, and an entry is checked against at most that many
+				-- copies (docs/retention.md).
+				IF (SELECT count(*) FROM unnest(keyed[n + 1:]) d WHERE d.hold_event_id = h.hold_event_id
+				      AND d.schema_name = copy.schema_name AND d.table_name = copy.table_name) >= max_keys THEN
 					copy.row_key := NULL;
-					copy.schema_name := m.schema_name;
-					copy.table_name := m.table_name;
+					keyed := keyed[1:n] || ARRAY(SELECT d FROM unnest(keyed[n + 1:]) d
+					                             WHERE NOT (d.hold_event_id = h.hold_event_id AND d.schema_name = copy.schema_name
+					                                        AND d.table_name = copy.table_name));
 				END IF;
 				keyed := keyed || copy;
 			END LOOP;
@@ -3810,13 +3819,15 @@ CREATE TABLE witness.trail_publication (
 	publication_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	database_id text NOT NULL,
 	role_name text NOT NULL,
-	recorded_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp()
+	recorded_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+	database_encoding text
 );
 COMMENT ON TABLE witness.trail_publication IS 'pg_witness: one row per witness.publish_trail() call, naming the database that publishes its trail; each row is captured into the trail, which a collector receives';
 COMMENT ON COLUMN witness.trail_publication.publication_id IS 'the call''s number';
 COMMENT ON COLUMN witness.trail_publication.database_id IS 'witness.database_id() of the publishing database: cluster system identifier and database name';
 COMMENT ON COLUMN witness.trail_publication.role_name IS 'the role that called witness.publish_trail() (after SET ROLE)';
 COMMENT ON COLUMN witness.trail_publication.recorded_at IS 'when it was called';
+COMMENT ON COLUMN witness.trail_publication.database_encoding IS 'the publishing database''s encoding: a collector database needs the same (docs/central.md)';
 COMMENT ON SEQUENCE witness.trail_publication_publication_id_seq IS 'pg_witness trail publication ids';
 SELECT witness._make_record_table('witness.trail_publication', 'publication_id');
 
@@ -3825,13 +3836,15 @@ SELECT witness._make_record_table('witness.trail_publication', 'publication_id')
 CREATE TABLE witness.collector_origin (
 	entry_id bigint NOT NULL,
 	database_id text NOT NULL,
-	received_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp()
+	received_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+	database_encoding text
 );
 REVOKE ALL ON witness.collector_origin FROM PUBLIC;
 COMMENT ON TABLE witness.collector_origin IS 'pg_witness, in a collector: the database named by each witness.trail_publication entry received, that is, whose trail arrives here';
 COMMENT ON COLUMN witness.collector_origin.entry_id IS 'the id of the shipped entry';
 COMMENT ON COLUMN witness.collector_origin.database_id IS 'the publishing database it names (witness.database_id() there)';
 COMMENT ON COLUMN witness.collector_origin.received_at IS 'when it arrived';
+COMMENT ON COLUMN witness.collector_origin.database_encoding IS 'the publishing database''s encoding it names (NULL: not named)';
 
 -- Fired by the apply worker (ENABLE ALWAYS) for the entries of witness.trail_publication: notes the
 -- database the trail comes from, and warns when it is not the source the collector was made for. An
@@ -3854,11 +3867,16 @@ BEGIN
 	IF named IS NULL THEN
 		RETURN NULL;
 	END IF;
-	INSERT INTO witness.collector_origin (entry_id, database_id) VALUES (NEW.id, named);
+	INSERT INTO witness.collector_origin (entry_id, database_id, database_encoding) VALUES (NEW.id, named, NEW.new_values::jsonb ->> 'database_encoding');
 	IF named <> source THEN
 		RAISE WARNING 'pg_witness: this collector of % receives the trail of %', source, named
 			USING DETAIL = format('Entry %s of witness.trail_publication names the database that published the trail.', NEW.id),
 			      HINT = 'Subscribe a new collector database to the source it names in witness.become_collector().';
+	END IF;
+	IF NEW.new_values::jsonb ->> 'database_encoding' <> pg_catalog.current_setting('server_encoding') THEN
+		RAISE WARNING 'pg_witness: this collector''s database has encoding %, the trail''s source %', pg_catalog.current_setting('server_encoding'), NEW.new_values::jsonb ->> 'database_encoding'
+			USING DETAIL = 'Entries whose JSON members order differently in the two encodings verify as tampered here, and a byte the conversion refuses stops the subscription.',
+			      HINT = 'Create the collector database with the source''s encoding (docs/central.md).';
 	END IF;
 	RETURN NULL;
 END
@@ -3909,7 +3927,7 @@ BEGIN
 	COMMENT ON PUBLICATION witness_trail IS 'pg_witness: the trail, inserts only, for a collector (docs/central.md)';
 	-- The trail names the database it comes from (witness.collector_status.source_matches).
 	PERFORM witness._begin_internal_ddl();
-	INSERT INTO witness.trail_publication (database_id, role_name) VALUES (witness.database_id(), witness._outer_user());
+	INSERT INTO witness.trail_publication (database_id, role_name, database_encoding) VALUES (witness.database_id(), witness._outer_user(), pg_catalog.current_setting('server_encoding'));
 	PERFORM witness._end_internal_ddl();
 	RETURN 'witness_trail';
 END
@@ -4000,7 +4018,7 @@ CREATE FUNCTION witness._collector_status(OUT source text, OUT became_at timesta
 	OUT enabled boolean, OUT receiving boolean, OUT copied boolean, OUT received_lsn pg_lsn, OUT latest_end_lsn pg_lsn,
 	OUT last_msg_receipt_time timestamptz, OUT latest_end_time timestamptz, OUT last_block_no bigint,
 	OUT last_block_sealed_at timestamptz, OUT newest_block_age interval, OUT entries_sealed numeric,
-	OUT published_as text, OUT source_matches boolean)
+	OUT published_as text, OUT source_matches boolean, OUT source_encoding text, OUT encoding_matches boolean)
 RETURNS SETOF record
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
@@ -4012,9 +4030,10 @@ BEGIN PERFORM witness.access_check();
 	       EXISTS (SELECT FROM pg_catalog.pg_subscription_rel r WHERE r.srsubid = s.oid)
 	       AND NOT EXISTS (SELECT FROM pg_catalog.pg_subscription_rel r WHERE r.srsubid = s.oid AND r.srsubstate NOT IN ('r', 's')),
 	       st.received_lsn, st.latest_end_lsn, st.last_msg_receipt_time, st.latest_end_time,
-	       b.last_no, b.last_at, pg_catalog.now() - b.last_at, b.sealed, o.database_id, o.database_id OPERATOR(pg_catalog.=) c.source
+	       b.last_no, b.last_at, pg_catalog.now() - b.last_at, b.sealed, o.database_id, o.database_id OPERATOR(pg_catalog.=) c.source,
+	       o.database_encoding, o.database_encoding OPERATOR(pg_catalog.=) pg_catalog.current_setting('server_encoding')
 	FROM witness.collector c
-	LEFT JOIN LATERAL (SELECT x.database_id FROM witness.collector_origin x ORDER BY x.entry_id DESC LIMIT 1) o ON true
+	LEFT JOIN LATERAL (SELECT x.database_id, x.database_encoding FROM witness.collector_origin x ORDER BY x.entry_id DESC LIMIT 1) o ON true
 	CROSS JOIN LATERAL (SELECT pg_catalog.max(x.block_no) AS last_no, pg_catalog.max(x.sealed_at) AS last_at,
 	                           pg_catalog.sum(x.entry_count) AS sealed FROM witness.block x) b
 	LEFT JOIN pg_catalog.pg_subscription s
@@ -4042,6 +4061,8 @@ COMMENT ON COLUMN witness.collector_status.newest_block_age IS 'now minus last_b
 COMMENT ON COLUMN witness.collector_status.entries_sealed IS 'entries sealed in the shipped blocks';
 COMMENT ON COLUMN witness.collector_status.published_as IS 'the database whose trail arrives, as its newest witness.trail_publication entry names it (NULL: none arrived yet)';
 COMMENT ON COLUMN witness.collector_status.source_matches IS 'whether that is the source (false: the trail of another database arrives; NULL: not known yet)';
+COMMENT ON COLUMN witness.collector_status.source_encoding IS 'the encoding of the database whose trail arrives, as its newest witness.trail_publication entry names it (NULL: not known yet)';
+COMMENT ON COLUMN witness.collector_status.encoding_matches IS 'whether this database has that encoding (false: entries whose JSON members order differently in the two encodings are reported as tampered, and a byte the conversion refuses stops the subscription; create the collector database with the source''s encoding, docs/central.md)';
 REVOKE ALL ON witness.collector_status FROM PUBLIC;
 
 -------------------------------------------------------------------------------

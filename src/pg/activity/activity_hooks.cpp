@@ -1,5 +1,7 @@
 #include "pg/activity/activity_hooks.hpp"
 
+#include <initializer_list>
+
 #include "pg/activity/activity_queue.hpp"
 #include "pg/activity/activity_sources.hpp"
 #include "pg/activity/capture_control.hpp"
@@ -491,12 +493,28 @@ void pending_login_on_exit(int, Datum);
 ActivityEvent *fill_login(Port *port, ActivityOutcome outcome, const char *method, const char *message,
                           ActivityPriority priority = ActivityPriority::Anyone, bool count_lost = true);
 
+// Whether a role's logins take the privileged share of the queue: it reads the trail (an auditor, an
+// admin) or can do anything (a superuser). Anyone else's logins could fill it (a review's role with no
+// privilege logged in 180 times and an auditor's events were lost).
+bool trail_role(Oid role)
+{
+	if (superuser_arg(role))
+		return true;
+	for (const char *name : {"witness_auditor", "witness_admin", "witness_reader"}) {
+		const Oid r = get_role_oid(name, true);
+		if (OidIsValid(r) && has_privs_of_role(role, r))
+			return true;
+	}
+	return false;
+}
+
 // A login that found no slot of anyone's share when it authenticated: at the end of InitPostgres,
-// where role and database exist, one of the privileged share, if this database has pg_witness.
+// where role and database exist, one of the privileged share, if this database has pg_witness and
+// the role is one of the trail's (trail_role).
 void reserve_late_login()
 {
 	login_unreserved = false;
-	if (MyProcPort == nullptr || !OidIsValid(MyDatabaseId) || !witness_here()) {
+	if (MyProcPort == nullptr || !OidIsValid(MyDatabaseId) || !witness_here() || !trail_role(GetSessionUserId())) {
 		activity_count_lost();
 		return;
 	}

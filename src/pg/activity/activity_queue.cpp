@@ -6,6 +6,7 @@
 #include <algorithm>
 
 extern "C" {
+#include "commands/dbcommands.h"
 #include "storage/condition_variable.h"
 #include "storage/fd.h"
 #include "storage/ipc.h"
@@ -53,10 +54,14 @@ constexpr long kReserveWaitMs = 10000;
 // next drain, not witness.activity_unclaimed_timeout later. A busy database dropped (or dropped and
 // made again under its name, as pg_regress does) left the queue full for ten minutes, and every other
 // database lost events meanwhile. Events named by database name only (logins refused before a
-// database was chosen) are left to the timeout. Needs a transaction (the catalog cache): a drain runs in one.
+// database was chosen) are left to the timeout, unless no database has that name: a login to a
+// database that does not exist costs anyone nothing, and held a slot for ten minutes (a review filled
+// anyone's half of the queue so). Needs a transaction (the catalog cache): a drain runs in one.
 bool database_dropped(const ActivityEvent &e)
 {
-	return OidIsValid(e.database) && !SearchSysCacheExists1(DATABASEOID, ObjectIdGetDatum(e.database));
+	if (OidIsValid(e.database))
+		return !SearchSysCacheExists1(DATABASEOID, ObjectIdGetDatum(e.database));
+	return e.database_name[0] != '\0' && !OidIsValid(get_database_oid(e.database_name, true));
 }
 
 // Events that must never happen unrecorded (reads of capture_reads tables, capture control, catalog

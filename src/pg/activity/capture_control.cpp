@@ -40,6 +40,8 @@ extern "C" {
 #include "catalog/pg_extension.h"
 #include "catalog/pg_policy.h"
 #include "catalog/pg_proc.h"
+#include "catalog/pg_publication.h"
+#include "catalog/pg_publication_rel.h"
 #include "catalog/pg_rewrite.h"
 #include "catalog/pg_trigger.h"
 #include "commands/extension.h"
@@ -427,6 +429,35 @@ void refuse_on_witness_table(Oid relid, Oid witness_schema, const char *what)
 	                       name ? name : "?")));
 }
 
+constexpr char kTrailPublication[] = "witness_trail";
+
+// The publication a collector subscribes to (witness.publish_trail()), altered or dropped, or a table
+// added to or taken from it: paused, it let a source's superuser rewrite entries before they shipped,
+// with no trace of the pause (an attack review of the central collector).
+bool describe_publication(Oid publication, const char *table, char *object)
+{
+	const char *name = get_publication_name(publication, true);
+	if (name == nullptr || strcmp(name, kTrailPublication) != 0)
+		return false;
+	if (table != nullptr)
+		snprintf(object, kActivityObjectBytes, "publication %s table %s", name, table);
+	else
+		snprintf(object, kActivityObjectBytes, "publication %s", name);
+	return true;
+}
+
+bool describe_publication_rel(Oid membership, char *object)
+{
+	HeapTuple tup = SearchSysCache1(PUBLICATIONREL, ObjectIdGetDatum(membership));
+	if (!HeapTupleIsValid(tup))
+		return false;
+	auto *form = (Form_pg_publication_rel)GETSTRUCT(tup);
+	const Oid publication = form->prpubid;
+	const char *table = get_rel_name(form->prrelid);
+	ReleaseSysCache(tup);
+	return describe_publication(publication, table != nullptr ? table : "?", object);
+}
+
 // Whether the access to the object is recorded; then what it is and, for triggers, how it fires now.
 bool describe(ObjectAccessType access, Oid class_id, Oid object_id, int sub_id, Oid witness_schema, char *object,
               char *state, bool *replaced)
@@ -442,6 +473,10 @@ bool describe(ObjectAccessType access, Oid class_id, Oid object_id, int sub_id, 
 		return describe_function(access, object_id, witness_schema, object, replaced);
 	case RelationRelationId:
 		return describe_relation(access, object_id, sub_id, witness_schema, object);
+	case PublicationRelationId:
+		return describe_publication(object_id, nullptr, object);
+	case PublicationRelRelationId:
+		return describe_publication_rel(object_id, object);
 	case ConstraintRelationId:
 		if (access == OAT_POST_CREATE)
 			refuse_on_witness_table(oid_column_of(ConstraintRelationId, ConstraintOidIndexId, Anum_pg_constraint_oid,
@@ -501,7 +536,8 @@ void on_object_access(ObjectAccessType access, Oid class_id, Oid object_id, int 
 		return;
 	if (class_id != TriggerRelationId && class_id != RewriteRelationId && class_id != EventTriggerRelationId &&
 	    class_id != ProcedureRelationId && class_id != RelationRelationId && class_id != ExtensionRelationId &&
-	    class_id != ConstraintRelationId && class_id != PolicyRelationId && class_id != AttrDefaultRelationId)
+	    class_id != ConstraintRelationId && class_id != PolicyRelationId && class_id != AttrDefaultRelationId &&
+	    class_id != PublicationRelationId && class_id != PublicationRelRelationId)
 		return;
 	Oid witness_schema;
 	bool in_witness_function;
