@@ -126,7 +126,9 @@ DROP DATABASE regress_witness_forged;
 -- made for another database that receives this trail says so (a review subscribed the collector of
 -- one database to another's publication, and it verified as valid). The entry is copied over as the
 -- apply worker would insert it; the positive case is test/integration/central_collector.sh.
-CREATE DATABASE regress_witness_pub;
+-- The source's database is LATIN1: a collector database of another encoding says so (a review's
+-- collector in UTF8 of a WIN1252 source reported untouched entries as tampered).
+CREATE DATABASE regress_witness_pub ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0;
 \c regress_witness_pub
 \set VERBOSITY terse
 CREATE EXTENSION pg_witness;
@@ -145,7 +147,17 @@ SELECT pg_get_userbyid(pubowner) = current_user AS owned_by_caller, pubinsert, p
 FROM pg_publication p WHERE pubname = 'witness_trail';
 SELECT new_values::jsonb ->> 'database_id' = witness.database_id() AS names_itself,
        new_values::jsonb ->> 'role_name' AS role_name FROM witness.entry WHERE table_name = 'trail_publication';
-SELECT row_to_json(e)::text AS pubrow FROM witness.entry e WHERE table_name = 'trail_publication' \gset
+-- Pausing the publication, or dropping one of its tables, is capture control: a review paused it, had a
+-- superuser rewrite an entry before it shipped, resumed it, and nothing named the pause.
+SELECT witness.flush_activity() >= 0 AS flushed;
+ALTER PUBLICATION witness_trail SET (publish = '');
+ALTER PUBLICATION witness_trail DROP TABLE witness.era;
+SELECT witness.flush_activity() > 0 AS flushed;
+SELECT kind, object_name, message FROM witness.activity WHERE object_name LIKE 'publication%' ORDER BY activity_id;
+SET client_min_messages = error;
+SELECT witness.publish_trail();
+RESET client_min_messages;
+SELECT row_to_json(e)::text AS pubrow FROM witness.entry e WHERE table_name = 'trail_publication' ORDER BY id LIMIT 1 \gset
 CREATE DATABASE regress_witness_wrong;
 \c regress_witness_wrong
 \set VERBOSITY terse
@@ -165,6 +177,7 @@ FROM (SELECT :'pubrow'::jsonb AS p) x;
 RESET client_min_messages;
 RESET session_replication_role;
 SELECT published_as LIKE '%/regress_witness_pub' AS names_the_publisher, source_matches FROM witness.collector_status;
+SELECT source_encoding, encoding_matches FROM witness.collector_status;
 \c contrib_regression
 \set VERBOSITY terse
 DROP DATABASE regress_witness_wrong;
