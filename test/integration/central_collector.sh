@@ -218,10 +218,12 @@ on_c2 check "c/from_s2: an erasure made before the subscription arrived applied 
 	        count(*) FILTER (WHERE subject = 'bob@example.com') FROM witness.entry"
 on_c1 check "c/from_s1: collector_status shows the subscription receiving, its copy done, the newest block and its age" "witness_trail_s1|t|t|t|t" \
 	"SELECT subscription, receiving, copied, last_block_no = (SELECT max(block_no) FROM witness.block), newest_block_age < interval '5 minutes' FROM witness.collector_status"
-on_c1 check "c/from_s1: the trail names the database it comes from: the source" "t|t" \
-	"SELECT source_matches, published_as = source FROM witness.collector_status"
+on_c1 check "c/from_s1: the trail names the database it comes from: the source, and its encoding, the collector's" "t|t|UTF8|t" \
+	"SELECT source_matches, published_as = source, source_encoding, encoding_matches FROM witness.collector_status"
+# (s1's own activity ships: the publication altered above is capture control there.)
 on_c1 check "c/from_s1: activity here is recorded, unchained (no entry of the collector's own)" t \
-	"SELECT (SELECT count(*) FROM witness.activity) > 0 AND NOT EXISTS (SELECT 1 FROM witness.entry WHERE schema_name = 'witness' AND table_name = 'activity')"
+	"SELECT (SELECT count(*) FROM witness.activity) > 0 AND NOT EXISTS (SELECT 1 FROM witness.entry WHERE schema_name = 'witness' AND table_name = 'activity'
+	                                                                     AND new_values::jsonb ->> 'database_name' IS DISTINCT FROM 'shop')"
 digest="$(q_on "$WORK/s1" "$P1" shop "SELECT witness.digest()")"
 on_c1 check "c/from_s1: a signed digest of s1 checks against the central copy (another database)" "valid|f" \
 	"SELECT status, same_database FROM witness.verify_digest('$digest'::jsonb)"
