@@ -3285,16 +3285,23 @@ BEGIN
 				-- An UPDATE that moved the row to another partition is a DELETE and an INSERT, under a new
 				-- key (the partition key is part of it): the INSERTs of the same statement and table that
 				-- follow it closely and share a key column's value with it are taken for the row's (a
-				-- review pruned a moved row's later entries), and the INSERT right after it, which the
-				-- same row's move captures next (a review moved a row by its only key column, also the
-				-- partition key: they share no value). Erring on keeping, a second row of the statement
+				-- review pruned a moved row's later entries), and the first INSERT of the statement and
+				-- table after it, which the same row's move captures next whatever other sessions capture
+				-- in between (a review moved a row by its only key column, also the partition key: they
+				-- share no value; the next review interleaved another session's entries). Erring on keeping, a second row of the statement
 				-- sharing that value is held too.
 				moved := ARRAY(SELECT DISTINCT i.key FROM witness.entry x,
 				                      LATERAL (SELECT (witness._entry_key_subject(x)).row_key AS key) i
-				               WHERE x.id > m.id AND x.id <= m.id + 1000 AND x.op = 'I' AND x.xid = m.xid AND x.stmt_time = m.stmt_time
+				               WHERE x.id > m.id AND x.op = 'I' AND x.xid = m.xid AND x.stmt_time = m.stmt_time
 				                 AND x.schema_name = m.schema_name AND x.table_name = m.table_name
-				                 AND (x.id = m.id + 1 OR EXISTS (SELECT FROM jsonb_each((witness._entry_key_subject(m)).row_key) a, jsonb_each(i.key) b
-				                                                WHERE a.key = b.key AND a.value = b.value)));
+				                 AND (x.id <= m.id + 1000 OR x.id = (SELECT min(y.id) FROM witness.entry y
+				                                                     WHERE y.id > m.id AND y.op = 'I' AND y.xid = m.xid AND y.stmt_time = m.stmt_time
+				                                                       AND y.schema_name = m.schema_name AND y.table_name = m.table_name))
+				                 AND (x.id = (SELECT min(y.id) FROM witness.entry y
+				                              WHERE y.id > m.id AND y.op = 'I' AND y.xid = m.xid AND y.stmt_time = m.stmt_time
+				                                AND y.schema_name = m.schema_name AND y.table_name = m.table_name)
+				                      OR EXISTS (SELECT FROM jsonb_each((witness._entry_key_subject(m)).row_key) a, jsonb_each(i.key) b
+				                                 WHERE a.key = b.key AND a.value = b.value)));
 			ELSIF moved IS NULL THEN
 				moved := ARRAY(SELECT x.row_key FROM witness._entry_payload(m) x
 				               WHERE witness._old_row_key(x.row_key::json, x.old_values::json) IS NOT NULL);
