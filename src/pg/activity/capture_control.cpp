@@ -432,8 +432,9 @@ void refuse_on_witness_table(Oid relid, Oid witness_schema, const char *what)
 constexpr char kTrailPublication[] = "witness_trail";
 
 // The publication a collector subscribes to (witness.publish_trail()), altered or dropped, or a table
-// added to or taken from it: paused, it let a source's superuser rewrite entries before they shipped,
-// with no trace of the pause (an attack review of the central collector).
+// taken from it: paused, it let a source's superuser rewrite entries before they shipped, with no
+// trace of the pause (an attack review of the central collector). A table added is not seen: the
+// hook runs before the new pg_publication_rel row is visible to the catalog cache.
 bool describe_publication(Oid publication, const char *table, char *object)
 {
 	const char *name = get_publication_name(publication, true);
