@@ -3260,6 +3260,7 @@ DECLARE
 	moved jsonb[]; -- the keys the row of m took
 	new_key jsonb;
 	k record; -- m's keys (witness._entry_keys)
+	next_insert bigint; -- the first INSERT of m's statement and table after m (a partition move's)
 	max_keys constant integer := 1000; -- copies of one hold for the keys its row took, at most
 BEGIN
 	IF n = 0 THEN
@@ -3290,16 +3291,15 @@ BEGIN
 				-- in between (a review moved a row by its only key column, also the partition key: they
 				-- share no value; the next review interleaved another session's entries). Erring on keeping, a second row of the statement
 				-- sharing that value is held too.
+				next_insert := (SELECT min(y.id) FROM witness.entry y
+				                WHERE y.id > m.id AND y.op = 'I' AND y.xid = m.xid AND y.stmt_time = m.stmt_time
+				                  AND y.schema_name = m.schema_name AND y.table_name = m.table_name);
 				moved := ARRAY(SELECT DISTINCT i.key FROM witness.entry x,
 				                      LATERAL (SELECT (witness._entry_key_subject(x)).row_key AS key) i
 				               WHERE x.id > m.id AND x.op = 'I' AND x.xid = m.xid AND x.stmt_time = m.stmt_time
 				                 AND x.schema_name = m.schema_name AND x.table_name = m.table_name
-				                 AND (x.id <= m.id + 1000 OR x.id = (SELECT min(y.id) FROM witness.entry y
-				                                                     WHERE y.id > m.id AND y.op = 'I' AND y.xid = m.xid AND y.stmt_time = m.stmt_time
-				                                                       AND y.schema_name = m.schema_name AND y.table_name = m.table_name))
-				                 AND (x.id = (SELECT min(y.id) FROM witness.entry y
-				                              WHERE y.id > m.id AND y.op = 'I' AND y.xid = m.xid AND y.stmt_time = m.stmt_time
-				                                AND y.schema_name = m.schema_name AND y.table_name = m.table_name)
+				                 AND (x.id <= m.id + 1000 OR x.id = next_insert)
+				                 AND (x.id = next_insert
 				                      OR EXISTS (SELECT FROM jsonb_each((witness._entry_key_subject(m)).row_key) a, jsonb_each(i.key) b
 				                                 WHERE a.key = b.key AND a.value = b.value)));
 			ELSIF moved IS NULL THEN
