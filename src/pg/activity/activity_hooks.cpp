@@ -498,14 +498,7 @@ ActivityEvent *fill_login(Port *port, ActivityOutcome outcome, const char *metho
 // privilege logged in 180 times and an auditor's events were lost).
 bool trail_role(Oid role)
 {
-	if (superuser_arg(role))
-		return true;
-	for (const char *name : {"witness_auditor", "witness_admin", "witness_reader"}) {
-		const Oid r = get_role_oid(name, true);
-		if (OidIsValid(r) && has_privs_of_role(role, r))
-			return true;
-	}
-	return false;
+	return superuser_or_member_of(role, {"witness_auditor", "witness_admin", "witness_reader"});
 }
 
 // A login that found no slot of anyone's share when it authenticated: at the end of InitPostgres,

@@ -140,12 +140,7 @@ void check_label(const ObjectAddress *object, const char *seclabel)
 
 bool sees_values(Oid user)
 {
-	if (superuser_arg(user))
-		return true;
-	Oid auditor = get_role_oid("witness_auditor", true);
-	Oid admin = get_role_oid("witness_admin", true);
-	return (OidIsValid(auditor) && has_privs_of_role(user, auditor)) ||
-	       (OidIsValid(admin) && has_privs_of_role(user, admin));
+	return witness::pg::superuser_or_member_of(user, {"witness_auditor", "witness_admin"});
 }
 
 // Adds the grants that apply to user (every role whose privileges it has) to v.
@@ -215,6 +210,20 @@ void raise_if_expired(const Verdict &v)
 
 namespace witness::pg
 {
+
+// Whether a role is a superuser or has the privileges of one of the named roles; a name that does not
+// exist (the extension is being created or dropped) counts as not held.
+bool superuser_or_member_of(Oid role, std::initializer_list<const char *> names)
+{
+	if (superuser_arg(role))
+		return true;
+	for (const char *name : names) {
+		const Oid r = get_role_oid(name, true);
+		if (OidIsValid(r) && has_privs_of_role(role, r))
+			return true;
+	}
+	return false;
+}
 
 void check_access()
 {

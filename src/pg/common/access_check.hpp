@@ -5,6 +5,8 @@
 // witness.entry_visible(), which are this code too. The capture path never calls it.
 #pragma once
 
+#include <initializer_list>
+
 #include "pg/common/pg_includes.hpp"
 
 namespace witness::pg
@@ -27,6 +29,10 @@ bool access_period(TimestampTz *since, TimestampTz *till);
 // limits bind the calling roles, so such a view would hand the auditor's access on to anyone, beyond
 // its period and after its expiry (found by an attack review).
 void check_trail_read_as(Oid role);
+
+// Whether a role is a superuser or has the privileges of one of the named roles (witness_auditor,
+// ...); a name that does not exist counts as not held.
+bool superuser_or_member_of(Oid role, std::initializer_list<const char *> names);
 
 // Registers the security label provider "pg_witness", whose labels on roles hold their limits.
 void register_auditor_labels();
