@@ -73,4 +73,28 @@ Snapshot parse_snapshot(std::string_view text)
 	return s;
 }
 
+std::string format_snapshot(const Snapshot &s)
+{
+	std::string text = std::to_string(s.xmin) + ":" + std::to_string(s.xmax) + ":";
+	for (size_t i = 0; i < s.xip.size(); i++) {
+		if (i > 0)
+			text += ',';
+		text += std::to_string(s.xip[i]);
+	}
+	return text;
+}
+
+Snapshot with_in_progress(Snapshot s, const std::vector<uint64_t> &xids)
+{
+	for (uint64_t xid : xids) {
+		if (xid >= s.xmax)
+			continue; // invisible already
+		s.xip.push_back(xid);
+		s.xmin = std::min(s.xmin, xid);
+	}
+	std::sort(s.xip.begin(), s.xip.end());
+	s.xip.erase(std::unique(s.xip.begin(), s.xip.end()), s.xip.end());
+	return s;
+}
+
 } // namespace witness

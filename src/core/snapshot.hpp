@@ -23,4 +23,13 @@ struct Snapshot {
 // Parses pg_snapshot text output; throws std::invalid_argument on malformed text.
 Snapshot parse_snapshot(std::string_view text);
 
+// The text pg_snapshot prints for s.
+std::string format_snapshot(const Snapshot &s);
+
+// s with the transaction ids xids in progress too: those below s.xmax join xip, and xmin goes down to
+// the least of them. A block sealed inside a transaction that has a transaction id stores this, with
+// that transaction's own ids: PostgreSQL leaves them out of its own snapshots, and its entries, which
+// commit after the block if at all, would look sealed by it (found by a review).
+Snapshot with_in_progress(Snapshot s, const std::vector<uint64_t> &xids);
+
 } // namespace witness

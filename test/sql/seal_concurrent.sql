@@ -33,6 +33,25 @@ SELECT count(*) AS rolled_back_entries FROM witness.entry WHERE new_values ->> '
 SELECT status, entries_pending FROM witness.verify();
 SELECT (SELECT sum(entry_count) FROM witness.block) = (SELECT count(*) FROM witness.entry) AS every_entry_sealed_once;
 
+-- A seal inside a writing transaction (a review): the transaction writes, in a savepoint too, seals,
+-- another commits, it seals again and writes more. Its own entries, before and after either seal,
+-- wait for the first block sealed after it commits, and none is left in no block.
+SELECT dblink_exec('open', 'BEGIN');
+SELECT dblink_exec('open', 'INSERT INTO pending_demo VALUES (4, ''before the seal'')');
+SELECT dblink_exec('open', 'SAVEPOINT s');
+SELECT dblink_exec('open', 'INSERT INTO pending_demo VALUES (5, ''in a savepoint'')');
+SELECT * FROM dblink('open', 'SELECT count(*) FROM witness.seal()') AS t(blocks bigint);
+INSERT INTO pending_demo VALUES (6, 'committed meanwhile');
+SELECT * FROM dblink('open', 'SELECT entry_count FROM witness.seal()') AS t(sealed_inside bigint);
+SELECT dblink_exec('open', 'UPDATE pending_demo SET v = ''after the seal'' WHERE id = 5');
+SELECT dblink_exec('open', 'RELEASE SAVEPOINT s');
+SELECT dblink_exec('open', 'INSERT INTO pending_demo VALUES (7, ''after the seal too'')');
+SELECT dblink_exec('open', 'COMMIT');
+SELECT entry_count AS sealed_after_commit FROM witness.seal();
+SELECT status, entries_pending FROM witness.verify();
+SELECT (SELECT sum(entry_count) FROM witness.block) = (SELECT count(*) FROM witness.entry) AS every_entry_sealed_once;
+SELECT count(*) FILTER (WHERE witness.block_of(id) IS NULL) AS entries_in_no_block FROM witness.entry;
+
 SELECT dblink_disconnect('open');
 DROP EXTENSION dblink;
 DROP TABLE pending_demo;

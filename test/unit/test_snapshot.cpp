@@ -96,3 +96,27 @@ TEST(Snapshot, VisibilityWithManyInProgress)
 	for (uint64_t x = 990; x < 3010; x++)
 		EXPECT_EQ(s.visible(x), x < 1000 || (x < 3000 && x % 2 == 1)) << x;
 }
+
+TEST(Snapshot, FormatsAsPostgreSqlPrints)
+{
+	for (const char *text : {"10:10:", "10:20:10,14,19", "1:2:1"})
+		EXPECT_EQ(format_snapshot(parse_snapshot(text)), text);
+}
+
+// A block sealed inside a transaction stores that transaction's ids as in progress.
+TEST(Snapshot, WithInProgressAddsOwnTransactionIds)
+{
+	const Snapshot s = parse_snapshot("100:120:105");
+	// 95 below xmin lowers it; 110 joins xip; 105 is there already; 120 and 130 are invisible anyway.
+	const Snapshot t = with_in_progress(s, {110, 95, 105, 120, 130});
+	EXPECT_EQ(format_snapshot(t), "95:120:95,105,110");
+	EXPECT_FALSE(t.visible(95));
+	EXPECT_FALSE(t.visible(110));
+	EXPECT_FALSE(t.visible(125));
+	// What was visible and is not one of the ids stays visible, below the old xmin too.
+	EXPECT_TRUE(t.visible(96));
+	EXPECT_TRUE(t.visible(101));
+	EXPECT_TRUE(t.visible(119));
+	EXPECT_EQ(format_snapshot(with_in_progress(s, {})), "100:120:105");
+	EXPECT_NO_THROW(parse_snapshot(format_snapshot(t)));
+}

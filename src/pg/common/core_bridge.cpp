@@ -4,6 +4,7 @@
 #include <cstring>
 #include <exception>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@
 #include "core/merkle_search.hpp"
 #include "core/entry_payload_seal.hpp"
 #include "core/random_bytes.hpp"
+#include "core/snapshot.hpp"
 #include "pg/common/core_bridge.hpp"
 #include "pg/common/cpp_guard.hpp"
 
@@ -280,6 +282,21 @@ bytea *move_payload(const MasterKey &key, int64_t from_id, int64_t to_id, const 
 	run_core(ERRCODE_DATA_CORRUPTED, "could not seal a held pg_witness entry under its id",
 	         [&] { scratch = move_entry_payload(key, from_id, to_id, context, std::string_view(sealed, len)); });
 	return scratch_bytea();
+}
+
+char *snapshot_with_in_progress(const char *snapshot, const uint64_t *xids, size_t n)
+{
+	// Room for every id added and a new xmin, at most 20 digits and a comma each: the core allocates,
+	// PostgreSQL does not.
+	const size_t room = strlen(snapshot) + (n + 1) * 21 + 1;
+	char *out = (char *)palloc(room);
+	run_core(ERRCODE_INTERNAL_ERROR, "could not adjust a block's snapshot", [&] {
+		const std::string text = format_snapshot(with_in_progress(parse_snapshot(snapshot), {xids, xids + n}));
+		if (text.size() >= room)
+			throw std::length_error("snapshot text longer than its room");
+		std::memcpy(out, text.c_str(), text.size() + 1);
+	});
+	return out;
 }
 
 void leaf_hash_with_id(const struct varlena *encoding, int64_t id, uint8_t out[32])

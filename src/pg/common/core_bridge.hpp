@@ -72,6 +72,10 @@ bool payload_matches_commitment(const EntryView &entry);
 // point at its characters (what the leaf hash covers).
 Datum json_object(const JsonField *fields, size_t n, const char **chars, size_t *len);
 
+// pg_snapshot text with the n transaction ids xids in progress too (core/snapshot.hpp,
+// with_in_progress), palloc'd.
+char *snapshot_with_in_progress(const char *snapshot, const uint64_t *xids, size_t n);
+
 // Canonical bytes of an entry as a palloc'd bytea.
 struct varlena *canonical_bytes(const EntryView &entry);
 // The same bytes when they can be encoded and take at most max_len bytes; nullptr otherwise, and
