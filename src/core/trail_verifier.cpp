@@ -280,8 +280,11 @@ void TrailVerifier::add_entry(int64_t id, uint64_t xid, const Hash &stored, cons
 	if (at == kBefore)
 		return;
 	if (at < 0) {
-		if ((is_last_ || at == kEraEnded) && pass_ == 0)
+		if ((is_last_ || at == kEraEnded) && pass_ == 0) {
 			pending_++;
+			if (collect_pending_)
+				pending_ids_.push_back(id);
+		}
 		return;
 	}
 	const int index = chain_[static_cast<size_t>(at)];

@@ -124,6 +124,25 @@ TEST(AuditReport, SectionsComeFromRecordTableEntries)
 	EXPECT_NE(html.find("<td>pii</td><td class=\"n\">1</td>"), std::string::npos);
 }
 
+// A report from a file leaves pending entries out: nothing checks them, and a review added an invented
+// erasure as a pending line to an export.
+TEST(AuditReport, LeavesUnsealedEntriesOut)
+{
+	AuditReportBuilder b(kReportNoBound, kReportNoEnd);
+	b.leave_out_unsealed({3, 5});
+	feed(b);
+	EXPECT_EQ(b.entries_in_period(), 5);
+	EXPECT_EQ(b.count_for_table("public.orders"), 2);
+	const std::string html = b.content(kT0, "test");
+	EXPECT_EQ(html.find("Art. 17 request"), std::string::npos); // the erasure's entry is 5
+	EXPECT_NE(html.find("<td id=\"unsealed-left-out\" class=\"n\">2</td>"), std::string::npos);
+	// Without the list (the server), every entry counts and the row is not shown.
+	AuditReportBuilder all(kReportNoBound, kReportNoEnd);
+	feed(all);
+	EXPECT_EQ(all.entries_in_period(), 7);
+	EXPECT_EQ(all.content(kT0, "test").find("unsealed-left-out"), std::string::npos);
+}
+
 TEST(AuditReport, AlertsSection)
 {
 	AuditReportBuilder b(kReportNoBound, kReportNoEnd);
