@@ -6426,13 +6426,13 @@ COMMENT ON COLUMN witness.alert_counter.bucket IS 'what is counted: the hour, or
 COMMENT ON COLUMN witness.alert_counter.count IS 'how many so far';
 COMMENT ON COLUMN witness.alert_counter.counted_at IS 'when the bucket last grew';
 CREATE TABLE witness.alert_address (
-	actor text NOT NULL,
+	role_name text NOT NULL,
 	client_addr text NOT NULL,
 	first_seen timestamptz NOT NULL,
-	PRIMARY KEY (actor, client_addr)
+	PRIMARY KEY (role_name, client_addr)
 );
-COMMENT ON TABLE witness.alert_address IS 'pg_witness: the client addresses each actor (witness.actor, else the session user) was seen from, for the rule new_client_address';
-COMMENT ON COLUMN witness.alert_address.actor IS 'witness.actor of the entry, else its session user (for a login: the role that logged in)';
+COMMENT ON TABLE witness.alert_address IS 'pg_witness: the client addresses each role (the session user) was seen from, for the rule new_client_address';
+COMMENT ON COLUMN witness.alert_address.role_name IS 'the session user of the entry (for a login: the role that logged in)';
 COMMENT ON COLUMN witness.alert_address.client_addr IS 'the address, or local for a Unix-socket connection';
 COMMENT ON COLUMN witness.alert_address.first_seen IS 'statement time of the first entry or login seen from it';
 DO $$
@@ -6870,31 +6870,34 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 			RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'off_hours', SQLERRM;
 		END;
 
-		-- new_client_address: row changes and logins, by actor; the first address of an actor is learned.
+		-- new_client_address: row changes and logins, by session user (the role that authenticated:
+		-- witness.actor is anyone's to set, and an attack review raised alerts naming another actor with
+		-- it, and went unseen under a fresh actor name); the first address of a role is learned.
 		BEGIN
 			rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'new_client_address');
 			PERFORM witness._begin_internal_ddl();
-			FOR r IN SELECT s.actor, s.addr, min(s.at) AS at, min(s.id) AS first_id
-			         FROM (SELECT COALESCE(e.actor, e.session_user_name) AS actor, COALESCE(host(e.client_addr), 'local') AS addr,
-			                      e.stmt_time AS at, e.id
+			FOR r IN SELECT s.role_name, s.addr, min(s.at) AS at, min(s.id) AS first_id,
+			                (array_agg(s.actor ORDER BY s.id))[1] AS actor
+			         FROM (SELECT e.session_user_name AS role_name, COALESCE(host(e.client_addr), 'local') AS addr,
+			                      e.stmt_time AS at, e.id, e.actor
 			               FROM unnest(us) e
 			               UNION ALL
-			               SELECT COALESCE(v ->> 'actor', v ->> 'session_user_name'), COALESCE(v ->> 'client_addr', 'local'),
-			                      (v ->> 'happened_at')::timestamptz, e.id
+			               SELECT v ->> 'session_user_name', COALESCE(v ->> 'client_addr', 'local'),
+			                      (v ->> 'happened_at')::timestamptz, e.id, NULL
 			               FROM unnest(es) e CROSS JOIN LATERAL (SELECT e.new_values::jsonb AS v) j
 			               WHERE e.schema_name = 'witness' AND e.table_name = 'activity' AND e.op = 'I'
 			                 AND v ->> 'kind' = 'login' AND v ->> 'outcome' = 'success') s
-			         WHERE s.actor IS NOT NULL
+			         WHERE s.role_name IS NOT NULL
 			         GROUP BY 1, 2 ORDER BY min(s.id) LOOP
-				CONTINUE WHEN EXISTS (SELECT FROM witness.alert_address a WHERE a.actor = r.actor AND a.client_addr = r.addr);
-				IF EXISTS (SELECT FROM witness.alert_address a WHERE a.actor = r.actor) THEN
-					PERFORM witness._raise_alert(rl, format('%s@%s', r.actor, r.addr),
-					        format('%s came from client address %s, never seen for it before', r.actor, r.addr),
-					        jsonb_build_object('actor', r.actor, 'client_addr', r.addr, 'at', r.at, 'first_entry_id', r.first_id,
+				CONTINUE WHEN EXISTS (SELECT FROM witness.alert_address a WHERE a.role_name = r.role_name AND a.client_addr = r.addr);
+				IF EXISTS (SELECT FROM witness.alert_address a WHERE a.role_name = r.role_name) THEN
+					PERFORM witness._raise_alert(rl, format('%s@%s', r.role_name, r.addr),
+					        format('role %s came from client address %s, never seen for it before', r.role_name, r.addr),
+					        jsonb_build_object('role_name', r.role_name, 'actor', r.actor, 'client_addr', r.addr, 'at', r.at, 'first_entry_id', r.first_id,
 					                           'known_addresses', (SELECT jsonb_agg(a.client_addr ORDER BY a.first_seen) FROM witness.alert_address a
-					                                               WHERE a.actor = r.actor)));
+					                                               WHERE a.role_name = r.role_name)));
 				END IF;
-				INSERT INTO witness.alert_address (actor, client_addr, first_seen) VALUES (r.actor, r.addr, r.at);
+				INSERT INTO witness.alert_address (role_name, client_addr, first_seen) VALUES (r.role_name, r.addr, r.at);
 			END LOOP;
 			PERFORM witness._end_internal_ddl();
 		EXCEPTION WHEN others THEN

@@ -118,24 +118,37 @@ SELECT * FROM al_check();
 SELECT witness.set_alert_rule('off_hours', enabled => false) > 0 AS set;
 SELECT * FROM al_check();
 
--- new_client_address: an actor's first address is learned silently; one never seen for it alerts.
--- (pg_regress connects through a socket, "local"; test/integration/alerts.sh uses TCP.)
+-- new_client_address: a role's first address is learned silently; one never seen for it alerts. By
+-- session user: witness.actor, anyone's to set, neither names another role in an alert nor hides one
+-- under a fresh name (an attack review did both). (pg_regress connects through a socket, "local";
+-- test/integration/alerts.sh uses TCP.)
+CREATE ROLE al_traveller;
+GRANT SELECT, UPDATE ON al_acct TO al_traveller;
+SET SESSION AUTHORIZATION al_traveller;
 SET witness.actor = 'al_newbie';
 UPDATE al_acct SET v = v + 1 WHERE id = 22;
 RESET witness.actor;
+RESET SESSION AUTHORIZATION;
 SELECT * FROM al_check();
+SELECT role_name, client_addr FROM witness.alert_address WHERE role_name IN ('al_traveller', 'al_newbie');
 BEGIN;
 SELECT witness._begin_internal_ddl();
+DELETE FROM witness.alert_address WHERE role_name = 'al_traveller';
 INSERT INTO witness.alert_address VALUES ('al_traveller', '203.0.113.9', now());
 COMMIT;
-SET witness.actor = 'al_traveller';
+SET SESSION AUTHORIZATION al_traveller;
+SET witness.actor = 'someone_else';
 UPDATE al_acct SET v = v + 1 WHERE id = 23;
 RESET witness.actor;
+RESET SESSION AUTHORIZATION;
 SELECT * FROM al_check();
-SET witness.actor = 'al_traveller';
+SELECT detail ->> 'role_name' AS role_name, detail ->> 'actor' AS actor, detail -> 'known_addresses' AS known
+FROM witness.alert WHERE rule = 'new_client_address' ORDER BY alert_id DESC LIMIT 1;
+SET SESSION AUTHORIZATION al_traveller;
 UPDATE al_acct SET v = v + 1 WHERE id = 24;
-RESET witness.actor;
+RESET SESSION AUTHORIZATION;
 SELECT * FROM al_check();
+REVOKE ALL ON al_acct FROM al_traveller;
 
 -- capture_off: tracking a table is quiet; untracking one alerts.
 SELECT witness.track('al_other');
@@ -361,4 +374,4 @@ SELECT count(*) >= 0 AS drained FROM al_check();
 REVOKE CREATE ON DATABASE :"db" FROM al_owner, al_creator;
 DROP TABLE al_acct, al_other;
 DROP FUNCTION al_check();
-DROP ROLE al_owner, al_dml, al_creator, al_admin, al_auditor, al_plain;
+DROP ROLE al_owner, al_dml, al_creator, al_admin, al_auditor, al_plain, al_traveller;
