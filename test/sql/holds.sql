@@ -149,10 +149,16 @@ ROLLBACK;
 BEGIN;
 SELECT witness.hold('probe-s', 'probe 3', subject => 'eve@lh.example') > 0 AS held;
 ROLLBACK;
+-- So is a hold on a row key: retention's count of what it kept tells whether the key has entries.
+BEGIN;
+SELECT witness.hold('probe-k', 'probe 4', "table" => 'lh.customer', row_key => '{"id": 4}') > 0 AS held;
+ROLLBACK;
 RESET ROLE;
 SELECT format, reason, role_name, subject_digest = witness._subject_digest(subject_salt, 'dee@lh.example') AS names_dee,
        subject_digest = witness._subject_digest(subject_salt, 'ann@lh.example') AS names_ann,
-       subject_digest = witness._subject_digest(subject_salt, 'eve@lh.example') AS names_eve
+       subject_digest = witness._subject_digest(subject_salt, 'eve@lh.example') AS names_eve,
+       subject_digest = witness._subject_digest(subject_salt, 'row key {"id": 4} of lh.customer') AS names_key_4,
+       subject_digest = witness._subject_digest(subject_salt, 'row key {"id": 3} of lh.customer') AS names_key_3
 FROM witness.subject_access WHERE access_id > :access0 ORDER BY access_id;
 -- Nor can an admin's code run by someone else's maintenance (an index expression, ANALYZE,
 -- autovacuum) erase or hold: the outer user there is whoever runs it, a superuser even.
