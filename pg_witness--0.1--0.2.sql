@@ -1011,7 +1011,10 @@ AS $$
 	SELECT t.subject_column FROM witness.tracked_table t
 	WHERE t.schema_name OPERATOR(pg_catalog.=) e.schema_name AND t.table_name OPERATOR(pg_catalog.=) e.table_name
 	  AND t.tracked_at OPERATOR(pg_catalog.<=) e.stmt_time
-	  AND new_values OPERATOR(pg_catalog.->>) t.subject_column IS NOT DISTINCT FROM entry_subject
+	  AND (new_values OPERATOR(pg_catalog.->>) t.subject_column IS NOT DISTINCT FROM entry_subject
+	       -- Not among the changed columns: the subject stayed (a review's UPDATE that set another
+	       -- column to the subject's text had the subject's own old values withheld).
+	       OR (new_values IS NOT NULL AND NOT new_values OPERATOR(pg_catalog.?) t.subject_column))
 $$;
 COMMENT ON FUNCTION witness._entry_subject_column(witness.entry, text, jsonb) IS 'internal: the subject column of an UPDATE entry for the subject export, when the table''s configuration is known to have been in force and agrees with the entry; NULL otherwise';
 REVOKE ALL ON FUNCTION witness._entry_subject_column(witness.entry, text, jsonb) FROM PUBLIC;

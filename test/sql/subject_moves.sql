@@ -233,6 +233,17 @@ WHERE n > 1 AND l ->> 'table' LIKE 'sm.%account' ORDER BY l ->> 'table', (l ->> 
 SELECT witness.untrack('sm.clear_account');
 SELECT witness.untrack('sm.sealed_account');
 
+-- An UPDATE that leaves the subject column alone and sets another column to the subject's text: the
+-- subject's own old values are shown (a review found them withheld as another subject's).
+CREATE TABLE sm.contact_card (id int PRIMARY KEY, email text, backup_email text, address text);
+SELECT witness.track('sm.contact_card', 'pii', subject_column => 'email');
+INSERT INTO sm.contact_card VALUES (1, 'ann@pf.example', 'ann.old@pf.example', 'Old Street 1');
+UPDATE sm.contact_card SET backup_email = 'ann@pf.example', address = 'New Street 2' WHERE id = 1;
+SELECT l ->> 'operation' AS op, l -> 'changes' AS changes
+FROM witness.subject_export('ann@pf.example', 'json') WITH ORDINALITY AS x(line, n), LATERAL (SELECT line::json AS l) j
+WHERE n > 1 AND l ->> 'table' = 'sm.contact_card' ORDER BY (l ->> 'entry_id')::bigint;
+SELECT witness.untrack('sm.contact_card');
+
 RESET witness.reason;
 RESET witness.master_key_file;
 RESET witness.previous_master_key_file;
