@@ -12,6 +12,7 @@
 
 #include "audit_report.hpp"
 #include "copy_text.hpp"
+#include "digest_check.hpp"
 #include "export_verifier.hpp"
 #include "line_reader.hpp"
 #include "signatures.hpp"
@@ -24,13 +25,16 @@ namespace
 {
 
 const char *const kReportUsage =
-    "usage: witness-verify report [--from T] [--until T] [--hmac-key FILE] [--ed25519-key FILE] EXPORT > report.html\n"
+    "usage: witness-verify report [--from T] [--until T] [--hmac-key FILE] [--ed25519-key FILE]\n"
+    "                             [--digest FILE [--digest-hmac-key FILE] [--digest-ed25519-key FILE]] EXPORT > report.html\n"
     "       witness-verify report-check REPORT [--hmac-key FILE] [--ed25519-key FILE]\n"
     "\n"
     "report: verifies the export, then writes the signed audit report of the entries captured from --from\n"
     "(default: the beginning) until --until (default: now, excluded) as HTML to standard output. T is\n"
     "YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ or YYYY-MM-DDTHH:MM:SS.ffffffZ (UTC). The report is signed with the\n"
-    "HMAC key file and/or the Ed25519 private key PEM given (at least one).\n"
+    "HMAC key file and/or the Ed25519 private key PEM given (at least one). --digest also checks a signed\n"
+    "digest (witness.digest()) against the export, with its own keys, as witness-verify --digest does: the\n"
+    "report then states that its trail reaches at least that block, or reports it tampered.\n"
     "report-check: checks a signed report's signatures with the HMAC key file and/or the Ed25519 public\n"
     "key PEM given.\n"
     "\n"
@@ -77,7 +81,7 @@ int64_t now_us()
 
 int report(int argc, char **argv)
 {
-	std::string path, hmac_path, ed_path;
+	std::string path, hmac_path, ed_path, digest_path, digest_hmac_path, digest_ed_path;
 	int64_t from = kReportNoBound, until = kReportNoEnd;
 	for (int i = 2; i < argc; i++) {
 		const std::string a = argv[i];
@@ -94,6 +98,12 @@ int report(int argc, char **argv)
 			hmac_path = value();
 		else if (a == "--ed25519-key")
 			ed_path = value();
+		else if (a == "--digest")
+			digest_path = value();
+		else if (a == "--digest-hmac-key")
+			digest_hmac_path = value();
+		else if (a == "--digest-ed25519-key")
+			digest_ed_path = value();
 		else if (a == "-h" || a == "--help") {
 			std::fputs(kReportUsage, stdout);
 			return 0;
@@ -108,6 +118,8 @@ int report(int argc, char **argv)
 		throw ReportUsageError("give the export file (the report reads it twice: not standard input)");
 	if (hmac_path.empty() && ed_path.empty())
 		throw ReportUsageError("a report is signed: give --hmac-key or --ed25519-key (the private key)");
+	if (digest_path.empty() && (!digest_hmac_path.empty() || !digest_ed_path.empty()))
+		throw ReportUsageError("--digest-hmac-key and --digest-ed25519-key check a digest: give --digest too");
 	if (until <= from)
 		throw ReportUsageError("--until must be after --from");
 	const std::string hmac_key =
@@ -134,6 +146,24 @@ int report(int argc, char **argv)
 		v.problems.push_back("block " + std::to_string(p.block_no) + ", entry " + std::to_string(p.entry_id) + ": " +
 		                     problem_name(p.kind) + ": " + p.detail);
 	}
+	// Only a digest tells an export whose newest blocks were removed from a whole one (a review's
+	// report of a cut export read "valid").
+	bool digest_failed = false;
+	if (digest_path.empty()) {
+		v.method += "; no signed digest given, so blocks removed from the end of the export would not be noticed";
+	} else {
+		const DigestAgainstExport d = check_digest_file(digest_path, digest_hmac_path, digest_ed_path, t);
+		digest_failed = !d.failures.empty();
+		v.method += "; checked against the signed digest of block " + std::to_string(d.block_no) +
+		            (d.signature_checked ? " (signature valid)" : " (no key given for its signature)");
+		for (const std::string &f : d.failures) {
+			v.problem_count++;
+			if (v.problems.size() < 20)
+				v.problems.push_back("digest: " + f);
+		}
+		if (digest_failed)
+			v.status = "tampered";
+	}
 
 	// Then the report's figures, from the same lines.
 	AuditReportBuilder builder(from, until);
@@ -155,7 +185,7 @@ int report(int argc, char **argv)
 	const std::string doc = sign_report(builder.content(now_us(), "witness-verify report"), hmac_key, ed_key);
 	if (std::fwrite(doc.data(), 1, doc.size(), stdout) != doc.size() || std::fflush(stdout) != 0)
 		throw std::runtime_error("cannot write the report");
-	return t.report.problems.empty() ? 0 : 1;
+	return t.report.problems.empty() && !digest_failed ? 0 : 1;
 }
 
 int report_check(int argc, char **argv)

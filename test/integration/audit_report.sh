@@ -121,6 +121,27 @@ rc=0
 check_ok "witness-verify report with a pending line: exit 0, the line counted apart, its actor nowhere" \
 	"$([[ $rc == 0 ]] && grep -q 'id="unsealed-left-out" class="n">1<' "$WORK/pending.html" && ! grep -q 'forged@example.com' "$WORK/pending.html" && echo ok || echo "exit $rc, $(grep -c forged@example.com "$WORK/pending.html") mentions")"
 
+say "a report checked against a signed digest; an export cut before the digest's block is tampered"
+N="$(q "SELECT max(block_no) FROM witness.block")"
+"$PSQL" -X -q -A -t -v ON_ERROR_STOP=1 -d "$DB" "${KEYS[@]}" -c "SELECT witness.digest()" >"$WORK/digest.json"
+rc=0
+"$VERIFY" report --hmac-key "$WORK/hmac.key" --digest "$WORK/digest.json" --digest-hmac-key "$WORK/hmac.key" \
+	"$WORK/trail.copy" >"$WORK/anchored.html" 2>"$WORK/anchored.err" || rc=$?
+check_ok "report --digest of the whole export: exit 0, checked against block $N, signature valid" \
+	"$([[ $rc == 0 ]] && grep -q "checked against the signed digest of block $N (signature valid)" "$WORK/anchored.html" && echo ok || echo "exit $rc: $(cat "$WORK/anchored.err")")"
+# The digest's block taken out, and the header made to agree: an attack review's cut export.
+grep -v "\"type\": \"block\", \"block_no\": $N," "$WORK/trail.copy" |
+	sed "s/\"highest_block_no\" : $N,/\"highest_block_no\" : $((N - 1)),/" >"$WORK/cut.copy"
+rc=0
+"$VERIFY" report --hmac-key "$WORK/hmac.key" "$WORK/cut.copy" >"$WORK/cut_plain.html" 2>/dev/null || rc=$?
+check_ok "without the digest the cut export reads valid, and the report says nothing anchors it" \
+	"$([[ $rc == 0 ]] && grep -q 'no signed digest given' "$WORK/cut_plain.html" && echo ok || echo "exit $rc")"
+rc=0
+"$VERIFY" report --hmac-key "$WORK/hmac.key" --digest "$WORK/digest.json" --digest-hmac-key "$WORK/hmac.key" \
+	"$WORK/cut.copy" >"$WORK/cut.html" 2>/dev/null || rc=$?
+check_ok "with it: exit 1, tampered, the digest's block named" \
+	"$([[ $rc == 1 ]] && grep -q 'id="verification" class="tampered">tampered<' "$WORK/cut.html" && grep -q "digest: block $N of the digest is newer" "$WORK/cut.html" && echo ok || echo "exit $rc")"
+
 say "headless Chromium prints the report to PDF"
 mkdir -p "$WORK/home"
 HOME="$WORK/home" timeout 120 chromium --headless --no-sandbox --disable-gpu --disable-dev-shm-usage \
