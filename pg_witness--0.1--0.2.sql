@@ -6553,11 +6553,11 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 			IF set_alert_rule.rule = 'off_hours' THEN
 				-- Each part is checked, not only parsed (a robustness review got days 0, 8 and -1 and a zone
 				-- 99 hours off accepted, and an alert for every change). No day at all is allowed: every
-				-- hour is then outside business hours.
-				IF (p ->> 'from')::time IS NULL OR (p ->> 'to')::time IS NULL
+				-- hour is then outside business hours. from = to, from 24:00 and a day twice are refused (a review).
+				IF (p ->> 'from')::time IS NULL OR (p ->> 'to')::time IS NULL OR (p ->> 'from')::time >= '24:00' OR (p ->> 'from')::time = (p ->> 'to')::time
 				   OR abs(extract(epoch FROM (now() AT TIME ZONE (p ->> 'time_zone')) - (now() AT TIME ZONE 'UTC'))) > 15 * 3600
 				   OR jsonb_typeof(p -> 'days') IS DISTINCT FROM 'array'
-				   OR NOT (SELECT bool_and(jsonb_typeof(d) = 'number' AND d::text::int BETWEEN 1 AND 7) FROM jsonb_array_elements(p -> 'days') d) THEN
+				   OR NOT (SELECT bool_and(jsonb_typeof(d) = 'number' AND d::text::int BETWEEN 1 AND 7) AND count(DISTINCT d) = count(*) FROM jsonb_array_elements(p -> 'days') d) THEN
 					RAISE EXCEPTION 'invalid';
 				END IF;
 			ELSIF (p ->> 'entries')::bigint IS NULL OR (p ->> 'entries')::bigint < 0 THEN

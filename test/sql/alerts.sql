@@ -246,6 +246,9 @@ SELECT witness.set_alert_rule('off_hours', params => '{"days": [0, 8, -1]}');
 SELECT witness.set_alert_rule('off_hours', params => '{"days": [null]}');
 SELECT witness.set_alert_rule('off_hours', params => '{"days": 1}');
 SELECT witness.set_alert_rule('off_hours', params => '{"time_zone": "+99"}');
+SELECT witness.set_alert_rule('off_hours', params => '{"from": "08:00", "to": "08:00"}');
+SELECT witness.set_alert_rule('off_hours', params => '{"from": "24:00", "to": "08:00"}');
+SELECT witness.set_alert_rule('off_hours', params => '{"days": [1, 1, 2]}');
 
 -- verification_failed: more problems than the threshold. Earlier tests left the trail with problems
 -- of their own (P, 0 when this test runs alone): at P problems, quiet; an entry a superuser rewrote
