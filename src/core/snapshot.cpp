@@ -84,11 +84,11 @@ std::string format_snapshot(const Snapshot &s)
 	return text;
 }
 
-Snapshot with_in_progress(Snapshot s, const std::vector<uint64_t> &xids)
+Snapshot with_in_progress(Snapshot s, const std::vector<uint64_t> &xids, const Snapshot *previous)
 {
 	for (uint64_t xid : xids) {
-		if (xid >= s.xmax)
-			continue; // invisible already
+		if (xid >= s.xmax || (previous != nullptr && previous->visible(xid)))
+			continue; // invisible already, or must stay visible
 		s.xip.push_back(xid);
 		s.xmin = std::min(s.xmin, xid);
 	}

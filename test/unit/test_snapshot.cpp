@@ -120,3 +120,14 @@ TEST(Snapshot, WithInProgressAddsOwnTransactionIds)
 	EXPECT_EQ(format_snapshot(with_in_progress(s, {})), "100:120:105");
 	EXPECT_NO_THROW(parse_snapshot(format_snapshot(t)));
 }
+
+// Not an id the previous block's snapshot sees: a closing block in a younger cluster (a review's
+// restore), whose own id lies below the old cluster's.
+TEST(Snapshot, WithInProgressKeepsWhatThePreviousSnapshotSaw)
+{
+	const Snapshot previous = parse_snapshot("3808:3808:");
+	const Snapshot closing = parse_snapshot("3808:3808:");
+	EXPECT_EQ(format_snapshot(with_in_progress(closing, {727}, &previous)), "3808:3808:");
+	const Snapshot earlier = parse_snapshot("100:110:105");
+	EXPECT_EQ(format_snapshot(with_in_progress(parse_snapshot("108:120:"), {105, 112}, &earlier)), "105:120:105,112");
+}

@@ -16,7 +16,6 @@ extern "C" {
 #include "tcop/utility.h"
 #include "access/transam.h"
 #include "access/xact.h"
-#include "storage/proc.h"
 #include "access/xlog.h"
 #include "storage/lmgr.h"
 #include "utils/xid8.h"
@@ -307,34 +306,25 @@ void record_era(int64 first_id, int64 first_block_no, uint64 trail_xmax)
 	internal_ddl_end();
 }
 
-// The stored snapshot of a block sealed in a transaction that has transaction ids: PostgreSQL leaves
-// a backend's own ids out of its snapshots, so they would look committed there, and the entries the
+// The stored snapshot of a block sealed in a transaction that has a transaction id: PostgreSQL leaves
+// a backend's own id out of its snapshots, so it would look committed there, and the entries the
 // transaction captures after the seal would be visible in the block yet in none of its ids, sealed by
 // no later block (a review's witness.seal() in a writing transaction left verify() failing for good
-// and erasure missing them). Its own ids are stored as in progress: its entries, this block's and
-// later ones, go to the first block sealed after it commits.
-char *without_own_transaction(const char *snapshot_text, MemoryContext cxt)
+// and erasure missing them). Its id is stored as in progress: its entries, those before the seal and
+// after it, go to the first block sealed after it commits. Entries carry their top transaction's id
+// (entry_writer.cpp), so subtransactions need nothing. previous: the previous block of this era (or
+// nullptr), whose snapshot this one must see at least.
+char *without_own_transaction(const char *snapshot_text, const PreviousBlock *previous, MemoryContext cxt)
 {
 	const FullTransactionId top = GetTopFullTransactionIdIfAny();
 	if (!FullTransactionIdIsValid(top))
 		return MemoryContextStrdup(cxt, snapshot_text);
-	// This backend's running subtransaction ids (aborted ones are removed): all of them unless more
-	// than PostgreSQL keeps there.
-	if (MyProc->subxidStatus.overflowed)
-		ereport(ERROR, (errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
-		                errmsg("cannot seal in a transaction with more than %d subtransactions that wrote",
-		                       PGPROC_MAX_CACHED_SUBXIDS),
-		                errhint("Call witness.seal() in a transaction of its own.")));
-	const int nsub = MyProc->subxidStatus.count;
-	uint64 *xids = (uint64 *)palloc(sizeof(uint64) * (nsub + 1));
-	xids[0] = U64FromFullTransactionId(top);
-	// A subtransaction's id comes after its top transaction's, less than 2^31 later.
-	for (int i = 0; i < nsub; i++)
-		xids[i + 1] = xids[0] + (uint32)(MyProc->subxids.xids[i] - XidFromFullTransactionId(top));
+	const uint64 xid = U64FromFullTransactionId(top);
+	const char *previous_text =
+	    previous != nullptr ? DatumGetCString(DirectFunctionCall1(pg_snapshot_out, previous->snapshot)) : nullptr;
 	MemoryContext old = MemoryContextSwitchTo(cxt);
-	char *adjusted = snapshot_with_in_progress(snapshot_text, xids, nsub + 1);
+	char *adjusted = snapshot_with_in_progress(snapshot_text, &xid, 1, previous_text);
 	MemoryContextSwitchTo(old);
-	pfree(xids);
 	return adjusted;
 }
 
@@ -390,7 +380,7 @@ SealOutcome seal_once(bool wait, Datum values[BlockNatts], bool nulls[BlockNatts
 		to_id = new_era_id;
 		snapshot_text = closing_snapshot(snap, prev, era, new_era_id, caller);
 	}
-	snapshot_text = without_own_transaction(snapshot_text, caller);
+	snapshot_text = without_own_transaction(snapshot_text, use_prev ? &prev : nullptr, caller);
 	Datum snapshot = DirectFunctionCall1(pg_snapshot_in, CStringGetDatum(snapshot_text));
 	int64 count = 0, first_id = 0, last_id = 0;
 	ChunkIndex chunks;
