@@ -997,28 +997,6 @@ AS $$
 $$;
 COMMENT ON FUNCTION witness._entry_changes("char", text, text, jsonb, jsonb, text) IS 'internal: an entry''s fields with old and new values for the subject export; the old value of the subject column that named another subject is withheld, and then every old value of the entry (they were that subject''s data); every new value of an entry that moved the row away from the subject is withheld';
 
--- The column an UPDATE entry's subject came from, when the table's configuration says so and agrees
--- with the entry: configured before the entry's statement, under the entry's table name, and the
--- entry's new value of that column is its subject. NULL otherwise (a configuration changed since, a
--- renamed table, a child's entry), which withholds more. witness.track() sets tracked_at to the time
--- of its call, after it locked the table, not to its transaction's start: a review found an entry
--- made earlier in the same transaction read with the new subject column, which showed another
--- subject's identifier.
-CREATE FUNCTION witness._entry_subject_column(e witness.entry, entry_subject text, new_values jsonb)
-RETURNS text
-LANGUAGE sql STABLE
-AS $$
-	SELECT t.subject_column FROM witness.tracked_table t
-	WHERE t.schema_name OPERATOR(pg_catalog.=) e.schema_name AND t.table_name OPERATOR(pg_catalog.=) e.table_name
-	  AND t.tracked_at OPERATOR(pg_catalog.<=) e.stmt_time
-	  AND (new_values OPERATOR(pg_catalog.->>) t.subject_column IS NOT DISTINCT FROM entry_subject
-	       -- Not among the changed columns: the subject stayed (a review's UPDATE that set another
-	       -- column to the subject's text had the subject's own old values withheld).
-	       OR (new_values IS NOT NULL AND NOT new_values OPERATOR(pg_catalog.?) t.subject_column))
-$$;
-COMMENT ON FUNCTION witness._entry_subject_column(witness.entry, text, jsonb) IS 'internal: the subject column of an UPDATE entry for the subject export, when the table''s configuration is known to have been in force and agrees with the entry; NULL otherwise';
-REVOKE ALL ON FUNCTION witness._entry_subject_column(witness.entry, text, jsonb) FROM PUBLIC;
-
 -- RFC 4180: a field with a comma, a double quote, CR or LF is quoted, its double quotes doubled. NULL
 -- is an empty field; an empty string is quoted ("") to tell it from NULL.
 -- A field a spreadsheet would take for a formula (=, +, -, @, tab or carriage return first, and not a
@@ -1471,6 +1449,30 @@ CREATE TRIGGER witness_names_since BEFORE INSERT OR UPDATE ON witness.tracked_ta
 	FOR EACH ROW EXECUTE FUNCTION witness._tracked_table_names();
 COMMENT ON TRIGGER witness_names_since ON witness.tracked_table IS 'pg_witness: keeps names_since and former_names in step with renames (docs/access.md)';
 
+-- The column an UPDATE entry's subject came from, when the table's configuration says so and agrees
+-- with the entry: configured before the entry's statement, under the entry's table name, and the
+-- entry's new value of that column is its subject. NULL otherwise (a configuration changed since, a
+-- renamed table, a child's entry), which withholds more. witness.track() sets tracked_at to the time
+-- of its call, after it locked the table, not to its transaction's start: a review found an entry
+-- made earlier in the same transaction read with the new subject column, which showed another
+-- subject's identifier. And the entry is newer than names_since: under the column's present name (a
+-- review renamed the subject column, and an older entry, whose new values lack the new name, was
+-- taken for one whose subject stayed, showing the previous subject's values).
+CREATE FUNCTION witness._entry_subject_column(e witness.entry, entry_subject text, new_values jsonb)
+RETURNS text
+LANGUAGE sql STABLE
+AS $$
+	SELECT t.subject_column FROM witness.tracked_table t
+	WHERE t.schema_name OPERATOR(pg_catalog.=) e.schema_name AND t.table_name OPERATOR(pg_catalog.=) e.table_name
+	  AND t.tracked_at OPERATOR(pg_catalog.<=) e.stmt_time AND e.id OPERATOR(pg_catalog.>) t.names_since
+	  AND (new_values OPERATOR(pg_catalog.->>) t.subject_column IS NOT DISTINCT FROM entry_subject
+	       -- Not among the changed columns: the subject stayed (a review's UPDATE that set another
+	       -- column to the subject's text had the subject's own old values withheld).
+	       OR (new_values IS NOT NULL AND NOT new_values OPERATOR(pg_catalog.?) t.subject_column))
+$$;
+COMMENT ON FUNCTION witness._entry_subject_column(witness.entry, text, jsonb) IS 'internal: the subject column of an UPDATE entry for the subject export, when the table''s configuration is known to have been in force and agrees with the entry; NULL otherwise';
+REVOKE ALL ON FUNCTION witness._entry_subject_column(witness.entry, text, jsonb) FROM PUBLIC;
+
 CREATE OR REPLACE VIEW witness.tracked_tables AS
 SELECT t.relid AS table_name, t.classification, t.column_tags, t.exclude_columns, t.subject_column,
        t.key_columns, t.key_is_primary_key, t.tracked_at, t.tracked_by, t.encrypt,
@@ -1751,7 +1753,6 @@ COMMENT ON COLUMN witness.key_rotation.payloads IS 'started and resumed: sealed 
 COMMENT ON COLUMN witness.key_rotation.role_name IS 'the role that called witness.rotate_master_key() (after SET ROLE)';
 COMMENT ON COLUMN witness.key_rotation.recorded_at IS 'when the event happened';
 COMMENT ON SEQUENCE witness.key_rotation_rotation_id_seq IS 'pg_witness key rotation event ids';
-
 
 SELECT witness._make_record_table('witness.key_rotation', 'rotation_id');
 

@@ -244,6 +244,18 @@ FROM witness.subject_export('ann@pf.example', 'json') WITH ORDINALITY AS x(line,
 WHERE n > 1 AND l ->> 'table' = 'sm.contact_card' ORDER BY (l ->> 'entry_id')::bigint;
 SELECT witness.untrack('sm.contact_card');
 
+-- The subject column renamed: an entry captured under its former name is not taken for one whose
+-- subject stayed (a review's rename showed the previous subject's values in the next one's export).
+CREATE TABLE sm.renamed_card (id int PRIMARY KEY, email text, note text);
+SELECT witness.track('sm.renamed_card', 'pii', subject_column => 'email', encrypt => false);
+INSERT INTO sm.renamed_card VALUES (1, 'ann@rc.example', 'ann-secret-note');
+UPDATE sm.renamed_card SET email = 'bob@rc.example', note = 'bob-note';
+ALTER TABLE sm.renamed_card RENAME COLUMN email TO mail;
+SELECT l ->> 'operation' AS op, l -> 'changes' AS bob_sees
+FROM witness.subject_export('bob@rc.example', 'json') WITH ORDINALITY AS x(line, n), LATERAL (SELECT line::json AS l) j
+WHERE n > 1 AND l ->> 'table' = 'sm.renamed_card' ORDER BY (l ->> 'entry_id')::bigint;
+SELECT witness.untrack('sm.renamed_card');
+
 RESET witness.reason;
 RESET witness.master_key_file;
 RESET witness.previous_master_key_file;
