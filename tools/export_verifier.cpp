@@ -330,8 +330,8 @@ ExportResult verify_export(ExportInput &input, const VerifyOptions &options)
 		verifier = std::make_unique<TrailVerifier>(nullptr, t.blocks, true, t.header.highest_block_no);
 		verifier->set_eras(t.eras);
 		verifier->sealed_records_only();
-		if (options.pending_ids)
-			verifier->collect_pending_ids();
+		if (options.unchecked)
+			verifier->collect_unchecked();
 		verifier->stream(options.max_collect_members);
 		for (ExportPruned &p : t.pruned)
 			verifier->add_pruned(p.block_no, p.run_id, p.whole, std::move(p.ids), std::move(p.hashes));
@@ -390,9 +390,9 @@ ExportResult verify_export(ExportInput &input, const VerifyOptions &options)
 			                         " entries, first " + std::to_string(t.entries));
 	}
 	t.report = verifier->finish();
-	if (options.pending_ids) {
-		t.pending_ids = verifier->pending_ids();
-		std::sort(t.pending_ids.begin(), t.pending_ids.end());
+	if (options.unchecked) {
+		t.unchecked = verifier->unchecked_entries();
+		std::sort(t.unchecked.begin(), t.unchecked.end());
 	}
 	return t;
 }

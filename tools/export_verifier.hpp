@@ -48,7 +48,7 @@ class FileInput : public ExportInput
 struct VerifyOptions {
 	unsigned jobs = 1;                    // threads that parse entry lines (1: the calling thread)
 	size_t max_collect_members = 1 << 20; // members a later pass keeps at most (a larger block alone)
-	bool pending_ids = false;             // collect the ids of pending entries (ExportResult::pending_ids)
+	bool unchecked = false;               // collect the entries not checked (ExportResult::unchecked)
 };
 
 struct ExportResult {
@@ -61,7 +61,7 @@ struct ExportResult {
 	int64_t entries = 0;    // entry lines read (in the first pass)
 	int passes = 0;         // passes over the export (1 unless a block needed explaining)
 	bool copy_text = false; // the export was COPY text, not JSON Lines
-	std::vector<int64_t> pending_ids; // ascending, with VerifyOptions::pending_ids
+	std::vector<std::pair<int64_t, uint64_t>> unchecked; // (id, xid) ascending, with VerifyOptions::unchecked
 };
 
 // Reads the export and verifies it. Throws std::runtime_error, naming the line, on malformed input.

@@ -129,7 +129,7 @@ int report(int argc, char **argv)
 	// First the verification, as witness-verify alone does it.
 	FileInput input(path);
 	VerifyOptions options;
-	options.pending_ids = true;
+	options.unchecked = true;
 	const ExportResult t = verify_export(input, options);
 	ReportVerification v;
 	v.status = t.report.status;
@@ -168,7 +168,7 @@ int report(int argc, char **argv)
 	// Then the report's figures, from the same lines.
 	AuditReportBuilder builder(from, until);
 	builder.set_verification(std::move(v));
-	builder.leave_out_unsealed(t.pending_ids);
+	builder.leave_out_unchecked(t.unchecked);
 	LineReader lines(path);
 	std::string_view line;
 	std::string scratch;

@@ -162,7 +162,7 @@ namespace
 // does not need (old values, row keys, contexts) are skipped, not built (docs/report.md, "Limits").
 struct LineFields {
 	std::string type, database, op, schema, table, actor, session_user, current_user, block_hash;
-	int64_t id = 0, stmt_time_us = 0, tags = 0, block_no = 0, entry_count = 0, sealed_at_us = 0;
+	int64_t id = 0, xid = 0, stmt_time_us = 0, tags = 0, block_no = 0, entry_count = 0, sealed_at_us = 0;
 	std::string_view new_values; // JSON text of an object, or empty
 };
 
@@ -216,6 +216,8 @@ LineFields read_line(std::string_view line)
 			read_text(r, f.block_hash);
 		else if (key == "id")
 			read_int(r, f.id);
+		else if (key == "xid")
+			read_int(r, f.xid);
 		else if (key == "stmt_time_us")
 			read_int(r, f.stmt_time_us);
 		else if (key == "tags")
@@ -252,7 +254,7 @@ struct AuditReportBuilder::State {
 
 	int64_t entries = 0, first_id = 0, last_id = 0, first_us = 0, last_us = 0, entries_outside = 0;
 	bool unsealed_left_out = false;
-	std::vector<int64_t> unsealed; // ascending
+	std::vector<std::pair<int64_t, uint64_t>> unsealed; // (id, xid) ascending
 	int64_t unsealed_in_period = 0;
 	std::map<std::string, std::array<int64_t, 5>> tables; // I U D T other
 	std::map<std::string, int> table_tags;                // union of the tags of its entries
@@ -294,9 +296,9 @@ void AuditReportBuilder::set_restriction(std::string role, int64_t since_us, int
 	                  "verification names no entry outside it";
 }
 
-void AuditReportBuilder::leave_out_unsealed(std::vector<int64_t> ids)
+void AuditReportBuilder::leave_out_unchecked(std::vector<std::pair<int64_t, uint64_t>> entries)
 {
-	s_->unsealed = std::move(ids);
+	s_->unsealed = std::move(entries);
 	s_->unsealed_left_out = true;
 }
 
@@ -324,7 +326,7 @@ void AuditReportBuilder::State::add_entry(const LineFields &e)
 		return;
 	}
 	const int64_t id = e.id;
-	if (std::binary_search(unsealed.begin(), unsealed.end(), id)) {
+	if (unsealed_left_out && std::binary_search(unsealed.begin(), unsealed.end(), std::make_pair(id, static_cast<uint64_t>(e.xid)))) {
 		unsealed_in_period++;
 		return;
 	}

@@ -56,11 +56,13 @@ class AuditReportBuilder
 	// auditor; kReportNoBound / kReportNoEnd for an open side): stated in the report's header, so that
 	// a signed report of what it could see never passes for the whole trail's.
 	void set_restriction(std::string role, int64_t since_us, int64_t till_us);
-	// For a report from an export file: the ids (ascending) of its pending entries, which no block
-	// seals and so nothing checks; they are counted apart and left out of every figure and section
-	// (a review added invented erasures and alerts as pending lines to an export, and the signed report
-	// listed them). In the server, pending entries are rows of the database and count.
-	void leave_out_unsealed(std::vector<int64_t> ids);
+	// For a report from an export file: the entry lines (id, xid; ascending) its verification did not
+	// check (pending, which no block seals, or placed before the verified blocks); they are counted
+	// apart and left out of every figure and section (a review added invented erasures and alerts as
+	// pending lines to an export, and the signed report listed them). By id and xid, not id alone: a
+	// pending copy of a sealed entry's id must not take the sealed one out. In the server, pending
+	// entries are rows of the database and count.
+	void leave_out_unchecked(std::vector<std::pair<int64_t, uint64_t>> entries);
 
 	// The document up to and including the line before kReportSignatureMarker: what is signed.
 	// producer: what made it ("witness.audit_report()" or "witness-verify report").

@@ -277,19 +277,31 @@ void TrailVerifier::add_entry(int64_t id, uint64_t xid, const Hash &stored, cons
 	if (finished_)
 		throw std::logic_error("TrailVerifier::add_entry after finish");
 	const int at = locate(id, xid);
-	if (at == kBefore)
+	if (at == kBefore) {
+		// From the first block on, no era's blocks lie before the range: an era line that no block
+		// begins placed the entry there, and it would be checked against nothing (a review's forged
+		// era line and entry line verified valid).
+		if (pass_ == 0 && !previous_ && !blocks_.empty() && blocks_.front().stored.header.block_no == 1)
+			settled_problems_.push_back({ProblemKind::EntryInserted, 0, id,
+			                             "its id lies in a transaction-id era that no block of the chain holds"});
+		if (collect_unchecked_ && pass_ == 0)
+			unchecked_.push_back({id, xid});
 		return;
+	}
 	if (at < 0) {
 		if ((is_last_ || at == kEraEnded) && pass_ == 0) {
 			pending_++;
-			if (collect_pending_)
-				pending_ids_.push_back(id);
+			if (collect_unchecked_)
+				unchecked_.push_back({id, xid});
 		}
 		return;
 	}
 	const int index = chain_[static_cast<size_t>(at)];
-	if (index < 0)
+	if (index < 0) {
+		if (collect_unchecked_ && pass_ == 0)
+			unchecked_.push_back({id, xid});
 		return; // sealed before the range
+	}
 	Block &block = blocks_[static_cast<size_t>(index)];
 	if (block.state == State::Stream) {
 		Stream &s = *block.stream;

@@ -96,10 +96,11 @@ class TrailVerifier
 	// the sealer seals every committed record, so witness.verify() takes pending ones.) Call before the
 	// first add_entry; needs is_last.
 	void sealed_records_only() { sealed_records_only_ = true; }
-	// For a report from a file: the ids of the pending entries, which nothing checks, collected for
-	// pending_ids() (a review's forged pending lines filled a signed report's sections).
-	void collect_pending_ids() { collect_pending_ = true; }
-	const std::vector<int64_t> &pending_ids() const { return pending_ids_; }
+	// For a report from a file: the entries this verification does not check (pending, or placed
+	// before the range), as (id, xid), collected for unchecked_entries() (a review's forged pending
+	// lines filled a signed report's sections).
+	void collect_unchecked() { collect_unchecked_ = true; }
+	const std::vector<std::pair<int64_t, uint64_t>> &unchecked_entries() const { return unchecked_; }
 
 	// Retention (docs/retention.md, "Retention"): a row of witness.pruned_leaf, what retention run
 	// run_id kept of block_no's pruned entries. whole: the run pruned the block's last entries, and
@@ -261,8 +262,8 @@ class TrailVerifier
 	size_t budget_left_ = Limits().search_hash_budget;
 	bool finished_ = false;
 	bool sealed_records_only_ = false;
-	bool collect_pending_ = false;
-	std::vector<int64_t> pending_ids_;
+	bool collect_unchecked_ = false;
+	std::vector<std::pair<int64_t, uint64_t>> unchecked_;
 	int64_t unsealed_records_ = 0;
 	bool unsealed(const std::optional<RecordEntry> &entry);
 	bool streaming_ = false;

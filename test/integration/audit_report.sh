@@ -121,6 +121,21 @@ rc=0
 check_ok "witness-verify report with a pending line: exit 0, the line counted apart, its actor nowhere" \
 	"$([[ $rc == 0 ]] && grep -q 'id="unsealed-left-out" class="n">1<' "$WORK/pending.html" && ! grep -q 'forged@example.com' "$WORK/pending.html" && echo ok || echo "exit $rc, $(grep -c forged@example.com "$WORK/pending.html") mentions")"
 
+# A pending copy of a sealed entry's id takes nothing out: lines are left out by id and xid.
+ENTRIES="$(grep -o 'id="entries">[0-9]*<' "$WORK/export.html")"
+{ cat "$WORK/trail.copy"; grep -m1 '"actor":"alice@example.com"' "$WORK/trail.copy" | sed -e 's/"xid":[0-9]*/"xid":987654321/'; } >"$WORK/dup.copy"
+rc=0
+"$VERIFY" report --hmac-key "$WORK/hmac.key" "$WORK/dup.copy" >"$WORK/dup.html" 2>/dev/null || rc=$?
+check_ok "a pending copy of a sealed entry's id: the sealed one still counts ($ENTRIES)" \
+	"$([[ $rc == 0 ]] && grep -q "$ENTRIES" "$WORK/dup.html" && grep -q 'id="unsealed-left-out" class="n">1<' "$WORK/dup.html" && echo ok || echo "exit $rc, $(grep -o 'id="entries">[0-9]*<' "$WORK/dup.html")")"
+# An era line that no block begins, and an entry line placed in it: reported, not passed over.
+{ head -1 "$WORK/trail.copy"; echo '{"type" : "era", "first_entry_id" : 1, "first_block_no" : 1}'; tail -n +2 "$WORK/trail.copy";
+	grep -m1 '"actor":"alice@example.com"' "$WORK/trail.copy" | sed -e 's/"id":[0-9]*/"id":0/' -e 's/alice@example.com/forged-era@example.com/'; } >"$WORK/era.copy"
+rc=0
+"$VERIFY" report --hmac-key "$WORK/hmac.key" "$WORK/era.copy" >"$WORK/era.html" 2>/dev/null || rc=$?
+check_ok "a forged era line and an entry in it: exit 1, tampered (entry inserted), the entry's actor nowhere" \
+	"$([[ $rc == 1 ]] && grep -q 'class="tampered">tampered<' "$WORK/era.html" && grep -q 'no block of the chain holds' "$WORK/era.html" && ! grep -q 'forged-era@example.com' "$WORK/era.html" && echo ok || echo "exit $rc")"
+
 say "a report checked against a signed digest; an export cut before the digest's block is tampered"
 N="$(q "SELECT max(block_no) FROM witness.block")"
 "$PSQL" -X -q -A -t -v ON_ERROR_STOP=1 -d "$DB" "${KEYS[@]}" -c "SELECT witness.digest()" >"$WORK/digest.json"
