@@ -6929,7 +6929,7 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 				                         OR (n.v ->> 'action' = 'setting changed'
 				                             AND n.v -> 'detail' ->> 'setting' IN ('witness.record_activity', 'witness.seal_interval', 'witness.verify_interval', 'shared_preload_libraries'))))
 				                OR (e.table_name = 'activity' AND e.op = 'I'
-				                    AND (n.v ->> 'kind' = 'catalog write' OR (n.v ->> 'kind' = 'capture control' AND n.v ->> 'message' NOT LIKE 'created%'))))
+				                    AND (n.v ->> 'kind' = 'catalog write' OR (n.v ->> 'kind' = 'capture control' AND (n.v ->> 'message' NOT LIKE 'created%' OR n.v ->> 'object_name' LIKE 'a column of table %')))))
 				         ORDER BY e.id LOOP
 					PERFORM witness._raise_alert(rl, format('entry:%s', r.id),
 					        CASE WHEN r.t = 'activity' AND r.new_row ->> 'kind' = 'catalog write'

@@ -174,6 +174,12 @@ ROLLBACK;
 BEGIN;
 UPDATE pg_catalog.pg_class SET relhastriggers = false WHERE oid = 'al_other'::regclass;
 ROLLBACK;
+-- So is a column added to a tracked table where the event triggers stand aside: a constant default is
+-- every row's new value, no row rewritten (an attack review).
+BEGIN;
+SET LOCAL session_replication_role = replica;
+ALTER TABLE al_acct ADD COLUMN planted int DEFAULT 5;
+ROLLBACK;
 SELECT witness.flush_activity() > 0 AS flushed;
 SELECT * FROM al_check();
 

@@ -285,6 +285,12 @@ ALTER TABLE owned.ghost NO INHERIT owned.acct;
 CREATE TABLE owned.ghost2 () INHERITS (owned.acct);
 ALTER TYPE owned.mood RENAME VALUE 'bad' TO 'fine';
 ROLLBACK;
+-- Nor a column added with a constant default: every row reads it without being rewritten, and no
+-- row trigger fires (an attack review).
+BEGIN;
+SET LOCAL session_replication_role = replica;
+ALTER TABLE owned.acct ADD COLUMN planted int DEFAULT 5;
+ROLLBACK;
 -- So are the attributes of a row type that a tracked table stores renamed, dropped or retyped: the
 -- stored values change meaning or lose a field without a row trigger firing (an attack review swapped
 -- two attribute names this way). A type that nothing stores is not recorded.

@@ -400,10 +400,12 @@ bool describe_relation(ObjectAccessType access, Oid relid, int column, Oid witne
 			snprintf(object, kActivityObjectBytes, "column %d of witness.%s", column, NameStr(form->relname));
 		else if (found)
 			snprintf(object, kActivityObjectBytes, "relation witness.%s", NameStr(form->relname));
-		else if (access != OAT_POST_CREATE && (form->relkind == RELKIND_RELATION || form->relkind == RELKIND_PARTITIONED_TABLE) &&
+		else if ((access != OAT_POST_CREATE || column > 0) &&
+		         (form->relkind == RELKIND_RELATION || form->relkind == RELKIND_PARTITIONED_TABLE) &&
 		         !event_triggers_check() && is_captured(relid, witness_schema)) {
 			// A captured table changed while nothing records its DDL (renamed, say, so that another
-			// table takes its name).
+			// table takes its name), or given a column: with a constant default every row reads it,
+			// rewritten by nothing (an attack review).
 			const char *schema = get_namespace_name(form->relnamespace);
 			snprintf(object, kActivityObjectBytes, "%s %s.%s", column > 0 ? "a column of table" : "table",
 			         schema ? schema : "?", NameStr(form->relname));
