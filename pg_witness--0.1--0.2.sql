@@ -3490,9 +3490,10 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 	END IF;
 	IF subject IS NOT NULL THEN
 		salt := witness._random_salt(); IF witness._subject_request_to_record() THEN PERFORM witness._record_subject_access(subject, 'hold', reason); END IF;
-	ELSIF row_key IS NOT NULL AND witness._subject_request_to_record() THEN
+	END IF;
+	IF row_key IS NOT NULL AND witness._subject_request_to_record() THEN
 		-- A row key (of an encrypted table: only inside sealed payloads) with retention's count tells
-		-- the same as a subject (a review): recorded first too, its digest over this text.
+		-- the same as a subject, with one or not (reviews): recorded first too, its digest over this text.
 		PERFORM witness._record_subject_access(format('row key %s of %s', row_key::text, COALESCE(format('%I.%I', nsp, rel), 'any table')), 'hold', reason);
 	END IF;
 	PERFORM witness._begin_internal_ddl();

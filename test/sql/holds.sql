@@ -153,6 +153,9 @@ ROLLBACK;
 BEGIN;
 SELECT witness.hold('probe-k', 'probe 4', "table" => 'lh.customer', row_key => '{"id": 4}') > 0 AS held;
 ROLLBACK;
+BEGIN;
+SELECT witness.hold('probe-sk', 'probe 5', subject => 'eve@lh.example', "table" => 'lh.customer', row_key => '{"id": 4}') > 0 AS held;
+ROLLBACK;
 RESET ROLE;
 SELECT format, reason, role_name, subject_digest = witness._subject_digest(subject_salt, 'dee@lh.example') AS names_dee,
        subject_digest = witness._subject_digest(subject_salt, 'ann@lh.example') AS names_ann,
