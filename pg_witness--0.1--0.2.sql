@@ -1632,6 +1632,25 @@ $$;
 COMMENT ON FUNCTION witness._lock_for_tracking(regclass) IS 'internal: the lock witness.track() and witness.untrack() take on a table first, so that two of them on one table take turns';
 REVOKE ALL ON FUNCTION witness._lock_for_tracking(regclass) FROM PUBLIC;
 
+-- key_columns that no unique index covers let two rows share a key: their histories then read as one
+-- row's, and a role with only INSERT could plant a row under another's key (an attack review). Said,
+-- not refused: the application may keep the key unique itself.
+CREATE FUNCTION witness._note_key_not_unique(target regclass, key_columns text[]) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF NOT EXISTS (SELECT FROM pg_index i
+	               WHERE i.indrelid = target AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL
+	                 AND (SELECT bool_and(a.attname = ANY (key_columns)) FROM pg_attribute a
+	                      WHERE a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey::int2[]))) THEN
+		RAISE NOTICE 'no unique index of table % covers key_columns %: two rows may share a row key', target, key_columns
+			USING HINT = 'Their entries then read as one row''s history. Add a unique index on those columns, or name columns one covers.';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION witness._note_key_not_unique(regclass, text[]) IS 'internal: a notice from witness.track() when no unique index covers the key_columns it was given';
+REVOKE ALL ON FUNCTION witness._note_key_not_unique(regclass, text[]) FROM PUBLIC;
+
 DROP FUNCTION witness.track(regclass, text, jsonb, text[], text, text[]);
 CREATE FUNCTION witness.track(target regclass, classification text DEFAULT 'internal', column_tags jsonb DEFAULT '{}',
                               exclude_columns text[] DEFAULT '{}', subject_column text DEFAULT NULL,
@@ -1666,7 +1685,7 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 			RAISE EXCEPTION 'key_columns must name at least one column' USING ERRCODE = 'invalid_parameter_value',
 				HINT = 'Pass NULL to use the primary key.';
 		END IF;
-		PERFORM witness._check_columns(target, key_columns, 'key_columns');
+		PERFORM witness._check_columns(target, key_columns, 'key_columns'); PERFORM witness._note_key_not_unique(target, key_columns);
 	END IF;
 	effective_key := COALESCE(key_columns, witness.primary_key_columns(target));
 	SELECT k INTO bad FROM unnest(effective_key) k WHERE k = ANY (exclude_columns) LIMIT 1;
