@@ -16,6 +16,8 @@
 
 #include <unistd.h>
 
+#include "sha256.hpp"
+
 namespace witness::tool
 {
 
@@ -297,6 +299,31 @@ int64_t read_pass(LineReader &lines, bool first, unsigned jobs, ExportResult &t,
 	return entries;
 }
 
+// What an entry line gives the verifier, into the digest of a pass: a later pass must give exactly
+// what the first gave, since records (erasures, retention runs) and payload states are taken from the
+// first pass only. A server read twice (--connect) served a forged retention record in the first pass
+// and the true entries in the second, and a trail with a deleted block verified (an attack review).
+void digest_entry(Sha256 &digest, const ExportEntry &e)
+{
+	uint8_t buf[8 + 8 + 32 + 32 + 4 + 8];
+	uint8_t *p = buf;
+	for (int i = 7; i >= 0; i--)
+		*p++ = static_cast<uint8_t>(static_cast<uint64_t>(e.id) >> (8 * i));
+	for (int i = 7; i >= 0; i--)
+		*p++ = static_cast<uint8_t>(e.xid >> (8 * i));
+	std::memcpy(p, e.stored.data(), 32);
+	p += 32;
+	std::memcpy(p, e.recomputed.data(), 32);
+	p += 32;
+	*p++ = e.partial;
+	*p++ = e.hashed;
+	*p++ = e.format;
+	*p++ = static_cast<uint8_t>(e.payload);
+	for (int i = 7; i >= 0; i--)
+		*p++ = static_cast<uint8_t>(static_cast<uint64_t>(e.erasure_id) >> (8 * i));
+	digest.update(buf, sizeof(buf));
+}
+
 } // namespace
 
 ExportResult verify_export(ExportInput &input, const VerifyOptions &options)
@@ -311,7 +338,9 @@ ExportResult verify_export(ExportInput &input, const VerifyOptions &options)
 	// tampered with wholesale), up to the verifier's own bound.
 	std::map<Hash, std::string> leaf_encodings;
 	size_t leaf_encoding_bytes = 0;
+	Sha256 pass_digest;
 	auto add = [&](const ExportEntry &e) {
+		digest_entry(pass_digest, e);
 		std::string_view encoding;
 		if (e.partial && e.hashed && e.stored != e.recomputed) {
 			const auto it = leaf_encodings.find(e.recomputed);
@@ -367,6 +396,7 @@ ExportResult verify_export(ExportInput &input, const VerifyOptions &options)
 		    });
 	}
 	t.passes = 1;
+	const Hash first_pass = pass_digest.finish();
 	pruned_lines = std::max(pruned_lines, t.pruned.size());
 	ensure_verifier();
 	// Later passes compare their counts with the first's: keep the count, not the rows.
@@ -388,6 +418,8 @@ ExportResult verify_export(ExportInput &input, const VerifyOptions &options)
 		if (n != t.entries)
 			throw std::runtime_error("the export changed between two passes: " + std::to_string(n) +
 			                         " entries, first " + std::to_string(t.entries));
+		if (pass_digest.finish() != first_pass)
+			throw std::runtime_error("the export changed between two passes: its entry lines differ");
 	}
 	t.report = verifier->finish();
 	if (options.unchecked) {

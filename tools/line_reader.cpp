@@ -119,6 +119,25 @@ PrefetchSource::~PrefetchSource()
 	state_->reader.join();
 }
 
+DigestingSource::DigestingSource(std::unique_ptr<ByteSource> inner, std::function<void(const Hash &)> on_end)
+    : inner_(std::move(inner)), sha_(std::make_unique<Sha256>()), on_end_(std::move(on_end))
+{
+}
+
+DigestingSource::~DigestingSource() = default;
+
+size_t DigestingSource::read(char *buf, size_t n)
+{
+	const size_t got = inner_->read(buf, n);
+	if (got > 0) {
+		sha_->update(buf, got);
+	} else if (!ended_) {
+		ended_ = true;
+		on_end_(sha_->finish());
+	}
+	return got;
+}
+
 size_t PrefetchSource::read(char *buf, size_t n)
 {
 	State &s = *state_;

@@ -4,10 +4,13 @@
 #pragma once
 
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "sha256.hpp"
 
 namespace witness::tool
 {
@@ -52,6 +55,25 @@ class PrefetchSource : public ByteSource
   private:
 	struct State;
 	std::unique_ptr<State> state_;
+};
+
+// Passes another source's bytes on and hashes them; at the end of the bytes, hands the SHA-256 of all
+// of them to on_end. For a file read more than once: a report's figures must come from the bytes its
+// verification read (a review served a forged file through a FIFO to the second read).
+class DigestingSource : public ByteSource
+{
+  public:
+	DigestingSource(std::unique_ptr<ByteSource> inner, std::function<void(const Hash &)> on_end);
+	~DigestingSource() override;
+	DigestingSource(const DigestingSource &) = delete;
+	DigestingSource &operator=(const DigestingSource &) = delete;
+	size_t read(char *buf, size_t n) override;
+
+  private:
+	std::unique_ptr<ByteSource> inner_;
+	std::unique_ptr<Sha256> sha_;
+	std::function<void(const Hash &)> on_end_;
+	bool ended_ = false;
 };
 
 class LineReader

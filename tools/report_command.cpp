@@ -73,6 +73,34 @@ int64_t parse_time(const std::string &text)
 	}
 }
 
+// The export file, each read of it hashed: the report reads it at least twice (its verification, then
+// the figures), and every read must have seen the same bytes.
+class HashedFileInput : public ExportInput
+{
+  public:
+	explicit HashedFileInput(std::string path) : path_(std::move(path)) {}
+	std::unique_ptr<ByteSource> open() override
+	{
+		return std::make_unique<DigestingSource>(std::make_unique<FileSource>(path_),
+		                                         [this](const Hash &h) { digests_.push_back(h); });
+	}
+	bool reopens() const override { return true; }
+	// Throws std::runtime_error when fewer than reads were complete, or two of them differed.
+	void check_same(size_t reads) const
+	{
+		if (digests_.size() < reads)
+			throw std::runtime_error(path_ + ": the export was not read to its end");
+		for (const Hash &h : digests_)
+			if (h != digests_.front())
+				throw std::runtime_error(path_ + ": the export changed while the report read it (a file rewritten, "
+				                                 "or a pipe that gave other bytes on another read)");
+	}
+
+  private:
+	std::string path_;
+	std::vector<Hash> digests_;
+};
+
 int64_t now_us()
 {
 	return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -127,7 +155,7 @@ int report(int argc, char **argv)
 	const std::string ed_key = ed_path.empty() ? "" : read_file(ed_path, "Ed25519 key", 1 << 20);
 
 	// First the verification, as witness-verify alone does it.
-	FileInput input(path);
+	HashedFileInput input(path);
 	VerifyOptions options;
 	options.unchecked = true;
 	const ExportResult t = verify_export(input, options);
@@ -169,7 +197,7 @@ int report(int argc, char **argv)
 	AuditReportBuilder builder(from, until);
 	builder.set_verification(std::move(v));
 	builder.leave_out_unchecked(t.unchecked);
-	LineReader lines(path);
+	LineReader lines(input.open());
 	std::string_view line;
 	std::string scratch;
 	while (lines.next(line)) {
@@ -182,6 +210,10 @@ int report(int argc, char **argv)
 			throw std::runtime_error(path + ", line " + std::to_string(lines.line_number()) + ": " + e.what());
 		}
 	}
+	while (lines.next(line)) {
+		// to the end, so that this read's bytes are hashed whole (the verification read past the marker too)
+	}
+	input.check_same(static_cast<size_t>(t.passes) + 1);
 	const std::string doc = sign_report(builder.content(now_us(), "witness-verify report"), hmac_key, ed_key);
 	if (std::fwrite(doc.data(), 1, doc.size(), stdout) != doc.size() || std::fflush(stdout) != 0)
 		throw std::runtime_error("cannot write the report");

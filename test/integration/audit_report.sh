@@ -136,6 +136,18 @@ rc=0
 check_ok "a forged era line and an entry in it: exit 1, tampered (entry inserted), the entry's actor nowhere" \
 	"$([[ $rc == 1 ]] && grep -q 'class="tampered">tampered<' "$WORK/era.html" && grep -q 'no block of the chain holds' "$WORK/era.html" && ! grep -q 'forged-era@example.com' "$WORK/era.html" && echo ok || echo "exit $rc")"
 
+# A pipe that gives the verification the true export and the figures a forged one (a review's FIFO):
+# every read of the file must have seen the same bytes.
+mkfifo "$WORK/swap.fifo"
+{ cat "$WORK/trail.copy" >"$WORK/swap.fifo"; sleep 1; cat "$WORK/pending.copy" >"$WORK/swap.fifo"; } &
+SWAPPER=$!
+rc=0
+timeout 60 "$VERIFY" report --hmac-key "$WORK/hmac.key" "$WORK/swap.fifo" >"$WORK/swap.html" 2>"$WORK/swap.err" || rc=$?
+kill "$SWAPPER" 2>/dev/null || true
+wait "$SWAPPER" 2>/dev/null || true
+check_ok "an export that changes between the verification and the figures: exit 2, no report" \
+	"$([[ $rc == 2 ]] && grep -q 'changed while the report read it' "$WORK/swap.err" && ! grep -q 'forged@example.com' "$WORK/swap.html" && echo ok || echo "exit $rc: $(cat "$WORK/swap.err")")"
+
 say "a report checked against a signed digest; an export cut before the digest's block is tampered"
 N="$(q "SELECT max(block_no) FROM witness.block")"
 "$PSQL" -X -q -A -t -v ON_ERROR_STOP=1 -d "$DB" "${KEYS[@]}" -c "SELECT witness.digest()" >"$WORK/digest.json"

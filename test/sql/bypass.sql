@@ -435,6 +435,16 @@ COPY witness.tracked_table (relid, classification, exclude_columns, schema_name,
 owned.pay_1	internal	{amount}	owned	pay_1
 \.
 ROLLBACK;
+-- A filled table attached as a partition (its rows join the tracked table without entries) and
+-- detached again, where the event triggers stand aside (an attack review).
+CREATE TABLE owned.pay_filled (id int PRIMARY KEY, amount int);
+INSERT INTO owned.pay_filled VALUES (150, 7);
+BEGIN;
+SET LOCAL session_replication_role = replica;
+ALTER TABLE owned.pay ATTACH PARTITION owned.pay_filled FOR VALUES FROM (100) TO (200);
+ALTER TABLE owned.pay DETACH PARTITION owned.pay_filled;
+ROLLBACK;
+DROP TABLE owned.pay_filled;
 SELECT witness.flush_activity() > 0 AS flushed;
 SELECT kind, outcome, object_name, left(statement, 60) AS statement FROM witness.activity
 WHERE activity_id > :a1 AND kind IN ('capture control', 'catalog write', 'denied') ORDER BY activity_id;

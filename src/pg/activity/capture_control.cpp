@@ -704,6 +704,25 @@ void record_inheritance(Oid child, const RangeVar *parent_name, bool joined, Oid
 	activity_record_change(ActivityKind::CaptureControl, object, message);
 }
 
+// A table attached to, or detached from, a captured partitioned table while pg_witness's event
+// triggers stand aside: the rows it holds join (or leave) the tracked table with no entry and no
+// ddl_event; only its cloned capture trigger's creation showed, which alerts nobody (an attack review
+// attached a filled table so).
+void record_partition(const RangeVar *parent_name, const RangeVar *partition_name, bool attached, Oid witness_schema)
+{
+	const Oid parent = parent_name != nullptr ? RangeVarGetRelid(parent_name, NoLock, true) : InvalidOid;
+	const Oid partition = partition_name != nullptr ? RangeVarGetRelid(partition_name, NoLock, true) : InvalidOid;
+	if (!OidIsValid(partition) || !OidIsValid(parent) || !is_captured(parent, witness_schema))
+		return;
+	char object[kActivityObjectBytes], message[kActivityMessageBytes];
+	snprintf(object, sizeof(object), "table %s", relation_label(partition));
+	snprintf(message, sizeof(message),
+	         attached ? "attached as a partition of captured table %s; the rows it held joined it without entries"
+	                  : "detached from captured table %s; its rows left it without a left event",
+	         relation_label(parent));
+	activity_record_change(ActivityKind::CaptureControl, object, message);
+}
+
 // Whether a column of another relation, or a domain, has the type (or an array of it): stored values
 // that a change to the type's attributes renames or drops. Read from pg_depend, which records each.
 bool type_stored_elsewhere(Oid type, Oid own_relation)
@@ -795,6 +814,11 @@ void capture_control_after_utility(const PlannedStmt *pstmt)
 		ListCell *lc;
 		foreach (lc, alter->cmds) {
 			const AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
+			if (cmd->subtype == AT_AttachPartition || cmd->subtype == AT_DetachPartition) {
+				record_partition(alter->relation, castNode(PartitionCmd, cmd->def)->name,
+				                 cmd->subtype == AT_AttachPartition, witness_schema);
+				continue;
+			}
 			if (cmd->subtype != AT_AddInherit && cmd->subtype != AT_DropInherit)
 				continue;
 			if (!OidIsValid(child))

@@ -380,7 +380,11 @@ SealOutcome seal_once(bool wait, Datum values[BlockNatts], bool nulls[BlockNatts
 		to_id = new_era_id;
 		snapshot_text = closing_snapshot(snap, prev, era, new_era_id, caller);
 	}
-	snapshot_text = without_own_transaction(snapshot_text, use_prev ? &prev : nullptr, caller);
+	// Not the block that closes an era: every entry of the old era, a restored one with this
+	// transaction's (young) id too, belongs in it, and the new era's first id keeps this transaction's
+	// own entries out (a review's restored pending entry, whose id was this one, went into no block).
+	if (new_era_id == 0)
+		snapshot_text = without_own_transaction(snapshot_text, use_prev ? &prev : nullptr, caller);
 	Datum snapshot = DirectFunctionCall1(pg_snapshot_in, CStringGetDatum(snapshot_text));
 	int64 count = 0, first_id = 0, last_id = 0;
 	ChunkIndex chunks;

@@ -12,6 +12,8 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
+import time
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -273,6 +275,32 @@ def test_errors():
     run("help", ["--help"], 0, ["usage: witness-verify"])
 
 
+def test_export_that_changes():
+    """A file (or server) that gives a later pass other entries than the first: an attack review's
+    server forged a retention record in the first pass and served the true entries in the second."""
+    e = sealed_entry(3, op="I")
+
+    def value(blocks, entries):
+        v = by_id(entries, e["id"])["new_values"]
+        v["balance"] = Num(v["balance"].text + "0")
+
+    first = export("changing_first", *tampered(value))  # needs a second pass to explain its block
+    second = export("valid")
+    fifo = os.path.join(TMP, "changing.fifo")
+    os.mkfifo(fifo)
+
+    def serve():
+        for i, path in enumerate((first, second)):
+            if i > 0:
+                time.sleep(1)  # the reader has closed its end: the second open is a second read
+            with open(path) as src, open(fifo, "w") as dst:
+                dst.write(src.read())
+
+    threading.Thread(target=serve, daemon=True).start()
+    run("an export whose entries differ between two passes", [fifo], 2,
+        ["the export changed between two passes: its entry lines differ"])
+
+
 def main():
     try:
         test_valid()
@@ -280,6 +308,7 @@ def main():
         test_tampering(True)
         test_digests()
         test_errors()
+        test_export_that_changes()
     finally:
         shutil.rmtree(TMP, ignore_errors=True)
     if FAILURES:
