@@ -1639,16 +1639,17 @@ CREATE FUNCTION witness._note_key_not_unique(target regclass, key_columns text[]
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+	-- Unique only where NULLs are: rows with NULL keys would share {"a": null} (a review).
 	IF NOT EXISTS (SELECT FROM pg_index i
 	               WHERE i.indrelid = target AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL
-	                 AND (SELECT bool_and(a.attname = ANY (key_columns)) FROM pg_attribute a
+	                 AND (SELECT bool_and(a.attname = ANY (key_columns) AND (a.attnotnull OR i.indnullsnotdistinct)) FROM pg_attribute a
 	                      WHERE a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey::int2[]))) THEN
 		RAISE NOTICE 'no unique index of table % covers key_columns %: two rows may share a row key', target, key_columns
 			USING HINT = 'Their entries then read as one row''s history. Add a unique index on those columns, or name columns one covers.';
 	END IF;
 END
 $$;
-COMMENT ON FUNCTION witness._note_key_not_unique(regclass, text[]) IS 'internal: a notice from witness.track() when no unique index covers the key_columns it was given';
+COMMENT ON FUNCTION witness._note_key_not_unique(regclass, text[]) IS 'internal: a notice from witness.track() when no unique index covers the key_columns it was given, with NOT NULL columns or NULLS NOT DISTINCT';
 REVOKE ALL ON FUNCTION witness._note_key_not_unique(regclass, text[]) FROM PUBLIC;
 
 DROP FUNCTION witness.track(regclass, text, jsonb, text[], text, text[]);

@@ -172,6 +172,11 @@ LineReader::LineReader(std::unique_ptr<ByteSource> source) : source_(std::move(s
 LineReader::LineReader(const std::string &path) : LineReader(std::make_unique<FileSource>(path)) {}
 
 // Moves the unread rest to the front, grows the buffer when it is full, and reads more.
+// An exported line holds one text value of at most 1 GB, which COPY's escapes can double: a longer
+// "line" is no export, and growing the buffer for it without end would exhaust memory (a review's
+// 200 MB line without a newline took 437 MB; a hostile server could send one forever).
+constexpr size_t kMaxLineBytes = (size_t(2) << 30) + (size_t(16) << 20);
+
 bool LineReader::fill()
 {
 	if (eof_)
@@ -181,8 +186,12 @@ bool LineReader::fill()
 		end_ -= begin_;
 		begin_ = 0;
 	}
-	if (end_ == buf_.size())
-		buf_.resize(buf_.size() * 2);
+	if (end_ == buf_.size()) {
+		if (buf_.size() >= kMaxLineBytes)
+			throw std::runtime_error("a line longer than " + std::to_string(kMaxLineBytes >> 20) +
+			                         " MiB: not an export line");
+		buf_.resize(std::min(buf_.size() * 2, kMaxLineBytes));
+	}
 	const size_t n = source_->read(buf_.data() + end_, buf_.size() - end_);
 	if (n == 0) {
 		eof_ = true;

@@ -103,10 +103,11 @@ class CopyOutSource : public ByteSource
 
 ConnectionInput::ConnectionInput(const std::string &conninfo)
 {
-	// Arrays are read in order and later values win: application_name can be overridden by the
-	// connection string, client_encoding cannot (the export must arrive as the UTF-8 it was hashed as).
-	const char *keywords[] = {"application_name", "dbname", "client_encoding", nullptr};
-	const char *values[] = {"witness-verify", conninfo.c_str(), "UTF8", nullptr};
+	// Arrays are read in order and later values win: application_name and connect_timeout can be
+	// overridden by the connection string, client_encoding cannot (the export must arrive as the UTF-8
+	// it was hashed as). A server that never answers the connection gives up after 30 s.
+	const char *keywords[] = {"application_name", "connect_timeout", "dbname", "client_encoding", nullptr};
+	const char *values[] = {"witness-verify", "30", conninfo.c_str(), "UTF8", nullptr};
 	conn_ = PQconnectdbParams(keywords, values, 1);
 	if (conn_ == nullptr)
 		throw std::runtime_error("cannot connect: out of memory");
@@ -122,6 +123,8 @@ ConnectionInput::ConnectionInput(const std::string &conninfo)
 		warning_ = std::string("the database's encoding is ") + encoding +
 		           ", not UTF8: pg_witness hashes text as UTF-8, so entries with non-ASCII text will not verify";
 	try {
+		// Nothing of the database's or role's own search_path between the query and the catalog.
+		run(conn_, "SET search_path = pg_catalog, pg_temp");
 		run(conn_, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
 	} catch (...) {
 		PQfinish(conn_);

@@ -21,6 +21,15 @@ SELECT witness.track('customers', 'pii',
 SELECT witness.track('"Mixed Case"."Odd Table"', 'restricted');
 SELECT witness.track('app_log');   -- NOTICE: no key
 SELECT witness.track('app_log', key_columns => '{at}');
+-- A unique index on a column that may be NULL does not make it a key: NULL rows share {"k": null}.
+CREATE TABLE nullable_key (k int, v text);
+CREATE UNIQUE INDEX ON nullable_key (k);
+SELECT witness.track('nullable_key', key_columns => '{k}');
+CREATE TABLE nulls_not_distinct (k int, v text);
+CREATE UNIQUE INDEX ON nulls_not_distinct (k) NULLS NOT DISTINCT;
+SELECT witness.track('nulls_not_distinct', key_columns => '{k}');
+SELECT witness.untrack('nullable_key'), witness.untrack('nulls_not_distinct');
+DROP TABLE nullable_key, nulls_not_distinct;
 SELECT table_name, classification, column_tags, exclude_columns, subject_column, key_columns, key_is_primary_key, tracked_by
 FROM witness.tracked_tables WHERE table_name <> 'witness.tracked_table'::regclass ORDER BY table_name::text;
 
