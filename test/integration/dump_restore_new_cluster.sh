@@ -92,11 +92,26 @@ SELECT witness.track('people', subject_column => 'email', encrypt => false);
 INSERT INTO people VALUES (1, 'p1@it.example', 'basic');
 SELECT count(*) FROM witness.seal();
 UPDATE accounts SET balance = balance + 10 WHERE id % 5 = 0;
-SELECT count(*) FROM witness.seal();
--- Captured and committed on the source, not sealed when the dump is taken: restored pending.
+SQL
+# Captured and committed on the source, not sealed when the dump is taken: restored pending. Its
+# transaction is open while block 2 is sealed, after a later transaction committed: block 2's
+# snapshot lists it as in progress, below its xmax, as a busy source's would.
+"$PSQL" -X -q -v ON_ERROR_STOP=1 -h "$SRC_HOST" -p "$SRC_PORT" -d "$SRC_DB" >"$WORK/pending.out" 2>&1 <<'SQL' &
+BEGIN;
 SET witness.actor = 'pending-at-dump';
 UPDATE accounts SET balance = balance + 1 WHERE id = 3;
+SELECT pg_sleep(3);
+COMMIT;
 SQL
+PENDING_WRITER=$!
+for _ in $(seq 1 100); do
+	[[ "$(qsrc "SELECT count(*) = 1 FROM pg_stat_activity WHERE datname = current_database() AND backend_xid IS NOT NULL
+	             AND query LIKE 'SELECT pg_sleep(3)%'")" == t ]] && break
+	sleep 0.1
+done
+qsrc "SELECT pg_current_xact_id()" >/dev/null # a later transaction, committed
+qsrc "SELECT count(*) FROM witness.seal()" >/dev/null
+wait "$PENDING_WRITER" || { cat "$WORK/pending.out"; exit 1; }
 SRC_XID="$(qsrc "SELECT pg_current_xact_id()")"
 echo "transaction ids: source cluster at $SRC_XID, new cluster at $DST_XID0"
 check_ok "precondition: the new cluster's transaction ids are behind the source's ($DST_XID0 < $SRC_XID)" \
@@ -178,11 +193,15 @@ if [[ -x $REPO/build/witness-verify ]]; then
 		"$(grep -q 'result: *VALID' "$WORK/wv-due.out" && grep -q 'entries pending: *4 ' "$WORK/wv-due.out" && echo ok || cat "$WORK/wv-due.out")"
 fi
 RESTORED_MAX_XID="$(qdst "SELECT max(xid) FROM witness.entry WHERE id < $NEW_ID")"
-# In a transaction that has a transaction id of this younger cluster (a review's seal after an UPDATE
-# had the closing block's snapshot leave out what the previous one saw: "block altered" for good).
+# In a transaction that has a transaction id of this younger cluster, the very id of the restored
+# pending change (reviews: a seal after an UPDATE had the closing block's snapshot leave out what the
+# previous one saw, "block altered" for good; with the pending change's id, that change went into no
+# block). This cluster's ids are used up to just below it first.
+PENDING_XID="$(qdst "SELECT xid FROM witness.entry WHERE id = $PENDING_ID")"
+PGOPTIONS="-c synchronous_commit=off" qdst "DO \$\$ BEGIN WHILE pg_current_xact_id()::text::bigint < $PENDING_XID - 1 LOOP COMMIT; END LOOP; END \$\$" >/dev/null
 check "witness.seal() closes the old era: block 3, its snapshot sees every restored transaction, with the restored pending change" \
-	"3|1|$PENDING_ID|true" \
-	"CREATE TEMP TABLE own_xid (i int); SELECT block_no || '|' || entry_count || '|' || first_entry_id || '|' || (pg_snapshot_xmin(snapshot) > '$RESTORED_MAX_XID'::xid8) FROM witness.seal()"
+	"3|1|$PENDING_ID|true|true" \
+	"CREATE TEMP TABLE own_xid (i int); SELECT block_no || '|' || entry_count || '|' || first_entry_id || '|' || (pg_snapshot_xmin(snapshot) > '$RESTORED_MAX_XID'::xid8) || '|' || (pg_current_xact_id()::text = '$PENDING_XID') FROM witness.seal()"
 check "witness.era: era 2 from the new change's id, first block 4, this cluster's system identifier" \
 	"2|$NEW_ID|4|true" \
 	"SELECT era_no || '|' || first_entry_id || '|' || first_block_no || '|' || (system_identifier = (SELECT system_identifier::text FROM pg_control_system())) FROM witness.era" \
@@ -360,11 +379,18 @@ check "witness.era unchanged" 1 "SELECT count(*) FROM witness.era"
 # ---------------------------------------------------------------------------------------------
 say "a second restore: the background sealer starts the era while 4 clients write"
 
+# The new cluster used its ids up to the first dump's pending change above: the source goes ahead
+# again (ids used, a change sealed) and is dumped once more, so that this restore is behind too.
+PGOPTIONS="-c synchronous_commit=off" qsrc "DO \$\$ BEGIN FOR i IN 1..3000 LOOP PERFORM pg_current_xact_id(); COMMIT; END LOOP; END \$\$" >/dev/null
+qsrc "UPDATE accounts SET balance = balance + 1 WHERE id = 4" >/dev/null
+qsrc "SELECT count(*) FROM witness.seal()" >/dev/null
+SRC_BLOCKS2="$(qsrc "SELECT max(block_no) FROM witness.block")"
+"$PG_BINDIR/pg_dump" -h "$SRC_HOST" -p "$SRC_PORT" -Fc -f "$WORK/src2.dump" "$SRC_DB"
 DB=${DST_DB}_2
 q_on "$WORK" "$DST_PORT" postgres "CREATE DATABASE $DB" >/dev/null
 rc=0
 PGOPTIONS='-c session_replication_role=replica' "$PG_BINDIR/pg_restore" -h "$WORK" -p "$DST_PORT" -d "$DB" \
-	--single-transaction "$WORK/src.dump" >"$WORK/restore2.out" 2>&1 || rc=$?
+	--single-transaction "$WORK/src2.dump" >"$WORK/restore2.out" 2>&1 || rc=$?
 check "pg_restore exit status" 0 "SELECT $rc"
 echo "UPDATE accounts SET balance = balance + 1 WHERE id = (random() * 49)::int + 1;" >"$WORK/update.sql"
 q "ALTER SYSTEM SET witness.seal_interval = '200ms'" >/dev/null
@@ -382,10 +408,11 @@ fi
 q "ALTER SYSTEM SET witness.seal_interval = 0" >/dev/null
 q "SELECT pg_reload_conf()" >/dev/null
 sleep 0.5
-check "one era, started after the restored blocks" "1|4" "SELECT count(*) || '|' || min(first_block_no) FROM witness.era" "SELECT * FROM witness.era"
+check "one era, started after the restored blocks and the one that closes their era" "1|$((SRC_BLOCKS2 + 2))" \
+	"SELECT count(*) || '|' || min(first_block_no) FROM witness.era" "SELECT * FROM witness.era"
 check "every change of the clients is in a block of the new era" 0 \
 	"SELECT count(*) FROM witness.entry e WHERE e.table_name = 'accounts' AND e.id >= (SELECT first_entry_id FROM witness.era)
-	   AND NOT EXISTS (SELECT FROM witness.block_of(e.id) b WHERE b.block_no >= 4)"
+	   AND NOT EXISTS (SELECT FROM witness.block_of(e.id) b WHERE b.block_no >= $((SRC_BLOCKS2 + 2)))"
 check "verify(): valid, every entry sealed or pending" "valid|true" \
 	"SELECT status || '|' || (entries_checked + entries_pending = (SELECT count(*) FROM witness.entry)) FROM witness.verify()" \
 	"SELECT * FROM witness.verify()"
