@@ -7887,7 +7887,7 @@ $$;
 --   refuses any trigger on them it did not make);
 -- - as the role reading a view or a table that a DBA granted it, whatever its roles: the functions the
 --   row-level security policies call (access_check(), entry_visible()), those witness.log calls
---   (values_unmasked(), tag_names(), _masked_values(), _config_masks(), _config_masks_subject(),
+--   (values_unmasked(), tag_names() and the classifications() it reads, _masked_values(), _config_masks(), _config_masks_subject(),
 --   masked_tags(), _sealed_leaf()), _table_masked() (the display text and the anonymised export), and the block
 --   headers export_trail() formats
 --   (_block_json()). Each refuses an expired auditor or reveals nothing of the trail by itself.
@@ -7898,7 +7898,7 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA witness FROM PUBLIC;
 REVOKE ALL ON ALL PROCEDURES IN SCHEMA witness FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION witness.capture(), witness.capture_truncate(),
                           witness.access_check(), witness.entry_visible(timestamptz), witness.values_unmasked(),
-                          witness.tag_names(smallint), witness._masked_values(jsonb, text, text, bigint), witness._masked_columns(text, text, bigint),
+                          witness.tag_names(smallint), witness.classifications(), witness._masked_values(jsonb, text, text, bigint), witness._masked_columns(text, text, bigint),
                           witness._config_masks(witness.tracked_table), witness._config_masks_subject(witness.tracked_table),
                           witness.masked_tags(), witness._table_masked(text, text, bigint),
                           witness._block_json(witness.block), witness._my_trail(), witness._sealed_leaf(witness.entry),

@@ -628,6 +628,16 @@ SELECT count(*) AS roles_left FROM pg_roles WHERE rolname IN ('witness_admin', '
 SET client_min_messages = warning;
 DROP DATABASE regress_witness_roles;
 
+-- witness.log granted by a DBA to a role of none of pg_witness's: it reads, values masked (a review
+-- found every read refused: tag_names() called classifications(), which only pg_witness's roles could).
+GRANT USAGE ON SCHEMA witness TO ro_public;
+GRANT SELECT ON witness.log TO ro_public;
+SET ROLE ro_public;
+SELECT count(*) > 0 AS reads, bool_and(tags IS NOT NULL) AS tags_named,
+       bool_and(new_values::text NOT LIKE '%4111%') AS card_masked
+FROM witness.log WHERE schema_name = 'ro' AND table_name = 'cust';
+RESET ROLE;
+
 -- Clean up.
 SELECT witness.untrack(t) FROM unnest(ARRAY['ro.cust', 'ro.secret', 'ro.plain', 'ro.moved', 'ro.subj']::regclass[]) t;
 DROP SCHEMA ro CASCADE;
