@@ -52,6 +52,13 @@ SELECT status, entries_pending FROM witness.verify();
 SELECT (SELECT sum(entry_count) FROM witness.block) = (SELECT count(*) FROM witness.entry) AS every_entry_sealed_once;
 SELECT count(*) FILTER (WHERE witness.block_of(id) IS NULL) AS entries_in_no_block FROM witness.entry;
 
+-- Nor can such a transaction be prepared: it would hold every sealer's lock until COMMIT PREPARED
+-- (a review: a forgotten one stopped sealing while verify() said valid).
+BEGIN;
+SELECT count(*) >= 0 AS sealed FROM witness.seal();
+PREPARE TRANSACTION 'sealed_then_prepared';
+SELECT count(*) AS prepared FROM pg_prepared_xacts WHERE gid = 'sealed_then_prepared';
+
 SELECT dblink_disconnect('open');
 DROP EXTENSION dblink;
 DROP TABLE pending_demo;
