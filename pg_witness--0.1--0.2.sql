@@ -5696,8 +5696,8 @@ DECLARE
 	hashes bigint[];
 	op "char";
 	mask smallint;
-	k text := 'true';   -- conditions on witness.entry_lookup k
-	e text := 'true';   -- the same on the pending tail, witness.entry e
+	k text := 'witness.entry_visible(k.stmt_time)'; -- conditions on witness.entry_lookup k, the caller's period first (a review counted the scans of candidates outside it)
+	e text := 'witness.entry_visible(e.stmt_time)'; -- the same on the pending tail, witness.entry e
 	f text := 'true';   -- on what witness.log shows the caller
 BEGIN
 	PERFORM witness.access_check();
@@ -7366,6 +7366,13 @@ COMMENT ON FUNCTION witness.access_check() IS 'true, or error 42501 when the cal
 CREATE FUNCTION witness.entry_visible(stmt_time timestamptz) RETURNS boolean
 AS 'MODULE_PATHNAME', 'witness_entry_visible' LANGUAGE C STABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION witness.entry_visible(timestamptz) IS 'whether the calling role may see an entry captured at stmt_time: false outside the period of a period-restricted auditor; error 42501 once its grant expired';
+-- An entry of witness.activity is captured when a drain writes it, after the event: a
+-- period-restricted auditor sees it by the event's time (happened_at), as it sees the row in
+-- witness.activity (src/pg/common/access_check.cpp). By capture time an attack review read, through
+-- witness.log, a refused statement naming a social security number made just before its period began.
+CREATE FUNCTION witness._activity_visible(schema_name text, table_name text, new_values json) RETURNS boolean
+AS 'MODULE_PATHNAME', 'witness_activity_visible' LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION witness._activity_visible(text, text, json) IS 'internal: whether the calling role may see an entry of witness.activity by the time of its event (true for entries of other tables)';
 CREATE FUNCTION witness.values_unmasked() RETURNS boolean
 AS 'MODULE_PATHNAME', 'witness_values_unmasked' LANGUAGE C STABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION witness.values_unmasked() IS 'whether the calling role sees the values of classified columns in the views unmasked: superusers, witness_admin and witness_auditor do, everyone else sees them masked';
@@ -7829,7 +7836,7 @@ SELECT e.id, e.xid, e.stmt_time,
        e.actor, e.reason, witness._readable_jsonb(e.context) AS context,
        CASE WHEN e.format = 1 AND NOT witness.values_unmasked() THEN NULL ELSE witness._sealed_leaf(e) END AS leaf_hash, e.format, e.erasure_id
 FROM witness.entry e
-WHERE witness.access_check() AND witness.entry_visible(e.stmt_time);
+WHERE witness.access_check() AND witness.entry_visible(e.stmt_time) AND witness._activity_visible(e.schema_name, e.table_name, e.new_values);
 COMMENT ON VIEW witness.log IS 'the trail with readable operation and tag names, one row per captured change; erasure_id names the erasure that emptied an entry''s payload; values of classified columns masked unless the caller is an auditor, an admin or a superuser (docs/access.md)';
 
 CREATE OR REPLACE VIEW witness.tracked_tables AS
@@ -7853,7 +7860,8 @@ WHERE h.event = 'held' AND witness.access_check();
 -- (pg_witness's functions that run as it, the sealer) are not subject to it; the capture writes
 -- through the heap directly and never evaluates a policy.
 ALTER TABLE witness.entry ENABLE ROW LEVEL SECURITY;
-CREATE POLICY entry_period ON witness.entry FOR SELECT USING (witness.access_check() AND witness.entry_visible(stmt_time));
+CREATE POLICY entry_period ON witness.entry FOR SELECT
+	USING (witness.access_check() AND witness.entry_visible(stmt_time) AND witness._activity_visible(schema_name, table_name, new_values));
 COMMENT ON POLICY entry_period ON witness.entry IS 'pg_witness: a time-limited auditor sees the entries of its period only, and none once its grant expired';
 DO $$
 DECLARE
@@ -7897,7 +7905,8 @@ $$;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA witness FROM PUBLIC;
 REVOKE ALL ON ALL PROCEDURES IN SCHEMA witness FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION witness.capture(), witness.capture_truncate(),
-                          witness.access_check(), witness.entry_visible(timestamptz), witness.values_unmasked(),
+                          witness.access_check(), witness.entry_visible(timestamptz), witness._activity_visible(text, text, json),
+                          witness.values_unmasked(),
                           witness.tag_names(smallint), witness.classifications(), witness._masked_values(jsonb, text, text, bigint), witness._masked_columns(text, text, bigint),
                           witness._config_masks(witness.tracked_table), witness._config_masks_subject(witness.tracked_table),
                           witness.masked_tags(), witness._table_masked(text, text, bigint),

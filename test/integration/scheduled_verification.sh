@@ -140,6 +140,12 @@ check "witness.verification_status: tampered, the entry named" "tampered|t|t" \
 check "witness.verification_run: the tampered run recorded" "t" \
 	"SELECT count(*) >= 1 FROM witness.verification_run WHERE status = 'tampered' AND problems >= 1
 	 AND first_problem LIKE '%entry $ITEM)%'"
+# An auditor limited to a period that holds none of it reads the kind of problem, not the entry (a
+# review read an entry id of another period here).
+q "CREATE ROLE vt_period; SELECT witness.grant_auditor('vt_period', now() + interval '1 hour', now(), now() + interval '1 hour')" >/dev/null
+check "a period-restricted auditor: the problem's kind, no entry named" "tampered|true|false" \
+	"SET ROLE vt_period; SELECT last_status || '|' || (first_problem LIKE '%details withheld%') || '|' || (first_problem LIKE '%entry $ITEM)%')
+	 FROM witness.verification_status"
 WARNINGS="$(grep -c 'WARNING:  pg_witness: scheduled verification of database "vt" found the trail tampered' "$WORK/server.log" || true)"
 check_ok "a WARNING in the server log" "$( ((WARNINGS >= 1)) && echo ok || echo "none found")"
 DETAILS="$(grep -c "DETAIL:  [0-9]* problems\{0,1\}; the first: .*entry $ITEM)" "$WORK/server.log" || true)"

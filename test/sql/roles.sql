@@ -466,9 +466,16 @@ SELECT ro.err('DELETE FROM witness.auditor_grant');
 -- A period-restricted auditor: sees only the entries captured in [since, till), through the views,
 -- the table, proofs, exports and subject exports; verify() checks the whole chain and names no entry
 -- outside the period.
+-- A refusal just before the period, written to witness.activity (and so captured) within it; what
+-- was queued before it is written first.
+SELECT witness.flush_activity() >= 0 AS flushed;
+SET ROLE ro_public;
+SELECT count(*) FROM witness.entry WHERE new_values::text LIKE '%111-22-3333%';
+RESET ROLE;
 SELECT clock_timestamp() AS since \gset
 INSERT INTO ro.plain VALUES (2, 'in period');
 INSERT INTO ro.subj VALUES (2, 's1', 'in period');
+SELECT witness.flush_activity() > 0 AS flushed;
 SELECT clock_timestamp() AS till \gset
 INSERT INTO ro.plain VALUES (3, 'after');
 INSERT INTO ro.subj VALUES (3, 's1', 'after');
@@ -505,7 +512,16 @@ SELECT count(DISTINCT split_part(line, ',', 1)) - 1 AS subject_csv_entries FROM 
 -- statement of another time in witness.activity).
 SELECT (SELECT count(*) FROM witness.activity WHERE happened_at < :'since' OR happened_at >= :'till') AS activity_outside,
        (SELECT count(*) FROM witness.alert WHERE raised_at < :'since' OR raised_at >= :'till') AS alerts_outside;
+-- Nor through the entries that carry those rows: an activity entry is seen by its event's time, not
+-- by when a drain captured it (a review read the refusal above, made before the period, in witness.log).
+SELECT count(*) AS activity_entries_outside, COALESCE(bool_or(new_values ->> 'statement' LIKE '%111-22-3333%'), false) AS refusal_seen
+FROM witness.log WHERE schema_name = 'witness' AND table_name = 'activity'
+  AND ((new_values ->> 'happened_at')::timestamptz < :'since' OR (new_values ->> 'happened_at')::timestamptz >= :'till');
 RESET ROLE;
+-- The entry is there, captured within the period, its event before it.
+SELECT count(*) AS captured_in_period_event_before FROM witness.entry
+WHERE schema_name = 'witness' AND table_name = 'activity' AND stmt_time >= :'since' AND stmt_time < :'till'
+  AND (new_values ->> 'happened_at')::timestamptz < :'since' AND new_values ->> 'statement' LIKE '%111-22-3333%';
 SELECT (SELECT count(*) FROM witness.activity WHERE happened_at < :'since') > 0 AS activity_before,
        (SELECT count(*) FROM witness.alert WHERE raised_at < :'since') > 0 AS alerts_before;
 -- Its views hand nothing on (an attack review granted a view over witness.entry that a time-limited

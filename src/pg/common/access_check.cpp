@@ -13,6 +13,8 @@ extern "C" {
 #include "commands/seclabel.h"
 #include "storage/proc.h"
 #include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
 }
 
 namespace
@@ -293,6 +295,8 @@ extern "C" {
 PG_FUNCTION_INFO_V1(witness_access_check);
 PG_FUNCTION_INFO_V1(witness_entry_visible);
 PG_FUNCTION_INFO_V1(witness_values_unmasked);
+PG_FUNCTION_INFO_V1(witness_activity_visible);
+Datum witness_activity_visible(PG_FUNCTION_ARGS);
 Datum witness_access_check(PG_FUNCTION_ARGS);
 Datum witness_entry_visible(PG_FUNCTION_ARGS);
 Datum witness_values_unmasked(PG_FUNCTION_ARGS);
@@ -313,6 +317,39 @@ Datum witness_entry_visible(PG_FUNCTION_ARGS)
 		PG_RETURN_BOOL(false);
 	}
 	PG_RETURN_BOOL(witness::pg::entry_visible(PG_GETARG_TIMESTAMPTZ(0)));
+}
+
+// witness._activity_visible(schema_name, table_name, new_values): an entry of witness.activity is
+// captured when a drain writes it, after the event, so a period-restricted auditor sees it by the
+// event's time (happened_at), as it sees the row of witness.activity (an attack review read a refusal
+// made just before its period through witness.log). Other entries, and unrestricted callers: true,
+// without reading the row.
+Datum witness_activity_visible(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		PG_RETURN_BOOL(true);
+	const text *schema = PG_GETARG_TEXT_PP(0), *table = PG_GETARG_TEXT_PP(1);
+	auto is = [](const text *t, const char *s) {
+		return VARSIZE_ANY_EXHDR(t) == strlen(s) && memcmp(VARDATA_ANY(t), s, strlen(s)) == 0;
+	};
+	if (!is(schema, "witness") || !is(table, "activity"))
+		PG_RETURN_BOOL(true);
+	TimestampTz since, till;
+	if (!witness::pg::access_period(&since, &till))
+		PG_RETURN_BOOL(true);
+	LOCAL_FCINFO(field, 2);
+	InitFunctionCallInfoData(*field, nullptr, 2, InvalidOid, nullptr, nullptr);
+	field->args[0].value = PG_GETARG_DATUM(2);
+	field->args[0].isnull = false;
+	field->args[1].value = CStringGetTextDatum("happened_at");
+	field->args[1].isnull = false;
+	const Datum at = json_object_field_text(field);
+	if (field->isnull)
+		PG_RETURN_BOOL(false);
+	char *text_at = TextDatumGetCString(at);
+	const TimestampTz happened = DatumGetTimestampTz(
+	    DirectFunctionCall3(timestamptz_in, CStringGetDatum(text_at), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+	PG_RETURN_BOOL(witness::pg::entry_visible(happened));
 }
 
 // witness.values_unmasked(): whether classified values are shown to the calling role (superusers,

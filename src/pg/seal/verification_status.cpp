@@ -30,6 +30,21 @@ enum VerificationColumn {
 	VSNatts
 };
 
+// The stored first problem names a block and an entry and says what changed: to a role limited to a
+// period, only its kind, as witness.verify() names no entry outside the period (a review read an
+// entry id of another period here).
+const char *first_problem_for_caller(const char *problem)
+{
+	TimestampTz since, till;
+	if (!witness::pg::access_period(&since, &till))
+		return problem;
+	const char *paren = strstr(problem, " (");
+	const int kind = paren != nullptr ? (int)(paren - problem) : (int)strlen(problem);
+	return psprintf("%.*s (details withheld from a role limited to a period: witness.verify() names the problems of "
+	                "its period)",
+	                kind, problem);
+}
+
 } // namespace
 
 extern "C" {
@@ -76,7 +91,7 @@ Datum witness_verification_status(PG_FUNCTION_ARGS)
 		if (strcmp(v.status, "error") == 0)
 			nulls[VSBlocks] = nulls[VSEntries] = nulls[VSPending] = nulls[VSProblems] = true;
 		if (v.first_problem[0] != '\0') {
-			values[VSFirstProblem] = CStringGetTextDatum(v.first_problem);
+			values[VSFirstProblem] = CStringGetTextDatum(first_problem_for_caller(v.first_problem));
 			nulls[VSFirstProblem] = false;
 		}
 	}
