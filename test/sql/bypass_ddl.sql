@@ -262,6 +262,28 @@ DROP EXTENSION pg_trgm;
 RESET ROLE;
 SELECT command_tag, action, table_name, tracked_table, detail - 'rows_estimate' AS detail FROM events_since(:before_extension);
 
+-- DETACH PARTITION ... CONCURRENTLY cancelled in its second transaction: the first, committed, took
+-- the partition's rows out of the tracked table, and nothing after the command runs (an attack
+-- review). Recorded before it starts.
+CREATE TABLE o.conc (id int PRIMARY KEY, v text) PARTITION BY RANGE (id);
+CREATE TABLE o.conc_1 PARTITION OF o.conc FOR VALUES FROM (0) TO (100);
+CREATE TABLE o.conc_2 PARTITION OF o.conc FOR VALUES FROM (100) TO (200);
+SELECT witness.track('o.conc') IS NULL AS tracked;
+INSERT INTO o.conc VALUES (1, 'stays'), (150, 'leaves');
+SELECT witness.flush_activity() >= 0 AS flushed;
+SELECT COALESCE(max(activity_id), 0) AS conc_a0 FROM witness.activity \gset
+SELECT dblink_exec('other', 'BEGIN ISOLATION LEVEL REPEATABLE READ');
+SELECT * FROM dblink('other', 'SELECT count(*) FROM o.conc') AS t(rows_seen bigint);
+SET statement_timeout = '1s';
+ALTER TABLE o.conc DETACH PARTITION o.conc_2 CONCURRENTLY;
+RESET statement_timeout;
+SELECT dblink_exec('other', 'COMMIT');
+SELECT count(*) AS rows_left_in_tracked_table FROM o.conc;
+SELECT witness.flush_activity() > 0 AS flushed;
+SELECT kind, object_name, message FROM witness.activity WHERE activity_id > :conc_a0 AND kind = 'capture control' ORDER BY activity_id;
+ALTER TABLE o.conc DETACH PARTITION o.conc_2 FINALIZE;
+SELECT witness.untrack('o.conc') IS NULL AS untracked;
+
 SELECT dblink_disconnect('other');
 DROP EXTENSION dblink;
 

@@ -656,9 +656,16 @@ Oid utility_catalog_written(const Node *stmt)
 	return InvalidOid;
 }
 
+namespace
+{
+void record_concurrent_detach(const AlterTableStmt *alter);
+} // namespace
+
 bool capture_control_utility_begin(const PlannedStmt *pstmt)
 {
 	const Node *stmt = pstmt->utilityStmt;
+	if (stmt != nullptr && IsA(stmt, AlterTableStmt))
+		record_concurrent_detach(castNode(AlterTableStmt, stmt));
 	if (stmt == nullptr || !IsA(stmt, DropStmt) || castNode(DropStmt, stmt)->removeType != OBJECT_EXTENSION)
 		return false;
 	ListCell *lc;
@@ -708,7 +715,7 @@ void record_inheritance(Oid child, const RangeVar *parent_name, bool joined, Oid
 // triggers stand aside: the rows it holds join (or leave) the tracked table with no entry and no
 // ddl_event; only its cloned capture trigger's creation showed, which alerts nobody (an attack review
 // attached a filled table so).
-void record_partition(const RangeVar *parent_name, const RangeVar *partition_name, bool attached, Oid witness_schema)
+void record_partition(const RangeVar *parent_name, const RangeVar *partition_name, const char *format, Oid witness_schema)
 {
 	const Oid parent = parent_name != nullptr ? RangeVarGetRelid(parent_name, NoLock, true) : InvalidOid;
 	const Oid partition = partition_name != nullptr ? RangeVarGetRelid(partition_name, NoLock, true) : InvalidOid;
@@ -716,11 +723,34 @@ void record_partition(const RangeVar *parent_name, const RangeVar *partition_nam
 		return;
 	char object[kActivityObjectBytes], message[kActivityMessageBytes];
 	snprintf(object, sizeof(object), "table %s", relation_label(partition));
-	snprintf(message, sizeof(message),
-	         attached ? "attached as a partition of captured table %s; the rows it held joined it without entries"
-	                  : "detached from captured table %s; its rows left it without a left event",
-	         relation_label(parent));
+	snprintf(message, sizeof(message), format, relation_label(parent));
 	activity_record_change(ActivityKind::CaptureControl, object, message);
+}
+
+constexpr char kAttached[] = "attached as a partition of captured table %s; the rows it held joined it without entries";
+constexpr char kDetached[] = "detached from captured table %s; its rows left it without a left event";
+
+// DETACH PARTITION ... CONCURRENTLY commits a first transaction that takes the partition's rows out of
+// the captured table, and waits in a second one that can be cancelled: nothing after the command then
+// runs (no event trigger's ddl_command_end, no hook after it), and the rows are gone from the tracked
+// table with no trace (an attack review, as the table's owner, with the event triggers on). Recorded
+// before the command starts, whatever comes of it.
+void record_concurrent_detach(const AlterTableStmt *alter)
+{
+	ListCell *lc;
+	foreach (lc, alter->cmds) {
+		const AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
+		if (cmd->subtype != AT_DetachPartition || !castNode(PartitionCmd, cmd->def)->concurrent)
+			continue;
+		Oid witness_schema;
+		bool in_witness_function;
+		if (!activity_session_change(&witness_schema, &in_witness_function) || in_witness_function)
+			return;
+		record_partition(alter->relation, castNode(PartitionCmd, cmd->def)->name,
+		                 "detaching concurrently from captured table %s: its rows leave it when the first of the "
+		                 "command's two transactions commits, even if the second is cancelled",
+		                 witness_schema);
+	}
 }
 
 // Whether a column of another relation, or a domain, has the type (or an array of it): stored values
@@ -814,9 +844,10 @@ void capture_control_after_utility(const PlannedStmt *pstmt)
 		ListCell *lc;
 		foreach (lc, alter->cmds) {
 			const AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
-			if (cmd->subtype == AT_AttachPartition || cmd->subtype == AT_DetachPartition) {
+			if (cmd->subtype == AT_AttachPartition || cmd->subtype == AT_DetachPartition ||
+			    cmd->subtype == AT_DetachPartitionFinalize) {
 				record_partition(alter->relation, castNode(PartitionCmd, cmd->def)->name,
-				                 cmd->subtype == AT_AttachPartition, witness_schema);
+				                 cmd->subtype == AT_AttachPartition ? kAttached : kDetached, witness_schema);
 				continue;
 			}
 			if (cmd->subtype != AT_AddInherit && cmd->subtype != AT_DropInherit)
