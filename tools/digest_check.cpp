@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "digest.hpp"
+#include "file_text.hpp"
 #include "sha256.hpp"
 #include "signatures.hpp"
 #include "utc_time.hpp"
@@ -17,15 +18,7 @@ namespace witness::tool
 
 std::string read_small_file(const std::string &path, const char *what)
 {
-	std::ifstream in(path, std::ios::binary);
-	if (!in)
-		throw std::runtime_error(std::string("cannot open ") + what + " " + path);
-	std::ostringstream ss;
-	ss << in.rdbuf();
-	std::string text = ss.str();
-	if (text.size() > (1 << 20))
-		throw std::runtime_error(std::string(what) + " " + path + " is larger than 1 MiB");
-	return text;
+	return read_file_text(path, what, size_t(1) << 20);
 }
 
 DigestAgainstExport check_digest_file(const std::string &digest_path, const std::string &hmac_key_path,

@@ -13,6 +13,7 @@
 #include "audit_report.hpp"
 #include "copy_text.hpp"
 #include "digest_check.hpp"
+#include "file_text.hpp"
 #include "export_verifier.hpp"
 #include "line_reader.hpp"
 #include "signatures.hpp"
@@ -44,19 +45,6 @@ const char *const kReportUsage =
 struct ReportUsageError : std::runtime_error {
 	using std::runtime_error::runtime_error;
 };
-
-std::string read_file(const std::string &path, const char *what, size_t limit)
-{
-	std::ifstream in(path, std::ios::binary);
-	if (!in)
-		throw std::runtime_error(std::string("cannot open ") + what + " " + path);
-	std::ostringstream ss;
-	ss << in.rdbuf();
-	std::string text = ss.str();
-	if (text.size() > limit)
-		throw std::runtime_error(std::string(what) + " " + path + " is too large");
-	return text;
-}
 
 // A time of --from/--until as microseconds since 1970 UTC.
 int64_t parse_time(const std::string &text)
@@ -151,8 +139,8 @@ int report(int argc, char **argv)
 	if (until <= from)
 		throw ReportUsageError("--until must be after --from");
 	const std::string hmac_key =
-	    hmac_path.empty() ? "" : hmac_key_from_file_text(read_file(hmac_path, "HMAC key", 1 << 20));
-	const std::string ed_key = ed_path.empty() ? "" : read_file(ed_path, "Ed25519 key", 1 << 20);
+	    hmac_path.empty() ? "" : hmac_key_from_file_text(read_file_text(hmac_path, "HMAC key", 1 << 20));
+	const std::string ed_key = ed_path.empty() ? "" : read_file_text(ed_path, "Ed25519 key", 1 << 20);
 
 	// First the verification, as witness-verify alone does it.
 	HashedFileInput input(path);
@@ -248,10 +236,10 @@ int report_check(int argc, char **argv)
 		throw ReportUsageError("no report given");
 	if (hmac_path.empty() && ed_path.empty())
 		throw ReportUsageError("give --hmac-key and/or --ed25519-key to check the signatures with");
-	const std::string doc = read_file(path, "report", size_t(1) << 30);
+	const std::string doc = read_file_text(path, "report", size_t(1) << 30);
 	const std::string hmac_key =
-	    hmac_path.empty() ? "" : hmac_key_from_file_text(read_file(hmac_path, "HMAC key", 1 << 20));
-	const std::string ed_key = ed_path.empty() ? "" : read_file(ed_path, "Ed25519 key", 1 << 20);
+	    hmac_path.empty() ? "" : hmac_key_from_file_text(read_file_text(hmac_path, "HMAC key", 1 << 20));
+	const std::string ed_key = ed_path.empty() ? "" : read_file_text(ed_path, "Ed25519 key", 1 << 20);
 	const ReportCheck c = check_report(doc, hmac_key, ed_key);
 	std::string out = "report:            " + path + "\n";
 	if (!c.well_formed) {
