@@ -3,8 +3,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 
 #include "digest.hpp"
@@ -16,20 +14,15 @@
 namespace witness::tool
 {
 
-std::string read_small_file(const std::string &path, const char *what)
-{
-	return read_file_text(path, what, size_t(1) << 20);
-}
-
 DigestAgainstExport check_digest_file(const std::string &digest_path, const std::string &hmac_key_path,
                                       const std::string &ed25519_key_path, const ExportResult &t)
 {
 	DigestAgainstExport result;
 	std::string &out = result.text;
-	const std::string doc = read_small_file(digest_path, "digest");
+	const std::string doc = read_file_text(digest_path, "digest", kSmallFileBytes);
 	const std::string hmac_key =
-	    hmac_key_path.empty() ? "" : hmac_key_from_file_text(read_small_file(hmac_key_path, "HMAC key"));
-	const std::string ed_key = ed25519_key_path.empty() ? "" : read_small_file(ed25519_key_path, "Ed25519 key");
+	    hmac_key_path.empty() ? "" : hmac_key_from_file_text(read_file_text(hmac_key_path, "HMAC key", kSmallFileBytes));
+	const std::string ed_key = ed25519_key_path.empty() ? "" : read_file_text(ed25519_key_path, "Ed25519 key", kSmallFileBytes);
 	DigestCheck c;
 	try {
 		c = check_digest_signatures(doc, hmac_key, ed_key);

@@ -23,7 +23,4 @@ struct DigestAgainstExport {
 DigestAgainstExport check_digest_file(const std::string &digest_path, const std::string &hmac_key_path,
                                       const std::string &ed25519_key_path, const ExportResult &t);
 
-// A file of at most 1 MiB, whole.
-std::string read_small_file(const std::string &path, const char *what);
-
 } // namespace witness::tool

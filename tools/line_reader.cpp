@@ -120,7 +120,7 @@ PrefetchSource::~PrefetchSource()
 }
 
 DigestingSource::DigestingSource(std::unique_ptr<ByteSource> inner, std::function<void(const Hash &)> on_end)
-    : inner_(std::move(inner)), sha_(std::make_unique<Sha256>()), on_end_(std::move(on_end))
+    : inner_(std::move(inner)), on_end_(std::move(on_end))
 {
 }
 
@@ -130,10 +130,10 @@ size_t DigestingSource::read(char *buf, size_t n)
 {
 	const size_t got = inner_->read(buf, n);
 	if (got > 0) {
-		sha_->update(buf, got);
+		sha_.update(buf, got);
 	} else if (!ended_) {
 		ended_ = true;
-		on_end_(sha_->finish());
+		on_end_(sha_.finish());
 	}
 	return got;
 }

@@ -71,7 +71,7 @@ class DigestingSource : public ByteSource
 
   private:
 	std::unique_ptr<ByteSource> inner_;
-	std::unique_ptr<Sha256> sha_;
+	Sha256 sha_;
 	std::function<void(const Hash &)> on_end_;
 	bool ended_ = false;
 };

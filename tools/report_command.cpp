@@ -4,8 +4,6 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <chrono>
@@ -139,8 +137,8 @@ int report(int argc, char **argv)
 	if (until <= from)
 		throw ReportUsageError("--until must be after --from");
 	const std::string hmac_key =
-	    hmac_path.empty() ? "" : hmac_key_from_file_text(read_file_text(hmac_path, "HMAC key", 1 << 20));
-	const std::string ed_key = ed_path.empty() ? "" : read_file_text(ed_path, "Ed25519 key", 1 << 20);
+	    hmac_path.empty() ? "" : hmac_key_from_file_text(read_file_text(hmac_path, "HMAC key", kSmallFileBytes));
+	const std::string ed_key = ed_path.empty() ? "" : read_file_text(ed_path, "Ed25519 key", kSmallFileBytes);
 
 	// First the verification, as witness-verify alone does it.
 	HashedFileInput input(path);
@@ -238,8 +236,8 @@ int report_check(int argc, char **argv)
 		throw ReportUsageError("give --hmac-key and/or --ed25519-key to check the signatures with");
 	const std::string doc = read_file_text(path, "report", size_t(1) << 30);
 	const std::string hmac_key =
-	    hmac_path.empty() ? "" : hmac_key_from_file_text(read_file_text(hmac_path, "HMAC key", 1 << 20));
-	const std::string ed_key = ed_path.empty() ? "" : read_file_text(ed_path, "Ed25519 key", 1 << 20);
+	    hmac_path.empty() ? "" : hmac_key_from_file_text(read_file_text(hmac_path, "HMAC key", kSmallFileBytes));
+	const std::string ed_key = ed_path.empty() ? "" : read_file_text(ed_path, "Ed25519 key", kSmallFileBytes);
 	const ReportCheck c = check_report(doc, hmac_key, ed_key);
 	std::string out = "report:            " + path + "\n";
 	if (!c.well_formed) {

@@ -253,9 +253,9 @@ struct AuditReportBuilder::State {
 	std::vector<Block> blocks;
 
 	int64_t entries = 0, first_id = 0, last_id = 0, first_us = 0, last_us = 0, entries_outside = 0;
-	bool unsealed_left_out = false;
-	std::vector<std::pair<int64_t, uint64_t>> unsealed; // (id, xid) ascending
-	int64_t unsealed_in_period = 0;
+	bool unchecked_left_out = false;
+	std::vector<std::pair<int64_t, uint64_t>> unchecked; // (id, xid) ascending
+	int64_t unchecked_in_period = 0;
 	std::map<std::string, std::array<int64_t, 5>> tables; // I U D T other
 	std::map<std::string, int> table_tags;                // union of the tags of its entries
 	std::map<std::pair<std::string, std::string>, int64_t> actors;
@@ -298,8 +298,8 @@ void AuditReportBuilder::set_restriction(std::string role, int64_t since_us, int
 
 void AuditReportBuilder::leave_out_unchecked(std::vector<std::pair<int64_t, uint64_t>> entries)
 {
-	s_->unsealed = std::move(entries);
-	s_->unsealed_left_out = true;
+	s_->unchecked = std::move(entries);
+	s_->unchecked_left_out = true;
 }
 
 void AuditReportBuilder::add_line(std::string_view line)
@@ -326,8 +326,9 @@ void AuditReportBuilder::State::add_entry(const LineFields &e)
 		return;
 	}
 	const int64_t id = e.id;
-	if (unsealed_left_out && std::binary_search(unsealed.begin(), unsealed.end(), std::make_pair(id, static_cast<uint64_t>(e.xid)))) {
-		unsealed_in_period++;
+	if (unchecked_left_out &&
+	    std::binary_search(unchecked.begin(), unchecked.end(), std::make_pair(id, static_cast<uint64_t>(e.xid)))) {
+		unchecked_in_period++;
 		return;
 	}
 	if (entries == 0 || id < first_id)
@@ -533,10 +534,10 @@ std::string AuditReportBuilder::content(int64_t generated_us, std::string_view p
 	out += "<tr><th>actors</th><td class=\"n\">" + std::to_string(s.actors.size()) + "</td></tr>\n";
 	out += "<tr><th>entries outside the period</th><td class=\"n\">" + std::to_string(s.entries_outside) +
 	       "</td></tr>\n";
-	if (s.unsealed_left_out)
-		out += "<tr><th>entries of the period not sealed, left out of this report (no block seals them, so "
-		       "nothing in the export checks them)</th><td id=\"unsealed-left-out\" class=\"n\">" +
-		       std::to_string(s.unsealed_in_period) + "</td></tr>\n";
+	if (s.unchecked_left_out)
+		out += "<tr><th>entries of the period its verification did not check (not sealed, or outside the "
+		       "verified blocks), left out of this report</th><td id=\"unsealed-left-out\" class=\"n\">" +
+		       std::to_string(s.unchecked_in_period) + "</td></tr>\n";
 	out += "</table>\n";
 
 	// Verification, with the block range of the period and the newest block (a digest's fields).

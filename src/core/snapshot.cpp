@@ -84,16 +84,14 @@ std::string format_snapshot(const Snapshot &s)
 	return text;
 }
 
-Snapshot with_in_progress(Snapshot s, const std::vector<uint64_t> &xids, const Snapshot *previous)
+Snapshot with_in_progress(Snapshot s, uint64_t xid)
 {
-	for (uint64_t xid : xids) {
-		if (xid >= s.xmax || (previous != nullptr && previous->visible(xid)))
-			continue; // invisible already, or must stay visible
-		s.xip.push_back(xid);
-		s.xmin = std::min(s.xmin, xid);
-	}
-	std::sort(s.xip.begin(), s.xip.end());
-	s.xip.erase(std::unique(s.xip.begin(), s.xip.end()), s.xip.end());
+	if (xid >= s.xmax)
+		return s; // invisible already
+	const auto at = std::lower_bound(s.xip.begin(), s.xip.end(), xid);
+	if (at == s.xip.end() || *at != xid)
+		s.xip.insert(at, xid);
+	s.xmin = std::min(s.xmin, xid);
 	return s;
 }
 

@@ -26,13 +26,10 @@ Snapshot parse_snapshot(std::string_view text);
 // The text pg_snapshot prints for s.
 std::string format_snapshot(const Snapshot &s);
 
-// s with the transaction ids xids in progress too: those below s.xmax join xip, and xmin goes down to
-// the least of them; with previous (the previous block's snapshot), not those previous sees, since a
-// block's snapshot sees at least what the previous one saw. A block sealed inside a transaction that
-// has a transaction id stores this, with that transaction's id: PostgreSQL leaves it out of its own
-// snapshots, and its entries, which commit after the block if at all, would look sealed by it (found
-// by a review). previous sees it only in a cluster younger than the trail (a new transaction-id era),
-// where the block is the era's closing one and ids, not snapshots, keep those entries out.
-Snapshot with_in_progress(Snapshot s, const std::vector<uint64_t> &xids, const Snapshot *previous = nullptr);
+// s with transaction id xid in progress too (below s.xmax it joins xip, and xmin goes down to it). A
+// block sealed inside a transaction that has a transaction id stores this, with that transaction's
+// id: PostgreSQL leaves it out of its own snapshots, and its entries, which commit after the block if
+// at all, would look sealed by it (found by a review).
+Snapshot with_in_progress(Snapshot s, uint64_t xid);
 
 } // namespace witness

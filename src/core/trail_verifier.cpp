@@ -271,6 +271,12 @@ void TrailVerifier::add_erasure_record(int64_t erasure_id, std::vector<int64_t> 
 	payloads_.add_erasure_record(erasure_id, std::move(entry_ids), std::move(tampered_ids));
 }
 
+void TrailVerifier::note_unchecked(int64_t id, uint64_t xid)
+{
+	if (collect_unchecked_ && pass_ == 0)
+		unchecked_.push_back({id, xid});
+}
+
 void TrailVerifier::add_entry(int64_t id, uint64_t xid, const Hash &stored, const Hash &recomputed, bool partial,
                               std::string_view encoding)
 {
@@ -284,22 +290,19 @@ void TrailVerifier::add_entry(int64_t id, uint64_t xid, const Hash &stored, cons
 		if (pass_ == 0 && !previous_ && !blocks_.empty() && blocks_.front().stored.header.block_no == 1)
 			settled_problems_.push_back({ProblemKind::EntryInserted, 0, id,
 			                             "its id lies in a transaction-id era that no block of the chain holds"});
-		if (collect_unchecked_ && pass_ == 0)
-			unchecked_.push_back({id, xid});
+		note_unchecked(id, xid);
 		return;
 	}
 	if (at < 0) {
 		if ((is_last_ || at == kEraEnded) && pass_ == 0) {
 			pending_++;
-			if (collect_unchecked_)
-				unchecked_.push_back({id, xid});
+			note_unchecked(id, xid);
 		}
 		return;
 	}
 	const int index = chain_[static_cast<size_t>(at)];
 	if (index < 0) {
-		if (collect_unchecked_ && pass_ == 0)
-			unchecked_.push_back({id, xid});
+		note_unchecked(id, xid);
 		return; // sealed before the range
 	}
 	Block &block = blocks_[static_cast<size_t>(index)];

@@ -264,6 +264,7 @@ class TrailVerifier
 	bool sealed_records_only_ = false;
 	bool collect_unchecked_ = false;
 	std::vector<std::pair<int64_t, uint64_t>> unchecked_;
+	void note_unchecked(int64_t id, uint64_t xid); // an entry this verification does not check
 	int64_t unsealed_records_ = 0;
 	bool unsealed(const std::optional<RecordEntry> &entry);
 	bool streaming_ = false;

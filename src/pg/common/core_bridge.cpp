@@ -284,18 +284,14 @@ bytea *move_payload(const MasterKey &key, int64_t from_id, int64_t to_id, const 
 	return scratch_bytea();
 }
 
-char *snapshot_with_in_progress(const char *snapshot, const uint64_t *xids, size_t n, const char *previous)
+char *snapshot_with_in_progress(const char *snapshot, uint64_t xid)
 {
-	// Room for every id added and a new xmin, at most 20 digits and a comma each: the core allocates,
+	// Room for the id and a new xmin, at most 20 digits and a comma each: the core allocates,
 	// PostgreSQL does not.
-	const size_t room = strlen(snapshot) + (n + 1) * 21 + 1;
+	const size_t room = strlen(snapshot) + 2 * 21 + 1;
 	char *out = (char *)palloc(room);
 	run_core(ERRCODE_INTERNAL_ERROR, "could not adjust a block's snapshot", [&] {
-		std::optional<Snapshot> prev;
-		if (previous != nullptr)
-			prev = parse_snapshot(previous);
-		const std::string text =
-		    format_snapshot(with_in_progress(parse_snapshot(snapshot), {xids, xids + n}, prev ? &*prev : nullptr));
+		const std::string text = format_snapshot(with_in_progress(parse_snapshot(snapshot), xid));
 		if (text.size() >= room)
 			throw std::length_error("snapshot text longer than its room");
 		std::memcpy(out, text.c_str(), text.size() + 1);

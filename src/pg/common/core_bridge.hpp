@@ -72,9 +72,9 @@ bool payload_matches_commitment(const EntryView &entry);
 // point at its characters (what the leaf hash covers).
 Datum json_object(const JsonField *fields, size_t n, const char **chars, size_t *len);
 
-// pg_snapshot text with the n transaction ids xids in progress too, but for those previous (pg_snapshot
-// text, or nullptr) sees (core/snapshot.hpp, with_in_progress), palloc'd.
-char *snapshot_with_in_progress(const char *snapshot, const uint64_t *xids, size_t n, const char *previous);
+// pg_snapshot text with transaction id xid in progress too (core/snapshot.hpp, with_in_progress),
+// palloc'd.
+char *snapshot_with_in_progress(const char *snapshot, uint64_t xid);
 
 // Canonical bytes of an entry as a palloc'd bytea.
 struct varlena *canonical_bytes(const EntryView &entry);

@@ -312,18 +312,15 @@ void record_era(int64 first_id, int64 first_block_no, uint64 trail_xmax)
 // no later block (a review's witness.seal() in a writing transaction left verify() failing for good
 // and erasure missing them). Its id is stored as in progress: its entries, those before the seal and
 // after it, go to the first block sealed after it commits. Entries carry their top transaction's id
-// (entry_writer.cpp), so subtransactions need nothing. previous: the previous block of this era (or
-// nullptr), whose snapshot this one must see at least.
-char *without_own_transaction(const char *snapshot_text, const PreviousBlock *previous, MemoryContext cxt)
+// (entry_writer.cpp), so subtransactions need nothing. Within an era the previous block's snapshot
+// never sees this id: it was running, or not yet assigned, when that one was taken.
+char *without_own_transaction(const char *snapshot_text, MemoryContext cxt)
 {
 	const FullTransactionId top = GetTopFullTransactionIdIfAny();
 	if (!FullTransactionIdIsValid(top))
 		return MemoryContextStrdup(cxt, snapshot_text);
-	const uint64 xid = U64FromFullTransactionId(top);
-	const char *previous_text =
-	    previous != nullptr ? DatumGetCString(DirectFunctionCall1(pg_snapshot_out, previous->snapshot)) : nullptr;
 	MemoryContext old = MemoryContextSwitchTo(cxt);
-	char *adjusted = snapshot_with_in_progress(snapshot_text, &xid, 1, previous_text);
+	char *adjusted = snapshot_with_in_progress(snapshot_text, U64FromFullTransactionId(top));
 	MemoryContextSwitchTo(old);
 	return adjusted;
 }
@@ -412,7 +409,7 @@ SealOutcome seal_once(bool wait, Datum values[BlockNatts], bool nulls[BlockNatts
 	// transaction's (young) id too, belongs in it, and the new era's first id keeps this transaction's
 	// own entries out (a review's restored pending entry, whose id was this one, went into no block).
 	if (new_era_id == 0)
-		snapshot_text = without_own_transaction(snapshot_text, use_prev ? &prev : nullptr, caller);
+		snapshot_text = without_own_transaction(snapshot_text, caller);
 	Datum snapshot = DirectFunctionCall1(pg_snapshot_in, CStringGetDatum(snapshot_text));
 	int64 count = 0, first_id = 0, last_id = 0;
 	ChunkIndex chunks;
