@@ -144,6 +144,8 @@ check "the reads that found a slot are recorded (one row, 60 or more statements)
 	"SELECT sum(statement_count) >= 60 FROM witness.activity WHERE kind = 'read' AND statement LIKE '%count(*) FROM act_secret%'"
 check "the login that found no slot is counted in a lost row" t \
 	"SELECT count(*) >= 1 FROM witness.activity WHERE kind = 'lost' AND row_count >= 1"
+check "and the lost row names it: login role act_pw in database act_it" t \
+	"SELECT count(*) >= 1 FROM witness.activity WHERE kind = 'lost' AND message LIKE '%role act_pw in database act_it: %'"
 
 # switch_capture_off_and_on TAG: as a superuser in replica mode (where pg_witness's event triggers
 # stand aside), the capture trigger of act_secret disabled, a row changed, the trigger enabled again:

@@ -218,6 +218,11 @@ SELECT kind, current_user_name, count(*) AS rows,
        CASE WHEN kind = 'denied' THEN sum(statement_count) BETWEEN :queue_size / 4 AND :queue_size / 2 END AS at_most_half
 FROM witness.activity WHERE activity_id > :start AND current_user_name IN ('act_intruder', 'act_reader') GROUP BY 1, 2 ORDER BY 1, 2;
 SELECT sum(row_count) > 0 AS flood_counted_as_lost FROM witness.activity WHERE activity_id > :start AND kind = 'lost';
+-- The lost row names whose events were lost: the login role and database of this session (the
+-- refusals it could not keep were act_intruder's, under SET ROLE).
+SELECT bool_or(message LIKE format('%%; whose (login role and database): %%role %s in database %s: %%',
+                                   quote_ident(session_user), quote_ident(current_database()))) AS lost_row_names_login
+FROM witness.activity WHERE activity_id > :start AND kind = 'lost';
 
 -- Every activity row is an entry of the chain, and the chain verifies.
 SELECT count(*) = (SELECT count(*) FROM witness.activity) AS every_row_an_entry

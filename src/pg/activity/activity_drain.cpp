@@ -218,8 +218,9 @@ void insert_event(SPIPlanPtr plan, const ActivityEvent &e, const Group *g)
 		elog(ERROR, "pg_witness: could not insert into witness.activity");
 }
 
-// The row that says how many events no trail will show.
-void insert_lost(SPIPlanPtr plan, uint64 lost)
+// The row that says how many events no trail will show, and whose they were (the login role and
+// database of each, as far as activity_lost.cpp kept them).
+void insert_lost(SPIPlanPtr plan, uint64 lost, const char *whose)
 {
 	Datum v[kColumns];
 	char n[kColumns + 1];
@@ -230,7 +231,7 @@ void insert_lost(SPIPlanPtr plan, uint64 lost)
 	v[2] = TimestampTzGetDatum(GetCurrentTimestamp());
 	v[8] = Int32GetDatum(MyProcPid);
 	v[11] = Int64GetDatum((int64)lost);
-	v[14] = CStringGetTextDatum("events lost: the activity queue was full, or their database had no pg_witness sealer");
+	v[14] = CStringGetTextDatum(psprintf("events lost: the activity queue was full, or their database had no pg_witness sealer%s", whose));
 	v[16] = Int32GetDatum(1);
 	for (int k : std::initializer_list<int>{0, 1, 2, 8, 11, 14, 16})
 		n[k] = ' ';
@@ -288,7 +289,9 @@ int64 drain_activity(int *events)
 	int *taken = (int *)palloc(sizeof(int) * activity_queue_capacity());
 	const char *dbname = get_database_name(MyDatabaseId);
 	const int n = activity_take(MyDatabaseId, dbname != nullptr ? dbname : "", taken);
-	const uint64 lost = activity_take_lost();
+	StringInfoData whose;
+	initStringInfo(&whose);
+	const uint64 lost = activity_take_lost(&whose);
 	if (events != nullptr)
 		*events = n;
 	if (n == 0 && lost == 0)
@@ -308,7 +311,7 @@ int64 drain_activity(int *events)
 		MemoryContextReset(rows);
 	}
 	if (lost > 0)
-		insert_lost(plan, lost);
+		insert_lost(plan, lost, whose.data);
 	internal_ddl_end();
 	SPI_finish();
 	return nrows + (lost > 0 ? 1 : 0);

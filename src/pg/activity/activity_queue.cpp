@@ -1,5 +1,7 @@
 #include "pg/activity/activity_queue.hpp"
 
+#include "pg/activity/activity_lost.hpp"
+
 #include "pg/common/settings.hpp"
 #include "pg/seal/sealer_registry.hpp"
 
@@ -37,7 +39,6 @@ struct Queue {
 	int size;
 	pg_atomic_uint64 next;      // where the search for a free slot starts; also the order of events
 	pg_atomic_uint32 nfree;
-	pg_atomic_uint64 lost;
 	pg_atomic_uint32 wake_asked; // a pass was asked for and the queue was not drained since
 	ConditionVariable freed;     // broadcast when slots are freed
 	// Followed by pg_atomic_uint32 states[size], then Slot slots[size].
@@ -111,25 +112,12 @@ int ntaken = 0;
 int maxtaken = 0;
 bool xact_callback_registered = false;
 
-// Lost events counted by a drain of this transaction, and at which nest level: given back to the
-// queue's counter if that drain rolls back, so that the 'lost' row is written by a later one.
-uint64 taken_lost = 0;
-int taken_lost_level = 0;
-
-void give_back_lost(int level)
-{
-	if (taken_lost > 0 && taken_lost_level >= level) {
-		pg_atomic_fetch_add_u64(&queue->lost, taken_lost);
-		taken_lost = 0;
-	}
-}
-
 void release_taken(bool committed)
 {
 	if (committed)
-		taken_lost = 0;
+		lost_on_commit();
 	else
-		give_back_lost(0);
+		lost_on_abort(0);
 	if (ntaken == 0)
 		return;
 	for (int i = 0; i < ntaken; i++) {
@@ -152,9 +140,9 @@ void on_subxact(SubXactEvent event, SubTransactionId, SubTransactionId, void *)
 {
 	const int level = GetCurrentTransactionNestLevel();
 	if (event == SUBXACT_EVENT_ABORT_SUB)
-		give_back_lost(level);
-	else if (event == SUBXACT_EVENT_COMMIT_SUB && taken_lost_level >= level)
-		taken_lost_level = level - 1;
+		lost_on_abort(level);
+	else if (event == SUBXACT_EVENT_COMMIT_SUB)
+		lost_on_subcommit(level);
 	if (ntaken == 0)
 		return;
 	if (event == SUBXACT_EVENT_COMMIT_SUB) {
@@ -180,7 +168,7 @@ void on_subxact(SubXactEvent event, SubTransactionId, SubTransactionId, void *)
 // commit while ROLLBACK PREPARED throws the rows away (a review lost events so). Refused instead.
 void on_xact(XactEvent event, void *)
 {
-	if (event == XACT_EVENT_PRE_PREPARE && (ntaken > 0 || taken_lost > 0))
+	if (event == XACT_EVENT_PRE_PREPARE && (ntaken > 0 || lost_taken()))
 		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 		                errmsg("cannot prepare a transaction that wrote pg_witness activity records"),
 		                errdetail("The records it took from the activity queue would be lost if it were rolled back later."),
@@ -237,7 +225,7 @@ void save_queue(int code, Datum)
 	FILE *f = AllocateFile(kSaveFile, PG_BINARY_W);
 	if (f == nullptr)
 		return;
-	SaveHeader h = {kSaveMagic, (uint32)sizeof(ActivityEvent), pg_atomic_read_u64(&queue->lost), 0};
+	SaveHeader h = {kSaveMagic, (uint32)sizeof(ActivityEvent), lost_total(), 0};
 	for (int i = 0; i < queue->size; i++) {
 		const uint32 st = pg_atomic_read_u32(&states[i]);
 		h.count += st != Free ? 1 : 0;
@@ -279,7 +267,7 @@ void load_queue()
 		int loaded = 0;
 		for (int k = 0; k < h.count; k++) {
 			if (loaded == queue->size) {
-				pg_atomic_fetch_add_u64(&queue->lost, 1);
+				lost_add_unnamed(1);
 				continue;
 			}
 			Slot *s = &slots[loaded];
@@ -292,7 +280,7 @@ void load_queue()
 			loaded++;
 		}
 		pg_atomic_write_u32(&queue->nfree, queue->size - loaded);
-		pg_atomic_fetch_add_u64(&queue->lost, h.lost);
+		lost_add_unnamed(h.lost);
 		ereport(LOG, (errmsg("pg_witness: %d activity events saved at shutdown are queued again", loaded)));
 	} else {
 		ereport(LOG, (errmsg("pg_witness: ignored \"%s\", written by another version", kSaveFile)));
@@ -351,12 +339,14 @@ const char *activity_outcome_name(ActivityOutcome outcome)
 void activity_queue_request()
 {
 	RequestAddinShmemSpace(queue_bytes(setting_activity_queue_size));
+	lost_request();
 }
 
 void activity_queue_startup()
 {
 	bool found;
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	lost_startup(); // before load_queue(), which adds the saved count
 	const int size = setting_activity_queue_size;
 	queue = (Queue *)ShmemInitStruct("pg_witness activity queue", queue_bytes(size), &found);
 	states = (pg_atomic_uint32 *)((char *)queue + MAXALIGN(sizeof(Queue)));
@@ -365,7 +355,6 @@ void activity_queue_startup()
 		queue->size = size;
 		pg_atomic_init_u64(&queue->next, 1);
 		pg_atomic_init_u32(&queue->nfree, size);
-		pg_atomic_init_u64(&queue->lost, 0);
 		pg_atomic_init_u32(&queue->wake_asked, 0);
 		ConditionVariableInit(&queue->freed);
 		for (int i = 0; i < size; i++)
@@ -397,7 +386,7 @@ bool activity_queue_attached()
 void activity_count_lost()
 {
 	if (queue != nullptr)
-		pg_atomic_fetch_add_u64(&queue->lost, 1);
+		lost_count_mine();
 }
 
 ActivityEvent *activity_reserve(ActivityPriority priority, bool count_lost)
@@ -501,8 +490,8 @@ int activity_take(Oid database, const char *database_name, int *out)
 			taken_level[ntaken] = level;
 			taken[ntaken++] = i;
 		} else {
+			lost_count(e.database_name, e.session_user);
 			free_slot(i);
-			pg_atomic_fetch_add_u64(&queue->lost, 1);
 			dropped++;
 		}
 	}
@@ -518,19 +507,9 @@ const ActivityEvent *activity_slot(int slot)
 	return &slots[slot].event;
 }
 
-uint64 activity_take_lost()
+uint64 activity_take_lost(StringInfo whose)
 {
-	if (queue == nullptr)
-		return 0;
-	const uint64 lost = pg_atomic_exchange_u64(&queue->lost, 0);
-	if (lost > 0) {
-		// The nest level of the last drain that took some (a drain at a lower level after one at a
-		// higher level keeps the lower, which is rolled back with either).
-		taken_lost_level = taken_lost > 0 ? Min(taken_lost_level, GetCurrentTransactionNestLevel())
-		                                  : GetCurrentTransactionNestLevel();
-		taken_lost += lost;
-	}
-	return lost;
+	return queue == nullptr ? 0 : lost_take(whose);
 }
 
 int activity_queue_capacity()

@@ -82,8 +82,9 @@ void activity_publish(ActivityEvent *event);
 // dropped databases, and those unclaimed for witness.activity_unclaimed_timeout that may be lost.
 int activity_take(Oid database, const char *database_name, int *out);
 const ActivityEvent *activity_slot(int slot);
-// Events lost to a full queue since the last call (for any database).
-uint64 activity_take_lost();
+// Events lost to a full queue since the last call (for any database); whose were they appended to
+// whose when given ("; whose (login role and database): ...").
+uint64 activity_take_lost(StringInfo whose);
 // The queue's number of slots (0 when pg_witness is not preloaded).
 int activity_queue_capacity();
 

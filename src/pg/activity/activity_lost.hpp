@@ -1,0 +1,38 @@
+// The count of activity events no trail will show, and whose they were: the login role and database
+// of each, as far as a small table in shared memory holds them. An attack review flooded the queue
+// and the 'lost' row that recorded the gap named nobody.
+#pragma once
+
+extern "C" {
+#include "postgres.h"
+#include "lib/stringinfo.h"
+}
+
+namespace witness::pg
+{
+
+// From activity_queue_request() and activity_queue_startup().
+void lost_request();
+void lost_startup();
+
+// One event lost, of the login role and database named (either may be empty: not known).
+void lost_count(const char *database_name, const char *role_name);
+// One event of this backend lost: its login role and database, as the client named them.
+void lost_count_mine();
+// Events lost without names (saved at a clean shutdown, which keeps only the count).
+void lost_add_unnamed(uint64 n);
+// The count a clean shutdown saves.
+uint64 lost_total();
+
+// Takes the events lost since the last call (for any database) and describes whose they were in
+// whose, when given. Given back to the shared count if the (sub)transaction that took them aborts.
+uint64 lost_take(StringInfo whose);
+// From the drain's transaction callbacks: the transaction or subtransaction at nest level `level`
+// aborted (give back what it took) or committed (what it took stays taken).
+void lost_on_abort(int level);
+void lost_on_subcommit(int level);
+void lost_on_commit();
+// Whether this transaction took lost events (PREPARE TRANSACTION is refused then).
+bool lost_taken();
+
+} // namespace witness::pg
