@@ -643,6 +643,14 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 	VALUES (COALESCE(ids, '{}'), reason, witness._outer_user(), salt, witness._subject_digest(salt, subject), tampered)
 	RETURNING erasure_id INTO new_erasure;
 	PERFORM witness._end_internal_ddl();
+	-- Entries retention pruned or archived here are out of this erasure's reach, yet a collector's copy
+	-- and archive files keep them (an attack review erased a pruned subject: 0 entries here, the
+	-- e-mail in clear centrally). Said, since nothing here can find them (docs/personal-data.md).
+	IF EXISTS (SELECT FROM witness.retention_run r WHERE r.entries_pruned > 0 AND (r.archives <> '[]' OR EXISTS (SELECT FROM witness.trail_publication))) THEN
+		RAISE WARNING 'entries pruned by retention are not erased where copies of them are kept'
+			USING DETAIL = 'Retention pruned entries of this trail after archiving them, or after publishing the trail to a collector; the archive files and the central copy keep the entries this database no longer has, and this erasure lists only the entries it has.',
+			      HINT = 'Erase the subject from archive files and the central copy by other means (docs/personal-data.md, "What erasure does not remove").';
+	END IF;
 	-- The subject's bindings end with it (docs/personal-data.md, "Bindings at erasure").
 	PERFORM witness._unbind_erased_subject(subject, new_erasure);
 	IF ids IS NULL THEN
@@ -3462,6 +3470,66 @@ AS $$ SELECT witness._take_mutex('legal_hold') $$;
 COMMENT ON FUNCTION witness._hold_lock() IS 'internal: takes the lock (witness.mutex) under which legal holds are placed and released';
 REVOKE ALL ON FUNCTION witness._hold_lock() FROM PUBLIC;
 
+-- A row key that can match no entry of a tracked table (a column that is not one of its key columns,
+-- or a value of another JSON type than capture writes for the column: {"id": "1"} for an integer) held
+-- nothing while it read as in force (an attack review). Raises 22023 naming what capture writes.
+CREATE FUNCTION witness._check_hold_row_key(tbl regclass, keys text[], row_key jsonb) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	k record;
+	typ oid;
+	expected text;
+BEGIN
+	FOR k IN SELECT j.key, jsonb_typeof(j.value) AS got, j.value FROM jsonb_each(row_key) j LOOP
+		IF NOT k.key = ANY (keys) THEN
+			RAISE EXCEPTION 'cannot hold row key %: "%" is not a key column of %', row_key::text, k.key, tbl
+				USING ERRCODE = 'invalid_parameter_value',
+				      DETAIL = format('Entries of %s carry the row key columns %s.', tbl, array_to_string(keys, ', ')),
+				      HINT = 'Name key columns as they are spelled, with the values the rows have.';
+		END IF;
+		SELECT getbase INTO typ FROM (SELECT COALESCE(NULLIF(t.typbasetype, 0), a.atttypid) AS getbase
+			FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+			WHERE a.attrelid = tbl AND a.attname = k.key AND NOT a.attisdropped) x;
+		expected := CASE
+			WHEN typ IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype) THEN 'number'
+			WHEN typ = 'bool'::regtype THEN 'boolean'
+			WHEN typ IN ('numeric'::regtype, 'float4'::regtype, 'float8'::regtype) THEN
+				CASE WHEN k.got = 'string' AND k.value #>> '{}' IN ('NaN', 'Infinity', '-Infinity') THEN 'string' ELSE 'number' END
+			WHEN (SELECT t.typcategory IN ('S', 'D') FROM pg_type t WHERE t.oid = typ) THEN 'string'
+		END;
+		IF expected IS NOT NULL AND k.got <> expected THEN
+			RAISE EXCEPTION 'cannot hold row key %: the value of "%" is a JSON %, and entries carry a %', row_key::text, k.key, k.got, expected
+				USING ERRCODE = 'invalid_parameter_value',
+				      DETAIL = format('Column %s is of type %s; capture writes its values as JSON %ss.', k.key, typ::regtype, expected),
+				      HINT = CASE expected WHEN 'number' THEN format('Write it unquoted: {"%s": 42}.', k.key)
+				                           WHEN 'string' THEN format('Quote it: {"%s": "..."}.', k.key)
+				                           ELSE format('Write true or false: {"%s": true}.', k.key) END;
+		END IF;
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION witness._check_hold_row_key(regclass, text[], jsonb) IS 'internal: raises unless every column of a hold''s row_key is a key column of the tracked table and its value has the JSON type capture writes for it';
+REVOKE ALL ON FUNCTION witness._check_hold_row_key(regclass, text[], jsonb) FROM PUBLIC;
+
+-- Retention and erasure decide from what they read of holds, rules and the trail: a transaction
+-- snapshot taken before a hold or a rule committed decided without it (an attack review pruned held
+-- entries from a REPEATABLE READ transaction). Raises 25001 at any other isolation level.
+CREATE FUNCTION witness._check_read_committed(what text) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF current_setting('transaction_isolation') <> 'read committed' THEN
+		RAISE EXCEPTION '% runs at isolation level READ COMMITTED only', what
+			USING ERRCODE = 'active_sql_transaction',
+			      DETAIL = 'A transaction snapshot would not see the legal holds and rules committed since it was taken.',
+			      HINT = 'SET default_transaction_isolation = ''read committed'' in this session first.';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION witness._check_read_committed(text) IS 'internal: raises unless the transaction runs at isolation level READ COMMITTED (what: the function named in the error)';
+REVOKE ALL ON FUNCTION witness._check_read_committed(text) FROM PUBLIC;
+
 CREATE FUNCTION witness.hold(name text, reason text, subject text DEFAULT NULL, "table" regclass DEFAULT NULL,
                              row_key jsonb DEFAULT NULL, since timestamptz DEFAULT NULL, until timestamptz DEFAULT NULL)
 RETURNS bigint
@@ -3471,6 +3539,10 @@ DECLARE
 	salt bytea;
 	nsp text;
 	rel text;
+	kind "char";
+	persistence "char";
+	keys text[];
+	above text;
 	id bigint;
 BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in error contexts stay
 	IF name IS NULL OR btrim(name) = '' THEN
@@ -3497,9 +3569,39 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 			DETAIL = 'The hold covers the entries captured in [since, until).';
 	END IF;
 	IF "table" IS NOT NULL THEN
-		SELECT n.nspname, c.relname INTO nsp, rel FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = "table";
+		SELECT n.nspname, c.relname, c.relkind, c.relpersistence INTO nsp, rel, kind, persistence
+		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = "table";
 		IF NOT FOUND THEN
 			RAISE EXCEPTION 'relation with OID % does not exist', "table"::oid USING ERRCODE = 'undefined_table';
+		END IF;
+		-- A hold is matched against the table an entry is filed under: a view, an index or a temporary
+		-- table has none, and held nothing while it read as in force (an attack review).
+		IF kind NOT IN ('r', 'p') OR persistence = 't' THEN
+			RAISE EXCEPTION 'cannot hold "%": it is not a table whose changes are captured', "table"::text
+				USING ERRCODE = 'wrong_object_type',
+				      DETAIL = 'A legal hold names a table, as witness.track() did; no entry is filed under a view, an index, a sequence or a temporary table.',
+				      HINT = 'Name the table itself (witness.tracked_tables lists them).';
+		END IF;
+		SELECT t.key_columns INTO keys FROM witness.tracked_table t WHERE t.relid = "table";
+		IF NOT FOUND THEN
+			-- Entries of a partition or an inheritance child are filed under the tracked table above it.
+			WITH RECURSIVE up(relid, depth) AS (
+				SELECT i.inhparent, 1 FROM pg_inherits i WHERE i.inhrelid = "table"
+				UNION ALL
+				SELECT i.inhparent, u.depth + 1 FROM up u JOIN pg_inherits i ON i.inhrelid = u.relid WHERE u.depth < 100)
+			SELECT format('%I.%I', t.schema_name, t.table_name) INTO above
+			FROM up JOIN witness.tracked_table t ON t.relid = up.relid ORDER BY up.depth LIMIT 1;
+			IF above IS NOT NULL THEN
+				RAISE EXCEPTION 'cannot hold "%": its entries are filed under %', format('%I.%I', nsp, rel), above
+					USING ERRCODE = 'invalid_parameter_value',
+					      DETAIL = format('%s is tracked, and the changes of its partitions and child tables are captured as its own.', above),
+					      HINT = format('Name %s, with row_key or since and until to narrow the hold.', above);
+			END IF;
+			RAISE WARNING 'table "%" is not tracked', format('%I.%I', nsp, rel)
+				USING DETAIL = 'The hold covers the entries captured under this name while the table was tracked, if it ever was.',
+				      HINT = 'witness.tracked_tables lists the tables whose changes are captured.';
+		ELSIF row_key IS NOT NULL AND keys IS NOT NULL THEN
+			PERFORM witness._check_hold_row_key("table", keys, row_key);
 		END IF;
 	END IF;
 	PERFORM witness._hold_lock();
@@ -4567,6 +4669,7 @@ DECLARE
 	archives jsonb := '[]';
 	m record;
 BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in error contexts stay
+	PERFORM witness._check_read_committed('witness.apply_retention()');
 	PERFORM witness._retention_lock();
 	-- Erasures and key rotations rewrite entries: not while they run.
 	PERFORM witness._take_mutex('erase_subject');

@@ -59,6 +59,31 @@ SELECT witness.hold('h', 'r', since => :'t_cy', until => :'t_cy');
 \echo :LAST_ERROR_SQLSTATE
 SELECT witness.hold('h', 'r', since => now(), until => now() - interval '1 day');
 SELECT witness.hold('h', 'r', "table" => 4000000000::oid::regclass);
+-- A scope that can match nothing is refused: a hold read as in force while retention pruned what it
+-- was meant to keep (an attack review). Not a table (a view, an index, a temporary table):
+CREATE VIEW lh.customer_view AS SELECT * FROM lh.customer;
+CREATE TEMP TABLE lh_temp (id int);
+SELECT witness.hold('h', 'r', "table" => 'lh.customer_view');
+SELECT witness.hold('h', 'r', "table" => 'lh.customer_pkey');
+SELECT witness.hold('h', 'r', "table" => 'lh_temp');
+-- A partition of a tracked table: its entries are filed under the tracked table.
+CREATE TABLE lh.part (id int, region text, PRIMARY KEY (id, region)) PARTITION BY LIST (region);
+CREATE TABLE lh.part_eu PARTITION OF lh.part FOR VALUES IN ('eu');
+SELECT witness.track('lh.part', 'pii', encrypt => false) IS NOT NULL AS tracked;
+SELECT witness.hold('h', 'r', "table" => 'lh.part_eu');
+-- A row key column that is not a key column, or a value of another JSON type than the column's.
+SELECT witness.hold('h', 'r', "table" => 'lh.customer', row_key => '{"ID": 1}');
+SELECT witness.hold('h', 'r', "table" => 'lh.customer', row_key => '{"email": "ann@lh.example"}');
+SELECT witness.hold('h', 'r', "table" => 'lh.customer', row_key => '{"id": "1"}');
+SELECT witness.hold('h', 'r', "table" => 'lh.part', row_key => '{"region": 1}');
+-- A table not tracked: allowed (its entries from an earlier tracking), with a warning.
+CREATE TABLE lh.untracked (id int);
+BEGIN;
+SELECT witness.hold('h-untracked', 'r', "table" => 'lh.untracked') > 0 AS held;
+ROLLBACK;
+SELECT witness.untrack('lh.part') IS NOT NULL AS untracked;
+DROP VIEW lh.customer_view;
+DROP TABLE lh.part, lh.untracked, lh_temp;
 SELECT witness.release_hold('nothing', 'r');
 \echo :LAST_ERROR_SQLSTATE
 SELECT witness.release_hold('nothing', NULL);

@@ -126,6 +126,12 @@ SELECT witness._prune_entries(ARRAY(SELECT ctid FROM witness.entry WHERE id = :e
 UPDATE witness.retention_rule SET keep = NULL;
 SELECT count(*) AS rt_entries FROM witness.entry WHERE schema_name = 'rt';
 
+-- A run decides from the holds and rules it reads: at REPEATABLE READ its snapshot, taken before a
+-- hold committed, pruned the held entries (an attack review). Refused at any level but READ COMMITTED.
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT entries_pruned FROM witness.apply_retention();
+ROLLBACK;
+
 -- Expired entries altered (their content no longer gives the leaf hash they store): the run refuses
 -- (XX001) rather than keep leaf hashes that are not the sealed ones, and prunes nothing.
 BEGIN;

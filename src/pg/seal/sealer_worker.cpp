@@ -407,6 +407,8 @@ void witness_sealer_main(Datum arg)
 	leave_if_database_locked(database);
 	BackgroundWorkerInitializeConnectionByOid(database, InvalidOid, 0);
 	pgstat_report_appname(kSealerType);
+	// Scheduled retention runs at READ COMMITTED only, whatever a site configured as the default.
+	SetConfigOption("default_transaction_isolation", "read committed", PGC_SUSET, PGC_S_OVERRIDE);
 
 	MemoryContext keep = AllocSetContextCreate(TopMemoryContext, "pg_witness sealer pass", ALLOCSET_DEFAULT_SIZES);
 	const TimestampTz arrived = GetCurrentTimestamp();
