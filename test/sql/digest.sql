@@ -31,6 +31,19 @@ RESET witness.hmac_key_file;
 SELECT status, detail FROM witness.verify_digest(:'digest1');
 SET witness.hmac_key_file = '/tmp/pg_witness_regress_hmac.key';
 SELECT witness.verify_digest('{"digest": {}}');
+-- A key file that is set but empty signed nothing, silently; a FIFO hung the backend (and every
+-- sealer, through postgresql.conf) past cancel and shutdown; /dev/zero read a gigabyte (attack review).
+COPY (SELECT 1) TO PROGRAM 'rm -f /tmp/pg_witness_regress_empty.key /tmp/pg_witness_regress.fifo && : > /tmp/pg_witness_regress_empty.key && mkfifo /tmp/pg_witness_regress.fifo';
+SET witness.hmac_key_file = '/tmp/pg_witness_regress_empty.key';
+SELECT witness.digest();
+SET witness.hmac_key_file = '/tmp/pg_witness_regress.fifo';
+SELECT witness.digest();
+SET witness.hmac_key_file = '/dev/zero';
+SELECT witness.digest();
+SET witness.hmac_key_file = '/tmp';
+SELECT witness.digest();
+COPY (SELECT 1) TO PROGRAM 'rm -f /tmp/pg_witness_regress_empty.key /tmp/pg_witness_regress.fifo';
+SET witness.hmac_key_file = '/tmp/pg_witness_regress_hmac.key';
 
 -- An entry of a block before the digested one changed in place, nothing recomputed: block N's stored
 -- hash is still the digested one, but blocks 1 to N no longer recompute to it (an attack review: only

@@ -143,5 +143,12 @@ ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
 UPDATE witness.entry e SET leaf_hash = witness.entry_leaf_hash(e) || '\x00'::bytea WHERE id = :e1 + 1;
 SELECT status, problem, entry_id - :e1 AS entry FROM witness.verify(:base + 1);
 ROLLBACK;
+-- A pseudonym of one byte set on an entry in clear, sealed without one: reported (it read as absent
+-- and verify() said valid, while witness.entry_leaf_hash() disagreed: an attack review).
+BEGIN;
+ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
+UPDATE witness.entry SET subject_pseudonym = '\x00' WHERE id = :e1 + 1;
+SELECT status, problem, entry_id - :e1 AS entry FROM witness.verify(:base + 1);
+ROLLBACK;
 SELECT entry_count FROM witness.seal();
 SELECT status, problem FROM witness.verify(:base + 1);

@@ -1,5 +1,6 @@
 #include "pg/common/setting_file.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,18 +24,49 @@ void read_rest(FILE *f, StringInfo buf, long max_bytes)
 	}
 }
 
+// The open() of a FIFO waits for a writer, past cancel, terminate and a fast shutdown, and a device
+// never ends (an attack review hung every sealer of a cluster on a FIFO named as witness.hmac_key_file).
+// Opened without waiting, and asked what it is, before anything reads or writes it.
+bool setting_file_is_regular(const char *setting, const char *path, bool absent_ok, int elevel)
+{
+	const int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT && absent_ok)
+			return true;
+		const int code = errno == ELOOP ? ERRCODE_CONFIG_FILE_ERROR : errcode_for_file_access();
+		ereport(elevel, (errcode(code), errmsg("could not open %s \"%s\": %m", setting, path)));
+		return false;
+	}
+	struct stat st;
+	const bool regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+	close(fd);
+	if (!regular)
+		ereport(elevel, (errcode(ERRCODE_CONFIG_FILE_ERROR), errmsg("%s \"%s\" is not a regular file", setting, path)));
+	return regular;
+}
+
 char *read_setting_file(const char *setting, const char *path)
 {
+	(void)setting_file_is_regular(setting, path, false, ERROR);
 	FILE *f = AllocateFile(path, "r");
 	if (f == nullptr)
 		ereport(ERROR, (errcode_for_file_access(), errmsg("could not open %s \"%s\": %m", setting, path)));
 	StringInfoData buf;
 	initStringInfo(&buf);
-	read_rest(f, &buf);
+	read_rest(f, &buf, kMaxSettingFileBytes + 1);
 	bool failed = ferror(f);
 	FreeFile(f);
 	if (failed)
 		ereport(ERROR, (errcode_for_file_access(), errmsg("could not read %s \"%s\": %m", setting, path)));
+	if (buf.len > kMaxSettingFileBytes)
+		ereport(ERROR, (errcode(ERRCODE_CONFIG_FILE_ERROR), errmsg("%s \"%s\" is larger than 1 MB", setting, path),
+		                errdetail("A key file holds a few hundred bytes.")));
+	// A key file that is set but empty (or read as empty: a NUL byte first) signed nothing, silently.
+	if (memchr(buf.data, '\0', buf.len) != nullptr)
+		ereport(ERROR, (errcode(ERRCODE_CONFIG_FILE_ERROR), errmsg("%s \"%s\" contains a NUL byte", setting, path)));
+	if (strspn(buf.data, " \t\r\n") == (size_t)buf.len)
+		ereport(ERROR, (errcode(ERRCODE_CONFIG_FILE_ERROR), errmsg("%s \"%s\" is empty", setting, path),
+		                errhint("Reset the setting to sign nothing with it, or write the key into the file.")));
 	return buf.data;
 }
 

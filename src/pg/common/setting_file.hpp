@@ -16,7 +16,15 @@ inline bool is_set(const char *s)
 // device that never ends can be cancelled.
 void read_rest(FILE *f, StringInfo buf, long max_bytes = -1);
 
-// Contents of a file named by a setting, palloc'd; raises ERROR when it cannot be read.
+// Whether path names a regular file (or nothing, when absent_ok), found without waiting: reports at
+// elevel (naming setting) and returns false otherwise (a FIFO, a device, a directory).
+bool setting_file_is_regular(const char *setting, const char *path, bool absent_ok, int elevel);
+
+// The most read_setting_file() reads.
+constexpr long kMaxSettingFileBytes = 1024 * 1024;
+
+// Contents of a file named by a setting, palloc'd; raises ERROR when it cannot be read, is not a
+// regular file, is larger than kMaxSettingFileBytes, holds a NUL byte or is empty.
 char *read_setting_file(const char *setting, const char *path);
 
 // Raises ERROR unless the secret file named by setting is private, by the rule PostgreSQL applies to

@@ -155,6 +155,8 @@ bool append_digest_line(const char *digest)
 {
 	if (!is_set(setting_digest_file))
 		return false;
+	if (!setting_file_is_regular("witness.digest_file", setting_digest_file, true, WARNING))
+		return false;
 	FILE *f = AllocateFile(setting_digest_file, "a");
 	if (f == nullptr) {
 		ereport(WARNING, (errcode_for_file_access(),
@@ -187,7 +189,8 @@ int64 highest_block_no_logged(uint8_t block_hash[32], bool *same_cluster)
 		return 0;
 	const char *db = get_database_name(MyDatabaseId);
 	const char *full_id = db != nullptr ? database_id() : nullptr;
-	FILE *f = db != nullptr ? AllocateFile(setting_digest_file, "r") : nullptr;
+	const bool readable = db != nullptr && setting_file_is_regular("witness.digest_file", setting_digest_file, true, WARNING);
+	FILE *f = readable ? AllocateFile(setting_digest_file, "r") : nullptr;
 	if (f == nullptr)
 		return 0;
 	const long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : 0;

@@ -156,6 +156,14 @@ void entry_view_from_row(const Datum *values, const bool *nulls, EntryView *v)
 	v->format = (uint8_t)format;
 	if (format == kEntryFormatCommitted) {
 		v->has_pseudonym = stored_hash(e, EntrySubjectPseudonym, &v->pseudonym);
+		// A pseudonym of another length is no absent one: read as NULL, one set on an entry sealed
+		// without any verified (an attack review). Hashed as present and altered, it fails the leaf.
+		if (!v->has_pseudonym && !e.nulls[EntrySubjectPseudonym - 1]) {
+			bytea *p = DatumGetByteaPP(e.values[EntrySubjectPseudonym - 1]);
+			memcpy(v->pseudonym.data(), VARDATA_ANY(p), Min(VARSIZE_ANY_EXHDR(p), v->pseudonym.size()));
+			v->pseudonym[0] ^= 0xff;
+			v->has_pseudonym = true;
+		}
 		// A salt of another length cannot reproduce the commitment: the payload then fails its check.
 		if (!e.nulls[EntrySalt - 1]) {
 			bytea *salt = DatumGetByteaPP(e.values[EntrySalt - 1]);
