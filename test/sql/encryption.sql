@@ -157,6 +157,23 @@ UPDATE witness.entry SET sealed_payload = decode(:'bob_sealed', 'hex'), subject 
 ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_append_only;
 RESET session_replication_role;
 SELECT status, problem, entry_id - :e0 AS entry FROM witness.verify(:base + 1);
+-- Tampering 4b: bob's payload back, his pseudonym's first byte flipped and a byte added: its first 32
+-- bytes, flipped back, were read as his pseudonym, and verify() said valid while lookups of bob missed
+-- the entry (the review of a fix for pseudonyms of another length).
+SET session_replication_role = replica;
+ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
+UPDATE witness.entry SET subject = NULL, new_values = NULL, sealed_payload = decode(:'bob_sealed', 'hex'),
+                         subject_pseudonym = set_byte(subject_pseudonym, 0, get_byte(subject_pseudonym, 0) # 255) || '\x00'::bytea
+WHERE id = :bob;
+ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_append_only;
+RESET session_replication_role;
+SELECT status, problem, entry_id - :e0 AS entry FROM witness.verify(:base + 1);
+SET session_replication_role = replica;
+ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
+UPDATE witness.entry SET subject_pseudonym = set_byte(substring(subject_pseudonym FOR 32), 0, get_byte(subject_pseudonym, 0) # 255) WHERE id = :bob;
+ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_append_only;
+RESET session_replication_role;
+SELECT status, problem, entry_id - :e0 AS entry FROM witness.verify(:base + 1);
 -- Tampering 5: bob's sealed payload cut short, and of another format version: reported, not an error.
 SET session_replication_role = replica;
 ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;

@@ -11,52 +11,54 @@ extern "C" {
 namespace witness::pg
 {
 
-void read_rest(FILE *f, StringInfo buf, long max_bytes)
-{
-	char chunk[8192];
-	size_t n;
-	while (max_bytes != 0 &&
-	       (n = fread(chunk, 1, max_bytes < 0 ? sizeof(chunk) : (size_t)Min((long)sizeof(chunk), max_bytes), f)) > 0) {
-		CHECK_FOR_INTERRUPTS(); // a FIFO or a device named by the setting may never end
-		appendBinaryStringInfo(buf, chunk, (int)n);
-		if (max_bytes > 0)
-			max_bytes -= (long)n;
-	}
-}
-
 // The open() of a FIFO waits for a writer, past cancel, terminate and a fast shutdown, and a device
 // never ends (an attack review hung every sealer of a cluster on a FIFO named as witness.hmac_key_file).
-// Opened without waiting, and asked what it is, before anything reads or writes it.
-bool setting_file_is_regular(const char *setting, const char *path, bool absent_ok, int elevel)
+// So the path is opened once, without waiting, and what was opened is asked what it is: a check by
+// name and a second open raced with a FIFO swapped in between (the review of the fix).
+int open_regular_file(const char *setting, const char *path, int flags, bool absent_ok, int elevel)
 {
-	const int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	const int fd = OpenTransientFile(path, flags | O_NONBLOCK | PG_BINARY);
 	if (fd < 0) {
 		if (errno == ENOENT && absent_ok)
-			return true;
+			return -1;
 		const int code = errno == ELOOP ? ERRCODE_CONFIG_FILE_ERROR : errcode_for_file_access();
 		ereport(elevel, (errcode(code), errmsg("could not open %s \"%s\": %m", setting, path)));
-		return false;
+		return -1;
 	}
 	struct stat st;
-	const bool regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
-	close(fd);
-	if (!regular)
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		CloseTransientFile(fd);
 		ereport(elevel, (errcode(ERRCODE_CONFIG_FILE_ERROR), errmsg("%s \"%s\" is not a regular file", setting, path)));
-	return regular;
+		return -1;
+	}
+	return fd;
+}
+
+bool read_at(int fd, StringInfo buf, off_t from, long max_bytes)
+{
+	char chunk[8192];
+	while (max_bytes > 0) {
+		CHECK_FOR_INTERRUPTS();
+		const ssize_t n = pg_pread(fd, chunk, (size_t)Min((long)sizeof(chunk), max_bytes), from);
+		if (n < 0)
+			return false;
+		if (n == 0)
+			break;
+		appendBinaryStringInfo(buf, chunk, (int)n);
+		from += n;
+		max_bytes -= (long)n;
+	}
+	return true;
 }
 
 char *read_setting_file(const char *setting, const char *path)
 {
-	(void)setting_file_is_regular(setting, path, false, ERROR);
-	FILE *f = AllocateFile(path, "r");
-	if (f == nullptr)
-		ereport(ERROR, (errcode_for_file_access(), errmsg("could not open %s \"%s\": %m", setting, path)));
+	const int fd = open_regular_file(setting, path, O_RDONLY, false, ERROR);
 	StringInfoData buf;
 	initStringInfo(&buf);
-	read_rest(f, &buf, kMaxSettingFileBytes + 1);
-	bool failed = ferror(f);
-	FreeFile(f);
-	if (failed)
+	const bool ok = read_at(fd, &buf, 0, kMaxSettingFileBytes + 1);
+	CloseTransientFile(fd);
+	if (!ok)
 		ereport(ERROR, (errcode_for_file_access(), errmsg("could not read %s \"%s\": %m", setting, path)));
 	if (buf.len > kMaxSettingFileBytes)
 		ereport(ERROR, (errcode(ERRCODE_CONFIG_FILE_ERROR), errmsg("%s \"%s\" is larger than 1 MB", setting, path),
@@ -64,7 +66,7 @@ char *read_setting_file(const char *setting, const char *path)
 	// A key file that is set but empty (or read as empty: a NUL byte first) signed nothing, silently.
 	if (memchr(buf.data, '\0', buf.len) != nullptr)
 		ereport(ERROR, (errcode(ERRCODE_CONFIG_FILE_ERROR), errmsg("%s \"%s\" contains a NUL byte", setting, path)));
-	if (strspn(buf.data, " \t\r\n") == (size_t)buf.len)
+	if (strspn(buf.data, " \t\r\n\v\f") == (size_t)buf.len)
 		ereport(ERROR, (errcode(ERRCODE_CONFIG_FILE_ERROR), errmsg("%s \"%s\" is empty", setting, path),
 		                errhint("Reset the setting to sign nothing with it, or write the key into the file.")));
 	return buf.data;

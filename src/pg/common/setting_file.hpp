@@ -12,13 +12,13 @@ inline bool is_set(const char *s)
 	return s != nullptr && *s != '\0';
 }
 
-// Appends what is left of f to buf, at most max_bytes of it when that is not negative; a FIFO or a
-// device that never ends can be cancelled.
-void read_rest(FILE *f, StringInfo buf, long max_bytes = -1);
+// A transient file descriptor (OpenTransientFile; closed at abort) of path opened with flags, or -1
+// when it does not exist and absent_ok, or when it cannot be opened or is no regular file (a FIFO, a
+// device, a directory): then reported at elevel, naming setting. Never waits for a FIFO's other end.
+int open_regular_file(const char *setting, const char *path, int flags, bool absent_ok, int elevel);
 
-// Whether path names a regular file (or nothing, when absent_ok), found without waiting: reports at
-// elevel (naming setting) and returns false otherwise (a FIFO, a device, a directory).
-bool setting_file_is_regular(const char *setting, const char *path, bool absent_ok, int elevel);
+// Appends at most max_bytes of fd from offset from to buf; false on a read error (errno set).
+bool read_at(int fd, StringInfo buf, off_t from, long max_bytes);
 
 // The most read_setting_file() reads.
 constexpr long kMaxSettingFileBytes = 1024 * 1024;

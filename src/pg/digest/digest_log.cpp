@@ -1,5 +1,9 @@
 #include "pg/digest/digest_log.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cstring>
 #include <string>
 
@@ -155,17 +159,16 @@ bool append_digest_line(const char *digest)
 {
 	if (!is_set(setting_digest_file))
 		return false;
-	if (!setting_file_is_regular("witness.digest_file", setting_digest_file, true, WARNING))
+	const int fd = open_regular_file("witness.digest_file", setting_digest_file, O_WRONLY | O_APPEND | O_CREAT,
+	                                 false, WARNING);
+	if (fd < 0)
 		return false;
-	FILE *f = AllocateFile(setting_digest_file, "a");
-	if (f == nullptr) {
-		ereport(WARNING, (errcode_for_file_access(),
-		                  errmsg("could not open witness.digest_file \"%s\": %m", setting_digest_file)));
-		return false;
-	}
-	bool ok = fputs(digest, f) >= 0 && fputc('\n', f) != EOF && fflush(f) == 0 && pg_fsync(fileno(f)) == 0;
-	if (FreeFile(f) != 0)
+	const size_t len = strlen(digest);
+	char *line = psprintf("%s\n", digest);
+	bool ok = write(fd, line, len + 1) == (ssize_t)(len + 1) && pg_fsync(fd) == 0;
+	if (CloseTransientFile(fd) != 0)
 		ok = false;
+	pfree(line);
 	if (!ok)
 		ereport(WARNING, (errcode_for_file_access(),
 		                  errmsg("could not append to witness.digest_file \"%s\": %m", setting_digest_file)));
@@ -189,11 +192,11 @@ int64 highest_block_no_logged(uint8_t block_hash[32], bool *same_cluster)
 		return 0;
 	const char *db = get_database_name(MyDatabaseId);
 	const char *full_id = db != nullptr ? database_id() : nullptr;
-	const bool readable = db != nullptr && setting_file_is_regular("witness.digest_file", setting_digest_file, true, WARNING);
-	FILE *f = readable ? AllocateFile(setting_digest_file, "r") : nullptr;
-	if (f == nullptr)
+	const int fd = db != nullptr ? open_regular_file("witness.digest_file", setting_digest_file, O_RDONLY, true, WARNING) : -1;
+	if (fd < 0)
 		return 0;
-	const long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : 0;
+	struct stat st;
+	const long size = fstat(fd, &st) == 0 ? (long)st.st_size : 0;
 	long unread_end = size; // the bytes before this offset have not been looked at
 	bool whole_file = false;
 	int64 found = 0;
@@ -201,8 +204,7 @@ int64 highest_block_no_logged(uint8_t block_hash[32], bool *same_cluster)
 		const long from = size > want ? size - want : 0;
 		StringInfoData buf;
 		initStringInfo(&buf);
-		if (fseek(f, from, SEEK_SET) == 0)
-			read_rest(f, &buf, unread_end - from);
+		(void)read_at(fd, &buf, from, unread_end - from);
 		int end = buf.len;
 		while (found == 0 && end > 0) {
 			CHECK_FOR_INTERRUPTS();
@@ -227,7 +229,7 @@ int64 highest_block_no_logged(uint8_t block_hash[32], bool *same_cluster)
 			break;
 		}
 	}
-	FreeFile(f);
+	CloseTransientFile(fd);
 	if (found == 0 && !whole_file)
 		ereport(WARNING, (errmsg("pg_witness: no line of database \"%s\" in the last %ld MB of witness.digest_file", db,
 		                         kMaxScanBytes / (1024 * 1024)),

@@ -1,8 +1,11 @@
 // Recomputes an entry's canonical bytes and leaf hash from its stored row, as verification does.
 #include "pg/common/pg_includes.hpp"
 
+#include "core/sha256.hpp"
+
 #include "pg/common/arguments.hpp"
 #include "pg/common/core_bridge.hpp"
+#include "pg/common/cpp_guard.hpp"
 #include "pg/common/master_keys.hpp"
 
 #include "core/payload_cipher.hpp"
@@ -157,11 +160,18 @@ void entry_view_from_row(const Datum *values, const bool *nulls, EntryView *v)
 	if (format == kEntryFormatCommitted) {
 		v->has_pseudonym = stored_hash(e, EntrySubjectPseudonym, &v->pseudonym);
 		// A pseudonym of another length is no absent one: read as NULL, one set on an entry sealed
-		// without any verified (an attack review). Hashed as present and altered, it fails the leaf.
+		// without any verified (an attack review). It is hashed as present, as the SHA-256 of a label and
+		// all its bytes, which no 32-byte pseudonym an entry was sealed with can equal (a near-copy of its
+		// first 32 bytes could be made to: the review of the fix).
 		if (!v->has_pseudonym && !e.nulls[EntrySubjectPseudonym - 1]) {
 			bytea *p = DatumGetByteaPP(e.values[EntrySubjectPseudonym - 1]);
-			memcpy(v->pseudonym.data(), VARDATA_ANY(p), Min(VARSIZE_ANY_EXHDR(p), v->pseudonym.size()));
-			v->pseudonym[0] ^= 0xff;
+			static const char kLabel[] = "pg_witness: pseudonym of a wrong length:";
+			const size_t len = sizeof(kLabel) - 1 + VARSIZE_ANY_EXHDR(p);
+			char *labelled = (char *)palloc(len);
+			memcpy(labelled, kLabel, sizeof(kLabel) - 1);
+			memcpy(labelled + sizeof(kLabel) - 1, VARDATA_ANY(p), VARSIZE_ANY_EXHDR(p));
+			run_core(ERRCODE_INTERNAL_ERROR, "could not hash a stored pseudonym",
+			         [&] { v->pseudonym = witness::sha256(std::string_view(labelled, len)); });
 			v->has_pseudonym = true;
 		}
 		// A salt of another length cannot reproduce the commitment: the payload then fails its check.
