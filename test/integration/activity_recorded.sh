@@ -147,6 +147,24 @@ check "the login that found no slot is counted in a lost row" t \
 check "and the lost row names it: login role act_pw in database act_it" t \
 	"SELECT count(*) >= 1 FROM witness.activity WHERE kind = 'lost' AND message LIKE '%role act_pw in database act_it: %'"
 
+say "the lost row names the role whose events made a flood, whatever names came first"
+# The review of the named lost rows filled its sixteen names with logins of made-up roles first: the
+# flooding role's events went to "others". A name that finds no room takes the smallest count's.
+q "CREATE ROLE act_flood LOGIN" >/dev/null
+q "SELECT witness.flush_activity()" >/dev/null
+L3="$(q "SELECT COALESCE(max(activity_id), 0) FROM witness.activity")"
+for i in $(seq -w 1 60); do
+	"$PSQL" -X -q -h 127.0.0.1 -p "$PORT" -U "act_junk$i" -d act_it -c "SELECT 1" >/dev/null 2>&1 || true
+done
+"$PSQL" -X -q -h 127.0.0.1 -p "$PORT" -U act_flood -d act_it >/dev/null 2>&1 <<'SQL' || true
+DO $$ BEGIN FOR i IN 1 .. 200 LOOP BEGIN PERFORM count(*) FROM act_secret; EXCEPTION WHEN insufficient_privilege THEN NULL; END; END LOOP; END $$;
+SQL
+q "SELECT witness.flush_activity()" >/dev/null
+q "SELECT message FROM witness.activity WHERE kind = 'lost' AND activity_id > $L3" | indent
+check "the lost row names act_flood, with most of the 200 refusals" t \
+	"SELECT count(*) = 1 FROM witness.activity WHERE kind = 'lost' AND activity_id > $L3
+	 AND substring(message FROM 'role act_flood in database act_it: (?:at most )?([0-9]+)')::int >= 150"
+
 # switch_capture_off_and_on TAG: as a superuser in replica mode (where pg_witness's event triggers
 # stand aside), the capture trigger of act_secret disabled, a row changed, the trigger enabled again:
 # two capture control events, which only this database's drain may write.

@@ -8,6 +8,7 @@ extern "C" {
 #include "access/xact.h"
 #include "libpq/libpq-be.h"
 #include "miscadmin.h"
+#include "postmaster/postmaster.h"
 #include "storage/ipc.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
@@ -23,12 +24,17 @@ namespace
 struct LostBy {
 	char database[NAMEDATALEN];
 	char role[NAMEDATALEN];
-	uint64 count;
+	bool authenticated; // false: the name a refused login sent, which anyone can send
+	uint64 count;       // at most this many
+	uint64 over;        // of which up to this many may be others' (inherited from an evicted entry)
 };
 
-// Sixteen names: a flood names its own role and those whose events it crowded out; what does not fit
-// is counted as others'. Counting happens only when the queue is full, under a spinlock held for a few
-// comparisons.
+// Sixteen names, kept as the "space-saving" count of frequent items keeps them: a name that finds no
+// free entry takes the one with the smallest count (a refused login's first) and adds to that count.
+// A role with more than a sixteenth of the events lost is therefore always named: an attack review
+// filled a table that kept the first sixteen names with the names of refused logins, and the role
+// whose events made the flood went to "others". Counting happens only when the queue is full, under a
+// spinlock held for a few comparisons.
 constexpr int kNamed = 16;
 
 struct Lost {
@@ -39,44 +45,69 @@ struct Lost {
 
 Lost *shared = nullptr;
 
-// What this backend's transaction took, and the nest level of the drain that took it: given back if
-// that (sub)transaction aborts, so that a later drain writes the 'lost' row.
+// What this backend's transaction took, one part per (sub)transaction nest level that took some: given
+// back when that level aborts, so that a later drain writes the 'lost' row (the review of the first
+// version took twice, at two levels, rolled back the inner one, and its count was gone).
 struct Taken {
-	uint64 total;
 	int level;
+	uint64 total;
 	LostBy by[kNamed];
 };
 
-Taken taken;
+Taken *taken = nullptr;
+int ntaken = 0;
+int maxtaken = 0;
 
-// Adds n events of (database, role) to a table of kNamed; those that find no room stay unnamed.
-void tally(LostBy *by, const char *database, const char *role, uint64 n)
+bool same_name(const LostBy &e, const char *database, const char *role, bool authenticated)
+{
+	return e.authenticated == authenticated && strcmp(e.database, database) == 0 && strcmp(e.role, role) == 0;
+}
+
+// The entry a new name takes when none is free: the smallest count, a refused login's before any other.
+LostBy *evictable(LostBy *by)
+{
+	LostBy *pick = nullptr;
+	for (int i = 0; i < kNamed; i++) {
+		const bool better = pick == nullptr || (pick->authenticated && !by[i].authenticated) ||
+		                    (pick->authenticated == by[i].authenticated && by[i].count < pick->count);
+		if (better)
+			pick = &by[i];
+	}
+	return pick;
+}
+
+// Adds n events of (database, role), over of them maybe others', to a table of kNamed.
+void tally(LostBy *by, const char *database, const char *role, bool authenticated, uint64 n, uint64 over)
 {
 	LostBy *free_entry = nullptr;
 	for (int i = 0; i < kNamed; i++) {
 		if (by[i].count == 0) {
 			free_entry = free_entry != nullptr ? free_entry : &by[i];
-		} else if (strcmp(by[i].database, database) == 0 && strcmp(by[i].role, role) == 0) {
+		} else if (same_name(by[i], database, role, authenticated)) {
 			by[i].count += n;
+			by[i].over += over;
 			return;
 		}
 	}
-	if (free_entry == nullptr)
-		return;
-	strlcpy(free_entry->database, database, NAMEDATALEN);
-	strlcpy(free_entry->role, role, NAMEDATALEN);
-	free_entry->count = n;
+	LostBy *e = free_entry != nullptr ? free_entry : evictable(by);
+	const uint64 inherited = free_entry != nullptr ? 0 : e->count;
+	strlcpy(e->database, database, NAMEDATALEN);
+	strlcpy(e->role, role, NAMEDATALEN);
+	e->authenticated = authenticated;
+	e->count = inherited + n;
+	e->over = inherited + over;
 }
 
 void merge(LostBy *into, const LostBy *from)
 {
 	for (int i = 0; i < kNamed; i++)
 		if (from[i].count > 0)
-			tally(into, from[i].database, from[i].role, from[i].count);
+			tally(into, from[i].database, from[i].role, from[i].authenticated, from[i].count, from[i].over);
 }
 
-// "role alice in database shop: 12, ..., others: 2", most first. Names come from clients (a refused
-// login's role need not exist): printable ASCII only, quoted as identifiers.
+// "role alice in database shop: 12, role "x" (not authenticated): at most 5, ..., others: 2", most first.
+// Names come from clients (a refused login's role need not exist): printable ASCII only, quoted as
+// identifiers.
 void describe(StringInfo out, LostBy *got, uint64 total)
 {
 	std::sort(got, got + kNamed, [](const LostBy &a, const LostBy &b) { return a.count > b.count; });
@@ -87,13 +118,37 @@ void describe(StringInfo out, LostBy *got, uint64 total)
 			appendStringInfo(out, "role %s", quote_identifier(got[i].role));
 		else
 			appendStringInfoString(out, "role not known");
+		if (!got[i].authenticated)
+			appendStringInfoString(out, " (a refused login, not authenticated)");
 		if (got[i].database[0] != '\0')
 			appendStringInfo(out, " in database %s", quote_identifier(got[i].database));
-		appendStringInfo(out, ": " UINT64_FORMAT, got[i].count);
+		if (got[i].over == 0)
+			appendStringInfo(out, ": " UINT64_FORMAT, got[i].count);
+		else
+			appendStringInfo(out, ": at most " UINT64_FORMAT " (at least " UINT64_FORMAT ")", got[i].count,
+			                 got[i].count - got[i].over);
 		named += got[i].count;
 	}
 	if (named > 0 && total > named)
 		appendStringInfo(out, ", others: " UINT64_FORMAT, total - named);
+}
+
+// The part of what this transaction took at nest level `level`: the last part when it is of that
+// level, else a new one.
+Taken *taken_at(int level)
+{
+	if (ntaken > 0 && taken[ntaken - 1].level == level)
+		return &taken[ntaken - 1];
+	if (ntaken == maxtaken) {
+		const int grown = Max(8, maxtaken * 2);
+		taken = taken == nullptr ? (Taken *)MemoryContextAlloc(TopMemoryContext, sizeof(Taken) * grown)
+		                         : (Taken *)repalloc(taken, sizeof(Taken) * grown);
+		maxtaken = grown;
+	}
+	Taken *t = &taken[ntaken++];
+	memset(t, 0, sizeof(*t));
+	t->level = level;
+	return t;
 }
 
 } // namespace
@@ -113,7 +168,7 @@ void lost_startup()
 	}
 }
 
-void lost_count(const char *database_name, const char *role_name)
+void lost_count(const char *database_name, const char *role_name, bool authenticated)
 {
 	if (shared == nullptr)
 		return;
@@ -123,14 +178,15 @@ void lost_count(const char *database_name, const char *role_name)
 	copy_ascii(role, NAMEDATALEN, role_name != nullptr ? role_name : "");
 	SpinLockAcquire(&shared->lock);
 	shared->total++;
-	tally(shared->by, database, role, 1);
+	tally(shared->by, database, role, authenticated, 1, 0);
 	SpinLockRelease(&shared->lock);
 }
 
 void lost_count_mine()
 {
 	const Port *port = MyProcPort;
-	lost_count(port != nullptr ? port->database_name : nullptr, port != nullptr ? port->user_name : nullptr);
+	lost_count(port != nullptr ? port->database_name : nullptr, port != nullptr ? port->user_name : nullptr,
+	           !ClientAuthInProgress);
 }
 
 void lost_add_unnamed(uint64 n)
@@ -157,6 +213,8 @@ uint64 lost_take(StringInfo whose)
 	if (shared == nullptr)
 		return 0;
 	LostBy got[kNamed];
+	(void)taken_at(-1); // room for a part, before anything is taken: a failed allocation takes nothing
+	ntaken--;
 	SpinLockAcquire(&shared->lock);
 	const uint64 total = shared->total;
 	shared->total = 0;
@@ -165,12 +223,9 @@ uint64 lost_take(StringInfo whose)
 	SpinLockRelease(&shared->lock);
 	if (total == 0)
 		return 0;
-	// The nest level of the last drain that took some (a drain at a lower level after one at a higher
-	// level keeps the lower, which is rolled back with either).
-	const int level = GetCurrentTransactionNestLevel();
-	taken.level = taken.total > 0 ? Min(taken.level, level) : level;
-	taken.total += total;
-	merge(taken.by, got);
+	Taken *t = taken_at(GetCurrentTransactionNestLevel());
+	t->total += total;
+	merge(t->by, got);
 	if (whose != nullptr)
 		describe(whose, got, total);
 	return total;
@@ -178,29 +233,37 @@ uint64 lost_take(StringInfo whose)
 
 void lost_on_abort(int level)
 {
-	if (taken.total == 0 || taken.level < level || shared == nullptr)
-		return;
-	SpinLockAcquire(&shared->lock);
-	shared->total += taken.total;
-	merge(shared->by, taken.by);
-	SpinLockRelease(&shared->lock);
-	memset(&taken, 0, sizeof(taken));
+	int kept = 0;
+	for (int i = 0; i < ntaken; i++) {
+		if (taken[i].level < level) {
+			taken[kept++] = taken[i];
+			continue;
+		}
+		if (shared == nullptr)
+			continue;
+		SpinLockAcquire(&shared->lock);
+		shared->total += taken[i].total;
+		merge(shared->by, taken[i].by);
+		SpinLockRelease(&shared->lock);
+	}
+	ntaken = kept;
 }
 
 void lost_on_subcommit(int level)
 {
-	if (taken.total > 0 && taken.level >= level)
-		taken.level = level - 1;
+	for (int i = 0; i < ntaken; i++)
+		if (taken[i].level >= level)
+			taken[i].level = level - 1;
 }
 
 void lost_on_commit()
 {
-	memset(&taken, 0, sizeof(taken));
+	ntaken = 0;
 }
 
 bool lost_taken()
 {
-	return taken.total > 0;
+	return ntaken > 0;
 }
 
 } // namespace witness::pg

@@ -15,9 +15,11 @@ namespace witness::pg
 void lost_request();
 void lost_startup();
 
-// One event lost, of the login role and database named (either may be empty: not known).
-void lost_count(const char *database_name, const char *role_name);
-// One event of this backend lost: its login role and database, as the client named them.
+// One event lost, of the login role and database named (either may be empty: not known);
+// authenticated is false for a login refused before it proved who it is (anyone can send any name).
+void lost_count(const char *database_name, const char *role_name, bool authenticated);
+// One event of this backend lost: its login role and database, as the client named them (not
+// authenticated while ClientAuthInProgress).
 void lost_count_mine();
 // Events lost without names (saved at a clean shutdown, which keeps only the count).
 void lost_add_unnamed(uint64 n);

@@ -490,7 +490,8 @@ int activity_take(Oid database, const char *database_name, int *out)
 			taken_level[ntaken] = level;
 			taken[ntaken++] = i;
 		} else {
-			lost_count(e.database_name, e.session_user);
+			lost_count(e.database_name, e.session_user,
+			           !(e.kind == ActivityKind::Login && e.outcome == ActivityOutcome::Denied));
 			free_slot(i);
 			dropped++;
 		}
