@@ -3472,7 +3472,9 @@ REVOKE ALL ON FUNCTION witness._hold_lock() FROM PUBLIC;
 
 -- A row key that can match no entry of a tracked table (a column that is not one of its key columns,
 -- or a value of another JSON type than capture writes for the column: {"id": "1"} for an integer) held
--- nothing while it read as in force (an attack review). Raises 22023 naming what capture writes.
+-- nothing while it read as in force (an attack review). Raises 22023 naming what capture writes. What
+-- entries in clear already carry is accepted too: a key column renamed or retyped since, or a table
+-- once tracked with other key columns, left entries with other keys (the review of the check).
 CREATE FUNCTION witness._check_hold_row_key(tbl regclass, keys text[], row_key jsonb) RETURNS void
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
@@ -3480,36 +3482,47 @@ DECLARE
 	k record;
 	typ oid;
 	expected text;
+	known boolean;
+	nsp text;
+	rel text;
 BEGIN
+	SELECT n.nspname, c.relname INTO nsp, rel FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = tbl;
 	FOR k IN SELECT j.key, jsonb_typeof(j.value) AS got, j.value FROM jsonb_each(row_key) j LOOP
-		IF NOT k.key = ANY (keys) THEN
+		known := k.key = ANY (COALESCE(keys, '{}'));
+		expected := NULL;
+		IF known AND k.got <> 'null' THEN
+			SELECT COALESCE(NULLIF(t.typbasetype, 0), a.atttypid) INTO typ
+			FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+			WHERE a.attrelid = tbl AND a.attname = k.key AND NOT a.attisdropped;
+			expected := CASE
+				WHEN typ IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype) THEN 'number'
+				WHEN typ = 'bool'::regtype THEN 'boolean'
+				WHEN typ IN ('numeric'::regtype, 'float4'::regtype, 'float8'::regtype) THEN
+					CASE WHEN k.got = 'string' AND k.value #>> '{}' IN ('NaN', 'Infinity', '-Infinity') THEN 'string' ELSE 'number' END
+				WHEN (SELECT t.typcategory IN ('S', 'D') FROM pg_type t WHERE t.oid = typ) THEN 'string'
+			END;
+		END IF;
+		-- Only a key the catalog says no entry carries is looked for among the entries (a scan).
+		CONTINUE WHEN known AND (expected IS NULL OR k.got = expected);
+		CONTINUE WHEN EXISTS (SELECT FROM witness.entry e WHERE e.schema_name = nsp AND e.table_name = rel
+		                      AND e.row_key IS NOT NULL AND jsonb_typeof(e.row_key::jsonb -> k.key) = k.got);
+		IF NOT known THEN
 			RAISE EXCEPTION 'cannot hold row key %: "%" is not a key column of %', row_key::text, k.key, tbl
 				USING ERRCODE = 'invalid_parameter_value',
-				      DETAIL = format('Entries of %s carry the row key columns %s.', tbl, array_to_string(keys, ', ')),
+				      DETAIL = CASE WHEN keys IS NULL THEN format('%s is tracked without a row key, and no entry of it carries "%s".', tbl, k.key)
+				                    ELSE format('Entries of %s carry the row key columns %s, and none carries "%s".', tbl, array_to_string(keys, ', '), k.key) END,
 				      HINT = 'Name key columns as they are spelled, with the values the rows have.';
 		END IF;
-		SELECT getbase INTO typ FROM (SELECT COALESCE(NULLIF(t.typbasetype, 0), a.atttypid) AS getbase
-			FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
-			WHERE a.attrelid = tbl AND a.attname = k.key AND NOT a.attisdropped) x;
-		expected := CASE
-			WHEN typ IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype) THEN 'number'
-			WHEN typ = 'bool'::regtype THEN 'boolean'
-			WHEN typ IN ('numeric'::regtype, 'float4'::regtype, 'float8'::regtype) THEN
-				CASE WHEN k.got = 'string' AND k.value #>> '{}' IN ('NaN', 'Infinity', '-Infinity') THEN 'string' ELSE 'number' END
-			WHEN (SELECT t.typcategory IN ('S', 'D') FROM pg_type t WHERE t.oid = typ) THEN 'string'
-		END;
-		IF expected IS NOT NULL AND k.got <> expected THEN
-			RAISE EXCEPTION 'cannot hold row key %: the value of "%" is a JSON %, and entries carry a %', row_key::text, k.key, k.got, expected
-				USING ERRCODE = 'invalid_parameter_value',
-				      DETAIL = format('Column %s is of type %s; capture writes its values as JSON %ss.', k.key, typ::regtype, expected),
-				      HINT = CASE expected WHEN 'number' THEN format('Write it unquoted: {"%s": 42}.', k.key)
-				                           WHEN 'string' THEN format('Quote it: {"%s": "..."}.', k.key)
-				                           ELSE format('Write true or false: {"%s": true}.', k.key) END;
-		END IF;
+		RAISE EXCEPTION 'cannot hold row key %: the value of "%" is a JSON %, and entries carry a %', row_key::text, k.key, k.got, expected
+			USING ERRCODE = 'invalid_parameter_value',
+			      DETAIL = format('Column %s is of type %s; capture writes its values as JSON %ss, and no entry carries a %s.', k.key, typ::regtype, expected, k.got),
+			      HINT = CASE expected WHEN 'number' THEN format('Write it unquoted: {"%s": 42}.', k.key)
+			                           WHEN 'string' THEN format('Quote it: {"%s": "..."}.', k.key)
+			                           ELSE format('Write true or false: {"%s": true}.', k.key) END;
 	END LOOP;
 END
 $$;
-COMMENT ON FUNCTION witness._check_hold_row_key(regclass, text[], jsonb) IS 'internal: raises unless every column of a hold''s row_key is a key column of the tracked table and its value has the JSON type capture writes for it';
+COMMENT ON FUNCTION witness._check_hold_row_key(regclass, text[], jsonb) IS 'internal: raises unless every column of a hold''s row_key is a key column of the tracked table with a value of the JSON type capture writes for it (or JSON null), or is carried so by an entry of the table already';
 REVOKE ALL ON FUNCTION witness._check_hold_row_key(regclass, text[], jsonb) FROM PUBLIC;
 
 -- Retention and erasure decide from what they read of holds, rules and the trail: a transaction
@@ -3600,7 +3613,7 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 			RAISE WARNING 'table "%" is not tracked', format('%I.%I', nsp, rel)
 				USING DETAIL = 'The hold covers the entries captured under this name while the table was tracked, if it ever was.',
 				      HINT = 'witness.tracked_tables lists the tables whose changes are captured.';
-		ELSIF row_key IS NOT NULL AND keys IS NOT NULL THEN
+		ELSIF row_key IS NOT NULL THEN
 			PERFORM witness._check_hold_row_key("table", keys, row_key);
 		END IF;
 	END IF;
