@@ -59,10 +59,13 @@ for bad in "25:00" "3:00" "03:60" "noon"; do
 done
 
 # ---------------------------------------------------------------------------------------------
-say "witness.retention_time a minute ago: the next pass applies retention"
+say "witness.retention_time a minute ago: the next pass applies retention (the site's default isolation serializable)"
 
 AT="$(q "SELECT to_char((now() AT TIME ZONE 'UTC') - interval '1 minute', 'HH24:MI')")"
 note "witness.retention_time = '$AT' (UTC)"
+# apply_retention() runs at READ COMMITTED only (an attack review pruned held entries from a
+# REPEATABLE READ snapshot): the worker sets that level itself, whatever the site's default.
+q "ALTER SYSTEM SET default_transaction_isolation = 'serializable'" >/dev/null
 q "ALTER SYSTEM SET witness.retention_time = '$AT'" >/dev/null
 q "SELECT pg_reload_conf()" >/dev/null
 wait_for "a retention run" 30 "SELECT count(*) >= 1 FROM witness.retention_run" || true
@@ -76,6 +79,8 @@ check "witness.verify(): valid, the pruned entries counted" "valid|2" \
 	"SELECT status, entries_pruned FROM witness.verify()"
 check_ok "the server log names the run" \
 	"$(grep -q 'pg_witness: retention run 1 pruned 2 entries' "$WORK/server.log" && echo ok || echo "no log line")"
+q "ALTER SYSTEM RESET default_transaction_isolation" >/dev/null
+q "SELECT pg_reload_conf()" >/dev/null
 
 # ---------------------------------------------------------------------------------------------
 say "witness-verify on the export of the pruned trail"

@@ -15,6 +15,7 @@ extern "C" {
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "tcop/tcopprot.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 
 PGDLLEXPORT void witness_maintainer_main(Datum arg);
@@ -121,6 +122,8 @@ void witness_maintainer_main(Datum arg)
 	leave_if_database_locked(database);
 	BackgroundWorkerInitializeConnectionByOid(database, InvalidOid, 0);
 	pgstat_report_appname(kMaintainerType);
+	// Scheduled retention runs at READ COMMITTED only, whatever a site configured as the default.
+	SetConfigOption("default_transaction_isolation", "read committed", PGC_SUSET, PGC_S_OVERRIDE);
 	const TimestampTz arrived = GetCurrentTimestamp();
 	const uint64 no_room = registry_maintainer_no_room();
 	MemoryContext round_cxt = AllocSetContextCreate(TopMemoryContext, "pg_witness maintainer round", ALLOCSET_DEFAULT_SIZES);
