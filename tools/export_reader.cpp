@@ -408,7 +408,7 @@ void ExportParser::parse_entry()
 	}
 	entry_.format = e.format;
 	entry_.payload = PayloadState::Intact;
-	entry_.erasure_id = 0;
+	entry_.erasure_id.reset();
 	uint8_t salt[kCommitmentSaltSize];
 	bool sealed = false;
 	bool clear_beside_sealed = false;
@@ -424,7 +424,9 @@ void ExportParser::parse_entry()
 			e.salt = salt;
 		}
 		bool named = false;
-		entry_.erasure_id = integer_or_null(kErasureId, named);
+		const int64_t erasure_id = integer_or_null(kErasureId, named);
+		if (named)
+			entry_.erasure_id = erasure_id;
 		// Encrypted tables: the payload is sealed under a master key this verifier does not hold.
 		sealed = slot(kSealedPayload).seen && slot(kSealedPayload).type != JsonType::Null;
 		// Anything there that cannot be sealed bytes was not written by the capture: the payload was

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,7 +39,7 @@ struct ExportEntry {
 	// Format 2: what became of the payload, and the erasure the entry names (0 = none).
 	uint8_t format = kEntryFormatVersion;
 	PayloadState payload = PayloadState::Intact;
-	int64_t erasure_id = 0;
+	std::optional<int64_t> erasure_id; // none: NULL (0 names erasure 0, which is reported)
 };
 
 // A row of witness.pruned_leaf: what retention run run_id kept of block_no's pruned entries

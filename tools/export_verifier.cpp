@@ -324,7 +324,7 @@ class PassDigest
 // same digest, a source would need content whose leaf hash starts with the same 64 bits.
 void PassDigest::add(const ExportEntry &e)
 {
-	uint8_t buf[8 + 8 + 8 + 8 + 4 + 8];
+	uint8_t buf[8 + 8 + 8 + 8 + 4 + 1 + 8];
 	uint8_t *p = buf;
 	for (int i = 7; i >= 0; i--)
 		*p++ = static_cast<uint8_t>(static_cast<uint64_t>(e.id) >> (8 * i));
@@ -338,8 +338,9 @@ void PassDigest::add(const ExportEntry &e)
 	*p++ = e.hashed;
 	*p++ = e.format;
 	*p++ = static_cast<uint8_t>(e.payload);
+	*p++ = e.erasure_id.has_value();
 	for (int i = 7; i >= 0; i--)
-		*p++ = static_cast<uint8_t>(static_cast<uint64_t>(e.erasure_id) >> (8 * i));
+		*p++ = static_cast<uint8_t>(static_cast<uint64_t>(e.erasure_id.value_or(0)) >> (8 * i));
 	buf_.append(reinterpret_cast<const char *>(buf), sizeof(buf));
 	if (buf_.size() >= (size_t(64) << 10)) {
 		sha_.update(buf_.data(), buf_.size());

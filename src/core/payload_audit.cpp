@@ -8,19 +8,21 @@
 namespace witness
 {
 
-void PayloadAudit::add(int64_t id, int64_t block_no, PayloadState state, int64_t erasure_id)
+void PayloadAudit::add(int64_t id, int64_t block_no, PayloadState state, std::optional<int64_t> erasure_id)
 {
+	const bool named = erasure_id.has_value();
+	const int64_t named_id = erasure_id.value_or(0);
 	if (state == PayloadState::Changed || state == PayloadState::Unopened || state == PayloadState::ForeignKey)
-		changed_.push_back(Entry{id, block_no, erasure_id, state});
+		changed_.push_back(Entry{id, block_no, named_id, state, named});
 	else if (state == PayloadState::Erased)
-		erased_.push_back(Entry{id, block_no, erasure_id});
+		erased_.push_back(Entry{id, block_no, named_id, state, named});
 	else if (state == PayloadState::Unchecked)
 		unchecked_++;
 	// An entry names an erasure only once one removed its payload. Naming one while the payload is
 	// there is a stored column rewritten (the leaf hash does not cover it), and it would make later
 	// erasures pass the entry over.
-	if ((state == PayloadState::Intact || state == PayloadState::Unchecked) && erasure_id != 0)
-		misnamed_.push_back(Entry{id, block_no, erasure_id});
+	if ((state == PayloadState::Intact || state == PayloadState::Unchecked) && named)
+		misnamed_.push_back(Entry{id, block_no, named_id, state, named});
 }
 
 void PayloadAudit::add_erasure_record(int64_t erasure_id, std::vector<int64_t> entry_ids, std::vector<int64_t> tampered_ids)
@@ -37,7 +39,7 @@ std::vector<int64_t> PayloadAudit::unrecorded_erasures() const
 {
 	std::vector<int64_t> ids;
 	for (const Entry &e : erased_)
-		if (e.erasure_id != 0 && records_.count(e.erasure_id) == 0 && unsealed_.count(e.erasure_id) == 0)
+		if (e.named && records_.count(e.erasure_id) == 0 && unsealed_.count(e.erasure_id) == 0)
 			ids.push_back(e.erasure_id);
 	std::sort(ids.begin(), ids.end());
 	ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
@@ -70,7 +72,7 @@ int64_t PayloadAudit::finish(std::vector<Problem> &problems)
 	for (const Entry &e : erased_) {
 		poll_interrupt();
 		const auto record = records_.find(e.erasure_id);
-		const bool listed = e.erasure_id != 0 && record != records_.end() &&
+		const bool listed = e.named && record != records_.end() &&
 		                    std::binary_search(record->second.begin(), record->second.end(), e.id);
 		if (listed) {
 			const auto bad = tampered_.find(e.erasure_id);
@@ -83,10 +85,10 @@ int64_t PayloadAudit::finish(std::vector<Problem> &problems)
 			erased++;
 			continue;
 		}
-		const bool unsealed = e.erasure_id != 0 && unsealed_.count(e.erasure_id) != 0;
+		const bool unsealed = e.named && unsealed_.count(e.erasure_id) != 0;
 		problems.push_back(Problem{
 		    ProblemKind::PayloadRemoved, e.block_no, e.id,
-		    e.erasure_id == 0 ? std::string("payload and salt removed, and the entry names no erasure")
+		    !e.named ? std::string("payload and salt removed, and the entry names no erasure")
 		    : unsealed        ? "payload and salt removed by erasure " + std::to_string(e.erasure_id) +
 		                    ", whose record no block seals yet: a pending record is not evidence (seal, export again "
 		                    "and verify)"

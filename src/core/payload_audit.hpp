@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -33,8 +34,10 @@ enum class PayloadState {
 class PayloadAudit
 {
   public:
-	// One format-2 entry (block_no 0: pending). Only changed and erased ones are kept.
-	void add(int64_t id, int64_t block_no, PayloadState state, int64_t erasure_id);
+	// One format-2 entry (block_no 0: pending) and the erasure its row names, if any (every value of
+	// the column names one: a review stored 0, which used to mean none, and hid an entry from erasures).
+	// Only changed and erased ones are kept.
+	void add(int64_t id, int64_t block_no, PayloadState state, std::optional<int64_t> erasure_id);
 	// An erasure as the chain recorded it, listing the entries it erased and, of those, the ones whose
 	// payload no longer matched its commitment when it did (reported as changed, not as erased).
 	void add_erasure_record(int64_t erasure_id, std::vector<int64_t> entry_ids, std::vector<int64_t> tampered_ids = {});
@@ -53,6 +56,7 @@ class PayloadAudit
 	struct Entry {
 		int64_t id, block_no, erasure_id;
 		PayloadState state = PayloadState::Changed;
+		bool named = false; // the row names erasure erasure_id
 	};
 	std::vector<Entry> changed_;
 	std::vector<Entry> erased_;

@@ -225,7 +225,7 @@ int TrailVerifier::locate(int64_t id, uint64_t xid)
 	return static_cast<int>(lo);
 }
 
-void TrailVerifier::add_payload(int64_t id, uint64_t xid, PayloadState state, int64_t erasure_id)
+void TrailVerifier::add_payload(int64_t id, uint64_t xid, PayloadState state, std::optional<int64_t> erasure_id)
 {
 	if (finished_)
 		throw std::logic_error("TrailVerifier::add_payload after finish");

@@ -84,8 +84,8 @@ class TrailVerifier
 	               std::string_view encoding = {});
 
 	// Format 2: what became of an entry's payload (docs/hashing.md); entries outside the range are
-	// ignored. erasure_id: the erasure its row names (0 = none), for an erased payload.
-	void add_payload(int64_t id, uint64_t xid, PayloadState state, int64_t erasure_id);
+	// ignored. erasure_id: the erasure its row names (none: NULL), for an erased payload.
+	void add_payload(int64_t id, uint64_t xid, PayloadState state, std::optional<int64_t> erasure_id);
 	// An erasure as the chain recorded it (the INSERT entry of witness.erasure), wherever it lies.
 	// entry: the record's own entry, for sealed_records_only().
 	void add_erasure_record(int64_t erasure_id, std::vector<int64_t> entry_ids, std::vector<int64_t> tampered_ids = {},

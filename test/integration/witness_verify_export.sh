@@ -87,6 +87,27 @@ cat "$WORK/tampered.out" | indent
 check "witness-verify on the tampered export: exit status 1 (tampered)" 1 "SELECT $rc"
 check_ok "witness-verify names a changed value" "$(grep -q 'value changed' "$WORK/tampered.out" && echo ok || echo 'no value changed reported')"
 
+say "an entry made to name erasure 0: reported (0 was read as no erasure, and erasures passed the entry over)"
+python3 - "$WORK/trail.copy" "$WORK/erasure0.copy" <<'PY'
+import sys
+src, dst = sys.argv[1], sys.argv[2]
+done = False
+with open(src, encoding="utf-8") as f, open(dst, "w", encoding="utf-8") as out:
+	for line in f:
+		if not done and line.startswith('{"type":"entry"') and '"format":2' in line and '"erasure_id":null' in line:
+			line = line.replace('"erasure_id":null', '"erasure_id":0', 1)
+			done = True
+		out.write(line)
+if not done:
+	sys.exit("no entry of format 2 without an erasure")
+PY
+rc=0
+"$VERIFY" "$WORK/erasure0.copy" >"$WORK/erasure0.out" 2>&1 || rc=$?
+indent <"$WORK/erasure0.out"
+check "witness-verify on the export naming erasure 0: exit status 1 (tampered)" 1 "SELECT $rc"
+check_ok "witness-verify says the entry names erasure 0" \
+	"$(grep -q 'names erasure 0 although its payload' "$WORK/erasure0.out" && echo ok || echo 'not reported')"
+
 say "two entries of one block trade ids in the export: named as reordered"
 # Each stores 8 bytes of its leaf hash; the content of each, hashed under the other's id, gives them.
 # The first two entries are sealed in block 1 (only the last one is pending). Only the id at the

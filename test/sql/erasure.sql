@@ -71,6 +71,13 @@ UPDATE witness.entry SET erasure_id = -1 WHERE id = :bob0;
 ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_append_only;
 RESET session_replication_role;
 SELECT status, problem, block_no - :base AS block, entry_id - :e0 AS entry, detail FROM witness.verify(:base + 1);
+-- Erasure 0 too: the verifiers read 0 as "none", and an attack review hid an entry so.
+SET session_replication_role = replica;
+ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
+UPDATE witness.entry SET erasure_id = 0 WHERE id = :bob0;
+ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_append_only;
+RESET session_replication_role;
+SELECT status, problem, block_no - :base AS block, entry_id - :e0 AS entry, detail FROM witness.verify(:base + 1);
 SET session_replication_role = replica;
 ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
 UPDATE witness.entry SET erasure_id = NULL WHERE id = :bob0;

@@ -8,7 +8,7 @@ using namespace witness;
 TEST(PayloadAudit, IntactPayloadsAreNoProblem)
 {
 	PayloadAudit audit;
-	audit.add(1, 1, PayloadState::Intact, 0);
+	audit.add(1, 1, PayloadState::Intact, std::nullopt);
 	std::vector<Problem> problems;
 	EXPECT_EQ(audit.finish(problems), 0);
 	EXPECT_TRUE(problems.empty());
@@ -28,7 +28,7 @@ TEST(PayloadAudit, ErasedWithARecordCounts)
 TEST(PayloadAudit, ChangedPayloadIsReported)
 {
 	PayloadAudit audit;
-	audit.add(4, 2, PayloadState::Changed, 0);
+	audit.add(4, 2, PayloadState::Changed, std::nullopt);
 	std::vector<Problem> problems;
 	EXPECT_EQ(audit.finish(problems), 0);
 	ASSERT_EQ(problems.size(), 1u);
@@ -44,8 +44,8 @@ TEST(PayloadAudit, ChangedPayloadIsReported)
 TEST(PayloadAudit, SealedPayloadsSayWhyTheyAreReported)
 {
 	PayloadAudit audit;
-	audit.add(4, 2, PayloadState::Unopened, 0);
-	audit.add(5, 2, PayloadState::ForeignKey, 0);
+	audit.add(4, 2, PayloadState::Unopened, std::nullopt);
+	audit.add(5, 2, PayloadState::ForeignKey, std::nullopt);
 	std::vector<Problem> problems;
 	audit.finish(problems);
 	ASSERT_EQ(problems.size(), 2u);
@@ -60,7 +60,7 @@ TEST(PayloadAudit, SealedPayloadsSayWhyTheyAreReported)
 TEST(PayloadAudit, RemovedWithoutAMatchingRecordIsReported)
 {
 	PayloadAudit audit;
-	audit.add(10, 1, PayloadState::Erased, 0);
+	audit.add(10, 1, PayloadState::Erased, std::nullopt);
 	audit.add(11, 1, PayloadState::Erased, 99);
 	audit.add(12, 1, PayloadState::Erased, 7);
 	audit.add_erasure_record(7, {13});
@@ -116,15 +116,34 @@ TEST(PayloadAudit, PayloadThereButAnErasureNamedIsReported)
 	witness::PayloadAudit audit;
 	audit.add(7, 2, witness::PayloadState::Intact, -1);
 	audit.add(8, 2, witness::PayloadState::Unchecked, 3);
-	audit.add(9, 2, witness::PayloadState::Intact, 0);
+	audit.add(9, 2, witness::PayloadState::Intact, std::nullopt);
+	// 0 names erasure 0: it used to mean none, and an attack review stored it to hide an entry.
+	audit.add(10, 2, witness::PayloadState::Intact, 0);
 	std::vector<witness::Problem> problems;
 	EXPECT_EQ(audit.finish(problems), 0);
-	ASSERT_EQ(problems.size(), 2u);
+	ASSERT_EQ(problems.size(), 3u);
 	EXPECT_EQ(problems[0].kind, witness::ProblemKind::ValueChanged);
 	EXPECT_EQ(problems[0].entry_id, 7);
 	EXPECT_EQ(problems[0].detail, "the entry names erasure -1 although its payload and salt are still there");
 	EXPECT_EQ(problems[1].entry_id, 8);
 	EXPECT_EQ(problems[1].block_no, 2);
+	EXPECT_EQ(problems[2].entry_id, 10);
+	EXPECT_EQ(problems[2].detail, "the entry names erasure 0 although its payload and salt are still there");
+}
+
+// A payload removed by an entry naming erasure 0, with a record of erasure 0 that lists it, counts
+// as erased; without one it is removed without a record, as any other.
+TEST(PayloadAudit, ErasureZeroIsAnErasureLikeAnyOther)
+{
+	PayloadAudit audit;
+	audit.add(3, 1, PayloadState::Erased, 0);
+	audit.add(4, 1, PayloadState::Erased, 0);
+	audit.add_erasure_record(0, {3});
+	std::vector<Problem> problems;
+	EXPECT_EQ(audit.finish(problems), 1);
+	ASSERT_EQ(problems.size(), 1u);
+	EXPECT_EQ(problems[0].entry_id, 4);
+	EXPECT_EQ(problems[0].kind, ProblemKind::PayloadRemoved);
 }
 
 TEST(ErasureRecord, RefusesATextOfManyTinyValues)

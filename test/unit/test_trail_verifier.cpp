@@ -1107,7 +1107,8 @@ TEST(TrailVerifier, PendingRecordsAreNoEvidenceForAFile)
 		v.add_erasure_record(7, {20}, {}, record);
 		for (const Row &r : t.rows) {
 			v.add_entry(r.id, r.xid, r.stored, leaf_of(r.id, r.xid, r.content));
-			v.add_payload(r.id, r.xid, r.id == 20 ? PayloadState::Erased : PayloadState::Intact, r.id == 20 ? 7 : 0);
+			v.add_payload(r.id, r.xid, r.id == 20 ? PayloadState::Erased : PayloadState::Intact,
+			              r.id == 20 ? std::optional<int64_t>(7) : std::nullopt);
 		}
 		const VerifyReport report = v.finish();
 		return std::make_pair(report, v.unsealed_records());
@@ -1146,7 +1147,7 @@ TEST(TrailVerifier, MissingRecordsNameWhatTheRangeLacks)
 	for (const Row &r : t.rows) {
 		v.add_entry(r.id, r.xid, r.stored, leaf_of(r.id, r.xid, r.content));
 		v.add_payload(r.id, r.xid, r.id == 2 ? PayloadState::Erased : r.id == 4 ? PayloadState::Erased : PayloadState::Intact,
-		              r.id == 2 ? 9 : r.id == 4 ? 8 : 0);
+		              r.id == 2 ? std::optional<int64_t>(9) : r.id == 4 ? std::optional<int64_t>(8) : std::nullopt);
 	}
 	TrailVerifier::MissingRecords m = v.missing_records();
 	EXPECT_EQ(m.erasure_ids, (std::vector<int64_t>{8, 9}));

@@ -107,7 +107,8 @@ size_t verifier_encoding_limit()
 	return TrailVerifier::kMaxEncodingBytes;
 }
 
-void verifier_add_payload(VerifierHandle *v, int64 id, uint64 xid, PayloadCheck state, int64 erasure_id)
+void verifier_add_payload(VerifierHandle *v, int64 id, uint64 xid, PayloadCheck state, bool names_erasure,
+                          int64 erasure_id)
 {
 	const PayloadState core_state = state == PayloadIntact       ? PayloadState::Intact
 	                                : state == PayloadChanged    ? PayloadState::Changed
@@ -116,7 +117,10 @@ void verifier_add_payload(VerifierHandle *v, int64 id, uint64 xid, PayloadCheck 
 	                                : state == PayloadForeignKey ? PayloadState::ForeignKey
 	                                                             : PayloadState::Unchecked;
 	run_core(ERRCODE_INTERNAL_ERROR, "pg_witness verification failed to read a payload",
-	         [&] { v->verifier->add_payload(id, xid, core_state, erasure_id); });
+	         [&] {
+		         v->verifier->add_payload(id, xid, core_state,
+		                                  names_erasure ? std::optional<int64_t>(erasure_id) : std::nullopt);
+	         });
 }
 
 int64 verifier_add_erasure_record(VerifierHandle *v, const char *new_values, size_t len)

@@ -58,7 +58,8 @@ enum PayloadCheck {
 	PayloadUnopened = 4,   // sealed, does not open under the key that sealed it
 	PayloadForeignKey = 5, // sealed under a master key that is not configured
 };
-void verifier_add_payload(VerifierHandle *v, int64 id, uint64 xid, PayloadCheck state, int64 erasure_id);
+void verifier_add_payload(VerifierHandle *v, int64 id, uint64 xid, PayloadCheck state, bool names_erasure,
+                          int64 erasure_id);
 // An erasure entry's new_values (canonical JSON text); a text that is not one is ignored, and the
 // entries it would have named are then reported as removed without a record. Returns the erasure id
 // (0: not a record).

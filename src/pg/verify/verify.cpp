@@ -309,7 +309,8 @@ void check_range(int64 first, int64 last, bool to_newest, int64 newest)
 // open under the configured keys counts as changed.
 void check_payload(VerifierHandle *v, const Datum *values, const bool *nulls, EntryView *view, uint64 xid)
 {
-	const int64 erasure_id = nulls[EntryErasureId - 1] ? 0 : DatumGetInt64(values[EntryErasureId - 1]);
+	const bool names_erasure = !nulls[EntryErasureId - 1];
+	const int64 erasure_id = names_erasure ? DatumGetInt64(values[EntryErasureId - 1]) : 0;
 	const char *why;
 	PayloadCheck state;
 	switch (open_stored_payload(values, nulls, view, &why)) {
@@ -329,7 +330,7 @@ void check_payload(VerifierHandle *v, const Datum *values, const bool *nulls, En
 			state = payload_in_clear(*view) ? PayloadChanged : PayloadErased;
 	}
 	}
-	verifier_add_payload(v, view->id, xid, state, erasure_id);
+	verifier_add_payload(v, view->id, xid, state, names_erasure, erasure_id);
 }
 
 // The INSERT entry of a row of witness.<table>, one of pg_witness's record tables.
