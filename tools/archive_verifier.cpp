@@ -22,46 +22,90 @@ namespace witness::tool
 namespace
 {
 
-// A gzip file (or a plain one: zlib reads it as it is), decompressed as it is read.
-class GzipSource : public ByteSource
+// The bytes of another source, gunzipped as they are read (several gzip members one after the other,
+// as gzip writes them; a source that does not start as gzip is passed through as it is). The file is
+// read once: its SHA-256 is taken from the same bytes (a DigestingSource below this one), since a file
+// hashed in one read and verified in another could be two files (a review served the genuine archive to
+// the hash and a forged one to the check through a named pipe, and it read VALID).
+class GunzipSource : public ByteSource
 {
   public:
-	explicit GzipSource(const std::string &path)
+	explicit GunzipSource(std::unique_ptr<ByteSource> inner) : inner_(std::move(inner)), in_(1 << 16)
 	{
-		gz_ = gzopen(path.c_str(), "rb");
-		if (gz_ == nullptr)
-			throw std::runtime_error("cannot open " + path + ": " + std::strerror(errno));
+		if (inflateInit2(&zs_, 16 + MAX_WBITS) != Z_OK)
+			throw std::runtime_error("cannot start decompressing the archive");
 	}
-	~GzipSource() override { gzclose(gz_); }
-	GzipSource(const GzipSource &) = delete;
-	GzipSource &operator=(const GzipSource &) = delete;
+	~GunzipSource() override { inflateEnd(&zs_); }
+	GunzipSource(const GunzipSource &) = delete;
+	GunzipSource &operator=(const GunzipSource &) = delete;
 	size_t read(char *buf, size_t n) override
 	{
-		const unsigned ask = n > (1u << 30) ? (1u << 30) : static_cast<unsigned>(n);
-		const int got = gzread(gz_, buf, ask);
-		if (got < 0) {
-			int errnum = 0;
-			const char *msg = gzerror(gz_, &errnum);
-			throw std::runtime_error(std::string("cannot decompress the archive: ") +
-			                         (errnum == Z_ERRNO ? std::strerror(errno) : msg));
+		if (!started_)
+			start();
+		if (plain_)
+			return take_plain(buf, n);
+		const uInt want = n > (1u << 30) ? (1u << 30) : static_cast<uInt>(n);
+		zs_.next_out = reinterpret_cast<Bytef *>(buf);
+		zs_.avail_out = want;
+		while (want > 0 && zs_.avail_out == want) {
+			if (zs_.avail_in == 0 && !fill())
+				return finish_stream();
+			if (member_ended_) { // more bytes after a whole member: the next member
+				if (inflateReset(&zs_) != Z_OK)
+					throw std::runtime_error("cannot decompress the archive");
+				member_ended_ = false;
+			}
+			const int rc = inflate(&zs_, Z_NO_FLUSH);
+			if (rc == Z_STREAM_END)
+				member_ended_ = true;
+			else if (rc != Z_OK && rc != Z_BUF_ERROR)
+				throw std::runtime_error(std::string("cannot decompress the archive: ") +
+				                         (zs_.msg != nullptr ? zs_.msg : "corrupt gzip data"));
 		}
-		return static_cast<size_t>(got);
+		return want - zs_.avail_out;
 	}
 
   private:
-	gzFile gz_ = nullptr;
-};
+	// Reads more compressed bytes; false at the end of the source.
+	bool fill()
+	{
+		const size_t got = inner_->read(in_.data(), in_.size());
+		zs_.next_in = reinterpret_cast<Bytef *>(in_.data());
+		zs_.avail_in = static_cast<uInt>(got);
+		return got > 0;
+	}
+	void start()
+	{
+		started_ = true;
+		if (!fill())
+			return;
+		plain_ = !(zs_.avail_in >= 2 && in_[0] == '\x1f' && in_[1] == '\x8b');
+	}
+	size_t take_plain(char *buf, size_t n)
+	{
+		if (zs_.avail_in == 0 && !fill())
+			return 0;
+		const size_t k = std::min<size_t>(n, zs_.avail_in);
+		std::memcpy(buf, zs_.next_in, k);
+		zs_.next_in += k;
+		zs_.avail_in -= static_cast<uInt>(k);
+		return k;
+	}
+	// The source ended: after a whole member, that is the end; inside one, the file was cut.
+	size_t finish_stream()
+	{
+		if (!member_ended_ && zs_.total_in > 0)
+			throw std::runtime_error("cannot decompress the archive: the gzip data ends early (a cut file)");
+		return 0;
+	}
 
-// SHA-256 of the file's bytes as stored: what the retention run's record names.
-Hash file_sha256(const std::string &path)
-{
-	FileSource f(path);
-	Sha256 h;
-	std::vector<char> buf(1 << 16);
-	for (size_t n; (n = f.read(buf.data(), buf.size())) > 0;)
-		h.update(buf.data(), n);
-	return h.finish();
-}
+	std::unique_ptr<ByteSource> inner_;
+	std::vector<char> in_;
+	z_stream zs_{};
+	bool started_ = false;
+	bool plain_ = false;
+	bool member_ended_ = false;
+};
 
 struct ArchivedBlock {
 	StoredBlock block;
@@ -74,8 +118,12 @@ struct ArchivedBlock {
 ArchiveResult verify_archive(const std::string &path, const ExportResult *later_export)
 {
 	ArchiveResult r;
-	r.sha256 = file_sha256(path);
-	LineReader lines(std::make_unique<GzipSource>(path));
+	bool hashed = false;
+	LineReader lines(std::make_unique<GunzipSource>(std::make_unique<DigestingSource>(
+	    std::make_unique<FileSource>(path), [&](const Hash &h) {
+		    r.sha256 = h;
+		    hashed = true;
+	    })));
 	ExportParser parser;
 	std::map<int64_t, ArchivedBlock> blocks;
 	std::set<int64_t> seen_entries;
@@ -199,6 +247,8 @@ ArchiveResult verify_archive(const std::string &path, const ExportResult *later_
 		        "the archive's header says " + std::to_string(r.header.entries) + " entries, " +
 		            std::to_string(r.entries) + " are in it");
 
+	if (!hashed)
+		throw std::runtime_error("the archive was not read to its end");
 	if (later_export != nullptr) {
 		r.against_export = true;
 		if (later_export->header.database != r.header.database)

@@ -2,6 +2,7 @@
 #include "audit_report.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <array>
 #include <cstdio>
 #include <stdexcept>
@@ -811,6 +812,15 @@ ReportCheck check_report(std::string_view document, std::string_view hmac_key, s
 		else
 			c.ed25519 =
 			    ed25519_verify_hex(ed25519_key, content, sig.ed25519) ? SignatureState::Valid : SignatureState::Invalid;
+	}
+	// The public key the report prints is one a reader may trust: it must be the key it was checked
+	// with (an attack review printed another key, and the report read VALID).
+	if (c.ed25519 == SignatureState::Valid && !sig.ed25519_public_key.empty()) {
+		std::string printed(sig.ed25519_public_key);
+		for (char &ch : printed)
+			ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+		if (printed != ed25519_public_key_hex(ed25519_key))
+			c.ed25519 = SignatureState::Invalid;
 	}
 	return c;
 }

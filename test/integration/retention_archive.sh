@@ -122,6 +122,19 @@ rc=0
 "$VERIFY" archive --export "$WORK/trail.copy" "$ARCH/$FILE" >"$WORK/ae.out" 2>&1 || rc=$?
 check_ok "witness-verify archive --export: valid" \
 	"$([[ $rc == 0 ]] && grep -q 'result:            VALID' "$WORK/ae.out" && echo ok || { cat "$WORK/ae.out"; echo "exit status $rc"; })"
+# Through a named pipe, the archive is read once: its SHA-256 and its check are of the same bytes (a
+# review gave the hash the genuine file and the check a forged one, and it read VALID). A second
+# writer finds no reader.
+mkfifo "$WORK/archive.fifo"
+{ cat "$ARCH/$FILE" >"$WORK/archive.fifo"; } &
+FIRST=$!
+rc=0
+timeout 60 "$VERIFY" archive --export "$WORK/trail.copy" "$WORK/archive.fifo" >"$WORK/af.out" 2>&1 || rc=$?
+wait "$FIRST" || true
+second=0
+timeout 3 sh -c "cat '$ARCH/$FILE' >'$WORK/archive.fifo'" || second=$?
+check_ok "witness-verify archive through a pipe: valid, and the pipe opened once (a second writer waited: $second)" \
+	"$([[ $rc == 0 && $second == 124 ]] && grep -q 'result:            VALID' "$WORK/af.out" && echo ok || { cat "$WORK/af.out"; echo "exit status $rc, second writer $second"; })"
 
 # tampered NAME PROBLEM [--export]: the archive made from $WORK/tampered.jsonl fails naming PROBLEM.
 tampered() {

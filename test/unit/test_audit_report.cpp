@@ -281,6 +281,15 @@ TEST(AuditReport, SignedReportChecksAndAnyChangeFails)
 	// Another key.
 	EXPECT_FALSE(check_report(doc, "0000000000000000000000000000000000000000000000000000000000000000", "").ok());
 	EXPECT_FALSE(check_report(doc, "", generate_key_pair().public_pem).ok());
+	// The printed public key replaced by another: the signature still verifies under the key given,
+	// but a reader trusting the printed key would be misled (an attack review).
+	std::string other_key = doc;
+	const size_t pk = other_key.find("\ned25519_public_key ") + 20;
+	ASSERT_NE(pk, std::string::npos + 20);
+	other_key.replace(pk, 64, ed25519_public_key_hex(generate_key_pair().private_pem));
+	EXPECT_TRUE(check_report(other_key, "", "").well_formed);
+	EXPECT_EQ(check_report(other_key, "", kp.public_pem).ed25519, SignatureState::Invalid);
+	EXPECT_TRUE(check_report(other_key, kHmacKey, "").ok());
 	// No signature block at all.
 	EXPECT_FALSE(check_report(content, kHmacKey, kp.public_pem).well_formed);
 	EXPECT_THROW(sign_report(content, "", ""), std::invalid_argument);
