@@ -7086,6 +7086,18 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 					                WHEN r.t = 'activity' THEN jsonb_build_object('activity', r.new_row - 'statement')
 					                ELSE jsonb_build_object('ddl_event', r.new_row - 'statement') END);
 				END LOOP;
+				-- A tracked table without its capture triggers enabled, however it came to be so: a
+				-- restore without its post-data section makes none and runs no command that could
+				-- be recorded (an attack review). Once a day while it lasts.
+				FOR r IN SELECT t.relid, format('%I.%I', t.schema_name, t.table_name) AS tbl FROM witness.tracked_table t
+				         JOIN pg_catalog.pg_class c ON c.oid = t.relid
+				         WHERE (SELECT count(*) FROM pg_catalog.pg_trigger g WHERE g.tgrelid = t.relid AND g.tgenabled = 'A'
+				                AND g.tgname IN ('witness_capture', 'witness_capture_truncate'))
+				               < CASE c.relkind WHEN 'p' THEN 1 ELSE 2 END LOOP -- TRUNCATE's is on each partition
+					PERFORM witness._raise_alert(rl, format('no capture trigger:%s:%s', r.relid::oid, current_date),
+					        format('%s is tracked, but its capture triggers are missing or not enabled: its changes are not captured', r.tbl),
+					        jsonb_build_object('table', r.tbl));
+				END LOOP;
 			END IF;
 		EXCEPTION WHEN others THEN
 			RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'capture_off', SQLERRM;

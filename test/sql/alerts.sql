@@ -182,6 +182,19 @@ ALTER TABLE al_acct ADD COLUMN planted int DEFAULT 5;
 ROLLBACK;
 SELECT witness.flush_activity() > 0 AS flushed;
 SELECT * FROM al_check();
+-- A tracked table whose capture trigger is not enabled is named whatever made it so (a restore
+-- without its post-data section makes no trigger and runs no command that could be recorded: an
+-- attack review); here a superuser in replica mode, whose command is recorded too.
+SET session_replication_role = replica;
+ALTER TABLE al_acct DISABLE TRIGGER witness_capture;
+RESET session_replication_role;
+SELECT witness.flush_activity() > 0 AS flushed;
+SELECT * FROM al_check();
+SET session_replication_role = replica;
+ALTER TABLE al_acct ENABLE ALWAYS TRIGGER witness_capture;
+RESET session_replication_role;
+SELECT witness.flush_activity() > 0 AS flushed;
+SELECT count(*) >= 0 AS drained FROM al_check();
 
 -- permission_escalation: a plain role, a grant on an untracked table: quiet.
 CREATE ROLE al_quiet LOGIN CREATEDB;
