@@ -7086,17 +7086,26 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 					                WHEN r.t = 'activity' THEN jsonb_build_object('activity', r.new_row - 'statement')
 					                ELSE jsonb_build_object('ddl_event', r.new_row - 'statement') END);
 				END LOOP;
-				-- A tracked table without its capture triggers enabled, however it came to be so: a
-				-- restore without its post-data section makes none and runs no command that could
-				-- be recorded (an attack review). Once a day while it lasts.
-				FOR r IN SELECT t.relid, format('%I.%I', t.schema_name, t.table_name) AS tbl FROM witness.tracked_table t
-				         JOIN pg_catalog.pg_class c ON c.oid = t.relid
-				         WHERE (SELECT count(*) FROM pg_catalog.pg_trigger g WHERE g.tgrelid = t.relid AND g.tgenabled = 'A'
-				                AND g.tgname IN ('witness_capture', 'witness_capture_truncate'))
-				               < CASE c.relkind WHEN 'p' THEN 1 ELSE 2 END LOOP -- TRUNCATE's is on each partition
-					PERFORM witness._raise_alert(rl, format('no capture trigger:%s:%s', r.relid::oid, current_date),
-					        format('%s is tracked, but its capture triggers are missing or not enabled: its changes are not captured', r.tbl),
-					        jsonb_build_object('table', r.tbl));
+				-- A captured relation without its capture triggers exactly as pg_witness installs them
+				-- (witness._sync_capture_triggers() makes them, at DDL only), however it came to be so:
+				-- a restore without its post-data section makes none and runs no command that could be
+				-- recorded (an attack review); one restored with a WHEN clause captures nothing (the
+				-- review of the check). Once a day while it lasts.
+				FOR r IN WITH cap_tree AS (
+				             SELECT ct.* FROM witness._tracked_tree() ct WHERE NOT ct.is_other_temp AND ct.relkind IN ('r', 'p')
+				         ), cap_wanted AS (
+				             SELECT ct.relid, ct.root, 'witness_capture'::name AS tgname FROM cap_tree ct WHERE ct.is_tracked OR NOT ct.is_partition
+				             UNION ALL
+				             SELECT ct.relid, ct.root, 'witness_capture_truncate' FROM cap_tree ct WHERE ct.relkind = 'r'
+				         )
+				         SELECT cw.relid, cw.root, string_agg(cw.tgname, ', ' ORDER BY cw.tgname) AS missing FROM cap_wanted cw
+				         WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_trigger tg WHERE tg.tgrelid = cw.relid AND tg.tgname = cw.tgname
+				                           AND witness._is_capture_trigger(tg))
+				         GROUP BY cw.relid, cw.root ORDER BY cw.relid LOOP
+					PERFORM witness._raise_alert(rl, format('no capture trigger:%s:%s', r.relid, current_date),
+					        format('capture triggers missing or altered on %s (tracked as %s): %s; its changes are not captured',
+					               r.relid::regclass, r.root::regclass, r.missing),
+					        jsonb_build_object('table', r.relid::regclass::text, 'tracked_table', r.root::regclass::text, 'missing', r.missing));
 				END LOOP;
 			END IF;
 		EXCEPTION WHEN others THEN
