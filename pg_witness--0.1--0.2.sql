@@ -3482,6 +3482,7 @@ DECLARE
 	k record;
 	typ oid;
 	expected text;
+	base oid;
 	known boolean;
 	nsp text;
 	rel text;
@@ -3491,15 +3492,22 @@ BEGIN
 		known := k.key = ANY (COALESCE(keys, '{}'));
 		expected := NULL;
 		IF known AND k.got <> 'null' THEN
-			SELECT COALESCE(NULLIF(t.typbasetype, 0), a.atttypid) INTO typ
-			FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
-			WHERE a.attrelid = tbl AND a.attname = k.key AND NOT a.attisdropped;
+			SELECT a.atttypid INTO typ FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = k.key AND NOT a.attisdropped;
+			-- A domain's values are its base type's, through every level (a review's domain over a domain).
+			LOOP
+				SELECT NULLIF(t.typbasetype, 0) INTO base FROM pg_type t WHERE t.oid = typ;
+				EXIT WHEN base IS NULL;
+				typ := base;
+			END LOOP;
+			-- As capture writes them (src/pg/capture/capture_plan.cpp): integers and money as numbers,
+			-- booleans, numbers but NaN and the infinities, JSON as it is, every other type as its text.
 			expected := CASE
-				WHEN typ IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype) THEN 'number'
+				WHEN typ IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype, 'money'::regtype) THEN 'number'
 				WHEN typ = 'bool'::regtype THEN 'boolean'
 				WHEN typ IN ('numeric'::regtype, 'float4'::regtype, 'float8'::regtype) THEN
 					CASE WHEN k.got = 'string' AND k.value #>> '{}' IN ('NaN', 'Infinity', '-Infinity') THEN 'string' ELSE 'number' END
-				WHEN (SELECT t.typcategory IN ('S', 'D') FROM pg_type t WHERE t.oid = typ) THEN 'string'
+				WHEN typ IN ('json'::regtype, 'jsonb'::regtype) OR typ IS NULL THEN NULL
+				ELSE 'string'
 			END;
 		END IF;
 		-- Only a key the catalog says no entry carries is looked for among the entries (a scan).

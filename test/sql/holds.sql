@@ -448,6 +448,21 @@ SELECT witness.hold('h-old-form', 'r', "table" => 'lh.retyped', row_key => '{"id
 SELECT witness.hold('h-new-form', 'r', "table" => 'lh.retyped', row_key => '{"id": 1}') > 0 AS held;
 ROLLBACK;
 SELECT witness.hold('h', 'r', "table" => 'lh.retyped', row_key => '{"id": true}');
+-- Through a domain over a domain, and a type written as its text (uuid): refused too (the review
+-- of the check found both accepted, and retention pruned what they were to hold).
+CREATE DOMAIN lh.d1 AS int;
+CREATE DOMAIN lh.d2 AS lh.d1;
+CREATE TABLE lh.typed (id lh.d2, u uuid, PRIMARY KEY (id, u));
+SELECT witness.track('lh.typed', 'pii', encrypt => false) IS NOT NULL AS tracked;
+SELECT witness.hold('h', 'r', "table" => 'lh.typed', row_key => '{"id": "1"}');
+SELECT witness.hold('h', 'r', "table" => 'lh.typed', row_key => '{"u": 42}');
+BEGIN;
+SELECT witness.hold('h-typed', 'r', "table" => 'lh.typed', row_key => '{"id": 1, "u": "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"}') > 0 AS held;
+ROLLBACK;
+SELECT witness.untrack('lh.typed') IS NOT NULL AS untracked;
+DROP TABLE lh.typed;
+DROP DOMAIN lh.d2;
+DROP DOMAIN lh.d1;
 SELECT witness.untrack('lh.retyped') IS NOT NULL AS untracked;
 DROP TABLE lh.retyped;
 SELECT format('REVOKE CREATE ON DATABASE %I FROM lh_creator', current_database()) \gexec
