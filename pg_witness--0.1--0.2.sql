@@ -3476,14 +3476,20 @@ REVOKE ALL ON FUNCTION witness._hold_lock() FROM PUBLIC;
 -- entries in clear already carry is accepted too: a key column renamed or retyped since, or a table
 -- once tracked with other key columns, left entries with other keys (the review of the check).
 CREATE FUNCTION witness._check_hold_row_key(tbl regclass, keys text[], row_key jsonb) RETURNS void
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'iso_8601'
+SET extra_float_digits = 1 SET bytea_output = 'hex' SET TimeZone = 'UTC'
 AS $$
 DECLARE
 	k record;
 	typ oid;
+	typ_name text;
 	expected text;
 	base oid;
 	known boolean;
+	given text;
+	canon text;
+	text_differs boolean;
 	nsp text;
 	rel text;
 BEGIN
@@ -3491,35 +3497,66 @@ BEGIN
 	FOR k IN SELECT j.key, jsonb_typeof(j.value) AS got, j.value FROM jsonb_each(row_key) j LOOP
 		known := k.key = ANY (COALESCE(keys, '{}'));
 		expected := NULL;
+		text_differs := false;
 		IF known AND k.got <> 'null' THEN
-			SELECT a.atttypid INTO typ FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = k.key AND NOT a.attisdropped;
+			SELECT a.atttypid, format_type(a.atttypid, a.atttypmod) INTO typ, typ_name
+			FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = k.key AND NOT a.attisdropped;
 			-- A domain's values are its base type's, through every level (a review's domain over a domain).
 			LOOP
 				SELECT NULLIF(t.typbasetype, 0) INTO base FROM pg_type t WHERE t.oid = typ;
 				EXIT WHEN base IS NULL;
 				typ := base;
 			END LOOP;
-			-- As capture writes them (src/pg/capture/capture_plan.cpp): integers and money as numbers,
-			-- booleans, numbers but NaN and the infinities, JSON as it is, every other type as its text.
+			-- As capture writes them (src/pg/capture/capture_plan.cpp, value_capture.cpp): integers, oid
+			-- and money as numbers, booleans, numbers but NaN and the infinities, jsonb as it is, object
+			-- references by name (or number), every other type, json included, as its text.
 			expected := CASE
-				WHEN typ IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype, 'money'::regtype) THEN 'number'
+				WHEN typ IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype, 'oid'::regtype, 'money'::regtype) THEN 'number'
 				WHEN typ = 'bool'::regtype THEN 'boolean'
 				WHEN typ IN ('numeric'::regtype, 'float4'::regtype, 'float8'::regtype) THEN
 					CASE WHEN k.got = 'string' AND k.value #>> '{}' IN ('NaN', 'Infinity', '-Infinity') THEN 'string' ELSE 'number' END
-				WHEN typ IN ('json'::regtype, 'jsonb'::regtype) OR typ IS NULL THEN NULL
+				WHEN typ = 'jsonb'::regtype OR typ IS NULL
+				     OR (SELECT t.typname LIKE 'reg%' AND n.nspname = 'pg_catalog' FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.oid = typ) THEN NULL
 				ELSE 'string'
 			END;
+			-- A text is compared as captured, so it must be the text capture writes for that value, under
+			-- capture's output settings (this function's): char(n) padded, a uuid in lower case, an inet
+			-- without /32, a time in UTC (a review held such values as typed, and they matched nothing).
+			IF expected = 'string' AND k.got = 'string' THEN
+				given := k.value #>> '{}';
+				BEGIN
+					-- format('%s') calls the type's output function, as capture does (a cast to text
+					-- would trim char(n)).
+					EXECUTE format('SELECT format(''%%s'', %L::%s)', given, typ_name) INTO canon;
+				EXCEPTION WHEN others THEN
+					canon := NULL;
+				END;
+				text_differs := canon IS DISTINCT FROM given;
+				IF (SELECT t.typname FROM pg_type t WHERE t.oid = typ) = 'citext' THEN
+					RAISE WARNING 'the value of "%" is compared as captured, letter case included', k.key
+						USING DETAIL = format('Column %s is of type %s: a row stored as %L matches this hold only if it was written so.', k.key, typ_name, given);
+				END IF;
+			END IF;
 		END IF;
 		-- Only a key the catalog says no entry carries is looked for among the entries (a scan).
-		CONTINUE WHEN known AND (expected IS NULL OR k.got = expected);
-		CONTINUE WHEN EXISTS (SELECT FROM witness.entry e WHERE e.schema_name = nsp AND e.table_name = rel
-		                      AND e.row_key IS NOT NULL AND jsonb_typeof(e.row_key::jsonb -> k.key) = k.got);
+		CONTINUE WHEN known AND (expected IS NULL OR k.got = expected) AND NOT text_differs;
+		CONTINUE WHEN EXISTS (SELECT FROM witness.entry e WHERE e.schema_name = nsp AND e.table_name = rel AND e.row_key IS NOT NULL
+		                      AND CASE WHEN text_differs THEN e.row_key::jsonb -> k.key = k.value
+		                               ELSE jsonb_typeof(e.row_key::jsonb -> k.key) = k.got END);
 		IF NOT known THEN
 			RAISE EXCEPTION 'cannot hold row key %: "%" is not a key column of %', row_key::text, k.key, tbl
 				USING ERRCODE = 'invalid_parameter_value',
 				      DETAIL = CASE WHEN keys IS NULL THEN format('%s is tracked without a row key, and no entry of it carries "%s".', tbl, k.key)
 				                    ELSE format('Entries of %s carry the row key columns %s, and none carries "%s".', tbl, array_to_string(keys, ', '), k.key) END,
 				      HINT = 'Name key columns as they are spelled, with the values the rows have.';
+		END IF;
+		IF text_differs THEN
+			RAISE EXCEPTION 'cannot hold row key %: capture does not write the value of "%" so', row_key::text, k.key
+				USING ERRCODE = 'invalid_parameter_value',
+				      DETAIL = CASE WHEN canon IS NULL THEN format('%L is not a value of type %s, and no entry carries it.', given, typ_name)
+				                    ELSE format('Capture writes the %s value %L as %L, and no entry carries %L.', typ_name, given, canon, given) END,
+				      HINT = CASE WHEN canon IS NULL THEN 'Give the value as the rows have it.'
+				                  ELSE format('Write it as captured: {"%s": %s}.', k.key, to_jsonb(canon)::text) END;
 		END IF;
 		RAISE EXCEPTION 'cannot hold row key %: the value of "%" is a JSON %, and entries carry a %', row_key::text, k.key, k.got, expected
 			USING ERRCODE = 'invalid_parameter_value',
@@ -3530,7 +3567,7 @@ BEGIN
 	END LOOP;
 END
 $$;
-COMMENT ON FUNCTION witness._check_hold_row_key(regclass, text[], jsonb) IS 'internal: raises unless every column of a hold''s row_key is a key column of the tracked table with a value of the JSON type capture writes for it (or JSON null), or is carried so by an entry of the table already';
+COMMENT ON FUNCTION witness._check_hold_row_key(regclass, text[], jsonb) IS 'internal: raises unless every column of a hold''s row_key is a key column of the tracked table with a value as capture writes it (its JSON type; for a text, the text capture writes for that value), or JSON null, or is carried so by an entry of the table already';
 REVOKE ALL ON FUNCTION witness._check_hold_row_key(regclass, text[], jsonb) FROM PUBLIC;
 
 -- Retention and erasure decide from what they read of holds, rules and the trail: a transaction

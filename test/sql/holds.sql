@@ -459,6 +459,23 @@ SELECT witness.hold('h', 'r', "table" => 'lh.typed', row_key => '{"u": 42}');
 BEGIN;
 SELECT witness.hold('h-typed', 'r', "table" => 'lh.typed', row_key => '{"id": 1, "u": "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"}') > 0 AS held;
 ROLLBACK;
+-- A text must be the text capture writes for the value (char(n) padded, a uuid in lower case, an
+-- inet without /32, a time in UTC): the third review of the check held such values as typed, and
+-- retention pruned what they named. oid is written as a number, json as its text.
+CREATE TABLE lh.texts (c char(5), u uuid, i inet, t timestamptz, o oid, PRIMARY KEY (c, u, i, t, o));
+SELECT witness.track('lh.texts', 'pii', encrypt => false) IS NOT NULL AS tracked;
+SELECT witness.hold('h', 'r', "table" => 'lh.texts', row_key => '{"c": "ab"}');
+SELECT witness.hold('h', 'r', "table" => 'lh.texts', row_key => '{"u": "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11"}');
+SELECT witness.hold('h', 'r', "table" => 'lh.texts', row_key => '{"i": "10.0.0.1/32"}');
+SELECT witness.hold('h', 'r', "table" => 'lh.texts', row_key => '{"t": "2026-01-01T10:00:00Z"}');
+SELECT witness.hold('h', 'r', "table" => 'lh.texts', row_key => '{"i": "not an address"}');
+SELECT witness.hold('h', 'r', "table" => 'lh.texts', row_key => '{"o": "12345"}');
+BEGIN;
+SELECT witness.hold('h-texts', 'r', "table" => 'lh.texts',
+                    row_key => '{"c": "ab   ", "u": "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "i": "10.0.0.1", "t": "2026-01-01 10:00:00+00", "o": 12345}') > 0 AS held;
+ROLLBACK;
+SELECT witness.untrack('lh.texts') IS NOT NULL AS untracked;
+DROP TABLE lh.texts;
 SELECT witness.untrack('lh.typed') IS NOT NULL AS untracked;
 DROP TABLE lh.typed;
 DROP DOMAIN lh.d2;
