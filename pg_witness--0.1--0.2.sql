@@ -7139,7 +7139,8 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 				FOR r IN WITH cap_tree AS (
 				             SELECT ct.* FROM witness._tracked_tree() ct WHERE NOT ct.is_other_temp AND ct.relkind IN ('r', 'p')
 				         ), cap_wanted AS (
-				             SELECT ct.relid, ct.root, 'witness_capture'::name AS tgname FROM cap_tree ct WHERE ct.is_tracked OR NOT ct.is_partition
+				             -- A partition's is a clone of its parent's, as checked as any (a review disabled one).
+				             SELECT ct.relid, ct.root, 'witness_capture'::name AS tgname FROM cap_tree ct
 				             UNION ALL
 				             SELECT ct.relid, ct.root, 'witness_capture_truncate' FROM cap_tree ct WHERE ct.relkind = 'r'
 				         )

@@ -189,7 +189,11 @@ SELECT * FROM al_check();
 -- the check). pg_witness's own tables, captured on origin only, are not named (it named sixteen).
 SELECT count(*) AS own_tables_named FROM witness.alert WHERE summary LIKE 'capture triggers missing or altered%' AND detail ->> 'tracked_table' LIKE 'witness.%';
 CREATE TABLE al_kid () INHERITS (al_acct);
+CREATE TABLE al_pt (id int PRIMARY KEY) PARTITION BY RANGE (id);
+CREATE TABLE al_pt1 PARTITION OF al_pt FOR VALUES FROM (0) TO (10);
+SELECT witness.track('al_pt') IS NOT NULL AS tracked;
 SET session_replication_role = replica;
+ALTER TABLE al_pt1 DISABLE TRIGGER witness_capture;
 ALTER TABLE al_acct DISABLE TRIGGER witness_capture;
 DROP TRIGGER witness_capture_truncate ON al_acct;
 CREATE TRIGGER witness_capture_truncate AFTER TRUNCATE ON al_acct FOR EACH STATEMENT WHEN (false) EXECUTE FUNCTION witness.capture_truncate();
@@ -200,11 +204,14 @@ SELECT witness.flush_activity() > 0 AS flushed;
 SELECT * FROM al_check() WHERE summary LIKE 'capture triggers missing or altered%';
 SET session_replication_role = replica;
 DROP TABLE al_kid;
+ALTER TABLE al_pt1 ENABLE ALWAYS TRIGGER witness_capture;
 ALTER TABLE al_acct ENABLE ALWAYS TRIGGER witness_capture;
 DROP TRIGGER witness_capture_truncate ON al_acct;
 CREATE TRIGGER witness_capture_truncate AFTER TRUNCATE ON al_acct FOR EACH STATEMENT EXECUTE FUNCTION witness.capture_truncate();
 ALTER TABLE al_acct ENABLE ALWAYS TRIGGER witness_capture_truncate;
 RESET session_replication_role;
+SELECT witness.untrack('al_pt') IS NOT NULL AS untracked;
+DROP TABLE al_pt;
 SELECT witness.flush_activity() > 0 AS flushed;
 SELECT count(*) >= 0 AS drained FROM al_check();
 
