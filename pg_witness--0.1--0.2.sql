@@ -1597,6 +1597,95 @@ COMMENT ON FUNCTION witness._warn_weakened(regclass, text, jsonb, text[], text, 
 REVOKE ALL ON FUNCTION witness._warn_weakened(regclass, text, jsonb, text[], text, boolean, boolean) FROM PUBLIC;
 
 -- Also refuses a column named twice ('{id,id}'), which 0.1 stored as given.
+CREATE OR REPLACE FUNCTION witness._sync_capture_triggers() RETURNS TABLE (relid oid, change text)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	r record; sync_round int; dropped boolean; -- one line: error contexts name the lines below
+BEGIN
+	SELECT t.tgname, t.tgrelid::regclass AS rel INTO r
+	FROM witness._tracked_tree() m JOIN pg_trigger t ON t.tgrelid = m.relid
+	WHERE witness._is_reserved_trigger(t) AND NOT witness._is_capture_trigger(t)
+	LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION 'cannot change pg_witness capture trigger "%" of table %', r.tgname, r.rel
+			USING ERRCODE = 'object_in_use',
+			      DETAIL = 'Capture triggers of tracked tables cannot be disabled, renamed, replaced or restricted.',
+			      HINT = 'Call witness.untrack() to stop capture; that change is itself recorded.';
+	END IF;
+	-- Rows of a foreign table live on another server, rows of a temporary table in one session: neither
+	-- can be captured here, so neither may become part of a tracked table.
+	SELECT m.relid::regclass AS rel, m.relkind, m.is_temp, m.root::regclass AS root INTO r
+	FROM witness._tracked_tree() m WHERE (m.relkind NOT IN ('r', 'p') OR m.is_temp) AND NOT m.is_other_temp
+	LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION '% % cannot be part of tracked table %', CASE WHEN r.is_temp THEN 'temporary table' ELSE 'foreign table' END,
+			r.rel, r.root
+			USING ERRCODE = 'feature_not_supported',
+			      DETAIL = 'pg_witness captures the rows of a tracked table, its partitions and inheritance children in this database.';
+	END IF;
+	PERFORM witness._begin_internal_ddl();
+	-- Two rounds when the first dropped a trigger: dropping a parent's trigger also drops the clones
+	-- PostgreSQL made of it, and a tracked table's own trigger became one when a parent above it was
+	-- tracked later (a review untracked that parent, and the tracked table's capture stopped).
+	FOR sync_round IN 1 .. 2 LOOP
+	dropped := false;
+	FOR r IN
+		WITH tree AS (
+			SELECT * FROM witness._tracked_tree() m WHERE NOT m.is_other_temp
+		), wanted AS (
+			-- PostgreSQL clones the row trigger of a partitioned table to its partitions; every other
+			-- relation, a tracked table made a partition of an untracked one included, has its own.
+			SELECT m.relid, 'witness_capture'::name AS tgname FROM tree m
+			WHERE (m.is_tracked OR NOT m.is_partition) AND m.relkind IN ('r', 'p')
+			UNION ALL
+			SELECT m.relid, 'witness_capture_truncate' FROM tree m WHERE m.relkind = 'r'
+		), present AS (
+			SELECT t.tgrelid AS relid, t.tgname FROM pg_trigger t
+			JOIN pg_class c ON c.oid = t.tgrelid
+			WHERE t.tgparentid = 0 AND witness._is_capture_trigger(t) AND c.relnamespace <> 'witness'::regnamespace
+			  AND NOT pg_is_other_temp_schema(c.relnamespace)
+		)
+		SELECT w.relid, w.tgname, true AS add FROM wanted w
+		WHERE NOT EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = w.relid AND t.tgname = w.tgname)
+		UNION ALL
+		SELECT p.relid, p.tgname, false FROM present p
+		WHERE NOT EXISTS (SELECT FROM wanted w WHERE w.relid = p.relid AND w.tgname = p.tgname)
+		ORDER BY 3, 1, 2
+	LOOP
+		CONTINUE WHEN to_regclass(r.relid::regclass::text) IS NULL;
+		-- OR REPLACE and IF EXISTS: a REPEATABLE READ transaction's view of pg_trigger may be older than
+		-- the catalog itself.
+		IF r.add AND r.tgname = 'witness_capture' THEN
+			EXECUTE format('CREATE OR REPLACE TRIGGER witness_capture AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW EXECUTE FUNCTION witness.capture()', r.relid::regclass);
+			EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER witness_capture', r.relid::regclass);
+		ELSIF r.add THEN
+			EXECUTE format('CREATE OR REPLACE TRIGGER witness_capture_truncate AFTER TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION witness.capture_truncate()', r.relid::regclass);
+			EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER witness_capture_truncate', r.relid::regclass);
+		ELSE
+			EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', r.tgname, r.relid::regclass);
+			dropped := true;
+		END IF;
+		-- A plain table's TRUNCATE trigger comes and goes with its membership of a tracked tree.
+		IF r.tgname = 'witness_capture_truncate' THEN
+			relid := r.relid;
+			change := CASE WHEN r.add THEN 'joined' ELSE 'left' END;
+			RETURN NEXT;
+		END IF;
+	END LOOP;
+	EXIT WHEN NOT dropped;
+	END LOOP;
+	PERFORM witness._end_internal_ddl();
+	-- Another session's temporary table can slip in through a race (its session made it a child of a
+	-- table that this or a third session then made part of a tracked table). No other session can
+	-- put triggers on it, so its rows go uncaptured: that is reported, once per table.
+	FOR r IN SELECT m.relid FROM witness._tracked_tree() m WHERE m.is_other_temp LOOP
+		relid := r.relid;
+		change := 'uncaptured';
+		RETURN NEXT;
+	END LOOP;
+END
+$$;
 CREATE OR REPLACE FUNCTION witness._check_columns(target regclass, cols text[], what text) RETURNS void
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
@@ -3478,7 +3567,7 @@ REVOKE ALL ON FUNCTION witness._hold_lock() FROM PUBLIC;
 CREATE FUNCTION witness._check_hold_row_key(tbl regclass, keys text[], row_key jsonb) RETURNS void
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'iso_8601'
-SET extra_float_digits = 1 SET bytea_output = 'hex' SET TimeZone = 'UTC'
+SET extra_float_digits = 1 SET bytea_output = 'hex' SET TimeZone = 'UTC' SET quote_all_identifiers = off
 AS $$
 DECLARE
 	k record;

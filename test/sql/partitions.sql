@@ -171,3 +171,18 @@ SELECT (witness.prove(:late_id) ->> 'entry_id')::bigint = :late_id AS proved;
 \c :original_db
 DROP DATABASE witness_partitions;
 DROP ROLE pt_dml, pt_creator, pt_owner, pt_auditor;
+
+-- A tracked table attached under a partitioned table that is then tracked and untracked keeps its
+-- capture: its own trigger had become a clone of the parent's and was dropped with it, and its
+-- changes went uncaptured (a review; capture_off named it).
+CREATE TABLE pt_root (id int PRIMARY KEY) PARTITION BY RANGE (id);
+CREATE TABLE pt_leaf (id int PRIMARY KEY);
+SELECT witness.track('pt_leaf') IS NOT NULL AS tracked;
+ALTER TABLE pt_root ATTACH PARTITION pt_leaf FOR VALUES FROM (0) TO (10);
+SELECT witness.track('pt_root') IS NOT NULL AS tracked;
+SELECT witness.untrack('pt_root') IS NOT NULL AS untracked;
+SELECT tgname, tgenabled FROM pg_trigger WHERE tgrelid = 'pt_leaf'::regclass ORDER BY 1;
+INSERT INTO pt_leaf VALUES (1);
+SELECT count(*) AS captured FROM witness.entry WHERE table_name = 'pt_leaf' AND op = 'I';
+SELECT witness.untrack('pt_leaf') IS NOT NULL AS untracked;
+DROP TABLE pt_root;
