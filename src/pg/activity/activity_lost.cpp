@@ -133,18 +133,24 @@ void describe(StringInfo out, LostBy *got, uint64 total)
 		appendStringInfo(out, ", others: " UINT64_FORMAT, total - named);
 }
 
-// The part of what this transaction took at nest level `level`: the last part when it is of that
-// level, else a new one.
+// Room for one more part of what this transaction took, made before anything is taken: an
+// allocation that fails then takes nothing from the shared count.
+void reserve_part()
+{
+	if (ntaken < maxtaken)
+		return;
+	const int grown = Max(8, maxtaken * 2);
+	taken = taken == nullptr ? (Taken *)MemoryContextAlloc(TopMemoryContext, sizeof(Taken) * grown)
+	                         : (Taken *)repalloc(taken, sizeof(Taken) * grown);
+	maxtaken = grown;
+}
+
+// The part taken at nest level `level`: the last part when it is of that level, else a new one in
+// the room reserve_part() made.
 Taken *taken_at(int level)
 {
 	if (ntaken > 0 && taken[ntaken - 1].level == level)
 		return &taken[ntaken - 1];
-	if (ntaken == maxtaken) {
-		const int grown = Max(8, maxtaken * 2);
-		taken = taken == nullptr ? (Taken *)MemoryContextAlloc(TopMemoryContext, sizeof(Taken) * grown)
-		                         : (Taken *)repalloc(taken, sizeof(Taken) * grown);
-		maxtaken = grown;
-	}
 	Taken *t = &taken[ntaken++];
 	memset(t, 0, sizeof(*t));
 	t->level = level;
@@ -213,8 +219,7 @@ uint64 lost_take(StringInfo whose)
 	if (shared == nullptr)
 		return 0;
 	LostBy got[kNamed];
-	(void)taken_at(-1); // room for a part, before anything is taken: a failed allocation takes nothing
-	ntaken--;
+	reserve_part();
 	SpinLockAcquire(&shared->lock);
 	const uint64 total = shared->total;
 	shared->total = 0;
