@@ -1596,7 +1596,21 @@ $$;
 COMMENT ON FUNCTION witness._warn_weakened(regclass, text, jsonb, text[], text, boolean, boolean) IS 'internal: warns when witness.track() of a tracked table takes protection away (an exclusion, encryption, the subject column, a classification or tag, recorded reads)';
 REVOKE ALL ON FUNCTION witness._warn_weakened(regclass, text, jsonb, text[], text, boolean, boolean) FROM PUBLIC;
 
--- Also refuses a column named twice ('{id,id}'), which 0.1 stored as given.
+-- A NULL classification is a missing value (22004), not an unknown one.
+CREATE OR REPLACE FUNCTION witness._check_classification(tag text, what text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF tag IS NULL OR NOT tag = ANY (witness.classifications()) THEN
+		RAISE EXCEPTION USING MESSAGE = CASE WHEN tag IS NULL THEN format('classification for %s must not be null', what) ELSE format('unknown classification "%s" for %s', tag, what) END,
+			ERRCODE = CASE WHEN tag IS NULL THEN 'null_value_not_allowed' ELSE 'invalid_parameter_value' END,
+			      HINT = 'Valid classifications are: ' || array_to_string(witness.classifications(), ', ') || '.';
+	END IF;
+END
+$$;
+
+-- Runs a second round when it dropped a trigger: a dropped parent trigger can take a clone with it
+-- that a tracked partition needed (docs/capture.md).
 CREATE OR REPLACE FUNCTION witness._sync_capture_triggers() RETURNS TABLE (relid oid, change text)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
@@ -1686,6 +1700,8 @@ BEGIN
 	END LOOP;
 END
 $$;
+
+-- Also refuses a column named twice ('{id,id}'), which 0.1 stored as given.
 CREATE OR REPLACE FUNCTION witness._check_columns(target regclass, cols text[], what text) RETURNS void
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$

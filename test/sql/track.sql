@@ -56,6 +56,9 @@ SELECT witness.track('no_such_table');
 SELECT witness.track(NULL);
 SELECT witness.track('customers', 'secret');
 SELECT witness.track('customers', NULL);
+\set VERBOSITY sqlstate
+SELECT witness.track('customers', NULL);
+\set VERBOSITY default
 SELECT witness.track('customers', column_tags => '{"nope": "pii"}');
 SELECT witness.track('customers', column_tags => '{"email": "gossip"}');
 SELECT witness.track('customers', column_tags => '{"email": 5}');
