@@ -1609,6 +1609,24 @@ BEGIN
 END
 $$;
 
+-- The capture triggers every captured relation must have, as one list for the two that need it: the
+-- trigger sync creates those marked own, and the capture_off alert rule checks them all. Every table,
+-- partitioned table and partition has witness_capture, every plain table witness_capture_truncate.
+-- PostgreSQL clones a partitioned table's row trigger to its partitions, so a partition's is its
+-- parent's clone (not own); every other relation, a tracked table made a partition of an untracked one
+-- included, has its own.
+CREATE FUNCTION witness._wanted_capture_triggers() RETURNS TABLE (relid oid, root oid, tgname name, own boolean)
+LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$
+	WITH tree AS (
+		SELECT m.* FROM witness._tracked_tree() m WHERE NOT m.is_other_temp AND m.relkind IN ('r', 'p')
+	)
+	SELECT m.relid, m.root, 'witness_capture'::name, m.is_tracked OR NOT m.is_partition FROM tree m
+	UNION ALL
+	SELECT m.relid, m.root, 'witness_capture_truncate'::name, true FROM tree m WHERE m.relkind = 'r'
+$$;
+COMMENT ON FUNCTION witness._wanted_capture_triggers() IS 'internal: the capture triggers each captured relation must have, and which of them pg_witness creates itself (the rest are clones of a parent''s)';
+
 -- Runs a second round when it dropped a trigger: a dropped parent trigger can take a clone with it
 -- that a tracked partition needed (docs/capture.md).
 CREATE OR REPLACE FUNCTION witness._sync_capture_triggers() RETURNS TABLE (relid oid, change text)
@@ -1645,15 +1663,8 @@ BEGIN
 	FOR sync_round IN 1 .. 2 LOOP
 	dropped := false;
 	FOR r IN
-		WITH tree AS (
-			SELECT * FROM witness._tracked_tree() m WHERE NOT m.is_other_temp
-		), wanted AS (
-			-- PostgreSQL clones the row trigger of a partitioned table to its partitions; every other
-			-- relation, a tracked table made a partition of an untracked one included, has its own.
-			SELECT m.relid, 'witness_capture'::name AS tgname FROM tree m
-			WHERE (m.is_tracked OR NOT m.is_partition) AND m.relkind IN ('r', 'p')
-			UNION ALL
-			SELECT m.relid, 'witness_capture_truncate' FROM tree m WHERE m.relkind = 'r'
+		WITH wanted AS (
+			SELECT m.relid, m.tgname FROM witness._wanted_capture_triggers() m WHERE m.own
 		), present AS (
 			SELECT t.tgrelid AS relid, t.tgname FROM pg_trigger t
 			JOIN pg_class c ON c.oid = t.tgrelid
@@ -7241,15 +7252,9 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 				-- a restore without its post-data section makes none and runs no command that could be
 				-- recorded (an attack review); one restored with a WHEN clause captures nothing (the
 				-- review of the check). Once a day while it lasts.
-				FOR r IN WITH cap_tree AS (
-				             SELECT ct.* FROM witness._tracked_tree() ct WHERE NOT ct.is_other_temp AND ct.relkind IN ('r', 'p')
-				         ), cap_wanted AS (
-				             -- A partition's is a clone of its parent's, as checked as any (a review disabled one).
-				             SELECT ct.relid, ct.root, 'witness_capture'::name AS tgname FROM cap_tree ct
-				             UNION ALL
-				             SELECT ct.relid, ct.root, 'witness_capture_truncate' FROM cap_tree ct WHERE ct.relkind = 'r'
-				         )
-				         SELECT cw.relid, cw.root, string_agg(cw.tgname, ', ' ORDER BY cw.tgname) AS missing FROM cap_wanted cw
+				-- A partition's clone of its parent's is checked as any (a review disabled one).
+				FOR r IN SELECT cw.relid, cw.root, string_agg(cw.tgname, ', ' ORDER BY cw.tgname) AS missing
+				         FROM witness._wanted_capture_triggers() cw
 				         WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_trigger tg WHERE tg.tgrelid = cw.relid AND tg.tgname = cw.tgname
 				                           AND witness._is_capture_trigger(tg))
 				         GROUP BY cw.relid, cw.root ORDER BY cw.relid LOOP
