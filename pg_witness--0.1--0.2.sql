@@ -3586,10 +3586,17 @@ AS $$ SELECT witness._take_mutex('legal_hold') $$;
 COMMENT ON FUNCTION witness._hold_lock() IS 'internal: takes the lock (witness.mutex) under which legal holds are placed and released';
 REVOKE ALL ON FUNCTION witness._hold_lock() FROM PUBLIC;
 
+-- What capture writes for a value of a column's type: witness.hold() checks a row key with it.
+CREATE FUNCTION witness._captured_value(name text, type oid, typmod integer, value text) RETURNS jsonb
+AS 'MODULE_PATHNAME', 'witness_captured_value' LANGUAGE C STRICT STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION witness._captured_value(text, oid, integer, text) IS 'internal: the JSON object {name: v}, v being what capture writes for the text value of a column of the type (a money value is given as its integer minor units, as captured)';
+REVOKE ALL ON FUNCTION witness._captured_value(text, oid, integer, text) FROM PUBLIC;
+
 -- A row key that can match no entry of a tracked table (a column that is not one of its key columns,
--- or a value of another JSON type than capture writes for the column: {"id": "1"} for an integer) held
--- nothing while it read as in force (an attack review). Raises 22023 naming what capture writes. What
--- entries in clear already carry is accepted too: a key column renamed or retyped since, or a table
+-- or a value capture does not write so: {"id": "1"} for an integer, an unpadded char(5), an upper-case
+-- uuid) held nothing while it read as in force (attack reviews). Each value is put through capture's
+-- own conversion (witness._captured_value()) and must come out as given; the error shows what capture
+-- writes. What entries already carry is accepted too: a key column renamed or retyped since, or a table
 -- once tracked with other key columns, left entries with other keys (the review of the check).
 CREATE FUNCTION witness._check_hold_row_key(tbl regclass, keys text[], row_key jsonb) RETURNS void
 LANGUAGE plpgsql STABLE
@@ -3599,87 +3606,66 @@ AS $$
 DECLARE
 	k record;
 	typ oid;
+	typmod integer;
 	typ_name text;
-	expected text;
 	base oid;
 	known boolean;
-	given text;
-	canon text;
-	text_differs boolean;
+	captured jsonb; -- {key: what capture writes for the given value}; NULL: not a value of the column's type
+	differs boolean;
 	nsp text;
 	rel text;
 BEGIN
 	SELECT n.nspname, c.relname INTO nsp, rel FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = tbl;
 	FOR k IN SELECT j.key, jsonb_typeof(j.value) AS got, j.value FROM jsonb_each(row_key) j LOOP
 		known := k.key = ANY (COALESCE(keys, '{}'));
-		expected := NULL;
-		text_differs := false;
+		captured := NULL;
+		differs := false;
+		-- JSON null is a nullable key column's value.
 		IF known AND k.got <> 'null' THEN
-			SELECT a.atttypid, format_type(a.atttypid, a.atttypmod) INTO typ, typ_name
+			SELECT a.atttypid, a.atttypmod, format_type(a.atttypid, a.atttypmod) INTO typ, typmod, typ_name
 			FROM pg_attribute a WHERE a.attrelid = tbl AND a.attname = k.key AND NOT a.attisdropped;
-			-- A domain's values are its base type's, through every level (a review's domain over a domain).
-			LOOP
-				SELECT NULLIF(t.typbasetype, 0) INTO base FROM pg_type t WHERE t.oid = typ;
-				EXIT WHEN base IS NULL;
-				typ := base;
-			END LOOP;
-			-- As capture writes them (src/pg/capture/capture_plan.cpp, value_capture.cpp): integers, oid
-			-- and money as numbers, booleans, numbers but NaN and the infinities, jsonb as it is, object
-			-- references by name (or number), every other type, json included, as its text.
-			expected := CASE
-				WHEN typ IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype, 'oid'::regtype, 'money'::regtype) THEN 'number'
-				WHEN typ = 'bool'::regtype THEN 'boolean'
-				WHEN typ IN ('numeric'::regtype, 'float4'::regtype, 'float8'::regtype) THEN
-					CASE WHEN k.got = 'string' AND k.value #>> '{}' IN ('NaN', 'Infinity', '-Infinity') THEN 'string' ELSE 'number' END
-				WHEN typ = 'jsonb'::regtype OR typ IS NULL
-				     OR (SELECT t.typname LIKE 'reg%' AND n.nspname = 'pg_catalog' FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.oid = typ) THEN NULL
-				ELSE 'string'
+			BEGIN
+				-- Input read under this function's settings (a time without a zone is UTC).
+				captured := witness._captured_value(k.key, typ, typmod, k.value #>> '{}');
+			EXCEPTION WHEN others THEN
+				captured := NULL;
 			END;
-			-- A text is compared as captured, so it must be the text capture writes for that value, under
-			-- capture's output settings (this function's): char(n) padded, a uuid in lower case, an inet
-			-- without /32, a time in UTC (a review held such values as typed, and they matched nothing).
-			IF expected = 'string' AND k.got = 'string' THEN
-				given := k.value #>> '{}';
-				BEGIN
-					-- format('%s') calls the type's output function, as capture does (a cast to text
-					-- would trim char(n)).
-					EXECUTE format('SELECT format(''%%s'', %L::%s)', given, typ_name) INTO canon;
-				EXCEPTION WHEN others THEN
-					canon := NULL;
-				END;
-				text_differs := canon IS DISTINCT FROM given;
-				IF (SELECT t.typname FROM pg_type t WHERE t.oid = typ) = 'citext' THEN
-					RAISE WARNING 'the value of "%" is compared as captured, letter case included', k.key
-						USING DETAIL = format('Column %s is of type %s: a row stored as %L matches this hold only if it was written so.', k.key, typ_name, given);
-				END IF;
+			differs := captured IS DISTINCT FROM jsonb_build_object(k.key, k.value);
+			-- citext compares without case; what capture writes, and what a hold matches, does not.
+			base := typ;
+			WHILE (SELECT NULLIF(t.typbasetype, 0) FROM pg_type t WHERE t.oid = base) IS NOT NULL LOOP
+				base := (SELECT t.typbasetype FROM pg_type t WHERE t.oid = base);
+			END LOOP;
+			IF NOT differs AND (SELECT t.typname FROM pg_type t WHERE t.oid = base) = 'citext' THEN
+				RAISE WARNING 'the value of "%" is compared as captured, letter case included', k.key
+					USING DETAIL = format('Column %s is of type %s: a row stored as %s matches this hold only if it was written so.', k.key, typ_name, k.value);
 			END IF;
 		END IF;
-		-- Only a key the catalog says no entry carries is looked for among the entries (a scan).
-		CONTINUE WHEN known AND (expected IS NULL OR k.got = expected) AND NOT text_differs;
+		-- Only a key the catalog says no entry carries is looked for among the entries (a scan), as
+		-- retention matches holds: by containment.
+		CONTINUE WHEN known AND NOT differs;
 		CONTINUE WHEN EXISTS (SELECT FROM witness.entry e WHERE e.schema_name = nsp AND e.table_name = rel AND e.row_key IS NOT NULL
-		                      AND CASE WHEN text_differs THEN e.row_key::jsonb -> k.key = k.value
-		                               ELSE jsonb_typeof(e.row_key::jsonb -> k.key) = k.got END);
+		                      AND e.row_key::jsonb @> jsonb_build_object(k.key, k.value));
 		IF NOT known THEN
 			RAISE EXCEPTION 'cannot hold row key %: "%" is not a key column of %', row_key::text, k.key, tbl
 				USING ERRCODE = 'invalid_parameter_value',
-				      DETAIL = CASE WHEN keys IS NULL THEN format('%s is tracked without a row key, and no entry of it carries "%s".', tbl, k.key)
-				                    ELSE format('Entries of %s carry the row key columns %s, and none carries "%s".', tbl, array_to_string(keys, ', '), k.key) END,
+				      DETAIL = CASE WHEN keys IS NULL THEN format('%s is tracked without a row key, and no entry of it carries "%s" so.', tbl, k.key)
+				                    ELSE format('Entries of %s carry the row key columns %s, and none carries "%s" so.', tbl, array_to_string(keys, ', '), k.key) END,
 				      HINT = 'Name key columns as they are spelled, with the values the rows have.';
 		END IF;
-		IF text_differs THEN
-			RAISE EXCEPTION 'cannot hold row key %: capture does not write the value of "%" so', row_key::text, k.key
+		IF jsonb_typeof(captured -> k.key) <> k.got THEN
+			RAISE EXCEPTION 'cannot hold row key %: the value of "%" is a JSON %, and entries carry a %', row_key::text, k.key, k.got, jsonb_typeof(captured -> k.key)
 				USING ERRCODE = 'invalid_parameter_value',
-				      DETAIL = CASE WHEN canon IS NULL THEN format('%L is not a value of type %s, and no entry carries it.', given, typ_name)
-				                    ELSE format('Capture writes the %s value %L as %L, and no entry carries %L.', typ_name, given, canon, given) END,
-				      HINT = CASE WHEN canon IS NULL THEN 'Give the value as the rows have it.'
-				                  ELSE format('Write it as captured: {"%s": %s}.', k.key, to_jsonb(canon)::text) END;
+				      DETAIL = format('Column %s is of type %s; capture writes this value as %s, and no entry carries %s.', k.key, typ_name, captured -> k.key, k.value),
+				      HINT = format('Write it as captured: %s.', captured);
 		END IF;
-		RAISE EXCEPTION 'cannot hold row key %: the value of "%" is a JSON %, and entries carry a %', row_key::text, k.key, k.got, expected
+		RAISE EXCEPTION 'cannot hold row key %: capture does not write the value of "%" so', row_key::text, k.key
 			USING ERRCODE = 'invalid_parameter_value',
-			      DETAIL = format('Column %s is of type %s; capture writes its values as JSON %ss, and no entry carries a %s.', k.key, typ::regtype, expected, k.got),
-			      HINT = CASE expected WHEN 'number' THEN format('Write it unquoted: {"%s": 42}.', k.key)
-			                           WHEN 'string' THEN format('Quote it: {"%s": "..."}.', k.key)
-			                           ELSE format('Write true or false: {"%s": true}.', k.key) END;
+			      DETAIL = CASE WHEN captured IS NULL THEN format('%s is not a value of type %s, and no entry carries it.', k.value, typ_name)
+			                    ELSE format('Capture writes the %s value %s as %s, and no entry carries %s.', typ_name, k.value, captured -> k.key, k.value) END,
+			      HINT = CASE WHEN captured IS NULL AND base = 'money'::regtype THEN format('Capture writes a money value as its integer minor units: {"%s": 1250} for 12.50.', k.key)
+			                  WHEN captured IS NULL THEN 'Give the value as the rows have it.'
+			                  ELSE format('Write it as captured: %s.', captured) END;
 	END LOOP;
 END
 $$;

@@ -478,6 +478,31 @@ SELECT witness.untrack('lh.texts') IS NOT NULL AS untracked;
 DROP TABLE lh.texts;
 SELECT witness.untrack('lh.typed') IS NOT NULL AS untracked;
 DROP TABLE lh.typed;
+-- The check puts each value through capture's own conversion (witness._captured_value()): the row key
+-- capture wrote for a row of every kind of key column is accepted as it is; a money value is given as
+-- capture writes it (its integer minor units), a json value as its text.
+CREATE TABLE lh.kinds (m money, jb jsonb, js text, n numeric, f float8, b boolean, by bytea, iv interval,
+                       a int[], rc regclass, r int4range, PRIMARY KEY (m, jb, js, n, f, b, by, iv, a, rc, r));
+ALTER TABLE lh.kinds ALTER COLUMN js TYPE json USING js::json, DROP CONSTRAINT kinds_pkey,
+	ADD PRIMARY KEY (m, jb, n, f, b, by, iv, a, rc, r);
+SELECT witness.track('lh.kinds', 'pii', key_columns => '{m,jb,js,n,f,b,by,iv,a,rc,r}', encrypt => false) IS NOT NULL AS tracked;
+SET TimeZone = 'America/New_York'; SET DateStyle = 'SQL, DMY'; SET IntervalStyle = 'sql_standard'; SET extra_float_digits = 0;
+INSERT INTO lh.kinds VALUES (12.5, '{"a": 1, "b": [2, 3]}', '{"z" : 1}', 'NaN', 0.1, true, '\x00ff', '1 day 02:00', '{1,2}', 'lh.customer', '[1,5)');
+RESET TimeZone; RESET DateStyle; RESET IntervalStyle; RESET extra_float_digits;
+SELECT e.row_key FROM witness.entry e WHERE e.schema_name = 'lh' AND e.table_name = 'kinds';
+BEGIN;
+SELECT witness.hold('h-kinds', 'r', "table" => 'lh.kinds',
+                    row_key => (SELECT e.row_key::jsonb FROM witness.entry e WHERE e.schema_name = 'lh' AND e.table_name = 'kinds')) > 0 AS held;
+ROLLBACK;
+BEGIN;
+SELECT witness.hold('h-kinds', 'r', "table" => 'lh.kinds', row_key => '{"jb": {"a": 1}, "m": 1250, "f": 0.10}') > 0 AS held;
+ROLLBACK;
+SELECT witness.hold('h', 'r', "table" => 'lh.kinds', row_key => '{"m": "$12.50"}');
+SELECT witness.hold('h', 'r', "table" => 'lh.kinds', row_key => '{"js": {"z": 1}}');
+SELECT witness.hold('h', 'r', "table" => 'lh.kinds', row_key => '{"iv": "1 day 02:00:00"}');
+SELECT witness.hold('h', 'r', "table" => 'lh.kinds', row_key => '{"rc": "customer"}');
+SELECT witness.untrack('lh.kinds') IS NOT NULL AS untracked;
+DROP TABLE lh.kinds;
 DROP DOMAIN lh.d2;
 DROP DOMAIN lh.d1;
 SELECT witness.untrack('lh.retyped') IS NOT NULL AS untracked;

@@ -235,16 +235,8 @@ void build_plan(CapturePlan *plan, Relation rel)
 		c->name = TextDatumGetCString(SPI_getbinval(row, tt->tupdesc, 6, &isnull));
 		c->name_len = strlen(c->name);
 		c->tags = DatumGetInt16(SPI_getbinval(row, tt->tupdesc, 8, &isnull));
-		Form_pg_attribute att = TupleDescAttr(desc, c->attnum - 1);
-		c->typlen = att->attlen;
-		c->typbyval = att->attbyval;
-		c->category = category_of(att->atttypid);
-		if (c->category == ValueCategory::Text && (holds_composite(att->atttypid) || holds_object_reference(att->atttypid)))
+		if (plan_column(c, TupleDescAttr(desc, c->attnum - 1)->atttypid, cxt))
 			plan->fixed_search_path = true;
-		Oid outfn;
-		bool varlena;
-		getTypeOutputInfo(att->atttypid, &outfn, &varlena);
-		fmgr_info_cxt(outfn, &c->output, cxt);
 		// remember subject/key by attnum, resolved after sorting
 		if (DatumGetBool(SPI_getbinval(row, tt->tupdesc, 9, &isnull)))
 			plan->subject = c->attnum;
@@ -290,6 +282,17 @@ void on_namespace_invalidation(Datum, int, uint32)
 }
 
 } // namespace
+
+bool plan_column(ColumnPlan *c, Oid typoid, MemoryContext cxt)
+{
+	get_typlenbyval(typoid, &c->typlen, &c->typbyval);
+	c->category = category_of(typoid);
+	Oid outfn;
+	bool varlena;
+	getTypeOutputInfo(typoid, &outfn, &varlena);
+	fmgr_info_cxt(outfn, &c->output, cxt);
+	return c->category == ValueCategory::Text && (holds_composite(typoid) || holds_object_reference(typoid));
+}
 
 void register_config_invalidation()
 {

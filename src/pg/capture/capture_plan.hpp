@@ -75,6 +75,10 @@ struct CapturePlan {
 	bool encrypt;
 };
 
+// Fills how a column of type typoid is captured (category, type length, output function in cxt); true
+// when its values must be printed under the fixed search path (CapturePlan::fixed_search_path).
+bool plan_column(ColumnPlan *c, Oid typoid, MemoryContext cxt);
+
 // The capture plan for a relation with a capture trigger; raises ERROR if it is not tracked.
 const CapturePlan *capture_plan_for(Relation rel);
 
