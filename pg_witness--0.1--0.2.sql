@@ -7077,23 +7077,44 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 		BEGIN
 			rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'mass_change');
 			IF rl.enabled THEN
-				FOR r IN SELECT e.xid, e.schema_name, e.table_name, count(*) FILTER (WHERE e.op = 'U') AS updated,
-				                count(*) FILTER (WHERE e.op = 'D') AS deleted, bool_or(e.op = 'T') AS truncated,
-				                min(e.current_user_name) AS who, min(e.stmt_time) AS at, min(e.id) AS first_id, max(e.id) AS last_id
-				         FROM (SELECT u.* FROM unnest(us) u WHERE NOT w.sliced
-				               UNION ALL
-				               SELECT (m.entry).* FROM witness._alert_block_once(w.sliced, w.first_block, w.from_id) m) e
-				         WHERE e.op IN ('U', 'D', 'T') AND e.schema_name <> 'witness'
-				         GROUP BY e.xid, e.schema_name, e.table_name
-				         HAVING count(*) FILTER (WHERE e.op IN ('U', 'D')) > rl.threshold OR bool_or(e.op = 'T')
-				         ORDER BY min(e.id) LOOP
+				-- One table under two names is one table: a table renamed or moved to another schema within
+				-- the transaction has entries under each name (an attack review split a mass deletion in two
+				-- so, and no alert was raised). Names are mapped to the tracked table that has or had them.
+				FOR r IN WITH ch AS (
+				             SELECT u.* FROM unnest(us) u WHERE NOT w.sliced
+				             UNION ALL
+				             SELECT (m.entry).* FROM witness._alert_block_once(w.sliced, w.first_block, w.from_id) m
+				         ), per_name AS (
+				             SELECT c.xid, c.schema_name, c.table_name, count(*) FILTER (WHERE c.op = 'U') AS updated,
+				                    count(*) FILTER (WHERE c.op = 'D') AS deleted, bool_or(c.op = 'T') AS truncated,
+				                    min(c.current_user_name) AS who, min(c.stmt_time) AS at, min(c.id) AS first_id, max(c.id) AS last_id
+				             FROM ch c WHERE c.op IN ('U', 'D', 'T') AND c.schema_name <> 'witness'
+				             GROUP BY c.xid, c.schema_name, c.table_name
+				         ), named AS (
+				             SELECT p.*, COALESCE((SELECT t.relid::oid::text FROM witness.tracked_table t WHERE t.schema_name = p.schema_name AND t.table_name = p.table_name),
+				                                  (SELECT min(t.relid::oid)::text FROM witness.tracked_table t
+				                                   WHERE t.former_names @> jsonb_build_array(jsonb_build_array(p.schema_name, p.table_name))),
+				                                  format('%I.%I', p.schema_name, p.table_name)) AS ident
+				             FROM per_name p
+				         )
+				         SELECT p.xid, (array_agg(p.schema_name ORDER BY p.first_id))[1] AS schema_name, (array_agg(p.table_name ORDER BY p.first_id))[1] AS table_name,
+				                array_agg(format('%I.%I', p.schema_name, p.table_name) ORDER BY p.first_id) AS names,
+				                sum(p.updated) AS updated, sum(p.deleted) AS deleted, bool_or(p.truncated) AS truncated,
+				                min(p.who) AS who, min(p.at) AS at, min(p.first_id) AS first_id, max(p.last_id) AS last_id
+				         FROM named p
+				         GROUP BY p.xid, p.ident
+				         HAVING sum(p.updated + p.deleted) > rl.threshold OR bool_or(p.truncated)
+				         ORDER BY min(p.first_id) LOOP
 					PERFORM witness._raise_alert(rl, format('%s:%s.%s', r.xid, r.schema_name, r.table_name),
 					        CASE WHEN r.truncated THEN format('%s truncated %I.%I', r.who, r.schema_name, r.table_name)
-					             ELSE format('%s changed %s rows of %I.%I in one transaction (%s updated, %s deleted; threshold %s)',
-					                         r.who, r.updated + r.deleted, r.schema_name, r.table_name, r.updated, r.deleted, rl.threshold) END,
+					             ELSE format('%s changed %s rows of %I.%I%s in one transaction (%s updated, %s deleted; threshold %s)',
+					                         r.who, r.updated + r.deleted, r.schema_name, r.table_name,
+					                         CASE WHEN cardinality(r.names) > 1 THEN format(' (renamed within it: %s)', array_to_string(r.names, ', ')) ELSE '' END,
+					                         r.updated, r.deleted, rl.threshold) END,
 					        jsonb_build_object('xid', r.xid::text, 'table', format('%I.%I', r.schema_name, r.table_name), 'role', r.who,
 					                           'updated', r.updated, 'deleted', r.deleted, 'truncated', r.truncated, 'threshold', rl.threshold,
-					                           'stmt_time', r.at, 'first_entry_id', r.first_id, 'last_entry_id', r.last_id));
+					                           'stmt_time', r.at, 'first_entry_id', r.first_id, 'last_entry_id', r.last_id)
+					        || CASE WHEN cardinality(r.names) > 1 THEN jsonb_build_object('names', to_jsonb(r.names)) ELSE '{}' END);
 				END LOOP;
 			END IF;
 		EXCEPTION WHEN others THEN
@@ -7211,7 +7232,8 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 				                OR (e.table_name = 'ddl_event' AND e.op = 'I'
 				                    AND (n.v ->> 'action' IN ('left', 'uncaptured')
 				                         OR (n.v ->> 'action' = 'setting changed'
-				                             AND n.v -> 'detail' ->> 'setting' IN ('witness.record_activity', 'witness.seal_interval', 'witness.verify_interval', 'shared_preload_libraries'))))
+				                             AND n.v -> 'detail' ->> 'setting' IN ('witness.record_activity', 'witness.seal_interval', 'witness.verify_interval', 'shared_preload_libraries',
+				                                                                             'witness.full_verify_interval', 'witness.digest_interval', 'witness.digest_file', 'witness.hmac_key_file', 'witness.ed25519_key_file', 'session_replication_role'))))
 				                OR (e.table_name = 'activity' AND e.op = 'I'
 				                    AND (n.v ->> 'kind' = 'catalog write' OR (n.v ->> 'kind' = 'capture control' AND (n.v ->> 'message' NOT LIKE 'created%' OR n.v ->> 'object_name' LIKE 'a column of table %')))))
 				         ORDER BY e.id LOOP

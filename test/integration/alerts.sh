@@ -11,7 +11,8 @@
 #   - failed logins above the threshold raise denied_spike;
 #   - valid scheduled verifications raise nothing; a superuser tampers with a sealed entry and the
 #     next scheduled verification raises verification_failed (after its WARNING in the server log);
-#   - every alert is an entry of the chain, and witness.verify() still finds only the tampering.
+#   - every alert is an entry of the chain, and witness.verify() still finds only the tampering;
+#   - switching background sealing off (witness.seal_interval = 0) raises capture_off in one last pass.
 #
 # Environment: PG_BINDIR (as scripts/test.sh passes it). Runs as root (the cluster belongs to
 # PG_OS_USER, postgres) or as the owner of the cluster. Takes about 30 s.
@@ -126,5 +127,15 @@ for rule in mass_change new_client_address denied_spike verification_failed; do
 	check_ok "NOTIFY witness_alert for $rule (alert $ID)" \
 		"$(grep -q "Asynchronous notification \"witness_alert\" with payload \"{\"rule\": \"$rule\", \"summary\": .*\"alert_id\": $ID, \"severity\": " "$WORK/listen.out" && echo ok || { echo "not in:"; cat "$WORK/listen.out"; })"
 done
+
+# ---------------------------------------------------------------------------------------------
+say "capture_off: switching background sealing off seals and alerts the change in one last pass"
+q "ALTER SYSTEM SET witness.seal_interval = 0" >/dev/null
+q "SELECT pg_reload_conf()" >/dev/null
+wait_for "the capture_off alert for witness.seal_interval" 30 \
+	"SELECT count(*) >= 1 FROM witness.alert WHERE rule = 'capture_off' AND summary LIKE '%witness.seal_interval%'" || true
+check "capture_off raised for the change that switched sealing off" "1" \
+	"SELECT count(*) FROM witness.alert WHERE rule = 'capture_off' AND summary LIKE '%changed witness.seal_interval (ALTER SYSTEM)'"
+check "background sealing is off" "off" "SELECT background_sealing FROM witness.stats"
 
 finish "alerts"

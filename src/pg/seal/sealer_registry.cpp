@@ -310,6 +310,15 @@ void registry_wake(Oid db)
 		SetLatch(latch);
 }
 
+void registry_wake_all()
+{
+	LWLockAcquire(registry->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < registry->used; i++)
+		if (registry->schedule[i].in_use && !registry->schedule[i].absent)
+			registry->schedule[i].wake = true;
+	LWLockRelease(registry->lock);
+}
+
 bool registry_status(Oid db, SealerDbStatus *out)
 {
 	memset(out, 0, sizeof(*out));

@@ -92,6 +92,8 @@ bool registry_sealer_passes_again(Oid db, TimestampTz now);
 // No pass now (the database is locked by DROP DATABASE or another exclusive command, or gone): the
 // next comes one interval later.
 void registry_postpone(Oid db, TimestampTz now);
+// Marks every database for a pass now: the last round when background sealing is switched off.
+void registry_wake_all();
 // The worker stopped; a pass it did not report is recorded as Lost.
 void registry_worker_stopped(Oid db);
 

@@ -247,6 +247,8 @@ PassResult one_pass(Oid database, MemoryContext keep)
 // connecting for every pass cost a busy two-core machine more CPU than the seal itself
 // (docs/performance.md, "Workers that stay").
 constexpr long kSealerStayMs = 60 * 1000;
+// The interval the last round picks databases with when sealing is off: none is due by time.
+constexpr int kLastRoundNeverMs = 1000 * 1000 * 1000;
 // How often a waiting sealer looks whether it must leave (a DROP DATABASE waits for it).
 constexpr long kSealerLookMs = 200;
 
@@ -335,6 +337,8 @@ void witness_launcher_main(Datum)
 	int nrunning = 0;
 	TimestampTz last_scan = 0;
 	bool warned_slots = false, warned_records = false;
+	int last_interval_ms = setting_seal_interval_ms;
+	bool last_round = false;
 	for (;;) {
 		TimestampTz now = GetCurrentTimestamp();
 		if (last_scan == 0 || TimestampDifferenceExceeds(last_scan, now, kRescanMs)) {
@@ -357,11 +361,24 @@ void witness_launcher_main(Datum)
 				i++;
 			}
 		}
-		long timeout_ms = setting_seal_interval_ms > 0 ? kRescanMs : kIdleNaptimeMs;
-		while (setting_seal_interval_ms > 0 && nrunning < Min(setting_max_sealers, kMaxSealersLimit)) {
+		// Sealing switched off (witness.seal_interval = 0): one last pass in every database, so that the
+		// entry recording the change is sealed and the alert rules see it (an attack review paused the
+		// sealer, and its capture_off alert waited for sealing to be switched on again).
+		if (last_interval_ms > 0 && setting_seal_interval_ms <= 0) {
+			registry_wake_all();
+			last_round = true;
+		}
+		last_interval_ms = setting_seal_interval_ms;
+		long timeout_ms = setting_seal_interval_ms > 0 || last_round ? kRescanMs : kIdleNaptimeMs;
+		while ((setting_seal_interval_ms > 0 || last_round) && nrunning < Min(setting_max_sealers, kMaxSealersLimit)) {
 			long wait_ms;
-			Oid db = registry_next_due(now, setting_seal_interval_ms, kReprobeMs, kRescanMs, &wait_ms);
+			// In the last round only the databases marked for it are due.
+			const int interval_ms = setting_seal_interval_ms > 0 ? setting_seal_interval_ms : kLastRoundNeverMs;
+			Oid db = registry_next_due(now, interval_ms, setting_seal_interval_ms > 0 ? kReprobeMs : kLastRoundNeverMs, kRescanMs, &wait_ms);
 			if (!OidIsValid(db)) {
+				// Over once no marked database waits and every sealer it started has stopped.
+				if (setting_seal_interval_ms <= 0 && nrunning == 0)
+					last_round = false;
 				timeout_ms = Min(timeout_ms, wait_ms);
 				break;
 			}
