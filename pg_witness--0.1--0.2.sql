@@ -1225,10 +1225,10 @@ BEGIN
 			ELSIF NOT verified THEN
 				problem := 'the payload does not match its commitment';
 			END IF;
-			-- Values longer than jsonb holds (256 MB, which a role with INSERT could write to make the
-			-- whole export fail): the entry is listed, verified, without them.
+			-- Values longer than jsonb holds (256 MB) or nested too deep for its input (both of which a role
+			-- with INSERT could write to make the whole export fail): the entry is listed, verified, without them.
 			IF p.values_omitted THEN
-				problem := concat_ws('; ', problem, 'values longer than 256 MB are not shown');
+				problem := concat_ws('; ', problem, 'values longer than 256 MB or nested too deeply are not shown');
 			END IF;
 		END IF;
 		op_name := CASE e.op WHEN 'I' THEN 'INSERT' WHEN 'U' THEN 'UPDATE' WHEN 'D' THEN 'DELETE' WHEN 'T' THEN 'TRUNCATE' ELSE e.op::text END;

@@ -495,4 +495,27 @@ bool json_is_valid(std::string_view json_text) noexcept
 	}
 }
 
+size_t json_nesting_depth(std::string_view json_text) noexcept
+{
+	size_t depth = 0;
+	size_t deepest = 0;
+	bool in_string = false;
+	for (size_t i = 0; i < json_text.size(); i++) {
+		const char c = json_text[i];
+		if (in_string) {
+			if (c == '\\')
+				i++; // the escaped character, a quote included
+			else if (c == '"')
+				in_string = false;
+		} else if (c == '"') {
+			in_string = true;
+		} else if (c == '[' || c == '{') {
+			deepest = std::max(deepest, ++depth);
+		} else if ((c == ']' || c == '}') && depth > 0) {
+			depth--;
+		}
+	}
+	return deepest;
+}
+
 } // namespace witness

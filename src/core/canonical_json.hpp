@@ -72,6 +72,11 @@ struct JsonbInputRules {
 // them (1e6 as 1000000). Throws JsonError naming the first problem. Never stops for interrupts.
 size_t check_jsonb_input(std::string_view json_text, const JsonbInputRules &rules);
 
+// The deepest nesting of arrays and objects in json_text (0 for a scalar), in one pass that keeps
+// nothing per level; brackets inside strings do not count. For text that is not valid JSON the
+// result is that of its brackets outside strings. Never throws.
+size_t json_nesting_depth(std::string_view json_text) noexcept;
+
 // Whether PostgreSQL's numeric holds a JSON number token (valid per RFC 8259): an exponent between
 // -1073741823 and 1073741823 exclusive, at most 16383 digits after the decimal point once the
 // exponent is applied, and its most significant digit at most at 10^131071. On true,

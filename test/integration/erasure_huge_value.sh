@@ -36,14 +36,14 @@ check "witness.export() of the table" "t" "SELECT count(*) > 2 FROM witness.expo
 
 say "the subject's export lists the entry, verified, without the value"
 check "JSON: the INSERT verified, its values not shown, the DELETE's too" \
-	"INSERT|true|values longer than 256 MB are not shown|[]
-DELETE|true|values longer than 256 MB are not shown|[]" \
+	"INSERT|true|values longer than 256 MB or nested too deeply are not shown|[]
+DELETE|true|values longer than 256 MB or nested too deeply are not shown|[]" \
 	"SELECT l ->> 'operation' || '|' || (l ->> 'verified') || '|' || (l ->> 'problem') || '|' || (l -> 'changes')::text
 	 FROM witness.subject_export('victim@huge.example', 'json', 'export of a huge value') WITH ORDINALITY AS x(line, n),
 	      LATERAL (SELECT line::json AS l) j WHERE n > 1 ORDER BY n"
 check "CSV: the same, in the note" "2" \
 	"SELECT count(*) FROM witness.subject_export('victim@huge.example', 'csv', 'export of a huge value') AS line
-	 WHERE line LIKE '%,true,values longer than 256 MB are not shown'"
+	 WHERE line LIKE '%,true,values longer than 256 MB or nested too deeply are not shown'"
 
 say "the subject is erased"
 check "entries erased" "2" "SELECT witness.erase_subject('victim@huge.example', 'erasure of a subject with a huge value')"

@@ -448,6 +448,23 @@ FROM witness.entry WHERE table_name = 'blank' ORDER BY id;
 SELECT FROM witness.untrack('sx.blank');
 DROP TABLE sx.blank;
 
+-- A value nested deeper than jsonb's recursive input takes on the export's stack: an attack review
+-- wrote one 14,500 deep with INSERT alone, at the limit of the writer's stack, and the subject's whole
+-- export failed ("stack depth limit exceeded"). Here a smaller stack for the export does the same to a
+-- value 5,000 deep. The entry is listed, verified, without its values; the subject's other entries too.
+CREATE TABLE sx.deep (id int PRIMARY KEY, email text, doc jsonb);
+SELECT FROM witness.track('sx.deep', subject_column => 'email', encrypt => false);
+INSERT INTO sx.deep VALUES (1, 'deep@sx.example', '{"order": 1}'),
+                           (2, 'deep@sx.example', (repeat('[', 5000) || repeat(']', 5000))::jsonb);
+SET max_stack_depth = '300kB';
+SELECT l ->> 'operation' AS operation, l ->> 'verified' AS verified, l ->> 'problem' AS problem, l -> 'changes' AS changes
+FROM witness.subject_export('deep@sx.example', 'json', 'deep values') x(line) CROSS JOIN LATERAL (SELECT x.line::jsonb AS l) j
+WHERE l ? 'entry_id' ORDER BY (l ->> 'entry_id')::bigint;
+SELECT count(*) AS csv_lines FROM witness.subject_export('deep@sx.example', 'csv', 'deep values');
+RESET max_stack_depth;
+SELECT FROM witness.untrack('sx.deep');
+DROP TABLE sx.deep;
+
 DROP TABLE sx.out, sx.csv, sx.by_index;
 SELECT witness.untrack('sx.nosubject');
 REVOKE ALL ON SCHEMA witness, sx FROM sx_nobody, sx_dpo;

@@ -399,3 +399,17 @@ TEST(JsonbInput, RefusesWhatJsonbRefuses)
 	EXPECT_THROW(check_jsonb_input("{\"caf\xe9\": \"\\u00e9\"}", other_encoding), JsonError);
 	EXPECT_THROW(check_jsonb_input("{\"a\": \"\x01\"}", other_encoding), JsonError);
 }
+
+// The export reads a payload's nesting before making it jsonb, whose recursive input would exhaust the
+// stack on a value nested some 14,500 deep (an attack review).
+TEST(JsonNestingDepth, CountsArraysAndObjectsOutsideStrings)
+{
+	EXPECT_EQ(witness::json_nesting_depth("1"), 0u);
+	EXPECT_EQ(witness::json_nesting_depth("\"[[[{\""), 0u);
+	EXPECT_EQ(witness::json_nesting_depth("{}"), 1u);
+	EXPECT_EQ(witness::json_nesting_depth("{\"a\":[1,{\"b\":[]}],\"c\":[]}"), 4u);
+	EXPECT_EQ(witness::json_nesting_depth("[\"\\\"[\",[\"\\\\\"],[[]]]"), 3u);
+	EXPECT_EQ(witness::json_nesting_depth("]]]["), 1u);
+	EXPECT_EQ(witness::json_nesting_depth(std::string(20000, '[') + std::string(20000, ']')), 20000u);
+	EXPECT_EQ(witness::json_nesting_depth(""), 0u);
+}

@@ -11,6 +11,7 @@
 #include "pg/verify/entry_hash.hpp"
 #include "pg/common/access_check.hpp"
 #include "pg/common/subtransaction.hpp"
+#include "core/canonical_json.hpp"
 
 extern "C" {
 #include "common/jsonapi.h"
@@ -38,9 +39,21 @@ Datum payload_jsonb(const JsonDoc &doc, bool *is_null)
 	return DirectFunctionCall1(jsonb_in, CStringGetDatum(json));
 }
 
-// Values this long may be too long for jsonb (whose containers hold at most 256 MB): they are made
-// jsonb in a subtransaction, so that one that is too long is omitted instead of failing the export.
+// Values this long may be too long for jsonb (whose containers hold at most 256 MB), and values nested
+// this deep may be too deep for its input, which recurses per level (a value written at the limit of
+// the writer's stack, some 14,500 levels, exhausted it in the export: an attack review). They are
+// made jsonb in a subtransaction, so that one that fails is omitted instead of failing the export.
 constexpr size_t kMaybeTooLongForJsonb = 128 * 1024 * 1024;
+constexpr size_t kMaybeTooDeepForJsonb = 1000;
+
+bool may_fail_as_jsonb(const JsonDoc &doc)
+{
+	if (doc.canonical_len >= kMaybeTooLongForJsonb)
+		return true;
+	// Nesting n deep takes 2n bytes: a shorter value cannot be too deep.
+	return doc.canonical_len > 2 * kMaybeTooDeepForJsonb &&
+	       json_nesting_depth(std::string_view(doc.canonical, doc.canonical_len)) > kMaybeTooDeepForJsonb;
+}
 
 struct JsonbAttempt {
 	const JsonDoc *doc;
@@ -54,10 +67,10 @@ void attempt_jsonb(void *arg)
 	a->result = payload_jsonb(*a->doc, &a->is_null);
 }
 
-// payload_jsonb(), and *omitted when the value is present but too long for jsonb (then NULL).
+// payload_jsonb(), and *omitted when the value is present but too long or too deep for jsonb (then NULL).
 Datum payload_jsonb_or_omit(const JsonDoc &doc, bool *is_null, bool *omitted)
 {
-	if (!doc.present || doc.canonical_len < kMaybeTooLongForJsonb)
+	if (!doc.present || doc.canonical == nullptr || !may_fail_as_jsonb(doc))
 		return payload_jsonb(doc, is_null);
 	JsonbAttempt a{&doc, (Datum)0, true};
 	char message[256];
