@@ -7077,13 +7077,35 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 		BEGIN
 			rl := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'mass_change');
 			IF rl.enabled THEN
-				-- One table under two names is one table: a table renamed or moved to another schema within
-				-- the transaction has entries under each name (an attack review split a mass deletion in two
-				-- so, and no alert was raised). Names are mapped to the tracked table that has or had them.
+				-- One table under several names is one table: a table renamed or moved to another schema
+				-- within the transaction has entries under each name (an attack review split a mass deletion
+				-- in two so, and no alert was raised). Names are joined through the transaction's own
+				-- "renamed" DDL events, which are in the same block: not through the catalog as it is at
+				-- evaluation (the review of the first fix silenced it by giving the old name to another
+				-- table, and merged two tables renamed after the transaction). A name another table takes
+				-- within the same transaction joins the two: that errs on the side of alerting.
 				FOR r IN WITH ch AS (
 				             SELECT u.* FROM unnest(us) u WHERE NOT w.sliced
 				             UNION ALL
 				             SELECT (m.entry).* FROM witness._alert_block_once(w.sliced, w.first_block, w.from_id) m
+				         ), ren AS (
+				             SELECT o.xid, o.v -> 'detail' ->> 'old_name' AS a, o.v -> 'detail' ->> 'new_name' AS b
+				             FROM (SELECT x.xid, x.new_values::jsonb AS v FROM unnest(es) x
+				                   WHERE NOT w.sliced AND x.table_name = 'ddl_event' AND x.schema_name = 'witness' AND x.op = 'I'
+				                   UNION ALL
+				                   SELECT (m.own).xid, (m.own).new_values::jsonb FROM witness._alert_block_once(w.sliced, w.first_block, w.from_id) m
+				                   WHERE (m.own).table_name = 'ddl_event' AND (m.own).schema_name = 'witness' AND (m.own).op = 'I') o
+				             WHERE o.v ->> 'action' = 'renamed'
+				         ), edge AS (
+				             SELECT g.xid, g.a, g.b FROM ren g UNION SELECT g.xid, g.b, g.a FROM ren g
+				         ), reach AS MATERIALIZED (
+				             -- Every name joined to each renamed name (a walk over a transaction's few renames).
+				             WITH RECURSIVE walk(xid, name, other) AS (
+				                 SELECT g.xid, g.a, g.b FROM edge g
+				                 UNION
+				                 SELECT k.xid, k.name, g.b FROM walk k JOIN edge g ON g.xid = k.xid AND g.a = k.other
+				             )
+				             SELECT k.xid, k.name, least(k.name, min(k.other)) AS ident FROM walk k GROUP BY k.xid, k.name
 				         ), per_name AS (
 				             SELECT c.xid, c.schema_name, c.table_name, count(*) FILTER (WHERE c.op = 'U') AS updated,
 				                    count(*) FILTER (WHERE c.op = 'D') AS deleted, bool_or(c.op = 'T') AS truncated,
@@ -7091,11 +7113,8 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 				             FROM ch c WHERE c.op IN ('U', 'D', 'T') AND c.schema_name <> 'witness'
 				             GROUP BY c.xid, c.schema_name, c.table_name
 				         ), named AS (
-				             SELECT p.*, COALESCE((SELECT t.relid::oid::text FROM witness.tracked_table t WHERE t.schema_name = p.schema_name AND t.table_name = p.table_name),
-				                                  (SELECT min(t.relid::oid)::text FROM witness.tracked_table t
-				                                   WHERE t.former_names @> jsonb_build_array(jsonb_build_array(p.schema_name, p.table_name))),
-				                                  format('%I.%I', p.schema_name, p.table_name)) AS ident
-				             FROM per_name p
+				             SELECT p.*, COALESCE(k.ident, format('%I.%I', p.schema_name, p.table_name)) AS ident
+				             FROM per_name p LEFT JOIN reach k ON k.xid = p.xid AND k.name = format('%I.%I', p.schema_name, p.table_name)
 				         )
 				         SELECT p.xid, (array_agg(p.schema_name ORDER BY p.first_id))[1] AS schema_name, (array_agg(p.table_name ORDER BY p.first_id))[1] AS table_name,
 				                array_agg(format('%I.%I', p.schema_name, p.table_name) ORDER BY p.first_id) AS names,
