@@ -7251,8 +7251,9 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 				                OR (e.table_name = 'ddl_event' AND e.op = 'I'
 				                    AND (n.v ->> 'action' IN ('left', 'uncaptured')
 				                         OR (n.v ->> 'action' = 'setting changed'
-				                             AND n.v -> 'detail' ->> 'setting' IN ('witness.record_activity', 'witness.seal_interval', 'witness.verify_interval', 'shared_preload_libraries',
-				                                                                             'witness.full_verify_interval', 'witness.digest_interval', 'witness.digest_file', 'witness.hmac_key_file', 'witness.ed25519_key_file', 'session_replication_role'))))
+				                             -- RESET ALL names no setting and resets them all (a review of the list).
+				                             AND (n.v -> 'detail' ->> 'operation' = 'reset all' OR n.v -> 'detail' ->> 'setting' IN ('witness.record_activity', 'witness.seal_interval', 'witness.verify_interval', 'shared_preload_libraries',
+				                                                                             'witness.full_verify_interval', 'witness.digest_interval', 'witness.digest_file', 'witness.hmac_key_file', 'witness.ed25519_key_file', 'session_replication_role')))))
 				                OR (e.table_name = 'activity' AND e.op = 'I'
 				                    AND (n.v ->> 'kind' = 'catalog write' OR (n.v ->> 'kind' = 'capture control' AND (n.v ->> 'message' NOT LIKE 'created%' OR n.v ->> 'object_name' LIKE 'a column of table %')))))
 				         ORDER BY e.id LOOP
@@ -7266,7 +7267,7 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 					             WHEN r.t = 'tracked_table'
 					             THEN format('%s.%s is no longer tracked (untracked or dropped by %s)', quote_ident(COALESCE(r.old_row ->> 'schema_name', '?')), quote_ident(COALESCE(r.old_row ->> 'table_name', '?')), r.who)
 					             WHEN r.new_row ->> 'action' = 'setting changed'
-					             THEN format('%s changed %s (%s)', r.new_row ->> 'role_name', r.new_row -> 'detail' ->> 'setting', r.new_row ->> 'command_tag')
+					             THEN format('%s changed %s (%s)', r.new_row ->> 'role_name', COALESCE(r.new_row -> 'detail' ->> 'setting', 'every setting (RESET ALL)'), r.new_row ->> 'command_tag')
 					             ELSE format('rows of %s.%s are no longer captured (%s by %s)', quote_ident(COALESCE(r.new_row ->> 'schema_name', '?')), quote_ident(COALESCE(r.new_row ->> 'table_name', '?')),
 					                         r.new_row ->> 'action', r.new_row ->> 'role_name') END,
 					        jsonb_build_object('entry_id', r.id, 'role', CASE WHEN r.t = 'activity' THEN r.new_row ->> 'session_user_name' ELSE r.who END)

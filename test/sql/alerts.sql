@@ -128,6 +128,8 @@ ALTER SYSTEM SET witness.digest_interval = 0;
 ALTER SYSTEM RESET witness.digest_interval;
 ALTER ROLE al_plain SET session_replication_role = replica;
 ALTER ROLE al_plain RESET session_replication_role;
+ALTER ROLE al_plain SET work_mem = '8MB';
+ALTER ROLE al_plain RESET ALL;
 SELECT * FROM al_check();
 -- DDL by the owner that removes or rewrites captured rows without a row trigger firing: a partition
 -- dropped (its rows as the planner last counted them), every row rewritten by a type change. Adding a
