@@ -12,7 +12,8 @@
 #   - valid scheduled verifications raise nothing; a superuser tampers with a sealed entry and the
 #     next scheduled verification raises verification_failed (after its WARNING in the server log);
 #   - every alert is an entry of the chain, and witness.verify() still finds only the tampering;
-#   - switching background sealing off (witness.seal_interval = 0) raises capture_off in one last pass.
+#   - switching background sealing off (witness.seal_interval = 0) raises capture_off in one last pass,
+#     also when it was switched off while the launcher was not running.
 #
 # Environment: PG_BINDIR (as scripts/test.sh passes it). Runs as root (the cluster belongs to
 # PG_OS_USER, postgres) or as the owner of the cluster. Takes about 30 s.
@@ -137,5 +138,17 @@ wait_for "the capture_off alert for witness.seal_interval" 30 \
 check "capture_off raised for the change that switched sealing off" "1" \
 	"SELECT count(*) FROM witness.alert WHERE rule = 'capture_off' AND summary LIKE '%changed witness.seal_interval (ALTER SYSTEM)'"
 check "background sealing is off" "off" "SELECT background_sealing FROM witness.stats"
+say "... also when the launcher starts again after the switch (terminated, or the server restarted)"
+q "ALTER SYSTEM SET witness.seal_interval = '1s'" >/dev/null
+q "SELECT pg_reload_conf()" >/dev/null
+wait_for "sealing on again, its change alerted" 30 \
+	"SELECT count(*) = 2 FROM witness.alert WHERE rule = 'capture_off' AND summary LIKE '%changed witness.seal_interval (ALTER SYSTEM)'" || true
+q "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = 'pg_witness launcher'" >/dev/null
+q "ALTER SYSTEM SET witness.seal_interval = 0" >/dev/null
+q "SELECT pg_reload_conf()" >/dev/null
+wait_for "the capture_off alert for switching it off again" 30 \
+	"SELECT count(*) = 3 FROM witness.alert WHERE rule = 'capture_off' AND summary LIKE '%changed witness.seal_interval (ALTER SYSTEM)'" || true
+check "capture_off raised for the second switch, made while no launcher ran" "3" \
+	"SELECT count(*) FROM witness.alert WHERE rule = 'capture_off' AND summary LIKE '%changed witness.seal_interval (ALTER SYSTEM)'"
 
 finish "alerts"

@@ -337,7 +337,10 @@ void witness_launcher_main(Datum)
 	int nrunning = 0;
 	TimestampTz last_scan = 0;
 	bool warned_slots = false, warned_records = false;
-	int last_interval_ms = setting_seal_interval_ms;
+	// A launcher starts as if sealing had been on: when it is off, the first round is the last round.
+	// A launcher started again (terminated, or the server restarted) after sealing was switched off
+	// would otherwise never see the switch (the review of the last round).
+	int last_interval_ms = 1;
 	bool last_round = false;
 	for (;;) {
 		TimestampTz now = GetCurrentTimestamp();
