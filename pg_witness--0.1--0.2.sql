@@ -3602,6 +3602,7 @@ CREATE FUNCTION witness._check_hold_row_key(tbl regclass, keys text[], row_key j
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp SET DateStyle = 'ISO, YMD' SET IntervalStyle = 'iso_8601'
 SET extra_float_digits = 1 SET bytea_output = 'hex' SET TimeZone = 'UTC' SET quote_all_identifiers = off
+SET array_nulls = on SET xmloption = content
 AS $$
 DECLARE
 	k record;
@@ -3636,6 +3637,13 @@ BEGIN
 			WHILE (SELECT NULLIF(t.typbasetype, 0) FROM pg_type t WHERE t.oid = base) IS NOT NULL LOOP
 				base := (SELECT t.typbasetype FROM pg_type t WHERE t.oid = base);
 			END LOOP;
+			-- regproc and regoper are written by name alone, which their input refuses for an overloaded
+			-- function or operator ("pg_catalog.+"): a string that does not read is taken as given.
+			IF captured IS NULL AND k.got = 'string' AND base IN ('regproc'::regtype, 'regoper'::regtype) THEN
+				differs := false;
+				RAISE WARNING 'the value of "%" is not checked: % does not read it back', k.key, typ_name
+					USING DETAIL = 'The hold matches entries that carry exactly this text.';
+			END IF;
 			IF NOT differs AND (SELECT t.typname FROM pg_type t WHERE t.oid = base) = 'citext' THEN
 				RAISE WARNING 'the value of "%" is compared as captured, letter case included', k.key
 					USING DETAIL = format('Column %s is of type %s: a row stored as %s matches this hold only if it was written so.', k.key, typ_name, k.value);
@@ -3646,6 +3654,14 @@ BEGIN
 		CONTINUE WHEN known AND NOT differs;
 		CONTINUE WHEN EXISTS (SELECT FROM witness.entry e WHERE e.schema_name = nsp AND e.table_name = rel AND e.row_key IS NOT NULL
 		                      AND e.row_key::jsonb @> jsonb_build_object(k.key, k.value));
+		-- Entries of an encrypted table carry their row key sealed: opened one by one (the review of the
+		-- check found legitimate holds of such tables refused). Without a key that opens them: not found.
+		BEGIN
+			CONTINUE WHEN EXISTS (SELECT FROM witness.entry e WHERE e.schema_name = nsp AND e.table_name = rel AND e.sealed_payload IS NOT NULL
+			                      AND (witness._entry_key_subject(e)).row_key @> jsonb_build_object(k.key, k.value));
+		EXCEPTION WHEN others THEN
+			NULL;
+		END;
 		IF NOT known THEN
 			RAISE EXCEPTION 'cannot hold row key %: "%" is not a key column of %', row_key::text, k.key, tbl
 				USING ERRCODE = 'invalid_parameter_value',

@@ -18,8 +18,8 @@ Datum witness_captured_value(PG_FUNCTION_ARGS);
 
 namespace
 {
-// The value as capture sees it: parsed by the type's input function (domain constraints included), then
-// converted under capture's pinned output settings. A money value is given as capture writes it, its
+// The value as capture sees it: parsed by the (base) type's input function, then converted under
+// capture's pinned output settings. A money value is given as capture writes it, its
 // stored integer (minor units): its text input reads "12" as 1200.
 witness::pg::CapturedValue capture_text(Oid typoid, int32 typmod, char *input)
 {
@@ -29,10 +29,14 @@ witness::pg::CapturedValue capture_text(Oid typoid, int32 typmod, char *input)
 	if (col.category == witness::pg::ValueCategory::Money) {
 		value = DirectFunctionCall1(int8in, CStringGetDatum(input));
 	} else {
+		// Read as the domain's base type: a row may predate a constraint added NOT VALID, and capture
+		// writes what the base type's output function prints (the review of the check).
+		int32 base_typmod = typmod;
+		const Oid base = getBaseTypeAndTypmod(typoid, &base_typmod);
 		Oid infn;
 		Oid ioparam;
-		getTypeInputInfo(typoid, &infn, &ioparam);
-		value = OidInputFunctionCall(infn, input, ioparam, typmod);
+		getTypeInputInfo(base, &infn, &ioparam);
+		value = OidInputFunctionCall(infn, input, ioparam, base_typmod);
 	}
 	witness::pg::CapturedValue out{};
 	witness::pg::OutputSettings saved;
