@@ -1,6 +1,7 @@
 #include "pg/seal/sealer_registry.hpp"
 
 #include "core/seal_schedule.hpp"
+#include "pg/common/settings.hpp"
 
 extern "C" {
 #include "storage/ipc.h"
@@ -40,6 +41,7 @@ struct Registry {
 	SealSchedule schedule[kMaxSealedDatabases];
 	DbRecord records[kMaxSealedDatabases];
 	uint64 maintainer_no_room; // how many claims found every maintainer place taken
+	int seal_interval_seen;    // witness.seal_interval as a launcher last saw it (kept across launchers)
 };
 
 Registry *registry = nullptr;
@@ -114,6 +116,7 @@ void sealer_registry_startup()
 	if (!found) {
 		memset(registry, 0, sizeof(Registry));
 		registry->lock = &(GetNamedLWLockTranche(kTrancheName))->lock;
+		registry->seal_interval_seen = setting_seal_interval_ms;
 	}
 	LWLockRelease(AddinShmemInitLock);
 }
@@ -308,6 +311,15 @@ void registry_wake(Oid db)
 	LWLockRelease(registry->lock);
 	if (latch != nullptr)
 		SetLatch(latch);
+}
+
+int registry_swap_seal_interval(int interval_ms)
+{
+	LWLockAcquire(registry->lock, LW_EXCLUSIVE);
+	const int seen = registry->seal_interval_seen;
+	registry->seal_interval_seen = interval_ms;
+	LWLockRelease(registry->lock);
+	return seen;
 }
 
 void registry_wake_all()

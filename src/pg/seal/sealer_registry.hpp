@@ -92,6 +92,9 @@ bool registry_sealer_passes_again(Oid db, TimestampTz now);
 // No pass now (the database is locked by DROP DATABASE or another exclusive command, or gone): the
 // next comes one interval later.
 void registry_postpone(Oid db, TimestampTz now);
+// Records witness.seal_interval as the launcher sees it now and returns what a launcher saw before
+// (the value at server start, before any): a launcher started again sees a switch made while none ran.
+int registry_swap_seal_interval(int interval_ms);
 // Marks every database for a pass now: the last round when background sealing is switched off.
 void registry_wake_all();
 // The worker stopped; a pass it did not report is recorded as Lost.

@@ -337,10 +337,9 @@ void witness_launcher_main(Datum)
 	int nrunning = 0;
 	TimestampTz last_scan = 0;
 	bool warned_slots = false, warned_records = false;
-	// A launcher starts as if sealing had been on: when it is off, the first round is the last round.
-	// A launcher started again (terminated, or the server restarted) after sealing was switched off
-	// would otherwise never see the switch (the review of the last round).
-	int last_interval_ms = 1;
+	// The interval a launcher saw last is kept in shared memory: a launcher started again after
+	// sealing was switched off while none ran (pg_terminate_backend()) sees the switch too (the review
+	// of the last round). A server started with sealing off runs no pass.
 	bool last_round = false;
 	for (;;) {
 		TimestampTz now = GetCurrentTimestamp();
@@ -367,11 +366,10 @@ void witness_launcher_main(Datum)
 		// Sealing switched off (witness.seal_interval = 0): one last pass in every database, so that the
 		// entry recording the change is sealed and the alert rules see it (an attack review paused the
 		// sealer, and its capture_off alert waited for sealing to be switched on again).
-		if (last_interval_ms > 0 && setting_seal_interval_ms <= 0) {
+		if (registry_swap_seal_interval(setting_seal_interval_ms) > 0 && setting_seal_interval_ms <= 0) {
 			registry_wake_all();
 			last_round = true;
 		}
-		last_interval_ms = setting_seal_interval_ms;
 		long timeout_ms = setting_seal_interval_ms > 0 || last_round ? kRescanMs : kIdleNaptimeMs;
 		while ((setting_seal_interval_ms > 0 || last_round) && nrunning < Min(setting_max_sealers, kMaxSealersLimit)) {
 			long wait_ms;
