@@ -4001,6 +4001,13 @@ CREATE FUNCTION witness._collector_guard() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+	-- Making a month's partition moves the month's entries out of the default partition
+	-- (witness._create_entry_partition()): a review's collector, whose default partition held entries
+	-- of a month with no partition yet, could make no partition again, for good.
+	IF TG_OP = 'DELETE' AND TG_LEVEL = 'ROW' AND TG_TABLE_SCHEMA = 'witness' AND TG_TABLE_NAME = 'entry_default'
+	   AND witness._in_internal_ddl() THEN
+		RETURN OLD;
+	END IF;
 	IF TG_TABLE_NAME = 'collector' THEN
 		IF TG_OP = 'INSERT' AND witness._in_internal_ddl() THEN
 			RETURN NEW;
@@ -4321,6 +4328,11 @@ BEGIN
 	COMMENT ON TRIGGER witness_collector_append_only ON witness.entry IS 'pg_witness: the collector refuses updates and deletions, the apply worker''s too';
 	COMMENT ON TRIGGER witness_collector_append_only ON witness.block IS 'pg_witness: the collector refuses updates and deletions, the apply worker''s too';
 	COMMENT ON TRIGGER witness_collector_erasure ON witness.entry IS 'pg_witness: applies an erasure shipped from the source to the entries it lists';
+	-- An entry that arrives twice is refused, not stored twice: a subscription dropped and made again
+	-- copied the whole trail a second time (a review), and every block then verified as tampered.
+	-- (An entry's id and statement time never change, and the time is the partition key.)
+	CREATE UNIQUE INDEX entry_collector_once ON witness.entry (id, stmt_time);
+	COMMENT ON INDEX witness.entry_collector_once IS 'pg_witness collector: each entry of the source once';
 	PERFORM witness._end_internal_ddl();
 	RAISE LOG 'pg_witness: database "%" became the collector of %', current_database(), source;
 	PERFORM witness._begin_internal_ddl();

@@ -96,6 +96,23 @@ VALUES (1, '700', now(), 1, 1, 2, 'I', 'public', 'shop', '{"id": 1}', 'ann', '{"
 SELECT id, erasure_id, new_values IS NOT NULL AS has_values FROM witness.entry ORDER BY id;
 ROLLBACK;
 
+-- An entry that arrives twice (a subscription dropped and made again copies the trail again) is
+-- refused, not stored twice (a review); one of a month with no partition yet waits in the default
+-- partition, and making that month's partition moves it there, on a collector too (the same review
+-- found a collector that could make no partition again).
+BEGIN;
+SET LOCAL session_replication_role = replica;
+INSERT INTO witness.entry (id, xid, stmt_time, backend_pid, tags, format, op, schema_name, table_name, row_key,
+                           new_values, session_user_name, current_user_name, leaf_hash, salt, commitment)
+VALUES (3, '702', date_trunc('month', now()) + interval '5 months', 1, 1, 2, 'I', 'public', 'shop', '{"id": 3}', '{"id": 3}', 'u', 'u', '\x00', '\x0102', '\x00');
+SAVEPOINT again;
+INSERT INTO witness.entry SELECT * FROM witness.entry WHERE id = 3;
+ROLLBACK TO again;
+SELECT tableoid::regclass AS partition FROM witness.entry WHERE id = 3;
+SELECT count(*) > 0 AS made FROM witness.create_entry_partitions(6);
+SELECT tableoid::regclass = 'witness.entry_default'::regclass AS still_default, count(*) FROM witness.entry WHERE id = 3 GROUP BY 1;
+ROLLBACK;
+
 \c contrib_regression
 \set VERBOSITY terse
 DROP DATABASE regress_witness_collector;
