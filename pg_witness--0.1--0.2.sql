@@ -6969,7 +6969,13 @@ BEGIN
 	            THEN ROW(m.id, m.xid, m.schema_name, m.table_name, m.op, m.current_user_name, m.session_user_name,
 	                     m.actor, m.client_addr, m.stmt_time)::witness._alert_entry END,
 	       CASE WHEN m.schema_name = 'witness' THEN m END
-	FROM witness._member_entries(b, prev_snapshot, COALESCE(from_id, b.first_entry_id), COALESCE(to_id, b.last_entry_id)) m;
+	FROM witness._member_entries(b, prev_snapshot, COALESCE(from_id, b.first_entry_id), COALESCE(to_id, b.last_entry_id)) m
+	-- Of pg_witness's own entries, those a rule reads, and no others: a review renamed a table 4,200
+	-- times in one transaction, each rename's witness.tracked_table entry carried the table's former
+	-- names, the window's own entries passed 1 GB, and no rule was evaluated again.
+	WHERE m.schema_name <> 'witness'
+	   OR (m.table_name IN ('ddl_event', 'activity', 'alert_rule', 'subject_access') AND m.op = 'I')
+	   OR (m.table_name = 'tracked_table' AND m.op = 'D');
 END
 $$;
 COMMENT ON FUNCTION witness._alert_members(witness.block, bigint, bigint) IS 'internal: the entries of a block with ids in a range (NULL: unbounded) the alert rules read: pg_witness''s own whole, the others by the columns of witness._alert_entry';
@@ -7129,8 +7135,13 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 				                   SELECT (m.own).xid, (m.own).new_values::jsonb FROM witness._alert_block_once(w.sliced, w.first_block, w.from_id) m
 				                   WHERE (m.own).table_name = 'ddl_event' AND (m.own).schema_name = 'witness' AND (m.own).op = 'I') o
 				             WHERE o.v ->> 'action' = 'renamed'
+						         ), many AS (
+				             -- A transaction of over 100 renames counts all its tables as one (erring on the side of
+				             -- alerting): the walk below grows with the square of its renames (the review of this rule).
+				             SELECT g.xid FROM ren g GROUP BY g.xid HAVING count(*) > 100
 				         ), edge AS (
-				             SELECT g.xid, g.a, g.b FROM ren g UNION SELECT g.xid, g.b, g.a FROM ren g
+				             SELECT g.xid, g.a, g.b FROM ren g WHERE g.xid NOT IN (SELECT y.xid FROM many y)
+				             UNION SELECT g.xid, g.b, g.a FROM ren g WHERE g.xid NOT IN (SELECT y.xid FROM many y)
 				         ), reach AS MATERIALIZED (
 				             -- Every name joined to each renamed name (a walk over a transaction's few renames).
 				             WITH RECURSIVE walk(xid, name, other) AS (
@@ -7146,7 +7157,8 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 				             FROM ch c WHERE c.op IN ('U', 'D', 'T') AND c.schema_name <> 'witness'
 				             GROUP BY c.xid, c.schema_name, c.table_name
 				         ), named AS (
-				             SELECT p.*, COALESCE(k.ident, format('%I.%I', p.schema_name, p.table_name)) AS ident
+				             SELECT p.*, CASE WHEN p.xid IN (SELECT y.xid FROM many y) THEN 'every table of the transaction'
+				                              ELSE COALESCE(k.ident, format('%I.%I', p.schema_name, p.table_name)) END AS ident
 				             FROM per_name p LEFT JOIN reach k ON k.xid = p.xid AND k.name = format('%I.%I', p.schema_name, p.table_name)
 				         )
 				         SELECT p.xid, (array_agg(p.schema_name ORDER BY p.first_id))[1] AS schema_name, (array_agg(p.table_name ORDER BY p.first_id))[1] AS table_name,
@@ -7161,12 +7173,13 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 					        CASE WHEN r.truncated THEN format('%s truncated %I.%I', r.who, r.schema_name, r.table_name)
 					             ELSE format('%s changed %s rows of %I.%I%s in one transaction (%s updated, %s deleted; threshold %s)',
 					                         r.who, r.updated + r.deleted, r.schema_name, r.table_name,
-					                         CASE WHEN cardinality(r.names) > 1 THEN format(' (renamed within it: %s)', array_to_string(r.names, ', ')) ELSE '' END,
+					                         CASE WHEN cardinality(r.names) > 1 THEN format(' (renamed within it: %s%s)', array_to_string(r.names[1:5], ', '),
+					                                                                     CASE WHEN cardinality(r.names) > 5 THEN format(' and %s more', cardinality(r.names) - 5) ELSE '' END) ELSE '' END,
 					                         r.updated, r.deleted, rl.threshold) END,
 					        jsonb_build_object('xid', r.xid::text, 'table', format('%I.%I', r.schema_name, r.table_name), 'role', r.who,
 					                           'updated', r.updated, 'deleted', r.deleted, 'truncated', r.truncated, 'threshold', rl.threshold,
 					                           'stmt_time', r.at, 'first_entry_id', r.first_id, 'last_entry_id', r.last_id)
-					        || CASE WHEN cardinality(r.names) > 1 THEN jsonb_build_object('names', to_jsonb(r.names)) ELSE '{}' END);
+					        || CASE WHEN cardinality(r.names) > 1 THEN jsonb_build_object('names', to_jsonb(r.names[1:100])) ELSE '{}' END);
 				END LOOP;
 			END IF;
 		EXCEPTION WHEN others THEN
@@ -8148,14 +8161,28 @@ $$;
 -- tracked table could stop every auditor's reads so (found by a robustness review). A value whose
 -- text is longer is shown as a note instead; witness.entry and witness.entry_text() keep it whole.
 -- Plain SQL, inlined by the planner.
+-- How deep a value nests (src/pg/access/json_depth.cpp); executable by all, as _readable_jsonb(),
+-- which the views inline, calls it.
+CREATE FUNCTION witness._json_depth(v json) RETURNS bigint
+AS 'MODULE_PATHNAME', 'witness_json_depth' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION witness._json_depth(json) IS 'internal: the deepest nesting of arrays and objects in a JSON value, read without recursion';
+
+-- A value nested over 1,000 deep is shown as a note too: jsonb's input recurses per level, and a
+-- value written at the limit of the writer's stack exhausted a reader's deeper one (an attack review:
+-- witness.export() and witness.search() failed for every range that held it).
 CREATE FUNCTION witness._readable_jsonb(v json) RETURNS jsonb
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 AS $$
-	SELECT CASE WHEN pg_catalog.octet_length(v::pg_catalog.text) OPERATOR(pg_catalog.<=) 268435455 THEN v::pg_catalog.jsonb
+	SELECT CASE WHEN pg_catalog.octet_length(v::pg_catalog.text) OPERATOR(pg_catalog.<=) 2000
+	                 OR (pg_catalog.octet_length(v::pg_catalog.text) OPERATOR(pg_catalog.<=) 268435455
+	                     AND witness._json_depth(v) OPERATOR(pg_catalog.<=) 1000) THEN v::pg_catalog.jsonb
+	            WHEN pg_catalog.octet_length(v::pg_catalog.text) OPERATOR(pg_catalog.<=) 268435455
+	            THEN pg_catalog.jsonb_build_object('pg_witness', 'a value nested too deep to show as jsonb; witness.entry holds it',
+	                                               'depth', witness._json_depth(v))
 	            ELSE pg_catalog.jsonb_build_object('pg_witness', 'a value too long to show as jsonb; witness.entry holds it',
 	                                               'bytes', pg_catalog.octet_length(v::pg_catalog.text)) END
 $$;
-COMMENT ON FUNCTION witness._readable_jsonb(json) IS 'internal: a stored value as jsonb for the views, or a note with its length when its text is longer than a jsonb string may be';
+COMMENT ON FUNCTION witness._readable_jsonb(json) IS 'internal: a stored value as jsonb for the views, or a note with its length or depth when it is longer than a jsonb string may be or nested deeper than 1,000 levels';
 
 CREATE OR REPLACE VIEW witness.log WITH (security_barrier) AS
 SELECT e.id, e.xid, e.stmt_time,
@@ -8265,7 +8292,7 @@ GRANT EXECUTE ON FUNCTION witness.capture(), witness.capture_truncate(),
                           witness._config_masks(witness.tracked_table), witness._config_masks_subject(witness.tracked_table),
                           witness.masked_tags(), witness._table_masked(text, text, bigint),
                           witness._block_json(witness.block), witness._my_trail(), witness._sealed_leaf(witness.entry),
-                          witness._readable_jsonb(json)
+                          witness._readable_jsonb(json), witness._json_depth(json)
 	TO PUBLIC;
 
 GRANT USAGE ON SCHEMA witness TO witness_admin, witness_auditor, witness_reader;

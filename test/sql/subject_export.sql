@@ -461,6 +461,11 @@ SELECT l ->> 'operation' AS operation, l ->> 'verified' AS verified, l ->> 'prob
 FROM witness.subject_export('deep@sx.example', 'json', 'deep values') x(line) CROSS JOIN LATERAL (SELECT x.line::jsonb AS l) j
 WHERE l ? 'entry_id' ORDER BY (l ->> 'entry_id')::bigint;
 SELECT count(*) AS csv_lines FROM witness.subject_export('deep@sx.example', 'csv', 'deep values');
+-- The views, exports and search show such a value as a note (the review of the fix found
+-- witness.export() and witness.search() failing for every range that held it).
+SELECT row_key, new_values -> 'doc' AS doc, new_values ->> 'pg_witness' AS note FROM witness.log WHERE table_name = 'deep' ORDER BY id;
+SELECT count(*) AS export_lines FROM witness.export('jsonl') x(line) WHERE x.line LIKE '%sx%deep%';
+SELECT count(*) AS found FROM witness.search(table_name => 'sx.deep');
 RESET max_stack_depth;
 SELECT FROM witness.untrack('sx.deep');
 DROP TABLE sx.deep;
