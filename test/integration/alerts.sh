@@ -13,7 +13,7 @@
 #     next scheduled verification raises verification_failed (after its WARNING in the server log);
 #   - every alert is an entry of the chain, and witness.verify() still finds only the tampering;
 #   - switching background sealing off (witness.seal_interval = 0) raises capture_off in one last pass,
-#     also when it was switched off while the launcher was not running.
+#     also when it was switched off while the launcher was not running, or the trail was busy.
 #
 # Environment: PG_BINDIR (as scripts/test.sh passes it). Runs as root (the cluster belongs to
 # PG_OS_USER, postgres) or as the owner of the cluster. Takes about 30 s.
@@ -149,6 +149,21 @@ q "SELECT pg_reload_conf()" >/dev/null
 wait_for "the capture_off alert for switching it off again" 30 \
 	"SELECT count(*) = 3 FROM witness.alert WHERE rule = 'capture_off' AND summary LIKE '%changed witness.seal_interval (ALTER SYSTEM)'" || true
 check "capture_off raised for the second switch, made while no launcher ran" "3" \
+	"SELECT count(*) FROM witness.alert WHERE rule = 'capture_off' AND summary LIKE '%changed witness.seal_interval (ALTER SYSTEM)'"
+say "... also when the trail is busy as the last pass runs (witness.block locked for a few seconds)"
+q "ALTER SYSTEM SET witness.seal_interval = '1s'" >/dev/null
+q "SELECT pg_reload_conf()" >/dev/null
+wait_for "sealing on again, its change alerted" 30 \
+	"SELECT count(*) = 4 FROM witness.alert WHERE rule = 'capture_off' AND summary LIKE '%changed witness.seal_interval (ALTER SYSTEM)'" || true
+q "BEGIN; LOCK TABLE witness.block IN SHARE ROW EXCLUSIVE MODE; SELECT pg_sleep(5); COMMIT" >/dev/null &
+LOCKER=$!
+sleep 1
+q "ALTER SYSTEM SET witness.seal_interval = 0" >/dev/null
+q "SELECT pg_reload_conf()" >/dev/null
+wait "$LOCKER"
+wait_for "the capture_off alert once the lock is gone" 30 \
+	"SELECT count(*) = 5 FROM witness.alert WHERE rule = 'capture_off' AND summary LIKE '%changed witness.seal_interval (ALTER SYSTEM)'" || true
+check "capture_off raised for a switch whose last pass first found the trail busy" "5" \
 	"SELECT count(*) FROM witness.alert WHERE rule = 'capture_off' AND summary LIKE '%changed witness.seal_interval (ALTER SYSTEM)'"
 
 finish "alerts"

@@ -247,6 +247,8 @@ PassResult one_pass(Oid database, MemoryContext keep)
 // connecting for every pass cost a busy two-core machine more CPU than the seal itself
 // (docs/performance.md, "Workers that stay").
 constexpr long kSealerStayMs = 60 * 1000;
+// How many times a pass of the last round tries again, a second apart, when it finds the trail busy.
+constexpr int kLastPassBusyRetries = 60;
 // The interval the last round picks databases with when sealing is off: none is due by time.
 constexpr int kLastRoundNeverMs = 1000 * 1000 * 1000;
 // How often a waiting sealer looks whether it must leave (a DROP DATABASE waits for it).
@@ -431,10 +433,23 @@ void witness_sealer_main(Datum arg)
 	MemoryContext keep = AllocSetContextCreate(TopMemoryContext, "pg_witness sealer pass", ALLOCSET_DEFAULT_SIZES);
 	const TimestampTz arrived = GetCurrentTimestamp();
 	TimestampTz pass_started = arrived;
+	int busy_retries = 0;
 	for (;;) {
 		const PassResult result = one_pass(database, keep);
 		MemoryContextReset(keep);
 		elog(DEBUG1, "pg_witness: sealer pass in database %u: %s", database, pass_result_name(result));
+		// The last pass after sealing was switched off found the trail busy (witness.seal() elsewhere, or
+		// a lock on witness.block): it tries again, once a second, for a minute; nothing else would, and
+		// the change that switched sealing off stayed unsealed and unalerted (the review of the last round).
+		if (setting_seal_interval_ms <= 0 && result == PassResult::Busy) {
+			if (busy_retries++ < kLastPassBusyRetries) {
+				worker_nap(1000);
+				continue;
+			}
+			ereport(WARNING, (errmsg("pg_witness: the last pass after sealing was switched off found the trail busy for a minute"),
+			                  errdetail("Entries committed since the last seal stay unsealed, and no alert rule sees them."),
+			                  errhint("Run SELECT witness.seal() and SELECT witness.check_alerts() in the database, or switch sealing on again.")));
+		}
 		const bool may_stay = pass_found_extension && (result == PassResult::Sealed ||
 		                      result == PassResult::NothingToSeal || result == PassResult::Busy);
 		if (!may_stay || !wait_for_next_pass(database, arrived, pass_started))
