@@ -120,6 +120,8 @@ say "the sealer stopped, a queue of 64 slots"
 q "ALTER SYSTEM SET witness.seal_interval = 0" >/dev/null
 q "SELECT pg_reload_conf()" >/dev/null
 sleep 1
+wait_for "the last pass of the background sealer over (docs/alerts.md)" 10 \
+	"SELECT NOT EXISTS (SELECT FROM pg_stat_activity WHERE backend_type IN ('pg_witness sealer', 'pg_witness maintainer'))" || true
 q "SELECT witness.flush_activity()" >/dev/null
 rc=0
 start=$SECONDS

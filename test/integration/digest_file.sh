@@ -119,6 +119,8 @@ check_ok "a digest is written again with interval 0" \
 say "the newest block deleted: the chain alone looks fine, the digest file does not"
 "$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$DB" -c "ALTER SYSTEM SET witness.seal_interval = 0" -c "SELECT pg_reload_conf()" >/dev/null
 sleep 1
+wait_for "the last pass of the background sealer over (docs/alerts.md)" 10 \
+	"SELECT NOT EXISTS (SELECT FROM pg_stat_activity WHERE backend_type IN ('pg_witness sealer', 'pg_witness maintainer'))" || true
 check "witness.verify() names the missing block" "tampered|block missing" \
 	"BEGIN; ALTER TABLE witness.block DISABLE TRIGGER witness_append_only;
 	 DELETE FROM witness.block WHERE block_no = (SELECT max(block_no) FROM witness.block);

@@ -70,6 +70,8 @@ say "background sealing off: concurrent refreshes"
 q_on "$WORK" "$PORT" postgres "ALTER SYSTEM SET witness.seal_interval = 0" >/dev/null
 q_on "$WORK" "$PORT" postgres "SELECT pg_reload_conf()" >/dev/null
 sleep 2 # a pass under way ends
+wait_for "the last pass of the background sealer over (docs/alerts.md)" 10 \
+	"SELECT NOT EXISTS (SELECT FROM pg_stat_activity WHERE backend_type IN ('pg_witness sealer', 'pg_witness maintainer'))" || true
 q "INSERT INTO items SELECT g, 'x' FROM generate_series(100, 199) g" >/dev/null
 q "SELECT count(*) FROM witness.seal()" >/dev/null
 
