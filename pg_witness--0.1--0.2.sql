@@ -7123,16 +7123,19 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 				-- evaluation (the review of the first fix silenced it by giving the old name to another
 				-- table, and merged two tables renamed after the transaction). A name another table takes
 				-- within the same transaction joins the two: that errs on the side of alerting.
-				FOR r IN WITH ch AS (
+				-- A sliced block is read once for both: its entries and its rename events.
+				FOR r IN WITH once AS MATERIALIZED (
+				             SELECT m.entry, m.own FROM witness._alert_block_once(w.sliced, w.first_block, w.from_id) m
+				         ), ch AS (
 				             SELECT u.* FROM unnest(us) u WHERE NOT w.sliced
 				             UNION ALL
-				             SELECT (m.entry).* FROM witness._alert_block_once(w.sliced, w.first_block, w.from_id) m
+				             SELECT (m.entry).* FROM once m WHERE (m.entry).id IS NOT NULL
 				         ), ren AS (
 				             SELECT o.xid, o.v -> 'detail' ->> 'old_name' AS a, o.v -> 'detail' ->> 'new_name' AS b
 				             FROM (SELECT x.xid, x.new_values::jsonb AS v FROM unnest(es) x
 				                   WHERE NOT w.sliced AND x.table_name = 'ddl_event' AND x.schema_name = 'witness' AND x.op = 'I'
 				                   UNION ALL
-				                   SELECT (m.own).xid, (m.own).new_values::jsonb FROM witness._alert_block_once(w.sliced, w.first_block, w.from_id) m
+				                   SELECT (m.own).xid, (m.own).new_values::jsonb FROM once m
 				                   WHERE (m.own).table_name = 'ddl_event' AND (m.own).schema_name = 'witness' AND (m.own).op = 'I') o
 				             WHERE o.v ->> 'action' = 'renamed'
 						         ), many AS (
