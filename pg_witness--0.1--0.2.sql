@@ -6802,7 +6802,9 @@ BEGIN PERFORM witness.access_check(); -- an expired auditor reads no rule (witne
 	       ('mass_export', true, 'warning', 50, '{"entries": 100000}',
 	        'more than threshold data subjects exported (witness.subject_export()), or more than params.entries rows of the trail read (witness.log, witness.entry, COPY), by one role in one day (UTC)'),
 	       ('alert_rule_changed', true, 'notice', NULL, '{}',
-	        'an alert rule was changed with witness.set_alert_rule(); cannot be disabled');
+	        'an alert rule was changed with witness.set_alert_rule(); cannot be disabled'),
+	       ('evaluation_failed', true, 'error', NULL, '{}',
+	        'blocks that the alert rules, or one of them, could not be evaluated over (entries too large to read, an entry a rule cannot read): named, then passed; cannot be disabled');
 END
 $$;
 COMMENT ON FUNCTION witness._alert_rule_defaults() IS 'internal: every alert rule with its default setting and what it watches';
@@ -6841,10 +6843,10 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 			USING ERRCODE = 'invalid_parameter_value',
 			      HINT = 'SELECT rule FROM witness.alert_rules lists them.';
 	END IF;
-	IF set_alert_rule.rule = 'alert_rule_changed' AND enabled IS NOT NULL AND NOT enabled THEN
-		RAISE EXCEPTION 'alert rule alert_rule_changed cannot be disabled'
+	IF set_alert_rule.rule IN ('alert_rule_changed', 'evaluation_failed') AND enabled IS NOT NULL AND NOT enabled THEN
+		RAISE EXCEPTION 'alert rule % cannot be disabled', set_alert_rule.rule
 			USING ERRCODE = 'insufficient_privilege',
-			      DETAIL = 'Every change of an alert rule raises an alert, so that switching a rule off is noticed.';
+			      DETAIL = CASE WHEN set_alert_rule.rule = 'alert_rule_changed' THEN 'Every change of an alert rule raises an alert, so that switching a rule off is noticed.' ELSE 'Blocks the rules were not evaluated over must be named, or an attacker who can make an evaluation fail silences every rule.' END;
 	END IF;
 	IF severity IS NOT NULL AND NOT severity IN ('info', 'notice', 'warning', 'error', 'critical') THEN
 		RAISE EXCEPTION 'invalid alert severity: %', quote_literal(severity)
@@ -6949,6 +6951,41 @@ CREATE TYPE witness._alert_entry AS (
 );
 COMMENT ON TYPE witness._alert_entry IS 'internal: the columns of an entry of a user table that the alert rules read';
 
+-- A value of one of pg_witness's own entries as the alert rules read it: a value over 64 kB with each
+-- string cut to 1,000 characters and each array to 100 elements, three levels deep. A statement
+-- text (witness.ddl_event, witness.activity) is the client's whole query string, and a setting's
+-- value is any text: an attack sent five ALTER TABLE commands in one query of 220 MB, the window's
+-- own entries passed 1 GB, and no rule was evaluated again. No rule reads a long text or array.
+CREATE FUNCTION witness._alert_trim(v jsonb, depth integer) RETURNS jsonb
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT CASE WHEN depth <= 0 THEN v
+	            WHEN jsonb_typeof(v) = 'string' AND length(v #>> '{}') > 1000 THEN to_jsonb(left(v #>> '{}', 1000) || '…')
+	            WHEN jsonb_typeof(v) = 'array' THEN (SELECT COALESCE(jsonb_agg(witness._alert_trim(a.e, depth - 1) ORDER BY a.i), '[]')
+	                                                 FROM jsonb_array_elements(v) WITH ORDINALITY a(e, i) WHERE a.i <= 100)
+	            WHEN jsonb_typeof(v) = 'object' THEN (SELECT COALESCE(jsonb_object_agg(o.key, witness._alert_trim(o.value, depth - 1)), '{}')
+	                                                  FROM jsonb_each(v) o)
+	            ELSE v END
+$$;
+COMMENT ON FUNCTION witness._alert_trim(jsonb, integer) IS 'internal: a value with strings cut to 1,000 characters and arrays to 100 elements, depth levels deep, as the alert rules read a large value';
+REVOKE ALL ON FUNCTION witness._alert_trim(jsonb, integer) FROM PUBLIC;
+
+CREATE FUNCTION witness._alert_own(e witness.entry) RETURNS witness.entry
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF octet_length(e.new_values::text) > 65536 THEN
+		e.new_values := witness._alert_trim(e.new_values::jsonb, 3)::json;
+	END IF;
+	IF octet_length(e.old_values::text) > 65536 THEN
+		e.old_values := witness._alert_trim(e.old_values::jsonb, 3)::json;
+	END IF;
+	RETURN e;
+END
+$$;
+COMMENT ON FUNCTION witness._alert_own(witness.entry) IS 'internal: one of pg_witness''s own entries as the alert rules read it, its values over 64 kB trimmed (witness._alert_trim())';
+REVOKE ALL ON FUNCTION witness._alert_own(witness.entry) FROM PUBLIC;
+
 -- The members of block b with ids from from_id to to_id (NULL: no bound) for the alert rules
 -- (witness._member_entries()), read in one scan: pg_witness's own entries (schema witness, few) whole
 -- in own, every other entry as its witness._alert_entry columns only in entry (own NULL). Reading
@@ -6968,7 +7005,7 @@ BEGIN
 	SELECT CASE WHEN m.schema_name <> 'witness'
 	            THEN ROW(m.id, m.xid, m.schema_name, m.table_name, m.op, m.current_user_name, m.session_user_name,
 	                     m.actor, m.client_addr, m.stmt_time)::witness._alert_entry END,
-	       CASE WHEN m.schema_name = 'witness' THEN m END
+	       CASE WHEN m.schema_name = 'witness' THEN witness._alert_own(m) END
 	FROM witness._member_entries(b, prev_snapshot, COALESCE(from_id, b.first_entry_id), COALESCE(to_id, b.last_entry_id)) m
 	-- Of pg_witness's own entries, those a rule reads, and no others: a review renamed a table 4,200
 	-- times in one transaction, each rename's witness.tracked_table entry carried the table's former
@@ -7071,6 +7108,33 @@ $$;
 COMMENT ON FUNCTION witness._alert_block_once(boolean, bigint, bigint) IS 'internal: all the entries of a block cut into slices, for the alert rules that count per transaction, at its first slice; nothing for other windows';
 REVOKE ALL ON FUNCTION witness._alert_block_once(boolean, bigint, bigint) FROM PUBLIC;
 
+-- A window of blocks, or one rule over it, that could not be evaluated: a WARNING and an
+-- evaluation_failed alert naming the blocks, and the evaluation goes on past them. Before, a window
+-- that failed as a whole was read again at every pass and failed again: an attack made its own
+-- entries pass 1 GB, and no rule raised anything from then on. A rule that failed was only a WARNING.
+CREATE FUNCTION witness._alert_failed(rules jsonb, first_block bigint, last_block bigint, from_id bigint, to_id bigint,
+                                      rule text, state text, message text) RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	rl witness.alert_rules := jsonb_populate_record(NULL::witness.alert_rules, rules -> 'evaluation_failed');
+	what text := CASE WHEN rule IS NULL THEN 'the alert rules' ELSE 'alert rule ' || rule END;
+	span text := format('blocks %s to %s', first_block, last_block)
+	             || CASE WHEN from_id IS NULL THEN '' ELSE format(' (entries %s to %s)', from_id, to_id) END;
+BEGIN
+	RAISE WARNING 'pg_witness: % could not be evaluated over %: %', what, span, message;
+	rl.rule := 'evaluation_failed';
+	rl.enabled := true;
+	rl.severity := COALESCE(rl.severity, 'error');
+	PERFORM witness._raise_alert(rl, format('%s:%s:%s:%s', COALESCE(rule, '*'), first_block, last_block, COALESCE(from_id::text, '-')),
+	        format('%s could not be evaluated over %s: %s (%s)', what, span, left(message, 500), state),
+	        jsonb_build_object('rule', rule, 'first_block', first_block, 'last_block', last_block, 'from_id', from_id,
+	                           'to_id', to_id, 'sqlstate', state, 'message', left(message, 2000)));
+END
+$$;
+COMMENT ON FUNCTION witness._alert_failed(jsonb, bigint, bigint, bigint, bigint, text, text, text) IS 'internal: reports blocks the alert rules (rule NULL) or one rule could not be evaluated over, as a WARNING and an evaluation_failed alert';
+REVOKE ALL ON FUNCTION witness._alert_failed(jsonb, bigint, bigint, bigint, bigint, text, text, text) FROM PUBLIC;
+
 -- The evaluation: the entries of the blocks sealed since the last one (a transaction's entries are
 -- all in one block, so each is seen once, after its commit), verification runs recorded since the
 -- last, and the last scheduled verification's status. Returns the alerts raised. Called by the
@@ -7107,10 +7171,20 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 	FOR w IN SELECT * FROM witness._alert_windows(st.last_block, to_block, window_entries) LOOP
 		us := NULL;
 		es := NULL;
-		SELECT array_agg(m.entry) FILTER (WHERE (m.entry).id IS NOT NULL), array_agg(m.own ORDER BY (m.own).id) FILTER (WHERE (m.own).id IS NOT NULL)
-		INTO us, es
-		FROM witness.block b CROSS JOIN LATERAL witness._alert_members(b, w.from_id, w.to_id) m
-		WHERE b.block_no >= w.first_block AND b.block_no <= w.last_block;
+		BEGIN
+			SELECT array_agg(m.entry) FILTER (WHERE (m.entry).id IS NOT NULL), array_agg(m.own ORDER BY (m.own).id) FILTER (WHERE (m.own).id IS NOT NULL)
+			INTO us, es
+			FROM witness.block b CROSS JOIN LATERAL witness._alert_members(b, w.from_id, w.to_id) m
+			WHERE b.block_no >= w.first_block AND b.block_no <= w.last_block;
+		EXCEPTION WHEN others THEN
+			-- A failure that may pass (a lock, a deadlock, the server shutting down, a full disk) fails the
+			-- pass, and the next one reads the window again; any other is named and passed.
+			IF SQLSTATE LIKE '40%' OR SQLSTATE LIKE '57%' OR SQLSTATE IN ('55P03', '53100', '53300') THEN
+				RAISE;
+			END IF;
+			PERFORM witness._alert_failed(rules, w.first_block, w.last_block, w.from_id, w.to_id, NULL, SQLSTATE, SQLERRM);
+			CONTINUE;
+		END;
 
 		-- mass_change: updates and deletes of one table by one transaction; a TRUNCATE.
 		BEGIN
@@ -7186,7 +7260,7 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 				END LOOP;
 			END IF;
 		EXCEPTION WHEN others THEN
-			RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'mass_change', SQLERRM;
+			PERFORM witness._alert_failed(rules, w.first_block, w.last_block, w.from_id, w.to_id, 'mass_change', SQLSTATE, SQLERRM);
 		END;
 		-- ... and DDL that removed or rewrote a captured relation's rows without a row trigger firing: a
 		-- partition or child dropped (with its tracked table, capture_off's), every row rewritten. One
@@ -7226,7 +7300,7 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 				END LOOP;
 			END IF;
 		EXCEPTION WHEN others THEN
-			RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'mass_change', SQLERRM;
+			PERFORM witness._alert_failed(rules, w.first_block, w.last_block, w.from_id, w.to_id, 'mass_change', SQLSTATE, SQLERRM);
 		END;
 
 		-- off_hours: row changes of tracked tables outside the business hours, once per role and local day.
@@ -7248,7 +7322,7 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 				END LOOP;
 			END IF;
 		EXCEPTION WHEN others THEN
-			RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'off_hours', SQLERRM;
+			PERFORM witness._alert_failed(rules, w.first_block, w.last_block, w.from_id, w.to_id, 'off_hours', SQLSTATE, SQLERRM);
 		END;
 
 		-- new_client_address: row changes and logins, by session user (the role that authenticated:
@@ -7282,7 +7356,7 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 			END LOOP;
 			PERFORM witness._end_internal_ddl();
 		EXCEPTION WHEN others THEN
-			RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'new_client_address', SQLERRM;
+			PERFORM witness._alert_failed(rules, w.first_block, w.last_block, w.from_id, w.to_id, 'new_client_address', SQLSTATE, SQLERRM);
 		END;
 
 		-- capture_off: tables untracked or dropped (their configuration row deleted), rows that left a
@@ -7342,7 +7416,7 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 				END LOOP;
 			END IF;
 		EXCEPTION WHEN others THEN
-			RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'capture_off', SQLERRM;
+			PERFORM witness._alert_failed(rules, w.first_block, w.last_block, w.from_id, w.to_id, 'capture_off', SQLSTATE, SQLERRM);
 		END;
 
 		-- permission_escalation, from the permission events of witness.ddl_event.
@@ -7374,7 +7448,7 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 				END LOOP;
 			END IF;
 		EXCEPTION WHEN others THEN
-			RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'permission_escalation', SQLERRM;
+			PERFORM witness._alert_failed(rules, w.first_block, w.last_block, w.from_id, w.to_id, 'permission_escalation', SQLSTATE, SQLERRM);
 		END;
 
 		-- verification_failed: recorded runs with problems; a scheduled run that could not finish.
@@ -7399,7 +7473,7 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 				        jsonb_build_object('status', 'error', 'started_at', vs.last_started_at, 'error', vs.first_problem));
 			END IF;
 		EXCEPTION WHEN others THEN
-			RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'verification_failed', SQLERRM;
+			PERFORM witness._alert_failed(rules, w.first_block, w.last_block, w.from_id, w.to_id, 'verification_failed', SQLSTATE, SQLERRM);
 		END;
 
 		-- denied_spike: refused attempts and failed logins per hour of happened_at, added up over passes;
@@ -7423,7 +7497,7 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 			END LOOP;
 			PERFORM witness._end_internal_ddl();
 		EXCEPTION WHEN others THEN
-			RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'denied_spike', SQLERRM;
+			PERFORM witness._alert_failed(rules, w.first_block, w.last_block, w.from_id, w.to_id, 'denied_spike', SQLSTATE, SQLERRM);
 		END;
 
 		-- mass_export: subjects exported per role and UTC day, added up over passes (my_trail reads are a
@@ -7460,7 +7534,7 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 			DELETE FROM witness.alert_counter c WHERE c.counted_at < clock_timestamp() - interval '8 days';
 			PERFORM witness._end_internal_ddl();
 		EXCEPTION WHEN others THEN
-			RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'mass_export', SQLERRM;
+			PERFORM witness._alert_failed(rules, w.first_block, w.last_block, w.from_id, w.to_id, 'mass_export', SQLSTATE, SQLERRM);
 		END;
 
 		-- alert_rule_changed: always raised.
@@ -7478,7 +7552,7 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 				        jsonb_build_object('alert_rule', r.v, 'entry_id', r.id));
 			END LOOP;
 		EXCEPTION WHEN others THEN
-			RAISE WARNING 'pg_witness: alert rule % could not be evaluated: %', 'alert_rule_changed', SQLERRM;
+			PERFORM witness._alert_failed(rules, w.first_block, w.last_block, w.from_id, w.to_id, 'alert_rule_changed', SQLSTATE, SQLERRM);
 		END;
 
 	END LOOP;

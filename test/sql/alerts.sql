@@ -466,6 +466,33 @@ GROUP BY b.block_no, b.entry_count ORDER BY b.block_no;
 SELECT count(*) FROM witness._alert_windows(:big_from, :big_to, 0);
 SELECT a.rule, a.summary FROM witness._check_alerts(16) a ORDER BY a.alert_id;
 SELECT count(*) AS counters_left FROM witness.alert_counter WHERE rule = 'mass_change';
+
+-- pg_witness's own entries are read with long values cut (witness._alert_own()): a statement text is
+-- the client's whole query string and a setting's value any text (an attack sent five ALTER TABLE
+-- commands in one query of 220 MB: the window's own entries passed 1 GB, every evaluation failed, and
+-- no rule raised anything again). The rules still see what they need: capture_off raises.
+SELECT repeat('x', 200000) AS pad \gset
+SELECT max(block_no) AS pad_from FROM witness.block \gset
+SELECT length(:'pad') AS padded \; ALTER ROLE al_plain SET session_replication_role = replica;
+ALTER ROLE al_plain RESET session_replication_role;
+SELECT count(*) > 0 AS sealed FROM witness.seal();
+SELECT (m.own).new_values ->> 'action' AS action, (m.own).new_values -> 'detail' ->> 'setting' AS setting,
+       length((m.own).new_values ->> 'statement') AS statement_read,
+       length(e.new_values ->> 'statement') AS statement_kept
+FROM witness.block b CROSS JOIN LATERAL witness._alert_members(b, NULL, NULL) m JOIN witness.entry e ON e.id = (m.own).id
+WHERE b.block_no > :pad_from AND (m.own).table_name = 'ddl_event' ORDER BY (m.own).id;
+SELECT * FROM al_check();
+SELECT jsonb_array_length(witness._alert_trim(to_jsonb(array_fill(1, ARRAY[150])), 3)) AS array_read,
+       length(witness._alert_trim(jsonb_build_object('value', repeat('y', 5000)), 3) ->> 'value') AS string_read,
+       witness._alert_trim('{"a": {"b": {"c": [1, 2]}}}', 2) AS two_levels;
+-- A window, or a rule over it, that cannot be evaluated is named in an evaluation_failed alert, and
+-- the evaluation goes on past it: before, a window that failed was read again at every pass, and
+-- failed again. The alert cannot be disabled.
+SELECT witness._alert_failed((SELECT jsonb_object_agg(r.rule, to_jsonb(r)) FROM witness.alert_rules r), 7, 9, 100, 199,
+                             NULL, '54000', 'array size exceeds the maximum allowed (1073741823)');
+SELECT witness._alert_failed((SELECT jsonb_object_agg(r.rule, to_jsonb(r)) FROM witness.alert_rules r), 7, 9, NULL, NULL,
+                             'mass_change', '22003', 'value out of range');
+SELECT rule, severity, summary, detail ->> 'sqlstate' AS sqlstate FROM witness.alert WHERE rule = 'evaluation_failed' ORDER BY alert_id;
 SELECT witness.set_alert_rule('mass_change', threshold => 5) > 0 AS set;
 SELECT witness.untrack('public.al_big');
 DROP TABLE al_big;
@@ -494,6 +521,7 @@ RESET ROLE;
 SET ROLE al_admin;
 SELECT witness.set_alert_rule('mass_change', enabled => false) > 0 AS disabled;
 SELECT witness.set_alert_rule('alert_rule_changed', enabled => false);
+SELECT witness.set_alert_rule('evaluation_failed', enabled => false);
 SELECT witness.set_alert_rule('mass_change', severity => 'fatal');
 SELECT witness.set_alert_rule('capture_off', threshold => 3);
 SELECT witness.set_alert_rule('no_such_rule', enabled => false);

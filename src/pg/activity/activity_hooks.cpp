@@ -5,6 +5,7 @@
 #include "pg/activity/activity_queue.hpp"
 #include "pg/activity/activity_sources.hpp"
 #include "pg/activity/capture_control.hpp"
+#include "pg/activity/utility_reads.hpp"
 #include "pg/common/access_check.hpp"
 #include "pg/common/trail_catalog.hpp"
 #include "pg/common/settings.hpp"
@@ -95,16 +96,15 @@ bool creating_witness()
 	return creating_extension && CurrentExtensionObject == get_extension_oid("pg_witness", true);
 }
 
-// The tracked table with capture_reads that relid belongs to (itself, or the table it is a
-// partition or inheritance child of), or InvalidOid.
-Oid lookup_read_root(Oid relid)
+// The tracked tables with capture_reads a query of witness.tracked_table returns (its one argument:
+// relid), read as the bootstrap superuser: the reading role need not see pg_witness's configuration.
+List *query_read_roots(const char *sql, Oid relid)
 {
 	// Version 0.1 of the schema (before ALTER EXTENSION pg_witness UPDATE) has no capture_reads.
 	const Oid config = witness_relation_if_exists("tracked_table");
 	if (!OidIsValid(config) || get_attnum(config, "capture_reads") == InvalidAttrNumber)
-		return InvalidOid;
-	volatile Oid root = InvalidOid;
-	// Read as the bootstrap superuser: the reading role need not see pg_witness's configuration.
+		return NIL;
+	List *volatile roots = NIL;
 	Oid saved_user;
 	int saved_context;
 	GetUserIdAndSecContext(&saved_user, &saved_context);
@@ -116,16 +116,14 @@ Oid lookup_read_root(Oid relid)
 			elog(ERROR, "pg_witness: SPI_connect failed");
 		Oid argtypes[1] = {OIDOID};
 		Datum args[1] = {ObjectIdGetDatum(relid)};
-		// Any ancestor tracked with capture_reads, not only the nearest tracked one: a child tracked
-		// on its own without capture_reads still holds rows of a table whose reads are recorded.
-		if (SPI_execute_with_args("SELECT t.relid::pg_catalog.oid FROM witness._inheritance_ancestors($1) a"
-		                          " JOIN witness.tracked_table t ON t.relid::pg_catalog.oid OPERATOR(pg_catalog.=) a.relid"
-		                          " WHERE t.capture_reads ORDER BY a.depth, t.relid::pg_catalog.oid LIMIT 1",
-		                          1, argtypes, args, nullptr, true, 1) != SPI_OK_SELECT)
+		if (SPI_execute_with_args(sql, 1, argtypes, args, nullptr, true, 0) != SPI_OK_SELECT)
 			elog(ERROR, "pg_witness: could not read witness.tracked_table");
-		if (SPI_processed == 1) {
+		for (uint64 i = 0; i < SPI_processed; i++) {
 			bool isnull;
-			root = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+			const Oid root = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+			MemoryContext saved = MemoryContextSwitchTo(CurTransactionContext);
+			roots = lappend_oid(roots, root);
+			MemoryContextSwitchTo(saved);
 		}
 		SPI_finish();
 	}
@@ -135,6 +133,21 @@ Oid lookup_read_root(Oid relid)
 		SetUserIdAndSecContext(saved_user, saved_context);
 	}
 	PG_END_TRY();
+	return roots;
+}
+
+// The tracked table with capture_reads that relid belongs to (itself, or the table it is a
+// partition or inheritance child of), or InvalidOid.
+Oid lookup_read_root(Oid relid)
+{
+	// Any ancestor tracked with capture_reads, not only the nearest tracked one: a child tracked on its
+	// own without capture_reads still holds rows of a table whose reads are recorded.
+	List *roots = query_read_roots("SELECT t.relid::pg_catalog.oid FROM witness._inheritance_ancestors($1) a"
+	                               " JOIN witness.tracked_table t ON t.relid::pg_catalog.oid OPERATOR(pg_catalog.=) a.relid"
+	                               " WHERE t.capture_reads ORDER BY a.depth, t.relid::pg_catalog.oid LIMIT 1",
+	                               relid);
+	const Oid root = roots == NIL ? InvalidOid : linitial_oid(roots);
+	list_free(roots);
 	return root;
 }
 
@@ -677,7 +690,9 @@ void activity_fmgr(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private_dat
 			e = activity_reserve(ActivityPriority::Privileged);
 		if (e != nullptr) {
 			e->kind = ActivityKind::Call;
-			fill_session(e, true);
+			// The caller's role: a SECURITY DEFINER function runs as its owner already (an attack review
+			// found every call of witness.search(), prove(), ... recorded as the extension's owner's).
+			fill_session(e, true, InLocalUserIdChange() ? statement_user : InvalidOid);
 			snprintf(e->object, sizeof(e->object), "witness.%s", f->name);
 			if (f->names_subject)
 				e->statement_length = (int32)strlcpy(e->statement, kWithheldSubject, sizeof(e->statement));
@@ -874,49 +889,6 @@ void activity_client_auth(Port *port, int status)
 
 } // namespace
 
-// The relations a utility command reads the values of: COPY ... TO, and the commands that hand every
-// row to expressions the table's owner writes (an index on leak(column), a CHECK constraint validated,
-// a column retyped USING, extended statistics) or rebuild them (CLUSTER, REINDEX, VACUUM FULL, and
-// ANALYZE, which evaluates expression statistics and indexes): each may show the values to that owner.
-// COPY FROM is captured as rows, COPY (query) TO runs through the executor.
-List *utility_read_targets(Node *stmt)
-{
-	switch (nodeTag(stmt)) {
-	case T_CopyStmt: {
-		auto *copy = (CopyStmt *)stmt;
-		return copy->is_from || copy->relation == nullptr ? NIL : list_make1(copy->relation);
-	}
-	case T_IndexStmt:
-		return list_make1(((IndexStmt *)stmt)->relation);
-	case T_AlterTableStmt:
-		return list_make1(((AlterTableStmt *)stmt)->relation);
-	case T_ReindexStmt:
-		return ((ReindexStmt *)stmt)->relation == nullptr ? NIL : list_make1(((ReindexStmt *)stmt)->relation);
-	case T_ClusterStmt:
-		return ((ClusterStmt *)stmt)->relation == nullptr ? NIL : list_make1(((ClusterStmt *)stmt)->relation);
-	case T_CreateStatsStmt: {
-		List *out = NIL;
-		ListCell *lc;
-		foreach (lc, ((CreateStatsStmt *)stmt)->relations)
-			if (IsA(lfirst(lc), RangeVar))
-				out = lappend(out, lfirst(lc));
-		return out;
-	}
-	case T_VacuumStmt: {
-		List *out = NIL;
-		ListCell *lc;
-		foreach (lc, ((VacuumStmt *)stmt)->rels) {
-			auto *rel = (VacuumRelation *)lfirst(lc);
-			if (rel->relation != nullptr)
-				out = lappend(out, rel->relation);
-		}
-		return out;
-	}
-	default:
-		return NIL;
-	}
-}
-
 void activity_utility_begin(PlannedStmt *pstmt, const char *query_string)
 {
 	if (witness_depth == 0 && !InLocalUserIdChange())
@@ -933,15 +905,27 @@ void activity_utility_begin(PlannedStmt *pstmt, const char *query_string)
 	}
 	if (witness_depth > 0 || creating_witness())
 		return;
-	List *targets = utility_read_targets(pstmt->utilityStmt);
+	bool every_table = false;
+	List *targets = utility_read_relations(pstmt->utilityStmt, &every_table);
 	List *roots = NIL;
 	bool trail_read = false;
 	ListCell *lc;
+	// A command that may read any table (REINDEX DATABASE, VACUUM FULL, ...) reads each table tracked
+	// with capture_reads, through an expression index or statistics of its owner.
+	if (every_table) {
+		List *all = query_read_roots("SELECT t.relid::pg_catalog.oid FROM witness.tracked_table t"
+		                             " WHERE t.capture_reads AND $1 IS NOT NULL ORDER BY 1", InvalidOid);
+		foreach (lc, all) {
+			CHECK_FOR_INTERRUPTS();
+			char label[kActivityObjectBytes];
+			relation_label(lfirst_oid(lc), label);
+			begin_read(pstmt, pstmt, query_string, ActivityKind::Read, label);
+		}
+		list_free(all);
+	}
 	foreach (lc, targets) {
-		const Oid relid = RangeVarGetRelid((RangeVar *)lfirst(lc), NoLock, true);
-		if (!OidIsValid(relid))
-			continue;
-		RelationReads *r = relation(relid);
+		CHECK_FOR_INTERRUPTS();
+		RelationReads *r = relation(lfirst_oid(lc));
 		if (r->trail && setting_record_activity == RecordActivityAll && !trail_read) {
 			trail_read = true;
 			begin_read(pstmt, pstmt, query_string, ActivityKind::TrailRead, r->label);

@@ -1,0 +1,197 @@
+#include "pg/activity/utility_reads.hpp"
+
+extern "C" {
+#include "access/genam.h"
+#include "catalog/index.h"
+#include "catalog/pg_depend.h"
+#include "commands/defrem.h"
+#include "nodes/makefuncs.h"
+#include "nodes/parsenodes.h"
+#include "parser/parse_type.h"
+#include "utils/syscache.h"
+#include "utils/fmgroids.h"
+}
+
+namespace witness::pg
+{
+
+namespace
+{
+
+// A relation named in the statement: its table when it is an index (REINDEX INDEX, ALTER INDEX
+// rebuild the index from the table's rows), with the partitions and inheritance children the command
+// recurses into unless it said ONLY (an attack review added a CHECK constraint to an untracked
+// parent, and its validation showed every value of a tracked child).
+List *add_named(List *out, RangeVar *rv, bool recurse)
+{
+	if (rv == nullptr)
+		return out;
+	Oid relid = RangeVarGetRelid(rv, NoLock, true);
+	if (!OidIsValid(relid))
+		return out;
+	const char kind = get_rel_relkind(relid);
+	if (kind == RELKIND_INDEX || kind == RELKIND_PARTITIONED_INDEX) {
+		relid = IndexGetRelation(relid, true);
+		if (!OidIsValid(relid))
+			return out;
+	}
+	if (!recurse || !rv->inh)
+		return list_append_unique_oid(out, relid);
+	List *all = find_all_inheritors(relid, NoLock, nullptr);
+	out = list_concat_unique_oid(out, all);
+	list_free(all);
+	return out;
+}
+
+// Every relation with a column of type, of a domain over it, or of an array, range or composite type
+// holding it (pg_depend): the rows a domain's new or validated constraint is checked against (an attack
+// review added CHECK (leak(VALUE)) to a domain of a tracked column and read every value).
+List *add_domain_users(List *out, Oid type, List **seen)
+{
+	check_stack_depth();
+	if (list_member_oid(*seen, type))
+		return out;
+	*seen = lappend_oid(*seen, type);
+	List *types = NIL;
+	Relation dep = table_open(DependRelationId, AccessShareLock);
+	ScanKeyData key[2];
+	ScanKeyInit(&key[0], Anum_pg_depend_refclassid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(TypeRelationId));
+	ScanKeyInit(&key[1], Anum_pg_depend_refobjid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(type));
+	SysScanDesc scan = systable_beginscan(dep, DependReferenceIndexId, true, nullptr, 2, key);
+	HeapTuple tup;
+	while (HeapTupleIsValid(tup = systable_getnext(scan))) {
+		auto *d = (Form_pg_depend)GETSTRUCT(tup);
+		if (d->classid == TypeRelationId) {
+			types = lappend_oid(types, d->objid);
+		} else if (d->classid == RelationRelationId && d->objsubid > 0) {
+			if (get_rel_relkind(d->objid) == RELKIND_COMPOSITE_TYPE)
+				types = lappend_oid(types, get_rel_type_id(d->objid));
+			else
+				out = list_append_unique_oid(out, d->objid);
+		}
+	}
+	systable_endscan(scan);
+	table_close(dep, AccessShareLock);
+	ListCell *lc;
+	foreach (lc, types) {
+		CHECK_FOR_INTERRUPTS();
+		out = add_domain_users(out, lfirst_oid(lc), seen);
+	}
+	list_free(types);
+	return out;
+}
+
+// Whether a VACUUM statement rebuilds or samples rows (FULL, ANALYZE): a plain VACUUM evaluates no
+// expression of the table's owner.
+bool vacuum_reads(VacuumStmt *vac)
+{
+	if (!vac->is_vacuumcmd)
+		return true;
+	ListCell *lc;
+	foreach (lc, vac->options) {
+		auto *opt = (DefElem *)lfirst(lc);
+		if ((strcmp(opt->defname, "full") == 0 || strcmp(opt->defname, "analyze") == 0) && defGetBoolean(opt))
+			return true;
+	}
+	return false;
+}
+
+List *alter_table_reads(AlterTableStmt *alter)
+{
+	List *out = add_named(NIL, alter->relation, true);
+	ListCell *lc;
+	foreach (lc, alter->cmds) {
+		auto *cmd = (AlterTableCmd *)lfirst(lc);
+		// ATTACH PARTITION checks the attached table's rows against the partition key, which may be an
+		// expression the parent's owner wrote (an attack review read every value of a tracked table by
+		// attaching it to a new parent within a transaction rolled back), and scans a default partition.
+		if (cmd->subtype == AT_AttachPartition && IsA(cmd->def, PartitionCmd))
+			out = add_named(out, ((PartitionCmd *)cmd->def)->name, true);
+	}
+	return out;
+}
+
+} // namespace
+
+// COPY ... TO, and the commands that hand rows to expressions the table's owner writes (an index on
+// leak(column), a CHECK constraint validated, a column retyped USING, a partition key, a domain's
+// constraint, extended statistics) or rebuild them (CLUSTER, REINDEX, VACUUM FULL, ANALYZE, which
+// evaluates expression statistics and indexes). COPY FROM is captured as rows, COPY (query) TO and
+// REFRESH MATERIALIZED VIEW run through the executor.
+List *utility_read_relations(Node *stmt, bool *every_table)
+{
+	*every_table = false;
+	switch (nodeTag(stmt)) {
+	case T_CopyStmt: {
+		auto *copy = (CopyStmt *)stmt;
+		return copy->is_from ? NIL : add_named(NIL, copy->relation, false);
+	}
+	case T_IndexStmt:
+		return add_named(NIL, ((IndexStmt *)stmt)->relation, true);
+	case T_AlterTableStmt:
+		return alter_table_reads((AlterTableStmt *)stmt);
+	case T_AlterDomainStmt: {
+		// C: ADD CONSTRAINT, V: VALIDATE CONSTRAINT, O: SET NOT NULL check every row of the domain.
+		auto *alter = (AlterDomainStmt *)stmt;
+		if (alter->subtype != 'C' && alter->subtype != 'V' && alter->subtype != 'O')
+			return NIL;
+		Type found = LookupTypeName(nullptr, makeTypeNameFromNameList(alter->typeName), nullptr, true);
+		if (found == nullptr)
+			return NIL; // the command reports it
+		const Oid type = typeTypeId(found);
+		ReleaseSysCache(found);
+		List *seen = NIL;
+		List *out = add_domain_users(NIL, type, &seen);
+		list_free(seen);
+		return out;
+	}
+	case T_CreateStmt: {
+		// CREATE TABLE ... PARTITION OF checks the parent's default partition's rows against the new
+		// partition's bounds, through the partition key.
+		auto *create = (CreateStmt *)stmt;
+		if (create->partbound == nullptr || create->inhRelations == NIL)
+			return NIL;
+		return add_named(NIL, (RangeVar *)linitial(create->inhRelations), true);
+	}
+	case T_ReindexStmt: {
+		auto *reindex = (ReindexStmt *)stmt;
+		if (reindex->relation != nullptr)
+			return add_named(NIL, reindex->relation, true);
+		*every_table = true;
+		return NIL;
+	}
+	case T_ClusterStmt: {
+		auto *cluster = (ClusterStmt *)stmt;
+		if (cluster->relation != nullptr)
+			return add_named(NIL, cluster->relation, true);
+		*every_table = true;
+		return NIL;
+	}
+	case T_CreateStatsStmt: {
+		List *out = NIL;
+		ListCell *lc;
+		foreach (lc, ((CreateStatsStmt *)stmt)->relations)
+			if (IsA(lfirst(lc), RangeVar))
+				out = add_named(out, (RangeVar *)lfirst(lc), true);
+		return out;
+	}
+	case T_VacuumStmt: {
+		auto *vac = (VacuumStmt *)stmt;
+		if (!vacuum_reads(vac))
+			return NIL;
+		if (vac->rels == NIL) {
+			*every_table = true;
+			return NIL;
+		}
+		List *out = NIL;
+		ListCell *lc;
+		foreach (lc, vac->rels)
+			out = add_named(out, ((VacuumRelation *)lfirst(lc))->relation, true);
+		return out;
+	}
+	default:
+		return NIL;
+	}
+}
+
+} // namespace witness::pg
