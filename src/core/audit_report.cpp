@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdio>
 #include <stdexcept>
+#include <set>
 #include <tuple>
 
 #include "classification.hpp"
@@ -46,6 +47,17 @@ int64_t integer_of(const JsonValue *v, int64_t fallback = 0)
 std::string member(const JsonValue *row, const char *key)
 {
 	return row == nullptr ? std::string() : text_of(row->find(key));
+}
+
+// A retention run's rules in force ({"pii": "30 days", "internal": null}) as "pii 30 days, internal forever".
+std::string rules_text(const JsonValue *rules)
+{
+	std::string out;
+	if (rules == nullptr || rules->type != JsonType::Object)
+		return out;
+	for (const auto &[k, v] : rules->members)
+		out += (out.empty() ? "" : ", ") + k + " " + (v.type == JsonType::Null ? std::string("forever") : text_of(&v));
+	return out;
 }
 
 // A JSON array of integers or strings as "a, b, c", or its element count for long ones.
@@ -164,7 +176,9 @@ namespace
 struct LineFields {
 	std::string type, database, op, schema, table, actor, session_user, current_user, block_hash;
 	int64_t id = 0, xid = 0, stmt_time_us = 0, tags = 0, block_no = 0, entry_count = 0, sealed_at_us = 0;
-	std::string_view new_values; // JSON text of an object, or empty
+	int64_t run_id = 0, entry_id_count = 0; // a pruned line's run and number of entry ids
+	bool whole = false;                      // a pruned line of a wholly pruned block
+	std::string_view new_values;             // JSON text of an object, or empty
 };
 
 void read_text(JsonReader &r, std::string &out)
@@ -176,6 +190,18 @@ void read_text(JsonReader &r, std::string &out)
 		r.read_null();
 	else
 		r.skip_value();
+}
+
+int64_t count_items(JsonReader &r)
+{
+	int64_t n = 0;
+	bool first = true;
+	r.begin_array();
+	while (r.next_item(first)) {
+		r.skip_value();
+		n++;
+	}
+	return n;
 }
 
 void read_int(JsonReader &r, int64_t &out)
@@ -229,6 +255,12 @@ LineFields read_line(std::string_view line)
 			read_int(r, f.entry_count);
 		else if (key == "sealed_at_us")
 			read_int(r, f.sealed_at_us);
+		else if (key == "run_id")
+			read_int(r, f.run_id);
+		else if (key == "whole" && r.peek() == JsonType::Bool)
+			f.whole = r.read_bool();
+		else if (key == "entry_ids" && r.peek() == JsonType::Array)
+			f.entry_id_count = count_items(r);
 		else if (key == "new_values" && r.peek() == JsonType::Object)
 			f.new_values = r.skip_value();
 		else
@@ -263,12 +295,23 @@ struct AuditReportBuilder::State {
 	std::map<std::string, int64_t> ops;
 	std::map<std::string, int64_t> classes;
 
-	RowList erasures, holds, retention_runs, alerts, subject_access, logins_refused, permission_changes;
+	RowList erasures, holds, retention_rules, alerts, subject_access, logins_refused, permission_changes;
+	// Retention: every run's row (those outside the period too), the runs of the period, and what the
+	// pruned lines say each run removed from which block.
+	std::map<int64_t, std::vector<std::string>> run_rows;
+	std::set<int64_t> runs_in_period;
+	struct Pruned {
+		int64_t block_no, run_id, entries;
+		bool whole;
+	};
+	std::vector<Pruned> pruned;
 	std::map<std::tuple<std::string, std::string>, std::pair<int64_t, int64_t>> reads; // object, role -> statements, rows
 	std::map<std::tuple<std::string, std::string, std::string>, int64_t> denied;       // role, sqlstate, object
 	int64_t denied_total = 0, reads_total = 0;
 
 	void add_entry(const LineFields &e);
+	void add_run(const JsonValue *row, bool in_period);
+	std::map<int64_t, int64_t> pruned_from_period(int64_t &total) const;
 	void add_record(const std::string &table, const JsonValue *row);
 };
 
@@ -312,7 +355,9 @@ void AuditReportBuilder::add_line(std::string_view line)
 		s_->blocks.push_back({f.block_no, f.entry_count, f.sealed_at_us, f.block_hash});
 	} else if (f.type == "entry") {
 		s_->add_entry(f);
-	} else if (f.type == "era" || f.type == "pruned") {
+	} else if (f.type == "pruned") {
+		s_->pruned.push_back({f.block_no, f.run_id, f.entry_id_count, f.whole});
+	} else if (f.type == "era") {
 		// Membership only: nothing for the report.
 	} else {
 		throw std::invalid_argument("an export line has an unknown type \"" + f.type + "\"");
@@ -324,6 +369,11 @@ void AuditReportBuilder::State::add_entry(const LineFields &e)
 	const int64_t t = e.stmt_time_us;
 	if (t < from_us || t >= until_us) {
 		entries_outside++;
+		// A retention run outside the period may have pruned entries of it: kept, shown if it did.
+		if (e.schema == "witness" && e.table == "retention_run" && e.op == "I" && !e.new_values.empty()) {
+			const JsonValue row = parse_json(e.new_values);
+			add_run(&row, false);
+		}
 		return;
 	}
 	const int64_t id = e.id;
@@ -380,8 +430,11 @@ void AuditReportBuilder::State::add_record(const std::string &table, const JsonV
 		holds.add({member(row, "recorded_at"), member(row, "event"), member(row, "name"), member(row, "recorded_by"),
 		           member(row, "reason")});
 	} else if (table == "retention_run") {
-		retention_runs.add({member(row, "run_id"), member(row, "ran_at"), member(row, "run_by"),
-		                    member(row, "entries_pruned"), member(row, "held_kept")});
+		add_run(row, true);
+	} else if (table == "retention_rule") {
+		retention_rules.add({member(row, "set_at"), member(row, "classification"),
+		                     member(row, "keep").empty() ? "forever" : member(row, "keep"),
+		                     member(row, "archive") == "true" ? "archived" : "deleted", member(row, "set_by")});
 	} else if (table == "alert") {
 		alerts.add({member(row, "raised_at"), member(row, "severity"), member(row, "rule"), member(row, "summary")});
 	} else if (table == "subject_access") {
@@ -410,6 +463,53 @@ void AuditReportBuilder::State::add_record(const std::string &table, const JsonV
 			denied_total++;
 		}
 	}
+}
+
+void AuditReportBuilder::State::add_run(const JsonValue *row, bool in_period)
+{
+	if (row == nullptr || row->type != JsonType::Object)
+		return;
+	const int64_t run = integer_of(row->find("run_id"), -1);
+	const JsonValue *rules = row->find("rules");
+	run_rows[run] = {member(row, "run_id"), member(row, "ran_at"), member(row, "run_by"),
+	                 member(row, "entries_pruned"), member(row, "held_kept"),
+	                 rules_text(rules)};
+	if (in_period)
+		runs_in_period.insert(run);
+}
+
+// The entries each retention run pruned from blocks that may hold entries of the period: those sealed
+// at or after its start (an entry is sealed after its statement began), or whose block line is missing.
+// A report made after a run would otherwise show the period's entries gone with no sign of it (an
+// attack review emptied a month's refused attempts so, and the signed report read "none").
+std::map<int64_t, int64_t> AuditReportBuilder::State::pruned_from_period(int64_t &total) const
+{
+	std::map<int64_t, const Block *> by_no;
+	for (const Block &b : blocks)
+		by_no[b.block_no] = &b;
+	std::map<int64_t, bool> whole_blocks;
+	for (const Pruned &p : pruned)
+		if (p.whole)
+			whole_blocks[p.block_no] = true;
+	std::map<int64_t, int64_t> per_run;
+	total = 0;
+	std::set<int64_t> counted_whole;
+	for (const Pruned &p : pruned) {
+		auto it = by_no.find(p.block_no);
+		if (it != by_no.end() && it->second->sealed_at_us < from_us)
+			continue;
+		int64_t n = p.entries;
+		if (whole_blocks.count(p.block_no)) {
+			// A wholly pruned block counts its entry count once, at its whole row.
+			if (!p.whole || counted_whole.count(p.block_no))
+				continue;
+			counted_whole.insert(p.block_no);
+			n = it != by_no.end() ? it->second->entry_count : 0;
+		}
+		per_run[p.run_id] += n;
+		total += n;
+	}
+	return per_run;
 }
 
 int64_t AuditReportBuilder::entries_in_period() const { return s_->entries; }
@@ -535,6 +635,11 @@ std::string AuditReportBuilder::content(int64_t generated_us, std::string_view p
 	out += "<tr><th>actors</th><td class=\"n\">" + std::to_string(s.actors.size()) + "</td></tr>\n";
 	out += "<tr><th>entries outside the period</th><td class=\"n\">" + std::to_string(s.entries_outside) +
 	       "</td></tr>\n";
+	int64_t pruned_total = 0;
+	const std::map<int64_t, int64_t> pruned_runs = s.pruned_from_period(pruned_total);
+	out += "<tr><th>entries pruned by retention that may have been captured in the period (from blocks sealed "
+	       "since its start; see Retention runs)</th><td class=\"n" + std::string(pruned_total > 0 ? " tampered" : "") +
+	       "\" id=\"pruned-in-period\">" + std::to_string(pruned_total) + "</td></tr>\n";
 	if (s.unchecked_left_out)
 		out += "<tr><th>entries of the period its verification did not check (not sealed, or outside the "
 		       "verified blocks), left out of this report</th><td id=\"unsealed-left-out\" class=\"n\">" +
@@ -643,8 +748,24 @@ std::string AuditReportBuilder::content(int64_t generated_us, std::string_view p
 	list_html(out, {"erasure", "erased at", "by", "entries erased", "reason"}, s.erasures, "No erasures.");
 	out += "<h2>Legal holds</h2>\n";
 	list_html(out, {"at", "event", "hold", "by", "reason"}, s.holds, "No legal hold placed or released.");
-	out += "<h2>Retention runs</h2>\n";
-	list_html(out, {"run", "ran at", "by", "entries pruned", "kept for a hold"}, s.retention_runs, "No retention runs.");
+	out += "<h2>Retention runs</h2>\n<p>The runs of the period, and the runs, whenever they ran, that pruned "
+	       "entries from blocks sealed since the period began (its entries are not counted above).</p>\n";
+	{
+		RowList runs;
+		for (const auto &[run, cells] : s.run_rows) {
+			auto it = pruned_runs.find(run);
+			if (!s.runs_in_period.count(run) && it == pruned_runs.end())
+				continue;
+			std::vector<std::string> row = cells;
+			row.insert(row.begin() + 5, std::to_string(it == pruned_runs.end() ? 0 : it->second));
+			runs.add(std::move(row));
+		}
+		list_html(out, {"run", "ran at", "by", "entries pruned", "kept for a hold", "pruned from this period's blocks",
+		                "rules in force"},
+		          runs, "No retention runs.");
+	}
+	out += "<h3>Retention rules changed in the period</h3>\n";
+	list_html(out, {"at", "classification", "kept for", "then", "by"}, s.retention_rules, "No retention rule changed.");
 	out += "<h2>Alerts</h2>\n";
 	list_html(out, {"raised at", "severity", "rule", "summary"}, s.alerts, "No alerts.");
 

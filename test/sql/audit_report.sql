@@ -38,6 +38,11 @@ SELECT witness.audit_report('2030-01-01', '-infinity');
 -- The report states verify()'s figures, pruned entries included.
 SELECT substring(witness.audit_report(NULL, NULL) FROM '<th>entries pruned</th><td class="n">([0-9]+)</td>')::bigint
        = (SELECT max(entries_pruned) FROM witness.verify()) AS pruned_as_verify;
+-- Entries of the period pruned later are named in the summary (an attack review emptied a period's
+-- refused attempts with a retention run, and its signed report said nothing of it): over the whole
+-- trail, every pruned entry.
+SELECT substring(witness.audit_report(NULL, NULL) FROM 'id="pruned-in-period">([0-9]+)</td>')::bigint
+       = (SELECT max(entries_pruned) FROM witness.verify()) AS pruned_named;
 
 -- Attacker: the DML-only role, the table's owner, a role with CREATE on the database and
 -- witness_admin (which may not read the trail's entries) are all refused with 42501.

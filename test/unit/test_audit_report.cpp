@@ -191,6 +191,44 @@ TEST(AuditReport, HoldsRetentionSubjectAccessReadsAndPermissionChanges)
 	EXPECT_NE(html.find("No refused logins."), std::string::npos);
 }
 
+// Entries of the period pruned by a later retention run are named: an attack review had an admin prune
+// a month's refused attempts, and that month's signed report read "No refused attempts." with no sign.
+TEST(AuditReport, NamesEntriesOfThePeriodPrunedLater)
+{
+	AuditReportBuilder b(kT0, kT0 + kDay);
+	b.add_line(R"({"type":"header","format":1,"database":"42/shop","highest_block_no":3})");
+	auto block = [&](int no, int64_t sealed, int count) {
+		b.add_line("{\"type\":\"block\",\"block_no\":" + std::to_string(no) + ",\"snapshot\":\"1:1:\",\"entry_count\":" +
+		           std::to_string(count) + ",\"first_entry_id\":1,\"last_entry_id\":9,\"merkle_root\":\"aa\"," +
+		           "\"prev_hash\":\"00\",\"sealed_at_us\":" + std::to_string(sealed) + ",\"block_hash\":\"bb\"}");
+	};
+	block(1, kT0 - 2 * kDay, 4); // sealed before the period: none of its entries can be of it
+	block(2, kT0 + 100, 5);      // sealed in it
+	block(3, kT0 + 3 * kDay, 3); // sealed after it: may hold entries of it
+	b.add_line(R"({"type":"pruned","block_no":1,"run_id":7,"whole":true,"entry_ids":[],"leaf_hashes":""})");
+	b.add_line(R"({"type":"pruned","block_no":2,"run_id":5,"whole":false,"entry_ids":[4,5],"leaf_hashes":"aabb"})");
+	b.add_line(R"({"type":"pruned","block_no":3,"run_id":6,"whole":true,"entry_ids":[],"leaf_hashes":""})");
+	for (int run = 5; run <= 7; run++)
+		b.add_line(entry(20 + run, kT0 + 10 * kDay, "I", "witness", "retention_run", 16, "null", "admin",
+		                 "{\"run_id\":" + std::to_string(run) +
+		                     R"(,"ran_at":"later","run_by":"admin","entries_pruned":9,"held_kept":0,"rules":{"confidential":"00:00:00.000001","pii":null}})"));
+	b.add_line(entry(30, kT0 + 5, "I", "witness", "retention_rule", 16, "null", "admin",
+	                 R"({"classification":"confidential","keep":"00:00:00.000001","set_by":"admin","set_at":"t9","archive":false})"));
+	const std::string html = b.content(kT0, "test");
+	EXPECT_NE(html.find("<td class=\"n tampered\" id=\"pruned-in-period\">5</td>"), std::string::npos);
+	EXPECT_NE(html.find("<td>5</td><td>later</td><td>admin</td><td>9</td><td>0</td><td>2</td><td>confidential "
+	                    "00:00:00.000001, pii forever</td>"),
+	          std::string::npos);
+	EXPECT_NE(html.find("<td>6</td><td>later</td><td>admin</td><td>9</td><td>0</td><td>3</td>"), std::string::npos);
+	EXPECT_EQ(html.find("<td>7</td><td>later</td>"), std::string::npos); // pruned only a block sealed before
+	EXPECT_NE(html.find("<td>t9</td><td>confidential</td><td>00:00:00.000001</td><td>deleted</td><td>admin</td>"),
+	          std::string::npos);
+	// Nothing pruned: the row says 0, without alarm.
+	AuditReportBuilder none(kT0, kT0 + kDay);
+	feed(none);
+	EXPECT_NE(none.content(kT0, "test").find("<td class=\"n\" id=\"pruned-in-period\">0</td>"), std::string::npos);
+}
+
 // Attacker: an actor, a table and a reason chosen to inject markup, or a line posing as a signature.
 TEST(AuditReport, HostileNamesAreEscaped)
 {
