@@ -587,7 +587,7 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 	IF subject IS NULL OR subject = '' THEN
 		RAISE EXCEPTION 'subject must not be null or empty' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
-	IF reason IS NULL OR btrim(reason) = '' THEN
+	IF reason IS NULL OR reason !~ '[^[:space:]]' THEN
 		RAISE EXCEPTION 'an erasure needs a reason' USING ERRCODE = 'invalid_parameter_value',
 			HINT = 'For example: witness.erase_subject(''customer:42'', ''GDPR Art. 17 request #1234'').';
 	END IF;
@@ -1331,8 +1331,8 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	fmt text := lower(btrim(format));
-	why text := CASE WHEN btrim(reason) <> '' THEN reason
-	                 WHEN btrim(current_setting('witness.reason', true)) <> '' THEN current_setting('witness.reason', true) END;
+	why text := CASE WHEN reason ~ '[^[:space:]]' THEN reason
+	                 WHEN current_setting('witness.reason', true) ~ '[^[:space:]]' THEN current_setting('witness.reason', true) END;
 	rec record;
 BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in error contexts stay
 	IF subject IS NULL OR subject = '' THEN
@@ -3721,10 +3721,10 @@ DECLARE
 	above text;
 	id bigint;
 BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in error contexts stay
-	IF name IS NULL OR btrim(name) = '' THEN
+	IF name IS NULL OR name !~ '[^[:space:]]' THEN
 		RAISE EXCEPTION 'a hold needs a name' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
-	IF reason IS NULL OR btrim(reason) = '' THEN
+	IF reason IS NULL OR reason !~ '[^[:space:]]' THEN
 		RAISE EXCEPTION 'a hold needs a reason' USING ERRCODE = 'invalid_parameter_value',
 			HINT = 'For example: witness.hold(''case-2026-17'', ''litigation hold, case 2026-17'', subject => ''customer:42'').';
 	END IF;
@@ -3740,7 +3740,7 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 		RAISE EXCEPTION 'row_key must be a non-empty JSON object' USING ERRCODE = 'invalid_parameter_value',
 			HINT = 'Name the key columns and their values, for example {"id": 42}.';
 	END IF;
-	IF since >= until THEN
+	IF since >= until OR since = 'infinity' OR until = '-infinity' THEN
 		RAISE EXCEPTION 'since must lie before until' USING ERRCODE = 'invalid_parameter_value',
 			DETAIL = 'The hold covers the entries captured in [since, until).';
 	END IF;
@@ -3811,7 +3811,7 @@ AS $$
 DECLARE
 	held bigint;
 BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in error contexts stay
-	IF name IS NULL OR reason IS NULL OR btrim(reason) = '' THEN
+	IF name IS NULL OR reason IS NULL OR reason !~ '[^[:space:]]' THEN
 		RAISE EXCEPTION 'a release needs the hold''s name and a reason' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	IF octet_length(reason) > 1024 THEN

@@ -58,6 +58,13 @@ SELECT witness.hold('h', 'r', row_key => '{}');
 SELECT witness.hold('h', 'r', since => :'t_cy', until => :'t_cy');
 \echo :LAST_ERROR_SQLSTATE
 SELECT witness.hold('h', 'r', since => now(), until => now() - interval '1 day');
+-- A period that can hold nothing, with one bound open: since infinity, until -infinity; a name or a
+-- reason of only a line break or a tab (a review placed all four).
+SELECT witness.hold('h', 'r', since => 'infinity');
+SELECT witness.hold('h', 'r', until => '-infinity');
+SELECT witness.hold(E'\t', 'r');
+SELECT witness.hold('h', E'\n');
+SELECT witness.release_hold('h', E' \n\t');
 SELECT witness.hold('h', 'r', "table" => 4000000000::oid::regclass);
 -- A scope that can match nothing is refused: a hold read as in force while retention pruned what it
 -- was meant to keep (an attack review). Not a table (a view, an index, a temporary table):
