@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
+#include <new>
 #include <cstring>
 #include <stdexcept>
 #include <condition_variable>
@@ -165,6 +167,19 @@ size_t PrefetchSource::read(char *buf, size_t n)
 	}
 	s.changed.notify_all();
 	return got;
+}
+
+LineReader::Buffer::Buffer(size_t n) { resize(n); }
+
+LineReader::Buffer::~Buffer() { std::free(data_); }
+
+void LineReader::Buffer::resize(size_t n)
+{
+	void *grown = std::realloc(data_, n);
+	if (grown == nullptr)
+		throw std::bad_alloc();
+	data_ = static_cast<char *>(grown);
+	size_ = n;
 }
 
 LineReader::LineReader(std::unique_ptr<ByteSource> source) : source_(std::move(source)), buf_(size_t(4) << 20) {}
