@@ -1459,7 +1459,17 @@ COMMENT ON TRIGGER witness_names_since ON witness.tracked_table IS 'pg_witness: 
 -- former_names is not captured: each rename's entry has the old and new names already, and the list
 -- they add up to made every rename's entry carry all the names before it (a review renamed a table
 -- 4,200 times in one transaction: the entries grew with the square of the renames, past 1 GB).
-UPDATE witness.tracked_table SET exclude_columns = ARRAY['former_names'] WHERE relid = 'witness.tracked_table'::regclass;
+-- Part of the extension's own change, as its ALTER TABLEs are: made in replica mode, where the
+-- configuration's capture trigger does not fire (an entry here would be the only one of the update).
+DO $$
+DECLARE
+	mode text := current_setting('session_replication_role');
+BEGIN
+	PERFORM set_config('session_replication_role', 'replica', true);
+	UPDATE witness.tracked_table SET exclude_columns = ARRAY['former_names'] WHERE relid = 'witness.tracked_table'::regclass;
+	PERFORM set_config('session_replication_role', mode, true);
+END
+$$;
 
 -- The column an UPDATE entry's subject came from, when the table's configuration says so and agrees
 -- with the entry: configured before the entry's statement, under the entry's table name, and the
@@ -6955,39 +6965,41 @@ CREATE TYPE witness._alert_entry AS (
 );
 COMMENT ON TYPE witness._alert_entry IS 'internal: the columns of an entry of a user table that the alert rules read';
 
--- A value of one of pg_witness's own entries as the alert rules read it: a value over 64 kB with each
+-- A value of one of pg_witness's own entries as the alert rules read it: a value over 2 kB with each
 -- string cut to 1,000 characters and each array to 100 elements, three levels deep. A statement
 -- text (witness.ddl_event, witness.activity) is the client's whole query string, and a setting's
 -- value is any text: an attack sent five ALTER TABLE commands in one query of 220 MB, the window's
--- own entries passed 1 GB, and no rule was evaluated again. No rule reads a long text or array.
-CREATE FUNCTION witness._alert_trim(v jsonb, depth integer) RETURNS jsonb
+-- own entries passed 1 GB, and no rule was evaluated again. No rule reads a long text or array. Cut as
+-- json, never as jsonb, whose strings end at 256 MB (the review of the fix sent one of 280 MB); and
+-- from 2 kB on, so that a window of 131,072 entries stays far below 1 GB.
+CREATE FUNCTION witness._alert_trim(v json, depth integer) RETURNS json
 LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT CASE WHEN depth <= 0 THEN v
-	            WHEN jsonb_typeof(v) = 'string' AND length(v #>> '{}') > 1000 THEN to_jsonb(left(v #>> '{}', 1000) || '…')
-	            WHEN jsonb_typeof(v) = 'array' THEN (SELECT COALESCE(jsonb_agg(witness._alert_trim(a.e, depth - 1) ORDER BY a.i), '[]')
-	                                                 FROM jsonb_array_elements(v) WITH ORDINALITY a(e, i) WHERE a.i <= 100)
-	            WHEN jsonb_typeof(v) = 'object' THEN (SELECT COALESCE(jsonb_object_agg(o.key, witness._alert_trim(o.value, depth - 1)), '{}')
-	                                                  FROM jsonb_each(v) o)
+	SELECT CASE WHEN depth <= 0 OR v IS NULL THEN v
+	            WHEN json_typeof(v) = 'string' AND length(v #>> '{}') > 1000 THEN to_json(left(v #>> '{}', 1000) || '…')
+	            WHEN json_typeof(v) = 'array' THEN (SELECT COALESCE(json_agg(witness._alert_trim(a.e, depth - 1) ORDER BY a.i), '[]')
+	                                                FROM json_array_elements(v) WITH ORDINALITY a(e, i) WHERE a.i <= 100)
+	            WHEN json_typeof(v) = 'object' THEN (SELECT COALESCE(json_object_agg(o.key, witness._alert_trim(o.value, depth - 1)), '{}')
+	                                                 FROM json_each(v) o)
 	            ELSE v END
 $$;
-COMMENT ON FUNCTION witness._alert_trim(jsonb, integer) IS 'internal: a value with strings cut to 1,000 characters and arrays to 100 elements, depth levels deep, as the alert rules read a large value';
-REVOKE ALL ON FUNCTION witness._alert_trim(jsonb, integer) FROM PUBLIC;
+COMMENT ON FUNCTION witness._alert_trim(json, integer) IS 'internal: a value with strings cut to 1,000 characters and arrays to 100 elements, depth levels deep, as the alert rules read a large value';
+REVOKE ALL ON FUNCTION witness._alert_trim(json, integer) FROM PUBLIC;
 
 CREATE FUNCTION witness._alert_own(e witness.entry) RETURNS witness.entry
 LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	IF octet_length(e.new_values::text) > 65536 THEN
-		e.new_values := witness._alert_trim(e.new_values::jsonb, 3)::json;
+	IF octet_length(e.new_values::text) > 2048 THEN
+		e.new_values := witness._alert_trim(e.new_values, 3);
 	END IF;
-	IF octet_length(e.old_values::text) > 65536 THEN
-		e.old_values := witness._alert_trim(e.old_values::jsonb, 3)::json;
+	IF octet_length(e.old_values::text) > 2048 THEN
+		e.old_values := witness._alert_trim(e.old_values, 3);
 	END IF;
 	RETURN e;
 END
 $$;
-COMMENT ON FUNCTION witness._alert_own(witness.entry) IS 'internal: one of pg_witness''s own entries as the alert rules read it, its values over 64 kB trimmed (witness._alert_trim())';
+COMMENT ON FUNCTION witness._alert_own(witness.entry) IS 'internal: one of pg_witness''s own entries as the alert rules read it, its values over 2 kB trimmed (witness._alert_trim())';
 REVOKE ALL ON FUNCTION witness._alert_own(witness.entry) FROM PUBLIC;
 
 -- The members of block b with ids from from_id to to_id (NULL: no bound) for the alert rules

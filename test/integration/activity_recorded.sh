@@ -17,6 +17,7 @@
 #     (a login to a database without pg_witness) after witness.activity_unclaimed_timeout;
 #   - logins to a database without pg_witness fill anyone's half of the queue at most: an auditor's
 #     login and its read of the trail still find slots;
+#   - a CREATE INDEX whose table name is moved to the tracked table while it waits for the lock: a read;
 #   - every activity row an entry of the chain; the chain verifies.
 #
 # Environment: REPO, PG_BINDIR (as scripts/test.sh passes them).
@@ -235,6 +236,26 @@ q "SELECT witness.flush_activity()" >/dev/null
 check "after 60 logins to a database without pg_witness, an auditor's login and trail read are recorded" "1|1" \
 	"SELECT count(*) FILTER (WHERE kind = 'login') || '|' || count(*) FILTER (WHERE kind = 'trail read')
 	 FROM witness.activity WHERE session_user_name = 'act_aud' AND activity_id > $A2"
+
+say "a rename while a command waits for its lock: the table the command reads is the one recorded"
+# The review of the utility reads renamed an untracked decoy and the tracked table while a CREATE INDEX
+# on the decoy's name waited for the decoy's lock: the index was built over every value of the tracked
+# table, and the hook, which had looked the name up without a lock, recorded no read.
+q "CREATE TABLE act_decoy (id int, v text)" >/dev/null
+q "SELECT witness.flush_activity()" >/dev/null
+A3="$(q "SELECT max(activity_id) FROM witness.activity")"
+"$PSQL" -X -q -h "$WORK" -p "$PORT" -d act_it -c "BEGIN; LOCK act_decoy; SELECT pg_sleep(2);
+	ALTER TABLE act_decoy RENAME TO act_decoy_old; ALTER TABLE act_secret RENAME TO act_decoy; COMMIT" >/dev/null &
+RENAMER=$!
+sleep 0.5
+q "CREATE INDEX act_race ON act_decoy ((v || '!'))" >/dev/null
+wait "$RENAMER"
+q "DROP INDEX act_race" >/dev/null
+q "ALTER TABLE act_decoy RENAME TO act_secret" >/dev/null
+q "DROP TABLE act_decoy_old" >/dev/null
+q "SELECT witness.flush_activity()" >/dev/null
+check "the index built over the renamed tracked table is a read of it" "1" \
+	"SELECT count(*) FROM witness.activity WHERE kind = 'read' AND activity_id > $A3 AND statement LIKE 'CREATE INDEX act_race%'"
 
 say "the chain"
 q "SELECT witness.flush_activity()" >/dev/null

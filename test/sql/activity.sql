@@ -211,8 +211,24 @@ ALTER DOMAIN act_name ADD CONSTRAINT act_name_set CHECK (VALUE <> '');
 ROLLBACK;
 REINDEX INDEX act_acct_expr;
 CLUSTER;
--- A plain VACUUM evaluates nothing of the owner's: no read.
+-- A plain VACUUM evaluates nothing of the owner's: no read; REINDEX SYSTEM rebuilds catalogs only.
 VACUUM act_base;
+SELECT current_database() AS act_reindexed \gset
+REINDEX SYSTEM :"act_reindexed";
+-- The review of the fix: a foreign table created as a partition checks the default partition too; a
+-- plain VACUUM summarizes a BRIN index through its expression.
+CREATE FOREIGN DATA WRAPPER act_fdw;
+CREATE SERVER act_server FOREIGN DATA WRAPPER act_fdw;
+BEGIN;
+CREATE TABLE act_p (id int NOT NULL, owner act_name) PARTITION BY LIST ((owner <> ''));
+ALTER TABLE act_p ATTACH PARTITION act_dom DEFAULT;
+CREATE FOREIGN TABLE act_p_far PARTITION OF act_p FOR VALUES IN (false) SERVER act_server;
+ROLLBACK;
+CREATE INDEX act_dom_brin ON act_dom USING brin ((owner || '?'));
+VACUUM act_dom;
+DROP INDEX act_dom_brin;
+DROP SERVER act_server;
+DROP FOREIGN DATA WRAPPER act_fdw;
 SELECT witness.flush_activity() > 0 AS flushed;
 SELECT kind, object_name, left(statement, 70) AS statement FROM witness.activity
 WHERE activity_id > :start AND object_name IN ('public.act_acct', 'public.act_dom') ORDER BY activity_id;
@@ -234,6 +250,24 @@ GRANT witness_auditor TO act_reader;
 SET ROLE act_reader;
 SELECT count(*) >= 0 AS searched FROM witness.search(max_rows => 1);
 RESET ROLE;
+-- Made by a SECURITY DEFINER function of another role's, the call is that role's (it ran as it), not
+-- the role that called the function; so is a refusal inside one (the review of the fix found both
+-- recorded as the statement's role, act_app here, who may read act_acct).
+CREATE FUNCTION act_reader_search() RETURNS bigint LANGUAGE sql SECURITY DEFINER
+AS 'SELECT count(*) FROM witness.search(max_rows => 1)';
+ALTER FUNCTION act_reader_search() OWNER TO act_reader;
+CREATE FUNCTION act_intruder_probe() RETURNS boolean LANGUAGE plpgsql SECURITY DEFINER AS $$
+BEGIN
+	PERFORM count(*) FROM act_acct;
+	RETURN true;
+EXCEPTION WHEN insufficient_privilege THEN
+	RETURN false;
+END $$;
+ALTER FUNCTION act_intruder_probe() OWNER TO act_intruder;
+SET ROLE act_app;
+SELECT act_reader_search() >= 0 AS searched, act_intruder_probe() AS probed;
+RESET ROLE;
+DROP FUNCTION act_reader_search(), act_intruder_probe();
 REVOKE witness_auditor FROM act_reader;
 SELECT witness.flush_activity() > 0 AS flushed;
 SELECT * FROM act_show(:start);

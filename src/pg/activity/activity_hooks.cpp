@@ -231,6 +231,17 @@ int witness_depth = 0; // functions of schema witness running (fmgr_hook)
 // The depths it interrupted.
 int saved_depths[32];
 int nsaved = 0;
+// The roles SECURITY DEFINER functions of others switched to, innermost last (fmgr_hook): the role in
+// force where one of pg_witness's functions is called, before its own switch to the extension's owner.
+Oid definers[64];
+int ndefiners = 0;
+// The role that called the outermost pg_witness function running (its own switch does not count: an
+// attack review found calls recorded as the extension's owner's, then as the statement's role when a
+// SECURITY DEFINER function of someone else's made them).
+Oid witness_caller = InvalidOid;
+// The role in force where the error being raised was raised, noted as it unwinds a SECURITY DEFINER
+// function (which leaves its owner as the current user until the abort); forgotten at the abort.
+Oid error_user = InvalidOid;
 
 // A refusal recorded as it passed through the executor or ProcessUtility (note_refusal), which the
 // error report must not record a second time; forgotten at the next (sub)transaction abort.
@@ -540,14 +551,18 @@ void on_xact(XactEvent event, void *)
 	if (event == XACT_EVENT_ABORT) {
 		witness_depth = 0;
 		nsaved = 0;
+		ndefiners = 0;
 		noted_code = 0;
+		error_user = InvalidOid;
 	}
 }
 
 void on_subxact(SubXactEvent event, SubTransactionId, SubTransactionId, void *)
 {
-	if (event == SUBXACT_EVENT_ABORT_SUB)
+	if (event == SUBXACT_EVENT_ABORT_SUB) {
 		noted_code = 0;
+		error_user = InvalidOid;
+	}
 	if (event == SUBXACT_EVENT_ABORT_SUB && nopen > 0)
 		close_reads(nullptr, GetCurrentTransactionNestLevel(), ActivityOutcome::Failed);
 	// RELEASE: a cursor declared in the subtransaction lives on in its parent (AtSubCommit_Portals);
@@ -577,6 +592,7 @@ struct FunctionInfo {
 	bool names_subject; // it takes a data subject (erase_subject, subject_export, ...): no statement kept
 	bool names_secret;  // it takes a passphrase or a key (export_encrypted, export): no statement kept
 	bool user_event_trigger; // an event trigger function of someone else's: runs as the session's code
+	bool secdef;             // SECURITY DEFINER
 	char name[NAMEDATALEN];
 };
 HTAB *functions = nullptr;
@@ -598,6 +614,7 @@ FunctionInfo *function_info(Oid oid)
 		f->names_subject = false;
 		f->names_secret = false;
 		f->user_event_trigger = false;
+		f->secdef = false;
 		HeapTuple tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(oid));
 		if (HeapTupleIsValid(tup)) {
 			auto *proc = (Form_pg_proc)GETSTRUCT(tup);
@@ -605,6 +622,7 @@ FunctionInfo *function_info(Oid oid)
 			f->witness = witness_here() && proc->pronamespace == witness_namespace &&
 			             getExtensionOfObject(ProcedureRelationId, oid) == get_extension_oid("pg_witness", true);
 			f->user_event_trigger = !f->witness && proc->prorettype == EVENT_TRIGGEROID;
+			f->secdef = proc->prosecdef;
 			// Public functions that PUBLIC may not call reveal or change the trail; those everyone may
 			// call (the helpers of views and row-level security policies) reveal nothing by themselves.
 			// Of the internal ones, _begin_internal_ddl() lets its caller past the guards of
@@ -657,8 +675,32 @@ bool activity_needs_fmgr(Oid fn)
 		return true;
 	if (!IsTransactionState() || !activity_queue_attached() || !witness_here())
 		return false;
-	return function_info(fn)->user_event_trigger;
+	const FunctionInfo *f = function_info(fn);
+	return f->user_event_trigger || f->secdef;
 }
+
+// The role in force for the code now calling a function that switched to its owner: the role the
+// innermost SECURITY DEFINER function of someone else's runs as, or the statement's.
+Oid role_before_switch()
+{
+	if (ndefiners > 0)
+		return definers[ndefiners - 1];
+	return OidIsValid(statement_user) ? statement_user : GetUserId();
+}
+
+// The role an event is about: inside pg_witness's functions, the role that called them; elsewhere the
+// role the error was raised as (a refusal) or the current one.
+Oid acting_user()
+{
+	if (witness_depth > 0 && OidIsValid(witness_caller))
+		return witness_caller;
+	return OidIsValid(error_user) ? error_user : GetUserId();
+}
+
+// private_data flags of a call of someone else's function (0 for any other function; pg_witness's
+// own hold 1 or the event of their recorded call, a pointer).
+constexpr uintptr_t kSavedDepth = 2;    // its event trigger interrupted pg_witness's depth
+constexpr uintptr_t kPushedDefiner = 4; // a SECURITY DEFINER function: its owner is on definers
 
 // private_data holds 0 for a call of another function, 1 for a pg_witness function not recorded, 2
 // for someone else's event trigger run at depth 0, else the event (a pointer) of a recorded call.
@@ -673,13 +715,21 @@ void activity_fmgr(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private_dat
 			return;
 		FunctionInfo *f = function_info(flinfo->fn_oid);
 		if (!f->witness) {
+			uintptr_t flags = 0;
 			if (f->user_event_trigger && witness_depth > 0 && nsaved < (int)lengthof(saved_depths)) {
 				saved_depths[nsaved++] = witness_depth;
 				witness_depth = 0;
-				*private_data = (Datum)2;
+				flags |= kSavedDepth;
 			}
+			if (f->secdef && ndefiners < (int)lengthof(definers)) {
+				definers[ndefiners++] = GetUserId();
+				flags |= kPushedDefiner;
+			}
+			*private_data = (Datum)flags;
 			return;
 		}
+		if (witness_depth == 0)
+			witness_caller = f->secdef ? role_before_switch() : GetUserId();
 		ActivityEvent *e = nullptr;
 		// Like a read of the trail, a call does not wait for a slot (activity_reserve counts it as lost).
 		// _begin_internal_ddl() called by a session lets it past the guards of the trail: recorded
@@ -690,9 +740,7 @@ void activity_fmgr(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private_dat
 			e = activity_reserve(ActivityPriority::Privileged);
 		if (e != nullptr) {
 			e->kind = ActivityKind::Call;
-			// The caller's role: a SECURITY DEFINER function runs as its owner already (an attack review
-			// found every call of witness.search(), prove(), ... recorded as the extension's owner's).
-			fill_session(e, true, InLocalUserIdChange() ? statement_user : InvalidOid);
+			fill_session(e, true, witness_caller);
 			snprintf(e->object, sizeof(e->object), "witness.%s", f->name);
 			if (f->names_subject)
 				e->statement_length = (int32)strlcpy(e->statement, kWithheldSubject, sizeof(e->statement));
@@ -709,14 +757,23 @@ void activity_fmgr(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private_dat
 	case FHET_ABORT:
 		if (*private_data == (Datum)0)
 			return;
-		if (*private_data == (Datum)2) {
-			if (nsaved > 0)
+		if ((uintptr_t)*private_data == kSavedDepth || (uintptr_t)*private_data == kPushedDefiner ||
+		    (uintptr_t)*private_data == (kSavedDepth | kPushedDefiner)) {
+			const uintptr_t flags = (uintptr_t)*private_data;
+			if ((flags & kPushedDefiner) && ndefiners > 0) {
+				if (event == FHET_ABORT && !OidIsValid(error_user))
+					error_user = definers[ndefiners - 1];
+				ndefiners--;
+			}
+			if ((flags & kSavedDepth) && nsaved > 0)
 				witness_depth = saved_depths[--nsaved];
 			*private_data = (Datum)0;
 			return;
 		}
 		if (witness_depth > 0)
 			witness_depth--;
+		if (event == FHET_ABORT && witness_depth == 0 && !OidIsValid(error_user))
+			error_user = witness_caller;
 		if (*private_data != (Datum)1) {
 			auto *e = (ActivityEvent *)DatumGetPointer(*private_data);
 			e->outcome = event == FHET_END ? ActivityOutcome::Success : ActivityOutcome::Failed;
@@ -808,7 +865,7 @@ void record_refusal(const ErrorData *edata)
 		return;
 	e->kind = ActivityKind::Denied;
 	e->outcome = ActivityOutcome::Denied;
-	fill_session(e, IsTransactionState(), InLocalUserIdChange() ? statement_user : InvalidOid);
+	fill_session(e, IsTransactionState(), acting_user());
 	strlcpy(e->sqlstate, unpack_sql_state(edata->sqlerrcode), sizeof(e->sqlstate));
 	if (edata->message != nullptr)
 		copy_clipped(e->message, sizeof(e->message), edata->message);
@@ -889,6 +946,19 @@ void activity_client_auth(Port *port, int status)
 
 } // namespace
 
+// Whether root or one of its partitions and inheritance children has a BRIN index with expressions.
+bool tree_has_brin_expression_index(Oid root)
+{
+	List *all = find_all_inheritors(root, NoLock, nullptr);
+	bool found = false;
+	ListCell *lc;
+	foreach (lc, all)
+		if (!found && has_brin_expression_index(lfirst_oid(lc)))
+			found = true;
+	list_free(all);
+	return found;
+}
+
 void activity_utility_begin(PlannedStmt *pstmt, const char *query_string)
 {
 	if (witness_depth == 0 && !InLocalUserIdChange())
@@ -905,18 +975,32 @@ void activity_utility_begin(PlannedStmt *pstmt, const char *query_string)
 	}
 	if (witness_depth > 0 || creating_witness())
 		return;
-	bool every_table = false;
-	List *targets = utility_read_relations(pstmt->utilityStmt, &every_table);
+	EveryTable every_table = EveryTable::None;
+	List *volatile targets = NIL;
+	// The lookups check permissions as the command's own would (utility_reads.cpp): a refusal there is
+	// noted before an exception handler of the caller can swallow it.
+	PG_TRY();
+	{
+		targets = utility_read_relations(pstmt->utilityStmt, &every_table);
+	}
+	PG_CATCH();
+	{
+		activity_note_refusal();
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
 	List *roots = NIL;
 	bool trail_read = false;
 	ListCell *lc;
 	// A command that may read any table (REINDEX DATABASE, VACUUM FULL, ...) reads each table tracked
 	// with capture_reads, through an expression index or statistics of its owner.
-	if (every_table) {
+	if (every_table != EveryTable::None) {
 		List *all = query_read_roots("SELECT t.relid::pg_catalog.oid FROM witness.tracked_table t"
 		                             " WHERE t.capture_reads AND $1 IS NOT NULL ORDER BY 1", InvalidOid);
 		foreach (lc, all) {
 			CHECK_FOR_INTERRUPTS();
+			if (every_table == EveryTable::WithBrinExpressions && !tree_has_brin_expression_index(lfirst_oid(lc)))
+				continue;
 			char label[kActivityObjectBytes];
 			relation_label(lfirst_oid(lc), label);
 			begin_read(pstmt, pstmt, query_string, ActivityKind::Read, label);
@@ -984,7 +1068,7 @@ void activity_record_change(ActivityKind kind, const char *object, const char *m
 		return;
 	e->kind = kind;
 	strlcpy(e->object, object, sizeof(e->object));
-	fill_session(e, true, InLocalUserIdChange() ? statement_user : InvalidOid);
+	fill_session(e, true, acting_user());
 	copy_clipped(e->message, sizeof(e->message), message);
 	e->rows = -1;
 	fill_statement(e, debug_query_string);

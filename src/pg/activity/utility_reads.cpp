@@ -3,7 +3,11 @@
 extern "C" {
 #include "access/genam.h"
 #include "catalog/index.h"
+#include "catalog/pg_am.h"
 #include "catalog/pg_depend.h"
+#include "catalog/pg_index.h"
+#include "commands/tablecmds.h"
+#include "storage/lmgr.h"
 #include "commands/defrem.h"
 #include "nodes/makefuncs.h"
 #include "nodes/parsenodes.h"
@@ -18,15 +22,9 @@ namespace witness::pg
 namespace
 {
 
-// A relation named in the statement: its table when it is an index (REINDEX INDEX, ALTER INDEX
-// rebuild the index from the table's rows), with the partitions and inheritance children the command
-// recurses into unless it said ONLY (an attack review added a CHECK constraint to an untracked
-// parent, and its validation showed every value of a tracked child).
-List *add_named(List *out, RangeVar *rv, bool recurse)
+// relid (its table, for an index), with its partitions and inheritance children when recurse.
+List *add_relation(List *out, Oid relid, bool recurse)
 {
-	if (rv == nullptr)
-		return out;
-	Oid relid = RangeVarGetRelid(rv, NoLock, true);
 	if (!OidIsValid(relid))
 		return out;
 	const char kind = get_rel_relkind(relid);
@@ -35,12 +33,57 @@ List *add_named(List *out, RangeVar *rv, bool recurse)
 		if (!OidIsValid(relid))
 			return out;
 	}
-	if (!recurse || !rv->inh)
+	if (!recurse)
 		return list_append_unique_oid(out, relid);
 	List *all = find_all_inheritors(relid, NoLock, nullptr);
 	out = list_concat_unique_oid(out, all);
 	list_free(all);
 	return out;
+}
+
+// How the hook looks up a relation the command names. A name looked up without a lock can point
+// elsewhere by the time the command looks it up: the review of these reads renamed an untracked decoy
+// and the tracked table while the command waited for the decoy's lock, and built an index of its own
+// over every value of the tracked one with no read recorded. So the hook takes the lock the command
+// takes next, with the same permission check before it (as PostgreSQL's own lookup does: no role
+// locks a table it may not touch), and the command finds the relation already locked.
+struct Lookup {
+	LOCKMODE lock; // NoLock: the command's own lookup is more involved (settled_relid())
+	RangeVarGetRelidCallback check;
+};
+constexpr Lookup kSettled = {NoLock, nullptr};
+
+// A relation looked up without the command's lock: once no other transaction holds a lock on it that
+// could rename it (waited out, then looked up again). Leaves the window between this look and the
+// command's own, microseconds with no wait in them, instead of the whole wait for the lock.
+Oid settled_relid(RangeVar *rv)
+{
+	for (int attempt = 0; attempt < 100; attempt++) {
+		CHECK_FOR_INTERRUPTS();
+		const Oid relid = RangeVarGetRelid(rv, NoLock, true);
+		if (!OidIsValid(relid))
+			return relid;
+		if (ConditionalLockRelationOid(relid, AccessShareLock)) {
+			UnlockRelationOid(relid, AccessShareLock);
+			return relid;
+		}
+		LockRelationOid(relid, AccessShareLock); // the holder may rename it: then look again
+		UnlockRelationOid(relid, AccessShareLock);
+	}
+	return RangeVarGetRelid(rv, NoLock, true);
+}
+
+// A relation named in the statement: its table when it is an index (REINDEX INDEX, ALTER INDEX
+// rebuild the index from the table's rows), with the partitions and inheritance children the command
+// recurses into unless it said ONLY (an attack review added a CHECK constraint to an untracked
+// parent, and its validation showed every value of a tracked child).
+List *add_named(List *out, RangeVar *rv, bool recurse, Lookup how)
+{
+	if (rv == nullptr)
+		return out;
+	Oid relid = how.lock == NoLock ? settled_relid(rv)
+	                               : RangeVarGetRelidExtended(rv, how.lock, RVR_MISSING_OK, how.check, nullptr);
+	return add_relation(out, relid, recurse && rv->inh);
 }
 
 // Every relation with a column of type, of a domain over it, or of an array, range or composite type
@@ -81,8 +124,8 @@ List *add_domain_users(List *out, Oid type, List **seen)
 	return out;
 }
 
-// Whether a VACUUM statement rebuilds or samples rows (FULL, ANALYZE): a plain VACUUM evaluates no
-// expression of the table's owner.
+// Whether a VACUUM statement rebuilds or samples rows (FULL, ANALYZE). A plain VACUUM evaluates the
+// owner's expressions only in summarizing a BRIN index (has_brin_expression_index()).
 bool vacuum_reads(VacuumStmt *vac)
 {
 	if (!vac->is_vacuumcmd)
@@ -98,7 +141,10 @@ bool vacuum_reads(VacuumStmt *vac)
 
 List *alter_table_reads(AlterTableStmt *alter)
 {
-	List *out = add_named(NIL, alter->relation, true);
+	// ALTER TABLE's own lookup, with its lock level and permission check (tablecmds.c).
+	const Oid relid = alter->relation == nullptr ? InvalidOid
+	                                             : AlterTableLookupRelation(alter, AlterTableGetLockLevel(alter->cmds));
+	List *out = add_relation(NIL, relid, alter->relation != nullptr && alter->relation->inh);
 	ListCell *lc;
 	foreach (lc, alter->cmds) {
 		auto *cmd = (AlterTableCmd *)lfirst(lc);
@@ -106,7 +152,7 @@ List *alter_table_reads(AlterTableStmt *alter)
 		// expression the parent's owner wrote (an attack review read every value of a tracked table by
 		// attaching it to a new parent within a transaction rolled back), and scans a default partition.
 		if (cmd->subtype == AT_AttachPartition && IsA(cmd->def, PartitionCmd))
-			out = add_named(out, ((PartitionCmd *)cmd->def)->name, true);
+			out = add_named(out, ((PartitionCmd *)cmd->def)->name, true, {AccessExclusiveLock, nullptr});
 	}
 	return out;
 }
@@ -118,16 +164,19 @@ List *alter_table_reads(AlterTableStmt *alter)
 // constraint, extended statistics) or rebuild them (CLUSTER, REINDEX, VACUUM FULL, ANALYZE, which
 // evaluates expression statistics and indexes). COPY FROM is captured as rows, COPY (query) TO and
 // REFRESH MATERIALIZED VIEW run through the executor.
-List *utility_read_relations(Node *stmt, bool *every_table)
+List *utility_read_relations(Node *stmt, EveryTable *every_table)
 {
-	*every_table = false;
+	*every_table = EveryTable::None;
 	switch (nodeTag(stmt)) {
 	case T_CopyStmt: {
 		auto *copy = (CopyStmt *)stmt;
-		return copy->is_from ? NIL : add_named(NIL, copy->relation, false);
+		return copy->is_from ? NIL : add_named(NIL, copy->relation, false, {AccessShareLock, nullptr});
 	}
-	case T_IndexStmt:
-		return add_named(NIL, ((IndexStmt *)stmt)->relation, true);
+	case T_IndexStmt: {
+		auto *index = (IndexStmt *)stmt;
+		return add_named(NIL, index->relation, true,
+		                 {index->concurrent ? ShareUpdateExclusiveLock : ShareLock, RangeVarCallbackOwnsRelation});
+	}
 	case T_AlterTableStmt:
 		return alter_table_reads((AlterTableStmt *)stmt);
 	case T_AlterDomainStmt: {
@@ -145,26 +194,41 @@ List *utility_read_relations(Node *stmt, bool *every_table)
 		list_free(seen);
 		return out;
 	}
-	case T_CreateStmt: {
-		// CREATE TABLE ... PARTITION OF checks the parent's default partition's rows against the new
-		// partition's bounds, through the partition key.
-		auto *create = (CreateStmt *)stmt;
+	case T_CreateStmt:
+	case T_CreateForeignTableStmt: {
+		// CREATE [FOREIGN] TABLE ... PARTITION OF checks the parent's default partition's rows against
+		// the new partition's bounds, through the partition key (the review of these reads used a
+		// foreign table, a statement of its own).
+		auto *create = IsA(stmt, CreateStmt) ? (CreateStmt *)stmt : &((CreateForeignTableStmt *)stmt)->base;
 		if (create->partbound == nullptr || create->inhRelations == NIL)
 			return NIL;
-		return add_named(NIL, (RangeVar *)linitial(create->inhRelations), true);
+		return add_named(NIL, (RangeVar *)linitial(create->inhRelations), true, kSettled);
 	}
 	case T_ReindexStmt: {
 		auto *reindex = (ReindexStmt *)stmt;
-		if (reindex->relation != nullptr)
-			return add_named(NIL, reindex->relation, true);
-		*every_table = true;
+		if (reindex->relation != nullptr) {
+			if (reindex->kind != REINDEX_OBJECT_TABLE)
+				return add_named(NIL, reindex->relation, true, kSettled);
+			bool concurrently = false;
+			ListCell *lc;
+			foreach (lc, reindex->params) {
+				auto *opt = (DefElem *)lfirst(lc);
+				if (strcmp(opt->defname, "concurrently") == 0)
+					concurrently = defGetBoolean(opt);
+			}
+			return add_named(NIL, reindex->relation, true,
+			                 {concurrently ? ShareUpdateExclusiveLock : ShareLock, RangeVarCallbackOwnsTable});
+		}
+		// REINDEX SYSTEM rebuilds the system catalogs' indexes only (the review found every table
+		// recorded as read).
+		*every_table = reindex->kind == REINDEX_OBJECT_SYSTEM ? EveryTable::None : EveryTable::All;
 		return NIL;
 	}
 	case T_ClusterStmt: {
 		auto *cluster = (ClusterStmt *)stmt;
 		if (cluster->relation != nullptr)
-			return add_named(NIL, cluster->relation, true);
-		*every_table = true;
+			return add_named(NIL, cluster->relation, true, {AccessExclusiveLock, RangeVarCallbackOwnsTable});
+		*every_table = EveryTable::All;
 		return NIL;
 	}
 	case T_CreateStatsStmt: {
@@ -172,26 +236,57 @@ List *utility_read_relations(Node *stmt, bool *every_table)
 		ListCell *lc;
 		foreach (lc, ((CreateStatsStmt *)stmt)->relations)
 			if (IsA(lfirst(lc), RangeVar))
-				out = add_named(out, (RangeVar *)lfirst(lc), true);
+				out = add_named(out, (RangeVar *)lfirst(lc), true, {ShareUpdateExclusiveLock, nullptr});
 		return out;
 	}
 	case T_VacuumStmt: {
 		auto *vac = (VacuumStmt *)stmt;
-		if (!vacuum_reads(vac))
-			return NIL;
+		const bool reads = vacuum_reads(vac);
 		if (vac->rels == NIL) {
-			*every_table = true;
+			*every_table = reads ? EveryTable::All : EveryTable::WithBrinExpressions;
 			return NIL;
 		}
 		List *out = NIL;
 		ListCell *lc;
 		foreach (lc, vac->rels)
-			out = add_named(out, ((VacuumRelation *)lfirst(lc))->relation, true);
-		return out;
+			out = add_named(out, ((VacuumRelation *)lfirst(lc))->relation, true, kSettled);
+		if (reads)
+			return out;
+		List *brin = NIL;
+		foreach (lc, out)
+			if (has_brin_expression_index(lfirst_oid(lc)))
+				brin = lappend_oid(brin, lfirst_oid(lc));
+		list_free(out);
+		return brin;
 	}
 	default:
 		return NIL;
 	}
+}
+
+// A BRIN index with expressions or a predicate: VACUUM summarizes new page ranges through them (the
+// review of these reads replaced the expression's function and read every value with a plain VACUUM).
+bool has_brin_expression_index(Oid relid)
+{
+	bool found = false;
+	Relation index_rel = table_open(IndexRelationId, AccessShareLock);
+	ScanKeyData key;
+	ScanKeyInit(&key, Anum_pg_index_indrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+	SysScanDesc scan = systable_beginscan(index_rel, IndexIndrelidIndexId, true, nullptr, 1, &key);
+	HeapTuple tup;
+	while (!found && HeapTupleIsValid(tup = systable_getnext(scan))) {
+		auto *index = (Form_pg_index)GETSTRUCT(tup);
+		if (heap_attisnull(tup, Anum_pg_index_indexprs, nullptr) && heap_attisnull(tup, Anum_pg_index_indpred, nullptr))
+			continue;
+		HeapTuple rel = SearchSysCache1(RELOID, ObjectIdGetDatum(index->indexrelid));
+		if (HeapTupleIsValid(rel)) {
+			found = ((Form_pg_class)GETSTRUCT(rel))->relam == BRIN_AM_OID;
+			ReleaseSysCache(rel);
+		}
+	}
+	systable_endscan(scan);
+	table_close(index_rel, AccessShareLock);
+	return found;
 }
 
 } // namespace witness::pg

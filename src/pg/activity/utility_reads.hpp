@@ -7,9 +7,18 @@
 namespace witness::pg
 {
 
-// The OIDs of the relations stmt reads the rows of (indexes mapped to their tables). *every_table is
-// set when it may read any table of the database (REINDEX SCHEMA or DATABASE, CLUSTER, VACUUM FULL
-// or ANALYZE naming no table).
-List *utility_read_relations(Node *stmt, bool *every_table);
+// Which tables a command naming none may read the rows of.
+enum class EveryTable {
+	None,
+	All,                 // REINDEX SCHEMA or DATABASE, CLUSTER, VACUUM FULL or ANALYZE naming no table
+	WithBrinExpressions, // a plain VACUUM naming no table: those it summarizes a BRIN index of
+};
+
+// The OIDs of the relations stmt reads the rows of (indexes mapped to their tables), and in
+// *every_table which others it may read.
+List *utility_read_relations(Node *stmt, EveryTable *every_table);
+
+// Whether relid has a BRIN index with expressions or a predicate (summarized by VACUUM).
+bool has_brin_expression_index(Oid relid);
 
 } // namespace witness::pg
