@@ -1428,6 +1428,10 @@ DECLARE
 	rel oid;
 BEGIN
 	IF TG_OP = 'UPDATE' THEN
+		-- Only a rename changes the former names (its entry has the old and the new name; the list is
+		-- not captured): a review cleared them with a plain UPDATE that left no entry, and a hold on the
+		-- table stopped covering the entries under its old name.
+		NEW.former_names := OLD.former_names;
 		IF NOT renamed AND witness._configured_columns(OLD) <@ witness._configured_columns(NEW)
 		   AND NEW.key_columns IS NOT DISTINCT FROM OLD.key_columns
 		   AND NEW.subject_column IS NOT DISTINCT FROM OLD.subject_column THEN

@@ -256,6 +256,24 @@ q "DROP TABLE act_decoy_old" >/dev/null
 q "SELECT witness.flush_activity()" >/dev/null
 check "the index built over the renamed tracked table is a read of it" "1" \
 	"SELECT count(*) FROM witness.activity WHERE kind = 'read' AND activity_id > $A3 AND statement LIKE 'CREATE INDEX act_race%'"
+# The review of the fix: REINDEX INDEX waits for its table's lock, and an index renamed meanwhile gave
+# its name to the tracked table's index (search_path picks the first schema holding the name).
+q "CREATE SCHEMA act_s1; CREATE TABLE act_s1.t (id int, v text); CREATE INDEX act_idx ON act_s1.t ((v || '?'));
+   CREATE INDEX act_idx ON public.act_secret ((v || '?'))" >/dev/null
+q "SELECT witness.flush_activity()" >/dev/null
+A4="$(q "SELECT max(activity_id) FROM witness.activity")"
+"$PSQL" -X -q -h "$WORK" -p "$PORT" -d act_it -c "BEGIN; INSERT INTO act_s1.t VALUES (1, 'x'); SELECT pg_sleep(2); COMMIT" >/dev/null &
+HOLDER=$!
+sleep 0.5
+"$PSQL" -X -q -h "$WORK" -p "$PORT" -d act_it -c "SET search_path = act_s1, public" -c "REINDEX INDEX act_idx" >/dev/null &
+REINDEXER=$!
+sleep 0.5
+q "ALTER INDEX act_s1.act_idx RENAME TO act_idx_gone" >/dev/null
+wait "$HOLDER" "$REINDEXER"
+q "SELECT witness.flush_activity()" >/dev/null
+check "the tracked table's index rebuilt under the name it took meanwhile is a read of the table" "1" \
+	"SELECT count(*) FROM witness.activity WHERE kind = 'read' AND activity_id > $A4 AND statement LIKE 'REINDEX INDEX act_idx%'"
+q "DROP SCHEMA act_s1 CASCADE; DROP INDEX public.act_idx" >/dev/null
 
 say "the chain"
 q "SELECT witness.flush_activity()" >/dev/null

@@ -187,6 +187,10 @@ SELECT * FROM ddl_events();
 SELECT operation, old_values - 'names_since' AS old_values, new_values - 'names_since' AS new_values,
        (new_values ->> 'names_since')::bigint > (old_values ->> 'names_since')::bigint AS names_since_moved
 FROM witness.log WHERE table_name = 'tracked_table' AND operation = 'UPDATE' ORDER BY id DESC LIMIT 3;
+-- The former names are not in these entries: only a rename changes them. A superuser's plain UPDATE
+-- cleared them with no entry, and a hold on the table stopped covering its old name's entries (a review).
+UPDATE witness.tracked_table SET former_names = '[]' WHERE relid = 'owned.feel_real'::regclass;
+SELECT former_names FROM witness.tracked_table WHERE relid = 'owned.feel_real'::regclass;
 SELECT mark_events_seen();
 
 -- DROP TYPE ... CASCADE drops a typed tracked table: recorded, and the configuration forgets it.

@@ -231,10 +231,11 @@ int witness_depth = 0; // functions of schema witness running (fmgr_hook)
 // The depths it interrupted.
 int saved_depths[32];
 int nsaved = 0;
-// The roles SECURITY DEFINER functions of others switched to, innermost last (fmgr_hook): the role in
-// force where one of pg_witness's functions is called, before its own switch to the extension's owner.
-Oid definers[64];
-int ndefiners = 0;
+// The role the innermost running SECURITY DEFINER function of someone else's switched to (fmgr_hook),
+// InvalidOid outside them: the role in force where one of pg_witness's functions is called, before its
+// own switch to the extension's owner. Each call keeps the one it replaced in its private_data, so any
+// depth unwinds (a fixed stack of 64 named the 64th owner for calls deeper down: the review of it).
+Oid current_definer = InvalidOid;
 // The role that called the outermost pg_witness function running (its own switch does not count: an
 // attack review found calls recorded as the extension's owner's, then as the statement's role when a
 // SECURITY DEFINER function of someone else's made them).
@@ -551,7 +552,7 @@ void on_xact(XactEvent event, void *)
 	if (event == XACT_EVENT_ABORT) {
 		witness_depth = 0;
 		nsaved = 0;
-		ndefiners = 0;
+		current_definer = InvalidOid;
 		noted_code = 0;
 		error_user = InvalidOid;
 	}
@@ -683,8 +684,8 @@ bool activity_needs_fmgr(Oid fn)
 // innermost SECURITY DEFINER function of someone else's runs as, or the statement's.
 Oid role_before_switch()
 {
-	if (ndefiners > 0)
-		return definers[ndefiners - 1];
+	if (OidIsValid(current_definer))
+		return current_definer;
 	return OidIsValid(statement_user) ? statement_user : GetUserId();
 }
 
@@ -697,10 +698,18 @@ Oid acting_user()
 	return OidIsValid(error_user) ? error_user : GetUserId();
 }
 
-// private_data flags of a call of someone else's function (0 for any other function; pg_witness's
-// own hold 1 or the event of their recorded call, a pointer).
+// private_data of a call of someone else's function: flags in the low three bits, above them the
+// definer it replaced (0 for any other function; pg_witness's own hold 1, or the event of their
+// recorded call, a pointer, whose low three bits are 0).
 constexpr uintptr_t kSavedDepth = 2;    // its event trigger interrupted pg_witness's depth
-constexpr uintptr_t kPushedDefiner = 4; // a SECURITY DEFINER function: its owner is on definers
+constexpr uintptr_t kPushedDefiner = 4; // a SECURITY DEFINER function: current_definer replaced
+constexpr int kDefinerShift = 8;
+
+bool is_flags(Datum d)
+{
+	const uintptr_t v = (uintptr_t)d;
+	return v != 1 && (v & 7) != 0;
+}
 
 // private_data holds 0 for a call of another function, 1 for a pg_witness function not recorded, 2
 // for someone else's event trigger run at depth 0, else the event (a pointer) of a recorded call.
@@ -721,9 +730,9 @@ void activity_fmgr(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private_dat
 				witness_depth = 0;
 				flags |= kSavedDepth;
 			}
-			if (f->secdef && ndefiners < (int)lengthof(definers)) {
-				definers[ndefiners++] = GetUserId();
-				flags |= kPushedDefiner;
+			if (f->secdef) {
+				flags |= kPushedDefiner | ((uintptr_t)current_definer << kDefinerShift);
+				current_definer = GetUserId();
 			}
 			*private_data = (Datum)flags;
 			return;
@@ -757,13 +766,12 @@ void activity_fmgr(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private_dat
 	case FHET_ABORT:
 		if (*private_data == (Datum)0)
 			return;
-		if ((uintptr_t)*private_data == kSavedDepth || (uintptr_t)*private_data == kPushedDefiner ||
-		    (uintptr_t)*private_data == (kSavedDepth | kPushedDefiner)) {
+		if (is_flags(*private_data)) {
 			const uintptr_t flags = (uintptr_t)*private_data;
-			if ((flags & kPushedDefiner) && ndefiners > 0) {
+			if (flags & kPushedDefiner) {
 				if (event == FHET_ABORT && !OidIsValid(error_user))
-					error_user = definers[ndefiners - 1];
-				ndefiners--;
+					error_user = current_definer;
+				current_definer = (Oid)(flags >> kDefinerShift);
 			}
 			if ((flags & kSavedDepth) && nsaved > 0)
 				witness_depth = saved_depths[--nsaved];

@@ -6,7 +6,9 @@ extern "C" {
 #include "catalog/pg_am.h"
 #include "catalog/pg_depend.h"
 #include "catalog/pg_index.h"
+#include "access/xlog.h"
 #include "commands/tablecmds.h"
+#include "utils/acl.h"
 #include "storage/lmgr.h"
 #include "commands/defrem.h"
 #include "nodes/makefuncs.h"
@@ -43,32 +45,64 @@ List *add_relation(List *out, Oid relid, bool recurse)
 
 // How the hook looks up a relation the command names. A name looked up without a lock can point
 // elsewhere by the time the command looks it up: the review of these reads renamed an untracked decoy
-// and the tracked table while the command waited for the decoy's lock, and built an index of its own
-// over every value of the tracked one with no read recorded. So the hook takes the lock the command
-// takes next, with the same permission check before it (as PostgreSQL's own lookup does: no role
-// locks a table it may not touch), and the command finds the relation already locked.
-struct Lookup {
-	LOCKMODE lock; // NoLock: the command's own lookup is more involved (settled_relid())
-	RangeVarGetRelidCallback check;
+// and the tracked table while a CREATE INDEX on the decoy's name waited for the decoy's lock, and the
+// index was built over every value of the tracked one with no read recorded. The hook holds no lock (a
+// first version took the command's lock early: the review of it found new deadlocks, VACUUM
+// (SKIP_LOCKED) waiting, refusals before PostgreSQL's own checks, DDL queued before event triggers
+// could refuse it). It checks whether the command would wait (settled_relid()).
+enum class Right {
+	Own,    // the command needs the relation's owner (ALTER TABLE, CREATE INDEX, CLUSTER, ...)
+	Select, // COPY ... TO needs SELECT
 };
-constexpr Lookup kSettled = {NoLock, nullptr};
 
-// A relation looked up without the command's lock: once no other transaction holds a lock on it that
-// could rename it (waited out, then looked up again). Leaves the window between this look and the
-// command's own, microseconds with no wait in them, instead of the whole wait for the lock.
-Oid settled_relid(RangeVar *rv)
+struct Lookup {
+	LOCKMODE lock; // the lock the command takes on the relation (on an index: and ShareLock on its table)
+	Right right;
+	bool may_wait = true; // false: VACUUM (SKIP_LOCKED), which skips a locked table
+};
+
+// Whether no other transaction holds a lock on relid that conflicts with mode (taken and let go at once).
+bool lock_free(Oid relid, LOCKMODE mode)
 {
-	for (int attempt = 0; attempt < 100; attempt++) {
+	if (!ConditionalLockRelationOid(relid, mode))
+		return false;
+	UnlockRelationOid(relid, mode);
+	return true;
+}
+
+bool may_touch(Oid relid, Right right)
+{
+	if (pg_class_ownercheck(relid, GetUserId()))
+		return true;
+	return right == Right::Select && pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) == ACLCHECK_OK;
+}
+
+// The relation a name points to once the command would not wait for it: while another transaction
+// holds a lock the command's conflicts with, it may rename the relation and give the name to another.
+// Then the hook waits it out, as the command would, and looks again; it holds nothing after. It waits
+// only for a relation the role may use as the command does (anyone else's command is refused before
+// it reads, and must not queue for locks here), never in recovery. What is left is the microseconds
+// between this look and the command's own.
+Oid settled_relid(RangeVar *rv, const Lookup &how)
+{
+	for (int attempt = 0; attempt < 1000; attempt++) {
 		CHECK_FOR_INTERRUPTS();
 		const Oid relid = RangeVarGetRelid(rv, NoLock, true);
-		if (!OidIsValid(relid))
+		if (!OidIsValid(relid) || RecoveryInProgress())
 			return relid;
-		if (ConditionalLockRelationOid(relid, AccessShareLock)) {
-			UnlockRelationOid(relid, AccessShareLock);
+		const char kind = get_rel_relkind(relid);
+		const Oid table = kind == RELKIND_INDEX || kind == RELKIND_PARTITIONED_INDEX ? IndexGetRelation(relid, true)
+		                                                                             : InvalidOid;
+		if ((!OidIsValid(table) || lock_free(table, ShareLock)) && lock_free(relid, how.lock))
 			return relid;
+		if (!how.may_wait || !may_touch(relid, how.right))
+			return relid;
+		if (OidIsValid(table)) {
+			LockRelationOid(table, ShareLock);
+			UnlockRelationOid(table, ShareLock);
 		}
-		LockRelationOid(relid, AccessShareLock); // the holder may rename it: then look again
-		UnlockRelationOid(relid, AccessShareLock);
+		LockRelationOid(relid, how.lock);
+		UnlockRelationOid(relid, how.lock);
 	}
 	return RangeVarGetRelid(rv, NoLock, true);
 }
@@ -77,13 +111,11 @@ Oid settled_relid(RangeVar *rv)
 // rebuild the index from the table's rows), with the partitions and inheritance children the command
 // recurses into unless it said ONLY (an attack review added a CHECK constraint to an untracked
 // parent, and its validation showed every value of a tracked child).
-List *add_named(List *out, RangeVar *rv, bool recurse, Lookup how)
+List *add_named(List *out, RangeVar *rv, bool recurse, const Lookup &how)
 {
 	if (rv == nullptr)
 		return out;
-	Oid relid = how.lock == NoLock ? settled_relid(rv)
-	                               : RangeVarGetRelidExtended(rv, how.lock, RVR_MISSING_OK, how.check, nullptr);
-	return add_relation(out, relid, recurse && rv->inh);
+	return add_relation(out, settled_relid(rv, how), recurse && rv->inh);
 }
 
 // Every relation with a column of type, of a domain over it, or of an array, range or composite type
@@ -126,25 +158,25 @@ List *add_domain_users(List *out, Oid type, List **seen)
 
 // Whether a VACUUM statement rebuilds or samples rows (FULL, ANALYZE). A plain VACUUM evaluates the
 // owner's expressions only in summarizing a BRIN index (has_brin_expression_index()).
-bool vacuum_reads(VacuumStmt *vac)
+bool vacuum_option(VacuumStmt *vac, const char *name)
 {
-	if (!vac->is_vacuumcmd)
-		return true;
 	ListCell *lc;
 	foreach (lc, vac->options) {
 		auto *opt = (DefElem *)lfirst(lc);
-		if ((strcmp(opt->defname, "full") == 0 || strcmp(opt->defname, "analyze") == 0) && defGetBoolean(opt))
+		if (strcmp(opt->defname, name) == 0 && defGetBoolean(opt))
 			return true;
 	}
 	return false;
 }
 
+bool vacuum_reads(VacuumStmt *vac)
+{
+	return !vac->is_vacuumcmd || vacuum_option(vac, "full") || vacuum_option(vac, "analyze");
+}
+
 List *alter_table_reads(AlterTableStmt *alter)
 {
-	// ALTER TABLE's own lookup, with its lock level and permission check (tablecmds.c).
-	const Oid relid = alter->relation == nullptr ? InvalidOid
-	                                             : AlterTableLookupRelation(alter, AlterTableGetLockLevel(alter->cmds));
-	List *out = add_relation(NIL, relid, alter->relation != nullptr && alter->relation->inh);
+	List *out = add_named(NIL, alter->relation, true, {AlterTableGetLockLevel(alter->cmds), Right::Own});
 	ListCell *lc;
 	foreach (lc, alter->cmds) {
 		auto *cmd = (AlterTableCmd *)lfirst(lc);
@@ -152,7 +184,7 @@ List *alter_table_reads(AlterTableStmt *alter)
 		// expression the parent's owner wrote (an attack review read every value of a tracked table by
 		// attaching it to a new parent within a transaction rolled back), and scans a default partition.
 		if (cmd->subtype == AT_AttachPartition && IsA(cmd->def, PartitionCmd))
-			out = add_named(out, ((PartitionCmd *)cmd->def)->name, true, {AccessExclusiveLock, nullptr});
+			out = add_named(out, ((PartitionCmd *)cmd->def)->name, true, {AccessExclusiveLock, Right::Own});
 	}
 	return out;
 }
@@ -170,12 +202,11 @@ List *utility_read_relations(Node *stmt, EveryTable *every_table)
 	switch (nodeTag(stmt)) {
 	case T_CopyStmt: {
 		auto *copy = (CopyStmt *)stmt;
-		return copy->is_from ? NIL : add_named(NIL, copy->relation, false, {AccessShareLock, nullptr});
+		return copy->is_from ? NIL : add_named(NIL, copy->relation, false, {AccessShareLock, Right::Select});
 	}
 	case T_IndexStmt: {
 		auto *index = (IndexStmt *)stmt;
-		return add_named(NIL, index->relation, true,
-		                 {index->concurrent ? ShareUpdateExclusiveLock : ShareLock, RangeVarCallbackOwnsRelation});
+		return add_named(NIL, index->relation, true, {index->concurrent ? ShareUpdateExclusiveLock : ShareLock, Right::Own});
 	}
 	case T_AlterTableStmt:
 		return alter_table_reads((AlterTableStmt *)stmt);
@@ -202,13 +233,11 @@ List *utility_read_relations(Node *stmt, EveryTable *every_table)
 		auto *create = IsA(stmt, CreateStmt) ? (CreateStmt *)stmt : &((CreateForeignTableStmt *)stmt)->base;
 		if (create->partbound == nullptr || create->inhRelations == NIL)
 			return NIL;
-		return add_named(NIL, (RangeVar *)linitial(create->inhRelations), true, kSettled);
+		return add_named(NIL, (RangeVar *)linitial(create->inhRelations), true, {AccessExclusiveLock, Right::Own});
 	}
 	case T_ReindexStmt: {
 		auto *reindex = (ReindexStmt *)stmt;
 		if (reindex->relation != nullptr) {
-			if (reindex->kind != REINDEX_OBJECT_TABLE)
-				return add_named(NIL, reindex->relation, true, kSettled);
 			bool concurrently = false;
 			ListCell *lc;
 			foreach (lc, reindex->params) {
@@ -216,8 +245,10 @@ List *utility_read_relations(Node *stmt, EveryTable *every_table)
 				if (strcmp(opt->defname, "concurrently") == 0)
 					concurrently = defGetBoolean(opt);
 			}
-			return add_named(NIL, reindex->relation, true,
-			                 {concurrently ? ShareUpdateExclusiveLock : ShareLock, RangeVarCallbackOwnsTable});
+			const LOCKMODE lock = concurrently                               ? ShareUpdateExclusiveLock
+			                      : reindex->kind == REINDEX_OBJECT_INDEX ? AccessExclusiveLock
+			                                                              : ShareLock;
+			return add_named(NIL, reindex->relation, true, {lock, Right::Own});
 		}
 		// REINDEX SYSTEM rebuilds the system catalogs' indexes only (the review found every table
 		// recorded as read).
@@ -227,7 +258,7 @@ List *utility_read_relations(Node *stmt, EveryTable *every_table)
 	case T_ClusterStmt: {
 		auto *cluster = (ClusterStmt *)stmt;
 		if (cluster->relation != nullptr)
-			return add_named(NIL, cluster->relation, true, {AccessExclusiveLock, RangeVarCallbackOwnsTable});
+			return add_named(NIL, cluster->relation, true, {AccessExclusiveLock, Right::Own});
 		*every_table = EveryTable::All;
 		return NIL;
 	}
@@ -236,7 +267,7 @@ List *utility_read_relations(Node *stmt, EveryTable *every_table)
 		ListCell *lc;
 		foreach (lc, ((CreateStatsStmt *)stmt)->relations)
 			if (IsA(lfirst(lc), RangeVar))
-				out = add_named(out, (RangeVar *)lfirst(lc), true, {ShareUpdateExclusiveLock, nullptr});
+				out = add_named(out, (RangeVar *)lfirst(lc), true, {ShareUpdateExclusiveLock, Right::Own});
 		return out;
 	}
 	case T_VacuumStmt: {
@@ -246,10 +277,12 @@ List *utility_read_relations(Node *stmt, EveryTable *every_table)
 			*every_table = reads ? EveryTable::All : EveryTable::WithBrinExpressions;
 			return NIL;
 		}
+		const Lookup how = {vacuum_option(vac, "full") ? AccessExclusiveLock : ShareUpdateExclusiveLock, Right::Own,
+		                    !vacuum_option(vac, "skip_locked")};
 		List *out = NIL;
 		ListCell *lc;
 		foreach (lc, vac->rels)
-			out = add_named(out, ((VacuumRelation *)lfirst(lc))->relation, true, kSettled);
+			out = add_named(out, ((VacuumRelation *)lfirst(lc))->relation, true, how);
 		if (reads)
 			return out;
 		List *brin = NIL;
