@@ -85,10 +85,13 @@ bool may_touch(Oid relid, Right right)
 // between this look and the command's own.
 Oid settled_relid(RangeVar *rv, const Lookup &how)
 {
+	Oid waited = InvalidOid;
 	for (int attempt = 0; attempt < 1000; attempt++) {
 		CHECK_FOR_INTERRUPTS();
 		const Oid relid = RangeVarGetRelid(rv, NoLock, true);
-		if (!OidIsValid(relid) || RecoveryInProgress())
+		// Still the relation waited for: the name did not move meanwhile (a busy table is not waited
+		// for again and again).
+		if (!OidIsValid(relid) || relid == waited || RecoveryInProgress())
 			return relid;
 		const char kind = get_rel_relkind(relid);
 		const Oid table = kind == RELKIND_INDEX || kind == RELKIND_PARTITIONED_INDEX ? IndexGetRelation(relid, true)
@@ -103,6 +106,7 @@ Oid settled_relid(RangeVar *rv, const Lookup &how)
 		}
 		LockRelationOid(relid, how.lock);
 		UnlockRelationOid(relid, how.lock);
+		waited = relid;
 	}
 	return RangeVarGetRelid(rv, NoLock, true);
 }
