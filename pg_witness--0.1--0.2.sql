@@ -4499,7 +4499,7 @@ COMMENT ON COLUMN witness.retention_run.ran_at IS 'when';
 COMMENT ON COLUMN witness.retention_run.rules IS 'the rules in force: classification -> period kept (null: forever)';
 COMMENT ON COLUMN witness.retention_run.entries_pruned IS 'entries deleted';
 COMMENT ON COLUMN witness.retention_run.held_kept IS 'expired entries kept because a legal hold in force covers them';
-COMMENT ON COLUMN witness.retention_run.pruned IS 'per block pruned: block_no, whole (no entry of it remains), entries, first_id, last_id, and digest: hex SHA-256 of what witness.pruned_leaf keeps for it (witness._pruned_digest)';
+COMMENT ON COLUMN witness.retention_run.pruned IS 'per block pruned: block_no, whole (no entry of it remains), entries, first_id, last_id, digest: hex SHA-256 of what witness.pruned_leaf keeps for it (witness._pruned_digest), and first_time_us, last_time_us: the earliest and latest statement time of the entries pruned, in microseconds since 1970';
 COMMENT ON COLUMN witness.retention_run.archives IS 'per archive file written before pruning: file (name in witness.archive_directory), month, entries, blocks, sha256 (hex SHA-256 of the file''s bytes)';
 COMMENT ON SEQUENCE witness.retention_run_run_id_seq IS 'pg_witness retention run ids';
 SELECT witness._make_record_table('witness.retention_run', 'run_id');
@@ -4963,7 +4963,9 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 			       array_agg(s.part) FILTER (WHERE s.expired AND NOT s.held AND s.part = ANY (drop_parts)) AS deferred,
 			       array_agg(s.id) FILTER (WHERE NOT (s.expired AND NOT s.held) AND s.part = ANY (drop_parts)) AS keep_ids,
 			       array_agg(s.part) FILTER (WHERE NOT (s.expired AND NOT s.held) AND s.part = ANY (drop_parts)) AS keep_parts,
-			       bool_or(s.altered) FILTER (WHERE s.expired AND NOT s.held) AS altered
+			       bool_or(s.altered) FILTER (WHERE s.expired AND NOT s.held) AS altered,
+			       min(s.stmt_time) FILTER (WHERE s.expired AND NOT s.held) AS first_time,
+			       max(s.stmt_time) FILTER (WHERE s.expired AND NOT s.held) AS last_time
 			INTO c
 			FROM witness._retention_members(b, periods, holds, held_names) s;
 			PERFORM witness._refuse_altered_prune(b.block_no, c.altered);
@@ -4986,7 +4988,11 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 			IF whole THEN n_whole := n_whole + 1; ELSE n_partly := n_partly + 1; END IF;
 			pruned := pruned || jsonb_build_array(jsonb_build_object(
 				'block_no', b.block_no, 'whole', whole, 'entries', cardinality(c.ids),
-				'first_id', c.ids[1], 'last_id', c.ids[cardinality(c.ids)], 'digest', encode(digest, 'hex')));
+				'first_id', c.ids[1], 'last_id', c.ids[cardinality(c.ids)], 'digest', encode(digest, 'hex'),
+				-- When the pruned entries were captured: the audit report of a period counts the entries
+				-- of it a run pruned (a review's report counted every entry pruned after the period too).
+				'first_time_us', (extract(epoch FROM c.first_time) * 1000000)::bigint,
+				'last_time_us', (extract(epoch FROM c.last_time) * 1000000)::bigint));
 			IF c.del_ids IS NOT NULL THEN
 				PERFORM witness._begin_internal_ddl();
 				PERFORM witness._prune_entries(c.del_tids, c.del_ids, c.del_parts);

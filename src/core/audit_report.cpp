@@ -305,6 +305,13 @@ struct AuditReportBuilder::State {
 		bool whole;
 	};
 	std::vector<Pruned> pruned;
+	// What each run's record says it pruned per block, with when those entries were captured (runs of
+	// earlier versions give no time: has_time false).
+	struct RunItem {
+		int64_t block_no, entries, first_us, last_us;
+		bool has_time;
+	};
+	std::map<int64_t, std::vector<RunItem>> run_items;
 	std::map<std::tuple<std::string, std::string>, std::pair<int64_t, int64_t>> reads; // object, role -> statements, rows
 	std::map<std::tuple<std::string, std::string, std::string>, int64_t> denied;       // role, sqlstate, object
 	int64_t denied_total = 0, reads_total = 0;
@@ -471,43 +478,75 @@ void AuditReportBuilder::State::add_run(const JsonValue *row, bool in_period)
 		return;
 	const int64_t run = integer_of(row->find("run_id"), -1);
 	const JsonValue *rules = row->find("rules");
-	run_rows[run] = {member(row, "run_id"), member(row, "ran_at"), member(row, "run_by"),
-	                 member(row, "entries_pruned"), member(row, "held_kept"),
-	                 rules_text(rules)};
+	std::string files;
+	const JsonValue *archives = row->find("archives");
+	if (archives != nullptr && archives->type == JsonType::Array)
+		for (const JsonValue &a : archives->items)
+			files += (files.empty() ? "" : ", ") + member(&a, "file");
 	if (in_period)
 		runs_in_period.insert(run);
+	run_rows[run] = {member(row, "run_id"), member(row, "ran_at"), member(row, "run_by"),
+	                 member(row, "entries_pruned"), member(row, "held_kept"),
+	                 rules_text(rules), files.empty() ? "none" : files};
+	std::vector<RunItem> items;
+	const JsonValue *blocks = row->find("pruned");
+	if (blocks == nullptr || blocks->type != JsonType::Array)
+		return; // counted by its pruned lines
+	for (const JsonValue &b : blocks->items) {
+			const JsonValue *first = b.find("first_time_us"), *last = b.find("last_time_us");
+		const bool has_time = first != nullptr && first->type == JsonType::Number && last != nullptr &&
+		                      last->type == JsonType::Number;
+		items.push_back({integer_of(b.find("block_no"), -1), integer_of(b.find("entries"), 0),
+		                 has_time ? integer_of(first) : 0, has_time ? integer_of(last) : 0, has_time});
+	}
+	run_items[run] = std::move(items);
 }
 
-// The entries each retention run pruned from blocks that may hold entries of the period: those sealed
-// at or after its start (an entry is sealed after its statement began), or whose block line is missing.
-// A report made after a run would otherwise show the period's entries gone with no sign of it (an
-// attack review emptied a month's refused attempts so, and the signed report read "none").
+// The entries each retention run pruned that may have been captured in the period: by its record,
+// those of a block whose pruned entries were captured within the period's bounds (a review's report
+// counted every entry pruned after the period). A run whose record the report lacks (outside a
+// period-restricted reader's view, or of an earlier version without the times) counts by its pruned
+// lines: the entries of blocks sealed at or after the period's start (an entry is sealed after its
+// statement began), each row to its own run (a later run that emptied a block partly pruned before
+// took the whole of it: the review). A report made after a run would otherwise show the period's
+// entries gone with no sign of it (an attack review emptied a month's refused attempts so).
 std::map<int64_t, int64_t> AuditReportBuilder::State::pruned_from_period(int64_t &total) const
 {
+	std::map<int64_t, int64_t> per_run;
+	total = 0;
 	std::map<int64_t, const Block *> by_no;
 	for (const Block &b : blocks)
 		by_no[b.block_no] = &b;
-	std::map<int64_t, bool> whole_blocks;
+	auto sealed_in_reach = [&](int64_t block_no) {
+		auto it = by_no.find(block_no);
+		return it == by_no.end() || it->second->sealed_at_us >= from_us;
+	};
+	for (const auto &[run, items] : run_items)
+		for (const RunItem &item : items) {
+			const bool may = item.has_time ? item.last_us >= from_us && item.first_us < until_us
+			                               : sealed_in_reach(item.block_no);
+			if (may && item.entries > 0) {
+				per_run[run] += item.entries;
+				total += item.entries;
+			}
+		}
+	// From the pruned lines, for the runs without a record here.
+	std::map<int64_t, int64_t> partial_sum; // block -> entries its partial rows pruned
 	for (const Pruned &p : pruned)
-		if (p.whole)
-			whole_blocks[p.block_no] = true;
-	std::map<int64_t, int64_t> per_run;
-	total = 0;
-	std::set<int64_t> counted_whole;
+		if (!p.whole)
+			partial_sum[p.block_no] += p.entries;
 	for (const Pruned &p : pruned) {
-		auto it = by_no.find(p.block_no);
-		if (it != by_no.end() && it->second->sealed_at_us < from_us)
+		if (run_items.count(p.run_id) || !sealed_in_reach(p.block_no))
 			continue;
 		int64_t n = p.entries;
-		if (whole_blocks.count(p.block_no)) {
-			// A wholly pruned block counts its entry count once, at its whole row.
-			if (!p.whole || counted_whole.count(p.block_no))
-				continue;
-			counted_whole.insert(p.block_no);
-			n = it != by_no.end() ? it->second->entry_count : 0;
+		if (p.whole) {
+			auto it = by_no.find(p.block_no);
+			n = it == by_no.end() ? 0 : std::max<int64_t>(0, it->second->entry_count - partial_sum[p.block_no]);
 		}
-		per_run[p.run_id] += n;
-		total += n;
+		if (n > 0) {
+			per_run[p.run_id] += n;
+			total += n;
+		}
 	}
 	return per_run;
 }
@@ -637,8 +676,8 @@ std::string AuditReportBuilder::content(int64_t generated_us, std::string_view p
 	       "</td></tr>\n";
 	int64_t pruned_total = 0;
 	const std::map<int64_t, int64_t> pruned_runs = s.pruned_from_period(pruned_total);
-	out += "<tr><th>entries pruned by retention that may have been captured in the period (from blocks sealed "
-	       "since its start; see Retention runs)</th><td class=\"n" + std::string(pruned_total > 0 ? " tampered" : "") +
+	out += "<tr><th>entries pruned by retention that may have been captured in the period (see Retention "
+	       "runs)</th><td class=\"n" + std::string(pruned_total > 0 ? " tampered" : "") +
 	       "\" id=\"pruned-in-period\">" + std::to_string(pruned_total) + "</td></tr>\n";
 	if (s.unchecked_left_out)
 		out += "<tr><th>entries of the period its verification did not check (not sealed, or outside the "
@@ -749,7 +788,7 @@ std::string AuditReportBuilder::content(int64_t generated_us, std::string_view p
 	out += "<h2>Legal holds</h2>\n";
 	list_html(out, {"at", "event", "hold", "by", "reason"}, s.holds, "No legal hold placed or released.");
 	out += "<h2>Retention runs</h2>\n<p>The runs of the period, and the runs, whenever they ran, that pruned "
-	       "entries from blocks sealed since the period began (its entries are not counted above).</p>\n";
+	       "entries that may have been captured in it (those entries are not counted above).</p>\n";
 	{
 		RowList runs;
 		for (const auto &[run, cells] : s.run_rows) {
@@ -760,8 +799,13 @@ std::string AuditReportBuilder::content(int64_t generated_us, std::string_view p
 			row.insert(row.begin() + 5, std::to_string(it == pruned_runs.end() ? 0 : it->second));
 			runs.add(std::move(row));
 		}
-		list_html(out, {"run", "ran at", "by", "entries pruned", "kept for a hold", "pruned from this period's blocks",
-		                "rules in force"},
+		// A run known only by its pruned lines: its record is outside what the report read.
+		for (const auto &[run, n] : pruned_runs)
+			if (!s.run_rows.count(run))
+				runs.add({std::to_string(run), "(its record is not in what this report read: outside the reader's period)",
+				          "", "", "", std::to_string(n), "", ""});
+		list_html(out, {"run", "ran at", "by", "entries pruned", "kept for a hold", "pruned of this period", "rules in force",
+		                "archive files"},
 		          runs, "No retention runs.");
 	}
 	out += "<h3>Retention rules changed in the period</h3>\n";

@@ -229,6 +229,35 @@ TEST(AuditReport, NamesEntriesOfThePeriodPrunedLater)
 	EXPECT_NE(none.content(kT0, "test").find("<td class=\"n\" id=\"pruned-in-period\">0</td>"), std::string::npos);
 }
 
+// A run's record says when the entries it pruned from each block were captured: only those of the
+// period count (a review's report counted 1,000 entries captured after the period and pruned by a
+// routine rule). A block partly pruned by one run and emptied by a later one credits each run its own
+// (the review found the later run credited with the whole block).
+TEST(AuditReport, CountsPrunedEntriesByTheirTimesAndRuns)
+{
+	AuditReportBuilder b(kT0, kT0 + kDay);
+	b.add_line(R"({"type":"header","format":1,"database":"42/shop","highest_block_no":5})");
+	b.add_line(R"({"type":"block","block_no":5,"snapshot":"1:1:","entry_count":51,"first_entry_id":1,"last_entry_id":51,"merkle_root":"aa","prev_hash":"00","sealed_at_us":)" +
+	           std::to_string(kT0 + 100) + R"(,"block_hash":"bb"})");
+	b.add_line(R"({"type":"pruned","block_no":5,"run_id":1,"whole":false,"entry_ids":[1,2],"leaf_hashes":"aabb"})");
+	b.add_line(R"({"type":"pruned","block_no":5,"run_id":2,"whole":true,"entry_ids":[],"leaf_hashes":""})");
+	// Runs 1 and 2 without a record here (a restricted reader): by their lines, 2 and 51 - 2.
+	// Run 3's record: 7 entries of block 8 captured in the period, 9 of block 9 after it.
+	b.add_line(entry(60, kT0 + 10 * kDay, "I", "witness", "retention_run", 16, "null", "admin",
+	                 "{\"run_id\":3,\"ran_at\":\"later\",\"run_by\":\"admin\",\"entries_pruned\":16,\"held_kept\":0,"
+	                 "\"rules\":{\"internal\":\"1 day\"},\"archives\":[{\"file\":\"a.jsonl.gz\"}],\"pruned\":["
+	                 "{\"block_no\":8,\"whole\":true,\"entries\":7,\"first_time_us\":" + std::to_string(kT0 + 5) +
+	                 ",\"last_time_us\":" + std::to_string(kT0 + 50) + "},"
+	                 "{\"block_no\":9,\"whole\":true,\"entries\":9,\"first_time_us\":" + std::to_string(kT0 + 2 * kDay) +
+	                 ",\"last_time_us\":" + std::to_string(kT0 + 3 * kDay) + "}]}"));
+	const std::string html = b.content(kT0, "test");
+	EXPECT_NE(html.find("id=\"pruned-in-period\">58</td>"), std::string::npos); // 2 + 49 + 7
+	EXPECT_NE(html.find("<td>1</td><td>(its record is not in what this report read"), std::string::npos);
+	EXPECT_NE(html.find("period)</td><td></td><td></td><td></td><td>49</td>"), std::string::npos); // run 2
+	EXPECT_NE(html.find("<td>3</td><td>later</td><td>admin</td><td>16</td><td>0</td><td>7</td><td>internal 1 day</td><td>a.jsonl.gz</td>"),
+	          std::string::npos);
+}
+
 // Attacker: an actor, a table and a reason chosen to inject markup, or a line posing as a signature.
 TEST(AuditReport, HostileNamesAreEscaped)
 {
