@@ -566,6 +566,20 @@ AS 'MODULE_PATHNAME', 'witness_subject_request_to_record' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION witness._subject_request_to_record() IS 'internal: whether an erasure or a hold naming a subject is recorded first in witness.subject_access (every caller but a superuser); refused inside a security-restricted operation';
 REVOKE ALL ON FUNCTION witness._subject_request_to_record() FROM PUBLIC;
 
+-- Whether a name or reason is no text at all: empty, or spaces, line breaks, tabs and (in a UTF-8
+-- database) the other Unicode white space and invisible spaces (a review named a hold by a tab, then
+-- by a no-break space and a zero-width space).
+CREATE FUNCTION witness._is_blank(t text) RETURNS boolean
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT CASE WHEN t IS NULL THEN NULL
+	            WHEN pg_catalog.getdatabaseencoding() = 'UTF8'
+	            THEN t !~ '[^[:space:]\u0085\u00a0\u1680\u180e\u2000-\u200d\u2028\u2029\u202f\u205f\u2060\u3000\ufeff]'
+	            ELSE t !~ '[^[:space:]]' END
+$$;
+COMMENT ON FUNCTION witness._is_blank(text) IS 'internal: whether a name or a reason is empty or white space and invisible spaces only';
+REVOKE ALL ON FUNCTION witness._is_blank(text) FROM PUBLIC;
+
 -- A request by a role that is not a superuser is recorded before the erasure looks for anything, in
 -- witness.subject_access (format erasure), committed by a record worker whatever happens next: rolled
 -- back, or refused by a hold, it would otherwise tell a member of witness_admin, who may not read
@@ -587,7 +601,7 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 	IF subject IS NULL OR subject = '' THEN
 		RAISE EXCEPTION 'subject must not be null or empty' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
-	IF reason IS NULL OR reason !~ '[^[:space:]]' THEN
+	IF reason IS NULL OR witness._is_blank(reason) THEN
 		RAISE EXCEPTION 'an erasure needs a reason' USING ERRCODE = 'invalid_parameter_value',
 			HINT = 'For example: witness.erase_subject(''customer:42'', ''GDPR Art. 17 request #1234'').';
 	END IF;
@@ -1331,8 +1345,8 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	fmt text := lower(btrim(format));
-	why text := CASE WHEN reason ~ '[^[:space:]]' THEN reason
-	                 WHEN current_setting('witness.reason', true) ~ '[^[:space:]]' THEN current_setting('witness.reason', true) END;
+	why text := CASE WHEN NOT witness._is_blank(reason) THEN reason
+	                 WHEN NOT witness._is_blank(current_setting('witness.reason', true)) THEN current_setting('witness.reason', true) END;
 	rec record;
 BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in error contexts stay
 	IF subject IS NULL OR subject = '' THEN
@@ -3739,10 +3753,10 @@ DECLARE
 	above text;
 	id bigint;
 BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in error contexts stay
-	IF name IS NULL OR name !~ '[^[:space:]]' THEN
+	IF name IS NULL OR witness._is_blank(name) THEN
 		RAISE EXCEPTION 'a hold needs a name' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
-	IF reason IS NULL OR reason !~ '[^[:space:]]' THEN
+	IF reason IS NULL OR witness._is_blank(reason) THEN
 		RAISE EXCEPTION 'a hold needs a reason' USING ERRCODE = 'invalid_parameter_value',
 			HINT = 'For example: witness.hold(''case-2026-17'', ''litigation hold, case 2026-17'', subject => ''customer:42'').';
 	END IF;
@@ -3797,6 +3811,13 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 		ELSIF row_key IS NOT NULL THEN
 			PERFORM witness._check_hold_row_key("table", keys, row_key);
 		END IF;
+		-- A subject on a table tracked without a subject column matches none of its entries (a review).
+		IF subject IS NOT NULL AND EXISTS (SELECT FROM witness.tracked_table t WHERE t.relid = "table" AND t.subject_column IS NULL) THEN
+			RAISE EXCEPTION 'cannot hold subject % of "%": the table is tracked without a subject column', quote_literal(subject), format('%I.%I', nsp, rel)
+				USING ERRCODE = 'invalid_parameter_value',
+				      DETAIL = 'Its entries carry no subject, so the hold would cover none of them.',
+				      HINT = 'Hold the table itself, narrowed with row_key or since and until.';
+		END IF;
 	END IF;
 	PERFORM witness._hold_lock();
 	IF EXISTS (SELECT FROM witness.legal_hold h WHERE h.name = hold.name AND h.event = 'held'
@@ -3829,7 +3850,7 @@ AS $$
 DECLARE
 	held bigint;
 BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in error contexts stay
-	IF name IS NULL OR reason IS NULL OR reason !~ '[^[:space:]]' THEN
+	IF name IS NULL OR reason IS NULL OR witness._is_blank(reason) THEN
 		RAISE EXCEPTION 'a release needs the hold''s name and a reason' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	IF octet_length(reason) > 1024 THEN

@@ -65,6 +65,9 @@ SELECT witness.hold('h', 'r', until => '-infinity');
 SELECT witness.hold(E'\t', 'r');
 SELECT witness.hold('h', E'\n');
 SELECT witness.release_hold('h', E' \n\t');
+-- Nor of a no-break space or a zero-width space alone (the review of that check).
+SELECT witness.hold(E'\u00a0', 'r');
+SELECT witness.hold('h', E'\u200b');
 SELECT witness.hold('h', 'r', "table" => 4000000000::oid::regclass);
 -- A scope that can match nothing is refused: a hold read as in force while retention pruned what it
 -- was meant to keep (an attack review). Not a table (a view, an index, a temporary table):
@@ -94,6 +97,8 @@ SET client_min_messages = warning;
 SELECT witness.track('lh.nokey', 'pii', encrypt => false) IS NOT NULL AS tracked;
 RESET client_min_messages;
 SELECT witness.hold('h', 'r', "table" => 'lh.nokey', row_key => '{"n": 1}');
+-- A subject on a table tracked without a subject column: none of its entries carries one (a review).
+SELECT witness.hold('h', 'r', subject => 'customer:1', "table" => 'lh.nokey');
 SELECT witness.untrack('lh.nokey') IS NOT NULL AS untracked;
 DROP TABLE lh.nokey;
 -- A table not tracked: allowed (its entries from an earlier tracking), with a warning.
