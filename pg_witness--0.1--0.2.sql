@@ -6997,7 +6997,7 @@ CREATE TYPE witness._alert_entry AS (
 COMMENT ON TYPE witness._alert_entry IS 'internal: the columns of an entry of a user table that the alert rules read';
 
 -- A value of one of pg_witness's own entries as the alert rules read it: a value over 2 kB with each
--- string cut to 1,000 characters and each array to 100 elements, three levels deep. A statement
+-- string cut to 1,000 characters and each array to 100 elements, six levels deep (a setting change's detail nests its values four deep). A statement
 -- text (witness.ddl_event, witness.activity) is the client's whole query string, and a setting's
 -- value is any text: an attack sent five ALTER TABLE commands in one query of 220 MB, the window's
 -- own entries passed 1 GB, and no rule was evaluated again. No rule reads a long text or array. Cut as
@@ -7022,10 +7022,10 @@ LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
 	IF octet_length(e.new_values::text) > 2048 THEN
-		e.new_values := witness._alert_trim(e.new_values, 3);
+		e.new_values := witness._alert_trim(e.new_values, 6);
 	END IF;
 	IF octet_length(e.old_values::text) > 2048 THEN
-		e.old_values := witness._alert_trim(e.old_values, 3);
+		e.old_values := witness._alert_trim(e.old_values, 6);
 	END IF;
 	RETURN e;
 END
