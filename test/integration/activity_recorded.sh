@@ -256,6 +256,21 @@ q "DROP TABLE act_decoy_old" >/dev/null
 q "SELECT witness.flush_activity()" >/dev/null
 check "the index built over the renamed tracked table is a read of it" "1" \
 	"SELECT count(*) FROM witness.activity WHERE kind = 'read' AND activity_id > $A3 AND statement LIKE 'CREATE INDEX act_race%'"
+# The same race with a command that fails after reading (a unique index over equal values): a read.
+q "CREATE TABLE act_decoy (id int, v text)" >/dev/null
+q "SELECT witness.flush_activity()" >/dev/null
+A5="$(q "SELECT max(activity_id) FROM witness.activity")"
+"$PSQL" -X -q -h "$WORK" -p "$PORT" -d act_it -c "BEGIN; LOCK act_decoy; SELECT pg_sleep(2);
+	ALTER TABLE act_decoy RENAME TO act_decoy_old; ALTER TABLE act_secret RENAME TO act_decoy; COMMIT" >/dev/null &
+RENAMER=$!
+sleep 0.5
+q "CREATE UNIQUE INDEX act_race_fails ON act_decoy ((1))" >/dev/null 2>&1 || true
+wait "$RENAMER"
+q "ALTER TABLE act_decoy RENAME TO act_secret" >/dev/null
+q "DROP TABLE act_decoy_old" >/dev/null
+q "SELECT witness.flush_activity()" >/dev/null
+check "a command that failed after reading the renamed tracked table: a read, failed" "failed" \
+	"SELECT string_agg(outcome, ',') FROM witness.activity WHERE kind = 'read' AND activity_id > $A5 AND statement LIKE 'CREATE UNIQUE INDEX act_race_fails%'"
 # The review of the fix: REINDEX INDEX waits for its table's lock, and an index renamed meanwhile gave
 # its name to the tracked table's index (search_path picks the first schema holding the name).
 q "CREATE SCHEMA act_s1; CREATE TABLE act_s1.t (id int, v text); CREATE INDEX act_idx ON act_s1.t ((v || '?'));

@@ -540,8 +540,121 @@ void reserve_late_login()
 	pending_login = fill_login(MyProcPort, ActivityOutcome::Success, method, nullptr, ActivityPriority::Privileged);
 }
 
+// A utility command that reads rows, watched from its start to its end. Its names are looked up before
+// it runs, without a lock: a name can move while the command waits for its lock (a review renamed an
+// untracked decoy and the tracked table meanwhile, and built an index over every value of the tracked
+// one with no read recorded; waiting out lock holders in the hook was beaten by a rename queued
+// behind the hook's own wait, and taking the command's locks early made new deadlocks). So the tables
+// of capture_reads configurations and the locks the transaction held on them are noted before, and
+// a table the command locked anew was reached, whatever name led there: a read, recorded when the
+// command ends or fails.
+struct WatchedTable {
+	Oid relid;
+	int root; // index into watched_roots
+	uint16 held;
+};
+struct WatchedRoot {
+	bool recorded;
+	char label[kActivityObjectBytes];
+};
+const void *watched_stmt = nullptr;
+const char *watched_text = nullptr;
+WatchedTable *watched_tables = nullptr;
+int nwatched_tables = 0;
+WatchedRoot *watched_roots = nullptr;
+int nwatched_roots = 0;
+
+// The lock modes this transaction holds on relid, one bit each (no catalog access: safe in PG_CATCH).
+uint16 held_modes(Oid relid)
+{
+	LOCKTAG tag;
+	SET_LOCKTAG_RELATION(tag, MyDatabaseId, relid);
+	uint16 modes = 0;
+	for (LOCKMODE mode = AccessShareLock; mode <= AccessExclusiveLock; mode++)
+		if (LockHeldByMe(&tag, mode))
+			modes |= (uint16)(1 << mode);
+	return modes;
+}
+
+void forget_watch()
+{
+	if (watched_tables != nullptr)
+		pfree(watched_tables);
+	if (watched_roots != nullptr)
+		pfree(watched_roots);
+	watched_tables = nullptr;
+	watched_roots = nullptr;
+	nwatched_tables = nwatched_roots = 0;
+	watched_stmt = nullptr;
+	watched_text = nullptr;
+}
+
+// Notes every table of a capture_reads configuration and the locks held on it; recorded: the roots
+// the command's named relations already recorded a read of.
+void start_watch(const void *stmt, const char *text, List *recorded)
+{
+	if (watched_stmt != nullptr)
+		return; // a command nested in one watched: the outer watch sees its locks too
+	List *roots = query_read_roots("SELECT t.relid::pg_catalog.oid FROM witness.tracked_table t"
+	                               " WHERE t.capture_reads AND $1 IS NOT NULL ORDER BY 1", InvalidOid);
+	if (roots == NIL)
+		return;
+	List *all = NIL, *owner = NIL;
+	ListCell *lc, *lc2;
+	foreach (lc, roots) {
+		List *tree = find_all_inheritors(lfirst_oid(lc), NoLock, nullptr);
+		foreach (lc2, tree) {
+			all = lappend_oid(all, lfirst_oid(lc2));
+			owner = lappend_int(owner, foreach_current_index(lc));
+		}
+		list_free(tree);
+	}
+	MemoryContext saved = MemoryContextSwitchTo(TopMemoryContext);
+	watched_roots = (WatchedRoot *)palloc0(sizeof(WatchedRoot) * list_length(roots));
+	watched_tables = (WatchedTable *)palloc0(sizeof(WatchedTable) * list_length(all));
+	MemoryContextSwitchTo(saved);
+	nwatched_roots = list_length(roots);
+	foreach (lc, roots) {
+		WatchedRoot &r = watched_roots[foreach_current_index(lc)];
+		relation_label(lfirst_oid(lc), r.label);
+		r.recorded = list_member_oid(recorded, lfirst_oid(lc));
+	}
+	forboth (lc, all, lc2, owner) {
+		WatchedTable &t = watched_tables[nwatched_tables++];
+		t.relid = lfirst_oid(lc);
+		t.root = lfirst_int(lc2);
+		t.held = held_modes(t.relid);
+	}
+	watched_stmt = stmt;
+	watched_text = text;
+	list_free(roots);
+	list_free(all);
+	list_free(owner);
+}
+
+// The watched roots whose tables the command locked anew and whose read is not recorded yet: each
+// marked recorded, passed to record (which must not raise when failed).
+template <typename Record>
+void reached_roots(Record record)
+{
+	for (int i = 0; i < nwatched_tables; i++) {
+		const WatchedTable &t = watched_tables[i];
+		WatchedRoot &r = watched_roots[t.root];
+		if (r.recorded || (held_modes(t.relid) & ~t.held) == 0)
+			continue;
+		r.recorded = true;
+		record(r.label);
+	}
+}
+
 void on_xact(XactEvent event, void *)
 {
+	// A watched command that commits transactions of its own (CREATE INDEX CONCURRENTLY, VACUUM,
+	// REINDEX CONCURRENTLY) lets its locks go at each: the tables it reached are noted before.
+	if (event == XACT_EVENT_PRE_COMMIT && watched_stmt != nullptr)
+		reached_roots([](const char *label) {
+			begin_read(watched_stmt, (PlannedStmt *)watched_stmt, watched_text, ActivityKind::Read, label);
+		});
 	if (event == XACT_EVENT_PRE_COMMIT && login_unreserved)
 		reserve_late_login();
 	// The transaction of InitPostgres: every check of the connection passed.
@@ -553,6 +666,7 @@ void on_xact(XactEvent event, void *)
 		witness_depth = 0;
 		nsaved = 0;
 		current_definer = InvalidOid;
+		forget_watch();
 		noted_code = 0;
 		error_user = InvalidOid;
 	}
@@ -563,6 +677,7 @@ void on_subxact(SubXactEvent event, SubTransactionId, SubTransactionId, void *)
 	if (event == SUBXACT_EVENT_ABORT_SUB) {
 		noted_code = 0;
 		error_user = InvalidOid;
+		forget_watch();
 	}
 	if (event == SUBXACT_EVENT_ABORT_SUB && nopen > 0)
 		close_reads(nullptr, GetCurrentTransactionNestLevel(), ActivityOutcome::Failed);
@@ -1028,17 +1143,44 @@ void activity_utility_begin(PlannedStmt *pstmt, const char *query_string)
 			begin_read(pstmt, pstmt, query_string, ActivityKind::Read, label);
 		}
 	}
+	if (targets != NIL && every_table == EveryTable::None)
+		start_watch(pstmt, query_string, roots);
 	list_free(roots);
 	list_free(targets);
 }
 
 void activity_utility_end(PlannedStmt *pstmt, QueryCompletion *qc)
 {
+	if (watched_stmt == pstmt) {
+		reached_roots([&](const char *label) { begin_read(pstmt, pstmt, watched_text, ActivityKind::Read, label); });
+		forget_watch();
+	}
 	for (int i = 0; i < nopen; i++)
 		if (open_reads[i].query == pstmt && qc != nullptr)
 			open_reads[i].event->rows = (int64)qc->nprocessed;
 	if (nopen > 0)
 		close_reads(pstmt, 0, ActivityOutcome::Success);
+}
+
+// A watched utility command failed: the tables it reached are reads all the same, published now,
+// failed; no slot is waited for and nothing is raised here (a full queue counts them as lost).
+void activity_utility_failed(PlannedStmt *pstmt)
+{
+	if (watched_stmt != pstmt)
+		return;
+	reached_roots([&](const char *label) {
+		ActivityEvent *e = activity_reserve(ActivityPriority::Privileged);
+		if (e == nullptr)
+			return;
+		e->kind = ActivityKind::Read;
+		strlcpy(e->object, label, sizeof(e->object));
+		fill_session(e, IsTransactionState(), acting_user());
+		e->rows = 0;
+		fill_statement(e, watched_text);
+		e->outcome = ActivityOutcome::Failed;
+		activity_publish(e);
+	});
+	forget_watch();
 }
 
 void activity_note_refusal()

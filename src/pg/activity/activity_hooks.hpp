@@ -20,6 +20,8 @@ void register_activity_hooks(bool preloaded);
 // of a table tracked with capture_reads or of the trail is a read.
 void activity_utility_begin(PlannedStmt *pstmt, const char *query_string);
 void activity_utility_end(PlannedStmt *pstmt, QueryCompletion *qc);
+// In the PG_CATCH of a utility command: the reads it made before it failed (never raises).
+void activity_utility_failed(PlannedStmt *pstmt);
 
 // In the PG_CATCH of a utility command or of ExecutorStart: records the error being raised when it is
 // a refusal, before any exception handler of the caller can swallow it.

@@ -43,83 +43,17 @@ List *add_relation(List *out, Oid relid, bool recurse)
 	return out;
 }
 
-// How the hook looks up a relation the command names. A name looked up without a lock can point
-// elsewhere by the time the command looks it up: the review of these reads renamed an untracked decoy
-// and the tracked table while a CREATE INDEX on the decoy's name waited for the decoy's lock, and the
-// index was built over every value of the tracked one with no read recorded. The hook holds no lock (a
-// first version took the command's lock early: the review of it found new deadlocks, VACUUM
-// (SKIP_LOCKED) waiting, refusals before PostgreSQL's own checks, DDL queued before event triggers
-// could refuse it). It checks whether the command would wait (settled_relid()).
-enum class Right {
-	Own,    // the command needs the relation's owner (ALTER TABLE, CREATE INDEX, CLUSTER, ...)
-	Select, // COPY ... TO needs SELECT
-};
-
-struct Lookup {
-	LOCKMODE lock; // the lock the command takes on the relation (on an index: and ShareLock on its table)
-	Right right;
-	bool may_wait = true; // false: VACUUM (SKIP_LOCKED), which skips a locked table
-};
-
-// Whether no other transaction holds a lock on relid that conflicts with mode (taken and let go at once).
-bool lock_free(Oid relid, LOCKMODE mode)
-{
-	if (!ConditionalLockRelationOid(relid, mode))
-		return false;
-	UnlockRelationOid(relid, mode);
-	return true;
-}
-
-bool may_touch(Oid relid, Right right)
-{
-	if (pg_class_ownercheck(relid, GetUserId()))
-		return true;
-	return right == Right::Select && pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) == ACLCHECK_OK;
-}
-
-// The relation a name points to once the command would not wait for it: while another transaction
-// holds a lock the command's conflicts with, it may rename the relation and give the name to another.
-// Then the hook waits it out, as the command would, and looks again; it holds nothing after. It waits
-// only for a relation the role may use as the command does (anyone else's command is refused before
-// it reads, and must not queue for locks here), never in recovery. What is left is the microseconds
-// between this look and the command's own.
-Oid settled_relid(RangeVar *rv, const Lookup &how)
-{
-	Oid waited = InvalidOid;
-	for (int attempt = 0; attempt < 1000; attempt++) {
-		CHECK_FOR_INTERRUPTS();
-		const Oid relid = RangeVarGetRelid(rv, NoLock, true);
-		// Still the relation waited for: the name did not move meanwhile (a busy table is not waited
-		// for again and again).
-		if (!OidIsValid(relid) || relid == waited || RecoveryInProgress())
-			return relid;
-		const char kind = get_rel_relkind(relid);
-		const Oid table = kind == RELKIND_INDEX || kind == RELKIND_PARTITIONED_INDEX ? IndexGetRelation(relid, true)
-		                                                                             : InvalidOid;
-		if ((!OidIsValid(table) || lock_free(table, ShareLock)) && lock_free(relid, how.lock))
-			return relid;
-		if (!how.may_wait || !may_touch(relid, how.right))
-			return relid;
-		if (OidIsValid(table)) {
-			LockRelationOid(table, ShareLock);
-			UnlockRelationOid(table, ShareLock);
-		}
-		LockRelationOid(relid, how.lock);
-		UnlockRelationOid(relid, how.lock);
-		waited = relid;
-	}
-	return RangeVarGetRelid(rv, NoLock, true);
-}
-
 // A relation named in the statement: its table when it is an index (REINDEX INDEX, ALTER INDEX
 // rebuild the index from the table's rows), with the partitions and inheritance children the command
 // recurses into unless it said ONLY (an attack review added a CHECK constraint to an untracked
-// parent, and its validation showed every value of a tracked child).
-List *add_named(List *out, RangeVar *rv, bool recurse, const Lookup &how)
+// parent, and its validation showed every value of a tracked child). Looked up without a lock, as the
+// command has not run yet: a name that moves meanwhile is caught by the locks the command takes
+// (activity_hooks.cpp, "watched").
+List *add_named(List *out, RangeVar *rv, bool recurse)
 {
 	if (rv == nullptr)
 		return out;
-	return add_relation(out, settled_relid(rv, how), recurse && rv->inh);
+	return add_relation(out, RangeVarGetRelid(rv, NoLock, true), recurse && rv->inh);
 }
 
 // Every relation with a column of type, of a domain over it, or of an array, range or composite type
@@ -180,7 +114,7 @@ bool vacuum_reads(VacuumStmt *vac)
 
 List *alter_table_reads(AlterTableStmt *alter)
 {
-	List *out = add_named(NIL, alter->relation, true, {AlterTableGetLockLevel(alter->cmds), Right::Own});
+	List *out = add_named(NIL, alter->relation, true);
 	ListCell *lc;
 	foreach (lc, alter->cmds) {
 		auto *cmd = (AlterTableCmd *)lfirst(lc);
@@ -188,7 +122,7 @@ List *alter_table_reads(AlterTableStmt *alter)
 		// expression the parent's owner wrote (an attack review read every value of a tracked table by
 		// attaching it to a new parent within a transaction rolled back), and scans a default partition.
 		if (cmd->subtype == AT_AttachPartition && IsA(cmd->def, PartitionCmd))
-			out = add_named(out, ((PartitionCmd *)cmd->def)->name, true, {AccessExclusiveLock, Right::Own});
+			out = add_named(out, ((PartitionCmd *)cmd->def)->name, true);
 	}
 	return out;
 }
@@ -206,11 +140,11 @@ List *utility_read_relations(Node *stmt, EveryTable *every_table)
 	switch (nodeTag(stmt)) {
 	case T_CopyStmt: {
 		auto *copy = (CopyStmt *)stmt;
-		return copy->is_from ? NIL : add_named(NIL, copy->relation, false, {AccessShareLock, Right::Select});
+		return copy->is_from ? NIL : add_named(NIL, copy->relation, false);
 	}
 	case T_IndexStmt: {
 		auto *index = (IndexStmt *)stmt;
-		return add_named(NIL, index->relation, true, {index->concurrent ? ShareUpdateExclusiveLock : ShareLock, Right::Own});
+		return add_named(NIL, index->relation, true);
 	}
 	case T_AlterTableStmt:
 		return alter_table_reads((AlterTableStmt *)stmt);
@@ -237,23 +171,12 @@ List *utility_read_relations(Node *stmt, EveryTable *every_table)
 		auto *create = IsA(stmt, CreateStmt) ? (CreateStmt *)stmt : &((CreateForeignTableStmt *)stmt)->base;
 		if (create->partbound == nullptr || create->inhRelations == NIL)
 			return NIL;
-		return add_named(NIL, (RangeVar *)linitial(create->inhRelations), true, {AccessExclusiveLock, Right::Own});
+		return add_named(NIL, (RangeVar *)linitial(create->inhRelations), true);
 	}
 	case T_ReindexStmt: {
 		auto *reindex = (ReindexStmt *)stmt;
-		if (reindex->relation != nullptr) {
-			bool concurrently = false;
-			ListCell *lc;
-			foreach (lc, reindex->params) {
-				auto *opt = (DefElem *)lfirst(lc);
-				if (strcmp(opt->defname, "concurrently") == 0)
-					concurrently = defGetBoolean(opt);
-			}
-			const LOCKMODE lock = concurrently                               ? ShareUpdateExclusiveLock
-			                      : reindex->kind == REINDEX_OBJECT_INDEX ? AccessExclusiveLock
-			                                                              : ShareLock;
-			return add_named(NIL, reindex->relation, true, {lock, Right::Own});
-		}
+		if (reindex->relation != nullptr)
+			return add_named(NIL, reindex->relation, true);
 		// REINDEX SYSTEM rebuilds the system catalogs' indexes only (the review found every table
 		// recorded as read).
 		*every_table = reindex->kind == REINDEX_OBJECT_SYSTEM ? EveryTable::None : EveryTable::All;
@@ -262,7 +185,7 @@ List *utility_read_relations(Node *stmt, EveryTable *every_table)
 	case T_ClusterStmt: {
 		auto *cluster = (ClusterStmt *)stmt;
 		if (cluster->relation != nullptr)
-			return add_named(NIL, cluster->relation, true, {AccessExclusiveLock, Right::Own});
+			return add_named(NIL, cluster->relation, true);
 		*every_table = EveryTable::All;
 		return NIL;
 	}
@@ -271,7 +194,7 @@ List *utility_read_relations(Node *stmt, EveryTable *every_table)
 		ListCell *lc;
 		foreach (lc, ((CreateStatsStmt *)stmt)->relations)
 			if (IsA(lfirst(lc), RangeVar))
-				out = add_named(out, (RangeVar *)lfirst(lc), true, {ShareUpdateExclusiveLock, Right::Own});
+				out = add_named(out, (RangeVar *)lfirst(lc), true);
 		return out;
 	}
 	case T_VacuumStmt: {
@@ -281,12 +204,10 @@ List *utility_read_relations(Node *stmt, EveryTable *every_table)
 			*every_table = reads ? EveryTable::All : EveryTable::WithBrinExpressions;
 			return NIL;
 		}
-		const Lookup how = {vacuum_option(vac, "full") ? AccessExclusiveLock : ShareUpdateExclusiveLock, Right::Own,
-		                    !vacuum_option(vac, "skip_locked")};
 		List *out = NIL;
 		ListCell *lc;
 		foreach (lc, vac->rels)
-			out = add_named(out, ((VacuumRelation *)lfirst(lc))->relation, true, how);
+			out = add_named(out, ((VacuumRelation *)lfirst(lc))->relation, true);
 		if (reads)
 			return out;
 		List *brin = NIL;

@@ -658,6 +658,7 @@ void witness_process_utility(PlannedStmt *pstmt, const char *query_string, bool 
 		statement_level_end(pstmt);
 		capture_control_utility_end(drops_witness);
 		activity_note_refusal();
+		activity_utility_failed(pstmt);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
