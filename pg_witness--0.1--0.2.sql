@@ -566,16 +566,17 @@ AS 'MODULE_PATHNAME', 'witness_subject_request_to_record' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION witness._subject_request_to_record() IS 'internal: whether an erasure or a hold naming a subject is recorded first in witness.subject_access (every caller but a superuser); refused inside a security-restricted operation';
 REVOKE ALL ON FUNCTION witness._subject_request_to_record() FROM PUBLIC;
 
--- Whether a name or reason is no text at all: empty, or spaces, line breaks, tabs and (in a UTF-8
--- database) the other Unicode white space and invisible spaces (a review named a hold by a tab, then
--- by a no-break space and a zero-width space).
+-- Whether a name or reason is no text at all: empty, or spaces, line breaks, tabs, control characters
+-- and (in a UTF-8 database) the other Unicode white space, invisible format characters and fillers
+-- (reviews named holds by a tab, a no-break space, a zero-width space, then a Hangul filler, a
+-- braille blank, a soft hyphen, a direction mark).
 CREATE FUNCTION witness._is_blank(t text) RETURNS boolean
 LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
 AS $$
 	SELECT CASE WHEN t IS NULL THEN NULL
 	            WHEN pg_catalog.getdatabaseencoding() = 'UTF8'
-	            THEN t !~ '[^[:space:]\u0085\u00a0\u1680\u180e\u2000-\u200d\u2028\u2029\u202f\u205f\u2060\u3000\ufeff]'
-	            ELSE t !~ '[^[:space:]]' END
+	            THEN t !~ '[^[:space:][:cntrl:]\u0085\u00a0\u00ad\u034f\u061c\u115f\u1160\u1680\u17b4\u17b5\u180b-\u180f\u2000-\u200f\u2028-\u202f\u205f-\u206f\u2800\u3000\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufffb]'
+	            ELSE t !~ '[^[:space:][:cntrl:]]' END
 $$;
 COMMENT ON FUNCTION witness._is_blank(text) IS 'internal: whether a name or a reason is empty or white space and invisible spaces only';
 REVOKE ALL ON FUNCTION witness._is_blank(text) FROM PUBLIC;

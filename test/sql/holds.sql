@@ -68,6 +68,7 @@ SELECT witness.release_hold('h', E' \n\t');
 -- Nor of a no-break space or a zero-width space alone (the review of that check).
 SELECT witness.hold(E'\u00a0', 'r');
 SELECT witness.hold('h', E'\u200b');
+SELECT witness.hold(E'\u3164\u2800\u00ad\u200e\u0001', 'r');
 SELECT witness.hold('h', 'r', "table" => 4000000000::oid::regclass);
 -- A scope that can match nothing is refused: a hold read as in force while retention pruned what it
 -- was meant to keep (an attack review). Not a table (a view, an index, a temporary table):

@@ -258,6 +258,26 @@ TEST(AuditReport, CountsPrunedEntriesByTheirTimesAndRuns)
 	          std::string::npos);
 }
 
+// A retention run line the verification did not check (pending, forged into an export) counts
+// nowhere, also outside the period: the review of the count forged one dated after the period whose
+// times hid the run's pruned entries.
+TEST(AuditReport, UncheckedRunLinesCountNowhere)
+{
+	AuditReportBuilder b(kT0, kT0 + kDay);
+	b.leave_out_unchecked({{99, 799}});
+	b.add_line(R"({"type":"header","format":1,"database":"42/shop","highest_block_no":5})");
+	b.add_line(R"({"type":"block","block_no":5,"snapshot":"1:1:","entry_count":9,"first_entry_id":1,"last_entry_id":9,"merkle_root":"aa","prev_hash":"00","sealed_at_us":)" +
+	           std::to_string(kT0 + 100) + R"(,"block_hash":"bb"})");
+	b.add_line(R"({"type":"pruned","block_no":5,"run_id":1,"whole":false,"entry_ids":[1,2],"leaf_hashes":"aabb"})");
+	b.add_line(entry(99, kT0 + 100 * kDay, "I", "witness", "retention_run", 16, "null", "admin",
+	                 "{\"run_id\":1,\"ran_at\":\"forged\",\"run_by\":\"admin\",\"entries_pruned\":2,\"held_kept\":0,"
+	                 "\"rules\":{},\"pruned\":[{\"block_no\":5,\"whole\":false,\"entries\":2,\"first_time_us\":" +
+	                 std::to_string(kT0 + 90 * kDay) + ",\"last_time_us\":" + std::to_string(kT0 + 90 * kDay) + "}]}"));
+	const std::string html = b.content(kT0, "test");
+	EXPECT_NE(html.find("id=\"pruned-in-period\">2</td>"), std::string::npos);
+	EXPECT_EQ(html.find("forged"), std::string::npos);
+}
+
 // Attacker: an actor, a table and a reason chosen to inject markup, or a line posing as a signature.
 TEST(AuditReport, HostileNamesAreEscaped)
 {
