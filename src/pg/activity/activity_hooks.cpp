@@ -559,6 +559,7 @@ struct WatchedRoot {
 };
 const void *watched_stmt = nullptr;
 const char *watched_text = nullptr;
+int watched_level = 0; // the (sub)transaction nest level the command started in
 WatchedTable *watched_tables = nullptr;
 int nwatched_tables = 0;
 WatchedRoot *watched_roots = nullptr;
@@ -627,6 +628,7 @@ void start_watch(const void *stmt, const char *text, List *recorded)
 	}
 	watched_stmt = stmt;
 	watched_text = text;
+	watched_level = GetCurrentTransactionNestLevel();
 	list_free(roots);
 	list_free(all);
 	list_free(owner);
@@ -677,7 +679,10 @@ void on_subxact(SubXactEvent event, SubTransactionId, SubTransactionId, void *)
 	if (event == SUBXACT_EVENT_ABORT_SUB) {
 		noted_code = 0;
 		error_user = InvalidOid;
-		forget_watch();
+		// Only a watch started in the subtransaction that aborts: one the command's own code rolls
+		// back inside it (an exception block of an expression's function) must not end the command's.
+		if (watched_stmt != nullptr && watched_level >= GetCurrentTransactionNestLevel())
+			forget_watch();
 	}
 	if (event == SUBXACT_EVENT_ABORT_SUB && nopen > 0)
 		close_reads(nullptr, GetCurrentTransactionNestLevel(), ActivityOutcome::Failed);
