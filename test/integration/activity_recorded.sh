@@ -241,34 +241,28 @@ say "a rename while a command waits for its lock: the table the command reads is
 # The review of the utility reads renamed an untracked decoy and the tracked table while a CREATE INDEX
 # on the decoy's name waited for the decoy's lock: the index was built over every value of the tracked
 # table, and the hook, which had looked the name up without a lock, recorded no read.
-q "CREATE TABLE act_decoy (id int, v text)" >/dev/null
-q "SELECT witness.flush_activity()" >/dev/null
-A3="$(q "SELECT max(activity_id) FROM witness.activity")"
-"$PSQL" -X -q -h "$WORK" -p "$PORT" -d act_it -c "BEGIN; LOCK act_decoy; SELECT pg_sleep(2);
-	ALTER TABLE act_decoy RENAME TO act_decoy_old; ALTER TABLE act_secret RENAME TO act_decoy; COMMIT" >/dev/null &
-RENAMER=$!
-sleep 0.5
-q "CREATE INDEX act_race ON act_decoy ((v || '!'))" >/dev/null
-wait "$RENAMER"
+# race_renamed SQL: runs SQL on act_decoy while another session, which holds act_decoy's lock, renames
+# act_decoy away and act_secret to act_decoy; then puts the names back. Prints the activity id before.
+race_renamed() {
+	q "CREATE TABLE act_decoy (id int, v text)" >/dev/null
+	q "SELECT witness.flush_activity()" >/dev/null
+	q "SELECT max(activity_id) FROM witness.activity"
+	"$PSQL" -X -q -h "$WORK" -p "$PORT" -d act_it -c "BEGIN; LOCK act_decoy; SELECT pg_sleep(2);
+		ALTER TABLE act_decoy RENAME TO act_decoy_old; ALTER TABLE act_secret RENAME TO act_decoy; COMMIT" >/dev/null &
+	local renamer=$!
+	sleep 0.5
+	q "$1" >/dev/null 2>&1 || true
+	wait "$renamer"
+	q "ALTER TABLE act_decoy RENAME TO act_secret" >/dev/null
+	q "DROP TABLE act_decoy_old" >/dev/null
+	q "SELECT witness.flush_activity()" >/dev/null
+}
+A3="$(race_renamed "CREATE INDEX act_race ON act_decoy ((v || '!'))")"
 q "DROP INDEX act_race" >/dev/null
-q "ALTER TABLE act_decoy RENAME TO act_secret" >/dev/null
-q "DROP TABLE act_decoy_old" >/dev/null
-q "SELECT witness.flush_activity()" >/dev/null
 check "the index built over the renamed tracked table is a read of it" "1" \
 	"SELECT count(*) FROM witness.activity WHERE kind = 'read' AND activity_id > $A3 AND statement LIKE 'CREATE INDEX act_race%'"
 # The same race with a command that fails after reading (a unique index over equal values): a read.
-q "CREATE TABLE act_decoy (id int, v text)" >/dev/null
-q "SELECT witness.flush_activity()" >/dev/null
-A5="$(q "SELECT max(activity_id) FROM witness.activity")"
-"$PSQL" -X -q -h "$WORK" -p "$PORT" -d act_it -c "BEGIN; LOCK act_decoy; SELECT pg_sleep(2);
-	ALTER TABLE act_decoy RENAME TO act_decoy_old; ALTER TABLE act_secret RENAME TO act_decoy; COMMIT" >/dev/null &
-RENAMER=$!
-sleep 0.5
-q "CREATE UNIQUE INDEX act_race_fails ON act_decoy ((1))" >/dev/null 2>&1 || true
-wait "$RENAMER"
-q "ALTER TABLE act_decoy RENAME TO act_secret" >/dev/null
-q "DROP TABLE act_decoy_old" >/dev/null
-q "SELECT witness.flush_activity()" >/dev/null
+A5="$(race_renamed "CREATE UNIQUE INDEX act_race_fails ON act_decoy ((1))")"
 check "a command that failed after reading the renamed tracked table: a read, failed" "failed" \
 	"SELECT string_agg(outcome, ',') FROM witness.activity WHERE kind = 'read' AND activity_id > $A5 AND statement LIKE 'CREATE UNIQUE INDEX act_race_fails%'"
 # The review of the fix: REINDEX INDEX waits for its table's lock, and an index renamed meanwhile gave
