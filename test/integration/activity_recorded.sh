@@ -265,6 +265,24 @@ check "the index built over the renamed tracked table is a read of it" "1" \
 A5="$(race_renamed "CREATE UNIQUE INDEX act_race_fails ON act_decoy ((1))")"
 check "a command that failed after reading the renamed tracked table: a read, failed" "failed" \
 	"SELECT string_agg(outcome, ',') FROM witness.activity WHERE kind = 'read' AND activity_id > $A5 AND statement LIKE 'CREATE UNIQUE INDEX act_race_fails%'"
+# The review of the watch: a session that already holds a lock on the tracked table (LOCK TABLE, which
+# is not a read) takes no new one when a moved name leads COPY to it; the name is looked up again
+# when the command ends. Here the decoy shadows the tracked table on the search_path, and is renamed
+# away while COPY waits for its lock.
+q "CREATE SCHEMA act_shadow; CREATE TABLE act_shadow.act_secret (id int, v text)" >/dev/null
+q "SELECT witness.flush_activity()" >/dev/null
+A6="$(q "SELECT max(activity_id) FROM witness.activity")"
+"$PSQL" -X -q -h "$WORK" -p "$PORT" -d act_it -c "BEGIN; LOCK act_shadow.act_secret; SELECT pg_sleep(2);
+	ALTER TABLE act_shadow.act_secret RENAME TO act_gone; COMMIT" >/dev/null &
+RENAMER=$!
+sleep 0.5
+"$PSQL" -X -q -h "$WORK" -p "$PORT" -d act_it -c "SET search_path = act_shadow, public" \
+	-c "BEGIN; LOCK TABLE public.act_secret IN ACCESS SHARE MODE; COPY act_secret TO STDOUT; COMMIT" >/dev/null
+wait "$RENAMER"
+q "DROP SCHEMA act_shadow CASCADE" >/dev/null 2>&1
+q "SELECT witness.flush_activity()" >/dev/null
+check "COPY led to the tracked table by a name moved while it waited, its lock held before: a read" "1" \
+	"SELECT count(*) FROM witness.activity WHERE kind = 'read' AND activity_id > $A6 AND statement LIKE '%COPY act_secret TO STDOUT%'"
 # The review of the fix: REINDEX INDEX waits for its table's lock, and an index renamed meanwhile gave
 # its name to the tracked table's index (search_path picks the first schema holding the name).
 q "CREATE SCHEMA act_s1; CREATE TABLE act_s1.t (id int, v text); CREATE INDEX act_idx ON act_s1.t ((v || '?'));

@@ -554,6 +554,7 @@ struct WatchedTable {
 	uint16 held;
 };
 struct WatchedRoot {
+	Oid relid;
 	bool recorded;
 	char label[kActivityObjectBytes];
 };
@@ -617,6 +618,7 @@ void start_watch(const void *stmt, const char *text, List *recorded)
 	nwatched_roots = list_length(roots);
 	foreach (lc, roots) {
 		WatchedRoot &r = watched_roots[foreach_current_index(lc)];
+		r.relid = lfirst_oid(lc);
 		relation_label(lfirst_oid(lc), r.label);
 		r.recorded = list_member_oid(recorded, lfirst_oid(lc));
 	}
@@ -635,14 +637,17 @@ void start_watch(const void *stmt, const char *text, List *recorded)
 }
 
 // The watched roots whose tables the command locked anew and whose read is not recorded yet: each
-// marked recorded, passed to record (which must not raise when failed).
+// marked recorded, passed to record (which must not raise when failed). also_held: also tables the
+// transaction held a lock on before and still does (a lock taken again looks like no new one: the
+// review of the watch held the tracked table's lock with LOCK TABLE first, then raced a rename).
 template <typename Record>
-void reached_roots(Record record)
+void reached_roots(bool also_held, Record record)
 {
 	for (int i = 0; i < nwatched_tables; i++) {
 		const WatchedTable &t = watched_tables[i];
 		WatchedRoot &r = watched_roots[t.root];
-		if (r.recorded || (held_modes(t.relid) & ~t.held) == 0)
+		const uint16 now = held_modes(t.relid);
+		if (r.recorded || ((now & ~t.held) == 0 && !(also_held && (now & t.held) != 0)))
 			continue;
 		r.recorded = true;
 		record(r.label);
@@ -654,7 +659,7 @@ void on_xact(XactEvent event, void *)
 	// A watched command that commits transactions of its own (CREATE INDEX CONCURRENTLY, VACUUM,
 	// REINDEX CONCURRENTLY) lets its locks go at each: the tables it reached are noted before.
 	if (event == XACT_EVENT_PRE_COMMIT && watched_stmt != nullptr)
-		reached_roots([](const char *label) {
+		reached_roots(false, [](const char *label) {
 			begin_read(watched_stmt, (PlannedStmt *)watched_stmt, watched_text, ActivityKind::Read, label);
 		});
 	if (event == XACT_EVENT_PRE_COMMIT && login_unreserved)
@@ -1156,8 +1161,22 @@ void activity_utility_begin(PlannedStmt *pstmt, const char *query_string)
 
 void activity_utility_end(PlannedStmt *pstmt, QueryCompletion *qc)
 {
+	// The command holds its locks now: its names point where it read. A table it reached under a name
+	// that moved meanwhile is a read (a lock it took anew, or held before, tells nothing more precise:
+	// a review's FOREIGN KEY ... NOT VALID and INHERIT locked tracked tables they did not read).
 	if (watched_stmt == pstmt) {
-		reached_roots([&](const char *label) { begin_read(pstmt, pstmt, watched_text, ActivityKind::Read, label); });
+		EveryTable every_table = EveryTable::None;
+		List *now = utility_read_relations(pstmt->utilityStmt, &every_table);
+		ListCell *lc;
+		foreach (lc, now) {
+			const Oid root = relation(lfirst_oid(lc))->read_root;
+			for (int i = 0; i < nwatched_roots; i++)
+				if (watched_roots[i].relid == root && !watched_roots[i].recorded) {
+					watched_roots[i].recorded = true;
+					begin_read(pstmt, pstmt, watched_text, ActivityKind::Read, watched_roots[i].label);
+				}
+		}
+		list_free(now);
 		forget_watch();
 	}
 	for (int i = 0; i < nopen; i++)
@@ -1173,7 +1192,7 @@ void activity_utility_failed(PlannedStmt *pstmt)
 {
 	if (watched_stmt != pstmt)
 		return;
-	reached_roots([&](const char *label) {
+	reached_roots(true, [&](const char *label) {
 		ActivityEvent *e = activity_reserve(ActivityPriority::Privileged);
 		if (e == nullptr)
 			return;
