@@ -265,6 +265,21 @@ check "the index built over the renamed tracked table is a read of it" "1" \
 A5="$(race_renamed "CREATE UNIQUE INDEX act_race_fails ON act_decoy ((1))")"
 check "a command that failed after reading the renamed tracked table: a read, failed" "failed" \
 	"SELECT string_agg(outcome, ',') FROM witness.activity WHERE kind = 'read' AND activity_id > $A5 AND statement LIKE 'CREATE UNIQUE INDEX act_race_fails%'"
+# The review of the watch's second version: a raced CREATE INDEX nested in another command (an
+# ALTER TABLE whose CHECK runs it), and a plain VACUUM of the decoy's name reaching the tracked
+# table's BRIN expression index: each a read.
+q "CREATE TABLE act_outer (id int); INSERT INTO act_outer VALUES (1);
+   CREATE FUNCTION act_nested(int) RETURNS boolean LANGUAGE plpgsql AS
+   \$\$ BEGIN EXECUTE 'CREATE INDEX act_nested_idx ON act_decoy ((v || ''?''))'; RETURN true; END \$\$" >/dev/null
+A7="$(race_renamed "ALTER TABLE act_outer ADD CONSTRAINT act_outer_c CHECK (act_nested(id))")"
+check "a raced CREATE INDEX nested in an ALTER TABLE: a read" "1" \
+	"SELECT count(*) FROM witness.activity WHERE kind = 'read' AND activity_id > $A7 AND statement LIKE 'ALTER TABLE act_outer%'"
+q "DROP TABLE act_outer; DROP FUNCTION act_nested(int); DROP INDEX IF EXISTS act_nested_idx" >/dev/null
+q "CREATE INDEX act_brin ON act_secret USING brin ((v || '?'))" >/dev/null
+A8="$(race_renamed "VACUUM act_decoy")"
+check "a raced plain VACUUM reaching the tracked table's BRIN expression index: a read" "1" \
+	"SELECT count(*) FROM witness.activity WHERE kind = 'read' AND activity_id > $A8 AND statement LIKE 'VACUUM act_decoy%'"
+q "DROP INDEX act_brin" >/dev/null
 # The review of the watch: a session that already holds a lock on the tracked table (LOCK TABLE, which
 # is not a read) takes no new one when a moved name leads COPY to it; the name is looked up again
 # when the command ends. Here the decoy shadows the tracked table on the search_path, and is renamed

@@ -552,6 +552,7 @@ struct WatchedTable {
 	Oid relid;
 	int root; // index into watched_roots
 	uint16 held;
+	bool counts; // false: a plain VACUUM's table without a BRIN expression index (it reads nothing)
 };
 struct WatchedRoot {
 	Oid relid;
@@ -593,7 +594,7 @@ void forget_watch()
 
 // Notes every table of a capture_reads configuration and the locks held on it; recorded: the roots
 // the command's named relations already recorded a read of.
-void start_watch(const void *stmt, const char *text, List *recorded)
+void start_watch(const void *stmt, const char *text, List *recorded, bool brin_only)
 {
 	if (watched_stmt != nullptr)
 		return; // a command nested in one watched: the outer watch sees its locks too
@@ -627,6 +628,7 @@ void start_watch(const void *stmt, const char *text, List *recorded)
 		t.relid = lfirst_oid(lc);
 		t.root = lfirst_int(lc2);
 		t.held = held_modes(t.relid);
+		t.counts = !brin_only || has_brin_expression_index(t.relid);
 	}
 	watched_stmt = stmt;
 	watched_text = text;
@@ -647,7 +649,7 @@ void reached_roots(bool also_held, Record record)
 		const WatchedTable &t = watched_tables[i];
 		WatchedRoot &r = watched_roots[t.root];
 		const uint16 now = held_modes(t.relid);
-		if (r.recorded || ((now & ~t.held) == 0 && !(also_held && (now & t.held) != 0)))
+		if (r.recorded || !t.counts || ((now & ~t.held) == 0 && !(also_held && (now & t.held) != 0)))
 			continue;
 		r.recorded = true;
 		record(r.label);
@@ -1153,18 +1155,23 @@ void activity_utility_begin(PlannedStmt *pstmt, const char *query_string)
 			begin_read(pstmt, pstmt, query_string, ActivityKind::Read, label);
 		}
 	}
-	if (targets != NIL && every_table == EveryTable::None)
-		start_watch(pstmt, query_string, roots);
+	// Every command that names relations to read is watched, also when none it names now is tracked (a
+	// plain VACUUM of a decoy's name: the review of the watch).
+	if ((targets != NIL || utility_names_relations(pstmt->utilityStmt)) && every_table == EveryTable::None)
+		start_watch(pstmt, query_string, roots, utility_is_plain_vacuum(pstmt->utilityStmt));
 	list_free(roots);
 	list_free(targets);
 }
 
 void activity_utility_end(PlannedStmt *pstmt, QueryCompletion *qc)
 {
-	// The command holds its locks now: its names point where it read. A table it reached under a name
-	// that moved meanwhile is a read (a lock it took anew, or held before, tells nothing more precise:
-	// a review's FOREIGN KEY ... NOT VALID and INHERIT locked tracked tables they did not read).
+	// The command holds its locks now: its names point where it read, and a table it reached under a
+	// name that moved meanwhile is a read. So is a tracked table it holds a lock on, taken anew or
+	// before (the review of the watch shadowed the tracked table on the search_path by a decoy dropped
+	// while the command waited and made again before its end; and ran a raced command nested in
+	// another): a command that only locked one (FOREIGN KEY ... NOT VALID, INHERIT) is counted too.
 	if (watched_stmt == pstmt) {
+		reached_roots(true, [&](const char *label) { begin_read(pstmt, pstmt, watched_text, ActivityKind::Read, label); });
 		EveryTable every_table = EveryTable::None;
 		List *now = utility_read_relations(pstmt->utilityStmt, &every_table);
 		ListCell *lc;
@@ -1190,7 +1197,8 @@ void activity_utility_end(PlannedStmt *pstmt, QueryCompletion *qc)
 // failed; no slot is waited for and nothing is raised here (a full queue counts them as lost).
 void activity_utility_failed(PlannedStmt *pstmt)
 {
-	if (watched_stmt != pstmt)
+	// Also a command nested in a watched one: its locks go with the subtransaction that catches it.
+	if (watched_stmt == nullptr)
 		return;
 	reached_roots(true, [&](const char *label) {
 		ActivityEvent *e = activity_reserve(ActivityPriority::Privileged);
@@ -1204,7 +1212,8 @@ void activity_utility_failed(PlannedStmt *pstmt)
 		e->outcome = ActivityOutcome::Failed;
 		activity_publish(e);
 	});
-	forget_watch();
+	if (watched_stmt == pstmt)
+		forget_watch();
 }
 
 void activity_note_refusal()

@@ -222,6 +222,31 @@ List *utility_read_relations(Node *stmt, EveryTable *every_table)
 	}
 }
 
+bool utility_names_relations(Node *stmt)
+{
+	switch (nodeTag(stmt)) {
+	case T_VacuumStmt:
+		return ((VacuumStmt *)stmt)->rels != NIL;
+	case T_CopyStmt:
+		return !((CopyStmt *)stmt)->is_from && ((CopyStmt *)stmt)->relation != nullptr;
+	case T_IndexStmt:
+	case T_AlterTableStmt:
+	case T_CreateStatsStmt:
+		return true;
+	case T_ReindexStmt:
+		return ((ReindexStmt *)stmt)->relation != nullptr;
+	case T_ClusterStmt:
+		return ((ClusterStmt *)stmt)->relation != nullptr;
+	default:
+		return false;
+	}
+}
+
+bool utility_is_plain_vacuum(Node *stmt)
+{
+	return IsA(stmt, VacuumStmt) && !vacuum_reads((VacuumStmt *)stmt);
+}
+
 // A BRIN index with expressions or a predicate: VACUUM summarizes new page ranges through them (the
 // review of these reads replaced the expression's function and read every value with a plain VACUUM).
 bool has_brin_expression_index(Oid relid)

@@ -18,6 +18,12 @@ enum class EveryTable {
 // *every_table which others it may read.
 List *utility_read_relations(Node *stmt, EveryTable *every_table);
 
+// Whether stmt is one of the commands utility_read_relations() knows and names relations.
+bool utility_names_relations(Node *stmt);
+
+// Whether stmt is a VACUUM without FULL or ANALYZE (reads a table only through a BRIN expression index).
+bool utility_is_plain_vacuum(Node *stmt);
+
 // Whether relid has a BRIN index with expressions or a predicate (summarized by VACUUM).
 bool has_brin_expression_index(Oid relid);
 
