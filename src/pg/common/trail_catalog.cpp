@@ -2,6 +2,12 @@
 
 #include <cstring>
 
+extern "C" {
+#include "catalog/pg_extension.h"
+#include "commands/extension.h"
+#include "storage/lmgr.h"
+}
+
 namespace witness::pg
 {
 namespace
@@ -89,6 +95,16 @@ Oid witness_relation_if_exists(const char *name)
 {
 	Oid nsp = get_namespace_oid("witness", true);
 	return OidIsValid(nsp) ? get_relname_relid(name, nsp) : InvalidOid;
+}
+
+bool hold_witness_extension()
+{
+	const Oid extension = get_extension_oid("pg_witness", true);
+	if (!OidIsValid(extension))
+		return false;
+	LockDatabaseObject(ExtensionRelationId, extension, 0, AccessShareLock);
+	// Taking the lock took in the invalidations of a drop it waited for: look again.
+	return get_extension_oid("pg_witness", true) == extension;
 }
 
 Oid witness_relation(const char *name)

@@ -72,6 +72,11 @@ const char *entry_null_required_column(const bool *nulls);
 Oid witness_relation(const char *name);
 // The same, InvalidOid when it (or the schema) does not exist.
 Oid witness_relation_if_exists(const char *name);
+// For a background worker's transaction, before it touches a witness relation: holds pg_witness's
+// extension object in share mode until the transaction ends, so that DROP EXTENSION, which locks it
+// first, waits for the pass instead of deadlocking with it. False when pg_witness is not installed,
+// or was dropped while this waited.
+bool hold_witness_extension();
 
 // Cached Oids of the trail's relations, looked up again after the extension is dropped or recreated.
 Oid entry_relid();

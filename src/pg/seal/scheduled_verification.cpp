@@ -56,7 +56,7 @@ void verify_if_due()
 	memset(&summary, 0, sizeof(summary));
 	summary.started_at = now;
 	snprintf(database_name, sizeof(database_name), "%u", MyDatabaseId);
-	bool ran = true;
+	bool ran = false; // the step is left out when pg_witness was dropped meanwhile
 	StepError e;
 	if (!run_worker_step("pg_witness: verifying", [](void *arg) { *static_cast<bool *>(arg) = verify_and_record(); },
 	                     &ran, &e)) {

@@ -121,10 +121,11 @@ void wait_or_exit(long timeout_ms)
 	}
 }
 
-// pg_witness is installed here, in a version with a block table.
+// pg_witness is installed here, in a version with a block table; its extension object is held until
+// the pass ends (hold_witness_extension).
 bool extension_installed()
 {
-	if (!OidIsValid(get_extension_oid("pg_witness", true)))
+	if (!hold_witness_extension())
 		return false;
 	return OidIsValid(witness_relation_if_exists("block"));
 }

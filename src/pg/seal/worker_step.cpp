@@ -1,5 +1,7 @@
 #include "pg/seal/worker_step.hpp"
 
+#include "pg/common/trail_catalog.hpp"
+
 extern "C" {
 #include "access/xact.h"
 #include "miscadmin.h"
@@ -31,9 +33,11 @@ bool run_worker_step(const char *activity, void (*step)(void *arg), void *arg, S
 	{
 		SetCurrentStatementStartTimestamp();
 		StartTransactionCommand();
+		const bool installed = hold_witness_extension();
 		PushActiveSnapshot(GetTransactionSnapshot());
 		pgstat_report_activity(STATE_RUNNING, activity);
-		step(arg);
+		if (installed)
+			step(arg);
 		PopActiveSnapshot();
 		CommitTransactionCommand();
 		pgstat_report_stat(true);

@@ -18,7 +18,8 @@ struct StepError
 };
 
 // Runs step(arg) in a new transaction with a snapshot, showing activity in pg_stat_activity, and
-// commits it. True when it committed; false, with *error filled, when it raised an error.
+// commits it; the step is left out when pg_witness is not installed or was dropped meanwhile
+// (hold_witness_extension). True when it committed; false, with *error filled, when it raised an error.
 bool run_worker_step(const char *activity, void (*step)(void *arg), void *arg, StepError *error);
 
 // Copies text into a fixed buffer, cut at a character boundary: a cut inside a multibyte character
