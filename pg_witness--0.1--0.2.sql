@@ -4188,7 +4188,8 @@ CREATE TABLE witness.trail_publication (
 	database_id text NOT NULL,
 	role_name text NOT NULL,
 	recorded_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
-	database_encoding text
+	database_encoding text,
+	trail_id uuid NOT NULL
 );
 COMMENT ON TABLE witness.trail_publication IS 'pg_witness: one row per witness.publish_trail() call, naming the database that publishes its trail; each row is captured into the trail, which a collector receives';
 COMMENT ON COLUMN witness.trail_publication.publication_id IS 'the call''s number';
@@ -4196,6 +4197,7 @@ COMMENT ON COLUMN witness.trail_publication.database_id IS 'witness.database_id(
 COMMENT ON COLUMN witness.trail_publication.role_name IS 'the role that called witness.publish_trail() (after SET ROLE)';
 COMMENT ON COLUMN witness.trail_publication.recorded_at IS 'when it was called';
 COMMENT ON COLUMN witness.trail_publication.database_encoding IS 'the publishing database''s encoding: a collector database needs the same (docs/central.md)';
+COMMENT ON COLUMN witness.trail_publication.trail_id IS 'the trail''s identity, drawn at its first publication and kept by every later one (and by a restore): a trail started again by DROP EXTENSION and CREATE EXTENSION draws a new one, which its collector refuses (docs/central.md)';
 COMMENT ON SEQUENCE witness.trail_publication_publication_id_seq IS 'pg_witness trail publication ids';
 SELECT witness._make_record_table('witness.trail_publication', 'publication_id');
 
@@ -4205,7 +4207,8 @@ CREATE TABLE witness.collector_origin (
 	entry_id bigint NOT NULL,
 	database_id text NOT NULL,
 	received_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
-	database_encoding text
+	database_encoding text,
+	trail_id uuid
 );
 REVOKE ALL ON witness.collector_origin FROM PUBLIC;
 COMMENT ON TABLE witness.collector_origin IS 'pg_witness, in a collector: the database named by each witness.trail_publication entry received, that is, whose trail arrives here';
@@ -4213,6 +4216,7 @@ COMMENT ON COLUMN witness.collector_origin.entry_id IS 'the id of the shipped en
 COMMENT ON COLUMN witness.collector_origin.database_id IS 'the publishing database it names (witness.database_id() there)';
 COMMENT ON COLUMN witness.collector_origin.received_at IS 'when it arrived';
 COMMENT ON COLUMN witness.collector_origin.database_encoding IS 'the publishing database''s encoding it names (NULL: not named)';
+COMMENT ON COLUMN witness.collector_origin.trail_id IS 'the trail identity it names (NULL: not named); every entry of witness.trail_publication a collector takes names the same';
 
 -- Fired by the apply worker (ENABLE ALWAYS) for the entries of witness.trail_publication: notes the
 -- database the trail comes from, and warns when it is not the source the collector was made for. An
@@ -4223,6 +4227,7 @@ AS $$
 DECLARE
 	source text := (SELECT c.source FROM witness.collector c);
 	named text;
+	trail uuid;
 BEGIN
 	IF source IS NULL OR NEW.new_values IS NULL THEN
 		RETURN NULL;
@@ -4235,7 +4240,19 @@ BEGIN
 	IF named IS NULL THEN
 		RETURN NULL;
 	END IF;
-	INSERT INTO witness.collector_origin (entry_id, database_id, database_encoding) VALUES (NEW.id, named, NEW.new_values::jsonb ->> 'database_encoding');
+	-- One trail per collector: a source whose pg_witness was dropped and created again starts a new
+	-- trail, ids and block numbers from 1, under a new trail id; the apply worker stops here, before
+	-- anything of it is applied (a review: its erasure erased the old trail's entries of the same ids).
+	trail := (SELECT o.trail_id FROM witness.collector_origin o WHERE o.trail_id IS NOT NULL ORDER BY o.entry_id LIMIT 1);
+	IF trail IS NOT NULL AND (NEW.new_values::jsonb ->> 'trail_id') IS DISTINCT FROM trail::text THEN
+		RAISE EXCEPTION 'pg_witness collector of % refuses another trail', source
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      DETAIL = format('Entry %s of witness.trail_publication, published by %s, names trail %s; this collector holds trail %s.',
+			                      NEW.id, named, coalesce(NEW.new_values::jsonb ->> 'trail_id', 'none'), trail),
+			      HINT = 'The source''s pg_witness was dropped and created again, or the subscription points at another database. Collect the new trail into a new collector database; this one keeps the old trail.';
+	END IF;
+	INSERT INTO witness.collector_origin (entry_id, database_id, database_encoding, trail_id)
+	VALUES (NEW.id, named, NEW.new_values::jsonb ->> 'database_encoding', (NEW.new_values::jsonb ->> 'trail_id')::uuid);
 	IF named <> source THEN
 		RAISE WARNING 'pg_witness: this collector of % receives the trail of %', source, named
 			USING DETAIL = format('Entry %s of witness.trail_publication names the database that published the trail.', NEW.id),
@@ -4291,16 +4308,44 @@ BEGIN
 		ALTER PUBLICATION witness_trail SET TABLE witness.entry, witness.block, witness.era;
 		ALTER PUBLICATION witness_trail SET (publish = 'insert', publish_via_partition_root = true);
 		RAISE NOTICE 'publication "witness_trail" set to the trail''s tables, inserts only, owned by %', current_user;
+		IF NOT EXISTS (SELECT 1 FROM witness.trail_publication) THEN
+			RAISE WARNING 'publication "witness_trail" is older than this trail'
+				USING DETAIL = 'A collector subscribed to it before holds an earlier trail of this database (pg_witness dropped and created again) and refuses this one.',
+				      HINT = 'Collect this trail into a new collector database.';
+		END IF;
 	END IF;
 	COMMENT ON PUBLICATION witness_trail IS 'pg_witness: the trail, inserts only, for a collector (docs/central.md)';
 	-- The trail names the database it comes from (witness.collector_status.source_matches).
 	PERFORM witness._begin_internal_ddl();
-	INSERT INTO witness.trail_publication (database_id, role_name, database_encoding) VALUES (witness.database_id(), witness._outer_user(), pg_catalog.current_setting('server_encoding'));
+	INSERT INTO witness.trail_publication (database_id, role_name, database_encoding, trail_id)
+	VALUES (witness.database_id(), witness._outer_user(), pg_catalog.current_setting('server_encoding'),
+	        coalesce((SELECT p.trail_id FROM witness.trail_publication p ORDER BY p.publication_id LIMIT 1), pg_catalog.gen_random_uuid()));
 	PERFORM witness._end_internal_ddl();
 	RETURN 'witness_trail';
 END
 $$;
 COMMENT ON FUNCTION witness.publish_trail() IS 'creates publication witness_trail (witness.entry, witness.block and witness.era, inserts only, through the partition root) for a central collector to subscribe to, or sets an existing one right again; returns its name';
+
+-- Fired by the apply worker (ENABLE ALWAYS) for every entry that arrives: an id the collector holds
+-- already is refused, whatever its statement time. A trail started again on the source (DROP
+-- EXTENSION and CREATE EXTENSION) numbers its entries from 1 again, and its entries and erasures were
+-- applied among the old trail's (a review: an erasure of the new trail erased the old trail's entry of
+-- the same id, and both verified). The apply worker stops at the first such entry.
+CREATE FUNCTION witness._collector_refuse_known_id() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF EXISTS (SELECT 1 FROM witness.entry e WHERE e.id OPERATOR(pg_catalog.=) NEW.id) THEN
+		RAISE EXCEPTION 'pg_witness collector holds entry % already', NEW.id
+			USING ERRCODE = 'unique_violation',
+			      DETAIL = format('The entry arriving has statement time %s; a collector holds one trail, each entry once.', NEW.stmt_time),
+			      HINT = 'The subscription copied the trail again, or the source''s pg_witness was dropped and created again (a new trail): collect a new trail into a new collector database.';
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION witness._collector_refuse_known_id() IS 'internal: in a collector, refuses an arriving entry whose id it holds already (one trail, each entry once)';
+REVOKE ALL ON FUNCTION witness._collector_refuse_known_id() FROM PUBLIC;
 
 -- The central side: turns a new database into the collector of one source. Refused where anything is
 -- tracked or any entry or block exists: collector mode must never switch capture or sealing off in a
@@ -4373,6 +4418,10 @@ BEGIN
 	-- (An entry's id and statement time never change, and the time is the partition key.)
 	CREATE UNIQUE INDEX entry_collector_once ON witness.entry (id, stmt_time);
 	COMMENT ON INDEX witness.entry_collector_once IS 'pg_witness collector: each entry of the source once';
+	CREATE TRIGGER witness_collector_one_trail BEFORE INSERT ON witness.entry
+		FOR EACH ROW EXECUTE FUNCTION witness._collector_refuse_known_id();
+	ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_collector_one_trail;
+	COMMENT ON TRIGGER witness_collector_one_trail ON witness.entry IS 'pg_witness: refuses an entry whose id the collector holds already (a trail started again on the source)';
 	PERFORM witness._end_internal_ddl();
 	RAISE LOG 'pg_witness: database "%" became the collector of %', current_database(), source;
 	PERFORM witness._begin_internal_ddl();

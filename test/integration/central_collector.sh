@@ -349,4 +349,39 @@ else
 	check_ok "c: the apply worker's error names the refusal in the server log" "not found in $WORK/c/server.log"
 fi
 
+# ---------------------------------------------------------------------------------------------
+say "s2's pg_witness dropped and created again: its new trail is refused by the collector"
+
+# A review: the new trail numbers its entries from 1 again; published, its entries were applied among
+# the old trail's, and an erasure in it erased the old trail's entry of the same id; both verified.
+before="$(on_c2 q "SELECT count(*) FILTER (WHERE erasure_id IS NOT NULL) || '/' || count(*) FROM witness.entry")"
+# What verify() says there (the entry altered on the central copy above), to be said again after.
+verdict="SELECT status || ': ' || coalesce(string_agg(DISTINCT problem || ' ' || entry_id, ', '), '') FROM witness.verify() GROUP BY status"
+verified="$(on_c2 q "$verdict")"
+q_on "$WORK/s2" "$P2" shop "DROP EXTENSION pg_witness CASCADE" >/dev/null 2>&1
+q_on "$WORK/s2" "$P2" shop "CREATE EXTENSION pg_witness" >/dev/null
+published="$(q_on "$WORK/s2" "$P2" shop "SELECT witness.publish_trail()" 2>&1)"
+check_ok "s2: publish_trail() warns that the publication is older than the new trail" \
+	"$(grep -q 'is older than this trail' <<<"$published" && echo ok || echo "$published")"
+q_on "$WORK/s2" "$P2" shop "
+	SELECT witness.track('customers', 'pii', subject_column => 'email', encrypt => false);
+	INSERT INTO customers VALUES (10, 'zed@example.com', 'basic'), (11, 'zoe@example.com', 'basic');" >/dev/null
+for subject in zed@example.com zoe@example.com; do
+	q_on "$WORK/s2" "$P2" shop "SELECT witness.erase_subject('$subject', 'GDPR Art. 17 request #9')" >/dev/null
+done
+refused='pg_witness collector (holds entry [0-9]+ already|of .* refuses another trail)'
+for _ in $(seq 1 150); do
+	as_pg grep -q -E "$refused" "$WORK/c/server.log" && break
+	sleep 0.2
+done
+if as_pg grep -q -E "$refused" "$WORK/c/server.log"; then
+	check_ok "c: the apply worker's error names the refusal in the server log" ok
+else
+	check_ok "c: the apply worker's error names the refusal in the server log" "not found in $WORK/c/server.log"
+fi
+on_c2 check "c/from_s2: nothing of the new trail was applied, no old entry erased" "$before|0" \
+	"SELECT count(*) FILTER (WHERE erasure_id IS NOT NULL) || '/' || count(*),
+	        count(*) FILTER (WHERE subject IN ('zed@example.com', 'zoe@example.com')) FROM witness.entry"
+on_c2 check "c/from_s2: verify() there says what it said before" "$verified" "$verdict"
+
 finish central_collector

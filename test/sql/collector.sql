@@ -108,6 +108,14 @@ VALUES (3, '702', date_trunc('month', now()) + interval '5 months', 1, 1, 2, 'I'
 SAVEPOINT again;
 INSERT INTO witness.entry SELECT * FROM witness.entry WHERE id = 3;
 ROLLBACK TO again;
+-- So is an entry of an id held already with another statement time: another trail's (a review: a
+-- source's pg_witness dropped and created again numbered its entries from 1, and an erasure of the new
+-- trail erased the old trail's entry of the same id here).
+SAVEPOINT again;
+INSERT INTO witness.entry (id, xid, stmt_time, backend_pid, tags, format, op, schema_name, table_name, row_key,
+                           new_values, session_user_name, current_user_name, leaf_hash, salt, commitment)
+VALUES (3, '703', now(), 1, 1, 2, 'I', 'public', 'shop', '{"id": 3}', '{"id": 3}', 'u', 'u', '\x00', '\x0102', '\x00');
+ROLLBACK TO again;
 SELECT tableoid::regclass AS partition FROM witness.entry WHERE id = 3;
 SELECT count(*) > 0 AS made FROM witness.create_entry_partitions(6);
 SELECT tableoid::regclass = 'witness.entry_default'::regclass AS still_default, count(*) FROM witness.entry WHERE id = 3 GROUP BY 1;
@@ -175,6 +183,18 @@ SET client_min_messages = error;
 SELECT witness.publish_trail();
 RESET client_min_messages;
 SELECT row_to_json(e)::text AS pubrow FROM witness.entry e WHERE table_name = 'trail_publication' ORDER BY id LIMIT 1 \gset
+-- pg_witness dropped and created again: a new trail, under a new trail id, which a collector of the
+-- old one refuses (publish_trail() warns so: central_collector.sh).
+SELECT new_values::jsonb ->> 'trail_id' AS old_trail FROM witness.entry WHERE table_name = 'trail_publication' ORDER BY id LIMIT 1 \gset
+SELECT count(DISTINCT new_values::jsonb ->> 'trail_id') AS trail_ids FROM witness.entry WHERE table_name = 'trail_publication';
+DROP EXTENSION pg_witness;
+CREATE EXTENSION pg_witness;
+SET client_min_messages = error;
+SELECT witness.publish_trail();
+RESET client_min_messages;
+SELECT row_to_json(e)::text AS newpubrow, new_values::jsonb ->> 'trail_id' <> :'old_trail' AS new_trail_id
+FROM witness.entry e WHERE table_name = 'trail_publication' ORDER BY id LIMIT 1 \gset
+SELECT :'new_trail_id' AS new_trail_id;
 CREATE DATABASE regress_witness_wrong;
 \c regress_witness_wrong
 \set VERBOSITY terse
@@ -192,8 +212,11 @@ SELECT (jsonb_populate_record(NULL::witness.entry, p || jsonb_build_object('id',
                                                                            'new_values', (p -> 'new_values') || '{"database_id": "1/forged"}'))).*
 FROM (SELECT :'pubrow'::jsonb AS p) x;
 RESET client_min_messages;
+-- The new trail's publication is refused: the apply worker stops there.
+INSERT INTO witness.entry SELECT * FROM json_populate_record(NULL::witness.entry, :'newpubrow');
 RESET session_replication_role;
 SELECT published_as LIKE '%/regress_witness_pub' AS names_the_publisher, source_matches FROM witness.collector_status;
+SELECT count(*) AS origins, count(DISTINCT trail_id) AS trails FROM witness.collector_origin;
 SELECT source_encoding, encoding_matches FROM witness.collector_status;
 \c contrib_regression
 \set VERBOSITY terse
