@@ -90,5 +90,27 @@ REVOKE ALL ON SCHEMA witness FROM export_nobody;
 REVOKE ALL ON FUNCTION witness.export_trail() FROM export_nobody;
 DROP ROLE export_nobody;
 
+-- The exports' own cursors are out of their caller's reach: an attack review read their names in
+-- pg_cursors, closed one between two fetches and declared its own of the same name, whose rows the
+-- export then read (a server crash on a column of another type; entries outside a restricted
+-- auditor's period read past row-level security). Only the caller's cursor is listed now, and one
+-- closed under the export (a rolled-back savepoint) is a clean error. 1,200 entries: a second batch.
+\set VERBOSITY terse
+BEGIN;
+INSERT INTO export_inner SELECT g, 'bulk ' || g FROM generate_series(1001, 2200) g;
+DECLARE lines CURSOR FOR SELECT witness.export('jsonl');
+DECLARE trail CURSOR FOR SELECT witness.export_trail();
+MOVE 1 FROM lines;
+MOVE 1 FROM trail;
+SELECT string_agg(name, ', ' ORDER BY name) AS cursors_listed FROM pg_cursors;
+MOVE 5000 FROM lines;
+DECLARE later CURSOR FOR SELECT witness.export('jsonl');
+SAVEPOINT s;
+MOVE 1 FROM later;
+ROLLBACK TO s;
+MOVE 5000 FROM later;
+ROLLBACK;
+\set VERBOSITY default
+
 DROP TRIGGER export_inner_write ON export_outer;
 DROP FUNCTION export_inner_write();

@@ -31,6 +31,8 @@ extern "C" {
 #include "storage/itemptr.h"
 #include "utils/fmgrprotos.h"
 #include "access/tableam.h"
+#include "catalog/partition.h"
+#include "utils/lsyscache.h"
 #include "common/int.h"
 #include "executor/executor.h"
 #include "utils/snapmgr.h"
@@ -108,9 +110,8 @@ void fetch_tids(ExportState *st)
 	st->nbatch = st->next = 0;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "pg_witness: SPI_connect failed");
-	Portal portal = SPI_cursor_find(st->entries_cursor);
-	if (portal == nullptr)
-		elog(ERROR, "pg_witness: export cursor \"%s\" is gone", st->entries_cursor);
+	const Oid types[2] = {TIDOID, OIDOID};
+	Portal portal = find_cursor(st->entries_cursor, 2, types);
 	SPI_cursor_fetch(portal, true, kTidBatch);
 	long n = (long)SPI_processed;
 	st->tids = (ItemPointerData *)MemoryContextAlloc(st->batch_cxt, sizeof(ItemPointerData) * Max(n, 1));
@@ -437,6 +438,11 @@ void fetch_entry(ExportState *st, const ItemPointerData *tid, Oid tableoid)
 			table_close(st->leaf, NoLock);
 		st->leaf = st->rel;
 		if (tableoid != RelationGetRelid(st->rel)) {
+			// Read past row-level security: only a partition of witness.entry (the cursor's rows are
+			// its own, line_cursor.cpp; this is the second lock on that door).
+			if (!get_rel_relispartition(tableoid) || get_partition_parent(tableoid, true) != RelationGetRelid(st->rel))
+				ereport(ERROR, (errcode(ERRCODE_INVALID_CURSOR_STATE),
+				                errmsg("the export's cursor returned a row of relation %u, not of witness.entry", tableoid)));
 			Relation leaf = table_open(tableoid, AccessShareLock);
 			check_partition_layout(st->rel, leaf);
 			st->leaf = leaf;

@@ -2,6 +2,9 @@
 #include "pg/export/line_cursor.hpp"
 
 extern "C" {
+#include "catalog/pg_type_d.h"
+#include "port.h"
+#include "utils/portal.h"
 #include "utils/snapmgr.h"
 }
 
@@ -22,10 +25,38 @@ void open_cursor(const char *query, Snapshot snapshot, char *name, int nargs, Oi
 	SPIPlanPtr plan = SPI_prepare_cursor(query, nargs, argtypes, CURSOR_OPT_NO_SCROLL);
 	if (plan == nullptr)
 		elog(ERROR, "pg_witness: could not prepare the export query: %s", SPI_result_code_string(SPI_result));
-	Portal portal = SPI_cursor_open(nullptr, plan, values, nulls, true);
+	// A name no one can guess, left out of pg_cursors: an attack review closed the export's
+	// "<unnamed portal N>" between two fetches and declared its own cursor of that name, whose rows the
+	// export then read (a crash on a column of another type; ctids of entries outside the caller's
+	// period, read past row-level security).
+	uint8 random[16];
+	if (!pg_strong_random(random, sizeof(random)))
+		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("could not generate random bytes for an export cursor")));
+	char cursor_name[NAMEDATALEN];
+	int len = snprintf(cursor_name, sizeof(cursor_name), "pg_witness export ");
+	for (size_t i = 0; i < sizeof(random); i++)
+		len += snprintf(cursor_name + len, sizeof(cursor_name) - len, "%02x", random[i]);
+	Portal portal = SPI_cursor_open(cursor_name, plan, values, nulls, true);
+	portal->visible = false;
 	strlcpy(name, portal->name, NAMEDATALEN);
 	SPI_finish();
 	PopActiveSnapshot();
+}
+
+Portal find_cursor(const char *name, int natts, const Oid *types)
+{
+	Portal portal = SPI_cursor_find(name);
+	if (portal == nullptr)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_CURSOR_STATE), errmsg("the export's cursor was closed before its last row"),
+		                errdetail("CLOSE ALL, or a rollback to a savepoint set before the export's first row, closes it."),
+		                errhint("Run the export again.")));
+	TupleDesc desc = portal->tupDesc;
+	bool matches = desc != nullptr && desc->natts == natts;
+	for (int i = 0; matches && i < natts; i++)
+		matches = TupleDescAttr(desc, i)->atttypid == types[i];
+	if (!matches)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_CURSOR_STATE), errmsg("the export's cursor returns rows of another type")));
+	return portal;
 }
 
 void close_cursor(char *name)
@@ -55,9 +86,8 @@ static void fetch_lines(LineCursor *c)
 	c->nbatch = c->next = 0;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "pg_witness: SPI_connect failed");
-	Portal portal = SPI_cursor_find(c->name);
-	if (portal == nullptr)
-		elog(ERROR, "pg_witness: export cursor \"%s\" is gone", c->name);
+	const Oid text_type = TEXTOID;
+	Portal portal = find_cursor(c->name, 1, &text_type);
 	SPI_cursor_fetch(portal, true, kLineBatch);
 	long n = (long)SPI_processed;
 	c->lines = (text **)MemoryContextAlloc(c->batch_cxt, sizeof(text *) * Max(n, 1));

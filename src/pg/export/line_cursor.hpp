@@ -31,5 +31,8 @@ void line_cursor_close(LineCursor *c);
 void open_cursor(const char *query, Snapshot snapshot, char *name, int nargs = 0, Oid *argtypes = nullptr,
                  Datum *values = nullptr, const char *nulls = nullptr);
 void close_cursor(char *name);
+// The cursor of that name, checked to return natts columns of these types; raises 24000 when it was
+// closed (CLOSE ALL, a rolled-back savepoint) or returns anything else. Within SPI.
+Portal find_cursor(const char *name, int natts, const Oid *types);
 
 } // namespace witness::pg
