@@ -323,7 +323,8 @@ CREATE TABLE witness.erasure (
 	erased_at timestamptz NOT NULL DEFAULT pg_catalog.statement_timestamp(),
 	subject_salt bytea NOT NULL,
 	subject_digest bytea NOT NULL,
-	tampered_entry_ids bigint[] NOT NULL DEFAULT '{}'
+	tampered_entry_ids bigint[] NOT NULL DEFAULT '{}',
+	entry_leaves bytea[] NOT NULL DEFAULT '{}'
 );
 COMMENT ON TABLE witness.erasure IS 'pg_witness: one row per erasure of a data subject''s payloads; each row is captured into the trail';
 COMMENT ON COLUMN witness.erasure.entry_ids IS 'the entries whose payload and salt this erasure removed';
@@ -331,6 +332,7 @@ COMMENT ON COLUMN witness.erasure.reason IS 'why, as the caller of witness.erase
 COMMENT ON COLUMN witness.erasure.role_name IS 'the role that called witness.erase_subject() (after SET ROLE)';
 COMMENT ON COLUMN witness.erasure.erased_at IS 'when the erasure ran';
 COMMENT ON COLUMN witness.erasure.tampered_entry_ids IS 'of entry_ids, those whose payload did not match its commitment when this erasure removed it: verification keeps reporting them as changed';
+COMMENT ON COLUMN witness.erasure.entry_leaves IS 'the first 8 bytes of the leaf hash of each entry of entry_ids, in its order: a collector erases an entry only when it is the one the source erased (docs/central.md)';
 COMMENT ON COLUMN witness.erasure.subject_salt IS '32 random bytes drawn for this erasure';
 COMMENT ON COLUMN witness.erasure.subject_digest IS 'SHA-256(0x04 || subject_salt || subject as UTF-8): lets witness.subject_export() list the erased entries of the subject it is given, without the subject in clear (docs/personal-data.md)';
 COMMENT ON SEQUENCE witness.erasure_erasure_id_seq IS 'pg_witness erasure ids';
@@ -597,7 +599,7 @@ DECLARE
 	new_erasure bigint;
 	salt bytea;
 	pseudonyms bytea[];
-	tampered bigint[]; moved bigint[]; -- (one line: line numbers in error contexts stay)
+	tampered bigint[]; moved bigint[]; leaves bytea[]; -- (one line: line numbers in error contexts stay)
 BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in error contexts stay
 	IF subject IS NULL OR subject = '' THEN
 		RAISE EXCEPTION 'subject must not be null or empty' USING ERRCODE = 'null_value_not_allowed';
@@ -635,7 +637,7 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 	-- entry no longer gives its leaf hash.
 	SELECT array_agg(f.entry_ctid ORDER BY (f.entry).id) FILTER (WHERE (f.entry).format = 2 AND (f.entry).erasure_id IS NULL),
 	       array_agg(f.entry_part ORDER BY (f.entry).id) FILTER (WHERE (f.entry).format = 2 AND (f.entry).erasure_id IS NULL),
-	       array_agg((f.entry).id ORDER BY (f.entry).id) FILTER (WHERE (f.entry).format = 2 AND (f.entry).erasure_id IS NULL),
+	       array_agg((f.entry).id ORDER BY (f.entry).id) FILTER (WHERE (f.entry).format = 2 AND (f.entry).erasure_id IS NULL), array_agg(substring((f.entry).leaf_hash FROM 1 FOR 8) ORDER BY (f.entry).id) FILTER (WHERE (f.entry).format = 2 AND (f.entry).erasure_id IS NULL),
 	       count(*) FILTER (WHERE (f.entry).format = 1),
 	       COALESCE(array_agg((f.entry).id ORDER BY (f.entry).id)
 	                FILTER (WHERE (f.entry).format = 2 AND (f.entry).erasure_id IS NULL
@@ -644,7 +646,7 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 	       COALESCE(array_agg((f.entry).id ORDER BY (f.entry).id)
 	                FILTER (WHERE (f.entry).format = 2 AND (f.entry).erasure_id IS NULL
 	                          AND NOT COALESCE((f.entry).subject = subject OR (f.entry).subject_pseudonym = ANY (pseudonyms), false)), '{}')
-	INTO tids, parts, ids, format1, tampered, moved
+	INTO tids, parts, ids, leaves, format1, tampered, moved
 	FROM witness._subject_entries(subject, pseudonyms) f;
 	IF format1 > 0 THEN
 		RAISE WARNING '% entries of this subject were captured in format 1 and cannot be erased', format1
@@ -654,8 +656,8 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 	-- The subject only as a salted digest: enough for subject_export() to find this erasure again, not to read it back.
 	salt := witness._random_salt();
 	PERFORM witness._begin_internal_ddl();
-	INSERT INTO witness.erasure (entry_ids, reason, role_name, subject_salt, subject_digest, tampered_entry_ids)
-	VALUES (COALESCE(ids, '{}'), reason, witness._outer_user(), salt, witness._subject_digest(salt, subject), tampered)
+	INSERT INTO witness.erasure (entry_ids, reason, role_name, subject_salt, subject_digest, tampered_entry_ids, entry_leaves)
+	VALUES (COALESCE(ids, '{}'), reason, witness._outer_user(), salt, witness._subject_digest(salt, subject), tampered, COALESCE(leaves, '{}'))
 	RETURNING erasure_id INTO new_erasure;
 	PERFORM witness._end_internal_ddl();
 	-- Entries retention pruned or archived here are out of this erasure's reach, yet a collector's copy
@@ -4137,6 +4139,8 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	listed bigint[];
+	leaves bytea[];
+	others bigint;
 	erasure bigint;
 	tids tid[];
 	moved tid[];
@@ -4157,16 +4161,28 @@ BEGIN
 	BEGIN
 		listed := (NEW.new_values::jsonb ->> 'entry_ids')::bigint[];
 		erasure := (NEW.new_values::jsonb ->> 'erasure_id')::bigint;
+		leaves := (NEW.new_values::jsonb ->> 'entry_leaves')::bytea[];
 	EXCEPTION WHEN data_exception THEN
 		-- Not an erasure record: verify() reports the entry; stopping replication would hide the rest.
 		RAISE WARNING 'pg_witness: entry % of witness.erasure is no erasure record: nothing erased', NEW.id;
 		RETURN NULL;
 	END;
 	-- A ctid names a row within one partition of witness.entry: tableoid says which (docs/scaling.md).
-	SELECT array_agg(f.entry_ctid ORDER BY (f.entry).id), array_agg(f.entry_part ORDER BY (f.entry).id),
-	       array_agg((f.entry).id ORDER BY (f.entry).id) INTO tids, parts, ids
+	-- Only the entry the source erased: its leaf hash begins with the bytes the erasure names for its
+	-- id. Another trail's entry of that id (a source whose pg_witness was dropped and created again,
+	-- its new trail published by hand) is left alone (an attack review erased an old trail's entries
+	-- so, and both verified).
+	SELECT array_agg(f.entry_ctid ORDER BY (f.entry).id) FILTER (WHERE same), array_agg(f.entry_part ORDER BY (f.entry).id) FILTER (WHERE same),
+	       array_agg((f.entry).id ORDER BY (f.entry).id) FILTER (WHERE same), count(*) FILTER (WHERE NOT same)
+	INTO tids, parts, ids, others
 	FROM witness._entries_by_id(listed) f
+	JOIN unnest(listed, leaves) AS l(id, leaf) ON l.id = (f.entry).id
+	CROSS JOIN LATERAL (SELECT substring((f.entry).leaf_hash FROM 1 FOR 8) IS NOT DISTINCT FROM l.leaf AS same) x
 	WHERE (f.entry).format = 2 AND (f.entry).erasure_id IS NULL;
+	IF others > 0 THEN
+		RAISE WARNING 'pg_witness: entry % of witness.erasure lists % entries held here with another leaf hash: not erased', NEW.id, others
+			USING DETAIL = 'They are not the entries the source erased: another trail''s entries of the same ids.';
+	END IF;
 	IF ids IS NOT NULL THEN
 		PERFORM witness._take_mutex('erase_subject');
 		moved := witness._erase_payloads(tids, parts, ids, erasure);
@@ -6309,9 +6325,11 @@ AS 'MODULE_PATHNAME', 'witness_export_block_no' LANGUAGE C STABLE STRICT SECURIT
 COMMENT ON FUNCTION witness._export_block_no(xid8, bigint) IS 'internal: the number of the block an entry was sealed in, NULL while pending, for witness.export()';
 
 -- A keyed pseudonym: "anon:" and the first 16 bytes of HMAC-SHA256(key, value) in hex. The same value
--- under the same key always gives the same pseudonym, so rows stay linkable without the value.
+-- under the same key always gives the same pseudonym, so rows stay linkable without the value. The
+-- one-byte key '\x00' stands for the key derived from the master key, which only witness.export()
+-- holds, while it reads its lines (src/pg/export/export_lines.cpp): STABLE, not IMMUTABLE.
 CREATE FUNCTION witness._export_pseudonym(key bytea, value text) RETURNS text
-AS 'MODULE_PATHNAME', 'witness_export_pseudonym' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'witness_export_pseudonym' LANGUAGE C STABLE STRICT PARALLEL RESTRICTED;
 COMMENT ON FUNCTION witness._export_pseudonym(bytea, text) IS 'internal: the keyed pseudonym of a value in an anonymised export (docs/exports.md)';
 
 -- A row key or values of an entry with the values of classified columns replaced by pseudonyms: the

@@ -195,6 +195,20 @@ RESET client_min_messages;
 SELECT row_to_json(e)::text AS newpubrow, new_values::jsonb ->> 'trail_id' <> :'old_trail' AS new_trail_id
 FROM witness.entry e WHERE table_name = 'trail_publication' ORDER BY id LIMIT 1 \gset
 SELECT :'new_trail_id' AS new_trail_id;
+-- An erasure names the leaf hashes of the entries it erased (their first 8 bytes): a collector erases
+-- only those, not another trail's entries of the same ids (an attack review published a re-created
+-- trail by hand, past the checks above, and its erasure emptied the old trail's entries centrally).
+CREATE TABLE pub_people (id int PRIMARY KEY, email text);
+SELECT witness.track('pub_people', 'pii', subject_column => 'email', encrypt => false);
+INSERT INTO pub_people VALUES (1, 'ann@example.com');
+INSERT INTO pub_people VALUES (2, 'ann@example.com');
+SELECT json_agg(row_to_json(e) ORDER BY e.id)::text AS annrows FROM witness.entry e WHERE e.table_name = 'pub_people' \gset
+SET client_min_messages = error;
+SELECT witness.erase_subject('ann@example.com', 'GDPR Art. 17 request #5') AS erased;
+RESET client_min_messages;
+SELECT row_to_json(e)::text AS erasurerow, cardinality((new_values::jsonb ->> 'entry_leaves')::bytea[]) AS leaves_named
+FROM witness.entry e WHERE e.table_name = 'erasure' ORDER BY e.id DESC LIMIT 1 \gset
+SELECT :'leaves_named' AS leaves_named;
 CREATE DATABASE regress_witness_wrong;
 \c regress_witness_wrong
 \set VERBOSITY terse
@@ -217,6 +231,15 @@ INSERT INTO witness.entry SELECT * FROM json_populate_record(NULL::witness.entry
 RESET session_replication_role;
 SELECT published_as LIKE '%/regress_witness_pub' AS names_the_publisher, source_matches FROM witness.collector_status;
 SELECT count(*) AS origins, count(DISTINCT trail_id) AS trails FROM witness.collector_origin;
+-- Ann's first entry as it shipped; her second's id held by another trail's entry; then the erasure.
+SET session_replication_role = replica;
+INSERT INTO witness.entry SELECT * FROM json_populate_record(NULL::witness.entry, (:'annrows'::json) -> 0);
+INSERT INTO witness.entry SELECT * FROM jsonb_populate_record(NULL::witness.entry,
+	((:'annrows'::jsonb) -> 1) || '{"leaf_hash": "\\x0102030405060708", "new_values": {"id": 2, "email": "bob@example.com"}}');
+INSERT INTO witness.entry SELECT * FROM json_populate_record(NULL::witness.entry, :'erasurerow');
+RESET session_replication_role;
+SELECT new_values::jsonb ->> 'email' AS email, erasure_id IS NOT NULL AS erased FROM witness.entry
+WHERE table_name = 'pub_people' ORDER BY id;
 SELECT source_encoding, encoding_matches FROM witness.collector_status;
 \c contrib_regression
 \set VERBOSITY terse
