@@ -153,4 +153,52 @@ if [[ -x $REPO/build/witness-verify ]]; then
 		"$(grep -qE 'entries encrypted: +[0-9]+' "$WORK/wv.out" && echo ok || cat "$WORK/wv.out")"
 fi
 
+say "the export pseudonym key stays out of a reader's sight"
+
+# A review: a witness_reader set debug_print_plan (any role may) and read the key derived from the
+# master key as a constant of its own anonymised export's plan; with it, every pseudonym of an
+# auditor's anonymised export could be matched with guessed values.
+q "CREATE ROLE ex_reader LOGIN IN ROLE witness_reader; CREATE ROLE ex_auditor LOGIN IN ROLE witness_auditor;
+   CREATE TABLE staff (id int PRIMARY KEY, name text, salary int);
+   SET client_min_messages = warning;
+   SELECT witness.track('staff', column_tags => '{\"name\": [\"pii\"], \"salary\": [\"financial\"]}', encrypt => false);
+   INSERT INTO staff VALUES (1, 'Alice Smith', 123456)" >/dev/null
+pseudonym="$("$PSQL" -X -q -A -t -h "$WORK" -p "$PORT" -U ex_auditor -d "$DB" \
+	-c "SELECT line::json -> 'new_values' ->> 'name' FROM witness.export('jsonl', anonymise => true, table_name => 'staff') AS e(line)")"
+check_ok "an auditor's anonymised export pseudonymises the name" "$([[ $pseudonym == anon:* ]] && echo ok || echo "[$pseudonym]")"
+"$PSQL" -X -q -h "$WORK" -p "$PORT" -U ex_reader -d "$DB" >"$WORK/plans.txt" 2>&1 <<'SQL'
+SET client_min_messages = log;
+SET debug_print_plan = on;
+SET debug_print_parse = on;
+SET debug_print_rewritten = on;
+SELECT * FROM witness.export('jsonl', anonymise => true) LIMIT 3;
+SELECT * FROM witness.export('csv', anonymise => true, table_name => 'staff');
+SQL
+# Every bytea constant of the printed plans, tried as the key of that pseudonym.
+found="$(python3 - "$WORK/plans.txt" "$pseudonym" <<'PY'
+import hashlib, hmac, re, sys
+text, want = open(sys.argv[1], errors="replace").read(), sys.argv[2]
+hits = 0
+for m in re.finditer(r":constvalue \d+ \[([-\d\s]+)\]", text):
+    raw = bytes(int(x) & 255 for x in m.group(1).split())
+    for key in (raw, raw[4:], raw[1:]):
+        if key and "anon:" + hmac.new(key, b"Alice Smith", hashlib.sha256).hexdigest()[:32] == want:
+            hits += 1
+print(hits)
+PY
+)"
+check_ok "the reader's printed plans hold no constant that is the key" "$([[ $found == 0 ]] && echo ok || echo "$found constants are the key")"
+check_ok "... the plans were printed" "$(grep -q ':constvalue' "$WORK/plans.txt" && echo ok || echo 'no plans printed')"
+marker="$("$PSQL" -X -q -A -t -h "$WORK" -p "$PORT" -U ex_reader -d "$DB" -c "SELECT witness._export_pseudonym('\\x00', 'Alice Smith')" 2>&1 || true)"
+check_ok "the derived key's marker outside an export: refused" \
+	"$(grep -q 'not available here' <<<"$marker" && echo ok || echo "$marker")"
+
+say "a key file the server may not read"
+
+# A review: an unreadable key file raised "errstart was not called" (XX000), naming nothing.
+as_pg sh -c "umask 077 && openssl rand -hex 32 >'$WORK/unreadable.key' && chmod 000 '$WORK/unreadable.key'"
+unreadable="$(q "SET witness.master_key_file = '$WORK/unreadable.key'; SELECT witness.master_key_id()" 2>&1 || true)"
+check_ok "an unreadable master key file: 42501, naming the file" \
+	"$(grep -q 'could not open witness.master_key_file .*unreadable.key.*: Permission denied' <<<"$unreadable" && echo ok || echo "$unreadable")"
+
 finish encryption_at_rest

@@ -21,8 +21,11 @@ int open_regular_file(const char *setting, const char *path, int flags, bool abs
 	if (fd < 0) {
 		if (errno == ENOENT && absent_ok)
 			return -1;
-		const int code = errno == ELOOP ? ERRCODE_CONFIG_FILE_ERROR : errcode_for_file_access();
-		ereport(elevel, (errcode(code), errmsg("could not open %s \"%s\": %m", setting, path)));
+		// errcode_for_file_access() reads the error being reported: only inside ereport() (a review's
+		// unreadable key file raised "errstart was not called" instead).
+		const bool loop = errno == ELOOP;
+		ereport(elevel, (loop ? errcode(ERRCODE_CONFIG_FILE_ERROR) : errcode_for_file_access(),
+		                 errmsg("could not open %s \"%s\": %m", setting, path)));
 		return -1;
 	}
 	struct stat st;

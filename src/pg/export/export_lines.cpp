@@ -63,7 +63,16 @@ struct ExportState {
 	Encryption *encryption; // encrypted exports only
 	ExprContext *econtext;
 	bool cleaned;
+	bool has_key;            // anonymised under the key derived from the master key, kept here
+	unsigned char key[32];
 };
+
+// The derived pseudonym key never becomes a value of SQL: an attack review had a reader print the
+// export's plan (debug_print_plan, which any role may set) and read the key as a constant in it. The
+// export's query passes this one-byte marker instead; witness._export_pseudonym() takes the key from
+// here, while the export fetches its own lines (next_line()), and refuses the marker at any other time.
+const unsigned char *fetching_key = nullptr;
+const char kDerivedKeyMarker = '\0';
 
 // Closes the cursor and the snapshot: at the end, or when the query stops early (LIMIT, a cursor
 // closed), through the expression context's shutdown callback. Runs once.
@@ -72,6 +81,8 @@ void cleanup(ExportState *st)
 	if (st->cleaned)
 		return;
 	st->cleaned = true;
+	explicit_bzero(st->key, sizeof(st->key));
+	st->has_key = false;
 	line_cursor_close(&st->lines);
 	if (st->snapshot != nullptr)
 		UnregisterSnapshot(st->snapshot);
@@ -99,8 +110,9 @@ char *text_arg(FunctionCallInfo fcinfo, int i)
 	return PG_ARGISNULL(i) ? nullptr : text_to_cstring(PG_GETARG_TEXT_PP(i));
 }
 
-// The pseudonym key of an anonymised export: the given one, or derived from the master key.
-bytea *pseudonym_key(FunctionCallInfo fcinfo, int key_arg)
+// The pseudonym key of an anonymised export: the given one, or the marker of the one derived from the
+// master key, which is kept in st.
+bytea *pseudonym_key(FunctionCallInfo fcinfo, int key_arg, ExportState *st)
 {
 	if (!PG_ARGISNULL(key_arg)) {
 		bytea *key = PG_GETARG_BYTEA_PP(key_arg);
@@ -118,17 +130,17 @@ bytea *pseudonym_key(FunctionCallInfo fcinfo, int key_arg)
 		                errdetail("No master key is configured (witness.master_key_file), and no pseudonym_key was given."),
 		                errhint("Pass pseudonym_key => a secret of at least %d bytes, or configure a master key.",
 		                        kMinPseudonymKeyBytes)));
-	unsigned char raw[32];
+	unsigned char *raw = st->key;
 	run_core(ERRCODE_INTERNAL_ERROR, "could not derive the export pseudonym key", [&] {
 		std::string k = master->export_pseudonym_key();
-		memcpy(raw, k.data(), sizeof(raw));
+		memcpy(raw, k.data(), sizeof(st->key));
 		std::fill(k.begin(), k.end(), '\0');
 	});
-	bytea *key = (bytea *)palloc(VARHDRSZ + sizeof(raw));
-	SET_VARSIZE(key, VARHDRSZ + sizeof(raw));
-	memcpy(VARDATA(key), raw, sizeof(raw));
-	explicit_bzero(raw, sizeof(raw));
-	return key;
+	st->has_key = true;
+	bytea *marker = (bytea *)palloc(VARHDRSZ + 1);
+	SET_VARSIZE(marker, VARHDRSZ + 1);
+	*VARDATA(marker) = kDerivedKeyMarker;
+	return marker;
 }
 
 // Checks the arguments from `first` on (format, since, until, table_name, actor, db_user,
@@ -182,7 +194,7 @@ void start_export(FunctionCallInfo fcinfo, int first, ExportState *st, MemoryCon
 	int n = 2;
 	values[0] = CStringGetTextDatum(format);
 	nulls[0] = ' ';
-	values[1] = anonymise ? PointerGetDatum(pseudonym_key(fcinfo, first + 9)) : (Datum)0;
+	values[1] = anonymise ? PointerGetDatum(pseudonym_key(fcinfo, first + 9, st)) : (Datum)0;
 	nulls[1] = anonymise ? ' ' : 'n';
 	StringInfoData q;
 	initStringInfo(&q);
@@ -243,7 +255,19 @@ text *next_line(ExportState *st)
 		st->header_pending = false;
 		return cstring_to_text(kCsvHeader);
 	}
-	return line_cursor_next(&st->lines);
+	const unsigned char *saved = fetching_key;
+	text *volatile line = nullptr;
+	fetching_key = st->has_key ? st->key : nullptr;
+	PG_TRY();
+	{
+		line = line_cursor_next(&st->lines);
+	}
+	PG_FINALLY();
+	{
+		fetching_key = saved;
+	}
+	PG_END_TRY();
+	return line;
 }
 
 Datum finish(FunctionCallInfo fcinfo, FuncCallContext *funcctx, ExportState *st)
@@ -444,11 +468,19 @@ Datum witness_export_pseudonym(PG_FUNCTION_ARGS)
 	bytea *key = PG_GETARG_BYTEA_PP(0);
 	text *value = PG_GETARG_TEXT_PP(1);
 	const char *k = VARDATA_ANY(key);
-	const size_t klen = VARSIZE_ANY_EXHDR(key);
+	size_t klen = VARSIZE_ANY_EXHDR(key);
 	const char *v = VARDATA_ANY(value);
 	const size_t vlen = VARSIZE_ANY_EXHDR(value);
 	if (klen == 0)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("key must not be empty")));
+	if (klen == 1 && *k == kDerivedKeyMarker) {
+		if (fetching_key == nullptr)
+			ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			                errmsg("the export pseudonym key derived from the master key is not available here"),
+			                errdetail("Only witness.export() and witness.export_encrypted() compute pseudonyms under it, while they read their lines.")));
+		k = (const char *)fetching_key;
+		klen = sizeof(ExportState::key);
+	}
 	static const char kHex[] = "0123456789abcdef";
 	char out[5 + 32 + 1] = "anon:";
 	run_core(ERRCODE_INTERNAL_ERROR, "could not compute a pseudonym", [&] {
