@@ -145,6 +145,16 @@ SELECT witness.release_hold('case-row', 'done') > 0 AS released;
 SELECT witness.hold('case-row-table', 'customer 2', "table" => 'lh.customer', row_key => '{"id": 2}') > 0 AS held;
 SELECT * FROM lh.erasures();
 SELECT witness.release_hold('case-row-table', 'done') > 0 AS released;
+-- A held row key is the held table's key, which a reader sees masked in that table's entries: masked
+-- alike in the hold's entry (an attack review read a held key in clear there).
+CREATE ROLE lh_reader IN ROLE witness_reader;
+SET ROLE lh_reader;
+SELECT new_values ->> 'name' AS hold, new_values -> 'row_key' AS row_key FROM witness.log
+WHERE table_name = 'legal_hold' AND new_values ->> 'name' = 'case-row-table';
+SELECT new_value FROM witness.changes WHERE table_name = 'legal_hold' AND field = 'row_key' AND entry_id =
+       (SELECT max(id) FROM witness.log WHERE table_name = 'legal_hold' AND new_values ->> 'name' = 'case-row-table');
+RESET ROLE;
+DROP ROLE lh_reader;
 
 -- Scope: time window. [t_cy, ...) holds cy's entry only; [..., t_cy) every earlier one.
 SELECT witness.hold('case-since', 'late entries', since => :'t_cy') > 0 AS held;
