@@ -43,7 +43,7 @@ void prepare_partitions_if_due(TimestampTz *checked_at)
 		return;
 	// A trail not updated to partitions yet is asked again at the next pass, so that its partitions are
 	// made right after ALTER EXTENSION pg_witness UPDATE, before its entries fill the default partition.
-	bool partitioned = true;
+	bool partitioned = false; // stays so when the step is left out (pg_witness dropped meanwhile): asked again
 	StepError e;
 	auto step = [](void *arg) {
 		bool *partitioned = static_cast<bool *>(arg);
@@ -56,7 +56,7 @@ void prepare_partitions_if_due(TimestampTz *checked_at)
 		ereport(WARNING, (errcode(e.sqlerrcode),
 		                  errmsg("pg_witness: could not make the partitions of witness.entry ahead of time: %s", e.message),
 		                  errhint("The sealer tries again in 10 s; until then entries of a month without a partition go to witness.entry_default.")));
-	if (!partitioned)
+	if (done && !partitioned)
 		return;
 	const TimestampTz now = GetCurrentTimestamp();
 	*checked_at = done ? now : now - (kCheckEveryMs - kRetryMs) * 1000;
