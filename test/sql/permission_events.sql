@@ -188,10 +188,19 @@ ALTER ROLE pe_renamed PASSWORD 'correct horse battery staple';
 ALTER ROLE pe_renamed PASSWORD NULL;
 CREATE ROLE pe_quiet LOGIN PASSWORD 'md5 is not a secret here';
 SELECT * FROM pg_temp.events();
+-- ... also when another permission command comes in the same query string, before or after it (an
+-- attack review read the password in the statement of the GRANT sent with it).
+CREATE ROLE pe_sibling LOGIN PASSWORD 'sent with a sibling' \; GRANT witness_reader TO pe_sibling;
+GRANT witness_auditor TO pe_sibling \; ALTER ROLE pe_sibling PASSWORD 'sibling before it';
+SELECT e.action, e.statement IS NULL AS statement_withheld FROM witness.ddl_event e
+WHERE e.detail::text LIKE '%pe_sibling%' ORDER BY e.event_id;
 SELECT count(*) AS password_anywhere FROM witness.ddl_event e
-WHERE e::text LIKE '%correct horse%' OR e::text LIKE '%md5 is not%';
+WHERE e::text LIKE '%correct horse%' OR e::text LIKE '%md5 is not%' OR e::text LIKE '%sibling before%' OR e::text LIKE '%sent with a%';
 SELECT count(*) AS password_in_trail FROM witness.entry e
-WHERE e::text LIKE '%correct horse%' OR e::text LIKE '%md5 is not%';
+WHERE e::text LIKE '%correct horse%' OR e::text LIKE '%md5 is not%' OR e::text LIKE '%sibling before%' OR e::text LIKE '%sent with a%';
+REVOKE witness_reader, witness_auditor FROM pe_sibling;
+DROP ROLE pe_sibling;
+SELECT count(*) AS sibling_events FROM pg_temp.events();
 DROP ROLE pe_quiet;
 -- Membership through ALTER GROUP and GRANT ... GRANTED BY.
 ALTER GROUP witness_admin ADD USER pe_renamed;

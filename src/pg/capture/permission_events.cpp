@@ -16,6 +16,8 @@ extern "C" {
 #include "catalog/pg_proc.h"
 #include "commands/extension.h"
 #include "nodes/parsenodes.h"
+#include "parser/parser.h"
+#include "tcop/tcopprot.h"
 #include "parser/parse_func.h"
 #include "tcop/cmdtag.h"
 #include "tcop/utility.h"
@@ -193,6 +195,46 @@ bool sets_password(List *options)
 	return false;
 }
 
+// Whether any statement of the client's query string sets a role's password. The statement recorded is
+// that whole string (current_query()), so a GRANT sent with CREATE ROLE ... PASSWORD in one string
+// recorded the password (an attack review). Parsed once per client message; a string that does not
+// parse alone counts as setting one.
+bool query_sets_password()
+{
+	static const char *checked_string = nullptr;
+	static TimestampTz checked_at = 0;
+	static bool checked_result = false;
+	if (debug_query_string == nullptr)
+		return false;
+	const TimestampTz at = GetCurrentStatementStartTimestamp();
+	if (checked_string == debug_query_string && checked_at == at)
+		return checked_result;
+	bool found = false;
+	MemoryContext cxt = CurrentMemoryContext;
+	PG_TRY();
+	{
+		List *parsed = raw_parser(debug_query_string, RAW_PARSE_DEFAULT);
+		ListCell *lc;
+		foreach (lc, parsed) {
+			Node *stmt = castNode(RawStmt, lfirst(lc))->stmt;
+			if ((IsA(stmt, CreateRoleStmt) && sets_password(castNode(CreateRoleStmt, stmt)->options)) ||
+			    (IsA(stmt, AlterRoleStmt) && sets_password(castNode(AlterRoleStmt, stmt)->options)))
+				found = true;
+		}
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(cxt);
+		FlushErrorState();
+		found = true;
+	}
+	PG_END_TRY();
+	checked_string = debug_query_string;
+	checked_at = at;
+	checked_result = found;
+	return found;
+}
+
 // "setting", "operation" and "value" of a SET or RESET subcommand; the value as the command gives it.
 void append_setting(StringInfo buf, const VariableSetStmt *set)
 {
@@ -357,6 +399,7 @@ char *summarize(Node *stmt, bool *redact_statement)
 		break;
 	}
 	append_text(&buf, "current_user", GetUserNameFromId(GetUserId(), true));
+	*redact_statement = *redact_statement || query_sets_password();
 	append_bool(&buf, "statement_withheld", *redact_statement);
 	appendStringInfoChar(&buf, '}');
 	return buf.data;
@@ -389,6 +432,7 @@ PermissionEvent *permission_event_begin(PlannedStmt *pstmt)
 		                errdetail("pg_witness records every change of its settings, and a read-only transaction cannot write the record.")));
 	bool redact = false;
 	char *summary_text = summarize(stmt, &redact);
+
 	PermissionEvent *event = static_cast<PermissionEvent *>(palloc0(sizeof(PermissionEvent)));
 	event->command_tag = GetCommandTagName(CreateCommandTag(stmt));
 	event->summary = DirectFunctionCall1(jsonb_in, CStringGetDatum(summary_text));
