@@ -4146,6 +4146,7 @@ AS $$
 DECLARE
 	listed bigint[];
 	leaves bytea[];
+	tampered bigint[];
 	others bigint;
 	erasure bigint;
 	tids tid[];
@@ -4168,6 +4169,7 @@ BEGIN
 		listed := (NEW.new_values::jsonb ->> 'entry_ids')::bigint[];
 		erasure := (NEW.new_values::jsonb ->> 'erasure_id')::bigint;
 		leaves := (NEW.new_values::jsonb ->> 'entry_leaves')::bytea[];
+		tampered := COALESCE((NEW.new_values::jsonb ->> 'tampered_entry_ids')::bigint[], '{}');
 	EXCEPTION WHEN data_exception THEN
 		-- Not an erasure record: verify() reports the entry; stopping replication would hide the rest.
 		RAISE WARNING 'pg_witness: entry % of witness.erasure is no erasure record: nothing erased', NEW.id;
@@ -4177,17 +4179,20 @@ BEGIN
 	-- Only the entry the source erased: its leaf hash begins with the bytes the erasure names for its
 	-- id. Another trail's entry of that id (a source whose pg_witness was dropped and created again,
 	-- its new trail published by hand) is left alone (an attack review erased an old trail's entries
-	-- so, and both verified).
+	-- so, and both verified). An entry the source found tampered with (tampered_entry_ids: its stored
+	-- leaf hash or its content altered there) is erased here when this copy gives its own stored leaf
+	-- hash: the review of this check altered a source's stored leaf hash, and the copy kept the values.
 	SELECT array_agg(f.entry_ctid ORDER BY (f.entry).id) FILTER (WHERE same), array_agg(f.entry_part ORDER BY (f.entry).id) FILTER (WHERE same),
 	       array_agg((f.entry).id ORDER BY (f.entry).id) FILTER (WHERE same), count(*) FILTER (WHERE NOT same)
 	INTO tids, parts, ids, others
 	FROM witness._entries_by_id(listed) f
 	JOIN unnest(listed, leaves) AS l(id, leaf) ON l.id = (f.entry).id
-	CROSS JOIN LATERAL (SELECT substring((f.entry).leaf_hash FROM 1 FOR 8) IS NOT DISTINCT FROM l.leaf AS same) x
+	CROSS JOIN LATERAL (SELECT substring((f.entry).leaf_hash FROM 1 FOR 8) IS NOT DISTINCT FROM l.leaf
+	                           OR (l.id = ANY (tampered) AND witness._matching_leaf(f.entry) IS NOT NULL) AS same) x
 	WHERE (f.entry).format = 2 AND (f.entry).erasure_id IS NULL;
 	IF others > 0 THEN
 		RAISE WARNING 'pg_witness: entry % of witness.erasure lists % entries held here with another leaf hash: not erased', NEW.id, others
-			USING DETAIL = 'They are not the entries the source erased: another trail''s entries of the same ids.';
+			USING DETAIL = 'They are not the entries the source erased (another trail''s entries of the same ids), or this copy of them no longer gives its leaf hash.';
 	END IF;
 	IF ids IS NOT NULL THEN
 		PERFORM witness._take_mutex('erase_subject');

@@ -202,7 +202,15 @@ CREATE TABLE pub_people (id int PRIMARY KEY, email text);
 SELECT witness.track('pub_people', 'pii', subject_column => 'email', encrypt => false);
 INSERT INTO pub_people VALUES (1, 'ann@example.com');
 INSERT INTO pub_people VALUES (2, 'ann@example.com');
+INSERT INTO pub_people VALUES (3, 'ann@example.com');
 SELECT json_agg(row_to_json(e) ORDER BY e.id)::text AS annrows FROM witness.entry e WHERE e.table_name = 'pub_people' \gset
+-- Her third entry's stored leaf hash altered here after it shipped: the erasure lists it as tampered,
+-- and the collector, whose copy is intact, erases it too (the review of the leaf check).
+BEGIN;
+ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
+UPDATE witness.entry SET leaf_hash = '\x0807060504030201' WHERE id = ((:'annrows'::jsonb) -> 2 ->> 'id')::bigint;
+ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_append_only;
+COMMIT;
 SET client_min_messages = error;
 SELECT witness.erase_subject('ann@example.com', 'GDPR Art. 17 request #5') AS erased;
 RESET client_min_messages;
@@ -236,6 +244,7 @@ SET session_replication_role = replica;
 INSERT INTO witness.entry SELECT * FROM json_populate_record(NULL::witness.entry, (:'annrows'::json) -> 0);
 INSERT INTO witness.entry SELECT * FROM jsonb_populate_record(NULL::witness.entry,
 	((:'annrows'::jsonb) -> 1) || '{"leaf_hash": "\\x0102030405060708", "new_values": {"id": 2, "email": "bob@example.com"}}');
+INSERT INTO witness.entry SELECT * FROM json_populate_record(NULL::witness.entry, (:'annrows'::json) -> 2);
 INSERT INTO witness.entry SELECT * FROM json_populate_record(NULL::witness.entry, :'erasurerow');
 RESET session_replication_role;
 SELECT new_values::jsonb ->> 'email' AS email, erasure_id IS NOT NULL AS erased FROM witness.entry
