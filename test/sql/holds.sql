@@ -155,6 +155,14 @@ SELECT new_value FROM witness.changes WHERE table_name = 'legal_hold' AND field 
        (SELECT max(id) FROM witness.log WHERE table_name = 'legal_hold' AND new_values ->> 'name' = 'case-row-table');
 RESET ROLE;
 DROP ROLE lh_reader;
+-- A transaction that holds pg_witness's lock cannot be prepared: the work that takes the lock would
+-- wait until COMMIT PREPARED (a review prepared a set_alert_rule(), and no alert was raised until it
+-- was rolled back).
+BEGIN;
+SELECT witness.hold('case-prepared', 'prepared', "table" => 'lh.customer') > 0 AS held;
+PREPARE TRANSACTION 'lh_prepared';
+SELECT count(*) AS prepared FROM pg_prepared_xacts WHERE gid = 'lh_prepared';
+SELECT count(*) AS held FROM witness.holds WHERE name = 'case-prepared';
 
 -- Scope: time window. [t_cy, ...) holds cy's entry only; [..., t_cy) every earlier one.
 SELECT witness.hold('case-since', 'late entries', since => :'t_cy') > 0 AS held;
