@@ -486,7 +486,7 @@ REVOKE ALL ON FUNCTION witness._check_capture_complete(text) FROM PUBLIC;
 
 -- The transaction that holds one of pg_witness's locks cannot be prepared: the work that takes the lock
 -- (alerts, lookups, erasures, retention) would wait until COMMIT PREPARED, a forgotten one for good
--- (src/pg/common/mutex_prepare_guard.cpp).
+-- (src/pg/common/prepare_guard.cpp).
 CREATE FUNCTION witness._refuse_prepare_holding(lock_name text) RETURNS void
 AS 'MODULE_PATHNAME', 'witness_refuse_prepare_holding' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION witness._refuse_prepare_holding(text) IS 'internal: makes PREPARE TRANSACTION fail in a transaction that took one of pg_witness''s locks';

@@ -104,6 +104,15 @@ void free_encryption(void *arg)
 	(void)run_guarded([&] { delete e; });
 }
 
+// The derived key is zeroed when the export's memory goes, also when an error ends the query and
+// cleanup() never runs.
+void forget_key(void *arg)
+{
+	auto *st = (ExportState *)arg;
+	explicit_bzero(st->key, sizeof(st->key));
+	st->has_key = false;
+}
+
 // Argument i as text, or nullptr when NULL.
 char *text_arg(FunctionCallInfo fcinfo, int i)
 {
@@ -239,6 +248,10 @@ ExportState *first_call(FunctionCallInfo fcinfo, FuncCallContext *funcctx, int f
 		                errmsg("set-valued function called in context that cannot accept a set")));
 	MemoryContext old = MemoryContextSwitchTo(funcctx->multi_call_memory_ctx);
 	auto *st = (ExportState *)palloc0(sizeof(ExportState));
+	auto *zero_key = (MemoryContextCallback *)palloc0(sizeof(MemoryContextCallback));
+	zero_key->func = forget_key;
+	zero_key->arg = st;
+	MemoryContextRegisterResetCallback(funcctx->multi_call_memory_ctx, zero_key);
 	st->snapshot = RegisterSnapshot(GetActiveSnapshot());
 	st->econtext = rsinfo->econtext;
 	RegisterExprContextCallback(st->econtext, shutdown_export, PointerGetDatum(st));

@@ -11,6 +11,7 @@
 #include "pg/capture/internal_ddl.hpp"
 #include "pg/common/collector_mode.hpp"
 #include "pg/common/sort_bytes.hpp"
+#include "pg/common/prepare_guard.hpp"
 
 extern "C" {
 #include "tcop/utility.h"
@@ -325,33 +326,6 @@ char *without_own_transaction(const char *snapshot_text, MemoryContext cxt)
 	return adjusted;
 }
 
-// A transaction that sealed holds the lock every sealer takes (ShareRowExclusive on witness.block)
-// until it ends. Prepared, it would keep every sealer out until COMMIT PREPARED, and a forgotten one
-// for good, while verify() still said valid (a review). Refused instead.
-bool sealed_in_transaction = false;
-bool prepare_guard_registered = false;
-
-void refuse_prepare_after_seal(XactEvent event, void *)
-{
-	if (event == XACT_EVENT_PRE_PREPARE && sealed_in_transaction)
-		ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-		                errmsg("cannot prepare a transaction that called witness.seal()"),
-		                errdetail("It holds the lock every sealer takes until it ends: prepared, it would stop all "
-		                          "sealing until COMMIT PREPARED."),
-		                errhint("Call witness.seal() in a transaction of its own.")));
-	if (event != XACT_EVENT_PRE_COMMIT && event != XACT_EVENT_PARALLEL_PRE_COMMIT && event != XACT_EVENT_PRE_PREPARE)
-		sealed_in_transaction = false;
-}
-
-void note_seal_lock_held()
-{
-	if (!prepare_guard_registered) {
-		RegisterXactCallback(refuse_prepare_after_seal, nullptr);
-		prepare_guard_registered = true;
-	}
-	sealed_in_transaction = true;
-}
-
 } // namespace
 
 SealOutcome seal_once(bool wait, Datum values[BlockNatts], bool nulls[BlockNatts])
@@ -369,7 +343,12 @@ SealOutcome seal_once(bool wait, Datum values[BlockNatts], bool nulls[BlockNatts
 		LockRelationOid(blocks, ShareRowExclusiveLock);
 	else if (!ConditionalLockRelationOid(blocks, ShareRowExclusiveLock))
 		return SealOutcome::Busy;
-	note_seal_lock_held();
+	// Prepared, the transaction would keep every sealer out until COMMIT PREPARED, and a forgotten one
+	// for good, while verify() still said valid (a review).
+	refuse_prepare_while_held("cannot prepare a transaction that called witness.seal()",
+	                          "It holds the lock every sealer takes until it ends: prepared, it would stop all "
+	                          "sealing until COMMIT PREPARED.",
+	                          "Call witness.seal() in a transaction of its own.");
 
 	summarize_filled_ranges();
 	// A collector's blocks are its source's, shipped with the entries they seal (docs/central.md); its
