@@ -3364,7 +3364,10 @@ BEGIN
 	IF (h.since IS NOT NULL AND e.stmt_time < h.since) OR (h.until IS NOT NULL AND e.stmt_time >= h.until) THEN
 		RETURN false;
 	END IF;
-	IF h.subject_digest IS NULL AND h.row_key IS NULL THEN
+	-- A TRUNCATE removes every row of its table, the held ones too, like their DELETEs, which are held: it
+	-- names no subject or row key, so any hold on the table (or on none) covers it (an attack review
+	-- truncated a table with held rows, and retention left their INSERTs with no sign of the removal).
+	IF (h.subject_digest IS NULL AND h.row_key IS NULL) OR e.op = 'T' THEN
 		RETURN true;
 	END IF;
 	IF e.format = 2 AND (e.row_key IS NULL OR (h.subject_digest IS NOT NULL AND e.subject IS NULL)) THEN
@@ -3415,6 +3418,9 @@ AS $$
 DECLARE
 	k record;
 BEGIN
+	IF e.op = 'T' THEN
+		RETURN EXISTS (SELECT FROM unnest(holds) h WHERE witness._hold_covers(h, e));
+	END IF;
 	IF EXISTS (SELECT FROM unnest(holds) h WHERE h.row_key IS NULL AND witness._hold_covers(h, e)) THEN
 		RETURN true;
 	ELSIF NOT EXISTS (SELECT FROM unnest(holds) h WHERE h.row_key IS NOT NULL) THEN
@@ -3459,8 +3465,9 @@ REVOKE ALL ON FUNCTION witness._entry_keys(witness.entry) FROM PUBLIC;
 -- [first_id, last_id] (taken in id order, streamed) that a hold with a row key covers and that gave
 -- the row a new key, a copy of that hold for the new key (in the hold's period), itself followed
 -- further (an attack review changed a held row's key and then the row: the later entries, under the
--- new key, were pruned). holds comes back with the copies added; they exist only for the caller
--- (retention), not as records.
+-- new key, were pruned). A hold on a subject gets a copy for each row an UPDATE moved away from the
+-- subject, followed the same way. holds comes back with the copies added; they exist only for the
+-- caller (retention), not as records.
 CREATE FUNCTION witness._moved_row_holds(holds witness.legal_hold[], first_id bigint, last_id bigint) RETURNS witness.legal_hold[]
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
@@ -3475,8 +3482,32 @@ DECLARE
 	k record; -- m's keys (witness._entry_keys)
 	next_insert bigint; -- the first INSERT of m's statement and table after m (a partition move's)
 	max_keys constant integer := 1000; -- copies of one hold for the keys its row took, at most
+	subjects witness.legal_hold[] := ARRAY(SELECT x FROM unnest(holds) x WHERE x.row_key IS NULL AND x.subject_digest IS NOT NULL);
 BEGIN
-	IF n = 0 THEN
+	-- A hold on a subject follows a row that an UPDATE moved away from the subject (to another, or to
+	-- none): a copy of the hold for the row's key in its table, found through the few entries that
+	-- record such a move (old_subject_key, indexed). The row's later changes and its DELETE hold the
+	-- subject's values as their old values (an attack review moved a held subject's row away, changed it
+	-- and deleted it, and retention pruned both). The copies are then followed like the others.
+	FOR m IN SELECT e.* FROM witness.entry e
+	         WHERE cardinality(subjects) > 0 AND e.id BETWEEN first_id AND last_id AND e.op = 'U' AND e.old_subject_key IS NOT NULL
+	           AND EXISTS (SELECT FROM unnest(subjects) x WHERE witness._hold_table_matches(x, e.schema_name, e.table_name))
+	         ORDER BY e.id LOOP
+		new_key := (witness._entry_keys(m)).row_key;
+		CONTINUE WHEN new_key IS NULL;
+		FOR h IN SELECT x.* FROM unnest(subjects) x WHERE witness._hold_covers(x, m) LOOP
+			CONTINUE WHEN EXISTS (SELECT FROM unnest(keyed) d WHERE d.hold_event_id = h.hold_event_id
+			                        AND d.schema_name = m.schema_name AND d.table_name = m.table_name AND d.row_key = new_key);
+			copy := h;
+			copy.subject_salt := NULL;
+			copy.subject_digest := NULL;
+			copy.row_key := new_key;
+			copy.schema_name := m.schema_name;
+			copy.table_name := m.table_name;
+			keyed := keyed || copy;
+		END LOOP;
+	END LOOP;
+	IF cardinality(keyed) = 0 THEN
 		RETURN holds;
 	END IF;
 	-- Only an UPDATE that changed a key column can give a row a new key: in clear, one of the row key's
@@ -3487,7 +3518,7 @@ BEGIN
 	                OR EXISTS (SELECT FROM pg_catalog.json_object_keys(CASE WHEN pg_catalog.json_typeof(e.old_values) = 'object' THEN e.old_values END) o,
 	                                       pg_catalog.json_object_keys(CASE WHEN pg_catalog.json_typeof(e.row_key) = 'object' THEN e.row_key END) r
 	                           WHERE o = r)))
-	           AND EXISTS (SELECT FROM unnest(keyed[1:n]) x WHERE witness._hold_table_matches(x, e.schema_name, e.table_name))
+	           AND EXISTS (SELECT FROM unnest(keyed) x WHERE witness._hold_table_matches(x, e.schema_name, e.table_name))
 	         ORDER BY e.id LOOP
 		moved := NULL;
 		k := witness._entry_keys(m);
@@ -3548,7 +3579,7 @@ BEGIN
 	RETURN holds || keyed[n + 1:];
 END
 $$;
-COMMENT ON FUNCTION witness._moved_row_holds(witness.legal_hold[], bigint, bigint) IS 'internal: the holds with a copy added for each new key that an UPDATE with an id in [first_id, last_id] gave a row a hold with a row key covers, so that retention follows a held row through its key changes';
+COMMENT ON FUNCTION witness._moved_row_holds(witness.legal_hold[], bigint, bigint) IS 'internal: the holds with a copy added for each new key that an UPDATE with an id in [first_id, last_id] gave a row a hold with a row key covers, and for each row such an UPDATE moved away from a held subject, so that retention follows a held row through its key changes and moves';
 REVOKE ALL ON FUNCTION witness._moved_row_holds(witness.legal_hold[], bigint, bigint) FROM PUBLIC;
 
 -- The question retention and erasure ask before removing anything: the name of the first hold in
@@ -3998,6 +4029,17 @@ AS $$
 	                   WHERE e.first_entry_id > entry_id ORDER BY e.first_entry_id LIMIT 1) nxt ON true
 $$;
 COMMENT ON FUNCTION witness._era_bounds(bigint) IS 'internal: the entry ids and block numbers of the transaction-id era of an entry';
+
+-- What an alert's cause puts before a transaction id so that it names one transaction of the whole
+-- trail: nothing in the first transaction-id era, "era <its first entry id>:" in a later one.
+CREATE FUNCTION witness._era_cause_prefix(entry_id bigint) RETURNS text
+LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT COALESCE((SELECT format('era %s:', e.first_entry_id) FROM witness.era e
+	                 WHERE e.first_entry_id <= entry_id ORDER BY e.first_entry_id DESC LIMIT 1), '')
+$$;
+COMMENT ON FUNCTION witness._era_cause_prefix(bigint) IS 'internal: the prefix of an alert cause that names the transaction-id era of an entry (empty in the first era)';
+REVOKE ALL ON FUNCTION witness._era_cause_prefix(bigint) FROM PUBLIC;
 
 -- The rows of witness.entry that are members of block b (docs/verification.md) with ids from from_id
 -- to to_id: visible in its snapshot and not in prev_snapshot (the previous block's, NULL at an era's
@@ -7389,7 +7431,11 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 				         GROUP BY p.xid, p.ident
 				         HAVING sum(p.updated + p.deleted) > rl.threshold OR bool_or(p.truncated)
 				         ORDER BY min(p.first_id) LOOP
-					PERFORM witness._raise_alert(rl, format('%s:%s.%s', r.xid, r.schema_name, r.table_name),
+					-- A transaction id names one transaction within its era only: a trail restored into a cluster
+					-- whose ids are behind (a new era) sees them again, and a mass change there under an id of
+					-- the old cluster's was taken for the one alerted before (an attack review). Past the first
+					-- era, the cause names the era by its first entry id.
+					PERFORM witness._raise_alert(rl, format('%s%s:%s.%s', witness._era_cause_prefix(r.first_id), r.xid, r.schema_name, r.table_name),
 					        CASE WHEN r.truncated THEN format('%s truncated %I.%I', r.who, r.schema_name, r.table_name)
 					             ELSE format('%s changed %s rows of %I.%I%s in one transaction (%s updated, %s deleted; threshold %s)',
 					                         r.who, r.updated + r.deleted, r.schema_name, r.table_name,
@@ -7430,7 +7476,7 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 				         HAVING count(*) FILTER (WHERE n.v -> 'detail' ->> 'rows_estimate' IS NULL) > 0
 				             OR sum((n.v -> 'detail' ->> 'rows_estimate')::bigint) > rl.threshold
 				         ORDER BY min(e.id) LOOP
-					PERFORM witness._raise_alert(rl, format('%s:%s:%s', r.xid, r.action, r.tracked),
+					PERFORM witness._raise_alert(rl, format('%s%s:%s:%s', witness._era_cause_prefix(r.first_id), r.xid, r.action, r.tracked),
 					        format('%s %s %s of tracked %s (%s%s): %s, with no row entries', r.who,
 					               CASE WHEN r.action = 'dropped' THEN 'dropped' ELSE 'rewrote every row of' END,
 					               CASE WHEN r.tables = 1 THEN '1 table' ELSE r.tables || ' tables' END, r.tracked,

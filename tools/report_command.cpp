@@ -136,6 +136,12 @@ int report(int argc, char **argv)
 		throw ReportUsageError("--digest-hmac-key and --digest-ed25519-key check a digest: give --digest too");
 	if (until <= from)
 		throw ReportUsageError("--until must be after --from");
+	// A period that is not over would read as complete (as witness.audit_report() refuses it).
+	if (from >= now_us())
+		throw ReportUsageError("the period has not begun yet (--from is in the future)");
+	if (until != kReportNoEnd && until > now_us())
+		throw ReportUsageError("the period has not ended yet (--until is in the future): leave --until out for a "
+		                       "report up to now, or wait until the period is over");
 	const std::string hmac_key =
 	    hmac_path.empty() ? "" : hmac_key_from_file_text(read_file_text(hmac_path, "HMAC key", kSmallFileBytes));
 	const std::string ed_key = ed_path.empty() ? "" : read_file_text(ed_path, "Ed25519 key", kSmallFileBytes);

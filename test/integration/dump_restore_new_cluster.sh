@@ -26,7 +26,8 @@
 #     block), is reported by verify(); a table owner, a DML-only role and a role with CREATE on the
 #     database cannot write witness.era (42501);
 #   - a second restore of the dump, where the background sealer starts the era while pgbench
-#     (4 clients) writes: every change sealed, verify() valid.
+#     (4 clients) writes: every change sealed, verify() valid; a mass change there, in a transaction
+#     whose id is the one of a mass change alerted on the source, is alerted too.
 #
 # Environment: PGHOST, PGPORT, PGUSER (as scripts/test.sh passes them); a superuser. Runs as root
 # (the new cluster belongs to PG_OS_USER, postgres) or as the owner of the clusters.
@@ -383,7 +384,17 @@ say "a second restore: the background sealer starts the era while 4 clients writ
 # again (ids used, a change sealed) and is dumped once more, so that this restore is behind too.
 PGOPTIONS="-c synchronous_commit=off" qsrc "DO \$\$ BEGIN FOR i IN 1..3000 LOOP PERFORM pg_current_xact_id(); COMMIT; END LOOP; END \$\$" >/dev/null
 qsrc "UPDATE accounts SET balance = balance + 1 WHERE id = 4" >/dev/null
+# A mass change alerted on the source, in transaction PURGE_XID (mass_change, threshold 10 here),
+# after ids enough for the new cluster's clients below to stay behind it.
+PGOPTIONS="-c synchronous_commit=off" qsrc "DO \$\$ BEGIN FOR i IN 1..30000 LOOP PERFORM pg_current_xact_id(); COMMIT; END LOOP; END \$\$" >/dev/null
+qsrc "SELECT witness.set_alert_rule('mass_change', threshold => 10)" >/dev/null
+qsrc "CREATE TABLE purge (id int PRIMARY KEY); SELECT witness.track('purge'); INSERT INTO purge SELECT generate_series(1, 40)" >/dev/null
+PURGE_XID="$(qsrc "DELETE FROM purge WHERE id <= 20; SELECT pg_current_xact_id()" | tail -n 1)"
 qsrc "SELECT count(*) FROM witness.seal()" >/dev/null
+qsrc "SELECT count(*) FROM witness.check_alerts()" >/dev/null
+check_ok "the source alerts its mass change (cause $PURGE_XID:public.purge)" \
+	"$(qsrc "SELECT count(*) FROM witness.alert WHERE rule = 'mass_change' AND cause = '$PURGE_XID:public.purge'" | grep -qx 1 && echo ok ||
+	   qsrc "SELECT rule, cause FROM witness.alert")"
 SRC_BLOCKS2="$(qsrc "SELECT max(block_no) FROM witness.block")"
 "$PG_BINDIR/pg_dump" -h "$SRC_HOST" -p "$SRC_PORT" -Fc -f "$WORK/src2.dump" "$SRC_DB"
 DB=${DST_DB}_2
@@ -416,6 +427,18 @@ check "every change of the clients is in a block of the new era" 0 \
 check "verify(): valid, every entry sealed or pending" "valid|true" \
 	"SELECT status || '|' || (entries_checked + entries_pending = (SELECT count(*) FROM witness.entry)) FROM witness.verify()" \
 	"SELECT * FROM witness.verify()"
+# The new cluster reaches the source's transaction id of the mass change alerted there, and a role
+# with DML grants deletes the other 20 rows in a transaction of that id: it is a transaction of its
+# own, alerted (an attack review: the alert of the source's transaction silenced this one).
+PGOPTIONS="-c synchronous_commit=off" q "DO \$\$ BEGIN WHILE pg_current_xact_id()::text::bigint < $PURGE_XID - 1 LOOP COMMIT; END LOOP;
+                                         COMMIT; DELETE FROM purge WHERE id > 20; END \$\$" >/dev/null
+check "a transaction of the source's id deletes the other 20 rows" "$PURGE_XID|20" \
+	"SELECT min(xid::text) || '|' || count(*) FROM witness.entry WHERE table_name = 'purge' AND op = 'D' AND id >= (SELECT first_entry_id FROM witness.era)"
+q "SELECT count(*) FROM witness.seal()" >/dev/null
+q "SELECT count(*) FROM witness.check_alerts()" >/dev/null
+check "its mass change is alerted, the cause naming the era" 1 \
+	"SELECT count(*) FROM witness.alert WHERE rule = 'mass_change' AND cause = 'era ' || (SELECT first_entry_id FROM witness.era) || ':$PURGE_XID:public.purge'" \
+	"SELECT rule, cause FROM witness.alert"
 note "$(q "SELECT 'blocks: ' || count(*) || ', entries: ' || (SELECT count(*) FROM witness.entry) FROM witness.block")"
 
 finish dump_restore_new_cluster

@@ -357,6 +357,25 @@ SELECT :inner_lost > 0 AS inner_drain_took_some;
 SELECT witness.flush_activity() > 0 AS flushed;
 SELECT sum(row_count) >= :outer_lost + :inner_lost AS nothing_lost_of_the_lost FROM witness.activity WHERE activity_id > :start2 AND kind = 'lost';
 
+-- An INSERT and a COPY FROM into the table are reads of it too: a unique or exclusion violation tells
+-- that a row exists and, to a role that may select, its key (an attack review learned from failed
+-- INSERTs whether a patient was booked, and nothing was recorded). Recorded whether they fail or
+-- not, also when an exception block catches the violation.
+SELECT COALESCE(max(activity_id), 0) AS start FROM witness.activity \gset
+GRANT INSERT ON act_acct TO act_intruder;
+SET ROLE act_intruder;
+INSERT INTO act_acct VALUES (3, 'probe', 0);
+DO $$ BEGIN INSERT INTO act_acct VALUES (4, 'probe', 0); EXCEPTION WHEN unique_violation THEN NULL; END $$;
+BEGIN; INSERT INTO act_acct VALUES (99, 'probe', 0); ROLLBACK;
+INSERT INTO act_acct VALUES (5, 'probe', 0) ON CONFLICT DO NOTHING;
+RESET ROLE;
+COPY act_acct FROM stdin;
+6	dup	0
+\.
+SELECT witness.flush_activity() > 0 AS flushed;
+SELECT * FROM act_show(:start) WHERE kind = 'read';
+REVOKE INSERT ON act_acct FROM act_intruder;
+
 -- Every activity row is an entry of the chain, and the chain verifies.
 SELECT count(*) = (SELECT count(*) FROM witness.activity) AS every_row_an_entry
 FROM witness.entry e WHERE e.schema_name = 'witness' AND e.table_name = 'activity';

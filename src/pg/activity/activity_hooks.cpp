@@ -340,8 +340,11 @@ ActivityEvent *begin_read(const void *key, PlannedStmt *stmt, const char *text, 
 
 // What makes a relation of a statement read: SELECT, and the target of an UPDATE or DELETE, which
 // need no SELECT privilege when they name no column (DELETE FROM t) but hand every row they change to
-// the table's triggers (a review read a table through a BEFORE trigger in a rolled-back transaction).
-constexpr AclMode kReadingPerms = ACL_SELECT | ACL_UPDATE | ACL_DELETE;
+// the table's triggers (a review read a table through a BEFORE trigger in a rolled-back transaction);
+// and the target of an INSERT, whose unique and exclusion constraints check the new rows against the
+// stored ones: a violation tells that a row exists and, to a role that may select, its key (a review
+// learned from failed INSERTs whether, and when, a patient was booked).
+constexpr AclMode kReadingPerms = ACL_SELECT | ACL_UPDATE | ACL_DELETE | ACL_INSERT;
 
 // The relations the statement reads that are recorded: one event per tracked table with
 // capture_reads (its partitions and children count as the table), one for the trail's tables.

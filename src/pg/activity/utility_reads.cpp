@@ -129,18 +129,19 @@ List *alter_table_reads(AlterTableStmt *alter)
 
 } // namespace
 
-// COPY ... TO, and the commands that hand rows to expressions the table's owner writes (an index on
-// leak(column), a CHECK constraint validated, a column retyped USING, a partition key, a domain's
-// constraint, extended statistics) or rebuild them (CLUSTER, REINDEX, VACUUM FULL, ANALYZE, which
-// evaluates expression statistics and indexes). COPY FROM is captured as rows, COPY (query) TO and
-// REFRESH MATERIALIZED VIEW run through the executor.
+// COPY ... TO, COPY ... FROM (its unique and exclusion constraints check the new rows against the
+// stored ones, as an INSERT's do: activity_hooks.cpp, kReadingPerms), and the commands that hand rows
+// to expressions the table's owner writes (an index on leak(column), a CHECK constraint validated, a
+// column retyped USING, a partition key, a domain's constraint, extended statistics) or rebuild them
+// (CLUSTER, REINDEX, VACUUM FULL, ANALYZE, which evaluates expression statistics and indexes). COPY
+// (query) TO and REFRESH MATERIALIZED VIEW run through the executor.
 List *utility_read_relations(Node *stmt, EveryTable *every_table)
 {
 	*every_table = EveryTable::None;
 	switch (nodeTag(stmt)) {
 	case T_CopyStmt: {
 		auto *copy = (CopyStmt *)stmt;
-		return copy->is_from ? NIL : add_named(NIL, copy->relation, false);
+		return add_named(NIL, copy->relation, copy->is_from);
 	}
 	case T_IndexStmt: {
 		auto *index = (IndexStmt *)stmt;
@@ -228,7 +229,7 @@ bool utility_names_relations(Node *stmt)
 	case T_VacuumStmt:
 		return ((VacuumStmt *)stmt)->rels != NIL;
 	case T_CopyStmt:
-		return !((CopyStmt *)stmt)->is_from && ((CopyStmt *)stmt)->relation != nullptr;
+		return ((CopyStmt *)stmt)->relation != nullptr;
 	case T_IndexStmt:
 	case T_AlterTableStmt:
 	case T_CreateStatsStmt:

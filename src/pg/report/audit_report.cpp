@@ -71,6 +71,23 @@ int64 bound_us(FunctionCallInfo fcinfo, int arg, int64 open)
 	return unix_us(t);
 }
 
+// A report is of a period that is over: one that ends (or begins) after it is made would list what
+// happened so far under a period that reads as complete (an attack review's report of next year said
+// "no entries in the period", valid). An open end is "now", the time it is made.
+void refuse_unfinished_period(int64 from, int64 until, int64 now)
+{
+	if (from >= now)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("the report's period has not begun yet"),
+		                errdetail("It begins at %s.", timestamptz_to_str(from - kUnixToPostgresEpochUs)),
+		                errhint("Report on a period that is over.")));
+	if (until != kReportNoEnd && until > now)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("the report's period has not ended yet"),
+		                errdetail("It ends at %s: what happens until then would be missing from a report that reads "
+		                          "as complete.",
+		                          timestamptz_to_str(until - kUnixToPostgresEpochUs)),
+		                errhint("Pass until => NULL for a report up to now, or wait until the period is over.")));
+}
+
 // witness.verify() over the whole trail, as the caller may see it, into `verification`.
 void run_verification()
 {
@@ -183,6 +200,7 @@ Datum witness_audit_report(PG_FUNCTION_ARGS)
 	const int64 until = bound_us(fcinfo, 1, kReportNoEnd);
 	if (until <= from)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("until must be after since")));
+	refuse_unfinished_period(from, until, GetCurrentTimestamp() + kUnixToPostgresEpochUs);
 	if (!is_set(setting_hmac_key_file) && !is_set(setting_ed25519_key_file))
 		ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE), errmsg("no key to sign the report with"),
 		                errdetail("Neither witness.hmac_key_file nor witness.ed25519_key_file is set."),
