@@ -256,12 +256,15 @@ Oid statement_user = InvalidOid;
 
 // A standby cannot write the trail, and no sealer runs there: it records nothing (its trail is
 // the primary's), and refuses reads of tables tracked with capture_reads (record_reads).
-// Client sessions, database walsenders (replication=database runs SQL too) and background workers
-// of other extensions (pg_cron's, say); not parallel workers (their leader records the statement)
-// nor pg_witness's own workers.
+// Client sessions, database walsenders (replication=database runs SQL too), autovacuum workers and
+// background workers of other extensions (pg_cron's, say); not parallel workers (their leader records
+// the statement) nor pg_witness's own workers. An autovacuum worker runs a table owner's code, as that
+// owner: the functions of its expression indexes, during ANALYZE (an attack review had a superuser's
+// index function, run by auto-analyze, switch a tracked table's capture off, change a row and switch
+// it on again, and nothing recorded it).
 bool recording_process()
 {
-	if (MyBackendType == B_BACKEND)
+	if (MyBackendType == B_BACKEND || MyBackendType == B_AUTOVAC_WORKER)
 		return true;
 	if (MyBackendType == B_WAL_SENDER)
 		return am_db_walsender;
