@@ -3461,6 +3461,39 @@ $$;
 COMMENT ON FUNCTION witness._entry_keys(witness.entry) IS 'internal: an entry''s row key and, for an UPDATE, the key its row had before, for witness._holds_cover()';
 REVOKE ALL ON FUNCTION witness._entry_keys(witness.entry) FROM PUBLIC;
 
+-- The keys the row that DELETE entry m removed may have taken in another partition of its table. An
+-- UPDATE that moved a row to another partition is a DELETE and an INSERT, under a new key (the
+-- partition key is part of it): the INSERTs of the same statement and table that follow it closely and
+-- share a key column's value with it are taken for the row's (a review pruned a moved row's later
+-- entries), and the first INSERT of the statement and table after it, which the same row's move
+-- captures next whatever other sessions capture in between (a review moved a row by its only key
+-- column, also the partition key: they share no value; the next review interleaved another session's
+-- entries). Erring on keeping, a second row of the statement sharing that value is taken too.
+CREATE FUNCTION witness._partition_move_keys(m witness.entry) RETURNS jsonb[]
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	next_insert bigint;
+BEGIN
+	next_insert := (SELECT min(y.id) FROM witness.entry y
+	                WHERE y.id > m.id AND y.op = 'I' AND y.xid = m.xid AND y.stmt_time = m.stmt_time
+	                  AND y.schema_name = m.schema_name AND y.table_name = m.table_name);
+	IF next_insert IS NULL THEN
+		RETURN '{}';
+	END IF;
+	RETURN ARRAY(SELECT DISTINCT i.key FROM witness.entry x,
+	                    LATERAL (SELECT (witness._entry_key_subject(x)).row_key AS key) i
+	             WHERE x.id > m.id AND x.op = 'I' AND x.xid = m.xid AND x.stmt_time = m.stmt_time
+	               AND x.schema_name = m.schema_name AND x.table_name = m.table_name
+	               AND (x.id <= m.id + 1000 OR x.id = next_insert)
+	               AND (x.id = next_insert
+	                    OR EXISTS (SELECT FROM jsonb_each((witness._entry_key_subject(m)).row_key) a, jsonb_each(i.key) b
+	                               WHERE a.key = b.key AND a.value = b.value)));
+END
+$$;
+COMMENT ON FUNCTION witness._partition_move_keys(witness.entry) IS 'internal: the row keys of the INSERTs that may be the other half of a DELETE entry''s move to another partition (same transaction, statement and table), for the holds that follow a row';
+REVOKE ALL ON FUNCTION witness._partition_move_keys(witness.entry) FROM PUBLIC;
+
 -- A hold on a row key follows the row through its key changes: for each UPDATE with an id in
 -- [first_id, last_id] (taken in id order, streamed) that a hold with a row key covers and that gave
 -- the row a new key, a copy of that hold for the new key (in the hold's period), itself followed
@@ -3480,31 +3513,48 @@ DECLARE
 	moved jsonb[]; -- the keys the row of m took
 	new_key jsonb;
 	k record; -- m's keys (witness._entry_keys)
-	next_insert bigint; -- the first INSERT of m's statement and table after m (a partition move's)
 	max_keys constant integer := 1000; -- copies of one hold for the keys its row took, at most
 	subjects witness.legal_hold[] := ARRAY(SELECT x FROM unnest(holds) x WHERE x.row_key IS NULL AND x.subject_digest IS NOT NULL);
 BEGIN
-	-- A hold on a subject follows a row that an UPDATE moved away from the subject (to another, or to
-	-- none): a copy of the hold for the row's key in its table, found through the few entries that
-	-- record such a move (old_subject_key, indexed). The row's later changes and its DELETE hold the
+	-- A hold on a subject follows a row moved away from the subject (to another, or to none): a copy of
+	-- the hold for the row's key in its table. The row's later changes and its DELETE hold the
 	-- subject's values as their old values (an attack review moved a held subject's row away, changed it
-	-- and deleted it, and retention pruned both). The copies are then followed like the others.
+	-- and deleted it, and retention pruned both). A move in place is an UPDATE that records it
+	-- (old_subject_key); a move to another partition is a DELETE of the subject's row and the INSERT of
+	-- the same statement that follows it (witness._partition_move_keys(); the review of the fix moved
+	-- the row that way). The copies are then followed like the others; past max_keys rows of one table,
+	-- the hold keeps that table in its period instead (the review of the fix made every retention run
+	-- take minutes with 14,000 moves).
 	FOR m IN SELECT e.* FROM witness.entry e
-	         WHERE cardinality(subjects) > 0 AND e.id BETWEEN first_id AND last_id AND e.op = 'U' AND e.old_subject_key IS NOT NULL
+	         WHERE cardinality(subjects) > 0 AND e.id BETWEEN first_id AND last_id
+	           AND (e.op = 'U' AND e.old_subject_key IS NOT NULL OR e.op = 'D')
 	           AND EXISTS (SELECT FROM unnest(subjects) x WHERE witness._hold_table_matches(x, e.schema_name, e.table_name))
 	         ORDER BY e.id LOOP
-		new_key := (witness._entry_keys(m)).row_key;
-		CONTINUE WHEN new_key IS NULL;
+		moved := NULL;
 		FOR h IN SELECT x.* FROM unnest(subjects) x WHERE witness._hold_covers(x, m) LOOP
-			CONTINUE WHEN EXISTS (SELECT FROM unnest(keyed) d WHERE d.hold_event_id = h.hold_event_id
-			                        AND d.schema_name = m.schema_name AND d.table_name = m.table_name AND d.row_key = new_key);
-			copy := h;
-			copy.subject_salt := NULL;
-			copy.subject_digest := NULL;
-			copy.row_key := new_key;
-			copy.schema_name := m.schema_name;
-			copy.table_name := m.table_name;
-			keyed := keyed || copy;
+			IF moved IS NULL THEN
+				moved := CASE WHEN m.op = 'U' THEN ARRAY[(witness._entry_keys(m)).row_key] ELSE witness._partition_move_keys(m) END;
+			END IF;
+			FOREACH new_key IN ARRAY moved LOOP
+				CONTINUE WHEN new_key IS NULL
+				           OR EXISTS (SELECT FROM unnest(keyed) d WHERE d.hold_event_id = h.hold_event_id
+				                        AND d.schema_name = m.schema_name AND d.table_name = m.table_name
+				                        AND (d.row_key = new_key OR d.row_key IS NULL));
+				copy := h;
+				copy.subject_salt := NULL;
+				copy.subject_digest := NULL;
+				copy.row_key := new_key;
+				copy.schema_name := m.schema_name;
+				copy.table_name := m.table_name;
+				IF (SELECT count(*) FROM unnest(keyed[n + 1:]) d WHERE d.hold_event_id = h.hold_event_id
+				      AND d.schema_name = copy.schema_name AND d.table_name = copy.table_name) >= max_keys THEN
+					copy.row_key := NULL;
+					keyed := keyed[1:n] || ARRAY(SELECT d FROM unnest(keyed[n + 1:]) d
+					                             WHERE NOT (d.hold_event_id = h.hold_event_id AND d.schema_name = copy.schema_name
+					                                        AND d.table_name = copy.table_name));
+				END IF;
+				keyed := keyed || copy;
+			END LOOP;
 		END LOOP;
 	END LOOP;
 	IF cardinality(keyed) = 0 THEN
@@ -3527,25 +3577,7 @@ BEGIN
 		           AND (COALESCE(k.row_key @> x.row_key, false) OR k.old_unknown OR COALESCE(k.old_key @> x.row_key, false))
 		           AND witness._hold_covers(x, m) LOOP
 			IF moved IS NULL AND m.op = 'D' THEN
-				-- An UPDATE that moved the row to another partition is a DELETE and an INSERT, under a new
-				-- key (the partition key is part of it): the INSERTs of the same statement and table that
-				-- follow it closely and share a key column's value with it are taken for the row's (a
-				-- review pruned a moved row's later entries), and the first INSERT of the statement and
-				-- table after it, which the same row's move captures next whatever other sessions capture
-				-- in between (a review moved a row by its only key column, also the partition key: they
-				-- share no value; the next review interleaved another session's entries). Erring on keeping, a second row of the statement
-				-- sharing that value is held too.
-				next_insert := (SELECT min(y.id) FROM witness.entry y
-				                WHERE y.id > m.id AND y.op = 'I' AND y.xid = m.xid AND y.stmt_time = m.stmt_time
-				                  AND y.schema_name = m.schema_name AND y.table_name = m.table_name);
-				moved := ARRAY(SELECT DISTINCT i.key FROM witness.entry x,
-				                      LATERAL (SELECT (witness._entry_key_subject(x)).row_key AS key) i
-				               WHERE x.id > m.id AND x.op = 'I' AND x.xid = m.xid AND x.stmt_time = m.stmt_time
-				                 AND x.schema_name = m.schema_name AND x.table_name = m.table_name
-				                 AND (x.id <= m.id + 1000 OR x.id = next_insert)
-				                 AND (x.id = next_insert
-				                      OR EXISTS (SELECT FROM jsonb_each((witness._entry_key_subject(m)).row_key) a, jsonb_each(i.key) b
-				                                 WHERE a.key = b.key AND a.value = b.value)));
+				moved := witness._partition_move_keys(m);
 			ELSIF moved IS NULL THEN
 				moved := ARRAY(SELECT x.row_key FROM witness._entry_payload(m) x
 				               WHERE witness._old_row_key(x.row_key::json, x.old_values::json) IS NOT NULL);
@@ -3628,6 +3660,7 @@ DECLARE
 	h witness.legal_hold;
 	held bigint;
 	moves bigint[]; followed witness.legal_hold[];
+	moved_in bigint[]; -- the INSERTs among ids, each maybe the second half of a move to another partition
 BEGIN
 	PERFORM witness._hold_lock();
 	FOR h IN SELECT x.* FROM witness.legal_hold x
@@ -3644,6 +3677,20 @@ BEGIN
 				                             AND NOT (f.entry).id = ANY (COALESCE(moved_ids, '{}')));
 			END IF;
 			followed := witness._erasure_followed_holds(h, moves); SELECT count(*) INTO held FROM witness._entries_at(moves, tids) f WHERE witness._holds_cover(followed, f.entry);
+			-- A row moved to another partition and to this subject in one UPDATE is a DELETE of that
+			-- subject's row and an INSERT of this one's, whose new values are that subject's data (the
+			-- review of the moved-row holds erased one under the other subject's hold).
+			IF moved_in IS NULL THEN
+				moved_in := ARRAY(SELECT (f.entry).id FROM witness._entries_at(ids, tids) f WHERE (f.entry).op = 'I');
+			END IF;
+			IF held = 0 AND cardinality(moved_in) > 0 THEN
+				SELECT count(*) INTO held FROM witness._entries_at(moved_in, tids) f
+				WHERE EXISTS (SELECT FROM witness.entry d
+				              WHERE d.op = 'D' AND d.xid = (f.entry).xid AND d.stmt_time = (f.entry).stmt_time
+				                AND d.schema_name = (f.entry).schema_name AND d.table_name = (f.entry).table_name
+				                AND d.id < (f.entry).id AND d.id >= (f.entry).id - 1000000 AND witness._hold_covers(h, d)
+				                AND (witness._entry_key_subject(f.entry)).row_key = ANY (witness._partition_move_keys(d)));
+			END IF;
 		ELSIF h.table_name IS NULL AND h.row_key IS NULL AND h.since IS NULL AND h.until IS NULL THEN
 			-- The subject's hold (or one on every entry) with no other scope covers every entry.
 			held := cardinality(ids);
@@ -4456,6 +4503,7 @@ BEGIN
 	END IF;
 	-- No track() and no capture while this runs.
 	LOCK TABLE witness.tracked_table, witness.entry, witness.block IN EXCLUSIVE MODE;
+	PERFORM witness._refuse_prepare_holding('collector');
 	IF EXISTS (SELECT 1 FROM witness.collector) THEN
 		RAISE EXCEPTION 'this database is a pg_witness collector already'
 			USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -6720,6 +6768,8 @@ BEGIN
 			RETURN 0;
 		END;
 	END IF;
+	-- Prepared, the transaction would stop every later summary until COMMIT PREPARED (a review).
+	PERFORM witness._refuse_prepare_holding('summary_state');
 	IF witness._trail_syncing() THEN
 		RETURN 0;
 	END IF;

@@ -206,4 +206,21 @@ check_ok "PDF: the clerk's refused attempt (42501)" "$([[ $(txt "$CLERK *42501")
 check_ok "PDF: the signatures and the recipe" \
 	"$([[ $(txt '^ *ed25519 [0-9a-f]') -ge 1 && $(txt 'openssl pkeyutl -verify') -ge 1 ]] && echo ok || echo missing)"
 
+say "a period over by the clock while a transaction that wrote in it is still open"
+# The review of the refusal of unfinished periods: a clerk's transaction inserted, then slept; a report
+# of a period already over said "no entries". The report now waits for such a transaction to end.
+T0="$(q "SELECT clock_timestamp()")"
+"$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$DB" -c "SET ROLE $CLERK" \
+	-c "BEGIN" -c "INSERT INTO orders VALUES (100, 1, 'late')" -c "SELECT pg_sleep(3)" -c "COMMIT" >/dev/null &
+LATE_WRITER=$!
+sleep 1
+T1="$(q "SELECT clock_timestamp()")"
+start=$SECONDS
+LATE="$("$PSQL" -X -q -A -t -v ON_ERROR_STOP=1 -d "$DB" "${KEYS[@]}" \
+	-c "SELECT substring(witness.audit_report('$T0', '$T1') FROM '<td class=\"n\" id=\"entries\">([0-9]+)</td>')")"
+waited=$((SECONDS - start))
+wait "$LATE_WRITER"
+check_ok "the report of [$T0, $T1) waited for the open transaction ($waited s) and counts its entry" \
+	"$([[ $LATE == 1 && $waited -ge 1 ]] && echo ok || echo "entries [$LATE], waited $waited s")"
+
 finish audit_report

@@ -163,6 +163,12 @@ SELECT witness.hold('case-prepared', 'prepared', "table" => 'lh.customer') > 0 A
 PREPARE TRANSACTION 'lh_prepared';
 SELECT count(*) AS prepared FROM pg_prepared_xacts WHERE gid = 'lh_prepared';
 SELECT count(*) AS held FROM witness.holds WHERE name = 'case-prepared';
+-- The same for the daily summary's lock (the review of the guard prepared a refresh_summary(), and
+-- the summary stopped).
+BEGIN;
+SELECT witness.refresh_summary() >= 0 AS refreshed;
+PREPARE TRANSACTION 'lh_prepared_summary';
+SELECT count(*) AS prepared FROM pg_prepared_xacts WHERE gid = 'lh_prepared_summary';
 
 -- Scope: time window. [t_cy, ...) holds cy's entry only; [..., t_cy) every earlier one.
 SELECT witness.hold('case-since', 'late entries', since => :'t_cy') > 0 AS held;

@@ -322,13 +322,19 @@ REVOKE CREATE ON SCHEMA rt FROM rt_owner;
 -- covers the TRUNCATE of its table (attack reviews: a role with only DML grants moved alice's row
 -- away, changed it and deleted it; another truncated a table with held rows; retention pruned those
 -- entries). bob's row is held by nothing and goes.
+-- The review of the fix moved alice's rows to another partition as it changed their owner (a DELETE
+-- and an INSERT), and mallory's erasure emptied the INSERT holding alice's data: refused now.
 CREATE TABLE rt.acct3 (id int PRIMARY KEY, owner text, ssn text);
 CREATE TABLE rt.acct4 (id int PRIMARY KEY, owner text, ssn text);
-GRANT SELECT, UPDATE, DELETE, TRUNCATE ON rt.acct3, rt.acct4 TO rt_dml;
+CREATE TABLE rt.acct5 (region text, id int, owner text, ssn text, PRIMARY KEY (region, id)) PARTITION BY LIST (region);
+CREATE TABLE rt.acct5_us PARTITION OF rt.acct5 FOR VALUES IN ('us');
+CREATE TABLE rt.acct5_eu PARTITION OF rt.acct5 FOR VALUES IN ('eu');
+GRANT SELECT, UPDATE, DELETE, TRUNCATE ON rt.acct3, rt.acct4, rt.acct5 TO rt_dml;
 SELECT witness.track(t, 'pii', subject_column => 'owner', encrypt => false) IS NOT NULL AS tracked
-FROM unnest(ARRAY['rt.acct3', 'rt.acct4']::regclass[]) t;
+FROM unnest(ARRAY['rt.acct3', 'rt.acct4', 'rt.acct5']::regclass[]) t;
 INSERT INTO rt.acct3 VALUES (1, 'alice', '111'), (2, 'alice', '112'), (3, 'bob', '222');
 INSERT INTO rt.acct4 VALUES (1, 'carol', '333'), (2, 'dave', '444');
+INSERT INTO rt.acct5 VALUES ('us', 1, 'alice', '511'), ('us', 2, 'alice', '512'), ('us', 3, 'bob', '522');
 SELECT witness.hold('rt-alice', 'litigation about alice', subject => 'alice') IS NOT NULL AS held,
        witness.hold('rt-acct4', 'litigation', "table" => 'rt.acct4', row_key => '{"id": 2}') IS NOT NULL AS held;
 SET ROLE rt_dml;
@@ -337,11 +343,16 @@ UPDATE rt.acct3 SET owner = 'mallory' WHERE id = 2;
 UPDATE rt.acct3 SET ssn = '999';
 DELETE FROM rt.acct3;
 TRUNCATE rt.acct4;
+UPDATE rt.acct5 SET region = 'eu', owner = NULL WHERE id = 1;
+UPDATE rt.acct5 SET region = 'eu', owner = 'mallet' WHERE id = 2;
+UPDATE rt.acct5 SET ssn = '999';
+DELETE FROM rt.acct5;
 RESET ROLE;
+SELECT witness.erase_subject('mallet', 'request');
 SELECT witness.seal() IS NOT NULL AS sealed;
 SELECT pg_sleep(0.01);
 SELECT entries_pruned > 0 AS pruned FROM witness.apply_retention();
-SELECT table_name, op, row_key::text, subject FROM witness.entry WHERE schema_name = 'rt' AND table_name IN ('acct3', 'acct4') ORDER BY id;
+SELECT table_name, op, row_key::text, subject FROM witness.entry WHERE schema_name = 'rt' AND table_name IN ('acct3', 'acct4', 'acct5') ORDER BY id;
 SELECT witness.release_hold('rt-alice', 'settled') IS NOT NULL AS released, witness.release_hold('rt-acct4', 'settled') IS NOT NULL AS released;
 SELECT entries_pruned FROM witness.apply_retention();
 SELECT status FROM witness.verify(:base + 1);
@@ -349,7 +360,7 @@ SELECT status FROM witness.verify(:base + 1);
 -- Back to keeping everything, for whatever runs next.
 SELECT witness.set_retention(c, NULL) IS NOT NULL AS reset FROM unnest(witness.retention_classes()) c;
 SELECT witness.release_hold('rt-earlier-tests', 'retention test done') IS NOT NULL AS released;
-SELECT witness.untrack(t) FROM unnest(ARRAY['rt.person', 'rt.invoice', 'rt.note', 'rt.pay', 'rt.part', 'rt.acct3', 'rt.acct4']::regclass[]) t;
+SELECT witness.untrack(t) FROM unnest(ARRAY['rt.person', 'rt.invoice', 'rt.note', 'rt.pay', 'rt.part', 'rt.acct3', 'rt.acct4', 'rt.acct5']::regclass[]) t;
 SELECT format('REVOKE CREATE ON DATABASE %I FROM rt_creator', current_database()) \gexec
 DROP SCHEMA rt CASCADE;
 DROP SCHEMA rt_creator_s CASCADE;

@@ -5,6 +5,12 @@
 
 extern "C" {
 #include "common/int.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "storage/latch.h"
+#include "utils/backend_status.h"
+#include "utils/snapmgr.h"
+#include "utils/wait_event.h"
 }
 
 #include <string>
@@ -86,6 +92,68 @@ void refuse_unfinished_period(int64 from, int64 until, int64 now)
 		                          "as complete.",
 		                          timestamptz_to_str(until - kUnixToPostgresEpochUs)),
 		                errhint("Pass until => NULL for a report up to now, or wait until the period is over.")));
+}
+
+// Whether another session of this database may still commit entries dated before until: its
+// transaction wrote (has a transaction id) and began before until, or a statement of it that began
+// before until is running (it may write yet, dated at its start).
+bool open_writer_before(TimestampTz until)
+{
+	pgstat_clear_backend_activity_snapshot();
+	const int n = pgstat_fetch_stat_numbackends();
+	for (int i = 1; i <= n; i++) {
+		LocalPgBackendStatus *local = pgstat_fetch_stat_local_beentry(i);
+		if (local == nullptr)
+			continue;
+		const PgBackendStatus &b = local->backendStatus;
+		if (b.st_procpid <= 0 || b.st_procpid == MyProcPid || b.st_databaseid != MyDatabaseId)
+			continue;
+		if ((TransactionIdIsValid(local->backend_xid) && b.st_xact_start_timestamp < until) ||
+		    (b.st_state == STATE_RUNNING && b.st_activity_start_timestamp < until))
+			return true;
+	}
+	return false;
+}
+
+// A period that has ended may still get entries: a transaction open across its end commits them
+// later, dated when their statements began (the review of the check made a report of a period over
+// by the clock while a transaction that had written in it slept, and the report said "no entries",
+// valid). So the report waits for those transactions (cancellable, and statement_timeout applies),
+// and refuses while a prepared transaction, which may hold such entries for good, exists. An open
+// end is the time the report is made: what is committed then.
+// Returns whether it waited: the statement's snapshot does not see what they committed.
+bool wait_for_open_writers(int64 until_unix_us)
+{
+	if (until_unix_us == kReportNoEnd)
+		return false;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "pg_witness: SPI_connect failed");
+	if (SPI_execute("SELECT p.gid FROM pg_catalog.pg_prepared_xacts p"
+	                " WHERE p.database OPERATOR(pg_catalog.=) pg_catalog.current_database() LIMIT 1",
+	                true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "pg_witness: reading pg_prepared_xacts failed");
+	if (SPI_processed > 0) {
+		char *gid = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+		                errmsg("a prepared transaction may still add entries to the report's period"),
+		                errdetail("Transaction \"%s\" of this database is prepared.", gid != nullptr ? gid : "?"),
+		                errhint("COMMIT PREPARED or ROLLBACK PREPARED it, then make the report.")));
+	}
+	SPI_finish();
+	const TimestampTz until = (TimestampTz)(until_unix_us - kUnixToPostgresEpochUs);
+	if (IsolationUsesXactSnapshot() && open_writer_before(until))
+		ereport(ERROR, (errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+		                errmsg("a transaction still open may add entries to the report's period"),
+		                errdetail("The report would wait for it, but this transaction's snapshot would not see what it commits."),
+		                errhint("Make the report at READ COMMITTED.")));
+	bool waited = false;
+	while (open_writer_before(until)) {
+		waited = true;
+		(void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 100, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+	return waited;
 }
 
 // witness.verify() over the whole trail, as the caller may see it, into `verification`.
@@ -201,6 +269,11 @@ Datum witness_audit_report(PG_FUNCTION_ARGS)
 	if (until <= from)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("until must be after since")));
 	refuse_unfinished_period(from, until, GetCurrentTimestamp() + kUnixToPostgresEpochUs);
+	// After a wait, the report reads (verification and export) under a snapshot that sees what the
+	// transactions it waited for committed.
+	const bool fresh_snapshot = wait_for_open_writers(until);
+	if (fresh_snapshot)
+		PushActiveSnapshot(GetTransactionSnapshot());
 	if (!is_set(setting_hmac_key_file) && !is_set(setting_ed25519_key_file))
 		ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE), errmsg("no key to sign the report with"),
 		                errdetail("Neither witness.hmac_key_file nor witness.ed25519_key_file is set."),
@@ -218,6 +291,8 @@ Datum witness_audit_report(PG_FUNCTION_ARGS)
 	run_verification();
 	read_export();
 	SPI_finish();
+	if (fresh_snapshot)
+		PopActiveSnapshot();
 
 	state_restriction();
 	const int64 now_us = GetCurrentTimestamp() + kUnixToPostgresEpochUs;
