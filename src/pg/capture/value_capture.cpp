@@ -18,6 +18,40 @@ namespace witness::pg
 namespace
 {
 
+// Values larger than this are printed under print_large()'s guard; smaller ones cannot print past 1 GB
+// but through output functions that multiply far more than the ones PostgreSQL ships.
+constexpr size_t kPrintGuardBytes = size_t(16) << 20;
+
+// A value whose text form may pass the 1 GB a string can hold (a bytea prints at twice its size plus
+// 3, an array of NULLs at five bytes a bit): the output function's failed allocation is an internal
+// error (XX000), reported as what capture says of values too large (54000) instead (a robustness
+// review deleted a tracked row holding a 540 MB bytea). The transaction aborts either way.
+char *print_large(FmgrInfo *output, Datum plain, size_t raw_bytes)
+{
+	char *text = nullptr;
+	MemoryContext cxt = CurrentMemoryContext;
+	PG_TRY();
+	{
+		text = OutputFunctionCall(output, plain);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(cxt);
+		ErrorData *e = CopyErrorData();
+		if (e->sqlerrcode != ERRCODE_INTERNAL_ERROR || e->message == nullptr ||
+		    strncmp(e->message, "invalid memory alloc request size", 33) != 0) {
+			FreeErrorData(e);
+			PG_RE_THROW();
+		}
+		FlushErrorState();
+		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+		                errmsg("values too large to capture: a value of %zu bytes whose text form passes 1 GB", raw_bytes),
+		                errdetail("Its output function failed: %s.", e->message)));
+	}
+	PG_END_TRY();
+	return text;
+}
+
 pg_tz *utc = nullptr;
 
 void set_number(CapturedValue *out, Numeric n)
@@ -316,7 +350,9 @@ void capture_value(const ColumnPlan &col, Datum value, bool isnull, CapturedValu
 		Datum plain = value;
 		if (col.typlen == -1 && VARATT_IS_EXTENDED(DatumGetPointer(value)))
 			plain = PointerGetDatum(PG_DETOAST_DATUM_PACKED(value));
-		set_string(out, OutputFunctionCall(const_cast<FmgrInfo *>(&col.output), plain));
+		const size_t raw_bytes = col.typlen == -1 ? VARSIZE_ANY_EXHDR(DatumGetPointer(plain)) : 0;
+		set_string(out, raw_bytes > kPrintGuardBytes ? print_large(const_cast<FmgrInfo *>(&col.output), plain, raw_bytes)
+		                                             : OutputFunctionCall(const_cast<FmgrInfo *>(&col.output), plain));
 		if (plain != value) {
 			const char *copy = (const char *)DatumGetPointer(plain);
 			// An output function that answered with a pointer into its input keeps the copy.

@@ -66,8 +66,8 @@ Datum witness_refuse_prepare_holding(PG_FUNCTION_ARGS)
 	snprintf(message, sizeof(message), "cannot prepare a transaction that holds pg_witness's \"%s\" lock", lock);
 	witness::pg::refuse_prepare_while_held(
 	    message,
-	    "Prepared, it would hold the lock until COMMIT PREPARED, and the work that takes it (alerts, lookups, "
-	    "erasures, retention) would wait until then.",
+	    "Prepared, it would hold the lock until COMMIT PREPARED, and pg_witness's work that takes it (alerts, "
+	    "lookups, erasures, retention, the daily summary) would wait until then.",
 	    "Call the pg_witness function in a transaction that is not prepared.");
 	PG_RETURN_VOID();
 }

@@ -48,8 +48,10 @@ Portal find_cursor(const char *name, int natts, const Oid *types)
 	Portal portal = SPI_cursor_find(name);
 	if (portal == nullptr)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_CURSOR_STATE), errmsg("the export's cursor was closed before its last row"),
-		                errdetail("CLOSE ALL, or a rollback to a savepoint set before the export's first row, closes it."),
-		                errhint("Run the export again.")));
+		                errdetail("CLOSE ALL, a rollback to a savepoint set before the export's first row, or the COMMIT of a "
+		                          "transaction with a cursor WITH HOLD over the export still open, closes it."),
+		                errhint("Run the export again. To keep an export past COMMIT, declare the cursor over "
+		                        "SELECT * FROM the export function, which reads all of it first.")));
 	TupleDesc desc = portal->tupDesc;
 	bool matches = desc != nullptr && desc->natts == natts;
 	for (int i = 0; matches && i < natts; i++)
