@@ -3461,6 +3461,28 @@ $$;
 COMMENT ON FUNCTION witness._entry_keys(witness.entry) IS 'internal: an entry''s row key and, for an UPDATE, the key its row had before, for witness._holds_cover()';
 REVOKE ALL ON FUNCTION witness._entry_keys(witness.entry) FROM PUBLIC;
 
+-- keyed (the first n given, then the copies witness._moved_row_holds() made) with copy added. Past
+-- max_keys copies of one hold in copy's table, the hold keeps that whole table, in its period, instead
+-- of its copies there: it errs on keeping, and an entry is checked against at most that many copies
+-- (docs/retention.md).
+CREATE FUNCTION witness._add_hold_copy(keyed witness.legal_hold[], n integer, copy witness.legal_hold, max_keys integer)
+RETURNS witness.legal_hold[]
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF (SELECT count(*) FROM unnest(keyed[n + 1:]) d WHERE d.hold_event_id = copy.hold_event_id
+	      AND d.schema_name = copy.schema_name AND d.table_name = copy.table_name) >= max_keys THEN
+		copy.row_key := NULL;
+		keyed := keyed[1:n] || ARRAY(SELECT d FROM unnest(keyed[n + 1:]) d
+		                             WHERE NOT (d.hold_event_id = copy.hold_event_id AND d.schema_name = copy.schema_name
+		                                        AND d.table_name = copy.table_name));
+	END IF;
+	RETURN keyed || copy;
+END
+$$;
+COMMENT ON FUNCTION witness._add_hold_copy(witness.legal_hold[], integer, witness.legal_hold, integer) IS 'internal: adds a copy of a legal hold for a key its row took, or, past max_keys copies of the hold in that table, one for the whole table in their place';
+REVOKE ALL ON FUNCTION witness._add_hold_copy(witness.legal_hold[], integer, witness.legal_hold, integer) FROM PUBLIC;
+
 -- The keys the row that DELETE entry m removed may have taken in another partition of its table. An
 -- UPDATE that moved a row to another partition is a DELETE and an INSERT, under a new key (the
 -- partition key is part of it): the INSERTs of the same statement and table that follow it closely and
@@ -3550,14 +3572,7 @@ BEGIN
 				copy.row_key := new_key;
 				copy.schema_name := m.schema_name;
 				copy.table_name := m.table_name;
-				IF (SELECT count(*) FROM unnest(keyed[n + 1:]) d WHERE d.hold_event_id = h.hold_event_id
-				      AND d.schema_name = copy.schema_name AND d.table_name = copy.table_name) >= max_keys THEN
-					copy.row_key := NULL;
-					keyed := keyed[1:n] || ARRAY(SELECT d FROM unnest(keyed[n + 1:]) d
-					                             WHERE NOT (d.hold_event_id = h.hold_event_id AND d.schema_name = copy.schema_name
-					                                        AND d.table_name = copy.table_name));
-				END IF;
-				keyed := keyed || copy;
+				keyed := witness._add_hold_copy(keyed, n, copy, max_keys);
 			END LOOP;
 		END LOOP;
 	END LOOP;
@@ -3598,17 +3613,7 @@ BEGIN
 				copy.row_key := new_key;
 				copy.schema_name := COALESCE(h.schema_name, m.schema_name);
 				copy.table_name := COALESCE(h.table_name, m.table_name);
-				-- Past max_keys keys, the hold keeps the whole table of the row, in its period, instead of
-				-- its copies there: it errs on keeping, and an entry is checked against at most that many
-				-- copies (docs/retention.md).
-				IF (SELECT count(*) FROM unnest(keyed[n + 1:]) d WHERE d.hold_event_id = h.hold_event_id
-				      AND d.schema_name = copy.schema_name AND d.table_name = copy.table_name) >= max_keys THEN
-					copy.row_key := NULL;
-					keyed := keyed[1:n] || ARRAY(SELECT d FROM unnest(keyed[n + 1:]) d
-					                             WHERE NOT (d.hold_event_id = h.hold_event_id AND d.schema_name = copy.schema_name
-					                                        AND d.table_name = copy.table_name));
-				END IF;
-				keyed := keyed || copy;
+				keyed := witness._add_hold_copy(keyed, n, copy, max_keys);
 			END LOOP;
 		END LOOP;
 	END LOOP;
