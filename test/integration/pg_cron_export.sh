@@ -8,7 +8,8 @@
 # the job has run, its file holds one JSON line per entry of the day, ids and leaf hashes those of
 # the trail, and the job's run is "succeeded" in cron.job_run_details. An encrypted variant, its
 # passphrase read from a file by the server, is decrypted with the openssl command line. The monthly
-# report job of the docs, run for the current month, stores the signed HTML report in its table.
+# report job of the docs (the previous month's: a report of a month not over is refused, report.md)
+# stores the signed HTML report in its table.
 #
 # Environment: PG_BINDIR (as scripts/test.sh passes it). Runs as root (the cluster belongs to
 # PG_OS_USER, postgres) or as the owner of the cluster. Takes about a minute (the next whole minute).
@@ -66,7 +67,7 @@ q "SELECT cron.schedule('witness-export-test-enc', '* * * * *',
      \$\$SELECT public.witness_daily_export('$WORK/exports', (now() AT TIME ZONE 'UTC')::date,
                                            btrim(pg_read_file('$WORK/exports/passphrase'), E'\\n'))\$\$)" >/dev/null
 q "SELECT cron.schedule('witness-report-test', '* * * * *',
-     \$\$SELECT public.witness_monthly_report(date_trunc('month', now() AT TIME ZONE 'UTC')::date)\$\$)" >/dev/null
+     \$\$SELECT public.witness_monthly_report()\$\$)" >/dev/null
 DAY="$(q "SELECT (now() AT TIME ZONE 'UTC')::date")"
 note "waiting for the next minute (pg_cron runs the jobs at second 0)"
 wait_for "the three jobs succeeded" 100 \
@@ -120,8 +121,8 @@ fi
 # ---------------------------------------------------------------------------------------------
 say "the monthly report: the signed HTML report of the month in its table"
 
-check "one report, of this month, HTML, signed with the HMAC key" "1|t|t|t" \
-	"SELECT count(*), bool_and(month = date_trunc('month', now() AT TIME ZONE 'UTC')::date),
+check "one report, of the previous month, HTML, signed with the HMAC key" "1|t|t|t" \
+	"SELECT count(*), bool_and(month = (date_trunc('month', now() AT TIME ZONE 'UTC') - interval '1 month')::date),
 	        bool_and(html LIKE '%<html%' AND html LIKE '%</html>%'), bool_and(html ~ 'hmac_sha256 [0-9a-f]{64}')
 	 FROM public.witness_monthly_report"
 
