@@ -269,11 +269,6 @@ Datum witness_audit_report(PG_FUNCTION_ARGS)
 	if (until <= from)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("until must be after since")));
 	refuse_unfinished_period(from, until, GetCurrentTimestamp() + kUnixToPostgresEpochUs);
-	// After a wait, the report reads (verification and export) under a snapshot that sees what the
-	// transactions it waited for committed.
-	const bool fresh_snapshot = wait_for_open_writers(until);
-	if (fresh_snapshot)
-		PushActiveSnapshot(GetTransactionSnapshot());
 	if (!is_set(setting_hmac_key_file) && !is_set(setting_ed25519_key_file))
 		ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE), errmsg("no key to sign the report with"),
 		                errdetail("Neither witness.hmac_key_file nor witness.ed25519_key_file is set."),
@@ -283,6 +278,12 @@ Datum witness_audit_report(PG_FUNCTION_ARGS)
 	const char *ed_key =
 	    is_set(setting_ed25519_key_file) ? read_setting_file("witness.ed25519_key_file", setting_ed25519_key_file) : "";
 
+	// Only once the keys are known to be there: a report that cannot be signed does not wait.
+	// After a wait, the report reads (verification and export) under a snapshot that sees what the
+	// transactions it waited for committed.
+	const bool fresh_snapshot = wait_for_open_writers(until);
+	if (fresh_snapshot)
+		PushActiveSnapshot(GetTransactionSnapshot());
 	reset_state();
 	run_core(ERRCODE_INTERNAL_ERROR, "could not start the audit report",
 	         [&] { builder = new AuditReportBuilder(from, until); });
