@@ -223,4 +223,42 @@ wait "$LATE_WRITER"
 check_ok "the report of [$T0, $T1) waited for the open transaction ($waited s) and counts its entry" \
 	"$([[ $LATE == 1 && $waited -ge 1 ]] && echo ok || echo "entries [$LATE], waited $waited s")"
 
+say "a report whose own transaction holds a lock an open writer waits for (a deadlock, not a hang)"
+# The report used to poll for open writers: one that waited for a lock the report's transaction
+# held was never seen to be stuck, and the report hung until cancelled. It now waits on the writer's
+# transaction lock, where the deadlock detector finds the cycle, and refuses a statement it polls for
+# that waits for its lock.
+q "CREATE TABLE report_lock (n int)"
+T0="$(q "SELECT clock_timestamp()")"
+"$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$DB" -c "BEGIN" -c "INSERT INTO orders VALUES (101, 1, 'locked')" \
+	-c "SELECT pg_sleep(2)" -c "SELECT count(*) FROM report_lock" -c "COMMIT" >/dev/null &
+LOCKED_WRITER=$!
+sleep 1
+T1="$(q "SELECT clock_timestamp()")"
+start=$SECONDS
+rc=0
+timeout 60 "$PSQL" -X -q -A -t -v ON_ERROR_STOP=1 -d "$DB" "${KEYS[@]}" -c "BEGIN" \
+	-c "LOCK TABLE report_lock IN ACCESS EXCLUSIVE MODE" -c "SELECT pg_sleep(3)" \
+	-c "SELECT length(witness.audit_report('$T0', '$T1'))" -c "COMMIT" >"$WORK/deadlock.out" 2>&1 || rc=$?
+took=$((SECONDS - start))
+wait "$LOCKED_WRITER"
+check_ok "the report waiting for a writer that waits for it fails with a deadlock ($took s, exit $rc)" \
+	"$([[ $rc == 1 && $took -lt 30 ]] && grep -q 'deadlock detected' "$WORK/deadlock.out" && echo ok || { cat "$WORK/deadlock.out"; echo "exit $rc after $took s"; })"
+check_ok "the writer then committed its entry" "$([[ $(q "SELECT count(*) FROM orders WHERE id = 101") == 1 ]] && echo ok || echo missing)"
+
+T0="$(q "SELECT clock_timestamp()")"
+"$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$DB" -c "SELECT pg_sleep(1)" -c "SELECT count(*) AS report_lock_probe FROM report_lock" >/dev/null &
+LOCKED_READER=$!
+start=$SECONDS
+rc=0
+timeout 60 "$PSQL" -X -q -A -t -v ON_ERROR_STOP=1 -d "$DB" "${KEYS[@]}" -c "BEGIN" \
+	-c "LOCK TABLE report_lock IN ACCESS EXCLUSIVE MODE" -c "SELECT pg_sleep(2)" \
+	-c "SELECT length(witness.audit_report('$T0', (SELECT a.query_start + interval '1 ms' FROM pg_catalog.pg_stat_activity a
+	     WHERE a.query LIKE '%AS report_lock_probe%' AND a.pid <> pg_catalog.pg_backend_pid())))" \
+	-c "COMMIT" >"$WORK/deadlock2.out" 2>&1 || rc=$?
+took=$((SECONDS - start))
+wait "$LOCKED_READER"
+check_ok "the report polling for a statement that waits for its lock fails with a deadlock ($took s, exit $rc)" \
+	"$([[ $rc == 1 && $took -lt 30 ]] && grep -q 'deadlock detected' "$WORK/deadlock2.out" && echo ok || { cat "$WORK/deadlock2.out"; echo "exit $rc after $took s"; })"
+
 finish audit_report

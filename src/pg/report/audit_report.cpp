@@ -8,6 +8,9 @@ extern "C" {
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "storage/latch.h"
+#include "storage/lmgr.h"
+#include "utils/array.h"
+#include "utils/fmgrprotos.h"
 #include "utils/backend_status.h"
 #include "utils/snapmgr.h"
 #include "utils/wait_event.h"
@@ -94,10 +97,16 @@ void refuse_unfinished_period(int64 from, int64 until, int64 now)
 		                errhint("Pass until => NULL for a report up to now, or wait until the period is over.")));
 }
 
-// Whether another session of this database may still commit entries dated before until: its
-// transaction wrote (has a transaction id) and began before until, or a statement of it that began
-// before until is running (it may write yet, dated at its start).
-bool open_writer_before(TimestampTz until)
+// A session of this database that may still commit entries dated before until: its transaction
+// wrote (has a transaction id) and began before until, or a statement of it that began before until
+// is running (it may write yet, dated at its start).
+struct OpenWriter {
+	int pid = 0;
+	TransactionId xid = InvalidTransactionId; // invalid: a running statement that has not written yet
+};
+
+// The first open writer before until, or pid 0 when there is none.
+OpenWriter open_writer_before(TimestampTz until)
 {
 	pgstat_clear_backend_activity_snapshot();
 	const int n = pgstat_fetch_stat_numbackends();
@@ -108,19 +117,52 @@ bool open_writer_before(TimestampTz until)
 		const PgBackendStatus &b = local->backendStatus;
 		if (b.st_procpid <= 0 || b.st_procpid == MyProcPid || b.st_databaseid != MyDatabaseId)
 			continue;
-		if ((TransactionIdIsValid(local->backend_xid) && b.st_xact_start_timestamp < until) ||
-		    (b.st_state == STATE_RUNNING && b.st_activity_start_timestamp < until))
-			return true;
+		if (TransactionIdIsValid(local->backend_xid) && b.st_xact_start_timestamp < until)
+			return OpenWriter{b.st_procpid, local->backend_xid};
+		if (b.st_state == STATE_RUNNING && b.st_activity_start_timestamp < until)
+			return OpenWriter{b.st_procpid, InvalidTransactionId};
 	}
-	return false;
+	return OpenWriter{};
+}
+
+// A statement the report polls for cannot end while it waits for a lock this transaction holds: that is
+// a deadlock the lock manager cannot see (the report waits on no lock), so it is reported as one.
+void refuse_waiting_on_us(int pid)
+{
+	ArrayType *blockers = DatumGetArrayTypeP(DirectFunctionCall1(pg_blocking_pids, Int32GetDatum(pid)));
+	Datum *pids;
+	int count;
+	deconstruct_array(blockers, INT4OID, sizeof(int32), true, TYPALIGN_INT, &pids, nullptr, &count);
+	for (int i = 0; i < count; i++)
+		if (DatumGetInt32(pids[i]) == MyProcPid)
+			ereport(ERROR, (errcode(ERRCODE_T_R_DEADLOCK_DETECTED), errmsg("deadlock detected"),
+			                errdetail("The report waits for the statement of process %d to end, and that statement "
+			                          "waits for a lock this transaction holds.",
+			                          pid),
+			                errhint("Make the report in a transaction that holds no locks on tracked tables.")));
+}
+
+// Waits for one open writer: on its transaction's lock when it has written, so that the lock
+// manager's deadlock detector sees the wait (the last session's latch polling hung for good when the
+// writer waited for a lock the report's own transaction held); otherwise polls its statement.
+void wait_for(const OpenWriter &w)
+{
+	if (TransactionIdIsValid(w.xid)) {
+		XactLockTableWait(w.xid, nullptr, nullptr, XLTW_None);
+		return;
+	}
+	refuse_waiting_on_us(w.pid);
+	(void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 100, PG_WAIT_EXTENSION);
+	ResetLatch(MyLatch);
 }
 
 // A period that has ended may still get entries: a transaction open across its end commits them
 // later, dated when their statements began (the review of the check made a report of a period over
 // by the clock while a transaction that had written in it slept, and the report said "no entries",
-// valid). So the report waits for those transactions (cancellable, and statement_timeout applies),
-// and refuses while a prepared transaction, which may hold such entries for good, exists. An open
-// end is the time the report is made: what is committed then.
+// valid). So the report waits for those transactions (cancellable, statement_timeout and
+// lock_timeout apply, and a deadlock with them is detected), and refuses while a prepared
+// transaction, which may hold such entries for good, exists. An open end is the time the report is
+// made: what is committed then.
 // Returns whether it waited: the statement's snapshot does not see what they committed.
 bool wait_for_open_writers(int64 until_unix_us)
 {
@@ -141,16 +183,15 @@ bool wait_for_open_writers(int64 until_unix_us)
 	}
 	SPI_finish();
 	const TimestampTz until = (TimestampTz)(until_unix_us - kUnixToPostgresEpochUs);
-	if (IsolationUsesXactSnapshot() && open_writer_before(until))
+	if (IsolationUsesXactSnapshot() && open_writer_before(until).pid != 0)
 		ereport(ERROR, (errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
 		                errmsg("a transaction still open may add entries to the report's period"),
 		                errdetail("The report would wait for it, but this transaction's snapshot would not see what it commits."),
 		                errhint("Make the report at READ COMMITTED.")));
 	bool waited = false;
-	while (open_writer_before(until)) {
+	for (OpenWriter w = open_writer_before(until); w.pid != 0; w = open_writer_before(until)) {
 		waited = true;
-		(void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 100, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
+		wait_for(w);
 		CHECK_FOR_INTERRUPTS();
 	}
 	return waited;
