@@ -622,7 +622,7 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 			DETAIL = format('It has %s bytes; at most 1024 are allowed.', octet_length(reason));
 	END IF;
 	-- Legal holds are checked once the entries to erase are known (witness._check_erasure_allowed).
-	PERFORM witness._check_capture_complete('cannot erase a data subject'); PERFORM witness._check_subject_readable('cannot erase the subject''s entries'); PERFORM witness._check_utf8(reason, 'reason');
+	PERFORM witness._check_not_collector('erasure'); PERFORM witness._check_capture_complete('cannot erase a data subject'); PERFORM witness._check_subject_readable('cannot erase the subject''s entries'); PERFORM witness._check_utf8(reason, 'reason');
 	-- The erased entries' lookup rows lose their keys (witness._lookup_forget_keys()): a statement
 	-- that sees the rows lookup maintenance committed meanwhile, which a transaction snapshot would not.
 	IF current_setting('transaction_isolation') <> 'read committed' THEN
@@ -1083,6 +1083,12 @@ BEGIN
 			THEN 'equal numbers of this type can be written in more than one way (1, 1.0, 1e0), and only one of them matches'
 		WHEN typ IN ('pg_catalog.json'::pg_catalog.regtype, 'pg_catalog.jsonb'::pg_catalog.regtype) THEN 'equal JSON values can be written in more than one way'
 		WHEN (SELECT t.typname FROM pg_catalog.pg_type t WHERE t.oid = typ) = 'citext' THEN 'citext compares without case, but a subject is matched by its exact text'
+		-- What remains is an allowlist: an attack review retyped the column to bytea (the application's
+		-- text literals still fit, but the captured subject became their hex form), text[] and name.
+		WHEN typ NOT IN ('pg_catalog.text'::pg_catalog.regtype, 'pg_catalog.varchar'::pg_catalog.regtype,
+		                 'pg_catalog.int2'::pg_catalog.regtype, 'pg_catalog.int4'::pg_catalog.regtype,
+		                 'pg_catalog.int8'::pg_catalog.regtype, 'pg_catalog.uuid'::pg_catalog.regtype)
+			THEN 'only text, varchar, smallint, integer, bigint and uuid values print as the text an application wrote'
 	END;
 	IF why IS NOT NULL THEN
 		RAISE EXCEPTION 'subject column "%" of % cannot be of type %', subject_column, target, pg_catalog.format_type(typ, NULL)
@@ -1092,11 +1098,13 @@ BEGIN
 			                    target, format(CASE WHEN typ = 'pg_catalog.bpchar'::pg_catalog.regtype THEN 'rtrim(%I)'
 			                                        WHEN typ IN ('pg_catalog.json'::pg_catalog.regtype, 'pg_catalog.jsonb'::pg_catalog.regtype) THEN '%I ->> ''email'''
 			                                        WHEN why LIKE 'citext%%' THEN 'lower(%I::text)'
+			                                        WHEN typ = 'pg_catalog.bytea'::pg_catalog.regtype THEN 'convert_from(%I, ''UTF8'')'
+			                                        WHEN why LIKE 'only %%' THEN '%I::text'
 			                                        ELSE 'trim_scale(%I::numeric)::text' END, subject_column));
 	END IF;
 END
 $$;
-COMMENT ON FUNCTION witness._check_subject_type(regclass, text) IS 'internal: refuses a subject column whose values a subject''s exact text would miss (character(n), floating point and numeric, money, json, citext)';
+COMMENT ON FUNCTION witness._check_subject_type(regclass, text) IS 'internal: refuses a subject column whose values a subject''s exact text would miss (any type but text, varchar, smallint, integer, bigint and uuid, or a domain over one)';
 REVOKE ALL ON FUNCTION witness._check_subject_type(regclass, text) FROM PUBLIC;
 
 -- The lines of one export, all read with one snapshot (the function is STABLE). Every entry whose
@@ -4206,37 +4214,55 @@ COMMENT ON TRIGGER witness_insert_only_by_pg_witness ON witness.collector IS 'pg
 -- rotate_master_key() into witness.key_rotation (the payloads are the source's, sealed under its key).
 -- A collector as the sealer decides (src/pg/common/collector_mode.hpp): a row beside tracked tables is
 -- forged and stops nothing.
-CREATE FUNCTION witness._refuse_in_collector() RETURNS trigger
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+CREATE FUNCTION witness._check_not_collector(what text) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	source text := (SELECT c.source FROM witness.collector c);
 BEGIN
 	IF source IS NULL OR EXISTS (SELECT 1 FROM witness.tracked_table) THEN
-		RETURN NULL;
+		RETURN;
 	END IF;
-	IF TG_TABLE_NAME = 'tracked_table' THEN
+	IF what = 'tracked_table' THEN
 		RAISE EXCEPTION 'cannot track tables in a pg_witness collector'
 			USING ERRCODE = 'object_not_in_prerequisite_state',
 			      DETAIL = format('This database holds the trail of %s, shipped by logical replication; it captures nothing of its own.', source),
 			      HINT = 'Track the tables in the source database.';
-	ELSIF TG_TABLE_NAME = 'erasure' THEN
+	ELSIF what = 'erasure' THEN
 		RAISE EXCEPTION 'cannot erase in a pg_witness collector'
 			USING ERRCODE = 'object_not_in_prerequisite_state',
 			      DETAIL = format('This database holds the trail of %s; an erasure here would be in no chain.', source),
 			      HINT = 'Erase in the source database: the erasure ships and is applied here too.';
-	ELSIF TG_TABLE_NAME IN ('retention_rule', 'retention_run') THEN
-		RAISE EXCEPTION 'cannot apply retention in a pg_witness collector'
+	ELSIF what IN ('retention_rule', 'retention_run') THEN
+		RAISE EXCEPTION 'cannot % in a pg_witness collector', CASE what WHEN 'retention_rule' THEN 'set retention rules' ELSE 'apply retention' END
 			USING ERRCODE = 'object_not_in_prerequisite_state',
 			      DETAIL = format('This database holds the trail of %s; entries pruned here would be missing from its chain.', source),
 			      HINT = 'Set retention rules in the source database. Its retention runs do not ship: the central copy keeps every entry.';
+	ELSIF what = 'legal_hold' THEN
+		-- An attack review placed holds here: shown in force, in no chain, and the source's erasures,
+		-- applied here as they ship, emptied the held entries all the same.
+		RAISE EXCEPTION 'cannot place or release legal holds in a pg_witness collector'
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      DETAIL = format('This database holds the trail of %s: the erasures of the source are applied here as they ship, whatever a hold here says.', source),
+			      HINT = 'Place the hold in the source database: an erasure it refuses there never reaches this copy.';
 	END IF;
 	RAISE EXCEPTION 'cannot rotate the master key in a pg_witness collector'
 		USING ERRCODE = 'object_not_in_prerequisite_state',
 		      DETAIL = format('The payloads here are those of %s, sealed under its master key.', source);
 END
 $$;
-COMMENT ON FUNCTION witness._refuse_in_collector() IS 'internal: guard trigger that refuses tracking, erasures, key rotations and retention in a collector';
+COMMENT ON FUNCTION witness._check_not_collector(text) IS 'internal: refuses in a collector what would change the source''s trail there (what: the table the action writes: tracked_table, erasure, retention_rule, retention_run, legal_hold, key_rotation)';
+REVOKE ALL ON FUNCTION witness._check_not_collector(text) FROM PUBLIC;
+
+CREATE FUNCTION witness._refuse_in_collector() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM witness._check_not_collector(TG_TABLE_NAME);
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION witness._refuse_in_collector() IS 'internal: guard trigger that refuses tracking, erasures, key rotations, retention and legal holds in a collector';
 CREATE TRIGGER witness_not_in_collector BEFORE INSERT ON witness.tracked_table
 	FOR EACH STATEMENT EXECUTE FUNCTION witness._refuse_in_collector();
 ALTER TABLE witness.tracked_table ENABLE ALWAYS TRIGGER witness_not_in_collector;
@@ -4900,6 +4926,12 @@ CREATE TRIGGER witness_not_in_collector BEFORE INSERT ON witness.retention_run
 ALTER TABLE witness.retention_run ENABLE ALWAYS TRIGGER witness_not_in_collector;
 COMMENT ON TRIGGER witness_not_in_collector ON witness.retention_rule IS 'pg_witness: no retention rules in a collector (docs/central.md)';
 COMMENT ON TRIGGER witness_not_in_collector ON witness.retention_run IS 'pg_witness: no retention runs in a collector (docs/central.md)';
+-- Nor legal holds: the source's erasures are applied in a collector as they ship, whatever a hold
+-- there says (an attack review's holds there showed in force and held nothing).
+CREATE TRIGGER witness_not_in_collector BEFORE INSERT ON witness.legal_hold
+	FOR EACH STATEMENT EXECUTE FUNCTION witness._refuse_in_collector();
+ALTER TABLE witness.legal_hold ENABLE ALWAYS TRIGGER witness_not_in_collector;
+COMMENT ON TRIGGER witness_not_in_collector ON witness.legal_hold IS 'pg_witness: no legal holds in a collector: hold in the source (docs/central.md)';
 
 -------------------------------------------------------------------------------
 -- Retention drops wholly expired partitions (docs/retention.md, "Dropping whole partitions";

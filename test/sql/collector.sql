@@ -61,6 +61,9 @@ SELECT * FROM witness.seal();
 SELECT witness.erase_subject('ann@example.com', 'GDPR Art. 17 request #1');
 SELECT witness.set_retention('internal', interval '1 day');
 SELECT * FROM witness.apply_retention();
+-- Legal holds too (an attack review: shown in force, and the shipped erasures emptied what they held).
+SELECT witness.hold('case 1', 'litigation');
+SELECT witness.hold('case 2', 'litigation', subject => 'ann@example.com');
 SELECT witness.publish_trail();
 UPDATE witness.collector SET source = 'x';
 DELETE FROM witness.collector;

@@ -96,6 +96,11 @@ ALTER TABLE subject_later OWNER TO track_owner;
 SELECT witness.track('subject_later', subject_column => 'email', encrypt => false);
 SET ROLE track_owner;
 ALTER TABLE subject_later ALTER COLUMN email TYPE character(30);
+-- Nor to a type whose text is not what the application wrote (an attack review: bytea, whose text
+-- literals the application still wrote, captured the hex form; text[] and name were taken too).
+ALTER TABLE subject_later ALTER COLUMN email TYPE bytea USING convert_to(email, 'UTF8');
+ALTER TABLE subject_later ALTER COLUMN email TYPE text[] USING ARRAY[email];
+ALTER TABLE subject_later ALTER COLUMN email TYPE name;
 ALTER TABLE subject_later ALTER COLUMN email TYPE varchar(200);
 RESET ROLE;
 SELECT format_type(atttypid, atttypmod) AS email_type FROM pg_attribute WHERE attrelid = 'subject_later'::regclass AND attname = 'email';
