@@ -6519,25 +6519,49 @@ $$;
 COMMENT ON FUNCTION witness._export_anonymised(jsonb, text, text, bigint, bytea) IS 'internal: a row key or values of an entry with the values of classified columns replaced by keyed pseudonyms, for an anonymised witness.export()';
 
 -- v with the value of field f replaced by its keyed pseudonym (as witness._export_anonymised() makes
--- them: a string by its text, anything else by its JSON text); null, absent or "***" stays.
+-- them: a string by its text, anything else by its JSON text); null, absent or "***" stays. f NULL:
+-- every field.
 CREATE FUNCTION witness._export_pseudonymised_field(v jsonb, f text, key bytea) RETURNS jsonb
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
-AS $$ SELECT CASE WHEN v IS NULL OR pg_catalog.jsonb_typeof(v) <> 'object' OR NOT v ? f
-                       OR pg_catalog.jsonb_typeof(v -> f) = 'null' OR v -> f = '"***"'::jsonb THEN v
+AS $$ SELECT CASE WHEN v IS NULL OR pg_catalog.jsonb_typeof(v) <> 'object' THEN v
+                  WHEN f IS NULL THEN COALESCE((SELECT pg_catalog.jsonb_object_agg(x.key,
+                           CASE WHEN pg_catalog.jsonb_typeof(x.value) = 'null' OR x.value = '"***"'::jsonb THEN x.value
+                                ELSE pg_catalog.to_jsonb(witness._export_pseudonym($3, CASE pg_catalog.jsonb_typeof(x.value)
+                                         WHEN 'string' THEN x.value #>> '{}' ELSE x.value::text END)) END)
+                       FROM pg_catalog.jsonb_each(v) x), '{}')
+                  WHEN NOT v ? f OR pg_catalog.jsonb_typeof(v -> f) = 'null' OR v -> f = '"***"'::jsonb THEN v
                   ELSE pg_catalog.jsonb_set(v, ARRAY[f], pg_catalog.to_jsonb(witness._export_pseudonym(key,
                            CASE pg_catalog.jsonb_typeof(v -> f) WHEN 'string' THEN v ->> f ELSE (v -> f)::text END))) END $$;
-COMMENT ON FUNCTION witness._export_pseudonymised_field(jsonb, text, bytea) IS 'internal: a row key or values with one field''s value replaced by its keyed pseudonym, for an anonymised witness.export()';
+COMMENT ON FUNCTION witness._export_pseudonymised_field(jsonb, text, bytea) IS 'internal: a row key or values with one field''s value (f NULL: every field''s) replaced by its keyed pseudonym, for an anonymised witness.export()';
 
--- The subject column of the configuration that describes entry id, for an anonymised export of a
--- table that is not masked (classified internal, its subject column untagged): its value is the
--- subject, which the export pseudonymises, and stayed in clear in the values (an attack review).
--- SECURITY DEFINER: reads witness.tracked_table.
-CREATE FUNCTION witness._export_subject_column(schema_name text, table_name text, id bigint) RETURNS text
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-AS $$ SELECT t.subject_column FROM witness.tracked_table t
-      WHERE t.schema_name = _export_subject_column.schema_name AND t.table_name = _export_subject_column.table_name
-        AND t.names_since < _export_subject_column.id $$;
-COMMENT ON FUNCTION witness._export_subject_column(text, text, bigint) IS 'internal: the subject column of the configuration that describes an entry, whose value an anonymised witness.export() pseudonymises in every table';
+-- The fields that hold the subject in entry id, for an anonymised export of a table that is not
+-- masked (classified internal, its subject column untagged): its value is the subject, which the
+-- export pseudonymises, and stayed in clear in the values (an attack review). ARRAY[column] when the
+-- table's configuration describes the entry; '{}' (every field) when it does not but names a subject
+-- column: the entry is older than a rename of the table or of a column, whose name then is not kept
+-- (a review renamed the subject column and back, and every older entry showed the subject's address
+-- beside its pseudonym); NULL when no subject column is known. SECURITY DEFINER: reads
+-- witness.tracked_table.
+CREATE FUNCTION witness._export_subject_column(schema_name text, table_name text, id bigint) RETURNS text[]
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	t witness.tracked_table;
+BEGIN
+	SELECT * INTO t FROM witness.tracked_table x
+	WHERE x.schema_name = _export_subject_column.schema_name AND x.table_name = _export_subject_column.table_name;
+	IF FOUND AND t.names_since < id THEN
+		RETURN CASE WHEN t.subject_column IS NOT NULL THEN ARRAY[t.subject_column] END;
+	END IF;
+	IF (FOUND AND t.subject_column IS NOT NULL)
+	   OR EXISTS (SELECT FROM witness.tracked_table x WHERE x.subject_column IS NOT NULL
+	              AND x.former_names @> jsonb_build_array(jsonb_build_array(_export_subject_column.schema_name, _export_subject_column.table_name))) THEN
+		RETURN '{}';
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION witness._export_subject_column(text, text, bigint) IS 'internal: the fields of an entry whose values an anonymised witness.export() pseudonymises as its subject''s, in every table: the configuration''s subject column, every field (empty array) when the configuration does not describe the entry, NULL when none is known';
 
 -- An SD-PARAM value of RFC 5424: '"', '\' and ']' escaped with a backslash.
 CREATE FUNCTION witness._syslog_param(v text) RETURNS text
@@ -6556,7 +6580,7 @@ DECLARE
 	subject text := l.subject;
 	old_values jsonb := l.old_values;
 	new_values jsonb := l.new_values;
-	subject_column text;
+	subject_columns text[];
 	doc json;
 BEGIN
 	IF key IS NOT NULL THEN
@@ -6568,12 +6592,16 @@ BEGIN
 			old_values := witness._export_anonymised(old_values, l.schema_name, l.table_name, l.id, key);
 			new_values := witness._export_anonymised(new_values, l.schema_name, l.table_name, l.id, key);
 		ELSE
-			-- Not masked: only the subject column's value, as the subject itself (same pseudonym).
-			subject_column := witness._export_subject_column(l.schema_name, l.table_name, l.id);
-			IF subject_column IS NOT NULL THEN
-				row_key := witness._export_pseudonymised_field(row_key, subject_column, key);
-				old_values := witness._export_pseudonymised_field(old_values, subject_column, key);
-				new_values := witness._export_pseudonymised_field(new_values, subject_column, key);
+			-- Not masked: only the subject column's value, as the subject itself (same pseudonym); every
+			-- value of an entry with a subject whose column is not known (NULL: every field).
+			subject_columns := witness._export_subject_column(l.schema_name, l.table_name, l.id);
+			IF subject_columns IS NULL AND l.subject IS NOT NULL THEN
+				subject_columns := '{}';
+			END IF;
+			IF subject_columns IS NOT NULL THEN
+				row_key := witness._export_pseudonymised_field(row_key, subject_columns[1], key);
+				old_values := witness._export_pseudonymised_field(old_values, subject_columns[1], key);
+				new_values := witness._export_pseudonymised_field(new_values, subject_columns[1], key);
 			END IF;
 		END IF;
 	END IF;

@@ -161,7 +161,20 @@ SELECT x::jsonb ->> 'operation' AS op, x::jsonb ->> 'subject' = x::jsonb -> 'new
        x ~ 'mia@' AS address_in_clear
 FROM witness.export('jsonl', table_name => 'members', anonymise => true, pseudonym_key => '\x00112233445566778899aabbccddeeff') x
 ORDER BY (x::jsonb ->> 'entry_id')::bigint;
+-- The subject column renamed, and back: which column held the subject in the older entries is not
+-- known any more, so all their values are pseudonymised (an attack review found the address in clear
+-- beside its pseudonym in every older entry); the newer entries are as before.
+ALTER TABLE members RENAME COLUMN email TO mail;
+ALTER TABLE members RENAME COLUMN mail TO email;
+INSERT INTO members VALUES (2, 'max@example.org', 'pro');
+SELECT x::jsonb ->> 'operation' AS op, x::jsonb -> 'new_values' ->> 'plan' AS plan,
+       x::jsonb -> 'old_values' ->> 'email' LIKE 'anon:%' AS old_pseudonymised, x ~ '(mia|max)@' AS address_in_clear
+FROM witness.export('jsonl', table_name => 'members', anonymise => true, pseudonym_key => '\x00112233445566778899aabbccddeeff') x
+ORDER BY (x::jsonb ->> 'entry_id')::bigint;
 SELECT witness.untrack('members');
+-- No longer tracked: every value of an entry with a subject.
+SELECT count(*) AS lines, count(*) FILTER (WHERE x ~ '(mia|max)@') AS lines_with_an_address
+FROM witness.export('jsonl', table_name => 'members', anonymise => true, pseudonym_key => '\x00112233445566778899aabbccddeeff') x;
 DROP TABLE members;
 
 -- Encrypted: base64 lines of 64 characters, "Salted__" first (U2FsdGVkX1), a fresh salt each time.
