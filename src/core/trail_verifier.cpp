@@ -248,11 +248,14 @@ void TrailVerifier::add_payload(int64_t id, uint64_t xid, PayloadState state, st
 }
 
 // A record whose own entry no block seals, when only sealed records count (sealed_records_only()).
+// Also, in the database, a record no seal can take (xids_assigned_below()).
 bool TrailVerifier::unsealed(const std::optional<RecordEntry> &entry)
 {
-	if (!sealed_records_only_ || !is_last_ || !entry)
+	if (!is_last_ || !entry || (!sealed_records_only_ && unassigned_from_ == 0))
 		return false;
 	const int at = locate(entry->id, entry->xid);
+	if (!sealed_records_only_ && !unassigned(at, entry->xid))
+		return false;
 	if (at != -1 && at != kEraEnded)
 		return false;
 	unsealed_records_++;
@@ -294,6 +297,13 @@ void TrailVerifier::add_entry(int64_t id, uint64_t xid, const Hash &stored, cons
 		return;
 	}
 	if (at < 0) {
+		if (unassigned(at, xid)) {
+			if (pass_ == 0)
+				settled_problems_.push_back({ProblemKind::EntryInserted, 0, id,
+				                             "its transaction id " + std::to_string(xid) +
+				                                 " has not been assigned in this cluster yet: no block can seal it"});
+			return;
+		}
 		if ((is_last_ || at == kEraEnded) && pass_ == 0) {
 			pending_++;
 			note_unchecked(id, xid);

@@ -96,6 +96,12 @@ class TrailVerifier
 	// the sealer seals every committed record, so witness.verify() takes pending ones.) Call before the
 	// first add_entry; needs is_last.
 	void sealed_records_only() { sealed_records_only_ = true; }
+	// For the database's own trail: the cluster's next transaction id. A pending entry of the current
+	// era whose xid is at or above it was written by no transaction of this cluster: no seal ever takes
+	// it (an attack review forged an erasure record so, which stayed pending and explained a payload
+	// removed by hand). It is reported (entry inserted), and a record in it is not evidence. Not for a
+	// collector, whose entries carry another cluster's ids. Call before the first add_entry.
+	void xids_assigned_below(uint64_t next_xid) { unassigned_from_ = next_xid; }
 	// For a report from a file: the entries this verification does not check (pending, or placed
 	// before the range), as (id, xid), collected for unchecked_entries() (a review's forged pending
 	// lines filled a signed report's sections).
@@ -262,6 +268,8 @@ class TrailVerifier
 	size_t budget_left_ = Limits().search_hash_budget;
 	bool finished_ = false;
 	bool sealed_records_only_ = false;
+	uint64_t unassigned_from_ = 0; // xids_assigned_below(); 0: not known
+	bool unassigned(int at, uint64_t xid) const { return unassigned_from_ != 0 && is_last_ && at == -1 && xid >= unassigned_from_; }
 	bool collect_unchecked_ = false;
 	std::vector<std::pair<int64_t, uint64_t>> unchecked_;
 	void note_unchecked(int64_t id, uint64_t xid); // an entry this verification does not check

@@ -179,6 +179,28 @@ FROM witness.entry e WHERE id = :cy;
 SELECT witness.erase_subject('cy@erasure.example', 'GDPR Art. 17 request #5') AS erased;
 SELECT tampered_entry_ids = ARRAY[:cy]::bigint[] AS names_cy FROM witness.erasure WHERE reason = 'GDPR Art. 17 request #5';
 ROLLBACK;
+-- Tampering 6: a payload removed by hand, explained by a forged erasure record whose transaction id
+-- this cluster has not reached. No seal would ever take it; it stayed pending, and verify() took it as
+-- evidence (an attack review). Now its entry is reported, and the payload as removed.
+INSERT INTO customer VALUES (31, 'dee@erasure.example', 'basic');
+SELECT count(*) AS sealed FROM witness.seal();
+SELECT id AS dee FROM witness.entry WHERE subject = 'dee@erasure.example' \gset
+SELECT id AS rec FROM witness.entry WHERE table_name = 'erasure' AND new_values ->> 'reason' = 'GDPR Art. 17 request #1' \gset
+BEGIN;
+ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only, DISABLE TRIGGER witness_insert_only_by_capture;
+UPDATE witness.entry e SET commitment = sha256('\x03'::bytea || e.salt || witness.entry_payload_bytes(e)) WHERE id = :dee;
+UPDATE witness.entry SET row_key = NULL, subject = NULL, old_values = NULL, new_values = NULL, salt = NULL, erasure_id = 7
+WHERE id = :dee;
+INSERT INTO witness.entry SELECT * FROM witness.entry WHERE id = :rec;
+UPDATE witness.entry SET id = :dee + 1000, xid = '4611686018427387904', row_key = '{"erasure_id":7}',
+       new_values = (new_values::jsonb || jsonb_build_object('erasure_id', 7, 'entry_ids', '{' || :dee || '}'))::json
+WHERE id = :rec AND ctid = (SELECT max(ctid) FROM witness.entry WHERE id = :rec);
+UPDATE witness.entry e SET commitment = sha256('\x03'::bytea || e.salt || witness.entry_payload_bytes(e)) WHERE id = :dee + 1000;
+UPDATE witness.entry e SET leaf_hash = witness.entry_leaf_hash(e) WHERE id = :dee + 1000;
+ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_append_only, ENABLE ALWAYS TRIGGER witness_insert_only_by_capture;
+SELECT status, problem, entry_id - :dee AS entry, regexp_replace(detail, '[0-9]{6,}', 'N', 'g') AS detail
+FROM witness.verify(:base + 1);
+ROLLBACK;
 DROP ROLE erasure_nobody;
 
 -- Any role that can connect could take the advisory locks pg_witness used to take, and hold them:

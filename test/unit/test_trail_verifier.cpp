@@ -1130,6 +1130,38 @@ TEST(TrailVerifier, PendingRecordsAreNoEvidenceForAFile)
 	EXPECT_EQ(database.entries_erased, 1);
 }
 
+// In the database, a pending record whose transaction id the cluster has not reached is no seal's to
+// take (an attack review's forged record stayed pending for good and explained a payload removed by
+// hand): its entry is reported as inserted, and it is no evidence.
+TEST(TrailVerifier, PendingRecordsOfUnassignedXidsAreNoEvidence)
+{
+	const Trail t = standard_trail();
+	auto run = [&](uint64_t next_xid) {
+		TrailVerifier v(nullptr, t.blocks, true, 3);
+		v.xids_assigned_below(next_xid);
+		v.add_erasure_record(7, {20}, {}, RecordEntry{120, 108});
+		for (const Row &r : t.rows) {
+			v.add_entry(r.id, r.xid, r.stored, leaf_of(r.id, r.xid, r.content));
+			v.add_payload(r.id, r.xid, r.id == 20 ? PayloadState::Erased : PayloadState::Intact,
+			              r.id == 20 ? std::optional<int64_t>(7) : std::nullopt);
+		}
+		return v.finish();
+	};
+	const VerifyReport assigned = run(110);
+	EXPECT_EQ(assigned.status, "valid") << details(assigned);
+	EXPECT_EQ(assigned.entries_erased, 1);
+	const VerifyReport unassigned = run(108);
+	EXPECT_EQ(unassigned.status, "tampered");
+	bool inserted = false, removed = false;
+	for (const Problem &p : unassigned.problems) {
+		inserted |= p.kind == ProblemKind::EntryInserted && p.entry_id == 120 &&
+		            p.detail.find("has not been assigned") != std::string::npos;
+		removed |= p.kind == ProblemKind::PayloadRemoved && p.entry_id == 20;
+	}
+	EXPECT_TRUE(inserted) << details(unassigned);
+	EXPECT_TRUE(removed) << details(unassigned);
+}
+
 // A range that ends before the newest block reads only its own entries, and the records of an erasure
 // or a retention run lie after it: missing_records() names what the range's erased and pruned entries
 // still lack (never an erasure or run already added, nor one outside the range), so that

@@ -123,7 +123,23 @@ void verifier_add_payload(VerifierHandle *v, int64 id, uint64 xid, PayloadCheck 
 	         });
 }
 
-int64 verifier_add_erasure_record(VerifierHandle *v, const char *new_values, size_t len)
+namespace
+{
+std::optional<RecordEntry> record_entry(int64 entry_id, uint64 xid)
+{
+	if (entry_id == 0)
+		return std::nullopt;
+	return RecordEntry{entry_id, xid};
+}
+} // namespace
+
+void verifier_xids_assigned_below(VerifierHandle *v, uint64 next_xid)
+{
+	run_core(ERRCODE_INTERNAL_ERROR, "pg_witness verification failed to start",
+	         [&] { v->verifier->xids_assigned_below(next_xid); });
+}
+
+int64 verifier_add_erasure_record(VerifierHandle *v, int64 entry_id, uint64 xid, const char *new_values, size_t len)
 {
 	int64 id = 0;
 	run_core(ERRCODE_INTERNAL_ERROR, "pg_witness verification failed to read an erasure", [&] {
@@ -134,7 +150,8 @@ int64 verifier_add_erasure_record(VerifierHandle *v, const char *new_values, siz
 			return; // not an erasure record: it erases nothing
 		}
 		id = record.erasure_id;
-		v->verifier->add_erasure_record(record.erasure_id, std::move(record.entry_ids), std::move(record.tampered_entry_ids));
+		v->verifier->add_erasure_record(record.erasure_id, std::move(record.entry_ids), std::move(record.tampered_entry_ids),
+		                                record_entry(entry_id, xid));
 	});
 	return id;
 }
@@ -151,7 +168,7 @@ void verifier_add_pruned(VerifierHandle *v, int64 block_no, int64 run_id, bool w
 	});
 }
 
-int64 verifier_add_retention_record(VerifierHandle *v, const char *new_values, size_t len)
+int64 verifier_add_retention_record(VerifierHandle *v, int64 entry_id, uint64 xid, const char *new_values, size_t len)
 {
 	int64 id = 0;
 	run_core(ERRCODE_INTERNAL_ERROR, "pg_witness verification failed to read a retention run", [&] {
@@ -162,7 +179,7 @@ int64 verifier_add_retention_record(VerifierHandle *v, const char *new_values, s
 			return; // not a retention record: it names nothing
 		}
 		id = record.run_id;
-		v->verifier->add_retention_record(record);
+		v->verifier->add_retention_record(record, record_entry(entry_id, xid));
 	});
 	return id;
 }

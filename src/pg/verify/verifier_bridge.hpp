@@ -63,14 +63,17 @@ void verifier_add_payload(VerifierHandle *v, int64 id, uint64 xid, PayloadCheck 
 // An erasure entry's new_values (canonical JSON text); a text that is not one is ignored, and the
 // entries it would have named are then reported as removed without a record. Returns the erasure id
 // (0: not a record).
-int64 verifier_add_erasure_record(VerifierHandle *v, const char *new_values, size_t len);
+// entry_id and xid: the record's own entry (entry_id 0: not known, for a record read after the range).
+int64 verifier_add_erasure_record(VerifierHandle *v, int64 entry_id, uint64 xid, const char *new_values, size_t len);
 // Retention: a row of witness.pruned_leaf, what run run_id kept of block_no's pruned entries (n ids
 // and nhashes 32-byte hashes back to back; none when whole).
 void verifier_add_pruned(VerifierHandle *v, int64 block_no, int64 run_id, bool whole, const int64 *ids, int n,
                          const uint8_t *hashes, int nhashes);
 // A retention run entry's new_values (canonical JSON text); a text that is not one is ignored, and
 // the rows it would have named are then reported. Returns the run id (0: not a record).
-int64 verifier_add_retention_record(VerifierHandle *v, const char *new_values, size_t len);
+int64 verifier_add_retention_record(VerifierHandle *v, int64 entry_id, uint64 xid, const char *new_values, size_t len);
+// The cluster's next transaction id (TrailVerifier::xids_assigned_below); before the first entry.
+void verifier_xids_assigned_below(VerifierHandle *v, uint64 next_xid);
 // The erasure ids and retention run ids whose records the checks still lack
 // (TrailVerifier::missing_records), palloc'd, ascending; returns false when none is missing.
 bool verifier_missing_records(VerifierHandle *v, int64 **erasure_ids, int *n_erasures, int64 **run_ids, int *n_runs);

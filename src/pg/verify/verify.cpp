@@ -9,6 +9,7 @@
 #include "pg/common/trail_catalog.hpp"
 #include "pg/common/trail_partitions.hpp"
 #include "pg/common/sort_bytes.hpp"
+#include "pg/common/collector_mode.hpp"
 #include "pg/verify/verifier_bridge.hpp"
 #include "pg/verify/verify_trail.hpp"
 #include "pg/seal/seal_status.hpp"
@@ -446,9 +447,11 @@ bool period_has(const Period &p, int64 id)
 int64 feed_record(VerifierHandle *v, const EntryView &view)
 {
 	if (is_erasure_record(view))
-		return verifier_add_erasure_record(v, view.new_values.canonical, view.new_values.canonical_len);
+		return verifier_add_erasure_record(v, view.id, (uint64)view.xid, view.new_values.canonical,
+		                                   view.new_values.canonical_len);
 	if (is_retention_record(view))
-		return verifier_add_retention_record(v, view.new_values.canonical, view.new_values.canonical_len);
+		return verifier_add_retention_record(v, view.id, (uint64)view.xid, view.new_values.canonical,
+		                                     view.new_values.canonical_len);
 	return 0;
 }
 
@@ -877,9 +880,9 @@ void feed_cached_records(VerifierHandle *v, const LaterRecords &c, uint64 from_x
 		if (r.xid < from_xid || w->n == 0 || bsearch(&r.id, w->ids, w->n, sizeof(int64), compare_ids) == nullptr)
 			continue;
 		if (r.erasure)
-			verifier_add_erasure_record(v, r.new_values, r.len);
+			verifier_add_erasure_record(v, 0, 0, r.new_values, r.len);
 		else
-			verifier_add_retention_record(v, r.new_values, r.len);
+			verifier_add_retention_record(v, 0, 0, r.new_values, r.len);
 		wanted_found(w, r.id);
 	}
 }
@@ -1064,6 +1067,9 @@ bool verify_range(int64 first, int64 last, bool to_newest, bool for_caller, RunR
 	// the line is this cluster's: another cluster's database of the same name may write the file too.
 	if (logged.same_cluster && logged.block_no > 0 && logged.block_no <= newest)
 		verifier_set_logged_digest(v, logged.block_no, logged.hash);
+	// A pending entry with a transaction id this cluster has not reached is no seal's to take.
+	if (out->is_last && !in_collector_database(false))
+		verifier_xids_assigned_below(v, U64FromFullTransactionId(ReadNextFullTransactionId()));
 	// An era's entries may lie below an earlier era's xmin or above a later era's xmax: with eras, a
 	// range inside one era reads its era's entries by their ids and, within them, by the xid bounds
 	// (the block before it is the anchor only when of the same era); any other range reads every entry.
