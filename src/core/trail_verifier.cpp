@@ -307,6 +307,7 @@ void TrailVerifier::add_entry(int64_t id, uint64_t xid, const Hash &stored, cons
 		if ((is_last_ || at == kEraEnded) && pass_ == 0) {
 			pending_++;
 			note_unchecked(id, xid);
+			check_unique(id, 0);
 		}
 		return;
 	}
@@ -316,6 +317,8 @@ void TrailVerifier::add_entry(int64_t id, uint64_t xid, const Hash &stored, cons
 		return; // sealed before the range
 	}
 	Block &block = blocks_[static_cast<size_t>(index)];
+	if (pass_ == 0)
+		check_unique(id, block.stored.header.block_no);
 	if (block.state == State::Stream) {
 		Stream &s = *block.stream;
 		if (block.streamed == 0)
@@ -352,6 +355,15 @@ void TrailVerifier::add_entry(int64_t id, uint64_t xid, const Hash &stored, cons
 		encoding_bytes_ += encoding.size();
 	}
 	block.members.push_back(Member{id, stored, alt, partial, enc});
+}
+
+// Ids come from one sequence: a second entry with an id met before was inserted (one of the two).
+void TrailVerifier::check_unique(int64_t id, int64_t block_no)
+{
+	if (!ids_->insert(id))
+		settled_problems_.push_back({ProblemKind::EntryInserted, block_no, id,
+		                             "another entry of the trail has its id: ids are unique, so one of the two was "
+		                             "inserted"});
 }
 
 void TrailVerifier::add_pruned(int64_t block_no, int64_t run_id, bool whole, std::vector<int64_t> ids,
@@ -934,6 +946,13 @@ VerifyReport TrailVerifier::finish()
 	std::stable_sort(report.problems.begin(), report.problems.end(), [](const Problem &a, const Problem &b) {
 		return a.block_no < b.block_no || (a.block_no == b.block_no && a.entry_id < b.entry_id);
 	});
+	// An id met twice in one block is inserted by the block's check too: named once.
+	report.problems.erase(std::unique(report.problems.begin(), report.problems.end(),
+	                                  [](const Problem &a, const Problem &b) {
+		                                  return a.kind == ProblemKind::EntryInserted && b.kind == a.kind &&
+		                                         a.block_no == b.block_no && a.entry_id == b.entry_id;
+	                                  }),
+	                      report.problems.end());
 	report.status = report.problems.empty() ? "valid" : "tampered";
 	return report;
 }

@@ -18,6 +18,7 @@
 
 #include "block.hpp"
 #include "entry_encoding.hpp"
+#include "entry_id_set.hpp"
 #include "merkle.hpp"
 #include "payload_audit.hpp"
 #include "problem.hpp"
@@ -102,6 +103,10 @@ class TrailVerifier
 	// removed by hand). It is reported (entry inserted), and a record in it is not evidence. Not for a
 	// collector, whose entries carry another cluster's ids. Call before the first add_entry.
 	void xids_assigned_below(uint64_t next_xid) { unassigned_from_ = next_xid; }
+	// The ids met so far, shared with the verifiers of the other parts of one verification (the
+	// caller keeps it alive until finish()); by default the verifier has its own. An id met twice, in a
+	// block of the range or pending, is reported (entry inserted). Call before the first add_entry.
+	void share_ids(EntryIdSet *ids) { ids_ = ids; }
 	// For a report from a file: the entries this verification does not check (pending, or placed
 	// before the range), as (id, xid), collected for unchecked_entries() (a review's forged pending
 	// lines filled a signed report's sections).
@@ -269,6 +274,9 @@ class TrailVerifier
 	bool finished_ = false;
 	bool sealed_records_only_ = false;
 	uint64_t unassigned_from_ = 0; // xids_assigned_below(); 0: not known
+	EntryIdSet own_ids_;
+	EntryIdSet *ids_ = &own_ids_;
+	void check_unique(int64_t id, int64_t block_no);
 	bool unassigned(int at, uint64_t xid) const { return unassigned_from_ != 0 && is_last_ && at == -1 && xid >= unassigned_from_; }
 	bool collect_unchecked_ = false;
 	std::vector<std::pair<int64_t, uint64_t>> unchecked_;

@@ -197,7 +197,7 @@ UPDATE witness.entry SET id = :dee + 1000, xid = '4611686018427387904', row_key 
 WHERE id = :rec AND ctid = (SELECT max(ctid) FROM witness.entry WHERE id = :rec);
 UPDATE witness.entry e SET commitment = sha256('\x03'::bytea || e.salt || witness.entry_payload_bytes(e)) WHERE id = :dee + 1000;
 UPDATE witness.entry e SET leaf_hash = witness.entry_leaf_hash(e) WHERE id = :dee + 1000;
-ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_append_only, ENABLE ALWAYS TRIGGER witness_insert_only_by_capture;
+ALTER TABLE witness.entry ENABLE ALWAYS TRIGGER witness_append_only, ENABLE TRIGGER witness_insert_only_by_capture;
 SELECT status, problem, entry_id - :dee AS entry, regexp_replace(detail, '[0-9]{6,}', 'N', 'g') AS detail
 FROM witness.verify(:base + 1);
 ROLLBACK;

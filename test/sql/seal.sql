@@ -120,6 +120,25 @@ UPDATE witness.entry e SET leaf_hash = witness.entry_leaf_hash(e)
 WHERE id = :e_ins AND ctid = (SELECT max(ctid) FROM witness.entry WHERE id = :e_ins);
 SELECT status, problem, block_no - :base AS block, entry_id - :e_ins AS entry FROM witness.verify();
 ROLLBACK;
+-- 5d. A copy with other values and a transaction id of its own, sealed into a later block: each block
+--     checks, and both verifiers said valid (an attack review). The id met twice is named.
+INSERT INTO ledger VALUES (1001, 1, 'for 5d');
+SELECT xid AS x5d FROM witness.entry WHERE id = (SELECT max(id) FROM witness.entry) \gset
+BEGIN;
+ALTER TABLE witness.entry DISABLE TRIGGER witness_insert_only_by_capture, DISABLE TRIGGER witness_append_only;
+INSERT INTO witness.entry SELECT * FROM witness.entry WHERE id = :e_ins;
+UPDATE witness.entry SET xid = :'x5d', new_values = '{"id": 1, "amount": 999, "memo": "forged"}'
+WHERE id = :e_ins AND ctid = (SELECT max(ctid) FROM witness.entry WHERE id = :e_ins);
+UPDATE witness.entry e SET commitment = sha256('\x03'::bytea || e.salt || witness.entry_payload_bytes(e))
+WHERE id = :e_ins AND ctid = (SELECT max(ctid) FROM witness.entry WHERE id = :e_ins);
+UPDATE witness.entry e SET leaf_hash = witness.entry_leaf_hash(e)
+WHERE id = :e_ins AND ctid = (SELECT max(ctid) FROM witness.entry WHERE id = :e_ins);
+ALTER TABLE witness.entry ENABLE TRIGGER witness_insert_only_by_capture, ENABLE ALWAYS TRIGGER witness_append_only;
+SELECT entry_count AS sealed_with_the_copy FROM witness.seal();
+SELECT status, problem, block_no - :base AS block, entry_id - :e_ins AS entry FROM witness.verify();
+ROLLBACK;
+DELETE FROM ledger WHERE id = 1001;
+SELECT entry_count FROM witness.seal();
 -- 6. Two entries swap contents (their ids trade places).
 BEGIN;
 ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;

@@ -356,6 +356,35 @@ TEST(TrailVerifier, ValueChanged)
 	EXPECT_NE(r.problems[0].detail.find("after sealing"), std::string::npos);
 }
 
+// Ids come from one sequence. An attack review sealed a copy of a sealed entry, with an xid of its
+// own, into a later block: each block verified, and the trail was valid. The id met twice is named.
+TEST(TrailVerifier, RepeatedIdIsInserted)
+{
+	Trail t;
+	t.add(10, 100);
+	t.add(20, 101);
+	t.seal("100:103:");
+	t.add(30, 103);
+	t.add(20, 103); // the copy, sealed in block 2
+	t.seal("104:104:");
+	t.add(10, 104); // and one pending
+	const VerifyReport r = t.verify();
+	EXPECT_EQ(r.status, "tampered");
+	EXPECT_EQ(summary(r), (Strings{"entry inserted@0/10", "entry inserted@2/20"})) << details(r);
+	EXPECT_NE(r.problems[1].detail.find("another entry of the trail has its id"), std::string::npos);
+	// Two verifiers of parts of one verification share what they met.
+	EntryIdSet shared;
+	TrailVerifier first(nullptr, {t.blocks[0]}, false, 0);
+	first.share_ids(&shared);
+	TrailVerifier second(&t.blocks[0], {t.blocks[1]}, true, 0);
+	second.share_ids(&shared);
+	for (TrailVerifier *v : {&first, &second})
+		for (const Row &row : t.rows)
+			v->add_entry(row.id, row.xid, row.stored, leaf_of(row.id, row.xid, row.content));
+	EXPECT_EQ(first.finish().status, "valid");
+	EXPECT_EQ(summary(second.finish()), (Strings{"entry inserted@0/10", "entry inserted@2/20"}));
+}
+
 TEST(TrailVerifier, PartialLeavesValid)
 {
 	Trail t = standard_trail();

@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/entry_id_set.hpp"
 #include "core/erasure_record.hpp"
 #include "core/retention_record.hpp"
 #include "core/trail_verifier.hpp"
@@ -69,6 +70,51 @@ VerifierHandle *verifier_create(const StoredBlockFields *previous, const StoredB
 	h->callback.arg = h;
 	MemoryContextRegisterResetCallback(CurrentMemoryContext, &h->callback);
 	return h;
+}
+
+struct IdSetHandle {
+	EntryIdSet *ids;
+	MemoryContextCallback callback;
+};
+
+namespace
+{
+void release_ids(void *arg)
+{
+	auto *h = static_cast<IdSetHandle *>(arg);
+	delete h->ids;
+	h->ids = nullptr;
+}
+} // namespace
+
+IdSetHandle *id_set_create()
+{
+	auto *h = (IdSetHandle *)palloc0(sizeof(IdSetHandle));
+	run_core(ERRCODE_INTERNAL_ERROR, "pg_witness verification failed to start", [&] { h->ids = new EntryIdSet(); });
+	h->callback.func = release_ids;
+	h->callback.arg = h;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, &h->callback);
+	return h;
+}
+
+void verifier_share_ids(VerifierHandle *v, IdSetHandle *ids)
+{
+	v->verifier->share_ids(ids->ids);
+}
+
+void id_set_mark(IdSetHandle *ids)
+{
+	run_core(ERRCODE_INTERNAL_ERROR, "pg_witness verification failed", [&] { ids->ids->mark(); });
+}
+
+void id_set_rollback(IdSetHandle *ids)
+{
+	run_core(ERRCODE_INTERNAL_ERROR, "pg_witness verification failed", [&] { ids->ids->rollback(); });
+}
+
+void id_set_commit(IdSetHandle *ids)
+{
+	run_core(ERRCODE_INTERNAL_ERROR, "pg_witness verification failed", [&] { ids->ids->commit(); });
 }
 
 void verifier_set_logged_digest(VerifierHandle *v, int64 block_no, const uint8_t hash[32])

@@ -74,6 +74,15 @@ void verifier_add_pruned(VerifierHandle *v, int64 block_no, int64 run_id, bool w
 int64 verifier_add_retention_record(VerifierHandle *v, int64 entry_id, uint64 xid, const char *new_values, size_t len);
 // The cluster's next transaction id (TrailVerifier::xids_assigned_below); before the first entry.
 void verifier_xids_assigned_below(VerifierHandle *v, uint64 next_xid);
+// The entry ids the parts of one verification have met (core EntryIdSet), owned by
+// CurrentMemoryContext; shared with a part's verifier before its first entry. Mark before an attempt
+// that may be run again, then roll back (run again) or commit (done).
+struct IdSetHandle;
+IdSetHandle *id_set_create();
+void verifier_share_ids(VerifierHandle *v, IdSetHandle *ids);
+void id_set_mark(IdSetHandle *ids);
+void id_set_rollback(IdSetHandle *ids);
+void id_set_commit(IdSetHandle *ids);
 // The erasure ids and retention run ids whose records the checks still lack
 // (TrailVerifier::missing_records), palloc'd, ascending; returns false when none is missing.
 bool verifier_missing_records(VerifierHandle *v, int64 **erasure_ids, int *n_erasures, int64 **run_ids, int *n_runs);

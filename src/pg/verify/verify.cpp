@@ -1034,6 +1034,7 @@ void mask_outside_period(Period *period, VerifyResult *r)
 struct PartsShared {
 	Period period;
 	LaterRecords later;
+	IdSetHandle *ids; // the entry ids the parts met, so that one met in two parts is found
 };
 
 // How a range's entries reach the verifier: all held (Collect); streamed in the heap's order, which is
@@ -1067,6 +1068,8 @@ bool verify_range(int64 first, int64 last, bool to_newest, bool for_caller, RunR
 	// the line is this cluster's: another cluster's database of the same name may write the file too.
 	if (logged.same_cluster && logged.block_no > 0 && logged.block_no <= newest)
 		verifier_set_logged_digest(v, logged.block_no, logged.hash);
+	if (shared != nullptr && shared->ids != nullptr)
+		verifier_share_ids(v, shared->ids);
 	// A pending entry with a transaction id this cluster has not reached is no seal's to take.
 	if (out->is_last && !in_collector_database(false))
 		verifier_xids_assigned_below(v, U64FromFullTransactionId(ReadNextFullTransactionId()));
@@ -1144,9 +1147,18 @@ void verify_part(int64 first, int64 last, bool to_newest, bool for_caller, RunRe
 	MemoryContext outer = CurrentMemoryContext;
 	MemoryContext attempt = AllocSetContextCreate(outer, "pg_witness verify attempt", ALLOCSET_DEFAULT_SIZES);
 	MemoryContextSwitchTo(attempt);
+	// The ids the attempt meets are taken out again if it is run again.
+	if (shared != nullptr && shared->ids != nullptr)
+		id_set_mark(shared->ids);
 	const bool done =
 	    verify_range(first, last, to_newest, for_caller, records, Streaming::HeapOrder, shared, logged, out);
 	MemoryContextSwitchTo(outer);
+	if (shared != nullptr && shared->ids != nullptr) {
+		if (done)
+			id_set_commit(shared->ids);
+		else
+			id_set_rollback(shared->ids);
+	}
 	if (done)
 		return; // its results live in the attempt's context, a child of the caller's
 	MemoryContextDelete(attempt);
@@ -1341,6 +1353,7 @@ void verify_blocks(int64 first, int64 last, bool to_newest, bool for_caller, Run
 	MemoryContext caller = CurrentMemoryContext;
 	PartsShared shared = {};
 	shared.period.cxt = shared.later.cxt = caller;
+	shared.ids = id_set_create();
 	if (for_caller)
 		shared.period.restricted = access_period(&shared.period.since, &shared.period.till);
 	if (records != nullptr && records->cxt == nullptr)
