@@ -8786,3 +8786,30 @@ BEGIN
 	END LOOP;
 END
 $$;
+
+-- No plan of a pg_witness function's queries is printed, whoever asks: debug_print_plan, which any
+-- role may set, printed the custom plans of PL/pgSQL and SQL functions with their variables as
+-- constants, and a function that runs as pg_witness's owner, or one such a function calls, holds
+-- values its caller may not see (an attack review read the values witness.log masks, in the plans of
+-- witness._masked_values(), and another subject's decrypted old values, in those of
+-- witness._subject_export_lines() under witness.my_trail; the same plans went to the server log). So
+-- every function with a SET clause (the pass above gave one to every function but the capture
+-- triggers, immutable helpers, procedures and what every role may call) or SECURITY DEFINER also
+-- sets debug_print_plan off while it runs, which the session cannot change inside it, and
+-- debug_print_parse and debug_print_rewritten (a dynamic query's literals are constants of its
+-- trees too). A later
+-- upgrade script that replaces such a function must do the same (test/sql/roles.sql checks it).
+DO $$
+DECLARE
+	f record;
+BEGIN
+	FOR f IN SELECT p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid) AS args
+	         FROM pg_catalog.pg_proc p
+	         WHERE p.pronamespace = 'witness'::regnamespace AND p.prokind = 'f'
+	           AND (p.prosecdef OR p.proconfig IS NOT NULL)
+	LOOP
+		EXECUTE format('ALTER FUNCTION witness.%I(%s) SET debug_print_plan = off SET debug_print_parse = off SET debug_print_rewritten = off',
+		               f.proname, f.args);
+	END LOOP;
+END
+$$;
