@@ -132,13 +132,14 @@ rc=0
 check_ok "witness-verify report with a pending line: exit 0, the line counted apart, its actor nowhere" \
 	"$([[ $rc == 0 ]] && grep -q 'id="unsealed-left-out" class="n">1<' "$WORK/pending.html" && ! grep -q 'forged@example.com' "$WORK/pending.html" && echo ok || echo "exit $rc, $(grep -c forged@example.com "$WORK/pending.html") mentions")"
 
-# A pending copy of a sealed entry's id takes nothing out: lines are left out by id and xid.
+# A pending copy of a sealed entry's id takes nothing out: lines are left out by id and xid. The id met
+# twice is an inserted entry (the review of a copy sealed into a later block): the result is tampered.
 ENTRIES="$(grep -o 'id="entries">[0-9]*<' "$WORK/export.html")"
 { cat "$WORK/trail.copy"; grep -m1 '"actor":"alice@example.com"' "$WORK/trail.copy" | sed -e 's/"xid":[0-9]*/"xid":987654321/'; } >"$WORK/dup.copy"
 rc=0
 "$VERIFY" report --hmac-key "$WORK/hmac.key" "$WORK/dup.copy" >"$WORK/dup.html" 2>/dev/null || rc=$?
-check_ok "a pending copy of a sealed entry's id: the sealed one still counts ($ENTRIES)" \
-	"$([[ $rc == 0 ]] && grep -q "$ENTRIES" "$WORK/dup.html" && grep -q 'id="unsealed-left-out" class="n">1<' "$WORK/dup.html" && echo ok || echo "exit $rc, $(grep -o 'id="entries">[0-9]*<' "$WORK/dup.html")")"
+check_ok "a pending copy of a sealed entry's id: the sealed one still counts ($ENTRIES), the copy is inserted" \
+	"$([[ $rc == 1 ]] && grep -q "$ENTRIES" "$WORK/dup.html" && grep -q 'id="unsealed-left-out" class="n">1<' "$WORK/dup.html" && grep -q 'entry inserted' "$WORK/dup.html" && echo ok || echo "exit $rc, $(grep -o 'id="entries">[0-9]*<' "$WORK/dup.html")")"
 # An era line that no block begins, and an entry line placed in it: reported, not passed over.
 { head -1 "$WORK/trail.copy"; echo '{"type" : "era", "first_entry_id" : 1, "first_block_no" : 1}'; tail -n +2 "$WORK/trail.copy";
 	grep -m1 '"actor":"alice@example.com"' "$WORK/trail.copy" | sed -e 's/"id":[0-9]*/"id":0/' -e 's/alice@example.com/forged-era@example.com/'; } >"$WORK/era.copy"
@@ -260,5 +261,57 @@ took=$((SECONDS - start))
 wait "$LOCKED_READER"
 check_ok "the report polling for a statement that waits for its lock fails with a deadlock ($took s, exit $rc)" \
 	"$([[ $rc == 1 && $took -lt 30 ]] && grep -q 'deadlock detected' "$WORK/deadlock2.out" && echo ok || { cat "$WORK/deadlock2.out"; echo "exit $rc after $took s"; })"
+
+say "a walsender's command, a deadlock through a third session, and two reports at once"
+# The review of the lock-based wait: a logical walsender (a collector's) runs one command for as long
+# as it is connected, and every report polled it for good; a cycle through a third session was not
+# seen; two reports polled each other for good.
+T0="$(q "SELECT clock_timestamp()")"
+"$PSQL" -X -q "dbname=$DB replication=database" -c "SELECT pg_sleep(6)" >/dev/null 2>&1 &
+WALSENDER=$!
+sleep 1
+start=$SECONDS
+rc=0
+timeout 60 "$PSQL" -X -q -A -t -v ON_ERROR_STOP=1 -d "$DB" "${KEYS[@]}" \
+	-c "SELECT length(witness.audit_report('$T0', clock_timestamp())) > 0" >"$WORK/walsender.out" 2>&1 || rc=$?
+took=$((SECONDS - start))
+wait "$WALSENDER" || true
+check_ok "a walsender's running command is not waited for ($took s, exit $rc)" \
+	"$([[ $rc == 0 && $took -lt 4 ]] && echo ok || { cat "$WORK/walsender.out"; echo "exit $rc after $took s"; })"
+
+q "CREATE TABLE report_lock2 (n int)"
+T0="$(q "SELECT clock_timestamp()")"
+# C holds report_lock2, then waits for report_lock, which the report holds; B waits for C.
+"$PSQL" -X -q -d "$DB" -c "BEGIN" -c "LOCK TABLE report_lock2 IN ACCESS EXCLUSIVE MODE" -c "SELECT pg_sleep(2)" \
+	-c "LOCK TABLE report_lock IN ACCESS EXCLUSIVE MODE" -c "COMMIT" >/dev/null 2>&1 &
+THIRD=$!
+"$PSQL" -X -q -d "$DB" -c "SELECT pg_sleep(0.5)" -c "SELECT count(*) AS chained_probe FROM report_lock2" >/dev/null 2>&1 &
+CHAINED=$!
+start=$SECONDS
+rc=0
+timeout 60 "$PSQL" -X -q -A -t -v ON_ERROR_STOP=1 -d "$DB" "${KEYS[@]}" -c "BEGIN" \
+	-c "LOCK TABLE report_lock IN ACCESS EXCLUSIVE MODE" -c "SELECT pg_sleep(3)" \
+	-c "SELECT length(witness.audit_report('$T0', (SELECT a.query_start + interval '1 ms' FROM pg_catalog.pg_stat_activity a
+	     WHERE a.query LIKE '%AS chained_probe%' AND a.pid <> pg_catalog.pg_backend_pid())))" \
+	-c "COMMIT" >"$WORK/deadlock3.out" 2>&1 || rc=$?
+took=$((SECONDS - start))
+wait "$THIRD" "$CHAINED" || true
+check_ok "a report whose polled statement waits for it through a third session fails with a deadlock ($took s, exit $rc)" \
+	"$([[ $rc == 1 && $took -lt 30 ]] && grep -q 'deadlock detected' "$WORK/deadlock3.out" && echo ok || { cat "$WORK/deadlock3.out"; echo "exit $rc after $took s"; })"
+
+start=$SECONDS
+for i in 1 2; do
+	timeout 60 "$PSQL" -X -q -A -t -v ON_ERROR_STOP=1 -d "$DB" "${KEYS[@]}" \
+		-c "SELECT pg_sleep(1)::text || length(witness.audit_report(NULL, clock_timestamp()))" >"$WORK/twin$i.out" 2>&1 &
+	eval "TWIN$i=\$!"
+done
+rc1=0 rc2=0
+wait "$TWIN1" || rc1=$?
+wait "$TWIN2" || rc2=$?
+took=$((SECONDS - start))
+made=$(( (rc1 == 0) + (rc2 == 0) ))
+deadlocks=$(cat "$WORK/twin1.out" "$WORK/twin2.out" | grep -c 'deadlock detected' || true)
+check_ok "two reports each waiting for the other: neither hangs, one is made ($took s, exits $rc1 $rc2)" \
+	"$([[ $took -lt 30 && $made -ge 1 && $((made + deadlocks)) == 2 ]] && echo ok || { cat "$WORK/twin1.out" "$WORK/twin2.out"; echo "exits $rc1 $rc2 after $took s"; })"
 
 finish audit_report

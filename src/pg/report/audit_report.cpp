@@ -119,27 +119,47 @@ OpenWriter open_writer_before(TimestampTz until)
 			continue;
 		if (TransactionIdIsValid(local->backend_xid) && b.st_xact_start_timestamp < until)
 			return OpenWriter{b.st_procpid, local->backend_xid};
-		if (b.st_state == STATE_RUNNING && b.st_activity_start_timestamp < until)
+		// A walsender streaming changes (to a collector, docs/central.md) runs one command for as
+		// long as it is connected: a review's reports polled it for good. Its transactions are waited
+		// for (above), its commands are not.
+		if (b.st_state == STATE_RUNNING && b.st_activity_start_timestamp < until && b.st_backendType != B_WAL_SENDER)
 			return OpenWriter{b.st_procpid, InvalidTransactionId};
 	}
 	return OpenWriter{};
 }
 
-// A statement the report polls for cannot end while it waits for a lock this transaction holds: that is
-// a deadlock the lock manager cannot see (the report waits on no lock), so it is reported as one.
+// A statement the report polls for cannot end while it waits, directly or through others, for a lock
+// this transaction holds: a deadlock the lock manager cannot see (the report waits on no lock), so it
+// is reported as one. The chain of blockers is followed (a review's cycle went through a third
+// session), each process once.
 void refuse_waiting_on_us(int pid)
 {
-	ArrayType *blockers = DatumGetArrayTypeP(DirectFunctionCall1(pg_blocking_pids, Int32GetDatum(pid)));
-	Datum *pids;
-	int count;
-	deconstruct_array(blockers, INT4OID, sizeof(int32), true, TYPALIGN_INT, &pids, nullptr, &count);
-	for (int i = 0; i < count; i++)
-		if (DatumGetInt32(pids[i]) == MyProcPid)
-			ereport(ERROR, (errcode(ERRCODE_T_R_DEADLOCK_DETECTED), errmsg("deadlock detected"),
-			                errdetail("The report waits for the statement of process %d to end, and that statement "
-			                          "waits for a lock this transaction holds.",
-			                          pid),
-			                errhint("Make the report in a transaction that holds no locks on tracked tables.")));
+	int *queue = (int *)palloc(sizeof(int) * (MaxBackends + 1));
+	int head = 0, tail = 0;
+	queue[tail++] = pid;
+	while (head < tail) {
+		CHECK_FOR_INTERRUPTS();
+		const int next = queue[head++];
+		ArrayType *blockers = DatumGetArrayTypeP(DirectFunctionCall1(pg_blocking_pids, Int32GetDatum(next)));
+		Datum *pids;
+		int count;
+		deconstruct_array(blockers, INT4OID, sizeof(int32), true, TYPALIGN_INT, &pids, nullptr, &count);
+		for (int i = 0; i < count; i++) {
+			const int blocker = DatumGetInt32(pids[i]);
+			if (blocker == MyProcPid)
+				ereport(ERROR, (errcode(ERRCODE_T_R_DEADLOCK_DETECTED), errmsg("deadlock detected"),
+				                errdetail("The report waits for the statement of process %d to end, and that statement "
+				                          "waits, through process %d, for a lock this transaction holds.",
+				                          pid, next),
+				                errhint("Make the report in a transaction that holds no locks on tracked tables.")));
+			bool seen = false;
+			for (int j = 0; j < tail && !seen; j++)
+				seen = queue[j] == blocker;
+			if (!seen && tail <= MaxBackends)
+				queue[tail++] = blocker;
+		}
+	}
+	pfree(queue);
 }
 
 // Waits for one open writer: on its transaction's lock when it has written, so that the lock
@@ -156,18 +176,10 @@ void wait_for(const OpenWriter &w)
 	ResetLatch(MyLatch);
 }
 
-// A period that has ended may still get entries: a transaction open across its end commits them
-// later, dated when their statements began (the review of the check made a report of a period over
-// by the clock while a transaction that had written in it slept, and the report said "no entries",
-// valid). So the report waits for those transactions (cancellable, statement_timeout and
-// lock_timeout apply, and a deadlock with them is detected), and refuses while a prepared
-// transaction, which may hold such entries for good, exists. An open end is the time the report is
-// made: what is committed then.
-// Returns whether it waited: the statement's snapshot does not see what they committed.
-bool wait_for_open_writers(int64 until_unix_us)
+// Refuses while a prepared transaction of this database exists: it may hold entries of the period
+// for good.
+void refuse_prepared()
 {
-	if (until_unix_us == kReportNoEnd)
-		return false;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "pg_witness: SPI_connect failed");
 	if (SPI_execute("SELECT p.gid FROM pg_catalog.pg_prepared_xacts p"
@@ -182,18 +194,42 @@ bool wait_for_open_writers(int64 until_unix_us)
 		                errhint("COMMIT PREPARED or ROLLBACK PREPARED it, then make the report.")));
 	}
 	SPI_finish();
+}
+
+// A period that has ended may still get entries: a transaction open across its end commits them
+// later, dated when their statements began (the review of the check made a report of a period over
+// by the clock while a transaction that had written in it slept, and the report said "no entries",
+// valid). So the report waits for those transactions (cancellable, statement_timeout and
+// lock_timeout apply, and a deadlock with them is detected), and refuses while a prepared
+// transaction, which may hold such entries for good, exists. An open end is the time the report is
+// made: what is committed then.
+// Returns whether it waited: the statement's snapshot does not see what they committed.
+bool wait_for_open_writers(int64 until_unix_us)
+{
+	if (until_unix_us == kReportNoEnd)
+		return false;
+	refuse_prepared();
 	const TimestampTz until = (TimestampTz)(until_unix_us - kUnixToPostgresEpochUs);
 	if (IsolationUsesXactSnapshot() && open_writer_before(until).pid != 0)
 		ereport(ERROR, (errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
 		                errmsg("a transaction still open may add entries to the report's period"),
 		                errdetail("The report would wait for it, but this transaction's snapshot would not see what it commits."),
 		                errhint("Make the report at READ COMMITTED.")));
+	// Its own transaction id, so that another report waiting for this one waits on its lock, where a
+	// report waiting for the other in turn is a deadlock the lock manager finds (a review's two
+	// reports, each polling the other's statement, waited for good).
+	if (!RecoveryInProgress() && !XactReadOnly)
+		(void)GetTopTransactionId();
 	bool waited = false;
 	for (OpenWriter w = open_writer_before(until); w.pid != 0; w = open_writer_before(until)) {
 		waited = true;
 		wait_for(w);
 		CHECK_FOR_INTERRUPTS();
 	}
+	// A writer seen (or not yet seen) before it had a transaction id may have prepared its transaction
+	// meanwhile (a review's did, within one poll, and its entry was missing from a report that read as
+	// complete).
+	refuse_prepared();
 	return waited;
 }
 
