@@ -1069,15 +1069,19 @@ LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	typ oid;
+	coll oid;
 	why text;
 BEGIN
-	SELECT a.atttypid INTO typ FROM pg_catalog.pg_attribute a
+	SELECT a.atttypid, a.attcollation INTO typ, coll FROM pg_catalog.pg_attribute a
 	WHERE a.attrelid = target AND a.attname = subject_column AND NOT a.attisdropped;
 	-- A domain is judged by the type it is over.
 	WHILE (SELECT t.typtype FROM pg_catalog.pg_type t WHERE t.oid = typ) = 'd' LOOP
 		typ := (SELECT t.typbasetype FROM pg_catalog.pg_type t WHERE t.oid = typ);
 	END LOOP;
 	why := CASE
+		-- A nondeterministic collation makes text behave as citext does (a review's case-insensitive ICU one).
+		WHEN (SELECT NOT c.collisdeterministic FROM pg_catalog.pg_collation c WHERE c.oid = coll)
+			THEN format('its collation %s compares texts that differ as equal, but a subject is matched by its exact text', coll::pg_catalog.regcollation)
 		WHEN typ = 'pg_catalog.bpchar'::pg_catalog.regtype THEN 'character(n) values are padded with spaces, which a subject given without them does not match'
 		WHEN typ IN ('pg_catalog.float4'::pg_catalog.regtype, 'pg_catalog.float8'::pg_catalog.regtype, 'pg_catalog.numeric'::pg_catalog.regtype, 'pg_catalog.money'::pg_catalog.regtype)
 			THEN 'equal numbers of this type can be written in more than one way (1, 1.0, 1e0), and only one of them matches'
@@ -1098,13 +1102,14 @@ BEGIN
 			                    target, format(CASE WHEN typ = 'pg_catalog.bpchar'::pg_catalog.regtype THEN 'rtrim(%I)'
 			                                        WHEN typ IN ('pg_catalog.json'::pg_catalog.regtype, 'pg_catalog.jsonb'::pg_catalog.regtype) THEN '%I ->> ''email'''
 			                                        WHEN why LIKE 'citext%%' THEN 'lower(%I::text)'
+			                                        WHEN why LIKE 'its collation %%' THEN '%I COLLATE "C"'
 			                                        WHEN typ = 'pg_catalog.bytea'::pg_catalog.regtype THEN 'convert_from(%I, ''UTF8'')'
 			                                        WHEN why LIKE 'only %%' THEN '%I::text'
 			                                        ELSE 'trim_scale(%I::numeric)::text' END, subject_column));
 	END IF;
 END
 $$;
-COMMENT ON FUNCTION witness._check_subject_type(regclass, text) IS 'internal: refuses a subject column whose values a subject''s exact text would miss (any type but text, varchar, smallint, integer, bigint and uuid, or a domain over one)';
+COMMENT ON FUNCTION witness._check_subject_type(regclass, text) IS 'internal: refuses a subject column whose values a subject''s exact text would miss (any type but text, varchar, smallint, integer, bigint and uuid, or a domain over one; a nondeterministic collation)';
 REVOKE ALL ON FUNCTION witness._check_subject_type(regclass, text) FROM PUBLIC;
 
 -- The lines of one export, all read with one snapshot (the function is STABLE). Every entry whose
@@ -6501,12 +6506,21 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	cols text[];
+	subject_columns text[];
 	unmasked boolean := witness.values_unmasked();
 BEGIN
 	IF v IS NULL OR jsonb_typeof(v) <> 'object' THEN
 		RETURN v;
 	END IF;
 	cols := witness._masked_columns(_export_anonymised.schema_name, _export_anonymised.table_name, _export_anonymised.id);
+	-- Some columns only: the subject column's too (a review tagged another column, and the subject's
+	-- address stayed in clear beside its pseudonym); every column when that one is not known.
+	IF cardinality(cols) > 0 THEN
+		subject_columns := witness._export_subject_column(_export_anonymised.schema_name, _export_anonymised.table_name,
+		                                                  _export_anonymised.id);
+		cols := CASE WHEN subject_columns IS NULL THEN cols WHEN cardinality(subject_columns) = 0 THEN NULL
+		             ELSE cols || subject_columns END;
+	END IF;
 	RETURN COALESCE((SELECT jsonb_object_agg(x.key,
 	                    CASE WHEN (cardinality(cols) = 0 OR cols IS NULL OR x.key = ANY (cols))
 	                          AND jsonb_typeof(x.value) <> 'null' AND (unmasked OR x.value <> '"***"')

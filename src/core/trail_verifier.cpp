@@ -254,7 +254,7 @@ bool TrailVerifier::unsealed(const std::optional<RecordEntry> &entry)
 	if (!is_last_ || !entry || (!sealed_records_only_ && unassigned_from_ == 0))
 		return false;
 	const int at = locate(entry->id, entry->xid);
-	if (!sealed_records_only_ && !unassigned(at, entry->xid))
+	if (!sealed_records_only_ && !unassigned(at, entry->id, entry->xid))
 		return false;
 	if (at != -1 && at != kEraEnded)
 		return false;
@@ -297,7 +297,7 @@ void TrailVerifier::add_entry(int64_t id, uint64_t xid, const Hash &stored, cons
 		return;
 	}
 	if (at < 0) {
-		if (unassigned(at, xid)) {
+		if (unassigned(at, id, xid)) {
 			if (pass_ == 0)
 				settled_problems_.push_back({ProblemKind::EntryInserted, 0, id,
 				                             "its transaction id " + std::to_string(xid) +

@@ -277,7 +277,13 @@ class TrailVerifier
 	EntryIdSet own_ids_;
 	EntryIdSet *ids_ = &own_ids_;
 	void check_unique(int64_t id, int64_t block_no);
-	bool unassigned(int at, uint64_t xid) const { return unassigned_from_ != 0 && is_last_ && at == -1 && xid >= unassigned_from_; }
+	// Only in the last era: before a due era starts (a trail restored into a cluster whose ids are
+	// behind), the restored entries pending in the era before it carry the source cluster's ids.
+	bool unassigned(int at, int64_t id, uint64_t xid) const
+	{
+		return unassigned_from_ != 0 && is_last_ && at == -1 && xid >= unassigned_from_ &&
+		       (eras_.empty() || id >= eras_.back().first_entry_id);
+	}
 	bool collect_unchecked_ = false;
 	std::vector<std::pair<int64_t, uint64_t>> unchecked_;
 	void note_unchecked(int64_t id, uint64_t xid); // an entry this verification does not check

@@ -171,9 +171,17 @@ SELECT x::jsonb ->> 'operation' AS op, x::jsonb -> 'new_values' ->> 'plan' AS pl
        x::jsonb -> 'old_values' ->> 'email' LIKE 'anon:%' AS old_pseudonymised, x ~ '(mia|max)@' AS address_in_clear
 FROM witness.export('jsonl', table_name => 'members', anonymise => true, pseudonym_key => '\x00112233445566778899aabbccddeeff') x
 ORDER BY (x::jsonb ->> 'entry_id')::bigint;
+-- Another column tagged: the entries are masked, and the subject column's value is pseudonymised
+-- too (the review of the fix: only the tagged column was, and the address stayed in clear).
+SELECT witness.track('members', 'internal', column_tags => '{"plan": "pii"}', subject_column => 'email', encrypt => false);
+INSERT INTO members VALUES (3, 'mo@example.org', 'gold');
+SELECT x::jsonb -> 'new_values' ->> 'plan' LIKE 'anon:%' AS plan_pseudonymised,
+       x::jsonb ->> 'subject' = x::jsonb -> 'new_values' ->> 'email' AS same_pseudonym, x ~ 'mo@' AS address_in_clear
+FROM witness.export('jsonl', table_name => 'members', anonymise => true, pseudonym_key => '\x00112233445566778899aabbccddeeff') x
+WHERE x::jsonb -> 'row_key' ->> 'id' = '3' OR x ~ 'mo@';
 SELECT witness.untrack('members');
 -- No longer tracked: every value of an entry with a subject.
-SELECT count(*) AS lines, count(*) FILTER (WHERE x ~ '(mia|max)@') AS lines_with_an_address
+SELECT count(*) AS lines, count(*) FILTER (WHERE x ~ '(mia|max|mo)@') AS lines_with_an_address
 FROM witness.export('jsonl', table_name => 'members', anonymise => true, pseudonym_key => '\x00112233445566778899aabbccddeeff') x;
 DROP TABLE members;
 

@@ -91,6 +91,7 @@ SELECT count(*) AS tracked FROM witness.tracked_tables WHERE table_name = 'subje
 -- Nor can the subject column be retyped so afterwards (an attack review: the table's owner made it
 -- character(30), and an erasure of the subject then passed over the later entries, padded).
 CREATE ROLE track_owner;
+CREATE COLLATION track_ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
 CREATE TABLE subject_later (id int PRIMARY KEY, email text);
 ALTER TABLE subject_later OWNER TO track_owner;
 SELECT witness.track('subject_later', subject_column => 'email', encrypt => false);
@@ -101,11 +102,17 @@ ALTER TABLE subject_later ALTER COLUMN email TYPE character(30);
 ALTER TABLE subject_later ALTER COLUMN email TYPE bytea USING convert_to(email, 'UTF8');
 ALTER TABLE subject_later ALTER COLUMN email TYPE text[] USING ARRAY[email];
 ALTER TABLE subject_later ALTER COLUMN email TYPE name;
+-- Nor a nondeterministic collation, which makes text behave as citext (the review of the allowlist).
+ALTER TABLE subject_later ALTER COLUMN email TYPE text COLLATE track_ci;
 ALTER TABLE subject_later ALTER COLUMN email TYPE varchar(200);
 RESET ROLE;
 SELECT format_type(atttypid, atttypmod) AS email_type FROM pg_attribute WHERE attrelid = 'subject_later'::regclass AND attname = 'email';
 SELECT witness.untrack('subject_later');
 DROP TABLE subject_later;
+CREATE TABLE subject_ci (id int PRIMARY KEY, email text COLLATE track_ci);
+SELECT witness.track('subject_ci', subject_column => 'email', encrypt => false);
+DROP TABLE subject_ci;
+DROP COLLATION track_ci;
 DROP ROLE track_owner;
 DROP TABLE subject_types;
 DROP DOMAIN padded_email;
