@@ -385,7 +385,8 @@ say "a second restore: the background sealer starts the era while 4 clients writ
 PGOPTIONS="-c synchronous_commit=off" qsrc "DO \$\$ BEGIN FOR i IN 1..3000 LOOP PERFORM pg_current_xact_id(); COMMIT; END LOOP; END \$\$" >/dev/null
 qsrc "UPDATE accounts SET balance = balance + 1 WHERE id = 4" >/dev/null
 # A mass change alerted on the source, in transaction PURGE_XID (mass_change, threshold 10 here),
-# after ids enough for the new cluster's clients below to stay behind it.
+# after ids enough for the new cluster's clients below to stay behind it (they are held to 1,000
+# transactions a second: on a quiet machine 4 clients ran past the 30,000 ids in 6 s).
 PGOPTIONS="-c synchronous_commit=off" qsrc "DO \$\$ BEGIN FOR i IN 1..30000 LOOP PERFORM pg_current_xact_id(); COMMIT; END LOOP; END \$\$" >/dev/null
 qsrc "SELECT witness.set_alert_rule('mass_change', threshold => 10)" >/dev/null
 qsrc "CREATE TABLE purge (id int PRIMARY KEY); SELECT witness.track('purge'); INSERT INTO purge SELECT generate_series(1, 40)" >/dev/null
@@ -406,7 +407,7 @@ check "pg_restore exit status" 0 "SELECT $rc"
 echo "UPDATE accounts SET balance = balance + 1 WHERE id = (random() * 49)::int + 1;" >"$WORK/update.sql"
 q "ALTER SYSTEM SET witness.seal_interval = '200ms'" >/dev/null
 q "SELECT pg_reload_conf()" >/dev/null
-"$PGBENCH" -n -h "$WORK" -p "$DST_PORT" -c 4 -j 2 -T 6 -f "$WORK/update.sql" "$DB" >"$WORK/pgbench.out" 2>&1 || {
+"$PGBENCH" -n -h "$WORK" -p "$DST_PORT" -c 4 -j 2 -T 6 -R 1000 -f "$WORK/update.sql" "$DB" >"$WORK/pgbench.out" 2>&1 || {
 	cat "$WORK/pgbench.out"
 	check_ok "pgbench" "failed"
 }
