@@ -662,11 +662,11 @@ DROP OWNED BY ro_admin, ro_auditor, ro_reader, ro_public, ro_target, ro_granted,
 DROP ROLE ro_admin, ro_auditor, ro_reader, ro_public, ro_target, ro_granted, ro_expired, ro_expired_member, ro_period,
           ro_owner, ro_creator, ro_elsewhere;
 
--- Every function that runs with a SET clause or as pg_witness's owner prints no plan, parse tree or
--- rewritten tree of its queries, whoever sets debug_print_* (an attack review read masked values and
+-- Every function that runs as pg_witness's owner prints no plan, parse tree or rewritten tree of its
+-- queries, nor do those it calls, whoever sets debug_print_* (an attack review read masked values and
 -- another subject's decrypted values as constants of those plans).
 SELECT p.oid::regprocedure AS prints_its_plans
 FROM pg_proc p
-WHERE p.pronamespace = 'witness'::regnamespace AND p.prokind = 'f' AND (p.prosecdef OR p.proconfig IS NOT NULL)
+WHERE p.pronamespace = 'witness'::regnamespace AND p.prokind = 'f' AND (p.prosecdef OR p.oid = 'witness._my_trail()'::regprocedure)
   AND NOT p.proconfig @> ARRAY['debug_print_plan=off', 'debug_print_parse=off', 'debug_print_rewritten=off']
 ORDER BY 1;
