@@ -266,18 +266,47 @@ say "a walsender's command, a deadlock through a third session, and two reports 
 # The review of the lock-based wait: a logical walsender (a collector's) runs one command for as long
 # as it is connected, and every report polled it for good; a cycle through a third session was not
 # seen; two reports polled each other for good.
+# An SQL statement in a walsender (a replication=database connection) is a writer like any other
+# (the review of the first fix wrote through one), and so is a function called through the fastpath
+# protocol (PQfn), whose start only its state's timestamp tells.
 T0="$(q "SELECT clock_timestamp()")"
-"$PSQL" -X -q "dbname=$DB replication=database" -c "SELECT pg_sleep(6)" >/dev/null 2>&1 &
+"$PSQL" -X -q "dbname=$DB replication=database" -c "INSERT INTO orders SELECT 102, 1, 'walsender' FROM pg_sleep(3)" >/dev/null 2>&1 &
 WALSENDER=$!
 sleep 1
+T1="$(q "SELECT clock_timestamp()")"
 start=$SECONDS
-rc=0
-timeout 60 "$PSQL" -X -q -A -t -v ON_ERROR_STOP=1 -d "$DB" "${KEYS[@]}" \
-	-c "SELECT length(witness.audit_report('$T0', clock_timestamp())) > 0" >"$WORK/walsender.out" 2>&1 || rc=$?
+WS="$("$PSQL" -X -q -A -t -v ON_ERROR_STOP=1 -d "$DB" "${KEYS[@]}" \
+	-c "SELECT substring(witness.audit_report('$T0', '$T1') FROM '<td class=\"n\" id=\"entries\">([0-9]+)</td>')")"
 took=$((SECONDS - start))
 wait "$WALSENDER" || true
-check_ok "a walsender's running command is not waited for ($took s, exit $rc)" \
-	"$([[ $rc == 0 && $took -lt 4 ]] && echo ok || { cat "$WORK/walsender.out"; echo "exit $rc after $took s"; })"
+check_ok "a walsender's SQL statement is waited for ($took s) and its entry counted" \
+	"$([[ $WS == 1 && $took -ge 1 ]] && echo ok || echo "entries [$WS], waited $took s")"
+q "CREATE FUNCTION public.report_slow_insert() RETURNS int LANGUAGE plpgsql AS
+   \$\$ BEGIN PERFORM pg_sleep(3); INSERT INTO orders VALUES (103, 1, 'fastpath'); RETURN 1; END \$\$" >/dev/null
+FN_OID="$(q "SELECT 'public.report_slow_insert()'::regprocedure::oid")"
+T0="$(q "SELECT clock_timestamp()")"
+python3 - "$FN_OID" <<'PY' >/dev/null 2>&1 &
+import ctypes, ctypes.util, sys
+lib = ctypes.CDLL(ctypes.util.find_library("pq") or "libpq.so.5")
+lib.PQconnectdb.restype = ctypes.c_void_p
+lib.PQconnectdb.argtypes = [ctypes.c_char_p]
+lib.PQfn.restype = ctypes.c_void_p
+lib.PQfn.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.POINTER(ctypes.c_int), ctypes.POINTER(ctypes.c_int),
+                     ctypes.c_int, ctypes.c_void_p, ctypes.c_int]
+conn = lib.PQconnectdb(b"")  # PGHOST, PGPORT, PGUSER, PGDATABASE from the environment
+buf, length = ctypes.c_int(), ctypes.c_int()
+lib.PQfn(conn, int(sys.argv[1]), ctypes.byref(buf), ctypes.byref(length), 1, None, 0)
+PY
+FASTPATH=$!
+sleep 1
+T1="$(q "SELECT clock_timestamp()")"
+start=$SECONDS
+FP="$("$PSQL" -X -q -A -t -v ON_ERROR_STOP=1 -d "$DB" "${KEYS[@]}" \
+	-c "SELECT substring(witness.audit_report('$T0', '$T1') FROM '<td class=\"n\" id=\"entries\">([0-9]+)</td>')")"
+took=$((SECONDS - start))
+wait "$FASTPATH" || true
+check_ok "a fastpath function call is waited for ($took s) and its entry counted" \
+	"$([[ $FP == 1 && $took -ge 1 ]] && echo ok || echo "entries [$FP], waited $took s")"
 
 q "CREATE TABLE report_lock2 (n int)"
 T0="$(q "SELECT clock_timestamp()")"

@@ -184,6 +184,15 @@ catch_up() {
 catch_up s1 "$P1"
 catch_up s2 "$P2"
 
+# A review: the walsender streaming s1's trail to the collector runs START_REPLICATION for as long as
+# it is connected, and every report with an end on s1 waited for it for good.
+start=$SECONDS
+rc=0
+report_ok="$(timeout 60 "$PSQL" -X -q -A -t -v ON_ERROR_STOP=1 -h "$WORK/s1" -p "$P1" -d shop \
+	-c "SELECT length(witness.audit_report(NULL, clock_timestamp())) > 0" 2>&1)" || rc=$?
+check_ok "s1: a report with an end does not wait for the streaming walsender ($((SECONDS - start)) s)" \
+	"$([[ $rc == 0 && $report_ok == t && $((SECONDS - start)) -lt 20 ]] && echo ok || echo "exit $rc: $report_ok")"
+
 # ---------------------------------------------------------------------------------------------
 say "the central side verifies both trails, as the sources do"
 

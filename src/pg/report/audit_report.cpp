@@ -105,6 +105,19 @@ struct OpenWriter {
 	TransactionId xid = InvalidTransactionId; // invalid: a running statement that has not written yet
 };
 
+// A walsender streaming changes (to a collector, docs/central.md) runs START_REPLICATION for as long
+// as it is connected: a review's reports polled it for good. An SQL statement a walsender runs (a
+// replication=database connection) is polled as any other (the review of the fix wrote through one).
+bool streaming(const PgBackendStatus &b)
+{
+	if (b.st_backendType != B_WAL_SENDER || b.st_activity_raw == nullptr)
+		return false;
+	const char *command = b.st_activity_raw;
+	while (*command == ' ' || *command == '\t' || *command == '\n' || *command == '\r')
+		command++;
+	return pg_strncasecmp(command, "START_REPLICATION", strlen("START_REPLICATION")) == 0;
+}
+
 // The first open writer before until, or pid 0 when there is none.
 OpenWriter open_writer_before(TimestampTz until)
 {
@@ -119,10 +132,11 @@ OpenWriter open_writer_before(TimestampTz until)
 			continue;
 		if (TransactionIdIsValid(local->backend_xid) && b.st_xact_start_timestamp < until)
 			return OpenWriter{b.st_procpid, local->backend_xid};
-		// A walsender streaming changes (to a collector, docs/central.md) runs one command for as
-		// long as it is connected: a review's reports polled it for good. Its transactions are waited
-		// for (above), its commands are not.
-		if (b.st_state == STATE_RUNNING && b.st_activity_start_timestamp < until && b.st_backendType != B_WAL_SENDER)
+		// A statement running since before until, or a function called through the fastpath protocol
+		// (whose start only the state's timestamp tells: a review's was missed).
+		const bool running = b.st_state == STATE_RUNNING && b.st_activity_start_timestamp < until;
+		const bool fastpath = b.st_state == STATE_FASTPATH && b.st_state_start_timestamp < until;
+		if ((running || fastpath) && !streaming(b))
 			return OpenWriter{b.st_procpid, InvalidTransactionId};
 	}
 	return OpenWriter{};
