@@ -8810,9 +8810,9 @@ $$;
 -- every SECURITY DEFINER function, and witness._my_trail() (C, which reads as the owner), sets
 -- debug_print_plan, debug_print_parse and debug_print_rewritten off while it runs (a dynamic query's
 -- literals are constants of its trees too); the functions they call inherit the settings, and the
--- session cannot change them inside. Not every function with a SET clause: the sealer's lookup
--- maintenance calls some per row, and the settings' cost took sealing every second from 0.88 to 0.70
--- of tpcb-like throughput (bench/seal.sh). A later upgrade script that replaces such a function must
+-- session cannot change them inside. Not every function with a SET clause: on all of them the
+-- settings took tpcb-like throughput with sealing every second from about 3,600 to 2,700 tps
+-- (bench/seal.sh; docs/performance.md). A later upgrade script that replaces such a function must
 -- set them again (test/sql/roles.sql checks it).
 DO $$
 DECLARE

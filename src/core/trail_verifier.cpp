@@ -254,12 +254,10 @@ bool TrailVerifier::unsealed(const std::optional<RecordEntry> &entry)
 	if (!is_last_ || !entry || (!sealed_records_only_ && unassigned_from_ == 0))
 		return false;
 	const int at = locate(entry->id, entry->xid);
-	if (!sealed_records_only_ && !unassigned(at, entry->id, entry->xid))
-		return false;
-	if (at != -1 && at != kEraEnded)
-		return false;
-	unsealed_records_++;
-	return true;
+	const bool aside = sealed_records_only_ ? at == -1 || at == kEraEnded : unassigned(at, entry->id, entry->xid);
+	if (aside)
+		unsealed_records_++;
+	return aside;
 }
 
 void TrailVerifier::add_erasure_record(int64_t erasure_id, std::vector<int64_t> entry_ids, std::vector<int64_t> tampered_ids,

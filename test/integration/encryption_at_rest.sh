@@ -153,6 +153,16 @@ if [[ -x $REPO/build/witness-verify ]]; then
 		"$(grep -qE 'entries encrypted: +[0-9]+' "$WORK/wv.out" && echo ok || cat "$WORK/wv.out")"
 fi
 
+# with_plans_printed ROLE FILE: runs stdin's SQL as ROLE, every plan and parse tree printed (settings
+# any role may change), custom plans forced; all output to FILE.
+with_plans_printed() {
+	{
+		printf '%s\n' "SET client_min_messages = log;" "SET debug_print_plan = on;" "SET debug_print_parse = on;" \
+			"SET debug_print_rewritten = on;" "SET plan_cache_mode = force_custom_plan;"
+		cat
+	} | "$PSQL" -X -q -h "$WORK" -p "$PORT" -U "$1" -d "$DB" >"$2" 2>&1
+}
+
 say "the export pseudonym key stays out of a reader's sight"
 
 # A review: a witness_reader set debug_print_plan (any role may) and read the key derived from the
@@ -166,11 +176,7 @@ q "CREATE ROLE ex_reader LOGIN IN ROLE witness_reader; CREATE ROLE ex_auditor LO
 pseudonym="$("$PSQL" -X -q -A -t -h "$WORK" -p "$PORT" -U ex_auditor -d "$DB" \
 	-c "SELECT line::json -> 'new_values' ->> 'name' FROM witness.export('jsonl', anonymise => true, table_name => 'staff') AS e(line)")"
 check_ok "an auditor's anonymised export pseudonymises the name" "$([[ $pseudonym == anon:* ]] && echo ok || echo "[$pseudonym]")"
-"$PSQL" -X -q -h "$WORK" -p "$PORT" -U ex_reader -d "$DB" >"$WORK/plans.txt" 2>&1 <<'SQL'
-SET client_min_messages = log;
-SET debug_print_plan = on;
-SET debug_print_parse = on;
-SET debug_print_rewritten = on;
+with_plans_printed ex_reader "$WORK/plans.txt" <<'SQL'
 SELECT * FROM witness.export('jsonl', anonymise => true) LIMIT 3;
 SELECT * FROM witness.export('csv', anonymise => true, table_name => 'staff');
 SQL
@@ -212,12 +218,7 @@ for m in re.finditer(r":constvalue \d+ \[([-\d\s]+)\]", text):
     print(bytes(int(x) & 255 for x in re.findall(r"-?\d+", m.group(1))).decode("latin-1"))
 PY
 }
-"$PSQL" -X -q -h "$WORK" -p "$PORT" -U ex_reader -d "$DB" >"$WORK/plans_log.txt" 2>&1 <<'SQL'
-SET client_min_messages = log;
-SET debug_print_plan = on;
-SET debug_print_parse = on;
-SET debug_print_rewritten = on;
-SET plan_cache_mode = force_custom_plan;
+with_plans_printed ex_reader "$WORK/plans_log.txt" <<'SQL'
 SELECT count(*) FROM witness.log WHERE table_name = 'staff';
 SELECT count(*) FROM witness.search(table_name => 'staff');
 SELECT count(*) FROM witness.entity_history('staff', '{"id": 1}');
@@ -227,12 +228,7 @@ check_ok "a reader's printed plans of witness.log, search() and entity_history()
 	"$(n="$(constants "$WORK/plans_log.txt" | grep 'Alice Smith' | grep -vc 'own constant' || true)"; [[ $n == 0 ]] && echo ok || echo "$n constants hold the name")"
 check_ok "... where the reader's own constant is found" \
 	"$(constants "$WORK/plans_log.txt" | grep -q "Alice Smith (the reader's own constant)" && echo ok || echo 'not found: the search finds nothing')"
-"$PSQL" -X -q -h "$WORK" -p "$PORT" -U ex_cust1 -d "$DB" >"$WORK/plans_trail.txt" 2>&1 <<'SQL'
-SET client_min_messages = log;
-SET debug_print_plan = on;
-SET debug_print_parse = on;
-SET debug_print_rewritten = on;
-SET plan_cache_mode = force_custom_plan;
+with_plans_printed ex_cust1 "$WORK/plans_trail.txt" <<'SQL'
 SELECT count(*) FROM witness.my_trail;
 SELECT 'OldTwoMarker (the subject''s own constant)'::text;
 SQL
