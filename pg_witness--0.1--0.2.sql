@@ -881,13 +881,20 @@ COMMENT ON FUNCTION witness._block_tree(witness.block) IS 'internal: the Merkle 
 
 -- A block header as JSON, as in exports and proofs. Without a SET clause (its names qualified), so
 -- that it is inlined into its callers: the proof of every entry of a subject export includes it.
+-- An infinite sealed_at, which the sealer never writes, is given as witness.verify() hashes it: the
+-- microseconds wrapped around 64 bits (src/pg/common/trail_catalog.hpp, unix_us_as_hashed), so that
+-- the export of a block altered so still loads and witness-verify names the block.
 CREATE OR REPLACE FUNCTION witness._block_json(b witness.block) RETURNS jsonb
 LANGUAGE sql STABLE
 AS $$
 	SELECT pg_catalog.jsonb_build_object('block_no', b.block_no, 'snapshot', b.snapshot::text, 'entry_count', b.entry_count,
 	                          'first_entry_id', b.first_entry_id, 'last_entry_id', b.last_entry_id,
 	                          'merkle_root', pg_catalog.encode(b.merkle_root, 'hex'), 'prev_hash', pg_catalog.encode(b.prev_hash, 'hex'),
-	                          'sealed_at_us', (EXTRACT(epoch FROM b.sealed_at) OPERATOR(pg_catalog.*) 1000000)::bigint,
+	                          'sealed_at_us', CASE WHEN b.sealed_at OPERATOR(pg_catalog.=) 'infinity'::pg_catalog.timestamptz
+	                                                   THEN '-9222425352054775809'::pg_catalog.int8
+	                                               WHEN b.sealed_at OPERATOR(pg_catalog.=) '-infinity'::pg_catalog.timestamptz
+	                                                   THEN '-9222425352054775808'::pg_catalog.int8
+	                                               ELSE (EXTRACT(epoch FROM b.sealed_at) OPERATOR(pg_catalog.*) 1000000)::bigint END,
 	                          'block_hash', pg_catalog.encode(b.block_hash, 'hex'))
 $$;
 

@@ -134,6 +134,36 @@ check "witness-verify on the export with two ids traded: exit status 1 (tampered
 check_ok "witness-verify names the two entries as reordered" \
 	"$(grep -q "entries reordered: entries ${swap_a:-?} and ${swap_b:-?} traded ids" "$WORK/swapped.out" && echo ok || echo 'not named as reordered')"
 
+say "a superuser makes an entry's time and a block's sealed_at infinite: both verifiers name them"
+# export_trail() failed on such an entry (no finite stmt_time) and on such a block, so the trail could
+# be checked only inside the server. Both are now exported as witness.verify() hashes them. In one
+# transaction, rolled back: the trail is whole again for the sections after this one.
+inf_entry=$(q "SELECT min(id) FROM witness.entry WHERE erasure_id IS NULL")
+"$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$DB" >"$WORK/infinite_verify.out" <<SQL
+BEGIN;
+ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
+ALTER TABLE witness.block DISABLE TRIGGER witness_append_only;
+UPDATE witness.entry SET stmt_time = 'infinity' WHERE id = $inf_entry;
+UPDATE witness.block SET sealed_at = '-infinity' WHERE block_no = 1;
+\\copy (SELECT witness.export_trail()) TO '$WORK/infinite.copy'
+\\pset format unaligned
+\\pset tuples_only on
+SELECT problem, block_no, entry_id FROM witness.verify() ORDER BY problem;
+ROLLBACK;
+SQL
+indent <"$WORK/infinite_verify.out"
+check_ok "witness.verify() names the entry and the block" \
+	"$(grep -q "value changed|1|$inf_entry" "$WORK/infinite_verify.out" && grep -q '^block altered|1|' "$WORK/infinite_verify.out" && echo ok || echo 'not both named')"
+check "the export holds the entry and the block's header" "1|1" \
+	"SELECT '$(grep -c "^{\"type\":\"entry\",\"id\":$inf_entry," "$WORK/infinite.copy")|$(grep -c '^{"type": "block", "block_no": 1,' "$WORK/infinite.copy")'"
+rc=0
+"$VERIFY" "$WORK/infinite.copy" >"$WORK/infinite.out" 2>&1 || rc=$?
+indent <"$WORK/infinite.out"
+check "witness-verify on that export: exit status 1 (tampered)" 1 "SELECT $rc"
+check_ok "witness-verify names the entry and the block" \
+	"$(grep -q "entry $inf_entry" "$WORK/infinite.out" && grep -qi 'block 1' "$WORK/infinite.out" && echo ok || echo 'not both named')"
+check "the trail is whole again" valid "SELECT string_agg(DISTINCT status, ',') FROM witness.verify()"
+
 say "jsonb nested 10,000 levels deep, inserted by a role with only INSERT on the table"
 # nested_sql N OPEN INNER CLOSE: SQL text of N times OPEN, INNER, N times CLOSE (built by the server).
 nested_sql() { printf "repeat('%s', %d) || '%s' || repeat('%s', %d)" "$1" "$2" "$3" "$4" "$2"; }

@@ -99,4 +99,12 @@ void register_catalog_invalidation();
 constexpr int64 kUnixToPostgresEpochUs =
     (int64)(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY * USECS_PER_SEC;
 
+// A stored time as the microseconds since 1970 that hashing covers. An infinite time, which
+// neither capture nor the sealer writes, wraps around 64 bits instead of failing, so that both
+// verifiers and every export agree on it and report the entry or block that holds it as altered.
+inline int64 unix_us_as_hashed(TimestampTz t)
+{
+	return (int64)((uint64)t + (uint64)kUnixToPostgresEpochUs);
+}
+
 } // namespace witness::pg

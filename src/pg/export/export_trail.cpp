@@ -33,7 +33,6 @@ extern "C" {
 #include "access/tableam.h"
 #include "catalog/partition.h"
 #include "utils/lsyscache.h"
-#include "common/int.h"
 #include "executor/executor.h"
 #include "utils/snapmgr.h"
 }
@@ -301,10 +300,7 @@ void print_entry(StringInfo out, const Datum *values, const bool *nulls)
 		                missing != nullptr ? missing : "format"),
 		         errhint("Run witness.verify() to see what was altered.")));
 	int64 id = DatumGetInt64(values[EntryId - 1]);
-	int64 stmt_time_us;
-	if (pg_add_s64_overflow(DatumGetTimestampTz(values[EntryStmtTime - 1]), kUnixToPostgresEpochUs, &stmt_time_us))
-		ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED), errmsg("entry %lld has no finite stmt_time", (long long)id),
-		                errhint("Run witness.verify() to see what was altered.")));
+	int64 stmt_time_us = unix_us_as_hashed(DatumGetTimestampTz(values[EntryStmtTime - 1]));
 	// "char" prints a byte outside ASCII as an octal escape, and a zero byte as nothing.
 	char op = DatumGetChar(values[EntryOp - 1]);
 	Bytes op_text{&op, 1};

@@ -132,7 +132,7 @@ void entry_view_from_row(const Datum *values, const bool *nulls, EntryView *v)
 		                       (long long)DatumGetInt64(e.values[EntryId - 1]), format)));
 	v->id = DatumGetInt64(e.values[EntryId - 1]);
 	v->xid = DatumGetInt64(e.values[EntryXid - 1]);
-	v->stmt_time_us = DatumGetTimestampTz(e.values[EntryStmtTime - 1]) + kUnixToPostgresEpochUs;
+	v->stmt_time_us = unix_us_as_hashed(DatumGetTimestampTz(e.values[EntryStmtTime - 1]));
 	v->op = DatumGetChar(e.values[EntryOp - 1]);
 	v->schema_name = stored_text(e, EntrySchemaName);
 	v->table_name = stored_text(e, EntryTableName);

@@ -113,7 +113,7 @@ int load_blocks(int64 first_block, int64 last_block, StoredBlockFields **out, ui
 		Datum prev = SPI_getbinval(row, desc, 7, &isnull);
 		copy_hash(prev, isnull, hashes + 64 * i + 32);
 		f.prev_hash = hashes + 64 * i + 32;
-		f.sealed_at_us = DatumGetTimestampTz(SPI_getbinval(row, desc, 8, &isnull)) + kUnixToPostgresEpochUs;
+		f.sealed_at_us = unix_us_as_hashed(DatumGetTimestampTz(SPI_getbinval(row, desc, 8, &isnull)));
 		Datum stored = SPI_getbinval(row, desc, 9, &isnull);
 		copy_hash(stored, isnull, blocks[i].stored_hash);
 		if (i == 0)
