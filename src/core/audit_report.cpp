@@ -11,6 +11,7 @@
 
 #include "classification.hpp"
 #include "json_value.hpp"
+#include "utc_time.hpp"
 #include "signatures.hpp"
 #include "utc_time.hpp"
 
@@ -320,6 +321,9 @@ struct AuditReportBuilder::State {
 	void add_run(const JsonValue *row, bool in_period);
 	std::map<int64_t, int64_t> pruned_from_period(int64_t &total) const;
 	void add_record(const std::string &table, const JsonValue *row);
+	void add_activity(const JsonValue *row, int64_t entry_us);
+	int64_t event_us(const JsonValue *time, int64_t fallback_us) const;
+	bool in_period(int64_t us) const { return us >= from_us && us < until_us; }
 };
 
 AuditReportBuilder::AuditReportBuilder(int64_t from_us, int64_t until_us) : s_(std::make_unique<State>())
@@ -381,6 +385,13 @@ void AuditReportBuilder::State::add_entry(const LineFields &e)
 		if (t >= from_us && t < until_us)
 			unchecked_in_period++;
 		return;
+	}
+	// An activity row is written by a drain after its events happened, often in a later period: its
+	// events count in the periods of their own times (a review's refused attempt, made just before the
+	// end of a period, was in no report).
+	if (e.schema == "witness" && e.table == "activity" && e.op == "I" && !e.new_values.empty()) {
+		const JsonValue row = parse_json(e.new_values);
+		add_activity(&row, t);
 	}
 	if (t < from_us || t >= until_us) {
 		entries_outside++;
@@ -454,24 +465,59 @@ void AuditReportBuilder::State::add_record(const std::string &table, const JsonV
 		const std::string tag = member(row, "command_tag");
 		if (is_permission_command(tag))
 			permission_changes.add({member(row, "happened_at"), tag, member(row, "action"), member(row, "role_name")});
-	} else if (table == "activity") {
-		const std::string kind = member(row, "kind"), outcome = member(row, "outcome");
-		const std::string role = member(row, "current_user_name");
-		if (kind == "read") {
-			auto &r = reads[{member(row, "object_name"), role}];
-			r.first += std::max<int64_t>(1, integer_of(row ? row->find("statement_count") : nullptr, 1));
-			r.second += integer_of(row ? row->find("row_count") : nullptr);
-			reads_total++;
-		} else if (kind == "login" && outcome != "success") {
-			logins_refused.add({member(row, "happened_at"), member(row, "session_user_name"), outcome,
-			                    member(row, "client_addr"), member(row, "message")});
-		} else if (kind == "denied") {
-			std::string what = member(row, "object_name");
-			if (what.empty())
-				what = member(row, "message");
-			denied[{role, member(row, "sqlstate"), what}]++;
-			denied_total++;
-		}
+	}
+}
+
+// When an event of an activity row happened, from its captured time; the entry's own time when the
+// text is not one (a row written by an earlier version, or altered: the verification reports that).
+int64_t AuditReportBuilder::State::event_us(const JsonValue *time, int64_t fallback_us) const
+{
+	if (time == nullptr || time->type != JsonType::String)
+		return fallback_us;
+	try {
+		return parse_captured_utc_us(time->text);
+	} catch (const std::invalid_argument &) {
+		return fallback_us;
+	}
+}
+
+// The events of one witness.activity row that happened in the period: a row groups a session's
+// statements (statement_times, statement_rows), each counted by its own time.
+void AuditReportBuilder::State::add_activity(const JsonValue *row, int64_t entry_us)
+{
+	int64_t events = 0, rows = 0;
+	const JsonValue *times = row->find("statement_times");
+	if (times != nullptr && times->type == JsonType::Array && !times->items.empty()) {
+		const JsonValue *counts = row->find("statement_rows");
+		const bool has_counts = counts != nullptr && counts->type == JsonType::Array;
+		for (size_t i = 0; i < times->items.size(); i++)
+			if (in_period(event_us(&times->items[i], entry_us))) {
+				events++;
+				if (has_counts && i < counts->items.size())
+					rows += integer_of(&counts->items[i]);
+			}
+	} else if (in_period(event_us(row->find("happened_at"), entry_us))) {
+		events = std::max<int64_t>(1, integer_of(row->find("statement_count"), 1));
+		rows = integer_of(row->find("row_count"));
+	}
+	if (events == 0)
+		return;
+	const std::string kind = member(row, "kind"), outcome = member(row, "outcome");
+	const std::string role = member(row, "current_user_name");
+	if (kind == "read") {
+		auto &r = reads[{member(row, "object_name"), role}];
+		r.first += events;
+		r.second += rows;
+		reads_total++;
+	} else if (kind == "login" && outcome != "success") {
+		logins_refused.add({member(row, "happened_at"), member(row, "session_user_name"), outcome,
+		                    member(row, "client_addr"), member(row, "message")});
+	} else if (kind == "denied") {
+		std::string what = member(row, "object_name");
+		if (what.empty())
+			what = member(row, "message");
+		denied[{role, member(row, "sqlstate"), what}] += events;
+		denied_total += events;
 	}
 }
 

@@ -107,4 +107,22 @@ int64_t parse_utc_us(std::string_view text)
 	return days * kUsPerDay + ((h * 60 + mi) * 60 + s) * 1000000 + frac;
 }
 
+int64_t parse_captured_utc_us(std::string_view text)
+{
+	// 0123456789012345678
+	// YYYY-MM-DD HH:MM:SS[.f{1,6}]+00, rewritten into parse_utc_us's format.
+	if (text.size() < 22 || text.size() > 29 || text[10] != ' ' || text.substr(text.size() - 3) != "+00")
+		bad_time(text);
+	std::string_view fraction = text.substr(19, text.size() - 22);
+	if (!fraction.empty() && (fraction.size() < 2 || fraction[0] != '.'))
+		bad_time(text);
+	std::string iso(text.substr(0, 19));
+	iso[10] = 'T';
+	iso += '.';
+	iso += fraction.empty() ? std::string_view() : fraction.substr(1);
+	iso.append(27 - 1 - iso.size(), '0');
+	iso += 'Z';
+	return parse_utc_us(iso);
+}
+
 } // namespace witness

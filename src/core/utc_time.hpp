@@ -15,4 +15,8 @@ std::string format_utc_us(int64_t us);
 // The inverse of format_utc_us, accepting exactly its format; throws std::invalid_argument.
 int64_t parse_utc_us(std::string_view text);
 
+// A timestamptz as capture writes it into an entry's values (ISO, UTC: "2024-02-29 07:44:15.1234+00",
+// the fraction without trailing zeros, or none); throws std::invalid_argument on anything else.
+int64_t parse_captured_utc_us(std::string_view text);
+
 } // namespace witness

@@ -86,6 +86,26 @@ SELECT substring(r FROM '<td class="n" id="entries">([0-9]+)</td>')::int >= 10 A
        r LIKE '%<td>CREATE ROLE</td><td>role created</td><td>postgres</td>%' AS permission_change_listed,
        r ~ E'\n<!-- witness-signature -->\n<section class="signature">\n<h2>Signatures</h2>\n<pre id="witness-signatures">\nhmac_sha256 [0-9a-f]{64}\n</pre>' AS signed
 FROM rep;
+-- Events still queued when the report is made are in it, each by the time it happened (a review's
+-- refused attempt, made just before a period's end, waited for the sealer's next pass and was then
+-- counted in the next period: in no report of its own). A refusal is queued, the period ends after it,
+-- and the report writes the queue first; the report of the next period does not count it.
+SET ROLE ar_creator;
+\set VERBOSITY sqlstate
+SELECT * FROM ar.ledger;
+\set VERBOSITY terse
+RESET ROLE;
+SELECT pg_catalog.clock_timestamp() AS t1 \gset
+SELECT pg_catalog.pg_sleep(0.01);
+SET ROLE ar_auditor;
+SELECT witness.audit_report(:'t0', :'t1') AS r1 \gset
+RESET ROLE;
+SELECT substring(:'r1' FROM '<tr><td>ar_creator</td><td>42501</td><td>([^<]*ar[^<]*)</td><td class="n">1</td></tr>') AS queued_refusal_listed;
+SELECT count(*) > 0 AS sealed FROM witness.seal();
+SET ROLE ar_auditor;
+SELECT witness.audit_report(:'t1', NULL) AS r2 \gset
+RESET ROLE;
+SELECT position('<td>ar_creator</td><td>42501</td>' IN :'r2') AS next_period_counts_it;
 -- An auditor restricted to a period (witness.grant_auditor) counts the entries of its period only:
 -- none here, where the whole trail's report counts them.
 SET client_min_messages = warning;

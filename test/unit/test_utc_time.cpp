@@ -37,3 +37,16 @@ TEST(UtcTime, ParseIsStrict)
 		EXPECT_THROW(parse_utc_us(bad), std::invalid_argument) << bad;
 	EXPECT_EQ(parse_utc_us("2024-02-29T12:00:00.500000Z"), 1709208000500000);
 }
+
+// The text of a timestamptz in an entry's values (docs/capture.md: ISO, UTC, fraction trimmed).
+TEST(UtcTime, ParsesCapturedText)
+{
+	EXPECT_EQ(parse_captured_utc_us("2024-02-29 12:00:00+00"), 1709208000000000);
+	EXPECT_EQ(parse_captured_utc_us("2024-02-29 12:00:00.5+00"), 1709208000500000);
+	EXPECT_EQ(parse_captured_utc_us("2024-02-29 12:00:00.000001+00"), 1709208000000001);
+	EXPECT_EQ(parse_captured_utc_us("2023-11-14 22:13:20.123456+00"), 1700000000123456);
+	for (const char *bad : {"2024-02-29T12:00:00+00", "2024-02-29 12:00:00", "2024-02-29 12:00:00+01",
+	                        "2024-02-29 12:00:00.+00", "2024-02-29 12:00:00.1234567+00", "2024-02-29 12:00:00,5+00",
+	                        "2024-02-29 12:00:00.5x+00", "2023-02-29 12:00:00+00", "infinity", ""})
+		EXPECT_THROW(parse_captured_utc_us(bad), std::invalid_argument) << bad;
+}

@@ -6,6 +6,8 @@
 extern "C" {
 #include "common/int.h"
 #include "executor/spi.h"
+#include "access/xact.h"
+#include "access/xlog.h"
 #include "miscadmin.h"
 #include "storage/latch.h"
 #include "storage/lmgr.h"
@@ -21,6 +23,7 @@ extern "C" {
 #include "core/audit_report.hpp"
 #include "core/signatures.hpp"
 #include "core/utf8.hpp"
+#include "pg/activity/activity_drain.hpp"
 #include "pg/common/access_check.hpp"
 #include "pg/common/arguments.hpp"
 #include "pg/common/core_bridge.hpp"
@@ -331,6 +334,27 @@ void read_export()
 	SPI_cursor_close(portal);
 }
 
+// Events still in the activity queue are written to witness.activity first, in the report's
+// transaction, so that those of the period are in it (a review's refused attempt, made just before
+// the period's end, waited for the sealer's next pass and was in no report). Written as the owner of
+// pg_witness's functions: the auditor may not write the table. A read-only transaction cannot write:
+// its report has what the sealer wrote. Returns whether any row was written.
+bool flush_queued_activity(Oid report_function)
+{
+	if (XactReadOnly || RecoveryInProgress())
+		return false;
+	Oid saved_user;
+	int saved_context;
+	GetUserIdAndSecContext(&saved_user, &saved_context);
+	// An error restores the user with the (sub)transaction's abort, as for SECURITY DEFINER.
+	SetUserIdAndSecContext(function_owner(report_function), saved_context | SECURITY_LOCAL_USERID_CHANGE);
+	const int64 rows = drain_activity();
+	SetUserIdAndSecContext(saved_user, saved_context);
+	if (rows > 0)
+		CommandCounterIncrement();
+	return rows > 0;
+}
+
 // A reader restricted to a period (docs/access.md) gets a report of what it can see, which says so.
 void state_restriction()
 {
@@ -372,9 +396,13 @@ Datum witness_audit_report(PG_FUNCTION_ARGS)
 	// Only once the keys are known to be there: a report that cannot be signed does not wait.
 	// After a wait, the report reads (verification and export) under a snapshot that sees what the
 	// transactions it waited for committed.
-	const bool fresh_snapshot = wait_for_open_writers(until);
-	if (fresh_snapshot)
+	const bool waited = wait_for_open_writers(until);
+	const bool flushed = flush_queued_activity(fcinfo->flinfo->fn_oid);
+	const bool fresh_snapshot = waited || flushed;
+	if (fresh_snapshot) {
 		PushActiveSnapshot(GetTransactionSnapshot());
+		UpdateActiveSnapshotCommandId();
+	}
 	reset_state();
 	run_core(ERRCODE_INTERNAL_ERROR, "could not start the audit report",
 	         [&] { builder = new AuditReportBuilder(from, until); });
