@@ -8162,11 +8162,15 @@ COMMENT ON FUNCTION witness.masked_tags() IS 'the classification tags whose valu
 -- and the entry newer than names_since: its column names are the present ones). NULL (every column)
 -- when no configuration describes it (the table renamed, replaced, untracked or dropped since, or a
 -- configured column renamed or dropped) or the table itself is classified so; an empty array means
--- every column too. SECURITY DEFINER: the caller needs no access to witness.tracked_table.
+-- every column too. The subject column is masked with the tagged ones: witness.log masks the subject
+-- of such an entry, and an attack review read it in clear beside "***" in an untagged subject column.
+-- SECURITY DEFINER: the caller needs no access to witness.tracked_table.
 CREATE FUNCTION witness._masked_columns(schema_name text, table_name text, id bigint) RETURNS text[]
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-AS $$ SELECT ARRAY(SELECT c.key FROM jsonb_each(t.column_tags) c WHERE c.value ?| witness.masked_tags())
-      FROM witness.tracked_table t
+AS $$ SELECT CASE WHEN cardinality(m.cols) = 0 OR t.subject_column IS NULL THEN m.cols
+                  ELSE m.cols || t.subject_column::text END
+      FROM witness.tracked_table t,
+           LATERAL (SELECT ARRAY(SELECT c.key FROM jsonb_each(t.column_tags) c WHERE c.value ?| witness.masked_tags()) AS cols) m
       WHERE t.schema_name = _masked_columns.schema_name AND t.table_name = _masked_columns.table_name
         AND t.names_since < _masked_columns.id AND NOT t.classification = ANY (witness.masked_tags()) $$;
 COMMENT ON FUNCTION witness._masked_columns(text, text, bigint) IS 'internal: the columns witness.log masks in an entry that masking applies to (NULL or empty: every column), from the configuration that describes the entry';

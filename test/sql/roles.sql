@@ -229,6 +229,23 @@ FROM (SELECT l::jsonb AS j FROM witness.export('jsonl', table_name => 'keyed', a
 WHERE op = 'UPDATE';
 SELECT witness.untrack('ro.keyed'), witness.untrack('ro.later');
 DROP TABLE ro.keyed, ro.later;
+-- An untagged subject column is masked wherever the subject is: an attack review read the subject
+-- in clear in the values, beside subject "***", of an entry tagged pii for another column. (The
+-- UPDATE that changed only the subject column carries no classified tag, and shows its subject as
+-- before; its values are masked all the same, as its table's configuration masks a column.)
+CREATE TABLE ro.patients (id int PRIMARY KEY, customer text, email text);
+GRANT ALL ON ro.patients TO PUBLIC;
+SELECT witness.track('ro.patients', column_tags => '{"email": "pii"}', subject_column => 'customer', encrypt => false);
+INSERT INTO ro.patients VALUES (1, 'carol', 'carol@example.com');
+UPDATE ro.patients SET customer = 'dave' WHERE id = 1;
+SET ROLE ro_reader;
+SELECT operation, subject, row_key, old_values, new_values FROM witness.log
+WHERE schema_name = 'ro' AND table_name = 'patients' ORDER BY id;
+SELECT count(*) AS subject_in_changes FROM witness.changes WHERE schema_name = 'ro' AND table_name = 'patients'
+AND 'carol' IN (old_value, new_value);
+RESET ROLE;
+SELECT witness.untrack('ro.patients');
+DROP TABLE ro.patients;
 
 -- Renames do not unmask (found by a review). Masking by column name follows the configuration that
 -- describes an entry: the table tracked under the entry's name since before the entry was captured,
