@@ -7707,12 +7707,19 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 				                             AND (n.v -> 'detail' ->> 'operation' = 'reset all' OR n.v -> 'detail' ->> 'setting' IN ('witness.record_activity', 'witness.seal_interval', 'witness.verify_interval', 'shared_preload_libraries',
 				                                                                             'witness.full_verify_interval', 'witness.digest_interval', 'witness.digest_file', 'witness.hmac_key_file', 'witness.ed25519_key_file', 'session_replication_role')))))
 				                OR (e.table_name = 'activity' AND e.op = 'I'
-				                    AND (n.v ->> 'kind' = 'catalog write' OR (n.v ->> 'kind' = 'capture control' AND (n.v ->> 'message' NOT LIKE 'created%' OR n.v ->> 'object_name' LIKE 'a column of table %')))))
+				                    AND (n.v ->> 'kind' = 'catalog write' OR (n.v ->> 'kind' = 'capture control' AND (n.v ->> 'message' NOT LIKE 'created%' OR n.v ->> 'object_name' LIKE 'a column of table %'))
+				                         -- A restart that lost the queue: a record of capture switched
+				                         -- off may have been in it (an attack review crashed the server
+				                         -- right after, and nothing showed).
+				                         OR (n.v ->> 'kind' = 'lost' AND n.v ->> 'message' LIKE 'events lost: the server restarted %'))))
 				         ORDER BY e.id LOOP
 					PERFORM witness._raise_alert(rl, format('entry:%s', r.id),
 					        CASE WHEN r.t = 'activity' AND r.new_row ->> 'kind' = 'catalog write'
 					             THEN format('%s wrote the system catalog %s directly (%s rows)', r.new_row ->> 'session_user_name',
 					                         r.new_row ->> 'object_name', COALESCE(r.new_row ->> 'row_count', '?'))
+					             WHEN r.t = 'activity' AND r.new_row ->> 'kind' = 'lost'
+					             THEN format('the server restarted at %s without saving the activity queue: what was queued before, a switch of capture included, is not recorded',
+					                         r.new_row ->> 'happened_at')
 					             WHEN r.t = 'activity'
 					             THEN format('%s changed %s outside pg_witness (%s)', r.new_row ->> 'session_user_name',
 					                         r.new_row ->> 'object_name', r.new_row ->> 'message')

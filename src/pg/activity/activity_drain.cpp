@@ -239,6 +239,28 @@ void insert_lost(SPIPlanPtr plan, uint64 lost, const char *whose)
 		elog(ERROR, "pg_witness: could not insert into witness.activity");
 }
 
+// The row saying that the server restarted without saving the queue: events of every database
+// queued before `at` are lost, and how many is not known (row_count NULL).
+void insert_restart(SPIPlanPtr plan, TimestampTz at)
+{
+	Datum v[kColumns];
+	char n[kColumns + 1];
+	memset(n, 'n', kColumns);
+	n[kColumns] = '\0';
+	v[0] = CStringGetTextDatum("lost");
+	v[1] = CStringGetTextDatum("failed");
+	v[2] = TimestampTzGetDatum(at);
+	v[8] = Int32GetDatum(MyProcPid);
+	v[14] = CStringGetTextDatum("events lost: the server restarted without saving the activity queue (it crashed, or "
+	                            "the postmaster was killed); the events queued before, of every database, are not "
+	                            "recorded, and how many is not known");
+	v[16] = Int32GetDatum(1);
+	for (int k : std::initializer_list<int>{0, 1, 2, 8, 14, 16})
+		n[k] = ' ';
+	if (SPI_execute_plan(plan, v, n, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "pg_witness: could not insert into witness.activity");
+}
+
 // Whether rows inserted into witness.activity reach it as written: no rule or CHECK constraint on it,
 // and no trigger but pg_witness's own (its function a member of the extension, none row-level BEFORE
 // INSERT). A rule or a trigger of someone else's
@@ -291,10 +313,11 @@ int64 drain_activity(int *events)
 	const int n = activity_take(MyDatabaseId, dbname != nullptr ? dbname : "", taken);
 	StringInfoData whose;
 	initStringInfo(&whose);
-	const uint64 lost = activity_take_lost(&whose);
+	TimestampTz restarted_at;
+	const uint64 lost = activity_take_lost(&whose, &restarted_at);
 	if (events != nullptr)
 		*events = n;
-	if (n == 0 && lost == 0)
+	if (n == 0 && lost == 0 && restarted_at == 0)
 		return 0;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "pg_witness: SPI_connect failed");
@@ -312,9 +335,11 @@ int64 drain_activity(int *events)
 	}
 	if (lost > 0)
 		insert_lost(plan, lost, whose.data);
+	if (restarted_at != 0)
+		insert_restart(plan, restarted_at);
 	internal_ddl_end();
 	SPI_finish();
-	return nrows + (lost > 0 ? 1 : 0);
+	return nrows + (lost > 0 ? 1 : 0) + (restarted_at != 0 ? 1 : 0);
 }
 
 } // namespace witness::pg

@@ -41,6 +41,7 @@ struct Lost {
 	slock_t lock;
 	uint64 total;
 	LostBy by[kNamed];
+	TimestampTz restarted_at; // a restart that lost the queue (lost_note_restart), not written yet; 0: none
 };
 
 Lost *shared = nullptr;
@@ -52,6 +53,7 @@ struct Taken {
 	int level;
 	uint64 total;
 	LostBy by[kNamed];
+	TimestampTz restarted_at;
 };
 
 Taken *taken = nullptr;
@@ -214,24 +216,39 @@ uint64 lost_total()
 	return total;
 }
 
-uint64 lost_take(StringInfo whose)
+void lost_note_restart(TimestampTz at)
 {
+	if (shared == nullptr)
+		return;
+	SpinLockAcquire(&shared->lock);
+	shared->restarted_at = at;
+	SpinLockRelease(&shared->lock);
+}
+
+uint64 lost_take(StringInfo whose, TimestampTz *restarted_at)
+{
+	*restarted_at = 0;
 	if (shared == nullptr)
 		return 0;
 	LostBy got[kNamed];
 	reserve_part();
 	SpinLockAcquire(&shared->lock);
 	const uint64 total = shared->total;
+	const TimestampTz restart = shared->restarted_at;
 	shared->total = 0;
+	shared->restarted_at = 0;
 	memcpy(got, shared->by, sizeof(got));
 	memset(shared->by, 0, sizeof(shared->by));
 	SpinLockRelease(&shared->lock);
-	if (total == 0)
+	if (total == 0 && restart == 0)
 		return 0;
 	Taken *t = taken_at(GetCurrentTransactionNestLevel());
 	t->total += total;
 	merge(t->by, got);
-	if (whose != nullptr)
+	if (restart != 0)
+		t->restarted_at = restart;
+	*restarted_at = restart;
+	if (whose != nullptr && total > 0)
 		describe(whose, got, total);
 	return total;
 }
@@ -249,6 +266,8 @@ void lost_on_abort(int level)
 		SpinLockAcquire(&shared->lock);
 		shared->total += taken[i].total;
 		merge(shared->by, taken[i].by);
+		if (taken[i].restarted_at != 0 && shared->restarted_at == 0)
+			shared->restarted_at = taken[i].restarted_at;
 		SpinLockRelease(&shared->lock);
 	}
 	ntaken = kept;

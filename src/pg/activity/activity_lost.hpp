@@ -5,6 +5,7 @@
 
 extern "C" {
 #include "postgres.h"
+#include "datatype/timestamp.h"
 #include "lib/stringinfo.h"
 }
 
@@ -26,9 +27,13 @@ void lost_add_unnamed(uint64 n);
 // The count a clean shutdown saves.
 uint64 lost_total();
 
+// The server restarted at `at` without the queue a clean shutdown saves (a crash, the postmaster
+// killed): an unknown number of events is lost. Noted once, written by the next drain.
+void lost_note_restart(TimestampTz at);
 // Takes the events lost since the last call (for any database) and describes whose they were in
-// whose, when given. Given back to the shared count if the (sub)transaction that took them aborts.
-uint64 lost_take(StringInfo whose);
+// whose, when given; *restarted_at is a noted restart taken with them (0: none). Given back to the
+// shared count if the (sub)transaction that took them aborts.
+uint64 lost_take(StringInfo whose, TimestampTz *restarted_at);
 // From the drain's transaction callbacks: the transaction or subtransaction at nest level `level`
 // aborted (give back what it took) or committed (what it took stays taken).
 void lost_on_abort(int level);

@@ -7,6 +7,9 @@
 
 #include <algorithm>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 extern "C" {
 #include "commands/dbcommands.h"
 #include "storage/condition_variable.h"
@@ -209,6 +212,12 @@ ActivityEvent *fresh(int i)
 // At a clean shutdown the postmaster saves the events no sealer wrote yet, and loads them at the
 // next start (as pg_stat_statements keeps its statistics). A crash loses them.
 constexpr const char *kSaveFile = "pg_witness_activity.saved";
+// Present while the queue lives, removed once a clean shutdown has saved it: found at a start, it says
+// the server stopped without saving (crashed, or the postmaster was killed). A superuser who switched
+// capture off and then crashed the server lost that record with the queue, unseen, until this (an
+// attack review). In pg_stat_tmp, whose contents a base backup leaves out: a standby made from one
+// lost nothing of its own.
+constexpr const char *kLiveFile = "pg_stat_tmp/pg_witness_activity.live";
 constexpr uint32 kSaveMagic = 0x57414331; // "WAC1"
 
 struct SaveHeader {
@@ -237,7 +246,22 @@ void save_queue(int code, Datum)
 	if (FreeFile(f) != 0 || !ok) {
 		ereport(LOG, (errcode_for_file_access(), errmsg("pg_witness: could not save the activity queue to \"%s\"", kSaveFile)));
 		unlink(kSaveFile);
+		return; // the marker stays: the next start notes the events as lost
 	}
+	unlink(kLiveFile);
+}
+
+// Marks the queue live (kLiveFile), durably: an operating-system crash must not lose the mark.
+void mark_queue_live()
+{
+	const int fd = OpenTransientFile(kLiveFile, O_CREAT | O_WRONLY | PG_BINARY);
+	if (fd < 0) {
+		ereport(LOG, (errcode_for_file_access(), errmsg("pg_witness: could not create \"%s\": %m", kLiveFile)));
+		return;
+	}
+	CloseTransientFile(fd);
+	fsync_fname(kLiveFile, false);
+	fsync_fname("pg_stat_tmp", true);
 }
 
 // A saved event as a server writes it: known kind and outcome, every string terminated. (The file
@@ -362,11 +386,20 @@ void activity_queue_startup()
 		// Only what a clean shutdown saved, at the postmaster's first start: after a crash the shared
 		// memory is made anew, and a file found then was not written by a shutdown.
 		static bool started_before = false;
+		// Shared memory made again after a crash, or a first start that finds the mark of a queue no
+		// clean shutdown saved: events queued then are lost, how many is not known.
+		const bool unclean = started_before || access(kLiveFile, F_OK) == 0;
 		if (!started_before)
 			load_queue();
 		else
 			unlink(kSaveFile);
 		started_before = true;
+		mark_queue_live();
+		if (unclean) {
+			lost_note_restart(GetCurrentTimestamp());
+			ereport(LOG, (errmsg("pg_witness: the server did not stop cleanly; activity events queued before are lost"),
+			              errdetail("The next pass of a sealer writes a row of kind lost into witness.activity, which raises the capture_off alert.")));
+		}
 	}
 	LWLockRelease(AddinShmemInitLock);
 	if (!IsUnderPostmaster)
@@ -508,9 +541,10 @@ const ActivityEvent *activity_slot(int slot)
 	return &slots[slot].event;
 }
 
-uint64 activity_take_lost(StringInfo whose)
+uint64 activity_take_lost(StringInfo whose, TimestampTz *restarted_at)
 {
-	return queue == nullptr ? 0 : lost_take(whose);
+	*restarted_at = 0;
+	return queue == nullptr ? 0 : lost_take(whose, restarted_at);
 }
 
 int activity_queue_capacity()

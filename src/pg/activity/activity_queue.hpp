@@ -83,8 +83,9 @@ void activity_publish(ActivityEvent *event);
 int activity_take(Oid database, const char *database_name, int *out);
 const ActivityEvent *activity_slot(int slot);
 // Events lost to a full queue since the last call (for any database); whose were they appended to
-// whose when given ("; whose (login role and database): ...").
-uint64 activity_take_lost(StringInfo whose);
+// whose when given ("; whose (login role and database): ..."). *restarted_at: when the server
+// restarted without the queue a clean shutdown saves, if no drain wrote that yet (0: not so).
+uint64 activity_take_lost(StringInfo whose, TimestampTz *restarted_at);
 // The queue's number of slots (0 when pg_witness is not preloaded).
 int activity_queue_capacity();
 
