@@ -676,7 +676,7 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 		RAISE WARNING 'entries pruned by retention are not erased where copies of them are kept'
 			USING DETAIL = 'Retention pruned entries of this trail after archiving them, or after publishing the trail to a collector; the archive files and the central copy keep the entries this database no longer has, and this erasure lists only the entries it has.',
 			      HINT = 'Erase the subject from archive files and the central copy by other means (docs/personal-data.md, "What erasure does not remove").';
-	END IF;
+	END IF; PERFORM witness._warn_orphan_archives(); -- files a crashed run left (one line: line numbers in error contexts stay)
 	-- The subject's bindings end with it (docs/personal-data.md, "Bindings at erasure").
 	PERFORM witness._unbind_erased_subject(subject, new_erasure);
 	IF ids IS NULL THEN
@@ -6741,8 +6741,8 @@ CREATE FUNCTION witness._write_archive(run_id bigint, month text, block_nos bigi
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	file_name text := format('pg_witness-%s-%s-run%s.jsonl.gz',
-	                         regexp_replace(witness.database_id(), '[^A-Za-z0-9_.-]', '_', 'g'), month, run_id);
+	file_name text := format('%s%s-run%s.jsonl.gz',
+	                         witness._archive_file_prefix(), month, run_id);
 	header text := json_build_object('type', 'archive', 'format', 1, 'database', witness.database_id(),
 	                                 'run_id', run_id, 'month', month, 'entries', cardinality(entry_ids))::text;
 	sha text;
@@ -6754,6 +6754,56 @@ END
 $$;
 COMMENT ON FUNCTION witness._write_archive(bigint, text, bigint[], bigint[]) IS 'internal: writes the archive file of one month of a retention run and returns its file name, month, counts and SHA-256';
 REVOKE ALL ON FUNCTION witness._write_archive(bigint, text, bigint[], bigint[]) FROM PUBLIC;
+
+-- How this database's archive file names start: one spelling for the files written and those looked for.
+CREATE FUNCTION witness._archive_file_prefix() RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT 'pg_witness-' || regexp_replace(witness.database_id(), '[^A-Za-z0-9_.-]', '_', 'g') || '-' $$;
+COMMENT ON FUNCTION witness._archive_file_prefix() IS 'internal: pg_witness-<witness.database_id(), other characters than letters, digits, "_", "." and "-" as "_">-, the start of this database''s archive file names';
+REVOKE ALL ON FUNCTION witness._archive_file_prefix() FROM PUBLIC;
+
+-- Lists witness.archive_directory (src/pg/retention/archive_orphans.cpp): only the server reads it.
+CREATE FUNCTION witness._archive_directory_files(prefix text) RETURNS text[]
+AS 'MODULE_PATHNAME', 'witness_archive_directory_files' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION witness._archive_directory_files(text) IS 'internal: the names in witness.archive_directory that start with prefix (NULL when none, or the directory is not set; a WARNING when it cannot be read)';
+REVOKE ALL ON FUNCTION witness._archive_directory_files(text) FROM PUBLIC;
+
+-- A run that rolls back removes its files (src/pg/retention/archive_rollback.cpp); a server crash
+-- leaves them, under a name no committed run has, or with .tmp appended (docs/retention.md, "A run
+-- that does not commit"). Only names of this database's pattern count.
+CREATE FUNCTION witness._orphan_archive_files() RETURNS text[]
+LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT array_agg(f ORDER BY f)
+	FROM witness._archive_file_prefix() p, unnest(witness._archive_directory_files(p)) f
+	WHERE substr(f, length(p) + 1) ~ '^[0-9]{4}-[0-9]{2}-run[0-9]+\.jsonl\.gz(\.tmp)?$'
+	  AND (f LIKE '%.tmp' OR NOT EXISTS (SELECT FROM witness.retention_run r, jsonb_array_elements(r.archives) a
+	                                     WHERE a ->> 'file' = f))
+$$;
+COMMENT ON FUNCTION witness._orphan_archive_files() IS 'internal: this database''s archive files in witness.archive_directory that no committed retention run names, and temporary ones, in name order (NULL when none)';
+REVOKE ALL ON FUNCTION witness._orphan_archive_files() FROM PUBLIC;
+
+-- erase_subject() cannot reach into such a file: it says so, naming the files, since they keep the
+-- entries in clear and nothing else tells that they are there.
+CREATE FUNCTION witness._warn_orphan_archives() RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	files text[] := witness._orphan_archive_files();
+	n integer := cardinality(files);
+BEGIN
+	IF files IS NULL THEN
+		RETURN;
+	END IF;
+	RAISE WARNING 'witness.archive_directory holds % archive % of no committed retention run', n, CASE WHEN n = 1 THEN 'file' ELSE 'files' END
+		USING ERRCODE = '01000',
+		      DETAIL = format('A retention run that did not commit (the server stopped before it did) left %s; it keeps entries of this trail, in clear for tables not encrypted at rest, which this erasure does not reach.',
+		                      array_to_string(files[1:5], ', ') || CASE WHEN n > 5 THEN format(' and %s more', n - 5) ELSE '' END),
+		      HINT = 'Remove these files: the run pruned nothing, so their entries are still in the trail or in a later run''s file (docs/retention.md, "A run that does not commit").';
+END
+$$;
+COMMENT ON FUNCTION witness._warn_orphan_archives() IS 'internal: a WARNING naming the archive files of this database that no committed retention run names (called by witness.erase_subject())';
+REVOKE ALL ON FUNCTION witness._warn_orphan_archives() FROM PUBLIC;
 -- Daily summaries, actor activity and monitoring (docs/monitoring.md): counts per UTC day, table,
 -- actor, database user and operation, kept up to date from sealed blocks by the background sealer
 -- (and witness.refresh_summary()), never by the capture; and witness.stats for monitoring

@@ -13,10 +13,13 @@
 #     the pruned trail, and `witness-verify archive` the archive file, on its own and against the export;
 #   - a tampered archive fails, each with a named problem: a value changed, an entry line dropped, a
 #     block header altered; an entry dropped with the header's count adjusted passes on its own (the
-#     file cannot tell) but not against the export, whose retention run names another SHA-256.
+#     file cannot tell) but not against the export, whose retention run names another SHA-256;
+#   - a run that does not commit removes its file: ROLLBACK, an error later in the transaction, a
+#     savepoint rolled back, a terminated backend; a backend killed with kill -9 leaves it, and
+#     witness.erase_subject() warns naming it (and a temporary file), not other databases' files.
 #
 # Environment: PG_BINDIR, REPO (as scripts/test.sh passes them). Runs as root (the cluster belongs to
-# PG_OS_USER, postgres) or as the owner of the cluster. Takes about 10 s.
+# PG_OS_USER, postgres) or as the owner of the cluster. Takes about 15 s.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -176,5 +179,97 @@ gzip -c "$WORK/tampered.jsonl" >"$WORK/tampered.jsonl.gz"
 check_ok "an entry dropped with the count adjusted: the file alone cannot tell (exit status 0)" \
 	"$([[ $rc == 0 ]] && echo ok || { cat "$WORK/t.out"; echo "exit status $rc"; })"
 tampered "the same against the export" "archive not recorded" --export "$WORK/trail.copy"
+
+# ---------------------------------------------------------------------------------------------
+say "a run that does not commit leaves no file: ROLLBACK, an error, a savepoint rolled back, a terminated backend"
+
+q "INSERT INTO contract SELECT g, 'party ' || g FROM generate_series(52, 55) g" >/dev/null
+wait_for "the new entries sealed" 30 "SELECT bool_and(entries_pending = 0) FROM witness.verify()"
+# arch_files: the names in the archive directory, on one line.
+arch_files() { (cd "$ARCH" && ls -1 | sort | tr '\n' ' '); }
+COMMITTED="$(arch_files)"
+# as_admin SQL...: a psql script run by the witness_admin role; \! lines list the directory mid-transaction.
+as_admin() { "$PSQL" -X -q -A -t -h "$WORK" -p "$PORT" -d "$DB" -U ra_admin 2>&1; }
+as_admin >"$WORK/rollback.out" <<SQL
+BEGIN;
+SELECT run_id FROM witness.apply_retention();
+\! ls "$ARCH" | wc -l >"$WORK/during.count"
+ROLLBACK;
+SQL
+check_ok "ROLLBACK: the file was written, and is gone" \
+	"$([[ $(cat "$WORK/during.count") == 2 && $(arch_files) == "$COMMITTED" ]] && echo ok || { cat "$WORK/rollback.out"; echo "during: $(cat "$WORK/during.count") files, after: $(arch_files)"; })"
+as_admin >"$WORK/error.out" <<SQL
+BEGIN;
+SELECT run_id FROM witness.apply_retention();
+\! ls "$ARCH" | wc -l >"$WORK/during.count"
+SELECT 1 / 0;
+COMMIT;
+SQL
+check_ok "an error later in the transaction: the file was written, and is gone" \
+	"$([[ $(cat "$WORK/during.count") == 2 && $(arch_files) == "$COMMITTED" ]] && grep -q 'division by zero' "$WORK/error.out" && echo ok || { cat "$WORK/error.out"; echo "during: $(cat "$WORK/during.count") files, after: $(arch_files)"; })"
+# The run in a savepoint released into one that rolls back: the outer transaction commits without it.
+as_admin >"$WORK/savepoint.out" <<SQL
+BEGIN;
+SAVEPOINT outer_sp;
+SAVEPOINT inner_sp;
+SELECT run_id FROM witness.apply_retention();
+RELEASE inner_sp;
+\! ls "$ARCH" | wc -l >"$WORK/during.count"
+ROLLBACK TO outer_sp;
+\! ls "$ARCH" | wc -l >"$WORK/after_sp.count"
+COMMIT;
+SQL
+check_ok "a savepoint rolled back (the run released into it): the file gone before the outer commit" \
+	"$([[ $(cat "$WORK/during.count") == 2 && $(cat "$WORK/after_sp.count") == 1 && $(arch_files) == "$COMMITTED" ]] && echo ok || { cat "$WORK/savepoint.out"; echo "after: $(arch_files)"; })"
+check "no run of those committed" "1" "SELECT count(*) FROM witness.retention_run"
+# run_held NAME: the witness_admin role runs retention in a transaction it keeps open (application_name NAME).
+run_held() {
+	"$PSQL" -X -q -h "$WORK" -p "$PORT" -d "$DB" -U ra_admin >"$WORK/$1.out" 2>&1 <<SQL &
+SET application_name = '$1';
+BEGIN;
+SELECT run_id FROM witness.apply_retention();
+SELECT pg_sleep(120);
+SQL
+	HELD=$!
+	wait_for "the run of $1 written and waiting" 30 \
+		"SELECT EXISTS (SELECT FROM pg_stat_activity WHERE application_name = '$1' AND query LIKE '%pg_sleep%')"
+}
+run_held ra_terminated
+[[ $(ls "$ARCH" | wc -l) == 2 ]] || note "the held run's file is not there: $(arch_files)"
+q "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'ra_terminated'" >/dev/null
+wait "$HELD" || true
+check_ok "a backend terminated with the run open: the file is gone" \
+	"$([[ $(arch_files) == "$COMMITTED" ]] && echo ok || echo "left: $(arch_files)")"
+
+# ---------------------------------------------------------------------------------------------
+say "a backend killed (kill -9) with the run open leaves its file: erase_subject() names it"
+
+run_held ra_killed
+ORPHAN="$(cd "$ARCH" && ls -1 | grep -vxF "$FILE" || true)"
+PID="$(q "SELECT pid FROM pg_stat_activity WHERE application_name = 'ra_killed'")"
+kill -9 "$PID"
+wait "$HELD" || true
+wait_for "the server back after the crash" 60 "SELECT true" || true
+check_ok "the killed run's file stays (no callback ran): $ORPHAN" \
+	"$([[ -n $ORPHAN && -f $ARCH/$ORPHAN ]] && echo ok || echo "files: $(arch_files)")"
+# A temporary file a crash left mid-write counts too; a file of another database's pattern does not.
+PREFIX="$(q "SELECT witness._archive_file_prefix()")"
+echo partial >"$ARCH/${PREFIX}2025-01-run99.jsonl.gz.tmp"
+echo other >"$ARCH/${PREFIX%-}2-2025-01-run98.jsonl.gz"
+echo other >"$ARCH/${PREFIX}2025-01-run97-copy.jsonl.gz"
+got="$("$PSQL" -X -q -A -t -h "$WORK" -p "$PORT" -d "$DB" -U ra_admin \
+	-c "\\set VERBOSITY verbose" -c "SELECT witness.erase_subject('ann@ra.example', 'erasure with files a crash left')" 2>&1 || true)"
+orphans="$(grep -A3 'WARNING:  01000: witness.archive_directory holds 2 archive files of no committed retention run' <<<"$got" || true)"
+check_ok "a WARNING (01000) names the killed run's file and the temporary one, with a hint" \
+	"$([[ $orphans == *"left ${PREFIX}2025-01-run99.jsonl.gz.tmp, ${ORPHAN}; it keeps"* && $orphans == *'HINT:  Remove these files'* ]] && echo ok || echo "got [$got]")"
+check_ok "it names neither the committed run's file nor other databases' names" \
+	"$([[ $orphans != *"$FILE"* && $orphans != *run98* && $orphans != *run97* ]] && echo ok || echo "got [$orphans]")"
+check_ok "the warning of the committed run's archives is still given" \
+	"$([[ $got == *'entries pruned by retention are not erased where copies of them are kept'* ]] && echo ok || echo "got [$got]")"
+rm -f "$ARCH/$ORPHAN" "$ARCH/${PREFIX}2025-01-run99.jsonl.gz.tmp"
+got="$("$PSQL" -X -q -A -t -h "$WORK" -p "$PORT" -d "$DB" -U ra_admin \
+	-c "SELECT witness.erase_subject('ann@ra.example', 'erasure once they are removed')" 2>&1 || true)"
+check_ok "once they are removed: no such warning" \
+	"$([[ $got != *'no committed retention run'* && $got == *'entries pruned by retention'* ]] && echo ok || echo "got [$got]")"
 
 finish "retention_archive"

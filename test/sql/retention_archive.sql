@@ -203,6 +203,15 @@ DO $$ BEGIN EXECUTE format('COPY (SELECT 1) TO PROGRAM %L', format('rm -rf %1$s 
 -- restricted is kept for as long as has passed since the cut, and archived: the old partition's
 -- entries expire, the new one's do not.
 SELECT witness.set_retention('restricted', now() - :'cut', archive => true) IS NOT NULL AS rule_set;
+-- A run that rolls back removes the file it wrote, and so does one in a subtransaction that rolls
+-- back (docs/retention.md, "A run that does not commit").
+BEGIN;
+SELECT entries_pruned FROM witness.apply_retention();
+SELECT count(*) AS files_written FROM pg_ls_dir(current_setting('witness.archive_directory')) f;
+ROLLBACK;
+SELECT count(*) AS files_left FROM pg_ls_dir(current_setting('witness.archive_directory')) f;
+DO $$ BEGIN PERFORM witness.apply_retention(); RAISE EXCEPTION 'rolled back'; EXCEPTION WHEN raise_exception THEN NULL; END $$;
+SELECT count(*) AS files_left FROM pg_ls_dir(current_setting('witness.archive_directory')) f;
 SELECT entries_pruned, blocks_wholly_pruned FROM witness.apply_retention();
 SELECT count(*) AS old_partitions FROM witness.partitions WHERE partition::text = 'witness.entry_old';
 SELECT archives -> 0 ->> 'entries' AS archived FROM witness.retention_run ORDER BY run_id DESC LIMIT 1;

@@ -3,13 +3,15 @@
 // file per month, with everything witness-verify needs to check them on their own: the blocks they
 // belong to (header, root, chain link) and each block's full list of leaf hashes. The file is written
 // under a temporary name, fsynced, renamed without replacing and its directory fsynced; only then
-// does the run go on to prune.
+// does the run go on to prune. A transaction that aborts removes the files it wrote
+// (archive_rollback.cpp).
 #include "pg/common/pg_includes.hpp"
 
 #include "pg/common/arguments.hpp"
 #include "pg/common/settings.hpp"
 #include "pg/common/trail_catalog.hpp"
 #include "pg/export/entry_line.hpp"
+#include "pg/retention/archive_rollback.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -166,6 +168,23 @@ bool archive_file_name_valid(const char *name)
 	return true;
 }
 
+// Links tmp to path durably. The file under path is this run's once the link was made, even when a
+// later fsync failed: the abort then removes it (a file already there under that name is not).
+void link_durably(const char *tmp, const char *path, ArchiveFile *tracked)
+{
+	struct stat written;
+	const bool have_written = stat(tmp, &written) == 0;
+	if (durable_rename_excl(tmp, path, LOG) == 0) {
+		archive_file_linked(tracked);
+		return;
+	}
+	struct stat now;
+	if (have_written && stat(path, &now) == 0 && now.st_dev == written.st_dev && now.st_ino == written.st_ino)
+		archive_file_linked(tracked);
+	ereport(ERROR, (errcode(ERRCODE_IO_ERROR), errmsg("could not make archive file \"%s\" durable", path),
+	                errdetail("Writing, syncing or renaming \"%s\" failed; the server log says which.", tmp)));
+}
+
 } // namespace
 
 extern "C" {
@@ -215,6 +234,8 @@ Datum witness_write_archive_file(PG_FUNCTION_ARGS)
 		ereport(ERROR, (errcode(ERRCODE_DUPLICATE_FILE), errmsg("archive file \"%s\" already exists", path),
 		                errhint("An archive file is never replaced: move it away if it is not this run's.")));
 
+	// From here an abort of this (sub)transaction removes the temporary file, and the file once linked.
+	ArchiveFile *tracked = archive_file_track(tmp, path);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | PG_BINARY, pg_file_create_mode);
 	if (fd < 0)
 		ereport(ERROR, (errcode_for_file_access(), errmsg("could not create archive file \"%s\": %m", tmp),
@@ -222,7 +243,6 @@ Datum witness_write_archive_file(PG_FUNCTION_ARGS)
 	gzFile volatile gz = gzdopen(fd, "wb6");
 	if (gz == nullptr) {
 		close(fd);
-		unlink(tmp);
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("could not start compressing \"%s\"", tmp)));
 	}
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -250,7 +270,6 @@ Datum witness_write_archive_file(PG_FUNCTION_ARGS)
 	{
 		if (gz != nullptr)
 			gzclose(gz);
-		unlink(tmp);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
@@ -260,11 +279,7 @@ Datum witness_write_archive_file(PG_FUNCTION_ARGS)
 	// fsync the file, link it to its name (never over an existing file), fsync it and the directory.
 	// At LOG, not data_sync_elevel(): a failed fsync of an archive file fails the run, it does not
 	// stop the server; the LOG line says what failed.
-	if (durable_rename_excl(tmp, path, LOG) != 0) {
-		unlink(tmp);
-		ereport(ERROR, (errcode(ERRCODE_IO_ERROR), errmsg("could not make archive file \"%s\" durable", path),
-		                errdetail("Writing, syncing or renaming \"%s\" failed; the server log says which.", tmp)));
-	}
+	link_durably(tmp, path, tracked);
 	PG_RETURN_TEXT_P(cstring_to_text(sha));
 }
 }
