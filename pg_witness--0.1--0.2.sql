@@ -4974,10 +4974,27 @@ END
 $$;
 COMMENT ON FUNCTION witness._refuse_altered_prune(bigint, boolean) IS 'internal: raises data_corrupted when retention would prune an altered entry of block block_no';
 
+-- The run a resumed verification starts from now (witness.verify_since_checkpoint(), in C: the
+-- newest valid run with a checkpoint whose record the newest block seals); NULL when there is none.
+-- Retention keeps its entry and those of later runs: the resumed verification needs it in the chain.
+CREATE FUNCTION witness._checkpoint_run() RETURNS bigint
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT r.run_id FROM witness.verification_run r
+	WHERE r.status = 'valid' AND r.checkpoint_block IS NOT NULL AND r.checkpoint_hash IS NOT NULL
+	  AND pg_visible_in_snapshot(r.recorded_xid, (SELECT n.snapshot FROM witness.block n ORDER BY n.block_no DESC LIMIT 1))
+	ORDER BY r.run_id DESC LIMIT 1
+$$;
+COMMENT ON FUNCTION witness._checkpoint_run() IS 'internal: the witness.verification_run row a resumed verification starts from now (NULL: none); retention keeps its entry and those of later runs';
+REVOKE ALL ON FUNCTION witness._checkpoint_run() FROM PUBLIC;
+
 -- held_names: the [schema, table] pairs the holds' tables go by (witness._held_names()); a member
 -- filed under none of them is covered by no hold, and _hold_covers() is not asked (it costs a look at
 -- every configuration for an entry of another table). NULL: every member is asked.
-CREATE FUNCTION witness._retention_members(b witness.block, periods interval[], holds witness.legal_hold[], held_names jsonb)
+-- checkpoint_run: witness._checkpoint_run(), taken once per retention run; the entries of that
+-- witness.verification_run row and of later ones never expire (NULL: none is kept so).
+CREATE FUNCTION witness._retention_members(b witness.block, periods interval[], holds witness.legal_hold[], held_names jsonb,
+                                           checkpoint_run bigint DEFAULT NULL)
 RETURNS TABLE (id bigint, entry_ctid tid, part oid, leaf_hash bytea, expired boolean, held boolean, tags smallint,
                stmt_time timestamptz, altered boolean)
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
@@ -4997,6 +5014,10 @@ BEGIN
 	FROM witness.entry m
 	CROSS JOIN LATERAL (SELECT periods[m.tags + 1] IS NOT NULL AND m.stmt_time + periods[m.tags + 1] < now()
 	                           AND NOT (m.schema_name = 'witness' AND m.table_name NOT IN ('activity', 'verification_run'))
+	                           -- (CASE: run_id is read from pg_witness's own rows only)
+	                           AND CASE WHEN m.schema_name = 'witness' AND m.table_name = 'verification_run'
+	                                    THEN COALESCE((m.new_values ->> 'run_id')::bigint < checkpoint_run, true)
+	                                    ELSE true END
 	                           AS expired) x
 	-- An expired entry's leaf, when its content still gives it (docs/hashing.md, "How entries store
 	-- their leaf hash"): retention keeps the leaf of what it prunes, and refuses an altered entry.
@@ -5007,8 +5028,8 @@ BEGIN
 	  AND (prev_snapshot IS NULL OR NOT pg_visible_in_snapshot(m.xid, prev_snapshot));
 END
 $$;
-COMMENT ON FUNCTION witness._retention_members(witness.block, interval[], witness.legal_hold[], jsonb) IS 'internal: the members of a block with their ctid and partition, whether each has expired under the periods per tag mask and whether one of the holds covers it (asked only for members filed under held_names, when given); for an expired one, its leaf hash and whether its content no longer gives the leaf it stores';
-REVOKE ALL ON FUNCTION witness._retention_members(witness.block, interval[], witness.legal_hold[], jsonb) FROM PUBLIC;
+COMMENT ON FUNCTION witness._retention_members(witness.block, interval[], witness.legal_hold[], jsonb, bigint) IS 'internal: the members of a block with their ctid and partition, whether each has expired under the periods per tag mask (never the entries of witness.verification_run rows from checkpoint_run on) and whether one of the holds covers it (asked only for members filed under held_names, when given); for an expired one, its leaf hash and whether its content no longer gives the leaf it stores';
+REVOKE ALL ON FUNCTION witness._retention_members(witness.block, interval[], witness.legal_hold[], jsonb, bigint) FROM PUBLIC;
 
 -- Every [schema, table] pair the tables of holds go by (witness._hold_table_matches()), NULL when one
 -- of the holds names no table (it may cover any entry).
@@ -5132,6 +5153,7 @@ DECLARE
 	arch_blocks bigint[] := '{}';
 	archives jsonb := '[]';
 	m record;
+	checkpoint_run bigint := witness._checkpoint_run(); -- its entry and later runs' are kept (docs/retention.md)
 BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in error contexts stay
 	PERFORM witness._check_read_committed('witness.apply_retention()');
 	PERFORM witness._retention_lock();
@@ -5192,7 +5214,7 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 				       array_agg(to_char(s.stmt_time AT TIME ZONE 'UTC', 'YYYY-MM') ORDER BY s.id) AS months,
 				       bool_or(s.altered) AS altered
 				INTO c
-				FROM witness._retention_members(b, periods, holds, held_names) s
+				FROM witness._retention_members(b, periods, holds, held_names, checkpoint_run) s
 				WHERE s.expired AND NOT s.held AND archived[s.tags + 1];
 				CONTINUE WHEN c.ids IS NULL;
 				PERFORM witness._refuse_altered_prune(b.block_no, c.altered);
@@ -5225,7 +5247,7 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 			       min(s.stmt_time) FILTER (WHERE s.expired AND NOT s.held) AS first_time,
 			       max(s.stmt_time) FILTER (WHERE s.expired AND NOT s.held) AS last_time
 			INTO c
-			FROM witness._retention_members(b, periods, holds, held_names) s;
+			FROM witness._retention_members(b, periods, holds, held_names, checkpoint_run) s;
 			PERFORM witness._refuse_altered_prune(b.block_no, c.altered);
 			n_held := n_held + c.held;
 			IF c.keep_ids IS NOT NULL THEN
@@ -5286,7 +5308,7 @@ BEGIN PERFORM witness.access_check(); -- on the line of BEGIN: line numbers in e
 				SELECT array_agg(s.entry_ctid ORDER BY s.id) AS del_tids, array_agg(s.id ORDER BY s.id) AS del_ids,
 				       array_agg(s.part ORDER BY s.id) AS del_parts
 				INTO c
-				FROM witness._retention_members(b, periods, holds, held_names) s
+				FROM witness._retention_members(b, periods, holds, held_names, checkpoint_run) s
 				WHERE s.expired AND NOT s.held AND s.part = drop_parts[i];
 				CONTINUE WHEN c.del_ids IS NULL;
 				PERFORM witness._begin_internal_ddl();

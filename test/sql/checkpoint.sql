@@ -6,7 +6,8 @@
 -- "checkpoint invalid" (the whole trail then verified), the BRIN index that serves the resumed scan
 -- replaced by one that would hide entries, the pages a resumed verification reads, and who may call
 -- what (a table owner, a DML-only role, a role with CREATE on the database, the witness roles, a
--- superuser). A database of its own, so that block numbers are known.
+-- superuser), and retention keeping the checkpoint's entry. A database of its own, so that block
+-- numbers are known.
 \set regress_db :DBNAME
 SET client_min_messages = warning;
 CREATE DATABASE regress_witness_checkpoint;
@@ -253,4 +254,50 @@ SELECT current_setting('witness.full_verify_interval') AS full_verify_interval;
 \c :regress_db
 SET client_min_messages = warning;
 DROP DATABASE regress_witness_checkpoint;
+
+-- Retention and the checkpoint (docs/retention.md): witness.verification_run is classified
+-- internal, but the entry of the run a resumed verification starts from, and those of later runs,
+-- are never pruned. A review pruned the checkpoint's entry under an internal rule: every resumed
+-- verification then reported "checkpoint invalid" and recorded a tampered run, witness.verify() valid.
+CREATE DATABASE regress_witness_ck_retention;
+\c regress_witness_ck_retention
+SET client_min_messages = warning;
+CREATE EXTENSION pg_witness;
+RESET client_min_messages;
+CREATE TABLE t (id int PRIMARY KEY, v text);
+SELECT witness.track('t', 'internal');
+INSERT INTO t VALUES (1, 'one');
+SELECT block_no FROM witness.seal();
+SELECT status, recorded_run FROM witness.verify_and_checkpoint();
+SELECT block_no FROM witness.seal();
+SELECT status, recorded_run, resumed_from_block FROM witness.verify_and_checkpoint();
+SELECT block_no FROM witness.seal();
+SELECT status, resumed_from_block, checkpoint_run FROM witness.verify_since_checkpoint();
+SELECT witness.set_retention('internal', '1 second');
+SELECT pg_sleep(1.5);
+SELECT block_no FROM witness.seal();
+-- Run 1's entry and the row of t are pruned; run 2's, the checkpoint's, is kept.
+SELECT entries_pruned FROM witness.apply_retention();
+SELECT new_values::jsonb->>'run_id' AS run_kept FROM witness.entry WHERE table_name = 'verification_run';
+SELECT block_no FROM witness.seal();
+SELECT status, entries_pruned FROM witness.verify();
+SELECT status, problem, detail, resumed_from_block, checkpoint_run FROM witness.verify_since_checkpoint();
+SELECT status, problem, resumed_from_block, checkpoint_run, recorded_run FROM witness.verify_and_checkpoint();
+-- Once run 3's record is sealed it is the checkpoint: run 2's entry may go, run 3's stays.
+SELECT block_no FROM witness.seal();
+SELECT pg_sleep(1.5);
+SELECT entries_pruned FROM witness.apply_retention();
+SELECT new_values::jsonb->>'run_id' AS run_kept FROM witness.entry WHERE table_name = 'verification_run';
+SELECT block_no FROM witness.seal();
+SELECT status, problem, resumed_from_block, checkpoint_run FROM witness.verify_since_checkpoint();
+SELECT status, entries_pruned FROM witness.verify();
+-- The checkpoint's entry deleted without a retention run (past the guard): still reported.
+ALTER TABLE witness.entry DISABLE TRIGGER witness_append_only;
+DELETE FROM witness.entry WHERE table_name = 'verification_run' AND new_values::jsonb->>'run_id' = '3';
+ALTER TABLE witness.entry ENABLE TRIGGER witness_append_only;
+SELECT status, problem, detail, resumed_from_block FROM witness.verify_since_checkpoint() LIMIT 1;
+
+\c :regress_db
+SET client_min_messages = warning;
+DROP DATABASE regress_witness_ck_retention;
 DROP ROLE ck_owner, ck_dml, ck_creator, ck_auditor, ck_admin, ck_reader;
