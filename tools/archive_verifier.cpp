@@ -251,10 +251,6 @@ ArchiveResult verify_archive(const std::string &path, const ExportResult *later_
 		throw std::runtime_error("the archive was not read to its end");
 	if (later_export != nullptr) {
 		r.against_export = true;
-		if (later_export->header.database != r.header.database)
-			problem("archive not recorded", 0, 0,
-			        "the archive is of database \"" + r.header.database + "\", the export of \"" +
-			            later_export->header.database + "\"");
 		std::map<int64_t, const StoredBlock *> chain;
 		for (const StoredBlock &b : later_export->blocks)
 			chain[b.header.block_no] = &b;
@@ -272,6 +268,17 @@ ArchiveResult verify_archive(const std::string &path, const ExportResult *later_
 				for (const RetentionRecord::Archive &a : run.archives)
 					if (a.sha256 == r.sha256 && a.entries == r.header.entries)
 						recorded = true;
+		// The database id names where the file was written, not the chain: a dump restored into another
+		// database, a renamed one or a new cluster carries the same chain under another id. The sealed
+		// record of this file's SHA-256 in the verified chain is the proof; the id is then only a note.
+		const bool other_database = later_export->header.database != r.header.database;
+		const std::string databases = "the archive is of database \"" + r.header.database + "\", the export of \"" +
+		                              later_export->header.database + "\"";
+		if (other_database && recorded)
+			r.notes.push_back(databases + ", whose chain records this file (retention run " +
+			                  std::to_string(r.header.run_id) + "): restored or renamed since");
+		else if (other_database)
+			problem("archive not recorded", 0, 0, databases);
 		if (!recorded)
 			problem("archive not recorded", 0, 0,
 			        "no retention run " + std::to_string(r.header.run_id) +

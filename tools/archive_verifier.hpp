@@ -3,7 +3,8 @@
 // Every block's hash is recomputed from its header, its Merkle root from its leaf list, the chain links
 // between consecutive archived blocks are checked, and every entry's leaf hash is recomputed from its
 // content and found at its id in its block's leaf list. Optionally the blocks are compared with a later
-// export of the chain, whose retention run must name the file's SHA-256.
+// export of the chain, whose retention run must name the file's SHA-256: when it does, a differing
+// database id (a dump restored into another database, a renamed one, a new cluster) is only a note.
 #pragma once
 
 #include <cstdint>
@@ -34,6 +35,7 @@ struct ArchiveResult {
 	int64_t encrypted = 0;  // entries sealed under a master key (header and commitment checked)
 	bool against_export = false; // compared with an export
 	std::vector<ArchiveProblem> problems;
+	std::vector<std::string> notes; // not problems: e.g. the database it was restored into
 };
 
 // Reads the archive (gzip or plain JSON lines) and verifies it; with an export result (of a later

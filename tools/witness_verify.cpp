@@ -50,7 +50,8 @@ const char *const kUsage =
     "witness.apply_retention() before it pruned) on its own: block hashes, leaf lists against the\n"
     "Merkle roots, chain links between its blocks, every entry's leaf hash. With --export, also that\n"
     "its blocks are those of a later export (itself verified) and that a retention run in the\n"
-    "export's chain names the file's SHA-256.\n"
+    "export's chain names the file's SHA-256 (then a database id that differs, after a restore into\n"
+    "another database or cluster, is printed as a note).\n"
     "\n"
     "options:\n"
     "  --connect CONNINFO   read the trail from the database (a libpq connection string or URI;\n"
@@ -279,6 +280,8 @@ int run_archive(int argc, char **argv)
 			out += "  " + (where.empty() ? std::string("archive") : where) + ": " + p.name + ": " + p.detail + "\n";
 		}
 	}
+	for (const std::string &note : r.notes)
+		out += "note:              " + note + "\n";
 	if (!r.against_export)
 		out += "note:              checked on its own; compare with a later export (--export) to prove its "
 		       "blocks are the chain's\n";

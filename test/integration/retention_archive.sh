@@ -11,9 +11,13 @@
 #     pruned and in no file; the run's record names the file and its SHA-256;
 #   - witness.verify() is valid with the pruned entries counted; witness-verify accepts the export of
 #     the pruned trail, and `witness-verify archive` the archive file, on its own and against the export;
+#   - restored into another database (pg_dump, pg_restore in replica mode): `witness-verify archive`
+#     against the restored database's export is valid, the differing database id only a note (its
+#     chain records the file's SHA-256);
 #   - a tampered archive fails, each with a named problem: a value changed, an entry line dropped, a
 #     block header altered; an entry dropped with the header's count adjusted passes on its own (the
-#     file cannot tell) but not against the export, whose retention run names another SHA-256;
+#     file cannot tell) but not against the export, whose retention run names another SHA-256, nor
+#     against the restored database's export;
 #   - a run that does not commit removes its file: ROLLBACK, an error later in the transaction, a
 #     savepoint rolled back, a terminated backend; a backend killed with kill -9 leaves it, and
 #     witness.erase_subject() warns naming it (and a temporary file), not other databases' files.
@@ -139,6 +143,29 @@ timeout 3 sh -c "cat '$ARCH/$FILE' >'$WORK/archive.fifo'" || second=$?
 check_ok "witness-verify archive through a pipe: valid, and the pipe opened once (a second writer waited: $second)" \
 	"$([[ $rc == 0 && $second == 124 ]] && grep -q 'result:            VALID' "$WORK/af.out" && echo ok || { cat "$WORK/af.out"; echo "exit status $rc, second writer $second"; })"
 
+# ---------------------------------------------------------------------------------------------
+say "restored into another database: the archive is the restored chain's, the database id a note"
+
+# A review: the archive's database id ("<system id>/ra") differs from the restored export's, and the
+# check read TAMPERED although the restored chain's retention run names the file's SHA-256.
+"$PG_BINDIR/pg_dump" -h "$WORK" -p "$PORT" -Fc -f "$WORK/ra.dump" "$DB"
+q_on "$WORK" "$PORT" postgres "CREATE DATABASE ra_restored" >/dev/null
+rc=0
+PGOPTIONS='-c session_replication_role=replica' "$PG_BINDIR/pg_restore" -h "$WORK" -p "$PORT" -d ra_restored \
+	--single-transaction "$WORK/ra.dump" >"$WORK/restore.out" 2>&1 || rc=$?
+check_ok "pg_restore into ra_restored" "$([[ $rc == 0 ]] && echo ok || { cat "$WORK/restore.out"; echo "exit status $rc"; })"
+"$PSQL" -X -q -v ON_ERROR_STOP=1 -h "$WORK" -p "$PORT" -d ra_restored \
+	-c "\\copy (SELECT witness.export_trail()) TO '$WORK/restored.copy'"
+rc=0
+"$VERIFY" archive --export "$WORK/restored.copy" "$ARCH/$FILE" >"$WORK/ar.out" 2>&1 || rc=$?
+check_ok "witness-verify archive --export of ra_restored: valid, both database ids in a note" \
+	"$([[ $rc == 0 ]] && grep -q 'result:            VALID' "$WORK/ar.out" &&
+		grep -Eq '^note: +the archive is of database "[0-9]+/ra", the export of "[0-9]+/ra_restored", whose chain records this file' "$WORK/ar.out" &&
+		! grep -q 'problems' "$WORK/ar.out" && echo ok || { cat "$WORK/ar.out"; echo "exit status $rc"; })"
+
+# ---------------------------------------------------------------------------------------------
+say "tampered archives fail, each with a named problem"
+
 # tampered NAME PROBLEM [--export]: the archive made from $WORK/tampered.jsonl fails naming PROBLEM.
 tampered() {
 	local name=$1 problem=$2 rc=0
@@ -179,6 +206,7 @@ gzip -c "$WORK/tampered.jsonl" >"$WORK/tampered.jsonl.gz"
 check_ok "an entry dropped with the count adjusted: the file alone cannot tell (exit status 0)" \
 	"$([[ $rc == 0 ]] && echo ok || { cat "$WORK/t.out"; echo "exit status $rc"; })"
 tampered "the same against the export" "archive not recorded" --export "$WORK/trail.copy"
+tampered "the same against the restored database's export" "archive not recorded" --export "$WORK/restored.copy"
 
 # ---------------------------------------------------------------------------------------------
 say "a run that does not commit leaves no file: ROLLBACK, an error, a savepoint rolled back, a terminated backend"
