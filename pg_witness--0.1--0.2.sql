@@ -1119,6 +1119,84 @@ $$;
 COMMENT ON FUNCTION witness._check_subject_type(regclass, text) IS 'internal: refuses a subject column whose values a subject''s exact text would miss (any type but text, varchar, smallint, integer, bigint and uuid, or a domain over one; a nondeterministic collation)';
 REVOKE ALL ON FUNCTION witness._check_subject_type(regclass, text) FROM PUBLIC;
 
+-- Columns named in a table's configuration follow renames and leave it when dropped
+-- (pg_witness--0.1.sql), but the subject column and the key columns may not be dropped: an attack
+-- review, as the table's owner, dropped the subject column and renamed a bytea copy to its name, and
+-- every later entry had no subject (the retype to bytea itself is refused, _check_subject_type());
+-- the same with the key column left every later entry without a row key. track() changes them.
+CREATE OR REPLACE FUNCTION witness._follow_column_changes(target regclass) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	cfg witness.tracked_table;
+	g text;
+	renamed_to text;
+	renamed boolean := false;
+	dropped text[] := '{}';
+BEGIN
+	SELECT * INTO cfg FROM witness.tracked_table WHERE relid = target;
+	-- A name leaves the configuration only when no captured relation of the table has it any more:
+	-- after ALTER TABLE ONLY ... DROP COLUMN, children keep the column, and an excluded one must stay
+	-- excluded there.
+	FOR g IN SELECT n FROM unnest(witness._configured_columns(cfg)) n
+	         WHERE NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = target AND a.attname = n
+	                                                       AND a.attnum > 0 AND NOT a.attisdropped)
+	           AND NOT EXISTS (SELECT FROM witness._inheritance_descendants(target) d
+	                           JOIN pg_attribute a ON a.attrelid = d.relid
+	                           WHERE a.attname = n AND a.attnum > 0 AND NOT a.attisdropped) LOOP
+		SELECT a.attname INTO renamed_to FROM pg_attribute a
+		WHERE a.attrelid = target AND a.attnum = (cfg.column_attnums ->> g)::int2 AND NOT a.attisdropped;
+		IF renamed_to IS NOT NULL THEN
+			renamed := true;
+			UPDATE witness.tracked_table
+			SET exclude_columns = array_replace(exclude_columns, g, renamed_to),
+			    column_tags = CASE WHEN column_tags ? g
+			                       THEN (column_tags - g) || jsonb_build_object(renamed_to, column_tags -> g)
+			                       ELSE column_tags END,
+			    key_columns = array_replace(key_columns, g, renamed_to),
+			    subject_column = CASE WHEN subject_column = g THEN renamed_to ELSE subject_column END,
+			    column_attnums = (column_attnums - g) || jsonb_build_object(renamed_to, column_attnums -> g)
+			WHERE relid = target;
+		ELSE
+			dropped := dropped || g;
+		END IF;
+	END LOOP;
+	-- The subject column or a key column dropped is refused while the table still exists (a dropped
+	-- table leaves its configuration by itself).
+	g := (SELECT c FROM unnest(dropped) c WHERE c = cfg.subject_column OR c = ANY (cfg.key_columns) LIMIT 1);
+	IF g IS NOT NULL AND EXISTS (SELECT FROM pg_class c WHERE c.oid = target) THEN
+		RAISE EXCEPTION 'cannot drop column "%" of %: pg_witness identifies its %', g, target,
+		                CASE WHEN g = cfg.subject_column THEN 'data subjects by it' ELSE 'rows by it' END
+			USING ERRCODE = 'object_in_use',
+			      DETAIL = CASE WHEN g = cfg.subject_column
+			                    THEN 'Entries captured after it would carry no subject: subject access and erasure would miss them, whatever column took its name.'
+			                    ELSE 'Entries captured after it would carry no row key: a row''s history would lose them.' END,
+			      HINT = format('Track the table again first with %s (witness.track(%L, ...)), then drop the column.',
+			                    CASE WHEN g = cfg.subject_column THEN 'another subject_column, or none' ELSE 'other key_columns' END, target::text);
+	END IF;
+	IF cardinality(dropped) > 0 THEN
+		UPDATE witness.tracked_table
+		SET exclude_columns = ARRAY(SELECT c FROM unnest(exclude_columns) c WHERE NOT c = ANY (dropped)),
+		    column_tags = column_tags - dropped,
+		    key_columns = NULLIF(ARRAY(SELECT c FROM unnest(key_columns) c WHERE NOT c = ANY (dropped)), '{}'),
+		    subject_column = CASE WHEN subject_column = ANY (dropped) THEN NULL ELSE subject_column END,
+		    column_attnums = column_attnums - dropped
+		WHERE relid = target;
+		RAISE NOTICE 'dropped columns % of % were removed from its pg_witness configuration', dropped, target;
+	END IF;
+	SELECT * INTO cfg FROM witness.tracked_table WHERE relid = target;
+	IF renamed OR cardinality(dropped) > 0 THEN
+		PERFORM witness._invalidate(target);
+	END IF;
+	IF cfg.column_attnums IS DISTINCT FROM witness._column_attnums(target, witness._configured_columns(cfg)) THEN
+		UPDATE witness.tracked_table SET column_attnums = witness._column_attnums(target, witness._configured_columns(cfg))
+		WHERE relid = target;
+		PERFORM witness._invalidate(target);
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION witness._follow_column_changes(regclass) IS 'internal: keeps column names in the configuration in step with renamed and dropped columns, and refuses dropping the subject column or a key column';
+
 -- The lines of one export, all read with one snapshot (the function is STABLE). Every entry whose
 -- subject is the given one, found by witness._subject_entries(), and every entry emptied by an
 -- erasure whose salted digest matches the subject, found through witness.entry_erasure; in id

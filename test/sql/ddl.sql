@@ -16,7 +16,14 @@ ALTER TABLE people ADD COLUMN added date DEFAULT '2024-01-01';
 ALTER TABLE people ALTER COLUMN total TYPE numeric(10,2);
 UPDATE people SET total = total + 0.5, added = '2024-12-31';
 ALTER TABLE people DROP COLUMN note;
-ALTER TABLE people DROP COLUMN mail;    -- the subject column: entries carry no subject from now on
+-- The subject column and the key columns cannot be dropped while the configuration names them (an
+-- attack review dropped the subject column and gave a bytea copy its name: every later entry had no
+-- subject); track() again without them first.
+ALTER TABLE people DROP COLUMN mail;
+ALTER TABLE people DROP COLUMN ident;
+SELECT subject_column, key_columns FROM witness.tracked_tables WHERE table_name = 'people'::regclass;
+SELECT witness.track('people', 'pii', column_tags => '{"total": "financial"}', exclude_columns => '{hidden}', encrypt => false);
+ALTER TABLE people DROP COLUMN mail;    -- no longer the subject column: entries carry no subject from now on
 UPDATE people SET total = 1;
 SELECT operation, row_key, subject, tags, old_values, new_values FROM witness.log WHERE table_name = 'people' ORDER BY id;
 SELECT column_tags, exclude_columns, subject_column, key_columns FROM witness.tracked_tables WHERE table_name = 'people'::regclass;
