@@ -84,11 +84,20 @@ check "nothing written by the flush rolled back" 1 "$RESTARTED"
 flush_and_alert
 check "a second restart row, a second alert" "2|2" "SELECT ($RESTARTED) || '|' || ($ALERTED)"
 
-say "a clean restart after that notes nothing more"
-own_cluster_stop "$WORK"
+say "the mark removed before the postmaster is killed: pg_control still says the server was running"
+rm -f "$DATADIR/pg_stat_tmp/pg_witness_activity.live"
+own_cluster_kill9 "$DATADIR" | indent
 own_cluster_start "$WORK"
 flush_and_alert
-check "still two" "2|2" "SELECT ($RESTARTED) || '|' || ($ALERTED)"
+check "a third restart row, a third alert" "3|3" "SELECT ($RESTARTED) || '|' || ($ALERTED)"
+
+say "a clean restart after that notes nothing more, nor does an immediate shutdown (it saves the queue)"
+own_cluster_stop "$WORK"
+own_cluster_start "$WORK"
+own_cluster_stop "$WORK" "$DATADIR" immediate
+own_cluster_start "$WORK"
+flush_and_alert
+check "still three" "3|3" "SELECT ($RESTARTED) || '|' || ($ALERTED)"
 check "witness.verify()" valid "SELECT string_agg(DISTINCT status, ',') FROM witness.verify()"
 
 finish capture_off_crash

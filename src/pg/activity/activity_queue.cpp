@@ -11,7 +11,9 @@
 #include <unistd.h>
 
 extern "C" {
+#include "catalog/pg_control.h"
 #include "commands/dbcommands.h"
+#include "common/controldata_utils.h"
 #include "storage/condition_variable.h"
 #include "storage/fd.h"
 #include "storage/ipc.h"
@@ -251,6 +253,21 @@ void save_queue(int code, Datum)
 	unlink(kLiveFile);
 }
 
+// Whether pg_control says the server was running when it stopped, with no queue saved since: a
+// superuser who removed kLiveFile before killing the postmaster is still found out. Not for a
+// restored base backup (backup_label), whose pg_control is the running source's, nor a server in
+// recovery, which drains nothing.
+bool stopped_while_running()
+{
+	if (access(kSaveFile, F_OK) == 0 || access("backup_label", F_OK) == 0)
+		return false;
+	bool crc_ok = false;
+	ControlFileData *control = get_controlfile(DataDir, &crc_ok);
+	const bool running = crc_ok && control->state == DB_IN_PRODUCTION;
+	pfree(control);
+	return running;
+}
+
 // Marks the queue live (kLiveFile), durably: an operating-system crash must not lose the mark.
 void mark_queue_live()
 {
@@ -388,7 +405,7 @@ void activity_queue_startup()
 		static bool started_before = false;
 		// Shared memory made again after a crash, or a first start that finds the mark of a queue no
 		// clean shutdown saved: events queued then are lost, how many is not known.
-		const bool unclean = started_before || access(kLiveFile, F_OK) == 0;
+		const bool unclean = started_before || access(kLiveFile, F_OK) == 0 || stopped_while_running();
 		if (!started_before)
 			load_queue();
 		else
