@@ -10,6 +10,7 @@
 #include <tuple>
 
 #include "classification.hpp"
+#include "array_text.hpp"
 #include "json_value.hpp"
 #include "utc_time.hpp"
 #include "signatures.hpp"
@@ -315,7 +316,8 @@ struct AuditReportBuilder::State {
 	std::map<int64_t, std::vector<RunItem>> run_items;
 	std::map<std::tuple<std::string, std::string>, std::pair<int64_t, int64_t>> reads; // object, role -> statements, rows
 	std::map<std::tuple<std::string, std::string, std::string>, int64_t> denied;       // role, sqlstate, object
-	int64_t denied_total = 0, reads_total = 0;
+	int64_t denied_total = 0, reads_total = 0, logins_refused_total = 0;
+	int64_t activity_queued = 0; // activity events of the period not written to the trail yet
 
 	void add_entry(const LineFields &e);
 	void add_run(const JsonValue *row, bool in_period);
@@ -338,6 +340,11 @@ void AuditReportBuilder::set_verification(ReportVerification v)
 {
 	s_->verification = std::move(v);
 	s_->verified = true;
+}
+
+void AuditReportBuilder::set_activity_queued(int64_t events)
+{
+	s_->activity_queued = events;
 }
 
 void AuditReportBuilder::set_restriction(std::string role, int64_t since_us, int64_t till_us)
@@ -481,24 +488,57 @@ int64_t AuditReportBuilder::State::event_us(const JsonValue *time, int64_t fallb
 	}
 }
 
+// The elements of a captured array column: capture stores an array as PostgreSQL's text of it
+// ({"2026-12-08 01:05:53.553232+00",...}; a review found every group counted at its first event's time
+// while this read JSON arrays only), a JSON array is taken too. Empty when neither.
+namespace
+{
+std::vector<std::string> array_elements(const JsonValue *v)
+{
+	std::vector<std::string> out;
+	if (v != nullptr && v->type == JsonType::Array) {
+		for (const JsonValue &item : v->items)
+			out.push_back(item.type == JsonType::Null ? std::string() : item.text);
+	} else if (v != nullptr && v->type == JsonType::String) {
+		try {
+			for (const auto &e : parse_array_text(v->text))
+				out.push_back(e.value_or(std::string()));
+		} catch (const std::invalid_argument &) {
+			out.clear();
+		}
+	}
+	return out;
+}
+} // namespace
+
 // The events of one witness.activity row that happened in the period: a row groups a session's
-// statements (statement_times, statement_rows), each counted by its own time.
+// statements or refused logins (statement_times, statement_rows), each counted by its own time.
 void AuditReportBuilder::State::add_activity(const JsonValue *row, int64_t entry_us)
 {
 	int64_t events = 0, rows = 0;
-	const JsonValue *times = row->find("statement_times");
-	if (times != nullptr && times->type == JsonType::Array && !times->items.empty()) {
-		const JsonValue *counts = row->find("statement_rows");
-		const bool has_counts = counts != nullptr && counts->type == JsonType::Array;
-		for (size_t i = 0; i < times->items.size(); i++)
-			if (in_period(event_us(&times->items[i], entry_us))) {
-				events++;
-				if (has_counts && i < counts->items.size())
-					rows += integer_of(&counts->items[i]);
+	std::string first_at; // the time of the row's first event in the period, as captured
+	const std::vector<std::string> times = array_elements(row->find("statement_times"));
+	if (!times.empty()) {
+		const std::vector<std::string> counts = array_elements(row->find("statement_rows"));
+		for (size_t i = 0; i < times.size(); i++) {
+			JsonValue t;
+			t.type = JsonType::String;
+			t.text = times[i];
+			if (!in_period(event_us(&t, entry_us)))
+				continue;
+			if (events++ == 0)
+				first_at = times[i];
+			if (i < counts.size()) {
+				try {
+					rows += json_integer(counts[i]);
+				} catch (const std::exception &) {
+				}
 			}
+		}
 	} else if (in_period(event_us(row->find("happened_at"), entry_us))) {
 		events = std::max<int64_t>(1, integer_of(row->find("statement_count"), 1));
 		rows = integer_of(row->find("row_count"));
+		first_at = member(row, "happened_at");
 	}
 	if (events == 0)
 		return;
@@ -510,8 +550,9 @@ void AuditReportBuilder::State::add_activity(const JsonValue *row, int64_t entry
 		r.second += rows;
 		reads_total++;
 	} else if (kind == "login" && outcome != "success") {
-		logins_refused.add({member(row, "happened_at"), member(row, "session_user_name"), outcome,
-		                    member(row, "client_addr"), member(row, "message")});
+		logins_refused.add({first_at, member(row, "session_user_name"), outcome, member(row, "client_addr"),
+		                    member(row, "message"), std::to_string(events)});
+		logins_refused_total += events;
 	} else if (kind == "denied") {
 		std::string what = member(row, "object_name");
 		if (what.empty())
@@ -732,6 +773,11 @@ std::string AuditReportBuilder::content(int64_t generated_us, std::string_view p
 		out += "<tr><th>entries of the period its verification did not check (not sealed, or outside the "
 		       "verified blocks), left out of this report</th><td id=\"unsealed-left-out\" class=\"n\">" +
 		       std::to_string(s.unchecked_in_period) + "</td></tr>\n";
+	if (s.activity_queued > 0)
+		out += "<tr><th>activity events of the period (reads, logins, refused attempts) not yet written to the "
+		       "trail when the report was made, left out of this report</th><td id=\"activity-queued\" "
+		       "class=\"n tampered\">" +
+		       std::to_string(s.activity_queued) + "</td></tr>\n";
 	out += "</table>\n";
 
 	// Verification, with the block range of the period and the newest block (a digest's fields).
@@ -879,7 +925,11 @@ std::string AuditReportBuilder::content(int64_t generated_us, std::string_view p
 
 	out += "<section class=\"major\">\n<h2>Security</h2>\n";
 	out += "<h3>Logins refused</h3>\n";
-	list_html(out, {"at", "role", "outcome", "client", "message"}, s.logins_refused, "No refused logins.");
+	out += "<p>Refused logins in all: <span id=\"logins-refused\">" + std::to_string(s.logins_refused_total) +
+	       "</span>.</p>\n";
+	table_html(out, {"first at", "role", "outcome", "client", "message", "attempts"},
+	           {false, false, false, false, false, true}, s.logins_refused.rows, s.logins_refused.total,
+	           "No refused logins.");
 	out += "<h3>Permission changes</h3>\n";
 	list_html(out, {"at", "command", "what", "by"}, s.permission_changes, "No permission changes.");
 	out += "<h3>Refused attempts</h3>\n<p>Refused attempts in all: <span id=\"denied\">" +

@@ -56,6 +56,10 @@ class AuditReportBuilder
 	// auditor; kReportNoBound / kReportNoEnd for an open side): stated in the report's header, so that
 	// a signed report of what it could see never passes for the whole trail's.
 	void set_restriction(std::string role, int64_t since_us, int64_t till_us);
+	// In the server: activity events of the period still queued in shared memory when the report was
+	// made (no background sealer to wait for): stated in the summary, so that a report missing them
+	// does not read as complete.
+	void set_activity_queued(int64_t events);
 	// For a report from an export file: the entry lines (id, xid; ascending) its verification did not
 	// check (pending, which no block seals, or placed before the verified blocks); they are counted
 	// apart and left out of every figure and section (a review added invented erasures and alerts as

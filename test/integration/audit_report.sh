@@ -57,11 +57,9 @@ check "nothing pending, the trail verifies" "valid" "SELECT status FROM witness.
 
 say "witness.audit_report() in the database"
 # The figures the PDF is checked against come from the report's own snapshot: activity (the logins
-# of this script's connections) may reach the trail at any time after it. Read-only, so that the
-# report does not write the queued activity first (docs/report.md): it then states the entries the
-# export below holds, sealed, which the report from the export compares with.
+# of this script's connections) may reach the trail at any time after it.
 "$PSQL" -X -q -A -t -v ON_ERROR_STOP=1 -d "$DB" "${KEYS[@]}" -f - <<SQL
-BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
+BEGIN ISOLATION LEVEL REPEATABLE READ;
 \\o $WORK/figures.txt
 SELECT count(*) FROM witness.entry;
 SELECT count(*) || ' (' || min(block_no) || ' to ' || max(block_no) || ')' FROM witness.block;

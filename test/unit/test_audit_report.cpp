@@ -191,6 +191,39 @@ TEST(AuditReport, HoldsRetentionSubjectAccessReadsAndPermissionChanges)
 	EXPECT_NE(html.find("No refused logins."), std::string::npos);
 }
 
+// Activity counts by when each event happened, not by its entry's time: the drain writes a row after
+// its events, and groups a session's statements into one row (statement_times, as capture stores an
+// array: PostgreSQL's text of it). A review found a group counted at its first event's time.
+TEST(AuditReport, ActivityCountsByTheTimeOfEachEvent)
+{
+	// The period is 2025-12-01 00:00:00 to 00:00:01; the drain wrote both rows a second after it.
+	AuditReportBuilder b(kT0, kT0 + 1000000);
+	b.add_line(R"({"type":"header","format":1,"database":"42/shop","highest_block_no":0})");
+	b.add_line(entry(1, kT0 + 2000000, "I", "witness", "activity", 4, "null", "postgres",
+	                 R"({"kind":"denied","outcome":"denied","current_user_name":"app","sqlstate":"42501","object_name":"public.t","happened_at":"2025-12-01 00:00:00.5+00","statement_count":3,"statement_times":"{\"2025-12-01 00:00:00.5+00\",\"2025-12-01 00:00:00.9+00\",\"2025-12-01 00:00:01.2+00\"}"})"));
+	b.add_line(entry(2, kT0 + 2000000, "I", "witness", "activity", 4, "null", "postgres",
+	                 R"({"kind":"login","outcome":"failed","session_user_name":"mallory","client_addr":"192.0.2.9","message":"password authentication failed","happened_at":"2025-12-01 00:00:00.1+00","statement_count":2,"statement_times":"{\"2025-12-01 00:00:00.1+00\",\"2025-12-01 00:00:00.2+00\"}"})"));
+	b.add_line(entry(3, kT0 + 2000000, "I", "witness", "activity", 4, "null", "postgres",
+	                 R"({"kind":"read","outcome":"success","current_user_name":"support","object_name":"public.customers","happened_at":"2025-11-30 23:59:59+00","statement_count":2,"statement_times":"{\"2025-11-30 23:59:59+00\",\"2025-12-01 00:00:00+00\"}","statement_rows":"{5,7}","row_count":12})"));
+	const std::string html = b.content(kT0 + 3000000, "test");
+	EXPECT_NE(html.find("<span id=\"denied\">2</span>"), std::string::npos) << html;
+	EXPECT_NE(html.find("<td>app</td><td>42501</td><td>public.t</td><td class=\"n\">2</td>"), std::string::npos);
+	EXPECT_NE(html.find("<span id=\"logins-refused\">2</span>"), std::string::npos);
+	EXPECT_NE(html.find("<td>2025-12-01 00:00:00.1+00</td><td>mallory</td><td>failed</td><td>192.0.2.9</td>"
+	                    "<td>password authentication failed</td><td class=\"n\">2</td>"),
+	          std::string::npos);
+	EXPECT_NE(html.find("<td>public.customers</td><td>support</td><td class=\"n\">1</td><td class=\"n\">7</td>"),
+	          std::string::npos);
+	// The next second holds the third refusal only, and none of the logins.
+	AuditReportBuilder next(kT0 + 1000000, kT0 + 2000000);
+	next.add_line(R"({"type":"header","format":1,"database":"42/shop","highest_block_no":0})");
+	next.add_line(entry(1, kT0 + 2000000, "I", "witness", "activity", 4, "null", "postgres",
+	                    R"({"kind":"denied","outcome":"denied","current_user_name":"app","sqlstate":"42501","object_name":"public.t","happened_at":"2025-12-01 00:00:00.5+00","statement_count":3,"statement_times":"{\"2025-12-01 00:00:00.5+00\",\"2025-12-01 00:00:00.9+00\",\"2025-12-01 00:00:01.2+00\"}"})"));
+	const std::string later = next.content(kT0 + 3000000, "test");
+	EXPECT_NE(later.find("<span id=\"denied\">1</span>"), std::string::npos);
+	EXPECT_NE(later.find("No refused logins."), std::string::npos);
+}
+
 // Entries of the period pruned by a later retention run are named: an attack review had an admin prune
 // a month's refused attempts, and that month's signed report read "No refused attempts." with no sign.
 TEST(AuditReport, NamesEntriesOfThePeriodPrunedLater)

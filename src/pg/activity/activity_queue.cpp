@@ -558,6 +558,32 @@ const ActivityEvent *activity_slot(int slot)
 	return &slots[slot].event;
 }
 
+// Whether this backend's transaction took slot i: it is written when that transaction commits.
+static bool taken_here(int i)
+{
+	for (int k = 0; k < ntaken; k++)
+		if (taken[k] == i)
+			return true;
+	return false;
+}
+
+int activity_queued_before(Oid database, TimestampTz before)
+{
+	if (queue == nullptr || pg_atomic_read_u32(&queue->nfree) == (uint32)queue->size)
+		return 0;
+	int n = 0;
+	for (int i = 0; i < queue->size; i++) {
+		const uint32 st = pg_atomic_read_u32(&states[i]);
+		if (st != Published && st != Taken)
+			continue;
+		pg_read_barrier(); // the state before the event's fields
+		const ActivityEvent &e = slots[i].event;
+		if (e.database == database && e.at < before && !(st == Taken && taken_here(i)))
+			n++;
+	}
+	return n;
+}
+
 uint64 activity_take_lost(StringInfo whose, TimestampTz *restarted_at)
 {
 	*restarted_at = 0;

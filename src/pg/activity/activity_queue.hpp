@@ -82,6 +82,10 @@ void activity_publish(ActivityEvent *event);
 // dropped databases, and those unclaimed for witness.activity_unclaimed_timeout that may be lost.
 int activity_take(Oid database, const char *database_name, int *out);
 const ActivityEvent *activity_slot(int slot);
+// How many events of this database that happened before `before` are still queued: published, or
+// taken by another backend's drain whose transaction has not ended. The audit report of a period
+// waits until its events are written.
+int activity_queued_before(Oid database, TimestampTz before);
 // Events lost to a full queue since the last call (for any database); whose were they appended to
 // whose when given ("; whose (login role and database): ..."). *restarted_at: when the server
 // restarted without the queue a clean shutdown saves, if no drain wrote that yet (0: not so).

@@ -6,8 +6,6 @@
 extern "C" {
 #include "common/int.h"
 #include "executor/spi.h"
-#include "access/xact.h"
-#include "access/xlog.h"
 #include "miscadmin.h"
 #include "storage/latch.h"
 #include "storage/lmgr.h"
@@ -23,7 +21,8 @@ extern "C" {
 #include "core/audit_report.hpp"
 #include "core/signatures.hpp"
 #include "core/utf8.hpp"
-#include "pg/activity/activity_drain.hpp"
+#include "pg/activity/activity_queue.hpp"
+#include "pg/seal/sealer_registry.hpp"
 #include "pg/common/access_check.hpp"
 #include "pg/common/arguments.hpp"
 #include "pg/common/core_bridge.hpp"
@@ -334,25 +333,38 @@ void read_export()
 	SPI_cursor_close(portal);
 }
 
-// Events still in the activity queue are written to witness.activity first, in the report's
-// transaction, so that those of the period are in it (a review's refused attempt, made just before
-// the period's end, waited for the sealer's next pass and was in no report). Written as the owner of
-// pg_witness's functions: the auditor may not write the table. A read-only transaction cannot write:
-// its report has what the sealer wrote. Returns whether any row was written.
-bool flush_queued_activity(Oid report_function)
+// Events of the period still in the activity queue: the report waits until the sealer has written
+// them (a review's refused attempt, made just before the period's end, waited for the sealer's next
+// pass and was in no report), asking it for a pass. With no background sealer it does not wait, and
+// *left is how many the report leaves out, which it states. The report does not drain the queue
+// itself: an auditor holding its transaction open then kept the events from every other drain (the
+// review of that version). Returns whether it waited.
+bool wait_for_queued_activity(int64 until_unix_us, int *left)
 {
-	if (XactReadOnly || RecoveryInProgress())
+	*left = 0;
+	if (until_unix_us == kReportNoEnd)
 		return false;
-	Oid saved_user;
-	int saved_context;
-	GetUserIdAndSecContext(&saved_user, &saved_context);
-	// An error restores the user with the (sub)transaction's abort, as for SECURITY DEFINER.
-	SetUserIdAndSecContext(function_owner(report_function), saved_context | SECURITY_LOCAL_USERID_CHANGE);
-	const int64 rows = drain_activity();
-	SetUserIdAndSecContext(saved_user, saved_context);
-	if (rows > 0)
-		CommandCounterIncrement();
-	return rows > 0;
+	const TimestampTz until = (TimestampTz)(until_unix_us - kUnixToPostgresEpochUs);
+	bool waited = false;
+	for (int queued = activity_queued_before(MyDatabaseId, until); queued > 0;
+	     queued = activity_queued_before(MyDatabaseId, until)) {
+		if (setting_seal_interval_ms == 0) {
+			*left = queued;
+			break;
+		}
+		if (IsolationUsesXactSnapshot())
+			ereport(ERROR, (errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+			                errmsg("%d activity events of the period are not written to the trail yet", queued),
+			                errdetail("The report would wait for the sealer to write them, but this transaction's snapshot would not see them."),
+			                errhint("Make the report at READ COMMITTED.")));
+		if (!waited && sealer_registry_attached())
+			registry_wake(MyDatabaseId);
+		waited = true;
+		(void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 100, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+	return waited;
 }
 
 // A reader restricted to a period (docs/access.md) gets a report of what it can see, which says so.
@@ -396,16 +408,17 @@ Datum witness_audit_report(PG_FUNCTION_ARGS)
 	// Only once the keys are known to be there: a report that cannot be signed does not wait.
 	// After a wait, the report reads (verification and export) under a snapshot that sees what the
 	// transactions it waited for committed.
-	const bool waited = wait_for_open_writers(until);
-	const bool flushed = flush_queued_activity(fcinfo->flinfo->fn_oid);
-	const bool fresh_snapshot = waited || flushed;
-	if (fresh_snapshot) {
+	const bool waited_for_writers = wait_for_open_writers(until);
+	int activity_left = 0;
+	const bool waited_for_activity = wait_for_queued_activity(until, &activity_left);
+	const bool fresh_snapshot = waited_for_writers || waited_for_activity;
+	if (fresh_snapshot)
 		PushActiveSnapshot(GetTransactionSnapshot());
-		UpdateActiveSnapshotCommandId();
-	}
 	reset_state();
-	run_core(ERRCODE_INTERNAL_ERROR, "could not start the audit report",
-	         [&] { builder = new AuditReportBuilder(from, until); });
+	run_core(ERRCODE_INTERNAL_ERROR, "could not start the audit report", [&] {
+		builder = new AuditReportBuilder(from, until);
+		builder->set_activity_queued(activity_left);
+	});
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "pg_witness: SPI_connect failed");
 	run_verification();
