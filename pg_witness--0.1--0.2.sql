@@ -8362,12 +8362,13 @@ LANGUAGE sql STABLE
 AS $$ SELECT t.classification OPERATOR(pg_catalog.=) ANY (witness.masked_tags())
           OR EXISTS (SELECT FROM pg_catalog.jsonb_each(t.column_tags) c WHERE c.value OPERATOR(pg_catalog.?|) witness.masked_tags()) $$;
 COMMENT ON FUNCTION witness._config_masks(witness.tracked_table) IS 'internal: whether a tracked table''s current configuration classifies the table, or one of its columns, with a tag witness.log masks';
--- ... and of the subject: the table classified so, or its subject column tagged so.
+-- ... and of the subject: whenever it masks anything of a table with a subject column. The subject
+-- column is masked with the tagged columns (witness._masked_columns()), so the subject is too: a
+-- review read the subject in clear beside its masked column, in an UPDATE that touched no tagged one.
 CREATE FUNCTION witness._config_masks_subject(t witness.tracked_table) RETURNS boolean
 LANGUAGE sql STABLE
-AS $$ SELECT t.classification OPERATOR(pg_catalog.=) ANY (witness.masked_tags())
-          OR COALESCE(t.column_tags OPERATOR(pg_catalog.->) t.subject_column OPERATOR(pg_catalog.?|) witness.masked_tags(), false) $$;
-COMMENT ON FUNCTION witness._config_masks_subject(witness.tracked_table) IS 'internal: whether a tracked table''s current configuration classifies the table, or its subject column, with a tag witness.log masks';
+AS $$ SELECT t.subject_column IS NOT NULL AND witness._config_masks(t) $$;
+COMMENT ON FUNCTION witness._config_masks_subject(witness.tracked_table) IS 'internal: whether a tracked table''s current configuration masks its subject: it has a subject column and classifies the table, or one of its columns, with a tag witness.log masks';
 -- Masking a configuration no longer has: when a table is untracked or dropped, or its configuration
 -- stops describing older entries while it masked something (a classified column dropped or renamed,
 -- track() again with fewer names), each of its names, present and former, keeps masking the entries

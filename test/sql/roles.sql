@@ -229,10 +229,10 @@ FROM (SELECT l::jsonb AS j FROM witness.export('jsonl', table_name => 'keyed', a
 WHERE op = 'UPDATE';
 SELECT witness.untrack('ro.keyed'), witness.untrack('ro.later');
 DROP TABLE ro.keyed, ro.later;
--- An untagged subject column is masked wherever the subject is: an attack review read the subject
--- in clear in the values, beside subject "***", of an entry tagged pii for another column. (The
--- UPDATE that changed only the subject column carries no classified tag, and shows its subject as
--- before; its values are masked all the same, as its table's configuration masks a column.)
+-- An untagged subject column is masked wherever the subject is, and the subject wherever the
+-- configuration masks a column: an attack review read the subject in clear in the values, beside
+-- subject "***", of an entry tagged pii for another column; the review of the fix read it in the
+-- subject of an UPDATE that touched no tagged column, beside its masked column.
 CREATE TABLE ro.patients (id int PRIMARY KEY, customer text, email text);
 GRANT ALL ON ro.patients TO PUBLIC;
 SELECT witness.track('ro.patients', column_tags => '{"email": "pii"}', subject_column => 'customer', encrypt => false);
