@@ -1161,9 +1161,16 @@ BEGIN
 			dropped := dropped || g;
 		END IF;
 	END LOOP;
-	-- The subject column or a key column dropped is refused while the table still exists (a dropped
-	-- table leaves its configuration by itself).
-	g := (SELECT c FROM unnest(dropped) c WHERE c = cfg.subject_column OR c = ANY (cfg.key_columns) LIMIT 1);
+	-- The subject column or a key column gone from the table itself, not renamed, is refused while the
+	-- table still exists (a dropped table leaves its configuration by itself); also when children keep
+	-- the column (ALTER TABLE ONLY: the review of the refusal then gave the parent a bytea column).
+	g := (SELECT n FROM unnest(ARRAY[cfg.subject_column] || COALESCE(cfg.key_columns, '{}')) n
+	      WHERE n IS NOT NULL
+	        AND NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = target AND a.attname = n
+	                                                    AND a.attnum > 0 AND NOT a.attisdropped)
+	        AND NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = target
+	                                                    AND a.attnum = (cfg.column_attnums ->> n)::int2 AND NOT a.attisdropped)
+	      LIMIT 1);
 	IF g IS NOT NULL AND EXISTS (SELECT FROM pg_class c WHERE c.oid = target) THEN
 		RAISE EXCEPTION 'cannot drop column "%" of %: pg_witness identifies its %', g, target,
 		                CASE WHEN g = cfg.subject_column THEN 'data subjects by it' ELSE 'rows by it' END

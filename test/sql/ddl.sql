@@ -24,6 +24,15 @@ ALTER TABLE people DROP COLUMN ident;
 SELECT subject_column, key_columns FROM witness.tracked_tables WHERE table_name = 'people'::regclass;
 SELECT witness.track('people', 'pii', column_tags => '{"total": "financial"}', exclude_columns => '{hidden}', encrypt => false);
 ALTER TABLE people DROP COLUMN mail;    -- no longer the subject column: entries carry no subject from now on
+-- Also when children keep the column (ALTER TABLE ONLY on an inheritance parent: the review of the
+-- refusal dropped the parent's subject column so, and gave the parent a bytea column of that name).
+CREATE TABLE inh_parent (id int PRIMARY KEY, mail text, v int);
+CREATE TABLE inh_child () INHERITS (inh_parent);
+SELECT witness.track('inh_parent', subject_column => 'mail', encrypt => false);
+ALTER TABLE ONLY inh_parent DROP COLUMN mail;
+ALTER TABLE ONLY inh_parent DROP COLUMN v;   -- a column the configuration does not name
+SELECT witness.untrack('inh_parent');
+DROP TABLE inh_parent CASCADE;
 UPDATE people SET total = 1;
 SELECT operation, row_key, subject, tags, old_values, new_values FROM witness.log WHERE table_name = 'people' ORDER BY id;
 SELECT column_tags, exclude_columns, subject_column, key_columns FROM witness.tracked_tables WHERE table_name = 'people'::regclass;

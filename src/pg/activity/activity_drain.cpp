@@ -261,6 +261,19 @@ void insert_restart(SPIPlanPtr plan, TimestampTz at)
 		elog(ERROR, "pg_witness: could not insert into witness.activity");
 }
 
+// Whether this database's trail has an entry captured before `at`: a database whose trail began
+// after a restart lost nothing in it, and is told nothing of it.
+bool trail_began_before(TimestampTz at)
+{
+	if (SPI_execute("SELECT e.stmt_time FROM witness.entry e ORDER BY e.id LIMIT 1", true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "pg_witness: could not read witness.entry");
+	if (SPI_processed == 0)
+		return false;
+	bool isnull;
+	const Datum first = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return !isnull && DatumGetTimestampTz(first) < at;
+}
+
 // Whether rows inserted into witness.activity reach it as written: no rule or CHECK constraint on it,
 // and no trigger but pg_witness's own (its function a member of the extension, none row-level BEFORE
 // INSERT). A rule or a trigger of someone else's
@@ -335,11 +348,12 @@ int64 drain_activity(int *events)
 	}
 	if (lost > 0)
 		insert_lost(plan, lost, whose.data);
-	if (restarted_at != 0)
+	const bool tell_restart = restarted_at != 0 && trail_began_before(restarted_at);
+	if (tell_restart)
 		insert_restart(plan, restarted_at);
 	internal_ddl_end();
 	SPI_finish();
-	return nrows + (lost > 0 ? 1 : 0) + (restarted_at != 0 ? 1 : 0);
+	return nrows + (lost > 0 ? 1 : 0) + (tell_restart ? 1 : 0);
 }
 
 } // namespace witness::pg

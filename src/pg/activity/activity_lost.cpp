@@ -41,7 +41,12 @@ struct Lost {
 	slock_t lock;
 	uint64 total;
 	LostBy by[kNamed];
-	TimestampTz restarted_at; // a restart that lost the queue (lost_note_restart), not written yet; 0: none
+	// The last restart that lost the queue (lost_note_restart; 0: none), and the databases whose drains
+	// wrote it: each database gets the note once (a review had a throw-away database take the only
+	// one, and the database whose events were lost got none).
+	TimestampTz restarted_at;
+	int noted_count;
+	Oid noted[kLostNotedDatabases];
 };
 
 Lost *shared = nullptr;
@@ -216,13 +221,30 @@ uint64 lost_total()
 	return total;
 }
 
-void lost_note_restart(TimestampTz at)
+void lost_note_restart(TimestampTz at, const Oid *noted, int noted_count)
 {
 	if (shared == nullptr)
 		return;
+	noted_count = Min(Max(noted_count, 0), kLostNotedDatabases);
 	SpinLockAcquire(&shared->lock);
 	shared->restarted_at = at;
+	shared->noted_count = noted_count;
+	if (noted_count > 0)
+		memcpy(shared->noted, noted, sizeof(Oid) * noted_count);
 	SpinLockRelease(&shared->lock);
+}
+
+TimestampTz lost_restart_note(Oid *noted, int *noted_count)
+{
+	*noted_count = 0;
+	if (shared == nullptr)
+		return 0;
+	SpinLockAcquire(&shared->lock);
+	const TimestampTz at = shared->restarted_at;
+	*noted_count = shared->noted_count;
+	memcpy(noted, shared->noted, sizeof(Oid) * shared->noted_count);
+	SpinLockRelease(&shared->lock);
+	return at;
 }
 
 uint64 lost_take(StringInfo whose, TimestampTz *restarted_at)
@@ -234,9 +256,18 @@ uint64 lost_take(StringInfo whose, TimestampTz *restarted_at)
 	reserve_part();
 	SpinLockAcquire(&shared->lock);
 	const uint64 total = shared->total;
-	const TimestampTz restart = shared->restarted_at;
+	// This database's note of the last restart, unless its drain wrote it already; a database past
+	// the table's size gets it on every drain (errs on telling).
+	TimestampTz restart = 0;
+	if (shared->restarted_at != 0 && OidIsValid(MyDatabaseId)) {
+		restart = shared->restarted_at;
+		for (int i = 0; i < shared->noted_count; i++)
+			if (shared->noted[i] == MyDatabaseId)
+				restart = 0;
+		if (restart != 0 && shared->noted_count < kLostNotedDatabases)
+			shared->noted[shared->noted_count++] = MyDatabaseId;
+	}
 	shared->total = 0;
-	shared->restarted_at = 0;
 	memcpy(got, shared->by, sizeof(got));
 	memset(shared->by, 0, sizeof(shared->by));
 	SpinLockRelease(&shared->lock);
@@ -266,8 +297,13 @@ void lost_on_abort(int level)
 		SpinLockAcquire(&shared->lock);
 		shared->total += taken[i].total;
 		merge(shared->by, taken[i].by);
-		if (taken[i].restarted_at != 0 && shared->restarted_at == 0)
-			shared->restarted_at = taken[i].restarted_at;
+		// This database's note goes back: the next drain writes it.
+		if (taken[i].restarted_at != 0 && taken[i].restarted_at == shared->restarted_at)
+			for (int k = 0; k < shared->noted_count; k++)
+				if (shared->noted[k] == MyDatabaseId) {
+					shared->noted[k] = shared->noted[--shared->noted_count];
+					break;
+				}
 		SpinLockRelease(&shared->lock);
 	}
 	ntaken = kept;

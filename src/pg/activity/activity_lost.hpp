@@ -27,9 +27,15 @@ void lost_add_unnamed(uint64 n);
 // The count a clean shutdown saves.
 uint64 lost_total();
 
+// Databases that can each be told of a restart once (as many as the sealer keeps track of).
+constexpr int kLostNotedDatabases = 1024;
 // The server restarted at `at` without the queue a clean shutdown saves (a crash, the postmaster
-// killed): an unknown number of events is lost. Noted once, written by the next drain.
-void lost_note_restart(TimestampTz at);
+// killed): an unknown number of events is lost. The next drain of each database writes it once;
+// `noted` are the databases that wrote it already (a note saved at a clean shutdown, loaded again).
+void lost_note_restart(TimestampTz at, const Oid *noted = nullptr, int noted_count = 0);
+// The last restart noted (0: none) and the databases that wrote it, for a clean shutdown to save;
+// noted has room for kLostNotedDatabases.
+TimestampTz lost_restart_note(Oid *noted, int *noted_count);
 // Takes the events lost since the last call (for any database) and describes whose they were in
 // whose, when given; *restarted_at is a noted restart taken with them (0: none). Given back to the
 // shared count if the (sub)transaction that took them aborts.

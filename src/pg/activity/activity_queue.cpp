@@ -220,13 +220,18 @@ constexpr const char *kSaveFile = "pg_witness_activity.saved";
 // attack review). In pg_stat_tmp, whose contents a base backup leaves out: a standby made from one
 // lost nothing of its own.
 constexpr const char *kLiveFile = "pg_stat_tmp/pg_witness_activity.live";
-constexpr uint32 kSaveMagic = 0x57414331; // "WAC1"
+constexpr uint32 kSaveMagic = 0x57414332; // "WAC2"
 
+// Followed by noted_count Oids, then count events.
 struct SaveHeader {
 	uint32 magic;
 	uint32 event_bytes; // sizeof(ActivityEvent) of the library that wrote the file
 	uint64 lost;
 	int32 count;
+	// A restart's note not yet written by every database (lost_restart_note()): a clean shutdown
+	// before a drain wrote it lost it, and the record of capture switched off with it (a review).
+	TimestampTz restarted_at;
+	int32 noted_count;
 };
 
 void save_queue(int code, Datum)
@@ -236,12 +241,16 @@ void save_queue(int code, Datum)
 	FILE *f = AllocateFile(kSaveFile, PG_BINARY_W);
 	if (f == nullptr)
 		return;
-	SaveHeader h = {kSaveMagic, (uint32)sizeof(ActivityEvent), lost_total(), 0};
+	static Oid noted[kLostNotedDatabases];
+	int noted_count = 0;
+	const TimestampTz restarted_at = lost_restart_note(noted, &noted_count);
+	SaveHeader h = {kSaveMagic, (uint32)sizeof(ActivityEvent), lost_total(), 0, restarted_at, noted_count};
 	for (int i = 0; i < queue->size; i++) {
 		const uint32 st = pg_atomic_read_u32(&states[i]);
 		h.count += st != Free ? 1 : 0;
 	}
 	bool ok = fwrite(&h, sizeof(h), 1, f) == 1;
+	ok = ok && (noted_count == 0 || fwrite(noted, sizeof(Oid), noted_count, f) == (size_t)noted_count);
 	for (int i = 0; ok && i < queue->size; i++)
 		if (pg_atomic_read_u32(&states[i]) != Free)
 			ok = fwrite(&slots[i].event, sizeof(ActivityEvent), 1, f) == 1;
@@ -304,7 +313,12 @@ void load_queue()
 	if (f == nullptr)
 		return;
 	SaveHeader h;
-	if (fread(&h, sizeof(h), 1, f) == 1 && h.magic == kSaveMagic && h.event_bytes == sizeof(ActivityEvent)) {
+	static Oid noted[kLostNotedDatabases];
+	if (fread(&h, sizeof(h), 1, f) == 1 && h.magic == kSaveMagic && h.event_bytes == sizeof(ActivityEvent) &&
+	    h.noted_count >= 0 && h.noted_count <= kLostNotedDatabases &&
+	    (h.noted_count == 0 || fread(noted, sizeof(Oid), h.noted_count, f) == (size_t)h.noted_count)) {
+		if (h.restarted_at != 0)
+			lost_note_restart(h.restarted_at, noted, h.noted_count);
 		int loaded = 0;
 		for (int k = 0; k < h.count; k++) {
 			if (loaded == queue->size) {
@@ -413,7 +427,7 @@ void activity_queue_startup()
 		started_before = true;
 		mark_queue_live();
 		if (unclean) {
-			lost_note_restart(GetCurrentTimestamp());
+			lost_note_restart(GetCurrentTimestamp(), nullptr, 0);
 			ereport(LOG, (errmsg("pg_witness: the server did not stop cleanly; activity events queued before are lost"),
 			              errdetail("The next pass of a sealer writes a row of kind lost into witness.activity, which raises the capture_off alert.")));
 		}

@@ -336,6 +336,8 @@ void witness_record_main(Datum arg)
 	}
 	BackgroundWorkerInitializeConnectionByOid(slot->database, InvalidOid, 0);
 	pgstat_report_appname(kWorkerType);
+	// Origin, as the sealer: in replica mode the capture trigger of the record's table would not fire.
+	SetConfigOption("session_replication_role", "origin", PGC_SUSET, PGC_S_OVERRIDE);
 	MemoryContext keep = AllocSetContextCreate(TopMemoryContext, "pg_witness record", ALLOCSET_DEFAULT_SIZES);
 	PG_TRY();
 	{

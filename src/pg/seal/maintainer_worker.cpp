@@ -124,6 +124,10 @@ void witness_maintainer_main(Datum arg)
 	pgstat_report_appname(kMaintainerType);
 	// Scheduled retention runs at READ COMMITTED only, whatever a site configured as the default.
 	SetConfigOption("default_transaction_isolation", "read committed", PGC_SUSET, PGC_S_OVERRIDE);
+	// Origin whatever a site configured (ALTER SYSTEM SET session_replication_role = replica): in replica
+	// mode the capture triggers of pg_witness's own tables do not fire, and the drain refuses to write
+	// activity (a review's setting kept every event queued, a restart's note among them).
+	SetConfigOption("session_replication_role", "origin", PGC_SUSET, PGC_S_OVERRIDE);
 	const TimestampTz arrived = GetCurrentTimestamp();
 	const uint64 no_room = registry_maintainer_no_room();
 	MemoryContext round_cxt = AllocSetContextCreate(TopMemoryContext, "pg_witness maintainer round", ALLOCSET_DEFAULT_SIZES);

@@ -430,6 +430,10 @@ void witness_sealer_main(Datum arg)
 	pgstat_report_appname(kSealerType);
 	// Scheduled retention runs at READ COMMITTED only, whatever a site configured as the default.
 	SetConfigOption("default_transaction_isolation", "read committed", PGC_SUSET, PGC_S_OVERRIDE);
+	// Origin whatever a site configured (ALTER SYSTEM SET session_replication_role = replica): in replica
+	// mode the capture triggers of pg_witness's own tables do not fire, and the drain refuses to write
+	// activity (a review's setting kept every event queued, a restart's note among them).
+	SetConfigOption("session_replication_role", "origin", PGC_SUSET, PGC_S_OVERRIDE);
 
 	MemoryContext keep = AllocSetContextCreate(TopMemoryContext, "pg_witness sealer pass", ALLOCSET_DEFAULT_SIZES);
 	const TimestampTz arrived = GetCurrentTimestamp();
