@@ -35,15 +35,19 @@ std::string text_of(const JsonValue *v)
 	return "";
 }
 
-int64_t integer_of(const JsonValue *v, int64_t fallback = 0)
+// A JSON integer's text as a number, or fallback when it is not one.
+int64_t integer_text_or(const std::string &text, int64_t fallback)
 {
-	if (v == nullptr || v->type != JsonType::Number)
-		return fallback;
 	try {
-		return json_integer(v->text);
+		return json_integer(text);
 	} catch (const std::exception &) {
 		return fallback;
 	}
+}
+
+int64_t integer_of(const JsonValue *v, int64_t fallback = 0)
+{
+	return v == nullptr || v->type != JsonType::Number ? fallback : integer_text_or(v->text, fallback);
 }
 
 std::string member(const JsonValue *row, const char *key)
@@ -528,12 +532,8 @@ void AuditReportBuilder::State::add_activity(const JsonValue *row, int64_t entry
 				continue;
 			if (events++ == 0)
 				first_at = times[i];
-			if (i < counts.size()) {
-				try {
-					rows += json_integer(counts[i]);
-				} catch (const std::exception &) {
-				}
-			}
+			if (i < counts.size())
+				rows += integer_text_or(counts[i], 0);
 		}
 	} else if (in_period(event_us(row->find("happened_at"), entry_us))) {
 		events = std::max<int64_t>(1, integer_of(row->find("statement_count"), 1));

@@ -218,30 +218,8 @@ void insert_event(SPIPlanPtr plan, const ActivityEvent &e, const Group *g)
 		elog(ERROR, "pg_witness: could not insert into witness.activity");
 }
 
-// The row that says how many events no trail will show, and whose they were (the login role and
-// database of each, as far as activity_lost.cpp kept them).
-void insert_lost(SPIPlanPtr plan, uint64 lost, const char *whose)
-{
-	Datum v[kColumns];
-	char n[kColumns + 1];
-	memset(n, 'n', kColumns);
-	n[kColumns] = '\0';
-	v[0] = CStringGetTextDatum("lost");
-	v[1] = CStringGetTextDatum("failed");
-	v[2] = TimestampTzGetDatum(GetCurrentTimestamp());
-	v[8] = Int32GetDatum(MyProcPid);
-	v[11] = Int64GetDatum((int64)lost);
-	v[14] = CStringGetTextDatum(psprintf("events lost: the activity queue was full, or their database had no pg_witness sealer%s", whose));
-	v[16] = Int32GetDatum(1);
-	for (int k : std::initializer_list<int>{0, 1, 2, 8, 11, 14, 16})
-		n[k] = ' ';
-	if (SPI_execute_plan(plan, v, n, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "pg_witness: could not insert into witness.activity");
-}
-
-// The row saying that the server restarted without saving the queue: events of every database
-// queued before `at` are lost, and how many is not known (row_count NULL).
-void insert_restart(SPIPlanPtr plan, TimestampTz at)
+// A row of kind lost, failed, at `at`: row_count how many (nullptr: not known), and why.
+void insert_lost_row(SPIPlanPtr plan, TimestampTz at, const int64 *row_count, const char *message)
 {
 	Datum v[kColumns];
 	char n[kColumns + 1];
@@ -251,14 +229,35 @@ void insert_restart(SPIPlanPtr plan, TimestampTz at)
 	v[1] = CStringGetTextDatum("failed");
 	v[2] = TimestampTzGetDatum(at);
 	v[8] = Int32GetDatum(MyProcPid);
-	v[14] = CStringGetTextDatum("events lost: the server restarted without saving the activity queue (it crashed, or "
-	                            "the postmaster was killed); the events queued before, of every database, are not "
-	                            "recorded, and how many is not known");
+	v[14] = CStringGetTextDatum(message);
 	v[16] = Int32GetDatum(1);
 	for (int k : std::initializer_list<int>{0, 1, 2, 8, 14, 16})
 		n[k] = ' ';
+	if (row_count != nullptr) {
+		v[11] = Int64GetDatum(*row_count);
+		n[11] = ' ';
+	}
 	if (SPI_execute_plan(plan, v, n, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "pg_witness: could not insert into witness.activity");
+}
+
+// The row that says how many events no trail will show, and whose they were (the login role and
+// database of each, as far as activity_lost.cpp kept them).
+void insert_lost(SPIPlanPtr plan, uint64 lost, const char *whose)
+{
+	const int64 count = (int64)lost;
+	insert_lost_row(plan, GetCurrentTimestamp(), &count,
+	                psprintf("events lost: the activity queue was full, or their database had no pg_witness sealer%s", whose));
+}
+
+// The row saying that the server restarted without saving the queue: events of every database
+// queued before `at` are lost, and how many is not known (row_count NULL).
+void insert_restart(SPIPlanPtr plan, TimestampTz at)
+{
+	insert_lost_row(plan, at, nullptr,
+	                "events lost: the server restarted without saving the activity queue (it crashed, or the "
+	                "postmaster was killed); the events queued before, of every database, are not recorded, and "
+	                "how many is not known");
 }
 
 // Whether this database's trail has an entry captured before `at`: a database whose trail began
