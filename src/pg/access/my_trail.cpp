@@ -14,7 +14,6 @@
 #include "pg/common/arguments.hpp"
 #include "pg/common/cpp_guard.hpp"
 #include "pg/common/master_keys.hpp"
-#include "pg/common/trail_catalog.hpp"
 
 #include "core/entry_payload_seal.hpp"
 
@@ -43,6 +42,18 @@ struct varlena *scratch_varlena()
 	explicit_bzero(bound_scratch.data(), bound_scratch.size());
 	bound_scratch.clear();
 	return out;
+}
+
+// The owner of the function being called: pg_witness's functions are owned by the role that created
+// the extension, the one allowed to read the trail's tables.
+Oid function_owner(Oid fn)
+{
+	HeapTuple tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for function %u", fn);
+	Oid owner = ((Form_pg_proc)GETSTRUCT(tup))->proowner;
+	ReleaseSysCache(tup);
+	return owner;
 }
 
 } // namespace
@@ -114,7 +125,7 @@ Datum witness_open_bound_subject(PG_FUNCTION_ARGS)
 Datum witness_my_trail(PG_FUNCTION_ARGS)
 {
 	const Oid caller = GetUserId();
-	const Oid owner = witness::pg::function_owner(fcinfo->flinfo->fn_oid);
+	const Oid owner = function_owner(fcinfo->flinfo->fn_oid);
 	InitMaterializedSRF(fcinfo, 0);
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *)fcinfo->resultinfo;
 

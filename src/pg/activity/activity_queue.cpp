@@ -427,7 +427,7 @@ void activity_queue_startup()
 		started_before = true;
 		mark_queue_live();
 		if (unclean) {
-			lost_note_restart(GetCurrentTimestamp(), nullptr, 0);
+			lost_note_restart(GetCurrentTimestamp());
 			ereport(LOG, (errmsg("pg_witness: the server did not stop cleanly; activity events queued before are lost"),
 			              errdetail("The next pass of a sealer writes a row of kind lost into witness.activity, which raises the capture_off alert.")));
 		}

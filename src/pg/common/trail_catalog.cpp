@@ -4,7 +4,6 @@
 
 extern "C" {
 #include "catalog/pg_extension.h"
-#include "catalog/pg_proc.h"
 #include "commands/extension.h"
 #include "storage/lmgr.h"
 }
@@ -162,16 +161,6 @@ bool has_capture_trigger(Oid relid)
 void register_catalog_invalidation()
 {
 	CacheRegisterRelcacheCallback(on_relcache_invalidation, (Datum)0);
-}
-
-Oid function_owner(Oid fn)
-{
-	HeapTuple tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn));
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for function %u", fn);
-	Oid owner = ((Form_pg_proc)GETSTRUCT(tup))->proowner;
-	ReleaseSysCache(tup);
-	return owner;
 }
 
 } // namespace witness::pg

@@ -92,10 +92,6 @@ Oid relation_owner(Oid relid);
 // inheritance children (every one gets the trigger, a name no other trigger may take).
 bool has_capture_trigger(Oid relid);
 
-// The owner of function fn: pg_witness's functions are owned by the role that created the
-// extension, the one allowed to read and write the trail's tables.
-Oid function_owner(Oid fn);
-
 // Registers the relcache callback that forgets the cached Oids.
 void register_catalog_invalidation();
 
